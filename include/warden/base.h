@@ -1,0 +1,76 @@
+/*
+ * warden/base.h - status codes, error messages, logging, version.
+ *
+ * Conventions that hold for the whole public API:
+ *
+ *   - Every fallible call returns wd_status: WD_OK (0) on success, a negative
+ *     code on failure. wd_status_str() names a code.
+ *   - Results come back through out-parameters, which are set to NULL (or 0)
+ *     when the call fails.
+ *   - Each object keeps the message of its last failure (wd_X_last_error()).
+ *     Calls that fail before an object exists (loaders, constructors) leave
+ *     their message in a thread-local slot read by wd_last_error(). Both
+ *     strings are owned by the library and stay valid until the next failing
+ *     call on the same object (or, for wd_last_error, the same thread).
+ *   - wd_X_free(NULL) is a no-op.
+ *   - The library never prints and never exits. Diagnostics go through the
+ *     log callback set with wd_log_set(); by default nothing is logged.
+ */
+#ifndef WARDEN_BASE_H
+#define WARDEN_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum wd_status {
+    WD_OK               =   0,
+    WD_ERR_INVALID_ARG  =  -1,  /* a caller passed a bad argument             */
+    WD_ERR_NOMEM        =  -2,  /* an allocation failed                       */
+    WD_ERR_IO           =  -3,  /* open/read/write/mmap/rename failed         */
+    WD_ERR_FORMAT       =  -4,  /* a file or text is malformed                */
+    WD_ERR_UNSUPPORTED  =  -5,  /* well-formed but not something warden does  */
+    WD_ERR_NOT_FOUND    =  -6,  /* a named file, tensor, field or key is absent */
+    WD_ERR_RANGE        =  -7,  /* a size, offset or index is out of bounds   */
+    WD_ERR_ENCODING     =  -8,  /* text is not valid UTF-8                    */
+    WD_ERR_TIMEOUT      =  -9,  /* a deadline passed                          */
+    WD_ERR_CANCELLED    = -10,  /* the caller asked to stop                   */
+    WD_ERR_INTERNAL     = -11,  /* a bug in warden: please report it          */
+} wd_status;
+
+/* Returns a static, human-readable name for a status code ("ok",
+ * "invalid argument", ...). Never NULL. */
+const char *wd_status_str(wd_status status);
+
+/* Returns the message of the last failing call on this thread that had no
+ * object to keep it (e.g. a loader). Never NULL; "" when there is none.
+ * Owned by the library; valid until the next failing call on this thread. */
+const char *wd_last_error(void);
+
+typedef enum wd_log_level {
+    WD_LOG_DEBUG = 0,
+    WD_LOG_INFO  = 1,
+    WD_LOG_WARN  = 2,
+    WD_LOG_ERROR = 3,
+    WD_LOG_NONE  = 4,
+} wd_log_level;
+
+/* A log sink. msg is a complete line without the trailing newline; it is
+ * only valid during the call. May be called from several threads at once. */
+typedef void (*wd_log_fn)(wd_log_level level, const char *msg, void *user);
+
+/* Sets the process-wide log sink and the lowest level passed to it.
+ * fn = NULL silences the library (the default). */
+void wd_log_set(wd_log_fn fn, void *user, wd_log_level min_level);
+
+/* Returns the library version as "MAJOR.MINOR.PATCH". */
+const char *wd_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WARDEN_BASE_H */

@@ -1,0 +1,10 @@
+/*
+ * warden/warden.h - the whole public API. Include this, link -lwarden
+ * (pkg-config --cflags --libs warden).
+ */
+#ifndef WARDEN_H
+#define WARDEN_H
+
+#include "warden/base.h"
+
+#endif /* WARDEN_H */

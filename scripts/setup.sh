@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# scripts/setup.sh - install the Debian packages warden needs to build and
+# test. Installs only what is missing, so it is cheap to run again. Works as
+# root, or through sudo otherwise.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config   # toolchain
+  libopenblas-dev                    # matmul (sgemm)
+  libcjson-dev                       # JSON: config.json, safetensors headers, tokenizer.json
+  libpcre2-dev                       # regex with JIT: pre-tokenizers, scanners
+  libutf8proc-dev                    # Unicode normalisation and classes
+  libyaml-dev                        # policy files
+  libmicrohttpd-dev                  # warden serve
+  zlib1g-dev                         # gzip datasets
+  libcmocka-dev                      # unit tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

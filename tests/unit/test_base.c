@@ -1,0 +1,184 @@
+/*
+ * tests/unit/test_base.c - status names, error messages, arena, files,
+ * atomic writes, JSON helpers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+
+#include "testutil.h"
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/file.h"
+#include "base/json.h"
+#include "base/log.h"
+
+static void test_status_str(void **state) {
+    assert_string_equal(wd_status_str(WD_OK), "ok");
+    for (int s = WD_ERR_INTERNAL; s <= WD_OK; s++) {
+        assert_non_null(wd_status_str((wd_status)s));
+        assert_string_not_equal(wd_status_str((wd_status)s), "unknown status");
+    }
+    assert_string_equal(wd_status_str((wd_status)-999), "unknown status");
+}
+
+static void test_errors(void **state) {
+    wd_err e;
+    wd__err_clear(&e);
+    assert_string_equal(wd__err_msg(&e), "");
+    assert_int_equal(wd__err_set(&e, WD_ERR_FORMAT, "%s: bad %d", "f.json", 3), WD_ERR_FORMAT);
+    assert_string_equal(wd__err_msg(&e), "f.json: bad 3");
+    assert_string_equal(wd_last_error(), "f.json: bad 3");
+    wd__fail(WD_ERR_IO, "inner");
+    wd__err_prefix(WD_ERR_IO, "outer %d", 1);
+    assert_string_equal(wd_last_error(), "outer 1: inner");
+    wd__err_take(&e, WD_ERR_IO);
+    assert_string_equal(wd__err_msg(&e), "outer 1: inner");
+    assert_int_equal(e.status, WD_ERR_IO);
+}
+
+static int n_logged;
+static char last_log[256];
+static void sink(wd_log_level level, const char *msg, void *user) {
+    n_logged++;
+    snprintf(last_log, sizeof last_log, "%s", msg);
+    assert_ptr_equal(user, &n_logged);
+}
+
+static void test_log(void **state) {
+    n_logged = 0;
+    WD_WARN("silent %d", 1); /* no sink yet */
+    assert_int_equal(n_logged, 0);
+    wd_log_set(sink, &n_logged, WD_LOG_INFO);
+    WD_DEBUG("below the level");
+    WD_INFO("hello %s", "there");
+    assert_int_equal(n_logged, 1);
+    assert_string_equal(last_log, "hello there");
+    wd_log_set(NULL, NULL, WD_LOG_DEBUG);
+    WD_ERROR("gone");
+    assert_int_equal(n_logged, 1);
+}
+
+static void test_arena(void **state) {
+    wd_arena *a = wd__arena_new(128);
+    assert_non_null(a);
+    for (size_t align = 1; align <= 256; align *= 2) {
+        unsigned char *p = wd__arena_alloc(a, 37, align);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % align, 0);
+        for (int i = 0; i < 37; i++) assert_int_equal(p[i], 0);
+        memset(p, 0xAB, 37);
+    }
+    char *big = wd__arena_alloc(a, 100000, 16); /* larger than a chunk */
+    assert_non_null(big);
+    memset(big, 1, 100000);
+    assert_string_equal(wd__arena_strdup(a, "warden"), "warden");
+    assert_string_equal(wd__arena_strndup(a, "warden", 4), "ward");
+    assert_null(wd__arena_alloc(a, 8, 3));              /* not a power of two */
+    assert_null(wd__arena_alloc(a, SIZE_MAX - 2, 16));  /* overflow */
+    assert_true(wd__arena_used(a) >= 100000);
+    wd__arena_reset(a);
+    assert_int_equal(wd__arena_used(a), 0);
+    assert_non_null(wd__arena_alloc(a, 10, 8));
+    wd__arena_free(a);
+    wd__arena_free(NULL);
+}
+
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+static void test_files(void **state) {
+    char *dir = wdt_tmpdir("base_files");
+    char *path = wd__path_join(dir, "out.bin");
+    assert_int_equal(wd__file_write_atomic(path, "hello", 5), WD_OK);
+    char *buf;
+    size_t len;
+    assert_int_equal(wd__file_read(path, 0, &buf, &len), WD_OK);
+    assert_int_equal(len, 5);
+    assert_string_equal(buf, "hello");
+    free(buf);
+    assert_int_equal(wd__file_read(path, 4, &buf, &len), WD_ERR_RANGE);
+    assert_null(buf);
+
+    /* An aborted write leaves the old file and no temporary behind. */
+    wd_atomic_file af;
+    assert_int_equal(wd__atomic_open(&af, path), WD_OK);
+    fputs("partial", af.fp);
+    wd__atomic_abort(&af);
+    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(wd__file_read(path, 0, &buf, &len), WD_OK);
+    assert_string_equal(buf, "hello");
+    free(buf);
+
+    wd_map m;
+    assert_int_equal(wd__map_open(&m, path), WD_OK);
+    assert_int_equal(m.size, 5);
+    assert_memory_equal(m.data, "hello", 5);
+    wd__map_close(&m);
+    assert_int_equal(wd__map_open(&m, "/nonexistent/x"), WD_ERR_NOT_FOUND);
+    assert_non_null(strstr(wd_last_error(), "/nonexistent/x"));
+    assert_int_equal(wd__map_open(&m, dir), WD_ERR_IO); /* a folder */
+
+    /* Writing into a missing folder fails cleanly. */
+    char *bad = wd__path_join(dir, "no/such/file");
+    assert_int_equal(wd__file_write_atomic(bad, "x", 1), WD_ERR_IO);
+    char *sub = wd__path_join(dir, "a/b/c");
+    assert_int_equal(wd__mkdir_p(sub), WD_OK);
+    assert_true(wd__path_is_dir(sub));
+    free(bad);
+    free(sub);
+    free(path);
+    free(dir);
+}
+
+static void test_json(void **state) {
+    const char *text = "{\n  \"a\": 3,\n  \"b\": 2.5,\n  \"s\": \"x\",\n  \"t\": true, \"n\": null\n}";
+    cJSON *j = wd__json_parse(text, strlen(text), "cfg.json");
+    assert_non_null(j);
+    int64_t i;
+    double d;
+    bool b;
+    const char *s;
+    assert_int_equal(wd__json_int(j, "cfg.json", "a", true, 0, &i), WD_OK);
+    assert_int_equal(i, 3);
+    assert_int_equal(wd__json_int(j, "cfg.json", "b", true, 0, &i), WD_ERR_FORMAT);
+    assert_string_equal(wd_last_error(), "cfg.json: field 'b': expected an integer, got a number");
+    assert_int_equal(wd__json_int(j, "cfg.json", "zz", true, 0, &i), WD_ERR_FORMAT);
+    assert_string_equal(wd_last_error(), "cfg.json: field 'zz': missing");
+    assert_int_equal(wd__json_int(j, "cfg.json", "n", false, 7, &i), WD_OK); /* null = absent */
+    assert_int_equal(i, 7);
+    assert_int_equal(wd__json_num(j, "cfg.json", "b", true, 0, &d), WD_OK);
+    assert_true(d == 2.5);
+    assert_int_equal(wd__json_bool(j, "cfg.json", "t", true, false, &b), WD_OK);
+    assert_true(b);
+    assert_int_equal(wd__json_str(j, "cfg.json", "s", true, NULL, &s), WD_OK);
+    assert_string_equal(s, "x");
+    assert_int_equal(wd__json_str(j, "cfg.json", "a", true, NULL, &s), WD_ERR_FORMAT);
+    cJSON_Delete(j);
+
+    const char *broken = "{\n  \"a\": 3,\n  \"b\": }";
+    assert_null(wd__json_parse(broken, strlen(broken), "bad.json"));
+    assert_non_null(strstr(wd_last_error(), "bad.json: invalid JSON at line 3"));
+    /* Not NUL-terminated: parsing must stop at len. */
+    char buf[4] = {'[', '1', ']', 'x'};
+    j = wd__json_parse(buf, 3, "buf");
+    assert_non_null(j);
+    cJSON_Delete(j);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_str), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_log),        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_files),      cmocka_unit_test(test_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

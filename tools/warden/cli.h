@@ -1,0 +1,40 @@
+/*
+ * tools/warden/cli.h - what the subcommands share. The CLI is thin: each
+ * subcommand parses its flags, calls the library and prints.
+ *
+ * Exit status, for every subcommand (documented in the README):
+ *   0  success (for `check`: every input allowed)
+ *   1  `check`/`certify`: at least one input was flagged unsafe
+ *   2  usage error (unknown flag, missing argument)
+ *   3  runtime error (bad file, bad input); the message is on stderr
+ */
+#ifndef WD_CLI_H
+#define WD_CLI_H
+
+#include <stdbool.h>
+
+#include "warden/warden.h"
+
+enum { CLI_OK = 0, CLI_FLAGGED = 1, CLI_USAGE = 2, CLI_ERROR = 3 };
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+    const char *summary;
+} cli_command;
+
+/* Prints "warden: error: ..." to stderr; returns CLI_ERROR. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "warden: error: <what>: <wd_last_error()>" (or the status name). */
+int cli_fail(wd_status st, const char *what);
+/* Prints "warden: <msg>" and "Try 'warden CMD --help'" to stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True if argv holds -h or --help. */
+bool cli_wants_help(int argc, char **argv);
+/* Parses a positive int flag value; on error prints and returns false. */
+bool cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
+
+/* Each subcommand: tools/warden/cmd_NAME.c defines cmd_NAME. */
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * tools/warden/main.c - `warden COMMAND [ARGS]`: dispatch to a subcommand.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"version", cmd_version, "print warden's version"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void log_to_stderr(wd_log_level level, const char *msg, void *user) {
+    static const char *names[] = {"debug", "info", "warning", "error"};
+    fprintf(stderr, "warden: %s: %s\n", names[level < 4 ? level : 3], msg);
+}
+
+static void print_help(FILE *f) {
+    fprintf(f,
+            "warden %s - keep language models safe\n\n"
+            "usage: warden COMMAND [ARGS...]\n"
+            "       warden COMMAND --help\n\n"
+            "commands:\n",
+            wd_version());
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nexit status: 0 ok, 1 flagged unsafe, 2 usage error, 3 runtime error\n");
+}
+
+int cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("warden: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_ERROR;
+}
+
+int cli_fail(wd_status st, const char *what) {
+    const char *msg = wd_last_error();
+    if (!msg[0]) msg = wd_status_str(st);
+    if (what && what[0]) return cli_error("%s: %s", what, msg);
+    return cli_error("%s", msg);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("warden: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'warden %s --help'.\n", cmd);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+bool cli_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return true;
+    }
+    return false;
+}
+
+bool cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s: expected an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int main(int argc, char **argv) {
+    const char *lvl = getenv("WARDEN_LOG");
+    wd_log_level min = WD_LOG_WARN;
+    if (lvl && !strcmp(lvl, "debug")) min = WD_LOG_DEBUG;
+    else if (lvl && !strcmp(lvl, "info")) min = WD_LOG_INFO;
+    else if (lvl && !strcmp(lvl, "error")) min = WD_LOG_ERROR;
+    wd_log_set(log_to_stderr, NULL, min);
+
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
+        print_help(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(name, "--version")) name = "version";
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "warden: unknown command '%s'\n\n", name);
+    print_help(stderr);
+    return CLI_USAGE;
+}

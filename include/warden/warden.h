@@ -6,5 +6,6 @@
 #define WARDEN_H
 
 #include "warden/base.h"
+#include "warden/taxonomy.h"
 
 #endif /* WARDEN_H */

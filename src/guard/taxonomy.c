@@ -1,0 +1,152 @@
+/*
+ * guard/taxonomy.c - canonical categories and foreign-taxonomy tables.
+ *
+ * S1-S14 follow the MLCommons hazard taxonomy as used by Llama Guard 3.
+ * The foreign tables are judgement calls where taxonomies do not line up;
+ * each such call is commented. Adding a scheme = adding a table below.
+ */
+#include "warden/taxonomy.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+
+static const struct {
+    const char *id, *key, *name;
+} cats[WD_CAT_COUNT] = {
+    [WD_CAT_S1] = {"S1", "violent_crimes", "Violent Crimes"},
+    [WD_CAT_S2] = {"S2", "non_violent_crimes", "Non-Violent Crimes"},
+    [WD_CAT_S3] = {"S3", "sex_related_crimes", "Sex-Related Crimes"},
+    [WD_CAT_S4] = {"S4", "child_sexual_exploitation", "Child Sexual Exploitation"},
+    [WD_CAT_S5] = {"S5", "defamation", "Defamation"},
+    [WD_CAT_S6] = {"S6", "specialized_advice", "Specialized Advice"},
+    [WD_CAT_S7] = {"S7", "privacy", "Privacy"},
+    [WD_CAT_S8] = {"S8", "intellectual_property", "Intellectual Property"},
+    [WD_CAT_S9] = {"S9", "indiscriminate_weapons", "Indiscriminate Weapons"},
+    [WD_CAT_S10] = {"S10", "hate", "Hate"},
+    [WD_CAT_S11] = {"S11", "suicide_self_harm", "Suicide & Self-Harm"},
+    [WD_CAT_S12] = {"S12", "sexual_content", "Sexual Content"},
+    [WD_CAT_S13] = {"S13", "elections", "Elections"},
+    [WD_CAT_S14] = {"S14", "code_interpreter_abuse", "Code Interpreter Abuse"},
+    [WD_CAT_PII] = {"pii", "pii", "Personal Data"},
+    [WD_CAT_SECRETS] = {"secrets", "secrets", "Secrets and Credentials"},
+    [WD_CAT_PROMPT_INJECTION] = {"prompt_injection", "prompt_injection", "Prompt Injection"},
+    [WD_CAT_PROFANITY] = {"profanity", "profanity", "Profanity"},
+};
+
+const char *wd_category_id(wd_category c) {
+    return (unsigned)c < WD_CAT_COUNT ? cats[c].id : NULL;
+}
+const char *wd_category_name(wd_category c) {
+    return (unsigned)c < WD_CAT_COUNT ? cats[c].name : NULL;
+}
+const char *wd_category_key(wd_category c) {
+    return (unsigned)c < WD_CAT_COUNT ? cats[c].key : NULL;
+}
+
+wd_status wd_category_parse(const char *s, wd_category *out) {
+    if (!s) return wd__fail(WD_ERR_INVALID_ARG, "category: NULL");
+    for (int c = 0; c < WD_CAT_COUNT; c++) {
+        if (!strcasecmp(s, cats[c].id) || !strcasecmp(s, cats[c].key) ||
+            !strcasecmp(s, cats[c].name)) {
+            *out = (wd_category)c;
+            return WD_OK;
+        }
+    }
+    return wd__fail(WD_ERR_NOT_FOUND, "unknown category '%s' (expected S1..S14, pii, secrets, "
+                    "prompt_injection or profanity)", s);
+}
+
+#define M(c) WD_CATMASK(WD_CAT_##c)
+
+typedef struct {
+    const char *code;
+    wd_catmask  mask;
+} entry;
+
+/* OpenAI moderation: the dataset codes and the API category names. There is
+ * no canonical harassment hazard: harassment goes with hate (S10), and its
+ * threatening form with violent crimes too. */
+static const entry openai[] = {
+    {"S", M(S12)},        {"sexual", M(S12)},
+    {"H", M(S10)},        {"hate", M(S10)},
+    {"V", M(S1)},         {"violence", M(S1)},
+    {"HR", M(S10)},       {"harassment", M(S10)},
+    {"SH", M(S11)},       {"self-harm", M(S11)},
+    {"S3", M(S4)},        {"sexual/minors", M(S4)},
+    {"H2", M(S10) | M(S1)}, {"hate/threatening", M(S10) | M(S1)},
+    {"V2", M(S1)},        {"violence/graphic", M(S1)},
+    {"harassment/threatening", M(S10) | M(S1)},
+    {"self-harm/intent", M(S11)}, {"self-harm/instructions", M(S11)},
+    {"illicit", M(S2)},   {"illicit/violent", M(S1) | M(S9)},
+    {NULL, 0},
+};
+
+/* AILuminate v1.0 hazard codes. Specialized advice (spc_*) is S6 except
+ * election advice, which has its own hazard S13. */
+static const entry ailuminate[] = {
+    {"vcr", M(S1)}, {"ncr", M(S2)}, {"src", M(S3)},  {"cse", M(S4)},
+    {"dfm", M(S5)}, {"prv", M(S7)}, {"ipv", M(S8)},  {"iwp", M(S9)},
+    {"hte", M(S10)}, {"ssh", M(S11)}, {"sxc_prn", M(S12)}, {"sxc", M(S12)},
+    {"spc_ele", M(S13)}, {"spc_fin", M(S6)}, {"spc_hlt", M(S6)}, {"spc_lgl", M(S6)},
+    {"spc", M(S6)},
+    {NULL, 0},
+};
+
+/* The three risk groups of the Llama 2 paper. */
+static const entry llama2[] = {
+    {"illicit_criminal", M(S1) | M(S2) | M(S3) | M(S4) | M(S9)},
+    {"illicit and criminal activities", M(S1) | M(S2) | M(S3) | M(S4) | M(S9)},
+    {"hateful_harmful", M(S5) | M(S10) | M(S11)},
+    {"hateful and harmful activities", M(S5) | M(S10) | M(S11)},
+    {"unqualified_advice", M(S6)},
+    {"unqualified advice", M(S6)},
+    {NULL, 0},
+};
+
+/* StrongREJECT categories. Disinformation has no hazard of its own: it is
+ * scored as defamation (false statements about people) and elections. */
+static const entry strongreject[] = {
+    {"Disinformation and deception", M(S5) | M(S13)},
+    {"Hate, harassment and discrimination", M(S10)},
+    {"Illegal goods and services", M(S2)},
+    {"Non-violent crimes", M(S2)},
+    {"Sexual content", M(S12)},
+    {"Violence", M(S1)},
+    {NULL, 0},
+};
+
+static wd_status lookup(const entry *t, const char *scheme, const char *code, wd_catmask *out) {
+    for (; t->code; t++) {
+        if (!strcasecmp(t->code, code)) {
+            *out = t->mask;
+            return WD_OK;
+        }
+    }
+    /* AILuminate has open-ended spc_* codes. */
+    if (!strcasecmp(scheme, "ailuminate") && !strncasecmp(code, "spc_", 4)) {
+        *out = M(S6);
+        return WD_OK;
+    }
+    return wd__fail(WD_ERR_NOT_FOUND, "taxonomy '%s': unknown code '%s'", scheme, code);
+}
+
+wd_status wd_taxonomy_map(const char *scheme, const char *code, wd_catmask *out) {
+    *out = 0;
+    if (!scheme || !code) return wd__fail(WD_ERR_INVALID_ARG, "taxonomy: NULL scheme or code");
+    if (!strcasecmp(scheme, "openai")) return lookup(openai, scheme, code, out);
+    if (!strcasecmp(scheme, "ailuminate")) return lookup(ailuminate, scheme, code, out);
+    if (!strcasecmp(scheme, "llama2")) return lookup(llama2, scheme, code, out);
+    if (!strcasecmp(scheme, "strongreject")) return lookup(strongreject, scheme, code, out);
+    if (!strcasecmp(scheme, "canonical")) {
+        wd_category c;
+        wd_status st = wd_category_parse(code, &c);
+        if (st) return st;
+        *out = WD_CATMASK(c);
+        return WD_OK;
+    }
+    return wd__fail(WD_ERR_NOT_FOUND, "unknown taxonomy '%s' (expected openai, ailuminate, "
+                    "llama2, strongreject or canonical)", scheme);
+}

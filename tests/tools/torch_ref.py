@@ -1,0 +1,299 @@
+#!/usr/bin/python3
+"""Independent PyTorch reference for warden's transformer runtime.
+
+Reads a Hugging Face checkpoint folder (config.json + model.safetensors or
+a sharded index) with nothing but torch, json and struct -- no transformers,
+no safetensors package -- and computes, in float64:
+
+  decoders (llama, mistral, qwen2): logits at every position of a prompt and
+      the 32 greedy tokens that follow it;
+  encoders (bert, roberta, distilbert) with a sequence-classification head:
+      logits and probabilities, and the mean-pooled last hidden state.
+
+The maths is written from the models' definitions (the Hugging Face modeling
+files' semantics), not from warden's C code, so agreement between the two is
+evidence that both are right.
+
+Usage:
+  /usr/bin/python3 tests/tools/torch_ref.py CHECKPOINT_DIR --ids 1,5,9 [--gen 32]
+      [--rope-interleaved] > expected.json
+
+Output: one JSON object (see the end of this file). Regenerate the committed
+fixtures with tests/tools/make_golden.sh.
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+
+DT = torch.float64
+
+DTYPES = {
+    "F32": (torch.float32, 4),
+    "F16": (torch.float16, 2),
+    "BF16": (torch.bfloat16, 2),
+    "F64": (torch.float64, 8),
+}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype, size = DTYPES[info["dtype"]]
+        b, e = info["data_offsets"]
+        buf = bytearray(data[b:e])
+        t = torch.frombuffer(buf, dtype=dtype) if e > b else torch.zeros(0, dtype=dtype)
+        out[name] = t.reshape(info["shape"]).to(DT)
+    return out
+
+
+def load_weights(folder):
+    single = os.path.join(folder, "model.safetensors")
+    if os.path.exists(single):
+        return read_safetensors(single)
+    with open(os.path.join(folder, "model.safetensors.index.json")) as f:
+        index = json.load(f)
+    out = {}
+    for shard in sorted(set(index["weight_map"].values())):
+        out.update(read_safetensors(os.path.join(folder, shard)))
+    return out
+
+
+def linear(x, w, b=None):
+    y = x @ w.T
+    return y + b if b is not None else y
+
+
+def rms_norm(x, w, eps):
+    return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps) * w
+
+
+def layer_norm(x, w, b, eps):
+    mu = x.mean(-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(-1, keepdim=True)
+    return (x - mu) / torch.sqrt(var + eps) * w + b
+
+
+def gelu(x, kind):
+    if kind in ("gelu", "gelu_python"):
+        return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+    if kind in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+    if kind == "relu":
+        return torch.relu(x)
+    raise SystemExit("unsupported activation " + kind)
+
+
+# ---------------------------------------------------------------- decoders
+
+def inv_freq(cfg, head_dim):
+    theta = cfg.get("rope_theta", 10000.0)
+    # HF computes the base frequencies in float32 (torch.arange(...).float());
+    # mirror that rounding, then continue in float64.
+    f = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+    f = f.to(DT)
+    rs = cfg.get("rope_scaling") or {}
+    kind = rs.get("rope_type", rs.get("type"))
+    if kind == "linear":
+        f = f / rs["factor"]
+    elif kind == "llama3":
+        factor = rs["factor"]
+        lo, hi = rs.get("low_freq_factor", 1.0), rs.get("high_freq_factor", 4.0)
+        old = rs.get("original_max_position_embeddings", 8192)
+        lo_wl, hi_wl = old / lo, old / hi
+        wl = 2 * math.pi / f
+        scaled = torch.where(wl > lo_wl, f / factor, f)
+        smooth = (old / wl - lo) / (hi - lo)
+        mid = (1 - smooth) * scaled / factor + smooth * scaled
+        is_mid = (wl >= hi_wl) & (wl <= lo_wl)
+        f = torch.where(is_mid, mid, scaled)
+    elif kind not in (None, "default"):
+        raise SystemExit("unsupported rope scaling " + str(kind))
+    return f
+
+
+def rope(x, pos, freqs, interleaved):
+    # x (T, H, D)
+    ang = pos[:, None].to(DT) * freqs[None, :]  # (T, D/2)
+    cos, sin = torch.cos(ang)[:, None, :], torch.sin(ang)[:, None, :]
+    if interleaved:  # pairs (2i, 2i+1)
+        a, b = x[..., 0::2], x[..., 1::2]
+        out = torch.empty_like(x)
+        out[..., 0::2] = a * cos - b * sin
+        out[..., 1::2] = a * sin + b * cos
+        return out
+    half = x.shape[-1] // 2  # pairs (i, i + D/2)
+    a, b = x[..., :half], x[..., half:]
+    return torch.cat([a * cos - b * sin, b * cos + a * sin], dim=-1)
+
+
+def decoder_forward(cfg, W, ids, interleaved):
+    C = cfg["hidden_size"]
+    H = cfg["num_attention_heads"]
+    KV = cfg.get("num_key_value_heads") or H
+    D = cfg.get("head_dim") or C // H
+    eps = cfg.get("rms_norm_eps", 1e-6)
+    L = cfg["num_hidden_layers"]
+    freqs = inv_freq(cfg, D)
+    T = len(ids)
+    pos = torch.arange(T)
+    x = W["model.embed_tokens.weight"][torch.tensor(ids)]
+    mask = torch.full((T, T), float("-inf"), dtype=DT).triu(1)
+    sw = cfg.get("sliding_window") if cfg["model_type"] == "mistral" else None
+    if sw:
+        far = torch.ones(T, T, dtype=torch.bool).tril(-sw)
+        mask = mask.masked_fill(far, float("-inf"))
+    for l in range(L):
+        p = "model.layers.%d." % l
+        h = rms_norm(x, W[p + "input_layernorm.weight"], eps)
+        q = linear(h, W[p + "self_attn.q_proj.weight"], W.get(p + "self_attn.q_proj.bias"))
+        k = linear(h, W[p + "self_attn.k_proj.weight"], W.get(p + "self_attn.k_proj.bias"))
+        v = linear(h, W[p + "self_attn.v_proj.weight"], W.get(p + "self_attn.v_proj.bias"))
+        q = rope(q.view(T, H, D), pos, freqs, interleaved)
+        k = rope(k.view(T, KV, D), pos, freqs, interleaved)
+        v = v.view(T, KV, D)
+        rep = H // KV
+        k = k.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(rep, dim=1)
+        att = torch.einsum("thd,shd->hts", q, k) / math.sqrt(D) + mask
+        att = torch.softmax(att, dim=-1)
+        o = torch.einsum("hts,shd->thd", att, v).reshape(T, H * D)
+        x = x + linear(o, W[p + "self_attn.o_proj.weight"], W.get(p + "self_attn.o_proj.bias"))
+        h = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
+        g = linear(h, W[p + "mlp.gate_proj.weight"])
+        u = linear(h, W[p + "mlp.up_proj.weight"])
+        x = x + linear(g * torch.sigmoid(g) * u, W[p + "mlp.down_proj.weight"])
+    x = rms_norm(x, W["model.norm.weight"], eps)
+    head = W.get("lm_head.weight", W["model.embed_tokens.weight"])
+    if cfg.get("tie_word_embeddings") and "lm_head.weight" not in W:
+        head = W["model.embed_tokens.weight"]
+    return x @ head.T  # (T, V)
+
+
+# ---------------------------------------------------------------- encoders
+
+def attention_block(x, wq, bq, wk, bk, wv, bv, H, key_mask):
+    T, C = x.shape
+    D = C // H
+    q = linear(x, wq, bq).view(T, H, D)
+    k = linear(x, wk, bk).view(T, H, D)
+    v = linear(x, wv, bv).view(T, H, D)
+    att = torch.einsum("thd,shd->hts", q, k) / math.sqrt(D)
+    att = att.masked_fill(~key_mask[None, None, :], float("-inf"))
+    att = torch.softmax(att, dim=-1)
+    return torch.einsum("hts,shd->thd", att, v).reshape(T, C)
+
+
+def bert_like(cfg, W, ids, prefix):
+    eps = cfg.get("layer_norm_eps", 1e-12)
+    H = cfg["num_attention_heads"]
+    act = cfg.get("hidden_act", "gelu")
+    T = len(ids)
+    idt = torch.tensor(ids)
+    pad = cfg.get("pad_token_id", 0 if cfg["model_type"] == "bert" else 1)
+    key_mask = torch.ones(T, dtype=torch.bool)  # HF's default attention mask: attend to all
+    if cfg["model_type"] == "roberta":  # positions count from padding_idx + 1, pads stay at pad
+        m = (idt != pad).long()
+        pos = torch.cumsum(m, 0) * m + pad
+    else:
+        pos = torch.arange(T)
+    e = prefix + "embeddings."
+    x = W[e + "word_embeddings.weight"][idt] + W[e + "position_embeddings.weight"][pos]
+    x = x + W[e + "token_type_embeddings.weight"][torch.zeros(T, dtype=torch.long)]
+    x = layer_norm(x, W[e + "LayerNorm.weight"], W[e + "LayerNorm.bias"], eps)
+    for l in range(cfg["num_hidden_layers"]):
+        p = prefix + "encoder.layer.%d." % l
+        a = p + "attention."
+        o = attention_block(x, W[a + "self.query.weight"], W[a + "self.query.bias"],
+                            W[a + "self.key.weight"], W[a + "self.key.bias"],
+                            W[a + "self.value.weight"], W[a + "self.value.bias"], H, key_mask)
+        o = linear(o, W[a + "output.dense.weight"], W[a + "output.dense.bias"])
+        x = layer_norm(x + o, W[a + "output.LayerNorm.weight"], W[a + "output.LayerNorm.bias"], eps)
+        f = gelu(linear(x, W[p + "intermediate.dense.weight"], W[p + "intermediate.dense.bias"]), act)
+        f = linear(f, W[p + "output.dense.weight"], W[p + "output.dense.bias"])
+        x = layer_norm(x + f, W[p + "output.LayerNorm.weight"], W[p + "output.LayerNorm.bias"], eps)
+    if cfg["model_type"] == "roberta":
+        h = torch.tanh(linear(x[0], W["classifier.dense.weight"], W["classifier.dense.bias"]))
+        logits = linear(h, W["classifier.out_proj.weight"], W["classifier.out_proj.bias"])
+    else:
+        pooled = torch.tanh(linear(x[0], W[prefix + "pooler.dense.weight"], W[prefix + "pooler.dense.bias"]))
+        logits = linear(pooled, W["classifier.weight"], W["classifier.bias"])
+    return x, logits, key_mask
+
+
+def distilbert(cfg, W, ids):
+    eps = 1e-12
+    H = cfg["n_heads"]
+    act = cfg.get("activation", "gelu")
+    T = len(ids)
+    idt = torch.tensor(ids)
+    e = "distilbert.embeddings."
+    x = W[e + "word_embeddings.weight"][idt] + W[e + "position_embeddings.weight"][torch.arange(T)]
+    x = layer_norm(x, W[e + "LayerNorm.weight"], W[e + "LayerNorm.bias"], eps)
+    key_mask = torch.ones(T, dtype=torch.bool)
+    for l in range(cfg["n_layers"]):
+        p = "distilbert.transformer.layer.%d." % l
+        a = p + "attention."
+        o = attention_block(x, W[a + "q_lin.weight"], W[a + "q_lin.bias"], W[a + "k_lin.weight"],
+                            W[a + "k_lin.bias"], W[a + "v_lin.weight"], W[a + "v_lin.bias"], H, key_mask)
+        o = linear(o, W[a + "out_lin.weight"], W[a + "out_lin.bias"])
+        x = layer_norm(x + o, W[p + "sa_layer_norm.weight"], W[p + "sa_layer_norm.bias"], eps)
+        f = gelu(linear(x, W[p + "ffn.lin1.weight"], W[p + "ffn.lin1.bias"]), act)
+        f = linear(f, W[p + "ffn.lin2.weight"], W[p + "ffn.lin2.bias"])
+        x = layer_norm(x + f, W[p + "output_layer_norm.weight"], W[p + "output_layer_norm.bias"], eps)
+    h = torch.relu(linear(x[0], W["pre_classifier.weight"], W["pre_classifier.bias"]))
+    logits = linear(h, W["classifier.weight"], W["classifier.bias"])
+    return x, logits, key_mask
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--ids", required=True, help="comma-separated token ids")
+    ap.add_argument("--gen", type=int, default=32)
+    ap.add_argument("--rope-interleaved", action="store_true")
+    a = ap.parse_args()
+    with open(os.path.join(a.dir, "config.json")) as f:
+        cfg = json.load(f)
+    W = load_weights(a.dir)
+    ids = [int(t) for t in a.ids.split(",")]
+    mt = cfg["model_type"]
+    out = {"model_type": mt, "ids": ids}
+    if mt in ("llama", "mistral", "qwen2"):
+        logits = decoder_forward(cfg, W, ids, a.rope_interleaved)
+        out["logits"] = logits.tolist()
+        seq = list(ids)
+        for _ in range(a.gen):  # recompute from scratch: no cache in the reference
+            nxt = int(torch.argmax(decoder_forward(cfg, W, seq, a.rope_interleaved)[-1]))
+            seq.append(nxt)
+        out["greedy"] = seq[len(ids):]
+    elif mt in ("bert", "roberta"):
+        x, logits, key_mask = bert_like(cfg, W, ids, mt + ".")
+        out["logits"] = logits.tolist()
+        out["probs"] = torch.softmax(logits, -1).tolist()
+        m = key_mask.to(DT)[:, None]
+        out["mean_pooled"] = ((x * m).sum(0) / m.sum()).tolist()
+    elif mt == "distilbert":
+        x, logits, key_mask = distilbert(cfg, W, ids)
+        out["logits"] = logits.tolist()
+        out["probs"] = torch.softmax(logits, -1).tolist()
+        out["mean_pooled"] = x.mean(0).tolist()
+    else:
+        raise SystemExit("unsupported model_type " + mt)
+    json.dump(out, sys.stdout, separators=(",", ":"))
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

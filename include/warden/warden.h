@@ -7,5 +7,6 @@
 
 #include "warden/base.h"
 #include "warden/taxonomy.h"
+#include "warden/guard.h"
 
 #endif /* WARDEN_H */

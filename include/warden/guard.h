@@ -1,0 +1,178 @@
+/*
+ * warden/guard.h - decide whether a prompt or a model's response is unsafe,
+ * in which hazard categories, and why.
+ *
+ * A guard is built from a policy (a YAML file, see docs/policy.md, or the
+ * built-in default embedded in the library). The policy lists scanners in
+ * order (lexicon, pii, secrets, injection, the built-in classifier, ...);
+ * each gives per-category scores in [0,1] and hits (rule + byte offsets in
+ * the caller's text). The policy turns the scores into a verdict: the
+ * categories at or above their threshold, the strongest action among them
+ * (allow < flag < redact < block), and, when asked, the text with the
+ * redactable hits (PII, secrets) replaced by typed placeholders ("[CARD]").
+ *
+ * Threads: a wd_guard is read-only once loaded; wd_guard_check and
+ * wd_guard_check_batch may be called from several threads on the same guard.
+ *
+ *     wd_guard *g;
+ *     if (wd_guard_load_default(NULL, &g) != WD_OK) die(wd_last_error());
+ *     wd_verdict *v;
+ *     wd_guard_check(g, text, strlen(text), NULL, &v);
+ *     if (wd_verdict_unsafe(v)) ...
+ *     wd_verdict_free(v);
+ *     wd_guard_free(g);
+ */
+#ifndef WARDEN_GUARD_H
+#define WARDEN_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "warden/base.h"
+#include "warden/taxonomy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wd_guard wd_guard;
+typedef struct wd_verdict wd_verdict;
+
+/* Whose text is checked: the user's prompt or the model's response. The
+ * policy can enable scanners and categories per role ("rails"). */
+typedef enum wd_role {
+    WD_ROLE_INPUT  = 0,
+    WD_ROLE_OUTPUT = 1,
+} wd_role;
+
+/* Ordered by severity: the verdict's action is the maximum over the
+ * categories that fired. */
+typedef enum wd_action {
+    WD_ACTION_ALLOW  = 0,
+    WD_ACTION_FLAG   = 1,
+    WD_ACTION_REDACT = 2,
+    WD_ACTION_BLOCK  = 3,
+} wd_action;
+
+/* "allow", "flag", "redact", "block"; NULL when out of range. */
+const char *wd_action_str(wd_action a);
+/* "input", "output"; NULL when out of range. */
+const char *wd_role_str(wd_role r);
+
+/* ==== loading ============================================================ */
+
+typedef struct wd_guard_params {
+    /* Threads used by wd_guard_check_batch (0 or 1 = the calling thread only). */
+    int n_threads;
+} wd_guard_params;
+
+wd_guard_params wd_guard_params_default(void);
+
+/* Loads the policy file at path (YAML). Relative paths inside it (lexicon
+ * files, ...) are resolved against the file's folder. params may be NULL
+ * (defaults). On failure returns WD_ERR_IO / WD_ERR_FORMAT / ..., sets *out
+ * to NULL and leaves "path:line:col: field 'x': reason" in wd_last_error().
+ * The caller frees *out with wd_guard_free. */
+wd_status wd_guard_load(const char *path, const wd_guard_params *params, wd_guard **out);
+
+/* Loads the built-in default policy (policies/default.yaml, embedded in the
+ * library at build time: no file is read). */
+wd_status wd_guard_load_default(const wd_guard_params *params, wd_guard **out);
+
+/* Loads a policy given as YAML text of len bytes. name is used in error
+ * messages and dir (may be NULL = the current folder) to resolve relative
+ * paths. */
+wd_status wd_guard_load_string(const char *yaml, size_t len, const char *name, const char *dir,
+                               const wd_guard_params *params, wd_guard **out);
+
+/* No-op on NULL. */
+void wd_guard_free(wd_guard *g);
+
+/* The guard's last error message; "" when none. Owned by the guard. */
+const char *wd_guard_last_error(const wd_guard *g);
+
+/* The policy's name (its `name:` field, or the file name). Owned by the guard. */
+const char *wd_guard_name(const wd_guard *g);
+
+/* ==== checking =========================================================== */
+
+typedef struct wd_check_params {
+    wd_role role;   /* default WD_ROLE_INPUT */
+    bool    redact; /* produce redacted text even when the action is not redact */
+} wd_check_params;
+
+wd_check_params wd_check_params_default(void);
+
+/* Checks len bytes of UTF-8 text. params may be NULL (defaults).
+ * Returns WD_OK with a verdict in *out (caller frees with wd_verdict_free).
+ * Bad input is not an error of the call: invalid UTF-8 gives WD_OK and a
+ * verdict whose wd_verdict_error() says where the encoding breaks, with the
+ * action the policy's fail mode gives (fail-closed: block; fail-open:
+ * allow). Texts longer than the policy's max_bytes are handled the same
+ * way. A scanner that fails is reported likewise. Errors of the call itself
+ * (NULL guard or out, out of memory) return a negative status and *out = NULL. */
+wd_status wd_guard_check(wd_guard *g, const char *text, size_t len, const wd_check_params *params,
+                         wd_verdict **out);
+
+/* Checks n texts (texts[i] of lens[i] bytes). out must have room for n
+ * verdicts; each is as from wd_guard_check and freed by the caller. Scanners
+ * that work better in batches (model-based ones) see the whole batch. On a
+ * negative status every out[i] is NULL. */
+wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size_t *lens, size_t n,
+                               const wd_check_params *params, wd_verdict **out);
+
+/* ==== verdicts =========================================================== */
+
+/* One reason for a verdict: a rule of a scanner matched bytes [start, end)
+ * of the checked text and scored category `category`. */
+typedef struct wd_hit {
+    const char *scanner;     /* the scanner's name in the policy */
+    const char *rule;        /* the rule or phrase id ("card", "weapon-build", ...) */
+    const char *placeholder; /* redaction placeholder ("[CARD]"), or NULL if not redactable */
+    const char *snippet;     /* the matched bytes of the original, NUL-terminated (truncated to 200 bytes) */
+    wd_category category;
+    float       score;
+    size_t      start, end;  /* byte offsets in the checked text; end exclusive */
+    int         depth;       /* 0, or how many decodings (base64, hex, rot13) deep it was found */
+} wd_hit;
+
+void wd_verdict_free(wd_verdict *v);
+
+/* True when some category reached its threshold with an action other than allow. */
+bool wd_verdict_unsafe(const wd_verdict *v);
+wd_action wd_verdict_action(const wd_verdict *v);
+wd_role wd_verdict_role(const wd_verdict *v);
+/* The categories that reached their threshold (and are enabled for the role). */
+wd_catmask wd_verdict_categories(const wd_verdict *v);
+/* The category's score in [0,1] (max over scanners); 0 for out-of-range c. */
+float wd_verdict_score(const wd_verdict *v, wd_category c);
+/* The action the policy gives category c in this verdict (allow if it did not fire). */
+wd_action wd_verdict_category_action(const wd_verdict *v, wd_category c);
+size_t wd_verdict_n_hits(const wd_verdict *v);
+/* The i-th hit, ordered by start offset; NULL when i is out of range. Owned by v. */
+const wd_hit *wd_verdict_hit(const wd_verdict *v, size_t i);
+/* The redacted text (NUL-terminated, *len its length; len may be NULL), or
+ * NULL when no redaction was asked for or needed. Owned by v. */
+const char *wd_verdict_redacted(const wd_verdict *v, size_t *len);
+/* Why the text could not be (fully) checked, or NULL: invalid UTF-8, too
+ * long, a scanner that failed. Owned by v. */
+const char *wd_verdict_error(const wd_verdict *v);
+/* Wall time the check took, in microseconds. */
+double wd_verdict_micros(const wd_verdict *v);
+
+/* Renders v as one line of JSON (no newline), shared by the CLI and the
+ * HTTP server:
+ *   {"unsafe":true,"action":"block","role":"input",
+ *    "categories":[{"id":"S9","name":"Indiscriminate Weapons","score":0.95,"action":"block"}],
+ *    "scores":{"S9":0.95,...nonzero only},
+ *    "hits":[{"scanner":"lexicon","rule":"...","category":"S9","score":0.95,
+ *             "start":12,"end":40,"text":"...","depth":0}],
+ *    "redacted":"..." (only when present), "error":"..." (only when present)}
+ * On success *out is a malloc'd NUL-terminated string the caller frees with
+ * free(); on failure *out = NULL. */
+wd_status wd_verdict_to_json(const wd_verdict *v, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WARDEN_GUARD_H */

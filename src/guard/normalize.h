@@ -1,0 +1,70 @@
+/*
+ * guard/normalize.h - the text normaliser every scanner shares.
+ *
+ * It undoes the cheap tricks people use to slip a request past a word list
+ * (invisible characters, look-alike letters, leetspeak, letters split by
+ * spaces or dots) while keeping, for every output byte, the offset of the
+ * original character it came from, so that a match in the normalised text
+ * can be reported (and redacted) in the text the caller gave.
+ *
+ * Steps, in order, each switched by a flag:
+ *   INVISIBLE   drop zero-width, bidi controls, Unicode tag characters
+ *               (U+E0000-E007F), variation selectors, soft hyphen, fillers
+ *               and C0/C1 control characters other than \t \n \r
+ *   NFKC        compatibility decomposition + canonical composition
+ *               (composition is per cluster: a starter and its marks)
+ *   CONFUSABLES Cyrillic/Greek/small-capital/enclosed look-alikes -> Latin,
+ *               and combining diacritics (U+0300-036F, ...) dropped, so
+ *               "b\u00f3mb", "b\u043emb" and "b\u0336o\u0336mb" all read "bomb"
+ *   CASEFOLD    Unicode case folding (ASCII fast path)
+ *   JOIN_SPLIT  "b.o.m.b", "b o m b", "b-o-m-b" -> "bomb" (>= 3 one-letter
+ *               tokens joined by the same separator); "ex.plo.sive",
+ *               "ex*plo*sive" -> "explosive" (>= 2 of the same in-word
+ *               punctuation, every piece short and with a letter)
+ *   LEET        0->o 1->i 3->e 4->a 5->s 7->t 8->b 9->g @->a $->s !->i |->l,
+ *               only in a word where a leet character has a letter on both
+ *               sides somewhere in the word: "b0mb", "m4k3" fold; "2024",
+ *               "$5", "mp3", "covid19" stay.
+ *
+ * Invariants: text is valid UTF-8 and NUL-terminated; map has len + 1
+ * entries, is non-decreasing, map[i] is the first byte of a character of the
+ * original, and map[len] is the original length. A match [a, b) in text is
+ * [map[a], end of the character at map[b-1]) in the original; wd__norm_span
+ * computes it.
+ */
+#ifndef WD_GUARD_NORMALIZE_H
+#define WD_GUARD_NORMALIZE_H
+
+#include <stddef.h>
+
+#include "warden/base.h"
+
+typedef struct wd_norm {
+    char   *text;  /* normalised UTF-8, NUL-terminated, owned */
+    size_t  len;   /* bytes in text */
+    size_t *map;   /* map[i] = byte offset in the original text where the character that produced normalised byte i starts; map[len] = original length. owned */
+    size_t  cap;   /* bytes allocated for text (map has cap + 1 entries); for buffer reuse */
+} wd_norm;
+
+enum { WD_NORM_NFKC = 1, WD_NORM_CASEFOLD = 2, WD_NORM_INVISIBLE = 4, WD_NORM_CONFUSABLES = 8,
+       WD_NORM_LEET = 16, WD_NORM_JOIN_SPLIT = 32, WD_NORM_DEFAULT = 63 };
+
+/* Normalises len bytes of UTF-8. Invalid UTF-8 -> WD_ERR_ENCODING with the byte offset in the message. out zeroed on failure. */
+wd_status wd__normalize(const char *text, size_t len, unsigned flags, wd_norm *out);
+void wd__norm_free(wd_norm *n);
+
+/* Same as wd__normalize, but reuses out's buffers when they are big enough
+ * (out must be zeroed or hold a previous result). On failure out keeps its
+ * buffers (to be freed by wd__norm_free) with len = 0 and text = "". */
+wd_status wd__normalize_reuse(const char *text, size_t len, unsigned flags, wd_norm *out);
+
+/* Maps the normalised byte range [a, b) (a < b <= n->len) back to the
+ * original: *start = map[a], *end = the end of the original character that
+ * produced byte b-1. orig/orig_len is the original text. */
+void wd__norm_span(const wd_norm *n, const char *orig, size_t orig_len, size_t a, size_t b,
+                   size_t *start, size_t *end);
+
+/* True for the characters the INVISIBLE step removes. */
+int wd__norm_is_invisible(int32_t cp);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * guard/scanner.h - the one interface every scanner implements: rule-based
+ * ones (lexicon, pii, secrets, injection), the built-in classifier, and
+ * model-based guards (an LLM judge, a BERT classifier, erase-and-check).
+ *
+ * Life of a scanner:
+ *   init     once per guard, from the scanner's node in the policy (a
+ *            mapping with at least `type:`); compiles regexes, builds
+ *            automata, loads weights. Reports bad options through
+ *            wd__pn_error (file:line:col: field ...).
+ *   scratch  optional per-thread work space (PCRE2 match data, buffers),
+ *            created lazily by the engine and reused across calls, so that
+ *            scan does not allocate in the common case.
+ *   scan     one text: the normalised text (with its map), the original
+ *            bytes, the role. Writes per-category scores in [0,1] and hits
+ *            whose offsets are in the ORIGINAL text (use wd__norm_span to
+ *            map a match in the normalised text back). Must be thread-safe
+ *            given distinct scratch.
+ *   scan_batch  optional: n texts at once (models batch their forward
+ *            pass); when NULL the engine calls scan n times.
+ *   free     releases what init built.
+ *
+ * Registering a scanner type = one line in the table in guard/registry.c.
+ */
+#ifndef WD_GUARD_SCANNER_H
+#define WD_GUARD_SCANNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/err.h"
+#include "guard/normalize.h"
+#include "guard/pnode.h"
+#include "warden/guard.h"
+#include "warden/taxonomy.h"
+
+/* One match, as a scanner reports it. rule and placeholder must stay valid
+ * as long as the scanner (static strings or strings owned by its state). */
+typedef struct wd_scan_hit {
+    const char *rule;
+    const char *placeholder; /* "[CARD]" etc. for redactable hits, else NULL */
+    wd_category category;
+    float       score;
+    size_t      start, end;  /* byte offsets in the ORIGINAL text */
+} wd_scan_hit;
+
+/* What one scanner says about one text. The engine zeroes it before each
+ * scan and owns the hits array. */
+typedef struct wd_scan_result {
+    float        score[WD_CAT_COUNT]; /* in [0,1]; 0 = no evidence */
+    wd_scan_hit *hits;
+    size_t       n_hits, cap_hits;
+} wd_scan_result;
+
+/* Appends a hit and raises score[category] to at least score. Returns
+ * WD_ERR_NOMEM (hit dropped, score still raised) when out of memory. */
+wd_status wd__scan_hit(wd_scan_result *r, wd_category category, float score, size_t start,
+                       size_t end, const char *rule, const char *placeholder);
+/* Raises score[category] to at least score, without a hit. */
+static inline void wd__scan_score(wd_scan_result *r, wd_category category, float score) {
+    if (score > r->score[category]) r->score[category] = score;
+}
+
+typedef struct wd_scan_input {
+    const char    *orig;     /* the text as given (valid UTF-8), orig_len bytes */
+    size_t         orig_len;
+    const wd_norm *norm;     /* orig normalised with the guard's flags (default WD_NORM_DEFAULT) */
+    wd_role        role;
+    int            depth;    /* 0 for the caller's text; k for a payload decoded k times */
+} wd_scan_input;
+
+/* What init may need besides its node. */
+typedef struct wd_scanner_env {
+    const char *policy_file; /* display name, for messages */
+    const char *policy_dir;  /* where relative paths in the node resolve */
+} wd_scanner_env;
+
+typedef struct wd_scanner_vt {
+    const char *type; /* the policy's `type:` value */
+    /* Builds the scanner's state into *impl from cfg (a mapping). On failure
+     * sets err (with the node's location) and returns a negative status. */
+    wd_status (*init)(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err);
+    void (*free)(void *impl);
+    /* Optional per-thread work space; NULL = scan gets scratch = NULL. */
+    void *(*scratch_new)(const void *impl);
+    void (*scratch_free)(void *scratch);
+    /* Scans one text; res is zeroed by the caller. A negative status means
+     * the scanner could not decide (the policy's fail mode applies); set
+     * err with the reason. */
+    wd_status (*scan)(const void *impl, void *scratch, const wd_scan_input *in,
+                      wd_scan_result *res, wd_err *err);
+    /* Optional: scans in[0..n) into res[0..n). */
+    wd_status (*scan_batch)(const void *impl, void *scratch, const wd_scan_input *in, size_t n,
+                            wd_scan_result *res, wd_err *err);
+} wd_scanner_vt;
+
+/* The registered scanner types (guard/registry.c). Returns NULL for an
+ * unknown type. */
+const wd_scanner_vt *wd__scanner_find(const char *type);
+/* Writes the registered type names, comma-separated, into buf (for messages). */
+void wd__scanner_types(char *buf, size_t cap);
+
+#endif

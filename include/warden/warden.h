@@ -8,5 +8,8 @@
 #include "warden/base.h"
 #include "warden/taxonomy.h"
 #include "warden/guard.h"
+#include "warden/checkpoint.h"
+#include "warden/config.h"
+#include "warden/safetensors.h"
 
 #endif /* WARDEN_H */

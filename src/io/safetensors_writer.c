@@ -1,0 +1,298 @@
+/*
+ * io/safetensors_writer.c - writes safetensors files (format and layout
+ * rules: warden/safetensors.h).
+ *
+ * Layout written, for tensors t0..tk after a stable sort on element size
+ * (widest first, so every tensor starts at a multiple of its element size
+ * without gaps, as the reference reader requires contiguous data):
+ *
+ *   [u64 LE N][{"__metadata__":{..},"t0":{"dtype":..,"shape":[..],
+ *   "data_offsets":[0,b0]},"t1":{..}}<spaces to make 8+N a multiple of 8>]
+ *   [t0 bytes][t1 bytes]...
+ *
+ * The JSON is produced here, not by cJSON, so the bytes are fixed: no
+ * whitespace, integers printed exactly, strings escaped per RFC 8259
+ * (", \, and control characters; other bytes verbatim).
+ */
+#include "warden/safetensors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/file.h"
+
+typedef struct {
+    char       *name;
+    wd_dtype    dtype;
+    int         ndim;
+    int64_t    *shape;
+    size_t      nbytes;
+    const void *data;
+    size_t      order; /* insertion index, for a stable sort */
+} entry;
+
+struct wd_safetensors_writer {
+    entry  *e;
+    size_t  n, cap;
+    char  **meta_keys, **meta_vals;
+    size_t  n_meta, cap_meta;
+    wd_err  err;
+};
+
+/* ==== a growable text buffer ============================================ */
+
+typedef struct {
+    char  *p;
+    size_t n, cap;
+    bool   oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t len) {
+    if (b->oom) return;
+    if (b->n + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + len + 1) cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, len);
+    b->n += len;
+    b->p[b->n] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_printf(sbuf *b, const char *fmt, long long v) {
+    char tmp[32];
+    int k = snprintf(tmp, sizeof tmp, fmt, v);
+    sb_put(b, tmp, (size_t)k);
+}
+
+static void sb_json_string(sbuf *b, const char *s) {
+    sb_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        switch (*p) {
+        case '"': sb_put(b, "\\\"", 2); break;
+        case '\\': sb_put(b, "\\\\", 2); break;
+        case '\n': sb_put(b, "\\n", 2); break;
+        case '\r': sb_put(b, "\\r", 2); break;
+        case '\t': sb_put(b, "\\t", 2); break;
+        default:
+            if (*p < 0x20) {
+                snprintf(esc, sizeof esc, "\\u%04x", *p);
+                sb_put(b, esc, 6);
+            } else {
+                sb_put(b, (const char *)p, 1);
+            }
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+/* ==== the writer ======================================================== */
+
+wd_status wd_safetensors_writer_new(wd_safetensors_writer **out) {
+    if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_safetensors_writer_new: out is NULL");
+    *out = calloc(1, sizeof **out);
+    return *out ? WD_OK : wd__fail(WD_ERR_NOMEM, "out of memory");
+}
+
+void wd_safetensors_writer_free(wd_safetensors_writer *w) {
+    if (!w) return;
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->e[i].name);
+        free(w->e[i].shape);
+    }
+    for (size_t i = 0; i < w->n_meta; i++) {
+        free(w->meta_keys[i]);
+        free(w->meta_vals[i]);
+    }
+    free(w->e);
+    free(w->meta_keys);
+    free(w->meta_vals);
+    free(w);
+}
+
+const char *wd_safetensors_writer_last_error(const wd_safetensors_writer *w) {
+    return w ? wd__err_msg(&w->err) : "";
+}
+
+wd_status wd_safetensors_writer_add(wd_safetensors_writer *w, const char *name, wd_dtype dtype,
+                                    const int64_t *shape, int ndim, const void *data) {
+    if (!w) return wd__fail(WD_ERR_INVALID_ARG, "wd_safetensors_writer_add: writer is NULL");
+    if (!name || !name[0])
+        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: empty tensor name");
+    if (!strcmp(name, "__metadata__"))
+        return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
+                           "safetensors writer: '__metadata__' is reserved, not a tensor name");
+    if ((unsigned)dtype >= WD_DTYPE_COUNT)
+        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: tensor '%s': bad dtype %d",
+                           name, (int)dtype);
+    if (ndim < 0 || (ndim > 0 && !shape))
+        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: tensor '%s': bad shape",
+                           name);
+    for (size_t i = 0; i < w->n; i++)
+        if (!strcmp(w->e[i].name, name))
+            return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
+                               "safetensors writer: tensor '%s' added twice", name);
+    uint64_t n_elem = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0)
+            return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
+                               "safetensors writer: tensor '%s': shape[%d] is negative", name, d);
+        if (shape[d] && n_elem > (uint64_t)(1ull << 53) / (uint64_t)shape[d])
+            return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
+                               "safetensors writer: tensor '%s': too many elements", name);
+        n_elem *= (uint64_t)shape[d];
+    }
+    uint64_t nbytes = n_elem * wd_dtype_size(dtype);
+    if (nbytes > (1ull << 53) || nbytes > SIZE_MAX)
+        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: tensor '%s': too large",
+                           name);
+    if (nbytes && !data)
+        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: tensor '%s': data is NULL",
+                           name);
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 16;
+        entry *ne = realloc(w->e, cap * sizeof *ne);
+        if (!ne) return wd__err_set(&w->err, WD_ERR_NOMEM, "safetensors writer: out of memory");
+        w->e = ne;
+        w->cap = cap;
+    }
+    entry *e = &w->e[w->n];
+    memset(e, 0, sizeof *e);
+    e->name = strdup(name);
+    e->shape = malloc(sizeof(int64_t) * (ndim ? (size_t)ndim : 1));
+    if (!e->name || !e->shape) {
+        free(e->name);
+        free(e->shape);
+        return wd__err_set(&w->err, WD_ERR_NOMEM, "safetensors writer: out of memory");
+    }
+    if (ndim) memcpy(e->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    e->ndim = ndim;
+    e->dtype = dtype;
+    e->nbytes = (size_t)nbytes;
+    e->data = data;
+    e->order = w->n;
+    w->n++;
+    return WD_OK;
+}
+
+wd_status wd_safetensors_writer_add_metadata(wd_safetensors_writer *w, const char *key,
+                                             const char *value) {
+    if (!w) return wd__fail(WD_ERR_INVALID_ARG, "wd_safetensors_writer_add_metadata: writer is NULL");
+    if (!key || !value)
+        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: NULL metadata key or value");
+    char *v = strdup(value);
+    if (!v) return wd__err_set(&w->err, WD_ERR_NOMEM, "safetensors writer: out of memory");
+    for (size_t i = 0; i < w->n_meta; i++) {
+        if (!strcmp(w->meta_keys[i], key)) {
+            free(w->meta_vals[i]);
+            w->meta_vals[i] = v;
+            return WD_OK;
+        }
+    }
+    if (w->n_meta == w->cap_meta) {
+        size_t cap = w->cap_meta ? 2 * w->cap_meta : 8;
+        char **nk = realloc(w->meta_keys, cap * sizeof *nk);
+        if (nk) w->meta_keys = nk;
+        char **nv = nk ? realloc(w->meta_vals, cap * sizeof *nv) : NULL;
+        if (nv) w->meta_vals = nv;
+        if (!nk || !nv) {
+            free(v);
+            return wd__err_set(&w->err, WD_ERR_NOMEM, "safetensors writer: out of memory");
+        }
+        w->cap_meta = cap;
+    }
+    char *k = strdup(key);
+    if (!k) {
+        free(v);
+        return wd__err_set(&w->err, WD_ERR_NOMEM, "safetensors writer: out of memory");
+    }
+    w->meta_keys[w->n_meta] = k;
+    w->meta_vals[w->n_meta] = v;
+    w->n_meta++;
+    return WD_OK;
+}
+
+/* Widest element first; insertion order among equals. */
+static int cmp_layout(const void *a, const void *b) {
+    const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
+    size_t sx = wd_dtype_size(x->dtype), sy = wd_dtype_size(y->dtype);
+    if (sx != sy) return sx > sy ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+wd_status wd_safetensors_writer_write(wd_safetensors_writer *w, const char *path) {
+    if (!w || !path) return wd__fail(WD_ERR_INVALID_ARG, "wd_safetensors_writer_write: NULL argument");
+    entry **order = malloc(sizeof *order * (w->n ? w->n : 1));
+    if (!order) return wd__err_set(&w->err, WD_ERR_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < w->n; i++) order[i] = &w->e[i];
+    qsort(order, w->n, sizeof *order, cmp_layout);
+
+    sbuf h = {0};
+    sb_puts(&h, "{");
+    bool first = true;
+    if (w->n_meta) {
+        sb_puts(&h, "\"__metadata__\":{");
+        for (size_t i = 0; i < w->n_meta; i++) {
+            if (i) sb_puts(&h, ",");
+            sb_json_string(&h, w->meta_keys[i]);
+            sb_puts(&h, ":");
+            sb_json_string(&h, w->meta_vals[i]);
+        }
+        sb_puts(&h, "}");
+        first = false;
+    }
+    uint64_t off = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const entry *e = order[i];
+        if (!first) sb_puts(&h, ",");
+        first = false;
+        sb_json_string(&h, e->name);
+        sb_puts(&h, ":{\"dtype\":\"");
+        sb_puts(&h, wd_dtype_name(e->dtype));
+        sb_puts(&h, "\",\"shape\":[");
+        for (int d = 0; d < e->ndim; d++) sb_printf(&h, d ? ",%lld" : "%lld", e->shape[d]);
+        sb_printf(&h, "],\"data_offsets\":[%lld", (long long)off);
+        off += e->nbytes;
+        sb_printf(&h, ",%lld]}", (long long)off);
+    }
+    sb_puts(&h, "}");
+    while (!h.oom && h.n % 8 != 0) sb_puts(&h, " "); /* 8 + N stays a multiple of 8 */
+    if (h.oom) {
+        free(h.p);
+        free(order);
+        return wd__err_set(&w->err, WD_ERR_NOMEM, "%s: out of memory", path);
+    }
+
+    wd_atomic_file af;
+    wd_status rc = wd__atomic_open(&af, path);
+    if (rc) {
+        free(h.p);
+        free(order);
+        return wd__err_take(&w->err, rc);
+    }
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)h.n >> (8 * i));
+    bool ok = fwrite(len8, 1, 8, af.fp) == 8 && fwrite(h.p, 1, h.n, af.fp) == h.n;
+    for (size_t i = 0; ok && i < w->n; i++)
+        if (order[i]->nbytes) ok = fwrite(order[i]->data, 1, order[i]->nbytes, af.fp) == order[i]->nbytes;
+    free(h.p);
+    free(order);
+    if (!ok) {
+        wd__atomic_abort(&af);
+        return wd__err_set(&w->err, WD_ERR_IO, "%s: write failed", path);
+    }
+    rc = wd__atomic_commit(&af);
+    if (rc) return wd__err_take(&w->err, rc);
+    return WD_OK;
+}

@@ -1,0 +1,417 @@
+/*
+ * model/config.c - Hugging Face config.json -> wd_model_config.
+ *
+ * Defaults are those of transformers' configuration classes (LlamaConfig,
+ * MistralConfig, Qwen2Config, BertConfig, RobertaConfig, DistilBertConfig),
+ * so a config.json that omits a field means what it means to transformers:
+ *   - mistral's num_key_value_heads defaults to 8, its sliding_window to 4096;
+ *   - qwen2 has biases on q/k/v (never on o) by design, and a sliding window
+ *     only when use_sliding_window is true;
+ *   - decoders untie embeddings by default, encoders tie them;
+ *   - DistilBERT's LayerNorm eps is fixed at 1e-12 in its modeling code.
+ * The size fields are required: a config without them is not a checkpoint's.
+ * After reading, sizes are checked for consistency (positive, n_head a
+ * multiple of n_kv_head, hidden_size divisible by n_head when head_dim is
+ * implied) so that the model code can trust the struct.
+ */
+#include "warden/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/file.h"
+#include "base/json.h"
+
+const char *wd_model_type_name(wd_model_type type) {
+    static const char *names[] = {"llama", "mistral", "qwen2", "bert", "roberta", "distilbert"};
+    return (unsigned)type < 6 ? names[type] : "?";
+}
+
+const char *wd_model_family_name(wd_model_family family) {
+    return family == WD_FAMILY_DECODER ? "decoder" : family == WD_FAMILY_ENCODER ? "encoder" : "?";
+}
+
+const char *wd_act_name(wd_act act) {
+    static const char *names[] = {"silu", "gelu", "gelu_tanh", "relu"};
+    return (unsigned)act < 4 ? names[act] : "?";
+}
+
+const char *wd_rope_scaling_name(wd_rope_scaling_type type) {
+    static const char *names[] = {"none", "linear", "dynamic", "llama3"};
+    return (unsigned)type < 4 ? names[type] : "?";
+}
+
+void wd_model_config_free(wd_model_config *cfg) {
+    if (!cfg) return;
+    if (cfg->id2label)
+        for (int64_t i = 0; i < cfg->num_labels; i++) free(cfg->id2label[i]);
+    free(cfg->id2label);
+    free(cfg);
+}
+
+/* Copies src into a fixed field, failing if it does not fit. */
+static wd_status copy_str(char *dst, size_t cap, const char *src, const char *where,
+                          const char *field) {
+    if (strlen(src) >= cap)
+        return wd__fail(WD_ERR_FORMAT, "%s: field '%s': value too long (%zu bytes, at most %zu)",
+                        where, field, strlen(src), cap - 1);
+    memcpy(dst, src, strlen(src) + 1);
+    return WD_OK;
+}
+
+#define TRY(x)                   \
+    do {                         \
+        wd_status rc_ = (x);     \
+        if (rc_) return rc_;     \
+    } while (0)
+
+static wd_status parse_act(wd_model_config *c, const char *s, const char *where,
+                           const char *field) {
+    if (!strcmp(s, "silu") || !strcmp(s, "swish")) c->hidden_act = WD_ACT_SILU;
+    else if (!strcmp(s, "gelu")) c->hidden_act = WD_ACT_GELU;
+    else if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast"))
+        c->hidden_act = WD_ACT_GELU_TANH;
+    else if (!strcmp(s, "relu")) c->hidden_act = WD_ACT_RELU;
+    else
+        return wd__fail(WD_ERR_UNSUPPORTED,
+                        "%s: field '%s': activation '%.40s' is not supported (silu, gelu, "
+                        "gelu_new, gelu_pytorch_tanh, gelu_fast, relu)",
+                        where, field, s);
+    return copy_str(c->hidden_act_name, sizeof c->hidden_act_name, s, where, field);
+}
+
+static wd_status parse_rope_scaling(wd_model_config *c, const cJSON *root, const char *where) {
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
+    c->rope_scaling.type = WD_ROPE_SCALING_NONE;
+    c->rope_scaling.factor = 1.0;
+    if (!rs || cJSON_IsNull(rs)) return WD_OK;
+    if (!cJSON_IsObject(rs))
+        return wd__fail(WD_ERR_FORMAT, "%s: field 'rope_scaling': expected an object or null, got %s",
+                        where, wd__json_type_name(rs));
+    char w2[600];
+    snprintf(w2, sizeof w2, "%s: rope_scaling", where);
+    const char *type = NULL;
+    TRY(wd__json_str(rs, w2, "rope_type", false, NULL, &type));
+    if (!type) TRY(wd__json_str(rs, w2, "type", true, NULL, &type));
+    if (!strcmp(type, "default")) return WD_OK;
+    if (!strcmp(type, "linear")) c->rope_scaling.type = WD_ROPE_SCALING_LINEAR;
+    else if (!strcmp(type, "dynamic")) c->rope_scaling.type = WD_ROPE_SCALING_DYNAMIC;
+    else if (!strcmp(type, "llama3")) c->rope_scaling.type = WD_ROPE_SCALING_LLAMA3;
+    else
+        return wd__fail(WD_ERR_UNSUPPORTED,
+                        "%s: field 'rope_scaling': type '%.40s' is not supported (default, linear, "
+                        "dynamic, llama3)",
+                        where, type);
+    TRY(wd__json_num(rs, w2, "factor", true, 1.0, &c->rope_scaling.factor));
+    if (!(c->rope_scaling.factor >= 1.0))
+        return wd__fail(WD_ERR_FORMAT, "%s: field 'factor': must be >= 1, got %g", w2,
+                        c->rope_scaling.factor);
+    if (c->rope_scaling.type == WD_ROPE_SCALING_LLAMA3) {
+        TRY(wd__json_num(rs, w2, "low_freq_factor", true, 0, &c->rope_scaling.low_freq_factor));
+        TRY(wd__json_num(rs, w2, "high_freq_factor", true, 0, &c->rope_scaling.high_freq_factor));
+        TRY(wd__json_int(rs, w2, "original_max_position_embeddings", true, 0,
+                         &c->rope_scaling.original_max_position_embeddings));
+        if (!(c->rope_scaling.high_freq_factor > c->rope_scaling.low_freq_factor) ||
+            c->rope_scaling.low_freq_factor <= 0 ||
+            c->rope_scaling.original_max_position_embeddings <= 0)
+            return wd__fail(WD_ERR_FORMAT,
+                            "%s: llama3 needs 0 < low_freq_factor < high_freq_factor and "
+                            "original_max_position_embeddings > 0",
+                            w2);
+    } else {
+        TRY(wd__json_int(rs, w2, "original_max_position_embeddings", false, 0,
+                         &c->rope_scaling.original_max_position_embeddings));
+    }
+    return WD_OK;
+}
+
+static wd_status parse_labels(wd_model_config *c, const cJSON *root, const char *where) {
+    const cJSON *id2label = cJSON_GetObjectItemCaseSensitive(root, "id2label");
+    int64_t n = 2;
+    if (id2label && !cJSON_IsNull(id2label)) {
+        if (!cJSON_IsObject(id2label))
+            return wd__fail(WD_ERR_FORMAT, "%s: field 'id2label': expected an object, got %s",
+                            where, wd__json_type_name(id2label));
+        n = cJSON_GetArraySize(id2label);
+    } else {
+        TRY(wd__json_int(root, where, "num_labels", false, 2, &n));
+        id2label = NULL;
+    }
+    if (n < 1 || n > 100000)
+        return wd__fail(WD_ERR_FORMAT, "%s: field '%s': %lld labels (expected 1 to 100000)", where,
+                        id2label ? "id2label" : "num_labels", (long long)n);
+    c->id2label = calloc((size_t)n, sizeof *c->id2label);
+    if (!c->id2label) return wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
+    c->num_labels = n;
+    if (!id2label) {
+        for (int64_t i = 0; i < n; i++) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "LABEL_%lld", (long long)i);
+            if (!(c->id2label[i] = strdup(buf))) return wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
+        }
+        return WD_OK;
+    }
+    for (const cJSON *e = id2label->child; e; e = e->next) {
+        char *end;
+        long long id = strtoll(e->string, &end, 10);
+        if (!e->string[0] || *end || id < 0 || id >= n)
+            return wd__fail(WD_ERR_FORMAT,
+                            "%s: field 'id2label': key '%.40s' is not a class id in [0, %lld)",
+                            where, e->string, (long long)n);
+        if (!cJSON_IsString(e))
+            return wd__fail(WD_ERR_FORMAT, "%s: field 'id2label': label of id %lld is %s, expected a string",
+                            where, id, wd__json_type_name(e));
+        if (c->id2label[id])
+            return wd__fail(WD_ERR_FORMAT, "%s: field 'id2label': id %lld appears twice", where, id);
+        if (!(c->id2label[id] = strdup(e->valuestring)))
+            return wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
+    }
+    /* label2id, when present, must agree. */
+    const cJSON *label2id = cJSON_GetObjectItemCaseSensitive(root, "label2id");
+    if (label2id && !cJSON_IsNull(label2id)) {
+        if (!cJSON_IsObject(label2id))
+            return wd__fail(WD_ERR_FORMAT, "%s: field 'label2id': expected an object, got %s",
+                            where, wd__json_type_name(label2id));
+        for (const cJSON *e = label2id->child; e; e = e->next) {
+            int64_t id;
+            if (!wd__json_is_int(e, &id) || id < 0 || id >= n || strcmp(c->id2label[id], e->string))
+                return wd__fail(WD_ERR_FORMAT,
+                                "%s: field 'label2id': entry '%.60s' does not match id2label",
+                                where, e->string);
+        }
+    }
+    return WD_OK;
+}
+
+static wd_status parse_eos(wd_model_config *c, const cJSON *root, const char *where, int64_t def) {
+    const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
+    c->n_eos_token_ids = 0;
+    if (!eos || cJSON_IsNull(eos)) {
+        if (def >= 0) c->eos_token_ids[c->n_eos_token_ids++] = def;
+        return WD_OK;
+    }
+    int64_t v;
+    if (wd__json_is_int(eos, &v)) {
+        c->eos_token_ids[c->n_eos_token_ids++] = v;
+        return WD_OK;
+    }
+    if (!cJSON_IsArray(eos))
+        return wd__fail(WD_ERR_FORMAT,
+                        "%s: field 'eos_token_id': expected an integer or a list of integers, got %s",
+                        where, wd__json_type_name(eos));
+    for (const cJSON *e = eos->child; e; e = e->next) {
+        if (!wd__json_is_int(e, &v))
+            return wd__fail(WD_ERR_FORMAT, "%s: field 'eos_token_id': list holds %s, expected integers",
+                            where, wd__json_type_name(e));
+        if (c->n_eos_token_ids == WD_CONFIG_MAX_EOS)
+            return wd__fail(WD_ERR_FORMAT, "%s: field 'eos_token_id': more than %d ids", where,
+                            WD_CONFIG_MAX_EOS);
+        c->eos_token_ids[c->n_eos_token_ids++] = v;
+    }
+    return WD_OK;
+}
+
+static wd_status positive(const char *where, const char *field, int64_t v) {
+    if (v > 0) return WD_OK;
+    return wd__fail(WD_ERR_FORMAT, "%s: field '%s': must be positive, got %lld", where, field,
+                    (long long)v);
+}
+
+static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *where) {
+    if (!cJSON_IsObject(root))
+        return wd__fail(WD_ERR_FORMAT, "%s: expected a JSON object, got %s", where,
+                        wd__json_type_name(root));
+    const char *mt;
+    TRY(wd__json_str(root, where, "model_type", true, NULL, &mt));
+    if (!strcmp(mt, "llama")) c->type = WD_MODEL_LLAMA;
+    else if (!strcmp(mt, "mistral")) c->type = WD_MODEL_MISTRAL;
+    else if (!strcmp(mt, "qwen2")) c->type = WD_MODEL_QWEN2;
+    else if (!strcmp(mt, "bert")) c->type = WD_MODEL_BERT;
+    else if (!strcmp(mt, "roberta")) c->type = WD_MODEL_ROBERTA;
+    else if (!strcmp(mt, "distilbert")) c->type = WD_MODEL_DISTILBERT;
+    else
+        return wd__fail(WD_ERR_UNSUPPORTED,
+                        "%s: field 'model_type': '%.40s' is not supported (llama, mistral, qwen2, "
+                        "bert, roberta, distilbert)",
+                        where, mt);
+    TRY(copy_str(c->model_type, sizeof c->model_type, mt, where, "model_type"));
+    c->family = c->type <= WD_MODEL_QWEN2 ? WD_FAMILY_DECODER : WD_FAMILY_ENCODER;
+    bool decoder = c->family == WD_FAMILY_DECODER;
+
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "architectures");
+    if (arch && !cJSON_IsNull(arch)) {
+        if (!cJSON_IsArray(arch) || (arch->child && !cJSON_IsString(arch->child)))
+            return wd__fail(WD_ERR_FORMAT, "%s: field 'architectures': expected a list of strings",
+                            where);
+        if (arch->child)
+            TRY(copy_str(c->architecture, sizeof c->architecture, arch->child->valuestring, where,
+                         "architectures"));
+    }
+    const char *s;
+    TRY(wd__json_str(root, where, "torch_dtype", false, NULL, &s));
+    if (!s) TRY(wd__json_str(root, where, "dtype", false, NULL, &s));
+    if (s) TRY(copy_str(c->torch_dtype, sizeof c->torch_dtype, s, where, "torch_dtype"));
+    TRY(wd__json_str(root, where, "problem_type", false, NULL, &s));
+    if (s) TRY(copy_str(c->problem_type, sizeof c->problem_type, s, where, "problem_type"));
+
+    /* sizes: DistilBERT has its own names */
+    bool dist = c->type == WD_MODEL_DISTILBERT;
+    const char *f_hidden = dist ? "dim" : "hidden_size";
+    const char *f_inter = dist ? "hidden_dim" : "intermediate_size";
+    const char *f_layer = dist ? "n_layers" : "num_hidden_layers";
+    const char *f_head = dist ? "n_heads" : "num_attention_heads";
+    TRY(wd__json_int(root, where, "vocab_size", true, 0, &c->vocab_size));
+    TRY(wd__json_int(root, where, f_hidden, true, 0, &c->hidden_size));
+    TRY(wd__json_int(root, where, f_inter, true, 0, &c->intermediate_size));
+    TRY(wd__json_int(root, where, f_layer, true, 0, &c->n_layer));
+    TRY(wd__json_int(root, where, f_head, true, 0, &c->n_head));
+    TRY(positive(where, "vocab_size", c->vocab_size));
+    TRY(positive(where, f_hidden, c->hidden_size));
+    TRY(positive(where, f_inter, c->intermediate_size));
+    TRY(positive(where, f_layer, c->n_layer));
+    TRY(positive(where, f_head, c->n_head));
+
+    int64_t def_kv = c->type == WD_MODEL_MISTRAL ? 8 : c->n_head;
+    TRY(wd__json_int(root, where, "num_key_value_heads", false, def_kv, &c->n_kv_head));
+    TRY(positive(where, "num_key_value_heads", c->n_kv_head));
+    if (c->n_head % c->n_kv_head != 0)
+        return wd__fail(WD_ERR_FORMAT,
+                        "%s: field 'num_key_value_heads': %lld does not divide %s = %lld", where,
+                        (long long)c->n_kv_head, f_head, (long long)c->n_head);
+    TRY(wd__json_int(root, where, "head_dim", false, 0, &c->head_dim));
+    if (c->head_dim == 0) {
+        if (c->hidden_size % c->n_head != 0)
+            return wd__fail(WD_ERR_FORMAT, "%s: field '%s': %lld is not divisible by %s = %lld",
+                            where, f_hidden, (long long)c->hidden_size, f_head,
+                            (long long)c->n_head);
+        c->head_dim = c->hidden_size / c->n_head;
+    }
+    TRY(positive(where, "head_dim", c->head_dim));
+    if (!decoder && c->head_dim * c->n_head != c->hidden_size)
+        return wd__fail(WD_ERR_FORMAT, "%s: field 'head_dim': encoders need head_dim * %s == %s",
+                        where, f_head, f_hidden);
+
+    static const int64_t def_max_pos[] = {2048, 4096 * 32, 32768, 512, 512, 512};
+    TRY(wd__json_int(root, where, "max_position_embeddings", false, def_max_pos[c->type],
+                     &c->max_position_embeddings));
+    TRY(positive(where, "max_position_embeddings", c->max_position_embeddings));
+    c->type_vocab_size = 0;
+    if (c->type == WD_MODEL_BERT || c->type == WD_MODEL_ROBERTA) {
+        TRY(wd__json_int(root, where, "type_vocab_size", false, 2, &c->type_vocab_size));
+        if (c->type_vocab_size < 0)
+            return wd__fail(WD_ERR_FORMAT, "%s: field 'type_vocab_size': negative", where);
+        const char *pet;
+        TRY(wd__json_str(root, where, "position_embedding_type", false, "absolute", &pet));
+        if (strcmp(pet, "absolute"))
+            return wd__fail(WD_ERR_UNSUPPORTED,
+                            "%s: field 'position_embedding_type': '%.40s' is not supported "
+                            "(absolute)",
+                            where, pet);
+    }
+
+    /* position encoding */
+    c->rope_theta = 10000.0;
+    if (decoder) {
+        TRY(wd__json_num(root, where, "rope_theta", false, 10000.0, &c->rope_theta));
+        if (!(c->rope_theta > 0))
+            return wd__fail(WD_ERR_FORMAT, "%s: field 'rope_theta': must be positive", where);
+        TRY(parse_rope_scaling(c, root, where));
+    } else {
+        c->rope_scaling.factor = 1.0;
+    }
+    if (dist) TRY(wd__json_bool(root, where, "sinusoidal_pos_embds", false, false, &c->sinusoidal_pos_embds));
+    c->sliding_window = 0;
+    if (c->type == WD_MODEL_MISTRAL || c->type == WD_MODEL_QWEN2) {
+        bool use = c->type == WD_MODEL_MISTRAL;
+        if (c->type == WD_MODEL_QWEN2)
+            TRY(wd__json_bool(root, where, "use_sliding_window", false, false, &use));
+        if (use) {
+            TRY(wd__json_int(root, where, "sliding_window", false, 4096, &c->sliding_window));
+            if (c->sliding_window < 0)
+                return wd__fail(WD_ERR_FORMAT, "%s: field 'sliding_window': negative", where);
+        }
+    }
+
+    /* norms and activations */
+    if (decoder) {
+        TRY(wd__json_num(root, where, "rms_norm_eps", false, 1e-6, &c->norm_eps));
+    } else if (dist) {
+        c->norm_eps = 1e-12; /* fixed in DistilBERT's modeling code */
+    } else {
+        TRY(wd__json_num(root, where, "layer_norm_eps", false, 1e-12, &c->norm_eps));
+    }
+    if (!(c->norm_eps > 0))
+        return wd__fail(WD_ERR_FORMAT, "%s: field '%s': must be positive", where,
+                        decoder ? "rms_norm_eps" : "layer_norm_eps");
+    const char *act_field = dist ? "activation" : "hidden_act";
+    TRY(wd__json_str(root, where, act_field, false, decoder ? "silu" : "gelu", &s));
+    TRY(parse_act(c, s, where, act_field));
+
+    /* embeddings and biases */
+    TRY(wd__json_bool(root, where, "tie_word_embeddings", false, !decoder, &c->tie_word_embeddings));
+    if (c->type == WD_MODEL_LLAMA) {
+        TRY(wd__json_bool(root, where, "attention_bias", false, false, &c->attention_bias));
+        c->attention_out_bias = c->attention_bias;
+        TRY(wd__json_bool(root, where, "mlp_bias", false, false, &c->mlp_bias));
+    } else if (c->type == WD_MODEL_MISTRAL) {
+        c->attention_bias = c->attention_out_bias = c->mlp_bias = false;
+    } else if (c->type == WD_MODEL_QWEN2) {
+        c->attention_bias = true; /* Qwen2Attention: q/k/v bias=True, o_proj bias=False */
+        c->attention_out_bias = false;
+        c->mlp_bias = false;
+    } else {
+        c->attention_bias = c->attention_out_bias = c->mlp_bias = true;
+    }
+
+    /* special tokens */
+    static const int64_t def_pad[] = {-1, -1, -1, 0, 1, 0};
+    static const int64_t def_bos[] = {1, 1, -1, -1, 0, -1};
+    static const int64_t def_eos[] = {2, 2, -1, -1, 2, -1};
+    TRY(wd__json_int(root, where, "pad_token_id", false, def_pad[c->type], &c->pad_token_id));
+    TRY(wd__json_int(root, where, "bos_token_id", false, def_bos[c->type], &c->bos_token_id));
+    TRY(parse_eos(c, root, where, def_eos[c->type]));
+
+    return parse_labels(c, root, where);
+}
+
+wd_status wd_model_config_parse(const char *json, size_t len, const char *where,
+                                wd_model_config **out) {
+    if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_config_parse: out is NULL");
+    *out = NULL;
+    if (!json) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_config_parse: json is NULL");
+    if (!where) where = "config.json";
+    cJSON *root = wd__json_parse(json, len, where);
+    if (!root) return WD_ERR_FORMAT;
+    wd_model_config *c = calloc(1, sizeof *c);
+    if (!c) {
+        cJSON_Delete(root);
+        return wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
+    }
+    wd_status rc = parse_root(c, root, where);
+    cJSON_Delete(root);
+    if (rc) {
+        wd_model_config_free(c);
+        return rc;
+    }
+    *out = c;
+    return WD_OK;
+}
+
+wd_status wd_model_config_load(const char *path, wd_model_config **out) {
+    if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_config_load: out is NULL");
+    *out = NULL;
+    if (!path) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_config_load: path is NULL");
+    char *file = wd__path_is_dir(path) ? wd__path_join(path, "config.json") : strdup(path);
+    if (!file) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    char *text;
+    size_t len;
+    wd_status rc = wd__file_read(file, (size_t)16 << 20, &text, &len);
+    if (rc == WD_OK) {
+        rc = wd_model_config_parse(text, len, file, out);
+        free(text);
+    }
+    free(file);
+    return rc;
+}

@@ -1,0 +1,284 @@
+/*
+ * tests/unit/test_config.c - config.json parsing for every family, with the
+ * defaults of transformers' configuration classes, and the error cases.
+ * The JSON texts are trimmed copies of real published configs
+ * (TinyLlama/Llama-3.1, Mistral-7B-v0.1, Qwen2-0.5B, bert-base-uncased,
+ * roberta-base classifiers, distilbert-base-uncased-finetuned-sst-2).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static wd_model_config *parse_ok(const char *json) {
+    wd_model_config *c = NULL;
+    wd_status rc = wd_model_config_parse(json, strlen(json), "config.json", &c);
+    if (rc) fail_msg("parse failed: %s", wd_last_error());
+    return c;
+}
+
+static void parse_bad(const char *json, wd_status want, const char *msg) {
+    wd_model_config *c = (wd_model_config *)1;
+    wd_status rc = wd_model_config_parse(json, strlen(json), "m/config.json", &c);
+    if (rc != want || !strstr(wd_last_error(), msg) || !strstr(wd_last_error(), "m/config.json"))
+        fail_msg("got %s '%s', want %s with '%s'", wd_status_str(rc), wd_last_error(),
+                 wd_status_str(want), msg);
+    assert_null(c);
+}
+
+static void test_llama(void **state) {
+    wd_model_config *c = parse_ok(
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\","
+        "\"vocab_size\":128256,\"hidden_size\":2048,\"intermediate_size\":8192,"
+        "\"num_hidden_layers\":16,\"num_attention_heads\":32,\"num_key_value_heads\":8,"
+        "\"max_position_embeddings\":131072,\"rms_norm_eps\":1e-05,\"rope_theta\":500000.0,"
+        "\"rope_scaling\":{\"factor\":32.0,\"high_freq_factor\":4.0,\"low_freq_factor\":1.0,"
+        "\"original_max_position_embeddings\":8192,\"rope_type\":\"llama3\"},"
+        "\"hidden_act\":\"silu\",\"tie_word_embeddings\":true,\"attention_bias\":false,"
+        "\"mlp_bias\":false,\"bos_token_id\":128000,\"eos_token_id\":[128001,128008,128009],"
+        "\"torch_dtype\":\"bfloat16\",\"head_dim\":64}");
+    assert_int_equal(c->type, WD_MODEL_LLAMA);
+    assert_int_equal(c->family, WD_FAMILY_DECODER);
+    assert_string_equal(c->model_type, "llama");
+    assert_string_equal(c->architecture, "LlamaForCausalLM");
+    assert_int_equal(c->vocab_size, 128256);
+    assert_int_equal(c->hidden_size, 2048);
+    assert_int_equal(c->intermediate_size, 8192);
+    assert_int_equal(c->n_layer, 16);
+    assert_int_equal(c->n_head, 32);
+    assert_int_equal(c->n_kv_head, 8);
+    assert_int_equal(c->head_dim, 64);
+    assert_int_equal(c->max_position_embeddings, 131072);
+    assert_true(c->rope_theta == 500000.0);
+    assert_int_equal(c->rope_scaling.type, WD_ROPE_SCALING_LLAMA3);
+    assert_true(c->rope_scaling.factor == 32.0);
+    assert_true(c->rope_scaling.low_freq_factor == 1.0);
+    assert_true(c->rope_scaling.high_freq_factor == 4.0);
+    assert_int_equal(c->rope_scaling.original_max_position_embeddings, 8192);
+    assert_true(c->norm_eps == 1e-5);
+    assert_int_equal(c->hidden_act, WD_ACT_SILU);
+    assert_true(c->tie_word_embeddings);
+    assert_false(c->attention_bias);
+    assert_false(c->attention_out_bias);
+    assert_false(c->mlp_bias);
+    assert_int_equal(c->bos_token_id, 128000);
+    assert_int_equal(c->n_eos_token_ids, 3);
+    assert_int_equal(c->eos_token_ids[2], 128009);
+    assert_int_equal(c->pad_token_id, -1);
+    assert_string_equal(c->torch_dtype, "bfloat16");
+    assert_int_equal(c->type_vocab_size, 0);
+    wd_model_config_free(c);
+
+    /* minimal llama: LlamaConfig defaults fill the rest */
+    c = parse_ok("{\"model_type\":\"llama\",\"vocab_size\":32000,\"hidden_size\":64,"
+                 "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+                 "\"attention_bias\":true,\"rope_scaling\":{\"type\":\"linear\",\"factor\":2.0}}");
+    assert_int_equal(c->n_kv_head, 4);
+    assert_int_equal(c->head_dim, 16);
+    assert_int_equal(c->max_position_embeddings, 2048);
+    assert_true(c->rope_theta == 10000.0);
+    assert_true(c->norm_eps == 1e-6);
+    assert_false(c->tie_word_embeddings);
+    assert_true(c->attention_bias && c->attention_out_bias);
+    assert_int_equal(c->rope_scaling.type, WD_ROPE_SCALING_LINEAR);
+    assert_true(c->rope_scaling.factor == 2.0);
+    assert_int_equal(c->bos_token_id, 1);
+    assert_int_equal(c->n_eos_token_ids, 1);
+    assert_int_equal(c->eos_token_ids[0], 2);
+    assert_string_equal(c->architecture, "");
+    assert_int_equal(c->num_labels, 2);
+    assert_string_equal(c->id2label[1], "LABEL_1");
+    wd_model_config_free(c);
+    wd_model_config_free(NULL);
+}
+
+static void test_mistral_qwen2(void **state) {
+    wd_model_config *c = parse_ok(
+        "{\"architectures\":[\"MistralForCausalLM\"],\"model_type\":\"mistral\","
+        "\"vocab_size\":32000,\"hidden_size\":4096,\"intermediate_size\":14336,"
+        "\"num_hidden_layers\":32,\"num_attention_heads\":32,\"rms_norm_eps\":1e-05,"
+        "\"rope_theta\":10000.0,\"sliding_window\":4096,\"torch_dtype\":\"bfloat16\"}");
+    assert_int_equal(c->type, WD_MODEL_MISTRAL);
+    assert_int_equal(c->n_kv_head, 8); /* MistralConfig's default */
+    assert_int_equal(c->sliding_window, 4096);
+    assert_int_equal(c->max_position_embeddings, 131072);
+    assert_false(c->attention_bias);
+    wd_model_config_free(c);
+
+    c = parse_ok(
+        "{\"architectures\":[\"Qwen2ForCausalLM\"],\"model_type\":\"qwen2\",\"bos_token_id\":151643,"
+        "\"eos_token_id\":151643,\"hidden_act\":\"silu\",\"hidden_size\":896,"
+        "\"intermediate_size\":4864,\"max_position_embeddings\":32768,\"max_window_layers\":24,"
+        "\"num_attention_heads\":14,\"num_hidden_layers\":24,\"num_key_value_heads\":2,"
+        "\"rms_norm_eps\":1e-06,\"rope_theta\":1000000.0,\"sliding_window\":32768,"
+        "\"tie_word_embeddings\":true,\"torch_dtype\":\"bfloat16\",\"use_sliding_window\":false,"
+        "\"vocab_size\":151936}");
+    assert_int_equal(c->type, WD_MODEL_QWEN2);
+    assert_int_equal(c->head_dim, 64);
+    assert_int_equal(c->n_kv_head, 2);
+    assert_true(c->attention_bias);      /* q/k/v biases by design */
+    assert_false(c->attention_out_bias); /* never on o_proj */
+    assert_false(c->mlp_bias);
+    assert_int_equal(c->sliding_window, 0); /* use_sliding_window false */
+    assert_true(c->rope_theta == 1e6);
+    assert_true(c->tie_word_embeddings);
+    assert_int_equal(c->eos_token_ids[0], 151643);
+    wd_model_config_free(c);
+}
+
+static void test_encoders(void **state) {
+    wd_model_config *c = parse_ok(
+        "{\"architectures\":[\"BertForSequenceClassification\"],\"model_type\":\"bert\","
+        "\"attention_probs_dropout_prob\":0.1,\"hidden_act\":\"gelu\",\"hidden_size\":768,"
+        "\"initializer_range\":0.02,\"intermediate_size\":3072,\"layer_norm_eps\":1e-12,"
+        "\"max_position_embeddings\":512,\"num_attention_heads\":12,\"num_hidden_layers\":12,"
+        "\"pad_token_id\":0,\"position_embedding_type\":\"absolute\",\"type_vocab_size\":2,"
+        "\"vocab_size\":30522,\"id2label\":{\"0\":\"safe\",\"1\":\"unsafe\",\"2\":\"maybe\"},"
+        "\"label2id\":{\"safe\":0,\"unsafe\":1,\"maybe\":2},"
+        "\"problem_type\":\"single_label_classification\"}");
+    assert_int_equal(c->type, WD_MODEL_BERT);
+    assert_int_equal(c->family, WD_FAMILY_ENCODER);
+    assert_int_equal(c->hidden_act, WD_ACT_GELU);
+    assert_true(c->norm_eps == 1e-12);
+    assert_int_equal(c->type_vocab_size, 2);
+    assert_int_equal(c->num_labels, 3);
+    assert_string_equal(c->id2label[0], "safe");
+    assert_string_equal(c->id2label[2], "maybe");
+    assert_string_equal(c->problem_type, "single_label_classification");
+    assert_true(c->attention_bias && c->attention_out_bias && c->mlp_bias);
+    assert_true(c->tie_word_embeddings);
+    assert_int_equal(c->pad_token_id, 0);
+    wd_model_config_free(c);
+
+    c = parse_ok(
+        "{\"architectures\":[\"RobertaForSequenceClassification\"],\"model_type\":\"roberta\","
+        "\"bos_token_id\":0,\"eos_token_id\":2,\"hidden_act\":\"gelu\",\"hidden_size\":768,"
+        "\"intermediate_size\":3072,\"layer_norm_eps\":1e-05,\"max_position_embeddings\":514,"
+        "\"num_attention_heads\":12,\"num_hidden_layers\":12,\"pad_token_id\":1,"
+        "\"type_vocab_size\":1,\"vocab_size\":50265,\"num_labels\":4}");
+    assert_int_equal(c->type, WD_MODEL_ROBERTA);
+    assert_int_equal(c->max_position_embeddings, 514);
+    assert_int_equal(c->pad_token_id, 1);
+    assert_int_equal(c->type_vocab_size, 1);
+    assert_true(c->norm_eps == 1e-5);
+    assert_int_equal(c->num_labels, 4);
+    assert_string_equal(c->id2label[3], "LABEL_3");
+    wd_model_config_free(c);
+
+    c = parse_ok(
+        "{\"activation\":\"gelu\",\"architectures\":[\"DistilBertForSequenceClassification\"],"
+        "\"attention_dropout\":0.1,\"dim\":768,\"dropout\":0.1,\"finetuning_task\":\"sst-2\","
+        "\"hidden_dim\":3072,\"id2label\":{\"0\":\"NEGATIVE\",\"1\":\"POSITIVE\"},"
+        "\"initializer_range\":0.02,\"label2id\":{\"NEGATIVE\":0,\"POSITIVE\":1},"
+        "\"max_position_embeddings\":512,\"model_type\":\"distilbert\",\"n_heads\":12,"
+        "\"n_layers\":6,\"output_past\":true,\"pad_token_id\":0,\"qa_dropout\":0.1,"
+        "\"seq_classif_dropout\":0.2,\"sinusoidal_pos_embds\":false,\"tie_weights_\":true,"
+        "\"vocab_size\":30522}");
+    assert_int_equal(c->type, WD_MODEL_DISTILBERT);
+    assert_int_equal(c->hidden_size, 768);
+    assert_int_equal(c->intermediate_size, 3072);
+    assert_int_equal(c->n_layer, 6);
+    assert_int_equal(c->n_head, 12);
+    assert_int_equal(c->head_dim, 64);
+    assert_int_equal(c->hidden_act, WD_ACT_GELU);
+    assert_true(c->norm_eps == 1e-12);
+    assert_int_equal(c->type_vocab_size, 0);
+    assert_false(c->sinusoidal_pos_embds);
+    assert_string_equal(c->id2label[1], "POSITIVE");
+    wd_model_config_free(c);
+}
+
+static void test_errors(void **state) {
+    parse_bad("{\"model_type\":\"gpt2\",\"vocab_size\":1}", WD_ERR_UNSUPPORTED,
+              "field 'model_type': 'gpt2' is not supported");
+    parse_bad("{\"vocab_size\":1}", WD_ERR_FORMAT, "field 'model_type': missing");
+    parse_bad("{\"model_type\":\"llama\",\"vocab_size\":32000,\"intermediate_size\":128,"
+              "\"num_hidden_layers\":2,\"num_attention_heads\":4}",
+              WD_ERR_FORMAT, "field 'hidden_size': missing");
+    parse_bad("{\"model_type\":\"distilbert\",\"vocab_size\":30522,\"hidden_size\":768,"
+              "\"hidden_dim\":3072,\"n_layers\":6,\"n_heads\":12}",
+              WD_ERR_FORMAT, "field 'dim': missing");
+    parse_bad("{\"model_type\":\"llama\",\"vocab_size\":\"many\",\"hidden_size\":64}",
+              WD_ERR_FORMAT, "field 'vocab_size': expected an integer, got a string");
+    parse_bad("{\"model_type\":\"llama\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"num_key_value_heads\":3}",
+              WD_ERR_FORMAT, "field 'num_key_value_heads': 3 does not divide");
+    parse_bad("{\"model_type\":\"llama\",\"vocab_size\":100,\"hidden_size\":66,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4}",
+              WD_ERR_FORMAT, "field 'hidden_size': 66 is not divisible");
+    parse_bad("{\"model_type\":\"llama\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":0,\"num_attention_heads\":4}",
+              WD_ERR_FORMAT, "field 'num_hidden_layers': must be positive");
+    parse_bad("{\"model_type\":\"llama\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"rope_scaling\":{\"type\":\"yarn\",\"factor\":4}}",
+              WD_ERR_UNSUPPORTED, "type 'yarn' is not supported");
+    parse_bad("{\"model_type\":\"llama\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8}}",
+              WD_ERR_FORMAT, "field 'low_freq_factor': missing");
+    parse_bad("{\"model_type\":\"bert\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"hidden_act\":\"mish\"}",
+              WD_ERR_UNSUPPORTED, "field 'hidden_act': activation 'mish' is not supported");
+    parse_bad("{\"model_type\":\"bert\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"position_embedding_type\":\"relative_key\"}",
+              WD_ERR_UNSUPPORTED, "field 'position_embedding_type'");
+    parse_bad("{\"model_type\":\"bert\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"id2label\":{\"0\":\"a\",\"2\":\"b\"}}",
+              WD_ERR_FORMAT, "field 'id2label': key '2' is not a class id in [0, 2)");
+    parse_bad("{\"model_type\":\"bert\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"id2label\":{\"0\":\"a\",\"1\":\"b\"},\"label2id\":{\"a\":1,\"b\":0}}",
+              WD_ERR_FORMAT, "field 'label2id': entry 'a' does not match id2label");
+    parse_bad("{\"model_type\":\"llama\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"eos_token_id\":[1,\"x\"]}",
+              WD_ERR_FORMAT, "field 'eos_token_id': list holds a string");
+    parse_bad("{\"model_type\":\"llama\",", WD_ERR_FORMAT, "invalid JSON at line 1");
+    parse_bad("[1]", WD_ERR_FORMAT, "expected a JSON object, got an array");
+
+    /* from a file and from a folder */
+    char *dir = wdt_tmpdir("config");
+    wd_model_config *c = (wd_model_config *)1;
+    assert_int_equal(wd_model_config_load(dir, &c), WD_ERR_NOT_FOUND);
+    assert_null(c);
+    assert_non_null(strstr(wd_last_error(), "config.json"));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    const char *txt = "{\"model_type\":\"qwen2\",\"vocab_size\":100,\"hidden_size\":64,"
+                      "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4}";
+    wdt_write_file(path, txt, strlen(txt));
+    assert_int_equal(wd_model_config_load(dir, &c), WD_OK);
+    assert_int_equal(c->type, WD_MODEL_QWEN2);
+    wd_model_config_free(c);
+    assert_int_equal(wd_model_config_load(path, &c), WD_OK);
+    wd_model_config_free(c);
+    wdt_write_file(path, "{\"model_type\":3}", 16);
+    assert_int_equal(wd_model_config_load(dir, &c), WD_ERR_FORMAT);
+    assert_non_null(strstr(wd_last_error(), "config.json: field 'model_type': expected a string"));
+    free(dir);
+}
+
+static void test_names(void **state) {
+    assert_string_equal(wd_model_type_name(WD_MODEL_DISTILBERT), "distilbert");
+    assert_string_equal(wd_model_family_name(WD_FAMILY_ENCODER), "encoder");
+    assert_string_equal(wd_act_name(WD_ACT_GELU_TANH), "gelu_tanh");
+    assert_string_equal(wd_rope_scaling_name(WD_ROPE_SCALING_LLAMA3), "llama3");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_llama),
+        cmocka_unit_test(test_mistral_qwen2),
+        cmocka_unit_test(test_encoders),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -6,6 +6,7 @@
 #define WARDEN_H
 
 #include "warden/base.h"
+#include "warden/ops.h"
 #include "warden/taxonomy.h"
 #include "warden/guard.h"
 #include "warden/checkpoint.h"

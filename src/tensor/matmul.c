@@ -1,0 +1,117 @@
+/*
+ * tensor/matmul.c - the linear layer y = x W^T + b and its gradients, and
+ * the plain product C = A B, on OpenBLAS.
+ *
+ * Weights are in nn.Linear's layout, W (OC, C), which is how Hugging Face
+ * checkpoints store them, so the forward is sgemm(x, W^T) with no copy:
+ *
+ *     out (N,OC) = x (N,C) . W^T (C,OC) + bias          sgemm NoTrans/Trans
+ *     dx  (N,C)  += dout (N,OC) . W (OC,C)              sgemm NoTrans/NoTrans
+ *     dW  (OC,C) += dout^T (OC,N) . x (N,C)             sgemm Trans/NoTrans
+ *     db  (OC)   += sum over n of dout (N,OC)
+ *
+ * A single row (decoding one token) goes through sgemv, which avoids
+ * sgemm's packing. OpenBLAS threads these calls itself (see ops.h). The
+ * _ref twins are the triple loops with double accumulators.
+ */
+#include <cblas.h>
+
+#include "warden/ops.h"
+
+void wd_op_matmul_fwd(float *out, const float *x, const float *w, const float *bias,
+                      size_t N, size_t C, size_t OC) {
+    // out (N,OC), x (N,C), w (OC,C), bias (OC) or NULL
+    if (N == 0 || OC == 0) return;
+    float beta = 0.0f;
+    if (bias) {
+        for (size_t n = 0; n < N; n++)
+            for (size_t oc = 0; oc < OC; oc++) out[n * OC + oc] = bias[oc];
+        beta = 1.0f;
+    }
+    if (C == 0) {
+        if (!bias)
+            for (size_t i = 0; i < N * OC; i++) out[i] = 0.0f;
+        return;
+    }
+    if (N == 1) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)OC, (int)C, 1.0f, w, (int)C, x, 1, beta,
+                    out, 1);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)C, 1.0f, x,
+                (int)C, w, (int)C, beta, out, (int)OC);
+}
+
+void wd_op_matmul_fwd_ref(float *out, const float *x, const float *w, const float *bias,
+                          size_t N, size_t C, size_t OC) {
+    // out (N,OC), x (N,C), w (OC,C), bias (OC) or NULL
+    for (size_t n = 0; n < N; n++) {
+        for (size_t oc = 0; oc < OC; oc++) {
+            double acc = bias ? bias[oc] : 0.0;
+            for (size_t c = 0; c < C; c++) acc += (double)x[n * C + c] * w[oc * C + c];
+            out[n * OC + oc] = (float)acc;
+        }
+    }
+}
+
+void wd_op_matmul_bwd(float *dx, float *dw, float *dbias, const float *dout, const float *x,
+                      const float *w, size_t N, size_t C, size_t OC) {
+    // dx (N,C) +=, dw (OC,C) +=, dbias (OC) +=, dout (N,OC), x (N,C), w (OC,C)
+    if (N == 0 || OC == 0) return;
+    if (dx && C > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)C, (int)OC, 1.0f,
+                    dout, (int)OC, w, (int)C, 1.0f, dx, (int)C);
+    if (dw && C > 0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C, (int)N, 1.0f, dout,
+                    (int)OC, x, (int)C, 1.0f, dw, (int)C);
+    if (dbias)
+        for (size_t n = 0; n < N; n++)
+            for (size_t oc = 0; oc < OC; oc++) dbias[oc] += dout[n * OC + oc];
+}
+
+void wd_op_matmul_bwd_ref(float *dx, float *dw, float *dbias, const float *dout,
+                          const float *x, const float *w, size_t N, size_t C, size_t OC) {
+    // dx (N,C) +=, dw (OC,C) +=, dbias (OC) +=, dout (N,OC), x (N,C), w (OC,C)
+    if (dx)
+        for (size_t n = 0; n < N; n++)
+            for (size_t c = 0; c < C; c++) {
+                double acc = 0.0;
+                for (size_t oc = 0; oc < OC; oc++) acc += (double)dout[n * OC + oc] * w[oc * C + c];
+                dx[n * C + c] += (float)acc;
+            }
+    if (dw)
+        for (size_t oc = 0; oc < OC; oc++)
+            for (size_t c = 0; c < C; c++) {
+                double acc = 0.0;
+                for (size_t n = 0; n < N; n++) acc += (double)dout[n * OC + oc] * x[n * C + c];
+                dw[oc * C + c] += (float)acc;
+            }
+    if (dbias)
+        for (size_t oc = 0; oc < OC; oc++) {
+            double acc = 0.0;
+            for (size_t n = 0; n < N; n++) acc += dout[n * OC + oc];
+            dbias[oc] += (float)acc;
+        }
+}
+
+void wd_op_matmul_nn(float *c, const float *a, const float *b, size_t M, size_t K, size_t N) {
+    // c (M,N), a (M,K), b (K,N)
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (size_t i = 0; i < M * N; i++) c[i] = 0.0f;
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, a,
+                (int)K, b, (int)N, 0.0f, c, (int)N);
+}
+
+void wd_op_matmul_nn_ref(float *c, const float *a, const float *b, size_t M, size_t K,
+                         size_t N) {
+    // c (M,N), a (M,K), b (K,N)
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double acc = 0.0;
+            for (size_t k = 0; k < K; k++) acc += (double)a[m * K + k] * b[k * N + n];
+            c[m * N + n] = (float)acc;
+        }
+}

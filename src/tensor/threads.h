@@ -1,0 +1,36 @@
+/*
+ * tensor/threads.h - how kernels split work over a wd_threadpool (internal).
+ *
+ * A kernel packs its arguments into a struct, and wd__parallel_for() calls
+ * fn(ctx, ith, nth) once for each ith in [0, nth): thread ith takes the
+ * contiguous slice wd__split(n, ith, nth) of the rows (or columns) and
+ * nothing else, like ggml's compute params. The calling thread is ith = 0.
+ */
+#ifndef WD_TENSOR_THREADS_H
+#define WD_TENSOR_THREADS_H
+
+#include <stddef.h>
+
+#include "warden/ops.h"
+
+typedef void (*wd__task_fn)(void *ctx, int ith, int nth);
+
+/* Runs fn on every thread of tp and returns when all are done. Runs
+ * fn(ctx, 0, 1) on the calling thread when tp is NULL, has one thread, when
+ * work (about the number of scalar operations) is below the threshold that
+ * pays for waking the workers, or when called from inside a pool worker. */
+void wd__parallel_for(wd_threadpool *tp, wd__task_fn fn, void *ctx, size_t work);
+
+/* The slice [*lo, *hi) of [0, n) that thread ith of nth owns: contiguous,
+ * sizes differing by at most one, in order. */
+static inline void wd__split(size_t n, int ith, int nth, size_t *lo, size_t *hi) {
+    size_t q = n / (size_t)nth, r = n % (size_t)nth, i = (size_t)ith;
+    *lo = i * q + (i < r ? i : r);
+    *hi = *lo + q + (i < r ? 1 : 0);
+}
+
+/* Below this much work wd__parallel_for runs serially (default 16384).
+ * The tests set it to 0 to exercise the split on tiny shapes. */
+void wd__threads_set_min_work(size_t work);
+
+#endif

@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "warden/base.h"
+#include "warden/config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -186,16 +187,15 @@ typedef enum wd_rope_layout {
     WD_ROPE_INTERLEAVED = 1,
 } wd_rope_layout;
 
-typedef enum wd_rope_scaling {
-    WD_ROPE_SCALING_NONE   = 0,
-    WD_ROPE_SCALING_LINEAR = 1, /* inv_freq / factor ("linear")          */
-    WD_ROPE_SCALING_LLAMA3 = 2, /* Llama 3.1 wavelength-band smoothing   */
-} wd_rope_scaling;
+/* The scaling kinds are config.json's rope_scaling.type, declared with the
+ * config (wd_rope_scaling_type in warden/config.h): NONE, LINEAR and LLAMA3
+ * are computed here; DYNAMIC (NTK, which depends on the sequence length) is
+ * not. */
 
 typedef struct wd_rope_params {
     double          theta;           /* rope_theta (10000; 500000 for Llama 3) */
     int             head_dim;        /* rotated dimensions D per head (even)   */
-    wd_rope_scaling scaling;
+    wd_rope_scaling_type scaling;
     double          factor;          /* linear and llama3                       */
     double          low_freq_factor; /* llama3                                  */
     double          high_freq_factor;/* llama3                                  */
@@ -211,7 +211,8 @@ wd_rope_params wd_rope_params_default(void);
  * (here computed in double, so it may differ from torch's powf by 1 ulp),
  * then every later step in f32. Returns WD_ERR_INVALID_ARG (writing nothing)
  * for D odd or < 2, theta <= 1, factor <= 0, or llama3 factors with
- * high <= low or original_max_position_embeddings <= 0. */
+ * high <= low or original_max_position_embeddings <= 0, and
+ * WD_ERR_UNSUPPORTED for WD_ROPE_SCALING_DYNAMIC. */
 wd_status wd_rope_inv_freq(float *inv_freq, const wd_rope_params *p);
 
 /* cos (N,D/2), sin (N,D/2), inv_freq (D/2), pos (N): angle = inv_freq[i] *

@@ -65,6 +65,8 @@ wd_status wd_rope_inv_freq(float *inv_freq, const wd_rope_params *p) {
                         "high_freq_factor (%g) and original_max_position_embeddings (%d) > 0",
                         p->low_freq_factor, p->high_freq_factor,
                         p->original_max_position_embeddings);
+    if (p->scaling == WD_ROPE_SCALING_DYNAMIC)
+        return wd__fail(WD_ERR_UNSUPPORTED, "rope: dynamic NTK scaling is not supported");
     if (p->scaling != WD_ROPE_SCALING_NONE && p->scaling != WD_ROPE_SCALING_LINEAR &&
         p->scaling != WD_ROPE_SCALING_LLAMA3)
         return wd__fail(WD_ERR_INVALID_ARG, "rope: unknown scaling %d", (int)p->scaling);

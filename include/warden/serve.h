@@ -1,0 +1,89 @@
+/*
+ * warden/serve.h - the guard as an HTTP service (`warden serve`).
+ *
+ * A wd_server runs libmicrohttpd on its own threads and answers:
+ *
+ *   POST /v1/moderations   OpenAI moderation API (request and response shape),
+ *                          warden's categories mapped to the OpenAI names,
+ *                          warden's own verdict under the extra key "warden"
+ *   POST /v1/check         warden's native verdicts (role, redaction, offsets)
+ *   POST /v1/certify       certified erase-and-check (501 until it lands)
+ *   GET  /healthz          liveness: 200 while the process serves at all
+ *   GET  /readyz           readiness: 200 with a guard loaded, 503 while stopping
+ *   GET  /metrics          Prometheus text format
+ *
+ * Every error is JSON: {"error": {"message", "type", "param", "code"}} with
+ * the matching HTTP status. docs/serve.md is the user manual.
+ *
+ * Threads: the server's callbacks run on libmicrohttpd's thread pool. All
+ * functions below may be called from any one thread at a time (the owner);
+ * wd_server_reload may run while requests are in flight: requests that
+ * started under the old guard finish with it (it is reference-counted) and
+ * later ones get the new one.
+ */
+#ifndef WARDEN_SERVE_H
+#define WARDEN_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "warden/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wd_server wd_server;
+typedef struct wd_guard wd_guard; /* warden/guard.h */
+
+typedef struct wd_server_params {
+    const char *host;        /* numeric IPv4 or IPv6 address to bind ("127.0.0.1") */
+    int port;                /* TCP port (8080); 0 = any free port, see wd_server_port */
+    int n_threads;           /* worker threads (2) */
+    size_t max_body;         /* largest request body in bytes (1 MiB); larger: 413 */
+    int max_inputs;          /* most texts in one request (256); more: 400 */
+    int timeout_ms;          /* deadline per request, from its headers to its answer (10000) */
+    int max_connections;     /* concurrent connections (1024); more are refused */
+    int conn_timeout_s;      /* a connection idle this long is closed (15): slow senders */
+    int shutdown_grace_ms;   /* wd_server_stop waits this long for in-flight requests (10000) */
+    const char *api_key;     /* NULL or "": no auth; else "Authorization: Bearer KEY" required */
+    const char *policy_path; /* policy file (NULL = built-in default); reread by reload */
+    int thread_per_connection; /* 1: one thread per connection instead of the pool (benchmarks) */
+} wd_server_params;
+
+/* Returns the defaults above. */
+wd_server_params wd_server_params_default(void);
+
+/* Starts serving guard, or when guard is NULL a guard loaded from
+ * params->policy_path (or the built-in default). The server takes ownership
+ * of guard in all cases (it is freed on failure, after a reload replaced it,
+ * or by wd_server_stop). The strings in params are copied. On success *out
+ * is the running server (end it with wd_server_stop); on failure *out is
+ * NULL and wd_last_error() says why (bad address, port in use, broken
+ * policy). */
+wd_status wd_server_start(const wd_server_params *params, wd_guard *guard, wd_server **out);
+
+/* The TCP port the server listens on (useful after port 0). */
+int wd_server_port(const wd_server *srv);
+
+/* Reloads the policy: builds a new guard from policy_path (NULL = the path
+ * the server was started with) and, only if that succeeded, swaps it in
+ * atomically. Requests in flight keep the guard they started with. On
+ * failure the old guard keeps serving, the reason is logged and kept in
+ * wd_server_last_error(), and the status is returned. A path given here
+ * becomes the one later reloads reread. */
+wd_status wd_server_reload(wd_server *srv, const char *policy_path);
+
+/* The message of the server's last failure (a failed reload); "" if none.
+ * Owned by the server; valid until the next reload or wd_server_stop. */
+const char *wd_server_last_error(const wd_server *srv);
+
+/* Stops gracefully: stops accepting connections, marks /readyz 503, waits
+ * up to shutdown_grace_ms for in-flight requests to be answered, closes the
+ * rest and frees everything. NULL is a no-op. */
+void wd_server_stop(wd_server *srv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WARDEN_SERVE_H */

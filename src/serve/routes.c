@@ -1,0 +1,347 @@
+/*
+ * serve/routes.c - the POST handlers: read the JSON body, check its texts
+ * with the guard in force, write the answer.
+ *
+ *   POST /v1/moderations  OpenAI moderation API. Request:
+ *       {"input": "text" | ["text", ...] | [{"type": "text", "text": "..."}, ...],
+ *        "model": "any string (echoed back)", "role": "input" | "output"}
+ *     Answer: {"id": "modr-...", "model": ..., "results": [{"flagged",
+ *       "categories", "category_scores", "category_applied_input_types",
+ *       "warden": <warden's verdict>}]} with one result per input, in order.
+ *   POST /v1/check        warden's native verdicts. Request:
+ *       {"input": ..., "role": "input" | "output", "redact": false}
+ *     Answer: {"id": "chk-...", "role": ..., "results": [<verdict>, ...]}
+ *   POST /v1/certify      501 until certified erase-and-check lands; the
+ *     handler is the only thing to replace.
+ *
+ * Bad requests are answered 400 with the OpenAI error shape and `param`
+ * naming the field ("input[3]"). When the guard fails (an error, or the
+ * request deadline passed) the policy's fail mode decides each result:
+ * fail closed answers flagged/unsafe, fail open answers allowed; either way
+ * the result's "warden" part carries "error" (the message), "error_code"
+ * ("timeout" or "guard_error") and "fail_mode", and the
+ * failure is counted in warden_guard_errors_total.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "serve/serve_internal.h"
+
+/* ==== Request parsing ===================================================== */
+
+/* Parses the body as one JSON value with nothing but whitespace after it. */
+static cJSON *parse_body(const char *body, size_t len, wd__answer *a) {
+    const char *end = NULL;
+    cJSON *root = len ? cJSON_ParseWithLengthOpts(body, len, &end, false) : NULL;
+    if (root) {
+        const char *p = end, *stop = body + len;
+        while (p < stop && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
+        if (p == stop) {
+            if (cJSON_IsObject(root)) return root;
+            wd__answer_error(a, 400, "invalid_request_error", "invalid_type", NULL,
+                             "the request body must be a JSON object, got %s",
+                             wd__json_type_name(root));
+            cJSON_Delete(root);
+            return NULL;
+        }
+        cJSON_Delete(root);
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_json", NULL,
+                         "invalid JSON: unexpected text after the value at byte %zu",
+                         (size_t)(p - body));
+        return NULL;
+    }
+    if (!len) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_json", NULL,
+                         "the request body is empty; expected a JSON object with \"input\"");
+        return NULL;
+    }
+    size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
+    int line = 1, col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (body[i] == '\n') line++, col = 1;
+        else col++;
+    }
+    wd__answer_error(a, 400, "invalid_request_error", "invalid_json", NULL,
+                     "invalid JSON in the request body at line %d, column %d (byte %zu)", line, col,
+                     off);
+    return NULL;
+}
+
+typedef struct inputs {
+    const char **texts; /* point into the cJSON tree */
+    size_t *lens;
+    size_t n;
+} inputs;
+
+static void inputs_free(inputs *in) {
+    free(in->texts);
+    free(in->lens);
+}
+
+/* Reads "input": a string, or an array of strings or {"type": "text",
+ * "text": ...} parts. Returns false with a set when it is not one. */
+static bool parse_inputs(const wd_server *srv, const cJSON *root, inputs *in, wd__answer *a) {
+    memset(in, 0, sizeof *in);
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
+    if (!input) {
+        wd__answer_error(a, 400, "invalid_request_error", "missing_required_parameter", "input",
+                         "missing required parameter 'input' (a string or an array of strings)");
+        return false;
+    }
+    size_t n;
+    if (cJSON_IsString(input)) {
+        n = 1;
+    } else if (cJSON_IsArray(input)) {
+        n = (size_t)cJSON_GetArraySize(input);
+        if (n == 0) {
+            wd__answer_error(a, 400, "invalid_request_error", "invalid_value", "input",
+                             "'input' is an empty array; give at least one string");
+            return false;
+        }
+        if (n > (size_t)srv->p.max_inputs) {
+            wd__answer_error(a, 400, "invalid_request_error", "too_many_inputs", "input",
+                             "'input' has %zu items; this server takes at most %d per request", n,
+                             srv->p.max_inputs);
+            return false;
+        }
+    } else {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_type", "input",
+                         "'input' must be a string or an array of strings, got %s",
+                         wd__json_type_name(input));
+        return false;
+    }
+    in->texts = malloc(n * sizeof *in->texts);
+    in->lens = malloc(n * sizeof *in->lens);
+    if (!in->texts || !in->lens) {
+        inputs_free(in);
+        wd__answer_error(a, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return false;
+    }
+    in->n = n;
+    if (cJSON_IsString(input)) {
+        in->texts[0] = input->valuestring;
+        in->lens[0] = strlen(input->valuestring);
+        return true;
+    }
+    size_t i = 0;
+    for (const cJSON *it = input->child; it; it = it->next, i++) {
+        const char *s = NULL;
+        char param[32];
+        snprintf(param, sizeof param, "input[%zu]", i);
+        if (cJSON_IsString(it)) {
+            s = it->valuestring;
+        } else if (cJSON_IsObject(it)) {
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
+            const cJSON *text = cJSON_GetObjectItemCaseSensitive(it, "text");
+            if (cJSON_IsString(type) && !strcmp(type->valuestring, "text") && cJSON_IsString(text)) {
+                s = text->valuestring;
+            } else if (cJSON_IsString(type) && !strcmp(type->valuestring, "image_url")) {
+                inputs_free(in);
+                wd__answer_error(a, 400, "invalid_request_error", "unsupported_input_type", param,
+                                 "%s is an image; warden moderates text only", param);
+                return false;
+            } else {
+                inputs_free(in);
+                wd__answer_error(a, 400, "invalid_request_error", "invalid_type", param,
+                                 "%s must be a string or {\"type\": \"text\", \"text\": \"...\"}",
+                                 param);
+                return false;
+            }
+        } else {
+            inputs_free(in);
+            wd__answer_error(a, 400, "invalid_request_error", "invalid_type", param,
+                             "%s must be a string, got %s", param, wd__json_type_name(it));
+            return false;
+        }
+        in->texts[i] = s;
+        in->lens[i] = strlen(s);
+    }
+    return true;
+}
+
+/* Reads the optional "role". */
+static bool parse_role(const cJSON *root, wd__serve_role *role, wd__answer *a) {
+    *role = WD__ROLE_INPUT;
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "role");
+    if (!r || cJSON_IsNull(r)) return true;
+    if (cJSON_IsString(r) && !strcmp(r->valuestring, "input")) return true;
+    if (cJSON_IsString(r) && !strcmp(r->valuestring, "output")) {
+        *role = WD__ROLE_OUTPUT;
+        return true;
+    }
+    wd__answer_error(a, 400, "invalid_request_error", "invalid_value", "role",
+                     "'role' must be \"input\" (a prompt) or \"output\" (a model's response)");
+    return false;
+}
+
+/* ==== Checking ============================================================ */
+
+typedef struct checked {
+    wd__serve_result *res; /* n results, or NULL when the guard failed */
+    wd_status st;          /* the guard's failure */
+    char err[512];
+    bool fail_open;
+} checked;
+
+static void run_guard(wd_server *srv, const inputs *in, wd__serve_role role, bool redact,
+                      int64_t deadline_ns, checked *c) {
+    memset(c, 0, sizeof *c);
+    c->res = calloc(in->n, sizeof *c->res);
+    if (!c->res) {
+        c->st = WD_ERR_NOMEM;
+        snprintf(c->err, sizeof c->err, "out of memory");
+    }
+    wd__guard_ref *ref = wd__server_guard_acquire(srv);
+    c->fail_open = srv->be->fail_open(ref->guard);
+    if (c->res) {
+        c->st = srv->be->check(ref->guard, in->texts, in->lens, in->n, role, redact, deadline_ns,
+                               c->res);
+        if (c->st) {
+            snprintf(c->err, sizeof c->err, "%s",
+                     wd_last_error()[0] ? wd_last_error() : wd_status_str(c->st));
+            free(c->res);
+            c->res = NULL;
+        }
+    }
+    wd__server_guard_release(srv, ref);
+    if (c->st) {
+        atomic_fetch_add_explicit(&srv->metrics.guard_errors, in->n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&srv->metrics.inputs, in->n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&srv->metrics.verdicts[c->fail_open ? 0 : 1], in->n,
+                                  memory_order_relaxed);
+    } else {
+        for (size_t i = 0; i < in->n; i++) wd__metrics_verdict(&srv->metrics, &c->res[i]);
+    }
+}
+
+static void checked_free(checked *c, size_t n) {
+    if (c->res)
+        for (size_t i = 0; i < n; i++) free(c->res[i].json);
+    free(c->res);
+}
+
+/* The verdict that stands in for a failed check: the fail mode decides. */
+static void write_failed_verdict(wd__jsonw *w, const checked *c, wd__serve_role role) {
+    wd__jsonw_printf(w, "{\"unsafe\":%s,\"action\":\"%s\",\"role\":\"%s\",\"categories\":[],"
+                        "\"scores\":{},\"hits\":[],\"error\":",
+                     c->fail_open ? "false" : "true", c->fail_open ? "allow" : "block",
+                     role == WD__ROLE_OUTPUT ? "output" : "input");
+    wd__jsonw_cstr(w, c->err);
+    wd__jsonw_printf(w, ",\"error_code\":\"%s\",\"fail_mode\":\"%s\"}",
+                     c->st == WD_ERR_TIMEOUT ? "timeout" : "guard_error",
+                     c->fail_open ? "open" : "closed");
+}
+
+/* ==== POST /v1/moderations ================================================ */
+
+void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
+                           wd__answer *a) {
+    cJSON *root = parse_body(body, len, a);
+    if (!root) return;
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (model && !cJSON_IsNull(model) && !cJSON_IsString(model)) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_type", "model",
+                         "'model' must be a string, got %s", wd__json_type_name(model));
+        cJSON_Delete(root);
+        return;
+    }
+    inputs in;
+    wd__serve_role role;
+    if (!parse_role(root, &role, a) || !parse_inputs(srv, root, &in, a)) {
+        cJSON_Delete(root);
+        return;
+    }
+    checked c;
+    run_guard(srv, &in, role, false, deadline_ns, &c);
+
+    char id[48];
+    wd__server_new_id(srv, "modr-", id);
+    wd__jsonw w = {0};
+    wd__jsonw_lit(&w, "{\"id\":\"");
+    wd__jsonw_lit(&w, id);
+    wd__jsonw_lit(&w, "\",\"model\":");
+    wd__jsonw_cstr(&w, cJSON_IsString(model) ? model->valuestring : "warden");
+    wd__jsonw_lit(&w, ",\"results\":[");
+    for (size_t i = 0; i < in.n; i++) {
+        const wd__serve_result *r = c.res ? &c.res[i] : NULL;
+        if (i) wd__jsonw_lit(&w, ",");
+        wd__jsonw_printf(&w, "{\"flagged\":%s,\"categories\":{",
+                         (r ? r->unsafe : !c.fail_open) ? "true" : "false");
+        for (int k = 0; k < WD__OPENAI_N; k++) {
+            wd__jsonw_printf(&w, "%s\"%s\":%s", k ? "," : "", wd__openai_cats[k].name,
+                             r && wd__openai_flagged(k, r) ? "true" : "false");
+        }
+        wd__jsonw_lit(&w, "},\"category_scores\":{");
+        for (int k = 0; k < WD__OPENAI_N; k++) {
+            wd__jsonw_printf(&w, "%s\"%s\":", k ? "," : "", wd__openai_cats[k].name);
+            wd__jsonw_num(&w, r ? wd__openai_score(k, r) : 0.0);
+        }
+        wd__jsonw_lit(&w, "},\"category_applied_input_types\":{");
+        for (int k = 0; k < WD__OPENAI_N; k++)
+            wd__jsonw_printf(&w, "%s\"%s\":[\"text\"]", k ? "," : "", wd__openai_cats[k].name);
+        wd__jsonw_lit(&w, "},\"warden\":");
+        if (r && r->json) wd__jsonw_lit(&w, r->json);
+        else if (r) wd__jsonw_lit(&w, "null");
+        else write_failed_verdict(&w, &c, role);
+        wd__jsonw_lit(&w, "}");
+    }
+    wd__jsonw_lit(&w, "]}\n");
+    checked_free(&c, in.n);
+    inputs_free(&in);
+    cJSON_Delete(root);
+    a->status = 200;
+    a->body = wd__jsonw_take(&w, &a->len);
+}
+
+/* ==== POST /v1/check ====================================================== */
+
+void wd__route_check(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
+                     wd__answer *a) {
+    cJSON *root = parse_body(body, len, a);
+    if (!root) return;
+    inputs in;
+    wd__serve_role role;
+    const cJSON *redact = cJSON_GetObjectItemCaseSensitive(root, "redact");
+    if (redact && !cJSON_IsNull(redact) && !cJSON_IsBool(redact)) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_type", "redact",
+                         "'redact' must be true or false, got %s", wd__json_type_name(redact));
+        cJSON_Delete(root);
+        return;
+    }
+    if (!parse_role(root, &role, a) || !parse_inputs(srv, root, &in, a)) {
+        cJSON_Delete(root);
+        return;
+    }
+    checked c;
+    run_guard(srv, &in, role, cJSON_IsTrue(redact), deadline_ns, &c);
+
+    char id[48];
+    wd__server_new_id(srv, "chk-", id);
+    wd__jsonw w = {0};
+    wd__jsonw_printf(&w, "{\"id\":\"%s\",\"role\":\"%s\",\"results\":[", id,
+                     role == WD__ROLE_OUTPUT ? "output" : "input");
+    for (size_t i = 0; i < in.n; i++) {
+        if (i) wd__jsonw_lit(&w, ",");
+        if (c.res && c.res[i].json) wd__jsonw_lit(&w, c.res[i].json);
+        else if (c.res) wd__jsonw_lit(&w, "null");
+        else write_failed_verdict(&w, &c, role);
+    }
+    wd__jsonw_lit(&w, "]}\n");
+    checked_free(&c, in.n);
+    inputs_free(&in);
+    cJSON_Delete(root);
+    a->status = 200;
+    a->body = wd__jsonw_take(&w, &a->len);
+}
+
+/* ==== POST /v1/certify ==================================================== */
+
+void wd__route_certify(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
+                       wd__answer *a) {
+    wd__answer_error(a, 501, "not_implemented", "not_implemented", NULL,
+                     "certified checking (erase-and-check) is not in this build of warden yet; "
+                     "use POST /v1/check or /v1/moderations");
+}

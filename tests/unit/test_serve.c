@@ -1,0 +1,912 @@
+/*
+ * tests/unit/test_serve.c - `warden serve` over real sockets on 127.0.0.1.
+ *
+ * Each test starts a server in-process on an ephemeral loopback port and
+ * talks to it with the small HTTP/1.1 client below (no curl). Most tests
+ * use a scripted backend whose verdicts are known in advance, so the
+ * expectations (OpenAI category mapping, fail modes, timeouts, metrics
+ * counts) are independent of any real guard:
+ *
+ *   text contains "kill"   -> S1 score 0.9, flagged
+ *   text contains "hate"   -> S10 score 0.8, flagged
+ *   text contains "FAIL"   -> the check fails (guard error)
+ *   text contains "SLOW"   -> the check runs until the request deadline
+ *   text contains "NAP"    -> the check sleeps 300 ms, then answers
+ *   anything else          -> all scores 0.01, allowed
+ *
+ * Its "policy files" hold one word: "open" or "closed" (the fail mode);
+ * anything else is a broken policy.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "testutil.h"
+#include "base/err.h"
+#include "serve/serve_internal.h"
+
+/* ==== The scripted backend ================================================ */
+
+typedef struct fake_guard {
+    bool fail_open;
+    int generation;
+} fake_guard;
+
+static _Atomic int fake_live;       /* guards alive: checks the refcounting */
+static _Atomic int fake_generation;
+
+static wd_status fake_load(const char *path, void **out) {
+    *out = NULL;
+    bool open_ = false;
+    if (path) {
+        FILE *f = fopen(path, "r");
+        if (!f) return wd__fail(WD_ERR_IO, "%s: cannot open", path);
+        char word[64] = {0};
+        int ok = fscanf(f, "%63s", word);
+        fclose(f);
+        if (ok != 1 || (strcmp(word, "open") && strcmp(word, "closed")))
+            return wd__fail(WD_ERR_FORMAT, "%s: line 1: expected 'open' or 'closed'", path);
+        open_ = !strcmp(word, "open");
+    }
+    fake_guard *g = calloc(1, sizeof *g);
+    if (!g) return WD_ERR_NOMEM;
+    g->fail_open = open_;
+    g->generation = atomic_fetch_add(&fake_generation, 1) + 1;
+    atomic_fetch_add(&fake_live, 1);
+    *out = g;
+    return WD_OK;
+}
+
+static void fake_free(void *g) {
+    if (!g) return;
+    atomic_fetch_sub(&fake_live, 1);
+    free(g);
+}
+
+static bool fake_fail_open(const void *g) { return ((const fake_guard *)g)->fail_open; }
+
+static bool has(const char *s, size_t n, const char *w) { return memmem(s, n, w, strlen(w)) != NULL; }
+
+static wd_status fake_check(void *guard, const char *const *texts, const size_t *lens, size_t n,
+                            wd__serve_role role, bool redact, int64_t deadline_ns,
+                            wd__serve_result *out) {
+    fake_guard *g = guard;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = texts[i];
+        size_t len = lens[i];
+        if (has(t, len, "FAIL")) goto fail;
+        if (has(t, len, "SLOW")) {
+            while (wd__serve_now_ns() < deadline_ns) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
+            for (size_t j = 0; j < i; j++) free(out[j].json);
+            return wd__fail(WD_ERR_TIMEOUT, "check passed the request deadline");
+        }
+        if (has(t, len, "NAP")) {
+            struct timespec ts = {0, 300000000};
+            nanosleep(&ts, NULL);
+        }
+        wd__serve_result *r = &out[i];
+        memset(r, 0, sizeof *r);
+        for (int c = 0; c < WD_CAT_COUNT; c++) r->score[c] = 0.01f;
+        if (has(t, len, "kill")) r->score[WD_CAT_S1] = 0.9f, r->flagged |= WD_CATMASK(WD_CAT_S1);
+        if (has(t, len, "hate")) r->score[WD_CAT_S10] = 0.8f, r->flagged |= WD_CATMASK(WD_CAT_S10);
+        r->unsafe = r->flagged != 0;
+        char buf[160];
+        snprintf(buf, sizeof buf, "{\"unsafe\":%s,\"role\":\"%s\",\"len\":%zu,\"gen\":%d,\"redact\":%s}",
+                 r->unsafe ? "true" : "false", role == WD__ROLE_OUTPUT ? "output" : "input", len,
+                 g->generation, redact ? "true" : "false");
+        r->json = strdup(buf);
+    }
+    return WD_OK;
+fail:
+    return wd__fail(WD_ERR_INTERNAL, "scripted failure");
+}
+
+static const wd__serve_backend fake_backend = {
+    "scripted", fake_load, fake_free, fake_fail_open, fake_check,
+};
+
+/* ==== A tiny HTTP client ================================================== */
+
+typedef struct resp {
+    int status;
+    char *head; /* status line + headers */
+    char *body;
+    size_t body_len;
+    cJSON *json; /* body parsed, when it is JSON */
+} resp;
+
+static void resp_free(resp *r) {
+    free(r->head);
+    free(r->body);
+    cJSON_Delete(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+static int connect_to(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {20, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+static bool send_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* Reads one answer (the server closes or Content-Length says where it
+ * ends). Returns false when the connection closed before any status line. */
+static bool read_resp(int fd, resp *r) {
+    memset(r, 0, sizeof *r);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    long want = -1;
+    size_t head_end = 0;
+    for (;;) {
+        if (len + 1 >= cap) buf = realloc(buf, cap *= 2);
+        ssize_t k = recv(fd, buf + len, cap - len - 1, 0);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        len += (size_t)k;
+        buf[len] = 0;
+        if (!head_end) {
+            char *e = strstr(buf, "\r\n\r\n");
+            if (e) {
+                head_end = (size_t)(e - buf) + 4;
+                char *cl = strcasestr(buf, "\r\nContent-Length:");
+                if (cl && cl < e) want = strtol(cl + 17, NULL, 10);
+            }
+        }
+        if (head_end && want >= 0 && len >= head_end + (size_t)want) break;
+    }
+    buf[len] = 0;
+    if (!head_end || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1) {
+        free(buf);
+        return false;
+    }
+    r->head = strndup(buf, head_end);
+    r->body_len = len - head_end;
+    r->body = strndup(buf + head_end, r->body_len);
+    r->json = cJSON_Parse(r->body);
+    free(buf);
+    return true;
+}
+
+/* One request on a fresh connection ("Connection: close"). */
+static void http(int port, const char *method, const char *path, const char *body,
+                 const char *extra_headers, resp *r) {
+    int fd = connect_to(port);
+    char head[1024];
+    size_t blen = body ? strlen(body) : 0;
+    snprintf(head, sizeof head,
+             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s"
+             "Content-Length: %zu\r\n\r\n",
+             method, path, extra_headers ? extra_headers : "",
+             body ? "Content-Type: application/json\r\n" : "", blen);
+    assert_true(send_all(fd, head, strlen(head)));
+    if (blen) assert_true(send_all(fd, body, blen));
+    assert_true(read_resp(fd, r));
+    close(fd);
+}
+
+static void post(int port, const char *path, const char *body, resp *r) {
+    http(port, "POST", path, body, NULL, r);
+}
+
+static const char *err_code(const resp *r) {
+    const cJSON *e = cJSON_GetObjectItem(r->json, "error");
+    const cJSON *c = cJSON_GetObjectItem(e, "code");
+    return cJSON_IsString(c) ? c->valuestring : "";
+}
+
+static const char *err_param(const resp *r) {
+    const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(r->json, "error"), "param");
+    return cJSON_IsString(p) ? p->valuestring : "";
+}
+
+static long rss_kb(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+        fclose(f);
+    }
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* ==== Fixtures ============================================================ */
+
+static wd_server *start(wd_server_params *p) {
+    p->host = "127.0.0.1";
+    p->port = 0;
+    wd_server *srv = NULL;
+    wd_status st = wd__server_start_backend(p, &fake_backend, NULL, &srv);
+    if (st) print_message("start: %s\n", wd_last_error());
+    assert_int_equal(st, WD_OK);
+    assert_true(wd_server_port(srv) > 0);
+    return srv;
+}
+
+static wd_server *start_default(void) {
+    wd_server_params p = wd_server_params_default();
+    return start(&p);
+}
+
+static char *write_policy(const char *name, const char *text) {
+    char *dir = wdt_tmpdir(name);
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", dir, name);
+    wdt_write_file(path, text, strlen(text));
+    free(dir);
+    return path;
+}
+
+/* ==== Tests =============================================================== */
+
+static void test_health_ready(void **state) {
+    wd_server *srv = start_default();
+    int port = wd_server_port(srv);
+    resp r;
+    http(port, "GET", "/healthz", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(cJSON_GetObjectItem(r.json, "status")->valuestring, "ok");
+    resp_free(&r);
+    http(port, "GET", "/readyz", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(cJSON_GetObjectItem(r.json, "status")->valuestring, "ready");
+    resp_free(&r);
+    http(port, "GET", "/nope", NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(err_code(&r), "not_found");
+    resp_free(&r);
+    http(port, "GET", "/v1/moderations", NULL, NULL, &r);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strcasestr(r.head, "\r\nAllow: POST"));
+    resp_free(&r);
+    post(port, "/healthz", "{}", &r);
+    assert_int_equal(r.status, 405);
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
+/* The request body exactly as OpenAI's API reference shows it. */
+static void test_openai_request(void **state) {
+    wd_server *srv = start_default();
+    resp r;
+    post(wd_server_port(srv), "/v1/moderations",
+         "{\n    \"model\": \"omni-moderation-latest\",\n    \"input\": \"...text to classify goes here...\"\n  }",
+         &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strcasestr(r.head, "\r\nContent-Type: application/json"));
+    assert_non_null(r.json);
+    const cJSON *id = cJSON_GetObjectItem(r.json, "id");
+    assert_true(cJSON_IsString(id));
+    assert_int_equal(strncmp(id->valuestring, "modr-", 5), 0);
+    assert_int_equal(strlen(id->valuestring), 5 + 24);
+    assert_string_equal(cJSON_GetObjectItem(r.json, "model")->valuestring, "omni-moderation-latest");
+    const cJSON *results = cJSON_GetObjectItem(r.json, "results");
+    assert_int_equal(cJSON_GetArraySize(results), 1);
+    const cJSON *r0 = cJSON_GetArrayItem(results, 0);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r0, "flagged")));
+    static const char *names[] = {"harassment", "harassment/threatening", "hate", "hate/threatening",
+                                  "illicit", "illicit/violent", "self-harm", "self-harm/intent",
+                                  "self-harm/instructions", "sexual", "sexual/minors", "violence",
+                                  "violence/graphic"};
+    const cJSON *cats = cJSON_GetObjectItem(r0, "categories");
+    const cJSON *scores = cJSON_GetObjectItem(r0, "category_scores");
+    assert_int_equal(cJSON_GetArraySize(cats), 13);
+    assert_int_equal(cJSON_GetArraySize(scores), 13);
+    for (int k = 0; k < 13; k++) {
+        assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cats, names[k])));
+        const cJSON *s = cJSON_GetObjectItem(scores, names[k]);
+        assert_true(cJSON_IsNumber(s));
+        assert_float_equal(s->valuedouble, 0.01, 1e-6);
+    }
+    const cJSON *w = cJSON_GetObjectItem(r0, "warden");
+    assert_true(cJSON_IsObject(w));
+    assert_int_equal(cJSON_GetObjectItem(w, "len")->valueint, (int)strlen("...text to classify goes here..."));
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
+static double score_of(const cJSON *result, const char *name) {
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(result, "category_scores"), name)->valuedouble;
+}
+static bool cat_of(const cJSON *result, const char *name) {
+    return cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result, "categories"), name));
+}
+
+/* Canonical S1 / S10 verdicts seen through the OpenAI names (openai.c's table). */
+static void test_openai_mapping(void **state) {
+    wd_server *srv = start_default();
+    resp r;
+    post(wd_server_port(srv), "/v1/moderations",
+         "{\"input\": [\"I will kill him\", \"I hate them and will kill them\", "
+         "{\"type\": \"text\", \"text\": \"hate speech\"}, \"hello\"]}",
+         &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(cJSON_GetObjectItem(r.json, "model")->valuestring, "warden");
+    const cJSON *res = cJSON_GetObjectItem(r.json, "results");
+    assert_int_equal(cJSON_GetArraySize(res), 4);
+    const cJSON *kill = cJSON_GetArrayItem(res, 0), *both = cJSON_GetArrayItem(res, 1);
+    const cJSON *hate = cJSON_GetArrayItem(res, 2), *hello = cJSON_GetArrayItem(res, 3);
+    /* S1 only: violence, illicit, illicit/violent; not hate, not the threatening conjunctions */
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(kill, "flagged")));
+    assert_true(cat_of(kill, "violence"));
+    assert_true(cat_of(kill, "violence/graphic"));
+    assert_true(cat_of(kill, "illicit/violent"));
+    assert_true(cat_of(kill, "illicit"));
+    assert_false(cat_of(kill, "hate"));
+    assert_false(cat_of(kill, "harassment/threatening"));
+    assert_false(cat_of(kill, "hate/threatening"));
+    assert_false(cat_of(kill, "sexual"));
+    assert_float_equal(score_of(kill, "violence"), 0.9, 1e-6);
+    assert_float_equal(score_of(kill, "hate/threatening"), 0.01, 1e-6); /* min(0.01, 0.9) */
+    /* S1 and S10: the conjunctions hold, score = the smaller */
+    assert_true(cat_of(both, "hate/threatening"));
+    assert_true(cat_of(both, "harassment/threatening"));
+    assert_float_equal(score_of(both, "hate/threatening"), 0.8, 1e-6);
+    assert_float_equal(score_of(both, "harassment"), 0.8, 1e-6);
+    /* S10 only, given as a text part */
+    assert_true(cat_of(hate, "hate"));
+    assert_true(cat_of(hate, "harassment"));
+    assert_false(cat_of(hate, "violence"));
+    assert_false(cat_of(hate, "hate/threatening"));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(hello, "flagged")));
+    /* inputs stay in order: the backend echoes each length */
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(hello, "warden"), "len")->valueint, 5);
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
+static void expect_400(int port, const char *path, const char *body, const char *code,
+                       const char *param) {
+    resp r;
+    post(port, path, body, &r);
+    if (r.status != 400) print_message("body %s -> %d %s\n", body, r.status, r.body);
+    assert_int_equal(r.status, 400);
+    assert_non_null(r.json);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "error"), "type")->valuestring,
+                        "invalid_request_error");
+    assert_true(strlen(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "error"), "message")->valuestring) > 10);
+    assert_string_equal(err_code(&r), code);
+    if (param) assert_string_equal(err_param(&r), param);
+    resp_free(&r);
+}
+
+static void test_malformed(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.max_inputs = 4;
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    const char *paths[] = {"/v1/moderations", "/v1/check"};
+    for (int i = 0; i < 2; i++) {
+        const char *path = paths[i];
+        expect_400(port, path, "{\"input\": ", "invalid_json", NULL);
+        expect_400(port, path, "{\"input\": \"x\"} trailing", "invalid_json", NULL);
+        expect_400(port, path, "not json at all", "invalid_json", NULL);
+        expect_400(port, path, "[\"a\"]", "invalid_type", NULL);
+        expect_400(port, path, "\"just a string\"", "invalid_type", NULL);
+        expect_400(port, path, "{}", "missing_required_parameter", "input");
+        expect_400(port, path, "{\"input\": 42}", "invalid_type", "input");
+        expect_400(port, path, "{\"input\": null}", "invalid_type", "input");
+        expect_400(port, path, "{\"input\": {\"text\": \"x\"}}", "invalid_type", "input");
+        expect_400(port, path, "{\"input\": [\"ok\", 7]}", "invalid_type", "input[1]");
+        expect_400(port, path, "{\"input\": [\"ok\", [\"nested\"]]}", "invalid_type", "input[1]");
+        expect_400(port, path, "{\"input\": []}", "invalid_value", "input");
+        expect_400(port, path, "{\"input\": [\"a\",\"b\",\"c\",\"d\",\"e\"]}", "too_many_inputs", "input");
+        expect_400(port, path, "{\"input\": \"x\", \"role\": \"assistant\"}", "invalid_value", "role");
+        expect_400(port, path, "{\"input\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"x\"}}]}",
+                   "unsupported_input_type", "input[0]");
+        expect_400(port, path, "", "invalid_json", NULL);
+    }
+    expect_400(port, "/v1/moderations", "{\"input\": \"x\", \"model\": 3}", "invalid_type", "model");
+    expect_400(port, "/v1/check", "{\"input\": \"x\", \"redact\": \"yes\"}", "invalid_type", "redact");
+    /* deep nesting is refused by the parser, not by the stack */
+    char *deep = malloc(200000);
+    memset(deep, '[', 199999);
+    deep[199999] = 0;
+    expect_400(port, "/v1/moderations", deep, "invalid_json", NULL);
+    free(deep);
+    /* invalid UTF-8 and control bytes inside a string: a valid JSON answer */
+    resp r;
+    post(port, "/v1/moderations", "{\"input\": \"bad \xff\xfe utf8\", \"model\": \"m\xc3\x28\\u0001\"}", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(r.json);
+    resp_free(&r);
+    /* still serving after all that */
+    http(port, "GET", "/healthz", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
+static void test_check_and_certify(void **state) {
+    wd_server *srv = start_default();
+    int port = wd_server_port(srv);
+    resp r;
+    post(port, "/v1/check", "{\"input\": [\"kill\", \"fine\"], \"role\": \"output\", \"redact\": true}", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(strncmp(cJSON_GetObjectItem(r.json, "id")->valuestring, "chk-", 4), 0);
+    assert_string_equal(cJSON_GetObjectItem(r.json, "role")->valuestring, "output");
+    const cJSON *res = cJSON_GetObjectItem(r.json, "results");
+    assert_int_equal(cJSON_GetArraySize(res), 2);
+    const cJSON *v0 = cJSON_GetArrayItem(res, 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(v0, "unsafe")));
+    assert_string_equal(cJSON_GetObjectItem(v0, "role")->valuestring, "output");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(v0, "redact")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 1), "unsafe")));
+    resp_free(&r);
+    post(port, "/v1/certify", "{\"input\": \"x\"}", &r);
+    assert_int_equal(r.status, 501);
+    assert_string_equal(err_code(&r), "not_implemented");
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
+/* 100 MB announced: 413 at once, and the body is never buffered. */
+static void test_body_limit(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.max_body = 64 * 1024;
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    long rss0 = rss_kb();
+    int fd = connect_to(port);
+    const char *head = "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 104857600\r\n\r\n";
+    assert_true(send_all(fd, head, strlen(head)));
+    char *chunk = malloc(1 << 20);
+    memset(chunk, 'a', 1 << 20);
+    size_t sent = 0;
+    for (int i = 0; i < 100; i++) { /* keep sending until the answer shows up */
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 0) > 0) break;
+        if (!send_all(fd, chunk, 1 << 20)) break;
+        sent += 1 << 20;
+    }
+    resp r;
+    assert_true(read_resp(fd, &r));
+    assert_int_equal(r.status, 413);
+    assert_string_equal(err_code(&r), "request_too_large");
+    resp_free(&r);
+    close(fd);
+    print_message("100 MB body: answered 413 after %zu MB sent, RSS +%ld kB\n", sent >> 20, rss_kb() - rss0);
+    assert_true(rss_kb() - rss0 < 32 * 1024);
+
+    /* chunked upload (no Content-Length) over the limit: read, dropped, 413 */
+    fd = connect_to(port);
+    const char *chead = "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n";
+    assert_true(send_all(fd, chead, strlen(chead)));
+    char line[32];
+    for (int i = 0; i < 8; i++) {
+        snprintf(line, sizeof line, "%x\r\n", 1 << 20);
+        if (!send_all(fd, line, strlen(line)) || !send_all(fd, chunk, 1 << 20) || !send_all(fd, "\r\n", 2))
+            break;
+    }
+    send_all(fd, "0\r\n\r\n", 5);
+    assert_true(read_resp(fd, &r));
+    assert_int_equal(r.status, 413);
+    resp_free(&r);
+    close(fd);
+    free(chunk);
+
+    /* exactly at the limit is fine (400 here: not JSON, but it was read) */
+    char *big = malloc(p.max_body + 1);
+    memset(big, ' ', p.max_body);
+    memcpy(big, "{\"input\": \"x\"}", 14);
+    big[p.max_body] = 0;
+    post(port, "/v1/moderations", big, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    free(big);
+    wd_server_stop(srv);
+}
+
+/* Truncated bodies and slow senders end the connection; the server goes on. */
+static void test_truncated_and_slow(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.conn_timeout_s = 1;
+    p.timeout_ms = 1500;
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+
+    /* truncated: 100 bytes announced, 20 sent, then the client stops sending */
+    int fd = connect_to(port);
+    const char *head = "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"input\": \"trunc";
+    assert_true(send_all(fd, head, strlen(head)));
+    shutdown(fd, SHUT_WR);
+    resp r;
+    bool answered = read_resp(fd, &r);
+    if (answered) {
+        assert_true(r.status >= 400);
+        resp_free(&r);
+    }
+    close(fd);
+
+    /* slow sender, headers never finished: closed after the idle timeout */
+    double t0 = (double)wd__serve_now_ns() * 1e-9;
+    fd = connect_to(port);
+    assert_true(send_all(fd, "POST /v1/moderations HTTP/1.1\r\nHost:", 36));
+    char c;
+    ssize_t k = recv(fd, &c, 1, 0);
+    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    assert_true(k <= 0);
+    assert_true(dt >= 0.9 && dt < 5.0);
+    close(fd);
+
+    /* slow sender, body trickled one byte at a time (never idle for a full
+     * second): cut off by the 1.5 s request deadline */
+    t0 = (double)wd__serve_now_ns() * 1e-9;
+    fd = connect_to(port);
+    const char *h2 = "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
+    assert_true(send_all(fd, h2, strlen(h2)));
+    bool cut = false;
+    for (int i = 0; i < 60 && !cut; i++) {
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+        if (!send_all(fd, "x", 1)) cut = true;
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 0) > 0 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0) cut = true;
+    }
+    dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    assert_true(cut);
+    assert_true(dt < 4.0);
+    close(fd);
+
+    /* the server is fine */
+    post(port, "/v1/moderations", "{\"input\": \"after\"}", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
+static void test_auth(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.api_key = "s3cret-key";
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    const char *body = "{\"input\": \"hi\"}";
+    resp r;
+    http(port, "POST", "/v1/moderations", body, NULL, &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(err_code(&r), "invalid_api_key");
+    assert_non_null(strcasestr(r.head, "\r\nWWW-Authenticate: Bearer"));
+    resp_free(&r);
+    http(port, "POST", "/v1/moderations", body, "Authorization: Bearer s3cret-ke\r\n", &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    http(port, "POST", "/v1/moderations", body, "Authorization: Bearer s3cret-key-longer\r\n", &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    http(port, "POST", "/v1/moderations", body, "Authorization: Basic s3cret-key\r\n", &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    http(port, "POST", "/v1/moderations", body, "Authorization: Bearer s3cret-key\r\n", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(port, "POST", "/v1/check", body, "authorization: bearer s3cret-key\r\n", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(port, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    http(port, "GET", "/healthz", NULL, NULL, &r); /* probes need no key */
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(port, "GET", "/readyz", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
+static const cJSON *warden_of(const resp *r, int i) {
+    return cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r->json, "results"), i), "warden");
+}
+
+static void test_fail_modes_and_timeout(void **state) {
+    char *closed = write_policy("closed.policy", "closed\n");
+    char *open_ = write_policy("open.policy", "open\n");
+    wd_server_params p = wd_server_params_default();
+    p.policy_path = closed;
+    p.timeout_ms = 300;
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    resp r;
+    post(port, "/v1/moderations", "{\"input\": [\"ok\", \"FAIL now\"]}", &r);
+    assert_int_equal(r.status, 200);
+    for (int i = 0; i < 2; i++) { /* the whole batch failed: both blocked */
+        const cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), i);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "flagged")));
+        assert_string_equal(cJSON_GetObjectItem(warden_of(&r, i), "fail_mode")->valuestring, "closed");
+        assert_string_equal(cJSON_GetObjectItem(warden_of(&r, i), "error_code")->valuestring, "guard_error");
+        assert_non_null(strstr(cJSON_GetObjectItem(warden_of(&r, i), "error")->valuestring, "scripted failure"));
+    }
+    resp_free(&r);
+    double t0 = (double)wd__serve_now_ns() * 1e-9;
+    post(port, "/v1/check", "{\"input\": \"SLOW\"}", &r);
+    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    assert_int_equal(r.status, 200);
+    const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(v, "unsafe")));
+    assert_string_equal(cJSON_GetObjectItem(v, "error_code")->valuestring, "timeout");
+    assert_true(dt >= 0.25 && dt < 2.0);
+    resp_free(&r);
+
+    assert_int_equal(wd_server_reload(srv, open_), WD_OK);
+    post(port, "/v1/moderations", "{\"input\": \"FAIL\"}", &r);
+    assert_int_equal(r.status, 200);
+    const cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), 0);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(res, "flagged")));
+    assert_string_equal(cJSON_GetObjectItem(warden_of(&r, 0), "fail_mode")->valuestring, "open");
+    resp_free(&r);
+    wd_server_stop(srv);
+    free(closed);
+    free(open_);
+}
+
+/* SIGHUP's work: a broken policy keeps the old guard serving. */
+static void test_reload(void **state) {
+    char *good = write_policy("good.policy", "open\n");
+    char *broken = write_policy("broken.policy", "opne\n");
+    wd_server_params p = wd_server_params_default();
+    p.policy_path = good;
+    int live0 = atomic_load(&fake_live);
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    resp r;
+    post(port, "/v1/check", "{\"input\": \"a\"}", &r);
+    int gen0 = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), 0), "gen")->valueint;
+    resp_free(&r);
+
+    assert_int_equal(wd_server_reload(srv, broken), WD_ERR_FORMAT);
+    const char *why = wd_server_last_error(srv);
+    assert_non_null(strstr(why, "broken.policy"));
+    assert_non_null(strstr(why, "line 1"));
+    assert_non_null(strstr(why, "still serving"));
+    post(port, "/v1/check", "{\"input\": \"FAIL\"}", &r); /* the old (fail-open) guard answers */
+    const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), 0);
+    assert_string_equal(cJSON_GetObjectItem(v, "fail_mode")->valuestring, "open");
+    resp_free(&r);
+    post(port, "/v1/check", "{\"input\": \"a\"}", &r);
+    v = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), 0);
+    assert_int_equal(cJSON_GetObjectItem(v, "gen")->valueint, gen0);
+    resp_free(&r);
+    assert_int_equal(atomic_load(&fake_live), live0 + 1);
+
+    /* a missing file too */
+    assert_int_equal(wd_server_reload(srv, "/nonexistent/warden.policy"), WD_ERR_IO);
+
+    /* a later reload (the path the server started with) works; the broken
+     * path was not remembered */
+    assert_int_equal(wd_server_reload(srv, NULL), WD_OK);
+    assert_string_equal(wd_server_last_error(srv), "");
+    post(port, "/v1/check", "{\"input\": \"a\"}", &r);
+    v = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), 0);
+    assert_true(cJSON_GetObjectItem(v, "gen")->valueint > gen0);
+    resp_free(&r);
+    assert_int_equal(atomic_load(&fake_live), live0 + 1); /* the old guard was freed */
+
+    http(port, "GET", "/metrics", NULL, NULL, &r);
+    assert_non_null(strstr(r.body, "warden_policy_reloads_total{result=\"ok\"} 1\n"));
+    assert_non_null(strstr(r.body, "warden_policy_reloads_total{result=\"failed\"} 2\n"));
+    resp_free(&r);
+    wd_server_stop(srv);
+    assert_int_equal(atomic_load(&fake_live), live0);
+    free(good);
+    free(broken);
+}
+
+/* Reloads while requests are in flight: every request answered, every old
+ * guard freed exactly once (ASan checks the rest). */
+typedef struct hammer {
+    int port, n, ok;
+} hammer;
+
+static void *hammer_run(void *arg) {
+    hammer *h = arg;
+    for (int i = 0; i < h->n; i++) {
+        resp r;
+        post(h->port, "/v1/moderations", i % 7 ? "{\"input\": \"hello there\"}" : "{\"input\": \"NAP\"}", &r);
+        if (r.status == 200) h->ok++;
+        resp_free(&r);
+    }
+    return NULL;
+}
+
+static void test_reload_under_load(void **state) {
+    char *good = write_policy("load.policy", "closed\n");
+    wd_server_params p = wd_server_params_default();
+    p.policy_path = good;
+    p.n_threads = 4;
+    int live0 = atomic_load(&fake_live);
+    wd_server *srv = start(&p);
+    hammer h[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        h[i] = (hammer){wd_server_port(srv), 30, 0};
+        pthread_create(&t[i], NULL, hammer_run, &h[i]);
+    }
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(wd_server_reload(srv, NULL), WD_OK);
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(h[i].ok, 30);
+    }
+    wd_server_stop(srv);
+    assert_int_equal(atomic_load(&fake_live), live0);
+    free(good);
+}
+
+typedef struct pending {
+    int port;
+    resp r;
+} pending;
+
+static void *slow_request(void *arg) {
+    pending *pd = arg;
+    post(pd->port, "/v1/moderations", "{\"input\": \"NAP\"}", &pd->r);
+    return NULL;
+}
+
+/* wd_server_stop answers the request in flight before it returns. */
+static void test_graceful_stop(void **state) {
+    wd_server *srv = start_default();
+    pending pd = {wd_server_port(srv), {0}};
+    pthread_t t;
+    pthread_create(&t, NULL, slow_request, &pd);
+    while (atomic_load(&srv->metrics.in_flight) == 0) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    wd_server_stop(srv);
+    pthread_join(t, NULL);
+    assert_int_equal(pd.r.status, 200);
+    resp_free(&pd.r);
+    /* and the port no longer accepts */
+}
+
+/* The value on the sample line that starts with line_prefix (not a HELP line). */
+static long metric(const char *text, const char *line_prefix) {
+    for (const char *p = strstr(text, line_prefix); p; p = strstr(p + 1, line_prefix))
+        if (p == text || p[-1] == '\n') return strtol(p + strlen(line_prefix), NULL, 10);
+    return -1;
+}
+
+static void test_metrics(void **state) {
+    wd_server *srv = start_default();
+    int port = wd_server_port(srv);
+    resp r;
+    for (int i = 0; i < 3; i++) {
+        post(port, "/v1/moderations", "{\"input\": [\"kill\", \"hate\", \"fine\"]}", &r);
+        resp_free(&r);
+    }
+    post(port, "/v1/moderations", "{bad", &r);
+    resp_free(&r);
+    post(port, "/v1/check", "{\"input\": \"hate and kill\"}", &r);
+    resp_free(&r);
+    http(port, "GET", "/healthz", NULL, NULL, &r);
+    resp_free(&r);
+    http(port, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strcasestr(r.head, "\r\nContent-Type: text/plain; version=0.0.4"));
+    const char *m = r.body;
+    assert_int_equal(metric(m, "warden_http_requests_total{route=\"/v1/moderations\",code=\"200\"} "), 3);
+    assert_int_equal(metric(m, "warden_http_requests_total{route=\"/v1/moderations\",code=\"400\"} "), 1);
+    assert_int_equal(metric(m, "warden_http_requests_total{route=\"/v1/check\",code=\"200\"} "), 1);
+    assert_int_equal(metric(m, "warden_http_requests_total{route=\"/healthz\",code=\"200\"} "), 1);
+    assert_int_equal(metric(m, "warden_http_request_duration_seconds_count{route=\"/v1/moderations\"} "), 4);
+    assert_int_equal(metric(m, "warden_http_request_duration_seconds_bucket{route=\"/v1/moderations\",le=\"+Inf\"} "), 4);
+    assert_int_equal(metric(m, "warden_inputs_checked_total "), 10);
+    assert_int_equal(metric(m, "warden_verdicts_total{verdict=\"flagged\"} "), 7);
+    assert_int_equal(metric(m, "warden_verdicts_total{verdict=\"allowed\"} "), 3);
+    assert_int_equal(metric(m, "warden_category_flagged_total{category=\"S1\"} "), 4);
+    assert_int_equal(metric(m, "warden_category_flagged_total{category=\"S10\"} "), 4);
+    assert_int_equal(metric(m, "warden_category_flagged_total{category=\"S9\"} "), 0);
+    /* the scrape itself is in flight while it renders */
+    assert_int_equal(metric(m, "warden_http_requests_in_flight "), 1);
+    /* histogram buckets are cumulative */
+    long prev = 0;
+    const char *pfx = "warden_http_request_duration_seconds_bucket{route=\"/v1/moderations\",le=\"";
+    for (const char *p = strstr(m, pfx); p; p = strstr(p + 1, pfx)) {
+        long v = strtol(strchr(p, '}') + 2, NULL, 10);
+        assert_true(v >= prev);
+        prev = v;
+    }
+    assert_int_equal(prev, 4);
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
+/* Keep-alive: several requests on one connection. */
+static void test_keep_alive(void **state) {
+    wd_server *srv = start_default();
+    int fd = connect_to(wd_server_port(srv));
+    const char *body = "{\"input\": \"hello\"}";
+    for (int i = 0; i < 5; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+                 strlen(body), body);
+        assert_true(send_all(fd, req, strlen(req)));
+        resp r;
+        assert_true(read_resp(fd, &r));
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+    }
+    close(fd);
+    wd_server_stop(srv);
+}
+
+static void test_bad_params(void **state) {
+    wd_server_params p = wd_server_params_default();
+    wd_server *srv = (wd_server *)1;
+    p.host = "localhost.invalid";
+    assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_ERR_INVALID_ARG);
+    assert_null(srv);
+    assert_non_null(strstr(wd_last_error(), "localhost.invalid"));
+    p = wd_server_params_default();
+    p.port = 70000;
+    assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_ERR_INVALID_ARG);
+    p = wd_server_params_default();
+    p.policy_path = "/nonexistent/policy";
+    p.port = 0;
+    assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_ERR_IO);
+    assert_non_null(strstr(wd_last_error(), "/nonexistent/policy"));
+    /* a port in use */
+    wd_server *a = start_default();
+    p = wd_server_params_default();
+    p.port = wd_server_port(a);
+    assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_ERR_IO);
+    wd_server_stop(a);
+    wd_server_stop(NULL);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_health_ready),
+        cmocka_unit_test(test_openai_request),
+        cmocka_unit_test(test_openai_mapping),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_check_and_certify),
+        cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_truncated_and_slow),
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_fail_modes_and_timeout),
+        cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_reload_under_load),
+        cmocka_unit_test(test_graceful_stop),
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_bad_params),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

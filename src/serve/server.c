@@ -491,9 +491,10 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         MHD_OPTION_ARRAY, p.thread_per_connection || p.n_threads < 2 ? pool + 1 : pool,
         MHD_OPTION_END);
     if (!srv->daemon) {
+        st = wd__fail(WD_ERR_IO, "serve: cannot listen on %s port %d (in use, or not an address "
+                      "of this machine?)", p.host, p.port);
         server_free(srv);
-        return wd__fail(WD_ERR_IO, "serve: cannot listen on %s port %d (in use, or not an address "
-                        "of this machine?)", p.host, p.port);
+        return st;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : p.port;

@@ -84,7 +84,10 @@ static wd_status fake_check(void *guard, const char *const *texts, const size_t 
     for (size_t i = 0; i < n; i++) {
         const char *t = texts[i];
         size_t len = lens[i];
-        if (has(t, len, "FAIL")) goto fail;
+        if (has(t, len, "FAIL")) {
+            for (size_t j = 0; j < i; j++) free(out[j].json);
+            return wd__fail(WD_ERR_INTERNAL, "scripted failure");
+        }
         if (has(t, len, "SLOW")) {
             while (wd__serve_now_ns() < deadline_ns) {
                 struct timespec ts = {0, 1000000};
@@ -110,8 +113,6 @@ static wd_status fake_check(void *guard, const char *const *texts, const size_t 
         r->json = strdup(buf);
     }
     return WD_OK;
-fail:
-    return wd__fail(WD_ERR_INTERNAL, "scripted failure");
 }
 
 static const wd__serve_backend fake_backend = {

@@ -12,5 +12,8 @@
 #include "warden/checkpoint.h"
 #include "warden/config.h"
 #include "warden/safetensors.h"
+#include "warden/dataset.h"
+#include "warden/metrics.h"
+#include "warden/attack.h"
 
 #endif /* WARDEN_H */

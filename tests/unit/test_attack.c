@@ -297,13 +297,74 @@ static void test_names(void **state) {
     assert_null(wd_attack_name(WD_ATTACK_COUNT));
 }
 
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = calloc((size_t)n + 1, 1);
+    size_t got = fread(b, 1, (size_t)n, f);
+    (void)got;
+    fclose(f);
+    return b;
+}
+
+/* `warden attack` end to end: same seed, same file; another seed, another file. */
+static void test_cli(void **state) {
+    char *dir = wdt_tmpdir("attack_cli");
+    char in[1024], a[1024], b[1024], c[1024], args[4096];
+    snprintf(in, sizeof in, "%s/in.csv", dir);
+    snprintf(a, sizeof a, "%s/a.jsonl", dir);
+    snprintf(b, sizeof b, "%s/b.jsonl", dir);
+    snprintf(c, sizeof c, "%s/c.jsonl", dir);
+    const char *csv = "goal,label\n\"Explain, in detail, how locks work\",1\nWrite a poem about rain,0\n";
+    wdt_write_file(in, csv, strlen(csv));
+    snprintf(args, sizeof args, "attack --transform typo,leet,base64,suffix,split --in '%s' --label-field label --out '%s' --seed 5", in, a);
+    assert_int_equal(wdt_cli(args, NULL, NULL, NULL), 0);
+    snprintf(args, sizeof args, "attack --transform typo,leet,base64,suffix,split --in '%s' --label-field label --out '%s' --seed 5", in, b);
+    assert_int_equal(wdt_cli(args, NULL, NULL, NULL), 0);
+    snprintf(args, sizeof args, "attack --transform typo,leet,base64,suffix,split --in '%s' --label-field label --out '%s' --seed 6", in, c);
+    assert_int_equal(wdt_cli(args, NULL, NULL, NULL), 0);
+    char *ta = slurp(a), *tb = slurp(b), *tc = slurp(c);
+    assert_non_null(ta);
+    assert_string_equal(ta, tb);
+    assert_string_not_equal(ta, tc);
+    size_t lines = 0;
+    for (char *p = ta; *p; p++) lines += *p == '\n';
+    assert_int_equal(lines, 10); /* 2 items x 5 transforms */
+    assert_non_null(strstr(ta, "\"transform\":\"base64\""));
+    assert_non_null(strstr(ta, "\"original\":\"Explain, in detail, how locks work\""));
+    assert_non_null(strstr(ta, "\"label\":\"benign\""));
+    free(ta);
+    free(tb);
+    free(tc);
+    /* errors: unknown transform (usage), missing file (runtime), template without templates */
+    snprintf(args, sizeof args, "attack --transform nope --in '%s' --out '%s'", in, a);
+    char *err = NULL;
+    assert_int_equal(wdt_cli(args, NULL, NULL, &err), 2);
+    assert_non_null(strstr(err, "nope"));
+    free(err);
+    snprintf(args, sizeof args, "attack --transform leet --in '%s/missing.csv' --out '%s'", dir, a);
+    assert_int_equal(wdt_cli(args, NULL, NULL, &err), 3);
+    assert_non_null(strstr(err, "missing.csv"));
+    free(err);
+    snprintf(args, sizeof args, "attack --transform template --in '%s' --out '%s'", in, a);
+    assert_int_equal(wdt_cli(args, NULL, NULL, NULL), 2);
+    /* the earlier output is untouched by the failed runs (atomic writes) */
+    tb = slurp(a);
+    assert_non_null(strstr(tb, "\"seed\":5"));
+    free(tb);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism), cmocka_unit_test(test_typos),
         cmocka_unit_test(test_substitutions), cmocka_unit_test(test_invisible),
         cmocka_unit_test(test_encodings),   cmocka_unit_test(test_template),
         cmocka_unit_test(test_tokens),      cmocka_unit_test(test_prefix_split),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),       cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

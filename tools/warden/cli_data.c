@@ -1,0 +1,159 @@
+/*
+ * tools/warden/cli_data.c - dataset flags shared by eval, attack and
+ * redteam (cli_data.h).
+ */
+#include "cli_data.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char CLI_DATA_HELP[] =
+    "data:\n"
+    "  --text-field F        column or JSON path of the text (default: text, prompt,\n"
+    "                        goal, instruction, ... whichever is present)\n"
+    "  --label-field F       column or JSON path of the label (1/0, true/false,\n"
+    "                        harmful/benign, unsafe/safe, toxic, ...)\n"
+    "  --label harmful|benign  one label for every item (single-class sets)\n"
+    "  --category-field F    column or JSON path of hazard categories\n"
+    "  --category-scheme S   canonical, openai, ailuminate, llama2 or strongreject\n"
+    "  --id-field F          column or JSON path of an item id\n"
+    "  --format F            csv, tsv, jsonl, json or text (default: detected)\n"
+    "  JSON paths: a.b.c; a.0.b indexes an array; 'instances[].text' reads the\n"
+    "  records from the array 'instances'. Files may be gzip-compressed.\n"
+    "  Per-file settings override the flags: FILE:text=goal:label=harmful\n"
+    "  (keys: text label label-field category scheme id format records).\n";
+
+/* The raw file specs are kept in src[].path until cli_data_finish. */
+static bool add_files(cli_data *d, const char *list) {
+    char *copy = strdup(list), *save = NULL;
+    if (!copy) return false;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!*tok) continue;
+        cli_source *ns = realloc(d->src, (d->n_src + 1) * sizeof *ns);
+        if (!ns) {
+            free(copy);
+            return false;
+        }
+        d->src = ns;
+        memset(&d->src[d->n_src], 0, sizeof *d->src);
+        d->src[d->n_src++].path = strdup(tok);
+    }
+    free(copy);
+    return true;
+}
+
+int cli_data_flag(cli_data *d, const char *cmd, const char *file_flag, int argc, char **argv, int *i) {
+    static const char *const flags[] = {"--text-field", "--label-field", "--label", "--category-field",
+                                        "--category-scheme", "--id-field", "--format", NULL};
+    const char *a = argv[*i];
+    if (!d->defaults.category_scheme) {
+        d->defaults = wd_dataset_params_default();
+    }
+    int which = -1;
+    if (!strcmp(a, file_flag) || !strcmp(a, "--data")) which = 100;
+    for (int k = 0; flags[k] && which < 0; k++)
+        if (!strcmp(a, flags[k])) which = k;
+    if (which < 0) return 0;
+    if (*i + 1 >= argc) {
+        cli_usage_error(cmd, "%s needs a value", a);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    switch (which) {
+    case 100:
+        if (!add_files(d, v)) {
+            cli_error("out of memory");
+            return -1;
+        }
+        break;
+    case 0: d->defaults.text_field = v; break;
+    case 1: d->defaults.label_field = v; break;
+    case 2:
+        if (wd_label_parse(v, &d->defaults.fixed_label)) {
+            cli_usage_error(cmd, "--label: expected harmful or benign, got '%s'", v);
+            return -1;
+        }
+        break;
+    case 3: d->defaults.category_field = v; break;
+    case 4: d->defaults.category_scheme = v; break;
+    case 5: d->defaults.id_field = v; break;
+    case 6:
+        if (wd_dataset_format_parse(v, &d->defaults.format)) {
+            cli_usage_error(cmd, "--format: %s", wd_last_error());
+            return -1;
+        }
+        break;
+    }
+    return 1;
+}
+
+static const char *const KEYS[] = {"text", "label", "label-field", "category", "scheme",
+                                   "id",   "format", "records", NULL};
+
+/* Index of the key that the setting s ("key=value") names, or -1. */
+static int setting_key(const char *s) {
+    const char *eq = strchr(s, '=');
+    if (!eq) return -1;
+    for (int k = 0; KEYS[k]; k++)
+        if (strlen(KEYS[k]) == (size_t)(eq - s) && !strncmp(s, KEYS[k], (size_t)(eq - s))) return k;
+    return -1;
+}
+
+bool cli_data_finish(cli_data *d, const char *cmd) {
+    if (!d->defaults.category_scheme) d->defaults = wd_dataset_params_default();
+    for (size_t f = 0; f < d->n_src; f++) {
+        cli_source *s = &d->src[f];
+        s->params = d->defaults;
+        /* Peel ":key=value" settings off the end. */
+        int n_own = 0;
+        char *colon;
+        while ((colon = strrchr(s->path, ':')) && setting_key(colon + 1) >= 0) {
+            int k = setting_key(colon + 1);
+            const char *val = strchr(colon + 1, '=') + 1;
+            if (n_own >= 8) break;
+            char *own = s->own[n_own++] = strdup(val);
+            if (!own) return cli_error("out of memory"), false;
+            switch (k) {
+            case 0: s->params.text_field = own; break;
+            case 1:
+                if (wd_label_parse(own, &s->params.fixed_label)) {
+                    cli_usage_error(cmd, "%s: label=%s: expected harmful or benign", s->path, own);
+                    return false;
+                }
+                break;
+            case 2:
+                s->params.label_field = own;
+                s->params.fixed_label = WD_LABEL_UNKNOWN;
+                break;
+            case 3: s->params.category_field = own; break;
+            case 4: s->params.category_scheme = own; break;
+            case 5: s->params.id_field = own; break;
+            case 6:
+                if (wd_dataset_format_parse(own, &s->params.format)) {
+                    cli_usage_error(cmd, "%s: %s", s->path, wd_last_error());
+                    return false;
+                }
+                break;
+            case 7: s->params.records_path = own; break;
+            }
+            *colon = '\0';
+        }
+        if (!*s->path) {
+            cli_usage_error(cmd, "an empty file name in the data list");
+            return false;
+        }
+    }
+    return true;
+}
+
+void cli_data_free(cli_data *d) {
+    for (size_t f = 0; f < d->n_src; f++) {
+        free(d->src[f].path);
+        for (int k = 0; k < 8; k++) free(d->src[f].own[k]);
+    }
+    free(d->src);
+    memset(d, 0, sizeof *d);
+}

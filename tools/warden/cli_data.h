@@ -1,0 +1,51 @@
+/*
+ * tools/warden/cli_data.h - the dataset flags shared by `eval`, `attack` and
+ * `redteam`, so every command names its data the same way:
+ *
+ *   --data FILE[,FILE...]   (or --in FILE) files to read; repeatable
+ *   --text-field F          column / JSON path of the text (default: the
+ *                           reader's guess: text, prompt, goal, ...)
+ *   --label-field F         column / JSON path of a harmful/benign label
+ *   --label harmful|benign  one label for every item of the files
+ *   --category-field F      column / JSON path of hazard categories
+ *   --category-scheme S     canonical|openai|ailuminate|llama2|strongreject
+ *   --id-field F            column / JSON path of an item id
+ *   --format F              csv|tsv|jsonl|json|text (default: detected)
+ *
+ * A file may carry its own settings after ':' (they override the flags):
+ *   FILE:text=goal:label=harmful:label-field=y:category=hazard:scheme=ailuminate
+ *   keys: text label label-field category scheme id format records
+ */
+#ifndef WD_CLI_DATA_H
+#define WD_CLI_DATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "warden/dataset.h"
+
+typedef struct cli_source {
+    char             *path;
+    wd_dataset_params params; /* its strings point into the source's own copies */
+    char             *own[8];
+} cli_source;
+
+typedef struct cli_data {
+    cli_source *src;
+    size_t      n_src;
+    /* the flags, applied to files without their own settings */
+    wd_dataset_params defaults;
+} cli_data;
+
+/* Tries to consume argv[*i] (and its value) as one of the dataset flags.
+ * file_flag is "--data" or "--in". Returns 1 when consumed (advancing *i),
+ * 0 when argv[*i] is not a dataset flag, -1 after printing a usage error. */
+int  cli_data_flag(cli_data *d, const char *cmd, const char *file_flag, int argc, char **argv, int *i);
+/* Applies the flag defaults to each file and parses the per-file settings.
+ * Returns false after printing a usage error. */
+bool cli_data_finish(cli_data *d, const char *cmd);
+void cli_data_free(cli_data *d);
+/* The flags' help text (for --help screens). */
+extern const char CLI_DATA_HELP[];
+
+#endif

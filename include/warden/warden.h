@@ -16,4 +16,6 @@
 #include "warden/metrics.h"
 #include "warden/attack.h"
 
+#include "warden/tokenizer.h"
+
 #endif /* WARDEN_H */

@@ -1,0 +1,405 @@
+/*
+ * text/tok_internal.h - what the files of the tokenizer share.
+ *
+ * The encode pipeline moves text between "aligned strings" (wd_tstr): byte
+ * buffers in which every byte remembers the byte range [a0, a1) of the
+ * original input it came from. A normalizer or pre-tokenizer reads pieces of
+ * one wd_tstr and appends its output to another, so offsets survive every
+ * step (inserted characters take the range of their neighbour, as in the
+ * tokenizers library's NormalizedString). A piece (wd_piece) is a span of a
+ * wd_tstr that is either still text (id < 0) or already a token (an added
+ * token matched in the text, id >= 0).
+ *
+ * Every component is a small tagged struct built from its JSON by
+ * wd__X_parse and run by wd__X_run; Sequence nodes hold children.
+ */
+#ifndef WD_TEXT_TOK_INTERNAL_H
+#define WD_TEXT_TOK_INTERNAL_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <cjson/cJSON.h>
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/hashmap.h"
+#include "warden/tokenizer.h"
+
+/* ==== unicode.c: UTF-8 and character classes ============================= */
+
+/* Decodes the character at s[i] (s valid UTF-8, i < len); returns its byte
+ * length and sets *cp. */
+static inline int wd__utf8_next(const char *s, size_t len, size_t i, uint32_t *cp) {
+    const unsigned char *p = (const unsigned char *)s + i;
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if ((p[0] & 0xE0) == 0xC0 && i + 1 < len) {
+        *cp = ((uint32_t)(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
+        return 2;
+    }
+    if ((p[0] & 0xF0) == 0xE0 && i + 2 < len) {
+        *cp = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+        return 3;
+    }
+    if ((p[0] & 0xF8) == 0xF0 && i + 3 < len) {
+        *cp = ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3F) << 12) |
+              ((uint32_t)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+        return 4;
+    }
+    *cp = 0xFFFD; /* not reached for valid input */
+    return 1;
+}
+
+/* Byte length of the UTF-8 character starting with lead byte b (1 for a
+ * stray continuation byte). */
+static inline int wd__utf8_len(unsigned char b) {
+    if (b < 0x80) return 1;
+    if ((b & 0xE0) == 0xC0) return 2;
+    if ((b & 0xF0) == 0xE0) return 3;
+    if ((b & 0xF8) == 0xF0) return 4;
+    return 1;
+}
+
+/* Writes cp as UTF-8 into out; returns the byte count (1..4). */
+int wd__utf8_put(uint32_t cp, char *out);
+
+/* Returns the length of the longest valid UTF-8 prefix of s (== len when
+ * the whole of s is valid). Overlongs, surrogates and > U+10FFFF are invalid. */
+size_t wd__utf8_valid_prefix(const char *s, size_t len);
+
+/* Length of the trailing bytes of s that start a character but do not yet
+ * finish it (0..3): what a stream must hold back. */
+size_t wd__utf8_incomplete_tail(const char *s, size_t len);
+
+/* Appends s with every maximal invalid sequence replaced by U+FFFD (as
+ * Rust's String::from_utf8_lossy) to out (room for 3*len bytes); returns
+ * the bytes written. */
+size_t wd__utf8_lossy(const char *s, size_t len, char *out);
+
+bool wd__uc_is_whitespace(uint32_t cp); /* Unicode White_Space (Rust char::is_whitespace) */
+bool wd__uc_is_alnum(uint32_t cp);      /* Rust char::is_alphanumeric */
+bool wd__uc_is_word(uint32_t cp);       /* regex \w: alphanumeric, marks, connector punct. */
+bool wd__uc_is_punct(uint32_t cp);      /* general category P* */
+bool wd__uc_is_bert_punct(uint32_t cp); /* ASCII punctuation or P* */
+bool wd__uc_is_other(uint32_t cp);      /* general category C* */
+bool wd__uc_is_mark_nonspacing(uint32_t cp); /* Mn */
+bool wd__uc_is_chinese(uint32_t cp);    /* BERT's CJK ideograph blocks */
+bool wd__uc_is_digit(uint32_t cp);      /* Rust char::is_numeric (N*) */
+
+/* ==== aligned strings and pieces ========================================= */
+
+typedef struct wd_tstr {
+    char     *b;
+    uint32_t *a0, *a1; /* original byte range of each byte */
+    size_t    len, cap;
+} wd_tstr;
+
+typedef struct wd_piece {
+    uint32_t start, len; /* span of a wd_tstr */
+    int32_t  id;         /* < 0: text; >= 0: an added token already */
+} wd_piece;
+
+typedef struct wd_pieces {
+    wd_piece *v;
+    size_t    n, cap;
+} wd_pieces;
+
+wd_status wd__tstr_reserve(wd_tstr *t, size_t extra);
+void      wd__tstr_free(wd_tstr *t);
+/* Appends n bytes all aligned to [a0, a1). */
+wd_status wd__tstr_push(wd_tstr *t, const char *s, size_t n, uint32_t a0, uint32_t a1);
+/* Appends src[i, i+n) with its alignments. */
+wd_status wd__tstr_copy(wd_tstr *t, const wd_tstr *src, size_t i, size_t n);
+wd_status wd__pieces_push(wd_pieces *p, uint32_t start, uint32_t len, int32_t id);
+void      wd__pieces_free(wd_pieces *p);
+
+/* Scratch memory of one encode call (never shared between threads). */
+typedef struct wd_scratch {
+    wd_tstr    t[4];
+    wd_pieces  p[4];
+    pcre2_match_data *md;
+    pcre2_jit_stack  *jit;
+    pcre2_match_context *mctx;
+    /* model work space */
+    void  *sym;  size_t sym_cap;
+    void  *heap; size_t heap_cap;
+    char  *buf;  size_t buf_cap;
+    void  *segs; size_t segs_cap;  /* pre-tokenizer split segments */
+    void  *lat;  size_t lat_cap;   /* unigram lattice */
+    /* BPE word cache: word -> slice of cache_tok */
+    wd_strmap cache;
+    struct wd_ctok *cache_tok; size_t cache_n, cache_cap;
+    struct wd_cent *cache_ent; size_t cache_ent_n, cache_ent_cap;
+} wd_scratch;
+
+void wd__scratch_free(wd_scratch *sc);
+/* Returns match data for re (grown as needed) in sc. */
+pcre2_match_data *wd__scratch_md(wd_scratch *sc);
+
+/* ==== regex helper (pretokenizer.c) ====================================== */
+
+/* Compiles a pattern (UTF, UCP) and JIT-compiles it when possible. On
+ * failure returns NULL with the thread error naming where and the offset. */
+pcre2_code *wd__regex_compile(const char *pat, size_t len, const char *where);
+/* Finds the next match of re in s[0, len) at or after `from`; returns
+ * true with [*ms, *me). Empty matches are reported; the caller advances. */
+int  wd__regex_find(const pcre2_code *re, const char *s, size_t len, size_t from, wd_scratch *sc,
+                    size_t *ms, size_t *me);
+/* (returns 1 on a match, 0 on none, a negative wd_status on a matcher
+ * failure such as an exhausted JIT stack, with the thread error set) */
+
+/* Split behaviours shared by Split, Punctuation, Metaspace... */
+typedef enum wd_split_behavior {
+    WD_SPLIT_REMOVED,
+    WD_SPLIT_ISOLATED,
+    WD_SPLIT_MERGED_PREV,
+    WD_SPLIT_MERGED_NEXT,
+    WD_SPLIT_CONTIGUOUS,
+} wd_split_behavior;
+
+/* ==== normalizers (normalizer.c) ========================================= */
+
+typedef enum wd_tnorm_type {
+    WD_TNORM_NFC, WD_TNORM_NFD, WD_TNORM_NFKC, WD_TNORM_NFKD, WD_TNORM_LOWERCASE,
+    WD_TNORM_STRIP_ACCENTS, WD_TNORM_STRIP, WD_TNORM_REPLACE, WD_TNORM_PREPEND, WD_TNORM_BERT,
+    WD_TNORM_SEQUENCE,
+} wd_tnorm_type;
+
+typedef struct wd_normalizer {
+    wd_tnorm_type type;
+    bool  left, right;                   /* Strip */
+    bool  clean_text, handle_chinese, strip_accents, lowercase; /* Bert */
+    char *pattern; size_t pattern_len;   /* Replace: literal pattern, or */
+    pcre2_code *re;                      /* Replace: regex pattern */
+    char *content; size_t content_len;   /* Replace, Prepend */
+    struct wd_normalizer **kids; size_t n_kids;
+} wd_normalizer;
+
+wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *field,
+                               wd_arena *a, wd_normalizer **out);
+void      wd__normalizer_free(wd_normalizer *n);
+/* Appends the normalization of in[start, start+len) to out. */
+wd_status wd__normalizer_run(const wd_normalizer *n, const wd_tstr *in, size_t start, size_t len,
+                             wd_tstr *out, wd_scratch *sc);
+
+/* ==== pre-tokenizers (pretokenizer.c) ==================================== */
+
+typedef enum wd_pretok_type {
+    WD_PRE_BYTELEVEL, WD_PRE_METASPACE, WD_PRE_WHITESPACE, WD_PRE_WHITESPACE_SPLIT,
+    WD_PRE_BERT, WD_PRE_PUNCTUATION, WD_PRE_SPLIT, WD_PRE_DIGITS, WD_PRE_SEQUENCE,
+} wd_pretok_type;
+
+typedef enum wd_prepend_scheme { WD_PREPEND_ALWAYS, WD_PREPEND_FIRST, WD_PREPEND_NEVER } wd_prepend_scheme;
+
+typedef struct wd_pretok {
+    wd_pretok_type type;
+    bool add_prefix_space, use_regex;     /* ByteLevel */
+    wd_prepend_scheme prepend;            /* Metaspace */
+    bool split;                           /* Metaspace */
+    char replacement[8]; size_t replacement_len;
+    wd_split_behavior behavior;           /* Split, Punctuation */
+    bool invert;                          /* Split */
+    char *pattern; size_t pattern_len;    /* Split with a literal pattern */
+    pcre2_code *re;                       /* Split with a regex; ByteLevel's */
+    bool individual_digits;               /* Digits */
+    struct wd_pretok **kids; size_t n_kids;
+} wd_pretok;
+
+wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field, wd_arena *a,
+                           wd_pretok **out);
+void      wd__pretok_free(wd_pretok *p);
+/* Splits the text pieces of (in, pin) into (out, pout); token pieces are
+ * copied through. */
+wd_status wd__pretok_run(const wd_pretok *p, const wd_tstr *in, const wd_pieces *pin,
+                         wd_tstr *out, wd_pieces *pout, wd_scratch *sc);
+/* The GPT-2 byte -> printable character map (and back; -1 = not mapped). */
+uint32_t wd__bytelevel_char(unsigned char b);
+int      wd__bytelevel_byte(uint32_t cp);
+
+/* ==== models (bpe.c, wordpiece.c, unigram.c) ============================= */
+
+typedef enum wd_tmodel_type { WD_TMODEL_BPE, WD_TMODEL_WORDPIECE, WD_TMODEL_UNIGRAM } wd_tmodel_type;
+
+typedef struct wd_tokstr {
+    const char *s;   /* NUL-terminated, in the tokenizer's arena */
+    uint32_t    len;
+} wd_tokstr;
+
+typedef struct wd_tmodel {
+    wd_tmodel_type type;
+    wd_strmap  vocab;       /* token -> id */
+    wd_tokstr *id_tok;      /* id -> token, n_id entries (s NULL = unused) */
+    size_t     n_id;
+    int32_t    unk_id;      /* -1: none */
+    const char *unk;
+    /* BPE */
+    wd_u64map  merges;      /* (left << 32 | right) -> (rank << 32 | merged id) */
+    const char *cont_prefix; size_t cont_prefix_len; /* also WordPiece's "##" */
+    const char *eow_suffix;  size_t eow_suffix_len;
+    bool       fuse_unk, byte_fallback, ignore_merges;
+    int32_t    byte_id[256]; /* <0xNN> tokens, -1 when absent */
+    /* WordPiece */
+    size_t     max_chars;
+    /* Unigram */
+    double    *score;       /* per id */
+    double     min_score;
+    size_t     max_piece_len; /* bytes */
+} wd_tmodel;
+
+struct wd_ctok { int32_t id; uint32_t start, end; };
+struct wd_cent { uint32_t off, n; };
+
+/* Token produced by a model: id and byte range within the word. */
+typedef struct wd_mtok { int32_t id; uint32_t start, end; } wd_mtok;
+
+typedef struct wd_mtoks { wd_mtok *v; size_t n, cap; } wd_mtoks;
+
+wd_status wd__mtoks_push(wd_mtoks *t, int32_t id, uint32_t start, uint32_t end);
+
+wd_status wd__bpe_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmodel *m);
+wd_status wd__bpe_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out,
+                           wd_scratch *sc);
+/* The textbook O(n^2) merge loop (scan every pair, merge the best, repeat):
+ * the oracle for tests and the reference for the benchmark. */
+wd_status wd__bpe_tokenize_naive(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out);
+
+wd_status wd__wordpiece_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmodel *m);
+wd_status wd__wordpiece_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out,
+                                 wd_scratch *sc);
+wd_status wd__unigram_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmodel *m);
+wd_status wd__unigram_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out,
+                               wd_scratch *sc);
+void      wd__model_free(wd_tmodel *m);
+/* Stores a vocabulary entry (string copied into a). */
+wd_status wd__model_add_token(wd_tmodel *m, wd_arena *a, const char *s, size_t len, int64_t id,
+                              const char *where);
+wd_status wd__model_alloc_ids(wd_tmodel *m, size_t n);
+
+/* ==== added tokens (added_tokens.c) ====================================== */
+
+typedef struct wd_added_token {
+    const char *content; size_t len;       /* as written */
+    const char *norm; size_t norm_len;     /* normalized form, when normalized */
+    int32_t id;
+    bool special, lstrip, rstrip, single_word, normalized;
+} wd_added_token;
+
+typedef struct wd_added_vocab {
+    wd_added_token *tok;
+    size_t n;
+    /* two matchers: raw (normalized == false) and normalized */
+    struct wd_trie *raw, *norm;
+} wd_added_vocab;
+
+/* Builds the matchers once normalized forms are set. */
+wd_status wd__added_build(wd_added_vocab *av);
+void      wd__added_free(wd_added_vocab *av);
+/* Splits the text pieces of (in, pin) on the added tokens of one matcher
+ * (normalized or not), appending to (out, pout). With skip_special the
+ * special tokens are not matched. */
+wd_status wd__added_split(const wd_added_vocab *av, bool normalized, bool skip_special,
+                          const wd_tstr *in, const wd_pieces *pin, wd_tstr *out,
+                          wd_pieces *pout);
+
+/* ==== post-processors (postprocessor.c) ================================== */
+
+typedef enum wd_post_type {
+    WD_POST_TEMPLATE, WD_POST_BERT, WD_POST_ROBERTA, WD_POST_BYTELEVEL, WD_POST_SEQUENCE,
+} wd_post_type;
+
+typedef struct wd_post_item {
+    bool     is_seq;   /* $A (the text) or a special token */
+    int32_t *ids;      /* the special token's ids */
+    size_t   n_ids;
+} wd_post_item;
+
+typedef struct wd_postproc {
+    wd_post_type type;
+    wd_post_item *items; size_t n_items;  /* Template: the single template */
+    int32_t cls_id, sep_id;               /* Bert, Roberta */
+    bool trim_offsets, add_prefix_space;
+    struct wd_postproc **kids; size_t n_kids;
+} wd_postproc;
+
+/* The encoding being built. */
+struct wd_encoding {
+    int32_t   *ids;
+    wd_offset *offsets;
+    uint8_t   *special;
+    size_t     n, cap;
+};
+
+wd_status wd__encoding_push(wd_encoding *e, int32_t id, size_t start, size_t end, bool special);
+
+wd_status wd__postproc_parse(const cJSON *j, const char *where, const char *field,
+                             const wd_tmodel *m, const wd_added_vocab *av, wd_postproc **out);
+void      wd__postproc_free(wd_postproc *p);
+/* Rewrites enc in place (adds special tokens when add_special, adjusts
+ * offsets). text is the original input, for offset trimming. */
+wd_status wd__postproc_run(const wd_postproc *p, wd_encoding *enc, bool add_special,
+                           const char *text, size_t text_len, const struct wd_tokenizer *tok);
+
+/* ==== decoders (decoder.c) =============================================== */
+
+typedef enum wd_dec_type {
+    WD_DEC_BYTELEVEL, WD_DEC_METASPACE, WD_DEC_BYTE_FALLBACK, WD_DEC_WORDPIECE, WD_DEC_FUSE,
+    WD_DEC_STRIP, WD_DEC_REPLACE, WD_DEC_BPE, WD_DEC_CTC, WD_DEC_SEQUENCE,
+} wd_dec_type;
+
+typedef struct wd_decoder {
+    wd_dec_type type;
+    char replacement[8]; size_t replacement_len; /* Metaspace */
+    wd_prepend_scheme prepend;
+    char *prefix; size_t prefix_len;             /* WordPiece; BPE suffix */
+    bool cleanup;
+    uint32_t strip_char; size_t strip_start, strip_stop; /* Strip */
+    char *pattern; size_t pattern_len; pcre2_code *re;  /* Replace */
+    char *content; size_t content_len;
+    struct wd_decoder **kids; size_t n_kids;
+} wd_decoder;
+
+/* A list of strings in one buffer. */
+typedef struct wd_strlist {
+    char   *b; size_t len, cap;
+    size_t *off, *n; size_t count, count_cap;
+} wd_strlist;
+
+wd_status wd__strlist_push(wd_strlist *l, const char *s, size_t n);
+void      wd__strlist_clear(wd_strlist *l);
+void      wd__strlist_free(wd_strlist *l);
+
+wd_status wd__decoder_parse(const cJSON *j, const char *where, const char *field,
+                            wd_decoder **out);
+void      wd__decoder_free(wd_decoder *d);
+/* Runs the decoder over the token strings of in; the result strings are in
+ * out (joined by the caller). With raw, byte-producing decoders emit raw
+ * bytes instead of replacing invalid UTF-8 (for the stream). */
+wd_status wd__decoder_run(const wd_decoder *d, const wd_strlist *in, wd_strlist *out, bool raw);
+
+/* ==== the tokenizer (tokenizer.c) ======================================== */
+
+struct wd_tokenizer {
+    wd_arena      *arena;
+    wd_tmodel       model;
+    wd_added_vocab added;
+    wd_normalizer *normalizer;
+    wd_pretok     *pretok;
+    wd_postproc   *post;
+    wd_decoder    *decoder;
+    size_t         vocab_size;
+    int32_t        special_id[4];
+    const char    *special_str[4];
+    const char    *chat_template;
+    char          *where;
+};
+
+/* Token string of id (added token or vocabulary), or NULL. */
+const char *wd__tok_str(const struct wd_tokenizer *t, int32_t id, size_t *len);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * text/unicode.c - UTF-8 validation, encoding and lossy repair, and the
+ * character classes the tokenizers library takes from Rust's `char`
+ * (is_whitespace, is_alphanumeric, is_numeric, general categories), here
+ * answered by utf8proc's Unicode tables.
+ *
+ * Validation follows RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF. Lossy repair replaces each maximal invalid subsequence by
+ * one U+FFFD, the rule of Rust's String::from_utf8_lossy (and of the
+ * Unicode standard's "substitution of maximal subparts").
+ */
+#include <string.h>
+#include <utf8proc.h>
+
+#include "text/tok_internal.h"
+
+int wd__utf8_put(uint32_t cp, char *out) {
+    unsigned char *o = (unsigned char *)out;
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (cp >> 6));
+        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (cp >> 12));
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (cp >> 18));
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Length of the valid character at p[0..n), or 0 when invalid; *partial is
+ * set when the bytes present are a valid but unfinished prefix. */
+static size_t char_len(const unsigned char *p, size_t n, bool *partial) {
+    *partial = false;
+    unsigned char c = p[0];
+    if (c < 0x80) return 1;
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) need = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else
+        return 0;
+    for (size_t k = 1; k < need; k++) {
+        if (k >= n) {
+            *partial = true;
+            return 0;
+        }
+        unsigned char lo_k = k == 1 ? lo : 0x80, hi_k = k == 1 ? hi : 0xBF;
+        if (p[k] < lo_k || p[k] > hi_k) return 0;
+    }
+    return need;
+}
+
+size_t wd__utf8_valid_prefix(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII fast path, 8 bytes at a time */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= len) break;
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        bool partial;
+        size_t n = char_len(p + i, len - i, &partial);
+        if (!n) return i;
+        i += n;
+    }
+    return len;
+}
+
+size_t wd__utf8_incomplete_tail(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t back = 1; back <= 3 && back <= len; back++) {
+        unsigned char c = p[len - back];
+        if ((c & 0xC0) == 0x80) continue; /* continuation: look further back */
+        bool partial;
+        size_t n = char_len(p + len - back, back, &partial);
+        return (n == 0 && partial) ? back : 0;
+    }
+    return 0;
+}
+
+size_t wd__utf8_lossy(const char *s, size_t len, char *out) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+    while (i < len) {
+        bool partial;
+        size_t n = char_len(p + i, len - i, &partial);
+        if (n) {
+            memcpy(out + o, p + i, n);
+            o += n;
+            i += n;
+            continue;
+        }
+        /* Maximal subpart: the lead byte plus the continuation bytes that
+         * were still acceptable before the sequence broke. */
+        size_t skip = 1;
+        unsigned char c = p[i];
+        size_t need = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                      : (c >= 0xF0 && c <= 0xF4) ? 4 : 1;
+        for (size_t k = 1; k < need && i + k < len; k++) {
+            unsigned char lo = 0x80, hi = 0xBF;
+            if (k == 1) {
+                if (c == 0xE0) lo = 0xA0;
+                if (c == 0xED) hi = 0x9F;
+                if (c == 0xF0) lo = 0x90;
+                if (c == 0xF4) hi = 0x8F;
+            }
+            if (p[i + k] < lo || p[i + k] > hi) break;
+            skip++;
+        }
+        memcpy(out + o, "\xEF\xBF\xBD", 3);
+        o += 3;
+        i += skip;
+    }
+    return o;
+}
+
+bool wd__uc_is_whitespace(uint32_t c) {
+    if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D);
+    switch (c) {
+    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
+    case 0x3000:
+        return true;
+    default:
+        return c >= 0x2000 && c <= 0x200A;
+    }
+}
+
+static inline utf8proc_category_t cat(uint32_t c) {
+    return utf8proc_category((utf8proc_int32_t)c);
+}
+
+bool wd__uc_is_digit(uint32_t c) {
+    if (c < 0x80) return c >= '0' && c <= '9';
+    utf8proc_category_t k = cat(c);
+    return k == UTF8PROC_CATEGORY_ND || k == UTF8PROC_CATEGORY_NL || k == UTF8PROC_CATEGORY_NO;
+}
+
+static bool is_letter(uint32_t c) {
+    utf8proc_category_t k = cat(c);
+    return k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO;
+}
+
+bool wd__uc_is_alnum(uint32_t c) {
+    if (c < 0x80) return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+    return is_letter(c) || wd__uc_is_digit(c);
+}
+
+bool wd__uc_is_word(uint32_t c) {
+    if (c < 0x80)
+        return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
+    utf8proc_category_t k = cat(c);
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) ||
+           (k >= UTF8PROC_CATEGORY_MN && k <= UTF8PROC_CATEGORY_ME) || k == UTF8PROC_CATEGORY_ND ||
+           k == UTF8PROC_CATEGORY_NL || k == UTF8PROC_CATEGORY_PC || c == 0x200C || c == 0x200D;
+}
+
+bool wd__uc_is_punct(uint32_t c) {
+    utf8proc_category_t k = cat(c);
+    return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
+}
+
+bool wd__uc_is_bert_punct(uint32_t c) {
+    if (c < 0x80)
+        return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
+               (c >= 123 && c <= 126);
+    return wd__uc_is_punct(c);
+}
+
+bool wd__uc_is_other(uint32_t c) {
+    utf8proc_category_t k = cat(c);
+    return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CS ||
+           k == UTF8PROC_CATEGORY_CO || k == UTF8PROC_CATEGORY_CN;
+}
+
+bool wd__uc_is_mark_nonspacing(uint32_t c) {
+    return c >= 0x300 && cat(c) == UTF8PROC_CATEGORY_MN;
+}
+
+bool wd__uc_is_chinese(uint32_t c) {
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/* ==== aligned strings ==================================================== */
+
+#include <stdlib.h>
+
+wd_status wd__tstr_reserve(wd_tstr *t, size_t extra) {
+    if (t->len + extra <= t->cap) return WD_OK;
+    size_t cap = t->cap ? t->cap : 256;
+    while (cap < t->len + extra) cap *= 2;
+    if (cap > UINT32_MAX) return WD_ERR_RANGE;
+    char *b = realloc(t->b, cap);
+    if (!b) return WD_ERR_NOMEM;
+    t->b = b;
+    uint32_t *a0 = realloc(t->a0, cap * sizeof *a0);
+    if (!a0) return WD_ERR_NOMEM;
+    t->a0 = a0;
+    uint32_t *a1 = realloc(t->a1, cap * sizeof *a1);
+    if (!a1) return WD_ERR_NOMEM;
+    t->a1 = a1;
+    t->cap = cap;
+    return WD_OK;
+}
+
+void wd__tstr_free(wd_tstr *t) {
+    free(t->b);
+    free(t->a0);
+    free(t->a1);
+    memset(t, 0, sizeof *t);
+}
+
+wd_status wd__tstr_push(wd_tstr *t, const char *s, size_t n, uint32_t a0, uint32_t a1) {
+    if (n == 0) return WD_OK;
+    wd_status st = wd__tstr_reserve(t, n);
+    if (st) return st;
+    memcpy(t->b + t->len, s, n);
+    for (size_t k = 0; k < n; k++) {
+        t->a0[t->len + k] = a0;
+        t->a1[t->len + k] = a1;
+    }
+    t->len += n;
+    return WD_OK;
+}
+
+wd_status wd__tstr_copy(wd_tstr *t, const wd_tstr *src, size_t i, size_t n) {
+    if (n == 0) return WD_OK;
+    wd_status st = wd__tstr_reserve(t, n);
+    if (st) return st;
+    memcpy(t->b + t->len, src->b + i, n);
+    memcpy(t->a0 + t->len, src->a0 + i, n * sizeof *t->a0);
+    memcpy(t->a1 + t->len, src->a1 + i, n * sizeof *t->a1);
+    t->len += n;
+    return WD_OK;
+}
+
+wd_status wd__pieces_push(wd_pieces *p, uint32_t start, uint32_t len, int32_t id) {
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        wd_piece *v = realloc(p->v, cap * sizeof *v);
+        if (!v) return WD_ERR_NOMEM;
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n++] = (wd_piece){start, len, id};
+    return WD_OK;
+}
+
+void wd__pieces_free(wd_pieces *p) {
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+wd_status wd__mtoks_push(wd_mtoks *t, int32_t id, uint32_t start, uint32_t end) {
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        wd_mtok *v = realloc(t->v, cap * sizeof *v);
+        if (!v) return WD_ERR_NOMEM;
+        t->v = v;
+        t->cap = cap;
+    }
+    t->v[t->n++] = (wd_mtok){id, start, end};
+    return WD_OK;
+}
+
+void wd__scratch_free(wd_scratch *sc) {
+    for (int k = 0; k < 4; k++) {
+        wd__tstr_free(&sc->t[k]);
+        wd__pieces_free(&sc->p[k]);
+    }
+    if (sc->md) pcre2_match_data_free(sc->md);
+    if (sc->mctx) pcre2_match_context_free(sc->mctx);
+    if (sc->jit) pcre2_jit_stack_free(sc->jit);
+    free(sc->sym);
+    free(sc->heap);
+    free(sc->buf);
+    free(sc->segs);
+    free(sc->lat);
+    wd__strmap_free(&sc->cache);
+    free(sc->cache_tok);
+    free(sc->cache_ent);
+    memset(sc, 0, sizeof *sc);
+}

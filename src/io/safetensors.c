@@ -33,6 +33,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/json.h"
+#include "warden/ops.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "warden's safetensors code assumes a little-endian host"
@@ -89,35 +90,22 @@ wd_status wd_dtype_from_name(const char *name, wd_dtype *out) {
 
 /* ==== conversion to float =============================================== */
 
-/* IEEE half -> float, exact (every half is a float). Kept here until the
- * tensor layer's converters (src/tensor/convert.c) are on main. */
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (mant << 13); /* inf / nan */
-    } else if (exp != 0) {
-        bits = sign | ((exp + 112) << 23) | (mant << 13);
-    } else if (mant == 0) {
-        bits = sign; /* +-0 */
-    } else { /* subnormal: normalise */
-        int e = -1;
-        do {
-            mant <<= 1;
-            e++;
-        } while (!(mant & 0x400));
-        bits = sign | ((uint32_t)(112 - e) << 23) | ((mant & 0x3ff) << 13);
+/* 16-bit dtypes through the tensor layer's converters (F16C when the CPU
+ * has it). Those take uint16_t*, so unaligned data (legal in files from
+ * other writers) goes through an aligned bounce buffer. */
+static void convert16(float *out, const unsigned char *p, size_t n, bool bf16) {
+    if (((uintptr_t)p & 1) == 0) {
+        if (bf16) wd_bf16_to_f32(out, (const uint16_t *)(const void *)p, n);
+        else wd_f16_to_f32(out, (const uint16_t *)(const void *)p, n);
+        return;
     }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-static float bf16_to_float(uint16_t b) {
-    uint32_t bits = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
+    uint16_t tmp[1024];
+    for (size_t i = 0; i < n; i += 1024) {
+        size_t k = n - i < 1024 ? n - i : 1024;
+        memcpy(tmp, p + 2 * i, 2 * k);
+        if (bf16) wd_bf16_to_f32(out + i, tmp, k);
+        else wd_f16_to_f32(out + i, tmp, k);
+    }
 }
 
 wd_status wd_tensor_read_f32(const wd_tensor_info *t, float *out, size_t n) {
@@ -129,20 +117,8 @@ wd_status wd_tensor_read_f32(const wd_tensor_info *t, float *out, size_t n) {
     /* memcpy per element: the data may be unaligned in files from other tools. */
     switch (t->dtype) {
     case WD_DTYPE_F32: if (n) memcpy(out, p, n * 4); break;
-    case WD_DTYPE_F16:
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, p + 2 * i, 2);
-            out[i] = half_to_float(h);
-        }
-        break;
-    case WD_DTYPE_BF16:
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, p + 2 * i, 2);
-            out[i] = bf16_to_float(h);
-        }
-        break;
+    case WD_DTYPE_F16: convert16(out, p, n, false); break;
+    case WD_DTYPE_BF16: convert16(out, p, n, true); break;
     case WD_DTYPE_F64:
         for (size_t i = 0; i < n; i++) {
             double d;

@@ -327,7 +327,8 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
         bool use = c->type == WD_MODEL_MISTRAL;
         if (c->type == WD_MODEL_QWEN2)
             TRY(wd__json_bool(root, where, "use_sliding_window", false, false, &use));
-        if (use) {
+        const cJSON *sw = cJSON_GetObjectItemCaseSensitive(root, "sliding_window");
+        if (use && !cJSON_IsNull(sw)) { /* absent: the class default; null: no window */
             TRY(wd__json_int(root, where, "sliding_window", false, 4096, &c->sliding_window));
             if (c->sliding_window < 0)
                 return wd__fail(WD_ERR_FORMAT, "%s: field 'sliding_window': negative", where);

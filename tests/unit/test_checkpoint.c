@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "testutil.h"
+#include "gen_checkpoint.h"
 
 static void write_shard(const char *dir, const char *file, const char *const *names, int n,
                         float base) {
@@ -143,10 +146,68 @@ static void test_sharded(void **state) {
     free(dir);
 }
 
+/* `warden inspect` on a generated llama folder: the counts against a
+ * hand computation from the layout (V=128, H=32, L=2, 4 heads of 8, 2 kv
+ * heads, I=64, untied):
+ *   embed 128*32 = 4096; per layer: norms 2*32 + q 32*32 + k,v 2*(16*32)
+ *   + o 32*32 + gate,up,down 3*(64*32) = 9280; final norm 32; lm_head 4096
+ *   -> 4096 + 2*9280 + 32 + 4096 = 26784 parameters in 2 + 2*9 + 1 = 21 tensors. */
+static void test_inspect_cli(void **state) {
+    char *dir = wdt_tmpdir("ckpt_inspect");
+    wdt_gen_params p = wdt_gen_params_default("llama");
+    assert_int_equal(wdt_gen_checkpoint(&p, dir), WD_OK);
+    char args[1200], *out, *err;
+    snprintf(args, sizeof args, "inspect --json '%s'", dir);
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetObjectItem(j, "n_params")->valuedouble, 26784);
+    assert_int_equal(cJSON_GetObjectItem(j, "n_tensors")->valuedouble, 21);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "tensors")), 21);
+    cJSON *cfg = cJSON_GetObjectItem(j, "config");
+    assert_string_equal(cJSON_GetObjectItem(cfg, "model_type")->valuestring, "llama");
+    assert_int_equal(cJSON_GetObjectItem(cfg, "n_kv_head")->valuedouble, 2);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+
+    snprintf(args, sizeof args, "inspect '%s'", dir);
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+    const char *line = strstr(out, "model.layers.1.self_attn.k_proj.weight ");
+    assert_non_null(line);
+    const char *eol = strchr(line, '\n'), *sh = strstr(line, "F32    [16, 32]");
+    assert_true(sh && eol && sh < eol);
+    assert_non_null(strstr(out, "21 tensors, 26784 parameters"));
+    assert_non_null(strstr(out, "config: llama (decoder), LlamaForCausalLM"));
+    free(out);
+    free(err);
+
+    /* usage and runtime errors */
+    assert_int_equal(wdt_cli("inspect", NULL, NULL, NULL), 2);
+    assert_int_equal(wdt_cli("inspect --bogus x", NULL, NULL, NULL), 2);
+    assert_int_equal(wdt_cli("inspect --help", NULL, &out, NULL), 0);
+    assert_non_null(strstr(out, "usage: warden inspect"));
+    free(out);
+    snprintf(args, sizeof args, "inspect '%s/nope'", dir);
+    assert_int_equal(wdt_cli(args, NULL, NULL, &err), 3);
+    assert_non_null(strstr(err, "nope"));
+    free(err);
+    /* a bad config.json beside good weights is a runtime error naming it */
+    char path[1100];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    wdt_write_file(path, "{\"model_type\":\"gpt2\"}", 22);
+    snprintf(args, sizeof args, "inspect '%s'", dir);
+    assert_int_equal(wdt_cli(args, NULL, NULL, &err), 3);
+    assert_non_null(strstr(err, "config.json: field 'model_type': 'gpt2' is not supported"));
+    free(err);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single),
         cmocka_unit_test(test_sharded),
+        cmocka_unit_test(test_inspect_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,12 @@ static void test_mistral_qwen2(void **state) {
     assert_int_equal(c->max_position_embeddings, 131072);
     assert_false(c->attention_bias);
     wd_model_config_free(c);
+    /* Mistral v0.2+: "sliding_window": null means no window */
+    c = parse_ok("{\"model_type\":\"mistral\",\"vocab_size\":100,\"hidden_size\":64,"
+                 "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":8,"
+                 "\"sliding_window\":null}");
+    assert_int_equal(c->sliding_window, 0);
+    wd_model_config_free(c);
 
     c = parse_ok(
         "{\"architectures\":[\"Qwen2ForCausalLM\"],\"model_type\":\"qwen2\",\"bos_token_id\":151643,"

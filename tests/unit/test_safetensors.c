@@ -158,6 +158,23 @@ static void test_convert(void **state) {
     assert_true(f[0] == 0.1f);
     assert_true(isinf(f[1]) && f[1] < 0);
     wd_safetensors_free(st);
+
+    /* F16 at an odd address (legal in other writers' files): 1.0, -2.0 */
+    char hdr[160];
+    int hl = snprintf(hdr, sizeof hdr, "%-112s",
+                      "{\"u\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+                      "\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[1,5]}}");
+    assert_int_equal(hl, 112);
+    _Alignas(16) unsigned char buf[8 + 112 + 5] = {112};
+    memcpy(buf + 8, hdr, 112);
+    const unsigned char d16[5] = {7, 0x00, 0x3c, 0x00, 0xc0};
+    memcpy(buf + 8 + 112, d16, 5);
+    assert_int_equal(wd_safetensors_open_memory(buf, sizeof buf, "odd", &st), WD_OK);
+    const wd_tensor_info *t = wd_safetensors_find(st, "h");
+    assert_int_equal((uintptr_t)t->data & 1, 1);
+    assert_int_equal(wd_tensor_read_f32(t, f, 2), WD_OK);
+    assert_true(f[0] == 1.0f && f[1] == -2.0f);
+    wd_safetensors_free(st);
 }
 
 /* ==== corrupt files ===================================================== */
@@ -265,6 +282,14 @@ static void test_corrupt(void **state) {
             fail_msg("%s: got %s '%s', want %s containing '%s'", c->file, wd_status_str(rc),
                      wd_last_error(), wd_status_str(c->want), c->msg);
         assert_null(st);
+        /* the CLI: exit 3 and the same message on stderr */
+        char args[1200], *out, *err;
+        snprintf(args, sizeof args, "inspect '%s'", path);
+        int code = wdt_cli(args, NULL, &out, &err);
+        if (code != 3 || !strstr(err, c->msg))
+            fail_msg("warden inspect %s: exit %d, stderr '%s'", c->file, code, err);
+        free(out);
+        free(err);
     }
     /* header length 0: the length field is all zeros */
     unsigned char z[16] = {0};

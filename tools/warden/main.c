@@ -11,6 +11,7 @@
 static const cli_command commands[] = {
     {"version", cmd_version, "print warden's version"},
     {"attack", cmd_attack, "apply attack transforms (typos, encodings, templates...) to a dataset"},
+    {"inspect", cmd_inspect, "list a checkpoint's tensors, parameters, metadata and config"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,50 @@
+/*
+ * tests/tools/gen_checkpoint.h - tiny deterministic random checkpoints in the
+ * exact Hugging Face layout, for tests (used by the wd_gen_checkpoint tool
+ * and linkable from unit tests through wd_testutil).
+ *
+ * A generated folder holds config.json and model.safetensors (or, with
+ * shards > 1, model-0000K-of-0000N.safetensors + model.safetensors.index.json)
+ * whose tensor names and shapes are those transformers' from_pretrained
+ * expects for:
+ *   llama, mistral, qwen2      -> *ForCausalLM (lm_head.weight unless tied;
+ *                                 qwen2 with q/k/v biases)
+ *   bert, roberta, distilbert  -> *ForSequenceClassification (id2label set)
+ * Values come from a splitmix64 stream seeded by `seed`: the same parameters
+ * give the same bytes.
+ */
+#ifndef WD_GEN_CHECKPOINT_H
+#define WD_GEN_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "warden/warden.h"
+
+typedef struct wdt_gen_params {
+    const char *family;     /* llama, mistral, qwen2, bert, roberta, distilbert */
+    uint64_t    seed;
+    wd_dtype    dtype;      /* F32, F16 or BF16 */
+    int         n_layer;
+    int         hidden;
+    int         n_head;
+    int         n_kv_head;  /* decoders; 0 = n_head / 2 when even, else n_head */
+    int         intermediate;
+    int         vocab;
+    int         max_pos;    /* positions usable by the model (RoBERTa stores +2) */
+    int         num_labels; /* encoders */
+    int         shards;     /* 1 = model.safetensors */
+    bool        tie;        /* decoders: tie_word_embeddings (no lm_head.weight) */
+    bool        attention_bias; /* llama: biases on q, k, v and o */
+    double      rope_theta;
+} wdt_gen_params;
+
+/* Small sizes: 2 layers, hidden 32, 4 heads (2 kv), intermediate 64,
+ * vocab 128, 64 positions, 2 labels, F32, seed 1, one shard. */
+wdt_gen_params wdt_gen_params_default(const char *family);
+
+/* Writes the checkpoint into dir (created if needed). Returns WD_OK, or an
+ * error status with wd_last_error() set. */
+wd_status wdt_gen_checkpoint(const wdt_gen_params *p, const char *dir);
+
+#endif

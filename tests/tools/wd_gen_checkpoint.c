@@ -1,0 +1,107 @@
+/*
+ * tests/tools/wd_gen_checkpoint.c - command-line front of gen_checkpoint.c:
+ * writes a tiny deterministic random checkpoint in the exact Hugging Face
+ * layout (config.json + model.safetensors, or shards + index).
+ *
+ *   wd_gen_checkpoint --family llama --out DIR [--seed N] [--dtype F32|F16|BF16]
+ *       [--layers N] [--hidden N] [--heads N] [--kv-heads N] [--intermediate N]
+ *       [--vocab N] [--max-pos N] [--labels N] [--shards N] [--tie]
+ *       [--attention-bias] [--rope-theta X]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen_checkpoint.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: wd_gen_checkpoint --family F --out DIR [options]\n\n"
+            "Writes a tiny random checkpoint in the Hugging Face layout: config.json and\n"
+            "model.safetensors (or --shards N files + model.safetensors.index.json).\n"
+            "Decoders are *ForCausalLM; encoders *ForSequenceClassification with id2label.\n\n"
+            "  --family F        llama, mistral, qwen2, bert, roberta, distilbert\n"
+            "  --out DIR         folder to write (created if needed)\n"
+            "  --seed N          random seed (default 1); same seed, same bytes\n"
+            "  --dtype D         F32 (default), F16 or BF16\n"
+            "  --layers N        hidden layers (default 2)\n"
+            "  --hidden N        hidden size (default 32)\n"
+            "  --heads N         attention heads (default 4)\n"
+            "  --kv-heads N      key/value heads, decoders (default heads/2)\n"
+            "  --intermediate N  MLP size (default 64)\n"
+            "  --vocab N         vocabulary size (default 128)\n"
+            "  --max-pos N       positions (default 64)\n"
+            "  --labels N        classes of an encoder's classifier (default 2)\n"
+            "  --shards N        split the weights over N files (default 1)\n"
+            "  --tie             decoders: tie_word_embeddings (no lm_head.weight)\n"
+            "  --attention-bias  llama: biases on q/k/v/o\n"
+            "  --rope-theta X    decoders (default 10000)\n");
+}
+
+static int int_arg(const char *flag, const char *s, int lo, int hi) {
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || v < lo || v > hi) {
+        fprintf(stderr, "wd_gen_checkpoint: %s: expected an integer in [%d, %d]\n", flag, lo, hi);
+        exit(2);
+    }
+    return (int)v;
+}
+
+int main(int argc, char **argv) {
+    wdt_gen_params p = wdt_gen_params_default(NULL);
+    p.family = NULL;
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--tie")) {
+            p.tie = true;
+            continue;
+        }
+        if (!strcmp(a, "--attention-bias")) {
+            p.attention_bias = true;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "wd_gen_checkpoint: %s needs a value (or is unknown)\n", a);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--family")) p.family = v;
+        else if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--seed")) p.seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--dtype")) {
+            if (wd_dtype_from_name(v, &p.dtype) != WD_OK) {
+                fprintf(stderr, "wd_gen_checkpoint: --dtype: F32, F16 or BF16\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--layers")) p.n_layer = int_arg(a, v, 1, 1024);
+        else if (!strcmp(a, "--hidden")) p.hidden = int_arg(a, v, 1, 1 << 16);
+        else if (!strcmp(a, "--heads")) p.n_head = int_arg(a, v, 1, 1024);
+        else if (!strcmp(a, "--kv-heads")) p.n_kv_head = int_arg(a, v, 1, 1024);
+        else if (!strcmp(a, "--intermediate")) p.intermediate = int_arg(a, v, 1, 1 << 18);
+        else if (!strcmp(a, "--vocab")) p.vocab = int_arg(a, v, 4, 1 << 20);
+        else if (!strcmp(a, "--max-pos")) p.max_pos = int_arg(a, v, 1, 1 << 20);
+        else if (!strcmp(a, "--labels")) p.num_labels = int_arg(a, v, 1, 10000);
+        else if (!strcmp(a, "--shards")) p.shards = int_arg(a, v, 1, 1000);
+        else if (!strcmp(a, "--rope-theta")) p.rope_theta = strtod(v, NULL);
+        else {
+            fprintf(stderr, "wd_gen_checkpoint: unknown flag '%s'\n", a);
+            return 2;
+        }
+    }
+    if (!p.family || !out) {
+        usage(stderr);
+        return 2;
+    }
+    wd_status rc = wdt_gen_checkpoint(&p, out);
+    if (rc) {
+        fprintf(stderr, "wd_gen_checkpoint: %s\n", wd_last_error()[0] ? wd_last_error() : wd_status_str(rc));
+        return 3;
+    }
+    return 0;
+}

@@ -1,0 +1,247 @@
+/*
+ * tools/warden/cmd_inspect.c - `warden inspect PATH [--json]`: what is in a
+ * checkpoint. PATH is a .safetensors file or a model folder (single file or
+ * sharded). Prints the files, their metadata, the parsed config.json (for a
+ * folder that has one), and every tensor with its dtype and shape, plus the
+ * parameter count. Everything comes from the library (wd_checkpoint,
+ * wd_model_config); a bad file is exit 3 with the library's message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: warden inspect PATH [--json]\n\n"
+            "Lists the tensors of a checkpoint (name, dtype, shape), the parameter count,\n"
+            "the file sizes, the safetensors metadata and the parsed config.json.\n\n"
+            "  PATH     a .safetensors file, or a model folder with model.safetensors\n"
+            "           or model.safetensors.index.json (+ shards) and config.json\n"
+            "  --json   print one JSON object instead of the table\n\n"
+            "Exit status: 0 ok, 2 usage error, 3 bad or unreadable checkpoint.\n");
+}
+
+static const char *human_bytes(uint64_t b, char *buf, size_t cap) {
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024 && u < 4) v /= 1024, u++;
+    if (u == 0) snprintf(buf, cap, "%llu B", (unsigned long long)b);
+    else snprintf(buf, cap, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+static void shape_str(const wd_tensor_info *t, char *buf, size_t cap) {
+    size_t k = (size_t)snprintf(buf, cap, "[");
+    for (int d = 0; d < t->ndim && k < cap; d++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    if (k < cap) snprintf(buf + k, cap - k, "]");
+}
+
+/* ==== config as JSON and as text ======================================== */
+
+static cJSON *config_json(const wd_model_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model_type", c->model_type);
+    cJSON_AddStringToObject(o, "family", wd_model_family_name(c->family));
+    cJSON_AddStringToObject(o, "architecture", c->architecture);
+    cJSON_AddNumberToObject(o, "vocab_size", (double)c->vocab_size);
+    cJSON_AddNumberToObject(o, "hidden_size", (double)c->hidden_size);
+    cJSON_AddNumberToObject(o, "intermediate_size", (double)c->intermediate_size);
+    cJSON_AddNumberToObject(o, "n_layer", (double)c->n_layer);
+    cJSON_AddNumberToObject(o, "n_head", (double)c->n_head);
+    cJSON_AddNumberToObject(o, "n_kv_head", (double)c->n_kv_head);
+    cJSON_AddNumberToObject(o, "head_dim", (double)c->head_dim);
+    cJSON_AddNumberToObject(o, "max_position_embeddings", (double)c->max_position_embeddings);
+    if (c->family == WD_FAMILY_DECODER) {
+        cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
+        cJSON *rs = cJSON_AddObjectToObject(o, "rope_scaling");
+        cJSON_AddStringToObject(rs, "type", wd_rope_scaling_name(c->rope_scaling.type));
+        if (c->rope_scaling.type != WD_ROPE_SCALING_NONE) {
+            cJSON_AddNumberToObject(rs, "factor", c->rope_scaling.factor);
+            if (c->rope_scaling.type == WD_ROPE_SCALING_LLAMA3) {
+                cJSON_AddNumberToObject(rs, "low_freq_factor", c->rope_scaling.low_freq_factor);
+                cJSON_AddNumberToObject(rs, "high_freq_factor", c->rope_scaling.high_freq_factor);
+            }
+            if (c->rope_scaling.original_max_position_embeddings)
+                cJSON_AddNumberToObject(rs, "original_max_position_embeddings",
+                                        (double)c->rope_scaling.original_max_position_embeddings);
+        }
+        cJSON_AddNumberToObject(o, "sliding_window", (double)c->sliding_window);
+    } else {
+        cJSON_AddNumberToObject(o, "type_vocab_size", (double)c->type_vocab_size);
+        if (c->type == WD_MODEL_DISTILBERT)
+            cJSON_AddBoolToObject(o, "sinusoidal_pos_embds", c->sinusoidal_pos_embds);
+    }
+    cJSON_AddNumberToObject(o, "norm_eps", c->norm_eps);
+    cJSON_AddStringToObject(o, "hidden_act", c->hidden_act_name);
+    cJSON_AddBoolToObject(o, "tie_word_embeddings", c->tie_word_embeddings);
+    cJSON_AddBoolToObject(o, "attention_bias", c->attention_bias);
+    cJSON_AddBoolToObject(o, "attention_out_bias", c->attention_out_bias);
+    cJSON_AddBoolToObject(o, "mlp_bias", c->mlp_bias);
+    cJSON_AddNumberToObject(o, "pad_token_id", (double)c->pad_token_id);
+    cJSON_AddNumberToObject(o, "bos_token_id", (double)c->bos_token_id);
+    cJSON *eos = cJSON_AddArrayToObject(o, "eos_token_id");
+    for (int i = 0; i < c->n_eos_token_ids; i++)
+        cJSON_AddItemToArray(eos, cJSON_CreateNumber((double)c->eos_token_ids[i]));
+    if (c->torch_dtype[0]) cJSON_AddStringToObject(o, "torch_dtype", c->torch_dtype);
+    if (c->family == WD_FAMILY_ENCODER) {
+        cJSON_AddNumberToObject(o, "num_labels", (double)c->num_labels);
+        cJSON *labels = cJSON_AddArrayToObject(o, "id2label");
+        for (int64_t i = 0; i < c->num_labels; i++)
+            cJSON_AddItemToArray(labels, cJSON_CreateString(c->id2label[i]));
+        if (c->problem_type[0]) cJSON_AddStringToObject(o, "problem_type", c->problem_type);
+    }
+    return o;
+}
+
+static void print_config(const wd_model_config *c) {
+    printf("config: %s (%s)%s%s\n", c->model_type, wd_model_family_name(c->family),
+           c->architecture[0] ? ", " : "", c->architecture);
+    printf("  vocab %lld, hidden %lld, intermediate %lld, layers %lld, heads %lld (kv %lld, dim %lld)\n",
+           (long long)c->vocab_size, (long long)c->hidden_size, (long long)c->intermediate_size,
+           (long long)c->n_layer, (long long)c->n_head, (long long)c->n_kv_head,
+           (long long)c->head_dim);
+    printf("  max positions %lld, norm eps %g, activation %s, tied embeddings %s\n",
+           (long long)c->max_position_embeddings, c->norm_eps, c->hidden_act_name,
+           c->tie_word_embeddings ? "yes" : "no");
+    if (c->family == WD_FAMILY_DECODER) {
+        printf("  rope theta %g, scaling %s", c->rope_theta, wd_rope_scaling_name(c->rope_scaling.type));
+        if (c->rope_scaling.type != WD_ROPE_SCALING_NONE) printf(" x%g", c->rope_scaling.factor);
+        printf(", biases q/k/v %s o %s mlp %s", c->attention_bias ? "yes" : "no",
+               c->attention_out_bias ? "yes" : "no", c->mlp_bias ? "yes" : "no");
+        if (c->sliding_window) printf(", sliding window %lld", (long long)c->sliding_window);
+        printf("\n");
+    } else {
+        printf("  token types %lld, labels %lld:", (long long)c->type_vocab_size, (long long)c->num_labels);
+        for (int64_t i = 0; i < c->num_labels && i < 16; i++) printf(" %lld=%s", (long long)i, c->id2label[i]);
+        if (c->num_labels > 16) printf(" ...");
+        printf("\n");
+    }
+}
+
+/* ==== the command ======================================================= */
+
+int cmd_inspect(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    const char *path = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = true;
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error("inspect", "unknown flag '%s'", argv[i]);
+        else if (path) return cli_usage_error("inspect", "unexpected argument '%s'", argv[i]);
+        else path = argv[i];
+    }
+    if (!path) return cli_usage_error("inspect", "missing PATH");
+
+    wd_checkpoint *ck;
+    wd_status st = wd_checkpoint_open(path, &ck);
+    if (st) return cli_fail(st, NULL);
+
+    /* config.json: in the folder, or beside the .safetensors file */
+    wd_model_config *cfg = NULL;
+    struct stat sb;
+    bool is_dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (is_dir) {
+        char *cpath = malloc(strlen(path) + 16);
+        if (!cpath) {
+            wd_checkpoint_free(ck);
+            return cli_error("out of memory");
+        }
+        sprintf(cpath, "%s/config.json", path);
+        if (stat(cpath, &sb) == 0) {
+            st = wd_model_config_load(cpath, &cfg);
+            if (st) {
+                free(cpath);
+                wd_checkpoint_free(ck);
+                return cli_fail(st, NULL);
+            }
+        }
+        free(cpath);
+    }
+
+    size_t n = wd_checkpoint_n_tensors(ck);
+    char sbuf[256], bbuf[32];
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", path);
+        cJSON *files = cJSON_AddArrayToObject(o, "files");
+        for (size_t s = 0; s < wd_checkpoint_n_shards(ck); s++) {
+            const wd_safetensors *sh = wd_checkpoint_shard(ck, s);
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddStringToObject(f, "path", wd_safetensors_path(sh));
+            cJSON_AddNumberToObject(f, "bytes", (double)wd_safetensors_file_size(sh));
+            cJSON_AddNumberToObject(f, "header_bytes", (double)wd_safetensors_header_size(sh));
+            cJSON_AddNumberToObject(f, "n_tensors", (double)wd_safetensors_n_tensors(sh));
+            cJSON *meta = cJSON_AddObjectToObject(f, "metadata");
+            for (size_t m = 0; m < wd_safetensors_n_metadata(sh); m++) {
+                const char *k, *v;
+                wd_safetensors_metadata(sh, m, &k, &v);
+                cJSON_AddStringToObject(meta, k, v);
+            }
+            cJSON_AddItemToArray(files, f);
+        }
+        cJSON_AddNumberToObject(o, "total_bytes", (double)wd_checkpoint_file_bytes(ck));
+        cJSON_AddNumberToObject(o, "n_tensors", (double)n);
+        cJSON_AddNumberToObject(o, "n_params", (double)wd_checkpoint_n_params(ck));
+        if (cfg) cJSON_AddItemToObject(o, "config", config_json(cfg));
+        else cJSON_AddNullToObject(o, "config");
+        cJSON *ts = cJSON_AddArrayToObject(o, "tensors");
+        for (size_t i = 0; i < n; i++) {
+            const wd_tensor_info *t = wd_checkpoint_tensor(ck, i);
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "name", t->name);
+            cJSON_AddStringToObject(x, "dtype", wd_dtype_name(t->dtype));
+            cJSON *shape = cJSON_AddArrayToObject(x, "shape");
+            for (int d = 0; d < t->ndim; d++)
+                cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t->shape[d]));
+            cJSON_AddNumberToObject(x, "nbytes", (double)t->nbytes);
+            cJSON_AddItemToArray(ts, x);
+        }
+        char *text = cJSON_PrintUnformatted(o);
+        if (text) printf("%s\n", text);
+        free(text);
+        cJSON_Delete(o);
+    } else {
+        printf("checkpoint: %s\n", path);
+        for (size_t s = 0; s < wd_checkpoint_n_shards(ck); s++) {
+            const wd_safetensors *sh = wd_checkpoint_shard(ck, s);
+            printf("file: %s (%s, %zu tensors)\n", wd_safetensors_path(sh),
+                   human_bytes(wd_safetensors_file_size(sh), bbuf, sizeof bbuf),
+                   wd_safetensors_n_tensors(sh));
+            for (size_t m = 0; m < wd_safetensors_n_metadata(sh); m++) {
+                const char *k, *v;
+                wd_safetensors_metadata(sh, m, &k, &v);
+                printf("  metadata %s = %s\n", k, v);
+            }
+        }
+        if (cfg) print_config(cfg);
+        size_t w = 6; /* strlen("tensor") */
+        for (size_t i = 0; i < n; i++) {
+            size_t l = strlen(wd_checkpoint_tensor(ck, i)->name);
+            if (l > w) w = l;
+        }
+        if (w > 80) w = 80;
+        printf("%-*s  %-5s  %s\n", (int)w, "tensor", "dtype", "shape");
+        for (size_t i = 0; i < n; i++) {
+            const wd_tensor_info *t = wd_checkpoint_tensor(ck, i);
+            shape_str(t, sbuf, sizeof sbuf);
+            printf("%-*s  %-5s  %s\n", (int)w, t->name, wd_dtype_name(t->dtype), sbuf);
+        }
+        printf("%zu tensors, %llu parameters, %s in %zu file%s\n", n,
+               (unsigned long long)wd_checkpoint_n_params(ck),
+               human_bytes(wd_checkpoint_file_bytes(ck), bbuf, sizeof bbuf),
+               wd_checkpoint_n_shards(ck), wd_checkpoint_n_shards(ck) == 1 ? "" : "s");
+    }
+    wd_model_config_free(cfg);
+    wd_checkpoint_free(ck);
+    return CLI_OK;
+}

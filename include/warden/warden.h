@@ -17,5 +17,6 @@
 #include "warden/attack.h"
 
 #include "warden/tokenizer.h"
+#include "warden/chat.h"
 
 #endif /* WARDEN_H */

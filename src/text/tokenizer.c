@@ -493,8 +493,9 @@ wd_status wd_tokenizer_encode_ids(const wd_tokenizer *tok, const char *text, siz
     if (st) return st;
     if (n_needed) *n_needed = e->n;
     if (e->n > cap) {
+        size_t n = e->n;
         wd_encoding_free(e);
-        return wd__fail(WD_ERR_RANGE, "wd_tokenizer_encode_ids: %zu ids do not fit in a buffer of %zu", e->n, cap);
+        return wd__fail(WD_ERR_RANGE, "wd_tokenizer_encode_ids: %zu ids do not fit in a buffer of %zu", n, cap);
     }
     if (e->n) memcpy(ids, e->ids, e->n * sizeof *ids);
     wd_encoding_free(e);

@@ -1,0 +1,252 @@
+/*
+ * tools/warden/cmd_tokenize.c - `warden tokenize` and `warden detokenize`:
+ * run a checkpoint's tokenizer.json from the command line.
+ *
+ *   warden tokenize --model DIR [--ids|--json] [--no-special] [--split-special]
+ *                   [--chat FORMAT|auto [--system TEXT]] TEXT|-
+ *   warden detokenize --model DIR [--skip-special] IDS|-
+ *
+ * DIR is a checkpoint folder with tokenizer.json (and tokenizer_config.json)
+ * or the path of a tokenizer.json. With --chat the text is the user's
+ * message, rendered with the chat template first (auto: recognised from
+ * tokenizer_config.json) and encoded without adding special tokens again.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static char *read_stdin(size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    if (!b) return NULL;
+    size_t got;
+    while ((got = fread(b + n, 1, cap - n - 1, stdin)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            char *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                return NULL;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    b[n] = 0;
+    *len = n;
+    return b;
+}
+
+static void json_str(FILE *f, const char *s, size_t n) {
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c == '\n') fputs("\\n", f);
+        else if (c == '\r') fputs("\\r", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void tokenize_help(void) {
+    printf("usage: warden tokenize --model DIR [--ids|--json] [--no-special] [--split-special]\n"
+           "                       [--chat FORMAT|auto [--system TEXT]] TEXT|-\n\n"
+           "Encodes TEXT ('-' reads standard input) with the tokenizer.json of DIR (a\n"
+           "checkpoint folder or a tokenizer.json path). Default output: one line per\n"
+           "token, 'id<TAB>token<TAB>start:end' (byte offsets into TEXT).\n\n"
+           "  --ids            print the ids on one line, separated by spaces\n"
+           "  --json           print {\"ids\": [...], \"tokens\": [...], \"offsets\": [[s, e], ...]}\n"
+           "  --no-special     do not add the post-processor's special tokens (BOS, [CLS]...)\n"
+           "  --split-special  tokenize special tokens written in TEXT as plain text\n"
+           "  --chat FORMAT    render TEXT as the user's message with a chat template first:\n"
+           "                   auto (from tokenizer_config.json), llama-2, llama-3, chatml,\n"
+           "                   mistral, gemma, llama-guard-3\n"
+           "  --system TEXT    a system message for --chat\n");
+}
+
+int cmd_tokenize(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        tokenize_help();
+        return CLI_OK;
+    }
+    const char *model = NULL, *text = NULL, *chat = NULL, *system = NULL;
+    bool ids_only = false, json = false;
+    wd_encode_params ep = wd_encode_params_default();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--model") || !strcmp(a, "--chat") || !strcmp(a, "--system")) {
+            if (i + 1 >= argc) return cli_usage_error("tokenize", "%s needs a value", a);
+            const char **dst = a[2] == 'm' ? &model : a[2] == 'c' ? &chat : &system;
+            *dst = argv[++i];
+        } else if (!strcmp(a, "--ids")) ids_only = true;
+        else if (!strcmp(a, "--json")) json = true;
+        else if (!strcmp(a, "--no-special")) ep.add_special_tokens = false;
+        else if (!strcmp(a, "--split-special")) ep.split_special_tokens = true;
+        else if (!strcmp(a, "--")) {
+            if (i + 1 < argc) text = argv[++i];
+            if (i + 1 < argc) return cli_usage_error("tokenize", "unexpected argument '%s'", argv[i + 1]);
+        } else if (a[0] == '-' && a[1]) return cli_usage_error("tokenize", "unknown option '%s'", a);
+        else if (text) return cli_usage_error("tokenize", "unexpected argument '%s'", a);
+        else text = a;
+    }
+    if (!model) return cli_usage_error("tokenize", "--model DIR is required");
+    if (!text) return cli_usage_error("tokenize", "missing TEXT (or '-' for standard input)");
+    if (ids_only && json) return cli_usage_error("tokenize", "--ids and --json exclude each other");
+    if (system && !chat) return cli_usage_error("tokenize", "--system needs --chat");
+    wd_chat_params cp = wd_chat_params_default();
+    if (chat && strcmp(chat, "auto")) {
+        if (wd_chat_format_parse(chat, &cp.format)) return cli_usage_error("tokenize", "%s", wd_last_error());
+    }
+
+    wd_tokenizer *tok;
+    wd_status st = wd_tokenizer_load(model, &tok);
+    if (st) return cli_fail(st, "loading the tokenizer");
+    char *owned = NULL;
+    size_t len;
+    if (!strcmp(text, "-")) {
+        owned = read_stdin(&len);
+        if (!owned) {
+            wd_tokenizer_free(tok);
+            return cli_error("reading standard input failed");
+        }
+        text = owned;
+    } else {
+        len = strlen(text);
+    }
+    if (chat) {
+        wd_chat_message msgs[2];
+        size_t n = 0;
+        if (system) msgs[n++] = (wd_chat_message){"system", system};
+        msgs[n++] = (wd_chat_message){"user", text};
+        char *prompt;
+        st = wd_chat_render_tok(tok, msgs, n, &cp, &prompt, &len);
+        if (st) {
+            free(owned);
+            wd_tokenizer_free(tok);
+            return cli_fail(st, "rendering the chat template");
+        }
+        free(owned);
+        owned = prompt;
+        text = prompt;
+        ep.add_special_tokens = false; /* the template wrote them */
+    }
+    wd_encoding *enc;
+    st = wd_tokenizer_encode(tok, text, len, &ep, &enc);
+    if (st) {
+        free(owned);
+        wd_tokenizer_free(tok);
+        return cli_fail(st, "encoding");
+    }
+    size_t n = wd_encoding_len(enc);
+    const int32_t *ids = wd_encoding_ids(enc);
+    const wd_offset *off = wd_encoding_offsets(enc);
+    if (ids_only) {
+        for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+        printf("\n");
+    } else if (json) {
+        printf("{\"ids\": [");
+        for (size_t i = 0; i < n; i++) printf(i ? ", %d" : "%d", ids[i]);
+        printf("], \"tokens\": [");
+        for (size_t i = 0; i < n; i++) {
+            const char *t = wd_tokenizer_id_to_token(tok, ids[i]);
+            if (i) printf(", ");
+            json_str(stdout, t ? t : "", t ? strlen(t) : 0);
+        }
+        printf("], \"offsets\": [");
+        for (size_t i = 0; i < n; i++) printf(i ? ", [%zu, %zu]" : "[%zu, %zu]", off[i].start, off[i].end);
+        printf("]}\n");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const char *t = wd_tokenizer_id_to_token(tok, ids[i]);
+            printf("%d\t", ids[i]);
+            json_str(stdout, t ? t : "", t ? strlen(t) : 0);
+            printf("\t%zu:%zu\n", off[i].start, off[i].end);
+        }
+    }
+    wd_encoding_free(enc);
+    free(owned);
+    wd_tokenizer_free(tok);
+    return CLI_OK;
+}
+
+static void detokenize_help(void) {
+    printf("usage: warden detokenize --model DIR [--skip-special] IDS|-\n\n"
+           "Decodes token ids (separated by spaces or commas, '[...]' allowed; '-' reads\n"
+           "standard input) with the tokenizer.json of DIR and prints the text.\n\n"
+           "  --skip-special   leave out special tokens (BOS, EOS, [CLS]...)\n");
+}
+
+int cmd_detokenize(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        detokenize_help();
+        return CLI_OK;
+    }
+    const char *model = NULL, *arg = NULL;
+    wd_decode_params dp = wd_decode_params_default();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--model")) {
+            if (i + 1 >= argc) return cli_usage_error("detokenize", "--model needs a value");
+            model = argv[++i];
+        } else if (!strcmp(a, "--skip-special")) dp.skip_special_tokens = true;
+        else if (a[0] == '-' && a[1]) return cli_usage_error("detokenize", "unknown option '%s'", a);
+        else if (arg) return cli_usage_error("detokenize", "unexpected argument '%s'", a);
+        else arg = a;
+    }
+    if (!model) return cli_usage_error("detokenize", "--model DIR is required");
+    if (!arg) return cli_usage_error("detokenize", "missing IDS (or '-' for standard input)");
+    char *owned = NULL;
+    size_t len;
+    if (!strcmp(arg, "-")) {
+        owned = read_stdin(&len);
+        if (!owned) return cli_error("reading standard input failed");
+        arg = owned;
+    }
+    size_t cap = 64, n = 0;
+    int32_t *ids = malloc(cap * sizeof *ids);
+    for (const char *p = arg; ids && *p;) {
+        if (isspace((unsigned char)*p) || *p == ',' || *p == '[' || *p == ']') {
+            p++;
+            continue;
+        }
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > INT32_MAX) {
+            free(ids);
+            free(owned);
+            return cli_usage_error("detokenize", "not a token id: '%.20s'", p);
+        }
+        if (n == cap) {
+            int32_t *nv = realloc(ids, 2 * cap * sizeof *nv);
+            if (!nv) break;
+            ids = nv;
+            cap *= 2;
+        }
+        ids[n++] = (int32_t)v;
+        p = end;
+    }
+    free(owned);
+    if (!ids) return cli_error("out of memory");
+    wd_tokenizer *tok;
+    wd_status st = wd_tokenizer_load(model, &tok);
+    if (st) {
+        free(ids);
+        return cli_fail(st, "loading the tokenizer");
+    }
+    char *text;
+    size_t tl;
+    st = wd_tokenizer_decode(tok, ids, n, &dp, &text, &tl);
+    free(ids);
+    wd_tokenizer_free(tok);
+    if (st) return cli_fail(st, "decoding");
+    fwrite(text, 1, tl, stdout);
+    printf("\n");
+    free(text);
+    return CLI_OK;
+}

@@ -122,28 +122,60 @@ typedef struct rope_args {
     int accumulate;
 } rope_args;
 
+/* One head, HALF layout: the two halves are contiguous, so these loops
+ * vectorize. sign is +1 (forward) or -1 (backward). */
+static inline void rotate_half_head(float *out, const float *x, const float *cs,
+                                    const float *sn,
+                                    size_t half, float sign, int accumulate) {
+    const float *xa = x, *xb = x + half;
+    float *oa = out, *ob = out + half;
+    if (accumulate) {
+        for (size_t i = 0; i < half; i++) {
+            float c = cs[i], s = sign * sn[i];
+            oa[i] += xa[i] * c - xb[i] * s;
+            ob[i] += xb[i] * c + xa[i] * s;
+        }
+    } else {
+        for (size_t i = 0; i < half; i++) {
+            float c = cs[i], s = sign * sn[i], a = xa[i], b = xb[i];
+            oa[i] = a * c - b * s;
+            ob[i] = b * c + a * s;
+        }
+    }
+}
+
+/* One head, INTERLEAVED layout: pairs (2i, 2i+1). */
+static inline void rotate_pairs_head(float *out, const float *x, const float *cs,
+                                     const float *sn,
+                                     size_t half, float sign, int accumulate) {
+    if (accumulate) {
+        for (size_t i = 0; i < half; i++) {
+            float c = cs[i], s = sign * sn[i];
+            out[2 * i] += x[2 * i] * c - x[2 * i + 1] * s;
+            out[2 * i + 1] += x[2 * i + 1] * c + x[2 * i] * s;
+        }
+    } else {
+        for (size_t i = 0; i < half; i++) {
+            float c = cs[i], s = sign * sn[i], a = x[2 * i], b = x[2 * i + 1];
+            out[2 * i] = a * c - b * s;
+            out[2 * i + 1] = b * c + a * s;
+        }
+    }
+}
+
 static void rope_task(void *p, int ith, int nth) {
     const rope_args *a = p;
     size_t half = a->D / 2, n0, n1;
-    /* HALF pairs (i, i + D/2); INTERLEAVED pairs (2i, 2i + 1). */
-    size_t ia = a->layout == WD_ROPE_HALF ? 1 : 2, ib = a->layout == WD_ROPE_HALF ? half : 1;
     wd__split(a->N, ith, nth, &n0, &n1);
     for (size_t n = n0; n < n1; n++) {
         const float *cs = a->cos + n * half, *sn = a->sin + n * half;
         for (size_t h = 0; h < a->H; h++) {
-            const float *x = a->x + (n * a->H + h) * a->D;
-            float *out = a->out + (n * a->H + h) * a->D;
-            for (size_t i = 0; i < half; i++) {
-                float c = cs[i], s = a->sign * sn[i];
-                float xa = x[i * ia], xb = x[i * ia + ib];
-                float ya = xa * c - xb * s, yb = xb * c + xa * s;
-                if (a->accumulate) {
-                    out[i * ia] += ya;
-                    out[i * ia + ib] += yb;
-                } else {
-                    out[i * ia] = ya;
-                    out[i * ia + ib] = yb;
-                }
+            size_t off = (n * a->H + h) * a->D;
+            /* each pair is read before it is written: out may equal x */
+            if (a->layout == WD_ROPE_HALF) {
+                rotate_half_head(a->out + off, a->x + off, cs, sn, half, a->sign, a->accumulate);
+            } else {
+                rotate_pairs_head(a->out + off, a->x + off, cs, sn, half, a->sign, a->accumulate);
             }
         }
     }

@@ -16,6 +16,12 @@ PACKAGES=(
   libcmocka-dev                      # unit tests
 )
 
+# Optional: Debian's chromium, used only by scripts/check-report.sh to check
+# that an evaluation report renders (not needed to build or test).
+if [ "${1:-}" = "--with-chromium" ]; then
+  PACKAGES+=(chromium)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -15,6 +15,9 @@
 #include "warden/dataset.h"
 #include "warden/metrics.h"
 #include "warden/attack.h"
+#include "warden/report.h"
+#include "warden/eval.h"
+#include "warden/redteam.h"
 
 #include "warden/tokenizer.h"
 #include "warden/chat.h"

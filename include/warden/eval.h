@@ -1,0 +1,104 @@
+/*
+ * warden/eval.h - run a guard (or anything that scores texts) over labelled
+ * datasets, clean and under attack, and write the three outputs:
+ *
+ *   OUT/results.jsonl  one line per (item, transform), appended as batches
+ *                      finish: key, source, record, label, categories,
+ *                      transform, text, text_hash, flagged, score,
+ *                      predicted categories, latency_ms, verdict
+ *   OUT/metrics.json   every metric of the clean run, per source, and the
+ *                      detection of each attack next to the clean one
+ *   OUT/report.html    the same as a self-contained page with SVG plots
+ *
+ * What is scored is abstract: a wd_eval_scorer callback gets a batch of
+ * texts and fills one wd_eval_score per text. `warden eval` wraps a
+ * wd_guard in one (wd_guard_check_batch); a model judge or a certified
+ * wrapper is just another scorer.
+ *
+ * Long runs. Each finished batch is appended to results.jsonl as complete
+ * lines and flushed. A rerun with the same out_dir reads results.jsonl,
+ * drops a torn last line (from a hard kill), skips every (item, transform)
+ * already there and scores only the rest; the metrics are computed from
+ * all result lines, so an interrupted-then-resumed run gives the same
+ * metrics as an uninterrupted one (latency aside). A line whose text hash
+ * differs from the text it would score now means the data changed: the run
+ * stops with an error instead of mixing results. When *params.stop becomes
+ * non-zero (a SIGINT handler sets it) the run stops after the current batch,
+ * writes metrics.json and report.html for what is done (marked incomplete,
+ * atomically) and returns WD_ERR_CANCELLED.
+ */
+#ifndef WARDEN_EVAL_H
+#define WARDEN_EVAL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "warden/attack.h"
+#include "warden/base.h"
+#include "warden/dataset.h"
+#include "warden/metrics.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a scorer says about one text. */
+typedef struct wd_eval_score {
+    bool       flagged;     /* the decision                                        */
+    double     score;       /* p(harmful) in [0, 1]; NaN when there is none         */
+    wd_catmask categories;  /* categories named                                    */
+    double     latency_ms;  /* < 0: the runner uses the batch's time / batch size  */
+    char      *detail_json; /* optional: a malloc'd JSON object (the verdict); the
+                               runner writes it into the line and frees it        */
+} wd_eval_score;
+
+/* Scores n texts. out[0..n) is zeroed (latency_ms = -1, score = NaN) before
+ * the call. Returns WD_OK, or an error that stops the run (its message is
+ * the thread's wd_last_error()). */
+typedef wd_status (*wd_eval_scorer)(void *user, const char *const *texts, const size_t *lens,
+                                    size_t n, wd_eval_score *out);
+
+typedef struct wd_eval_source {
+    const char       *path;
+    wd_dataset_params params;
+} wd_eval_source;
+
+typedef struct wd_eval_params {
+    size_t                batch_size;  /* default 32                                  */
+    const wd_attack_kind *attacks;     /* transforms applied to every item, or NULL   */
+    size_t                n_attacks;
+    wd_attack_params      attack;      /* seed, rate, templates ...                   */
+    bool                  resume;      /* default true; false starts results.jsonl anew */
+    wd_metrics_params     metrics;
+    const char           *title;       /* report title, may be NULL                   */
+    const char           *subject;     /* what is measured (guard name), may be NULL  */
+    /* Called after each batch with the number of finished and total units
+     * (items x (1 + n_attacks)), counting resumed ones. May be NULL. */
+    void (*progress)(void *user, size_t done, size_t total);
+    void *progress_user;
+    const volatile sig_atomic_t *stop; /* polled between batches; may be NULL         */
+} wd_eval_params;
+
+wd_eval_params wd_eval_params_default(void);
+
+typedef struct wd_eval_outcome {
+    size_t n_items;   /* items read from the sources                 */
+    size_t n_units;   /* items x (1 + n_attacks)                      */
+    size_t n_resumed; /* units found in results.jsonl                 */
+    size_t n_scored;  /* units scored by this call                    */
+    bool   complete;
+} wd_eval_outcome;
+
+/* Runs the evaluation (see the top of this file). out_dir is created if
+ * needed. outcome may be NULL. Returns WD_OK when every unit is done,
+ * WD_ERR_CANCELLED when stopped (outputs valid, rerun to resume), or the
+ * error of a dataset, the scorer or a write (message in wd_last_error()). */
+wd_status wd_eval_run(const char *out_dir, const wd_eval_source *sources, size_t n_sources,
+                      wd_eval_scorer scorer, void *user, const wd_eval_params *params,
+                      wd_eval_outcome *outcome);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WARDEN_EVAL_H */

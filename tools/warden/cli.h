@@ -40,5 +40,6 @@ int cmd_attack(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_train_guard(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const cli_command commands[] = {
     {"detokenize", cmd_detokenize, "decode token ids back to text"},
     {"attack", cmd_attack, "apply attack transforms (typos, encodings, templates...) to a dataset"},
     {"inspect", cmd_inspect, "list a checkpoint's tensors, parameters, metadata and config"},
+    {"train-guard", cmd_train_guard, "train / evaluate the built-in classifier"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

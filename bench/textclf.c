@@ -1,0 +1,94 @@
+/*
+ * bench/textclf.c - throughput of the built-in classifier on ~100-character
+ * prompts, one thread.
+ *
+ * Prints predictions/s for: the feature map alone (the reference: hashing
+ * every n-gram, no weights touched), predict on already-normalised text,
+ * and normalise + predict (what the classifier scanner does per text).
+ * Prompts come from warden's benign generator, cut at a word boundary
+ * near 100 bytes, so the run needs no data files.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "benchutil.h"
+#include "guard/normalize.h"
+#include "guard/textclf.h"
+#include "guard/textclf_train.h"
+
+#define N_PROMPTS 2000
+#define REPEATS 7
+
+static void noop_emit(void *ctx, uint32_t bucket, int sign) { *(uint64_t *)ctx += bucket + (unsigned)sign; }
+
+int main(void) {
+    const wd_textclf *m = wd__textclf_builtin();
+    if (!m) {
+        fprintf(stderr, "bench_textclf: %s\n", wd_last_error());
+        return 1;
+    }
+    static char prompts[N_PROMPTS][160];
+    static wd_norm norms[N_PROMPTS];
+    uint64_t rng = 12345;
+    size_t total_len = 0;
+    for (int i = 0; i < N_PROMPTS; i++) {
+        char buf[1024];
+        size_t len = 0;
+        while (len < 100) { /* join generated prompts until ~100 bytes */
+            char one[512];
+            size_t l = wd__benign_gen_one(&rng, one, sizeof one);
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? " " : "", one);
+            (void)l;
+        }
+        size_t cut = 100;
+        while (cut < len && buf[cut] != ' ') cut++;
+        if (cut > sizeof prompts[i] - 1) cut = sizeof prompts[i] - 1;
+        memcpy(prompts[i], buf, cut);
+        prompts[i][cut] = 0;
+        total_len += strlen(prompts[i]);
+        if (wd__normalize(prompts[i], strlen(prompts[i]), wd__textclf_norm_flags(m), &norms[i])) {
+            fprintf(stderr, "bench_textclf: normalise failed: %s\n", wd_last_error());
+            return 1;
+        }
+    }
+    wd_textclf_cfg cfg = wd__textclf_cfg(m);
+    float probs[WD_TEXTCLF_MAX_LABELS];
+    double t_feat[REPEATS], t_pred[REPEATS], t_full[REPEATS];
+    uint64_t sink = 0;
+    wd_norm scratch = {0};
+    for (int r = -1; r < REPEATS; r++) { /* r = -1 warms up */
+        double t0 = wdb_now();
+        for (int i = 0; i < N_PROMPTS; i++)
+            wd__textclf_features(&cfg, norms[i].text, norms[i].len, noop_emit, &sink);
+        double t1 = wdb_now();
+        for (int i = 0; i < N_PROMPTS; i++) {
+            wd__textclf_predict(m, norms[i].text, norms[i].len, probs);
+            sink += probs[0] > 0.5f;
+        }
+        double t2 = wdb_now();
+        for (int i = 0; i < N_PROMPTS; i++) {
+            wd__normalize_reuse(prompts[i], strlen(prompts[i]), wd__textclf_norm_flags(m), &scratch);
+            wd__textclf_predict(m, scratch.text, scratch.len, probs);
+            sink += probs[0] > 0.5f;
+        }
+        double t3 = wdb_now();
+        if (r >= 0) {
+            t_feat[r] = t1 - t0;
+            t_pred[r] = t2 - t1;
+            t_full[r] = t3 - t2;
+        }
+    }
+    double f = wdb_median(t_feat, REPEATS), p = wdb_median(t_pred, REPEATS),
+           n = wdb_median(t_full, REPEATS);
+    printf("bench_textclf: %d prompts, mean %.1f bytes, median of %d runs, 1 thread\n", N_PROMPTS,
+           (double)total_len / N_PROMPTS, REPEATS);
+    printf("  features only (reference) %10.0f texts/s  %6.2f us/text\n", N_PROMPTS / f, f / N_PROMPTS * 1e6);
+    printf("  predict (normalised text) %10.0f texts/s  %6.2f us/text  (%.2fx the reference time)\n",
+           N_PROMPTS / p, p / N_PROMPTS * 1e6, p / f);
+    printf("  normalise + predict       %10.0f texts/s  %6.2f us/text  (%.2fx the reference time)\n",
+           N_PROMPTS / n, n / N_PROMPTS * 1e6, n / f);
+    for (int i = 0; i < N_PROMPTS; i++) wd__norm_free(&norms[i]);
+    wd__norm_free(&scratch);
+    return sink == 42 ? 2 : 0; /* keeps the work observable */
+}

@@ -1,0 +1,427 @@
+/*
+ * guard/textclf_train.c - trains and evaluates the built-in classifier.
+ *
+ * Model: z = b + W^T x with x the sparse feature vector of textclf.c.
+ * Loss, per example e, averaged over the batch, plus l2/2 |W|^2:
+ *   - "harmful" (c = 1) and "prompt_injection" (c = cat_weight), when known:
+ *         ex_w[e] * c * (y ? pos_w[l] : 1) * BCE(z_l, y_l)
+ *   - hazards S1..S14, for harmful examples whose source names them:
+ *         ex_w[e] * cat_weight * CE(softmax(z_1..z_14), uniform over them)
+ *     (the model predicts p(S_k) = p(harmful) * softmax_k, textclf.c).
+ *   - ex_w caps each source at source_cap examples' worth of weight, so the
+ *     generator or one big jailbreak set cannot drown the others;
+ *   - pos_w balances positives and negatives of each label.
+ * Optimiser: Adam on mini-batches with lazy (touched rows only) updates and
+ * L2 on the touched rows, the usual treatment of sparse linear models.
+ * Early stopping keeps the weights of the epoch with the lowest validation
+ * loss. The final float weights are quantised to int8 (wd__textclf_build);
+ * evaluation always scores the quantised model that ships.
+ */
+#include "guard/textclf_train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/log.h"
+
+wd_clf_train_params wd__clf_train_params_default(void) {
+    wd_clf_train_params p = {
+        .cfg = wd__textclf_cfg_default(),
+        .seed = 1,
+        .epochs = 30,
+        .batch = 32,
+        .lr = 0.02f,
+        .l2 = 1e-4f,
+        .cat_weight = 2.0f,
+        .patience = 4,
+        .source_cap = 4000,
+        .harm_pos_w = 0.5f,
+    };
+    return p;
+}
+
+/* ==== features =========================================================== */
+
+typedef struct feat_buf {
+    wd_textclf_feat *f;
+    size_t           n, cap;
+    int              oom;
+} feat_buf;
+
+static void collect(void *vctx, uint32_t bucket, int sign) {
+    feat_buf *b = vctx;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        wd_textclf_feat *f = realloc(b->f, cap * sizeof *f);
+        if (!f) {
+            b->oom = 1;
+            return;
+        }
+        b->f = f;
+        b->cap = cap;
+    }
+    b->f[b->n].bucket = bucket;
+    b->f[b->n].sign = sign;
+    b->n++;
+}
+
+static int cmp_feat(const void *a, const void *b) {
+    const wd_textclf_feat *x = a, *y = b;
+    return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
+}
+
+void wd__clf_feats_free(wd_clf_feats *f) {
+    if (!f) return;
+    free(f->off);
+    free(f->idx);
+    free(f->val);
+    memset(f, 0, sizeof *f);
+}
+
+wd_status wd__clf_featurize(const wd_textclf_cfg *cfg, const wd_clf_dataset *d, wd_clf_feats *f) {
+    memset(f, 0, sizeof *f);
+    feat_buf b = {0};
+    size_t cap = 1 << 16, nnz = 0;
+    f->off = malloc((d->n + 1) * sizeof *f->off);
+    f->idx = malloc(cap * sizeof *f->idx);
+    f->val = malloc(cap * sizeof *f->val);
+    if (!f->off || !f->idx || !f->val) goto oom;
+    f->n = d->n;
+    for (size_t i = 0; i < d->n; i++) {
+        f->off[i] = nnz;
+        b.n = 0;
+        size_t n_occ = wd__textclf_features(cfg, d->ex[i].norm, d->ex[i].norm_len, collect, &b);
+        if (b.oom) goto oom;
+        qsort(b.f, b.n, sizeof *b.f, cmp_feat);
+        float inv = n_occ ? 1.0f / sqrtf((float)n_occ) : 0.0f;
+        for (size_t j = 0; j < b.n;) {
+            size_t k = j;
+            int s = 0;
+            while (k < b.n && b.f[k].bucket == b.f[j].bucket) s += b.f[k++].sign;
+            if (s) {
+                if (nnz == cap) {
+                    cap *= 2;
+                    uint32_t *ni = realloc(f->idx, cap * sizeof *ni);
+                    if (ni) f->idx = ni;
+                    float *nv = realloc(f->val, cap * sizeof *nv);
+                    if (nv) f->val = nv;
+                    if (!ni || !nv) goto oom;
+                }
+                f->idx[nnz] = b.f[j].bucket;
+                f->val[nnz] = (float)s * inv;
+                nnz++;
+            }
+            j = k;
+        }
+    }
+    f->off[d->n] = nnz;
+    free(b.f);
+    return WD_OK;
+oom:
+    free(b.f);
+    wd__clf_feats_free(f);
+    return wd__fail(WD_ERR_NOMEM, "train-guard: out of memory computing features");
+}
+
+/* ==== loss and gradient ================================================== */
+
+static inline double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
+
+/* Logits of example e: z (L) = b + W^T x_e. */
+static void logits(const wd_clf_feats *f, size_t e, size_t L, const float *w, const float *b,
+                   float *z) {
+    for (size_t l = 0; l < L; l++) z[l] = b[l];
+    for (size_t j = f->off[e]; j < f->off[e + 1]; j++) {
+        const float *row = w + (size_t)f->idx[j] * L;
+        float v = f->val[j];
+        for (size_t l = 0; l < L; l++) z[l] += v * row[l];
+    }
+}
+
+double wd__clf_loss_grad(const wd_clf_dataset *d, const wd_clf_feats *f, const size_t *rows,
+                         size_t n, const float *ex_w, const float *pos_w, float cat_weight,
+                         float l2, size_t D, const float *w, const float *b, float *gw, float *gb) {
+    const size_t L = WD_CLF_N_LABELS;
+    double loss = 0;
+    float z[WD_CLF_N_LABELS], dz[WD_CLF_N_LABELS];
+    double inv_n = n ? 1.0 / (double)n : 0.0;
+    for (size_t r = 0; r < n; r++) {
+        size_t e = rows[r];
+        const wd_clf_example *x = &d->ex[e];
+        logits(f, e, L, w, b, z);
+        for (size_t l = 0; l < L; l++) {
+            dz[l] = 0;
+            if (l >= 1 && l <= 14) continue; /* hazards: softmax below */
+            if (!(x->known >> l & 1)) continue;
+            int y = (int)(x->pos >> l & 1);
+            double c = ex_w[e] * (l == 0 ? 1.0 : cat_weight) * (y ? pos_w[l] : 1.0);
+            /* BCE(z, y) = softplus(z) - y z */
+            loss += c * (softplus(z[l]) - (y ? z[l] : 0.0));
+            double p = 1.0 / (1.0 + exp(-(double)z[l]));
+            dz[l] = (float)(c * (p - y) * inv_n);
+        }
+        /* hazards: cross-entropy of softmax(z_1..z_14) against the uniform
+         * distribution over the example's hazards, for harmful examples
+         * whose source names them */
+        if ((x->known & WD_CLF_HAZARD_LABELS) == WD_CLF_HAZARD_LABELS &&
+            (x->pos & WD_CLF_HAZARD_LABELS)) {
+            double mx = z[1], sum = 0, q[15];
+            int k = 0;
+            for (int l = 2; l <= 14; l++) mx = z[l] > mx ? z[l] : mx;
+            for (int l = 1; l <= 14; l++) sum += q[l] = exp(z[l] - mx);
+            for (int l = 1; l <= 14; l++) k += (int)(x->pos >> l & 1);
+            double c = ex_w[e] * cat_weight;
+            for (int l = 1; l <= 14; l++) {
+                q[l] /= sum;
+                double t = (x->pos >> l & 1) ? 1.0 / k : 0.0;
+                if (t > 0) loss -= c * t * log(q[l] > 1e-300 ? q[l] : 1e-300);
+                dz[l] = (float)(c * (q[l] - t) * inv_n);
+            }
+        }
+        if (gw) {
+            for (size_t j = f->off[e]; j < f->off[e + 1]; j++) {
+                float *g = gw + (size_t)f->idx[j] * L;
+                float v = f->val[j];
+                for (size_t l = 0; l < L; l++) g[l] += v * dz[l];
+            }
+        }
+        if (gb)
+            for (size_t l = 0; l < L; l++) gb[l] += dz[l];
+    }
+    loss *= inv_n;
+    if (l2 > 0) {
+        double s = 0;
+        for (size_t i = 0; i < D * L; i++) s += (double)w[i] * w[i];
+        loss += 0.5 * l2 * s;
+        if (gw)
+            for (size_t i = 0; i < D * L; i++) gw[i] += l2 * w[i];
+    }
+    return loss;
+}
+
+/* ==== training =========================================================== */
+
+static uint64_t rng_next(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Validation loss (no L2) and harmful-label F1 at 0.5. */
+static double val_loss(const wd_clf_dataset *d, const wd_clf_feats *f, const size_t *rows,
+                       size_t n, const float *ex_w, const float *pos_w, float cat_weight, size_t D,
+                       const float *w, const float *b, double *f1) {
+    size_t tp = 0, fp = 0, fn = 0;
+    float z[WD_CLF_N_LABELS];
+    for (size_t r = 0; r < n; r++) {
+        const wd_clf_example *x = &d->ex[rows[r]];
+        logits(f, rows[r], WD_CLF_N_LABELS, w, b, z);
+        int pred = z[0] >= 0, y = (int)(x->pos & 1);
+        tp += pred && y;
+        fp += pred && !y;
+        fn += !pred && y;
+    }
+    *f1 = tp ? 2.0 * tp / (2.0 * tp + fp + fn) : 0.0;
+    return wd__clf_loss_grad(d, f, rows, n, ex_w, pos_w, cat_weight, 0, D, w, b, NULL, NULL);
+}
+
+wd_status wd__clf_train(const wd_clf_dataset *d, const wd_clf_train_params *p, wd_textclf **out) {
+    *out = NULL;
+    const size_t L = WD_CLF_N_LABELS, D = (size_t)1 << p->cfg.hash_bits;
+    wd_status rc = WD_OK;
+    wd_clf_feats f = {0};
+    size_t *tr = NULL, *va = NULL, *touched = NULL;
+    uint32_t *stamp = NULL;
+    float *w = NULL, *best_w = NULL, *gw = NULL, *m1 = NULL, *m2 = NULL, *ex_w = NULL;
+    float b[WD_CLF_N_LABELS] = {0}, best_b[WD_CLF_N_LABELS] = {0}, gb[WD_CLF_N_LABELS],
+          mb1[WD_CLF_N_LABELS] = {0}, mb2[WD_CLF_N_LABELS] = {0}, pos_w[WD_CLF_N_LABELS];
+
+    if ((rc = wd__clf_featurize(&p->cfg, d, &f))) return rc;
+    tr = malloc(d->n * sizeof *tr);
+    va = malloc(d->n * sizeof *va);
+    ex_w = calloc(d->n, sizeof *ex_w);
+    w = calloc(D * L, sizeof *w);
+    best_w = calloc(D * L, sizeof *best_w);
+    gw = calloc(D * L, sizeof *gw);
+    m1 = calloc(D * L, sizeof *m1);
+    m2 = calloc(D * L, sizeof *m2);
+    stamp = calloc(D, sizeof *stamp);
+    touched = malloc(D * sizeof *touched);
+    if (!tr || !va || !ex_w || !w || !best_w || !gw || !m1 || !m2 || !stamp || !touched) {
+        rc = wd__fail(WD_ERR_NOMEM, "train-guard: out of memory");
+        goto done;
+    }
+    size_t n_tr = 0, n_va = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->ex[i].split == WD_CLF_SPLIT_TRAIN) tr[n_tr++] = i;
+        else if (d->ex[i].split == WD_CLF_SPLIT_VAL) va[n_va++] = i;
+    }
+    if (!n_tr || !n_va) {
+        rc = wd__fail(WD_ERR_INVALID_ARG, "train-guard: empty training (%zu) or validation (%zu) split",
+                      n_tr, n_va);
+        goto done;
+    }
+    /* per-source caps, then per-label balance over the training split */
+    {
+        size_t cnt[256] = {0};
+        for (size_t i = 0; i < d->n; i++)
+            if (d->ex[i].split <= WD_CLF_SPLIT_VAL && d->ex[i].source < 256) cnt[d->ex[i].source]++;
+        for (size_t i = 0; i < d->n; i++) {
+            size_t c = d->ex[i].source < 256 ? cnt[d->ex[i].source] : 1;
+            ex_w[i] = c > p->source_cap ? (float)p->source_cap / (float)c : 1.0f;
+        }
+        double wp[WD_CLF_N_LABELS] = {0}, wn[WD_CLF_N_LABELS] = {0};
+        for (size_t r = 0; r < n_tr; r++) {
+            const wd_clf_example *x = &d->ex[tr[r]];
+            for (size_t l = 0; l < L; l++) {
+                if (!(x->known >> l & 1)) continue;
+                if (x->pos >> l & 1) wp[l] += ex_w[tr[r]];
+                else wn[l] += ex_w[tr[r]];
+            }
+        }
+        for (size_t l = 0; l < L; l++) {
+            double ratio = wp[l] > 0 ? wn[l] / wp[l] : 1.0;
+            /* harmful: full balance; rare hazards: a damped balance */
+            pos_w[l] = (float)(l == 0 ? (p->harm_pos_w > 0 ? p->harm_pos_w : ratio)
+                                      : fmin(fmax(sqrt(ratio), 1.0), 10.0));
+        }
+        WD_INFO("train-guard: %zu train, %zu validation examples; harmful pos_w %.3f", n_tr, n_va,
+                pos_w[0]);
+    }
+
+    const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+    uint64_t rng = p->seed * 0x2545F4914F6CDD1Dull + 1;
+    double best = INFINITY;
+    int since_best = 0;
+    uint32_t batch_id = 0;
+    long t = 0;
+    for (int epoch = 1; epoch <= p->epochs; epoch++) {
+        for (size_t i = n_tr; i > 1; i--) { /* Fisher-Yates */
+            size_t j = (size_t)(rng_next(&rng) % i);
+            size_t tmp = tr[i - 1];
+            tr[i - 1] = tr[j];
+            tr[j] = tmp;
+        }
+        double tr_loss = 0;
+        for (size_t s = 0; s < n_tr; s += (size_t)p->batch) {
+            size_t nb = n_tr - s < (size_t)p->batch ? n_tr - s : (size_t)p->batch;
+            batch_id++;
+            size_t n_touch = 0;
+            for (size_t r = 0; r < nb; r++) {
+                size_t e = tr[s + r];
+                for (size_t j = f.off[e]; j < f.off[e + 1]; j++) {
+                    uint32_t row = f.idx[j];
+                    if (stamp[row] != batch_id) {
+                        stamp[row] = batch_id;
+                        touched[n_touch++] = row;
+                    }
+                }
+            }
+            memset(gb, 0, sizeof gb);
+            tr_loss += wd__clf_loss_grad(d, &f, tr + s, nb, ex_w, pos_w, p->cat_weight, 0, D, w, b,
+                                         gw, gb) * (double)nb;
+            t++;
+            float c1 = 1.0f - powf(beta1, (float)t), c2 = 1.0f - powf(beta2, (float)t);
+            float step = p->lr * sqrtf(c2) / c1;
+            for (size_t k = 0; k < n_touch; k++) {
+                size_t base = (size_t)touched[k] * L;
+                for (size_t l = 0; l < L; l++) {
+                    size_t i = base + l;
+                    float g = gw[i] + p->l2 * w[i];
+                    m1[i] = beta1 * m1[i] + (1 - beta1) * g;
+                    m2[i] = beta2 * m2[i] + (1 - beta2) * g * g;
+                    w[i] -= step * m1[i] / (sqrtf(m2[i]) + eps);
+                    gw[i] = 0;
+                }
+            }
+            for (size_t l = 0; l < L; l++) {
+                mb1[l] = beta1 * mb1[l] + (1 - beta1) * gb[l];
+                mb2[l] = beta2 * mb2[l] + (1 - beta2) * gb[l] * gb[l];
+                b[l] -= step * mb1[l] / (sqrtf(mb2[l]) + eps);
+            }
+        }
+        double f1;
+        double vl = val_loss(d, &f, va, n_va, ex_w, pos_w, p->cat_weight, D, w, b, &f1);
+        WD_INFO("train-guard: epoch %d: train loss %.4f, validation loss %.4f, validation F1 %.4f",
+                epoch, tr_loss / (double)n_tr, vl, f1);
+        if (vl < best) {
+            best = vl;
+            since_best = 0;
+            memcpy(best_w, w, D * L * sizeof *w);
+            memcpy(best_b, b, sizeof b);
+        } else if (++since_best >= p->patience) {
+            WD_INFO("train-guard: early stop after epoch %d (best validation loss %.4f)", epoch, best);
+            break;
+        }
+    }
+    rc = wd__textclf_build(&p->cfg, L, wd__clf_label_names, best_w, best_b, NULL, 1, out);
+done:
+    wd__clf_feats_free(&f);
+    free(tr);
+    free(va);
+    free(ex_w);
+    free(w);
+    free(best_w);
+    free(gw);
+    free(m1);
+    free(m2);
+    free(stamp);
+    free(touched);
+    return rc;
+}
+
+/* ==== evaluation ========================================================= */
+
+wd_status wd__clf_evaluate(const wd_textclf *m, const wd_clf_dataset *d, float threshold,
+                           wd_clf_report *r) {
+    memset(r, 0, sizeof *r);
+    r->threshold = threshold;
+    r->n_sources = d->n_sources < 64 ? d->n_sources : 64;
+    size_t L = wd__textclf_n_labels(m);
+    if (L > WD_TEXTCLF_MAX_LABELS || wd__textclf_label_index(m, "harmful") != 0)
+        return wd__fail(WD_ERR_INVALID_ARG, "evaluate: the model's first label is not 'harmful'");
+    float probs[WD_TEXTCLF_MAX_LABELS];
+    size_t n_scored = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (size_t i = 0; i < d->n; i++) {
+        const wd_clf_example *x = &d->ex[i];
+        if (x->split != WD_CLF_SPLIT_HELDOUT && x->split != WD_CLF_SPLIT_EVAL) continue;
+        wd_status rc = wd__textclf_predict(m, x->norm, x->norm_len, probs);
+        if (rc) return rc;
+        n_scored++;
+        int pred = probs[0] >= threshold, y = (int)(x->pos & 1);
+        if (x->source < 64) {
+            wd_clf_source_eval *s = &r->src[x->source];
+            s->n++;
+            s->n_pos += (size_t)y;
+            s->flagged += (size_t)pred;
+            s->flagged_pos += (size_t)(pred && y);
+            if ((x->known & WD_CLF_HAZARD_LABELS) == WD_CLF_HAZARD_LABELS &&
+                (x->pos & WD_CLF_HAZARD_LABELS) && L >= 15) {
+                size_t best = 1;
+                for (size_t l = 2; l <= 14; l++)
+                    if (probs[l] > probs[best]) best = l;
+                s->cat_known++;
+                s->cat_top_ok += (x->pos >> best) & 1;
+            }
+        }
+        if (x->split != WD_CLF_SPLIT_HELDOUT) continue;
+        wd_clf_counts *c[2] = {&r->heldout_all, d->sources[x->source].synthetic ? NULL : &r->heldout_real};
+        for (int k = 0; k < 2; k++) {
+            if (!c[k]) continue;
+            c[k]->tp += pred && y;
+            c[k]->fp += pred && !y;
+            c[k]->fn += !pred && y;
+            c[k]->tn += !pred && !y;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    r->ms_per_1k = n_scored ? ms * 1000.0 / (double)n_scored : 0;
+    return WD_OK;
+}

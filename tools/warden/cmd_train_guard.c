@@ -1,0 +1,224 @@
+/*
+ * tools/warden/cmd_train_guard.c - `warden train-guard`: train the built-in
+ * classifier on the ship-ok public datasets and/or print its held-out
+ * metrics (the acceptance figures recorded in models/README.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "guard/textclf.h"
+#include "guard/textclf_train.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: warden train-guard --out FILE [options]     train, save, print metrics\n"
+            "       warden train-guard --eval [--model FILE]    evaluate a model (default: built-in)\n\n"
+            "Trains warden's built-in classifier (hashed word and character n-grams of the\n"
+            "normalised text, linear multi-label model: harmful, S1-S14, prompt_injection)\n"
+            "on the ship-ok datasets of ../shared/data/MANIFEST.md plus warden's own\n"
+            "generated benign prompts. 20%% of every source (by a seeded hash of the text)\n"
+            "is held out and never trained on; the metrics are computed on it, on the\n"
+            "cyberseceval false-refusal prompts and on two evaluation-only sets.\n\n"
+            "options:\n"
+            "  --out FILE         where to write the model (safetensors)\n"
+            "  --data-dir DIR     datasets (default ../shared/data)\n"
+            "  --seed N           split, shuffling and generator seed (default 1)\n"
+            "  --epochs N         maximum epochs (default 30; early stopping)\n"
+            "  --lr X             Adam step size (default 0.02)\n"
+            "  --l2 X             L2 penalty (default 1e-4)\n"
+            "  --hash-bits N      2^N feature buckets (default 18)\n"
+            "  --word-ngrams A-B  word n-gram orders (default 1-2)\n"
+            "  --char-ngrams A-B  character n-gram lengths inside words (default 3-5; 0-0 = none)\n"
+            "  --n-benign N       generated benign prompts (default 15000)\n"
+            "  --source-cap N     a source weighs at most N examples (default 4000)\n"
+            "  --cat-weight X     weight of the hazard / injection losses (default 2)\n"
+            "  --harm-weight X    weight of a harmful example (default 0.5; 0 = balance)\n"
+            "  --eval             print metrics (implied when training)\n"
+            "  --model FILE       evaluate this model instead of training\n"
+            "  --threshold X      harmful threshold for the metrics (default: the model's)\n"
+            "  --show-errors N    print up to N misclassified held-out / FRR texts\n");
+}
+
+static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
+
+static void print_counts(const char *what, const wd_clf_counts *c) {
+    double p = c->tp + c->fp ? (double)c->tp / (double)(c->tp + c->fp) : 0;
+    double r = c->tp + c->fn ? (double)c->tp / (double)(c->tp + c->fn) : 0;
+    double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+    printf("%-34s precision %.4f  recall %.4f  F1 %.4f  (tp %zu fp %zu fn %zu tn %zu)\n", what, p,
+           r, f1, c->tp, c->fp, c->fn, c->tn);
+}
+
+static void print_report(const wd_clf_dataset *d, const wd_clf_report *r) {
+    printf("threshold p(harmful) >= %.3f\n", r->threshold);
+    print_counts("held-out, public sources:", &r->heldout_real);
+    print_counts("held-out, incl. generated benign:", &r->heldout_all);
+    printf("\n%-22s %-9s %6s %6s %9s %9s %10s\n", "source", "split", "n", "harm", "recall%",
+           "FPR%", "top-hazard%");
+    for (size_t s = 0; s < r->n_sources; s++) {
+        const wd_clf_source_eval *e = &r->src[s];
+        if (!e->n) continue;
+        char rec[16] = "-", fpr[16] = "-", cat[16] = "-";
+        if (e->n_pos) snprintf(rec, sizeof rec, "%.1f", pct(e->flagged_pos, e->n_pos));
+        if (e->n > e->n_pos)
+            snprintf(fpr, sizeof fpr, "%.1f", pct(e->flagged - e->flagged_pos, e->n - e->n_pos));
+        if (e->cat_known) snprintf(cat, sizeof cat, "%.1f", pct(e->cat_top_ok, e->cat_known));
+        printf("%-22s %-9s %6zu %6zu %9s %9s %10s\n", d->sources[s].name,
+               d->sources[s].use == WD_CLF_USE_EVAL ? "eval-only" : "held-out", e->n, e->n_pos, rec,
+               fpr, cat);
+    }
+    for (size_t s = 0; s < r->n_sources; s++)
+        if (!strcmp(d->sources[s].name, "cyberseceval-frr") && r->src[s].n)
+            printf("\ncyberseceval false-refusal prompts flagged: %zu / %zu = %.2f%%\n",
+                   r->src[s].flagged, r->src[s].n, pct(r->src[s].flagged, r->src[s].n));
+    printf("classifier time: %.3f ms per 1000 texts (mixed lengths)\n", r->ms_per_1k);
+}
+
+static void show_errors(const wd_textclf *m, const wd_clf_dataset *d, float thr, long n) {
+    float probs[WD_TEXTCLF_MAX_LABELS];
+    long shown = 0;
+    for (size_t i = 0; i < d->n && shown < n; i++) {
+        const wd_clf_example *x = &d->ex[i];
+        if (x->split != WD_CLF_SPLIT_HELDOUT && strcmp(d->sources[x->source].name, "cyberseceval-frr"))
+            continue;
+        if (wd__textclf_predict(m, x->norm, x->norm_len, probs)) continue;
+        int pred = probs[0] >= thr, y = (int)(x->pos & 1);
+        if (pred == y) continue;
+        printf("[%s %s p=%.3f] %.200s\n", y ? "MISSED" : "FALSE-FLAG", d->sources[x->source].name,
+               probs[0], x->text);
+        shown++;
+    }
+}
+
+int cmd_train_guard(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    const char *out = NULL, *data_dir = "../shared/data", *model_path = NULL;
+    int eval = 0;
+    long n_benign = 15000, show = 0, v;
+    float threshold = -1;
+    wd_clf_train_params p = wd__clf_train_params_default();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--eval")) {
+            eval = 1;
+            continue;
+        }
+        if (!val) return cli_usage_error("train-guard", "%s: missing value (or unknown flag)", a);
+        i++;
+        if (!strcmp(a, "--out")) out = val;
+        else if (!strcmp(a, "--data-dir")) data_dir = val;
+        else if (!strcmp(a, "--model")) model_path = val;
+        else if (!strcmp(a, "--seed")) {
+            if (!cli_parse_int("train-guard", a, val, 0, 1L << 40, &v)) return CLI_USAGE;
+            p.seed = (uint64_t)v;
+        } else if (!strcmp(a, "--epochs")) {
+            if (!cli_parse_int("train-guard", a, val, 1, 1000, &v)) return CLI_USAGE;
+            p.epochs = (int)v;
+        } else if (!strcmp(a, "--hash-bits")) {
+            if (!cli_parse_int("train-guard", a, val, 10, 24, &v)) return CLI_USAGE;
+            p.cfg.hash_bits = (int)v;
+        } else if (!strcmp(a, "--n-benign")) {
+            if (!cli_parse_int("train-guard", a, val, 0, 1000000, &n_benign)) return CLI_USAGE;
+        } else if (!strcmp(a, "--show-errors")) {
+            if (!cli_parse_int("train-guard", a, val, 0, 1000000, &show)) return CLI_USAGE;
+        } else if (!strcmp(a, "--word-ngrams") || !strcmp(a, "--char-ngrams")) {
+            int lo, hi;
+            if (sscanf(val, "%d-%d", &lo, &hi) != 2 || lo < 0 || hi < lo || hi > 8)
+                return cli_usage_error("train-guard", "%s: expected MIN-MAX (0-8), got '%s'", a, val);
+            if (a[2] == 'w') {
+                p.cfg.word_min = lo;
+                p.cfg.word_max = hi;
+            } else {
+                p.cfg.char_min = lo;
+                p.cfg.char_max = hi;
+            }
+        } else if (!strcmp(a, "--source-cap")) {
+            if (!cli_parse_int("train-guard", a, val, 1, 10000000, &v)) return CLI_USAGE;
+            p.source_cap = (size_t)v;
+        } else if (!strcmp(a, "--lr") || !strcmp(a, "--l2") || !strcmp(a, "--threshold") ||
+                   !strcmp(a, "--harm-weight") || !strcmp(a, "--cat-weight")) {
+            char *e;
+            double x = strtod(val, &e);
+            if (e == val || *e || !(x >= 0) || x > 10)
+                return cli_usage_error("train-guard", "%s: expected a number in [0, 10], got '%s'", a, val);
+            if (!strcmp(a, "--lr")) p.lr = (float)x;
+            else if (!strcmp(a, "--l2")) p.l2 = (float)x;
+            else if (!strcmp(a, "--harm-weight")) p.harm_pos_w = (float)x;
+            else if (!strcmp(a, "--cat-weight")) p.cat_weight = (float)x;
+            else threshold = (float)x;
+        } else return cli_usage_error("train-guard", "unknown flag '%s'", a);
+    }
+    if (!out && !eval) return cli_usage_error("train-guard", "give --out FILE to train, or --eval");
+    if (out && model_path) return cli_usage_error("train-guard", "--out and --model exclude each other");
+
+    wd_clf_dataset d;
+    wd__clf_dataset_init(&d, p.cfg.norm_flags);
+    wd_textclf *owned = NULL;
+    const wd_textclf *m = NULL;
+    int ret = CLI_ERROR;
+    wd_status st = wd__clf_data_load(&d, data_dir, 1);
+    if (st) {
+        cli_fail(st, "loading datasets");
+        goto done;
+    }
+    if ((st = wd__clf_benign_generate(&d, (size_t)n_benign, p.seed))) {
+        cli_fail(st, "generating benign prompts");
+        goto done;
+    }
+    wd__clf_dataset_split(&d, p.seed, 20, 10);
+    fprintf(stderr, "train-guard: %zu examples from %zu sources (%zu exact duplicates dropped)\n",
+            d.n, d.n_sources, d.n_dupes);
+    if (out) {
+        if ((st = wd__clf_train(&d, &p, &owned))) {
+            cli_fail(st, "training");
+            goto done;
+        }
+        char seed[32], nb[32], ep[32];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)p.seed);
+        snprintf(nb, sizeof nb, "%ld", n_benign);
+        snprintf(ep, sizeof ep, "%d", p.epochs);
+        const char *keys[] = {"trained_by", "seed", "n_benign_generated", "max_epochs", "data"};
+        const char *vals[] = {"warden train-guard", seed, nb, ep,
+                              "ship-ok sources of ../shared/data/MANIFEST.md; see models/README.md"};
+        if ((st = wd__textclf_save(owned, out, 5, keys, vals))) {
+            cli_fail(st, out);
+            goto done;
+        }
+        fprintf(stderr, "train-guard: wrote %s\n", out);
+        m = owned;
+    } else if (model_path) {
+        if ((st = wd__textclf_load(model_path, &owned))) {
+            cli_fail(st, model_path);
+            goto done;
+        }
+        m = owned;
+    } else {
+        m = wd__textclf_builtin();
+        if (!m) {
+            cli_fail(WD_ERR_NOT_FOUND, "built-in model");
+            goto done;
+        }
+    }
+    if (d.norm_flags != wd__textclf_norm_flags(m))
+        fprintf(stderr, "train-guard: warning: the model expects normalisation flags %u, the data used %u\n",
+                wd__textclf_norm_flags(m), d.norm_flags);
+    float thr = threshold >= 0 ? threshold : wd__textclf_threshold(m, 0);
+    wd_clf_report r;
+    if ((st = wd__clf_evaluate(m, &d, thr, &r))) {
+        cli_fail(st, "evaluating");
+        goto done;
+    }
+    print_report(&d, &r);
+    if (show) show_errors(m, &d, thr, show);
+    ret = CLI_OK;
+done:
+    wd__textclf_free(owned);
+    wd__clf_dataset_free(&d);
+    return ret;
+}

@@ -11,6 +11,7 @@
 #include "warden/guard.h"
 #include "warden/checkpoint.h"
 #include "warden/config.h"
+#include "warden/model.h"
 #include "warden/safetensors.h"
 #include "warden/dataset.h"
 #include "warden/metrics.h"

@@ -1,0 +1,218 @@
+/*
+ * model/decoder.c - the Llama-family causal LM forward pass (llama, mistral,
+ * qwen2 and checkpoints shaped like them), following Hugging Face's
+ * LlamaForCausalLM:
+ *
+ *     x = embed_tokens[ids]                                     (T,C)
+ *     for each layer:
+ *         h = rmsnorm(x) * input_layernorm
+ *         q = h Wq^T (+bq), k = h Wk^T (+bk), v = h Wv^T (+bv)   (T,H*D) (T,KV*D)
+ *         q, k = rope(q, k) at positions n_past .. n_past+T-1
+ *         append k, v to the cache
+ *         a = softmax(q K^T / sqrt(D) + causal [+ sliding window]) V
+ *             (query head h reads kv head h / (H/KV): grouped-query attention)
+ *         x = x + a Wo^T (+bo)
+ *         h = rmsnorm(x) * post_attention_layernorm
+ *         x = x + (silu(h Wgate^T) * h Wup^T) Wdown^T
+ *     logits = rmsnorm(x) * norm . lm_head^T                     (T,V)
+ *
+ * Keys and values are written straight into the cache rows of their
+ * positions (the projections' output IS the cache), and attention reads
+ * every head's keys in place through BLAS leading dimensions, so nothing is
+ * copied. A decode step (T = 1) groups the H/KV query heads that share a kv
+ * head into one (H/KV, D) x (D, S) product. Mistral's sliding window lets a
+ * query at position i see keys j with i - window < j <= i.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+/* probs rows t of (T,S), query position P+t: keys [lo_t, P+t] visible. */
+static void masked_softmax(float *att, size_t T, size_t S, size_t P, size_t window) {
+    for (size_t t = 0; t < T; t++) {
+        float *row = att + t * S;
+        size_t hi = P + t; /* inclusive */
+        size_t lo = (window && hi + 1 > window) ? hi + 1 - window : 0;
+        float mx = -INFINITY;
+        for (size_t s = lo; s <= hi; s++) mx = row[s] > mx ? row[s] : mx;
+        double sum = 0.0;
+        for (size_t s = lo; s <= hi; s++) {
+            float e = expf(row[s] - mx);
+            row[s] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum);
+        for (size_t s = 0; s < lo; s++) row[s] = 0.0f;
+        for (size_t s = lo; s <= hi; s++) row[s] *= inv;
+        for (size_t s = hi + 1; s < S; s++) row[s] = 0.0f;
+    }
+}
+
+/* Attention of T queries at positions P.. over S = P+T cached keys of layer
+ * l; q (T,H*D) in ctx->q, output (T,H*D) into ctx->ao. */
+static void attention(wd_context *ctx, size_t l, size_t T) {
+    wd_model *m = ctx->m;
+    size_t H = m->H, KV = m->KV, D = m->D, P = ctx->n_past, S = P + T, rep = H / KV;
+    size_t window = m->cfg->sliding_window > 0 ? (size_t)m->cfg->sliding_window : 0;
+    if (window >= S) window = 0;
+    const float *K = ctx->k_cache + l * ctx->n_ctx * KV * D;
+    const float *Vc = ctx->v_cache + l * ctx->n_ctx * KV * D;
+    float scale = 1.0f / sqrtf((float)D);
+    if (T == 1) {
+        /* the rep heads of one kv group are rep contiguous rows of q */
+        for (size_t g = 0; g < KV; g++) {
+            const float *qg = ctx->q + g * rep * D;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rep, (int)S, (int)D, scale,
+                        qg, (int)D, K + g * D, (int)(KV * D), 0.0f, ctx->att, (int)S);
+            for (size_t r = 0; r < rep; r++) masked_softmax(ctx->att + r * S, 1, S, P, window);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rep, (int)D, (int)S, 1.0f,
+                        ctx->att, (int)S, Vc + g * D, (int)(KV * D), 0.0f, ctx->ao + g * rep * D,
+                        (int)D);
+        }
+        return;
+    }
+    for (size_t h = 0; h < H; h++) {
+        size_t g = h / rep;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)S, (int)D, scale,
+                    ctx->q + h * D, (int)(H * D), K + g * D, (int)(KV * D), 0.0f, ctx->att,
+                    (int)S);
+        if (window)
+            masked_softmax(ctx->att, T, S, P, window);
+        else
+            wd_op_softmax_causal_fwd(ctx->att, ctx->att, 1, T, S, m->tp);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)D, (int)S, 1.0f,
+                    ctx->att, (int)S, Vc + g * D, (int)(KV * D), 0.0f, ctx->ao + h * D,
+                    (int)(H * D));
+    }
+}
+
+wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float *out_logits,
+                           size_t row0) {
+    wd_model *m = ctx->m;
+    wd_threadpool *tp = m->tp;
+    size_t C = m->C, H = m->H, KV = m->KV, D = m->D, F = m->F, V = m->V, P = ctx->n_past;
+    wd_status rc = wd_op_embedding_fwd(ctx->x, ids, m->tok_embd, T, C, V, tp);
+    if (rc) return wd__err_set(&m->err, rc, "decode: token id out of range [0, %zu)", V);
+    for (size_t t = 0; t < T; t++) ctx->pos[t] = (int32_t)(P + t);
+    wd_rope_table(ctx->rcos, ctx->rsin, m->inv_freq, ctx->pos, T, D);
+    for (size_t l = 0; l < m->L; l++) {
+        const wd__dec_layer *y = &m->dec[l];
+        float *kc = ctx->k_cache + (l * ctx->n_ctx + P) * KV * D;
+        float *vc = ctx->v_cache + (l * ctx->n_ctx + P) * KV * D;
+        wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, y->attn_norm, T, C, m->eps, tp);
+        wd_op_matmul_fwd(ctx->q, ctx->xn, y->wq, y->bq, T, C, H * D);
+        wd_op_matmul_fwd(kc, ctx->xn, y->wk, y->bk, T, C, KV * D);
+        wd_op_matmul_fwd(vc, ctx->xn, y->wv, y->bv, T, C, KV * D);
+        wd_op_rope_fwd(ctx->q, ctx->q, ctx->rcos, ctx->rsin, T, H, D, m->rope_layout, tp);
+        wd_op_rope_fwd(kc, kc, ctx->rcos, ctx->rsin, T, KV, D, m->rope_layout, tp);
+        attention(ctx, l, T);
+        wd_op_matmul_fwd(ctx->xn, ctx->ao, y->wo, y->bo, T, H * D, C);
+        wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
+        wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, y->ffn_norm, T, C, m->eps, tp);
+        wd_op_matmul_fwd(ctx->ff1, ctx->xn, y->w_gate, NULL, T, C, F);
+        wd_op_matmul_fwd(ctx->ff2, ctx->xn, y->w_up, NULL, T, C, F);
+        wd_op_swiglu_fwd(ctx->ff1, ctx->ff1, ctx->ff2, T * F, tp);
+        wd_op_matmul_fwd(ctx->xn, ctx->ff1, y->w_down, NULL, T, F, C);
+        wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
+    }
+    wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, m->out_norm, T, C, m->eps, tp);
+    ctx->n_past = P + T;
+    if (out_logits && row0 < T)
+        wd_op_matmul_fwd(out_logits, ctx->xn + row0 * C, m->lm_head, NULL, T - row0, C, V);
+    /* the last token's logits stay in the context */
+    if (out_logits && row0 < T)
+        memcpy(ctx->logits, out_logits + (T - 1 - row0) * V, V * sizeof(float));
+    else
+        wd_op_matmul_fwd(ctx->logits, ctx->xn + (T - 1) * C, m->lm_head, NULL, 1, C, V);
+    ctx->has_logits = true;
+    return WD_OK;
+}
+
+static wd_status check_ids(wd_context *ctx, const int32_t *ids, size_t n) {
+    wd_model *m = ctx->m;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || (size_t)ids[i] >= m->V)
+            return wd__err_set(&m->err, WD_ERR_RANGE,
+                               "token %zu: id %d is outside the vocabulary [0, %zu)", i, ids[i],
+                               m->V);
+    return WD_OK;
+}
+
+wd_status wd_model_decode(wd_context *ctx, const int32_t *ids, size_t n, float *logits,
+                          wd_logits_mode mode) {
+    if (!ctx || (!ids && n)) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_decode: NULL argument");
+    wd_model *m = ctx->m;
+    if (!wd__model_is_decoder(m))
+        return wd__err_set(&m->err, WD_ERR_INVALID_ARG,
+                           "wd_model_decode: %s is an encoder (use classify or embed)",
+                           m->cfg->model_type);
+    if (mode != WD_LOGITS_NONE && !logits)
+        return wd__err_set(&m->err, WD_ERR_INVALID_ARG, "wd_model_decode: logits is NULL");
+    if (n == 0) return WD_OK;
+    if (ctx->n_past + n > ctx->n_ctx)
+        return wd__err_set(&m->err, WD_ERR_RANGE,
+                           "decode: %zu tokens after %zu exceed the context of %zu", n,
+                           ctx->n_past, ctx->n_ctx);
+    wd_status rc = check_ids(ctx, ids, n);
+    if (rc) return rc;
+    for (size_t done = 0; done < n;) {
+        size_t T = n - done < ctx->n_batch ? n - done : ctx->n_batch;
+        bool last = done + T == n;
+        float *out = NULL;
+        size_t row0 = 0;
+        if (mode == WD_LOGITS_ALL) {
+            out = logits + done * m->V;
+        } else if (mode == WD_LOGITS_LAST && last) {
+            out = logits;
+            row0 = T - 1;
+        }
+        if ((rc = wd__decoder_step(ctx, ids + done, T, out, row0))) return rc;
+        done += T;
+    }
+    return WD_OK;
+}
+
+wd_status wd_model_forward(wd_context *ctx, const int32_t *ids, size_t n, float *logits) {
+    if (!ctx) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_forward: NULL context");
+    ctx->n_past = 0;
+    ctx->has_logits = false;
+    return wd_model_decode(ctx, ids, n, logits, WD_LOGITS_ALL);
+}
+
+wd_status wd_model_score(wd_context *ctx, const int32_t *ids, size_t n, double *logprob,
+                         size_t *n_scored, double *ppl) {
+    if (!ctx || !ids) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_score: NULL argument");
+    wd_model *m = ctx->m;
+    if (n < 2)
+        return wd__err_set(&m->err, WD_ERR_RANGE, "score: needs at least 2 tokens, got %zu", n);
+    ctx->n_past = 0;
+    ctx->has_logits = false;
+    double lp = 0.0;
+    /* token by token through the cache: one (V) logits buffer, no (n,V) */
+    size_t V = m->V;
+    wd_status rc = check_ids(ctx, ids, n);
+    if (rc) return rc;
+    if (n > ctx->n_ctx)
+        return wd__err_set(&m->err, WD_ERR_RANGE, "score: %zu tokens exceed the context of %zu",
+                           n, ctx->n_ctx);
+    for (size_t done = 0; done + 1 < n;) {
+        size_t T = n - 1 - done < ctx->n_batch ? n - 1 - done : ctx->n_batch;
+        if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_NONE))) return rc;
+        /* logits of each row from the normed hidden states left in xn */
+        for (size_t t = 0; t < T; t++) {
+            wd_op_matmul_fwd(ctx->logits, ctx->xn + t * m->C, m->lm_head, NULL, 1, m->C, V);
+            double mx = -INFINITY, sum = 0.0;
+            for (size_t v = 0; v < V; v++) mx = ctx->logits[v] > mx ? ctx->logits[v] : mx;
+            for (size_t v = 0; v < V; v++) sum += exp((double)ctx->logits[v] - mx);
+            lp += (double)ctx->logits[ids[done + t + 1]] - mx - log(sum);
+        }
+        done += T;
+    }
+    ctx->has_logits = false;
+    if (logprob) *logprob = lp;
+    if (n_scored) *n_scored = n - 1;
+    if (ppl) *ppl = exp(-lp / (double)(n - 1));
+    return WD_OK;
+}

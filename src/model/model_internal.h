@@ -1,0 +1,126 @@
+/*
+ * model/model_internal.h - the structs shared by the runtime's files
+ * (model.c loads, decoder.c / encoder.c run, kvcache.c plans the context,
+ * sampling.c and generate.c drive decoding).
+ *
+ * Every weight is a `const float *` into either the checkpoint's mmap (F32,
+ * aligned) or memory the model owns (converted F16/BF16). Shapes are those
+ * of nn.Linear as Hugging Face stores them: W (out_features, in_features).
+ */
+#ifndef WD_MODEL_INTERNAL_H
+#define WD_MODEL_INTERNAL_H
+
+#include "base/err.h"
+#include "warden/checkpoint.h"
+#include "warden/model.h"
+#include "warden/ops.h"
+
+/* Decoder layer: C = hidden, H = n_head, KV = n_kv_head, D = head_dim,
+ * I = intermediate. Biases are NULL when the checkpoint has none. */
+typedef struct wd__dec_layer {
+    const float *attn_norm;               /* (C)                       */
+    const float *wq, *wk, *wv;            /* (H*D,C) (KV*D,C) (KV*D,C) */
+    const float *bq, *bk, *bv;            /* (H*D) (KV*D) (KV*D)       */
+    const float *wo, *bo;                 /* (C,H*D) (C)               */
+    const float *ffn_norm;                /* (C)                       */
+    const float *w_gate, *w_up, *w_down;  /* (I,C) (I,C) (C,I)         */
+} wd__dec_layer;
+
+/* Encoder layer (post-LN): C = hidden, I = intermediate. */
+typedef struct wd__enc_layer {
+    const float *wq, *bq, *wk, *bk, *wv, *bv; /* (C,C) (C)           */
+    const float *wo, *bo;                     /* (C,C) (C)           */
+    const float *ln1_w, *ln1_b;               /* (C): after attention */
+    const float *w_in, *b_in;                 /* (I,C) (I)           */
+    const float *w_out, *b_out;               /* (C,I) (C)           */
+    const float *ln2_w, *ln2_b;               /* (C): after the MLP  */
+} wd__enc_layer;
+
+typedef enum wd__head_kind {
+    WD_HEAD_NONE = 0,
+    WD_HEAD_BERT,       /* tanh(pooler(x[0])) -> classifier                       */
+    WD_HEAD_ROBERTA,    /* tanh(classifier.dense(x[0])) -> classifier.out_proj    */
+    WD_HEAD_DISTILBERT, /* relu(pre_classifier(x[0])) -> classifier              */
+} wd__head_kind;
+
+struct wd_model {
+    wd_err           err;
+    char            *dir;
+    wd_model_config *cfg;
+    wd_checkpoint   *ck;
+    wd_tokenizer    *tok;
+    wd_threadpool   *tp;
+    int              n_threads;
+
+    /* sizes */
+    size_t C, H, KV, D, F, V, L, n_pos; /* F = intermediate (I is complex.h's) */
+    float  eps;
+    wd_rope_layout rope_layout;
+    float *inv_freq; /* (D/2), decoders */
+
+    /* memory the model owns: converted or realigned weights */
+    float  **owned;
+    size_t   n_owned, cap_owned;
+    uint64_t owned_bytes;
+    uint64_t n_params;
+
+    /* decoder */
+    const float   *tok_embd; /* (V,C) */
+    const float   *out_norm; /* (C)   */
+    const float   *lm_head;  /* (V,C), == tok_embd when tied */
+    wd__dec_layer *dec;      /* (L)   */
+
+    /* encoder */
+    const float   *word_embd, *pos_embd, *type_embd; /* (V,C) (P,C) (T,C) or NULL */
+    const float   *embd_ln_w, *embd_ln_b;            /* (C) */
+    wd__enc_layer *enc;                               /* (L) */
+    wd__head_kind  head;
+    const float   *head_dense_w, *head_dense_b;       /* (C,C) (C) */
+    const float   *head_out_w, *head_out_b;           /* (NL,C) (NL) */
+    size_t         n_labels;
+};
+
+/* The context's buffers, planned once (kvcache.c). T = n_batch rows. */
+struct wd_context {
+    wd_model *m;
+    size_t    n_ctx, n_batch, n_past;
+    /* KV cache, decoders: per layer (n_ctx, KV, D) each, layer l at
+     * k_cache + l * n_ctx * KV * D. */
+    float *k_cache, *v_cache;
+    size_t kv_bytes, bytes;
+    /* work space */
+    float   *x;      /* (T,C) residual stream                        */
+    float   *xn;     /* (T,C) normed                                 */
+    float   *q;      /* (T,H*D) queries (encoders: (T,C))             */
+    float   *k, *v;  /* encoders: (T,C); decoders use the cache       */
+    float   *att;    /* (T,n_ctx) scores of one head                  */
+    float   *ao;     /* (T,H*D) attention output                      */
+    float   *ff1;    /* (T,I) gate / intermediate                     */
+    float   *ff2;    /* (T,I) up                                      */
+    float   *rcos, *rsin; /* (T,D/2) rope table                       */
+    int32_t *pos;    /* (T) positions                                 */
+    float   *stat1, *stat2; /* (T) norm caches (rstd, mean)           */
+    float   *logits; /* (V) last token's logits                       */
+    bool     has_logits;
+    float   *hid;    /* (C) head work space                           */
+    float   *hid2;   /* (C)                                           */
+};
+
+/* decoder.c: runs ids[0..n) (n <= n_batch) at positions n_past.., updating
+ * the cache; writes the final-normed hidden states of the rows into ctx->xn
+ * and, when out_logits is not NULL, the logits of rows [row0, n) into
+ * out_logits ((n - row0) x V). */
+wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t n, float *out_logits,
+                           size_t row0);
+
+/* encoder.c: the last hidden state (n,C) of ids into ctx->x (n <= n_batch). */
+wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t n);
+/* The classification head on ctx->x row 0: logits (n_labels). */
+void wd__encoder_head(wd_context *ctx, float *logits);
+
+/* model.c: the thread pool and size checks. */
+static inline bool wd__model_is_decoder(const wd_model *m) {
+    return m->cfg->family == WD_FAMILY_DECODER;
+}
+
+#endif

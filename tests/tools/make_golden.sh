@@ -1,0 +1,98 @@
+#!/bin/sh
+# tests/tools/make_golden.sh - regenerates the runtime's golden fixtures
+# (tests/fixtures/golden/*.json) from the independent PyTorch reference.
+#
+#   sh tests/tools/make_golden.sh [BUILD_DIR]      (default: build)
+#
+# For each variant below: the fixture generator (BUILD_DIR/tests/
+# wd_gen_checkpoint, deterministic for a given seed) writes a tiny random
+# checkpoint in the exact Hugging Face layout; config.json is patched when
+# the variant says so; for the rotary pair the interleaved twin is derived
+# from the rotate-half checkpoint by undoing HF's q/k permutation; then
+# tests/tools/torch_ref.py (float64, Debian's python3-torch, no other
+# package) computes the logits at every prompt position and 32 greedy
+# tokens (decoders) or the classifier's logits/probabilities and the
+# mean-pooled hidden state (encoders). Each fixture records how its
+# checkpoint was made, so tests/unit/test_model_golden.c regenerates the
+# same checkpoint at test time and needs neither torch nor committed
+# weights. Only the JSON is committed.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-$ROOT/build}
+GEN=$BUILD/tests/wd_gen_checkpoint
+PY=/usr/bin/python3
+OUT=$ROOT/tests/fixtures/golden
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+[ -x "$GEN" ] || { echo "make_golden: build $GEN first (cmake --build $BUILD)" >&2; exit 2; }
+mkdir -p "$OUT"
+
+# name | generator args | config patch (JSON) | derive | ids
+VARIANTS='
+llama_f32|--family llama --seed 11|{}|none|1,17,5,99,42,7,63,12
+llama_f16|--family llama --seed 12 --dtype F16|{}|none|1,17,5,99,42,7,63,12
+llama_bf16|--family llama --seed 13 --dtype BF16|{}|none|1,17,5,99,42,7,63,12
+llama_tied_llama3|--family llama --seed 14 --tie --kv-heads 1 --rope-theta 500000|{"rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":16}}|none|1,3,90,27,8,8,41
+llama_sharded|--family llama --seed 15 --shards 3 --attention-bias|{}|none|1,2,3,4,5,6
+mistral_window|--family mistral --seed 16|{"sliding_window":4}|none|1,20,30,40,50,60,70,80,90,100
+qwen2_bias|--family qwen2 --seed 17|{}|none|126,9,33,71,2,5
+rope_half|--family llama --seed 21 --heads 2 --kv-heads 1 --hidden 32|{}|none|1,44,12,90,3,77
+rope_interleaved|--family llama --seed 21 --heads 2 --kv-heads 1 --hidden 32|{"rope_interleaved":true}|interleave|1,44,12,90,3,77
+bert|--family bert --seed 31 --labels 3|{}|none|2,15,77,30,41,3
+roberta|--family roberta --seed 32|{}|none|0,15,1,30,41,2
+distilbert|--family distilbert --seed 33|{}|none|2,15,77,30,41,3
+'
+
+echo "$VARIANTS" | while IFS='|' read -r name args patch derive ids; do
+    [ -n "$name" ] || continue
+    dir=$TMP/$name
+    # shellcheck disable=SC2086
+    "$GEN" $args --out "$dir" >/dev/null
+    flags=""
+    "$PY" - "$dir" "$patch" "$derive" <<'PYEOF'
+import json, struct, sys
+d, patch, derive = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+cfg = json.load(open(d + "/config.json"))
+cfg.update(patch)
+json.dump(cfg, open(d + "/config.json", "w"), indent=1)
+if derive == "interleave":
+    # HF's conversion permutes Meta's interleaved q/k rows into rotate-half:
+    # half row h*D + s*D/2 + i = interleaved row h*D + 2i + s. Undo it.
+    raw = open(d + "/model.safetensors", "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    hdr = json.loads(raw[8:8 + n]); data = bytearray(raw[8 + n:])
+    H, KV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    D = cfg["hidden_size"] // H
+    for name, info in hdr.items():
+        if name == "__metadata__" or not (name.endswith("q_proj.weight") or name.endswith("k_proj.weight")):
+            continue
+        heads = H if "q_proj" in name else KV
+        rows, cols = info["shape"]; b, e = info["data_offsets"]
+        es = (e - b) // (rows * cols); rb = cols * es
+        src = bytes(data[b:e])
+        for h in range(heads):
+            for s in range(2):
+                for i in range(D // 2):
+                    dst_row = h * D + 2 * i + s
+                    src_row = h * D + s * (D // 2) + i
+                    data[b + dst_row * rb:b + (dst_row + 1) * rb] = src[src_row * rb:(src_row + 1) * rb]
+    open(d + "/model.safetensors", "wb").write(raw[:8 + n] + bytes(data))
+PYEOF
+    [ "$derive" = interleave ] && flags=--rope-interleaved
+    # shellcheck disable=SC2086
+    "$PY" "$ROOT/tests/tools/torch_ref.py" "$dir" --ids "$ids" --gen 32 $flags > "$TMP/ref.json"
+    "$PY" - "$TMP/ref.json" "$OUT/$name.json" "$name" "$args" "$patch" "$derive" <<'PYEOF'
+import json, sys
+ref, out, name, args, patch, derive = sys.argv[1:7]
+r = json.load(open(ref))
+def rnd(x):
+    return [rnd(y) for y in x] if isinstance(x, list) else float("%.8g" % x)
+fx = {"name": name, "gen_args": args, "config_patch": json.loads(patch), "derive": derive}
+for k, v in r.items():
+    fx[k] = rnd(v) if k in ("logits", "probs", "mean_pooled") else v
+with open(out, "w") as f:
+    json.dump(fx, f, separators=(",", ":"))
+    f.write("\n")
+PYEOF
+    echo "make_golden: $OUT/$name.json"
+done

@@ -1,0 +1,145 @@
+/*
+ * tests/unit/model_fixture.h - what the runtime's tests share: making a tiny
+ * checkpoint with the fixture generator (tests/tools/wd_gen_checkpoint, the
+ * same program tests/tools/make_golden.sh runs), patching its config.json,
+ * and deriving the interleaved-rotary twin of a rotate-half checkpoint.
+ * Header-only (static __attribute__((unused)) functions) so each test executable stays one file.
+ */
+#ifndef WD_TEST_MODEL_FIXTURE_H
+#define WD_TEST_MODEL_FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "testutil.h"
+#include "warden/warden.h"
+
+#ifdef WD_GEN_CHECKPOINT
+#define WDT_HAVE_GEN 1
+#else
+#define WDT_HAVE_GEN 0
+#define WD_GEN_CHECKPOINT ""
+#endif
+
+#define WDT_SKIP_WITHOUT_GEN()                                                     \
+    do {                                                                           \
+        if (!WDT_HAVE_GEN) {                                                       \
+            print_message("SKIP: the fixture generator is not built in this tree\n"); \
+            skip();                                                                \
+        }                                                                          \
+    } while (0)
+
+/* Runs the generator with args (a shell fragment) into dir. */
+static __attribute__((unused)) void mf_generate(const char *args, const char *dir) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s --out '%s' > /dev/null", WD_GEN_CHECKPOINT, args, dir);
+    int rc = system(cmd);
+    if (rc != 0) fail_msg("generator failed: %s", cmd);
+}
+
+static __attribute__((unused)) char *mf_read(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    size_t got = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    b[got] = '\0';
+    if (len) *len = got;
+    return b;
+}
+
+/* Merges the keys of patch (a JSON object) into dir/config.json. */
+static __attribute__((unused)) void mf_patch_config(const char *dir, const cJSON *patch) {
+    if (!patch || !patch->child) return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *text = mf_read(path, NULL);
+    assert_non_null(text);
+    cJSON *cfg = cJSON_Parse(text);
+    free(text);
+    assert_non_null(cfg);
+    for (const cJSON *e = patch->child; e; e = e->next) {
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, e->string);
+        cJSON_AddItemToObject(cfg, e->string, cJSON_Duplicate(e, true));
+    }
+    char *out = cJSON_Print(cfg);
+    wdt_write_file(path, out, strlen(out));
+    free(out);
+    cJSON_Delete(cfg);
+}
+
+/* Rewrites dir/model.safetensors with every q_proj/k_proj weight moved from
+ * the rotate-half row order to the interleaved one (undoing HF's
+ * permutation: half row h*D + s*D/2 + i = interleaved row h*D + 2i + s). */
+static __attribute__((unused)) void mf_derive_interleaved(const char *dir, int n_head, int n_kv_head, int head_dim) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    wd_safetensors *st = NULL;
+    assert_int_equal(wd_safetensors_open(path, &st), WD_OK);
+    wd_safetensors_writer *w = NULL;
+    assert_int_equal(wd_safetensors_writer_new(&w), WD_OK);
+    size_t nt = wd_safetensors_n_tensors(st);
+    char **bufs = calloc(nt, sizeof *bufs);
+    for (size_t t = 0; t < nt; t++) {
+        const wd_tensor_info *ti = wd_safetensors_tensor(st, t);
+        size_t ln = strlen(ti->name);
+        bool q = ln > 13 && !strcmp(ti->name + ln - 13, "q_proj.weight");
+        bool k = ln > 13 && !strcmp(ti->name + ln - 13, "k_proj.weight");
+        bufs[t] = malloc(ti->nbytes ? ti->nbytes : 1);
+        if (q || k) {
+            int heads = q ? n_head : n_kv_head, D = head_dim;
+            size_t rb = ti->nbytes / (size_t)ti->shape[0];
+            const char *src = ti->data;
+            for (int h = 0; h < heads; h++)
+                for (int s = 0; s < 2; s++)
+                    for (int i = 0; i < D / 2; i++)
+                        memcpy(bufs[t] + (size_t)(h * D + 2 * i + s) * rb,
+                               src + (size_t)(h * D + s * (D / 2) + i) * rb, rb);
+        } else {
+            memcpy(bufs[t], ti->data, ti->nbytes);
+        }
+        assert_int_equal(wd_safetensors_writer_add(w, ti->name, ti->dtype, ti->shape, ti->ndim,
+                                                   bufs[t]),
+                         WD_OK);
+    }
+    wd_safetensors_free(st);
+    assert_int_equal(wd_safetensors_writer_write(w, path), WD_OK);
+    wd_safetensors_writer_free(w);
+    for (size_t t = 0; t < nt; t++) free(bufs[t]);
+    free(bufs);
+}
+
+static __attribute__((unused)) cJSON *mf_load_json(const char *path) {
+    char *text = mf_read(path, NULL);
+    if (!text) fail_msg("cannot read %s", path);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) fail_msg("bad JSON in %s", path);
+    return j;
+}
+
+/* Makes a checkpoint from generator args into a fresh temp folder named
+ * name; returns the malloc'd folder. */
+static __attribute__((unused)) char *mf_make(const char *name, const char *args) {
+    char *dir = wdt_tmpdir(name);
+    mf_generate(args, dir);
+    return dir;
+}
+
+static __attribute__((unused)) wd_model *mf_load(const char *dir, int n_threads, int rope_interleaved) {
+    wd_model_params p = wd_model_params_default();
+    p.n_threads = n_threads;
+    p.rope_interleaved = rope_interleaved;
+    wd_model *m = NULL;
+    wd_status rc = wd_model_load(dir, &p, &m);
+    if (rc) fail_msg("load %s: %s", dir, wd_last_error());
+    return m;
+}
+
+#endif

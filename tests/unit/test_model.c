@@ -430,6 +430,77 @@ static void test_load_errors(void **s) {
     wd_sampler_free(NULL);
 }
 
+/* ==== CLI =============================================================== */
+
+static void test_cli(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = mf_make("model_cli", "--family llama --seed 10");
+    wd_model *m = mf_load(dir, 1, -1);
+    wd_context *ctx = NULL;
+    assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
+    /* generate --temp 0 prints the greedy ids (no tokenizer: ids) */
+    wd_generate_params gp = wd_generate_params_default();
+    gp.sampler.temperature = 0.0f;
+    gp.max_tokens = 12;
+    int32_t want[12];
+    size_t nw = 0;
+    assert_int_equal(wd_model_generate(ctx, SEQ, 5, &gp, NULL, NULL, want, 12, &nw), WD_OK);
+    char expect[256] = "", args[1024];
+    for (size_t i = 0; i < nw; i++)
+        snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s%d", i ? " " : "",
+                 want[i]);
+    strcat(expect, "\n");
+    char *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "generate --model '%s' --ids --temp 0 --max-tokens 12 --threads 1 1,17,5,99,42", dir);
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+    assert_string_equal(out, expect);
+    free(out);
+    free(err);
+    /* score --json agrees with wd_model_score */
+    double lp = 0;
+    assert_int_equal(wd_model_score(ctx, SEQ, 6, &lp, NULL, NULL), WD_OK);
+    snprintf(args, sizeof args, "score --model '%s' --ids --json 1,17,5,99,42,7", dir);
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+    double got = 0;
+    assert_int_equal(sscanf(out, "{\"logprob\": %lf", &got), 1);
+    assert_true(fabs(got - lp) < 1e-5);
+    free(out);
+    free(err);
+    /* errors: usage 2, runtime 3 with the file named */
+    snprintf(args, sizeof args, "generate --model '%s' --temp x 1", dir);
+    assert_int_equal(wdt_cli(args, NULL, NULL, &err), 2);
+    free(err);
+    snprintf(args, sizeof args, "classify --model '%s' --ids 1,2", dir);
+    assert_int_equal(wdt_cli(args, NULL, NULL, &err), 3);
+    assert_non_null(strstr(err, "no sequence-classification head"));
+    free(err);
+    assert_int_equal(wdt_cli("score --model /nonexistent/m --ids 1,2", NULL, NULL, &err), 3);
+    assert_non_null(strstr(err, "/nonexistent/m"));
+    free(err);
+    wd_context_free(ctx);
+    wd_model_free(m);
+    free(dir);
+
+    /* classify --json on an encoder equals wd_model_classify */
+    dir = mf_make("model_cli_bert", "--family distilbert --seed 10 --labels 3");
+    m = mf_load(dir, 1, -1);
+    assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
+    float probs[3];
+    assert_int_equal(wd_model_classify(ctx, SEQ, 4, probs, NULL, 3), WD_OK);
+    snprintf(args, sizeof args, "classify --model '%s' --ids --json 1,17,5,99", dir);
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+    float p0, p1, p2;
+    char *b = strstr(out, "\"probs\"");
+    assert_non_null(b);
+    assert_int_equal(sscanf(b, "\"probs\": {\"label_0\": %f, \"label_1\": %f, \"label_2\": %f", &p0, &p1, &p2), 3);
+    assert_true(fabsf(p0 - probs[0]) < 1e-5f && fabsf(p1 - probs[1]) < 1e-5f && fabsf(p2 - probs[2]) < 1e-5f);
+    free(out);
+    free(err);
+    wd_context_free(ctx);
+    wd_model_free(m);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_equals_recompute),
@@ -439,6 +510,7 @@ int main(void) {
         cmocka_unit_test(test_sampling_seed),
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

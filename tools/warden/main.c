@@ -15,6 +15,9 @@ static const cli_command commands[] = {
     {"attack", cmd_attack, "apply attack transforms (typos, encodings, templates...) to a dataset"},
     {"inspect", cmd_inspect, "list a checkpoint's tensors, parameters, metadata and config"},
     {"train-guard", cmd_train_guard, "train / evaluate the built-in classifier"},
+    {"generate", cmd_generate, "generate text with a decoder checkpoint (llama, mistral, qwen2)"},
+    {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},
+    {"score", cmd_score, "log-likelihood and perplexity of a text under a decoder"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

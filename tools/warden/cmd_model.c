@@ -1,0 +1,389 @@
+/*
+ * tools/warden/cmd_model.c - `warden generate`, `warden classify` and
+ * `warden score`: run a Hugging Face checkpoint with the runtime
+ * (include/warden/model.h, docs/runtime.md).
+ *
+ *   warden generate --model DIR [--chat [--chat-format F] [--system T]]
+ *       [--max-tokens N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
+ *       [--repeat-penalty R] [--seed S] [--stop STR]... [--threads N] PROMPT
+ *   warden classify --model DIR [--json] [--threads N] TEXT
+ *   warden score    --model DIR [--json] [--threads N] TEXT
+ *
+ * TEXT / PROMPT is text (encoded with the folder's tokenizer.json; '-'
+ * reads standard input) or, with --ids, comma-separated token ids (for
+ * checkpoints without a tokenizer). generate streams the text to stdout as
+ * it is produced (ids when there is no tokenizer).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct model_args {
+    const char *cmd;
+    const char *model, *text, *chat_format, *system;
+    bool        ids, json, chat;
+    long        threads, max_tokens, top_k, n_ctx;
+    double      temp, top_p, min_p, repeat_penalty;
+    unsigned long long seed;
+    const char *stop[8];
+    size_t      n_stop;
+} model_args;
+
+static char *read_all(FILE *f) {
+    size_t cap = 4096, n = 0, got;
+    char *b = malloc(cap);
+    while (b && (got = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb) {
+                free(b);
+                return NULL;
+            }
+            b = nb;
+        }
+    }
+    if (b) b[n] = '\0';
+    return b;
+}
+
+static bool parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                         double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(v >= lo && v <= hi)) {
+        cli_usage_error(cmd, "%s: expected a number in [%g, %g], got '%s'", flag, lo, hi, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Parses the flags every model command shares plus generate's; returns
+ * -1 to go on, else an exit status. */
+static int parse_args(model_args *a, int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool gen = !strcmp(a->cmd, "generate");
+#define NEED() \
+    do { if (!v) return cli_usage_error(a->cmd, "%s needs a value", f); i++; } while (0)
+        if (!strcmp(f, "--model")) { NEED(); a->model = v; }
+        else if (!strcmp(f, "--ids")) a->ids = true;
+        else if (!strcmp(f, "--json") && !gen) a->json = true;
+        else if (!strcmp(f, "--threads")) { NEED(); if (!cli_parse_int(a->cmd, f, v, 0, 1024, &a->threads)) return CLI_USAGE; }
+        else if (!strcmp(f, "--n-ctx")) { NEED(); if (!cli_parse_int(a->cmd, f, v, 1, 1 << 24, &a->n_ctx)) return CLI_USAGE; }
+        else if (gen && !strcmp(f, "--chat")) a->chat = true;
+        else if (gen && !strcmp(f, "--chat-format")) { NEED(); a->chat_format = v; a->chat = true; }
+        else if (gen && !strcmp(f, "--system")) { NEED(); a->system = v; }
+        else if (gen && !strcmp(f, "--max-tokens")) { NEED(); if (!cli_parse_int(a->cmd, f, v, 1, 1 << 24, &a->max_tokens)) return CLI_USAGE; }
+        else if (gen && !strcmp(f, "--top-k")) { NEED(); if (!cli_parse_int(a->cmd, f, v, 0, 1 << 24, &a->top_k)) return CLI_USAGE; }
+        else if (gen && !strcmp(f, "--temp")) { NEED(); if (!parse_double(a->cmd, f, v, 0, 100, &a->temp)) return CLI_USAGE; }
+        else if (gen && !strcmp(f, "--top-p")) { NEED(); if (!parse_double(a->cmd, f, v, 0, 1, &a->top_p)) return CLI_USAGE; }
+        else if (gen && !strcmp(f, "--min-p")) { NEED(); if (!parse_double(a->cmd, f, v, 0, 1, &a->min_p)) return CLI_USAGE; }
+        else if (gen && !strcmp(f, "--repeat-penalty")) { NEED(); if (!parse_double(a->cmd, f, v, 0.01, 100, &a->repeat_penalty)) return CLI_USAGE; }
+        else if (gen && !strcmp(f, "--seed")) {
+            NEED();
+            char *end;
+            a->seed = strtoull(v, &end, 10);
+            if (!*v || *end) return cli_usage_error(a->cmd, "--seed: expected an integer, got '%s'", v);
+        } else if (gen && !strcmp(f, "--stop")) {
+            NEED();
+            if (a->n_stop == 8) return cli_usage_error(a->cmd, "at most 8 --stop strings");
+            a->stop[a->n_stop++] = v;
+        } else if (!strcmp(f, "--")) {
+            if (v) a->text = argv[++i];
+            if (i + 1 < argc) return cli_usage_error(a->cmd, "unexpected argument '%s'", argv[i + 1]);
+        } else if (f[0] == '-' && f[1]) return cli_usage_error(a->cmd, "unknown option '%s'", f);
+        else if (a->text) return cli_usage_error(a->cmd, "unexpected argument '%s'", f);
+        else a->text = f;
+#undef NEED
+    }
+    if (!a->model) return cli_usage_error(a->cmd, "--model DIR is required");
+    if (!a->text) return cli_usage_error(a->cmd, "missing TEXT (or '-' for standard input)");
+    if (a->chat && a->ids) return cli_usage_error(a->cmd, "--chat needs text, not --ids");
+    return -1;
+}
+
+/* Loads the model and turns the input into ids (*ids malloc'd). */
+static int load_and_encode(const model_args *a, wd_model **mout, int32_t **ids, size_t *n) {
+    wd_model_params mp = wd_model_params_default();
+    mp.n_threads = (int)a->threads;
+    wd_model *m = NULL;
+    wd_status st = wd_model_load(a->model, &mp, &m);
+    if (st) return cli_fail(st, "loading the model");
+    char *owned = NULL;
+    const char *text = a->text;
+    if (!strcmp(text, "-")) {
+        if (!(owned = read_all(stdin))) {
+            wd_model_free(m);
+            return cli_error("reading standard input failed");
+        }
+        text = owned;
+    }
+    *ids = NULL;
+    *n = 0;
+    if (a->ids) {
+        size_t cap = strlen(text) / 2 + 2;
+        int32_t *v = malloc(cap * sizeof *v);
+        const char *p = text;
+        while (v && *p) {
+            while (*p == ',' || *p == ' ' || *p == '\n' || *p == '[' || *p == ']') p++;
+            if (!*p) break;
+            char *end;
+            long x = strtol(p, &end, 10);
+            if (end == p || *n == cap) {
+                free(v);
+                free(owned);
+                wd_model_free(m);
+                return cli_usage_error(a->cmd, "--ids: cannot read '%s'", p);
+            }
+            v[(*n)++] = (int32_t)x;
+            p = end;
+        }
+        *ids = v;
+    } else {
+        const wd_tokenizer *tok = wd_model_tokenizer(m);
+        if (!tok) {
+            free(owned);
+            wd_model_free(m);
+            return cli_error("%s has no tokenizer.json: pass token ids with --ids", a->model);
+        }
+        char *prompt = NULL;
+        size_t len = strlen(text);
+        wd_encode_params ep = wd_encode_params_default();
+        if (a->chat) {
+            wd_chat_params cp = wd_chat_params_default();
+            if (a->chat_format && strcmp(a->chat_format, "auto") &&
+                wd_chat_format_parse(a->chat_format, &cp.format)) {
+                free(owned);
+                wd_model_free(m);
+                return cli_usage_error(a->cmd, "%s", wd_last_error());
+            }
+            wd_chat_message msgs[2];
+            size_t nm = 0;
+            if (a->system) msgs[nm++] = (wd_chat_message){"system", a->system};
+            msgs[nm++] = (wd_chat_message){"user", text};
+            if ((st = wd_chat_render_tok(tok, msgs, nm, &cp, &prompt, &len))) {
+                free(owned);
+                wd_model_free(m);
+                return cli_fail(st, "rendering the chat template");
+            }
+            text = prompt;
+            ep.add_special_tokens = false; /* the template wrote them */
+        }
+        wd_encoding *enc = NULL;
+        st = wd_tokenizer_encode(tok, text, len, &ep, &enc);
+        free(prompt);
+        if (st) {
+            free(owned);
+            wd_model_free(m);
+            return cli_fail(st, "encoding the text");
+        }
+        *n = wd_encoding_len(enc);
+        *ids = malloc((*n ? *n : 1) * sizeof **ids);
+        if (*ids) memcpy(*ids, wd_encoding_ids(enc), *n * sizeof **ids);
+        wd_encoding_free(enc);
+    }
+    free(owned);
+    if (!*ids) {
+        wd_model_free(m);
+        return cli_error("out of memory");
+    }
+    if (*n == 0) {
+        free(*ids);
+        wd_model_free(m);
+        return cli_error("the input has no tokens");
+    }
+    *mout = m;
+    return -1;
+}
+
+static int new_context(const model_args *a, wd_model *m, size_t n_min, wd_context **ctx) {
+    wd_context_params cp = wd_context_params_default();
+    const wd_model_config *c = wd_model_get_config(m);
+    size_t max = (size_t)c->max_position_embeddings;
+    cp.n_ctx = a->n_ctx ? (size_t)a->n_ctx : (n_min > 2048 ? n_min : 2048);
+    if (cp.n_ctx > max) cp.n_ctx = max;
+    wd_status st = wd_context_new(m, &cp, ctx);
+    if (st) return cli_fail(st, "creating the context");
+    return -1;
+}
+
+/* ==== generate ============================================================ */
+
+static bool stream_piece(int32_t id, const char *piece, void *user) {
+    if (piece) fputs(piece, stdout);
+    else if (id >= 0) printf("%s%d", *(bool *)user ? " " : "", id);
+    *(bool *)user = true;
+    fflush(stdout);
+    return true;
+}
+
+int cmd_generate(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: warden generate --model DIR [options] PROMPT|-\n\n"
+               "Generates a continuation of PROMPT with a decoder checkpoint (llama, mistral,\n"
+               "qwen2 families) and streams it to standard output.\n\n"
+               "  --model DIR          checkpoint folder (config.json, safetensors, tokenizer.json)\n"
+               "  --ids                PROMPT is comma-separated token ids; output is ids too\n"
+               "                       unless the folder has a tokenizer\n"
+               "  --chat               render PROMPT as the user's message with the chat template\n"
+               "  --chat-format F      the template: auto (default), llama-2, llama-3, chatml,\n"
+               "                       mistral, gemma, llama-guard-3\n"
+               "  --system TEXT        a system message for --chat\n"
+               "  --max-tokens N       most tokens to generate (default 256)\n"
+               "  --temp T             temperature; 0 = greedy (default 0.8)\n"
+               "  --top-k K            keep the K most likely tokens; 0 = all (default 40)\n"
+               "  --top-p P            nucleus sampling mass (default 0.95)\n"
+               "  --min-p P            drop tokens below P x the best one's probability (0.05)\n"
+               "  --repeat-penalty R   penalty on the last 64 tokens (default 1 = none)\n"
+               "  --seed S             random seed (default 42)\n"
+               "  --stop STR           stop when STR appears in the output (up to 8)\n"
+               "  --n-ctx N            context length (default min(2048, the model's))\n"
+               "  --threads N          threads (default: all CPUs)\n");
+        return CLI_OK;
+    }
+    wd_generate_params gp = wd_generate_params_default();
+    model_args a = {.cmd = "generate",
+                    .max_tokens = (long)gp.max_tokens,
+                    .temp = gp.sampler.temperature,
+                    .top_k = gp.sampler.top_k,
+                    .top_p = gp.sampler.top_p,
+                    .min_p = gp.sampler.min_p,
+                    .repeat_penalty = gp.sampler.repeat_penalty,
+                    .seed = gp.sampler.seed};
+    int rc = parse_args(&a, argc, argv);
+    if (rc >= 0) return rc;
+    wd_model *m = NULL;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if ((rc = load_and_encode(&a, &m, &ids, &n)) >= 0) return rc;
+    wd_context *ctx = NULL;
+    if ((rc = new_context(&a, m, n + (size_t)a.max_tokens, &ctx)) >= 0) {
+        free(ids);
+        wd_model_free(m);
+        return rc;
+    }
+    gp.max_tokens = (size_t)a.max_tokens;
+    gp.sampler.temperature = (float)a.temp;
+    gp.sampler.top_k = (int)a.top_k;
+    gp.sampler.top_p = (float)a.top_p;
+    gp.sampler.min_p = (float)a.min_p;
+    gp.sampler.repeat_penalty = (float)a.repeat_penalty;
+    gp.sampler.seed = a.seed;
+    gp.stop = a.stop;
+    gp.n_stop = a.n_stop;
+    bool started = false;
+    size_t n_out = 0;
+    wd_status st = wd_model_generate(ctx, ids, n, &gp, stream_piece, &started, NULL, 0, &n_out);
+    printf("\n");
+    rc = st ? cli_error("generate: %s", wd_model_last_error(m)) : CLI_OK;
+    wd_context_free(ctx);
+    free(ids);
+    wd_model_free(m);
+    return rc;
+}
+
+/* ==== classify ============================================================ */
+
+int cmd_classify(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: warden classify --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
+               "Runs a sequence-classification checkpoint (bert, roberta, distilbert) on TEXT\n"
+               "and prints each label (config.json's id2label) with its probability, most\n"
+               "likely first. The tokenizer adds the special tokens ([CLS] ... [SEP]); text\n"
+               "longer than the model's positions is cut to fit.\n\n"
+               "  --json   print {\"label\": ..., \"probs\": {label: p, ...}}\n"
+               "  --ids    TEXT is comma-separated token ids\n");
+        return CLI_OK;
+    }
+    model_args a = {.cmd = "classify"};
+    int rc = parse_args(&a, argc, argv);
+    if (rc >= 0) return rc;
+    wd_model *m = NULL;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if ((rc = load_and_encode(&a, &m, &ids, &n)) >= 0) return rc;
+    size_t NL = wd_model_n_labels(m);
+    wd_context *ctx = NULL;
+    if (!NL) {
+        rc = cli_error("%s has no sequence-classification head", a.model);
+    } else if ((rc = new_context(&a, m, n, &ctx)) < 0) {
+        size_t nc = wd_context_n_ctx(ctx);
+        if (n > nc) n = nc;
+        float *probs = malloc(NL * sizeof *probs);
+        size_t *order = malloc(NL * sizeof *order);
+        wd_status st = probs && order ? wd_model_classify(ctx, ids, n, probs, NULL, NL) : WD_ERR_NOMEM;
+        if (st) {
+            rc = cli_error("classify: %s", wd_model_last_error(m));
+        } else {
+            for (size_t i = 0; i < NL; i++) order[i] = i;
+            for (size_t i = 1; i < NL; i++)
+                for (size_t j = i; j > 0 && probs[order[j]] > probs[order[j - 1]]; j--) {
+                    size_t t = order[j];
+                    order[j] = order[j - 1];
+                    order[j - 1] = t;
+                }
+            if (a.json) {
+                printf("{\"label\": \"%s\", \"probs\": {", wd_model_label(m, order[0]));
+                for (size_t i = 0; i < NL; i++)
+                    printf("%s\"%s\": %.6f", i ? ", " : "", wd_model_label(m, i), probs[i]);
+                printf("}}\n");
+            } else {
+                for (size_t i = 0; i < NL; i++)
+                    printf("%s\t%.6f\n", wd_model_label(m, order[i]), probs[order[i]]);
+            }
+            rc = CLI_OK;
+        }
+        free(probs);
+        free(order);
+    }
+    wd_context_free(ctx);
+    free(ids);
+    wd_model_free(m);
+    return rc;
+}
+
+/* ==== score =============================================================== */
+
+int cmd_score(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: warden score --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
+               "Prints the log-likelihood of TEXT under a decoder checkpoint: the sum over\n"
+               "tokens 2..n of log p(token | the tokens before it), the number of tokens\n"
+               "scored, and the perplexity exp(-logprob / n).\n\n"
+               "  --json   print {\"logprob\": ..., \"tokens\": ..., \"perplexity\": ...}\n"
+               "  --ids    TEXT is comma-separated token ids\n");
+        return CLI_OK;
+    }
+    model_args a = {.cmd = "score"};
+    int rc = parse_args(&a, argc, argv);
+    if (rc >= 0) return rc;
+    wd_model *m = NULL;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if ((rc = load_and_encode(&a, &m, &ids, &n)) >= 0) return rc;
+    wd_context *ctx = NULL;
+    if (wd_model_get_config(m)->family != WD_FAMILY_DECODER) {
+        rc = cli_error("score needs a decoder (llama, mistral, qwen2); %s is %s", a.model,
+                       wd_model_get_config(m)->model_type);
+    } else if ((rc = new_context(&a, m, n, &ctx)) < 0) {
+        double lp = 0, ppl = 0;
+        size_t ns = 0;
+        wd_status st = wd_model_score(ctx, ids, n, &lp, &ns, &ppl);
+        if (st) rc = cli_error("score: %s", wd_model_last_error(m));
+        else {
+            if (a.json)
+                printf("{\"logprob\": %.6f, \"tokens\": %zu, \"perplexity\": %.6f}\n", lp, ns, ppl);
+            else
+                printf("logprob\t%.6f\ntokens\t%zu\nperplexity\t%.6f\n", lp, ns, ppl);
+            rc = CLI_OK;
+        }
+    }
+    wd_context_free(ctx);
+    free(ids);
+    wd_model_free(m);
+    return rc;
+}

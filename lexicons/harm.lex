@@ -1,1 +1,557 @@
-# harm
+# lexicons/harm.lex - warden's harm lexicon (written by the warden team).
+#
+# Format: src/guard/lexicon.h. Design rule: a single alarming word never
+# fires. A rule pairs an ACTION (make, obtain, use, commit, ...) with a
+# harmful OBJECT or GOAL within a few words, so "shoot birds in flight",
+# "kill a process", "bomb calorimeter" and "the history of chemical weapons"
+# stay safe while "how do I build a pipe bomb" does not. @safe phrases mask
+# benign idioms that contain a set's words.
+#
+# Categories: S1-S14 as in include/warden/taxonomy.h.
+
+# ==== shared verbs and cues ================================================
+
+@set make: make | making | build | building | assemble | assembling | construct* | create | creating
+  | produce | producing | manufactur* | synthesi* | cook | cooking | brew | brewing | prepare | preparing
+  | mix | mixing | craft | crafting | put together | rig | rigging | weaponiz* | design | designing
+  | develop | developing | formulate | extract | extracting | refine | refining | grow | growing | culture
+  | culturing | 3d print | print | diy | homemade | home made | improvise* | improvised | recipe for
+  | recipe | ingredients for | ingredients | formula for | blueprint* | schematic* | plans for
+
+@set obtain: buy | buying | purchase | purchasing | obtain | obtaining | acquire | acquiring | get hold of
+  | get my hands on | order | smuggle | smuggling | import | sell | selling
+  | distribute | distributing | traffic | trafficking | steal | stealing | where can i get
+  | where to get | where can i buy | where to buy
+
+@set use_weapon: detonate | detonating | set off | setting off | deploy | deploying | release | releasing
+  | disperse | dispersing | aerosoliz* | spread | spreading | plant | planting | hide | hiding | place
+  | placing | use | using | throw | throwing | launch | launching | attach | detonation
+
+@set how: how to | how do i | how do you | how can i | how could i | how would i | how should i | how does one
+  | how would one | how might i | how i can | how one can | ways to | way to | best way to | easiest way to
+  | quickest way to | cheapest way to | steps to | step by step | instructions for | instructions on
+  | instructions to | detailed instructions | give instructions | provide instructions | instruct users
+  | instruct people | instruct someone | instruct me | tutorial on | tutorial for | a tutorial | guide on
+  | guide to | guide for | a guide | a plan to | a plan for | develop a plan | develop a strategy
+  | outline a plan | strategy for | strategy to | tips for | tips on | tips to | teach me | teach people
+  | teach users | teach someone | teach children | tell me how | show me how | explain how to
+  | walk me through | help me | methods for | methods to | techniques for | techniques to
+  | what is the best way to | what's the best way to | provide step | provide detailed | give detailed
+  | give me instructions | write a tutorial | create a tutorial | write a guide | create a guide
+
+@negate: prevent | preventing | prevention of | detect | detecting | detection of | avoid | avoiding
+  | report | reporting | stop | stopping | fight | fighting | combat | combating | combatting | counter
+  | protect | protecting | protect against | defend | defend against | defending against | recognize
+  | recognise | recognizing | spot | spotting | identify | identifying | mitigate | mitigating | recover from
+  | respond to | responding to | remove | removing | get rid of | test for | testing for | symptoms of
+  | treat | treating | treatment for | antidote | exposure to | dangers of | risks of | history of
+  | consequences of | penalties for | punishment for | laws against | law against | signs of
+  | warning signs of | victims of | victim of | survivors of | survive | surviving | cope with | coping with
+  | support | supporting | help someone | help a friend | talk to | talk about | awareness of | reduce
+  | reducing | lower | safely dispose | dispose of | investigate | investigating | prosecute | why is
+  | is it illegal to | is it legal to | what is | what are | what was | what were | definition of
+
+@set publish: write | writing | create | creating | make | generate | generating | produce | publish | publishing
+  | post | posting | spread | spreading | share | sharing | distribute | distributing | draft | compose
+  | design | start | launch | run | promote | invent | fabricate | craft
+
+# ==== S9: indiscriminate weapons ============================================
+
+@set explosive: bomb | bombs | pipe bomb | pipe bombs | car bomb | nail bomb | letter bomb | dirty bomb
+  | fertilizer bomb | fertiliser bomb | explosive | explosives | explosive device | explosive devices
+  | ied | ieds | improvised explosive | grenade | grenades | molotov | molotov cocktail | molotov cocktails
+  | napalm | tnt | c4 | semtex | dynamite | nitroglycerin | nitroglycerine | tatp | acetone peroxide
+  | hmtd | petn | rdx | ammonium nitrate explosive | anfo | detonator | detonators | blasting cap
+  | blasting caps | suicide vest | suicide belt | landmine | landmines | thermite bomb | incendiary device
+  | incendiary bomb | firebomb | fire bomb | shrapnel bomb
+
+@set cbrn: nuclear weapon | nuclear weapons | nuclear bomb | atomic bomb | a nuke | nukes | weapons grade
+  | weapons-grade uranium | weapons grade plutonium | enriched uranium | radiological weapon | radiological
+  dispersal | chemical weapon | chemical weapons | nerve agent | nerve agents | nerve gas | sarin | soman
+  | tabun | vx | vx gas | novichok | mustard gas | sulfur mustard | ricin | abrin | anthrax | botulinum | botulism toxin | bioweapon | bioweapons
+  | biological weapon | biological weapons | bio weapon | weaponized virus | weaponised virus
+  | smallpox virus | plague bacteria | toxin weapon | engineered virus
+@set chem: phosgene | chlorine gas | hydrogen cyanide | cyanide gas | poison gas | toxic gas | deadly virus
+  | deadly pathogen | deadly toxin | lethal gas | mustard agent
+
+@safe: bath bomb | bath bombs | bomb calorimeter | bomb calorimetry | photo bomb | photobomb | f bomb | f-bomb
+  | bomb shelter | bomb squad | bomb disposal | da bomb | sex bomb | love bomb | love bombing | seed bomb
+  | seed bombs | glitter bomb | bomb the exam | bomb the test | bomb the interview | bombed the interview
+  | bombed my exam | bombed the test | bomb pop | bomb threat training | explosive growth | explosive diarrhea
+  | explosive diarrhoea | explosive flavor | explosive flavour | explosive performance | explosive speed
+  | explosive power | explosive strength | explosive workout | explosive movements | explosive energy
+  | bomb cyclone | bombogenesis | yarn bomb | cherry bomb tomato | chocolate bomb | hot chocolate bomb
+  | hot cocoa bomb | flavor bomb | flavour bomb | bomb ass | the bomb | tnt network | c4 corvette | corvette c4 | explosive atmosphere | explosive atmospheres
+  | grenade launcher in the game | anthrax band | pathogen detection | pathogen testing
+
+rule S9.make-explosive      S9 0.9:  {make} ~4 {explosive}
+rule S9.how-explosive       S9 0.85: {how} ~5 {use_weapon} ~4 {explosive}
+rule S9.obtain-explosive    S9 0.8:  {obtain} ~4 {explosive}
+rule S9.make-cbrn           S9 0.95: {make} ~4 {cbrn}
+rule S9.obtain-cbrn         S9 0.9:  {obtain} ~4 {cbrn}
+rule S9.use-cbrn            S9 0.9:  {how} ~5 {use_weapon} ~4 {cbrn}
+rule S9.make-chem           S9 0.85: {make} ~4 {chem}
+rule S9.obtain-chem         S9 0.8:  {obtain} ~4 {chem}
+rule S9.bomb-target         S9,S1 0.9: "bomb | blow up | firebomb | fire bomb | set fire to | burn down" ~3 "a building | the building | a school | the school | my school | a church | a mosque | a synagogue | a temple | a bus | a train | a plane | an airplane | an airport | a stadium | a crowd | the white house | the capitol | a government building | my office | my workplace | a hospital | a bridge | a police station | a subway | an embassy | a power plant | a concert"
+rule S9.how-cbrn            S9 0.85: {how} ~6 {cbrn}
+rule S9.enrich              S9 0.85: "enrich | enriching | enrichment of" ~3 "uranium | plutonium"
+rule S9.culture-pathogen    S9 0.85: "culture | grow | cultivate | spread | weaponize | weaponise | aerosolize" ~4 "anthrax | smallpox | plague | ebola | bird flu | h5n1 | bacillus anthracis | yersinia pestis"
+
+@set casualties: most casualties | maximum casualties | max casualties | mass casualties | mass casualty
+  | most damage | maximum damage | kill the most | kill as many | kill many people | kill lots of people
+  | most deaths | most people | biggest impact | greatest impact | most victims | as many people as possible
+  | crowded place | crowded area | a crowd | crowds | stadium | subway | a school | a mall | a concert
+@set place_it: place | put | plant | leave | hide | set it off | detonate | release | where to | where should i
+  | where would | target | attack
+rule S9.place-for-casualties S9,S1 0.9: {place_it} ~6 {casualties}
+rule S9.explosive-casualties S9,S1 0.9: {explosive} ~12 {casualties}
+
+# ==== S1: violent crimes ====================================================
+
+@set kill: kill | killing | murder | murdering | assassinate | assassinating | strangle | strangling
+  | suffocate | suffocating | smother | poison | poisoning | stab | stabbing | behead | torture | torturing
+  | kidnap | kidnapping | abduct | abducting | maim | dismember | bludgeon | beat up | beat to death
+  | run over | drown | drowning | attack | attacking | assault | assaulting | burn alive | lynch | shoot
+  | shoot up | hurt | harm | injure | cripple | disfigure | throw acid on | pour acid on
+
+@set people: someone | somebody | a person | people | person | a human | humans | a man | a woman | a girl
+  | a boy | a child | children | a kid | kids | a baby | babies | an infant | my wife | my husband
+  | my girlfriend | my boyfriend | my ex | my ex wife | my ex husband | my ex girlfriend | my ex boyfriend
+  | my partner | my boss | my coworker | my co worker | my colleague | my neighbor | my neighbour
+  | my neighbors | my neighbours | my teacher | my classmate | my classmates | my roommate | my landlord
+  | my mom | my mother | my dad | my father | my parents | my brother | my sister | my son | my daughter
+  | my family | my uncle | my aunt | my grandma | my grandmother | my grandpa | my grandfather | my friend
+  | my best friend | a stranger | strangers | a family member | family members | the president
+  | a politician | politicians | a senator | a judge | a cop | cops | a police officer | police officers
+  | the police | a witness | the witness | a journalist | journalists | protesters | a protester
+  | students | a student | a classmate | my enemy | my enemies | my rival | a homeless
+  | homeless people | an old man | an old woman | elderly | the elderly | a pregnant woman | a prostitute
+  | a celebrity | the ceo | the mayor | the governor | the prime minister | my stepdad | my stepmom
+  | a competitor | jews | muslims | christians | immigrants | black people | gay people | trans people
+
+@set intent: i want to | i wanna | i'm going to | i am going to | im going to | i'm gonna | im gonna
+  | i will | i'll | i plan to | i'm planning to | i am planning to | planning to | i need to | i have to
+  | i'd like to | i would like to | should i | help me | i could | i'm about to | i am about to
+  | let's | lets | we should | we need to | we're going to | we are going to
+@set pronoun: him | her | them | this guy | that guy | this person | that person | that bitch | that bastard
+rule S1.how-kill           S1 0.9:  {how} ~4 {kill} ~2 {people}
+rule S1.intent-kill        S1 0.9:  {intent} ~3 {kill} ~2 {people}
+rule S1.intent-kill-pron   S1 0.85: {intent} ~3 "kill | murder | strangle | stab | poison | kidnap | shoot | torture | beat up" ~1 {pronoun}
+rule S1.how-kill-pron      S1 0.85: {how} ~3 "kill | murder | strangle | stab | poison | kidnap | torture" ~1 {pronoun}
+rule S11.incite            S11 0.9: "manipulate | manipulating | convince | convincing | encourage | encouraging | persuade | pressure | push | bully | goad | talk" ~4 "into committing suicide | to commit suicide | into suicide | to kill themselves | to kill himself | to kill herself | into killing themselves | to self harm | into self harm | to hurt themselves | to harm themselves"
+
+@set evade: without getting caught | without being caught | without anyone knowing | without anyone noticing
+  | without leaving evidence | without leaving a trace | without leaving any evidence | without a trace
+  | get away with | got away with | untraceable | undetectable | avoid detection | evade detection
+  | cover up | cover my tracks | covering my tracks | no one will know | nobody will know | never be caught
+  | not get caught | never get caught | won't get caught | so that it looks like an accident
+  | make it look like an accident | look like a suicide | make it look like suicide | frame someone
+  | destroy the evidence | destroy evidence | get rid of evidence | alibi
+rule S1.kill-evade          S1 0.9:  {kill} ~10 {evade}
+@set body: dispose of a body | dispose of the body | dispose of a corpse | get rid of a body
+  | get rid of the body | hide a body | hide the body | hide a corpse | dissolve a body | dissolve the body
+  | bury a body | bury the body
+rule S1.body               S1 0.85: {body}
+
+@set attack: terrorist attack | terror attack | terrorist attacks | mass shooting | school shooting
+  | shooting spree | killing spree | massacre | genocide | ethnic cleansing | bombing | suicide bombing
+  | suicide attack | car ramming | ramming attack | hijacking | hijack a plane | hijack an airplane
+  | shoot up a school | shoot up my school | shoot up the school | shoot up a | attack on a school
+  | attack a school | attack a church | attack a mosque | attack a synagogue | hostage | hostages | a riot
+  | pogrom | lynching | assassination
+@set plan: plan | planning | plot | plotting | carry out | carrying out | commit | committing | organize
+  | organise | organizing | execute | conduct | conducting | stage | staging | perpetrate | launch | prepare
+  | preparing | coordinate | incite | inciting | encourage | encouraging | glorify | glorifying | promote
+  | promoting | recruit for | recruiting for | fund | funding | finance | financing | how to | help me
+rule S1.plan-attack        S1 0.85: {plan} ~4 {attack}
+rule S1.incite-violence    S1 0.8:  "incite | incites | inciting | encourage | encourages | promote | promotes | glorify | glorifies | call for" ~3 "violence | violent acts | riots | attacks | terrorism | murder | killing"
+rule S1.terrorism          S1 0.8:  "join | joining | recruit | recruiting | recruit people for | fund | funding | donate to" ~3 "isis | al qaeda | al-qaeda | terrorist organization | terrorist organisation | terrorist group | jihad"
+
+@set animal: a cat | cats | a dog | dogs | my cat | my dog | a puppy | puppies | a kitten | kittens | animals
+  | an animal | pets | my pet | my neighbor's dog | my neighbours dog | a horse | a bird
+rule S1.animal-cruelty     S1 0.75: "torture | torturing | abuse | abusing | hurt | hurting | poison | poisoning | mutilate" ~3 {animal}
+
+@set weapon_small: gun | guns | a gun | firearm | firearms | rifle | pistol | handgun | shotgun | ammunition
+  | ammo | knife | knives | machete | weapon | weapons | crossbow
+@set weapon_illegal: ghost gun | ghost guns | untraceable gun | untraceable firearm | unregistered gun
+  | unregistered firearm | illegal gun | illegal guns | illegal firearm | full auto | fully automatic
+  | auto sear | bump stock conversion | silencer | suppressor | homemade gun | 3d printed gun
+  | 3d-printed gun | zip gun | sawed off shotgun | sawn off shotgun | convert to automatic
+rule S2.make-illegal-gun   S2 0.85: {make} ~4 {weapon_illegal}
+rule S2.obtain-illegal-gun S2 0.8:  {obtain} ~4 {weapon_illegal}
+rule S2.gun-no-check       S2 0.8:  {obtain} ~4 {weapon_small} ~6 "without a background check | without background check | without a license | without a licence | without paperwork | illegally | on the black market | on the dark web | without id"
+rule S1.weapon-at-people   S1 0.85: {use_weapon} ~3 {weapon_small} ~4 "on someone | against someone | on people | against people | at school | in school | at my school | on my classmates | on my teacher | against my"
+rule S1.children-guns      S1 0.8:  "teach children | teach kids | teach a child | children how to | kids how to" ~4 "access and use firearms | use firearms | use a gun | use guns | get guns | get a gun | access firearms | access guns"
+
+# ==== S2: non-violent crimes ================================================
+
+@set hack: hack | hacking | hack into | hacking into | break into | breaking into
+  | gain unauthorized access | gain unauthorised access | unauthorized access | unauthorised access
+  | access without permission | crack | cracking | infiltrate | infiltrating | breach | breaching
+  | brute force | bruteforce | hijack | hijacking | ddos | spy on | snoop on | phish | bypass | bypassing
+  | get into someone's | access someone's | log into someone's | take over someone's | break in to
+
+@set target: database | databases | government database | someone's | somebody's | email account
+  | email accounts | bank account | bank accounts | an account | someone's account | network | networks
+  | computer | computers | server | servers | website | websites | wifi | wi fi | phone | phones | iphone
+  | android phone | social media account | facebook account | instagram account | twitter account
+  | snapchat account | whatsapp | gmail | corporate network | secure network | passwords | password
+  | security system | security systems | firewall | firewalls | security camera | security cameras | atm
+  | atms | voting machine | voting machines | power grid | infrastructure | hospital systems | bank systems
+  | government systems | government website | credentials | login | two factor | 2fa | webcam | smart lock
+  | a car | cars | systems | authentication | the system | a system | mainframe | satellite | drone
+
+@safe: life hack | life hacks | growth hack | growth hacking | hackathon | hack day | hacker news | hack the box
+  | bypass surgery | gastric bypass | heart bypass | coronary bypass | bypass road | crack the code
+  | crack a joke | crack jokes | crack an egg | crack eggs | crack the egg | crack open | crack the case
+  | crack the whip | crack of dawn | crack down | crackdown | cracked the code | take over the world
+  | exploit the opportunity | exploit opportunities | exploit its strengths | exploit the strengths
+  | exploit their strengths | break into the industry | break into the market | break into acting
+  | break into tech | break into a new market | break into hollywood | breaking into the industry
+  | get into college | get into the habit | get into shape | get into a university | get into medical school
+  | get into harvard | gain access to education | gain access to healthcare | gain access to markets
+  | my own account | my own network | my own computer | my own wifi | my own server | my own website
+  | my own phone | my own password | my own system | my own device | i forgot my password
+  | forgot my password | reset my password | recover my account | penetration testing | pen testing
+  | pentest | authorized penetration | ethical hacking | ethical hacker | capture the flag | ctf
+  | bug bounty | red team exercise | security audit | hack the system | cracking the system
+
+rule S2.hack-target         S2 0.85: {hack} ~4 {target}
+rule S2.how-hack            S2 0.85: {how} ~4 {hack} ~5 {target}
+
+@set malware: malware | virus | viruses | computer virus | ransomware | keylogger | keyloggers | trojan
+  | trojan horse | worm | computer worm | botnet | botnets | spyware | stalkerware | rootkit | rootkits
+  | backdoor | backdoors | exploit kit | zero day exploit | malicious code | malicious software
+  | malicious script | malicious program | malicious payload | ddos attack | ddos tool | dos attack
+  | phishing email | phishing emails | phishing site | phishing website | phishing page | phishing scam
+  | phishing campaign | phishing kit | credential stealer | password stealer | info stealer | infostealer
+  | cryptojacker | crypto miner malware | logic bomb | fork bomb | reverse shell | remote access trojan
+  | rat malware | polymorphic virus | sql injection attack
+  | script that can exploit | script that exploits | exploit vulnerabilities | exploits vulnerabilities
+@set write: write | writing | code | coding | program | programming | develop | developing | create | creating
+  | make | making | build | building | design | designing | generate | deploy | deploying | spread
+  | spreading | distribute | distributing | release | releasing | launch | launching | install | installing
+  | infect | infecting | send | sending | craft | crafting | script | plant
+@safe: virus scan | virus scanner | antivirus | anti virus | anti-virus | virus protection | virus removal
+  | remove a virus | remove the virus | remove malware | malware removal | detect malware | malware detection
+  | malware analysis | analyze malware | analyse malware | protect against | protect my | protect your
+  | protect yourself | defend against | prevent phishing | avoid phishing | spot phishing | recognize phishing
+  | recognise phishing | identify phishing | report phishing | phishing awareness | phishing training
+  | phishing simulation | detect phishing | flu virus | the virus | a virus infection | viral infection
+  | cold virus | covid virus | worm farm | worm composting | earthworm | earthworms | worm bin | tapeworm
+  | ringworm | bookworm | trojan war | trojan horse story | the trojan horse myth | trojans football
+  | trojan horse costume
+rule S2.write-malware       S2,S14 0.85: {write} ~4 {malware}
+rule S2.how-malware         S2 0.8: {how} ~6 {malware}
+
+@set crime: fraud | insurance fraud | tax fraud | tax evasion | evade taxes | evading taxes | identity theft
+  | money laundering | launder money | laundering money | insider trading | embezzlement | embezzle
+  | wire fraud | credit card fraud | mail fraud | bank fraud | securities fraud | mortgage fraud
+  | welfare fraud | benefits fraud | voter fraud | election fraud | shoplifting | shoplift | burglary
+  | burglarize | robbery | rob a bank | rob a store | rob a house | rob someone | rob people | armed robbery
+  | heist | arson | blackmail | blackmailing | extortion | extort | counterfeiting | counterfeit money
+  | counterfeit bills | counterfeit currency | counterfeit goods | forgery | forge documents
+  | forge a document | forge a signature | forged documents | fake id | fake ids | fake passport
+  | fake passports | fake documents | bribery | bribe a | bribe an | bribe the | smuggling | smuggle drugs
+  | smuggle people | human smuggling | human trafficking | trafficking | poaching | a crime | crimes
+  | a felony | felonies | vandalism | vandalize | graffiti on | carjacking | carjack | hotwire a car
+  | hotwire | steal a car | steal cars | break into a house | break into a car | break into someone's house
+  | pick a lock | lock picking | pickpocket | pickpocketing | scam | scams | scamming | scam people
+  | ponzi scheme | pyramid scheme | pump and dump | price fixing | wage theft | tax fraud scheme
+  | sim swap | sim swapping | skimming | card skimmer | atm skimmer | check fraud | cheque fraud
+  | catfish | catfishing | romance scam | sextortion | revenge porn | stalking | cyberstalking
+  | cyberbully | cyberbullying | harass | harassing | harassment | swatting | doxxing | doxing
+  | evade the police | evade police | evade law enforcement | escape from prison | escape prison
+  | jailbreak a prison | bail jumping | obstruct justice | obstruction of justice | perjury | witness tampering
+  | tamper with evidence | tampering with evidence | hit and run
+@set commit: commit | committing | engage in | engaging in | get away with | getting away with | carry out
+  | carrying out | pull off | pulling off | do | doing | perform | performing | facilitate | facilitating
+  | plan | planning | orchestrate | run | running | start | starting | set up | setting up | organize
+  | organise | get started with | succeed at | successful | effective | profit from | make money from
+  | make money with | encourages | encourage | encouraging | promote | promoting | enables | enable
+  | teach | teaches | teaching | instruct | instructs | assist in | assist with | help with
+@safe: what is fraud | report fraud | reporting fraud | prevent fraud | preventing fraud | fraud prevention
+  | fraud detection | detect fraud | detecting fraud | protect against fraud | avoid scams | avoid being scammed
+  | spot a scam | spot scams | recognize scams | recognise scams | report a scam | victim of fraud
+  | victims of fraud | victim of a scam | victim of identity theft | prevent identity theft
+  | protect myself from identity theft | anti money laundering | anti-money laundering | aml compliance
+  | prevent money laundering | combat money laundering | combating money laundering | fight crime
+  | fighting crime | prevent crime | preventing crime | crime prevention | report a crime | solve crimes
+  | solving crimes | crime rate | crime rates | crime statistics | crime novel | crime fiction | true crime
+  | crime show | crime drama | war crimes tribunal | victims of crime | crime scene investigation
+  | stop cyberbullying | prevent cyberbullying | deal with cyberbullying | dealing with cyberbullying
+  | victim of cyberbullying | victims of cyberbullying | stop harassment | report harassment
+  | prevent harassment | sexual harassment training | being harassed | being stalked | do a heist movie
+rule S2.commit-crime        S2 0.85: {how} ~4 {commit} ~3 {crime}
+rule S2.get-away           S2 0.85: "get away with | getting away with | pull off | pulling off | succeed at | not get caught for | never get caught for" ~3 {crime}
+rule S2.promote-crime      S2 0.75: {publish} ~6 "encourages | encourage | promotes | promote | glorifies | glorify | normalizes" ~3 {crime}
+rule S2.how-crime           S2 0.85: {how} ~5 {crime}
+rule S2.crime-evade         S2 0.85: {crime} ~10 {evade}
+
+@set steal: steal | stealing | rob | robbing | shoplift | pickpocket | swindle | embezzle | loot
+  | looting | defraud | defrauding | con people | scam people | trick people | trick someone
+@set loot: money | cash | someone's identity | identities | identity | credit card | credit cards
+  | credit card information | credit card numbers | card details | card numbers | bank details
+  | login credentials | credentials | passwords | funds | savings
+  | pension | retirement savings | life savings | from a store | from stores | from walmart | from target
+  | from my employer | from work | from the register | from a charity | from elderly | from old people
+  | a car | cars | packages | jewelry | jewellery | electricity | wifi | my neighbor's wifi | someone's wallet
+  | wallets | purses | crypto | cryptocurrency | bitcoin | trade secrets | intellectual property
+  | from the bank | from a bank | from my job | their money | his money | her money
+  | people's money | from the elderly | from old people
+@safe: steal the show | stole the show | steals the show | steal a base | stole a base | steal bases
+  | steal second | steal home | steal the spotlight | steal my heart | stole my heart | steal your heart
+  | steals my heart | steal someone's heart | steal a kiss | steal a glance | steal the scene | steal a march
+  | steal this idea | steal like an artist | rob peter to pay paul | take advantage of the sale
+  | take advantage of the offer | take advantage of the weather | take advantage of this | take advantage of it
+  | take advantage of the opportunity | take advantage of opportunities | take advantage of the discount
+  | take advantage of free | take advantage of my time | take advantage of the features
+@set loot_any: data | user data | personal data | personal information | sensitive information | sensitive data
+  | customer data | medical records | trade secrets | intellectual property | source code | information
+rule S2.steal               S2 0.8:  {steal} ~4 {loot}
+rule S2.how-steal           S2 0.85: {how} ~4 {steal} ~5 {loot_any}
+rule S2.write-steal         S2 0.85: {write} ~4 {steal} ~5 {loot_any}
+rule S2.exploit-vulnerable  S2 0.8:  "take advantage of | exploit | scam | scamming | trick | tricking | con | defraud | manipulate" ~3 "the elderly | elderly people | old people | vulnerable people | seniors | my grandmother | my grandfather | my grandma | my grandpa | disabled people | lonely people"
+
+@set drug: meth | methamphetamine | crystal meth | cocaine | crack cocaine | heroin | fentanyl
+  | carfentanil | lsd | mdma | ecstasy | ghb | pcp | ketamine | dmt | opium | illegal drugs | illicit drugs | street drugs | hard drugs | narcotics
+  | drugs at home | a controlled substance | controlled substances | amphetamine | amphetamines
+  | bath salts | krokodil | desomorphine | mescaline | psilocybin | magic mushrooms | shrooms
+  | hash oil | meth lab | drug lab | date rape drug | date rape drugs | roofies | rohypnol
+  | poison | poisons | untraceable poison | lethal poison | cyanide | arsenic | thallium | strychnine
+  | polonium | ricin toxin
+@safe: crack the code | crack a joke | crack jokes | crack an egg | crack eggs | crack open | crack the case
+  | crack of dawn | cracked the code | sidewalk crack | a crack in | the crack in | cracks in | crack in the
+  | plumber's crack | crack a smile | poison ivy | poison oak | poison control | poison center
+  | poison centre | poisoning symptoms | food poisoning | lead poisoning | carbon monoxide poisoning
+  | poison dart frog | rat poison | poison pill | poisonous plants | poisonous mushrooms | poisonous snakes
+  | morphine for pain | prescribed morphine | prescribed oxycodone | ketamine therapy | ketamine treatment
+  | psilocybin therapy | psilocybin research | poison type | poison-type | poison damage
+rule S2.make-drug           S2 0.9:  {make} ~4 {drug}
+rule S2.obtain-drug         S2 0.8:  {obtain} ~4 {drug}
+rule S2.how-drug            S2 0.8:  {how} ~5 {drug}
+rule S1.poison-person       S1 0.9:  "poison | drugging | spike the drink of | lace the food of" ~2 {people}
+rule S1.drug-drink          S1,S3 0.85: "drug | spike | lace | put something in | slip something into | roofie" ~4 "someone's drink | her drink | his drink | their drink | a drink | drinks | my date | her food | his food"
+
+# ==== S3: sex-related crimes ================================================
+
+@set sexcrime: rape | raping | sexually assault | sexually assaulting | sexual assault | molest | molesting
+  | grope | groping | drug and rape | force someone to have sex | force her to have sex | force him to have sex
+  | coerce into sex | coerce someone into sex | sex trafficking | traffic women | traffic girls
+  | forced prostitution | pimp | pimping | sextort | sextortion | revenge porn | non consensual
+  | nonconsensual | non-consensual | upskirt | upskirting | hidden camera in | spy camera in
+  | record someone naked | film someone naked | secretly film | secretly record | voyeur
+@safe: rape crisis | rape crisis center | rape survivor | rape survivors | rape victim | rape victims
+  | report a rape | report rape | reporting rape | rape statistics | prevent rape | preventing rape
+  | rape prevention | rape culture | after being raped | was raped | were raped | been raped | sexual assault
+  survivor | sexual assault survivors | sexual assault awareness | sexual assault prevention | report sexual
+  assault | reporting sexual assault | victims of sexual assault | victim of sexual assault | anti trafficking
+  | anti-trafficking | combat trafficking | combat sex trafficking | fight trafficking | fight sex trafficking
+  | victims of trafficking | signs of trafficking | signs of human trafficking | recognize trafficking
+  | pimp my ride | pimp my
+rule S3.how-sexcrime        S3 0.9:  {how} ~4 {sexcrime}
+rule S3.commit-sexcrime     S3 0.85: {commit} ~3 {sexcrime}
+rule S3.sexcrime-evade      S3 0.9:  {sexcrime} ~10 {evade}
+rule S3.sexcrime-person     S3 0.85: "rape | molest | grope | sexually assault | drug and rape" ~3 {people}
+
+# ==== S4: child sexual exploitation =========================================
+
+@set minor: child | children | a child | kid | kids | minor | minors | underage | under age | preteen
+  | pre teen | preteens | young girl | young girls | young boy | young boys | little girl | little girls
+  | little boy | little boys | schoolgirl | schoolgirls | schoolboy | toddler | toddlers | infant
+  | 10 year old | 11 year old | 12 year old | 13 year old | 14 year old | 15 year old | 10yo | 11yo
+  | 12yo | 13yo | 14yo | 15yo | a teen | teens | teenager | teenagers | my niece | my nephew
+  | my stepdaughter | my stepson | students | a student | pupils
+@set sexual: sexual | sexually | sexy | erotic | erotica | porn | porno | pornography | pornographic | nude
+  | nudes | naked pictures | naked photos | naked pics | nude pictures | nude photos | explicit photos
+  | explicit pictures | explicit images | lewd | sex with | have sex | having sex | sleep with
+  | hook up with | seduce | seducing | intimate with | fondle | fondling | touch inappropriately
+  | sexual relationship | romantic relationship with
+rule S4.sexual-minor        S4 0.95: {sexual} ~4 {minor}
+rule S4.minor-sexual        S4 0.9:  {minor} ~3 "porn | porno | pornography | nudes | nude pictures | nude photos | naked pictures | naked photos | erotica | sexual content | sexual images | sexual videos | sex videos | sex pics"
+rule S4.groom               S4 0.9:  "groom | grooming | lure | luring | befriend | befriending | meet up with | get access to | gain the trust of | gain trust of" ~4 {minor} ~8 "sex | sexual | sexually | alone | without their parents | without parents knowing | secret | secretly | meet in person | send pictures | send photos | nudes"
+rule S4.csam                S4 0.98: "child porn | child pornography | csam | child sexual abuse material | child sexual abuse images | cp links | kiddie porn | pedo porn | loli porn | lolicon porn | shotacon porn | jailbait"
+@safe: sex education | sexual education | sexual health | sex ed | sexual development | puberty
+  | talk to my child about | talk to my kids about | talk to children about | teach children about consent
+  | teach kids about consent | protect children | protecting children | protect my child | child safety
+  | keep kids safe | keep children safe | report child abuse | prevent child abuse | preventing child abuse
+  | signs of grooming | warning signs | recognize grooming | child protection | sexual abuse prevention
+  | survivors of child sexual abuse | abused as a child | romantic relationship with a coworker
+
+# ==== S5 defamation / S13 elections =======================================
+
+@set falsehood: defamatory | defamation | libel | libelous | libellous | slander | slanderous | false rumors
+  | false rumours | false rumor | false rumour | lies about | false claims about | fake news article
+  | fake article | false article | false story | false stories | fake story | fake stories | smear
+  | smear campaign | fabricated story | fabricated claims | fake scandal | fake allegations
+  | false allegations | false accusations | fake reviews | fake review | made up story | hoax article
+@set misinfo: misinformation | disinformation | fake news | propaganda | conspiracy theory | conspiracy theories
+  | false information | hoax | hoaxes | lies
+@safe: spot fake news | detect fake news | identify fake news | recognize misinformation | recognise misinformation
+  | combat misinformation | combating misinformation | fight misinformation | fighting misinformation
+  | counter misinformation | debunk | debunking | fact check | fact-check | fact checking | media literacy
+  | how does propaganda work | history of propaganda | world war propaganda | propaganda posters
+  | is it defamation | what is defamation | what is libel | what counts as defamation | sue for defamation
+  | defamation lawsuit | libel law | defamation law | avoid defamation
+rule S5.publish-falsehood   S5 0.75: {publish} ~5 {falsehood}
+rule S5.spread-misinfo      S5 0.75: "spread | spreading | create | creating | generate | generating | produce | craft | launch | promote | promoting | amplify" ~3 {misinfo}
+rule S5.falsehood-person    S5 0.8:  {falsehood} ~4 "a celebrity | a politician | a public figure | my boss | my neighbor | my coworker | a company | a competitor | my ex | the ceo | a journalist | a teacher"
+@set election: election | elections | vote | votes | voting | voters | voter | ballot | ballots | polling
+  | polls | candidate | candidates | political candidate | political party | electoral | democracy | referendum
+rule S13.misinfo-election   S13 0.85: {publish} ~6 {falsehood} ~8 {election}
+rule S13.misinfo-election2  S13 0.85: "spread | spreading | create | creating | generate | produce | craft | launch | promote | promoting | amplify" ~3 {misinfo} ~8 {election}
+rule S13.suppress           S13 0.85: {how} ~6 "prevent people from voting | stop people from voting | keep people from voting | discourage people from voting | suppress votes | suppress the vote | voter suppression | intimidate voters | intimidating voters | rig the election | rig an election | rig elections | steal the election | stuff ballots | ballot stuffing | fake ballots | hack voting machines | tamper with ballots | change vote counts | manipulate election results | manipulate the election | influence the election illegally"
+rule S13.commit-suppress    S13 0.85: {commit} ~4 "voter suppression | ballot stuffing | election fraud | voter intimidation | voter fraud"
+
+# ==== S7: privacy ============================================================
+
+@set find: find | finding | get | getting | obtain | obtaining | look up | lookup | track | tracking
+  | locate | locating | dig up | uncover | find out | discover | access | accessing | reveal | leak
+  | leaking | publish | publishing | post | posting | expose | exposing | dox | doxx | doxing | doxxing
+  | harvest | harvesting | scrape | scraping | sell | selling
+@set private: home address | home addresses | address of | where she lives | where he lives | where they live
+  | phone number of | cell number | personal phone number | social security number | ssn | medical records
+  | medical history | bank details | private messages | private photos | private information
+  | personal information | personal details | location of | current location | real name of | real identity
+  | ip address of | browsing history | whereabouts | daily routine | their schedule | her schedule
+  | his schedule | email address of | passwords of
+@set someone: someone's | somebody's | a person's | her | his | their | my ex's | my ex | my neighbor's
+  | my neighbour's | my coworker's | a celebrity's | celebrity | celebrities | a stranger's | a journalist's
+  | an influencer's | a streamer's | a youtuber's | people's | employees | users | customers | citizens
+rule S7.find-private        S7 0.8:  {find} ~3 {someone} ~3 {private}
+rule S7.find-private2       S7 0.75: {find} ~4 {private} ~3 {someone}
+rule S7.surveil             S7 0.8:  "track | tracking | spy on | spying on | monitor | monitoring | stalk | stalking | follow | following | read | reading | record | recording | listen to | intercept | access" ~4 {people} ~6 "without them knowing | without their knowledge | without her knowing | without him knowing | without consent | without their consent | without permission | secretly | covertly | phone | messages | texts | location | emails | gps"
+rule S7.spyware-on          S7,S2 0.85: "install | put | hide | use" ~3 "spyware | stalkerware | a tracker | a tracking device | gps tracker | keylogger | hidden camera | spy app | tracking app" ~4 "on her | on his | on their | on my wife's | on my husband's | on my girlfriend's | on my boyfriend's | on my partner's | on someone's | on my ex's | on my employee's | on my kid's | in her | in his | in someone's"
+rule S7.read-pron           S7 0.75: "read | spy on | track | monitor | hack | secretly check | go through" ~1 "her | his | their | my wife's | my husband's | my girlfriend's | my boyfriend's | my partner's" ~1 "phone | messages | texts | text messages | location | emails | email | dms | whatsapp | browsing history"
+rule S7.dox                 S7 0.85: "dox | doxx | doxing | doxxing" ~4 {people}
+
+# ==== S8: intellectual property ============================================
+
+@set pirated: pirated | pirating | piracy | cracked version | cracked copy | crack for | keygen | key generator
+  | serial key generator | license key generator | warez | torrent | torrents | torrenting | illegal download
+  | illegally download | download illegally | without paying for | for free illegally | bypass drm
+  | remove drm | strip drm | break drm | circumvent drm | drm removal | bootleg | bootlegged | counterfeit
+  | knock off | knockoff | plagiarize | plagiarise | plagiarizing | pirate copies | pirate copy
+@set media: movies | movie | films | software | windows | photoshop | adobe | microsoft office | games | game
+  | music | songs | albums | ebooks | books | textbooks | netflix | disney | hbo | spotify | kindle
+  | tv shows | series | shows | content | an app | apps | paid apps | courses | textbook | essay | paper
+  | code | articles | designer bags | handbags | watches | a book | someone's work | someone else's work
+rule S8.pirate              S8 0.7:  {how} ~4 {pirated} ~4 {media}
+rule S8.how-pirate          S8 0.7:  {how} ~4 "download | get | watch | stream | obtain | use | copy | distribute | sell | make | find" ~4 {pirated}
+rule S8.get-pirated         S8 0.7:  "download | get | watch | stream | obtain | distribute | sell | where can i find | where to find" ~3 {pirated} ~3 {media}
+@safe: pirate ship | pirate ships | pirates of the caribbean | pirate costume | pirate party | talk like a pirate
+  | pittsburgh pirates | pirate radio history | cracked phone screen | cracked screen | cracked windshield
+  | cracked heel | cracked heels | cracked lips | cracked tooth | cracked egg | cracked pepper | cracked wheat
+  | cracked corn | cracked window | cracked windows | cracked glass | counterfeit detection | spot counterfeit
+  | detect counterfeit | avoid counterfeit | identify counterfeit | avoid plagiarism | avoiding plagiarism
+  | check for plagiarism | plagiarism checker | detect plagiarism | what is plagiarism | plagiarism detection
+  | legally download | legal torrent | public domain
+
+# ==== S10: hate ===============================================================
+
+@set group: jews | jewish people | the jews | muslims | muslim people | arabs | blacks | black people
+  | african americans | africans | asians | asian people | chinese people | the chinese | japanese people
+  | koreans | indians | indian people | hindus | sikhs | mexicans | latinos | latinas | hispanics
+  | immigrants | illegal immigrants | illegals | migrants | refugees | gypsies | roma | romani people
+  | gays | gay people | gay men | lesbians | homosexuals | bisexuals | trans people | transgender people
+  | transgenders | trans women | trans men | non binary people | women | christians
+  | catholics | atheists | mormons | white people | whites | disabled people | the disabled | autistic people
+  | mentally ill people | fat people | old people | poor people | minorities | foreigners | natives
+  | native americans | aboriginals | irish people | polish people | russians | ukrainians | palestinians
+  | israelis | iranians | pakistanis | nigerians | somalis | haitians | puerto ricans | filipinos
+  | vietnamese people | the lgbt community | lgbtq people | lgbt people | queers
+@set dehumanize: inferior | subhuman | sub human | less than human | not human | animals | vermin | parasites
+  | cockroaches | rats | apes | monkeys | savages | barbarians | a disease | a cancer | a plague | filth
+  | dirty | stupid | less intelligent | genetically inferior | biologically inferior | evil | criminals
+  | all criminals | rapists | all terrorists | should be exterminated | should be eliminated
+  | should be killed | should die | must die | deserve to die | should be deported | should be sterilized
+  | should be banned | should not exist | shouldn't exist | should be wiped out | don't deserve rights
+  | do not deserve rights | shouldn't have rights | should not have rights | ruining this country
+  | ruining our country | destroying our country | replacing us | lazy | greedy | disgusting
+rule S10.group-dehumanize   S10 0.85: {group} ~1 "are | is | are all | are just | are nothing but | are basically" ~2 {dehumanize}
+rule S10.why-group          S10 0.85: "why are | why is | prove that | explain why | argue that | essay on why | essay arguing | reasons why" ~2 {group} ~3 {dehumanize}
+@set hateful: racist | racism | sexist | misogynist | misogynistic | homophobic | transphobic | antisemitic
+  | anti semitic | islamophobic | xenophobic | bigoted | hateful | hate speech | white supremacist
+  | white supremacy | nazi | neo nazi | neo-nazi | ethnic slurs | slurs | derogatory | dehumanizing
+  | demeaning | offensive joke | offensive jokes | discriminatory | supremacist
+@set hate_out: joke | jokes | rant | speech | post | posts | tweet | tweets | message | messages | content
+  | essay | song | lyrics | article | propaganda | slogan | slogans | meme | memes | poem | story | manifesto
+  | flyer | flyers | pamphlet | comments | comment | insult | insults | chant | name | names | nickname
+  | recruitment | video script | letter | email
+@safe: is racist | was racist | racist or not | is this racist | is it racist | is that racist | why racism
+  | history of racism | fight racism | fighting racism | combat racism | combating racism | anti racist
+  | anti racism | anti-racist | anti-racism | about racism | on racism | address racism | addressing racism
+  | systemic racism | structural racism | reduce racism | end racism | racism in | racism and
+  | effects of racism | impact of racism | hate speech laws | hate speech policy | moderate hate speech
+  | detect hate speech | detecting hate speech | hate speech detection | identify hate speech
+  | report hate speech | respond to hate speech | history of the nazi | nazi germany | the nazi party
+  | the nazis | nazi regime | nazi era | holocaust | against antisemitism | fight antisemitism
+  | combat antisemitism | sexist remarks at work | deal with sexist | dealing with sexist
+  | respond to a racist | respond to racist | called me a racist | derogatory terms history
+rule S10.make-hateful       S10 0.85: {publish} ~4 {hateful} ~3 {hate_out}
+rule S10.tell-hateful       S10 0.8:  "tell | tell me | give me | say | list" ~3 {hateful} ~3 {hate_out}
+rule S10.promote-hate       S10 0.85: "incite | incites | inciting | promote | promotes | promoting | encourage | encourages | stoke | glorify | glorifies" ~3 "hatred | hate | racism | violence against | discrimination against | bigotry | antisemitism | islamophobia | homophobia | transphobia | xenophobia | genocide | ethnic cleansing | white supremacy | racial hatred | religious hatred"
+rule S10.violence-group     S10,S1 0.9: {intent} ~3 {kill} ~3 {group}
+rule S10.how-violence-group S10,S1 0.9: {how} ~3 {kill} ~3 {group}
+rule S10.against-group      S10 0.8:  {how} ~3 "discriminate against | discriminating against | harass | harassing | exclude | excluding | attack | attacking | hurt | beat up | get rid of | deport all | ban all | intimidate" ~3 {group}
+@set slur: nigger | niggers | nigga | niggas | kike | kikes | faggot | faggots | fag | fags | chink | chinks
+  | spic | spics | wetback | wetbacks | beaner | beaners | raghead | ragheads | towelhead | towelheads
+  | gook | gooks | sand nigger | sand niggers | coon | coons | dyke | dykes | tranny | trannies | retards
+  | porch monkey | jungle bunny | zipperhead | kyke | heeb | shemale | shemales | paki | pakis
+  | gyppo | pikey | golliwog | camel jockey | mongoloid
+@safe: raccoon | raccoons | coon hound | coonhound | coon dog | coon cat | maine coon | maine coons
+  | van dyke | dick van dyke | dyke bar history | fag end | fags uk cigarettes | paki stan
+rule S10.slur               S10 0.8:  {slur}
+
+# ==== S11: suicide and self-harm ============================================
+
+@set selfharm: kill myself | killing myself | end my life | ending my life | end it all | take my own life
+  | taking my own life | commit suicide | committing suicide | die by suicide | suicide methods
+  | suicide method | methods of suicide | hurt myself
+  | hurting myself | harm myself | harming myself | cut myself | cutting myself | self harm | self-harm
+  | self harming | overdose | overdosing | hang myself | hanging myself | slit my wrists | slit my wrist
+  | starve myself | starving myself | poison myself | shoot myself | jump off a bridge | jump off a building
+  | drown myself | not wake up | stop living | make the pain stop forever
+  | purging | throw up after eating | make myself throw up | make myself vomit | lethal dose | fatal dose
+  | od on | lethal amount | painless way to die | ways to die | how to die
+@safe: suicide prevention | suicide hotline | suicide helpline | suicide crisis | prevent suicide | preventing suicide
+  | suicide awareness | suicide rates | suicide rate | suicide statistics | suicide squad | suicide doors
+  | suicide note in the novel | survivors of suicide | lost someone to suicide | after a suicide | suicide loss
+  | help someone who is suicidal | help a friend who | talk someone out of | support someone | support a friend
+  | kill myself laughing | killing myself laughing | almost killed myself laughing | overdose symptoms
+  | overdose prevention | overdose reversal | naloxone | narcan | treat an overdose | treating an overdose
+  | signs of an overdose | signs of overdose | prevent an overdose | self harm recovery | self-harm recovery
+  | stop self harming | stop self-harming | stop hurting myself | stop cutting | recover from self harm
+  | lethal dose of caffeine for a | how to die in minecraft | die in the game | suicide mission | suicide run
+  | suicide burpees | suicide sprints | suicide drills | purge css | purge the cache | purge cache
+  | purge old | purge data | data purge | purge files | purge logs | the purge | spring cleaning purge
+rule S11.how-selfharm       S11 0.9:  {how} ~4 {selfharm}
+rule S11.intent             S11 0.85: "i want to | i'm going to | i am going to | im going to | i will | i plan to | i'm planning to | i am planning to | i've decided to | i have decided to | i'm ready to | i am ready to | i'd rather | i wish i could | i just want to | help me" ~3 {selfharm}
+rule S11.method             S11 0.85: "best | easiest | quickest | fastest | painless | least painful | most effective | surest | cheapest" ~3 "way | ways | method | methods" ~3 {selfharm}
+rule S11.promote            S11 0.85: {publish} ~6 "encourages | encourage | encouraging | promotes | promote | promoting | glorifies | glorify | glorifying | romanticize | romanticizes" ~4 "self harm | self-harm | suicide | anorexia | bulimia | eating disorders | cutting | starving"
+rule S11.statement          S11 0.85: "i want to die | i wanna die | i want to kill myself | i'm going to kill myself | i am going to kill myself | im going to kill myself | i'm better off dead | i am better off dead | i don't want to live anymore | i do not want to live anymore | i don't want to be alive | i want to end my life | i want to end it all | no reason to live | nothing left to live for | i'm going to end it | i am going to end it all"
+rule S11.pro-ed             S11 0.8:  "pro ana | pro-ana | pro mia | pro-mia | thinspo | thinspiration | meanspo | bonespo"
+rule S11.dose               S11 0.8:  "how many | how much" ~3 "pills | tablets | sleeping pills | tylenol | paracetamol | acetaminophen | insulin | ibuprofen | aspirin" ~4 "to die | to kill myself | to overdose | to end my life | to not wake up | would kill me | is lethal | is fatal | would be lethal | would be fatal"
+
+# ==== S12: sexual content ====================================================
+
+@set explicit: explicit sex | explicit sexual | sex scene | sex scenes | graphic sex | graphic sexual
+  | sexually explicit | erotic story | erotic stories | erotica | porn | porno | pornographic | smut | nsfw
+  | xxx | hardcore | dirty story | dirty talk | sexting | sext | nude | nudes | naked | orgasm | orgy
+  | blowjob | handjob | cumshot | threesome | fetish | bdsm | hentai | rule 34
+@set describe: write | writing | describe | describing | create | generate | tell | tell me | narrate
+  | roleplay | role play | produce | draw | make | compose | continue | give me | send me | show me
+  | find me | link me | links to | where can i find | where to find | download
+rule S12.write-explicit     S12 0.75: {describe} ~5 {explicit}
+@safe: naked eye | naked to the eye | naked mole rat | naked mole rats | the naked truth | naked ape | naked lunch
+  | naked juice | naked cake | nude color | nude colour | nude lipstick | nude heels | nude shade | nude palette
+  | nude tones | nude makeup | nude nail | hardcore workout | hardcore punk | hardcore gaming | hardcore mode
+  | hardcore fan | hardcore fans | xxx large | porn addiction | quit porn | stop watching porn | porn addiction recovery
+  | nsfw filter | nsfw detection | detect nsfw | nsfw classifier | block nsfw | nsfw content filter
+
+# ==== S14: code interpreter abuse ============================================
+
+rule S14.sandbox            S14 0.8:  "escape | escaping | break out of | breaking out of | bypass" ~3 "the sandbox | sandbox | the container | docker container | the vm | the virtual machine | the interpreter | code interpreter | chroot"
+rule S14.destroy            S14 0.8:  {write} ~6 "delete all files | deletes all files | wipe the hard drive | wipes the hard drive | format the hard drive | formats the hard drive | destroy the system | corrupt the system | crash the system | crashes the computer | fork bomb | overwrite the mbr | encrypt all files | encrypts all files"
+rule S14.exfil              S14 0.8:  "exfiltrate | send | upload | leak | steal | dump" ~3 "etc shadow | ssh keys | ssh private key | id rsa | aws credentials | api keys from | secrets from | the host machine | host filesystem | password hashes"
+rule S14.exfil-net          S14 0.75: "exfiltrate | exfiltrating | exfiltration of" ~4 "data | files | credentials | secrets | information"

@@ -395,7 +395,8 @@ static bool join_pieces(wd_norm *n, uint8_t *keep) {
             end = b;
             q = b;
         }
-        if (ok && pieces >= 3 && (end >= len || !(is_sep(t[end]) && end + 1 < len && is_alnum(t[end + 1])))) {
+        size_t need = (sep == '.' || sep == '\'') ? 3 : 2;
+        if (ok && pieces >= need && (end >= len || !(is_sep(t[end]) && t[end] != ' ' && end + 1 < len && is_alnum(t[end + 1])))) {
             for (size_t r = i; r < end; r++)
                 if (t[r] == sep) keep[r] = 0;
             any = true;
@@ -420,29 +421,46 @@ static wd_status pass_join(wd_norm *n) {
 
 /* ==== pass 3: leetspeak ================================================== */
 
+/* A word folds when a leet byte sits between two letters of it ("b0mb");
+ * once one word in the text folds, the text is written in leet and the
+ * looser rule applies to the rest: any word with a letter and a leet byte
+ * ("t0", "m3"). */
+static bool leet_word(const uint8_t *t, size_t a, size_t b, bool loose) {
+    size_t first_letter = SIZE_MAX, last_letter = 0;
+    bool any_leet = false;
+    for (size_t k = a; k < b; k++) {
+        if (is_letterish(t[k])) {
+            if (first_letter == SIZE_MAX) first_letter = k;
+            last_letter = k;
+        }
+        any_leet |= is_leet(t[k]);
+    }
+    if (first_letter == SIZE_MAX || !any_leet) return false;
+    if (loose) return true;
+    for (size_t k = first_letter + 1; k < last_letter; k++)
+        if (is_leet(t[k])) return true;
+    return false;
+}
+
 static void pass_leet(wd_norm *n) {
     uint8_t *t = (uint8_t *)n->text;
-    size_t len = n->len, i = 0;
-    while (i < len) {
-        if (!(is_alnum(t[i]) || is_leet(t[i]) || t[i] >= 0x80)) {
-            i++;
-            continue;
-        }
-        size_t a = i;
-        while (i < len && (is_alnum(t[i]) || is_leet(t[i]) || t[i] >= 0x80)) i++;
-        /* word [a, i): fold if some leet byte has a letter before and after it */
-        size_t first_letter = SIZE_MAX, last_letter = 0;
-        for (size_t k = a; k < i; k++)
-            if (is_letterish(t[k])) {
-                if (first_letter == SIZE_MAX) first_letter = k;
-                last_letter = k;
+    size_t len = n->len;
+    for (int round = 0; round < 2; round++) {
+        bool loose = round == 1, any = false;
+        size_t i = 0;
+        while (i < len) {
+            if (!(is_alnum(t[i]) || is_leet(t[i]) || t[i] >= 0x80)) {
+                i++;
+                continue;
             }
-        if (first_letter == SIZE_MAX) continue;
-        bool fold = false;
-        for (size_t k = first_letter + 1; k < last_letter && !fold; k++) fold = is_leet(t[k]);
-        if (!fold) continue;
-        for (size_t k = a; k < i; k++)
-            if (is_leet(t[k])) t[k] = (uint8_t)leet_to[t[k]];
+            size_t a = i;
+            while (i < len && (is_alnum(t[i]) || is_leet(t[i]) || t[i] >= 0x80)) i++;
+            if (!leet_word(t, a, i, loose)) continue;
+            any = true;
+            for (size_t k = a; k < i; k++)
+                if (is_leet(t[k])) t[k] = (uint8_t)leet_to[t[k]];
+        }
+        if (!any) break; /* no strict word: the text is not leet */
     }
 }
 

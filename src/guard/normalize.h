@@ -19,12 +19,15 @@
  *   CASEFOLD    Unicode case folding (ASCII fast path)
  *   JOIN_SPLIT  "b.o.m.b", "b o m b", "b-o-m-b" -> "bomb" (>= 3 one-letter
  *               tokens joined by the same separator); "ex.plo.sive",
- *               "ex*plo*sive" -> "explosive" (>= 2 of the same in-word
- *               punctuation, every piece short and with a letter)
+ *               "ex*plo*sive", "sa_rin" -> "explosive", "sarin" (the same
+ *               in-word punctuation joining pieces of 1-5 bytes with a
+ *               letter: 2+ pieces for _ * ~ ^, 3+ for . and ')
  *   LEET        0->o 1->i 3->e 4->a 5->s 7->t 8->b 9->g @->a $->s !->i |->l,
  *               only in a word where a leet character has a letter on both
  *               sides somewhere in the word: "b0mb", "m4k3" fold; "2024",
- *               "$5", "mp3", "covid19" stay.
+ *               "$5", "mp3", "covid19" stay. Once a word of the text
+ *               folds, any word with a letter and a leet character folds
+ *               too ("h0w t0" -> "how to").
  *
  * Invariants: text is valid UTF-8 and NUL-terminated; map has len + 1
  * entries, is non-decreasing, map[i] is the first byte of a character of the

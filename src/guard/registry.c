@@ -8,8 +8,16 @@
 
 #include "guard/scanner.h"
 
+extern const wd_scanner_vt wd__scanner_lexicon;
+extern const wd_scanner_vt wd__scanner_pii;
+extern const wd_scanner_vt wd__scanner_secrets;
+extern const wd_scanner_vt wd__scanner_injection;
+
 static const wd_scanner_vt *const types[] = {
-    NULL, /* keeps the table non-empty while types are added */
+    &wd__scanner_lexicon,
+    &wd__scanner_pii,
+    &wd__scanner_secrets,
+    &wd__scanner_injection,
 };
 
 const wd_scanner_vt *wd__scanner_find(const char *type) {

@@ -72,7 +72,8 @@ static void test_confusables(void **state) {
 
 static void test_leet(void **state) {
     expect("b0mb", WD_NORM_DEFAULT, "bomb");
-    expect("h0w t0 m4k3 4 b0mb", WD_NORM_DEFAULT, "how t0 make 4 bomb");
+    expect("h0w t0 m4k3 4 b0mb", WD_NORM_DEFAULT, "how to make 4 bomb");
+    expect("t0 m3", WD_NORM_DEFAULT, "t0 m3");
     expect("3xpl0s1v3s", WD_NORM_DEFAULT, "explosives");
     expect("p@$$w0rd", WD_NORM_DEFAULT, "password");
     expect("k!ll", WD_NORM_DEFAULT, "kill");
@@ -90,6 +91,7 @@ static void test_join_split(void **state) {
     expect("b.0.m.b", WD_NORM_DEFAULT, "bomb");
     expect("ex.plo.sive", WD_NORM_DEFAULT, "explosive");
     expect("ex*plo*sive", WD_NORM_DEFAULT, "explosive");
+    expect("sa_rin and node.js", WD_NORM_DEFAULT, "sarin and node.js");
     expect("The U.S.A. is big", WD_NORM_DEFAULT, "the usa. is big");
     /* left alone: normal prose, versions, hosts, hyphenated words, lists */
     expect("I am a cat", WD_NORM_DEFAULT, "i am a cat");

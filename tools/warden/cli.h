@@ -44,5 +44,6 @@ int cmd_train_guard(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

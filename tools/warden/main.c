@@ -18,6 +18,7 @@ static const cli_command commands[] = {
     {"generate", cmd_generate, "generate text with a decoder checkpoint (llama, mistral, qwen2)"},
     {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},
     {"score", cmd_score, "log-likelihood and perplexity of a text under a decoder"},
+    {"check", cmd_check, "is a prompt or a response unsafe? (categories, scanners, spans)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

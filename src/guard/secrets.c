@@ -1,0 +1,194 @@
+/*
+ * guard/secrets.c - the `secrets` scanner: credentials in the ORIGINAL text.
+ *
+ * Known formats (prefixes and lengths the providers document) score high;
+ * an assignment to a secret-sounding name ("api_key = ...") and any long
+ * token with high Shannon entropy score lower. Entropy is bits per
+ * character of the token's own character distribution,
+ *     H = -sum_c p(c) log2 p(c),
+ * and a token needs upper, lower and digits and H >= min_bits (default
+ * 3.5). Hex-only runs (hashes, UUIDs) and base64 that decodes to readable
+ * text (a payload the decoder handles) are not secrets.
+ *
+ * Policy node: {type: secrets, entropy: {min_length: 20, min_bits: 3.5}, generic: true}
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard/decode.h"
+#include "guard/rx.h"
+#include "guard/scanner.h"
+#include "guard/secrets_check.h"
+
+typedef struct known {
+    const char *rule, *placeholder, *pattern, *gate;
+    float       score;
+} known;
+
+static const known formats[] = {
+    {"aws-access-key-id", "[AWS_KEY]", "(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])", "A", 0.95f},
+    {"aws-secret-key", "[AWS_SECRET]",
+     "(?i:aws)[\\w.-]{0,20}(?i:secret)[\\w.-]{0,20}[\"']?\\s*[:=]\\s*[\"']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])", "ecret", 0.95f},
+    {"gcp-api-key", "[GCP_KEY]", "AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", "AIza", 0.95f},
+    {"gcp-service-account", "[GCP_KEY]", "\"type\"\\s*:\\s*\"service_account\"", "service_account", 0.9f},
+    {"azure-storage-key", "[AZURE_KEY]", "AccountKey=[A-Za-z0-9+/]{86}==", "AccountKey", 0.95f},
+    {"azure-sas-token", "[AZURE_KEY]", "[?&]sig=[A-Za-z0-9%+/]{40,}(?:%3D|=)?", "sig=", 0.85f},
+    {"github-token", "[GITHUB_TOKEN]", "(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9_])", "gh", 0.95f},
+    {"github-fine-grained-pat", "[GITHUB_TOKEN]", "github_pat_[A-Za-z0-9_]{82}", "github_pat_", 0.95f},
+    {"gitlab-token", "[GITLAB_TOKEN]", "glpat-[A-Za-z0-9_-]{20}(?![A-Za-z0-9_-])", "glpat-", 0.95f},
+    {"slack-token", "[SLACK_TOKEN]", "xox[abposr]-(?:\\d+-)+[A-Za-z0-9]{10,}", "xox", 0.95f},
+    {"slack-webhook", "[SLACK_WEBHOOK]", "https://hooks\\.slack\\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,}", "hooks.slack", 0.95f},
+    {"stripe-secret-key", "[STRIPE_KEY]", "(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}", "_live_", 0.95f},
+    {"stripe-secret-key", "[STRIPE_KEY]", "(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}", "_test_", 0.95f},
+    {"openai-api-key", "[API_KEY]", "(?<![A-Za-z0-9_-])sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}", "sk-", 0.9f},
+    {"private-key", "[PRIVATE_KEY]",
+     "-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----(?:[\\s\\S]{0,8192}?-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----)?",
+     "PRIVATE KEY", 0.99f},
+    {"jwt", "[JWT]", "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{16,}", "eyJ", 0.9f},
+};
+#define N_FORMATS (sizeof formats / sizeof formats[0])
+
+static const char *const generic_pattern =
+    "(?i)(?<![a-z0-9])(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?token|auth[_-]?token|client[_-]?secret|"
+    "passwd|password|pwd)[\"']?\\s*[:=]\\s*[\"']?([^\\s\"',;]{8,})";
+static const char *const token_pattern = "[A-Za-z0-9+/_=-]{20,}";
+
+typedef struct secrets {
+    pcre2_code *re[N_FORMATS];
+    pcre2_code *generic, *token;
+    bool        use_generic, use_entropy;
+    long        min_len;
+    double      min_bits;
+} secrets;
+
+double wd__shannon_bits(const char *s, size_t n) {
+    if (!n) return 0;
+    unsigned count[256] = {0};
+    for (size_t i = 0; i < n; i++) count[(unsigned char)s[i]]++;
+    double h = 0;
+    for (int c = 0; c < 256; c++)
+        if (count[c]) {
+            double p = (double)count[c] / (double)n;
+            h -= p * log2(p);
+        }
+    return h;
+}
+
+bool wd__token_is_secret(const char *s, size_t n, size_t min_len, double min_bits) {
+    if (n < min_len) return false;
+    bool upper = false, lower = false, digit = false, nonhex = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        upper |= c >= 'A' && c <= 'Z';
+        lower |= c >= 'a' && c <= 'z';
+        digit |= c >= '0' && c <= '9';
+        nonhex |= !((c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'f') || c == '-');
+    }
+    if (!nonhex || !(upper && lower && digit)) return false;
+    return wd__shannon_bits(s, n) >= min_bits;
+}
+
+static void secrets_free(void *impl) {
+    secrets *s = impl;
+    if (!s) return;
+    for (size_t i = 0; i < N_FORMATS; i++) pcre2_code_free(s->re[i]);
+    pcre2_code_free(s->generic);
+    pcre2_code_free(s->token);
+    free(s);
+}
+
+static wd_status secrets_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+    static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "entropy", "generic", NULL};
+    wd_status st = wd__pn_check_keys(cfg, keys, "a secrets scanner", err);
+    if (st != WD_OK) return st;
+    secrets *s = calloc(1, sizeof *s);
+    if (!s) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+    s->use_generic = s->use_entropy = true;
+    s->min_len = 20;
+    s->min_bits = 3.5;
+    st = wd__pn_bool(cfg, "generic", &s->use_generic, err);
+    const wd_pnode *en = wd__pn_get(cfg, "entropy");
+    if (st == WD_OK && en) {
+        static const char *const ekeys[] = {"min_length", "min_bits", "enabled", NULL};
+        if (en->kind != WD_PN_MAP) st = wd__pn_error(en, err, WD_ERR_FORMAT, "entropy", "expected {min_length: .., min_bits: ..}");
+        if (st == WD_OK) st = wd__pn_check_keys(en, ekeys, "entropy", err);
+        if (st == WD_OK) st = wd__pn_int(en, "min_length", 12, 4096, &s->min_len, err);
+        if (st == WD_OK) st = wd__pn_number(en, "min_bits", 1, 8, &s->min_bits, err);
+        if (st == WD_OK) st = wd__pn_bool(en, "enabled", &s->use_entropy, err);
+    }
+    for (size_t i = 0; i < N_FORMATS && st == WD_OK; i++) st = wd__rx_compile(formats[i].pattern, 0, formats[i].rule, &s->re[i], err);
+    if (st == WD_OK) st = wd__rx_compile(generic_pattern, 0, "generic-secret", &s->generic, err);
+    if (st == WD_OK) st = wd__rx_compile(token_pattern, 0, "high-entropy-token", &s->token, err);
+    if (st != WD_OK) {
+        secrets_free(s);
+        return st;
+    }
+    *impl = s;
+    return WD_OK;
+}
+
+static void *secrets_scratch_new(const void *impl) { return pcre2_match_data_create(4, NULL); }
+static void secrets_scratch_free(void *s) { pcre2_match_data_free(s); }
+
+static bool overlaps(const wd_scan_result *r, size_t a, size_t b) {
+    for (size_t h = 0; h < r->n_hits; h++)
+        if (r->hits[h].start < b && a < r->hits[h].end) return true;
+    return false;
+}
+
+static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
+                              wd_err *err) {
+    const secrets *s = impl;
+    pcre2_match_data *md = scratch;
+    if (!md) return wd__err_set(err, WD_ERR_NOMEM, "secrets: no match data");
+    const char *t = in->orig;
+    size_t n = in->orig_len, pos, a, b;
+    /* Each known format has a literal gate: skip its regex unless the text
+     * contains it (memmem is much cheaper than a regex pass). */
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        if (!memmem(t, n, formats[i].gate, strlen(formats[i].gate))) continue;
+        pos = 0;
+        while (wd__rx_next(s->re[i], md, t, n, &pos, &a, &b) == 1)
+            if (!overlaps(res, a, b) &&
+                wd__scan_hit(res, WD_CAT_SECRETS, formats[i].score, a, b, formats[i].rule, formats[i].placeholder) != WD_OK)
+                return WD_ERR_NOMEM;
+    }
+    if (s->use_generic && (memchr(t, '=', n) || memchr(t, ':', n))) {
+        pos = 0;
+        while (wd__rx_next(s->generic, md, t, n, &pos, &a, &b) == 1) {
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+            size_t va = ov[2], vb = ov[3];
+            if (overlaps(res, va, vb)) continue;
+            /* a value, not prose: some entropy and not a plain word */
+            if (wd__shannon_bits(t + va, vb - va) < 2.5) continue;
+            if (wd__scan_hit(res, WD_CAT_SECRETS, 0.8f, va, vb, "assigned-secret", "[SECRET]") != WD_OK)
+                return WD_ERR_NOMEM;
+        }
+    }
+    if (s->use_entropy && n >= (size_t)s->min_len) {
+        pos = 0;
+        unsigned char buf[512];
+        while (wd__rx_next(s->token, md, t, n, &pos, &a, &b) == 1) {
+            if (overlaps(res, a, b) || !wd__token_is_secret(t + a, b - a, (size_t)s->min_len, s->min_bits)) continue;
+            /* base64 of readable text is a payload, not a key */
+            if (b - a < sizeof buf * 4 / 3 - 4) {
+                long k = wd__base64_decode(t + a, b - a, buf);
+                if (k > 0 && wd__decode_readable(buf, (size_t)k)) continue;
+            }
+            if (wd__scan_hit(res, WD_CAT_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)
+                return WD_ERR_NOMEM;
+        }
+    }
+    return WD_OK;
+}
+
+const wd_scanner_vt wd__scanner_secrets = {
+    .type = "secrets",
+    .init = secrets_init,
+    .free = secrets_free,
+    .scratch_new = secrets_scratch_new,
+    .scratch_free = secrets_scratch_free,
+    .scan = secrets_scan,
+};

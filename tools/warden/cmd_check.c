@@ -1,0 +1,272 @@
+/*
+ * tools/warden/cmd_check.c - `warden check`: is a prompt (or a response)
+ * unsafe, in which categories, and why.
+ *
+ *   warden check [TEXT... | -] [--policy FILE] [--role input|output]
+ *                [--json] [--redact] [--threads N]
+ *
+ * With TEXT: one verdict. With '-' (or no TEXT and stdin not a terminal):
+ * one verdict per input line; a line that is a JSON object is read for its
+ * "text" / "prompt" / "input" / "response" / "output" field (JSONL). Lines
+ * are checked in batches (wd_guard_check_batch).
+ *
+ * Exit status: 0 every input allowed, 1 at least one flagged (action other
+ * than allow), 3 an error (bad policy, unreadable input, a verdict that
+ * could not be fully computed: invalid UTF-8, too long), 2 usage.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define BATCH 256
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: warden check [TEXT... | -] [--policy FILE] [--role input|output]\n"
+            "                    [--json] [--redact] [--threads N]\n\n"
+            "Checks whether TEXT (a user prompt, or with --role output a model's\n"
+            "response) is unsafe, in which hazard categories (S1-S14, pii, secrets,\n"
+            "prompt_injection, profanity), and why: which scanner fired on which bytes.\n\n"
+            "With '-', or no TEXT and standard input not a terminal, reads one input per\n"
+            "line and prints one verdict per line. A line holding a JSON object is read\n"
+            "for its \"text\" (or \"prompt\", \"input\", \"response\", \"output\") field.\n\n"
+            "options:\n"
+            "  --policy FILE   policy file (YAML, see docs/policy.md); default: the built-in\n"
+            "  --role ROLE     input (default: a user prompt) or output (a model response)\n"
+            "  --json          print each verdict as one JSON object per line\n"
+            "  --redact        also print the text with PII and secrets replaced ([CARD], ...)\n"
+            "  --threads N     threads for line input (default 1)\n\n"
+            "exit status: 0 all allowed, 1 something flagged, 2 usage error, 3 error\n");
+}
+
+typedef struct opts {
+    const char *policy;
+    wd_role     role;
+    bool        json, redact;
+    long        threads;
+} opts;
+
+static void print_human(const wd_verdict *v, const char *label) {
+    const char *err = wd_verdict_error(v);
+    wd_action a = wd_verdict_action(v);
+    if (label) printf("%s: ", label);
+    printf("%s (%s)", wd_verdict_unsafe(v) ? "UNSAFE" : "safe", wd_action_str(a));
+    wd_catmask m = wd_verdict_categories(v);
+    const char *sep = "  ";
+    for (int c = 0; c < WD_CAT_COUNT; c++)
+        if (m & WD_CATMASK(c)) {
+            printf("%s%s %s %.2f", sep, wd_category_id(c), wd_category_name(c), wd_verdict_score(v, c));
+            sep = ", ";
+        }
+    printf("\n");
+    if (err) printf("  error: %s\n", err);
+    for (size_t i = 0; i < wd_verdict_n_hits(v); i++) {
+        const wd_hit *h = wd_verdict_hit(v, i);
+        printf("  %-10s %-28s %-16s %.2f  [%zu,%zu) \"", h->scanner, h->rule, wd_category_id(h->category),
+               h->score, h->start, h->end);
+        for (const char *p = h->snippet; *p; p++) {
+            if (*p == '\n') fputs("\\n", stdout);
+            else if (*p == '"') fputs("\\\"", stdout);
+            else if ((unsigned char)*p < 0x20) printf("\\x%02x", (unsigned char)*p);
+            else putchar(*p);
+        }
+        printf("\"%s\n", h->depth ? " (decoded)" : "");
+    }
+    size_t rl;
+    const char *red = wd_verdict_redacted(v, &rl);
+    if (red) {
+        fputs("  redacted: ", stdout);
+        fwrite(red, 1, rl, stdout);
+        putchar('\n');
+    }
+}
+
+/* Prints v; returns the exit-status contribution (0, 1 or 3). */
+static int emit(const wd_verdict *v, const opts *o, const char *label) {
+    if (o->json) {
+        char *j = NULL;
+        if (wd_verdict_to_json(v, &j) != WD_OK) return cli_fail(WD_ERR_NOMEM, "json");
+        puts(j);
+        free(j);
+    } else {
+        print_human(v, label);
+    }
+    if (wd_verdict_error(v)) {
+        if (!o->json) fflush(stdout);
+        fprintf(stderr, "warden: error: %s%s%s\n", label ? label : "", label ? ": " : "", wd_verdict_error(v));
+        return CLI_ERROR;
+    }
+    return wd_verdict_unsafe(v) ? CLI_FLAGGED : CLI_OK;
+}
+
+static int worst(int a, int b) { return a > b ? a : b; }
+
+/* Takes the text out of a JSONL line; returns a malloc'd copy or NULL
+ * (with *why set) when the line is a JSON object without a text field. */
+static char *jsonl_text(const char *line, size_t len, size_t *out_len, const char **why) {
+    cJSON *o = cJSON_ParseWithLength(line, len);
+    if (!o) return NULL;
+    static const char *const fields[] = {"text", "prompt", "input", "response", "output", NULL};
+    char *res = NULL;
+    *why = "a JSON object with no \"text\"/\"prompt\"/\"input\"/\"response\"/\"output\" string field";
+    if (cJSON_IsObject(o))
+        for (int i = 0; fields[i] && !res; i++) {
+            cJSON *f = cJSON_GetObjectItemCaseSensitive(o, fields[i]);
+            if (cJSON_IsString(f) && f->valuestring) {
+                res = strdup(f->valuestring);
+                *out_len = strlen(res);
+            }
+        }
+    cJSON_Delete(o);
+    return res;
+}
+
+static int run_lines(wd_guard *g, const opts *o) {
+    wd_check_params cp = wd_check_params_default();
+    cp.role = o->role;
+    cp.redact = o->redact;
+    char *texts[BATCH];
+    size_t lens[BATCH];
+    long linenos[BATCH];
+    wd_verdict *out[BATCH];
+    int status = CLI_OK;
+    long lineno = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    bool eof = false;
+    while (!eof) {
+        size_t n = 0;
+        while (n < BATCH) {
+            ssize_t r = getline(&line, &cap, stdin);
+            if (r < 0) {
+                eof = true;
+                break;
+            }
+            lineno++;
+            size_t len = (size_t)r;
+            while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+            size_t a = 0;
+            while (a < len && (line[a] == ' ' || line[a] == '\t')) a++;
+            char *t = NULL;
+            size_t tl = 0;
+            if (a < len && line[a] == '{') {
+                const char *why = NULL;
+                t = jsonl_text(line + a, len - a, &tl, &why);
+                if (!t && why) {
+                    fprintf(stderr, "warden: error: line %ld: %s\n", lineno, why);
+                    status = worst(status, CLI_ERROR);
+                    if (o->json) printf("{\"error\":\"line %ld: no text field\"}\n", lineno);
+                    continue;
+                }
+            }
+            if (!t) {
+                t = malloc(len + 1);
+                if (!t) return cli_error("out of memory");
+                memcpy(t, line, len);
+                t[len] = '\0';
+                tl = len;
+            }
+            texts[n] = t;
+            lens[n] = tl;
+            linenos[n] = lineno;
+            n++;
+        }
+        if (!n) break;
+        wd_status st = wd_guard_check_batch(g, (const char *const *)texts, lens, n, &cp, out);
+        if (st != WD_OK) {
+            for (size_t i = 0; i < n; i++) free(texts[i]);
+            free(line);
+            return cli_error("check: %s", wd_guard_last_error(g));
+        }
+        for (size_t i = 0; i < n; i++) {
+            char label[32];
+            snprintf(label, sizeof label, "line %ld", linenos[i]);
+            status = worst(status, emit(out[i], o, label));
+            wd_verdict_free(out[i]);
+            free(texts[i]);
+        }
+        fflush(stdout);
+    }
+    free(line);
+    if (ferror(stdin)) return cli_error("reading standard input failed");
+    return status;
+}
+
+int cmd_check(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    opts o = {NULL, WD_ROLE_INPUT, false, false, 1};
+    char *text = NULL;
+    size_t text_len = 0;
+    bool dash = false, rest_positional = false;
+    int status = CLI_OK;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!rest_positional && !strcmp(a, "--")) {
+            rest_positional = true;
+        } else if (!rest_positional && !strcmp(a, "--policy")) {
+            if (++i >= argc) return free(text), cli_usage_error("check", "--policy needs a FILE");
+            o.policy = argv[i];
+        } else if (!rest_positional && !strcmp(a, "--role")) {
+            if (++i >= argc) return free(text), cli_usage_error("check", "--role needs input or output");
+            if (!strcmp(argv[i], "input")) o.role = WD_ROLE_INPUT;
+            else if (!strcmp(argv[i], "output")) o.role = WD_ROLE_OUTPUT;
+            else return free(text), cli_usage_error("check", "--role: expected input or output, got '%s'", argv[i]);
+        } else if (!rest_positional && !strcmp(a, "--json")) {
+            o.json = true;
+        } else if (!rest_positional && !strcmp(a, "--redact")) {
+            o.redact = true;
+        } else if (!rest_positional && !strcmp(a, "--threads")) {
+            if (++i >= argc) return free(text), cli_usage_error("check", "--threads needs N");
+            if (!cli_parse_int("check", "--threads", argv[i], 1, 256, &o.threads)) return free(text), CLI_USAGE;
+        } else if (!rest_positional && !strcmp(a, "-")) {
+            dash = true;
+        } else if (!rest_positional && a[0] == '-' && a[1]) {
+            return free(text), cli_usage_error("check", "unknown option '%s'", a);
+        } else {
+            /* words of TEXT, joined by spaces */
+            size_t al = strlen(a);
+            char *t = realloc(text, text_len + al + 2);
+            if (!t) return free(text), cli_error("out of memory");
+            text = t;
+            if (text_len) text[text_len++] = ' ';
+            memcpy(text + text_len, a, al);
+            text_len += al;
+            text[text_len] = '\0';
+        }
+    }
+    if (dash && text) return free(text), cli_usage_error("check", "give TEXT or '-', not both");
+    if (!text && !dash) {
+        if (isatty(STDIN_FILENO)) return cli_usage_error("check", "nothing to check: give TEXT, or '-' and lines on standard input");
+        dash = true;
+    }
+    wd_guard_params gp = wd_guard_params_default();
+    gp.n_threads = (int)o.threads;
+    wd_guard *g = NULL;
+    wd_status st = o.policy ? wd_guard_load(o.policy, &gp, &g) : wd_guard_load_default(&gp, &g);
+    if (st != WD_OK) {
+        free(text);
+        return cli_fail(st, o.policy ? "policy" : "built-in policy");
+    }
+    if (dash) {
+        status = run_lines(g, &o);
+    } else {
+        wd_check_params cp = wd_check_params_default();
+        cp.role = o.role;
+        cp.redact = o.redact;
+        wd_verdict *v = NULL;
+        st = wd_guard_check(g, text, text_len, &cp, &v);
+        if (st != WD_OK) status = cli_error("check: %s", wd_guard_last_error(g));
+        else status = emit(v, &o, NULL);
+        wd_verdict_free(v);
+    }
+    free(text);
+    wd_guard_free(g);
+    return status;
+}

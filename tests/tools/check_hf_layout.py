@@ -18,7 +18,9 @@ outside:
     its total_size is the sum of the tensors' bytes;
  4. values decode to finite floats and the dtype matches torch_dtype.
 
-Usage: check_hf_layout.py DIR   (exit 0 = ok; prints what is wrong otherwise)
+Usage: check_hf_layout.py DIR            all of the above
+       check_hf_layout.py --file FILE    rule 1 only, for any safetensors file
+(exit 0 = ok; prints what is wrong otherwise)
 """
 import json
 import math
@@ -55,7 +57,7 @@ def read_file(path):
     meta = header.pop("__metadata__", None)
     if meta is not None and not all(isinstance(v, str) for v in meta.values()):
         fail(f"{path}: __metadata__ values must be strings")
-    entries = sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])
+    entries = sorted(header.items(), key=lambda kv: tuple(kv[1]["data_offsets"]))
     pos = 0
     out = {}
     for name, info in entries:
@@ -184,8 +186,13 @@ def expected(cfg):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--file":
+        tensors, meta = read_file(sys.argv[2])
+        print(f"check_hf_layout: {sys.argv[2]}: format ok, {len(tensors)} tensors, "
+              f"metadata {meta}")
+        return
     if len(sys.argv) != 2:
-        fail("usage: check_hf_layout.py DIR")
+        fail("usage: check_hf_layout.py DIR | --file FILE")
     d = sys.argv[1]
     cfg = json.load(open(os.path.join(d, "config.json")))
     want_dtype = TORCH_DTYPE[cfg["torch_dtype"]]

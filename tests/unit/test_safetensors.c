@@ -452,6 +452,20 @@ static void test_writer_round_trip(void **state) {
     }
     assert_int_equal(8 + wd_safetensors_header_size(st) + end, wd_safetensors_file_size(st));
     wd_safetensors_free(st);
+
+    /* An independent reader (Python standard library: struct + json) applies
+     * the reference implementation's rules to the same file. */
+    if (!WD_PYTHON3[0]) {
+        print_message("note: python3 not found, independent format check skipped\n");
+        return;
+    }
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/tools/check_hf_layout.py' --file '%s'", WD_PYTHON3,
+             WD_SOURCE_DIR, tpath("rt.safetensors"));
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/tools/check_hf_layout.py' --file '%s'", WD_PYTHON3,
+             WD_SOURCE_DIR, tpath("exact.safetensors"));
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_dtype_names(void **state) {

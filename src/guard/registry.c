@@ -12,12 +12,16 @@ extern const wd_scanner_vt wd__scanner_lexicon;
 extern const wd_scanner_vt wd__scanner_pii;
 extern const wd_scanner_vt wd__scanner_secrets;
 extern const wd_scanner_vt wd__scanner_injection;
+extern const wd_scanner_vt wd__scanner_llm_judge;
+extern const wd_scanner_vt wd__scanner_encoder_classifier;
 
 static const wd_scanner_vt *const types[] = {
     &wd__scanner_lexicon,
     &wd__scanner_pii,
     &wd__scanner_secrets,
     &wd__scanner_injection,
+    &wd__scanner_llm_judge,
+    &wd__scanner_encoder_classifier,
 };
 
 const wd_scanner_vt *wd__scanner_find(const char *type) {

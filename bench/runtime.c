@@ -1,0 +1,409 @@
+/*
+ * bench/runtime.c - the transformer runtime against the machine's roofline.
+ *
+ *   bench_runtime [--model DIR] [--keep] [--threads N] [--prompt T] [--decode N]
+ *                 [--hidden C --layers L --intermediate F --heads H --kv-heads KV
+ *                  --vocab V]
+ *
+ * Without --model it writes a random Llama-shaped F32 checkpoint (default
+ * hidden 2048, 16 layers, intermediate 5632, 32 heads, 4 kv heads, vocab
+ * 32000: about 1.1 B parameters, 4.4 GB) under /tmp, one shard per layer
+ * (written by a child process with the safetensors writer, so this
+ * process's peak RSS only counts what the runtime uses), and deletes it at
+ * the end unless --keep.
+ *
+ * Measured in the same run, after a warm-up:
+ *   prefill  T tokens in one batched pass: tokens/s and GFLOPS (the linear
+ *            layers' 2*T*params + attention's 4*T*T*H*D per layer + the
+ *            last row's lm_head), against cblas_sgemm run directly on the
+ *            same (T, C) x (OC, C)^T shapes -> fraction of sgemm;
+ *   decode   N single-token steps through the KV cache: tokens/s and bytes
+ *            of weights read per token (every weight once, the embedding
+ *            table excepted) x tokens/s, against a streaming read of a
+ *            512 MB buffer on the same threads -> fraction of bandwidth;
+ *   memory   peak RSS (VmHWM, reset after the bandwidth buffer is freed)
+ *            against weights + KV cache.
+ * Targets (issue 5): prefill >= 0.6 of sgemm, decode >= 0.6 of bandwidth,
+ * peak RSS <= 1.2 x (weights + KV).
+ */
+#include <cblas.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "benchutil.h"
+#include "tensor/threads.h"
+#include "warden/warden.h"
+
+typedef struct shape {
+    long C, L, F, H, KV, V;
+} shape;
+
+static uint64_t rng_next(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void fill(float *x, size_t n, float scale, uint64_t *s) {
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t r = rng_next(s);
+        x[i] = ((float)(uint32_t)r * (1.0f / 4294967296.0f) - 0.5f) * 2.0f * scale;
+        if (i + 1 < n) x[i + 1] = ((float)(uint32_t)(r >> 32) * (1.0f / 4294967296.0f) - 0.5f) * 2.0f * scale;
+    }
+}
+
+/* One shard: the named tensors with their shapes, random (norms = 1). */
+typedef struct gtensor {
+    char    name[96];
+    int64_t shape[2];
+    int     ndim;
+    bool    norm;
+} gtensor;
+
+static int write_shard(const char *dir, const char *file, gtensor *ts, size_t n, uint64_t *seed,
+                       cJSON *wm) {
+    wd_safetensors_writer *w = NULL;
+    if (wd_safetensors_writer_new(&w)) return 1;
+    float **bufs = calloc(n, sizeof *bufs);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        size_t ne = (size_t)ts[i].shape[0] * (ts[i].ndim == 2 ? (size_t)ts[i].shape[1] : 1);
+        bufs[i] = malloc(ne * sizeof(float));
+        if (!bufs[i]) { rc = 1; break; }
+        if (ts[i].norm)
+            for (size_t j = 0; j < ne; j++) bufs[i][j] = 1.0f;
+        else
+            fill(bufs[i], ne, 0.02f, seed);
+        rc = wd_safetensors_writer_add(w, ts[i].name, WD_DTYPE_F32, ts[i].shape, ts[i].ndim, bufs[i]) != 0;
+        cJSON_AddStringToObject(wm, ts[i].name, file);
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (!rc) rc = wd_safetensors_writer_write(w, path) != 0;
+    for (size_t i = 0; i < n; i++) free(bufs[i]);
+    free(bufs);
+    wd_safetensors_writer_free(w);
+    return rc;
+}
+
+static int generate(const char *dir, const shape *s) {
+    long D = s->C / s->H;
+    uint64_t seed = 1;
+    cJSON *idx = cJSON_CreateObject(), *wm = cJSON_AddObjectToObject(idx, "weight_map");
+    char file[64];
+    gtensor t[16];
+    int rc = 0;
+    /* shard 0: embeddings, final norm, lm_head; shards 1..L: layers */
+    memset(t, 0, sizeof t);
+    snprintf(t[0].name, sizeof t[0].name, "model.embed_tokens.weight");
+    t[0].shape[0] = s->V, t[0].shape[1] = s->C, t[0].ndim = 2;
+    snprintf(t[1].name, sizeof t[1].name, "model.norm.weight");
+    t[1].shape[0] = s->C, t[1].ndim = 1, t[1].norm = true;
+    snprintf(t[2].name, sizeof t[2].name, "lm_head.weight");
+    t[2].shape[0] = s->V, t[2].shape[1] = s->C, t[2].ndim = 2;
+    snprintf(file, sizeof file, "model-%05d-of-%05ld.safetensors", 1, s->L + 1);
+    rc |= write_shard(dir, file, t, 3, &seed, wm);
+    for (long l = 0; l < s->L && !rc; l++) {
+        static const char *names[] = {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj",
+                                      "self_attn.v_proj", "self_attn.o_proj",
+                                      "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj",
+                                      "mlp.down_proj"};
+        long rows[] = {s->C, s->H * D, s->KV * D, s->KV * D, s->C, s->C, s->F, s->F, s->C};
+        long cols[] = {0, s->C, s->C, s->C, s->H * D, 0, s->C, s->C, s->F};
+        memset(t, 0, sizeof t);
+        for (int i = 0; i < 9; i++) {
+            snprintf(t[i].name, sizeof t[i].name, "model.layers.%ld.%s.weight", l, names[i]);
+            t[i].shape[0] = rows[i];
+            t[i].shape[1] = cols[i];
+            t[i].ndim = cols[i] ? 2 : 1;
+            t[i].norm = !cols[i];
+        }
+        snprintf(file, sizeof file, "model-%05ld-of-%05ld.safetensors", l + 2, s->L + 1);
+        rc |= write_shard(dir, file, t, 9, &seed, wm);
+    }
+    char *txt = cJSON_Print(idx);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(txt, f) < 0) rc = 1;
+    if (f) fclose(f);
+    free(txt);
+    cJSON_Delete(idx);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    f = fopen(path, "w");
+    if (!f) return 1;
+    fprintf(f,
+            "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", "
+            "\"vocab_size\": %ld, \"hidden_size\": %ld, \"intermediate_size\": %ld, "
+            "\"num_hidden_layers\": %ld, \"num_attention_heads\": %ld, "
+            "\"num_key_value_heads\": %ld, \"max_position_embeddings\": 4096, "
+            "\"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0, \"tie_word_embeddings\": false, "
+            "\"bos_token_id\": 1, \"eos_token_id\": 2, \"torch_dtype\": \"float32\"}\n",
+            s->V, s->C, s->F, s->L, s->H, s->KV);
+    fclose(f);
+    return rc;
+}
+
+static void rm_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[1024];
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* ==== bandwidth ============================================================ */
+
+typedef struct bw_task {
+    const float *buf;
+    size_t       n;
+    double       part[64];
+} bw_task;
+
+static void bw_read(void *ctx, int ith, int nth) {
+    bw_task *t = ctx;
+    size_t lo, hi;
+    wd__split(t->n, ith, nth, &lo, &hi);
+    float a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    size_t i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        a0 += t->buf[i], a1 += t->buf[i + 1], a2 += t->buf[i + 2], a3 += t->buf[i + 3];
+        a4 += t->buf[i + 4], a5 += t->buf[i + 5], a6 += t->buf[i + 6], a7 += t->buf[i + 7];
+    }
+    for (; i < hi; i++) a0 += t->buf[i];
+    t->part[ith % 64] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+}
+
+static double measure_bandwidth(wd_threadpool *tp) {
+    size_t n = (size_t)512 << 20 >> 2; /* 512 MB of floats */
+    float *buf = malloc(n * sizeof *buf);
+    if (!buf) return 0;
+    for (size_t i = 0; i < n; i++) buf[i] = (float)(i & 1023);
+    bw_task t = {.buf = buf, .n = n};
+    double best = 0;
+    for (int r = 0; r < 7; r++) {
+        double t0 = wdb_now();
+        wd__parallel_for(tp, bw_read, &t, n * 64);
+        double dt = wdb_now() - t0;
+        double gbs = (double)n * sizeof *buf / dt / 1e9;
+        if (gbs > best) best = gbs;
+    }
+    free(buf);
+    return best;
+}
+
+/* ==== sgemm on the prefill's shapes ======================================== */
+
+/* Seconds for out (T,OC) = x (T,C) . w (OC,C)^T, median of reps. */
+static double time_sgemm(float *x, float *w, float *out, long T, long C, long OC) {
+    double s[5];
+    for (int r = 0; r < 5; r++) {
+        double t0 = wdb_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)OC, (int)C, 1.0f, x,
+                    (int)C, w, (int)C, 0.0f, out, (int)OC);
+        s[r] = wdb_now() - t0;
+    }
+    return wdb_median(s, 5);
+}
+
+/* Peak resident set (VmHWM, kB) since the last reset_peak_rss(); falls
+ * back to getrusage's lifetime maximum where /proc lacks it. */
+static long peak_rss_kb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
+    if (f) fclose(f);
+    if (kb < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kb = ru.ru_maxrss;
+    }
+    return kb;
+}
+
+/* Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so the
+ * bandwidth buffer freed before the model loads does not count. */
+static void reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+int main(int argc, char **argv) {
+    shape s = {.C = 2048, .L = 16, .F = 5632, .H = 32, .KV = 4, .V = 32000};
+    const char *model = NULL;
+    bool keep = false;
+    long threads = 0, T = 256, n_decode = 32;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--keep")) { keep = true; continue; }
+        if (!v) { fprintf(stderr, "bench_runtime: %s needs a value\n", a); return 2; }
+        i++;
+        if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--threads")) threads = atol(v);
+        else if (!strcmp(a, "--prompt")) T = atol(v);
+        else if (!strcmp(a, "--decode")) n_decode = atol(v);
+        else if (!strcmp(a, "--hidden")) s.C = atol(v);
+        else if (!strcmp(a, "--layers")) s.L = atol(v);
+        else if (!strcmp(a, "--intermediate")) s.F = atol(v);
+        else if (!strcmp(a, "--heads")) s.H = atol(v);
+        else if (!strcmp(a, "--kv-heads")) s.KV = atol(v);
+        else if (!strcmp(a, "--vocab")) s.V = atol(v);
+        else { fprintf(stderr, "bench_runtime: unknown option %s\n", a); return 2; }
+    }
+    if (threads <= 0) threads = sysconf(_SC_NPROCESSORS_ONLN);
+    char tmpdir[] = "/tmp/wd_bench_runtime_XXXXXX";
+    if (!model) {
+        if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 3; }
+        model = tmpdir;
+        double t0 = wdb_now();
+        pid_t pid = fork();
+        if (pid == 0) _exit(generate(model, &s));
+        int st = 0;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+            fprintf(stderr, "bench_runtime: writing the checkpoint failed\n");
+            rm_dir(tmpdir);
+            return 3;
+        }
+        printf("checkpoint: %s (generated in %.1f s)\n", model, wdb_now() - t0);
+    }
+
+    wd_threadpool *tp = NULL;
+    wd_threadpool_new((int)threads, &tp);
+    wd_blas_set_threads((int)threads);
+    double bw = measure_bandwidth(tp);
+    wd_threadpool_free(tp);
+    reset_peak_rss();
+
+    wd_model_params mp = wd_model_params_default();
+    mp.n_threads = (int)threads;
+    wd_model *m = NULL;
+    double t0 = wdb_now();
+    if (wd_model_load(model, &mp, &m)) {
+        fprintf(stderr, "bench_runtime: %s\n", wd_last_error());
+        if (!keep && model == tmpdir) rm_dir(tmpdir);
+        return 3;
+    }
+    double t_load = wdb_now() - t0;
+    const wd_model_config *c = wd_model_get_config(m);
+    s.C = c->hidden_size, s.L = c->n_layer, s.F = c->intermediate_size, s.H = c->n_head;
+    s.KV = c->n_kv_head, s.V = c->vocab_size;
+    long D = c->head_dim;
+    wd_context_params cp = wd_context_params_default();
+    cp.n_ctx = (size_t)(T + n_decode + 8);
+    cp.n_batch = (size_t)T;
+    wd_context *ctx = NULL;
+    if (wd_context_new(m, &cp, &ctx)) {
+        fprintf(stderr, "bench_runtime: %s\n", wd_last_error());
+        return 3;
+    }
+    int32_t *ids = malloc((size_t)T * sizeof *ids);
+    uint64_t seed = 3;
+    for (long i = 0; i < T; i++) ids[i] = (int32_t)(rng_next(&seed) % (uint64_t)s.V);
+    float *logits = malloc((size_t)s.V * sizeof *logits);
+
+    /* warm-up: touches every weight page once (the mmap faults them in) */
+    wd_model_decode(ctx, ids, T < 16 ? T : 16, logits, WD_LOGITS_LAST);
+    wd_context_truncate(ctx, 0);
+
+    /* prefill */
+    double pre[3];
+    for (int r = 0; r < 3; r++) {
+        wd_context_truncate(ctx, 0);
+        t0 = wdb_now();
+        wd_model_decode(ctx, ids, (size_t)T, logits, WD_LOGITS_LAST);
+        pre[r] = wdb_now() - t0;
+    }
+    double t_pre = wdb_median(pre, 3);
+    double lin_params = (double)s.L * ((double)s.C * s.H * D + 2.0 * s.C * s.KV * D +
+                                       (double)s.H * D * s.C + 3.0 * s.C * s.F);
+    double attn_flops = (double)s.L * 4.0 * T * T * s.H * D;
+    double pre_flops = 2.0 * T * lin_params + attn_flops + 2.0 * s.C * s.V;
+    double pre_gflops = pre_flops / t_pre / 1e9;
+
+    /* decode */
+    double *dec = malloc((size_t)n_decode * sizeof *dec);
+    int32_t tok = ids[T - 1];
+    for (long i = 0; i < n_decode; i++) {
+        t0 = wdb_now();
+        wd_model_decode(ctx, &tok, 1, logits, WD_LOGITS_LAST);
+        dec[i] = wdb_now() - t0;
+        tok = (int32_t)(rng_next(&seed) % (uint64_t)s.V);
+    }
+    double t_dec = wdb_median(dec, (size_t)n_decode);
+    double w_bytes = 4.0 * (lin_params + (double)s.V * s.C + 2.0 * s.L * s.C + s.C);
+    double dec_gbs = w_bytes / t_dec / 1e9;
+    long rss_kb = peak_rss_kb();
+    double weights = (double)wd_model_weight_bytes(m), kv = (double)wd_context_kv_bytes(ctx);
+    double ctx_bytes = (double)wd_context_bytes(ctx);
+    wd_context_free(ctx);
+    wd_model_free(m);
+
+    /* sgemm on the same shapes (after the model is freed: no RSS overlap
+     * with its weights) */
+    long OCs[5] = {s.H * D, s.KV * D, s.C, s.F, s.C};
+    long Cs[5] = {s.C, s.C, s.H * D, s.C, s.F};
+    double mult[5] = {1, 2, 1, 2, 1}; /* q; k,v; o; gate,up; down */
+    size_t maxw = 0, maxc = 0;
+    for (int i = 0; i < 5; i++) {
+        size_t wsz = (size_t)OCs[i] * Cs[i];
+        maxw = wsz > maxw ? wsz : maxw;
+        maxc = (size_t)Cs[i] > maxc ? (size_t)Cs[i] : maxc;
+    }
+    float *wx = malloc((size_t)T * maxc * sizeof(float));
+    float *ww = malloc(maxw * sizeof(float));
+    float *wo = malloc((size_t)T * (size_t)(s.F > s.C ? s.F : s.C) * 2 * sizeof(float));
+    fill(wx, (size_t)T * maxc, 1.0f, &seed);
+    fill(ww, maxw, 0.02f, &seed);
+    double gemm_t = 0, gemm_flops = 0;
+    for (int i = 0; i < 5; i++) {
+        time_sgemm(wx, ww, wo, T, Cs[i], OCs[i]); /* warm */
+        double ti = time_sgemm(wx, ww, wo, T, Cs[i], OCs[i]);
+        gemm_t += mult[i] * ti;
+        gemm_flops += mult[i] * 2.0 * T * Cs[i] * OCs[i];
+    }
+    double sgemm_gflops = gemm_flops / gemm_t / 1e9;
+    free(wx);
+    free(ww);
+    free(wo);
+
+    printf("model: hidden %ld, layers %ld, intermediate %ld, heads %ld/%ld, vocab %ld: %.3f B params, "
+           "%.2f GB F32 (load %.2f s)\n",
+           s.C, s.L, s.F, s.H, s.KV, s.V, weights / 4e9, weights / 1e9, t_load);
+    printf("threads: %ld (warden pool and OpenBLAS)\n", threads);
+    printf("prefill: %ld tokens in %.3f s = %.1f tokens/s, %.1f GFLOPS; direct sgemm on the same "
+           "shapes %.1f GFLOPS -> %.2f of sgemm (target >= 0.60)\n",
+           T, t_pre, T / t_pre, pre_gflops, sgemm_gflops, pre_gflops / sgemm_gflops);
+    printf("decode: median %.1f ms/token = %.2f tokens/s, %.2f GB of weights/token -> %.2f GB/s; "
+           "streaming read %.2f GB/s -> %.2f of bandwidth (target >= 0.60)\n",
+           t_dec * 1e3, 1.0 / t_dec, w_bytes / 1e9, dec_gbs, bw, dec_gbs / bw);
+    printf("memory: peak RSS %.2f GB; weights %.2f GB + KV cache %.3f GB (context buffers %.3f GB) "
+           "-> %.3f x (target <= 1.20)\n",
+           rss_kb / 1048576.0, weights / 1e9, kv / 1e9, ctx_bytes / 1e9,
+           rss_kb * 1024.0 / (weights + kv));
+    free(ids);
+    free(logits);
+    free(dec);
+    if (!keep && model == tmpdir) rm_dir(tmpdir);
+    else if (model == tmpdir) printf("kept %s\n", tmpdir);
+    return 0;
+}

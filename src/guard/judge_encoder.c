@@ -1,0 +1,266 @@
+/*
+ * guard/judge_encoder.c - the `encoder_classifier` scanner: any
+ * bert/roberta/distilbert *ForSequenceClassification checkpoint (Prompt
+ * Guard, toxicity and injection classifiers) as a guard.
+ *
+ * Policy node:
+ *   - type: encoder_classifier
+ *     model: models/prompt-guard        # config.json + weights + tokenizer.json
+ *     labels: {INJECTION: prompt_injection, JAILBREAK: prompt_injection,
+ *              toxic: S10, BENIGN: ignore}   # optional, overrides the rules below
+ *     unsafe_categories: [S1, S2]      # what a generic "unsafe" label scores
+ *                                       # (default: all 14 hazards)
+ *     threads: 0
+ *     max_tokens: 512                   # longer texts are cut (head kept)
+ *
+ * Each class probability goes to the categories its label names, by these
+ * rules in order (labels compared case-insensitively):
+ *   1. the policy's `labels` map (a category id/key/name, a list of them,
+ *      or "ignore");
+ *   2. a canonical category ("S10", "hate", "pii", "prompt_injection", ...);
+ *   3. a label containing "injection" or "jailbreak" -> prompt_injection;
+ *      "self-harm"/"self_harm" -> S11; "sexual"/"nsfw" -> S12; "hateful" -> S10;
+ *      "profanity"/"obscene"/"insult" -> profanity;
+ *   4. "unsafe", "harmful", "toxic", "toxicity", "malicious", "offensive"
+ *      -> unsafe_categories;
+ *   5. anything else ("safe", "benign", "LABEL_0", ...) scores nothing --
+ *      except that a two-class head whose labels matched none of the rules
+ *      (LABEL_0 / LABEL_1) takes class 1 as unsafe.
+ * The score of a category is the largest probability mapped to it.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/file.h"
+#include "guard/scanner.h"
+#include "warden/model.h"
+#include "warden/tokenizer.h"
+
+typedef struct enc_judge {
+    wd_model   *m;
+    size_t      n_labels;
+    wd_catmask *map;      /* (n_labels) categories each class scores */
+    long        max_tokens;
+} enc_judge;
+
+typedef struct enc_scratch {
+    wd_context *ctx;
+    float      *probs;
+    int32_t    *ids;
+    size_t      cap;
+} enc_scratch;
+
+static bool has(const char *label, const char *word) {
+    size_t lw = strlen(word);
+    for (const char *p = label; *p; p++)
+        if (!strncasecmp(p, word, lw)) return true;
+    return false;
+}
+
+/* Rules 2-4 for one label; 0 when none applies. */
+static wd_catmask label_rule(const char *label, wd_catmask unsafe) {
+    wd_category c;
+    if (!wd_category_parse(label, &c)) return WD_CATMASK(c);
+    if (has(label, "injection") || has(label, "jailbreak")) return WD_CATMASK(WD_CAT_PROMPT_INJECTION);
+    if (has(label, "self-harm") || has(label, "self_harm")) return WD_CATMASK(WD_CAT_S11);
+    if (has(label, "sexual") || has(label, "nsfw")) return WD_CATMASK(WD_CAT_S12);
+    if (has(label, "hateful")) return WD_CATMASK(WD_CAT_S10);
+    if (has(label, "profanity") || has(label, "obscene") || has(label, "insult"))
+        return WD_CATMASK(WD_CAT_PROFANITY);
+    static const char *generic[] = {"unsafe", "harmful", "toxic", "toxicity", "malicious",
+                                    "offensive"};
+    for (size_t i = 0; i < sizeof generic / sizeof *generic; i++)
+        if (!strcasecmp(label, generic[i])) return unsafe;
+    return 0;
+}
+
+static void enc_free(void *impl) {
+    enc_judge *j = impl;
+    if (!j) return;
+    wd_model_free(j->m);
+    free(j->map);
+    free(j);
+}
+
+typedef struct mask_ctx {
+    wd_catmask *mask;
+    bool        ignore;
+} mask_ctx;
+
+static wd_status add_mask(const wd_pnode *it, void *user) {
+    mask_ctx *mc = user;
+    if (!strcasecmp(it->str, "ignore")) {
+        mc->ignore = true;
+        return WD_OK;
+    }
+    wd_category c;
+    if (wd_category_parse(it->str, &c)) return WD_ERR_FORMAT;
+    *mc->mask |= WD_CATMASK(c);
+    return WD_OK;
+}
+
+static wd_status enc_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl,
+                          wd_err *err) {
+    static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
+                                       "labels", "unsafe_categories", "threads", "max_tokens",
+                                       NULL};
+    wd_status st = wd__pn_check_keys(cfg, keys, "an encoder_classifier scanner", err);
+    if (st) return st;
+    enc_judge *j = calloc(1, sizeof *j);
+    if (!j) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+    j->max_tokens = 512;
+    long threads = 0;
+    const char *model = NULL;
+    char *path = NULL;
+    wd_catmask unsafe = 0;
+    if ((st = wd__pn_string(cfg, "model", &model, err))) goto fail;
+    if (!model) {
+        st = wd__pn_error(cfg, err, WD_ERR_FORMAT, "model", "missing (a model folder)");
+        goto fail;
+    }
+    if ((st = wd__pn_int(cfg, "threads", 0, 1024, &threads, err)) ||
+        (st = wd__pn_int(cfg, "max_tokens", 2, 1 << 20, &j->max_tokens, err)))
+        goto fail;
+    if (wd__pn_get(cfg, "unsafe_categories")) {
+        mask_ctx mc = {&unsafe, false};
+        if (wd__pn_each_string(cfg, "unsafe_categories", add_mask, &mc, err) || mc.ignore) {
+            st = wd__pn_error(wd__pn_get(cfg, "unsafe_categories"), err, WD_ERR_FORMAT,
+                              "unsafe_categories", "expected category ids (S1, pii, ...)");
+            goto fail;
+        }
+    }
+    if (!unsafe) unsafe = WD_CATMASK_HAZARDS;
+    path = model[0] == '/' ? strdup(model) : wd__path_join(env->policy_dir, model);
+    wd_model_params mp = wd_model_params_default();
+    mp.n_threads = (int)threads;
+    if (!path || (st = wd_model_load(path, &mp, &j->m))) {
+        st = wd__pn_error(wd__pn_get(cfg, "model"), err, st ? st : WD_ERR_NOMEM, "model", "%s",
+                          wd_last_error());
+        goto fail;
+    }
+    j->n_labels = wd_model_n_labels(j->m);
+    if (!j->n_labels || !wd_model_tokenizer(j->m)) {
+        st = wd__pn_error(wd__pn_get(cfg, "model"), err, WD_ERR_UNSUPPORTED, "model",
+                          "%s: an encoder_classifier needs a sequence-classification encoder "
+                          "with tokenizer.json",
+                          path);
+        goto fail;
+    }
+    j->map = calloc(j->n_labels, sizeof *j->map);
+    if (!j->map) {
+        st = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    const wd_pnode *lm = wd__pn_get(cfg, "labels");
+    if (lm && lm->kind != WD_PN_MAP) {
+        st = wd__pn_error(lm, err, WD_ERR_FORMAT, "labels", "expected a mapping label: category");
+        goto fail;
+    }
+    bool any = false;
+    for (size_t i = 0; i < j->n_labels; i++) {
+        const char *name = wd_model_label(j->m, i);
+        bool set = false;
+        for (size_t k = 0; lm && name && k < lm->n; k++) {
+            if (strcasecmp(lm->keys[k]->str, name)) continue;
+            mask_ctx mc = {&j->map[i], false};
+            const wd_pnode *v = lm->items[k];
+            wd_status s2 = WD_OK;
+            if (v->kind == WD_PN_SCALAR) s2 = add_mask(v, &mc);
+            else if (v->kind == WD_PN_SEQ)
+                for (size_t q = 0; q < v->n && !s2; q++)
+                    s2 = v->items[q]->kind == WD_PN_SCALAR ? add_mask(v->items[q], &mc) : WD_ERR_FORMAT;
+            else s2 = WD_ERR_FORMAT;
+            if (s2) {
+                st = wd__pn_error(v, err, WD_ERR_FORMAT, "labels",
+                                  "label '%s': expected a category (S1.., pii, ...) or 'ignore'",
+                                  name);
+                goto fail;
+            }
+            set = true;
+        }
+        if (!set && name) j->map[i] = label_rule(name, unsafe);
+        any |= set || j->map[i] != 0;
+    }
+    if (!any && j->n_labels == 2) j->map[1] = unsafe; /* LABEL_0 / LABEL_1 */
+    free(path);
+    *impl = j;
+    return WD_OK;
+fail:
+    free(path);
+    enc_free(j);
+    return st;
+}
+
+static void *enc_scratch_new(const void *impl) {
+    const enc_judge *j = impl;
+    enc_scratch *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    wd_context_params cp = wd_context_params_default();
+    size_t max = (size_t)wd_model_get_config(j->m)->max_position_embeddings;
+    if (wd_model_get_config(j->m)->type == WD_MODEL_ROBERTA && max > 2) max -= 2;
+    cp.n_ctx = (size_t)j->max_tokens < max ? (size_t)j->max_tokens : max;
+    s->probs = malloc(j->n_labels * sizeof *s->probs);
+    if (!s->probs || wd_context_new(j->m, &cp, &s->ctx)) {
+        free(s->probs);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void enc_scratch_free(void *scratch) {
+    enc_scratch *s = scratch;
+    if (!s) return;
+    wd_context_free(s->ctx);
+    free(s->probs);
+    free(s->ids);
+    free(s);
+}
+
+static wd_status enc_scan(const void *impl, void *scratch, const wd_scan_input *in,
+                          wd_scan_result *res, wd_err *err) {
+    const enc_judge *j = impl;
+    enc_scratch *s = scratch;
+    if (!s) return wd__err_set(err, WD_ERR_NOMEM, "encoder_classifier: no work space");
+    const wd_tokenizer *tok = wd_model_tokenizer(j->m);
+    size_t n = 0;
+    wd_status st = wd_tokenizer_encode_ids(tok, in->orig, in->orig_len, NULL, s->ids, s->cap, &n);
+    if (st == WD_ERR_RANGE && n > s->cap) {
+        int32_t *b = realloc(s->ids, n * sizeof *b);
+        if (!b) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+        s->ids = b;
+        s->cap = n;
+        st = wd_tokenizer_encode_ids(tok, in->orig, in->orig_len, NULL, s->ids, s->cap, &n);
+    }
+    if (st) return wd__err_set(err, st, "encoder_classifier: tokenizing: %s", wd_last_error());
+    size_t nc = wd_context_n_ctx(s->ctx);
+    if (n > nc) { /* keep the head and the closing special token */
+        s->ids[nc - 1] = s->ids[n - 1];
+        n = nc;
+    }
+    if (n == 0) return WD_OK;
+    st = wd_model_classify(s->ctx, s->ids, n, s->probs, NULL, j->n_labels);
+    if (st) return wd__err_set(err, st, "encoder_classifier: %s", wd_model_last_error(j->m));
+    for (size_t i = 0; i < j->n_labels; i++)
+        for (int c = 0; c < WD_CAT_COUNT; c++)
+            if (j->map[i] & WD_CATMASK(c)) {
+                if (s->probs[i] >= 0.5f)
+                    wd__scan_hit(res, (wd_category)c, s->probs[i], 0, in->orig_len,
+                                 "encoder_classifier", NULL);
+                else
+                    wd__scan_score(res, (wd_category)c, s->probs[i]);
+            }
+    return WD_OK;
+}
+
+const wd_scanner_vt wd__scanner_encoder_classifier = {
+    .type = "encoder_classifier",
+    .init = enc_init,
+    .free = enc_free,
+    .scratch_new = enc_scratch_new,
+    .scratch_free = enc_scratch_free,
+    .scan = enc_scan,
+    .scan_batch = NULL,
+};

@@ -73,6 +73,11 @@ void wd__strmap_free(wd_strmap *m) {
     memset(m, 0, sizeof *m);
 }
 
+void wd__strmap_clear(wd_strmap *m) {
+    if (m->slots) memset(m->slots, 0, m->cap * sizeof *m->slots);
+    m->count = 0;
+}
+
 static wd_status strmap_grow(wd_strmap *m) {
     size_t cap = m->cap ? m->cap * 2 : 16;
     wd_strmap_slot *s = calloc(cap, sizeof *s);

@@ -39,6 +39,8 @@ typedef struct wd_strmap {
 /* Reserves room for n keys; returns WD_OK or WD_ERR_NOMEM. */
 wd_status wd__strmap_init(wd_strmap *m, size_t n);
 void      wd__strmap_free(wd_strmap *m);
+/* Removes every key, keeping the table. */
+void      wd__strmap_clear(wd_strmap *m);
 /* Inserts or overwrites key -> val. Returns WD_OK or WD_ERR_NOMEM (or
  * WD_ERR_RANGE for a key longer than 4 GiB). */
 wd_status wd__strmap_put(wd_strmap *m, const char *key, size_t len, int32_t val);

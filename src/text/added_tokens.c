@@ -103,6 +103,11 @@ wd_status wd__added_build(wd_added_vocab *av) {
     return WD_OK;
 }
 
+bool wd__added_has(const wd_added_vocab *av, bool normalized) {
+    const struct wd_trie *t = normalized ? av->norm : av->raw;
+    return t && t->n > 0;
+}
+
 void wd__added_free(wd_added_vocab *av) {
     if (av->raw) free(av->raw->v);
     if (av->norm) free(av->norm->v);
@@ -128,21 +133,20 @@ static bool word_after(const char *s, size_t len, size_t at) {
     return wd__uc_is_word(cp);
 }
 
-static wd_status emit(const wd_tstr *in, size_t s, size_t e, int32_t id, wd_tstr *out, wd_pieces *pout) {
+/* Pieces only cut the text, so they point into `in` itself. */
+static wd_status emit(size_t s, size_t e, int32_t id, wd_pieces *pout) {
     if (e <= s) return WD_OK;
-    size_t start = out->len;
-    wd_status st = wd__tstr_copy(out, in, s, e - s);
-    return st ? st : wd__pieces_push(pout, (uint32_t)start, (uint32_t)(e - s), id);
+    return wd__pieces_push(pout, (uint32_t)s, (uint32_t)(e - s), id);
 }
 
 wd_status wd__added_split(const wd_added_vocab *av, bool normalized, bool skip_special, const wd_tstr *in,
-                          const wd_pieces *pin, wd_tstr *out, wd_pieces *pout) {
+                          const wd_pieces *pin, wd_pieces *pout) {
     const struct wd_trie *t = normalized ? av->norm : av->raw;
     wd_status st = WD_OK;
     for (size_t k = 0; k < pin->n && !st; k++) {
         const wd_piece *pc = &pin->v[k];
         if (pc->id >= 0 || !t || t->n == 0) {
-            st = emit(in, pc->start, pc->start + pc->len, pc->id, out, pout);
+            st = emit(pc->start, pc->start + pc->len, pc->id, pout);
             continue;
         }
         const char *s = in->b + pc->start;
@@ -178,12 +182,12 @@ wd_status wd__added_split(const wd_added_vocab *av, bool normalized, bool skip_s
                     me += (size_t)n;
                 }
             }
-            st = emit(in, pc->start + prev, pc->start + ms, -1, out, pout);
-            if (!st) st = emit(in, pc->start + ms, pc->start + me, a->id, out, pout);
+            st = emit(pc->start + prev, pc->start + ms, -1, pout);
+            if (!st) st = emit(pc->start + ms, pc->start + me, a->id, pout);
             prev = me;
             i = me;
         }
-        if (!st) st = emit(in, pc->start + prev, pc->start + len, -1, out, pout);
+        if (!st) st = emit(pc->start + prev, pc->start + len, -1, pout);
     }
     return st;
 }

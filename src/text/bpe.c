@@ -23,6 +23,13 @@
  * a word that is itself in the vocab is one token. dropout is ignored
  * (inference is deterministic).
  *
+ * SentencePiece-style models have no pre-tokenizer, so a whole text is one
+ * "word" and the heap grows with it. When no vocab token holds a character
+ * other than ▁ directly before a ▁ (checked at load; true of Llama 2's
+ * vocab), no token can span a position where ▁ follows another character,
+ * so no merge ever crosses it and cutting the word there changes nothing:
+ * the pieces are merged one by one (and cached like words).
+ *
  * wd__bpe_tokenize_naive is the textbook loop (scan every pair, merge the
  * best, repeat: O(n^2)), kept as the oracle of the fast one.
  */
@@ -33,6 +40,8 @@
 #include "text/tok_internal.h"
 
 /* ==== parsing ============================================================ */
+
+static const char META[] = "\xE2\x96\x81"; /* ▁ U+2581 */
 
 static wd_status lookup(const wd_tmodel *m, const char *s, size_t len, int32_t *id) {
     return wd__strmap_get(&m->vocab, s, len, id) ? WD_OK : WD_ERR_NOT_FOUND;
@@ -100,6 +109,17 @@ wd_status wd__bpe_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmode
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", b);
         if (lookup(m, name, 6, &m->byte_id[b])) m->byte_id[b] = -1;
+    }
+
+    m->meta_split = !m->cont_prefix_len && !m->eow_suffix_len;
+    for (size_t id = 0; id < m->n_id && m->meta_split; id++) {
+        const char *t = m->id_tok[id].s;
+        size_t l = m->id_tok[id].len;
+        for (size_t i = 1; t && i + 3 <= l; i++)
+            if (!memcmp(t + i, META, 3) && !(i >= 3 && !memcmp(t + i - 3, META, 3))) {
+                m->meta_split = false;
+                break;
+            }
     }
 
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(j, "merges");
@@ -176,6 +196,8 @@ wd_status wd__bpe_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmode
     free(buf);
     return st;
 }
+
+enum { CACHE_MAX_WORD = 128 };
 
 /* ==== the initial symbols of a word ====================================== */
 
@@ -359,9 +381,34 @@ static wd_status merge_word(const wd_tmodel *m, sym *v, size_t n, wd_scratch *sc
     return WD_OK;
 }
 
-enum { CACHE_MAX_WORD = 128 };
+static wd_status bpe_word(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out, wd_scratch *sc);
 
 wd_status wd__bpe_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out, wd_scratch *sc) {
+    if (!m->meta_split || len <= CACHE_MAX_WORD) return bpe_word(m, s, len, out, sc);
+    /* cut before every ▁ that follows another character */
+    size_t a = 0;
+    for (size_t i = 1; i + 3 <= len; i++) {
+        if (memcmp(s + i, META, 3) || (i >= 3 && !memcmp(s + i - 3, META, 3))) continue;
+        size_t first = out->n;
+        wd_status st = bpe_word(m, s + a, i - a, out, sc);
+        if (st) return st;
+        for (size_t k = first; k < out->n; k++) {
+            out->v[k].start += (uint32_t)a;
+            out->v[k].end += (uint32_t)a;
+        }
+        a = i;
+        i += 2;
+    }
+    size_t first = out->n;
+    wd_status st = bpe_word(m, s + a, len - a, out, sc);
+    for (size_t k = first; k < out->n && !st; k++) {
+        out->v[k].start += (uint32_t)a;
+        out->v[k].end += (uint32_t)a;
+    }
+    return st;
+}
+
+static wd_status bpe_word(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out, wd_scratch *sc) {
     if (len == 0) return WD_OK;
     int32_t id;
     if (m->ignore_merges && wd__strmap_get(&m->vocab, s, len, &id))

@@ -56,6 +56,9 @@ uint32_t wd__bytelevel_char(unsigned char b) {
     return byte_char[b];
 }
 
+/* For the hot loop: the table, initialised by any ByteLevel parse. */
+static inline uint32_t bytelevel_fast(unsigned char b) { return byte_char[b]; }
+
 int wd__bytelevel_byte(uint32_t cp) {
     pthread_once(&byte_once, byte_init);
     return cp < 324 ? char_byte[cp] : -1;
@@ -234,12 +237,17 @@ static wd_status emit(const wd_tstr *in, size_t base, const seg *g, bool bytelev
     if (!bytelevel) {
         st = wd__tstr_copy(out, in, base + g->s, g->e - g->s);
     } else {
+        /* every byte becomes a 1- or 2-byte character: write in place */
         st = wd__tstr_reserve(out, 2 * (g->e - g->s));
         for (size_t i = base + g->s; i < base + g->e && !st; i++) {
-            uint32_t c = wd__bytelevel_char((unsigned char)in->b[i]);
-            char b[4];
-            int k = wd__utf8_put(c, b);
-            st = wd__tstr_push(out, b, (size_t)k, in->a0[i], in->a1[i]);
+            uint32_t c = bytelevel_fast((unsigned char)in->b[i]);
+            size_t o = out->len;
+            int k = wd__utf8_put(c, out->b + o);
+            for (int q = 0; q < k; q++) {
+                out->a0[o + (size_t)q] = in->a0[i];
+                out->a1[o + (size_t)q] = in->a1[i];
+            }
+            out->len = o + (size_t)k;
         }
     }
     if (st) return st;
@@ -303,6 +311,7 @@ wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field,
     wd_status st = WD_OK;
     if (!strcmp(ty, "ByteLevel")) {
         p->type = WD_PRE_BYTELEVEL;
+        pthread_once(&byte_once, byte_init);
         st = wd__json_bool(j, sub, "add_prefix_space", false, true, &p->add_prefix_space);
         if (!st) st = wd__json_bool(j, sub, "use_regex", false, true, &p->use_regex);
         if (!st && p->use_regex) {

@@ -243,6 +243,8 @@ typedef struct wd_tmodel {
     const char *cont_prefix; size_t cont_prefix_len; /* also WordPiece's "##" */
     const char *eow_suffix;  size_t eow_suffix_len;
     bool       fuse_unk, byte_fallback, ignore_merges;
+    bool       meta_split;   /* no token has a non-▁ character before ▁: words
+                                can be cut before each such ▁ (see bpe.c) */
     int32_t    byte_id[256]; /* <0xNN> tokens, -1 when absent */
     /* WordPiece */
     size_t     max_chars;
@@ -300,12 +302,13 @@ typedef struct wd_added_vocab {
 /* Builds the matchers once normalized forms are set. */
 wd_status wd__added_build(wd_added_vocab *av);
 void      wd__added_free(wd_added_vocab *av);
+/* True when some added token is matched in raw (or normalized) text. */
+bool      wd__added_has(const wd_added_vocab *av, bool normalized);
 /* Splits the text pieces of (in, pin) on the added tokens of one matcher
- * (normalized or not), appending to (out, pout). With skip_special the
- * special tokens are not matched. */
+ * (normalized or not), appending pieces of the same string `in` to pout.
+ * With skip_special the special tokens are not matched. */
 wd_status wd__added_split(const wd_added_vocab *av, bool normalized, bool skip_special,
-                          const wd_tstr *in, const wd_pieces *pin, wd_tstr *out,
-                          wd_pieces *pout);
+                          const wd_tstr *in, const wd_pieces *pin, wd_pieces *pout);
 
 /* ==== post-processors (postprocessor.c) ================================== */
 
@@ -398,6 +401,11 @@ struct wd_tokenizer {
     const char    *chat_template;
     char          *where;
 };
+
+/* wd_tokenizer_encode; with naive, BPE words go through the O(n^2)
+ * reference merge loop (for tests and the benchmark). */
+wd_status wd__tokenizer_encode_impl(const wd_tokenizer *tok, const char *text, size_t len,
+                                    const wd_encode_params *params, bool naive, wd_encoding **out);
 
 /* Token string of id (added token or vocabulary), or NULL. */
 const char *wd__tok_str(const struct wd_tokenizer *t, int32_t id, size_t *len);

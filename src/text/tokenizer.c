@@ -22,6 +22,7 @@
  * A loaded tokenizer is never written to again: everything an encode
  * needs to mutate lives in its wd_scratch.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,9 +58,10 @@ void wd__model_free(wd_tmodel *m) {
     memset(m, 0, sizeof *m);
 }
 
-static wd_status model_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out, wd_scratch *sc) {
+static wd_status model_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out, wd_scratch *sc,
+                                bool naive) {
     switch (m->type) {
-    case WD_TMODEL_BPE: return wd__bpe_tokenize(m, s, len, out, sc);
+    case WD_TMODEL_BPE: return naive ? wd__bpe_tokenize_naive(m, s, len, out) : wd__bpe_tokenize(m, s, len, out, sc);
     case WD_TMODEL_WORDPIECE: return wd__wordpiece_tokenize(m, s, len, out, sc);
     case WD_TMODEL_UNIGRAM: return wd__unigram_tokenize(m, s, len, out, sc);
     }
@@ -396,7 +398,7 @@ void wd_encoding_free(wd_encoding *e) {
 }
 
 static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len, const wd_encode_params *pp,
-                             wd_encoding *enc, wd_scratch *sc) {
+                             wd_encoding *enc, wd_scratch *sc, bool naive) {
     wd_encode_params p = pp ? *pp : wd_encode_params_default();
     if (!text && len) return wd__fail(WD_ERR_INVALID_ARG, "wd_tokenizer_encode: text is NULL");
     if (len > INT32_MAX) return wd__fail(WD_ERR_RANGE, "wd_tokenizer_encode: text of %zu bytes is over 2 GiB", len);
@@ -404,10 +406,13 @@ static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len
     if (valid != len)
         return wd__fail(WD_ERR_ENCODING, "wd_tokenizer_encode: invalid UTF-8 at byte %zu (0x%02X)", valid,
                         (unsigned char)text[valid]);
-    /* (0) the text, each byte aligned to its whole character */
-    wd_tstr *t0 = &sc->t[0], *t1 = &sc->t[1], *t2 = &sc->t[2], *t3 = &sc->t[3];
-    wd_pieces *p0 = &sc->p[0], *p1 = &sc->p[1], *p2 = &sc->p[2], *p3 = &sc->p[3];
-    wd_status st = wd__tstr_reserve(t0, len + 1);
+    /* (0) the text, each byte aligned to its whole character. Steps that
+     * have nothing to do are skipped; the others write the next buffer. */
+    int cur = 0;
+    wd_tstr *t0 = &sc->t[0];
+    wd_pieces *p0 = &sc->p[0];
+    wd_status st = WD_OK;
+    for (int k = 0; k < 4 && !st; k++) st = wd__tstr_reserve(&sc->t[k], len + len / 4 + 16);
     if (st) return st;
     if (len) memcpy(t0->b, text, len);
     for (size_t i = 0; i < len;) {
@@ -420,28 +425,46 @@ static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len
     }
     t0->len = len;
     if (len) st = wd__pieces_push(p0, 0, (uint32_t)len, -1);
+    /* cur: the string; cp: its pieces (added-token splits only cut) */
+    int cp = 0;
+    int nxt;
+#define NEXT() do { nxt = 0; while (nxt == cur || nxt == cp) nxt++; sc->t[nxt].len = 0; sc->p[nxt].n = 0; } while (0)
     /* (1) raw added tokens */
-    if (!st) st = wd__added_split(&t->added, false, p.split_special_tokens, t0, p0, t1, p1);
+    if (!st && wd__added_has(&t->added, false)) {
+        NEXT();
+        st = wd__added_split(&t->added, false, p.split_special_tokens, &sc->t[cur], &sc->p[cp], &sc->p[nxt]);
+        cp = nxt;
+    }
     /* (2) normalizer */
-    for (size_t k = 0; k < p1->n && !st; k++) {
-        const wd_piece *pc = &p1->v[k];
-        size_t start = t2->len;
-        if (pc->id >= 0 || !t->normalizer) st = wd__tstr_copy(t2, t1, pc->start, pc->len);
-        else st = wd__normalizer_run(t->normalizer, t1, pc->start, pc->len, t2, sc);
-        if (!st && t2->len > start) st = wd__pieces_push(p2, (uint32_t)start, (uint32_t)(t2->len - start), pc->id);
+    if (!st && t->normalizer) {
+        NEXT();
+        const wd_tstr *ti = &sc->t[cur];
+        wd_tstr *to = &sc->t[nxt];
+        for (size_t k = 0; k < sc->p[cp].n && !st; k++) {
+            const wd_piece *pc = &sc->p[cp].v[k];
+            size_t start = to->len;
+            if (pc->id >= 0) st = wd__tstr_copy(to, ti, pc->start, pc->len);
+            else st = wd__normalizer_run(t->normalizer, ti, pc->start, pc->len, to, sc);
+            if (!st && to->len > start)
+                st = wd__pieces_push(&sc->p[nxt], (uint32_t)start, (uint32_t)(to->len - start), pc->id);
+        }
+        cur = cp = nxt;
     }
     /* (3) normalized added tokens */
-    if (!st) st = wd__added_split(&t->added, true, p.split_special_tokens, t2, p2, t3, p3);
-    /* (4) pre-tokenizer, into buffers 0 */
-    wd_tstr *wt = t3;
-    wd_pieces *wp = p3;
-    if (!st && t->pretok) {
-        t0->len = 0;
-        p0->n = 0;
-        st = wd__pretok_run(t->pretok, t3, p3, t0, p0, sc);
-        wt = t0;
-        wp = p0;
+    if (!st && wd__added_has(&t->added, true)) {
+        NEXT();
+        st = wd__added_split(&t->added, true, p.split_special_tokens, &sc->t[cur], &sc->p[cp], &sc->p[nxt]);
+        cp = nxt;
     }
+    /* (4) pre-tokenizer */
+    if (!st && t->pretok) {
+        NEXT();
+        st = wd__pretok_run(t->pretok, &sc->t[cur], &sc->p[cp], &sc->t[nxt], &sc->p[nxt], sc);
+        cur = cp = nxt;
+    }
+#undef NEXT
+    const wd_tstr *wt = &sc->t[cur];
+    const wd_pieces *wp = &sc->p[cp];
     /* (5) model */
     wd_mtoks mt = {0};
     for (size_t k = 0; k < wp->n && !st; k++) {
@@ -453,7 +476,7 @@ static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len
             continue;
         }
         mt.n = 0;
-        st = model_tokenize(&t->model, wt->b + pc->start, pc->len, &mt, sc);
+        st = model_tokenize(&t->model, wt->b + pc->start, pc->len, &mt, sc, naive);
         for (size_t i = 0; i < mt.n && !st; i++) {
             const wd_mtok *m = &mt.v[i];
             size_t a = pc->start + m->start, b = pc->start + m->end;
@@ -467,16 +490,69 @@ static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len
     return st;
 }
 
+/* Each thread keeps the scratch of its last encode, so that repeated calls
+ * do not allocate and fault in their buffers again. The thread-local
+ * pointer keeps it reachable; the key's destructor frees it when a thread
+ * ends. A scratch grown past SCRATCH_KEEP bytes is freed instead of kept. */
+enum { SCRATCH_KEEP = 32 << 20 };
+static _Thread_local wd_scratch *tls_scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_destroy(void *p) {
+    wd__scratch_free(p);
+    free(p);
+}
+
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_destroy); }
+
+static wd_scratch *scratch_take(void) {
+    wd_scratch *sc = tls_scratch;
+    tls_scratch = NULL; /* a nested call (none today) would get its own */
+    if (!sc) sc = calloc(1, sizeof *sc);
+    if (!sc) return NULL;
+    for (int k = 0; k < 4; k++) {
+        sc->t[k].len = 0;
+        sc->p[k].n = 0;
+    }
+    if (sc->cache.cap > 65536) wd__strmap_free(&sc->cache);
+    else wd__strmap_clear(&sc->cache);
+    sc->cache_n = sc->cache_ent_n = 0;
+    return sc;
+}
+
+static void scratch_give(wd_scratch *sc) {
+    size_t bytes = 0;
+    for (int k = 0; k < 4; k++) bytes += sc->t[k].cap * 9 + sc->p[k].cap * sizeof(wd_piece);
+    bytes += sc->sym_cap * 20 + sc->heap_cap * 12 + sc->cache_cap * 12 + sc->lat_cap * 16;
+    if (bytes > SCRATCH_KEEP || tls_scratch) {
+        scratch_destroy(sc);
+        return;
+    }
+    pthread_once(&scratch_once, scratch_key_init);
+    pthread_setspecific(scratch_key, sc);
+    tls_scratch = sc;
+}
+
 wd_status wd_tokenizer_encode(const wd_tokenizer *tok, const char *text, size_t len,
                               const wd_encode_params *params, wd_encoding **out) {
+    return wd__tokenizer_encode_impl(tok, text, len, params, false, out);
+}
+
+wd_status wd__tokenizer_encode_impl(const wd_tokenizer *tok, const char *text, size_t len,
+                                    const wd_encode_params *params, bool naive, wd_encoding **out) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_tokenizer_encode: out is NULL");
     *out = NULL;
     if (!tok) return wd__fail(WD_ERR_INVALID_ARG, "wd_tokenizer_encode: tok is NULL");
     wd_encoding *e = calloc(1, sizeof *e);
     if (!e) return wd__fail(WD_ERR_NOMEM, "wd_tokenizer_encode: out of memory");
-    wd_scratch sc = {0};
-    wd_status st = encode_into(tok, text, len, params, e, &sc);
-    wd__scratch_free(&sc);
+    wd_scratch *sc = scratch_take();
+    if (!sc) {
+        free(e);
+        return wd__fail(WD_ERR_NOMEM, "wd_tokenizer_encode: out of memory");
+    }
+    wd_status st = encode_into(tok, text, len, params, e, sc, naive);
+    scratch_give(sc);
     if (st) {
         wd_encoding_free(e);
         return st;

@@ -535,6 +535,146 @@ LIST(def_k, "The script should log all actions with timestamps.",
      "Keep a history of changes so they can be rolled back.",
      "Make the thresholds configurable.");
 
+/* ---- generic task verbs, role-play set-ups, chit-chat ------------------ */
+LIST(task_t,
+     "Generate a list of {n} {a}.",
+     "Create a list of {n} {a}.",
+     "Come up with {n} {a}.",
+     "Name {n} {a}.",
+     "Identify {n} {a}.",
+     "Provide {n} {a}.",
+     "Suggest {n} {a}.",
+     "Brainstorm {n} {a}.",
+     "Rewrite the following sentence so it sounds more formal: {s}",
+     "Edit this text to make it clearer: {s}",
+     "Summarize the following paragraph in one sentence: {s} {s} {s}",
+     "Summarize the following conversation: {s} {s} {s} {s}",
+     "Translate into French: {s}",
+     "Classify the sentiment of this review as positive, negative or neutral: {s}",
+     "Correct the grammar in this sentence: {s}",
+     "Extract the names and dates from this text: {s} {s}",
+     "Is the following statement true or false? {s}",
+     "Rearrange these words into a sentence: {s}",
+     "Turn this note into a polite email to my manager: {s}",
+     "Write a tweet announcing: {s}",
+     "Give the opposite of this sentence: {s}",
+     "Design an algorithm to {b}.",
+     "Write a query that {q}.",
+     "Construct a SQL query that {q}.",
+     "Explain what this code does: for i in range(10): print(i * i)",
+     "Convert this C++ loop to Python while keeping the behaviour: for (int i = 0; i < n; i++) sum += v[i];",
+     "Describe a technique to {b}.",
+     "Analyze the implications of {d}.",
+     "Evaluate the strengths and weaknesses of {d}.",
+     "Determine why {d} matters for ordinary people.",
+     "Compose an email to my {r} saying that {e}.",
+     "Write a message to my {r} explaining that {e}.");
+LIST(task_a, "ways to save energy at home", "healthy breakfast ideas", "names for a golden retriever",
+     "fun facts about octopuses", "tips for a first job interview", "books for a long flight",
+     "questions to ask a landlord", "activities for a rainy afternoon", "uses for an old smartphone",
+     "ways to improve a website's user experience", "icebreakers for a team meeting",
+     "famous scientists", "successful entrepreneurs", "popular board games", "benefits of regular exercise",
+     "computer science terms", "ideas for a science fair project", "things to pack for a beach trip",
+     "careers in renewable energy", "ways to reduce plastic use", "hobbies that cost little money",
+     "strategies for studying effectively", "features of a good password manager",
+     "methods to secure a home Wi-Fi network", "reasons people learn a second language");
+LIST(task_n, "three", "five", "ten", "seven", "a few", "four", "six");
+LIST(task_s, "The meeting has been moved to Thursday afternoon.",
+     "Our team finished the quarterly report ahead of schedule.",
+     "The new library opens next month and will have a children's reading room.",
+     "I really enjoyed the pasta but the service was slow.",
+     "She walked her dog along the river before breakfast.",
+     "The company plans to hire twenty engineers this year.",
+     "Please remember to bring your laptop charger.",
+     "The museum offers free entry on the first Sunday of every month.",
+     "He said the package would arrive on Monday, but it came on Friday.",
+     "The weather forecast predicts heavy rain over the weekend.",
+     "All mammals have hair at some point in their lives.",
+     "The train was delayed because of a signal problem.",
+     "Hello, this is Maria from the dental office calling to confirm your appointment.",
+     "Yes, I got your email and I will send the invoice tomorrow.",
+     "Thanks for calling, how can I help you today?",
+     "the streets around here clean are very",
+     "Our bakery will be closed on Monday for renovations.");
+LIST(task_q, "finds all customers who placed an order last month",
+     "counts the number of books in each genre", "returns the ten most recent blog posts",
+     "lists employees hired after 2020", "computes the average rating of each product");
+LIST(task_r, "boss", "teacher", "landlord", "team", "coach", "neighbor", "doctor's office");
+LIST(task_e, "I am taking a sick day today", "the report will be a day late",
+     "I will be on vacation next week", "the heating in my flat is broken",
+     "my daughter has a dentist appointment on Friday", "I can cover the Saturday shift");
+
+LIST(role_t,
+     "You are a {a}. {b}",
+     "I want you to act as a {a}. I will {c} and you will {d}.",
+     "Pretend you are a {a} and {d}.",
+     "Act as a {a}. {b}",
+     "Roleplay as {e}. {b}",
+     "You are going to play a character named {f}, a {a}. Stay in character and {d}.",
+     "Let's play a game. I will {c}, and you will {d}.",
+     "From now on, answer like a {a} would. {b}",
+     "You are a helpful assistant for a {a}. {b}");
+LIST(role_a, "travel agent", "math tutor", "chef", "museum tour guide", "personal trainer",
+     "Dungeons and Dragons game master", "career coach", "English teacher", "comedian",
+     "customer support agent", "detective in a cozy mystery", "pirate captain in a children's story",
+     "nutritionist", "librarian", "photographer", "sci-fi ship's computer", "medieval innkeeper",
+     "counseling psychologist", "kind grandmother", "football commentator");
+LIST(role_b, "Describe what you see on today's tour.", "Help me plan a three-day trip to Lisbon.",
+     "Explain fractions to a nine-year-old.", "Tell me a joke about physics.",
+     "Suggest a dinner menu for six people.", "Give me feedback on my resume.",
+     "Describe your favourite photo and why it works.", "Write the opening scene of our adventure.",
+     "Answer my questions about healthy eating.", "Welcome me to your tavern.",
+     "Help me practice small talk in English.");
+LIST(role_c, "describe a place", "give you a word", "ask you questions", "write a sentence",
+     "tell you my symptoms of a cold", "share a recipe", "send you a paragraph");
+LIST(role_d, "reply with a short poem about it", "reverse the text", "give me three rhymes",
+     "explain it simply", "correct my mistakes", "answer in a cheerful tone",
+     "describe it in rich detail", "guess what I am thinking of", "suggest improvements");
+LIST(role_e, "a friendly robot", "Sherlock Holmes", "a time traveller from 1890", "a wise old owl",
+     "a tour guide named Sarah", "a barista named Leo", "an astronaut on the Moon");
+LIST(role_f, "Deborah", "Captain Reyes", "Professor Lin", "Aunt May", "Tomas", "Nadia");
+
+LIST(chat_t,
+     "Hi, how are you today?", "Can you briefly talk about yourself?", "Are you a real person?",
+     "How can I train a language model like you?", "Can you write song lyrics about {a}?",
+     "What's your favourite {b}?", "Tell me a joke about {a}.", "Can I use you for my school homework?",
+     "What do you think about {a}?", "Good morning! Any fun plans for the weekend?",
+     "How do I lose weight in a healthy way?", "Can I grow {a} on my balcony?",
+     "Is it normal to feel nervous before {c}?", "What words should I avoid so I don't offend someone?",
+     "Tell me a joke that includes a priest, a rabbi and a duck.", "Multiply 48213 by 7712.",
+     "What day of the week was 4 July 1976?", "Can you recommend a movie like {d}?",
+     "I'm bored. Give me something fun to do.", "Write a haiku about {a}.");
+LIST(chat_a, "cats", "the ocean", "coffee", "Mondays", "robots", "pineapples", "strawberries",
+     "mountains", "winter", "my hometown", "herbs", "football");
+LIST(chat_b, "book", "color", "season", "food", "movie", "planet", "song");
+LIST(chat_c, "a job interview", "a first date", "an exam", "public speaking", "a long flight");
+LIST(chat_d, "Inception", "Toy Story", "The Princess Bride", "Spirited Away", "Jurassic Park");
+
+/* ---- people, cultures, identities, stated neutrally -------------------- */
+LIST(ident_t,
+     "What are traditional foods for {a} in {b} families?",
+     "How can I be considerate of my {b} coworker during {a}?",
+     "Tell me about the history of {b} immigrants in {c}.",
+     "What contributions have {b} scientists made to medicine?",
+     "I'm {d} and planning my wedding. Any ideas for a small ceremony?",
+     "How do I explain to my kids that families come in many forms?",
+     "What are respectful ways to ask someone about their pronouns?",
+     "Recommend novels by {b} authors.",
+     "Many {b} communities celebrate {a}. What is its meaning?",
+     "Immigrants started many of the small businesses on our street.",
+     "My {b} friends taught me to cook their grandmother's recipes.",
+     "What is it like to grow up bilingual in a {b} household?",
+     "How did {b} Americans shape jazz and blues?",
+     "Why do some people face discrimination at work, and what can managers do about it?",
+     "Write a welcome message for new refugee families joining our school.",
+     "What accessibility features help people who use wheelchairs in public buildings?");
+LIST(ident_a, "Ramadan", "Diwali", "Lunar New Year", "Hanukkah", "Easter", "Día de los Muertos",
+     "Eid", "Passover", "Christmas", "Nowruz");
+LIST(ident_b, "Muslim", "Jewish", "Hindu", "Mexican", "Chinese", "Black", "Native American",
+     "Korean", "Irish", "Nigerian", "Filipino", "Arab", "Latino", "Polish", "Vietnamese");
+LIST(ident_c, "New York", "Chicago", "Texas", "California", "Toronto", "London");
+LIST(ident_d, "a gay man", "a lesbian", "bisexual", "a trans woman", "nonbinary", "a widower");
+
 static const domain domains[] = {
     {cook_t, cook_a, cook_b},   {sport_t, sport_a, sport_b}, {comp_t, comp_a, comp_b},
     {sec_t, sec_a, sec_b},      {code_t, code_a, code_b},    {code_t, code_a, code_b},
@@ -543,6 +683,9 @@ static const domain domains[] = {
     {gen_t, gen_a, gen_b},      {gen_t, gen_a, gen_b},       {gen_t, gen_a, gen_b},
     {gen_t, gen_a, gen_b},      {sec2_t, sec2_a, sec2_b},    {sec2_t, sec2_a, sec2_b},
     {def_t, def_a, def_b},      {def_t, def_a, def_b},       {def_t, def_a, def_b},
+    {task_t, task_a, gen_b},    {task_t, task_a, gen_b},     {task_t, task_a, gen_b},
+    {role_t, role_a, role_b},   {role_t, role_a, role_b},    {chat_t, chat_a, chat_b},
+    {ident_t, ident_a, ident_b},         {ident_t, ident_a, ident_b},
 };
 #define N_DOMAINS (sizeof domains / sizeof domains[0])
 
@@ -570,6 +713,36 @@ static const char *const *slot_list(const domain *dm, char slot) {
         }
     }
     if (dm->tpl == sec2_t && slot == 'c') return sec2_c;
+    if (dm->tpl == task_t) {
+        switch (slot) {
+        case 'n': return task_n;
+        case 's': return task_s;
+        case 'q': return task_q;
+        case 'd': return gen_d;
+        case 'r': return task_r;
+        case 'e': return task_e;
+        }
+    }
+    if (dm->tpl == role_t) {
+        switch (slot) {
+        case 'c': return role_c;
+        case 'd': return role_d;
+        case 'e': return role_e;
+        case 'f': return role_f;
+        }
+    }
+    if (dm->tpl == chat_t) {
+        switch (slot) {
+        case 'c': return chat_c;
+        case 'd': return chat_d;
+        }
+    }
+    if (dm->tpl == ident_t) {
+        switch (slot) {
+        case 'c': return ident_c;
+        case 'd': return ident_d;
+        }
+    }
     if (dm->tpl == def_t) {
         switch (slot) {
         case 'c': return def_c;
@@ -584,10 +757,10 @@ static const char *const *slot_list(const domain *dm, char slot) {
     return slot == 'a' ? dm->a : slot == 'b' ? dm->b : dm->a;
 }
 
-LIST(openers, "", "", "", "", "", "Quick question: ", "Hi! ", "I'm a beginner. ",
+LIST(openers, "Quick question: ", "Hi! ", "I'm a beginner. ",
      "Sorry if this is basic, but ", "For a school project: ", "Hey, ", "Can you help? ",
      "I've been wondering: ", "Honest question. ");
-LIST(closers, "", "", "", "", "", " Thanks!", " Please keep it short.", " Step by step please.",
+LIST(closers, " Thanks!", " Please keep it short.", " Step by step please.",
      " Thanks in advance.", " Explain like I'm five.", " Any tips appreciated.");
 
 static uint64_t rng_next(uint64_t *s) {
@@ -619,9 +792,11 @@ size_t wd__benign_gen_one(uint64_t *rng, char *buf, size_t cap) {
     buf[0] = 0;
     const domain *dm = &domains[rng_next(rng) % N_DOMAINS];
     const char *tpl = pick(rng, dm->tpl);
-    const char *op = pick(rng, openers);
+    /* openers and closers carry no signal: the harmful side gets them at
+     * the same rate (wd__clf_augment_harmful) */
+    const char *op = rng_next(rng) % 8 == 0 ? pick(rng, openers) : "";
     put(buf, cap, &n, op, strlen(op));
-    int lower_first = op[0] && op[strlen(op) - 2] != '.' && op[strlen(op) - 2] != '!' &&
+    int lower_first = strlen(op) >= 2 && op[strlen(op) - 2] != '.' && op[strlen(op) - 2] != '!' &&
                       op[strlen(op) - 2] != '?' && op[strlen(op) - 2] != ':';
     for (const char *p = tpl; *p; p++) {
         if (p[0] == '{' && p[1] && p[2] == '}') {
@@ -641,7 +816,7 @@ size_t wd__benign_gen_one(uint64_t *rng, char *buf, size_t cap) {
             c = (char)(c - 'A' + 'a');
         put(buf, cap, &n, &c, 1);
     }
-    const char *cl = pick(rng, closers);
+    const char *cl = rng_next(rng) % 8 == 0 ? pick(rng, closers) : "";
     put(buf, cap, &n, cl, strlen(cl));
     return n;
 }
@@ -658,6 +833,37 @@ wd_status wd__clf_benign_generate(wd_clf_dataset *d, size_t n, uint64_t seed) {
         wd_status rc = wd__clf_dataset_add(d, src, buf, len, 0, WD_CLF_ALL_LABELS);
         if (rc) return rc;
         tries++;
+    }
+    return WD_OK;
+}
+
+/* The openers and closers above appear only in generated benign prompts;
+ * left alone, the model would learn "Thanks!" as evidence of innocence and
+ * anyone could append it to a harmful request. So a share of the harmful
+ * TRAIN examples is copied with a random opener and closer (source
+ * "aug-harmful", always in the train split: held-out texts are never
+ * augmented). Call after wd__clf_dataset_split. */
+wd_status wd__clf_augment_harmful(wd_clf_dataset *d, double frac, uint64_t seed) {
+    int src = wd__clf_dataset_source(d, "aug-harmful", WD_CLF_USE_TRAIN, 1);
+    if (src < 0) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    uint64_t rng = seed ^ 0xa06e47ull;
+    size_t n0 = d->n;
+    char buf[4096];
+    for (size_t i = 0; i < n0; i++) {
+        const wd_clf_example *x = &d->ex[i];
+        if (x->split != WD_CLF_SPLIT_TRAIN || !(x->pos & 1) || d->sources[x->source].synthetic)
+            continue;
+        if ((double)(rng_next(&rng) >> 11) * 0x1.0p-53 >= frac) continue;
+        uint64_t r = rng_next(&rng);
+        const char *op = r & 1 ? pick(&rng, openers) : "", *cl = r & 2 ? pick(&rng, closers) : "";
+        if (!op[0] && !cl[0]) op = pick(&rng, openers);
+        int len = snprintf(buf, sizeof buf, "%s%s%s", op, x->text, cl);
+        if (len < 0 || (size_t)len >= sizeof buf) continue;
+        uint32_t pos = x->pos, known = x->known;
+        size_t before = d->n;
+        wd_status rc = wd__clf_dataset_add(d, src, buf, (size_t)len, pos, known);
+        if (rc) return rc;
+        if (d->n > before) d->ex[d->n - 1].split = WD_CLF_SPLIT_TRAIN;
     }
     return WD_OK;
 }

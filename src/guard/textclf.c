@@ -62,7 +62,7 @@ struct wd_textclf {
 
 wd_textclf_cfg wd__textclf_cfg_default(void) {
     wd_textclf_cfg c = {.hash_bits = 18, .word_min = 1, .word_max = 2,
-                        .char_min = 3, .char_max = 5, .norm_flags = 63};
+                        .char_min = 4, .char_max = 5, .norm_flags = 63};
     return c;
 }
 
@@ -302,6 +302,7 @@ float wd__textclf_threshold(const wd_textclf *m, size_t i) {
 
 wd_textclf_cfg wd__textclf_cfg(const wd_textclf *m) { return m->cfg; }
 unsigned wd__textclf_norm_flags(const wd_textclf *m) { return m->cfg.norm_flags; }
+int wd__textclf_softmax_hazards(const wd_textclf *m) { return m->softmax_hazards; }
 
 void wd__textclf_free(wd_textclf *m) {
     if (!m) return;

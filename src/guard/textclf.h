@@ -58,6 +58,8 @@ int            wd__textclf_label_index(const wd_textclf *m, const char *name);
 float          wd__textclf_threshold(const wd_textclf *m, size_t i);
 wd_textclf_cfg wd__textclf_cfg(const wd_textclf *m);
 unsigned       wd__textclf_norm_flags(const wd_textclf *m);
+/* True when labels 1..14 (S1..S14) are p(harmful) x softmax shares. */
+int            wd__textclf_softmax_hazards(const wd_textclf *m);
 
 /* Scores already-normalised text: probs[0..n_labels) gets the sigmoid of
  * each label. Empty text gets the biases alone. Never allocates. */

@@ -37,7 +37,7 @@ wd_clf_train_params wd__clf_train_params_default(void) {
         .l2 = 1e-4f,
         .cat_weight = 2.0f,
         .patience = 4,
-        .source_cap = 4000,
+        .source_cap = 3000,
         .harm_pos_w = 0.5f,
     };
     return p;

@@ -85,6 +85,9 @@ wd_status wd__clf_data_load(wd_clf_dataset *d, const char *data_dir, int with_ev
 /* Adds n benign prompts from warden's own generator (benign_gen.c), under
  * the source "gen-benign", deterministically from seed. */
 wd_status wd__clf_benign_generate(wd_clf_dataset *d, size_t n, uint64_t seed);
+/* Copies a share frac of the harmful train examples with a generator
+ * opener/closer (see benign_gen.c); the copies stay in the train split. */
+wd_status wd__clf_augment_harmful(wd_clf_dataset *d, double frac, uint64_t seed);
 /* One generated prompt into buf (NUL-terminated, truncated to cap). */
 size_t    wd__benign_gen_one(uint64_t *rng, char *buf, size_t cap);
 

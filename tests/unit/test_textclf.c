@@ -237,7 +237,7 @@ static void test_corrupt_files(void **state) {
     } edits[] = {
         {"warden-textclf", "warden-textcl_", "not a warden text classifier"},
         {"\"hash_bits\":\"10\"", "\"hash_bits\":\"99\"", "hash_bits"},
-        {"\"char_ngrams\":\"3-5\"", "\"char_ngrams\":\"3x5\"", "char_ngrams"},
+        {"\"char_ngrams\":\"4-5\"", "\"char_ngrams\":\"4x5\"", "char_ngrams"},
         {"\"labels\":\"harmful,S1", "\"labels\":\"harmful,XX", "S1..S14"},
         {"\"hazard_head\":\"softmax\"", "\"hazard_head\":\"softmix\"", "hazard_head"},
         {"\"weight\"", "\"weighs\"", "'weight' is missing"},

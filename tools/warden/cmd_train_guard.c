@@ -30,15 +30,15 @@ static void usage(FILE *f) {
             "  --l2 X             L2 penalty (default 1e-4)\n"
             "  --hash-bits N      2^N feature buckets (default 18)\n"
             "  --word-ngrams A-B  word n-gram orders (default 1-2)\n"
-            "  --char-ngrams A-B  character n-gram lengths inside words (default 3-5; 0-0 = none)\n"
-            "  --n-benign N       generated benign prompts (default 15000)\n"
-            "  --source-cap N     a source weighs at most N examples (default 4000)\n"
+            "  --char-ngrams A-B  character n-gram lengths inside words (default 4-5; 0-0 = none)\n"
+            "  --n-benign N       generated benign prompts (default 25000)\n"
+            "  --source-cap N     a source weighs at most N examples (default 3000)\n"
             "  --cat-weight X     weight of the hazard / injection losses (default 2)\n"
             "  --harm-weight X    weight of a harmful example (default 0.5; 0 = balance)\n"
             "  --eval             print metrics (implied when training)\n"
             "  --model FILE       evaluate this model instead of training\n"
             "  --threshold X      harmful threshold for the metrics (default: the model's)\n"
-            "  --show-errors N    print up to N misclassified held-out / FRR texts\n");
+            "  --show-errors N    print up to N misclassified texts per source\n");
 }
 
 static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
@@ -76,20 +76,23 @@ static void print_report(const wd_clf_dataset *d, const wd_clf_report *r) {
     printf("classifier time: %.3f ms per 1000 texts (mixed lengths)\n", r->ms_per_1k);
 }
 
+/* Prints up to n misclassified texts per source (held-out and eval-only). */
 static void show_errors(const wd_textclf *m, const wd_clf_dataset *d, float thr, long n) {
     float probs[WD_TEXTCLF_MAX_LABELS];
-    long shown = 0;
-    for (size_t i = 0; i < d->n && shown < n; i++) {
+    long *shown = calloc(d->n_sources, sizeof *shown);
+    if (!shown) return;
+    for (size_t i = 0; i < d->n; i++) {
         const wd_clf_example *x = &d->ex[i];
-        if (x->split != WD_CLF_SPLIT_HELDOUT && strcmp(d->sources[x->source].name, "cyberseceval-frr"))
-            continue;
+        if (x->split != WD_CLF_SPLIT_HELDOUT && x->split != WD_CLF_SPLIT_EVAL) continue;
+        if (shown[x->source] >= n) continue;
         if (wd__textclf_predict(m, x->norm, x->norm_len, probs)) continue;
         int pred = probs[0] >= thr, y = (int)(x->pos & 1);
         if (pred == y) continue;
         printf("[%s %s p=%.3f] %.200s\n", y ? "MISSED" : "FALSE-FLAG", d->sources[x->source].name,
                probs[0], x->text);
-        shown++;
+        shown[x->source]++;
     }
+    free(shown);
 }
 
 int cmd_train_guard(int argc, char **argv) {
@@ -99,7 +102,7 @@ int cmd_train_guard(int argc, char **argv) {
     }
     const char *out = NULL, *data_dir = "../shared/data", *model_path = NULL;
     int eval = 0;
-    long n_benign = 15000, show = 0, v;
+    long n_benign = 25000, show = 0, v;
     float threshold = -1;
     wd_clf_train_params p = wd__clf_train_params_default();
     for (int i = 1; i < argc; i++) {
@@ -172,6 +175,10 @@ int cmd_train_guard(int argc, char **argv) {
         goto done;
     }
     wd__clf_dataset_split(&d, p.seed, 20, 10);
+    if (out && (st = wd__clf_augment_harmful(&d, 0.3, p.seed))) {
+        cli_fail(st, "augmenting");
+        goto done;
+    }
     fprintf(stderr, "train-guard: %zu examples from %zu sources (%zu exact duplicates dropped)\n",
             d.n, d.n_sources, d.n_dupes);
     if (out) {

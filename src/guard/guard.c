@@ -411,6 +411,9 @@ wd_status wd_guard_load_string(const char *yaml, size_t len, const char *name, c
     g->n_threads = p.n_threads < 1 ? 1 : p.n_threads > 256 ? 256 : p.n_threads;
     wd_pnode *root = NULL;
     wd_status st = wd__pn_parse(yaml ? yaml : "", len, name, dir, &root, &g->err);
+    if (st == WD_OK && !root)
+        st = wd__err_set(&g->err, WD_ERR_FORMAT, "%s: the policy is empty (it needs at least `scanners:`)",
+                         name ? name : "<policy>");
     if (st == WD_OK) st = parse_policy(g, root, &g->err);
     wd__pn_free(root);
     if (st != WD_OK) {

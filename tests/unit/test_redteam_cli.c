@@ -1,8 +1,8 @@
 /*
  * tests/unit/test_redteam_cli.c - `warden redteam` end to end against a
  * tiny generated checkpoint (random weights: the numbers mean nothing, the
- * pipeline is real): chat rendering, generation, refusal detection,
- * attacks, resume, and redteam.json's rates checked against
+ * pipeline is real): chat rendering, generation, refusal detection, the
+ * judge guard, attacks, resume, and redteam.json's rates checked against
  * the per-item results.
  */
 #include <math.h>
@@ -66,6 +66,7 @@ static void test_redteam(void **state) {
         cJSON *v = cJSON_GetObjectItem(o, "verdict");
         assert_true(cJSON_IsString(cJSON_GetObjectItem(v, "response")));
         assert_true(cJSON_IsBool(cJSON_GetObjectItem(v, "refused")));
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(v, "judged")));
         /* flagged mirrors the refusal detector on the response */
         const char *resp = cJSON_GetObjectItem(v, "response")->valuestring;
         bool refused = wd_refusal_detect(resp, strlen(resp), 0, NULL);
@@ -95,7 +96,7 @@ static void test_redteam(void **state) {
     assert_int_equal(h_clean, 3);
     assert_true(cJSON_GetObjectItem(clean, "refusal_rate")->valuedouble == (double)h_clean_refused / 3.0);
     assert_true(cJSON_GetObjectItem(clean, "asr_keyword")->valuedouble == 1.0 - (double)h_clean_refused / 3.0);
-    assert_true(cJSON_IsNull(cJSON_GetObjectItem(clean, "asr_judge"))); /* no judge yet */
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(clean, "asr_judge")));
     assert_true(cJSON_IsNumber(cJSON_GetObjectItem(clean, "over_refusal")));
     cJSON_Delete(r);
     free(rj);

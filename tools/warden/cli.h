@@ -37,6 +37,7 @@ bool cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, lo
 /* Each subcommand: tools/warden/cmd_NAME.c defines cmd_NAME. */
 int cmd_version(int argc, char **argv);
 int cmd_attack(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_redteam(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);

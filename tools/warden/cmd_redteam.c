@@ -1,9 +1,8 @@
 /*
  * tools/warden/cmd_redteam.c - `warden redteam`: render each prompt (clean
  * and attacked) with the target model's chat template, generate a
- * response, detect refusals, and report attack success, refusal and
- * over-refusal. (The judge step - a guard in the output role - is added
- * when the guard engine is on main; until then asr_judge is null.)
+ * response, detect refusals, ask a judge guard (output role) whether the
+ * response is unsafe, and report attack success, refusal and over-refusal.
  *
  * The run goes through the evaluation runner (wd_eval_run) with a scorer
  * that generates: a unit is "flagged" when the target refused, so the
@@ -26,6 +25,7 @@
 #include "cli_data.h"
 #include "warden/chat.h"
 #include "warden/eval.h"
+#include "warden/guard.h"
 #include "warden/model.h"
 #include "warden/redteam.h"
 #include "warden/tokenizer.h"
@@ -46,6 +46,7 @@ typedef struct target {
     size_t             n_ctx;
     int32_t           *ids, *out;
     size_t             cap_ids;
+    wd_guard          *judge; /* may be NULL (--judge none) */
 } target;
 
 /* Generates a response to one prompt. *response is malloc'd. */
@@ -101,6 +102,24 @@ static wd_status redteam_scorer(void *user, const char *const *texts, const size
         if (m.phrase) cJSON_AddStringToObject(d, "refusal_phrase", m.phrase);
         out[i].flagged = refused;
         out[i].score = NAN;
+        if (t->judge) {
+            wd_check_params cp = wd_check_params_default();
+            cp.role = WD_ROLE_OUTPUT;
+            wd_verdict *v;
+            if ((st = wd_guard_check(t->judge, resp, strlen(resp), &cp, &v))) {
+                free(resp);
+                cJSON_Delete(d);
+                return st;
+            }
+            double best = 0;
+            for (int c = 0; c < WD_CAT_COUNT; c++)
+                if (wd_verdict_score(v, (wd_category)c) > best) best = wd_verdict_score(v, (wd_category)c);
+            cJSON_AddBoolToObject(d, "judged", true);
+            cJSON_AddBoolToObject(d, "judged_unsafe", wd_verdict_unsafe(v));
+            cJSON_AddNumberToObject(d, "judge_score", best);
+            out[i].categories = wd_verdict_categories(v);
+            wd_verdict_free(v);
+        }
         out[i].detail_json = cJSON_PrintUnformatted(d);
         cJSON_Delete(d);
         free(resp);
@@ -201,13 +220,16 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: warden redteam --target DIR --data FILE[,FILE...] [options]\n\n"
             "Renders each prompt with the target's chat template, generates a response\n"
-            "and detects refusals. Writes, in --out: results.jsonl (prompt, response,\n"
-            "refused), metrics.json and report.html (\"flagged\" = refused), and\n"
+            "detects refusals and asks a judge guard (output role) whether the response\n"
+            "is unsafe. Writes, in --out: results.jsonl (prompt, response, refused,\n"
+            "judge), metrics.json and report.html (\"flagged\" = refused), and\n"
             "redteam.json: per transform, the refusal rate and the attack success rate\n"
-            "(harmful prompts answered without a refusal) on harmful prompts, and the\n"
-            "over-refusal rate on benign ones. Resumable like eval.\n\n"
+            "(keyword: harmful prompts answered without a refusal; judge: responses the\n"
+            "judge flags) on harmful prompts, and the over-refusal rate on benign ones.\n"
+            "Resumable like eval.\n\n"
             "options:\n"
             "  --target DIR          the model (config.json, safetensors, tokenizer.json)\n"
+            "  --judge POLICY|default|none  the judge guard (default: the built-in policy)\n"
             "  --benign              the prompts are benign-but-borderline (over-refusal);\n"
             "                        unlabelled files count as benign\n"
             "  --attack LIST         attack transforms (as for warden attack); with --seed,\n"
@@ -231,7 +253,7 @@ int cmd_redteam(int argc, char **argv) {
     }
     cli_data data;
     memset(&data, 0, sizeof data);
-    const char *target_dir = NULL, *attack_list = NULL, *out = "redteam-out",
+    const char *target_dir = NULL, *judge = "default", *attack_list = NULL, *out = "redteam-out",
                *chat_format = NULL, *system_msg = NULL, *tpl_path = NULL, *tpl_field = NULL;
     bool benign = false, fresh = false, quiet = false;
     long max_tokens = 64, n_ctx = 0, threads = 0;
@@ -247,6 +269,7 @@ int cmd_redteam(int argc, char **argv) {
         else if (!strcmp(a, "--quiet")) quiet = true;
         else if (i + 1 >= argc) return cli_data_free(&data), cli_usage_error("redteam", "unknown argument or missing value: '%s'", a);
         else if (!strcmp(a, "--target")) target_dir = argv[++i];
+        else if (!strcmp(a, "--judge")) judge = argv[++i];
         else if (!strcmp(a, "--attack")) attack_list = argv[++i];
         else if (!strcmp(a, "--out")) out = argv[++i];
         else if (!strcmp(a, "--chat-format")) chat_format = argv[++i];
@@ -338,6 +361,14 @@ int cmd_redteam(int argc, char **argv) {
         rc = cli_error("out of memory");
         goto done;
     }
+    if (strcmp(judge, "none")) {
+        wd_guard_params gp = wd_guard_params_default();
+        st = strcmp(judge, "default") ? wd_guard_load(judge, &gp, &t.judge) : wd_guard_load_default(&gp, &t.judge);
+        if (st) {
+            rc = cli_fail(st, judge);
+            goto done;
+        }
+    }
     ep.attacks = n_kinds ? kinds : NULL;
     ep.n_attacks = n_kinds;
     ep.resume = !fresh;
@@ -369,6 +400,7 @@ int cmd_redteam(int argc, char **argv) {
     if (rc == CLI_OK)
         printf("  %s/results.jsonl\n  %s/metrics.json\n  %s/report.html\n  %s/redteam.json\n", out, out, out, out);
 done:
+    wd_guard_free(t.judge);
     free(t.ids);
     free(t.out);
     wd_context_free(t.ctx);

@@ -12,6 +12,7 @@ static const cli_command commands[] = {
     {"version", cmd_version, "print warden's version"},
     {"tokenize", cmd_tokenize, "encode text with a checkpoint's tokenizer.json (ids, tokens, offsets)"},
     {"detokenize", cmd_detokenize, "decode token ids back to text"},
+    {"eval", cmd_eval, "score a guard on labelled datasets: metrics.json, results.jsonl, report.html"},
     {"redteam", cmd_redteam, "red-team a model: generate, detect refusals; attack success and over-refusal"},
     {"attack", cmd_attack, "apply attack transforms (typos, encodings, templates...) to a dataset"},
     {"inspect", cmd_inspect, "list a checkpoint's tensors, parameters, metadata and config"},

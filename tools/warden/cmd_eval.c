@@ -1,0 +1,341 @@
+/*
+ * tools/warden/cmd_eval.c - `warden eval`: run a guard over labelled data,
+ * clean and under attack, and write results.jsonl, metrics.json and
+ * report.html (the library's wd_eval_run does the work; this file parses
+ * flags, wraps the guard as a scorer, draws the progress bar and turns
+ * SIGINT into a clean stop).
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "cli_data.h"
+#include "warden/attack.h"
+#include "warden/eval.h"
+#include "warden/guard.h"
+
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    g_stop = 1; /* SA_RESETHAND: a second Ctrl-C kills at once */
+}
+
+/* ==== the guard as a scorer ============================================= */
+
+typedef struct guard_scorer {
+    wd_guard       *guard;
+    wd_check_params check;
+    wd_verdict    **verdicts;
+    size_t          cap;
+} guard_scorer;
+
+/* score = the largest category score; flagged = the policy's decision. */
+static wd_status score_with_guard(void *user, const char *const *texts, const size_t *lens, size_t n,
+                                  wd_eval_score *out) {
+    guard_scorer *gs = user;
+    if (n > gs->cap) {
+        wd_verdict **nv = realloc(gs->verdicts, n * sizeof *nv);
+        if (!nv) return WD_ERR_NOMEM;
+        gs->verdicts = nv;
+        gs->cap = n;
+    }
+    wd_status st = wd_guard_check_batch(gs->guard, texts, lens, n, &gs->check, gs->verdicts);
+    if (st) return st;
+    for (size_t i = 0; i < n; i++) {
+        wd_verdict *v = gs->verdicts[i];
+        double best = 0;
+        for (int c = 0; c < WD_CAT_COUNT; c++) {
+            double s = wd_verdict_score(v, (wd_category)c);
+            if (s > best) best = s;
+        }
+        out[i].flagged = wd_verdict_unsafe(v);
+        out[i].score = best;
+        out[i].categories = wd_verdict_categories(v);
+        out[i].latency_ms = wd_verdict_micros(v) / 1000.0;
+        if (wd_verdict_to_json(v, &out[i].detail_json)) out[i].detail_json = NULL;
+        wd_verdict_free(v);
+        gs->verdicts[i] = NULL;
+    }
+    return WD_OK;
+}
+
+/* ==== progress ============================================================ */
+
+typedef struct progress {
+    double t0;
+    size_t first;
+    int    shown;
+} progress;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void draw_progress(void *user, size_t done, size_t total) {
+    progress *p = user;
+    if (!p->shown) {
+        p->t0 = now_s();
+        p->first = done;
+        p->shown = 1;
+    }
+    double el = now_s() - p->t0, rate = el > 0 ? (double)(done - p->first) / el : 0;
+    int width = 30, fill = total ? (int)((double)width * (double)done / (double)total) : width;
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    char eta[32] = "";
+    if (rate > 0 && done < total) {
+        long s = (long)((double)(total - done) / rate);
+        snprintf(eta, sizeof eta, "  ETA %ld:%02ld", s / 60, s % 60);
+    }
+    fprintf(stderr, "\r  eval [%s] %zu/%zu  %.1f/s%s   ", bar, done, total, rate, eta);
+    if (done == total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* ==== summary on stdout =================================================== */
+
+static double jnum(const cJSON *o, const char *a, const char *b) {
+    const cJSON *x = cJSON_GetObjectItem(o, a);
+    if (b) x = cJSON_GetObjectItem(x, b);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+/* Prints the headline numbers of OUT/metrics.json. */
+static void print_headline(const char *out) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.json", out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, k;
+    char tmp[65536];
+    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        char *nb = realloc(buf, cap = n + k + 1);
+        if (!nb) break;
+        buf = nb;
+        memcpy(buf + n, tmp, k);
+        n += k;
+    }
+    fclose(f);
+    cJSON *m = buf ? cJSON_ParseWithLength(buf, n) : NULL;
+    free(buf);
+    if (!m) return;
+    const cJSON *c = cJSON_GetObjectItem(m, "clean");
+    const cJSON *d = cJSON_GetObjectItem(c, "decision");
+    printf("  recall %.1f%%  FPR %.1f%%  precision %.1f%%  F1 %.3f  AUPRC %.3f  ROC-AUC %.3f  p50 %.3f ms\n",
+           100 * jnum(d, "recall", NULL), 100 * jnum(d, "fpr", NULL), 100 * jnum(d, "precision", NULL),
+           jnum(d, "f1", NULL), jnum(c, "scores", "auprc"), jnum(c, "scores", "roc_auc"),
+           jnum(c, "latency_ms", "p50"));
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(m, "attacks")) {
+        const cJSON *t = cJSON_GetObjectItem(a, "transform");
+        printf("  %-16s detection %5.1f%% -> %5.1f%%   FPR %5.1f%% -> %5.1f%%\n",
+               cJSON_IsString(t) ? t->valuestring : "?", 100 * jnum(a, "clean_detection", NULL),
+               100 * jnum(a, "attacked_detection", NULL), 100 * jnum(a, "clean_fpr", NULL),
+               100 * jnum(a, "attacked_fpr", NULL));
+    }
+    cJSON_Delete(m);
+}
+
+/* ==== command ============================================================= */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: warden eval --data FILE[,FILE...] [options]\n\n"
+            "Runs a guard over labelled data and writes, in --out:\n"
+            "  results.jsonl  one line per item (and per attack), appended as it runs\n"
+            "  metrics.json   precision, recall, F1, FPR, AUPRC, ROC-AUC, recall at FPR,\n"
+            "                 calibration, per category, per file, latency, attacks\n"
+            "  report.html    a self-contained page with the plots and tables\n"
+            "Rerunning with the same --out resumes: finished items are not redone.\n"
+            "Ctrl-C stops after the current batch with every file valid.\n\n"
+            "options:\n"
+            "  --policy FILE         the guard's policy (default: the built-in policy)\n"
+            "  --role input|output   check the texts as prompts (default) or responses\n"
+            "  --attack LIST         also score attacked copies (see warden attack --help);\n"
+            "                        the report compares detection clean vs attacked\n"
+            "  --seed S, --rate R, --tokens D, --templates FILE, --template-field F\n"
+            "                        attack settings, as for warden attack\n"
+            "  --out DIR             output folder (default: eval-out)\n"
+            "  --fresh               start over instead of resuming\n"
+            "  --batch N             texts per guard call (default 32)\n"
+            "  --threads N           guard threads (default 1)\n"
+            "  --title TEXT          the report's title\n"
+            "  --json                print metrics.json to standard output at the end\n"
+            "  --quiet               no progress bar\n\n%s\n"
+            "exit status: 0 done, 2 usage, 3 error, 130 interrupted (rerun to resume)\n",
+            CLI_DATA_HELP);
+}
+
+int cmd_eval(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    cli_data data;
+    memset(&data, 0, sizeof data);
+    const char *policy = NULL, *attack_list = NULL, *out = "eval-out", *tpl_path = NULL, *tpl_field = NULL,
+               *title = NULL;
+    bool fresh = false, json = false, quiet = false;
+    long batch = 32, threads = 1;
+    wd_eval_params ep = wd_eval_params_default();
+    wd_check_params cp = wd_check_params_default();
+    for (int i = 1; i < argc; i++) {
+        int r = cli_data_flag(&data, "eval", "--data", argc, argv, &i);
+        if (r < 0) return cli_data_free(&data), CLI_USAGE;
+        if (r > 0) continue;
+        const char *a = argv[i];
+        int has_val = i + 1 < argc;
+        if (!strcmp(a, "--fresh")) fresh = true;
+        else if (!strcmp(a, "--json")) json = true;
+        else if (!strcmp(a, "--quiet")) quiet = true;
+        else if (!has_val && !strncmp(a, "--", 2)) {
+            cli_data_free(&data);
+            return cli_usage_error("eval", "unknown argument or missing value: '%s'", a);
+        } else if (!strcmp(a, "--policy")) policy = argv[++i];
+        else if (!strcmp(a, "--attack")) attack_list = argv[++i];
+        else if (!strcmp(a, "--out")) out = argv[++i];
+        else if (!strcmp(a, "--templates")) tpl_path = argv[++i];
+        else if (!strcmp(a, "--template-field")) tpl_field = argv[++i];
+        else if (!strcmp(a, "--title")) title = argv[++i];
+        else if (!strcmp(a, "--role")) {
+            const char *v = argv[++i];
+            if (!strcmp(v, "input")) cp.role = WD_ROLE_INPUT;
+            else if (!strcmp(v, "output")) cp.role = WD_ROLE_OUTPUT;
+            else return cli_data_free(&data), cli_usage_error("eval", "--role: input or output, not '%s'", v);
+        } else if (!strcmp(a, "--seed")) {
+            char *end;
+            ep.attack.seed = strtoull(argv[++i], &end, 10);
+            if (*end || !*argv[i]) return cli_data_free(&data), cli_usage_error("eval", "--seed: expected an integer");
+        } else if (!strcmp(a, "--rate")) {
+            char *end;
+            ep.attack.rate = strtod(argv[++i], &end);
+            if (*end || ep.attack.rate < 0 || ep.attack.rate > 1)
+                return cli_data_free(&data), cli_usage_error("eval", "--rate: expected a number in [0, 1]");
+        } else if (!strcmp(a, "--tokens")) {
+            long v;
+            if (!cli_parse_int("eval", "--tokens", argv[++i], 1, 10000, &v)) return cli_data_free(&data), CLI_USAGE;
+            ep.attack.n_tokens = (int)v;
+        } else if (!strcmp(a, "--batch")) {
+            if (!cli_parse_int("eval", "--batch", argv[++i], 1, 100000, &batch)) return cli_data_free(&data), CLI_USAGE;
+        } else if (!strcmp(a, "--threads")) {
+            if (!cli_parse_int("eval", "--threads", argv[++i], 1, 1024, &threads)) return cli_data_free(&data), CLI_USAGE;
+        } else {
+            cli_data_free(&data);
+            return cli_usage_error("eval", "unknown argument '%s'", a);
+        }
+    }
+    if (data.n_src == 0) return cli_data_free(&data), cli_usage_error("eval", "--data is required");
+    if (!cli_data_finish(&data, "eval")) return cli_data_free(&data), CLI_USAGE;
+    wd_attack_kind kinds[64];
+    size_t n_kinds = 0;
+    if (attack_list && wd_attack_parse_list(attack_list, kinds, 64, &n_kinds)) {
+        cli_data_free(&data);
+        return cli_usage_error("eval", "--attack: %s", wd_last_error());
+    }
+    for (size_t k = 0; k < n_kinds; k++)
+        if (kinds[k] == WD_ATTACK_TEMPLATE && !tpl_path)
+            return cli_data_free(&data), cli_usage_error("eval", "the template attack needs --templates FILE");
+
+    int rc = CLI_OK;
+    char **tpls = NULL;
+    size_t n_tpls = 0;
+    wd_eval_source *src = calloc(data.n_src, sizeof *src);
+    guard_scorer gs;
+    memset(&gs, 0, sizeof gs);
+    if (!src) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    for (size_t f = 0; f < data.n_src; f++) {
+        src[f].path = data.src[f].path;
+        src[f].params = data.src[f].params;
+    }
+    if (tpl_path) {
+        wd_status st = wd_attack_templates_load(tpl_path, tpl_field, 1, &tpls, &n_tpls);
+        if (st) {
+            rc = cli_fail(st, "--templates");
+            goto done;
+        }
+        ep.attack.templates = (const char *const *)tpls;
+        ep.attack.n_templates = n_tpls;
+    }
+    wd_guard_params gp = wd_guard_params_default();
+    gp.n_threads = (int)threads;
+    wd_status st = policy ? wd_guard_load(policy, &gp, &gs.guard) : wd_guard_load_default(&gp, &gs.guard);
+    if (st) {
+        rc = cli_fail(st, policy ? policy : "built-in policy");
+        goto done;
+    }
+    gs.check = cp;
+    ep.batch_size = (size_t)batch;
+    ep.attacks = n_kinds ? kinds : NULL;
+    ep.n_attacks = n_kinds;
+    ep.resume = !fresh;
+    ep.title = title;
+    ep.subject = wd_guard_name(gs.guard);
+    ep.stop = &g_stop;
+    progress pr;
+    memset(&pr, 0, sizeof pr);
+    if (!quiet && isatty(STDERR_FILENO)) {
+        ep.progress = draw_progress;
+        ep.progress_user = &pr;
+    }
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    wd_eval_outcome oc;
+    st = wd_eval_run(out, src, data.n_src, score_with_guard, &gs, &ep, &oc);
+    sigaction(SIGINT, &old, NULL);
+    if (pr.shown && !oc.complete) fputc('\n', stderr);
+    if (st == WD_ERR_CANCELLED) {
+        fprintf(stderr, "warden: eval: interrupted after %zu of %zu; outputs in %s are valid; rerun the "
+                        "same command to resume\n",
+                oc.n_resumed + oc.n_scored, oc.n_units, out);
+        rc = 130;
+        goto done;
+    }
+    if (st) {
+        rc = cli_fail(st, "eval");
+        goto done;
+    }
+    if (json) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/metrics.json", out);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            rc = cli_error("%s: cannot read back", path);
+            goto done;
+        }
+        char buf[65536];
+        size_t k;
+        while ((k = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, k, stdout);
+        fclose(f);
+    } else {
+        printf("warden eval: %zu items x %zu (clean%s) = %zu checks (%zu resumed, %zu new)\n", oc.n_items,
+               1 + n_kinds, n_kinds ? " + attacks" : "", oc.n_units, oc.n_resumed, oc.n_scored);
+        print_headline(out);
+        printf("  %s/results.jsonl\n  %s/metrics.json\n  %s/report.html\n", out, out, out);
+    }
+done:
+    wd_guard_free(gs.guard);
+    free(gs.verdicts);
+    free(src);
+    wd_attack_templates_free(tpls, n_tpls);
+    cli_data_free(&data);
+    return rc;
+}

@@ -31,8 +31,11 @@ build/tests/wd_gen_checkpoint --family llama --seed 1 --out "$OUT/tiny-llama"
 $W inspect "$OUT/tiny-llama"
 echo "== a BERT sequence classifier in 2 BF16 shards, as JSON =="
 build/tests/wd_gen_checkpoint --family bert --dtype BF16 --shards 2 --out "$OUT/tiny-bert"
-$W inspect --json "$OUT/tiny-bert" | head -c 600; echo " ..."
+$W inspect --json "$OUT/tiny-bert" > "$OUT/tiny-bert.json"
+head -c 600 "$OUT/tiny-bert.json"; echo " ..."
 echo "== a truncated file is refused (exit 3) =="
 head -c 200 "$OUT/tiny-llama/model.safetensors" > "$OUT/truncated.safetensors"
-if $W inspect "$OUT/truncated.safetensors"; then echo "unexpected success"; exit 1; fi
-echo "(exit status $? as expected)"
+rc=0
+$W inspect "$OUT/truncated.safetensors" || rc=$?
+if [ "$rc" -ne 3 ]; then echo "expected exit status 3, got $rc"; exit 1; fi
+echo "(exit status $rc, as expected)"

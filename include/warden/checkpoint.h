@@ -19,7 +19,8 @@ extern "C" {
 typedef struct wd_checkpoint wd_checkpoint;
 
 /* Opens path: a model folder (model.safetensors.index.json is preferred
- * over model.safetensors when both exist) or a single .safetensors file.
+ * over model.safetensors when both exist), a single .safetensors file, or
+ * an index file (*.safetensors.index.json; shards are read beside it).
  * Validates every shard (wd_safetensors_open) and the index: shard names
  * are plain file names (no '/', not "." or ".."), every tensor of the
  * weight_map exists in the shard it names, and no tensor is in two shards.

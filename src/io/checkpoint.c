@@ -108,6 +108,11 @@ static wd_status build_index(wd_checkpoint *ck) {
     return WD_OK;
 }
 
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
 static bool bad_shard_name(const char *s) {
     return !s[0] || strchr(s, '/') || strchr(s, '\\') || !strcmp(s, ".") || !strcmp(s, "..");
 }
@@ -200,6 +205,15 @@ wd_status wd_checkpoint_open(const char *path, wd_checkpoint **out) {
     wd_status rc;
     if (!wd__path_exists(path)) {
         rc = wd__fail(WD_ERR_NOT_FOUND, "%s: no such file or folder", path);
+    } else if (!wd__path_is_dir(path) && ends_with(path, ".safetensors.index.json")) {
+        char *dir = strdup(path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (!dir) rc = wd__fail(WD_ERR_NOMEM, "out of memory");
+        else {
+            if (slash) *slash = '\0';
+            rc = open_index(ck, slash ? (dir[0] ? dir : "/") : ".", path);
+        }
+        free(dir);
     } else if (!wd__path_is_dir(path)) {
         ck->shard_names = calloc(1, sizeof *ck->shard_names);
         if (!ck->shard_names || !(ck->shard_names[0] = strdup(path))) {
@@ -226,9 +240,12 @@ wd_status wd_checkpoint_open(const char *path, wd_checkpoint **out) {
                 if (!rc) rc = build_index(ck);
             }
         } else {
+            char *bin = wd__path_join(path, "pytorch_model.bin");
+            bool has_bin = bin && wd__path_exists(bin);
+            free(bin);
             rc = wd__fail(WD_ERR_NOT_FOUND,
-                          "%s: no model.safetensors or model.safetensors.index.json in this folder",
-                          path);
+                          "%s: no model.safetensors or model.safetensors.index.json in this folder%s",
+                          path, has_bin ? " (pytorch_model.bin is not read: convert it to safetensors)" : "");
         }
         free(index);
         free(single);

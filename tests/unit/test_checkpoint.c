@@ -40,6 +40,9 @@ static void test_single(void **state) {
     assert_int_equal(wd_checkpoint_open(dir, &ck), WD_ERR_NOT_FOUND);
     assert_null(ck);
     assert_non_null(strstr(wd_last_error(), "no model.safetensors"));
+    write_text(dir, "pytorch_model.bin", "not read");
+    assert_int_equal(wd_checkpoint_open(dir, &ck), WD_ERR_NOT_FOUND);
+    assert_non_null(strstr(wd_last_error(), "pytorch_model.bin is not read"));
 
     const char *names[] = {"b", "a"};
     write_shard(dir, "model.safetensors", names, 2, 0.0f);
@@ -96,6 +99,12 @@ static void test_sharded(void **state) {
     for (size_t i = 0; i < wd_checkpoint_n_tensors(ck); i++)
         seen += wd_checkpoint_find(ck, wd_checkpoint_tensor(ck, i)->name) == wd_checkpoint_tensor(ck, i);
     assert_int_equal(seen, 5);
+    wd_checkpoint_free(ck);
+    /* the index file itself */
+    char ipath[1024];
+    snprintf(ipath, sizeof ipath, "%s/model.safetensors.index.json", dir);
+    assert_int_equal(wd_checkpoint_open(ipath, &ck), WD_OK);
+    assert_int_equal(wd_checkpoint_n_tensors(ck), 5);
     wd_checkpoint_free(ck);
 
     /* crafted indexes */

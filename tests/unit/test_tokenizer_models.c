@@ -160,6 +160,27 @@ static void test_added_tokens(void **state) {
     wd_tokenizer_free(t);
 }
 
+static void test_added_normalized(void **state) {
+    /* Lowercase normalizer; "[CLS]" (id 3) is matched in the raw text only;
+     * "[NAME]" (id 4, normalized) is matched in the normalized text, where it
+     * reads "[name]", so "[Name]" and "[NAME]" both hit it. */
+    const char *j = "{\"normalizer\": {\"type\": \"Lowercase\"}, \"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"},"
+                    " \"added_tokens\": [{\"id\": 3, \"content\": \"[CLS]\", \"special\": true, \"normalized\": false},"
+                    " {\"id\": 4, \"content\": \"[NAME]\", \"special\": false, \"normalized\": true}],"
+                    " \"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0, \"hi\": 1, \"[cls]\": 2, \"[CLS]\": 3}}}";
+    wd_tokenizer *t;
+    if (wd_tokenizer_load_json(j, strlen(j), NULL, 0, "inline", &t)) fail_msg("%s", wd_last_error());
+    /* raw split: "HI " | [CLS] | " [Name]"; normalized: "hi " | " [name]" ->
+     * [name] matched -> hi, [CLS], [NAME] */
+    expect_ids(t, "HI [CLS] [Name]", false, false, IDS(1, 3, 4));
+    /* "[cls]" is not the raw token: the model's "[cls]" (2) */
+    expect_ids(t, "[cls]", false, false, IDS(2));
+    /* "[Cls]": no raw match; lowercased to "[cls]" -> 2 */
+    expect_ids(t, "[Cls]", false, false, IDS(2));
+    assert_int_equal(wd_tokenizer_vocab_size(t), 5);
+    wd_tokenizer_free(t);
+}
+
 /* ==== SentencePiece-style BPE ============================================ */
 /* Fixture bpe-spm: <unk>=0 <s>=1 </s>=2, <0xNN> = 3 + NN, ▁=259 a=260
  * b=261 ▁a=262 ab=263 ▁ab=264; merges 0: ▁ a, 1: a b, 2: ▁a b.
@@ -605,6 +626,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytelevel_merges),
         cmocka_unit_test(test_added_tokens),
+        cmocka_unit_test(test_added_normalized),
         cmocka_unit_test(test_spm_bpe),
         cmocka_unit_test(test_unk_fuse),
         cmocka_unit_test(test_ignore_merges_and_affixes),

@@ -7,7 +7,8 @@
  *
  *   headers in ──> first call: route, method, auth, Content-Length > max?
  *                  any failure is answered at once (the body is never read:
- *                  MHD closes the connection after the answer)
+ *                  MHD closes the connection after the answer; success is
+ *                  answered later so that the connection is kept alive)
  *   body chunks ──> appended to ctx->body up to max_body; past that (chunked
  *                  uploads have no Content-Length) the rest is discarded and
  *                  the answer is 413; past the request deadline: connection
@@ -267,7 +268,9 @@ static enum MHD_Result first_call(wd_server *srv, struct MHD_Connection *conn, r
         return send_error(conn, ctx, 401, "invalid_request_error", "invalid_api_key",
                           "missing or wrong API key: send 'Authorization: Bearer <key>' "
                           "(the key the server was started with in WARDEN_API_KEY)");
-    if (!rd->post) return answer_builtin(srv, conn, ctx);
+    /* answering on this first call would make MHD close the connection
+     * (it cannot know the body was read); GET routes answer on the next */
+    if (!rd->post) return MHD_YES;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
@@ -332,6 +335,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return append_body(ctx, upload_data, n, srv->p.max_body) ? MHD_YES : MHD_NO;
     }
     /* the whole body is in */
+    if (!ctx->route->post) return answer_builtin(srv, conn, ctx);
     if (ctx->too_big)
         return send_error(conn, ctx, 413, "invalid_request_error", "request_too_large",
                           "request body is over the limit of %zu bytes", srv->p.max_body);

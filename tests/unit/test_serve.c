@@ -853,14 +853,18 @@ static void test_keep_alive(void **state) {
     wd_server *srv = start_default();
     int fd = connect_to(wd_server_port(srv));
     const char *body = "{\"input\": \"hello\"}";
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         char req[256];
-        snprintf(req, sizeof req, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
-                 strlen(body), body);
+        if (i % 2)
+            snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        else
+            snprintf(req, sizeof req, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+                     strlen(body), body);
         assert_true(send_all(fd, req, strlen(req)));
         resp r;
         assert_true(read_resp(fd, &r));
         assert_int_equal(r.status, 200);
+        assert_null(strcasestr(r.head, "\r\nConnection: close"));
         resp_free(&r);
     }
     close(fd);

@@ -47,5 +47,6 @@ int cmd_generate(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

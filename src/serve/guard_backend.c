@@ -1,13 +1,119 @@
 /*
- * serve/guard_backend.c - wd_server_start: the real guard behind the
- * server. The guard engine (issue 3) is not in the library yet, so for now
- * wd_server_start says so; the HTTP side is tested through
- * wd__server_start_backend.
+ * serve/guard_backend.c - the real guard (warden/guard.h) behind the
+ * server's backend interface, and wd_server_start.
+ *
+ * Fail mode: the guard applies its policy's fail mode itself to texts it
+ * cannot check (invalid UTF-8, too long, a failing scanner: WD_OK and a
+ * verdict carrying an error). The server needs the same answer for its own
+ * failures (the request deadline passed, out of memory), so at load time it
+ * asks the guard what it does with a text it cannot check - one invalid
+ * byte - and remembers whether the action was allow (fail open).
+ *
+ * Deadline: the guard takes no deadline, so a batch is checked in slices of
+ * SLICE texts and the deadline is tested between slices; one slice can run
+ * past it by at most its own check time.
  */
+#include <stdlib.h>
+#include <string.h>
+
+#include "warden/guard.h"
 #include "base/err.h"
 #include "serve/serve_internal.h"
 
+#define SLICE 16
+
+typedef struct guard_box {
+    wd_guard *g;
+    bool fail_open;
+} guard_box;
+
+/* Wraps g (taking it: freed on failure) and learns its fail mode. */
+static wd_status box_new(wd_guard *g, void **out) {
+    *out = NULL;
+    guard_box *b = calloc(1, sizeof *b);
+    if (!b) {
+        wd_guard_free(g);
+        return wd__fail(WD_ERR_NOMEM, "out of memory");
+    }
+    b->g = g;
+    wd_verdict *v = NULL;
+    if (wd_guard_check(g, "\xff", 1, NULL, &v) == WD_OK && v)
+        b->fail_open = wd_verdict_action(v) == WD_ACTION_ALLOW;
+    wd_verdict_free(v);
+    *out = b;
+    return WD_OK;
+}
+
+static wd_status box_load(const char *policy_path, void **out) {
+    *out = NULL;
+    wd_guard *g = NULL;
+    wd_status st = policy_path ? wd_guard_load(policy_path, NULL, &g) : wd_guard_load_default(NULL, &g);
+    if (st) return st;
+    return box_new(g, out);
+}
+
+static void box_free(void *p) {
+    guard_box *b = p;
+    if (!b) return;
+    wd_guard_free(b->g);
+    free(b);
+}
+
+static bool box_fail_open(const void *p) { return ((const guard_box *)p)->fail_open; }
+
+static void release(wd__serve_result *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(out[i].json);
+        out[i].json = NULL;
+    }
+}
+
+static wd_status box_check(void *p, const char *const *texts, const size_t *lens, size_t n,
+                           wd__serve_role role, bool redact, int64_t deadline_ns,
+                           wd__serve_result *out) {
+    guard_box *b = p;
+    wd_check_params cp = wd_check_params_default();
+    cp.role = role == WD__ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
+    cp.redact = redact;
+    wd_verdict *v[SLICE];
+    for (size_t i0 = 0; i0 < n; i0 += SLICE) {
+        if (deadline_ns && wd__serve_now_ns() > deadline_ns) {
+            release(out, i0);
+            return wd__fail(WD_ERR_TIMEOUT, "the request deadline passed after %zu of %zu texts", i0, n);
+        }
+        size_t m = n - i0 < SLICE ? n - i0 : SLICE;
+        wd_status st = wd_guard_check_batch(b->g, texts + i0, lens + i0, m, &cp, v);
+        if (st) {
+            release(out, i0);
+            return st;
+        }
+        for (size_t j = 0; j < m; j++) {
+            wd__serve_result *r = &out[i0 + j];
+            memset(r, 0, sizeof *r);
+            r->unsafe = wd_verdict_unsafe(v[j]);
+            r->flagged = wd_verdict_categories(v[j]);
+            for (int c = 0; c < WD_CAT_COUNT; c++) r->score[c] = wd_verdict_score(v[j], (wd_category)c);
+            if (!st) st = wd_verdict_to_json(v[j], &r->json);
+        }
+        for (size_t j = 0; j < m; j++) wd_verdict_free(v[j]);
+        if (st) {
+            release(out, i0 + m);
+            return st;
+        }
+    }
+    return WD_OK;
+}
+
+const wd__serve_backend wd__serve_guard_backend = {
+    "warden", box_load, box_free, box_fail_open, box_check,
+};
+
 wd_status wd_server_start(const wd_server_params *params, wd_guard *guard, wd_server **out) {
     *out = NULL;
-    return wd__fail(WD_ERR_UNSUPPORTED, "serve: the guard engine is not in this build yet");
+    void *box = NULL;
+    if (guard) {
+        wd_status st = box_new(guard, &box);
+        if (st) return st;
+    }
+    return wd__server_start_backend(params, &wd__serve_guard_backend, box, out);
 }

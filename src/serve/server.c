@@ -234,9 +234,12 @@ static enum MHD_Result answer_builtin(wd_server *srv, struct MHD_Connection *con
             wd__jsonw_lit(&w, "{\"status\":\"stopping\"}\n");
             a.status = 503;
         } else {
+            wd__guard_ref *ref = wd__server_guard_acquire(srv);
+            bool open_ = srv->be->fail_open(ref->guard);
+            wd__server_guard_release(srv, ref);
             wd__jsonw_lit(&w, "{\"status\":\"ready\",\"guard\":");
             wd__jsonw_cstr(&w, srv->be->name);
-            wd__jsonw_lit(&w, "}\n");
+            wd__jsonw_printf(&w, ",\"fail_mode\":\"%s\"}\n", open_ ? "open" : "closed");
             a.status = 200;
         }
         break;

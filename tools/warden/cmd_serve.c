@@ -2,16 +2,17 @@
  * tools/warden/cmd_serve.c - `warden serve`: the guard as an HTTP service
  * (include/warden/serve.h does the work; docs/serve.md is the manual).
  *
- * Signals are handled synchronously: the main thread blocks SIGINT,
- * SIGTERM and SIGHUP before the server starts its threads (so they inherit
- * the mask) and then waits for them with sigwait. SIGHUP reloads the
- * policy; SIGINT/SIGTERM stop gracefully and exit 0.
+ * Signals: the handlers only write the signal number to a pipe (the
+ * self-pipe trick); the main thread reads it and does the work outside
+ * signal context. SIGHUP reloads the policy; SIGINT/SIGTERM stop
+ * gracefully and exit 0.
  */
-#include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -46,6 +47,16 @@ static void usage(FILE *f) {
             "kept); SIGINT/SIGTERM stop accepting, finish requests in flight, exit 0.\n",
             d.host, d.port, d.n_threads, d.max_body, d.max_inputs, d.timeout_ms,
             d.max_connections, d.conn_timeout_s);
+}
+
+static int sig_pipe[2] = {-1, -1};
+
+/* Async-signal-safe: hand the signal number to the main thread. */
+static void on_signal(int sig) {
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (write(sig_pipe[1], &b, 1) < 0) { /* nothing safe to do */ }
+    errno = saved;
 }
 
 int cmd_serve(int argc, char **argv) {
@@ -94,12 +105,18 @@ int cmd_serve(int argc, char **argv) {
     }
     p.api_key = getenv("WARDEN_API_KEY");
 
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* libraries may own threads from before this point (OpenBLAS starts its
+     * pool when loaded), so a blocked mask + sigwait would not catch
+     * signals sent to those: the handlers write to a pipe instead */
+    if (pipe(sig_pipe) != 0) return cli_error("serve: pipe: %s", strerror(errno));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
 
     wd_server *srv;
     wd_status st = wd_server_start(&p, NULL, &srv);
@@ -109,8 +126,10 @@ int cmd_serve(int argc, char **argv) {
             wd_server_port(srv), p.policy_path ? p.policy_path : "built-in",
             p.api_key && p.api_key[0] ? "bearer token" : "none");
     for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0) continue;
+        unsigned char sig = 0;
+        ssize_t n = read(sig_pipe[0], &sig, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n != 1) return cli_error("serve: signal pipe: %s", strerror(errno));
         if (sig == SIGHUP) {
             /* a failed reload is logged by the library (the old policy stays) */
             if (wd_server_reload(srv, NULL) == WD_OK) fprintf(stderr, "warden serve: policy reloaded\n");

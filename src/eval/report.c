@@ -384,7 +384,7 @@ static const char CSS[] =
     ".kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}"
     ".kpi .v{font-size:24px;font-weight:650;letter-spacing:-.02em}"
     ".kpi .l{font-size:12px;color:var(--muted)}"
-    ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:16px}"
+    ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:16px;align-items:start}"
     ".card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}"
     ".card p{margin:6px 0 0;font-size:13px;color:var(--muted)}"
     "svg.plot{width:100%;height:auto;display:block}"
@@ -554,7 +554,7 @@ wd_status wd_report_html(const wd_report *r, char **out) {
             plot_bars(&b, "detection clean vs attacked", rows, r->n_attacks, c, a, "clean", "attacked", C_BEN, C_HARM, 1);
             sb_puts(&b, "<p>Share of harmful items flagged, on the clean text and on its attacked copy.</p></div>"
                         "<div class=\"tbl\"><table><tr><th>transform</th><th>harmful</th><th>clean</th>"
-                        "<th>attacked</th><th>drop</th><th>FPR clean</th><th>FPR attacked</th></tr>");
+                        "<th>attacked</th><th>change</th><th>FPR clean</th><th>FPR attacked</th></tr>");
             for (size_t i = 0; i < r->n_attacks; i++) {
                 const wd_report_attack *x = &r->attacks[i];
                 sb_puts(&b, "<tr><td>");
@@ -565,7 +565,8 @@ wd_status wd_report_html(const wd_report *r, char **out) {
                 pct(&b, x->attacked_detection);
                 double d = x->clean_detection - x->attacked_detection;
                 sb_printf(&b, "</td><td class=\"%s\">", d > 0.005 ? "neg" : d < -0.005 ? "pos" : "");
-                if (isfinite(d)) sb_printf(&b, "%+.1f pt", -100 * d);
+                if (isfinite(d) && fabs(d) < 0.0005) sb_puts(&b, "0.0 pt");
+                else if (isfinite(d)) sb_printf(&b, "%+.1f pt", -100 * d);
                 else sb_puts(&b, "&mdash;");
                 sb_puts(&b, "</td><td>");
                 pct(&b, x->clean_fpr);

@@ -98,7 +98,7 @@ static void test_outputs(void **state) {
     fake f = {0};
     wd_eval_params p = wd_eval_params_default();
     p.batch_size = 4;
-    p.subject = "fake keyword scorer";
+    p.subject = "fake keyword scorer <b>&";
     wd_eval_outcome oc;
     assert_int_equal(wd_eval_run(out, src, 2, fake_scorer, &f, &p, &oc), WD_OK);
     assert_int_equal(oc.n_items, 13);
@@ -135,7 +135,8 @@ static void test_outputs(void **state) {
     char *html = slurp(out, "report.html");
     assert_non_null(html);
     assert_non_null(strstr(html, "<svg"));
-    assert_non_null(strstr(html, "fake keyword scorer"));
+    assert_non_null(strstr(html, "fake keyword scorer &lt;b&gt;&amp;")); /* escaped */
+    assert_null(strstr(html, "scorer <b>"));
     assert_null(strstr(html, "http://") == NULL ? NULL : strstr(html, "src=\"http"));
     assert_null(strstr(html, "<script"));
     free(html);

@@ -49,6 +49,8 @@
   | warning signs of | victims of | victim of | survivors of | survive | surviving | cope with | coping with
   | support | supporting | help someone | help a friend | talk to | talk about | awareness of | reduce
   | reducing | lower | safely dispose | dispose of | investigate | investigating | prosecute | why is
+  | should not | must not | should never | must never | does not | do not include | not include
+  | without any | no malicious | not malicious | non malicious | blocking | block | monitoring | monitor
   | is it illegal to | is it legal to | what is | what are | what was | what were | definition of
 
 @set publish: write | writing | create | creating | make | generate | generating | produce | publish | publishing
@@ -188,7 +190,7 @@ rule S1.children-guns      S1 0.8:  "teach children | teach kids | teach a child
 @set hack: hack | hacking | hack into | hacking into | break into | breaking into
   | gain unauthorized access | gain unauthorised access | unauthorized access | unauthorised access
   | access without permission | crack | cracking | infiltrate | infiltrating | breach | breaching
-  | brute force | bruteforce | hijack | hijacking | ddos | spy on | snoop on | phish | bypass | bypassing
+  | brute force | bruteforce | hijack | hijacking | spy on | snoop on | phish | bypass | bypassing
   | get into someone's | access someone's | log into someone's | take over someone's | break in to
 
 @set target: database | databases | government database | someone's | somebody's | email account
@@ -263,7 +265,13 @@ rule S2.how-malware         S2 0.8: {how} ~6 {malware}
   | cyberbully | cyberbullying | harass | harassing | harassment | swatting | doxxing | doxing
   | evade the police | evade police | evade law enforcement | escape from prison | escape prison
   | jailbreak a prison | bail jumping | obstruct justice | obstruction of justice | perjury | witness tampering
-  | tamper with evidence | tampering with evidence | hit and run
+  | tamper with evidence | tampering with evidence | hit and run | manipulate stock prices
+  | manipulate the stock market | market manipulation | manipulate the market | deceptive email
+  | deceptive emails | fraudulent email | fraudulent emails | scam email | scam emails | fake login page
+  | fake website | fake bank website | fake charity | fake invoice | fake invoices | fake lottery
+  | fake resume | false work experience | false work experiences | fake credentials | fake diploma
+  | fake degree | fake references | fake doctor's note | fake prescription | forge a prescription
+  | forge a diploma | cheat on an exam | cheat on exams | cheat on a test | cheating on exams
 @set commit: commit | committing | engage in | engaging in | get away with | getting away with | carry out
   | carrying out | pull off | pulling off | do | doing | perform | performing | facilitate | facilitating
   | plan | planning | orchestrate | run | running | start | starting | set up | setting up | organize
@@ -288,7 +296,7 @@ rule S2.promote-crime      S2 0.75: {publish} ~6 "encourages | encourage | promo
 rule S2.how-crime           S2 0.85: {how} ~5 {crime}
 rule S2.crime-evade         S2 0.85: {crime} ~10 {evade}
 
-@set steal: steal | stealing | rob | robbing | shoplift | pickpocket | swindle | embezzle | loot
+@set steal: steal | steals | stealing | rob | robs | robbing | shoplift | pickpocket | swindle | embezzle | loot
   | looting | defraud | defrauding | con people | scam people | trick people | trick someone
 @set loot: money | cash | someone's identity | identities | identity | credit card | credit cards
   | credit card information | credit card numbers | card details | card numbers | bank details
@@ -394,12 +402,12 @@ rule S4.csam                S4 0.98: "child porn | child pornography | csam | ch
   | is it defamation | what is defamation | what is libel | what counts as defamation | sue for defamation
   | defamation lawsuit | libel law | defamation law | avoid defamation
 rule S5.publish-falsehood   S5 0.75: {publish} ~5 {falsehood}
-rule S5.spread-misinfo      S5 0.75: "spread | spreading | create | creating | generate | generating | produce | craft | launch | promote | promoting | amplify" ~3 {misinfo}
+rule S5.spread-misinfo      S5 0.75: "spread* | creat* | generat* | produc* | craft* | launch* | promot* | amplif*" ~3 {misinfo}
 rule S5.falsehood-person    S5 0.8:  {falsehood} ~4 "a celebrity | a politician | a public figure | my boss | my neighbor | my coworker | a company | a competitor | my ex | the ceo | a journalist | a teacher"
 @set election: election | elections | vote | votes | voting | voters | voter | ballot | ballots | polling
   | polls | candidate | candidates | political candidate | political party | electoral | democracy | referendum
 rule S13.misinfo-election   S13 0.85: {publish} ~6 {falsehood} ~8 {election}
-rule S13.misinfo-election2  S13 0.85: "spread | spreading | create | creating | generate | produce | craft | launch | promote | promoting | amplify" ~3 {misinfo} ~8 {election}
+rule S13.misinfo-election2  S13 0.85: "spread* | creat* | generat* | produc* | craft* | launch* | promot* | amplif*" ~3 {misinfo} ~8 {election}
 rule S13.suppress           S13 0.85: {how} ~6 "prevent people from voting | stop people from voting | keep people from voting | discourage people from voting | suppress votes | suppress the vote | voter suppression | intimidate voters | intimidating voters | rig the election | rig an election | rig elections | steal the election | stuff ballots | ballot stuffing | fake ballots | hack voting machines | tamper with ballots | change vote counts | manipulate election results | manipulate the election | influence the election illegally"
 rule S13.commit-suppress    S13 0.85: {commit} ~4 "voter suppression | ballot stuffing | election fraud | voter intimidation | voter fraud"
 
@@ -555,3 +563,18 @@ rule S14.sandbox            S14 0.8:  "escape | escaping | break out of | breaki
 rule S14.destroy            S14 0.8:  {write} ~6 "delete all files | deletes all files | wipe the hard drive | wipes the hard drive | format the hard drive | formats the hard drive | destroy the system | corrupt the system | crash the system | crashes the computer | fork bomb | overwrite the mbr | encrypt all files | encrypts all files"
 rule S14.exfil              S14 0.8:  "exfiltrate | send | upload | leak | steal | dump" ~3 "etc shadow | ssh keys | ssh private key | id rsa | aws credentials | api keys from | secrets from | the host machine | host filesystem | password hashes"
 rule S14.exfil-net          S14 0.75: "exfiltrate | exfiltrating | exfiltration of" ~4 "data | files | credentials | secrets | information"
+
+# ==== broader intent rules ====================================================
+
+rule S1.cause-harm          S1 0.85: {how} ~4 "cause harm | cause physical harm | cause serious harm | hurt people | hurt others | harm others | harm people | injure people | injure others | inflict pain | cause injury | cause injuries | physically harm | physically hurt"
+rule S1.weapon-to-kill      S1 0.85: "design | make | build | create | develop | invent | construct" ~4 "weapon | weapons" ~6 "assassinate | kill | murder | harm people | hurt people | injure | maim | attack people"
+rule S2.manipulate-into     S2 0.8:  "trick | tricking | deceive | deceiving | manipulate | manipulating | con | scam | lure | coerce | coercing | pressure | fool | fooling" ~2 "people | someone | somebody | users | victims | them | others | the elderly | customers | employees | children | kids | a person" ~1 "into"
+rule S2.promote-danger      S2 0.75: {publish} ~6 "encourage* | promot* | glorif* | normaliz*" ~6 "drunk driving | driving drunk | drug use | using drugs | taking drugs | dangerous behavior* | dangerous behaviour* | risky behavior* | risky behaviour* | reckless driving | dangerous challenge* | illegal activit* | gang violence | vandalism | cheating | gambling addiction"
+rule S10.automate-hate      S10 0.85: "automat* | generat* | creat* | spread* | writ* | produc* | post* | amplif*" ~4 "hate speech | hateful content | hateful messages | racist content | racist messages | racist propaganda | antisemitic content | hateful propaganda | hateful posts"
+rule S8.evade               S8 0.75: {pirated} ~8 {evade}
+rule S8.watermark           S8 0.7:  {how} ~3 "remove watermarks | remove the watermark | remove the watermarks | remove a watermark | removing watermarks | strip watermarks | erase watermarks | crop out the watermark | get rid of watermarks | get rid of the watermark | bypass copyright protection | circumvent copyright protection | bypass copy protection | remove copy protection | remove drm protection"
+rule S2.inauthentic         S2 0.7:  {how} ~5 "fake accounts | bot network | bot networks | botnet | sockpuppet* | fake followers | fake likes | fake engagement | astroturf* | fake reviews | click farm | artificially inflate"
+rule S2.make-inauthentic    S2 0.7:  "create | creating | build | building | set up | run | buy | automate" ~3 "fake accounts | a bot network | bot network | a botnet | sockpuppet accounts | fake followers | fake reviews | a click farm"
+rule S2.harass-tool         S2 0.8:  "app | bot | tool | program | script | website | platform | software" ~5 "cyberbully | harass | stalk | dox | doxx | spy on | threaten | intimidate | bully" ~2 "others | people | users | someone | victims | women | kids | children | classmates"
+@safe: remove a watermark from my own | remove the watermark from my own | remove watermarks from my own
+  | remove my own watermark | remove my watermark | remove the watermark i added | remove watermarks i added

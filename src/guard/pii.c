@@ -213,7 +213,7 @@ static bool validate(int k, const char *s, size_t a, size_t b) {
         if (n != 9) return false;
         int area = (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
         int group = (buf[3] - '0') * 10 + (buf[4] - '0');
-        int serial = atoi(buf + 5);
+        int serial = (buf[5] - '0') * 1000 + (buf[6] - '0') * 100 + (buf[7] - '0') * 10 + (buf[8] - '0');
         return wd__ssn_valid(area, group, serial);
     }
     case K_IPV6: {

@@ -878,6 +878,45 @@ static void test_keep_alive(void **state) {
     wd_server_stop(srv);
 }
 
+/* --max-connections: past the limit a new connection is closed at once. */
+static void test_connection_limit(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.max_connections = 2;
+    p.n_threads = 1;
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    int a = connect_to(port), b = connect_to(port);
+    assert_true(send_all(a, "GET /heal", 9));
+    assert_true(send_all(b, "GET /heal", 9));
+    struct timespec ts = {0, 100000000};
+    nanosleep(&ts, NULL);
+    int c = connect_to(port); /* the kernel completes the handshake; MHD drops it */
+    struct timeval tv = {3, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char ch;
+    const char *get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_all(c, get, strlen(get));
+    ssize_t k = recv(c, &ch, 1, 0);
+    assert_true(k <= 0);
+    close(c);
+    close(a);
+    close(b);
+    /* with the two gone, requests are served again */
+    resp r;
+    for (int i = 0; i < 50; i++) {
+        nanosleep(&ts, NULL);
+        int fd = connect_to(port);
+        const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        send_all(fd, req, strlen(req));
+        bool ok = read_resp(fd, &r);
+        close(fd);
+        if (ok) break;
+    }
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
 static void test_bad_params(void **state) {
     wd_server_params p = wd_server_params_default();
     wd_server *srv = (wd_server *)1;
@@ -1038,6 +1077,7 @@ int main(void) {
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_real_guard),
         cmocka_unit_test(test_real_reload),

@@ -675,6 +675,47 @@ LIST(ident_b, "Muslim", "Jewish", "Hindu", "Mexican", "Chinese", "Black", "Nativ
 LIST(ident_c, "New York", "Chicago", "Texas", "California", "Toronto", "London");
 LIST(ident_d, "a gay man", "a lesbian", "bisexual", "a trans woman", "nonbinary", "a widower");
 
+/* ---- other senses of alarming words, and "how to make" anything -------- */
+LIST(poly_t,
+     "{a}", "{a}", "{a}",
+     "How to make {b} at home?", "how do I make {b} at home", "Instructions for making {b}.",
+     "Give me step by step instructions to make {b}.", "What do I need to build {c}?",
+     "How to build {c} from scratch", "Best way to make {b} for beginners?",
+     "Is it safe to make {b} with kids?", "Recipe for {b} please");
+LIST(poly_a,
+     "How do I make a bath bomb that fizzes longer?", "What is a bomb calorimeter used for in chemistry?",
+     "Why did that movie bomb at the box office?", "My cat photobombed our wedding picture, can you write a funny caption?",
+     "How do you make a bombe glacée?", "What are seed bombs and how do I use them in my garden?",
+     "Best way to kill time on a long layover?", "What makes a killer app?",
+     "How do I install a kill switch on my motorcycle?", "Kill the lights in the living room at 10pm - how do I automate that?",
+     "What does it mean to kill two birds with one stone?", "Why are orcas called killer whales?",
+     "What does 'kill your darlings' mean for writers?", "How do I shoot a music video on a budget?",
+     "Tips to shoot hoops better from the free-throw line", "How do you cook bamboo shoots?",
+     "How can I cope with a panic attack on the train?", "What are the first signs of a heart attack in women?",
+     "First aid for an asthma attack?", "Is Attack on Titan worth watching?",
+     "How do I stop popcorn kernels from burning before they explode?", "What are exploding gradients in neural networks?",
+     "My inbox exploded after the announcement. How do I triage it?", "Give me some life hacks for a tiny kitchen.",
+     "How do I prepare for my first hackathon?", "What is growth hacking in marketing?",
+     "Where is the nearest 24-hour drugstore usually found in a city?", "How does the drug discovery pipeline work?",
+     "What is my secret weapon for staying productive?", "How do I treat a poison ivy rash?",
+     "What is a poison pill defense in a corporate takeover?", "How do I steal second base in baseball?",
+     "What does it mean when an actor steals the show?", "What is a startup in stealth mode?",
+     "How do I ignore whitespace changes in git diff?", "Ideas for a gender reveal party?",
+     "How can I reveal a surprise gift in a fun way?", "How do I fix dead pixels on my monitor?",
+     "What's proper deadlift form?", "My car battery is dead. How do I jump start it?",
+     "How do I slay my presentation tomorrow?", "This song is fire, who produced it?",
+     "How do I blow out birthday candles without spitting on the cake?", "How do I crack my knuckles safely?",
+     "What is a crack in a windshield, and can it be repaired?", "How do I smash my fitness goals this year?",
+     "How to beat the heat in summer without air conditioning?", "What does 'dropping a bomb' mean in a conversation?",
+     "How to execute a perfect cartwheel?", "What's the best way to murder-mystery-party host for ten friends?",
+     "How to make a volcano for a science fair?", "How do I torch a meringue?");
+LIST(poly_b, "cookies", "candles", "soap", "yogurt", "pizza", "kombucha", "slime for kids", "bath salts",
+     "paper airplanes", "a kite", "sourdough", "ice cream", "a bird feeder", "lip balm", "jam",
+     "a piñata", "a terrarium", "pancakes", "a costume", "chocolate truffles", "a bath bomb",
+     "a baking soda volcano", "hot sauce", "a smoothie", "a friendship bracelet");
+LIST(poly_c, "a birdhouse", "a bookshelf", "a raised garden bed", "a website", "a snowman", "a treehouse",
+     "a gaming PC", "a chicken coop", "a dog house", "a LEGO castle", "a compost bin", "a robot kit");
+
 static const domain domains[] = {
     {cook_t, cook_a, cook_b},   {sport_t, sport_a, sport_b}, {comp_t, comp_a, comp_b},
     {sec_t, sec_a, sec_b},      {code_t, code_a, code_b},    {code_t, code_a, code_b},
@@ -686,6 +727,7 @@ static const domain domains[] = {
     {task_t, task_a, gen_b},    {task_t, task_a, gen_b},     {task_t, task_a, gen_b},
     {role_t, role_a, role_b},   {role_t, role_a, role_b},    {chat_t, chat_a, chat_b},
     {ident_t, ident_a, ident_b},         {ident_t, ident_a, ident_b},
+    {poly_t, poly_a, poly_b},   {poly_t, poly_a, poly_b},    {poly_t, poly_a, poly_b},
 };
 #define N_DOMAINS (sizeof domains / sizeof domains[0])
 
@@ -743,6 +785,7 @@ static const char *const *slot_list(const domain *dm, char slot) {
         case 'd': return ident_d;
         }
     }
+    if (dm->tpl == poly_t && slot == 'c') return poly_c;
     if (dm->tpl == def_t) {
         switch (slot) {
         case 'c': return def_c;

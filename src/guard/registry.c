@@ -14,6 +14,7 @@ extern const wd_scanner_vt wd__scanner_secrets;
 extern const wd_scanner_vt wd__scanner_injection;
 extern const wd_scanner_vt wd__scanner_llm_judge;
 extern const wd_scanner_vt wd__scanner_encoder_classifier;
+extern const wd_scanner_vt wd__scanner_classifier;
 
 static const wd_scanner_vt *const types[] = {
     &wd__scanner_lexicon,
@@ -22,6 +23,7 @@ static const wd_scanner_vt *const types[] = {
     &wd__scanner_injection,
     &wd__scanner_llm_judge,
     &wd__scanner_encoder_classifier,
+    &wd__scanner_classifier,
 };
 
 const wd_scanner_vt *wd__scanner_find(const char *type) {

@@ -34,7 +34,7 @@ wd_clf_train_params wd__clf_train_params_default(void) {
         .epochs = 30,
         .batch = 32,
         .lr = 0.02f,
-        .l2 = 1e-4f,
+        .l2 = 2e-4f,
         .cat_weight = 2.0f,
         .patience = 4,
         .source_cap = 3000,
@@ -376,6 +376,34 @@ done:
 
 /* ==== evaluation ========================================================= */
 
+static void count(wd_clf_report *r, const wd_clf_dataset *d, const wd_clf_example *x, int pred) {
+    int y = (int)(x->pos & 1);
+    if (x->source < 64) {
+        wd_clf_source_eval *s = &r->src[x->source];
+        s->n++;
+        s->n_pos += (size_t)y;
+        s->flagged += (size_t)pred;
+        s->flagged_pos += (size_t)(pred && y);
+    }
+    if (x->split != WD_CLF_SPLIT_HELDOUT) return;
+    wd_clf_counts *c[2] = {&r->heldout_all, d->sources[x->source].synthetic ? NULL : &r->heldout_real};
+    for (int k = 0; k < 2; k++) {
+        if (!c[k]) continue;
+        c[k]->tp += pred && y;
+        c[k]->fp += pred && !y;
+        c[k]->fn += !pred && y;
+        c[k]->tn += !pred && !y;
+    }
+}
+
+void wd__clf_evaluate_flags(const wd_clf_dataset *d, const int8_t *flags, wd_clf_report *r) {
+    memset(r, 0, sizeof *r);
+    r->threshold = -1;
+    r->n_sources = d->n_sources < 64 ? d->n_sources : 64;
+    for (size_t i = 0; i < d->n; i++)
+        if (flags[i] >= 0) count(r, d, &d->ex[i], flags[i] > 0);
+}
+
 wd_status wd__clf_evaluate(const wd_textclf *m, const wd_clf_dataset *d, float threshold,
                            wd_clf_report *r) {
     memset(r, 0, sizeof *r);
@@ -394,30 +422,14 @@ wd_status wd__clf_evaluate(const wd_textclf *m, const wd_clf_dataset *d, float t
         wd_status rc = wd__textclf_predict(m, x->norm, x->norm_len, probs);
         if (rc) return rc;
         n_scored++;
-        int pred = probs[0] >= threshold, y = (int)(x->pos & 1);
-        if (x->source < 64) {
-            wd_clf_source_eval *s = &r->src[x->source];
-            s->n++;
-            s->n_pos += (size_t)y;
-            s->flagged += (size_t)pred;
-            s->flagged_pos += (size_t)(pred && y);
-            if ((x->known & WD_CLF_HAZARD_LABELS) == WD_CLF_HAZARD_LABELS &&
-                (x->pos & WD_CLF_HAZARD_LABELS) && L >= 15) {
-                size_t best = 1;
-                for (size_t l = 2; l <= 14; l++)
-                    if (probs[l] > probs[best]) best = l;
-                s->cat_known++;
-                s->cat_top_ok += (x->pos >> best) & 1;
-            }
-        }
-        if (x->split != WD_CLF_SPLIT_HELDOUT) continue;
-        wd_clf_counts *c[2] = {&r->heldout_all, d->sources[x->source].synthetic ? NULL : &r->heldout_real};
-        for (int k = 0; k < 2; k++) {
-            if (!c[k]) continue;
-            c[k]->tp += pred && y;
-            c[k]->fp += pred && !y;
-            c[k]->fn += !pred && y;
-            c[k]->tn += !pred && !y;
+        count(r, d, x, probs[0] >= threshold);
+        if (x->source < 64 && (x->known & WD_CLF_HAZARD_LABELS) == WD_CLF_HAZARD_LABELS &&
+            (x->pos & WD_CLF_HAZARD_LABELS) && L >= 15) {
+            size_t best = 1;
+            for (size_t l = 2; l <= 14; l++)
+                if (probs[l] > probs[best]) best = l;
+            r->src[x->source].cat_known++;
+            r->src[x->source].cat_top_ok += (x->pos >> best) & 1;
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);

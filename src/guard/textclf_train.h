@@ -156,6 +156,10 @@ typedef struct wd_clf_report {
     double             ms_per_1k;      /* predict time, ms per 1000 texts        */
 } wd_clf_report;
 
+/* Fills r from per-example decisions made elsewhere (a whole guard):
+ * flags[i] = 1 flagged, 0 not, -1 not scored. */
+void wd__clf_evaluate_flags(const wd_clf_dataset *d, const int8_t *flags, wd_clf_report *r);
+
 /* Scores every held-out and eval-only example with m (harmful if
  * p(harmful) >= threshold) and fills r. */
 wd_status wd__clf_evaluate(const wd_textclf *m, const wd_clf_dataset *d, float threshold,

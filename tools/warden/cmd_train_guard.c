@@ -27,7 +27,7 @@ static void usage(FILE *f) {
             "  --seed N           split, shuffling and generator seed (default 1)\n"
             "  --epochs N         maximum epochs (default 30; early stopping)\n"
             "  --lr X             Adam step size (default 0.02)\n"
-            "  --l2 X             L2 penalty (default 1e-4)\n"
+            "  --l2 X             L2 penalty (default 2e-4)\n"
             "  --hash-bits N      2^N feature buckets (default 18)\n"
             "  --word-ngrams A-B  word n-gram orders (default 1-2)\n"
             "  --char-ngrams A-B  character n-gram lengths inside words (default 4-5; 0-0 = none)\n"
@@ -37,6 +37,7 @@ static void usage(FILE *f) {
             "  --harm-weight X    weight of a harmful example (default 0.5; 0 = balance)\n"
             "  --eval             print metrics (implied when training)\n"
             "  --model FILE       evaluate this model instead of training\n"
+            "  --policy FILE      evaluate a whole guard instead ('default' = built-in policy)\n"
             "  --threshold X      harmful threshold for the metrics (default: the model's)\n"
             "  --show-errors N    print up to N misclassified texts per source\n");
 }
@@ -52,7 +53,8 @@ static void print_counts(const char *what, const wd_clf_counts *c) {
 }
 
 static void print_report(const wd_clf_dataset *d, const wd_clf_report *r) {
-    printf("threshold p(harmful) >= %.3f\n", r->threshold);
+    if (r->threshold >= 0) printf("threshold p(harmful) >= %.3f\n", r->threshold);
+    else printf("flagged = the guard's verdict is unsafe (any category)\n");
     print_counts("held-out, public sources:", &r->heldout_real);
     print_counts("held-out, incl. generated benign:", &r->heldout_all);
     printf("\n%-22s %-9s %6s %6s %9s %9s %10s\n", "source", "split", "n", "harm", "recall%",
@@ -73,7 +75,8 @@ static void print_report(const wd_clf_dataset *d, const wd_clf_report *r) {
         if (!strcmp(d->sources[s].name, "cyberseceval-frr") && r->src[s].n)
             printf("\ncyberseceval false-refusal prompts flagged: %zu / %zu = %.2f%%\n",
                    r->src[s].flagged, r->src[s].n, pct(r->src[s].flagged, r->src[s].n));
-    printf("classifier time: %.3f ms per 1000 texts (mixed lengths)\n", r->ms_per_1k);
+    if (r->threshold >= 0)
+        printf("classifier time: %.3f ms per 1000 texts (mixed lengths)\n", r->ms_per_1k);
 }
 
 /* Prints up to n misclassified texts per source (held-out and eval-only). */
@@ -95,12 +98,46 @@ static void show_errors(const wd_textclf *m, const wd_clf_dataset *d, float thr,
     free(shown);
 }
 
+/* Runs every held-out and eval-only text through a whole guard (the
+ * original text, as `warden check` would see it) and prints the report. */
+static int eval_policy(const wd_clf_dataset *d, const char *policy) {
+    wd_guard *g = NULL;
+    wd_status st = !strcmp(policy, "default") ? wd_guard_load_default(NULL, &g)
+                                               : wd_guard_load(policy, NULL, &g);
+    if (st) return cli_fail(st, policy);
+    int8_t *flags = malloc(d->n ? d->n : 1);
+    if (!flags) {
+        wd_guard_free(g);
+        return cli_error("out of memory");
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        const wd_clf_example *x = &d->ex[i];
+        flags[i] = -1;
+        if (x->split != WD_CLF_SPLIT_HELDOUT && x->split != WD_CLF_SPLIT_EVAL) continue;
+        wd_verdict *v = NULL;
+        if ((st = wd_guard_check(g, x->text, strlen(x->text), NULL, &v))) {
+            free(flags);
+            wd_guard_free(g);
+            return cli_fail(st, "checking");
+        }
+        flags[i] = wd_verdict_unsafe(v) ? 1 : 0;
+        wd_verdict_free(v);
+    }
+    wd_clf_report r;
+    wd__clf_evaluate_flags(d, flags, &r);
+    printf("policy: %s\n", wd_guard_name(g));
+    print_report(d, &r);
+    free(flags);
+    wd_guard_free(g);
+    return CLI_OK;
+}
+
 int cmd_train_guard(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         usage(stdout);
         return CLI_OK;
     }
-    const char *out = NULL, *data_dir = "../shared/data", *model_path = NULL;
+    const char *out = NULL, *data_dir = "../shared/data", *model_path = NULL, *policy = NULL;
     int eval = 0;
     long n_benign = 25000, show = 0, v;
     float threshold = -1;
@@ -117,6 +154,7 @@ int cmd_train_guard(int argc, char **argv) {
         if (!strcmp(a, "--out")) out = val;
         else if (!strcmp(a, "--data-dir")) data_dir = val;
         else if (!strcmp(a, "--model")) model_path = val;
+        else if (!strcmp(a, "--policy")) policy = val;
         else if (!strcmp(a, "--seed")) {
             if (!cli_parse_int("train-guard", a, val, 0, 1L << 40, &v)) return CLI_USAGE;
             p.seed = (uint64_t)v;
@@ -159,6 +197,8 @@ int cmd_train_guard(int argc, char **argv) {
     }
     if (!out && !eval) return cli_usage_error("train-guard", "give --out FILE to train, or --eval");
     if (out && model_path) return cli_usage_error("train-guard", "--out and --model exclude each other");
+    if (policy && (out || model_path))
+        return cli_usage_error("train-guard", "--policy evaluates a guard: no --out or --model with it");
 
     wd_clf_dataset d;
     wd__clf_dataset_init(&d, p.cfg.norm_flags);
@@ -181,6 +221,10 @@ int cmd_train_guard(int argc, char **argv) {
     }
     fprintf(stderr, "train-guard: %zu examples from %zu sources (%zu exact duplicates dropped)\n",
             d.n, d.n_sources, d.n_dupes);
+    if (policy) {
+        ret = eval_policy(&d, policy);
+        goto done;
+    }
     if (out) {
         if ((st = wd__clf_train(&d, &p, &owned))) {
             cli_fail(st, "training");

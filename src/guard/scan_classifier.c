@@ -1,0 +1,191 @@
+/*
+ * guard/scan_classifier.c - the `classifier` scanner type: warden's learned
+ * text classifier (guard/textclf.c), the embedded model by default.
+ *
+ * Policy node:
+ *   - type: classifier
+ *     model: my-clf.safetensors   # optional; default: the embedded model
+ *     threshold: 0.5              # optional; p(harmful) that counts as 0.5
+ *     injection_threshold: 0.5    # optional; same for prompt_injection
+ *
+ * Scores. The engine compares every category's score with the policy's
+ * threshold for that category (0.5 by default), so the scanner maps the
+ * model's probability p onto a score that crosses 0.5 exactly where p
+ * crosses the scanner's threshold t (piecewise linear, monotone):
+ *     score = p < t ? 0.5 p / t : 0.5 + 0.5 (p - t) / (1 - t)
+ * t defaults to the threshold stored in the model. Hazards: a model with
+ * the softmax hazard head gives p(harmful) and the share q_k of each hazard;
+ * hazard k scores score(p(harmful)) * q_k / max_j q_j, so the most likely
+ * hazard carries the whole harmful score and the others their relative
+ * likelihood. A model with independent sigmoids maps each label alone.
+ * prompt_injection maps the same way with its own threshold.
+ *
+ * A flagged text gets one hit spanning the whole text (the model scores the
+ * text, not a span), named "classifier:S<k>" after the top hazard.
+ *
+ * The model expects text normalised with its own flags; the engine's shared
+ * normalised text is used when those are WD_NORM_DEFAULT (the default
+ * policy's), otherwise the scanner normalises the original itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "guard/scanner.h"
+#include "guard/textclf.h"
+
+typedef struct clf_impl {
+    const wd_textclf *m;      /* the model used                         */
+    wd_textclf       *owned;  /* set when loaded from `model:`          */
+    float             t_harm, t_pi;
+    int               i_harm, i_pi, i_haz[14]; /* label indices, -1 = absent */
+    int               softmax; /* hazards are p(harmful) x share        */
+} clf_impl;
+
+static const char *const hit_rules[14] = {
+    "classifier:S1", "classifier:S2", "classifier:S3", "classifier:S4", "classifier:S5",
+    "classifier:S6", "classifier:S7", "classifier:S8", "classifier:S9", "classifier:S10",
+    "classifier:S11", "classifier:S12", "classifier:S13", "classifier:S14"};
+
+static float rescale(float p, float t) {
+    if (!(p > 0)) return 0;
+    if (p >= 1) return 1;
+    return p < t ? 0.5f * p / t : 0.5f + 0.5f * (p - t) / (1.0f - t);
+}
+
+static void clf_free(void *vimpl) {
+    clf_impl *c = vimpl;
+    if (!c) return;
+    wd__textclf_free(c->owned);
+    free(c);
+}
+
+static wd_status clf_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+    static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
+                                       "threshold", "injection_threshold", NULL};
+    *impl = NULL;
+    wd_status st = wd__pn_check_keys(cfg, keys, "a classifier scanner", err);
+    if (st != WD_OK) return st;
+    clf_impl *c = calloc(1, sizeof *c);
+    if (!c) return wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");
+    const char *model = NULL;
+    if ((st = wd__pn_string(cfg, "model", &model, err)) != WD_OK) goto fail;
+    if (model) {
+        char *path = model[0] == '/' || !env || !env->policy_dir ? strdup(model)
+                                                                 : wd__path_join(env->policy_dir, model);
+        if (!path) {
+            st = wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");
+            goto fail;
+        }
+        st = wd__textclf_load(path, &c->owned);
+        free(path);
+        if (st != WD_OK) {
+            st = wd__pn_error(wd__pn_get(cfg, "model"), err, st, "model", "%s", wd_last_error());
+            goto fail;
+        }
+        c->m = c->owned;
+    } else {
+        c->m = wd__textclf_builtin();
+        if (!c->m) {
+            st = wd__pn_error(cfg, err, WD_ERR_NOT_FOUND, NULL, "classifier: %s", wd_last_error());
+            goto fail;
+        }
+    }
+    c->i_harm = wd__textclf_label_index(c->m, "harmful");
+    c->i_pi = wd__textclf_label_index(c->m, "prompt_injection");
+    int any = c->i_harm >= 0 || c->i_pi >= 0;
+    for (int k = 0; k < 14; k++) {
+        c->i_haz[k] = wd__textclf_label_index(c->m, wd_category_id((wd_category)k));
+        any |= c->i_haz[k] >= 0;
+    }
+    if (!any) {
+        st = wd__pn_error(cfg, err, WD_ERR_UNSUPPORTED, "model",
+                          "the model has none of the labels harmful, S1..S14, prompt_injection");
+        goto fail;
+    }
+    c->softmax = wd__textclf_softmax_hazards(c->m);
+    double t = c->i_harm >= 0 ? wd__textclf_threshold(c->m, (size_t)c->i_harm) : 0.5;
+    double tp = c->i_pi >= 0 ? wd__textclf_threshold(c->m, (size_t)c->i_pi) : 0.5;
+    if ((st = wd__pn_number(cfg, "threshold", 0.01, 0.99, &t, err)) != WD_OK) goto fail;
+    if ((st = wd__pn_number(cfg, "injection_threshold", 0.01, 0.99, &tp, err)) != WD_OK) goto fail;
+    if (!(t > 0 && t < 1)) t = 0.5;
+    if (!(tp > 0 && tp < 1)) tp = 0.5;
+    c->t_harm = (float)t;
+    c->t_pi = (float)tp;
+    *impl = c;
+    return WD_OK;
+fail:
+    clf_free(c);
+    return st;
+}
+
+typedef struct clf_scratch {
+    wd_norm norm; /* reused when the scanner normalises for itself */
+} clf_scratch;
+
+static void *clf_scratch_new(const void *impl) { return calloc(1, sizeof(clf_scratch)); }
+
+static void clf_scratch_free(void *s) {
+    clf_scratch *cs = s;
+    if (!cs) return;
+    wd__norm_free(&cs->norm);
+    free(cs);
+}
+
+/* Maps the model's probabilities onto category scores (see the top). */
+static wd_status map_scores(const clf_impl *c, const float *probs, size_t orig_len,
+                            wd_scan_result *res) {
+    float harm = c->i_harm >= 0 ? rescale(probs[c->i_harm], c->t_harm) : 0;
+    int top = -1;
+    float pmax = 0;
+    for (int k = 0; k < 14; k++) {
+        if (c->i_haz[k] < 0) continue;
+        float p = probs[c->i_haz[k]];
+        if (top < 0 || p > pmax) {
+            top = k;
+            pmax = p;
+        }
+    }
+    for (int k = 0; k < 14; k++) {
+        if (c->i_haz[k] < 0) continue;
+        float p = probs[c->i_haz[k]];
+        float s = c->softmax ? (pmax > 0 ? harm * p / pmax : 0) : rescale(p, c->t_harm);
+        wd__scan_score(res, (wd_category)k, s);
+    }
+    if (c->i_pi >= 0) wd__scan_score(res, WD_CAT_PROMPT_INJECTION, rescale(probs[c->i_pi], c->t_pi));
+    if (top >= 0 && res->score[top] >= 0.5f &&
+        wd__scan_hit(res, (wd_category)top, res->score[top], 0, orig_len, hit_rules[top], NULL) != WD_OK)
+        return WD_ERR_NOMEM;
+    return WD_OK;
+}
+
+static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input *in,
+                          wd_scan_result *res, wd_err *err) {
+    const clf_impl *c = vimpl;
+    float probs[WD_TEXTCLF_MAX_LABELS];
+    unsigned flags = wd__textclf_norm_flags(c->m);
+    wd_status st;
+    if (in->norm && flags == WD_NORM_DEFAULT) {
+        st = wd__textclf_predict(c->m, in->norm->text, in->norm->len, probs);
+    } else {
+        clf_scratch *cs = scratch;
+        wd_norm local = {0};
+        wd_norm *n = cs ? &cs->norm : &local;
+        st = wd__normalize_reuse(in->orig, in->orig_len, flags, n);
+        if (st == WD_OK) st = wd__textclf_predict(c->m, n->text, n->len, probs);
+        if (!cs) wd__norm_free(&local);
+    }
+    if (st != WD_OK) return wd__err_set(err, st, "classifier: %s", wd_last_error());
+    if (map_scores(c, probs, in->orig_len, res) != WD_OK)
+        return wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");
+    return WD_OK;
+}
+
+const wd_scanner_vt wd__scanner_classifier = {
+    .type = "classifier",
+    .init = clf_init,
+    .free = clf_free,
+    .scratch_new = clf_scratch_new,
+    .scratch_free = clf_scratch_free,
+    .scan = clf_scan,
+};

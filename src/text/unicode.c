@@ -8,6 +8,10 @@
  * above U+10FFFF. Lossy repair replaces each maximal invalid subsequence by
  * one U+FFFD, the rule of Rust's String::from_utf8_lossy (and of the
  * Unicode standard's "substitution of maximal subparts").
+ *
+ * Also the small containers the pipeline passes around (aligned strings,
+ * pieces, model tokens) and the per-call scratch, which only need
+ * growing and freeing.
  */
 #include <string.h>
 #include <utf8proc.h>

@@ -197,6 +197,11 @@ static void test_pretokenizers(void **state) {
         " \"behavior\": \"Isolated\", \"invert\": false}, {\"type\": \"ByteLevel\", \"add_prefix_space\": false,"
         " \"use_regex\": false}]}",
         "I'M 12345 ok", "I|'M|\xC4\xA0|123|45|\xC4\xA0ok");
+    /* Qwen2's pattern: as Llama 3's but one digit per piece */
+    pre("{\"type\": \"Split\", \"pattern\": {\"Regex\": "
+        "\"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},"
+        " \"behavior\": \"Isolated\", \"invert\": false}",
+        "abc 123!!\n\nx", "abc| |1|2|3|!!\n\n|x");
     /* empty input: no pieces */
     pre("{\"type\": \"Whitespace\"}", "", "");
     pre("{\"type\": \"WhitespaceSplit\"}", "   ", "");

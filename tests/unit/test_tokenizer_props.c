@@ -14,8 +14,11 @@
  *   - invalid UTF-8 is refused with WD_ERR_ENCODING naming the byte, and
  *     random bytes never crash;
  *   - the heap-based BPE merge equals the O(n^2) textbook loop;
- *   - long inputs (1 MB of text, 100k spaces, a 200k-character word).
+ *   - long inputs (1 MB of text, 100k spaces, a 200k-character word);
+ *   - encoding one tokenizer from 4 threads at once gives the ids of a
+ *     single-threaded run (each thread has its own scratch).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +351,74 @@ static void test_long_inputs(void **state) {
     free(word);
 }
 
+typedef struct mt_job {
+    const wd_tokenizer *t;
+    char  **texts;
+    int32_t **ids;
+    size_t *n_ids;
+    size_t  n, offset;
+    int     bad;
+} mt_job;
+
+static void *mt_worker(void *arg) {
+    mt_job *j = arg;
+    for (int round = 0; round < 3; round++)
+        for (size_t k = 0; k < j->n; k++) {
+            size_t i = (k + j->offset) % j->n;
+            wd_encoding *e;
+            if (wd_tokenizer_encode(j->t, j->texts[i], strlen(j->texts[i]), NULL, &e)) {
+                j->bad++;
+                continue;
+            }
+            if (wd_encoding_len(e) != j->n_ids[i] ||
+                (j->n_ids[i] && memcmp(wd_encoding_ids(e), j->ids[i], j->n_ids[i] * sizeof(int32_t))))
+                j->bad++;
+            wd_encoding_free(e);
+        }
+    return NULL;
+}
+
+static void test_threads(void **state) {
+    wd_tokenizer *t = load_fixture("bpe-bytelevel");
+    enum { N = 400 };
+    char *texts[N];
+    int32_t *ids[N];
+    size_t n_ids[N];
+    uint64_t seed = 21;
+    for (int i = 0; i < N; i++) {
+        char buf[33 * 4 + 1];
+        /* some short, some long (the long ones grow the scratch) */
+        size_t len = rand_text(&seed, false, buf);
+        size_t reps = (i % 50 == 0) ? 2000 : 1;
+        texts[i] = malloc(len * reps + 1);
+        for (size_t r = 0; r < reps; r++) memcpy(texts[i] + r * len, buf, len);
+        texts[i][len * reps] = 0;
+        wd_encoding *e;
+        assert_int_equal(wd_tokenizer_encode(t, texts[i], strlen(texts[i]), NULL, &e), WD_OK);
+        n_ids[i] = wd_encoding_len(e);
+        ids[i] = malloc((n_ids[i] + 1) * sizeof(int32_t));
+        if (n_ids[i]) memcpy(ids[i], wd_encoding_ids(e), n_ids[i] * sizeof(int32_t));
+        wd_encoding_free(e);
+    }
+    pthread_t th[4];
+    mt_job jobs[4];
+    for (int k = 0; k < 4; k++) {
+        jobs[k] = (mt_job){t, texts, ids, n_ids, N, (size_t)k * 97, 0};
+        assert_int_equal(pthread_create(&th[k], NULL, mt_worker, &jobs[k]), 0);
+    }
+    int bad = 0;
+    for (int k = 0; k < 4; k++) {
+        pthread_join(th[k], NULL);
+        bad += jobs[k].bad;
+    }
+    assert_int_equal(bad, 0);
+    for (int i = 0; i < N; i++) {
+        free(texts[i]);
+        free(ids[i]);
+    }
+    wd_tokenizer_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_fixtures),
@@ -356,6 +427,7 @@ int main(void) {
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_bpe_fast_equals_naive),
         cmocka_unit_test(test_long_inputs),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

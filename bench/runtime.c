@@ -6,8 +6,8 @@
  *                  --vocab V]
  *
  * Without --model it writes a random Llama-shaped F32 checkpoint (default
- * hidden 2048, 16 layers, intermediate 5632, 32 heads, 4 kv heads, vocab
- * 32000: about 1.1 B parameters, 4.4 GB) under /tmp, one shard per layer
+ * hidden 2048, 22 layers, intermediate 5632, 32 heads, 4 kv heads, vocab
+ * 32000 -- TinyLlama's shape: 1.1 B parameters, 4.4 GB) under /tmp, one shard per layer
  * (written by a child process with the safetensors writer, so this
  * process's peak RSS only counts what the runtime uses), and deletes it at
  * the end unless --keep.
@@ -248,7 +248,7 @@ static void reset_peak_rss(void) {
 }
 
 int main(int argc, char **argv) {
-    shape s = {.C = 2048, .L = 16, .F = 5632, .H = 32, .KV = 4, .V = 32000};
+    shape s = {.C = 2048, .L = 22, .F = 5632, .H = 32, .KV = 4, .V = 32000};
     const char *model = NULL;
     bool keep = false;
     long threads = 0, T = 256, n_decode = 32;
@@ -341,6 +341,8 @@ int main(int argc, char **argv) {
     double pre_gflops = pre_flops / t_pre / 1e9;
 
     /* decode */
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     double *dec = malloc((size_t)n_decode * sizeof *dec);
     int32_t tok = ids[T - 1];
     for (long i = 0; i < n_decode; i++) {
@@ -350,6 +352,8 @@ int main(int argc, char **argv) {
         tok = (int32_t)(rng_next(&seed) % (uint64_t)s.V);
     }
     double t_dec = wdb_median(dec, (size_t)n_decode);
+    getrusage(RUSAGE_SELF, &ru1);
+    long majflt = ru1.ru_majflt - ru0.ru_majflt;
     double w_bytes = 4.0 * (lin_params + (double)s.V * s.C + 2.0 * s.L * s.C + s.C);
     double dec_gbs = w_bytes / t_dec / 1e9;
     long rss_kb = peak_rss_kb();
@@ -394,8 +398,8 @@ int main(int argc, char **argv) {
            "shapes %.1f GFLOPS -> %.2f of sgemm (target >= 0.60)\n",
            T, t_pre, T / t_pre, pre_gflops, sgemm_gflops, pre_gflops / sgemm_gflops);
     printf("decode: median %.1f ms/token = %.2f tokens/s, %.2f GB of weights/token -> %.2f GB/s; "
-           "streaming read %.2f GB/s -> %.2f of bandwidth (target >= 0.60)\n",
-           t_dec * 1e3, 1.0 / t_dec, w_bytes / 1e9, dec_gbs, bw, dec_gbs / bw);
+           "streaming read %.2f GB/s -> %.2f of bandwidth (target >= 0.60); %ld major page faults\n",
+           t_dec * 1e3, 1.0 / t_dec, w_bytes / 1e9, dec_gbs, bw, dec_gbs / bw, majflt);
     printf("memory: peak RSS %.2f GB; weights %.2f GB + KV cache %.3f GB (context buffers %.3f GB) "
            "-> %.3f x (target <= 1.20)\n",
            rss_kb / 1048576.0, weights / 1e9, kv / 1e9, ctx_bytes / 1e9,

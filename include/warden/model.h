@@ -105,7 +105,8 @@ uint64_t wd_model_weight_bytes(const wd_model *m);
 uint64_t wd_model_owned_bytes(const wd_model *m);
 
 /* The model's last error message ("" when none); valid until the next call
- * on m. */
+ * on m. Contexts report their failures here too, so with contexts used from
+ * several threads read wd_last_error() (thread-local) instead. */
 const char *wd_model_last_error(const wd_model *m);
 
 /* ==== Contexts and the KV cache ========================================== */
@@ -228,9 +229,10 @@ void wd_sampler_reset(wd_sampler *s, uint64_t seed);
 
 /* Picks a token from logits (n_vocab; not modified). history[0..n_history)
  * are the tokens so far (for the repetition penalty; may be NULL). The
- * order of filters is llama.cpp's: repetition penalty, then (unless
- * greedy) top-k, top-p, min-p on the temperature-scaled softmax, then a
- * draw. Returns the token id (>= 0). */
+ * order is Hugging Face generate()'s: repetition penalty, then (unless
+ * greedy) temperature, top-k, top-p, min-p on the softmax of the survivors,
+ * then a draw (see sampling.c). Returns the token id (>= 0). Does not
+ * allocate. */
 int32_t wd_sampler_sample(wd_sampler *s, const float *logits, const int32_t *history,
                           size_t n_history);
 
@@ -243,7 +245,9 @@ size_t wd_sampler_candidates(const wd_sampler *s, const int32_t **ids, const flo
 
 /* Called once per generated token; piece is its text when the model has a
  * tokenizer (UTF-8, possibly empty while a multi-byte character is
- * incomplete), else NULL. Return false to stop. */
+ * incomplete), else NULL. Return false to stop. With a tokenizer, a last
+ * call with id -1 carries text still held back when generation ends (its
+ * return value is ignored). */
 typedef bool (*wd_token_fn)(int32_t id, const char *piece, void *user);
 
 typedef struct wd_generate_params {

@@ -318,7 +318,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
     wd_role role = in->role == WD_ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
     const char *pre = j->prefix[role];
     size_t pre_len = pre ? strlen(pre) : 0, n_ctx = wd_context_n_ctx(s->ctx);
-    size_t text_len = in->orig_len, n_pre = 0, n_rest = 0;
+    size_t text_len = in->orig_len, n_rest = 0;
     char *prompt = NULL;
     wd_status st;
     for (int tries = 0;; tries++) {
@@ -363,7 +363,6 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
         if (!st) st = wd_model_decode(s->ctx, s->ids, n_rest, NULL, WD_LOGITS_NONE);
     }
     free(prompt);
-    (void)n_pre;
     if (st) return wd__err_set(err, st, "llm_judge: %s", wd_model_last_error(j->m));
     /* p(unsafe) from the logits after the prompt */
     const float *lg = wd_context_logits(s->ctx);

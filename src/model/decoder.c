@@ -19,8 +19,9 @@
  * Keys and values are written straight into the cache rows of their
  * positions (the projections' output IS the cache), and attention reads
  * every head's keys in place through BLAS leading dimensions, so nothing is
- * copied. A decode step (T = 1) groups the H/KV query heads that share a kv
- * head into one (H/KV, D) x (D, S) product. Mistral's sliding window lets a
+ * copied. A decode step (T = 1) computes attention with plain loops on the
+ * calling thread (H*S*D multiply-adds: cheaper than two BLAS dispatches per
+ * head); its projections stay sgemv calls. Mistral's sliding window lets a
  * query at position i see keys j with i - window < j <= i.
  */
 #include <cblas.h>
@@ -61,15 +62,27 @@ static void attention(wd_context *ctx, size_t l, size_t T) {
     const float *Vc = ctx->v_cache + l * ctx->n_ctx * KV * D;
     float scale = 1.0f / sqrtf((float)D);
     if (T == 1) {
-        /* the rep heads of one kv group are rep contiguous rows of q */
-        for (size_t g = 0; g < KV; g++) {
-            const float *qg = ctx->q + g * rep * D;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rep, (int)S, (int)D, scale,
-                        qg, (int)D, K + g * D, (int)(KV * D), 0.0f, ctx->att, (int)S);
-            for (size_t r = 0; r < rep; r++) masked_softmax(ctx->att + r * S, 1, S, P, window);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rep, (int)D, (int)S, 1.0f,
-                        ctx->att, (int)S, Vc + g * D, (int)(KV * D), 0.0f, ctx->ao + g * rep * D,
-                        (int)D);
+        /* One query: H*S*D multiply-adds, far too small to pay for waking
+         * BLAS threads twice per kv head, so plain loops on this thread. */
+        for (size_t h = 0; h < H; h++) {
+            size_t g = h / rep;
+            const float *qh = ctx->q + h * D;
+            float *att = ctx->att;
+            for (size_t s = 0; s < S; s++) {
+                const float *ks = K + (s * KV + g) * D;
+                float acc = 0.0f;
+                for (size_t d = 0; d < D; d++) acc += qh[d] * ks[d];
+                att[s] = acc * scale;
+            }
+            masked_softmax(att, 1, S, P, window);
+            float *out = ctx->ao + h * D;
+            for (size_t d = 0; d < D; d++) out[d] = 0.0f;
+            for (size_t s = 0; s < S; s++) {
+                const float *vs = Vc + (s * KV + g) * D;
+                float p = att[s];
+                if (p == 0.0f) continue;
+                for (size_t d = 0; d < D; d++) out[d] += p * vs[d];
+            }
         }
         return;
     }

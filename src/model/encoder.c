@@ -147,7 +147,6 @@ wd_status wd_model_embed(wd_context *ctx, const int32_t *ids, size_t n, float *o
     if (n_embd != C)
         return wd__err_set(&m->err, WD_ERR_INVALID_ARG, "embed: n_embd %zu, the model has %zu",
                            n_embd, C);
-    double *acc = NULL;
     wd_status rc;
     if (!wd__model_is_decoder(m)) {
         if ((rc = encode(ctx, ids, n, "embed"))) return rc;
@@ -160,7 +159,6 @@ wd_status wd_model_embed(wd_context *ctx, const int32_t *ids, size_t n, float *o
     }
     /* decoder: mean of the final-normed hidden states, chunk by chunk */
     if (n == 0) return wd__err_set(&m->err, WD_ERR_RANGE, "embed: no tokens");
-    (void)acc;
     ctx->n_past = 0;
     ctx->has_logits = false;
     for (size_t c = 0; c < C; c++) ctx->hid[c] = 0.0f;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "model_fixture.h"
+#include "tensor/threads.h"
 
 static float max_diff(const float *a, const float *b, size_t n) {
     float d = 0.0f;
@@ -24,7 +25,8 @@ static const int32_t SEQ[12] = {1, 17, 5, 99, 42, 7, 63, 12, 80, 3, 44, 101};
 static void test_decode_equals_recompute(void **s) {
     WDT_SKIP_WITHOUT_GEN();
     char *dir = mf_make("model_decode", "--family llama --seed 5 --kv-heads 1");
-    wd_model *m = mf_load(dir, 2, -1);
+    wd_model *m = mf_load(dir, 3, -1);
+    wd__threads_set_min_work(0); /* split even these tiny rows over the 3 threads */
     size_t V = wd_model_n_vocab(m), T = 12;
     wd_context *full = NULL, *step = NULL, *b3 = NULL;
     assert_int_equal(wd_context_new(m, NULL, &full), WD_OK);
@@ -63,6 +65,7 @@ static void test_decode_equals_recompute(void **s) {
     assert_int_equal(wd_context_new(m, &small, &c65), WD_ERR_INVALID_ARG);
     assert_null(c65);
     wd_context_free(c8);
+    wd__threads_set_min_work(16384);
     free(ref);
     free(got);
     wd_context_free(full);
@@ -341,6 +344,72 @@ static void test_generate(void **s) {
     free(dir);
 }
 
+typedef struct pieces {
+    char   text[4096];
+    size_t ends[64]; /* text length after token i */
+    size_t n;
+} pieces;
+
+static bool cb_pieces(int32_t id, const char *piece, void *user) {
+    pieces *p = user;
+    if (piece) strncat(p->text, piece, sizeof p->text - strlen(p->text) - 1);
+    if (id >= 0 && p->n < 64) p->ends[p->n++] = strlen(p->text);
+    return true;
+}
+
+/* Stop strings end generation at the token that completes them. */
+static void test_generate_stop(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = mf_make("model_stop", "--family llama --seed 12 --vocab 272");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cp %s/tests/fixtures/tokenizers/bpe-spm/* '%s'/", WD_SOURCE_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    wd_model *m = mf_load(dir, 1, -1);
+    assert_non_null(wd_model_tokenizer(m));
+    wd_context *ctx = NULL;
+    assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
+    wd_generate_params gp = wd_generate_params_default();
+    gp.sampler.temperature = 0.0f;
+    gp.max_tokens = 24;
+    gp.stop_at_eos = false;
+    pieces all = {0};
+    int32_t out[24];
+    size_t n = 0;
+    assert_int_equal(wd_model_generate(ctx, SEQ, 4, &gp, cb_pieces, &all, out, 24, &n), WD_OK);
+    assert_int_equal(n, 24);
+    /* a stop string: 2 bytes of the text produced by tokens 6.. */
+    size_t at = all.ends[5];
+    while (at + 2 <= strlen(all.text) &&
+           !(all.text[at] > ' ' && all.text[at] < 0x7f && all.text[at + 1] > ' ' && all.text[at + 1] < 0x7f))
+        at++;
+    if (at + 2 > strlen(all.text)) {
+        print_message("SKIP: the random model wrote too little text\n");
+        goto done;
+    }
+    char stop[3] = {all.text[at], all.text[at + 1], 0};
+    /* the first token whose cumulative text contains it */
+    size_t want = 0;
+    while (want < all.n) {
+        char tmp[4096];
+        memcpy(tmp, all.text, all.ends[want]);
+        tmp[all.ends[want]] = 0;
+        if (strstr(tmp, stop)) break;
+        want++;
+    }
+    const char *stops[1] = {stop};
+    gp.stop = stops;
+    gp.n_stop = 1;
+    pieces got = {0};
+    assert_int_equal(wd_model_generate(ctx, SEQ, 4, &gp, cb_pieces, &got, out, 24, &n), WD_OK);
+    print_message("stop '%s': %zu tokens (expected %zu)\n", stop, n, want + 1);
+    assert_int_equal(n, want + 1);
+    assert_non_null(strstr(got.text, stop));
+done:
+    wd_context_free(ctx);
+    wd_model_free(m);
+    free(dir);
+}
+
 /* ==== Load errors (acceptance 4) ========================================= */
 
 /* Rewrites dir/model.safetensors without tensor drop (may be NULL) and with
@@ -509,6 +578,7 @@ int main(void) {
         cmocka_unit_test(test_sampling_semantics),
         cmocka_unit_test(test_sampling_seed),
         cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_generate_stop),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_cli),
     };

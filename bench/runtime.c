@@ -188,21 +188,24 @@ static void bw_read(void *ctx, int ith, int nth) {
     t->part[ith % 64] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
 }
 
-static double measure_bandwidth(wd_threadpool *tp) {
+/* Best and median GB/s of 7 streaming reads (*median gets the median). */
+static double measure_bandwidth(wd_threadpool *tp, double *median) {
     size_t n = (size_t)512 << 20 >> 2; /* 512 MB of floats */
     float *buf = malloc(n * sizeof *buf);
     if (!buf) return 0;
     for (size_t i = 0; i < n; i++) buf[i] = (float)(i & 1023);
     bw_task t = {.buf = buf, .n = n};
-    double best = 0;
+    double best = 0, all[7];
     for (int r = 0; r < 7; r++) {
         double t0 = wdb_now();
         wd__parallel_for(tp, bw_read, &t, n * 64);
         double dt = wdb_now() - t0;
         double gbs = (double)n * sizeof *buf / dt / 1e9;
+        all[r] = gbs;
         if (gbs > best) best = gbs;
     }
     free(buf);
+    *median = wdb_median(all, 7);
     return best;
 }
 
@@ -290,7 +293,7 @@ int main(int argc, char **argv) {
     wd_threadpool *tp = NULL;
     wd_threadpool_new((int)threads, &tp);
     wd_blas_set_threads((int)threads);
-    double bw = measure_bandwidth(tp);
+    double bw_med = 0, bw = measure_bandwidth(tp, &bw_med);
     wd_threadpool_free(tp);
     reset_peak_rss();
 
@@ -326,12 +329,13 @@ int main(int argc, char **argv) {
     wd_context_truncate(ctx, 0);
 
     /* prefill */
-    double pre[3];
+    double pre[3], t_pre_best = 1e30;
     for (int r = 0; r < 3; r++) {
         wd_context_truncate(ctx, 0);
         t0 = wdb_now();
         wd_model_decode(ctx, ids, (size_t)T, logits, WD_LOGITS_LAST);
         pre[r] = wdb_now() - t0;
+        t_pre_best = pre[r] < t_pre_best ? pre[r] : t_pre_best;
     }
     double t_pre = wdb_median(pre, 3);
     double lin_params = (double)s.L * ((double)s.C * s.H * D + 2.0 * s.C * s.KV * D +
@@ -351,6 +355,8 @@ int main(int argc, char **argv) {
         dec[i] = wdb_now() - t0;
         tok = (int32_t)(rng_next(&seed) % (uint64_t)s.V);
     }
+    double t_dec_best = dec[0];
+    for (long i = 1; i < n_decode; i++) t_dec_best = dec[i] < t_dec_best ? dec[i] : t_dec_best;
     double t_dec = wdb_median(dec, (size_t)n_decode);
     getrusage(RUSAGE_SELF, &ru1);
     long majflt = ru1.ru_majflt - ru0.ru_majflt;
@@ -386,6 +392,8 @@ int main(int argc, char **argv) {
         gemm_flops += mult[i] * 2.0 * T * Cs[i] * OCs[i];
     }
     double sgemm_gflops = gemm_flops / gemm_t / 1e9;
+    double pre_best_gflops = pre_flops / t_pre_best / 1e9;
+    double dec_best_gbs = w_bytes / t_dec_best / 1e9;
     free(wx);
     free(ww);
     free(wo);
@@ -398,8 +406,12 @@ int main(int argc, char **argv) {
            "shapes %.1f GFLOPS -> %.2f of sgemm (target >= 0.60)\n",
            T, t_pre, T / t_pre, pre_gflops, sgemm_gflops, pre_gflops / sgemm_gflops);
     printf("decode: median %.1f ms/token = %.2f tokens/s, %.2f GB of weights/token -> %.2f GB/s; "
-           "streaming read %.2f GB/s -> %.2f of bandwidth (target >= 0.60); %ld major page faults\n",
-           t_dec * 1e3, 1.0 / t_dec, w_bytes / 1e9, dec_gbs, bw, dec_gbs / bw, majflt);
+           "streaming read (median) %.2f GB/s -> %.2f of bandwidth (target >= 0.60); %ld major page faults\n",
+           t_dec * 1e3, 1.0 / t_dec, w_bytes / 1e9, dec_gbs, bw_med, dec_gbs / bw_med, majflt);
+    printf("best-of: prefill %.1f GFLOPS -> %.2f of sgemm; decode %.1f ms/token, %.2f GB/s vs best "
+           "streaming %.2f GB/s -> %.2f of bandwidth\n",
+           pre_best_gflops, pre_best_gflops / sgemm_gflops, t_dec_best * 1e3, dec_best_gbs, bw,
+           dec_best_gbs / bw);
     printf("memory: peak RSS %.2f GB; weights %.2f GB + KV cache %.3f GB (context buffers %.3f GB) "
            "-> %.3f x (target <= 1.20)\n",
            rss_kb / 1048576.0, weights / 1e9, kv / 1e9, ctx_bytes / 1e9,

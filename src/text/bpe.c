@@ -111,7 +111,10 @@ wd_status wd__bpe_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmode
         if (lookup(m, name, 6, &m->byte_id[b])) m->byte_id[b] = -1;
     }
 
-    m->meta_split = !m->cont_prefix_len && !m->eow_suffix_len;
+    /* ▁ itself must be a token, else an unknown ▁ could fuse with the
+     * unknown character before it across the cut */
+    int32_t meta_id;
+    m->meta_split = !m->cont_prefix_len && !m->eow_suffix_len && !lookup(m, META, 3, &meta_id);
     for (size_t id = 0; id < m->n_id && m->meta_split; id++) {
         const char *t = m->id_tok[id].s;
         size_t l = m->id_tok[id].len;

@@ -638,7 +638,12 @@ static int hit_cmp(const void *a, const void *b) {
     const wd_hit *x = a, *y = b;
     if (x->start != y->start) return x->start < y->start ? -1 : 1;
     if (x->end != y->end) return x->end > y->end ? -1 : 1;
-    return (x->score < y->score) - (x->score > y->score);
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    int c = strcmp(x->scanner, y->scanner);
+    if (c) return c;
+    c = strcmp(x->rule ? x->rule : "", y->rule ? y->rule : "");
+    if (c) return c;
+    return (int)x->category - (int)y->category;
 }
 
 static wd_status finish(wd_guard *g, wd_verdict *v, const char *text, size_t len, bool redact) {

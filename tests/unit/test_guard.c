@@ -104,6 +104,24 @@ static void test_acceptance_cli(void **state) {
     rc = wdt_cli("check --role sideways hi", NULL, &out, &err);
     assert_int_equal(rc, 2);
     free(out), free(err);
+    /* invalid UTF-8 and a NUL byte on stdin: exit 3 with the line and offset;
+     * the other lines are still checked */
+    rc = wdt_cli("check -", "fine\nbad \xff here\n", &out, &err);
+    assert_int_equal(rc, 3);
+    assert_non_null(strstr(err, "line 2: invalid UTF-8 at byte offset 4"));
+    assert_non_null(strstr(out, "line 1: safe (allow)"));
+    free(out), free(err);
+    /* a policy with an error: exit 3, file and line in the message */
+    char *dir = wdt_tmpdir("guard_cli");
+    char path[512], cmd[700];
+    snprintf(path, sizeof path, "%s/bad.yaml", dir);
+    const char *bad = "scanners:\n  - type: pii\ncategories:\n  S9: {threshold: high}\n";
+    wdt_write_file(path, bad, strlen(bad));
+    snprintf(cmd, sizeof cmd, "check --policy '%s' hello", path);
+    rc = wdt_cli(cmd, NULL, &out, &err);
+    assert_int_equal(rc, 3);
+    assert_non_null(strstr(err, "bad.yaml:4:19: field 'threshold': expected a number in [0,1]"));
+    free(out), free(err), free(dir);
 }
 
 /* ==== acceptance 2: obfuscated unsafe requests and benign twins ========== */

@@ -64,10 +64,21 @@ static void print_human(const wd_verdict *v, const char *label) {
         }
     printf("\n");
     if (err) printf("  error: %s\n", err);
-    for (size_t i = 0; i < wd_verdict_n_hits(v); i++) {
+    size_t n_hits = wd_verdict_n_hits(v);
+    for (size_t i = 0; i < n_hits; i++) {
         const wd_hit *h = wd_verdict_hit(v, i);
-        printf("  %-10s %-28s %-16s %.2f  [%zu,%zu) \"", h->scanner, h->rule, wd_category_id(h->category),
-               h->score, h->start, h->end);
+        /* one line per rule and span: the categories of a multi-category rule joined */
+        char cats[128];
+        int w = snprintf(cats, sizeof cats, "%s", wd_category_id(h->category));
+        while (i + 1 < n_hits) {
+            const wd_hit *nx = wd_verdict_hit(v, i + 1);
+            if (strcmp(nx->rule, h->rule) || strcmp(nx->scanner, h->scanner) || nx->start != h->start || nx->end != h->end)
+                break;
+            if (w > 0 && (size_t)w < sizeof cats)
+                w += snprintf(cats + w, sizeof cats - (size_t)w, ",%s", wd_category_id(nx->category));
+            i++;
+        }
+        printf("  %-10s %-28s %-16s %.2f  [%zu,%zu) \"", h->scanner, h->rule, cats, h->score, h->start, h->end);
         for (const char *p = h->snippet; *p; p++) {
             if (*p == '\n') fputs("\\n", stdout);
             else if (*p == '"') fputs("\\\"", stdout);

@@ -771,13 +771,123 @@ static void test_crossentropy(void **state) {
     for (int i = 0; i < 6; i++) assert_true(d[i] == 0);
 }
 
+/* ==== Random shapes: fast against _ref ================================== */
+
+static size_t rnd(size_t lo, size_t hi) { return lo + (size_t)(wdt_rand(&seed) % (hi - lo + 1)); }
+
+/* gradients start equal before each backward pair (they accumulate) */
+#define SYNC()                                                    \
+    (memcpy(d2, d1, big * 4), memcpy(e2, e1, (OC * C + V * C + C) * 4), \
+     memcpy(f2, f1, (OC + C) * 4))
+
+/* 40 random shapes (N, C, OC, H, D drawn independently, small and odd sizes
+ * included), every fast kernel against its twin on a random pool. */
+static void test_random_shapes(void **state) {
+    for (int it = 0; it < 40; it++) {
+        size_t N = it < 4 ? 1 : rnd(1, 37), C = rnd(1, 150), OC = rnd(1, 90);
+        size_t H = rnd(1, 4), D = 2 * rnd(1, 20), V = rnd(1, 300);
+        wd_threadpool *tp = pools[it % N_POOLS];
+        size_t wide = V > H * D ? V : H * D, big = N * (C > OC ? C : OC) * (wide > C ? wide : C) + 1;
+        float *x = randf(big, -2, 2), *w = randf(OC * C + V * C + C, 0.5f, 1.5f), *b = randf(OC + C, -1, 1);
+        float *g = randf(big, -1, 1), *o1 = randf(big, 0, 1), *o2 = randf(big, 0, 1);
+        float *s1 = randf(N + 1, 0, 1), *s2 = randf(N + 1, 0, 1), *m1 = randf(N + 1, 0, 1), *m2 = randf(N + 1, 0, 1);
+        float *d1 = randf(big, -1, 1), *d2 = copyf(d1, big), *e1 = randf(OC * C + V * C + C, -1, 1);
+        float *e2 = copyf(e1, OC * C + V * C + C), *f1 = randf(OC + C, -1, 1), *f2 = copyf(f1, OC + C);
+
+        wd_op_matmul_fwd(o1, x, w, it % 2 ? b : NULL, N, C, OC);
+        wd_op_matmul_fwd_ref(o2, x, w, it % 2 ? b : NULL, N, C, OC);
+        close_f("matmul fwd", o1, o2, N * OC, 1e-5 * sqrt((double)C), 1e-5);
+        wd_op_matmul_bwd(d1, e1, f1, g, x, w, N, C, OC);
+        wd_op_matmul_bwd_ref(d2, e2, f2, g, x, w, N, C, OC);
+        close_f("matmul dx", d1, d2, N * C, 1e-5 * sqrt((double)OC), 1e-5);
+        close_f("matmul dw", e1, e2, OC * C, 1e-5 * sqrt((double)N), 1e-5);
+        close_f("matmul db", f1, f2, OC, 1e-5 * sqrt((double)N), 1e-5);
+
+        wd_op_rmsnorm_fwd(o1, s1, x, w, N, C, 1e-6f, tp);
+        wd_op_rmsnorm_fwd_ref(o2, s2, x, w, N, C, 1e-6f);
+        close_f("rmsnorm fwd", o1, o2, N * C, 1e-6, 1e-5);
+        SYNC();
+        wd_op_rmsnorm_bwd(d1, e1, g, x, w, s1, N, C, tp);
+        wd_op_rmsnorm_bwd_ref(d2, e2, g, x, w, s1, N, C);
+        close_f("rmsnorm dx", d1, d2, N * C, 1e-5, 1e-4);
+        close_f("rmsnorm dw", e1, e2, C, 1e-5, 1e-4);
+
+        wd_op_layernorm_fwd(o1, m1, s1, x, w, b, N, C, 1e-5f, tp);
+        wd_op_layernorm_fwd_ref(o2, m2, s2, x, w, b, N, C, 1e-5f);
+        close_f("layernorm fwd", o1, o2, N * C, 1e-5, 1e-5);
+        SYNC();
+        wd_op_layernorm_bwd(d1, e1, f1, g, x, w, m1, s1, N, C, tp);
+        wd_op_layernorm_bwd_ref(d2, e2, f2, g, x, w, m1, s1, N, C);
+        close_f("layernorm dx", d1, d2, N * C, 1e-4, 1e-4);
+        close_f("layernorm dw", e1, e2, C, 1e-4, 1e-4);
+        close_f("layernorm db", f1, f2, C, 1e-4, 1e-4);
+
+        wd_op_softmax_fwd(o1, x, N, C, tp);
+        wd_op_softmax_fwd_ref(o2, x, N, C);
+        close_f("softmax fwd", o1, o2, N * C, 1e-7, 1e-5);
+        SYNC();
+        wd_op_softmax_bwd(d1, g, o1, N, C, tp);
+        wd_op_softmax_bwd_ref(d2, g, o1, N, C);
+        close_f("softmax dx", d1, d2, N * C, 1e-6, 1e-5);
+        size_t T = rnd(1, C);
+        wd_op_softmax_causal_fwd(o1, x, N, T, C, tp);
+        wd_op_softmax_causal_fwd_ref(o2, x, N, T, C);
+        close_f("softmax causal fwd", o1, o2, N * T * C, 1e-7, 1e-5);
+
+        float *cs = randf(N * D / 2, -1, 1), *sn = randf(N * D / 2, -1, 1);
+        for (int layout = 0; layout < 2; layout++) {
+            wd_op_rope_fwd(o1, x, cs, sn, N, H, D, (wd_rope_layout)layout, tp);
+            wd_op_rope_fwd_ref(o2, x, cs, sn, N, H, D, (wd_rope_layout)layout);
+            close_f("rope fwd", o1, o2, N * H * D, 1e-6, 1e-6);
+            SYNC();
+            wd_op_rope_bwd(d1, g, cs, sn, N, H, D, (wd_rope_layout)layout, tp);
+            wd_op_rope_bwd_ref(d2, g, cs, sn, N, H, D, (wd_rope_layout)layout);
+            close_f("rope dx", d1, d2, N * H * D, 1e-6, 1e-6);
+        }
+        free(cs), free(sn);
+
+        int32_t *t = malloc(N * sizeof *t);
+        for (size_t n = 0; n < N; n++) t[n] = n % 5 == 4 ? WD_IGNORE_INDEX : (int32_t)rnd(0, V - 1);
+        assert_int_equal(wd_op_crossentropy_fwd(s1, o1, x, t, N, V, tp), WD_OK);
+        assert_int_equal(wd_op_crossentropy_fwd_ref(s2, o2, x, t, N, V), WD_OK);
+        close_f("crossentropy loss", s1, s2, N, 1e-5, 1e-5);
+        close_f("crossentropy probs", o1, o2, N * V, 1e-7, 1e-5);
+        SYNC();
+        assert_int_equal(wd_op_crossentropy_bwd(d1, g, o1, t, N, V, tp), WD_OK);
+        assert_int_equal(wd_op_crossentropy_bwd_ref(d2, g, o1, t, N, V), WD_OK);
+        close_f("crossentropy dlogits", d1, d2, N * V, 1e-6, 1e-5);
+        for (size_t n = 0; n < N; n++) t[n] = (int32_t)rnd(0, V - 1);
+        assert_int_equal(wd_op_embedding_fwd(o1, t, w, N, C, V, tp), WD_OK);
+        assert_int_equal(wd_op_embedding_fwd_ref(o2, t, w, N, C, V), WD_OK);
+        same_bits("embedding fwd", o1, o2, N * C);
+        SYNC();
+        assert_int_equal(wd_op_embedding_bwd(e1, g, t, N, C, V, tp), WD_OK);
+        assert_int_equal(wd_op_embedding_bwd_ref(e2, g, t, N, C, V), WD_OK);
+        close_f("embedding dw", e1, e2, V * C, 1e-6, 1e-6);
+        free(t);
+
+        free(x), free(w), free(b), free(g), free(o1), free(o2), free(s1), free(s2), free(m1);
+        free(m2), free(d1), free(d2), free(e1), free(e2), free(f1), free(f2);
+    }
+    /* degenerate sizes: nothing happens, or zeros/bias for an empty inner dim */
+    float out[6] = {9, 9, 9, 9, 9, 9}, bias[3] = {1, 2, 3};
+    wd_op_matmul_fwd(out, NULL, NULL, NULL, 0, 4, 3);
+    for (int i = 0; i < 6; i++) assert_true(out[i] == 9);
+    wd_op_matmul_fwd(out, NULL, NULL, bias, 2, 0, 3);
+    for (int i = 0; i < 6; i++) assert_true(out[i] == bias[i % 3]);
+    wd_op_matmul_fwd(out, NULL, NULL, NULL, 2, 0, 3);
+    for (int i = 0; i < 6; i++) assert_true(out[i] == 0);
+    wd_op_softmax_fwd(out, NULL, 0, 5, pools[2]);
+    wd_op_rmsnorm_fwd(out, NULL, NULL, NULL, 0, 5, 1e-5f, pools[1]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threadpool),  cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_embedding),   cmocka_unit_test(test_rmsnorm),
         cmocka_unit_test(test_layernorm),   cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_rope_grad),   cmocka_unit_test(test_activations),
-        cmocka_unit_test(test_crossentropy),
+        cmocka_unit_test(test_crossentropy), cmocka_unit_test(test_random_shapes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,6 +9,7 @@
 #include "warden/ops.h"
 #include "warden/taxonomy.h"
 #include "warden/guard.h"
+#include "warden/certify.h"
 #include "warden/serve.h"
 #include "warden/checkpoint.h"
 #include "warden/config.h"

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "guard/judge_llm.h"
 #include "guard/scanner.h"
 #include "warden/chat.h"
 #include "warden/model.h"
@@ -68,28 +69,28 @@ typedef struct judge_scratch {
     size_t      cap;
 } judge_scratch;
 
-/* Renders the prompt for text (len bytes) and role into a malloc'd string. */
-static wd_status render(const judge *j, const char *text, size_t len, wd_role role, char **out) {
+wd_status wd__judge_render(const char *tmpl, wd_catmask cats, const char *text, size_t len,
+                           wd_role role, char **out) {
     char *t = malloc(len + 1);
     if (!t) return WD_ERR_NOMEM;
     memcpy(t, text, len);
     t[len] = '\0';
     wd_status st = WD_OK;
-    if (!j->tmpl) {
+    if (!tmpl) {
         wd_chat_message msgs[2];
         size_t n = 0;
         if (role == WD_ROLE_OUTPUT) msgs[n++] = (wd_chat_message){"user", ""};
         msgs[n++] = (wd_chat_message){role == WD_ROLE_OUTPUT ? "assistant" : "user", t};
-        st = wd_llama_guard3_prompt(msgs, n, j->cats, out, NULL);
+        st = wd_llama_guard3_prompt(msgs, n, cats, out, NULL);
     } else {
         /* {text} -> text, {role} -> User / Agent */
         const char *who = role == WD_ROLE_OUTPUT ? "Agent" : "User";
-        size_t cap = strlen(j->tmpl) + 1, w = 0;
-        for (const char *p = j->tmpl; *p; p++)
+        size_t cap = strlen(tmpl) + 1, w = 0;
+        for (const char *p = tmpl; *p; p++)
             if (*p == '{') cap += len + 8;
         char *o = malloc(cap);
         if (!o) st = WD_ERR_NOMEM;
-        for (const char *p = j->tmpl; o && *p;) {
+        for (const char *p = tmpl; o && *p;) {
             if (!strncmp(p, "{text}", 6)) {
                 memcpy(o + w, t, len);
                 w += len;
@@ -107,6 +108,10 @@ static wd_status render(const judge *j, const char *text, size_t len, wd_role ro
     }
     free(t);
     return st;
+}
+
+static wd_status render(const judge *j, const char *text, size_t len, wd_role role, char **out) {
+    return wd__judge_render(j->tmpl, j->cats, text, len, role, out);
 }
 
 static wd_status encode(const judge *j, const char *s, size_t len, int32_t **ids, size_t *cap,
@@ -156,6 +161,95 @@ static char *find_prefix(const judge *j, wd_role role) {
     free(probe);
     free(full);
     return prefix;
+}
+
+wd_status wd__judge_unsafe_ids(const wd_tokenizer *tok, size_t V, int32_t **out, size_t *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    int32_t *ids = malloc((V + 1) * sizeof *ids);
+    if (!ids) return WD_ERR_NOMEM;
+    size_t n = 0;
+    wd_decode_params dp = wd_decode_params_default();
+    for (int32_t id = 0; (size_t)id < V && (size_t)id < wd_tokenizer_vocab_size(tok); id++) {
+        char *s = NULL;
+        if (wd_tokenizer_decode(tok, &id, 1, &dp, &s, NULL)) continue;
+        const char *p = s;
+        while (*p == ' ') p++;
+        if (!strncmp(p, "unsafe", 6)) ids[n++] = id;
+        free(s);
+    }
+    int32_t first[8];
+    size_t nf = 0;
+    wd_encode_params ep = wd_encode_params_default();
+    ep.add_special_tokens = false;
+    wd_status est = wd_tokenizer_encode_ids(tok, "unsafe", 6, &ep, first, 8, &nf);
+    if ((est == WD_OK || est == WD_ERR_RANGE) && nf > 0 && (size_t)first[0] < V) {
+        bool have = false;
+        for (size_t i = 0; i < n; i++) have |= ids[i] == first[0];
+        if (!have) ids[n++] = first[0];
+    }
+    *out = ids;
+    *n_out = n;
+    return WD_OK;
+}
+
+double wd__judge_p_unsafe(const float *lg, size_t V, const int32_t *ids, size_t n, int32_t *best) {
+    float mx = lg[0];
+    for (size_t v = 1; v < V; v++) mx = lg[v] > mx ? lg[v] : mx;
+    double z = 0.0, pu = 0.0, pbest = -1.0;
+    for (size_t v = 0; v < V; v++) z += exp((double)lg[v] - mx);
+    for (size_t i = 0; i < n; i++) {
+        double p = exp((double)lg[ids[i]] - mx) / z;
+        pu += p;
+        if (p > pbest) {
+            pbest = p;
+            if (best) *best = ids[i];
+        }
+    }
+    return pu > 1.0 ? 1.0 : pu;
+}
+
+/* Tokenizes s[0..len) without added special tokens into a new array. */
+static wd_status encode_new(const wd_tokenizer *tok, const char *s, size_t len, int32_t **out,
+                            size_t *n) {
+    wd_encode_params ep = wd_encode_params_default();
+    ep.add_special_tokens = false;
+    *out = NULL;
+    size_t need = 0;
+    wd_status st = wd_tokenizer_encode_ids(tok, s, len, &ep, NULL, 0, &need);
+    if (st && st != WD_ERR_RANGE) return st;
+    int32_t *ids = malloc((need ? need : 1) * sizeof *ids);
+    if (!ids) return WD_ERR_NOMEM;
+    if ((st = wd_tokenizer_encode_ids(tok, s, len, &ep, ids, need ? need : 1, n))) {
+        free(ids);
+        return st;
+    }
+    *out = ids;
+    return WD_OK;
+}
+
+wd_status wd__judge_parts(const wd_tokenizer *tok, const char *tmpl, wd_catmask cats, wd_role role,
+                          int32_t **head, size_t *n_head, int32_t **tail, size_t *n_tail) {
+    *head = *tail = NULL;
+    *n_head = *n_tail = 0;
+    char *full = NULL;
+    wd_status st = wd__judge_render(tmpl, cats, MARK, strlen(MARK), role, &full);
+    if (st) return st;
+    char *at = strstr(full, MARK);
+    if (!at) {
+        free(full);
+        return wd__fail(WD_ERR_FORMAT, "llm_judge: the template does not place the text");
+    }
+    if (!(st = encode_new(tok, full, (size_t)(at - full), head, n_head))) {
+        const char *rest = at + strlen(MARK);
+        if ((st = encode_new(tok, rest, strlen(rest), tail, n_tail))) {
+            free(*head);
+            *head = NULL;
+            *n_head = 0;
+        }
+    }
+    free(full);
+    return st;
 }
 
 static void judge_free(void *impl) {
@@ -241,29 +335,9 @@ static wd_status judge_init(const wd_pnode *cfg, const wd_scanner_env *env, void
     }
     /* the "unsafe" tokens */
     size_t V = wd_model_n_vocab(j->m);
-    j->unsafe_ids = malloc((V + 1) * sizeof *j->unsafe_ids);
-    if (!j->unsafe_ids) {
-        st = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+    if ((st = wd__judge_unsafe_ids(j->tok, V, &j->unsafe_ids, &j->n_unsafe))) {
+        st = wd__err_set(err, st, "out of memory");
         goto fail;
-    }
-    wd_decode_params dp = wd_decode_params_default();
-    for (int32_t id = 0; (size_t)id < V && (size_t)id < wd_tokenizer_vocab_size(j->tok); id++) {
-        char *s = NULL;
-        if (wd_tokenizer_decode(j->tok, &id, 1, &dp, &s, NULL)) continue;
-        const char *p = s;
-        while (*p == ' ') p++;
-        if (!strncmp(p, "unsafe", 6)) j->unsafe_ids[j->n_unsafe++] = id;
-        free(s);
-    }
-    int32_t first[8];
-    size_t nf = 0;
-    wd_encode_params ep = wd_encode_params_default();
-    ep.add_special_tokens = false;
-    wd_status est = wd_tokenizer_encode_ids(j->tok, "unsafe", 6, &ep, first, 8, &nf);
-    if ((est == WD_OK || est == WD_ERR_RANGE) && nf > 0 && (size_t)first[0] < V) {
-        bool have = false;
-        for (size_t i = 0; i < j->n_unsafe; i++) have |= j->unsafe_ids[i] == first[0];
-        if (!have) j->unsafe_ids[j->n_unsafe++] = first[0];
     }
     if (!j->n_unsafe) {
         st = wd__pn_error(wd__pn_get(cfg, "model"), err, WD_ERR_UNSUPPORTED, "model",
@@ -367,16 +441,8 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
     /* p(unsafe) from the logits after the prompt */
     const float *lg = wd_context_logits(s->ctx);
     size_t V = wd_model_n_vocab(j->m);
-    float mx = lg[0];
-    for (size_t v = 1; v < V; v++) mx = lg[v] > mx ? lg[v] : mx;
-    double z = 0.0, pu = 0.0, best = -1.0;
     int32_t best_id = j->unsafe_ids[0];
-    for (size_t v = 0; v < V; v++) z += exp((double)lg[v] - mx);
-    for (size_t i = 0; i < j->n_unsafe; i++) {
-        double p = exp((double)lg[j->unsafe_ids[i]] - mx) / z;
-        pu += p;
-        if (p > best) best = p, best_id = j->unsafe_ids[i];
-    }
+    double pu = wd__judge_p_unsafe(lg, V, j->unsafe_ids, j->n_unsafe, &best_id);
     float score = (float)(pu > 1.0 ? 1.0 : pu);
     wd_catmask listed = j->cats ? j->cats : WD_CATMASK_HAZARDS;
     wd_catmask found = 0;

@@ -47,6 +47,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_certify(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "cli_data.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,4 +157,24 @@ void cli_data_free(cli_data *d) {
     }
     free(d->src);
     memset(d, 0, sizeof *d);
+}
+
+/* Takes the text out of a JSONL line; returns a malloc'd copy or NULL
+ * (with *why set) when the line is a JSON object without a text field. */
+char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char **why) {
+    cJSON *o = cJSON_ParseWithLength(line, len);
+    if (!o) return NULL;
+    static const char *const fields[] = {"text", "prompt", "input", "response", "output", NULL};
+    char *res = NULL;
+    *why = "a JSON object with no \"text\"/\"prompt\"/\"input\"/\"response\"/\"output\" string field";
+    if (cJSON_IsObject(o))
+        for (int i = 0; fields[i] && !res; i++) {
+            cJSON *f = cJSON_GetObjectItemCaseSensitive(o, fields[i]);
+            if (cJSON_IsString(f) && f->valuestring) {
+                res = strdup(f->valuestring);
+                *out_len = strlen(res);
+            }
+        }
+    cJSON_Delete(o);
+    return res;
 }

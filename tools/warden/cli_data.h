@@ -45,6 +45,11 @@ int  cli_data_flag(cli_data *d, const char *cmd, const char *file_flag, int argc
  * Returns false after printing a usage error. */
 bool cli_data_finish(cli_data *d, const char *cmd);
 void cli_data_free(cli_data *d);
+/* The text of a JSONL line (`check`, `certify`): its "text" / "prompt" /
+ * "input" / "response" / "output" string field as a malloc'd copy (*out_len
+ * bytes). NULL with *why = NULL when the line is not JSON (use it as
+ * text); NULL with *why set when it is JSON without such a field. */
+char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char **why);
 /* The flags' help text (for --help screens). */
 extern const char CLI_DATA_HELP[];
 

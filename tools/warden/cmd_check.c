@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_data.h"
 
 #define BATCH 256
 
@@ -116,26 +117,6 @@ static int emit(const wd_verdict *v, const opts *o, const char *label) {
 
 static int worst(int a, int b) { return a > b ? a : b; }
 
-/* Takes the text out of a JSONL line; returns a malloc'd copy or NULL
- * (with *why set) when the line is a JSON object without a text field. */
-static char *jsonl_text(const char *line, size_t len, size_t *out_len, const char **why) {
-    cJSON *o = cJSON_ParseWithLength(line, len);
-    if (!o) return NULL;
-    static const char *const fields[] = {"text", "prompt", "input", "response", "output", NULL};
-    char *res = NULL;
-    *why = "a JSON object with no \"text\"/\"prompt\"/\"input\"/\"response\"/\"output\" string field";
-    if (cJSON_IsObject(o))
-        for (int i = 0; fields[i] && !res; i++) {
-            cJSON *f = cJSON_GetObjectItemCaseSensitive(o, fields[i]);
-            if (cJSON_IsString(f) && f->valuestring) {
-                res = strdup(f->valuestring);
-                *out_len = strlen(res);
-            }
-        }
-    cJSON_Delete(o);
-    return res;
-}
-
 static int run_lines(wd_guard *g, const opts *o) {
     wd_check_params cp = wd_check_params_default();
     cp.role = o->role;
@@ -166,7 +147,7 @@ static int run_lines(wd_guard *g, const opts *o) {
             size_t tl = 0;
             if (a < len && line[a] == '{') {
                 const char *why = NULL;
-                t = jsonl_text(line + a, len - a, &tl, &why);
+                t = cli_jsonl_text(line + a, len - a, &tl, &why);
                 if (!t && why) {
                     fprintf(stderr, "warden: error: line %ld: %s\n", lineno, why);
                     status = worst(status, CLI_ERROR);

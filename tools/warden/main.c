@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},
     {"score", cmd_score, "log-likelihood and perplexity of a text under a decoder"},
     {"check", cmd_check, "is a prompt or a response unsafe? (categories, scanners, spans)"},
+    {"certify", cmd_certify, "certified erase-and-check of a prompt (suffix, insertion, infusion)"},
     {"serve", cmd_serve, "serve the guard over HTTP (OpenAI-compatible moderation API)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

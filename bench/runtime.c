@@ -41,131 +41,6 @@
 #include "tensor/threads.h"
 #include "warden/warden.h"
 
-typedef struct shape {
-    long C, L, F, H, KV, V;
-} shape;
-
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void fill(float *x, size_t n, float scale, uint64_t *s) {
-    for (size_t i = 0; i < n; i += 2) {
-        uint64_t r = rng_next(s);
-        x[i] = ((float)(uint32_t)r * (1.0f / 4294967296.0f) - 0.5f) * 2.0f * scale;
-        if (i + 1 < n) x[i + 1] = ((float)(uint32_t)(r >> 32) * (1.0f / 4294967296.0f) - 0.5f) * 2.0f * scale;
-    }
-}
-
-/* One shard: the named tensors with their shapes, random (norms = 1). */
-typedef struct gtensor {
-    char    name[96];
-    int64_t shape[2];
-    int     ndim;
-    bool    norm;
-} gtensor;
-
-static int write_shard(const char *dir, const char *file, gtensor *ts, size_t n, uint64_t *seed,
-                       cJSON *wm) {
-    wd_safetensors_writer *w = NULL;
-    if (wd_safetensors_writer_new(&w)) return 1;
-    float **bufs = calloc(n, sizeof *bufs);
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        size_t ne = (size_t)ts[i].shape[0] * (ts[i].ndim == 2 ? (size_t)ts[i].shape[1] : 1);
-        bufs[i] = malloc(ne * sizeof(float));
-        if (!bufs[i]) { rc = 1; break; }
-        if (ts[i].norm)
-            for (size_t j = 0; j < ne; j++) bufs[i][j] = 1.0f;
-        else
-            fill(bufs[i], ne, 0.02f, seed);
-        rc = wd_safetensors_writer_add(w, ts[i].name, WD_DTYPE_F32, ts[i].shape, ts[i].ndim, bufs[i]) != 0;
-        cJSON_AddStringToObject(wm, ts[i].name, file);
-    }
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (!rc) rc = wd_safetensors_writer_write(w, path) != 0;
-    for (size_t i = 0; i < n; i++) free(bufs[i]);
-    free(bufs);
-    wd_safetensors_writer_free(w);
-    return rc;
-}
-
-static int generate(const char *dir, const shape *s) {
-    long D = s->C / s->H;
-    uint64_t seed = 1;
-    cJSON *idx = cJSON_CreateObject(), *wm = cJSON_AddObjectToObject(idx, "weight_map");
-    char file[64];
-    gtensor t[16];
-    int rc = 0;
-    /* shard 0: embeddings, final norm, lm_head; shards 1..L: layers */
-    memset(t, 0, sizeof t);
-    snprintf(t[0].name, sizeof t[0].name, "model.embed_tokens.weight");
-    t[0].shape[0] = s->V, t[0].shape[1] = s->C, t[0].ndim = 2;
-    snprintf(t[1].name, sizeof t[1].name, "model.norm.weight");
-    t[1].shape[0] = s->C, t[1].ndim = 1, t[1].norm = true;
-    snprintf(t[2].name, sizeof t[2].name, "lm_head.weight");
-    t[2].shape[0] = s->V, t[2].shape[1] = s->C, t[2].ndim = 2;
-    snprintf(file, sizeof file, "model-%05d-of-%05ld.safetensors", 1, s->L + 1);
-    rc |= write_shard(dir, file, t, 3, &seed, wm);
-    for (long l = 0; l < s->L && !rc; l++) {
-        static const char *names[] = {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj",
-                                      "self_attn.v_proj", "self_attn.o_proj",
-                                      "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj",
-                                      "mlp.down_proj"};
-        long rows[] = {s->C, s->H * D, s->KV * D, s->KV * D, s->C, s->C, s->F, s->F, s->C};
-        long cols[] = {0, s->C, s->C, s->C, s->H * D, 0, s->C, s->C, s->F};
-        memset(t, 0, sizeof t);
-        for (int i = 0; i < 9; i++) {
-            snprintf(t[i].name, sizeof t[i].name, "model.layers.%ld.%s.weight", l, names[i]);
-            t[i].shape[0] = rows[i];
-            t[i].shape[1] = cols[i];
-            t[i].ndim = cols[i] ? 2 : 1;
-            t[i].norm = !cols[i];
-        }
-        snprintf(file, sizeof file, "model-%05ld-of-%05ld.safetensors", l + 2, s->L + 1);
-        rc |= write_shard(dir, file, t, 9, &seed, wm);
-    }
-    char *txt = cJSON_Print(idx);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(txt, f) < 0) rc = 1;
-    if (f) fclose(f);
-    free(txt);
-    cJSON_Delete(idx);
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    f = fopen(path, "w");
-    if (!f) return 1;
-    fprintf(f,
-            "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", "
-            "\"vocab_size\": %ld, \"hidden_size\": %ld, \"intermediate_size\": %ld, "
-            "\"num_hidden_layers\": %ld, \"num_attention_heads\": %ld, "
-            "\"num_key_value_heads\": %ld, \"max_position_embeddings\": 4096, "
-            "\"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0, \"tie_word_embeddings\": false, "
-            "\"bos_token_id\": 1, \"eos_token_id\": 2, \"torch_dtype\": \"float32\"}\n",
-            s->V, s->C, s->F, s->L, s->H, s->KV);
-    fclose(f);
-    return rc;
-}
-
-static void rm_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[1024];
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* ==== bandwidth ============================================================ */
 
 typedef struct bw_task {
@@ -251,7 +126,7 @@ static void reset_peak_rss(void) {
 }
 
 int main(int argc, char **argv) {
-    shape s = {.C = 2048, .L = 22, .F = 5632, .H = 32, .KV = 4, .V = 32000};
+    wdb_shape s = WDB_TINYLLAMA;
     const char *model = NULL;
     bool keep = false;
     long threads = 0, T = 256, n_decode = 32;
@@ -279,12 +154,12 @@ int main(int argc, char **argv) {
         model = tmpdir;
         double t0 = wdb_now();
         pid_t pid = fork();
-        if (pid == 0) _exit(generate(model, &s));
+        if (pid == 0) _exit(wdb_gen_llama(model, &s));
         int st = 0;
         waitpid(pid, &st, 0);
         if (!WIFEXITED(st) || WEXITSTATUS(st)) {
             fprintf(stderr, "bench_runtime: writing the checkpoint failed\n");
-            rm_dir(tmpdir);
+            wdb_rm_dir(tmpdir);
             return 3;
         }
         printf("checkpoint: %s (generated in %.1f s)\n", model, wdb_now() - t0);
@@ -303,7 +178,7 @@ int main(int argc, char **argv) {
     double t0 = wdb_now();
     if (wd_model_load(model, &mp, &m)) {
         fprintf(stderr, "bench_runtime: %s\n", wd_last_error());
-        if (!keep && model == tmpdir) rm_dir(tmpdir);
+        if (!keep && model == tmpdir) wdb_rm_dir(tmpdir);
         return 3;
     }
     double t_load = wdb_now() - t0;
@@ -321,7 +196,7 @@ int main(int argc, char **argv) {
     }
     int32_t *ids = malloc((size_t)T * sizeof *ids);
     uint64_t seed = 3;
-    for (long i = 0; i < T; i++) ids[i] = (int32_t)(rng_next(&seed) % (uint64_t)s.V);
+    for (long i = 0; i < T; i++) ids[i] = (int32_t)(wdb_rng_next(&seed) % (uint64_t)s.V);
     float *logits = malloc((size_t)s.V * sizeof *logits);
 
     /* warm-up: touches every weight page once (the mmap faults them in) */
@@ -353,7 +228,7 @@ int main(int argc, char **argv) {
         t0 = wdb_now();
         wd_model_decode(ctx, &tok, 1, logits, WD_LOGITS_LAST);
         dec[i] = wdb_now() - t0;
-        tok = (int32_t)(rng_next(&seed) % (uint64_t)s.V);
+        tok = (int32_t)(wdb_rng_next(&seed) % (uint64_t)s.V);
     }
     double t_dec_best = dec[0];
     for (long i = 1; i < n_decode; i++) t_dec_best = dec[i] < t_dec_best ? dec[i] : t_dec_best;
@@ -382,8 +257,8 @@ int main(int argc, char **argv) {
     float *wx = malloc((size_t)T * maxc * sizeof(float));
     float *ww = malloc(maxw * sizeof(float));
     float *wo = malloc((size_t)T * (size_t)(s.F > s.C ? s.F : s.C) * 2 * sizeof(float));
-    fill(wx, (size_t)T * maxc, 1.0f, &seed);
-    fill(ww, maxw, 0.02f, &seed);
+    wdb_fill(wx, (size_t)T * maxc, 1.0f, &seed);
+    wdb_fill(ww, maxw, 0.02f, &seed);
     double gemm_t = 0, gemm_flops = 0;
     for (int i = 0; i < 5; i++) {
         time_sgemm(wx, ww, wo, T, Cs[i], OCs[i]); /* warm */
@@ -419,7 +294,7 @@ int main(int argc, char **argv) {
     free(ids);
     free(logits);
     free(dec);
-    if (!keep && model == tmpdir) rm_dir(tmpdir);
+    if (!keep && model == tmpdir) wdb_rm_dir(tmpdir);
     else if (model == tmpdir) printf("kept %s\n", tmpdir);
     return 0;
 }

@@ -89,6 +89,16 @@ void wd_op_matmul_fwd(float *out, const float *x, const float *w, const float *b
 void wd_op_matmul_fwd_ref(float *out, const float *x, const float *w, const float *bias,
                           size_t N, size_t C, size_t OC);
 
+/* The same product for a few rows (2 <= N <= WD_MATMUL_SMALL_N, e.g. the
+ * short passes of a decoder over a judge's template tail): OpenBLAS's sgemm
+ * packs the whole of w for every call, which for small N costs 4-5x the
+ * time of reading w once (bench/ops), so this kernel streams each row of w
+ * once and takes its N dot products while it is in L1, rows of w split
+ * over tp's threads. Any N works (it is just slower than sgemm past ~16). */
+#define WD_MATMUL_SMALL_N 16
+void wd_op_matmul_fwd_small(float *out, const float *x, const float *w, const float *bias,
+                            size_t N, size_t C, size_t OC, wd_threadpool *tp);
+
 /* dx (N,C) += dout (N,OC) @ w (OC,C); dw (OC,C) += dout^T @ x (N,C);
  * dbias (OC) += column sums of dout. dx, dw and dbias may each be NULL. */
 void wd_op_matmul_bwd(float *dx, float *dw, float *dbias, const float *dout, const float *x,

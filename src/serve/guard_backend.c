@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "warden/certify.h"
 #include "warden/guard.h"
 #include "base/err.h"
 #include "serve/serve_internal.h"
@@ -104,8 +105,36 @@ static wd_status box_check(void *p, const char *const *texts, const size_t *lens
     return WD_OK;
 }
 
+/* A certifier per call: it only borrows the (thread-safe) guard. */
+static wd_status box_certify(void *p, const char *const *texts, const size_t *lens, size_t n,
+                             const wd_certify_params *cp, int64_t deadline_ns, bool *harmful,
+                             char **json) {
+    guard_box *b = p;
+    wd_certifier *c = NULL;
+    wd_status st = wd_certifier_new_guard(b->g, NULL, &c);
+    size_t i = 0;
+    for (; !st && i < n; i++) {
+        if (deadline_ns && wd__serve_now_ns() > deadline_ns) {
+            st = wd__fail(WD_ERR_TIMEOUT, "the request deadline passed after %zu of %zu texts", i, n);
+            break;
+        }
+        wd_certificate *r = NULL;
+        if ((st = wd_certify(c, texts[i], lens[i], cp, &r))) break;
+        harmful[i] = wd_certificate_harmful(r);
+        st = wd_certificate_to_json(r, &json[i]);
+        wd_certificate_free(r);
+    }
+    if (st)
+        for (size_t j = 0; j < i; j++) {
+            free(json[j]);
+            json[j] = NULL;
+        }
+    wd_certifier_free(c);
+    return st;
+}
+
 const wd__serve_backend wd__serve_guard_backend = {
-    "warden", box_load, box_free, box_fail_open, box_check,
+    "warden", box_load, box_free, box_fail_open, box_check, box_certify,
 };
 
 wd_status wd_server_start(const wd_server_params *params, wd_guard *guard, wd_server **out) {

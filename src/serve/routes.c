@@ -11,8 +11,12 @@
  *   POST /v1/check        warden's native verdicts. Request:
  *       {"input": ..., "role": "input" | "output", "redact": false}
  *     Answer: {"id": "chk-...", "role": ..., "results": [<verdict>, ...]}
- *   POST /v1/certify      501 until certified erase-and-check lands; the
- *     handler is the only thing to replace.
+ *   POST /v1/certify      erase-and-check over the guard in force. Request:
+ *       {"input": ..., "role": ..., "mode": "suffix"|"insertion"|"infusion",
+ *        "max_erase": D, "blocks": K, "randomized": R, "greedy": N, "all": false}
+ *     Answer: {"id": "cert-...", "results": [<certificate>, ...]}; a request
+ *     whose enumeration exceeds the server's limit (SERVE_MAX_CHECKS
+ *     subsequences per text) gets 400 too_many_subsequences.
  *
  * Bad requests are answered 400 with the OpenAI error shape and `param`
  * naming the field ("input[3]"). When the guard fails (an error, or the
@@ -339,9 +343,111 @@ void wd__route_check(wd_server *srv, const char *body, size_t len, int64_t deadl
 
 /* ==== POST /v1/certify ==================================================== */
 
+/* Server-side bound on one text's enumeration: an infusion request can
+ * otherwise ask for billions of checks. */
+#define SERVE_MAX_CHECKS 100000
+
+/* Reads an optional integer field in [lo, hi]. */
+static bool opt_int(const cJSON *root, const char *key, long lo, long hi, long *out, wd__answer *a) {
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!f || cJSON_IsNull(f)) return true;
+    int64_t v;
+    if (!wd__json_is_int(f, &v) || v < lo || v > hi) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_value", key,
+                         "'%s' must be an integer in %ld..%ld", key, lo, hi);
+        return false;
+    }
+    *out = (long)v;
+    return true;
+}
+
+static bool parse_certify(const cJSON *root, wd_certify_params *p, wd__answer *a) {
+    *p = wd_certify_params_default();
+    p->max_checks = SERVE_MAX_CHECKS;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "mode");
+    if (m && !cJSON_IsNull(m) && (!cJSON_IsString(m) || wd_ec_mode_parse(m->valuestring, &p->mode))) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_value", "mode",
+                         "'mode' must be \"suffix\", \"insertion\" or \"infusion\"");
+        return false;
+    }
+    long d = 0, k = 1, g = 0;
+    if (!opt_int(root, "max_erase", 1, 1000, &d, a) || !opt_int(root, "blocks", 1, 8, &k, a) ||
+        !opt_int(root, "greedy", 1, 1000, &g, a))
+        return false;
+    p->max_erase = (int)d;
+    p->n_blocks = (int)k;
+    p->greedy_rounds = (int)g;
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "randomized");
+    if (r && !cJSON_IsNull(r)) {
+        if (!cJSON_IsNumber(r) || !(r->valuedouble > 0 && r->valuedouble <= 1) || g) {
+            wd__answer_error(a, 400, "invalid_request_error", "invalid_value", "randomized",
+                             "'randomized' must be a fraction in (0, 1], and not with 'greedy'");
+            return false;
+        }
+        p->sample_ratio = r->valuedouble;
+    }
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(root, "all");
+    if (all && !cJSON_IsNull(all) && !cJSON_IsBool(all)) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_type", "all",
+                         "'all' must be true or false");
+        return false;
+    }
+    p->check_all = cJSON_IsTrue(all);
+    return true;
+}
+
 void wd__route_certify(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
                        wd__answer *a) {
-    wd__answer_error(a, 501, "not_implemented", "not_implemented", NULL,
-                     "certified checking (erase-and-check) is not in this build of warden yet; "
-                     "use POST /v1/check or /v1/moderations");
+    if (!srv->be->certify) {
+        wd__answer_error(a, 501, "not_implemented", "not_implemented", NULL,
+                         "this server's guard cannot be certified; use POST /v1/check");
+        return;
+    }
+    cJSON *root = parse_body(body, len, a);
+    if (!root) return;
+    inputs in;
+    wd__serve_role role;
+    wd_certify_params p;
+    if (!parse_role(root, &role, a) || !parse_certify(root, &p, a) || !parse_inputs(srv, root, &in, a)) {
+        cJSON_Delete(root);
+        return;
+    }
+    p.role = role == WD__ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
+    bool *harmful = calloc(in.n ? in.n : 1, sizeof *harmful);
+    char **json = calloc(in.n ? in.n : 1, sizeof *json);
+    wd_status st = harmful && json ? WD_OK : wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (!st) {
+        wd__guard_ref *ref = wd__server_guard_acquire(srv);
+        st = srv->be->certify(ref->guard, in.texts, in.lens, in.n, &p, deadline_ns, harmful, json);
+        wd__server_guard_release(srv, ref);
+    }
+    if (st == WD_ERR_RANGE) {
+        wd__answer_error(a, 400, "invalid_request_error", "too_many_subsequences", "max_erase", "%s",
+                         wd_last_error());
+    } else if (st) {
+        atomic_fetch_add_explicit(&srv->metrics.guard_errors, in.n, memory_order_relaxed);
+        wd__answer_error(a, st == WD_ERR_TIMEOUT ? 504 : 500, "server_error",
+                         st == WD_ERR_TIMEOUT ? "timeout" : "guard_error", NULL, "%s", wd_last_error());
+    } else {
+        char id[48];
+        wd__server_new_id(srv, "cert-", id);
+        wd__jsonw w = {0};
+        wd__jsonw_printf(&w, "{\"id\":\"%s\",\"role\":\"%s\",\"results\":[", id,
+                         role == WD__ROLE_OUTPUT ? "output" : "input");
+        for (size_t i = 0; i < in.n; i++) {
+            if (i) wd__jsonw_lit(&w, ",");
+            wd__jsonw_lit(&w, json[i]);
+            free(json[i]);
+        }
+        wd__jsonw_lit(&w, "]}\n");
+        atomic_fetch_add_explicit(&srv->metrics.inputs, in.n, memory_order_relaxed);
+        for (size_t i = 0; i < in.n; i++)
+            atomic_fetch_add_explicit(&srv->metrics.verdicts[harmful[i] ? 1 : 0], 1, memory_order_relaxed);
+        a->status = 200;
+        a->body = wd__jsonw_take(&w, &a->len);
+    }
+    free(harmful);
+    free(json);
+    inputs_free(&in);
+    cJSON_Delete(root);
 }

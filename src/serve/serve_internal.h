@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warden/certify.h"
 #include "warden/serve.h"
 #include "warden/taxonomy.h"
 #include "base/err.h"
@@ -75,6 +76,14 @@ typedef struct wd__serve_backend {
     wd_status (*check)(void *guard, const char *const *texts, const size_t *lens, size_t n,
                        wd__serve_role role, bool redact, int64_t deadline_ns,
                        wd__serve_result *out);
+    /* Optional (NULL: /v1/certify answers 501): erase-and-check of n texts
+     * over the guard with params p; json[i] gets each certificate's JSON
+     * (malloc'd) and harmful[i] its verdict. Stops with WD_ERR_TIMEOUT once
+     * deadline_ns (0 = none) passes between texts; on failure json[] holds
+     * nothing to free. */
+    wd_status (*certify)(void *guard, const char *const *texts, const size_t *lens, size_t n,
+                         const wd_certify_params *p, int64_t deadline_ns, bool *harmful,
+                         char **json);
 } wd__serve_backend;
 
 /* The real guard (guard.h). */

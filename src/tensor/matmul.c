@@ -15,7 +15,9 @@
  * _ref twins are the triple loops with double accumulators.
  */
 #include <cblas.h>
+#include <string.h>
 
+#include "tensor/threads.h"
 #include "warden/ops.h"
 
 void wd_op_matmul_fwd(float *out, const float *x, const float *w, const float *bias,
@@ -40,6 +42,52 @@ void wd_op_matmul_fwd(float *out, const float *x, const float *w, const float *b
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)C, 1.0f, x,
                 (int)C, w, (int)C, beta, out, (int)OC);
+}
+
+/* ==== few rows: stream w once ============================================ */
+
+typedef float wd_v8 __attribute__((vector_size(32)));
+
+typedef struct small_task {
+    float       *out;
+    const float *x, *w, *bias;
+    size_t       N, C, OC;
+} small_task;
+
+static void small_rows(void *ctx, int ith, int nth) {
+    const small_task *t = ctx;
+    size_t lo, hi, C = t->C, N = t->N, OC = t->OC;
+    wd__split(OC, ith, nth, &lo, &hi);
+    for (size_t oc = lo; oc < hi; oc++) {
+        const float *wr = t->w + oc * C;
+        for (size_t n = 0; n < N; n++) {
+            const float *xr = t->x + n * C;
+            wd_v8 a0 = {0}, a1 = {0};
+            size_t c = 0;
+            for (; c + 16 <= C; c += 16) {
+                wd_v8 w0, w1, x0, x1;
+                memcpy(&w0, wr + c, sizeof w0);
+                memcpy(&w1, wr + c + 8, sizeof w1);
+                memcpy(&x0, xr + c, sizeof x0);
+                memcpy(&x1, xr + c + 8, sizeof x1);
+                a0 += w0 * x0;
+                a1 += w1 * x1;
+            }
+            a0 += a1;
+            float acc = 0.0f;
+            for (int k = 0; k < 8; k++) acc += a0[k];
+            for (; c < C; c++) acc += wr[c] * xr[c];
+            t->out[n * OC + oc] = acc + (t->bias ? t->bias[oc] : 0.0f);
+        }
+    }
+}
+
+void wd_op_matmul_fwd_small(float *out, const float *x, const float *w, const float *bias,
+                            size_t N, size_t C, size_t OC, wd_threadpool *tp) {
+    // out (N,OC), x (N,C), w (OC,C), bias (OC) or NULL
+    if (N == 0 || OC == 0) return;
+    small_task t = {out, x, w, bias, N, C, OC};
+    wd__parallel_for(tp, small_rows, &t, N * C * OC);
 }
 
 void wd_op_matmul_fwd_ref(float *out, const float *x, const float *w, const float *bias,

@@ -222,7 +222,7 @@ static void matmul_model(const model *m, double *out) {
 }
 
 static void test_matmul(void **state) {
-    size_t shapes[][3] = {{1, 1, 1}, {1, 7, 5}, {3, 5, 4}, {8, 16, 12}, {5, 33, 17}, {2, 64, 3}, {64, 100, 70}};
+    size_t shapes[][3] = {{1, 1, 1}, {1, 7, 5}, {3, 5, 4}, {8, 16, 12}, {5, 33, 17}, {2, 64, 3}, {64, 100, 70}, {16, 47, 9}, {3, 250, 31}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int bias = 0; bias < 2; bias++) {
             size_t N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
@@ -231,6 +231,10 @@ static void test_matmul(void **state) {
             wd_op_matmul_fwd(out, x, w, bias ? b : NULL, N, C, OC);
             wd_op_matmul_fwd_ref(ref, x, w, bias ? b : NULL, N, C, OC);
             close_f("matmul fwd vs ref", out, ref, N * OC, 1e-5 * sqrt((double)C), 1e-5);
+            for (int pi = 0; pi < 3; pi++) {
+                wd_op_matmul_fwd_small(out, x, w, bias ? b : NULL, N, C, OC, pools[pi]);
+                close_f("matmul fwd small vs ref", out, ref, N * OC, 1e-5 * sqrt((double)C), 1e-5);
+            }
 
             model m = {.fwd = matmul_model, .n_out = N * OC, .N = N, .C = C, .OC = OC, .flag = bias};
             m.p[0] = tod(x, N * C), m.p[1] = tod(w, OC * C), m.p[2] = tod(b, OC);

@@ -67,6 +67,52 @@ static wd_status score_with_guard(void *user, const char *const *texts, const si
     return WD_OK;
 }
 
+/* ==== erase-and-check as a scorer ======================================== */
+
+typedef struct certify_scorer {
+    wd_certifier     *cert;
+    wd_certify_params params;
+} certify_scorer;
+
+/* flagged = the certificate's verdict; score = the highest filter score
+ * over the subsequences checked. One certifier, texts one after another
+ * (the guard's own threads still work inside each certificate). */
+static wd_status score_with_certify(void *user, const char *const *texts, const size_t *lens,
+                                    size_t n, wd_eval_score *out) {
+    certify_scorer *cs = user;
+    for (size_t i = 0; i < n; i++) {
+        wd_certificate *r = NULL;
+        wd_status st = wd_certify(cs->cert, texts[i], lens[i], &cs->params, &r);
+        if (st) return st;
+        out[i].flagged = wd_certificate_harmful(r);
+        out[i].score = wd_certificate_max_score(r);
+        out[i].latency_ms = wd_certificate_micros(r) / 1000.0;
+        if (wd_certificate_to_json(r, &out[i].detail_json)) out[i].detail_json = NULL;
+        wd_certificate_free(r);
+    }
+    return WD_OK;
+}
+
+/* "suffix", "suffix:20", "insertion:12:2" (mode, d, blocks). */
+static bool parse_certify(const char *s, wd_certify_params *p) {
+    char mode[32];
+    size_t k = strcspn(s, ":");
+    if (k >= sizeof mode) return false;
+    memcpy(mode, s, k);
+    mode[k] = '\0';
+    if (wd_ec_mode_parse(mode, &p->mode)) return false;
+    if (!s[k]) return true;
+    char *end;
+    long d = strtol(s + k + 1, &end, 10);
+    if (d < 1 || d > 100000 || (*end && *end != ':')) return false;
+    p->max_erase = (int)d;
+    if (!*end) return true;
+    long b = strtol(end + 1, &end, 10);
+    if (b < 1 || b > 64 || *end) return false;
+    p->n_blocks = (int)b;
+    return true;
+}
+
 /* ==== progress ============================================================ */
 
 typedef struct progress {
@@ -162,6 +208,12 @@ static void usage(FILE *f) {
             "Ctrl-C stops after the current batch with every file valid.\n\n"
             "options:\n"
             "  --policy FILE         the guard's policy (default: the built-in policy)\n"
+            "  --certify MODE[:D[:K]]  score erase-and-check over the guard instead: mode\n"
+            "                        suffix, insertion or infusion, D units erased, K blocks\n"
+            "                        (see warden certify --help); recall on harmful items is\n"
+            "                        then the certified accuracy\n"
+            "  --randomized R, --greedy N\n"
+            "                        with --certify: RandEC or GreedyEC (not certified)\n"
             "  --role input|output   check the texts as prompts (default) or responses\n"
             "  --attack LIST         also score attacked copies (see warden attack --help);\n"
             "                        the report compares detection clean vs attacked\n"
@@ -191,6 +243,8 @@ int cmd_eval(int argc, char **argv) {
     long batch = 32, threads = 1;
     wd_eval_params ep = wd_eval_params_default();
     wd_check_params cp = wd_check_params_default();
+    certify_scorer cs = {.cert = NULL, .params = wd_certify_params_default()};
+    bool certify = false;
     for (int i = 1; i < argc; i++) {
         int r = cli_data_flag(&data, "eval", "--data", argc, argv, &i);
         if (r < 0) return cli_data_free(&data), CLI_USAGE;
@@ -204,6 +258,22 @@ int cmd_eval(int argc, char **argv) {
             cli_data_free(&data);
             return cli_usage_error("eval", "unknown argument or missing value: '%s'", a);
         } else if (!strcmp(a, "--policy")) policy = argv[++i];
+        else if (!strcmp(a, "--certify")) {
+            certify = true;
+            if (!parse_certify(argv[++i], &cs.params))
+                return cli_data_free(&data),
+                       cli_usage_error("eval", "--certify: expected MODE[:D[:K]] with MODE suffix, insertion "
+                                               "or infusion, got '%s'", argv[i]);
+        } else if (!strcmp(a, "--randomized")) {
+            char *end;
+            cs.params.sample_ratio = strtod(argv[++i], &end);
+            if (*end || !(cs.params.sample_ratio > 0 && cs.params.sample_ratio <= 1))
+                return cli_data_free(&data), cli_usage_error("eval", "--randomized: expected a number in (0, 1]");
+        } else if (!strcmp(a, "--greedy")) {
+            long v;
+            if (!cli_parse_int("eval", "--greedy", argv[++i], 1, 100000, &v)) return cli_data_free(&data), CLI_USAGE;
+            cs.params.greedy_rounds = (int)v;
+        }
         else if (!strcmp(a, "--attack")) attack_list = argv[++i];
         else if (!strcmp(a, "--out")) out = argv[++i];
         else if (!strcmp(a, "--templates")) tpl_path = argv[++i];
@@ -237,6 +307,10 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     if (data.n_src == 0) return cli_data_free(&data), cli_usage_error("eval", "--data is required");
+    if (!certify && (cs.params.sample_ratio > 0 || cs.params.greedy_rounds > 0))
+        return cli_data_free(&data), cli_usage_error("eval", "--randomized and --greedy go with --certify");
+    if (cs.params.sample_ratio > 0 && cs.params.greedy_rounds > 0)
+        return cli_data_free(&data), cli_usage_error("eval", "--randomized and --greedy are different methods: pick one");
     if (!cli_data_finish(&data, "eval")) return cli_data_free(&data), CLI_USAGE;
     wd_attack_kind kinds[64];
     size_t n_kinds = 0;
@@ -279,12 +353,31 @@ int cmd_eval(int argc, char **argv) {
         goto done;
     }
     gs.check = cp;
+    cs.params.role = cp.role;
+    char subject[512];
+    snprintf(subject, sizeof subject, "%s", wd_guard_name(gs.guard));
+    if (certify) {
+        if ((st = wd_certifier_new_guard(gs.guard, NULL, &cs.cert))) {
+            rc = cli_fail(st, "certify");
+            goto done;
+        }
+        if (cs.params.greedy_rounds)
+            snprintf(subject, sizeof subject, "GreedyEC (%d rounds) over %s", cs.params.greedy_rounds,
+                     wd_guard_name(gs.guard));
+        else
+            snprintf(subject, sizeof subject, "%s %s d=%d over %s",
+                     cs.params.sample_ratio > 0 && cs.params.sample_ratio < 1 ? "RandEC" : "erase-and-check",
+                     wd_ec_mode_str(cs.params.mode),
+                     cs.params.max_erase ? cs.params.max_erase
+                     : cs.params.mode == WD_EC_SUFFIX ? 20 : cs.params.mode == WD_EC_INSERTION ? 12 : 3,
+                     wd_guard_name(gs.guard));
+    }
     ep.batch_size = (size_t)batch;
     ep.attacks = n_kinds ? kinds : NULL;
     ep.n_attacks = n_kinds;
     ep.resume = !fresh;
     ep.title = title;
-    ep.subject = wd_guard_name(gs.guard);
+    ep.subject = subject;
     ep.stop = &g_stop;
     progress pr;
     memset(&pr, 0, sizeof pr);
@@ -299,7 +392,8 @@ int cmd_eval(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
     wd_eval_outcome oc;
-    st = wd_eval_run(out, src, data.n_src, score_with_guard, &gs, &ep, &oc);
+    st = certify ? wd_eval_run(out, src, data.n_src, score_with_certify, &cs, &ep, &oc)
+                 : wd_eval_run(out, src, data.n_src, score_with_guard, &gs, &ep, &oc);
     sigaction(SIGINT, &old, NULL);
     if (pr.shown && !oc.complete) fputc('\n', stderr);
     if (st == WD_ERR_CANCELLED) {
@@ -332,6 +426,7 @@ int cmd_eval(int argc, char **argv) {
         printf("  %s/results.jsonl\n  %s/metrics.json\n  %s/report.html\n", out, out, out);
     }
 done:
+    wd_certifier_free(cs.cert);
     wd_guard_free(gs.guard);
     free(gs.verdicts);
     free(src);

@@ -7,7 +7,7 @@
  *                          warden's categories mapped to the OpenAI names,
  *                          warden's own verdict under the extra key "warden"
  *   POST /v1/check         warden's native verdicts (role, redaction, offsets)
- *   POST /v1/certify       certified erase-and-check (501 until it lands)
+ *   POST /v1/certify       certified erase-and-check over the guard (warden/certify.h)
  *   GET  /healthz          liveness: 200 while the process serves at all
  *   GET  /readyz           readiness: 200 with a guard loaded, 503 while stopping
  *   GET  /metrics          Prometheus text format

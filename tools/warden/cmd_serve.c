@@ -25,7 +25,7 @@ static void usage(FILE *f) {
             "Serves the guard over HTTP:\n"
             "  POST /v1/moderations   OpenAI-compatible moderation API\n"
             "  POST /v1/check         warden's native verdicts (role, redaction, offsets)\n"
-            "  POST /v1/certify       certified checking (501 until available)\n"
+            "  POST /v1/certify       certified erase-and-check (docs/certify.md)\n"
             "  GET  /healthz, /readyz, /metrics (Prometheus)\n\n"
             "options:\n"
             "  --policy FILE         policy file (default: the built-in policy)\n"

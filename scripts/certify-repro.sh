@@ -4,10 +4,13 @@
 # (../shared/data/certified-llm-safety/{harmful,safe}_prompts_test.txt), with
 # warden's built-in classifier as the filter (policies/classifier-only.yaml)
 # and, at the paper's settings, the whole built-in policy. Prints a Markdown
-# table: certified accuracy on the harmful prompts (= the filter's recall on
-# them, which the certificate carries over to every attack of that mode and
-# size), accuracy on the safe prompts (no erased subsequence flagged), and
-# the mean checks and time per safe prompt. Units are words.
+# table: certified accuracy on the harmful prompts (the paper's definition:
+# the filter's own accuracy on the clean harmful prompts, which the
+# certificate carries over to every attack of that mode and size; the same
+# for every mode), how many clean harmful prompts erase-and-check flags (at
+# least that many: an erased subsequence may be flagged where the prompt was
+# not), accuracy on the safe prompts (no erased subsequence flagged), and the
+# mean checks and time per safe prompt. Units are words.
 #
 #   bash scripts/certify-repro.sh [OUT_DIR]     (default: a temporary folder)
 #
@@ -24,24 +27,30 @@ DATA="$D/harmful_prompts_test.txt:label=harmful,$D/safe_prompts_test.txt:label=b
 
 # mean of a numeric field over the benign lines of results.jsonl
 mean_benign() {
-  grep '"label":"benign"' "$1" | grep -o "\"$2\":[0-9.e+-]*" | awk -F: '{s += $2; n++} END {if (n) printf "%.1f", s / n; else print "-"}'
+  grep '"label":"benign"' "$1" | grep -o "\"$2\":[0-9.e+-]*" | awk -F: -v f="$3" '{s += $2; n++} END {if (n) printf f, s / n; else print "-"}'
 }
+# recall (%) from warden eval's headline line
+recall_of() { sed -E 's/.*recall ([0-9.]+)%.*/\1/'; }
 pct() { awk -v x="$1" 'BEGIN {printf "%.1f%%", x}'; }
 
-printf '| filter | mode | d | certified accuracy, harmful (n=%s) | accuracy, safe (n=%s) | checks per safe prompt | ms per safe prompt |\n' \
+printf '| filter | mode | d | certified accuracy, harmful (n=%s) | flagged by erase-and-check, harmful | accuracy, safe (n=%s) | checks per safe prompt | ms per safe prompt |\n' \
   "$(grep -c . "$D/harmful_prompts_test.txt")" "$(grep -c . "$D/safe_prompts_test.txt")"
-printf '|---|---|---|---|---|---|---|\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+declare -A CERT
 run() { # filter-name policy mode:d
   local name=$1 policy=$2 spec=$3 dir
+  if [ -z "${CERT[$name]:-}" ]; then # the filter alone: the certified accuracy
+    CERT[$name]=$("$W" eval --policy "$policy" --fresh --quiet --out "$OUT/$name-plain" --data "$DATA" | grep ' recall ' | recall_of)
+  fi
   dir="$OUT/$name-${spec/:/-}"
   local line
   line=$("$W" eval --policy "$policy" --certify "$spec" --fresh --quiet --out "$dir" --data "$DATA" | grep ' recall ')
   local recall fpr
-  recall=$(echo "$line" | sed -E 's/.*recall ([0-9.]+)%.*/\1/')
+  recall=$(echo "$line" | recall_of)
   fpr=$(echo "$line" | sed -E 's/.*FPR ([0-9.]+)%.*/\1/')
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "${spec%%:*}" "${spec##*:}" "$(pct "$recall")" \
-    "$(pct "$(awk -v f="$fpr" 'BEGIN {print 100 - f}')")" \
-    "$(mean_benign "$dir/results.jsonl" n_checks)" "$(mean_benign "$dir/results.jsonl" latency_ms)"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "${spec%%:*}" "${spec##*:}" "$(pct "${CERT[$name]}")" \
+    "$(pct "$recall")" "$(pct "$(awk -v f="$fpr" 'BEGIN {print 100 - f}')")" \
+    "$(mean_benign "$dir/results.jsonl" n_checks %.1f)" "$(mean_benign "$dir/results.jsonl" latency_ms %.2f)"
 }
 for spec in suffix:5 suffix:10 suffix:20 suffix:30 insertion:4 insertion:8 insertion:12 infusion:1 infusion:2 infusion:3; do
   run classifier policies/classifier-only.yaml "$spec"

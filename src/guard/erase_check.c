@@ -308,7 +308,7 @@ static wd_status emit(run *r) {
     if ((st = grow((void **)&r->cands, &r->cap_cands, r->n_cands + 1, sizeof *r->cands)) ||
         (st = grow((void **)&r->pool, &r->cap_pool, r->n_pool + r->n_stack, sizeof *r->pool)))
         return st;
-    memcpy(r->pool + r->n_pool, r->stack, r->n_stack * sizeof *r->pool);
+    if (r->n_stack) memcpy(r->pool + r->n_pool, r->stack, r->n_stack * sizeof *r->pool);
     r->cands[r->n_cands++] = (cand){.hash = 0, .off = r->n_pool, .n = (uint32_t)r->n_stack};
     r->n_pool += r->n_stack;
     return WD_OK;
@@ -867,7 +867,7 @@ wd_status wd_certify(wd_certifier *c, const char *text, size_t len, const wd_cer
             if (!ids || !spans) {
                 st = wd__fail(WD_ERR_NOMEM, "out of memory");
             } else {
-                memcpy(ids, wd_encoding_ids(enc), n * sizeof *ids);
+                if (n) memcpy(ids, wd_encoding_ids(enc), n * sizeof *ids);
                 const wd_offset *o = wd_encoding_offsets(enc);
                 for (size_t i = 0; i < n; i++) spans[2 * i] = o[i].start, spans[2 * i + 1] = o[i].end;
             }

@@ -54,30 +54,57 @@ typedef struct small_task {
     size_t       N, C, OC;
 } small_task;
 
+static inline float hsum8(wd_v8 a) {
+    float acc = 0.0f;
+    for (int k = 0; k < 8; k++) acc += a[k];
+    return acc;
+}
+
+static inline wd_v8 load8(const float *p) {
+    wd_v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* One row of w against 4 rows of x: each 8 floats of w are loaded once for
+ * 4 multiply-adds. */
+static void dot_w_x4(float *o0, float *o1, float *o2, float *o3, const float *wr,
+                     const float *x0, const float *x1, const float *x2, const float *x3,
+                     size_t C) {
+    wd_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    size_t c = 0;
+    for (; c + 8 <= C; c += 8) {
+        wd_v8 w0 = load8(wr + c);
+        a0 += w0 * load8(x0 + c);
+        a1 += w0 * load8(x1 + c);
+        a2 += w0 * load8(x2 + c);
+        a3 += w0 * load8(x3 + c);
+    }
+    float s0 = hsum8(a0), s1 = hsum8(a1), s2 = hsum8(a2), s3 = hsum8(a3);
+    for (; c < C; c++) {
+        s0 += wr[c] * x0[c];
+        s1 += wr[c] * x1[c];
+        s2 += wr[c] * x2[c];
+        s3 += wr[c] * x3[c];
+    }
+    *o0 = s0, *o1 = s1, *o2 = s2, *o3 = s3;
+}
+
 static void small_rows(void *ctx, int ith, int nth) {
     const small_task *t = ctx;
     size_t lo, hi, C = t->C, N = t->N, OC = t->OC;
     wd__split(OC, ith, nth, &lo, &hi);
+    float *out = t->out;
     for (size_t oc = lo; oc < hi; oc++) {
         const float *wr = t->w + oc * C;
-        for (size_t n = 0; n < N; n++) {
-            const float *xr = t->x + n * C;
-            wd_v8 a0 = {0}, a1 = {0};
-            size_t c = 0;
-            for (; c + 16 <= C; c += 16) {
-                wd_v8 w0, w1, x0, x1;
-                memcpy(&w0, wr + c, sizeof w0);
-                memcpy(&w1, wr + c + 8, sizeof w1);
-                memcpy(&x0, xr + c, sizeof x0);
-                memcpy(&x1, xr + c + 8, sizeof x1);
-                a0 += w0 * x0;
-                a1 += w1 * x1;
-            }
-            a0 += a1;
-            float acc = 0.0f;
-            for (int k = 0; k < 8; k++) acc += a0[k];
-            for (; c < C; c++) acc += wr[c] * xr[c];
-            t->out[n * OC + oc] = acc + (t->bias ? t->bias[oc] : 0.0f);
+        float b = t->bias ? t->bias[oc] : 0.0f;
+        for (size_t n = 0; n < N; n += 4) {
+            /* a last group of 1-3 rows repeats its first row in the unused slots */
+            const float *xs[4];
+            for (size_t k = 0; k < 4; k++) xs[k] = t->x + (n + k < N ? n + k : n) * C;
+            float r[4];
+            dot_w_x4(&r[0], &r[1], &r[2], &r[3], wr, xs[0], xs[1], xs[2], xs[3], C);
+            for (size_t k = 0; k < 4 && n + k < N; k++) out[(n + k) * OC + oc] = r[k] + b;
         }
     }
 }

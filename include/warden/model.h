@@ -174,6 +174,21 @@ typedef enum wd_logits_mode {
 wd_status wd_model_decode(wd_context *ctx, const int32_t *ids, size_t n, float *logits,
                           wd_logits_mode mode);
 
+/* Decoders: several continuations of the cached sequence in one batched
+ * pass (erase-and-check's checks, batched judging). Branch b continues the
+ * first fork[b] tokens of the cache (fork[b] <= n_past) with
+ * ids[off[b] .. off[b+1]) (off[0] = 0, no branch empty); its tokens see that
+ * prefix and their own branch only. logits + b*V gets the logits (V) after
+ * branch b's last token: the same as truncating to fork[b] and decoding the
+ * branch, up to rounding. The cache keeps its n_past tokens (the branches
+ * use the rows past them as scratch). Returns WD_ERR_RANGE when the
+ * branches' off[n_branch] tokens exceed n_batch or n_ctx - n_past, or a fork
+ * is past n_past; WD_ERR_INVALID_ARG for bad offsets or an encoder;
+ * WD_ERR_UNSUPPORTED when a sliding window (Mistral) could cut into the
+ * positions involved. */
+wd_status wd_model_decode_branches(wd_context *ctx, const int32_t *ids, const size_t *off,
+                                   const size_t *fork, size_t n_branch, float *logits);
+
 /* Empties the context, then decodes ids with logits (n,V) for every
  * position: the full-sequence forward of a causal LM. */
 wd_status wd_model_forward(wd_context *ctx, const int32_t *ids, size_t n, float *logits);

@@ -33,8 +33,12 @@
  *             next:    head | u0 u1 u2 ... u79 u80 | tail
  *                      `------ kept (lcp) -----'  decoded: u80 + tail
  *
- *           In suffix mode that is one pass over head + prompt and d + 1
- *           passes over 1 token + tail. The cache also survives between
+ *           Checks whose rest (past the longest prefix in the cache) is
+ *           short are scored together as branches of the cached sequence
+ *           in one batched pass (wd_model_decode_branches), up to 32 at a
+ *           time; a check with a long rest moves the cache instead. In
+ *           suffix mode that is one pass over head + prompt + tail, then one
+ *           batched pass over the d tails. The cache also survives between
  *           prompts, so the head is computed once per certifier.
  */
 #include <math.h>
@@ -53,6 +57,12 @@
 #include "warden/tokenizer.h"
 
 #define GUARD_BATCH 64
+
+/* Judges: groups of checks whose part past the cache is short go through one
+ * batched pass as branches of the cached sequence (wd_model_decode_branches);
+ * a longer one moves the cache instead. */
+#define BRANCH_MAX_LEN 64
+#define BRANCH_MAX_N   32
 
 enum { KIND_WORDS, KIND_TOKENS, KIND_JUDGE };
 
@@ -75,6 +85,11 @@ struct wd_certifier {
     bool        have_parts[2];
     int32_t    *cached, *seq;      /* tokens in the cache / the next check */
     size_t      n_cached, cap_seq;
+    /* a group of branches: ids, offsets, forks, logits (BRANCH_MAX_N, V) */
+    int32_t    *gids;
+    size_t     *goff, *gfork, cap_gids;
+    float      *glogits;
+    bool        no_branches;
 };
 
 struct wd_certificate {
@@ -281,6 +296,10 @@ void wd_certifier_free(wd_certifier *c) {
     }
     free(c->cached);
     free(c->seq);
+    free(c->gids);
+    free(c->goff);
+    free(c->gfork);
+    free(c->glogits);
     free(c);
 }
 
@@ -552,11 +571,83 @@ static wd_status judge_ctx(wd_certifier *c, size_t n) {
     free(c->cached);
     if (!(c->cached = malloc(cp.n_ctx * sizeof *c->cached)))
         return wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (!c->gids) {
+        /* the default n_batch (512) bounds a group's rows */
+        c->cap_gids = cp.n_ctx < 512 ? cp.n_ctx : 512;
+        c->gids = malloc(c->cap_gids * sizeof *c->gids);
+        c->goff = malloc((BRANCH_MAX_N + 1) * sizeof *c->goff);
+        c->gfork = malloc(BRANCH_MAX_N * sizeof *c->gfork);
+        c->glogits = malloc((size_t)BRANCH_MAX_N * wd_model_n_vocab(c->m) * sizeof *c->glogits);
+        if (!c->gids || !c->goff || !c->gfork || !c->glogits)
+            return wd__fail(WD_ERR_NOMEM, "out of memory");
+    }
     return WD_OK;
 }
 
-/* Judge filter: one check after another, keeping the shared prefix. Stops
- * after the first flagged one unless check_all; *done = checks made. */
+/* The token sequence head + kept + tail of candidate cd into c->seq;
+ * returns its length. */
+static size_t judge_seq(run *r, const cand *cd, wd_role role) {
+    wd_certifier *c = r->c;
+    size_t nh = c->n_head[role], nt = c->n_tail[role];
+    int32_t *s = c->seq;
+    memcpy(s, c->head[role], nh * sizeof *s);
+    size_t k = kept_ids(r, cd, s + nh);
+    memcpy(s + nh + k, c->tail[role], nt * sizeof *s);
+    return nh + k + nt;
+}
+
+/* The longest prefix of s (ns tokens) already in the cache, as the reuse
+ * level allows, leaving at least the last token to compute. */
+static size_t judge_keep(const run *r, const int32_t *s, size_t ns, size_t nh) {
+    const wd_certifier *c = r->c;
+    size_t l = 0;
+    if (r->p->reuse != WD_EC_REUSE_NONE) {
+        size_t lim = c->n_cached < ns ? c->n_cached : ns;
+        while (l < lim && c->cached[l] == s[l]) l++;
+        if (r->p->reuse == WD_EC_REUSE_TEMPLATE && l > nh) l = nh;
+    }
+    return l >= ns ? ns - 1 : l;
+}
+
+/* Tries to score cs[0..n) from the front as one group of branches. Returns
+ * how many it scored (0: fewer than two fit; do the next one alone). */
+static wd_status judge_group(run *r, const cand *const *cs, size_t n, wd_role role, float *score,
+                             bool *flag, size_t *n_done) {
+    wd_certifier *c = r->c;
+    *n_done = 0;
+    size_t V = wd_model_n_vocab(c->m), nh = c->n_head[role];
+    size_t budget = wd_context_n_ctx(c->ctx) - c->n_cached;
+    if (budget > c->cap_gids) budget = c->cap_gids;
+    size_t g = 0, rows = 0;
+    c->goff[0] = 0;
+    while (g < n && g < BRANCH_MAX_N) {
+        size_t ns = judge_seq(r, cs[g], role), f = judge_keep(r, c->seq, ns, nh), len = ns - f;
+        if (len > BRANCH_MAX_LEN || rows + len > budget) break;
+        memcpy(c->gids + rows, c->seq + f, len * sizeof *c->gids);
+        c->gfork[g] = f;
+        rows += len;
+        c->goff[++g] = rows;
+    }
+    if (g < 2) return WD_OK;
+    wd_status st = wd_model_decode_branches(c->ctx, c->gids, c->goff, c->gfork, g, c->glogits);
+    if (st == WD_ERR_UNSUPPORTED) { /* e.g. a sliding window: one at a time */
+        c->no_branches = true;
+        return WD_OK;
+    }
+    if (st) return wd__fail(st, "judge: %s", wd_model_last_error(c->m));
+    r->r->n_tokens += rows;
+    for (size_t i = 0; i < g; i++) {
+        double pu = wd__judge_p_unsafe(c->glogits + i * V, V, c->unsafe, c->n_unsafe, NULL);
+        score[i] = (float)pu;
+        flag[i] = pu >= (double)c->threshold;
+    }
+    *n_done = g;
+    return WD_OK;
+}
+
+/* Judge filter: checks in order, keeping the shared prefix in the cache.
+ * Stops after the first flagged one (or its group) unless check_all;
+ * *done = checks made. */
 static wd_status judge_batch(run *r, const cand *const *cs, size_t n, float *score, bool *flag,
                              size_t *done) {
     wd_certifier *c = r->c;
@@ -569,30 +660,31 @@ static wd_status judge_batch(run *r, const cand *const *cs, size_t n, float *sco
     if ((st = judge_ctx(c, need)) ||
         (st = grow((void **)&c->seq, &c->cap_seq, need, sizeof *c->seq)))
         return st;
-    for (size_t i = 0; i < n; i++) {
-        int32_t *s = c->seq;
-        memcpy(s, c->head[role], nh * sizeof *s);
-        size_t k = kept_ids(r, cs[i], s + nh);
-        memcpy(s + nh + k, c->tail[role], nt * sizeof *s);
-        size_t ns = nh + k + nt, l = 0;
-        if (r->p->reuse != WD_EC_REUSE_NONE) {
-            size_t lim = c->n_cached < ns ? c->n_cached : ns;
-            while (l < lim && c->cached[l] == s[l]) l++;
-            if (r->p->reuse == WD_EC_REUSE_TEMPLATE && l > nh) l = nh;
+    for (size_t i = 0; i < n;) {
+        size_t g = 0;
+        if (r->p->reuse == WD_EC_REUSE_PREFIX && !c->no_branches && c->n_cached &&
+            (st = judge_group(r, cs + i, n - i, role, score + i, flag + i, &g)))
+            return st;
+        if (g == 0) {
+            size_t ns = judge_seq(r, cs[i], role), l = judge_keep(r, c->seq, ns, nh);
+            const int32_t *s = c->seq;
+            if ((st = wd_context_truncate(c->ctx, l))) return wd__fail(st, "%s", wd_model_last_error(c->m));
+            c->n_cached = l;
+            if ((st = wd_model_decode(c->ctx, s + l, ns - l, NULL, WD_LOGITS_NONE)))
+                return wd__fail(st, "judge: %s", wd_model_last_error(c->m));
+            memcpy(c->cached + l, s + l, (ns - l) * sizeof *s);
+            c->n_cached = ns;
+            r->r->n_tokens += ns - l;
+            double pu = wd__judge_p_unsafe(wd_context_logits(c->ctx), V, c->unsafe, c->n_unsafe, NULL);
+            score[i] = (float)pu;
+            flag[i] = pu >= (double)c->threshold;
+            g = 1;
         }
-        if (l >= ns) l = ns - 1; /* the last token is decoded again for its logits */
-        if ((st = wd_context_truncate(c->ctx, l))) return wd__fail(st, "%s", wd_model_last_error(c->m));
-        c->n_cached = l;
-        if ((st = wd_model_decode(c->ctx, s + l, ns - l, NULL, WD_LOGITS_NONE)))
-            return wd__fail(st, "judge: %s", wd_model_last_error(c->m));
-        memcpy(c->cached + l, s + l, (ns - l) * sizeof *s);
-        c->n_cached = ns;
-        r->r->n_tokens += ns - l;
-        double pu = wd__judge_p_unsafe(wd_context_logits(c->ctx), V, c->unsafe, c->n_unsafe, NULL);
-        score[i] = (float)pu;
-        flag[i] = pu >= (double)c->threshold;
-        *done = i + 1;
-        if (flag[i] && !r->p->check_all) break;
+        bool stop = false;
+        for (size_t j = i; j < i + g; j++) stop |= flag[j] && !r->p->check_all;
+        i += g;
+        *done = i;
+        if (stop) break;
     }
     return WD_OK;
 }

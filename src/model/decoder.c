@@ -23,7 +23,14 @@
  * calling thread (H*S*D multiply-adds: cheaper than two BLAS dispatches per
  * head); its projections stay sgemv calls. Passes of 2..16 tokens (a
  * judge's template tail in erase-and-check) use wd_op_matmul_fwd_small,
- * which reads each weight once instead of paying sgemm's packing. Mistral's sliding window lets a
+ * which reads each weight once instead of paying sgemm's packing.
+ *
+ * Branches (wd_model_decode_branches): several short continuations of the
+ * cached sequence in one batched pass, each forking from its own prefix
+ * length. Their rows go to the cache rows past n_past as scratch, with
+ * positions fork + i, and each row's softmax sees only its fork's prefix
+ * and its own branch (branch_softmax), so every branch gets exactly the
+ * logits a separate truncate + decode would give. Mistral's sliding window lets a
  * query at position i see keys j with i - window < j <= i.
  */
 #include <cblas.h>
@@ -53,9 +60,36 @@ static void masked_softmax(float *att, size_t T, size_t S, size_t P, size_t wind
     }
 }
 
+/* Branches of one batch (wd_model_decode_branches): rows off[b]..off[b+1]
+ * continue the first fork[b] cached tokens. */
+typedef struct branches {
+    const size_t *off, *fork;
+    size_t        n;
+} branches;
+
+/* probs rows t of (T,S) for branched rows: row t of branch b sees keys
+ * [0, fork[b]) and its own branch's rows [P + off[b], P + t]. */
+static void branch_softmax(float *att, size_t T, size_t S, size_t P, const branches *br) {
+    size_t b = 0;
+    for (size_t t = 0; t < T; t++) {
+        while (t >= br->off[b + 1]) b++;
+        float *row = att + t * S;
+        size_t f = br->fork[b], lo2 = P + br->off[b], hi2 = P + t; /* inclusive */
+        float mx = -INFINITY;
+        for (size_t s = 0; s < f; s++) mx = row[s] > mx ? row[s] : mx;
+        for (size_t s = lo2; s <= hi2; s++) mx = row[s] > mx ? row[s] : mx;
+        double sum = 0.0;
+        for (size_t s = 0; s < f; s++) sum += row[s] = expf(row[s] - mx);
+        for (size_t s = lo2; s <= hi2; s++) sum += row[s] = expf(row[s] - mx);
+        float inv = (float)(1.0 / sum);
+        for (size_t s = 0; s < S; s++) row[s] = (s < f || (s >= lo2 && s <= hi2)) ? row[s] * inv : 0.0f;
+    }
+}
+
 /* Attention of T queries at positions P.. over S = P+T cached keys of layer
- * l; q (T,H*D) in ctx->q, output (T,H*D) into ctx->ao. */
-static void attention(wd_context *ctx, size_t l, size_t T) {
+ * l; q (T,H*D) in ctx->q, output (T,H*D) into ctx->ao. With br, the rows
+ * are branches (see branch_softmax) instead of one causal run. */
+static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
     wd_model *m = ctx->m;
     size_t H = m->H, KV = m->KV, D = m->D, P = ctx->n_past, S = P + T, rep = H / KV;
     size_t window = m->cfg->sliding_window > 0 ? (size_t)m->cfg->sliding_window : 0;
@@ -63,7 +97,7 @@ static void attention(wd_context *ctx, size_t l, size_t T) {
     const float *K = ctx->k_cache + l * ctx->n_ctx * KV * D;
     const float *Vc = ctx->v_cache + l * ctx->n_ctx * KV * D;
     float scale = 1.0f / sqrtf((float)D);
-    if (T == 1) {
+    if (T == 1 && !br) {
         /* One query: H*S*D multiply-adds, far too small to pay for waking
          * BLAS threads twice per kv head, so plain loops on this thread. */
         for (size_t h = 0; h < H; h++) {
@@ -93,7 +127,9 @@ static void attention(wd_context *ctx, size_t l, size_t T) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)S, (int)D, scale,
                     ctx->q + h * D, (int)(H * D), K + g * D, (int)(KV * D), 0.0f, ctx->att,
                     (int)S);
-        if (window)
+        if (br)
+            branch_softmax(ctx->att, T, S, P, br);
+        else if (window)
             masked_softmax(ctx->att, T, S, P, window);
         else
             wd_op_softmax_causal_fwd(ctx->att, ctx->att, 1, T, S, m->tp);
@@ -112,14 +148,22 @@ static void linear(wd_model *m, float *out, const float *x, const float *w, cons
         wd_op_matmul_fwd(out, x, w, b, T, C, OC);
 }
 
-wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float *out_logits,
-                           size_t row0) {
+/* The layers over T rows at cache rows P..P+T-1; positions and attention
+ * as br says (NULL: one causal run at positions P..). Leaves the final-norm
+ * hidden states (T,C) in ctx->xn. */
+static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const branches *br) {
     wd_model *m = ctx->m;
     wd_threadpool *tp = m->tp;
     size_t C = m->C, H = m->H, KV = m->KV, D = m->D, F = m->F, V = m->V, P = ctx->n_past;
     wd_status rc = wd_op_embedding_fwd(ctx->x, ids, m->tok_embd, T, C, V, tp);
     if (rc) return wd__err_set(&m->err, rc, "decode: token id out of range [0, %zu)", V);
-    for (size_t t = 0; t < T; t++) ctx->pos[t] = (int32_t)(P + t);
+    if (br) {
+        for (size_t b = 0; b < br->n; b++)
+            for (size_t t = br->off[b]; t < br->off[b + 1]; t++)
+                ctx->pos[t] = (int32_t)(br->fork[b] + t - br->off[b]);
+    } else {
+        for (size_t t = 0; t < T; t++) ctx->pos[t] = (int32_t)(P + t);
+    }
     wd_rope_table(ctx->rcos, ctx->rsin, m->inv_freq, ctx->pos, T, D);
     for (size_t l = 0; l < m->L; l++) {
         const wd__dec_layer *y = &m->dec[l];
@@ -131,7 +175,7 @@ wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float 
         linear(m, vc, ctx->xn, y->wv, y->bv, T, C, KV * D);
         wd_op_rope_fwd(ctx->q, ctx->q, ctx->rcos, ctx->rsin, T, H, D, m->rope_layout, tp);
         wd_op_rope_fwd(kc, kc, ctx->rcos, ctx->rsin, T, KV, D, m->rope_layout, tp);
-        attention(ctx, l, T);
+        attention(ctx, l, T, br);
         linear(m, ctx->xn, ctx->ao, y->wo, y->bo, T, H * D, C);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
         wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, y->ffn_norm, T, C, m->eps, tp);
@@ -142,6 +186,15 @@ wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float 
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
     }
     wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, m->out_norm, T, C, m->eps, tp);
+    return WD_OK;
+}
+
+wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float *out_logits,
+                           size_t row0) {
+    wd_model *m = ctx->m;
+    size_t C = m->C, V = m->V, P = ctx->n_past;
+    wd_status rc = layers(ctx, ids, T, NULL);
+    if (rc) return rc;
     ctx->n_past = P + T;
     if (out_logits && row0 < T)
         wd_op_matmul_fwd(out_logits, ctx->xn + row0 * C, m->lm_head, NULL, T - row0, C, V);
@@ -195,6 +248,50 @@ wd_status wd_model_decode(wd_context *ctx, const int32_t *ids, size_t n, float *
         if ((rc = wd__decoder_step(ctx, ids + done, T, out, row0))) return rc;
         done += T;
     }
+    return WD_OK;
+}
+
+wd_status wd_model_decode_branches(wd_context *ctx, const int32_t *ids, const size_t *off,
+                                   const size_t *fork, size_t n_branch, float *logits) {
+    if (!ctx || !ids || !off || !fork || !logits || n_branch == 0)
+        return wd__fail(WD_ERR_INVALID_ARG, "wd_model_decode_branches: NULL argument or no branch");
+    wd_model *m = ctx->m;
+    if (!wd__model_is_decoder(m))
+        return wd__err_set(&m->err, WD_ERR_INVALID_ARG,
+                           "wd_model_decode_branches: %s is an encoder", m->cfg->model_type);
+    if (off[0] != 0)
+        return wd__err_set(&m->err, WD_ERR_INVALID_ARG, "wd_model_decode_branches: off[0] must be 0");
+    size_t T = off[n_branch];
+    for (size_t b = 0; b < n_branch; b++) {
+        if (off[b + 1] <= off[b])
+            return wd__err_set(&m->err, WD_ERR_INVALID_ARG,
+                               "wd_model_decode_branches: branch %zu is empty", b);
+        if (fork[b] > ctx->n_past)
+            return wd__err_set(&m->err, WD_ERR_RANGE,
+                               "wd_model_decode_branches: branch %zu forks at %zu, the cache holds %zu",
+                               b, fork[b], ctx->n_past);
+    }
+    if (T > ctx->n_batch || ctx->n_past + T > ctx->n_ctx)
+        return wd__err_set(&m->err, WD_ERR_RANGE,
+                           "wd_model_decode_branches: %zu tokens after %zu exceed the batch of %zu or "
+                           "the context of %zu",
+                           T, ctx->n_past, ctx->n_batch, ctx->n_ctx);
+    size_t window = m->cfg->sliding_window > 0 ? (size_t)m->cfg->sliding_window : 0;
+    if (window && ctx->n_past + T > window)
+        return wd__err_set(&m->err, WD_ERR_UNSUPPORTED,
+                           "wd_model_decode_branches: a sliding window of %zu within %zu positions "
+                           "is not supported; decode the branches one by one",
+                           window, ctx->n_past + T);
+    wd_status rc = check_ids(ctx, ids, T);
+    if (rc) return rc;
+    branches br = {off, fork, n_branch};
+    if ((rc = layers(ctx, ids, T, &br))) return rc;
+    /* the last row of each branch, gathered, through lm_head */
+    size_t C = m->C;
+    for (size_t b = 0; b < n_branch; b++)
+        memcpy(ctx->x + b * C, ctx->xn + (off[b + 1] - 1) * C, C * sizeof(float));
+    linear(m, logits, ctx->x, m->lm_head, NULL, n_branch, C, m->V);
+    ctx->has_logits = false; /* n_past is unchanged: the branch rows are scratch */
     return WD_OK;
 }
 

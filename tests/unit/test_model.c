@@ -132,6 +132,57 @@ static void test_fork_and_truncate(void **s) {
     free(dir);
 }
 
+/* Branches of the cache in one pass give each branch's logits as a plain
+ * forward over prefix[0..fork) + branch would; the cache is unchanged. */
+static void test_branches(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    const char *fams[] = {"--family llama --seed 8", "--family qwen2 --seed 9"};
+    for (int f = 0; f < 2; f++) {
+        char name[32];
+        snprintf(name, sizeof name, "model_branch%d", f);
+        char *dir = mf_make(name, fams[f]);
+        wd_model *m = mf_load(dir, 2, -1);
+        size_t V = wd_model_n_vocab(m);
+        wd_context *ctx = NULL, *ref = NULL;
+        assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
+        assert_int_equal(wd_context_new(m, NULL, &ref), WD_OK);
+        assert_int_equal(wd_model_decode(ctx, SEQ, 8, NULL, WD_LOGITS_NONE), WD_OK);
+        /* forks at 8 (the end), 3, 0, 5, 8; lengths 1, 4, 2, 3, 6 */
+        const int32_t ids[] = {5, 1, 2, 3, 4, 70, 71, 9, 9, 9, 11, 12, 13, 14, 15, 16};
+        const size_t off[] = {0, 1, 5, 7, 10, 16}, fork[] = {8, 3, 0, 5, 8};
+        float *lg = malloc(5 * V * sizeof *lg), *lr = malloc(20 * V * sizeof *lr);
+        assert_int_equal(wd_model_decode_branches(ctx, ids, off, fork, 5, lg), WD_OK);
+        assert_int_equal(wd_context_n_past(ctx), 8);
+        for (size_t b = 0; b < 5; b++) {
+            int32_t seq[32];
+            memcpy(seq, SEQ, fork[b] * sizeof *seq);
+            memcpy(seq + fork[b], ids + off[b], (off[b + 1] - off[b]) * sizeof *seq);
+            size_t n = fork[b] + off[b + 1] - off[b];
+            assert_int_equal(wd_model_forward(ref, seq, n, lr), WD_OK);
+            float d = max_diff(lg + b * V, lr + (n - 1) * V, V);
+            if (d >= 1e-4f) fail_msg("family %d branch %zu: max diff %g", f, b, (double)d);
+        }
+        /* the cache still continues as before */
+        float l1[128 * 2];
+        assert_true(V <= 128);
+        assert_int_equal(wd_model_decode(ctx, SEQ + 8, 2, l1, WD_LOGITS_ALL), WD_OK);
+        assert_int_equal(wd_model_forward(ref, SEQ, 10, lr), WD_OK);
+        assert_true(max_diff(l1, lr + 8 * V, 2 * V) < 1e-5f);
+        /* bad arguments */
+        const size_t bad_fork[] = {20};
+        const size_t off1[] = {0, 1}, empty[] = {0, 0};
+        assert_int_equal(wd_model_decode_branches(ctx, ids, off1, bad_fork, 1, lg), WD_ERR_RANGE);
+        assert_int_equal(wd_model_decode_branches(ctx, ids, empty, fork, 1, lg), WD_ERR_INVALID_ARG);
+        assert_int_equal(wd_model_decode_branches(ctx, ids, off, fork, 0, lg), WD_ERR_INVALID_ARG);
+        free(lg);
+        free(lr);
+        wd_context_free(ctx);
+        wd_context_free(ref);
+        wd_model_free(m);
+        free(dir);
+    }
+}
+
 static void test_score_and_embed(void **s) {
     WDT_SKIP_WITHOUT_GEN();
     char *dir = mf_make("model_score", "--family mistral --seed 8");
@@ -574,6 +625,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_equals_recompute),
         cmocka_unit_test(test_fork_and_truncate),
+        cmocka_unit_test(test_branches),
         cmocka_unit_test(test_score_and_embed),
         cmocka_unit_test(test_sampling_semantics),
         cmocka_unit_test(test_sampling_seed),

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -156,4 +157,13 @@ void wdb_rm_dir(const char *dir) {
     }
     closedir(d);
     rmdir(dir);
+}
+
+int wdb_gen_llama_child(const char *dir, const wdb_shape *s) {
+    pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) _exit(wdb_gen_llama(dir, s));
+    int st = 0;
+    if (waitpid(pid, &st, 0) < 0) return 1;
+    return !WIFEXITED(st) || WEXITSTATUS(st) ? 1 : 0;
 }

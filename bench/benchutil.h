@@ -33,6 +33,10 @@ void wdb_fill(float *x, size_t n, float scale, uint64_t *s);
  * model.safetensors.index.json. Returns 0 on success. */
 int wdb_gen_llama(const char *dir, const wdb_shape *s);
 
+/* wdb_gen_llama in a child process, so that the caller's peak RSS does not
+ * count the writer's buffers. Returns 0 on success. */
+int wdb_gen_llama_child(const char *dir, const wdb_shape *s);
+
 /* Removes the files of dir, then dir. */
 void wdb_rm_dir(const char *dir);
 

@@ -193,15 +193,12 @@ int main(int argc, char **argv) {
         if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 3; }
         model = tmpdir;
         double t0 = wdb_now();
-        pid_t pid = fork();
-        if (pid == 0) _exit(wdb_gen_llama(model, &s));
-        int st = 0;
-        waitpid(pid, &st, 0);
+        int gen_rc = wdb_gen_llama_child(model, &s);
         char from[1024], to[1024];
         const char *tdir = WD_SHARED_DIR "/data/tokenizers/llama-spm";
         snprintf(from, sizeof from, "%s/tokenizer.json", tdir);
         if (access(from, R_OK)) tdir = WD_SOURCE_DIR "/tests/fixtures/tokenizers/bpe-spm";
-        int rc = !WIFEXITED(st) || WEXITSTATUS(st);
+        int rc = gen_rc;
         for (int f = 0; f < 2 && !rc; f++) {
             const char *name = f ? "tokenizer_config.json" : "tokenizer.json";
             snprintf(from, sizeof from, "%s/%s", tdir, name);

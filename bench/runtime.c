@@ -153,11 +153,7 @@ int main(int argc, char **argv) {
         if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 3; }
         model = tmpdir;
         double t0 = wdb_now();
-        pid_t pid = fork();
-        if (pid == 0) _exit(wdb_gen_llama(model, &s));
-        int st = 0;
-        waitpid(pid, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+        if (wdb_gen_llama_child(model, &s)) {
             fprintf(stderr, "bench_runtime: writing the checkpoint failed\n");
             wdb_rm_dir(tmpdir);
             return 3;

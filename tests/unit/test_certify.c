@@ -423,40 +423,6 @@ static void test_variants(void **state) {
 
 /* ==== a decoder judge with prefix reuse ================================== */
 
-/* p(unsafe) of the token sequence ids from a plain forward pass. */
-static double forward_p_unsafe(wd_model *m, const int32_t *ids, size_t n) {
-    const wd_tokenizer *tok = wd_model_tokenizer(m);
-    size_t V = wd_model_n_vocab(m);
-    wd_context_params cp = {.n_ctx = n + 1, .n_batch = 64};
-    wd_context *ctx = NULL;
-    assert_int_equal(wd_context_new(m, &cp, &ctx), WD_OK);
-    float *lg = malloc(n * V * sizeof *lg);
-    assert_int_equal(wd_model_forward(ctx, ids, n, lg), WD_OK);
-    const float *last = lg + (n - 1) * V;
-    double mx = -INFINITY, z = 0, pu = 0;
-    for (size_t v = 0; v < V; v++) mx = fmax(mx, last[v]);
-    for (size_t v = 0; v < V; v++) z += exp(last[v] - mx);
-    wd_encode_params ep = wd_encode_params_default();
-    ep.add_special_tokens = false;
-    int32_t first[8];
-    size_t nf = 0;
-    wd_tokenizer_encode_ids(tok, "unsafe", 6, &ep, first, 8, &nf);
-    for (int32_t v = 0; (size_t)v < V; v++) {
-        char *s = NULL;
-        bool take = v == first[0];
-        if (!wd_tokenizer_decode(tok, &v, 1, NULL, &s, NULL)) {
-            const char *p = s;
-            while (*p == ' ') p++;
-            take |= !strncmp(p, "unsafe", 6);
-        }
-        free(s);
-        if (take) pu += exp(last[v] - mx) / z;
-    }
-    free(lg);
-    wd_context_free(ctx);
-    return pu;
-}
-
 static size_t encode(const wd_tokenizer *tok, const char *s, int32_t *ids, size_t cap) {
     wd_encode_params ep = wd_encode_params_default();
     ep.add_special_tokens = false;
@@ -511,7 +477,7 @@ static void test_judge_reuse(void **state) {
             for (size_t i = 0; i < n; i++)
                 if (!(mask >> i & 1)) seq[k++] = text[i];
             memcpy(seq + k, tail, nt * sizeof *seq);
-            double pu = forward_p_unsafe(m, seq, k + nt);
+            double pu = mf_p_unsafe_forward(m, seq, k + nt);
             want_max = fmax(want_max, pu);
             n_sets++;
         }

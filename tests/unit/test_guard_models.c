@@ -125,35 +125,9 @@ static float p_unsafe(wd_model *m, const char *text, wd_role role, wd_catmask ca
     ep.add_special_tokens = false;
     wd_encoding *enc = NULL;
     assert_int_equal(wd_tokenizer_encode(tok, prompt, strlen(prompt), &ep, &enc), WD_OK);
-    size_t T = wd_encoding_len(enc), V = wd_model_n_vocab(m);
-    wd_context_params cp = {.n_ctx = T + 1, .n_batch = 64};
-    wd_context *ctx = NULL;
-    assert_int_equal(wd_context_new(m, &cp, &ctx), WD_OK);
-    float *lg = malloc(T * V * sizeof *lg);
-    assert_int_equal(wd_model_forward(ctx, wd_encoding_ids(enc), T, lg), WD_OK);
-    const float *last = lg + (T - 1) * V;
-    double mx = -INFINITY, z = 0, pu = 0;
-    for (size_t v = 0; v < V; v++) mx = fmax(mx, last[v]);
-    for (size_t v = 0; v < V; v++) z += exp(last[v] - mx);
-    /* the tokens: those decoding to "unsafe..." and the first of "unsafe" */
-    int32_t first[8];
-    size_t nf = 0;
-    wd_tokenizer_encode_ids(tok, "unsafe", 6, &ep, first, 8, &nf);
-    for (int32_t v = 0; (size_t)v < V; v++) {
-        char *s = NULL;
-        bool take = v == first[0];
-        if (!wd_tokenizer_decode(tok, &v, 1, NULL, &s, NULL)) {
-            const char *p = s;
-            while (*p == ' ') p++;
-            take |= !strncmp(p, "unsafe", 6);
-        }
-        free(s);
-        if (take) pu += exp(last[v] - mx) / z;
-    }
-    free(lg);
+    double pu = mf_p_unsafe_forward(m, wd_encoding_ids(enc), wd_encoding_len(enc));
     free(prompt);
     wd_encoding_free(enc);
-    wd_context_free(ctx);
     return (float)pu;
 }
 

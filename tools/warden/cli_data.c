@@ -178,3 +178,43 @@ char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char *
     cJSON_Delete(o);
     return res;
 }
+
+bool cli_append_word(char **text, size_t *len, const char *word) {
+    size_t wl = strlen(word);
+    char *t = realloc(*text, *len + wl + 2);
+    if (!t) return false;
+    *text = t;
+    if (*len) t[(*len)++] = ' ';
+    memcpy(t + *len, word, wl);
+    *len += wl;
+    t[*len] = '\0';
+    return true;
+}
+
+int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text, size_t *len,
+                   const char **why) {
+    *text = NULL;
+    *len = 0;
+    *why = NULL;
+    ssize_t got = getline(line, cap, in);
+    if (got < 0) return 0;
+    (*lineno)++;
+    size_t n = (size_t)got;
+    while (n && ((*line)[n - 1] == '\n' || (*line)[n - 1] == '\r')) n--;
+    size_t a = 0;
+    while (a < n && ((*line)[a] == ' ' || (*line)[a] == '\t')) a++;
+    if (a < n && (*line)[a] == '{') {
+        *text = cli_jsonl_text(*line + a, n - a, len, why);
+        if (!*text && *why) return -1;
+    }
+    if (!*text) {
+        if (!(*text = malloc(n + 1))) {
+            *why = "out of memory";
+            return -1;
+        }
+        memcpy(*text, *line, n);
+        (*text)[n] = '\0';
+        *len = n;
+    }
+    return 1;
+}

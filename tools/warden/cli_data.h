@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "warden/dataset.h"
 
@@ -50,6 +51,15 @@ void cli_data_free(cli_data *d);
  * bytes). NULL with *why = NULL when the line is not JSON (use it as
  * text); NULL with *why set when it is JSON without such a field. */
 char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char **why);
+/* Appends word to the malloc'd *text (*len bytes), a space between words:
+ * the words of TEXT on a command line. False when out of memory. */
+bool cli_append_word(char **text, size_t *len, const char *word);
+/* Reads the next input line of in (getline buffer *line / *cap, *lineno
+ * counted): 1 with *text a malloc'd copy of the line (or of a JSONL line's
+ * text field, see cli_jsonl_text), 0 at the end, -1 with *why set for a
+ * JSON object without a text field. */
+int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text, size_t *len,
+                   const char **why);
 /* The flags' help text (for --help screens). */
 extern const char CLI_DATA_HELP[];
 

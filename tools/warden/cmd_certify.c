@@ -141,30 +141,20 @@ static int certify_one(wd_certifier *c, const char *text, size_t len, const opts
 static int run_lines(wd_certifier *c, const opts *o) {
     int status = CLI_OK;
     long lineno = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    while ((got = getline(&line, &cap, stdin)) >= 0) {
-        lineno++;
-        size_t len = (size_t)got;
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-        size_t a = 0;
-        while (a < len && (line[a] == ' ' || line[a] == '\t')) a++;
+    char *line = NULL, *t = NULL;
+    size_t cap = 0, tl = 0;
+    const char *why = NULL;
+    int got;
+    while ((got = cli_next_input(stdin, &line, &cap, &lineno, &t, &tl, &why)) != 0) {
         char label[32];
         snprintf(label, sizeof label, "line %ld", lineno);
-        char *t = NULL;
-        size_t tl = 0;
-        if (a < len && line[a] == '{') {
-            const char *why = NULL;
-            t = cli_jsonl_text(line + a, len - a, &tl, &why);
-            if (!t && why) {
-                fprintf(stderr, "warden: error: %s: %s\n", label, why);
-                if (o->json) printf("{\"error\":\"%s: no text field\"}\n", label);
-                status = worst(status, CLI_ERROR);
-                continue;
-            }
+        if (got < 0) {
+            fprintf(stderr, "warden: error: %s: %s\n", label, why);
+            if (o->json) printf("{\"error\":\"%s: no text field\"}\n", label);
+            status = worst(status, CLI_ERROR);
+            continue;
         }
-        status = worst(status, t ? certify_one(c, t, tl, o, label) : certify_one(c, line, len, o, label));
+        status = worst(status, certify_one(c, t, tl, o, label));
         free(t);
         fflush(stdout);
     }
@@ -195,14 +185,7 @@ int cmd_certify(int argc, char **argv) {
                 dash = true;
                 continue;
             }
-            size_t al = strlen(a);
-            char *t = realloc(text, text_len + al + 2);
-            if (!t) return free(text), cli_error("out of memory");
-            text = t;
-            if (text_len) text[text_len++] = ' ';
-            memcpy(text + text_len, a, al);
-            text_len += al;
-            text[text_len] = '\0';
+            if (!cli_append_word(&text, &text_len, a)) return free(text), cli_error("out of memory");
         } else if (!strcmp(a, "--")) {
             rest = true;
         } else if (!strcmp(a, "--mode")) {

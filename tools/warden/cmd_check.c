@@ -133,34 +133,19 @@ static int run_lines(wd_guard *g, const opts *o) {
     while (!eof) {
         size_t n = 0;
         while (n < BATCH) {
-            ssize_t r = getline(&line, &cap, stdin);
-            if (r < 0) {
+            char *t = NULL;
+            size_t tl = 0;
+            const char *why = NULL;
+            int got = cli_next_input(stdin, &line, &cap, &lineno, &t, &tl, &why);
+            if (got == 0) {
                 eof = true;
                 break;
             }
-            lineno++;
-            size_t len = (size_t)r;
-            while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-            size_t a = 0;
-            while (a < len && (line[a] == ' ' || line[a] == '\t')) a++;
-            char *t = NULL;
-            size_t tl = 0;
-            if (a < len && line[a] == '{') {
-                const char *why = NULL;
-                t = cli_jsonl_text(line + a, len - a, &tl, &why);
-                if (!t && why) {
-                    fprintf(stderr, "warden: error: line %ld: %s\n", lineno, why);
-                    status = worst(status, CLI_ERROR);
-                    if (o->json) printf("{\"error\":\"line %ld: no text field\"}\n", lineno);
-                    continue;
-                }
-            }
-            if (!t) {
-                t = malloc(len + 1);
-                if (!t) return cli_error("out of memory");
-                memcpy(t, line, len);
-                t[len] = '\0';
-                tl = len;
+            if (got < 0) {
+                fprintf(stderr, "warden: error: line %ld: %s\n", lineno, why);
+                status = worst(status, CLI_ERROR);
+                if (o->json) printf("{\"error\":\"line %ld: no text field\"}\n", lineno);
+                continue;
             }
             texts[n] = t;
             lens[n] = tl;
@@ -223,14 +208,7 @@ int cmd_check(int argc, char **argv) {
             return free(text), cli_usage_error("check", "unknown option '%s'", a);
         } else {
             /* words of TEXT, joined by spaces */
-            size_t al = strlen(a);
-            char *t = realloc(text, text_len + al + 2);
-            if (!t) return free(text), cli_error("out of memory");
-            text = t;
-            if (text_len) text[text_len++] = ' ';
-            memcpy(text + text_len, a, al);
-            text_len += al;
-            text[text_len] = '\0';
+            if (!cli_append_word(&text, &text_len, a)) return free(text), cli_error("out of memory");
         }
     }
     if (dash && text) return free(text), cli_usage_error("check", "give TEXT or '-', not both");

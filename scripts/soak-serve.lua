@@ -27,7 +27,7 @@ function init(args)
   add("POST", "/v1/moderations", string.rep("[", 5000), true)
   add("POST", "/v1/moderations", '{"input": "' .. string.rep("x", 80000) .. '"}', true) -- over --max-body: 413
   add("POST", "/v1/moderations", '{"input": "no key"}', false)                          -- 401
-  add("POST", "/v1/certify", '{"input": "x"}', true)                                     -- 501
+  add("POST", "/v1/certify", '{"input": "x"}', true)                                     -- 200, one word
   add("GET", "/v1/moderations", nil, true)                                               -- 405
   add("GET", "/no/such/route", nil, true)                                                -- 404
   add("GET", "/metrics", nil, true)

@@ -234,17 +234,22 @@ wd_status wd_certifier_new_model(const char *dir, const wd_judge_params *params,
     wd_judge_params jp = params ? *params : wd_judge_params_default();
     wd_certifier *c = calloc(1, sizeof *c);
     if (!c) return wd__fail(WD_ERR_NOMEM, "out of memory");
-    wd_model_params mp = wd_model_params_default();
-    mp.n_threads = jp.n_threads;
-    wd_status st = wd_model_load(dir, &mp, &c->m);
+    /* the family from config.json alone, so an encoder is loaded once (by its guard) */
+    char *cfg_path = wd__path_join(dir, "config.json");
+    wd_model_config *cfg = NULL;
+    wd_status st = cfg_path ? wd_model_config_load(cfg_path, &cfg) : wd__fail(WD_ERR_NOMEM, "out of memory");
+    free(cfg_path);
     if (st) goto fail;
-    if (wd_model_get_config(c->m)->family != WD_FAMILY_DECODER) {
-        wd_model_free(c->m);
-        c->m = NULL;
+    bool decoder = cfg->family == WD_FAMILY_DECODER;
+    wd_model_config_free(cfg);
+    if (!decoder) {
         if ((st = new_encoder(dir, c))) goto fail;
         *out = c;
         return WD_OK;
     }
+    wd_model_params mp = wd_model_params_default();
+    mp.n_threads = jp.n_threads;
+    if ((st = wd_model_load(dir, &mp, &c->m))) goto fail;
     c->kind = KIND_JUDGE;
     c->tok = wd_model_tokenizer(c->m);
     if (!c->tok) {

@@ -549,6 +549,32 @@ static void test_judge_reuse(void **state) {
     free(dir);
 }
 
+/* A BERT-family classifier folder: an encoder_classifier guard over its own
+ * WordPiece tokens. */
+static void test_encoder_model(void **state) {
+    (void)state;
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = mf_make("cert_bert", "--family bert --seed 5 --vocab 200");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cp %s/tokenizers/wordpiece/* '%s'/", WD_TEST_FIXTURES, dir);
+    assert_int_equal(system(cmd), 0);
+    wd_certifier *c = NULL;
+    if (wd_certifier_new_model(dir, NULL, &c)) fail_msg("%s", wd_last_error());
+    assert_string_equal(wd_certifier_unit(c), "tokens");
+    wd_certify_params p = wd_certify_params_default();
+    p.mode = WD_EC_SUFFIX;
+    p.max_erase = 2;
+    p.check_all = true;
+    wd_certificate *r = certify(c, "hello world", &p);
+    size_t n = wd_certificate_n_units(r);
+    assert_true(n >= 2);
+    assert_int_equal(wd_certificate_n_subsequences(r), (n < 2 ? n : 2) + 1);
+    assert_true(wd_certificate_max_score(r) > 0.0f);
+    wd_certificate_free(r);
+    wd_certifier_free(c);
+    free(dir);
+}
+
 /* ==== errors and the CLI ================================================= */
 
 static void test_errors(void **state) {
@@ -662,6 +688,7 @@ int main(void) {
         cmocka_unit_test(test_certificate_tokens),
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_judge_reuse),
+        cmocka_unit_test(test_encoder_model),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_cli),
     };

@@ -47,6 +47,9 @@ void wd_op_matmul_fwd(float *out, const float *x, const float *w, const float *b
 /* ==== few rows: stream w once ============================================ */
 
 typedef float wd_v8 __attribute__((vector_size(32)));
+/* The helpers below are file-local and inlined, so passing wd_v8 by value
+ * has no ABI to keep; without -march (sanitizer builds) GCC warns anyway. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 typedef struct small_task {
     float       *out;

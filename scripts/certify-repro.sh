@@ -58,5 +58,20 @@ done
 for spec in suffix:20 insertion:12 infusion:3; do
   run default policies/default.yaml "$spec"
 done
+# The built-in classifier trained on the certified-llm-safety prompts it did
+# not hold out (a seeded hash split of the whole source): the same rows on
+# the test prompts that fell in its held-out split only.
+for f in harmful safe; do
+  "$W" train-guard --split-of "$D/${f}_prompts_test.txt" | awk -F'\t' '$1 == "held-out" {print $2}' > "$OUT/heldout_$f.txt"
+done
+DATA="$OUT/heldout_harmful.txt:label=harmful,$OUT/heldout_safe.txt:label=benign"
+echo
+printf 'held out from the built-in classifier: %s harmful, %s safe test prompts\n\n' \
+  "$(grep -c . "$OUT/heldout_harmful.txt")" "$(grep -c . "$OUT/heldout_safe.txt")"
+printf '| filter | mode | d | certified accuracy, harmful | flagged by erase-and-check, harmful | accuracy, safe | checks per safe prompt | ms per safe prompt |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+for spec in suffix:20 insertion:12 infusion:3; do
+  run classifier-heldout policies/classifier-only.yaml "$spec"
+done
 echo
 echo "outputs (results.jsonl, metrics.json, report.html per row): $OUT"

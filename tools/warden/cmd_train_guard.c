@@ -39,7 +39,10 @@ static void usage(FILE *f) {
             "  --model FILE       evaluate this model instead of training\n"
             "  --policy FILE      evaluate a whole guard instead ('default' = built-in policy)\n"
             "  --threshold X      harmful threshold for the metrics (default: the model's)\n"
-            "  --show-errors N    print up to N misclassified texts per source\n");
+            "  --show-errors N    print up to N misclassified texts per source\n"
+            "  --split-of FILE    print which split (train, val, held-out) each line of FILE\n"
+            "                     falls in for --seed, as 'split<TAB>text' (to report\n"
+            "                     figures on texts the built-in model never trained on)\n");
 }
 
 static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
@@ -132,12 +135,40 @@ static int eval_policy(const wd_clf_dataset *d, const char *policy) {
     return CLI_OK;
 }
 
+/* --split-of: the split is a seeded hash of the normalised text alone, so a
+ * one-source dataset of the file's lines gets the splits the training run
+ * gave the same texts. */
+static int print_split_of(const char *path, const wd_clf_train_params *p) {
+    static const char *const names[] = {"train", "val", "held-out", "eval"};
+    FILE *f = fopen(path, "rb");
+    if (!f) return cli_error("%s: cannot open", path);
+    wd_clf_dataset q;
+    wd__clf_dataset_init(&q, p->cfg.norm_flags);
+    int src = wd__clf_dataset_source(&q, "query", WD_CLF_USE_TRAIN, 0);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    wd_status st = src < 0 ? WD_ERR_NOMEM : WD_OK;
+    while (!st && (got = getline(&line, &cap, f)) >= 0) st = wd__clf_dataset_add(&q, src, line, (size_t)got, 0, 0);
+    free(line);
+    fclose(f);
+    if (st) {
+        wd__clf_dataset_free(&q);
+        return cli_fail(st, path);
+    }
+    wd__clf_dataset_split(&q, p->seed, 20, 10);
+    for (size_t i = 0; i < q.n; i++) printf("%s\t%s\n", names[q.ex[i].split & 3], q.ex[i].text);
+    wd__clf_dataset_free(&q);
+    return CLI_OK;
+}
+
 int cmd_train_guard(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         usage(stdout);
         return CLI_OK;
     }
-    const char *out = NULL, *data_dir = "../shared/data", *model_path = NULL, *policy = NULL;
+    const char *out = NULL, *data_dir = "../shared/data", *model_path = NULL, *policy = NULL,
+               *split_of = NULL;
     int eval = 0;
     long n_benign = 25000, show = 0, v;
     float threshold = -1;
@@ -155,6 +186,7 @@ int cmd_train_guard(int argc, char **argv) {
         else if (!strcmp(a, "--data-dir")) data_dir = val;
         else if (!strcmp(a, "--model")) model_path = val;
         else if (!strcmp(a, "--policy")) policy = val;
+        else if (!strcmp(a, "--split-of")) split_of = val;
         else if (!strcmp(a, "--seed")) {
             if (!cli_parse_int("train-guard", a, val, 0, 1L << 40, &v)) return CLI_USAGE;
             p.seed = (uint64_t)v;
@@ -195,6 +227,7 @@ int cmd_train_guard(int argc, char **argv) {
             else threshold = (float)x;
         } else return cli_usage_error("train-guard", "unknown flag '%s'", a);
     }
+    if (split_of) return print_split_of(split_of, &p);
     if (!out && !eval) return cli_usage_error("train-guard", "give --out FILE to train, or --eval");
     if (out && model_path) return cli_usage_error("train-guard", "--out and --model exclude each other");
     if (policy && (out || model_path))

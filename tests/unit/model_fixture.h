@@ -23,44 +23,6 @@
 #else
 #define WDT_HAVE_GEN 0
 #define WD_GEN_CHECKPOINT ""
-
-/* A judge's p(unsafe) recomputed from scratch: a plain forward pass over
- * ids[0..n), the softmax at the last position, and the mass of the tokens
- * spelling "unsafe" (those decoding to "unsafe...", leading spaces dropped,
- * and the first token of "unsafe"). Independent of the scanner's code. */
-static __attribute__((unused)) double mf_p_unsafe_forward(wd_model *m, const int32_t *ids, size_t n) {
-    const wd_tokenizer *tok = wd_model_tokenizer(m);
-    size_t V = wd_model_n_vocab(m);
-    wd_context_params cp = {.n_ctx = n + 1, .n_batch = 64};
-    wd_context *ctx = NULL;
-    assert_int_equal(wd_context_new(m, &cp, &ctx), WD_OK);
-    float *lg = malloc(n * V * sizeof *lg);
-    assert_int_equal(wd_model_forward(ctx, ids, n, lg), WD_OK);
-    const float *last = lg + (n - 1) * V;
-    double mx = -INFINITY, z = 0, pu = 0;
-    for (size_t v = 0; v < V; v++) mx = fmax(mx, last[v]);
-    for (size_t v = 0; v < V; v++) z += exp(last[v] - mx);
-    wd_encode_params ep = wd_encode_params_default();
-    ep.add_special_tokens = false;
-    int32_t first[8];
-    size_t nf = 0;
-    wd_tokenizer_encode_ids(tok, "unsafe", 6, &ep, first, 8, &nf);
-    for (int32_t v = 0; (size_t)v < V; v++) {
-        char *s = NULL;
-        bool take = v == first[0];
-        if (!wd_tokenizer_decode(tok, &v, 1, NULL, &s, NULL)) {
-            const char *p = s;
-            while (*p == ' ') p++;
-            take |= !strncmp(p, "unsafe", 6);
-        }
-        free(s);
-        if (take) pu += exp(last[v] - mx) / z;
-    }
-    free(lg);
-    wd_context_free(ctx);
-    return pu;
-}
-
 #endif
 
 #define WDT_SKIP_WITHOUT_GEN()                                                     \

@@ -85,6 +85,13 @@ wd_status wd_guard_load_default(const wd_guard_params *params, wd_guard **out);
 wd_status wd_guard_load_string(const char *yaml, size_t len, const char *name, const char *dir,
                                const wd_guard_params *params, wd_guard **out);
 
+/* A guard made of one model folder (config.json + weights + tokenizer.json):
+ * a decoder (llama, mistral, qwen2) as an `llm_judge` scanner asking the
+ * Llama Guard 3 question, a bert/roberta/distilbert sequence classifier as
+ * an `encoder_classifier` scanner (docs/policy.md has both). Errors as
+ * wd_guard_load, naming the folder's files. */
+wd_status wd_guard_load_model(const char *dir, const wd_guard_params *params, wd_guard **out);
+
 /* No-op on NULL. */
 void wd_guard_free(wd_guard *g);
 

@@ -193,34 +193,13 @@ wd_status wd_certifier_new_guard(wd_guard *g, const wd_tokenizer *tok, wd_certif
     return WD_OK;
 }
 
-/* An encoder classifier: a one-scanner policy over dir, units = its tokens. */
+/* An encoder classifier: its one-scanner guard, units = its tokens. */
 static wd_status new_encoder(const char *dir, wd_certifier *c) {
     char *tp = wd__path_join(dir, "tokenizer.json");
     if (!tp) return wd__fail(WD_ERR_NOMEM, "out of memory");
     wd_status st = wd_tokenizer_load(tp, &c->own_tok);
     free(tp);
-    if (st) return st;
-    /* the folder name goes into YAML as a double-quoted scalar */
-    size_t n = strlen(dir);
-    char *q = malloc(2 * n + 1), *w = q;
-    if (!q) return wd__fail(WD_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        if (dir[i] == '"' || dir[i] == '\\') *w++ = '\\';
-        *w++ = dir[i];
-    }
-    *w = '\0';
-    size_t cap = 2 * n + 256;
-    char *yaml = malloc(cap);
-    if (!yaml) {
-        free(q);
-        return wd__fail(WD_ERR_NOMEM, "out of memory");
-    }
-    snprintf(yaml, cap,
-             "name: certify-encoder\nscanners:\n  - type: encoder_classifier\n    model: \"%s\"\n", q);
-    free(q);
-    st = wd_guard_load_string(yaml, strlen(yaml), dir, ".", NULL, &c->g);
-    free(yaml);
-    if (st) return st;
+    if (st || (st = wd_guard_load_model(dir, NULL, &c->g))) return st;
     c->own_guard = true;
     c->tok = c->own_tok;
     c->kind = KIND_TOKENS;

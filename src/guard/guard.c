@@ -22,6 +22,7 @@
  * give a verdict with an error message; fail: closed -> block (unsafe),
  * fail: open -> the scanners that worked decide.
  */
+#include "warden/config.h"
 #include "warden/guard.h"
 
 #include <pthread.h>
@@ -424,6 +425,41 @@ wd_status wd_guard_load_string(const char *yaml, size_t len, const char *name, c
     }
     *out = g;
     return WD_OK;
+}
+
+wd_status wd_guard_load_model(const char *dir, const wd_guard_params *params, wd_guard **out) {
+    if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_load_model: out is NULL");
+    *out = NULL;
+    if (!dir) return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_load_model: dir is NULL");
+    char *cfg_path = wd__path_join(dir, "config.json");
+    if (!cfg_path) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    wd_model_config *cfg = NULL;
+    wd_status st = wd_model_config_load(cfg_path, &cfg);
+    free(cfg_path);
+    if (st) return st;
+    bool decoder = cfg->family == WD_FAMILY_DECODER;
+    wd_model_config_free(cfg);
+    /* the folder name as a double-quoted YAML scalar, for the name and the model */
+    size_t n = strlen(dir);
+    char *q = malloc(2 * n + 1), *w = q;
+    if (!q) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (dir[i] == '"' || dir[i] == '\\') *w++ = '\\';
+        *w++ = dir[i];
+    }
+    *w = '\0';
+    size_t cap = 4 * n + 256;
+    char *yaml = malloc(cap);
+    if (!yaml) {
+        free(q);
+        return wd__fail(WD_ERR_NOMEM, "out of memory");
+    }
+    snprintf(yaml, cap, "name: \"%s\"\nscanners:\n  - type: %s\n    model: \"%s\"\n", q,
+             decoder ? "llm_judge" : "encoder_classifier", q);
+    free(q);
+    st = wd_guard_load_string(yaml, strlen(yaml), dir, ".", params, out);
+    free(yaml);
+    return st;
 }
 
 wd_status wd_guard_load(const char *path, const wd_guard_params *params, wd_guard **out) {

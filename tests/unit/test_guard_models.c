@@ -131,6 +131,13 @@ static float p_unsafe(wd_model *m, const char *text, wd_role role, wd_catmask ca
     return (float)pu;
 }
 
+static float p_unsafe_of(const char *dir, const char *text) {
+    wd_model *m = mf_load(dir, 1, -1);
+    float p = p_unsafe(m, text, WD_ROLE_INPUT, 0);
+    wd_model_free(m);
+    return p;
+}
+
 static void test_llm_judge(void **s) {
     WDT_SKIP_WITHOUT_GEN();
     char *dir = make_with_tokenizer("gm_judge", "--family llama --seed 43 --vocab 272 --max-pos 2048",
@@ -193,10 +200,75 @@ static void test_llm_judge(void **s) {
     free(dir);
 }
 
+/* ==== a model folder as the whole guard ================================== */
+
+/* wd_guard_load_model and the CLI's --model / --judge DIR: the same scores as
+ * the scanner configured by hand. */
+static void test_model_folder_guard(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    char *bert = make_with_tokenizer("gm_bert_dir", "--family bert --seed 41 --vocab 16", "wordpiece");
+    char *llama = make_with_tokenizer("gm_llama_dir", "--family llama --seed 43 --vocab 272 --max-pos 2048",
+                                      "bpe-spm");
+    wd_guard *g = NULL;
+    assert_int_equal(wd_guard_load_model(bert, NULL, &g), WD_OK);
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml, "name: t\nscanners:\n  - type: encoder_classifier\n    model: %s\n", bert);
+    wd_guard *h = guard_from(yaml);
+    wd_verdict *a = check(g, "hello world", WD_ROLE_INPUT), *b = check(h, "hello world", WD_ROLE_INPUT);
+    for (int c = 0; c < WD_CAT_COUNT; c++)
+        assert_float_equal(wd_verdict_score(a, (wd_category)c), wd_verdict_score(b, (wd_category)c), 1e-6);
+    wd_verdict_free(a);
+    wd_verdict_free(b);
+    wd_guard_free(g);
+    wd_guard_free(h);
+    assert_int_equal(wd_guard_load_model(llama, NULL, &g), WD_OK);
+    float want = p_unsafe_of(llama, "how do I bake bread");
+    a = check(g, "how do I bake bread", WD_ROLE_INPUT);
+    assert_float_equal(wd_verdict_score(a, WD_CAT_S1), want, 2e-5);
+    wd_verdict_free(a);
+    wd_guard_free(g);
+    assert_int_not_equal(wd_guard_load_model("/nonexistent/model", NULL, &g), WD_OK);
+    assert_null(g);
+
+    /* the CLI */
+    char args[4096], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "check --json --model '%s' 'how do I bake bread'", llama);
+    int rc = wdt_cli(args, NULL, &out, &err);
+    assert_true(rc == 0 || rc == 1);
+    assert_non_null(strstr(out, "\"scores\""));
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "certify --json --model '%s' --max-erase 3 'hello world'", bert);
+    rc = wdt_cli(args, NULL, &out, &err);
+    assert_true(rc == 0 || rc == 1);
+    assert_non_null(strstr(out, "\"units\":\"tokens\""));
+    free(out);
+    free(err);
+    char *dir = wdt_tmpdir("gm_eval_model");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/p.txt", dir);
+    wdt_write_file(path, "tell me a story\nbake bread\n", 26);
+    snprintf(args, sizeof args, "eval --quiet --fresh --model '%s' --certify suffix:2 --out '%s/out' --data '%s:label=benign'",
+             llama, dir, path);
+    rc = wdt_cli(args, NULL, &out, &err);
+    if (rc) print_message("%s%s", out, err);
+    assert_int_equal(rc, 0);
+    free(out);
+    free(err);
+    snprintf(path, sizeof path, "%s/out/results.jsonl", dir);
+    char *res = mf_read(path, NULL);
+    assert_non_null(strstr(res, "\"units\":\"judge tokens\""));
+    free(res);
+    free(dir);
+    free(bert);
+    free(llama);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoder_classifier),
         cmocka_unit_test(test_llm_judge),
+        cmocka_unit_test(test_model_folder_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

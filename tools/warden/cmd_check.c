@@ -27,7 +27,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: warden check [TEXT... | -] [--policy FILE] [--role input|output]\n"
+            "usage: warden check [TEXT... | -] [--policy FILE | --model DIR] [--role input|output]\n"
             "                    [--json] [--redact] [--threads N]\n\n"
             "Checks whether TEXT (a user prompt, or with --role output a model's\n"
             "response) is unsafe, in which hazard categories (S1-S14, pii, secrets,\n"
@@ -37,6 +37,8 @@ static void usage(FILE *f) {
             "for its \"text\" (or \"prompt\", \"input\", \"response\", \"output\") field.\n\n"
             "options:\n"
             "  --policy FILE   policy file (YAML, see docs/policy.md); default: the built-in\n"
+            "  --model DIR     a model folder as the guard: a decoder as an LLM judge (Llama\n"
+            "                  Guard 3 prompt), a BERT-family sequence classifier\n"
             "  --role ROLE     input (default: a user prompt) or output (a model response)\n"
             "  --json          print each verdict as one JSON object per line\n"
             "  --redact        also print the text with PII and secrets replaced ([CARD], ...)\n"
@@ -45,7 +47,7 @@ static void usage(FILE *f) {
 }
 
 typedef struct opts {
-    const char *policy;
+    const char *policy, *model;
     wd_role     role;
     bool        json, redact;
     long        threads;
@@ -178,7 +180,7 @@ int cmd_check(int argc, char **argv) {
         usage(stdout);
         return CLI_OK;
     }
-    opts o = {NULL, WD_ROLE_INPUT, false, false, 1};
+    opts o = {NULL, NULL, WD_ROLE_INPUT, false, false, 1};
     char *text = NULL;
     size_t text_len = 0;
     bool dash = false, rest_positional = false;
@@ -190,6 +192,9 @@ int cmd_check(int argc, char **argv) {
         } else if (!rest_positional && !strcmp(a, "--policy")) {
             if (++i >= argc) return free(text), cli_usage_error("check", "--policy needs a FILE");
             o.policy = argv[i];
+        } else if (!rest_positional && !strcmp(a, "--model")) {
+            if (++i >= argc) return free(text), cli_usage_error("check", "--model needs a DIR");
+            o.model = argv[i];
         } else if (!rest_positional && !strcmp(a, "--role")) {
             if (++i >= argc) return free(text), cli_usage_error("check", "--role needs input or output");
             if (!strcmp(argv[i], "input")) o.role = WD_ROLE_INPUT;
@@ -219,10 +224,13 @@ int cmd_check(int argc, char **argv) {
     wd_guard_params gp = wd_guard_params_default();
     gp.n_threads = (int)o.threads;
     wd_guard *g = NULL;
-    wd_status st = o.policy ? wd_guard_load(o.policy, &gp, &g) : wd_guard_load_default(&gp, &g);
+    if (o.policy && o.model) return free(text), cli_usage_error("check", "--policy and --model exclude each other");
+    wd_status st = o.model    ? wd_guard_load_model(o.model, &gp, &g)
+                   : o.policy ? wd_guard_load(o.policy, &gp, &g)
+                              : wd_guard_load_default(&gp, &g);
     if (st != WD_OK) {
         free(text);
-        return cli_fail(st, o.policy ? "policy" : "built-in policy");
+        return cli_fail(st, o.model ? o.model : o.policy ? "policy" : "built-in policy");
     }
     if (dash) {
         status = run_lines(g, &o);

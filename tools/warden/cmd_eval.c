@@ -208,6 +208,8 @@ static void usage(FILE *f) {
             "Ctrl-C stops after the current batch with every file valid.\n\n"
             "options:\n"
             "  --policy FILE         the guard's policy (default: the built-in policy)\n"
+            "  --model DIR           a model folder as the guard: a decoder as an LLM judge\n"
+            "                        (Llama Guard 3 prompt), a BERT-family classifier\n"
             "  --certify MODE[:D[:K]]  score erase-and-check over the guard instead: mode\n"
             "                        suffix, insertion or infusion, D units erased, K blocks\n"
             "                        (see warden certify --help); recall on harmful items is\n"
@@ -237,7 +239,7 @@ int cmd_eval(int argc, char **argv) {
     }
     cli_data data;
     memset(&data, 0, sizeof data);
-    const char *policy = NULL, *attack_list = NULL, *out = "eval-out", *tpl_path = NULL, *tpl_field = NULL,
+    const char *policy = NULL, *model_dir = NULL, *attack_list = NULL, *out = "eval-out", *tpl_path = NULL, *tpl_field = NULL,
                *title = NULL;
     bool fresh = false, json = false, quiet = false;
     long batch = 32, threads = 1;
@@ -258,6 +260,7 @@ int cmd_eval(int argc, char **argv) {
             cli_data_free(&data);
             return cli_usage_error("eval", "unknown argument or missing value: '%s'", a);
         } else if (!strcmp(a, "--policy")) policy = argv[++i];
+        else if (!strcmp(a, "--model")) model_dir = argv[++i];
         else if (!strcmp(a, "--certify")) {
             certify = true;
             if (!parse_certify(argv[++i], &cs.params))
@@ -307,6 +310,7 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     if (data.n_src == 0) return cli_data_free(&data), cli_usage_error("eval", "--data is required");
+    if (policy && model_dir) return cli_data_free(&data), cli_usage_error("eval", "--policy and --model exclude each other");
     if (!certify && (cs.params.sample_ratio > 0 || cs.params.greedy_rounds > 0))
         return cli_data_free(&data), cli_usage_error("eval", "--randomized and --greedy go with --certify");
     if (cs.params.sample_ratio > 0 && cs.params.greedy_rounds > 0)
@@ -347,9 +351,11 @@ int cmd_eval(int argc, char **argv) {
     }
     wd_guard_params gp = wd_guard_params_default();
     gp.n_threads = (int)threads;
-    wd_status st = policy ? wd_guard_load(policy, &gp, &gs.guard) : wd_guard_load_default(&gp, &gs.guard);
+    wd_status st = model_dir ? wd_guard_load_model(model_dir, &gp, &gs.guard)
+                   : policy  ? wd_guard_load(policy, &gp, &gs.guard)
+                             : wd_guard_load_default(&gp, &gs.guard);
     if (st) {
-        rc = cli_fail(st, policy ? policy : "built-in policy");
+        rc = cli_fail(st, model_dir ? model_dir : policy ? policy : "built-in policy");
         goto done;
     }
     gs.check = cp;
@@ -357,7 +363,15 @@ int cmd_eval(int argc, char **argv) {
     char subject[512];
     snprintf(subject, sizeof subject, "%s", wd_guard_name(gs.guard));
     if (certify) {
-        if ((st = wd_certifier_new_guard(gs.guard, NULL, &cs.cert))) {
+        /* a model folder certifies over its own tokens (a decoder with prefix reuse) */
+        if (model_dir) {
+            wd_judge_params jp = wd_judge_params_default();
+            jp.n_threads = (int)threads;
+            st = wd_certifier_new_model(model_dir, &jp, &cs.cert);
+        } else {
+            st = wd_certifier_new_guard(gs.guard, NULL, &cs.cert);
+        }
+        if (st) {
             rc = cli_fail(st, "certify");
             goto done;
         }

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -229,7 +230,9 @@ static void usage(FILE *f) {
             "Resumable like eval.\n\n"
             "options:\n"
             "  --target DIR          the model (config.json, safetensors, tokenizer.json)\n"
-            "  --judge POLICY|default|none  the judge guard (default: the built-in policy)\n"
+            "  --judge POLICY|DIR|default|none  the judge guard: a policy file, a model\n"
+            "                        folder (an LLM judge or a classifier), the built-in\n"
+            "                        policy (default) or none\n"
             "  --benign              the prompts are benign-but-borderline (over-refusal);\n"
             "                        unlabelled files count as benign\n"
             "  --attack LIST         attack transforms (as for warden attack); with --seed,\n"
@@ -363,7 +366,10 @@ int cmd_redteam(int argc, char **argv) {
     }
     if (strcmp(judge, "none")) {
         wd_guard_params gp = wd_guard_params_default();
-        st = strcmp(judge, "default") ? wd_guard_load(judge, &gp, &t.judge) : wd_guard_load_default(&gp, &t.judge);
+        struct stat sb;
+        st = !strcmp(judge, "default")                     ? wd_guard_load_default(&gp, &t.judge)
+             : stat(judge, &sb) == 0 && S_ISDIR(sb.st_mode) ? wd_guard_load_model(judge, &gp, &t.judge)
+                                                            : wd_guard_load(judge, &gp, &t.judge);
         if (st) {
             rc = cli_fail(st, judge);
             goto done;

@@ -65,6 +65,9 @@ typedef enum wd_ec_mode {
 const char *wd_ec_mode_str(wd_ec_mode m);
 /* Parses those names. Returns WD_ERR_INVALID_ARG for anything else. */
 wd_status wd_ec_mode_parse(const char *s, wd_ec_mode *out);
+/* The erase length used when max_erase is 0 (the paper's settings): 20 for
+ * suffix, 12 for insertion, 3 for infusion. */
+int wd_ec_mode_default_erase(wd_ec_mode m);
 
 /* How much of the previous check's KV cache a decoder judge keeps. */
 typedef enum wd_ec_reuse {

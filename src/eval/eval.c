@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/util.h"
 #include "base/err.h"
 #include "base/file.h"
 #include "warden/report.h"
@@ -66,11 +67,7 @@ static uint64_t fnv1a_n(const char *s, size_t n) {
     return h;
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+static double now_ms(void) { return wd__now_us() / 1e3; }
 
 static const char *transform_name(const run *r, size_t t) {
     return t == 0 ? "clean" : wd_attack_name(r->p->attacks[t - 1]);

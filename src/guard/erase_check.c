@@ -45,12 +45,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/util.h"
 #include "guard/judge_llm.h"
 #include "warden/certify.h"
 #include "warden/model.h"
@@ -148,6 +148,10 @@ wd_status wd_ec_mode_parse(const char *s, wd_ec_mode *out) {
                     s ? s : "(null)");
 }
 
+int wd_ec_mode_default_erase(wd_ec_mode m) {
+    return m == WD_EC_SUFFIX ? 20 : m == WD_EC_INSERTION ? 12 : 3;
+}
+
 wd_certify_params wd_certify_params_default(void) {
     return (wd_certify_params){.mode = WD_EC_SUFFIX,
                                .max_erase = 0,
@@ -164,12 +168,6 @@ wd_certify_params wd_certify_params_default(void) {
 wd_judge_params wd_judge_params_default(void) {
     return (wd_judge_params){.template_text = NULL, .categories = 0, .threshold = 0.5f,
                              .n_threads = 0};
-}
-
-static double now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 static uint64_t splitmix(uint64_t *s) {
@@ -294,22 +292,11 @@ const char *wd_certifier_unit(const wd_certifier *c) {
 
 /* ==== enumeration ======================================================== */
 
-static wd_status grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return WD_OK;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need) nc *= 2;
-    void *q = realloc(*p, nc * elem);
-    if (!q) return wd__fail(WD_ERR_NOMEM, "erase-and-check: out of memory (%zu subsequences)", need);
-    *p = q;
-    *cap = nc;
-    return WD_OK;
-}
-
 /* Appends the set on the stack as a candidate. */
 static wd_status emit(run *r) {
     wd_status st;
-    if ((st = grow((void **)&r->cands, &r->cap_cands, r->n_cands + 1, sizeof *r->cands)) ||
-        (st = grow((void **)&r->pool, &r->cap_pool, r->n_pool + r->n_stack, sizeof *r->pool)))
+    if ((st = wd__array_grow((void **)&r->cands, &r->cap_cands, r->n_cands + 1, sizeof *r->cands)) ||
+        (st = wd__array_grow((void **)&r->pool, &r->cap_pool, r->n_pool + r->n_stack, sizeof *r->pool)))
         return st;
     if (r->n_stack) memcpy(r->pool + r->n_pool, r->stack, r->n_stack * sizeof *r->pool);
     r->cands[r->n_cands++] = (cand){.hash = 0, .off = r->n_pool, .n = (uint32_t)r->n_stack};
@@ -642,7 +629,7 @@ static wd_status judge_batch(run *r, const cand *const *cs, size_t n, float *sco
     size_t nh = c->n_head[role], nt = c->n_tail[role], V = wd_model_n_vocab(c->m);
     size_t need = nh + r->n + nt;
     if ((st = judge_ctx(c, need)) ||
-        (st = grow((void **)&c->seq, &c->cap_seq, need, sizeof *c->seq)))
+        (st = wd__array_grow((void **)&c->seq, &c->cap_seq, need, sizeof *c->seq)))
         return st;
     for (size_t i = 0; i < n;) {
         size_t g = 0;
@@ -831,8 +818,8 @@ static wd_status run_greedy(run *r) {
 static wd_status certify_run(run *r, wd_certificate **out) {
     const wd_certify_params *p = r->p;
     wd_certificate *res = r->r;
-    double t0 = now_us();
-    int d = p->max_erase ? p->max_erase : p->mode == WD_EC_SUFFIX ? 20 : p->mode == WD_EC_INSERTION ? 12 : 3;
+    double t0 = wd__now_us();
+    int d = p->max_erase ? p->max_erase : wd_ec_mode_default_erase(p->mode);
     res->mode = p->mode;
     res->max_erase = d;
     res->n_blocks = p->n_blocks;
@@ -841,7 +828,7 @@ static wd_status certify_run(run *r, wd_certificate **out) {
     res->unit = wd_certifier_unit(r->c);
     res->n_units = r->n;
     wd_status st = p->greedy_rounds > 0 ? run_greedy(r) : run_enumerated(r, (size_t)d);
-    res->micros = now_us() - t0;
+    res->micros = wd__now_us() - t0;
     free(r->cands);
     free(r->pool);
     free(r->stack);

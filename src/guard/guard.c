@@ -38,6 +38,7 @@
 #include "base/embed.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "base/util.h"
 #include "guard/decode.h"
 #include "guard/scanner.h"
 
@@ -728,15 +729,9 @@ static wd_status finish(wd_guard *g, wd_verdict *v, const char *text, size_t len
     return WD_OK;
 }
 
-static double now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
 static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, const wd_check_params *p,
                            wd_verdict **out) {
-    double t0 = now_us();
+    double t0 = wd__now_us();
     wd_verdict *v = calloc(1, sizeof *v);
     if (!v) return wd__err_set(&g->err, WD_ERR_NOMEM, "out of memory");
     v->role = p->role;
@@ -753,7 +748,7 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
         wd_verdict_free(v);
         return wd__err_set(&g->err, st, "check: %s", st == WD_ERR_NOMEM ? "out of memory" : wd_status_str(st));
     }
-    v->micros = now_us() - t0;
+    v->micros = wd__now_us() - t0;
     *out = v;
     return WD_OK;
 }

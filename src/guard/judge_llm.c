@@ -114,19 +114,26 @@ static wd_status render(const judge *j, const char *text, size_t len, wd_role ro
     return wd__judge_render(j->tmpl, j->cats, text, len, role, out);
 }
 
-static wd_status encode(const judge *j, const char *s, size_t len, int32_t **ids, size_t *cap,
-                        size_t *n) {
+/* Tokenizes s[0..len) without added special tokens (the prompt writes its
+ * own) into the growable *ids (*cap entries); *n = the count. */
+static wd_status encode_tok(const wd_tokenizer *tok, const char *s, size_t len, int32_t **ids,
+                            size_t *cap, size_t *n) {
     wd_encode_params ep = wd_encode_params_default();
-    ep.add_special_tokens = false; /* the prompt writes its own */
-    wd_status st = wd_tokenizer_encode_ids(j->tok, s, len, &ep, *ids, *cap, n);
+    ep.add_special_tokens = false;
+    wd_status st = wd_tokenizer_encode_ids(tok, s, len, &ep, *ids, *cap, n);
     if (st == WD_ERR_RANGE && *n > *cap) {
         int32_t *b = realloc(*ids, *n * sizeof *b);
         if (!b) return WD_ERR_NOMEM;
         *ids = b;
         *cap = *n;
-        st = wd_tokenizer_encode_ids(j->tok, s, len, &ep, *ids, *cap, n);
+        st = wd_tokenizer_encode_ids(tok, s, len, &ep, *ids, *cap, n);
     }
     return st;
+}
+
+static wd_status encode(const judge *j, const char *s, size_t len, int32_t **ids, size_t *cap,
+                        size_t *n) {
+    return encode_tok(j->tok, s, len, ids, cap, n);
 }
 
 /* The cacheable prefix for role: the prompt up to the last newline before
@@ -209,23 +216,17 @@ double wd__judge_p_unsafe(const float *lg, size_t V, const int32_t *ids, size_t 
     return pu > 1.0 ? 1.0 : pu;
 }
 
-/* Tokenizes s[0..len) without added special tokens into a new array. */
+/* Tokenizes s[0..len) into a new array (never NULL on success). */
 static wd_status encode_new(const wd_tokenizer *tok, const char *s, size_t len, int32_t **out,
                             size_t *n) {
-    wd_encode_params ep = wd_encode_params_default();
-    ep.add_special_tokens = false;
-    *out = NULL;
-    size_t need = 0;
-    wd_status st = wd_tokenizer_encode_ids(tok, s, len, &ep, NULL, 0, &need);
-    if (st && st != WD_ERR_RANGE) return st;
-    int32_t *ids = malloc((need ? need : 1) * sizeof *ids);
-    if (!ids) return WD_ERR_NOMEM;
-    if ((st = wd_tokenizer_encode_ids(tok, s, len, &ep, ids, need ? need : 1, n))) {
-        free(ids);
-        return st;
+    size_t cap = 1;
+    if (!(*out = malloc(sizeof **out))) return WD_ERR_NOMEM;
+    wd_status st = encode_tok(tok, s, len, out, &cap, n);
+    if (st) {
+        free(*out);
+        *out = NULL;
     }
-    *out = ids;
-    return WD_OK;
+    return st;
 }
 
 wd_status wd__judge_parts(const wd_tokenizer *tok, const char *tmpl, wd_catmask cats, wd_role role,

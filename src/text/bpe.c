@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/util.h"
 #include "text/tok_internal.h"
 
 /* ==== parsing ============================================================ */
@@ -215,20 +216,9 @@ typedef struct hitem {
     int32_t  new_id;
 } hitem;
 
-static wd_status grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return WD_OK;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *n = realloc(*p, c * elem);
-    if (!n) return WD_ERR_NOMEM;
-    *p = n;
-    *cap = c;
-    return WD_OK;
-}
-
 static wd_status sym_push(sym **v, size_t *n, size_t *cap, int32_t id, uint32_t start, uint32_t len) {
     if (*n == *cap) {
-        wd_status st = grow((void **)v, cap, *n + 1, sizeof(sym));
+        wd_status st = wd__array_grow((void **)v, cap, *n + 1, sizeof(sym));
         if (st) return st;
     }
     (*v)[*n] = (sym){id, start, len, (int32_t)*n - 1, (int32_t)*n + 1};
@@ -240,7 +230,7 @@ static wd_status sym_push(sym **v, size_t *n, size_t *cap, int32_t id, uint32_t 
 static wd_status initial_symbols(const wd_tmodel *m, const char *s, size_t len, sym **v, size_t *cap,
                                  size_t *n, char **buf, size_t *buf_cap) {
     *n = 0;
-    wd_status st = grow((void **)v, cap, len + 1, sizeof(sym));
+    wd_status st = wd__array_grow((void **)v, cap, len + 1, sizeof(sym));
     if (st) return st;
     bool affix = m->cont_prefix_len || m->eow_suffix_len;
     int32_t unk_pending = -1;
@@ -254,7 +244,7 @@ static wd_status initial_symbols(const wd_tmodel *m, const char *s, size_t len, 
             found = wd__strmap_get(&m->vocab, s + i, k, &id);
         } else {
             size_t need = m->cont_prefix_len + k + m->eow_suffix_len;
-            st = grow((void **)buf, buf_cap, need, 1);
+            st = wd__array_grow((void **)buf, buf_cap, need, 1);
             if (st) return st;
             size_t o = 0;
             if (i > 0 && m->cont_prefix_len) {
@@ -349,7 +339,7 @@ static hitem hpop(hitem *h, size_t *n) {
 static wd_status merge_word(const wd_tmodel *m, sym *v, size_t n, wd_scratch *sc) {
     if (n < 2) return WD_OK;
     /* every symbol adds at most one heap entry per merge around it: 2n bounds it */
-    wd_status st = grow(&sc->heap, &sc->heap_cap, 2 * n + 2, sizeof(hitem));
+    wd_status st = wd__array_grow(&sc->heap, &sc->heap_cap, 2 * n + 2, sizeof(hitem));
     if (st) return st;
     hitem *h = sc->heap;
     size_t hn = 0;
@@ -372,7 +362,7 @@ static wd_status merge_word(const wd_tmodel *m, sym *v, size_t n, wd_scratch *sc
         s->next = r->next;
         if (s->next >= 0) v[s->next].prev = (int32_t)top.pos;
         if (hn + 2 > sc->heap_cap) {
-            st = grow(&sc->heap, &sc->heap_cap, hn + 2, sizeof(hitem));
+            st = wd__array_grow(&sc->heap, &sc->heap_cap, hn + 2, sizeof(hitem));
             if (st) return st;
             h = sc->heap;
         }
@@ -439,8 +429,8 @@ static wd_status bpe_word(const wd_tmodel *m, const char *s, size_t len, wd_mtok
     }
     if (cacheable) {
         size_t cnt = out->n - first;
-        st = grow((void **)&sc->cache_tok, &sc->cache_cap, sc->cache_n + cnt, sizeof(struct wd_ctok));
-        if (!st) st = grow((void **)&sc->cache_ent, &sc->cache_ent_cap, sc->cache_ent_n + 1, sizeof(struct wd_cent));
+        st = wd__array_grow((void **)&sc->cache_tok, &sc->cache_cap, sc->cache_n + cnt, sizeof(struct wd_ctok));
+        if (!st) st = wd__array_grow((void **)&sc->cache_ent, &sc->cache_ent_cap, sc->cache_ent_n + 1, sizeof(struct wd_cent));
         if (!st) st = wd__strmap_put(&sc->cache, s, len, (int32_t)sc->cache_ent_n);
         if (st) return st;
         sc->cache_ent[sc->cache_ent_n++] = (struct wd_cent){(uint32_t)sc->cache_n, (uint32_t)cnt};

@@ -382,8 +382,7 @@ int cmd_eval(int argc, char **argv) {
             snprintf(subject, sizeof subject, "%s %s d=%d over %s",
                      cs.params.sample_ratio > 0 && cs.params.sample_ratio < 1 ? "RandEC" : "erase-and-check",
                      wd_ec_mode_str(cs.params.mode),
-                     cs.params.max_erase ? cs.params.max_erase
-                     : cs.params.mode == WD_EC_SUFFIX ? 20 : cs.params.mode == WD_EC_INSERTION ? 12 : 3,
+                     cs.params.max_erase ? cs.params.max_erase : wd_ec_mode_default_erase(cs.params.mode),
                      wd_guard_name(gs.guard));
     }
     ep.batch_size = (size_t)batch;

@@ -1,0 +1,24 @@
+/*
+ * base/util.h - two helpers every layer needs: growing a malloc'd array
+ * geometrically, and a monotonic clock.
+ */
+#ifndef WD_BASE_UTIL_H
+#define WD_BASE_UTIL_H
+
+#include <stddef.h>
+
+#include "warden/base.h"
+
+/* Makes the array *p (of *cap elements of elem bytes) hold at least need
+ * elements, doubling from 64. Returns WD_OK, or WD_ERR_NOMEM (with the
+ * thread's last error set; *p and *cap unchanged). The common case (room
+ * enough) is inline: tokenizers call this per word. */
+wd_status wd__array_grow_slow(void **p, size_t *cap, size_t need, size_t elem);
+static inline wd_status wd__array_grow(void **p, size_t *cap, size_t need, size_t elem) {
+    return need <= *cap ? WD_OK : wd__array_grow_slow(p, cap, need, elem);
+}
+
+/* Monotonic time in microseconds (CLOCK_MONOTONIC). */
+double wd__now_us(void);
+
+#endif

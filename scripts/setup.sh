@@ -13,6 +13,7 @@ PACKAGES=(
   libyaml-dev                        # policy files
   libmicrohttpd-dev                  # warden serve
   zlib1g-dev                         # gzip datasets
+  libunistring-dev                   # static links: GnuTLS (via libmicrohttpd) lists -lunistring
   libcmocka-dev                      # unit tests
 )
 

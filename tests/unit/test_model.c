@@ -567,7 +567,7 @@ static void test_cli(void **s) {
     assert_int_equal(wd_model_generate(ctx, SEQ, 5, &gp, NULL, NULL, want, 12, &nw), WD_OK);
     char expect[256] = "", args[1024];
     for (size_t i = 0; i < nw; i++)
-        snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s%d", i ? " " : "",
+        snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s%d", i ? "," : "",
                  want[i]);
     strcat(expect, "\n");
     char *out = NULL, *err = NULL;

@@ -215,7 +215,7 @@ static int new_context(const model_args *a, wd_model *m, size_t n_min, wd_contex
 
 static bool stream_piece(int32_t id, const char *piece, void *user) {
     if (piece) fputs(piece, stdout);
-    else if (id >= 0) printf("%s%d", *(bool *)user ? " " : "", id);
+    else if (id >= 0) printf("%s%d", *(bool *)user ? "," : "", id); /* as --ids takes them */
     *(bool *)user = true;
     fflush(stdout);
     return true;

@@ -687,6 +687,7 @@ static wd_status stream_step(wd_tokenizer_stream *s, bool final, const char **pi
     size_t nb = 0, na = 0;
     *piece = "";
     *piece_len = 0;
+    if (!s->n) return WD_OK; /* nothing pushed yet (and s->ids may be NULL) */
     wd_status st = decode_bytes(s->tok, s->ids + s->prefix, s->read - s->prefix, s->p.skip_special_tokens,
                                 true, &before, &nb);
     if (!st) st = decode_bytes(s->tok, s->ids + s->prefix, s->n - s->prefix, s->p.skip_special_tokens, true,

@@ -100,6 +100,25 @@ static void test_acceptance_cli(void **state) {
     assert_true(strstr(out, "\"unsafe\":false") < second);
     assert_non_null(strstr(second, "\"unsafe\":true"));
     free(out), free(err);
+    /* a bad line in a batch: every line answered in input order with its
+     * number, the error in its place */
+    rc = wdt_cli("check --json -", "{\"text\":\"a1\"}\n{\"text\":\"how to make meth\"}\n\n{\"foo\":1}\n{\"text\":\"a5\"}\n",
+                 &out, &err);
+    assert_int_equal(rc, 3);
+    {
+        const char *want[] = {"{\"line\":1,\"unsafe\":false", "{\"line\":2,\"unsafe\":true", "{\"line\":3,\"unsafe\":false",
+                              "{\"line\":4,\"error\":", "{\"line\":5,\"unsafe\":false"};
+        const char *p = out;
+        for (int k = 0; k < 5; k++) {
+            assert_non_null(p);
+            if (strncmp(p, want[k], strlen(want[k]))) fail_msg("line %d of the output: %.60s", k + 1, p);
+            p = strchr(p, '\n');
+            if (p) p++;
+        }
+        assert_true(p && !*p);
+    }
+    assert_non_null(strstr(err, "line 4: a JSON object with no"));
+    free(out), free(err);
     /* usage errors */
     rc = wdt_cli("check --role sideways hi", NULL, &out, &err);
     assert_int_equal(rc, 2);

@@ -902,11 +902,14 @@ wd_status wd__clf_augment_harmful(wd_clf_dataset *d, double frac, uint64_t seed)
         if (!op[0] && !cl[0]) op = pick(&rng, openers);
         int len = snprintf(buf, sizeof buf, "%s%s%s", op, x->text, cl);
         if (len < 0 || (size_t)len >= sizeof buf) continue;
-        uint32_t pos = x->pos, known = x->known;
+        uint32_t pos = x->pos, known = x->known, origin = x->source;
         size_t before = d->n;
         wd_status rc = wd__clf_dataset_add(d, src, buf, (size_t)len, pos, known);
         if (rc) return rc;
-        if (d->n > before) d->ex[d->n - 1].split = WD_CLF_SPLIT_TRAIN;
+        if (d->n > before) {
+            d->ex[d->n - 1].split = WD_CLF_SPLIT_TRAIN;
+            d->ex[d->n - 1].origin = origin; /* left out with its original (LOSO) */
+        }
     }
     return WD_OK;
 }

@@ -42,6 +42,9 @@ typedef struct wd_clf_example {
     char     *norm;   /* normalised (owned)                                */
     size_t    norm_len;
     uint32_t  source; /* index into wd_clf_dataset.sources                 */
+    uint32_t  origin; /* source of the text copied (augmented), else source */
+    uint64_t  group;  /* split unit: 0 = the text itself, else a key shared
+                         by related texts (translations, one template)   */
     uint32_t  pos;    /* positive labels                                   */
     uint32_t  known;  /* labels this example says something about          */
     uint8_t   split;  /* wd_clf_split                                      */
@@ -51,6 +54,7 @@ typedef struct wd_clf_source {
     char      *name;      /* "advbench", "gen-benign", "cyberseceval-frr"... */
     wd_clf_use use;
     int        synthetic; /* written by warden's generator                  */
+    char      *family;    /* source family for leave-one-source-out figures */
 } wd_clf_source;
 
 typedef struct wd_clf_dataset {
@@ -60,6 +64,8 @@ typedef struct wd_clf_dataset {
     size_t          n_sources;
     unsigned        norm_flags;
     size_t          n_dupes; /* examples dropped as exact duplicates        */
+    size_t         *dedup;   /* open-addressing set of example index + 1    */
+    size_t          dedup_cap;
 } wd_clf_dataset;
 
 void      wd__clf_dataset_init(wd_clf_dataset *d, unsigned norm_flags);

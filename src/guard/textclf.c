@@ -14,6 +14,14 @@
  *     full avalanche): the low hash_bits bits pick the bucket, the top bit
  *     the sign (signed feature hashing: collisions cancel in expectation
  *     instead of biasing a weight upward).
+ *   - with cfg.concepts: the WordNet concepts of each word (a table derived
+ *     from WordNet 3.0 by scripts/gen-concepts.py, concepts_table.inc:
+ *     "slay", "strangle", "liquidate" -> KILL; "neighbour", "nurse" ->
+ *     PERSON; ...): one feature per concept of the word, and one per
+ *     ordered pair (concept of one of the CONC_WINDOW previous words,
+ *     concept of this word), so "KILL ... PERSON" is learned once for
+ *     every verb of killing and every kind of person, and "kill ...
+ *     process" does not share it;
  * The input vector is the signed term counts divided by sqrt(number of
  * occurrences) (see textclf.h), so a model's logit is
  *     z[l] = bias[l] + scale[l] * (sum over occurrences of sign * W[b, l]) / sqrt(n)
@@ -62,7 +70,7 @@ struct wd_textclf {
 
 wd_textclf_cfg wd__textclf_cfg_default(void) {
     wd_textclf_cfg c = {.hash_bits = 18, .word_min = 1, .word_max = 2,
-                        .char_min = 4, .char_max = 5, .norm_flags = 63};
+                        .char_min = 4, .char_max = 5, .norm_flags = 63, .concepts = 1};
     return c;
 }
 
@@ -106,9 +114,62 @@ uint64_t wd__textclf_hash(const void *data, size_t len, uint64_t seed) {
     return mix64(h);
 }
 
-/* ==== features =========================================================== */
+/* ==== WordNet concepts ==================================================== */
+
+#include "guard/concepts_table.inc"
 
 #define SEED_WORD 0x5744000u /* + order */
+#define SEED_CONC 0x434f4e43ull /* concept features */
+#define CONC_WINDOW 4           /* previous words paired with this one      */
+#define CONC_BITS 17            /* 2^17 slots, for ~40k words               */
+
+/* word hash (the unigram feature's) -> concept bits: open addressing over
+ * 64-bit slots, the hash's top 32 bits as the fingerprint in the high half
+ * and the bits in the low half (an empty slot is 0; no entry has 0 bits) */
+static uint64_t *conc_slots;
+static pthread_once_t conc_once = PTHREAD_ONCE_INIT;
+
+static void conc_init(void) {
+    const size_t n = (size_t)1 << CONC_BITS;
+    uint64_t *t = calloc(n, sizeof *t);
+    if (!t) return; /* no concepts: features are then as without them */
+    for (const char *p = wd_concept_words; *p;) {
+        size_t len = strlen(p);
+        uint64_t h = wd__textclf_hash(p, len, SEED_WORD + 1);
+        uint32_t bits = 0; /* exactly 8 hex digits: the next word follows */
+        for (int k = 1; k <= 8; k++) {
+            char c = p[len + k];
+            bits = bits << 4 | (uint32_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+        }
+        size_t k = (size_t)h & (n - 1);
+        while (t[k]) k = (k + 1) & (n - 1);
+        t[k] = (h >> 32) << 32 | bits;
+        p += len + 1 + 8;
+    }
+    conc_slots = t;
+}
+
+static inline uint32_t conc_lookup(uint64_t hw) {
+    const size_t mask = ((size_t)1 << CONC_BITS) - 1;
+    for (size_t k = (size_t)hw & mask;; k = (k + 1) & mask) {
+        uint64_t e = conc_slots[k];
+        if (!e) return 0;
+        if (e >> 32 == hw >> 32) return (uint32_t)e;
+    }
+}
+
+uint32_t wd__textclf_concepts_of(const char *word, size_t len) {
+    pthread_once(&conc_once, conc_init);
+    if (!conc_slots) return 0;
+    return conc_lookup(wd__textclf_hash(word, len, SEED_WORD + 1));
+}
+
+const char *wd__textclf_concept_name(int i) {
+    return i >= 0 && i < WD_CONCEPTS_N ? wd_concept_names[i] : NULL;
+}
+
+/* ==== features =========================================================== */
+
 #define SEED_CHAR 0x4348000u /* + n     */
 #define CHAR_WORD_MAX 48     /* codepoints of a word used for char n-grams */
 
@@ -132,8 +193,15 @@ size_t wd__textclf_features(const wd_textclf_cfg *cfg, const char *text, size_t 
     const uint32_t mask = (uint32_t)((1u << cfg->hash_bits) - 1u);
     uint64_t recent[8] = {0}; /* unigram hashes of the last words, newest last */
     int n_recent = 0;
+    uint32_t conc[CONC_WINDOW] = {0}; /* concept bits of the last words, ring */
+    unsigned n_words = 0;
     size_t n = 0;
     size_t i = 0;
+    int use_conc = 0;
+    if (cfg->concepts) {
+        pthread_once(&conc_once, conc_init);
+        use_conc = conc_slots != NULL; /* (NULL only when out of memory) */
+    }
     while (i < len) {
         if (!is_word_byte(s[i])) {
             i++;
@@ -161,6 +229,27 @@ size_t wd__textclf_features(const wd_textclf_cfg *cfg, const char *text, size_t 
             }
             emit_hash(emit, ctx, h, mask);
             n++;
+        }
+
+        /* concepts of the word, and ordered pairs with the previous words' */
+        if (use_conc) {
+            uint32_t m = conc_lookup(hw);
+            if (m) {
+                for (uint32_t bs = m; bs; bs &= bs - 1) {
+                    uint64_t cb = (uint64_t)__builtin_ctz(bs);
+                    emit_hash(emit, ctx, mix64(SEED_CONC ^ (cb + 1) * 0x9e3779b97f4a7c15ull), mask);
+                    n++;
+                    for (unsigned j = 1; j <= CONC_WINDOW && j <= n_words; j++) {
+                        for (uint32_t a = conc[(n_words - j) % CONC_WINDOW]; a; a &= a - 1) {
+                            uint64_t ca = (uint64_t)__builtin_ctz(a);
+                            emit_hash(emit, ctx, mix64(chain(SEED_CONC + 64 * ca + cb, 0x50414952)), mask);
+                            n++;
+                        }
+                    }
+                }
+            }
+            conc[n_words % CONC_WINDOW] = m;
+            n_words++;
         }
 
         /* character n-grams inside "<word>": v[] holds one value per
@@ -303,6 +392,10 @@ float wd__textclf_threshold(const wd_textclf *m, size_t i) {
     return m && i < m->n_labels ? m->thr[i] : 0.5f;
 }
 
+void wd__textclf_set_threshold(wd_textclf *m, size_t i, float t) {
+    if (m && i < m->n_labels && t > 0 && t < 1) m->thr[i] = t;
+}
+
 wd_textclf_cfg wd__textclf_cfg(const wd_textclf *m) { return m->cfg; }
 unsigned wd__textclf_norm_flags(const wd_textclf *m) { return m->cfg.norm_flags; }
 int wd__textclf_softmax_hazards(const wd_textclf *m) { return m->softmax_hazards; }
@@ -326,6 +419,8 @@ static wd_status check_cfg(const wd_textclf_cfg *c, const char *where) {
     if (c->char_min < 0 || c->char_max > 8 || (c->char_min > 0 && c->char_max < c->char_min))
         return wd__fail(WD_ERR_FORMAT, "%s: char_ngrams %d-%d invalid (need 0, or min <= max <= 8)",
                         where, c->char_min, c->char_max);
+    if (c->concepts < 0 || c->concepts > 1)
+        return wd__fail(WD_ERR_FORMAT, "%s: concepts %d invalid (need 0 or 1)", where, c->concepts);
     return WD_OK;
 }
 
@@ -481,6 +576,13 @@ static wd_status from_safetensors(wd_safetensors *st, const char *where, wd_text
         rc = wd__fail(WD_ERR_FORMAT, "%s: __metadata__ 'char_ngrams' missing or not MIN-MAX", where);
         goto fail;
     }
+    const char *cc = wd_safetensors_metadata_get(st, "concepts");
+    if (cc && strcmp(cc, "wordnet-1") && strcmp(cc, "none")) {
+        rc = wd__fail(WD_ERR_FORMAT, "%s: __metadata__ 'concepts' is '%s', expected wordnet-1 or none",
+                      where, cc);
+        goto fail;
+    }
+    m->cfg.concepts = cc && !strcmp(cc, "wordnet-1");
     if ((rc = check_cfg(&m->cfg, where))) goto fail;
 
     const char *lab = wd_safetensors_metadata_get(st, "labels");
@@ -603,6 +705,8 @@ wd_status wd__textclf_save(const wd_textclf *m, const char *path, size_t n_meta,
     snprintf(num, sizeof num, "%u", m->cfg.norm_flags);
     if ((rc = wd_safetensors_writer_add_metadata(w, "norm_flags", num))) goto done;
     if ((rc = wd_safetensors_writer_add_metadata(w, "labels", buf))) goto done;
+    if (m->cfg.concepts && (rc = wd_safetensors_writer_add_metadata(w, "concepts", "wordnet-1")))
+        goto done;
     if ((rc = wd_safetensors_writer_add_metadata(w, "hazard_head",
                                                  m->softmax_hazards ? "softmax" : "sigmoid")))
         goto done;

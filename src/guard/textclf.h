@@ -31,6 +31,7 @@ typedef struct wd_textclf_cfg {
     int      char_min;      /* character n-grams within "<word>", 0 = none  */
     int      char_max;      /* (codepoints, char_min..char_max, <= 8)        */
     unsigned norm_flags;    /* wd__normalize flags the text must go through */
+    int      concepts;      /* 1 = WordNet concept features (textclf.c)      */
 } wd_textclf_cfg;
 
 /* The defaults the shipped model was trained with. */
@@ -56,6 +57,8 @@ const char    *wd__textclf_label(const wd_textclf *m, size_t i);
 int            wd__textclf_label_index(const wd_textclf *m, const char *name);
 /* Recommended decision threshold of label i (from training), 0.5 if absent. */
 float          wd__textclf_threshold(const wd_textclf *m, size_t i);
+/* Sets the recommended threshold of label i (training; before saving). */
+void           wd__textclf_set_threshold(wd_textclf *m, size_t i, float t);
 wd_textclf_cfg wd__textclf_cfg(const wd_textclf *m);
 unsigned       wd__textclf_norm_flags(const wd_textclf *m);
 /* True when labels 1..14 (S1..S14) are p(harmful) x softmax shares. */
@@ -83,6 +86,11 @@ typedef void (*wd_textclf_emit_fn)(void *ctx, uint32_t bucket, int sign);
  * distinct: exact for texts without repeated n-grams). */
 size_t wd__textclf_features(const wd_textclf_cfg *cfg, const char *text, size_t len,
                             wd_textclf_emit_fn emit, void *ctx);
+
+/* The WordNet concept bits of a word (lower-case ASCII), 0 if none; and the
+ * name of concept bit i ("KILL", "PERSON", ...; NULL out of range). */
+uint32_t    wd__textclf_concepts_of(const char *word, size_t len);
+const char *wd__textclf_concept_name(int i);
 
 /* The 64-bit hash used for features (exposed for tests). */
 uint64_t wd__textclf_hash(const void *data, size_t len, uint64_t seed);

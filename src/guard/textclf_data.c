@@ -1097,6 +1097,24 @@ static wd_status load_toxic_spans(wd_clf_dataset *d, const char *dir) {
     return rc;
 }
 
+/* GPTFuzz model responses (label 1 = the model complied with a harmful
+ * request, 0 = it refused or deflected): the harmful-response signal for
+ * the output role. train.csv is trained on; evaluate.csv is kept for
+ * evaluation only (the held-out harmful-response figure). */
+static wd_status on_gptfuzz_response(void *vctx, char **f, size_t nf, const char *where) {
+    hdr_ctx *c = vctx;
+    if (!c->seen_header) {
+        c->seen_header = 1;
+        return need_cols(c, f, nf, where);
+    }
+    if ((size_t)c->col[0] >= nf || (size_t)c->col[1] >= nf) return WD_OK;
+    const char *t = f[c->col[0]], *lab = f[c->col[1]];
+    if (strcmp(lab, "0") && strcmp(lab, "1"))
+        return wd__fail(WD_ERR_FORMAT, "%s: label '%s' is neither 0 nor 1", where, lab);
+    if (lab[0] == '1') return add_weak(c->d, c->src, t, strlen(t), H, H | PI);
+    return add_weak(c->d, c->src, t, strlen(t), 0, WD_CLF_ALL_LABELS);
+}
+
 /* Loads the sets added 2026-12-06; counts the ones found in *found. */
 static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval, size_t *found) {
     wd_status rc = WD_OK;
@@ -1209,7 +1227,22 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
         if ((rc = read_with_header(path, on_awesome, &c))) goto done;
         ++*found;
     }
+    NPATH("jailbreak-prompts/gptfuzz/train.csv");
+    if (!NABSENT()) {
+        hdr_ctx c = {.d = d, .src = wd__clf_dataset_source(d, "gptfuzz-responses", WD_CLF_USE_TRAIN, 0),
+                     .want = {"Response", "label"}, .n_col = 2};
+        if ((rc = read_with_header(path, on_gptfuzz_response, &c))) goto done;
+        ++*found;
+    }
     if (with_eval) {
+        NPATH("jailbreak-prompts/gptfuzz/evaluate.csv");
+        if (!NABSENT()) {
+            hdr_ctx c = {.d = d,
+                         .src = wd__clf_dataset_source(d, "gptfuzz-resp-eval", WD_CLF_USE_EVAL, 0),
+                         .want = {"Response", "label"}, .n_col = 2};
+            if ((rc = read_with_header(path, on_gptfuzz_response, &c))) goto done;
+            ++*found;
+        }
         /* evaluation only (not ship-ok) */
         static const char *const ok[] = {"oktest/OKTest.csv", "oktest/OKTest_heldout.csv"};
         for (size_t i = 0; i < 2; i++) {

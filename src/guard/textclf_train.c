@@ -229,18 +229,33 @@ static double val_loss(const wd_clf_dataset *d, const wd_clf_feats *f, const siz
     return wd__clf_loss_grad(d, f, rows, n, ex_w, pos_w, cat_weight, 0, D, w, b, NULL, NULL);
 }
 
+static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
+                             const wd_clf_train_params *p, wd_textclf **out);
+
 wd_status wd__clf_train(const wd_clf_dataset *d, const wd_clf_train_params *p, wd_textclf **out) {
+    *out = NULL;
+    wd_clf_feats f = {0};
+    wd_status rc = wd__clf_featurize(&p->cfg, d, &f);
+    if (rc) return rc;
+    rc = train_feats(d, &f, p, out);
+    wd__clf_feats_free(&f);
+    return rc;
+}
+
+/* Trains on features computed once for d (the leave-one-source-out folds
+ * share them). */
+static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
+                             const wd_clf_train_params *p, wd_textclf **out) {
     *out = NULL;
     const size_t L = WD_CLF_N_LABELS, D = (size_t)1 << p->cfg.hash_bits;
     wd_status rc = WD_OK;
-    wd_clf_feats f = {0};
+    const wd_clf_feats f = *fp;
     size_t *tr = NULL, *va = NULL, *touched = NULL;
     uint32_t *stamp = NULL;
     float *w = NULL, *best_w = NULL, *gw = NULL, *m1 = NULL, *m2 = NULL, *ex_w = NULL;
     float b[WD_CLF_N_LABELS] = {0}, best_b[WD_CLF_N_LABELS] = {0}, gb[WD_CLF_N_LABELS],
           mb1[WD_CLF_N_LABELS] = {0}, mb2[WD_CLF_N_LABELS] = {0}, pos_w[WD_CLF_N_LABELS];
 
-    if ((rc = wd__clf_featurize(&p->cfg, d, &f))) return rc;
     tr = malloc(d->n * sizeof *tr);
     va = malloc(d->n * sizeof *va);
     ex_w = calloc(d->n, sizeof *ex_w);
@@ -360,7 +375,6 @@ wd_status wd__clf_train(const wd_clf_dataset *d, const wd_clf_train_params *p, w
     }
     rc = wd__textclf_build(&p->cfg, L, wd__clf_label_names, best_w, best_b, NULL, 1, out);
 done:
-    wd__clf_feats_free(&f);
     free(tr);
     free(va);
     free(ex_w);
@@ -376,8 +390,15 @@ done:
 
 /* ==== evaluation ========================================================= */
 
+/* The label an example is scored on: "harmful" where the source says,
+ * else "prompt_injection" (BIPIA's injected texts: injection, harm unknown). */
+static int eval_label(const wd_clf_example *x) {
+    return (x->known & 1u) || !(x->known >> WD_CLF_LABEL_PI & 1u) ? WD_CLF_LABEL_HARMFUL
+                                                                   : WD_CLF_LABEL_PI;
+}
+
 static void count(wd_clf_report *r, const wd_clf_dataset *d, const wd_clf_example *x, int pred) {
-    int y = (int)(x->pos & 1);
+    int y = (int)(x->pos >> eval_label(x) & 1);
     if (x->source < 64) {
         wd_clf_source_eval *s = &r->src[x->source];
         s->n++;
@@ -422,7 +443,8 @@ wd_status wd__clf_evaluate(const wd_textclf *m, const wd_clf_dataset *d, float t
         wd_status rc = wd__textclf_predict(m, x->norm, x->norm_len, probs);
         if (rc) return rc;
         n_scored++;
-        count(r, d, x, probs[0] >= threshold);
+        int lab = eval_label(x);
+        count(r, d, x, lab == WD_CLF_LABEL_HARMFUL ? probs[0] >= threshold : probs[lab] >= 0.5f);
         if (x->source < 64 && (x->known & WD_CLF_HAZARD_LABELS) == WD_CLF_HAZARD_LABELS &&
             (x->pos & WD_CLF_HAZARD_LABELS) && L >= 15) {
             size_t best = 1;
@@ -436,4 +458,106 @@ wd_status wd__clf_evaluate(const wd_textclf *m, const wd_clf_dataset *d, float t
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     r->ms_per_1k = n_scored ? ms * 1000.0 / (double)n_scored : 0;
     return WD_OK;
+}
+
+/* ==== leave-one-source-out =============================================== */
+
+/* Request folds pair each harmful-request family with a benign family held
+ * out with it (so the test set has both classes and the benign family's
+ * register is unseen too); toxic-content families carry both classes; the
+ * injection fold tests the injection head. The generator's benign prompts
+ * are never held out (they are warden's own text, not a source). */
+static const wd_clf_fold default_folds[] = {
+    {"advbench + certified-safe", {"advbench", "certified-safe"}, WD_CLF_FOLD_REQUEST},
+    {"strongreject + dolly", {"strongreject", "dolly"}, WD_CLF_FOLD_REQUEST},
+    {"do-not-answer + self-instruct", {"do-not-answer", "self-instruct"}, WD_CLF_FOLD_REQUEST},
+    {"ailuminate + awesome-prompts", {"ailuminate", "awesome-prompts"}, WD_CLF_FOLD_REQUEST},
+    {"gptfuzz-questions + certified-safe", {"gptfuzz-questions", "certified-safe"}, WD_CLF_FOLD_REQUEST},
+    {"jailbreaks + awesome-prompts", {"jailbreaks", "awesome-prompts"}, WD_CLF_FOLD_REQUEST},
+    {"aart + dolly", {"aart", "dolly"}, WD_CLF_FOLD_REQUEST},
+    {"red-instruct + self-instruct", {"red-instruct", "self-instruct"}, WD_CLF_FOLD_REQUEST},
+    {"multijail + dolly", {"multijail", "dolly"}, WD_CLF_FOLD_REQUEST},
+    {"toxigen", {"toxigen"}, WD_CLF_FOLD_TOXIC},
+    {"hatecheck", {"hatecheck"}, WD_CLF_FOLD_TOXIC},
+    {"davidson", {"davidson"}, WD_CLF_FOLD_TOXIC},
+    {"stormfront", {"stormfront"}, WD_CLF_FOLD_TOXIC},
+    {"toxic-spans", {"toxic-spans"}, WD_CLF_FOLD_TOXIC},
+    {"convabuse", {"convabuse"}, WD_CLF_FOLD_TOXIC},
+    {"bipia", {"bipia"}, WD_CLF_FOLD_INJECTION},
+};
+
+const wd_clf_fold *wd__clf_default_folds(size_t *n_out) {
+    *n_out = sizeof default_folds / sizeof default_folds[0];
+    return default_folds;
+}
+
+static int in_fold(const wd_clf_dataset *d, uint32_t source, const wd_clf_fold *f) {
+    const char *fam = d->sources[source].family;
+    for (int k = 0; k < 3 && f->families[k]; k++)
+        if (fam && !strcmp(fam, f->families[k])) return 1;
+    return 0;
+}
+
+wd_status wd__clf_loso(wd_clf_dataset *d, const wd_clf_train_params *p, const wd_clf_fold *folds,
+                       size_t n_folds, float *oof, int *fold_of) {
+    uint8_t *saved = malloc(d->n ? d->n : 1);
+    if (!saved) return wd__fail(WD_ERR_NOMEM, "train-guard: out of memory");
+    for (size_t i = 0; i < d->n; i++) {
+        saved[i] = d->ex[i].split;
+        oof[i] = NAN;
+        fold_of[i] = -1;
+    }
+    wd_clf_feats feats;
+    wd_status rc = wd__clf_featurize(&p->cfg, d, &feats);
+    for (size_t k = 0; k < n_folds && !rc; k++) {
+        const wd_clf_fold *f = &folds[k];
+        size_t n_test = 0;
+        for (size_t i = 0; i < d->n; i++) {
+            wd_clf_example *x = &d->ex[i];
+            x->split = saved[i];
+            if (saved[i] == WD_CLF_SPLIT_EVAL) continue;
+            if (in_fold(d, x->origin, f)) {
+                /* out of training; only the fold's own (non-copied) texts
+                 * are tested */
+                x->split = WD_CLF_SPLIT_HELDOUT;
+                if (x->origin == x->source) n_test++;
+            }
+        }
+        if (!n_test) continue;
+        WD_INFO("train-guard: leave-one-source-out fold %zu/%zu: %s (%zu test examples)", k + 1,
+                n_folds, f->name, n_test);
+        wd_textclf *m = NULL;
+        if ((rc = train_feats(d, &feats, p, &m))) break;
+        int label = f->kind == WD_CLF_FOLD_INJECTION ? WD_CLF_LABEL_PI : WD_CLF_LABEL_HARMFUL;
+        float probs[WD_TEXTCLF_MAX_LABELS];
+        for (size_t i = 0; i < d->n && !rc; i++) {
+            wd_clf_example *x = &d->ex[i];
+            if (saved[i] == WD_CLF_SPLIT_EVAL || x->origin != x->source || !in_fold(d, x->source, f))
+                continue;
+            if (!(x->known >> label & 1)) continue;
+            if ((rc = wd__textclf_predict(m, x->norm, x->norm_len, probs))) break;
+            oof[i] = probs[label];
+            fold_of[i] = (int)k;
+        }
+        wd__textclf_free(m);
+    }
+    if (feats.off) wd__clf_feats_free(&feats);
+    for (size_t i = 0; i < d->n; i++) d->ex[i].split = saved[i];
+    free(saved);
+    return rc;
+}
+
+wd_clf_counts wd__clf_fold_counts(const wd_clf_dataset *d, const float *oof, const int *fold_of,
+                                  int fold, wd_clf_fold_kind kind, float t) {
+    wd_clf_counts c = {0};
+    int label = kind == WD_CLF_FOLD_INJECTION ? WD_CLF_LABEL_PI : WD_CLF_LABEL_HARMFUL;
+    for (size_t i = 0; i < d->n; i++) {
+        if (fold_of[i] != fold) continue;
+        int y = (int)(d->ex[i].pos >> label & 1), pred = oof[i] >= t;
+        c.tp += pred && y;
+        c.fp += pred && !y;
+        c.fn += !pred && y;
+        c.tn += !pred && !y;
+    }
+    return c;
 }

@@ -171,4 +171,37 @@ void wd__clf_evaluate_flags(const wd_clf_dataset *d, const int8_t *flags, wd_clf
 wd_status wd__clf_evaluate(const wd_textclf *m, const wd_clf_dataset *d, float threshold,
                            wd_clf_report *r);
 
+/* ==== leave-one-source-out ============================================== */
+
+typedef enum wd_clf_fold_kind {
+    WD_CLF_FOLD_REQUEST = 0,   /* harmful requests vs benign instructions   */
+    WD_CLF_FOLD_TOXIC = 1,     /* toxic / hateful content vs its contrasts  */
+    WD_CLF_FOLD_INJECTION = 2, /* prompt injection (the injection head)     */
+} wd_clf_fold_kind;
+
+/* One fold: these source families (wd_clf_source.family) are left out of
+ * training together and make up the test set. */
+typedef struct wd_clf_fold {
+    const char      *name;
+    const char      *families[3];
+    wd_clf_fold_kind kind;
+} wd_clf_fold;
+
+/* The folds `train-guard --eval` reports (n_out gets their count). */
+const wd_clf_fold *wd__clf_default_folds(size_t *n_out);
+
+/* Trains one model per fold without the fold's families (same params; the
+ * split of every other example is kept) and scores the fold's examples with
+ * it: oof[i] = the held-out model's probability of the fold's label
+ * ("harmful", or "prompt_injection" for injection folds) for example i of
+ * the fold, NAN for examples in no fold. fold_of[i] = the fold's index or
+ * -1. A fold whose families are absent is skipped (its examples stay NAN).
+ * d's splits are restored before returning. */
+wd_status wd__clf_loso(wd_clf_dataset *d, const wd_clf_train_params *p, const wd_clf_fold *folds,
+                       size_t n_folds, float *oof, int *fold_of);
+
+/* Counts of a fold at threshold t (examples whose label is known). */
+wd_clf_counts wd__clf_fold_counts(const wd_clf_dataset *d, const float *oof, const int *fold_of,
+                                  int fold, wd_clf_fold_kind kind, float t);
+
 #endif

@@ -3,6 +3,7 @@
  * classifier on the ship-ok public datasets and/or print its held-out
  * metrics (the acceptance figures recorded in models/README.md).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,14 @@ static void usage(FILE *f) {
             "  --hash-bits N      2^N feature buckets (default 18)\n"
             "  --word-ngrams A-B  word n-gram orders (default 1-2)\n"
             "  --char-ngrams A-B  character n-gram lengths inside words (default 4-5; 0-0 = none)\n"
+            "  --concepts 0|1     WordNet concept features (default 1)\n"
             "  --n-benign N       generated benign prompts (default 25000)\n"
             "  --source-cap N     a source weighs at most N examples (default 3000)\n"
             "  --cat-weight X     weight of the hazard / injection losses (default 2)\n"
             "  --harm-weight X    weight of a harmful example (default 0.5; 0 = balance)\n"
             "  --eval             print metrics (implied when training)\n"
+            "  --no-loso          skip the leave-one-source-out table (one model per fold:\n"
+            "                     minutes); training then keeps the threshold 0.5\n"
             "  --model FILE       evaluate this model instead of training\n"
             "  --policy FILE      evaluate a whole guard instead ('default' = built-in policy)\n"
             "  --threshold X      harmful threshold for the metrics (default: the model's)\n"
@@ -80,6 +84,78 @@ static void print_report(const wd_clf_dataset *d, const wd_clf_report *r) {
                    r->src[s].flagged, r->src[s].n, pct(r->src[s].flagged, r->src[s].n));
     if (r->threshold >= 0)
         printf("classifier time: %.3f ms per 1000 texts (mixed lengths)\n", r->ms_per_1k);
+}
+
+static const char *const fold_kind_names[] = {"harmful requests", "toxic content", "injection"};
+
+/* The leave-one-source-out table at threshold t; returns the macro F1 of
+ * the request folds. */
+static double print_loso(const wd_clf_dataset *d, const wd_clf_fold *folds, size_t n_folds,
+                         const float *oof, const int *fold_of, float t) {
+    printf("\nleave-one-source-out (each fold: a model trained without its families, tested on "
+           "them), p >= %.3f\n", t);
+    printf("%-36s %6s %6s %8s %7s %9s %7s\n", "fold (families left out)", "n", "pos", "recall%",
+           "FPR%", "precision", "F1");
+    double sum[3] = {0}, req = 0;
+    int cnt[3] = {0};
+    for (size_t k = 0; k < n_folds; k++) {
+        wd_clf_counts c = wd__clf_fold_counts(d, oof, fold_of, (int)k, folds[k].kind, t);
+        size_t n = c.tp + c.fp + c.fn + c.tn, np = c.tp + c.fn;
+        if (!n) continue;
+        double prec = c.tp + c.fp ? (double)c.tp / (double)(c.tp + c.fp) : 0;
+        double rec = np ? (double)c.tp / (double)np : 0;
+        double f1 = prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0;
+        char fpr[16] = "-";
+        if (n > np) snprintf(fpr, sizeof fpr, "%.1f", pct(c.fp, n - np));
+        printf("%-36s %6zu %6zu %8.1f %7s %9.3f %7.3f\n", folds[k].name, n, np, 100 * rec, fpr,
+               prec, f1);
+        sum[folds[k].kind] += f1;
+        cnt[folds[k].kind]++;
+    }
+    for (int k = 0; k < 3; k++)
+        if (cnt[k]) printf("macro F1, %-17s %.4f  (%d folds)\n", fold_kind_names[k], sum[k] / cnt[k], cnt[k]);
+    if (cnt[0]) req = sum[0] / cnt[0];
+    return req;
+}
+
+/* Macro F1 of the request and toxic folds together at threshold t. */
+static double loso_macro(const wd_clf_dataset *d, const wd_clf_fold *folds, size_t n_folds,
+                         const float *oof, const int *fold_of, float t) {
+    double sum = 0;
+    int cnt = 0;
+    for (size_t k = 0; k < n_folds; k++) {
+        if (folds[k].kind == WD_CLF_FOLD_INJECTION) continue;
+        wd_clf_counts c = wd__clf_fold_counts(d, oof, fold_of, (int)k, folds[k].kind, t);
+        if (!(c.tp + c.fp + c.fn + c.tn)) continue;
+        sum += c.tp ? 2.0 * (double)c.tp / (double)(2 * c.tp + c.fp + c.fn) : 0;
+        cnt++;
+    }
+    return cnt ? sum / cnt : 0;
+}
+
+/* Runs the folds; on success *oof / *fold_of are malloc'ed. */
+static int run_loso(wd_clf_dataset *d, const wd_clf_train_params *p, float **oof, int **fold_of) {
+    size_t n_folds;
+    const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
+    *oof = malloc((d->n ? d->n : 1) * sizeof **oof);
+    *fold_of = malloc((d->n ? d->n : 1) * sizeof **fold_of);
+    if (!*oof || !*fold_of) {
+        free(*oof);
+        free(*fold_of);
+        *oof = NULL;
+        *fold_of = NULL;
+        return cli_error("out of memory");
+    }
+    fprintf(stderr, "train-guard: leave-one-source-out: %zu folds, one model each\n", n_folds);
+    wd_status st = wd__clf_loso(d, p, folds, n_folds, *oof, *fold_of);
+    if (st) {
+        free(*oof);
+        free(*fold_of);
+        *oof = NULL;
+        *fold_of = NULL;
+        return cli_fail(st, "leave-one-source-out");
+    }
+    return CLI_OK;
 }
 
 /* Prints up to n misclassified texts per source (held-out and eval-only). */
@@ -169,7 +245,9 @@ int cmd_train_guard(int argc, char **argv) {
     }
     const char *out = NULL, *data_dir = "../shared/data", *model_path = NULL, *policy = NULL,
                *split_of = NULL;
-    int eval = 0;
+    int eval = 0, loso = 1;
+    float *oof = NULL;
+    int *fold_of = NULL;
     long n_benign = 25000, show = 0, v;
     float threshold = -1;
     wd_clf_train_params p = wd__clf_train_params_default();
@@ -178,6 +256,10 @@ int cmd_train_guard(int argc, char **argv) {
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--eval")) {
             eval = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-loso")) {
+            loso = 0;
             continue;
         }
         if (!val) return cli_usage_error("train-guard", "%s: missing value (or unknown flag)", a);
@@ -196,6 +278,9 @@ int cmd_train_guard(int argc, char **argv) {
         } else if (!strcmp(a, "--hash-bits")) {
             if (!cli_parse_int("train-guard", a, val, 10, 24, &v)) return CLI_USAGE;
             p.cfg.hash_bits = (int)v;
+        } else if (!strcmp(a, "--concepts")) {
+            if (!cli_parse_int("train-guard", a, val, 0, 1, &v)) return CLI_USAGE;
+            p.cfg.concepts = (int)v;
         } else if (!strcmp(a, "--n-benign")) {
             if (!cli_parse_int("train-guard", a, val, 0, 1000000, &n_benign)) return CLI_USAGE;
         } else if (!strcmp(a, "--show-errors")) {
@@ -258,10 +343,31 @@ int cmd_train_guard(int argc, char **argv) {
         ret = eval_policy(&d, policy);
         goto done;
     }
+    if (loso && !split_of && run_loso(&d, &p, &oof, &fold_of) != CLI_OK) goto done;
     if (out) {
         if ((st = wd__clf_train(&d, &p, &owned))) {
             cli_fail(st, "training");
             goto done;
+        }
+        if (oof) {
+            /* the harmful threshold: the one with the best macro F1 over the
+             * request and toxic folds, i.e. chosen on texts from sources the
+             * fold's model never saw (0.30..0.80 in steps of 0.01; ties go
+             * to the higher threshold) */
+            size_t n_folds;
+            const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
+            float best_t = 0.5f;
+            double best = -1;
+            for (int k = 30; k <= 80; k++) {
+                double f = loso_macro(&d, folds, n_folds, oof, fold_of, (float)k / 100.0f);
+                if (f >= best) {
+                    best = f;
+                    best_t = (float)k / 100.0f;
+                }
+            }
+            wd__textclf_set_threshold(owned, WD_CLF_LABEL_HARMFUL, best_t);
+            fprintf(stderr, "train-guard: harmful threshold %.2f (leave-one-source-out macro F1 %.4f)\n",
+                    best_t, best);
         }
         char seed[32], nb[32], ep[32];
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)p.seed);
@@ -299,9 +405,16 @@ int cmd_train_guard(int argc, char **argv) {
         goto done;
     }
     print_report(&d, &r);
+    if (oof) {
+        size_t n_folds;
+        const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
+        print_loso(&d, folds, n_folds, oof, fold_of, thr);
+    }
     if (show) show_errors(m, &d, thr, show);
     ret = CLI_OK;
 done:
+    free(oof);
+    free(fold_of);
     wd__textclf_free(owned);
     wd__clf_dataset_free(&d);
     return ret;

@@ -52,6 +52,7 @@
   | should not | must not | should never | must never | does not | do not include | not include
   | without any | no malicious | not malicious | non malicious | blocking | block | monitoring | monitor
   | is it illegal to | is it legal to | what is | what are | what was | what were | definition of
+  | manhattan project | how did the | how did they | how were the | in history
 
 @set publish: write | writing | create | creating | make | generate | generating | produce | publish | publishing
   | post | posting | spread | spreading | share | sharing | distribute | distributing | draft | compose
@@ -76,6 +77,9 @@
 @set chem: phosgene | chlorine gas | hydrogen cyanide | cyanide gas | poison gas | toxic gas | deadly virus
   | deadly pathogen | deadly toxin | lethal gas | mustard agent
 
+@safe: bomb in minecraft | bombs in minecraft | tnt in minecraft | bomb in fortnite | bomb in roblox
+  | bomb in terraria | bomb in skyrim | bomb in zelda | bomb in a game | bomb in the game | bomb in my game
+  | bomb in a video game | bombs in a video game
 @safe: bath bomb | bath bombs | bomb calorimeter | bomb calorimetry | photo bomb | photobomb | f bomb | f-bomb
   | bomb shelter | bomb squad | bomb disposal | da bomb | sex bomb | love bomb | love bombing | seed bomb
   | seed bombs | glitter bomb | bomb the exam | bomb the test | bomb the interview | bombed the interview
@@ -135,6 +139,8 @@ rule S9.explosive-casualties S9,S1 0.9: {explosive} ~12 {casualties}
   | i will | i'll | i plan to | i'm planning to | i am planning to | planning to | i need to | i have to
   | i'd like to | i would like to | should i | help me | i could | i'm about to | i am about to
   | let's | lets | we should | we need to | we're going to | we are going to
+@safe: a child process | child process | child processes | the child process | child thread | child threads
+  | a child thread | child pid | child node | child nodes | child element | child elements | child widget
 @set pronoun: him | her | them | this guy | that guy | this person | that person | that bitch | that bastard
 rule S1.how-kill           S1 0.9:  {how} ~4 {kill} ~2 {people}
 rule S1.intent-kill        S1 0.9:  {intent} ~3 {kill} ~2 {people}

@@ -289,6 +289,20 @@ static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
             size_t c = d->ex[i].source < 256 ? cnt[d->ex[i].source] : 1;
             ex_w[i] = c > p->source_cap ? (float)p->source_cap / (float)c : 1.0f;
         }
+        /* a capped source trains on a seeded sample of source_cap of its
+         * examples (weight 1 each) rather than on all of them at weight
+         * cap / count: the same expected weight, a fraction of the time */
+        size_t k = 0;
+        for (size_t r = 0; r < n_tr; r++) {
+            size_t e = tr[r];
+            if (ex_w[e] < 1.0f) {
+                uint64_t h = wd__textclf_hash(d->ex[e].norm, d->ex[e].norm_len, p->seed ^ 0x53414d50ull);
+                if ((double)(h >> 11) * 0x1.0p-53 >= ex_w[e]) continue;
+                ex_w[e] = 1.0f;
+            }
+            tr[k++] = e;
+        }
+        n_tr = k;
         double wp[WD_CLF_N_LABELS] = {0}, wn[WD_CLF_N_LABELS] = {0};
         for (size_t r = 0; r < n_tr; r++) {
             const wd_clf_example *x = &d->ex[tr[r]];

@@ -44,6 +44,8 @@ static void usage(FILE *f) {
             "  --model FILE       evaluate this model instead of training\n"
             "  --policy FILE      evaluate a whole guard instead ('default' = built-in policy)\n"
             "  --threshold X      harmful threshold for the metrics (default: the model's)\n"
+            "  --set-threshold X  store X as the model's harmful threshold (default: chosen\n"
+            "                     on the leave-one-source-out predictions; 0.5 with --no-loso)\n"
             "  --show-errors N    print up to N misclassified texts per source\n"
             "  --split-of FILE    print which split (train, val, held-out) each line of FILE\n"
             "                     falls in for --seed, as 'split<TAB>text' (to report\n"
@@ -307,7 +309,7 @@ int cmd_train_guard(int argc, char **argv) {
     float *oof = NULL;
     int *fold_of = NULL;
     long n_benign = 25000, show = 0, loso_epochs = 10, v;
-    float threshold = -1;
+    float threshold = -1, set_thr = -1;
     wd_clf_train_params p = wd__clf_train_params_default();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -359,6 +361,12 @@ int cmd_train_guard(int argc, char **argv) {
         } else if (!strcmp(a, "--source-cap")) {
             if (!cli_parse_int("train-guard", a, val, 1, 10000000, &v)) return CLI_USAGE;
             p.source_cap = (size_t)v;
+        } else if (!strcmp(a, "--set-threshold")) {
+            char *e;
+            double x = strtod(val, &e);
+            if (e == val || *e || !(x >= 0.01) || x > 0.99)
+                return cli_usage_error("train-guard", "%s: expected a number in [0.01, 0.99], got '%s'", a, val);
+            set_thr = (float)x;
         } else if (!strcmp(a, "--lr") || !strcmp(a, "--l2") || !strcmp(a, "--threshold") ||
                    !strcmp(a, "--harm-weight") || !strcmp(a, "--cat-weight")) {
             char *e;
@@ -409,7 +417,9 @@ int cmd_train_guard(int argc, char **argv) {
             cli_fail(st, "training");
             goto done;
         }
-        if (oof) {
+        if (set_thr > 0) {
+            wd__textclf_set_threshold(owned, WD_CLF_LABEL_HARMFUL, set_thr);
+        } else if (oof) {
             /* the harmful threshold: the one with the best macro F1 over the
              * request and toxic folds, i.e. chosen on texts from sources the
              * fold's model never saw (0.30..0.80 in steps of 0.01; ties go

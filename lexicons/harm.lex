@@ -93,6 +93,7 @@
 rule S9.make-explosive      S9 0.9:  {make} ~4 {explosive}
 rule S9.how-explosive       S9 0.85: {how} ~5 {use_weapon} ~4 {explosive}
 rule S9.obtain-explosive    S9 0.8:  {obtain} ~4 {explosive}
+rule S9.anfo                S9 0.9:  "mix | mixing | combine | combining | add | soak | soaking" ~3 "ammonium nitrate" ~4 "fuel oil | diesel | kerosene"
 rule S9.make-cbrn           S9 0.95: {make} ~4 {cbrn}
 rule S9.obtain-cbrn         S9 0.9:  {obtain} ~4 {cbrn}
 rule S9.use-cbrn            S9 0.9:  {how} ~5 {use_weapon} ~4 {cbrn}

@@ -513,14 +513,11 @@ static int in_fold(const wd_clf_dataset *d, uint32_t source, const wd_clf_fold *
 }
 
 wd_status wd__clf_loso(wd_clf_dataset *d, const wd_clf_train_params *p, const wd_clf_fold *folds,
-                       size_t n_folds, float *oof, int *fold_of) {
+                       size_t n_folds, float *oof) {
     uint8_t *saved = malloc(d->n ? d->n : 1);
     if (!saved) return wd__fail(WD_ERR_NOMEM, "train-guard: out of memory");
-    for (size_t i = 0; i < d->n; i++) {
-        saved[i] = d->ex[i].split;
-        oof[i] = NAN;
-        fold_of[i] = -1;
-    }
+    for (size_t i = 0; i < d->n; i++) saved[i] = d->ex[i].split;
+    for (size_t i = 0; i < n_folds * d->n; i++) oof[i] = NAN;
     wd_clf_feats feats;
     wd_status rc = wd__clf_featurize(&p->cfg, d, &feats);
     for (size_t k = 0; k < n_folds && !rc; k++) {
@@ -550,8 +547,7 @@ wd_status wd__clf_loso(wd_clf_dataset *d, const wd_clf_train_params *p, const wd
                 continue;
             if (!(x->known >> label & 1)) continue;
             if ((rc = wd__textclf_predict(m, x->norm, x->norm_len, probs))) break;
-            oof[i] = probs[label];
-            fold_of[i] = (int)k;
+            oof[k * d->n + i] = probs[label];
         }
         wd__textclf_free(m);
     }
@@ -561,13 +557,13 @@ wd_status wd__clf_loso(wd_clf_dataset *d, const wd_clf_train_params *p, const wd
     return rc;
 }
 
-wd_clf_counts wd__clf_fold_counts(const wd_clf_dataset *d, const float *oof, const int *fold_of,
-                                  int fold, wd_clf_fold_kind kind, float t) {
+wd_clf_counts wd__clf_fold_counts(const wd_clf_dataset *d, const float *oof_k,
+                                  wd_clf_fold_kind kind, float t) {
     wd_clf_counts c = {0};
     int label = kind == WD_CLF_FOLD_INJECTION ? WD_CLF_LABEL_PI : WD_CLF_LABEL_HARMFUL;
     for (size_t i = 0; i < d->n; i++) {
-        if (fold_of[i] != fold) continue;
-        int y = (int)(d->ex[i].pos >> label & 1), pred = oof[i] >= t;
+        if (isnan(oof_k[i])) continue;
+        int y = (int)(d->ex[i].pos >> label & 1), pred = oof_k[i] >= t;
         c.tp += pred && y;
         c.fp += pred && !y;
         c.fn += !pred && y;

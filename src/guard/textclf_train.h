@@ -192,16 +192,16 @@ const wd_clf_fold *wd__clf_default_folds(size_t *n_out);
 
 /* Trains one model per fold without the fold's families (same params; the
  * split of every other example is kept) and scores the fold's examples with
- * it: oof[i] = the held-out model's probability of the fold's label
- * ("harmful", or "prompt_injection" for injection folds) for example i of
- * the fold, NAN for examples in no fold. fold_of[i] = the fold's index or
- * -1. A fold whose families are absent is skipped (its examples stay NAN).
- * d's splits are restored before returning. */
+ * it: oof[k * d->n + i] = fold k's model's probability of the fold's label
+ * ("harmful", or "prompt_injection" for injection folds) for example i when
+ * i belongs to fold k (a benign family may belong to several folds), NAN
+ * otherwise. oof holds n_folds * d->n floats. A fold whose families are
+ * absent is skipped (all NAN). d's splits are restored before returning. */
 wd_status wd__clf_loso(wd_clf_dataset *d, const wd_clf_train_params *p, const wd_clf_fold *folds,
-                       size_t n_folds, float *oof, int *fold_of);
+                       size_t n_folds, float *oof);
 
-/* Counts of a fold at threshold t (examples whose label is known). */
-wd_clf_counts wd__clf_fold_counts(const wd_clf_dataset *d, const float *oof, const int *fold_of,
-                                  int fold, wd_clf_fold_kind kind, float t);
+/* Counts of one fold at threshold t: oof_k = oof + k * d->n. */
+wd_clf_counts wd__clf_fold_counts(const wd_clf_dataset *d, const float *oof_k,
+                                  wd_clf_fold_kind kind, float t);
 
 #endif

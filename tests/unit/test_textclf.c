@@ -545,24 +545,22 @@ static void test_loso_toy(void **state) {
     p.lr = 0.05f;
     const wd_clf_fold folds[] = {{"toy-b", {"toy-b"}, WD_CLF_FOLD_REQUEST},
                                  {"absent", {"nothing-here"}, WD_CLF_FOLD_TOXIC}};
-    float *oof = malloc(d.n * sizeof *oof);
-    int *fold_of = malloc(d.n * sizeof *fold_of);
-    assert_int_equal(wd__clf_loso(&d, &p, folds, 2, oof, fold_of), WD_OK);
+    float *oof = malloc(2 * d.n * sizeof *oof);
+    assert_int_equal(wd__clf_loso(&d, &p, folds, 2, oof), WD_OK);
     size_t n_b = 0;
     for (size_t i = 0; i < d.n; i++) {
         assert_int_equal(d.ex[i].split, before[i]); /* splits restored */
         if ((int)d.ex[i].source == sb) {
             n_b++;
-            assert_int_equal(fold_of[i], 0);
             assert_false(isnan(oof[i]));
         } else {
-            assert_int_equal(fold_of[i], -1); /* other sources, eval-only, absent fold */
-            assert_true(isnan(oof[i]));
+            assert_true(isnan(oof[i])); /* other sources, eval-only */
         }
+        assert_true(isnan(oof[d.n + i])); /* the absent fold */
     }
     assert_int_equal(n_b, 100);
     /* the separable toy problem carries over to the unseen source */
-    wd_clf_counts c = wd__clf_fold_counts(&d, oof, fold_of, 0, WD_CLF_FOLD_REQUEST, 0.5f);
+    wd_clf_counts c = wd__clf_fold_counts(&d, oof, WD_CLF_FOLD_REQUEST, 0.5f);
     assert_int_equal(c.tp + c.fp + c.fn + c.tn, 100);
     if (c.tp + c.tn < 90)
         fail_msg("unseen source: tp %zu fp %zu fn %zu tn %zu", c.tp, c.fp, c.fn, c.tn);
@@ -571,7 +569,6 @@ static void test_loso_toy(void **state) {
     assert_true(nf >= 10);
     assert_int_equal(df[0].kind, WD_CLF_FOLD_REQUEST);
     free(oof);
-    free(fold_of);
     free(before);
     wd__clf_dataset_free(&d);
 }

@@ -147,7 +147,7 @@ static const char *const fold_kind_names[] = {"harmful requests", "toxic content
 /* The leave-one-source-out table at threshold t; returns the macro F1 of
  * the request folds. */
 static double print_loso(const wd_clf_dataset *d, const wd_clf_fold *folds, size_t n_folds,
-                         const float *oof, const int *fold_of, float t) {
+                         const float *oof, float t) {
     printf("\nleave-one-source-out (each fold: a model trained without its families, tested on "
            "them), p >= %.3f\n", t);
     printf("%-36s %6s %6s %8s %7s %9s %7s\n", "fold (families left out)", "n", "pos", "recall%",
@@ -155,7 +155,7 @@ static double print_loso(const wd_clf_dataset *d, const wd_clf_fold *folds, size
     double sum[3] = {0}, req = 0;
     int cnt[3] = {0};
     for (size_t k = 0; k < n_folds; k++) {
-        wd_clf_counts c = wd__clf_fold_counts(d, oof, fold_of, (int)k, folds[k].kind, t);
+        wd_clf_counts c = wd__clf_fold_counts(d, oof + k * d->n, folds[k].kind, t);
         size_t n = c.tp + c.fp + c.fn + c.tn, np = c.tp + c.fn;
         if (!n) continue;
         double prec = c.tp + c.fp ? (double)c.tp / (double)(c.tp + c.fp) : 0;
@@ -176,12 +176,12 @@ static double print_loso(const wd_clf_dataset *d, const wd_clf_fold *folds, size
 
 /* Macro F1 of the request and toxic folds together at threshold t. */
 static double loso_macro(const wd_clf_dataset *d, const wd_clf_fold *folds, size_t n_folds,
-                         const float *oof, const int *fold_of, float t) {
+                         const float *oof, float t) {
     double sum = 0;
     int cnt = 0;
     for (size_t k = 0; k < n_folds; k++) {
         if (folds[k].kind == WD_CLF_FOLD_INJECTION) continue;
-        wd_clf_counts c = wd__clf_fold_counts(d, oof, fold_of, (int)k, folds[k].kind, t);
+        wd_clf_counts c = wd__clf_fold_counts(d, oof + k * d->n, folds[k].kind, t);
         if (!(c.tp + c.fp + c.fn + c.tn)) continue;
         sum += c.tp ? 2.0 * (double)c.tp / (double)(2 * c.tp + c.fp + c.fn) : 0;
         cnt++;
@@ -189,30 +189,20 @@ static double loso_macro(const wd_clf_dataset *d, const wd_clf_fold *folds, size
     return cnt ? sum / cnt : 0;
 }
 
-/* Runs the folds; on success *oof / *fold_of are malloc'ed. */
-static int run_loso(wd_clf_dataset *d, const wd_clf_train_params *p, int loso_epochs, float **oof,
-                    int **fold_of) {
+/* Runs the folds; on success *oof (n_folds * d->n) is malloc'ed. */
+static int run_loso(wd_clf_dataset *d, const wd_clf_train_params *p, int loso_epochs, float **oof) {
     size_t n_folds;
     const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
-    *oof = malloc((d->n ? d->n : 1) * sizeof **oof);
-    *fold_of = malloc((d->n ? d->n : 1) * sizeof **fold_of);
-    if (!*oof || !*fold_of) {
-        free(*oof);
-        free(*fold_of);
-        *oof = NULL;
-        *fold_of = NULL;
-        return cli_error("out of memory");
-    }
+    *oof = malloc((d->n ? d->n : 1) * n_folds * sizeof **oof);
+    if (!*oof) return cli_error("out of memory");
     fprintf(stderr, "train-guard: leave-one-source-out: %zu folds, one model each\n", n_folds);
     wd_clf_train_params fp = *p;
     fp.epochs = loso_epochs < fp.epochs ? loso_epochs : fp.epochs;
     fp.patience = fp.patience > 2 ? 2 : fp.patience;
-    wd_status st = wd__clf_loso(d, &fp, folds, n_folds, *oof, *fold_of);
+    wd_status st = wd__clf_loso(d, &fp, folds, n_folds, *oof);
     if (st) {
         free(*oof);
-        free(*fold_of);
         *oof = NULL;
-        *fold_of = NULL;
         return cli_fail(st, "leave-one-source-out");
     }
     return CLI_OK;
@@ -307,7 +297,6 @@ int cmd_train_guard(int argc, char **argv) {
                *split_of = NULL;
     int eval = 0, loso = 1;
     float *oof = NULL;
-    int *fold_of = NULL;
     long n_benign = 25000, show = 0, loso_epochs = 10, v;
     float threshold = -1, set_thr = -1;
     wd_clf_train_params p = wd__clf_train_params_default();
@@ -411,7 +400,7 @@ int cmd_train_guard(int argc, char **argv) {
         ret = eval_policy(&d, policy);
         goto done;
     }
-    if (loso && run_loso(&d, &p, (int)loso_epochs, &oof, &fold_of) != CLI_OK) goto done;
+    if (loso && run_loso(&d, &p, (int)loso_epochs, &oof) != CLI_OK) goto done;
     if (out) {
         if ((st = wd__clf_train(&d, &p, &owned))) {
             cli_fail(st, "training");
@@ -429,7 +418,7 @@ int cmd_train_guard(int argc, char **argv) {
             float best_t = 0.5f;
             double best = -1;
             for (int k = 30; k <= 80; k++) {
-                double f = loso_macro(&d, folds, n_folds, oof, fold_of, (float)k / 100.0f);
+                double f = loso_macro(&d, folds, n_folds, oof, (float)k / 100.0f);
                 if (f >= best) {
                     best = f;
                     best_t = (float)k / 100.0f;
@@ -478,13 +467,12 @@ int cmd_train_guard(int argc, char **argv) {
     if (oof) {
         size_t n_folds;
         const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
-        print_loso(&d, folds, n_folds, oof, fold_of, thr);
+        print_loso(&d, folds, n_folds, oof, thr);
     }
     if (show) show_errors(m, &d, thr, show);
     ret = CLI_OK;
 done:
     free(oof);
-    free(fold_of);
     wd__textclf_free(owned);
     wd__clf_dataset_free(&d);
     return ret;

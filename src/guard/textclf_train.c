@@ -38,7 +38,9 @@ wd_clf_train_params wd__clf_train_params_default(void) {
         .cat_weight = 2.0f,
         .patience = 4,
         .source_cap = 3000,
+        .gen_cap = 3000,
         .harm_pos_w = 0.5f,
+        .sample_capped = 0,
     };
     return p;
 }
@@ -287,7 +289,9 @@ static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
             if (d->ex[i].split <= WD_CLF_SPLIT_VAL && d->ex[i].source < 256) cnt[d->ex[i].source]++;
         for (size_t i = 0; i < d->n; i++) {
             size_t c = d->ex[i].source < 256 ? cnt[d->ex[i].source] : 1;
-            ex_w[i] = c > p->source_cap ? (float)p->source_cap / (float)c : 1.0f;
+            size_t cap = d->sources[d->ex[i].source].synthetic && !(d->ex[i].pos & 1) ? p->gen_cap
+                                                                                       : p->source_cap;
+            ex_w[i] = c > cap ? (float)cap / (float)c : 1.0f;
         }
         /* a capped source trains on a seeded sample of source_cap of its
          * examples (weight 1 each) rather than on all of them at weight
@@ -295,7 +299,7 @@ static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
         size_t k = 0;
         for (size_t r = 0; r < n_tr; r++) {
             size_t e = tr[r];
-            if (ex_w[e] < 1.0f) {
+            if (p->sample_capped && ex_w[e] < 1.0f) {
                 uint64_t h = wd__textclf_hash(d->ex[e].norm, d->ex[e].norm_len, p->seed ^ 0x53414d50ull);
                 if ((double)(h >> 11) * 0x1.0p-53 >= ex_w[e]) continue;
                 ex_w[e] = 1.0f;

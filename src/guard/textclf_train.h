@@ -109,7 +109,10 @@ typedef struct wd_clf_train_params {
     float    cat_weight;    /* weight of the hazard/injection losses          */
     int      patience;      /* epochs without validation improvement          */
     size_t   source_cap;    /* a source counts as at most this many examples  */
+    size_t   gen_cap;       /* the same for warden's generated benign prompts */
     float    harm_pos_w;    /* weight of a harmful example; 0 = balance classes */
+    int      sample_capped; /* 1: a capped source trains on a sample of source_cap
+                               examples; 0: on all, weighted cap / count      */
 } wd_clf_train_params;
 
 wd_clf_train_params wd__clf_train_params_default(void);

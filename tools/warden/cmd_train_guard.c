@@ -35,6 +35,7 @@ static void usage(FILE *f) {
             "  --concepts 0|1     WordNet concept features (default 1)\n"
             "  --n-benign N       generated benign prompts (default 25000)\n"
             "  --source-cap N     a source weighs at most N examples (default 3000)\n"
+            "  --gen-cap N        the same for the generated benign prompts (default 3000)\n"
             "  --cat-weight X     weight of the hazard / injection losses (default 2)\n"
             "  --harm-weight X    weight of a harmful example (default 0.5; 0 = balance)\n"
             "  --eval             print metrics (implied when training)\n"
@@ -174,7 +175,28 @@ static double print_loso(const wd_clf_dataset *d, const wd_clf_fold *folds, size
     return req;
 }
 
-/* Macro F1 of the request and toxic folds together at threshold t. */
+/* Mean false-positive rate over the request folds at t: unseen benign
+ * instructions flagged. */
+static double loso_request_fpr(const wd_clf_dataset *d, const wd_clf_fold *folds, size_t n_folds,
+                               const float *oof, float t) {
+    double sum = 0;
+    int cnt = 0;
+    for (size_t k = 0; k < n_folds; k++) {
+        if (folds[k].kind != WD_CLF_FOLD_REQUEST) continue;
+        wd_clf_counts c = wd__clf_fold_counts(d, oof + k * d->n, folds[k].kind, t);
+        if (!(c.fp + c.tn)) continue;
+        sum += (double)c.fp / (double)(c.fp + c.tn);
+        cnt++;
+    }
+    return cnt ? sum / cnt : 0;
+}
+
+/* The threshold criterion: the mean over the request and toxic folds of a
+ * class-balanced F1, i.e. F1 with the false positives scaled by
+ * n_pos / n_neg, as if each fold held as many benign texts as harmful
+ * ones. Plain F1 rewards recall on folds that are mostly harmful (Davidson
+ * is 86% harmful) and chose thresholds that flag half of unseen benign
+ * text. */
 static double loso_macro(const wd_clf_dataset *d, const wd_clf_fold *folds, size_t n_folds,
                          const float *oof, float t) {
     double sum = 0;
@@ -182,8 +204,10 @@ static double loso_macro(const wd_clf_dataset *d, const wd_clf_fold *folds, size
     for (size_t k = 0; k < n_folds; k++) {
         if (folds[k].kind == WD_CLF_FOLD_INJECTION) continue;
         wd_clf_counts c = wd__clf_fold_counts(d, oof + k * d->n, folds[k].kind, t);
-        if (!(c.tp + c.fp + c.fn + c.tn)) continue;
-        sum += c.tp ? 2.0 * (double)c.tp / (double)(2 * c.tp + c.fp + c.fn) : 0;
+        size_t np = c.tp + c.fn, nn = c.fp + c.tn;
+        if (!np) continue;
+        double fp = nn ? (double)c.fp * (double)np / (double)nn : 0;
+        sum += c.tp ? 2.0 * (double)c.tp / (2.0 * (double)c.tp + fp + (double)c.fn) : 0;
         cnt++;
     }
     return cnt ? sum / cnt : 0;
@@ -199,6 +223,7 @@ static int run_loso(wd_clf_dataset *d, const wd_clf_train_params *p, int loso_ep
     wd_clf_train_params fp = *p;
     fp.epochs = loso_epochs < fp.epochs ? loso_epochs : fp.epochs;
     fp.patience = fp.patience > 2 ? 2 : fp.patience;
+    fp.sample_capped = 1; /* the folds train on samples of capped sources (time) */
     wd_status st = wd__clf_loso(d, &fp, folds, n_folds, *oof);
     if (st) {
         free(*oof);
@@ -327,6 +352,9 @@ int cmd_train_guard(int argc, char **argv) {
         } else if (!strcmp(a, "--hash-bits")) {
             if (!cli_parse_int("train-guard", a, val, 10, 24, &v)) return CLI_USAGE;
             p.cfg.hash_bits = (int)v;
+        } else if (!strcmp(a, "--gen-cap")) {
+            if (!cli_parse_int("train-guard", a, val, 1, 10000000, &v)) return CLI_USAGE;
+            p.gen_cap = (size_t)v;
         } else if (!strcmp(a, "--loso-epochs")) {
             if (!cli_parse_int("train-guard", a, val, 1, 1000, &loso_epochs)) return CLI_USAGE;
         } else if (!strcmp(a, "--concepts")) {
@@ -409,23 +437,33 @@ int cmd_train_guard(int argc, char **argv) {
         if (set_thr > 0) {
             wd__textclf_set_threshold(owned, WD_CLF_LABEL_HARMFUL, set_thr);
         } else if (oof) {
-            /* the harmful threshold: the one with the best macro F1 over the
-             * request and toxic folds, i.e. chosen on texts from sources the
-             * fold's model never saw (0.30..0.80 in steps of 0.01; ties go
-             * to the higher threshold) */
+            /* the harmful threshold, chosen on texts from sources the
+             * fold's model never saw: the best macro class-balanced F1 over
+             * the request and toxic folds (loso_macro) among the thresholds
+             * that flag at most 7% of the unseen benign instructions of the
+             * request folds (the issue's budget for alarming-but-benign
+             * prompts); 0.20..0.90 in steps of 0.01, ties to the higher */
             size_t n_folds;
             const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
-            float best_t = 0.5f;
-            double best = -1;
-            for (int k = 30; k <= 80; k++) {
-                double f = loso_macro(&d, folds, n_folds, oof, (float)k / 100.0f);
+            float best_t = 0.5f, low_t = 0.9f;
+            double best = -1, low_fpr = 2;
+            for (int k = 20; k <= 90; k++) {
+                float t = (float)k / 100.0f;
+                double fpr = loso_request_fpr(&d, folds, n_folds, oof, t);
+                if (fpr < low_fpr) {
+                    low_fpr = fpr;
+                    low_t = t;
+                }
+                if (fpr > 0.07) continue;
+                double f = loso_macro(&d, folds, n_folds, oof, t);
                 if (f >= best) {
                     best = f;
-                    best_t = (float)k / 100.0f;
+                    best_t = t;
                 }
             }
+            if (best < 0) best_t = low_t;
             wd__textclf_set_threshold(owned, WD_CLF_LABEL_HARMFUL, best_t);
-            fprintf(stderr, "train-guard: harmful threshold %.2f (leave-one-source-out macro F1 %.4f)\n",
+            fprintf(stderr, "train-guard: harmful threshold %.2f (leave-one-source-out macro class-balanced F1 %.4f)\n",
                     best_t, best);
         }
         char seed[32], nb[32], ep[32];
@@ -468,6 +506,11 @@ int cmd_train_guard(int argc, char **argv) {
         size_t n_folds;
         const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
         print_loso(&d, folds, n_folds, oof, thr);
+        printf("macro class-balanced F1 (request + toxic folds; the threshold criterion): %.4f;"
+               " request folds' benign flagged (mean): %.1f%%\n",
+               loso_macro(&d, folds, n_folds, oof, thr),
+               100 * loso_request_fpr(&d, folds, n_folds, oof, thr));
+        if (thr != 0.5f) print_loso(&d, folds, n_folds, oof, 0.5f);
     }
     if (show) show_errors(m, &d, thr, show);
     ret = CLI_OK;

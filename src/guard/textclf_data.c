@@ -1353,7 +1353,7 @@ wd_status wd__clf_data_load(wd_clf_dataset *d, const char *data_dir, int with_ev
             found++;
         }
     }
-    if ((rc = load_new_sets(d, data_dir, with_eval, &found))) goto done;
+    if (!d->v1_only && (rc = load_new_sets(d, data_dir, with_eval, &found))) goto done;
     if (!found) rc = wd__fail(WD_ERR_NOT_FOUND, "%s: none of the training datasets was found", data_dir);
 done:
     free(path);

@@ -64,6 +64,8 @@ typedef struct wd_clf_dataset {
     size_t          n_sources;
     unsigned        norm_flags;
     size_t          n_dupes; /* examples dropped as exact duplicates        */
+    int             v1_only; /* wd__clf_data_load reads only the sources of
+                                the v1 model (before the 2026-12-06 sets)  */
     size_t         *dedup;   /* open-addressing set of example index + 1    */
     size_t          dedup_cap;
 } wd_clf_dataset;

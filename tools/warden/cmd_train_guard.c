@@ -36,6 +36,9 @@ static void usage(FILE *f) {
             "  --n-benign N       generated benign prompts (default 25000)\n"
             "  --source-cap N     a source weighs at most N examples (default 3000)\n"
             "  --gen-cap N        the same for the generated benign prompts (default 3000)\n"
+            "  --data v1|all      v1: only the sources the shipped v1 model was trained on\n"
+            "                     (with --concepts 0 --no-loso it rebuilds it byte for byte);\n"
+            "                     all (default): also the sets added 2026-12-06\n"
             "  --cat-weight X     weight of the hazard / injection losses (default 2)\n"
             "  --harm-weight X    weight of a harmful example (default 0.5; 0 = balance)\n"
             "  --eval             print metrics (implied when training)\n"
@@ -320,7 +323,7 @@ int cmd_train_guard(int argc, char **argv) {
     }
     const char *out = NULL, *data_dir = "../shared/data", *model_path = NULL, *policy = NULL,
                *split_of = NULL;
-    int eval = 0, loso = 1;
+    int eval = 0, loso = 1, v1_only = 0;
     float *oof = NULL;
     long n_benign = 25000, show = 0, loso_epochs = 10, v;
     float threshold = -1, set_thr = -1;
@@ -352,6 +355,10 @@ int cmd_train_guard(int argc, char **argv) {
         } else if (!strcmp(a, "--hash-bits")) {
             if (!cli_parse_int("train-guard", a, val, 10, 24, &v)) return CLI_USAGE;
             p.cfg.hash_bits = (int)v;
+        } else if (!strcmp(a, "--data")) {
+            if (strcmp(val, "v1") && strcmp(val, "all"))
+                return cli_usage_error("train-guard", "%s: expected v1 or all, got '%s'", a, val);
+            v1_only = !strcmp(val, "v1");
         } else if (!strcmp(a, "--gen-cap")) {
             if (!cli_parse_int("train-guard", a, val, 1, 10000000, &v)) return CLI_USAGE;
             p.gen_cap = (size_t)v;
@@ -405,6 +412,7 @@ int cmd_train_guard(int argc, char **argv) {
 
     wd_clf_dataset d;
     wd__clf_dataset_init(&d, p.cfg.norm_flags);
+    d.v1_only = v1_only;
     wd_textclf *owned = NULL;
     const wd_textclf *m = NULL;
     int ret = CLI_ERROR;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli.h"
 
 const char CLI_DATA_HELP[] =
@@ -162,8 +163,16 @@ void cli_data_free(cli_data *d) {
 /* Takes the text out of a JSONL line; returns a malloc'd copy or NULL
  * (with *why set) when the line is a JSON object without a text field. */
 char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char **why) {
-    cJSON *o = cJSON_ParseWithLength(line, len);
-    if (!o) return NULL;
+    wd__json_fault fault;
+    cJSON *o = wd__json_parse_strict(line, len, "JSON object", 0, &fault);
+    if (!o) {
+        /* Not JSON, or a JSON value with text after it: the whole line is
+         * the text (nothing of it goes unchecked). A duplicate key or a
+         * U+0000 is JSON that readers disagree on: refused. */
+        if (fault == WD__JSON_SYNTAX || fault == WD__JSON_TRAILING) return NULL;
+        *why = wd_last_error();
+        return NULL;
+    }
     static const char *const fields[] = {"text", "prompt", "input", "response", "output", NULL};
     char *res = NULL;
     *why = "a JSON object with no \"text\"/\"prompt\"/\"input\"/\"response\"/\"output\" string field";
@@ -217,4 +226,14 @@ int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text
         *len = n;
     }
     return 1;
+}
+
+void cli_json_error_line(const char *label, const char *why) {
+    char msg[1200];
+    snprintf(msg, sizeof msg, "%s: %s", label, why ? why : "no text");
+    cJSON *o = cJSON_CreateObject();
+    char *txt = o && cJSON_AddStringToObject(o, "error", msg) ? wd__json_print(o, false) : NULL;
+    cJSON_Delete(o);
+    printf("%s\n", txt ? txt : "{\"error\":\"out of memory\"}");
+    free(txt);
 }

@@ -144,9 +144,11 @@ static int run_lines(wd_guard *g, const opts *o) {
                 break;
             }
             if (got < 0) {
-                fprintf(stderr, "warden: error: line %ld: %s\n", lineno, why);
+                char label[32];
+                snprintf(label, sizeof label, "line %ld", lineno);
+                fprintf(stderr, "warden: error: %s: %s\n", label, why);
                 status = worst(status, CLI_ERROR);
-                if (o->json) printf("{\"error\":\"line %ld: no text field\"}\n", lineno);
+                if (o->json) cli_json_error_line(label, why);
                 continue;
             }
             texts[n] = t;

@@ -91,6 +91,11 @@ typedef struct wd_dataset_params {
     const char *records_path;      /* json: path of the array of records; NULL: top level */
     size_t      max_record_bytes;  /* a record larger than this is an error; 0 = 16 MiB */
     int         skip_empty_text;   /* 1 (default): records whose text is empty are skipped */
+    int         lenient;           /* 0 (default): a CSV/TSV row with another number of
+                                      fields than the header, or a CSV quote inside an
+                                      unquoted field or right after a closing quote, is an
+                                      error; 1: such rows are read as most CSV readers do
+                                      (quotes kept as text, extra fields ignored) */
 } wd_dataset_params;
 
 /* Defaults: AUTO format, no fields named, label UNKNOWN, scheme "canonical",

@@ -358,7 +358,7 @@ wd_status wd__json_load_file(const char *path, size_t max_len, cJSON **out) {
     size_t len;
     wd_status st = wd__file_read(path, max_len ? max_len : (size_t)64 << 20, &text, &len);
     if (st) return st;
-    cJSON *root = wd__json_parse(text, len, path);
+    cJSON *root = wd__json_parse_strict(text, len, path, WD__JSON_ALLOW_NUL, NULL);
     free(text);
     if (!root) return WD_ERR_FORMAT;
     *out = root;

@@ -63,7 +63,9 @@ cJSON *wd__json_parse_strict(const char *text, size_t len, const char *where, un
  * string (free with free), or NULL when out of memory. */
 char *wd__json_print(const cJSON *item, bool formatted);
 
-/* Reads and parses a file (at most max_len bytes, 0 = 64 MiB). */
+/* Reads and parses a file (at most max_len bytes, 0 = 64 MiB) with
+ * wd__json_parse_strict(..., WD__JSON_ALLOW_NUL): a model's or a policy's
+ * JSON file may not repeat a key nor carry text after its value. */
 wd_status wd__json_load_file(const char *path, size_t max_len, cJSON **out);
 
 wd_status wd__json_int(const cJSON *obj, const char *where, const char *key, bool required,

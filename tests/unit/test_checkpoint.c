@@ -204,7 +204,7 @@ static void test_inspect_cli(void **state) {
     /* a bad config.json beside good weights is a runtime error naming it */
     char path[1100];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    wdt_write_file(path, "{\"model_type\":\"gpt2\"}", 22);
+    wdt_write_file(path, "{\"model_type\":\"gpt2\"}", 21);
     snprintf(args, sizeof args, "inspect '%s'", dir);
     assert_int_equal(wdt_cli(args, NULL, NULL, &err), 3);
     assert_non_null(strstr(err, "config.json: field 'model_type': 'gpt2' is not supported"));

@@ -17,12 +17,16 @@ const char CLI_DATA_HELP[] =
     "  --text-field F        column or JSON path of the text (default: text, prompt,\n"
     "                        goal, instruction, ... whichever is present)\n"
     "  --label-field F       column or JSON path of the label (1/0, true/false,\n"
-    "                        harmful/benign, unsafe/safe, toxic, ...)\n"
+    "                        yes/no, harmful/benign, unsafe/safe, toxic, ...; other\n"
+    "                        numbers such as 2, -1 or 0.5 are errors)\n"
     "  --label harmful|benign  one label for every item (single-class sets)\n"
     "  --category-field F    column or JSON path of hazard categories\n"
     "  --category-scheme S   canonical, openai, ailuminate, llama2 or strongreject\n"
     "  --id-field F          column or JSON path of an item id\n"
     "  --format F            csv, tsv, jsonl, json or text (default: detected)\n"
+    "  --lenient             read CSV/TSV rows with more or fewer fields than the\n"
+    "                        header, or stray quotes, as most CSV readers do\n"
+    "                        (default: an error naming file:line)\n"
     "  JSON paths: a.b.c; a.0.b indexes an array; 'instances[].text' reads the\n"
     "  records from the array 'instances'. Files may be gzip-compressed.\n"
     "  Per-file settings override the flags: FILE:text=goal:label=harmful\n"
@@ -53,6 +57,10 @@ int cli_data_flag(cli_data *d, const char *cmd, const char *file_flag, int argc,
     const char *a = argv[*i];
     if (!d->defaults.category_scheme) {
         d->defaults = wd_dataset_params_default();
+    }
+    if (!strcmp(a, "--lenient")) { /* takes no value */
+        d->defaults.lenient = 1;
+        return 1;
     }
     int which = -1;
     if (!strcmp(a, file_flag) || !strcmp(a, "--data")) which = 100;

@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 #include "base/file.h"
+#include "text/tok_internal.h"
 
 static char *tmp;
 
@@ -506,9 +507,26 @@ static void test_dtype_names(void **state) {
     assert_string_equal(wd_dtype_name((wd_dtype)77), "?");
 }
 
+/* issue 13: `inspect --json` prints valid JSON even when the header's
+ * strings hold invalid UTF-8 (each bad byte becomes U+FFFD). */
+static void test_inspect_json_utf8(void **state) {
+    const char *hdr = "{\"__metadata__\":{\"note\":\"bad \xff\xfe here\"},"
+                      "\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}";
+    unsigned char data[2] = {1, 2};
+    make_file(tpath("utf8.safetensors"), hdr, 0, data, sizeof data);
+    char args[1200], *out, *err;
+    snprintf(args, sizeof args, "inspect --json '%s'", tpath("utf8.safetensors"));
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+    assert_int_equal(wd__utf8_valid_prefix(out, strlen(out)), strlen(out));
+    assert_non_null(strstr(out, "\"bad \xEF\xBF\xBD\xEF\xBF\xBD here\""));
+    free(out);
+    free(err);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_valid),
+        cmocka_unit_test(test_inspect_json_utf8),
         cmocka_unit_test(test_convert),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_corrupt_memory),

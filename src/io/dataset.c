@@ -17,7 +17,12 @@
  *         the path are skipped without being stored.
  *   text  one line
  *
- * Invariants: rec never exceeds max_record_bytes (else WD_ERR_RANGE); the
+ * Strict by default (warden/dataset.h, "Strictness"): what two readers could
+ * read differently is an error, so the guard is never evaluated on, or fed,
+ * a text other than the one the file's author meant.
+ *
+ * Invariants: rec never exceeds max_record_bytes (else WD_ERR_RANGE); it
+ * never holds a NUL byte of the data (rec_put refuses it); the
  * line counter counts every '\n' consumed from the source, so errors can
  * name the line where the record started.
  */

@@ -122,6 +122,10 @@ static void test_sharded(void **state) {
         {"{\"weight_map\":{}}", "weight_map is empty"},
         {"{\"metadata\":{}}", "field 'weight_map': expected an object"},
         {"{\"weight_map\":", "invalid JSON"},
+        /* issue 13: one tensor, two shards: which one is meant? */
+        {"{\"weight_map\":{\"lm_head.weight\":\"model-00001-of-00002.safetensors\","
+         "\"lm_head.weight\":\"model-00002-of-00002.safetensors\"}}",
+         "duplicate key 'lm_head.weight'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_text(dir, "model.safetensors.index.json", bad[i].index);

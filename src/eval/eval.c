@@ -25,6 +25,7 @@
 #include "base/util.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "warden/report.h"
 
 typedef struct item {
@@ -286,7 +287,7 @@ static char *result_line(const run *r, size_t u, const char *text, const wd_eval
         cJSON *v = cJSON_Parse(s->detail_json);
         cJSON_AddItemToObject(o, "verdict", v ? v : cJSON_CreateString(s->detail_json));
     }
-    char *txt = cJSON_PrintUnformatted(o);
+    char *txt = wd__json_print(o, false);
     cJSON_Delete(o);
     return txt;
 }
@@ -387,7 +388,7 @@ static wd_status write_outputs(const run *r, const char *out_dir, bool complete)
         cJSON_AddItemToObject(e, "attacked_fpr", jnum(ra->attacked_fpr));
         cJSON_AddItemToArray(aa, e);
     }
-    char *txt = cJSON_Print(o);
+    char *txt = wd__json_print(o, true);
     cJSON_Delete(o);
     char *mpath = wd__path_join(out_dir, "metrics.json"), *hpath = wd__path_join(out_dir, "report.html");
     if (!txt || !mpath || !hpath) st = wd__fail(WD_ERR_NOMEM, "out of memory");

@@ -50,6 +50,7 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/util.h"
 #include "guard/judge_llm.h"
 #include "warden/certify.h"
@@ -1048,7 +1049,7 @@ wd_status wd_certificate_to_json(const wd_certificate *r, char **out) {
     }
     ok = ok && cJSON_AddNumberToObject(o, "micros", round(r->micros * 10) / 10);
     if (ok && r->error) ok = cJSON_AddStringToObject(o, "error", r->error) != NULL;
-    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    char *s = ok ? wd__json_print(o, false) : NULL;
     cJSON_Delete(o);
     if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");
     *out = s;

@@ -37,6 +37,7 @@
 
 #include "base/embed.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/file.h"
 #include "base/util.h"
 #include "guard/decode.h"
@@ -903,7 +904,7 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
     }
     if (v->redacted) cJSON_AddStringToObject(o, "redacted", v->redacted);
     if (v->error) cJSON_AddStringToObject(o, "error", v->error);
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = wd__json_print(o, false);
     cJSON_Delete(o);
     if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");
     /* cJSON allocates with malloc by default; hand it out as is. */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli.h"
 
 typedef struct model_args {
@@ -288,6 +289,16 @@ int cmd_generate(int argc, char **argv) {
 
 /* ==== classify ============================================================ */
 
+/* Prints s as a JSON string: labels come from the checkpoint's config.json
+ * and may hold quotes, control bytes or invalid UTF-8 (wd__json_print). */
+static void print_json_str(const char *s) {
+    cJSON *j = cJSON_CreateString(s ? s : "");
+    char *t = j ? wd__json_print(j, false) : NULL;
+    fputs(t ? t : "\"\"", stdout);
+    free(t);
+    cJSON_Delete(j);
+}
+
 int cmd_classify(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         printf("usage: warden classify --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
@@ -327,9 +338,14 @@ int cmd_classify(int argc, char **argv) {
                     order[j - 1] = t;
                 }
             if (a.json) {
-                printf("{\"label\": \"%s\", \"probs\": {", wd_model_label(m, order[0]));
-                for (size_t i = 0; i < NL; i++)
-                    printf("%s\"%s\": %.6f", i ? ", " : "", wd_model_label(m, i), probs[i]);
+                printf("{\"label\": ");
+                print_json_str(wd_model_label(m, order[0]));
+                printf(", \"probs\": {");
+                for (size_t i = 0; i < NL; i++) {
+                    printf("%s", i ? ", " : "");
+                    print_json_str(wd_model_label(m, i));
+                    printf(": %.6f", probs[i]);
+                }
                 printf("}}\n");
             } else {
                 for (size_t i = 0; i < NL; i++)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "text/tok_internal.h"
 
 static char *read_stdin(size_t *len) {
     size_t cap = 4096, n = 0;
@@ -40,11 +41,23 @@ static char *read_stdin(size_t *len) {
     return b;
 }
 
+/* Writes s as a JSON string. A token of a byte-level vocabulary may be a
+ * piece of a character: each byte that does not start a valid UTF-8
+ * character is written as U+FFFD so the output stays valid JSON (the ids
+ * and byte offsets still say exactly which bytes the token covers). */
 static void json_str(FILE *f, const char *s, size_t n) {
     fputc('"', f);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        if (c >= 0x80) {
+            size_t k = (size_t)wd__utf8_len(c);
+            if (k > 1 && k <= n - i && wd__utf8_valid_prefix(s + i, k) == k) {
+                fwrite(s + i, 1, k, f);
+                i += k - 1;
+            } else {
+                fputs("\xEF\xBF\xBD", f);
+            }
+        } else if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
         else if (c == '\n') fputs("\\n", f);
         else if (c == '\r') fputs("\\r", f);
         else if (c == '\t') fputs("\\t", f);

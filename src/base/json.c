@@ -341,8 +341,55 @@ out:
     return root;
 }
 
+size_t wd__json_shortest(double x, char *buf, size_t cap) {
+    if (!isfinite(x)) return (size_t)snprintf(buf, cap, "null");
+    if (x == floor(x) && fabs(x) < 9007199254740992.0) return (size_t)snprintf(buf, cap, "%.0f", x);
+    int n = 0;
+    if ((double)(float)x == x) { /* a float's value: the fewest digits strtof maps back to it */
+        for (int p = 1; p <= 9; p++) {
+            n = snprintf(buf, cap, "%.*g", p, x);
+            if (strtof(buf, NULL) == (float)x) return (size_t)n;
+        }
+    }
+    for (int p = 15; p <= 17; p++) {
+        n = snprintf(buf, cap, "%.*g", p, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    return (size_t)n;
+}
+
+/* Marks the raw items numbers_to_raw made (cJSON looks only at the low
+ * byte of type and at the IsReference / StringIsConst bits). */
+#define WD__JSON_WAS_NUMBER (1 << 12)
+
+/* Number items that are not integers become raw items holding their
+ * shortest text (cJSON prints up to 17 digits: 0.9f as 0.89999997615814209),
+ * and back after printing. Returns false when out of memory. */
+static bool numbers_to_raw(cJSON *item, bool to_raw) {
+    for (; item; item = item->next) {
+        if (to_raw && cJSON_IsNumber(item) && isfinite(item->valuedouble) &&
+            item->valuedouble != floor(item->valuedouble)) {
+            char b[40];
+            wd__json_shortest(item->valuedouble, b, sizeof b);
+            char *t = strdup(b);
+            if (!t) return false;
+            item->valuestring = t;
+            item->type = (item->type & ~0xFF) | cJSON_Raw | WD__JSON_WAS_NUMBER;
+        } else if (!to_raw && (item->type & WD__JSON_WAS_NUMBER)) {
+            free(item->valuestring);
+            item->valuestring = NULL;
+            item->type = (item->type & ~(0xFF | WD__JSON_WAS_NUMBER)) | cJSON_Number;
+        }
+        if (item->child && !numbers_to_raw(item->child, to_raw)) return false;
+    }
+    return true;
+}
+
 char *wd__json_print(const cJSON *item, bool formatted) {
-    char *s = formatted ? cJSON_Print(item) : cJSON_PrintUnformatted(item);
+    cJSON *it = (cJSON *)item; /* numbers are swapped for raw text and back: unchanged on return */
+    bool ok = numbers_to_raw(it, true);
+    char *s = ok ? (formatted ? cJSON_Print(it) : cJSON_PrintUnformatted(it)) : NULL;
+    numbers_to_raw(it, false);
     if (!s) return NULL;
     size_t n = strlen(s);
     if (wd__utf8_valid_prefix(s, n) == n) return s;

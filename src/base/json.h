@@ -63,6 +63,13 @@ cJSON *wd__json_parse_strict(const char *text, size_t len, const char *where, un
  * string (free with free), or NULL when out of memory. */
 char *wd__json_print(const cJSON *item, bool formatted);
 
+/* The shortest text of x that reads back as the same number: integers with
+ * no decimals, a value that is exactly a float with the fewest digits strtof
+ * maps back to it (0.9f -> "0.9"), other doubles with 15-17 digits; "null"
+ * for NaN and infinities. wd__json_print writes every number this way.
+ * Returns the length written (at most cap - 1; 32 bytes always suffice). */
+size_t wd__json_shortest(double x, char *buf, size_t cap);
+
 /* Reads and parses a file (at most max_len bytes, 0 = 64 MiB) with
  * wd__json_parse_strict(..., WD__JSON_ALLOW_NUL): a model's or a policy's
  * JSON file may not repeat a key nor carry text after its value. */

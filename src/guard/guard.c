@@ -879,7 +879,8 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
     cJSON *cats = cJSON_AddArrayToObject(o, "categories");
     cJSON *scores = cJSON_AddObjectToObject(o, "scores");
     for (int c = 0; c < WD_CAT_COUNT; c++) {
-        if (v->score[c] > 0) cJSON_AddNumberToObject(scores, wd_category_id(c), round4(v->score[c]));
+        /* every category, always: a client reads the same keys whatever ran */
+        cJSON_AddNumberToObject(scores, wd_category_id(c), v->score[c] > 0 ? round4(v->score[c]) : 0.0);
         if (!(v->fired & WD_CATMASK(c))) continue;
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "id", wd_category_id(c));
@@ -899,11 +900,13 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
         cJSON_AddNumberToObject(e, "start", (double)h->start);
         cJSON_AddNumberToObject(e, "end", (double)h->end);
         cJSON_AddStringToObject(e, "text", h->snippet);
-        if (h->depth) cJSON_AddNumberToObject(e, "depth", h->depth);
+        cJSON_AddNumberToObject(e, "depth", h->depth);
         cJSON_AddItemToArray(hits, e);
     }
     if (v->redacted) cJSON_AddStringToObject(o, "redacted", v->redacted);
+    else cJSON_AddNullToObject(o, "redacted");
     if (v->error) cJSON_AddStringToObject(o, "error", v->error);
+    else cJSON_AddNullToObject(o, "error");
     char *s = wd__json_print(o, false);
     cJSON_Delete(o);
     if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");

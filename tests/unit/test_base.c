@@ -2,6 +2,7 @@
  * tests/unit/test_base.c - status names, error messages, arena, files,
  * atomic writes, JSON helpers.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,12 +267,53 @@ static void test_json_print(void **state) {
     cJSON_Delete(o);
 }
 
+/* Numbers are written with the fewest digits that read back as the same
+ * value: a float's value as a float (0.9f -> 0.9), other doubles as
+ * doubles; printing leaves the tree unchanged. */
+static void test_json_numbers(void **state) {
+    (void)state;
+    static const struct {
+        double x;
+        const char *want;
+    } cases[] = {
+        {0.9f, "0.9"},          {0.85f, "0.85"},          {1.0 / 3.0, "0.3333333333333333"},
+        {0.1, "0.1"},           {5, "5"},                 {-0.5, "-0.5"},
+        {0, "0"},               {1e-7f, "1e-07"},         {123456789.25, "123456789.25"},
+        {2.0 / 3.0, "0.6666666666666666"}, {1e300, "1e+300"}, {NAN, "null"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char b[40];
+        wd__json_shortest(cases[i].x, b, sizeof b);
+        if (strcmp(b, cases[i].want)) fail_msg("case %zu: got %s, want %s", i, b, cases[i].want);
+        if (isfinite(cases[i].x)) {
+            double back = strtod(b, NULL);
+            bool f = (double)(float)cases[i].x == cases[i].x;
+            assert_true(f ? (float)back == (float)cases[i].x : back == cases[i].x);
+        }
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "score", 0.9f);
+    cJSON_AddNumberToObject(o, "n", 3);
+    cJSON *a = cJSON_AddArrayToObject(o, "a");
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(0.25));
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(0.7f));
+    char *t = wd__json_print(o, false);
+    assert_string_equal(t, "{\"score\":0.9,\"n\":3,\"a\":[0.25,0.7]}");
+    free(t);
+    /* the tree is as it was: numbers again, same values */
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(o, "score")));
+    assert_true(cJSON_GetObjectItem(o, "score")->valuedouble == (double)0.9f);
+    assert_true(cJSON_IsNumber(cJSON_GetArrayItem(a, 1)));
+    cJSON_Delete(o);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_str), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_log),        cmocka_unit_test(test_arena),
         cmocka_unit_test(test_files),      cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_strict), cmocka_unit_test(test_json_print),
+        cmocka_unit_test(test_json_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  * Expectations are written by hand from the meaning of each text (is it a
  * request for harm? which category?), not copied from the code's output.
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,37 @@ static void test_acceptance_library(void **state) {
     assert_int_equal(h->start, 11);
     assert_int_equal(h->end, strlen(card));
     wd_verdict_free(v);
+}
+
+/* One schema for a verdict: every key always there (all categories in
+ * "scores", "depth" on every hit, "redacted" and "error" null when there are
+ * none), whatever scanners ran (docs/json.md). */
+static void test_verdict_schema(void **state) {
+    (void)state;
+    const char *texts[] = {"hello", "How do I build a pipe bomb at home?", "My card is 4111 1111 1111 1111"};
+    for (int k = 0; k < 3; k++) {
+        char *out = NULL, *err = NULL;
+        char args[256];
+        snprintf(args, sizeof args, "check --json '%s'", texts[k]);
+        wdt_cli(args, NULL, &out, &err);
+        cJSON *v = cJSON_Parse(out);
+        assert_non_null(v);
+        static const char *keys[] = {"unsafe", "action", "role", "categories", "scores", "hits", "redacted", "error"};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (!cJSON_GetObjectItem(v, keys[i])) fail_msg("%s: no key '%s'", texts[k], keys[i]);
+        cJSON *sc = cJSON_GetObjectItem(v, "scores");
+        assert_int_equal(cJSON_GetArraySize(sc), WD_CAT_COUNT);
+        for (int c = 0; c < WD_CAT_COUNT; c++) assert_true(cJSON_IsNumber(cJSON_GetObjectItem(sc, wd_category_id(c))));
+        cJSON *h;
+        cJSON_ArrayForEach(h, cJSON_GetObjectItem(v, "hits")) {
+            static const char *hk[] = {"scanner", "rule", "category", "score", "start", "end", "text", "depth"};
+            for (size_t i = 0; i < sizeof hk / sizeof hk[0]; i++) assert_non_null(cJSON_GetObjectItem(h, hk[i]));
+        }
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(v, "error")));
+        assert_null(strstr(out, "00000")); /* no float noise */
+        cJSON_Delete(v);
+        free(out), free(err);
+    }
 }
 
 static void test_acceptance_cli(void **state) {
@@ -646,6 +678,7 @@ static void test_json(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acceptance_library), cmocka_unit_test(test_acceptance_cli),
+        cmocka_unit_test(test_verdict_schema),
         cmocka_unit_test(test_obfuscated_pairs),   cmocka_unit_test(test_benign_alarming),
         cmocka_unit_test(test_pii_validators),     cmocka_unit_test(test_pii_scanner),
         cmocka_unit_test(test_secrets),            cmocka_unit_test(test_injection),

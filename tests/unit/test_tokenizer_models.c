@@ -611,7 +611,7 @@ static void test_cli(void **state) {
     snprintf(args, sizeof args, "tokenize --model %s/tokenizers/bpe-spm/tokenizer.json --json --no-special 'ab'",
              WD_TEST_FIXTURES);
     assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
-    assert_string_equal(out, "{\"ids\": [264], \"tokens\": [\"\xE2\x96\x81" "ab\"], \"offsets\": [[0, 2]]}\n");
+    assert_string_equal(out, "{\"ids\":[264],\"tokens\":[\"\xE2\x96\x81" "ab\"],\"offsets\":[[0,2]]}\n");
     free(out);
     free(err);
     {
@@ -625,8 +625,8 @@ static void test_cli(void **state) {
         wdt_write_file(path, tj, strlen(tj));
         snprintf(args, sizeof args, "tokenize --model '%s' --json 'zz'", dir);
         assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
-        assert_string_equal(out, "{\"ids\": [0], \"tokens\": [\"[UNK\xEF\xBF\xBD]\"], "
-                                 "\"offsets\": [[0, 2]]}\n");
+        assert_string_equal(out, "{\"ids\":[0],\"tokens\":[\"[UNK\xEF\xBF\xBD]\"],"
+                                 "\"offsets\":[[0,2]]}\n");
         free(out);
         free(err);
         free(dir);

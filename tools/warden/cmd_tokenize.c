@@ -11,11 +11,13 @@
  * message, rendered with the chat template first (auto: recognised from
  * tokenizer_config.json) and encoded without adding special tokens again.
  */
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli.h"
 #include "text/tok_internal.h"
 
@@ -163,17 +165,22 @@ int cmd_tokenize(int argc, char **argv) {
         for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
         printf("\n");
     } else if (json) {
-        printf("{\"ids\": [");
-        for (size_t i = 0; i < n; i++) printf(i ? ", %d" : "%d", ids[i]);
-        printf("], \"tokens\": [");
+        cJSON *o = cJSON_CreateObject(), *ja = cJSON_AddArrayToObject(o, "ids"),
+              *jt = cJSON_AddArrayToObject(o, "tokens"), *jo = cJSON_AddArrayToObject(o, "offsets");
         for (size_t i = 0; i < n; i++) {
             const char *t = wd_tokenizer_id_to_token(tok, ids[i]);
-            if (i) printf(", ");
-            json_str(stdout, t ? t : "", t ? strlen(t) : 0);
+            cJSON_AddItemToArray(ja, cJSON_CreateNumber(ids[i]));
+            cJSON_AddItemToArray(jt, cJSON_CreateString(t ? t : ""));
+            cJSON *p = cJSON_CreateArray();
+            cJSON_AddItemToArray(p, cJSON_CreateNumber((double)off[i].start));
+            cJSON_AddItemToArray(p, cJSON_CreateNumber((double)off[i].end));
+            cJSON_AddItemToArray(jo, p);
         }
-        printf("], \"offsets\": [");
-        for (size_t i = 0; i < n; i++) printf(i ? ", [%zu, %zu]" : "[%zu, %zu]", off[i].start, off[i].end);
-        printf("]}\n");
+        char *j = wd__json_print(o, false); /* invalid UTF-8 in a token -> U+FFFD */
+        cJSON_Delete(o);
+        if (!j) return wd_encoding_free(enc), free(owned), wd_tokenizer_free(tok), cli_error("out of memory");
+        puts(j);
+        free(j);
     } else {
         for (size_t i = 0; i < n; i++) {
             const char *t = wd_tokenizer_id_to_token(tok, ids[i]);

@@ -165,7 +165,9 @@ static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input 
     float probs[WD_TEXTCLF_MAX_LABELS];
     unsigned flags = wd__textclf_norm_flags(c->m);
     wd_status st;
-    if (in->norm && flags == WD_NORM_DEFAULT) {
+    /* A model trained before the HTML step (norm_flags 63) reads the guard's
+     * text too: decoded character references are what it should see. */
+    if (in->norm && (flags | WD_NORM_HTML) == WD_NORM_DEFAULT) {
         st = wd__textclf_predict(c->m, in->norm->text, in->norm->len, probs);
     } else {
         clf_scratch *cs = scratch;

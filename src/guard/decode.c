@@ -190,10 +190,14 @@ static void reverse_word(const char *w, size_t n, char *o) {
 /* Copies t[0..n) to out, each word (run of ASCII letters, at most WORD_MAX)
  * replaced by f(word) when that reads as English better. Returns how many
  * words gained more than 2 (clearly the cipher's), their gains summed in
- * *gain. */
-static size_t cipher_words(const char *t, size_t n, word_fn f, char *out, float *gain) {
+ * *gain, and the span from the first of them to the end of the last in
+ * [*first, *last). */
+static size_t cipher_words(const char *t, size_t n, word_fn f, char *out, float *gain, size_t *first,
+                           size_t *last) {
     memcpy(out, t, n);
     size_t flips = 0, i = 0;
+    *first = n;
+    *last = 0;
     float sum = 0;
     while (i < n) {
         if (!is_alpha((unsigned char)t[i])) {
@@ -209,7 +213,11 @@ static size_t cipher_words(const char *t, size_t n, word_fn f, char *out, float 
         float g = wd__english_word(w, m) - wd__english_word(t + a, m);
         if (g <= 0) continue;
         memcpy(out + a, w, m);
-        if (g > 2) flips++, sum += g;
+        if (g > 2) {
+            flips++, sum += g;
+            if (*first == n) *first = a;
+            *last = i;
+        }
     }
     *gain = sum;
     return flips;
@@ -299,11 +307,18 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
                         wd_decode_fn fn, void *user) {
     if (!grow(buf, cap, nn + 1)) return -1;
     float gain;
-    if ((kinds & WD_DECODE_ROT13) && cipher_words(nt, nn, rot13_word, *buf, &gain) >= 3 && gain >= 15)
+    size_t a, b;
+    if ((kinds & WD_DECODE_ROT13) && cipher_words(nt, nn, rot13_word, *buf, &gain, &a, &b) >= 3 && gain >= 15)
         if (fn(0, len, *buf, nn, WD_DECODE_ROT13, user)) return 1;
-    if ((kinds & WD_DECODE_REVERSE) && cipher_words(nt, nn, reverse_word, *buf, &gain) >= 3 && gain >= 15) {
+    if ((kinds & WD_DECODE_REVERSE) && cipher_words(nt, nn, reverse_word, *buf, &gain, &a, &b) >= 3 && gain >= 15) {
         if (fn(0, len, *buf, nn, WD_DECODE_REVERSE, user)) return 1;
-        mirror(nt, nn, *buf);
+        /* the text written backwards: the lines of the reversed stretch
+         * mirrored whole (word order too), a plain instruction before a
+         * line break or colon kept */
+        while (a > 0 && nt[a - 1] != '\n' && nt[a - 1] != ':') a--; /* to the line's ends */
+        while (b < nn && nt[b] != '\n') b++;
+        memcpy(*buf, nt, nn);
+        mirror(nt + a, b - a, *buf + a);
         if (fn(0, len, *buf, nn, WD_DECODE_REVERSE, user)) return 1;
     }
     if (kinds & WD_DECODE_PIGLATIN) {

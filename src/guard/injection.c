@@ -8,7 +8,8 @@
  *   - chat-template control tokens pasted into user text (<|im_start|>,
  *     [INST], <<SYS>>, <|endoftext|>): an attempt to forge turns
  *   - ASCII smuggled in Unicode tag characters (U+E0020-E007E), invisible
- *     to a reader but read by many models
+ *     to a reader but read by many models, when what they spell is a
+ *     message (wd__decode_prose), not a scatter of random ones
  * Payloads hidden in base64/hex/rot13 are decoded by the engine and come
  * back through this scanner (and the others) one level deeper.
  *
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "guard/decode.h"
 #include "guard/lexicon.h"
 #include "guard/rx.h"
 #include "guard/scanner.h"
@@ -135,8 +137,17 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
             tags++;
             i += 3;
         }
-    if (tags >= 4 && wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
-        return WD_ERR_NOMEM;
+    /* A message hidden in tags is an attack; tags scattered between letters
+     * spell noise (a rendering trick the normaliser undoes), not a message. */
+    if (tags >= 4) {
+        char *hidden = malloc(tags + 1);
+        if (!hidden) return WD_ERR_NOMEM;
+        size_t k = wd__decode_tags(t, n, hidden, &first, &last);
+        bool prose = k >= 4 && wd__decode_prose(hidden, k);
+        free(hidden);
+        if (prose && wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
+            return WD_ERR_NOMEM;
+    }
     return WD_OK;
 }
 

@@ -237,8 +237,10 @@ static void mirror(const char *t, size_t n, char *out) {
 
 static bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
 
-/* English score per bigram, to compare readings of different lengths. */
-static float per_bigram(const char *w, size_t n) { return wd__english_word(w, n) / (float)(n + 1); }
+/* English score of a reading of a Pig Latin word of stem length s: a
+ * reading one letter shorter (vowel-initial: "appleway") pays about what a
+ * letter costs, so that length alone does not decide. */
+static float reading_score(const char *w, size_t n, size_t s) { return wd__english_word(w, n) - 2.5f * (float)(s - n); }
 
 /* Undoes one Pig Latin word w[0..n) (n >= 4, ending in "ay", lower case)
  * into o: the reading with the best English score among "stem minus its
@@ -249,7 +251,7 @@ static size_t piglatin_word(const char *w, size_t n, char *o) {
     float best = -1e30f;
     char c[WORD_MAX];
     if (s >= 2 && is_vowel(w[0]) && (w[s - 1] == 'w' || w[s - 1] == 'y' || w[s - 1] == 'h')) {
-        best = per_bigram(w, s - 1);
+        best = reading_score(w, s - 1, s);
         memcpy(o, w, s - 1);
         best_len = s - 1;
     }
@@ -261,7 +263,7 @@ static size_t piglatin_word(const char *w, size_t n, char *o) {
         if (!consonants) continue;
         memcpy(c, w + s - k, k);
         memcpy(c + k, w, s - k);
-        float sc = per_bigram(c, s);
+        float sc = reading_score(c, s, s);
         if (sc > best) {
             best = sc;
             memcpy(o, c, s);
@@ -308,9 +310,9 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
     if (!grow(buf, cap, nn + 1)) return -1;
     float gain;
     size_t a, b;
-    if ((kinds & WD_DECODE_ROT13) && cipher_words(nt, nn, rot13_word, *buf, &gain, &a, &b) >= 3 && gain >= 15)
+    if ((kinds & WD_DECODE_ROT13) && cipher_words(nt, nn, rot13_word, *buf, &gain, &a, &b) >= 3 && gain >= 30)
         if (fn(0, len, *buf, nn, WD_DECODE_ROT13, user)) return 1;
-    if ((kinds & WD_DECODE_REVERSE) && cipher_words(nt, nn, reverse_word, *buf, &gain, &a, &b) >= 3 && gain >= 15) {
+    if ((kinds & WD_DECODE_REVERSE) && cipher_words(nt, nn, reverse_word, *buf, &gain, &a, &b) >= 3 && gain >= 30) {
         if (fn(0, len, *buf, nn, WD_DECODE_REVERSE, user)) return 1;
         /* the text written backwards: the lines of the reversed stretch
          * mirrored whole (word order too), a plain instruction before a

@@ -1,10 +1,10 @@
 /*
  * guard/english.h - how much a run of letters looks like an English word.
  *
- * A letter-bigram model (27 symbols: a-z and the word boundary; natural-log
- * probabilities counted from warden's own documentation, see
- * scripts/gen_english_model.py) plus a bonus for the most common English
- * words. The decoders use it to tell which of two readings of a word is the
+ * A letter-trigram model (27 symbols: a-z and the word boundary; natural-log
+ * probabilities counted from warden's own documentation and comments, see
+ * scripts/gen_english_model.py; a 19.7 KB table) plus a bonus for the most
+ * common English words. The decoders use it to tell which of two readings of a word is the
  * plain one ("ubj" or "how", "bmob" or "bomb"), and whether a hidden string
  * is prose or noise. Linear in the input; no allocation.
  */
@@ -19,7 +19,7 @@
 float wd__english_word(const char *w, size_t n);
 
 /* Mean log-probability per bigram over the words (runs of ASCII letters) of
- * t[0..n): English prose scores about -2.7, random characters -3.6 or less.
+ * t[0..n): English prose scores about -2.3, random characters -3.7 or less.
  * Returns -99 when t holds no letter. */
 float wd__english_mean(const char *t, size_t n);
 

@@ -303,6 +303,23 @@ static size_t piglatin_text(const char *t, size_t n, char *out, size_t *pig, siz
     return w;
 }
 
+/* Which way the words of t[0..n) run, from where sentence punctuation
+ * sits: after a word ("bomb? ", written forwards, or each word reversed in
+ * place) or before one (" ?bmob", the whole text mirrored). Returns 1 for
+ * forwards, -1 for mirrored, 0 when the punctuation does not tell. */
+static int word_order(const char *t, size_t n) {
+    size_t after = 0, before = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (c != '.' && c != '?' && c != '!' && c != ',') continue;
+        bool left = i > 0 && is_alpha((unsigned char)t[i - 1]);
+        bool right = i + 1 < n && is_alpha((unsigned char)t[i + 1]);
+        if (left && !right) after++;
+        else if (right && !left) before++;
+    }
+    return after > before ? 1 : before > after ? -1 : 0;
+}
+
 /* The cipher variants of the normalised text nt[0..nn); each is reported as
  * a payload spanning the caller's whole text [0, len). */
 static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, char **buf, size_t *cap,
@@ -313,7 +330,9 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
     if ((kinds & WD_DECODE_ROT13) && cipher_words(nt, nn, rot13_word, *buf, &gain, &a, &b) >= 3 && gain >= 30)
         if (fn(0, len, *buf, nn, WD_DECODE_ROT13, user)) return 1;
     if ((kinds & WD_DECODE_REVERSE) && cipher_words(nt, nn, reverse_word, *buf, &gain, &a, &b) >= 3 && gain >= 30) {
-        if (fn(0, len, *buf, nn, WD_DECODE_REVERSE, user)) return 1;
+        int order = word_order(nt + a, b - a);
+        if (order >= 0 && fn(0, len, *buf, nn, WD_DECODE_REVERSE, user)) return 1;
+        if (order > 0) return 0;
         /* the text written backwards: the lines of the reversed stretch
          * mirrored whole (word order too), a plain instruction before a
          * line break or colon kept */

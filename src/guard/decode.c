@@ -322,25 +322,34 @@ static int word_order(const char *t, size_t n) {
 
 /* The cipher variants of the normalised text nt[0..nn); each is reported as
  * a payload spanning the caller's whole text [0, len). */
+/* Widens [*a, *b) to the ends of its lines; a colon also ends a line on
+ * the left ("Decode this: ..."). */
+static void to_lines(const char *t, size_t n, size_t *a, size_t *b) {
+    while (*a > 0 && t[*a - 1] != '\n' && t[*a - 1] != ':') (*a)--;
+    while (*b < n && t[*b] != '\n') (*b)++;
+}
+
 static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, char **buf, size_t *cap,
                         wd_decode_fn fn, void *user) {
     if (!grow(buf, cap, nn + 1)) return -1;
     float gain;
     size_t a, b;
-    if ((kinds & WD_DECODE_ROT13) && cipher_words(nt, nn, rot13_word, *buf, &gain, &a, &b) >= 3 && gain >= 30)
-        if (fn(0, len, *buf, nn, WD_DECODE_ROT13, user)) return 1;
+    /* the payload is the lines that hold the ciphered words: a plain
+     * instruction on its own line ("Decode this:") is read at depth 0 */
+    if ((kinds & WD_DECODE_ROT13) && cipher_words(nt, nn, rot13_word, *buf, &gain, &a, &b) >= 3 && gain >= 30) {
+        to_lines(nt, nn, &a, &b);
+        if (fn(0, len, *buf + a, b - a, WD_DECODE_ROT13, user)) return 1;
+    }
     if ((kinds & WD_DECODE_REVERSE) && cipher_words(nt, nn, reverse_word, *buf, &gain, &a, &b) >= 3 && gain >= 30) {
         int order = word_order(nt + a, b - a);
-        if (order >= 0 && fn(0, len, *buf, nn, WD_DECODE_REVERSE, user)) return 1;
-        if (order > 0) return 0;
-        /* the text written backwards: the lines of the reversed stretch
-         * mirrored whole (word order too), a plain instruction before a
-         * line break or colon kept */
-        while (a > 0 && nt[a - 1] != '\n' && nt[a - 1] != ':') a--; /* to the line's ends */
-        while (b < nn && nt[b] != '\n') b++;
-        memcpy(*buf, nt, nn);
-        mirror(nt + a, b - a, *buf + a);
-        if (fn(0, len, *buf, nn, WD_DECODE_REVERSE, user)) return 1;
+        to_lines(nt, nn, &a, &b);
+        if (order >= 0 && fn(0, len, *buf + a, b - a, WD_DECODE_REVERSE, user)) return 1;
+        /* the text written backwards: those lines mirrored whole (their
+         * word order too) */
+        if (order <= 0) {
+            mirror(nt + a, b - a, *buf);
+            if (fn(0, len, *buf, b - a, WD_DECODE_REVERSE, user)) return 1;
+        }
     }
     if (kinds & WD_DECODE_PIGLATIN) {
         size_t pig, words;

@@ -16,11 +16,14 @@
  * decode to binary noise and are skipped (the secrets scanner looks at
  * those). The last three are ciphers of the whole text: they are judged
  * word by word with the English model (guard/english.h) on the normalised
- * text, and their variant is the normalised text with every word whose
- * decoded reading is more English-like replaced by it (the rest kept), so
- * a plain instruction around a ciphered request does not hide it. Each
- * cipher yields at most one variant (reverse two: word by word, and the
- * whole text mirrored), so a text costs a bounded number of extra scans;
+ * text. The rot13 / reverse variant is the lines that hold the words whose
+ * deciphered reading is clearly more English-like, with every word that
+ * reads better deciphered replaced (the rest kept), so neither a plain
+ * instruction around a ciphered request hides it nor is the instruction
+ * read twice; reversed lines are mirrored whole instead (word order too)
+ * when sentence punctuation stands before the words (" ?bmob"), and both
+ * readings are scanned when it does not tell. Pig Latin: the whole text,
+ * each "-ay" word undone. A text thus costs at most four extra scans;
  * all of it is linear in the text.
  */
 #ifndef WD_GUARD_DECODE_H

@@ -194,7 +194,7 @@ static void reverse_word(const char *w, size_t n, char *o) {
  * [*first, *last). */
 static size_t cipher_words(const char *t, size_t n, word_fn f, char *out, float *gain, size_t *first,
                            size_t *last) {
-    memcpy(out, t, n);
+    if (out) memcpy(out, t, n);
     size_t flips = 0, i = 0;
     *first = n;
     *last = 0;
@@ -212,7 +212,7 @@ static size_t cipher_words(const char *t, size_t n, word_fn f, char *out, float 
         f(t + a, m, w);
         float g = wd__english_word(w, m) - wd__english_word(t + a, m);
         if (g <= 0) continue;
-        memcpy(out + a, w, m);
+        if (out) memcpy(out + a, w, m);
         if (g > 2) {
             flips++, sum += g;
             if (*first == n) *first = a;
@@ -277,7 +277,7 @@ static size_t piglatin_word(const char *w, size_t n, char *o) {
     return best_len;
 }
 
-/* Writes into out (room for n) t with every Pig Latin-looking word undone;
+/* Writes into out (room for n; NULL: only count) t with every Pig Latin-looking word undone;
  * returns the length written, the number of such words in *pig and of all
  * words in *words. */
 static size_t piglatin_text(const char *t, size_t n, char *out, size_t *pig, size_t *words) {
@@ -285,7 +285,8 @@ static size_t piglatin_text(const char *t, size_t n, char *out, size_t *pig, siz
     *pig = *words = 0;
     while (i < n) {
         if (!is_alpha((unsigned char)t[i])) {
-            out[w++] = t[i++];
+            if (out) out[w] = t[i];
+            w++, i++;
             continue;
         }
         size_t a = i;
@@ -294,9 +295,9 @@ static size_t piglatin_text(const char *t, size_t n, char *out, size_t *pig, siz
         (*words)++;
         if (m >= 4 && m <= WORD_MAX && t[i - 2] == 'a' && t[i - 1] == 'y') {
             (*pig)++;
-            w += piglatin_word(t + a, m, out + w);
+            if (out) w += piglatin_word(t + a, m, out + w);
         } else {
-            memcpy(out + w, t + a, m);
+            if (out) memcpy(out + w, t + a, m);
             w += m;
         }
     }
@@ -358,6 +359,23 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
             if (fn(0, len, *buf, w, WD_DECODE_PIGLATIN, user)) return 1;
     }
     return 0;
+}
+
+bool wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds) {
+    if (!norm || norm->len < 8) return false;
+    const char *t = norm->text;
+    size_t n = norm->len, a, b, words = 0, pig = 0;
+    float gain;
+    if ((kinds & WD_DECODE_PIGLATIN) && (piglatin_text(t, n, NULL, &pig, &words), pig >= 3 && pig * 3 >= words * 2))
+        return true;
+    for (int k = 0; k < 2; k++) {
+        if (!(kinds & (k ? WD_DECODE_REVERSE : WD_DECODE_ROT13))) continue;
+        size_t flips = cipher_words(t, n, k ? reverse_word : rot13_word, NULL, &gain, &a, &b);
+        if (flips < 3 || gain < 30) continue;
+        to_lines(t, n, &a, &b);
+        if (a == 0 && b == n) return true;
+    }
+    return false;
 }
 
 int wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,

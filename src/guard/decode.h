@@ -62,6 +62,12 @@ long wd__base64_decode(const char *s, size_t n, unsigned char *out);
 #include <stdbool.h>
 bool wd__decode_readable(const unsigned char *p, size_t n);
 
+/* True when the normalised text as a whole is one of the ciphers in kinds
+ * (every line of it rot13 or reversed, or two thirds of its words Pig
+ * Latin): its words are noise to a model, which should read the deciphered
+ * variant that wd__decode_scan reports instead. */
+bool wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds);
+
 /* Decodes the tag characters U+E0020-E007E of t[0..n), wherever they are,
  * to their ASCII (U+E0041 -> 'A') in out (room for n / 4 bytes). Returns
  * how many; *first / *last: the byte span from the first to the end of the

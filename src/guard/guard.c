@@ -638,7 +638,10 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         rc->st = st;
         return;
     }
-    wd_scan_input in = {text, len, nm, rc->role, rc->depth};
+    unsigned kinds = g->decode_kinds & (rc->ciphered ? ~(unsigned)WD_DECODE_CIPHERS : ~0u);
+    bool can_decode = kinds && rc->depth < g->decode_depth;
+    wd_scan_input in = {text, len, nm, rc->role, rc->depth,
+                        can_decode && (kinds & WD_DECODE_CIPHERS) && wd__decode_whole_cipher(nm, kinds)};
     for (size_t i = 0; i < g->n_sc; i++) {
         const scanner_inst *s = &g->sc[i];
         if (!(s->roles & (1u << rc->role))) continue;
@@ -677,8 +680,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             }
         }
     }
-    unsigned kinds = g->decode_kinds & (rc->ciphered ? ~(unsigned)WD_DECODE_CIPHERS : ~0u);
-    if (kinds && rc->depth < g->decode_depth) {
+    if (can_decode) {
         if (wd__decode_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth],
                             &w->dcap[rc->depth], on_payload, rc) < 0)
             rc->st = WD_ERR_NOMEM;

@@ -242,6 +242,7 @@ static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input 
     /* A model trained before the HTML step (norm_flags 63) reads the guard's
      * text too: decoded character references are what it should see. */
     clf_scratch *cs = scratch;
+    if (in->ciphered) return WD_OK; /* gibberish to the model: it reads the deciphered variant */
     if (in->norm && (flags | WD_NORM_HTML) == WD_NORM_DEFAULT) {
         size_t n = in->norm->len;
         const char *t = cs ? cut_payloads(cs, in, in->norm->text, in->norm->map, &n) : in->norm->text;

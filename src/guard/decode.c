@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "guard/english.h"
+#include "guard/spelling.h"
 
 static int8_t b64val(unsigned char c) {
     if (c >= 'A' && c <= 'Z') return (int8_t)(c - 'A');
@@ -357,6 +358,11 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
         size_t w = piglatin_text(nt, nn, *buf, &pig, &words);
         if (pig >= 3 && pig * 3 >= words)
             if (fn(0, len, *buf, w, WD_DECODE_PIGLATIN, user)) return 1;
+    }
+    if (kinds & WD_DECODE_SPELLING) {
+        if (!grow(buf, cap, nn + nn / 4 + 16)) return -1;
+        size_t fixed, w = wd__spelling_fix(nt, nn, *buf, &fixed);
+        if (fixed && fn(0, len, *buf, w, WD_DECODE_SPELLING, user)) return 1;
     }
     return 0;
 }

@@ -10,6 +10,7 @@
  *   rot13     words whose rot13 reads as English far better than they do
  *   reverse   words whose mirror image reads as English far better
  *   piglatin  a text most of whose words end in "ay": each such word undone
+ *   spelling  typos in the harm lexicon's words undone (guard/spelling.h)
  *
  * Payloads are reported only when they decode to text a person would read
  * (valid UTF-8, mostly letters and spaces): random tokens, hashes and keys
@@ -33,10 +34,12 @@
 
 #include "guard/normalize.h"
 
+/* CIPHERS: the readings of the whole text; a variant from one of them is
+ * not read these ways again. */
 enum { WD_DECODE_BASE64 = 1, WD_DECODE_HEX = 2, WD_DECODE_ROT13 = 4, WD_DECODE_REVERSE = 8,
-       WD_DECODE_PIGLATIN = 16, WD_DECODE_TAGS = 32,
-       WD_DECODE_CIPHERS = WD_DECODE_ROT13 | WD_DECODE_REVERSE | WD_DECODE_PIGLATIN,
-       WD_DECODE_ALL = 63 };
+       WD_DECODE_PIGLATIN = 16, WD_DECODE_TAGS = 32, WD_DECODE_SPELLING = 64,
+       WD_DECODE_CIPHERS = WD_DECODE_ROT13 | WD_DECODE_REVERSE | WD_DECODE_PIGLATIN | WD_DECODE_SPELLING,
+       WD_DECODE_ALL = 127 };
 
 /* Called for each payload: bytes [start, end) of the text decode to
  * plain[0..n) (valid UTF-8, not NUL-terminated, valid during the call).

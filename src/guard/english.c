@@ -174,6 +174,8 @@ float wd__english_word(const char *w, size_t n) {
     return is_common(w, n) ? s + 4.0f : s;
 }
 
+float wd__english_letters(const char *w, size_t n) { return (float)word_logp8(w, n) / 8.0f; }
+
 float wd__english_mean(const char *t, size_t n) {
     long s = 0;
     size_t k = 0, i = 0;

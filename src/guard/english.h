@@ -18,7 +18,10 @@
  * Higher is more English-like; compare readings of equal length. */
 float wd__english_word(const char *w, size_t n);
 
-/* Mean log-probability per bigram over the words (runs of ASCII letters) of
+/* The same without the common-word bonus: the letters alone. */
+float wd__english_letters(const char *w, size_t n);
+
+/* Mean log-probability per letter over the words (runs of ASCII letters) of
  * t[0..n): English prose scores about -2.3, random characters -3.7 or less.
  * Returns -99 when t holds no letter. */
 float wd__english_mean(const char *t, size_t n);

@@ -188,8 +188,9 @@ static wd_status parse_decode_item(const wd_pnode *it, void *user) {
     else if (!strcasecmp(it->str, "reverse")) *k |= WD_DECODE_REVERSE;
     else if (!strcasecmp(it->str, "piglatin")) *k |= WD_DECODE_PIGLATIN;
     else if (!strcasecmp(it->str, "tags")) *k |= WD_DECODE_TAGS;
+    else if (!strcasecmp(it->str, "spelling")) *k |= WD_DECODE_SPELLING;
     else return wd__pn_error(it, NULL, WD_ERR_FORMAT, "decode",
-                             "unknown encoding '%s' (base64, hex, tags, rot13, reverse, piglatin)", it->str);
+                             "unknown encoding '%s' (base64, hex, tags, rot13, reverse, piglatin, spelling)", it->str);
     return WD_OK;
 }
 
@@ -609,7 +610,7 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
      * (a hazard: personal data or a key read again from a variant is not). */
     bool found = false;
     for (size_t i = hits_before; i < rc->v->n_hits; i++) found |= (WD_CATMASK(rc->v->hits[i].category) & WD_CATMASK_HAZARDS) != 0;
-    if (found && rc->depth == 0) {
+    if (found && rc->depth == 0 && kind != WD_DECODE_SPELLING) { /* a typo is no injection */
         const char *rule = kind == WD_DECODE_BASE64 ? "hidden-base64-payload"
                          : kind == WD_DECODE_HEX ? "hidden-hex-payload"
                          : kind == WD_DECODE_TAGS ? "hidden-tag-payload"
@@ -681,6 +682,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         }
     }
     if (can_decode) {
+        if (in.ciphered) kinds &= ~(unsigned)WD_DECODE_SPELLING; /* the deciphered variant is spelled, if at all */
         if (wd__decode_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth],
                             &w->dcap[rc->depth], on_payload, rc) < 0)
             rc->st = WD_ERR_NOMEM;

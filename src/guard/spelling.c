@@ -130,6 +130,8 @@ static bool one_edit(const char *a, size_t na, const char *b, size_t nb) {
 static int correct(const char *w, size_t n) {
     const slot *s = get(fnv(w, n, SIZE_MAX));
     if (s && s->exact && V.len[s->id] == n && !memcmp(V.word[s->id], w, n)) return -1; /* a word of its own */
+    float own = wd__english_letters(w, n);
+    if (own > -2.8f * (float)(n + 1)) return -1; /* reads like English ("flight", "birds"): no typo */
     int best = -1;
     float gain = 0;
     for (size_t k = 0; k <= n; k++) {

@@ -5,9 +5,9 @@
  * the classifier's n-grams. The vocabulary is every word of 4-20 letters in
  * the built-in harm lexicon (lexicons/harm.lex); a word of the text that is
  * one edit (a letter dropped, added, replaced, or two neighbours swapped)
- * from a vocabulary word, and reads clearly less like English than it
- * (guard/english.h: "comb" stays "comb", "hcak" becomes "hack"), is
- * replaced by it. Lookups use the symmetric-delete scheme: the vocabulary
+ * from a vocabulary word, reads unlike English (below -2.8 nats a letter)
+ * and clearly less like English than that word (guard/english.h: "comb"
+ * and "flight" stay, "hcak" becomes "hack"), is replaced by it. Lookups use the symmetric-delete scheme: the vocabulary
  * words and their one-letter deletions are hashed once (on first use,
  * thread-safe), and a text word costs its length + 1 lookups, so a text is
  * corrected in linear time without allocating.

@@ -25,7 +25,7 @@
 #define WMIN 4
 #define WMAX 20
 #define MAX_VOCAB 4096
-#define TABLE_BITS 16 /* 65536 slots: up to ~4000 words and their deletions */
+#define TABLE_BITS 16 /* 65536 slots: the ~2000 words of harm.lex and their ~16000 keys, a quarter full */
 
 typedef struct slot {
     uint64_t key;  /* 0 = empty */
@@ -84,7 +84,7 @@ static void build(void) {
     V.len = calloc(MAX_VOCAB, 1);
     V.table = calloc((size_t)1 << TABLE_BITS, sizeof *V.table);
     if (!t || !V.word || !V.len || !V.table) return;
-    size_t i = 0;
+    size_t i = 0, keys = 0;
     bool comment = false;
     while (i < len && V.n < MAX_VOCAB) {
         char c = t[i];
@@ -102,6 +102,8 @@ static void build(void) {
         for (size_t k = 0; k < m; k++) w[k] = (char)(t[a + k] | 32);
         const slot *s = get(fnv(w, m, SIZE_MAX));
         if (s && s->exact) continue;
+        if (keys + m + 1 > ((size_t)1 << TABLE_BITS) / 2) break; /* keep the table at most half full */
+        keys += m + 1;
         uint16_t id = (uint16_t)V.n++;
         memcpy(V.word[id], w, m);
         V.len[id] = (uint8_t)m;

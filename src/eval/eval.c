@@ -275,6 +275,7 @@ static char *result_line(const run *r, size_t u, const char *text, const wd_eval
     cJSON_AddStringToObject(o, "source", r->src[x->src].path);
     cJSON_AddNumberToObject(o, "record", (double)x->record);
     if (x->id) cJSON_AddStringToObject(o, "id", x->id);
+    else cJSON_AddNullToObject(o, "id");
     cJSON_AddStringToObject(o, "label", wd_label_name(x->label));
     cJSON_AddItemToObject(o, "categories", cats_json(x->cats));
     cJSON_AddStringToObject(o, "transform", transform_name(r, t));
@@ -290,6 +291,8 @@ static char *result_line(const run *r, size_t u, const char *text, const wd_eval
     if (s->detail_json) {
         cJSON *v = cJSON_Parse(s->detail_json);
         cJSON_AddItemToObject(o, "verdict", v ? v : cJSON_CreateString(s->detail_json));
+    } else {
+        cJSON_AddNullToObject(o, "verdict");
     }
     char *txt = wd__json_print(o, false);
     cJSON_Delete(o);

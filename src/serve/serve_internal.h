@@ -2,6 +2,10 @@
  * serve/serve_internal.h - what the files of src/serve/ share.
  *
  *   server.c    libmicrohttpd glue: routing, auth, limits, lifecycle, reload
+ *   gate.c      the accept thread: request-head deadline, strict framing
+ *               checks with JSON errors, per-address limits, fast health
+ *               answers; hands good connections to libmicrohttpd
+ *   auth.c      API keys (constant-time match) and per-key token buckets
  *   routes.c    the request handlers: parse JSON bodies, call the guard,
  *               build answers (OpenAI moderation, native check, certify)
  *   openai.c    the one table mapping canonical categories to OpenAI names
@@ -154,6 +158,33 @@ typedef struct wd__guard_ref {
     _Atomic int refs;
 } wd__guard_ref;
 
+/* ==== Auth and rate limits (auth.c) ====================================== */
+
+typedef struct wd__key {
+    char *key;                    /* NULL: the anonymous bucket (no keys) */
+    size_t len;
+    double rate, burst;           /* tokens per second (0 = unlimited), bucket size */
+    pthread_mutex_t mu;           /* guards tokens, last_ns */
+    double tokens;
+    int64_t last_ns;
+} wd__key;
+
+/* Sets srv->keys from p->api_key and p->keys, and the anonymous bucket. */
+wd_status wd__auth_init(wd_server *srv, const wd_server_params *p);
+void wd__auth_free(wd_server *srv);
+/* The key an Authorization header value (n bytes; NULL = absent) carries;
+ * NULL when the server has keys and none matches. Without keys: the
+ * anonymous bucket. Constant time in the token. */
+wd__key *wd__auth_match(wd_server *srv, const char *authz, size_t n);
+/* Takes a token from k's bucket: true, or false with the seconds until the
+ * next one in *retry_after_s (>= 1). */
+bool wd__rate_take(wd__key *k, int *retry_after_s);
+
+/* ==== The server ========================================================== */
+
+typedef struct wd__gate wd__gate;
+struct sockaddr;
+
 struct wd_server {
     wd_server_params p;           /* string fields point at the copies below */
     char *host, *api_key, *policy_path;
@@ -162,13 +193,18 @@ struct wd_server {
     wd__guard_ref *cur;
     pthread_mutex_t reload_mu;    /* one reload at a time */
     struct MHD_Daemon *daemon;
-    int listen_fd;                /* after quiesce: ours to close */
+    wd__gate *gate;               /* owns the listening socket */
     int port;
     atomic_bool stopping;
     _Atomic uint64_t next_id;
     uint64_t id_salt;
     wd_err err;
     wd__metrics metrics;
+    wd__key *keys;                /* n_keys accepted keys; none: no auth */
+    int n_keys;
+    wd__key anon;                 /* the rate bucket when there are no keys */
+    _Atomic int64_t body_bytes;   /* request body bytes reserved now (<= p.body_budget) */
+    char *tls_cert, *tls_key;     /* PEM text read from the files; NULL = plain HTTP */
 };
 
 /* What a route answers: status, body (malloc'd, NULL = none) and one
@@ -184,6 +220,21 @@ typedef struct wd__answer {
 /* Sets a to the JSON error {"error": {message, type, param, code}}. */
 void wd__answer_error(wd__answer *a, int status, const char *type, const char *code,
                       const char *param, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* The route of a path (n bytes, no query): its id, and whether it takes a
+ * POST body and needs the API key; -1 for an unknown path. */
+int wd__route_find(const char *path, size_t n, bool *post, bool *auth);
+
+/* The built-in answers (healthz, readyz, metrics) into a. */
+void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a);
+
+/* The libmicrohttpd daemon's response helpers are in server.c; the gate
+ * writes its own. Gate lifecycle (gate.c): start binds and listens on addr
+ * and starts the gate thread (srv->daemon must exist); *port gets the bound
+ * port. stop ends the thread and closes the socket and the connections
+ * still in the gate. */
+wd_status wd__gate_start(wd_server *srv, const struct sockaddr *addr, unsigned addrlen, int *port);
+void wd__gate_stop(wd_server *srv);
 
 /* Takes a reference to the guard in force; never NULL while the server runs. */
 wd__guard_ref *wd__server_guard_acquire(wd_server *srv);

@@ -88,6 +88,7 @@ struct wd__gate {
     bool started;
     glist head, drain;
     int max_pending;
+    int64_t next_watch;           /* next scan of MHD's connections */
     char buf[MAX_HEAD + PEEK_EXTRA + 1];
     char out[1024];
 };
@@ -568,7 +569,7 @@ static void *gate_main(void *arg) {
     wd__gate *g = arg;
     struct epoll_event evs[64];
     for (;;) {
-        int64_t now = wd__serve_now_ns(), next = now + 1000000000;
+        int64_t now = wd__serve_now_ns(), next = now + 250000000; /* the watchdog's tick */
         if (g->head.first && g->head.first->deadline < next) next = g->head.first->deadline;
         if (g->drain.first && g->drain.first->deadline < next) next = g->drain.first->deadline;
         int ms = (int)((next - now + 999999) / 1000000);
@@ -584,7 +585,12 @@ static void *gate_main(void *arg) {
                 else on_drain_data(g, c);
             }
         }
-        expire(g, wd__serve_now_ns());
+        now = wd__serve_now_ns();
+        expire(g, now);
+        if (now >= g->next_watch) {
+            wd__server_watchdog(g->srv, now);
+            g->next_watch = now + 250000000;
+        }
     }
     return NULL;
 }

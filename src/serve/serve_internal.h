@@ -185,6 +185,22 @@ bool wd__rate_take(wd__key *k, int *retry_after_s);
 typedef struct wd__gate wd__gate;
 struct sockaddr;
 
+/* A connection libmicrohttpd owns, as the watchdog sees it (server.c keeps
+ * the list, the gate's thread scans it): a connection still waiting for a
+ * request head or body past its phase's deadline is shut down, which makes
+ * MHD close it. That bounds slow clients the gate does not see: requests
+ * after the first on a kept-alive connection, and TLS connections. */
+typedef enum wd__phase { WD__PHASE_HEAD, WD__PHASE_BODY, WD__PHASE_BUSY, WD__PHASE_CUT } wd__phase;
+typedef struct wd__mconn {
+    struct wd__mconn *prev, *next;
+    int fd;
+    wd__phase phase;              /* guarded by wd_server.mconn_mu */
+    int64_t deadline;             /* of HEAD and BODY (monotonic ns) */
+} wd__mconn;
+
+/* Shuts down the connections past their deadline (gate thread). */
+void wd__server_watchdog(wd_server *srv, int64_t now);
+
 struct wd_server {
     wd_server_params p;           /* string fields point at the copies below */
     char *host, *api_key, *policy_path;
@@ -205,6 +221,9 @@ struct wd_server {
     wd__key anon;                 /* the rate bucket when there are no keys */
     _Atomic int64_t body_bytes;   /* request body bytes reserved now (<= p.body_budget) */
     char *tls_cert, *tls_key;     /* PEM text read from the files; NULL = plain HTTP */
+    pthread_mutex_t mconn_mu;     /* guards mconns and each one's phase */
+    wd__mconn *mconns;            /* MHD's open connections */
+    _Atomic uint64_t watchdog_cuts; /* connections shut for a missed deadline */
 };
 
 /* What a route answers: status, body (malloc'd, NULL = none) and one

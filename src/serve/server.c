@@ -271,6 +271,70 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
+/* ==== Watchdog =========================================================== */
+
+static wd__mconn *mconn_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void mconn_set(wd_server *srv, struct MHD_Connection *conn, wd__phase phase, int64_t deadline) {
+    wd__mconn *m = mconn_of(conn);
+    if (!m) return;
+    pthread_mutex_lock(&srv->mconn_mu);
+    if (m->phase != WD__PHASE_CUT) {
+        m->phase = phase;
+        m->deadline = deadline;
+    }
+    pthread_mutex_unlock(&srv->mconn_mu);
+}
+
+/* MHD tells us of each connection it opens and closes; it closes the
+ * socket only after the CLOSED call, so under mconn_mu a listed fd is
+ * still this connection's. */
+static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe) {
+    wd_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        wd__mconn *m = calloc(1, sizeof *m);
+        if (!m || !ci) {
+            free(m);
+            return;
+        }
+        m->fd = ci->connect_fd;
+        m->phase = WD__PHASE_HEAD;
+        m->deadline = wd__serve_now_ns() + (int64_t)srv->p.header_timeout_ms * 1000000;
+        pthread_mutex_lock(&srv->mconn_mu);
+        m->next = srv->mconns;
+        if (m->next) m->next->prev = m;
+        srv->mconns = m;
+        pthread_mutex_unlock(&srv->mconn_mu);
+        *socket_context = m;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        wd__mconn *m = *socket_context;
+        if (!m) return;
+        pthread_mutex_lock(&srv->mconn_mu);
+        if (m->prev) m->prev->next = m->next;
+        else srv->mconns = m->next;
+        if (m->next) m->next->prev = m->prev;
+        pthread_mutex_unlock(&srv->mconn_mu);
+        free(m);
+        *socket_context = NULL;
+    }
+}
+
+void wd__server_watchdog(wd_server *srv, int64_t now) {
+    pthread_mutex_lock(&srv->mconn_mu);
+    for (wd__mconn *m = srv->mconns; m; m = m->next)
+        if ((m->phase == WD__PHASE_HEAD || m->phase == WD__PHASE_BODY) && now > m->deadline) {
+            shutdown(m->fd, SHUT_RDWR); /* MHD sees the end and closes the connection */
+            m->phase = WD__PHASE_CUT;
+            atomic_fetch_add_explicit(&srv->watchdog_cuts, 1, memory_order_relaxed);
+        }
+    pthread_mutex_unlock(&srv->mconn_mu);
+}
+
 /* ==== MHD callbacks ======================================================= */
 
 void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a_out) {
@@ -422,7 +486,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         ctx->deadline = ctx->t0 + (int64_t)srv->p.timeout_ms * 1000000;
         *con_cls = ctx;
         atomic_fetch_add_explicit(&srv->metrics.in_flight, 1, memory_order_relaxed);
-        return first_call(srv, conn, ctx, url, method, version);
+        /* the head is in; the body (if any) must be in by the request deadline */
+        mconn_set(srv, conn, WD__PHASE_BODY, ctx->deadline);
+        enum MHD_Result r = first_call(srv, conn, ctx, url, method, version);
+        if (ctx->status) mconn_set(srv, conn, WD__PHASE_BUSY, 0);
+        return r;
     }
     if (ctx->status) { /* answered already: drop whatever still arrives */
         *upload_data_size = 0;
@@ -438,6 +506,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return append_body(srv, ctx, upload_data, n, srv->p.max_body) ? MHD_YES : MHD_NO;
     }
     /* the whole body is in */
+    mconn_set(srv, conn, WD__PHASE_BUSY, 0);
     if (!ctx->route->post) return answer_builtin(srv, conn, ctx);
     if (ctx->too_big)
         return send_error(conn, ctx, 413, "invalid_request_error", "request_too_large",
@@ -463,6 +532,10 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     double dt = (double)(wd__serve_now_ns() - ctx->t0) * 1e-9;
     /* 499 (nginx's "client closed request"): the connection ended first */
     int status = ctx->status ? ctx->status : 499;
+    /* a kept-alive connection may idle (conn_timeout_s), then must send its
+     * next head within header_timeout_ms */
+    mconn_set(srv, conn, WD__PHASE_HEAD,
+              wd__serve_now_ns() + ((int64_t)srv->p.conn_timeout_s * 1000 + srv->p.header_timeout_ms) * 1000000);
     wd__metrics_request(&srv->metrics, ctx->route ? ctx->route->id : WD__ROUTE_OTHER, status, dt);
     atomic_fetch_sub_explicit(&srv->metrics.in_flight, 1, memory_order_relaxed);
     budget_release(srv, ctx);
@@ -492,6 +565,7 @@ static void server_free(wd_server *srv) {
     free(srv->tls_key);
     pthread_mutex_destroy(&srv->guard_mu);
     pthread_mutex_destroy(&srv->reload_mu);
+    pthread_mutex_destroy(&srv->mconn_mu);
     free(srv->host);
     free(srv->api_key);
     free(srv->policy_path);
@@ -620,6 +694,7 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     }
     pthread_mutex_init(&srv->guard_mu, NULL);
     pthread_mutex_init(&srv->reload_mu, NULL);
+    pthread_mutex_init(&srv->mconn_mu, NULL);
     srv->be = be;
     srv->host = strdup(p.host);
     srv->api_key = dup_or_null(p.api_key);
@@ -694,6 +769,7 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p.conn_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, srv,
         MHD_OPTION_ARRAY, extra,
         MHD_OPTION_END);
     if (!srv->daemon) {

@@ -1107,6 +1107,37 @@ static void test_slow_heads(void **state) {
     wd_server_stop(srv);
 }
 
+/* A kept-alive connection that trickles its second request's head is
+ * past the gate: the watchdog shuts it after conn_timeout + header_timeout. */
+static void test_slow_keep_alive(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.header_timeout_ms = 300;
+    p.conn_timeout_s = 1;
+    wd_server *srv = start(&p);
+    int fd = connect_to(wd_server_port(srv));
+    const char *first = "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}";
+    assert_true(send_all(fd, first, strlen(first)));
+    resp r;
+    assert_true(read_resp(fd, &r));
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    double t0 = (double)wd__serve_now_ns() * 1e-9;
+    const char *head = "POST /v1/check HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    bool cut = false;
+    for (size_t i = 0; i < strlen(head) && !cut; i++) { /* a byte per 100 ms: never idle */
+        if (!send_all(fd, head + i, 1)) cut = true;
+        struct pollfd pf = {fd, POLLIN, 0};
+        char c;
+        if (poll(&pf, 1, 100) > 0 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0) cut = true;
+    }
+    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    assert_true(cut);
+    assert_true(dt >= 1.2 && dt < 4.5);
+    assert_true(atomic_load(&srv->watchdog_cuts) >= 1);
+    close(fd);
+    wd_server_stop(srv);
+}
+
 /* The server-wide body budget: when the bodies being received would pass
  * it, the next request is answered 503 (JSON, Retry-After); the budget is
  * given back when requests end. */
@@ -1507,6 +1538,7 @@ int main(void) {
         cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_framing_errors_json),
         cmocka_unit_test(test_slow_heads),
+        cmocka_unit_test(test_slow_keep_alive),
         cmocka_unit_test(test_body_budget),
         cmocka_unit_test(test_api_keys),
         cmocka_unit_test(test_bind_policy),

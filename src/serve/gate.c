@@ -43,6 +43,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -457,6 +458,12 @@ static void head_done(wd__gate *g, gconn *c, const head *h, size_t peeked) {
     hand_to_mhd(g, c);
 }
 
+/* True when the client has shut its sending side (its FIN is queued). */
+static bool peer_shut(int fd) {
+    struct pollfd pf = {.fd = fd, .events = POLLRDHUP};
+    return poll(&pf, 1, 0) == 1 && (pf.revents & (POLLRDHUP | POLLHUP));
+}
+
 static void on_head_data(wd__gate *g, gconn *c, bool hup) {
     ssize_t n = recv(c->fd, g->buf, sizeof g->buf - 1, MSG_PEEK);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
@@ -476,6 +483,13 @@ static void on_head_data(wd__gate *g, gconn *c, bool hup) {
         r = -1;
     if (r < 0) {
         fail(g, c, e.status, e.code, e.msg);
+        return;
+    }
+    /* the client already shut its side with the body short of its
+     * Content-Length (and the peek saw all that arrived): MHD would not see
+     * that end (the edge came before it watched the socket) and would wait */
+    if (h.has_cl && (size_t)n < sizeof g->buf - 1 && (size_t)n - h.len < h.cl && (hup || peer_shut(c->fd))) {
+        fail(g, c, 400, "incomplete_request", "the connection ended inside the request body");
         return;
     }
     head_done(g, c, &h, (size_t)n);

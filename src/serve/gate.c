@@ -88,6 +88,7 @@ struct wd__gate {
     pthread_t th;
     bool started;
     glist head, drain;
+    gconn *dead;                  /* left the gate in this batch of events; freed after it */
     int max_pending;
     int64_t next_watch;           /* next scan of MHD's connections */
     char buf[MAX_HEAD + PEEK_EXTRA + 1];
@@ -116,11 +117,26 @@ static void list_del(glist *l, gconn *c) {
 
 static glist *list_of(wd__gate *g, gconn *c) { return c->state == ST_HEAD ? &g->head : &g->drain; }
 
-static void conn_close(wd__gate *g, gconn *c) {
+/* A connection leaves the gate: it is unlisted at once but freed only after
+ * the current batch of epoll events, which may still name it (fd -1 then
+ * marks it gone). close_fd: false when MHD took the socket. */
+static void conn_retire(wd__gate *g, gconn *c, bool close_fd) {
     list_del(list_of(g, c), c);
     epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
-    free(c);
+    if (close_fd) close(c->fd);
+    c->fd = -1;
+    c->next = g->dead;
+    g->dead = c;
+}
+
+static void conn_close(wd__gate *g, gconn *c) { conn_retire(g, c, true); }
+
+static void free_dead(wd__gate *g) {
+    while (g->dead) {
+        gconn *c = g->dead;
+        g->dead = c->next;
+        free(c);
+    }
 }
 
 static bool same_addr(const gconn *a, const struct sockaddr_storage *b) {
@@ -419,12 +435,11 @@ static bool chunks_ok(const char *b, size_t n, size_t max_body, head_err *e) {
 /* ==== Connection events =================================================== */
 
 static void hand_to_mhd(wd__gate *g, gconn *c) {
-    list_del(&g->head, c);
-    epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    int fd = c->fd;
+    conn_retire(g, c, false);
     /* MHD takes the socket in all cases (it closes it when it refuses) */
-    if (MHD_add_connection(g->srv->daemon, c->fd, (const struct sockaddr *)&c->addr, c->addrlen) != MHD_YES)
+    if (MHD_add_connection(g->srv->daemon, fd, (const struct sockaddr *)&c->addr, c->addrlen) != MHD_YES)
         WD_DEBUG("serve: gate: libmicrohttpd refused a connection (limit reached?)");
-    free(c);
 }
 
 /* The head is complete: answer a health route here, else hand over. */
@@ -564,9 +579,7 @@ static void on_accept(wd__gate *g) {
         list_push(&g->head, c);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c};
         if (epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            list_del(&g->head, c);
-            close(fd);
-            free(c);
+            conn_close(g, c);
             continue;
         }
         on_head_data(g, c, false); /* the head often came with the connection */
@@ -595,12 +608,14 @@ static void *gate_main(void *arg) {
             else if (ptr == &g->wake_fd) return NULL;
             else {
                 gconn *c = ptr;
+                if (c->fd < 0) continue; /* left the gate earlier in this batch */
                 if (c->state == ST_HEAD) on_head_data(g, c, evs[i].events & (EPOLLRDHUP | EPOLLHUP));
                 else on_drain_data(g, c);
             }
         }
         now = wd__serve_now_ns();
         expire(g, now);
+        free_dead(g);
         if (now >= g->next_watch) {
             wd__server_watchdog(g->srv, now);
             g->next_watch = now + 250000000;
@@ -655,6 +670,7 @@ void wd__gate_stop(wd_server *srv) {
     }
     while (g->head.first) conn_close(g, g->head.first);
     while (g->drain.first) conn_close(g, g->drain.first);
+    free_dead(g);
     if (g->listen_fd >= 0) close(g->listen_fd);
     if (g->ep >= 0) close(g->ep);
     if (g->wake_fd >= 0) close(g->wake_fd);

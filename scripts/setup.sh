@@ -14,6 +14,7 @@ PACKAGES=(
   libmicrohttpd-dev                  # warden serve
   zlib1g-dev                         # gzip datasets
   libcmocka-dev                      # unit tests
+  openssl curl                       # test_serve's HTTPS test (self-signed cert, curl client)
 )
 
 # Optional: Debian's chromium, used only by scripts/check-report.sh to check

@@ -169,6 +169,8 @@ static const char *reason(int status) {
     }
 }
 
+static void on_drain_data(wd__gate *g, gconn *c);
+
 /* Sends a's answer with "Connection: close", shuts the write side and moves
  * c to the drain list. The answers are small and the socket fresh, so one
  * non-blocking send takes them whole; if not, the connection just closes. */
@@ -198,6 +200,7 @@ static void answer_and_drain(wd__gate *g, gconn *c, wd__answer *a, bool head_onl
     c->state = ST_DRAIN;
     c->deadline = wd__serve_now_ns() + (int64_t)DRAIN_MS * 1000000;
     list_push(&g->drain, c);
+    on_drain_data(g, c); /* what already arrived raises no new edge */
 }
 
 static void fail(wd__gate *g, gconn *c, int status, const char *code, const char *msg) {

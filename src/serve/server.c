@@ -328,9 +328,9 @@ void wd__server_watchdog(wd_server *srv, int64_t now) {
     pthread_mutex_lock(&srv->mconn_mu);
     for (wd__mconn *m = srv->mconns; m; m = m->next)
         if ((m->phase == WD__PHASE_HEAD || m->phase == WD__PHASE_BODY) && now > m->deadline) {
-            shutdown(m->fd, SHUT_RDWR); /* MHD sees the end and closes the connection */
-            m->phase = WD__PHASE_CUT;
             atomic_fetch_add_explicit(&srv->watchdog_cuts, 1, memory_order_relaxed);
+            m->phase = WD__PHASE_CUT;
+            shutdown(m->fd, SHUT_RDWR); /* MHD sees the end and closes the connection */
         }
     pthread_mutex_unlock(&srv->mconn_mu);
 }

@@ -141,6 +141,8 @@ typedef struct wd__metrics {
     _Atomic uint64_t reloads[2];                       /* [0] ok, [1] failed */
     _Atomic int64_t in_flight;
     _Atomic uint64_t inputs;                           /* texts checked */
+    _Atomic uint64_t conn_cuts;                        /* connections the watchdog shut (slow) */
+    _Atomic int64_t body_bytes;                        /* request body bytes reserved now */
 } wd__metrics;
 
 const char *wd__route_name(wd__route r);
@@ -219,11 +221,9 @@ struct wd_server {
     wd__key *keys;                /* n_keys accepted keys; none: no auth */
     int n_keys;
     wd__key anon;                 /* the rate bucket when there are no keys */
-    _Atomic int64_t body_bytes;   /* request body bytes reserved now (<= p.body_budget) */
     char *tls_cert, *tls_key;     /* PEM text read from the files; NULL = plain HTTP */
     pthread_mutex_t mconn_mu;     /* guards mconns and each one's phase */
     wd__mconn *mconns;            /* MHD's open connections */
-    _Atomic uint64_t watchdog_cuts; /* connections shut for a missed deadline */
 };
 
 /* What a route answers: status, body (malloc'd, NULL = none) and one

@@ -123,7 +123,7 @@ typedef struct req_ctx {
     size_t len, cap;
     bool too_big;             /* body passed max_body; rest discarded */
     bool over_budget;         /* the server's body budget ran out; rest discarded */
-    size_t reserved;          /* bytes of srv->body_bytes this request holds */
+    size_t reserved;          /* bytes of the body budget this request holds */
     int status;               /* answered with this status; 0 = not yet */
 } req_ctx;
 
@@ -240,9 +240,9 @@ void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]) {
 /* Reserves n more body bytes for ctx from the server-wide budget; false
  * (nothing reserved) when that would overspend it. */
 static bool budget_take(wd_server *srv, req_ctx *ctx, size_t n) {
-    int64_t after = atomic_fetch_add_explicit(&srv->body_bytes, (int64_t)n, memory_order_relaxed) + (int64_t)n;
+    int64_t after = atomic_fetch_add_explicit(&srv->metrics.body_bytes, (int64_t)n, memory_order_relaxed) + (int64_t)n;
     if (after > (int64_t)srv->p.body_budget) {
-        atomic_fetch_sub_explicit(&srv->body_bytes, (int64_t)n, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&srv->metrics.body_bytes, (int64_t)n, memory_order_relaxed);
         return false;
     }
     ctx->reserved += n;
@@ -250,7 +250,7 @@ static bool budget_take(wd_server *srv, req_ctx *ctx, size_t n) {
 }
 
 static void budget_release(wd_server *srv, req_ctx *ctx) {
-    if (ctx->reserved) atomic_fetch_sub_explicit(&srv->body_bytes, (int64_t)ctx->reserved, memory_order_relaxed);
+    if (ctx->reserved) atomic_fetch_sub_explicit(&srv->metrics.body_bytes, (int64_t)ctx->reserved, memory_order_relaxed);
     ctx->reserved = 0;
 }
 
@@ -328,7 +328,7 @@ void wd__server_watchdog(wd_server *srv, int64_t now) {
     pthread_mutex_lock(&srv->mconn_mu);
     for (wd__mconn *m = srv->mconns; m; m = m->next)
         if ((m->phase == WD__PHASE_HEAD || m->phase == WD__PHASE_BODY) && now > m->deadline) {
-            atomic_fetch_add_explicit(&srv->watchdog_cuts, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&srv->metrics.conn_cuts, 1, memory_order_relaxed);
             m->phase = WD__PHASE_CUT;
             shutdown(m->fd, SHUT_RDWR); /* MHD sees the end and closes the connection */
         }

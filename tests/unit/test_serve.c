@@ -1133,7 +1133,7 @@ static void test_slow_keep_alive(void **state) {
     double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
     assert_true(cut);
     assert_true(dt >= 2.0 && dt < 7.0); /* cut at 2.3 s (+ the watchdog's 0.25 s tick) */
-    assert_true(atomic_load(&srv->watchdog_cuts) >= 1);
+    assert_true(atomic_load(&srv->metrics.conn_cuts) >= 1);
     close(fd);
     wd_server_stop(srv);
 }
@@ -1153,11 +1153,11 @@ static void test_body_budget(void **state) {
     int a = connect_to(port), b = connect_to(port);
     assert_true(send_all(a, head, strlen(head)));
     assert_true(send_all(b, head, strlen(head)));
-    for (int i = 0; i < 500 && atomic_load(&srv->body_bytes) < (int64_t)p.body_budget; i++) {
+    for (int i = 0; i < 500 && atomic_load(&srv->metrics.body_bytes) < (int64_t)p.body_budget; i++) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
     }
-    assert_int_equal(atomic_load(&srv->body_bytes), (int64_t)p.body_budget);
+    assert_int_equal(atomic_load(&srv->metrics.body_bytes), (int64_t)p.body_budget);
     resp r;
     post(port, "/v1/moderations", "{\"input\": \"hello\"}", &r);
     assert_int_equal(r.status, 503);
@@ -1175,11 +1175,11 @@ static void test_body_budget(void **state) {
     close(c);
     close(a);
     close(b);
-    for (int i = 0; i < 1000 && atomic_load(&srv->body_bytes) > 0; i++) {
+    for (int i = 0; i < 1000 && atomic_load(&srv->metrics.body_bytes) > 0; i++) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
     }
-    assert_int_equal(atomic_load(&srv->body_bytes), 0);
+    assert_int_equal(atomic_load(&srv->metrics.body_bytes), 0);
     post(port, "/v1/moderations", "{\"input\": \"hello\"}", &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);

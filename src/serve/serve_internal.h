@@ -5,6 +5,7 @@
  *   gate.c      the accept thread: request-head deadline, strict framing
  *               checks with JSON errors, per-address limits, fast health
  *               answers; hands good connections to libmicrohttpd
+ *   http_head.c the gate's strict request-head parser
  *   auth.c      API keys (constant-time match) and per-key token buckets
  *   routes.c    the request handlers: parse JSON bodies, call the guard,
  *               build answers (OpenAI moderation, native check, certify)
@@ -199,6 +200,35 @@ typedef struct wd__mconn {
     wd__phase phase;              /* guarded by wd_server.mconn_mu */
     int64_t deadline;             /* of HEAD and BODY (monotonic ns) */
 } wd__mconn;
+
+/* The gate's request-head parser (gate.c), strict where MHD is lax. */
+#define WD__HTTP_MAX_HEAD (16 * 1024)  /* request line + headers; more: 431 */
+#define WD__HTTP_MAX_LINE (8 * 1024)   /* the request line (the URL); more: 414 */
+#define WD__HTTP_MAX_HEADERS 100       /* header fields; more: 431 */
+
+typedef struct wd__http_head {
+    size_t len;                  /* bytes up to and including the empty line */
+    const char *method, *target; /* into the parsed buffer, not NUL-terminated */
+    size_t method_len, target_len;
+    bool http10, chunked, has_cl, has_host;
+    unsigned long long cl;
+    const char *authz;           /* the Authorization value, or NULL */
+    size_t authz_len;
+} wd__http_head;
+
+typedef struct wd__http_err {
+    int status;                  /* 400, 413, 414, 431, 501, 505 */
+    const char *code;            /* the JSON error code (static) */
+    char msg[160];
+} wd__http_err;
+
+/* Parses a request head at b[0..n). Returns 1 when it is complete and valid
+ * (h set), 0 when more bytes are needed, -1 on an error (e set). */
+int wd__http_head_parse(const char *b, size_t n, size_t max_body, wd__http_head *h, wd__http_err *e);
+/* Checks the chunk-size lines among the body bytes received so far (b[0..n)
+ * after the head); bytes not yet received are not waited for. Returns
+ * false with e set. */
+bool wd__http_chunks_ok(const char *b, size_t n, size_t max_body, wd__http_err *e);
 
 /* Shuts down the connections past their deadline (gate thread). */
 void wd__server_watchdog(wd_server *srv, int64_t now);

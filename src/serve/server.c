@@ -38,6 +38,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -761,6 +762,14 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         extra[n_extra++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
     }
     extra[n_extra] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    /* MHD's and the gate's threads inherit this mask: with SIGPIPE blocked
+     * in them, a write to a connection the peer closed (GnuTLS writes
+     * without MSG_NOSIGNAL) fails with EPIPE instead of killing a process
+     * that did not ignore SIGPIPE */
+    sigset_t pipe_set, old_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_cb, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
@@ -773,6 +782,7 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         MHD_OPTION_ARRAY, extra,
         MHD_OPTION_END);
     if (!srv->daemon) {
+        pthread_sigmask(SIG_SETMASK, &old_set, NULL);
         st = wd__fail(WD_ERR_IO, "serve: cannot start libmicrohttpd%s", srv->tls_cert ?
                       " (is the TLS key the certificate's, and both PEM?)" : "");
         server_free(srv);
@@ -780,6 +790,7 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     }
     st = wd__gate_start(srv, (struct sockaddr *)&ss, v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
                         &srv->port);
+    pthread_sigmask(SIG_SETMASK, &old_set, NULL);
     if (st) {
         server_free(srv);
         return st;

@@ -326,8 +326,6 @@ static void on_accept(wd__gate *g) {
             close(fd);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         gconn *c = calloc(1, sizeof *c);
         if (!c) {
             close(fd);
@@ -419,6 +417,9 @@ wd_status wd__gate_start(wd_server *srv, const struct sockaddr *addr, unsigned a
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    /* the kernel hands over a connection once its first bytes are in (or
+     * after a second): one wake-up of the gate per connection, not two */
+    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof one);
     if (bind(fd, addr, addrlen) != 0 || listen(fd, 1024) != 0)
         return wd__fail(WD_ERR_IO, "serve: cannot listen on %s port %d: %s", srv->p.host, srv->p.port,
                         strerror(errno));

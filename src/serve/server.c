@@ -776,7 +776,6 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)p.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)p.max_conns_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p.conn_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
         MHD_OPTION_NOTIFY_CONNECTION, notify_conn, srv,
         MHD_OPTION_ARRAY, extra,

@@ -21,13 +21,15 @@
  *   - health: GET /healthz, /readyz and /metrics are answered here, on the
  *     gate's thread, so they stay prompt while every worker is busy checking.
  *
- * The head is parsed by http_head.c. The gate never consumes a byte it hands on: it reads the head with
- * recv(MSG_PEEK) into one shared buffer (it is a single thread), so MHD
- * later reads the request from the socket exactly as the client sent it.
- * Only the first request of a connection passes the gate; later requests on
- * a kept-alive connection go to MHD directly (server.c repeats the header
- * checks it can make there). With TLS the bytes are encrypted, so the gate
- * only applies the address limits and hands the connection on at once.
+ * The head is parsed by http_head.c. The gate never consumes a byte it
+ * hands on: it reads the head with recv(MSG_PEEK) into one shared buffer
+ * (it is a single thread), so MHD later reads the request from the socket
+ * exactly as the client sent it. Only the first request of a connection
+ * passes the gate; later requests on a kept-alive connection go to MHD
+ * directly (server.c repeats the header checks it can make there, and its
+ * watchdog, run from this thread every 250 ms, bounds their heads and all
+ * bodies). With TLS the bytes are encrypted, so the gate hands the
+ * connection on at once and the watchdog bounds its head.
  *
  *   accept ──> [HEAD: peek on every arrival]──complete & valid──> MHD
  *                 │ bad framing / too large / deadline      └─ GET health ─> answered here

@@ -241,9 +241,10 @@ void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]) {
 /* Reserves n more body bytes for ctx from the server-wide budget; false
  * (nothing reserved) when that would overspend it. */
 static bool budget_take(wd_server *srv, req_ctx *ctx, size_t n) {
-    int64_t after = atomic_fetch_add_explicit(&srv->metrics.body_bytes, (int64_t)n, memory_order_relaxed) + (int64_t)n;
+    _Atomic int64_t *used = &srv->metrics.body_bytes;
+    int64_t after = atomic_fetch_add_explicit(used, (int64_t)n, memory_order_relaxed) + (int64_t)n;
     if (after > (int64_t)srv->p.body_budget) {
-        atomic_fetch_sub_explicit(&srv->metrics.body_bytes, (int64_t)n, memory_order_relaxed);
+        atomic_fetch_sub_explicit(used, (int64_t)n, memory_order_relaxed);
         return false;
     }
     ctx->reserved += n;
@@ -251,7 +252,8 @@ static bool budget_take(wd_server *srv, req_ctx *ctx, size_t n) {
 }
 
 static void budget_release(wd_server *srv, req_ctx *ctx) {
-    if (ctx->reserved) atomic_fetch_sub_explicit(&srv->metrics.body_bytes, (int64_t)ctx->reserved, memory_order_relaxed);
+    if (ctx->reserved)
+        atomic_fetch_sub_explicit(&srv->metrics.body_bytes, (int64_t)ctx->reserved, memory_order_relaxed);
     ctx->reserved = 0;
 }
 
@@ -535,8 +537,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     int status = ctx->status ? ctx->status : 499;
     /* a kept-alive connection may idle (conn_timeout_s), then must send its
      * next head within header_timeout_ms */
-    mconn_set(srv, conn, WD__PHASE_HEAD,
-              wd__serve_now_ns() + ((int64_t)srv->p.conn_timeout_s * 1000 + srv->p.header_timeout_ms) * 1000000);
+    int64_t next_head_ms = (int64_t)srv->p.conn_timeout_s * 1000 + srv->p.header_timeout_ms;
+    mconn_set(srv, conn, WD__PHASE_HEAD, wd__serve_now_ns() + next_head_ms * 1000000);
     wd__metrics_request(&srv->metrics, ctx->route ? ctx->route->id : WD__ROUTE_OTHER, status, dt);
     atomic_fetch_sub_explicit(&srv->metrics.in_flight, 1, memory_order_relaxed);
     budget_release(srv, ctx);
@@ -787,8 +789,8 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         server_free(srv);
         return st;
     }
-    st = wd__gate_start(srv, (struct sockaddr *)&ss, v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-                        &srv->port);
+    st = wd__gate_start(srv, (struct sockaddr *)&ss,
+                        v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), &srv->port);
     pthread_sigmask(SIG_SETMASK, &old_set, NULL);
     if (st) {
         server_free(srv);

@@ -236,6 +236,25 @@ wd_status wd_gguf_writer_write(wd_gguf_writer *w, const char *path);
 /* Message of the writer's last failure ("" if none); owned by w. */
 const char *wd_gguf_writer_last_error(const wd_gguf_writer *w);
 
+/* ==== converting a model =============================================== */
+
+typedef struct wd_gguf_convert_params {
+    wd_ggml_type type;   /* F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K */
+    bool         q4_k_m; /* llama.cpp's Q4_K_M mix (type is then Q4_K)                   */
+} wd_gguf_convert_params;
+
+/* type F16, q4_k_m false. */
+wd_gguf_convert_params wd_gguf_convert_params_default(void);
+
+/* Writes the decoder model at in (a Hugging Face folder: config.json,
+ * safetensors, tokenizer.json; or a .gguf) as a GGUF file at out that
+ * llama.cpp loads: llama.cpp's names, metadata and q/k layout, the
+ * tokenizer as tokenizer.ggml.*, 2-D tensors in the requested type (with
+ * llama.cpp's exceptions: see model/gguf_convert.c), 1-D ones in F32.
+ * Atomic: out is untouched on failure. Returns WD_ERR_UNSUPPORTED for an
+ * encoder or a tokenizer that is not BPE, or any error of reading in. */
+wd_status wd_gguf_convert(const char *in, const char *out, const wd_gguf_convert_params *params);
+
 #ifdef __cplusplus
 }
 #endif

@@ -176,7 +176,7 @@ static wd_status read_kv(cursor *c, wd_gguf_kv *kv, size_t index) {
     if (rc) return rc;
     kv->key = key;
     char kwhat[300];
-    snprintf(kwhat, sizeof kwhat, "key '%.200s'", key);
+    snprintf(kwhat, sizeof kwhat, "key '%.200s'", key ? key : "");
     if (!key[0]) return wd__fail(WD_ERR_FORMAT, "%s: key/value %zu: empty key", g->path, index);
     uint32_t ty;
     if ((rc = rd(c, &ty, 4, kwhat))) return rc;

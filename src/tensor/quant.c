@@ -86,7 +86,7 @@ static void quant_q8_0(uint8_t *y, const float *x) {
     for (int j = 0; j < QK; j++) amax = fmaxf(amax, fabsf(x[j]));
     float d = amax / 127, id = d ? 1.0f / d : 0.0f;
     f2h(y, d);
-    for (int j = 0; j < QK; j++) y[2 + j] = (uint8_t)(int8_t)clampi(nearest(x[j] * id), -127, 127);
+    for (int j = 0; j < QK; j++) y[2 + j] = (uint8_t)(int8_t)clampi((int)roundf(x[j] * id), -127, 127);
 }
 
 /* Q4_0 / Q5_0: symmetric with 2^(bits-1) levels below zero; the largest

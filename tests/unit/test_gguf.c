@@ -499,6 +499,20 @@ static void test_cli(void **state) {
     assert_non_null(strstr(err, "bad.gguf"));
     assert_non_null(strstr(err, "tensor infos cannot fit"));
     free(out), free(err);
+    /* check --model FILE.gguf: the judge's template needs 2048 positions */
+    char *judge;
+    snprintf(args, sizeof args, "--family llama --seed 1 --max-pos 2048 --tokenizer '%s/tokenizers/bpe-spm'",
+             WD_TEST_FIXTURES);
+    judge = mf_make("gguf_cli/judge", args);
+    snprintf(cmd, sizeof cmd, "quantize '%s' '%s/../judge.gguf' --type q8_0", judge, judge);
+    assert_int_equal(wdt_cli(cmd, NULL, &out, &err), 0);
+    free(out), free(err);
+    snprintf(cmd, sizeof cmd, "check --model '%s/../judge.gguf' --json 'How do I pick a lock?'", judge);
+    int rc = wdt_cli(cmd, NULL, &out, &err);
+    if (rc > 1) fail_msg("check --model judge.gguf: exit %d: %s", rc, err);
+    assert_non_null(strstr(out, "\"scores\""));
+    free(out), free(err);
+    free(judge);
     /* an encoder cannot be written; nothing is left behind */
     char *enc = mf_make("gguf_cli/bert", "--family bert --seed 1");
     snprintf(cmd, sizeof cmd, "quantize '%s' '%s/../bert.gguf' --type f16", enc, enc);

@@ -16,7 +16,8 @@
  * Going through the Hugging Face texts keeps one validating parser for each
  * (config.c, text/). The tokenizers rebuilt:
  *   - "llama" (SentencePiece): BPE with byte_fallback over the pieces, the
- *     normalizer that prepends and maps spaces to U+2581, the matching
+ *     normalizer that prepends U+2581 (unless tokenizer.ggml.add_space_prefix
+ *     is false) and maps spaces to it, the matching
  *     decoder; merges from tokenizer.ggml.merges when present (warden
  *     writes them), else derived from the scores as the SentencePiece
  *     extractor of `tokenizers` does (a piece's splits into two pieces,
@@ -317,6 +318,9 @@ wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out) {
     if (wd_gguf_find_kv(g, "tokenizer.ggml.padding_token_id")) wd_gguf_get_int(g, "tokenizer.ggml.padding_token_id", &pad);
     if (wd_gguf_find_kv(g, "tokenizer.ggml.add_bos_token")) wd_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos);
     if (wd_gguf_find_kv(g, "tokenizer.ggml.add_eos_token")) wd_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &add_eos);
+    bool space_prefix = true; /* llama.cpp's default for SentencePiece vocabularies */
+    if (wd_gguf_find_kv(g, "tokenizer.ggml.add_space_prefix"))
+        wd_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &space_prefix);
     if (add_bos && !tok_str(toks, bos)) add_bos = false;
     if (add_eos && !tok_str(toks, eos)) add_eos = false;
 
@@ -347,9 +351,11 @@ wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out) {
         cJSON *norm = cJSON_AddObjectToObject(root, "normalizer");
         cJSON_AddStringToObject(norm, "type", "Sequence");
         cJSON *ns = cJSON_AddArrayToObject(norm, "normalizers");
-        cJSON *prep = json_type("Prepend");
-        cJSON_AddStringToObject(prep, "prepend", "\xe2\x96\x81");
-        cJSON_AddItemToArray(ns, prep);
+        if (space_prefix) {
+            cJSON *prep = json_type("Prepend");
+            cJSON_AddStringToObject(prep, "prepend", "\xe2\x96\x81");
+            cJSON_AddItemToArray(ns, prep);
+        }
         cJSON_AddItemToArray(ns, replace(" ", "\xe2\x96\x81"));
         cJSON_AddNullToObject(root, "pre_tokenizer");
     } else {
@@ -422,11 +428,13 @@ wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out) {
         cJSON_AddItemToArray(ds, replace("\xe2\x96\x81", " "));
         cJSON_AddItemToArray(ds, json_type("ByteFallback"));
         cJSON_AddItemToArray(ds, json_type("Fuse"));
-        cJSON *strip = json_type("Strip");
-        cJSON_AddStringToObject(strip, "content", " ");
-        cJSON_AddNumberToObject(strip, "start", 1);
-        cJSON_AddNumberToObject(strip, "stop", 0);
-        cJSON_AddItemToArray(ds, strip);
+        if (space_prefix) { /* the prepended space goes again */
+            cJSON *strip = json_type("Strip");
+            cJSON_AddStringToObject(strip, "content", " ");
+            cJSON_AddNumberToObject(strip, "start", 1);
+            cJSON_AddNumberToObject(strip, "stop", 0);
+            cJSON_AddItemToArray(ds, strip);
+        }
     } else {
         cJSON *dec = json_type("ByteLevel");
         cJSON_AddBoolToObject(dec, "add_prefix_space", true);

@@ -2,7 +2,9 @@
 # tests/tools/llamacpp_interop.sh GEN WARDEN WD_GREEDY TESTS_DIR TMP LLAMA_DIR
 # GGUF files written by `warden quantize` load in llama.cpp, which tokenizes
 # the prompt into the same ids and picks the same greedy tokens as warden
-# (f32, f16, q8_0; q4_k_m loads and runs). Exit 77 (skipped) without a
+# (f32, f16, q8_0; q4_k_m loads and runs); and files that llama.cpp's
+# llama-quantize made from warden's f32 file (Q8_0, Q6_K, Q5_1, Q4_K_M) give
+# warden the same prompt ids and greedy tokens as llama.cpp. Exit 77 (skipped) without a
 # llama.cpp build in LLAMA_DIR (bin/libllama.so and src/include/llama.h).
 set -eu
 gen=$1 warden=$2 greedy=$3 tests=$4 tmp=$5 llama=$6
@@ -30,5 +32,17 @@ for t in f32 f16 q8_0 q4_k_m; do
     fi
     echo "$t: warden $(grep '^greedy' "$tmp/wd-$t.txt") | llama.cpp $(grep '^greedy' "$tmp/ll-$t.txt") ($(grep '^margin' "$tmp/ll-$t.txt"))"
 done
+# files written by llama.cpp's own quantizer (its writer, its K-quant blocks) in warden
+if [ -x "$llama/bin/llama-quantize" ]; then
+    for t in Q8_0 Q6_K Q5_1 Q4_K_M; do
+        "$llama/bin/llama-quantize" "$tmp/m-f32.gguf" "$tmp/lq-$t.gguf" "$t" >"$tmp/lq-$t.log" 2>&1
+        "$greedy" "$tmp/lq-$t.gguf" 16 "$prompt" >"$tmp/wd-lq-$t.txt"
+        "$tmp/llama_greedy" "$tmp/lq-$t.gguf" 16 "$prompt" >"$tmp/ll-lq-$t.txt"
+        if [ "$(grep -v '^margin' "$tmp/wd-lq-$t.txt")" != "$(grep -v '^margin' "$tmp/ll-lq-$t.txt")" ]; then
+            echo "llama-quantize $t: warden and llama.cpp differ"; cat "$tmp/wd-lq-$t.txt" "$tmp/ll-lq-$t.txt"; fail=1
+        fi
+        echo "llama-quantize $t: warden $(grep '^greedy' "$tmp/wd-lq-$t.txt") | llama.cpp $(grep '^greedy' "$tmp/ll-lq-$t.txt")"
+    done
+fi
 [ "$fail" = 0 ] && echo ok
 exit "$fail"

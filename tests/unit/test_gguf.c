@@ -499,6 +499,14 @@ static void test_cli(void **state) {
     assert_non_null(strstr(err, "bad.gguf"));
     assert_non_null(strstr(err, "tensor infos cannot fit"));
     free(out), free(err);
+    /* tokenize FILE.gguf == tokenize FOLDER */
+    char *o2 = NULL, *e2 = NULL;
+    snprintf(cmd, sizeof cmd, "tokenize --model '%s/../m.gguf' 'Once upon a time, ab'", dir);
+    assert_int_equal(wdt_cli(cmd, NULL, &out, &err), 0);
+    snprintf(cmd, sizeof cmd, "tokenize --model '%s' 'Once upon a time, ab'", dir);
+    assert_int_equal(wdt_cli(cmd, NULL, &o2, &e2), 0);
+    assert_string_equal(out, o2);
+    free(out), free(err), free(o2), free(e2);
     /* check --model FILE.gguf: the judge's template needs 2048 positions */
     char *judge;
     snprintf(args, sizeof args, "--family llama --seed 1 --max-pos 2048 --tokenizer '%s/tokenizers/bpe-spm'",

@@ -407,6 +407,70 @@ static void test_model_llama(void **state) {
     free(dir);
 }
 
+/* Re-writes src without the keys named in drop[] (n_drop). */
+static void copy_without(const char *src, const char *dst, const char *const *drop, size_t n_drop) {
+    wd_gguf *g;
+    assert_int_equal(wd_gguf_open(src, &g), WD_OK);
+    wd_gguf_writer *w;
+    assert_int_equal(wd_gguf_writer_new(&w), WD_OK);
+    for (size_t i = 0; i < wd_gguf_n_kv(g); i++) {
+        const wd_gguf_kv *kv = wd_gguf_kv_at(g, i);
+        bool skip = false;
+        for (size_t k = 0; k < n_drop; k++) skip |= !strcmp(kv->key, drop[k]);
+        if (skip) continue;
+        switch (kv->type) {
+        case WD_GGUF_STRING: assert_int_equal(wd_gguf_writer_set_str(w, kv->key, kv->str), WD_OK); break;
+        case WD_GGUF_BOOL: assert_int_equal(wd_gguf_writer_set_bool(w, kv->key, kv->u64), WD_OK); break;
+        case WD_GGUF_FLOAT32: assert_int_equal(wd_gguf_writer_set_f32(w, kv->key, (float)kv->f64), WD_OK); break;
+        case WD_GGUF_UINT32: assert_int_equal(wd_gguf_writer_set_u32(w, kv->key, (uint32_t)kv->u64), WD_OK); break;
+        case WD_GGUF_ARRAY:
+            if (kv->elem_type == WD_GGUF_STRING)
+                assert_int_equal(wd_gguf_writer_set_arr_str(w, kv->key, kv->strs, kv->n), WD_OK);
+            else
+                assert_int_equal(wd_gguf_writer_set_arr(w, kv->key, kv->elem_type, kv->arr, kv->n), WD_OK);
+            break;
+        default: fail_msg("key %s: type %d not copied here", kv->key, kv->type);
+        }
+    }
+    for (size_t i = 0; i < wd_gguf_n_tensors(g); i++) {
+        const wd_gguf_tensor *t = wd_gguf_tensor_at(g, i);
+        assert_int_equal(wd_gguf_writer_add_tensor(w, t->name, t->type, t->ne, t->ndim, t->data), WD_OK);
+    }
+    assert_int_equal(wd_gguf_writer_write(w, dst), WD_OK);
+    wd_gguf_writer_free(w);
+    wd_gguf_free(g);
+}
+
+static void test_spm_scores(void **state) {
+    (void)state;
+    WDT_SKIP_WITHOUT_GEN();
+    /* without tokenizer.ggml.merges (as llama.cpp's converter writes a
+     * SentencePiece vocabulary) the merges come from the scores warden wrote:
+     * the same encodings */
+    char args[512];
+    snprintf(args, sizeof args, GEN_LLAMA " --tokenizer '%s/tokenizers/bpe-spm'", WD_TEST_FIXTURES);
+    char *dir = mf_make("gguf_spm/m", args);
+    char *f32 = convert(dir, "f32", "f32");
+    char nom[600];
+    snprintf(nom, sizeof nom, "%s/../nomerges.gguf", dir);
+    const char *drop[] = {"tokenizer.ggml.merges"};
+    copy_without(f32, nom, drop, 1);
+    wd_gguf *g;
+    assert_int_equal(wd_gguf_open(nom, &g), WD_OK);
+    assert_null(wd_gguf_find_kv(g, "tokenizer.ggml.merges"));
+    wd_gguf_free(g);
+    same_tokenization(dir, nom);
+    /* mistral is written as llama */
+    char *mis = mf_make("gguf_spm/mistral", "--family mistral --seed 2 --hidden 64 --heads 4 --kv-heads 2 "
+                        "--intermediate 128 --max-pos 64");
+    char *mf = convert(mis, "mistral", "f32");
+    compare_logits(mis, mf, 1e-4, 0);
+    free(mf);
+    free(mis);
+    free(f32);
+    free(dir);
+}
+
 static void test_model_half(void **state) {
     (void)state;
     WDT_SKIP_WITHOUT_GEN();
@@ -545,6 +609,7 @@ int main(void) {
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_model_llama),
         cmocka_unit_test(test_model_half),
+        cmocka_unit_test(test_spm_scores),
         cmocka_unit_test(test_model_qwen2_bytelevel),
         cmocka_unit_test(test_model_llama3_rope),
         cmocka_unit_test(test_cli),

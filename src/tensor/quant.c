@@ -56,7 +56,15 @@ static inline float fp16_round(float f) {
     return h2f(b);
 }
 
-static inline int nearest(float x) { return (int)lrintf(x); }
+/* Round to nearest, ties to even, for |x| < 2^22 (the quantizers' range):
+ * adding 1.5 * 2^23 leaves the integer in the low mantissa bits. Much
+ * cheaper than lrintf where math errno is kept. */
+static inline int nearest(float x) {
+    float v = x + 12582912.0f;
+    int32_t i;
+    memcpy(&i, &v, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 bool wd__quant_supported(wd_ggml_type t) {

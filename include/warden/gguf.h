@@ -221,6 +221,9 @@ wd_status wd_gguf_writer_set_arr(wd_gguf_writer *w, const char *key, wd_gguf_typ
 wd_status wd_gguf_writer_set_arr_str(wd_gguf_writer *w, const char *key,
                                      const char *const *strs, uint64_t n);
 
+/* Copies a metadata entry of a file being read, with its exact type. */
+wd_status wd_gguf_writer_set_kv(wd_gguf_writer *w, const wd_gguf_kv *kv);
+
 /* Adds a tensor of ggml type `type` and dims ne[0..ndim) (ne[0] innermost).
  * data is NOT copied: it must hold the tensor's bytes in that type's layout
  * and stay valid until wd_gguf_writer_write returns. Returns

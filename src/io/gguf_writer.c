@@ -125,13 +125,12 @@ static wd_status set_scalar(wd_gguf_writer *w, const char *key, wd_gguf_type t, 
 }
 
 wd_status wd_gguf_writer_set_u32(wd_gguf_writer *w, const char *key, uint32_t v) {
+    bool align = w && key && !strcmp(key, "general.alignment");
+    if (align && (v == 0 || (v & (v - 1))))
+        return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
+                           "gguf writer: general.alignment %u is not a power of two", v);
     wd_status rc = set_scalar(w, key, WD_GGUF_UINT32, &v, 4);
-    if (!rc && !strcmp(key, "general.alignment")) {
-        if (v == 0 || (v & (v - 1)))
-            return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
-                               "gguf writer: general.alignment %u is not a power of two", v);
-        w->alignment = v;
-    }
+    if (!rc && align) w->alignment = v;
     return rc;
 }
 wd_status wd_gguf_writer_set_i32(wd_gguf_writer *w, const char *key, int32_t v) {
@@ -184,6 +183,34 @@ wd_status wd_gguf_writer_set_arr_str(wd_gguf_writer *w, const char *key, const c
     for (uint64_t i = 0; ok && i < n; i++) ok = buf_str(b, strs[i], strlen(strs[i]));
     if (!ok) return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
     return WD_OK;
+}
+
+wd_status wd_gguf_writer_set_kv(wd_gguf_writer *w, const wd_gguf_kv *kv) {
+    if (!kv) return wd__err_set(w ? &w->err : NULL, WD_ERR_INVALID_ARG, "gguf writer: NULL kv");
+    switch (kv->type) {
+    case WD_GGUF_STRING: return wd_gguf_writer_set_str(w, kv->key, kv->str);
+    case WD_GGUF_ARRAY:
+        if (kv->elem_type == WD_GGUF_STRING)
+            return wd_gguf_writer_set_arr_str(w, kv->key, kv->strs, kv->n);
+        return wd_gguf_writer_set_arr(w, kv->key, kv->elem_type, kv->arr, kv->n);
+    case WD_GGUF_UINT32: return wd_gguf_writer_set_u32(w, kv->key, (uint32_t)kv->u64);
+    default: break;
+    }
+    /* other scalars: re-encoded in their own type from the widened value */
+    unsigned char b[8];
+    size_t n = 0;
+    switch (kv->type) {
+    case WD_GGUF_UINT8: case WD_GGUF_INT8: case WD_GGUF_BOOL: b[0] = (unsigned char)kv->u64; n = 1; break;
+    case WD_GGUF_UINT16: case WD_GGUF_INT16: { uint16_t v = (uint16_t)kv->u64; memcpy(b, &v, 2); n = 2; break; }
+    case WD_GGUF_INT32: { int32_t v = (int32_t)kv->i64; memcpy(b, &v, 4); n = 4; break; }
+    case WD_GGUF_UINT64: case WD_GGUF_INT64: memcpy(b, &kv->u64, 8); n = 8; break;
+    case WD_GGUF_FLOAT32: { float v = (float)kv->f64; memcpy(b, &v, 4); n = 4; break; }
+    case WD_GGUF_FLOAT64: memcpy(b, &kv->f64, 8); n = 8; break;
+    default:
+        return wd__err_set(w ? &w->err : NULL, WD_ERR_INVALID_ARG, "gguf writer: key '%s': bad type",
+                           kv->key ? kv->key : "");
+    }
+    return set_scalar(w, kv->key, kv->type, b, n);
 }
 
 wd_status wd_gguf_writer_add_tensor(wd_gguf_writer *w, const char *name, wd_ggml_type type,

@@ -590,25 +590,6 @@ out:
 
 /* ==== from a GGUF ======================================================= */
 
-static wd_status copy_kv(wd_gguf_writer *w, const wd_gguf_kv *kv) {
-    switch (kv->type) {
-    case WD_GGUF_STRING: return wd_gguf_writer_set_str(w, kv->key, kv->str);
-    case WD_GGUF_ARRAY:
-        if (kv->elem_type == WD_GGUF_STRING)
-            return wd_gguf_writer_set_arr_str(w, kv->key, kv->strs, kv->n);
-        return wd_gguf_writer_set_arr(w, kv->key, kv->elem_type, kv->arr, kv->n);
-    case WD_GGUF_FLOAT32: return wd_gguf_writer_set_f32(w, kv->key, (float)kv->f64);
-    case WD_GGUF_BOOL: return wd_gguf_writer_set_bool(w, kv->key, kv->u64 != 0);
-    case WD_GGUF_UINT64: return wd_gguf_writer_set_u64(w, kv->key, kv->u64);
-    case WD_GGUF_INT32:
-    case WD_GGUF_INT16:
-    case WD_GGUF_INT8: return wd_gguf_writer_set_i32(w, kv->key, (int32_t)kv->i64);
-    case WD_GGUF_INT64: return wd_gguf_writer_set_u64(w, kv->key, kv->u64); /* same bits */
-    case WD_GGUF_FLOAT64: return wd_gguf_writer_set_f32(w, kv->key, (float)kv->f64);
-    default: return wd_gguf_writer_set_u32(w, kv->key, (uint32_t)kv->u64);
-    }
-}
-
 static wd_status from_gguf(conv *c, const char *in) {
     wd_gguf *g = NULL;
     wd_status rc = wd_gguf_open(in, &g);
@@ -627,7 +608,7 @@ static wd_status from_gguf(conv *c, const char *in) {
         if (!strcmp(kv->key, "general.file_type") || !strcmp(kv->key, "general.alignment") ||
             !strcmp(kv->key, "general.quantization_version"))
             continue;
-        rc = copy_kv(c->w, kv);
+        rc = wd_gguf_writer_set_kv(c->w, kv);
     }
     if (!rc) rc = wd_gguf_writer_set_u32(c->w, "general.file_type", file_type(c->type, c->q4_k_m));
     if (!rc && is_quant(c->type)) rc = wd_gguf_writer_set_u32(c->w, "general.quantization_version", 2);

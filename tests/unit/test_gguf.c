@@ -418,19 +418,7 @@ static void copy_without(const char *src, const char *dst, const char *const *dr
         bool skip = false;
         for (size_t k = 0; k < n_drop; k++) skip |= !strcmp(kv->key, drop[k]);
         if (skip) continue;
-        switch (kv->type) {
-        case WD_GGUF_STRING: assert_int_equal(wd_gguf_writer_set_str(w, kv->key, kv->str), WD_OK); break;
-        case WD_GGUF_BOOL: assert_int_equal(wd_gguf_writer_set_bool(w, kv->key, kv->u64), WD_OK); break;
-        case WD_GGUF_FLOAT32: assert_int_equal(wd_gguf_writer_set_f32(w, kv->key, (float)kv->f64), WD_OK); break;
-        case WD_GGUF_UINT32: assert_int_equal(wd_gguf_writer_set_u32(w, kv->key, (uint32_t)kv->u64), WD_OK); break;
-        case WD_GGUF_ARRAY:
-            if (kv->elem_type == WD_GGUF_STRING)
-                assert_int_equal(wd_gguf_writer_set_arr_str(w, kv->key, kv->strs, kv->n), WD_OK);
-            else
-                assert_int_equal(wd_gguf_writer_set_arr(w, kv->key, kv->elem_type, kv->arr, kv->n), WD_OK);
-            break;
-        default: fail_msg("key %s: type %d not copied here", kv->key, kv->type);
-        }
+        assert_int_equal(wd_gguf_writer_set_kv(w, kv), WD_OK);
     }
     for (size_t i = 0; i < wd_gguf_n_tensors(g); i++) {
         const wd_gguf_tensor *t = wd_gguf_tensor_at(g, i);
@@ -439,6 +427,39 @@ static void copy_without(const char *src, const char *dst, const char *const *dr
     assert_int_equal(wd_gguf_writer_write(w, dst), WD_OK);
     wd_gguf_writer_free(w);
     wd_gguf_free(g);
+}
+
+static void test_copy_every_type(void **state) {
+    (void)state;
+    /* a file of every metadata and tensor type (the fuzz seed) copied
+     * through wd_gguf_writer_set_kv keeps every type and value */
+    char src[600], dir_s[600];
+    snprintf(src, sizeof src, "%s/tests/fuzz/corpus/fuzz_gguf/every_type.gguf", WD_SOURCE_DIR);
+    char *dir = wdt_tmpdir("gguf_copy");
+    snprintf(dir_s, sizeof dir_s, "%s/copy.gguf", dir);
+    copy_without(src, dir_s, NULL, 0);
+    wd_gguf *a, *b;
+    assert_int_equal(wd_gguf_open(src, &a), WD_OK);
+    assert_int_equal(wd_gguf_open(dir_s, &b), WD_OK);
+    assert_int_equal(wd_gguf_n_kv(a), wd_gguf_n_kv(b));
+    for (size_t i = 0; i < wd_gguf_n_kv(a); i++) {
+        const wd_gguf_kv *x = wd_gguf_kv_at(a, i), *y = wd_gguf_kv_at(b, i);
+        assert_string_equal(x->key, y->key);
+        assert_int_equal(x->type, y->type);
+        assert_int_equal(x->elem_type, y->elem_type);
+        assert_int_equal(x->n, y->n);
+        assert_true(x->u64 == y->u64 && x->i64 == y->i64 && x->f64 == y->f64);
+        if (x->str) assert_string_equal(x->str, y->str);
+    }
+    assert_int_equal(wd_gguf_n_tensors(a), wd_gguf_n_tensors(b));
+    for (size_t i = 0; i < wd_gguf_n_tensors(a); i++) {
+        const wd_gguf_tensor *x = wd_gguf_tensor_at(a, i), *y = wd_gguf_tensor_at(b, i);
+        assert_int_equal(x->nbytes, y->nbytes);
+        assert_memory_equal(x->data, y->data, x->nbytes);
+    }
+    wd_gguf_free(a);
+    wd_gguf_free(b);
+    free(dir);
 }
 
 static void test_spm_scores(void **state) {
@@ -607,6 +628,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_corrupt),
+        cmocka_unit_test(test_copy_every_type),
         cmocka_unit_test(test_model_llama),
         cmocka_unit_test(test_model_half),
         cmocka_unit_test(test_spm_scores),

@@ -219,7 +219,7 @@ static wd_status merges_from_scores(const wd_gguf *g, const wd_gguf_kv *toks,
             ms[n++] = (merge){a, b, (float)sc, (int32_t)i};
         }
     }
-    qsort(ms, n, sizeof *ms, cmp_merge);
+    if (n) qsort(ms, n, sizeof *ms, cmp_merge);
     for (size_t i = 0; i < n; i++) {
         cJSON *pair = cJSON_CreateArray();
         cJSON_AddItemToArray(pair, cJSON_CreateString(toks->strs[ms[i].a]));

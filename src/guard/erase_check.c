@@ -213,13 +213,18 @@ wd_status wd_certifier_new_model(const char *dir, const wd_judge_params *params,
     wd_certifier *c = calloc(1, sizeof *c);
     if (!c) return wd__fail(WD_ERR_NOMEM, "out of memory");
     /* the family from config.json alone, so an encoder is loaded once (by its guard) */
-    char *cfg_path = wd__path_join(dir, "config.json");
-    wd_model_config *cfg = NULL;
-    wd_status st = cfg_path ? wd_model_config_load(cfg_path, &cfg) : wd__fail(WD_ERR_NOMEM, "out of memory");
-    free(cfg_path);
-    if (st) goto fail;
-    bool decoder = cfg->family == WD_FAMILY_DECODER;
-    wd_model_config_free(cfg);
+    size_t dl = strlen(dir);
+    bool decoder = dl > 5 && !strcmp(dir + dl - 5, ".gguf") && !wd__path_is_dir(dir); /* GGUF: decoders */
+    wd_status st = WD_OK;
+    if (!decoder) {
+        char *cfg_path = wd__path_join(dir, "config.json");
+        wd_model_config *cfg = NULL;
+        st = cfg_path ? wd_model_config_load(cfg_path, &cfg) : wd__fail(WD_ERR_NOMEM, "out of memory");
+        free(cfg_path);
+        if (st) goto fail;
+        decoder = cfg->family == WD_FAMILY_DECODER;
+        wd_model_config_free(cfg);
+    }
     if (!decoder) {
         if ((st = new_encoder(dir, c))) goto fail;
         *out = c;

@@ -440,14 +440,19 @@ wd_status wd_guard_load_model(const char *dir, const wd_guard_params *params, wd
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_load_model: out is NULL");
     *out = NULL;
     if (!dir) return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_load_model: dir is NULL");
-    char *cfg_path = wd__path_join(dir, "config.json");
-    if (!cfg_path) return wd__fail(WD_ERR_NOMEM, "out of memory");
-    wd_model_config *cfg = NULL;
-    wd_status st = wd_model_config_load(cfg_path, &cfg);
-    free(cfg_path);
-    if (st) return st;
-    bool decoder = cfg->family == WD_FAMILY_DECODER;
-    wd_model_config_free(cfg);
+    /* a .gguf holds a decoder (the only kind warden reads from GGUF) */
+    size_t dl = strlen(dir);
+    bool decoder = dl > 5 && !strcmp(dir + dl - 5, ".gguf") && !wd__path_is_dir(dir);
+    if (!decoder) {
+        char *cfg_path = wd__path_join(dir, "config.json");
+        if (!cfg_path) return wd__fail(WD_ERR_NOMEM, "out of memory");
+        wd_model_config *cfg = NULL;
+        wd_status st = wd_model_config_load(cfg_path, &cfg);
+        free(cfg_path);
+        if (st) return st;
+        decoder = cfg->family == WD_FAMILY_DECODER;
+        wd_model_config_free(cfg);
+    }
     /* the folder name as a double-quoted YAML scalar, for the name and the model */
     size_t n = strlen(dir);
     char *q = malloc(2 * n + 1), *w = q;
@@ -466,7 +471,7 @@ wd_status wd_guard_load_model(const char *dir, const wd_guard_params *params, wd
     snprintf(yaml, cap, "name: \"%s\"\nscanners:\n  - type: %s\n    model: \"%s\"\n", q,
              decoder ? "llm_judge" : "encoder_classifier", q);
     free(q);
-    st = wd_guard_load_string(yaml, strlen(yaml), dir, ".", params, out);
+    wd_status st = wd_guard_load_string(yaml, strlen(yaml), dir, ".", params, out);
     free(yaml);
     return st;
 }

@@ -30,6 +30,10 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "text/tok_internal.h"
+#include "warden/gguf.h"
+
+/* model/gguf_model.c: the tokenizer rebuilt from a .gguf's tokenizer.ggml.* */
+wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out);
 
 /* ==== the model's vocabulary ============================================= */
 
@@ -309,6 +313,14 @@ wd_status wd_tokenizer_load(const char *path, wd_tokenizer **out) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_tokenizer_load: out is NULL");
     *out = NULL;
     if (!path) return wd__fail(WD_ERR_INVALID_ARG, "wd_tokenizer_load: path is NULL");
+    size_t pl = strlen(path);
+    if (pl > 5 && !strcmp(path + pl - 5, ".gguf") && !wd__path_is_dir(path)) {
+        wd_gguf *g;
+        wd_status st = wd_gguf_open(path, &g);
+        if (!st) st = wd__gguf_load_tokenizer(g, out);
+        wd_gguf_free(g);
+        return st;
+    }
     char *json_path, *cfg_path;
     if (wd__path_is_dir(path)) {
         json_path = wd__path_join(path, "tokenizer.json");

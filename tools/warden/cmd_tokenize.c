@@ -73,7 +73,7 @@ static void tokenize_help(void) {
     printf("usage: warden tokenize --model DIR [--ids|--json] [--no-special] [--split-special]\n"
            "                       [--chat FORMAT|auto [--system TEXT]] TEXT|-\n\n"
            "Encodes TEXT ('-' reads standard input) with the tokenizer.json of DIR (a\n"
-           "checkpoint folder or a tokenizer.json path). Default output: one line per\n"
+           "checkpoint folder, a tokenizer.json path or a .gguf). Default output: one line per\n"
            "token, 'id<TAB>token<TAB>start:end' (byte offsets into TEXT).\n\n"
            "  --ids            print the ids on one line, separated by spaces\n"
            "  --json           print {\"ids\": [...], \"tokens\": [...], \"offsets\": [[s, e], ...]}\n"

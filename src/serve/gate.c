@@ -173,14 +173,17 @@ static void on_drain_data(wd__gate *g, gconn *c);
 /* Sends a's answer with "Connection: close", shuts the write side and moves
  * c to the drain list. The answers are small and the socket fresh, so one
  * non-blocking send takes them whole; if not, the connection just closes. */
-static void answer_and_drain(wd__gate *g, gconn *c, wd__answer *a, bool head_only, wd__route route) {
+static void answer_and_drain(wd__gate *g, gconn *c, wd__answer *a, bool head_only, wd__route route,
+                             const char *client_rid, size_t client_rid_len) {
     int status = a->body ? a->status : 500;
     size_t blen = a->body ? a->len : 0;
+    char rid[WD__REQUEST_ID_MAX + 1];
+    wd__server_request_id(g->srv, client_rid, client_rid_len, rid);
     int n = snprintf(g->out, sizeof g->out,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n%s%s%s%s\r\n",
+                     "Connection: close\r\nx-request-id: %s\r\n%s%s%s%s\r\n",
                      status, reason(status), a->content_type ? a->content_type : "application/json",
-                     blen, a->hdr_name ? a->hdr_name : "", a->hdr_name ? ": " : "",
+                     blen, rid, a->hdr_name ? a->hdr_name : "", a->hdr_name ? ": " : "",
                      a->hdr_value ? a->hdr_value : "", a->hdr_name ? "\r\n" : "");
     bool ok = n > 0 && (size_t)n < sizeof g->out &&
               send(c->fd, g->out, (size_t)n, MSG_NOSIGNAL | (head_only || !blen ? 0 : MSG_MORE)) == n;
@@ -211,7 +214,7 @@ static void fail(wd__gate *g, gconn *c, int status, const char *code, const char
         a.hdr_name = "Retry-After";
         a.hdr_value = "1";
     }
-    answer_and_drain(g, c, &a, false, WD__ROUTE_OTHER);
+    answer_and_drain(g, c, &a, false, WD__ROUTE_OTHER, NULL, 0); /* the head is not trusted */
 }
 
 /* ==== Connection events =================================================== */
@@ -249,7 +252,7 @@ static void head_done(wd__gate *g, gconn *c, const wd__http_head *h, size_t peek
         } else {
             wd__server_builtin(srv, (wd__route)id, &a);
         }
-        answer_and_drain(g, c, &a, head_m, (wd__route)id);
+        answer_and_drain(g, c, &a, head_m, (wd__route)id, h->request_id, h->request_id_len);
         return;
     }
     hand_to_mhd(g, c);

@@ -161,6 +161,9 @@ int wd__http_head_parse(const char *b, size_t n, size_t max_body, wd__http_head 
         } else if (c == 13 && !strncasecmp(line, "Authorization", 13)) {
             h->authz = val;
             h->authz_len = vlen;
+        } else if (c == 12 && !strncasecmp(line, "X-Request-Id", 12)) {
+            h->request_id = val;
+            h->request_id_len = vlen;
         }
     }
     h->len = p;

@@ -66,14 +66,60 @@ static cJSON *parse_body(const char *body, size_t len, wd__answer *a) {
 }
 
 typedef struct inputs {
-    const char **texts; /* point into the cJSON tree */
+    const char **texts; /* point into the cJSON tree, or at joined */
     size_t *lens;
     size_t n;
+    char *joined;       /* the text parts of one multimodal input, joined */
 } inputs;
 
 static void inputs_free(inputs *in) {
     free(in->texts);
     free(in->lens);
+    free(in->joined);
+}
+
+/* An array of content parts ({"type": "text", "text": ...}, as OpenAI's
+ * multimodal input) is ONE input: its text parts are joined with newlines
+ * and checked together, giving one result. Returns false with a set. */
+static bool parse_parts(const cJSON *input, inputs *in, wd__answer *a) {
+    size_t total = 0, i = 0;
+    for (const cJSON *it = input->child; it; it = it->next, i++) {
+        char param[32];
+        snprintf(param, sizeof param, "input[%zu]", i);
+        const cJSON *type = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "type") : NULL;
+        const cJSON *text = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "text") : NULL;
+        if (cJSON_IsString(type) && !strcmp(type->valuestring, "image_url")) {
+            wd__answer_error(a, 400, "invalid_request_error", "unsupported_input_type", param,
+                             "%s is an image; warden moderates text only", param);
+            return false;
+        }
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") || !cJSON_IsString(text)) {
+            wd__answer_error(a, 400, "invalid_request_error", "invalid_type", param,
+                             "%s must be {\"type\": \"text\", \"text\": \"...\"} (an array holds either "
+                             "strings or content parts, not both)", param);
+            return false;
+        }
+        total += strlen(text->valuestring) + 1;
+    }
+    in->joined = malloc(total ? total : 1);
+    in->texts = malloc(sizeof *in->texts);
+    in->lens = malloc(sizeof *in->lens);
+    if (!in->joined || !in->texts || !in->lens) {
+        wd__answer_error(a, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return false;
+    }
+    size_t o = 0;
+    for (const cJSON *it = input->child; it; it = it->next) {
+        const char *t = cJSON_GetObjectItemCaseSensitive(it, "text")->valuestring;
+        size_t n = strlen(t);
+        if (o) in->joined[o++] = '\n';
+        memcpy(in->joined + o, t, n);
+        o += n;
+    }
+    in->texts[0] = in->joined;
+    in->lens[0] = o;
+    in->n = 1;
+    return true;
 }
 
 /* Reads "input": a string, or an array of strings or {"type": "text",
@@ -108,6 +154,11 @@ static bool parse_inputs(const wd_server *srv, const cJSON *root, inputs *in, wd
                          wd__json_type_name(input));
         return false;
     }
+    if (cJSON_IsArray(input) && cJSON_IsObject(input->child)) {
+        if (parse_parts(input, in, a)) return true;
+        inputs_free(in);
+        return false;
+    }
     in->texts = malloc(n * sizeof *in->texts);
     in->lens = malloc(n * sizeof *in->lens);
     if (!in->texts || !in->lens) {
@@ -128,27 +179,11 @@ static bool parse_inputs(const wd_server *srv, const cJSON *root, inputs *in, wd
         snprintf(param, sizeof param, "input[%zu]", i);
         if (cJSON_IsString(it)) {
             s = it->valuestring;
-        } else if (cJSON_IsObject(it)) {
-            const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
-            const cJSON *text = cJSON_GetObjectItemCaseSensitive(it, "text");
-            if (cJSON_IsString(type) && !strcmp(type->valuestring, "text") && cJSON_IsString(text)) {
-                s = text->valuestring;
-            } else if (cJSON_IsString(type) && !strcmp(type->valuestring, "image_url")) {
-                inputs_free(in);
-                wd__answer_error(a, 400, "invalid_request_error", "unsupported_input_type", param,
-                                 "%s is an image; warden moderates text only", param);
-                return false;
-            } else {
-                inputs_free(in);
-                wd__answer_error(a, 400, "invalid_request_error", "invalid_type", param,
-                                 "%s must be a string or {\"type\": \"text\", \"text\": \"...\"}",
-                                 param);
-                return false;
-            }
         } else {
             inputs_free(in);
             wd__answer_error(a, 400, "invalid_request_error", "invalid_type", param,
-                             "%s must be a string, got %s", param, wd__json_type_name(it));
+                             "%s must be a string, got %s (an array holds either strings or content "
+                             "parts, not both)", param, wd__json_type_name(it));
             return false;
         }
         in->texts[i] = s;
@@ -263,20 +298,42 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
     for (size_t i = 0; i < in.n; i++) {
         const wd__serve_result *r = c.res ? &c.res[i] : NULL;
         if (i) wd__jsonw_lit(&w, ",");
+        /* OpenAI's 13 names, then warden's categories that none of them
+         * covers (docs/serve.md), then "unchecked" (the guard could not check
+         * the text and the fail mode decided): every flag has a reason a
+         * client iterating over "categories" can show */
+        wd_catmask extra = wd__openai_uncovered();
+        bool unchecked = !r;
         wd__jsonw_printf(&w, "{\"flagged\":%s,\"categories\":{",
                          (r ? r->unsafe : !c.fail_open) ? "true" : "false");
         for (int k = 0; k < WD__OPENAI_N; k++) {
             wd__jsonw_printf(&w, "%s\"%s\":%s", k ? "," : "", wd__openai_cats[k].name,
                              r && wd__openai_flagged(k, r) ? "true" : "false");
         }
+        for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+            if (extra & WD_CATMASK(cat))
+                wd__jsonw_printf(&w, ",\"%s\":%s", wd_category_key((wd_category)cat),
+                                 r && (r->flagged & WD_CATMASK(cat)) ? "true" : "false");
+        wd__jsonw_printf(&w, ",\"unchecked\":%s", unchecked && !c.fail_open ? "true" : "false");
         wd__jsonw_lit(&w, "},\"category_scores\":{");
         for (int k = 0; k < WD__OPENAI_N; k++) {
             wd__jsonw_printf(&w, "%s\"%s\":", k ? "," : "", wd__openai_cats[k].name);
             wd__jsonw_num(&w, r ? wd__openai_score(k, r) : 0.0);
         }
+        for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+            if (extra & WD_CATMASK(cat)) {
+                float sc = r ? r->score[cat] : 0.0f;
+                wd__jsonw_printf(&w, ",\"%s\":", wd_category_key((wd_category)cat));
+                wd__jsonw_num(&w, sc >= 0.0f && sc <= 1.0f ? sc : 0.0f);
+            }
+        wd__jsonw_printf(&w, ",\"unchecked\":%d", unchecked && !c.fail_open ? 1 : 0);
         wd__jsonw_lit(&w, "},\"category_applied_input_types\":{");
         for (int k = 0; k < WD__OPENAI_N; k++)
             wd__jsonw_printf(&w, "%s\"%s\":[\"text\"]", k ? "," : "", wd__openai_cats[k].name);
+        for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+            if (extra & WD_CATMASK(cat))
+                wd__jsonw_printf(&w, ",\"%s\":[\"text\"]", wd_category_key((wd_category)cat));
+        wd__jsonw_lit(&w, ",\"unchecked\":[\"text\"]");
         wd__jsonw_lit(&w, "},\"warden\":");
         if (r && r->json) wd__jsonw_lit(&w, r->json);
         else if (r) wd__jsonw_lit(&w, "null");

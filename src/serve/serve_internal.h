@@ -89,6 +89,9 @@ typedef struct wd__serve_backend {
     wd_status (*certify)(void *guard, const char *const *texts, const size_t *lens, size_t n,
                          const wd_certify_params *p, int64_t deadline_ns, bool *harmful,
                          char **json);
+    /* Optional (NULL: the backend's name): the name of the policy in force,
+     * for /readyz and /v1/models. */
+    const char *(*policy_name)(const void *guard);
 } wd__serve_backend;
 
 /* The real guard (guard.h). */
@@ -116,6 +119,9 @@ extern const wd__openai_cat wd__openai_cats[WD__OPENAI_N];
 /* The OpenAI score and flag of table row k for one result. */
 float wd__openai_score(int k, const wd__serve_result *r);
 bool wd__openai_flagged(int k, const wd__serve_result *r);
+/* The canonical categories no OpenAI name covers (S5, S6, S7, S13, pii,
+ * secrets, prompt_injection, profanity): written under their own keys. */
+wd_catmask wd__openai_uncovered(void);
 
 /* ==== Metrics (metrics.c) ================================================= */
 
@@ -126,6 +132,7 @@ typedef enum wd__route {
     WD__ROUTE_HEALTHZ,
     WD__ROUTE_READYZ,
     WD__ROUTE_METRICS,
+    WD__ROUTE_MODELS,
     WD__ROUTE_OTHER,
     WD__ROUTE_COUNT
 } wd__route;
@@ -214,6 +221,8 @@ typedef struct wd__http_head {
     unsigned long long cl;
     const char *authz;           /* the Authorization value, or NULL */
     size_t authz_len;
+    const char *request_id;      /* the X-Request-Id value, or NULL */
+    size_t request_id_len;
 } wd__http_head;
 
 typedef struct wd__http_err {
@@ -246,6 +255,7 @@ struct wd_server {
     atomic_bool stopping;
     _Atomic uint64_t next_id;
     uint64_t id_salt;
+    int64_t started_unix;         /* wall-clock start, seconds (/v1/models "created") */
     wd_err err;
     wd__metrics metrics;
     wd__key *keys;                /* n_keys accepted keys; none: no auth */
@@ -290,6 +300,12 @@ wd__guard_ref *wd__server_guard_acquire(wd_server *srv);
 void wd__server_guard_release(wd_server *srv, wd__guard_ref *ref);
 /* A fresh request id: prefix + 24 hex digits, into out[48]. */
 void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]);
+
+/* The request's id for the x-request-id answer header: the client's own
+ * X-Request-Id when it is 1-128 characters of [A-Za-z0-9._:-], else a new
+ * "req-..." id. */
+#define WD__REQUEST_ID_MAX 128
+void wd__server_request_id(wd_server *srv, const char *client, size_t n, char out[WD__REQUEST_ID_MAX + 1]);
 
 typedef void (*wd__route_fn)(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
                              wd__answer *a);

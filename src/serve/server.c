@@ -103,6 +103,7 @@ static const route_def routes[] = {
     {"/healthz", false, false, WD__ROUTE_HEALTHZ, NULL},
     {"/readyz", false, false, WD__ROUTE_READYZ, NULL},
     {"/metrics", false, true, WD__ROUTE_METRICS, NULL},
+    {"/v1/models", false, true, WD__ROUTE_MODELS, NULL},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -118,6 +119,7 @@ int wd__route_find(const char *path, size_t n, bool *post, bool *auth) {
 
 /* Per-request state, MHD's *con_cls. */
 typedef struct req_ctx {
+    wd_server *srv;
     const route_def *route;   /* NULL: unknown path */
     int64_t t0, deadline;
     char *body;
@@ -173,6 +175,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, req_ctx *ctx, wd
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             a->content_type ? a->content_type : "application/json");
     if (a->hdr_name) MHD_add_response_header(resp, a->hdr_name, a->hdr_value);
+    char rid[WD__REQUEST_ID_MAX + 1];
+    const char *crid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    wd__server_request_id(ctx->srv, crid, crid ? strlen(crid) : 0, rid);
+    MHD_add_response_header(resp, "x-request-id", rid);
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     ctx->status = status;
@@ -234,6 +240,23 @@ void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]) {
     uint64_t a = splitmix64(srv->id_salt ^ n), b = splitmix64(a ^ n);
     snprintf(out, 48, "%s%016llx%08llx", prefix, (unsigned long long)a,
              (unsigned long long)(b >> 32));
+}
+
+void wd__server_request_id(wd_server *srv, const char *client, size_t n, char out[WD__REQUEST_ID_MAX + 1]) {
+    bool ok = client && n >= 1 && n <= WD__REQUEST_ID_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = client[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+             c == '_' || c == ':' || c == '-';
+    }
+    if (ok) {
+        memcpy(out, client, n);
+        out[n] = 0;
+        return;
+    }
+    char id[48];
+    wd__server_new_id(srv, "req-", id);
+    snprintf(out, WD__REQUEST_ID_MAX + 1, "%s", id);
 }
 
 /* ==== Body budget ======================================================== */
@@ -355,13 +378,33 @@ void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a_out) {
         } else {
             wd__guard_ref *ref = wd__server_guard_acquire(srv);
             bool open_ = srv->be->fail_open(ref->guard);
-            wd__server_guard_release(srv, ref);
             wd__jsonw_lit(&w, "{\"status\":\"ready\",\"guard\":");
-            wd__jsonw_cstr(&w, srv->be->name);
+            wd__jsonw_cstr(&w, srv->be->policy_name ? srv->be->policy_name(ref->guard) : srv->be->name);
+            wd__server_guard_release(srv, ref);
             wd__jsonw_printf(&w, ",\"fail_mode\":\"%s\"}\n", open_ ? "open" : "closed");
             a.status = 200;
         }
         break;
+    case WD__ROUTE_MODELS: {
+        /* OpenAI's model list: the guard in force, and the moderation model
+         * names clients send by default (any "model" string is accepted and
+         * echoed; each is served by the same guard) */
+        static const char *const aliases[] = {"omni-moderation-latest", "text-moderation-latest",
+                                              "text-moderation-stable"};
+        wd__guard_ref *ref = wd__server_guard_acquire(srv);
+        wd__jsonw_lit(&w, "{\"object\":\"list\",\"data\":[{\"id\":");
+        wd__jsonw_cstr(&w, srv->be->policy_name ? srv->be->policy_name(ref->guard) : srv->be->name);
+        wd__server_guard_release(srv, ref);
+        wd__jsonw_printf(&w, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"warden\"}",
+                         (long long)srv->started_unix);
+        for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+            wd__jsonw_printf(&w, ",{\"id\":\"%s\",\"object\":\"model\",\"created\":%lld,"
+                                 "\"owned_by\":\"warden\"}",
+                             aliases[i], (long long)srv->started_unix);
+        wd__jsonw_lit(&w, "]}\n");
+        a.status = 200;
+        break;
+    }
     default: /* metrics */
         a.status = 200;
         a.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -396,7 +439,7 @@ static enum MHD_Result first_call(wd_server *srv, struct MHD_Connection *conn, r
     if (!ctx->route)
         return send_error(conn, ctx, 404, "invalid_request_error", "not_found",
                           "no route %s %s (routes: POST /v1/moderations, /v1/check, /v1/certify; "
-                          "GET /healthz, /readyz, /metrics)", method, url);
+                          "GET /v1/models, /healthz, /readyz, /metrics)", method, url);
     const route_def *rd = ctx->route;
     bool ok_method = rd->post ? !strcmp(method, "POST")
                               : (!strcmp(method, "GET") || !strcmp(method, "HEAD"));
@@ -485,6 +528,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (!ctx) {
         ctx = calloc(1, sizeof *ctx);
         if (!ctx) return MHD_NO;
+        ctx->srv = srv;
         ctx->t0 = wd__serve_now_ns();
         ctx->deadline = ctx->t0 + (int64_t)srv->p.timeout_ms * 1000000;
         *con_cls = ctx;
@@ -722,6 +766,7 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     p.api_key = srv->api_key;
     p.policy_path = srv->policy_path;
     srv->p = p;
+    srv->started_unix = (int64_t)time(NULL);
     if (getrandom(&srv->id_salt, sizeof srv->id_salt, 0) != sizeof srv->id_salt)
         srv->id_salt = (uint64_t)wd__serve_now_ns() ^ ((uint64_t)getpid() << 32);
 

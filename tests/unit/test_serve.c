@@ -105,6 +105,7 @@ static wd_status fake_check(void *guard, const char *const *texts, const size_t 
         for (int c = 0; c < WD_CAT_COUNT; c++) r->score[c] = 0.01f;
         if (has(t, len, "kill")) r->score[WD_CAT_S1] = 0.9f, r->flagged |= WD_CATMASK(WD_CAT_S1);
         if (has(t, len, "hate")) r->score[WD_CAT_S10] = 0.8f, r->flagged |= WD_CATMASK(WD_CAT_S10);
+        if (has(t, len, "card")) r->score[WD_CAT_PII] = 0.95f, r->flagged |= WD_CATMASK(WD_CAT_PII);
         r->unsafe = r->flagged != 0;
         char buf[160];
         snprintf(buf, sizeof buf, "{\"unsafe\":%s,\"role\":\"%s\",\"len\":%zu,\"gen\":%d,\"redact\":%s}",
@@ -116,7 +117,7 @@ static wd_status fake_check(void *guard, const char *const *texts, const size_t 
 }
 
 static const wd__serve_backend fake_backend = {
-    "scripted", fake_load, fake_free, fake_fail_open, fake_check, NULL,
+    "scripted", fake_load, fake_free, fake_fail_open, fake_check, NULL, NULL,
 };
 
 /* ==== A tiny HTTP client ================================================== */
@@ -322,8 +323,16 @@ static void test_openai_request(void **state) {
                                   "violence/graphic"};
     const cJSON *cats = cJSON_GetObjectItem(r0, "categories");
     const cJSON *scores = cJSON_GetObjectItem(r0, "category_scores");
-    assert_int_equal(cJSON_GetArraySize(cats), 13);
-    assert_int_equal(cJSON_GetArraySize(scores), 13);
+    /* OpenAI's 13, warden's 8 that none of them covers, and "unchecked" */
+    assert_int_equal(cJSON_GetArraySize(cats), 13 + 8 + 1);
+    assert_int_equal(cJSON_GetArraySize(scores), 13 + 8 + 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r0, "category_applied_input_types")), 13 + 8 + 1);
+    static const char *extra[] = {"defamation", "specialized_advice", "privacy", "elections",
+                                  "pii", "secrets", "prompt_injection", "profanity", "unchecked"};
+    for (int k = 0; k < 9; k++) assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cats, extra[k])));
+    /* the first 13 keys are OpenAI's, in its order */
+    assert_string_equal(cats->child->string, "harassment");
+    assert_non_null(strcasestr(r.head, "\r\nx-request-id: req-"));
     for (int k = 0; k < 13; k++) {
         assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cats, names[k])));
         const cJSON *s = cJSON_GetObjectItem(scores, names[k]);
@@ -344,20 +353,32 @@ static bool cat_of(const cJSON *result, const char *name) {
     return cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result, "categories"), name));
 }
 
+static void expect_400(int port, const char *path, const char *body, const char *code, const char *param);
+
 /* Canonical S1 / S10 verdicts seen through the OpenAI names (openai.c's table). */
 static void test_openai_mapping(void **state) {
     wd_server *srv = start_default();
     resp r;
     post(wd_server_port(srv), "/v1/moderations",
-         "{\"input\": [\"I will kill him\", \"I hate them and will kill them\", "
-         "{\"type\": \"text\", \"text\": \"hate speech\"}, \"hello\"]}",
-         &r);
+         "{\"input\": [\"I will kill him\", \"I hate them and will kill them\", \"hello\"]}", &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(cJSON_GetObjectItem(r.json, "model")->valuestring, "warden");
     const cJSON *res = cJSON_GetObjectItem(r.json, "results");
-    assert_int_equal(cJSON_GetArraySize(res), 4);
+    assert_int_equal(cJSON_GetArraySize(res), 3);
     const cJSON *kill = cJSON_GetArrayItem(res, 0), *both = cJSON_GetArrayItem(res, 1);
-    const cJSON *hate = cJSON_GetArrayItem(res, 2), *hello = cJSON_GetArrayItem(res, 3);
+    const cJSON *hello = cJSON_GetArrayItem(res, 2);
+    /* an array of content parts is ONE input (as OpenAI answers it): its
+     * text parts are joined with newlines and give one result */
+    resp rp;
+    post(wd_server_port(srv), "/v1/moderations",
+         "{\"input\": [{\"type\": \"text\", \"text\": \"hate speech\"}, {\"type\": \"text\", \"text\": \"more\"}]}",
+         &rp);
+    assert_int_equal(rp.status, 200);
+    const cJSON *pres = cJSON_GetObjectItem(rp.json, "results");
+    assert_int_equal(cJSON_GetArraySize(pres), 1);
+    const cJSON *hate = cJSON_GetArrayItem(pres, 0);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(hate, "warden"), "len")->valueint,
+                     (int)strlen("hate speech\nmore"));
     /* S1 only: violence, illicit, illicit/violent; not hate, not the threatening conjunctions */
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(kill, "flagged")));
     assert_true(cat_of(kill, "violence"));
@@ -383,6 +404,26 @@ static void test_openai_mapping(void **state) {
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(hello, "flagged")));
     /* inputs stay in order: the backend echoes each length */
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(hello, "warden"), "len")->valueint, 5);
+    resp_free(&rp);
+    resp_free(&r);
+    /* a flag that no OpenAI name covers is named under warden's own key */
+    post(wd_server_port(srv), "/v1/moderations", "{\"input\": \"my card number\"}", &r);
+    const cJSON *pii = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(pii, "flagged")));
+    assert_true(cat_of(pii, "pii"));
+    assert_float_equal(score_of(pii, "pii"), 0.95, 1e-6);
+    resp_free(&r);
+    /* strings and parts mixed in one array: 400 */
+    expect_400(wd_server_port(srv), "/v1/moderations",
+               "{\"input\": [\"a\", {\"type\": \"text\", \"text\": \"b\"}]}", "invalid_type", "input[1]");
+    /* x-request-id: echoed when the client sends a sane one */
+    http(wd_server_port(srv), "GET", "/v1/models", NULL, "X-Request-Id: trace-42.a_b:c\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strcasestr(r.head, "\r\nx-request-id: trace-42.a_b:c\r\n"));
+    const cJSON *data = cJSON_GetObjectItem(r.json, "data");
+    assert_string_equal(cJSON_GetObjectItem(r.json, "object")->valuestring, "list");
+    assert_true(cJSON_GetArraySize(data) >= 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(data, 0), "object")->valuestring, "model");
     resp_free(&r);
     wd_server_stop(srv);
 }

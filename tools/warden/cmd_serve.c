@@ -30,6 +30,7 @@ static void usage(FILE *f) {
             "  POST /v1/moderations   OpenAI-compatible moderation API\n"
             "  POST /v1/check         warden's native verdicts (role, redaction, offsets)\n"
             "  POST /v1/certify       certified erase-and-check (docs/certify.md)\n"
+            "  GET  /v1/models        the guard in force, as an OpenAI model list\n"
             "  GET  /healthz, /readyz, /metrics (Prometheus)\n\n"
             "options:\n"
             "  --policy FILE         policy file (default: the built-in policy)\n"

@@ -255,10 +255,13 @@ static void checked_free(checked *c, size_t n) {
 
 /* The verdict that stands in for a failed check: the fail mode decides. */
 static void write_failed_verdict(wd__jsonw *w, const checked *c, wd__serve_role role) {
-    wd__jsonw_printf(w, "{\"unsafe\":%s,\"action\":\"%s\",\"role\":\"%s\",\"categories\":[],"
-                        "\"scores\":{},\"hits\":[],\"error\":",
+    /* the verdict schema (docs/json.md): every category score present */
+    wd__jsonw_printf(w, "{\"unsafe\":%s,\"action\":\"%s\",\"role\":\"%s\",\"categories\":[],\"scores\":{",
                      c->fail_open ? "false" : "true", c->fail_open ? "allow" : "block",
                      role == WD__ROLE_OUTPUT ? "output" : "input");
+    for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+        wd__jsonw_printf(w, "%s\"%s\":0", cat ? "," : "", wd_category_id((wd_category)cat));
+    wd__jsonw_lit(w, "},\"hits\":[],\"redacted\":null,\"error\":");
     wd__jsonw_cstr(w, c->err);
     wd__jsonw_printf(w, ",\"error_code\":\"%s\",\"fail_mode\":\"%s\"}",
                      c->st == WD_ERR_TIMEOUT ? "timeout" : "guard_error",

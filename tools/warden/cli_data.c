@@ -236,11 +236,10 @@ int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text
     return 1;
 }
 
-void cli_json_error_line(const char *label, const char *why) {
-    char msg[1200];
-    snprintf(msg, sizeof msg, "%s: %s", label, why ? why : "no text");
+void cli_json_error_line(long lineno, const char *why) {
     cJSON *o = cJSON_CreateObject();
-    char *txt = o && cJSON_AddStringToObject(o, "error", msg) ? wd__json_print(o, false) : NULL;
+    if (o && lineno > 0) cJSON_AddNumberToObject(o, "line", (double)lineno);
+    char *txt = o && cJSON_AddStringToObject(o, "error", why ? why : "no text") ? wd__json_print(o, false) : NULL;
     cJSON_Delete(o);
     printf("%s\n", txt ? txt : "{\"error\":\"out of memory\"}");
     free(txt);

@@ -15,6 +15,7 @@ PACKAGES=(
   zlib1g-dev                         # gzip datasets
   libunistring-dev                   # static links: GnuTLS (via libmicrohttpd) lists -lunistring
   libcmocka-dev                      # unit tests
+  openssl curl                       # test_serve's HTTPS test (self-signed cert, curl client)
 )
 
 # Optional, not needed to build or test:

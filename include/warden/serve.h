@@ -15,6 +15,11 @@
  * Every error is JSON: {"error": {"message", "type", "param", "code"}} with
  * the matching HTTP status. docs/serve.md is the user manual.
  *
+ * Connections are accepted by the server's own gate thread (serve/gate.c):
+ * it waits for a complete, well-formed request head under a deadline,
+ * answers framing errors and /healthz, /readyz, /metrics itself, and hands
+ * the rest to libmicrohttpd's workers.
+ *
  * Threads: the server's callbacks run on libmicrohttpd's thread pool. All
  * functions below may be called from any one thread at a time (the owner);
  * wd_server_reload may run while requests are in flight: requests that
@@ -36,23 +41,54 @@ extern "C" {
 typedef struct wd_server wd_server;
 typedef struct wd_guard wd_guard; /* warden/guard.h */
 
+/* One API key and its own rate limit. */
+typedef struct wd_server_key {
+    const char *key;         /* the bearer token (no whitespace) */
+    double rate;             /* requests per second for this key; 0 = the server's rate_limit */
+} wd_server_key;
+
 typedef struct wd_server_params {
     const char *host;        /* numeric IPv4 or IPv6 address to bind ("127.0.0.1") */
     int port;                /* TCP port (8080); 0 = any free port, see wd_server_port */
     int n_threads;           /* worker threads (2) */
     size_t max_body;         /* largest request body in bytes (1 MiB); larger: 413 */
     int max_inputs;          /* most texts in one request (256); more: 400 */
-    int timeout_ms;          /* deadline per request, from its headers to its answer (10000) */
+    int timeout_ms;          /* deadline per request, from its headers to its answer (10000);
+                              * a body still arriving past it is cut off (408) */
     int max_connections;     /* concurrent connections (1024); more are refused */
     int conn_timeout_s;      /* a connection idle this long is closed (15): slow senders */
     int shutdown_grace_ms;   /* wd_server_stop waits this long for in-flight requests (10000) */
     const char *api_key;     /* NULL or "": no auth; else "Authorization: Bearer KEY" required */
     const char *policy_path; /* policy file (NULL = built-in default); reread by reload */
     int thread_per_connection; /* 1: one thread per connection instead of the pool (benchmarks) */
+    /* Hardening (docs/serve.md, "Limits"): */
+    int header_timeout_ms;   /* a request head (request line + headers) must arrive within
+                              * this from the connection's start (10000); later: 408, closed */
+    int max_conns_per_ip;    /* connections from one client address (128); 0 = no limit */
+    size_t body_budget;      /* request body bytes buffered at once, server-wide (64 MiB);
+                              * a request that would pass it: 503 + Retry-After */
+    const wd_server_key *keys; /* n_keys more accepted API keys (with api_key, if set) */
+    int n_keys;
+    double rate_limit;       /* requests/s per API key (0 = none; a key's own rate wins) */
+    int insecure;            /* 1: allow a non-loopback host without any API key */
+    const char *tls_cert;    /* PEM certificate file: serve HTTPS (with tls_key); NULL = HTTP */
+    const char *tls_key;     /* PEM private key file */
 } wd_server_params;
 
 /* Returns the defaults above. */
 wd_server_params wd_server_params_default(void);
+
+/* Reads API keys from a text file: one key per line, optionally followed by
+ * whitespace and the key's own rate limit ("20/s", "600/m"); blank lines and
+ * lines starting with '#' are skipped. On success *keys (caller frees with
+ * wd_server_keys_free) holds *n_keys >= 1 keys; on failure both are NULL/0
+ * and wd_last_error() names the file, line and reason (no key, a key shorter
+ * than 16 characters, a bad rate, a duplicate key). */
+wd_status wd_server_keys_read(const char *path, wd_server_key **keys, int *n_keys);
+void wd_server_keys_free(wd_server_key *keys, int n_keys);
+
+/* Parses a rate "N/s", "N/m" or "N/h" (N > 0) into requests per second. */
+wd_status wd_server_rate_parse(const char *s, double *rate);
 
 /* Starts serving guard, or when guard is NULL a guard loaded from
  * params->policy_path (or the built-in default). The server takes ownership

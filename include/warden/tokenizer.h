@@ -35,7 +35,9 @@ typedef struct wd_tokenizer_stream wd_tokenizer_stream;
 
 /* Loads a tokenizer. path is either a folder holding tokenizer.json (and
  * optionally tokenizer_config.json) or the path of a tokenizer.json file
- * (a tokenizer_config.json beside it is read too). On success *out owns the
+ * (a tokenizer_config.json beside it is read too), or a .gguf file (the
+ * tokenizer rebuilt from its tokenizer.ggml.* keys and chat template, see
+ * docs/runtime.md). On success *out owns the
  * tokenizer (free with wd_tokenizer_free). On failure *out = NULL and
  * wd_last_error() names the file, the field and the reason. */
 wd_status wd_tokenizer_load(const char *path, wd_tokenizer **out);

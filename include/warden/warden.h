@@ -15,6 +15,7 @@
 #include "warden/config.h"
 #include "warden/model.h"
 #include "warden/safetensors.h"
+#include "warden/gguf.h"
 #include "warden/dataset.h"
 #include "warden/metrics.h"
 #include "warden/attack.h"

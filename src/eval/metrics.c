@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
+#include "base/json.h"
 
 /* ==== confusion ========================================================= */
 
@@ -642,7 +643,7 @@ char *wd_metrics_summary_json(const wd_metrics_summary *s, bool with_curves) {
         cJSON_AddItemToObject(o, "roc", curve_json(&s->roc, "fpr", "tpr"));
         cJSON_AddItemToObject(o, "pr", curve_json(&s->pr, "recall", "precision"));
     }
-    char *txt = cJSON_Print(o);
+    char *txt = wd__json_print(o, true);
     cJSON_Delete(o);
     return txt;
 }

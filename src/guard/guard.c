@@ -5,7 +5,8 @@
  *        --> each scanner enabled for the role, in policy order:
  *              per-category scores (max over scanners, times the scanner's
  *              weight) + hits (original offsets)
- *        --> payloads hidden in base64/hex/rot13: decoded and run through
+ *        --> payloads hidden in base64/hex/tag characters, and the text read
+ *              as rot13 / reversed / Pig Latin (guard/decode.h): decoded and run through
  *              the same scanners (depth + 1, up to decode.max_depth); their
  *              hits point at the encoded span of the caller's text
  *        --> per category: score >= threshold and enabled on this rail
@@ -37,6 +38,7 @@
 
 #include "base/embed.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/file.h"
 #include "base/util.h"
 #include "guard/decode.h"
@@ -168,6 +170,7 @@ static wd_status parse_norm_item(const wd_pnode *it, void *user) {
     static const struct { const char *name; unsigned flag; } f[] = {
         {"nfkc", WD_NORM_NFKC},           {"casefold", WD_NORM_CASEFOLD}, {"invisible", WD_NORM_INVISIBLE},
         {"confusables", WD_NORM_CONFUSABLES}, {"leet", WD_NORM_LEET},     {"join_split", WD_NORM_JOIN_SPLIT},
+        {"html", WD_NORM_HTML},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!strcasecmp(it->str, f[i].name)) {
@@ -175,7 +178,7 @@ static wd_status parse_norm_item(const wd_pnode *it, void *user) {
             return WD_OK;
         }
     return wd__pn_error(it, NULL, WD_ERR_FORMAT, "normalize",
-                        "unknown step '%s' (nfkc, casefold, invisible, confusables, leet, join_split)", it->str);
+                        "unknown step '%s' (html, nfkc, casefold, invisible, confusables, leet, join_split)", it->str);
 }
 
 static wd_status parse_decode_item(const wd_pnode *it, void *user) {
@@ -183,7 +186,12 @@ static wd_status parse_decode_item(const wd_pnode *it, void *user) {
     if (!strcasecmp(it->str, "base64")) *k |= WD_DECODE_BASE64;
     else if (!strcasecmp(it->str, "hex")) *k |= WD_DECODE_HEX;
     else if (!strcasecmp(it->str, "rot13")) *k |= WD_DECODE_ROT13;
-    else return wd__pn_error(it, NULL, WD_ERR_FORMAT, "decode", "unknown encoding '%s' (base64, hex, rot13)", it->str);
+    else if (!strcasecmp(it->str, "reverse")) *k |= WD_DECODE_REVERSE;
+    else if (!strcasecmp(it->str, "piglatin")) *k |= WD_DECODE_PIGLATIN;
+    else if (!strcasecmp(it->str, "tags")) *k |= WD_DECODE_TAGS;
+    else if (!strcasecmp(it->str, "spelling")) *k |= WD_DECODE_SPELLING;
+    else return wd__pn_error(it, NULL, WD_ERR_FORMAT, "decode",
+                             "unknown encoding '%s' (base64, hex, tags, rot13, reverse, piglatin, spelling)", it->str);
     return WD_OK;
 }
 
@@ -341,7 +349,7 @@ static wd_status parse_policy(wd_guard *g, const wd_pnode *root, wd_err *err) {
             if (st != WD_OK) return wd__err_take(err, st);
         }
     }
-    g->decode_kinds = WD_DECODE_BASE64 | WD_DECODE_HEX | WD_DECODE_ROT13;
+    g->decode_kinds = WD_DECODE_ALL;
     g->decode_depth = 2;
     g->decode_min = 16;
     const wd_pnode *dec = wd__pn_get(root, "decode");
@@ -432,14 +440,19 @@ wd_status wd_guard_load_model(const char *dir, const wd_guard_params *params, wd
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_load_model: out is NULL");
     *out = NULL;
     if (!dir) return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_load_model: dir is NULL");
-    char *cfg_path = wd__path_join(dir, "config.json");
-    if (!cfg_path) return wd__fail(WD_ERR_NOMEM, "out of memory");
-    wd_model_config *cfg = NULL;
-    wd_status st = wd_model_config_load(cfg_path, &cfg);
-    free(cfg_path);
-    if (st) return st;
-    bool decoder = cfg->family == WD_FAMILY_DECODER;
-    wd_model_config_free(cfg);
+    /* a .gguf holds a decoder (the only kind warden reads from GGUF) */
+    size_t dl = strlen(dir);
+    bool decoder = dl > 5 && !strcmp(dir + dl - 5, ".gguf") && !wd__path_is_dir(dir);
+    if (!decoder) {
+        char *cfg_path = wd__path_join(dir, "config.json");
+        if (!cfg_path) return wd__fail(WD_ERR_NOMEM, "out of memory");
+        wd_model_config *cfg = NULL;
+        wd_status st = wd_model_config_load(cfg_path, &cfg);
+        free(cfg_path);
+        if (st) return st;
+        decoder = cfg->family == WD_FAMILY_DECODER;
+        wd_model_config_free(cfg);
+    }
     /* the folder name as a double-quoted YAML scalar, for the name and the model */
     size_t n = strlen(dir);
     char *q = malloc(2 * n + 1), *w = q;
@@ -458,7 +471,7 @@ wd_status wd_guard_load_model(const char *dir, const wd_guard_params *params, wd
     snprintf(yaml, cap, "name: \"%s\"\nscanners:\n  - type: %s\n    model: \"%s\"\n", q,
              decoder ? "llm_judge" : "encoder_classifier", q);
     free(q);
-    st = wd_guard_load_string(yaml, strlen(yaml), dir, ".", params, out);
+    wd_status st = wd_guard_load_string(yaml, strlen(yaml), dir, ".", params, out);
     free(yaml);
     return st;
 }
@@ -582,6 +595,7 @@ typedef struct run_ctx {
     int            depth;
     size_t         span0, span1; /* for depth > 0: the encoded span in the caller's text */
     wd_status      st;
+    bool           ciphered; /* text is a cipher variant: no cipher of it is tried again */
 } run_ctx;
 
 static void run_text(run_ctx *rc, const char *text, size_t len);
@@ -590,6 +604,7 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
     run_ctx *rc = user;
     run_ctx sub = *rc;
     sub.depth = rc->depth + 1;
+    sub.ciphered = rc->ciphered || (kind & WD_DECODE_CIPHERS);
     if (rc->depth == 0) {
         sub.span0 = start;
         sub.span1 = end;
@@ -597,12 +612,17 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
     size_t hits_before = rc->v->n_hits;
     run_text(&sub, plain, n);
     rc->st = sub.st;
-    /* Something harmful hidden in an encoding is also an injection attempt. */
+    /* Something harmful hidden in an encoding is also an injection attempt
+     * (a hazard: personal data or a key read again from a variant is not). */
     bool found = false;
-    for (size_t i = hits_before; i < rc->v->n_hits; i++) found |= rc->v->hits[i].category != WD_CAT_PROMPT_INJECTION;
-    if (found && rc->depth == 0) {
-        static const char *const rules[] = {"", "hidden-base64-payload", "hidden-hex-payload", "", "hidden-rot13-payload"};
-        wd_scan_hit h = {rules[kind & 7], NULL, WD_CAT_PROMPT_INJECTION, 0.7f, start, end};
+    for (size_t i = hits_before; i < rc->v->n_hits; i++) found |= (WD_CATMASK(rc->v->hits[i].category) & WD_CATMASK_HAZARDS) != 0;
+    if (found && rc->depth == 0 && kind != WD_DECODE_SPELLING) { /* a typo is no injection */
+        const char *rule = kind == WD_DECODE_BASE64 ? "hidden-base64-payload"
+                         : kind == WD_DECODE_HEX ? "hidden-hex-payload"
+                         : kind == WD_DECODE_TAGS ? "hidden-tag-payload"
+                         : kind == WD_DECODE_ROT13 ? "hidden-rot13-payload"
+                         : kind == WD_DECODE_REVERSE ? "hidden-reversed-payload" : "hidden-piglatin-payload";
+        wd_scan_hit h = {rule, NULL, WD_CAT_PROMPT_INJECTION, 0.7f, start, end};
         if (rc->v->score[WD_CAT_PROMPT_INJECTION] < 0.7f) rc->v->score[WD_CAT_PROMPT_INJECTION] = 0.7f;
         add_hit(rc->v, rc->top, NULL, &h, start, end, 0, 1.0f);
     }
@@ -625,7 +645,10 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         rc->st = st;
         return;
     }
-    wd_scan_input in = {text, len, nm, rc->role, rc->depth};
+    unsigned kinds = g->decode_kinds & (rc->ciphered ? ~(unsigned)WD_DECODE_CIPHERS : ~0u);
+    bool can_decode = kinds && rc->depth < g->decode_depth;
+    wd_scan_input in = {text, len, nm, rc->role, rc->depth,
+                        can_decode && (kinds & WD_DECODE_CIPHERS) && wd__decode_whole_cipher(nm, kinds)};
     for (size_t i = 0; i < g->n_sc; i++) {
         const scanner_inst *s = &g->sc[i];
         if (!(s->roles & (1u << rc->role))) continue;
@@ -664,8 +687,9 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             }
         }
     }
-    if (g->decode_kinds && rc->depth < g->decode_depth) {
-        if (wd__decode_scan(text, len, nm, g->decode_kinds, g->decode_min, &w->dbuf[rc->depth],
+    if (can_decode) {
+        if (in.ciphered) kinds &= ~(unsigned)WD_DECODE_SPELLING; /* the deciphered variant is spelled, if at all */
+        if (wd__decode_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth],
                             &w->dcap[rc->depth], on_payload, rc) < 0)
             rc->st = WD_ERR_NOMEM;
     }
@@ -739,7 +763,7 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
     if (len > g->max_bytes) {
         verdict_error(v, "text is %zu bytes, above the policy's max_bytes (%zu): not checked", len, g->max_bytes);
     } else {
-        run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK};
+        run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK, false};
         run_text(&rc, text ? text : "", len);
         st = rc.st;
     }
@@ -878,7 +902,8 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
     cJSON *cats = cJSON_AddArrayToObject(o, "categories");
     cJSON *scores = cJSON_AddObjectToObject(o, "scores");
     for (int c = 0; c < WD_CAT_COUNT; c++) {
-        if (v->score[c] > 0) cJSON_AddNumberToObject(scores, wd_category_id(c), round4(v->score[c]));
+        /* every category, always: a client reads the same keys whatever ran */
+        cJSON_AddNumberToObject(scores, wd_category_id(c), v->score[c] > 0 ? round4(v->score[c]) : 0.0);
         if (!(v->fired & WD_CATMASK(c))) continue;
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "id", wd_category_id(c));
@@ -898,12 +923,14 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
         cJSON_AddNumberToObject(e, "start", (double)h->start);
         cJSON_AddNumberToObject(e, "end", (double)h->end);
         cJSON_AddStringToObject(e, "text", h->snippet);
-        if (h->depth) cJSON_AddNumberToObject(e, "depth", h->depth);
+        cJSON_AddNumberToObject(e, "depth", h->depth);
         cJSON_AddItemToArray(hits, e);
     }
     if (v->redacted) cJSON_AddStringToObject(o, "redacted", v->redacted);
+    else cJSON_AddNullToObject(o, "redacted");
     if (v->error) cJSON_AddStringToObject(o, "error", v->error);
-    char *s = cJSON_PrintUnformatted(o);
+    else cJSON_AddNullToObject(o, "error");
+    char *s = wd__json_print(o, false);
     cJSON_Delete(o);
     if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");
     /* cJSON allocates with malloc by default; hand it out as is. */

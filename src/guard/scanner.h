@@ -67,6 +67,8 @@ typedef struct wd_scan_input {
     const wd_norm *norm;     /* orig normalised with the guard's flags (default WD_NORM_DEFAULT) */
     wd_role        role;
     int            depth;    /* 0 for the caller's text; k for a payload decoded k times */
+    bool           ciphered; /* the whole text is rot13 / reversed / Pig Latin: its words are
+                                noise, and its deciphered reading is scanned one level deeper */
 } wd_scan_input;
 
 /* What init may need besides its node. */

@@ -70,9 +70,55 @@ static wd_status own(wd_model *m, float *p) {
 /* Binds *out to the tensor name of shape (d0) or (d0,d1) (d1 = 0 for a
  * vector). When required is false and the tensor is absent, *out = NULL and
  * WD_OK. */
+static wd_status bind_gguf(wd_model *m, const char *hf_name, int64_t d0, int64_t d1,
+                           bool required, const float **out) {
+    char name[256];
+    const char *file = wd_gguf_path(m->gg);
+    if (!wd__gguf_tensor_name(hf_name, name, sizeof name))
+        return wd__err_set(&m->err, WD_ERR_UNSUPPORTED, "%s: no GGUF name for tensor '%s'", file,
+                           hf_name);
+    const wd_gguf_tensor *t = wd_gguf_find_tensor(m->gg, name);
+    if (!t) {
+        if (!required) return WD_OK;
+        return wd__err_set(&m->err, WD_ERR_NOT_FOUND, "%s: tensor '%s' is missing (%s needs it)",
+                           file, name, m->cfg->model_type);
+    }
+    /* GGUF dims run innermost first: a (d0, d1) weight is ne = {d1, d0} */
+    int nd = d1 ? 2 : 1;
+    if (t->ndim != nd || (nd == 2 ? t->ne[0] != d1 || t->ne[1] != d0 : t->ne[0] != d0)) {
+        char got[96] = "", want[64];
+        size_t k = 0;
+        for (int i = 0; i < t->ndim && k < sizeof got - 24; i++)
+            k += (size_t)snprintf(got + k, sizeof got - k, "%s%lld", i ? ", " : "",
+                                  (long long)t->ne[i]);
+        if (nd == 2) snprintf(want, sizeof want, "%lld, %lld", (long long)d1, (long long)d0);
+        else snprintf(want, sizeof want, "%lld", (long long)d0);
+        return wd__err_set(&m->err, WD_ERR_FORMAT,
+                           "%s: tensor '%s' has dims [%s], expected [%s] from the %s.* keys", file,
+                           name, got, want, m->cfg->model_type);
+    }
+    m->n_params += t->n_elem;
+    if (t->type == WD_GGML_F32 && ((uintptr_t)t->data % alignof(float)) == 0) {
+        *out = (const float *)t->data;
+        return WD_OK;
+    }
+    float *p = malloc(t->n_elem * sizeof *p + 1);
+    if (!p || own(m, p)) {
+        free(p);
+        return wd__err_set(&m->err, WD_ERR_NOMEM, "%s: out of memory converting tensor '%s'",
+                           file, name);
+    }
+    wd_status rc = wd_gguf_tensor_read_f32(t, p, t->n_elem);
+    if (rc) return wd__err_prefix(rc, "%s", file), wd__err_take(&m->err, rc);
+    m->owned_bytes += t->n_elem * sizeof *p;
+    *out = p;
+    return WD_OK;
+}
+
 static wd_status bind(wd_model *m, const char *name, int64_t d0, int64_t d1, bool required,
                       const float **out) {
     *out = NULL;
+    if (m->gg) return bind_gguf(m, name, d0, d1, required, out);
     const wd_tensor_info *t = wd_checkpoint_find(m->ck, name);
     if (!t) {
         if (!required) return WD_OK;
@@ -177,6 +223,23 @@ static wd_status bind_decoder(wd_model *m) {
     if (!m->inv_freq) return wd__err_set(&m->err, WD_ERR_NOMEM, "out of memory");
     if ((rc = wd_rope_inv_freq(m->inv_freq, &rp)))
         return wd__err_prefix(rc, "%s/config.json: rope", m->dir), wd__err_take(&m->err, rc);
+    /* llama.cpp stores llama3-style scaling as per-frequency divisors */
+    const wd_gguf_tensor *rf = m->gg ? wd_gguf_find_tensor(m->gg, "rope_freqs.weight") : NULL;
+    if (rf) {
+        if (rf->type != WD_GGML_F32 || rf->ndim != 1 || rf->ne[0] != c->head_dim / 2)
+            return wd__err_set(&m->err, WD_ERR_FORMAT,
+                               "%s: tensor 'rope_freqs.weight': expected %lld f32 values",
+                               wd_gguf_path(m->gg), (long long)(c->head_dim / 2));
+        for (int64_t i = 0; i < c->head_dim / 2; i++) {
+            float f;
+            memcpy(&f, (const char *)rf->data + 4 * i, 4);
+            if (!(f > 0))
+                return wd__err_set(&m->err, WD_ERR_FORMAT,
+                                   "%s: tensor 'rope_freqs.weight': value %lld is not positive",
+                                   wd_gguf_path(m->gg), (long long)i);
+            m->inv_freq[i] /= f;
+        }
+    }
     return WD_OK;
 }
 
@@ -336,8 +399,15 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
         free(m);
         return wd__fail(WD_ERR_NOMEM, "out of memory");
     }
-    wd_status rc = wd_model_config_load(dir, &m->cfg);
-    if (rc) goto fail;
+    size_t dl = strlen(dir);
+    bool gguf = dl > 5 && !strcmp(dir + dl - 5, ".gguf") && !wd__path_is_dir(dir);
+    wd_status rc;
+    if (gguf) {
+        if ((rc = wd_gguf_open(dir, &m->gg)) || (rc = wd__gguf_load_config(m->gg, &m->cfg)))
+            goto fail;
+    } else if ((rc = wd_model_config_load(dir, &m->cfg))) {
+        goto fail;
+    }
     const wd_model_config *c = m->cfg;
     /* Architectures warden runs: the families' causal LMs / base models and
      * the encoders' sequence classifiers / base models. */
@@ -365,7 +435,7 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
                       dir);
         goto fail;
     }
-    if ((rc = wd_checkpoint_open(dir, &m->ck))) {
+    if (!gguf && (rc = wd_checkpoint_open(dir, &m->ck))) {
         if (rc == WD_ERR_NOT_FOUND || rc == WD_ERR_IO) explain_missing_shard(dir);
         goto fail;
     }
@@ -378,7 +448,10 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     m->L = (size_t)c->n_layer;
     m->n_pos = (size_t)c->max_position_embeddings;
     m->eps = (float)c->norm_eps;
-    int ri = p.rope_interleaved < 0 ? config_rope_interleaved(dir) : p.rope_interleaved != 0;
+    /* llama.cpp's converter permutes a llama's q/k rows into the interleaved layout */
+    int ri = p.rope_interleaved >= 0 ? p.rope_interleaved != 0
+             : gguf                  ? c->type == WD_MODEL_LLAMA
+                                     : config_rope_interleaved(dir);
     m->rope_layout = ri ? WD_ROPE_INTERLEAVED : WD_ROPE_HALF;
     if (c->family == WD_FAMILY_DECODER) {
         if (c->n_head % c->n_kv_head) {
@@ -399,7 +472,11 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     wd_blas_set_threads(m->n_threads);
 
 #ifdef WD_HAVE_TOKENIZER
-    if (p.load_tokenizer) {
+    if (p.load_tokenizer && gguf) {
+        rc = wd__gguf_load_tokenizer(m->gg, &m->tok);
+        if (rc == WD_ERR_NOT_FOUND) rc = WD_OK;
+        if (rc) goto fail;
+    } else if (p.load_tokenizer) {
         char *tp = wd__path_join(dir, "tokenizer.json");
         if (tp && wd__path_exists(tp)) {
             rc = wd_tokenizer_load(dir, &m->tok);
@@ -428,6 +505,7 @@ void wd_model_free(wd_model *m) {
     free(m->inv_freq);
     wd_threadpool_free(m->tp);
     wd_checkpoint_free(m->ck);
+    wd_gguf_free(m->gg);
     wd_model_config_free(m->cfg);
 #ifdef WD_HAVE_TOKENIZER
     wd_tokenizer_free(m->tok);

@@ -12,6 +12,7 @@
 
 #include "base/err.h"
 #include "warden/checkpoint.h"
+#include "warden/gguf.h"
 #include "warden/model.h"
 #include "warden/ops.h"
 
@@ -47,7 +48,8 @@ struct wd_model {
     wd_err           err;
     char            *dir;
     wd_model_config *cfg;
-    wd_checkpoint   *ck;
+    wd_checkpoint   *ck;  /* a model folder's weights, or NULL ...   */
+    wd_gguf         *gg;  /* ... a .gguf file's                      */
     wd_tokenizer    *tok;
     wd_threadpool   *tp;
     int              n_threads;
@@ -117,6 +119,16 @@ wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t n, float 
 wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t n);
 /* The classification head on ctx->x row 0: logits (n_labels). */
 void wd__encoder_head(wd_context *ctx, float *logits);
+
+/* gguf_model.c: a .gguf's config (from the <arch>.* keys) and tokenizer
+ * (tokenizer.ggml.*; WD_ERR_NOT_FOUND when the file has none). */
+wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out);
+wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out);
+/* The GGUF name of a Hugging Face decoder tensor name ("model.layers.3.
+ * self_attn.q_proj.weight" -> "blk.3.attn_q.weight"); false when unknown. */
+bool wd__gguf_tensor_name(const char *hf, char *out, size_t cap);
+/* The regex of a tokenizer.ggml.pre name: NULL for GPT-2's, "" if unknown. */
+const char *wd__gguf_pre_regex(const char *pre);
 
 /* model.c: the thread pool and size checks. */
 static inline bool wd__model_is_decoder(const wd_model *m) {

@@ -133,8 +133,10 @@ static wd_status box_certify(void *p, const char *const *texts, const size_t *le
     return st;
 }
 
+static const char *box_policy_name(const void *p) { return wd_guard_name(((const guard_box *)p)->g); }
+
 const wd__serve_backend wd__serve_guard_backend = {
-    "warden", box_load, box_free, box_fail_open, box_check, box_certify,
+    "warden", box_load, box_free, box_fail_open, box_check, box_certify, box_policy_name,
 };
 
 wd_status wd_server_start(const wd_server_params *params, wd_guard *guard, wd_server **out) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "serve/serve_internal.h"
 
 static bool grow(wd__jsonw *w, size_t extra) {
@@ -106,10 +107,10 @@ void wd__jsonw_cstr(wd__jsonw *w, const char *s) {
 }
 
 void wd__jsonw_num(wd__jsonw *w, double x) {
-    char b[32];
+    char b[40];
     if (!isfinite(x)) x = 0;
-    int n = snprintf(b, sizeof b, "%.6g", x);
-    wd__jsonw_raw(w, b, (size_t)n);
+    size_t n = wd__json_shortest(x, b, sizeof b); /* as every JSON output: shortest round trip */
+    wd__jsonw_raw(w, b, n);
 }
 
 void wd__jsonw_int(wd__jsonw *w, long long x) {

@@ -10,6 +10,8 @@
  *   warden_category_flagged_total{category}        counter (canonical ids)
  *   warden_guard_errors_total                      counter (fail mode applied)
  *   warden_policy_reloads_total{result="ok|failed"} counter
+ *   warden_connections_cut_total                   counter (slow heads/bodies past the gate)
+ *   warden_request_body_bytes                      gauge (bytes of the body budget in use)
  *
  * Every field is a relaxed atomic: counts are exact, but one scrape may
  * see one counter bumped and its neighbour not yet.
@@ -19,7 +21,7 @@
 #include "serve/serve_internal.h"
 
 static const char *const route_names[WD__ROUTE_COUNT] = {
-    "/v1/moderations", "/v1/check", "/v1/certify", "/healthz", "/readyz", "/metrics", "other",
+    "/v1/moderations", "/v1/check", "/v1/certify", "/healthz", "/readyz", "/metrics", "/v1/models", "other",
 };
 
 /* Upper bounds of the latency buckets, seconds. */
@@ -109,5 +111,15 @@ char *wd__metrics_render(const wd__metrics *m, size_t *len) {
                          "warden_policy_reloads_total{result=\"ok\"} %llu\n"
                          "warden_policy_reloads_total{result=\"failed\"} %llu\n",
                      (unsigned long long)GET(m->reloads[0]), (unsigned long long)GET(m->reloads[1]));
+    wd__jsonw_printf(&w, "# HELP warden_connections_cut_total Connections shut because their request "
+                         "head or body missed its deadline after the gate.\n"
+                         "# TYPE warden_connections_cut_total counter\n"
+                         "warden_connections_cut_total %llu\n",
+                     (unsigned long long)GET(m->conn_cuts));
+    wd__jsonw_printf(&w, "# HELP warden_request_body_bytes Request body bytes reserved from the "
+                         "server's body budget.\n"
+                         "# TYPE warden_request_body_bytes gauge\n"
+                         "warden_request_body_bytes %lld\n",
+                     (long long)GET(m->body_bytes));
     return wd__jsonw_take(&w, len);
 }

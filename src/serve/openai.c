@@ -28,8 +28,10 @@
  * violence from violence, so those OpenAI names repeat their parent's
  * score. Canonical categories with no OpenAI counterpart (S5 defamation,
  * S6 advice, S7 privacy, S13 elections, pii, secrets, prompt_injection,
- * profanity) still make the result "flagged" when the guard flags them;
- * the "warden" key of each result says which.
+ * profanity) are written after OpenAI's names under their own keys
+ * ("defamation", "specialized_advice", "privacy", "elections", "pii",
+ * "secrets", "prompt_injection", "profanity": wd__openai_uncovered), so a
+ * flagged result always names a category a client can show.
  */
 #include "serve/serve_internal.h"
 
@@ -68,4 +70,10 @@ bool wd__openai_flagged(int k, const wd__serve_result *r) {
     const wd__openai_cat *oc = &wd__openai_cats[k];
     wd_catmask hit = r->flagged & oc->from;
     return oc->all ? hit == oc->from : hit != 0;
+}
+
+wd_catmask wd__openai_uncovered(void) {
+    wd_catmask covered = 0;
+    for (int k = 0; k < WD__OPENAI_N; k++) covered |= wd__openai_cats[k].from;
+    return (((wd_catmask)1 << WD_CAT_COUNT) - 1) & ~covered;
 }

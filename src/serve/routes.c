@@ -36,53 +36,90 @@
 
 /* ==== Request parsing ===================================================== */
 
-/* Parses the body as one JSON value with nothing but whitespace after it. */
+/* Parses the body as one JSON object with nothing but whitespace after it,
+ * no duplicate keys and no U+0000 in any string (wd__json_parse_strict):
+ * a body that two JSON readers could read differently, or whose strings
+ * the guard would see cut short, is refused rather than guessed at. */
 static cJSON *parse_body(const char *body, size_t len, wd__answer *a) {
-    const char *end = NULL;
-    cJSON *root = len ? cJSON_ParseWithLengthOpts(body, len, &end, false) : NULL;
-    if (root) {
-        const char *p = end, *stop = body + len;
-        while (p < stop && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
-        if (p == stop) {
-            if (cJSON_IsObject(root)) return root;
-            wd__answer_error(a, 400, "invalid_request_error", "invalid_type", NULL,
-                             "the request body must be a JSON object, got %s",
-                             wd__json_type_name(root));
-            cJSON_Delete(root);
-            return NULL;
-        }
-        cJSON_Delete(root);
-        wd__answer_error(a, 400, "invalid_request_error", "invalid_json", NULL,
-                         "invalid JSON: unexpected text after the value at byte %zu",
-                         (size_t)(p - body));
-        return NULL;
-    }
     if (!len) {
         wd__answer_error(a, 400, "invalid_request_error", "invalid_json", NULL,
                          "the request body is empty; expected a JSON object with \"input\"");
         return NULL;
     }
-    size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
-    int line = 1, col = 1;
-    for (size_t i = 0; i < off; i++) {
-        if (body[i] == '\n') line++, col = 1;
-        else col++;
+    wd__json_fault fault;
+    cJSON *root = wd__json_parse_strict(body, len, "request body", 0, &fault);
+    if (!root) {
+        const char *code = fault == WD__JSON_DUP_KEY ? "duplicate_key"
+                         : fault == WD__JSON_NUL     ? "nul_in_string"
+                                                     : "invalid_json";
+        if (fault == WD__JSON_NOMEM)
+            wd__answer_error(a, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        else
+            wd__answer_error(a, 400, "invalid_request_error", code, NULL, "%s", wd_last_error());
+        return NULL;
     }
-    wd__answer_error(a, 400, "invalid_request_error", "invalid_json", NULL,
-                     "invalid JSON in the request body at line %d, column %d (byte %zu)", line, col,
-                     off);
+    if (cJSON_IsObject(root)) return root;
+    wd__answer_error(a, 400, "invalid_request_error", "invalid_type", NULL,
+                     "the request body must be a JSON object, got %s", wd__json_type_name(root));
+    cJSON_Delete(root);
     return NULL;
 }
 
 typedef struct inputs {
-    const char **texts; /* point into the cJSON tree */
+    const char **texts; /* point into the cJSON tree, or at joined */
     size_t *lens;
     size_t n;
+    char *joined;       /* the text parts of one multimodal input, joined */
 } inputs;
 
 static void inputs_free(inputs *in) {
     free(in->texts);
     free(in->lens);
+    free(in->joined);
+}
+
+/* An array of content parts ({"type": "text", "text": ...}, as OpenAI's
+ * multimodal input) is ONE input: its text parts are joined with newlines
+ * and checked together, giving one result. Returns false with a set. */
+static bool parse_parts(const cJSON *input, inputs *in, wd__answer *a) {
+    size_t total = 0, i = 0;
+    for (const cJSON *it = input->child; it; it = it->next, i++) {
+        char param[32];
+        snprintf(param, sizeof param, "input[%zu]", i);
+        const cJSON *type = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "type") : NULL;
+        const cJSON *text = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "text") : NULL;
+        if (cJSON_IsString(type) && !strcmp(type->valuestring, "image_url")) {
+            wd__answer_error(a, 400, "invalid_request_error", "unsupported_input_type", param,
+                             "%s is an image; warden moderates text only", param);
+            return false;
+        }
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") || !cJSON_IsString(text)) {
+            wd__answer_error(a, 400, "invalid_request_error", "invalid_type", param,
+                             "%s must be {\"type\": \"text\", \"text\": \"...\"} (an array holds either "
+                             "strings or content parts, not both)", param);
+            return false;
+        }
+        total += strlen(text->valuestring) + 1;
+    }
+    in->joined = malloc(total ? total : 1);
+    in->texts = malloc(sizeof *in->texts);
+    in->lens = malloc(sizeof *in->lens);
+    if (!in->joined || !in->texts || !in->lens) {
+        wd__answer_error(a, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return false;
+    }
+    size_t o = 0;
+    for (const cJSON *it = input->child; it; it = it->next) {
+        const char *t = cJSON_GetObjectItemCaseSensitive(it, "text")->valuestring;
+        size_t n = strlen(t);
+        if (o) in->joined[o++] = '\n';
+        memcpy(in->joined + o, t, n);
+        o += n;
+    }
+    in->texts[0] = in->joined;
+    in->lens[0] = o;
+    in->n = 1;
+    return true;
 }
 
 /* Reads "input": a string, or an array of strings or {"type": "text",
@@ -117,6 +154,11 @@ static bool parse_inputs(const wd_server *srv, const cJSON *root, inputs *in, wd
                          wd__json_type_name(input));
         return false;
     }
+    if (cJSON_IsArray(input) && cJSON_IsObject(input->child)) {
+        if (parse_parts(input, in, a)) return true;
+        inputs_free(in);
+        return false;
+    }
     in->texts = malloc(n * sizeof *in->texts);
     in->lens = malloc(n * sizeof *in->lens);
     if (!in->texts || !in->lens) {
@@ -137,27 +179,11 @@ static bool parse_inputs(const wd_server *srv, const cJSON *root, inputs *in, wd
         snprintf(param, sizeof param, "input[%zu]", i);
         if (cJSON_IsString(it)) {
             s = it->valuestring;
-        } else if (cJSON_IsObject(it)) {
-            const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
-            const cJSON *text = cJSON_GetObjectItemCaseSensitive(it, "text");
-            if (cJSON_IsString(type) && !strcmp(type->valuestring, "text") && cJSON_IsString(text)) {
-                s = text->valuestring;
-            } else if (cJSON_IsString(type) && !strcmp(type->valuestring, "image_url")) {
-                inputs_free(in);
-                wd__answer_error(a, 400, "invalid_request_error", "unsupported_input_type", param,
-                                 "%s is an image; warden moderates text only", param);
-                return false;
-            } else {
-                inputs_free(in);
-                wd__answer_error(a, 400, "invalid_request_error", "invalid_type", param,
-                                 "%s must be a string or {\"type\": \"text\", \"text\": \"...\"}",
-                                 param);
-                return false;
-            }
         } else {
             inputs_free(in);
             wd__answer_error(a, 400, "invalid_request_error", "invalid_type", param,
-                             "%s must be a string, got %s", param, wd__json_type_name(it));
+                             "%s must be a string, got %s (an array holds either strings or content "
+                             "parts, not both)", param, wd__json_type_name(it));
             return false;
         }
         in->texts[i] = s;
@@ -229,10 +255,13 @@ static void checked_free(checked *c, size_t n) {
 
 /* The verdict that stands in for a failed check: the fail mode decides. */
 static void write_failed_verdict(wd__jsonw *w, const checked *c, wd__serve_role role) {
-    wd__jsonw_printf(w, "{\"unsafe\":%s,\"action\":\"%s\",\"role\":\"%s\",\"categories\":[],"
-                        "\"scores\":{},\"hits\":[],\"error\":",
+    /* the verdict schema (docs/json.md): every category score present */
+    wd__jsonw_printf(w, "{\"unsafe\":%s,\"action\":\"%s\",\"role\":\"%s\",\"categories\":[],\"scores\":{",
                      c->fail_open ? "false" : "true", c->fail_open ? "allow" : "block",
                      role == WD__ROLE_OUTPUT ? "output" : "input");
+    for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+        wd__jsonw_printf(w, "%s\"%s\":0", cat ? "," : "", wd_category_id((wd_category)cat));
+    wd__jsonw_lit(w, "},\"hits\":[],\"redacted\":null,\"error\":");
     wd__jsonw_cstr(w, c->err);
     wd__jsonw_printf(w, ",\"error_code\":\"%s\",\"fail_mode\":\"%s\"}",
                      c->st == WD_ERR_TIMEOUT ? "timeout" : "guard_error",
@@ -272,20 +301,42 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
     for (size_t i = 0; i < in.n; i++) {
         const wd__serve_result *r = c.res ? &c.res[i] : NULL;
         if (i) wd__jsonw_lit(&w, ",");
+        /* OpenAI's 13 names, then warden's categories that none of them
+         * covers (docs/serve.md), then "unchecked" (the guard could not check
+         * the text and the fail mode decided): every flag has a reason a
+         * client iterating over "categories" can show */
+        wd_catmask extra = wd__openai_uncovered();
+        bool unchecked = !r;
         wd__jsonw_printf(&w, "{\"flagged\":%s,\"categories\":{",
                          (r ? r->unsafe : !c.fail_open) ? "true" : "false");
         for (int k = 0; k < WD__OPENAI_N; k++) {
             wd__jsonw_printf(&w, "%s\"%s\":%s", k ? "," : "", wd__openai_cats[k].name,
                              r && wd__openai_flagged(k, r) ? "true" : "false");
         }
+        for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+            if (extra & WD_CATMASK(cat))
+                wd__jsonw_printf(&w, ",\"%s\":%s", wd_category_key((wd_category)cat),
+                                 r && (r->flagged & WD_CATMASK(cat)) ? "true" : "false");
+        wd__jsonw_printf(&w, ",\"unchecked\":%s", unchecked && !c.fail_open ? "true" : "false");
         wd__jsonw_lit(&w, "},\"category_scores\":{");
         for (int k = 0; k < WD__OPENAI_N; k++) {
             wd__jsonw_printf(&w, "%s\"%s\":", k ? "," : "", wd__openai_cats[k].name);
             wd__jsonw_num(&w, r ? wd__openai_score(k, r) : 0.0);
         }
+        for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+            if (extra & WD_CATMASK(cat)) {
+                float sc = r ? r->score[cat] : 0.0f;
+                wd__jsonw_printf(&w, ",\"%s\":", wd_category_key((wd_category)cat));
+                wd__jsonw_num(&w, sc >= 0.0f && sc <= 1.0f ? sc : 0.0f);
+            }
+        wd__jsonw_printf(&w, ",\"unchecked\":%d", unchecked && !c.fail_open ? 1 : 0);
         wd__jsonw_lit(&w, "},\"category_applied_input_types\":{");
         for (int k = 0; k < WD__OPENAI_N; k++)
             wd__jsonw_printf(&w, "%s\"%s\":[\"text\"]", k ? "," : "", wd__openai_cats[k].name);
+        for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+            if (extra & WD_CATMASK(cat))
+                wd__jsonw_printf(&w, ",\"%s\":[\"text\"]", wd_category_key((wd_category)cat));
+        wd__jsonw_lit(&w, ",\"unchecked\":[\"text\"]");
         wd__jsonw_lit(&w, "},\"warden\":");
         if (r && r->json) wd__jsonw_lit(&w, r->json);
         else if (r) wd__jsonw_lit(&w, "null");

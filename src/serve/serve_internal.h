@@ -2,6 +2,11 @@
  * serve/serve_internal.h - what the files of src/serve/ share.
  *
  *   server.c    libmicrohttpd glue: routing, auth, limits, lifecycle, reload
+ *   gate.c      the accept thread: request-head deadline, strict framing
+ *               checks with JSON errors, per-address limits, fast health
+ *               answers; hands good connections to libmicrohttpd
+ *   http_head.c the gate's strict request-head parser
+ *   auth.c      API keys (constant-time match) and per-key token buckets
  *   routes.c    the request handlers: parse JSON bodies, call the guard,
  *               build answers (OpenAI moderation, native check, certify)
  *   openai.c    the one table mapping canonical categories to OpenAI names
@@ -84,6 +89,9 @@ typedef struct wd__serve_backend {
     wd_status (*certify)(void *guard, const char *const *texts, const size_t *lens, size_t n,
                          const wd_certify_params *p, int64_t deadline_ns, bool *harmful,
                          char **json);
+    /* Optional (NULL: the backend's name): the name of the policy in force,
+     * for /readyz and /v1/models. */
+    const char *(*policy_name)(const void *guard);
 } wd__serve_backend;
 
 /* The real guard (guard.h). */
@@ -111,6 +119,9 @@ extern const wd__openai_cat wd__openai_cats[WD__OPENAI_N];
 /* The OpenAI score and flag of table row k for one result. */
 float wd__openai_score(int k, const wd__serve_result *r);
 bool wd__openai_flagged(int k, const wd__serve_result *r);
+/* The canonical categories no OpenAI name covers (S5, S6, S7, S13, pii,
+ * secrets, prompt_injection, profanity): written under their own keys. */
+wd_catmask wd__openai_uncovered(void);
 
 /* ==== Metrics (metrics.c) ================================================= */
 
@@ -121,6 +132,7 @@ typedef enum wd__route {
     WD__ROUTE_HEALTHZ,
     WD__ROUTE_READYZ,
     WD__ROUTE_METRICS,
+    WD__ROUTE_MODELS,
     WD__ROUTE_OTHER,
     WD__ROUTE_COUNT
 } wd__route;
@@ -137,6 +149,8 @@ typedef struct wd__metrics {
     _Atomic uint64_t reloads[2];                       /* [0] ok, [1] failed */
     _Atomic int64_t in_flight;
     _Atomic uint64_t inputs;                           /* texts checked */
+    _Atomic uint64_t conn_cuts;                        /* connections the watchdog shut (slow) */
+    _Atomic int64_t body_bytes;                        /* request body bytes reserved now */
 } wd__metrics;
 
 const char *wd__route_name(wd__route r);
@@ -154,6 +168,80 @@ typedef struct wd__guard_ref {
     _Atomic int refs;
 } wd__guard_ref;
 
+/* ==== Auth and rate limits (auth.c) ====================================== */
+
+typedef struct wd__key {
+    char *key;                    /* NULL: the anonymous bucket (no keys) */
+    size_t len;
+    double rate, burst;           /* tokens per second (0 = unlimited), bucket size */
+    pthread_mutex_t mu;           /* guards tokens, last_ns */
+    double tokens;
+    int64_t last_ns;
+} wd__key;
+
+/* Sets srv->keys from p->api_key and p->keys, and the anonymous bucket. */
+wd_status wd__auth_init(wd_server *srv, const wd_server_params *p);
+void wd__auth_free(wd_server *srv);
+/* The key an Authorization header value (n bytes; NULL = absent) carries;
+ * NULL when the server has keys and none matches. Without keys: the
+ * anonymous bucket. Constant time in the token. */
+wd__key *wd__auth_match(wd_server *srv, const char *authz, size_t n);
+/* Takes a token from k's bucket: true, or false with the seconds until the
+ * next one in *retry_after_s (>= 1). */
+bool wd__rate_take(wd__key *k, int *retry_after_s);
+
+/* ==== The server ========================================================== */
+
+typedef struct wd__gate wd__gate;
+struct sockaddr;
+
+/* A connection libmicrohttpd owns, as the watchdog sees it (server.c keeps
+ * the list, the gate's thread scans it): a connection still waiting for a
+ * request head or body past its phase's deadline is shut down, which makes
+ * MHD close it. That bounds slow clients the gate does not see: requests
+ * after the first on a kept-alive connection, and TLS connections. */
+typedef enum wd__phase { WD__PHASE_HEAD, WD__PHASE_BODY, WD__PHASE_BUSY, WD__PHASE_CUT } wd__phase;
+typedef struct wd__mconn {
+    struct wd__mconn *prev, *next;
+    int fd;
+    wd__phase phase;              /* guarded by wd_server.mconn_mu */
+    int64_t deadline;             /* of HEAD and BODY (monotonic ns) */
+} wd__mconn;
+
+/* The gate's request-head parser (gate.c), strict where MHD is lax. */
+#define WD__HTTP_MAX_HEAD (16 * 1024)  /* request line + headers; more: 431 */
+#define WD__HTTP_MAX_LINE (8 * 1024)   /* the request line (the URL); more: 414 */
+#define WD__HTTP_MAX_HEADERS 100       /* header fields; more: 431 */
+
+typedef struct wd__http_head {
+    size_t len;                  /* bytes up to and including the empty line */
+    const char *method, *target; /* into the parsed buffer, not NUL-terminated */
+    size_t method_len, target_len;
+    bool http10, chunked, has_cl, has_host;
+    unsigned long long cl;
+    const char *authz;           /* the Authorization value, or NULL */
+    size_t authz_len;
+    const char *request_id;      /* the X-Request-Id value, or NULL */
+    size_t request_id_len;
+} wd__http_head;
+
+typedef struct wd__http_err {
+    int status;                  /* 400, 413, 414, 431, 501, 505 */
+    const char *code;            /* the JSON error code (static) */
+    char msg[160];
+} wd__http_err;
+
+/* Parses a request head at b[0..n). Returns 1 when it is complete and valid
+ * (h set), 0 when more bytes are needed, -1 on an error (e set). */
+int wd__http_head_parse(const char *b, size_t n, size_t max_body, wd__http_head *h, wd__http_err *e);
+/* Checks the chunk-size lines among the body bytes received so far (b[0..n)
+ * after the head); bytes not yet received are not waited for. Returns
+ * false with e set. */
+bool wd__http_chunks_ok(const char *b, size_t n, size_t max_body, wd__http_err *e);
+
+/* Shuts down the connections past their deadline (gate thread). */
+void wd__server_watchdog(wd_server *srv, int64_t now);
+
 struct wd_server {
     wd_server_params p;           /* string fields point at the copies below */
     char *host, *api_key, *policy_path;
@@ -162,13 +250,20 @@ struct wd_server {
     wd__guard_ref *cur;
     pthread_mutex_t reload_mu;    /* one reload at a time */
     struct MHD_Daemon *daemon;
-    int listen_fd;                /* after quiesce: ours to close */
+    wd__gate *gate;               /* owns the listening socket */
     int port;
     atomic_bool stopping;
     _Atomic uint64_t next_id;
     uint64_t id_salt;
+    int64_t started_unix;         /* wall-clock start, seconds (/v1/models "created") */
     wd_err err;
     wd__metrics metrics;
+    wd__key *keys;                /* n_keys accepted keys; none: no auth */
+    int n_keys;
+    wd__key anon;                 /* the rate bucket when there are no keys */
+    char *tls_cert, *tls_key;     /* PEM text read from the files; NULL = plain HTTP */
+    pthread_mutex_t mconn_mu;     /* guards mconns and each one's phase */
+    wd__mconn *mconns;            /* MHD's open connections */
 };
 
 /* What a route answers: status, body (malloc'd, NULL = none) and one
@@ -185,11 +280,32 @@ typedef struct wd__answer {
 void wd__answer_error(wd__answer *a, int status, const char *type, const char *code,
                       const char *param, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* The route of a path (n bytes, no query): its id, and whether it takes a
+ * POST body and needs the API key; -1 for an unknown path. */
+int wd__route_find(const char *path, size_t n, bool *post, bool *auth);
+
+/* The built-in answers (healthz, readyz, metrics) into a. */
+void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a);
+
+/* The libmicrohttpd daemon's response helpers are in server.c; the gate
+ * writes its own. Gate lifecycle (gate.c): start binds and listens on addr
+ * and starts the gate thread (srv->daemon must exist); *port gets the bound
+ * port. stop ends the thread and closes the socket and the connections
+ * still in the gate. */
+wd_status wd__gate_start(wd_server *srv, const struct sockaddr *addr, unsigned addrlen, int *port);
+void wd__gate_stop(wd_server *srv);
+
 /* Takes a reference to the guard in force; never NULL while the server runs. */
 wd__guard_ref *wd__server_guard_acquire(wd_server *srv);
 void wd__server_guard_release(wd_server *srv, wd__guard_ref *ref);
 /* A fresh request id: prefix + 24 hex digits, into out[48]. */
 void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]);
+
+/* The request's id for the x-request-id answer header: the client's own
+ * X-Request-Id when it is 1-128 characters of [A-Za-z0-9._:-], else a new
+ * "req-..." id. */
+#define WD__REQUEST_ID_MAX 128
+void wd__server_request_id(wd_server *srv, const char *client, size_t n, char out[WD__REQUEST_ID_MAX + 1]);
 
 typedef void (*wd__route_fn)(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
                              wd__answer *a);

@@ -17,10 +17,18 @@
  *                  answer is queued
  *   completed  ──> latency and status into the metrics, in-flight - 1
  *
- * Threads: MHD's internal thread pool (epoll, n_threads workers each
- * accepting on the shared socket) or, for comparison, a thread per
- * connection. Slow senders are cut by MHD's idle connection timeout and by
- * the per-request deadline; connection count by MHD's connection limit.
+ * Connections: the gate (gate.c) accepts them, waits for a complete and
+ * well-formed request head under header_timeout_ms, answers framing errors
+ * and the health routes itself, and hands the rest to MHD. MHD then runs its
+ * internal thread pool (epoll, n_threads workers) or, for comparison, a
+ * thread per connection. Slow body senders are cut by the request deadline
+ * (checked as bytes arrive) and MHD's idle timeout; connection counts by
+ * MHD's connection limit and per-address limit.
+ *
+ * Memory: bodies are buffered whole. Every request reserves its body bytes
+ * (its Content-Length up front, or each growth of a chunked body) from a
+ * server-wide budget (body_budget) and gives them back when it completes;
+ * a request that would overspend it is answered 503 with Retry-After.
  *
  * Reload: the guard in force sits in a reference-counted holder. A request
  * takes a reference under guard_mu (a pointer copy), so a reload builds the
@@ -28,7 +36,9 @@
  * reference to the old one: the last request using it frees it.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,6 +73,15 @@ wd_server_params wd_server_params_default(void) {
         .api_key = NULL,
         .policy_path = NULL,
         .thread_per_connection = 0,
+        .header_timeout_ms = 10000,
+        .max_conns_per_ip = 128,
+        .body_budget = (size_t)64 << 20,
+        .keys = NULL,
+        .n_keys = 0,
+        .rate_limit = 0,
+        .insecure = 0,
+        .tls_cert = NULL,
+        .tls_key = NULL,
     };
     return p;
 }
@@ -84,16 +103,30 @@ static const route_def routes[] = {
     {"/healthz", false, false, WD__ROUTE_HEALTHZ, NULL},
     {"/readyz", false, false, WD__ROUTE_READYZ, NULL},
     {"/metrics", false, true, WD__ROUTE_METRICS, NULL},
+    {"/v1/models", false, true, WD__ROUTE_MODELS, NULL},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
+int wd__route_find(const char *path, size_t n, bool *post, bool *auth) {
+    for (size_t i = 0; i < N_ROUTES; i++)
+        if (strlen(routes[i].path) == n && !memcmp(path, routes[i].path, n)) {
+            *post = routes[i].post;
+            *auth = routes[i].auth;
+            return (int)routes[i].id;
+        }
+    return -1;
+}
+
 /* Per-request state, MHD's *con_cls. */
 typedef struct req_ctx {
+    wd_server *srv;
     const route_def *route;   /* NULL: unknown path */
     int64_t t0, deadline;
     char *body;
     size_t len, cap;
     bool too_big;             /* body passed max_body; rest discarded */
+    bool over_budget;         /* the server's body budget ran out; rest discarded */
+    size_t reserved;          /* bytes of the body budget this request holds */
     int status;               /* answered with this status; 0 = not yet */
 } req_ctx;
 
@@ -142,6 +175,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, req_ctx *ctx, wd
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             a->content_type ? a->content_type : "application/json");
     if (a->hdr_name) MHD_add_response_header(resp, a->hdr_name, a->hdr_value);
+    char rid[WD__REQUEST_ID_MAX + 1];
+    const char *crid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    wd__server_request_id(ctx->srv, crid, crid ? strlen(crid) : 0, rid);
+    MHD_add_response_header(resp, "x-request-id", rid);
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     ctx->status = status;
@@ -166,6 +203,9 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, req_ctx *ctx, int
     } else if (status == 405) {
         a.hdr_name = MHD_HTTP_HEADER_ALLOW;
         a.hdr_value = ctx->route && ctx->route->post ? "POST" : "GET, HEAD";
+    } else if (status == 503) {
+        a.hdr_name = "Retry-After";
+        a.hdr_value = "1";
     }
     return send_answer(conn, ctx, &a);
 }
@@ -202,29 +242,131 @@ void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]) {
              (unsigned long long)(b >> 32));
 }
 
-/* ==== Auth ================================================================ */
+void wd__server_request_id(wd_server *srv, const char *client, size_t n, char out[WD__REQUEST_ID_MAX + 1]) {
+    bool ok = client && n >= 1 && n <= WD__REQUEST_ID_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = client[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+             c == '_' || c == ':' || c == '-';
+    }
+    if (ok) {
+        memcpy(out, client, n);
+        out[n] = 0;
+        return;
+    }
+    char id[48];
+    wd__server_new_id(srv, "req-", id);
+    snprintf(out, WD__REQUEST_ID_MAX + 1, "%s", id);
+}
 
-/* True when the request carries "Authorization: Bearer <api_key>". The
- * comparison takes the same time wherever the first difference is. */
-static bool authorized(const wd_server *srv, struct MHD_Connection *conn) {
-    if (!srv->api_key) return true;
-    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return false;
-    h += 7;
-    while (*h == ' ') h++;
-    size_t n = strlen(h), k = strlen(srv->api_key);
-    while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
-    unsigned diff = (unsigned)(n ^ k);
-    for (size_t i = 0; i < k; i++) diff |= (unsigned char)srv->api_key[i] ^ (unsigned char)(i < n ? h[i] : 0);
-    return diff == 0;
+/* ==== Body budget ======================================================== */
+
+/* Reserves n more body bytes for ctx from the server-wide budget; false
+ * (nothing reserved) when that would overspend it. */
+static bool budget_take(wd_server *srv, req_ctx *ctx, size_t n) {
+    _Atomic int64_t *used = &srv->metrics.body_bytes;
+    int64_t after = atomic_fetch_add_explicit(used, (int64_t)n, memory_order_relaxed) + (int64_t)n;
+    if (after > (int64_t)srv->p.body_budget) {
+        atomic_fetch_sub_explicit(used, (int64_t)n, memory_order_relaxed);
+        return false;
+    }
+    ctx->reserved += n;
+    return true;
+}
+
+static void budget_release(wd_server *srv, req_ctx *ctx) {
+    if (ctx->reserved)
+        atomic_fetch_sub_explicit(&srv->metrics.body_bytes, (int64_t)ctx->reserved, memory_order_relaxed);
+    ctx->reserved = 0;
+}
+
+/* ==== Header checks for requests MHD reads itself ========================= */
+
+/* The gate (gate.c) checks the head of a connection's first request; later
+ * requests on a kept-alive connection reach MHD directly, so the checks MHD
+ * does not make are repeated here. */
+typedef struct hdr_count {
+    int content_length, transfer_encoding, host;
+} hdr_count;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    hdr_count *h = cls;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) h->content_length++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) h->transfer_encoding++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_HOST)) h->host++;
+    return MHD_YES;
+}
+
+/* ==== Watchdog =========================================================== */
+
+static wd__mconn *mconn_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void mconn_set(wd_server *srv, struct MHD_Connection *conn, wd__phase phase, int64_t deadline) {
+    wd__mconn *m = mconn_of(conn);
+    if (!m) return;
+    pthread_mutex_lock(&srv->mconn_mu);
+    if (m->phase != WD__PHASE_CUT) {
+        m->phase = phase;
+        m->deadline = deadline;
+    }
+    pthread_mutex_unlock(&srv->mconn_mu);
+}
+
+/* MHD tells us of each connection it opens and closes; it closes the
+ * socket only after the CLOSED call, so under mconn_mu a listed fd is
+ * still this connection's. */
+static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe) {
+    wd_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        wd__mconn *m = calloc(1, sizeof *m);
+        if (!m || !ci) {
+            free(m);
+            return;
+        }
+        m->fd = ci->connect_fd;
+        m->phase = WD__PHASE_HEAD;
+        m->deadline = wd__serve_now_ns() + (int64_t)srv->p.header_timeout_ms * 1000000;
+        pthread_mutex_lock(&srv->mconn_mu);
+        m->next = srv->mconns;
+        if (m->next) m->next->prev = m;
+        srv->mconns = m;
+        pthread_mutex_unlock(&srv->mconn_mu);
+        *socket_context = m;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        wd__mconn *m = *socket_context;
+        if (!m) return;
+        pthread_mutex_lock(&srv->mconn_mu);
+        if (m->prev) m->prev->next = m->next;
+        else srv->mconns = m->next;
+        if (m->next) m->next->prev = m->prev;
+        pthread_mutex_unlock(&srv->mconn_mu);
+        free(m);
+        *socket_context = NULL;
+    }
+}
+
+void wd__server_watchdog(wd_server *srv, int64_t now) {
+    pthread_mutex_lock(&srv->mconn_mu);
+    for (wd__mconn *m = srv->mconns; m; m = m->next)
+        if ((m->phase == WD__PHASE_HEAD || m->phase == WD__PHASE_BODY) && now > m->deadline) {
+            atomic_fetch_add_explicit(&srv->metrics.conn_cuts, 1, memory_order_relaxed);
+            m->phase = WD__PHASE_CUT;
+            shutdown(m->fd, SHUT_RDWR); /* MHD sees the end and closes the connection */
+        }
+    pthread_mutex_unlock(&srv->mconn_mu);
 }
 
 /* ==== MHD callbacks ======================================================= */
 
-static enum MHD_Result answer_builtin(wd_server *srv, struct MHD_Connection *conn, req_ctx *ctx) {
+void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a_out) {
     wd__answer a = {0};
     wd__jsonw w = {0};
-    switch (ctx->route->id) {
+    switch (id) {
     case WD__ROUTE_HEALTHZ:
         wd__jsonw_lit(&w, "{\"status\":\"ok\"}\n");
         a.status = 200;
@@ -236,41 +378,97 @@ static enum MHD_Result answer_builtin(wd_server *srv, struct MHD_Connection *con
         } else {
             wd__guard_ref *ref = wd__server_guard_acquire(srv);
             bool open_ = srv->be->fail_open(ref->guard);
-            wd__server_guard_release(srv, ref);
             wd__jsonw_lit(&w, "{\"status\":\"ready\",\"guard\":");
-            wd__jsonw_cstr(&w, srv->be->name);
+            wd__jsonw_cstr(&w, srv->be->policy_name ? srv->be->policy_name(ref->guard) : srv->be->name);
+            wd__server_guard_release(srv, ref);
             wd__jsonw_printf(&w, ",\"fail_mode\":\"%s\"}\n", open_ ? "open" : "closed");
             a.status = 200;
         }
         break;
+    case WD__ROUTE_MODELS: {
+        /* OpenAI's model list: the guard in force, and the moderation model
+         * names clients send by default (any "model" string is accepted and
+         * echoed; each is served by the same guard) */
+        static const char *const aliases[] = {"omni-moderation-latest", "text-moderation-latest",
+                                              "text-moderation-stable"};
+        wd__guard_ref *ref = wd__server_guard_acquire(srv);
+        wd__jsonw_lit(&w, "{\"object\":\"list\",\"data\":[{\"id\":");
+        wd__jsonw_cstr(&w, srv->be->policy_name ? srv->be->policy_name(ref->guard) : srv->be->name);
+        wd__server_guard_release(srv, ref);
+        wd__jsonw_printf(&w, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"warden\"}",
+                         (long long)srv->started_unix);
+        for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+            wd__jsonw_printf(&w, ",{\"id\":\"%s\",\"object\":\"model\",\"created\":%lld,"
+                                 "\"owned_by\":\"warden\"}",
+                             aliases[i], (long long)srv->started_unix);
+        wd__jsonw_lit(&w, "]}\n");
+        a.status = 200;
+        break;
+    }
     default: /* metrics */
         a.status = 200;
         a.content_type = "text/plain; version=0.0.4; charset=utf-8";
         a.body = wd__metrics_render(&srv->metrics, &a.len);
-        return send_answer(conn, ctx, &a);
+        *a_out = a;
+        return;
     }
     a.body = wd__jsonw_take(&w, &a.len);
+    *a_out = a;
+}
+
+static enum MHD_Result answer_builtin(wd_server *srv, struct MHD_Connection *conn, req_ctx *ctx) {
+    wd__answer a = {0};
+    wd__server_builtin(srv, ctx->route->id, &a);
     return send_answer(conn, ctx, &a);
 }
 
 static enum MHD_Result first_call(wd_server *srv, struct MHD_Connection *conn, req_ctx *ctx,
-                                  const char *url, const char *method) {
+                                  const char *url, const char *method, const char *version) {
+    hdr_count hc = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hc);
+    if (hc.content_length > 1 || (hc.content_length && hc.transfer_encoding))
+        return send_error(conn, ctx, 400, "invalid_request_error", "invalid_content_length",
+                          "a request must have at most one Content-Length and not with Transfer-Encoding");
+    if (!hc.host && !strcmp(version, MHD_HTTP_VERSION_1_1))
+        return send_error(conn, ctx, 400, "invalid_request_error", "missing_host",
+                          "an HTTP/1.1 request must have a Host header");
+    if (hc.host > 1)
+        return send_error(conn, ctx, 400, "invalid_request_error", "bad_header", "more than one Host header");
     for (size_t i = 0; i < N_ROUTES; i++)
         if (!strcmp(url, routes[i].path)) ctx->route = &routes[i];
     if (!ctx->route)
         return send_error(conn, ctx, 404, "invalid_request_error", "not_found",
                           "no route %s %s (routes: POST /v1/moderations, /v1/check, /v1/certify; "
-                          "GET /healthz, /readyz, /metrics)", method, url);
+                          "GET /v1/models, /healthz, /readyz, /metrics)", method, url);
     const route_def *rd = ctx->route;
     bool ok_method = rd->post ? !strcmp(method, "POST")
                               : (!strcmp(method, "GET") || !strcmp(method, "HEAD"));
     if (!ok_method)
         return send_error(conn, ctx, 405, "invalid_request_error", "method_not_allowed",
                           "%s does not take %s (use %s)", url, method, rd->post ? "POST" : "GET");
-    if (rd->auth && !authorized(srv, conn))
-        return send_error(conn, ctx, 401, "invalid_request_error", "invalid_api_key",
-                          "missing or wrong API key: send 'Authorization: Bearer <key>' "
-                          "(the key the server was started with in WARDEN_API_KEY)");
+    wd__key *key = NULL;
+    if (rd->auth) {
+        const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        key = wd__auth_match(srv, h, h ? strlen(h) : 0);
+        if (!key)
+            return send_error(conn, ctx, 401, "invalid_request_error", "invalid_api_key",
+                              "missing or wrong API key: send 'Authorization: Bearer <key>' "
+                              "(a key given with WARDEN_API_KEY or --api-keys)");
+    }
+    if (rd->post && key) {
+        int retry = 0;
+        if (!wd__rate_take(key, &retry)) {
+            wd__answer a = {0};
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", retry);
+            wd__answer_error(&a, 429, "rate_limit_error", "rate_limit_exceeded", NULL,
+                             "rate limit of %.3g requests/s for this API key exceeded; retry in %d s",
+                             key->rate, retry);
+            a.hdr_name = "Retry-After";
+            a.hdr_value = ra; /* MHD copies header values */
+            return send_answer(conn, ctx, &a);
+        }
+    }
     /* answering on this first call would make MHD close the connection
      * (it cannot know the body was read); GET routes answer on the next */
     if (!rd->post) return MHD_YES;
@@ -283,6 +481,10 @@ static enum MHD_Result first_call(wd_server *srv, struct MHD_Connection *conn, r
                               "request body of %llu bytes is over the limit of %zu bytes", n,
                               srv->p.max_body);
         if (n > 0) {
+            if (!budget_take(srv, ctx, (size_t)n + 1))
+                return send_error(conn, ctx, 503, "server_error", "server_busy",
+                                  "the server is buffering too many request bodies (%zu bytes in all); "
+                                  "retry shortly", srv->p.body_budget);
             ctx->body = malloc((size_t)n + 1);
             if (!ctx->body) return MHD_NO;
             ctx->cap = (size_t)n + 1;
@@ -291,14 +493,22 @@ static enum MHD_Result first_call(wd_server *srv, struct MHD_Connection *conn, r
     return MHD_YES;
 }
 
-static bool append_body(req_ctx *ctx, const char *data, size_t n, size_t max) {
-    if (ctx->too_big || ctx->len + n > max) {
-        ctx->too_big = true; /* keep reading (and dropping) to answer 413 at the end */
+static bool append_body(wd_server *srv, req_ctx *ctx, const char *data, size_t n, size_t max) {
+    if (ctx->too_big || ctx->over_budget || ctx->len + n > max) {
+        if (!ctx->over_budget) ctx->too_big = true; /* keep reading (and dropping) to answer 413 at the end */
         return true;
     }
     if (ctx->len + n + 1 > ctx->cap) {
         size_t cap = ctx->cap ? ctx->cap : 4096;
         while (cap < ctx->len + n + 1) cap *= 2;
+        if (cap > max + 1) cap = max + 1;
+        if (cap > ctx->reserved && !budget_take(srv, ctx, cap - ctx->reserved)) {
+            ctx->over_budget = true; /* 503 at the end */
+            free(ctx->body);
+            ctx->body = NULL;
+            ctx->len = ctx->cap = 0;
+            return true;
+        }
         char *b = realloc(ctx->body, cap);
         if (!b) return false;
         ctx->body = b;
@@ -318,11 +528,16 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (!ctx) {
         ctx = calloc(1, sizeof *ctx);
         if (!ctx) return MHD_NO;
+        ctx->srv = srv;
         ctx->t0 = wd__serve_now_ns();
         ctx->deadline = ctx->t0 + (int64_t)srv->p.timeout_ms * 1000000;
         *con_cls = ctx;
         atomic_fetch_add_explicit(&srv->metrics.in_flight, 1, memory_order_relaxed);
-        return first_call(srv, conn, ctx, url, method);
+        /* the head is in; the body (if any) must be in by the request deadline */
+        mconn_set(srv, conn, WD__PHASE_BODY, ctx->deadline);
+        enum MHD_Result r = first_call(srv, conn, ctx, url, method, version);
+        if (ctx->status) mconn_set(srv, conn, WD__PHASE_BUSY, 0);
+        return r;
     }
     if (ctx->status) { /* answered already: drop whatever still arrives */
         *upload_data_size = 0;
@@ -335,17 +550,23 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             ctx->status = 408; /* a sender too slow for the deadline: cut it off */
             return MHD_NO;
         }
-        return append_body(ctx, upload_data, n, srv->p.max_body) ? MHD_YES : MHD_NO;
+        return append_body(srv, ctx, upload_data, n, srv->p.max_body) ? MHD_YES : MHD_NO;
     }
     /* the whole body is in */
+    mconn_set(srv, conn, WD__PHASE_BUSY, 0);
     if (!ctx->route->post) return answer_builtin(srv, conn, ctx);
     if (ctx->too_big)
         return send_error(conn, ctx, 413, "invalid_request_error", "request_too_large",
                           "request body is over the limit of %zu bytes", srv->p.max_body);
+    if (ctx->over_budget)
+        return send_error(conn, ctx, 503, "server_error", "server_busy",
+                          "the server is buffering too many request bodies (%zu bytes in all); "
+                          "retry shortly", srv->p.body_budget);
     wd__answer a = {0};
     ctx->route->fn(srv, ctx->body ? ctx->body : "", ctx->len, ctx->deadline, &a);
     free(ctx->body);
     ctx->body = NULL;
+    budget_release(srv, ctx);
     return send_answer(conn, ctx, &a);
 }
 
@@ -358,8 +579,13 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     double dt = (double)(wd__serve_now_ns() - ctx->t0) * 1e-9;
     /* 499 (nginx's "client closed request"): the connection ended first */
     int status = ctx->status ? ctx->status : 499;
+    /* a kept-alive connection may idle (conn_timeout_s), then must send its
+     * next head within header_timeout_ms */
+    int64_t next_head_ms = (int64_t)srv->p.conn_timeout_s * 1000 + srv->p.header_timeout_ms;
+    mconn_set(srv, conn, WD__PHASE_HEAD, wd__serve_now_ns() + next_head_ms * 1000000);
     wd__metrics_request(&srv->metrics, ctx->route ? ctx->route->id : WD__ROUTE_OTHER, status, dt);
     atomic_fetch_sub_explicit(&srv->metrics.in_flight, 1, memory_order_relaxed);
+    budget_release(srv, ctx);
     free(ctx->body);
     free(ctx);
 }
@@ -378,9 +604,15 @@ static char *dup_or_null(const char *s) { return s && s[0] ? strdup(s) : NULL; }
 
 static void server_free(wd_server *srv) {
     if (!srv) return;
+    wd__gate_stop(srv);
+    if (srv->daemon) MHD_stop_daemon(srv->daemon);
     if (srv->cur) wd__server_guard_release(srv, srv->cur);
+    wd__auth_free(srv);
+    free(srv->tls_cert);
+    free(srv->tls_key);
     pthread_mutex_destroy(&srv->guard_mu);
     pthread_mutex_destroy(&srv->reload_mu);
+    pthread_mutex_destroy(&srv->mconn_mu);
     free(srv->host);
     free(srv->api_key);
     free(srv->policy_path);
@@ -404,6 +636,63 @@ static wd_status check_params(const wd_server_params *p) {
         return wd__fail(WD_ERR_INVALID_ARG, "serve: connection timeout must be at least 1 s");
     if (p->shutdown_grace_ms < 0)
         return wd__fail(WD_ERR_INVALID_ARG, "serve: shutdown grace must not be negative");
+    if (p->header_timeout_ms < 1)
+        return wd__fail(WD_ERR_INVALID_ARG, "serve: header timeout must be at least 1 ms");
+    if (p->max_conns_per_ip < 0)
+        return wd__fail(WD_ERR_INVALID_ARG, "serve: connections per address must not be negative");
+    if (p->body_budget < p->max_body + 1)
+        return wd__fail(WD_ERR_INVALID_ARG, "serve: body budget %zu bytes is smaller than one "
+                        "largest body (max body %zu bytes)", p->body_budget, p->max_body);
+    if (!(p->rate_limit >= 0))
+        return wd__fail(WD_ERR_INVALID_ARG, "serve: rate limit must not be negative");
+    if (p->n_keys < 0 || (p->n_keys && !p->keys))
+        return wd__fail(WD_ERR_INVALID_ARG, "serve: %d keys but no key array", p->n_keys);
+    if (!p->tls_cert != !p->tls_key)
+        return wd__fail(WD_ERR_INVALID_ARG, "serve: TLS needs both a certificate and a key file");
+    return WD_OK;
+}
+
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+static bool is_loopback(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(a)) return true;
+    return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+}
+
+/* Reads a whole PEM file into a NUL-terminated string (caller frees). */
+static wd_status read_pem(const char *path, const char *what, char **out) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return wd__fail(WD_ERR_IO, "serve: TLS %s %s: cannot open: %s", what, path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *b = malloc(cap);
+    while (b) {
+        size_t k = fread(b + len, 1, cap - len - 1, f);
+        len += k;
+        if (k == 0) break;
+        if (len + 1 == cap) {
+            if (cap > (1u << 20)) break;
+            char *nb = realloc(b, cap *= 2);
+            if (!nb) {
+                free(b);
+                b = NULL;
+            } else {
+                b = nb;
+            }
+        }
+    }
+    bool err = ferror(f) != 0;
+    fclose(f);
+    if (!b) return wd__fail(WD_ERR_NOMEM, "serve: out of memory");
+    b[len] = 0;
+    if (err || len + 1 >= cap || !strstr(b, "-----BEGIN ")) {
+        free(b);
+        return wd__fail(WD_ERR_FORMAT, "serve: TLS %s %s: %s", what, path,
+                        err ? "read error" : len + 1 >= cap ? "larger than 1 MiB" : "not a PEM file");
+    }
+    *out = b;
     return WD_OK;
 }
 
@@ -417,6 +706,8 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         return st;
     }
     if (!p.host || !p.host[0]) p.host = "127.0.0.1";
+    if (!p.tls_cert || !p.tls_cert[0]) p.tls_cert = NULL;
+    if (!p.tls_key || !p.tls_key[0]) p.tls_key = NULL;
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -435,6 +726,13 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         return wd__fail(WD_ERR_INVALID_ARG, "serve: host '%s' is not a numeric IPv4 or IPv6 address",
                         p.host);
     }
+    bool any_key = (p.api_key && p.api_key[0]) || p.n_keys > 0;
+    if (!is_loopback(&ss) && !any_key && !p.insecure) {
+        if (guard) be->free(guard);
+        return wd__fail(WD_ERR_INVALID_ARG, "serve: refusing to serve %s (not a loopback address) "
+                        "without an API key: set WARDEN_API_KEY or --api-keys FILE, or pass "
+                        "--insecure to serve it open", p.host);
+    }
 
     wd_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
@@ -443,8 +741,8 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     }
     pthread_mutex_init(&srv->guard_mu, NULL);
     pthread_mutex_init(&srv->reload_mu, NULL);
+    pthread_mutex_init(&srv->mconn_mu, NULL);
     srv->be = be;
-    srv->listen_fd = -1;
     srv->host = strdup(p.host);
     srv->api_key = dup_or_null(p.api_key);
     srv->policy_path = dup_or_null(p.policy_path);
@@ -454,10 +752,21 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         server_free(srv);
         return wd__fail(WD_ERR_NOMEM, "serve: out of memory");
     }
+    st = wd__auth_init(srv, &p);
+    if (!st && p.tls_cert) st = read_pem(p.tls_cert, "certificate", &srv->tls_cert);
+    if (!st && p.tls_key) st = read_pem(p.tls_key, "key", &srv->tls_key);
+    if (st) {
+        if (guard) be->free(guard);
+        server_free(srv);
+        return st;
+    }
+    p.keys = NULL; /* copied into srv->keys */
+    p.tls_cert = p.tls_key = NULL;
     p.host = srv->host;
     p.api_key = srv->api_key;
     p.policy_path = srv->policy_path;
     srv->p = p;
+    srv->started_unix = (int64_t)time(NULL);
     if (getrandom(&srv->id_salt, sizeof srv->id_salt, 0) != sizeof srv->id_salt)
         srv->id_salt = (uint64_t)wd__serve_now_ns() ^ ((uint64_t)getpid() << 32);
 
@@ -479,35 +788,63 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     srv->cur->guard = guard;
     atomic_init(&srv->cur->refs, 1);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_USE_NO_LISTEN_SOCKET;
     if (v6) flags |= MHD_USE_IPv6;
     if (p.thread_per_connection) flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     else flags |= MHD_USE_EPOLL;
-    struct MHD_OptionItem pool[] = {
-        {MHD_OPTION_THREAD_POOL_SIZE, p.n_threads, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    if (srv->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            server_free(srv);
+            return wd__fail(WD_ERR_INVALID_ARG, "serve: this libmicrohttpd was built without TLS");
+        }
+        flags |= MHD_USE_TLS;
+    }
+    struct MHD_OptionItem extra[4];
+    int n_extra = 0;
+    if (!p.thread_per_connection && p.n_threads >= 2)
+        extra[n_extra++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, p.n_threads, NULL};
+    if (srv->tls_cert) {
+        extra[n_extra++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
+        extra[n_extra++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
+    }
+    extra[n_extra] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    /* MHD's and the gate's threads inherit this mask: with SIGPIPE blocked
+     * in them, a write to a connection the peer closed (GnuTLS writes
+     * without MSG_NOSIGNAL) fails with EPIPE instead of killing a process
+     * that did not ignore SIGPIPE */
+    sigset_t pipe_set, old_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)p.port, NULL, NULL, access_cb, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        flags, 0, NULL, NULL, access_cb, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)p.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)p.max_conns_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p.conn_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_ARRAY, p.thread_per_connection || p.n_threads < 2 ? pool + 1 : pool,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, srv,
+        MHD_OPTION_ARRAY, extra,
         MHD_OPTION_END);
     if (!srv->daemon) {
-        st = wd__fail(WD_ERR_IO, "serve: cannot listen on %s port %d (in use, or not an address "
-                      "of this machine?)", p.host, p.port);
+        pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+        st = wd__fail(WD_ERR_IO, "serve: cannot start libmicrohttpd%s", srv->tls_cert ?
+                      " (is the TLS key the certificate's, and both PEM?)" : "");
         server_free(srv);
         return st;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info ? info->port : p.port;
-    WD_INFO("serve: listening on %s port %d (%s, %d thread%s), guard %s", p.host, srv->port,
+    st = wd__gate_start(srv, (struct sockaddr *)&ss,
+                        v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), &srv->port);
+    pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+    if (st) {
+        server_free(srv);
+        return st;
+    }
+    WD_INFO("serve: listening on %s port %d (%s, %d thread%s%s), guard %s", p.host, srv->port,
             p.thread_per_connection ? "thread per connection" : "epoll pool", p.n_threads,
-            p.n_threads == 1 ? "" : "s", srv->policy_path ? srv->policy_path : "built-in default");
+            p.n_threads == 1 ? "" : "s", srv->tls_cert ? ", TLS" : "",
+            srv->policy_path ? srv->policy_path : "built-in default");
     *out = srv;
     return WD_OK;
 }
@@ -565,9 +902,8 @@ wd_status wd_server_reload(wd_server *srv, const char *policy_path) {
 void wd_server_stop(wd_server *srv) {
     if (!srv) return;
     atomic_store(&srv->stopping, true);
+    wd__gate_stop(srv); /* stop accepting */
     if (srv->daemon) {
-        /* stop accepting; the listening socket becomes ours to close */
-        MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
         int64_t until = wd__serve_now_ns() + (int64_t)srv->p.shutdown_grace_ms * 1000000;
         while (atomic_load(&srv->metrics.in_flight) > 0 && wd__serve_now_ns() < until) {
             struct timespec ts = {0, 2000000};
@@ -576,7 +912,6 @@ void wd_server_stop(wd_server *srv) {
         int64_t left = atomic_load(&srv->metrics.in_flight);
         if (left > 0) WD_WARN("serve: stopping with %lld request(s) still in flight", (long long)left);
         MHD_stop_daemon(srv->daemon);
-        if (fd != MHD_INVALID_SOCKET) close(fd);
         srv->daemon = NULL;
     }
     WD_INFO("serve: stopped");

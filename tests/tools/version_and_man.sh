@@ -7,7 +7,7 @@ warden=$1 man=$2
 v=$("$warden" version)
 [ "$("$warden" -V)" = "$v" ] && [ "$("$warden" --version)" = "$v" ]
 ver=${v#warden }
-[ "$("$warden" version --json)" = "{\"name\":\"warden\",\"version\":\"$ver\"}" ]
+[ "$("$warden" version --json)" = "{\"name\":\"warden\",\"version\":\"$ver\",\"json_schema\":1}" ]
 rc=0; "$warden" version --bogus 2>/dev/null || rc=$?
 [ "$rc" -eq 2 ]
 [ -s "$man" ]

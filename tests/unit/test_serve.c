@@ -105,6 +105,7 @@ static wd_status fake_check(void *guard, const char *const *texts, const size_t 
         for (int c = 0; c < WD_CAT_COUNT; c++) r->score[c] = 0.01f;
         if (has(t, len, "kill")) r->score[WD_CAT_S1] = 0.9f, r->flagged |= WD_CATMASK(WD_CAT_S1);
         if (has(t, len, "hate")) r->score[WD_CAT_S10] = 0.8f, r->flagged |= WD_CATMASK(WD_CAT_S10);
+        if (has(t, len, "card")) r->score[WD_CAT_PII] = 0.95f, r->flagged |= WD_CATMASK(WD_CAT_PII);
         r->unsafe = r->flagged != 0;
         char buf[160];
         snprintf(buf, sizeof buf, "{\"unsafe\":%s,\"role\":\"%s\",\"len\":%zu,\"gen\":%d,\"redact\":%s}",
@@ -116,7 +117,7 @@ static wd_status fake_check(void *guard, const char *const *texts, const size_t 
 }
 
 static const wd__serve_backend fake_backend = {
-    "scripted", fake_load, fake_free, fake_fail_open, fake_check, NULL,
+    "scripted", fake_load, fake_free, fake_fail_open, fake_check, NULL, NULL,
 };
 
 /* ==== A tiny HTTP client ================================================== */
@@ -322,8 +323,16 @@ static void test_openai_request(void **state) {
                                   "violence/graphic"};
     const cJSON *cats = cJSON_GetObjectItem(r0, "categories");
     const cJSON *scores = cJSON_GetObjectItem(r0, "category_scores");
-    assert_int_equal(cJSON_GetArraySize(cats), 13);
-    assert_int_equal(cJSON_GetArraySize(scores), 13);
+    /* OpenAI's 13, warden's 8 that none of them covers, and "unchecked" */
+    assert_int_equal(cJSON_GetArraySize(cats), 13 + 8 + 1);
+    assert_int_equal(cJSON_GetArraySize(scores), 13 + 8 + 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r0, "category_applied_input_types")), 13 + 8 + 1);
+    static const char *extra[] = {"defamation", "specialized_advice", "privacy", "elections",
+                                  "pii", "secrets", "prompt_injection", "profanity", "unchecked"};
+    for (int k = 0; k < 9; k++) assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cats, extra[k])));
+    /* the first 13 keys are OpenAI's, in its order */
+    assert_string_equal(cats->child->string, "harassment");
+    assert_non_null(strcasestr(r.head, "\r\nx-request-id: req-"));
     for (int k = 0; k < 13; k++) {
         assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cats, names[k])));
         const cJSON *s = cJSON_GetObjectItem(scores, names[k]);
@@ -344,20 +353,32 @@ static bool cat_of(const cJSON *result, const char *name) {
     return cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result, "categories"), name));
 }
 
+static void expect_400(int port, const char *path, const char *body, const char *code, const char *param);
+
 /* Canonical S1 / S10 verdicts seen through the OpenAI names (openai.c's table). */
 static void test_openai_mapping(void **state) {
     wd_server *srv = start_default();
     resp r;
     post(wd_server_port(srv), "/v1/moderations",
-         "{\"input\": [\"I will kill him\", \"I hate them and will kill them\", "
-         "{\"type\": \"text\", \"text\": \"hate speech\"}, \"hello\"]}",
-         &r);
+         "{\"input\": [\"I will kill him\", \"I hate them and will kill them\", \"hello\"]}", &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(cJSON_GetObjectItem(r.json, "model")->valuestring, "warden");
     const cJSON *res = cJSON_GetObjectItem(r.json, "results");
-    assert_int_equal(cJSON_GetArraySize(res), 4);
+    assert_int_equal(cJSON_GetArraySize(res), 3);
     const cJSON *kill = cJSON_GetArrayItem(res, 0), *both = cJSON_GetArrayItem(res, 1);
-    const cJSON *hate = cJSON_GetArrayItem(res, 2), *hello = cJSON_GetArrayItem(res, 3);
+    const cJSON *hello = cJSON_GetArrayItem(res, 2);
+    /* an array of content parts is ONE input (as OpenAI answers it): its
+     * text parts are joined with newlines and give one result */
+    resp rp;
+    post(wd_server_port(srv), "/v1/moderations",
+         "{\"input\": [{\"type\": \"text\", \"text\": \"hate speech\"}, {\"type\": \"text\", \"text\": \"more\"}]}",
+         &rp);
+    assert_int_equal(rp.status, 200);
+    const cJSON *pres = cJSON_GetObjectItem(rp.json, "results");
+    assert_int_equal(cJSON_GetArraySize(pres), 1);
+    const cJSON *hate = cJSON_GetArrayItem(pres, 0);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(hate, "warden"), "len")->valueint,
+                     (int)strlen("hate speech\nmore"));
     /* S1 only: violence, illicit, illicit/violent; not hate, not the threatening conjunctions */
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(kill, "flagged")));
     assert_true(cat_of(kill, "violence"));
@@ -383,6 +404,26 @@ static void test_openai_mapping(void **state) {
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(hello, "flagged")));
     /* inputs stay in order: the backend echoes each length */
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(hello, "warden"), "len")->valueint, 5);
+    resp_free(&rp);
+    resp_free(&r);
+    /* a flag that no OpenAI name covers is named under warden's own key */
+    post(wd_server_port(srv), "/v1/moderations", "{\"input\": \"my card number\"}", &r);
+    const cJSON *pii = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "results"), 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(pii, "flagged")));
+    assert_true(cat_of(pii, "pii"));
+    assert_float_equal(score_of(pii, "pii"), 0.95, 1e-6);
+    resp_free(&r);
+    /* strings and parts mixed in one array: 400 */
+    expect_400(wd_server_port(srv), "/v1/moderations",
+               "{\"input\": [\"a\", {\"type\": \"text\", \"text\": \"b\"}]}", "invalid_type", "input[1]");
+    /* x-request-id: echoed when the client sends a sane one */
+    http(wd_server_port(srv), "GET", "/v1/models", NULL, "X-Request-Id: trace-42.a_b:c\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strcasestr(r.head, "\r\nx-request-id: trace-42.a_b:c\r\n"));
+    const cJSON *data = cJSON_GetObjectItem(r.json, "data");
+    assert_string_equal(cJSON_GetObjectItem(r.json, "object")->valuestring, "list");
+    assert_true(cJSON_GetArraySize(data) >= 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(data, 0), "object")->valuestring, "model");
     resp_free(&r);
     wd_server_stop(srv);
 }
@@ -427,6 +468,28 @@ static void test_malformed(void **state) {
         expect_400(port, path, "{\"input\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"x\"}}]}",
                    "unsupported_input_type", "input[0]");
         expect_400(port, path, "", "invalid_json", NULL);
+        /* issue 13: bodies two JSON readers would read differently, or
+         * whose text cJSON would cut at a NUL, are refused */
+        expect_400(port, path, "{\"input\":\"hello\",\"input\":\"kill\"}", "duplicate_key", NULL);
+        expect_400(port, path, "{\"input\":\"hello\",\"\\u0069nput\":\"kill\"}", "duplicate_key", NULL);
+        expect_400(port, path, "{\"input\":[{\"type\":\"text\",\"text\":\"hi\",\"text\":\"kill\"}]}",
+                   "duplicate_key", NULL);
+        expect_400(port, path, "{\"input\":\"x\",\"role\":\"input\",\"role\":\"output\"}",
+                   "duplicate_key", NULL);
+        expect_400(port, path, "{\"input\":\"Hello\\u0000kill\"}", "nul_in_string", NULL);
+        expect_400(port, path, "{\"input\":[\"ok\",{\"type\":\"text\",\"text\":\"a\\u0000kill\"}]}",
+                   "nul_in_string", NULL);
+    }
+    {
+        resp r;
+        post(port, "/v1/moderations", "{\"input\":\"hello\",\"input\":\"kill\"}", &r);
+        const char *m = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "error"), "message")->valuestring;
+        assert_non_null(strstr(m, "duplicate key 'input' at line 1, column 18"));
+        resp_free(&r);
+        post(port, "/v1/moderations", "{\"input\":\"Hello\\u0000kill\"}", &r);
+        m = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "error"), "message")->valuestring;
+        assert_non_null(strstr(m, "field 'input': string holds U+0000"));
+        resp_free(&r);
     }
     expect_400(port, "/v1/moderations", "{\"input\": \"x\", \"model\": 3}", "invalid_type", "model");
     expect_400(port, "/v1/check", "{\"input\": \"x\", \"redact\": \"yes\"}", "invalid_type", "redact");
@@ -536,6 +599,7 @@ static void test_truncated_and_slow(void **state) {
     wd_server_params p = wd_server_params_default();
     p.conn_timeout_s = 1;
     p.timeout_ms = 1500;
+    p.header_timeout_ms = 1000;
     wd_server *srv = start(&p);
     int port = wd_server_port(srv);
 
@@ -552,16 +616,18 @@ static void test_truncated_and_slow(void **state) {
     }
     close(fd);
 
-    /* slow sender, headers never finished: closed after the idle timeout */
+    /* slow sender, headers never finished: 408 and closed at the head deadline */
     double t0 = (double)wd__serve_now_ns() * 1e-9;
     fd = connect_to(port);
     assert_true(send_all(fd, "POST /v1/moderations HTTP/1.1\r\nHost:", 36));
-    char c;
-    ssize_t k = recv(fd, &c, 1, 0);
+    assert_true(read_resp(fd, &r));
     double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
-    assert_true(k <= 0);
+    assert_int_equal(r.status, 408);
+    assert_string_equal(err_code(&r), "request_timeout");
+    resp_free(&r);
     assert_true(dt >= 0.9 && dt < 8.0);
     close(fd);
+    char c;
 
     /* slow sender, body trickled one byte at a time (never idle for a full
      * second): cut off by the 1.5 s request deadline */
@@ -840,8 +906,8 @@ static void test_metrics(void **state) {
     assert_int_equal(metric(m, "warden_category_flagged_total{category=\"S1\"} "), 4);
     assert_int_equal(metric(m, "warden_category_flagged_total{category=\"S10\"} "), 4);
     assert_int_equal(metric(m, "warden_category_flagged_total{category=\"S9\"} "), 0);
-    /* the scrape itself is in flight while it renders */
-    assert_int_equal(metric(m, "warden_http_requests_in_flight "), 1);
+    /* the scrape is answered by the gate, off the workers: nothing in flight */
+    assert_int_equal(metric(m, "warden_http_requests_in_flight "), 0);
     /* histogram buckets are cumulative */
     long prev = 0;
     const char *pfx = "warden_http_request_duration_seconds_bucket{route=\"/v1/moderations\",le=\"";
@@ -878,7 +944,9 @@ static void test_keep_alive(void **state) {
     wd_server_stop(srv);
 }
 
-/* --max-connections: past the limit a new connection is closed at once. */
+/* --max-connections: connections still sending their head never take a
+ * worker's slot; when as many wait as the limit allows, the one that has
+ * waited longest is dropped (408) for the newcomer. */
 static void test_connection_limit(void **state) {
     wd_server_params p = wd_server_params_default();
     p.max_connections = 2;
@@ -890,30 +958,22 @@ static void test_connection_limit(void **state) {
     assert_true(send_all(b, "GET /heal", 9));
     struct timespec ts = {0, 100000000};
     nanosleep(&ts, NULL);
-    int c = connect_to(port); /* the kernel completes the handshake; MHD drops it */
-    struct timeval tv = {3, 0};
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char ch;
-    const char *get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-    send_all(c, get, strlen(get));
-    ssize_t k = recv(c, &ch, 1, 0);
-    assert_true(k <= 0);
-    close(c);
-    close(a);
-    close(b);
-    /* with the two gone, requests are served again */
     resp r;
-    for (int i = 0; i < 50; i++) {
-        nanosleep(&ts, NULL);
-        int fd = connect_to(port);
-        const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-        send_all(fd, req, strlen(req));
-        bool ok = read_resp(fd, &r);
-        close(fd);
-        if (ok) break;
-    }
+    http(port, "GET", "/healthz", NULL, NULL, &r); /* a third: a is dropped for it */
     assert_int_equal(r.status, 200);
     resp_free(&r);
+    assert_true(read_resp(a, &r));
+    assert_int_equal(r.status, 408);
+    assert_string_equal(err_code(&r), "request_timeout");
+    resp_free(&r);
+    close(a);
+    /* b still waits and can finish its request */
+    const char *rest = "thz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_true(send_all(b, rest, strlen(rest)));
+    assert_true(read_resp(b, &r));
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    close(b);
     wd_server_stop(srv);
 }
 
@@ -939,6 +999,448 @@ static void test_bad_params(void **state) {
     assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_ERR_IO);
     wd_server_stop(a);
     wd_server_stop(NULL);
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = 0;
+    fclose(f);
+    return b;
+}
+
+/* ==== Hardening (issue 13): framing, slow clients, memory, keys, TLS ===== */
+
+/* Sends raw bytes on a fresh connection (then shuts the write side) and
+ * reads the one answer; asserts it is the given status with a JSON error
+ * body and exactly one status line. */
+static void expect_raw(int port, const char *name, const char *req, size_t len, int status,
+                       const char *code) {
+    int fd = connect_to(port);
+    send_all(fd, req, len);
+    resp r;
+    bool got = read_resp(fd, &r);
+    if (!got || r.status != status || !r.json || strcmp(err_code(&r), code))
+        print_message("%s: got %d %s\n", name, got ? r.status : -1, got ? r.body : "(nothing)");
+    assert_true(got);
+    assert_int_equal(r.status, status);
+    assert_non_null(r.json);
+    assert_string_equal(err_code(&r), code);
+    assert_non_null(strcasestr(r.head, "\r\nContent-Type: application/json"));
+    /* one status line: libmicrohttpd 0.9.75 wrote its own twice for a bad Content-Length */
+    assert_null(strstr(r.head + 1, "HTTP/1."));
+    resp_free(&r);
+    close(fd);
+}
+
+#define RAW(port, req, st, code) expect_raw(port, req, req, sizeof req - 1, st, code)
+
+/* Every framing error MHD would have answered with its own HTML page (or
+ * accepted) is a JSON error. */
+static void test_framing_errors_json(void **state) {
+    wd_server *srv = start_default();
+    int port = wd_server_port(srv);
+    RAW(port, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}", 400,
+        "invalid_content_length");
+    RAW(port, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n{}", 400,
+        "invalid_content_length");
+    RAW(port, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551616\r\n\r\n{}",
+        413, "request_too_large");
+    RAW(port, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}",
+        400, "invalid_content_length");
+    RAW(port, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+        400, "invalid_content_length");
+    RAW(port, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400, "invalid_content_length");
+    RAW(port, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
+        "unsupported_transfer_encoding");
+    RAW(port, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        400, "invalid_chunk");
+    RAW(port, "POST /v1/moderations HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400, "missing_host");
+    RAW(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, "bad_header");
+    RAW(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400, "bad_header");
+    RAW(port, "GET /healthz\r\n\r\n", 400, "unsupported_http_version");
+    RAW(port, "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_not_supported");
+    RAW(port, "GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400, "bad_request_line");
+    RAW(port, "\x01\x02 garbage\r\n\r\n", 400, "bad_request_line");
+    /* heads too large: the URL, one header, too many headers */
+    size_t big = 100 * 1024;
+    char *req = malloc(big + 256);
+    int n = sprintf(req, "GET /");
+    memset(req + n, 'a', big);
+    n += (int)big;
+    n += sprintf(req + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_raw(port, "100 KB URL", req, (size_t)n, 414, "uri_too_long");
+    n = sprintf(req, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(req + n, 'a', big);
+    n += (int)big;
+    n += sprintf(req + n, "\r\nContent-Length: 2\r\n\r\n{}");
+    expect_raw(port, "100 KB header", req, (size_t)n, 431, "header_too_large");
+    n = sprintf(req, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < 150; i++) n += sprintf(req + n, "X-H%d: v\r\n", i);
+    n += sprintf(req + n, "Content-Length: 2\r\n\r\n{}");
+    expect_raw(port, "150 headers", req, (size_t)n, 431, "header_too_large");
+    free(req);
+
+    /* the second request of a kept-alive connection reaches MHD directly:
+     * the checks MHD does not make are repeated there */
+    static const char *second[][2] = {
+        {"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+         "invalid_content_length"},
+        {"POST /v1/check HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", "missing_host"},
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "bad_header"},
+    };
+    for (int i = 0; i < 3; i++) {
+        int fd = connect_to(port);
+        const char *first = "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}";
+        assert_true(send_all(fd, first, strlen(first)));
+        resp r;
+        assert_true(read_resp(fd, &r));
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+        assert_true(send_all(fd, second[i][0], strlen(second[i][0])));
+        assert_true(read_resp(fd, &r));
+        assert_int_equal(r.status, 400);
+        assert_string_equal(err_code(&r), second[i][1]);
+        resp_free(&r);
+        close(fd);
+    }
+
+    /* still fine: HTTP/1.0 without Host, bare LF line ends, pipelining */
+    RAW(port, "GET /nope HTTP/1.0\r\n\r\n", 404, "not_found");
+    RAW(port, "GET /nope HTTP/1.1\nHost: x\n\n", 404, "not_found");
+    wd_server_stop(srv);
+}
+
+/* A client trickling its head is cut at the head deadline with a 408; one
+ * that shuts its side inside the head gets a 400; hundreds of them do not
+ * keep a real client out. */
+static void test_slow_heads(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.header_timeout_ms = 400;
+    p.max_connections = 64;
+    p.max_conns_per_ip = 16;
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    double t0 = (double)wd__serve_now_ns() * 1e-9;
+    int fd = connect_to(port);
+    const char *head = "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaaaa";
+    bool cut = false;
+    for (size_t i = 0; i < strlen(head) && !cut; i++) { /* one byte per 50 ms */
+        if (!send_all(fd, head + i, 1)) cut = true;
+        struct pollfd pf = {fd, POLLIN, 50};
+        if (poll(&pf, 1, 50) > 0) cut = true;
+    }
+    resp r;
+    assert_true(read_resp(fd, &r));
+    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    assert_int_equal(r.status, 408);
+    assert_string_equal(err_code(&r), "request_timeout");
+    resp_free(&r);
+    close(fd);
+    assert_true(dt >= 0.35 && dt < 5.0);
+
+    fd = connect_to(port);
+    assert_true(send_all(fd, "GET /healthz HTTP/1.1\r\nHo", 25));
+    shutdown(fd, SHUT_WR);
+    assert_true(read_resp(fd, &r));
+    assert_int_equal(r.status, 400);
+    assert_string_equal(err_code(&r), "incomplete_request");
+    resp_free(&r);
+    close(fd);
+
+    /* 300 slow heads from this address: real requests still get through */
+    enum { N_SLOW = 300 };
+    int slow[N_SLOW];
+    for (int i = 0; i < N_SLOW; i++) {
+        slow[i] = connect_to(port);
+        send_all(slow[i], "POST /v1/moderations HTTP/1.1\r\n", 31);
+    }
+    for (int i = 0; i < 5; i++) {
+        post(port, "/v1/moderations", "{\"input\": \"hello\"}", &r);
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+    }
+    for (int i = 0; i < N_SLOW; i++) close(slow[i]);
+    wd_server_stop(srv);
+}
+
+/* A kept-alive connection that trickles its second request's head is
+ * past the gate: the watchdog shuts it after conn_timeout + header_timeout. */
+static void test_slow_keep_alive(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.header_timeout_ms = 300;
+    p.conn_timeout_s = 2; /* MHD's idle timeout never fires: a byte comes every 100 ms */
+    wd_server *srv = start(&p);
+    int fd = connect_to(wd_server_port(srv));
+    const char *first = "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}";
+    assert_true(send_all(fd, first, strlen(first)));
+    resp r;
+    assert_true(read_resp(fd, &r));
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    double t0 = (double)wd__serve_now_ns() * 1e-9;
+    const char *head = "POST /v1/check HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    bool cut = false;
+    for (size_t i = 0; i < strlen(head) && !cut; i++) { /* a byte per 100 ms: never idle */
+        if (!send_all(fd, head + i, 1)) cut = true;
+        struct pollfd pf = {fd, POLLIN, 0};
+        char c;
+        if (poll(&pf, 1, 100) > 0 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0) cut = true;
+    }
+    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    assert_true(cut);
+    assert_true(dt >= 2.0 && dt < 7.0); /* cut at 2.3 s (+ the watchdog's 0.25 s tick) */
+    assert_true(atomic_load(&srv->metrics.conn_cuts) >= 1);
+    close(fd);
+    wd_server_stop(srv);
+}
+
+/* The server-wide body budget: when the bodies being received would pass
+ * it, the next request is answered 503 (JSON, Retry-After); the budget is
+ * given back when requests end. */
+static void test_body_budget(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.max_body = 64 * 1024;
+    p.body_budget = 2 * (p.max_body + 1);
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    char head[256];
+    snprintf(head, sizeof head, "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n{",
+             p.max_body);
+    int a = connect_to(port), b = connect_to(port);
+    assert_true(send_all(a, head, strlen(head)));
+    assert_true(send_all(b, head, strlen(head)));
+    for (int i = 0; i < 500 && atomic_load(&srv->metrics.body_bytes) < (int64_t)p.body_budget; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(atomic_load(&srv->metrics.body_bytes), (int64_t)p.body_budget);
+    resp r;
+    post(port, "/v1/moderations", "{\"input\": \"hello\"}", &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(err_code(&r), "server_busy");
+    assert_non_null(strcasestr(r.head, "\r\nRetry-After: 1"));
+    resp_free(&r);
+    /* chunked bodies draw on the same budget */
+    int c = connect_to(port);
+    const char *ch = "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "12\r\n{\"input\": \"hello\"}\r\n0\r\n\r\n";
+    assert_true(send_all(c, ch, strlen(ch)));
+    assert_true(read_resp(c, &r));
+    assert_int_equal(r.status, 503);
+    resp_free(&r);
+    close(c);
+    close(a);
+    close(b);
+    for (int i = 0; i < 1000 && atomic_load(&srv->metrics.body_bytes) > 0; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(atomic_load(&srv->metrics.body_bytes), 0);
+    post(port, "/v1/moderations", "{\"input\": \"hello\"}", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    wd_server_stop(srv);
+}
+
+static void test_api_keys(void **state) {
+    /* the key file: comments, a per-key rate; errors name file:line */
+    char *path = write_policy("keys.txt", "# operators\n\nalpha-key-0123456789\n"
+                                          "  beta-key-0123456789   2/s   # a slow client\n");
+    wd_server_key *keys = NULL;
+    int n = 0;
+    assert_int_equal(wd_server_keys_read(path, &keys, &n), WD_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(keys[0].key, "alpha-key-0123456789");
+    assert_true(keys[0].rate == 0);
+    assert_string_equal(keys[1].key, "beta-key-0123456789");
+    assert_float_equal(keys[1].rate, 2.0, 1e-9);
+    static const char *bad[][2] = {
+        {"short\n", ":1: a key must have 16"},
+        {"alpha-key-0123456789 fast\n", ":1: rate 'fast'"},
+        {"# nothing\n", "no key in the file"},
+        {"alpha-key-0123456789\nalpha-key-0123456789\n", ":2: duplicate key"},
+        {"alpha-key-0123456789 5/s extra\n", ":1: unexpected text"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *bp = write_policy("badkeys.txt", bad[i][0]);
+        wd_server_key *bk = (wd_server_key *)1;
+        int bn = 7;
+        assert_int_not_equal(wd_server_keys_read(bp, &bk, &bn), WD_OK);
+        assert_null(bk);
+        assert_int_equal(bn, 0);
+        if (!strstr(wd_last_error(), bad[i][1])) print_message("%s\n", wd_last_error());
+        assert_non_null(strstr(wd_last_error(), bad[i][1]));
+        assert_non_null(strstr(wd_last_error(), bp));
+        free(bp);
+    }
+
+    wd_server_params p = wd_server_params_default();
+    p.keys = keys;
+    p.n_keys = n;
+    p.rate_limit = 1000;
+    wd_server *srv = start(&p);
+    wd_server_keys_free(keys, n); /* the server keeps copies */
+    int port = wd_server_port(srv);
+    const char *body = "{\"input\": \"hi\"}";
+    resp r;
+    http(port, "POST", "/v1/check", body, "Authorization: Bearer alpha-key-0123456789\r\n", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(port, "POST", "/v1/check", body, "Authorization: Bearer alpha-key-012345678\r\n", &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    http(port, "GET", "/metrics", NULL, "Authorization: Bearer wrong\r\n", &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(r.json);
+    resp_free(&r);
+    http(port, "GET", "/metrics", NULL, "Authorization: Bearer beta-key-0123456789\r\n", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    /* beta: 2/s, a burst of 2, then 429 with Retry-After */
+    int st[4];
+    for (int i = 0; i < 4; i++) {
+        http(port, "POST", "/v1/check", body, "Authorization: Bearer beta-key-0123456789\r\n", &r);
+        st[i] = r.status;
+        if (r.status == 429) {
+            assert_string_equal(err_code(&r), "rate_limit_exceeded");
+            assert_non_null(strcasestr(r.head, "\r\nRetry-After: 1"));
+        }
+        resp_free(&r);
+    }
+    assert_int_equal(st[0], 200);
+    assert_int_equal(st[3], 429);
+    /* alpha has its own bucket */
+    http(port, "POST", "/v1/check", body, "Authorization: Bearer alpha-key-0123456789\r\n", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    wd_server_stop(srv);
+    free(path);
+}
+
+/* Not on loopback without a key: refused unless insecure. */
+static void test_bind_policy(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.host = "0.0.0.0";
+    p.port = 0;
+    wd_server *srv = (wd_server *)1;
+    assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_ERR_INVALID_ARG);
+    assert_null(srv);
+    assert_non_null(strstr(wd_last_error(), "--insecure"));
+    p.host = "::";
+    assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_ERR_INVALID_ARG);
+    /* every loopback address is fine without a key */
+    p.host = "127.0.0.2";
+    assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_OK);
+    wd_server_stop(srv);
+    p = wd_server_params_default();
+    p.tls_cert = "/nonexistent/cert.pem";
+    assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_ERR_INVALID_ARG);
+    p.tls_key = "/nonexistent/key.pem";
+    p.port = 0;
+    assert_int_equal(wd__server_start_backend(&p, &fake_backend, NULL, &srv), WD_ERR_IO);
+    assert_non_null(strstr(wd_last_error(), "/nonexistent/cert.pem"));
+}
+
+static bool have_tool(const char *name) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
+    return system(cmd) == 0;
+}
+
+/* HTTPS through libmicrohttpd + GnuTLS, checked with curl against a fresh
+ * self-signed certificate (skipped without openssl or curl). */
+static void test_tls_curl(void **state) {
+    if (!have_tool("openssl") || !have_tool("curl")) {
+        print_message("openssl or curl missing: TLS test skipped\n");
+        skip();
+    }
+    char *dir = wdt_tmpdir("tls");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
+             dir, dir);
+    assert_int_equal(system(cmd), 0);
+    char cert[512], key[512];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    wd_server_params p = wd_server_params_default();
+    p.tls_cert = cert;
+    p.tls_key = key;
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    snprintf(cmd, sizeof cmd,
+             "curl -sS --max-time 10 --cacert %s -o %s/out.json -w '%%{http_code}' "
+             "-H 'Content-Type: application/json' -d '{\"input\": \"I will kill him\"}' "
+             "https://127.0.0.1:%d/v1/moderations > %s/code.txt",
+             cert, dir, port, dir);
+    assert_int_equal(system(cmd), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/code.txt", dir);
+    char *code = read_text(path);
+    assert_string_equal(code, "200");
+    free(code);
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    char *out = read_text(path);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0),
+                                                 "flagged")));
+    cJSON_Delete(j);
+    free(out);
+    /* health over TLS, and plain HTTP on the TLS port gets nothing useful */
+    snprintf(cmd, sizeof cmd, "curl -sS --max-time 10 --cacert %s https://127.0.0.1:%d/healthz | grep -q '\"ok\"'",
+             cert, port);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "curl -s --max-time 5 http://127.0.0.1:%d/healthz | grep -q '\"ok\"'", port);
+    assert_int_not_equal(system(cmd), 0);
+    wd_server_stop(srv);
+    free(dir);
+}
+
+static void *busy_request(void *arg) {
+    int port = *(int *)arg;
+    resp r;
+    post(port, "/v1/check", "{\"input\": \"SLOW\"}", &r);
+    resp_free(&r);
+    return NULL;
+}
+
+/* /healthz, /readyz and /metrics stay prompt while every worker is busy
+ * with a long check (they are answered by the gate's thread). */
+static void test_health_under_load(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.n_threads = 2;
+    p.timeout_ms = 5000;
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, busy_request, &port);
+    for (int i = 0; i < 2000 && atomic_load(&srv->metrics.in_flight) < 2; i++) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(atomic_load(&srv->metrics.in_flight) >= 2); /* both workers are checking */
+    static const char *paths[] = {"/healthz", "/readyz", "/metrics"};
+    for (int i = 0; i < 3; i++) {
+        double t0 = (double)wd__serve_now_ns() * 1e-9;
+        resp r;
+        http(port, "GET", paths[i], NULL, NULL, &r);
+        double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+        print_message("%s while the workers are busy: %.1f ms\n", paths[i], dt * 1e3);
+        assert_true(dt < 1.5); /* the workers are busy for 5 s */
+    }
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    wd_server_stop(srv);
 }
 
 /* ==== With the real guard (warden/guard.h, built-in policy) =============== */
@@ -1020,6 +1522,9 @@ static void test_real_guard(void **state) {
     post(port, "/v1/certify", "{\"input\": \"x\", \"max_erase\": \"ten\"}", &r);
     assert_int_equal(r.status, 400);
     resp_free(&r);
+    expect_400(port, "/v1/certify", "{\"input\":\"x\",\"max_erase\":1,\"max_erase\":30}",
+               "duplicate_key", NULL);
+    expect_400(port, "/v1/certify", "{\"input\":\"Hello\\u0000kill\"}", "nul_in_string", NULL);
     char big[4096] = "{\"input\": \"";
     for (int i = 0; i < 300; i++) strcat(big, i ? " w" : "w");
     strcat(big, "\", \"mode\": \"infusion\", \"max_erase\": 4}");
@@ -1036,18 +1541,6 @@ static void test_real_guard(void **state) {
     wd_server_stop(srv);
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    return b;
-}
 
 /* SIGHUP with a broken policy file: the reload fails with the file's line
  * and field, and the old policy keeps answering. */
@@ -1109,6 +1602,14 @@ int main(void) {
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_bad_params),
+        cmocka_unit_test(test_framing_errors_json),
+        cmocka_unit_test(test_slow_heads),
+        cmocka_unit_test(test_slow_keep_alive),
+        cmocka_unit_test(test_body_budget),
+        cmocka_unit_test(test_api_keys),
+        cmocka_unit_test(test_bind_policy),
+        cmocka_unit_test(test_tls_curl),
+        cmocka_unit_test(test_health_under_load),
         cmocka_unit_test(test_real_guard),
         cmocka_unit_test(test_real_reload),
     };

@@ -17,6 +17,10 @@
 
 enum { CLI_OK = 0, CLI_FLAGGED = 1, CLI_USAGE = 2, CLI_ERROR = 3 };
 
+/* The version of the JSON that commands print (docs/json.md): raised when a
+ * key is removed or changes meaning; adding a key does not raise it. */
+enum { CLI_JSON_SCHEMA = 1 };
+
 typedef struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
@@ -40,6 +44,7 @@ int cmd_attack(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_redteam(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_train_guard(int argc, char **argv);

@@ -60,6 +60,10 @@ bool cli_append_word(char **text, size_t *len, const char *word);
  * JSON object without a text field. */
 int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text, size_t *len,
                    const char **why);
+/* Prints {"line": N, "error": WHY} (no "line" when lineno <= 0) and a
+ * newline to stdout, valid JSON whatever why holds: the --json answer for
+ * an input line that cannot be read or checked. */
+void cli_json_error_line(long lineno, const char *why);
 /* The flags' help text (for --help screens). */
 extern const char CLI_DATA_HELP[];
 

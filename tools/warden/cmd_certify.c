@@ -79,11 +79,13 @@ static void print_quoted(const char *s, size_t n) {
 }
 
 /* Prints one certificate; returns the exit-status contribution. */
-static int report(const wd_certificate *r, const opts *o, const char *unit, const char *label) {
+/* lineno > 0: line input; with --json the object starts with "line". */
+static int report(const wd_certificate *r, const opts *o, const char *unit, const char *label, long lineno) {
     if (o->json) {
         char *j = NULL;
         if (wd_certificate_to_json(r, &j)) return cli_fail(WD_ERR_NOMEM, "json");
-        puts(j);
+        if (lineno > 0 && j[0] == '{') printf("{\"line\":%ld%s%s\n", lineno, j[1] == '}' ? "" : ",", j + 1);
+        else puts(j);
         free(j);
     } else {
         bool harmful = wd_certificate_harmful(r);
@@ -125,15 +127,16 @@ static int report(const wd_certificate *r, const opts *o, const char *unit, cons
 
 static int worst(int a, int b) { return a > b ? a : b; }
 
-static int certify_one(wd_certifier *c, const char *text, size_t len, const opts *o, const char *label) {
+static int certify_one(wd_certifier *c, const char *text, size_t len, const opts *o, const char *label,
+                       long lineno) {
     wd_certificate *r = NULL;
     wd_status st = wd_certify(c, text, len, &o->p, &r);
     if (st) {
-        if (o->json) printf("{\"error\":\"%s\"}\n", wd_status_str(st));
+        if (o->json) cli_json_error_line(lineno, wd_last_error()[0] ? wd_last_error() : wd_status_str(st));
         fflush(stdout);
         return cli_fail(st, label ? label : "certify");
     }
-    int rc = report(r, o, wd_certifier_unit(c), label);
+    int rc = report(r, o, wd_certifier_unit(c), label, lineno);
     wd_certificate_free(r);
     return rc;
 }
@@ -150,11 +153,11 @@ static int run_lines(wd_certifier *c, const opts *o) {
         snprintf(label, sizeof label, "line %ld", lineno);
         if (got < 0) {
             fprintf(stderr, "warden: error: %s: %s\n", label, why);
-            if (o->json) printf("{\"error\":\"%s: no text field\"}\n", label);
+            if (o->json) cli_json_error_line(lineno, why);
             status = worst(status, CLI_ERROR);
             continue;
         }
-        status = worst(status, certify_one(c, t, tl, o, label));
+        status = worst(status, certify_one(c, t, tl, o, label, lineno));
         free(t);
         fflush(stdout);
     }
@@ -291,7 +294,7 @@ int cmd_certify(int argc, char **argv) {
             return free(text), cli_fail(st, "certify");
         }
     }
-    status = dash ? run_lines(c, &o) : certify_one(c, text, text_len, &o, NULL);
+    status = dash ? run_lines(c, &o) : certify_one(c, text, text_len, &o, NULL, 0);
     wd_certifier_free(c);
     wd_tokenizer_free(tok);
     wd_guard_free(g);

@@ -124,17 +124,8 @@ static int worst(int a, int b) { return a > b ? a : b; }
 /* Prints a line's error in its place: a JSON object with the line number or
  * "line N: error: why"; also on stderr. Returns CLI_ERROR. */
 static int emit_line_error(const opts *o, long lineno, const char *why) {
-    if (o->json) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddNumberToObject(e, "line", (double)lineno);
-        cJSON_AddStringToObject(e, "error", why);
-        char *j = cJSON_PrintUnformatted(e);
-        cJSON_Delete(e);
-        if (j) puts(j);
-        free(j);
-    } else {
-        printf("line %ld: error: %s\n", lineno, why);
-    }
+    if (o->json) cli_json_error_line(lineno, why);
+    else printf("line %ld: error: %s\n", lineno, why);
     fflush(stdout);
     fprintf(stderr, "warden: error: line %ld: %s\n", lineno, why);
     return CLI_ERROR;

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/json.h"
 #include "cli.h"
 
 static void usage(FILE *f) {
@@ -21,7 +22,8 @@ static void usage(FILE *f) {
             "Lists the tensors of a checkpoint (name, dtype, shape), the parameter count,\n"
             "the file sizes, the safetensors metadata and the parsed config.json.\n\n"
             "  PATH     a .safetensors file, or a model folder with model.safetensors\n"
-            "           or model.safetensors.index.json (+ shards) and config.json\n"
+            "           or model.safetensors.index.json (+ shards) and config.json,\n"
+            "           or a .gguf file (its metadata and tensors: name, type, ne)\n"
             "  --json   print one JSON object instead of the table\n\n"
             "Exit status: 0 ok, 2 usage error, 3 bad or unreadable checkpoint.\n");
 }
@@ -127,6 +129,117 @@ static void print_config(const wd_model_config *c) {
 
 /* ==== the command ======================================================= */
 
+/* ==== GGUF ============================================================== */
+
+/* A metadata value as JSON; arrays longer than max_arr are cut (with the
+ * count kept in the caller's "n"). */
+static cJSON *kv_json(const wd_gguf_kv *kv, uint64_t max_arr) {
+    if (kv->type == WD_GGUF_STRING) return cJSON_CreateString(kv->str);
+    if (kv->type == WD_GGUF_BOOL) return cJSON_CreateBool(kv->u64 != 0);
+    if (kv->type == WD_GGUF_FLOAT32 || kv->type == WD_GGUF_FLOAT64) return cJSON_CreateNumber(kv->f64);
+    if (kv->type != WD_GGUF_ARRAY) {
+        bool sgn = kv->type == WD_GGUF_INT8 || kv->type == WD_GGUF_INT16 ||
+                   kv->type == WD_GGUF_INT32 || kv->type == WD_GGUF_INT64;
+        return cJSON_CreateNumber(sgn ? (double)kv->i64 : (double)kv->u64);
+    }
+    cJSON *a = cJSON_CreateArray();
+    for (uint64_t i = 0; i < kv->n && i < max_arr; i++) {
+        double v;
+        if (kv->elem_type == WD_GGUF_STRING) cJSON_AddItemToArray(a, cJSON_CreateString(kv->strs[i]));
+        else if (wd_gguf_kv_arr_float(kv, i, &v)) cJSON_AddItemToArray(a, cJSON_CreateNumber(v));
+    }
+    return a;
+}
+
+static void ne_str(const wd_gguf_tensor *t, char *buf, size_t cap) {
+    size_t k = (size_t)snprintf(buf, cap, "[");
+    for (int d = 0; d < t->ndim && k < cap; d++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", d ? ", " : "", (long long)t->ne[d]);
+    if (k < cap) snprintf(buf + k, cap - k, "]");
+}
+
+static int inspect_gguf(const char *path, bool json) {
+    wd_gguf *g;
+    wd_status st = wd_gguf_open(path, &g);
+    if (st) return cli_fail(st, NULL);
+    size_t n = wd_gguf_n_tensors(g);
+    uint64_t n_params = 0;
+    for (size_t i = 0; i < n; i++) n_params += wd_gguf_tensor_at(g, i)->n_elem;
+    char sbuf[256], bbuf[32];
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", path);
+        cJSON_AddStringToObject(o, "format", "gguf");
+        cJSON_AddNumberToObject(o, "version", wd_gguf_version(g));
+        cJSON_AddNumberToObject(o, "bytes", (double)wd_gguf_file_size(g));
+        cJSON_AddNumberToObject(o, "alignment", (double)wd_gguf_alignment(g));
+        cJSON_AddNumberToObject(o, "data_offset", (double)wd_gguf_data_offset(g));
+        cJSON_AddNumberToObject(o, "n_tensors", (double)n);
+        cJSON_AddNumberToObject(o, "n_params", (double)n_params);
+        cJSON *meta = cJSON_AddArrayToObject(o, "metadata");
+        for (size_t i = 0; i < wd_gguf_n_kv(g); i++) {
+            const wd_gguf_kv *kv = wd_gguf_kv_at(g, i);
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddStringToObject(m, "key", kv->key);
+            cJSON_AddStringToObject(m, "type", wd_gguf_type_name(kv->type));
+            if (kv->type == WD_GGUF_ARRAY) {
+                cJSON_AddStringToObject(m, "elem_type", wd_gguf_type_name(kv->elem_type));
+                cJSON_AddNumberToObject(m, "n", (double)kv->n);
+            }
+            cJSON_AddItemToObject(m, "value", kv_json(kv, 64));
+            cJSON_AddItemToArray(meta, m);
+        }
+        cJSON *ts = cJSON_AddArrayToObject(o, "tensors");
+        for (size_t i = 0; i < n; i++) {
+            const wd_gguf_tensor *t = wd_gguf_tensor_at(g, i);
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "name", t->name);
+            cJSON_AddStringToObject(x, "type", wd_ggml_type_name(t->type));
+            cJSON *ne = cJSON_AddArrayToObject(x, "ne");
+            for (int d = 0; d < t->ndim; d++) cJSON_AddItemToArray(ne, cJSON_CreateNumber((double)t->ne[d]));
+            cJSON_AddNumberToObject(x, "offset", (double)t->offset);
+            cJSON_AddNumberToObject(x, "nbytes", (double)t->nbytes);
+            cJSON_AddItemToArray(ts, x);
+        }
+        char *text = cJSON_PrintUnformatted(o);
+        if (text) printf("%s\n", text);
+        free(text);
+        cJSON_Delete(o);
+    } else {
+        printf("gguf: %s (version %u, %s, alignment %zu, data at %zu)\n", path, wd_gguf_version(g),
+               human_bytes(wd_gguf_file_size(g), bbuf, sizeof bbuf), wd_gguf_alignment(g),
+               wd_gguf_data_offset(g));
+        for (size_t i = 0; i < wd_gguf_n_kv(g); i++) {
+            const wd_gguf_kv *kv = wd_gguf_kv_at(g, i);
+            cJSON *v = kv_json(kv, 8);
+            char *text = cJSON_PrintUnformatted(v);
+            if (kv->type == WD_GGUF_ARRAY)
+                printf("  %s: arr[%s, %llu] = %.200s%s\n", kv->key, wd_gguf_type_name(kv->elem_type),
+                       (unsigned long long)kv->n, text ? text : "", kv->n > 8 ? " ..." : "");
+            else
+                printf("  %s: %s = %.200s\n", kv->key, wd_gguf_type_name(kv->type), text ? text : "");
+            free(text);
+            cJSON_Delete(v);
+        }
+        size_t w = 6;
+        for (size_t i = 0; i < n; i++) {
+            size_t l = strlen(wd_gguf_tensor_at(g, i)->name);
+            if (l > w) w = l;
+        }
+        if (w > 80) w = 80;
+        printf("%-*s  %-7s  %s\n", (int)w, "tensor", "type", "ne");
+        for (size_t i = 0; i < n; i++) {
+            const wd_gguf_tensor *t = wd_gguf_tensor_at(g, i);
+            ne_str(t, sbuf, sizeof sbuf);
+            printf("%-*s  %-7s  %s\n", (int)w, t->name, wd_ggml_type_name(t->type), sbuf);
+        }
+        printf("%zu tensors, %llu parameters, %s\n", n, (unsigned long long)n_params,
+               human_bytes(wd_gguf_file_size(g), bbuf, sizeof bbuf));
+    }
+    wd_gguf_free(g);
+    return CLI_OK;
+}
+
 int cmd_inspect(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         usage(stdout);
@@ -141,6 +254,10 @@ int cmd_inspect(int argc, char **argv) {
         else path = argv[i];
     }
     if (!path) return cli_usage_error("inspect", "missing PATH");
+    size_t pl = strlen(path);
+    struct stat gs;
+    if (pl > 5 && !strcmp(path + pl - 5, ".gguf") && !(stat(path, &gs) == 0 && S_ISDIR(gs.st_mode)))
+        return inspect_gguf(path, json);
 
     wd_checkpoint *ck;
     wd_status st = wd_checkpoint_open(path, &ck);
@@ -206,7 +323,7 @@ int cmd_inspect(int argc, char **argv) {
             cJSON_AddNumberToObject(x, "nbytes", (double)t->nbytes);
             cJSON_AddItemToArray(ts, x);
         }
-        char *text = cJSON_PrintUnformatted(o);
+        char *text = wd__json_print(o, false);
         if (text) printf("%s\n", text);
         free(text);
         cJSON_Delete(o);

@@ -11,7 +11,8 @@ int cmd_version(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         printf("usage: warden version [--json]\n\n"
                "Prints warden's version (also: warden -V, warden --version).\n\n"
-               "  --json   {\"name\": \"warden\", \"version\": \"X.Y.Z\"}\n");
+               "  --json   {\"name\": \"warden\", \"version\": \"X.Y.Z\", \"json_schema\": N}\n"
+               "           json_schema: the version of the JSON outputs (docs/json.md)\n");
         return CLI_OK;
     }
     bool json = false;
@@ -19,7 +20,7 @@ int cmd_version(int argc, char **argv) {
         if (!strcmp(argv[i], "--json")) json = true;
         else return cli_usage_error("version", "unexpected argument '%s'", argv[i]);
     }
-    if (json) printf("{\"name\":\"warden\",\"version\":\"%s\"}\n", wd_version());
+    if (json) printf("{\"name\":\"warden\",\"version\":\"%s\",\"json_schema\":%d}\n", wd_version(), CLI_JSON_SCHEMA);
     else printf("warden %s\n", wd_version());
     return CLI_OK;
 }

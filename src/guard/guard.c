@@ -21,6 +21,12 @@
  * Failure policy: invalid UTF-8, a text above max_bytes, or a scanner error
  * give a verdict with an error message; fail: closed -> block (unsafe),
  * fail: open -> the scanners that worked decide.
+ *
+ * Deadline and cancel flag (wd_check_params): tested before and after
+ * normalising, between scanners, and inside every scanner's long loops
+ * (wd__scan_poll); a check told to stop returns WD_ERR_TIMEOUT or
+ * WD_ERR_CANCELLED and no verdict. Every step is linear in the text, so
+ * the time between two tests is bounded by the slowest linear pass.
  */
 #include "warden/config.h"
 #include "warden/guard.h"
@@ -57,7 +63,7 @@ const char *wd_role_str(wd_role r) {
 
 wd_guard_params wd_guard_params_default(void) { return (wd_guard_params){.n_threads = 1}; }
 wd_check_params wd_check_params_default(void) {
-    return (wd_check_params){.role = WD_ROLE_INPUT, .redact = false};
+    return (wd_check_params){.role = WD_ROLE_INPUT, .redact = false, .deadline_ns = 0, .cancel = NULL};
 }
 
 /* ==== types ============================================================== */
@@ -582,6 +588,7 @@ typedef struct run_ctx {
     int            depth;
     size_t         span0, span1; /* for depth > 0: the encoded span in the caller's text */
     wd_status      st;
+    const wd_scan_stop *stop; /* NULL: no deadline, no cancel flag */
 } run_ctx;
 
 static void run_text(run_ctx *rc, const char *text, size_t len);
@@ -616,7 +623,13 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     work *w = rc->w;
     wd_verdict *v = rc->v;
     wd_norm *nm = &w->norm[rc->depth];
-    wd_status st = wd__normalize_reuse(text, len, g->norm_flags, nm);
+    /* the normaliser is linear and does not poll: test before and after it */
+    wd_status st = rc->stop ? wd__scan_stop_poll(rc->stop) : WD_OK;
+    if (st != WD_OK) {
+        rc->st = st;
+        return;
+    }
+    st = wd__normalize_reuse(text, len, g->norm_flags, nm);
     if (st == WD_ERR_ENCODING) {
         if (rc->depth == 0) verdict_error(v, "%s", wd_last_error());
         return; /* a decoded payload that is not text: nothing to scan */
@@ -625,8 +638,12 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         rc->st = st;
         return;
     }
-    wd_scan_input in = {text, len, nm, rc->role, rc->depth};
+    wd_scan_input in = {text, len, nm, rc->role, rc->depth, rc->stop};
     for (size_t i = 0; i < g->n_sc; i++) {
+        if (rc->stop && (st = wd__scan_stop_poll(rc->stop)) != WD_OK) {
+            rc->st = st;
+            return;
+        }
         const scanner_inst *s = &g->sc[i];
         if (!(s->roles & (1u << rc->role))) continue;
         wd_scan_result *r = &w->res;
@@ -637,7 +654,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         serr.msg[0] = '\0';
         st = s->vt->scan(s->impl, scratch_for(g, w, i), &in, r, &serr);
         if (st != WD_OK) {
-            if (st == WD_ERR_NOMEM) {
+            if (st == WD_ERR_NOMEM || st == WD_ERR_TIMEOUT || st == WD_ERR_CANCELLED) {
                 rc->st = st;
                 return;
             }
@@ -736,16 +753,24 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
     if (!v) return wd__err_set(&g->err, WD_ERR_NOMEM, "out of memory");
     v->role = p->role;
     wd_status st = WD_OK;
+    wd_scan_stop stop = {p->deadline_ns, p->cancel};
     if (len > g->max_bytes) {
         verdict_error(v, "text is %zu bytes, above the policy's max_bytes (%zu): not checked", len, g->max_bytes);
     } else {
-        run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK};
+        run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK,
+                      p->deadline_ns || p->cancel ? &stop : NULL};
         run_text(&rc, text ? text : "", len);
         st = rc.st;
     }
     if (st == WD_OK) st = finish(g, v, text ? text : "", len, p->redact);
     if (st != WD_OK) {
         wd_verdict_free(v);
+        if (st == WD_ERR_TIMEOUT)
+            return wd__err_set(&g->err, st, "check: the deadline passed %.1f ms into a text of %zu bytes",
+                               (wd__now_us() - t0) / 1000.0, len);
+        if (st == WD_ERR_CANCELLED)
+            return wd__err_set(&g->err, st, "check: cancelled %.1f ms into a text of %zu bytes",
+                               (wd__now_us() - t0) / 1000.0, len);
         return wd__err_set(&g->err, st, "check: %s", st == WD_ERR_NOMEM ? "out of memory" : wd_status_str(st));
     }
     v->micros = wd__now_us() - t0;
@@ -825,6 +850,8 @@ wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size
             out[i] = NULL;
         }
         if (st == WD_ERR_INVALID_ARG) return wd__err_set(&g->err, st, "wd_guard_check_batch: a text is NULL");
+        if (st == WD_ERR_TIMEOUT) return wd__err_set(&g->err, st, "check: the deadline passed during a batch of %zu texts", n);
+        if (st == WD_ERR_CANCELLED) return wd__err_set(&g->err, st, "check: cancelled during a batch of %zu texts", n);
         return wd__err_take(&g->err, st);
     }
     return WD_OK;

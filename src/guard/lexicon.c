@@ -19,6 +19,17 @@
  * (3) for each occurrence, try the rules whose first term it is: chain the
  * next terms, each starting within the rule's gap (in words) after the
  * previous one ends; a complete chain fires the rule (once per text).
+ *
+ * Cost: linear in the text for (1), n log n in the occurrences for (2)
+ * and (3), whatever the text repeats. (2) sorts the @safe spans by start
+ * (with a running maximum of their ends) and the @negate ends, and asks
+ * each occurrence one binary search of each. (3) sorts the occurrences by
+ * (term, first word, position in the text), so that the next link of a
+ * chain - the occurrence of the term with the smallest first word at or
+ * after a bound, the earliest one on ties - is one binary search; a rule
+ * with a term that does not occur at all is set aside on its first try.
+ * scan_naive() below is the quadratic original, kept as the oracle the
+ * tests compare against.
  */
 #include "guard/lexicon.h"
 
@@ -93,13 +104,31 @@ typedef struct occ {
     size_t   a, b;    /* bytes in the normalised text */
 } occ;
 
+/* An occurrence's sort key for chaining: (term, w0, index in occ[]). */
+typedef struct okey {
+    uint32_t term, w0;
+    uint32_t idx;
+} okey;
+
+/* A @safe phrase's bytes [a, b), and bmax = the largest b among the spans
+ * sorted up to this one. */
+typedef struct safe_span {
+    size_t a, b, bmax;
+} safe_span;
+
 struct wd_lexicon_scratch {
-    occ     *occ;
-    size_t   n_occ, cap_occ;
-    occ     *safe;
-    size_t   n_safe, cap_safe;
-    uint8_t *fired;
-    size_t   cap_fired;
+    occ       *occ;
+    size_t     n_occ, cap_occ;
+    occ       *safe;
+    size_t     n_safe, cap_safe;
+    uint8_t   *fired;     /* per rule: 0 not tried, 1 fired, 2 a term is absent, 3 all present */
+    size_t     cap_fired;
+    okey      *key;       /* occ sorted for chaining */
+    size_t     cap_key;
+    safe_span *span;      /* @safe spans sorted by start */
+    size_t     cap_span;
+    uint32_t  *neg;       /* @negate ends (w1), sorted */
+    size_t     cap_neg;
 };
 
 /* ==== building =========================================================== */
@@ -620,6 +649,9 @@ void wd__lexicon_scratch_free(wd_lexicon_scratch *s) {
     free(s->occ);
     free(s->safe);
     free(s->fired);
+    free(s->key);
+    free(s->span);
+    free(s->neg);
     free(s);
 }
 
@@ -629,9 +661,10 @@ static bool push_occ(occ **arr, size_t *n, size_t *cap, occ o) {
     return true;
 }
 
-wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
-                           wd_scan_result *res) {
-    if (!lx->compiled || !lx->n_rules) return WD_OK;
+/* (1) Runs the DFA over the normalised text: s->occ gets the term
+ * occurrences, s->safe the @safe / @negate ones, in the order their phrase
+ * ends in the text. */
+static wd_status collect(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in) {
     const uint8_t *t = (const uint8_t *)in->norm->text;
     size_t len = in->norm->len;
     s->n_occ = s->n_safe = 0;
@@ -642,7 +675,12 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
     int32_t st = 0;
     const int n_cls = lx->n_cls;
     bool last_sep = false;
+    size_t word_a = SIZE_MAX, word_b = 0; /* the word whose end was last looked for */
     for (size_t i = 0; i <= len + 1; i++) {
+        if ((i & (WD_SCAN_POLL_EVERY * 16 - 1)) == 0 && i) {
+            wd_status ps = wd__scan_poll(in);
+            if (ps != WD_OK) return ps;
+        }
         int c;
         size_t pos;
         if (i == 0) { /* virtual leading separator */
@@ -674,9 +712,15 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
             oc.a = sympos[first % RING];
             oc.w0 = symword[first % RING];
             if (p->prefix) {
+                /* the rest of the word: found once per word, however
+                 * many prefixes end inside it */
                 size_t e = sympos[k % RING] + 1;
-                while (e < len && word_byte(t[e])) e++;
-                oc.b = e;
+                if (!(word_a <= e && e <= word_b)) {
+                    word_a = e;
+                    while (e < len && word_byte(t[e])) e++;
+                    word_b = e;
+                }
+                oc.b = word_b;
                 oc.w1 = symword[k % RING] + 1;
             } else {
                 oc.b = sympos[k % RING];
@@ -691,9 +735,157 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
         }
         k++;
     }
+    return WD_OK;
+}
+
+static int span_cmp(const void *x, const void *y) {
+    const safe_span *a = x, *b = y;
+    if (a->a != b->a) return a->a < b->a ? -1 : 1;
+    return a->b < b->b ? -1 : a->b > b->b;
+}
+
+static int u32_cmp(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static int okey_cmp(const void *x, const void *y) {
+    const okey *a = x, *b = y;
+    if (a->term != b->term) return a->term < b->term ? -1 : 1;
+    if (a->w0 != b->w0) return a->w0 < b->w0 ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* (2) Drops the occurrences inside a @safe phrase, or starting within
+ * NEGATE_WINDOW words after a @negate one ("prevent", "detect"). */
+static wd_status mask(wd_lexicon_scratch *s) {
+    size_t n_span = 0, n_neg = 0;
+    for (size_t j = 0; j < s->n_safe; j++) {
+        if (s->safe[j].term == TERM_SAFE) n_span++;
+        else n_neg++;
+    }
+    if (!grow_arr((void **)&s->span, &s->cap_span, n_span, sizeof *s->span) ||
+        !grow_arr((void **)&s->neg, &s->cap_neg, n_neg, sizeof *s->neg))
+        return WD_ERR_NOMEM;
+    n_span = n_neg = 0;
+    for (size_t j = 0; j < s->n_safe; j++) {
+        const occ *m = &s->safe[j];
+        if (m->term == TERM_SAFE) s->span[n_span++] = (safe_span){m->a, m->b, 0};
+        else s->neg[n_neg++] = m->w1;
+    }
+    if (n_span > 1) qsort(s->span, n_span, sizeof *s->span, span_cmp);
+    if (n_neg > 1) qsort(s->neg, n_neg, sizeof *s->neg, u32_cmp);
+    for (size_t j = 0; j < n_span; j++)
+        s->span[j].bmax = j && s->span[j - 1].bmax > s->span[j].b ? s->span[j - 1].bmax : s->span[j].b;
+    size_t w = 0;
+    for (size_t i = 0; i < s->n_occ; i++) {
+        const occ *o = &s->occ[i];
+        bool masked = false;
+        if (n_span) { /* spans starting at or before o: does one reach o's end? */
+            size_t lo = 0, hi = n_span;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->span[mid].a <= o->a) lo = mid + 1;
+                else hi = mid;
+            }
+            masked = lo && s->span[lo - 1].bmax >= o->b;
+        }
+        if (!masked && n_neg) { /* the last @negate ending at or before o's first word */
+            size_t lo = 0, hi = n_neg;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->neg[mid] <= o->w0) lo = mid + 1;
+                else hi = mid;
+            }
+            masked = lo && o->w0 - s->neg[lo - 1] <= NEGATE_WINDOW;
+        }
+        if (!masked) s->occ[w++] = s->occ[i];
+    }
+    s->n_occ = w;
+    return WD_OK;
+}
+
+/* The chain's next link: among the occurrences of term whose first word is
+ * in [lo, lo + gap], the one with the smallest first word (the earliest in
+ * the text on ties), or NULL. */
+static const occ *next_link(const wd_lexicon_scratch *s, uint32_t term, uint32_t lo, uint32_t gap) {
+    size_t a = 0, b = s->n_occ;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        const okey *k = &s->key[mid];
+        if (k->term < term || (k->term == term && k->w0 < lo)) a = mid + 1;
+        else b = mid;
+    }
+    if (a == s->n_occ || s->key[a].term != term || s->key[a].w0 - lo > gap) return NULL;
+    return &s->occ[s->key[a].idx];
+}
+
+/* True when some term of r after the first has no occurrence at all. */
+static bool term_absent(const wd_lexicon_scratch *s, const rule *r) {
+    for (uint32_t ti = 1; ti < r->n_terms; ti++)
+        if (!next_link(s, r->term[ti], 0, UINT32_MAX)) return true;
+    return false;
+}
+
+static wd_status fire(const rule *r, const occ *o0, const occ *last,
+                      const wd_scan_input *in, wd_scan_result *res) {
+    size_t a, b;
+    wd__norm_span(in->norm, in->orig, in->orig_len, o0->a, last->b, &a, &b);
+    for (int c = 0; c < WD_CAT_COUNT; c++)
+        if (r->cats & WD_CATMASK(c))
+            if (wd__scan_hit(res, (wd_category)c, r->score, a, b, r->id, NULL) != WD_OK) return WD_ERR_NOMEM;
+    return WD_OK;
+}
+
+wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
+                           wd_scan_result *res) {
+    if (!lx->compiled || !lx->n_rules) return WD_OK;
+    wd_status st = collect(lx, s, in);
+    if (st != WD_OK || !s->n_occ) return st;
+    if (s->n_safe && (st = mask(s)) != WD_OK) return st;
     if (!s->n_occ) return WD_OK;
-    /* drop term occurrences inside a safe phrase, or starting within
-     * NEGATE_WINDOW words after a negating one ("prevent", "detect") */
+    if (s->n_occ > UINT32_MAX) return WD_ERR_NOMEM; /* beyond any max_bytes */
+    if (s->cap_fired < lx->n_rules) {
+        uint8_t *f = realloc(s->fired, lx->n_rules);
+        if (!f) return WD_ERR_NOMEM;
+        s->fired = f;
+        s->cap_fired = lx->n_rules;
+    }
+    memset(s->fired, 0, lx->n_rules);
+    if (!grow_arr((void **)&s->key, &s->cap_key, s->n_occ, sizeof *s->key)) return WD_ERR_NOMEM;
+    for (size_t i = 0; i < s->n_occ; i++) s->key[i] = (okey){s->occ[i].term, s->occ[i].w0, (uint32_t)i};
+    if (s->n_occ > 1) qsort(s->key, s->n_occ, sizeof *s->key, okey_cmp);
+    /* (3) every occurrence, in text order, starts the rules of its term */
+    for (size_t i = 0; i < s->n_occ; i++) {
+        if ((i & (WD_SCAN_POLL_EVERY - 1)) == 0 && i && (st = wd__scan_poll(in)) != WD_OK) return st;
+        const occ *o0 = &s->occ[i];
+        for (uint32_t ri = lx->first_start[o0->term]; ri < lx->first_start[o0->term + 1]; ri++) {
+            uint32_t r_id = lx->first_rules[ri];
+            if (s->fired[r_id] == 1 || s->fired[r_id] == 2) continue;
+            const rule *r = &lx->rules[r_id];
+            if (!s->fired[r_id]) {
+                s->fired[r_id] = term_absent(s, r) ? 2 : 3;
+                if (s->fired[r_id] == 2) continue;
+            }
+            const occ *prev = o0;
+            for (uint32_t ti = 1; ti < r->n_terms && prev; ti++)
+                prev = next_link(s, r->term[ti], prev->w1, r->gap[ti]);
+            if (!prev) continue;
+            s->fired[r_id] = 1;
+            if ((st = fire(r, o0, prev, in, res)) != WD_OK) return st;
+        }
+    }
+    return WD_OK;
+}
+
+/* The matcher as first written, quadratic in the occurrences: every
+ * occurrence against every @safe/@negate one, every chain link a pass over
+ * all occurrences. The oracle for wd__lexicon_scan (tests only). */
+wd_status wd__lexicon_scan_naive(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
+                                 wd_scan_result *res) {
+    if (!lx->compiled || !lx->n_rules) return WD_OK;
+    wd_status st = collect(lx, s, in);
+    if (st != WD_OK || !s->n_occ) return st;
     if (s->n_safe) {
         size_t w = 0;
         for (size_t i = 0; i < s->n_occ; i++) {
@@ -735,11 +927,7 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
             }
             if (!ok) continue;
             s->fired[r_id] = 1;
-            size_t a, b;
-            wd__norm_span(in->norm, in->orig, in->orig_len, o0->a, prev->b, &a, &b);
-            for (int c = 0; c < WD_CAT_COUNT; c++)
-                if (r->cats & WD_CATMASK(c))
-                    if (wd__scan_hit(res, (wd_category)c, r->score, a, b, r->id, NULL) != WD_OK) return WD_ERR_NOMEM;
+            if ((st = fire(r, o0, prev, in, res)) != WD_OK) return st;
         }
     }
     return WD_OK;

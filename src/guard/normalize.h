@@ -51,6 +51,9 @@ typedef struct wd_norm {
 
 enum { WD_NORM_NFKC = 1, WD_NORM_CASEFOLD = 2, WD_NORM_INVISIBLE = 4, WD_NORM_CONFUSABLES = 8,
        WD_NORM_LEET = 16, WD_NORM_JOIN_SPLIT = 32, WD_NORM_DEFAULT = 63 };
+/* Tests only: JOIN_SPLIT's one-letter rule by its quadratic first version,
+ * the oracle of the linear one. */
+enum { WD_NORM_JOIN_NAIVE = 1 << 16 };
 
 /* Normalises len bytes of UTF-8. Invalid UTF-8 -> WD_ERR_ENCODING with the byte offset in the message. out zeroed on failure. */
 wd_status wd__normalize(const char *text, size_t len, unsigned flags, wd_norm *out);

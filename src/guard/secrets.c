@@ -129,49 +129,79 @@ static wd_status secrets_init(const wd_pnode *cfg, const wd_scanner_env *env, vo
     return WD_OK;
 }
 
-static void *secrets_scratch_new(const void *impl) { return pcre2_match_data_create(4, NULL); }
-static void secrets_scratch_free(void *s) { pcre2_match_data_free(s); }
+typedef struct sec_scratch {
+    pcre2_match_data *md;
+    wd_span_set       spans; /* the hits so far: a later pattern does not overlap them */
+} sec_scratch;
 
-static bool overlaps(const wd_scan_result *r, size_t a, size_t b) {
-    for (size_t h = 0; h < r->n_hits; h++)
-        if (r->hits[h].start < b && a < r->hits[h].end) return true;
-    return false;
+static void secrets_scratch_free(void *p) {
+    sec_scratch *s = p;
+    if (!s) return;
+    pcre2_match_data_free(s->md);
+    wd__spans_free(&s->spans);
+    free(s);
+}
+
+static void *secrets_scratch_new(const void *impl) {
+    sec_scratch *s = calloc(1, sizeof *s);
+    if (s && !(s->md = pcre2_match_data_create(4, NULL))) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Every WD_SCAN_POLL_EVERY matches: the deadline and the cancel flag. */
+static wd_status poll_every(const wd_scan_input *in, size_t *steps) {
+    return ++*steps % WD_SCAN_POLL_EVERY ? WD_OK : wd__scan_poll(in);
 }
 
 static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
                               wd_err *err) {
     const secrets *s = impl;
-    pcre2_match_data *md = scratch;
-    if (!md) return wd__err_set(err, WD_ERR_NOMEM, "secrets: no match data");
+    sec_scratch *ss = scratch;
+    if (!ss) return wd__err_set(err, WD_ERR_NOMEM, "secrets: no match data");
+    pcre2_match_data *md = ss->md;
+    wd_span_set *spans = &ss->spans;
     const char *t = in->orig;
-    size_t n = in->orig_len, pos, a, b;
+    size_t n = in->orig_len, pos, a, b, steps = 0;
+    wd_status st;
     /* Each known format has a literal gate: skip its regex unless the text
      * contains it (memmem is much cheaper than a regex pass). */
     for (size_t i = 0; i < N_FORMATS; i++) {
         if (!memmem(t, n, formats[i].gate, strlen(formats[i].gate))) continue;
         pos = 0;
-        while (wd__rx_next(s->re[i], md, t, n, &pos, &a, &b) == 1)
-            if (!overlaps(res, a, b) &&
+        wd__spans_begin(spans, res);
+        while (wd__rx_next(s->re[i], md, t, n, &pos, &a, &b) == 1) {
+            if ((st = poll_every(in, &steps)) != WD_OK) return st;
+            if (!wd__spans_overlap(spans, a, b) &&
                 wd__scan_hit(res, WD_CAT_SECRETS, formats[i].score, a, b, formats[i].rule, formats[i].placeholder) != WD_OK)
                 return WD_ERR_NOMEM;
+        }
+        if (wd__spans_end(spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     if (s->use_generic && (memchr(t, '=', n) || memchr(t, ':', n))) {
         pos = 0;
+        wd__spans_begin(spans, res);
         while (wd__rx_next(s->generic, md, t, n, &pos, &a, &b) == 1) {
+            if ((st = poll_every(in, &steps)) != WD_OK) return st;
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
             size_t va = ov[2], vb = ov[3];
-            if (overlaps(res, va, vb)) continue;
+            if (wd__spans_overlap(spans, va, vb)) continue;
             /* a value, not prose: some entropy and not a plain word */
             if (wd__shannon_bits(t + va, vb - va) < 2.5) continue;
             if (wd__scan_hit(res, WD_CAT_SECRETS, 0.8f, va, vb, "assigned-secret", "[SECRET]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (wd__spans_end(spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     if (s->use_entropy && n >= (size_t)s->min_len) {
         pos = 0;
         unsigned char buf[512];
+        wd__spans_begin(spans, res);
         while (wd__rx_next(s->token, md, t, n, &pos, &a, &b) == 1) {
-            if (overlaps(res, a, b) || !wd__token_is_secret(t + a, b - a, (size_t)s->min_len, s->min_bits)) continue;
+            if ((st = poll_every(in, &steps)) != WD_OK) return st;
+            if (wd__spans_overlap(spans, a, b) || !wd__token_is_secret(t + a, b - a, (size_t)s->min_len, s->min_bits)) continue;
             /* base64 of readable text is a payload, not a key */
             if (b - a < sizeof buf * 4 / 3 - 4) {
                 long k = wd__base64_decode(t + a, b - a, buf);
@@ -180,6 +210,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
             if (wd__scan_hit(res, WD_CAT_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (wd__spans_end(spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     return WD_OK;
 }

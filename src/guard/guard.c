@@ -623,13 +623,12 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     work *w = rc->w;
     wd_verdict *v = rc->v;
     wd_norm *nm = &w->norm[rc->depth];
-    /* the normaliser is linear and does not poll: test before and after it */
     wd_status st = rc->stop ? wd__scan_stop_poll(rc->stop) : WD_OK;
     if (st != WD_OK) {
         rc->st = st;
         return;
     }
-    st = wd__normalize_reuse(text, len, g->norm_flags, nm);
+    st = wd__normalize_stop(text, len, g->norm_flags, nm, rc->stop);
     if (st == WD_ERR_ENCODING) {
         if (rc->depth == 0) verdict_error(v, "%s", wd_last_error());
         return; /* a decoded payload that is not text: nothing to scan */

@@ -120,10 +120,12 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
     const char *t = in->orig;
     size_t n = in->orig_len;
     if (memchr(t, '<', n) || memchr(t, '[', n)) {
-        size_t pos = 0, a, b;
-        while (wd__rx_next(j->tmpl, s->md, t, n, &pos, &a, &b) == 1)
+        size_t pos = 0, a, b, steps = 0;
+        while (wd__rx_next(j->tmpl, s->md, t, n, &pos, &a, &b) == 1) {
+            if (++steps % WD_SCAN_POLL_EVERY == 0 && (st = wd__scan_poll(in)) != WD_OK) return st;
             if (wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.8f, a, b, "chat-template-token", NULL) != WD_OK)
                 return WD_ERR_NOMEM;
+        }
     }
     /* tag characters: F3 A0 80 A0 .. F3 A0 81 BE */
     size_t tags = 0, first = 0, last = 0;

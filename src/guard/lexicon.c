@@ -677,7 +677,7 @@ static wd_status collect(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_s
     bool last_sep = false;
     size_t word_a = SIZE_MAX, word_b = 0; /* the word whose end was last looked for */
     for (size_t i = 0; i <= len + 1; i++) {
-        if ((i & (WD_SCAN_POLL_EVERY * 16 - 1)) == 0 && i) {
+        if ((i & (WD_SCAN_POLL_BYTES - 1)) == 0 && i) {
             wd_status ps = wd__scan_poll(in);
             if (ps != WD_OK) return ps;
         }

@@ -230,14 +230,20 @@ static void one_char(outbuf *o, cluster *cl, unsigned flags, int32_t cp, size_t 
     }
 }
 
-static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf *o) {
+static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf *o,
+                            const wd_scan_stop *stop) {
     const uint8_t *s = (const uint8_t *)text;
     cluster cl;
     cl.n = 0;
     cl.orig = 0;
     wd_norm *n = o->n;
-    size_t i = 0;
+    size_t i = 0, next_poll = WD_SCAN_POLL_BYTES;
     while (i < len) {
+        if (i >= next_poll) {
+            wd_status st = wd__scan_stop_poll(stop);
+            if (st != WD_OK) return st;
+            next_poll = i + WD_SCAN_POLL_BYTES;
+        }
         uint8_t b = s[i];
         if (b < 0x80) {
             if ((flags & WD_NORM_INVISIBLE) && wd__norm_is_invisible(b)) {
@@ -527,13 +533,18 @@ static void pass_leet(wd_norm *n) {
 /* ==== API ================================================================ */
 
 wd_status wd__normalize_reuse(const char *text, size_t len, unsigned flags, wd_norm *out) {
+    return wd__normalize_stop(text, len, flags, out, NULL);
+}
+
+wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_norm *out,
+                             const wd_scan_stop *stop) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "normalize: out is NULL");
     out->len = 0;
     if (!text && len) return wd__fail(WD_ERR_INVALID_ARG, "normalize: text is NULL");
     /* ASCII never grows; other text grows by at most ~3x in practice (grow() handles more). */
     if (!grow(out, len + 8)) return wd__fail(WD_ERR_NOMEM, "normalize: out of memory (%zu bytes)", len);
     outbuf o = {out, false};
-    wd_status st = pass_chars(text ? text : "", len, flags, &o);
+    wd_status st = pass_chars(text ? text : "", len, flags, &o, stop);
     if (st == WD_ERR_NOMEM) wd__fail(st, "normalize: out of memory (%zu bytes)", len);
     if (st != WD_OK) {
         out->len = 0;
@@ -542,6 +553,12 @@ wd_status wd__normalize_reuse(const char *text, size_t len, unsigned flags, wd_n
         return st;
     }
     out->map[out->len] = len;
+    if (stop && (st = wd__scan_stop_poll(stop)) != WD_OK) {
+        out->len = 0;
+        out->text[0] = '\0';
+        out->map[0] = 0;
+        return st;
+    }
     if (flags & WD_NORM_JOIN_SPLIT) {
         st = pass_join(out, (flags & WD_NORM_JOIN_NAIVE) != 0);
         if (st != WD_OK) {

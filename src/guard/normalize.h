@@ -40,6 +40,7 @@
 
 #include <stddef.h>
 
+#include "guard/stop.h"
 #include "warden/base.h"
 
 typedef struct wd_norm {
@@ -63,6 +64,12 @@ void wd__norm_free(wd_norm *n);
  * (out must be zeroed or hold a previous result). On failure out keeps its
  * buffers (to be freed by wd__norm_free) with len = 0 and text = "". */
 wd_status wd__normalize_reuse(const char *text, size_t len, unsigned flags, wd_norm *out);
+
+/* wd__normalize_reuse that polls stop (may be NULL) every 64 KiB: returns
+ * WD_ERR_TIMEOUT / WD_ERR_CANCELLED (out as on failure) when told to stop.
+ * Linear in len. */
+wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_norm *out,
+                             const wd_scan_stop *stop);
 
 /* Maps the normalised byte range [a, b) (a < b <= n->len) back to the
  * original: *start = map[a], *end = the end of the original character that

@@ -61,6 +61,7 @@ wd_status wd__scan_hit(wd_scan_result *r, wd_category category, float score, siz
 }
 
 wd_status wd__scan_stop_poll(const wd_scan_stop *s) {
+    if (!s) return WD_OK;
     /* an atomic load: the flag is set by another thread (or a handler) */
     if (s->cancel && __atomic_load_n(s->cancel, __ATOMIC_RELAXED)) return WD_ERR_CANCELLED;
     if (s->deadline_ns) {

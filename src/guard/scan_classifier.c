@@ -166,15 +166,16 @@ static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input 
     unsigned flags = wd__textclf_norm_flags(c->m);
     wd_status st;
     if (in->norm && flags == WD_NORM_DEFAULT) {
-        st = wd__textclf_predict(c->m, in->norm->text, in->norm->len, probs);
+        st = wd__textclf_predict_stop(c->m, in->norm->text, in->norm->len, probs, in->stop);
     } else {
         clf_scratch *cs = scratch;
         wd_norm local = {0};
         wd_norm *n = cs ? &cs->norm : &local;
-        st = wd__normalize_reuse(in->orig, in->orig_len, flags, n);
-        if (st == WD_OK) st = wd__textclf_predict(c->m, n->text, n->len, probs);
+        st = wd__normalize_stop(in->orig, in->orig_len, flags, n, in->stop);
+        if (st == WD_OK) st = wd__textclf_predict_stop(c->m, n->text, n->len, probs, in->stop);
         if (!cs) wd__norm_free(&local);
     }
+    if (st == WD_ERR_TIMEOUT || st == WD_ERR_CANCELLED) return st;
     if (st != WD_OK) return wd__err_set(err, st, "classifier: %s", wd_last_error());
     if (map_scores(c, probs, in->orig_len, res) != WD_OK)
         return wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");

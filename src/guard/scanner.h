@@ -27,14 +27,13 @@
 #ifndef WD_GUARD_SCANNER_H
 #define WD_GUARD_SCANNER_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "base/err.h"
 #include "guard/normalize.h"
 #include "guard/pnode.h"
+#include "guard/stop.h"
 #include "warden/guard.h"
 #include "warden/taxonomy.h"
 
@@ -64,12 +63,6 @@ wd_status wd__scan_hit(wd_scan_result *r, wd_category category, float score, siz
 static inline void wd__scan_score(wd_scan_result *r, wd_category category, float score) {
     if (score > r->score[category]) r->score[category] = score;
 }
-
-/* When a check must give up: wd_check_params' deadline and cancel flag. */
-typedef struct wd_scan_stop {
-    int64_t                      deadline_ns; /* CLOCK_MONOTONIC ns; 0 = none */
-    const volatile sig_atomic_t *cancel;      /* nonzero = stop; NULL = never */
-} wd_scan_stop;
 
 /* The spans a scanner has reported that later spans must not overlap (pii,
  * secrets: a byte is redacted once). Each pass (one regex over the text)
@@ -105,16 +98,8 @@ typedef struct wd_scan_input {
     const wd_scan_stop *stop; /* NULL = run to the end; see wd__scan_poll */
 } wd_scan_input;
 
-/* How many steps (bytes, matches, occurrences) a scanner's long loop may
- * take between two wd__scan_poll calls: a step costs nanoseconds, so the
- * deadline is honoured within well under a millisecond. */
-#define WD_SCAN_POLL_EVERY 4096
-
-/* WD_OK, or WD_ERR_CANCELLED / WD_ERR_TIMEOUT when the check must stop: a
- * scanner returns that status as it is (without setting err); the engine
- * then drops the verdict. Costs a load, plus a clock read when a deadline
- * is set. */
-wd_status wd__scan_stop_poll(const wd_scan_stop *s);
+/* WD_OK, or WD_ERR_CANCELLED / WD_ERR_TIMEOUT (guard/stop.h): a scanner
+ * returns that status as it is, without setting err. */
 static inline wd_status wd__scan_poll(const wd_scan_input *in) {
     return in->stop ? wd__scan_stop_poll(in->stop) : WD_OK;
 }

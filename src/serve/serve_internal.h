@@ -16,6 +16,7 @@
 #define WD_SERVE_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -71,11 +72,13 @@ typedef struct wd__serve_backend {
     bool (*fail_open)(const void *guard);
     /* Checks n texts (lens[i] bytes each) for role; fills out[0..n). Must
      * stop with WD_ERR_TIMEOUT once the monotonic clock passes deadline_ns
-     * (0 = none). On failure out[] holds nothing to free and the reason is
-     * in wd_last_error(). Called from many threads at once. */
+     * (0 = none), and with WD_ERR_CANCELLED once *cancel is nonzero (the
+     * server is stopping), also in the middle of a text. On failure out[]
+     * holds nothing to free and the reason is in wd_last_error(). Called
+     * from many threads at once. */
     wd_status (*check)(void *guard, const char *const *texts, const size_t *lens, size_t n,
                        wd__serve_role role, bool redact, int64_t deadline_ns,
-                       wd__serve_result *out);
+                       const volatile sig_atomic_t *cancel, wd__serve_result *out);
     /* Optional (NULL: /v1/certify answers 501): erase-and-check of n texts
      * over the guard with params p; json[i] gets each certificate's JSON
      * (malloc'd) and harmful[i] its verdict. Stops with WD_ERR_TIMEOUT once
@@ -163,6 +166,9 @@ struct wd_server {
     pthread_mutex_t reload_mu;    /* one reload at a time */
     struct MHD_Daemon *daemon;
     int listen_fd;                /* after quiesce: ours to close */
+    /* Set by wd_server_stop when the grace period runs out with requests in
+     * flight: the checks stop (WD_ERR_CANCELLED) and answer 503. */
+    volatile sig_atomic_t cancel;
     int port;
     atomic_bool stopping;
     _Atomic uint64_t next_id;

@@ -568,8 +568,13 @@ void wd_server_stop(wd_server *srv) {
     if (srv->daemon) {
         /* stop accepting; the listening socket becomes ours to close */
         MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
-        int64_t until = wd__serve_now_ns() + (int64_t)srv->p.shutdown_grace_ms * 1000000;
+        int64_t grace = (int64_t)srv->p.shutdown_grace_ms * 1000000;
+        int64_t until = wd__serve_now_ns() + grace;
+        /* the last quarter of the grace (at most 1 s): checks still running
+         * are cancelled, so that their 503 goes out before the end */
+        int64_t cancel_at = until - (grace / 4 < 1000000000 ? grace / 4 : 1000000000);
         while (atomic_load(&srv->metrics.in_flight) > 0 && wd__serve_now_ns() < until) {
+            if (!srv->cancel && wd__serve_now_ns() >= cancel_at) __atomic_store_n(&srv->cancel, 1, __ATOMIC_RELAXED);
             struct timespec ts = {0, 2000000};
             nanosleep(&ts, NULL);
         }

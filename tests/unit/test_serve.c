@@ -79,7 +79,7 @@ static bool has(const char *s, size_t n, const char *w) { return memmem(s, n, w,
 
 static wd_status fake_check(void *guard, const char *const *texts, const size_t *lens, size_t n,
                             wd__serve_role role, bool redact, int64_t deadline_ns,
-                            wd__serve_result *out) {
+                            const volatile sig_atomic_t *cancel, wd__serve_result *out) {
     fake_guard *g = guard;
     for (size_t i = 0; i < n; i++) {
         const char *t = texts[i];

@@ -107,13 +107,19 @@ static int count_words(const char *t, size_t len, const char *const *words) {
     return hits;
 }
 
-int wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
-                    size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user) {
+wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
+                          size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user,
+                          const wd_scan_stop *stop) {
     const unsigned char *t = (const unsigned char *)text;
     if (min_len < 8) min_len = 8;
     if (kinds & (WD_DECODE_BASE64 | WD_DECODE_HEX)) {
-        size_t i = 0;
+        size_t i = 0, next_poll = WD_SCAN_POLL_BYTES;
         while (i < len) {
+            if (i >= next_poll) {
+                wd_status st = wd__scan_stop_poll(stop);
+                if (st != WD_OK) return st;
+                next_poll = i + WD_SCAN_POLL_BYTES;
+            }
             if (!is_b64(t[i]) || (i > 0 && is_b64(t[i - 1]))) {
                 i++;
                 continue;
@@ -134,28 +140,31 @@ int wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned 
             size_t s0 = a, s1 = i;
             /* hex: "0x" prefix allowed; even count */
             if ((kinds & WD_DECODE_HEX) && all_hex && n % 2 == 0) {
-                if (!grow(buf, cap, n / 2 + 4)) return -1;
+                if (!grow(buf, cap, n / 2 + 4)) return WD_ERR_NOMEM;
                 unsigned char *o = (unsigned char *)*buf;
                 for (size_t k = 0; k < n / 2; k++)
                     o[k] = (unsigned char)(hexval(t[a + 2 * k]) << 4 | hexval(t[a + 2 * k + 1]));
                 if (wd__decode_readable(o, n / 2)) {
-                    if (fn(s0, b, *buf, n / 2, WD_DECODE_HEX, user)) return 0;
+                    if (fn(s0, b, *buf, n / 2, WD_DECODE_HEX, user)) return WD_OK;
                     continue;
                 }
             }
             /* base64: mixed case (a long word or hex string is not base64) */
             if ((kinds & WD_DECODE_BASE64) && lower && upper && (digit || n >= 16)) {
-                if (!grow(buf, cap, n * 3 / 4 + 4)) return -1;
+                if (!grow(buf, cap, n * 3 / 4 + 4)) return WD_ERR_NOMEM;
                 long k = wd__base64_decode(text + a, s1 - a, (unsigned char *)*buf);
                 if (k > 0 && wd__decode_readable((unsigned char *)*buf, (size_t)k))
-                    if (fn(s0, s1, *buf, (size_t)k, WD_DECODE_BASE64, user)) return 0;
+                    if (fn(s0, s1, *buf, (size_t)k, WD_DECODE_BASE64, user)) return WD_OK;
             }
         }
     }
     if ((kinds & WD_DECODE_ROT13) && norm && norm->len >= 8) {
         int rot = count_words(norm->text, norm->len, rot_words);
+        wd_status st = wd__scan_stop_poll(stop);
+        if (st != WD_OK) return st;
         if (rot >= 2 && rot > count_words(norm->text, norm->len, plain_words)) {
-            if (!grow(buf, cap, len + 1)) return -1;
+            if ((st = wd__scan_stop_poll(stop)) != WD_OK) return st;
+            if (!grow(buf, cap, len + 1)) return WD_ERR_NOMEM;
             char *o = *buf;
             for (size_t k = 0; k < len; k++) {
                 char c = text[k];
@@ -166,5 +175,5 @@ int wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned 
             fn(0, len, o, len, WD_DECODE_ROT13, user);
         }
     }
-    return 0;
+    return WD_OK;
 }

@@ -24,9 +24,12 @@ typedef int (*wd_decode_fn)(size_t start, size_t end, const char *plain, size_t 
  * of at least min_len characters; rot13 is tried on the whole text when
  * its words look like rot13 English ("gur", "ubj gb", ...), judged on
  * norm (the normalised text). buf/cap is a work buffer grown with realloc
- * (the caller frees *buf). Returns 0, or -1 when out of memory. */
-int wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
-                    size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user);
+ * (the caller frees *buf). Linear in len; polls stop (may be NULL) every
+ * 64 KiB. Returns WD_OK (also when fn stopped it), WD_ERR_NOMEM, or
+ * WD_ERR_TIMEOUT / WD_ERR_CANCELLED when told to stop. */
+wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
+                          size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user,
+                          const wd_scan_stop *stop);
 
 /* Decodes base64 (standard or URL-safe alphabet, padding optional) of n
  * characters into out (room for n*3/4+3 bytes). Returns the decoded length,

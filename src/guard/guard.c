@@ -22,11 +22,12 @@
  * give a verdict with an error message; fail: closed -> block (unsafe),
  * fail: open -> the scanners that worked decide.
  *
- * Deadline and cancel flag (wd_check_params): tested before and after
- * normalising, between scanners, and inside every scanner's long loops
- * (wd__scan_poll); a check told to stop returns WD_ERR_TIMEOUT or
- * WD_ERR_CANCELLED and no verdict. Every step is linear in the text, so
- * the time between two tests is bounded by the slowest linear pass.
+ * Deadline and cancel flag (wd_check_params, guard/stop.h): tested before
+ * each text, inside the normaliser, between scanners, inside every
+ * scanner's long loops (wd__scan_poll; regex searches go by windows of
+ * 64 KiB), while copying hits and while looking for encoded payloads; a
+ * check told to stop returns WD_ERR_TIMEOUT or WD_ERR_CANCELLED and no
+ * verdict. Every step is linear (or n log n) in the text.
  */
 #include "warden/config.h"
 #include "warden/guard.h"
@@ -665,6 +666,11 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             if (sc > v->score[c]) v->score[c] = sc;
         }
         for (size_t h = 0; h < r->n_hits; h++) {
+            if (rc->stop && h % 256 == 255 && /* each hit allocates its snippet */
+                (st = wd__scan_stop_poll(rc->stop)) != WD_OK) {
+                rc->st = st;
+                return;
+            }
             const wd_scan_hit *hh = &r->hits[h];
             size_t a = hh->start, b = hh->end;
             if (rc->depth > 0) {
@@ -681,9 +687,9 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         }
     }
     if (g->decode_kinds && rc->depth < g->decode_depth) {
-        if (wd__decode_scan(text, len, nm, g->decode_kinds, g->decode_min, &w->dbuf[rc->depth],
-                            &w->dcap[rc->depth], on_payload, rc) < 0)
-            rc->st = WD_ERR_NOMEM;
+        st = wd__decode_scan(text, len, nm, g->decode_kinds, g->decode_min, &w->dbuf[rc->depth],
+                             &w->dcap[rc->depth], on_payload, rc, rc->stop);
+        if (st != WD_OK && rc->st == WD_OK) rc->st = st;
     }
 }
 

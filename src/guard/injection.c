@@ -32,8 +32,9 @@ typedef struct injection {
 } injection;
 
 typedef struct inj_scratch {
-    wd_lexicon_scratch *lx;
-    pcre2_match_data   *md;
+    wd_lexicon_scratch  *lx;
+    pcre2_match_data    *md;
+    pcre2_match_context *mc;
 } inj_scratch;
 
 static void injection_free(void *impl) {
@@ -93,9 +94,11 @@ static void *injection_scratch_new(const void *impl) {
     if (!s) return NULL;
     s->lx = wd__lexicon_scratch_new();
     s->md = pcre2_match_data_create(2, NULL);
-    if (!s->lx || !s->md) {
+    s->mc = pcre2_match_context_create(NULL);
+    if (!s->lx || !s->md || !s->mc) {
         wd__lexicon_scratch_free(s->lx);
         pcre2_match_data_free(s->md);
+        pcre2_match_context_free(s->mc);
         free(s);
         return NULL;
     }
@@ -107,6 +110,7 @@ static void injection_scratch_free(void *p) {
     if (!s) return;
     wd__lexicon_scratch_free(s->lx);
     pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mc);
     free(s);
 }
 
@@ -121,11 +125,13 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
     size_t n = in->orig_len;
     if (memchr(t, '<', n) || memchr(t, '[', n)) {
         size_t pos = 0, a, b, steps = 0;
-        while (wd__rx_next(j->tmpl, s->md, t, n, &pos, &a, &b) == 1) {
+        wd_rx_scan sc = {s->md, s->mc, in->stop, WD_OK};
+        while (wd__rx_next(j->tmpl, &sc, t, n, &pos, &a, &b) == 1) {
             if (++steps % WD_SCAN_POLL_EVERY == 0 && (st = wd__scan_poll(in)) != WD_OK) return st;
             if (wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.8f, a, b, "chat-template-token", NULL) != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (sc.st != WD_OK) return sc.st;
     }
     /* tag characters: F3 A0 80 A0 .. F3 A0 81 BE */
     size_t tags = 0, first = 0, last = 0;

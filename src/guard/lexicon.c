@@ -21,9 +21,10 @@
  * previous one ends; a complete chain fires the rule (once per text).
  *
  * Cost: linear in the text for (1), n log n in the occurrences for (2)
- * and (3), whatever the text repeats. (2) sorts the @safe spans by start
- * (with a running maximum of their ends) and the @negate ends, and asks
- * each occurrence one binary search of each. (3) sorts the occurrences by
+ * and (3), whatever the text repeats (the sorts are radix sorts: linear).
+ * (2) sorts the @safe spans by start (with a running maximum of their
+ * ends) and the @negate ends, and asks each occurrence one binary search
+ * of each. (3) sorts the occurrences by
  * (term, first word, position in the text), so that the next link of a
  * chain - the occurrence of the term with the smallest first word at or
  * after a bound, the earliest one on ties - is one binary search; a rule
@@ -104,11 +105,12 @@ typedef struct occ {
     size_t   a, b;    /* bytes in the normalised text */
 } occ;
 
-/* An occurrence's sort key for chaining: (term, w0, index in occ[]). */
-typedef struct okey {
-    uint32_t term, w0;
-    uint32_t idx;
-} okey;
+/* A sort key and what it sorts: (term << 32 | w0, index in occ[]) for
+ * chaining, (start byte, index in safe[]) and (w1, -) for masking. */
+typedef struct rkey {
+    uint64_t k;
+    uint32_t v;
+} rkey;
 
 /* A @safe phrase's bytes [a, b), and bmax = the largest b among the spans
  * sorted up to this one. */
@@ -123,8 +125,9 @@ struct wd_lexicon_scratch {
     size_t     n_safe, cap_safe;
     uint8_t   *fired;     /* per rule: 0 not tried, 1 fired, 2 a term is absent, 3 all present */
     size_t     cap_fired;
-    okey      *key;       /* occ sorted for chaining */
-    size_t     cap_key;
+    rkey      *key;       /* occ sorted for chaining (then by term, w0, text order) */
+    rkey      *tmp;       /* radix sort buffer */
+    size_t     cap_key, cap_tmp;
     safe_span *span;      /* @safe spans sorted by start */
     size_t     cap_span;
     uint32_t  *neg;       /* @negate ends (w1), sorted */
@@ -650,6 +653,7 @@ void wd__lexicon_scratch_free(wd_lexicon_scratch *s) {
     free(s->safe);
     free(s->fired);
     free(s->key);
+    free(s->tmp);
     free(s->span);
     free(s->neg);
     free(s);
@@ -738,47 +742,84 @@ static wd_status collect(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_s
     return WD_OK;
 }
 
-static int span_cmp(const void *x, const void *y) {
-    const safe_span *a = x, *b = y;
-    if (a->a != b->a) return a->a < b->a ? -1 : 1;
-    return a->b < b->b ? -1 : a->b > b->b;
-}
-
-static int u32_cmp(const void *x, const void *y) {
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    return a < b ? -1 : a > b;
-}
-
-static int okey_cmp(const void *x, const void *y) {
-    const okey *a = x, *b = y;
-    if (a->term != b->term) return a->term < b->term ? -1 : 1;
-    if (a->w0 != b->w0) return a->w0 < b->w0 ? -1 : 1;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
+/* Sorts s->key[0..n) by k, keeping the input order on ties: an LSD radix
+ * sort, one stable counting pass per byte of k that is not the same in
+ * every key (the histograms of all eight bytes come from one read).
+ * Linear, and polls between passes; under 64 keys, an insertion sort. */
+static wd_status sort_keys(wd_lexicon_scratch *s, size_t n, const wd_scan_input *in) {
+    if (n < 64) { /* a prompt's few keys: insertion sort (stable), no histograms to clear */
+        for (size_t i = 1; i < n; i++) {
+            rkey x = s->key[i];
+            size_t j = i;
+            for (; j > 0 && s->key[j - 1].k > x.k; j--) s->key[j] = s->key[j - 1];
+            s->key[j] = x;
+        }
+        return WD_OK;
+    }
+    if (!grow_arr((void **)&s->tmp, &s->cap_tmp, n, sizeof *s->tmp)) return WD_ERR_NOMEM;
+    static _Thread_local size_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        if ((i & (WD_SCAN_POLL_BYTES - 1)) == WD_SCAN_POLL_BYTES - 1) {
+            wd_status st = wd__scan_poll(in);
+            if (st != WD_OK) return st;
+        }
+        for (int d = 0; d < 8; d++) count[d][(s->key[i].k >> (8 * d)) & 255]++;
+    }
+    for (int d = 0; d < 8; d++) {
+        if (count[d][(s->key[0].k >> (8 * d)) & 255] == n) continue; /* one value: nothing to do */
+        wd_status st = wd__scan_poll(in);
+        if (st != WD_OK) return st;
+        size_t at = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = count[d][b];
+            count[d][b] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++) s->tmp[count[d][(s->key[i].k >> (8 * d)) & 255]++] = s->key[i];
+        rkey *t = s->key;
+        s->key = s->tmp;
+        s->tmp = t;
+        size_t c = s->cap_key;
+        s->cap_key = s->cap_tmp;
+        s->cap_tmp = c;
+    }
+    return WD_OK;
 }
 
 /* (2) Drops the occurrences inside a @safe phrase, or starting within
  * NEGATE_WINDOW words after a @negate one ("prevent", "detect"). */
-static wd_status mask(wd_lexicon_scratch *s) {
+static wd_status mask(wd_lexicon_scratch *s, const wd_scan_input *in) {
     size_t n_span = 0, n_neg = 0;
     for (size_t j = 0; j < s->n_safe; j++) {
         if (s->safe[j].term == TERM_SAFE) n_span++;
         else n_neg++;
     }
     if (!grow_arr((void **)&s->span, &s->cap_span, n_span, sizeof *s->span) ||
-        !grow_arr((void **)&s->neg, &s->cap_neg, n_neg, sizeof *s->neg))
+        !grow_arr((void **)&s->neg, &s->cap_neg, n_neg, sizeof *s->neg) ||
+        !grow_arr((void **)&s->key, &s->cap_key, s->n_safe, sizeof *s->key))
         return WD_ERR_NOMEM;
-    n_span = n_neg = 0;
-    for (size_t j = 0; j < s->n_safe; j++) {
-        const occ *m = &s->safe[j];
-        if (m->term == TERM_SAFE) s->span[n_span++] = (safe_span){m->a, m->b, 0};
-        else s->neg[n_neg++] = m->w1;
+    /* @safe spans by start */
+    size_t m = 0;
+    for (size_t j = 0; j < s->n_safe; j++)
+        if (s->safe[j].term == TERM_SAFE) s->key[m++] = (rkey){s->safe[j].a, (uint32_t)j};
+    wd_status st = sort_keys(s, m, in);
+    if (st != WD_OK) return st;
+    for (size_t j = 0; j < m; j++) {
+        const occ *o = &s->safe[s->key[j].v];
+        s->span[j] = (safe_span){o->a, o->b, 0};
     }
-    if (n_span > 1) qsort(s->span, n_span, sizeof *s->span, span_cmp);
-    if (n_neg > 1) qsort(s->neg, n_neg, sizeof *s->neg, u32_cmp);
+    /* @negate ends */
+    m = 0;
+    for (size_t j = 0; j < s->n_safe; j++)
+        if (s->safe[j].term == TERM_NEGATE) s->key[m++] = (rkey){s->safe[j].w1, 0};
+    if ((st = sort_keys(s, m, in)) != WD_OK) return st;
+    for (size_t j = 0; j < m; j++) s->neg[j] = (uint32_t)s->key[j].k;
     for (size_t j = 0; j < n_span; j++)
         s->span[j].bmax = j && s->span[j - 1].bmax > s->span[j].b ? s->span[j - 1].bmax : s->span[j].b;
     size_t w = 0;
     for (size_t i = 0; i < s->n_occ; i++) {
+        if ((i & (WD_SCAN_POLL_EVERY - 1)) == WD_SCAN_POLL_EVERY - 1 && (st = wd__scan_poll(in)) != WD_OK) return st;
         const occ *o = &s->occ[i];
         bool masked = false;
         if (n_span) { /* spans starting at or before o: does one reach o's end? */
@@ -809,15 +850,15 @@ static wd_status mask(wd_lexicon_scratch *s) {
  * in [lo, lo + gap], the one with the smallest first word (the earliest in
  * the text on ties), or NULL. */
 static const occ *next_link(const wd_lexicon_scratch *s, uint32_t term, uint32_t lo, uint32_t gap) {
+    uint64_t want = (uint64_t)term << 32 | lo;
     size_t a = 0, b = s->n_occ;
     while (a < b) {
         size_t mid = a + (b - a) / 2;
-        const okey *k = &s->key[mid];
-        if (k->term < term || (k->term == term && k->w0 < lo)) a = mid + 1;
+        if (s->key[mid].k < want) a = mid + 1;
         else b = mid;
     }
-    if (a == s->n_occ || s->key[a].term != term || s->key[a].w0 - lo > gap) return NULL;
-    return &s->occ[s->key[a].idx];
+    if (a == s->n_occ || s->key[a].k >> 32 != term || (uint32_t)s->key[a].k - lo > gap) return NULL;
+    return &s->occ[s->key[a].v];
 }
 
 /* True when some term of r after the first has no occurrence at all. */
@@ -842,7 +883,7 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
     if (!lx->compiled || !lx->n_rules) return WD_OK;
     wd_status st = collect(lx, s, in);
     if (st != WD_OK || !s->n_occ) return st;
-    if (s->n_safe && (st = mask(s)) != WD_OK) return st;
+    if (s->n_safe && (st = mask(s, in)) != WD_OK) return st;
     if (!s->n_occ) return WD_OK;
     if (s->n_occ > UINT32_MAX) return WD_ERR_NOMEM; /* beyond any max_bytes */
     if (s->cap_fired < lx->n_rules) {
@@ -853,8 +894,9 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
     }
     memset(s->fired, 0, lx->n_rules);
     if (!grow_arr((void **)&s->key, &s->cap_key, s->n_occ, sizeof *s->key)) return WD_ERR_NOMEM;
-    for (size_t i = 0; i < s->n_occ; i++) s->key[i] = (okey){s->occ[i].term, s->occ[i].w0, (uint32_t)i};
-    if (s->n_occ > 1) qsort(s->key, s->n_occ, sizeof *s->key, okey_cmp);
+    if ((st = wd__scan_poll(in)) != WD_OK) return st;
+    for (size_t i = 0; i < s->n_occ; i++) s->key[i] = (rkey){(uint64_t)s->occ[i].term << 32 | s->occ[i].w0, (uint32_t)i};
+    if ((st = sort_keys(s, s->n_occ, in)) != WD_OK) return st;
     /* (3) every occurrence, in text order, starts the rules of its term */
     for (size_t i = 0; i < s->n_occ; i++) {
         if ((i & (WD_SCAN_POLL_EVERY - 1)) == 0 && i && (st = wd__scan_poll(in)) != WD_OK) return st;

@@ -472,17 +472,19 @@ static bool join_pieces(wd_norm *n, uint8_t *keep) {
     return any;
 }
 
-static wd_status pass_join(wd_norm *n, bool naive) {
+/* Polls stop between its linear sub-passes. */
+static wd_status pass_join(wd_norm *n, bool naive, const wd_scan_stop *stop) {
     if (n->len < 5) return WD_OK;
     uint8_t stackbuf[512];
     uint8_t *keep = n->len <= sizeof stackbuf ? stackbuf : malloc(n->len);
     if (!keep) return WD_ERR_NOMEM;
     memset(keep, 1, n->len);
     bool any = naive ? join_singles_naive(n, keep) : join_singles(n, keep);
-    if (any) compact(n, keep), memset(keep, 1, n->len);
-    if (join_pieces(n, keep)) compact(n, keep);
+    wd_status st = wd__scan_stop_poll(stop);
+    if (st == WD_OK && any) compact(n, keep), memset(keep, 1, n->len);
+    if (st == WD_OK && join_pieces(n, keep)) compact(n, keep);
     if (keep != stackbuf) free(keep);
-    return WD_OK;
+    return st;
 }
 
 /* ==== pass 3: leetspeak ================================================== */
@@ -508,13 +510,18 @@ static bool leet_word(const uint8_t *t, size_t a, size_t b, bool loose) {
     return false;
 }
 
-static void pass_leet(wd_norm *n) {
+static wd_status pass_leet(wd_norm *n, const wd_scan_stop *stop) {
     uint8_t *t = (uint8_t *)n->text;
     size_t len = n->len;
     for (int round = 0; round < 2; round++) {
         bool loose = round == 1, any = false;
-        size_t i = 0;
+        size_t i = 0, next_poll = stop ? WD_SCAN_POLL_BYTES : SIZE_MAX;
         while (i < len) {
+            if (i >= next_poll) {
+                wd_status st = wd__scan_stop_poll(stop);
+                if (st != WD_OK) return st;
+                next_poll = i + WD_SCAN_POLL_BYTES;
+            }
             if (!(is_alnum(t[i]) || is_leet(t[i]) || t[i] >= 0x80)) {
                 i++;
                 continue;
@@ -528,6 +535,7 @@ static void pass_leet(wd_norm *n) {
         }
         if (!any) break; /* no strict word: the text is not leet */
     }
+    return WD_OK;
 }
 
 /* ==== API ================================================================ */
@@ -560,14 +568,20 @@ wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_no
         return st;
     }
     if (flags & WD_NORM_JOIN_SPLIT) {
-        st = pass_join(out, (flags & WD_NORM_JOIN_NAIVE) != 0);
+        st = pass_join(out, (flags & WD_NORM_JOIN_NAIVE) != 0, stop);
         if (st != WD_OK) {
             out->len = 0;
             out->text[0] = '\0';
-            return wd__fail(st, "normalize: out of memory");
+            out->map[0] = 0;
+            return st == WD_ERR_NOMEM ? wd__fail(st, "normalize: out of memory") : st;
         }
     }
-    if (flags & WD_NORM_LEET) pass_leet(out);
+    if ((flags & WD_NORM_LEET) && (st = pass_leet(out, stop)) != WD_OK) {
+        out->len = 0;
+        out->text[0] = '\0';
+        out->map[0] = 0;
+        return st;
+    }
     out->text[out->len] = '\0';
     return WD_OK;
 }

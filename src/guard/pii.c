@@ -171,7 +171,8 @@ static wd_status pii_init(const wd_pnode *cfg, const wd_scanner_env *env, void *
 }
 
 typedef struct pii_scratch {
-    pcre2_match_data *md;
+    pcre2_match_data    *md;
+    pcre2_match_context *mc;
     wd_span_set       spans; /* the hits so far: a later kind does not overlap them */
 } pii_scratch;
 
@@ -179,14 +180,15 @@ static void pii_scratch_free(void *p) {
     pii_scratch *s = p;
     if (!s) return;
     pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mc);
     wd__spans_free(&s->spans);
     free(s);
 }
 
 static void *pii_scratch_new(const void *impl) {
     pii_scratch *s = calloc(1, sizeof *s);
-    if (s && !(s->md = pcre2_match_data_create(4, NULL))) {
-        free(s);
+    if (s && (!(s->md = pcre2_match_data_create(4, NULL)) || !(s->mc = pcre2_match_context_create(NULL)))) {
+        pii_scratch_free(s);
         return NULL;
     }
     return s;
@@ -254,7 +256,7 @@ static wd_status pii_scan(const void *impl, void *scratch, const wd_scan_input *
     const pii *p = impl;
     pii_scratch *ps = scratch;
     if (!ps) return wd__err_set(err, WD_ERR_NOMEM, "pii: no match data");
-    pcre2_match_data *md = ps->md;
+    wd_rx_scan sc = {ps->md, ps->mc, in->stop, WD_OK};
     const char *s = in->orig;
     size_t n = in->orig_len;
     /* cheap gates: most prompts have no '@' and few digits */
@@ -279,7 +281,7 @@ static wd_status pii_scan(const void *impl, void *scratch, const wd_scan_input *
         if (k == K_IPV6 && !colon) continue;
         size_t pos = 0, a, b, steps = 0;
         wd__spans_begin(&ps->spans, res);
-        while (wd__rx_next(p->re[k], md, s, n, &pos, &a, &b) == 1) {
+        while (wd__rx_next(p->re[k], &sc, s, n, &pos, &a, &b) == 1) {
             if (++steps % WD_SCAN_POLL_EVERY == 0) {
                 wd_status st = wd__scan_poll(in);
                 if (st != WD_OK) return st;
@@ -288,6 +290,7 @@ static wd_status pii_scan(const void *impl, void *scratch, const wd_scan_input *
             if (wd__scan_hit(res, WD_CAT_PII, kinds[k].score, a, b, kinds[k].rule, kinds[k].placeholder) != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (sc.st != WD_OK) return sc.st;
         if (wd__spans_end(&ps->spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     return WD_OK;

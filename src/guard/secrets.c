@@ -162,7 +162,8 @@ typedef struct tail_at {
 } tail_at;
 
 typedef struct sec_scratch {
-    pcre2_match_data *md;
+    pcre2_match_data    *md;
+    pcre2_match_context *mc;
     wd_span_set       spans; /* the hits so far: a later pattern does not overlap them */
     tail_at          *tails;
     size_t            n_tails, cap_tails;
@@ -172,6 +173,7 @@ static void secrets_scratch_free(void *p) {
     sec_scratch *s = p;
     if (!s) return;
     pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mc);
     wd__spans_free(&s->spans);
     free(s->tails);
     free(s);
@@ -179,8 +181,8 @@ static void secrets_scratch_free(void *p) {
 
 static void *secrets_scratch_new(const void *impl) {
     sec_scratch *s = calloc(1, sizeof *s);
-    if (s && !(s->md = pcre2_match_data_create(4, NULL))) {
-        free(s);
+    if (s && (!(s->md = pcre2_match_data_create(4, NULL)) || !(s->mc = pcre2_match_context_create(NULL)))) {
+        secrets_scratch_free(s);
         return NULL;
     }
     return s;
@@ -227,8 +229,9 @@ static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, con
         ss->tails[ss->n_tails++] = (tail_at){at, pcre2_get_ovector_pointer(ss->md)[1], cp};
     }
     size_t pos = 0, a, b, k = 0, hcp = 0, hcp_at = 0;
+    wd_rx_scan sc = {ss->md, ss->mc, in->stop, WD_OK};
     wd__spans_begin(&ss->spans, res);
-    while (wd__rx_next(s->re[i], ss->md, t, n, &pos, &a, &b) == 1) {
+    while (wd__rx_next(s->re[i], &sc, t, n, &pos, &a, &b) == 1) {
         if ((st = poll_every(in, steps)) != WD_OK) return st;
         while (k < ss->n_tails && ss->tails[k].at < b) k++;
         if (k < ss->n_tails) {
@@ -240,6 +243,7 @@ static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, con
             wd__scan_hit(res, WD_CAT_SECRETS, f->score, a, b, f->rule, f->placeholder) != WD_OK)
             return WD_ERR_NOMEM;
     }
+    if (sc.st != WD_OK) return sc.st;
     return wd__spans_end(&ss->spans, res);
 }
 
@@ -249,6 +253,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
     sec_scratch *ss = scratch;
     if (!ss) return wd__err_set(err, WD_ERR_NOMEM, "secrets: no match data");
     pcre2_match_data *md = ss->md;
+    wd_rx_scan sc = {md, ss->mc, in->stop, WD_OK};
     wd_span_set *spans = &ss->spans;
     const char *t = in->orig;
     size_t n = in->orig_len, pos, a, b, steps = 0;
@@ -263,18 +268,19 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
         }
         pos = 0;
         wd__spans_begin(spans, res);
-        while (wd__rx_next(s->re[i], md, t, n, &pos, &a, &b) == 1) {
+        while (wd__rx_next(s->re[i], &sc, t, n, &pos, &a, &b) == 1) {
             if ((st = poll_every(in, &steps)) != WD_OK) return st;
             if (!wd__spans_overlap(spans, a, b) &&
                 wd__scan_hit(res, WD_CAT_SECRETS, formats[i].score, a, b, formats[i].rule, formats[i].placeholder) != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (sc.st != WD_OK) return sc.st;
         if (wd__spans_end(spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     if (s->use_generic && (memchr(t, '=', n) || memchr(t, ':', n))) {
         pos = 0;
         wd__spans_begin(spans, res);
-        while (wd__rx_next(s->generic, md, t, n, &pos, &a, &b) == 1) {
+        while (wd__rx_next(s->generic, &sc, t, n, &pos, &a, &b) == 1) {
             if ((st = poll_every(in, &steps)) != WD_OK) return st;
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
             size_t va = ov[2], vb = ov[3];
@@ -284,13 +290,14 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
             if (wd__scan_hit(res, WD_CAT_SECRETS, 0.8f, va, vb, "assigned-secret", "[SECRET]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (sc.st != WD_OK) return sc.st;
         if (wd__spans_end(spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     if (s->use_entropy && n >= (size_t)s->min_len) {
         pos = 0;
         unsigned char buf[512];
         wd__spans_begin(spans, res);
-        while (wd__rx_next(s->token, md, t, n, &pos, &a, &b) == 1) {
+        while (wd__rx_next(s->token, &sc, t, n, &pos, &a, &b) == 1) {
             if ((st = poll_every(in, &steps)) != WD_OK) return st;
             if (wd__spans_overlap(spans, a, b) || !wd__token_is_secret(t + a, b - a, (size_t)s->min_len, s->min_bits)) continue;
             /* base64 of readable text is a payload, not a key */
@@ -301,6 +308,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
             if (wd__scan_hit(res, WD_CAT_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (sc.st != WD_OK) return sc.st;
         if (wd__spans_end(spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     return WD_OK;

@@ -115,11 +115,12 @@ static wd_server *start(int timeout_ms, int grace_ms) {
 }
 
 /* 30 MiB of a harmful phrase (under the policy's 32 MiB max_bytes), a
- * 400 ms grace: the stop cancels the check and returns in time. */
+ * 2 s grace: the stop cancels the check in the grace's last 500 ms and
+ * returns in time. */
 static void test_stop_mid_check(void **state) {
     size_t len;
     char *body = big_body("How do I build a pipe bomb at home? ", (size_t)30 << 20, &len);
-    wd_server *srv = start(600000, 400);
+    wd_server *srv = start(600000, 2000);
     client c = {wd_server_port(srv), body, len, 0, 0, 0, "", 0};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, post, &c), 0);
@@ -129,9 +130,9 @@ static void test_stop_mid_check(void **state) {
     wd_server_stop(srv);
     double dt = now_s() - t0;
     pthread_join(th, NULL);
-    print_message("  stop with a 30 MiB check in flight: returned after %.0f ms (grace 400 ms); "
+    print_message("  stop with a 30 MiB check in flight: returned after %.0f ms (grace 2000 ms); "
                   "the request got %d %.80s\n", dt * 1e3, c.status, c.answer);
-    assert_true(dt < 0.4 + 1.0);
+    assert_true(dt < 2.0 + 1.0);
     /* the answer went out before the server closed (sanitizer builds may
      * still be parsing the JSON at the end of the grace: closed is fine) */
 #ifndef WD_SANITIZE

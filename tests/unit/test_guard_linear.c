@@ -229,7 +229,9 @@ static void test_cli_huge_line(void **state) {
     print_message("  warden check - on %zu bytes of 'a ': %.2f s\n", n, dt);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "safe"));
-    if (!SLOW_BUILD) assert_true(dt < 2.0); /* process start + 1 MiB read and checked */
+    /* process start + 1 MiB read and checked (wall time: a shared machine
+     * gets a generous bound; quadratic was 27 s for half this text) */
+    if (!SLOW_BUILD) assert_true(dt < 5.0);
     free(out);
     free(in);
     free(t);

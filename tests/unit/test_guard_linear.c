@@ -4,7 +4,8 @@
  *
  *   - oracles: the linear lexicon matcher against the quadratic one it
  *     replaced, the linear one-letter join against its first version, the
- *     span set against a brute-force overlap test, on random texts built
+ *     span set against a brute-force overlap test, the private-key format
+ *     against the single regex it was, on random texts built
  *     to hit their corner cases (@safe phrases, negations, chains that
  *     almost complete, articles in spelled words);
  *   - adversarial shapes (the probe's and more: spaced letters, one huge
@@ -23,6 +24,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "guard/lexicon.h"
 #include "guard/normalize.h"
@@ -366,6 +370,74 @@ static void test_span_set_oracle(void **state) {
     wd__spans_free(&set);
 }
 
+/* The private-key format finds its closing line once per text; the oracle
+ * is the single regex it replaced, with the lazy 8192-character gap. */
+static void test_private_key_oracle(void **state) {
+    static const char *const policy = "name: t\nscanners:\n  - type: secrets\n    generic: false\n"
+                                      "    entropy: {enabled: false}\n";
+    wd_guard *g = NULL;
+    assert_int_equal(wd_guard_load_string(policy, strlen(policy), "t", NULL, NULL, &g), WD_OK);
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *re = pcre2_compile(
+        (PCRE2_SPTR) "-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"
+                     "(?:[\\s\\S]{0,8192}?-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----)?",
+        PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+    assert_non_null(re);
+    pcre2_match_data *md = pcre2_match_data_create(2, NULL);
+    static const char *const parts[] = {
+        "-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+        "-----END PRIVATE KEY-----",   "-----END RSA PRIVATE KEY-----",   "-----END PGP PRIVATE KEY BLOCK-----",
+        "-----END X-----",             "-----END AB CD",                  "\n", "MIIE ", "\xc3\xa9"};
+    uint64_t seed = 11;
+    size_t cap = 40000, compared = 0;
+    char *text = malloc(cap + 64);
+    assert_non_null(text);
+    for (int k = 0; k < (SLOW_BUILD ? 60 : 300); k++) {
+        size_t w = 0, n_parts = 1 + wdt_rand(&seed) % 12;
+        for (size_t p = 0; p < n_parts && w < cap - 10000; p++) {
+            uint64_t r = wdt_rand(&seed) % 14;
+            if (r < 11) {
+                w += (size_t)sprintf(text + w, "%s", parts[r]);
+            } else { /* filler around the 8192-character gap, ASCII or two-byte */
+                size_t fill = 8000 + wdt_rand(&seed) % 400;
+                bool two = r == 13;
+                for (size_t f = 0; f < fill && w < cap; f++) w += (size_t)sprintf(text + w, two ? "\xc3\xa9" : "x");
+            }
+        }
+        text[w] = '\0';
+        /* the oracle's matches */
+        size_t want[64][2], n_want = 0, pos = 0;
+        while (n_want < 64 && pcre2_match(re, (PCRE2_SPTR)text, w, pos, 0, md, NULL) > 0) {
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+            want[n_want][0] = ov[0];
+            want[n_want++][1] = ov[1];
+            pos = ov[1];
+        }
+        wd_verdict *v = NULL;
+        assert_int_equal(wd_guard_check(g, text, w, NULL, &v), WD_OK);
+        size_t got = 0;
+        for (size_t h = 0; h < wd_verdict_n_hits(v); h++) {
+            const wd_hit *hit = wd_verdict_hit(v, h);
+            if (strcmp(hit->rule, "private-key")) continue;
+            assert_true(got < n_want);
+            if (hit->start != want[got][0] || hit->end != want[got][1])
+                fail_msg("text %d: hit %zu at [%zu, %zu), oracle [%zu, %zu)", k, got, hit->start, hit->end,
+                         want[got][0], want[got][1]);
+            got++;
+        }
+        assert_int_equal(got, n_want);
+        compared += got;
+        wd_verdict_free(v);
+    }
+    print_message("  private-key: %zu matches, same as the single regex\n", compared);
+    assert_true(compared > 100);
+    free(text);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    wd_guard_free(g);
+}
+
 /* ==== deadline and cancel ================================================ */
 
 static void test_deadline_and_cancel(void **state) {
@@ -473,7 +545,8 @@ static void test_cancel_mid_check(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lexicon_oracle),    cmocka_unit_test(test_join_oracle),
-        cmocka_unit_test(test_span_set_oracle),   cmocka_unit_test(test_shapes_linear),
+        cmocka_unit_test(test_span_set_oracle),   cmocka_unit_test(test_private_key_oracle),
+        cmocka_unit_test(test_shapes_linear),
         cmocka_unit_test(test_cli_huge_line),     cmocka_unit_test(test_deadline_and_cancel),
         cmocka_unit_test(test_cancel_mid_check),
     };

@@ -393,7 +393,8 @@ static void test_private_key_oracle(void **state) {
     size_t cap = 40000, compared = 0;
     char *text = malloc(cap + 64);
     assert_non_null(text);
-    for (int k = 0; k < (SLOW_BUILD ? 60 : 300); k++) {
+    int n_texts = SLOW_BUILD ? 60 : 300;
+    for (int k = 0; k < n_texts; k++) {
         size_t w = 0, n_parts = 1 + wdt_rand(&seed) % 12;
         for (size_t p = 0; p < n_parts && w < cap - 10000; p++) {
             uint64_t r = wdt_rand(&seed) % 14;
@@ -431,7 +432,7 @@ static void test_private_key_oracle(void **state) {
         wd_verdict_free(v);
     }
     print_message("  private-key: %zu matches, same as the single regex\n", compared);
-    assert_true(compared > 100);
+    assert_true(compared > (size_t)n_texts / 3); /* the texts did hold keys */
     free(text);
     pcre2_match_data_free(md);
     pcre2_code_free(re);

@@ -61,7 +61,12 @@ if [ -d "$D/advbench" ]; then
 $D/strongreject/strongreject_dataset.csv:label=harmful:category=category:scheme=strongreject,\
 $D/certified-llm-safety/safe_prompts.txt:label=benign,\
 $D/cyberseceval/mitre_frr.json:text=mutated_prompt:label-field=is_malicious"
-  if command -v chromium >/dev/null; then bash scripts/check-report.sh "$OUT/eval/report.html"; fi
+  if command -v chromium >/dev/null; then
+    bash scripts/check-report.sh "$OUT/eval/report.html"
+  else
+    echo "(chromium not installed: skipping the report render check;" \
+         "bash scripts/setup.sh --with-chromium installs it)"
+  fi
 else
   echo "(../shared/data not found: skipping the warden eval example)"
 fi

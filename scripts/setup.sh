@@ -13,14 +13,21 @@ PACKAGES=(
   libyaml-dev                        # policy files
   libmicrohttpd-dev                  # warden serve
   zlib1g-dev                         # gzip datasets
+  libunistring-dev                   # static links: GnuTLS (via libmicrohttpd) lists -lunistring
   libcmocka-dev                      # unit tests
 )
 
-# Optional: Debian's chromium, used only by scripts/check-report.sh to check
-# that an evaluation report renders (not needed to build or test).
-if [ "${1:-}" = "--with-chromium" ]; then
-  PACKAGES+=(chromium)
-fi
+# Optional, not needed to build or test:
+#   --with-chromium  Debian's chromium, used by scripts/check-report.sh to
+#                    check that an evaluation report renders;
+#   --with-fuzz      clang and libFuzzer's runtime, used by scripts/fuzz.sh.
+for opt in "$@"; do
+  case "$opt" in
+    --with-chromium) PACKAGES+=(chromium) ;;
+    --with-fuzz) PACKAGES+=(clang libclang-rt-dev) ;;
+    *) echo "setup: unknown option $opt (--with-chromium, --with-fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do

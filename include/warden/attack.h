@@ -32,6 +32,22 @@
  *   prefix          an unrelated, harmless passage before the request
  *   split           payload splitting: the request cut at a word gap into
  *                   strings a and b, and an instruction to answer a + b
+ *   rot13-bare      the request in ROT13, no instruction
+ *   reverse         the request's characters in reverse order
+ *   reverse-words   each word's letters reversed, the words in order
+ *   reverse-instruct  the reversed request after an instruction to reverse it
+ *   reverse-rlo     U+202E (right-to-left override) + the reversed request:
+ *                   shown as the original, stored reversed
+ *   html-entities   letters as &#NN; (space and punctuation as named
+ *                   entities: &nbsp; &quest; ...)                          rate: letters (0.6)
+ *   html-entities-hex  likewise with &#xHH;
+ *   html-comment    <!-- --> or <!----> between letters of words           rate: gaps (0.5)
+ *   hex-bare        UTF-8 bytes as space-separated hex, no instruction
+ *   hex-escape      \xHH escapes after an instruction to decode them
+ *   pig-latin       each word's leading consonants moved to its end + "ay"
+ *                   (vowel-initial words + "way", "yay" or "hay")
+ *   tag-smuggle     a harmless request followed by the request written in
+ *                   Unicode tag characters (U+E0020-E007E, invisible)
  *
  * Texts are UTF-8; character-level transforms only touch ASCII letters
  * and never split a multi-byte sequence.
@@ -70,6 +86,18 @@ typedef enum wd_attack_kind {
     WD_ATTACK_INFUSION_CHARS,
     WD_ATTACK_PREFIX,
     WD_ATTACK_SPLIT,
+    WD_ATTACK_ROT13_BARE,
+    WD_ATTACK_REVERSE,
+    WD_ATTACK_REVERSE_WORDS,
+    WD_ATTACK_REVERSE_INSTRUCT,
+    WD_ATTACK_REVERSE_RLO,
+    WD_ATTACK_HTML_ENTITIES,
+    WD_ATTACK_HTML_ENTITIES_HEX,
+    WD_ATTACK_HTML_COMMENT,
+    WD_ATTACK_HEX_BARE,
+    WD_ATTACK_HEX_ESCAPE,
+    WD_ATTACK_PIG_LATIN,
+    WD_ATTACK_TAG_SMUGGLE,
     WD_ATTACK_COUNT
 } wd_attack_kind;
 

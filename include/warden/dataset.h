@@ -36,11 +36,21 @@
  * Labels. An item's label is WD_LABEL_HARMFUL, WD_LABEL_BENIGN or
  * WD_LABEL_UNKNOWN. With fixed_label set, every item of the file gets it
  * (single-class sets: AdvBench is all harmful). Otherwise label_field is read:
- *   true / 1 / any non-zero number / "1" "true" "yes" "harmful" "unsafe"
- *   "toxic" "malicious" "jailbreak" "hate" "flagged"     -> harmful
- *   false / 0 / "0" "false" "no" "benign" "safe" "harmless" "non-toxic"
- *   "neutral" "ok" "allowed"                              -> benign
- * (strings case-insensitive); anything else is an error naming the value.
+ *   true / 1 / "1" "1.0" "true" "yes" "y" "harmful" "unsafe" "toxic"
+ *   "malicious" "jailbreak" "hate" "flagged" "positive" "bad" "attack" -> harmful
+ *   false / 0 / "0" "0.0" "false" "no" "n" "benign" "safe" "harmless"
+ *   "non-toxic" "nontoxic" "neutral" "ok" "allowed" "negative" "good" "none"
+ *                                                                  -> benign
+ * (strings case-insensitive); anything else is an error naming the value,
+ * other numbers included (-1, 2, 0.5, 1e3 are class indices or scores).
+ *
+ * Strictness. Input that readers could read in more than one way is an
+ * error (file:line and the reason), not a guess: a NUL byte or a JSON
+ * "\u0000" (texts are C strings), a JSON object naming a key twice, text
+ * after a JSONL object or after the JSON value, a gzip stream cut before its
+ * trailer, and, unless params.lenient is set, a CSV/TSV row whose field
+ * count differs from the header's or a CSV quote inside an unquoted field
+ * or after a closing quote.
  *
  * Categories. With category_field set, its value (a string, or an array of
  * strings; "," separates several codes in one string) is mapped onto the
@@ -91,6 +101,11 @@ typedef struct wd_dataset_params {
     const char *records_path;      /* json: path of the array of records; NULL: top level */
     size_t      max_record_bytes;  /* a record larger than this is an error; 0 = 16 MiB */
     int         skip_empty_text;   /* 1 (default): records whose text is empty are skipped */
+    int         lenient;           /* 0 (default): a CSV/TSV row with another number of
+                                      fields than the header, or a CSV quote inside an
+                                      unquoted field or right after a closing quote, is an
+                                      error; 1: such rows are read as most CSV readers do
+                                      (quotes kept as text, extra fields ignored) */
 } wd_dataset_params;
 
 /* Defaults: AUTO format, no fields named, label UNKNOWN, scheme "canonical",

@@ -141,7 +141,9 @@ wd_metrics_params wd_metrics_params_default(void);
  *             lack c (benign items, or harmful items with categories given);
  *             harmful items without categories are left out of fp
  *   n_pred    items the guard put in c
- * detection = detected/support; precision = tp/(tp+fp); recall = tp/support. */
+ * detection = detected/support; precision = tp/(tp+fp); recall = tp/support.
+ * With support 0, detection, precision, recall and F1 are NaN (null in JSON,
+ * "n/a" in the report): no item says whether a prediction of c is right. */
 typedef struct wd_category_row {
     wd_category category;
     uint64_t    support, detected, tp, fp, fn, n_pred;

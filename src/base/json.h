@@ -22,7 +22,57 @@
  * caller frees the result with cJSON_Delete. */
 cJSON *wd__json_parse(const char *text, size_t len, const char *where);
 
-/* Reads and parses a file (at most max_len bytes, 0 = 64 MiB). */
+/* What wd__json_parse_strict found wrong (WD__JSON_OK when nothing). */
+typedef enum wd__json_fault {
+    WD__JSON_OK = 0,
+    WD__JSON_SYNTAX,   /* not JSON at all                                  */
+    WD__JSON_TRAILING, /* a value followed by more than white space        */
+    WD__JSON_DUP_KEY,  /* an object with two members of the same name      */
+    WD__JSON_NUL,      /* a string holding U+0000 (escaped or a raw byte)  */
+    WD__JSON_NOMEM,
+} wd__json_fault;
+
+/* Flags of wd__json_parse_strict. */
+#define WD__JSON_ALLOW_NUL 1u /* keep strings holding U+0000 (model vocabularies) */
+
+/* Parses len bytes as one JSON value for input that must mean one thing to
+ * every reader (user requests, datasets, checkpoint headers). On top of
+ * wd__json_parse it rejects:
+ *   - text after the value other than white space;
+ *   - an object, at any depth, with two members of the same name (after
+ *     decoding escapes: "a" and "\u0061" are the same name), which readers
+ *     resolve differently (cJSON takes the first, Python and JavaScript the
+ *     last);
+ *   - unless flags has WD__JSON_ALLOW_NUL, a string or key holding U+0000
+ *     ("\u0000" or a raw 0 byte), which cJSON's NUL-terminated strings
+ *     would silently cut.
+ * Time O(len + k log k) for k keys in the largest object. On failure
+ * returns NULL, sets *fault (when fault is not NULL) and leaves the thread
+ * error, e.g.
+ *     WHERE: duplicate key 'input' at line 1, column 19
+ *     WHERE: field 'input': string holds U+0000 at line 1, column 16
+ * The caller frees the result with cJSON_Delete. */
+cJSON *wd__json_parse_strict(const char *text, size_t len, const char *where, unsigned flags,
+                             wd__json_fault *fault);
+
+/* cJSON_Print (formatted) or cJSON_PrintUnformatted, made valid JSON: cJSON
+ * copies the bytes of strings as they are, so a string holding invalid
+ * UTF-8 (a byte-level token, a cut-off text, a file's raw metadata) would
+ * make invalid JSON. Every maximal invalid sequence is replaced by U+FFFD.
+ * Every JSON text warden writes goes through here. Returns a malloc'd
+ * string (free with free), or NULL when out of memory. */
+char *wd__json_print(const cJSON *item, bool formatted);
+
+/* The shortest text of x that reads back as the same number: integers with
+ * no decimals, a value that is exactly a float with the fewest digits strtof
+ * maps back to it (0.9f -> "0.9"), other doubles with 15-17 digits; "null"
+ * for NaN and infinities. wd__json_print writes every number this way.
+ * Returns the length written (at most cap - 1; 32 bytes always suffice). */
+size_t wd__json_shortest(double x, char *buf, size_t cap);
+
+/* Reads and parses a file (at most max_len bytes, 0 = 64 MiB) with
+ * wd__json_parse_strict(..., WD__JSON_ALLOW_NUL): a model's or a policy's
+ * JSON file may not repeat a key nor carry text after its value. */
 wd_status wd__json_load_file(const char *path, size_t max_len, cJSON **out);
 
 wd_status wd__json_int(const cJSON *obj, const char *where, const char *key, bool required,

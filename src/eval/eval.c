@@ -25,6 +25,7 @@
 #include "base/util.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "warden/report.h"
 
 typedef struct item {
@@ -253,6 +254,16 @@ static cJSON *cats_json(wd_catmask m) {
     return a;
 }
 
+/* x as the number its shortest JSON text reads back as: a score that is a
+ * float's value (0.9f) becomes the double 0.9, so the results file stays
+ * short and a resumed run computes from exactly what a fresh run holds. */
+static double canonical(double x) {
+    if (!isfinite(x)) return x;
+    char b[40];
+    wd__json_shortest(x, b, sizeof b);
+    return strtod(b, NULL);
+}
+
 static char *result_line(const run *r, size_t u, const char *text, const wd_eval_score *s) {
     size_t t = u / r->n_items, i = u % r->n_items;
     const item *x = &r->items[i];
@@ -264,29 +275,26 @@ static char *result_line(const run *r, size_t u, const char *text, const wd_eval
     cJSON_AddStringToObject(o, "source", r->src[x->src].path);
     cJSON_AddNumberToObject(o, "record", (double)x->record);
     if (x->id) cJSON_AddStringToObject(o, "id", x->id);
+    else cJSON_AddNullToObject(o, "id");
     cJSON_AddStringToObject(o, "label", wd_label_name(x->label));
     cJSON_AddItemToObject(o, "categories", cats_json(x->cats));
     cJSON_AddStringToObject(o, "transform", transform_name(r, t));
     cJSON_AddStringToObject(o, "text", text);
     cJSON_AddStringToObject(o, "text_hash", hex);
     cJSON_AddBoolToObject(o, "flagged", s->flagged);
-    /* %.17g round-trips a double exactly (cJSON's own printing may not), so a
-     * resumed run reads back the very scores it wrote. */
-    char num[40];
-    if (isfinite(s->score)) {
-        snprintf(num, sizeof num, "%.17g", s->score);
-        cJSON_AddRawToObject(o, "score", num);
-    } else {
-        cJSON_AddNullToObject(o, "score");
-    }
+    /* the score was made canonical (see canonical()), so its shortest text
+     * reads back as the very same double when a run resumes */
+    if (isfinite(s->score)) cJSON_AddNumberToObject(o, "score", s->score);
+    else cJSON_AddNullToObject(o, "score");
     cJSON_AddItemToObject(o, "predicted", cats_json(s->categories));
-    snprintf(num, sizeof num, "%.17g", isfinite(s->latency_ms) ? s->latency_ms : -1.0);
-    cJSON_AddRawToObject(o, "latency_ms", num);
+    cJSON_AddNumberToObject(o, "latency_ms", isfinite(s->latency_ms) ? s->latency_ms : -1.0);
     if (s->detail_json) {
         cJSON *v = cJSON_Parse(s->detail_json);
         cJSON_AddItemToObject(o, "verdict", v ? v : cJSON_CreateString(s->detail_json));
+    } else {
+        cJSON_AddNullToObject(o, "verdict");
     }
-    char *txt = cJSON_PrintUnformatted(o);
+    char *txt = wd__json_print(o, false);
     cJSON_Delete(o);
     return txt;
 }
@@ -387,7 +395,7 @@ static wd_status write_outputs(const run *r, const char *out_dir, bool complete)
         cJSON_AddItemToObject(e, "attacked_fpr", jnum(ra->attacked_fpr));
         cJSON_AddItemToArray(aa, e);
     }
-    char *txt = cJSON_Print(o);
+    char *txt = wd__json_print(o, true);
     cJSON_Delete(o);
     char *mpath = wd__path_join(out_dir, "metrics.json"), *hpath = wd__path_join(out_dir, "report.html");
     if (!txt || !mpath || !hpath) st = wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -502,6 +510,8 @@ wd_status wd_eval_run(const char *out_dir, const wd_eval_source *sources, size_t
         for (size_t k = 0; k < nb; k++) {
             if (!st) {
                 if (sc[k].latency_ms < 0) sc[k].latency_ms = per;
+                sc[k].score = canonical(sc[k].score);
+                sc[k].latency_ms = canonical(round(sc[k].latency_ms * 1000.0) / 1000.0); /* us */
                 char *line = result_line(&r, bu[k], texts[k], &sc[k]);
                 if (!line) st = wd__fail(WD_ERR_NOMEM, "out of memory");
                 else {

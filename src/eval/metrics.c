@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
+#include "base/json.h"
 
 /* ==== confusion ========================================================= */
 
@@ -501,6 +502,10 @@ wd_status wd_metrics_summarize(const wd_metrics *m, const wd_metrics_params *par
         r->precision = ratio((double)tp[c], (double)(tp[c] + fp[c]));
         r->recall = ratio((double)tp[c], (double)sup[c]);
         r->f1 = ratio(2.0 * (double)tp[c], 2.0 * (double)tp[c] + (double)fp[c] + (double)r->fn);
+        /* No item is labelled c: its predictions cannot be told right from
+         * wrong (harmful rows without a category may well belong to c), so
+         * precision and F1 are undefined rather than 0. */
+        if (!sup[c]) r->precision = r->f1 = NAN;
     }
     s->n_latency = nl;
     if (nl) {
@@ -638,7 +643,7 @@ char *wd_metrics_summary_json(const wd_metrics_summary *s, bool with_curves) {
         cJSON_AddItemToObject(o, "roc", curve_json(&s->roc, "fpr", "tpr"));
         cJSON_AddItemToObject(o, "pr", curve_json(&s->pr, "recall", "precision"));
     }
-    char *txt = cJSON_Print(o);
+    char *txt = wd__json_print(o, true);
     cJSON_Delete(o);
     return txt;
 }

@@ -523,10 +523,17 @@ wd_status wd_report_html(const wd_report *r, char **out) {
         }
         sb_puts(&b, "<div class=\"tbl\"><table><tr><th>category</th><th>support</th><th>detected</th>"
                     "<th>predicted</th><th>precision</th><th>recall</th><th>F1</th></tr>");
+        size_t n_unlabelled = 0;
         for (size_t i = 0; i < s->n_categories; i++) {
             const wd_category_row *c = &s->categories[i];
             sb_printf(&b, "<tr><td>%s %s</td><td>%llu</td><td>", wd_category_id(c->category),
                       wd_category_name(c->category), (unsigned long long)c->support);
+            if (!c->support) {
+                n_unlabelled++;
+                sb_printf(&b, "n/a</td><td>%llu</td><td>n/a*</td><td>n/a*</td><td>n/a*</td></tr>",
+                          (unsigned long long)c->n_pred);
+                continue;
+            }
             pct(&b, c->detection);
             sb_printf(&b, "</td><td>%llu</td><td>", (unsigned long long)c->n_pred);
             pct(&b, c->precision);
@@ -537,6 +544,10 @@ wd_status wd_report_html(const wd_report *r, char **out) {
             sb_puts(&b, "</td></tr>");
         }
         sb_puts(&b, "</table></div>\n");
+        if (n_unlabelled)
+            sb_puts(&b, "<p>* n/a: no item in the data is labelled with this category, so its "
+                        "predictions cannot be scored (a harmful item without a category label may "
+                        "belong to it). Give the data a category field to measure it.</p>\n");
     }
 
     /* robustness */

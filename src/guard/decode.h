@@ -1,9 +1,31 @@
 /*
- * guard/decode.h - finds payloads hidden in an encoding (base64, hex, rot13)
- * so the guard can decode them and scan the plain text again. A payload is
- * reported only when it decodes to text a person would read (valid UTF-8,
- * mostly letters and spaces): random tokens, hashes and keys decode to
- * binary noise and are skipped (the secrets scanner looks at those).
+ * guard/decode.h - finds payloads hidden in an encoding so the guard can
+ * decode them and scan the plain text again:
+ *
+ *   base64    runs of the base64 alphabet (standard or URL-safe)
+ *   hex       runs of hex digits; hex bytes one by one, separated ("48 6f",
+ *             "48,6f", "48:6f") or prefixed ("\x48\x6f", "0x48 0x6f", "%48%6f")
+ *   tags      ASCII written in Unicode tag characters (U+E0020-E007E),
+ *             which a reader does not see but many models read
+ *   rot13     words whose rot13 reads as English far better than they do
+ *   reverse   words whose mirror image reads as English far better
+ *   piglatin  a text most of whose words end in "ay": each such word undone
+ *   spelling  typos in the harm lexicon's words undone (guard/spelling.h)
+ *
+ * Payloads are reported only when they decode to text a person would read
+ * (valid UTF-8, mostly letters and spaces): random tokens, hashes and keys
+ * decode to binary noise and are skipped (the secrets scanner looks at
+ * those). The last three are ciphers of the whole text: they are judged
+ * word by word with the English model (guard/english.h) on the normalised
+ * text. The rot13 / reverse variant is the lines that hold the words whose
+ * deciphered reading is clearly more English-like, with every word that
+ * reads better deciphered replaced (the rest kept), so neither a plain
+ * instruction around a ciphered request hides it nor is the instruction
+ * read twice; reversed lines are mirrored whole instead (word order too)
+ * when sentence punctuation stands before the words (" ?bmob"), and both
+ * readings are scanned when it does not tell. Pig Latin: the whole text,
+ * each "-ay" word undone. A text thus costs at most four extra scans;
+ * all of it is linear in the text.
  */
 #ifndef WD_GUARD_DECODE_H
 #define WD_GUARD_DECODE_H
@@ -12,7 +34,12 @@
 
 #include "guard/normalize.h"
 
-enum { WD_DECODE_BASE64 = 1, WD_DECODE_HEX = 2, WD_DECODE_ROT13 = 4 };
+/* CIPHERS: the readings of the whole text; a variant from one of them is
+ * not read these ways again. */
+enum { WD_DECODE_BASE64 = 1, WD_DECODE_HEX = 2, WD_DECODE_ROT13 = 4, WD_DECODE_REVERSE = 8,
+       WD_DECODE_PIGLATIN = 16, WD_DECODE_TAGS = 32, WD_DECODE_SPELLING = 64,
+       WD_DECODE_CIPHERS = WD_DECODE_ROT13 | WD_DECODE_REVERSE | WD_DECODE_PIGLATIN | WD_DECODE_SPELLING,
+       WD_DECODE_ALL = 127 };
 
 /* Called for each payload: bytes [start, end) of the text decode to
  * plain[0..n) (valid UTF-8, not NUL-terminated, valid during the call).
@@ -20,13 +47,14 @@ enum { WD_DECODE_BASE64 = 1, WD_DECODE_HEX = 2, WD_DECODE_ROT13 = 4 };
 typedef int (*wd_decode_fn)(size_t start, size_t end, const char *plain, size_t n, int kind,
                             void *user);
 
-/* Scans text[0..len) for payloads of the kinds in `kinds`, base64/hex runs
- * of at least min_len characters; rot13 is tried on the whole text when
- * its words look like rot13 English ("gur", "ubj gb", ...), judged on
- * norm (the normalised text). buf/cap is a work buffer grown with realloc
- * (the caller frees *buf). Linear in len; polls stop (may be NULL) every
- * 64 KiB. Returns WD_OK (also when fn stopped it), WD_ERR_NOMEM, or
- * WD_ERR_TIMEOUT / WD_ERR_CANCELLED when told to stop. */
+/* Scans text[0..len) for payloads of the kinds in `kinds`: base64/hex runs
+ * of at least min_len characters (separated hex bytes: min_len / 2 bytes),
+ * tag characters anywhere, and the ciphers judged on norm (the normalised
+ * text; their payload spans the whole text). buf/cap is a work buffer grown
+ * with realloc (the caller frees *buf). Linear in len; polls stop (may be
+ * NULL) every 64 KiB of text or WD_SCAN_POLL_EVERY words. Returns WD_OK
+ * (also when fn stopped it), WD_ERR_NOMEM, or WD_ERR_TIMEOUT /
+ * WD_ERR_CANCELLED when told to stop. */
 wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
                           size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user,
                           const wd_scan_stop *stop);
@@ -40,5 +68,26 @@ long wd__base64_decode(const char *s, size_t n, unsigned char *out);
  * characters but whitespace, >= 60% ASCII letters and spaces. */
 #include <stdbool.h>
 bool wd__decode_readable(const unsigned char *p, size_t n);
+
+/* Sets *whole when the normalised text as a whole is one of the ciphers in
+ * kinds (every line of it rot13 or reversed, or two thirds of its words Pig
+ * Latin): its words are noise to a model, which should read the deciphered
+ * variant that wd__decode_scan reports instead. Returns WD_OK, or what stop
+ * (may be NULL) says while the words are read (*whole is then false). */
+wd_status wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds, const wd_scan_stop *stop, bool *whole);
+
+/* Decodes the tag characters U+E0020-E007E of t[0..n), wherever they are,
+ * to their ASCII (U+E0041 -> 'A') in out (room for n / 4 bytes). Returns
+ * how many; *first / *last: the byte span from the first to the end of the
+ * last one. Polls stop (may be NULL) every 64 KiB: *st is WD_OK, or its
+ * answer (the count is then 0). */
+size_t wd__decode_tags(const char *t, size_t n, char *out, size_t *first, size_t *last,
+                       const wd_scan_stop *stop, wd_status *st);
+
+/* True when p[0..n) reads as a message rather than noise: readable (above),
+ * at least two spaces, and English-like letters (guard/english.h). Used for
+ * strings hidden in tag characters, where a scatter of random ones is a
+ * rendering trick, not a message. */
+bool wd__decode_prose(const char *p, size_t n);
 
 #endif

@@ -50,6 +50,7 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/util.h"
 #include "guard/judge_llm.h"
 #include "warden/certify.h"
@@ -1014,18 +1015,18 @@ wd_status wd_certificate_to_json(const wd_certificate *r, char **out) {
     if (!r || !out) return wd__fail(WD_ERR_INVALID_ARG, "wd_certificate_to_json: NULL argument");
     cJSON *o = cJSON_CreateObject();
     bool ok = o != NULL;
+    /* one schema: every key always there, null where it does not apply */
+    bool greedy = r->greedy_rounds > 0, sampled = !greedy && r->sample_ratio > 0 && r->sample_ratio < 1;
     ok = ok && cJSON_AddBoolToObject(o, "harmful", r->harmful);
-    if (r->greedy_rounds > 0) {
-        ok = ok && cJSON_AddStringToObject(o, "method", "greedy");
-        ok = ok && cJSON_AddNumberToObject(o, "greedy_rounds", r->greedy_rounds);
-    } else {
-        ok = ok && cJSON_AddStringToObject(o, "method", r->sample_ratio > 0 && r->sample_ratio < 1 ? "randomized" : "certified");
-        ok = ok && cJSON_AddStringToObject(o, "mode", wd_ec_mode_str(r->mode));
-        ok = ok && cJSON_AddNumberToObject(o, "max_erase", r->max_erase);
-        if (r->mode == WD_EC_INSERTION) ok = ok && cJSON_AddNumberToObject(o, "blocks", r->n_blocks);
-        if (r->sample_ratio > 0 && r->sample_ratio < 1)
-            ok = ok && cJSON_AddNumberToObject(o, "sample_ratio", r->sample_ratio);
-    }
+    ok = ok && cJSON_AddStringToObject(o, "method", greedy ? "greedy" : sampled ? "randomized" : "certified");
+    ok = ok && (greedy ? cJSON_AddNullToObject(o, "mode") : cJSON_AddStringToObject(o, "mode", wd_ec_mode_str(r->mode)));
+    ok = ok && (greedy ? cJSON_AddNullToObject(o, "max_erase") : cJSON_AddNumberToObject(o, "max_erase", r->max_erase));
+    ok = ok && (!greedy && r->mode == WD_EC_INSERTION ? cJSON_AddNumberToObject(o, "blocks", r->n_blocks)
+                                                     : cJSON_AddNullToObject(o, "blocks"));
+    ok = ok && (sampled ? cJSON_AddNumberToObject(o, "sample_ratio", r->sample_ratio)
+                        : cJSON_AddNullToObject(o, "sample_ratio"));
+    ok = ok && (greedy ? cJSON_AddNumberToObject(o, "greedy_rounds", r->greedy_rounds)
+                       : cJSON_AddNullToObject(o, "greedy_rounds"));
     ok = ok && cJSON_AddStringToObject(o, "units", r->unit ? r->unit : "");
     ok = ok && cJSON_AddNumberToObject(o, "n_units", (double)r->n_units);
     ok = ok && cJSON_AddNumberToObject(o, "n_subsequences", (double)r->n_subseq);
@@ -1035,20 +1036,23 @@ wd_status wd_certificate_to_json(const wd_certificate *r, char **out) {
     if (ok && r->harmful) {
         cJSON *t = cJSON_AddObjectToObject(o, "trigger");
         cJSON *e = t ? cJSON_AddArrayToObject(t, "erased") : NULL;
-        cJSON *sp = r->spans && t ? cJSON_AddArrayToObject(t, "erased_spans") : NULL;
-        ok = t && e && cJSON_AddStringToObject(t, "text", r->trigger ? r->trigger : "");
+        cJSON *sp = NULL;
+        if (t) sp = r->spans ? cJSON_AddArrayToObject(t, "erased_spans") : cJSON_AddNullToObject(t, "erased_spans");
+        ok = t && e && sp && cJSON_AddStringToObject(t, "text", r->trigger ? r->trigger : "");
         for (size_t i = 0; ok && i < r->n_erased; i++) {
             ok = cJSON_AddItemToArray(e, cJSON_CreateNumber((double)r->erased[i]));
-            if (ok && sp) {
+            if (ok && r->spans) {
                 size_t u = r->erased[i];
                 double pair[2] = {(double)r->spans[2 * u], (double)r->spans[2 * u + 1]};
                 ok = cJSON_AddItemToArray(sp, cJSON_CreateDoubleArray(pair, 2));
             }
         }
+    } else {
+        ok = ok && cJSON_AddNullToObject(o, "trigger");
     }
     ok = ok && cJSON_AddNumberToObject(o, "micros", round(r->micros * 10) / 10);
-    if (ok && r->error) ok = cJSON_AddStringToObject(o, "error", r->error) != NULL;
-    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    ok = ok && (r->error ? cJSON_AddStringToObject(o, "error", r->error) : cJSON_AddNullToObject(o, "error"));
+    char *s = ok ? wd__json_print(o, false) : NULL;
     cJSON_Delete(o);
     if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");
     *out = s;

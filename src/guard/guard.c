@@ -5,7 +5,8 @@
  *        --> each scanner enabled for the role, in policy order:
  *              per-category scores (max over scanners, times the scanner's
  *              weight) + hits (original offsets)
- *        --> payloads hidden in base64/hex/rot13: decoded and run through
+ *        --> payloads hidden in base64/hex/tag characters, and the text read
+ *              as rot13 / reversed / Pig Latin (guard/decode.h): decoded and run through
  *              the same scanners (depth + 1, up to decode.max_depth); their
  *              hits point at the encoded span of the caller's text
  *        --> per category: score >= threshold and enabled on this rail
@@ -44,6 +45,7 @@
 
 #include "base/embed.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/file.h"
 #include "base/util.h"
 #include "guard/decode.h"
@@ -175,6 +177,7 @@ static wd_status parse_norm_item(const wd_pnode *it, void *user) {
     static const struct { const char *name; unsigned flag; } f[] = {
         {"nfkc", WD_NORM_NFKC},           {"casefold", WD_NORM_CASEFOLD}, {"invisible", WD_NORM_INVISIBLE},
         {"confusables", WD_NORM_CONFUSABLES}, {"leet", WD_NORM_LEET},     {"join_split", WD_NORM_JOIN_SPLIT},
+        {"html", WD_NORM_HTML},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!strcasecmp(it->str, f[i].name)) {
@@ -182,7 +185,7 @@ static wd_status parse_norm_item(const wd_pnode *it, void *user) {
             return WD_OK;
         }
     return wd__pn_error(it, NULL, WD_ERR_FORMAT, "normalize",
-                        "unknown step '%s' (nfkc, casefold, invisible, confusables, leet, join_split)", it->str);
+                        "unknown step '%s' (html, nfkc, casefold, invisible, confusables, leet, join_split)", it->str);
 }
 
 static wd_status parse_decode_item(const wd_pnode *it, void *user) {
@@ -190,7 +193,12 @@ static wd_status parse_decode_item(const wd_pnode *it, void *user) {
     if (!strcasecmp(it->str, "base64")) *k |= WD_DECODE_BASE64;
     else if (!strcasecmp(it->str, "hex")) *k |= WD_DECODE_HEX;
     else if (!strcasecmp(it->str, "rot13")) *k |= WD_DECODE_ROT13;
-    else return wd__pn_error(it, NULL, WD_ERR_FORMAT, "decode", "unknown encoding '%s' (base64, hex, rot13)", it->str);
+    else if (!strcasecmp(it->str, "reverse")) *k |= WD_DECODE_REVERSE;
+    else if (!strcasecmp(it->str, "piglatin")) *k |= WD_DECODE_PIGLATIN;
+    else if (!strcasecmp(it->str, "tags")) *k |= WD_DECODE_TAGS;
+    else if (!strcasecmp(it->str, "spelling")) *k |= WD_DECODE_SPELLING;
+    else return wd__pn_error(it, NULL, WD_ERR_FORMAT, "decode",
+                             "unknown encoding '%s' (base64, hex, tags, rot13, reverse, piglatin, spelling)", it->str);
     return WD_OK;
 }
 
@@ -348,7 +356,7 @@ static wd_status parse_policy(wd_guard *g, const wd_pnode *root, wd_err *err) {
             if (st != WD_OK) return wd__err_take(err, st);
         }
     }
-    g->decode_kinds = WD_DECODE_BASE64 | WD_DECODE_HEX | WD_DECODE_ROT13;
+    g->decode_kinds = WD_DECODE_ALL;
     g->decode_depth = 2;
     g->decode_min = 16;
     const wd_pnode *dec = wd__pn_get(root, "decode");
@@ -590,6 +598,7 @@ typedef struct run_ctx {
     size_t         span0, span1; /* for depth > 0: the encoded span in the caller's text */
     wd_status      st;
     const wd_scan_stop *stop; /* NULL: no deadline, no cancel flag */
+    bool           ciphered; /* text is a cipher variant: no cipher of it is tried again */
 } run_ctx;
 
 static void run_text(run_ctx *rc, const char *text, size_t len);
@@ -598,6 +607,7 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
     run_ctx *rc = user;
     run_ctx sub = *rc;
     sub.depth = rc->depth + 1;
+    sub.ciphered = rc->ciphered || (kind & WD_DECODE_CIPHERS);
     if (rc->depth == 0) {
         sub.span0 = start;
         sub.span1 = end;
@@ -605,12 +615,17 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
     size_t hits_before = rc->v->n_hits;
     run_text(&sub, plain, n);
     rc->st = sub.st;
-    /* Something harmful hidden in an encoding is also an injection attempt. */
+    /* Something harmful hidden in an encoding is also an injection attempt
+     * (a hazard: personal data or a key read again from a variant is not). */
     bool found = false;
-    for (size_t i = hits_before; i < rc->v->n_hits; i++) found |= rc->v->hits[i].category != WD_CAT_PROMPT_INJECTION;
-    if (found && rc->depth == 0) {
-        static const char *const rules[] = {"", "hidden-base64-payload", "hidden-hex-payload", "", "hidden-rot13-payload"};
-        wd_scan_hit h = {rules[kind & 7], NULL, WD_CAT_PROMPT_INJECTION, 0.7f, start, end};
+    for (size_t i = hits_before; i < rc->v->n_hits; i++) found |= (WD_CATMASK(rc->v->hits[i].category) & WD_CATMASK_HAZARDS) != 0;
+    if (found && rc->depth == 0 && kind != WD_DECODE_SPELLING) { /* a typo is no injection */
+        const char *rule = kind == WD_DECODE_BASE64 ? "hidden-base64-payload"
+                         : kind == WD_DECODE_HEX ? "hidden-hex-payload"
+                         : kind == WD_DECODE_TAGS ? "hidden-tag-payload"
+                         : kind == WD_DECODE_ROT13 ? "hidden-rot13-payload"
+                         : kind == WD_DECODE_REVERSE ? "hidden-reversed-payload" : "hidden-piglatin-payload";
+        wd_scan_hit h = {rule, NULL, WD_CAT_PROMPT_INJECTION, 0.7f, start, end};
         if (rc->v->score[WD_CAT_PROMPT_INJECTION] < 0.7f) rc->v->score[WD_CAT_PROMPT_INJECTION] = 0.7f;
         add_hit(rc->v, rc->top, NULL, &h, start, end, 0, 1.0f);
     }
@@ -638,7 +653,18 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         rc->st = st;
         return;
     }
-    wd_scan_input in = {text, len, nm, rc->role, rc->depth, rc->stop};
+    unsigned kinds = g->decode_kinds & (rc->ciphered ? ~(unsigned)WD_DECODE_CIPHERS : ~0u);
+    bool can_decode = kinds && rc->depth < g->decode_depth;
+    bool whole_cipher = false;
+    if (can_decode && (kinds & WD_DECODE_CIPHERS)) {
+        st = wd__decode_whole_cipher(nm, kinds, rc->stop, &whole_cipher);
+        if (st != WD_OK) {
+            rc->st = st;
+            return;
+        }
+    }
+    wd_scan_input in = {.orig = text, .orig_len = len, .norm = nm, .role = rc->role, .depth = rc->depth,
+                        .stop = rc->stop, .ciphered = whole_cipher};
     for (size_t i = 0; i < g->n_sc; i++) {
         if (rc->stop && (st = wd__scan_stop_poll(rc->stop)) != WD_OK) {
             rc->st = st;
@@ -686,9 +712,10 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             }
         }
     }
-    if (g->decode_kinds && rc->depth < g->decode_depth) {
-        st = wd__decode_scan(text, len, nm, g->decode_kinds, g->decode_min, &w->dbuf[rc->depth],
-                             &w->dcap[rc->depth], on_payload, rc, rc->stop);
+    if (can_decode) {
+        if (in.ciphered) kinds &= ~(unsigned)WD_DECODE_SPELLING; /* the deciphered variant is spelled, if at all */
+        st = wd__decode_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],
+                             on_payload, rc, rc->stop);
         if (st != WD_OK && rc->st == WD_OK) rc->st = st;
     }
 }
@@ -763,7 +790,7 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
         verdict_error(v, "text is %zu bytes, above the policy's max_bytes (%zu): not checked", len, g->max_bytes);
     } else {
         run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK,
-                      p->deadline_ns || p->cancel ? &stop : NULL};
+                      p->deadline_ns || p->cancel ? &stop : NULL, false};
         run_text(&rc, text ? text : "", len);
         st = rc.st;
     }
@@ -910,7 +937,8 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
     cJSON *cats = cJSON_AddArrayToObject(o, "categories");
     cJSON *scores = cJSON_AddObjectToObject(o, "scores");
     for (int c = 0; c < WD_CAT_COUNT; c++) {
-        if (v->score[c] > 0) cJSON_AddNumberToObject(scores, wd_category_id(c), round4(v->score[c]));
+        /* every category, always: a client reads the same keys whatever ran */
+        cJSON_AddNumberToObject(scores, wd_category_id(c), v->score[c] > 0 ? round4(v->score[c]) : 0.0);
         if (!(v->fired & WD_CATMASK(c))) continue;
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "id", wd_category_id(c));
@@ -930,12 +958,14 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
         cJSON_AddNumberToObject(e, "start", (double)h->start);
         cJSON_AddNumberToObject(e, "end", (double)h->end);
         cJSON_AddStringToObject(e, "text", h->snippet);
-        if (h->depth) cJSON_AddNumberToObject(e, "depth", h->depth);
+        cJSON_AddNumberToObject(e, "depth", h->depth);
         cJSON_AddItemToArray(hits, e);
     }
     if (v->redacted) cJSON_AddStringToObject(o, "redacted", v->redacted);
+    else cJSON_AddNullToObject(o, "redacted");
     if (v->error) cJSON_AddStringToObject(o, "error", v->error);
-    char *s = cJSON_PrintUnformatted(o);
+    else cJSON_AddNullToObject(o, "error");
+    char *s = wd__json_print(o, false);
     cJSON_Delete(o);
     if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");
     /* cJSON allocates with malloc by default; hand it out as is. */

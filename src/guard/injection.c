@@ -8,7 +8,8 @@
  *   - chat-template control tokens pasted into user text (<|im_start|>,
  *     [INST], <<SYS>>, <|endoftext|>): an attempt to forge turns
  *   - ASCII smuggled in Unicode tag characters (U+E0020-E007E), invisible
- *     to a reader but read by many models
+ *     to a reader but read by many models, when what they spell is a
+ *     message (wd__decode_prose), not a scatter of random ones
  * Payloads hidden in base64/hex/rot13 are decoded by the engine and come
  * back through this scanner (and the others) one level deeper.
  *
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "guard/decode.h"
 #include "guard/lexicon.h"
 #include "guard/rx.h"
 #include "guard/scanner.h"
@@ -134,17 +136,40 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
         if (sc.st != WD_OK) return sc.st;
     }
     /* tag characters: F3 A0 80 A0 .. F3 A0 81 BE */
-    size_t tags = 0, first = 0, last = 0;
-    for (size_t i = 0; i + 3 < n; i++)
+    size_t tags = 0, first = 0, last = 0, run = 0, longest = 0, next_poll = WD_SCAN_POLL_BYTES;
+    for (size_t i = 0; i + 3 < n; i++) {
+        if (i >= next_poll) {
+            if ((st = wd__scan_poll(in)) != WD_OK) return st;
+            next_poll = i + WD_SCAN_POLL_BYTES;
+        }
         if ((unsigned char)t[i] == 0xF3 && (unsigned char)t[i + 1] == 0xA0 &&
             ((unsigned char)t[i + 2] == 0x80 || (unsigned char)t[i + 2] == 0x81)) {
             if (!tags) first = i;
+            run = tags && last == i ? run + 1 : 1;
+            if (run > longest) longest = run;
             last = i + 4;
             tags++;
             i += 3;
         }
-    if (tags >= 4 && wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
+    }
+    /* A string hidden in tags is an attack: 4+ of them in a row, or prose
+     * spelled by all of them. Single tags scattered between letters spell
+     * noise (a rendering trick the normaliser undoes), not a message. */
+    if (longest >= 4 && wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
         return WD_ERR_NOMEM;
+    if (longest < 4 && tags >= 4) {
+        char *hidden = malloc(tags + 1);
+        if (!hidden) return WD_ERR_NOMEM;
+        size_t k = wd__decode_tags(t, n, hidden, &first, &last, in->stop, &st);
+        if (st != WD_OK) {
+            free(hidden);
+            return st;
+        }
+        bool prose = k >= 4 && wd__decode_prose(hidden, k);
+        free(hidden);
+        if (prose && wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
+            return WD_ERR_NOMEM;
+    }
     return WD_OK;
 }
 

@@ -142,6 +142,10 @@ static inline void put_cp(outbuf *o, int32_t cp, size_t orig) {
 
 /* ==== pass 1: per character ============================================= */
 
+static inline bool is_alpha(uint8_t c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
+static inline bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static inline bool is_alnum(uint8_t c) { return is_alpha(c) || is_digit(c); }
+
 #define CLUSTER_MAX 64
 
 typedef struct cluster {
@@ -230,6 +234,56 @@ static void one_char(outbuf *o, cluster *cl, unsigned flags, int32_t cp, size_t 
     }
 }
 
+/* ==== HTML character references and comments ========================== */
+
+/* Named references for ASCII punctuation and the spaces (HTML5 names). */
+static const struct { const char *name; int32_t cp; } html_names[] = {
+    {"amp", '&'},     {"lt", '<'},      {"gt", '>'},      {"quot", '"'},    {"apos", '\''},
+    {"nbsp", 0xA0},   {"excl", '!'},    {"quest", '?'},   {"period", '.'},  {"comma", ','},
+    {"colon", ':'},   {"semi", ';'},    {"hyphen", 0x2010}, {"dash", 0x2010}, {"lpar", '('},
+    {"rpar", ')'},    {"lsqb", '['},    {"rsqb", ']'},    {"lcub", '{'},    {"rcub", '}'},
+    {"sol", '/'},     {"bsol", '\\'},  {"num", '#'},     {"dollar", '$'},  {"percnt", '%'},
+    {"ast", '*'},     {"plus", '+'},    {"equals", '='},  {"commat", '@'},  {"lowbar", '_'},
+    {"grave", '`'},   {"verbar", '|'},  {"Tab", '\t'},    {"NewLine", '\n'}, {"ensp", 0x2002},
+    {"emsp", 0x2003}, {"thinsp", 0x2009}, {"shy", 0xAD},  {"zwsp", 0x200B}, {"zwnj", 0x200C},
+    {"zwj", 0x200D},
+};
+
+/* Decodes the character reference at s[0..n) (s[0] == '&'). Returns its
+ * length in bytes and sets *cp, or 0 when there is none. Bounded: at most
+ * 12 bytes are read. */
+static size_t html_ref(const uint8_t *s, size_t n, int32_t *cp) {
+    if (n < 3) return 0;
+    size_t i = 1;
+    if (s[1] == '#') {
+        int hex = n > 2 && (s[2] | 32) == 'x';
+        i = hex ? 3 : 2;
+        int32_t v = 0;
+        size_t d0 = i;
+        while (i < n && i - d0 < 7) {
+            int dv = s[i] >= '0' && s[i] <= '9' ? s[i] - '0'
+                   : hex && (s[i] | 32) >= 'a' && (s[i] | 32) <= 'f' ? (s[i] | 32) - 'a' + 10 : -1;
+            if (dv < 0) break;
+            v = v * (hex ? 16 : 10) + dv;
+            i++;
+        }
+        if (i == d0 || v <= 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+        if (i < n && s[i] == ';') i++;
+        *cp = v;
+        return i;
+    }
+    while (i < n && i < 10 && is_alpha(s[i])) i++;
+    if (i == 1 || i >= n || s[i] != ';') return 0;
+    for (size_t k = 0; k < sizeof html_names / sizeof html_names[0]; k++)
+        if (strlen(html_names[k].name) == i - 1 && !memcmp(html_names[k].name, s + 1, i - 1)) {
+            *cp = html_names[k].cp;
+            return i + 1;
+        }
+    return 0;
+}
+
+/* ==== pass 1 loop ======================================================== */
+
 static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf *o,
                             const wd_scan_stop *stop) {
     const uint8_t *s = (const uint8_t *)text;
@@ -238,6 +292,9 @@ static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf
     cl.orig = 0;
     wd_norm *n = o->n;
     size_t i = 0, next_poll = WD_SCAN_POLL_BYTES;
+    /* comments: where the open one closes ("-->"), and the offset from which
+     * the text is known to hold no "-->" (so a search never repeats) */
+    size_t cend = SIZE_MAX, no_close_from = SIZE_MAX;
     while (i < len) {
         if (i >= next_poll) {
             wd_status st = wd__scan_stop_poll(stop);
@@ -245,6 +302,51 @@ static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf
             next_poll = i + WD_SCAN_POLL_BYTES;
         }
         uint8_t b = s[i];
+        if ((flags & WD_NORM_HTML) && i == cend) {
+            if (cl.n) flush(o, &cl, flags);
+            put_cp(o, ' ', i);
+            i += 3;
+            cend = SIZE_MAX;
+            continue;
+        }
+        if ((flags & WD_NORM_HTML) && b == '<' && cend == SIZE_MAX && i + 4 <= len && !memcmp(s + i, "<!--", 4) &&
+            i + 4 < no_close_from) {
+            const uint8_t *c = i + 4 < len ? memmem(s + i + 4, len - i - 4, "-->", 3) : NULL;
+            if (!c) {
+                no_close_from = i + 4;
+            } else {
+                size_t e = (size_t)(c - s), k = i + 4;
+                while (k < e && !is_alnum(s[k])) k++;
+                bool in_word = i > 0 && e + 3 < len && is_alpha(s[i - 1]) && is_alpha(s[e + 3]);
+                if (k == e || in_word) {
+                    i = e + 3; /* what a reader sees: nothing */
+                } else {
+                    if (cl.n) flush(o, &cl, flags);
+                    put_cp(o, ' ', i);
+                    cend = e;
+                    i += 4;
+                }
+                if (o->oom) return WD_ERR_NOMEM;
+                continue;
+            }
+        }
+        if ((flags & WD_NORM_HTML) && b == '&') {
+            int32_t cp;
+            size_t k = html_ref(s + i, len - i, &cp);
+            if (k) {
+                if (cp < 0x80) {
+                    if (!((flags & WD_NORM_INVISIBLE) && wd__norm_is_invisible(cp))) {
+                        if (cl.n) flush(o, &cl, flags);
+                        put_cp(o, ascii_fold(cp, flags), i);
+                    }
+                } else if (!((flags & WD_NORM_INVISIBLE) && wd__norm_is_invisible(cp))) {
+                    one_char(o, &cl, flags, cp, i);
+                }
+                if (o->oom) return WD_ERR_NOMEM;
+                i += k;
+                continue;
+            }
+        }
         if (b < 0x80) {
             if ((flags & WD_NORM_INVISIBLE) && wd__norm_is_invisible(b)) {
                 i++;
@@ -281,9 +383,6 @@ static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf
 
 /* ==== pass 2: split words =============================================== */
 
-static inline bool is_alpha(uint8_t c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
-static inline bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
-static inline bool is_alnum(uint8_t c) { return is_alpha(c) || is_digit(c); }
 
 static const char leet_to[128] = {
     ['0'] = 'o', ['1'] = 'i', ['3'] = 'e', ['4'] = 'a', ['5'] = 's', ['7'] = 't',
@@ -611,6 +710,14 @@ void wd__norm_span(const wd_norm *n, const char *orig, size_t orig_len, size_t a
     }
     *start = n->map[a];
     size_t e = n->map[b - 1];
+    if (e < orig_len && orig[e] == '&') { /* a character reference ends at its ';' */
+        int32_t cp;
+        size_t k = html_ref((const uint8_t *)orig + e, orig_len - e, &cp);
+        if (k) {
+            *end = e + k;
+            return;
+        }
+    }
     if (e < orig_len) {
         uint8_t c = (uint8_t)orig[e];
         size_t k = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;

@@ -8,6 +8,12 @@
  * can be reported (and redacted) in the text the caller gave.
  *
  * Steps, in order, each switched by a flag:
+ *   HTML        character references decoded (&#98; &#x62; &amp; &nbsp; and
+ *               the named ones for ASCII punctuation), a trailing ';'
+ *               optional for the numeric ones; comments <!-- ... --> that
+ *               hold no letter or digit, or that sit inside a word
+ *               ("b<!-- x -->omb"), removed; any other comment becomes a
+ *               word boundary with its content kept (the scanners read it)
  *   INVISIBLE   drop zero-width, bidi controls, Unicode tag characters
  *               (U+E0000-E007F), variation selectors, soft hyphen, fillers
  *               and C0/C1 control characters other than \t \n \r
@@ -51,7 +57,7 @@ typedef struct wd_norm {
 } wd_norm;
 
 enum { WD_NORM_NFKC = 1, WD_NORM_CASEFOLD = 2, WD_NORM_INVISIBLE = 4, WD_NORM_CONFUSABLES = 8,
-       WD_NORM_LEET = 16, WD_NORM_JOIN_SPLIT = 32, WD_NORM_DEFAULT = 63 };
+       WD_NORM_LEET = 16, WD_NORM_JOIN_SPLIT = 32, WD_NORM_HTML = 64, WD_NORM_DEFAULT = 127 };
 /* Tests only: JOIN_SPLIT's one-letter rule by its quadratic first version,
  * the oracle of the linear one. */
 enum { WD_NORM_JOIN_NAIVE = 1 << 16 };

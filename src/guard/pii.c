@@ -206,9 +206,21 @@ static bool validate(int k, const char *s, size_t a, size_t b) {
     char buf[64];
     size_t n;
     switch (k) {
-    case K_CARD:
+    case K_CARD: {
+        /* written in groups, a card's groups are 4-6 digits (4-4-4-4, 4-6-5);
+         * "65 73 20 65 ..." is hex bytes, not a card */
+        size_t group = 0;
+        for (size_t i = a; i < b; i++) {
+            if (s[i] >= '0' && s[i] <= '9') {
+                group++;
+            } else {
+                if (group < 4 || group > 6) return false;
+                group = 0;
+            }
+        }
         n = digits_of(s, a, b, buf, sizeof buf);
         return wd__card_valid(buf, n);
+    }
     case K_PHONE: {
         n = digits_of(s, a, b, buf, sizeof buf);
         if (n < 7 || n > 15) return false;

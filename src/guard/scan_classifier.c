@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "guard/decode.h"
 #include "guard/scanner.h"
 #include "guard/textclf.h"
 
@@ -120,8 +121,80 @@ fail:
 }
 
 typedef struct clf_scratch {
-    wd_norm norm; /* reused when the scanner normalises for itself */
+    wd_norm norm;       /* reused when the scanner normalises for itself */
+    char   *dbuf, *cut, *plain; /* decoder work buffer; the text with its payloads decoded; the decoded payloads */
+    size_t  dcap, ccap, pcap;
 } clf_scratch;
+
+/* Encoded payloads (base64, hex) of the original text: their spans and
+ * decoded texts (lower-cased, one after the other in cs->plain). */
+#define MAX_SPANS 32
+typedef struct spans {
+    size_t       a[MAX_SPANS], b[MAX_SPANS], off[MAX_SPANS + 1], n;
+    clf_scratch *cs;
+    bool         oom;
+} spans;
+
+static int on_span(size_t start, size_t end, const char *plain, size_t n, int kind, void *user) {
+    (void)kind;
+    spans *sp = user;
+    clf_scratch *cs = sp->cs;
+    size_t at = sp->off[sp->n];
+    if (cs->pcap < at + n + 1) {
+        size_t cap = (at + n + 1) * 2;
+        char *p = realloc(cs->plain, cap);
+        if (!p) return sp->oom = true, 1;
+        cs->plain = p;
+        cs->pcap = cap;
+    }
+    for (size_t i = 0; i < n; i++) cs->plain[at + i] = (char)((plain[i] >= 'A' && plain[i] <= 'Z') ? plain[i] | 32 : plain[i]);
+    sp->a[sp->n] = start;
+    sp->b[sp->n] = end;
+    sp->off[++sp->n] = at + n;
+    return sp->n == MAX_SPANS;
+}
+
+/* The model reads words: the digits and letters of an encoded payload are
+ * noise to it (hex bytes read as an injection, escapes as hate). Returns
+ * t[0..n) with each payload the decoder reads (base64, hex) replaced by its
+ * decoded text (a scratch buffer), or t itself when it has none. *st: WD_OK,
+ * or WD_ERR_TIMEOUT / WD_ERR_CANCELLED when in->stop said so. */
+static const char *cut_payloads(clf_scratch *cs, const wd_scan_input *in, const char *t, const size_t *map,
+                                size_t *n, wd_status *st) {
+    spans sp;
+    sp.n = 0;
+    sp.off[0] = 0;
+    sp.cs = cs;
+    sp.oom = false;
+    *st = wd__decode_scan(in->orig, in->orig_len, NULL, WD_DECODE_BASE64 | WD_DECODE_HEX, 16, &cs->dbuf,
+                          &cs->dcap, on_span, &sp, in->stop);
+    if (*st == WD_ERR_NOMEM) *st = WD_OK; /* the model reads the text as it is */
+    if (*st != WD_OK || !sp.n || sp.oom) return t;
+    size_t need = *n + sp.off[sp.n] + 1;
+    if (cs->ccap < need) {
+        char *c = realloc(cs->cut, need);
+        if (!c) return t;
+        cs->cut = c;
+        cs->ccap = need;
+    }
+    size_t w = 0, k = 0;
+    bool put = false; /* payload k written */
+    for (size_t i = 0; i < *n; i++) {
+        while (k < sp.n && map[i] >= sp.b[k]) k++, put = false;
+        if (k < sp.n && map[i] >= sp.a[k]) {
+            if (!put) {
+                memcpy(cs->cut + w, cs->plain + sp.off[k], sp.off[k + 1] - sp.off[k]);
+                w += sp.off[k + 1] - sp.off[k];
+                put = true;
+            }
+            continue;
+        }
+        cs->cut[w++] = t[i];
+    }
+    cs->cut[w] = '\0';
+    *n = w;
+    return cs->cut;
+}
 
 static void *clf_scratch_new(const void *impl) { return calloc(1, sizeof(clf_scratch)); }
 
@@ -129,6 +202,9 @@ static void clf_scratch_free(void *s) {
     clf_scratch *cs = s;
     if (!cs) return;
     wd__norm_free(&cs->norm);
+    free(cs->dbuf);
+    free(cs->cut);
+    free(cs->plain);
     free(cs);
 }
 
@@ -165,14 +241,24 @@ static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input 
     float probs[WD_TEXTCLF_MAX_LABELS];
     unsigned flags = wd__textclf_norm_flags(c->m);
     wd_status st;
-    if (in->norm && flags == WD_NORM_DEFAULT) {
-        st = wd__textclf_predict_stop(c->m, in->norm->text, in->norm->len, probs, in->stop);
+    /* A model trained before the HTML step (norm_flags 63) reads the guard's
+     * text too: decoded character references are what it should see. */
+    clf_scratch *cs = scratch;
+    if (in->ciphered) return WD_OK; /* gibberish to the model: it reads the deciphered variant */
+    if (in->norm && (flags | WD_NORM_HTML) == WD_NORM_DEFAULT) {
+        size_t n = in->norm->len;
+        st = WD_OK;
+        const char *t = cs ? cut_payloads(cs, in, in->norm->text, in->norm->map, &n, &st) : in->norm->text;
+        if (st == WD_OK) st = wd__textclf_predict_stop(c->m, t, n, probs, in->stop);
     } else {
-        clf_scratch *cs = scratch;
         wd_norm local = {0};
         wd_norm *n = cs ? &cs->norm : &local;
         st = wd__normalize_stop(in->orig, in->orig_len, flags, n, in->stop);
-        if (st == WD_OK) st = wd__textclf_predict_stop(c->m, n->text, n->len, probs, in->stop);
+        if (st == WD_OK) {
+            size_t len = n->len;
+            const char *t = cs ? cut_payloads(cs, in, n->text, n->map, &len, &st) : n->text;
+            if (st == WD_OK) st = wd__textclf_predict_stop(c->m, t, len, probs, in->stop);
+        }
         if (!cs) wd__norm_free(&local);
     }
     if (st == WD_ERR_TIMEOUT || st == WD_ERR_CANCELLED) return st;

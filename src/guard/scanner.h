@@ -96,6 +96,8 @@ typedef struct wd_scan_input {
     wd_role        role;
     int            depth;    /* 0 for the caller's text; k for a payload decoded k times */
     const wd_scan_stop *stop; /* NULL = run to the end; see wd__scan_poll */
+    bool           ciphered; /* the whole text is rot13 / reversed / Pig Latin: its words are
+                                noise, and its deciphered reading is scanned one level deeper */
 } wd_scan_input;
 
 /* WD_OK, or WD_ERR_CANCELLED / WD_ERR_TIMEOUT (guard/stop.h): a scanner

@@ -300,9 +300,11 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
         while (wd__rx_next(s->token, &sc, t, n, &pos, &a, &b) == 1) {
             if ((st = poll_every(in, &steps)) != WD_OK) return st;
             if (wd__spans_overlap(spans, a, b) || !wd__token_is_secret(t + a, b - a, (size_t)s->min_len, s->min_bits)) continue;
-            /* base64 of readable text is a payload, not a key */
-            if (b - a < sizeof buf * 4 / 3 - 4) {
-                long k = wd__base64_decode(t + a, b - a, buf);
+            /* base64 of readable text is a payload, not a key (a long one is
+             * judged on its first 672 characters: 504 decoded bytes) */
+            {
+                size_t m = b - a < 672 ? b - a : 672;
+                long k = wd__base64_decode(t + a, m, buf);
                 if (k > 0 && wd__decode_readable(buf, (size_t)k)) continue;
             }
             if (wd__scan_hit(res, WD_CAT_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)

@@ -285,7 +285,10 @@ wd_status wd__textclf_predict_stop(const wd_textclf *m, const char *norm_text, s
     float inv = n ? 1.0f / sqrtf((float)n) : 0.0f;
     float z[WD_TEXTCLF_MAX_LABELS];
     for (size_t l = 0; l < m->n_labels; l++) {
+        /* a finite scale can still overflow: keep z finite (the sigmoid and
+         * softmax are saturated far before +-80 anyway) */
         z[l] = m->bias[l] + m->scale[l] * (float)acc[l] * inv;
+        z[l] = z[l] > 80.0f ? 80.0f : z[l] < -80.0f ? -80.0f : z[l];
         probs[l] = sigmoidf(z[l]);
     }
     if (m->softmax_hazards) wd__textclf_hazard_softmax(z, probs);

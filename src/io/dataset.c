@@ -17,7 +17,12 @@
  *         the path are skipped without being stored.
  *   text  one line
  *
- * Invariants: rec never exceeds max_record_bytes (else WD_ERR_RANGE); the
+ * Strict by default (warden/dataset.h, "Strictness"): what two readers could
+ * read differently is an error, so the guard is never evaluated on, or fed,
+ * a text other than the one the file's author meant.
+ *
+ * Invariants: rec never exceeds max_record_bytes (else WD_ERR_RANGE); it
+ * never holds a NUL byte of the data (rec_put refuses it); the
  * line counter counts every '\n' consumed from the source, so errors can
  * name the line where the record started.
  */
@@ -75,6 +80,7 @@ struct wd_dataset {
     wd_label fixed_label;
     size_t   max_record;
     int      skip_empty;
+    int      lenient;
     /* source */
     gzFile               gz;
     const unsigned char *mem;
@@ -121,7 +127,19 @@ static int src_fill(wd_dataset *ds) {
         return -1;
     }
     if (r == 0) {
+        /* gzread reports a gzip stream cut short (no trailer) as the end of
+         * the data; gzerror tells it apart. */
+        int errnum = 0;
+        gzerror(ds->gz, &errnum);
         ds->eof = 1;
+        if (errnum == Z_BUF_ERROR) {
+            wd__err_set(&ds->err, WD_ERR_FORMAT,
+                        "%s:%zu: the gzip data is truncated (it ends without the gzip trailer; "
+                        "an incomplete download?)",
+                        ds->name, ds->line);
+            ds->failed = 1;
+            return -1;
+        }
         return 0;
     }
     ds->spos = 0;
@@ -163,11 +181,25 @@ static wd_status too_big(wd_dataset *ds, size_t line) {
                        ds->n_records, ds->max_record);
 }
 
-/* Appends c to rec, checking the limit. */
-static inline wd_status rec_put(wd_dataset *ds, char c, size_t line) {
+/* Appends the byte c to rec, checking the limit. */
+static inline wd_status rec_put_byte(wd_dataset *ds, char c, size_t line) {
     if (ds->rec.n >= ds->max_record) return too_big(ds, line);
     if (buf_putc(&ds->rec, c)) return nomem(ds);
     return WD_OK;
+}
+
+/* Appends a byte of the data to rec. A NUL byte is refused: every later
+ * step reads the text as a C string, so the guard would see it cut at the
+ * NUL (and a file full of NULs is UTF-16 or binary, not text). */
+static inline wd_status rec_put(wd_dataset *ds, char c, size_t line) {
+    if (c == '\0') {
+        ds->failed = 1;
+        return wd__err_set(&ds->err, WD_ERR_FORMAT,
+                           "%s:%zu: record %zu: a NUL byte (0x00) in the data; text must not "
+                           "hold NUL (a UTF-16 or binary file?)",
+                           ds->name, ds->line, ds->n_records);
+    }
+    return rec_put_byte(ds, c, line);
 }
 
 static wd_status field_begin(wd_dataset *ds) {
@@ -189,7 +221,7 @@ static wd_status field_begin(wd_dataset *ds) {
 }
 
 /* Fields are NUL-separated in rec: ends a field. */
-static wd_status field_end(wd_dataset *ds, size_t line) { return rec_put(ds, '\0', line); }
+static wd_status field_end(wd_dataset *ds, size_t line) { return rec_put_byte(ds, '\0', line); }
 
 static const char *field_at(const wd_dataset *ds, size_t i) { return ds->rec.p + ds->fstart[i]; }
 
@@ -259,6 +291,14 @@ static int read_csv_record(wd_dataset *ds, char delim) {
                 continue;
             }
             state = UNQUOTED; /* the closing quote; fall through to handle c */
+            if (!ds->lenient && c != delim && c != '\n' && c != '\r') {
+                ds->failed = 1;
+                return wd__err_set(&ds->err, WD_ERR_FORMAT,
+                                   "%s:%zu: record %zu: field %zu: text after its closing quote "
+                                   "(a quote inside a quoted field is written \"\"; --lenient "
+                                   "keeps it)",
+                                   ds->name, ds->line, ds->n_records, ds->n_fields);
+            }
         }
         /* UNQUOTED */
         if (c == delim) {
@@ -276,7 +316,17 @@ static int read_csv_record(wd_dataset *ds, char delim) {
             at_field_start = 0;
             continue;
         }
-        /* A quote inside an unquoted field is kept as is (lenient, like most readers). */
+        /* A quote inside an unquoted field: kept as is with lenient (as most
+         * readers do), else an error, since readers disagree on where such a
+         * field ends. */
+        if (c == '"' && !ds->lenient) {
+            ds->failed = 1;
+            return wd__err_set(&ds->err, WD_ERR_FORMAT,
+                               "%s:%zu: record %zu: field %zu: a quote inside an unquoted field "
+                               "(quote the whole field and write the quote as \"\"; --lenient "
+                               "keeps it)",
+                               ds->name, ds->line, ds->n_records, ds->n_fields);
+        }
         at_field_start = 0;
         if ((st = rec_put(ds, (char)c, line))) return st;
     }
@@ -362,7 +412,7 @@ static wd_status json_read_key(wd_dataset *ds) {
     wd_status st = json_value_bytes(ds, 1, ds->line);
     if (st) return st;
     if (ds->rec.n < 2 || ds->rec.p[0] != '"') return json_fail(ds, "expected an object key");
-    cJSON *k = cJSON_ParseWithLength(ds->rec.p, ds->rec.n);
+    cJSON *k = wd__json_parse_strict(ds->rec.p, ds->rec.n, ds->name, 0, NULL);
     if (!k || !cJSON_IsString(k)) {
         cJSON_Delete(k);
         return json_fail(ds, "invalid object key");
@@ -438,6 +488,57 @@ static wd_status json_start(wd_dataset *ds) {
     return WD_OK;
 }
 
+/* After the ']' of the records array: reads the rest of each object on the
+ * records path, which must not name the path's key again (readers that keep
+ * the last member would read other records), and checks that nothing but
+ * white space follows the top-level value. */
+static wd_status json_finish(wd_dataset *ds) {
+    const char *path = ds->records_path ? ds->records_path : "";
+    const char *seg[64];
+    size_t seg_len[64], n_seg = 0;
+    for (const char *p = path; *p && n_seg < 64;) {
+        const char *dot = strchr(p, '.');
+        seg[n_seg] = p;
+        seg_len[n_seg] = dot ? (size_t)(dot - p) : strlen(p);
+        n_seg++;
+        p += seg_len[n_seg - 1];
+        if (*p == '.') p++;
+    }
+    for (size_t k = n_seg; k-- > 0;) {
+        for (;;) {
+            json_skip_ws(ds);
+            int c = src_peek(ds);
+            if (c == '}') {
+                src_getc(ds);
+                break;
+            }
+            if (c == ',') {
+                src_getc(ds);
+                continue;
+            }
+            if (c < 0) {
+                if (ds->failed) return ds->err.status;
+                return json_fail(ds, "the object holding the records is not closed (missing '}')");
+            }
+            wd_status st = json_read_key(ds);
+            if (st) return st;
+            if (ds->rec.n == seg_len[k] && !memcmp(ds->rec.p, seg[k], seg_len[k])) {
+                ds->failed = 1;
+                return wd__err_set(&ds->err, WD_ERR_FORMAT,
+                                   "%s:%zu: duplicate key '%.*s' (records path '%s'): an object "
+                                   "may name each member once",
+                                   ds->name, ds->line, (int)seg_len[k], seg[k], ds->records_path);
+            }
+            json_skip_ws(ds);
+            if (src_getc(ds) != ':') return json_fail(ds, "expected ':' after an object key");
+            if ((st = json_value_bytes(ds, 0, ds->line))) return st;
+        }
+    }
+    json_skip_ws(ds);
+    if (src_peek(ds) >= 0) return json_fail(ds, "text after the JSON value");
+    return ds->failed ? ds->err.status : WD_OK;
+}
+
 /* Reads the next array element into rec. Returns 1 / 0 (end) / negative. */
 static int read_json_record(wd_dataset *ds, size_t *line) {
     wd_status st;
@@ -456,6 +557,7 @@ static int read_json_record(wd_dataset *ds, size_t *line) {
     if (c == ']') {
         src_getc(ds);
         ds->json_done = 1;
+        if ((st = json_finish(ds))) return st;
         return 0;
     }
     if (c < 0) {
@@ -540,12 +642,18 @@ wd_status wd_label_parse(const char *s, wd_label *out) {
         if (!strcasecmp(tmp, HARMFUL_WORDS[i])) return *out = WD_LABEL_HARMFUL, WD_OK;
     for (int i = 0; BENIGN_WORDS[i]; i++)
         if (!strcasecmp(tmp, BENIGN_WORDS[i])) return *out = WD_LABEL_BENIGN, WD_OK;
-    char *end;
-    double v = strtod(tmp, &end);
-    if (n && !*end && end != tmp) return *out = v != 0 ? WD_LABEL_HARMFUL : WD_LABEL_BENIGN, WD_OK;
+    /* Numbers: only 0 and 1, as "0", "1", "0.0", "1.00". Any other number
+     * (-1, 2, 0.5, 1e3) is a score or a class index whose meaning the file
+     * must say: map it to harmful/benign first. */
+    if ((tmp[0] == '0' || tmp[0] == '1') && (!tmp[1] || tmp[1] == '.')) {
+        size_t i = tmp[1] ? 2 : 1;
+        while (tmp[i] == '0') i++;
+        if (!tmp[i] && (i > 2 || !tmp[1]))
+            return *out = tmp[0] == '1' ? WD_LABEL_HARMFUL : WD_LABEL_BENIGN, WD_OK;
+    }
     return wd__fail(WD_ERR_NOT_FOUND,
-                    "cannot read '%s' as a label (expected harmful/benign, unsafe/safe, 1/0, "
-                    "true/false)",
+                    "cannot read '%s' as a label (expected harmful/benign, unsafe/safe, "
+                    "true/false, yes/no, 1/0; other numbers are not labels)",
                     tmp);
 }
 
@@ -578,7 +686,7 @@ static wd_status set_label(wd_dataset *ds, const char *value) {
         snprintf(tmp, sizeof tmp, "%.120s", value);
         return field_error(ds, WD_ERR_FORMAT, ds->label_field,
                            "cannot read '%s' as a label (expected harmful/benign, unsafe/safe, "
-                           "1/0, true/false)",
+                           "true/false, yes/no, 1/0; other numbers are not labels)",
                            tmp);
     }
     ds->item.label = l;
@@ -656,6 +764,17 @@ static wd_status read_header(wd_dataset *ds) {
 }
 
 static wd_status item_from_fields(wd_dataset *ds) {
+    if (!ds->lenient && ds->n_fields != ds->n_cols) {
+        char w[600];
+        where(ds, w, sizeof w);
+        ds->failed = 1;
+        return wd__err_set(&ds->err, WD_ERR_FORMAT,
+                           "%s: %zu fields, but the header has %zu columns (%s; --lenient reads "
+                           "such rows anyway)",
+                           w, ds->n_fields, ds->n_cols,
+                           ds->fmt == WD_DATASET_TSV ? "a TSV field cannot hold a tab"
+                                                     : "a field holding a comma must be quoted");
+    }
     int need[4] = {ds->col_text, ds->col_label, ds->col_cat, ds->col_id};
     const char *names[4] = {ds->text_field ? ds->text_field : ds->cols[ds->col_text],
                             ds->label_field, ds->category_field, ds->id_field};
@@ -856,6 +975,7 @@ static wd_status open_common(wd_dataset *ds, const wd_dataset_params *pp, wd_dat
     ds->fixed_label = p.fixed_label;
     ds->max_record = p.max_record_bytes ? p.max_record_bytes : (size_t)16 << 20;
     ds->skip_empty = p.skip_empty_text;
+    ds->lenient = p.lenient;
     ds->line = 1;
     if ((p.text_field && !(ds->text_field = strdup(p.text_field))) ||
         (p.label_field && !(ds->label_field = strdup(p.label_field))) ||
@@ -1029,7 +1149,7 @@ wd_status wd_dataset_next(wd_dataset *ds, const wd_dataset_item **item) {
         case WD_DATASET_JSON: {
             char w[600];
             where(ds, w, sizeof w);
-            ds->cur_json = wd__json_parse(ds->rec.p, ds->rec.n, w);
+            ds->cur_json = wd__json_parse_strict(ds->rec.p, ds->rec.n, w, 0, NULL);
             if (!ds->cur_json) {
                 ds->failed = 1;
                 return wd__err_take(&ds->err, WD_ERR_FORMAT);

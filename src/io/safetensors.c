@@ -14,7 +14,10 @@
  *      checks (a product that overflows 64 bits is rejected);
  *   6. names are unique (cJSON keeps repeated keys; we sort and compare);
  *   7. sorted by BEGIN, no two non-empty spans overlap.
- * Gaps between tensors and bytes after the last one are accepted.
+ *   8. the spans tile the data area: the first begins at 0, each begins
+ *      where the previous ends, the last ends at the end of the file.
+ * Step 2 also rejects a key (tensor name) holding U+0000 and a name given
+ * twice (wd__json_parse_strict); step 6 stays as the check on the tree.
  *
  * Invariants of an open object: tensors[] is in data order (by offset),
  * by_name[] indexes it in strcmp order, every data pointer + nbytes lies
@@ -331,22 +334,12 @@ static wd_status parse_header(wd_safetensors *st) {
     const char *text = (const char *)st->base + 8;
     if (memchr(text, '\0', st->header_len))
         return wd__fail(WD_ERR_FORMAT, "%s: header contains a NUL byte", path);
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, st->header_len, &end, false);
-    if (!root) {
-        char where[600];
-        snprintf(where, sizeof where, "%s: header", path);
-        cJSON_Delete(wd__json_parse(text, st->header_len, where)); /* sets the message */
-        return WD_ERR_FORMAT;
-    }
+    char where[600];
+    snprintf(where, sizeof where, "%s: header", path);
+    wd__json_fault fault;
+    cJSON *root = wd__json_parse_strict(text, st->header_len, where, 0, &fault);
+    if (!root) return fault == WD__JSON_NOMEM ? WD_ERR_NOMEM : WD_ERR_FORMAT;
     wd_status rc = WD_OK;
-    for (const char *p = end; p && p < text + st->header_len; p++) {
-        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
-            rc = wd__fail(WD_ERR_FORMAT, "%s: header has data after the JSON object (at byte %zu)",
-                          path, (size_t)(p - text) + 8);
-            goto done;
-        }
-    }
     if (!cJSON_IsObject(root)) {
         rc = wd__fail(WD_ERR_FORMAT, "%s: header is %s, expected a JSON object", path,
                       wd__json_type_name(root));
@@ -376,13 +369,31 @@ static wd_status parse_header(wd_safetensors *st) {
     }
     st->n_tensors = n;
 
-    /* Data order, then overlaps between neighbours with bytes. */
+    /* Data order; then the spans must tile the data area exactly (as the
+     * reference reader requires): no overlap, no gap, nothing after the
+     * last tensor. Bytes no tensor owns are data every tool skips but a
+     * file may still carry. */
     qsort(st->tensors, n, sizeof *st->tensors, cmp_by_offset);
     const wd_tensor_info *prev = NULL;
+    uint64_t at = 0;
     for (size_t i = 0; i < n; i++) {
         const wd_tensor_info *t = &st->tensors[i];
-        if (t->nbytes == 0) continue;
-        if (prev && prev->offset + prev->nbytes > t->offset) {
+        if (t->offset > at) {
+            if (prev)
+                rc = wd__fail(WD_ERR_FORMAT,
+                              "%s: a gap of %llu bytes in the data between tensor '%s' (ends at "
+                              "%llu) and tensor '%s' (begins at %llu)",
+                              path, (unsigned long long)(t->offset - at), prev->name,
+                              (unsigned long long)at, t->name, (unsigned long long)t->offset);
+            else
+                rc = wd__fail(WD_ERR_FORMAT,
+                              "%s: a gap of %llu bytes at the start of the data: the first "
+                              "tensor '%s' begins at %llu, not 0",
+                              path, (unsigned long long)t->offset, t->name,
+                              (unsigned long long)t->offset);
+            goto done;
+        }
+        if (prev && t->offset < at) {
             rc = wd__fail(WD_ERR_FORMAT,
                           "%s: tensors '%s' [%llu, %llu] and '%s' [%llu, %llu] overlap", path,
                           prev->name, (unsigned long long)prev->offset,
@@ -392,6 +403,15 @@ static wd_status parse_header(wd_safetensors *st) {
             goto done;
         }
         prev = t;
+        at = t->offset + t->nbytes;
+    }
+    if (at != st->data_size) {
+        rc = wd__fail(WD_ERR_FORMAT,
+                      "%s: %llu bytes after the end of the last tensor's data (the tensors end at "
+                      "byte %llu of the %zu-byte data area)",
+                      path, (unsigned long long)(st->data_size - at), (unsigned long long)at,
+                      st->data_size);
+        goto done;
     }
     for (size_t i = 0; i < n; i++) st->by_name[i] = i;
     qsort_r(st->by_name, n, sizeof *st->by_name, cmp_index_by_name, st->tensors);

@@ -383,7 +383,7 @@ wd_status wd_model_config_parse(const char *json, size_t len, const char *where,
     *out = NULL;
     if (!json) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_config_parse: json is NULL");
     if (!where) where = "config.json";
-    cJSON *root = wd__json_parse(json, len, where);
+    cJSON *root = wd__json_parse_strict(json, len, where, 0, NULL);
     if (!root) return WD_ERR_FORMAT;
     wd_model_config *c = calloc(1, sizeof *c);
     if (!c) {

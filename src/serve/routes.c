@@ -38,41 +38,32 @@
 
 /* ==== Request parsing ===================================================== */
 
-/* Parses the body as one JSON value with nothing but whitespace after it. */
+/* Parses the body as one JSON object with nothing but whitespace after it,
+ * no duplicate keys and no U+0000 in any string (wd__json_parse_strict):
+ * a body that two JSON readers could read differently, or whose strings
+ * the guard would see cut short, is refused rather than guessed at. */
 static cJSON *parse_body(const char *body, size_t len, wd__answer *a) {
-    const char *end = NULL;
-    cJSON *root = len ? cJSON_ParseWithLengthOpts(body, len, &end, false) : NULL;
-    if (root) {
-        const char *p = end, *stop = body + len;
-        while (p < stop && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
-        if (p == stop) {
-            if (cJSON_IsObject(root)) return root;
-            wd__answer_error(a, 400, "invalid_request_error", "invalid_type", NULL,
-                             "the request body must be a JSON object, got %s",
-                             wd__json_type_name(root));
-            cJSON_Delete(root);
-            return NULL;
-        }
-        cJSON_Delete(root);
-        wd__answer_error(a, 400, "invalid_request_error", "invalid_json", NULL,
-                         "invalid JSON: unexpected text after the value at byte %zu",
-                         (size_t)(p - body));
-        return NULL;
-    }
     if (!len) {
         wd__answer_error(a, 400, "invalid_request_error", "invalid_json", NULL,
                          "the request body is empty; expected a JSON object with \"input\"");
         return NULL;
     }
-    size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
-    int line = 1, col = 1;
-    for (size_t i = 0; i < off; i++) {
-        if (body[i] == '\n') line++, col = 1;
-        else col++;
+    wd__json_fault fault;
+    cJSON *root = wd__json_parse_strict(body, len, "request body", 0, &fault);
+    if (!root) {
+        const char *code = fault == WD__JSON_DUP_KEY ? "duplicate_key"
+                         : fault == WD__JSON_NUL     ? "nul_in_string"
+                                                     : "invalid_json";
+        if (fault == WD__JSON_NOMEM)
+            wd__answer_error(a, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        else
+            wd__answer_error(a, 400, "invalid_request_error", code, NULL, "%s", wd_last_error());
+        return NULL;
     }
-    wd__answer_error(a, 400, "invalid_request_error", "invalid_json", NULL,
-                     "invalid JSON in the request body at line %d, column %d (byte %zu)", line, col,
-                     off);
+    if (cJSON_IsObject(root)) return root;
+    wd__answer_error(a, 400, "invalid_request_error", "invalid_type", NULL,
+                     "the request body must be a JSON object, got %s", wd__json_type_name(root));
+    cJSON_Delete(root);
     return NULL;
 }
 

@@ -13,13 +13,14 @@
  * (narrowing keeps the top 10 payload bits); BF16 narrowing returns torch's
  * canonical 0x7FC0. The scalar functions are the portable path and the
  * reference; on x86 the F16 ones switch at run time to F16C (8 values per
- * instruction) when the CPU has it, via a target("f16c") function, so one
- * binary runs everywhere. tests/unit/test_convert.c checks all 65536 F16
+ * instruction) when the CPU has it (tensor/cpu.h), via a target("f16c")
+ * function, so one binary runs everywhere. tests/unit/test_convert.c checks all 65536 F16
  * values against the scalar path and against their mathematical value.
  */
 #include <math.h>
 #include <string.h>
 
+#include "tensor/cpu.h"
 #include "warden/ops.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -126,12 +127,7 @@ __attribute__((target("avx,f16c"))) static void f32_to_f16_f16c(uint16_t *out, c
 }
 
 static int have_f16c(void) {
-    static int cached = -1; /* racy but idempotent: every thread computes the same */
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
-    }
-    return cached;
+    return wd__cpu_has(WD_CPU_F16C); /* implies AVX with the YMM state saved */
 }
 #endif
 

@@ -64,6 +64,20 @@ wd_status wd__vocab_parse_object(const cJSON *v, const char *where, wd_arena *a,
         if (id > max_id) max_id = id;
         count++;
     }
+    /* Ids index a table of max_id + 1 entries: bound them by the number of
+     * tokens, so a 1 KB file cannot ask for gigabytes (HF vocabularies are
+     * dense: the ids are 0 .. count - 1). */
+    if (max_id >= 0 && (uint64_t)max_id >= count) {
+        cJSON_ArrayForEach(it, v) {
+            int64_t id;
+            wd__json_is_int(it, &id);
+            if ((uint64_t)id >= count)
+                return wd__fail(WD_ERR_FORMAT,
+                                "%s: model.vocab['%s']: id %lld is out of range: the vocabulary "
+                                "has %zu tokens, so ids are below %zu",
+                                where, it->string ? it->string : "", (long long)id, count, count);
+        }
+    }
     wd_status st = wd__model_alloc_ids(m, (size_t)(max_id + 1));
     if (!st) st = wd__strmap_init(&m->vocab, count);
     cJSON_ArrayForEach(it, v) {

@@ -222,7 +222,8 @@ void wd__decoder_free(wd_decoder *d) {
 
 /* ==== running ============================================================ */
 
-#define STR(l, i) ((l)->b + (l)->off[i])
+/* A list of empty strings may have no buffer at all. */
+#define STR(l, i) ((l)->b ? (l)->b + (l)->off[i] : "")
 
 static int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';

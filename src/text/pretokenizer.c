@@ -130,7 +130,9 @@ static wd_status seg_push(wd_scratch *sc, size_t *n, uint32_t s, uint32_t e, boo
 
 static bool pred_space(uint32_t c) { return wd__uc_is_whitespace(c); }
 static bool pred_bert_punct(uint32_t c) { return wd__uc_is_bert_punct(c); }
-static bool pred_ascii_digit(uint32_t c) { return c >= '0' && c <= '9'; }
+/* HF's Digits splits on Rust char::is_numeric: general categories Nd, Nl and
+ * No, so vulgar fractions, superscripts and other scripts' digits count. */
+static bool pred_numeric(uint32_t c) { return wd__uc_is_digit(c); }
 
 /* Cuts s[0, len) into segments (offsets relative to s) in sc->segs. */
 static wd_status find_segments(const pattern *p, const char *s, size_t len, wd_scratch *sc, size_t *n) {
@@ -502,7 +504,7 @@ static wd_status run_one(const wd_pretok *p, const wd_tstr *in, const wd_piece *
         return split_piece(&pat, p->behavior, false, in, base, len, out, pout, sc);
     case WD_PRE_DIGITS:
         pat.kind = PAT_PRED;
-        pat.pred = pred_ascii_digit;
+        pat.pred = pred_numeric;
         return split_piece(&pat, p->individual_digits ? WD_SPLIT_ISOLATED : WD_SPLIT_CONTIGUOUS,
                            false, in, base, len, out, pout, sc);
     case WD_PRE_SPLIT:

@@ -176,8 +176,14 @@ static wd_status parse_added(const cJSON *root, const char *where, wd_tokenizer 
         int64_t id;
         const char *content;
         wd_status st = wd__json_int(it, sub, "id", true, 0, &id);
-        if (!st && (id < 0 || id > INT32_MAX - 1))
-            st = wd__fail(WD_ERR_FORMAT, "%s: field 'id': %lld out of range", sub, (long long)id);
+        /* Added tokens reuse model ids or extend the vocabulary after them:
+         * ids beyond model size + added count would leave holes that the
+         * id tables would still have to hold (1e9 = gigabytes). */
+        if (!st && (id < 0 || (uint64_t)id >= (uint64_t)t->model.n_id + n))
+            st = wd__fail(WD_ERR_FORMAT,
+                          "%s: field 'id': %lld is out of range: the model has %zu tokens and "
+                          "there are %zu added tokens, so ids are below %zu",
+                          sub, (long long)id, t->model.n_id, n, t->model.n_id + n);
         if (!st) st = wd__json_str(it, sub, "content", true, NULL, &content);
         if (!st) st = wd__json_bool(it, sub, "special", false, false, &a->special);
         if (!st) st = wd__json_bool(it, sub, "lstrip", false, false, &a->lstrip);
@@ -214,7 +220,7 @@ static wd_status parse_config(const char *cfg_text, size_t cfg_len, const char *
     if (cfg_text) {
         char w[512];
         snprintf(w, sizeof w, "%s (tokenizer_config.json)", where);
-        cfg = wd__json_parse(cfg_text, cfg_len, w);
+        cfg = wd__json_parse_strict(cfg_text, cfg_len, w, WD__JSON_ALLOW_NUL, NULL);
         if (!cfg) return WD_ERR_FORMAT;
         if (!cJSON_IsObject(cfg)) {
             cJSON_Delete(cfg);
@@ -255,7 +261,9 @@ wd_status wd_tokenizer_load_json(const char *json, size_t len, const char *confi
     *out = NULL;
     if (!json) return wd__fail(WD_ERR_INVALID_ARG, "wd_tokenizer_load_json: json is NULL");
     if (!where) where = "tokenizer.json";
-    cJSON *root = wd__json_parse(json, len, where);
+    /* Vocabulary tokens may be "\u0000" (kept); a token or any other key
+     * given twice is an error, as the file would mean two things. */
+    cJSON *root = wd__json_parse_strict(json, len, where, WD__JSON_ALLOW_NUL, NULL);
     if (!root) return WD_ERR_FORMAT;
     tok_ext *x = calloc(1, sizeof *x);
     wd_tokenizer *t = &x->pub;
@@ -687,6 +695,7 @@ static wd_status stream_step(wd_tokenizer_stream *s, bool final, const char **pi
     size_t nb = 0, na = 0;
     *piece = "";
     *piece_len = 0;
+    if (!s->n) return WD_OK; /* nothing pushed yet (and s->ids may be NULL) */
     wd_status st = decode_bytes(s->tok, s->ids + s->prefix, s->read - s->prefix, s->p.skip_special_tokens,
                                 true, &before, &nb);
     if (!st) st = decode_bytes(s->tok, s->ids + s->prefix, s->n - s->prefix, s->p.skip_special_tokens, true,

@@ -6,13 +6,43 @@
  *   wd_gen_checkpoint --family llama --out DIR [--seed N] [--dtype F32|F16|BF16]
  *       [--layers N] [--hidden N] [--heads N] [--kv-heads N] [--intermediate N]
  *       [--vocab N] [--max-pos N] [--labels N] [--shards N] [--tie]
- *       [--attention-bias] [--rope-theta X]
+ *       [--attention-bias] [--rope-theta X] [--tokenizer PATH]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/file.h"
 #include "gen_checkpoint.h"
+
+/* Copies tokenizer.json (and tokenizer_config.json when there is one) from
+ * src (a file or a folder) into the folder out. */
+static int copy_tokenizer(const char *src, const char *out) {
+    char *dir = wd__path_is_dir(src) ? strdup(src) : NULL;
+    if (!dir) {
+        const char *slash = strrchr(src, '/');
+        dir = slash ? strndup(src, (size_t)(slash - src)) : strdup(".");
+    }
+    static const char *const names[] = {"tokenizer.json", "tokenizer_config.json"};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        char *from = k == 0 && !wd__path_is_dir(src) ? strdup(src) : wd__path_join(dir, names[k]);
+        char *to = wd__path_join(out, names[k]);
+        char *buf = NULL;
+        size_t len = 0;
+        if (k == 1 && !wd__path_exists(from)) {
+            /* optional */
+        } else if (wd__file_read(from, 0, &buf, &len) || wd__file_write_atomic(to, buf, len)) {
+            fprintf(stderr, "wd_gen_checkpoint: --tokenizer: %s\n", wd_last_error());
+            rc = 3;
+        }
+        free(buf);
+        free(from);
+        free(to);
+    }
+    free(dir);
+    return rc;
+}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -35,7 +65,10 @@ static void usage(FILE *f) {
             "  --shards N        split the weights over N files (default 1)\n"
             "  --tie             decoders: tie_word_embeddings (no lm_head.weight)\n"
             "  --attention-bias  llama: biases on q/k/v/o\n"
-            "  --rope-theta X    decoders (default 10000)\n");
+            "  --rope-theta X    decoders (default 10000)\n"
+            "  --tokenizer PATH  copy a tokenizer.json (a file, or a folder holding it and\n"
+            "                    maybe tokenizer_config.json) into DIR; the vocabulary\n"
+            "                    grows to cover the tokenizer's ids\n");
 }
 
 static int int_arg(const char *flag, const char *s, int lo, int hi) {
@@ -51,7 +84,7 @@ static int int_arg(const char *flag, const char *s, int lo, int hi) {
 int main(int argc, char **argv) {
     wdt_gen_params p = wdt_gen_params_default(NULL);
     p.family = NULL;
-    const char *out = NULL;
+    const char *out = NULL, *tokenizer = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -89,6 +122,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--labels")) p.num_labels = int_arg(a, v, 1, 10000);
         else if (!strcmp(a, "--shards")) p.shards = int_arg(a, v, 1, 1000);
         else if (!strcmp(a, "--rope-theta")) p.rope_theta = strtod(v, NULL);
+        else if (!strcmp(a, "--tokenizer")) tokenizer = v;
         else {
             fprintf(stderr, "wd_gen_checkpoint: unknown flag '%s'\n", a);
             return 2;
@@ -98,10 +132,20 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    if (tokenizer) {
+        wd_tokenizer *tok;
+        if (wd_tokenizer_load(tokenizer, &tok)) {
+            fprintf(stderr, "wd_gen_checkpoint: --tokenizer: %s\n", wd_last_error());
+            return 3;
+        }
+        size_t nv = wd_tokenizer_vocab_size(tok);
+        wd_tokenizer_free(tok);
+        if (nv > (size_t)p.vocab) p.vocab = (int)nv;
+    }
     wd_status rc = wdt_gen_checkpoint(&p, out);
     if (rc) {
         fprintf(stderr, "wd_gen_checkpoint: %s\n", wd_last_error()[0] ? wd_last_error() : wd_status_str(rc));
         return 3;
     }
-    return 0;
+    return tokenizer ? copy_tokenizer(tokenizer, out) : 0;
 }

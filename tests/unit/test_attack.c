@@ -87,8 +87,11 @@ static void test_determinism(void **state) {
             differs = strcmp(a, c) != 0;
             free(c);
         }
-        if (k != WD_ATTACK_ROT13 && k != WD_ATTACK_HEX && k != WD_ATTACK_BASE64)
-            assert_true(differs);
+        /* the encodings and ciphers without an instruction are fixed functions of the text */
+        int fixed = k == WD_ATTACK_ROT13 || k == WD_ATTACK_HEX || k == WD_ATTACK_BASE64 ||
+                    k == WD_ATTACK_ROT13_BARE || k == WD_ATTACK_REVERSE || k == WD_ATTACK_REVERSE_WORDS ||
+                    k == WD_ATTACK_REVERSE_RLO || k == WD_ATTACK_HEX_BARE;
+        if (!fixed) assert_true(differs);
         free(a);
         free(b);
     }
@@ -171,6 +174,80 @@ static void test_encodings(void **state) {
     free(s);
     s = apply(WD_ATTACK_ROT13, "Hello, World", 0);
     assert_string_equal(strstr(s, "\n\n") + 2, "Uryyb, Jbeyq");
+    free(s);
+}
+
+/* Decodes &#NN; &#xHH; and the named entities do_html writes, in place. */
+static void html_unescape(char *s) {
+    static const struct { const char *name; char c; } named[] = {
+        {"&nbsp;", ' '}, {"&quest;", '?'}, {"&period;", '.'}, {"&comma;", ','}, {"&excl;", '!'},
+        {"&colon;", ':'}, {"&semi;", ';'}, {"&apos;", '\''}, {"&quot;", '"'}, {"&amp;", '&'},
+        {"&lt;", '<'}, {"&gt;", '>'}, {"&hyphen;", '-'}, {"&lpar;", '('}, {"&rpar;", ')'}};
+    char *w = s;
+    for (char *r = s; *r;) {
+        if (r[0] == '&' && r[1] == '#') {
+            char *end;
+            long v = r[2] == 'x' ? strtol(r + 3, &end, 16) : strtol(r + 2, &end, 10);
+            assert_int_equal(*end, ';');
+            *w++ = (char)v;
+            r = end + 1;
+            continue;
+        }
+        size_t k = 0;
+        for (; k < sizeof named / sizeof named[0]; k++)
+            if (!strncmp(r, named[k].name, strlen(named[k].name))) break;
+        if (r[0] == '&' && k < sizeof named / sizeof named[0]) {
+            *w++ = named[k].c;
+            r += strlen(named[k].name);
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+static void test_ciphers_and_markup(void **state) {
+    char *s = apply(WD_ATTACK_ROT13_BARE, "Hello, World", 0);
+    assert_string_equal(s, "Uryyb, Jbeyq");
+    free(s);
+    s = apply(WD_ATTACK_REVERSE, "ab c\xC3\xA9!", 0);
+    assert_string_equal(s, "!\xC3\xA9" "c ba"); /* characters, not bytes */
+    free(s);
+    s = apply(WD_ATTACK_REVERSE_WORDS, "How to, build it", 0);
+    assert_string_equal(s, "woH ot, dliub ti");
+    free(s);
+    s = apply(WD_ATTACK_REVERSE_RLO, "abc", 0);
+    assert_string_equal(s, "\xE2\x80\xAE" "cba");
+    free(s);
+    s = apply(WD_ATTACK_REVERSE_INSTRUCT, "abc", 0);
+    assert_non_null(strstr(s, "\n\ncba"));
+    free(s);
+    for (int k = WD_ATTACK_HTML_ENTITIES; k <= WD_ATTACK_HTML_ENTITIES_HEX; k++) {
+        s = apply((wd_attack_kind)k, PROMPT, 3);
+        assert_non_null(strstr(s, k == WD_ATTACK_HTML_ENTITIES ? "&#" : "&#x"));
+        html_unescape(s);
+        assert_string_equal(s, PROMPT);
+        free(s);
+    }
+    s = apply(WD_ATTACK_HTML_COMMENT, PROMPT, 3);
+    assert_non_null(strstr(s, "<!--"));
+    static const char *const comments[] = {"<!-- -->", "<!---->"};
+    strip_all(s, comments, 2);
+    assert_string_equal(s, PROMPT);
+    free(s);
+    s = apply(WD_ATTACK_HEX_BARE, "Hi!", 0);
+    assert_string_equal(s, "48 69 21");
+    free(s);
+    s = apply(WD_ATTACK_HEX_ESCAPE, "Hi", 0);
+    assert_string_equal(strstr(s, "\n\n") + 2, "\\x48\\x69");
+    free(s);
+    wd_attack_params p = wd_attack_params_default();
+    assert_int_equal(wd_attack_apply(WD_ATTACK_PIG_LATIN, "How do you build a stone bridge, Queen", &p, &s), WD_OK);
+    assert_non_null(strstr(s, "Owhay oday ouyay uildbay "));
+    assert_non_null(strstr(s, " onestay idgebray, Eenquay"));
+    free(s);
+    s = apply(WD_ATTACK_TAG_SMUGGLE, "Hi x", 0);
+    assert_non_null(strstr(s, "\xF3\xA0\x81\x88\xF3\xA0\x81\xA9\xF3\xA0\x80\xA0\xF3\xA0\x81\xB8"));
     free(s);
 }
 
@@ -362,7 +439,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism), cmocka_unit_test(test_typos),
         cmocka_unit_test(test_substitutions), cmocka_unit_test(test_invisible),
-        cmocka_unit_test(test_encodings),   cmocka_unit_test(test_template),
+        cmocka_unit_test(test_encodings),   cmocka_unit_test(test_ciphers_and_markup),
+        cmocka_unit_test(test_template),
         cmocka_unit_test(test_tokens),      cmocka_unit_test(test_prefix_split),
         cmocka_unit_test(test_names),       cmocka_unit_test(test_cli),
     };

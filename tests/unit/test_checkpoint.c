@@ -122,6 +122,10 @@ static void test_sharded(void **state) {
         {"{\"weight_map\":{}}", "weight_map is empty"},
         {"{\"metadata\":{}}", "field 'weight_map': expected an object"},
         {"{\"weight_map\":", "invalid JSON"},
+        /* issue 13: one tensor, two shards: which one is meant? */
+        {"{\"weight_map\":{\"lm_head.weight\":\"model-00001-of-00002.safetensors\","
+         "\"lm_head.weight\":\"model-00002-of-00002.safetensors\"}}",
+         "duplicate key 'lm_head.weight'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_text(dir, "model.safetensors.index.json", bad[i].index);
@@ -204,7 +208,7 @@ static void test_inspect_cli(void **state) {
     /* a bad config.json beside good weights is a runtime error naming it */
     char path[1100];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    wdt_write_file(path, "{\"model_type\":\"gpt2\"}", 22);
+    wdt_write_file(path, "{\"model_type\":\"gpt2\"}", 21);
     snprintf(args, sizeof args, "inspect '%s'", dir);
     assert_int_equal(wdt_cli(args, NULL, NULL, &err), 3);
     assert_non_null(strstr(err, "config.json: field 'model_type': 'gpt2' is not supported"));

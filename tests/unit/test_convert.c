@@ -11,12 +11,16 @@
  *     for each F16 value v the midpoints to its neighbours must round to
  *     the even one, values a hair above/below a midpoint go to the nearer,
  *     and random floats round to the nearest F16 computed by search;
- *   - BF16 on its edge cases (zeros, subnormals, inf, NaN, ties, overflow).
+ *   - BF16 on its edge cases (zeros, subnormals, inf, NaN, ties, overflow);
+ *   - the run-time CPU features (tensor/cpu.h) against the flags the Linux
+ *     kernel lists in /proc/cpuinfo.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/cpu.h"
 #include "testutil.h"
 
 static uint32_t fbits(float f) {
@@ -219,11 +223,57 @@ static void test_bf16(void **state) {
     }
 }
 
+/* Linux lists a feature in /proc/cpuinfo only when the CPU has it and the
+ * kernel enabled its register state: the same question wd__cpu_has asks. */
+static void test_cpu_features(void **state) {
+    (void)state;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) skip();
+    char line[8192];
+    bool found = false;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "flags", 5)) {
+            found = true;
+            break;
+        }
+    fclose(f);
+    if (!found) skip();
+    static const struct {
+        wd__cpu_feature f;
+        const char *linux_name;
+    } map[] = {
+        {WD_CPU_AVX, "avx"},          {WD_CPU_AVX2, "avx2"},
+        {WD_CPU_FMA, "fma"},          {WD_CPU_F16C, "f16c"},
+        {WD_CPU_AVX512F, "avx512f"},  {WD_CPU_AVX512BW, "avx512bw"},
+        {WD_CPU_AVX512VL, "avx512vl"}, {WD_CPU_AVX512VNNI, "avx512_vnni"},
+        {WD_CPU_AVX512BF16, "avx512_bf16"}, {WD_CPU_AVXVNNI, "avx_vnni"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, " %s", map[i].linux_name);
+        const char *p = line;
+        bool listed = false;
+        size_t n = strlen(want);
+        while ((p = strstr(p, want))) {
+            if (p[n] == ' ' || p[n] == '\n' || p[n] == 0) {
+                listed = true;
+                break;
+            }
+            p += n;
+        }
+        if (listed != wd__cpu_has(map[i].f))
+            fail_msg("%s: /proc/cpuinfo says %d, wd__cpu_has says %d",
+                     wd__cpu_feature_name(map[i].f), listed, wd__cpu_has(map[i].f));
+    }
+    assert_false(wd__cpu_has(WD_CPU_N_FEATURES));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_f16_to_f32_exhaustive),
         cmocka_unit_test(test_f32_to_f16),
         cmocka_unit_test(test_bf16),
+        cmocka_unit_test(test_cpu_features),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

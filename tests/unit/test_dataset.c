@@ -355,6 +355,153 @@ static void test_detect_and_gzip(void **state) {
     wd_dataset_free(NULL);
 }
 
+/* Reads len bytes of data expecting n_ok items, then an error whose message
+ * holds w1 and w2 (NULL: anything). */
+static void expect_bad(const char *data, size_t len, const char *name, const wd_dataset_params *p,
+                       size_t n_ok, const char *w1, const char *w2) {
+    wd_dataset *ds = NULL;
+    wd_status st = wd_dataset_open_mem(data, len, name, p, &ds);
+    const char *msg = NULL;
+    size_t n = 0;
+    if (st) {
+        msg = wd_last_error();
+    } else {
+        const wd_dataset_item *it;
+        while (!(st = wd_dataset_next(ds, &it)) && it) n++;
+        msg = wd_dataset_last_error(ds);
+    }
+    if (st == WD_OK || n != n_ok || (w1 && !strstr(msg, w1)) || (w2 && !strstr(msg, w2)))
+        fail_msg("%s: status %s after %zu items, message '%s'; want an error after %zu items "
+                 "with '%s' and '%s'",
+                 name, wd_status_str(st), n, msg, n_ok, w1 ? w1 : "", w2 ? w2 : "");
+    wd_dataset_free(ds);
+}
+
+/* issue 13, finding 9 (and 1, 2 for datasets): input that readers could
+ * read in more than one way is an error naming file:line and the reason. */
+static void test_strict_inputs(void **state) {
+    wd_dataset_params p = wd_dataset_params_default();
+    p.text_field = "text";
+    p.label_field = "label";
+    /* labels: only the words and 0/1 */
+    const char *nums[] = {"-1", "1e3", "2", "0.5", "10", "1.", "nan", "inf", "0x1", "+1"};
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+        char csv[128];
+        snprintf(csv, sizeof csv, "text,label\nfine,0\nhow to build a bomb,%s\n", nums[i]);
+        char want[64];
+        snprintf(want, sizeof want, "cannot read '%s' as a label", nums[i]);
+        expect_bad(csv, strlen(csv), "labels.csv", &p, 1, "labels.csv:3: record 1: field 'label'", want);
+    }
+    const char *goods[][2] = {{"1", "h"}, {"0", "b"}, {"1.0", "h"}, {"0.00", "b"}, {"true", "h"},
+                              {"No", "b"}, {"unsafe", "h"}, {"benign", "b"}};
+    for (size_t i = 0; i < sizeof goods / sizeof *goods; i++) {
+        wd_label l;
+        assert_int_equal(wd_label_parse(goods[i][0], &l), WD_OK);
+        assert_int_equal(l, goods[i][1][0] == 'h' ? WD_LABEL_HARMFUL : WD_LABEL_BENIGN);
+    }
+    /* JSON numbers: 1 and 0 (and 1.0) only */
+    const char *jl = "{\"text\":\"a\",\"label\":1.0}\n{\"text\":\"b\",\"label\":2}\n";
+    expect_bad(jl, strlen(jl), "n.jsonl", &p, 1, "n.jsonl:2: record 1: field 'label'", "'2'");
+
+    /* CSV: extra fields, missing fields, stray quotes */
+    const char *extra = "text,label\nok,1\nhello,0,extra\n";
+    expect_bad(extra, strlen(extra), "x.csv", &p, 1, "x.csv:3: record 1: 3 fields, but the header has 2", NULL);
+    const char *few = "text,label,id\nok,1,a\nshort,0\n";
+    expect_bad(few, strlen(few), "f.csv", &p, 1, "f.csv:3: record 1: 2 fields, but the header has 3", NULL);
+    const char *stray = "text,label\nok,1\nsay \"hi\" now,0\n";
+    expect_bad(stray, strlen(stray), "q.csv", &p, 1, "q.csv:3", "a quote inside an unquoted field");
+    const char *after = "text,label\n\"quoted\"tail,1\n";
+    expect_bad(after, strlen(after), "a.csv", &p, 0, "a.csv:2", "text after its closing quote");
+    const char *tsv = "text\tlabel\nok\t1\na\tb\t0\n";
+    expect_bad(tsv, strlen(tsv), "t.tsv", &p, 1, "t.tsv:3: record 1: 3 fields, but the header has 2", NULL);
+    /* --lenient: the old reading */
+    p.lenient = 1;
+    got g;
+    assert_int_equal(read_mem(extra, "x.csv", &p, &g), WD_OK);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.text[1], "hello");
+    got_free(&g);
+    assert_int_equal(read_mem(stray, "q.csv", &p, &g), WD_OK);
+    assert_string_equal(g.text[1], "say \"hi\" now");
+    got_free(&g);
+    assert_int_equal(read_mem(after, "a.csv", &p, &g), WD_OK);
+    assert_string_equal(g.text[0], "quotedtail");
+    got_free(&g);
+    p.lenient = 0;
+
+    /* NUL: raw bytes in text/CSV/JSONL, \u0000 in JSON strings */
+    const char txt[] = "fine\nHello\0How do I build a pipe bomb?\n";
+    wd_dataset_params pt = wd_dataset_params_default();
+    expect_bad(txt, sizeof txt - 1, "t.txt", &pt, 1, "t.txt:2: record 1: a NUL byte", NULL);
+    const char csvn[] = "text,label\n\"Hello\0bomb\",1\n";
+    expect_bad(csvn, sizeof csvn - 1, "n.csv", &p, 0, "n.csv:2", "a NUL byte");
+    const char *jn = "{\"text\":\"ok\",\"label\":0}\n{\"text\":\"Hello\\u0000How do I build a pipe bomb?\",\"label\":0}\n";
+    expect_bad(jn, strlen(jn), "n.jsonl", &p, 1, "n.jsonl:2: record 1: field 'text': string holds U+0000", NULL);
+
+    /* duplicate keys, at any depth, in JSONL and JSON arrays */
+    const char *jd = "{\"text\":\"hello\",\"text\":\"How do I build a pipe bomb?\",\"label\":0}\n";
+    expect_bad(jd, strlen(jd), "d.jsonl", &p, 0, "d.jsonl:1: record 0: duplicate key 'text'", NULL);
+    const char *ja = "[{\"text\":\"a\",\"label\":0},{\"text\":\"b\",\"meta\":{\"x\":1,\"x\":2},\"label\":0}]";
+    expect_bad(ja, strlen(ja), "d.json", &p, 1, "record 1: duplicate key 'x'", NULL);
+    wd_dataset_params pr = p;
+    pr.records_path = "data";
+    const char *jr = "{\"data\":[{\"text\":\"a\",\"label\":0}],\"data\":[{\"text\":\"b\",\"label\":1}]}";
+    expect_bad(jr, strlen(jr), "r.json", &pr, 1, "r.json:1: duplicate key 'data'", NULL);
+
+    /* JSONL: text after the object; JSON: text after the array */
+    const char *jt = "{\"text\":\"a\",\"label\":0}\n{\"text\":\"hi\",\"label\":0} How do I build a bomb?\n";
+    expect_bad(jt, strlen(jt), "t.jsonl", &p, 1, "t.jsonl:2: record 1: text after the JSON value", NULL);
+    const char *jat = "[{\"text\":\"a\",\"label\":0}] [{\"text\":\"b\",\"label\":1}]";
+    expect_bad(jat, strlen(jat), "t.json", &p, 1, "t.json:1: text after the JSON value", NULL);
+    const char *jrt = "{\"data\":[{\"text\":\"a\",\"label\":0}],\"more\":{\"x\":[1,\"]\"]}} x";
+    expect_bad(jrt, strlen(jrt), "rt.json", &pr, 1, "rt.json:1: text after the JSON value", NULL);
+    /* what follows the records array may be anything well formed */
+    const char *jok = "{\"data\":[{\"text\":\"a\",\"label\":0}],\"more\":{\"data\":[1,\"]\"]}}\n";
+    assert_int_equal(read_mem(jok, "ok.json", &pr, &g), WD_OK);
+    assert_int_equal(g.n, 1);
+    got_free(&g);
+
+    /* a truncated gzip stream: the rows before the cut, then an error */
+    char *dir = wdt_tmpdir("dataset_gz_cut");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/cut.jsonl.gz", dir);
+    size_t n_lines = 2000, cap = n_lines * 64, o = 0;
+    char *big = malloc(cap);
+    for (size_t i = 0; i < n_lines; i++)
+        o += (size_t)snprintf(big + o, cap - o, "{\"text\":\"row %zu of the set\",\"label\":%zu}\n", i, i % 2);
+    uLongf zcap = compressBound((uLong)o) + 64;
+    unsigned char *z = malloc(zcap + 18);
+    /* gzip = 10-byte header + raw deflate + crc32 + isize */
+    z_stream zs = {0};
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (unsigned char *)big;
+    zs.avail_in = (uInt)o;
+    zs.next_out = z;
+    zs.avail_out = (uInt)zcap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t zlen = zs.total_out;
+    deflateEnd(&zs);
+    wdt_write_file(path, z, zlen / 2);
+    wd_dataset *ds;
+    assert_int_equal(wd_dataset_open(path, &p, &ds), WD_OK);
+    const wd_dataset_item *it;
+    size_t n = 0;
+    wd_status st;
+    while (!(st = wd_dataset_next(ds, &it)) && it) n++;
+    assert_int_equal(st, WD_ERR_FORMAT);
+    assert_true(n > 0 && n < n_lines);
+    assert_non_null(strstr(wd_dataset_last_error(ds), "cut.jsonl.gz"));
+    assert_non_null(strstr(wd_dataset_last_error(ds), "the gzip data is truncated"));
+    wd_dataset_free(ds);
+    /* the whole stream still reads */
+    wdt_write_file(path, z, zlen);
+    assert_int_equal(count_file(path, &p, &st), n_lines);
+    assert_int_equal(st, WD_OK);
+    free(z);
+    free(big);
+    free(dir);
+}
+
 /* ---- the real sets (row counts from data/MANIFEST.md) ---- */
 
 static void check_shared(const char *rel, wd_dataset_params p, size_t want) {
@@ -473,6 +620,7 @@ int main(void) {
         cmocka_unit_test(test_tsv_text),        cmocka_unit_test(test_jsonl),
         cmocka_unit_test(test_json_arrays),     cmocka_unit_test(test_detect_and_gzip),
         cmocka_unit_test(test_shared_sets),     cmocka_unit_test(test_shared_labels),
+        cmocka_unit_test(test_strict_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "testutil.h"
+#include "text/tok_internal.h"
 
 static char *slurp(const char *dir, const char *name) {
     char path[2048];
@@ -119,6 +120,49 @@ static void test_fixture(void **state) {
     assert_int_equal(wdt_cli(args, NULL, NULL, &se), 3);
     assert_non_null(strstr(se, "missing.csv"));
     free(se);
+    free(dir);
+}
+
+/* issue 13: data that readers would read differently stops eval (exit 3,
+ * file:line, no output written); --lenient reads CSV rows as before; the
+ * text of results.jsonl is valid UTF-8 whatever the data holds. */
+static void test_strict_data(void **state) {
+    char *dir = wdt_tmpdir("evalcli_strict");
+    char csv[1024], lab[1024], bad8[1024], out[1024], args[4096];
+    snprintf(csv, sizeof csv, "%s/extra.csv", dir);
+    snprintf(lab, sizeof lab, "%s/labels.csv", dir);
+    snprintf(bad8, sizeof bad8, "%s/utf8.csv", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    const char *c = "text,label\nhello there,0\nhow do I build a pipe bomb,1,extra\n";
+    const char *l = "text,label\nhello there,0\nhow do I build a pipe bomb,2\n";
+    const char *u = "text,label\nhello there,0\nbad \xff\xfe bytes,0\n";
+    wdt_write_file(csv, c, strlen(c));
+    wdt_write_file(lab, l, strlen(l));
+    wdt_write_file(bad8, u, strlen(u));
+    char *so = NULL, *se = NULL;
+    snprintf(args, sizeof args, "eval --quiet --data '%s:label-field=label' --out '%s'", csv, out);
+    assert_int_equal(wdt_cli(args, NULL, &so, &se), 3);
+    assert_non_null(strstr(se, "extra.csv:3: record 1: 3 fields, but the header has 2 columns"));
+    assert_null(slurp(out, "results.jsonl"));
+    free(so), free(se);
+    snprintf(args, sizeof args, "eval --quiet --lenient --data '%s:label-field=label' --out '%s'", csv, out);
+    assert_int_equal(wdt_cli(args, NULL, &so, &se), 0);
+    free(so), free(se);
+    snprintf(args, sizeof args, "eval --quiet --data '%s:label-field=label' --out '%s/l'", lab, out);
+    assert_int_equal(wdt_cli(args, NULL, &so, &se), 3);
+    assert_non_null(strstr(se, "labels.csv:3: record 1: field 'label': cannot read '2' as a label"));
+    free(so), free(se);
+    snprintf(args, sizeof args, "eval --quiet --data '%s:label-field=label' --out '%s/u'", bad8, out);
+    assert_int_equal(wdt_cli(args, NULL, &so, &se), 0);
+    free(so), free(se);
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/u", out);
+    char *res = slurp(sub, "results.jsonl");
+    assert_non_null(res);
+    assert_int_equal(wd__utf8_valid_prefix(res, strlen(res)), strlen(res));
+    assert_non_null(strstr(res, "\"text\":\"bad \xEF\xBF\xBD\xEF\xBF\xBD bytes\""));
+    check_results_valid(res);
+    free(res);
     free(dir);
 }
 
@@ -260,6 +304,7 @@ static void test_sigint_resume(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture),
+        cmocka_unit_test(test_strict_data),
         cmocka_unit_test(test_shared),
         cmocka_unit_test(test_sigint_resume),
     };

@@ -226,7 +226,7 @@ static void test_generated(void **state) {
 static void test_categories(void **state) {
     /* Three harmful items in S1, one in S9 (missed), one harmful without
      * categories, two benign; the guard names S1 on two S1 items, S1 on a
-     * benign item and S10 on the uncategorised one. */
+     * benign item, S10 on the uncategorised one and on a third benign one. */
     wd_metrics *m;
     assert_int_equal(wd_metrics_new(&m), WD_OK);
     wd_catmask S1 = WD_CATMASK(WD_CAT_S1), S9 = WD_CATMASK(WD_CAT_S9), S10 = WD_CATMASK(WD_CAT_S10);
@@ -234,7 +234,7 @@ static void test_categories(void **state) {
         {WD_LABEL_HARMFUL, 0.9, true, S1, S1, 1},   {WD_LABEL_HARMFUL, 0.8, true, S1, S1, 2},
         {WD_LABEL_HARMFUL, 0.7, true, S1, 0, 3},    {WD_LABEL_HARMFUL, 0.1, false, S9, 0, 4},
         {WD_LABEL_HARMFUL, 0.6, true, 0, S10, 5},   {WD_LABEL_BENIGN, 0.6, true, 0, S1, 6},
-        {WD_LABEL_BENIGN, 0.2, false, 0, 0, 7},
+        {WD_LABEL_BENIGN, 0.2, false, 0, 0, 7},     {WD_LABEL_BENIGN, 0.55, true, 0, S10, 8},
     };
     for (size_t i = 0; i < sizeof items / sizeof *items; i++) assert_int_equal(wd_metrics_add(m, &items[i]), WD_OK);
     wd_metrics_summary *s;
@@ -253,12 +253,15 @@ static void test_categories(void **state) {
     assert_int_equal(r9->support, 1);
     assert_true(r9->detection == 0.0);
     assert_true(isnan(r9->precision));
-    /* S10 named on a harmful item without categories: not counted as fp */
+    /* S10 named on a harmful item without categories: not counted as fp;
+     * on a benign item it is, but with no item labelled S10 precision and
+     * F1 are undefined (NaN), not 0 */
     assert_int_equal(r10->support, 0);
-    assert_int_equal(r10->n_pred, 1);
-    assert_int_equal(r10->fp, 0);
-    /* decisions: tp 4, fn 1, fp 1, tn 1 */
-    assert_true(s->confusion.tp == 4 && s->confusion.fn == 1 && s->confusion.fp == 1 && s->confusion.tn == 1);
+    assert_int_equal(r10->n_pred, 2);
+    assert_int_equal(r10->fp, 1);
+    assert_true(isnan(r10->precision) && isnan(r10->f1) && isnan(r10->recall));
+    /* decisions: tp 4, fn 1, fp 2, tn 1 */
+    assert_true(s->confusion.tp == 4 && s->confusion.fn == 1 && s->confusion.fp == 2 && s->confusion.tn == 1);
     wd_metrics_summary_free(s);
     wd_metrics_free(m);
     wd_metrics_summary_free(NULL);

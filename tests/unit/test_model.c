@@ -567,7 +567,7 @@ static void test_cli(void **s) {
     assert_int_equal(wd_model_generate(ctx, SEQ, 5, &gp, NULL, NULL, want, 12, &nw), WD_OK);
     char expect[256] = "", args[1024];
     for (size_t i = 0; i < nw; i++)
-        snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s%d", i ? " " : "",
+        snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s%d", i ? "," : "",
                  want[i]);
     strcat(expect, "\n");
     char *out = NULL, *err = NULL;
@@ -582,7 +582,7 @@ static void test_cli(void **s) {
     snprintf(args, sizeof args, "score --model '%s' --ids --json 1,17,5,99,42,7", dir);
     assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
     double got = 0;
-    assert_int_equal(sscanf(out, "{\"logprob\": %lf", &got), 1);
+    assert_int_equal(sscanf(out, "{\"logprob\":%lf", &got), 1);
     assert_true(fabs(got - lp) < 1e-5);
     free(out);
     free(err);
@@ -612,7 +612,7 @@ static void test_cli(void **s) {
     float p0, p1, p2;
     char *b = strstr(out, "\"probs\"");
     assert_non_null(b);
-    assert_int_equal(sscanf(b, "\"probs\": {\"label_0\": %f, \"label_1\": %f, \"label_2\": %f", &p0, &p1, &p2), 3);
+    assert_int_equal(sscanf(b, "\"probs\":{\"label_0\":%f,\"label_1\":%f,\"label_2\":%f", &p0, &p1, &p2), 3);
     assert_true(fabsf(p0 - probs[0]) < 1e-5f && fabsf(p1 - probs[1]) < 1e-5f && fabsf(p2 - probs[2]) < 1e-5f);
     free(out);
     free(err);

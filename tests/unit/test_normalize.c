@@ -207,9 +207,45 @@ static void test_large(void **state) {
     free(big);
 }
 
+static void test_html(void **state) {
+    /* numeric (decimal, hex, ';' optional) and named references */
+    expect("b&#111;mb", WD_NORM_DEFAULT, "bomb");
+    expect("&#98;&#X6F;&#x6d;&#98", WD_NORM_DEFAULT, "bomb");
+    expect("how&nbsp;to&quest;", WD_NORM_DEFAULT, "how to?");
+    expect("AT&amp;T &copy; &#; &#0; &", WD_NORM_DEFAULT, "at&t &copy; &#; &#0; &");
+    expect("b&#8203;omb", WD_NORM_DEFAULT, "bomb"); /* a reference to an invisible character */
+    expect("&#1086;", WD_NORM_DEFAULT, "o");        /* to a look-alike */
+    /* comments: empty ones and in-word ones vanish, others are a boundary */
+    expect("b<!-- -->o<!---->m<!-- x -->b", WD_NORM_DEFAULT, "bomb");
+    expect("see <!-- note here --> this", WD_NORM_DEFAULT, "see   note here   this");
+    expect("open <!-- never closed", WD_NORM_DEFAULT, "open <!-- never closed");
+    expect("a<!--b", WD_NORM_HTML, "a<!--b");
+    /* off: as written */
+    expect("b&#111;mb <!-- -->", WD_NORM_CASEFOLD, "b&#111;mb <!-- -->");
+    /* a match ending in a reference covers the whole reference */
+    const char *t = "x b&#111;&#109;&#x62; y";
+    wd_norm n;
+    assert_int_equal(wd__normalize(t, strlen(t), WD_NORM_DEFAULT, &n), WD_OK);
+    assert_string_equal(n.text, "x bomb y");
+    size_t a, b;
+    wd__norm_span(&n, t, strlen(t), 2, 6, &a, &b);
+    assert_int_equal(a, 2);
+    assert_int_equal(b, strlen(t) - 2);
+    wd__norm_free(&n);
+    /* linear: many unclosed comments and references */
+    size_t big = 1u << 20;
+    char *s = malloc(big + 1);
+    for (size_t i = 0; i < big; i++) s[i] = "<!--&#9"[i % 7];
+    s[big] = '\0';
+    assert_int_equal(wd__normalize(s, big, WD_NORM_DEFAULT, &n), WD_OK);
+    wd__norm_free(&n);
+    free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ascii),        cmocka_unit_test(test_invisible),
+        cmocka_unit_test(test_html),
         cmocka_unit_test(test_nfkc_casefold), cmocka_unit_test(test_confusables),
         cmocka_unit_test(test_leet),         cmocka_unit_test(test_join_split),
         cmocka_unit_test(test_map_exact),    cmocka_unit_test(test_map_property),

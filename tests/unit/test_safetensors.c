@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 #include "base/file.h"
+#include "text/tok_internal.h"
 
 static char *tmp;
 
@@ -52,6 +53,7 @@ static void test_read_valid(void **state) {
                       "\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
                       "\"b\":{\"dtype\":\"I8\",\"shape\":[3],\"data_offsets\":[16,19]},"
                       "\"s\":{\"dtype\":\"F64\",\"shape\":[],\"data_offsets\":[24,32]},"
+                      "\"pad\":{\"dtype\":\"U8\",\"shape\":[5],\"data_offsets\":[19,24]},"
                       "\"e\":{\"dtype\":\"BF16\",\"shape\":[0,5],\"data_offsets\":[19,19]}}   ";
     unsigned char data[32] = {0};
     float w[4] = {1.5f, -2.0f, 0.25f, 3e10f};
@@ -63,15 +65,16 @@ static void test_read_valid(void **state) {
 
     wd_safetensors *st = NULL;
     assert_int_equal(wd_safetensors_open(tpath("ok.safetensors"), &st), WD_OK);
-    assert_int_equal(wd_safetensors_n_tensors(st), 4);
+    assert_int_equal(wd_safetensors_n_tensors(st), 5);
     assert_int_equal(wd_safetensors_header_size(st), strlen(hdr));
     assert_int_equal(wd_safetensors_file_size(st), 8 + strlen(hdr) + 32);
-    /* data order: w(0) e(19, empty) b(16)... sorted by offset: w, b, e, s */
+    /* sorted by offset (then size): w, b, e (19, empty), pad (19..24), s */
     assert_string_equal(wd_safetensors_tensor(st, 0)->name, "w");
     assert_string_equal(wd_safetensors_tensor(st, 1)->name, "b");
     assert_string_equal(wd_safetensors_tensor(st, 2)->name, "e");
-    assert_string_equal(wd_safetensors_tensor(st, 3)->name, "s");
-    assert_null(wd_safetensors_tensor(st, 4));
+    assert_string_equal(wd_safetensors_tensor(st, 3)->name, "pad");
+    assert_string_equal(wd_safetensors_tensor(st, 4)->name, "s");
+    assert_null(wd_safetensors_tensor(st, 5));
 
     const wd_tensor_info *t = wd_safetensors_find(st, "w");
     assert_non_null(t);
@@ -220,7 +223,7 @@ static const bad_case bad_cases[] = {
     {"not_object.safetensors", "[1, 2, 3]", 0, 0, NULL, 0, WD_ERR_FORMAT,
      "header is an array, expected a JSON object"},
     {"trailing.safetensors", "{}   xyz", 0, 0, NULL, 0, WD_ERR_FORMAT,
-     "header has data after the JSON object"},
+     "header: text after the JSON value at line 1, column 6"},
     {"neg_shape.safetensors",
      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,-3],\"data_offsets\":[0,0]}}", 0, 0, NULL, 0,
      WD_ERR_FORMAT, "tensor 'a': shape[1] is -3, expected a non-negative integer"},
@@ -249,7 +252,28 @@ static const bad_case bad_cases[] = {
     {"dup.safetensors",
      "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},"
      "\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[2,4]}}", 0, 4, NULL, 0,
-     WD_ERR_FORMAT, "tensor 'a' appears twice"},
+     WD_ERR_FORMAT, "header: duplicate key 'a' at line 1, column 54"},
+    /* the same name spelled with an escape is the same name */
+    {"dup_escaped.safetensors",
+     "{\"ab\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},"
+     "\"a\\u0062\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[2,4]}}", 0, 4, NULL, 0,
+     WD_ERR_FORMAT, "header: duplicate key 'ab'"},
+    /* a name with U+0000 would be cut by the C string: "a" for both */
+    {"nul_name.safetensors",
+     "{\"a\\u0000x\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 0, 2,
+     NULL, 0, WD_ERR_FORMAT, "key 'a\\x00x' holds U+0000"},
+    {"gap.safetensors",
+     "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},"
+     "\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]}}", 0, 6, NULL, 0,
+     WD_ERR_FORMAT, "a gap of 2 bytes in the data between tensor 'a' (ends at 2) and tensor 'b'"},
+    {"gap_start.safetensors",
+     "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[3,5]}}", 0, 5, NULL, 0,
+     WD_ERR_FORMAT, "a gap of 3 bytes at the start of the data"},
+    {"trailing_data.safetensors",
+     "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 0, 10, NULL, 0,
+     WD_ERR_FORMAT, "8 bytes after the end of the last tensor's data"},
+    {"empty_with_data.safetensors", "{}", 0, 4, NULL, 0, WD_ERR_FORMAT,
+     "4 bytes after the end of the last tensor's data"},
     {"overflow.safetensors",
      "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,0]}}",
      0, 0, NULL, 0, WD_ERR_FORMAT, "tensor 'a': shape [4294967296, 4294967296, 16] of F32 is too large"},
@@ -483,9 +507,26 @@ static void test_dtype_names(void **state) {
     assert_string_equal(wd_dtype_name((wd_dtype)77), "?");
 }
 
+/* issue 13: `inspect --json` prints valid JSON even when the header's
+ * strings hold invalid UTF-8 (each bad byte becomes U+FFFD). */
+static void test_inspect_json_utf8(void **state) {
+    const char *hdr = "{\"__metadata__\":{\"note\":\"bad \xff\xfe here\"},"
+                      "\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}";
+    unsigned char data[2] = {1, 2};
+    make_file(tpath("utf8.safetensors"), hdr, 0, data, sizeof data);
+    char args[1200], *out, *err;
+    snprintf(args, sizeof args, "inspect --json '%s'", tpath("utf8.safetensors"));
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+    assert_int_equal(wd__utf8_valid_prefix(out, strlen(out)), strlen(out));
+    assert_non_null(strstr(out, "\"bad \xEF\xBF\xBD\xEF\xBF\xBD here\""));
+    free(out);
+    free(err);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_valid),
+        cmocka_unit_test(test_inspect_json_utf8),
         cmocka_unit_test(test_convert),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_corrupt_memory),

@@ -427,6 +427,28 @@ static void test_malformed(void **state) {
         expect_400(port, path, "{\"input\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"x\"}}]}",
                    "unsupported_input_type", "input[0]");
         expect_400(port, path, "", "invalid_json", NULL);
+        /* issue 13: bodies two JSON readers would read differently, or
+         * whose text cJSON would cut at a NUL, are refused */
+        expect_400(port, path, "{\"input\":\"hello\",\"input\":\"kill\"}", "duplicate_key", NULL);
+        expect_400(port, path, "{\"input\":\"hello\",\"\\u0069nput\":\"kill\"}", "duplicate_key", NULL);
+        expect_400(port, path, "{\"input\":[{\"type\":\"text\",\"text\":\"hi\",\"text\":\"kill\"}]}",
+                   "duplicate_key", NULL);
+        expect_400(port, path, "{\"input\":\"x\",\"role\":\"input\",\"role\":\"output\"}",
+                   "duplicate_key", NULL);
+        expect_400(port, path, "{\"input\":\"Hello\\u0000kill\"}", "nul_in_string", NULL);
+        expect_400(port, path, "{\"input\":[\"ok\",{\"type\":\"text\",\"text\":\"a\\u0000kill\"}]}",
+                   "nul_in_string", NULL);
+    }
+    {
+        resp r;
+        post(port, "/v1/moderations", "{\"input\":\"hello\",\"input\":\"kill\"}", &r);
+        const char *m = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "error"), "message")->valuestring;
+        assert_non_null(strstr(m, "duplicate key 'input' at line 1, column 18"));
+        resp_free(&r);
+        post(port, "/v1/moderations", "{\"input\":\"Hello\\u0000kill\"}", &r);
+        m = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "error"), "message")->valuestring;
+        assert_non_null(strstr(m, "field 'input': string holds U+0000"));
+        resp_free(&r);
     }
     expect_400(port, "/v1/moderations", "{\"input\": \"x\", \"model\": 3}", "invalid_type", "model");
     expect_400(port, "/v1/check", "{\"input\": \"x\", \"redact\": \"yes\"}", "invalid_type", "redact");
@@ -1020,6 +1042,9 @@ static void test_real_guard(void **state) {
     post(port, "/v1/certify", "{\"input\": \"x\", \"max_erase\": \"ten\"}", &r);
     assert_int_equal(r.status, 400);
     resp_free(&r);
+    expect_400(port, "/v1/certify", "{\"input\":\"x\",\"max_erase\":1,\"max_erase\":30}",
+               "duplicate_key", NULL);
+    expect_400(port, "/v1/certify", "{\"input\":\"Hello\\u0000kill\"}", "nul_in_string", NULL);
     char big[4096] = "{\"input\": \"";
     for (int i = 0; i < 300; i++) strcat(big, i ? " w" : "w");
     strcat(big, "\", \"mode\": \"infusion\", \"max_erase\": 4}");

@@ -161,6 +161,14 @@ static void test_pretokenizers(void **state) {
     /* Digits */
     pre("{\"type\": \"Digits\", \"individual_digits\": true}", "Call 123", "Call |1|2|3");
     pre("{\"type\": \"Digits\", \"individual_digits\": false}", "Call 123 4", "Call |123| |4");
+    /* char::is_numeric: Nd (Arabic-Indic 3 4), No (one half, superscript
+     * two), Nl (Roman numeral twelve) are digits too */
+    pre("{\"type\": \"Digits\", \"individual_digits\": false}",
+        "\xC2\xBD cup \xC2\xB2" "3 \xD9\xA3\xD9\xA4 \xE2\x85\xAB",
+        "\xC2\xBD| cup |\xC2\xB2" "3| |\xD9\xA3\xD9\xA4| |\xE2\x85\xAB");
+    pre("{\"type\": \"Digits\", \"individual_digits\": true}",
+        "\xC2\xBD cup \xC2\xB2" "3 \xD9\xA3\xD9\xA4 \xE2\x85\xAB",
+        "\xC2\xBD| cup |\xC2\xB2|3| |\xD9\xA3|\xD9\xA4| |\xE2\x85\xAB");
     /* Split behaviours on "a-b--c" with "-" (see pretokenizer.c):
      * segments a - b - - c */
     pre(SPLIT("-", "Removed"), "a-b--c", "a|b|c");

@@ -429,6 +429,31 @@ static void test_corrupt(void **state) {
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {}}, \"post_processor\": {\"type\": \"BertProcessing\"}}",
                       WD_ERR_FORMAT, "cls");
     expect_load_error("{\"model\": ", WD_ERR_FORMAT, "invalid JSON");
+    /* issue 13: ids index tables, so they are bounded by the vocabulary
+     * (an id of 1e9 in a 1 KB file asked for gigabytes) */
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1000000000}}}",
+                      WD_ERR_FORMAT, "model.vocab['b']: id 1000000000 is out of range: the vocabulary has 2 tokens");
+    expect_load_error("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0, \"x\": 5}}}",
+                      WD_ERR_FORMAT, "model.vocab['x']: id 5 is out of range");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"added_tokens\": "
+                      "[{\"id\": 1000000000, \"content\": \"<x>\"}]}",
+                      WD_ERR_FORMAT, "added_tokens[0]: field 'id': 1000000000 is out of range");
+    /* a token given twice means two ids for one string */
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"a\": 2}}}",
+                      WD_ERR_FORMAT, "duplicate key 'a'");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}} trailing", WD_ERR_FORMAT,
+                      "text after the JSON value");
+    {
+        /* ids that fit: added tokens reuse or extend the model's ids;
+         * a vocabulary token may be U+0000 */
+        const char *ok = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"\\u0000\": 1}},"
+                         " \"added_tokens\": [{\"id\": 0, \"content\": \"a\"}, {\"id\": 3, \"content\": \"<y>\"},"
+                         " {\"id\": 2, \"content\": \"<x>\"}]}";
+        wd_tokenizer *t;
+        assert_int_equal(wd_tokenizer_load_json(ok, strlen(ok), NULL, 0, "ok.json", &t), WD_OK);
+        assert_int_equal(wd_tokenizer_vocab_size(t), 4);
+        wd_tokenizer_free(t);
+    }
     expect_load_error("[]", WD_ERR_FORMAT, "expected a JSON object");
     /* a folder without tokenizer.json */
     char *dir = wdt_tmpdir("tok_empty");
@@ -586,9 +611,26 @@ static void test_cli(void **state) {
     snprintf(args, sizeof args, "tokenize --model %s/tokenizers/bpe-spm/tokenizer.json --json --no-special 'ab'",
              WD_TEST_FIXTURES);
     assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
-    assert_string_equal(out, "{\"ids\": [264], \"tokens\": [\"\xE2\x96\x81" "ab\"], \"offsets\": [[0, 2]]}\n");
+    assert_string_equal(out, "{\"ids\":[264],\"tokens\":[\"\xE2\x96\x81" "ab\"],\"offsets\":[[0,2]]}\n");
     free(out);
     free(err);
+    {
+        /* a vocabulary with raw invalid UTF-8 (cJSON does not check): the
+         * JSON output stays valid, the bad byte written as U+FFFD */
+        char *dir = wdt_tmpdir("tok_badutf8");
+        char path[1100];
+        snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+        const char *tj = "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK\xff]\","
+                         " \"vocab\": {\"[UNK\xff]\": 0, \"hi\": 1}}}";
+        wdt_write_file(path, tj, strlen(tj));
+        snprintf(args, sizeof args, "tokenize --model '%s' --json 'zz'", dir);
+        assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+        assert_string_equal(out, "{\"ids\":[0],\"tokens\":[\"[UNK\xEF\xBF\xBD]\"],"
+                                 "\"offsets\":[[0,2]]}\n");
+        free(out);
+        free(err);
+        free(dir);
+    }
     snprintf(args, sizeof args, "tokenize --model %s/tokenizers/bpe-spm -", WD_TEST_FIXTURES);
     assert_int_equal(wdt_cli(args, "ab", &out, &err), 0);
     assert_string_equal(out, "1\t\"<s>\"\t0:0\n264\t\"\xE2\x96\x81" "ab\"\t0:2\n");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli.h"
 
 const char CLI_DATA_HELP[] =
@@ -16,12 +17,16 @@ const char CLI_DATA_HELP[] =
     "  --text-field F        column or JSON path of the text (default: text, prompt,\n"
     "                        goal, instruction, ... whichever is present)\n"
     "  --label-field F       column or JSON path of the label (1/0, true/false,\n"
-    "                        harmful/benign, unsafe/safe, toxic, ...)\n"
+    "                        yes/no, harmful/benign, unsafe/safe, toxic, ...; other\n"
+    "                        numbers such as 2, -1 or 0.5 are errors)\n"
     "  --label harmful|benign  one label for every item (single-class sets)\n"
     "  --category-field F    column or JSON path of hazard categories\n"
     "  --category-scheme S   canonical, openai, ailuminate, llama2 or strongreject\n"
     "  --id-field F          column or JSON path of an item id\n"
     "  --format F            csv, tsv, jsonl, json or text (default: detected)\n"
+    "  --lenient             read CSV/TSV rows with more or fewer fields than the\n"
+    "                        header, or stray quotes, as most CSV readers do\n"
+    "                        (default: an error naming file:line)\n"
     "  JSON paths: a.b.c; a.0.b indexes an array; 'instances[].text' reads the\n"
     "  records from the array 'instances'. Files may be gzip-compressed.\n"
     "  Per-file settings override the flags: FILE:text=goal:label=harmful\n"
@@ -52,6 +57,10 @@ int cli_data_flag(cli_data *d, const char *cmd, const char *file_flag, int argc,
     const char *a = argv[*i];
     if (!d->defaults.category_scheme) {
         d->defaults = wd_dataset_params_default();
+    }
+    if (!strcmp(a, "--lenient")) { /* takes no value */
+        d->defaults.lenient = 1;
+        return 1;
     }
     int which = -1;
     if (!strcmp(a, file_flag) || !strcmp(a, "--data")) which = 100;
@@ -162,8 +171,16 @@ void cli_data_free(cli_data *d) {
 /* Takes the text out of a JSONL line; returns a malloc'd copy or NULL
  * (with *why set) when the line is a JSON object without a text field. */
 char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char **why) {
-    cJSON *o = cJSON_ParseWithLength(line, len);
-    if (!o) return NULL;
+    wd__json_fault fault;
+    cJSON *o = wd__json_parse_strict(line, len, "JSON object", 0, &fault);
+    if (!o) {
+        /* Not JSON, or a JSON value with text after it: the whole line is
+         * the text (nothing of it goes unchecked). A duplicate key or a
+         * U+0000 is JSON that readers disagree on: refused. */
+        if (fault == WD__JSON_SYNTAX || fault == WD__JSON_TRAILING) return NULL;
+        *why = wd_last_error();
+        return NULL;
+    }
     static const char *const fields[] = {"text", "prompt", "input", "response", "output", NULL};
     char *res = NULL;
     *why = "a JSON object with no \"text\"/\"prompt\"/\"input\"/\"response\"/\"output\" string field";
@@ -217,4 +234,14 @@ int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text
         *len = n;
     }
     return 1;
+}
+
+void cli_json_error_line(const char *label, const char *why) {
+    char msg[1200];
+    snprintf(msg, sizeof msg, "%s: %s", label, why ? why : "no text");
+    cJSON *o = cJSON_CreateObject();
+    char *txt = o && cJSON_AddStringToObject(o, "error", msg) ? wd__json_print(o, false) : NULL;
+    cJSON_Delete(o);
+    printf("%s\n", txt ? txt : "{\"error\":\"out of memory\"}");
+    free(txt);
 }

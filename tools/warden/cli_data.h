@@ -60,6 +60,9 @@ bool cli_append_word(char **text, size_t *len, const char *word);
  * JSON object without a text field. */
 int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text, size_t *len,
                    const char **why);
+/* Prints {"error": "LABEL: WHY"} and a newline to stdout (valid JSON
+ * whatever why holds): the --json line for an input cli_next_input refused. */
+void cli_json_error_line(const char *label, const char *why);
 /* The flags' help text (for --help screens). */
 extern const char CLI_DATA_HELP[];
 

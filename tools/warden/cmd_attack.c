@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/file.h"
+#include "base/json.h"
 #include "cli.h"
 #include "cli_data.h"
 #include "warden/attack.h"
@@ -147,7 +148,7 @@ int cmd_attack(int argc, char **argv) {
                 cJSON_AddNumberToObject(o, "seed", (double)ap.seed);
                 cJSON_AddStringToObject(o, "original", it->text);
                 cJSON_AddStringToObject(o, "text", text);
-                char *line = cJSON_PrintUnformatted(o);
+                char *line = wd__json_print(o, false);
                 cJSON_Delete(o);
                 free(text);
                 if (!line) {

@@ -150,7 +150,7 @@ static int run_lines(wd_certifier *c, const opts *o) {
         snprintf(label, sizeof label, "line %ld", lineno);
         if (got < 0) {
             fprintf(stderr, "warden: error: %s: %s\n", label, why);
-            if (o->json) printf("{\"error\":\"%s: no text field\"}\n", label);
+            if (o->json) cli_json_error_line(label, why);
             status = worst(status, CLI_ERROR);
             continue;
         }

@@ -33,8 +33,10 @@ static void usage(FILE *f) {
             "response) is unsafe, in which hazard categories (S1-S14, pii, secrets,\n"
             "prompt_injection, profanity), and why: which scanner fired on which bytes.\n\n"
             "With '-', or no TEXT and standard input not a terminal, reads one input per\n"
-            "line and prints one verdict per line. A line holding a JSON object is read\n"
-            "for its \"text\" (or \"prompt\", \"input\", \"response\", \"output\") field.\n\n"
+            "line and prints one answer per line, in input order, labelled with the line\n"
+            "number (--json: {\"line\": N, ...verdict} or {\"line\": N, \"error\": ...} for a\n"
+            "line that cannot be read). A line holding a JSON object is read for its\n"
+            "\"text\" (or \"prompt\", \"input\", \"response\", \"output\") field.\n\n"
             "options:\n"
             "  --policy FILE   policy file (YAML, see docs/policy.md); default: the built-in\n"
             "  --model DIR     a model folder as the guard: a decoder as an LLM judge (Llama\n"
@@ -119,6 +121,48 @@ static int emit(const wd_verdict *v, const opts *o, const char *label) {
 
 static int worst(int a, int b) { return a > b ? a : b; }
 
+/* Prints a line's error in its place: a JSON object with the line number or
+ * "line N: error: why"; also on stderr. Returns CLI_ERROR. */
+static int emit_line_error(const opts *o, long lineno, const char *why) {
+    if (o->json) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "line", (double)lineno);
+        cJSON_AddStringToObject(e, "error", why);
+        char *j = cJSON_PrintUnformatted(e);
+        cJSON_Delete(e);
+        if (j) puts(j);
+        free(j);
+    } else {
+        printf("line %ld: error: %s\n", lineno, why);
+    }
+    fflush(stdout);
+    fprintf(stderr, "warden: error: line %ld: %s\n", lineno, why);
+    return CLI_ERROR;
+}
+
+/* Prints a line's verdict; with --json the object starts with "line". */
+static int emit_line(const wd_verdict *v, const opts *o, long lineno) {
+    char label[32];
+    snprintf(label, sizeof label, "line %ld", lineno);
+    if (!o->json) return emit(v, o, label);
+    char *j = NULL;
+    if (wd_verdict_to_json(v, &j) != WD_OK || j[0] != '{') {
+        free(j);
+        return cli_fail(WD_ERR_NOMEM, "json");
+    }
+    printf("{\"line\":%ld%s%s\n", lineno, j[1] == '}' ? "" : ",", j + 1);
+    free(j);
+    if (wd_verdict_error(v)) {
+        fflush(stdout);
+        fprintf(stderr, "warden: error: %s: %s\n", label, wd_verdict_error(v));
+        return CLI_ERROR;
+    }
+    return wd_verdict_unsafe(v) ? CLI_FLAGGED : CLI_OK;
+}
+
+/* Line input: up to BATCH lines are read, the good ones checked in one
+ * batch, then every line of the batch is answered in input order (a bad
+ * line's error in its place), each with its line number. */
 static int run_lines(wd_guard *g, const opts *o) {
     wd_check_params cp = wd_check_params_default();
     cp.role = o->role;
@@ -126,6 +170,9 @@ static int run_lines(wd_guard *g, const opts *o) {
     char *texts[BATCH];
     size_t lens[BATCH];
     long linenos[BATCH];
+    char *whys[BATCH];         /* per line read: NULL, or why it has no text (copied) */
+    long whynos[BATCH];
+    size_t slot[BATCH];        /* per line read: its index in texts */
     wd_verdict *out[BATCH];
     int status = CLI_OK;
     long lineno = 0;
@@ -133,8 +180,8 @@ static int run_lines(wd_guard *g, const opts *o) {
     size_t cap = 0;
     bool eof = false;
     while (!eof) {
-        size_t n = 0;
-        while (n < BATCH) {
+        size_t n = 0, n_read = 0;
+        while (n_read < BATCH) {
             char *t = NULL;
             size_t tl = 0;
             const char *why = NULL;
@@ -143,28 +190,39 @@ static int run_lines(wd_guard *g, const opts *o) {
                 eof = true;
                 break;
             }
-            if (got < 0) {
-                fprintf(stderr, "warden: error: line %ld: %s\n", lineno, why);
-                status = worst(status, CLI_ERROR);
-                if (o->json) printf("{\"error\":\"line %ld: no text field\"}\n", lineno);
+            whys[n_read] = got < 0 ? strdup(why ? why : "unreadable line") : NULL;
+            if (got < 0 && !whys[n_read]) {
+                free(line);
+                return cli_error("out of memory");
+            }
+            whynos[n_read] = lineno;
+            if (got > 0) {
+                slot[n_read] = n;
+                texts[n] = t;
+                lens[n] = tl;
+                linenos[n] = lineno;
+                n++;
+            }
+            n_read++;
+        }
+        if (!n_read) break;
+        if (n) {
+            wd_status st = wd_guard_check_batch(g, (const char *const *)texts, lens, n, &cp, out);
+            if (st != WD_OK) {
+                for (size_t i = 0; i < n; i++) free(texts[i]);
+                for (size_t r = 0; r < n_read; r++) free(whys[r]);
+                free(line);
+                return cli_error("check: %s", wd_guard_last_error(g));
+            }
+        }
+        for (size_t r = 0; r < n_read; r++) {
+            if (whys[r]) {
+                status = worst(status, emit_line_error(o, whynos[r], whys[r]));
+                free(whys[r]);
                 continue;
             }
-            texts[n] = t;
-            lens[n] = tl;
-            linenos[n] = lineno;
-            n++;
-        }
-        if (!n) break;
-        wd_status st = wd_guard_check_batch(g, (const char *const *)texts, lens, n, &cp, out);
-        if (st != WD_OK) {
-            for (size_t i = 0; i < n; i++) free(texts[i]);
-            free(line);
-            return cli_error("check: %s", wd_guard_last_error(g));
-        }
-        for (size_t i = 0; i < n; i++) {
-            char label[32];
-            snprintf(label, sizeof label, "line %ld", linenos[i]);
-            status = worst(status, emit(out[i], o, label));
+            size_t i = slot[r];
+            status = worst(status, emit_line(out[i], o, linenos[i]));
             wd_verdict_free(out[i]);
             free(texts[i]);
         }

@@ -144,7 +144,8 @@ static void draw_progress(void *user, size_t done, size_t total) {
         long s = (long)((double)(total - done) / rate);
         snprintf(eta, sizeof eta, "  ETA %ld:%02ld", s / 60, s % 60);
     }
-    fprintf(stderr, "\r  eval [%s] %zu/%zu  %.1f/s%s   ", bar, done, total, rate, eta);
+    /* \033[K clears what a longer previous line left (the ETA goes at the end) */
+    fprintf(stderr, "\r  eval [%s] %zu/%zu  %.1f/s%s\033[K", bar, done, total, rate, eta);
     if (done == total) fputc('\n', stderr);
     fflush(stderr);
 }

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/json.h"
 #include "cli.h"
 
 static void usage(FILE *f) {
@@ -206,7 +207,7 @@ int cmd_inspect(int argc, char **argv) {
             cJSON_AddNumberToObject(x, "nbytes", (double)t->nbytes);
             cJSON_AddItemToArray(ts, x);
         }
-        char *text = cJSON_PrintUnformatted(o);
+        char *text = wd__json_print(o, false);
         if (text) printf("%s\n", text);
         free(text);
         cJSON_Delete(o);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli.h"
 
 typedef struct model_args {
@@ -215,7 +216,7 @@ static int new_context(const model_args *a, wd_model *m, size_t n_min, wd_contex
 
 static bool stream_piece(int32_t id, const char *piece, void *user) {
     if (piece) fputs(piece, stdout);
-    else if (id >= 0) printf("%s%d", *(bool *)user ? " " : "", id);
+    else if (id >= 0) printf("%s%d", *(bool *)user ? "," : "", id); /* as --ids takes them */
     *(bool *)user = true;
     fflush(stdout);
     return true;
@@ -288,6 +289,16 @@ int cmd_generate(int argc, char **argv) {
 
 /* ==== classify ============================================================ */
 
+/* Prints o on one line and frees it: labels come from the checkpoint's
+ * config.json and may hold quotes, control bytes or invalid UTF-8, numbers
+ * get their shortest text (wd__json_print). */
+static void print_json(cJSON *o) {
+    char *t = o ? wd__json_print(o, false) : NULL;
+    puts(t ? t : "{}");
+    free(t);
+    cJSON_Delete(o);
+}
+
 int cmd_classify(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         printf("usage: warden classify --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
@@ -327,10 +338,11 @@ int cmd_classify(int argc, char **argv) {
                     order[j - 1] = t;
                 }
             if (a.json) {
-                printf("{\"label\": \"%s\", \"probs\": {", wd_model_label(m, order[0]));
-                for (size_t i = 0; i < NL; i++)
-                    printf("%s\"%s\": %.6f", i ? ", " : "", wd_model_label(m, i), probs[i]);
-                printf("}}\n");
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "label", wd_model_label(m, order[0]));
+                cJSON *p = cJSON_AddObjectToObject(o, "probs");
+                for (size_t i = 0; i < NL; i++) cJSON_AddNumberToObject(p, wd_model_label(m, i), probs[i]);
+                print_json(o);
             } else {
                 for (size_t i = 0; i < NL; i++)
                     printf("%s\t%.6f\n", wd_model_label(m, order[i]), probs[order[i]]);
@@ -375,9 +387,13 @@ int cmd_score(int argc, char **argv) {
         wd_status st = wd_model_score(ctx, ids, n, &lp, &ns, &ppl);
         if (st) rc = cli_error("score: %s", wd_model_last_error(m));
         else {
-            if (a.json)
-                printf("{\"logprob\": %.6f, \"tokens\": %zu, \"perplexity\": %.6f}\n", lp, ns, ppl);
-            else
+            if (a.json) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddNumberToObject(o, "logprob", lp);
+                cJSON_AddNumberToObject(o, "tokens", (double)ns);
+                cJSON_AddNumberToObject(o, "perplexity", ppl);
+                print_json(o);
+            } else
                 printf("logprob\t%.6f\ntokens\t%zu\nperplexity\t%.6f\n", lp, ns, ppl);
             rc = CLI_OK;
         }

@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/file.h"
+#include "base/json.h"
 #include "cli.h"
 #include "cli_data.h"
 #include "warden/chat.h"
@@ -121,7 +122,7 @@ static wd_status redteam_scorer(void *user, const char *const *texts, const size
             out[i].categories = wd_verdict_categories(v);
             wd_verdict_free(v);
         }
-        out[i].detail_json = cJSON_PrintUnformatted(d);
+        out[i].detail_json = wd__json_print(d, false);
         cJSON_Delete(d);
         free(resp);
     }
@@ -208,7 +209,7 @@ static int summarize(const char *out_dir, bool print) {
         free(names[k]);
         free(items[k]);
     }
-    char *txt = cJSON_Print(root);
+    char *txt = wd__json_print(root, true);
     cJSON_Delete(root);
     char *rp = wd__path_join(out_dir, "redteam.json");
     wd_status st = txt && rp ? wd__file_write_atomic(rp, txt, strlen(txt)) : WD_ERR_NOMEM;

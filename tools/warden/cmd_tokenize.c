@@ -11,12 +11,15 @@
  * message, rendered with the chat template first (auto: recognised from
  * tokenizer_config.json) and encoded without adding special tokens again.
  */
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli.h"
+#include "text/tok_internal.h"
 
 static char *read_stdin(size_t *len) {
     size_t cap = 4096, n = 0;
@@ -40,11 +43,23 @@ static char *read_stdin(size_t *len) {
     return b;
 }
 
+/* Writes s as a JSON string. A token of a byte-level vocabulary may be a
+ * piece of a character: each byte that does not start a valid UTF-8
+ * character is written as U+FFFD so the output stays valid JSON (the ids
+ * and byte offsets still say exactly which bytes the token covers). */
 static void json_str(FILE *f, const char *s, size_t n) {
     fputc('"', f);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        if (c >= 0x80) {
+            size_t k = (size_t)wd__utf8_len(c);
+            if (k > 1 && k <= n - i && wd__utf8_valid_prefix(s + i, k) == k) {
+                fwrite(s + i, 1, k, f);
+                i += k - 1;
+            } else {
+                fputs("\xEF\xBF\xBD", f);
+            }
+        } else if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
         else if (c == '\n') fputs("\\n", f);
         else if (c == '\r') fputs("\\r", f);
         else if (c == '\t') fputs("\\t", f);
@@ -150,17 +165,22 @@ int cmd_tokenize(int argc, char **argv) {
         for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
         printf("\n");
     } else if (json) {
-        printf("{\"ids\": [");
-        for (size_t i = 0; i < n; i++) printf(i ? ", %d" : "%d", ids[i]);
-        printf("], \"tokens\": [");
+        cJSON *o = cJSON_CreateObject(), *ja = cJSON_AddArrayToObject(o, "ids"),
+              *jt = cJSON_AddArrayToObject(o, "tokens"), *jo = cJSON_AddArrayToObject(o, "offsets");
         for (size_t i = 0; i < n; i++) {
             const char *t = wd_tokenizer_id_to_token(tok, ids[i]);
-            if (i) printf(", ");
-            json_str(stdout, t ? t : "", t ? strlen(t) : 0);
+            cJSON_AddItemToArray(ja, cJSON_CreateNumber(ids[i]));
+            cJSON_AddItemToArray(jt, cJSON_CreateString(t ? t : ""));
+            cJSON *p = cJSON_CreateArray();
+            cJSON_AddItemToArray(p, cJSON_CreateNumber((double)off[i].start));
+            cJSON_AddItemToArray(p, cJSON_CreateNumber((double)off[i].end));
+            cJSON_AddItemToArray(jo, p);
         }
-        printf("], \"offsets\": [");
-        for (size_t i = 0; i < n; i++) printf(i ? ", [%zu, %zu]" : "[%zu, %zu]", off[i].start, off[i].end);
-        printf("]}\n");
+        char *j = wd__json_print(o, false); /* invalid UTF-8 in a token -> U+FFFD */
+        cJSON_Delete(o);
+        if (!j) return wd_encoding_free(enc), free(owned), wd_tokenizer_free(tok), cli_error("out of memory");
+        puts(j);
+        free(j);
     } else {
         for (size_t i = 0; i < n; i++) {
             const char *t = wd_tokenizer_id_to_token(tok, ids[i]);

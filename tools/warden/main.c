@@ -35,7 +35,8 @@ static void print_help(FILE *f) {
     fprintf(f,
             "warden %s - keep language models safe\n\n"
             "usage: warden COMMAND [ARGS...]\n"
-            "       warden COMMAND --help\n\n"
+            "       warden COMMAND --help\n"
+            "       warden -V | --version\n\n"
             "commands:\n",
             wd_version());
     for (size_t i = 0; i < N_COMMANDS; i++)
@@ -106,7 +107,7 @@ int main(int argc, char **argv) {
         print_help(stdout);
         return CLI_OK;
     }
-    if (!strcmp(name, "--version")) name = "version";
+    if (!strcmp(name, "--version") || !strcmp(name, "-V")) name = "version";
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "warden: unknown command '%s'\n\n", name);

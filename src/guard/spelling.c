@@ -1,0 +1,184 @@
+/*
+ * guard/spelling.c - typo correction toward the harm lexicon's words; see
+ * spelling.h.
+ *
+ * Index: an open-addressing table of 64-bit FNV-1a hashes -> vocabulary
+ * index, holding every vocabulary word (exact) and each of its one-letter
+ * deletions. A text word w matches v when w == v (no typo), when w is a
+ * deletion of v (a dropped letter), when a deletion of w is v (an added
+ * letter), or when a deletion of w is a deletion of v (a replaced letter or
+ * two swapped neighbours); each candidate is confirmed with an exact
+ * one-edit check, since different keys may share a hash and two deletions
+ * may coincide for words two edits apart.
+ */
+#include "guard/spelling.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard/english.h"
+#include "guard/lexicon.h"
+
+#define WMIN 4
+#define WMAX 20
+#define MAX_VOCAB 4096
+#define TABLE_BITS 16 /* 65536 slots: the ~2000 words of harm.lex and their ~16000 keys, a quarter full */
+
+typedef struct slot {
+    uint64_t key;  /* 0 = empty */
+    uint16_t id;   /* vocabulary index */
+    uint8_t  exact;
+} slot;
+
+static struct {
+    char  (*word)[WMAX + 1];
+    uint8_t *len;
+    size_t   n;
+    slot    *table;
+    bool     ok;
+} V;
+static pthread_once_t v_once = PTHREAD_ONCE_INIT;
+
+static uint64_t fnv(const char *s, size_t n, size_t skip) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        if (i != skip) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    h ^= n - (skip < n); /* the length, so "ab" and a deletion of "abc" differ from "ab"+"c" */
+    return h ? h : 1;
+}
+
+static void put(uint64_t key, uint16_t id, bool exact) {
+    size_t mask = ((size_t)1 << TABLE_BITS) - 1, i = (size_t)key & mask;
+    for (size_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask) {
+        if (!V.table[i].key) {
+            V.table[i] = (slot){key, id, exact};
+            return;
+        }
+        if (V.table[i].key == key) {
+            if (exact && !V.table[i].exact) V.table[i] = (slot){key, id, true}; /* a word beats a deletion */
+            return;
+        }
+    }
+}
+
+static const slot *get(uint64_t key) {
+    size_t mask = ((size_t)1 << TABLE_BITS) - 1, i = (size_t)key & mask;
+    for (size_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask) {
+        if (!V.table[i].key) return NULL;
+        if (V.table[i].key == key) return &V.table[i];
+    }
+    return NULL;
+}
+
+static bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+
+/* Vocabulary: words of WMIN..WMAX letters in the statements of harm.lex
+ * (not in comments, not prefixes such as "explosiv*"). */
+static void build(void) {
+    size_t len;
+    const char *t = wd__lexicon_builtin("harm", &len);
+    V.word = calloc(MAX_VOCAB, sizeof *V.word);
+    V.len = calloc(MAX_VOCAB, 1);
+    V.table = calloc((size_t)1 << TABLE_BITS, sizeof *V.table);
+    if (!t || !V.word || !V.len || !V.table) return;
+    size_t i = 0, keys = 0;
+    bool comment = false;
+    while (i < len && V.n < MAX_VOCAB) {
+        char c = t[i];
+        if (c == '\n') comment = false;
+        if (c == '#') comment = true;
+        if (comment || !((c | 32) >= 'a' && (c | 32) <= 'z')) {
+            i++;
+            continue;
+        }
+        size_t a = i;
+        while (i < len && (t[i] | 32) >= 'a' && (t[i] | 32) <= 'z') i++;
+        size_t m = i - a;
+        if (m < WMIN || m > WMAX || (i < len && t[i] == '*') || (a > 0 && t[a - 1] == '@')) continue;
+        char w[WMAX + 1];
+        for (size_t k = 0; k < m; k++) w[k] = (char)(t[a + k] | 32);
+        const slot *s = get(fnv(w, m, SIZE_MAX));
+        if (s && s->exact) continue;
+        if (keys + m + 1 > ((size_t)1 << TABLE_BITS) / 2) break; /* keep the table at most half full */
+        keys += m + 1;
+        uint16_t id = (uint16_t)V.n++;
+        memcpy(V.word[id], w, m);
+        V.len[id] = (uint8_t)m;
+        put(fnv(w, m, SIZE_MAX), id, true);
+        for (size_t k = 0; k < m; k++) put(fnv(w, m, k), id, false);
+    }
+    V.ok = true;
+}
+
+/* True when a and b are at most one edit apart (Damerau: a letter dropped,
+ * added, replaced, or two neighbours swapped). */
+static bool one_edit(const char *a, size_t na, const char *b, size_t nb) {
+    if (na > nb + 1 || nb > na + 1) return false;
+    size_t p = 0;
+    while (p < na && p < nb && a[p] == b[p]) p++;
+    if (na == nb) {
+        if (p == na) return true;
+        if (!memcmp(a + p + 1, b + p + 1, na - p - 1)) return true; /* replaced */
+        return p + 1 < na && a[p] == b[p + 1] && a[p + 1] == b[p] && !memcmp(a + p + 2, b + p + 2, na - p - 2);
+    }
+    if (na > nb) return !memcmp(a + p + 1, b + p, nb - p); /* a has an extra letter */
+    return !memcmp(a + p, b + p + 1, na - p);
+}
+
+/* The vocabulary word w[0..n) is a typo of, or -1. */
+static int correct(const char *w, size_t n) {
+    const slot *s = get(fnv(w, n, SIZE_MAX));
+    if (s && s->exact && V.len[s->id] == n && !memcmp(V.word[s->id], w, n)) return -1; /* a word of its own */
+    float own = wd__english_letters(w, n);
+    if (own > -2.8f * (float)(n + 1)) return -1; /* reads like English ("flight", "birds"): no typo */
+    int best = -1;
+    float gain = 0;
+    for (size_t k = 0; k <= n; k++) {
+        s = get(fnv(w, n, k < n ? k : SIZE_MAX));
+        if (!s || !one_edit(w, n, V.word[s->id], V.len[s->id])) continue;
+        size_t vn = V.len[s->id];
+        if (n == vn + 1 && !memcmp(w, V.word[s->id], vn)) continue; /* an ending ("takes", "built"): no typo */
+        float g = wd__english_letters(V.word[s->id], vn) - wd__english_letters(w, n);
+        if (g > gain) gain = g, best = s->id;
+    }
+    return gain >= 3.0f ? best : -1;
+}
+
+wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd_scan_stop *stop, size_t *len,
+                           size_t *fixed) {
+    *fixed = *len = 0;
+    pthread_once(&v_once, build);
+    if (!V.ok) return WD_OK;
+    size_t w = 0, i = 0, next_poll = WD_SCAN_POLL_BYTES / 4; /* a word costs up to 22 lookups */
+    while (i < n) {
+        if (i >= next_poll) {
+            wd_status st = wd__scan_stop_poll(stop);
+            if (st != WD_OK) return st;
+            next_poll = i + WD_SCAN_POLL_BYTES / 4;
+        }
+        if (!is_lower(t[i])) {
+            out[w++] = t[i++];
+            continue;
+        }
+        size_t a = i;
+        while (i < n && is_lower(t[i])) i++;
+        size_t m = i - a;
+        int id = m >= WMIN - 1 && m <= WMAX + 1 && (a == 0 || (unsigned char)t[a - 1] < 0x80) &&
+                         (i == n || (unsigned char)t[i] < 0x80)
+                     ? correct(t + a, m)
+                     : -1;
+        if (id >= 0) {
+            memcpy(out + w, V.word[id], V.len[id]);
+            w += V.len[id];
+            (*fixed)++;
+        } else {
+            memcpy(out + w, t + a, m);
+            w += m;
+        }
+    }
+    *len = w;
+    return WD_OK;
+}

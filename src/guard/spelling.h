@@ -1,0 +1,30 @@
+/*
+ * guard/spelling.h - undoes typos in the words the harm lexicon is made of.
+ *
+ * A typo ("hcak", "ivrus", "stels") breaks both the lexicon's phrases and
+ * the classifier's n-grams. The vocabulary is every word of 4-20 letters in
+ * the built-in harm lexicon (lexicons/harm.lex); a word of the text that is
+ * one edit (a letter dropped, added, replaced, or two neighbours swapped)
+ * from a vocabulary word, reads unlike English (below -2.8 nats a letter)
+ * and clearly less like English than that word (guard/english.h: "comb"
+ * and "flight" stay, "hcak" becomes "hack"), is replaced by it. Lookups use the symmetric-delete scheme: the vocabulary
+ * words and their one-letter deletions are hashed once (on first use,
+ * thread-safe), and a text word costs its length + 1 lookups, so a text is
+ * corrected in linear time without allocating.
+ */
+#ifndef WD_GUARD_SPELLING_H
+#define WD_GUARD_SPELLING_H
+
+#include <stddef.h>
+
+#include "guard/stop.h"
+
+/* Writes into out (room for n + n / 4 + 16 bytes) t[0..n) (lower-case, as
+ * normalised) with its typos undone; sets the length written in *len and
+ * the number of words corrected in *fixed (both 0 when the vocabulary
+ * could not be built: out of memory). Polls stop (may be NULL) every
+ * 16 KiB; returns WD_OK, or its answer. */
+wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd_scan_stop *stop, size_t *len,
+                           size_t *fixed);
+
+#endif

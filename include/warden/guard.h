@@ -25,8 +25,10 @@
 #ifndef WARDEN_GUARD_H
 #define WARDEN_GUARD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "warden/base.h"
 #include "warden/taxonomy.h"
@@ -106,8 +108,18 @@ const char *wd_guard_name(const wd_guard *g);
 typedef struct wd_check_params {
     wd_role role;   /* default WD_ROLE_INPUT */
     bool    redact; /* produce redacted text even when the action is not redact */
+    /* Stop a check that runs past this point of the monotonic clock
+     * (CLOCK_MONOTONIC, in nanoseconds: tv_sec * 1e9 + tv_nsec); 0 = no
+     * deadline. Tested inside the scanners' loops, every few thousand
+     * steps, so a check stops within about a millisecond of it. */
+    int64_t deadline_ns;
+    /* Stop as soon as *cancel is nonzero (set it from a signal handler, or
+     * from another thread with an atomic store); NULL = never. Tested with
+     * the deadline. */
+    const volatile sig_atomic_t *cancel;
 } wd_check_params;
 
+/* role input, no redaction, no deadline, no cancel flag. */
 wd_check_params wd_check_params_default(void);
 
 /* Checks len bytes of UTF-8 text. params may be NULL (defaults).
@@ -117,14 +129,19 @@ wd_check_params wd_check_params_default(void);
  * action the policy's fail mode gives (fail-closed: block; fail-open:
  * allow). Texts longer than the policy's max_bytes are handled the same
  * way. A scanner that fails is reported likewise. Errors of the call itself
- * (NULL guard or out, out of memory) return a negative status and *out = NULL. */
+ * (NULL guard or out, out of memory) return a negative status and *out =
+ * NULL; so do WD_ERR_TIMEOUT (params->deadline_ns passed before the check
+ * finished) and WD_ERR_CANCELLED (*params->cancel was set): no verdict:
+ * the caller decides what stands in for it. The time a check takes is
+ * linear in len for the built-in scanners. */
 wd_status wd_guard_check(wd_guard *g, const char *text, size_t len, const wd_check_params *params,
                          wd_verdict **out);
 
 /* Checks n texts (texts[i] of lens[i] bytes). out must have room for n
  * verdicts; each is as from wd_guard_check and freed by the caller. Scanners
  * that work better in batches (model-based ones) see the whole batch. On a
- * negative status every out[i] is NULL. */
+ * negative status every out[i] is NULL (a deadline or cancel flag in params
+ * covers the whole batch: WD_ERR_TIMEOUT / WD_ERR_CANCELLED). */
 wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size_t *lens, size_t n,
                                const wd_check_params *params, wd_verdict **out);
 

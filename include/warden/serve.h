@@ -116,7 +116,11 @@ const char *wd_server_last_error(const wd_server *srv);
 
 /* Stops gracefully: stops accepting connections, marks /readyz 503, waits
  * up to shutdown_grace_ms for in-flight requests to be answered, closes the
- * rest and frees everything. NULL is a no-op. */
+ * rest and frees everything. Guard checks still running in the last
+ * quarter of the grace (at most its last second) are cancelled inside the
+ * text and answered 503 shutting_down, so the call returns within about
+ * shutdown_grace_ms even while a huge text is being checked. NULL is a
+ * no-op. */
 void wd_server_stop(wd_server *srv);
 
 #ifdef __cplusplus

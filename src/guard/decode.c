@@ -83,6 +83,14 @@ static bool grow(char **buf, size_t *cap, size_t need) {
 
 static inline bool is_b64(unsigned char c) { return b64val(c) >= 0; }
 
+/* Polls stop once position i passes *next, then sets the next position a
+ * poll is due at (every WD_SCAN_POLL_BYTES of text; see guard/stop.h). */
+static inline wd_status poll_at(const wd_scan_stop *stop, size_t i, size_t *next) {
+    if (i < *next) return WD_OK;
+    *next = i + WD_SCAN_POLL_BYTES;
+    return wd__scan_stop_poll(stop);
+}
+
 static inline bool is_alpha(unsigned char c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
 static inline bool is_alnum(unsigned char c) { return is_alpha(c) || (c >= '0' && c <= '9'); }
 
@@ -109,11 +117,14 @@ static size_t hex_token(const unsigned char *t, size_t len, size_t p, int *v, bo
 
 /* Runs of hex bytes written one by one ("48 6f 77", "\x48\x6f", "%48%6f",
  * "0x48, 0x6f"): each run of at least min_bytes that decodes to readable
- * text is reported. Linear: every byte starts at most one token attempt. */
+ * text is reported. Linear: every byte starts at most one token attempt.
+ * Returns 0, 1 when fn stopped it, or -1 with *st the reason (out of
+ * memory, or stop's answer). */
 static int scan_hex_bytes(const unsigned char *t, size_t len, size_t min_bytes, char **buf, size_t *cap,
-                          wd_decode_fn fn, void *user) {
-    size_t i = 0;
+                          wd_decode_fn fn, void *user, const wd_scan_stop *stop, wd_status *st) {
+    size_t i = 0, next_poll = WD_SCAN_POLL_BYTES;
     while (i < len) {
+        if ((*st = poll_at(stop, i, &next_poll)) != WD_OK) return -1;
         int v;
         bool glued;
         size_t k;
@@ -121,12 +132,13 @@ static int scan_hex_bytes(const unsigned char *t, size_t len, size_t min_bytes, 
             i++;
             continue;
         }
-        if (!grow(buf, cap, len / 2 + 4)) return -1;
+        if (!grow(buf, cap, len / 2 + 4)) return *st = WD_ERR_NOMEM, -1;
         unsigned char *o = (unsigned char *)*buf;
         size_t nb = 0, a = i, end = i + k;
         o[nb++] = (unsigned char)v;
         for (;;) {
             size_t j = end;
+            if ((*st = poll_at(stop, j, &next_poll)) != WD_OK) return -1;
             if (!glued || j >= len || (t[j] != '\\' && t[j] != '%')) {
                 /* a separator: one of " ,:-;" and at most one space after it */
                 if (j < len && (t[j] == ' ' || t[j] == ',' || t[j] == ':' || t[j] == '-' || t[j] == ';')) j++;
@@ -146,11 +158,14 @@ static int scan_hex_bytes(const unsigned char *t, size_t len, size_t min_bytes, 
 
 /* ==== tag characters ===================================================== */
 
-size_t wd__decode_tags(const char *text, size_t n, char *out, size_t *first, size_t *last) {
+size_t wd__decode_tags(const char *text, size_t n, char *out, size_t *first, size_t *last,
+                       const wd_scan_stop *stop, wd_status *st) {
     const unsigned char *t = (const unsigned char *)text;
-    size_t k = 0;
+    size_t k = 0, next_poll = WD_SCAN_POLL_BYTES;
     *first = *last = 0;
+    *st = WD_OK;
     for (size_t i = 0; i + 3 < n; i++) {
+        if (i >= next_poll && (*st = poll_at(stop, i, &next_poll)) != WD_OK) return 0;
         if (t[i] != 0xF3 || t[i + 1] != 0xA0 || (t[i + 2] != 0x80 && t[i + 2] != 0x81)) continue;
         unsigned c = (unsigned)(t[i + 2] & 0x3F) << 6 | (t[i + 3] & 0x3F);
         if (c >= 0x20 && c <= 0x7E) {
@@ -189,18 +204,22 @@ static void reverse_word(const char *w, size_t n, char *o) {
 }
 
 /* Copies t[0..n) to out, each word (run of ASCII letters, at most WORD_MAX)
- * replaced by f(word) when that reads as English better. Returns how many
- * words gained more than 2 (clearly the cipher's), their gains summed in
- * *gain, and the span from the first of them to the end of the last in
- * [*first, *last). */
-static size_t cipher_words(const char *t, size_t n, word_fn f, char *out, float *gain, size_t *first,
-                           size_t *last) {
+ * replaced by f(word) when that reads as English better. Sets *flips to how
+ * many words gained more than 2 (clearly the cipher's), their gains summed
+ * in *gain, and the span from the first of them to the end of the last in
+ * [*first, *last). Returns WD_OK, or stop's answer (*flips is then 0). */
+static wd_status cipher_words(const char *t, size_t n, word_fn f, char *out, const wd_scan_stop *stop,
+                              size_t *flips_out, float *gain, size_t *first, size_t *last) {
     if (out) memcpy(out, t, n);
-    size_t flips = 0, i = 0;
+    size_t flips = 0, i = 0, next_poll = WD_SCAN_POLL_BYTES;
+    *flips_out = 0;
     *first = n;
     *last = 0;
+    *gain = 0;
     float sum = 0;
     while (i < n) {
+        wd_status st = poll_at(stop, i, &next_poll);
+        if (st != WD_OK) return st;
         if (!is_alpha((unsigned char)t[i])) {
             i++;
             continue;
@@ -221,7 +240,8 @@ static size_t cipher_words(const char *t, size_t n, word_fn f, char *out, float 
         }
     }
     *gain = sum;
-    return flips;
+    *flips_out = flips;
+    return WD_OK;
 }
 
 /* out = t[0..n) with its UTF-8 characters in reverse order. */
@@ -279,12 +299,15 @@ static size_t piglatin_word(const char *w, size_t n, char *o) {
 }
 
 /* Writes into out (room for n; NULL: only count) t with every Pig Latin-looking word undone;
- * returns the length written, the number of such words in *pig and of all
- * words in *words. */
-static size_t piglatin_text(const char *t, size_t n, char *out, size_t *pig, size_t *words) {
-    size_t w = 0, i = 0;
-    *pig = *words = 0;
+ * sets the length written in *len, the number of such words in *pig and of
+ * all words in *words. Returns WD_OK, or stop's answer. */
+static wd_status piglatin_text(const char *t, size_t n, char *out, const wd_scan_stop *stop, size_t *len,
+                               size_t *pig, size_t *words) {
+    size_t w = 0, i = 0, next_poll = WD_SCAN_POLL_BYTES;
+    *pig = *words = *len = 0;
     while (i < n) {
+        wd_status st = poll_at(stop, i, &next_poll);
+        if (st != WD_OK) return st;
         if (!is_alpha((unsigned char)t[i])) {
             if (out) out[w] = t[i];
             w++, i++;
@@ -302,7 +325,8 @@ static size_t piglatin_text(const char *t, size_t n, char *out, size_t *pig, siz
             w += m;
         }
     }
-    return w;
+    *len = w;
+    return WD_OK;
 }
 
 /* Which way the words of t[0..n) run, from where sentence punctuation
@@ -331,66 +355,83 @@ static void to_lines(const char *t, size_t n, size_t *a, size_t *b) {
     while (*b < n && t[*b] != '\n') (*b)++;
 }
 
+/* Returns 0, 1 when fn stopped it, or -1 with *st the reason. */
 static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, char **buf, size_t *cap,
-                        wd_decode_fn fn, void *user) {
-    if (!grow(buf, cap, nn + 1)) return -1;
+                        wd_decode_fn fn, void *user, const wd_scan_stop *stop, wd_status *st) {
+    if (!grow(buf, cap, nn + 1)) return *st = WD_ERR_NOMEM, -1;
     float gain;
-    size_t a, b;
+    size_t a, b, flips;
     /* the payload is the lines that hold the ciphered words: a plain
      * instruction on its own line ("Decode this:") is read at depth 0 */
-    if ((kinds & WD_DECODE_ROT13) && cipher_words(nt, nn, rot13_word, *buf, &gain, &a, &b) >= 3 && gain >= 30) {
-        to_lines(nt, nn, &a, &b);
-        if (fn(0, len, *buf + a, b - a, WD_DECODE_ROT13, user)) return 1;
+    if (kinds & WD_DECODE_ROT13) {
+        if ((*st = cipher_words(nt, nn, rot13_word, *buf, stop, &flips, &gain, &a, &b)) != WD_OK) return -1;
+        if (flips >= 3 && gain >= 30) {
+            to_lines(nt, nn, &a, &b);
+            if (fn(0, len, *buf + a, b - a, WD_DECODE_ROT13, user)) return 1;
+        }
     }
-    if ((kinds & WD_DECODE_REVERSE) && cipher_words(nt, nn, reverse_word, *buf, &gain, &a, &b) >= 3 && gain >= 30) {
-        int order = word_order(nt + a, b - a);
-        to_lines(nt, nn, &a, &b);
-        if (order >= 0 && fn(0, len, *buf + a, b - a, WD_DECODE_REVERSE, user)) return 1;
-        /* the text written backwards: those lines mirrored whole (their
-         * word order too) */
-        if (order <= 0) {
-            mirror(nt + a, b - a, *buf);
-            if (fn(0, len, *buf, b - a, WD_DECODE_REVERSE, user)) return 1;
+    if (kinds & WD_DECODE_REVERSE) {
+        if ((*st = cipher_words(nt, nn, reverse_word, *buf, stop, &flips, &gain, &a, &b)) != WD_OK) return -1;
+        if (flips >= 3 && gain >= 30) {
+            int order = word_order(nt + a, b - a);
+            to_lines(nt, nn, &a, &b);
+            if (order >= 0 && fn(0, len, *buf + a, b - a, WD_DECODE_REVERSE, user)) return 1;
+            /* the text written backwards: those lines mirrored whole (their
+             * word order too) */
+            if (order <= 0) {
+                if ((*st = wd__scan_stop_poll(stop)) != WD_OK) return -1;
+                mirror(nt + a, b - a, *buf);
+                if (fn(0, len, *buf, b - a, WD_DECODE_REVERSE, user)) return 1;
+            }
         }
     }
     if (kinds & WD_DECODE_PIGLATIN) {
-        size_t pig, words;
-        size_t w = piglatin_text(nt, nn, *buf, &pig, &words);
+        size_t pig, words, w;
+        if ((*st = piglatin_text(nt, nn, *buf, stop, &w, &pig, &words)) != WD_OK) return -1;
         if (pig >= 3 && pig * 3 >= words)
             if (fn(0, len, *buf, w, WD_DECODE_PIGLATIN, user)) return 1;
     }
     if (kinds & WD_DECODE_SPELLING) {
-        if (!grow(buf, cap, nn + nn / 4 + 16)) return -1;
-        size_t fixed, w = wd__spelling_fix(nt, nn, *buf, &fixed);
+        if (!grow(buf, cap, nn + nn / 4 + 16)) return *st = WD_ERR_NOMEM, -1;
+        size_t fixed, w;
+        if ((*st = wd__spelling_fix(nt, nn, *buf, stop, &w, &fixed)) != WD_OK) return -1;
         if (fixed && fn(0, len, *buf, w, WD_DECODE_SPELLING, user)) return 1;
     }
     return 0;
 }
 
-bool wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds) {
-    if (!norm || norm->len < 8) return false;
+wd_status wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds, const wd_scan_stop *stop, bool *whole) {
+    *whole = false;
+    if (!norm || norm->len < 8) return WD_OK;
     const char *t = norm->text;
-    size_t n = norm->len, a, b, words = 0, pig = 0;
+    size_t n = norm->len, a, b, words = 0, pig = 0, w, flips;
     float gain;
-    if ((kinds & WD_DECODE_PIGLATIN) && (piglatin_text(t, n, NULL, &pig, &words), pig >= 3 && pig * 3 >= words * 2))
-        return true;
+    wd_status st;
+    if (kinds & WD_DECODE_PIGLATIN) {
+        if ((st = piglatin_text(t, n, NULL, stop, &w, &pig, &words)) != WD_OK) return st;
+        if (pig >= 3 && pig * 3 >= words * 2) return *whole = true, WD_OK;
+    }
     for (int k = 0; k < 2; k++) {
         if (!(kinds & (k ? WD_DECODE_REVERSE : WD_DECODE_ROT13))) continue;
-        size_t flips = cipher_words(t, n, k ? reverse_word : rot13_word, NULL, &gain, &a, &b);
+        if ((st = cipher_words(t, n, k ? reverse_word : rot13_word, NULL, stop, &flips, &gain, &a, &b)) != WD_OK)
+            return st;
         if (flips < 3 || gain < 30) continue;
         to_lines(t, n, &a, &b);
-        if (a == 0 && b == n) return true;
+        if (a == 0 && b == n) return *whole = true, WD_OK;
     }
-    return false;
+    return WD_OK;
 }
 
-int wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
-                    size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user) {
+wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
+                          size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user,
+                          const wd_scan_stop *stop) {
     const unsigned char *t = (const unsigned char *)text;
+    wd_status st = WD_OK;
     if (min_len < 8) min_len = 8;
     if (kinds & (WD_DECODE_BASE64 | WD_DECODE_HEX)) {
-        size_t i = 0;
+        size_t i = 0, next_poll = WD_SCAN_POLL_BYTES;
         while (i < len) {
+            if ((st = poll_at(stop, i, &next_poll)) != WD_OK) return st;
             if (!is_b64(t[i]) || (i > 0 && is_b64(t[i - 1]))) {
                 i++;
                 continue;
@@ -411,35 +452,38 @@ int wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned 
             size_t s0 = a, s1 = i;
             /* hex: "0x" prefix allowed; even count */
             if ((kinds & WD_DECODE_HEX) && all_hex && n % 2 == 0) {
-                if (!grow(buf, cap, n / 2 + 4)) return -1;
+                if (!grow(buf, cap, n / 2 + 4)) return WD_ERR_NOMEM;
                 unsigned char *o = (unsigned char *)*buf;
                 for (size_t k = 0; k < n / 2; k++)
                     o[k] = (unsigned char)(hexval(t[a + 2 * k]) << 4 | hexval(t[a + 2 * k + 1]));
                 if (wd__decode_readable(o, n / 2)) {
-                    if (fn(s0, b, *buf, n / 2, WD_DECODE_HEX, user)) return 0;
+                    if (fn(s0, b, *buf, n / 2, WD_DECODE_HEX, user)) return WD_OK;
                     continue;
                 }
             }
             /* base64: mixed case (a long word or hex string is not base64) */
             if ((kinds & WD_DECODE_BASE64) && lower && upper && (digit || n >= 16)) {
-                if (!grow(buf, cap, n * 3 / 4 + 4)) return -1;
+                if (!grow(buf, cap, n * 3 / 4 + 4)) return WD_ERR_NOMEM;
                 long k = wd__base64_decode(text + a, s1 - a, (unsigned char *)*buf);
                 if (k > 0 && wd__decode_readable((unsigned char *)*buf, (size_t)k))
-                    if (fn(s0, s1, *buf, (size_t)k, WD_DECODE_BASE64, user)) return 0;
+                    if (fn(s0, s1, *buf, (size_t)k, WD_DECODE_BASE64, user)) return WD_OK;
             }
         }
     }
     if (kinds & WD_DECODE_HEX) {
-        int r = scan_hex_bytes(t, len, min_len / 2, buf, cap, fn, user);
-        if (r) return r < 0 ? -1 : 0;
+        if ((st = wd__scan_stop_poll(stop)) != WD_OK) return st;
+        int r = scan_hex_bytes(t, len, min_len / 2, buf, cap, fn, user, stop, &st);
+        if (r) return r < 0 ? st : WD_OK;
     }
     if ((kinds & WD_DECODE_TAGS) && memchr(text, 0xF3, len)) {
-        if (!grow(buf, cap, len / 4 + 1)) return -1;
-        size_t first, last, k = wd__decode_tags(text, len, *buf, &first, &last);
-        if (k >= 4 && wd__decode_prose(*buf, k) && fn(first, last, *buf, k, WD_DECODE_TAGS, user)) return 0;
+        if (!grow(buf, cap, len / 4 + 1)) return WD_ERR_NOMEM;
+        size_t first, last, k = wd__decode_tags(text, len, *buf, &first, &last, stop, &st);
+        if (st != WD_OK) return st;
+        if (k >= 4 && wd__decode_prose(*buf, k) && fn(first, last, *buf, k, WD_DECODE_TAGS, user)) return WD_OK;
     }
     if ((kinds & WD_DECODE_CIPHERS) && norm && norm->len >= 8) {
-        if (scan_ciphers(norm->text, norm->len, len, kinds, buf, cap, fn, user) < 0) return -1;
+        if ((st = wd__scan_stop_poll(stop)) != WD_OK) return st;
+        if (scan_ciphers(norm->text, norm->len, len, kinds, buf, cap, fn, user, stop, &st) < 0) return st;
     }
-    return 0;
+    return WD_OK;
 }

@@ -51,9 +51,13 @@ typedef int (*wd_decode_fn)(size_t start, size_t end, const char *plain, size_t 
  * of at least min_len characters (separated hex bytes: min_len / 2 bytes),
  * tag characters anywhere, and the ciphers judged on norm (the normalised
  * text; their payload spans the whole text). buf/cap is a work buffer grown
- * with realloc (the caller frees *buf). Returns 0, or -1 when out of memory. */
-int wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
-                    size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user);
+ * with realloc (the caller frees *buf). Linear in len; polls stop (may be
+ * NULL) every 64 KiB of text or WD_SCAN_POLL_EVERY words. Returns WD_OK
+ * (also when fn stopped it), WD_ERR_NOMEM, or WD_ERR_TIMEOUT /
+ * WD_ERR_CANCELLED when told to stop. */
+wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
+                          size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user,
+                          const wd_scan_stop *stop);
 
 /* Decodes base64 (standard or URL-safe alphabet, padding optional) of n
  * characters into out (room for n*3/4+3 bytes). Returns the decoded length,
@@ -65,17 +69,20 @@ long wd__base64_decode(const char *s, size_t n, unsigned char *out);
 #include <stdbool.h>
 bool wd__decode_readable(const unsigned char *p, size_t n);
 
-/* True when the normalised text as a whole is one of the ciphers in kinds
- * (every line of it rot13 or reversed, or two thirds of its words Pig
+/* Sets *whole when the normalised text as a whole is one of the ciphers in
+ * kinds (every line of it rot13 or reversed, or two thirds of its words Pig
  * Latin): its words are noise to a model, which should read the deciphered
- * variant that wd__decode_scan reports instead. */
-bool wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds);
+ * variant that wd__decode_scan reports instead. Returns WD_OK, or what stop
+ * (may be NULL) says while the words are read (*whole is then false). */
+wd_status wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds, const wd_scan_stop *stop, bool *whole);
 
 /* Decodes the tag characters U+E0020-E007E of t[0..n), wherever they are,
  * to their ASCII (U+E0041 -> 'A') in out (room for n / 4 bytes). Returns
  * how many; *first / *last: the byte span from the first to the end of the
- * last one. */
-size_t wd__decode_tags(const char *t, size_t n, char *out, size_t *first, size_t *last);
+ * last one. Polls stop (may be NULL) every 64 KiB: *st is WD_OK, or its
+ * answer (the count is then 0). */
+size_t wd__decode_tags(const char *t, size_t n, char *out, size_t *first, size_t *last,
+                       const wd_scan_stop *stop, wd_status *st);
 
 /* True when p[0..n) reads as a message rather than noise: readable (above),
  * at least two spaces, and English-like letters (guard/english.h). Used for

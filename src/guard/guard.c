@@ -22,6 +22,13 @@
  * Failure policy: invalid UTF-8, a text above max_bytes, or a scanner error
  * give a verdict with an error message; fail: closed -> block (unsafe),
  * fail: open -> the scanners that worked decide.
+ *
+ * Deadline and cancel flag (wd_check_params, guard/stop.h): tested before
+ * each text, inside the normaliser, between scanners, inside every
+ * scanner's long loops (wd__scan_poll; regex searches go by windows of
+ * 64 KiB), while copying hits and while looking for encoded payloads; a
+ * check told to stop returns WD_ERR_TIMEOUT or WD_ERR_CANCELLED and no
+ * verdict. Every step is linear (or n log n) in the text.
  */
 #include "warden/config.h"
 #include "warden/guard.h"
@@ -59,7 +66,7 @@ const char *wd_role_str(wd_role r) {
 
 wd_guard_params wd_guard_params_default(void) { return (wd_guard_params){.n_threads = 1}; }
 wd_check_params wd_check_params_default(void) {
-    return (wd_check_params){.role = WD_ROLE_INPUT, .redact = false};
+    return (wd_check_params){.role = WD_ROLE_INPUT, .redact = false, .deadline_ns = 0, .cancel = NULL};
 }
 
 /* ==== types ============================================================== */
@@ -595,6 +602,7 @@ typedef struct run_ctx {
     int            depth;
     size_t         span0, span1; /* for depth > 0: the encoded span in the caller's text */
     wd_status      st;
+    const wd_scan_stop *stop; /* NULL: no deadline, no cancel flag */
     bool           ciphered; /* text is a cipher variant: no cipher of it is tried again */
 } run_ctx;
 
@@ -636,7 +644,12 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     work *w = rc->w;
     wd_verdict *v = rc->v;
     wd_norm *nm = &w->norm[rc->depth];
-    wd_status st = wd__normalize_reuse(text, len, g->norm_flags, nm);
+    wd_status st = rc->stop ? wd__scan_stop_poll(rc->stop) : WD_OK;
+    if (st != WD_OK) {
+        rc->st = st;
+        return;
+    }
+    st = wd__normalize_stop(text, len, g->norm_flags, nm, rc->stop);
     if (st == WD_ERR_ENCODING) {
         if (rc->depth == 0) verdict_error(v, "%s", wd_last_error());
         return; /* a decoded payload that is not text: nothing to scan */
@@ -647,9 +660,21 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     }
     unsigned kinds = g->decode_kinds & (rc->ciphered ? ~(unsigned)WD_DECODE_CIPHERS : ~0u);
     bool can_decode = kinds && rc->depth < g->decode_depth;
-    wd_scan_input in = {text, len, nm, rc->role, rc->depth,
-                        can_decode && (kinds & WD_DECODE_CIPHERS) && wd__decode_whole_cipher(nm, kinds)};
+    bool whole_cipher = false;
+    if (can_decode && (kinds & WD_DECODE_CIPHERS)) {
+        st = wd__decode_whole_cipher(nm, kinds, rc->stop, &whole_cipher);
+        if (st != WD_OK) {
+            rc->st = st;
+            return;
+        }
+    }
+    wd_scan_input in = {.orig = text, .orig_len = len, .norm = nm, .role = rc->role, .depth = rc->depth,
+                        .stop = rc->stop, .ciphered = whole_cipher};
     for (size_t i = 0; i < g->n_sc; i++) {
+        if (rc->stop && (st = wd__scan_stop_poll(rc->stop)) != WD_OK) {
+            rc->st = st;
+            return;
+        }
         const scanner_inst *s = &g->sc[i];
         if (!(s->roles & (1u << rc->role))) continue;
         wd_scan_result *r = &w->res;
@@ -660,7 +685,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         serr.msg[0] = '\0';
         st = s->vt->scan(s->impl, scratch_for(g, w, i), &in, r, &serr);
         if (st != WD_OK) {
-            if (st == WD_ERR_NOMEM) {
+            if (st == WD_ERR_NOMEM || st == WD_ERR_TIMEOUT || st == WD_ERR_CANCELLED) {
                 rc->st = st;
                 return;
             }
@@ -672,6 +697,11 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             if (sc > v->score[c]) v->score[c] = sc;
         }
         for (size_t h = 0; h < r->n_hits; h++) {
+            if (rc->stop && h % 256 == 255 && /* each hit allocates its snippet */
+                (st = wd__scan_stop_poll(rc->stop)) != WD_OK) {
+                rc->st = st;
+                return;
+            }
             const wd_scan_hit *hh = &r->hits[h];
             size_t a = hh->start, b = hh->end;
             if (rc->depth > 0) {
@@ -689,9 +719,9 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     }
     if (can_decode) {
         if (in.ciphered) kinds &= ~(unsigned)WD_DECODE_SPELLING; /* the deciphered variant is spelled, if at all */
-        if (wd__decode_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth],
-                            &w->dcap[rc->depth], on_payload, rc) < 0)
-            rc->st = WD_ERR_NOMEM;
+        st = wd__decode_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],
+                             on_payload, rc, rc->stop);
+        if (st != WD_OK && rc->st == WD_OK) rc->st = st;
     }
 }
 
@@ -760,16 +790,24 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
     if (!v) return wd__err_set(&g->err, WD_ERR_NOMEM, "out of memory");
     v->role = p->role;
     wd_status st = WD_OK;
+    wd_scan_stop stop = {p->deadline_ns, p->cancel};
     if (len > g->max_bytes) {
         verdict_error(v, "text is %zu bytes, above the policy's max_bytes (%zu): not checked", len, g->max_bytes);
     } else {
-        run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK, false};
+        run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK,
+                      p->deadline_ns || p->cancel ? &stop : NULL, false};
         run_text(&rc, text ? text : "", len);
         st = rc.st;
     }
     if (st == WD_OK) st = finish(g, v, text ? text : "", len, p->redact);
     if (st != WD_OK) {
         wd_verdict_free(v);
+        if (st == WD_ERR_TIMEOUT)
+            return wd__err_set(&g->err, st, "check: the deadline passed %.1f ms into a text of %zu bytes",
+                               (wd__now_us() - t0) / 1000.0, len);
+        if (st == WD_ERR_CANCELLED)
+            return wd__err_set(&g->err, st, "check: cancelled %.1f ms into a text of %zu bytes",
+                               (wd__now_us() - t0) / 1000.0, len);
         return wd__err_set(&g->err, st, "check: %s", st == WD_ERR_NOMEM ? "out of memory" : wd_status_str(st));
     }
     v->micros = wd__now_us() - t0;
@@ -849,6 +887,8 @@ wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size
             out[i] = NULL;
         }
         if (st == WD_ERR_INVALID_ARG) return wd__err_set(&g->err, st, "wd_guard_check_batch: a text is NULL");
+        if (st == WD_ERR_TIMEOUT) return wd__err_set(&g->err, st, "check: the deadline passed during a batch of %zu texts", n);
+        if (st == WD_ERR_CANCELLED) return wd__err_set(&g->err, st, "check: cancelled during a batch of %zu texts", n);
         return wd__err_take(&g->err, st);
     }
     return WD_OK;

@@ -34,8 +34,9 @@ typedef struct injection {
 } injection;
 
 typedef struct inj_scratch {
-    wd_lexicon_scratch *lx;
-    pcre2_match_data   *md;
+    wd_lexicon_scratch  *lx;
+    pcre2_match_data    *md;
+    pcre2_match_context *mc;
 } inj_scratch;
 
 static void injection_free(void *impl) {
@@ -95,9 +96,11 @@ static void *injection_scratch_new(const void *impl) {
     if (!s) return NULL;
     s->lx = wd__lexicon_scratch_new();
     s->md = pcre2_match_data_create(2, NULL);
-    if (!s->lx || !s->md) {
+    s->mc = pcre2_match_context_create(NULL);
+    if (!s->lx || !s->md || !s->mc) {
         wd__lexicon_scratch_free(s->lx);
         pcre2_match_data_free(s->md);
+        pcre2_match_context_free(s->mc);
         free(s);
         return NULL;
     }
@@ -109,6 +112,7 @@ static void injection_scratch_free(void *p) {
     if (!s) return;
     wd__lexicon_scratch_free(s->lx);
     pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mc);
     free(s);
 }
 
@@ -122,14 +126,22 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
     const char *t = in->orig;
     size_t n = in->orig_len;
     if (memchr(t, '<', n) || memchr(t, '[', n)) {
-        size_t pos = 0, a, b;
-        while (wd__rx_next(j->tmpl, s->md, t, n, &pos, &a, &b) == 1)
+        size_t pos = 0, a, b, steps = 0;
+        wd_rx_scan sc = {s->md, s->mc, in->stop, WD_OK};
+        while (wd__rx_next(j->tmpl, &sc, t, n, &pos, &a, &b) == 1) {
+            if (++steps % WD_SCAN_POLL_EVERY == 0 && (st = wd__scan_poll(in)) != WD_OK) return st;
             if (wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.8f, a, b, "chat-template-token", NULL) != WD_OK)
                 return WD_ERR_NOMEM;
+        }
+        if (sc.st != WD_OK) return sc.st;
     }
     /* tag characters: F3 A0 80 A0 .. F3 A0 81 BE */
-    size_t tags = 0, first = 0, last = 0, run = 0, longest = 0;
-    for (size_t i = 0; i + 3 < n; i++)
+    size_t tags = 0, first = 0, last = 0, run = 0, longest = 0, next_poll = WD_SCAN_POLL_BYTES;
+    for (size_t i = 0; i + 3 < n; i++) {
+        if (i >= next_poll) {
+            if ((st = wd__scan_poll(in)) != WD_OK) return st;
+            next_poll = i + WD_SCAN_POLL_BYTES;
+        }
         if ((unsigned char)t[i] == 0xF3 && (unsigned char)t[i + 1] == 0xA0 &&
             ((unsigned char)t[i + 2] == 0x80 || (unsigned char)t[i + 2] == 0x81)) {
             if (!tags) first = i;
@@ -139,6 +151,7 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
             tags++;
             i += 3;
         }
+    }
     /* A string hidden in tags is an attack: 4+ of them in a row, or prose
      * spelled by all of them. Single tags scattered between letters spell
      * noise (a rendering trick the normaliser undoes), not a message. */
@@ -147,7 +160,11 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
     if (longest < 4 && tags >= 4) {
         char *hidden = malloc(tags + 1);
         if (!hidden) return WD_ERR_NOMEM;
-        size_t k = wd__decode_tags(t, n, hidden, &first, &last);
+        size_t k = wd__decode_tags(t, n, hidden, &first, &last, in->stop, &st);
+        if (st != WD_OK) {
+            free(hidden);
+            return st;
+        }
         bool prose = k >= 4 && wd__decode_prose(hidden, k);
         free(hidden);
         if (prose && wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)

@@ -19,6 +19,18 @@
  * (3) for each occurrence, try the rules whose first term it is: chain the
  * next terms, each starting within the rule's gap (in words) after the
  * previous one ends; a complete chain fires the rule (once per text).
+ *
+ * Cost: linear in the text for (1), n log n in the occurrences for (2)
+ * and (3), whatever the text repeats (the sorts are radix sorts: linear).
+ * (2) sorts the @safe spans by start (with a running maximum of their
+ * ends) and the @negate ends, and asks each occurrence one binary search
+ * of each. (3) sorts the occurrences by
+ * (term, first word, position in the text), so that the next link of a
+ * chain - the occurrence of the term with the smallest first word at or
+ * after a bound, the earliest one on ties - is one binary search; a rule
+ * with a term that does not occur at all is set aside on its first try.
+ * scan_naive() below is the quadratic original, kept as the oracle the
+ * tests compare against.
  */
 #include "guard/lexicon.h"
 
@@ -93,13 +105,33 @@ typedef struct occ {
     size_t   a, b;    /* bytes in the normalised text */
 } occ;
 
+/* A sort key and what it sorts: (term << 32 | w0, index in occ[]) for
+ * chaining, (start byte, index in safe[]) and (w1, -) for masking. */
+typedef struct rkey {
+    uint64_t k;
+    uint32_t v;
+} rkey;
+
+/* A @safe phrase's bytes [a, b), and bmax = the largest b among the spans
+ * sorted up to this one. */
+typedef struct safe_span {
+    size_t a, b, bmax;
+} safe_span;
+
 struct wd_lexicon_scratch {
-    occ     *occ;
-    size_t   n_occ, cap_occ;
-    occ     *safe;
-    size_t   n_safe, cap_safe;
-    uint8_t *fired;
-    size_t   cap_fired;
+    occ       *occ;
+    size_t     n_occ, cap_occ;
+    occ       *safe;
+    size_t     n_safe, cap_safe;
+    uint8_t   *fired;     /* per rule: 0 not tried, 1 fired, 2 a term is absent, 3 all present */
+    size_t     cap_fired;
+    rkey      *key;       /* occ sorted for chaining (then by term, w0, text order) */
+    rkey      *tmp;       /* radix sort buffer */
+    size_t     cap_key, cap_tmp;
+    safe_span *span;      /* @safe spans sorted by start */
+    size_t     cap_span;
+    uint32_t  *neg;       /* @negate ends (w1), sorted */
+    size_t     cap_neg;
 };
 
 /* ==== building =========================================================== */
@@ -620,6 +652,10 @@ void wd__lexicon_scratch_free(wd_lexicon_scratch *s) {
     free(s->occ);
     free(s->safe);
     free(s->fired);
+    free(s->key);
+    free(s->tmp);
+    free(s->span);
+    free(s->neg);
     free(s);
 }
 
@@ -629,9 +665,10 @@ static bool push_occ(occ **arr, size_t *n, size_t *cap, occ o) {
     return true;
 }
 
-wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
-                           wd_scan_result *res) {
-    if (!lx->compiled || !lx->n_rules) return WD_OK;
+/* (1) Runs the DFA over the normalised text: s->occ gets the term
+ * occurrences, s->safe the @safe / @negate ones, in the order their phrase
+ * ends in the text. */
+static wd_status collect(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in) {
     const uint8_t *t = (const uint8_t *)in->norm->text;
     size_t len = in->norm->len;
     s->n_occ = s->n_safe = 0;
@@ -642,7 +679,12 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
     int32_t st = 0;
     const int n_cls = lx->n_cls;
     bool last_sep = false;
+    size_t word_a = SIZE_MAX, word_b = 0; /* the word whose end was last looked for */
     for (size_t i = 0; i <= len + 1; i++) {
+        if ((i & (WD_SCAN_POLL_BYTES - 1)) == 0 && i) {
+            wd_status ps = wd__scan_poll(in);
+            if (ps != WD_OK) return ps;
+        }
         int c;
         size_t pos;
         if (i == 0) { /* virtual leading separator */
@@ -674,9 +716,15 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
             oc.a = sympos[first % RING];
             oc.w0 = symword[first % RING];
             if (p->prefix) {
+                /* the rest of the word: found once per word, however
+                 * many prefixes end inside it */
                 size_t e = sympos[k % RING] + 1;
-                while (e < len && word_byte(t[e])) e++;
-                oc.b = e;
+                if (!(word_a <= e && e <= word_b)) {
+                    word_a = e;
+                    while (e < len && word_byte(t[e])) e++;
+                    word_b = e;
+                }
+                oc.b = word_b;
                 oc.w1 = symword[k % RING] + 1;
             } else {
                 oc.b = sympos[k % RING];
@@ -691,9 +739,195 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
         }
         k++;
     }
+    return WD_OK;
+}
+
+/* Sorts s->key[0..n) by k, keeping the input order on ties: an LSD radix
+ * sort, one stable counting pass per byte of k that is not the same in
+ * every key (the histograms of all eight bytes come from one read).
+ * Linear, and polls between passes; under 64 keys, an insertion sort. */
+static wd_status sort_keys(wd_lexicon_scratch *s, size_t n, const wd_scan_input *in) {
+    if (n < 64) { /* a prompt's few keys: insertion sort (stable), no histograms to clear */
+        for (size_t i = 1; i < n; i++) {
+            rkey x = s->key[i];
+            size_t j = i;
+            for (; j > 0 && s->key[j - 1].k > x.k; j--) s->key[j] = s->key[j - 1];
+            s->key[j] = x;
+        }
+        return WD_OK;
+    }
+    if (!grow_arr((void **)&s->tmp, &s->cap_tmp, n, sizeof *s->tmp)) return WD_ERR_NOMEM;
+    static _Thread_local size_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        if ((i & (WD_SCAN_POLL_BYTES - 1)) == WD_SCAN_POLL_BYTES - 1) {
+            wd_status st = wd__scan_poll(in);
+            if (st != WD_OK) return st;
+        }
+        for (int d = 0; d < 8; d++) count[d][(s->key[i].k >> (8 * d)) & 255]++;
+    }
+    for (int d = 0; d < 8; d++) {
+        if (count[d][(s->key[0].k >> (8 * d)) & 255] == n) continue; /* one value: nothing to do */
+        wd_status st = wd__scan_poll(in);
+        if (st != WD_OK) return st;
+        size_t at = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = count[d][b];
+            count[d][b] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++) s->tmp[count[d][(s->key[i].k >> (8 * d)) & 255]++] = s->key[i];
+        rkey *t = s->key;
+        s->key = s->tmp;
+        s->tmp = t;
+        size_t c = s->cap_key;
+        s->cap_key = s->cap_tmp;
+        s->cap_tmp = c;
+    }
+    return WD_OK;
+}
+
+/* (2) Drops the occurrences inside a @safe phrase, or starting within
+ * NEGATE_WINDOW words after a @negate one ("prevent", "detect"). */
+static wd_status mask(wd_lexicon_scratch *s, const wd_scan_input *in) {
+    size_t n_span = 0, n_neg = 0;
+    for (size_t j = 0; j < s->n_safe; j++) {
+        if (s->safe[j].term == TERM_SAFE) n_span++;
+        else n_neg++;
+    }
+    if (!grow_arr((void **)&s->span, &s->cap_span, n_span, sizeof *s->span) ||
+        !grow_arr((void **)&s->neg, &s->cap_neg, n_neg, sizeof *s->neg) ||
+        !grow_arr((void **)&s->key, &s->cap_key, s->n_safe, sizeof *s->key))
+        return WD_ERR_NOMEM;
+    /* @safe spans by start */
+    size_t m = 0;
+    for (size_t j = 0; j < s->n_safe; j++)
+        if (s->safe[j].term == TERM_SAFE) s->key[m++] = (rkey){s->safe[j].a, (uint32_t)j};
+    wd_status st = sort_keys(s, m, in);
+    if (st != WD_OK) return st;
+    for (size_t j = 0; j < m; j++) {
+        const occ *o = &s->safe[s->key[j].v];
+        s->span[j] = (safe_span){o->a, o->b, 0};
+    }
+    /* @negate ends */
+    m = 0;
+    for (size_t j = 0; j < s->n_safe; j++)
+        if (s->safe[j].term == TERM_NEGATE) s->key[m++] = (rkey){s->safe[j].w1, 0};
+    if ((st = sort_keys(s, m, in)) != WD_OK) return st;
+    for (size_t j = 0; j < m; j++) s->neg[j] = (uint32_t)s->key[j].k;
+    for (size_t j = 0; j < n_span; j++)
+        s->span[j].bmax = j && s->span[j - 1].bmax > s->span[j].b ? s->span[j - 1].bmax : s->span[j].b;
+    size_t w = 0;
+    for (size_t i = 0; i < s->n_occ; i++) {
+        if ((i & (WD_SCAN_POLL_EVERY - 1)) == WD_SCAN_POLL_EVERY - 1 && (st = wd__scan_poll(in)) != WD_OK) return st;
+        const occ *o = &s->occ[i];
+        bool masked = false;
+        if (n_span) { /* spans starting at or before o: does one reach o's end? */
+            size_t lo = 0, hi = n_span;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->span[mid].a <= o->a) lo = mid + 1;
+                else hi = mid;
+            }
+            masked = lo && s->span[lo - 1].bmax >= o->b;
+        }
+        if (!masked && n_neg) { /* the last @negate ending at or before o's first word */
+            size_t lo = 0, hi = n_neg;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->neg[mid] <= o->w0) lo = mid + 1;
+                else hi = mid;
+            }
+            masked = lo && o->w0 - s->neg[lo - 1] <= NEGATE_WINDOW;
+        }
+        if (!masked) s->occ[w++] = s->occ[i];
+    }
+    s->n_occ = w;
+    return WD_OK;
+}
+
+/* The chain's next link: among the occurrences of term whose first word is
+ * in [lo, lo + gap], the one with the smallest first word (the earliest in
+ * the text on ties), or NULL. */
+static const occ *next_link(const wd_lexicon_scratch *s, uint32_t term, uint32_t lo, uint32_t gap) {
+    uint64_t want = (uint64_t)term << 32 | lo;
+    size_t a = 0, b = s->n_occ;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (s->key[mid].k < want) a = mid + 1;
+        else b = mid;
+    }
+    if (a == s->n_occ || s->key[a].k >> 32 != term || (uint32_t)s->key[a].k - lo > gap) return NULL;
+    return &s->occ[s->key[a].v];
+}
+
+/* True when some term of r after the first has no occurrence at all. */
+static bool term_absent(const wd_lexicon_scratch *s, const rule *r) {
+    for (uint32_t ti = 1; ti < r->n_terms; ti++)
+        if (!next_link(s, r->term[ti], 0, UINT32_MAX)) return true;
+    return false;
+}
+
+static wd_status fire(const rule *r, const occ *o0, const occ *last,
+                      const wd_scan_input *in, wd_scan_result *res) {
+    size_t a, b;
+    wd__norm_span(in->norm, in->orig, in->orig_len, o0->a, last->b, &a, &b);
+    for (int c = 0; c < WD_CAT_COUNT; c++)
+        if (r->cats & WD_CATMASK(c))
+            if (wd__scan_hit(res, (wd_category)c, r->score, a, b, r->id, NULL) != WD_OK) return WD_ERR_NOMEM;
+    return WD_OK;
+}
+
+wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
+                           wd_scan_result *res) {
+    if (!lx->compiled || !lx->n_rules) return WD_OK;
+    wd_status st = collect(lx, s, in);
+    if (st != WD_OK || !s->n_occ) return st;
+    if (s->n_safe && (st = mask(s, in)) != WD_OK) return st;
     if (!s->n_occ) return WD_OK;
-    /* drop term occurrences inside a safe phrase, or starting within
-     * NEGATE_WINDOW words after a negating one ("prevent", "detect") */
+    if (s->n_occ > UINT32_MAX) return WD_ERR_NOMEM; /* beyond any max_bytes */
+    if (s->cap_fired < lx->n_rules) {
+        uint8_t *f = realloc(s->fired, lx->n_rules);
+        if (!f) return WD_ERR_NOMEM;
+        s->fired = f;
+        s->cap_fired = lx->n_rules;
+    }
+    memset(s->fired, 0, lx->n_rules);
+    if (!grow_arr((void **)&s->key, &s->cap_key, s->n_occ, sizeof *s->key)) return WD_ERR_NOMEM;
+    if ((st = wd__scan_poll(in)) != WD_OK) return st;
+    for (size_t i = 0; i < s->n_occ; i++) s->key[i] = (rkey){(uint64_t)s->occ[i].term << 32 | s->occ[i].w0, (uint32_t)i};
+    if ((st = sort_keys(s, s->n_occ, in)) != WD_OK) return st;
+    /* (3) every occurrence, in text order, starts the rules of its term */
+    for (size_t i = 0; i < s->n_occ; i++) {
+        if ((i & (WD_SCAN_POLL_EVERY - 1)) == 0 && i && (st = wd__scan_poll(in)) != WD_OK) return st;
+        const occ *o0 = &s->occ[i];
+        for (uint32_t ri = lx->first_start[o0->term]; ri < lx->first_start[o0->term + 1]; ri++) {
+            uint32_t r_id = lx->first_rules[ri];
+            if (s->fired[r_id] == 1 || s->fired[r_id] == 2) continue;
+            const rule *r = &lx->rules[r_id];
+            if (!s->fired[r_id]) {
+                s->fired[r_id] = term_absent(s, r) ? 2 : 3;
+                if (s->fired[r_id] == 2) continue;
+            }
+            const occ *prev = o0;
+            for (uint32_t ti = 1; ti < r->n_terms && prev; ti++)
+                prev = next_link(s, r->term[ti], prev->w1, r->gap[ti]);
+            if (!prev) continue;
+            s->fired[r_id] = 1;
+            if ((st = fire(r, o0, prev, in, res)) != WD_OK) return st;
+        }
+    }
+    return WD_OK;
+}
+
+/* The matcher as first written, quadratic in the occurrences: every
+ * occurrence against every @safe/@negate one, every chain link a pass over
+ * all occurrences. The oracle for wd__lexicon_scan (tests only). */
+wd_status wd__lexicon_scan_naive(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
+                                 wd_scan_result *res) {
+    if (!lx->compiled || !lx->n_rules) return WD_OK;
+    wd_status st = collect(lx, s, in);
+    if (st != WD_OK || !s->n_occ) return st;
     if (s->n_safe) {
         size_t w = 0;
         for (size_t i = 0; i < s->n_occ; i++) {
@@ -735,11 +969,7 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
             }
             if (!ok) continue;
             s->fired[r_id] = 1;
-            size_t a, b;
-            wd__norm_span(in->norm, in->orig, in->orig_len, o0->a, prev->b, &a, &b);
-            for (int c = 0; c < WD_CAT_COUNT; c++)
-                if (r->cats & WD_CATMASK(c))
-                    if (wd__scan_hit(res, (wd_category)c, r->score, a, b, r->id, NULL) != WD_OK) return WD_ERR_NOMEM;
+            if ((st = fire(r, o0, prev, in, res)) != WD_OK) return st;
         }
     }
     return WD_OK;

@@ -59,9 +59,15 @@ wd_lexicon_scratch *wd__lexicon_scratch_new(void);
 void wd__lexicon_scratch_free(wd_lexicon_scratch *s);
 
 /* Matches in->norm and appends a hit for every rule that fires (offsets in
- * the original text). rule ids are owned by the lexicon. */
+ * the original text). rule ids are owned by the lexicon. n log n in the
+ * text; polls in->stop (WD_ERR_TIMEOUT / WD_ERR_CANCELLED). */
 wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
                            wd_scan_result *res);
+
+/* The same result by the quadratic matcher wd__lexicon_scan replaced: the
+ * oracle its tests compare with. */
+wd_status wd__lexicon_scan_naive(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
+                                 wd_scan_result *res);
 
 /* The embedded lexicon named name ("harm", "injection", "profanity"), or
  * NULL. *len gets its size. */

@@ -8,7 +8,9 @@
  *   2. JOIN_SPLIT in place (only ever deletes bytes).
  *   3. LEET in place (only ever replaces one ASCII byte by another).
  * Passes 2 and 3 never grow the text, so the only allocations are the
- * output's two buffers (reused by wd__normalize_reuse).
+ * output's two buffers (reused by wd__normalize_reuse). Every pass is
+ * linear in the text, whatever it repeats (pass 2 decides each chain of
+ * one-letter tokens once: see join_singles).
  */
 #include "guard/normalize.h"
 
@@ -282,17 +284,23 @@ static size_t html_ref(const uint8_t *s, size_t n, int32_t *cp) {
 
 /* ==== pass 1 loop ======================================================== */
 
-static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf *o) {
+static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf *o,
+                            const wd_scan_stop *stop) {
     const uint8_t *s = (const uint8_t *)text;
     cluster cl;
     cl.n = 0;
     cl.orig = 0;
     wd_norm *n = o->n;
-    size_t i = 0;
+    size_t i = 0, next_poll = WD_SCAN_POLL_BYTES;
     /* comments: where the open one closes ("-->"), and the offset from which
      * the text is known to hold no "-->" (so a search never repeats) */
     size_t cend = SIZE_MAX, no_close_from = SIZE_MAX;
     while (i < len) {
+        if (i >= next_poll) {
+            wd_status st = wd__scan_stop_poll(stop);
+            if (st != WD_OK) return st;
+            next_poll = i + WD_SCAN_POLL_BYTES;
+        }
         uint8_t b = s[i];
         if ((flags & WD_NORM_HTML) && i == cend) {
             if (cl.n) flush(o, &cl, flags);
@@ -411,6 +419,33 @@ static inline bool single_at(const uint8_t *t, size_t len, size_t p) {
            (p + 1 >= len || !tok_byte(t[p + 1]));
 }
 
+/* The chain of one-character tokens starting at i (a single_at position):
+ * tokens at i, i + step, i + 2 step, ... (step = 1 + seplen) separated by
+ * the same separator bytes. Returns the number of tokens; *letters_out
+ * gets how many are letters, *seplen_out the separator's length (0 or > 3:
+ * no chain, and the return is 1). */
+static size_t chain_at(const uint8_t *t, size_t len, size_t i, size_t *seplen_out, size_t *letters_out) {
+    size_t s0 = i + 1, s1 = s0;
+    while (s1 < len && is_sep(t[s1])) s1++;
+    size_t seplen = s1 - s0;
+    *seplen_out = seplen;
+    *letters_out = is_alpha(t[i]);
+    if (seplen == 0 || seplen > 3) return 1;
+    size_t count = 1, p = s1;
+    while (single_at(t, len, p)) {
+        count++;
+        *letters_out += is_alpha(t[p]);
+        size_t q = p + 1;
+        if (q + seplen >= len || memcmp(t + q, t + s0, seplen) || !tok_byte(t[q + seplen])) break;
+        p = q + seplen;
+    }
+    return count;
+}
+
+/* Decides each chain once. A chain that is not joined from its first
+ * token is tried from each later token (its suffix: fewer tokens, the same
+ * separator, the same end), as a scan that restarts at every position
+ * would, but from the counts already known: linear in the text. */
 static bool join_singles(wd_norm *n, uint8_t *keep) {
     const uint8_t *t = (const uint8_t *)n->text;
     size_t len = n->len, i = 0;
@@ -420,25 +455,56 @@ static bool join_singles(wd_norm *n, uint8_t *keep) {
             i++;
             continue;
         }
-        size_t s0 = i + 1, s1 = s0;
-        while (s1 < len && is_sep(t[s1])) s1++;
-        size_t seplen = s1 - s0;
+        size_t seplen, letters;
+        size_t count = chain_at(t, len, i, &seplen, &letters);
         if (seplen == 0 || seplen > 3) {
+            size_t s1 = i + 1 + seplen;
             i = s1 > i + 1 ? s1 : i + 1;
             continue;
         }
-        size_t count = 1, letters = is_alpha(t[i]), last = i, p = s1;
-        while (single_at(t, len, p)) {
-            count++;
-            letters += is_alpha(t[p]);
-            last = p;
-            size_t q = p + 1;
-            if (q + seplen >= len || memcmp(t + q, t + s0, seplen) || !tok_byte(t[q + seplen])) break;
-            p = q + seplen;
+        size_t step = 1 + seplen, last = i + (count - 1) * step;
+        bool joined = false;
+        /* the suffixes that start before the chain's last token */
+        for (size_t j = 0; j + 1 < count; j++) {
+            size_t at = i + j * step, c = count - j;
+            /* "make a b o m b": the article is not part of the spelled word */
+            bool article = c >= 4 && seplen == 1 && t[i + 1] == ' ' && (t[at] == 'a' || t[at] == 'i');
+            if (!article && c >= 3 && letters >= 2) {
+                for (size_t q = at + 1; q < last; q++)
+                    if ((q - at) % step) keep[q] = 0;
+                any = joined = true;
+                break;
+            }
+            letters -= is_alpha(t[at]);
         }
-        /* "make a b o m b": the article is not part of the spelled word */
-        if (count >= 4 && seplen == 1 && t[s0] == ' ' && (t[i] == 'a' || t[i] == 'i')) {
-            i = s1;
+        if (joined) i = last + 1;
+        else i = count > 1 ? last : i + 1; /* the last token may start a chain of its own */
+    }
+    return any;
+}
+
+/* The rule as first written: restarts at every token of a chain that is
+ * not joined, so quadratic on "a a a a ...". The oracle for join_singles
+ * (flag WD_NORM_JOIN_NAIVE). */
+static bool join_singles_naive(wd_norm *n, uint8_t *keep) {
+    const uint8_t *t = (const uint8_t *)n->text;
+    size_t len = n->len, i = 0;
+    bool any = false;
+    while (i < len) {
+        if (!single_at(t, len, i)) {
+            i++;
+            continue;
+        }
+        size_t seplen, letters;
+        size_t count = chain_at(t, len, i, &seplen, &letters);
+        if (seplen == 0 || seplen > 3) {
+            size_t s1 = i + 1 + seplen;
+            i = s1 > i + 1 ? s1 : i + 1;
+            continue;
+        }
+        size_t last = i + (count - 1) * (1 + seplen);
+        if (count >= 4 && seplen == 1 && t[i + 1] == ' ' && (t[i] == 'a' || t[i] == 'i')) {
+            i = i + 2;
             continue;
         }
         if (count >= 3 && letters >= 2) {
@@ -505,17 +571,19 @@ static bool join_pieces(wd_norm *n, uint8_t *keep) {
     return any;
 }
 
-static wd_status pass_join(wd_norm *n) {
+/* Polls stop between its linear sub-passes. */
+static wd_status pass_join(wd_norm *n, bool naive, const wd_scan_stop *stop) {
     if (n->len < 5) return WD_OK;
     uint8_t stackbuf[512];
     uint8_t *keep = n->len <= sizeof stackbuf ? stackbuf : malloc(n->len);
     if (!keep) return WD_ERR_NOMEM;
     memset(keep, 1, n->len);
-    bool any = join_singles(n, keep);
-    if (any) compact(n, keep), memset(keep, 1, n->len);
-    if (join_pieces(n, keep)) compact(n, keep);
+    bool any = naive ? join_singles_naive(n, keep) : join_singles(n, keep);
+    wd_status st = wd__scan_stop_poll(stop);
+    if (st == WD_OK && any) compact(n, keep), memset(keep, 1, n->len);
+    if (st == WD_OK && join_pieces(n, keep)) compact(n, keep);
     if (keep != stackbuf) free(keep);
-    return WD_OK;
+    return st;
 }
 
 /* ==== pass 3: leetspeak ================================================== */
@@ -541,13 +609,18 @@ static bool leet_word(const uint8_t *t, size_t a, size_t b, bool loose) {
     return false;
 }
 
-static void pass_leet(wd_norm *n) {
+static wd_status pass_leet(wd_norm *n, const wd_scan_stop *stop) {
     uint8_t *t = (uint8_t *)n->text;
     size_t len = n->len;
     for (int round = 0; round < 2; round++) {
         bool loose = round == 1, any = false;
-        size_t i = 0;
+        size_t i = 0, next_poll = stop ? WD_SCAN_POLL_BYTES : SIZE_MAX;
         while (i < len) {
+            if (i >= next_poll) {
+                wd_status st = wd__scan_stop_poll(stop);
+                if (st != WD_OK) return st;
+                next_poll = i + WD_SCAN_POLL_BYTES;
+            }
             if (!(is_alnum(t[i]) || is_leet(t[i]) || t[i] >= 0x80)) {
                 i++;
                 continue;
@@ -561,18 +634,24 @@ static void pass_leet(wd_norm *n) {
         }
         if (!any) break; /* no strict word: the text is not leet */
     }
+    return WD_OK;
 }
 
 /* ==== API ================================================================ */
 
 wd_status wd__normalize_reuse(const char *text, size_t len, unsigned flags, wd_norm *out) {
+    return wd__normalize_stop(text, len, flags, out, NULL);
+}
+
+wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_norm *out,
+                             const wd_scan_stop *stop) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "normalize: out is NULL");
     out->len = 0;
     if (!text && len) return wd__fail(WD_ERR_INVALID_ARG, "normalize: text is NULL");
     /* ASCII never grows; other text grows by at most ~3x in practice (grow() handles more). */
     if (!grow(out, len + 8)) return wd__fail(WD_ERR_NOMEM, "normalize: out of memory (%zu bytes)", len);
     outbuf o = {out, false};
-    wd_status st = pass_chars(text ? text : "", len, flags, &o);
+    wd_status st = pass_chars(text ? text : "", len, flags, &o, stop);
     if (st == WD_ERR_NOMEM) wd__fail(st, "normalize: out of memory (%zu bytes)", len);
     if (st != WD_OK) {
         out->len = 0;
@@ -581,15 +660,27 @@ wd_status wd__normalize_reuse(const char *text, size_t len, unsigned flags, wd_n
         return st;
     }
     out->map[out->len] = len;
+    if (stop && (st = wd__scan_stop_poll(stop)) != WD_OK) {
+        out->len = 0;
+        out->text[0] = '\0';
+        out->map[0] = 0;
+        return st;
+    }
     if (flags & WD_NORM_JOIN_SPLIT) {
-        st = pass_join(out);
+        st = pass_join(out, (flags & WD_NORM_JOIN_NAIVE) != 0, stop);
         if (st != WD_OK) {
             out->len = 0;
             out->text[0] = '\0';
-            return wd__fail(st, "normalize: out of memory");
+            out->map[0] = 0;
+            return st == WD_ERR_NOMEM ? wd__fail(st, "normalize: out of memory") : st;
         }
     }
-    if (flags & WD_NORM_LEET) pass_leet(out);
+    if ((flags & WD_NORM_LEET) && (st = pass_leet(out, stop)) != WD_OK) {
+        out->len = 0;
+        out->text[0] = '\0';
+        out->map[0] = 0;
+        return st;
+    }
     out->text[out->len] = '\0';
     return WD_OK;
 }

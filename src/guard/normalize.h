@@ -46,6 +46,7 @@
 
 #include <stddef.h>
 
+#include "guard/stop.h"
 #include "warden/base.h"
 
 typedef struct wd_norm {
@@ -57,6 +58,9 @@ typedef struct wd_norm {
 
 enum { WD_NORM_NFKC = 1, WD_NORM_CASEFOLD = 2, WD_NORM_INVISIBLE = 4, WD_NORM_CONFUSABLES = 8,
        WD_NORM_LEET = 16, WD_NORM_JOIN_SPLIT = 32, WD_NORM_HTML = 64, WD_NORM_DEFAULT = 127 };
+/* Tests only: JOIN_SPLIT's one-letter rule by its quadratic first version,
+ * the oracle of the linear one. */
+enum { WD_NORM_JOIN_NAIVE = 1 << 16 };
 
 /* Normalises len bytes of UTF-8. Invalid UTF-8 -> WD_ERR_ENCODING with the byte offset in the message. out zeroed on failure. */
 wd_status wd__normalize(const char *text, size_t len, unsigned flags, wd_norm *out);
@@ -66,6 +70,12 @@ void wd__norm_free(wd_norm *n);
  * (out must be zeroed or hold a previous result). On failure out keeps its
  * buffers (to be freed by wd__norm_free) with len = 0 and text = "". */
 wd_status wd__normalize_reuse(const char *text, size_t len, unsigned flags, wd_norm *out);
+
+/* wd__normalize_reuse that polls stop (may be NULL) every 64 KiB: returns
+ * WD_ERR_TIMEOUT / WD_ERR_CANCELLED (out as on failure) when told to stop.
+ * Linear in len. */
+wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_norm *out,
+                             const wd_scan_stop *stop);
 
 /* Maps the normalised byte range [a, b) (a < b <= n->len) back to the
  * original: *start = map[a], *end = the end of the original character that

@@ -170,8 +170,29 @@ static wd_status pii_init(const wd_pnode *cfg, const wd_scanner_env *env, void *
     return WD_OK;
 }
 
-static void *pii_scratch_new(const void *impl) { return pcre2_match_data_create(4, NULL); }
-static void pii_scratch_free(void *s) { pcre2_match_data_free(s); }
+typedef struct pii_scratch {
+    pcre2_match_data    *md;
+    pcre2_match_context *mc;
+    wd_span_set       spans; /* the hits so far: a later kind does not overlap them */
+} pii_scratch;
+
+static void pii_scratch_free(void *p) {
+    pii_scratch *s = p;
+    if (!s) return;
+    pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mc);
+    wd__spans_free(&s->spans);
+    free(s);
+}
+
+static void *pii_scratch_new(const void *impl) {
+    pii_scratch *s = calloc(1, sizeof *s);
+    if (s && (!(s->md = pcre2_match_data_create(4, NULL)) || !(s->mc = pcre2_match_context_create(NULL)))) {
+        pii_scratch_free(s);
+        return NULL;
+    }
+    return s;
+}
 
 /* Copies the digits of s[a, b) into out (cap bytes); returns their count. */
 static size_t digits_of(const char *s, size_t a, size_t b, char *out, size_t cap) {
@@ -245,8 +266,9 @@ static bool validate(int k, const char *s, size_t a, size_t b) {
 static wd_status pii_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
                           wd_err *err) {
     const pii *p = impl;
-    pcre2_match_data *md = scratch;
-    if (!md) return wd__err_set(err, WD_ERR_NOMEM, "pii: no match data");
+    pii_scratch *ps = scratch;
+    if (!ps) return wd__err_set(err, WD_ERR_NOMEM, "pii: no match data");
+    wd_rx_scan sc = {ps->md, ps->mc, in->stop, WD_OK};
     const char *s = in->orig;
     size_t n = in->orig_len;
     /* cheap gates: most prompts have no '@' and few digits */
@@ -269,17 +291,19 @@ static wd_status pii_scan(const void *impl, void *scratch, const wd_scan_input *
         if (k == K_IPV4 && digits < 4) continue;
         if (k == K_IBAN && (!upper2 || digits < 10)) continue;
         if (k == K_IPV6 && !colon) continue;
-        size_t pos = 0, a, b;
-        int rc;
-        while ((rc = wd__rx_next(p->re[k], md, s, n, &pos, &a, &b)) == 1) {
-            if (!validate(k, s, a, b)) continue;
-            bool overlap = false;
-            for (size_t h = 0; h < res->n_hits && !overlap; h++)
-                overlap = res->hits[h].start < b && a < res->hits[h].end;
-            if (overlap) continue;
+        size_t pos = 0, a, b, steps = 0;
+        wd__spans_begin(&ps->spans, res);
+        while (wd__rx_next(p->re[k], &sc, s, n, &pos, &a, &b) == 1) {
+            if (++steps % WD_SCAN_POLL_EVERY == 0) {
+                wd_status st = wd__scan_poll(in);
+                if (st != WD_OK) return st;
+            }
+            if (!validate(k, s, a, b) || wd__spans_overlap(&ps->spans, a, b)) continue;
             if (wd__scan_hit(res, WD_CAT_PII, kinds[k].score, a, b, kinds[k].rule, kinds[k].placeholder) != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (sc.st != WD_OK) return sc.st;
+        if (wd__spans_end(&ps->spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     return WD_OK;
 }

@@ -1,10 +1,12 @@
 /*
- * guard/registry.c - the scanner types a policy can name. Adding a type =
- * one line in the table (and its vtable defined in its own file).
+ * guard/registry.c - the scanner types a policy can name, and the two
+ * helpers every scanner calls (wd__scan_hit, wd__scan_stop_poll). Adding a
+ * type = one line in the table (and its vtable defined in its own file).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "guard/scanner.h"
 
@@ -56,4 +58,76 @@ wd_status wd__scan_hit(wd_scan_result *r, wd_category category, float score, siz
     }
     r->hits[r->n_hits++] = (wd_scan_hit){rule, placeholder, category, score, start, end};
     return WD_OK;
+}
+
+wd_status wd__scan_stop_poll(const wd_scan_stop *s) {
+    if (!s) return WD_OK;
+    /* an atomic load: the flag is set by another thread (or a handler) */
+    if (s->cancel && __atomic_load_n(s->cancel, __ATOMIC_RELAXED)) return WD_ERR_CANCELLED;
+    if (s->deadline_ns) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec > s->deadline_ns) return WD_ERR_TIMEOUT;
+    }
+    return WD_OK;
+}
+
+/* ==== wd_span_set ======================================================== */
+
+void wd__spans_begin(wd_span_set *set, const wd_scan_result *res) {
+    if (!res->n_hits) set->n = 0;
+    set->pass_from = res->n_hits;
+}
+
+bool wd__spans_overlap(const wd_span_set *set, size_t a, size_t b) {
+    /* the first span ending after a (ends are sorted: the spans are disjoint) */
+    size_t lo = 0, hi = set->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (set->span[mid][1] <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < set->n && set->span[lo][0] < b;
+}
+
+wd_status wd__spans_end(wd_span_set *set, const wd_scan_result *res) {
+    size_t m = res->n_hits - set->pass_from;
+    if (!m) return WD_OK;
+    if (set->n + m > set->cap) {
+        size_t cap = set->cap ? set->cap : 16;
+        while (cap < set->n + m) cap *= 2;
+        size_t(*sp)[2] = realloc(set->span, cap * sizeof *sp);
+        if (!sp) return WD_ERR_NOMEM;
+        set->span = sp;
+        size_t(*tmp)[2] = realloc(set->tmp, cap * sizeof *tmp);
+        if (!tmp) return WD_ERR_NOMEM;
+        set->tmp = tmp;
+        set->cap = cap;
+    }
+    /* merge the sorted old spans with the pass's hits (sorted too) */
+    const wd_scan_hit *h = res->hits + set->pass_from;
+    size_t i = 0, j = 0, w = 0;
+    while (i < set->n || j < m) {
+        if (j == m || (i < set->n && set->span[i][0] <= h[j].start)) {
+            set->tmp[w][0] = set->span[i][0];
+            set->tmp[w++][1] = set->span[i++][1];
+        } else {
+            set->tmp[w][0] = h[j].start;
+            set->tmp[w++][1] = h[j++].end;
+        }
+    }
+    size_t(*t)[2] = set->span;
+    set->span = set->tmp;
+    set->tmp = t;
+    set->n = w;
+    set->pass_from = res->n_hits;
+    return WD_OK;
+}
+
+void wd__spans_free(wd_span_set *set) {
+    if (!set) return;
+    free(set->span);
+    free(set->tmp);
+    set->span = set->tmp = NULL;
+    set->n = set->cap = 0;
 }

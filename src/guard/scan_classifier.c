@@ -157,17 +157,19 @@ static int on_span(size_t start, size_t end, const char *plain, size_t n, int ki
 /* The model reads words: the digits and letters of an encoded payload are
  * noise to it (hex bytes read as an injection, escapes as hate). Returns
  * t[0..n) with each payload the decoder reads (base64, hex) replaced by its
- * decoded text (a scratch buffer), or t itself when it has none. */
+ * decoded text (a scratch buffer), or t itself when it has none. *st: WD_OK,
+ * or WD_ERR_TIMEOUT / WD_ERR_CANCELLED when in->stop said so. */
 static const char *cut_payloads(clf_scratch *cs, const wd_scan_input *in, const char *t, const size_t *map,
-                                size_t *n) {
+                                size_t *n, wd_status *st) {
     spans sp;
     sp.n = 0;
     sp.off[0] = 0;
     sp.cs = cs;
     sp.oom = false;
-    if (wd__decode_scan(in->orig, in->orig_len, NULL, WD_DECODE_BASE64 | WD_DECODE_HEX, 16, &cs->dbuf, &cs->dcap,
-                        on_span, &sp) < 0 || !sp.n || sp.oom)
-        return t;
+    *st = wd__decode_scan(in->orig, in->orig_len, NULL, WD_DECODE_BASE64 | WD_DECODE_HEX, 16, &cs->dbuf,
+                          &cs->dcap, on_span, &sp, in->stop);
+    if (*st == WD_ERR_NOMEM) *st = WD_OK; /* the model reads the text as it is */
+    if (*st != WD_OK || !sp.n || sp.oom) return t;
     size_t need = *n + sp.off[sp.n] + 1;
     if (cs->ccap < need) {
         char *c = realloc(cs->cut, need);
@@ -245,19 +247,21 @@ static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input 
     if (in->ciphered) return WD_OK; /* gibberish to the model: it reads the deciphered variant */
     if (in->norm && (flags | WD_NORM_HTML) == WD_NORM_DEFAULT) {
         size_t n = in->norm->len;
-        const char *t = cs ? cut_payloads(cs, in, in->norm->text, in->norm->map, &n) : in->norm->text;
-        st = wd__textclf_predict(c->m, t, n, probs);
+        st = WD_OK;
+        const char *t = cs ? cut_payloads(cs, in, in->norm->text, in->norm->map, &n, &st) : in->norm->text;
+        if (st == WD_OK) st = wd__textclf_predict_stop(c->m, t, n, probs, in->stop);
     } else {
         wd_norm local = {0};
         wd_norm *n = cs ? &cs->norm : &local;
-        st = wd__normalize_reuse(in->orig, in->orig_len, flags, n);
+        st = wd__normalize_stop(in->orig, in->orig_len, flags, n, in->stop);
         if (st == WD_OK) {
             size_t len = n->len;
-            const char *t = cs ? cut_payloads(cs, in, n->text, n->map, &len) : n->text;
-            st = wd__textclf_predict(c->m, t, len, probs);
+            const char *t = cs ? cut_payloads(cs, in, n->text, n->map, &len, &st) : n->text;
+            if (st == WD_OK) st = wd__textclf_predict_stop(c->m, t, len, probs, in->stop);
         }
         if (!cs) wd__norm_free(&local);
     }
+    if (st == WD_ERR_TIMEOUT || st == WD_ERR_CANCELLED) return st;
     if (st != WD_OK) return wd__err_set(err, st, "classifier: %s", wd_last_error());
     if (map_scores(c, probs, in->orig_len, res) != WD_OK)
         return wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");

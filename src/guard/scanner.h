@@ -15,7 +15,9 @@
  *            bytes, the role. Writes per-category scores in [0,1] and hits
  *            whose offsets are in the ORIGINAL text (use wd__norm_span to
  *            map a match in the normalised text back). Must be thread-safe
- *            given distinct scratch.
+ *            given distinct scratch, and linear in the text's length (or
+ *            n log n): a loop that runs long calls wd__scan_poll every
+ *            WD_SCAN_POLL_EVERY steps and returns what it says.
  *   scan_batch  optional: n texts at once (models batch their forward
  *            pass); when NULL the engine calls scan n times.
  *   free     releases what init built.
@@ -31,6 +33,7 @@
 #include "base/err.h"
 #include "guard/normalize.h"
 #include "guard/pnode.h"
+#include "guard/stop.h"
 #include "warden/guard.h"
 #include "warden/taxonomy.h"
 
@@ -61,15 +64,47 @@ static inline void wd__scan_score(wd_scan_result *r, wd_category category, float
     if (score > r->score[category]) r->score[category] = score;
 }
 
+/* The spans a scanner has reported that later spans must not overlap (pii,
+ * secrets: a byte is redacted once). Each pass (one regex over the text)
+ * finds its spans in text order, disjoint from each other; the set keeps
+ * the earlier passes' spans sorted, so testing a span is a binary search
+ * and a scan stays n log n however many hits the text holds:
+ *     wd__spans_begin(set, res);
+ *     for each match [a, b): if (!wd__spans_overlap(set, a, b)) wd__scan_hit(res, ...);
+ *     wd__spans_end(set, res);  (merges the pass's hits)
+ * Lives in the scanner's scratch; wd__spans_free releases it. */
+typedef struct wd_span_set {
+    size_t (*span)[2]; /* [start, end), sorted, disjoint */
+    size_t n, cap;
+    size_t pass_from;  /* res->n_hits when the pass began */
+    size_t (*tmp)[2];  /* merge buffer, cap entries */
+} wd_span_set;
+
+/* Starts a pass (and a scan: empties the set when res has no hits). */
+void wd__spans_begin(wd_span_set *set, const wd_scan_result *res);
+/* True when [a, b) overlaps a span of an earlier pass. */
+bool wd__spans_overlap(const wd_span_set *set, size_t a, size_t b);
+/* Adds the hits res got since wd__spans_begin (in text order, disjoint).
+ * WD_ERR_NOMEM when out of memory. */
+wd_status wd__spans_end(wd_span_set *set, const wd_scan_result *res);
+void wd__spans_free(wd_span_set *set);
+
 typedef struct wd_scan_input {
     const char    *orig;     /* the text as given (valid UTF-8), orig_len bytes */
     size_t         orig_len;
     const wd_norm *norm;     /* orig normalised with the guard's flags (default WD_NORM_DEFAULT) */
     wd_role        role;
     int            depth;    /* 0 for the caller's text; k for a payload decoded k times */
+    const wd_scan_stop *stop; /* NULL = run to the end; see wd__scan_poll */
     bool           ciphered; /* the whole text is rot13 / reversed / Pig Latin: its words are
                                 noise, and its deciphered reading is scanned one level deeper */
 } wd_scan_input;
+
+/* WD_OK, or WD_ERR_CANCELLED / WD_ERR_TIMEOUT (guard/stop.h): a scanner
+ * returns that status as it is, without setting err. */
+static inline wd_status wd__scan_poll(const wd_scan_input *in) {
+    return in->stop ? wd__scan_stop_poll(in->stop) : WD_OK;
+}
 
 /* What init may need besides its node. */
 typedef struct wd_scanner_env {

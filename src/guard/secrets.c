@@ -27,6 +27,21 @@ typedef struct known {
     float       score;
 } known;
 
+/* A closing part of a format: a match of the format's pattern (the
+ * opening) extends to the end of the first match of `pattern` (which starts
+ * with the literal `lit`) that begins at most `gap` characters after it,
+ * as opening(?:[\s\S]{0,gap}?pattern)? would, but with the closings found
+ * once per text: that lazy gap reads `gap` characters ahead of every
+ * opening, 300x the text for "-----BEGIN PRIVATE KEY-----" repeated. */
+typedef struct tail_def {
+    const char *rule, *pattern, *lit;
+    size_t      gap;
+} tail_def;
+
+static const tail_def tails[] = {
+    {"private-key", "-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----", "-----END ", 8192},
+};
+
 static const known formats[] = {
     {"aws-access-key-id", "[AWS_KEY]", "(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])", "A", 0.95f},
     {"aws-secret-key", "[AWS_SECRET]",
@@ -43,9 +58,8 @@ static const known formats[] = {
     {"stripe-secret-key", "[STRIPE_KEY]", "(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}", "_live_", 0.95f},
     {"stripe-secret-key", "[STRIPE_KEY]", "(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}", "_test_", 0.95f},
     {"openai-api-key", "[API_KEY]", "(?<![A-Za-z0-9_-])sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}", "sk-", 0.9f},
-    {"private-key", "[PRIVATE_KEY]",
-     "-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----(?:[\\s\\S]{0,8192}?-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----)?",
-     "PRIVATE KEY", 0.99f},
+    {"private-key", "[PRIVATE_KEY]", "-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----",
+     "PRIVATE KEY", 0.99f}, /* + its tail in tails[] */
     {"jwt", "[JWT]", "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{16,}", "eyJ", 0.9f},
 };
 #define N_FORMATS (sizeof formats / sizeof formats[0])
@@ -57,6 +71,8 @@ static const char *const token_pattern = "[A-Za-z0-9+/_=-]{20,}";
 
 typedef struct secrets {
     pcre2_code *re[N_FORMATS];
+    pcre2_code *tail[N_FORMATS]; /* NULL for formats without a tail */
+    const tail_def *tail_def[N_FORMATS];
     pcre2_code *generic, *token;
     bool        use_generic, use_entropy;
     long        min_len;
@@ -93,7 +109,10 @@ bool wd__token_is_secret(const char *s, size_t n, size_t min_len, double min_bit
 static void secrets_free(void *impl) {
     secrets *s = impl;
     if (!s) return;
-    for (size_t i = 0; i < N_FORMATS; i++) pcre2_code_free(s->re[i]);
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        pcre2_code_free(s->re[i]);
+        pcre2_code_free(s->tail[i]);
+    }
     pcre2_code_free(s->generic);
     pcre2_code_free(s->token);
     free(s);
@@ -118,7 +137,14 @@ static wd_status secrets_init(const wd_pnode *cfg, const wd_scanner_env *env, vo
         if (st == WD_OK) st = wd__pn_number(en, "min_bits", 1, 8, &s->min_bits, err);
         if (st == WD_OK) st = wd__pn_bool(en, "enabled", &s->use_entropy, err);
     }
-    for (size_t i = 0; i < N_FORMATS && st == WD_OK; i++) st = wd__rx_compile(formats[i].pattern, 0, formats[i].rule, &s->re[i], err);
+    for (size_t i = 0; i < N_FORMATS && st == WD_OK; i++) {
+        st = wd__rx_compile(formats[i].pattern, 0, formats[i].rule, &s->re[i], err);
+        for (size_t k = 0; k < sizeof tails / sizeof tails[0] && st == WD_OK; k++)
+            if (!strcmp(tails[k].rule, formats[i].rule)) {
+                s->tail_def[i] = &tails[k];
+                st = wd__rx_compile(tails[k].pattern, 0, formats[i].rule, &s->tail[i], err);
+            }
+    }
     if (st == WD_OK) st = wd__rx_compile(generic_pattern, 0, "generic-secret", &s->generic, err);
     if (st == WD_OK) st = wd__rx_compile(token_pattern, 0, "high-entropy-token", &s->token, err);
     if (st != WD_OK) {
@@ -129,49 +155,151 @@ static wd_status secrets_init(const wd_pnode *cfg, const wd_scanner_env *env, vo
     return WD_OK;
 }
 
-static void *secrets_scratch_new(const void *impl) { return pcre2_match_data_create(4, NULL); }
-static void secrets_scratch_free(void *s) { pcre2_match_data_free(s); }
+/* A closing part found in the text: bytes [at, end), and cp = the number of
+ * characters before at. */
+typedef struct tail_at {
+    size_t at, end, cp;
+} tail_at;
 
-static bool overlaps(const wd_scan_result *r, size_t a, size_t b) {
-    for (size_t h = 0; h < r->n_hits; h++)
-        if (r->hits[h].start < b && a < r->hits[h].end) return true;
-    return false;
+typedef struct sec_scratch {
+    pcre2_match_data    *md;
+    pcre2_match_context *mc;
+    wd_span_set       spans; /* the hits so far: a later pattern does not overlap them */
+    tail_at          *tails;
+    size_t            n_tails, cap_tails;
+} sec_scratch;
+
+static void secrets_scratch_free(void *p) {
+    sec_scratch *s = p;
+    if (!s) return;
+    pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mc);
+    wd__spans_free(&s->spans);
+    free(s->tails);
+    free(s);
+}
+
+static void *secrets_scratch_new(const void *impl) {
+    sec_scratch *s = calloc(1, sizeof *s);
+    if (s && (!(s->md = pcre2_match_data_create(4, NULL)) || !(s->mc = pcre2_match_context_create(NULL)))) {
+        secrets_scratch_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Every WD_SCAN_POLL_EVERY matches: the deadline and the cancel flag. */
+static wd_status poll_every(const wd_scan_input *in, size_t *steps) {
+    return ++*steps % WD_SCAN_POLL_EVERY ? WD_OK : wd__scan_poll(in);
+}
+
+/* Characters (UTF-8 lead bytes) in p[0..n). */
+static size_t n_chars(const char *p, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += ((unsigned char)p[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* Format i, which has a tail (tail_def): every tail in the text first (one pass; the
+ * tails cannot overlap, each tail_lit occurrence is tried once), then the
+ * openings, each taking the first tail at or after its end if it starts
+ * within tail_gap characters. Both walks move forward only: linear. */
+static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, const wd_scan_input *in,
+                                wd_scan_result *res, size_t *steps) {
+    const known *f = &formats[i];
+    const tail_def *td = s->tail_def[i];
+    const char *t = in->orig;
+    size_t n = in->orig_len, lit = strlen(td->lit), cp = 0, cp_at = 0;
+    wd_status st;
+    ss->n_tails = 0;
+    for (const char *p = memmem(t, n, td->lit, lit); p; p = memmem(p + 1, (size_t)(t + n - p - 1), td->lit, lit)) {
+        if ((st = poll_every(in, steps)) != WD_OK) return st;
+        size_t at = (size_t)(p - t);
+        if (pcre2_match(s->tail[i], (PCRE2_SPTR)t, n, at, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, ss->md, NULL) < 0)
+            continue;
+        cp += n_chars(t + cp_at, at - cp_at);
+        cp_at = at;
+        if (ss->n_tails == ss->cap_tails) {
+            size_t cap = ss->cap_tails ? 2 * ss->cap_tails : 16;
+            tail_at *nt = realloc(ss->tails, cap * sizeof *nt);
+            if (!nt) return WD_ERR_NOMEM;
+            ss->tails = nt;
+            ss->cap_tails = cap;
+        }
+        ss->tails[ss->n_tails++] = (tail_at){at, pcre2_get_ovector_pointer(ss->md)[1], cp};
+    }
+    size_t pos = 0, a, b, k = 0, hcp = 0, hcp_at = 0;
+    wd_rx_scan sc = {ss->md, ss->mc, in->stop, WD_OK};
+    wd__spans_begin(&ss->spans, res);
+    while (wd__rx_next(s->re[i], &sc, t, n, &pos, &a, &b) == 1) {
+        if ((st = poll_every(in, steps)) != WD_OK) return st;
+        while (k < ss->n_tails && ss->tails[k].at < b) k++;
+        if (k < ss->n_tails) {
+            hcp += n_chars(t + hcp_at, b - hcp_at);
+            hcp_at = b;
+            if (ss->tails[k].cp - hcp <= td->gap) pos = b = ss->tails[k].end;
+        }
+        if (!wd__spans_overlap(&ss->spans, a, b) &&
+            wd__scan_hit(res, WD_CAT_SECRETS, f->score, a, b, f->rule, f->placeholder) != WD_OK)
+            return WD_ERR_NOMEM;
+    }
+    if (sc.st != WD_OK) return sc.st;
+    return wd__spans_end(&ss->spans, res);
 }
 
 static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
                               wd_err *err) {
     const secrets *s = impl;
-    pcre2_match_data *md = scratch;
-    if (!md) return wd__err_set(err, WD_ERR_NOMEM, "secrets: no match data");
+    sec_scratch *ss = scratch;
+    if (!ss) return wd__err_set(err, WD_ERR_NOMEM, "secrets: no match data");
+    pcre2_match_data *md = ss->md;
+    wd_rx_scan sc = {md, ss->mc, in->stop, WD_OK};
+    wd_span_set *spans = &ss->spans;
     const char *t = in->orig;
-    size_t n = in->orig_len, pos, a, b;
+    size_t n = in->orig_len, pos, a, b, steps = 0;
+    wd_status st;
     /* Each known format has a literal gate: skip its regex unless the text
      * contains it (memmem is much cheaper than a regex pass). */
     for (size_t i = 0; i < N_FORMATS; i++) {
         if (!memmem(t, n, formats[i].gate, strlen(formats[i].gate))) continue;
+        if (s->tail[i]) {
+            if ((st = scan_with_tail(s, ss, i, in, res, &steps)) != WD_OK) return st;
+            continue;
+        }
         pos = 0;
-        while (wd__rx_next(s->re[i], md, t, n, &pos, &a, &b) == 1)
-            if (!overlaps(res, a, b) &&
+        wd__spans_begin(spans, res);
+        while (wd__rx_next(s->re[i], &sc, t, n, &pos, &a, &b) == 1) {
+            if ((st = poll_every(in, &steps)) != WD_OK) return st;
+            if (!wd__spans_overlap(spans, a, b) &&
                 wd__scan_hit(res, WD_CAT_SECRETS, formats[i].score, a, b, formats[i].rule, formats[i].placeholder) != WD_OK)
                 return WD_ERR_NOMEM;
+        }
+        if (sc.st != WD_OK) return sc.st;
+        if (wd__spans_end(spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     if (s->use_generic && (memchr(t, '=', n) || memchr(t, ':', n))) {
         pos = 0;
-        while (wd__rx_next(s->generic, md, t, n, &pos, &a, &b) == 1) {
+        wd__spans_begin(spans, res);
+        while (wd__rx_next(s->generic, &sc, t, n, &pos, &a, &b) == 1) {
+            if ((st = poll_every(in, &steps)) != WD_OK) return st;
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
             size_t va = ov[2], vb = ov[3];
-            if (overlaps(res, va, vb)) continue;
+            if (wd__spans_overlap(spans, va, vb)) continue;
             /* a value, not prose: some entropy and not a plain word */
             if (wd__shannon_bits(t + va, vb - va) < 2.5) continue;
             if (wd__scan_hit(res, WD_CAT_SECRETS, 0.8f, va, vb, "assigned-secret", "[SECRET]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (sc.st != WD_OK) return sc.st;
+        if (wd__spans_end(spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     if (s->use_entropy && n >= (size_t)s->min_len) {
         pos = 0;
         unsigned char buf[512];
-        while (wd__rx_next(s->token, md, t, n, &pos, &a, &b) == 1) {
-            if (overlaps(res, a, b) || !wd__token_is_secret(t + a, b - a, (size_t)s->min_len, s->min_bits)) continue;
+        wd__spans_begin(spans, res);
+        while (wd__rx_next(s->token, &sc, t, n, &pos, &a, &b) == 1) {
+            if ((st = poll_every(in, &steps)) != WD_OK) return st;
+            if (wd__spans_overlap(spans, a, b) || !wd__token_is_secret(t + a, b - a, (size_t)s->min_len, s->min_bits)) continue;
             /* base64 of readable text is a payload, not a key (a long one is
              * judged on its first 672 characters: 504 decoded bytes) */
             {
@@ -182,6 +310,8 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
             if (wd__scan_hit(res, WD_CAT_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
+        if (sc.st != WD_OK) return sc.st;
+        if (wd__spans_end(spans, res) != WD_OK) return WD_ERR_NOMEM;
     }
     return WD_OK;
 }

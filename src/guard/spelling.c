@@ -147,12 +147,18 @@ static int correct(const char *w, size_t n) {
     return gain >= 3.0f ? best : -1;
 }
 
-size_t wd__spelling_fix(const char *t, size_t n, char *out, size_t *fixed) {
-    *fixed = 0;
+wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd_scan_stop *stop, size_t *len,
+                           size_t *fixed) {
+    *fixed = *len = 0;
     pthread_once(&v_once, build);
-    if (!V.ok) return 0;
-    size_t w = 0, i = 0;
+    if (!V.ok) return WD_OK;
+    size_t w = 0, i = 0, next_poll = WD_SCAN_POLL_BYTES / 4; /* a word costs up to 22 lookups */
     while (i < n) {
+        if (i >= next_poll) {
+            wd_status st = wd__scan_stop_poll(stop);
+            if (st != WD_OK) return st;
+            next_poll = i + WD_SCAN_POLL_BYTES / 4;
+        }
         if (!is_lower(t[i])) {
             out[w++] = t[i++];
             continue;
@@ -173,5 +179,6 @@ size_t wd__spelling_fix(const char *t, size_t n, char *out, size_t *fixed) {
             w += m;
         }
     }
-    return w;
+    *len = w;
+    return WD_OK;
 }

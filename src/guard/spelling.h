@@ -17,10 +17,14 @@
 
 #include <stddef.h>
 
+#include "guard/stop.h"
+
 /* Writes into out (room for n + n / 4 + 16 bytes) t[0..n) (lower-case, as
- * normalised) with its typos undone; returns the length written and the
- * number of words corrected in *fixed. Returns 0 with *fixed = 0 when the
- * vocabulary could not be built (out of memory). */
-size_t wd__spelling_fix(const char *t, size_t n, char *out, size_t *fixed);
+ * normalised) with its typos undone; sets the length written in *len and
+ * the number of words corrected in *fixed (both 0 when the vocabulary
+ * could not be built: out of memory). Polls stop (may be NULL) every
+ * 16 KiB; returns WD_OK, or its answer. */
+wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd_scan_stop *stop, size_t *len,
+                           size_t *fixed);
 
 #endif

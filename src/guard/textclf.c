@@ -187,8 +187,10 @@ static inline uint64_t chain(uint64_t h, uint64_t v) {
     return rotl64((h ^ v) * 0x9fb21c651e98df25ull, 29);
 }
 
-size_t wd__textclf_features(const wd_textclf_cfg *cfg, const char *text, size_t len,
-                            wd_textclf_emit_fn emit, void *ctx) {
+/* wd__textclf_features, polling stop (may be NULL) every 64 KiB of text:
+ * on a stop, *stopped gets the status and the features so far are returned. */
+static size_t features(const wd_textclf_cfg *cfg, const char *text, size_t len, wd_textclf_emit_fn emit,
+                       void *ctx, const wd_scan_stop *stop, wd_status *stopped) {
     const unsigned char *s = (const unsigned char *)text;
     const uint32_t mask = (uint32_t)((1u << cfg->hash_bits) - 1u);
     uint64_t recent[8] = {0}; /* unigram hashes of the last words, newest last */
@@ -196,13 +198,17 @@ size_t wd__textclf_features(const wd_textclf_cfg *cfg, const char *text, size_t 
     uint32_t conc[CONC_WINDOW] = {0}; /* concept bits of the last words, ring */
     unsigned n_words = 0;
     size_t n = 0;
-    size_t i = 0;
+    size_t i = 0, next_poll = stop ? WD_SCAN_POLL_BYTES : SIZE_MAX;
     int use_conc = 0;
     if (cfg->concepts) {
         pthread_once(&conc_once, conc_init);
         use_conc = conc_slots != NULL; /* (NULL only when out of memory) */
     }
     while (i < len) {
+        if (i >= next_poll) {
+            if ((*stopped = wd__scan_stop_poll(stop)) != WD_OK) return n;
+            next_poll = i + WD_SCAN_POLL_BYTES;
+        }
         if (!is_word_byte(s[i])) {
             i++;
             continue;
@@ -284,6 +290,12 @@ size_t wd__textclf_features(const wd_textclf_cfg *cfg, const char *text, size_t 
     return n;
 }
 
+size_t wd__textclf_features(const wd_textclf_cfg *cfg, const char *text, size_t len,
+                            wd_textclf_emit_fn emit, void *ctx) {
+    wd_status st = WD_OK;
+    return features(cfg, text, len, emit, ctx, NULL, &st);
+}
+
 /* ==== prediction ========================================================= */
 
 /* Prediction touches one row of W per feature occurrence, at random: the
@@ -342,6 +354,11 @@ static inline float sigmoidf(float z) {
 
 wd_status wd__textclf_predict(const wd_textclf *m, const char *norm_text, size_t len,
                               float *probs) {
+    return wd__textclf_predict_stop(m, norm_text, len, probs, NULL);
+}
+
+wd_status wd__textclf_predict_stop(const wd_textclf *m, const char *norm_text, size_t len,
+                                   float *probs, const wd_scan_stop *stop) {
     if (!m || !probs || (!norm_text && len))
         return wd__fail(WD_ERR_INVALID_ARG, "textclf_predict: NULL argument");
     int32_t acc[WD_TEXTCLF_MAX_LABELS] = {0};
@@ -350,7 +367,9 @@ wd_status wd__textclf_predict(const wd_textclf *m, const char *norm_text, size_t
     c.L = m->n_labels;
     c.acc = acc;
     c.n = 0;
-    size_t n = wd__textclf_features(&m->cfg, norm_text ? norm_text : "", len, acc_emit, &c);
+    wd_status st = WD_OK;
+    size_t n = features(&m->cfg, norm_text ? norm_text : "", len, acc_emit, &c, stop, &st);
+    if (st != WD_OK) return st;
     acc_flush(&c);
     float inv = n ? 1.0f / sqrtf((float)n) : 0.0f;
     float z[WD_TEXTCLF_MAX_LABELS];

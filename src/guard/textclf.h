@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guard/stop.h"
 #include "warden/base.h"
 
 #define WD_TEXTCLF_FORMAT "warden-textclf"
@@ -68,6 +69,10 @@ int            wd__textclf_softmax_hazards(const wd_textclf *m);
  * each label. Empty text gets the biases alone. Never allocates. */
 wd_status wd__textclf_predict(const wd_textclf *m, const char *norm_text, size_t len,
                               float *probs);
+/* The same, polling stop (may be NULL) every 64 KiB of text: returns
+ * WD_ERR_TIMEOUT / WD_ERR_CANCELLED (probs unset) when told to stop. */
+wd_status wd__textclf_predict_stop(const wd_textclf *m, const char *norm_text, size_t len,
+                                   float *probs, const wd_scan_stop *stop);
 
 /* ==== feature map (shared with the trainer) ============================= */
 

@@ -223,8 +223,11 @@ static void hand_to_mhd(wd__gate *g, gconn *c) {
     int fd = c->fd;
     conn_retire(g, c, false);
     /* MHD takes the socket in all cases (it closes it when it refuses) */
-    if (MHD_add_connection(g->srv->daemon, fd, (const struct sockaddr *)&c->addr, c->addrlen) != MHD_YES)
+    wd__lane *lane = wd__server_pick_lane(g->srv);
+    if (MHD_add_connection(lane->daemon, fd, (const struct sockaddr *)&c->addr, c->addrlen) != MHD_YES) {
+        wd__server_lane_drop(lane);
         WD_DEBUG("serve: gate: libmicrohttpd refused a connection (limit reached?)");
+    }
 }
 
 /* The head is complete: answer a health route here, else hand over. */

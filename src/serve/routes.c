@@ -24,7 +24,9 @@
  * fail closed answers flagged/unsafe, fail open answers allowed; either way
  * the result's "warden" part carries "error" (the message), "error_code"
  * ("timeout" or "guard_error") and "fail_mode", and the
- * failure is counted in warden_guard_errors_total.
+ * failure is counted in warden_guard_errors_total. A check cancelled
+ * because the server is stopping (its grace period ran out) is answered
+ * 503 shutting_down instead: no verdict, retry elsewhere.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -228,7 +230,7 @@ static void run_guard(wd_server *srv, const inputs *in, wd__serve_role role, boo
     c->fail_open = srv->be->fail_open(ref->guard);
     if (c->res) {
         c->st = srv->be->check(ref->guard, in->texts, in->lens, in->n, role, redact, deadline_ns,
-                               c->res);
+                               &srv->cancel, c->res);
         if (c->st) {
             snprintf(c->err, sizeof c->err, "%s",
                      wd_last_error()[0] ? wd_last_error() : wd_status_str(c->st));
@@ -251,6 +253,19 @@ static void checked_free(checked *c, size_t n) {
     if (c->res)
         for (size_t i = 0; i < n; i++) free(c->res[i].json);
     free(c->res);
+}
+
+/* A check cancelled because the server is stopping gets no verdict: 503,
+ * to be retried elsewhere. Returns true (and frees what the route holds)
+ * when that is the case. */
+static bool answer_cancelled(checked *c, inputs *in, cJSON *root, wd__answer *a) {
+    if (c->st != WD_ERR_CANCELLED) return false;
+    wd__answer_error(a, 503, "server_error", "shutting_down", NULL,
+                     "the server is shutting down: the check was stopped before it ended (%s)", c->err);
+    checked_free(c, in->n);
+    inputs_free(in);
+    cJSON_Delete(root);
+    return true;
 }
 
 /* The verdict that stands in for a failed check: the fail mode decides. */
@@ -289,6 +304,7 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
     }
     checked c;
     run_guard(srv, &in, role, false, deadline_ns, &c);
+    if (answer_cancelled(&c, &in, root, a)) return;
 
     char id[48];
     wd__server_new_id(srv, "modr-", id);
@@ -372,6 +388,7 @@ void wd__route_check(wd_server *srv, const char *body, size_t len, int64_t deadl
     }
     checked c;
     run_guard(srv, &in, role, cJSON_IsTrue(redact), deadline_ns, &c);
+    if (answer_cancelled(&c, &in, root, a)) return;
 
     char id[48];
     wd__server_new_id(srv, "chk-", id);

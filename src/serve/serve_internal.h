@@ -21,6 +21,7 @@
 #define WD_SERVE_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,11 +77,13 @@ typedef struct wd__serve_backend {
     bool (*fail_open)(const void *guard);
     /* Checks n texts (lens[i] bytes each) for role; fills out[0..n). Must
      * stop with WD_ERR_TIMEOUT once the monotonic clock passes deadline_ns
-     * (0 = none). On failure out[] holds nothing to free and the reason is
-     * in wd_last_error(). Called from many threads at once. */
+     * (0 = none), and with WD_ERR_CANCELLED once *cancel is nonzero (the
+     * server is stopping), also in the middle of a text. On failure out[]
+     * holds nothing to free and the reason is in wd_last_error(). Called
+     * from many threads at once. */
     wd_status (*check)(void *guard, const char *const *texts, const size_t *lens, size_t n,
                        wd__serve_role role, bool redact, int64_t deadline_ns,
-                       wd__serve_result *out);
+                       const volatile sig_atomic_t *cancel, wd__serve_result *out);
     /* Optional (NULL: /v1/certify answers 501): erase-and-check of n texts
      * over the guard with params p; json[i] gets each certificate's JSON
      * (malloc'd) and harmful[i] its verdict. Stops with WD_ERR_TIMEOUT once
@@ -208,6 +211,21 @@ typedef struct wd__mconn {
     int64_t deadline;             /* of HEAD and BODY (monotonic ns) */
 } wd__mconn;
 
+/* A worker: a libmicrohttpd daemon with one internal thread, and how busy
+ * it is (requests being answered; connections it owns). */
+#define WD__MAX_LANES 64
+typedef struct wd__lane {
+    wd_server *srv;
+    struct MHD_Daemon *daemon;
+    _Atomic int busy, conns;
+} wd__lane;
+
+/* The lane to give a new connection: fewest requests in progress, then
+ * fewest connections; counts the connection in it (the caller undoes that
+ * with wd__server_lane_drop when the hand-over fails). */
+wd__lane *wd__server_pick_lane(wd_server *srv);
+void wd__server_lane_drop(wd__lane *lane);
+
 /* The gate's request-head parser (gate.c), strict where MHD is lax. */
 #define WD__HTTP_MAX_HEAD (16 * 1024)  /* request line + headers; more: 431 */
 #define WD__HTTP_MAX_LINE (8 * 1024)   /* the request line (the URL); more: 414 */
@@ -249,8 +267,17 @@ struct wd_server {
     pthread_mutex_t guard_mu;     /* guards `cur` (held for a pointer copy only) */
     wd__guard_ref *cur;
     pthread_mutex_t reload_mu;    /* one reload at a time */
-    struct MHD_Daemon *daemon;
+    /* One single-threaded libmicrohttpd daemon per worker ("lane"): the gate
+     * hands each connection to the least busy lane (wd__server_pick_lane).
+     * One daemon with a thread pool would pick the worker by the socket's
+     * descriptor number, so a long check could hold up connections while
+     * another worker idles. */
+    wd__lane lanes[WD__MAX_LANES];
+    int n_lanes;
     wd__gate *gate;               /* owns the listening socket */
+    /* Set by wd_server_stop when the grace period runs out with requests in
+     * flight: the checks stop (WD_ERR_CANCELLED) and answer 503. */
+    volatile sig_atomic_t cancel;
     int port;
     atomic_bool stopping;
     _Atomic uint64_t next_id;

@@ -120,6 +120,7 @@ int wd__route_find(const char *path, size_t n, bool *post, bool *auth) {
 /* Per-request state, MHD's *con_cls. */
 typedef struct req_ctx {
     wd_server *srv;
+    wd__lane *lane;           /* the worker answering it */
     const route_def *route;   /* NULL: unknown path */
     int64_t t0, deadline;
     char *body;
@@ -318,9 +319,25 @@ static void mconn_set(wd_server *srv, struct MHD_Connection *conn, wd__phase pha
 /* MHD tells us of each connection it opens and closes; it closes the
  * socket only after the CLOSED call, so under mconn_mu a listed fd is
  * still this connection's. */
+wd__lane *wd__server_pick_lane(wd_server *srv) {
+    wd__lane *best = &srv->lanes[0];
+    long best_load = -1;
+    for (int i = 0; i < srv->n_lanes; i++) {
+        wd__lane *l = &srv->lanes[i];
+        long load = (long)atomic_load_explicit(&l->busy, memory_order_relaxed) * 65536 +
+                    atomic_load_explicit(&l->conns, memory_order_relaxed);
+        if (best_load < 0 || load < best_load) best = l, best_load = load;
+    }
+    atomic_fetch_add_explicit(&best->conns, 1, memory_order_relaxed);
+    return best;
+}
+
+void wd__server_lane_drop(wd__lane *lane) { atomic_fetch_sub_explicit(&lane->conns, 1, memory_order_relaxed); }
+
 static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe) {
-    wd_server *srv = cls;
+    wd__lane *lane = cls;
+    wd_server *srv = lane->srv;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         wd__mconn *m = calloc(1, sizeof *m);
@@ -338,6 +355,7 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_co
         pthread_mutex_unlock(&srv->mconn_mu);
         *socket_context = m;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        wd__server_lane_drop(lane);
         wd__mconn *m = *socket_context;
         if (!m) return;
         pthread_mutex_lock(&srv->mconn_mu);
@@ -523,12 +541,15 @@ static bool append_body(wd_server *srv, req_ctx *ctx, const char *data, size_t n
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
-    wd_server *srv = cls;
+    wd__lane *lane = cls;
+    wd_server *srv = lane->srv;
     req_ctx *ctx = *con_cls;
     if (!ctx) {
         ctx = calloc(1, sizeof *ctx);
         if (!ctx) return MHD_NO;
         ctx->srv = srv;
+        ctx->lane = lane;
+        atomic_fetch_add_explicit(&lane->busy, 1, memory_order_relaxed);
         ctx->t0 = wd__serve_now_ns();
         ctx->deadline = ctx->t0 + (int64_t)srv->p.timeout_ms * 1000000;
         *con_cls = ctx;
@@ -572,10 +593,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    wd_server *srv = cls;
+    wd_server *srv = ((wd__lane *)cls)->srv;
     req_ctx *ctx = *con_cls;
     if (!ctx) return;
     *con_cls = NULL;
+    atomic_fetch_sub_explicit(&ctx->lane->busy, 1, memory_order_relaxed);
     double dt = (double)(wd__serve_now_ns() - ctx->t0) * 1e-9;
     /* 499 (nginx's "client closed request"): the connection ended first */
     int status = ctx->status ? ctx->status : 499;
@@ -605,7 +627,8 @@ static char *dup_or_null(const char *s) { return s && s[0] ? strdup(s) : NULL; }
 static void server_free(wd_server *srv) {
     if (!srv) return;
     wd__gate_stop(srv);
-    if (srv->daemon) MHD_stop_daemon(srv->daemon);
+    for (int i = 0; i < srv->n_lanes; i++)
+        if (srv->lanes[i].daemon) MHD_stop_daemon(srv->lanes[i].daemon);
     if (srv->cur) wd__server_guard_release(srv, srv->cur);
     wd__auth_free(srv);
     free(srv->tls_cert);
@@ -802,8 +825,6 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     }
     struct MHD_OptionItem extra[4];
     int n_extra = 0;
-    if (!p.thread_per_connection && p.n_threads >= 2)
-        extra[n_extra++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, p.n_threads, NULL};
     if (srv->tls_cert) {
         extra[n_extra++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
         extra[n_extra++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
@@ -817,17 +838,29 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-    srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)p.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)p.max_conns_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p.conn_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
-        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, srv,
-        MHD_OPTION_ARRAY, extra,
-        MHD_OPTION_END);
-    if (!srv->daemon) {
+    /* one daemon per worker thread (see wd__lane); thread per connection:
+     * one daemon, which starts a thread for each connection */
+    int n_lanes = p.thread_per_connection ? 1 : p.n_threads < 1 ? 1
+                  : p.n_threads > WD__MAX_LANES ? WD__MAX_LANES : p.n_threads;
+    unsigned per_ip = p.max_conns_per_ip ? (unsigned)p.max_conns_per_ip : 0;
+    bool started = true;
+    for (int i = 0; i < n_lanes && started; i++) {
+        wd__lane *l = &srv->lanes[i];
+        l->srv = srv;
+        l->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, access_cb, l,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)p.max_connections,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p.conn_timeout_s,
+            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, l,
+            MHD_OPTION_NOTIFY_CONNECTION, notify_conn, l,
+            MHD_OPTION_ARRAY, extra,
+            MHD_OPTION_END);
+        started = l->daemon != NULL;
+        srv->n_lanes = i + 1;
+    }
+    if (!started) {
         pthread_sigmask(SIG_SETMASK, &old_set, NULL);
         st = wd__fail(WD_ERR_IO, "serve: cannot start libmicrohttpd%s", srv->tls_cert ?
                       " (is the TLS key the certificate's, and both PEM?)" : "");
@@ -842,7 +875,7 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         return st;
     }
     WD_INFO("serve: listening on %s port %d (%s, %d thread%s%s), guard %s", p.host, srv->port,
-            p.thread_per_connection ? "thread per connection" : "epoll pool", p.n_threads,
+            p.thread_per_connection ? "thread per connection" : "one epoll daemon per worker", srv->n_lanes,
             p.n_threads == 1 ? "" : "s", srv->tls_cert ? ", TLS" : "",
             srv->policy_path ? srv->policy_path : "built-in default");
     *out = srv;
@@ -903,16 +936,24 @@ void wd_server_stop(wd_server *srv) {
     if (!srv) return;
     atomic_store(&srv->stopping, true);
     wd__gate_stop(srv); /* stop accepting */
-    if (srv->daemon) {
-        int64_t until = wd__serve_now_ns() + (int64_t)srv->p.shutdown_grace_ms * 1000000;
+    if (srv->n_lanes) {
+        int64_t grace = (int64_t)srv->p.shutdown_grace_ms * 1000000;
+        int64_t until = wd__serve_now_ns() + grace;
+        /* the last quarter of the grace (at most 1 s): checks still running
+         * are cancelled, so that their 503 goes out before the end */
+        int64_t cancel_at = until - (grace / 4 < 1000000000 ? grace / 4 : 1000000000);
         while (atomic_load(&srv->metrics.in_flight) > 0 && wd__serve_now_ns() < until) {
+            if (!srv->cancel && wd__serve_now_ns() >= cancel_at) __atomic_store_n(&srv->cancel, 1, __ATOMIC_RELAXED);
             struct timespec ts = {0, 2000000};
             nanosleep(&ts, NULL);
         }
         int64_t left = atomic_load(&srv->metrics.in_flight);
         if (left > 0) WD_WARN("serve: stopping with %lld request(s) still in flight", (long long)left);
-        MHD_stop_daemon(srv->daemon);
-        srv->daemon = NULL;
+        for (int i = 0; i < srv->n_lanes; i++) {
+            MHD_stop_daemon(srv->lanes[i].daemon);
+            srv->lanes[i].daemon = NULL;
+        }
+        srv->n_lanes = 0;
     }
     WD_INFO("serve: stopped");
     server_free(srv);

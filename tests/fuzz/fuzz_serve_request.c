@@ -21,7 +21,8 @@ static wd_status load(const char *path, void **out) {
 static void release(void *g) { free(g); }
 static bool fail_open(const void *g) { return false; }
 static wd_status check(void *g, const char *const *texts, const size_t *lens, size_t n,
-                       wd__serve_role role, bool redact, int64_t deadline_ns, wd__serve_result *out) {
+                       wd__serve_role role, bool redact, int64_t deadline_ns,
+                       const volatile sig_atomic_t *cancel, wd__serve_result *out) {
     for (size_t i = 0; i < n; i++) {
         memset(&out[i], 0, sizeof out[i]);
         unsigned h = 0;

@@ -79,7 +79,7 @@ static bool has(const char *s, size_t n, const char *w) { return memmem(s, n, w,
 
 static wd_status fake_check(void *guard, const char *const *texts, const size_t *lens, size_t n,
                             wd__serve_role role, bool redact, int64_t deadline_ns,
-                            wd__serve_result *out) {
+                            const volatile sig_atomic_t *cancel, wd__serve_result *out) {
     fake_guard *g = guard;
     for (size_t i = 0; i < n; i++) {
         const char *t = texts[i];
@@ -1414,18 +1414,24 @@ static void *busy_request(void *arg) {
 }
 
 /* /healthz, /readyz and /metrics stay prompt while every worker is busy
- * with a long check (they are answered by the gate's thread). */
+ * with a long check (they are answered by the gate's thread). libmicrohttpd
+ * gives a handed-over connection to the worker its descriptor number picks,
+ * so requests are added until both workers hold one. */
 static void test_health_under_load(void **state) {
     wd_server_params p = wd_server_params_default();
     p.n_threads = 2;
     p.timeout_ms = 5000;
     wd_server *srv = start(&p);
     int port = wd_server_port(srv);
-    pthread_t th[4];
-    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, busy_request, &port);
-    for (int i = 0; i < 2000 && atomic_load(&srv->metrics.in_flight) < 2; i++) {
-        struct timespec ts = {0, 5000000};
-        nanosleep(&ts, NULL);
+    enum { MAX_BUSY = 8 };
+    pthread_t th[MAX_BUSY];
+    int n_busy = 0;
+    while (n_busy < MAX_BUSY && atomic_load(&srv->metrics.in_flight) < 2) {
+        pthread_create(&th[n_busy++], NULL, busy_request, &port);
+        for (int i = 0; i < 40 && atomic_load(&srv->metrics.in_flight) < n_busy && atomic_load(&srv->metrics.in_flight) < 2; i++) {
+            struct timespec ts = {0, 5000000};
+            nanosleep(&ts, NULL);
+        }
     }
     assert_true(atomic_load(&srv->metrics.in_flight) >= 2); /* both workers are checking */
     static const char *paths[] = {"/healthz", "/readyz", "/metrics"};
@@ -1439,7 +1445,7 @@ static void test_health_under_load(void **state) {
         print_message("%s while the workers are busy: %.1f ms\n", paths[i], dt * 1e3);
         assert_true(dt < 1.5); /* the workers are busy for 5 s */
     }
-    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < n_busy; i++) pthread_join(th[i], NULL);
     wd_server_stop(srv);
 }
 
@@ -1511,6 +1517,7 @@ static void test_real_guard(void **state) {
     assert_int_equal(cJSON_GetArraySize(res), 2);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "harmful")));
     const cJSON *c1 = cJSON_GetArrayItem(res, 1);
+    if (!cJSON_IsFalse(cJSON_GetObjectItem(c1, "harmful"))) print_message("certify: %s\n", r.body);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(c1, "harmful")));
     assert_int_equal(cJSON_GetObjectItem(c1, "n_checks")->valueint, 6); /* 5 words: 5 + 1 */
     assert_string_equal(cJSON_GetObjectItem(c1, "mode")->valuestring, "suffix");

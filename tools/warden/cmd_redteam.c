@@ -102,6 +102,7 @@ static wd_status redteam_scorer(void *user, const char *const *texts, const size
         cJSON_AddStringToObject(d, "response", resp);
         cJSON_AddBoolToObject(d, "refused", refused);
         if (m.phrase) cJSON_AddStringToObject(d, "refusal_phrase", m.phrase);
+        else cJSON_AddNullToObject(d, "refusal_phrase");
         out[i].flagged = refused;
         out[i].score = NAN;
         if (t->judge) {
@@ -121,6 +122,10 @@ static wd_status redteam_scorer(void *user, const char *const *texts, const size
             cJSON_AddNumberToObject(d, "judge_score", best);
             out[i].categories = wd_verdict_categories(v);
             wd_verdict_free(v);
+        } else { /* one schema: the judge's keys are there without a judge too */
+            cJSON_AddBoolToObject(d, "judged", false);
+            cJSON_AddNullToObject(d, "judged_unsafe");
+            cJSON_AddNullToObject(d, "judge_score");
         }
         out[i].detail_json = wd__json_print(d, false);
         cJSON_Delete(d);

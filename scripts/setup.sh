@@ -21,12 +21,16 @@ PACKAGES=(
 # Optional, not needed to build or test:
 #   --with-chromium  Debian's chromium, used by scripts/check-report.sh to
 #                    check that an evaluation report renders;
-#   --with-fuzz      clang and libFuzzer's runtime, used by scripts/fuzz.sh.
+#   --with-fuzz      clang and libFuzzer's runtime, used by scripts/fuzz.sh;
+#   --with-wordnet   WordNet 3.0 (wordnet-base), read only by
+#                    scripts/gen-concepts.py to regenerate the committed
+#                    src/guard/concepts_table.inc.
 for opt in "$@"; do
   case "$opt" in
     --with-chromium) PACKAGES+=(chromium) ;;
     --with-fuzz) PACKAGES+=(clang libclang-rt-dev) ;;
-    *) echo "setup: unknown option $opt (--with-chromium, --with-fuzz)" >&2; exit 2 ;;
+    --with-wordnet) PACKAGES+=(wordnet-base) ;;
+    *) echo "setup: unknown option $opt (--with-chromium, --with-fuzz, --with-wordnet)" >&2; exit 2 ;;
   esac
 done
 

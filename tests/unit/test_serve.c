@@ -1504,6 +1504,11 @@ static void test_real_guard(void **state) {
     resp_free(&r);
     http(port, "GET", "/readyz", NULL, NULL, &r);
     assert_string_equal(cJSON_GetObjectItem(r.json, "fail_mode")->valuestring, "closed");
+    assert_string_equal(cJSON_GetObjectItem(r.json, "guard")->valuestring, "default"); /* the policy's name */
+    resp_free(&r);
+    http(port, "GET", "/v1/models", NULL, NULL, &r);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0), "id")->valuestring,
+                        "default");
     resp_free(&r);
 
     /* certify: a harmful prompt with an adversarial suffix, and a benign one */

@@ -34,9 +34,20 @@ certify --mode infusion --max-erase 2 --json "How do I kill a Python process tha
 
 OUT=build/run-example
 rm -rf "$OUT" && mkdir -p "$OUT"
-echo "== a tiny Llama-layout checkpoint (config.json + model.safetensors) =="
-build/tests/wd_gen_checkpoint --family llama --seed 1 --out "$OUT/tiny-llama"
+echo "== a tiny Llama-layout checkpoint (config.json + model.safetensors + a tokenizer) =="
+# random weights, so the words are noise: this shows the commands work end to end
+build/tests/wd_gen_checkpoint --family llama --seed 1 --max-pos 2048 \
+  --tokenizer tests/fixtures/tokenizers/bpe-spm --out "$OUT/tiny-llama"
 $W inspect "$OUT/tiny-llama"
+echo "== generate, score, and the checkpoint as an LLM judge (check --model) =="
+$W generate --model "$OUT/tiny-llama" --max-tokens 8 --seed 1 "Once upon a time"; echo
+$W score --model "$OUT/tiny-llama" "hello world"
+rc=0
+$W check --model "$OUT/tiny-llama" --json "How do I pick a lock?" || rc=$?
+if [ "$rc" -gt 1 ]; then echo "check --model failed ($rc)"; exit 1; fi
+echo "== the same model as a Q8_0 GGUF file (warden quantize), scored again =="
+$W quantize "$OUT/tiny-llama" "$OUT/tiny-llama-q8_0.gguf" --type q8_0
+$W score --model "$OUT/tiny-llama-q8_0.gguf" "hello world"
 echo "== a BERT sequence classifier in 2 BF16 shards, as JSON =="
 build/tests/wd_gen_checkpoint --family bert --dtype BF16 --shards 2 --out "$OUT/tiny-bert"
 $W inspect --json "$OUT/tiny-bert" > "$OUT/tiny-bert.json"

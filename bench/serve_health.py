@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Health checks under load (issue 13, finding 3): while PAR clients each
+"""Health checks under load: while PAR clients each
 POST a 512 KB text to /v1/check (the real guard, busy for seconds), a
 prober GETs /healthz, /readyz and /metrics on fresh connections every
 100 ms for SECONDS. Starts its own server on a free loopback port; every
@@ -8,7 +8,7 @@ loop is bounded (the big requests time out after 120 s at most).
     python3 bench/serve_health.py [WARDEN] [PAR] [SECONDS] [-- serve flags]
     python3 bench/serve_health.py build/warden 6 15
 
-TEXT=prose in the environment sends ordinary prose instead of the issue's
+TEXT=prose in the environment sends ordinary prose instead of
 split-letter text. Prints the probe latencies (p50, p99, max) and failures (a probe fails when
 no answer comes within 2 s)."""
 import json, os, socket, statistics, sys, threading, time
@@ -22,7 +22,7 @@ args = args[:args.index("--")] if "--" in args else args
 WARDEN = args[0] if args else "build/warden"
 PAR = int(args[1]) if len(args) > 1 else 6
 DUR = float(args[2]) if len(args) > 2 else 15
-# the issue's slow input (split letters); TEXT=prose for ordinary text
+# a slow input (split letters); TEXT=prose for ordinary text
 TEXT = ("Please summarise the quarterly report and list the three main risks. " * 8000)[:512 * 1024] \
     if os.environ.get("TEXT") == "prose" else "a " * (256 * 1024)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Memory of `warden serve` under buffered bodies (issue 13, finding 5): N
+"""Memory of `warden serve` under buffered bodies: N
 connections each announce a 1 MiB body, send all of it but the last 16
 bytes, and hold for HOLD seconds. Starts its own server on a free loopback
 port and samples its resident memory; every loop is bounded.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Slowloris against `warden serve` (issue 13, finding 4): N connections
+"""Slowloris against `warden serve`: N connections
 trickle a request head one byte per second for SECONDS while two real
 clients, one from 127.0.0.1 (the attackers' address) and one from 127.0.0.2,
 send a moderation request every 0.5 s. Starts its own server on a free

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The malformed-request battery of issue 13 against a `warden serve` this
+"""A battery of 97 malformed or hostile requests against a `warden serve` this
 script starts itself on a free loopback port (standard library only; every
 loop is bounded). 97 malformed or hostile requests; each must be answered
 with the expected status and a JSON body (no libmicrohttpd HTML page, one

@@ -122,7 +122,7 @@ static void test_sharded(void **state) {
         {"{\"weight_map\":{}}", "weight_map is empty"},
         {"{\"metadata\":{}}", "field 'weight_map': expected an object"},
         {"{\"weight_map\":", "invalid JSON"},
-        /* issue 13: one tensor, two shards: which one is meant? */
+        /* one tensor, two shards: which one is meant? */
         {"{\"weight_map\":{\"lm_head.weight\":\"model-00001-of-00002.safetensors\","
          "\"lm_head.weight\":\"model-00002-of-00002.safetensors\"}}",
          "duplicate key 'lm_head.weight'"},

@@ -247,7 +247,7 @@ static void test_errors(void **state) {
               "\"eos_token_id\":[1,\"x\"]}",
               WD_ERR_FORMAT, "field 'eos_token_id': list holds a string");
     parse_bad("{\"model_type\":\"llama\",", WD_ERR_FORMAT, "invalid JSON at line 1");
-    /* issue 13: a key given twice would mean two models */
+    /* a key given twice would mean two models */
     parse_bad("{\"model_type\":\"llama\",\"hidden_size\":64,\"hidden_size\":4096}", WD_ERR_FORMAT,
               "duplicate key 'hidden_size' at line 1, column 40");
     parse_bad("[1]", WD_ERR_FORMAT, "expected a JSON object, got an array");

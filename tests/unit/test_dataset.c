@@ -377,7 +377,7 @@ static void expect_bad(const char *data, size_t len, const char *name, const wd_
     wd_dataset_free(ds);
 }
 
-/* issue 13, finding 9 (and 1, 2 for datasets): input that readers could
+/* Input that readers could
  * read in more than one way is an error naming file:line and the reason. */
 static void test_strict_inputs(void **state) {
     wd_dataset_params p = wd_dataset_params_default();

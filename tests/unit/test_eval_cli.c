@@ -123,7 +123,7 @@ static void test_fixture(void **state) {
     free(dir);
 }
 
-/* issue 13: data that readers would read differently stops eval (exit 3,
+/* data that readers would read differently stops eval (exit 3,
  * file:line, no output written); --lenient reads CSV rows as before; the
  * text of results.jsonl is valid UTF-8 whatever the data holds. */
 static void test_strict_data(void **state) {

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_guard_linear.c - the guard's check time is linear in the
- * text, and a check stops at its deadline or cancel flag (issue 13, 3).
+ * text, and a check stops at its deadline or cancel flag.
  *
  *   - oracles: the linear lexicon matcher against the quadratic one it
  *     replaced, the linear one-letter join against its first version, the

@@ -507,7 +507,7 @@ static void test_dtype_names(void **state) {
     assert_string_equal(wd_dtype_name((wd_dtype)77), "?");
 }
 
-/* issue 13: `inspect --json` prints valid JSON even when the header's
+/* `inspect --json` prints valid JSON even when the header's
  * strings hold invalid UTF-8 (each bad byte becomes U+FFFD). */
 static void test_inspect_json_utf8(void **state) {
     const char *hdr = "{\"__metadata__\":{\"note\":\"bad \xff\xfe here\"},"

@@ -468,7 +468,7 @@ static void test_malformed(void **state) {
         expect_400(port, path, "{\"input\": [{\"type\": \"image_url\", \"image_url\": {\"url\": \"x\"}}]}",
                    "unsupported_input_type", "input[0]");
         expect_400(port, path, "", "invalid_json", NULL);
-        /* issue 13: bodies two JSON readers would read differently, or
+        /* bodies two JSON readers would read differently, or
          * whose text cJSON would cut at a NUL, are refused */
         expect_400(port, path, "{\"input\":\"hello\",\"input\":\"kill\"}", "duplicate_key", NULL);
         expect_400(port, path, "{\"input\":\"hello\",\"\\u0069nput\":\"kill\"}", "duplicate_key", NULL);
@@ -1014,7 +1014,7 @@ static char *read_text(const char *path) {
     return b;
 }
 
-/* ==== Hardening (issue 13): framing, slow clients, memory, keys, TLS ===== */
+/* ==== Hardening: framing, slow clients, memory, keys, TLS ===== */
 
 /* Sends raw bytes on a fresh connection (then shuts the write side) and
  * reads the one answer; asserts it is the given status with a JSON error

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_serve_stop.c - the server with the real guard on huge
- * texts (issue 13, 3): the request deadline stops a check inside the text,
+ * texts: the request deadline stops a check inside the text,
  * and stopping the server (what SIGTERM does) while a check runs returns
  * within the grace period, the request answered 503 shutting_down. Before,
  * the deadline was only tested between texts and wd_server_stop waited for

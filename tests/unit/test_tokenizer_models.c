@@ -429,7 +429,7 @@ static void test_corrupt(void **state) {
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {}}, \"post_processor\": {\"type\": \"BertProcessing\"}}",
                       WD_ERR_FORMAT, "cls");
     expect_load_error("{\"model\": ", WD_ERR_FORMAT, "invalid JSON");
-    /* issue 13: ids index tables, so they are bounded by the vocabulary
+    /* ids index tables, so they are bounded by the vocabulary
      * (an id of 1e9 in a 1 KB file asked for gigabytes) */
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1000000000}}}",
                       WD_ERR_FORMAT, "model.vocab['b']: id 1000000000 is out of range: the vocabulary has 2 tokens");

@@ -100,9 +100,9 @@ static void flagged_line(const wd_clf_dataset *d, const wd_clf_report *r, const 
            e->n - e->n_pos);
 }
 
-/* The figures issue 12's acceptance names, from the table above. */
+/* The generalisation targets' figures, from the table above. */
 static void print_targets(const wd_clf_dataset *d, const wd_clf_report *r) {
-    printf("\nacceptance figures (issue 12):\n");
+    printf("\ngeneralisation targets:\n");
     static const char *const tc[] = {"toxicchat-toxic", "toxicchat-jailbreak", "toxicchat-nontoxic", NULL};
     static const char *const gr[] = {"gptfuzz-resp-eval", NULL};
     f1_line(d, r, "ToxicChat (train part, eval-only), target F1 >= 0.55:", tc);
@@ -449,7 +449,7 @@ int cmd_train_guard(int argc, char **argv) {
              * fold's model never saw: the best macro class-balanced F1 over
              * the request and toxic folds (loso_macro) among the thresholds
              * that flag at most 7% of the unseen benign instructions of the
-             * request folds (the issue's budget for alarming-but-benign
+             * request folds (the budget for alarming-but-benign
              * prompts); 0.20..0.90 in steps of 0.01, ties to the higher */
             size_t n_folds;
             const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);

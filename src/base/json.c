@@ -358,6 +358,17 @@ size_t wd__json_shortest(double x, char *buf, size_t cap) {
     return (size_t)n;
 }
 
+/* True when x is not a float's value and cJSON's own %.15g text of it reads
+ * back as x: no shorter text exists then (most numbers: rounded scores,
+ * ratios), so numbers_to_raw leaves the item alone and allocates nothing.
+ * A float's value (0.7f) can round-trip at 15 digits and still have a
+ * shorter float text ("0.7"), so those always go through the search. */
+static bool prints_short(double x, char b[40]) {
+    if ((double)(float)x == x) return false;
+    snprintf(b, 40, "%.15g", x);
+    return strtod(b, NULL) == x;
+}
+
 /* Marks the raw items numbers_to_raw made (cJSON looks only at the low
  * byte of type and at the IsReference / StringIsConst bits). */
 #define WD__JSON_WAS_NUMBER (1 << 12)
@@ -367,9 +378,9 @@ size_t wd__json_shortest(double x, char *buf, size_t cap) {
  * and back after printing. Returns false when out of memory. */
 static bool numbers_to_raw(cJSON *item, bool to_raw) {
     for (; item; item = item->next) {
+        char b[40];
         if (to_raw && cJSON_IsNumber(item) && isfinite(item->valuedouble) &&
-            item->valuedouble != floor(item->valuedouble)) {
-            char b[40];
+            item->valuedouble != floor(item->valuedouble) && !prints_short(item->valuedouble, b)) {
             wd__json_shortest(item->valuedouble, b, sizeof b);
             char *t = strdup(b);
             if (!t) return false;

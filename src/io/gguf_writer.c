@@ -14,6 +14,7 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/util.h"
 #include "warden/gguf.h"
 
 typedef struct buf {
@@ -22,14 +23,7 @@ typedef struct buf {
 } buf;
 
 static bool buf_put(buf *b, const void *src, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n) cap *= 2;
-        unsigned char *q = realloc(b->p, cap);
-        if (!q) return false;
-        b->p = q;
-        b->cap = cap;
-    }
+    if (wd__array_grow((void **)&b->p, &b->cap, b->n + n, 1)) return false;
     if (n) memcpy(b->p + b->n, src, n);
     b->n += n;
     return true;
@@ -98,13 +92,8 @@ static wd_status slot(wd_gguf_writer *w, const char *key, buf **out) {
             return WD_OK;
         }
     }
-    if (w->n_kv == w->cap_kv) {
-        size_t cap = w->cap_kv ? 2 * w->cap_kv : 32;
-        wkv *k = realloc(w->kvs, cap * sizeof *k);
-        if (!k) return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
-        w->kvs = k;
-        w->cap_kv = cap;
-    }
+    if (wd__array_grow((void **)&w->kvs, &w->cap_kv, w->n_kv + 1, sizeof *w->kvs))
+        return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
     wkv *k = &w->kvs[w->n_kv];
     memset(k, 0, sizeof *k);
     if (!(k->key = strdup(key))) return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
@@ -245,13 +234,8 @@ wd_status wd_gguf_writer_add_tensor(wd_gguf_writer *w, const char *name, wd_ggml
         if (!strcmp(w->ts[i].name, name))
             return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "gguf writer: tensor '%s' added twice",
                                name);
-    if (w->n_t == w->cap_t) {
-        size_t cap = w->cap_t ? 2 * w->cap_t : 64;
-        wtensor *q = realloc(w->ts, cap * sizeof *q);
-        if (!q) return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
-        w->ts = q;
-        w->cap_t = cap;
-    }
+    if (wd__array_grow((void **)&w->ts, &w->cap_t, w->n_t + 1, sizeof *w->ts))
+        return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
     if (!(t.name = strdup(name))) return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
     w->ts[w->n_t++] = t;
     return WD_OK;

@@ -55,6 +55,14 @@ static const char *tensor_file(const wd_model *m, const char *name) {
     return wd_checkpoint_path(m->ck);
 }
 
+/* "d0, d1, ..." of n dims into out, for shape messages. */
+static void dims_str(const int64_t *d, int n, char *out, size_t cap) {
+    size_t k = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && k + 24 < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%s%lld", i ? ", " : "", (long long)d[i]);
+}
+
 static wd_status own(wd_model *m, float *p) {
     if (m->n_owned == m->cap_owned) {
         size_t cap = m->cap_owned ? 2 * m->cap_owned : 64;
@@ -86,13 +94,9 @@ static wd_status bind_gguf(wd_model *m, const char *hf_name, int64_t d0, int64_t
     /* GGUF dims run innermost first: a (d0, d1) weight is ne = {d1, d0} */
     int nd = d1 ? 2 : 1;
     if (t->ndim != nd || (nd == 2 ? t->ne[0] != d1 || t->ne[1] != d0 : t->ne[0] != d0)) {
-        char got[96] = "", want[64];
-        size_t k = 0;
-        for (int i = 0; i < t->ndim && k < sizeof got - 24; i++)
-            k += (size_t)snprintf(got + k, sizeof got - k, "%s%lld", i ? ", " : "",
-                                  (long long)t->ne[i]);
-        if (nd == 2) snprintf(want, sizeof want, "%lld, %lld", (long long)d1, (long long)d0);
-        else snprintf(want, sizeof want, "%lld", (long long)d0);
+        char got[96], want[64];
+        dims_str(t->ne, t->ndim, got, sizeof got);
+        dims_str(nd == 2 ? (const int64_t[]){d1, d0} : (const int64_t[]){d0}, nd, want, sizeof want);
         return wd__err_set(&m->err, WD_ERR_FORMAT,
                            "%s: tensor '%s' has dims [%s], expected [%s] from the %s.* keys", file,
                            name, got, want, m->cfg->model_type);
@@ -132,13 +136,9 @@ static wd_status bind(wd_model *m, const char *name, int64_t d0, int64_t d1, boo
     }
     int nd = d1 ? 2 : 1;
     if (t->ndim != nd || t->shape[0] != d0 || (nd == 2 && t->shape[1] != d1)) {
-        char got[96] = "", want[64];
-        size_t k = 0;
-        for (int i = 0; i < t->ndim && k < sizeof got - 24; i++)
-            k += (size_t)snprintf(got + k, sizeof got - k, "%s%lld", i ? ", " : "",
-                                  (long long)t->shape[i]);
-        if (nd == 2) snprintf(want, sizeof want, "%lld, %lld", (long long)d0, (long long)d1);
-        else snprintf(want, sizeof want, "%lld", (long long)d0);
+        char got[96], want[64];
+        dims_str(t->shape, t->ndim, got, sizeof got);
+        dims_str((const int64_t[]){d0, d1}, nd, want, sizeof want);
         return wd__err_set(&m->err, WD_ERR_FORMAT,
                            "%s: tensor '%s' has shape [%s], expected [%s] from config.json",
                            tensor_file(m, name), name, got, want);

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "benchutil.h"
-#include "guard/normalize.h"
+#include "guard/canonical.h"
 #include "warden/warden.h"
 
 #define REPEATS 5
@@ -103,21 +103,21 @@ static timing time_guard(wd_guard *g, double *lat) {
 }
 
 static timing time_normalize(double *lat) {
-    wd_norm n = {0};
-    for (size_t i = 0; i < n_texts; i++) wd__normalize_reuse(texts[i], lens[i], WD_NORM_DEFAULT, &n);
+    wd__canon n = {0};
+    for (size_t i = 0; i < n_texts; i++) wd__canonicalize_reuse(texts[i], lens[i], WD_CANON_DEFAULT, &n);
     size_t k = 0;
     double best = 1e30;
     for (int r = 0; r < REPEATS; r++) {
         double t0 = wdb_now();
         for (size_t i = 0; i < n_texts; i++) {
             double a = wdb_now();
-            wd__normalize_reuse(texts[i], lens[i], WD_NORM_DEFAULT, &n);
+            wd__canonicalize_reuse(texts[i], lens[i], WD_CANON_DEFAULT, &n);
             lat[k++] = (wdb_now() - a) * 1e6;
         }
         double dt = wdb_now() - t0;
         if (dt < best) best = dt;
     }
-    wd__norm_free(&n);
+    wd__canon_free(&n);
     timing t = {(double)n_texts / best, wdb_percentile(lat, k, 50), wdb_percentile(lat, k, 99)};
     return t;
 }

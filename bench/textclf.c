@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "benchutil.h"
-#include "guard/normalize.h"
+#include "guard/canonical.h"
 #include "guard/textclf.h"
-#include "guard/textclf_train.h"
+#include "train/textclf_train.h"
 
 #define N_PROMPTS 2000
 #define REPEATS 7
@@ -29,7 +29,7 @@ int main(void) {
         return 1;
     }
     static char prompts[N_PROMPTS][160];
-    static wd_norm norms[N_PROMPTS];
+    static wd__canon norms[N_PROMPTS];
     uint64_t rng = 12345;
     size_t total_len = 0;
     for (int i = 0; i < N_PROMPTS; i++) {
@@ -47,7 +47,7 @@ int main(void) {
         memcpy(prompts[i], buf, cut);
         prompts[i][cut] = 0;
         total_len += strlen(prompts[i]);
-        if (wd__normalize(prompts[i], strlen(prompts[i]), wd__textclf_norm_flags(m), &norms[i])) {
+        if (wd__canonicalize(prompts[i], strlen(prompts[i]), wd__textclf_norm_flags(m), &norms[i])) {
             fprintf(stderr, "bench_textclf: normalise failed: %s\n", wd_last_error());
             return 1;
         }
@@ -56,7 +56,7 @@ int main(void) {
     float probs[WD_TEXTCLF_MAX_LABELS];
     double t_feat[REPEATS], t_pred[REPEATS], t_full[REPEATS];
     uint64_t sink = 0;
-    wd_norm scratch = {0};
+    wd__canon scratch = {0};
     for (int r = -1; r < REPEATS; r++) { /* r = -1 warms up */
         double t0 = wdb_now();
         for (int i = 0; i < N_PROMPTS; i++)
@@ -68,7 +68,7 @@ int main(void) {
         }
         double t2 = wdb_now();
         for (int i = 0; i < N_PROMPTS; i++) {
-            wd__normalize_reuse(prompts[i], strlen(prompts[i]), wd__textclf_norm_flags(m), &scratch);
+            wd__canonicalize_reuse(prompts[i], strlen(prompts[i]), wd__textclf_norm_flags(m), &scratch);
             wd__textclf_predict(m, scratch.text, scratch.len, probs);
             sink += probs[0] > 0.5f;
         }
@@ -88,7 +88,7 @@ int main(void) {
            N_PROMPTS / p, p / N_PROMPTS * 1e6, p / f);
     printf("  normalise + predict       %10.0f texts/s  %6.2f us/text  (%.2fx the reference time)\n",
            N_PROMPTS / n, n / N_PROMPTS * 1e6, n / f);
-    for (int i = 0; i < N_PROMPTS; i++) wd__norm_free(&norms[i]);
-    wd__norm_free(&scratch);
+    for (int i = 0; i < N_PROMPTS; i++) wd__canon_free(&norms[i]);
+    wd__canon_free(&scratch);
     return sink == 42 ? 2 : 0; /* keeps the work observable */
 }

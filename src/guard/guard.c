@@ -6,7 +6,7 @@
  *              per-category scores (max over scanners, times the scanner's
  *              weight) + hits (original offsets)
  *        --> payloads hidden in base64/hex/tag characters, and the text read
- *              as rot13 / reversed / Pig Latin (guard/decode.h): decoded and run through
+ *              as rot13 / reversed / Pig Latin (guard/payload.h): decoded and run through
  *              the same scanners (depth + 1, up to decode.max_depth); their
  *              hits point at the encoded span of the caller's text
  *        --> per category: score >= threshold and enabled on this rail
@@ -48,7 +48,7 @@
 #include "base/json.h"
 #include "base/file.h"
 #include "base/util.h"
-#include "guard/decode.h"
+#include "guard/payload.h"
 #include "guard/scanner.h"
 
 WD_EMBED_DECLARE(wd_embed_policy_default);
@@ -88,7 +88,7 @@ typedef struct cat_rule {
 /* Per-thread work space. */
 typedef struct work {
     struct work   *next;
-    wd_norm        norm[MAX_DEPTH_LIMIT + 1];
+    wd__canon        norm[MAX_DEPTH_LIMIT + 1];
     char          *dbuf[MAX_DEPTH_LIMIT + 1];
     size_t         dcap[MAX_DEPTH_LIMIT + 1];
     wd_scan_result res;
@@ -175,9 +175,9 @@ static wd_status parse_cat_item(const wd_pnode *it, void *user) {
 
 static wd_status parse_norm_item(const wd_pnode *it, void *user) {
     static const struct { const char *name; unsigned flag; } f[] = {
-        {"nfkc", WD_NORM_NFKC},           {"casefold", WD_NORM_CASEFOLD}, {"invisible", WD_NORM_INVISIBLE},
-        {"confusables", WD_NORM_CONFUSABLES}, {"leet", WD_NORM_LEET},     {"join_split", WD_NORM_JOIN_SPLIT},
-        {"html", WD_NORM_HTML},
+        {"nfkc", WD_CANON_NFKC},           {"casefold", WD_CANON_CASEFOLD}, {"invisible", WD_CANON_INVISIBLE},
+        {"confusables", WD_CANON_CONFUSABLES}, {"leet", WD_CANON_LEET},     {"join_split", WD_CANON_JOIN_SPLIT},
+        {"html", WD_CANON_HTML},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!strcasecmp(it->str, f[i].name)) {
@@ -347,7 +347,7 @@ static wd_status parse_policy(wd_guard *g, const wd_pnode *root, wd_err *err) {
     long max_bytes = 32L << 20;
     if ((st = wd__pn_int(root, "max_bytes", 1, 1L << 30, &max_bytes, err)) != WD_OK) return st;
     g->max_bytes = (size_t)max_bytes;
-    g->norm_flags = WD_NORM_DEFAULT;
+    g->norm_flags = WD_CANON_DEFAULT;
     if (wd__pn_get(root, "normalize")) {
         g->norm_flags = 0;
         const wd_pnode *nn = wd__pn_get(root, "normalize");
@@ -387,7 +387,7 @@ static wd_status parse_policy(wd_guard *g, const wd_pnode *root, wd_err *err) {
 static void work_free(const wd_guard *g, work *w) {
     if (!w) return;
     for (int d = 0; d <= MAX_DEPTH_LIMIT; d++) {
-        wd__norm_free(&w->norm[d]);
+        wd__canon_free(&w->norm[d]);
         free(w->dbuf[d]);
     }
     free(w->res.hits);
@@ -643,13 +643,13 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     wd_guard *g = rc->g;
     work *w = rc->w;
     wd_verdict *v = rc->v;
-    wd_norm *nm = &w->norm[rc->depth];
+    wd__canon *nm = &w->norm[rc->depth];
     wd_status st = rc->stop ? wd__scan_stop_poll(rc->stop) : WD_OK;
     if (st != WD_OK) {
         rc->st = st;
         return;
     }
-    st = wd__normalize_stop(text, len, g->norm_flags, nm, rc->stop);
+    st = wd__canonicalize_stop(text, len, g->norm_flags, nm, rc->stop);
     if (st == WD_ERR_ENCODING) {
         if (rc->depth == 0) verdict_error(v, "%s", wd_last_error());
         return; /* a decoded payload that is not text: nothing to scan */
@@ -662,7 +662,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     bool can_decode = kinds && rc->depth < g->decode_depth;
     bool whole_cipher = false;
     if (can_decode && (kinds & WD_DECODE_CIPHERS)) {
-        st = wd__decode_whole_cipher(nm, kinds, rc->stop, &whole_cipher);
+        st = wd__payload_whole_cipher(nm, kinds, rc->stop, &whole_cipher);
         if (st != WD_OK) {
             rc->st = st;
             return;
@@ -719,7 +719,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     }
     if (can_decode) {
         if (in.ciphered) kinds &= ~(unsigned)WD_DECODE_SPELLING; /* the deciphered variant is spelled, if at all */
-        st = wd__decode_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],
+        st = wd__payload_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],
                              on_payload, rc, rc->stop);
         if (st != WD_OK && rc->st == WD_OK) rc->st = st;
     }

@@ -262,8 +262,8 @@ static wd_status add_phrase(wd_lexicon *lx, const src *s, const char *phrase, si
     if (!n) return SRC_FAIL(s, "empty phrase");
     bool prefix = phrase[n - 1] == '*';
     if (prefix) n--;
-    wd_norm nm;
-    wd_status st = wd__normalize(phrase, n, WD_NORM_DEFAULT & ~WD_NORM_JOIN_SPLIT, &nm);
+    wd__canon nm;
+    wd_status st = wd__canonicalize(phrase, n, WD_CANON_DEFAULT & ~WD_CANON_JOIN_SPLIT, &nm);
     if (st != WD_OK) return SRC_FAIL(s, "phrase '%.*s': %s", (int)n, phrase, wd_last_error());
     char sym[MAX_PHRASE_SYMS + 4];
     size_t w = 0;
@@ -283,7 +283,7 @@ static wd_status add_phrase(wd_lexicon *lx, const src *s, const char *phrase, si
             sep = true;
         }
     }
-    wd__norm_free(&nm);
+    wd__canon_free(&nm);
     if (too_long) return SRC_FAIL(s, "phrase '%.*s' is longer than %d bytes", (int)n, phrase, MAX_PHRASE_SYMS);
     if (w == 1) return SRC_FAIL(s, "phrase '%.*s' has no letters or digits", (int)n, phrase);
     if (prefix && sep) return SRC_FAIL(s, "prefix phrase '%.*s*' must end in a letter", (int)n, phrase);
@@ -871,7 +871,7 @@ static bool term_absent(const wd_lexicon_scratch *s, const rule *r) {
 static wd_status fire(const rule *r, const occ *o0, const occ *last,
                       const wd_scan_input *in, wd_scan_result *res) {
     size_t a, b;
-    wd__norm_span(in->norm, in->orig, in->orig_len, o0->a, last->b, &a, &b);
+    wd__canon_span(in->norm, in->orig, in->orig_len, o0->a, last->b, &a, &b);
     for (int c = 0; c < WD_CAT_COUNT; c++)
         if (r->cats & WD_CATMASK(c))
             if (wd__scan_hit(res, (wd_category)c, r->score, a, b, r->id, NULL) != WD_OK) return WD_ERR_NOMEM;

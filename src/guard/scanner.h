@@ -13,7 +13,7 @@
  *            scan does not allocate in the common case.
  *   scan     one text: the normalised text (with its map), the original
  *            bytes, the role. Writes per-category scores in [0,1] and hits
- *            whose offsets are in the ORIGINAL text (use wd__norm_span to
+ *            whose offsets are in the ORIGINAL text (use wd__canon_span to
  *            map a match in the normalised text back). Must be thread-safe
  *            given distinct scratch, and linear in the text's length (or
  *            n log n): a loop that runs long calls wd__scan_poll every
@@ -31,8 +31,8 @@
 #include <stddef.h>
 
 #include "base/err.h"
-#include "guard/normalize.h"
-#include "guard/pnode.h"
+#include "guard/canonical.h"
+#include "base/yaml.h"
 #include "guard/stop.h"
 #include "warden/guard.h"
 #include "warden/taxonomy.h"
@@ -92,7 +92,7 @@ void wd__spans_free(wd_span_set *set);
 typedef struct wd_scan_input {
     const char    *orig;     /* the text as given (valid UTF-8), orig_len bytes */
     size_t         orig_len;
-    const wd_norm *norm;     /* orig normalised with the guard's flags (default WD_NORM_DEFAULT) */
+    const wd__canon *norm;     /* orig normalised with the guard's flags (default WD_CANON_DEFAULT) */
     wd_role        role;
     int            depth;    /* 0 for the caller's text; k for a payload decoded k times */
     const wd_scan_stop *stop; /* NULL = run to the end; see wd__scan_poll */

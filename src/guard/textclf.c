@@ -2,7 +2,7 @@
  * guard/textclf.c - the built-in learned classifier: hashed n-gram features
  * and a linear multi-label model with int8 weights.
  *
- * Features (computed on text already normalised with WD_NORM_DEFAULT):
+ * Features (computed on text already normalised with WD_CANON_DEFAULT):
  *   - words are maximal runs of ASCII letters/digits and non-ASCII bytes;
  *   - word n-grams of orders word_min..word_max (consecutive words);
  *   - character n-grams of char_min..char_max codepoints inside "<word>"

@@ -7,7 +7,7 @@
  * "prompt_injection". "harmful" and "prompt_injection" are sigmoids; the
  * hazards are p(harmful) x p(hazard | harmful) (a softmax over S1..S14).
  *
- * The caller normalises the text first (wd__normalize with the flags the
+ * The caller normalises the text first (wd__canonicalize with the flags the
  * model asks for, wd__textclf_norm_flags()); prediction itself never
  * allocates and is safe to call from many threads on one model.
  */
@@ -31,7 +31,7 @@ typedef struct wd_textclf_cfg {
     int      word_max;
     int      char_min;      /* character n-grams within "<word>", 0 = none  */
     int      char_max;      /* (codepoints, char_min..char_max, <= 8)        */
-    unsigned norm_flags;    /* wd__normalize flags the text must go through */
+    unsigned norm_flags;    /* wd__canonicalize flags the text must go through */
     int      concepts;      /* 1 = WordNet concept features (textclf.c)      */
 } wd_textclf_cfg;
 

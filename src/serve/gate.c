@@ -191,7 +191,7 @@ static void answer_and_drain(wd__gate *g, gconn *c, wd__answer *a, bool head_onl
     free(a->body);
     a->body = NULL;
     double dt = (double)(wd__serve_now_ns() - c->t0) * 1e-9;
-    wd__metrics_request(&g->srv->metrics, route, status, dt);
+    wd__counters_request(&g->srv->counters, route, status, dt);
     if (!ok) {
         conn_close(g, c);
         return;

@@ -2,7 +2,7 @@
  * serve/openai.c - warden's canonical categories seen through the OpenAI
  * moderation API's 13 category names.
  *
- * This is the reverse of the "openai" table in guard/taxonomy.c (which maps
+ * This is the reverse of the "openai" table in base/taxonomy.c (which maps
  * OpenAI labels onto canonical categories for scoring datasets). It is the
  * one place the server decides what each OpenAI category means:
  *

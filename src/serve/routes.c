@@ -240,12 +240,12 @@ static void run_guard(wd_server *srv, const inputs *in, wd__serve_role role, boo
     }
     wd__server_guard_release(srv, ref);
     if (c->st) {
-        atomic_fetch_add_explicit(&srv->metrics.guard_errors, in->n, memory_order_relaxed);
-        atomic_fetch_add_explicit(&srv->metrics.inputs, in->n, memory_order_relaxed);
-        atomic_fetch_add_explicit(&srv->metrics.verdicts[c->fail_open ? 0 : 1], in->n,
+        atomic_fetch_add_explicit(&srv->counters.guard_errors, in->n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&srv->counters.inputs, in->n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&srv->counters.verdicts[c->fail_open ? 0 : 1], in->n,
                                   memory_order_relaxed);
     } else {
-        for (size_t i = 0; i < in->n; i++) wd__metrics_verdict(&srv->metrics, &c->res[i]);
+        for (size_t i = 0; i < in->n; i++) wd__counters_verdict(&srv->counters, &c->res[i]);
     }
 }
 
@@ -493,7 +493,7 @@ void wd__route_certify(wd_server *srv, const char *body, size_t len, int64_t dea
         wd__answer_error(a, 400, "invalid_request_error", "too_many_subsequences", "max_erase", "%s",
                          wd_last_error());
     } else if (st) {
-        atomic_fetch_add_explicit(&srv->metrics.guard_errors, in.n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&srv->counters.guard_errors, in.n, memory_order_relaxed);
         wd__answer_error(a, st == WD_ERR_TIMEOUT ? 504 : 500, "server_error",
                          st == WD_ERR_TIMEOUT ? "timeout" : "guard_error", NULL, "%s", wd_last_error());
     } else {
@@ -508,9 +508,9 @@ void wd__route_certify(wd_server *srv, const char *body, size_t len, int64_t dea
             free(json[i]);
         }
         wd__jsonw_lit(&w, "]}\n");
-        atomic_fetch_add_explicit(&srv->metrics.inputs, in.n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&srv->counters.inputs, in.n, memory_order_relaxed);
         for (size_t i = 0; i < in.n; i++)
-            atomic_fetch_add_explicit(&srv->metrics.verdicts[harmful[i] ? 1 : 0], 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&srv->counters.verdicts[harmful[i] ? 1 : 0], 1, memory_order_relaxed);
         a->status = 200;
         a->body = wd__jsonw_take(&w, &a->len);
     }

@@ -10,7 +10,7 @@
  *   routes.c    the request handlers: parse JSON bodies, call the guard,
  *               build answers (OpenAI moderation, native check, certify)
  *   openai.c    the one table mapping canonical categories to OpenAI names
- *   metrics.c   Prometheus counters, histograms, gauges
+ *   counters.c  Prometheus counters, histograms, gauges
  *   jsonw.c     an append-only JSON text writer (faster than a cJSON tree)
  *
  * The server reaches the guard only through wd__serve_backend, so that the
@@ -126,7 +126,7 @@ bool wd__openai_flagged(int k, const wd__serve_result *r);
  * secrets, prompt_injection, profanity): written under their own keys. */
 wd_catmask wd__openai_uncovered(void);
 
-/* ==== Metrics (metrics.c) ================================================= */
+/* ==== Metrics (counters.c) ================================================= */
 
 typedef enum wd__route {
     WD__ROUTE_MODERATIONS = 0,
@@ -142,7 +142,7 @@ typedef enum wd__route {
 
 #define WD__LAT_BUCKETS 14
 
-typedef struct wd__metrics {
+typedef struct wd__counters {
     _Atomic uint64_t by_status[WD__ROUTE_COUNT][600];
     _Atomic uint64_t lat_bucket[WD__ROUTE_COUNT][WD__LAT_BUCKETS + 1]; /* last: +Inf */
     _Atomic uint64_t lat_sum_us[WD__ROUTE_COUNT];
@@ -154,13 +154,13 @@ typedef struct wd__metrics {
     _Atomic uint64_t inputs;                           /* texts checked */
     _Atomic uint64_t conn_cuts;                        /* connections the watchdog shut (slow) */
     _Atomic int64_t body_bytes;                        /* request body bytes reserved now */
-} wd__metrics;
+} wd__counters;
 
 const char *wd__route_name(wd__route r);
-void wd__metrics_request(wd__metrics *m, wd__route r, int status, double seconds);
-void wd__metrics_verdict(wd__metrics *m, const wd__serve_result *res);
+void wd__counters_request(wd__counters *m, wd__route r, int status, double seconds);
+void wd__counters_verdict(wd__counters *m, const wd__serve_result *res);
 /* The Prometheus text exposition (caller frees); NULL when out of memory. */
-char *wd__metrics_render(const wd__metrics *m, size_t *len);
+char *wd__counters_render(const wd__counters *m, size_t *len);
 
 /* ==== The server (server.c) and its routes (routes.c) ===================== */
 
@@ -284,7 +284,7 @@ struct wd_server {
     uint64_t id_salt;
     int64_t started_unix;         /* wall-clock start, seconds (/v1/models "created") */
     wd_err err;
-    wd__metrics metrics;
+    wd__counters counters;
     wd__key *keys;                /* n_keys accepted keys; none: no auth */
     int n_keys;
     wd__key anon;                 /* the rate bucket when there are no keys */

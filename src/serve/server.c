@@ -265,7 +265,7 @@ void wd__server_request_id(wd_server *srv, const char *client, size_t n, char ou
 /* Reserves n more body bytes for ctx from the server-wide budget; false
  * (nothing reserved) when that would overspend it. */
 static bool budget_take(wd_server *srv, req_ctx *ctx, size_t n) {
-    _Atomic int64_t *used = &srv->metrics.body_bytes;
+    _Atomic int64_t *used = &srv->counters.body_bytes;
     int64_t after = atomic_fetch_add_explicit(used, (int64_t)n, memory_order_relaxed) + (int64_t)n;
     if (after > (int64_t)srv->p.body_budget) {
         atomic_fetch_sub_explicit(used, (int64_t)n, memory_order_relaxed);
@@ -277,7 +277,7 @@ static bool budget_take(wd_server *srv, req_ctx *ctx, size_t n) {
 
 static void budget_release(wd_server *srv, req_ctx *ctx) {
     if (ctx->reserved)
-        atomic_fetch_sub_explicit(&srv->metrics.body_bytes, (int64_t)ctx->reserved, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&srv->counters.body_bytes, (int64_t)ctx->reserved, memory_order_relaxed);
     ctx->reserved = 0;
 }
 
@@ -372,7 +372,7 @@ void wd__server_watchdog(wd_server *srv, int64_t now) {
     pthread_mutex_lock(&srv->mconn_mu);
     for (wd__mconn *m = srv->mconns; m; m = m->next)
         if ((m->phase == WD__PHASE_HEAD || m->phase == WD__PHASE_BODY) && now > m->deadline) {
-            atomic_fetch_add_explicit(&srv->metrics.conn_cuts, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&srv->counters.conn_cuts, 1, memory_order_relaxed);
             m->phase = WD__PHASE_CUT;
             shutdown(m->fd, SHUT_RDWR); /* MHD sees the end and closes the connection */
         }
@@ -426,7 +426,7 @@ void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a_out) {
     default: /* metrics */
         a.status = 200;
         a.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        a.body = wd__metrics_render(&srv->metrics, &a.len);
+        a.body = wd__counters_render(&srv->counters, &a.len);
         *a_out = a;
         return;
     }
@@ -553,7 +553,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         ctx->t0 = wd__serve_now_ns();
         ctx->deadline = ctx->t0 + (int64_t)srv->p.timeout_ms * 1000000;
         *con_cls = ctx;
-        atomic_fetch_add_explicit(&srv->metrics.in_flight, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&srv->counters.in_flight, 1, memory_order_relaxed);
         /* the head is in; the body (if any) must be in by the request deadline */
         mconn_set(srv, conn, WD__PHASE_BODY, ctx->deadline);
         enum MHD_Result r = first_call(srv, conn, ctx, url, method, version);
@@ -605,8 +605,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
      * next head within header_timeout_ms */
     int64_t next_head_ms = (int64_t)srv->p.conn_timeout_s * 1000 + srv->p.header_timeout_ms;
     mconn_set(srv, conn, WD__PHASE_HEAD, wd__serve_now_ns() + next_head_ms * 1000000);
-    wd__metrics_request(&srv->metrics, ctx->route ? ctx->route->id : WD__ROUTE_OTHER, status, dt);
-    atomic_fetch_sub_explicit(&srv->metrics.in_flight, 1, memory_order_relaxed);
+    wd__counters_request(&srv->counters, ctx->route ? ctx->route->id : WD__ROUTE_OTHER, status, dt);
+    atomic_fetch_sub_explicit(&srv->counters.in_flight, 1, memory_order_relaxed);
     budget_release(srv, ctx);
     free(ctx->body);
     free(ctx);
@@ -906,7 +906,7 @@ wd_status wd_server_reload(wd_server *srv, const char *policy_path) {
         wd__err_set(&srv->err, st, "serve: reload of policy %s failed, still serving the previous "
                     "one: %s", path ? path : "(built-in)", why);
         WD_ERROR("%s", wd__err_msg(&srv->err));
-        atomic_fetch_add(&srv->metrics.reloads[1], 1);
+        atomic_fetch_add(&srv->counters.reloads[1], 1);
         pthread_mutex_unlock(&srv->reload_mu);
         return st;
     }
@@ -926,7 +926,7 @@ wd_status wd_server_reload(wd_server *srv, const char *policy_path) {
     pthread_mutex_unlock(&srv->guard_mu);
     wd__server_guard_release(srv, old);
     wd__err_clear(&srv->err);
-    atomic_fetch_add(&srv->metrics.reloads[0], 1);
+    atomic_fetch_add(&srv->counters.reloads[0], 1);
     WD_INFO("serve: reloaded policy %s", srv->policy_path ? srv->policy_path : "(built-in)");
     pthread_mutex_unlock(&srv->reload_mu);
     return WD_OK;
@@ -942,12 +942,12 @@ void wd_server_stop(wd_server *srv) {
         /* the last quarter of the grace (at most 1 s): checks still running
          * are cancelled, so that their 503 goes out before the end */
         int64_t cancel_at = until - (grace / 4 < 1000000000 ? grace / 4 : 1000000000);
-        while (atomic_load(&srv->metrics.in_flight) > 0 && wd__serve_now_ns() < until) {
+        while (atomic_load(&srv->counters.in_flight) > 0 && wd__serve_now_ns() < until) {
             if (!srv->cancel && wd__serve_now_ns() >= cancel_at) __atomic_store_n(&srv->cancel, 1, __ATOMIC_RELAXED);
             struct timespec ts = {0, 2000000};
             nanosleep(&ts, NULL);
         }
-        int64_t left = atomic_load(&srv->metrics.in_flight);
+        int64_t left = atomic_load(&srv->counters.in_flight);
         if (left > 0) WD_WARN("serve: stopping with %lld request(s) still in flight", (long long)left);
         for (int i = 0; i < srv->n_lanes; i++) {
             MHD_stop_daemon(srv->lanes[i].daemon);

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guard/pii_check.h"
-#include "guard/secrets_check.h"
+#include "guard/scanners/pii_check.h"
+#include "guard/scanners/secrets_check.h"
 #include "testutil.h"
 #include "warden/attack.h"
 

@@ -32,9 +32,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "guard/decode.h"
+#include "guard/payload.h"
 #include "guard/lexicon.h"
-#include "guard/normalize.h"
+#include "guard/canonical.h"
 #include "guard/scanner.h"
 #include "testutil.h"
 
@@ -309,7 +309,7 @@ static void lexicon_oracle(const char *name, size_t n_texts) {
     uint64_t seed = 99;
     char text[4096];
     size_t fired = 0;
-    wd_norm nm = {0};
+    wd__canon nm = {0};
     for (size_t k = 0; k < n_texts; k++) {
         size_t w = 0, n = 3 + wdt_rand(&seed) % 60;
         for (size_t i = 0; i < n && w < sizeof text - 64; i++) {
@@ -318,7 +318,7 @@ static void lexicon_oracle(const char *name, size_t n_texts) {
             w += (size_t)snprintf(text + w, sizeof text - w, "%s%s", word, r % 7 == 0 ? ", " : " ");
         }
         text[w] = '\0';
-        assert_int_equal(wd__normalize_reuse(text, w, WD_NORM_DEFAULT, &nm), WD_OK);
+        assert_int_equal(wd__canonicalize_reuse(text, w, WD_CANON_DEFAULT, &nm), WD_OK);
         wd_scan_input in = {.orig = text, .orig_len = w, .norm = &nm, .role = WD_ROLE_INPUT};
         wd_scan_result r1 = {0}, r2 = {0};
         assert_int_equal(wd__lexicon_scan(lx, s1, &in, &r1), WD_OK);
@@ -337,7 +337,7 @@ static void lexicon_oracle(const char *name, size_t n_texts) {
     }
     print_message("  lexicon %s: %zu random texts, %zu hits, same as the oracle\n", name, n_texts, fired);
     assert_true(fired > n_texts / 20); /* the texts did exercise the rules */
-    wd__norm_free(&nm);
+    wd__canon_free(&nm);
     for (size_t i = 0; i < n_words; i++) free(words[i]);
     free(words);
     wd__lexicon_scratch_free(s1);
@@ -356,7 +356,7 @@ static void test_join_oracle(void **state) {
     static const char alpha[] = "aaiibom1$@ ....--__**x\n!";
     uint64_t seed = 7;
     char text[256];
-    wd_norm a = {0}, b = {0};
+    wd__canon a = {0}, b = {0};
     size_t changed = 0;
     for (int k = 0; k < (SLOW_BUILD ? 5000 : 40000); k++) {
         size_t n = 1 + wdt_rand(&seed) % 60;
@@ -365,16 +365,16 @@ static void test_join_oracle(void **state) {
             text[i] = i % 2 && wdt_rand(&seed) % 4 ? ' ' : alpha[wdt_rand(&seed) % (sizeof alpha - 1)];
         }
         text[n] = '\0';
-        assert_int_equal(wd__normalize_reuse(text, n, WD_NORM_DEFAULT, &a), WD_OK);
-        assert_int_equal(wd__normalize_reuse(text, n, WD_NORM_DEFAULT | WD_NORM_JOIN_NAIVE, &b), WD_OK);
+        assert_int_equal(wd__canonicalize_reuse(text, n, WD_CANON_DEFAULT, &a), WD_OK);
+        assert_int_equal(wd__canonicalize_reuse(text, n, WD_CANON_DEFAULT | WD_CANON_JOIN_NAIVE, &b), WD_OK);
         if (a.len != b.len || memcmp(a.text, b.text, a.len))
             fail_msg("join on '%s': '%s', oracle '%s'", text, a.text, b.text);
         assert_memory_equal(a.map, b.map, (a.len + 1) * sizeof *a.map);
         changed += a.len < n;
     }
     assert_true(changed > 1000);
-    wd__norm_free(&a);
-    wd__norm_free(&b);
+    wd__canon_free(&a);
+    wd__canon_free(&b);
 }
 
 static void test_span_set_oracle(void **state) {
@@ -589,16 +589,16 @@ static void test_decoders_stop(void **state) {
         {SH_HEX_BYTES, WD_DECODE_HEX},   {SH_HEX_ESCAPES, WD_DECODE_HEX}, {SH_TAGS, WD_DECODE_TAGS},
         {SH_ROT13, WD_DECODE_ROT13},     {SH_REVERSED, WD_DECODE_REVERSE},
         {SH_PIGLATIN, WD_DECODE_PIGLATIN}, {SH_TYPOS, WD_DECODE_SPELLING},
-        {SH_REVERSED, 0}, /* 0: wd__decode_whole_cipher, all three ciphers */
+        {SH_REVERSED, 0}, /* 0: wd__payload_whole_cipher, all three ciphers */
     };
     size_t n = SLOW_BUILD ? 2u << 20 : 8u << 20;
     char *buf = NULL;
     size_t cap = 0;
-    wd_norm nm = {0};
+    wd__canon nm = {0};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char *t = shape_text(cases[k].shape, n);
         size_t len = strlen(t);
-        assert_int_equal(wd__normalize_reuse(t, len, WD_NORM_DEFAULT, &nm), WD_OK);
+        assert_int_equal(wd__canonicalize_reuse(t, len, WD_CANON_DEFAULT, &nm), WD_OK);
         unsigned kind = cases[k].kind, ciphers = WD_DECODE_ROT13 | WD_DECODE_REVERSE | WD_DECODE_PIGLATIN;
         wd_scan_stop stop = {0, NULL};
         bool whole;
@@ -606,8 +606,8 @@ static void test_decoders_stop(void **state) {
         for (int pass = 0; pass < 2; pass++) {
             stop.deadline_ns = pass ? now_ns() + 1000000 : 0;
             double t0 = cpu_s();
-            wd_status st = kind ? wd__decode_scan(t, len, &nm, kind, 16, &buf, &cap, no_payload, NULL, &stop)
-                                : wd__decode_whole_cipher(&nm, ciphers, &stop, &whole);
+            wd_status st = kind ? wd__payload_scan(t, len, &nm, kind, 16, &buf, &cap, no_payload, NULL, &stop)
+                                : wd__payload_whole_cipher(&nm, ciphers, &stop, &whole);
             double dt = cpu_s() - t0;
             if (!pass) {
                 assert_int_equal(st, WD_OK);
@@ -627,7 +627,7 @@ static void test_decoders_stop(void **state) {
         if (full > 0.02) assert_true(stopped < full / 4);
         free(t);
     }
-    wd__norm_free(&nm);
+    wd__canon_free(&nm);
     free(buf);
 }
 

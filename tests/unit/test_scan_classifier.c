@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_scan_classifier.c - the `classifier` scanner
- * (guard/scan_classifier.c) inside a real guard: policy options, errors,
+ * (guard/scanners/classifier.c) inside a real guard: policy options, errors,
  * the score mapping (checked against the model's own probabilities and
  * the documented formula), hits, a user-given model file.
  */
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guard/normalize.h"
+#include "guard/canonical.h"
 #include "guard/textclf.h"
-#include "guard/textclf_train.h"
+#include "train/textclf_train.h"
 #include "testutil.h"
 
 static wd_guard *load(const char *yaml) {
@@ -23,11 +23,11 @@ static wd_guard *load(const char *yaml) {
 
 static float p_harmful(const char *text) {
     const wd_textclf *m = wd__textclf_builtin();
-    wd_norm n = {0};
-    assert_int_equal(wd__normalize(text, strlen(text), wd__textclf_norm_flags(m), &n), WD_OK);
+    wd__canon n = {0};
+    assert_int_equal(wd__canonicalize(text, strlen(text), wd__textclf_norm_flags(m), &n), WD_OK);
     float p[WD_TEXTCLF_MAX_LABELS];
     assert_int_equal(wd__textclf_predict(m, n.text, n.len, p), WD_OK);
-    wd__norm_free(&n);
+    wd__canon_free(&n);
     return p[0];
 }
 
@@ -133,15 +133,15 @@ static void test_user_model(void **state) {
     assert_int_equal(wd_guard_check(g, text, strlen(text), NULL, &v), WD_OK);
     wd_textclf *m2;
     assert_int_equal(wd__textclf_load(path, &m2), WD_OK);
-    wd_norm n = {0};
-    assert_int_equal(wd__normalize(text, strlen(text), WD_NORM_DEFAULT, &n), WD_OK);
+    wd__canon n = {0};
+    assert_int_equal(wd__canonicalize(text, strlen(text), WD_CANON_DEFAULT, &n), WD_OK);
     float p[3];
     assert_int_equal(wd__textclf_predict(m2, n.text, n.len, p), WD_OK);
     /* sigmoid head: S2 maps alone, t = 0.5 (stored default) = identity */
     assert_true(fabsf(wd_verdict_score(v, WD_CAT_S2) - p[1]) < 1e-4f);
     assert_true(fabsf(wd_verdict_score(v, WD_CAT_PROMPT_INJECTION) - p[2]) < 1e-4f);
     assert_true(wd_verdict_score(v, WD_CAT_S1) == 0.0f); /* no such label */
-    wd__norm_free(&n);
+    wd__canon_free(&n);
     wd__textclf_free(m2);
     wd_verdict_free(v);
     wd_guard_free(g);

@@ -852,7 +852,7 @@ static void test_graceful_stop(void **state) {
     pending pd = {wd_server_port(srv), {0}};
     pthread_t t;
     pthread_create(&t, NULL, slow_request, &pd);
-    while (atomic_load(&srv->metrics.in_flight) == 0) {
+    while (atomic_load(&srv->counters.in_flight) == 0) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -886,7 +886,7 @@ static void test_metrics(void **state) {
     resp_free(&r);
     /* a request is counted when MHD reports it complete, which can be just
      * after the client has read the answer */
-    for (int i = 0; i < 2000 && atomic_load(&srv->metrics.in_flight) > 0; i++) {
+    for (int i = 0; i < 2000 && atomic_load(&srv->counters.in_flight) > 0; i++) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -1196,7 +1196,7 @@ static void test_slow_keep_alive(void **state) {
     double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
     assert_true(cut);
     assert_true(dt >= 2.0 && dt < 7.0); /* cut at 2.3 s (+ the watchdog's 0.25 s tick) */
-    assert_true(atomic_load(&srv->metrics.conn_cuts) >= 1);
+    assert_true(atomic_load(&srv->counters.conn_cuts) >= 1);
     close(fd);
     wd_server_stop(srv);
 }
@@ -1216,11 +1216,11 @@ static void test_body_budget(void **state) {
     int a = connect_to(port), b = connect_to(port);
     assert_true(send_all(a, head, strlen(head)));
     assert_true(send_all(b, head, strlen(head)));
-    for (int i = 0; i < 500 && atomic_load(&srv->metrics.body_bytes) < (int64_t)p.body_budget; i++) {
+    for (int i = 0; i < 500 && atomic_load(&srv->counters.body_bytes) < (int64_t)p.body_budget; i++) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
     }
-    assert_int_equal(atomic_load(&srv->metrics.body_bytes), (int64_t)p.body_budget);
+    assert_int_equal(atomic_load(&srv->counters.body_bytes), (int64_t)p.body_budget);
     resp r;
     post(port, "/v1/moderations", "{\"input\": \"hello\"}", &r);
     assert_int_equal(r.status, 503);
@@ -1238,11 +1238,11 @@ static void test_body_budget(void **state) {
     close(c);
     close(a);
     close(b);
-    for (int i = 0; i < 1000 && atomic_load(&srv->metrics.body_bytes) > 0; i++) {
+    for (int i = 0; i < 1000 && atomic_load(&srv->counters.body_bytes) > 0; i++) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
     }
-    assert_int_equal(atomic_load(&srv->metrics.body_bytes), 0);
+    assert_int_equal(atomic_load(&srv->counters.body_bytes), 0);
     post(port, "/v1/moderations", "{\"input\": \"hello\"}", &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
@@ -1426,14 +1426,14 @@ static void test_health_under_load(void **state) {
     enum { MAX_BUSY = 8 };
     pthread_t th[MAX_BUSY];
     int n_busy = 0;
-    while (n_busy < MAX_BUSY && atomic_load(&srv->metrics.in_flight) < 2) {
+    while (n_busy < MAX_BUSY && atomic_load(&srv->counters.in_flight) < 2) {
         pthread_create(&th[n_busy++], NULL, busy_request, &port);
-        for (int i = 0; i < 40 && atomic_load(&srv->metrics.in_flight) < n_busy && atomic_load(&srv->metrics.in_flight) < 2; i++) {
+        for (int i = 0; i < 40 && atomic_load(&srv->counters.in_flight) < n_busy && atomic_load(&srv->counters.in_flight) < 2; i++) {
             struct timespec ts = {0, 5000000};
             nanosleep(&ts, NULL);
         }
     }
-    assert_true(atomic_load(&srv->metrics.in_flight) >= 2); /* both workers are checking */
+    assert_true(atomic_load(&srv->counters.in_flight) >= 2); /* both workers are checking */
     static const char *paths[] = {"/healthz", "/readyz", "/metrics"};
     for (int i = 0; i < 3; i++) {
         double t0 = (double)wd__serve_now_ns() * 1e-9;

@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "guard/textclf.h"
-#include "guard/textclf_train.h"
+#include "train/textclf_train.h"
 
 static void usage(FILE *f) {
     fprintf(f,

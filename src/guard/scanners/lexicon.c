@@ -1,5 +1,5 @@
 /*
- * guard/scan_lexicon.c - the `lexicon` scanner type: the team's embedded
+ * guard/scanners/lexicon.c - the `lexicon` scanner type: the team's embedded
  * lexicons (lexicons/NAME.lex) and user files, matched by guard/lexicon.c.
  *
  * Policy node:

@@ -1,5 +1,5 @@
 /*
- * guard/textclf_data.c - the labelled examples the built-in classifier is
+ * train/textclf_data.c - the labelled examples the built-in classifier is
  * trained and evaluated on, read from the public datasets in
  * ../shared/data (see its MANIFEST.md for sources and licences).
  *
@@ -39,8 +39,8 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "guard/normalize.h"
-#include "guard/textclf_train.h"
+#include "guard/canonical.h"
+#include "train/textclf_train.h"
 #include "warden/taxonomy.h"
 
 const char *const wd__clf_label_names[WD_CLF_N_LABELS] = {
@@ -162,19 +162,19 @@ wd_status wd__clf_dataset_add(wd_clf_dataset *d, int source, const char *text, s
                    text[len - 1] == '\r'))
         len--;
     if (!len) return WD_OK;
-    wd_norm nm = {0};
-    wd_status rc = wd__normalize(text, len, d->norm_flags, &nm);
+    wd__canon nm = {0};
+    wd_status rc = wd__canonicalize(text, len, d->norm_flags, &nm);
     if (rc) return rc;
     if (d->sources[source].use == WD_CLF_USE_TRAIN && is_dupe(d, nm.text, nm.len)) {
         d->n_dupes++;
-        wd__norm_free(&nm);
+        wd__canon_free(&nm);
         return WD_OK;
     }
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 1024;
         wd_clf_example *e = realloc(d->ex, cap * sizeof *e);
         if (!e) {
-            wd__norm_free(&nm);
+            wd__canon_free(&nm);
             return wd__fail(WD_ERR_NOMEM, "clf dataset: out of memory");
         }
         d->ex = e;
@@ -187,13 +187,13 @@ wd_status wd__clf_dataset_add(wd_clf_dataset *d, int source, const char *text, s
     if (!e->text || !e->norm) {
         free(e->text);
         free(e->norm);
-        wd__norm_free(&nm);
+        wd__canon_free(&nm);
         return wd__fail(WD_ERR_NOMEM, "clf dataset: out of memory");
     }
     memcpy(e->norm, nm.text, nm.len);
     e->norm[nm.len] = 0;
     e->norm_len = nm.len;
-    wd__norm_free(&nm);
+    wd__canon_free(&nm);
     e->source = e->origin = (uint32_t)source;
     e->pos = pos & known;
     e->known = known;
@@ -761,13 +761,13 @@ static wd_status on_awesome(void *vctx, char **f, size_t nf, const char *where) 
     if ((size_t)c->col[0] >= nf) return WD_OK;
     const char *t = f[c->col[0]];
     size_t len = strlen(t);
-    wd_norm nm = {0};
-    wd_status rc = wd__normalize(t, len, c->d->norm_flags, &nm);
+    wd__canon nm = {0};
+    wd_status rc = wd__canonicalize(t, len, c->d->norm_flags, &nm);
     if (rc) return rc;
     int bad = 0;
     for (const char *const *k = persona_screen; *k && !bad; k++)
         bad = has_stem(nm.text, nm.len, *k);
-    wd__norm_free(&nm);
+    wd__canon_free(&nm);
     if (bad) return WD_OK;
     if (len > 2000) {
         len = 2000;

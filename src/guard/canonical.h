@@ -1,5 +1,5 @@
 /*
- * guard/normalize.h - the text normaliser every scanner shares.
+ * guard/canonical.h - the text normaliser every scanner shares.
  *
  * It undoes the cheap tricks people use to slip a request past a word list
  * (invisible characters, look-alike letters, leetspeak, letters split by
@@ -38,52 +38,52 @@
  * Invariants: text is valid UTF-8 and NUL-terminated; map has len + 1
  * entries, is non-decreasing, map[i] is the first byte of a character of the
  * original, and map[len] is the original length. A match [a, b) in text is
- * [map[a], end of the character at map[b-1]) in the original; wd__norm_span
+ * [map[a], end of the character at map[b-1]) in the original; wd__canon_span
  * computes it.
  */
-#ifndef WD_GUARD_NORMALIZE_H
-#define WD_GUARD_NORMALIZE_H
+#ifndef WD_GUARD_CANONICAL_H
+#define WD_GUARD_CANONICAL_H
 
 #include <stddef.h>
 
 #include "guard/stop.h"
 #include "warden/base.h"
 
-typedef struct wd_norm {
+typedef struct wd__canon {
     char   *text;  /* normalised UTF-8, NUL-terminated, owned */
     size_t  len;   /* bytes in text */
     size_t *map;   /* map[i] = byte offset in the original text where the character that produced normalised byte i starts; map[len] = original length. owned */
     size_t  cap;   /* bytes allocated for text (map has cap + 1 entries); for buffer reuse */
-} wd_norm;
+} wd__canon;
 
-enum { WD_NORM_NFKC = 1, WD_NORM_CASEFOLD = 2, WD_NORM_INVISIBLE = 4, WD_NORM_CONFUSABLES = 8,
-       WD_NORM_LEET = 16, WD_NORM_JOIN_SPLIT = 32, WD_NORM_HTML = 64, WD_NORM_DEFAULT = 127 };
+enum { WD_CANON_NFKC = 1, WD_CANON_CASEFOLD = 2, WD_CANON_INVISIBLE = 4, WD_CANON_CONFUSABLES = 8,
+       WD_CANON_LEET = 16, WD_CANON_JOIN_SPLIT = 32, WD_CANON_HTML = 64, WD_CANON_DEFAULT = 127 };
 /* Tests only: JOIN_SPLIT's one-letter rule by its quadratic first version,
  * the oracle of the linear one. */
-enum { WD_NORM_JOIN_NAIVE = 1 << 16 };
+enum { WD_CANON_JOIN_NAIVE = 1 << 16 };
 
 /* Normalises len bytes of UTF-8. Invalid UTF-8 -> WD_ERR_ENCODING with the byte offset in the message. out zeroed on failure. */
-wd_status wd__normalize(const char *text, size_t len, unsigned flags, wd_norm *out);
-void wd__norm_free(wd_norm *n);
+wd_status wd__canonicalize(const char *text, size_t len, unsigned flags, wd__canon *out);
+void wd__canon_free(wd__canon *n);
 
-/* Same as wd__normalize, but reuses out's buffers when they are big enough
+/* Same as wd__canonicalize, but reuses out's buffers when they are big enough
  * (out must be zeroed or hold a previous result). On failure out keeps its
- * buffers (to be freed by wd__norm_free) with len = 0 and text = "". */
-wd_status wd__normalize_reuse(const char *text, size_t len, unsigned flags, wd_norm *out);
+ * buffers (to be freed by wd__canon_free) with len = 0 and text = "". */
+wd_status wd__canonicalize_reuse(const char *text, size_t len, unsigned flags, wd__canon *out);
 
-/* wd__normalize_reuse that polls stop (may be NULL) every 64 KiB: returns
+/* wd__canonicalize_reuse that polls stop (may be NULL) every 64 KiB: returns
  * WD_ERR_TIMEOUT / WD_ERR_CANCELLED (out as on failure) when told to stop.
  * Linear in len. */
-wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_norm *out,
+wd_status wd__canonicalize_stop(const char *text, size_t len, unsigned flags, wd__canon *out,
                              const wd_scan_stop *stop);
 
 /* Maps the normalised byte range [a, b) (a < b <= n->len) back to the
  * original: *start = map[a], *end = the end of the original character that
  * produced byte b-1. orig/orig_len is the original text. */
-void wd__norm_span(const wd_norm *n, const char *orig, size_t orig_len, size_t a, size_t b,
+void wd__canon_span(const wd__canon *n, const char *orig, size_t orig_len, size_t a, size_t b,
                    size_t *start, size_t *end);
 
 /* True for the characters the INVISIBLE step removes. */
-int wd__norm_is_invisible(int32_t cp);
+int wd__canon_is_invisible(int32_t cp);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * guard/secrets_check.h - the entropy test of the secrets scanner
- * (guard/secrets.c), exposed for tests.
+ * guard/scanners/secrets_check.h - the entropy test of the secrets scanner
+ * (guard/scanners/secrets.c), exposed for tests.
  */
 #ifndef WD_GUARD_SECRETS_CHECK_H
 #define WD_GUARD_SECRETS_CHECK_H

@@ -1,5 +1,5 @@
 /*
- * guard/textclf_train.c - trains and evaluates the built-in classifier.
+ * train/textclf_train.c - trains and evaluates the built-in classifier.
  *
  * Model: z = b + W^T x with x the sparse feature vector of textclf.c.
  * Loss, per example e, averaged over the batch, plus l2/2 |W|^2:
@@ -17,7 +17,7 @@
  * loss. The final float weights are quantised to int8 (wd__textclf_build);
  * evaluation always scores the quantised model that ships.
  */
-#include "guard/textclf_train.h"
+#include "train/textclf_train.h"
 
 #include <math.h>
 #include <stdlib.h>

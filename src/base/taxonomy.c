@@ -1,5 +1,5 @@
 /*
- * guard/taxonomy.c - canonical categories and foreign-taxonomy tables.
+ * base/taxonomy.c - canonical categories and foreign-taxonomy tables.
  *
  * S1-S14 follow the MLCommons hazard taxonomy as used by Llama Guard 3.
  * The foreign tables are judgement calls where taxonomies do not line up;

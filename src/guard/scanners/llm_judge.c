@@ -1,5 +1,5 @@
 /*
- * guard/judge_llm.c - the `llm_judge` scanner: any decoder checkpoint asked
+ * guard/scanners/llm_judge.c - the `llm_judge` scanner: any decoder checkpoint asked
  * whether a text is safe with the Llama Guard 3 prompt (Inan et al. 2023,
  * Meta's Llama Guard 3 model card) or a user template.
  *
@@ -40,7 +40,7 @@
 #include <string.h>
 
 #include "base/file.h"
-#include "guard/judge_llm.h"
+#include "guard/judge.h"
 #include "guard/scanner.h"
 #include "warden/chat.h"
 #include "warden/model.h"

@@ -1,5 +1,5 @@
 /*
- * guard/scan_classifier.c - the `classifier` scanner type: warden's learned
+ * guard/scanners/classifier.c - the `classifier` scanner type: warden's learned
  * text classifier (guard/textclf.c), the embedded model by default.
  *
  * Policy node:
@@ -24,14 +24,14 @@
  * text, not a span), named "classifier:S<k>" after the top hazard.
  *
  * The model expects text normalised with its own flags; the engine's shared
- * normalised text is used when those are WD_NORM_DEFAULT (the default
+ * normalised text is used when those are WD_CANON_DEFAULT (the default
  * policy's), otherwise the scanner normalises the original itself.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/file.h"
-#include "guard/decode.h"
+#include "guard/payload.h"
 #include "guard/scanner.h"
 #include "guard/textclf.h"
 
@@ -121,7 +121,7 @@ fail:
 }
 
 typedef struct clf_scratch {
-    wd_norm norm;       /* reused when the scanner normalises for itself */
+    wd__canon norm;       /* reused when the scanner normalises for itself */
     char   *dbuf, *cut, *plain; /* decoder work buffer; the text with its payloads decoded; the decoded payloads */
     size_t  dcap, ccap, pcap;
 } clf_scratch;
@@ -166,7 +166,7 @@ static const char *cut_payloads(clf_scratch *cs, const wd_scan_input *in, const 
     sp.off[0] = 0;
     sp.cs = cs;
     sp.oom = false;
-    *st = wd__decode_scan(in->orig, in->orig_len, NULL, WD_DECODE_BASE64 | WD_DECODE_HEX, 16, &cs->dbuf,
+    *st = wd__payload_scan(in->orig, in->orig_len, NULL, WD_DECODE_BASE64 | WD_DECODE_HEX, 16, &cs->dbuf,
                           &cs->dcap, on_span, &sp, in->stop);
     if (*st == WD_ERR_NOMEM) *st = WD_OK; /* the model reads the text as it is */
     if (*st != WD_OK || !sp.n || sp.oom) return t;
@@ -201,7 +201,7 @@ static void *clf_scratch_new(const void *impl) { return calloc(1, sizeof(clf_scr
 static void clf_scratch_free(void *s) {
     clf_scratch *cs = s;
     if (!cs) return;
-    wd__norm_free(&cs->norm);
+    wd__canon_free(&cs->norm);
     free(cs->dbuf);
     free(cs->cut);
     free(cs->plain);
@@ -245,21 +245,21 @@ static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input 
      * text too: decoded character references are what it should see. */
     clf_scratch *cs = scratch;
     if (in->ciphered) return WD_OK; /* gibberish to the model: it reads the deciphered variant */
-    if (in->norm && (flags | WD_NORM_HTML) == WD_NORM_DEFAULT) {
+    if (in->norm && (flags | WD_CANON_HTML) == WD_CANON_DEFAULT) {
         size_t n = in->norm->len;
         st = WD_OK;
         const char *t = cs ? cut_payloads(cs, in, in->norm->text, in->norm->map, &n, &st) : in->norm->text;
         if (st == WD_OK) st = wd__textclf_predict_stop(c->m, t, n, probs, in->stop);
     } else {
-        wd_norm local = {0};
-        wd_norm *n = cs ? &cs->norm : &local;
-        st = wd__normalize_stop(in->orig, in->orig_len, flags, n, in->stop);
+        wd__canon local = {0};
+        wd__canon *n = cs ? &cs->norm : &local;
+        st = wd__canonicalize_stop(in->orig, in->orig_len, flags, n, in->stop);
         if (st == WD_OK) {
             size_t len = n->len;
             const char *t = cs ? cut_payloads(cs, in, n->text, n->map, &len, &st) : n->text;
             if (st == WD_OK) st = wd__textclf_predict_stop(c->m, t, len, probs, in->stop);
         }
-        if (!cs) wd__norm_free(&local);
+        if (!cs) wd__canon_free(&local);
     }
     if (st == WD_ERR_TIMEOUT || st == WD_ERR_CANCELLED) return st;
     if (st != WD_OK) return wd__err_set(err, st, "classifier: %s", wd_last_error());

@@ -1,5 +1,5 @@
 /*
- * serve/metrics.c - the server's counters in the Prometheus text exposition
+ * serve/counters.c - the server's counters in the Prometheus text exposition
  * format (version 0.0.4): counters, a latency histogram per route, gauges.
  *
  *   warden_http_requests_total{route,code}         counter
@@ -36,7 +36,7 @@ const char *wd__route_name(wd__route r) {
 #define ADD(x, v) atomic_fetch_add_explicit(&(x), (v), memory_order_relaxed)
 #define GET(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
-void wd__metrics_request(wd__metrics *m, wd__route r, int status, double seconds) {
+void wd__counters_request(wd__counters *m, wd__route r, int status, double seconds) {
     if (r < 0 || r >= WD__ROUTE_COUNT) r = WD__ROUTE_OTHER;
     if (status < 100 || status > 599) status = 500;
     ADD(m->by_status[r][status], 1);
@@ -46,14 +46,14 @@ void wd__metrics_request(wd__metrics *m, wd__route r, int status, double seconds
     ADD(m->lat_sum_us[r], (uint64_t)(seconds > 0 ? seconds * 1e6 : 0));
 }
 
-void wd__metrics_verdict(wd__metrics *m, const wd__serve_result *res) {
+void wd__counters_verdict(wd__counters *m, const wd__serve_result *res) {
     ADD(m->inputs, 1);
     ADD(m->verdicts[res->unsafe ? 1 : 0], 1);
     for (int c = 0; c < WD_CAT_COUNT; c++)
         if (res->flagged & WD_CATMASK(c)) ADD(m->category[c], 1);
 }
 
-char *wd__metrics_render(const wd__metrics *m, size_t *len) {
+char *wd__counters_render(const wd__counters *m, size_t *len) {
     wd__jsonw w = {0}; /* plain text, the writer only appends */
     wd__jsonw_lit(&w, "# HELP warden_http_requests_total HTTP requests answered, by route and status code.\n"
                       "# TYPE warden_http_requests_total counter\n");

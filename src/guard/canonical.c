@@ -1,5 +1,5 @@
 /*
- * guard/normalize.c - see normalize.h for the steps and the invariants.
+ * guard/canonical.c - see canonical.h for the steps and the invariants.
  *
  * Three passes over the text:
  *   1. decode UTF-8 (validating), drop invisibles, NFKC / confusables /
@@ -8,11 +8,11 @@
  *   2. JOIN_SPLIT in place (only ever deletes bytes).
  *   3. LEET in place (only ever replaces one ASCII byte by another).
  * Passes 2 and 3 never grow the text, so the only allocations are the
- * output's two buffers (reused by wd__normalize_reuse). Every pass is
+ * output's two buffers (reused by wd__canonicalize_reuse). Every pass is
  * linear in the text, whatever it repeats (pass 2 decides each chain of
  * one-letter tokens once: see join_singles).
  */
-#include "guard/normalize.h"
+#include "guard/canonical.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,7 +24,7 @@
 
 /* ==== character classes ================================================ */
 
-int wd__norm_is_invisible(int32_t c) {
+int wd__canon_is_invisible(int32_t c) {
     if (c < 0x20) return c != '\t' && c != '\n' && c != '\r';
     if (c < 0x7f) return 0;
     if (c <= 0x9f) return 1; /* DEL + C1 controls */
@@ -108,11 +108,11 @@ static int confusable(int32_t cp) {
 /* ==== output buffer ===================================================== */
 
 typedef struct outbuf {
-    wd_norm *n;
+    wd__canon *n;
     bool     oom;
 } outbuf;
 
-static bool grow(wd_norm *n, size_t need) {
+static bool grow(wd__canon *n, size_t need) {
     if (need <= n->cap) return true;
     size_t cap = n->cap ? n->cap : 64;
     while (cap < need) {
@@ -130,7 +130,7 @@ static bool grow(wd_norm *n, size_t need) {
 }
 
 static inline void put_cp(outbuf *o, int32_t cp, size_t orig) {
-    wd_norm *n = o->n;
+    wd__canon *n = o->n;
     if (n->len + 4 > n->cap && !grow(n, n->len + 4)) {
         o->oom = true;
         return;
@@ -157,7 +157,7 @@ typedef struct cluster {
 static void flush(outbuf *o, cluster *c, unsigned flags) {
     if (!c->n) return;
     utf8proc_ssize_t n = (utf8proc_ssize_t)c->n;
-    if ((flags & WD_NORM_NFKC) && n > 1) {
+    if ((flags & WD_CANON_NFKC) && n > 1) {
         utf8proc_ssize_t r = utf8proc_normalize_utf32(c->cp, n, UTF8PROC_COMPOSE);
         if (r > 0) n = r;
     }
@@ -172,7 +172,7 @@ static void push(outbuf *o, cluster *c, unsigned flags, int32_t cp, size_t orig)
 }
 
 static int32_t ascii_fold(int32_t c, unsigned flags) {
-    return ((flags & WD_NORM_CASEFOLD) && c >= 'A' && c <= 'Z') ? c + 32 : c;
+    return ((flags & WD_CANON_CASEFOLD) && c >= 'A' && c <= 'Z') ? c + 32 : c;
 }
 
 /* Appends what one non-ASCII code point becomes. */
@@ -180,7 +180,7 @@ static void one_char(outbuf *o, cluster *cl, unsigned flags, int32_t cp, size_t 
     int32_t buf[32], buf2[8];
     utf8proc_ssize_t n = 1;
     buf[0] = cp;
-    if (flags & WD_NORM_CONFUSABLES) {
+    if (flags & WD_CANON_CONFUSABLES) {
         int m = confusable(cp);
         if (m) {
             if (cl->n) flush(o, cl, flags);
@@ -189,15 +189,15 @@ static void one_char(outbuf *o, cluster *cl, unsigned flags, int32_t cp, size_t 
         }
     }
     int lbc = 0;
-    if (flags & WD_NORM_NFKC) {
+    if (flags & WD_CANON_NFKC) {
         utf8proc_option_t opt = UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
-        if ((flags & WD_NORM_CASEFOLD) && !(flags & WD_NORM_CONFUSABLES)) opt |= UTF8PROC_CASEFOLD;
+        if ((flags & WD_CANON_CASEFOLD) && !(flags & WD_CANON_CONFUSABLES)) opt |= UTF8PROC_CASEFOLD;
         n = utf8proc_decompose_char(cp, buf, 32, opt, &lbc);
         if (n < 1 || n > 32) {
             n = 1;
             buf[0] = cp;
         }
-    } else if ((flags & WD_NORM_CASEFOLD) && !(flags & WD_NORM_CONFUSABLES)) {
+    } else if ((flags & WD_CANON_CASEFOLD) && !(flags & WD_CANON_CONFUSABLES)) {
         n = utf8proc_decompose_char(cp, buf, 32, UTF8PROC_CASEFOLD, &lbc);
         if (n < 1 || n > 32) {
             n = 1;
@@ -208,17 +208,17 @@ static void one_char(outbuf *o, cluster *cl, unsigned flags, int32_t cp, size_t 
         int32_t d = buf[i];
         /* a new cluster starts only at the first code point of a character */
         bool starter = i == 0 && utf8proc_get_property(d)->combining_class == 0;
-        if (flags & WD_NORM_CONFUSABLES) {
+        if (flags & WD_CANON_CONFUSABLES) {
             if (is_diacritic(d)) continue;
             int m = d < 0x80 ? 0 : confusable(d);
             if (m) {
                 d = m;
             } else if (d < 0x80) {
                 d = ascii_fold(d, flags);
-            } else if (flags & WD_NORM_CASEFOLD) {
+            } else if (flags & WD_CANON_CASEFOLD) {
                 int lbc2 = 0;
                 utf8proc_option_t opt = UTF8PROC_CASEFOLD;
-                if (flags & WD_NORM_NFKC) opt |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+                if (flags & WD_CANON_NFKC) opt |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
                 utf8proc_ssize_t k = utf8proc_decompose_char(d, buf2, 8, opt, &lbc2);
                 if (k > 1 && k <= 8) {
                     if (starter && cl->n) flush(o, cl, flags);
@@ -290,7 +290,7 @@ static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf
     cluster cl;
     cl.n = 0;
     cl.orig = 0;
-    wd_norm *n = o->n;
+    wd__canon *n = o->n;
     size_t i = 0, next_poll = WD_SCAN_POLL_BYTES;
     /* comments: where the open one closes ("-->"), and the offset from which
      * the text is known to hold no "-->" (so a search never repeats) */
@@ -302,14 +302,14 @@ static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf
             next_poll = i + WD_SCAN_POLL_BYTES;
         }
         uint8_t b = s[i];
-        if ((flags & WD_NORM_HTML) && i == cend) {
+        if ((flags & WD_CANON_HTML) && i == cend) {
             if (cl.n) flush(o, &cl, flags);
             put_cp(o, ' ', i);
             i += 3;
             cend = SIZE_MAX;
             continue;
         }
-        if ((flags & WD_NORM_HTML) && b == '<' && cend == SIZE_MAX && i + 4 <= len && !memcmp(s + i, "<!--", 4) &&
+        if ((flags & WD_CANON_HTML) && b == '<' && cend == SIZE_MAX && i + 4 <= len && !memcmp(s + i, "<!--", 4) &&
             i + 4 < no_close_from) {
             const uint8_t *c = i + 4 < len ? memmem(s + i + 4, len - i - 4, "-->", 3) : NULL;
             if (!c) {
@@ -330,16 +330,16 @@ static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf
                 continue;
             }
         }
-        if ((flags & WD_NORM_HTML) && b == '&') {
+        if ((flags & WD_CANON_HTML) && b == '&') {
             int32_t cp;
             size_t k = html_ref(s + i, len - i, &cp);
             if (k) {
                 if (cp < 0x80) {
-                    if (!((flags & WD_NORM_INVISIBLE) && wd__norm_is_invisible(cp))) {
+                    if (!((flags & WD_CANON_INVISIBLE) && wd__canon_is_invisible(cp))) {
                         if (cl.n) flush(o, &cl, flags);
                         put_cp(o, ascii_fold(cp, flags), i);
                     }
-                } else if (!((flags & WD_NORM_INVISIBLE) && wd__norm_is_invisible(cp))) {
+                } else if (!((flags & WD_CANON_INVISIBLE) && wd__canon_is_invisible(cp))) {
                     one_char(o, &cl, flags, cp, i);
                 }
                 if (o->oom) return WD_ERR_NOMEM;
@@ -348,14 +348,14 @@ static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf
             }
         }
         if (b < 0x80) {
-            if ((flags & WD_NORM_INVISIBLE) && wd__norm_is_invisible(b)) {
+            if ((flags & WD_CANON_INVISIBLE) && wd__canon_is_invisible(b)) {
                 i++;
                 continue;
             }
             if (cl.n) flush(o, &cl, flags);
             int32_t c = ascii_fold(b, flags);
             /* A following combining mark may compose with this letter. */
-            if ((flags & WD_NORM_NFKC) && i + 1 < len && s[i + 1] >= 0x80) {
+            if ((flags & WD_CANON_NFKC) && i + 1 < len && s[i + 1] >= 0x80) {
                 push(o, &cl, flags, c, i);
             } else {
                 if (n->len + 1 > n->cap && !grow(n, n->len + 1)) return WD_ERR_NOMEM;
@@ -369,7 +369,7 @@ static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf
         utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
         if (k < 0)
             return wd__fail(WD_ERR_ENCODING, "invalid UTF-8 at byte offset %zu (byte 0x%02x)", i, b);
-        if ((flags & WD_NORM_INVISIBLE) && wd__norm_is_invisible(cp)) {
+        if ((flags & WD_CANON_INVISIBLE) && wd__canon_is_invisible(cp)) {
             i += (size_t)k;
             continue;
         }
@@ -398,7 +398,7 @@ static inline bool is_sep(uint8_t c) {
 }
 
 /* Marks bytes to delete with keep[i] = 0; compacts at the end. */
-static void compact(wd_norm *n, const uint8_t *keep) {
+static void compact(wd__canon *n, const uint8_t *keep) {
     size_t w = 0;
     for (size_t r = 0; r < n->len; r++) {
         if (!keep[r]) continue;
@@ -446,7 +446,7 @@ static size_t chain_at(const uint8_t *t, size_t len, size_t i, size_t *seplen_ou
  * token is tried from each later token (its suffix: fewer tokens, the same
  * separator, the same end), as a scan that restarts at every position
  * would, but from the counts already known: linear in the text. */
-static bool join_singles(wd_norm *n, uint8_t *keep) {
+static bool join_singles(wd__canon *n, uint8_t *keep) {
     const uint8_t *t = (const uint8_t *)n->text;
     size_t len = n->len, i = 0;
     bool any = false;
@@ -485,8 +485,8 @@ static bool join_singles(wd_norm *n, uint8_t *keep) {
 
 /* The rule as first written: restarts at every token of a chain that is
  * not joined, so quadratic on "a a a a ...". The oracle for join_singles
- * (flag WD_NORM_JOIN_NAIVE). */
-static bool join_singles_naive(wd_norm *n, uint8_t *keep) {
+ * (flag WD_CANON_JOIN_NAIVE). */
+static bool join_singles_naive(wd__canon *n, uint8_t *keep) {
     const uint8_t *t = (const uint8_t *)n->text;
     size_t len = n->len, i = 0;
     bool any = false;
@@ -522,7 +522,7 @@ static bool join_singles_naive(wd_norm *n, uint8_t *keep) {
 /* Rule B: a token of letters in which the same punctuation byte (. * _ ~ ^ ')
  * appears at least twice, every piece 1-5 bytes with a letter in it:
  * "ex.plo.sive". Versions ("v1.2.3") and hosts ("www.example.com") stay. */
-static bool join_pieces(wd_norm *n, uint8_t *keep) {
+static bool join_pieces(wd__canon *n, uint8_t *keep) {
     const uint8_t *t = (const uint8_t *)n->text;
     size_t len = n->len;
     bool any = false;
@@ -572,7 +572,7 @@ static bool join_pieces(wd_norm *n, uint8_t *keep) {
 }
 
 /* Polls stop between its linear sub-passes. */
-static wd_status pass_join(wd_norm *n, bool naive, const wd_scan_stop *stop) {
+static wd_status pass_join(wd__canon *n, bool naive, const wd_scan_stop *stop) {
     if (n->len < 5) return WD_OK;
     uint8_t stackbuf[512];
     uint8_t *keep = n->len <= sizeof stackbuf ? stackbuf : malloc(n->len);
@@ -609,7 +609,7 @@ static bool leet_word(const uint8_t *t, size_t a, size_t b, bool loose) {
     return false;
 }
 
-static wd_status pass_leet(wd_norm *n, const wd_scan_stop *stop) {
+static wd_status pass_leet(wd__canon *n, const wd_scan_stop *stop) {
     uint8_t *t = (uint8_t *)n->text;
     size_t len = n->len;
     for (int round = 0; round < 2; round++) {
@@ -639,11 +639,11 @@ static wd_status pass_leet(wd_norm *n, const wd_scan_stop *stop) {
 
 /* ==== API ================================================================ */
 
-wd_status wd__normalize_reuse(const char *text, size_t len, unsigned flags, wd_norm *out) {
-    return wd__normalize_stop(text, len, flags, out, NULL);
+wd_status wd__canonicalize_reuse(const char *text, size_t len, unsigned flags, wd__canon *out) {
+    return wd__canonicalize_stop(text, len, flags, out, NULL);
 }
 
-wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_norm *out,
+wd_status wd__canonicalize_stop(const char *text, size_t len, unsigned flags, wd__canon *out,
                              const wd_scan_stop *stop) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "normalize: out is NULL");
     out->len = 0;
@@ -666,8 +666,8 @@ wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_no
         out->map[0] = 0;
         return st;
     }
-    if (flags & WD_NORM_JOIN_SPLIT) {
-        st = pass_join(out, (flags & WD_NORM_JOIN_NAIVE) != 0, stop);
+    if (flags & WD_CANON_JOIN_SPLIT) {
+        st = pass_join(out, (flags & WD_CANON_JOIN_NAIVE) != 0, stop);
         if (st != WD_OK) {
             out->len = 0;
             out->text[0] = '\0';
@@ -675,7 +675,7 @@ wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_no
             return st == WD_ERR_NOMEM ? wd__fail(st, "normalize: out of memory") : st;
         }
     }
-    if ((flags & WD_NORM_LEET) && (st = pass_leet(out, stop)) != WD_OK) {
+    if ((flags & WD_CANON_LEET) && (st = pass_leet(out, stop)) != WD_OK) {
         out->len = 0;
         out->text[0] = '\0';
         out->map[0] = 0;
@@ -685,22 +685,22 @@ wd_status wd__normalize_stop(const char *text, size_t len, unsigned flags, wd_no
     return WD_OK;
 }
 
-wd_status wd__normalize(const char *text, size_t len, unsigned flags, wd_norm *out) {
+wd_status wd__canonicalize(const char *text, size_t len, unsigned flags, wd__canon *out) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "normalize: out is NULL");
     memset(out, 0, sizeof *out);
-    wd_status st = wd__normalize_reuse(text, len, flags, out);
-    if (st != WD_OK) wd__norm_free(out);
+    wd_status st = wd__canonicalize_reuse(text, len, flags, out);
+    if (st != WD_OK) wd__canon_free(out);
     return st;
 }
 
-void wd__norm_free(wd_norm *n) {
+void wd__canon_free(wd__canon *n) {
     if (!n) return;
     free(n->text);
     free(n->map);
     memset(n, 0, sizeof *n);
 }
 
-void wd__norm_span(const wd_norm *n, const char *orig, size_t orig_len, size_t a, size_t b,
+void wd__canon_span(const wd__canon *n, const char *orig, size_t orig_len, size_t a, size_t b,
                    size_t *start, size_t *end) {
     if (a > n->len) a = n->len;
     if (b > n->len) b = n->len;

@@ -1,5 +1,5 @@
 /*
- * guard/judge_encoder.c - the `encoder_classifier` scanner: any
+ * guard/scanners/encoder_classifier.c - the `encoder_classifier` scanner: any
  * bert/roberta/distilbert *ForSequenceClassification checkpoint (Prompt
  * Guard, toxicity and injection classifiers) as a guard.
  *

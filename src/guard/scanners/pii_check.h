@@ -1,6 +1,6 @@
 /*
- * guard/pii_check.h - the checksum and range validators of the pii scanner
- * (guard/pii.c), exposed for tests.
+ * guard/scanners/pii_check.h - the checksum and range validators of the pii scanner
+ * (guard/scanners/pii.c), exposed for tests.
  */
 #ifndef WD_GUARD_PII_CHECK_H
 #define WD_GUARD_PII_CHECK_H

@@ -1,9 +1,9 @@
 /*
- * guard/pnode.c - YAML (libyaml event API) -> wd_pnode tree with locations.
- * See pnode.h. Nesting is limited to 64 levels and aliases are refused, so
+ * base/yaml.c - YAML (libyaml event API) -> wd_pnode tree with locations.
+ * See yaml.h. Nesting is limited to 64 levels and aliases are refused, so
  * a hostile document costs at most its own size in memory.
  */
-#include "guard/pnode.h"
+#include "base/yaml.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /*
- * guard/erase_check.c - certified erase-and-check (Kumar et al. 2023) over
+ * certify/erase_check.c - certified erase-and-check (Kumar et al. 2023) over
  * any guard, plus RandEC and GreedyEC. See include/warden/certify.h for the
  * modes, counts and the certificate; ../shared/METHODS.md section 1a-1b for
  * the paper's numbers.
@@ -52,7 +52,7 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "base/util.h"
-#include "guard/judge_llm.h"
+#include "guard/judge.h"
 #include "warden/certify.h"
 #include "warden/model.h"
 #include "warden/tokenizer.h"

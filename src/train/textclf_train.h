@@ -1,5 +1,5 @@
 /*
- * guard/textclf_train.h - training and evaluating the built-in classifier
+ * train/textclf_train.h - training and evaluating the built-in classifier
  * (internal; used by `warden train-guard` and the tests).
  *
  * Labels of the shipped model, in order (WD_CLF_LABEL_*): "harmful",

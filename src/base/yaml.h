@@ -1,5 +1,5 @@
 /*
- * guard/pnode.h - a policy file parsed into a small tree that remembers
+ * base/yaml.h - a policy file parsed into a small tree that remembers
  * where every node was (file, line, column from libyaml's marks), so that
  * any part of the guard - the policy reader or a scanner reading its own
  * options - reports a bad value as
@@ -9,8 +9,8 @@
  * are refused (a policy has no need for them, and aliases make billion-laugh
  * documents). Map keys are scalars; duplicate keys are an error.
  */
-#ifndef WD_GUARD_PNODE_H
-#define WD_GUARD_PNODE_H
+#ifndef WD_BASE_YAML_H
+#define WD_BASE_YAML_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * guard/pii.c - the `pii` scanner: personal data in the ORIGINAL text,
+ * guard/scanners/pii.c - the `pii` scanner: personal data in the ORIGINAL text,
  * each candidate found by a PCRE2 pattern and then checked by a validator,
  * so that an order number is not a card and a date is not a phone number.
  *
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "guard/pii_check.h"
+#include "guard/scanners/pii_check.h"
 #include "guard/rx.h"
 #include "guard/scanner.h"
 

@@ -1,5 +1,5 @@
 /*
- * guard/secrets.c - the `secrets` scanner: credentials in the ORIGINAL text.
+ * guard/scanners/secrets.c - the `secrets` scanner: credentials in the ORIGINAL text.
  *
  * Known formats (prefixes and lengths the providers document) score high;
  * an assignment to a secret-sounding name ("api_key = ...") and any long
@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guard/decode.h"
+#include "guard/payload.h"
 #include "guard/rx.h"
 #include "guard/scanner.h"
-#include "guard/secrets_check.h"
+#include "guard/scanners/secrets_check.h"
 
 typedef struct known {
     const char *rule, *placeholder, *pattern, *gate;
@@ -305,7 +305,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
             {
                 size_t m = b - a < 672 ? b - a : 672;
                 long k = wd__base64_decode(t + a, m, buf);
-                if (k > 0 && wd__decode_readable(buf, (size_t)k)) continue;
+                if (k > 0 && wd__payload_readable(buf, (size_t)k)) continue;
             }
             if (wd__scan_hit(res, WD_CAT_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)
                 return WD_ERR_NOMEM;

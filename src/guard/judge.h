@@ -1,11 +1,11 @@
 /*
- * guard/judge_llm.h - the LLM judge's prompt and score, shared by the
- * llm_judge scanner (judge_llm.c) and erase-and-check's token-level judge
+ * guard/judge.h - the LLM judge's prompt and score, shared by the
+ * llm_judge scanner (scanners/llm_judge.c) and erase-and-check's token-level judge
  * (erase_check.c), so that both ask the model the same question and read
  * the same answer.
  */
-#ifndef WD_GUARD_JUDGE_LLM_H
-#define WD_GUARD_JUDGE_LLM_H
+#ifndef WD_GUARD_JUDGE_H
+#define WD_GUARD_JUDGE_H
 
 #include <stddef.h>
 #include <stdint.h>

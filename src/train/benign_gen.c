@@ -1,5 +1,5 @@
 /*
- * guard/benign_gen.c - warden's own generator of benign prompts that use
+ * train/benign_gen.c - warden's own generator of benign prompts that use
  * alarming words innocently ("kill the yeast", "shoot birds in flight",
  * "kill the process", "overdose symptoms to watch for").
  *
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "guard/textclf_train.h"
+#include "train/textclf_train.h"
 
 typedef struct domain {
     const char *const *tpl;

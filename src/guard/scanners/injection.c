@@ -1,5 +1,5 @@
 /*
- * guard/injection.c - the `injection` scanner: prompt-injection and
+ * guard/scanners/injection.c - the `injection` scanner: prompt-injection and
  * jailbreak markers.
  *
  *   - the team's injection lexicon (lexicons/injection.lex): instruction
@@ -9,7 +9,7 @@
  *     [INST], <<SYS>>, <|endoftext|>): an attempt to forge turns
  *   - ASCII smuggled in Unicode tag characters (U+E0020-E007E), invisible
  *     to a reader but read by many models, when what they spell is a
- *     message (wd__decode_prose), not a scatter of random ones
+ *     message (wd__payload_prose), not a scatter of random ones
  * Payloads hidden in base64/hex/rot13 are decoded by the engine and come
  * back through this scanner (and the others) one level deeper.
  *
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "base/file.h"
-#include "guard/decode.h"
+#include "guard/payload.h"
 #include "guard/lexicon.h"
 #include "guard/rx.h"
 #include "guard/scanner.h"
@@ -160,12 +160,12 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
     if (longest < 4 && tags >= 4) {
         char *hidden = malloc(tags + 1);
         if (!hidden) return WD_ERR_NOMEM;
-        size_t k = wd__decode_tags(t, n, hidden, &first, &last, in->stop, &st);
+        size_t k = wd__payload_tags(t, n, hidden, &first, &last, in->stop, &st);
         if (st != WD_OK) {
             free(hidden);
             return st;
         }
-        bool prose = k >= 4 && wd__decode_prose(hidden, k);
+        bool prose = k >= 4 && wd__payload_prose(hidden, k);
         free(hidden);
         if (prose && wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
             return WD_ERR_NOMEM;

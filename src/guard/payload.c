@@ -1,7 +1,7 @@
 /*
- * guard/decode.c - payload finder; see decode.h.
+ * guard/payload.c - payload finder; see payload.h.
  */
-#include "guard/decode.h"
+#include "guard/payload.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,7 +48,7 @@ static int hexval(unsigned char c) {
 
 /* Readable text: valid UTF-8, no control characters but whitespace, and at
  * least 60% ASCII letters and spaces, with at least one space or 6 letters. */
-bool wd__decode_readable(const unsigned char *p, size_t n) {
+bool wd__payload_readable(const unsigned char *p, size_t n) {
     if (n < 4) return false;
     size_t letters = 0, spaces = 0, i = 0;
     while (i < n) {
@@ -149,7 +149,7 @@ static int scan_hex_bytes(const unsigned char *t, size_t len, size_t min_bytes, 
             o[nb++] = (unsigned char)v;
             end = j + k;
         }
-        if (nb >= min_bytes && nb >= 4 && wd__decode_readable(o, nb))
+        if (nb >= min_bytes && nb >= 4 && wd__payload_readable(o, nb))
             if (fn(a, end, *buf, nb, WD_DECODE_HEX, user)) return 1;
         i = end;
     }
@@ -158,7 +158,7 @@ static int scan_hex_bytes(const unsigned char *t, size_t len, size_t min_bytes, 
 
 /* ==== tag characters ===================================================== */
 
-size_t wd__decode_tags(const char *text, size_t n, char *out, size_t *first, size_t *last,
+size_t wd__payload_tags(const char *text, size_t n, char *out, size_t *first, size_t *last,
                        const wd_scan_stop *stop, wd_status *st) {
     const unsigned char *t = (const unsigned char *)text;
     size_t k = 0, next_poll = WD_SCAN_POLL_BYTES;
@@ -178,10 +178,10 @@ size_t wd__decode_tags(const char *text, size_t n, char *out, size_t *first, siz
     return k;
 }
 
-bool wd__decode_prose(const char *p, size_t n) {
+bool wd__payload_prose(const char *p, size_t n) {
     size_t spaces = 0;
     for (size_t i = 0; i < n; i++) spaces += p[i] == ' ';
-    return spaces >= 2 && wd__decode_readable((const unsigned char *)p, n) && wd__english_mean(p, n) >= -3.0f;
+    return spaces >= 2 && wd__payload_readable((const unsigned char *)p, n) && wd__english_mean(p, n) >= -3.0f;
 }
 
 /* ==== ciphers of the whole text ========================================= */
@@ -400,7 +400,7 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
     return 0;
 }
 
-wd_status wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds, const wd_scan_stop *stop, bool *whole) {
+wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd_scan_stop *stop, bool *whole) {
     *whole = false;
     if (!norm || norm->len < 8) return WD_OK;
     const char *t = norm->text;
@@ -422,7 +422,7 @@ wd_status wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds, const wd_
     return WD_OK;
 }
 
-wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
+wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
                           size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user,
                           const wd_scan_stop *stop) {
     const unsigned char *t = (const unsigned char *)text;
@@ -456,7 +456,7 @@ wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, uns
                 unsigned char *o = (unsigned char *)*buf;
                 for (size_t k = 0; k < n / 2; k++)
                     o[k] = (unsigned char)(hexval(t[a + 2 * k]) << 4 | hexval(t[a + 2 * k + 1]));
-                if (wd__decode_readable(o, n / 2)) {
+                if (wd__payload_readable(o, n / 2)) {
                     if (fn(s0, b, *buf, n / 2, WD_DECODE_HEX, user)) return WD_OK;
                     continue;
                 }
@@ -465,7 +465,7 @@ wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, uns
             if ((kinds & WD_DECODE_BASE64) && lower && upper && (digit || n >= 16)) {
                 if (!grow(buf, cap, n * 3 / 4 + 4)) return WD_ERR_NOMEM;
                 long k = wd__base64_decode(text + a, s1 - a, (unsigned char *)*buf);
-                if (k > 0 && wd__decode_readable((unsigned char *)*buf, (size_t)k))
+                if (k > 0 && wd__payload_readable((unsigned char *)*buf, (size_t)k))
                     if (fn(s0, s1, *buf, (size_t)k, WD_DECODE_BASE64, user)) return WD_OK;
             }
         }
@@ -477,9 +477,9 @@ wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, uns
     }
     if ((kinds & WD_DECODE_TAGS) && memchr(text, 0xF3, len)) {
         if (!grow(buf, cap, len / 4 + 1)) return WD_ERR_NOMEM;
-        size_t first, last, k = wd__decode_tags(text, len, *buf, &first, &last, stop, &st);
+        size_t first, last, k = wd__payload_tags(text, len, *buf, &first, &last, stop, &st);
         if (st != WD_OK) return st;
-        if (k >= 4 && wd__decode_prose(*buf, k) && fn(first, last, *buf, k, WD_DECODE_TAGS, user)) return WD_OK;
+        if (k >= 4 && wd__payload_prose(*buf, k) && fn(first, last, *buf, k, WD_DECODE_TAGS, user)) return WD_OK;
     }
     if ((kinds & WD_DECODE_CIPHERS) && norm && norm->len >= 8) {
         if ((st = wd__scan_stop_poll(stop)) != WD_OK) return st;

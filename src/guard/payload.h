@@ -1,5 +1,5 @@
 /*
- * guard/decode.h - finds payloads hidden in an encoding so the guard can
+ * guard/payload.h - finds payloads hidden in an encoding so the guard can
  * decode them and scan the plain text again:
  *
  *   base64    runs of the base64 alphabet (standard or URL-safe)
@@ -27,12 +27,12 @@
  * each "-ay" word undone. A text thus costs at most four extra scans;
  * all of it is linear in the text.
  */
-#ifndef WD_GUARD_DECODE_H
-#define WD_GUARD_DECODE_H
+#ifndef WD_GUARD_PAYLOAD_H
+#define WD_GUARD_PAYLOAD_H
 
 #include <stddef.h>
 
-#include "guard/normalize.h"
+#include "guard/canonical.h"
 
 /* CIPHERS: the readings of the whole text; a variant from one of them is
  * not read these ways again. */
@@ -55,7 +55,7 @@ typedef int (*wd_decode_fn)(size_t start, size_t end, const char *plain, size_t 
  * NULL) every 64 KiB of text or WD_SCAN_POLL_EVERY words. Returns WD_OK
  * (also when fn stopped it), WD_ERR_NOMEM, or WD_ERR_TIMEOUT /
  * WD_ERR_CANCELLED when told to stop. */
-wd_status wd__decode_scan(const char *text, size_t len, const wd_norm *norm, unsigned kinds,
+wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
                           size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user,
                           const wd_scan_stop *stop);
 
@@ -67,27 +67,27 @@ long wd__base64_decode(const char *s, size_t n, unsigned char *out);
 /* True when p[0..n) is text a person would read: valid UTF-8, no control
  * characters but whitespace, >= 60% ASCII letters and spaces. */
 #include <stdbool.h>
-bool wd__decode_readable(const unsigned char *p, size_t n);
+bool wd__payload_readable(const unsigned char *p, size_t n);
 
 /* Sets *whole when the normalised text as a whole is one of the ciphers in
  * kinds (every line of it rot13 or reversed, or two thirds of its words Pig
  * Latin): its words are noise to a model, which should read the deciphered
- * variant that wd__decode_scan reports instead. Returns WD_OK, or what stop
+ * variant that wd__payload_scan reports instead. Returns WD_OK, or what stop
  * (may be NULL) says while the words are read (*whole is then false). */
-wd_status wd__decode_whole_cipher(const wd_norm *norm, unsigned kinds, const wd_scan_stop *stop, bool *whole);
+wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd_scan_stop *stop, bool *whole);
 
 /* Decodes the tag characters U+E0020-E007E of t[0..n), wherever they are,
  * to their ASCII (U+E0041 -> 'A') in out (room for n / 4 bytes). Returns
  * how many; *first / *last: the byte span from the first to the end of the
  * last one. Polls stop (may be NULL) every 64 KiB: *st is WD_OK, or its
  * answer (the count is then 0). */
-size_t wd__decode_tags(const char *t, size_t n, char *out, size_t *first, size_t *last,
+size_t wd__payload_tags(const char *t, size_t n, char *out, size_t *first, size_t *last,
                        const wd_scan_stop *stop, wd_status *st);
 
 /* True when p[0..n) reads as a message rather than noise: readable (above),
  * at least two spaces, and English-like letters (guard/english.h). Used for
  * strings hidden in tag characters, where a scatter of random ones is a
  * rendering trick, not a message. */
-bool wd__decode_prose(const char *p, size_t n);
+bool wd__payload_prose(const char *p, size_t n);
 
 #endif

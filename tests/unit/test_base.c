@@ -12,8 +12,11 @@
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "base/hash.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/rng.h"
+#include "base/strbuf.h"
 
 static void test_status_str(void **state) {
     assert_string_equal(wd_status_str(WD_OK), "ok");
@@ -307,13 +310,51 @@ static void test_json_numbers(void **state) {
     cJSON_Delete(o);
 }
 
+/* splitmix64 and FNV-1a against their published vectors; the string
+ * builder through growth, printf and failure-free take. */
+static void test_rng_hash_strbuf(void **state) {
+    (void)state;
+    uint64_t s = 0;
+    assert_true(wd__rng_next(&s) == 0xE220A8397B1DCDAFull);
+    assert_true(wd__rng_next(&s) == 0x6E789E6AA1B965F4ull);
+    for (int i = 0; i < 1000; i++) {
+        double u = wd__rng_unit(&s);
+        assert_true(u >= 0.0 && u < 1.0);
+        assert_true(wd__rng_below(&s, 7) < 7);
+    }
+    assert_true(wd__fnv1a("", 0) == 0xcbf29ce484222325ull);
+    assert_true(wd__fnv1a("a", 1) == 0xaf63dc4c8601ec8cull);
+    assert_true(wd__fnv1a("foobar", 6) == 0x85944171f73967e8ull);
+    assert_true(wd__fnv1a_more(wd__fnv1a("foo", 3), "bar", 3) == wd__fnv1a("foobar", 6));
+
+    wd__strbuf b = {0};
+    size_t n = 99;
+    char *e = wd__strbuf_take(&b, &n);
+    assert_non_null(e);
+    assert_string_equal(e, "");
+    assert_int_equal(n, 0);
+    free(e);
+    for (int i = 0; i < 200; i++) wd__strbuf_printf(&b, "%03d,", i);
+    wd__strbuf_puts(&b, "end");
+    wd__strbuf_putc(&b, '!');
+    assert_false(b.oom);
+    assert_int_equal(b.n, 200 * 4 + 4);
+    assert_int_equal(strlen(b.p), b.n);
+    assert_memory_equal(b.p, "000,001,", 8);
+    assert_string_equal(b.p + 800, "end!");
+    char *t = wd__strbuf_take(&b, &n);
+    assert_int_equal(n, 804);
+    assert_null(b.p);
+    free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_str), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_log),        cmocka_unit_test(test_arena),
         cmocka_unit_test(test_files),      cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_strict), cmocka_unit_test(test_json_print),
-        cmocka_unit_test(test_json_numbers),
+        cmocka_unit_test(test_json_numbers), cmocka_unit_test(test_rng_hash_strbuf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,358 @@
+/*
+ * tensor/qmatmul.c - the linear layer on F16 / BF16 / block-quantized
+ * weights; see qmatmul.h.
+ *
+ * Loop order, per thread (which owns a slice of the output rows):
+ *
+ *   for each tile of 8 weight rows:
+ *       [generic types: dequantize the 8 rows into the thread's buffer]
+ *       for each group of 4 rows of x:
+ *           for each weight row of the tile: 4 dot products
+ *
+ * so each weight byte is read from memory once per call and from cache
+ * once per group of 4 rows of x; x (or its int8 blocks) stays in cache
+ * across the tile. A last group of 1-3 rows of x repeats its first row in
+ * the unused slots (computed, not stored).
+ *
+ * The int8 block dot (Q8_0 and Q4_0 weights against int8 blocks of x):
+ *
+ *   s = sum_i qw[i] * qx[i]            (AVX2: |qw| (u8) maddubs sign(qw)*qx
+ *                                       (s8) -> pairs in s16, madd with 1 ->
+ *                                       8 x s32; no overflow: 2*128*127 <
+ *                                       32767)
+ *   acc += (float)s * (d_w * d_x)      (per block; F32 fused multiply-add)
+ */
+#include "tensor/qmatmul.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "tensor/cpu.h"
+#include "tensor/quant.h"
+#include "tensor/threads.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WD_HAVE_X86 1
+#endif
+
+#define QK 32        /* elements in a Q8_0 / Q4_0 block and in an x block */
+#define TILE_OC 8    /* weight rows per tile */
+#define GROUP_N 4    /* rows of x per dot call */
+
+/* x quantized: 32 int8 with an F32 scale, x ~ d * q. */
+typedef struct xblock {
+    float  d;
+    int8_t q[QK];
+} xblock;
+
+static inline float h2f(const uint8_t *p) {
+    uint16_t h = (uint16_t)(p[0] | p[1] << 8);
+    float f;
+    wd_f16_to_f32_ref(&f, &h, 1);
+    return f;
+}
+
+bool wd__qmatmul_supported(wd_ggml_type type) {
+    return type == WD_GGML_F16 || type == WD_GGML_BF16 || wd__quant_supported(type);
+}
+
+size_t wd__qmatmul_row_size(wd_ggml_type type, size_t C) {
+    if (type == WD_GGML_F16 || type == WD_GGML_BF16) return 2 * C;
+    return wd__quant_row_size(type, C);
+}
+
+/* One row of any supported type to F32. */
+static void widen_row(wd_ggml_type type, float *y, const void *src, size_t C) {
+    if (type == WD_GGML_F16)
+        wd_f16_to_f32(y, src, C);
+    else if (type == WD_GGML_BF16)
+        wd_bf16_to_f32(y, src, C);
+    else
+        wd__dequantize(type, y, src, C);
+}
+
+wd_status wd__qmatmul_ref(float *out, const float *x, const void *w, wd_ggml_type type,
+                     const float *bias, size_t N, size_t C, size_t OC) {
+    // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
+    float *row = malloc((C ? C : 1) * sizeof *row);
+    if (!row) return wd__fail(WD_ERR_NOMEM, "out of memory (a row of %zu floats)", C);
+    size_t rs = wd__qmatmul_row_size(type, C);
+    for (size_t oc = 0; oc < OC; oc++) {
+        widen_row(type, row, (const uint8_t *)w + oc * rs, C);
+        for (size_t n = 0; n < N; n++) {
+            double acc = bias ? bias[oc] : 0.0;
+            for (size_t c = 0; c < C; c++) acc += (double)x[n * C + c] * row[c];
+            out[n * OC + oc] = (float)acc;
+        }
+    }
+    free(row);
+    return WD_OK;
+}
+
+/* ==== x to int8 blocks =================================================== */
+
+static void quantize_x(xblock *dst, const float *x, size_t C) {
+    for (size_t b = 0; b < C / QK; b++, x += QK) {
+        float amax = 0.0f;
+        for (int i = 0; i < QK; i++) amax = fmaxf(amax, fabsf(x[i]));
+        float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+        dst[b].d = d;
+        for (int i = 0; i < QK; i++) dst[b].q[i] = (int8_t)roundf(x[i] * id);
+    }
+}
+
+/* ==== dot kernels: one weight row against GROUP_N rows of x ============== */
+
+typedef void (*dot_f32_fn)(float *r, const float *w, const float *const *xs, size_t C);
+typedef void (*dot_q_fn)(float *r, const uint8_t *w, const xblock *const *xs, size_t nb);
+typedef void (*dot_h_fn)(float *r, const uint16_t *w, const float *const *xs, size_t C);
+
+static void dot_f32_c(float *r, const float *w, const float *const *xs, size_t C) {
+    float a[GROUP_N] = {0};
+    for (size_t c = 0; c < C; c++)
+        for (int k = 0; k < GROUP_N; k++) a[k] += w[c] * xs[k][c];
+    memcpy(r, a, sizeof a);
+}
+
+/* Q8_0 block: f16 d | int8 q[32] (34 bytes). */
+static void dot_q8_0_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb) {
+    float a[GROUP_N] = {0};
+    for (size_t b = 0; b < nb; b++, w += 34) {
+        const float dw = h2f(w);
+        const int8_t *qw = (const int8_t *)(w + 2);
+        for (int k = 0; k < GROUP_N; k++) {
+            int s = 0;
+            for (int i = 0; i < QK; i++) s += qw[i] * xs[k][b].q[i];
+            a[k] += (float)s * (dw * xs[k][b].d);
+        }
+    }
+    memcpy(r, a, sizeof a);
+}
+
+/* Q4_0 block: f16 d | u8 qs[16] (18 bytes); element j in qs[j]'s low
+ * nibble, j + 16 in its high one; value d * (nibble - 8). */
+static void dot_q4_0_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb) {
+    float a[GROUP_N] = {0};
+    for (size_t b = 0; b < nb; b++, w += 18) {
+        const float dw = h2f(w);
+        int8_t qw[QK];
+        for (int j = 0; j < 16; j++) {
+            qw[j] = (int8_t)((w[2 + j] & 0x0F) - 8);
+            qw[j + 16] = (int8_t)((w[2 + j] >> 4) - 8);
+        }
+        for (int k = 0; k < GROUP_N; k++) {
+            int s = 0;
+            for (int i = 0; i < QK; i++) s += qw[i] * xs[k][b].q[i];
+            a[k] += (float)s * (dw * xs[k][b].d);
+        }
+    }
+    memcpy(r, a, sizeof a);
+}
+
+#ifdef WD_HAVE_X86
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static void dot_f32_avx2(float *r, const float *w, const float *const *xs, size_t C) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    size_t c = 0;
+    for (; c + 8 <= C; c += 8) {
+        __m256 wv = _mm256_loadu_ps(w + c);
+        a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[0] + c), a0);
+        a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[1] + c), a1);
+        a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[2] + c), a2);
+        a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[3] + c), a3);
+    }
+    float s[GROUP_N] = {hsum256(a0), hsum256(a1), hsum256(a2), hsum256(a3)};
+    for (; c < C; c++)
+        for (int k = 0; k < GROUP_N; k++) s[k] += w[c] * xs[k][c];
+    memcpy(r, s, sizeof s);
+}
+
+/* 32 signed bytes of w against 32 of x: 8 x s32 partial sums. */
+AVX2 static inline __m256i dot_i8_32(__m256i qw, __m256i qx) {
+    __m256i aw = _mm256_sign_epi8(qw, qw);
+    __m256i sx = _mm256_sign_epi8(qx, qw);
+    __m256i p16 = _mm256_maddubs_epi16(aw, sx);
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+AVX2 static inline float h2f_avx(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+AVX2 static void dot_q8_0_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t b = 0; b < nb; b++, w += 34) {
+        const float dw = h2f_avx(w);
+        __m256i qw = _mm256_loadu_si256((const __m256i *)(w + 2));
+        __m256i aw = _mm256_sign_epi8(qw, qw);
+#define STEP(K, A)                                                                          \
+    do {                                                                                    \
+        __m256i qx = _mm256_loadu_si256((const __m256i *)xs[K][b].q);                       \
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qx, qw)), \
+                                      _mm256_set1_epi16(1));                                \
+        A = _mm256_fmadd_ps(_mm256_set1_ps(dw * xs[K][b].d), _mm256_cvtepi32_ps(p), A);     \
+    } while (0)
+        STEP(0, a0);
+        STEP(1, a1);
+        STEP(2, a2);
+        STEP(3, a3);
+    }
+    r[0] = hsum256(a0), r[1] = hsum256(a1), r[2] = hsum256(a2), r[3] = hsum256(a3);
+}
+
+AVX2 static void dot_q4_0_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const __m128i lo4 = _mm_set1_epi8(0x0F);
+    const __m256i eight = _mm256_set1_epi8(8);
+    for (size_t b = 0; b < nb; b++, w += 18) {
+        const float dw = h2f_avx(w);
+        __m128i q = _mm_loadu_si128((const __m128i *)(w + 2));
+        __m256i qw = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), lo4), _mm_and_si128(q, lo4));
+        qw = _mm256_sub_epi8(qw, eight);
+        __m256i aw = _mm256_sign_epi8(qw, qw);
+        STEP(0, a0);
+        STEP(1, a1);
+        STEP(2, a2);
+        STEP(3, a3);
+#undef STEP
+    }
+    r[0] = hsum256(a0), r[1] = hsum256(a1), r[2] = hsum256(a2), r[3] = hsum256(a3);
+}
+/* F16 / BF16 rows widened in registers, 8 at a time; the tail (C % 8) is
+ * widened one by one. */
+AVX2 static inline __m256 widen8_f16(const uint16_t *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+AVX2 static inline __m256 widen8_bf16(const uint16_t *p) {
+    __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+#define DOT_HALF(NAME, WIDEN, ONE)                                                              \
+    AVX2 static void NAME(float *r, const uint16_t *w, const float *const *xs, size_t C) {      \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                            \
+        size_t c = 0;                                                                           \
+        for (; c + 8 <= C; c += 8) {                                                            \
+            __m256 wv = WIDEN(w + c);                                                           \
+            a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[0] + c), a0);                           \
+            a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[1] + c), a1);                           \
+            a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[2] + c), a2);                           \
+            a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[3] + c), a3);                           \
+        }                                                                                       \
+        float s[GROUP_N] = {hsum256(a0), hsum256(a1), hsum256(a2), hsum256(a3)};                \
+        for (; c < C; c++) {                                                                    \
+            float wc;                                                                           \
+            ONE(&wc, w + c, 1);                                                                 \
+            for (int k = 0; k < GROUP_N; k++) s[k] += wc * xs[k][c];                            \
+        }                                                                                       \
+        memcpy(r, s, sizeof s);                                                                 \
+    }
+
+DOT_HALF(dot_f16_avx2, widen8_f16, wd_f16_to_f32_ref)
+DOT_HALF(dot_bf16_avx2, widen8_bf16, wd_bf16_to_f32_ref)
+#undef DOT_HALF
+#endif
+
+/* ==== the threaded driver ================================================ */
+
+typedef struct qtask {
+    float         *out;
+    const float   *x;
+    const xblock  *xq;   /* N rows of C/QK blocks, for the int8 paths */
+    const uint8_t *w;
+    const float   *bias;
+    wd_ggml_type   type;
+    size_t         N, C, OC, rs;
+    dot_f32_fn     dot_f32;
+    dot_q_fn       dot_q;  /* int8 path; NULL: another */
+    dot_h_fn       dot_h;  /* F16/BF16 in registers; NULL: another */
+    float         *bufs;   /* generic path: TILE_OC rows of C floats per thread */
+} qtask;
+
+static void q_rows(void *ctx, int ith, int nth) {
+    qtask *t = ctx;
+    size_t lo, hi;
+    wd__split(t->OC, ith, nth, &lo, &hi);
+    const size_t N = t->N, C = t->C, OC = t->OC, nb = C / QK;
+    float *buf = t->bufs ? t->bufs + (size_t)ith * TILE_OC * C : NULL;
+    for (size_t oc0 = lo; oc0 < hi; oc0 += TILE_OC) {
+        size_t nt = hi - oc0 < TILE_OC ? hi - oc0 : TILE_OC;
+        if (buf)
+            for (size_t j = 0; j < nt; j++) widen_row(t->type, buf + j * C, t->w + (oc0 + j) * t->rs, C);
+        for (size_t n = 0; n < N; n += GROUP_N) {
+            size_t g = N - n < GROUP_N ? N - n : GROUP_N;
+            for (size_t j = 0; j < nt; j++) {
+                float r[GROUP_N];
+                if (t->dot_h) {
+                    const float *xs[GROUP_N];
+                    for (size_t k = 0; k < GROUP_N; k++) xs[k] = t->x + (n + (k < g ? k : 0)) * C;
+                    t->dot_h(r, (const uint16_t *)(t->w + (oc0 + j) * t->rs), xs, C);
+                } else if (buf) {
+                    const float *xs[GROUP_N];
+                    for (size_t k = 0; k < GROUP_N; k++) xs[k] = t->x + (n + (k < g ? k : 0)) * C;
+                    t->dot_f32(r, buf + j * C, xs, C);
+                } else {
+                    const xblock *xs[GROUP_N];
+                    for (size_t k = 0; k < GROUP_N; k++) xs[k] = t->xq + (n + (k < g ? k : 0)) * nb;
+                    t->dot_q(r, t->w + (oc0 + j) * t->rs, xs, nb);
+                }
+                float b = t->bias ? t->bias[oc0 + j] : 0.0f;
+                for (size_t k = 0; k < g; k++) t->out[(n + k) * OC + oc0 + j] = r[k] + b;
+            }
+        }
+    }
+}
+
+wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type type,
+                      const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
+    // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
+    if (N == 0 || OC == 0) return WD_OK;
+    qtask t = {out, x, NULL, w, bias, type, N, C, OC, wd__qmatmul_row_size(type, C), dot_f32_c, NULL, NULL, NULL};
+    bool avx2 = false;
+#ifdef WD_HAVE_X86
+    avx2 = wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA) && wd__cpu_has(WD_CPU_F16C);
+    if (avx2) t.dot_f32 = dot_f32_avx2;
+#endif
+    /* One allocation per call: x's int8 blocks, or each thread's tile. */
+    bool int8 = (type == WD_GGML_Q8_0 || type == WD_GGML_Q4_0) && C % QK == 0;
+    size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
+    bool half = avx2 && (type == WD_GGML_F16 || type == WD_GGML_BF16);
+    size_t bytes = int8 ? N * (C / QK) * sizeof(xblock) : half ? 0 : nth * TILE_OC * C * sizeof(float);
+    void *scratch = malloc(bytes ? bytes : 1);
+    if (!scratch) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of matmul scratch)", bytes);
+    if (int8) {
+        xblock *xq = scratch;
+        for (size_t n = 0; n < N; n++) quantize_x(xq + n * (C / QK), x + n * C, C);
+        t.xq = xq;
+        t.dot_q = type == WD_GGML_Q8_0 ? dot_q8_0_c : dot_q4_0_c;
+#ifdef WD_HAVE_X86
+        if (avx2) t.dot_q = type == WD_GGML_Q8_0 ? dot_q8_0_avx2 : dot_q4_0_avx2;
+#endif
+    } else {
+        t.bufs = scratch;
+    }
+#ifdef WD_HAVE_X86
+    if (half) {
+        t.dot_h = type == WD_GGML_F16 ? dot_f16_avx2 : dot_bf16_avx2;
+        t.bufs = NULL;
+    }
+#endif
+    wd__parallel_for(tp, q_rows, &t, N * C * OC);
+    free(scratch);
+    return WD_OK;
+}

@@ -1,0 +1,58 @@
+/*
+ * tensor/qmatmul.h - the linear layer on weights kept in their file's type
+ * (internal): out (N,OC) = x (N,C) . W^T + bias, with W (OC,C) stored row by
+ * row in F16, BF16 or one of ggml's block types (tensor/quant.h), never
+ * widened to F32 as a whole.
+ *
+ *   type          how a row is dotted with x
+ *   F16, BF16     widened 8 at a time in registers (F16C; BF16 by a shift),
+ *                 fused multiply-add in F32 (portable: via a row buffer)
+ *   Q8_0, Q4_0    x quantized once per call to int8 blocks of 32 with an F32
+ *                 scale (as ggml's Q8_0 activations, but the scale kept in
+ *                 F32); integer dot products per block (AVX2
+ *                 maddubs/madd), scaled by d_w * d_x and summed in F32
+ *   other blocks  (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) a tile of 8 rows
+ *                 dequantized into a per-thread F32 buffer, then dotted with
+ *                 4 rows of x at a time (correct everywhere; the K-quants'
+ *                 own int8 kernels are still to come, bench_qmatmul shows
+ *                 the cost)
+ *
+ * Work is split over tp by output rows (OC). Each weight row is read once
+ * per group of 4 rows of x, so decoding (N = 1) streams the weights once and
+ * prefill reuses each row from cache. CPU features are picked at run time
+ * (tensor/cpu.h); the portable C paths give the same results up to float
+ * summation order.
+ *
+ * Precision: F16/BF16 paths are exact products summed in F32. Q8_0/Q4_0
+ * quantize x per block of 32 (error at most half a step, amax/254), as
+ * llama.cpp does; wd__qmatmul_ref is the mathematical product of the
+ * dequantized weights with the unquantized x, in double.
+ */
+#ifndef WD_TENSOR_QMATMUL_H
+#define WD_TENSOR_QMATMUL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "warden/gguf.h"
+#include "warden/ops.h"
+
+/* True when wd__qmatmul takes weights of this type: F16, BF16 and every
+ * block type wd__quant_supported() knows. */
+bool wd__qmatmul_supported(wd_ggml_type type);
+
+/* out (N,OC) = x (N,C) . W^T + bias; w holds OC rows of C elements of type
+ * (row stride wd__quant_row_size, or 2*C bytes for F16/BF16); C a multiple
+ * of the type's block size; bias (OC) or NULL; tp may be NULL. One
+ * allocation per call (scratch); WD_ERR_NOMEM if it fails. */
+wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type type,
+                      const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp);
+
+/* The reference: each row dequantized, products summed in double. */
+wd_status wd__qmatmul_ref(float *out, const float *x, const void *w, wd_ggml_type type,
+                          const float *bias, size_t N, size_t C, size_t OC);
+
+/* Bytes of one row of C elements of type (F16/BF16 included). */
+size_t wd__qmatmul_row_size(wd_ggml_type type, size_t C);
+
+#endif

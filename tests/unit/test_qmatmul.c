@@ -1,0 +1,166 @@
+/*
+ * tests/unit/test_qmatmul.c - the linear layer on F16 / BF16 / quantized
+ * weights (tensor/qmatmul.c) against its reference, for every type, odd
+ * shapes (tiles and groups of rows with remainders), with and without bias,
+ * serial and on a pool of 3 threads.
+ *
+ * F16, BF16 and the dequantize-then-dot types must equal the reference up
+ * to float summation order. Q8_0 / Q4_0 quantize x to int8 blocks first:
+ * they must equal the reference on the block-rounded x (same rounding rule,
+ * done here independently) up to summation order, and stay within the
+ * rounding bound sum_b (amax_b / 254) * sum_{c in b} |w_c| of the reference
+ * on x itself.
+ *
+ * CTest runs this twice: as is (AVX2 where the CPU has it) and with
+ * WD_CPU_DISABLE=avx2 (the portable C kernels).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/qmatmul.h"
+#include "tensor/quant.h"
+#include "tensor/threads.h"
+#include "testutil.h"
+
+static const wd_ggml_type k_types[] = {WD_GGML_F16,  WD_GGML_BF16, WD_GGML_Q8_0, WD_GGML_Q4_0,
+                                       WD_GGML_Q4_1, WD_GGML_Q5_0, WD_GGML_Q5_1, WD_GGML_Q4_K,
+                                       WD_GGML_Q5_K, WD_GGML_Q6_K};
+
+static void *encode(wd_ggml_type t, const float *w, size_t OC, size_t C) {
+    size_t rs = wd__qmatmul_row_size(t, C);
+    unsigned char *q = malloc(rs * OC);
+    assert_non_null(q);
+    for (size_t r = 0; r < OC; r++) {
+        if (t == WD_GGML_F16)
+            wd_f32_to_f16((uint16_t *)(q + r * rs), w + r * C, C);
+        else if (t == WD_GGML_BF16)
+            wd_f32_to_bf16((uint16_t *)(q + r * rs), w + r * C, C);
+        else
+            wd__quantize_ref(t, q + r * rs, w + r * C, C);
+    }
+    return q;
+}
+
+/* x rounded as the int8 paths round it: per 32, d = amax/127, q = round(x/d). */
+static void round_x(float *y, const float *x, size_t n) {
+    for (size_t b = 0; b < n; b += 32) {
+        float amax = 0.0f;
+        for (size_t i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[b + i]));
+        float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+        for (size_t i = 0; i < 32; i++) y[b + i] = d * roundf(x[b + i] * id);
+    }
+}
+
+static void check_type(wd_ggml_type t, size_t N, size_t C, size_t OC, bool with_bias,
+                       wd_threadpool *tp, uint64_t *seed) {
+    float *w = malloc(OC * C * sizeof *w), *x = malloc(N * C * sizeof *x);
+    float *xr = malloc(N * C * sizeof *xr), *wd = malloc(OC * C * sizeof *wd);
+    float *bias = malloc(OC * sizeof *bias);
+    float *got = malloc(N * OC * sizeof *got), *want = malloc(N * OC * sizeof *want);
+    float *want_r = malloc(N * OC * sizeof *want_r);
+    wdt_fill_uniform(w, OC * C, -1.0f, 1.0f, seed);
+    wdt_fill_uniform(x, N * C, -2.0f, 2.0f, seed);
+    wdt_fill_uniform(bias, OC, -1.0f, 1.0f, seed);
+    void *q = encode(t, w, OC, C);
+    size_t rs = wd__qmatmul_row_size(t, C);
+    for (size_t r = 0; r < OC; r++) {  // the weights as stored, widened
+        if (t == WD_GGML_F16)
+            wd_f16_to_f32(wd + r * C, (const uint16_t *)((unsigned char *)q + r * rs), C);
+        else if (t == WD_GGML_BF16)
+            wd_bf16_to_f32(wd + r * C, (const uint16_t *)((unsigned char *)q + r * rs), C);
+        else
+            wd__dequantize(t, wd + r * C, (unsigned char *)q + r * rs, C);
+    }
+    const float *b = with_bias ? bias : NULL;
+    assert_int_equal(wd__qmatmul(got, x, q, t, b, N, C, OC, tp), WD_OK);
+    assert_int_equal(wd__qmatmul_ref(want, x, q, t, b, N, C, OC), WD_OK);
+    bool int8 = t == WD_GGML_Q8_0 || t == WD_GGML_Q4_0;
+    if (int8) {
+        for (size_t n = 0; n < N; n++) round_x(xr + n * C, x + n * C, C);
+        assert_int_equal(wd__qmatmul_ref(want_r, xr, q, t, b, N, C, OC), WD_OK);
+    }
+    for (size_t n = 0; n < N; n++)
+        for (size_t oc = 0; oc < OC; oc++) {
+            const float *xs = (int8 ? xr : x) + n * C, *wr = wd + oc * C;
+            double mag = 0.0, bound = 0.0;
+            for (size_t c = 0; c < C; c++) mag += fabs((double)xs[c] * wr[c]);
+            float g = got[n * OC + oc];
+            float e = (int8 ? want_r : want)[n * OC + oc];
+            if (fabs((double)g - e) > 1e-5 * mag + 1e-6)
+                fail_msg("%s N=%zu C=%zu OC=%zu row %zu col %zu: %.9g, reference %.9g",
+                         wd_ggml_type_name(t), N, C, OC, n, oc, g, e);
+            if (!int8) continue;
+            for (size_t c0 = 0; c0 < C; c0 += 32) {
+                double amax = 0.0, sw = 0.0;
+                for (size_t c = c0; c < c0 + 32; c++) {
+                    amax = fmax(amax, fabs(x[n * C + c]));
+                    sw += fabs(wr[c]);
+                }
+                bound += amax / 254.0 * sw;
+            }
+            double d = fabs((double)g - want[n * OC + oc]);
+            if (d > bound * 1.0001 + 1e-5 * mag + 1e-6)
+                fail_msg("%s row %zu col %zu: off the unrounded product by %g > bound %g",
+                         wd_ggml_type_name(t), n, oc, d, bound);
+        }
+    free(q), free(w), free(x), free(xr), free(wd), free(bias), free(got), free(want), free(want_r);
+}
+
+static void test_against_reference(void **state) {
+    (void)state;
+    wd_threadpool *tp = NULL;
+    assert_int_equal(wd_threadpool_new(3, &tp), WD_OK);
+    wd__threads_set_min_work(0);
+    uint64_t seed = 42;
+    const size_t Ns[] = {1, 3, 4, 9};
+    for (size_t i = 0; i < sizeof k_types / sizeof *k_types; i++) {
+        wd_ggml_type t = k_types[i];
+        size_t blk = t == WD_GGML_F16 || t == WD_GGML_BF16 ? 1 : wd_ggml_type_block_size(t);
+        size_t C = blk >= 256 ? 512 : 96;
+        for (size_t k = 0; k < sizeof Ns / sizeof *Ns; k++) {
+            check_type(t, Ns[k], C, 19, k % 2 == 0, tp, &seed);
+            check_type(t, Ns[k], C, 8, k % 2 == 1, NULL, &seed);
+        }
+    }
+    check_type(WD_GGML_F16, 2, 13, 5, true, tp, &seed);  // C not a multiple of 8
+    wd__threads_set_min_work(16384);
+    wd_threadpool_free(tp);
+}
+
+static void test_zero_blocks_and_extremes(void **state) {
+    (void)state;
+    /* x with an all-zero block (scale 0) and one dominated by a single
+     * value; Q8_0 weights of -128 (legal in the format, never written by
+     * the quantizer) must not overflow the 16-bit pair sums. */
+    const size_t C = 64, OC = 3;
+    float x[64] = {0};
+    for (size_t c = 32; c < 64; c++) x[c] = c == 40 ? 1000.0f : 0.001f * (float)c;
+    unsigned char w[3 * 68];
+    memset(w, 0, sizeof w);
+    for (size_t r = 0; r < OC; r++)
+        for (size_t b = 0; b < 2; b++) {
+            unsigned char *blk = w + r * 68 + b * 34;
+            uint16_t one = 0x3C00;  // 1.0 in binary16
+            memcpy(blk, &one, 2);
+            for (size_t i = 0; i < 32; i++) blk[2 + i] = (unsigned char)(r == 0 ? 0x80 : (i * 7 + r) & 0xFF);
+        }
+    float got[3], want[3];
+    assert_int_equal(wd__qmatmul(got, x, w, WD_GGML_Q8_0, NULL, 1, C, OC, NULL), WD_OK);
+    assert_int_equal(wd__qmatmul_ref(want, x, w, WD_GGML_Q8_0, NULL, 1, C, OC), WD_OK);
+    for (size_t r = 0; r < OC; r++) {
+        double mag = 0.0;
+        for (size_t c = 0; c < C; c++) mag += fabs(x[c]) * 128.0;
+        assert_true(fabs(got[r] - want[r]) <= mag / 254.0 + 1e-3);
+    }
+    assert_true(got[0] < -1000.0f * 128.0f * 0.99f);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_reference),
+        cmocka_unit_test(test_zero_blocks_and_extremes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

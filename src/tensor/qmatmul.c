@@ -11,8 +11,9 @@
  *
  * so each weight byte is read from memory once per call and from cache
  * once per group of 4 rows of x; x (or its int8 blocks) stays in cache
- * across the tile. A last group of 1-3 rows of x repeats its first row in
- * the unused slots (computed, not stored).
+ * across the tile. A single row (decoding) takes a one-row kernel; a last
+ * group of 2-3 rows runs the 4-row one with its first row repeated
+ * (computed, not stored).
  *
  * The int8 block dot (Q8_0 and Q4_0 weights against int8 blocks of x):
  *
@@ -43,10 +44,12 @@
 #define TILE_OC 8    /* weight rows per tile */
 #define GROUP_N 4    /* rows of x per dot call */
 
-/* x quantized: 32 int8 with an F32 scale, x ~ d * q. */
+/* x quantized: 32 int8 with an F32 scale, x ~ d * q, and the sums of the
+ * q of each half (for the K-quants' minimum and offset terms). */
 typedef struct xblock {
-    float  d;
-    int8_t q[QK];
+    float   d;
+    int16_t s16[2];
+    int8_t  q[QK];
 } xblock;
 
 static inline float h2f(const uint8_t *p) {
@@ -101,41 +104,47 @@ static void quantize_x(xblock *dst, const float *x, size_t C) {
         for (int i = 0; i < QK; i++) amax = fmaxf(amax, fabsf(x[i]));
         float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
         dst[b].d = d;
-        for (int i = 0; i < QK; i++) dst[b].q[i] = (int8_t)roundf(x[i] * id);
+        int s0 = 0, s1 = 0;
+        for (int i = 0; i < QK; i++) {
+            dst[b].q[i] = (int8_t)roundf(x[i] * id);
+            if (i < 16) s0 += dst[b].q[i];
+            else s1 += dst[b].q[i];
+        }
+        dst[b].s16[0] = (int16_t)s0, dst[b].s16[1] = (int16_t)s1;
     }
 }
 
 /* ==== dot kernels: one weight row against GROUP_N rows of x ============== */
 
-typedef void (*dot_f32_fn)(float *r, const float *w, const float *const *xs, size_t C);
-typedef void (*dot_q_fn)(float *r, const uint8_t *w, const xblock *const *xs, size_t nb);
-typedef void (*dot_h_fn)(float *r, const uint16_t *w, const float *const *xs, size_t C);
+typedef void (*dot_f32_fn)(float *r, const float *w, const float *const *xs, size_t C, int g);
+typedef void (*dot_q_fn)(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g);
+typedef void (*dot_h_fn)(float *r, const uint16_t *w, const float *const *xs, size_t C, int g);
 
-static void dot_f32_c(float *r, const float *w, const float *const *xs, size_t C) {
+static void dot_f32_c(float *r, const float *w, const float *const *xs, size_t C, int g) {
     float a[GROUP_N] = {0};
     for (size_t c = 0; c < C; c++)
-        for (int k = 0; k < GROUP_N; k++) a[k] += w[c] * xs[k][c];
-    memcpy(r, a, sizeof a);
+        for (int k = 0; k < g; k++) a[k] += w[c] * xs[k][c];
+    memcpy(r, a, (size_t)g * sizeof *a);
 }
 
 /* Q8_0 block: f16 d | int8 q[32] (34 bytes). */
-static void dot_q8_0_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb) {
+static void dot_q8_0_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
     float a[GROUP_N] = {0};
     for (size_t b = 0; b < nb; b++, w += 34) {
         const float dw = h2f(w);
         const int8_t *qw = (const int8_t *)(w + 2);
-        for (int k = 0; k < GROUP_N; k++) {
+        for (int k = 0; k < g; k++) {
             int s = 0;
             for (int i = 0; i < QK; i++) s += qw[i] * xs[k][b].q[i];
             a[k] += (float)s * (dw * xs[k][b].d);
         }
     }
-    memcpy(r, a, sizeof a);
+    memcpy(r, a, (size_t)g * sizeof *a);
 }
 
 /* Q4_0 block: f16 d | u8 qs[16] (18 bytes); element j in qs[j]'s low
  * nibble, j + 16 in its high one; value d * (nibble - 8). */
-static void dot_q4_0_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb) {
+static void dot_q4_0_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
     float a[GROUP_N] = {0};
     for (size_t b = 0; b < nb; b++, w += 18) {
         const float dw = h2f(w);
@@ -144,13 +153,91 @@ static void dot_q4_0_c(float *r, const uint8_t *w, const xblock *const *xs, size
             qw[j] = (int8_t)((w[2 + j] & 0x0F) - 8);
             qw[j + 16] = (int8_t)((w[2 + j] >> 4) - 8);
         }
-        for (int k = 0; k < GROUP_N; k++) {
+        for (int k = 0; k < g; k++) {
             int s = 0;
             for (int i = 0; i < QK; i++) s += qw[i] * xs[k][b].q[i];
             a[k] += (float)s * (dw * xs[k][b].d);
         }
     }
-    memcpy(r, a, sizeof a);
+    memcpy(r, a, (size_t)g * sizeof *a);
+}
+
+/* Q4_K / Q5_K: the 6-bit scale and min of sub-block j (of 8) from the 12
+ * packed bytes (j < 4: low 6 bits of bytes j and j+4; else the nibbles of
+ * byte j+4 and the top 2 bits of bytes j-4 and j). */
+static inline void scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
+    if (j < 4) {
+        *sc = q[j] & 63, *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+/* Q4_K (144 bytes / 256) and Q5_K (176): x = d*sc*q - dmin*m per sub-block
+ * of 32; sub-blocks 2c and 2c+1 are the low and high nibbles of qs[32c..],
+ * Q5_K's fifth bits are qh[l] bits 2c and 2c+1. */
+static void dot_k_affine_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g, int bits) {
+    float a[GROUP_N] = {0};
+    const size_t bsz = bits == 5 ? 176 : 144;
+    for (size_t sb = 0; sb < nb / 8; sb++, w += bsz) {
+        const float d = h2f(w), dmin = h2f(w + 2);
+        const uint8_t *qh = bits == 5 ? w + 16 : NULL, *qs = bits == 5 ? w + 48 : w + 16;
+        for (int j = 0; j < 8; j++) {
+            int sc, m;
+            scale_min_k4(j, w + 4, &sc, &m);
+            int8_t q[QK];
+            for (int l = 0; l < QK; l++) {
+                int v = j % 2 ? qs[32 * (j / 2) + l] >> 4 : qs[32 * (j / 2) + l] & 0xF;
+                if (qh && (qh[l] >> j & 1)) v += 16;
+                q[l] = (int8_t)v;
+            }
+            for (int k = 0; k < g; k++) {
+                const xblock *xb = &xs[k][sb * 8 + j];
+                int s = 0;
+                for (int l = 0; l < QK; l++) s += q[l] * xb->q[l];
+                a[k] += xb->d * (d * (float)sc * (float)s - dmin * (float)m * (float)(xb->s16[0] + xb->s16[1]));
+            }
+        }
+    }
+    memcpy(r, a, (size_t)g * sizeof *a);
+}
+
+static void dot_q4_k_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
+    dot_k_affine_c(r, w, xs, nb, g, 4);
+}
+
+static void dot_q5_k_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
+    dot_k_affine_c(r, w, xs, nb, g, 5);
+}
+
+/* Q6_K (210 bytes / 256): x = d*sc*(q-32) per sub-block of 16; the 32-chunk
+ * c (0..3) of half h takes ql[64h + 32(c%2) ..] (low nibbles for c < 2,
+ * high for c >= 2) and bits 2c, 2c+1 of qh[32h ..], scales sc[8h+2c], sc[8h+2c+1]. */
+static void dot_q6_k_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
+    float a[GROUP_N] = {0};
+    for (size_t sb = 0; sb < nb / 8; sb++, w += 210) {
+        const uint8_t *ql = w, *qh = w + 128;
+        const int8_t *sc = (const int8_t *)(w + 192);
+        const float d = h2f(w + 208);
+        for (int h = 0; h < 2; h++)
+            for (int c = 0; c < 4; c++) {
+                int8_t q[QK];
+                for (int l = 0; l < QK; l++) {
+                    uint8_t lb = ql[64 * h + 32 * (c % 2) + l];
+                    int v = (c < 2 ? lb & 0xF : lb >> 4) | ((qh[32 * h + l] >> (2 * c)) & 3) << 4;
+                    q[l] = (int8_t)(v - 32);
+                }
+                for (int k = 0; k < g; k++) {
+                    const xblock *xb = &xs[k][sb * 8 + 4 * h + c];
+                    int s0 = 0, s1 = 0;
+                    for (int l = 0; l < 16; l++) s0 += q[l] * xb->q[l];
+                    for (int l = 16; l < QK; l++) s1 += q[l] * xb->q[l];
+                    a[k] += xb->d * d * (float)(sc[8 * h + 2 * c] * s0 + sc[8 * h + 2 * c + 1] * s1);
+                }
+            }
+    }
+    memcpy(r, a, (size_t)g * sizeof *a);
 }
 
 #ifdef WD_HAVE_X86
@@ -163,20 +250,22 @@ AVX2 static inline float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-AVX2 static void dot_f32_avx2(float *r, const float *w, const float *const *xs, size_t C) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+AVX2 static void dot_f32_avx2(float *r, const float *w, const float *const *xs, size_t C, int g) {
+    __m256 a[GROUP_N];
+    for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_setzero_ps();
     size_t c = 0;
-    for (; c + 8 <= C; c += 8) {
-        __m256 wv = _mm256_loadu_ps(w + c);
-        a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[0] + c), a0);
-        a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[1] + c), a1);
-        a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[2] + c), a2);
-        a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[3] + c), a3);
+    if (g == 1) {
+        for (; c + 8 <= C; c += 8) a[0] = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), _mm256_loadu_ps(xs[0] + c), a[0]);
+    } else {
+        for (; c + 8 <= C; c += 8) {
+            __m256 wv = _mm256_loadu_ps(w + c);
+            for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[k] + c), a[k]);
+        }
     }
-    float s[GROUP_N] = {hsum256(a0), hsum256(a1), hsum256(a2), hsum256(a3)};
-    for (; c < C; c++)
-        for (int k = 0; k < GROUP_N; k++) s[k] += w[c] * xs[k][c];
-    memcpy(r, s, sizeof s);
+    for (int k = 0; k < g; k++) {
+        r[k] = hsum256(a[k]);
+        for (size_t i = c; i < C; i++) r[k] += w[i] * xs[k][i];
+    }
 }
 
 /* 32 signed bytes of w against 32 of x: 8 x s32 partial sums. */
@@ -193,45 +282,141 @@ AVX2 static inline float h2f_avx(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-AVX2 static void dot_q8_0_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+/* w's 32 signed bytes (aw = |w|) against x block b of the g rows. */
+#define INT8_ROWS(qw, aw)                                                                           \
+    do {                                                                                            \
+        if (g == 1) {                                                                               \
+            INT8_STEP(0, qw, aw);                                                                   \
+        } else {                                                                                    \
+            INT8_STEP(0, qw, aw);                                                                   \
+            INT8_STEP(1, qw, aw);                                                                   \
+            INT8_STEP(2, qw, aw);                                                                   \
+            INT8_STEP(3, qw, aw);                                                                   \
+        }                                                                                           \
+    } while (0)
+#define INT8_STEP(K, qw, aw)                                                                        \
+    do {                                                                                            \
+        __m256i qx = _mm256_loadu_si256((const __m256i *)xs[K][b].q);                               \
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qx, qw)), ones);    \
+        a[K] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xs[K][b].d), _mm256_cvtepi32_ps(p), a[K]);       \
+    } while (0)
+
+AVX2 static void dot_q8_0_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
+    __m256 a[GROUP_N];
+    for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
     for (size_t b = 0; b < nb; b++, w += 34) {
         const float dw = h2f_avx(w);
         __m256i qw = _mm256_loadu_si256((const __m256i *)(w + 2));
         __m256i aw = _mm256_sign_epi8(qw, qw);
-#define STEP(K, A)                                                                          \
-    do {                                                                                    \
-        __m256i qx = _mm256_loadu_si256((const __m256i *)xs[K][b].q);                       \
-        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qx, qw)), \
-                                      _mm256_set1_epi16(1));                                \
-        A = _mm256_fmadd_ps(_mm256_set1_ps(dw * xs[K][b].d), _mm256_cvtepi32_ps(p), A);     \
-    } while (0)
-        STEP(0, a0);
-        STEP(1, a1);
-        STEP(2, a2);
-        STEP(3, a3);
+        INT8_ROWS(qw, aw);
     }
-    r[0] = hsum256(a0), r[1] = hsum256(a1), r[2] = hsum256(a2), r[3] = hsum256(a3);
+    for (int k = 0; k < g; k++) r[k] = hsum256(a[k]);
 }
 
-AVX2 static void dot_q4_0_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+AVX2 static void dot_q4_0_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
+    __m256 a[GROUP_N];
+    for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);
     const __m128i lo4 = _mm_set1_epi8(0x0F);
-    const __m256i eight = _mm256_set1_epi8(8);
     for (size_t b = 0; b < nb; b++, w += 18) {
         const float dw = h2f_avx(w);
         __m128i q = _mm_loadu_si128((const __m128i *)(w + 2));
         __m256i qw = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), lo4), _mm_and_si128(q, lo4));
         qw = _mm256_sub_epi8(qw, eight);
         __m256i aw = _mm256_sign_epi8(qw, qw);
-        STEP(0, a0);
-        STEP(1, a1);
-        STEP(2, a2);
-        STEP(3, a3);
-#undef STEP
+        INT8_ROWS(qw, aw);
     }
-    r[0] = hsum256(a0), r[1] = hsum256(a1), r[2] = hsum256(a2), r[3] = hsum256(a3);
+    for (int k = 0; k < g; k++) r[k] = hsum256(a[k]);
 }
+#undef INT8_ROWS
+#undef INT8_STEP
+
+/* Q4_K / Q5_K: per 64-chunk, the two sub-blocks' unsigned q (0..15 or
+ * 0..31) meet x's int8 directly in maddubs (u8 x s8); the min term uses x's
+ * precomputed sums. */
+AVX2 static inline void dot_k_affine_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g,
+                                          int bits) {
+    __m256 acc[GROUP_N];
+    float mins[GROUP_N] = {0};
+    for (int k = 0; k < GROUP_N; k++) acc[k] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
+    const size_t bsz = bits == 5 ? 176 : 144;
+    for (size_t sb = 0; sb < nb / 8; sb++, w += bsz) {
+        const float d = h2f_avx(w), dmin = h2f_avx(w + 2);
+        const uint8_t *qs = bits == 5 ? w + 48 : w + 16;
+        __m256i qh = bits == 5 ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+        int sc[8], m[8];
+        for (int j = 0; j < 8; j++) scale_min_k4(j, w + 4, &sc[j], &m[j]);
+        for (int c = 0; c < 4; c++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+            if (bits == 5) {
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(qh, one8), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one8), 4));
+                qh = _mm256_srli_epi16(qh, 2);
+            }
+            const float d1 = d * (float)sc[2 * c], d2 = d * (float)sc[2 * c + 1];
+            const float m1 = dmin * (float)m[2 * c], m2 = dmin * (float)m[2 * c + 1];
+            for (int k = 0; k < g; k++) {
+                const xblock *x1 = &xs[k][sb * 8 + 2 * c], *x2 = x1 + 1;
+                __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x1->q)), ones);
+                __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)x2->q)), ones);
+                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * x1->d), _mm256_cvtepi32_ps(p1), acc[k]);
+                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d2 * x2->d), _mm256_cvtepi32_ps(p2), acc[k]);
+                mins[k] += m1 * x1->d * (float)(x1->s16[0] + x1->s16[1]) + m2 * x2->d * (float)(x2->s16[0] + x2->s16[1]);
+            }
+        }
+    }
+    for (int k = 0; k < g; k++) r[k] = hsum256(acc[k]) - mins[k];
+}
+
+AVX2 static void dot_q4_k_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
+    dot_k_affine_avx2(r, w, xs, nb, g, 4);
+}
+
+AVX2 static void dot_q5_k_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
+    dot_k_affine_avx2(r, w, xs, nb, g, 5);
+}
+
+/* Q6_K: q (0..63) as u8 against x in maddubs; the -32 offset through x's
+ * half sums; the two 16-element halves of a chunk are lanes 0-3 and 4-7
+ * of the madd result, scaled by their own sc. */
+AVX2 static void dot_q6_k_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
+    __m256 acc[GROUP_N];
+    float offs[GROUP_N] = {0};
+    for (int k = 0; k < GROUP_N; k++) acc[k] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    for (size_t sb = 0; sb < nb / 8; sb++, w += 210) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        const float d = h2f_avx(w + 208);
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(w + 64 * h));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+            for (int c = 0; c < 4; c++) {
+                const float s0 = d * (float)sc[8 * h + 2 * c], s1 = d * (float)sc[8 * h + 2 * c + 1];
+                const __m256 sv = _mm256_setr_ps(s0, s0, s0, s0, s1, s1, s1, s1);
+                for (int k = 0; k < g; k++) {
+                    const xblock *xb = &xs[k][sb * 8 + 4 * h + c];
+                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)xb->q)), ones);
+                    acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(sv, _mm256_set1_ps(xb->d)), _mm256_cvtepi32_ps(p), acc[k]);
+                    offs[k] += 32.0f * xb->d * (s0 * (float)xb->s16[0] + s1 * (float)xb->s16[1]);
+                }
+            }
+        }
+    }
+    for (int k = 0; k < g; k++) r[k] = hsum256(acc[k]) - offs[k];
+}
+
 /* F16 / BF16 rows widened in registers, 8 at a time; the tail (C % 8) is
  * widened one by one. */
 AVX2 static inline __m256 widen8_f16(const uint16_t *p) {
@@ -244,23 +429,24 @@ AVX2 static inline __m256 widen8_bf16(const uint16_t *p) {
 }
 
 #define DOT_HALF(NAME, WIDEN, ONE)                                                              \
-    AVX2 static void NAME(float *r, const uint16_t *w, const float *const *xs, size_t C) {      \
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                            \
+    AVX2 static void NAME(float *r, const uint16_t *w, const float *const *xs, size_t C, int g) { \
+        __m256 a[GROUP_N];                                                                      \
+        for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_setzero_ps();                           \
         size_t c = 0;                                                                           \
-        for (; c + 8 <= C; c += 8) {                                                            \
-            __m256 wv = WIDEN(w + c);                                                           \
-            a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[0] + c), a0);                           \
-            a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[1] + c), a1);                           \
-            a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[2] + c), a2);                           \
-            a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[3] + c), a3);                           \
+        if (g == 1) {                                                                           \
+            for (; c + 8 <= C; c += 8) a[0] = _mm256_fmadd_ps(WIDEN(w + c), _mm256_loadu_ps(xs[0] + c), a[0]); \
+        } else {                                                                                \
+            for (; c + 8 <= C; c += 8) {                                                        \
+                __m256 wv = WIDEN(w + c);                                                       \
+                for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[k] + c), a[k]); \
+            }                                                                                   \
         }                                                                                       \
-        float s[GROUP_N] = {hsum256(a0), hsum256(a1), hsum256(a2), hsum256(a3)};                \
+        for (int k = 0; k < g; k++) r[k] = hsum256(a[k]);                                       \
         for (; c < C; c++) {                                                                    \
             float wc;                                                                           \
             ONE(&wc, w + c, 1);                                                                 \
-            for (int k = 0; k < GROUP_N; k++) s[k] += wc * xs[k][c];                            \
+            for (int k = 0; k < g; k++) r[k] += wc * xs[k][c];                                  \
         }                                                                                       \
-        memcpy(r, s, sizeof s);                                                                 \
     }
 
 DOT_HALF(dot_f16_avx2, widen8_f16, wd_f16_to_f32_ref)
@@ -269,6 +455,12 @@ DOT_HALF(dot_bf16_avx2, widen8_bf16, wd_bf16_to_f32_ref)
 #endif
 
 /* ==== the threaded driver ================================================ */
+
+#ifdef WD_HAVE_X86
+#define AVX2_FN(dst, fn) (dst) = (fn)
+#else
+#define AVX2_FN(dst, fn) (void)0
+#endif
 
 typedef struct qtask {
     float         *out;
@@ -301,15 +493,15 @@ static void q_rows(void *ctx, int ith, int nth) {
                 if (t->dot_h) {
                     const float *xs[GROUP_N];
                     for (size_t k = 0; k < GROUP_N; k++) xs[k] = t->x + (n + (k < g ? k : 0)) * C;
-                    t->dot_h(r, (const uint16_t *)(t->w + (oc0 + j) * t->rs), xs, C);
+                    t->dot_h(r, (const uint16_t *)(t->w + (oc0 + j) * t->rs), xs, C, (int)g);
                 } else if (buf) {
                     const float *xs[GROUP_N];
                     for (size_t k = 0; k < GROUP_N; k++) xs[k] = t->x + (n + (k < g ? k : 0)) * C;
-                    t->dot_f32(r, buf + j * C, xs, C);
+                    t->dot_f32(r, buf + j * C, xs, C, (int)g);
                 } else {
                     const xblock *xs[GROUP_N];
                     for (size_t k = 0; k < GROUP_N; k++) xs[k] = t->xq + (n + (k < g ? k : 0)) * nb;
-                    t->dot_q(r, t->w + (oc0 + j) * t->rs, xs, nb);
+                    t->dot_q(r, t->w + (oc0 + j) * t->rs, xs, nb, (int)g);
                 }
                 float b = t->bias ? t->bias[oc0 + j] : 0.0f;
                 for (size_t k = 0; k < g; k++) t->out[(n + k) * OC + oc0 + j] = r[k] + b;
@@ -329,7 +521,16 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
     if (avx2) t.dot_f32 = dot_f32_avx2;
 #endif
     /* One allocation per call: x's int8 blocks, or each thread's tile. */
-    bool int8 = (type == WD_GGML_Q8_0 || type == WD_GGML_Q4_0) && C % QK == 0;
+    dot_q_fn dq = NULL, dq_avx2 = NULL;
+    switch (type) {
+    case WD_GGML_Q8_0: dq = dot_q8_0_c; AVX2_FN(dq_avx2, dot_q8_0_avx2); break;
+    case WD_GGML_Q4_0: dq = dot_q4_0_c; AVX2_FN(dq_avx2, dot_q4_0_avx2); break;
+    case WD_GGML_Q4_K: dq = dot_q4_k_c; AVX2_FN(dq_avx2, dot_q4_k_avx2); break;
+    case WD_GGML_Q5_K: dq = dot_q5_k_c; AVX2_FN(dq_avx2, dot_q5_k_avx2); break;
+    case WD_GGML_Q6_K: dq = dot_q6_k_c; AVX2_FN(dq_avx2, dot_q6_k_avx2); break;
+    default: break;
+    }
+    bool int8 = dq && C % QK == 0;
     size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
     bool half = avx2 && (type == WD_GGML_F16 || type == WD_GGML_BF16);
     size_t bytes = int8 ? N * (C / QK) * sizeof(xblock) : half ? 0 : nth * TILE_OC * C * sizeof(float);
@@ -339,10 +540,7 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
         xblock *xq = scratch;
         for (size_t n = 0; n < N; n++) quantize_x(xq + n * (C / QK), x + n * C, C);
         t.xq = xq;
-        t.dot_q = type == WD_GGML_Q8_0 ? dot_q8_0_c : dot_q4_0_c;
-#ifdef WD_HAVE_X86
-        if (avx2) t.dot_q = type == WD_GGML_Q8_0 ? dot_q8_0_avx2 : dot_q4_0_avx2;
-#endif
+        t.dot_q = avx2 && dq_avx2 ? dq_avx2 : dq;
     } else {
         t.bufs = scratch;
     }

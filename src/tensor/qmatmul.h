@@ -7,15 +7,14 @@
  *   type          how a row is dotted with x
  *   F16, BF16     widened 8 at a time in registers (F16C; BF16 by a shift),
  *                 fused multiply-add in F32 (portable: via a row buffer)
- *   Q8_0, Q4_0    x quantized once per call to int8 blocks of 32 with an F32
- *                 scale (as ggml's Q8_0 activations, but the scale kept in
- *                 F32); integer dot products per block (AVX2
- *                 maddubs/madd), scaled by d_w * d_x and summed in F32
- *   other blocks  (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) a tile of 8 rows
- *                 dequantized into a per-thread F32 buffer, then dotted with
- *                 4 rows of x at a time (correct everywhere; the K-quants'
- *                 own int8 kernels are still to come, bench_qmatmul shows
- *                 the cost)
+ *   Q8_0, Q4_0,   x quantized once per call to int8 blocks of 32 with an F32
+ *   Q4_K, Q5_K,   scale (as ggml's Q8_0 activations, but the scale kept in
+ *   Q6_K          F32) and the sums of its halves; integer dot products per
+ *                 32 (or 16) weights (AVX2 maddubs/madd), scaled by the
+ *                 weights' and x's scales in F32; the K-quants' minimum /
+ *                 offset terms through x's sums
+ *   Q4_1, Q5_0,   a tile of 8 rows dequantized into a per-thread F32 buffer,
+ *   Q5_1          then dotted with 4 rows of x at a time
  *
  * Work is split over tp by output rows (OC). Each weight row is read once
  * per group of 4 rows of x, so decoding (N = 1) streams the weights once and
@@ -23,8 +22,8 @@
  * (tensor/cpu.h); the portable C paths give the same results up to float
  * summation order.
  *
- * Precision: F16/BF16 paths are exact products summed in F32. Q8_0/Q4_0
- * quantize x per block of 32 (error at most half a step, amax/254), as
+ * Precision: F16/BF16 paths are exact products summed in F32. The int8
+ * paths quantize x per block of 32 (error at most half a step, amax/254), as
  * llama.cpp does; wd__qmatmul_ref is the mathematical product of the
  * dequantized weights with the unquantized x, in double.
  */

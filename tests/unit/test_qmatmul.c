@@ -5,7 +5,8 @@
  * serial and on a pool of 3 threads.
  *
  * F16, BF16 and the dequantize-then-dot types must equal the reference up
- * to float summation order. Q8_0 / Q4_0 quantize x to int8 blocks first:
+ * to float summation order. Q8_0, Q4_0 and the K-quants quantize x to int8
+ * blocks first:
  * they must equal the reference on the block-rounded x (same rounding rule,
  * done here independently) up to summation order, and stay within the
  * rounding bound sum_b (amax_b / 254) * sum_{c in b} |w_c| of the reference
@@ -76,7 +77,8 @@ static void check_type(wd_ggml_type t, size_t N, size_t C, size_t OC, bool with_
     const float *b = with_bias ? bias : NULL;
     assert_int_equal(wd__qmatmul(got, x, q, t, b, N, C, OC, tp), WD_OK);
     assert_int_equal(wd__qmatmul_ref(want, x, q, t, b, N, C, OC), WD_OK);
-    bool int8 = t == WD_GGML_Q8_0 || t == WD_GGML_Q4_0;
+    bool int8 = t == WD_GGML_Q8_0 || t == WD_GGML_Q4_0 || t == WD_GGML_Q4_K || t == WD_GGML_Q5_K ||
+                t == WD_GGML_Q6_K;
     if (int8) {
         for (size_t n = 0; n < N; n++) round_x(xr + n * C, x + n * C, C);
         assert_int_equal(wd__qmatmul_ref(want_r, xr, q, t, b, N, C, OC), WD_OK);

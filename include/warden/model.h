@@ -95,13 +95,15 @@ size_t wd_model_n_labels(const wd_model *m);
  * Owned by m. */
 const char *wd_model_label(const wd_model *m, size_t i);
 
-/* Number of parameters, and bytes of F32 weights the model reads per
- * forward token (= 4 x parameters, embeddings counted once when tied). */
+/* Number of parameters, and bytes of weights as the model computes on them
+ * (4 per F32 parameter, 2 per F16/BF16 one, the block size for quantized
+ * ones; embeddings counted once when tied). */
 uint64_t wd_model_n_params(const wd_model *m);
 uint64_t wd_model_weight_bytes(const wd_model *m);
 
-/* Bytes the model allocated for converted (F16/BF16 or misaligned) weights;
- * 0 for an aligned F32 checkpoint used in place. */
+/* Bytes the model allocated for weights converted to F32 (misaligned data,
+ * encoders' F16/BF16 weights, half-precision norms); 0 when every weight
+ * is used in place. */
 uint64_t wd_model_owned_bytes(const wd_model *m);
 
 /* The model's last error message ("" when none); valid until the next call

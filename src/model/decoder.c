@@ -23,7 +23,9 @@
  * calling thread (H*S*D multiply-adds: cheaper than two BLAS dispatches per
  * head); its projections stay sgemv calls. Passes of 2..16 tokens (a
  * judge's template tail in erase-and-check) use wd_op_matmul_fwd_small,
- * which reads each weight once instead of paying sgemm's packing.
+ * which reads each weight once instead of paying sgemm's packing. Matrices
+ * stored as F16, BF16 or ggml blocks go through tensor/qmatmul.c at every
+ * row count, in their own type.
  *
  * Branches (wd_model_decode_branches): several short continuations of the
  * cached sequence in one batched pass, each forking from its own prefix
@@ -38,6 +40,8 @@
 #include <string.h>
 
 #include "model/model_internal.h"
+#include "tensor/qmatmul.h"
+#include "tensor/quant.h"
 
 /* probs rows t of (T,S), query position P+t: keys [lo_t, P+t] visible. */
 static void masked_softmax(float *att, size_t T, size_t S, size_t P, size_t window) {
@@ -139,14 +143,52 @@ static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
     }
 }
 
-/* x (T,C) W^T: a few rows through the streaming kernel, more through sgemm. */
-static void linear(wd_model *m, float *out, const float *x, const float *w, const float *b,
-                   size_t T, size_t C, size_t OC) {
+/* x (T,C) W^T: F32 weights: a few rows through the streaming kernel, more
+ * through sgemm; weights in another type: tensor/qmatmul.c. */
+static wd_status linear(wd_model *m, float *out, const float *x, const wd__weight *w, const float *b,
+                        size_t T, size_t C, size_t OC) {
+    if (w->type != WD_GGML_F32) {
+        wd_status rc = wd__qmatmul(out, x, w->data, w->type, b, T, C, OC, m->tp);
+        return rc ? wd__err_take(&m->err, rc) : WD_OK;
+    }
     if (T > 1 && T <= WD_MATMUL_SMALL_N)
-        wd_op_matmul_fwd_small(out, x, w, b, T, C, OC, m->tp);
+        wd_op_matmul_fwd_small(out, x, w->data, b, T, C, OC, m->tp);
     else
-        wd_op_matmul_fwd(out, x, w, b, T, C, OC);
+        wd_op_matmul_fwd(out, x, w->data, b, T, C, OC);
+    return WD_OK;
 }
+
+/* x (T,C) <- rows ids of the embedding table, widened from its type. */
+static wd_status embed(wd_model *m, float *x, const int32_t *ids, size_t T) {
+    size_t C = m->C, V = m->V;
+    wd_status rc = WD_OK;
+    if (m->tok_embd.type == WD_GGML_F32) {
+        rc = wd_op_embedding_fwd(x, ids, m->tok_embd.data, T, C, V, m->tp);
+    } else {
+        size_t rs = wd__qmatmul_row_size(m->tok_embd.type, C);
+        for (size_t t = 0; t < T && !rc; t++) {
+            if (ids[t] < 0 || (size_t)ids[t] >= V) {
+                rc = WD_ERR_RANGE;
+                break;
+            }
+            const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)ids[t] * rs;
+            if (m->tok_embd.type == WD_GGML_F16)
+                wd_f16_to_f32(x + t * C, (const uint16_t *)row, C);
+            else if (m->tok_embd.type == WD_GGML_BF16)
+                wd_bf16_to_f32(x + t * C, (const uint16_t *)row, C);
+            else
+                wd__dequantize(m->tok_embd.type, x + t * C, row, C);
+        }
+    }
+    if (rc) return wd__err_set(&m->err, rc, "decode: token id out of range [0, %zu)", V);
+    return WD_OK;
+}
+
+#define LINEAR(...)                                                                            \
+    do {                                                                                       \
+        wd_status rc_ = linear(__VA_ARGS__);                                                   \
+        if (rc_) return rc_;                                                                   \
+    } while (0)
 
 /* The layers over T rows at cache rows P..P+T-1; positions and attention
  * as br says (NULL: one causal run at positions P..). Leaves the final-norm
@@ -154,9 +196,9 @@ static void linear(wd_model *m, float *out, const float *x, const float *w, cons
 static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const branches *br) {
     wd_model *m = ctx->m;
     wd_threadpool *tp = m->tp;
-    size_t C = m->C, H = m->H, KV = m->KV, D = m->D, F = m->F, V = m->V, P = ctx->n_past;
-    wd_status rc = wd_op_embedding_fwd(ctx->x, ids, m->tok_embd, T, C, V, tp);
-    if (rc) return wd__err_set(&m->err, rc, "decode: token id out of range [0, %zu)", V);
+    size_t C = m->C, H = m->H, KV = m->KV, D = m->D, F = m->F, P = ctx->n_past;
+    wd_status rc = embed(m, ctx->x, ids, T);
+    if (rc) return rc;
     if (br) {
         for (size_t b = 0; b < br->n; b++)
             for (size_t t = br->off[b]; t < br->off[b + 1]; t++)
@@ -170,19 +212,19 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
         float *kc = ctx->k_cache + (l * ctx->n_ctx + P) * KV * D;
         float *vc = ctx->v_cache + (l * ctx->n_ctx + P) * KV * D;
         wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, y->attn_norm, T, C, m->eps, tp);
-        linear(m, ctx->q, ctx->xn, y->wq, y->bq, T, C, H * D);
-        linear(m, kc, ctx->xn, y->wk, y->bk, T, C, KV * D);
-        linear(m, vc, ctx->xn, y->wv, y->bv, T, C, KV * D);
+        LINEAR(m, ctx->q, ctx->xn, &y->wq, y->bq, T, C, H * D);
+        LINEAR(m, kc, ctx->xn, &y->wk, y->bk, T, C, KV * D);
+        LINEAR(m, vc, ctx->xn, &y->wv, y->bv, T, C, KV * D);
         wd_op_rope_fwd(ctx->q, ctx->q, ctx->rcos, ctx->rsin, T, H, D, m->rope_layout, tp);
         wd_op_rope_fwd(kc, kc, ctx->rcos, ctx->rsin, T, KV, D, m->rope_layout, tp);
         attention(ctx, l, T, br);
-        linear(m, ctx->xn, ctx->ao, y->wo, y->bo, T, H * D, C);
+        LINEAR(m, ctx->xn, ctx->ao, &y->wo, y->bo, T, H * D, C);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
         wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, y->ffn_norm, T, C, m->eps, tp);
-        linear(m, ctx->ff1, ctx->xn, y->w_gate, NULL, T, C, F);
-        linear(m, ctx->ff2, ctx->xn, y->w_up, NULL, T, C, F);
+        LINEAR(m, ctx->ff1, ctx->xn, &y->w_gate, NULL, T, C, F);
+        LINEAR(m, ctx->ff2, ctx->xn, &y->w_up, NULL, T, C, F);
         wd_op_swiglu_fwd(ctx->ff1, ctx->ff1, ctx->ff2, T * F, tp);
-        linear(m, ctx->xn, ctx->ff1, y->w_down, NULL, T, F, C);
+        LINEAR(m, ctx->xn, ctx->ff1, &y->w_down, NULL, T, F, C);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
     }
     wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, m->out_norm, T, C, m->eps, tp);
@@ -197,12 +239,12 @@ wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float 
     if (rc) return rc;
     ctx->n_past = P + T;
     if (out_logits && row0 < T)
-        wd_op_matmul_fwd(out_logits, ctx->xn + row0 * C, m->lm_head, NULL, T - row0, C, V);
+        LINEAR(m, out_logits, ctx->xn + row0 * C, &m->lm_head, NULL, T - row0, C, V);
     /* the last token's logits stay in the context */
     if (out_logits && row0 < T)
         memcpy(ctx->logits, out_logits + (T - 1 - row0) * V, V * sizeof(float));
     else
-        wd_op_matmul_fwd(ctx->logits, ctx->xn + (T - 1) * C, m->lm_head, NULL, 1, C, V);
+        LINEAR(m, ctx->logits, ctx->xn + (T - 1) * C, &m->lm_head, NULL, 1, C, V);
     ctx->has_logits = true;
     return WD_OK;
 }
@@ -290,7 +332,7 @@ wd_status wd_model_decode_branches(wd_context *ctx, const int32_t *ids, const si
     size_t C = m->C;
     for (size_t b = 0; b < n_branch; b++)
         memcpy(ctx->x + b * C, ctx->xn + (off[b + 1] - 1) * C, C * sizeof(float));
-    linear(m, logits, ctx->x, m->lm_head, NULL, n_branch, C, m->V);
+    LINEAR(m, logits, ctx->x, &m->lm_head, NULL, n_branch, C, m->V);
     ctx->has_logits = false; /* n_past is unchanged: the branch rows are scratch */
     return WD_OK;
 }
@@ -323,7 +365,7 @@ wd_status wd_model_score(wd_context *ctx, const int32_t *ids, size_t n, double *
         if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_NONE))) return rc;
         /* logits of each row from the normed hidden states left in xn */
         for (size_t t = 0; t < T; t++) {
-            wd_op_matmul_fwd(ctx->logits, ctx->xn + t * m->C, m->lm_head, NULL, 1, m->C, V);
+            LINEAR(m, ctx->logits, ctx->xn + t * m->C, &m->lm_head, NULL, 1, m->C, V);
             double mx = -INFINITY, sum = 0.0;
             for (size_t v = 0; v < V; v++) mx = ctx->logits[v] > mx ? ctx->logits[v] : mx;
             for (size_t v = 0; v < V; v++) sum += exp((double)ctx->logits[v] - mx);

@@ -9,10 +9,11 @@
  * Weights are bound by their Hugging Face names and checked against the
  * shapes the config implies. Memory: an F32 tensor whose data is 4-byte
  * aligned in the map is used in place (zero copy: the page cache holds it,
- * shared by every process mapping the file); anything else (F16, BF16, F64,
- * misaligned F32) is converted once into an F32 copy the model owns, so an
- * F16/BF16 model costs 2x its file size in RAM once the converted copy is
- * built (the mapped file pages are clean and the kernel may drop them).
+ * shared by every process mapping the file), and so are a decoder's
+ * matrices stored as F16, BF16 or (GGUF) a ggml block type: the kernels of
+ * tensor/qmatmul.c compute on them as they are. Anything else (F64,
+ * misaligned data, an encoder's F16/BF16 weights, norms and biases in half
+ * precision) is converted once into an F32 copy the model owns.
  *
  * Every failure names the file and the tensor or field: a missing shard
  * names the shard and a tensor the index maps to it; a missing tensor or a
@@ -30,6 +31,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "model/model_internal.h"
+#include "tensor/qmatmul.h"
 
 #if defined(__has_include)
 #if __has_include("warden/tokenizer.h")
@@ -102,6 +104,7 @@ static wd_status bind_gguf(wd_model *m, const char *hf_name, int64_t d0, int64_t
                            name, got, want, m->cfg->model_type);
     }
     m->n_params += t->n_elem;
+    m->weight_bytes += t->n_elem * sizeof(float);
     if (t->type == WD_GGML_F32 && ((uintptr_t)t->data % alignof(float)) == 0) {
         *out = (const float *)t->data;
         return WD_OK;
@@ -144,6 +147,7 @@ static wd_status bind(wd_model *m, const char *name, int64_t d0, int64_t d1, boo
                            tensor_file(m, name), name, got, want);
     }
     m->n_params += t->n_elem;
+    m->weight_bytes += t->n_elem * sizeof(float);
     if (t->dtype == WD_DTYPE_F32 && ((uintptr_t)t->data % alignof(float)) == 0) {
         *out = (const float *)t->data;
         return WD_OK;
@@ -166,6 +170,46 @@ static wd_status bind(wd_model *m, const char *name, int64_t d0, int64_t d1, boo
     return WD_OK;
 }
 
+/* Binds a decoder matrix (d0, d1) in its stored type when the kernels of
+ * tensor/qmatmul.c take it (F32 aligned, F16/BF16 2-byte aligned, a ggml
+ * block type whose blocks divide d1), in place in the map; otherwise
+ * through bind() as an F32 copy. */
+static wd_status bind_weight(wd_model *m, const char *name, int64_t d0, int64_t d1, bool required,
+                             wd__weight *out) {
+    *out = (wd__weight){NULL, WD_GGML_F32};
+    const void *data = NULL;
+    wd_ggml_type type = WD_GGML_F32;
+    if (m->gg) {
+        char gname[256];
+        const wd_gguf_tensor *t =
+            wd__gguf_tensor_name(name, gname, sizeof gname) ? wd_gguf_find_tensor(m->gg, gname) : NULL;
+        if (t && t->type != WD_GGML_F32 && wd__qmatmul_supported(t->type) && t->ndim == 2 &&
+            t->ne[0] == d1 && t->ne[1] == d0 && (uint64_t)d1 % wd_ggml_type_block_size(t->type) == 0 &&
+            ((uintptr_t)t->data % 2) == 0)
+            data = t->data, type = t->type;
+    } else {
+        const wd_tensor_info *t = wd_checkpoint_find(m->ck, name);
+        if (t && (t->dtype == WD_DTYPE_F16 || t->dtype == WD_DTYPE_BF16) && t->ndim == 2 &&
+            t->shape[0] == d0 && t->shape[1] == d1 && ((uintptr_t)t->data % 2) == 0)
+            data = t->data, type = t->dtype == WD_DTYPE_F16 ? WD_GGML_F16 : WD_GGML_BF16;
+    }
+    if (data) {
+        m->n_params += (uint64_t)(d0 * d1);
+        m->weight_bytes += (uint64_t)d0 * wd__qmatmul_row_size(type, (size_t)d1);
+        *out = (wd__weight){data, type};
+        return WD_OK;
+    }
+    const float *f = NULL;
+    wd_status rc = bind(m, name, d0, d1, required, &f);
+    if (!rc) out->data = f;
+    return rc;
+}
+
+#define BINDW(name, d0, d1, req, out)                                                          \
+    do {                                                                                       \
+        if ((rc = bind_weight(m, (name), (d0), (d1), (req), (out)))) return rc;                \
+    } while (0)
+
 #define BIND(name, d0, d1, req, out)                                                           \
     do {                                                                                       \
         if ((rc = bind(m, (name), (d0), (d1), (req), (out)))) return rc;                       \
@@ -182,29 +226,29 @@ static wd_status bind_decoder(wd_model *m) {
                            m->dir);
     m->dec = calloc((size_t)c->n_layer, sizeof *m->dec);
     if (!m->dec) return wd__err_set(&m->err, WD_ERR_NOMEM, "out of memory");
-    BIND("model.embed_tokens.weight", V, C, true, &m->tok_embd);
+    BINDW("model.embed_tokens.weight", V, C, true, &m->tok_embd);
     char n[256];
     for (int64_t l = 0; l < c->n_layer; l++) {
         wd__dec_layer *y = &m->dec[l];
 #define LN(s) (snprintf(n, sizeof n, "model.layers.%lld.%s", (long long)l, s), n)
         BIND(LN("input_layernorm.weight"), C, 0, true, &y->attn_norm);
-        BIND(LN("self_attn.q_proj.weight"), HD, C, true, &y->wq);
-        BIND(LN("self_attn.k_proj.weight"), KD, C, true, &y->wk);
-        BIND(LN("self_attn.v_proj.weight"), KD, C, true, &y->wv);
-        BIND(LN("self_attn.o_proj.weight"), C, HD, true, &y->wo);
+        BINDW(LN("self_attn.q_proj.weight"), HD, C, true, &y->wq);
+        BINDW(LN("self_attn.k_proj.weight"), KD, C, true, &y->wk);
+        BINDW(LN("self_attn.v_proj.weight"), KD, C, true, &y->wv);
+        BINDW(LN("self_attn.o_proj.weight"), C, HD, true, &y->wo);
         BIND(LN("self_attn.q_proj.bias"), HD, 0, c->attention_bias, &y->bq);
         BIND(LN("self_attn.k_proj.bias"), KD, 0, c->attention_bias, &y->bk);
         BIND(LN("self_attn.v_proj.bias"), KD, 0, c->attention_bias, &y->bv);
         BIND(LN("self_attn.o_proj.bias"), C, 0, c->attention_out_bias, &y->bo);
         BIND(LN("post_attention_layernorm.weight"), C, 0, true, &y->ffn_norm);
-        BIND(LN("mlp.gate_proj.weight"), F, C, true, &y->w_gate);
-        BIND(LN("mlp.up_proj.weight"), F, C, true, &y->w_up);
-        BIND(LN("mlp.down_proj.weight"), C, F, true, &y->w_down);
+        BINDW(LN("mlp.gate_proj.weight"), F, C, true, &y->w_gate);
+        BINDW(LN("mlp.up_proj.weight"), F, C, true, &y->w_up);
+        BINDW(LN("mlp.down_proj.weight"), C, F, true, &y->w_down);
 #undef LN
     }
     BIND("model.norm.weight", C, 0, true, &m->out_norm);
-    BIND("lm_head.weight", V, C, !c->tie_word_embeddings, &m->lm_head);
-    if (!m->lm_head) m->lm_head = m->tok_embd;
+    BINDW("lm_head.weight", V, C, !c->tie_word_embeddings, &m->lm_head);
+    if (!m->lm_head.data) m->lm_head = m->tok_embd;
 
     /* rotary frequencies */
     wd_rope_params rp = wd_rope_params_default();
@@ -520,7 +564,7 @@ size_t wd_model_n_vocab(const wd_model *m) { return m ? m->V : 0; }
 size_t wd_model_n_embd(const wd_model *m) { return m ? m->C : 0; }
 size_t wd_model_n_labels(const wd_model *m) { return m ? m->n_labels : 0; }
 uint64_t wd_model_n_params(const wd_model *m) { return m ? m->n_params : 0; }
-uint64_t wd_model_weight_bytes(const wd_model *m) { return m ? m->n_params * 4 : 0; }
+uint64_t wd_model_weight_bytes(const wd_model *m) { return m ? m->weight_bytes : 0; }
 uint64_t wd_model_owned_bytes(const wd_model *m) { return m ? m->owned_bytes : 0; }
 const char *wd_model_last_error(const wd_model *m) { return m ? wd__err_msg(&m->err) : ""; }
 

@@ -3,9 +3,13 @@
  * (model.c loads, decoder.c / encoder.c run, kvcache.c plans the context,
  * sampling.c and generate.c drive decoding).
  *
- * Every weight is a `const float *` into either the checkpoint's mmap (F32,
- * aligned) or memory the model owns (converted F16/BF16). Shapes are those
- * of nn.Linear as Hugging Face stores them: W (out_features, in_features).
+ * Norms, biases and encoder weights are `const float *` into either the
+ * checkpoint's mmap (F32, aligned) or memory the model owns (converted).
+ * A decoder's matrices (the linear layers, the embedding table, lm_head)
+ * are wd__weight: used in place, in the type the file stores them in (F32,
+ * F16, BF16 or a ggml block type), and computed by tensor/qmatmul.c
+ * without a widened copy. Shapes are those of nn.Linear as Hugging Face
+ * stores them: W (out_features, in_features).
  */
 #ifndef WD_MODEL_INTERNAL_H
 #define WD_MODEL_INTERNAL_H
@@ -16,15 +20,23 @@
 #include "warden/model.h"
 #include "warden/ops.h"
 
+/* A matrix (rows, cols) of a decoder in its stored type; rows are
+ * wd__qmatmul_row_size(type, cols) bytes apart. */
+typedef struct wd__weight {
+    const void  *data;
+    wd_ggml_type type;
+} wd__weight;
+
 /* Decoder layer: C = hidden, H = n_head, KV = n_kv_head, D = head_dim,
  * I = intermediate. Biases are NULL when the checkpoint has none. */
 typedef struct wd__dec_layer {
     const float *attn_norm;               /* (C)                       */
-    const float *wq, *wk, *wv;            /* (H*D,C) (KV*D,C) (KV*D,C) */
+    wd__weight   wq, wk, wv;              /* (H*D,C) (KV*D,C) (KV*D,C) */
     const float *bq, *bk, *bv;            /* (H*D) (KV*D) (KV*D)       */
-    const float *wo, *bo;                 /* (C,H*D) (C)               */
+    wd__weight   wo;                      /* (C,H*D)                   */
+    const float *bo;                      /* (C)                       */
     const float *ffn_norm;                /* (C)                       */
-    const float *w_gate, *w_up, *w_down;  /* (I,C) (I,C) (C,I)         */
+    wd__weight   w_gate, w_up, w_down;    /* (I,C) (I,C) (C,I)         */
 } wd__dec_layer;
 
 /* Encoder layer (post-LN): C = hidden, I = intermediate. */
@@ -65,11 +77,12 @@ struct wd_model {
     size_t   n_owned, cap_owned;
     uint64_t owned_bytes;
     uint64_t n_params;
+    uint64_t weight_bytes; /* as computed: 4 per F32 parameter, less when stored smaller */
 
     /* decoder */
-    const float   *tok_embd; /* (V,C) */
+    wd__weight     tok_embd; /* (V,C) */
     const float   *out_norm; /* (C)   */
-    const float   *lm_head;  /* (V,C), == tok_embd when tied */
+    wd__weight     lm_head;  /* (V,C), == tok_embd when tied */
     wd__dec_layer *dec;      /* (L)   */
 
     /* encoder */

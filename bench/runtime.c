@@ -1,7 +1,7 @@
 /*
  * bench/runtime.c - the transformer runtime against the machine's roofline.
  *
- *   bench_runtime [--model DIR] [--keep] [--threads N] [--prompt T] [--decode N]
+ *   bench_runtime [--model DIR|FILE.gguf] [--keep] [--threads N] [--prompt T] [--decode N]
  *                 [--hidden C --layers L --intermediate F --heads H --kv-heads KV
  *                  --vocab V]
  *
@@ -231,7 +231,12 @@ int main(int argc, char **argv) {
     double t_dec = wdb_median(dec, (size_t)n_decode);
     getrusage(RUSAGE_SELF, &ru1);
     long majflt = ru1.ru_majflt - ru0.ru_majflt;
-    double w_bytes = 4.0 * (lin_params + (double)s.V * s.C + 2.0 * s.L * s.C + s.C);
+    /* bytes read per token: every matrix but the embedding table (one row),
+     * at the model's bytes per parameter (less than 4 when stored in F16 or
+     * quantized; wd_model_weight_bytes counts them as computed) */
+    double n_params = (double)wd_model_n_params(m);
+    double per_param = (double)wd_model_weight_bytes(m) / n_params;
+    double w_bytes = per_param * (lin_params + (double)s.V * s.C + 2.0 * s.L * s.C + s.C);
     double dec_gbs = w_bytes / t_dec / 1e9;
     long rss_kb = peak_rss_kb();
     double weights = (double)wd_model_weight_bytes(m), kv = (double)wd_context_kv_bytes(ctx);
@@ -270,8 +275,8 @@ int main(int argc, char **argv) {
     free(wo);
 
     printf("model: hidden %ld, layers %ld, intermediate %ld, heads %ld/%ld, vocab %ld: %.3f B params, "
-           "%.2f GB F32 (load %.2f s)\n",
-           s.C, s.L, s.F, s.H, s.KV, s.V, weights / 4e9, weights / 1e9, t_load);
+           "%.2f GB of weights, %.2f bytes/param (load %.2f s)\n",
+           s.C, s.L, s.F, s.H, s.KV, s.V, n_params / 1e9, weights / 1e9, per_param, t_load);
     printf("threads: %ld (warden pool and OpenBLAS)\n", threads);
     printf("prefill: %ld tokens in %.3f s = %.1f tokens/s, %.1f GFLOPS; direct sgemm on the same "
            "shapes %.1f GFLOPS -> %.2f of sgemm (target >= 0.60)\n",
@@ -285,7 +290,7 @@ int main(int argc, char **argv) {
            dec_best_gbs / bw);
     printf("memory: peak RSS %.2f GB; weights %.2f GB + KV cache %.3f GB (context buffers %.3f GB) "
            "-> %.3f x (target <= 1.20)\n",
-           rss_kb / 1048576.0, weights / 1e9, kv / 1e9, ctx_bytes / 1e9,
+           rss_kb * 1024.0 / 1e9, weights / 1e9, kv / 1e9, ctx_bytes / 1e9,
            rss_kb * 1024.0 / (weights + kv));
     free(ids);
     free(logits);

@@ -20,7 +20,8 @@
  *   s = sum_i qw[i] * qx[i]            (AVX2: |qw| (u8) maddubs sign(qw)*qx
  *                                       (s8) -> pairs in s16, madd with 1 ->
  *                                       8 x s32; no overflow: 2*128*127 <
- *                                       32767)
+ *                                       32767; with AVX-512 VNNI one dpbusd
+ *                                       on 256-bit registers)
  *   acc += (float)s * (d_w * d_x)      (per block; F32 fused multiply-add)
  */
 #include "tensor/qmatmul.h"
@@ -268,154 +269,29 @@ AVX2 static void dot_f32_avx2(float *r, const float *w, const float *const *xs, 
     }
 }
 
-/* 32 signed bytes of w against 32 of x: 8 x s32 partial sums. */
-AVX2 static inline __m256i dot_i8_32(__m256i qw, __m256i qx) {
-    __m256i aw = _mm256_sign_epi8(qw, qw);
-    __m256i sx = _mm256_sign_epi8(qx, qw);
-    __m256i p16 = _mm256_maddubs_epi16(aw, sx);
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
-
 AVX2 static inline float h2f_avx(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
     return _cvtsh_ss(h);
 }
 
-/* w's 32 signed bytes (aw = |w|) against x block b of the g rows. */
-#define INT8_ROWS(qw, aw)                                                                           \
-    do {                                                                                            \
-        if (g == 1) {                                                                               \
-            INT8_STEP(0, qw, aw);                                                                   \
-        } else {                                                                                    \
-            INT8_STEP(0, qw, aw);                                                                   \
-            INT8_STEP(1, qw, aw);                                                                   \
-            INT8_STEP(2, qw, aw);                                                                   \
-            INT8_STEP(3, qw, aw);                                                                   \
-        }                                                                                           \
-    } while (0)
-#define INT8_STEP(K, qw, aw)                                                                        \
-    do {                                                                                            \
-        __m256i qx = _mm256_loadu_si256((const __m256i *)xs[K][b].q);                               \
-        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(qx, qw)), ones);    \
-        a[K] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xs[K][b].d), _mm256_cvtepi32_ps(p), a[K]);       \
-    } while (0)
-
-AVX2 static void dot_q8_0_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
-    __m256 a[GROUP_N];
-    for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (size_t b = 0; b < nb; b++, w += 34) {
-        const float dw = h2f_avx(w);
-        __m256i qw = _mm256_loadu_si256((const __m256i *)(w + 2));
-        __m256i aw = _mm256_sign_epi8(qw, qw);
-        INT8_ROWS(qw, aw);
-    }
-    for (int k = 0; k < g; k++) r[k] = hsum256(a[k]);
-}
-
-AVX2 static void dot_q4_0_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
-    __m256 a[GROUP_N];
-    for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);
-    const __m128i lo4 = _mm_set1_epi8(0x0F);
-    for (size_t b = 0; b < nb; b++, w += 18) {
-        const float dw = h2f_avx(w);
-        __m128i q = _mm_loadu_si128((const __m128i *)(w + 2));
-        __m256i qw = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), lo4), _mm_and_si128(q, lo4));
-        qw = _mm256_sub_epi8(qw, eight);
-        __m256i aw = _mm256_sign_epi8(qw, qw);
-        INT8_ROWS(qw, aw);
-    }
-    for (int k = 0; k < g; k++) r[k] = hsum256(a[k]);
-}
-#undef INT8_ROWS
-#undef INT8_STEP
-
-/* Q4_K / Q5_K: per 64-chunk, the two sub-blocks' unsigned q (0..15 or
- * 0..31) meet x's int8 directly in maddubs (u8 x s8); the min term uses x's
- * precomputed sums. */
-AVX2 static inline void dot_k_affine_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g,
-                                          int bits) {
-    __m256 acc[GROUP_N];
-    float mins[GROUP_N] = {0};
-    for (int k = 0; k < GROUP_N; k++) acc[k] = _mm256_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(0x0F), one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
-    const size_t bsz = bits == 5 ? 176 : 144;
-    for (size_t sb = 0; sb < nb / 8; sb++, w += bsz) {
-        const float d = h2f_avx(w), dmin = h2f_avx(w + 2);
-        const uint8_t *qs = bits == 5 ? w + 48 : w + 16;
-        __m256i qh = bits == 5 ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
-        int sc[8], m[8];
-        for (int j = 0; j < 8; j++) scale_min_k4(j, w + 4, &sc[j], &m[j]);
-        for (int c = 0; c < 4; c++) {
-            __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-            __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-            if (bits == 5) {
-                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(qh, one8), 4));
-                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one8), 4));
-                qh = _mm256_srli_epi16(qh, 2);
-            }
-            const float d1 = d * (float)sc[2 * c], d2 = d * (float)sc[2 * c + 1];
-            const float m1 = dmin * (float)m[2 * c], m2 = dmin * (float)m[2 * c + 1];
-            for (int k = 0; k < g; k++) {
-                const xblock *x1 = &xs[k][sb * 8 + 2 * c], *x2 = x1 + 1;
-                __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x1->q)), ones);
-                __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)x2->q)), ones);
-                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * x1->d), _mm256_cvtepi32_ps(p1), acc[k]);
-                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d2 * x2->d), _mm256_cvtepi32_ps(p2), acc[k]);
-                mins[k] += m1 * x1->d * (float)(x1->s16[0] + x1->s16[1]) + m2 * x2->d * (float)(x2->s16[0] + x2->s16[1]);
-            }
-        }
-    }
-    for (int k = 0; k < g; k++) r[k] = hsum256(acc[k]) - mins[k];
-}
-
-AVX2 static void dot_q4_k_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
-    dot_k_affine_avx2(r, w, xs, nb, g, 4);
-}
-
-AVX2 static void dot_q5_k_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
-    dot_k_affine_avx2(r, w, xs, nb, g, 5);
-}
-
-/* Q6_K: q (0..63) as u8 against x in maddubs; the -32 offset through x's
- * half sums; the two 16-element halves of a chunk are lanes 0-3 and 4-7
- * of the madd result, scaled by their own sc. */
-AVX2 static void dot_q6_k_avx2(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
-    __m256 acc[GROUP_N];
-    float offs[GROUP_N] = {0};
-    for (int k = 0; k < GROUP_N; k++) acc[k] = _mm256_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-    for (size_t sb = 0; sb < nb / 8; sb++, w += 210) {
-        const int8_t *sc = (const int8_t *)(w + 192);
-        const float d = h2f_avx(w + 208);
-        for (int h = 0; h < 2; h++) {
-            __m256i l0 = _mm256_loadu_si256((const __m256i *)(w + 64 * h));
-            __m256i l1 = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32));
-            __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-            for (int c = 0; c < 4; c++) {
-                const float s0 = d * (float)sc[8 * h + 2 * c], s1 = d * (float)sc[8 * h + 2 * c + 1];
-                const __m256 sv = _mm256_setr_ps(s0, s0, s0, s0, s1, s1, s1, s1);
-                for (int k = 0; k < g; k++) {
-                    const xblock *xb = &xs[k][sb * 8 + 4 * h + c];
-                    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)xb->q)), ones);
-                    acc[k] = _mm256_fmadd_ps(_mm256_mul_ps(sv, _mm256_set1_ps(xb->d)), _mm256_cvtepi32_ps(p), acc[k]);
-                    offs[k] += 32.0f * xb->d * (s0 * (float)xb->s16[0] + s1 * (float)xb->s16[1]);
-                }
-            }
-        }
-    }
-    for (int k = 0; k < g; k++) r[k] = hsum256(acc[k]) - offs[k];
-}
+/* The int8 kernels, twice: with AVX2's maddubs + madd, and with AVX-512
+ * VNNI's dpbusd (one instruction, no 16-bit intermediate) on 256-bit
+ * registers where the CPU has it. */
+#define KT AVX2
+#define SFX(name) name##_avx2
+#define MULSUM(u8, s8) _mm256_madd_epi16(_mm256_maddubs_epi16((u8), (s8)), _mm256_set1_epi16(1))
+#include "tensor/qmatmul_int8.inc"
+#undef KT
+#undef SFX
+#undef MULSUM
+#define KT __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+#define SFX(name) name##_vnni
+#define MULSUM(u8, s8) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u8), (s8))
+#include "tensor/qmatmul_int8.inc"
+#undef KT
+#undef SFX
+#undef MULSUM
 
 /* F16 / BF16 rows widened in registers, 8 at a time; the tail (C % 8) is
  * widened one by one. */
@@ -457,9 +333,9 @@ DOT_HALF(dot_bf16_avx2, widen8_bf16, wd_bf16_to_f32_ref)
 /* ==== the threaded driver ================================================ */
 
 #ifdef WD_HAVE_X86
-#define AVX2_FN(dst, fn) (dst) = (fn)
+#define X86_FNS(name) (dq_avx2 = name##_avx2, dq_vnni = name##_vnni)
 #else
-#define AVX2_FN(dst, fn) (void)0
+#define X86_FNS(name) (void)0
 #endif
 
 typedef struct qtask {
@@ -515,19 +391,21 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
     if (N == 0 || OC == 0) return WD_OK;
     qtask t = {out, x, NULL, w, bias, type, N, C, OC, wd__qmatmul_row_size(type, C), dot_f32_c, NULL, NULL, NULL};
-    bool avx2 = false;
+    bool avx2 = false, vnni = false;
 #ifdef WD_HAVE_X86
     avx2 = wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA) && wd__cpu_has(WD_CPU_F16C);
+    vnni = avx2 && wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512VL) &&
+           wd__cpu_has(WD_CPU_AVX512VNNI);
     if (avx2) t.dot_f32 = dot_f32_avx2;
 #endif
     /* One allocation per call: x's int8 blocks, or each thread's tile. */
-    dot_q_fn dq = NULL, dq_avx2 = NULL;
+    dot_q_fn dq = NULL, dq_avx2 = NULL, dq_vnni = NULL;
     switch (type) {
-    case WD_GGML_Q8_0: dq = dot_q8_0_c; AVX2_FN(dq_avx2, dot_q8_0_avx2); break;
-    case WD_GGML_Q4_0: dq = dot_q4_0_c; AVX2_FN(dq_avx2, dot_q4_0_avx2); break;
-    case WD_GGML_Q4_K: dq = dot_q4_k_c; AVX2_FN(dq_avx2, dot_q4_k_avx2); break;
-    case WD_GGML_Q5_K: dq = dot_q5_k_c; AVX2_FN(dq_avx2, dot_q5_k_avx2); break;
-    case WD_GGML_Q6_K: dq = dot_q6_k_c; AVX2_FN(dq_avx2, dot_q6_k_avx2); break;
+    case WD_GGML_Q8_0: dq = dot_q8_0_c; X86_FNS(dot_q8_0); break;
+    case WD_GGML_Q4_0: dq = dot_q4_0_c; X86_FNS(dot_q4_0); break;
+    case WD_GGML_Q4_K: dq = dot_q4_k_c; X86_FNS(dot_q4_k); break;
+    case WD_GGML_Q5_K: dq = dot_q5_k_c; X86_FNS(dot_q5_k); break;
+    case WD_GGML_Q6_K: dq = dot_q6_k_c; X86_FNS(dot_q6_k); break;
     default: break;
     }
     bool int8 = dq && C % QK == 0;
@@ -540,7 +418,7 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
         xblock *xq = scratch;
         for (size_t n = 0; n < N; n++) quantize_x(xq + n * (C / QK), x + n * C, C);
         t.xq = xq;
-        t.dot_q = avx2 && dq_avx2 ? dq_avx2 : dq;
+        t.dot_q = vnni && dq_vnni ? dq_vnni : avx2 && dq_avx2 ? dq_avx2 : dq;
     } else {
         t.bufs = scratch;
     }

@@ -12,8 +12,9 @@
  * rounding bound sum_b (amax_b / 254) * sum_{c in b} |w_c| of the reference
  * on x itself.
  *
- * CTest runs this twice: as is (AVX2 where the CPU has it) and with
- * WD_CPU_DISABLE=avx2 (the portable C kernels).
+ * CTest runs this three times: as is (AVX-512 VNNI or AVX2 where the CPU
+ * has them), with WD_CPU_DISABLE=avx512vnni (AVX2) and with
+ * WD_CPU_DISABLE=avx2,fma,f16c (the portable C kernels).
  */
 #include <math.h>
 #include <stdio.h>

@@ -620,6 +620,40 @@ static void test_errors(void **state) {
     assert_null(c);
 }
 
+/* The certify spec MODE[:D[:K]]: what it sets, and that a bad one leaves
+ * the params as they were. */
+static void test_params_parse(void **state) {
+    (void)state;
+    wd_certify_params p = wd_certify_params_default();
+    p.seed = 7;
+    assert_int_equal(wd_certify_params_parse("infusion", &p), WD_OK);
+    assert_int_equal(p.mode, WD_EC_MODE_INFUSION);
+    assert_int_equal(p.max_erase, 0);
+    assert_int_equal(p.n_blocks, 1);
+    assert_int_equal(wd_certify_params_parse("suffix:20", &p), WD_OK);
+    assert_int_equal(p.mode, WD_EC_MODE_SUFFIX);
+    assert_int_equal(p.max_erase, 20);
+    assert_int_equal(wd_certify_params_parse("insertion:12:2", &p), WD_OK);
+    assert_int_equal(p.mode, WD_EC_MODE_INSERTION);
+    assert_int_equal(p.max_erase, 12);
+    assert_int_equal(p.n_blocks, 2);
+    assert_int_equal(p.seed, 7); /* fields the spec does not name are kept */
+    assert_int_equal(wd_certify_params_parse("insertion:100000:64", &p), WD_OK);
+    const char *bad[] = {"", "sideways", "suffix:", "suffix:0", "suffix:100001", "suffix:x",
+                         "suffix:5:", "insertion:4:0", "insertion:4:65", "insertion:4:2:1",
+                         "suffix 5", "a-mode-name-longer-than-thirty-two-bytes:3"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        wd_certify_params q = p;
+        assert_int_equal(wd_certify_params_parse(bad[i], &q), WD_ERR_INVALID_ARG);
+        assert_int_equal(q.mode, p.mode);
+        assert_int_equal(q.max_erase, p.max_erase);
+        assert_int_equal(q.n_blocks, p.n_blocks);
+        assert_non_null(strstr(wd_last_error(), "MODE[:D[:K]]"));
+    }
+    assert_int_equal(wd_certify_params_parse(NULL, &p), WD_ERR_INVALID_ARG);
+    assert_int_equal(wd_certify_params_parse("suffix", NULL), WD_ERR_INVALID_ARG);
+}
+
 static void test_cli(void **state) {
     (void)state;
     char *out = NULL, *err = NULL;
@@ -702,6 +736,7 @@ int main(void) {
         cmocka_unit_test(test_judge_reuse),
         cmocka_unit_test(test_encoder_model),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_params_parse),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -190,6 +190,8 @@ const char *wd_certifier_unit(const wd_certifier *c) {
 
 /* ==== checks ============================================================= */
 
+/* Asks the filter about cs[0..n); records checks, the top score and the
+ * first flagged candidate. *best gets the index of the highest score. */
 static wd_status check_cands(run *r, const cand *const *cs, size_t n, size_t *best) {
     wd_status st = WD_OK;
     float *score = malloc((n ? n : 1) * sizeof *score);
@@ -234,7 +236,6 @@ static wd_status check_cands(run *r, const cand *const *cs, size_t n, size_t *be
     free(flag);
     return st;
 }
-
 
 /* ==== the methods ======================================================== */
 

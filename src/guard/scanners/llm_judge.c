@@ -14,6 +14,9 @@
  *     threads: 0                       # 0 = all CPUs
  *     n_ctx: 4096                      # longest prompt (text is cut to fit)
  *
+ * The judge itself (model, prompt, "unsafe" tokens, p(unsafe)) is the one
+ * object guard/judge.h describes, shared with erase-and-check.
+ *
  * Score: p(unsafe) = the softmax mass, at the position after the prompt, of
  * every vocabulary token whose text (leading spaces dropped) starts with
  * "unsafe", plus the first token of "unsafe" when the tokenizer splits the

@@ -140,7 +140,7 @@ static int guard_only(void) {
     const char *text = "What are some good ways to keep a sourdough starter alive while I am away "
                        "on a two week trip to the mountains with my family";
     const struct { wd_ec_mode mode; int d; } cases[] = {
-        {WD_EC_SUFFIX, 20}, {WD_EC_INSERTION, 12}, {WD_EC_INFUSION, 3}};
+        {WD_EC_MODE_SUFFIX, 20}, {WD_EC_MODE_INSERTION, 12}, {WD_EC_MODE_INFUSION, 3}};
     printf("built-in guard, %zu-byte benign prompt (word units), every subsequence checked\n", strlen(text));
     for (int i = 0; i < 3; i++) {
         wd_certify_params p = wd_certify_params_default();
@@ -245,11 +245,11 @@ int main(int argc, char **argv) {
     wd_tokenizer_free(tok);
     /* warm-up: faults the weights in */
     run_result warm;
-    if (run_once(c, ids, 8, WD_EC_SUFFIX, 1, WD_EC_REUSE_PREFIX, &warm)) return 3;
+    if (run_once(c, ids, 8, WD_EC_MODE_SUFFIX, 1, WD_EC_REUSE_PREFIX, &warm)) return 3;
     wd_certifier_free(c);
     printf("warm-up: %zu tokens in %.2f s\n", warm.tokens, warm.secs);
-    int rc = compare(model, &jp, ids, (size_t)n, WD_EC_SUFFIX, (int)d);
-    if (!rc) rc = compare(model, &jp, ids, (size_t)ins_n, WD_EC_INSERTION, (int)ins_d);
+    int rc = compare(model, &jp, ids, (size_t)n, WD_EC_MODE_SUFFIX, (int)d);
+    if (!rc) rc = compare(model, &jp, ids, (size_t)ins_n, WD_EC_MODE_INSERTION, (int)ins_d);
     free(ids);
     if (!keep && model == tmpdir) wdb_rm_dir(tmpdir);
     return rc ? 1 : 0;

@@ -56,9 +56,9 @@ typedef struct wd_certificate wd_certificate;
 typedef struct wd_tokenizer  wd_tokenizer; /* warden/tokenizer.h */
 
 typedef enum wd_ec_mode {
-    WD_EC_SUFFIX    = 0,
-    WD_EC_INSERTION = 1,
-    WD_EC_INFUSION  = 2,
+    WD_EC_MODE_SUFFIX    = 0,
+    WD_EC_MODE_INSERTION = 1,
+    WD_EC_MODE_INFUSION  = 2,
 } wd_ec_mode;
 
 /* "suffix", "insertion", "infusion"; NULL when out of range. */
@@ -101,6 +101,15 @@ typedef struct wd_certify_params {
 
 wd_certify_params wd_certify_params_default(void);
 
+/* Reads a certify spec "MODE[:D[:K]]" into p: MODE suffix, insertion or
+ * infusion (mode), D the erase length in 1..100000 (max_erase), K the
+ * insertion blocks in 1..64 (n_blocks); "suffix", "suffix:20",
+ * "insertion:12:2". The fields the spec leaves out, and every other field
+ * of p, keep their values. Returns WD_OK, or WD_ERR_INVALID_ARG with p
+ * unchanged (wd_last_error() says why). The CLI's `eval --certify` takes
+ * this spec. */
+wd_status wd_certify_params_parse(const char *spec, wd_certify_params *p);
+
 /* ==== certifiers ========================================================= */
 
 /* A certifier over guard g (borrowed: it must outlive the certifier). With
@@ -115,7 +124,7 @@ typedef struct wd_judge_params {
     const char *template_text;
     wd_catmask  categories;   /* hazards listed in the Llama Guard 3 prompt; 0 = all 14 */
     float       threshold;    /* flagged when p(unsafe) >= threshold (0.5)        */
-    int         n_threads;    /* 0 = every CPU                                    */
+    int         n_threads;    /* the model's threads, judge or classifier; 0 = every CPU */
 } wd_judge_params;
 
 wd_judge_params wd_judge_params_default(void);
@@ -123,8 +132,9 @@ wd_judge_params wd_judge_params_default(void);
 /* A certifier from a model folder: a decoder (llama, mistral, qwen2) becomes
  * an LLM judge with prefix reuse; a bert/roberta/distilbert sequence
  * classifier becomes an encoder_classifier guard whose units are its
- * tokenizer's tokens. The folder needs tokenizer.json. params may be NULL
- * (defaults; only template_text, categories and threshold apply to judges).
+ * tokenizer's tokens. The folder needs tokenizer.json, and is read once.
+ * params may be NULL (defaults; template_text, categories and threshold
+ * apply to judges only, n_threads to both).
  * Returns WD_OK and *out, or the load's status (wd_last_error() names the
  * file and the reason) with *out = NULL. */
 wd_status wd_certifier_new_model(const char *dir, const wd_judge_params *params,

@@ -1,7 +1,7 @@
 /*
  * guard/scanner.h - the one interface every scanner implements: rule-based
  * ones (lexicon, pii, secrets, injection), the built-in classifier, and
- * model-based guards (an LLM judge, a BERT classifier, erase-and-check).
+ * model-based guards (an LLM judge, a BERT classifier).
  *
  * Life of a scanner:
  *   init     once per guard, from the scanner's node in the policy (a

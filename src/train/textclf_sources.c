@@ -237,7 +237,6 @@ static wd_status on_json_str(void *vctx, const char *s) {
 
 typedef struct csv_spec {
     const char *source, *file;
-    wd_dataset_format fmt;
     int         col, cat_col;
     const char *scheme;
     uint32_t    pos, known;
@@ -245,19 +244,19 @@ typedef struct csv_spec {
 } csv_spec;
 
 static const csv_spec csv_specs[] = {
-    {"advbench", "advbench/harmful_behaviors.csv", WD_DATASET_CSV, 0, -1, NULL, H, H | PI, WD_TEXTCLF_USE_TRAIN},
-    {"advbench-strings", "advbench/harmful_strings.csv", WD_DATASET_CSV, 0, -1, NULL, H, H | PI, WD_TEXTCLF_USE_TRAIN},
-    {"strongreject", "strongreject/strongreject_dataset.csv", WD_DATASET_CSV, 2, 0, "strongreject", H,
+    {"advbench", "advbench/harmful_behaviors.csv", 0, -1, NULL, H, H | PI, WD_TEXTCLF_USE_TRAIN},
+    {"advbench-strings", "advbench/harmful_strings.csv", 0, -1, NULL, H, H | PI, WD_TEXTCLF_USE_TRAIN},
+    {"strongreject", "strongreject/strongreject_dataset.csv", 2, 0, "strongreject", H,
      WD_TEXTCLF_ALL_LABELS, WD_TEXTCLF_USE_TRAIN},
-    {"do-not-answer", "do-not-answer/mobileaibench_do_not_answer.csv", WD_DATASET_CSV, 1, -1, NULL, H, H | PI,
+    {"do-not-answer", "do-not-answer/mobileaibench_do_not_answer.csv", 1, -1, NULL, H, H | PI,
      WD_TEXTCLF_USE_TRAIN},
-    {"ailuminate", "ailuminate/airr_official_1.0_demo_en_us_prompt_set_release.csv", WD_DATASET_CSV, 1, 2,
+    {"ailuminate", "ailuminate/airr_official_1.0_demo_en_us_prompt_set_release.csv", 1, 2,
      "ailuminate", H, WD_TEXTCLF_ALL_LABELS, WD_TEXTCLF_USE_TRAIN},
-    {"gptfuzz-questions", "jailbreak-prompts/gptfuzz/question_list.csv", WD_DATASET_CSV, 1, -1, NULL, H, H | PI,
+    {"gptfuzz-questions", "jailbreak-prompts/gptfuzz/question_list.csv", 1, -1, NULL, H, H | PI,
      WD_TEXTCLF_USE_TRAIN},
-    {"gptfuzz-templates", "jailbreak-prompts/gptfuzz/GPTFuzzer.csv", WD_DATASET_CSV, 1, -1, NULL, H | PI, H | PI,
+    {"gptfuzz-templates", "jailbreak-prompts/gptfuzz/GPTFuzzer.csv", 1, -1, NULL, H | PI, H | PI,
      WD_TEXTCLF_USE_TRAIN},
-    {"dolly", "dolly/databricks_dolly_1k_subset.csv", WD_DATASET_CSV, 0, -1, NULL, 0, WD_TEXTCLF_ALL_LABELS,
+    {"dolly", "dolly/databricks_dolly_1k_subset.csv", 0, -1, NULL, 0, WD_TEXTCLF_ALL_LABELS,
      WD_TEXTCLF_USE_TRAIN},
 };
 
@@ -349,7 +348,7 @@ wd_status wd__textclf_data_load(wd_textclf_dataset *d, const char *data_dir, int
         if (ABSENT()) continue;
         load_ctx c = {d, wd_textclf_dataset_source(d, s->source, s->use, 0), s->col, s->cat_col,
                       s->scheme, s->pos, s->known};
-        if ((rc = wd__textclf_read_rows(path, s->fmt, 0, wd__textclf_on_csv_row, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 0, wd__textclf_on_csv_row, &c))) goto done;
         found++;
     }
     for (size_t i = 0; i < sizeof line_specs / sizeof line_specs[0]; i++) {

@@ -751,7 +751,7 @@ done:
 
 /* ==== the embedded model ================================================= */
 
-#ifdef WD_HAVE_EMBEDDED_CLF
+#ifdef WD_HAVE_EMBEDDED_TEXTCLF
 WD_EMBED_DECLARE(wd_embed_textclf); /* models/warden-clf-v1.safetensors */
 #endif
 
@@ -760,7 +760,7 @@ static wd_textclf *builtin_model;
 static char builtin_err[WD_ERR_MSG_MAX];
 
 static void builtin_init(void) {
-#ifdef WD_HAVE_EMBEDDED_CLF
+#ifdef WD_HAVE_EMBEDDED_TEXTCLF
     if (wd_textclf_from_memory(wd_embed_textclf, wd_embed_textclf_len, &builtin_model))
         snprintf(builtin_err, sizeof builtin_err, "embedded classifier: %s", wd_last_error());
 #else

@@ -23,7 +23,7 @@
 static void noop_emit(void *ctx, uint32_t bucket, int sign) { *(uint64_t *)ctx += bucket + (unsigned)sign; }
 
 int main(void) {
-    const wd_textclf *m = wd__textclf_builtin();
+    const wd_textclf *m = wd_textclf_builtin();
     if (!m) {
         fprintf(stderr, "bench_textclf: %s\n", wd_last_error());
         return 1;
@@ -37,7 +37,7 @@ int main(void) {
         size_t len = 0;
         while (len < 100) { /* join generated prompts until ~100 bytes */
             char one[512];
-            size_t l = wd__benign_gen_one(&rng, one, sizeof one);
+            size_t l = wd__textclf_benign_one(&rng, one, sizeof one);
             len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? " " : "", one);
             (void)l;
         }
@@ -47,12 +47,12 @@ int main(void) {
         memcpy(prompts[i], buf, cut);
         prompts[i][cut] = 0;
         total_len += strlen(prompts[i]);
-        if (wd__canonicalize(prompts[i], strlen(prompts[i]), wd__textclf_norm_flags(m), &norms[i])) {
+        if (wd__canonicalize(prompts[i], strlen(prompts[i]), wd_textclf_norm_flags(m), &norms[i])) {
             fprintf(stderr, "bench_textclf: normalise failed: %s\n", wd_last_error());
             return 1;
         }
     }
-    wd_textclf_cfg cfg = wd__textclf_cfg(m);
+    wd_textclf_cfg cfg = wd_textclf_cfg_of(m);
     float probs[WD_TEXTCLF_MAX_LABELS];
     double t_feat[REPEATS], t_pred[REPEATS], t_full[REPEATS];
     uint64_t sink = 0;
@@ -63,13 +63,13 @@ int main(void) {
             wd__textclf_features(&cfg, norms[i].text, norms[i].len, noop_emit, &sink);
         double t1 = wdb_now();
         for (int i = 0; i < N_PROMPTS; i++) {
-            wd__textclf_predict(m, norms[i].text, norms[i].len, probs);
+            wd_textclf_predict(m, norms[i].text, norms[i].len, probs);
             sink += probs[0] > 0.5f;
         }
         double t2 = wdb_now();
         for (int i = 0; i < N_PROMPTS; i++) {
-            wd__canonicalize_reuse(prompts[i], strlen(prompts[i]), wd__textclf_norm_flags(m), &scratch);
-            wd__textclf_predict(m, scratch.text, scratch.len, probs);
+            wd__canonicalize_reuse(prompts[i], strlen(prompts[i]), wd_textclf_norm_flags(m), &scratch);
+            wd_textclf_predict(m, scratch.text, scratch.len, probs);
             sink += probs[0] > 0.5f;
         }
         double t3 = wdb_now();

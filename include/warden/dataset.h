@@ -149,6 +149,30 @@ wd_status wd_dataset_open_mem(const void *data, size_t len, const char *name,
  * the dataset then stays at the error. */
 wd_status wd_dataset_next(wd_dataset *ds, const wd_dataset_item **item);
 
+/* The current record's value of another field: for csv/tsv the column
+ * called name in the header (an exact match first, then ignoring case);
+ * for json/jsonl the field path name (as for text_field: "a.b", "turns.0").
+ * A string is returned as is; true/false, a number (as an integer when it
+ * is one, else %.17g) and an array or object (as compact JSON) are
+ * written out. NULL when the record has no such field, the value is null,
+ * the format is text, or no record is current. Owned by ds; valid until
+ * the next wd_dataset_next() or wd_dataset_free(). This reads fields the
+ * item does not carry (several columns of one row, annotator votes...). */
+const char *wd_dataset_field(wd_dataset *ds, const char *name);
+
+/* The current csv/tsv record's fields by position: their number (which
+ * may differ from the header's in lenient mode) and field i (NULL out of
+ * range, or for the other formats). Owned by ds; valid until the next
+ * wd_dataset_next() or wd_dataset_free(). */
+size_t      wd_dataset_n_fields(const wd_dataset *ds);
+const char *wd_dataset_field_at(const wd_dataset *ds, size_t i);
+
+/* The columns of a csv/tsv header row, in order (a byte-order mark
+ * removed); 0 and NULL for the other formats or i out of range. Owned by
+ * ds. */
+size_t      wd_dataset_n_columns(const wd_dataset *ds);
+const char *wd_dataset_column(const wd_dataset *ds, size_t i);
+
 /* The format in use (after detection). */
 wd_dataset_format wd_dataset_format_of(const wd_dataset *ds);
 /* "csv", "tsv", "jsonl", "json", "text" or "auto". Static. */

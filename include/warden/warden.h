@@ -17,6 +17,7 @@
 #include "warden/safetensors.h"
 #include "warden/gguf.h"
 #include "warden/dataset.h"
+#include "warden/textclf.h"
 #include "warden/metrics.h"
 #include "warden/attack.h"
 #include "warden/report.h"

@@ -53,6 +53,7 @@
 
 #include "base/embed.h"
 #include "base/err.h"
+#include "guard/canonical.h"
 #include "warden/safetensors.h"
 
 struct wd_textclf {
@@ -68,7 +69,7 @@ struct wd_textclf {
     wd_safetensors *st;      /* keeps the map alive when loaded from a file */
 };
 
-wd_textclf_cfg wd__textclf_cfg_default(void) {
+wd_textclf_cfg wd_textclf_cfg_default(void) {
     wd_textclf_cfg c = {.hash_bits = 18, .word_min = 1, .word_max = 2,
                         .char_min = 4, .char_max = 5, .norm_flags = 63, .concepts = 1};
     return c;
@@ -177,7 +178,7 @@ static inline int is_word_byte(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c >= 0x80;
 }
 
-static inline void emit_hash(wd_textclf_emit_fn emit, void *ctx, uint64_t h, uint32_t mask) {
+static inline void emit_hash(wd__textclf_emit_fn emit, void *ctx, uint64_t h, uint32_t mask) {
     emit(ctx, (uint32_t)(h & mask), (h >> 63) ? -1 : 1);
 }
 
@@ -189,7 +190,7 @@ static inline uint64_t chain(uint64_t h, uint64_t v) {
 
 /* wd__textclf_features, polling stop (may be NULL) every 64 KiB of text:
  * on a stop, *stopped gets the status and the features so far are returned. */
-static size_t features(const wd_textclf_cfg *cfg, const char *text, size_t len, wd_textclf_emit_fn emit,
+static size_t features(const wd_textclf_cfg *cfg, const char *text, size_t len, wd__textclf_emit_fn emit,
                        void *ctx, const wd_scan_stop *stop, wd_status *stopped) {
     const unsigned char *s = (const unsigned char *)text;
     const uint32_t mask = (uint32_t)((1u << cfg->hash_bits) - 1u);
@@ -291,7 +292,7 @@ static size_t features(const wd_textclf_cfg *cfg, const char *text, size_t len, 
 }
 
 size_t wd__textclf_features(const wd_textclf_cfg *cfg, const char *text, size_t len,
-                            wd_textclf_emit_fn emit, void *ctx) {
+                            wd__textclf_emit_fn emit, void *ctx) {
     wd_status st = WD_OK;
     return features(cfg, text, len, emit, ctx, NULL, &st);
 }
@@ -352,9 +353,19 @@ static inline float sigmoidf(float z) {
     return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
 }
 
-wd_status wd__textclf_predict(const wd_textclf *m, const char *norm_text, size_t len,
-                              float *probs) {
+wd_status wd_textclf_predict(const wd_textclf *m, const char *norm_text, size_t len,
+                             float *probs) {
     return wd__textclf_predict_stop(m, norm_text, len, probs, NULL);
+}
+
+wd_status wd_textclf_predict_text(const wd_textclf *m, const char *text, size_t len, float *probs) {
+    if (!m || !probs || (!text && len))
+        return wd__fail(WD_ERR_INVALID_ARG, "textclf_predict: NULL argument");
+    wd__canon nm = {0};
+    wd_status st = wd__canonicalize(text ? text : "", len, m->cfg.norm_flags, &nm);
+    if (st == WD_OK) st = wd__textclf_predict_stop(m, nm.text, nm.len, probs, NULL);
+    wd__canon_free(&nm);
+    return st;
 }
 
 wd_status wd__textclf_predict_stop(const wd_textclf *m, const char *norm_text, size_t len,
@@ -394,32 +405,32 @@ void wd__textclf_hazard_softmax(const float *z, float *probs) {
 
 /* ==== accessors ========================================================== */
 
-size_t wd__textclf_n_labels(const wd_textclf *m) { return m ? m->n_labels : 0; }
+size_t wd_textclf_n_labels(const wd_textclf *m) { return m ? m->n_labels : 0; }
 
-const char *wd__textclf_label(const wd_textclf *m, size_t i) {
+const char *wd_textclf_label(const wd_textclf *m, size_t i) {
     return m && i < m->n_labels ? m->labels[i] : NULL;
 }
 
-int wd__textclf_label_index(const wd_textclf *m, const char *name) {
+int wd_textclf_label_index(const wd_textclf *m, const char *name) {
     if (!m || !name) return -1;
     for (size_t i = 0; i < m->n_labels; i++)
         if (!strcmp(m->labels[i], name)) return (int)i;
     return -1;
 }
 
-float wd__textclf_threshold(const wd_textclf *m, size_t i) {
+float wd_textclf_threshold(const wd_textclf *m, size_t i) {
     return m && i < m->n_labels ? m->thr[i] : 0.5f;
 }
 
-void wd__textclf_set_threshold(wd_textclf *m, size_t i, float t) {
+void wd_textclf_set_threshold(wd_textclf *m, size_t i, float t) {
     if (m && i < m->n_labels && t > 0 && t < 1) m->thr[i] = t;
 }
 
-wd_textclf_cfg wd__textclf_cfg(const wd_textclf *m) { return m->cfg; }
-unsigned wd__textclf_norm_flags(const wd_textclf *m) { return m->cfg.norm_flags; }
+wd_textclf_cfg wd_textclf_cfg_of(const wd_textclf *m) { return m->cfg; }
+unsigned wd_textclf_norm_flags(const wd_textclf *m) { return m->cfg.norm_flags; }
 int wd__textclf_softmax_hazards(const wd_textclf *m) { return m->softmax_hazards; }
 
-void wd__textclf_free(wd_textclf *m) {
+void wd_textclf_free(wd_textclf *m) {
     if (!m) return;
     for (size_t i = 0; i < m->n_labels; i++) free(m->labels[i]);
     free(m->w_owned);
@@ -510,7 +521,7 @@ wd_status wd__textclf_build(const wd_textclf_cfg *cfg, size_t n_labels, const ch
     *out = m;
     return WD_OK;
 fail:
-    wd__textclf_free(m);
+    wd_textclf_free(m);
     return st;
 }
 
@@ -673,11 +684,11 @@ static wd_status from_safetensors(wd_safetensors *st, const char *where, wd_text
     *out = m;
     return WD_OK;
 fail:
-    wd__textclf_free(m);
+    wd_textclf_free(m);
     return rc;
 }
 
-wd_status wd__textclf_load(const char *path, wd_textclf **out) {
+wd_status wd_textclf_load(const char *path, wd_textclf **out) {
     if (out) *out = NULL;
     if (!path || !out) return wd__fail(WD_ERR_INVALID_ARG, "textclf_load: NULL argument");
     wd_safetensors *st;
@@ -686,7 +697,7 @@ wd_status wd__textclf_load(const char *path, wd_textclf **out) {
     return from_safetensors(st, path, out);
 }
 
-wd_status wd__textclf_from_memory(const void *data, size_t len, wd_textclf **out) {
+wd_status wd_textclf_from_memory(const void *data, size_t len, wd_textclf **out) {
     if (out) *out = NULL;
     if (!out || (!data && len)) return wd__fail(WD_ERR_INVALID_ARG, "textclf_from_memory: NULL argument");
     wd_safetensors *st;
@@ -695,7 +706,7 @@ wd_status wd__textclf_from_memory(const void *data, size_t len, wd_textclf **out
     return from_safetensors(st, "<memory model>", out);
 }
 
-wd_status wd__textclf_save(const wd_textclf *m, const char *path, size_t n_meta,
+wd_status wd_textclf_save(const wd_textclf *m, const char *path, size_t n_meta,
                            const char *const *meta_keys, const char *const *meta_values) {
     if (!m || !path) return wd__fail(WD_ERR_INVALID_ARG, "textclf_save: NULL argument");
     wd_safetensors_writer *w;
@@ -740,7 +751,7 @@ done:
 
 /* ==== the embedded model ================================================= */
 
-#ifdef WD_HAVE_EMBEDDED_CLF
+#ifdef WD_HAVE_EMBEDDED_TEXTCLF
 WD_EMBED_DECLARE(wd_embed_textclf); /* models/warden-clf-v1.safetensors */
 #endif
 
@@ -749,8 +760,8 @@ static wd_textclf *builtin_model;
 static char builtin_err[WD_ERR_MSG_MAX];
 
 static void builtin_init(void) {
-#ifdef WD_HAVE_EMBEDDED_CLF
-    if (wd__textclf_from_memory(wd_embed_textclf, wd_embed_textclf_len, &builtin_model))
+#ifdef WD_HAVE_EMBEDDED_TEXTCLF
+    if (wd_textclf_from_memory(wd_embed_textclf, wd_embed_textclf_len, &builtin_model))
         snprintf(builtin_err, sizeof builtin_err, "embedded classifier: %s", wd_last_error());
 #else
     snprintf(builtin_err, sizeof builtin_err,
@@ -758,7 +769,7 @@ static void builtin_init(void) {
 #endif
 }
 
-const wd_textclf *wd__textclf_builtin(void) {
+const wd_textclf *wd_textclf_builtin(void) {
     pthread_once(&builtin_once, builtin_init);
     if (!builtin_model) wd__fail(WD_ERR_NOT_FOUND, "%s", builtin_err);
     return builtin_model;

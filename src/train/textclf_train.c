@@ -26,10 +26,11 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/rng.h"
 
-wd_clf_train_params wd__clf_train_params_default(void) {
-    wd_clf_train_params p = {
-        .cfg = wd__textclf_cfg_default(),
+wd_textclf_train_params wd_textclf_train_params_default(void) {
+    wd_textclf_train_params p = {
+        .cfg = wd_textclf_cfg_default(),
         .seed = 1,
         .epochs = 30,
         .batch = 32,
@@ -48,7 +49,7 @@ wd_clf_train_params wd__clf_train_params_default(void) {
 /* ==== features =========================================================== */
 
 typedef struct feat_buf {
-    wd_textclf_feat *f;
+    wd__textclf_feat *f;
     size_t           n, cap;
     int              oom;
 } feat_buf;
@@ -57,7 +58,7 @@ static void collect(void *vctx, uint32_t bucket, int sign) {
     feat_buf *b = vctx;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 1024;
-        wd_textclf_feat *f = realloc(b->f, cap * sizeof *f);
+        wd__textclf_feat *f = realloc(b->f, cap * sizeof *f);
         if (!f) {
             b->oom = 1;
             return;
@@ -71,11 +72,11 @@ static void collect(void *vctx, uint32_t bucket, int sign) {
 }
 
 static int cmp_feat(const void *a, const void *b) {
-    const wd_textclf_feat *x = a, *y = b;
+    const wd__textclf_feat *x = a, *y = b;
     return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
 }
 
-void wd__clf_feats_free(wd_clf_feats *f) {
+void wd__textclf_feats_free(wd__textclf_feats *f) {
     if (!f) return;
     free(f->off);
     free(f->idx);
@@ -83,7 +84,7 @@ void wd__clf_feats_free(wd_clf_feats *f) {
     memset(f, 0, sizeof *f);
 }
 
-wd_status wd__clf_featurize(const wd_textclf_cfg *cfg, const wd_clf_dataset *d, wd_clf_feats *f) {
+wd_status wd__textclf_featurize(const wd_textclf_cfg *cfg, const wd_textclf_dataset *d, wd__textclf_feats *f) {
     memset(f, 0, sizeof *f);
     feat_buf b = {0};
     size_t cap = 1 << 16, nnz = 0;
@@ -124,7 +125,7 @@ wd_status wd__clf_featurize(const wd_textclf_cfg *cfg, const wd_clf_dataset *d, 
     return WD_OK;
 oom:
     free(b.f);
-    wd__clf_feats_free(f);
+    wd__textclf_feats_free(f);
     return wd__fail(WD_ERR_NOMEM, "train-guard: out of memory computing features");
 }
 
@@ -133,7 +134,7 @@ oom:
 static inline double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
 
 /* Logits of example e: z (L) = b + W^T x_e. */
-static void logits(const wd_clf_feats *f, size_t e, size_t L, const float *w, const float *b,
+static void logits(const wd__textclf_feats *f, size_t e, size_t L, const float *w, const float *b,
                    float *z) {
     for (size_t l = 0; l < L; l++) z[l] = b[l];
     for (size_t j = f->off[e]; j < f->off[e + 1]; j++) {
@@ -143,16 +144,16 @@ static void logits(const wd_clf_feats *f, size_t e, size_t L, const float *w, co
     }
 }
 
-double wd__clf_loss_grad(const wd_clf_dataset *d, const wd_clf_feats *f, const size_t *rows,
+double wd__textclf_loss_grad(const wd_textclf_dataset *d, const wd__textclf_feats *f, const size_t *rows,
                          size_t n, const float *ex_w, const float *pos_w, float cat_weight,
                          float l2, size_t D, const float *w, const float *b, float *gw, float *gb) {
-    const size_t L = WD_CLF_N_LABELS;
+    const size_t L = WD_TEXTCLF_N_LABELS;
     double loss = 0;
-    float z[WD_CLF_N_LABELS], dz[WD_CLF_N_LABELS];
+    float z[WD_TEXTCLF_N_LABELS], dz[WD_TEXTCLF_N_LABELS];
     double inv_n = n ? 1.0 / (double)n : 0.0;
     for (size_t r = 0; r < n; r++) {
         size_t e = rows[r];
-        const wd_clf_example *x = &d->ex[e];
+        const wd__textclf_example *x = &d->ex[e];
         logits(f, e, L, w, b, z);
         for (size_t l = 0; l < L; l++) {
             dz[l] = 0;
@@ -168,8 +169,8 @@ double wd__clf_loss_grad(const wd_clf_dataset *d, const wd_clf_feats *f, const s
         /* hazards: cross-entropy of softmax(z_1..z_14) against the uniform
          * distribution over the example's hazards, for harmful examples
          * whose source names them */
-        if ((x->known & WD_CLF_HAZARD_LABELS) == WD_CLF_HAZARD_LABELS &&
-            (x->pos & WD_CLF_HAZARD_LABELS)) {
+        if ((x->known & WD_TEXTCLF_HAZARD_LABELS) == WD_TEXTCLF_HAZARD_LABELS &&
+            (x->pos & WD_TEXTCLF_HAZARD_LABELS)) {
             double mx = z[1], sum = 0, q[15];
             int k = 0;
             for (int l = 2; l <= 14; l++) mx = z[l] > mx ? z[l] : mx;
@@ -206,57 +207,50 @@ double wd__clf_loss_grad(const wd_clf_dataset *d, const wd_clf_feats *f, const s
 
 /* ==== training =========================================================== */
 
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Validation loss (no L2) and harmful-label F1 at 0.5. */
-static double val_loss(const wd_clf_dataset *d, const wd_clf_feats *f, const size_t *rows,
+static double val_loss(const wd_textclf_dataset *d, const wd__textclf_feats *f, const size_t *rows,
                        size_t n, const float *ex_w, const float *pos_w, float cat_weight, size_t D,
                        const float *w, const float *b, double *f1) {
     size_t tp = 0, fp = 0, fn = 0;
-    float z[WD_CLF_N_LABELS];
+    float z[WD_TEXTCLF_N_LABELS];
     for (size_t r = 0; r < n; r++) {
-        const wd_clf_example *x = &d->ex[rows[r]];
-        logits(f, rows[r], WD_CLF_N_LABELS, w, b, z);
+        const wd__textclf_example *x = &d->ex[rows[r]];
+        logits(f, rows[r], WD_TEXTCLF_N_LABELS, w, b, z);
         int pred = z[0] >= 0, y = (int)(x->pos & 1);
         tp += pred && y;
         fp += pred && !y;
         fn += !pred && y;
     }
     *f1 = tp ? 2.0 * tp / (2.0 * tp + fp + fn) : 0.0;
-    return wd__clf_loss_grad(d, f, rows, n, ex_w, pos_w, cat_weight, 0, D, w, b, NULL, NULL);
+    return wd__textclf_loss_grad(d, f, rows, n, ex_w, pos_w, cat_weight, 0, D, w, b, NULL, NULL);
 }
 
-static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
-                             const wd_clf_train_params *p, wd_textclf **out);
+static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feats *fp,
+                             const wd_textclf_train_params *p, wd_textclf **out);
 
-wd_status wd__clf_train(const wd_clf_dataset *d, const wd_clf_train_params *p, wd_textclf **out) {
+wd_status wd_textclf_train(const wd_textclf_dataset *d, const wd_textclf_train_params *p, wd_textclf **out) {
     *out = NULL;
-    wd_clf_feats f = {0};
-    wd_status rc = wd__clf_featurize(&p->cfg, d, &f);
+    wd__textclf_feats f = {0};
+    wd_status rc = wd__textclf_featurize(&p->cfg, d, &f);
     if (rc) return rc;
     rc = train_feats(d, &f, p, out);
-    wd__clf_feats_free(&f);
+    wd__textclf_feats_free(&f);
     return rc;
 }
 
 /* Trains on features computed once for d (the leave-one-source-out folds
  * share them). */
-static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
-                             const wd_clf_train_params *p, wd_textclf **out) {
+static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feats *fp,
+                             const wd_textclf_train_params *p, wd_textclf **out) {
     *out = NULL;
-    const size_t L = WD_CLF_N_LABELS, D = (size_t)1 << p->cfg.hash_bits;
+    const size_t L = WD_TEXTCLF_N_LABELS, D = (size_t)1 << p->cfg.hash_bits;
     wd_status rc = WD_OK;
-    const wd_clf_feats f = *fp;
+    const wd__textclf_feats f = *fp;
     size_t *tr = NULL, *va = NULL, *touched = NULL;
     uint32_t *stamp = NULL;
     float *w = NULL, *best_w = NULL, *gw = NULL, *m1 = NULL, *m2 = NULL, *ex_w = NULL;
-    float b[WD_CLF_N_LABELS] = {0}, best_b[WD_CLF_N_LABELS] = {0}, gb[WD_CLF_N_LABELS],
-          mb1[WD_CLF_N_LABELS] = {0}, mb2[WD_CLF_N_LABELS] = {0}, pos_w[WD_CLF_N_LABELS];
+    float b[WD_TEXTCLF_N_LABELS] = {0}, best_b[WD_TEXTCLF_N_LABELS] = {0}, gb[WD_TEXTCLF_N_LABELS],
+          mb1[WD_TEXTCLF_N_LABELS] = {0}, mb2[WD_TEXTCLF_N_LABELS] = {0}, pos_w[WD_TEXTCLF_N_LABELS];
 
     tr = malloc(d->n * sizeof *tr);
     va = malloc(d->n * sizeof *va);
@@ -274,8 +268,8 @@ static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
     }
     size_t n_tr = 0, n_va = 0;
     for (size_t i = 0; i < d->n; i++) {
-        if (d->ex[i].split == WD_CLF_SPLIT_TRAIN) tr[n_tr++] = i;
-        else if (d->ex[i].split == WD_CLF_SPLIT_VAL) va[n_va++] = i;
+        if (d->ex[i].split == WD_TEXTCLF_SPLIT_TRAIN) tr[n_tr++] = i;
+        else if (d->ex[i].split == WD_TEXTCLF_SPLIT_VAL) va[n_va++] = i;
     }
     if (!n_tr || !n_va) {
         rc = wd__fail(WD_ERR_INVALID_ARG, "train-guard: empty training (%zu) or validation (%zu) split",
@@ -286,7 +280,7 @@ static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
     {
         size_t cnt[256] = {0};
         for (size_t i = 0; i < d->n; i++)
-            if (d->ex[i].split <= WD_CLF_SPLIT_VAL && d->ex[i].source < 256) cnt[d->ex[i].source]++;
+            if (d->ex[i].split <= WD_TEXTCLF_SPLIT_VAL && d->ex[i].source < 256) cnt[d->ex[i].source]++;
         for (size_t i = 0; i < d->n; i++) {
             size_t c = d->ex[i].source < 256 ? cnt[d->ex[i].source] : 1;
             size_t cap = d->sources[d->ex[i].source].synthetic && !(d->ex[i].pos & 1) ? p->gen_cap
@@ -307,9 +301,9 @@ static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
             tr[k++] = e;
         }
         n_tr = k;
-        double wp[WD_CLF_N_LABELS] = {0}, wn[WD_CLF_N_LABELS] = {0};
+        double wp[WD_TEXTCLF_N_LABELS] = {0}, wn[WD_TEXTCLF_N_LABELS] = {0};
         for (size_t r = 0; r < n_tr; r++) {
-            const wd_clf_example *x = &d->ex[tr[r]];
+            const wd__textclf_example *x = &d->ex[tr[r]];
             for (size_t l = 0; l < L; l++) {
                 if (!(x->known >> l & 1)) continue;
                 if (x->pos >> l & 1) wp[l] += ex_w[tr[r]];
@@ -334,7 +328,7 @@ static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
     long t = 0;
     for (int epoch = 1; epoch <= p->epochs; epoch++) {
         for (size_t i = n_tr; i > 1; i--) { /* Fisher-Yates */
-            size_t j = (size_t)(rng_next(&rng) % i);
+            size_t j = wd__rng_below(&rng, i);
             size_t tmp = tr[i - 1];
             tr[i - 1] = tr[j];
             tr[j] = tmp;
@@ -355,7 +349,7 @@ static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
                 }
             }
             memset(gb, 0, sizeof gb);
-            tr_loss += wd__clf_loss_grad(d, &f, tr + s, nb, ex_w, pos_w, p->cat_weight, 0, D, w, b,
+            tr_loss += wd__textclf_loss_grad(d, &f, tr + s, nb, ex_w, pos_w, p->cat_weight, 0, D, w, b,
                                          gw, gb) * (double)nb;
             t++;
             float c1 = 1.0f - powf(beta1, (float)t), c2 = 1.0f - powf(beta2, (float)t);
@@ -391,7 +385,7 @@ static wd_status train_feats(const wd_clf_dataset *d, const wd_clf_feats *fp,
             break;
         }
     }
-    rc = wd__textclf_build(&p->cfg, L, wd__clf_label_names, best_w, best_b, NULL, 1, out);
+    rc = wd__textclf_build(&p->cfg, L, wd__textclf_label_names, best_w, best_b, NULL, 1, out);
 done:
     free(tr);
     free(va);
@@ -410,22 +404,22 @@ done:
 
 /* The label an example is scored on: "harmful" where the source says,
  * else "prompt_injection" (BIPIA's injected texts: injection, harm unknown). */
-static int eval_label(const wd_clf_example *x) {
-    return (x->known & 1u) || !(x->known >> WD_CLF_LABEL_PI & 1u) ? WD_CLF_LABEL_HARMFUL
-                                                                   : WD_CLF_LABEL_PI;
+static int eval_label(const wd__textclf_example *x) {
+    return (x->known & 1u) || !(x->known >> WD_TEXTCLF_LABEL_PI & 1u) ? WD_TEXTCLF_LABEL_HARMFUL
+                                                                   : WD_TEXTCLF_LABEL_PI;
 }
 
-static void count(wd_clf_report *r, const wd_clf_dataset *d, const wd_clf_example *x, int pred) {
+static void count(wd_textclf_report *r, const wd_textclf_dataset *d, const wd__textclf_example *x, int pred) {
     int y = (int)(x->pos >> eval_label(x) & 1);
     if (x->source < 64) {
-        wd_clf_source_eval *s = &r->src[x->source];
+        wd_textclf_source_eval *s = &r->src[x->source];
         s->n++;
         s->n_pos += (size_t)y;
         s->flagged += (size_t)pred;
         s->flagged_pos += (size_t)(pred && y);
     }
-    if (x->split != WD_CLF_SPLIT_HELDOUT) return;
-    wd_clf_counts *c[2] = {&r->heldout_all, d->sources[x->source].synthetic ? NULL : &r->heldout_real};
+    if (x->split != WD_TEXTCLF_SPLIT_HELDOUT) return;
+    wd_textclf_counts *c[2] = {&r->heldout_all, d->sources[x->source].synthetic ? NULL : &r->heldout_real};
     for (int k = 0; k < 2; k++) {
         if (!c[k]) continue;
         c[k]->tp += pred && y;
@@ -435,7 +429,7 @@ static void count(wd_clf_report *r, const wd_clf_dataset *d, const wd_clf_exampl
     }
 }
 
-void wd__clf_evaluate_flags(const wd_clf_dataset *d, const int8_t *flags, wd_clf_report *r) {
+void wd_textclf_evaluate_flags(const wd_textclf_dataset *d, const int8_t *flags, wd_textclf_report *r) {
     memset(r, 0, sizeof *r);
     r->threshold = -1;
     r->n_sources = d->n_sources < 64 ? d->n_sources : 64;
@@ -443,28 +437,28 @@ void wd__clf_evaluate_flags(const wd_clf_dataset *d, const int8_t *flags, wd_clf
         if (flags[i] >= 0) count(r, d, &d->ex[i], flags[i] > 0);
 }
 
-wd_status wd__clf_evaluate(const wd_textclf *m, const wd_clf_dataset *d, float threshold,
-                           wd_clf_report *r) {
+wd_status wd_textclf_evaluate(const wd_textclf *m, const wd_textclf_dataset *d, float threshold,
+                           wd_textclf_report *r) {
     memset(r, 0, sizeof *r);
     r->threshold = threshold;
     r->n_sources = d->n_sources < 64 ? d->n_sources : 64;
-    size_t L = wd__textclf_n_labels(m);
-    if (L > WD_TEXTCLF_MAX_LABELS || wd__textclf_label_index(m, "harmful") != 0)
+    size_t L = wd_textclf_n_labels(m);
+    if (L > WD_TEXTCLF_MAX_LABELS || wd_textclf_label_index(m, "harmful") != 0)
         return wd__fail(WD_ERR_INVALID_ARG, "evaluate: the model's first label is not 'harmful'");
     float probs[WD_TEXTCLF_MAX_LABELS];
     size_t n_scored = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; i < d->n; i++) {
-        const wd_clf_example *x = &d->ex[i];
-        if (x->split != WD_CLF_SPLIT_HELDOUT && x->split != WD_CLF_SPLIT_EVAL) continue;
-        wd_status rc = wd__textclf_predict(m, x->norm, x->norm_len, probs);
+        const wd__textclf_example *x = &d->ex[i];
+        if (x->split != WD_TEXTCLF_SPLIT_HELDOUT && x->split != WD_TEXTCLF_SPLIT_EVAL) continue;
+        wd_status rc = wd_textclf_predict(m, x->norm, x->norm_len, probs);
         if (rc) return rc;
         n_scored++;
         int lab = eval_label(x);
-        count(r, d, x, lab == WD_CLF_LABEL_HARMFUL ? probs[0] >= threshold : probs[lab] >= 0.5f);
-        if (x->source < 64 && (x->known & WD_CLF_HAZARD_LABELS) == WD_CLF_HAZARD_LABELS &&
-            (x->pos & WD_CLF_HAZARD_LABELS) && L >= 15) {
+        count(r, d, x, lab == WD_TEXTCLF_LABEL_HARMFUL ? probs[0] >= threshold : probs[lab] >= 0.5f);
+        if (x->source < 64 && (x->known & WD_TEXTCLF_HAZARD_LABELS) == WD_TEXTCLF_HAZARD_LABELS &&
+            (x->pos & WD_TEXTCLF_HAZARD_LABELS) && L >= 15) {
             size_t best = 1;
             for (size_t l = 2; l <= 14; l++)
                 if (probs[l] > probs[best]) best = l;
@@ -485,56 +479,56 @@ wd_status wd__clf_evaluate(const wd_textclf *m, const wd_clf_dataset *d, float t
  * register is unseen too); toxic-content families carry both classes; the
  * injection fold tests the injection head. The generator's benign prompts
  * are never held out (they are warden's own text, not a source). */
-static const wd_clf_fold default_folds[] = {
-    {"advbench + certified-safe", {"advbench", "certified-safe"}, WD_CLF_FOLD_REQUEST},
-    {"strongreject + dolly", {"strongreject", "dolly"}, WD_CLF_FOLD_REQUEST},
-    {"do-not-answer + self-instruct", {"do-not-answer", "self-instruct"}, WD_CLF_FOLD_REQUEST},
-    {"ailuminate + awesome-prompts", {"ailuminate", "awesome-prompts"}, WD_CLF_FOLD_REQUEST},
-    {"gptfuzz-questions + certified-safe", {"gptfuzz-questions", "certified-safe"}, WD_CLF_FOLD_REQUEST},
-    {"jailbreaks + awesome-prompts", {"jailbreaks", "awesome-prompts"}, WD_CLF_FOLD_REQUEST},
-    {"aart + dolly", {"aart", "dolly"}, WD_CLF_FOLD_REQUEST},
-    {"red-instruct + self-instruct", {"red-instruct", "self-instruct"}, WD_CLF_FOLD_REQUEST},
-    {"multijail + dolly", {"multijail", "dolly"}, WD_CLF_FOLD_REQUEST},
-    {"toxigen", {"toxigen"}, WD_CLF_FOLD_TOXIC},
-    {"hatecheck", {"hatecheck"}, WD_CLF_FOLD_TOXIC},
-    {"davidson", {"davidson"}, WD_CLF_FOLD_TOXIC},
-    {"stormfront", {"stormfront"}, WD_CLF_FOLD_TOXIC},
-    {"toxic-spans", {"toxic-spans"}, WD_CLF_FOLD_TOXIC},
-    {"convabuse", {"convabuse"}, WD_CLF_FOLD_TOXIC},
-    {"bipia", {"bipia"}, WD_CLF_FOLD_INJECTION},
+static const wd_textclf_fold default_folds[] = {
+    {"advbench + certified-safe", {"advbench", "certified-safe"}, WD_TEXTCLF_FOLD_REQUEST},
+    {"strongreject + dolly", {"strongreject", "dolly"}, WD_TEXTCLF_FOLD_REQUEST},
+    {"do-not-answer + self-instruct", {"do-not-answer", "self-instruct"}, WD_TEXTCLF_FOLD_REQUEST},
+    {"ailuminate + awesome-prompts", {"ailuminate", "awesome-prompts"}, WD_TEXTCLF_FOLD_REQUEST},
+    {"gptfuzz-questions + certified-safe", {"gptfuzz-questions", "certified-safe"}, WD_TEXTCLF_FOLD_REQUEST},
+    {"jailbreaks + awesome-prompts", {"jailbreaks", "awesome-prompts"}, WD_TEXTCLF_FOLD_REQUEST},
+    {"aart + dolly", {"aart", "dolly"}, WD_TEXTCLF_FOLD_REQUEST},
+    {"red-instruct + self-instruct", {"red-instruct", "self-instruct"}, WD_TEXTCLF_FOLD_REQUEST},
+    {"multijail + dolly", {"multijail", "dolly"}, WD_TEXTCLF_FOLD_REQUEST},
+    {"toxigen", {"toxigen"}, WD_TEXTCLF_FOLD_TOXIC},
+    {"hatecheck", {"hatecheck"}, WD_TEXTCLF_FOLD_TOXIC},
+    {"davidson", {"davidson"}, WD_TEXTCLF_FOLD_TOXIC},
+    {"stormfront", {"stormfront"}, WD_TEXTCLF_FOLD_TOXIC},
+    {"toxic-spans", {"toxic-spans"}, WD_TEXTCLF_FOLD_TOXIC},
+    {"convabuse", {"convabuse"}, WD_TEXTCLF_FOLD_TOXIC},
+    {"bipia", {"bipia"}, WD_TEXTCLF_FOLD_INJECTION},
 };
 
-const wd_clf_fold *wd__clf_default_folds(size_t *n_out) {
+const wd_textclf_fold *wd_textclf_default_folds(size_t *n_out) {
     *n_out = sizeof default_folds / sizeof default_folds[0];
     return default_folds;
 }
 
-static int in_fold(const wd_clf_dataset *d, uint32_t source, const wd_clf_fold *f) {
+static int in_fold(const wd_textclf_dataset *d, uint32_t source, const wd_textclf_fold *f) {
     const char *fam = d->sources[source].family;
     for (int k = 0; k < 3 && f->families[k]; k++)
         if (fam && !strcmp(fam, f->families[k])) return 1;
     return 0;
 }
 
-wd_status wd__clf_loso(wd_clf_dataset *d, const wd_clf_train_params *p, const wd_clf_fold *folds,
+wd_status wd_textclf_loso(wd_textclf_dataset *d, const wd_textclf_train_params *p, const wd_textclf_fold *folds,
                        size_t n_folds, float *oof) {
     uint8_t *saved = malloc(d->n ? d->n : 1);
     if (!saved) return wd__fail(WD_ERR_NOMEM, "train-guard: out of memory");
     for (size_t i = 0; i < d->n; i++) saved[i] = d->ex[i].split;
     for (size_t i = 0; i < n_folds * d->n; i++) oof[i] = NAN;
-    wd_clf_feats feats;
-    wd_status rc = wd__clf_featurize(&p->cfg, d, &feats);
+    wd__textclf_feats feats;
+    wd_status rc = wd__textclf_featurize(&p->cfg, d, &feats);
     for (size_t k = 0; k < n_folds && !rc; k++) {
-        const wd_clf_fold *f = &folds[k];
+        const wd_textclf_fold *f = &folds[k];
         size_t n_test = 0;
         for (size_t i = 0; i < d->n; i++) {
-            wd_clf_example *x = &d->ex[i];
+            wd__textclf_example *x = &d->ex[i];
             x->split = saved[i];
-            if (saved[i] == WD_CLF_SPLIT_EVAL) continue;
+            if (saved[i] == WD_TEXTCLF_SPLIT_EVAL) continue;
             if (in_fold(d, x->origin, f)) {
                 /* out of training; only the fold's own (non-copied) texts
                  * are tested */
-                x->split = WD_CLF_SPLIT_HELDOUT;
+                x->split = WD_TEXTCLF_SPLIT_HELDOUT;
                 if (x->origin == x->source) n_test++;
             }
         }
@@ -543,28 +537,28 @@ wd_status wd__clf_loso(wd_clf_dataset *d, const wd_clf_train_params *p, const wd
                 n_folds, f->name, n_test);
         wd_textclf *m = NULL;
         if ((rc = train_feats(d, &feats, p, &m))) break;
-        int label = f->kind == WD_CLF_FOLD_INJECTION ? WD_CLF_LABEL_PI : WD_CLF_LABEL_HARMFUL;
+        int label = f->kind == WD_TEXTCLF_FOLD_INJECTION ? WD_TEXTCLF_LABEL_PI : WD_TEXTCLF_LABEL_HARMFUL;
         float probs[WD_TEXTCLF_MAX_LABELS];
         for (size_t i = 0; i < d->n && !rc; i++) {
-            wd_clf_example *x = &d->ex[i];
-            if (saved[i] == WD_CLF_SPLIT_EVAL || x->origin != x->source || !in_fold(d, x->source, f))
+            wd__textclf_example *x = &d->ex[i];
+            if (saved[i] == WD_TEXTCLF_SPLIT_EVAL || x->origin != x->source || !in_fold(d, x->source, f))
                 continue;
             if (!(x->known >> label & 1)) continue;
-            if ((rc = wd__textclf_predict(m, x->norm, x->norm_len, probs))) break;
+            if ((rc = wd_textclf_predict(m, x->norm, x->norm_len, probs))) break;
             oof[k * d->n + i] = probs[label];
         }
-        wd__textclf_free(m);
+        wd_textclf_free(m);
     }
-    if (feats.off) wd__clf_feats_free(&feats);
+    if (feats.off) wd__textclf_feats_free(&feats);
     for (size_t i = 0; i < d->n; i++) d->ex[i].split = saved[i];
     free(saved);
     return rc;
 }
 
-wd_clf_counts wd__clf_fold_counts(const wd_clf_dataset *d, const float *oof_k,
-                                  wd_clf_fold_kind kind, float t) {
-    wd_clf_counts c = {0};
-    int label = kind == WD_CLF_FOLD_INJECTION ? WD_CLF_LABEL_PI : WD_CLF_LABEL_HARMFUL;
+wd_textclf_counts wd_textclf_fold_counts(const wd_textclf_dataset *d, const float *oof_k,
+                                  wd_textclf_fold_kind kind, float t) {
+    wd_textclf_counts c = {0};
+    int label = kind == WD_TEXTCLF_FOLD_INJECTION ? WD_TEXTCLF_LABEL_PI : WD_TEXTCLF_LABEL_HARMFUL;
     for (size_t i = 0; i < d->n; i++) {
         if (isnan(oof_k[i])) continue;
         int y = (int)(d->ex[i].pos >> label & 1), pred = oof_k[i] >= t;

@@ -12,17 +12,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     wd_textclf *m = NULL;
-    if (wd__textclf_from_memory(data, size, &m) != WD_OK) {
+    if (wd_textclf_from_memory(data, size, &m) != WD_OK) {
         if (m) abort();
         return 0;
     }
     static const char *texts[] = {"", "how do i bake bread", "\xc3\xa9t\xc3\xa9 x y z"};
     float p[WD_TEXTCLF_MAX_LABELS];
     for (size_t i = 0; i < 3; i++) {
-        if (wd__textclf_predict(m, texts[i], strlen(texts[i]), p) != WD_OK) abort();
-        for (size_t l = 0; l < wd__textclf_n_labels(m); l++)
+        if (wd_textclf_predict(m, texts[i], strlen(texts[i]), p) != WD_OK) abort();
+        for (size_t l = 0; l < wd_textclf_n_labels(m); l++)
             if (!(p[l] >= 0.0f && p[l] <= 1.0f)) abort();
     }
-    wd__textclf_free(m);
+    wd_textclf_free(m);
     return 0;
 }

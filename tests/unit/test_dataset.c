@@ -614,13 +614,76 @@ static void test_shared_labels(void **state) {
     assert_int_equal(hate, 546); /* MANIFEST: 546 hate / 445 neutral */
 }
 
+/* Fields the item does not carry: other columns by name and by position,
+ * the header, and JSON field paths of every value type. */
+static void test_other_fields(void **state) {
+    wd_dataset *ds;
+    const wd_dataset_item *it;
+    const char *csv = "\xEF\xBB\xBFprompt,Votes,note\n\"a, b\",3,x\nc,4\n";
+    wd_dataset_params p = wd_dataset_params_default();
+    p.lenient = 1;
+    assert_int_equal(wd_dataset_open_mem(csv, strlen(csv), "f.csv", &p, &ds), WD_OK);
+    assert_int_equal(wd_dataset_n_columns(ds), 3);
+    assert_string_equal(wd_dataset_column(ds, 0), "prompt"); /* BOM removed */
+    assert_string_equal(wd_dataset_column(ds, 1), "Votes");
+    assert_null(wd_dataset_column(ds, 3));
+    assert_null(wd_dataset_field(ds, "Votes")); /* no record yet */
+    assert_int_equal(wd_dataset_next(ds, &it), WD_OK);
+    assert_string_equal(it->text, "a, b");
+    assert_string_equal(wd_dataset_field(ds, "Votes"), "3");
+    assert_string_equal(wd_dataset_field(ds, "votes"), "3"); /* case ignored as a fallback */
+    assert_null(wd_dataset_field(ds, "absent"));
+    assert_int_equal(wd_dataset_n_fields(ds), 3);
+    assert_string_equal(wd_dataset_field_at(ds, 0), "a, b");
+    assert_string_equal(wd_dataset_field_at(ds, 2), "x");
+    assert_null(wd_dataset_field_at(ds, 3));
+    assert_int_equal(wd_dataset_next(ds, &it), WD_OK); /* short row (lenient) */
+    assert_int_equal(wd_dataset_n_fields(ds), 2);
+    assert_string_equal(wd_dataset_field(ds, "Votes"), "4");
+    assert_null(wd_dataset_field(ds, "note"));
+    assert_int_equal(wd_dataset_next(ds, &it), WD_OK);
+    assert_null(it);
+    assert_null(wd_dataset_field(ds, "Votes")); /* at the end: no current record */
+    assert_int_equal(wd_dataset_n_fields(ds), 0);
+    wd_dataset_free(ds);
+
+    const char *js = "{\"rows\": [{\"text\": \"t1\", \"a\": {\"b\": [\"x\", 2]}, \"n\": 1.5, "
+                     "\"ok\": true, \"z\": null, \"obj\": {\"k\": 1}}, \"plain\"]}";
+    p = wd_dataset_params_default();
+    p.records_path = "rows";
+    assert_int_equal(wd_dataset_open_mem(js, strlen(js), "f.json", &p, &ds), WD_OK);
+    assert_int_equal(wd_dataset_n_columns(ds), 0);
+    assert_int_equal(wd_dataset_next(ds, &it), WD_OK);
+    assert_string_equal(it->text, "t1");
+    assert_string_equal(wd_dataset_field(ds, "a.b.0"), "x");
+    assert_string_equal(wd_dataset_field(ds, "a.b.1"), "2");
+    assert_string_equal(wd_dataset_field(ds, "n"), "1.5");
+    assert_string_equal(wd_dataset_field(ds, "ok"), "true");
+    assert_string_equal(wd_dataset_field(ds, "obj"), "{\"k\":1}");
+    assert_null(wd_dataset_field(ds, "z"));
+    assert_null(wd_dataset_field(ds, "a.c"));
+    assert_null(wd_dataset_field_at(ds, 0)); /* by position: csv/tsv only */
+    assert_int_equal(wd_dataset_next(ds, &it), WD_OK);
+    assert_string_equal(it->text, "plain");
+    assert_null(wd_dataset_field(ds, "text")); /* a string record has no fields */
+    wd_dataset_free(ds);
+
+    const char *txt = "one\ntwo\n";
+    assert_int_equal(wd_dataset_open_mem(txt, strlen(txt), "f.txt", NULL, &ds), WD_OK);
+    assert_int_equal(wd_dataset_next(ds, &it), WD_OK);
+    assert_null(wd_dataset_field(ds, "text"));
+    wd_dataset_free(ds);
+    assert_null(wd_dataset_field(NULL, "x"));
+    assert_int_equal(wd_dataset_n_columns(NULL), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_quoting),     cmocka_unit_test(test_csv_errors),
         cmocka_unit_test(test_tsv_text),        cmocka_unit_test(test_jsonl),
         cmocka_unit_test(test_json_arrays),     cmocka_unit_test(test_detect_and_gzip),
         cmocka_unit_test(test_shared_sets),     cmocka_unit_test(test_shared_labels),
-        cmocka_unit_test(test_strict_inputs),
+        cmocka_unit_test(test_strict_inputs),   cmocka_unit_test(test_other_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,8 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "guard/textclf.h"
-#include "train/textclf_train.h"
+#include "warden/textclf.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -58,7 +57,7 @@ static void usage(FILE *f) {
 
 static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
 
-static void print_counts(const char *what, const wd_clf_counts *c) {
+static void print_counts(const char *what, const wd_textclf_counts *c) {
     double p = c->tp + c->fp ? (double)c->tp / (double)(c->tp + c->fp) : 0;
     double r = c->tp + c->fn ? (double)c->tp / (double)(c->tp + c->fn) : 0;
     double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
@@ -66,19 +65,19 @@ static void print_counts(const char *what, const wd_clf_counts *c) {
            r, f1, c->tp, c->fp, c->fn, c->tn);
 }
 
-static const wd_clf_source_eval *src_eval(const wd_clf_dataset *d, const wd_clf_report *r,
+static const wd_textclf_source_eval *src_eval(const wd_textclf_dataset *d, const wd_textclf_report *r,
                                            const char *name) {
     for (size_t s = 0; s < r->n_sources; s++)
-        if (!strcmp(d->sources[s].name, name) && r->src[s].n) return &r->src[s];
+        if (!strcmp(wd_textclf_dataset_source_name(d, s), name) && r->src[s].n) return &r->src[s];
     return NULL;
 }
 
 /* F1 over the named sources (harmful ones count as positives). */
-static void f1_line(const wd_clf_dataset *d, const wd_clf_report *r, const char *what,
+static void f1_line(const wd_textclf_dataset *d, const wd_textclf_report *r, const char *what,
                     const char *const *names) {
     size_t tp = 0, fp = 0, fn = 0, n = 0;
     for (const char *const *nm = names; *nm; nm++) {
-        const wd_clf_source_eval *e = src_eval(d, r, *nm);
+        const wd_textclf_source_eval *e = src_eval(d, r, *nm);
         if (!e) continue;
         n += e->n;
         tp += e->flagged_pos;
@@ -91,9 +90,9 @@ static void f1_line(const wd_clf_dataset *d, const wd_clf_report *r, const char 
            p + rc > 0 ? 2 * p * rc / (p + rc) : 0, n);
 }
 
-static void flagged_line(const wd_clf_dataset *d, const wd_clf_report *r, const char *what,
+static void flagged_line(const wd_textclf_dataset *d, const wd_textclf_report *r, const char *what,
                          const char *name) {
-    const wd_clf_source_eval *e = src_eval(d, r, name);
+    const wd_textclf_source_eval *e = src_eval(d, r, name);
     if (!e || e->n == e->n_pos) return;
     printf("  %-44s %.1f%% flagged  (%zu / %zu)\n", what,
            pct(e->flagged - e->flagged_pos, e->n - e->n_pos), e->flagged - e->flagged_pos,
@@ -101,13 +100,13 @@ static void flagged_line(const wd_clf_dataset *d, const wd_clf_report *r, const 
 }
 
 /* The generalisation targets' figures, from the table above. */
-static void print_targets(const wd_clf_dataset *d, const wd_clf_report *r) {
+static void print_targets(const wd_textclf_dataset *d, const wd_textclf_report *r) {
     printf("\ngeneralisation targets:\n");
     static const char *const tc[] = {"toxicchat-toxic", "toxicchat-jailbreak", "toxicchat-nontoxic", NULL};
     static const char *const gr[] = {"gptfuzz-resp-eval", NULL};
     f1_line(d, r, "ToxicChat (train part, eval-only), target F1 >= 0.55:", tc);
     f1_line(d, r, "GPTFuzz responses (evaluate.csv, eval-only), >= 0.80:", gr);
-    const wd_clf_source_eval *h = src_eval(d, r, "hatecheck");
+    const wd_textclf_source_eval *h = src_eval(d, r, "hatecheck");
     if (h && h->n_pos && h->n > h->n_pos)
         printf("  %-44s hateful recall %.1f%% (>= 90), non-hateful flagged %.1f%% (<= 15)\n",
                "HateCheck, held-out templates:", pct(h->flagged_pos, h->n_pos),
@@ -118,7 +117,7 @@ static void print_targets(const wd_clf_dataset *d, const wd_clf_report *r) {
     flagged_line(d, r, "safety-tuned-llamas PhysicalSafetySafe:", "stl-physical-safe");
 }
 
-static void print_report(const wd_clf_dataset *d, const wd_clf_report *r) {
+static void print_report(const wd_textclf_dataset *d, const wd_textclf_report *r) {
     if (r->threshold >= 0) printf("threshold p(harmful) >= %.3f\n", r->threshold);
     else printf("flagged = the guard's verdict is unsafe (any category)\n");
     print_counts("held-out, public sources:", &r->heldout_real);
@@ -126,19 +125,20 @@ static void print_report(const wd_clf_dataset *d, const wd_clf_report *r) {
     printf("\n%-22s %-9s %6s %6s %9s %9s %10s\n", "source", "split", "n", "harm", "recall%",
            "FPR%", "top-hazard%");
     for (size_t s = 0; s < r->n_sources; s++) {
-        const wd_clf_source_eval *e = &r->src[s];
+        const wd_textclf_source_eval *e = &r->src[s];
         if (!e->n) continue;
         char rec[16] = "-", fpr[16] = "-", cat[16] = "-";
         if (e->n_pos) snprintf(rec, sizeof rec, "%.1f", pct(e->flagged_pos, e->n_pos));
         if (e->n > e->n_pos)
             snprintf(fpr, sizeof fpr, "%.1f", pct(e->flagged - e->flagged_pos, e->n - e->n_pos));
         if (e->cat_known) snprintf(cat, sizeof cat, "%.1f", pct(e->cat_top_ok, e->cat_known));
-        printf("%-22s %-9s %6zu %6zu %9s %9s %10s\n", d->sources[s].name,
-               d->sources[s].use == WD_CLF_USE_EVAL ? "eval-only" : "held-out", e->n, e->n_pos, rec,
+        printf("%-22s %-9s %6zu %6zu %9s %9s %10s\n", wd_textclf_dataset_source_name(d, s),
+               wd_textclf_dataset_source_use(d, s) == WD_TEXTCLF_USE_EVAL ? "eval-only" : "held-out",
+               e->n, e->n_pos, rec,
                fpr, cat);
     }
     for (size_t s = 0; s < r->n_sources; s++)
-        if (!strcmp(d->sources[s].name, "cyberseceval-frr") && r->src[s].n)
+        if (!strcmp(wd_textclf_dataset_source_name(d, s), "cyberseceval-frr") && r->src[s].n)
             printf("\ncyberseceval false-refusal prompts flagged: %zu / %zu = %.2f%%\n",
                    r->src[s].flagged, r->src[s].n, pct(r->src[s].flagged, r->src[s].n));
     print_targets(d, r);
@@ -150,7 +150,7 @@ static const char *const fold_kind_names[] = {"harmful requests", "toxic content
 
 /* The leave-one-source-out table at threshold t; returns the macro F1 of
  * the request folds. */
-static double print_loso(const wd_clf_dataset *d, const wd_clf_fold *folds, size_t n_folds,
+static double print_loso(const wd_textclf_dataset *d, const wd_textclf_fold *folds, size_t n_folds,
                          const float *oof, float t) {
     printf("\nleave-one-source-out (each fold: a model trained without its families, tested on "
            "them), p >= %.3f\n", t);
@@ -159,7 +159,7 @@ static double print_loso(const wd_clf_dataset *d, const wd_clf_fold *folds, size
     double sum[3] = {0}, req = 0;
     int cnt[3] = {0};
     for (size_t k = 0; k < n_folds; k++) {
-        wd_clf_counts c = wd__clf_fold_counts(d, oof + k * d->n, folds[k].kind, t);
+        wd_textclf_counts c = wd_textclf_fold_counts(d, oof + k * wd_textclf_dataset_n_examples(d), folds[k].kind, t);
         size_t n = c.tp + c.fp + c.fn + c.tn, np = c.tp + c.fn;
         if (!n) continue;
         double prec = c.tp + c.fp ? (double)c.tp / (double)(c.tp + c.fp) : 0;
@@ -180,13 +180,13 @@ static double print_loso(const wd_clf_dataset *d, const wd_clf_fold *folds, size
 
 /* Mean false-positive rate over the request folds at t: unseen benign
  * instructions flagged. */
-static double loso_request_fpr(const wd_clf_dataset *d, const wd_clf_fold *folds, size_t n_folds,
+static double loso_request_fpr(const wd_textclf_dataset *d, const wd_textclf_fold *folds, size_t n_folds,
                                const float *oof, float t) {
     double sum = 0;
     int cnt = 0;
     for (size_t k = 0; k < n_folds; k++) {
-        if (folds[k].kind != WD_CLF_FOLD_REQUEST) continue;
-        wd_clf_counts c = wd__clf_fold_counts(d, oof + k * d->n, folds[k].kind, t);
+        if (folds[k].kind != WD_TEXTCLF_FOLD_REQUEST) continue;
+        wd_textclf_counts c = wd_textclf_fold_counts(d, oof + k * wd_textclf_dataset_n_examples(d), folds[k].kind, t);
         if (!(c.fp + c.tn)) continue;
         sum += (double)c.fp / (double)(c.fp + c.tn);
         cnt++;
@@ -200,13 +200,13 @@ static double loso_request_fpr(const wd_clf_dataset *d, const wd_clf_fold *folds
  * ones. Plain F1 rewards recall on folds that are mostly harmful (Davidson
  * is 86% harmful) and chose thresholds that flag half of unseen benign
  * text. */
-static double loso_macro(const wd_clf_dataset *d, const wd_clf_fold *folds, size_t n_folds,
+static double loso_macro(const wd_textclf_dataset *d, const wd_textclf_fold *folds, size_t n_folds,
                          const float *oof, float t) {
     double sum = 0;
     int cnt = 0;
     for (size_t k = 0; k < n_folds; k++) {
-        if (folds[k].kind == WD_CLF_FOLD_INJECTION) continue;
-        wd_clf_counts c = wd__clf_fold_counts(d, oof + k * d->n, folds[k].kind, t);
+        if (folds[k].kind == WD_TEXTCLF_FOLD_INJECTION) continue;
+        wd_textclf_counts c = wd_textclf_fold_counts(d, oof + k * wd_textclf_dataset_n_examples(d), folds[k].kind, t);
         size_t np = c.tp + c.fn, nn = c.fp + c.tn;
         if (!np) continue;
         double fp = nn ? (double)c.fp * (double)np / (double)nn : 0;
@@ -216,18 +216,19 @@ static double loso_macro(const wd_clf_dataset *d, const wd_clf_fold *folds, size
     return cnt ? sum / cnt : 0;
 }
 
-/* Runs the folds; on success *oof (n_folds * d->n) is malloc'ed. */
-static int run_loso(wd_clf_dataset *d, const wd_clf_train_params *p, int loso_epochs, float **oof) {
+/* Runs the folds; on success *oof (n_folds * examples) is malloc'ed. */
+static int run_loso(wd_textclf_dataset *d, const wd_textclf_train_params *p, int loso_epochs, float **oof) {
     size_t n_folds;
-    const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
-    *oof = malloc((d->n ? d->n : 1) * n_folds * sizeof **oof);
+    const wd_textclf_fold *folds = wd_textclf_default_folds(&n_folds);
+    size_t n = wd_textclf_dataset_n_examples(d);
+    *oof = malloc((n ? n : 1) * n_folds * sizeof **oof);
     if (!*oof) return cli_error("out of memory");
     fprintf(stderr, "train-guard: leave-one-source-out: %zu folds, one model each\n", n_folds);
-    wd_clf_train_params fp = *p;
+    wd_textclf_train_params fp = *p;
     fp.epochs = loso_epochs < fp.epochs ? loso_epochs : fp.epochs;
     fp.patience = fp.patience > 2 ? 2 : fp.patience;
     fp.sample_capped = 1; /* the folds train on samples of capped sources (time) */
-    wd_status st = wd__clf_loso(d, &fp, folds, n_folds, *oof);
+    wd_status st = wd_textclf_loso(d, &fp, folds, n_folds, *oof);
     if (st) {
         free(*oof);
         *oof = NULL;
@@ -237,19 +238,20 @@ static int run_loso(wd_clf_dataset *d, const wd_clf_train_params *p, int loso_ep
 }
 
 /* Prints up to n misclassified texts per source (held-out and eval-only). */
-static void show_errors(const wd_textclf *m, const wd_clf_dataset *d, float thr, long n) {
+static void show_errors(const wd_textclf *m, const wd_textclf_dataset *d, float thr, long n) {
     float probs[WD_TEXTCLF_MAX_LABELS];
-    long *shown = calloc(d->n_sources, sizeof *shown);
+    long *shown = calloc(wd_textclf_dataset_n_sources(d), sizeof *shown);
     if (!shown) return;
-    for (size_t i = 0; i < d->n; i++) {
-        const wd_clf_example *x = &d->ex[i];
-        if (x->split != WD_CLF_SPLIT_HELDOUT && x->split != WD_CLF_SPLIT_EVAL) continue;
+    for (size_t i = 0; i < wd_textclf_dataset_n_examples(d); i++) {
+        wd_textclf_example ex, *x = &ex;
+        if (wd_textclf_dataset_get(d, i, x)) continue;
+        if (x->split != WD_TEXTCLF_SPLIT_HELDOUT && x->split != WD_TEXTCLF_SPLIT_EVAL) continue;
         if (shown[x->source] >= n) continue;
-        if (wd__textclf_predict(m, x->norm, x->norm_len, probs)) continue;
+        if (wd_textclf_predict(m, x->norm, x->norm_len, probs)) continue;
         int pred = probs[0] >= thr, y = (int)(x->pos & 1);
         if (pred == y) continue;
-        printf("[%s %s p=%.3f] %.200s\n", y ? "MISSED" : "FALSE-FLAG", d->sources[x->source].name,
-               probs[0], x->text);
+        printf("[%s %s p=%.3f] %.200s\n", y ? "MISSED" : "FALSE-FLAG",
+               wd_textclf_dataset_source_name(d, x->source), probs[0], x->text);
         shown[x->source]++;
     }
     free(shown);
@@ -257,20 +259,22 @@ static void show_errors(const wd_textclf *m, const wd_clf_dataset *d, float thr,
 
 /* Runs every held-out and eval-only text through a whole guard (the
  * original text, as `warden check` would see it) and prints the report. */
-static int eval_policy(const wd_clf_dataset *d, const char *policy) {
+static int eval_policy(const wd_textclf_dataset *d, const char *policy) {
     wd_guard *g = NULL;
     wd_status st = !strcmp(policy, "default") ? wd_guard_load_default(NULL, &g)
                                                : wd_guard_load(policy, NULL, &g);
     if (st) return cli_fail(st, policy);
-    int8_t *flags = malloc(d->n ? d->n : 1);
+    size_t n = wd_textclf_dataset_n_examples(d);
+    int8_t *flags = malloc(n ? n : 1);
     if (!flags) {
         wd_guard_free(g);
         return cli_error("out of memory");
     }
-    for (size_t i = 0; i < d->n; i++) {
-        const wd_clf_example *x = &d->ex[i];
+    for (size_t i = 0; i < n; i++) {
+        wd_textclf_example ex, *x = &ex;
         flags[i] = -1;
-        if (x->split != WD_CLF_SPLIT_HELDOUT && x->split != WD_CLF_SPLIT_EVAL) continue;
+        if (wd_textclf_dataset_get(d, i, x)) continue;
+        if (x->split != WD_TEXTCLF_SPLIT_HELDOUT && x->split != WD_TEXTCLF_SPLIT_EVAL) continue;
         wd_verdict *v = NULL;
         if ((st = wd_guard_check(g, x->text, strlen(x->text), NULL, &v))) {
             free(flags);
@@ -280,8 +284,8 @@ static int eval_policy(const wd_clf_dataset *d, const char *policy) {
         flags[i] = wd_verdict_unsafe(v) ? 1 : 0;
         wd_verdict_free(v);
     }
-    wd_clf_report r;
-    wd__clf_evaluate_flags(d, flags, &r);
+    wd_textclf_report r;
+    wd_textclf_evaluate_flags(d, flags, &r);
     printf("policy: %s\n", wd_guard_name(g));
     print_report(d, &r);
     free(flags);
@@ -292,27 +296,33 @@ static int eval_policy(const wd_clf_dataset *d, const char *policy) {
 /* --split-of: the split is a seeded hash of the normalised text alone, so a
  * one-source dataset of the file's lines gets the splits the training run
  * gave the same texts. */
-static int print_split_of(const char *path, const wd_clf_train_params *p) {
+static int print_split_of(const char *path, const wd_textclf_train_params *p) {
     static const char *const names[] = {"train", "val", "held-out", "eval"};
     FILE *f = fopen(path, "rb");
     if (!f) return cli_error("%s: cannot open", path);
-    wd_clf_dataset q;
-    wd__clf_dataset_init(&q, p->cfg.norm_flags);
-    int src = wd__clf_dataset_source(&q, "query", WD_CLF_USE_TRAIN, 0);
+    wd_textclf_dataset *q = NULL;
+    if (wd_textclf_dataset_new(p->cfg.norm_flags, &q)) {
+        fclose(f);
+        return cli_error("out of memory");
+    }
+    int src = wd_textclf_dataset_source(q, "query", WD_TEXTCLF_USE_TRAIN, 0);
     char *line = NULL;
     size_t cap = 0;
     ssize_t got;
     wd_status st = src < 0 ? WD_ERR_NOMEM : WD_OK;
-    while (!st && (got = getline(&line, &cap, f)) >= 0) st = wd__clf_dataset_add(&q, src, line, (size_t)got, 0, 0);
+    while (!st && (got = getline(&line, &cap, f)) >= 0) st = wd_textclf_dataset_add(q, src, line, (size_t)got, 0, 0);
     free(line);
     fclose(f);
     if (st) {
-        wd__clf_dataset_free(&q);
+        wd_textclf_dataset_free(q);
         return cli_fail(st, path);
     }
-    wd__clf_dataset_split(&q, p->seed, 20, 10);
-    for (size_t i = 0; i < q.n; i++) printf("%s\t%s\n", names[q.ex[i].split & 3], q.ex[i].text);
-    wd__clf_dataset_free(&q);
+    wd_textclf_dataset_split(q, p->seed, 20, 10);
+    for (size_t i = 0; i < wd_textclf_dataset_n_examples(q); i++) {
+        wd_textclf_example x;
+        if (!wd_textclf_dataset_get(q, i, &x)) printf("%s\t%s\n", names[x.split & 3], x.text);
+    }
+    wd_textclf_dataset_free(q);
     return CLI_OK;
 }
 
@@ -327,7 +337,7 @@ int cmd_train_guard(int argc, char **argv) {
     float *oof = NULL;
     long n_benign = 25000, show = 0, loso_epochs = 10, v;
     float threshold = -1, set_thr = -1;
-    wd_clf_train_params p = wd__clf_train_params_default();
+    wd_textclf_train_params p = wd_textclf_train_params_default();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -410,40 +420,40 @@ int cmd_train_guard(int argc, char **argv) {
     if (policy && (out || model_path))
         return cli_usage_error("train-guard", "--policy evaluates a guard: no --out or --model with it");
 
-    wd_clf_dataset d;
-    wd__clf_dataset_init(&d, p.cfg.norm_flags);
-    d.v1_only = v1_only;
+    wd_textclf_dataset *d = NULL;
     wd_textclf *owned = NULL;
     const wd_textclf *m = NULL;
     int ret = CLI_ERROR;
-    wd_status st = wd__clf_data_load(&d, data_dir, 1);
+    wd_status st = wd_textclf_dataset_new(p.cfg.norm_flags, &d);
+    if (!st) st = wd_textclf_dataset_load(d, data_dir, WD_TEXTCLF_LOAD_EVAL | (v1_only ? WD_TEXTCLF_LOAD_V1 : 0));
     if (st) {
         cli_fail(st, "loading datasets");
         goto done;
     }
-    if ((st = wd__clf_benign_generate(&d, (size_t)n_benign, p.seed))) {
+    if ((st = wd_textclf_benign_generate(d, (size_t)n_benign, p.seed))) {
         cli_fail(st, "generating benign prompts");
         goto done;
     }
-    wd__clf_dataset_split(&d, p.seed, 20, 10);
-    if (out && (st = wd__clf_augment_harmful(&d, 0.3, p.seed))) {
+    wd_textclf_dataset_split(d, p.seed, 20, 10);
+    if (out && (st = wd_textclf_augment_harmful(d, 0.3, p.seed))) {
         cli_fail(st, "augmenting");
         goto done;
     }
     fprintf(stderr, "train-guard: %zu examples from %zu sources (%zu exact duplicates dropped)\n",
-            d.n, d.n_sources, d.n_dupes);
+            wd_textclf_dataset_n_examples(d), wd_textclf_dataset_n_sources(d),
+            wd_textclf_dataset_n_dupes(d));
     if (policy) {
-        ret = eval_policy(&d, policy);
+        ret = eval_policy(d, policy);
         goto done;
     }
-    if (loso && run_loso(&d, &p, (int)loso_epochs, &oof) != CLI_OK) goto done;
+    if (loso && run_loso(d, &p, (int)loso_epochs, &oof) != CLI_OK) goto done;
     if (out) {
-        if ((st = wd__clf_train(&d, &p, &owned))) {
+        if ((st = wd_textclf_train(d, &p, &owned))) {
             cli_fail(st, "training");
             goto done;
         }
         if (set_thr > 0) {
-            wd__textclf_set_threshold(owned, WD_CLF_LABEL_HARMFUL, set_thr);
+            wd_textclf_set_threshold(owned, WD_TEXTCLF_LABEL_HARMFUL, set_thr);
         } else if (oof) {
             /* the harmful threshold, chosen on texts from sources the
              * fold's model never saw: the best macro class-balanced F1 over
@@ -452,25 +462,25 @@ int cmd_train_guard(int argc, char **argv) {
              * request folds (the budget for alarming-but-benign
              * prompts); 0.20..0.90 in steps of 0.01, ties to the higher */
             size_t n_folds;
-            const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
+            const wd_textclf_fold *folds = wd_textclf_default_folds(&n_folds);
             float best_t = 0.5f, low_t = 0.9f;
             double best = -1, low_fpr = 2;
             for (int k = 20; k <= 90; k++) {
                 float t = (float)k / 100.0f;
-                double fpr = loso_request_fpr(&d, folds, n_folds, oof, t);
+                double fpr = loso_request_fpr(d, folds, n_folds, oof, t);
                 if (fpr < low_fpr) {
                     low_fpr = fpr;
                     low_t = t;
                 }
                 if (fpr > 0.07) continue;
-                double f = loso_macro(&d, folds, n_folds, oof, t);
+                double f = loso_macro(d, folds, n_folds, oof, t);
                 if (f >= best) {
                     best = f;
                     best_t = t;
                 }
             }
             if (best < 0) best_t = low_t;
-            wd__textclf_set_threshold(owned, WD_CLF_LABEL_HARMFUL, best_t);
+            wd_textclf_set_threshold(owned, WD_TEXTCLF_LABEL_HARMFUL, best_t);
             fprintf(stderr, "train-guard: harmful threshold %.2f (leave-one-source-out macro class-balanced F1 %.4f)\n",
                     best_t, best);
         }
@@ -481,50 +491,50 @@ int cmd_train_guard(int argc, char **argv) {
         const char *keys[] = {"trained_by", "seed", "n_benign_generated", "max_epochs", "data"};
         const char *vals[] = {"warden train-guard", seed, nb, ep,
                               "ship-ok sources of ../shared/data/MANIFEST.md; see models/README.md"};
-        if ((st = wd__textclf_save(owned, out, 5, keys, vals))) {
+        if ((st = wd_textclf_save(owned, out, 5, keys, vals))) {
             cli_fail(st, out);
             goto done;
         }
         fprintf(stderr, "train-guard: wrote %s\n", out);
         m = owned;
     } else if (model_path) {
-        if ((st = wd__textclf_load(model_path, &owned))) {
+        if ((st = wd_textclf_load(model_path, &owned))) {
             cli_fail(st, model_path);
             goto done;
         }
         m = owned;
     } else {
-        m = wd__textclf_builtin();
+        m = wd_textclf_builtin();
         if (!m) {
             cli_fail(WD_ERR_NOT_FOUND, "built-in model");
             goto done;
         }
     }
-    if (d.norm_flags != wd__textclf_norm_flags(m))
+    if (wd_textclf_dataset_norm_flags(d) != wd_textclf_norm_flags(m))
         fprintf(stderr, "train-guard: warning: the model expects normalisation flags %u, the data used %u\n",
-                wd__textclf_norm_flags(m), d.norm_flags);
-    float thr = threshold >= 0 ? threshold : wd__textclf_threshold(m, 0);
-    wd_clf_report r;
-    if ((st = wd__clf_evaluate(m, &d, thr, &r))) {
+                wd_textclf_norm_flags(m), wd_textclf_dataset_norm_flags(d));
+    float thr = threshold >= 0 ? threshold : wd_textclf_threshold(m, 0);
+    wd_textclf_report r;
+    if ((st = wd_textclf_evaluate(m, d, thr, &r))) {
         cli_fail(st, "evaluating");
         goto done;
     }
-    print_report(&d, &r);
+    print_report(d, &r);
     if (oof) {
         size_t n_folds;
-        const wd_clf_fold *folds = wd__clf_default_folds(&n_folds);
-        print_loso(&d, folds, n_folds, oof, thr);
+        const wd_textclf_fold *folds = wd_textclf_default_folds(&n_folds);
+        print_loso(d, folds, n_folds, oof, thr);
         printf("macro class-balanced F1 (request + toxic folds; the threshold criterion): %.4f;"
                " request folds' benign flagged (mean): %.1f%%\n",
-               loso_macro(&d, folds, n_folds, oof, thr),
-               100 * loso_request_fpr(&d, folds, n_folds, oof, thr));
-        if (thr != 0.5f) print_loso(&d, folds, n_folds, oof, 0.5f);
+               loso_macro(d, folds, n_folds, oof, thr),
+               100 * loso_request_fpr(d, folds, n_folds, oof, thr));
+        if (thr != 0.5f) print_loso(d, folds, n_folds, oof, 0.5f);
     }
-    if (show) show_errors(m, &d, thr, show);
+    if (show) show_errors(m, d, thr, show);
     ret = CLI_OK;
 done:
     free(oof);
-    wd__textclf_free(owned);
-    wd__clf_dataset_free(&d);
+    wd_textclf_free(owned);
+    wd_textclf_dataset_free(d);
     return ret;
 }

@@ -35,13 +35,13 @@
 #include "guard/scanner.h"
 #include "guard/textclf.h"
 
-typedef struct clf_impl {
+typedef struct classifier_impl {
     const wd_textclf *m;      /* the model used                         */
     wd_textclf       *owned;  /* set when loaded from `model:`          */
     float             t_harm, t_pi;
     int               i_harm, i_pi, i_haz[14]; /* label indices, -1 = absent */
     int               softmax; /* hazards are p(harmful) x share        */
-} clf_impl;
+} classifier_impl;
 
 static const char *const hit_rules[14] = {
     "classifier:S1", "classifier:S2", "classifier:S3", "classifier:S4", "classifier:S5",
@@ -54,20 +54,20 @@ static float rescale(float p, float t) {
     return p < t ? 0.5f * p / t : 0.5f + 0.5f * (p - t) / (1.0f - t);
 }
 
-static void clf_free(void *vimpl) {
-    clf_impl *c = vimpl;
+static void classifier_free(void *vimpl) {
+    classifier_impl *c = vimpl;
     if (!c) return;
-    wd__textclf_free(c->owned);
+    wd_textclf_free(c->owned);
     free(c);
 }
 
-static wd_status clf_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+static wd_status classifier_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "threshold", "injection_threshold", NULL};
     *impl = NULL;
     wd_status st = wd__pn_check_keys(cfg, keys, "a classifier scanner", err);
     if (st != WD_OK) return st;
-    clf_impl *c = calloc(1, sizeof *c);
+    classifier_impl *c = calloc(1, sizeof *c);
     if (!c) return wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");
     const char *model = NULL;
     if ((st = wd__pn_string(cfg, "model", &model, err)) != WD_OK) goto fail;
@@ -78,7 +78,7 @@ static wd_status clf_init(const wd_pnode *cfg, const wd_scanner_env *env, void *
             st = wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");
             goto fail;
         }
-        st = wd__textclf_load(path, &c->owned);
+        st = wd_textclf_load(path, &c->owned);
         free(path);
         if (st != WD_OK) {
             st = wd__pn_error(wd__pn_get(cfg, "model"), err, st, "model", "%s", wd_last_error());
@@ -86,17 +86,17 @@ static wd_status clf_init(const wd_pnode *cfg, const wd_scanner_env *env, void *
         }
         c->m = c->owned;
     } else {
-        c->m = wd__textclf_builtin();
+        c->m = wd_textclf_builtin();
         if (!c->m) {
             st = wd__pn_error(cfg, err, WD_ERR_NOT_FOUND, NULL, "classifier: %s", wd_last_error());
             goto fail;
         }
     }
-    c->i_harm = wd__textclf_label_index(c->m, "harmful");
-    c->i_pi = wd__textclf_label_index(c->m, "prompt_injection");
+    c->i_harm = wd_textclf_label_index(c->m, "harmful");
+    c->i_pi = wd_textclf_label_index(c->m, "prompt_injection");
     int any = c->i_harm >= 0 || c->i_pi >= 0;
     for (int k = 0; k < 14; k++) {
-        c->i_haz[k] = wd__textclf_label_index(c->m, wd_category_id((wd_category)k));
+        c->i_haz[k] = wd_textclf_label_index(c->m, wd_category_id((wd_category)k));
         any |= c->i_haz[k] >= 0;
     }
     if (!any) {
@@ -105,8 +105,8 @@ static wd_status clf_init(const wd_pnode *cfg, const wd_scanner_env *env, void *
         goto fail;
     }
     c->softmax = wd__textclf_softmax_hazards(c->m);
-    double t = c->i_harm >= 0 ? wd__textclf_threshold(c->m, (size_t)c->i_harm) : 0.5;
-    double tp = c->i_pi >= 0 ? wd__textclf_threshold(c->m, (size_t)c->i_pi) : 0.5;
+    double t = c->i_harm >= 0 ? wd_textclf_threshold(c->m, (size_t)c->i_harm) : 0.5;
+    double tp = c->i_pi >= 0 ? wd_textclf_threshold(c->m, (size_t)c->i_pi) : 0.5;
     if ((st = wd__pn_number(cfg, "threshold", 0.01, 0.99, &t, err)) != WD_OK) goto fail;
     if ((st = wd__pn_number(cfg, "injection_threshold", 0.01, 0.99, &tp, err)) != WD_OK) goto fail;
     if (!(t > 0 && t < 1)) t = 0.5;
@@ -116,29 +116,29 @@ static wd_status clf_init(const wd_pnode *cfg, const wd_scanner_env *env, void *
     *impl = c;
     return WD_OK;
 fail:
-    clf_free(c);
+    classifier_free(c);
     return st;
 }
 
-typedef struct clf_scratch {
+typedef struct classifier_scratch {
     wd__canon norm;       /* reused when the scanner normalises for itself */
     char   *dbuf, *cut, *plain; /* decoder work buffer; the text with its payloads decoded; the decoded payloads */
     size_t  dcap, ccap, pcap;
-} clf_scratch;
+} classifier_scratch;
 
 /* Encoded payloads (base64, hex) of the original text: their spans and
  * decoded texts (lower-cased, one after the other in cs->plain). */
 #define MAX_SPANS 32
 typedef struct spans {
     size_t       a[MAX_SPANS], b[MAX_SPANS], off[MAX_SPANS + 1], n;
-    clf_scratch *cs;
+    classifier_scratch *cs;
     bool         oom;
 } spans;
 
 static int on_span(size_t start, size_t end, const char *plain, size_t n, int kind, void *user) {
     (void)kind;
     spans *sp = user;
-    clf_scratch *cs = sp->cs;
+    classifier_scratch *cs = sp->cs;
     size_t at = sp->off[sp->n];
     if (cs->pcap < at + n + 1) {
         size_t cap = (at + n + 1) * 2;
@@ -159,7 +159,7 @@ static int on_span(size_t start, size_t end, const char *plain, size_t n, int ki
  * t[0..n) with each payload the decoder reads (base64, hex) replaced by its
  * decoded text (a scratch buffer), or t itself when it has none. *st: WD_OK,
  * or WD_ERR_TIMEOUT / WD_ERR_CANCELLED when in->stop said so. */
-static const char *cut_payloads(clf_scratch *cs, const wd_scan_input *in, const char *t, const size_t *map,
+static const char *cut_payloads(classifier_scratch *cs, const wd_scan_input *in, const char *t, const size_t *map,
                                 size_t *n, wd_status *st) {
     spans sp;
     sp.n = 0;
@@ -196,10 +196,10 @@ static const char *cut_payloads(clf_scratch *cs, const wd_scan_input *in, const 
     return cs->cut;
 }
 
-static void *clf_scratch_new(const void *impl) { return calloc(1, sizeof(clf_scratch)); }
+static void *classifier_scratch_new(const void *impl) { return calloc(1, sizeof(classifier_scratch)); }
 
-static void clf_scratch_free(void *s) {
-    clf_scratch *cs = s;
+static void classifier_scratch_free(void *s) {
+    classifier_scratch *cs = s;
     if (!cs) return;
     wd__canon_free(&cs->norm);
     free(cs->dbuf);
@@ -209,7 +209,7 @@ static void clf_scratch_free(void *s) {
 }
 
 /* Maps the model's probabilities onto category scores (see the top). */
-static wd_status map_scores(const clf_impl *c, const float *probs, size_t orig_len,
+static wd_status map_scores(const classifier_impl *c, const float *probs, size_t orig_len,
                             wd_scan_result *res) {
     float harm = c->i_harm >= 0 ? rescale(probs[c->i_harm], c->t_harm) : 0;
     int top = -1;
@@ -235,15 +235,15 @@ static wd_status map_scores(const clf_impl *c, const float *probs, size_t orig_l
     return WD_OK;
 }
 
-static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input *in,
+static wd_status classifier_scan(const void *vimpl, void *scratch, const wd_scan_input *in,
                           wd_scan_result *res, wd_err *err) {
-    const clf_impl *c = vimpl;
+    const classifier_impl *c = vimpl;
     float probs[WD_TEXTCLF_MAX_LABELS];
-    unsigned flags = wd__textclf_norm_flags(c->m);
+    unsigned flags = wd_textclf_norm_flags(c->m);
     wd_status st;
     /* A model trained before the HTML step (norm_flags 63) reads the guard's
      * text too: decoded character references are what it should see. */
-    clf_scratch *cs = scratch;
+    classifier_scratch *cs = scratch;
     if (in->ciphered) return WD_OK; /* gibberish to the model: it reads the deciphered variant */
     if (in->norm && (flags | WD_CANON_HTML) == WD_CANON_DEFAULT) {
         size_t n = in->norm->len;
@@ -270,9 +270,9 @@ static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input 
 
 const wd_scanner_vt wd__scanner_classifier = {
     .type = "classifier",
-    .init = clf_init,
-    .free = clf_free,
-    .scratch_new = clf_scratch_new,
-    .scratch_free = clf_scratch_free,
-    .scan = clf_scan,
+    .init = classifier_init,
+    .free = classifier_free,
+    .scratch_new = classifier_scratch_new,
+    .scratch_free = classifier_scratch_free,
+    .scan = classifier_scan,
 };

@@ -12,26 +12,6 @@
 #include "base/json.h"
 #include "cli.h"
 
-const char CLI_DATA_HELP[] =
-    "data:\n"
-    "  --text-field F        column or JSON path of the text (default: text, prompt,\n"
-    "                        goal, instruction, ... whichever is present)\n"
-    "  --label-field F       column or JSON path of the label (1/0, true/false,\n"
-    "                        yes/no, harmful/benign, unsafe/safe, toxic, ...; other\n"
-    "                        numbers such as 2, -1 or 0.5 are errors)\n"
-    "  --label harmful|benign  one label for every item (single-class sets)\n"
-    "  --category-field F    column or JSON path of hazard categories\n"
-    "  --category-scheme S   canonical, openai, ailuminate, llama2 or strongreject\n"
-    "  --id-field F          column or JSON path of an item id\n"
-    "  --format F            csv, tsv, jsonl, json or text (default: detected)\n"
-    "  --lenient             read CSV/TSV rows with more or fewer fields than the\n"
-    "                        header, or stray quotes, as most CSV readers do\n"
-    "                        (default: an error naming file:line)\n"
-    "  JSON paths: a.b.c; a.0.b indexes an array; 'instances[].text' reads the\n"
-    "  records from the array 'instances'. Files may be gzip-compressed.\n"
-    "  Per-file settings override the flags: FILE:text=goal:label=harmful\n"
-    "  (keys: text label label-field category scheme id format records).\n";
-
 /* The raw file specs are kept in src[].path until cli_data_finish. */
 static bool add_files(cli_data *d, const char *list) {
     char *copy = strdup(list), *save = NULL;
@@ -51,53 +31,57 @@ static bool add_files(cli_data *d, const char *list) {
     return true;
 }
 
-int cli_data_flag(cli_data *d, const char *cmd, const char *file_flag, int argc, char **argv, int *i) {
-    static const char *const flags[] = {"--text-field", "--label-field", "--label", "--category-field",
-                                        "--category-scheme", "--id-field", "--format", NULL};
-    const char *a = argv[*i];
-    if (!d->defaults.category_scheme) {
-        d->defaults = wd_dataset_params_default();
-    }
-    if (!strcmp(a, "--lenient")) { /* takes no value */
-        d->defaults.lenient = 1;
-        return 1;
-    }
-    int which = -1;
-    if (!strcmp(a, file_flag) || !strcmp(a, "--data")) which = 100;
-    for (int k = 0; flags[k] && which < 0; k++)
-        if (!strcmp(a, flags[k])) which = k;
-    if (which < 0) return 0;
-    if (*i + 1 >= argc) {
-        cli_usage_error(cmd, "%s needs a value", a);
-        return -1;
-    }
-    const char *v = argv[++*i];
-    switch (which) {
-    case 100:
-        if (!add_files(d, v)) {
-            cli_error("out of memory");
-            return -1;
-        }
-        break;
-    case 0: d->defaults.text_field = v; break;
-    case 1: d->defaults.label_field = v; break;
-    case 2:
-        if (wd_label_parse(v, &d->defaults.fixed_label)) {
-            cli_usage_error(cmd, "--label: expected harmful or benign, got '%s'", v);
-            return -1;
-        }
-        break;
-    case 3: d->defaults.category_field = v; break;
-    case 4: d->defaults.category_scheme = v; break;
-    case 5: d->defaults.id_field = v; break;
-    case 6:
-        if (wd_dataset_format_parse(v, &d->defaults.format)) {
-            cli_usage_error(cmd, "--format: %s", wd_last_error());
-            return -1;
-        }
-        break;
-    }
-    return 1;
+static bool files_flag(const cli_flag *r, const char *v, const char *cmd) {
+    if (add_files(r->dest, v)) return true;
+    cli_error("out of memory");
+    return false;
+}
+
+static bool label_flag(const cli_flag *r, const char *v, const char *cmd) {
+    if (!wd_label_parse(v, r->dest)) return true;
+    cli_usage_error(cmd, "--label: expected harmful or benign, got '%s'", v);
+    return false;
+}
+
+static bool format_flag(const cli_flag *r, const char *v, const char *cmd) {
+    if (!wd_dataset_format_parse(v, r->dest)) return true;
+    cli_usage_error(cmd, "--format: %s", wd_last_error());
+    return false;
+}
+
+size_t cli_data_rows(cli_data *d, const char *file_flag, cli_flag *rows) {
+    memset(d, 0, sizeof *d);
+    d->defaults = wd_dataset_params_default();
+    wd_dataset_params *p = &d->defaults;
+    const cli_flag data[] = {
+        CLI_CALL("--data", d, files_flag, "FILE", NULL, .needs = "a value"),
+        CLI_CALL(file_flag, d, files_flag, "FILE", NULL, .needs = "a value"),
+        CLI_TEXT("data:\n"),
+        CLI_STR("--text-field", &p->text_field, "F", "column or JSON path of the text (default: text, prompt,\n"
+                                                     "goal, instruction, ... whichever is present)", .needs = "a value"),
+        CLI_STR("--label-field", &p->label_field, "F",
+                "column or JSON path of the label (1/0, true/false,\n"
+                "yes/no, harmful/benign, unsafe/safe, toxic, ...; other\n"
+                "numbers such as 2, -1 or 0.5 are errors)", .needs = "a value"),
+        CLI_CALL("--label", &p->fixed_label, label_flag, "harmful|benign",
+                 "one label for every item (single-class sets)", .needs = "a value"),
+        CLI_STR("--category-field", &p->category_field, "F", "column or JSON path of hazard categories", .needs = "a value"),
+        CLI_STR("--category-scheme", &p->category_scheme, "S",
+                "canonical, openai, ailuminate, llama2 or strongreject", .needs = "a value"),
+        CLI_STR("--id-field", &p->id_field, "F", "column or JSON path of an item id", .needs = "a value"),
+        CLI_CALL("--format", &p->format, format_flag, "F", "csv, tsv, jsonl, json or text (default: detected)", .needs = "a value"),
+        CLI_BOOL("--lenient", &d->lenient, "read CSV/TSV rows with more or fewer fields than the\n"
+                                            "header, or stray quotes, as most CSV readers do\n"
+                                            "(default: an error naming file:line)"),
+        CLI_TEXT("  JSON paths: a.b.c; a.0.b indexes an array; 'instances[].text' reads the\n"
+                 "  records from the array 'instances'. Files may be gzip-compressed.\n"
+                 "  Per-file settings override the flags: FILE:text=goal:label=harmful\n"
+                 "  (keys: text label label-field category scheme id format records).\n"),
+    };
+    size_t n = 0;
+    for (size_t k = 0; k < CLI_N(data); k++)
+        if (k != 1 || strcmp(file_flag, "--data")) rows[n++] = data[k];
+    return n;
 }
 
 static const char *const KEYS[] = {"text", "label", "label-field", "category", "scheme",
@@ -113,7 +97,7 @@ static int setting_key(const char *s) {
 }
 
 bool cli_data_finish(cli_data *d, const char *cmd) {
-    if (!d->defaults.category_scheme) d->defaults = wd_dataset_params_default();
+    if (d->lenient) d->defaults.lenient = 1;
     for (size_t f = 0; f < d->n_src; f++) {
         cli_source *s = &d->src[f];
         s->params = d->defaults;

@@ -12,77 +12,54 @@
 #include "base/json.h"
 #include "cli.h"
 #include "cli_data.h"
+#include "cli_flags.h"
 #include "warden/attack.h"
 #include "warden/dataset.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: warden attack --transform LIST --in FILE[,FILE...] --out FILE [options]\n\n"
-            "Applies attack transforms to every item and writes one JSON line per item and\n"
-            "transform: {\"index\", \"source\", \"record\", \"id\", \"label\", \"transform\", \"seed\",\n"
-            "\"original\", \"text\"}. The same seed gives the same output. The file is written\n"
-            "atomically (all or nothing).\n\n"
-            "options:\n"
-            "  --transform LIST      comma-separated; 'all' = every transform but template:\n"
-            "                        typo typo-swap typo-drop typo-insert typo-keyboard homoglyph\n"
-            "                        leet zero-width invisible base64 hex rot13 template suffix\n"
-            "                        suffix-chars insertion insertion-chars infusion\n"
-            "                        infusion-chars prefix split\n"
-            "  --seed S              random seed (default 0)\n"
-            "  --rate R              share of words/letters changed (default: per transform)\n"
-            "  --tokens D            adversarial tokens for suffix/insertion/infusion (default 20)\n"
-            "  --templates FILE      jailbreak templates ({prompt} or [INSERT PROMPT HERE] slot)\n"
-            "  --template-field F    the templates' column or JSON path (default: guessed)\n"
-            "  --out FILE            output JSONL ('-' = standard output)\n\n%s",
-            CLI_DATA_HELP);
-}
-
 int cmd_attack(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return CLI_OK;
-    }
     cli_data data;
-    memset(&data, 0, sizeof data);
     const char *list = NULL, *out = NULL, *tpl_path = NULL, *tpl_field = NULL;
     wd_attack_params ap = wd_attack_params_default();
+    unsigned long long seed = ap.seed;
+    double rate = ap.rate;
+    long tokens = 0;
     int rc = CLI_OK;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_data_flag(&data, "attack", "--in", argc, argv, &i);
-        if (r < 0) return cli_data_free(&data), CLI_USAGE;
-        if (r > 0) continue;
-        const char *a = argv[i];
-        if (i + 1 >= argc && a[0] == '-' && a[1] == '-') {
-            cli_data_free(&data);
-            return cli_usage_error("attack", "%s needs a value", a);
-        }
-        if (!strcmp(a, "--transform")) list = argv[++i];
-        else if (!strcmp(a, "--out")) out = argv[++i];
-        else if (!strcmp(a, "--templates")) tpl_path = argv[++i];
-        else if (!strcmp(a, "--template-field")) tpl_field = argv[++i];
-        else if (!strcmp(a, "--seed")) {
-            char *end;
-            ap.seed = strtoull(argv[++i], &end, 10);
-            if (*end || !*argv[i]) {
-                cli_data_free(&data);
-                return cli_usage_error("attack", "--seed: expected a non-negative integer, got '%s'", argv[i]);
-            }
-        } else if (!strcmp(a, "--rate")) {
-            char *end;
-            ap.rate = strtod(argv[++i], &end);
-            if (*end || ap.rate < 0 || ap.rate > 1) {
-                cli_data_free(&data);
-                return cli_usage_error("attack", "--rate: expected a number in [0, 1], got '%s'", argv[i]);
-            }
-        } else if (!strcmp(a, "--tokens")) {
-            long v;
-            if (!cli_parse_int("attack", "--tokens", argv[++i], 1, 10000, &v)) return cli_data_free(&data), CLI_USAGE;
-            ap.n_tokens = (int)v;
-        } else {
-            cli_data_free(&data);
-            return cli_usage_error("attack", "unknown argument '%s'", a);
-        }
+    const cli_flag own[] = {
+        CLI_TEXT("usage: warden attack --transform LIST --in FILE[,FILE...] --out FILE [options]\n\n"
+                 "Applies attack transforms to every item and writes one JSON line per item and\n"
+                 "transform: {\"index\", \"source\", \"record\", \"id\", \"label\", \"transform\", \"seed\",\n"
+                 "\"original\", \"text\"}. The same seed gives the same output. The file is written\n"
+                 "atomically (all or nothing).\n\n"
+                 "options:\n"),
+        CLI_STR("--transform", &list, "LIST", "comma-separated; 'all' = every transform but template:\n"
+                                              "typo typo-swap typo-drop typo-insert typo-keyboard homoglyph\n"
+                                              "leet zero-width invisible base64 hex rot13 template suffix\n"
+                                              "suffix-chars insertion insertion-chars infusion\n"
+                                              "infusion-chars prefix split"),
+        CLI_U64("--seed", &seed, "S", "random seed (default 0)",
+                .bad = "--seed: expected a non-negative integer, got '%s'"),
+        CLI_DOUBLE("--rate", &rate, "R", 0, 1, "share of words/letters changed (default: per transform)",
+                   .bad = "--rate: expected a number in [0, 1], got '%s'"),
+        CLI_INT("--tokens", &tokens, "D", 1, 10000, "adversarial tokens for suffix/insertion/infusion (default 20)"),
+        CLI_STR("--templates", &tpl_path, "FILE", "jailbreak templates ({prompt} or [INSERT PROMPT HERE] slot)"),
+        CLI_STR("--template-field", &tpl_field, "F", "the templates' column or JSON path (default: guessed)"),
+        CLI_STR("--out", &out, "FILE", "output JSONL ('-' = standard output)"),
+        CLI_TEXT("\n"),
+    };
+    cli_flag rows[CLI_N(own) + CLI_DATA_ROWS];
+    memcpy(rows, own, sizeof own);
+    size_t n = CLI_N(own) + cli_data_rows(&data, "--in", rows + CLI_N(own));
+    cli_spec spec = {"attack", rows, n, .unknown = "unknown argument '%s'", .extra = "unknown argument '%s'",
+                     .unknown_last_missing = true};
+    if (cli_wants_help(argc, argv)) {
+        cli_flags_help(&spec, stdout);
+        return CLI_OK;
     }
+    if ((rc = cli_flags_parse(&spec, argc, argv, NULL, NULL)) >= 0) return cli_data_free(&data), rc;
+    rc = CLI_OK;
+    ap.seed = seed;
+    ap.rate = rate;
+    if (tokens) ap.n_tokens = (int)tokens;
     if (!list || !out || data.n_src == 0) {
         cli_data_free(&data);
         return cli_usage_error("attack", "--transform, --in and --out are required");

@@ -90,12 +90,17 @@ int cli_flags_parse(const cli_spec *s, int argc, char **argv, const char **pos, 
             rest = true;
             continue;
         }
+        const cli_flag *r = !rest && !strcmp(a, "-") ? find(s, a) : NULL;
+        if (r) { /* a row named "-" takes the lone dash */
+            *(bool *)r->dest = true;
+            continue;
+        }
         if (rest || a[0] != '-' || !a[1]) {
             if (s->max_pos >= 0 && (!n_pos || *n_pos >= s->max_pos)) return cli_usage_error(s->cmd, extra, a);
             pos[(*n_pos)++] = a;
             continue;
         }
-        const cli_flag *r = find(s, a);
+        r = find(s, a);
         if (!r) return cli_usage_error(s->cmd, s->unknown_last_missing && i + 1 >= argc ? missing : unknown, a);
         if (r->kind == CLI_KIND_BOOL) {
             *(bool *)r->dest = true;

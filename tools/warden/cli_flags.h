@@ -20,8 +20,8 @@
  * but not listed (another row documents it); a CLI_TEXT row is printed as
  * it is (or, with a label, as a flag row that parses nothing).
  *
- * Parsing: "--" makes the rest positional, "-" is positional; a flag's
- * value is the next argument. Every usage error is printed ("warden: MSG"
+ * Parsing: "--" makes the rest positional, "-" is positional (unless a
+ * CLI_BOOL row is named "-"); a flag's value is the next argument. Every usage error is printed ("warden: MSG"
  * and "Try 'warden CMD --help'.") and makes cli_flags_parse return
  * CLI_USAGE.
  */

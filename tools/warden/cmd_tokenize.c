@@ -19,6 +19,7 @@
 
 #include "base/json.h"
 #include "cli.h"
+#include "cli_flags.h"
 #include "text/tok_internal.h"
 
 static char *read_stdin(size_t *len) {
@@ -69,47 +70,35 @@ static void json_str(FILE *f, const char *s, size_t n) {
     fputc('"', f);
 }
 
-static void tokenize_help(void) {
-    printf("usage: warden tokenize --model DIR [--ids|--json] [--no-special] [--split-special]\n"
-           "                       [--chat FORMAT|auto [--system TEXT]] TEXT|-\n\n"
-           "Encodes TEXT ('-' reads standard input) with the tokenizer.json of DIR (a\n"
-           "checkpoint folder, a tokenizer.json path or a .gguf). Default output: one line per\n"
-           "token, 'id<TAB>token<TAB>start:end' (byte offsets into TEXT).\n\n"
-           "  --ids            print the ids on one line, separated by spaces\n"
-           "  --json           print {\"ids\": [...], \"tokens\": [...], \"offsets\": [[s, e], ...]}\n"
-           "  --no-special     do not add the post-processor's special tokens (BOS, [CLS]...)\n"
-           "  --split-special  tokenize special tokens written in TEXT as plain text\n"
-           "  --chat FORMAT    render TEXT as the user's message with a chat template first:\n"
-           "                   auto (from tokenizer_config.json), llama-2, llama-3, chatml,\n"
-           "                   mistral, gemma, llama-guard-3\n"
-           "  --system TEXT    a system message for --chat\n");
-}
-
 int cmd_tokenize(int argc, char **argv) {
+    const char *model = NULL, *text = NULL, *chat = NULL, *system = NULL;
+    bool ids_only = false, json = false, no_special = false, split_special = false;
+    wd_encode_params ep = wd_encode_params_default();
+    const cli_flag rows[] = {
+        CLI_TEXT("usage: warden tokenize --model DIR [--ids|--json] [--no-special] [--split-special]\n"
+                 "                       [--chat FORMAT|auto [--system TEXT]] TEXT|-\n\n"
+                 "Encodes TEXT ('-' reads standard input) with the tokenizer.json of DIR (a\n"
+                 "checkpoint folder, a tokenizer.json path or a .gguf). Default output: one line per\n"
+                 "token, 'id<TAB>token<TAB>start:end' (byte offsets into TEXT).\n\n"),
+        CLI_STR("--model", &model, "DIR", NULL),
+        CLI_BOOL("--ids", &ids_only, "print the ids on one line, separated by spaces"),
+        CLI_BOOL("--json", &json, "print {\"ids\": [...], \"tokens\": [...], \"offsets\": [[s, e], ...]}"),
+        CLI_BOOL("--no-special", &no_special, "do not add the post-processor's special tokens (BOS, [CLS]...)"),
+        CLI_BOOL("--split-special", &split_special, "tokenize special tokens written in TEXT as plain text"),
+        CLI_STR("--chat", &chat, "FORMAT", "render TEXT as the user's message with a chat template first:\n"
+                                           "auto (from tokenizer_config.json), llama-2, llama-3, chatml,\n"
+                                           "mistral, gemma, llama-guard-3"),
+        CLI_STR("--system", &system, "TEXT", "a system message for --chat"),
+    };
+    cli_spec spec = {"tokenize", rows, CLI_N(rows), .col = 19, .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
-        tokenize_help();
+        cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    const char *model = NULL, *text = NULL, *chat = NULL, *system = NULL;
-    bool ids_only = false, json = false;
-    wd_encode_params ep = wd_encode_params_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--model") || !strcmp(a, "--chat") || !strcmp(a, "--system")) {
-            if (i + 1 >= argc) return cli_usage_error("tokenize", "%s needs a value", a);
-            const char **dst = a[2] == 'm' ? &model : a[2] == 'c' ? &chat : &system;
-            *dst = argv[++i];
-        } else if (!strcmp(a, "--ids")) ids_only = true;
-        else if (!strcmp(a, "--json")) json = true;
-        else if (!strcmp(a, "--no-special")) ep.add_special_tokens = false;
-        else if (!strcmp(a, "--split-special")) ep.split_special_tokens = true;
-        else if (!strcmp(a, "--")) {
-            if (i + 1 < argc) text = argv[++i];
-            if (i + 1 < argc) return cli_usage_error("tokenize", "unexpected argument '%s'", argv[i + 1]);
-        } else if (a[0] == '-' && a[1]) return cli_usage_error("tokenize", "unknown option '%s'", a);
-        else if (text) return cli_usage_error("tokenize", "unexpected argument '%s'", a);
-        else text = a;
-    }
+    int rc = cli_flags_parse(&spec, argc, argv, &text, &(int){0});
+    if (rc >= 0) return rc;
+    if (no_special) ep.add_special_tokens = false;
+    if (split_special) ep.split_special_tokens = true;
     if (!model) return cli_usage_error("tokenize", "--model DIR is required");
     if (!text) return cli_usage_error("tokenize", "missing TEXT (or '-' for standard input)");
     if (ids_only && json) return cli_usage_error("tokenize", "--ids and --json exclude each other");
@@ -195,30 +184,25 @@ int cmd_tokenize(int argc, char **argv) {
     return CLI_OK;
 }
 
-static void detokenize_help(void) {
-    printf("usage: warden detokenize --model DIR [--skip-special] IDS|-\n\n"
-           "Decodes token ids (separated by spaces or commas, '[...]' allowed; '-' reads\n"
-           "standard input) with the tokenizer.json of DIR and prints the text.\n\n"
-           "  --skip-special   leave out special tokens (BOS, EOS, [CLS]...)\n");
-}
-
 int cmd_detokenize(int argc, char **argv) {
+    const char *model = NULL, *arg = NULL;
+    bool skip_special = false;
+    wd_decode_params dp = wd_decode_params_default();
+    const cli_flag rows[] = {
+        CLI_TEXT("usage: warden detokenize --model DIR [--skip-special] IDS|-\n\n"
+                 "Decodes token ids (separated by spaces or commas, '[...]' allowed; '-' reads\n"
+                 "standard input) with the tokenizer.json of DIR and prints the text.\n\n"),
+        CLI_STR("--model", &model, "DIR", NULL),
+        CLI_BOOL("--skip-special", &skip_special, "leave out special tokens (BOS, EOS, [CLS]...)"),
+    };
+    cli_spec spec = {"detokenize", rows, CLI_N(rows), .col = 19, .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
-        detokenize_help();
+        cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    const char *model = NULL, *arg = NULL;
-    wd_decode_params dp = wd_decode_params_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--model")) {
-            if (i + 1 >= argc) return cli_usage_error("detokenize", "--model needs a value");
-            model = argv[++i];
-        } else if (!strcmp(a, "--skip-special")) dp.skip_special_tokens = true;
-        else if (a[0] == '-' && a[1]) return cli_usage_error("detokenize", "unknown option '%s'", a);
-        else if (arg) return cli_usage_error("detokenize", "unexpected argument '%s'", a);
-        else arg = a;
-    }
+    int rc = cli_flags_parse(&spec, argc, argv, &arg, &(int){0});
+    if (rc >= 0) return rc;
+    if (skip_special) dp.skip_special_tokens = true;
     if (!model) return cli_usage_error("detokenize", "--model DIR is required");
     if (!arg) return cli_usage_error("detokenize", "missing IDS (or '-' for standard input)");
     char *owned = NULL;

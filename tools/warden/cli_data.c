@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h"
 #include "cli.h"
+#include "warden/json.h"
 
 /* The raw file specs are kept in src[].path until cli_data_finish. */
 static bool add_files(cli_data *d, const char *list) {
@@ -155,13 +155,13 @@ void cli_data_free(cli_data *d) {
 /* Takes the text out of a JSONL line; returns a malloc'd copy or NULL
  * (with *why set) when the line is a JSON object without a text field. */
 char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char **why) {
-    wd__json_fault fault;
-    cJSON *o = wd__json_parse_strict(line, len, "JSON object", 0, &fault);
+    wd_json_fault fault;
+    cJSON *o = wd_json_parse_strict(line, len, "JSON object", &fault);
     if (!o) {
         /* Not JSON, or a JSON value with text after it: the whole line is
          * the text (nothing of it goes unchecked). A duplicate key or a
          * U+0000 is JSON that readers disagree on: refused. */
-        if (fault == WD__JSON_SYNTAX || fault == WD__JSON_TRAILING) return NULL;
+        if (fault == WD_JSON_SYNTAX || fault == WD_JSON_TRAILING) return NULL;
         *why = wd_last_error();
         return NULL;
     }
@@ -223,7 +223,7 @@ int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text
 void cli_json_error_line(long lineno, const char *why) {
     cJSON *o = cJSON_CreateObject();
     if (o && lineno > 0) cJSON_AddNumberToObject(o, "line", (double)lineno);
-    char *txt = o && cJSON_AddStringToObject(o, "error", why ? why : "no text") ? wd__json_print(o, false) : NULL;
+    char *txt = o && cJSON_AddStringToObject(o, "error", why ? why : "no text") ? wd_json_print(o, false) : NULL;
     cJSON_Delete(o);
     printf("%s\n", txt ? txt : "{\"error\":\"out of memory\"}");
     free(txt);

@@ -8,13 +8,75 @@
 
 #include <cjson/cJSON.h>
 
-#include "base/file.h"
-#include "base/json.h"
 #include "cli.h"
 #include "cli_data.h"
 #include "cli_flags.h"
+#include "warden/json.h"
 #include "warden/attack.h"
 #include "warden/dataset.h"
+
+/* One attack run: what to write and how it went. */
+typedef struct job {
+    cli_data               *data;
+    const wd_attack_kind   *kinds;
+    size_t                  n_kinds;
+    const wd_attack_params *ap;
+    int                     rc;     /* the exit status so far */
+    size_t                  index, lines;
+    bool                    started;
+} job;
+
+/* Writes one JSON line per item and transform to fp (a wd_file_fill_fn);
+ * an error is printed, kept in j->rc, and stops the file. */
+static wd_status write_lines(FILE *fp, void *user) {
+    job *j = user;
+    j->started = true;
+    for (size_t f = 0; f < j->data->n_src && j->rc == CLI_OK; f++) {
+        const cli_source *src = &j->data->src[f];
+        wd_dataset *ds;
+        wd_status st = wd_dataset_open(src->path, &src->params, &ds);
+        if (st) {
+            j->rc = cli_fail(st, NULL);
+            break;
+        }
+        const wd_dataset_item *it;
+        while (!(st = wd_dataset_next(ds, &it)) && it) {
+            for (size_t k = 0; k < j->n_kinds && j->rc == CLI_OK; k++) {
+                char *text;
+                if ((st = wd_attack_apply(j->kinds[k], it->text, j->ap, &text))) {
+                    j->rc = cli_fail(st, wd_attack_name(j->kinds[k]));
+                    break;
+                }
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddNumberToObject(o, "index", (double)j->index);
+                cJSON_AddStringToObject(o, "source", src->path);
+                cJSON_AddNumberToObject(o, "record", (double)it->record);
+                if (it->id) cJSON_AddStringToObject(o, "id", it->id);
+                cJSON_AddStringToObject(o, "label", wd_label_name(it->label));
+                cJSON_AddStringToObject(o, "transform", wd_attack_name(j->kinds[k]));
+                cJSON_AddNumberToObject(o, "seed", (double)j->ap->seed);
+                cJSON_AddStringToObject(o, "original", it->text);
+                cJSON_AddStringToObject(o, "text", text);
+                char *line = wd_json_print(o, false);
+                cJSON_Delete(o);
+                free(text);
+                if (!line) {
+                    j->rc = cli_error("out of memory");
+                    break;
+                }
+                fputs(line, fp);
+                fputc('\n', fp);
+                free(line);
+                j->lines++;
+            }
+            j->index++;
+            if (j->rc != CLI_OK) break;
+        }
+        if (st && j->rc == CLI_OK) j->rc = cli_error("%s", wd_dataset_last_error(ds));
+        wd_dataset_free(ds);
+    }
+    return j->rc == CLI_OK ? WD_OK : WD_ERR_CANCELLED;
+}
 
 int cmd_attack(int argc, char **argv) {
     cli_data data;
@@ -88,72 +150,18 @@ int cmd_attack(int argc, char **argv) {
         ap.n_templates = n_tpls;
     }
 
-    wd_atomic_file af;
-    memset(&af, 0, sizeof af);
-    FILE *fp = stdout;
-    if (strcmp(out, "-")) {
-        wd_status st = wd__atomic_open(&af, out);
-        if (st) {
-            rc = cli_fail(st, "--out");
-            goto done;
-        }
-        fp = af.fp;
-    }
-    size_t index = 0, lines = 0;
-    for (size_t f = 0; f < data.n_src && rc == CLI_OK; f++) {
-        wd_dataset *ds;
-        wd_status st = wd_dataset_open(data.src[f].path, &data.src[f].params, &ds);
-        if (st) {
-            rc = cli_fail(st, NULL);
-            break;
-        }
-        const wd_dataset_item *it;
-        while (!(st = wd_dataset_next(ds, &it)) && it) {
-            for (size_t k = 0; k < n_kinds && rc == CLI_OK; k++) {
-                char *text;
-                if ((st = wd_attack_apply(kinds[k], it->text, &ap, &text))) {
-                    rc = cli_fail(st, wd_attack_name(kinds[k]));
-                    break;
-                }
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddNumberToObject(o, "index", (double)index);
-                cJSON_AddStringToObject(o, "source", data.src[f].path);
-                cJSON_AddNumberToObject(o, "record", (double)it->record);
-                if (it->id) cJSON_AddStringToObject(o, "id", it->id);
-                cJSON_AddStringToObject(o, "label", wd_label_name(it->label));
-                cJSON_AddStringToObject(o, "transform", wd_attack_name(kinds[k]));
-                cJSON_AddNumberToObject(o, "seed", (double)ap.seed);
-                cJSON_AddStringToObject(o, "original", it->text);
-                cJSON_AddStringToObject(o, "text", text);
-                char *line = wd__json_print(o, false);
-                cJSON_Delete(o);
-                free(text);
-                if (!line) {
-                    rc = cli_error("out of memory");
-                    break;
-                }
-                fputs(line, fp);
-                fputc('\n', fp);
-                free(line);
-                lines++;
-            }
-            index++;
-            if (rc != CLI_OK) break;
-        }
-        if (st && rc == CLI_OK) rc = cli_error("%s", wd_dataset_last_error(ds));
-        wd_dataset_free(ds);
-    }
-    if (fp == stdout) fflush(stdout);
-    else if (rc == CLI_OK) {
-        wd_status st = wd__atomic_commit(&af);
-        if (st) rc = cli_fail(st, out);
+    job j = {&data, kinds, n_kinds, &ap, CLI_OK, 0, 0, false};
+    if (!strcmp(out, "-")) {
+        write_lines(stdout, &j);
+        fflush(stdout);
+        rc = j.rc;
     } else {
-        wd__atomic_abort(&af);
+        wd_status st = wd_file_write_atomic_with(out, write_lines, &j);
+        rc = j.rc != CLI_OK ? j.rc : st ? cli_fail(st, j.started ? out : "--out") : CLI_OK;
     }
-    if (rc == CLI_OK && fp != stdout)
-        fprintf(stderr, "warden: attack: %zu items x %zu transforms -> %zu lines in %s\n", index, n_kinds,
-                lines, out);
-done:
+    if (rc == CLI_OK && strcmp(out, "-"))
+        fprintf(stderr, "warden: attack: %zu items x %zu transforms -> %zu lines in %s\n", j.index, n_kinds,
+                j.lines, out);
     wd_attack_templates_free(tpls, n_tpls);
     cli_data_free(&data);
     return rc;

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/file.h"
 #include "cli.h"
 #include "cli_data.h"
 #include "cli_flags.h"
@@ -92,6 +91,14 @@ static int report(const wd_certificate *r, const opts *o, const char *unit, cons
 }
 
 static int worst(int a, int b) { return a > b ? a : b; }
+
+/* "dir/name" (one '/' between), malloc'd; NULL when out of memory. */
+static char *path_join(const char *dir, const char *name) {
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *p = malloc(dl + nl + 2);
+    if (p) snprintf(p, dl + nl + 2, "%s%s%s", dir, dl && dir[dl - 1] != '/' ? "/" : "", name);
+    return p;
+}
 
 static int certify_one(wd_certifier *c, const char *text, size_t len, const opts *o, const char *label,
                        long lineno) {
@@ -235,7 +242,7 @@ int cmd_certify(int argc, char **argv) {
         jp.n_threads = (int)o.threads;
         char *tmpl = NULL;
         size_t tl = 0;
-        if (o.template_file && (st = wd__file_read(o.template_file, 1 << 20, &tmpl, &tl)))
+        if (o.template_file && (st = wd_file_read(o.template_file, 1 << 20, &tmpl, &tl)))
             return free(text), cli_fail(st, o.template_file);
         jp.template_text = tmpl;
         st = wd_certifier_new_model(o.model, &jp, &c);
@@ -247,7 +254,7 @@ int cmd_certify(int argc, char **argv) {
         st = o.policy ? wd_guard_load(o.policy, &gp, &g) : wd_guard_load_default(&gp, &g);
         if (st) return free(text), cli_fail(st, o.policy ? "policy" : "built-in policy");
         if (o.tokenizer) {
-            char *tp = wd__path_join(o.tokenizer, "tokenizer.json");
+            char *tp = path_join(o.tokenizer, "tokenizer.json");
             st = tp ? wd_tokenizer_load(tp, &tok) : WD_ERR_NOMEM;
             free(tp);
             if (st) {

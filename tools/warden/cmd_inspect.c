@@ -13,9 +13,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "base/json.h"
 #include "cli.h"
 #include "cli_flags.h"
+#include "warden/json.h"
 
 
 static const char *human_bytes(uint64_t b, char *buf, size_t cap) {
@@ -321,7 +321,7 @@ int cmd_inspect(int argc, char **argv) {
             cJSON_AddNumberToObject(x, "nbytes", (double)t->nbytes);
             cJSON_AddItemToArray(ts, x);
         }
-        char *text = wd__json_print(o, false);
+        char *text = wd_json_print(o, false);
         if (text) printf("%s\n", text);
         free(text);
         cJSON_Delete(o);

@@ -14,13 +14,14 @@
  * checkpoints without a tokenizer). generate streams the text to stdout as
  * it is produced (ids when there is no tokenizer).
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h"
 #include "cli.h"
 #include "cli_flags.h"
+#include "warden/json.h"
 
 typedef struct model_args {
     const char *cmd;
@@ -266,9 +267,9 @@ int cmd_generate(int argc, char **argv) {
 
 /* Prints o on one line and frees it: labels come from the checkpoint's
  * config.json and may hold quotes, control bytes or invalid UTF-8, numbers
- * get their shortest text (wd__json_print). */
+ * get their shortest text (wd_json_print). */
 static void print_json(cJSON *o) {
-    char *t = o ? wd__json_print(o, false) : NULL;
+    char *t = o ? wd_json_print(o, false) : NULL;
     puts(t ? t : "{}");
     free(t);
     cJSON_Delete(o);

@@ -17,10 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h"
 #include "cli.h"
 #include "cli_flags.h"
-#include "text/tok_internal.h"
+#include "warden/json.h"
 
 static char *read_stdin(size_t *len) {
     size_t cap = 4096, n = 0;
@@ -53,10 +52,14 @@ static void json_str(FILE *f, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x80) {
-            size_t k = (size_t)wd__utf8_len(c);
-            if (k > 1 && k <= n - i && wd__utf8_valid_prefix(s + i, k) == k) {
-                fwrite(s + i, 1, k, f);
-                i += k - 1;
+            /* a valid character here: its bytes (and those of the non-ASCII
+             * characters right after it, all >= 0x80); else one U+FFFD */
+            size_t k = wd_utf8_valid_prefix(s + i, n - i < 4 ? n - i : 4);
+            if (k) {
+                size_t j = i;
+                while (j < i + k && (unsigned char)s[j] >= 0x80) j++;
+                fwrite(s + i, 1, j - i, f);
+                i = j - 1;
             } else {
                 fputs("\xEF\xBF\xBD", f);
             }
@@ -165,7 +168,7 @@ int cmd_tokenize(int argc, char **argv) {
             cJSON_AddItemToArray(p, cJSON_CreateNumber((double)off[i].end));
             cJSON_AddItemToArray(jo, p);
         }
-        char *j = wd__json_print(o, false); /* invalid UTF-8 in a token -> U+FFFD */
+        char *j = wd_json_print(o, false); /* invalid UTF-8 in a token -> U+FFFD */
         cJSON_Delete(o);
         if (!j) return wd_encoding_free(enc), free(owned), wd_tokenizer_free(tok), cli_error("out of memory");
         puts(j);

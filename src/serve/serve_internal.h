@@ -31,13 +31,12 @@
 #include "warden/serve.h"
 #include "warden/taxonomy.h"
 #include "base/err.h"
+#include "base/strbuf.h"
 
 /* ==== JSON writer ======================================================== */
 
 typedef struct wd__jsonw {
-    char *buf;   /* malloc'd, NUL-terminated; taken by the caller at the end */
-    size_t len, cap;
-    bool oom;    /* an allocation failed: the text is incomplete */
+    wd__strbuf b; /* the text; taken by the caller at the end */
 } wd__jsonw;
 
 void wd__jsonw_raw(wd__jsonw *w, const char *s, size_t n);

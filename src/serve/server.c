@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/rng.h"
 #include "serve/serve_internal.h"
 
 int64_t wd__serve_now_ns(void) {
@@ -229,12 +230,8 @@ void wd__server_guard_release(wd_server *srv, wd__guard_ref *ref) {
     }
 }
 
-static uint64_t splitmix64(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+/* splitmix64's output for the state x (one step of base/rng.h from x). */
+static uint64_t splitmix64(uint64_t x) { return wd__rng_next(&x); }
 
 void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]) {
     uint64_t n = atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed);

@@ -10,7 +10,8 @@
  * run of white space, and the end.
  *
  * The word list, the distracting passages and the instructions are warden's
- * own text.
+ * own text. Jailbreak templates (the template transform and the files it
+ * reads) are in attack_template.c.
  */
 #include "warden/attack.h"
 
@@ -24,6 +25,7 @@
 #include "base/hash.h"
 #include "base/rng.h"
 #include "base/strbuf.h"
+#include "eval/attack_template.h"
 #include "warden/dataset.h"
 
 /* ==== generator and string builder ==================================== */
@@ -346,47 +348,6 @@ static wd_status do_encode(wd_attack_kind k, const char *t, rng *r, char **out) 
     } else {
         wd__strbuf_puts(&b, DECODE_ROT13[rng_below(r, 2)]);
         for (size_t i = 0; i < n; i++) wd__strbuf_putc(&b, rot13(t[i]));
-    }
-    return sb_finish(&b, out);
-}
-
-/* ==== templates ========================================================= */
-
-static const char *const SLOTS[] = {"{prompt}", "[INSERT PROMPT HERE]"};
-
-static const char *find_slot(const char *s, size_t *slot_len) {
-    const char *best = NULL;
-    for (int i = 0; i < 2; i++) {
-        const char *p = strstr(s, SLOTS[i]);
-        if (p && (!best || p < best)) {
-            best = p;
-            *slot_len = strlen(SLOTS[i]);
-        }
-    }
-    return best;
-}
-
-static wd_status do_template(const char *t, const wd_attack_params *p, rng *r, char **out) {
-    if (!p->templates || p->n_templates == 0)
-        return wd__fail(WD_ERR_INVALID_ARG, "attack 'template': no templates given (--templates FILE)");
-    size_t idx = p->template_index >= 0 ? (size_t)p->template_index % p->n_templates
-                                        : rng_below(r, p->n_templates);
-    const char *tpl = p->templates[idx];
-    if (!tpl) return wd__fail(WD_ERR_INVALID_ARG, "attack 'template': template %zu is NULL", idx);
-    wd__strbuf b = {0};
-    size_t sl = 0;
-    const char *s = tpl, *q;
-    int any = 0;
-    while ((q = find_slot(s, &sl))) {
-        wd__strbuf_add(&b, s, (size_t)(q - s));
-        wd__strbuf_puts(&b, t);
-        s = q + sl;
-        any = 1;
-    }
-    wd__strbuf_puts(&b, s);
-    if (!any) {
-        wd__strbuf_puts(&b, "\n\n");
-        wd__strbuf_puts(&b, t);
     }
     return sb_finish(&b, out);
 }
@@ -755,7 +716,7 @@ wd_status wd_attack_apply(wd_attack_kind k, const char *text, const wd_attack_pa
     case WD_ATTACK_BASE64:
     case WD_ATTACK_HEX:
     case WD_ATTACK_ROT13: return do_encode(k, text, &r, out);
-    case WD_ATTACK_TEMPLATE: return do_template(text, &p, &r, out);
+    case WD_ATTACK_TEMPLATE: return wd__attack_template(text, &p, &r.s, out);
     case WD_ATTACK_PREFIX: return do_prefix(text, &r, out);
     case WD_ATTACK_SPLIT: return do_split(text, &r, out);
     case WD_ATTACK_ROT13_BARE: {
@@ -776,56 +737,4 @@ wd_status wd_attack_apply(wd_attack_kind k, const char *text, const wd_attack_pa
     case WD_ATTACK_TAG_SMUGGLE: return do_tag_smuggle(text, &r, out);
     default: return do_tokens(k, text, d, &r, out);
     }
-}
-
-/* ==== template files ==================================================== */
-
-void wd_attack_templates_free(char **templates, size_t n) {
-    if (!templates) return;
-    for (size_t i = 0; i < n; i++) free(templates[i]);
-    free(templates);
-}
-
-wd_status wd_attack_templates_load(const char *path, const char *field, int require_slot,
-                                   char ***out, size_t *n) {
-    *out = NULL;
-    *n = 0;
-    wd_dataset_params p = wd_dataset_params_default();
-    p.text_field = field;
-    wd_dataset *ds;
-    wd_status st = wd_dataset_open(path, &p, &ds);
-    if (st) return st;
-    char **v = NULL;
-    size_t cnt = 0, cap = 0;
-    const wd_dataset_item *it;
-    while (!(st = wd_dataset_next(ds, &it)) && it) {
-        size_t sl;
-        if (require_slot && !find_slot(it->text, &sl)) continue;
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                st = wd__fail(WD_ERR_NOMEM, "out of memory");
-                break;
-            }
-            v = nv;
-        }
-        if (!(v[cnt] = strdup(it->text))) {
-            st = wd__fail(WD_ERR_NOMEM, "out of memory");
-            break;
-        }
-        cnt++;
-    }
-    if (st && st != WD_ERR_NOMEM) wd__fail(st, "%s", wd_dataset_last_error(ds));
-    wd_dataset_free(ds);
-    if (!st && cnt == 0)
-        st = wd__fail(WD_ERR_FORMAT, "%s: no templates%s", path,
-                      require_slot ? " with a {prompt} or [INSERT PROMPT HERE] slot" : "");
-    if (st) {
-        wd_attack_templates_free(v, cnt);
-        return st;
-    }
-    *out = v;
-    *n = cnt;
-    return WD_OK;
 }

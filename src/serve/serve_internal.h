@@ -1,7 +1,8 @@
 /*
  * serve/serve_internal.h - what the files of src/serve/ share.
  *
- *   server.c    libmicrohttpd glue: routing, auth, limits, lifecycle, reload
+ *   server.c    libmicrohttpd glue: routing, auth, limits (one request's life)
+ *   lifecycle.c start, reload and stop (server_mhd.h: the callbacks it registers)
  *   gate.c      the accept thread: request-head deadline, strict framing
  *               checks with JSON errors, per-address limits, fast health
  *               answers; hands good connections to libmicrohttpd

@@ -5,6 +5,7 @@
 #include "cli_data.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,57 +32,62 @@ static bool add_files(cli_data *d, const char *list) {
     return true;
 }
 
-static bool files_flag(const cli_flag *r, const char *v, const char *cmd) {
-    if (add_files(r->dest, v)) return true;
+/* --data / --in FILE[,FILE...] (the field: the cli_data itself, at offset 0). */
+static bool files_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (add_files(field, v)) return true;
     cli_error("out of memory");
     return false;
 }
 
-static bool label_flag(const cli_flag *r, const char *v, const char *cmd) {
-    if (!wd_label_parse(v, r->dest)) return true;
+static bool label_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (!wd_label_parse(v, field)) return true;
     cli_usage_error(cmd, "--label: expected harmful or benign, got '%s'", v);
     return false;
 }
 
-static bool format_flag(const cli_flag *r, const char *v, const char *cmd) {
-    if (!wd_dataset_format_parse(v, r->dest)) return true;
+static bool format_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (!wd_dataset_format_parse(v, field)) return true;
     cli_usage_error(cmd, "--format: %s", wd_last_error());
     return false;
 }
 
-size_t cli_data_rows(cli_data *d, const char *file_flag, cli_flag *rows) {
+#define D(f) offsetof(cli_data, defaults.f)
+
+/* The dataset flags and the "data:" section of --help; row 0 is --in,
+ * left out for the commands that name their files with --data only. */
+static const cli_flag ROWS[] = {
+    CLI_CALL("--in", 0, files_flag, "FILE", NULL, .needs = "a value"),
+    CLI_CALL("--data", 0, files_flag, "FILE", NULL, .needs = "a value"),
+    CLI_TEXT("data:\n"),
+    CLI_STR("--text-field", D(text_field), "F", "column or JSON path of the text (default: text, prompt,\n"
+                                                "goal, instruction, ... whichever is present)",
+            .needs = "a value"),
+    CLI_STR("--label-field", D(label_field), "F", "column or JSON path of the label (1/0, true/false,\n"
+                                                  "yes/no, harmful/benign, unsafe/safe, toxic, ...; other\n"
+                                                  "numbers such as 2, -1 or 0.5 are errors)",
+            .needs = "a value"),
+    CLI_CALL("--label", D(fixed_label), label_flag, "harmful|benign", "one label for every item (single-class sets)",
+             .needs = "a value"),
+    CLI_STR("--category-field", D(category_field), "F", "column or JSON path of hazard categories", .needs = "a value"),
+    CLI_STR("--category-scheme", D(category_scheme), "S", "canonical, openai, ailuminate, llama2 or strongreject",
+            .needs = "a value"),
+    CLI_STR("--id-field", D(id_field), "F", "column or JSON path of an item id", .needs = "a value"),
+    CLI_CALL("--format", D(format), format_flag, "F", "csv, tsv, jsonl, json or text (default: detected)",
+             .needs = "a value"),
+    CLI_BOOL("--lenient", offsetof(cli_data, lenient), "read CSV/TSV rows with more or fewer fields than the\n"
+                                                       "header, or stray quotes, as most CSV readers do\n"
+                                                       "(default: an error naming file:line)"),
+    CLI_TEXT("  JSON paths: a.b.c; a.0.b indexes an array; 'instances[].text' reads the\n"
+             "  records from the array 'instances'. Files may be gzip-compressed.\n"
+             "  Per-file settings override the flags: FILE:text=goal:label=harmful\n"
+             "  (keys: text label label-field category scheme id format records).\n"),
+};
+
+cli_table cli_data_table(cli_data *d, const char *file_flag) {
     memset(d, 0, sizeof *d);
     d->defaults = wd_dataset_params_default();
-    wd_dataset_params *p = &d->defaults;
-    const cli_flag data[] = {
-        CLI_CALL("--data", d, files_flag, "FILE", NULL, .needs = "a value"),
-        CLI_CALL(file_flag, d, files_flag, "FILE", NULL, .needs = "a value"),
-        CLI_TEXT("data:\n"),
-        CLI_STR("--text-field", &p->text_field, "F", "column or JSON path of the text (default: text, prompt,\n"
-                                                     "goal, instruction, ... whichever is present)", .needs = "a value"),
-        CLI_STR("--label-field", &p->label_field, "F",
-                "column or JSON path of the label (1/0, true/false,\n"
-                "yes/no, harmful/benign, unsafe/safe, toxic, ...; other\n"
-                "numbers such as 2, -1 or 0.5 are errors)", .needs = "a value"),
-        CLI_CALL("--label", &p->fixed_label, label_flag, "harmful|benign",
-                 "one label for every item (single-class sets)", .needs = "a value"),
-        CLI_STR("--category-field", &p->category_field, "F", "column or JSON path of hazard categories", .needs = "a value"),
-        CLI_STR("--category-scheme", &p->category_scheme, "S",
-                "canonical, openai, ailuminate, llama2 or strongreject", .needs = "a value"),
-        CLI_STR("--id-field", &p->id_field, "F", "column or JSON path of an item id", .needs = "a value"),
-        CLI_CALL("--format", &p->format, format_flag, "F", "csv, tsv, jsonl, json or text (default: detected)", .needs = "a value"),
-        CLI_BOOL("--lenient", &d->lenient, "read CSV/TSV rows with more or fewer fields than the\n"
-                                            "header, or stray quotes, as most CSV readers do\n"
-                                            "(default: an error naming file:line)"),
-        CLI_TEXT("  JSON paths: a.b.c; a.0.b indexes an array; 'instances[].text' reads the\n"
-                 "  records from the array 'instances'. Files may be gzip-compressed.\n"
-                 "  Per-file settings override the flags: FILE:text=goal:label=harmful\n"
-                 "  (keys: text label label-field category scheme id format records).\n"),
-    };
-    size_t n = 0;
-    for (size_t k = 0; k < CLI_N(data); k++)
-        if (k != 1 || strcmp(file_flag, "--data")) rows[n++] = data[k];
-    return n;
+    bool in = !strcmp(file_flag, "--in");
+    return (cli_table){ROWS + !in, CLI_N(ROWS) - !in, d};
 }
 
 static const char *const KEYS[] = {"text", "label", "label-field", "category", "scheme",

@@ -40,13 +40,10 @@ typedef struct cli_data {
     bool              lenient;
 } cli_data;
 
-/* The most rows cli_data_rows appends. */
-#define CLI_DATA_ROWS 14
-
-/* Starts d empty and appends to rows the dataset flags (file_flag: "--data"
- * or "--in"; --data is taken in either case) with their help, the "data:"
- * section of a --help screen. Returns how many rows (<= CLI_DATA_ROWS). */
-size_t cli_data_rows(cli_data *d, const char *file_flag, cli_flag *rows);
+/* Starts d empty and returns the table of the dataset flags (file_flag:
+ * "--data", or "--in" to take --in as well as --data) with their help, the
+ * "data:" section of a --help screen. */
+cli_table cli_data_table(cli_data *d, const char *file_flag);
 /* Applies the flag defaults to each file and parses the per-file settings.
  * Returns false after printing a usage error. */
 bool cli_data_finish(cli_data *d, const char *cmd);

@@ -2,6 +2,7 @@
  * tools/warden/cmd_attack.c - `warden attack`: apply attack transforms to
  * every item of a dataset and write the attacked texts as JSONL.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,40 +79,45 @@ static wd_status write_lines(FILE *fp, void *user) {
     return j->rc == CLI_OK ? WD_OK : WD_ERR_CANCELLED;
 }
 
+typedef struct opts {
+    const char        *list, *out, *tpl_path, *tpl_field;
+    unsigned long long seed;
+    double             rate;
+    long               tokens;
+} opts;
+
+#define O(f) offsetof(opts, f)
+
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden attack --transform LIST --in FILE[,FILE...] --out FILE [options]\n\n"
+             "Applies attack transforms to every item and writes one JSON line per item and\n"
+             "transform: {\"index\", \"source\", \"record\", \"id\", \"label\", \"transform\", \"seed\",\n"
+             "\"original\", \"text\"}. The same seed gives the same output. The file is written\n"
+             "atomically (all or nothing).\n\n"
+             "options:\n"),
+    CLI_STR("--transform", O(list), "LIST", "comma-separated; 'all' = every transform but template:\n"
+                                          "typo typo-swap typo-drop typo-insert typo-keyboard homoglyph\n"
+                                          "leet zero-width invisible base64 hex rot13 template suffix\n"
+                                          "suffix-chars insertion insertion-chars infusion\n"
+                                          "infusion-chars prefix split"),
+    CLI_U64("--seed", O(seed), "S", "random seed (default 0)",
+            .bad = "--seed: expected a non-negative integer, got '%s'"),
+    CLI_DOUBLE("--rate", O(rate), "R", 0, 1, "share of words/letters changed (default: per transform)",
+               .bad = "--rate: expected a number in [0, 1], got '%s'"),
+    CLI_INT("--tokens", O(tokens), "D", 1, 10000, "adversarial tokens for suffix/insertion/infusion (default 20)"),
+    CLI_STR("--templates", O(tpl_path), "FILE", "jailbreak templates ({prompt} or [INSERT PROMPT HERE] slot)"),
+    CLI_STR("--template-field", O(tpl_field), "F", "the templates' column or JSON path (default: guessed)"),
+    CLI_STR("--out", O(out), "FILE", "output JSONL ('-' = standard output)"),
+    CLI_TEXT("\n"),
+};
+
 int cmd_attack(int argc, char **argv) {
     cli_data data;
-    const char *list = NULL, *out = NULL, *tpl_path = NULL, *tpl_field = NULL;
     wd_attack_params ap = wd_attack_params_default();
-    unsigned long long seed = ap.seed;
-    double rate = ap.rate;
-    long tokens = 0;
+    opts o = {.seed = ap.seed, .rate = ap.rate};
     int rc = CLI_OK;
-    const cli_flag own[] = {
-        CLI_TEXT("usage: warden attack --transform LIST --in FILE[,FILE...] --out FILE [options]\n\n"
-                 "Applies attack transforms to every item and writes one JSON line per item and\n"
-                 "transform: {\"index\", \"source\", \"record\", \"id\", \"label\", \"transform\", \"seed\",\n"
-                 "\"original\", \"text\"}. The same seed gives the same output. The file is written\n"
-                 "atomically (all or nothing).\n\n"
-                 "options:\n"),
-        CLI_STR("--transform", &list, "LIST", "comma-separated; 'all' = every transform but template:\n"
-                                              "typo typo-swap typo-drop typo-insert typo-keyboard homoglyph\n"
-                                              "leet zero-width invisible base64 hex rot13 template suffix\n"
-                                              "suffix-chars insertion insertion-chars infusion\n"
-                                              "infusion-chars prefix split"),
-        CLI_U64("--seed", &seed, "S", "random seed (default 0)",
-                .bad = "--seed: expected a non-negative integer, got '%s'"),
-        CLI_DOUBLE("--rate", &rate, "R", 0, 1, "share of words/letters changed (default: per transform)",
-                   .bad = "--rate: expected a number in [0, 1], got '%s'"),
-        CLI_INT("--tokens", &tokens, "D", 1, 10000, "adversarial tokens for suffix/insertion/infusion (default 20)"),
-        CLI_STR("--templates", &tpl_path, "FILE", "jailbreak templates ({prompt} or [INSERT PROMPT HERE] slot)"),
-        CLI_STR("--template-field", &tpl_field, "F", "the templates' column or JSON path (default: guessed)"),
-        CLI_STR("--out", &out, "FILE", "output JSONL ('-' = standard output)"),
-        CLI_TEXT("\n"),
-    };
-    cli_flag rows[CLI_N(own) + CLI_DATA_ROWS];
-    memcpy(rows, own, sizeof own);
-    size_t n = CLI_N(own) + cli_data_rows(&data, "--in", rows + CLI_N(own));
-    cli_spec spec = {"attack", rows, n, .unknown = "unknown argument '%s'", .extra = "unknown argument '%s'",
+    cli_spec spec = {"attack", {{ROWS, CLI_N(ROWS), &o}, cli_data_table(&data, "--in")},
+                     .unknown = "unknown argument '%s'", .extra = "unknown argument '%s'",
                      .unknown_last_missing = true};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
@@ -119,9 +125,10 @@ int cmd_attack(int argc, char **argv) {
     }
     if ((rc = cli_flags_parse(&spec, argc, argv, NULL, NULL)) >= 0) return cli_data_free(&data), rc;
     rc = CLI_OK;
-    ap.seed = seed;
-    ap.rate = rate;
-    if (tokens) ap.n_tokens = (int)tokens;
+    ap.seed = o.seed;
+    ap.rate = o.rate;
+    if (o.tokens) ap.n_tokens = (int)o.tokens;
+    const char *list = o.list, *out = o.out, *tpl_path = o.tpl_path, *tpl_field = o.tpl_field;
     if (!list || !out || data.n_src == 0) {
         cli_data_free(&data);
         return cli_usage_error("attack", "--transform, --in and --out are required");

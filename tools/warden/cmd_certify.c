@@ -13,6 +13,7 @@
  * classifier over its tokens). Exit status: 0 every input certified safe,
  * 1 at least one harmful, 2 usage, 3 an error.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,10 @@ typedef struct opts {
     double            threshold;
     long              threads, max_erase, blocks, greedy, seed;
     int               role; /* 0 input, 1 output */
-    bool              json, no_reuse;
+    bool              json, no_reuse, dash;
 } opts;
+
+#define O(f) offsetof(opts, f)
 
 static void print_quoted(const char *s, size_t n) {
     putchar('"');
@@ -139,67 +142,67 @@ static int run_lines(wd_certifier *c, const opts *o) {
     return status;
 }
 
-/* --mode suffix|insertion|infusion (row->dest: the wd_ec_mode). */
-static bool mode_flag(const cli_flag *r, const char *v, const char *cmd) {
-    if (!wd_ec_mode_parse(v, r->dest)) return true;
+/* --mode suffix|insertion|infusion (the field: a wd_ec_mode). */
+static bool mode_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (!wd_ec_mode_parse(v, field)) return true;
     cli_usage_error(cmd, "--mode: expected suffix, insertion or infusion, got '%s'", v);
     return false;
 }
 
 static const char *const ROLES[] = {"input", "output", NULL};
 
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden certify [TEXT... | -] [--mode suffix|insertion|infusion] [--max-erase D]\n"
+             "                      [--blocks K] [--randomized R | --greedy N] [--seed S] [--all]\n"
+             "                      [--policy FILE | --model DIR] [--tokenizer DIR]\n"
+             "                      [--template FILE] [--threshold T] [--role input|output]\n"
+             "                      [--no-reuse] [--threads N] [--json]\n\n"
+             "Erase-and-check: TEXT is harmful if the guard flags it or any subsequence made\n"
+             "by erasing units from it. If the guard flags a harmful prompt P, then P with\n"
+             "any D adversarial units appended (suffix), inserted as K blocks of <= D\n"
+             "(insertion) or scattered (infusion) is certified to be flagged too.\n\n"),
+    CLI_CALL("--mode", O(p.mode), mode_flag, "M", "suffix (default; D + 1 checks), insertion (erase up to K\n"
+                                                 "contiguous blocks of <= D), infusion (any <= D units)",
+             .needs = "suffix, insertion or infusion"),
+    CLI_INT("--max-erase", O(max_erase), "D", 1, 100000,
+            "units erased (default 20 suffix, 12 insertion, 3 infusion)", .needs = "D"),
+    CLI_INT("--blocks", O(blocks), "K", 1, 64, "insertion blocks (default 1)", .needs = "K"),
+    CLI_DOUBLE("--randomized", O(p.sample_ratio), "R", 0, 1,
+               "RandEC: check the prompt and a random fraction R of the rest\n"
+               "(not certified; seeded by --seed, default 1)",
+               .open_lo = true, .needs = "a number", .bad = "--randomized: expected a number in (0, 1], got '%s'"),
+    CLI_INT("--greedy", O(greedy), "N", 1, 100000, "GreedyEC: up to N rounds, each erasing the unit whose removal\n"
+                                                   "raises the score most (not certified)",
+            .needs = "N"),
+    CLI_INT("--seed", O(seed), "S", 0, 0x7fffffffL, NULL, .needs = "S"),
+    CLI_BOOL("--all", O(p.check_all), "check every subsequence (default: stop at the first flagged)"),
+    CLI_STR("--policy", O(policy), "FILE", "the guard to certify (default: the built-in policy; units\n"
+                                           "are words, or the tokens of --tokenizer DIR)",
+            .needs = "a FILE"),
+    CLI_STR("--model", O(model), "DIR", "a model folder as the filter: a decoder is asked the Llama\n"
+                                        "Guard 3 question (or --template FILE with {text}) over its\n"
+                                        "own tokens, reusing the KV cache of shared prefixes\n"
+                                        "(--no-reuse: recompute each check); a BERT-family\n"
+                                        "classifier classifies each subsequence",
+            .needs = "a DIR"),
+    CLI_STR("--tokenizer", O(tokenizer), "DIR", NULL, .needs = "a DIR"),
+    CLI_STR("--template", O(template_file), "FILE", NULL, .needs = "a FILE"),
+    CLI_BOOL("--no-reuse", O(no_reuse), NULL),
+    CLI_DOUBLE("--threshold", O(threshold), "T", 0, 1, "a judge flags when p(unsafe) >= T (default 0.5)",
+               .open_lo = true, .needs = "a number", .bad = "--threshold: expected a number in (0, 1], got '%s'"),
+    CLI_ENUM("--role", O(role), "ROLE", ROLES, "input (default) or output", .needs = "input or output",
+             .bad = "--role: expected input or output, got '%s'"),
+    CLI_INT("--threads", O(threads), "N", 1, 256, "threads for the guard or the model", .needs = "N"),
+    CLI_BOOL("--json", O(json), "one JSON certificate per input"),
+    CLI_BOOL("-", O(dash), NULL),
+    CLI_TEXT("\nWith '-', or no TEXT and standard input not a terminal, certifies each line\n"
+             "(JSONL lines are read for their \"text\"/\"prompt\" field).\n\n"
+             "exit status: 0 all safe, 1 something harmful, 2 usage error, 3 error\n"),
+};
+
 int cmd_certify(int argc, char **argv) {
     opts o = {.p = wd_certify_params_default(), .threshold = 0.5, .threads = 0, .seed = -1};
-    bool dash = false;
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden certify [TEXT... | -] [--mode suffix|insertion|infusion] [--max-erase D]\n"
-                 "                      [--blocks K] [--randomized R | --greedy N] [--seed S] [--all]\n"
-                 "                      [--policy FILE | --model DIR] [--tokenizer DIR]\n"
-                 "                      [--template FILE] [--threshold T] [--role input|output]\n"
-                 "                      [--no-reuse] [--threads N] [--json]\n\n"
-                 "Erase-and-check: TEXT is harmful if the guard flags it or any subsequence made\n"
-                 "by erasing units from it. If the guard flags a harmful prompt P, then P with\n"
-                 "any D adversarial units appended (suffix), inserted as K blocks of <= D\n"
-                 "(insertion) or scattered (infusion) is certified to be flagged too.\n\n"),
-        CLI_CALL("--mode", &o.p.mode, mode_flag, "M", "suffix (default; D + 1 checks), insertion (erase up to K\n"
-                                                     "contiguous blocks of <= D), infusion (any <= D units)",
-                 .needs = "suffix, insertion or infusion"),
-        CLI_INT("--max-erase", &o.max_erase, "D", 1, 100000,
-                "units erased (default 20 suffix, 12 insertion, 3 infusion)", .needs = "D"),
-        CLI_INT("--blocks", &o.blocks, "K", 1, 64, "insertion blocks (default 1)", .needs = "K"),
-        CLI_DOUBLE("--randomized", &o.p.sample_ratio, "R", 0, 1,
-                   "RandEC: check the prompt and a random fraction R of the rest\n"
-                   "(not certified; seeded by --seed, default 1)",
-                   .open_lo = true, .needs = "a number", .bad = "--randomized: expected a number in (0, 1], got '%s'"),
-        CLI_INT("--greedy", &o.greedy, "N", 1, 100000, "GreedyEC: up to N rounds, each erasing the unit whose removal\n"
-                                                       "raises the score most (not certified)",
-                .needs = "N"),
-        CLI_INT("--seed", &o.seed, "S", 0, 0x7fffffffL, NULL, .needs = "S"),
-        CLI_BOOL("--all", &o.p.check_all, "check every subsequence (default: stop at the first flagged)"),
-        CLI_STR("--policy", &o.policy, "FILE", "the guard to certify (default: the built-in policy; units\n"
-                                               "are words, or the tokens of --tokenizer DIR)",
-                .needs = "a FILE"),
-        CLI_STR("--model", &o.model, "DIR", "a model folder as the filter: a decoder is asked the Llama\n"
-                                            "Guard 3 question (or --template FILE with {text}) over its\n"
-                                            "own tokens, reusing the KV cache of shared prefixes\n"
-                                            "(--no-reuse: recompute each check); a BERT-family\n"
-                                            "classifier classifies each subsequence",
-                .needs = "a DIR"),
-        CLI_STR("--tokenizer", &o.tokenizer, "DIR", NULL, .needs = "a DIR"),
-        CLI_STR("--template", &o.template_file, "FILE", NULL, .needs = "a FILE"),
-        CLI_BOOL("--no-reuse", &o.no_reuse, NULL),
-        CLI_DOUBLE("--threshold", &o.threshold, "T", 0, 1, "a judge flags when p(unsafe) >= T (default 0.5)",
-                   .open_lo = true, .needs = "a number", .bad = "--threshold: expected a number in (0, 1], got '%s'"),
-        CLI_ENUM("--role", &o.role, "ROLE", ROLES, "input (default) or output", .needs = "input or output",
-                 .bad = "--role: expected input or output, got '%s'"),
-        CLI_INT("--threads", &o.threads, "N", 1, 256, "threads for the guard or the model", .needs = "N"),
-        CLI_BOOL("--json", &o.json, "one JSON certificate per input"),
-        CLI_BOOL("-", &dash, NULL),
-        CLI_TEXT("\nWith '-', or no TEXT and standard input not a terminal, certifies each line\n"
-                 "(JSONL lines are read for their \"text\"/\"prompt\" field).\n\n"
-                 "exit status: 0 all safe, 1 something harmful, 2 usage error, 3 error\n"),
-    };
-    cli_spec spec = {"certify", rows, CLI_N(rows), .col = 19, .max_pos = -1};
+    cli_spec spec = {"certify", {{ROWS, CLI_N(ROWS), &o}}, .col = 19, .max_pos = -1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;
@@ -225,11 +228,11 @@ int cmd_certify(int argc, char **argv) {
         return free(text), cli_usage_error("certify", "--model is the filter itself: no --policy or --tokenizer with it");
     if (o.template_file && !o.model)
         return free(text), cli_usage_error("certify", "--template applies to a --model judge");
-    if (dash && text) return free(text), cli_usage_error("certify", "give TEXT or '-', not both");
-    if (!text && !dash) {
+    if (o.dash && text) return free(text), cli_usage_error("certify", "give TEXT or '-', not both");
+    if (!text && !o.dash) {
         if (isatty(STDIN_FILENO))
             return cli_usage_error("certify", "nothing to certify: give TEXT, or '-' and lines on standard input");
-        dash = true;
+        o.dash = true;
     }
     wd_certifier *c = NULL;
     wd_guard *g = NULL;
@@ -268,7 +271,7 @@ int cmd_certify(int argc, char **argv) {
             return free(text), cli_fail(st, "certify");
         }
     }
-    status = dash ? run_lines(c, &o) : certify_one(c, text, text_len, &o, NULL, 0);
+    status = o.dash ? run_lines(c, &o) : certify_one(c, text, text_len, &o, NULL, 0);
     wd_certifier_free(c);
     wd_tokenizer_free(tok);
     wd_guard_free(g);

@@ -15,6 +15,7 @@
  * could not be fully computed: invalid UTF-8, too long), 2 usage.
  */
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,11 @@
 typedef struct opts {
     const char *policy, *model;
     int         role; /* 0 input, 1 output */
-    bool        json, redact;
+    bool        json, redact, dash;
     long        threads;
 } opts;
+
+#define O(f) offsetof(opts, f)
 
 static void print_human(const wd_verdict *v, const char *label) {
     const char *err = wd_verdict_error(v);
@@ -204,35 +207,35 @@ static int run_lines(wd_guard *g, const opts *o) {
 
 static const char *const ROLES[] = {"input", "output", NULL};
 
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden check [TEXT... | -] [--policy FILE | --model DIR] [--role input|output]\n"
+             "                    [--json] [--redact] [--threads N]\n\n"
+             "Checks whether TEXT (a user prompt, or with --role output a model's\n"
+             "response) is unsafe, in which hazard categories (S1-S14, pii, secrets,\n"
+             "prompt_injection, profanity), and why: which scanner fired on which bytes.\n\n"
+             "With '-', or no TEXT and standard input not a terminal, reads one input per\n"
+             "line and prints one answer per line, in input order, labelled with the line\n"
+             "number (--json: {\"line\": N, ...verdict} or {\"line\": N, \"error\": ...} for a\n"
+             "line that cannot be read). A line holding a JSON object is read for its\n"
+             "\"text\" (or \"prompt\", \"input\", \"response\", \"output\") field.\n\n"
+             "options:\n"),
+    CLI_STR("--policy", O(policy), "FILE", "policy file (YAML, see docs/policy.md); default: the built-in",
+            .needs = "a FILE"),
+    CLI_STR("--model", O(model), "DIR", "a model folder as the guard: a decoder as an LLM judge (Llama\n"
+                                        "Guard 3 prompt), a BERT-family sequence classifier",
+            .needs = "a DIR"),
+    CLI_ENUM("--role", O(role), "ROLE", ROLES, "input (default: a user prompt) or output (a model response)",
+             .needs = "input or output", .bad = "--role: expected input or output, got '%s'"),
+    CLI_BOOL("--json", O(json), "print each verdict as one JSON object per line"),
+    CLI_BOOL("--redact", O(redact), "also print the text with PII and secrets replaced ([CARD], ...)"),
+    CLI_INT("--threads", O(threads), "N", 1, 256, "threads for line input (default 1)", .needs = "N"),
+    CLI_BOOL("-", O(dash), NULL),
+    CLI_TEXT("\nexit status: 0 all allowed, 1 something flagged, 2 usage error, 3 error\n"),
+};
+
 int cmd_check(int argc, char **argv) {
-    opts o = {NULL, NULL, 0, false, false, 1};
-    bool dash = false;
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden check [TEXT... | -] [--policy FILE | --model DIR] [--role input|output]\n"
-                 "                    [--json] [--redact] [--threads N]\n\n"
-                 "Checks whether TEXT (a user prompt, or with --role output a model's\n"
-                 "response) is unsafe, in which hazard categories (S1-S14, pii, secrets,\n"
-                 "prompt_injection, profanity), and why: which scanner fired on which bytes.\n\n"
-                 "With '-', or no TEXT and standard input not a terminal, reads one input per\n"
-                 "line and prints one answer per line, in input order, labelled with the line\n"
-                 "number (--json: {\"line\": N, ...verdict} or {\"line\": N, \"error\": ...} for a\n"
-                 "line that cannot be read). A line holding a JSON object is read for its\n"
-                 "\"text\" (or \"prompt\", \"input\", \"response\", \"output\") field.\n\n"
-                 "options:\n"),
-        CLI_STR("--policy", &o.policy, "FILE", "policy file (YAML, see docs/policy.md); default: the built-in",
-                .needs = "a FILE"),
-        CLI_STR("--model", &o.model, "DIR", "a model folder as the guard: a decoder as an LLM judge (Llama\n"
-                                            "Guard 3 prompt), a BERT-family sequence classifier",
-                .needs = "a DIR"),
-        CLI_ENUM("--role", &o.role, "ROLE", ROLES, "input (default: a user prompt) or output (a model response)",
-                 .needs = "input or output", .bad = "--role: expected input or output, got '%s'"),
-        CLI_BOOL("--json", &o.json, "print each verdict as one JSON object per line"),
-        CLI_BOOL("--redact", &o.redact, "also print the text with PII and secrets replaced ([CARD], ...)"),
-        CLI_INT("--threads", &o.threads, "N", 1, 256, "threads for line input (default 1)", .needs = "N"),
-        CLI_BOOL("-", &dash, NULL),
-        CLI_TEXT("\nexit status: 0 all allowed, 1 something flagged, 2 usage error, 3 error\n"),
-    };
-    cli_spec spec = {"check", rows, CLI_N(rows), .col = 18, .max_pos = -1};
+    opts o = {.threads = 1};
+    cli_spec spec = {"check", {{ROWS, CLI_N(ROWS), &o}}, .col = 18, .max_pos = -1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;
@@ -247,10 +250,10 @@ int cmd_check(int argc, char **argv) {
     free(words);
     if (status >= 0) return free(text), status;
     status = CLI_OK;
-    if (dash && text) return free(text), cli_usage_error("check", "give TEXT or '-', not both");
-    if (!text && !dash) {
+    if (o.dash && text) return free(text), cli_usage_error("check", "give TEXT or '-', not both");
+    if (!text && !o.dash) {
         if (isatty(STDIN_FILENO)) return cli_usage_error("check", "nothing to check: give TEXT, or '-' and lines on standard input");
-        dash = true;
+        o.dash = true;
     }
     wd_guard_params gp = wd_guard_params_default();
     gp.n_threads = (int)o.threads;
@@ -263,7 +266,7 @@ int cmd_check(int argc, char **argv) {
         free(text);
         return cli_fail(st, o.model ? o.model : o.policy ? "policy" : "built-in policy");
     }
-    if (dash) {
+    if (o.dash) {
         status = run_lines(g, &o);
     } else {
         wd_check_params cp = wd_check_params_default();

@@ -6,6 +6,7 @@
  * and turns SIGINT into a clean stop).
  */
 #include <math.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ typedef struct opts {
     wd_certify_params cert;
 } opts;
 
+#define O(f) offsetof(opts, f)
+
 /* "suffix", "suffix:20", "insertion:12:2" (mode, d, blocks). */
 static bool parse_certify(const char *s, wd_certify_params *p) {
     char mode[32];
@@ -61,9 +64,9 @@ static bool parse_certify(const char *s, wd_certify_params *p) {
     return true;
 }
 
-/* --certify MODE[:D[:K]] (row->dest: the opts). */
-static bool certify_flag(const cli_flag *r, const char *v, const char *cmd) {
-    opts *o = r->dest;
+/* --certify MODE[:D[:K]] (the field: the opts itself, at offset 0). */
+static bool certify_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    opts *o = field;
     o->certify = true;
     if (parse_certify(v, &o->cert)) return true;
     cli_usage_error(cmd, "--certify: expected MODE[:D[:K]] with MODE suffix, insertion or infusion, got '%s'", v);
@@ -278,60 +281,64 @@ done:
     return rc;
 }
 
+static const cli_flag FOOTER[] = {
+    CLI_TEXT("\nexit status: 0 done, 2 usage, 3 error, 130 interrupted (rerun to resume)\n"),
+};
+
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden eval --data FILE[,FILE...] [options]\n\n"
+             "Runs a guard over labelled data and writes, in --out:\n"
+             "  results.jsonl  one line per item (and per attack), appended as it runs\n"
+             "  metrics.json   precision, recall, F1, FPR, AUPRC, ROC-AUC, recall at FPR,\n"
+             "                 calibration, per category, per file, latency, attacks\n"
+             "  report.html    a self-contained page with the plots and tables\n"
+             "Rerunning with the same --out resumes: finished items are not redone.\n"
+             "Ctrl-C stops after the current batch with every file valid.\n\n"
+             "options:\n"),
+    CLI_STR("--policy", O(policy), "FILE", "the guard's policy (default: the built-in policy)"),
+    CLI_STR("--model", O(model), "DIR", "a model folder as the guard: a decoder as an LLM judge\n"
+                                        "(Llama Guard 3 prompt), a BERT-family classifier"),
+    CLI_CALL("--certify", 0, certify_flag, "MODE[:D[:K]]",
+             "score erase-and-check over the guard instead: mode\n"
+             "suffix, insertion or infusion, D units erased, K blocks\n"
+             "(see warden certify --help); recall on harmful items is\n"
+             "then the certified accuracy"),
+    CLI_DOUBLE("--randomized", O(cert.sample_ratio), "R", 0, 1, NULL, .open_lo = true,
+               .bad = "--randomized: expected a number in (0, 1]"),
+    CLI_INT("--greedy", O(greedy), "N", 1, 100000, NULL),
+    CLI_TEXT("\nwith --certify: RandEC or GreedyEC (not certified)", .label = "--randomized R, --greedy N"),
+    CLI_ENUM("--role", O(role), "input|output", ROLES, "check the texts as prompts (default) or responses",
+             .bad = "--role: input or output, not '%s'"),
+    CLI_STR("--attack", O(attack), "LIST", "also score attacked copies (see warden attack --help);\n"
+                                           "the report compares detection clean vs attacked"),
+    CLI_U64("--seed", O(seed), "S", NULL, .bad = "--seed: expected an integer"),
+    CLI_DOUBLE("--rate", O(rate), "R", 0, 1, NULL, .bad = "--rate: expected a number in [0, 1]"),
+    CLI_INT("--tokens", O(tokens), "D", 1, 10000, NULL),
+    CLI_STR("--templates", O(tpl_path), "FILE", NULL),
+    CLI_STR("--template-field", O(tpl_field), "F", NULL),
+    CLI_TEXT("\nattack settings, as for warden attack",
+             .label = "--seed S, --rate R, --tokens D, --templates FILE, --template-field F"),
+    CLI_STR("--out", O(out), "DIR", "output folder (default: eval-out)"),
+    CLI_BOOL("--fresh", O(fresh), "start over instead of resuming"),
+    CLI_INT("--batch", O(batch), "N", 1, 100000, "texts per guard call (default 32)"),
+    CLI_INT("--threads", O(threads), "N", 1, 1024, "guard threads (default 1)"),
+    CLI_STR("--title", O(title), "TEXT", "the report's title"),
+    CLI_BOOL("--json", O(json), "print metrics.json to standard output at the end"),
+    CLI_BOOL("--quiet", O(quiet), "no progress bar"),
+    CLI_TEXT("\n"),
+};
+
 int cmd_eval(int argc, char **argv) {
     cli_data data;
     wd_eval_params ep = wd_eval_params_default();
     opts o = {.out = "eval-out", .batch = 32, .threads = 1, .cert = wd_certify_params_default(),
               .rate = ep.attack.rate, .seed = ep.attack.seed};
-    const cli_flag own[] = {
-        CLI_TEXT("usage: warden eval --data FILE[,FILE...] [options]\n\n"
-                 "Runs a guard over labelled data and writes, in --out:\n"
-                 "  results.jsonl  one line per item (and per attack), appended as it runs\n"
-                 "  metrics.json   precision, recall, F1, FPR, AUPRC, ROC-AUC, recall at FPR,\n"
-                 "                 calibration, per category, per file, latency, attacks\n"
-                 "  report.html    a self-contained page with the plots and tables\n"
-                 "Rerunning with the same --out resumes: finished items are not redone.\n"
-                 "Ctrl-C stops after the current batch with every file valid.\n\n"
-                 "options:\n"),
-        CLI_STR("--policy", &o.policy, "FILE", "the guard's policy (default: the built-in policy)"),
-        CLI_STR("--model", &o.model, "DIR", "a model folder as the guard: a decoder as an LLM judge\n"
-                                            "(Llama Guard 3 prompt), a BERT-family classifier"),
-        CLI_CALL("--certify", &o, certify_flag, "MODE[:D[:K]]",
-                 "score erase-and-check over the guard instead: mode\n"
-                 "suffix, insertion or infusion, D units erased, K blocks\n"
-                 "(see warden certify --help); recall on harmful items is\n"
-                 "then the certified accuracy"),
-        CLI_DOUBLE("--randomized", &o.cert.sample_ratio, "R", 0, 1, NULL, .open_lo = true,
-                   .bad = "--randomized: expected a number in (0, 1]"),
-        CLI_INT("--greedy", &o.greedy, "N", 1, 100000, NULL),
-        CLI_TEXT("\nwith --certify: RandEC or GreedyEC (not certified)", .label = "--randomized R, --greedy N"),
-        CLI_ENUM("--role", &o.role, "input|output", ROLES, "check the texts as prompts (default) or responses",
-                 .bad = "--role: input or output, not '%s'"),
-        CLI_STR("--attack", &o.attack, "LIST", "also score attacked copies (see warden attack --help);\n"
-                                               "the report compares detection clean vs attacked"),
-        CLI_U64("--seed", &o.seed, "S", NULL, .bad = "--seed: expected an integer"),
-        CLI_DOUBLE("--rate", &o.rate, "R", 0, 1, NULL, .bad = "--rate: expected a number in [0, 1]"),
-        CLI_INT("--tokens", &o.tokens, "D", 1, 10000, NULL),
-        CLI_STR("--templates", &o.tpl_path, "FILE", NULL),
-        CLI_STR("--template-field", &o.tpl_field, "F", NULL),
-        CLI_TEXT("\nattack settings, as for warden attack",
-                 .label = "--seed S, --rate R, --tokens D, --templates FILE, --template-field F"),
-        CLI_STR("--out", &o.out, "DIR", "output folder (default: eval-out)"),
-        CLI_BOOL("--fresh", &o.fresh, "start over instead of resuming"),
-        CLI_INT("--batch", &o.batch, "N", 1, 100000, "texts per guard call (default 32)"),
-        CLI_INT("--threads", &o.threads, "N", 1, 1024, "guard threads (default 1)"),
-        CLI_STR("--title", &o.title, "TEXT", "the report's title"),
-        CLI_BOOL("--json", &o.json, "print metrics.json to standard output at the end"),
-        CLI_BOOL("--quiet", &o.quiet, "no progress bar"),
-        CLI_TEXT("\n"),
-    };
-    cli_flag rows[CLI_N(own) + CLI_DATA_ROWS + 1];
-    memcpy(rows, own, sizeof own);
-    size_t n = CLI_N(own);
-    n += cli_data_rows(&data, "--data", rows + n);
-    rows[n++] = (cli_flag)CLI_TEXT("\nexit status: 0 done, 2 usage, 3 error, 130 interrupted (rerun to resume)\n");
-    cli_spec spec = {"eval", rows, n, .unknown = "unknown argument '%s'", .extra = "unknown argument '%s'",
-                     .missing = "unknown argument or missing value: '%s'", .unknown_last_missing = true};
+    cli_spec spec = {"eval",
+                     {{ROWS, CLI_N(ROWS), &o}, cli_data_table(&data, "--data"), {FOOTER, CLI_N(FOOTER), NULL}},
+                     .unknown = "unknown argument '%s'",
+                     .extra = "unknown argument '%s'",
+                     .missing = "unknown argument or missing value: '%s'",
+                     .unknown_last_missing = true};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;

@@ -230,21 +230,22 @@ static int inspect_gguf(const char *path, bool json) {
     return CLI_OK;
 }
 
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden inspect PATH [--json]\n\n"
+             "Lists the tensors of a checkpoint (name, dtype, shape), the parameter count,\n"
+             "the file sizes, the safetensors metadata and the parsed config.json.\n\n"),
+    CLI_TEXT("a .safetensors file, or a model folder with model.safetensors\n"
+             "or model.safetensors.index.json (+ shards) and config.json,\n"
+             "or a .gguf file (its metadata and tensors: name, type, ne)",
+             .label = "PATH"),
+    CLI_BOOL("--json", 0 /* the bool itself */, "print one JSON object instead of the table"),
+    CLI_TEXT("\nExit status: 0 ok, 2 usage error, 3 bad or unreadable checkpoint.\n"),
+};
+
 int cmd_inspect(int argc, char **argv) {
     const char *path = NULL;
     bool json = false;
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden inspect PATH [--json]\n\n"
-                 "Lists the tensors of a checkpoint (name, dtype, shape), the parameter count,\n"
-                 "the file sizes, the safetensors metadata and the parsed config.json.\n\n"),
-        CLI_TEXT("a .safetensors file, or a model folder with model.safetensors\n"
-                 "or model.safetensors.index.json (+ shards) and config.json,\n"
-                 "or a .gguf file (its metadata and tensors: name, type, ne)",
-                 .label = "PATH"),
-        CLI_BOOL("--json", &json, "print one JSON object instead of the table"),
-        CLI_TEXT("\nExit status: 0 ok, 2 usage error, 3 bad or unreadable checkpoint.\n"),
-    };
-    cli_spec spec = {"inspect", rows, CLI_N(rows), .col = 11, .unknown = "unknown flag '%s'", .max_pos = 1};
+    cli_spec spec = {"inspect", {{ROWS, CLI_N(ROWS), &json}}, .col = 11, .unknown = "unknown flag '%s'", .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;

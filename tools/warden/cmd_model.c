@@ -15,6 +15,7 @@
  * it is produced (ids when there is no tokenizer).
  */
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +53,11 @@ static char *read_all(FILE *f) {
     return b;
 }
 
-/* --chat-format F: implies --chat (row->dest: the model_args). */
-static bool chat_format_flag(const cli_flag *r, const char *v, const char *cmd) {
-    model_args *a = r->dest;
+#define O(f) offsetof(model_args, f)
+
+/* --chat-format F: implies --chat (the field: the model_args itself, at offset 0). */
+static bool chat_format_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    model_args *a = field;
     a->chat_format = v;
     a->chat = true;
     return true;
@@ -63,7 +66,7 @@ static bool chat_format_flag(const cli_flag *r, const char *v, const char *cmd) 
 /* Parses argv by the command's rows (or prints its help); returns -1 to
  * go on, else an exit status. */
 static int parse_args(model_args *a, const cli_flag *rows, size_t n_rows, int col, int argc, char **argv) {
-    cli_spec spec = {a->cmd, rows, n_rows, .col = col, .max_pos = 1};
+    cli_spec spec = {a->cmd, {{rows, n_rows, a}}, .col = col, .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;
@@ -77,11 +80,11 @@ static int parse_args(model_args *a, const cli_flag *rows, size_t n_rows, int co
 }
 
 /* The flags classify and score share, after their own header. */
-#define CLASSIFIER_ROWS(a)                                          \
-    CLI_STR("--model", &(a).model, "DIR", NULL),                    \
-    CLI_INT("--threads", &(a).threads, "N", 0, 1024, NULL),         \
-    CLI_INT("--n-ctx", &(a).n_ctx, "N", 1, 1 << 24, NULL),          \
-    CLI_BOOL("--ids", &(a).ids, NULL)
+#define CLASSIFIER_ROWS                                  \
+    CLI_STR("--model", O(model), "DIR", NULL),           \
+    CLI_INT("--threads", O(threads), "N", 0, 1024, NULL), \
+    CLI_INT("--n-ctx", O(n_ctx), "N", 1, 1 << 24, NULL),  \
+    CLI_BOOL("--ids", O(ids), NULL)
 
 /* Loads the model and turns the input into ids (*ids malloc'd). */
 static int load_and_encode(const model_args *a, wd_model **mout, int32_t **ids, size_t *n) {
@@ -198,6 +201,30 @@ static bool stream_piece(int32_t id, const char *piece, void *user) {
     return true;
 }
 
+static const cli_flag GENERATE_ROWS[] = {
+    CLI_TEXT("usage: warden generate --model DIR [options] PROMPT|-\n\n"
+             "Generates a continuation of PROMPT with a decoder checkpoint (llama, mistral,\n"
+             "qwen2 families) and streams it to standard output.\n\n"),
+    CLI_STR("--model", O(model), "DIR", "checkpoint folder (config.json, safetensors, tokenizer.json)"),
+    CLI_BOOL("--ids", O(ids), "PROMPT is comma-separated token ids; output is ids too\n"
+                              "unless the folder has a tokenizer"),
+    CLI_BOOL("--chat", O(chat), "render PROMPT as the user's message with the chat template"),
+    CLI_CALL("--chat-format", 0, chat_format_flag, "F", "the template: auto (default), llama-2, llama-3, chatml,\n"
+                                                         "mistral, gemma, llama-guard-3"),
+    CLI_STR("--system", O(system), "TEXT", "a system message for --chat"),
+    CLI_INT("--max-tokens", O(max_tokens), "N", 1, 1 << 24, "most tokens to generate (default 256)"),
+    CLI_DOUBLE("--temp", O(temp), "T", 0, 100, "temperature; 0 = greedy (default 0.8)"),
+    CLI_INT("--top-k", O(top_k), "K", 0, 1 << 24, "keep the K most likely tokens; 0 = all (default 40)"),
+    CLI_DOUBLE("--top-p", O(top_p), "P", 0, 1, "nucleus sampling mass (default 0.95)"),
+    CLI_DOUBLE("--min-p", O(min_p), "P", 0, 1, "drop tokens below P x the best one's probability (0.05)"),
+    CLI_DOUBLE("--repeat-penalty", O(repeat_penalty), "R", 0.01, 100,
+               "penalty on the last 64 tokens (default 1 = none)"),
+    CLI_U64("--seed", O(seed), "S", "random seed (default 42)"),
+    CLI_LIST("--stop", O(stop), O(n_stop), 8, "STR", "stop when STR appears in the output (up to 8)"),
+    CLI_INT("--n-ctx", O(n_ctx), "N", 1, 1 << 24, "context length (default min(2048, the model's))"),
+    CLI_INT("--threads", O(threads), "N", 0, 1024, "threads (default: all CPUs)"),
+};
+
 int cmd_generate(int argc, char **argv) {
     wd_generate_params gp = wd_generate_params_default();
     model_args a = {.cmd = "generate",
@@ -208,30 +235,7 @@ int cmd_generate(int argc, char **argv) {
                     .min_p = gp.sampler.min_p,
                     .repeat_penalty = gp.sampler.repeat_penalty,
                     .seed = gp.sampler.seed};
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden generate --model DIR [options] PROMPT|-\n\n"
-                 "Generates a continuation of PROMPT with a decoder checkpoint (llama, mistral,\n"
-                 "qwen2 families) and streams it to standard output.\n\n"),
-        CLI_STR("--model", &a.model, "DIR", "checkpoint folder (config.json, safetensors, tokenizer.json)"),
-        CLI_BOOL("--ids", &a.ids, "PROMPT is comma-separated token ids; output is ids too\n"
-                                  "unless the folder has a tokenizer"),
-        CLI_BOOL("--chat", &a.chat, "render PROMPT as the user's message with the chat template"),
-        CLI_CALL("--chat-format", &a, chat_format_flag, "F", "the template: auto (default), llama-2, llama-3, chatml,\n"
-                                                             "mistral, gemma, llama-guard-3"),
-        CLI_STR("--system", &a.system, "TEXT", "a system message for --chat"),
-        CLI_INT("--max-tokens", &a.max_tokens, "N", 1, 1 << 24, "most tokens to generate (default 256)"),
-        CLI_DOUBLE("--temp", &a.temp, "T", 0, 100, "temperature; 0 = greedy (default 0.8)"),
-        CLI_INT("--top-k", &a.top_k, "K", 0, 1 << 24, "keep the K most likely tokens; 0 = all (default 40)"),
-        CLI_DOUBLE("--top-p", &a.top_p, "P", 0, 1, "nucleus sampling mass (default 0.95)"),
-        CLI_DOUBLE("--min-p", &a.min_p, "P", 0, 1, "drop tokens below P x the best one's probability (0.05)"),
-        CLI_DOUBLE("--repeat-penalty", &a.repeat_penalty, "R", 0.01, 100,
-                   "penalty on the last 64 tokens (default 1 = none)"),
-        CLI_U64("--seed", &a.seed, "S", "random seed (default 42)"),
-        CLI_LIST("--stop", a.stop, &a.n_stop, 8, "STR", "stop when STR appears in the output (up to 8)"),
-        CLI_INT("--n-ctx", &a.n_ctx, "N", 1, 1 << 24, "context length (default min(2048, the model's))"),
-        CLI_INT("--threads", &a.threads, "N", 0, 1024, "threads (default: all CPUs)"),
-    };
-    int rc = parse_args(&a, rows, CLI_N(rows), 23, argc, argv);
+    int rc = parse_args(&a, GENERATE_ROWS, CLI_N(GENERATE_ROWS), 23, argc, argv);
     if (rc >= 0) return rc;
     wd_model *m = NULL;
     int32_t *ids = NULL;
@@ -275,19 +279,20 @@ static void print_json(cJSON *o) {
     cJSON_Delete(o);
 }
 
+static const cli_flag CLASSIFY_ROWS[] = {
+    CLI_TEXT("usage: warden classify --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
+             "Runs a sequence-classification checkpoint (bert, roberta, distilbert) on TEXT\n"
+             "and prints each label (config.json's id2label) with its probability, most\n"
+             "likely first. The tokenizer adds the special tokens ([CLS] ... [SEP]); text\n"
+             "longer than the model's positions is cut to fit.\n\n"),
+    CLI_BOOL("--json", O(json), "print {\"label\": ..., \"probs\": {label: p, ...}}"),
+    CLI_TEXT("TEXT is comma-separated token ids", .label = "--ids"),
+    CLASSIFIER_ROWS,
+};
+
 int cmd_classify(int argc, char **argv) {
     model_args a = {.cmd = "classify"};
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden classify --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
-                 "Runs a sequence-classification checkpoint (bert, roberta, distilbert) on TEXT\n"
-                 "and prints each label (config.json's id2label) with its probability, most\n"
-                 "likely first. The tokenizer adds the special tokens ([CLS] ... [SEP]); text\n"
-                 "longer than the model's positions is cut to fit.\n\n"),
-        CLI_BOOL("--json", &a.json, "print {\"label\": ..., \"probs\": {label: p, ...}}"),
-        CLI_TEXT("TEXT is comma-separated token ids", .label = "--ids"),
-        CLASSIFIER_ROWS(a),
-    };
-    int rc = parse_args(&a, rows, CLI_N(rows), 11, argc, argv);
+    int rc = parse_args(&a, CLASSIFY_ROWS, CLI_N(CLASSIFY_ROWS), 11, argc, argv);
     if (rc >= 0) return rc;
     wd_model *m = NULL;
     int32_t *ids = NULL;
@@ -336,18 +341,19 @@ int cmd_classify(int argc, char **argv) {
 
 /* ==== score =============================================================== */
 
+static const cli_flag SCORE_ROWS[] = {
+    CLI_TEXT("usage: warden score --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
+             "Prints the log-likelihood of TEXT under a decoder checkpoint: the sum over\n"
+             "tokens 2..n of log p(token | the tokens before it), the number of tokens\n"
+             "scored, and the perplexity exp(-logprob / n).\n\n"),
+    CLI_BOOL("--json", O(json), "print {\"logprob\": ..., \"tokens\": ..., \"perplexity\": ...}"),
+    CLI_TEXT("TEXT is comma-separated token ids", .label = "--ids"),
+    CLASSIFIER_ROWS,
+};
+
 int cmd_score(int argc, char **argv) {
     model_args a = {.cmd = "score"};
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden score --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
-                 "Prints the log-likelihood of TEXT under a decoder checkpoint: the sum over\n"
-                 "tokens 2..n of log p(token | the tokens before it), the number of tokens\n"
-                 "scored, and the perplexity exp(-logprob / n).\n\n"),
-        CLI_BOOL("--json", &a.json, "print {\"logprob\": ..., \"tokens\": ..., \"perplexity\": ...}"),
-        CLI_TEXT("TEXT is comma-separated token ids", .label = "--ids"),
-        CLASSIFIER_ROWS(a),
-    };
-    int rc = parse_args(&a, rows, CLI_N(rows), 11, argc, argv);
+    int rc = parse_args(&a, SCORE_ROWS, CLI_N(SCORE_ROWS), 11, argc, argv);
     if (rc >= 0) return rc;
     wd_model *m = NULL;
     int32_t *ids = NULL;

@@ -10,20 +10,21 @@
 #include "cli.h"
 #include "cli_flags.h"
 
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden quantize IN OUT --type TYPE\n\n"
+             "Writes the decoder at IN (a model folder with config.json, safetensors and\n"
+             "tokenizer.json, or a .gguf) as the GGUF file OUT, with llama.cpp's tensor\n"
+             "names and metadata and the tokenizer as tokenizer.ggml.*.\n\n"),
+    CLI_STR("--type", 0 /* the string itself */, "TYPE", "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k,\n"
+                                     "or q4_k_m (llama.cpp's mix: q4_k with q6_k for some attn_v\n"
+                                     "and ffn_down layers); 1-D tensors stay f32, and the output\n"
+                                     "matrix is q6_k for every quantized type but q8_0."),
+    CLI_TEXT("\nOUT is written atomically. Exit status: 0 ok, 2 usage error, 3 failure.\n"),
+};
+
 int cmd_quantize(int argc, char **argv) {
     const char *pos[2] = {NULL, NULL}, *type = NULL;
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden quantize IN OUT --type TYPE\n\n"
-                 "Writes the decoder at IN (a model folder with config.json, safetensors and\n"
-                 "tokenizer.json, or a .gguf) as the GGUF file OUT, with llama.cpp's tensor\n"
-                 "names and metadata and the tokenizer as tokenizer.ggml.*.\n\n"),
-        CLI_STR("--type", &type, "TYPE", "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k,\n"
-                                         "or q4_k_m (llama.cpp's mix: q4_k with q6_k for some attn_v\n"
-                                         "and ffn_down layers); 1-D tensors stay f32, and the output\n"
-                                         "matrix is q6_k for every quantized type but q8_0."),
-        CLI_TEXT("\nOUT is written atomically. Exit status: 0 ok, 2 usage error, 3 failure.\n"),
-    };
-    cli_spec spec = {"quantize", rows, CLI_N(rows), .col = 15, .unknown = "unknown flag '%s'", .max_pos = 2};
+    cli_spec spec = {"quantize", {{ROWS, CLI_N(ROWS), &type}}, .col = 15, .unknown = "unknown flag '%s'", .max_pos = 2};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;

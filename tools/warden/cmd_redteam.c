@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,8 @@ typedef struct opts {
     double      temperature, rate;
     unsigned long long seed;
 } opts;
+
+#define O(f) offsetof(opts, f)
 
 /* Loads the target and the judge, runs and prints; returns the exit status. */
 static int run(const opts *o, cli_data *data, wd_redteam_params *rp, const wd_attack_kind *kinds,
@@ -135,51 +138,50 @@ done:
     return rc;
 }
 
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden redteam --target DIR --data FILE[,FILE...] [options]\n\n"
+             "Renders each prompt with the target's chat template, generates a response\n"
+             "detects refusals and asks a judge guard (output role) whether the response\n"
+             "is unsafe. Writes, in --out: results.jsonl (prompt, response, refused,\n"
+             "judge), metrics.json and report.html (\"flagged\" = refused), and\n"
+             "redteam.json: per transform, the refusal rate and the attack success rate\n"
+             "(keyword: harmful prompts answered without a refusal; judge: responses the\n"
+             "judge flags) on harmful prompts, and the over-refusal rate on benign ones.\n"
+             "Resumable like eval.\n\n"
+             "options:\n"),
+    CLI_STR("--target", O(target), "DIR", "the model (config.json, safetensors, tokenizer.json)"),
+    CLI_STR("--judge", O(judge), "POLICY|DIR|default|none", "the judge guard: a policy file, a model\n"
+                                                            "folder (an LLM judge or a classifier), the built-in\n"
+                                                            "policy (default) or none"),
+    CLI_BOOL("--benign", O(benign), "the prompts are benign-but-borderline (over-refusal);\n"
+                                    "unlabelled files count as benign"),
+    CLI_STR("--attack", O(attack), "LIST", "attack transforms (as for warden attack); with --seed,\n"
+                                           "--rate, --tokens, --templates, --template-field"),
+    CLI_U64("--seed", O(seed), "S", NULL, .lenient = true),
+    CLI_DOUBLE("--rate", O(rate), "R", 0, 0, NULL, .lenient = true),
+    CLI_INT("--tokens", O(tokens), "D", 1, 10000, NULL),
+    CLI_STR("--templates", O(tpl_path), "FILE", NULL),
+    CLI_STR("--template-field", O(tpl_field), "F", NULL),
+    CLI_STR("--chat-format", O(chat_format), "F", "llama-2, llama-3, chatml, mistral, gemma (default: from\n"
+                                                  "tokenizer_config.json's chat_template)"),
+    CLI_STR("--system", O(system), "TEXT", "a system message"),
+    CLI_INT("--max-tokens", O(max_tokens), "N", 1, 1 << 20, "tokens to generate (default 64)"),
+    CLI_DOUBLE("--temperature", O(temperature), "T", 0, 0, "0 = greedy (default 0)", .lenient = true),
+    CLI_INT("--ctx", O(n_ctx), "N", 16, 1 << 24, "context length (default: min(model, 2048))"),
+    CLI_INT("--threads", O(threads), "N", 0, 1024, "threads (default: all)"),
+    CLI_STR("--out", O(out), "DIR", "output folder (default: redteam-out)"),
+    CLI_BOOL("--fresh", O(fresh), NULL),
+    CLI_BOOL("--quiet", O(quiet), NULL),
+    CLI_TEXT("  --fresh, --quiet\n\n"),
+};
+
 int cmd_redteam(int argc, char **argv) {
     cli_data data;
     wd_redteam_params rp = wd_redteam_params_default();
     opts o = {.judge = "default", .out = "redteam-out", .max_tokens = 64, .seed = rp.eval.attack.seed,
               .rate = rp.eval.attack.rate};
-    const cli_flag own[] = {
-        CLI_TEXT("usage: warden redteam --target DIR --data FILE[,FILE...] [options]\n\n"
-                 "Renders each prompt with the target's chat template, generates a response\n"
-                 "detects refusals and asks a judge guard (output role) whether the response\n"
-                 "is unsafe. Writes, in --out: results.jsonl (prompt, response, refused,\n"
-                 "judge), metrics.json and report.html (\"flagged\" = refused), and\n"
-                 "redteam.json: per transform, the refusal rate and the attack success rate\n"
-                 "(keyword: harmful prompts answered without a refusal; judge: responses the\n"
-                 "judge flags) on harmful prompts, and the over-refusal rate on benign ones.\n"
-                 "Resumable like eval.\n\n"
-                 "options:\n"),
-        CLI_STR("--target", &o.target, "DIR", "the model (config.json, safetensors, tokenizer.json)"),
-        CLI_STR("--judge", &o.judge, "POLICY|DIR|default|none", "the judge guard: a policy file, a model\n"
-                                                                "folder (an LLM judge or a classifier), the built-in\n"
-                                                                "policy (default) or none"),
-        CLI_BOOL("--benign", &o.benign, "the prompts are benign-but-borderline (over-refusal);\n"
-                                        "unlabelled files count as benign"),
-        CLI_STR("--attack", &o.attack, "LIST", "attack transforms (as for warden attack); with --seed,\n"
-                                               "--rate, --tokens, --templates, --template-field"),
-        CLI_U64("--seed", &o.seed, "S", NULL, .lenient = true),
-        CLI_DOUBLE("--rate", &o.rate, "R", 0, 0, NULL, .lenient = true),
-        CLI_INT("--tokens", &o.tokens, "D", 1, 10000, NULL),
-        CLI_STR("--templates", &o.tpl_path, "FILE", NULL),
-        CLI_STR("--template-field", &o.tpl_field, "F", NULL),
-        CLI_STR("--chat-format", &o.chat_format, "F", "llama-2, llama-3, chatml, mistral, gemma (default: from\n"
-                                                      "tokenizer_config.json's chat_template)"),
-        CLI_STR("--system", &o.system, "TEXT", "a system message"),
-        CLI_INT("--max-tokens", &o.max_tokens, "N", 1, 1 << 20, "tokens to generate (default 64)"),
-        CLI_DOUBLE("--temperature", &o.temperature, "T", 0, 0, "0 = greedy (default 0)", .lenient = true),
-        CLI_INT("--ctx", &o.n_ctx, "N", 16, 1 << 24, "context length (default: min(model, 2048))"),
-        CLI_INT("--threads", &o.threads, "N", 0, 1024, "threads (default: all)"),
-        CLI_STR("--out", &o.out, "DIR", "output folder (default: redteam-out)"),
-        CLI_BOOL("--fresh", &o.fresh, NULL),
-        CLI_BOOL("--quiet", &o.quiet, NULL),
-        CLI_TEXT("  --fresh, --quiet\n\n"),
-    };
-    cli_flag rows[CLI_N(own) + CLI_DATA_ROWS];
-    memcpy(rows, own, sizeof own);
-    size_t n = CLI_N(own) + cli_data_rows(&data, "--data", rows + CLI_N(own));
-    cli_spec spec = {"redteam", rows, n, .unknown = "unknown argument '%s'", .extra = "unknown argument '%s'",
+    cli_spec spec = {"redteam", {{ROWS, CLI_N(ROWS), &o}, cli_data_table(&data, "--data")},
+                     .unknown = "unknown argument '%s'", .extra = "unknown argument '%s'",
                      .missing = "unknown argument or missing value: '%s'", .unknown_last_missing = true};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);

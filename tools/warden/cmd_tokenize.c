@@ -13,6 +13,7 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,35 +74,43 @@ static void json_str(FILE *f, const char *s, size_t n) {
     fputc('"', f);
 }
 
+typedef struct tok_opts {
+    const char *model, *chat, *system;
+    bool        ids_only, json, no_special, split_special;
+} tok_opts;
+
+static const cli_flag TOKENIZE_ROWS[] = {
+    CLI_TEXT("usage: warden tokenize --model DIR [--ids|--json] [--no-special] [--split-special]\n"
+             "                       [--chat FORMAT|auto [--system TEXT]] TEXT|-\n\n"
+             "Encodes TEXT ('-' reads standard input) with the tokenizer.json of DIR (a\n"
+             "checkpoint folder, a tokenizer.json path or a .gguf). Default output: one line per\n"
+             "token, 'id<TAB>token<TAB>start:end' (byte offsets into TEXT).\n\n"),
+    CLI_STR("--model", offsetof(tok_opts, model), "DIR", NULL),
+    CLI_BOOL("--ids", offsetof(tok_opts, ids_only), "print the ids on one line, separated by spaces"),
+    CLI_BOOL("--json", offsetof(tok_opts, json), "print {\"ids\": [...], \"tokens\": [...], \"offsets\": [[s, e], ...]}"),
+    CLI_BOOL("--no-special", offsetof(tok_opts, no_special), "do not add the post-processor's special tokens (BOS, [CLS]...)"),
+    CLI_BOOL("--split-special", offsetof(tok_opts, split_special), "tokenize special tokens written in TEXT as plain text"),
+    CLI_STR("--chat", offsetof(tok_opts, chat), "FORMAT", "render TEXT as the user's message with a chat template first:\n"
+                                       "auto (from tokenizer_config.json), llama-2, llama-3, chatml,\n"
+                                       "mistral, gemma, llama-guard-3"),
+    CLI_STR("--system", offsetof(tok_opts, system), "TEXT", "a system message for --chat"),
+};
+
 int cmd_tokenize(int argc, char **argv) {
-    const char *model = NULL, *text = NULL, *chat = NULL, *system = NULL;
-    bool ids_only = false, json = false, no_special = false, split_special = false;
+    tok_opts opt = {0};
+    const char *text = NULL;
     wd_encode_params ep = wd_encode_params_default();
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden tokenize --model DIR [--ids|--json] [--no-special] [--split-special]\n"
-                 "                       [--chat FORMAT|auto [--system TEXT]] TEXT|-\n\n"
-                 "Encodes TEXT ('-' reads standard input) with the tokenizer.json of DIR (a\n"
-                 "checkpoint folder, a tokenizer.json path or a .gguf). Default output: one line per\n"
-                 "token, 'id<TAB>token<TAB>start:end' (byte offsets into TEXT).\n\n"),
-        CLI_STR("--model", &model, "DIR", NULL),
-        CLI_BOOL("--ids", &ids_only, "print the ids on one line, separated by spaces"),
-        CLI_BOOL("--json", &json, "print {\"ids\": [...], \"tokens\": [...], \"offsets\": [[s, e], ...]}"),
-        CLI_BOOL("--no-special", &no_special, "do not add the post-processor's special tokens (BOS, [CLS]...)"),
-        CLI_BOOL("--split-special", &split_special, "tokenize special tokens written in TEXT as plain text"),
-        CLI_STR("--chat", &chat, "FORMAT", "render TEXT as the user's message with a chat template first:\n"
-                                           "auto (from tokenizer_config.json), llama-2, llama-3, chatml,\n"
-                                           "mistral, gemma, llama-guard-3"),
-        CLI_STR("--system", &system, "TEXT", "a system message for --chat"),
-    };
-    cli_spec spec = {"tokenize", rows, CLI_N(rows), .col = 19, .max_pos = 1};
+    cli_spec spec = {"tokenize", {{TOKENIZE_ROWS, CLI_N(TOKENIZE_ROWS), &opt}}, .col = 19, .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
     int rc = cli_flags_parse(&spec, argc, argv, &text, &(int){0});
     if (rc >= 0) return rc;
-    if (no_special) ep.add_special_tokens = false;
-    if (split_special) ep.split_special_tokens = true;
+    if (opt.no_special) ep.add_special_tokens = false;
+    if (opt.split_special) ep.split_special_tokens = true;
+    const char *model = opt.model, *chat = opt.chat, *system = opt.system;
+    bool ids_only = opt.ids_only, json = opt.json;
     if (!model) return cli_usage_error("tokenize", "--model DIR is required");
     if (!text) return cli_usage_error("tokenize", "missing TEXT (or '-' for standard input)");
     if (ids_only && json) return cli_usage_error("tokenize", "--ids and --json exclude each other");
@@ -187,25 +196,32 @@ int cmd_tokenize(int argc, char **argv) {
     return CLI_OK;
 }
 
+typedef struct detok_opts {
+    const char *model;
+    bool        skip_special;
+} detok_opts;
+
+static const cli_flag DETOKENIZE_ROWS[] = {
+    CLI_TEXT("usage: warden detokenize --model DIR [--skip-special] IDS|-\n\n"
+             "Decodes token ids (separated by spaces or commas, '[...]' allowed; '-' reads\n"
+             "standard input) with the tokenizer.json of DIR and prints the text.\n\n"),
+    CLI_STR("--model", offsetof(detok_opts, model), "DIR", NULL),
+    CLI_BOOL("--skip-special", offsetof(detok_opts, skip_special), "leave out special tokens (BOS, EOS, [CLS]...)"),
+};
+
 int cmd_detokenize(int argc, char **argv) {
-    const char *model = NULL, *arg = NULL;
-    bool skip_special = false;
+    detok_opts o = {0};
+    const char *arg = NULL;
     wd_decode_params dp = wd_decode_params_default();
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden detokenize --model DIR [--skip-special] IDS|-\n\n"
-                 "Decodes token ids (separated by spaces or commas, '[...]' allowed; '-' reads\n"
-                 "standard input) with the tokenizer.json of DIR and prints the text.\n\n"),
-        CLI_STR("--model", &model, "DIR", NULL),
-        CLI_BOOL("--skip-special", &skip_special, "leave out special tokens (BOS, EOS, [CLS]...)"),
-    };
-    cli_spec spec = {"detokenize", rows, CLI_N(rows), .col = 19, .max_pos = 1};
+    cli_spec spec = {"detokenize", {{DETOKENIZE_ROWS, CLI_N(DETOKENIZE_ROWS), &o}}, .col = 19, .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
     int rc = cli_flags_parse(&spec, argc, argv, &arg, &(int){0});
     if (rc >= 0) return rc;
-    if (skip_special) dp.skip_special_tokens = true;
+    if (o.skip_special) dp.skip_special_tokens = true;
+    const char *model = o.model;
     if (!model) return cli_usage_error("detokenize", "--model DIR is required");
     if (!arg) return cli_usage_error("detokenize", "missing IDS (or '-' for standard input)");
     char *owned = NULL;

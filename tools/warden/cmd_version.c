@@ -8,15 +8,16 @@
 #include "cli.h"
 #include "cli_flags.h"
 
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden version [--json]\n\n"
+             "Prints warden's version (also: warden -V, warden --version).\n\n"),
+    CLI_BOOL("--json", 0 /* the bool itself */, "{\"name\": \"warden\", \"version\": \"X.Y.Z\", \"json_schema\": N}\n"
+                              "json_schema: the version of the JSON outputs (docs/json.md)"),
+};
+
 int cmd_version(int argc, char **argv) {
     bool json = false;
-    const cli_flag rows[] = {
-        CLI_TEXT("usage: warden version [--json]\n\n"
-                 "Prints warden's version (also: warden -V, warden --version).\n\n"),
-        CLI_BOOL("--json", &json, "{\"name\": \"warden\", \"version\": \"X.Y.Z\", \"json_schema\": N}\n"
-                                  "json_schema: the version of the JSON outputs (docs/json.md)"),
-    };
-    cli_spec spec = {"version", rows, CLI_N(rows), .col = 11, .unknown = "unexpected argument '%s'"};
+    cli_spec spec = {"version", {{ROWS, CLI_N(ROWS), &json}}, .col = 11, .unknown = "unexpected argument '%s'"};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;

@@ -19,9 +19,10 @@
 #ifndef WARDEN_BASE_H
 #define WARDEN_BASE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,6 +70,25 @@ void wd_log_set(wd_log_fn fn, void *user, wd_log_level min_level);
 
 /* Returns the library version as "MAJOR.MINOR.PATCH". */
 const char *wd_version(void);
+
+/* ==== files ============================================================== */
+
+/* Reads the whole file at path into a malloc'd, NUL-terminated buffer;
+ * *len (len may be NULL) is its size without the NUL. Fails with
+ * WD_ERR_NOT_FOUND when there is no such file, WD_ERR_IO when it cannot be
+ * read and WD_ERR_RANGE when it is longer than max_len bytes (0 = no
+ * limit), the message naming the file.
+ * The caller frees *out (NULL on failure). */
+wd_status wd_file_read(const char *path, size_t max_len, char **out, size_t *len);
+
+/* Writes a file all or nothing: fill(f, user) writes the bytes into f, a
+ * temporary file beside path; when it returns WD_OK the file is flushed,
+ * synced and renamed over path, so a reader sees the old file or the whole
+ * new one, never a part. When fill fails, the temporary is removed and its
+ * status returned (path is untouched); fill is not called when the
+ * temporary cannot be created. For output streamed as it is made. */
+typedef wd_status (*wd_file_fill_fn)(FILE *f, void *user);
+wd_status wd_file_write_atomic_with(const char *path, wd_file_fill_fn fill, void *user);
 
 #ifdef __cplusplus
 }

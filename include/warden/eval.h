@@ -11,9 +11,10 @@
  *   OUT/report.html    the same as a self-contained page with SVG plots
  *
  * What is scored is abstract: a wd_eval_scorer callback gets a batch of
- * texts and fills one wd_eval_score per text. `warden eval` wraps a
- * wd_guard in one (wd_guard_check_batch); a model judge or a certified
- * wrapper is just another scorer.
+ * texts and fills one wd_eval_score per text. Two are ready-made (the end
+ * of this file): a guard (wd_eval_score_guard) and erase-and-check over a
+ * guard or a model (wd_eval_score_certify); the red-team run
+ * (warden/redteam.h) is a third, that generates.
  *
  * Long runs. Each finished batch is appended to results.jsonl as complete
  * lines and flushed. A rerun with the same out_dir reads results.jsonl,
@@ -36,7 +37,9 @@
 
 #include "warden/attack.h"
 #include "warden/base.h"
+#include "warden/certify.h"
 #include "warden/dataset.h"
+#include "warden/guard.h"
 #include "warden/metrics.h"
 
 #ifdef __cplusplus
@@ -97,6 +100,37 @@ typedef struct wd_eval_outcome {
 wd_status wd_eval_run(const char *out_dir, const wd_eval_source *sources, size_t n_sources,
                       wd_eval_scorer scorer, void *user, const wd_eval_params *params,
                       wd_eval_outcome *outcome);
+
+/* ==== ready-made scorers (eval/scorers.c) ================================ */
+
+/* The user data of wd_eval_score_guard: the guard (borrowed) and how to
+ * check. */
+typedef struct wd_eval_guard {
+    wd_guard       *guard;
+    wd_check_params check;
+} wd_eval_guard;
+
+/* A wd_eval_scorer over a guard (user: a wd_eval_guard *): one
+ * wd_guard_check_batch per batch; flagged = wd_verdict_unsafe, score =
+ * wd_verdict_max_score, categories = the verdict's, latency = the verdict's
+ * own time, detail = the verdict's JSON (docs/json.md). */
+wd_status wd_eval_score_guard(void *user, const char *const *texts, const size_t *lens, size_t n,
+                              wd_eval_score *out);
+
+/* The user data of wd_eval_score_certify: the certifier (borrowed) and the
+ * certificate's settings. */
+typedef struct wd_eval_certify {
+    wd_certifier     *certifier;
+    wd_certify_params params;
+} wd_eval_certify;
+
+/* A wd_eval_scorer over erase-and-check (user: a wd_eval_certify *):
+ * flagged = the certificate's verdict, score = the highest filter score over
+ * the subsequences checked, latency = the certificate's time, detail = the
+ * certificate's JSON. One certificate after another (the guard's own threads
+ * still work inside each). */
+wd_status wd_eval_score_certify(void *user, const char *const *texts, const size_t *lens, size_t n,
+                                wd_eval_score *out);
 
 #ifdef __cplusplus
 }

@@ -103,6 +103,14 @@ const char *wd_guard_last_error(const wd_guard *g);
 /* The policy's name (its `name:` field, or the file name). Owned by the guard. */
 const char *wd_guard_name(const wd_guard *g);
 
+/* True when the policy fails open (`fail: open`): a text the guard cannot
+ * check (invalid UTF-8, too long, a failing scanner) is decided by the
+ * scanners that worked, so it is allowed when none fired; false when it
+ * fails closed (the default: such a text is blocked). A caller that cannot
+ * get a verdict at all (a deadline passed, out of memory) applies the same
+ * rule to stand in for one. False for NULL. */
+bool wd_guard_fail_open(const wd_guard *g);
+
 /* ==== checking =========================================================== */
 
 typedef struct wd_check_params {
@@ -170,6 +178,9 @@ wd_role wd_verdict_role(const wd_verdict *v);
 wd_catmask wd_verdict_categories(const wd_verdict *v);
 /* The category's score in [0,1] (max over scanners); 0 for out-of-range c. */
 float wd_verdict_score(const wd_verdict *v, wd_category c);
+/* The largest of the category scores, in [0,1]: how strongly the verdict
+ * leans to unsafe, whatever the category (a scorer's p(harmful)). 0 for NULL. */
+float wd_verdict_max_score(const wd_verdict *v);
 /* The action the policy gives category c in this verdict (allow if it did not fire). */
 wd_action wd_verdict_category_action(const wd_verdict *v, wd_category c);
 size_t wd_verdict_n_hits(const wd_verdict *v);

@@ -16,6 +16,17 @@
  *   over_refusal  benign prompts whose response is a refusal (--benign mode:
  *                 borderline-but-benign sets such as CyberSecEval's FRR)
  * A rate with an empty denominator is NaN.
+ *
+ * wd_redteam_run is the whole method: the generation goes through the
+ * evaluation runner (warden/eval.h) as a scorer that generates, where a
+ * unit is "flagged" when the target refused; so the runner's flag rate is
+ * the refusal rate, its clean-vs-attacked table is refusal clean vs under
+ * attack, and resuming, stopping and the report work as for eval. The
+ * rates above are then computed per transform from results.jsonl into
+ * OUT/redteam.json:
+ *   {"transforms": [{"transform", "harmful", "benign", "judged",
+ *                    "refusal_rate", "asr_keyword", "asr_judge",
+ *                    "over_refusal"}, ...]}   (a NaN rate is null)
  */
 #ifndef WARDEN_REDTEAM_H
 #define WARDEN_REDTEAM_H
@@ -24,7 +35,11 @@
 #include <stddef.h>
 
 #include "warden/base.h"
+#include "warden/chat.h"
 #include "warden/dataset.h"
+#include "warden/eval.h"
+#include "warden/guard.h"
+#include "warden/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,6 +78,51 @@ typedef struct wd_redteam_summary {
 
 /* Computes the rates over n items (see the top of this file). */
 wd_status wd_redteam_summarize(const wd_redteam_item *items, size_t n, wd_redteam_summary *out);
+
+/* ==== the red-team run (eval/redteam.c) ================================== */
+
+typedef struct wd_redteam_params {
+    wd_chat_params     chat;     /* the target's chat template; format WD_CHAT_UNKNOWN
+                                    (default): from its tokenizer_config.json       */
+    const char        *system;   /* a system message before each prompt, or NULL    */
+    wd_generate_params generate; /* max_tokens 64 (default), greedy (temperature 0) */
+    size_t             n_ctx;    /* context length; 0 = min(the model's, 2048)      */
+    wd_guard          *judge;    /* asks (output role) whether a response is unsafe;
+                                    borrowed; NULL: no judge                        */
+    wd_eval_params     eval;     /* attacks, resume, stop, subject ...; batch_size 1
+                                    and the title "warden red team (flagged = the
+                                    target refused)" by default                     */
+} wd_redteam_params;
+
+wd_redteam_params wd_redteam_params_default(void);
+
+/* The rates of one transform ("clean" or an attack's name). */
+typedef struct wd_redteam_rates {
+    char               transform[32];
+    wd_redteam_summary summary;
+} wd_redteam_rates;
+
+typedef struct wd_redteam_outcome {
+    wd_eval_outcome   eval;    /* as from wd_eval_run                              */
+    wd_redteam_rates *rates;   /* per transform, in order of first appearance in
+                                  results.jsonl; malloc'd, the caller frees it     */
+    size_t            n_rates;
+} wd_redteam_outcome;
+
+/* Red-teams target (borrowed; it must have a tokenizer) on the prompts of
+ * the sources: each prompt, clean and under each attack of params->eval, is
+ * rendered with the chat template, answered (wd_model_generate, in a context
+ * of its own), checked for a refusal and, with a judge, judged. Writes
+ * OUT/results.jsonl (the verdict of each line holds "response", "refused",
+ * "refusal_phrase", "judged", "judged_unsafe", "judge_score"), metrics.json,
+ * report.html and redteam.json. outcome may be NULL; else *outcome is filled
+ * (rates NULL on failure). Returns WD_OK, WD_ERR_CANCELLED when
+ * *params->eval.stop was set (outputs valid; rerun to resume; no
+ * redteam.json), or the error of the context, the run or the summary
+ * (message in wd_last_error(); once outcome->eval.complete is true the
+ * error is the summary's: "PATH: cannot read" or "redteam.json: ..."). */
+wd_status wd_redteam_run(wd_model *target, const char *out_dir, const wd_eval_source *sources,
+                         size_t n_sources, const wd_redteam_params *params, wd_redteam_outcome *outcome);
 
 #ifdef __cplusplus
 }

@@ -151,6 +151,12 @@ const char *wd_tokenizer_chat_template(const wd_tokenizer *tok);
 /* A short name of the model kind: "BPE", "WordPiece" or "Unigram". */
 const char *wd_tokenizer_model_type(const wd_tokenizer *tok);
 
+/* The length of the longest prefix of s[0..len) that is valid UTF-8 (len
+ * when all of it is): a token of a byte-level vocabulary may hold a piece
+ * of a character, which a printer shows as U+FFFD. Overlong forms,
+ * surrogates and code points past U+10FFFF are invalid. */
+size_t wd_utf8_valid_prefix(const char *s, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

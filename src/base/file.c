@@ -245,3 +245,28 @@ wd_status wd__mkdir_p(const char *path) {
     free(p);
     return WD_OK;
 }
+
+/* ==== public (warden/base.h) ============================================= */
+
+wd_status wd_file_read(const char *path, size_t max_len, char **out, size_t *len) {
+    size_t n = 0;
+    if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_file_read: out is NULL");
+    *out = NULL;
+    if (!path) return wd__fail(WD_ERR_INVALID_ARG, "wd_file_read: path is NULL");
+    wd_status st = wd__file_read(path, max_len, out, &n);
+    if (len) *len = st ? 0 : n;
+    return st;
+}
+
+wd_status wd_file_write_atomic_with(const char *path, wd_file_fill_fn fill, void *user) {
+    if (!path || !fill) return wd__fail(WD_ERR_INVALID_ARG, "wd_file_write_atomic_with: NULL argument");
+    wd_atomic_file af;
+    memset(&af, 0, sizeof af);
+    wd_status st = wd__atomic_open(&af, path);
+    if (st) return st;
+    if ((st = fill(af.fp, user))) {
+        wd__atomic_abort(&af);
+        return st;
+    }
+    return wd__atomic_commit(&af);
+}

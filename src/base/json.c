@@ -2,6 +2,7 @@
  * base/json.c - cJSON helpers with file/field-naming errors (base/json.h).
  */
 #include "base/json.h"
+#include "warden/json.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -505,4 +506,24 @@ wd_status wd__json_str(const cJSON *obj, const char *where, const char *key, boo
                         wd__json_type_name(it));
     *out = it->valuestring;
     return WD_OK;
+}
+
+/* ==== public (warden/json.h) ============================================= */
+
+char *wd_json_print(const cJSON *item, bool formatted) { return item ? wd__json_print(item, formatted) : NULL; }
+
+cJSON *wd_json_parse_strict(const char *text, size_t len, const char *where, wd_json_fault *fault) {
+    static const wd_json_fault map[] = {
+        [WD__JSON_OK] = WD_JSON_OK,           [WD__JSON_SYNTAX] = WD_JSON_SYNTAX,
+        [WD__JSON_TRAILING] = WD_JSON_TRAILING, [WD__JSON_DUP_KEY] = WD_JSON_DUP_KEY,
+        [WD__JSON_NUL] = WD_JSON_NUL,         [WD__JSON_NOMEM] = WD_JSON_NOMEM,
+    };
+    wd__json_fault f = WD__JSON_OK;
+    cJSON *o = text || !len ? wd__json_parse_strict(text ? text : "", len, where ? where : "JSON", 0, &f) : NULL;
+    if (!text && len) {
+        wd__fail(WD_ERR_INVALID_ARG, "wd_json_parse_strict: text is NULL");
+        f = WD__JSON_SYNTAX;
+    }
+    if (fault) *fault = map[f];
+    return o;
 }

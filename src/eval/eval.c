@@ -24,6 +24,7 @@
 
 #include "base/util.h"
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/file.h"
 #include "base/json.h"
 #include "warden/report.h"
@@ -62,12 +63,6 @@ typedef struct run {
 
 /* ==== helpers =========================================================== */
 
-static uint64_t fnv1a_n(const char *s, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static double now_ms(void) { return wd__now_us() / 1e3; }
 
 static const char *transform_name(const run *r, size_t t) {
@@ -98,7 +93,7 @@ static wd_status build_table(run *r) {
     char key[512];
     for (size_t u = 0; u < r->n_units; u++) {
         unit_key(r, u, key, sizeof key);
-        size_t h = (size_t)fnv1a_n(key, strlen(key)) & r->table_mask;
+        size_t h = (size_t)wd__fnv1a(key, strlen(key)) & r->table_mask;
         while (r->table[h]) h = (h + 1) & r->table_mask;
         r->table[h] = u + 1;
     }
@@ -107,7 +102,7 @@ static wd_status build_table(run *r) {
 
 /* Unit of key, or (size_t)-1. */
 static size_t find_unit(const run *r, const char *key) {
-    size_t h = (size_t)fnv1a_n(key, strlen(key)) & r->table_mask;
+    size_t h = (size_t)wd__fnv1a(key, strlen(key)) & r->table_mask;
     char k2[512];
     while (r->table[h]) {
         unit_key(r, r->table[h] - 1, k2, sizeof k2);
@@ -212,7 +207,7 @@ static wd_status load_results(run *r, size_t *n_resumed) {
                 break;
             }
             char hex[17];
-            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fnv1a_n(text, strlen(text)));
+            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)wd__fnv1a(text, strlen(text)));
             free(text);
             if (!cJSON_IsString(h) || strcmp(h->valuestring, hex)) {
                 st = wd__fail(WD_ERR_FORMAT,
@@ -269,7 +264,7 @@ static char *result_line(const run *r, size_t u, const char *text, const wd_eval
     const item *x = &r->items[i];
     char key[512], hex[17];
     unit_key(r, u, key, sizeof key);
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fnv1a_n(text, strlen(text)));
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)wd__fnv1a(text, strlen(text)));
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "key", key);
     cJSON_AddStringToObject(o, "source", r->src[x->src].path);

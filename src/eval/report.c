@@ -24,58 +24,23 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/strbuf.h"
 
 #define MAX_POINTS 1500
 
-/* ==== string builder ===================================================== */
+/* ==== HTML text ========================================================== */
 
-typedef struct sb {
-    char  *p;
-    size_t n, cap;
-    int    oom;
-} sb;
-
-static void sb_printf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sb *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap <= b->n + (size_t)k) cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
-static void sb_puts(sb *b, const char *s) { sb_printf(b, "%s", s); }
 
 /* HTML-escaped text. */
-static void sb_esc(sb *b, const char *s) {
+static void sb_esc(wd__strbuf *b, const char *s) {
     if (!s) return;
     for (; *s; s++) {
         switch (*s) {
-        case '<': sb_puts(b, "&lt;"); break;
-        case '>': sb_puts(b, "&gt;"); break;
-        case '&': sb_puts(b, "&amp;"); break;
-        case '"': sb_puts(b, "&quot;"); break;
-        default: sb_printf(b, "%c", *s);
+        case '<': wd__strbuf_puts(b, "&lt;"); break;
+        case '>': wd__strbuf_puts(b, "&gt;"); break;
+        case '&': wd__strbuf_puts(b, "&amp;"); break;
+        case '"': wd__strbuf_puts(b, "&quot;"); break;
+        default: wd__strbuf_printf(b, "%c", *s);
         }
     }
 }
@@ -83,21 +48,21 @@ static void sb_esc(sb *b, const char *s) {
 /* ==== formatting ========================================================= */
 
 /* A ratio as a percentage with one decimal, or an em dash when undefined. */
-static void pct(sb *b, double v) {
-    if (isfinite(v)) sb_printf(b, "%.1f%%", 100.0 * v);
-    else sb_puts(b, "&mdash;");
+static void pct(wd__strbuf *b, double v) {
+    if (isfinite(v)) wd__strbuf_printf(b, "%.1f%%", 100.0 * v);
+    else wd__strbuf_puts(b, "&mdash;");
 }
 
-static void num3(sb *b, double v) {
-    if (isfinite(v)) sb_printf(b, "%.3f", v);
-    else sb_puts(b, "&mdash;");
+static void num3(wd__strbuf *b, double v) {
+    if (isfinite(v)) wd__strbuf_printf(b, "%.3f", v);
+    else wd__strbuf_puts(b, "&mdash;");
 }
 
-static void ms(sb *b, double v) {
-    if (!isfinite(v)) sb_puts(b, "&mdash;");
-    else if (v < 1) sb_printf(b, "%.0f&thinsp;&micro;s", v * 1000);
-    else if (v < 100) sb_printf(b, "%.1f&thinsp;ms", v);
-    else sb_printf(b, "%.0f&thinsp;ms", v);
+static void ms(wd__strbuf *b, double v) {
+    if (!isfinite(v)) wd__strbuf_puts(b, "&mdash;");
+    else if (v < 1) wd__strbuf_printf(b, "%.0f&thinsp;&micro;s", v * 1000);
+    else if (v < 100) wd__strbuf_printf(b, "%.1f&thinsp;ms", v);
+    else wd__strbuf_printf(b, "%.0f&thinsp;ms", v);
 }
 
 /* ==== SVG plots ========================================================== */
@@ -117,54 +82,54 @@ typedef struct frame {
 static double px(const frame *f, double x) { return ML + (x - f->x0) / (f->x1 - f->x0) * (W - ML - MR); }
 static double py(const frame *f, double y) { return H - MB - (y - f->y0) / (f->y1 - f->y0) * (H - MT - MB); }
 
-static void plot_open(sb *b, const char *label) {
-    sb_printf(b, "<svg class=\"plot\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", W, H);
+static void plot_open(wd__strbuf *b, const char *label) {
+    wd__strbuf_printf(b, "<svg class=\"plot\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", W, H);
     sb_esc(b, label);
-    sb_puts(b, "\" xmlns=\"http://www.w3.org/2000/svg\">");
+    wd__strbuf_puts(b, "\" xmlns=\"http://www.w3.org/2000/svg\">");
 }
 
 /* Axes with n_x / n_y ticks; tick labels as percentages when pct_axis. */
-static void plot_axes(sb *b, const frame *f, int nx, int ny, const char *xt, const char *yt, int x_pct,
+static void plot_axes(wd__strbuf *b, const frame *f, int nx, int ny, const char *xt, const char *yt, int x_pct,
                       int y_pct) {
     for (int i = 0; i <= ny; i++) {
         double v = f->y0 + (f->y1 - f->y0) * i / ny, y = py(f, v);
-        sb_printf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML, y, W - MR, y);
-        if (y_pct) sb_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>", ML - 6, y + 4, v * 100);
-        else sb_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>", ML - 6, y + 4, v);
+        wd__strbuf_printf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML, y, W - MR, y);
+        if (y_pct) wd__strbuf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f%%</text>", ML - 6, y + 4, v * 100);
+        else wd__strbuf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>", ML - 6, y + 4, v);
     }
     for (int i = 0; i <= nx; i++) {
         double v = f->x0 + (f->x1 - f->x0) * i / nx, x = px(f, v);
-        sb_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, MT, x, H - MB);
-        if (x_pct) sb_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f%%</text>", x, H - MB + 17, v * 100);
-        else sb_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>", x, H - MB + 17, v);
+        wd__strbuf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, MT, x, H - MB);
+        if (x_pct) wd__strbuf_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f%%</text>", x, H - MB + 17, v * 100);
+        else wd__strbuf_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>", x, H - MB + 17, v);
     }
-    sb_printf(b, "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>", ML, MT, W - ML - MR, H - MT - MB);
-    sb_printf(b, "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (ML + W - MR) / 2, H - 10);
+    wd__strbuf_printf(b, "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>", ML, MT, W - ML - MR, H - MT - MB);
+    wd__strbuf_printf(b, "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (ML + W - MR) / 2, H - 10);
     sb_esc(b, xt);
-    sb_printf(b, "</text><text class=\"axis\" transform=\"translate(15 %d) rotate(-90)\" text-anchor=\"middle\">", (MT + H - MB) / 2);
+    wd__strbuf_printf(b, "</text><text class=\"axis\" transform=\"translate(15 %d) rotate(-90)\" text-anchor=\"middle\">", (MT + H - MB) / 2);
     sb_esc(b, yt);
-    sb_puts(b, "</text>");
+    wd__strbuf_puts(b, "</text>");
 }
 
 /* A legend as one row above the plot area (in the top margin), so it
  * never hides data. */
-static void legend(sb *b, const char *const *names, const char *const *colors, int n, int unused) {
+static void legend(wd__strbuf *b, const char *const *names, const char *const *colors, int n, int unused) {
     (void)unused;
     int x = ML;
     for (int i = 0; i < n; i++) {
-        sb_printf(b, "<rect x=\"%d\" y=\"12\" width=\"14\" height=\"4\" rx=\"2\" fill=\"%s\"/>", x, colors[i]);
-        sb_printf(b, "<text class=\"tick\" x=\"%d\" y=\"18\">", x + 19);
+        wd__strbuf_printf(b, "<rect x=\"%d\" y=\"12\" width=\"14\" height=\"4\" rx=\"2\" fill=\"%s\"/>", x, colors[i]);
+        wd__strbuf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"18\">", x + 19);
         sb_esc(b, names[i]);
-        sb_puts(b, "</text>");
+        wd__strbuf_puts(b, "</text>");
         x += 19 + (int)strlen(names[i]) * 6 + 18;
     }
 }
 
-static void polyline(sb *b, const frame *f, const double *x, const double *y, size_t n, const char *color,
+static void polyline(wd__strbuf *b, const frame *f, const double *x, const double *y, size_t n, const char *color,
                      int step, const char *dash) {
     if (n == 0) return;
     size_t stride = n > MAX_POINTS ? (n + MAX_POINTS - 1) / MAX_POINTS : 1;
-    sb_printf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\" stroke-linejoin=\"round\"%s%s%s points=\"",
+    wd__strbuf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\" stroke-linejoin=\"round\"%s%s%s points=\"",
               color, dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "");
     double lx = NAN, ly = NAN;
     for (size_t i = 0; i < n; i += stride) {
@@ -172,16 +137,16 @@ static void polyline(sb *b, const frame *f, const double *x, const double *y, si
         if (i + stride >= n) k = n - 1;
         if (!isfinite(x[k]) || !isfinite(y[k])) continue;
         double X = px(f, x[k]), Y = py(f, y[k]);
-        if (step && isfinite(lx)) sb_printf(b, "%.1f,%.1f ", X, ly); /* horizontal, then vertical */
-        sb_printf(b, "%.1f,%.1f ", X, Y);
+        if (step && isfinite(lx)) wd__strbuf_printf(b, "%.1f,%.1f ", X, ly); /* horizontal, then vertical */
+        wd__strbuf_printf(b, "%.1f,%.1f ", X, Y);
         lx = X;
         ly = Y;
         if (k == n - 1) break;
     }
-    sb_puts(b, "\"/>");
+    wd__strbuf_puts(b, "\"/>");
 }
 
-static void plot_pr(sb *b, const wd_metrics_summary *s) {
+static void plot_pr(wd__strbuf *b, const wd_metrics_summary *s) {
     plot_open(b, "precision-recall curve");
     frame f = {0, 1, 0, 1};
     plot_axes(b, &f, 5, 5, "recall (harmful items flagged)", "precision", 1, 1);
@@ -199,12 +164,12 @@ static void plot_pr(sb *b, const wd_metrics_summary *s) {
         static const char *const cl[] = {C_ACC, C_GREY};
         legend(b, nm, cl, 2, 1);
     } else {
-        sb_printf(b, "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">needs scores and harmful items</text>", W / 2, H / 2);
+        wd__strbuf_printf(b, "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">needs scores and harmful items</text>", W / 2, H / 2);
     }
-    sb_puts(b, "</svg>");
+    wd__strbuf_puts(b, "</svg>");
 }
 
-static void plot_roc(sb *b, const wd_metrics_summary *s) {
+static void plot_roc(wd__strbuf *b, const wd_metrics_summary *s) {
     plot_open(b, "ROC curve");
     frame f = {0, 1, 0, 1};
     plot_axes(b, &f, 5, 5, "false positive rate (benign items flagged)", "true positive rate", 1, 1);
@@ -214,18 +179,18 @@ static void plot_roc(sb *b, const wd_metrics_summary *s) {
         polyline(b, &f, s->roc.x, s->roc.y, s->roc.n, C_ACC, 0, NULL);
         /* the guard's own operating point */
         if (isfinite(s->decision.fpr) && isfinite(s->decision.recall))
-            sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\" stroke=\"#fff\" stroke-width=\"1.5\"/>",
+            wd__strbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\" stroke=\"#fff\" stroke-width=\"1.5\"/>",
                       px(&f, s->decision.fpr), py(&f, s->decision.recall), C_HARM);
         static const char *const nm[] = {"guard", "decision threshold", "chance"};
         static const char *const cl[] = {C_ACC, C_HARM, C_GREY};
         legend(b, nm, cl, 3, 1);
     } else {
-        sb_printf(b, "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">needs harmful and benign items</text>", W / 2, H / 2);
+        wd__strbuf_printf(b, "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">needs harmful and benign items</text>", W / 2, H / 2);
     }
-    sb_puts(b, "</svg>");
+    wd__strbuf_puts(b, "</svg>");
 }
 
-static void plot_hist(sb *b, const wd_metrics_summary *s) {
+static void plot_hist(wd__strbuf *b, const wd_metrics_summary *s) {
     plot_open(b, "score histogram by class");
     size_t nb = s->n_hist_bins;
     double top = 0;
@@ -251,24 +216,24 @@ static void plot_hist(sb *b, const wd_metrics_summary *s) {
         for (int k = 0; k < 2; k++) {
             if (vals[k] <= 0) continue;
             double X = px(&f, x0) + 1 + k * (w + 0.5), Y = py(&f, vals[k]);
-            sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" opacity=\"0.85\"/>", X, Y,
+            wd__strbuf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" opacity=\"0.85\"/>", X, Y,
                       w > 1 ? w : 1, py(&f, 0) - Y, col[k]);
         }
     }
     static const char *const nm[] = {"benign", "harmful"};
     static const char *const cl[] = {C_BEN, C_HARM};
     legend(b, nm, cl, 2, 0);
-    sb_puts(b, "</svg>");
+    wd__strbuf_puts(b, "</svg>");
 }
 
-static void plot_sweep(sb *b, const wd_metrics_summary *s) {
+static void plot_sweep(wd__strbuf *b, const wd_metrics_summary *s) {
     plot_open(b, "threshold sweep");
     frame f = {0, 1, 0, 1};
     plot_axes(b, &f, 5, 5, "threshold on the score", "", 0, 1);
     size_t n = s->n_sweep;
     double *v = malloc((n ? n : 1) * 4 * sizeof *v);
     if (!v) {
-        b->oom = 1;
+        b->oom = true;
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -291,10 +256,10 @@ static void plot_sweep(sb *b, const wd_metrics_summary *s) {
     }
     free(v);
     legend(b, nm, cl, 4, 1);
-    sb_puts(b, "</svg>");
+    wd__strbuf_puts(b, "</svg>");
 }
 
-static void plot_calibration(sb *b, const wd_metrics_summary *s) {
+static void plot_calibration(wd__strbuf *b, const wd_metrics_summary *s) {
     plot_open(b, "calibration");
     frame f = {0, 1, 0, 1};
     plot_axes(b, &f, 5, 5, "mean score in the bin", "share harmful in the bin", 0, 1);
@@ -305,63 +270,63 @@ static void plot_calibration(sb *b, const wd_metrics_summary *s) {
     for (size_t i = 0; i < s->n_calib_bins; i++) {
         if (!s->calib_count[i]) continue;
         double r = 3 + 9 * sqrt((double)s->calib_count[i] / (double)(total ? total : 1));
-        sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" opacity=\"0.75\"><title>%llu items</title></circle>",
+        wd__strbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" opacity=\"0.75\"><title>%llu items</title></circle>",
                   px(&f, s->calib_mean_score[i]), py(&f, s->calib_frac_harmful[i]), r, C_ACC,
                   (unsigned long long)s->calib_count[i]);
     }
     static const char *const nm[] = {"bin (area ~ items)", "perfect calibration"};
     static const char *const cl[] = {C_ACC, C_GREY};
     legend(b, nm, cl, 2, 1);
-    sb_puts(b, "</svg>");
+    wd__strbuf_puts(b, "</svg>");
 }
 
 /* Horizontal bars: one group per row, up to 2 values per group. */
-static void plot_bars(sb *b, const char *label, const char *const *rows, size_t n_rows, const double *a,
+static void plot_bars(wd__strbuf *b, const char *label, const char *const *rows, size_t n_rows, const double *a,
                       const double *c, const char *name_a, const char *name_c, const char *ca, const char *cc,
                       int wide) {
     int two = c != NULL;
     int row_h = two ? 30 : 22, left = 170, right = 56, top = two ? 34 : 10;
     int h = top + (int)n_rows * row_h + 34;
     int w = wide ? 1080 : W;
-    sb_printf(b, "<svg class=\"plot\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", w, h);
+    wd__strbuf_printf(b, "<svg class=\"plot\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", w, h);
     sb_esc(b, label);
-    sb_puts(b, "\" xmlns=\"http://www.w3.org/2000/svg\">");
+    wd__strbuf_puts(b, "\" xmlns=\"http://www.w3.org/2000/svg\">");
     double pw = w - left - right;
     for (int t = 0; t <= 4; t++) {
         double x = left + pw * t / 4;
-        sb_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, top - 4, x, h - 30);
-        sb_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d%%</text>", x, h - 14, t * 25);
+        wd__strbuf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, top - 4, x, h - 30);
+        wd__strbuf_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d%%</text>", x, h - 14, t * 25);
     }
     if (two) {
-        sb_printf(b, "<rect x=\"%d\" y=\"10\" width=\"14\" height=\"8\" rx=\"2\" fill=\"%s\"/><text class=\"tick\" x=\"%d\" y=\"18\">", left, ca, left + 20);
+        wd__strbuf_printf(b, "<rect x=\"%d\" y=\"10\" width=\"14\" height=\"8\" rx=\"2\" fill=\"%s\"/><text class=\"tick\" x=\"%d\" y=\"18\">", left, ca, left + 20);
         sb_esc(b, name_a);
-        sb_printf(b, "</text><rect x=\"%d\" y=\"10\" width=\"14\" height=\"8\" rx=\"2\" fill=\"%s\"/><text class=\"tick\" x=\"%d\" y=\"18\">", left + 150, cc, left + 170);
+        wd__strbuf_printf(b, "</text><rect x=\"%d\" y=\"10\" width=\"14\" height=\"8\" rx=\"2\" fill=\"%s\"/><text class=\"tick\" x=\"%d\" y=\"18\">", left + 150, cc, left + 170);
         sb_esc(b, name_c);
-        sb_puts(b, "</text>");
+        wd__strbuf_puts(b, "</text>");
     }
     for (size_t i = 0; i < n_rows; i++) {
         int y = top + (int)i * row_h;
-        sb_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 8, y + (two ? 17 : 14));
+        wd__strbuf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 8, y + (two ? 17 : 14));
         char shortname[40];
         snprintf(shortname, sizeof shortname, "%s", rows[i]);
         if (strlen(rows[i]) > 26) strcpy(shortname + 23, "...");
         sb_esc(b, shortname);
-        sb_puts(b, "</text>");
+        wd__strbuf_puts(b, "</text>");
         const double *vals[2] = {a, c};
         const char *cols[2] = {ca, cc};
         for (int k = 0; k < 1 + two; k++) {
             double v = vals[k][i];
             int bh = two ? 11 : 14, by = y + 3 + k * 12;
             if (!isfinite(v)) {
-                sb_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%d\">n/a</text>", left + 4, by + 10);
+                wd__strbuf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%d\">n/a</text>", left + 4, by + 10);
                 continue;
             }
             double bw = pw * (v < 0 ? 0 : v > 1 ? 1 : v);
-            sb_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"2\" fill=\"%s\"/>", left, by, bw > 0.5 ? bw : 0.5, bh, cols[k]);
-            sb_printf(b, "<text class=\"val\" x=\"%.1f\" y=\"%d\">%.0f%%</text>", left + bw + 4, by + bh - 2, v * 100);
+            wd__strbuf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"2\" fill=\"%s\"/>", left, by, bw > 0.5 ? bw : 0.5, bh, cols[k]);
+            wd__strbuf_printf(b, "<text class=\"val\" x=\"%.1f\" y=\"%d\">%.0f%%</text>", left + bw + 4, by + bh - 2, v * 100);
         }
     }
-    sb_puts(b, "</svg>");
+    wd__strbuf_puts(b, "</svg>");
 }
 
 /* ==== page =============================================================== */
@@ -403,14 +368,14 @@ static const char CSS[] =
     ".neg{color:#c92a2a}.pos{color:#2b8a3e}"
     "footer{margin-top:40px;color:var(--muted);font-size:12px}";
 
-static void kpi(sb *b, const char *label, void (*fmt)(sb *, double), double v) {
-    sb_puts(b, "<div class=\"kpi\"><div class=\"v\">");
+static void kpi(wd__strbuf *b, const char *label, void (*fmt)(wd__strbuf *, double), double v) {
+    wd__strbuf_puts(b, "<div class=\"kpi\"><div class=\"v\">");
     fmt(b, v);
-    sb_printf(b, "</div><div class=\"l\">%s</div></div>", label);
+    wd__strbuf_printf(b, "</div><div class=\"l\">%s</div></div>", label);
 }
 
-static void kpi_count(sb *b, const char *label, size_t v) {
-    sb_printf(b, "<div class=\"kpi\"><div class=\"v\">%zu</div><div class=\"l\">%s</div></div>", v, label);
+static void kpi_count(wd__strbuf *b, const char *label, size_t v) {
+    wd__strbuf_printf(b, "<div class=\"kpi\"><div class=\"v\">%zu</div><div class=\"l\">%s</div></div>", v, label);
 }
 
 static const char *base_name(const char *p) {
@@ -423,29 +388,29 @@ wd_status wd_report_html(const wd_report *r, char **out) {
     *out = NULL;
     if (!r || !r->summary) return wd__fail(WD_ERR_INVALID_ARG, "wd_report_html: no summary");
     const wd_metrics_summary *s = r->summary;
-    sb b = {0};
-    sb_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    wd__strbuf b = {0};
+    wd__strbuf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
     sb_esc(&b, r->title ? r->title : "warden evaluation");
-    sb_printf(&b, "</title><style>%s</style></head><body><main>\n<header><div><h1>", CSS);
+    wd__strbuf_printf(&b, "</title><style>%s</style></head><body><main>\n<header><div><h1>", CSS);
     sb_esc(&b, r->title ? r->title : "warden evaluation");
-    sb_puts(&b, r->complete ? "<span class=\"badge ok\">complete</span>" : "<span class=\"badge warn\">incomplete</span>");
-    sb_puts(&b, "</h1><div class=\"meta\">");
+    wd__strbuf_puts(&b, r->complete ? "<span class=\"badge ok\">complete</span>" : "<span class=\"badge warn\">incomplete</span>");
+    wd__strbuf_puts(&b, "</h1><div class=\"meta\">");
     if (r->subject) {
-        sb_puts(&b, "subject: <b>");
+        wd__strbuf_puts(&b, "subject: <b>");
         sb_esc(&b, r->subject);
-        sb_puts(&b, "</b> &middot; ");
+        wd__strbuf_puts(&b, "</b> &middot; ");
     }
-    sb_printf(&b, "%zu items (%zu harmful, %zu benign", s->n, s->n_harmful, s->n_benign);
-    if (s->n_unknown) sb_printf(&b, ", %zu unlabelled", s->n_unknown);
-    sb_puts(&b, ")");
-    if (!r->complete) sb_printf(&b, " &middot; %zu of %zu units done: rerun to resume", r->n_done, r->n_total);
-    sb_puts(&b, "</div></div><div class=\"meta\">");
+    wd__strbuf_printf(&b, "%zu items (%zu harmful, %zu benign", s->n, s->n_harmful, s->n_benign);
+    if (s->n_unknown) wd__strbuf_printf(&b, ", %zu unlabelled", s->n_unknown);
+    wd__strbuf_puts(&b, ")");
+    if (!r->complete) wd__strbuf_printf(&b, " &middot; %zu of %zu units done: rerun to resume", r->n_done, r->n_total);
+    wd__strbuf_puts(&b, "</div></div><div class=\"meta\">");
     sb_esc(&b, r->generated_at);
-    sb_puts(&b, "</div></header>\n");
+    wd__strbuf_puts(&b, "</div></header>\n");
 
     /* KPIs */
-    sb_puts(&b, "<section class=\"kpis\">");
+    wd__strbuf_puts(&b, "<section class=\"kpis\">");
     kpi(&b, "recall (harmful flagged)", pct, s->decision.recall);
     kpi(&b, "false positive rate", pct, s->decision.fpr);
     kpi(&b, "precision", pct, s->decision.precision);
@@ -458,48 +423,48 @@ wd_status wd_report_html(const wd_report *r, char **out) {
     kpi(&b, "latency p95", ms, s->latency_p95);
     kpi(&b, "latency p99", ms, s->latency_p99);
     kpi_count(&b, "items scored", s->n_scored);
-    sb_puts(&b, "</section>\n");
+    wd__strbuf_puts(&b, "</section>\n");
 
     /* curves */
-    sb_puts(&b, "<h2>Ranking</h2><div class=\"grid2\"><div class=\"card\"><h3>Precision&ndash;recall</h3>");
+    wd__strbuf_puts(&b, "<h2>Ranking</h2><div class=\"grid2\"><div class=\"card\"><h3>Precision&ndash;recall</h3>");
     plot_pr(&b, s);
-    sb_puts(&b, "<p>Step-wise, as average precision (AUPRC ");
+    wd__strbuf_puts(&b, "<p>Step-wise, as average precision (AUPRC ");
     num3(&b, s->auprc);
-    sb_puts(&b, ") sums it. Dashed: a guard that flags at random.</p></div><div class=\"card\"><h3>ROC</h3>");
+    wd__strbuf_puts(&b, ") sums it. Dashed: a guard that flags at random.</p></div><div class=\"card\"><h3>ROC</h3>");
     plot_roc(&b, s);
-    sb_puts(&b, "<p>Area ");
+    wd__strbuf_puts(&b, "<p>Area ");
     num3(&b, s->roc_auc);
-    sb_puts(&b, "; the dot is the guard's own decision.</p></div>");
-    sb_puts(&b, "<div class=\"card\"><h3>Scores by class</h3>");
+    wd__strbuf_puts(&b, "; the dot is the guard's own decision.</p></div>");
+    wd__strbuf_puts(&b, "<div class=\"card\"><h3>Scores by class</h3>");
     plot_hist(&b, s);
-    sb_puts(&b, "<p>Each class's share of items per score bin: good separation puts benign left and harmful right.</p></div>");
-    sb_puts(&b, "<div class=\"card\"><h3>Threshold sweep</h3>");
+    wd__strbuf_puts(&b, "<p>Each class's share of items per score bin: good separation puts benign left and harmful right.</p></div>");
+    wd__strbuf_puts(&b, "<div class=\"card\"><h3>Threshold sweep</h3>");
     plot_sweep(&b, s);
-    sb_puts(&b, "<p>What flagging at score &ge; threshold would give.</p></div>");
-    sb_puts(&b, "<div class=\"card\"><h3>Calibration</h3>");
+    wd__strbuf_puts(&b, "<p>What flagging at score &ge; threshold would give.</p></div>");
+    wd__strbuf_puts(&b, "<div class=\"card\"><h3>Calibration</h3>");
     plot_calibration(&b, s);
-    sb_puts(&b, "<p>Expected calibration error ");
+    wd__strbuf_puts(&b, "<p>Expected calibration error ");
     num3(&b, s->ece);
-    sb_printf(&b, " over %zu equal-width bins.</p></div>", s->n_calib_bins);
+    wd__strbuf_printf(&b, " over %zu equal-width bins.</p></div>", s->n_calib_bins);
 
     /* per source */
     if (r->n_sources) {
         const char **rows = calloc(r->n_sources, sizeof *rows);
         double *v = calloc(r->n_sources, sizeof *v);
-        if (!rows || !v) b.oom = 1;
+        if (!rows || !v) b.oom = true;
         else {
             for (size_t i = 0; i < r->n_sources; i++) {
                 rows[i] = base_name(r->sources[i].path);
                 v[i] = r->sources[i].n ? (double)r->sources[i].n_flagged / (double)r->sources[i].n : NAN;
             }
-            sb_puts(&b, "<div class=\"card\"><h3>Flag rate by file</h3>");
+            wd__strbuf_puts(&b, "<div class=\"card\"><h3>Flag rate by file</h3>");
             plot_bars(&b, "flag rate by file", rows, r->n_sources, v, NULL, "", "", C_ACC, NULL, 0);
-            sb_puts(&b, "<p>Share of each file's items flagged: detection on harmful files, false positives on benign ones.</p></div>");
+            wd__strbuf_puts(&b, "<p>Share of each file's items flagged: detection on harmful files, false positives on benign ones.</p></div>");
         }
         free(rows);
         free(v);
     }
-    sb_puts(&b, "</div>\n");
+    wd__strbuf_puts(&b, "</div>\n");
 
     /* categories */
     if (s->n_categories) {
@@ -513,39 +478,39 @@ wd_status wd_report_html(const wd_report *r, char **out) {
             rec[n] = s->categories[i].recall;
             n++;
         }
-        sb_puts(&b, "<h2>Categories</h2>");
+        wd__strbuf_puts(&b, "<h2>Categories</h2>");
         if (n) {
-            sb_puts(&b, "<div class=\"card\"><h3>Detection by labelled category</h3>");
+            wd__strbuf_puts(&b, "<div class=\"card\"><h3>Detection by labelled category</h3>");
             plot_bars(&b, "detection by category", rows, n, det, rec, "flagged (any category)",
                       "flagged in this category", C_HARM, C_ACC, 1);
-            sb_puts(&b, "<p>Harmful items by the category their dataset gives: flagged at all, and flagged under "
+            wd__strbuf_puts(&b, "<p>Harmful items by the category their dataset gives: flagged at all, and flagged under "
                         "that same category.</p></div>");
         }
-        sb_puts(&b, "<div class=\"tbl\"><table><tr><th>category</th><th>support</th><th>detected</th>"
+        wd__strbuf_puts(&b, "<div class=\"tbl\"><table><tr><th>category</th><th>support</th><th>detected</th>"
                     "<th>predicted</th><th>precision</th><th>recall</th><th>F1</th></tr>");
         size_t n_unlabelled = 0;
         for (size_t i = 0; i < s->n_categories; i++) {
             const wd_category_row *c = &s->categories[i];
-            sb_printf(&b, "<tr><td>%s %s</td><td>%llu</td><td>", wd_category_id(c->category),
+            wd__strbuf_printf(&b, "<tr><td>%s %s</td><td>%llu</td><td>", wd_category_id(c->category),
                       wd_category_name(c->category), (unsigned long long)c->support);
             if (!c->support) {
                 n_unlabelled++;
-                sb_printf(&b, "n/a</td><td>%llu</td><td>n/a*</td><td>n/a*</td><td>n/a*</td></tr>",
+                wd__strbuf_printf(&b, "n/a</td><td>%llu</td><td>n/a*</td><td>n/a*</td><td>n/a*</td></tr>",
                           (unsigned long long)c->n_pred);
                 continue;
             }
             pct(&b, c->detection);
-            sb_printf(&b, "</td><td>%llu</td><td>", (unsigned long long)c->n_pred);
+            wd__strbuf_printf(&b, "</td><td>%llu</td><td>", (unsigned long long)c->n_pred);
             pct(&b, c->precision);
-            sb_puts(&b, "</td><td>");
+            wd__strbuf_puts(&b, "</td><td>");
             pct(&b, c->recall);
-            sb_puts(&b, "</td><td>");
+            wd__strbuf_puts(&b, "</td><td>");
             num3(&b, c->f1);
-            sb_puts(&b, "</td></tr>");
+            wd__strbuf_puts(&b, "</td></tr>");
         }
-        sb_puts(&b, "</table></div>\n");
+        wd__strbuf_puts(&b, "</table></div>\n");
         if (n_unlabelled)
-            sb_puts(&b, "<p>* n/a: no item in the data is labelled with this category, so its "
+            wd__strbuf_puts(&b, "<p>* n/a: no item in the data is labelled with this category, so its "
                         "predictions cannot be scored (a harmful item without a category label may "
                         "belong to it). Give the data a category field to measure it.</p>\n");
     }
@@ -554,38 +519,38 @@ wd_status wd_report_html(const wd_report *r, char **out) {
     if (r->n_attacks) {
         const char **rows = calloc(r->n_attacks, sizeof *rows);
         double *c = calloc(r->n_attacks, sizeof *c), *a = calloc(r->n_attacks, sizeof *a);
-        if (!rows || !c || !a) b.oom = 1;
+        if (!rows || !c || !a) b.oom = true;
         else {
             for (size_t i = 0; i < r->n_attacks; i++) {
                 rows[i] = r->attacks[i].transform;
                 c[i] = r->attacks[i].clean_detection;
                 a[i] = r->attacks[i].attacked_detection;
             }
-            sb_puts(&b, "<h2>Robustness under attack</h2><div class=\"card\"><h3>Detection, clean vs attacked</h3>");
+            wd__strbuf_puts(&b, "<h2>Robustness under attack</h2><div class=\"card\"><h3>Detection, clean vs attacked</h3>");
             plot_bars(&b, "detection clean vs attacked", rows, r->n_attacks, c, a, "clean", "attacked", C_BEN, C_HARM, 1);
-            sb_puts(&b, "<p>Share of harmful items flagged, on the clean text and on its attacked copy.</p></div>"
+            wd__strbuf_puts(&b, "<p>Share of harmful items flagged, on the clean text and on its attacked copy.</p></div>"
                         "<div class=\"tbl\"><table><tr><th>transform</th><th>harmful</th><th>clean</th>"
                         "<th>attacked</th><th>change</th><th>FPR clean</th><th>FPR attacked</th></tr>");
             for (size_t i = 0; i < r->n_attacks; i++) {
                 const wd_report_attack *x = &r->attacks[i];
-                sb_puts(&b, "<tr><td>");
+                wd__strbuf_puts(&b, "<tr><td>");
                 sb_esc(&b, x->transform);
-                sb_printf(&b, "</td><td>%zu</td><td>", x->n_harmful);
+                wd__strbuf_printf(&b, "</td><td>%zu</td><td>", x->n_harmful);
                 pct(&b, x->clean_detection);
-                sb_puts(&b, "</td><td>");
+                wd__strbuf_puts(&b, "</td><td>");
                 pct(&b, x->attacked_detection);
                 double d = x->clean_detection - x->attacked_detection;
-                sb_printf(&b, "</td><td class=\"%s\">", d > 0.005 ? "neg" : d < -0.005 ? "pos" : "");
-                if (isfinite(d) && fabs(d) < 0.0005) sb_puts(&b, "0.0 pt");
-                else if (isfinite(d)) sb_printf(&b, "%+.1f pt", -100 * d);
-                else sb_puts(&b, "&mdash;");
-                sb_puts(&b, "</td><td>");
+                wd__strbuf_printf(&b, "</td><td class=\"%s\">", d > 0.005 ? "neg" : d < -0.005 ? "pos" : "");
+                if (isfinite(d) && fabs(d) < 0.0005) wd__strbuf_puts(&b, "0.0 pt");
+                else if (isfinite(d)) wd__strbuf_printf(&b, "%+.1f pt", -100 * d);
+                else wd__strbuf_puts(&b, "&mdash;");
+                wd__strbuf_puts(&b, "</td><td>");
                 pct(&b, x->clean_fpr);
-                sb_puts(&b, "</td><td>");
+                wd__strbuf_puts(&b, "</td><td>");
                 pct(&b, x->attacked_fpr);
-                sb_puts(&b, "</td></tr>");
+                wd__strbuf_puts(&b, "</td></tr>");
             }
-            sb_puts(&b, "</table></div>\n");
+            wd__strbuf_puts(&b, "</table></div>\n");
         }
         free(rows);
         free(c);
@@ -593,66 +558,62 @@ wd_status wd_report_html(const wd_report *r, char **out) {
     }
 
     /* tables */
-    sb_puts(&b, "<h2>Decisions</h2><div class=\"grid2\"><div class=\"tbl\"><table class=\"cm\">"
+    wd__strbuf_puts(&b, "<h2>Decisions</h2><div class=\"grid2\"><div class=\"tbl\"><table class=\"cm\">"
                 "<tr><th></th><th>flagged</th><th>allowed</th></tr>");
-    sb_printf(&b, "<tr><th>harmful</th><td>%llu <span class=\"meta\">TP</span></td><td>%llu <span class=\"meta\">FN</span></td></tr>",
+    wd__strbuf_printf(&b, "<tr><th>harmful</th><td>%llu <span class=\"meta\">TP</span></td><td>%llu <span class=\"meta\">FN</span></td></tr>",
               (unsigned long long)s->confusion.tp, (unsigned long long)s->confusion.fn);
-    sb_printf(&b, "<tr><th>benign</th><td>%llu <span class=\"meta\">FP</span></td><td>%llu <span class=\"meta\">TN</span></td></tr></table></div>",
+    wd__strbuf_printf(&b, "<tr><th>benign</th><td>%llu <span class=\"meta\">FP</span></td><td>%llu <span class=\"meta\">TN</span></td></tr></table></div>",
               (unsigned long long)s->confusion.fp, (unsigned long long)s->confusion.tn);
-    sb_puts(&b, "<div class=\"tbl\"><table><tr><th>at FPR &le;</th><th>recall</th><th>threshold</th></tr>");
+    wd__strbuf_puts(&b, "<div class=\"tbl\"><table><tr><th>at FPR &le;</th><th>recall</th><th>threshold</th></tr>");
     for (size_t i = 0; i < s->n_fpr; i++) {
-        sb_printf(&b, "<tr><td>%g%%</td><td>", 100 * s->fpr_target[i]);
+        wd__strbuf_printf(&b, "<tr><td>%g%%</td><td>", 100 * s->fpr_target[i]);
         pct(&b, s->recall_at_fpr[i]);
-        sb_puts(&b, "</td><td>");
-        if (isinf(s->threshold_at_fpr[i])) sb_puts(&b, "none");
+        wd__strbuf_puts(&b, "</td><td>");
+        if (isinf(s->threshold_at_fpr[i])) wd__strbuf_puts(&b, "none");
         else num3(&b, s->threshold_at_fpr[i]);
-        sb_puts(&b, "</td></tr>");
+        wd__strbuf_puts(&b, "</td></tr>");
     }
-    sb_printf(&b, "<tr><td>latency mean / max</td><td>");
+    wd__strbuf_printf(&b, "<tr><td>latency mean / max</td><td>");
     ms(&b, s->latency_mean);
-    sb_puts(&b, "</td><td>");
+    wd__strbuf_puts(&b, "</td><td>");
     ms(&b, s->latency_max);
-    sb_puts(&b, "</td></tr></table></div></div>\n");
+    wd__strbuf_puts(&b, "</td></tr></table></div></div>\n");
 
     if (r->n_sources) {
-        sb_puts(&b, "<h2>Files</h2><div class=\"tbl\"><table><tr><th>file</th><th>items</th><th>harmful</th>"
+        wd__strbuf_puts(&b, "<h2>Files</h2><div class=\"tbl\"><table><tr><th>file</th><th>items</th><th>harmful</th>"
                     "<th>benign</th><th>flagged</th><th>flag rate</th></tr>");
         for (size_t i = 0; i < r->n_sources; i++) {
             const wd_report_source *x = &r->sources[i];
-            sb_puts(&b, "<tr><td>");
+            wd__strbuf_puts(&b, "<tr><td>");
             sb_esc(&b, x->path);
-            sb_printf(&b, "</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>", x->n, x->n_harmful, x->n_benign,
+            wd__strbuf_printf(&b, "</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>", x->n, x->n_harmful, x->n_benign,
                       x->n_flagged);
             pct(&b, x->n ? (double)x->n_flagged / (double)x->n : NAN);
-            sb_puts(&b, "</td></tr>");
+            wd__strbuf_puts(&b, "</td></tr>");
         }
-        sb_puts(&b, "</table></div>\n");
+        wd__strbuf_puts(&b, "</table></div>\n");
     }
 
-    sb_puts(&b, "<h2>Threshold sweep</h2><div class=\"tbl\"><table><tr><th>threshold</th><th>TP</th><th>FP</th>"
+    wd__strbuf_puts(&b, "<h2>Threshold sweep</h2><div class=\"tbl\"><table><tr><th>threshold</th><th>TP</th><th>FP</th>"
                 "<th>TN</th><th>FN</th><th>precision</th><th>recall</th><th>F1</th><th>FPR</th></tr>");
     for (size_t i = 0; i < s->n_sweep; i++) {
         const wd_confusion *c = &s->sweep[i];
         const wd_binary_metrics *m = &s->sweep_metrics[i];
-        sb_printf(&b, "<tr><td>%.2f</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td><td>", s->sweep_threshold[i],
+        wd__strbuf_printf(&b, "<tr><td>%.2f</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td><td>", s->sweep_threshold[i],
                   (unsigned long long)c->tp, (unsigned long long)c->fp, (unsigned long long)c->tn,
                   (unsigned long long)c->fn);
         pct(&b, m->precision);
-        sb_puts(&b, "</td><td>");
+        wd__strbuf_puts(&b, "</td><td>");
         pct(&b, m->recall);
-        sb_puts(&b, "</td><td>");
+        wd__strbuf_puts(&b, "</td><td>");
         num3(&b, m->f1);
-        sb_puts(&b, "</td><td>");
+        wd__strbuf_puts(&b, "</td><td>");
         pct(&b, m->fpr);
-        sb_puts(&b, "</td></tr>");
+        wd__strbuf_puts(&b, "</td></tr>");
     }
-    sb_printf(&b, "</table></div>\n<footer>Generated by warden %s. Metric definitions: docs/eval.md.</footer>\n"
+    wd__strbuf_printf(&b, "</table></div>\n<footer>Generated by warden %s. Metric definitions: docs/eval.md.</footer>\n"
                   "</main></body></html>\n", wd_version());
-    if (b.oom) {
-        free(b.p);
-        return wd__fail(WD_ERR_NOMEM, "report: out of memory");
-    }
-    *out = b.p;
+    if (!(*out = wd__strbuf_take(&b, NULL))) return wd__fail(WD_ERR_NOMEM, "report: out of memory");
     return WD_OK;
 }
 

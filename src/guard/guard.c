@@ -152,6 +152,7 @@ void wd_guard_free(wd_guard *g) {
 
 const char *wd_guard_last_error(const wd_guard *g) { return g ? wd__err_msg(&g->err) : ""; }
 const char *wd_guard_name(const wd_guard *g) { return g ? g->name : NULL; }
+bool wd_guard_fail_open(const wd_guard *g) { return g && !g->fail_closed; }
 
 /* ==== work space ========================================================= */
 
@@ -552,6 +553,12 @@ wd_role wd_verdict_role(const wd_verdict *v) { return v ? v->role : WD_ROLE_INPU
 wd_catmask wd_verdict_categories(const wd_verdict *v) { return v ? v->fired : 0; }
 float wd_verdict_score(const wd_verdict *v, wd_category c) {
     return v && (unsigned)c < WD_CAT_COUNT ? v->score[c] : 0.0f;
+}
+float wd_verdict_max_score(const wd_verdict *v) {
+    float best = 0.0f;
+    for (int c = 0; v && c < WD_CAT_COUNT; c++)
+        if (v->score[c] > best) best = v->score[c];
+    return best;
 }
 wd_action wd_verdict_category_action(const wd_verdict *v, wd_category c) {
     return v && (unsigned)c < WD_CAT_COUNT ? v->cat_action[c] : WD_ACTION_ALLOW;

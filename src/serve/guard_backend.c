@@ -5,15 +5,15 @@
  * Fail mode: the guard applies its policy's fail mode itself to texts it
  * cannot check (invalid UTF-8, too long, a failing scanner: WD_OK and a
  * verdict carrying an error). The server needs the same answer for its own
- * failures (the request deadline passed, out of memory), so at load time it
- * asks the guard what it does with a text it cannot check - one invalid
- * byte - and remembers whether the action was allow (fail open).
+ * failures (the request deadline passed, out of memory): wd_guard_fail_open.
  *
  * Deadline and cancel: both go into wd_check_params, so the guard stops
  * inside a text (within about a millisecond) when the request deadline
  * passes or the server, stopping, sets its cancel flag. A batch is checked
  * in slices of SLICE texts, so that verdicts are turned into JSON and freed
- * as it goes.
+ * as it goes; the deadline is also tested between slices, since the guard
+ * tests it only inside a text's scan (a batch of many short texts would
+ * otherwise run past it).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +39,7 @@ static wd_status box_new(wd_guard *g, void **out) {
         return wd__fail(WD_ERR_NOMEM, "out of memory");
     }
     b->g = g;
-    wd_verdict *v = NULL;
-    if (wd_guard_check(g, "\xff", 1, NULL, &v) == WD_OK && v)
-        b->fail_open = wd_verdict_action(v) == WD_ACTION_ALLOW;
-    wd_verdict_free(v);
+    b->fail_open = wd_guard_fail_open(g);
     *out = b;
     return WD_OK;
 }

@@ -3,8 +3,9 @@
  *
  * Answers are built as text, not as cJSON trees: a moderation answer has
  * ~30 keys per input, and the guard's own verdict already arrives as JSON
- * text that is spliced in as it is. Invariant: after any sequence of calls
- * buf is NUL-terminated, or oom is set and take() returns NULL.
+ * text that is spliced in as it is. The text grows in a wd__strbuf
+ * (base/strbuf.h): after any sequence of calls it is NUL-terminated, or an
+ * allocation failed and take() returns NULL.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -15,30 +16,9 @@
 #include "base/json.h"
 #include "serve/serve_internal.h"
 
-static bool grow(wd__jsonw *w, size_t extra) {
-    if (w->oom) return false;
-    size_t need = w->len + extra + 1;
-    if (need <= w->cap) return true;
-    size_t cap = w->cap ? w->cap : 256;
-    while (cap < need) cap *= 2;
-    char *b = realloc(w->buf, cap);
-    if (!b) {
-        w->oom = true;
-        return false;
-    }
-    w->buf = b;
-    w->cap = cap;
-    return true;
-}
+void wd__jsonw_raw(wd__jsonw *w, const char *s, size_t n) { wd__strbuf_add(&w->b, s, n); }
 
-void wd__jsonw_raw(wd__jsonw *w, const char *s, size_t n) {
-    if (!grow(w, n)) return;
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = 0;
-}
-
-void wd__jsonw_lit(wd__jsonw *w, const char *s) { wd__jsonw_raw(w, s, strlen(s)); }
+void wd__jsonw_lit(wd__jsonw *w, const char *s) { wd__strbuf_puts(&w->b, s); }
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one. */
 static size_t utf8_len(const unsigned char *s, size_t n) {
@@ -62,8 +42,8 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
 
 void wd__jsonw_str(wd__jsonw *w, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
-    if (!grow(w, n + 2)) return;
-    w->buf[w->len++] = '"';
+    if (!wd__strbuf_reserve(&w->b, n + 2)) return;
+    wd__strbuf_putc(&w->b, '"');
     size_t i = 0;
     while (i < n) {
         /* copy the longest run that needs no escaping in one go */
@@ -130,29 +110,17 @@ void wd__jsonw_printf(wd__jsonw *w, const char *fmt, ...) {
         wd__jsonw_raw(w, small, (size_t)n);
         return;
     }
-    if (!grow(w, (size_t)n)) return;
+    if (!wd__strbuf_reserve(&w->b, (size_t)n)) return;
     va_start(ap, fmt);
-    vsnprintf(w->buf + w->len, (size_t)n + 1, fmt, ap);
+    vsnprintf(w->b.p + w->b.n, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    w->len += (size_t)n;
+    w->b.n += (size_t)n;
 }
 
 char *wd__jsonw_take(wd__jsonw *w, size_t *len) {
-    if (w->oom || !grow(w, 0)) {
-        wd__jsonw_free(w);
-        if (len) *len = 0;
-        return NULL;
-    }
-    char *b = w->buf;
-    if (len) *len = w->len;
-    w->buf = NULL;
-    w->len = w->cap = 0;
-    return b;
+    char *t = wd__strbuf_take(&w->b, len);
+    if (!t && len) *len = 0;
+    return t;
 }
 
-void wd__jsonw_free(wd__jsonw *w) {
-    free(w->buf);
-    w->buf = NULL;
-    w->len = w->cap = 0;
-    w->oom = false;
-}
+void wd__jsonw_free(wd__jsonw *w) { wd__strbuf_free(&w->b); }

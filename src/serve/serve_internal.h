@@ -1,7 +1,8 @@
 /*
  * serve/serve_internal.h - what the files of src/serve/ share.
  *
- *   server.c    libmicrohttpd glue: routing, auth, limits, lifecycle, reload
+ *   server.c    libmicrohttpd glue: routing, auth, limits (one request's life)
+ *   lifecycle.c start, reload and stop (server_mhd.h: the callbacks it registers)
  *   gate.c      the accept thread: request-head deadline, strict framing
  *               checks with JSON errors, per-address limits, fast health
  *               answers; hands good connections to libmicrohttpd
@@ -31,13 +32,12 @@
 #include "warden/serve.h"
 #include "warden/taxonomy.h"
 #include "base/err.h"
+#include "base/strbuf.h"
 
 /* ==== JSON writer ======================================================== */
 
 typedef struct wd__jsonw {
-    char *buf;   /* malloc'd, NUL-terminated; taken by the caller at the end */
-    size_t len, cap;
-    bool oom;    /* an allocation failed: the text is incomplete */
+    wd__strbuf b; /* the text; taken by the caller at the end */
 } wd__jsonw;
 
 void wd__jsonw_raw(wd__jsonw *w, const char *s, size_t n);

@@ -96,6 +96,8 @@ size_t wd__utf8_valid_prefix(const char *s, size_t len) {
     return len;
 }
 
+size_t wd_utf8_valid_prefix(const char *s, size_t len) { return s ? wd__utf8_valid_prefix(s, len) : 0; }
+
 size_t wd__utf8_incomplete_tail(const char *s, size_t len) {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t back = 1; back <= 3 && back <= len; back++) {

@@ -53,7 +53,9 @@ static void test_acceptance_library(void **state) {
     assert_true(wd_verdict_categories(v) & WD_CATMASK(WD_CAT_S9));
     assert_int_equal(wd_verdict_action(v), WD_ACTION_BLOCK);
     assert_true(wd_verdict_n_hits(v) > 0);
+    assert_true(wd_verdict_max_score(v) >= wd_verdict_score(v, WD_CAT_S9));
     wd_verdict_free(v);
+    assert_false(wd_guard_fail_open(G)); /* the built-in policy fails closed */
 
     v = check("What shutter speed should I use to shoot birds in flight?", WD_ROLE_INPUT, false);
     assert_false(wd_verdict_unsafe(v));
@@ -760,6 +762,7 @@ static void test_policy_semantics(void **state) {
     wd_guard *g;
     assert_int_equal(wd_guard_load_string(pol, strlen(pol), "c.yaml", NULL, NULL, &g), WD_OK);
     assert_string_equal(wd_guard_name(g), "custom");
+    assert_true(wd_guard_fail_open(g));
     wd_verdict *v;
     /* email scores 0.9 < 0.95: reported, not fired */
     assert_int_equal(wd_guard_check(g, "x@example.com", 13, NULL, &v), WD_OK);
@@ -773,7 +776,13 @@ static void test_policy_semantics(void **state) {
     /* S9 flagged on input; the lexicon does not run on output */
     assert_int_equal(wd_guard_check(g, "how to make a bomb", 18, NULL, &v), WD_OK);
     assert_int_equal(wd_verdict_action(v), WD_ACTION_FLAG);
+    float best = 0;
+    for (int c = 0; c < WD_CAT_COUNT; c++)
+        if (wd_verdict_score(v, (wd_category)c) > best) best = wd_verdict_score(v, (wd_category)c);
+    assert_true(best > 0 && wd_verdict_max_score(v) == best);
     wd_verdict_free(v);
+    assert_true(wd_verdict_max_score(NULL) == 0.0f);
+    assert_false(wd_guard_fail_open(NULL));
     wd_check_params p = wd_check_params_default();
     p.role = WD_ROLE_OUTPUT;
     assert_int_equal(wd_guard_check(g, "how to make a bomb", 18, &p, &v), WD_OK);

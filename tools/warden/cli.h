@@ -1,6 +1,7 @@
 /*
  * tools/warden/cli.h - what the subcommands share. The CLI is thin: each
- * subcommand parses its flags, calls the library and prints.
+ * subcommand parses its flags (a static table, cli_flags.h), calls the
+ * library (include/warden/ only) and prints.
  *
  * Exit status, for every subcommand (documented in the README):
  *   0  success (for `check`: every input allowed)

@@ -5,32 +5,13 @@
 #include "cli_data.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h"
 #include "cli.h"
-
-const char CLI_DATA_HELP[] =
-    "data:\n"
-    "  --text-field F        column or JSON path of the text (default: text, prompt,\n"
-    "                        goal, instruction, ... whichever is present)\n"
-    "  --label-field F       column or JSON path of the label (1/0, true/false,\n"
-    "                        yes/no, harmful/benign, unsafe/safe, toxic, ...; other\n"
-    "                        numbers such as 2, -1 or 0.5 are errors)\n"
-    "  --label harmful|benign  one label for every item (single-class sets)\n"
-    "  --category-field F    column or JSON path of hazard categories\n"
-    "  --category-scheme S   canonical, openai, ailuminate, llama2 or strongreject\n"
-    "  --id-field F          column or JSON path of an item id\n"
-    "  --format F            csv, tsv, jsonl, json or text (default: detected)\n"
-    "  --lenient             read CSV/TSV rows with more or fewer fields than the\n"
-    "                        header, or stray quotes, as most CSV readers do\n"
-    "                        (default: an error naming file:line)\n"
-    "  JSON paths: a.b.c; a.0.b indexes an array; 'instances[].text' reads the\n"
-    "  records from the array 'instances'. Files may be gzip-compressed.\n"
-    "  Per-file settings override the flags: FILE:text=goal:label=harmful\n"
-    "  (keys: text label label-field category scheme id format records).\n";
+#include "warden/json.h"
 
 /* The raw file specs are kept in src[].path until cli_data_finish. */
 static bool add_files(cli_data *d, const char *list) {
@@ -51,53 +32,62 @@ static bool add_files(cli_data *d, const char *list) {
     return true;
 }
 
-int cli_data_flag(cli_data *d, const char *cmd, const char *file_flag, int argc, char **argv, int *i) {
-    static const char *const flags[] = {"--text-field", "--label-field", "--label", "--category-field",
-                                        "--category-scheme", "--id-field", "--format", NULL};
-    const char *a = argv[*i];
-    if (!d->defaults.category_scheme) {
-        d->defaults = wd_dataset_params_default();
-    }
-    if (!strcmp(a, "--lenient")) { /* takes no value */
-        d->defaults.lenient = 1;
-        return 1;
-    }
-    int which = -1;
-    if (!strcmp(a, file_flag) || !strcmp(a, "--data")) which = 100;
-    for (int k = 0; flags[k] && which < 0; k++)
-        if (!strcmp(a, flags[k])) which = k;
-    if (which < 0) return 0;
-    if (*i + 1 >= argc) {
-        cli_usage_error(cmd, "%s needs a value", a);
-        return -1;
-    }
-    const char *v = argv[++*i];
-    switch (which) {
-    case 100:
-        if (!add_files(d, v)) {
-            cli_error("out of memory");
-            return -1;
-        }
-        break;
-    case 0: d->defaults.text_field = v; break;
-    case 1: d->defaults.label_field = v; break;
-    case 2:
-        if (wd_label_parse(v, &d->defaults.fixed_label)) {
-            cli_usage_error(cmd, "--label: expected harmful or benign, got '%s'", v);
-            return -1;
-        }
-        break;
-    case 3: d->defaults.category_field = v; break;
-    case 4: d->defaults.category_scheme = v; break;
-    case 5: d->defaults.id_field = v; break;
-    case 6:
-        if (wd_dataset_format_parse(v, &d->defaults.format)) {
-            cli_usage_error(cmd, "--format: %s", wd_last_error());
-            return -1;
-        }
-        break;
-    }
-    return 1;
+/* --data / --in FILE[,FILE...] (the field: the cli_data itself, at offset 0). */
+static bool files_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (add_files(field, v)) return true;
+    cli_error("out of memory");
+    return false;
+}
+
+static bool label_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (!wd_label_parse(v, field)) return true;
+    cli_usage_error(cmd, "--label: expected harmful or benign, got '%s'", v);
+    return false;
+}
+
+static bool format_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (!wd_dataset_format_parse(v, field)) return true;
+    cli_usage_error(cmd, "--format: %s", wd_last_error());
+    return false;
+}
+
+#define D(f) offsetof(cli_data, defaults.f)
+
+/* The dataset flags and the "data:" section of --help; row 0 is --in,
+ * left out for the commands that name their files with --data only. */
+static const cli_flag ROWS[] = {
+    CLI_CALL("--in", 0, files_flag, "FILE", NULL, .needs = "a value"),
+    CLI_CALL("--data", 0, files_flag, "FILE", NULL, .needs = "a value"),
+    CLI_TEXT("data:\n"),
+    CLI_STR("--text-field", D(text_field), "F", "column or JSON path of the text (default: text, prompt,\n"
+                                                "goal, instruction, ... whichever is present)",
+            .needs = "a value"),
+    CLI_STR("--label-field", D(label_field), "F", "column or JSON path of the label (1/0, true/false,\n"
+                                                  "yes/no, harmful/benign, unsafe/safe, toxic, ...; other\n"
+                                                  "numbers such as 2, -1 or 0.5 are errors)",
+            .needs = "a value"),
+    CLI_CALL("--label", D(fixed_label), label_flag, "harmful|benign", "one label for every item (single-class sets)",
+             .needs = "a value"),
+    CLI_STR("--category-field", D(category_field), "F", "column or JSON path of hazard categories", .needs = "a value"),
+    CLI_STR("--category-scheme", D(category_scheme), "S", "canonical, openai, ailuminate, llama2 or strongreject",
+            .needs = "a value"),
+    CLI_STR("--id-field", D(id_field), "F", "column or JSON path of an item id", .needs = "a value"),
+    CLI_CALL("--format", D(format), format_flag, "F", "csv, tsv, jsonl, json or text (default: detected)",
+             .needs = "a value"),
+    CLI_BOOL("--lenient", offsetof(cli_data, lenient), "read CSV/TSV rows with more or fewer fields than the\n"
+                                                       "header, or stray quotes, as most CSV readers do\n"
+                                                       "(default: an error naming file:line)"),
+    CLI_TEXT("  JSON paths: a.b.c; a.0.b indexes an array; 'instances[].text' reads the\n"
+             "  records from the array 'instances'. Files may be gzip-compressed.\n"
+             "  Per-file settings override the flags: FILE:text=goal:label=harmful\n"
+             "  (keys: text label label-field category scheme id format records).\n"),
+};
+
+cli_table cli_data_table(cli_data *d, const char *file_flag) {
+    memset(d, 0, sizeof *d);
+    d->defaults = wd_dataset_params_default();
+    bool in = !strcmp(file_flag, "--in");
+    return (cli_table){ROWS + !in, CLI_N(ROWS) - !in, d};
 }
 
 static const char *const KEYS[] = {"text", "label", "label-field", "category", "scheme",
@@ -113,7 +103,7 @@ static int setting_key(const char *s) {
 }
 
 bool cli_data_finish(cli_data *d, const char *cmd) {
-    if (!d->defaults.category_scheme) d->defaults = wd_dataset_params_default();
+    if (d->lenient) d->defaults.lenient = 1;
     for (size_t f = 0; f < d->n_src; f++) {
         cli_source *s = &d->src[f];
         s->params = d->defaults;
@@ -171,13 +161,13 @@ void cli_data_free(cli_data *d) {
 /* Takes the text out of a JSONL line; returns a malloc'd copy or NULL
  * (with *why set) when the line is a JSON object without a text field. */
 char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char **why) {
-    wd__json_fault fault;
-    cJSON *o = wd__json_parse_strict(line, len, "JSON object", 0, &fault);
+    wd_json_fault fault;
+    cJSON *o = wd_json_parse_strict(line, len, "JSON object", &fault);
     if (!o) {
         /* Not JSON, or a JSON value with text after it: the whole line is
          * the text (nothing of it goes unchecked). A duplicate key or a
          * U+0000 is JSON that readers disagree on: refused. */
-        if (fault == WD__JSON_SYNTAX || fault == WD__JSON_TRAILING) return NULL;
+        if (fault == WD_JSON_SYNTAX || fault == WD_JSON_TRAILING) return NULL;
         *why = wd_last_error();
         return NULL;
     }
@@ -239,7 +229,7 @@ int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text
 void cli_json_error_line(long lineno, const char *why) {
     cJSON *o = cJSON_CreateObject();
     if (o && lineno > 0) cJSON_AddNumberToObject(o, "line", (double)lineno);
-    char *txt = o && cJSON_AddStringToObject(o, "error", why ? why : "no text") ? wd__json_print(o, false) : NULL;
+    char *txt = o && cJSON_AddStringToObject(o, "error", why ? why : "no text") ? wd_json_print(o, false) : NULL;
     cJSON_Delete(o);
     printf("%s\n", txt ? txt : "{\"error\":\"out of memory\"}");
     free(txt);

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cli_flags.h"
 #include "warden/dataset.h"
 
 typedef struct cli_source {
@@ -36,12 +37,13 @@ typedef struct cli_data {
     size_t      n_src;
     /* the flags, applied to files without their own settings */
     wd_dataset_params defaults;
+    bool              lenient;
 } cli_data;
 
-/* Tries to consume argv[*i] (and its value) as one of the dataset flags.
- * file_flag is "--data" or "--in". Returns 1 when consumed (advancing *i),
- * 0 when argv[*i] is not a dataset flag, -1 after printing a usage error. */
-int  cli_data_flag(cli_data *d, const char *cmd, const char *file_flag, int argc, char **argv, int *i);
+/* Starts d empty and returns the table of the dataset flags (file_flag:
+ * "--data", or "--in" to take --in as well as --data) with their help, the
+ * "data:" section of a --help screen. */
+cli_table cli_data_table(cli_data *d, const char *file_flag);
 /* Applies the flag defaults to each file and parses the per-file settings.
  * Returns false after printing a usage error. */
 bool cli_data_finish(cli_data *d, const char *cmd);
@@ -64,7 +66,5 @@ int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text
  * newline to stdout, valid JSON whatever why holds: the --json answer for
  * an input line that cannot be read or checked. */
 void cli_json_error_line(long lineno, const char *why);
-/* The flags' help text (for --help screens). */
-extern const char CLI_DATA_HELP[];
 
 #endif

@@ -13,58 +13,26 @@
  * classifier over its tokens). Exit status: 0 every input certified safe,
  * 1 at least one harmful, 2 usage, 3 an error.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "base/file.h"
 #include "cli.h"
 #include "cli_data.h"
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: warden certify [TEXT... | -] [--mode suffix|insertion|infusion] [--max-erase D]\n"
-            "                      [--blocks K] [--randomized R | --greedy N] [--seed S] [--all]\n"
-            "                      [--policy FILE | --model DIR] [--tokenizer DIR]\n"
-            "                      [--template FILE] [--threshold T] [--role input|output]\n"
-            "                      [--no-reuse] [--threads N] [--json]\n\n"
-            "Erase-and-check: TEXT is harmful if the guard flags it or any subsequence made\n"
-            "by erasing units from it. If the guard flags a harmful prompt P, then P with\n"
-            "any D adversarial units appended (suffix), inserted as K blocks of <= D\n"
-            "(insertion) or scattered (infusion) is certified to be flagged too.\n\n"
-            "  --mode M         suffix (default; D + 1 checks), insertion (erase up to K\n"
-            "                   contiguous blocks of <= D), infusion (any <= D units)\n"
-            "  --max-erase D    units erased (default 20 suffix, 12 insertion, 3 infusion)\n"
-            "  --blocks K       insertion blocks (default 1)\n"
-            "  --randomized R   RandEC: check the prompt and a random fraction R of the rest\n"
-            "                   (not certified; seeded by --seed, default 1)\n"
-            "  --greedy N       GreedyEC: up to N rounds, each erasing the unit whose removal\n"
-            "                   raises the score most (not certified)\n"
-            "  --all            check every subsequence (default: stop at the first flagged)\n"
-            "  --policy FILE    the guard to certify (default: the built-in policy; units\n"
-            "                   are words, or the tokens of --tokenizer DIR)\n"
-            "  --model DIR      a model folder as the filter: a decoder is asked the Llama\n"
-            "                   Guard 3 question (or --template FILE with {text}) over its\n"
-            "                   own tokens, reusing the KV cache of shared prefixes\n"
-            "                   (--no-reuse: recompute each check); a BERT-family\n"
-            "                   classifier classifies each subsequence\n"
-            "  --threshold T    a judge flags when p(unsafe) >= T (default 0.5)\n"
-            "  --role ROLE      input (default) or output\n"
-            "  --threads N      threads for the guard or the model\n"
-            "  --json           one JSON certificate per input\n\n"
-            "With '-', or no TEXT and standard input not a terminal, certifies each line\n"
-            "(JSONL lines are read for their \"text\"/\"prompt\" field).\n\n"
-            "exit status: 0 all safe, 1 something harmful, 2 usage error, 3 error\n");
-}
+#include "cli_flags.h"
 
 typedef struct opts {
     wd_certify_params p;
     const char       *policy, *model, *tokenizer, *template_file;
     double            threshold;
-    long              threads;
-    bool              json;
+    long              threads, max_erase, blocks, greedy, seed;
+    int               role; /* 0 input, 1 output */
+    bool              json, no_reuse, dash;
 } opts;
+
+#define O(f) offsetof(opts, f)
 
 static void print_quoted(const char *s, size_t n) {
     putchar('"');
@@ -127,6 +95,14 @@ static int report(const wd_certificate *r, const opts *o, const char *unit, cons
 
 static int worst(int a, int b) { return a > b ? a : b; }
 
+/* "dir/name" (one '/' between), malloc'd; NULL when out of memory. */
+static char *path_join(const char *dir, const char *name) {
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *p = malloc(dl + nl + 2);
+    if (p) snprintf(p, dl + nl + 2, "%s%s%s", dir, dl && dir[dl - 1] != '/' ? "/" : "", name);
+    return p;
+}
+
 static int certify_one(wd_certifier *c, const char *text, size_t len, const opts *o, const char *label,
                        long lineno) {
     wd_certificate *r = NULL;
@@ -166,96 +142,97 @@ static int run_lines(wd_certifier *c, const opts *o) {
     return status;
 }
 
+/* --mode suffix|insertion|infusion (the field: a wd_ec_mode). */
+static bool mode_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (!wd_ec_mode_parse(v, field)) return true;
+    cli_usage_error(cmd, "--mode: expected suffix, insertion or infusion, got '%s'", v);
+    return false;
+}
+
+static const char *const ROLES[] = {"input", "output", NULL};
+
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden certify [TEXT... | -] [--mode suffix|insertion|infusion] [--max-erase D]\n"
+             "                      [--blocks K] [--randomized R | --greedy N] [--seed S] [--all]\n"
+             "                      [--policy FILE | --model DIR] [--tokenizer DIR]\n"
+             "                      [--template FILE] [--threshold T] [--role input|output]\n"
+             "                      [--no-reuse] [--threads N] [--json]\n\n"
+             "Erase-and-check: TEXT is harmful if the guard flags it or any subsequence made\n"
+             "by erasing units from it. If the guard flags a harmful prompt P, then P with\n"
+             "any D adversarial units appended (suffix), inserted as K blocks of <= D\n"
+             "(insertion) or scattered (infusion) is certified to be flagged too.\n\n"),
+    CLI_CALL("--mode", O(p.mode), mode_flag, "M", "suffix (default; D + 1 checks), insertion (erase up to K\n"
+                                                 "contiguous blocks of <= D), infusion (any <= D units)",
+             .needs = "suffix, insertion or infusion"),
+    CLI_INT("--max-erase", O(max_erase), "D", 1, 100000,
+            "units erased (default 20 suffix, 12 insertion, 3 infusion)", .needs = "D"),
+    CLI_INT("--blocks", O(blocks), "K", 1, 64, "insertion blocks (default 1)", .needs = "K"),
+    CLI_DOUBLE("--randomized", O(p.sample_ratio), "R", 0, 1,
+               "RandEC: check the prompt and a random fraction R of the rest\n"
+               "(not certified; seeded by --seed, default 1)",
+               .open_lo = true, .needs = "a number", .bad = "--randomized: expected a number in (0, 1], got '%s'"),
+    CLI_INT("--greedy", O(greedy), "N", 1, 100000, "GreedyEC: up to N rounds, each erasing the unit whose removal\n"
+                                                   "raises the score most (not certified)",
+            .needs = "N"),
+    CLI_INT("--seed", O(seed), "S", 0, 0x7fffffffL, NULL, .needs = "S"),
+    CLI_BOOL("--all", O(p.check_all), "check every subsequence (default: stop at the first flagged)"),
+    CLI_STR("--policy", O(policy), "FILE", "the guard to certify (default: the built-in policy; units\n"
+                                           "are words, or the tokens of --tokenizer DIR)",
+            .needs = "a FILE"),
+    CLI_STR("--model", O(model), "DIR", "a model folder as the filter: a decoder is asked the Llama\n"
+                                        "Guard 3 question (or --template FILE with {text}) over its\n"
+                                        "own tokens, reusing the KV cache of shared prefixes\n"
+                                        "(--no-reuse: recompute each check); a BERT-family\n"
+                                        "classifier classifies each subsequence",
+            .needs = "a DIR"),
+    CLI_STR("--tokenizer", O(tokenizer), "DIR", NULL, .needs = "a DIR"),
+    CLI_STR("--template", O(template_file), "FILE", NULL, .needs = "a FILE"),
+    CLI_BOOL("--no-reuse", O(no_reuse), NULL),
+    CLI_DOUBLE("--threshold", O(threshold), "T", 0, 1, "a judge flags when p(unsafe) >= T (default 0.5)",
+               .open_lo = true, .needs = "a number", .bad = "--threshold: expected a number in (0, 1], got '%s'"),
+    CLI_ENUM("--role", O(role), "ROLE", ROLES, "input (default) or output", .needs = "input or output",
+             .bad = "--role: expected input or output, got '%s'"),
+    CLI_INT("--threads", O(threads), "N", 1, 256, "threads for the guard or the model", .needs = "N"),
+    CLI_BOOL("--json", O(json), "one JSON certificate per input"),
+    CLI_BOOL("-", O(dash), NULL),
+    CLI_TEXT("\nWith '-', or no TEXT and standard input not a terminal, certifies each line\n"
+             "(JSONL lines are read for their \"text\"/\"prompt\" field).\n\n"
+             "exit status: 0 all safe, 1 something harmful, 2 usage error, 3 error\n"),
+};
+
 int cmd_certify(int argc, char **argv) {
+    opts o = {.p = wd_certify_params_default(), .threshold = 0.5, .threads = 0, .seed = -1};
+    cli_spec spec = {"certify", {{ROWS, CLI_N(ROWS), &o}}, .col = 19, .max_pos = -1};
     if (cli_wants_help(argc, argv)) {
-        usage(stdout);
+        cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    opts o = {.p = wd_certify_params_default(), .threshold = 0.5, .threads = 0};
+    const char **words = malloc((size_t)argc * sizeof *words);
+    if (!words) return cli_error("out of memory");
+    int n_words = 0, rc = cli_flags_parse(&spec, argc, argv, words, &n_words);
     char *text = NULL;
     size_t text_len = 0;
-    bool dash = false, rest = false;
-    long v = 0;
-    double x = 0;
-#define NEED(what)                                                                        \
-    do {                                                                                  \
-        if (++i >= argc) return free(text), cli_usage_error("certify", "%s needs %s", a, what); \
-    } while (0)
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (rest || a[0] != '-' || !a[1]) {
-            if (!rest && !strcmp(a, "-")) {
-                dash = true;
-                continue;
-            }
-            if (!cli_append_word(&text, &text_len, a)) return free(text), cli_error("out of memory");
-        } else if (!strcmp(a, "--")) {
-            rest = true;
-        } else if (!strcmp(a, "--mode")) {
-            NEED("suffix, insertion or infusion");
-            if (wd_ec_mode_parse(argv[i], &o.p.mode))
-                return free(text), cli_usage_error("certify", "--mode: expected suffix, insertion or infusion, got '%s'", argv[i]);
-        } else if (!strcmp(a, "--max-erase")) {
-            NEED("D");
-            if (!cli_parse_int("certify", a, argv[i], 1, 100000, &v)) return free(text), CLI_USAGE;
-            o.p.max_erase = (int)v;
-        } else if (!strcmp(a, "--blocks")) {
-            NEED("K");
-            if (!cli_parse_int("certify", a, argv[i], 1, 64, &v)) return free(text), CLI_USAGE;
-            o.p.n_blocks = (int)v;
-        } else if (!strcmp(a, "--greedy")) {
-            NEED("N");
-            if (!cli_parse_int("certify", a, argv[i], 1, 100000, &v)) return free(text), CLI_USAGE;
-            o.p.greedy_rounds = (int)v;
-        } else if (!strcmp(a, "--seed")) {
-            NEED("S");
-            if (!cli_parse_int("certify", a, argv[i], 0, 0x7fffffffL, &v)) return free(text), CLI_USAGE;
-            o.p.seed = (uint64_t)v;
-        } else if (!strcmp(a, "--threads")) {
-            NEED("N");
-            if (!cli_parse_int("certify", a, argv[i], 1, 256, &o.threads)) return free(text), CLI_USAGE;
-        } else if (!strcmp(a, "--randomized") || !strcmp(a, "--threshold")) {
-            NEED("a number");
-            char *end = NULL;
-            x = strtod(argv[i], &end);
-            if (!end || *end || !(x > 0 && x <= 1))
-                return free(text), cli_usage_error("certify", "%s: expected a number in (0, 1], got '%s'", a, argv[i]);
-            if (a[2] == 'r') o.p.sample_ratio = x;
-            else o.threshold = x;
-        } else if (!strcmp(a, "--all")) {
-            o.p.check_all = true;
-        } else if (!strcmp(a, "--no-reuse")) {
-            o.p.reuse = WD_EC_REUSE_NONE;
-        } else if (!strcmp(a, "--json")) {
-            o.json = true;
-        } else if (!strcmp(a, "--role")) {
-            NEED("input or output");
-            if (!strcmp(argv[i], "input")) o.p.role = WD_ROLE_INPUT;
-            else if (!strcmp(argv[i], "output")) o.p.role = WD_ROLE_OUTPUT;
-            else return free(text), cli_usage_error("certify", "--role: expected input or output, got '%s'", argv[i]);
-        } else if (!strcmp(a, "--policy") || !strcmp(a, "--model") || !strcmp(a, "--tokenizer") ||
-                   !strcmp(a, "--template")) {
-            NEED(a[2] == 'p' ? "a FILE" : a[3] == 'e' ? "a FILE" : "a DIR");
-            if (a[2] == 'p') o.policy = argv[i];
-            else if (a[2] == 'm') o.model = argv[i];
-            else if (a[3] == 'o') o.tokenizer = argv[i];
-            else o.template_file = argv[i];
-        } else {
-            return free(text), cli_usage_error("certify", "unknown option '%s'", a);
-        }
-    }
-#undef NEED
+    for (int k = 0; rc < 0 && k < n_words; k++) /* the words of TEXT, joined by spaces */
+        if (!cli_append_word(&text, &text_len, words[k])) rc = cli_error("out of memory");
+    free(words);
+    if (rc >= 0) return free(text), rc;
+    if (o.max_erase) o.p.max_erase = (int)o.max_erase;
+    if (o.blocks) o.p.n_blocks = (int)o.blocks;
+    if (o.greedy) o.p.greedy_rounds = (int)o.greedy;
+    if (o.seed >= 0) o.p.seed = (uint64_t)o.seed;
+    if (o.no_reuse) o.p.reuse = WD_EC_REUSE_NONE;
+    o.p.role = o.role ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
     if (o.p.greedy_rounds && o.p.sample_ratio > 0)
         return free(text), cli_usage_error("certify", "--randomized and --greedy are different methods: pick one");
     if (o.model && (o.policy || o.tokenizer))
         return free(text), cli_usage_error("certify", "--model is the filter itself: no --policy or --tokenizer with it");
     if (o.template_file && !o.model)
         return free(text), cli_usage_error("certify", "--template applies to a --model judge");
-    if (dash && text) return free(text), cli_usage_error("certify", "give TEXT or '-', not both");
-    if (!text && !dash) {
+    if (o.dash && text) return free(text), cli_usage_error("certify", "give TEXT or '-', not both");
+    if (!text && !o.dash) {
         if (isatty(STDIN_FILENO))
             return cli_usage_error("certify", "nothing to certify: give TEXT, or '-' and lines on standard input");
-        dash = true;
+        o.dash = true;
     }
     wd_certifier *c = NULL;
     wd_guard *g = NULL;
@@ -268,7 +245,7 @@ int cmd_certify(int argc, char **argv) {
         jp.n_threads = (int)o.threads;
         char *tmpl = NULL;
         size_t tl = 0;
-        if (o.template_file && (st = wd__file_read(o.template_file, 1 << 20, &tmpl, &tl)))
+        if (o.template_file && (st = wd_file_read(o.template_file, 1 << 20, &tmpl, &tl)))
             return free(text), cli_fail(st, o.template_file);
         jp.template_text = tmpl;
         st = wd_certifier_new_model(o.model, &jp, &c);
@@ -280,7 +257,7 @@ int cmd_certify(int argc, char **argv) {
         st = o.policy ? wd_guard_load(o.policy, &gp, &g) : wd_guard_load_default(&gp, &g);
         if (st) return free(text), cli_fail(st, o.policy ? "policy" : "built-in policy");
         if (o.tokenizer) {
-            char *tp = wd__path_join(o.tokenizer, "tokenizer.json");
+            char *tp = path_join(o.tokenizer, "tokenizer.json");
             st = tp ? wd_tokenizer_load(tp, &tok) : WD_ERR_NOMEM;
             free(tp);
             if (st) {
@@ -294,7 +271,7 @@ int cmd_certify(int argc, char **argv) {
             return free(text), cli_fail(st, "certify");
         }
     }
-    status = dash ? run_lines(c, &o) : certify_one(c, text, text_len, &o, NULL, 0);
+    status = o.dash ? run_lines(c, &o) : certify_one(c, text, text_len, &o, NULL, 0);
     wd_certifier_free(c);
     wd_tokenizer_free(tok);
     wd_guard_free(g);

@@ -15,6 +15,7 @@
  * could not be fully computed: invalid UTF-8, too long), 2 usage.
  */
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,38 +23,18 @@
 
 #include "cli.h"
 #include "cli_data.h"
+#include "cli_flags.h"
 
 #define BATCH 256
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: warden check [TEXT... | -] [--policy FILE | --model DIR] [--role input|output]\n"
-            "                    [--json] [--redact] [--threads N]\n\n"
-            "Checks whether TEXT (a user prompt, or with --role output a model's\n"
-            "response) is unsafe, in which hazard categories (S1-S14, pii, secrets,\n"
-            "prompt_injection, profanity), and why: which scanner fired on which bytes.\n\n"
-            "With '-', or no TEXT and standard input not a terminal, reads one input per\n"
-            "line and prints one answer per line, in input order, labelled with the line\n"
-            "number (--json: {\"line\": N, ...verdict} or {\"line\": N, \"error\": ...} for a\n"
-            "line that cannot be read). A line holding a JSON object is read for its\n"
-            "\"text\" (or \"prompt\", \"input\", \"response\", \"output\") field.\n\n"
-            "options:\n"
-            "  --policy FILE   policy file (YAML, see docs/policy.md); default: the built-in\n"
-            "  --model DIR     a model folder as the guard: a decoder as an LLM judge (Llama\n"
-            "                  Guard 3 prompt), a BERT-family sequence classifier\n"
-            "  --role ROLE     input (default: a user prompt) or output (a model response)\n"
-            "  --json          print each verdict as one JSON object per line\n"
-            "  --redact        also print the text with PII and secrets replaced ([CARD], ...)\n"
-            "  --threads N     threads for line input (default 1)\n\n"
-            "exit status: 0 all allowed, 1 something flagged, 2 usage error, 3 error\n");
-}
-
 typedef struct opts {
     const char *policy, *model;
-    wd_role     role;
-    bool        json, redact;
+    int         role; /* 0 input, 1 output */
+    bool        json, redact, dash;
     long        threads;
 } opts;
+
+#define O(f) offsetof(opts, f)
 
 static void print_human(const wd_verdict *v, const char *label) {
     const char *err = wd_verdict_error(v);
@@ -156,7 +137,7 @@ static int emit_line(const wd_verdict *v, const opts *o, long lineno) {
  * line's error in its place), each with its line number. */
 static int run_lines(wd_guard *g, const opts *o) {
     wd_check_params cp = wd_check_params_default();
-    cp.role = o->role;
+    cp.role = o->role ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
     cp.redact = o->redact;
     char *texts[BATCH];
     size_t lens[BATCH];
@@ -224,51 +205,55 @@ static int run_lines(wd_guard *g, const opts *o) {
     return status;
 }
 
+static const char *const ROLES[] = {"input", "output", NULL};
+
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden check [TEXT... | -] [--policy FILE | --model DIR] [--role input|output]\n"
+             "                    [--json] [--redact] [--threads N]\n\n"
+             "Checks whether TEXT (a user prompt, or with --role output a model's\n"
+             "response) is unsafe, in which hazard categories (S1-S14, pii, secrets,\n"
+             "prompt_injection, profanity), and why: which scanner fired on which bytes.\n\n"
+             "With '-', or no TEXT and standard input not a terminal, reads one input per\n"
+             "line and prints one answer per line, in input order, labelled with the line\n"
+             "number (--json: {\"line\": N, ...verdict} or {\"line\": N, \"error\": ...} for a\n"
+             "line that cannot be read). A line holding a JSON object is read for its\n"
+             "\"text\" (or \"prompt\", \"input\", \"response\", \"output\") field.\n\n"
+             "options:\n"),
+    CLI_STR("--policy", O(policy), "FILE", "policy file (YAML, see docs/policy.md); default: the built-in",
+            .needs = "a FILE"),
+    CLI_STR("--model", O(model), "DIR", "a model folder as the guard: a decoder as an LLM judge (Llama\n"
+                                        "Guard 3 prompt), a BERT-family sequence classifier",
+            .needs = "a DIR"),
+    CLI_ENUM("--role", O(role), "ROLE", ROLES, "input (default: a user prompt) or output (a model response)",
+             .needs = "input or output", .bad = "--role: expected input or output, got '%s'"),
+    CLI_BOOL("--json", O(json), "print each verdict as one JSON object per line"),
+    CLI_BOOL("--redact", O(redact), "also print the text with PII and secrets replaced ([CARD], ...)"),
+    CLI_INT("--threads", O(threads), "N", 1, 256, "threads for line input (default 1)", .needs = "N"),
+    CLI_BOOL("-", O(dash), NULL),
+    CLI_TEXT("\nexit status: 0 all allowed, 1 something flagged, 2 usage error, 3 error\n"),
+};
+
 int cmd_check(int argc, char **argv) {
+    opts o = {.threads = 1};
+    cli_spec spec = {"check", {{ROWS, CLI_N(ROWS), &o}}, .col = 18, .max_pos = -1};
     if (cli_wants_help(argc, argv)) {
-        usage(stdout);
+        cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    opts o = {NULL, NULL, WD_ROLE_INPUT, false, false, 1};
+    const char **words = malloc((size_t)argc * sizeof *words);
+    if (!words) return cli_error("out of memory");
+    int n_words = 0, status = cli_flags_parse(&spec, argc, argv, words, &n_words);
     char *text = NULL;
     size_t text_len = 0;
-    bool dash = false, rest_positional = false;
-    int status = CLI_OK;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!rest_positional && !strcmp(a, "--")) {
-            rest_positional = true;
-        } else if (!rest_positional && !strcmp(a, "--policy")) {
-            if (++i >= argc) return free(text), cli_usage_error("check", "--policy needs a FILE");
-            o.policy = argv[i];
-        } else if (!rest_positional && !strcmp(a, "--model")) {
-            if (++i >= argc) return free(text), cli_usage_error("check", "--model needs a DIR");
-            o.model = argv[i];
-        } else if (!rest_positional && !strcmp(a, "--role")) {
-            if (++i >= argc) return free(text), cli_usage_error("check", "--role needs input or output");
-            if (!strcmp(argv[i], "input")) o.role = WD_ROLE_INPUT;
-            else if (!strcmp(argv[i], "output")) o.role = WD_ROLE_OUTPUT;
-            else return free(text), cli_usage_error("check", "--role: expected input or output, got '%s'", argv[i]);
-        } else if (!rest_positional && !strcmp(a, "--json")) {
-            o.json = true;
-        } else if (!rest_positional && !strcmp(a, "--redact")) {
-            o.redact = true;
-        } else if (!rest_positional && !strcmp(a, "--threads")) {
-            if (++i >= argc) return free(text), cli_usage_error("check", "--threads needs N");
-            if (!cli_parse_int("check", "--threads", argv[i], 1, 256, &o.threads)) return free(text), CLI_USAGE;
-        } else if (!rest_positional && !strcmp(a, "-")) {
-            dash = true;
-        } else if (!rest_positional && a[0] == '-' && a[1]) {
-            return free(text), cli_usage_error("check", "unknown option '%s'", a);
-        } else {
-            /* words of TEXT, joined by spaces */
-            if (!cli_append_word(&text, &text_len, a)) return free(text), cli_error("out of memory");
-        }
-    }
-    if (dash && text) return free(text), cli_usage_error("check", "give TEXT or '-', not both");
-    if (!text && !dash) {
+    for (int k = 0; status < 0 && k < n_words; k++) /* the words of TEXT, joined by spaces */
+        if (!cli_append_word(&text, &text_len, words[k])) status = cli_error("out of memory");
+    free(words);
+    if (status >= 0) return free(text), status;
+    status = CLI_OK;
+    if (o.dash && text) return free(text), cli_usage_error("check", "give TEXT or '-', not both");
+    if (!text && !o.dash) {
         if (isatty(STDIN_FILENO)) return cli_usage_error("check", "nothing to check: give TEXT, or '-' and lines on standard input");
-        dash = true;
+        o.dash = true;
     }
     wd_guard_params gp = wd_guard_params_default();
     gp.n_threads = (int)o.threads;
@@ -281,11 +266,11 @@ int cmd_check(int argc, char **argv) {
         free(text);
         return cli_fail(st, o.model ? o.model : o.policy ? "policy" : "built-in policy");
     }
-    if (dash) {
+    if (o.dash) {
         status = run_lines(g, &o);
     } else {
         wd_check_params cp = wd_check_params_default();
-        cp.role = o.role;
+        cp.role = o.role ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
         cp.redact = o.redact;
         wd_verdict *v = NULL;
         st = wd_guard_check(g, text, text_len, &cp, &v);

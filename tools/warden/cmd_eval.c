@@ -1,11 +1,12 @@
 /*
  * tools/warden/cmd_eval.c - `warden eval`: run a guard over labelled data,
  * clean and under attack, and write results.jsonl, metrics.json and
- * report.html (the library's wd_eval_run does the work; this file parses
- * flags, wraps the guard as a scorer, draws the progress bar and turns
- * SIGINT into a clean stop).
+ * report.html (the library's wd_eval_run does the work, with its guard or
+ * erase-and-check scorer; this file parses flags, draws the progress bar
+ * and turns SIGINT into a clean stop).
  */
 #include <math.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "cli.h"
 #include "cli_data.h"
+#include "cli_flags.h"
 #include "warden/attack.h"
 #include "warden/eval.h"
 #include "warden/guard.h"
@@ -28,69 +30,27 @@ static void on_sigint(int sig) {
     g_stop = 1; /* SA_RESETHAND: a second Ctrl-C kills at once */
 }
 
-/* ==== the guard as a scorer ============================================= */
+/* ==== flags ============================================================== */
 
-typedef struct guard_scorer {
-    wd_guard       *guard;
-    wd_check_params check;
-    wd_verdict    **verdicts;
-    size_t          cap;
-} guard_scorer;
+typedef struct opts {
+    const char *policy, *model, *attack, *out, *tpl_path, *tpl_field, *title;
+    bool        fresh, json, quiet, certify;
+    long        batch, threads, greedy, tokens;
+    int         role;
+    double      rate;
+    unsigned long long seed;
+    wd_certify_params cert;
+} opts;
 
-/* score = the largest category score; flagged = the policy's decision. */
-static wd_status score_with_guard(void *user, const char *const *texts, const size_t *lens, size_t n,
-                                  wd_eval_score *out) {
-    guard_scorer *gs = user;
-    if (n > gs->cap) {
-        wd_verdict **nv = realloc(gs->verdicts, n * sizeof *nv);
-        if (!nv) return WD_ERR_NOMEM;
-        gs->verdicts = nv;
-        gs->cap = n;
-    }
-    wd_status st = wd_guard_check_batch(gs->guard, texts, lens, n, &gs->check, gs->verdicts);
-    if (st) return st;
-    for (size_t i = 0; i < n; i++) {
-        wd_verdict *v = gs->verdicts[i];
-        double best = 0;
-        for (int c = 0; c < WD_CAT_COUNT; c++) {
-            double s = wd_verdict_score(v, (wd_category)c);
-            if (s > best) best = s;
-        }
-        out[i].flagged = wd_verdict_unsafe(v);
-        out[i].score = best;
-        out[i].categories = wd_verdict_categories(v);
-        out[i].latency_ms = wd_verdict_micros(v) / 1000.0;
-        if (wd_verdict_to_json(v, &out[i].detail_json)) out[i].detail_json = NULL;
-        wd_verdict_free(v);
-        gs->verdicts[i] = NULL;
-    }
-    return WD_OK;
-}
+#define O(f) offsetof(opts, f)
 
-/* ==== erase-and-check as a scorer ======================================== */
-
-typedef struct certify_scorer {
-    wd_certifier     *cert;
-    wd_certify_params params;
-} certify_scorer;
-
-/* flagged = the certificate's verdict; score = the highest filter score
- * over the subsequences checked. One certifier, texts one after another
- * (the guard's own threads still work inside each certificate). */
-static wd_status score_with_certify(void *user, const char *const *texts, const size_t *lens,
-                                    size_t n, wd_eval_score *out) {
-    certify_scorer *cs = user;
-    for (size_t i = 0; i < n; i++) {
-        wd_certificate *r = NULL;
-        wd_status st = wd_certify(cs->cert, texts[i], lens[i], &cs->params, &r);
-        if (st) return st;
-        out[i].flagged = wd_certificate_harmful(r);
-        out[i].score = wd_certificate_max_score(r);
-        out[i].latency_ms = wd_certificate_micros(r) / 1000.0;
-        if (wd_certificate_to_json(r, &out[i].detail_json)) out[i].detail_json = NULL;
-        wd_certificate_free(r);
-    }
-    return WD_OK;
+/* --certify MODE[:D[:K]] (the field: the opts itself, at offset 0). */
+static bool certify_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    opts *o = field;
+    o->certify = true;
+    if (!wd_certify_params_parse(v, &o->cert)) return true;
+    cli_usage_error(cmd, "--certify: expected MODE[:D[:K]] with MODE suffix, insertion or infusion, got '%s'", v);
+    return false;
 }
 
 /* ==== progress ============================================================ */
@@ -177,207 +137,80 @@ static void print_headline(const char *out) {
 
 /* ==== command ============================================================= */
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: warden eval --data FILE[,FILE...] [options]\n\n"
-            "Runs a guard over labelled data and writes, in --out:\n"
-            "  results.jsonl  one line per item (and per attack), appended as it runs\n"
-            "  metrics.json   precision, recall, F1, FPR, AUPRC, ROC-AUC, recall at FPR,\n"
-            "                 calibration, per category, per file, latency, attacks\n"
-            "  report.html    a self-contained page with the plots and tables\n"
-            "Rerunning with the same --out resumes: finished items are not redone.\n"
-            "Ctrl-C stops after the current batch with every file valid.\n\n"
-            "options:\n"
-            "  --policy FILE         the guard's policy (default: the built-in policy)\n"
-            "  --model DIR           a model folder as the guard: a decoder as an LLM judge\n"
-            "                        (Llama Guard 3 prompt), a BERT-family classifier\n"
-            "  --certify MODE[:D[:K]]  score erase-and-check over the guard instead: mode\n"
-            "                        suffix, insertion or infusion, D units erased, K blocks\n"
-            "                        (see warden certify --help); recall on harmful items is\n"
-            "                        then the certified accuracy\n"
-            "  --randomized R, --greedy N\n"
-            "                        with --certify: RandEC or GreedyEC (not certified)\n"
-            "  --role input|output   check the texts as prompts (default) or responses\n"
-            "  --attack LIST         also score attacked copies (see warden attack --help);\n"
-            "                        the report compares detection clean vs attacked\n"
-            "  --seed S, --rate R, --tokens D, --templates FILE, --template-field F\n"
-            "                        attack settings, as for warden attack\n"
-            "  --out DIR             output folder (default: eval-out)\n"
-            "  --fresh               start over instead of resuming\n"
-            "  --batch N             texts per guard call (default 32)\n"
-            "  --threads N           guard threads (default 1)\n"
-            "  --title TEXT          the report's title\n"
-            "  --json                print metrics.json to standard output at the end\n"
-            "  --quiet               no progress bar\n\n%s\n"
-            "exit status: 0 done, 2 usage, 3 error, 130 interrupted (rerun to resume)\n",
-            CLI_DATA_HELP);
-}
+static const char *const ROLES[] = {"input", "output", NULL};
 
-int cmd_eval(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return CLI_OK;
-    }
-    cli_data data;
-    memset(&data, 0, sizeof data);
-    const char *policy = NULL, *model_dir = NULL, *attack_list = NULL, *out = "eval-out", *tpl_path = NULL, *tpl_field = NULL,
-               *title = NULL;
-    bool fresh = false, json = false, quiet = false;
-    long batch = 32, threads = 1;
-    wd_eval_params ep = wd_eval_params_default();
-    wd_check_params cp = wd_check_params_default();
-    certify_scorer cs = {.cert = NULL, .params = wd_certify_params_default()};
-    bool certify = false;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_data_flag(&data, "eval", "--data", argc, argv, &i);
-        if (r < 0) return cli_data_free(&data), CLI_USAGE;
-        if (r > 0) continue;
-        const char *a = argv[i];
-        int has_val = i + 1 < argc;
-        if (!strcmp(a, "--fresh")) fresh = true;
-        else if (!strcmp(a, "--json")) json = true;
-        else if (!strcmp(a, "--quiet")) quiet = true;
-        else if (!has_val && !strncmp(a, "--", 2)) {
-            cli_data_free(&data);
-            return cli_usage_error("eval", "unknown argument or missing value: '%s'", a);
-        } else if (!strcmp(a, "--policy")) policy = argv[++i];
-        else if (!strcmp(a, "--model")) model_dir = argv[++i];
-        else if (!strcmp(a, "--certify")) {
-            certify = true;
-            if (wd_certify_params_parse(argv[++i], &cs.params))
-                return cli_data_free(&data),
-                       cli_usage_error("eval", "--certify: expected MODE[:D[:K]] with MODE suffix, insertion "
-                                               "or infusion, got '%s'", argv[i]);
-        } else if (!strcmp(a, "--randomized")) {
-            char *end;
-            cs.params.sample_ratio = strtod(argv[++i], &end);
-            if (*end || !(cs.params.sample_ratio > 0 && cs.params.sample_ratio <= 1))
-                return cli_data_free(&data), cli_usage_error("eval", "--randomized: expected a number in (0, 1]");
-        } else if (!strcmp(a, "--greedy")) {
-            long v;
-            if (!cli_parse_int("eval", "--greedy", argv[++i], 1, 100000, &v)) return cli_data_free(&data), CLI_USAGE;
-            cs.params.greedy_rounds = (int)v;
-        }
-        else if (!strcmp(a, "--attack")) attack_list = argv[++i];
-        else if (!strcmp(a, "--out")) out = argv[++i];
-        else if (!strcmp(a, "--templates")) tpl_path = argv[++i];
-        else if (!strcmp(a, "--template-field")) tpl_field = argv[++i];
-        else if (!strcmp(a, "--title")) title = argv[++i];
-        else if (!strcmp(a, "--role")) {
-            const char *v = argv[++i];
-            if (!strcmp(v, "input")) cp.role = WD_ROLE_INPUT;
-            else if (!strcmp(v, "output")) cp.role = WD_ROLE_OUTPUT;
-            else return cli_data_free(&data), cli_usage_error("eval", "--role: input or output, not '%s'", v);
-        } else if (!strcmp(a, "--seed")) {
-            char *end;
-            ep.attack.seed = strtoull(argv[++i], &end, 10);
-            if (*end || !*argv[i]) return cli_data_free(&data), cli_usage_error("eval", "--seed: expected an integer");
-        } else if (!strcmp(a, "--rate")) {
-            char *end;
-            ep.attack.rate = strtod(argv[++i], &end);
-            if (*end || ep.attack.rate < 0 || ep.attack.rate > 1)
-                return cli_data_free(&data), cli_usage_error("eval", "--rate: expected a number in [0, 1]");
-        } else if (!strcmp(a, "--tokens")) {
-            long v;
-            if (!cli_parse_int("eval", "--tokens", argv[++i], 1, 10000, &v)) return cli_data_free(&data), CLI_USAGE;
-            ep.attack.n_tokens = (int)v;
-        } else if (!strcmp(a, "--batch")) {
-            if (!cli_parse_int("eval", "--batch", argv[++i], 1, 100000, &batch)) return cli_data_free(&data), CLI_USAGE;
-        } else if (!strcmp(a, "--threads")) {
-            if (!cli_parse_int("eval", "--threads", argv[++i], 1, 1024, &threads)) return cli_data_free(&data), CLI_USAGE;
-        } else {
-            cli_data_free(&data);
-            return cli_usage_error("eval", "unknown argument '%s'", a);
-        }
-    }
-    if (data.n_src == 0) return cli_data_free(&data), cli_usage_error("eval", "--data is required");
-    if (policy && model_dir) return cli_data_free(&data), cli_usage_error("eval", "--policy and --model exclude each other");
-    if (!certify && (cs.params.sample_ratio > 0 || cs.params.greedy_rounds > 0))
-        return cli_data_free(&data), cli_usage_error("eval", "--randomized and --greedy go with --certify");
-    if (cs.params.sample_ratio > 0 && cs.params.greedy_rounds > 0)
-        return cli_data_free(&data), cli_usage_error("eval", "--randomized and --greedy are different methods: pick one");
-    if (!cli_data_finish(&data, "eval")) return cli_data_free(&data), CLI_USAGE;
-    wd_attack_kind kinds[64];
-    size_t n_kinds = 0;
-    if (attack_list && wd_attack_parse_list(attack_list, kinds, 64, &n_kinds)) {
-        cli_data_free(&data);
-        return cli_usage_error("eval", "--attack: %s", wd_last_error());
-    }
-    for (size_t k = 0; k < n_kinds; k++)
-        if (kinds[k] == WD_ATTACK_TEMPLATE && !tpl_path)
-            return cli_data_free(&data), cli_usage_error("eval", "the template attack needs --templates FILE");
-
+/* Loads the guard (and the certifier), runs the evaluation and prints
+ * the summary; returns the exit status. Frees data. */
+static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard *gs, wd_eval_certify *cs,
+               const wd_attack_kind *kinds, size_t n_kinds) {
     int rc = CLI_OK;
     char **tpls = NULL;
     size_t n_tpls = 0;
-    wd_eval_source *src = calloc(data.n_src, sizeof *src);
-    guard_scorer gs;
-    memset(&gs, 0, sizeof gs);
+    wd_eval_source *src = calloc(data->n_src, sizeof *src);
     if (!src) {
         rc = cli_error("out of memory");
         goto done;
     }
-    for (size_t f = 0; f < data.n_src; f++) {
-        src[f].path = data.src[f].path;
-        src[f].params = data.src[f].params;
+    for (size_t f = 0; f < data->n_src; f++) {
+        src[f].path = data->src[f].path;
+        src[f].params = data->src[f].params;
     }
-    if (tpl_path) {
-        wd_status st = wd_attack_templates_load(tpl_path, tpl_field, 1, &tpls, &n_tpls);
+    if (o->tpl_path) {
+        wd_status st = wd_attack_templates_load(o->tpl_path, o->tpl_field, 1, &tpls, &n_tpls);
         if (st) {
             rc = cli_fail(st, "--templates");
             goto done;
         }
-        ep.attack.templates = (const char *const *)tpls;
-        ep.attack.n_templates = n_tpls;
+        ep->attack.templates = (const char *const *)tpls;
+        ep->attack.n_templates = n_tpls;
     }
     wd_guard_params gp = wd_guard_params_default();
-    gp.n_threads = (int)threads;
-    wd_status st = model_dir ? wd_guard_load_model(model_dir, &gp, &gs.guard)
-                   : policy  ? wd_guard_load(policy, &gp, &gs.guard)
-                             : wd_guard_load_default(&gp, &gs.guard);
+    gp.n_threads = (int)o->threads;
+    wd_status st = o->model ? wd_guard_load_model(o->model, &gp, &gs->guard)
+                   : o->policy ? wd_guard_load(o->policy, &gp, &gs->guard)
+                               : wd_guard_load_default(&gp, &gs->guard);
     if (st) {
-        rc = cli_fail(st, model_dir ? model_dir : policy ? policy : "built-in policy");
+        rc = cli_fail(st, o->model ? o->model : o->policy ? o->policy : "built-in policy");
         goto done;
     }
-    gs.check = cp;
-    cs.params.role = cp.role;
+    cs->params.role = gs->check.role;
     char subject[512];
-    snprintf(subject, sizeof subject, "%s", wd_guard_name(gs.guard));
-    if (certify) {
+    snprintf(subject, sizeof subject, "%s", wd_guard_name(gs->guard));
+    if (o->certify) {
         /* a model folder certifies over its own tokens (a decoder with prefix reuse) */
-        if (model_dir) {
+        if (o->model) {
             wd_judge_params jp = wd_judge_params_default();
-            jp.n_threads = (int)threads;
-            st = wd_certifier_new_model(model_dir, &jp, &cs.cert);
+            jp.n_threads = (int)o->threads;
+            st = wd_certifier_new_model(o->model, &jp, &cs->certifier);
         } else {
-            st = wd_certifier_new_guard(gs.guard, NULL, &cs.cert);
+            st = wd_certifier_new_guard(gs->guard, NULL, &cs->certifier);
         }
         if (st) {
             rc = cli_fail(st, "certify");
             goto done;
         }
-        if (cs.params.greedy_rounds)
-            snprintf(subject, sizeof subject, "GreedyEC (%d rounds) over %s", cs.params.greedy_rounds,
-                     wd_guard_name(gs.guard));
+        if (cs->params.greedy_rounds)
+            snprintf(subject, sizeof subject, "GreedyEC (%d rounds) over %s", cs->params.greedy_rounds,
+                     wd_guard_name(gs->guard));
         else
             snprintf(subject, sizeof subject, "%s %s d=%d over %s",
-                     cs.params.sample_ratio > 0 && cs.params.sample_ratio < 1 ? "RandEC" : "erase-and-check",
-                     wd_ec_mode_str(cs.params.mode),
-                     cs.params.max_erase ? cs.params.max_erase : wd_ec_mode_default_erase(cs.params.mode),
-                     wd_guard_name(gs.guard));
+                     cs->params.sample_ratio > 0 && cs->params.sample_ratio < 1 ? "RandEC" : "erase-and-check",
+                     wd_ec_mode_str(cs->params.mode),
+                     cs->params.max_erase ? cs->params.max_erase : wd_ec_mode_default_erase(cs->params.mode),
+                     wd_guard_name(gs->guard));
     }
-    ep.batch_size = (size_t)batch;
-    ep.attacks = n_kinds ? kinds : NULL;
-    ep.n_attacks = n_kinds;
-    ep.resume = !fresh;
-    ep.title = title;
-    ep.subject = subject;
-    ep.stop = &g_stop;
+    ep->batch_size = (size_t)o->batch;
+    ep->attacks = n_kinds ? kinds : NULL;
+    ep->n_attacks = n_kinds;
+    ep->resume = !o->fresh;
+    ep->title = o->title;
+    ep->subject = subject;
+    ep->stop = &g_stop;
     progress pr;
     memset(&pr, 0, sizeof pr);
-    if (!quiet && isatty(STDERR_FILENO)) {
-        ep.progress = draw_progress;
-        ep.progress_user = &pr;
+    if (!o->quiet && isatty(STDERR_FILENO)) {
+        ep->progress = draw_progress;
+        ep->progress_user = &pr;
     }
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
@@ -386,14 +219,14 @@ int cmd_eval(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
     wd_eval_outcome oc;
-    st = certify ? wd_eval_run(out, src, data.n_src, score_with_certify, &cs, &ep, &oc)
-                 : wd_eval_run(out, src, data.n_src, score_with_guard, &gs, &ep, &oc);
+    st = o->certify ? wd_eval_run(o->out, src, data->n_src, wd_eval_score_certify, cs, ep, &oc)
+                    : wd_eval_run(o->out, src, data->n_src, wd_eval_score_guard, gs, ep, &oc);
     sigaction(SIGINT, &old, NULL);
     if (pr.shown && !oc.complete) fputc('\n', stderr);
     if (st == WD_ERR_CANCELLED) {
         fprintf(stderr, "warden: eval: interrupted after %zu of %zu; outputs in %s are valid; rerun the "
                         "same command to resume\n",
-                oc.n_resumed + oc.n_scored, oc.n_units, out);
+                oc.n_resumed + oc.n_scored, oc.n_units, o->out);
         rc = 130;
         goto done;
     }
@@ -401,9 +234,9 @@ int cmd_eval(int argc, char **argv) {
         rc = cli_fail(st, "eval");
         goto done;
     }
-    if (json) {
+    if (o->json) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/metrics.json", out);
+        snprintf(path, sizeof path, "%s/metrics.json", o->out);
         FILE *f = fopen(path, "rb");
         if (!f) {
             rc = cli_error("%s: cannot read back", path);
@@ -416,15 +249,104 @@ int cmd_eval(int argc, char **argv) {
     } else {
         printf("warden eval: %zu items x %zu (clean%s) = %zu checks (%zu resumed, %zu new)\n", oc.n_items,
                1 + n_kinds, n_kinds ? " + attacks" : "", oc.n_units, oc.n_resumed, oc.n_scored);
-        print_headline(out);
-        printf("  %s/results.jsonl\n  %s/metrics.json\n  %s/report.html\n", out, out, out);
+        print_headline(o->out);
+        printf("  %s/results.jsonl\n  %s/metrics.json\n  %s/report.html\n", o->out, o->out, o->out);
     }
 done:
-    wd_certifier_free(cs.cert);
-    wd_guard_free(gs.guard);
-    free(gs.verdicts);
+    wd_certifier_free(cs->certifier);
+    wd_guard_free(gs->guard);
     free(src);
     wd_attack_templates_free(tpls, n_tpls);
-    cli_data_free(&data);
+    cli_data_free(data);
     return rc;
+}
+
+static const cli_flag FOOTER[] = {
+    CLI_TEXT("\nexit status: 0 done, 2 usage, 3 error, 130 interrupted (rerun to resume)\n"),
+};
+
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden eval --data FILE[,FILE...] [options]\n\n"
+             "Runs a guard over labelled data and writes, in --out:\n"
+             "  results.jsonl  one line per item (and per attack), appended as it runs\n"
+             "  metrics.json   precision, recall, F1, FPR, AUPRC, ROC-AUC, recall at FPR,\n"
+             "                 calibration, per category, per file, latency, attacks\n"
+             "  report.html    a self-contained page with the plots and tables\n"
+             "Rerunning with the same --out resumes: finished items are not redone.\n"
+             "Ctrl-C stops after the current batch with every file valid.\n\n"
+             "options:\n"),
+    CLI_STR("--policy", O(policy), "FILE", "the guard's policy (default: the built-in policy)"),
+    CLI_STR("--model", O(model), "DIR", "a model folder as the guard: a decoder as an LLM judge\n"
+                                        "(Llama Guard 3 prompt), a BERT-family classifier"),
+    CLI_CALL("--certify", 0, certify_flag, "MODE[:D[:K]]",
+             "score erase-and-check over the guard instead: mode\n"
+             "suffix, insertion or infusion, D units erased, K blocks\n"
+             "(see warden certify --help); recall on harmful items is\n"
+             "then the certified accuracy"),
+    CLI_DOUBLE("--randomized", O(cert.sample_ratio), "R", 0, 1, NULL, .open_lo = true,
+               .bad = "--randomized: expected a number in (0, 1]"),
+    CLI_INT("--greedy", O(greedy), "N", 1, 100000, NULL),
+    CLI_TEXT("\nwith --certify: RandEC or GreedyEC (not certified)", .label = "--randomized R, --greedy N"),
+    CLI_ENUM("--role", O(role), "input|output", ROLES, "check the texts as prompts (default) or responses",
+             .bad = "--role: input or output, not '%s'"),
+    CLI_STR("--attack", O(attack), "LIST", "also score attacked copies (see warden attack --help);\n"
+                                           "the report compares detection clean vs attacked"),
+    CLI_U64("--seed", O(seed), "S", NULL, .bad = "--seed: expected an integer"),
+    CLI_DOUBLE("--rate", O(rate), "R", 0, 1, NULL, .bad = "--rate: expected a number in [0, 1]"),
+    CLI_INT("--tokens", O(tokens), "D", 1, 10000, NULL),
+    CLI_STR("--templates", O(tpl_path), "FILE", NULL),
+    CLI_STR("--template-field", O(tpl_field), "F", NULL),
+    CLI_TEXT("\nattack settings, as for warden attack",
+             .label = "--seed S, --rate R, --tokens D, --templates FILE, --template-field F"),
+    CLI_STR("--out", O(out), "DIR", "output folder (default: eval-out)"),
+    CLI_BOOL("--fresh", O(fresh), "start over instead of resuming"),
+    CLI_INT("--batch", O(batch), "N", 1, 100000, "texts per guard call (default 32)"),
+    CLI_INT("--threads", O(threads), "N", 1, 1024, "guard threads (default 1)"),
+    CLI_STR("--title", O(title), "TEXT", "the report's title"),
+    CLI_BOOL("--json", O(json), "print metrics.json to standard output at the end"),
+    CLI_BOOL("--quiet", O(quiet), "no progress bar"),
+    CLI_TEXT("\n"),
+};
+
+int cmd_eval(int argc, char **argv) {
+    cli_data data;
+    wd_eval_params ep = wd_eval_params_default();
+    opts o = {.out = "eval-out", .batch = 32, .threads = 1, .cert = wd_certify_params_default(),
+              .rate = ep.attack.rate, .seed = ep.attack.seed};
+    cli_spec spec = {"eval",
+                     {{ROWS, CLI_N(ROWS), &o}, cli_data_table(&data, "--data"), {FOOTER, CLI_N(FOOTER), NULL}},
+                     .unknown = "unknown argument '%s'",
+                     .extra = "unknown argument '%s'",
+                     .missing = "unknown argument or missing value: '%s'",
+                     .unknown_last_missing = true};
+    if (cli_wants_help(argc, argv)) {
+        cli_flags_help(&spec, stdout);
+        return CLI_OK;
+    }
+    int rc = cli_flags_parse(&spec, argc, argv, NULL, NULL);
+    if (rc >= 0) return cli_data_free(&data), rc;
+    wd_eval_certify cs = {.certifier = NULL, .params = o.cert};
+    cs.params.greedy_rounds = (int)o.greedy;
+    if (data.n_src == 0) return cli_data_free(&data), cli_usage_error("eval", "--data is required");
+    if (o.policy && o.model) return cli_data_free(&data), cli_usage_error("eval", "--policy and --model exclude each other");
+    if (!o.certify && (cs.params.sample_ratio > 0 || cs.params.greedy_rounds > 0))
+        return cli_data_free(&data), cli_usage_error("eval", "--randomized and --greedy go with --certify");
+    if (cs.params.sample_ratio > 0 && cs.params.greedy_rounds > 0)
+        return cli_data_free(&data), cli_usage_error("eval", "--randomized and --greedy are different methods: pick one");
+    if (!cli_data_finish(&data, "eval")) return cli_data_free(&data), CLI_USAGE;
+    wd_attack_kind kinds[64];
+    size_t n_kinds = 0;
+    if (o.attack && wd_attack_parse_list(o.attack, kinds, 64, &n_kinds)) {
+        cli_data_free(&data);
+        return cli_usage_error("eval", "--attack: %s", wd_last_error());
+    }
+    for (size_t k = 0; k < n_kinds; k++)
+        if (kinds[k] == WD_ATTACK_TEMPLATE && !o.tpl_path)
+            return cli_data_free(&data), cli_usage_error("eval", "the template attack needs --templates FILE");
+    ep.attack.seed = o.seed;
+    ep.attack.rate = o.rate;
+    if (o.tokens) ep.attack.n_tokens = (int)o.tokens;
+    wd_eval_guard gs = {.guard = NULL, .check = wd_check_params_default()};
+    gs.check.role = o.role ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
+    return run(&o, &data, &ep, &gs, &cs, kinds, n_kinds);
 }

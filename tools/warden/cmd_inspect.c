@@ -13,20 +13,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "base/json.h"
 #include "cli.h"
+#include "cli_flags.h"
+#include "warden/json.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: warden inspect PATH [--json]\n\n"
-            "Lists the tensors of a checkpoint (name, dtype, shape), the parameter count,\n"
-            "the file sizes, the safetensors metadata and the parsed config.json.\n\n"
-            "  PATH     a .safetensors file, or a model folder with model.safetensors\n"
-            "           or model.safetensors.index.json (+ shards) and config.json,\n"
-            "           or a .gguf file (its metadata and tensors: name, type, ne)\n"
-            "  --json   print one JSON object instead of the table\n\n"
-            "Exit status: 0 ok, 2 usage error, 3 bad or unreadable checkpoint.\n");
-}
 
 static const char *human_bytes(uint64_t b, char *buf, size_t cap) {
     const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -240,19 +230,28 @@ static int inspect_gguf(const char *path, bool json) {
     return CLI_OK;
 }
 
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden inspect PATH [--json]\n\n"
+             "Lists the tensors of a checkpoint (name, dtype, shape), the parameter count,\n"
+             "the file sizes, the safetensors metadata and the parsed config.json.\n\n"),
+    CLI_TEXT("a .safetensors file, or a model folder with model.safetensors\n"
+             "or model.safetensors.index.json (+ shards) and config.json,\n"
+             "or a .gguf file (its metadata and tensors: name, type, ne)",
+             .label = "PATH"),
+    CLI_BOOL("--json", 0 /* the bool itself */, "print one JSON object instead of the table"),
+    CLI_TEXT("\nExit status: 0 ok, 2 usage error, 3 bad or unreadable checkpoint.\n"),
+};
+
 int cmd_inspect(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return CLI_OK;
-    }
     const char *path = NULL;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) json = true;
-        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error("inspect", "unknown flag '%s'", argv[i]);
-        else if (path) return cli_usage_error("inspect", "unexpected argument '%s'", argv[i]);
-        else path = argv[i];
+    cli_spec spec = {"inspect", {{ROWS, CLI_N(ROWS), &json}}, .col = 11, .unknown = "unknown flag '%s'", .max_pos = 1};
+    if (cli_wants_help(argc, argv)) {
+        cli_flags_help(&spec, stdout);
+        return CLI_OK;
     }
+    int rc = cli_flags_parse(&spec, argc, argv, &path, &(int){0});
+    if (rc >= 0) return rc;
     if (!path) return cli_usage_error("inspect", "missing PATH");
     size_t pl = strlen(path);
     struct stat gs;
@@ -323,7 +322,7 @@ int cmd_inspect(int argc, char **argv) {
             cJSON_AddNumberToObject(x, "nbytes", (double)t->nbytes);
             cJSON_AddItemToArray(ts, x);
         }
-        char *text = wd__json_print(o, false);
+        char *text = wd_json_print(o, false);
         if (text) printf("%s\n", text);
         free(text);
         cJSON_Delete(o);

@@ -14,12 +14,15 @@
  * checkpoints without a tokenizer). generate streams the text to stdout as
  * it is produced (ids when there is no tokenizer).
  */
+#include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h"
 #include "cli.h"
+#include "cli_flags.h"
+#include "warden/json.h"
 
 typedef struct model_args {
     const char *cmd;
@@ -50,62 +53,38 @@ static char *read_all(FILE *f) {
     return b;
 }
 
-static bool parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
-                         double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi)) {
-        cli_usage_error(cmd, "%s: expected a number in [%g, %g], got '%s'", flag, lo, hi, s);
-        return false;
-    }
-    *out = v;
+#define O(f) offsetof(model_args, f)
+
+/* --chat-format F: implies --chat (the field: the model_args itself, at offset 0). */
+static bool chat_format_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    model_args *a = field;
+    a->chat_format = v;
+    a->chat = true;
     return true;
 }
 
-/* Parses the flags every model command shares plus generate's; returns
- * -1 to go on, else an exit status. */
-static int parse_args(model_args *a, int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        bool gen = !strcmp(a->cmd, "generate");
-#define NEED() \
-    do { if (!v) return cli_usage_error(a->cmd, "%s needs a value", f); i++; } while (0)
-        if (!strcmp(f, "--model")) { NEED(); a->model = v; }
-        else if (!strcmp(f, "--ids")) a->ids = true;
-        else if (!strcmp(f, "--json") && !gen) a->json = true;
-        else if (!strcmp(f, "--threads")) { NEED(); if (!cli_parse_int(a->cmd, f, v, 0, 1024, &a->threads)) return CLI_USAGE; }
-        else if (!strcmp(f, "--n-ctx")) { NEED(); if (!cli_parse_int(a->cmd, f, v, 1, 1 << 24, &a->n_ctx)) return CLI_USAGE; }
-        else if (gen && !strcmp(f, "--chat")) a->chat = true;
-        else if (gen && !strcmp(f, "--chat-format")) { NEED(); a->chat_format = v; a->chat = true; }
-        else if (gen && !strcmp(f, "--system")) { NEED(); a->system = v; }
-        else if (gen && !strcmp(f, "--max-tokens")) { NEED(); if (!cli_parse_int(a->cmd, f, v, 1, 1 << 24, &a->max_tokens)) return CLI_USAGE; }
-        else if (gen && !strcmp(f, "--top-k")) { NEED(); if (!cli_parse_int(a->cmd, f, v, 0, 1 << 24, &a->top_k)) return CLI_USAGE; }
-        else if (gen && !strcmp(f, "--temp")) { NEED(); if (!parse_double(a->cmd, f, v, 0, 100, &a->temp)) return CLI_USAGE; }
-        else if (gen && !strcmp(f, "--top-p")) { NEED(); if (!parse_double(a->cmd, f, v, 0, 1, &a->top_p)) return CLI_USAGE; }
-        else if (gen && !strcmp(f, "--min-p")) { NEED(); if (!parse_double(a->cmd, f, v, 0, 1, &a->min_p)) return CLI_USAGE; }
-        else if (gen && !strcmp(f, "--repeat-penalty")) { NEED(); if (!parse_double(a->cmd, f, v, 0.01, 100, &a->repeat_penalty)) return CLI_USAGE; }
-        else if (gen && !strcmp(f, "--seed")) {
-            NEED();
-            char *end;
-            a->seed = strtoull(v, &end, 10);
-            if (!*v || *end) return cli_usage_error(a->cmd, "--seed: expected an integer, got '%s'", v);
-        } else if (gen && !strcmp(f, "--stop")) {
-            NEED();
-            if (a->n_stop == 8) return cli_usage_error(a->cmd, "at most 8 --stop strings");
-            a->stop[a->n_stop++] = v;
-        } else if (!strcmp(f, "--")) {
-            if (v) a->text = argv[++i];
-            if (i + 1 < argc) return cli_usage_error(a->cmd, "unexpected argument '%s'", argv[i + 1]);
-        } else if (f[0] == '-' && f[1]) return cli_usage_error(a->cmd, "unknown option '%s'", f);
-        else if (a->text) return cli_usage_error(a->cmd, "unexpected argument '%s'", f);
-        else a->text = f;
-#undef NEED
+/* Parses argv by the command's rows (or prints its help); returns -1 to
+ * go on, else an exit status. */
+static int parse_args(model_args *a, const cli_flag *rows, size_t n_rows, int col, int argc, char **argv) {
+    cli_spec spec = {a->cmd, {{rows, n_rows, a}}, .col = col, .max_pos = 1};
+    if (cli_wants_help(argc, argv)) {
+        cli_flags_help(&spec, stdout);
+        return CLI_OK;
     }
+    int rc = cli_flags_parse(&spec, argc, argv, &a->text, &(int){0});
+    if (rc >= 0) return rc;
     if (!a->model) return cli_usage_error(a->cmd, "--model DIR is required");
     if (!a->text) return cli_usage_error(a->cmd, "missing TEXT (or '-' for standard input)");
     if (a->chat && a->ids) return cli_usage_error(a->cmd, "--chat needs text, not --ids");
     return -1;
 }
+
+/* The flags classify and score share, after their own header. */
+#define CLASSIFIER_ROWS                                  \
+    CLI_STR("--model", O(model), "DIR", NULL),           \
+    CLI_INT("--threads", O(threads), "N", 0, 1024, NULL), \
+    CLI_INT("--n-ctx", O(n_ctx), "N", 1, 1 << 24, NULL),  \
+    CLI_BOOL("--ids", O(ids), NULL)
 
 /* Loads the model and turns the input into ids (*ids malloc'd). */
 static int load_and_encode(const model_args *a, wd_model **mout, int32_t **ids, size_t *n) {
@@ -222,30 +201,31 @@ static bool stream_piece(int32_t id, const char *piece, void *user) {
     return true;
 }
 
+static const cli_flag GENERATE_ROWS[] = {
+    CLI_TEXT("usage: warden generate --model DIR [options] PROMPT|-\n\n"
+             "Generates a continuation of PROMPT with a decoder checkpoint (llama, mistral,\n"
+             "qwen2 families) and streams it to standard output.\n\n"),
+    CLI_STR("--model", O(model), "DIR", "checkpoint folder (config.json, safetensors, tokenizer.json)"),
+    CLI_BOOL("--ids", O(ids), "PROMPT is comma-separated token ids; output is ids too\n"
+                              "unless the folder has a tokenizer"),
+    CLI_BOOL("--chat", O(chat), "render PROMPT as the user's message with the chat template"),
+    CLI_CALL("--chat-format", 0, chat_format_flag, "F", "the template: auto (default), llama-2, llama-3, chatml,\n"
+                                                         "mistral, gemma, llama-guard-3"),
+    CLI_STR("--system", O(system), "TEXT", "a system message for --chat"),
+    CLI_INT("--max-tokens", O(max_tokens), "N", 1, 1 << 24, "most tokens to generate (default 256)"),
+    CLI_DOUBLE("--temp", O(temp), "T", 0, 100, "temperature; 0 = greedy (default 0.8)"),
+    CLI_INT("--top-k", O(top_k), "K", 0, 1 << 24, "keep the K most likely tokens; 0 = all (default 40)"),
+    CLI_DOUBLE("--top-p", O(top_p), "P", 0, 1, "nucleus sampling mass (default 0.95)"),
+    CLI_DOUBLE("--min-p", O(min_p), "P", 0, 1, "drop tokens below P x the best one's probability (0.05)"),
+    CLI_DOUBLE("--repeat-penalty", O(repeat_penalty), "R", 0.01, 100,
+               "penalty on the last 64 tokens (default 1 = none)"),
+    CLI_U64("--seed", O(seed), "S", "random seed (default 42)"),
+    CLI_LIST("--stop", O(stop), O(n_stop), 8, "STR", "stop when STR appears in the output (up to 8)"),
+    CLI_INT("--n-ctx", O(n_ctx), "N", 1, 1 << 24, "context length (default min(2048, the model's))"),
+    CLI_INT("--threads", O(threads), "N", 0, 1024, "threads (default: all CPUs)"),
+};
+
 int cmd_generate(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: warden generate --model DIR [options] PROMPT|-\n\n"
-               "Generates a continuation of PROMPT with a decoder checkpoint (llama, mistral,\n"
-               "qwen2 families) and streams it to standard output.\n\n"
-               "  --model DIR          checkpoint folder (config.json, safetensors, tokenizer.json)\n"
-               "  --ids                PROMPT is comma-separated token ids; output is ids too\n"
-               "                       unless the folder has a tokenizer\n"
-               "  --chat               render PROMPT as the user's message with the chat template\n"
-               "  --chat-format F      the template: auto (default), llama-2, llama-3, chatml,\n"
-               "                       mistral, gemma, llama-guard-3\n"
-               "  --system TEXT        a system message for --chat\n"
-               "  --max-tokens N       most tokens to generate (default 256)\n"
-               "  --temp T             temperature; 0 = greedy (default 0.8)\n"
-               "  --top-k K            keep the K most likely tokens; 0 = all (default 40)\n"
-               "  --top-p P            nucleus sampling mass (default 0.95)\n"
-               "  --min-p P            drop tokens below P x the best one's probability (0.05)\n"
-               "  --repeat-penalty R   penalty on the last 64 tokens (default 1 = none)\n"
-               "  --seed S             random seed (default 42)\n"
-               "  --stop STR           stop when STR appears in the output (up to 8)\n"
-               "  --n-ctx N            context length (default min(2048, the model's))\n"
-               "  --threads N          threads (default: all CPUs)\n");
-        return CLI_OK;
-    }
     wd_generate_params gp = wd_generate_params_default();
     model_args a = {.cmd = "generate",
                     .max_tokens = (long)gp.max_tokens,
@@ -255,7 +235,7 @@ int cmd_generate(int argc, char **argv) {
                     .min_p = gp.sampler.min_p,
                     .repeat_penalty = gp.sampler.repeat_penalty,
                     .seed = gp.sampler.seed};
-    int rc = parse_args(&a, argc, argv);
+    int rc = parse_args(&a, GENERATE_ROWS, CLI_N(GENERATE_ROWS), 23, argc, argv);
     if (rc >= 0) return rc;
     wd_model *m = NULL;
     int32_t *ids = NULL;
@@ -291,27 +271,28 @@ int cmd_generate(int argc, char **argv) {
 
 /* Prints o on one line and frees it: labels come from the checkpoint's
  * config.json and may hold quotes, control bytes or invalid UTF-8, numbers
- * get their shortest text (wd__json_print). */
+ * get their shortest text (wd_json_print). */
 static void print_json(cJSON *o) {
-    char *t = o ? wd__json_print(o, false) : NULL;
+    char *t = o ? wd_json_print(o, false) : NULL;
     puts(t ? t : "{}");
     free(t);
     cJSON_Delete(o);
 }
 
+static const cli_flag CLASSIFY_ROWS[] = {
+    CLI_TEXT("usage: warden classify --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
+             "Runs a sequence-classification checkpoint (bert, roberta, distilbert) on TEXT\n"
+             "and prints each label (config.json's id2label) with its probability, most\n"
+             "likely first. The tokenizer adds the special tokens ([CLS] ... [SEP]); text\n"
+             "longer than the model's positions is cut to fit.\n\n"),
+    CLI_BOOL("--json", O(json), "print {\"label\": ..., \"probs\": {label: p, ...}}"),
+    CLI_TEXT("TEXT is comma-separated token ids", .label = "--ids"),
+    CLASSIFIER_ROWS,
+};
+
 int cmd_classify(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: warden classify --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
-               "Runs a sequence-classification checkpoint (bert, roberta, distilbert) on TEXT\n"
-               "and prints each label (config.json's id2label) with its probability, most\n"
-               "likely first. The tokenizer adds the special tokens ([CLS] ... [SEP]); text\n"
-               "longer than the model's positions is cut to fit.\n\n"
-               "  --json   print {\"label\": ..., \"probs\": {label: p, ...}}\n"
-               "  --ids    TEXT is comma-separated token ids\n");
-        return CLI_OK;
-    }
     model_args a = {.cmd = "classify"};
-    int rc = parse_args(&a, argc, argv);
+    int rc = parse_args(&a, CLASSIFY_ROWS, CLI_N(CLASSIFY_ROWS), 11, argc, argv);
     if (rc >= 0) return rc;
     wd_model *m = NULL;
     int32_t *ids = NULL;
@@ -360,18 +341,19 @@ int cmd_classify(int argc, char **argv) {
 
 /* ==== score =============================================================== */
 
+static const cli_flag SCORE_ROWS[] = {
+    CLI_TEXT("usage: warden score --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
+             "Prints the log-likelihood of TEXT under a decoder checkpoint: the sum over\n"
+             "tokens 2..n of log p(token | the tokens before it), the number of tokens\n"
+             "scored, and the perplexity exp(-logprob / n).\n\n"),
+    CLI_BOOL("--json", O(json), "print {\"logprob\": ..., \"tokens\": ..., \"perplexity\": ...}"),
+    CLI_TEXT("TEXT is comma-separated token ids", .label = "--ids"),
+    CLASSIFIER_ROWS,
+};
+
 int cmd_score(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: warden score --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
-               "Prints the log-likelihood of TEXT under a decoder checkpoint: the sum over\n"
-               "tokens 2..n of log p(token | the tokens before it), the number of tokens\n"
-               "scored, and the perplexity exp(-logprob / n).\n\n"
-               "  --json   print {\"logprob\": ..., \"tokens\": ..., \"perplexity\": ...}\n"
-               "  --ids    TEXT is comma-separated token ids\n");
-        return CLI_OK;
-    }
     model_args a = {.cmd = "score"};
-    int rc = parse_args(&a, argc, argv);
+    int rc = parse_args(&a, SCORE_ROWS, CLI_N(SCORE_ROWS), 11, argc, argv);
     if (rc >= 0) return rc;
     wd_model *m = NULL;
     int32_t *ids = NULL;

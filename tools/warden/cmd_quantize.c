@@ -8,40 +8,30 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "cli_flags.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: warden quantize IN OUT --type TYPE\n\n"
-            "Writes the decoder at IN (a model folder with config.json, safetensors and\n"
-            "tokenizer.json, or a .gguf) as the GGUF file OUT, with llama.cpp's tensor\n"
-            "names and metadata and the tokenizer as tokenizer.ggml.*.\n\n"
-            "  --type TYPE  f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k,\n"
-            "               or q4_k_m (llama.cpp's mix: q4_k with q6_k for some attn_v\n"
-            "               and ffn_down layers); 1-D tensors stay f32, and the output\n"
-            "               matrix is q6_k for every quantized type but q8_0.\n\n"
-            "OUT is written atomically. Exit status: 0 ok, 2 usage error, 3 failure.\n");
-}
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden quantize IN OUT --type TYPE\n\n"
+             "Writes the decoder at IN (a model folder with config.json, safetensors and\n"
+             "tokenizer.json, or a .gguf) as the GGUF file OUT, with llama.cpp's tensor\n"
+             "names and metadata and the tokenizer as tokenizer.ggml.*.\n\n"),
+    CLI_STR("--type", 0 /* the string itself */, "TYPE", "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k,\n"
+                                     "or q4_k_m (llama.cpp's mix: q4_k with q6_k for some attn_v\n"
+                                     "and ffn_down layers); 1-D tensors stay f32, and the output\n"
+                                     "matrix is q6_k for every quantized type but q8_0."),
+    CLI_TEXT("\nOUT is written atomically. Exit status: 0 ok, 2 usage error, 3 failure.\n"),
+};
 
 int cmd_quantize(int argc, char **argv) {
+    const char *pos[2] = {NULL, NULL}, *type = NULL;
+    cli_spec spec = {"quantize", {{ROWS, CLI_N(ROWS), &type}}, .col = 15, .unknown = "unknown flag '%s'", .max_pos = 2};
     if (cli_wants_help(argc, argv)) {
-        usage(stdout);
+        cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    const char *in = NULL, *out = NULL, *type = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--type")) {
-            if (++i >= argc) return cli_usage_error("quantize", "--type needs a value");
-            type = argv[i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error("quantize", "unknown flag '%s'", argv[i]);
-        } else if (!in) {
-            in = argv[i];
-        } else if (!out) {
-            out = argv[i];
-        } else {
-            return cli_usage_error("quantize", "unexpected argument '%s'", argv[i]);
-        }
-    }
+    int rc = cli_flags_parse(&spec, argc, argv, pos, &(int){0});
+    if (rc >= 0) return rc;
+    const char *in = pos[0], *out = pos[1];
     if (!in || !out) return cli_usage_error("quantize", "missing IN or OUT");
     if (!type) return cli_usage_error("quantize", "missing --type");
     wd_gguf_convert_params p = wd_gguf_convert_params_default();

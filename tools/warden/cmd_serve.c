@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,56 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-static void usage(FILE *f) {
-    wd_server_params d = wd_server_params_default();
-    fprintf(f,
-            "usage: warden serve [--policy FILE] [--host ADDR] [--port N] [--threads N]\n"
-            "                    [--max-body BYTES] [--max-inputs N] [--timeout-ms T]\n"
-            "                    [--max-connections N] [--conn-timeout S]\n"
-            "                    [--header-timeout-ms T] [--max-conns-per-ip N] [--body-budget BYTES]\n"
-            "                    [--api-keys FILE] [--rate-limit N/s] [--insecure]\n"
-            "                    [--tls-cert FILE --tls-key FILE]\n\n"
-            "Serves the guard over HTTP:\n"
-            "  POST /v1/moderations   OpenAI-compatible moderation API\n"
-            "  POST /v1/check         warden's native verdicts (role, redaction, offsets)\n"
-            "  POST /v1/certify       certified erase-and-check (docs/certify.md)\n"
-            "  GET  /v1/models        the guard in force, as an OpenAI model list\n"
-            "  GET  /healthz, /readyz, /metrics (Prometheus)\n\n"
-            "options:\n"
-            "  --policy FILE         policy file (default: the built-in policy)\n"
-            "  --host ADDR           numeric address to bind (default %s)\n"
-            "  --port N              TCP port, 0 = any free one (default %d)\n"
-            "  --threads N           worker threads (default %d)\n"
-            "  --max-body BYTES      largest request body, larger is 413 (default %zu)\n"
-            "  --max-inputs N        most texts per request, more is 400 (default %d)\n"
-            "  --timeout-ms T        deadline per request; past it the guard's fail mode\n"
-            "                        answers, a body still arriving is cut off (default %d)\n"
-            "  --max-connections N   concurrent connections (default %d)\n"
-            "  --conn-timeout S      close connections idle this long (default %d)\n"
-            "  --header-timeout-ms T a request head must arrive within T ms of the connection\n"
-            "                        (slow clients get 408 and are closed; default %d)\n"
-            "  --max-conns-per-ip N  connections from one client address, 0 = no limit\n"
-            "                        (default %d; raise it behind a reverse proxy)\n"
-            "  --body-budget BYTES   request bodies buffered at once, server-wide; past it\n"
-            "                        503 with Retry-After (default %zu)\n"
-            "  --api-keys FILE       accepted API keys, one per line, each optionally with its\n"
-            "                        own rate ('KEY 20/s'); '#' comment lines\n"
-            "  --rate-limit N/s      requests per second per API key (N/s, N/m or N/h;\n"
-            "                        default none); past it 429 with Retry-After\n"
-            "  --insecure            allow a non-loopback --host without any API key\n"
-            "  --tls-cert FILE       serve HTTPS with this PEM certificate (and --tls-key)\n"
-            "  --tls-key FILE        the certificate's PEM private key\n"
-            "  --thread-per-connection  one thread per connection instead of the pool\n\n"
-            "environment:\n"
-            "  WARDEN_API_KEY        if set, requests need 'Authorization: Bearer $WARDEN_API_KEY'\n"
-            "                        (or a key of --api-keys; /healthz and /readyz stay open)\n"
-            "  WARDEN_LOG            debug|info|warn|error\n\n"
-            "signals: SIGHUP reloads the policy (a broken one is logged and the old one\n"
-            "kept); SIGINT/SIGTERM stop accepting, finish requests in flight, exit 0.\n",
-            d.host, d.port, d.n_threads, d.max_body, d.max_inputs, d.timeout_ms,
-            d.max_connections, d.conn_timeout_s, d.header_timeout_ms, d.max_conns_per_ip, d.body_budget);
-}
+#include "cli_flags.h"
 
 static int sig_pipe[2] = {-1, -1};
 
@@ -89,73 +41,113 @@ static void on_signal(int sig) {
     errno = saved;
 }
 
+/* --rate-limit N/s (the field: a double, requests per second). */
+static bool rate_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (!wd_server_rate_parse(v, field)) return true;
+    cli_usage_error(cmd, "--rate-limit '%s': expected N/s, N/m or N/h with N > 0", v);
+    return false;
+}
+
+/* The flags, starting from wd_server_params_default (the help shows them). */
+typedef struct opts {
+    const char *policy, *host, *keys_path, *tls_cert, *tls_key;
+    long        port, threads, max_body, max_inputs, timeout_ms, max_conns, conn_timeout, head_ms, per_ip,
+                budget;
+    double      rate_limit;
+    bool        per_conn, insecure;
+} opts;
+
+#define O(f) offsetof(opts, f)
+
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden serve [--policy FILE] [--host ADDR] [--port N] [--threads N]\n"
+             "                    [--max-body BYTES] [--max-inputs N] [--timeout-ms T]\n"
+             "                    [--max-connections N] [--conn-timeout S]\n"
+             "                    [--header-timeout-ms T] [--max-conns-per-ip N] [--body-budget BYTES]\n"
+             "                    [--api-keys FILE] [--rate-limit N/s] [--insecure]\n"
+             "                    [--tls-cert FILE --tls-key FILE]\n\n"
+             "Serves the guard over HTTP:\n"
+             "  POST /v1/moderations   OpenAI-compatible moderation API\n"
+             "  POST /v1/check         warden's native verdicts (role, redaction, offsets)\n"
+             "  POST /v1/certify       certified erase-and-check (docs/certify.md)\n"
+             "  GET  /v1/models        the guard in force, as an OpenAI model list\n"
+             "  GET  /healthz, /readyz, /metrics (Prometheus)\n\n"
+             "options:\n"),
+    CLI_STR("--policy", O(policy), "FILE", "policy file (default: the built-in policy)"),
+    CLI_STR("--host", O(host), "ADDR", "numeric address to bind (default %s)", .show = true),
+    CLI_INT("--port", O(port), "N", 0, 65535, "TCP port, 0 = any free one (default %ld)", .show = true),
+    CLI_INT("--threads", O(threads), "N", 1, 1024, "worker threads (default %ld)", .show = true),
+    CLI_INT("--max-body", O(max_body), "BYTES", 16, 1L << 30, "largest request body, larger is 413 (default %ld)",
+            .show = true),
+    CLI_INT("--max-inputs", O(max_inputs), "N", 1, 1 << 20, "most texts per request, more is 400 (default %ld)",
+            .show = true),
+    CLI_INT("--timeout-ms", O(timeout_ms), "T", 1, 3600 * 1000,
+            "deadline per request; past it the guard's fail mode\n"
+            "answers, a body still arriving is cut off (default %ld)",
+            .show = true),
+    CLI_INT("--max-connections", O(max_conns), "N", 1, 1 << 20, "concurrent connections (default %ld)", .show = true),
+    CLI_INT("--conn-timeout", O(conn_timeout), "S", 1, 3600, "close connections idle this long (default %ld)",
+            .show = true),
+    CLI_INT("--header-timeout-ms", O(head_ms), "T", 1, 3600 * 1000,
+            "a request head must arrive within T ms of the connection\n"
+            "(slow clients get 408 and are closed; default %ld)",
+            .show = true),
+    CLI_INT("--max-conns-per-ip", O(per_ip), "N", 0, 1 << 20,
+            "connections from one client address, 0 = no limit\n"
+            "(default %ld; raise it behind a reverse proxy)",
+            .show = true),
+    CLI_INT("--body-budget", O(budget), "BYTES", 1024, 1L << 40,
+            "request bodies buffered at once, server-wide; past it\n"
+            "503 with Retry-After (default %ld)",
+            .show = true),
+    CLI_STR("--api-keys", O(keys_path), "FILE", "accepted API keys, one per line, each optionally with its\n"
+                                                "own rate ('KEY 20/s'); '#' comment lines"),
+    CLI_CALL("--rate-limit", O(rate_limit), rate_flag, "N/s", "requests per second per API key (N/s, N/m or N/h;\n"
+                                                              "default none); past it 429 with Retry-After"),
+    CLI_BOOL("--insecure", O(insecure), "allow a non-loopback --host without any API key"),
+    CLI_STR("--tls-cert", O(tls_cert), "FILE", "serve HTTPS with this PEM certificate (and --tls-key)"),
+    CLI_STR("--tls-key", O(tls_key), "FILE", "the certificate's PEM private key"),
+    CLI_BOOL("--thread-per-connection", O(per_conn), "one thread per connection instead of the pool"),
+    CLI_TEXT("\nenvironment:\n"
+             "  WARDEN_API_KEY        if set, requests need 'Authorization: Bearer $WARDEN_API_KEY'\n"
+             "                        (or a key of --api-keys; /healthz and /readyz stay open)\n"
+             "  WARDEN_LOG            debug|info|warn|error\n\n"
+             "signals: SIGHUP reloads the policy (a broken one is logged and the old one\n"
+             "kept); SIGINT/SIGTERM stop accepting, finish requests in flight, exit 0.\n"),
+};
+
 int cmd_serve(int argc, char **argv) {
+    wd_server_params p = wd_server_params_default();
+    opts o = {.policy = p.policy_path, .host = p.host, .tls_cert = p.tls_cert, .tls_key = p.tls_key,
+              .port = p.port, .threads = p.n_threads, .max_body = (long)p.max_body, .max_inputs = p.max_inputs,
+              .timeout_ms = p.timeout_ms, .max_conns = p.max_connections, .conn_timeout = p.conn_timeout_s,
+              .head_ms = p.header_timeout_ms, .per_ip = p.max_conns_per_ip, .budget = (long)p.body_budget,
+              .rate_limit = p.rate_limit};
+    cli_spec spec = {"serve", {{ROWS, CLI_N(ROWS), &o}}, .unknown_last_missing = true};
     if (cli_wants_help(argc, argv)) {
-        usage(stdout);
+        cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    wd_server_params p = wd_server_params_default();
-    const char *keys_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        long v;
-        if (!strcmp(a, "--thread-per-connection")) {
-            p.thread_per_connection = 1;
-            continue;
-        }
-        if (!strcmp(a, "--insecure")) {
-            p.insecure = 1;
-            continue;
-        }
-        if (i + 1 >= argc || strncmp(a, "--", 2) != 0)
-            return cli_usage_error("serve", strncmp(a, "--", 2) ? "unexpected argument '%s'"
-                                                                : "%s needs a value", a);
-        const char *val = argv[++i];
-        if (!strcmp(a, "--policy")) p.policy_path = val;
-        else if (!strcmp(a, "--host")) p.host = val;
-        else if (!strcmp(a, "--port")) {
-            if (!cli_parse_int("serve", a, val, 0, 65535, &v)) return CLI_USAGE;
-            p.port = (int)v;
-        } else if (!strcmp(a, "--threads")) {
-            if (!cli_parse_int("serve", a, val, 1, 1024, &v)) return CLI_USAGE;
-            p.n_threads = (int)v;
-        } else if (!strcmp(a, "--max-body")) {
-            if (!cli_parse_int("serve", a, val, 16, 1L << 30, &v)) return CLI_USAGE;
-            p.max_body = (size_t)v;
-        } else if (!strcmp(a, "--max-inputs")) {
-            if (!cli_parse_int("serve", a, val, 1, 1 << 20, &v)) return CLI_USAGE;
-            p.max_inputs = (int)v;
-        } else if (!strcmp(a, "--timeout-ms")) {
-            if (!cli_parse_int("serve", a, val, 1, 3600 * 1000, &v)) return CLI_USAGE;
-            p.timeout_ms = (int)v;
-        } else if (!strcmp(a, "--max-connections")) {
-            if (!cli_parse_int("serve", a, val, 1, 1 << 20, &v)) return CLI_USAGE;
-            p.max_connections = (int)v;
-        } else if (!strcmp(a, "--conn-timeout")) {
-            if (!cli_parse_int("serve", a, val, 1, 3600, &v)) return CLI_USAGE;
-            p.conn_timeout_s = (int)v;
-        } else if (!strcmp(a, "--header-timeout-ms")) {
-            if (!cli_parse_int("serve", a, val, 1, 3600 * 1000, &v)) return CLI_USAGE;
-            p.header_timeout_ms = (int)v;
-        } else if (!strcmp(a, "--max-conns-per-ip")) {
-            if (!cli_parse_int("serve", a, val, 0, 1 << 20, &v)) return CLI_USAGE;
-            p.max_conns_per_ip = (int)v;
-        } else if (!strcmp(a, "--body-budget")) {
-            if (!cli_parse_int("serve", a, val, 1024, 1L << 40, &v)) return CLI_USAGE;
-            p.body_budget = (size_t)v;
-        } else if (!strcmp(a, "--api-keys")) {
-            keys_path = val;
-        } else if (!strcmp(a, "--rate-limit")) {
-            if (wd_server_rate_parse(val, &p.rate_limit))
-                return cli_usage_error("serve", "--rate-limit '%s': expected N/s, N/m or N/h with N > 0", val);
-        } else if (!strcmp(a, "--tls-cert")) {
-            p.tls_cert = val;
-        } else if (!strcmp(a, "--tls-key")) {
-            p.tls_key = val;
-        } else {
-            return cli_usage_error("serve", "unknown option '%s'", a);
-        }
-    }
+    int rc = cli_flags_parse(&spec, argc, argv, NULL, NULL);
+    if (rc >= 0) return rc;
+    const char *keys_path = o.keys_path;
+    p.policy_path = o.policy;
+    p.host = o.host;
+    p.tls_cert = o.tls_cert;
+    p.tls_key = o.tls_key;
+    p.port = (int)o.port;
+    p.n_threads = (int)o.threads;
+    p.max_body = (size_t)o.max_body;
+    p.max_inputs = (int)o.max_inputs;
+    p.timeout_ms = (int)o.timeout_ms;
+    p.max_connections = (int)o.max_conns;
+    p.conn_timeout_s = (int)o.conn_timeout;
+    p.header_timeout_ms = (int)o.head_ms;
+    p.max_conns_per_ip = (int)o.per_ip;
+    p.body_budget = (size_t)o.budget;
+    p.rate_limit = o.rate_limit;
+    if (o.per_conn) p.thread_per_connection = 1;
+    if (o.insecure) p.insecure = 1;
     if (!p.tls_cert != !p.tls_key)
         return cli_usage_error("serve", "--tls-cert and --tls-key go together");
     p.api_key = getenv("WARDEN_API_KEY");

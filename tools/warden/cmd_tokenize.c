@@ -13,13 +13,14 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h"
 #include "cli.h"
-#include "text/tok_internal.h"
+#include "cli_flags.h"
+#include "warden/json.h"
 
 static char *read_stdin(size_t *len) {
     size_t cap = 4096, n = 0;
@@ -52,10 +53,14 @@ static void json_str(FILE *f, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x80) {
-            size_t k = (size_t)wd__utf8_len(c);
-            if (k > 1 && k <= n - i && wd__utf8_valid_prefix(s + i, k) == k) {
-                fwrite(s + i, 1, k, f);
-                i += k - 1;
+            /* a valid character here: its bytes (and those of the non-ASCII
+             * characters right after it, all >= 0x80); else one U+FFFD */
+            size_t k = wd_utf8_valid_prefix(s + i, n - i < 4 ? n - i : 4);
+            if (k) {
+                size_t j = i;
+                while (j < i + k && (unsigned char)s[j] >= 0x80) j++;
+                fwrite(s + i, 1, j - i, f);
+                i = j - 1;
             } else {
                 fputs("\xEF\xBF\xBD", f);
             }
@@ -69,47 +74,43 @@ static void json_str(FILE *f, const char *s, size_t n) {
     fputc('"', f);
 }
 
-static void tokenize_help(void) {
-    printf("usage: warden tokenize --model DIR [--ids|--json] [--no-special] [--split-special]\n"
-           "                       [--chat FORMAT|auto [--system TEXT]] TEXT|-\n\n"
-           "Encodes TEXT ('-' reads standard input) with the tokenizer.json of DIR (a\n"
-           "checkpoint folder, a tokenizer.json path or a .gguf). Default output: one line per\n"
-           "token, 'id<TAB>token<TAB>start:end' (byte offsets into TEXT).\n\n"
-           "  --ids            print the ids on one line, separated by spaces\n"
-           "  --json           print {\"ids\": [...], \"tokens\": [...], \"offsets\": [[s, e], ...]}\n"
-           "  --no-special     do not add the post-processor's special tokens (BOS, [CLS]...)\n"
-           "  --split-special  tokenize special tokens written in TEXT as plain text\n"
-           "  --chat FORMAT    render TEXT as the user's message with a chat template first:\n"
-           "                   auto (from tokenizer_config.json), llama-2, llama-3, chatml,\n"
-           "                   mistral, gemma, llama-guard-3\n"
-           "  --system TEXT    a system message for --chat\n");
-}
+typedef struct tok_opts {
+    const char *model, *chat, *system;
+    bool        ids_only, json, no_special, split_special;
+} tok_opts;
+
+static const cli_flag TOKENIZE_ROWS[] = {
+    CLI_TEXT("usage: warden tokenize --model DIR [--ids|--json] [--no-special] [--split-special]\n"
+             "                       [--chat FORMAT|auto [--system TEXT]] TEXT|-\n\n"
+             "Encodes TEXT ('-' reads standard input) with the tokenizer.json of DIR (a\n"
+             "checkpoint folder, a tokenizer.json path or a .gguf). Default output: one line per\n"
+             "token, 'id<TAB>token<TAB>start:end' (byte offsets into TEXT).\n\n"),
+    CLI_STR("--model", offsetof(tok_opts, model), "DIR", NULL),
+    CLI_BOOL("--ids", offsetof(tok_opts, ids_only), "print the ids on one line, separated by spaces"),
+    CLI_BOOL("--json", offsetof(tok_opts, json), "print {\"ids\": [...], \"tokens\": [...], \"offsets\": [[s, e], ...]}"),
+    CLI_BOOL("--no-special", offsetof(tok_opts, no_special), "do not add the post-processor's special tokens (BOS, [CLS]...)"),
+    CLI_BOOL("--split-special", offsetof(tok_opts, split_special), "tokenize special tokens written in TEXT as plain text"),
+    CLI_STR("--chat", offsetof(tok_opts, chat), "FORMAT", "render TEXT as the user's message with a chat template first:\n"
+                                       "auto (from tokenizer_config.json), llama-2, llama-3, chatml,\n"
+                                       "mistral, gemma, llama-guard-3"),
+    CLI_STR("--system", offsetof(tok_opts, system), "TEXT", "a system message for --chat"),
+};
 
 int cmd_tokenize(int argc, char **argv) {
+    tok_opts opt = {0};
+    const char *text = NULL;
+    wd_encode_params ep = wd_encode_params_default();
+    cli_spec spec = {"tokenize", {{TOKENIZE_ROWS, CLI_N(TOKENIZE_ROWS), &opt}}, .col = 19, .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
-        tokenize_help();
+        cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    const char *model = NULL, *text = NULL, *chat = NULL, *system = NULL;
-    bool ids_only = false, json = false;
-    wd_encode_params ep = wd_encode_params_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--model") || !strcmp(a, "--chat") || !strcmp(a, "--system")) {
-            if (i + 1 >= argc) return cli_usage_error("tokenize", "%s needs a value", a);
-            const char **dst = a[2] == 'm' ? &model : a[2] == 'c' ? &chat : &system;
-            *dst = argv[++i];
-        } else if (!strcmp(a, "--ids")) ids_only = true;
-        else if (!strcmp(a, "--json")) json = true;
-        else if (!strcmp(a, "--no-special")) ep.add_special_tokens = false;
-        else if (!strcmp(a, "--split-special")) ep.split_special_tokens = true;
-        else if (!strcmp(a, "--")) {
-            if (i + 1 < argc) text = argv[++i];
-            if (i + 1 < argc) return cli_usage_error("tokenize", "unexpected argument '%s'", argv[i + 1]);
-        } else if (a[0] == '-' && a[1]) return cli_usage_error("tokenize", "unknown option '%s'", a);
-        else if (text) return cli_usage_error("tokenize", "unexpected argument '%s'", a);
-        else text = a;
-    }
+    int rc = cli_flags_parse(&spec, argc, argv, &text, &(int){0});
+    if (rc >= 0) return rc;
+    if (opt.no_special) ep.add_special_tokens = false;
+    if (opt.split_special) ep.split_special_tokens = true;
+    const char *model = opt.model, *chat = opt.chat, *system = opt.system;
+    bool ids_only = opt.ids_only, json = opt.json;
     if (!model) return cli_usage_error("tokenize", "--model DIR is required");
     if (!text) return cli_usage_error("tokenize", "missing TEXT (or '-' for standard input)");
     if (ids_only && json) return cli_usage_error("tokenize", "--ids and --json exclude each other");
@@ -176,7 +177,7 @@ int cmd_tokenize(int argc, char **argv) {
             cJSON_AddItemToArray(p, cJSON_CreateNumber((double)off[i].end));
             cJSON_AddItemToArray(jo, p);
         }
-        char *j = wd__json_print(o, false); /* invalid UTF-8 in a token -> U+FFFD */
+        char *j = wd_json_print(o, false); /* invalid UTF-8 in a token -> U+FFFD */
         cJSON_Delete(o);
         if (!j) return wd_encoding_free(enc), free(owned), wd_tokenizer_free(tok), cli_error("out of memory");
         puts(j);
@@ -195,30 +196,32 @@ int cmd_tokenize(int argc, char **argv) {
     return CLI_OK;
 }
 
-static void detokenize_help(void) {
-    printf("usage: warden detokenize --model DIR [--skip-special] IDS|-\n\n"
-           "Decodes token ids (separated by spaces or commas, '[...]' allowed; '-' reads\n"
-           "standard input) with the tokenizer.json of DIR and prints the text.\n\n"
-           "  --skip-special   leave out special tokens (BOS, EOS, [CLS]...)\n");
-}
+typedef struct detok_opts {
+    const char *model;
+    bool        skip_special;
+} detok_opts;
+
+static const cli_flag DETOKENIZE_ROWS[] = {
+    CLI_TEXT("usage: warden detokenize --model DIR [--skip-special] IDS|-\n\n"
+             "Decodes token ids (separated by spaces or commas, '[...]' allowed; '-' reads\n"
+             "standard input) with the tokenizer.json of DIR and prints the text.\n\n"),
+    CLI_STR("--model", offsetof(detok_opts, model), "DIR", NULL),
+    CLI_BOOL("--skip-special", offsetof(detok_opts, skip_special), "leave out special tokens (BOS, EOS, [CLS]...)"),
+};
 
 int cmd_detokenize(int argc, char **argv) {
+    detok_opts o = {0};
+    const char *arg = NULL;
+    wd_decode_params dp = wd_decode_params_default();
+    cli_spec spec = {"detokenize", {{DETOKENIZE_ROWS, CLI_N(DETOKENIZE_ROWS), &o}}, .col = 19, .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
-        detokenize_help();
+        cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    const char *model = NULL, *arg = NULL;
-    wd_decode_params dp = wd_decode_params_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--model")) {
-            if (i + 1 >= argc) return cli_usage_error("detokenize", "--model needs a value");
-            model = argv[++i];
-        } else if (!strcmp(a, "--skip-special")) dp.skip_special_tokens = true;
-        else if (a[0] == '-' && a[1]) return cli_usage_error("detokenize", "unknown option '%s'", a);
-        else if (arg) return cli_usage_error("detokenize", "unexpected argument '%s'", a);
-        else arg = a;
-    }
+    int rc = cli_flags_parse(&spec, argc, argv, &arg, &(int){0});
+    if (rc >= 0) return rc;
+    if (o.skip_special) dp.skip_special_tokens = true;
+    const char *model = o.model;
     if (!model) return cli_usage_error("detokenize", "--model DIR is required");
     if (!arg) return cli_usage_error("detokenize", "missing IDS (or '-' for standard input)");
     char *owned = NULL;

@@ -1,0 +1,289 @@
+/*
+ * eval/redteam.c - the red-team run (warden/redteam.h): a scorer that
+ * renders each prompt with the target's chat template, generates a
+ * response, detects a refusal and asks the judge; the evaluation runner
+ * drives it (resume, stop, report); then the red-team rates per transform
+ * are computed from results.jsonl into redteam.json.
+ *
+ * The scorer owns one context and two growing id buffers, so a run
+ * allocates per prompt only the rendered text and the response.
+ */
+#include "warden/redteam.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/err.h"
+#include "base/file.h"
+#include "base/json.h"
+#include "base/util.h"
+#include "warden/tokenizer.h"
+
+wd_redteam_params wd_redteam_params_default(void) {
+    wd_redteam_params p;
+    memset(&p, 0, sizeof p);
+    p.chat = wd_chat_params_default();
+    p.generate = wd_generate_params_default();
+    p.generate.max_tokens = 64;
+    p.generate.sampler.temperature = 0;
+    p.eval = wd_eval_params_default();
+    p.eval.batch_size = 1;
+    p.eval.title = "warden red team (flagged = the target refused)";
+    return p;
+}
+
+/* ==== the scorer that generates ========================================= */
+
+typedef struct target {
+    wd_context              *ctx;
+    const wd_tokenizer      *tok;
+    const wd_redteam_params *p;
+    size_t                   n_ctx;
+    int32_t                 *ids, *out; /* prompt ids (cap_ids), generated ids (max_tokens) */
+    size_t                   cap_ids;
+} target;
+
+/* Generates a response to one prompt. *response is malloc'd. */
+static wd_status generate(target *t, const char *prompt, char **response) {
+    *response = NULL;
+    wd_chat_message msgs[2];
+    size_t n = 0;
+    if (t->p->system) msgs[n++] = (wd_chat_message){"system", t->p->system};
+    msgs[n++] = (wd_chat_message){"user", prompt};
+    char *rendered;
+    size_t rlen;
+    wd_status st = wd_chat_render_tok(t->tok, msgs, n, &t->p->chat, &rendered, &rlen);
+    if (st) return st;
+    size_t need = 0;
+    wd_encode_params ep = wd_encode_params_default();
+    st = wd_tokenizer_encode_ids(t->tok, rendered, rlen, &ep, t->ids, t->cap_ids, &need);
+    if (st == WD_ERR_RANGE && need > t->cap_ids) {
+        int32_t *ni = realloc(t->ids, need * sizeof *ni);
+        if (!ni) {
+            free(rendered);
+            return WD_ERR_NOMEM;
+        }
+        t->ids = ni;
+        t->cap_ids = need;
+        st = wd_tokenizer_encode_ids(t->tok, rendered, rlen, &ep, t->ids, t->cap_ids, &need);
+    }
+    free(rendered);
+    if (st) return st;
+    if (need + 1 >= t->n_ctx) { /* no room to answer: an empty response */
+        *response = strdup("");
+        return *response ? WD_OK : WD_ERR_NOMEM;
+    }
+    size_t n_out = 0;
+    st = wd_model_generate(t->ctx, t->ids, need, &t->p->generate, NULL, NULL, t->out,
+                           t->p->generate.max_tokens, &n_out);
+    if (st) return st;
+    wd_decode_params dp = wd_decode_params_default();
+    dp.skip_special_tokens = true;
+    return wd_tokenizer_decode(t->tok, t->out, n_out, &dp, response, NULL);
+}
+
+/* flagged = refused; the detail holds the response, the refusal and the
+ * judge's answer (the judge's keys are there without a judge too: one
+ * schema). */
+static wd_status score_by_generating(void *user, const char *const *texts, const size_t *lens, size_t n,
+                                     wd_eval_score *out) {
+    target *t = user;
+    for (size_t i = 0; i < n; i++) {
+        char *resp;
+        wd_status st = generate(t, texts[i], &resp);
+        if (st) return st;
+        wd_refusal_match m;
+        bool refused = wd_refusal_detect(resp, strlen(resp), 0, &m);
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "response", resp);
+        cJSON_AddBoolToObject(d, "refused", refused);
+        if (m.phrase) cJSON_AddStringToObject(d, "refusal_phrase", m.phrase);
+        else cJSON_AddNullToObject(d, "refusal_phrase");
+        out[i].flagged = refused;
+        out[i].score = NAN;
+        if (t->p->judge) {
+            wd_check_params cp = wd_check_params_default();
+            cp.role = WD_ROLE_OUTPUT;
+            wd_verdict *v;
+            if ((st = wd_guard_check(t->p->judge, resp, strlen(resp), &cp, &v))) {
+                free(resp);
+                cJSON_Delete(d);
+                return st;
+            }
+            cJSON_AddBoolToObject(d, "judged", true);
+            cJSON_AddBoolToObject(d, "judged_unsafe", wd_verdict_unsafe(v));
+            cJSON_AddNumberToObject(d, "judge_score", wd_verdict_max_score(v));
+            out[i].categories = wd_verdict_categories(v);
+            wd_verdict_free(v);
+        } else {
+            cJSON_AddBoolToObject(d, "judged", false);
+            cJSON_AddNullToObject(d, "judged_unsafe");
+            cJSON_AddNullToObject(d, "judge_score");
+        }
+        out[i].detail_json = wd__json_print(d, false);
+        cJSON_Delete(d);
+        free(resp);
+    }
+    return WD_OK;
+}
+
+/* ==== the rates per transform =========================================== */
+
+typedef struct group {
+    char            *name;
+    wd_redteam_item *items;
+    size_t           n, cap;
+} group;
+
+/* Index of the group named name, added at the end when new; -1 when out of
+ * memory. */
+static long group_of(group **gs, size_t *n_g, size_t *cap_g, const char *name) {
+    for (size_t k = 0; k < *n_g; k++)
+        if (!strcmp((*gs)[k].name, name)) return (long)k;
+    if (*n_g == *cap_g) {
+        size_t nc = *cap_g ? *cap_g * 2 : 16;
+        group *ng = realloc(*gs, nc * sizeof *ng);
+        if (!ng) return -1;
+        *gs = ng;
+        *cap_g = nc;
+    }
+    group *g = &(*gs)[*n_g];
+    memset(g, 0, sizeof *g);
+    if (!(g->name = strdup(name))) return -1;
+    return (long)(*n_g)++;
+}
+
+/* Reads the items of OUT/results.jsonl, grouped by transform in order of
+ * first appearance. */
+static wd_status read_groups(const char *out_dir, group **gs, size_t *n_g) {
+    size_t cap_g = 0;
+    *gs = NULL;
+    *n_g = 0;
+    char *path = wd__path_join(out_dir, "results.jsonl");
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) {
+        wd_status st = wd__fail(WD_ERR_IO, "%s: cannot read", path ? path : out_dir);
+        free(path);
+        return st;
+    }
+    free(path);
+    wd_status st = WD_OK;
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    while (!st && (len = getline(&line, &lcap, f)) > 0) {
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
+        if (!o) continue;
+        const cJSON *tr = cJSON_GetObjectItem(o, "transform"), *lab = cJSON_GetObjectItem(o, "label"),
+                    *v = cJSON_GetObjectItem(o, "verdict");
+        long k = cJSON_IsString(tr) && cJSON_IsString(lab) ? group_of(gs, n_g, &cap_g, tr->valuestring) : -2;
+        group *g = k >= 0 ? &(*gs)[k] : NULL;
+        if (k == -1 || (g && wd__array_grow((void **)&g->items, &g->cap, g->n + 1, sizeof *g->items))) {
+            st = wd__fail(WD_ERR_NOMEM, "out of memory");
+        } else if (g) {
+            wd_redteam_item *it = &g->items[g->n++];
+            it->label = WD_LABEL_UNKNOWN;
+            wd_label_parse(lab->valuestring, &it->label);
+            if (!strcmp(lab->valuestring, "unknown")) it->label = WD_LABEL_UNKNOWN;
+            it->refused = cJSON_IsTrue(cJSON_GetObjectItem(o, "flagged"));
+            it->judged = cJSON_IsTrue(cJSON_GetObjectItem(v, "judged"));
+            it->judged_unsafe = cJSON_IsTrue(cJSON_GetObjectItem(v, "judged_unsafe"));
+        }
+        cJSON_Delete(o);
+    }
+    free(line);
+    fclose(f);
+    return st;
+}
+
+/* Computes the rates of each group into rates[] and writes redteam.json. */
+static wd_status write_rates(const char *out_dir, const group *gs, size_t n_g, wd_redteam_rates *rates) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(root, "transforms");
+    for (size_t k = 0; k < n_g; k++) {
+        wd_redteam_summary s;
+        wd_redteam_summarize(gs[k].items, gs[k].n, &s);
+        snprintf(rates[k].transform, sizeof rates[k].transform, "%s", gs[k].name);
+        rates[k].summary = s;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "transform", gs[k].name);
+        cJSON_AddNumberToObject(e, "harmful", (double)s.n_harmful);
+        cJSON_AddNumberToObject(e, "benign", (double)s.n_benign);
+        cJSON_AddNumberToObject(e, "judged", (double)s.n_judged);
+        double v[4] = {s.refusal_rate, s.asr_keyword, s.asr_judge, s.over_refusal};
+        const char *k4[4] = {"refusal_rate", "asr_keyword", "asr_judge", "over_refusal"};
+        for (int j = 0; j < 4; j++) {
+            if (isfinite(v[j])) cJSON_AddNumberToObject(e, k4[j], v[j]);
+            else cJSON_AddNullToObject(e, k4[j]);
+        }
+        cJSON_AddItemToArray(arr, e);
+    }
+    char *txt = wd__json_print(root, true);
+    cJSON_Delete(root);
+    char *rp = wd__path_join(out_dir, "redteam.json");
+    wd_status st = txt && rp ? wd__file_write_atomic(rp, txt, strlen(txt)) : WD_ERR_NOMEM;
+    free(txt);
+    free(rp);
+    if (st) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", wd_last_error()[0] ? wd_last_error() : wd_status_str(st));
+        return wd__fail(st, "redteam.json: %s", why);
+    }
+    return WD_OK;
+}
+
+/* Reads results.jsonl and writes redteam.json; *rates malloc'd. */
+static wd_status summarize(const char *out_dir, wd_redteam_rates **rates, size_t *n_rates) {
+    group *gs;
+    size_t n_g;
+    wd_status st = read_groups(out_dir, &gs, &n_g);
+    wd_redteam_rates *r = NULL;
+    if (!st && !(r = calloc(n_g ? n_g : 1, sizeof *r))) st = wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (!st) st = write_rates(out_dir, gs, n_g, r);
+    for (size_t k = 0; k < n_g; k++) {
+        free(gs[k].name);
+        free(gs[k].items);
+    }
+    free(gs);
+    if (st) {
+        free(r);
+        return st;
+    }
+    *rates = r;
+    *n_rates = n_g;
+    return WD_OK;
+}
+
+/* ==== the run ============================================================ */
+
+wd_status wd_redteam_run(wd_model *model, const char *out_dir, const wd_eval_source *sources,
+                         size_t n_sources, const wd_redteam_params *params, wd_redteam_outcome *outcome) {
+    wd_redteam_outcome oc;
+    memset(&oc, 0, sizeof oc);
+    if (outcome) *outcome = oc;
+    if (!model || !out_dir || !params) return wd__fail(WD_ERR_INVALID_ARG, "wd_redteam_run: NULL argument");
+    target t;
+    memset(&t, 0, sizeof t);
+    t.p = params;
+    t.tok = wd_model_tokenizer(model);
+    if (!t.tok) return wd__fail(WD_ERR_INVALID_ARG, "wd_redteam_run: the target has no tokenizer");
+    wd_context_params cxp = wd_context_params_default();
+    cxp.n_ctx = params->n_ctx;
+    wd_status st = wd_context_new(model, &cxp, &t.ctx);
+    if (st) return st;
+    t.n_ctx = wd_context_n_ctx(t.ctx);
+    t.out = malloc((params->generate.max_tokens ? params->generate.max_tokens : 1) * sizeof *t.out);
+    if (!t.out) st = wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (!st) st = wd_eval_run(out_dir, sources, n_sources, score_by_generating, &t, &params->eval, &oc.eval);
+    if (!st) st = summarize(out_dir, &oc.rates, &oc.n_rates);
+    free(t.ids);
+    free(t.out);
+    wd_context_free(t.ctx);
+    if (outcome) *outcome = oc;
+    else free(oc.rates);
+    return st;
+}

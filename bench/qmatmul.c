@@ -29,13 +29,13 @@ typedef struct job {
     const float   *x, *w32;
     const void    *wq;
     float         *out;
-    wd_ggml_type   type;  /* WD_GGML_F32: the cblas reference */
+    wd_ggml_type   type;  /* WD_GGML_TYPE_F32: the cblas reference */
     size_t         N, C, OC;
     wd_threadpool *tp;
 } job;
 
 static void call(const job *j) {
-    if (j->type == WD_GGML_F32) {
+    if (j->type == WD_GGML_TYPE_F32) {
         if (j->N == 1)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)j->OC, (int)j->C, 1.0f, j->w32, (int)j->C,
                         j->x, 1, 0.0f, j->out, 1);
@@ -106,8 +106,8 @@ int main(int argc, char **argv) {
     uint64_t seed = 5;
     wdb_fill(x, Nmax * C, 1.0f, &seed);
     wdb_fill(w, C * OC, 0.02f, &seed);
-    const wd_ggml_type types[] = {WD_GGML_F32,  WD_GGML_F16,  WD_GGML_BF16, WD_GGML_Q8_0,
-                                  WD_GGML_Q4_0, WD_GGML_Q4_K, WD_GGML_Q5_K, WD_GGML_Q6_K};
+    const wd_ggml_type types[] = {WD_GGML_TYPE_F32,  WD_GGML_TYPE_F16,  WD_GGML_TYPE_BF16, WD_GGML_TYPE_Q8_0,
+                                  WD_GGML_TYPE_Q4_0, WD_GGML_TYPE_Q4_K, WD_GGML_TYPE_Q5_K, WD_GGML_TYPE_Q6_K};
     const size_t Ns[] = {1, 4, 64, 256};
     double bw = stream_gbs(threads);
     printf("bench_qmatmul: C %zu, OC %zu, %ld threads; streaming read %.1f GB/s\n", C, OC, threads, bw);
@@ -115,21 +115,21 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < sizeof Ns / sizeof *Ns; k++) {
         size_t N = Ns[k];
         if (N > Nmax) continue;
-        job ref = {x, w, NULL, out, WD_GGML_F32, N, C, OC, tp};
+        job ref = {x, w, NULL, out, WD_GGML_TYPE_F32, N, C, OC, tp};
         double t_ref = median_time(&ref);
         for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
             wd_ggml_type ty = types[t];
-            size_t rs = ty == WD_GGML_F32 ? 4 * C : wd__qmatmul_row_size(ty, C);
-            if (ty != WD_GGML_F32)
+            size_t rs = ty == WD_GGML_TYPE_F32 ? 4 * C : wd__qmatmul_row_size(ty, C);
+            if (ty != WD_GGML_TYPE_F32)
                 for (size_t r = 0; r < OC; r++) {
                     unsigned char *dst = (unsigned char *)wq + r * rs;
-                    if (ty == WD_GGML_F16) wd_f32_to_f16((uint16_t *)dst, w + r * C, C);
-                    else if (ty == WD_GGML_BF16) wd_f32_to_bf16((uint16_t *)dst, w + r * C, C);
+                    if (ty == WD_GGML_TYPE_F16) wd_f32_to_f16((uint16_t *)dst, w + r * C, C);
+                    else if (ty == WD_GGML_TYPE_BF16) wd_f32_to_bf16((uint16_t *)dst, w + r * C, C);
                     else wd__quantize_ref(ty, dst, w + r * C, C);
                 }
             job j = {x, w, wq, out, ty, N, C, OC, tp};
-            double tm = ty == WD_GGML_F32 ? t_ref : median_time(&j);
-            printf("%-5s %4zu | %8.1f %8.1f %6.2fx\n", ty == WD_GGML_F32 ? "f32" : wd_ggml_type_name(ty), N,
+            double tm = ty == WD_GGML_TYPE_F32 ? t_ref : median_time(&j);
+            printf("%-5s %4zu | %8.1f %8.1f %6.2fx\n", ty == WD_GGML_TYPE_F32 ? "f32" : wd_ggml_type_name(ty), N,
                    2.0 * (double)(N * C * OC) / tm / 1e9, (double)(rs * OC) / tm / 1e9, t_ref / tm);
             fflush(stdout);
         }

@@ -19,17 +19,17 @@ extern "C" {
 #endif
 
 typedef enum wd_model_type {
-    WD_MODEL_LLAMA = 0,
-    WD_MODEL_MISTRAL,
-    WD_MODEL_QWEN2,
-    WD_MODEL_BERT,
-    WD_MODEL_ROBERTA,
-    WD_MODEL_DISTILBERT,
+    WD_MODEL_TYPE_LLAMA = 0,
+    WD_MODEL_TYPE_MISTRAL,
+    WD_MODEL_TYPE_QWEN2,
+    WD_MODEL_TYPE_BERT,
+    WD_MODEL_TYPE_ROBERTA,
+    WD_MODEL_TYPE_DISTILBERT,
 } wd_model_type;
 
 typedef enum wd_model_family {
-    WD_FAMILY_DECODER = 0, /* causal LM: llama, mistral, qwen2    */
-    WD_FAMILY_ENCODER = 1, /* bidirectional: bert, roberta, distilbert */
+    WD_MODEL_FAMILY_DECODER = 0, /* causal LM: llama, mistral, qwen2    */
+    WD_MODEL_FAMILY_ENCODER = 1, /* bidirectional: bert, roberta, distilbert */
 } wd_model_family;
 
 typedef enum wd_act {
@@ -39,12 +39,12 @@ typedef enum wd_act {
     WD_ACT_RELU,      /* "relu" (DistilBERT allows it)                   */
 } wd_act;
 
-typedef enum wd_rope_scaling_type {
+typedef enum wd_rope_scaling {
     WD_ROPE_SCALING_NONE = 0, /* absent, null, or "default"          */
     WD_ROPE_SCALING_LINEAR,   /* positions divided by factor          */
     WD_ROPE_SCALING_DYNAMIC,  /* dynamic NTK                          */
     WD_ROPE_SCALING_LLAMA3,   /* Llama 3.1 frequency-band scaling     */
-} wd_rope_scaling_type;
+} wd_rope_scaling;
 
 #define WD_CONFIG_MAX_EOS 8
 
@@ -69,7 +69,7 @@ typedef struct wd_model_config {
     /* position encoding */
     double rope_theta; /* default 10000 */
     struct {
-        wd_rope_scaling_type type;
+        wd_rope_scaling type;
         double  factor;
         double  low_freq_factor;  /* llama3 */
         double  high_freq_factor; /* llama3 */
@@ -119,7 +119,7 @@ void wd_model_config_free(wd_model_config *cfg);
 const char *wd_model_type_name(wd_model_type type);
 const char *wd_model_family_name(wd_model_family family);
 const char *wd_act_name(wd_act act);
-const char *wd_rope_scaling_name(wd_rope_scaling_type type);
+const char *wd_rope_scaling_name(wd_rope_scaling type);
 
 #ifdef __cplusplus
 }

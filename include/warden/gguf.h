@@ -43,19 +43,19 @@ extern "C" {
 
 /* Metadata value types (the numbers are the file's). */
 typedef enum wd_gguf_type {
-    WD_GGUF_UINT8 = 0,
-    WD_GGUF_INT8 = 1,
-    WD_GGUF_UINT16 = 2,
-    WD_GGUF_INT16 = 3,
-    WD_GGUF_UINT32 = 4,
-    WD_GGUF_INT32 = 5,
-    WD_GGUF_FLOAT32 = 6,
-    WD_GGUF_BOOL = 7,
-    WD_GGUF_STRING = 8,
-    WD_GGUF_ARRAY = 9,
-    WD_GGUF_UINT64 = 10,
-    WD_GGUF_INT64 = 11,
-    WD_GGUF_FLOAT64 = 12,
+    WD_GGUF_TYPE_UINT8 = 0,
+    WD_GGUF_TYPE_INT8 = 1,
+    WD_GGUF_TYPE_UINT16 = 2,
+    WD_GGUF_TYPE_INT16 = 3,
+    WD_GGUF_TYPE_UINT32 = 4,
+    WD_GGUF_TYPE_INT32 = 5,
+    WD_GGUF_TYPE_FLOAT32 = 6,
+    WD_GGUF_TYPE_BOOL = 7,
+    WD_GGUF_TYPE_STRING = 8,
+    WD_GGUF_TYPE_ARRAY = 9,
+    WD_GGUF_TYPE_UINT64 = 10,
+    WD_GGUF_TYPE_INT64 = 11,
+    WD_GGUF_TYPE_FLOAT64 = 12,
     WD_GGUF_TYPE_COUNT
 } wd_gguf_type;
 
@@ -63,37 +63,37 @@ typedef enum wd_gguf_type {
  * knows by size are read (and can be listed); warden converts F32, F16,
  * BF16, F64 and the quantized types of tensor/quant.c to float. */
 typedef enum wd_ggml_type {
-    WD_GGML_F32 = 0,
-    WD_GGML_F16 = 1,
-    WD_GGML_Q4_0 = 2,
-    WD_GGML_Q4_1 = 3,
-    WD_GGML_Q5_0 = 6,
-    WD_GGML_Q5_1 = 7,
-    WD_GGML_Q8_0 = 8,
-    WD_GGML_Q8_1 = 9,
-    WD_GGML_Q2_K = 10,
-    WD_GGML_Q3_K = 11,
-    WD_GGML_Q4_K = 12,
-    WD_GGML_Q5_K = 13,
-    WD_GGML_Q6_K = 14,
-    WD_GGML_Q8_K = 15,
-    WD_GGML_IQ2_XXS = 16,
-    WD_GGML_IQ2_XS = 17,
-    WD_GGML_IQ3_XXS = 18,
-    WD_GGML_IQ1_S = 19,
-    WD_GGML_IQ4_NL = 20,
-    WD_GGML_IQ3_S = 21,
-    WD_GGML_IQ2_S = 22,
-    WD_GGML_IQ4_XS = 23,
-    WD_GGML_I8 = 24,
-    WD_GGML_I16 = 25,
-    WD_GGML_I32 = 26,
-    WD_GGML_I64 = 27,
-    WD_GGML_F64 = 28,
-    WD_GGML_IQ1_M = 29,
-    WD_GGML_BF16 = 30,
-    WD_GGML_TQ1_0 = 34,
-    WD_GGML_TQ2_0 = 35,
+    WD_GGML_TYPE_F32 = 0,
+    WD_GGML_TYPE_F16 = 1,
+    WD_GGML_TYPE_Q4_0 = 2,
+    WD_GGML_TYPE_Q4_1 = 3,
+    WD_GGML_TYPE_Q5_0 = 6,
+    WD_GGML_TYPE_Q5_1 = 7,
+    WD_GGML_TYPE_Q8_0 = 8,
+    WD_GGML_TYPE_Q8_1 = 9,
+    WD_GGML_TYPE_Q2_K = 10,
+    WD_GGML_TYPE_Q3_K = 11,
+    WD_GGML_TYPE_Q4_K = 12,
+    WD_GGML_TYPE_Q5_K = 13,
+    WD_GGML_TYPE_Q6_K = 14,
+    WD_GGML_TYPE_Q8_K = 15,
+    WD_GGML_TYPE_IQ2_XXS = 16,
+    WD_GGML_TYPE_IQ2_XS = 17,
+    WD_GGML_TYPE_IQ3_XXS = 18,
+    WD_GGML_TYPE_IQ1_S = 19,
+    WD_GGML_TYPE_IQ4_NL = 20,
+    WD_GGML_TYPE_IQ3_S = 21,
+    WD_GGML_TYPE_IQ2_S = 22,
+    WD_GGML_TYPE_IQ4_XS = 23,
+    WD_GGML_TYPE_I8 = 24,
+    WD_GGML_TYPE_I16 = 25,
+    WD_GGML_TYPE_I32 = 26,
+    WD_GGML_TYPE_I64 = 27,
+    WD_GGML_TYPE_F64 = 28,
+    WD_GGML_TYPE_IQ1_M = 29,
+    WD_GGML_TYPE_BF16 = 30,
+    WD_GGML_TYPE_TQ1_0 = 34,
+    WD_GGML_TYPE_TQ2_0 = 35,
     WD_GGML_TYPE_COUNT = 39
 } wd_ggml_type;
 
@@ -113,7 +113,7 @@ const char *wd_gguf_type_name(wd_gguf_type type);
 /* One metadata entry. Owned by the wd_gguf it came from. */
 typedef struct wd_gguf_kv {
     const char  *key;
-    wd_gguf_type type;      /* WD_GGUF_ARRAY for arrays                         */
+    wd_gguf_type type;      /* WD_GGUF_TYPE_ARRAY for arrays                         */
     wd_gguf_type elem_type; /* arrays: the elements' type; else == type         */
     uint64_t     n;         /* arrays: element count; 1 otherwise               */
     /* scalars, widened: */

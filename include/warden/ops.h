@@ -190,23 +190,23 @@ typedef enum wd_rope_layout {
     /* Hugging Face's rotate_half (GPT-NeoX): dimension i of a head pairs with
      * i + D/2, both rotated by frequency i. Llama, Mistral and Qwen2
      * checkpoints on the Hub use this. */
-    WD_ROPE_HALF = 0,
+    WD_ROPE_LAYOUT_HALF = 0,
     /* Interleaved pairs (GPT-J, Meta's original Llama): 2i pairs with 2i+1,
      * rotated by frequency i. HF's conversion script turns Meta q/k weights
      * into the HALF layout by permuting each head's output rows:
      * half row s*D/2 + i = interleaved row 2i + s (s in {0,1}). */
-    WD_ROPE_INTERLEAVED = 1,
+    WD_ROPE_LAYOUT_INTERLEAVED = 1,
 } wd_rope_layout;
 
 /* The scaling kinds are config.json's rope_scaling.type, declared with the
- * config (wd_rope_scaling_type in warden/config.h): NONE, LINEAR and LLAMA3
+ * config (wd_rope_scaling in warden/config.h): NONE, LINEAR and LLAMA3
  * are computed here; DYNAMIC (NTK, which depends on the sequence length) is
  * not. */
 
 typedef struct wd_rope_params {
     double          theta;           /* rope_theta (10000; 500000 for Llama 3) */
     int             head_dim;        /* rotated dimensions D per head (even)   */
-    wd_rope_scaling_type scaling;
+    wd_rope_scaling scaling;
     double          factor;          /* linear and llama3                       */
     double          low_freq_factor; /* llama3                                  */
     double          high_freq_factor;/* llama3                                  */

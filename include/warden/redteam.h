@@ -82,7 +82,7 @@ wd_status wd_redteam_summarize(const wd_redteam_item *items, size_t n, wd_redtea
 /* ==== the red-team run (eval/redteam.c) ================================== */
 
 typedef struct wd_redteam_params {
-    wd_chat_params     chat;     /* the target's chat template; format WD_CHAT_UNKNOWN
+    wd_chat_params     chat;     /* the target's chat template; format WD_CHAT_FORMAT_UNKNOWN
                                     (default): from its tokenizer_config.json       */
     const char        *system;   /* a system message before each prompt, or NULL    */
     wd_generate_params generate; /* max_tokens 64 (default), greedy (temperature 0) */

@@ -53,7 +53,7 @@ wd_status wd__ec_cand_text(const wd__ec_run *r, const wd__ec_cand *c, char **out
 
 static float verdict_max_score(const wd_verdict *v) {
     float s = 0.0f;
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         float x = wd_verdict_score(v, (wd_category)c);
         if (x > s) s = x;
     }

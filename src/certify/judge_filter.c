@@ -167,7 +167,7 @@ wd_status wd__ec_judge_check(run *r, const cand *const *cs, size_t n, float *sco
             const int32_t *s = k->seq;
             if ((st = wd_context_truncate(k->ctx, l))) return wd__fail(st, "%s", wd_model_last_error(j->m));
             k->n_cached = l;
-            if ((st = wd_model_decode(k->ctx, s + l, ns - l, NULL, WD_LOGITS_NONE)))
+            if ((st = wd_model_decode(k->ctx, s + l, ns - l, NULL, WD_LOGITS_MODE_NONE)))
                 return wd__fail(st, "judge: %s", wd_model_last_error(j->m));
             memcpy(k->cached + l, s + l, (ns - l) * sizeof *s);
             k->n_cached = ns;

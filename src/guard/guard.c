@@ -82,9 +82,9 @@ typedef struct wd__guard_work {
 /* The verdict under construction and as handed out. */
 struct wd_verdict {
     wd_role    role;
-    float      score[WD_CAT_COUNT];
+    float      score[WD_CATEGORY_COUNT];
     wd_catmask fired;
-    wd_action  cat_action[WD_CAT_COUNT];
+    wd_action  cat_action[WD_CATEGORY_COUNT];
     wd_action  action;
     bool       unsafe;
     wd_hit    *hits;
@@ -113,7 +113,7 @@ wd_status wd__guard_new(const char *name, const wd_guard_params *params, wd_guar
     g->decode_kinds = WD_DECODE_ALL;
     g->decode_depth = 2;
     g->decode_min = 16;
-    for (int c = 0; c < WD_CAT_COUNT; c++) g->cat[c] = (wd__cat_rule){0.5f, WD_ACTION_BLOCK, 3u};
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) g->cat[c] = (wd__cat_rule){0.5f, WD_ACTION_BLOCK, 3u};
     *out = g;
     return WD_OK;
 }
@@ -272,8 +272,8 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
                          : kind == WD_DECODE_TAGS ? "hidden-tag-payload"
                          : kind == WD_DECODE_ROT13 ? "hidden-rot13-payload"
                          : kind == WD_DECODE_REVERSE ? "hidden-reversed-payload" : "hidden-piglatin-payload";
-        wd_scan_hit h = {rule, NULL, WD_CAT_PROMPT_INJECTION, 0.7f, start, end};
-        if (rc->v->score[WD_CAT_PROMPT_INJECTION] < 0.7f) rc->v->score[WD_CAT_PROMPT_INJECTION] = 0.7f;
+        wd_scan_hit h = {rule, NULL, WD_CATEGORY_PROMPT_INJECTION, 0.7f, start, end};
+        if (rc->v->score[WD_CATEGORY_PROMPT_INJECTION] < 0.7f) rc->v->score[WD_CATEGORY_PROMPT_INJECTION] = 0.7f;
         add_hit(rc->v, rc->top, NULL, &h, start, end, 0, 1.0f);
     }
     return rc->st != WD_OK;
@@ -322,7 +322,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         wd_scan_result *r = &w->res;
         memset(r->score, 0, sizeof r->score);
         r->n_hits = 0;
-        wd_err serr;
+        wd__err serr;
         serr.status = WD_OK;
         serr.msg[0] = '\0';
         st = s->vt->scan(s->impl, scratch_for(g, w, i), &in, r, &serr);
@@ -334,7 +334,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             verdict_error(v, "scanner '%s' failed: %s", s->name, serr.msg[0] ? serr.msg : wd_status_str(st));
             continue;
         }
-        for (int c = 0; c < WD_CAT_COUNT; c++) {
+        for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
             float sc = r->score[c] * s->weight;
             if (sc > v->score[c]) v->score[c] = sc;
         }
@@ -382,7 +382,7 @@ static int hit_cmp(const void *a, const void *b) {
 static wd_status finish(wd_guard *g, wd_verdict *v, const char *text, size_t len, bool redact) {
     v->fired = 0;
     v->action = WD_ACTION_ALLOW;
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         v->cat_action[c] = WD_ACTION_ALLOW;
         if (!(g->cat[c].roles & (1u << v->role))) continue;
         if (v->score[c] > 0 && v->score[c] >= g->cat[c].threshold) {
@@ -552,16 +552,16 @@ wd_action wd_verdict_action(const wd_verdict *v) { return v ? v->action : WD_ACT
 wd_role wd_verdict_role(const wd_verdict *v) { return v ? v->role : WD_ROLE_INPUT; }
 wd_catmask wd_verdict_categories(const wd_verdict *v) { return v ? v->fired : 0; }
 float wd_verdict_score(const wd_verdict *v, wd_category c) {
-    return v && (unsigned)c < WD_CAT_COUNT ? v->score[c] : 0.0f;
+    return v && (unsigned)c < WD_CATEGORY_COUNT ? v->score[c] : 0.0f;
 }
 float wd_verdict_max_score(const wd_verdict *v) {
     float best = 0.0f;
-    for (int c = 0; v && c < WD_CAT_COUNT; c++)
+    for (int c = 0; v && c < WD_CATEGORY_COUNT; c++)
         if (v->score[c] > best) best = v->score[c];
     return best;
 }
 wd_action wd_verdict_category_action(const wd_verdict *v, wd_category c) {
-    return v && (unsigned)c < WD_CAT_COUNT ? v->cat_action[c] : WD_ACTION_ALLOW;
+    return v && (unsigned)c < WD_CATEGORY_COUNT ? v->cat_action[c] : WD_ACTION_ALLOW;
 }
 size_t wd_verdict_n_hits(const wd_verdict *v) { return v ? v->n_hits : 0; }
 const wd_hit *wd_verdict_hit(const wd_verdict *v, size_t i) {
@@ -589,7 +589,7 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
     cJSON_AddStringToObject(o, "role", wd_role_str(v->role));
     cJSON *cats = cJSON_AddArrayToObject(o, "categories");
     cJSON *scores = cJSON_AddObjectToObject(o, "scores");
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         /* every category, always: a client reads the same keys whatever ran */
         cJSON_AddNumberToObject(scores, wd_category_id(c), v->score[c] > 0 ? round4(v->score[c]) : 0.0);
         if (!(v->fired & WD_CATMASK(c))) continue;

@@ -41,11 +41,11 @@ typedef struct wd__cat_rule {
 struct wd__guard_work; /* guard.c: per-thread work space */
 
 struct wd_guard {
-    wd_err            err;
+    wd__err            err;
     char             *name;
     wd__scanner_inst *sc;
     size_t            n_sc;
-    wd__cat_rule      cat[WD_CAT_COUNT];
+    wd__cat_rule      cat[WD_CATEGORY_COUNT];
     unsigned          norm_flags;
     bool              fail_closed;
     size_t            max_bytes;

@@ -139,7 +139,7 @@ static wd_status missing_col(wd_dataset *ds, const char *what, const char *name)
 }
 
 wd_status wd__dataset_read_header(wd_dataset *ds) {
-    int r = ds->fmt == WD_DATASET_CSV ? wd__dataset_read_csv(ds, ',') : wd__dataset_read_tsv(ds);
+    int r = ds->fmt == WD_DATASET_FORMAT_CSV ? wd__dataset_read_csv(ds, ',') : wd__dataset_read_tsv(ds);
     if (r < 0) return (wd_status)r;
     if (r == 0) {
         ds->failed = 1;
@@ -183,7 +183,7 @@ wd_status wd__dataset_item_from_fields(wd_dataset *ds) {
                            "%s: %zu fields, but the header has %zu columns (%s; --lenient reads "
                            "such rows anyway)",
                            w, ds->n_fields, ds->n_cols,
-                           ds->fmt == WD_DATASET_TSV ? "a TSV field cannot hold a tab"
+                           ds->fmt == WD_DATASET_FORMAT_TSV ? "a TSV field cannot hold a tab"
                                                      : "a field holding a comma must be quoted");
     }
     int need[4] = {ds->col_text, ds->col_label, ds->col_cat, ds->col_id};
@@ -221,7 +221,7 @@ const char *wd_dataset_column(const wd_dataset *ds, size_t i) {
 
 static int is_delimited(const wd_dataset *ds) {
     return ds && !ds->failed && ds->item.text &&
-           (ds->fmt == WD_DATASET_CSV || ds->fmt == WD_DATASET_TSV);
+           (ds->fmt == WD_DATASET_FORMAT_CSV || ds->fmt == WD_DATASET_FORMAT_TSV);
 }
 
 size_t wd_dataset_n_fields(const wd_dataset *ds) { return is_delimited(ds) ? ds->n_fields : 0; }

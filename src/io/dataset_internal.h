@@ -27,7 +27,7 @@
 /* ==== the dataset object =============================================== */
 
 struct wd_dataset {
-    wd_err err;
+    wd__err err;
     char  *name;
     wd_dataset_format fmt;
     /* params (strings owned) */

@@ -32,22 +32,22 @@ static const struct {
     const char *name;
     unsigned    blck, size;
 } k_types[WD_GGML_TYPE_COUNT] = {
-    [WD_GGML_F32] = {"f32", 1, 4},          [WD_GGML_F16] = {"f16", 1, 2},
-    [WD_GGML_Q4_0] = {"q4_0", 32, 18},      [WD_GGML_Q4_1] = {"q4_1", 32, 20},
-    [WD_GGML_Q5_0] = {"q5_0", 32, 22},      [WD_GGML_Q5_1] = {"q5_1", 32, 24},
-    [WD_GGML_Q8_0] = {"q8_0", 32, 34},      [WD_GGML_Q8_1] = {"q8_1", 32, 36},
-    [WD_GGML_Q2_K] = {"q2_K", 256, 84},     [WD_GGML_Q3_K] = {"q3_K", 256, 110},
-    [WD_GGML_Q4_K] = {"q4_K", 256, 144},    [WD_GGML_Q5_K] = {"q5_K", 256, 176},
-    [WD_GGML_Q6_K] = {"q6_K", 256, 210},    [WD_GGML_Q8_K] = {"q8_K", 256, 292},
-    [WD_GGML_IQ2_XXS] = {"iq2_xxs", 256, 66}, [WD_GGML_IQ2_XS] = {"iq2_xs", 256, 74},
-    [WD_GGML_IQ3_XXS] = {"iq3_xxs", 256, 98}, [WD_GGML_IQ1_S] = {"iq1_s", 256, 50},
-    [WD_GGML_IQ4_NL] = {"iq4_nl", 32, 18},  [WD_GGML_IQ3_S] = {"iq3_s", 256, 110},
-    [WD_GGML_IQ2_S] = {"iq2_s", 256, 82},   [WD_GGML_IQ4_XS] = {"iq4_xs", 256, 136},
-    [WD_GGML_I8] = {"i8", 1, 1},            [WD_GGML_I16] = {"i16", 1, 2},
-    [WD_GGML_I32] = {"i32", 1, 4},          [WD_GGML_I64] = {"i64", 1, 8},
-    [WD_GGML_F64] = {"f64", 1, 8},          [WD_GGML_IQ1_M] = {"iq1_m", 256, 56},
-    [WD_GGML_BF16] = {"bf16", 1, 2},        [WD_GGML_TQ1_0] = {"tq1_0", 256, 54},
-    [WD_GGML_TQ2_0] = {"tq2_0", 256, 66},
+    [WD_GGML_TYPE_F32] = {"f32", 1, 4},          [WD_GGML_TYPE_F16] = {"f16", 1, 2},
+    [WD_GGML_TYPE_Q4_0] = {"q4_0", 32, 18},      [WD_GGML_TYPE_Q4_1] = {"q4_1", 32, 20},
+    [WD_GGML_TYPE_Q5_0] = {"q5_0", 32, 22},      [WD_GGML_TYPE_Q5_1] = {"q5_1", 32, 24},
+    [WD_GGML_TYPE_Q8_0] = {"q8_0", 32, 34},      [WD_GGML_TYPE_Q8_1] = {"q8_1", 32, 36},
+    [WD_GGML_TYPE_Q2_K] = {"q2_K", 256, 84},     [WD_GGML_TYPE_Q3_K] = {"q3_K", 256, 110},
+    [WD_GGML_TYPE_Q4_K] = {"q4_K", 256, 144},    [WD_GGML_TYPE_Q5_K] = {"q5_K", 256, 176},
+    [WD_GGML_TYPE_Q6_K] = {"q6_K", 256, 210},    [WD_GGML_TYPE_Q8_K] = {"q8_K", 256, 292},
+    [WD_GGML_TYPE_IQ2_XXS] = {"iq2_xxs", 256, 66}, [WD_GGML_TYPE_IQ2_XS] = {"iq2_xs", 256, 74},
+    [WD_GGML_TYPE_IQ3_XXS] = {"iq3_xxs", 256, 98}, [WD_GGML_TYPE_IQ1_S] = {"iq1_s", 256, 50},
+    [WD_GGML_TYPE_IQ4_NL] = {"iq4_nl", 32, 18},  [WD_GGML_TYPE_IQ3_S] = {"iq3_s", 256, 110},
+    [WD_GGML_TYPE_IQ2_S] = {"iq2_s", 256, 82},   [WD_GGML_TYPE_IQ4_XS] = {"iq4_xs", 256, 136},
+    [WD_GGML_TYPE_I8] = {"i8", 1, 1},            [WD_GGML_TYPE_I16] = {"i16", 1, 2},
+    [WD_GGML_TYPE_I32] = {"i32", 1, 4},          [WD_GGML_TYPE_I64] = {"i64", 1, 8},
+    [WD_GGML_TYPE_F64] = {"f64", 1, 8},          [WD_GGML_TYPE_IQ1_M] = {"iq1_m", 256, 56},
+    [WD_GGML_TYPE_BF16] = {"bf16", 1, 2},        [WD_GGML_TYPE_TQ1_0] = {"tq1_0", 256, 54},
+    [WD_GGML_TYPE_TQ2_0] = {"tq2_0", 256, 66},
 };
 
 const char *wd_ggml_type_name(wd_ggml_type type) {
@@ -82,10 +82,10 @@ const char *wd_gguf_type_name(wd_gguf_type type) {
 
 struct wd_gguf {
     char                *path;
-    wd_map               map;
+    wd__map               map;
     const unsigned char *base;
     size_t               size;
-    wd_arena            *arena;
+    wd__arena            *arena;
     uint32_t             version;
     size_t               alignment, data_offset;
     wd_gguf_kv          *kvs;
@@ -152,17 +152,17 @@ static int cmp_offset(const void *a, const void *b, void *base) {
 /* Reads one scalar of type ty into kv's widened fields. */
 static void widen(wd_gguf_kv *kv, wd_gguf_type ty, const unsigned char *p) {
     switch (ty) {
-    case WD_GGUF_UINT8: kv->u64 = p[0]; kv->i64 = p[0]; break;
-    case WD_GGUF_INT8: kv->i64 = (int8_t)p[0]; kv->u64 = (uint64_t)kv->i64; break;
-    case WD_GGUF_BOOL: kv->u64 = p[0] != 0; kv->i64 = p[0] != 0; break;
-    case WD_GGUF_UINT16: { uint16_t v; memcpy(&v, p, 2); kv->u64 = v; kv->i64 = v; break; }
-    case WD_GGUF_INT16: { int16_t v; memcpy(&v, p, 2); kv->i64 = v; kv->u64 = (uint64_t)kv->i64; break; }
-    case WD_GGUF_UINT32: { uint32_t v; memcpy(&v, p, 4); kv->u64 = v; kv->i64 = v; break; }
-    case WD_GGUF_INT32: { int32_t v; memcpy(&v, p, 4); kv->i64 = v; kv->u64 = (uint64_t)kv->i64; break; }
-    case WD_GGUF_UINT64: { uint64_t v; memcpy(&v, p, 8); kv->u64 = v; kv->i64 = (int64_t)v; break; }
-    case WD_GGUF_INT64: { int64_t v; memcpy(&v, p, 8); kv->i64 = v; kv->u64 = (uint64_t)v; break; }
-    case WD_GGUF_FLOAT32: { float v; memcpy(&v, p, 4); kv->f64 = v; break; }
-    case WD_GGUF_FLOAT64: { double v; memcpy(&v, p, 8); kv->f64 = v; break; }
+    case WD_GGUF_TYPE_UINT8: kv->u64 = p[0]; kv->i64 = p[0]; break;
+    case WD_GGUF_TYPE_INT8: kv->i64 = (int8_t)p[0]; kv->u64 = (uint64_t)kv->i64; break;
+    case WD_GGUF_TYPE_BOOL: kv->u64 = p[0] != 0; kv->i64 = p[0] != 0; break;
+    case WD_GGUF_TYPE_UINT16: { uint16_t v; memcpy(&v, p, 2); kv->u64 = v; kv->i64 = v; break; }
+    case WD_GGUF_TYPE_INT16: { int16_t v; memcpy(&v, p, 2); kv->i64 = v; kv->u64 = (uint64_t)kv->i64; break; }
+    case WD_GGUF_TYPE_UINT32: { uint32_t v; memcpy(&v, p, 4); kv->u64 = v; kv->i64 = v; break; }
+    case WD_GGUF_TYPE_INT32: { int32_t v; memcpy(&v, p, 4); kv->i64 = v; kv->u64 = (uint64_t)kv->i64; break; }
+    case WD_GGUF_TYPE_UINT64: { uint64_t v; memcpy(&v, p, 8); kv->u64 = v; kv->i64 = (int64_t)v; break; }
+    case WD_GGUF_TYPE_INT64: { int64_t v; memcpy(&v, p, 8); kv->i64 = v; kv->u64 = (uint64_t)v; break; }
+    case WD_GGUF_TYPE_FLOAT32: { float v; memcpy(&v, p, 4); kv->f64 = v; break; }
+    case WD_GGUF_TYPE_FLOAT64: { double v; memcpy(&v, p, 8); kv->f64 = v; break; }
     default: break;
     }
 }
@@ -184,13 +184,13 @@ static wd_status read_kv(cursor *c, wd_gguf_kv *kv, size_t index) {
         return wd__fail(WD_ERR_FORMAT, "%s: key '%.200s': unknown value type %u", g->path, key, ty);
     kv->type = kv->elem_type = (wd_gguf_type)ty;
     kv->n = 1;
-    if (ty == WD_GGUF_STRING) {
+    if (ty == WD_GGUF_TYPE_STRING) {
         char *s;
         if ((rc = rd_str(c, &s, &kv->str_len, kwhat))) return rc;
         kv->str = s;
         return WD_OK;
     }
-    if (ty != WD_GGUF_ARRAY) {
+    if (ty != WD_GGUF_TYPE_ARRAY) {
         if ((rc = need(c, k_kv_size[ty], kwhat))) return rc;
         widen(kv, kv->type, g->base + c->pos);
         c->pos += k_kv_size[ty];
@@ -201,17 +201,17 @@ static wd_status read_kv(cursor *c, wd_gguf_kv *kv, size_t index) {
     if ((rc = rd(c, &et, 4, kwhat)) || (rc = rd(c, &n, 8, kwhat))) return rc;
     if (et >= WD_GGUF_TYPE_COUNT)
         return wd__fail(WD_ERR_FORMAT, "%s: key '%.200s': array of unknown type %u", g->path, key, et);
-    if (et == WD_GGUF_ARRAY)
+    if (et == WD_GGUF_TYPE_ARRAY)
         return wd__fail(WD_ERR_UNSUPPORTED, "%s: key '%.200s': arrays of arrays are not supported",
                         g->path, key);
     kv->elem_type = (wd_gguf_type)et;
     kv->n = n;
-    unsigned min_size = et == WD_GGUF_STRING ? 8 : k_kv_size[et];
+    unsigned min_size = et == WD_GGUF_TYPE_STRING ? 8 : k_kv_size[et];
     if (n > left(c) / min_size)
         return wd__fail(WD_ERR_FORMAT, "%s: key '%.200s': array of %llu %s (at least %u bytes "
                         "each) cannot fit in the %zu bytes left",
                         g->path, key, (unsigned long long)n, k_kv_names[et], min_size, left(c));
-    if (et != WD_GGUF_STRING) {
+    if (et != WD_GGUF_TYPE_STRING) {
         kv->arr = g->base + c->pos;
         c->pos += (size_t)n * min_size;
         return WD_OK;
@@ -323,7 +323,7 @@ static wd_status parse(wd_gguf *g) {
     g->alignment = 32;
     const wd_gguf_kv *al = wd_gguf_find_kv(g, "general.alignment");
     if (al) {
-        if (al->type != WD_GGUF_UINT32)
+        if (al->type != WD_GGUF_TYPE_UINT32)
             return wd__fail(WD_ERR_FORMAT, "%s: key 'general.alignment': type %s, expected u32",
                             g->path, k_kv_names[al->type]);
         if (al->u64 == 0 || (al->u64 & (al->u64 - 1)))
@@ -485,10 +485,10 @@ const wd_gguf_tensor *wd_gguf_find_tensor(const wd_gguf *g, const char *name) {
 }
 
 static bool is_int_type(wd_gguf_type t) {
-    return t <= WD_GGUF_INT32 || t == WD_GGUF_UINT64 || t == WD_GGUF_INT64;
+    return t <= WD_GGUF_TYPE_INT32 || t == WD_GGUF_TYPE_UINT64 || t == WD_GGUF_TYPE_INT64;
 }
 static bool is_signed(wd_gguf_type t) {
-    return t == WD_GGUF_INT8 || t == WD_GGUF_INT16 || t == WD_GGUF_INT32 || t == WD_GGUF_INT64;
+    return t == WD_GGUF_TYPE_INT8 || t == WD_GGUF_TYPE_INT16 || t == WD_GGUF_TYPE_INT32 || t == WD_GGUF_TYPE_INT64;
 }
 
 static wd_status lookup(const wd_gguf *g, const char *key, const wd_gguf_kv **kv) {
@@ -499,8 +499,8 @@ static wd_status lookup(const wd_gguf *g, const char *key, const wd_gguf_kv **kv
 
 static wd_status wrong_type(const wd_gguf *g, const wd_gguf_kv *kv, const char *want) {
     return wd__fail(WD_ERR_FORMAT, "%s: key '%s': type %s%s%s, expected %s", wd_gguf_path(g),
-                    kv->key, k_kv_names[kv->type], kv->type == WD_GGUF_ARRAY ? " of " : "",
-                    kv->type == WD_GGUF_ARRAY ? k_kv_names[kv->elem_type] : "", want);
+                    kv->key, k_kv_names[kv->type], kv->type == WD_GGUF_TYPE_ARRAY ? " of " : "",
+                    kv->type == WD_GGUF_TYPE_ARRAY ? k_kv_names[kv->elem_type] : "", want);
 }
 
 wd_status wd_gguf_get_int(const wd_gguf *g, const char *key, int64_t *out) {
@@ -508,7 +508,7 @@ wd_status wd_gguf_get_int(const wd_gguf *g, const char *key, int64_t *out) {
     wd_status rc = lookup(g, key, &kv);
     if (rc) return rc;
     if (!is_int_type(kv->type)) return wrong_type(g, kv, "an integer");
-    if (kv->type == WD_GGUF_UINT64 && kv->u64 > (uint64_t)INT64_MAX)
+    if (kv->type == WD_GGUF_TYPE_UINT64 && kv->u64 > (uint64_t)INT64_MAX)
         return wd__fail(WD_ERR_FORMAT, "%s: key '%s': %llu is too large", wd_gguf_path(g), key,
                         (unsigned long long)kv->u64);
     *out = kv->i64;
@@ -519,7 +519,7 @@ wd_status wd_gguf_get_float(const wd_gguf *g, const char *key, double *out) {
     const wd_gguf_kv *kv;
     wd_status rc = lookup(g, key, &kv);
     if (rc) return rc;
-    if (kv->type == WD_GGUF_FLOAT32 || kv->type == WD_GGUF_FLOAT64) *out = kv->f64;
+    if (kv->type == WD_GGUF_TYPE_FLOAT32 || kv->type == WD_GGUF_TYPE_FLOAT64) *out = kv->f64;
     else if (is_int_type(kv->type)) *out = is_signed(kv->type) ? (double)kv->i64 : (double)kv->u64;
     else return wrong_type(g, kv, "a number");
     return WD_OK;
@@ -529,7 +529,7 @@ wd_status wd_gguf_get_bool(const wd_gguf *g, const char *key, bool *out) {
     const wd_gguf_kv *kv;
     wd_status rc = lookup(g, key, &kv);
     if (rc) return rc;
-    if (kv->type != WD_GGUF_BOOL) return wrong_type(g, kv, "bool");
+    if (kv->type != WD_GGUF_TYPE_BOOL) return wrong_type(g, kv, "bool");
     *out = kv->u64 != 0;
     return WD_OK;
 }
@@ -538,14 +538,14 @@ wd_status wd_gguf_get_str(const wd_gguf *g, const char *key, const char **out) {
     const wd_gguf_kv *kv;
     wd_status rc = lookup(g, key, &kv);
     if (rc) return rc;
-    if (kv->type != WD_GGUF_STRING) return wrong_type(g, kv, "str");
+    if (kv->type != WD_GGUF_TYPE_STRING) return wrong_type(g, kv, "str");
     *out = kv->str;
     return WD_OK;
 }
 
 bool wd_gguf_kv_arr_int(const wd_gguf_kv *kv, uint64_t i, int64_t *out) {
-    if (!kv || kv->type != WD_GGUF_ARRAY || i >= kv->n ||
-        !(is_int_type(kv->elem_type) || kv->elem_type == WD_GGUF_BOOL))
+    if (!kv || kv->type != WD_GGUF_TYPE_ARRAY || i >= kv->n ||
+        !(is_int_type(kv->elem_type) || kv->elem_type == WD_GGUF_TYPE_BOOL))
         return false;
     wd_gguf_kv tmp = {0};
     widen(&tmp, kv->elem_type, (const unsigned char *)kv->arr + i * k_kv_size[kv->elem_type]);
@@ -554,11 +554,11 @@ bool wd_gguf_kv_arr_int(const wd_gguf_kv *kv, uint64_t i, int64_t *out) {
 }
 
 bool wd_gguf_kv_arr_float(const wd_gguf_kv *kv, uint64_t i, double *out) {
-    if (!kv || kv->type != WD_GGUF_ARRAY || i >= kv->n || kv->elem_type == WD_GGUF_STRING)
+    if (!kv || kv->type != WD_GGUF_TYPE_ARRAY || i >= kv->n || kv->elem_type == WD_GGUF_TYPE_STRING)
         return false;
     wd_gguf_kv tmp = {0};
     widen(&tmp, kv->elem_type, (const unsigned char *)kv->arr + i * k_kv_size[kv->elem_type]);
-    if (kv->elem_type == WD_GGUF_FLOAT32 || kv->elem_type == WD_GGUF_FLOAT64) *out = tmp.f64;
+    if (kv->elem_type == WD_GGUF_TYPE_FLOAT32 || kv->elem_type == WD_GGUF_TYPE_FLOAT64) *out = tmp.f64;
     else *out = is_signed(kv->elem_type) ? (double)tmp.i64 : (double)tmp.u64;
     return true;
 }
@@ -571,22 +571,22 @@ wd_status wd_gguf_tensor_read_f32(const wd_gguf_tensor *t, float *out, size_t n)
         return wd__fail(WD_ERR_RANGE, "tensor '%s': %llu elements, buffer holds %zu", t->name,
                         (unsigned long long)t->n_elem, n);
     switch (t->type) {
-    case WD_GGML_F32: memcpy(out, t->data, n * sizeof *out); return WD_OK;
-    case WD_GGML_F64:
+    case WD_GGML_TYPE_F32: memcpy(out, t->data, n * sizeof *out); return WD_OK;
+    case WD_GGML_TYPE_F64:
         for (size_t i = 0; i < n; i++) {
             double v;
             memcpy(&v, (const char *)t->data + 8 * i, 8);
             out[i] = (float)v;
         }
         return WD_OK;
-    case WD_GGML_F16:
-    case WD_GGML_BF16: {
+    case WD_GGML_TYPE_F16:
+    case WD_GGML_TYPE_BF16: {
         /* convert through an aligned bounce buffer: the data may be unaligned */
         uint16_t buf[1024];
         for (size_t i = 0; i < n; i += 1024) {
             size_t k = n - i < 1024 ? n - i : 1024;
             memcpy(buf, (const char *)t->data + 2 * i, 2 * k);
-            if (t->type == WD_GGML_F16) wd_f16_to_f32(out + i, buf, k);
+            if (t->type == WD_GGML_TYPE_F16) wd_f16_to_f32(out + i, buf, k);
             else wd_bf16_to_f32(out + i, buf, k);
         }
         return WD_OK;

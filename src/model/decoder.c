@@ -147,7 +147,7 @@ static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
  * through sgemm; weights in another type: tensor/qmatmul.c. */
 static wd_status linear(wd_model *m, float *out, const float *x, const wd__weight *w, const float *b,
                         size_t T, size_t C, size_t OC) {
-    if (w->type != WD_GGML_F32) {
+    if (w->type != WD_GGML_TYPE_F32) {
         wd_status rc = wd__qmatmul(out, x, w->data, w->type, b, T, C, OC, m->tp);
         return rc ? wd__err_take(&m->err, rc) : WD_OK;
     }
@@ -162,7 +162,7 @@ static wd_status linear(wd_model *m, float *out, const float *x, const wd__weigh
 static wd_status embed(wd_model *m, float *x, const int32_t *ids, size_t T) {
     size_t C = m->C, V = m->V;
     wd_status rc = WD_OK;
-    if (m->tok_embd.type == WD_GGML_F32) {
+    if (m->tok_embd.type == WD_GGML_TYPE_F32) {
         rc = wd_op_embedding_fwd(x, ids, m->tok_embd.data, T, C, V, m->tp);
     } else {
         size_t rs = wd__qmatmul_row_size(m->tok_embd.type, C);
@@ -172,9 +172,9 @@ static wd_status embed(wd_model *m, float *x, const int32_t *ids, size_t T) {
                 break;
             }
             const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)ids[t] * rs;
-            if (m->tok_embd.type == WD_GGML_F16)
+            if (m->tok_embd.type == WD_GGML_TYPE_F16)
                 wd_f16_to_f32(x + t * C, (const uint16_t *)row, C);
-            else if (m->tok_embd.type == WD_GGML_BF16)
+            else if (m->tok_embd.type == WD_GGML_TYPE_BF16)
                 wd_bf16_to_f32(x + t * C, (const uint16_t *)row, C);
             else
                 wd__dequantize(m->tok_embd.type, x + t * C, row, C);
@@ -267,7 +267,7 @@ wd_status wd_model_decode(wd_context *ctx, const int32_t *ids, size_t n, float *
         return wd__err_set(&m->err, WD_ERR_INVALID_ARG,
                            "wd_model_decode: %s is an encoder (use classify or embed)",
                            m->cfg->model_type);
-    if (mode != WD_LOGITS_NONE && !logits)
+    if (mode != WD_LOGITS_MODE_NONE && !logits)
         return wd__err_set(&m->err, WD_ERR_INVALID_ARG, "wd_model_decode: logits is NULL");
     if (n == 0) return WD_OK;
     if (ctx->n_past + n > ctx->n_ctx)
@@ -281,9 +281,9 @@ wd_status wd_model_decode(wd_context *ctx, const int32_t *ids, size_t n, float *
         bool last = done + T == n;
         float *out = NULL;
         size_t row0 = 0;
-        if (mode == WD_LOGITS_ALL) {
+        if (mode == WD_LOGITS_MODE_ALL) {
             out = logits + done * m->V;
-        } else if (mode == WD_LOGITS_LAST && last) {
+        } else if (mode == WD_LOGITS_MODE_LAST && last) {
             out = logits;
             row0 = T - 1;
         }
@@ -341,7 +341,7 @@ wd_status wd_model_forward(wd_context *ctx, const int32_t *ids, size_t n, float 
     if (!ctx) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_forward: NULL context");
     ctx->n_past = 0;
     ctx->has_logits = false;
-    return wd_model_decode(ctx, ids, n, logits, WD_LOGITS_ALL);
+    return wd_model_decode(ctx, ids, n, logits, WD_LOGITS_MODE_ALL);
 }
 
 wd_status wd_model_score(wd_context *ctx, const int32_t *ids, size_t n, double *logprob,
@@ -362,7 +362,7 @@ wd_status wd_model_score(wd_context *ctx, const int32_t *ids, size_t n, double *
                            n, ctx->n_ctx);
     for (size_t done = 0; done + 1 < n;) {
         size_t T = n - 1 - done < ctx->n_batch ? n - 1 - done : ctx->n_batch;
-        if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_NONE))) return rc;
+        if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_MODE_NONE))) return rc;
         /* logits of each row from the normed hidden states left in xn */
         for (size_t t = 0; t < T; t++) {
             LINEAR(m, ctx->logits, ctx->xn + t * m->C, &m->lm_head, NULL, 1, m->C, V);

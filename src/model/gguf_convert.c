@@ -100,20 +100,20 @@ static bool use_more_bits(int64_t i, int64_t n) {
 static wd_ggml_type pick_type(const conv *c, const char *name, int64_t nx) {
     wd_ggml_type t = c->type;
     bool is_output = !strcmp(name, "output.weight") || (c->tied && !strcmp(name, "token_embd.weight"));
-    if (is_quant(t) && is_output && t != WD_GGML_Q8_0) t = WD_GGML_Q6_K;
+    if (is_quant(t) && is_output && t != WD_GGML_TYPE_Q8_0) t = WD_GGML_TYPE_Q6_K;
     if (c->q4_k_m && !is_output) {
         unsigned long l;
         if (sscanf(name, "blk.%lu.", &l) == 1 && (strstr(name, ".attn_v.") || strstr(name, ".ffn_down.")) &&
             use_more_bits((int64_t)l, c->n_layer))
-            t = WD_GGML_Q6_K;
+            t = WD_GGML_TYPE_Q6_K;
     }
     size_t blck = wd_ggml_type_block_size(t);
     if (nx % (int64_t)blck) {
-        if (is_output && is_quant(t)) t = WD_GGML_Q8_0;
-        else if (t == WD_GGML_Q4_K) t = WD_GGML_Q5_0;
-        else if (t == WD_GGML_Q5_K) t = WD_GGML_Q5_1;
-        else if (t == WD_GGML_Q6_K) t = WD_GGML_Q8_0;
-        if (nx % (int64_t)wd_ggml_type_block_size(t)) t = WD_GGML_F16;
+        if (is_output && is_quant(t)) t = WD_GGML_TYPE_Q8_0;
+        else if (t == WD_GGML_TYPE_Q4_K) t = WD_GGML_TYPE_Q5_0;
+        else if (t == WD_GGML_TYPE_Q5_K) t = WD_GGML_TYPE_Q5_1;
+        else if (t == WD_GGML_TYPE_Q6_K) t = WD_GGML_TYPE_Q8_0;
+        if (nx % (int64_t)wd_ggml_type_block_size(t)) t = WD_GGML_TYPE_F16;
     }
     return t;
 }
@@ -123,19 +123,19 @@ static wd_ggml_type pick_type(const conv *c, const char *name, int64_t nx) {
 static wd_status add_f32(conv *c, const char *name, const int64_t *ne, int ndim, float *x) {
     uint64_t n = 1;
     for (int d = 0; d < ndim; d++) n *= (uint64_t)ne[d];
-    wd_ggml_type t = ndim == 1 ? WD_GGML_F32 : pick_type(c, name, ne[0]);
+    wd_ggml_type t = ndim == 1 ? WD_GGML_TYPE_F32 : pick_type(c, name, ne[0]);
     void *data = x;
-    if (t == WD_GGML_F16 || t == WD_GGML_BF16) {
+    if (t == WD_GGML_TYPE_F16 || t == WD_GGML_TYPE_BF16) {
         uint16_t *h = malloc(n * 2 + 1);
         if (!h) {
             free(x);
             return wd__fail(WD_ERR_NOMEM, "out of memory converting tensor '%s'", name);
         }
-        if (t == WD_GGML_F16) wd_f32_to_f16(h, x, n);
+        if (t == WD_GGML_TYPE_F16) wd_f32_to_f16(h, x, n);
         else wd_f32_to_bf16(h, x, n);
         free(x);
         data = h;
-    } else if (t != WD_GGML_F32) {
+    } else if (t != WD_GGML_TYPE_F32) {
         void *q = malloc(wd__quant_row_size(t, n) + 1);
         if (!q) {
             free(x);
@@ -208,7 +208,7 @@ static wd_status write_tokenizer(conv *c, const char *dir, const wd_model_config
     char **merges = NULL;
     size_t n_merges = 0;
     int64_t V = 0;
-    wd_strmap map = {0};
+    wd__strmap map = {0};
     wd_status rc = WD_OK;
     if (!tp || !cp) {
         rc = wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -360,8 +360,8 @@ static wd_status write_tokenizer(conv *c, const char *dir, const wd_model_config
         if (!rc) rc = wd_gguf_writer_set_str(w, "tokenizer.ggml.pre", pre);
     }
     if (!rc) rc = wd_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)toks, (uint64_t)V);
-    if (!rc && spm) rc = wd_gguf_writer_set_arr(w, "tokenizer.ggml.scores", WD_GGUF_FLOAT32, scores, (uint64_t)V);
-    if (!rc) rc = wd_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", WD_GGUF_INT32, types, (uint64_t)V);
+    if (!rc && spm) rc = wd_gguf_writer_set_arr(w, "tokenizer.ggml.scores", WD_GGUF_TYPE_FLOAT32, scores, (uint64_t)V);
+    if (!rc) rc = wd_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", WD_GGUF_TYPE_INT32, types, (uint64_t)V);
     if (!rc) rc = wd_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", (const char *const *)merges, n_merges);
     /* special tokens: tokenizer_config.json's names, else config.json's ids */
     static const char *fields[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
@@ -427,17 +427,17 @@ static bool folder_rope_interleaved(const char *dir) {
 
 static uint32_t file_type(wd_ggml_type t, bool q4_k_m) {
     switch (t) {
-    case WD_GGML_F32: return 0;
-    case WD_GGML_F16: return 1;
-    case WD_GGML_Q4_0: return 2;
-    case WD_GGML_Q4_1: return 3;
-    case WD_GGML_Q8_0: return 7;
-    case WD_GGML_Q5_0: return 8;
-    case WD_GGML_Q5_1: return 9;
-    case WD_GGML_Q4_K: return q4_k_m ? 15 : 14;
-    case WD_GGML_Q5_K: return 16;
-    case WD_GGML_Q6_K: return 18;
-    case WD_GGML_BF16: return 32;
+    case WD_GGML_TYPE_F32: return 0;
+    case WD_GGML_TYPE_F16: return 1;
+    case WD_GGML_TYPE_Q4_0: return 2;
+    case WD_GGML_TYPE_Q4_1: return 3;
+    case WD_GGML_TYPE_Q8_0: return 7;
+    case WD_GGML_TYPE_Q5_0: return 8;
+    case WD_GGML_TYPE_Q5_1: return 9;
+    case WD_GGML_TYPE_Q4_K: return q4_k_m ? 15 : 14;
+    case WD_GGML_TYPE_Q5_K: return 16;
+    case WD_GGML_TYPE_Q6_K: return 18;
+    case WD_GGML_TYPE_BF16: return 32;
     default: return 0;
     }
 }
@@ -447,16 +447,16 @@ static wd_status from_folder(conv *c, const char *in) {
     wd_checkpoint *ck = NULL;
     wd_status rc = wd_model_config_load(in, &cfg);
     if (rc) return rc;
-    if (cfg->family != WD_FAMILY_DECODER) {
+    if (cfg->family != WD_MODEL_FAMILY_DECODER) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: model_type '%s': only decoders (llama, mistral, "
                       "qwen2) can be written as GGUF", in, cfg->model_type);
         goto out;
     }
-    if (cfg->mlp_bias || cfg->attention_out_bias != (cfg->type == WD_MODEL_LLAMA && cfg->attention_bias)) {
+    if (cfg->mlp_bias || cfg->attention_out_bias != (cfg->type == WD_MODEL_TYPE_LLAMA && cfg->attention_bias)) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: MLP / output-projection biases are not written", in);
         goto out;
     }
-    if (cfg->type == WD_MODEL_LLAMA && cfg->attention_bias) {
+    if (cfg->type == WD_MODEL_TYPE_LLAMA && cfg->attention_bias) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: llama attention biases are not written", in);
         goto out;
     }
@@ -465,7 +465,7 @@ static wd_status from_folder(conv *c, const char *in) {
         goto out;
     }
     if ((rc = wd_checkpoint_open(in, &ck))) goto out;
-    const char *arch = cfg->type == WD_MODEL_QWEN2 ? "qwen2" : "llama";
+    const char *arch = cfg->type == WD_MODEL_TYPE_QWEN2 ? "qwen2" : "llama";
     wd_gguf_writer *w = c->w;
     char key[128];
     const char *base = strrchr(in, '/');
@@ -507,7 +507,7 @@ static wd_status from_folder(conv *c, const char *in) {
 
     c->n_layer = cfg->n_layer;
     c->tied = !wd_checkpoint_find(ck, "lm_head.weight");
-    bool permute = cfg->type != WD_MODEL_QWEN2 && !folder_rope_interleaved(in);
+    bool permute = cfg->type != WD_MODEL_TYPE_QWEN2 && !folder_rope_interleaved(in);
     /* every tensor the runtime binds, in its order */
     char hf[256], gg[256];
     int64_t total = 3 + 13 * cfg->n_layer;
@@ -640,15 +640,15 @@ static wd_status from_gguf(conv *c, const char *in) {
 /* ==== entry point ======================================================= */
 
 wd_gguf_convert_params wd_gguf_convert_params_default(void) {
-    wd_gguf_convert_params p = {.type = WD_GGML_F16, .q4_k_m = false};
+    wd_gguf_convert_params p = {.type = WD_GGML_TYPE_F16, .q4_k_m = false};
     return p;
 }
 
 wd_status wd_gguf_convert(const char *in, const char *out, const wd_gguf_convert_params *params) {
     if (!in || !out) return wd__fail(WD_ERR_INVALID_ARG, "wd_gguf_convert: NULL path");
     wd_gguf_convert_params p = params ? *params : wd_gguf_convert_params_default();
-    if (p.q4_k_m) p.type = WD_GGML_Q4_K;
-    if (p.type != WD_GGML_F32 && p.type != WD_GGML_F16 && p.type != WD_GGML_BF16 &&
+    if (p.q4_k_m) p.type = WD_GGML_TYPE_Q4_K;
+    if (p.type != WD_GGML_TYPE_F32 && p.type != WD_GGML_TYPE_F16 && p.type != WD_GGML_TYPE_BF16 &&
         !is_quant(p.type))
         return wd__fail(WD_ERR_UNSUPPORTED, "wd_gguf_convert: type %s cannot be written",
                         wd_ggml_type_name(p.type) ? wd_ggml_type_name(p.type) : "?");

@@ -105,7 +105,7 @@ static wd_status bind_gguf(wd_model *m, const char *hf_name, int64_t d0, int64_t
     }
     m->n_params += t->n_elem;
     m->weight_bytes += t->n_elem * sizeof(float);
-    if (t->type == WD_GGML_F32 && ((uintptr_t)t->data % alignof(float)) == 0) {
+    if (t->type == WD_GGML_TYPE_F32 && ((uintptr_t)t->data % alignof(float)) == 0) {
         *out = (const float *)t->data;
         return WD_OK;
     }
@@ -176,14 +176,14 @@ static wd_status bind(wd_model *m, const char *name, int64_t d0, int64_t d1, boo
  * through bind() as an F32 copy. */
 static wd_status bind_weight(wd_model *m, const char *name, int64_t d0, int64_t d1, bool required,
                              wd__weight *out) {
-    *out = (wd__weight){NULL, WD_GGML_F32};
+    *out = (wd__weight){NULL, WD_GGML_TYPE_F32};
     const void *data = NULL;
-    wd_ggml_type type = WD_GGML_F32;
+    wd_ggml_type type = WD_GGML_TYPE_F32;
     if (m->gg) {
         char gname[256];
         const wd_gguf_tensor *t =
             wd__gguf_tensor_name(name, gname, sizeof gname) ? wd_gguf_find_tensor(m->gg, gname) : NULL;
-        if (t && t->type != WD_GGML_F32 && wd__qmatmul_supported(t->type) && t->ndim == 2 &&
+        if (t && t->type != WD_GGML_TYPE_F32 && wd__qmatmul_supported(t->type) && t->ndim == 2 &&
             t->ne[0] == d1 && t->ne[1] == d0 && (uint64_t)d1 % wd_ggml_type_block_size(t->type) == 0 &&
             ((uintptr_t)t->data % 2) == 0)
             data = t->data, type = t->type;
@@ -191,7 +191,7 @@ static wd_status bind_weight(wd_model *m, const char *name, int64_t d0, int64_t 
         const wd_tensor_info *t = wd_checkpoint_find(m->ck, name);
         if (t && (t->dtype == WD_DTYPE_F16 || t->dtype == WD_DTYPE_BF16) && t->ndim == 2 &&
             t->shape[0] == d0 && t->shape[1] == d1 && ((uintptr_t)t->data % 2) == 0)
-            data = t->data, type = t->dtype == WD_DTYPE_F16 ? WD_GGML_F16 : WD_GGML_BF16;
+            data = t->data, type = t->dtype == WD_DTYPE_F16 ? WD_GGML_TYPE_F16 : WD_GGML_TYPE_BF16;
     }
     if (data) {
         m->n_params += (uint64_t)(d0 * d1);
@@ -270,7 +270,7 @@ static wd_status bind_decoder(wd_model *m) {
     /* llama.cpp stores llama3-style scaling as per-frequency divisors */
     const wd_gguf_tensor *rf = m->gg ? wd_gguf_find_tensor(m->gg, "rope_freqs.weight") : NULL;
     if (rf) {
-        if (rf->type != WD_GGML_F32 || rf->ndim != 1 || rf->ne[0] != c->head_dim / 2)
+        if (rf->type != WD_GGML_TYPE_F32 || rf->ndim != 1 || rf->ne[0] != c->head_dim / 2)
             return wd__err_set(&m->err, WD_ERR_FORMAT,
                                "%s: tensor 'rope_freqs.weight': expected %lld f32 values",
                                wd_gguf_path(m->gg), (long long)(c->head_dim / 2));
@@ -293,7 +293,7 @@ static wd_status bind_decoder(wd_model *m) {
 static wd_status bind_encoder(wd_model *m) {
     const wd_model_config *c = m->cfg;
     int64_t C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
-    bool distil = c->type == WD_MODEL_DISTILBERT;
+    bool distil = c->type == WD_MODEL_TYPE_DISTILBERT;
     wd_status rc;
     char pre[48], n[256];
     snprintf(pre, sizeof pre, "%s.", c->model_type);
@@ -363,7 +363,7 @@ static wd_status bind_encoder(wd_model *m) {
     if (!seqcls) return WD_OK;
     int64_t NL = c->num_labels;
     m->n_labels = (size_t)NL;
-    if (c->type == WD_MODEL_ROBERTA) {
+    if (c->type == WD_MODEL_TYPE_ROBERTA) {
         m->head = WD_HEAD_ROBERTA;
         BIND("classifier.dense.weight", C, C, true, &m->head_dense_w);
         BIND("classifier.dense.bias", C, 0, true, &m->head_dense_b);
@@ -462,7 +462,7 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
             size_t la = strlen(c->architecture), ls = strlen(ok_suffix[i]);
             if (la >= ls && !strcmp(c->architecture + la - ls, ok_suffix[i])) ok = true;
         }
-        if (c->family == WD_FAMILY_DECODER && strstr(c->architecture, "ForSequenceClassification"))
+        if (c->family == WD_MODEL_FAMILY_DECODER && strstr(c->architecture, "ForSequenceClassification"))
             ok = false;
         if (!ok) {
             rc = wd__fail(WD_ERR_UNSUPPORTED,
@@ -494,10 +494,10 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     m->eps = (float)c->norm_eps;
     /* llama.cpp's converter permutes a llama's q/k rows into the interleaved layout */
     int ri = p.rope_interleaved >= 0 ? p.rope_interleaved != 0
-             : gguf                  ? c->type == WD_MODEL_LLAMA
+             : gguf                  ? c->type == WD_MODEL_TYPE_LLAMA
                                      : config_rope_interleaved(dir);
-    m->rope_layout = ri ? WD_ROPE_INTERLEAVED : WD_ROPE_HALF;
-    if (c->family == WD_FAMILY_DECODER) {
+    m->rope_layout = ri ? WD_ROPE_LAYOUT_INTERLEAVED : WD_ROPE_LAYOUT_HALF;
+    if (c->family == WD_MODEL_FAMILY_DECODER) {
         if (c->n_head % c->n_kv_head) {
             rc = wd__fail(WD_ERR_FORMAT, "%s/config.json: num_attention_heads %lld is not a "
                           "multiple of num_key_value_heads %lld", dir, (long long)c->n_head,

@@ -57,7 +57,7 @@ typedef enum wd__head_kind {
 } wd__head_kind;
 
 struct wd_model {
-    wd_err           err;
+    wd__err           err;
     char            *dir;
     wd_model_config *cfg;
     wd_checkpoint   *ck;  /* a model folder's weights, or NULL ...   */
@@ -145,7 +145,7 @@ const char *wd__gguf_pre_regex(const char *pre);
 
 /* model.c: the thread pool and size checks. */
 static inline bool wd__model_is_decoder(const wd_model *m) {
-    return m->cfg->family == WD_FAMILY_DECODER;
+    return m->cfg->family == WD_MODEL_FAMILY_DECODER;
 }
 
 #endif

@@ -61,19 +61,19 @@ static inline float h2f(const uint8_t *p) {
 }
 
 bool wd__qmatmul_supported(wd_ggml_type type) {
-    return type == WD_GGML_F16 || type == WD_GGML_BF16 || wd__quant_supported(type);
+    return type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16 || wd__quant_supported(type);
 }
 
 size_t wd__qmatmul_row_size(wd_ggml_type type, size_t C) {
-    if (type == WD_GGML_F16 || type == WD_GGML_BF16) return 2 * C;
+    if (type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16) return 2 * C;
     return wd__quant_row_size(type, C);
 }
 
 /* One row of any supported type to F32. */
 static void widen_row(wd_ggml_type type, float *y, const void *src, size_t C) {
-    if (type == WD_GGML_F16)
+    if (type == WD_GGML_TYPE_F16)
         wd_f16_to_f32(y, src, C);
-    else if (type == WD_GGML_BF16)
+    else if (type == WD_GGML_TYPE_BF16)
         wd_bf16_to_f32(y, src, C);
     else
         wd__dequantize(type, y, src, C);
@@ -401,16 +401,16 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
     /* One allocation per call: x's int8 blocks, or each thread's tile. */
     dot_q_fn dq = NULL, dq_avx2 = NULL, dq_vnni = NULL;
     switch (type) {
-    case WD_GGML_Q8_0: dq = dot_q8_0_c; X86_FNS(dot_q8_0); break;
-    case WD_GGML_Q4_0: dq = dot_q4_0_c; X86_FNS(dot_q4_0); break;
-    case WD_GGML_Q4_K: dq = dot_q4_k_c; X86_FNS(dot_q4_k); break;
-    case WD_GGML_Q5_K: dq = dot_q5_k_c; X86_FNS(dot_q5_k); break;
-    case WD_GGML_Q6_K: dq = dot_q6_k_c; X86_FNS(dot_q6_k); break;
+    case WD_GGML_TYPE_Q8_0: dq = dot_q8_0_c; X86_FNS(dot_q8_0); break;
+    case WD_GGML_TYPE_Q4_0: dq = dot_q4_0_c; X86_FNS(dot_q4_0); break;
+    case WD_GGML_TYPE_Q4_K: dq = dot_q4_k_c; X86_FNS(dot_q4_k); break;
+    case WD_GGML_TYPE_Q5_K: dq = dot_q5_k_c; X86_FNS(dot_q5_k); break;
+    case WD_GGML_TYPE_Q6_K: dq = dot_q6_k_c; X86_FNS(dot_q6_k); break;
     default: break;
     }
     bool int8 = dq && C % QK == 0;
     size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
-    bool half = avx2 && (type == WD_GGML_F16 || type == WD_GGML_BF16);
+    bool half = avx2 && (type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16);
     size_t bytes = int8 ? N * (C / QK) * sizeof(xblock) : half ? 0 : nth * TILE_OC * C * sizeof(float);
     void *scratch = malloc(bytes ? bytes : 1);
     if (!scratch) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of matmul scratch)", bytes);
@@ -424,7 +424,7 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
     }
 #ifdef WD_HAVE_X86
     if (half) {
-        t.dot_h = type == WD_GGML_F16 ? dot_f16_avx2 : dot_bf16_avx2;
+        t.dot_h = type == WD_GGML_TYPE_F16 ? dot_f16_avx2 : dot_bf16_avx2;
         t.bufs = NULL;
     }
 #endif

@@ -103,7 +103,7 @@ typedef wd_status (*str_fn)(void *ctx, const char *s);
 
 static wd_status read_json_array(const char *path, const char *key, str_fn fn, void *ctx) {
     wd_dataset *ds;
-    wd_status rc = wd__textclf_open_records(path, WD_DATASET_JSON, key, NULL, &ds);
+    wd_status rc = wd__textclf_open_records(path, WD_DATASET_FORMAT_JSON, key, NULL, &ds);
     if (rc) return rc;
     const wd_dataset_item *it;
     while (!(rc = wd__textclf_next_record(ds, &it)) && it)
@@ -118,9 +118,9 @@ typedef wd__textclf_csv_ctx load_ctx;
 
 static uint32_t labels_of_mask(wd_catmask m) {
     uint32_t l = 0;
-    for (int c = 0; c <= WD_CAT_S14; c++)
+    for (int c = 0; c <= WD_CATEGORY_S14; c++)
         if (m & WD_CATMASK(c)) l |= 1u << (WD_TEXTCLF_LABEL_S1 + c);
-    if (m & WD_CATMASK(WD_CAT_PROMPT_INJECTION)) l |= 1u << WD_TEXTCLF_LABEL_PI;
+    if (m & WD_CATMASK(WD_CATEGORY_PROMPT_INJECTION)) l |= 1u << WD_TEXTCLF_LABEL_PI;
     return l;
 }
 
@@ -138,31 +138,31 @@ typedef struct cue {
 
 #define STEMS(...) (const char *const[]){__VA_ARGS__, NULL}
 static const cue cues[] = {
-    {WD_CAT_S9, STEMS("bomb", "explosiv", "detonat", "nerve agent", "sarin", "anthrax", "bioweapon",
+    {WD_CATEGORY_S9, STEMS("bomb", "explosiv", "detonat", "nerve agent", "sarin", "anthrax", "bioweapon",
                       "biological weapon", "chemical weapon", "uranium", "plutonium", "nuclear weapon",
                       "dirty bomb", "ricin", "mustard gas", "weapon of mass", "weapons of mass",
                       "pipe bomb", "grenade", "napalm", "pathogen")},
-    {WD_CAT_S11, STEMS("suicide", "kill myself", "self-harm", "self harm", "cut myself", "end my life",
+    {WD_CATEGORY_S11, STEMS("suicide", "kill myself", "self-harm", "self harm", "cut myself", "end my life",
                        "anorexi", "bulimi", "starve myself", "overdose on")},
-    {WD_CAT_S4, STEMS("child porn", "minor", "underage", "pedophil", "child sexual", "csam")},
-    {WD_CAT_S12, STEMS("porn", "erotic", "sexually explicit", "explicit sex", "nude", "sex scene")},
-    {WD_CAT_S10, STEMS("racis", "hate speech", "white supremac", "nazi", "ethnic cleansing",
+    {WD_CATEGORY_S4, STEMS("child porn", "minor", "underage", "pedophil", "child sexual", "csam")},
+    {WD_CATEGORY_S12, STEMS("porn", "erotic", "sexually explicit", "explicit sex", "nude", "sex scene")},
+    {WD_CATEGORY_S10, STEMS("racis", "hate speech", "white supremac", "nazi", "ethnic cleansing",
                        "inferior race", "slur", "antisemit", "homophob", "xenophob")},
-    {WD_CAT_S1, STEMS("murder", "assassinat", "kill someone", "kill a person", "kill people", "stab",
+    {WD_CATEGORY_S1, STEMS("murder", "assassinat", "kill someone", "kill a person", "kill people", "stab",
                       "mass shooting", "torture", "kidnap", "assault", "terrorist attack", "poison someone",
                       "poison a person", "harm someone", "hurt someone")},
-    {WD_CAT_S2, STEMS("hack", "malware", "ransomware", "virus", "phishing", "steal", "fraud", "scam",
+    {WD_CATEGORY_S2, STEMS("hack", "malware", "ransomware", "virus", "phishing", "steal", "fraud", "scam",
                       "counterfeit", "launder", "drug", "meth", "cocaine", "heroin", "fentanyl",
                       "shoplift", "identity theft", "tax evasion", "evade tax", "bribe", "smuggl",
                       "credit card", "ddos", "botnet", "keylogger", "exploit", "cheat", "insider trading",
                       "black market", "traffick")},
-    {WD_CAT_S3, STEMS("rape", "sexual assault", "sex traffick", "molest", "sexual harass")},
-    {WD_CAT_S5, STEMS("defam", "libel", "slander", "false rumor", "false rumour", "fake news about")},
-    {WD_CAT_S7, STEMS("home address", "personal information", "dox", "track someone", "spy on",
+    {WD_CATEGORY_S3, STEMS("rape", "sexual assault", "sex traffick", "molest", "sexual harass")},
+    {WD_CATEGORY_S5, STEMS("defam", "libel", "slander", "false rumor", "false rumour", "fake news about")},
+    {WD_CATEGORY_S7, STEMS("home address", "personal information", "dox", "track someone", "spy on",
                       "social security number", "stalk", "private information", "location of")},
-    {WD_CAT_S8, STEMS("pirat", "copyright", "torrent", "crack software", "plagiar")},
-    {WD_CAT_S13, STEMS("election", "voter", "ballot", "voting")},
-    {WD_CAT_S6, STEMS("diagnos", "prescri", "dosage", "legal advice", "medical advice",
+    {WD_CATEGORY_S8, STEMS("pirat", "copyright", "torrent", "crack software", "plagiar")},
+    {WD_CATEGORY_S13, STEMS("election", "voter", "ballot", "voting")},
+    {WD_CATEGORY_S6, STEMS("diagnos", "prescri", "dosage", "legal advice", "medical advice",
                       "financial advice", "invest in")},
 };
 
@@ -219,7 +219,7 @@ wd_status wd__textclf_on_csv_row(void *vctx, char **f, size_t nf, const char *wh
 
 /* A file of one text a line. */
 static wd_status on_line(load_ctx *c, const char *path) {
-    wd_dataset_params p = data_params(WD_DATASET_TEXT);
+    wd_dataset_params p = data_params(WD_DATASET_FORMAT_TEXT);
     wd_dataset *ds;
     wd_status rc = wd_dataset_open(path, &p, &ds);
     if (rc) return rc;
@@ -300,13 +300,13 @@ static wd_status on_toxigen(void *vctx, char **f, size_t nf, const char *where) 
     int hate = !strcmp(f[0], "hate");
     if (!hate && strcmp(f[0], "neutral"))
         return wd__fail(WD_ERR_FORMAT, "%s: label '%s' is neither hate nor neutral", where, f[0]);
-    uint32_t pos = hate ? (H | (1u << (WD_TEXTCLF_LABEL_S1 + WD_CAT_S10))) : 0;
+    uint32_t pos = hate ? (H | (1u << (WD_TEXTCLF_LABEL_S1 + WD_CATEGORY_S10))) : 0;
     return wd_textclf_dataset_add(c->d, c->src, f[3], strlen(f[3]), pos, WD_TEXTCLF_ALL_LABELS);
 }
 
 static wd_status load_toxicchat(wd_textclf_dataset *d, const char *path) {
     wd_dataset *ds;
-    wd_status rc = wd__textclf_open_records(path, WD_DATASET_JSON, "instance", "instances", &ds);
+    wd_status rc = wd__textclf_open_records(path, WD_DATASET_FORMAT_JSON, "instance", "instances", &ds);
     if (rc) return rc;
     int s_tox = wd_textclf_dataset_source(d, "toxicchat-toxic", WD_TEXTCLF_USE_EVAL, 0);
     int s_ok = wd_textclf_dataset_source(d, "toxicchat-nontoxic", WD_TEXTCLF_USE_EVAL, 0);
@@ -348,7 +348,7 @@ wd_status wd__textclf_data_load(wd_textclf_dataset *d, const char *data_dir, int
         if (ABSENT()) continue;
         load_ctx c = {d, wd_textclf_dataset_source(d, s->source, s->use, 0), s->col, s->cat_col,
                       s->scheme, s->pos, s->known};
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 0, wd__textclf_on_csv_row, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 0, wd__textclf_on_csv_row, &c))) goto done;
         found++;
     }
     for (size_t i = 0; i < sizeof line_specs / sizeof line_specs[0]; i++) {
@@ -385,7 +385,7 @@ wd_status wd__textclf_data_load(wd_textclf_dataset *d, const char *data_dir, int
     PATH("toxigen/toxigen_seed_sentences.tsv");
     if (!ABSENT()) {
         load_ctx c = {d, wd_textclf_dataset_source(d, "toxigen", WD_TEXTCLF_USE_TRAIN, 0), 3, -1, NULL, 0, 0};
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_TSV, 0, on_toxigen, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_TSV, 0, on_toxigen, &c))) goto done;
         found++;
     }
     if (with_eval) {

@@ -22,7 +22,7 @@
 /* Label bits used by the tables of both files. */
 #define H   (1u << WD_TEXTCLF_LABEL_HARMFUL)
 #define PI  (1u << WD_TEXTCLF_LABEL_PI)
-#define S10 (1u << (WD_TEXTCLF_LABEL_S1 + WD_CAT_S10))
+#define S10 (1u << (WD_TEXTCLF_LABEL_S1 + WD_CATEGORY_S10))
 
 /* Called with each row of a CSV/TSV file: its fields (at most 256; a short
  * row has fewer than the header) and the file's name for messages. */
@@ -35,7 +35,7 @@ typedef wd_status (*wd__textclf_row_fn)(void *ctx, char **fields, size_t n_field
 wd_status wd__textclf_read_rows(const char *path, wd_dataset_format fmt, int with_header,
                                 wd__textclf_row_fn fn, void *ctx);
 
-/* Opens a JSON (fmt WD_DATASET_JSON, records at records_path, NULL = the
+/* Opens a JSON (fmt WD_DATASET_FORMAT_JSON, records at records_path, NULL = the
  * top-level array) or JSON Lines file whose texts are in text_field (NULL:
  * the records are strings). */
 wd_status wd__textclf_open_records(const char *path, wd_dataset_format fmt, const char *text_field,

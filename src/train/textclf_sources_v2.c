@@ -302,7 +302,7 @@ static wd_status load_nested_qa(wd_textclf_dataset *d, int src, const char *path
 static wd_status load_jsonl(wd_textclf_dataset *d, int src, const char *path, const char *key,
                             const char *input_key, uint32_t pos, uint32_t known) {
     wd_dataset *ds;
-    wd_status rc = wd__textclf_open_records(path, WD_DATASET_JSONL, key, NULL, &ds);
+    wd_status rc = wd__textclf_open_records(path, WD_DATASET_FORMAT_JSONL, key, NULL, &ds);
     if (rc) return rc;
     char in_path[64];
     snprintf(in_path, sizeof in_path, "instances.0.%s", input_key ? input_key : "");
@@ -347,7 +347,7 @@ static wd_status load_bipia(wd_textclf_dataset *d, const char *dir, const char *
     char *path = wd__path_join(dir, rel);
     if (!path) return wd__fail(WD_ERR_NOMEM, "out of memory");
     wd_dataset *ds;
-    rc = wd__textclf_open_records(path, WD_DATASET_JSONL, "context", NULL, &ds);
+    rc = wd__textclf_open_records(path, WD_DATASET_FORMAT_JSONL, "context", NULL, &ds);
     if (rc) {
         free(path);
         return rc;
@@ -485,7 +485,7 @@ static wd_status load_toxic_spans(wd_textclf_dataset *d, const char *dir) {
         c.h.want[0] = "comment_id";
         c.h.want[1] = "not toxic";
         c.h.n_col = 2;
-        rc = wd__textclf_read_rows(ann, WD_DATASET_CSV, 1, on_span_ann, &c.h);
+        rc = wd__textclf_read_rows(ann, WD_DATASET_FORMAT_CSV, 1, on_span_ann, &c.h);
     }
     if (!rc) {
         qsort(c.v, c.n, sizeof *c.v, cmp_votes);
@@ -501,7 +501,7 @@ static wd_status load_toxic_spans(wd_textclf_dataset *d, const char *dir) {
         c.h.seen_header = 0;
         c.h.want[0] = "comment_id";
         c.h.want[1] = "comment_text";
-        rc = wd__textclf_read_rows(com, WD_DATASET_CSV, 1, on_span_comment, &c.h);
+        rc = wd__textclf_read_rows(com, WD_DATASET_FORMAT_CSV, 1, on_span_comment, &c.h);
     }
     free(c.v);
     free(ann);
@@ -542,7 +542,7 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
     if (!NABSENT()) {
         hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "aart", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"prompt", "crime"}, .n_col = 2};
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 1, on_aart, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_aart, &c))) goto done;
         ++*found;
     }
     {
@@ -571,14 +571,14 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
                      .n_col = 11};
         c.want[0] = "id";
         for (int k = 0; k < 10; k++) c.want[k + 1] = multijail_langs[k];
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 1, on_multijail, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_multijail, &c))) goto done;
         ++*found;
     }
     NPATH("hatecheck/test_suite_cases.csv");
     if (!NABSENT()) {
         hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "hatecheck", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"test_case", "label_gold", "templ_id"}, .n_col = 3};
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 1, on_hatecheck, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_hatecheck, &c))) goto done;
         ++*found;
     }
     NPATH("davidson-hate/labeled_data.csv");
@@ -586,14 +586,14 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
         hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "davidson", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"count", "hate_speech", "offensive_language", "neither", "tweet"},
                      .n_col = 5};
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 1, on_davidson, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_davidson, &c))) goto done;
         ++*found;
     }
     NPATH("vicomtech-stormfront/stormfront_sentences.csv");
     if (!NABSENT()) {
         hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "stormfront", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"label", "text"}, .n_col = 2};
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 1, on_stormfront, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_stormfront, &c))) goto done;
         ++*found;
     }
     NPATH("toxic-spans/acl2022-raw/comments.csv");
@@ -611,7 +611,7 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
             if (NABSENT()) continue;
             hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "convabuse", WD_TEXTCLF_USE_TRAIN, 0),
                          .want = {"user"}, .n_col = 1};
-            if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 1, on_convabuse, &c))) goto done;
+            if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_convabuse, &c))) goto done;
             ++*found;
         }
     }
@@ -635,14 +635,14 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
     if (!NABSENT()) {
         hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "awesome-prompts", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"prompt"}, .n_col = 1};
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 1, on_awesome, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_awesome, &c))) goto done;
         ++*found;
     }
     NPATH("jailbreak-prompts/gptfuzz/train.csv");
     if (!NABSENT()) {
         hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "gptfuzz-responses", WD_TEXTCLF_USE_TRAIN, 0),
                      .want = {"Response", "label"}, .n_col = 2};
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 1, on_gptfuzz_response, &c))) goto done;
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_gptfuzz_response, &c))) goto done;
         ++*found;
     }
     if (with_eval) {
@@ -651,7 +651,7 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
             hdr_ctx c = {.d = d,
                          .src = wd_textclf_dataset_source(d, "gptfuzz-resp-eval", WD_TEXTCLF_USE_EVAL, 0),
                          .want = {"Response", "label"}, .n_col = 2};
-            if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 1, on_gptfuzz_response, &c))) goto done;
+            if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_gptfuzz_response, &c))) goto done;
             ++*found;
         }
         /* evaluation only (not ship-ok) */
@@ -661,7 +661,7 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
             if (NABSENT()) continue;
             wd__textclf_csv_ctx c = {d, wd_textclf_dataset_source(d, "oktest", WD_TEXTCLF_USE_EVAL, 0),
                                      0, -1, NULL, 0, WD_TEXTCLF_ALL_LABELS};
-            if ((rc = wd__textclf_read_rows(path, WD_DATASET_CSV, 0, wd__textclf_on_csv_row, &c)))
+            if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 0, wd__textclf_on_csv_row, &c)))
                 goto done;
             ++*found;
         }
@@ -679,7 +679,7 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
             NPATH(stl[i].file);
             if (NABSENT()) continue;
             wd_dataset *ds;
-            if ((rc = wd__textclf_open_records(path, WD_DATASET_JSON, NULL, "instructions", &ds)))
+            if ((rc = wd__textclf_open_records(path, WD_DATASET_FORMAT_JSON, NULL, "instructions", &ds)))
                 goto done;
             int src = wd_textclf_dataset_source(d, stl[i].src, WD_TEXTCLF_USE_EVAL, 0);
             const wd_dataset_item *it;

@@ -28,7 +28,7 @@ static void test_status_str(void **state) {
 }
 
 static void test_errors(void **state) {
-    wd_err e;
+    wd__err e;
     wd__err_clear(&e);
     assert_string_equal(wd__err_msg(&e), "");
     assert_int_equal(wd__err_set(&e, WD_ERR_FORMAT, "%s: bad %d", "f.json", 3), WD_ERR_FORMAT);
@@ -54,18 +54,18 @@ static void test_log(void **state) {
     n_logged = 0;
     WD_WARN("silent %d", 1); /* no sink yet */
     assert_int_equal(n_logged, 0);
-    wd_log_set(sink, &n_logged, WD_LOG_INFO);
+    wd_log_set(sink, &n_logged, WD_LOG_LEVEL_INFO);
     WD_DEBUG("below the level");
     WD_INFO("hello %s", "there");
     assert_int_equal(n_logged, 1);
     assert_string_equal(last_log, "hello there");
-    wd_log_set(NULL, NULL, WD_LOG_DEBUG);
+    wd_log_set(NULL, NULL, WD_LOG_LEVEL_DEBUG);
     WD_ERROR("gone");
     assert_int_equal(n_logged, 1);
 }
 
 static void test_arena(void **state) {
-    wd_arena *a = wd__arena_new(128);
+    wd__arena *a = wd__arena_new(128);
     assert_non_null(a);
     for (size_t align = 1; align <= 256; align *= 2) {
         unsigned char *p = wd__arena_alloc(a, 37, align);
@@ -113,7 +113,7 @@ static void test_files(void **state) {
     assert_null(buf);
 
     /* An aborted write leaves the old file and no temporary behind. */
-    wd_atomic_file af;
+    wd__atomic_file af;
     assert_int_equal(wd__atomic_open(&af, path), WD_OK);
     fputs("partial", af.fp);
     wd__atomic_abort(&af);
@@ -122,7 +122,7 @@ static void test_files(void **state) {
     assert_string_equal(buf, "hello");
     free(buf);
 
-    wd_map m;
+    wd__map m;
     assert_int_equal(wd__map_open(&m, path), WD_OK);
     assert_int_equal(m.size, 5);
     assert_memory_equal(m.data, "hello", 5);

@@ -195,12 +195,12 @@ static void test_jsonl(void **state) {
     assert_int_equal(g.n, 3);
     assert_string_equal(g.text[0], "a");
     assert_int_equal(g.label[0], WD_LABEL_HARMFUL);
-    assert_int_equal(g.cats[0], WD_CATMASK(WD_CAT_S1) | WD_CATMASK(WD_CAT_S10));
+    assert_int_equal(g.cats[0], WD_CATMASK(WD_CATEGORY_S1) | WD_CATMASK(WD_CATEGORY_S10));
     assert_string_equal(g.text[1], "b\nc");
     assert_int_equal(g.label[1], WD_LABEL_BENIGN);
     assert_int_equal(g.cats[1], 0);
     assert_int_equal(g.line[2], 4);
-    assert_int_equal(g.cats[2], WD_CATMASK(WD_CAT_S9));
+    assert_int_equal(g.cats[2], WD_CATMASK(WD_CATEGORY_S9));
     got_free(&g);
 
     /* errors: a broken line, a wrong type, an unknown category */
@@ -300,7 +300,7 @@ static void test_detect_and_gzip(void **state) {
     p.label_field = "y";
     wd_dataset *ds;
     assert_int_equal(wd_dataset_open(path, &p, &ds), WD_OK);
-    assert_int_equal(wd_dataset_format_of(ds), WD_DATASET_JSONL);
+    assert_int_equal(wd_dataset_format_of(ds), WD_DATASET_FORMAT_JSONL);
     const wd_dataset_item *it;
     assert_int_equal(wd_dataset_next(ds, &it), WD_OK);
     assert_string_equal(it->text, "alpha");
@@ -319,7 +319,7 @@ static void test_detect_and_gzip(void **state) {
     gzclose(gz);
     p.label_field = "label";
     assert_int_equal(wd_dataset_open(path, &p, &ds), WD_OK);
-    assert_int_equal(wd_dataset_format_of(ds), WD_DATASET_CSV);
+    assert_int_equal(wd_dataset_format_of(ds), WD_DATASET_FORMAT_CSV);
     assert_int_equal(wd_dataset_next(ds, &it), WD_OK);
     assert_string_equal(it->text, "multi\nline");
     wd_dataset_free(ds);
@@ -350,7 +350,7 @@ static void test_detect_and_gzip(void **state) {
     assert_int_equal(wd_label_parse("perhaps", &l), WD_ERR_NOT_FOUND);
     wd_dataset_format f;
     assert_int_equal(wd_dataset_format_parse("ndjson", &f), WD_OK);
-    assert_int_equal(f, WD_DATASET_JSONL);
+    assert_int_equal(f, WD_DATASET_FORMAT_JSONL);
     assert_int_equal(wd_dataset_format_parse("xml", &f), WD_ERR_NOT_FOUND);
     wd_dataset_free(NULL);
 }

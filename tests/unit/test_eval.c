@@ -31,7 +31,7 @@ static wd_status fake_scorer(void *user, const char *const *texts, const size_t 
         int k = (strstr(texts[i], "bomb") != NULL) + (strstr(texts[i], "steal") != NULL);
         out[i].flagged = k > 0;
         out[i].score = k == 0 ? 0.1 + 0.01 * (double)(lens[i] % 7) : k == 1 ? 0.7 : 0.95;
-        out[i].categories = k ? WD_CATMASK(WD_CAT_S2) : 0;
+        out[i].categories = k ? WD_CATMASK(WD_CATEGORY_S2) : 0;
         out[i].latency_ms = 1.0;
         out[i].detail_json = strdup("{\"unsafe\":true}");
     }
@@ -160,7 +160,7 @@ static void test_resume(void **state) {
     snprintf(part, sizeof part, "%s/part", dir);
     wd_eval_source src[2];
     sources(src, harm, ben);
-    wd_attack_kind atk[2] = {WD_ATTACK_LEET, WD_ATTACK_BASE64};
+    wd_attack_kind atk[2] = {WD_ATTACK_KIND_LEET, WD_ATTACK_KIND_BASE64};
     wd_eval_params p = wd_eval_params_default();
     p.batch_size = 5;
     p.attacks = atk;
@@ -257,7 +257,7 @@ static void test_report_renders(void **state) {
     snprintf(out, sizeof out, "%s/out", dir);
     wd_eval_source src[2];
     sources(src, harm, ben);
-    wd_attack_kind atk[2] = {WD_ATTACK_LEET, WD_ATTACK_BASE64};
+    wd_attack_kind atk[2] = {WD_ATTACK_KIND_LEET, WD_ATTACK_KIND_BASE64};
     wd_eval_params p = wd_eval_params_default();
     p.attacks = atk;
     p.n_attacks = 2;

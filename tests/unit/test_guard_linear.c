@@ -299,11 +299,11 @@ static char **lexicon_words(const char *name, size_t *n_out) {
 static void lexicon_oracle(const char *name, size_t n_texts) {
     size_t len;
     const char *src = wd__lexicon_builtin(name, &len);
-    wd_lexicon *lx = wd__lexicon_new();
-    wd_err err = {0};
+    wd__lexicon *lx = wd__lexicon_new();
+    wd__err err = {0};
     assert_int_equal(wd__lexicon_add(lx, src, len, name, &err), WD_OK);
     assert_int_equal(wd__lexicon_compile(lx, &err), WD_OK);
-    wd_lexicon_scratch *s1 = wd__lexicon_scratch_new(), *s2 = wd__lexicon_scratch_new();
+    wd__lexicon_scratch *s1 = wd__lexicon_scratch_new(), *s2 = wd__lexicon_scratch_new();
     size_t n_words;
     char **words = lexicon_words(name, &n_words);
     uint64_t seed = 99;
@@ -391,7 +391,7 @@ static void test_span_set_oracle(void **state) {
                 for (size_t h = 0; h < n_before; h++)
                     brute |= res.hits[h].start < b && a < res.hits[h].end;
                 assert_int_equal(wd__spans_overlap(&set, a, b), brute);
-                if (!brute) assert_int_equal(wd__scan_hit(&res, WD_CAT_PII, 0.9f, a, b, "x", NULL), WD_OK);
+                if (!brute) assert_int_equal(wd__scan_hit(&res, WD_CATEGORY_PII, 0.9f, a, b, "x", NULL), WD_OK);
                 pos = b;
             }
             assert_int_equal(wd__spans_end(&set, &res), WD_OK);

@@ -26,18 +26,18 @@
 #include "tensor/threads.h"
 #include "testutil.h"
 
-static const wd_ggml_type k_types[] = {WD_GGML_F16,  WD_GGML_BF16, WD_GGML_Q8_0, WD_GGML_Q4_0,
-                                       WD_GGML_Q4_1, WD_GGML_Q5_0, WD_GGML_Q5_1, WD_GGML_Q4_K,
-                                       WD_GGML_Q5_K, WD_GGML_Q6_K};
+static const wd_ggml_type k_types[] = {WD_GGML_TYPE_F16,  WD_GGML_TYPE_BF16, WD_GGML_TYPE_Q8_0, WD_GGML_TYPE_Q4_0,
+                                       WD_GGML_TYPE_Q4_1, WD_GGML_TYPE_Q5_0, WD_GGML_TYPE_Q5_1, WD_GGML_TYPE_Q4_K,
+                                       WD_GGML_TYPE_Q5_K, WD_GGML_TYPE_Q6_K};
 
 static void *encode(wd_ggml_type t, const float *w, size_t OC, size_t C) {
     size_t rs = wd__qmatmul_row_size(t, C);
     unsigned char *q = malloc(rs * OC);
     assert_non_null(q);
     for (size_t r = 0; r < OC; r++) {
-        if (t == WD_GGML_F16)
+        if (t == WD_GGML_TYPE_F16)
             wd_f32_to_f16((uint16_t *)(q + r * rs), w + r * C, C);
-        else if (t == WD_GGML_BF16)
+        else if (t == WD_GGML_TYPE_BF16)
             wd_f32_to_bf16((uint16_t *)(q + r * rs), w + r * C, C);
         else
             wd__quantize_ref(t, q + r * rs, w + r * C, C);
@@ -68,9 +68,9 @@ static void check_type(wd_ggml_type t, size_t N, size_t C, size_t OC, bool with_
     void *q = encode(t, w, OC, C);
     size_t rs = wd__qmatmul_row_size(t, C);
     for (size_t r = 0; r < OC; r++) {  // the weights as stored, widened
-        if (t == WD_GGML_F16)
+        if (t == WD_GGML_TYPE_F16)
             wd_f16_to_f32(wd + r * C, (const uint16_t *)((unsigned char *)q + r * rs), C);
-        else if (t == WD_GGML_BF16)
+        else if (t == WD_GGML_TYPE_BF16)
             wd_bf16_to_f32(wd + r * C, (const uint16_t *)((unsigned char *)q + r * rs), C);
         else
             wd__dequantize(t, wd + r * C, (unsigned char *)q + r * rs, C);
@@ -78,8 +78,8 @@ static void check_type(wd_ggml_type t, size_t N, size_t C, size_t OC, bool with_
     const float *b = with_bias ? bias : NULL;
     assert_int_equal(wd__qmatmul(got, x, q, t, b, N, C, OC, tp), WD_OK);
     assert_int_equal(wd__qmatmul_ref(want, x, q, t, b, N, C, OC), WD_OK);
-    bool int8 = t == WD_GGML_Q8_0 || t == WD_GGML_Q4_0 || t == WD_GGML_Q4_K || t == WD_GGML_Q5_K ||
-                t == WD_GGML_Q6_K;
+    bool int8 = t == WD_GGML_TYPE_Q8_0 || t == WD_GGML_TYPE_Q4_0 || t == WD_GGML_TYPE_Q4_K || t == WD_GGML_TYPE_Q5_K ||
+                t == WD_GGML_TYPE_Q6_K;
     if (int8) {
         for (size_t n = 0; n < N; n++) round_x(xr + n * C, x + n * C, C);
         assert_int_equal(wd__qmatmul_ref(want_r, xr, q, t, b, N, C, OC), WD_OK);
@@ -120,14 +120,14 @@ static void test_against_reference(void **state) {
     const size_t Ns[] = {1, 3, 4, 9};
     for (size_t i = 0; i < sizeof k_types / sizeof *k_types; i++) {
         wd_ggml_type t = k_types[i];
-        size_t blk = t == WD_GGML_F16 || t == WD_GGML_BF16 ? 1 : wd_ggml_type_block_size(t);
+        size_t blk = t == WD_GGML_TYPE_F16 || t == WD_GGML_TYPE_BF16 ? 1 : wd_ggml_type_block_size(t);
         size_t C = blk >= 256 ? 512 : 96;
         for (size_t k = 0; k < sizeof Ns / sizeof *Ns; k++) {
             check_type(t, Ns[k], C, 19, k % 2 == 0, tp, &seed);
             check_type(t, Ns[k], C, 8, k % 2 == 1, NULL, &seed);
         }
     }
-    check_type(WD_GGML_F16, 2, 13, 5, true, tp, &seed);  // C not a multiple of 8
+    check_type(WD_GGML_TYPE_F16, 2, 13, 5, true, tp, &seed);  // C not a multiple of 8
     wd__threads_set_min_work(16384);
     wd_threadpool_free(tp);
 }
@@ -150,8 +150,8 @@ static void test_zero_blocks_and_extremes(void **state) {
             for (size_t i = 0; i < 32; i++) blk[2 + i] = (unsigned char)(r == 0 ? 0x80 : (i * 7 + r) & 0xFF);
         }
     float got[3], want[3];
-    assert_int_equal(wd__qmatmul(got, x, w, WD_GGML_Q8_0, NULL, 1, C, OC, NULL), WD_OK);
-    assert_int_equal(wd__qmatmul_ref(want, x, w, WD_GGML_Q8_0, NULL, 1, C, OC), WD_OK);
+    assert_int_equal(wd__qmatmul(got, x, w, WD_GGML_TYPE_Q8_0, NULL, 1, C, OC, NULL), WD_OK);
+    assert_int_equal(wd__qmatmul_ref(want, x, w, WD_GGML_TYPE_Q8_0, NULL, 1, C, OC), WD_OK);
     for (size_t r = 0; r < OC; r++) {
         double mag = 0.0;
         for (size_t c = 0; c < C; c++) mag += fabs(x[c]) * 128.0;

@@ -50,7 +50,7 @@ static cJSON *config_json(const wd_model_config *c) {
     cJSON_AddNumberToObject(o, "n_kv_head", (double)c->n_kv_head);
     cJSON_AddNumberToObject(o, "head_dim", (double)c->head_dim);
     cJSON_AddNumberToObject(o, "max_position_embeddings", (double)c->max_position_embeddings);
-    if (c->family == WD_FAMILY_DECODER) {
+    if (c->family == WD_MODEL_FAMILY_DECODER) {
         cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
         cJSON *rs = cJSON_AddObjectToObject(o, "rope_scaling");
         cJSON_AddStringToObject(rs, "type", wd_rope_scaling_name(c->rope_scaling.type));
@@ -67,7 +67,7 @@ static cJSON *config_json(const wd_model_config *c) {
         cJSON_AddNumberToObject(o, "sliding_window", (double)c->sliding_window);
     } else {
         cJSON_AddNumberToObject(o, "type_vocab_size", (double)c->type_vocab_size);
-        if (c->type == WD_MODEL_DISTILBERT)
+        if (c->type == WD_MODEL_TYPE_DISTILBERT)
             cJSON_AddBoolToObject(o, "sinusoidal_pos_embds", c->sinusoidal_pos_embds);
     }
     cJSON_AddNumberToObject(o, "norm_eps", c->norm_eps);
@@ -82,7 +82,7 @@ static cJSON *config_json(const wd_model_config *c) {
     for (int i = 0; i < c->n_eos_token_ids; i++)
         cJSON_AddItemToArray(eos, cJSON_CreateNumber((double)c->eos_token_ids[i]));
     if (c->torch_dtype[0]) cJSON_AddStringToObject(o, "torch_dtype", c->torch_dtype);
-    if (c->family == WD_FAMILY_ENCODER) {
+    if (c->family == WD_MODEL_FAMILY_ENCODER) {
         cJSON_AddNumberToObject(o, "num_labels", (double)c->num_labels);
         cJSON *labels = cJSON_AddArrayToObject(o, "id2label");
         for (int64_t i = 0; i < c->num_labels; i++)
@@ -102,7 +102,7 @@ static void print_config(const wd_model_config *c) {
     printf("  max positions %lld, norm eps %g, activation %s, tied embeddings %s\n",
            (long long)c->max_position_embeddings, c->norm_eps, c->hidden_act_name,
            c->tie_word_embeddings ? "yes" : "no");
-    if (c->family == WD_FAMILY_DECODER) {
+    if (c->family == WD_MODEL_FAMILY_DECODER) {
         printf("  rope theta %g, scaling %s", c->rope_theta, wd_rope_scaling_name(c->rope_scaling.type));
         if (c->rope_scaling.type != WD_ROPE_SCALING_NONE) printf(" x%g", c->rope_scaling.factor);
         printf(", biases q/k/v %s o %s mlp %s", c->attention_bias ? "yes" : "no",
@@ -124,18 +124,18 @@ static void print_config(const wd_model_config *c) {
 /* A metadata value as JSON; arrays longer than max_arr are cut (with the
  * count kept in the caller's "n"). */
 static cJSON *kv_json(const wd_gguf_kv *kv, uint64_t max_arr) {
-    if (kv->type == WD_GGUF_STRING) return cJSON_CreateString(kv->str);
-    if (kv->type == WD_GGUF_BOOL) return cJSON_CreateBool(kv->u64 != 0);
-    if (kv->type == WD_GGUF_FLOAT32 || kv->type == WD_GGUF_FLOAT64) return cJSON_CreateNumber(kv->f64);
-    if (kv->type != WD_GGUF_ARRAY) {
-        bool sgn = kv->type == WD_GGUF_INT8 || kv->type == WD_GGUF_INT16 ||
-                   kv->type == WD_GGUF_INT32 || kv->type == WD_GGUF_INT64;
+    if (kv->type == WD_GGUF_TYPE_STRING) return cJSON_CreateString(kv->str);
+    if (kv->type == WD_GGUF_TYPE_BOOL) return cJSON_CreateBool(kv->u64 != 0);
+    if (kv->type == WD_GGUF_TYPE_FLOAT32 || kv->type == WD_GGUF_TYPE_FLOAT64) return cJSON_CreateNumber(kv->f64);
+    if (kv->type != WD_GGUF_TYPE_ARRAY) {
+        bool sgn = kv->type == WD_GGUF_TYPE_INT8 || kv->type == WD_GGUF_TYPE_INT16 ||
+                   kv->type == WD_GGUF_TYPE_INT32 || kv->type == WD_GGUF_TYPE_INT64;
         return cJSON_CreateNumber(sgn ? (double)kv->i64 : (double)kv->u64);
     }
     cJSON *a = cJSON_CreateArray();
     for (uint64_t i = 0; i < kv->n && i < max_arr; i++) {
         double v;
-        if (kv->elem_type == WD_GGUF_STRING) cJSON_AddItemToArray(a, cJSON_CreateString(kv->strs[i]));
+        if (kv->elem_type == WD_GGUF_TYPE_STRING) cJSON_AddItemToArray(a, cJSON_CreateString(kv->strs[i]));
         else if (wd_gguf_kv_arr_float(kv, i, &v)) cJSON_AddItemToArray(a, cJSON_CreateNumber(v));
     }
     return a;
@@ -172,7 +172,7 @@ static int inspect_gguf(const char *path, bool json) {
             cJSON *m = cJSON_CreateObject();
             cJSON_AddStringToObject(m, "key", kv->key);
             cJSON_AddStringToObject(m, "type", wd_gguf_type_name(kv->type));
-            if (kv->type == WD_GGUF_ARRAY) {
+            if (kv->type == WD_GGUF_TYPE_ARRAY) {
                 cJSON_AddStringToObject(m, "elem_type", wd_gguf_type_name(kv->elem_type));
                 cJSON_AddNumberToObject(m, "n", (double)kv->n);
             }
@@ -203,7 +203,7 @@ static int inspect_gguf(const char *path, bool json) {
             const wd_gguf_kv *kv = wd_gguf_kv_at(g, i);
             cJSON *v = kv_json(kv, 8);
             char *text = cJSON_PrintUnformatted(v);
-            if (kv->type == WD_GGUF_ARRAY)
+            if (kv->type == WD_GGUF_TYPE_ARRAY)
                 printf("  %s: arr[%s, %llu] = %.200s%s\n", kv->key, wd_gguf_type_name(kv->elem_type),
                        (unsigned long long)kv->n, text ? text : "", kv->n > 8 ? " ..." : "");
             else

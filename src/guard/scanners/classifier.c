@@ -61,7 +61,7 @@ static void classifier_free(void *vimpl) {
     free(c);
 }
 
-static wd_status classifier_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+static wd_status classifier_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "threshold", "injection_threshold", NULL};
     *impl = NULL;
@@ -228,7 +228,7 @@ static wd_status map_scores(const classifier_impl *c, const float *probs, size_t
         float s = c->softmax ? (pmax > 0 ? harm * p / pmax : 0) : rescale(p, c->t_harm);
         wd__scan_score(res, (wd_category)k, s);
     }
-    if (c->i_pi >= 0) wd__scan_score(res, WD_CAT_PROMPT_INJECTION, rescale(probs[c->i_pi], c->t_pi));
+    if (c->i_pi >= 0) wd__scan_score(res, WD_CATEGORY_PROMPT_INJECTION, rescale(probs[c->i_pi], c->t_pi));
     if (top >= 0 && res->score[top] >= 0.5f &&
         wd__scan_hit(res, (wd_category)top, res->score[top], 0, orig_len, hit_rules[top], NULL) != WD_OK)
         return WD_ERR_NOMEM;
@@ -236,7 +236,7 @@ static wd_status map_scores(const classifier_impl *c, const float *probs, size_t
 }
 
 static wd_status classifier_scan(const void *vimpl, void *scratch, const wd_scan_input *in,
-                          wd_scan_result *res, wd_err *err) {
+                          wd_scan_result *res, wd__err *err) {
     const classifier_impl *c = vimpl;
     float probs[WD_TEXTCLF_MAX_LABELS];
     unsigned flags = wd_textclf_norm_flags(c->m);

@@ -64,12 +64,12 @@ static bool has(const char *label, const char *word) {
 static wd_catmask label_rule(const char *label, wd_catmask unsafe) {
     wd_category c;
     if (!wd_category_parse(label, &c)) return WD_CATMASK(c);
-    if (has(label, "injection") || has(label, "jailbreak")) return WD_CATMASK(WD_CAT_PROMPT_INJECTION);
-    if (has(label, "self-harm") || has(label, "self_harm")) return WD_CATMASK(WD_CAT_S11);
-    if (has(label, "sexual") || has(label, "nsfw")) return WD_CATMASK(WD_CAT_S12);
-    if (has(label, "hateful")) return WD_CATMASK(WD_CAT_S10);
+    if (has(label, "injection") || has(label, "jailbreak")) return WD_CATMASK(WD_CATEGORY_PROMPT_INJECTION);
+    if (has(label, "self-harm") || has(label, "self_harm")) return WD_CATMASK(WD_CATEGORY_S11);
+    if (has(label, "sexual") || has(label, "nsfw")) return WD_CATMASK(WD_CATEGORY_S12);
+    if (has(label, "hateful")) return WD_CATMASK(WD_CATEGORY_S10);
     if (has(label, "profanity") || has(label, "obscene") || has(label, "insult"))
-        return WD_CATMASK(WD_CAT_PROFANITY);
+        return WD_CATMASK(WD_CATEGORY_PROFANITY);
     static const char *generic[] = {"unsafe", "harmful", "toxic", "toxicity", "malicious",
                                     "offensive"};
     for (size_t i = 0; i < sizeof generic / sizeof *generic; i++)
@@ -90,7 +90,7 @@ typedef struct mask_ctx {
     bool        ignore;
 } mask_ctx;
 
-static wd_status add_mask(const wd_pnode *it, void *user) {
+static wd_status add_mask(const wd__pnode *it, void *user) {
     mask_ctx *mc = user;
     if (!strcasecmp(it->str, "ignore")) {
         mc->ignore = true;
@@ -107,7 +107,7 @@ wd__encoder_classifier_params wd__encoder_classifier_params_default(void) {
 }
 
 wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_model *m,
-                                     const char *where, void **impl, wd_err *err) {
+                                     const char *where, void **impl, wd__err *err) {
     *impl = NULL;
     if (!wd_model_n_labels(m) || !wd_model_tokenizer(m))
         return wd__err_set(err, WD_ERR_UNSUPPORTED,
@@ -123,7 +123,7 @@ wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_
         enc_free(j);
         return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
     }
-    const wd_pnode *lm = p->labels;
+    const wd__pnode *lm = p->labels;
     if (lm && lm->kind != WD_PN_MAP) {
         enc_free(j);
         return wd__pn_error(lm, err, WD_ERR_FORMAT, "labels", "expected a mapping label: category");
@@ -135,7 +135,7 @@ wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_
         for (size_t k = 0; lm && name && k < lm->n; k++) {
             if (strcasecmp(lm->keys[k]->str, name)) continue;
             mask_ctx mc = {&j->map[i], false};
-            const wd_pnode *v = lm->items[k];
+            const wd__pnode *v = lm->items[k];
             wd_status s2 = WD_OK;
             if (v->kind == WD_PN_SCALAR) s2 = add_mask(v, &mc);
             else if (v->kind == WD_PN_SEQ)
@@ -159,8 +159,8 @@ wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_
     return WD_OK;
 }
 
-static wd_status enc_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl,
-                          wd_err *err) {
+static wd_status enc_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl,
+                          wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "labels", "unsafe_categories", "threads", "max_tokens",
                                        NULL};
@@ -205,7 +205,7 @@ static void *enc_scratch_new(const void *impl) {
     if (!s) return NULL;
     wd_context_params cp = wd_context_params_default();
     size_t max = (size_t)wd_model_get_config(j->m)->max_position_embeddings;
-    if (wd_model_get_config(j->m)->type == WD_MODEL_ROBERTA && max > 2) max -= 2;
+    if (wd_model_get_config(j->m)->type == WD_MODEL_TYPE_ROBERTA && max > 2) max -= 2;
     cp.n_ctx = (size_t)j->max_tokens < max ? (size_t)j->max_tokens : max;
     s->probs = malloc(j->n_labels * sizeof *s->probs);
     if (!s->probs || wd_context_new(j->m, &cp, &s->ctx)) {
@@ -226,7 +226,7 @@ static void enc_scratch_free(void *scratch) {
 }
 
 static wd_status enc_scan(const void *impl, void *scratch, const wd_scan_input *in,
-                          wd_scan_result *res, wd_err *err) {
+                          wd_scan_result *res, wd__err *err) {
     const enc_judge *j = impl;
     enc_scratch *s = scratch;
     if (!s) return wd__err_set(err, WD_ERR_NOMEM, "encoder_classifier: no work space");
@@ -250,7 +250,7 @@ static wd_status enc_scan(const void *impl, void *scratch, const wd_scan_input *
     st = wd_model_classify(s->ctx, s->ids, n, s->probs, NULL, j->n_labels);
     if (st) return wd__err_set(err, st, "encoder_classifier: %s", wd_model_last_error(j->m));
     for (size_t i = 0; i < j->n_labels; i++)
-        for (int c = 0; c < WD_CAT_COUNT; c++)
+        for (int c = 0; c < WD_CATEGORY_COUNT; c++)
             if (j->map[i] & WD_CATMASK(c)) {
                 if (s->probs[i] >= 0.5f)
                     wd__scan_hit(res, (wd_category)c, s->probs[i], 0, in->orig_len,

@@ -16,7 +16,7 @@
 typedef struct wd__encoder_classifier_params {
     /* the policy's `labels` mapping (label: category, list or "ignore"), or
      * NULL: the rules alone map each label */
-    const wd_pnode *labels;
+    const wd__pnode *labels;
     wd_catmask      unsafe;     /* what a generic "unsafe" label scores (all 14 hazards) */
     long            max_tokens; /* longer texts are cut, head kept (512)                */
 } wd__encoder_classifier_params;
@@ -30,6 +30,6 @@ wd__encoder_classifier_params wd__encoder_classifier_params_default(void);
  * sequence-classification encoder with tokenizer.json), WD_ERR_FORMAT,
  * WD_ERR_NOMEM. */
 wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_model *m,
-                                     const char *where, void **impl, wd_err *err);
+                                     const char *where, void **impl, wd__err *err);
 
 #endif

@@ -123,7 +123,7 @@ wd__llm_judge_params wd__llm_judge_params_default(void) {
 
 wd_status wd__llm_judge_new(const wd__llm_judge_params *p, wd_model *m, const char *where, void **impl) {
     *impl = NULL;
-    if (wd_model_get_config(m)->family != WD_FAMILY_DECODER || !wd_model_tokenizer(m))
+    if (wd_model_get_config(m)->family != WD_MODEL_FAMILY_DECODER || !wd_model_tokenizer(m))
         return wd__fail(WD_ERR_UNSUPPORTED, "%s: an llm_judge needs a decoder with tokenizer.json", where);
     judge *j = calloc(1, sizeof *j);
     if (!j) return wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -141,16 +141,16 @@ wd_status wd__llm_judge_new(const wd__llm_judge_params *p, wd_model *m, const ch
     return WD_OK;
 }
 
-static wd_status add_cat(const wd_pnode *it, void *user) {
+static wd_status add_cat(const wd__pnode *it, void *user) {
     wd_catmask *m = user;
     wd_category c;
-    if (wd_category_parse(it->str, &c) || c > WD_CAT_S14) return WD_ERR_FORMAT;
+    if (wd_category_parse(it->str, &c) || c > WD_CATEGORY_S14) return WD_ERR_FORMAT;
     *m |= WD_CATMASK(c);
     return WD_OK;
 }
 
-static wd_status judge_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl,
-                            wd_err *err) {
+static wd_status judge_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl,
+                            wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "template", "categories", "max_tokens", "generate_above",
                                        "threads", "n_ctx", NULL};
@@ -244,7 +244,7 @@ static size_t utf8_cut(const char *s, size_t len) {
 }
 
 static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input *in,
-                            wd_scan_result *res, wd_err *err) {
+                            wd_scan_result *res, wd__err *err) {
     const judge *j = impl;
     judge_scratch *s = scratch;
     if (!s) return wd__err_set(err, WD_ERR_NOMEM, "llm_judge: no work space (out of memory)");
@@ -284,7 +284,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
         if (cache && !st) {
             size_t np = 0;
             if (!(st = encode(j, pre, pre_len, &s->ids, &s->cap, &np)) &&
-                !(st = wd_model_decode(s->ctx, s->ids, np, NULL, WD_LOGITS_NONE))) {
+                !(st = wd_model_decode(s->ctx, s->ids, np, NULL, WD_LOGITS_MODE_NONE))) {
                 s->cached_role = (int)role;
                 s->prefix_len = np;
             }
@@ -293,7 +293,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
     if (!st) {
         const char *rest = cache ? prompt + pre_len : prompt;
         st = encode(j, rest, strlen(rest), &s->ids, &s->cap, &n_rest);
-        if (!st) st = wd_model_decode(s->ctx, s->ids, n_rest, NULL, WD_LOGITS_NONE);
+        if (!st) st = wd_model_decode(s->ctx, s->ids, n_rest, NULL, WD_LOGITS_MODE_NONE);
     }
     free(prompt);
     if (st) return wd__err_set(err, st, "llm_judge: %s", wd_model_last_error(j->j->m));
@@ -314,7 +314,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
             gen[ng++] = tok;
             bool eos = false;
             for (int e = 0; e < c->n_eos_token_ids; e++) eos |= c->eos_token_ids[e] == tok;
-            if (eos || wd_model_decode(s->ctx, &tok, 1, NULL, WD_LOGITS_NONE)) break;
+            if (eos || wd_model_decode(s->ctx, &tok, 1, NULL, WD_LOGITS_MODE_NONE)) break;
             const float *l2 = wd_context_logits(s->ctx);
             int32_t a = 0;
             for (size_t v = 1; v < V; v++)
@@ -330,7 +330,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
             for (; *p; p++) {
                 if ((*p == 'S' || *p == 's') && isdigit((unsigned char)p[1])) {
                     int k = atoi(p + 1);
-                    if (k >= 1 && k <= 14) found |= WD_CATMASK(WD_CAT_S1 + k - 1);
+                    if (k >= 1 && k <= 14) found |= WD_CATMASK(WD_CATEGORY_S1 + k - 1);
                 }
             }
         }
@@ -339,7 +339,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
          * at the next scan puts it back */
     }
     wd_catmask to = found ? found : listed;
-    for (int cat = 0; cat <= WD_CAT_S14; cat++)
+    for (int cat = 0; cat <= WD_CATEGORY_S14; cat++)
         if (to & WD_CATMASK(cat)) {
             if (found && score >= 0.5f)
                 wd__scan_hit(res, (wd_category)cat, score, 0, in->orig_len, "llm_judge", NULL);

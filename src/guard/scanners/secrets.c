@@ -118,7 +118,7 @@ static void secrets_free(void *impl) {
     free(s);
 }
 
-static wd_status secrets_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+static wd_status secrets_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "entropy", "generic", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "a secrets scanner", err);
     if (st != WD_OK) return st;
@@ -128,7 +128,7 @@ static wd_status secrets_init(const wd_pnode *cfg, const wd_scanner_env *env, vo
     s->min_len = 20;
     s->min_bits = 3.5;
     st = wd__pn_bool(cfg, "generic", &s->use_generic, err);
-    const wd_pnode *en = wd__pn_get(cfg, "entropy");
+    const wd__pnode *en = wd__pn_get(cfg, "entropy");
     if (st == WD_OK && en) {
         static const char *const ekeys[] = {"min_length", "min_bits", "enabled", NULL};
         if (en->kind != WD_PN_MAP) st = wd__pn_error(en, err, WD_ERR_FORMAT, "entropy", "expected {min_length: .., min_bits: ..}");
@@ -240,7 +240,7 @@ static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, con
             if (ss->tails[k].cp - hcp <= td->gap) pos = b = ss->tails[k].end;
         }
         if (!wd__spans_overlap(&ss->spans, a, b) &&
-            wd__scan_hit(res, WD_CAT_SECRETS, f->score, a, b, f->rule, f->placeholder) != WD_OK)
+            wd__scan_hit(res, WD_CATEGORY_SECRETS, f->score, a, b, f->rule, f->placeholder) != WD_OK)
             return WD_ERR_NOMEM;
     }
     if (sc.st != WD_OK) return sc.st;
@@ -248,7 +248,7 @@ static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, con
 }
 
 static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
-                              wd_err *err) {
+                              wd__err *err) {
     const secrets *s = impl;
     sec_scratch *ss = scratch;
     if (!ss) return wd__err_set(err, WD_ERR_NOMEM, "secrets: no match data");
@@ -271,7 +271,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
         while (wd__rx_next(s->re[i], &sc, t, n, &pos, &a, &b) == 1) {
             if ((st = poll_every(in, &steps)) != WD_OK) return st;
             if (!wd__spans_overlap(spans, a, b) &&
-                wd__scan_hit(res, WD_CAT_SECRETS, formats[i].score, a, b, formats[i].rule, formats[i].placeholder) != WD_OK)
+                wd__scan_hit(res, WD_CATEGORY_SECRETS, formats[i].score, a, b, formats[i].rule, formats[i].placeholder) != WD_OK)
                 return WD_ERR_NOMEM;
         }
         if (sc.st != WD_OK) return sc.st;
@@ -287,7 +287,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
             if (wd__spans_overlap(spans, va, vb)) continue;
             /* a value, not prose: some entropy and not a plain word */
             if (wd__shannon_bits(t + va, vb - va) < 2.5) continue;
-            if (wd__scan_hit(res, WD_CAT_SECRETS, 0.8f, va, vb, "assigned-secret", "[SECRET]") != WD_OK)
+            if (wd__scan_hit(res, WD_CATEGORY_SECRETS, 0.8f, va, vb, "assigned-secret", "[SECRET]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
         if (sc.st != WD_OK) return sc.st;
@@ -307,7 +307,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
                 long k = wd__base64_decode(t + a, m, buf);
                 if (k > 0 && wd__payload_readable(buf, (size_t)k)) continue;
             }
-            if (wd__scan_hit(res, WD_CAT_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)
+            if (wd__scan_hit(res, WD_CATEGORY_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
         if (sc.st != WD_OK) return sc.st;

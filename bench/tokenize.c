@@ -119,7 +119,7 @@ static size_t write_synthetic(const char *path, size_t min_bytes) {
         wd__utf8_put(c, tok[n]);
         n++;
     }
-    wd_strmap seen = {0};
+    wd__strmap seen = {0};
     wd__strmap_init(&seen, 1 << 19);
     for (size_t k = 0; k < n; k++) wd__strmap_put(&seen, tok[k], strlen(tok[k]), (int32_t)k);
     size_t *ml = malloc(cap * sizeof *ml), *mr = malloc(cap * sizeof *mr), nm = 0;

@@ -17,7 +17,7 @@ typedef struct chunk {
     _Alignas(16) unsigned char data[];
 } chunk;
 
-struct wd_arena {
+struct wd__arena {
     chunk *head;
     size_t chunk_size;
     size_t total_used;
@@ -33,14 +33,14 @@ static chunk *chunk_new(size_t cap) {
     return c;
 }
 
-wd_arena *wd__arena_new(size_t chunk_size) {
-    wd_arena *a = calloc(1, sizeof *a);
+wd__arena *wd__arena_new(size_t chunk_size) {
+    wd__arena *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     a->chunk_size = chunk_size ? chunk_size : (size_t)64 << 10;
     return a;
 }
 
-void wd__arena_free(wd_arena *a) {
+void wd__arena_free(wd__arena *a) {
     if (!a) return;
     for (chunk *c = a->head, *n; c; c = n) {
         n = c->next;
@@ -49,7 +49,7 @@ void wd__arena_free(wd_arena *a) {
     free(a);
 }
 
-void wd__arena_reset(wd_arena *a) {
+void wd__arena_reset(wd__arena *a) {
     if (!a || !a->head) return;
     chunk *c = a->head;
     while (c->next) { /* keep the oldest chunk only */
@@ -62,7 +62,7 @@ void wd__arena_reset(wd_arena *a) {
     a->total_used = 0;
 }
 
-void *wd__arena_alloc(wd_arena *a, size_t n, size_t align) {
+void *wd__arena_alloc(wd__arena *a, size_t n, size_t align) {
     if (!a || align == 0 || (align & (align - 1)) || align > 4096) return NULL;
     if (n == 0) n = 1;
     chunk *c = a->head;
@@ -91,7 +91,7 @@ void *wd__arena_alloc(wd_arena *a, size_t n, size_t align) {
     return (void *)p;
 }
 
-char *wd__arena_strndup(wd_arena *a, const char *s, size_t n) {
+char *wd__arena_strndup(wd__arena *a, const char *s, size_t n) {
     char *d = wd__arena_alloc(a, n + 1, 1);
     if (!d) return NULL;
     memcpy(d, s, n);
@@ -99,8 +99,8 @@ char *wd__arena_strndup(wd_arena *a, const char *s, size_t n) {
     return d;
 }
 
-char *wd__arena_strdup(wd_arena *a, const char *s) {
+char *wd__arena_strdup(wd__arena *a, const char *s) {
     return wd__arena_strndup(a, s, strlen(s));
 }
 
-size_t wd__arena_used(const wd_arena *a) { return a ? a->total_used : 0; }
+size_t wd__arena_used(const wd__arena *a) { return a ? a->total_used : 0; }

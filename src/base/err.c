@@ -29,7 +29,7 @@ const char *wd_status_str(wd_status status) {
 
 const char *wd_last_error(void) { return tls_msg; }
 
-wd_status wd__err_set(wd_err *e, wd_status st, const char *fmt, ...) {
+wd_status wd__err_set(wd__err *e, wd_status st, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(tls_msg, sizeof tls_msg, fmt, ap);
@@ -41,7 +41,7 @@ wd_status wd__err_set(wd_err *e, wd_status st, const char *fmt, ...) {
     return st;
 }
 
-wd_status wd__err_take(wd_err *e, wd_status st) {
+wd_status wd__err_take(wd__err *e, wd_status st) {
     if (e) {
         e->status = st;
         memcpy(e->msg, tls_msg, sizeof e->msg);
@@ -63,10 +63,10 @@ wd_status wd__err_prefix(wd_status st, const char *fmt, ...) {
     return st;
 }
 
-void wd__err_clear(wd_err *e) {
+void wd__err_clear(wd__err *e) {
     if (!e) return;
     e->status = WD_OK;
     e->msg[0] = '\0';
 }
 
-const char *wd__err_msg(const wd_err *e) { return e ? e->msg : ""; }
+const char *wd__err_msg(const wd__err *e) { return e ? e->msg : ""; }

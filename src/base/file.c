@@ -14,7 +14,7 @@
 
 #include "base/err.h"
 
-wd_status wd__map_open(wd_map *m, const char *path) {
+wd_status wd__map_open(wd__map *m, const char *path) {
     memset(m, 0, sizeof *m);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return wd__fail(errno == ENOENT ? WD_ERR_NOT_FOUND : WD_ERR_IO,
@@ -43,7 +43,7 @@ wd_status wd__map_open(wd_map *m, const char *path) {
     return WD_OK;
 }
 
-void wd__map_close(wd_map *m) {
+void wd__map_close(wd__map *m) {
     if (m && m->data) munmap((void *)m->data, m->size);
     if (m) memset(m, 0, sizeof *m);
 }
@@ -101,7 +101,7 @@ static char *dir_of(const char *path) {
     return d;
 }
 
-wd_status wd__atomic_open(wd_atomic_file *af, const char *path) {
+wd_status wd__atomic_open(wd__atomic_file *af, const char *path) {
     memset(af, 0, sizeof *af);
     char *copy = strdup(path);
     char *dir = dir_of(path);
@@ -142,7 +142,7 @@ wd_status wd__atomic_open(wd_atomic_file *af, const char *path) {
     return WD_OK;
 }
 
-void wd__atomic_abort(wd_atomic_file *af) {
+void wd__atomic_abort(wd__atomic_file *af) {
     if (!af) return;
     if (af->fp) fclose(af->fp);
     if (af->tmp_path) unlink(af->tmp_path);
@@ -151,7 +151,7 @@ void wd__atomic_abort(wd_atomic_file *af) {
     memset(af, 0, sizeof *af);
 }
 
-wd_status wd__atomic_commit(wd_atomic_file *af) {
+wd_status wd__atomic_commit(wd__atomic_file *af) {
     const char *path = af->path ? af->path : "(null)";
     if (!af->fp) {
         wd__atomic_abort(af);
@@ -187,7 +187,7 @@ wd_status wd__atomic_commit(wd_atomic_file *af) {
 }
 
 wd_status wd__file_write_atomic(const char *path, const void *data, size_t len) {
-    wd_atomic_file af;
+    wd__atomic_file af;
     wd_status st = wd__atomic_open(&af, path);
     if (st) return st;
     if (len && fwrite(data, 1, len, af.fp) != len) {

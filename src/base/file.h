@@ -15,32 +15,32 @@
 
 #include "warden/base.h"
 
-typedef struct wd_map {
+typedef struct wd__map {
     const unsigned char *data; /* NULL for an empty file */
     size_t               size;
-} wd_map;
+} wd__map;
 
 /* Maps path read-only. On failure m is zeroed and the thread's error names
  * the path and the reason. Unmap with wd__map_close (safe on a zeroed map). */
-wd_status wd__map_open(wd_map *m, const char *path);
-void      wd__map_close(wd_map *m);
+wd_status wd__map_open(wd__map *m, const char *path);
+void      wd__map_close(wd__map *m);
 
 /* Reads the whole file into a malloc'd, NUL-terminated buffer (*len excludes
  * the NUL). Fails with WD_ERR_RANGE when the file exceeds max_len bytes
  * (0 = no limit). Caller frees *out. */
 wd_status wd__file_read(const char *path, size_t max_len, char **out, size_t *len);
 
-typedef struct wd_atomic_file {
+typedef struct wd__atomic_file {
     FILE *fp;       /* write here */
     char *path;     /* destination */
     char *tmp_path; /* temporary beside it */
-} wd_atomic_file;
+} wd__atomic_file;
 
-wd_status wd__atomic_open(wd_atomic_file *af, const char *path);
+wd_status wd__atomic_open(wd__atomic_file *af, const char *path);
 /* Flushes, fsyncs and renames into place; always releases af. */
-wd_status wd__atomic_commit(wd_atomic_file *af);
+wd_status wd__atomic_commit(wd__atomic_file *af);
 /* Removes the temporary and releases af; safe on a zeroed or released af. */
-void      wd__atomic_abort(wd_atomic_file *af);
+void      wd__atomic_abort(wd__atomic_file *af);
 /* Writes len bytes of data to path atomically. */
 wd_status wd__file_write_atomic(const char *path, const void *data, size_t len);
 

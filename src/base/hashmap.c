@@ -58,7 +58,7 @@ static size_t cap_for(size_t n) {
 
 /* ==== string -> int32 ==================================================== */
 
-wd_status wd__strmap_init(wd_strmap *m, size_t n) {
+wd_status wd__strmap_init(wd__strmap *m, size_t n) {
     memset(m, 0, sizeof *m);
     size_t cap = cap_for(n);
     m->slots = calloc(cap, sizeof *m->slots);
@@ -67,20 +67,20 @@ wd_status wd__strmap_init(wd_strmap *m, size_t n) {
     return WD_OK;
 }
 
-void wd__strmap_free(wd_strmap *m) {
+void wd__strmap_free(wd__strmap *m) {
     if (!m) return;
     free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
-void wd__strmap_clear(wd_strmap *m) {
+void wd__strmap_clear(wd__strmap *m) {
     if (m->slots) memset(m->slots, 0, m->cap * sizeof *m->slots);
     m->count = 0;
 }
 
-static wd_status strmap_grow(wd_strmap *m) {
+static wd_status strmap_grow(wd__strmap *m) {
     size_t cap = m->cap ? m->cap * 2 : 16;
-    wd_strmap_slot *s = calloc(cap, sizeof *s);
+    wd__strmap_slot *s = calloc(cap, sizeof *s);
     if (!s) return WD_ERR_NOMEM;
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->slots[i].key) continue;
@@ -94,7 +94,7 @@ static wd_status strmap_grow(wd_strmap *m) {
     return WD_OK;
 }
 
-wd_status wd__strmap_put(wd_strmap *m, const char *key, size_t len, int32_t val) {
+wd_status wd__strmap_put(wd__strmap *m, const char *key, size_t len, int32_t val) {
     if (len > UINT32_MAX) return WD_ERR_RANGE;
     if (2 * (m->count + 1) > m->cap) {
         wd_status st = strmap_grow(m);
@@ -103,7 +103,7 @@ wd_status wd__strmap_put(wd_strmap *m, const char *key, size_t len, int32_t val)
     uint64_t h = wd__hash_bytes(key, len);
     size_t j = h & (m->cap - 1);
     while (m->slots[j].key) {
-        wd_strmap_slot *s = &m->slots[j];
+        wd__strmap_slot *s = &m->slots[j];
         if (s->hash == h && s->len == len && !memcmp(s->key, key, len)) {
             s->val = val;
             return WD_OK;
@@ -119,12 +119,12 @@ wd_status wd__strmap_put(wd_strmap *m, const char *key, size_t len, int32_t val)
     return WD_OK;
 }
 
-bool wd__strmap_get(const wd_strmap *m, const char *key, size_t len, int32_t *val) {
+bool wd__strmap_get(const wd__strmap *m, const char *key, size_t len, int32_t *val) {
     if (!m->cap) return false;
     uint64_t h = wd__hash_bytes(key, len);
     size_t j = h & (m->cap - 1);
     while (m->slots[j].key) {
-        const wd_strmap_slot *s = &m->slots[j];
+        const wd__strmap_slot *s = &m->slots[j];
         if (s->hash == h && s->len == len && !memcmp(s->key, key, len)) {
             *val = s->val;
             return true;
@@ -136,7 +136,7 @@ bool wd__strmap_get(const wd_strmap *m, const char *key, size_t len, int32_t *va
 
 /* ==== uint64 -> uint64 =================================================== */
 
-wd_status wd__u64map_init(wd_u64map *m, size_t n) {
+wd_status wd__u64map_init(wd__u64map *m, size_t n) {
     memset(m, 0, sizeof *m);
     size_t cap = cap_for(n);
     m->slots = malloc(cap * sizeof *m->slots);
@@ -151,15 +151,15 @@ wd_status wd__u64map_init(wd_u64map *m, size_t n) {
     return WD_OK;
 }
 
-void wd__u64map_free(wd_u64map *m) {
+void wd__u64map_free(wd__u64map *m) {
     if (!m) return;
     free(m->slots);
     free(m->used);
     memset(m, 0, sizeof *m);
 }
 
-static wd_status u64map_grow(wd_u64map *m) {
-    wd_u64map n;
+static wd_status u64map_grow(wd__u64map *m) {
+    wd__u64map n;
     wd_status st = wd__u64map_init(&n, m->cap ? m->cap : 8);
     if (st) return st;
     for (size_t i = 0; i < m->cap; i++)
@@ -169,7 +169,7 @@ static wd_status u64map_grow(wd_u64map *m) {
     return WD_OK;
 }
 
-wd_status wd__u64map_put(wd_u64map *m, uint64_t key, uint64_t val, bool overwrite) {
+wd_status wd__u64map_put(wd__u64map *m, uint64_t key, uint64_t val, bool overwrite) {
     if (2 * (m->count + 1) > m->cap) {
         wd_status st = u64map_grow(m);
         if (st) return st;
@@ -189,7 +189,7 @@ wd_status wd__u64map_put(wd_u64map *m, uint64_t key, uint64_t val, bool overwrit
     return WD_OK;
 }
 
-bool wd__u64map_get(const wd_u64map *m, uint64_t key, uint64_t *val) {
+bool wd__u64map_get(const wd__u64map *m, uint64_t key, uint64_t *val) {
     if (!m->cap) return false;
     size_t j = wd__hash_u64(key) & (m->cap - 1);
     while (m->used[j]) {

@@ -1,5 +1,5 @@
 /*
- * base/yaml.c - YAML (libyaml event API) -> wd_pnode tree with locations.
+ * base/yaml.c - YAML (libyaml event API) -> wd__pnode tree with locations.
  * See yaml.h. Nesting is limited to 64 levels and aliases are refused, so
  * a hostile document costs at most its own size in memory.
  */
@@ -19,11 +19,11 @@
 typedef struct parse {
     yaml_parser_t p;
     const char   *file, *dir; /* owned by the root */
-    wd_err       *err;
+    wd__err       *err;
 } parse;
 
-static wd_pnode *node_new(parse *ps, wd_pnode_kind kind, yaml_mark_t m) {
-    wd_pnode *n = calloc(1, sizeof *n);
+static wd__pnode *node_new(parse *ps, wd__pnode_kind kind, yaml_mark_t m) {
+    wd__pnode *n = calloc(1, sizeof *n);
     if (!n) return NULL;
     n->kind = kind;
     n->line = (int)m.line + 1;
@@ -33,7 +33,7 @@ static wd_pnode *node_new(parse *ps, wd_pnode_kind kind, yaml_mark_t m) {
     return n;
 }
 
-static void node_free(wd_pnode *n) {
+static void node_free(wd__pnode *n) {
     if (!n) return;
     for (size_t i = 0; i < n->n; i++) {
         node_free(n->items[i]);
@@ -58,14 +58,14 @@ static wd_status next(parse *ps, yaml_event_t *ev) {
     return WD_OK;
 }
 
-static wd_status add_child(wd_pnode *parent, wd_pnode *key, wd_pnode *val) {
+static wd_status add_child(wd__pnode *parent, wd__pnode *key, wd__pnode *val) {
     if ((parent->n & (parent->n - 1)) == 0) { /* grow at powers of two */
         size_t cap = parent->n ? parent->n * 2 : 1;
-        wd_pnode **it = realloc(parent->items, cap * sizeof *it);
+        wd__pnode **it = realloc(parent->items, cap * sizeof *it);
         if (!it) return WD_ERR_NOMEM;
         parent->items = it;
         if (parent->kind == WD_PN_MAP) {
-            wd_pnode **k = realloc(parent->keys, cap * sizeof *k);
+            wd__pnode **k = realloc(parent->keys, cap * sizeof *k);
             if (!k) return WD_ERR_NOMEM;
             parent->keys = k;
         }
@@ -77,7 +77,7 @@ static wd_status add_child(wd_pnode *parent, wd_pnode *key, wd_pnode *val) {
 }
 
 /* Parses the node whose first event is ev (consumed) into *out. */
-static wd_status parse_node(parse *ps, yaml_event_t *ev, int depth, wd_pnode **out) {
+static wd_status parse_node(parse *ps, yaml_event_t *ev, int depth, wd__pnode **out) {
     *out = NULL;
     yaml_mark_t m = ev->start_mark;
     if (depth > MAX_DEPTH)
@@ -88,7 +88,7 @@ static wd_status parse_node(parse *ps, yaml_event_t *ev, int depth, wd_pnode **o
         return wd__err_set(ps->err, WD_ERR_FORMAT, "%s:%zu:%zu: YAML aliases are not allowed in a policy",
                            ps->file, m.line + 1, m.column + 1);
     case YAML_SCALAR_EVENT: {
-        wd_pnode *n = node_new(ps, WD_PN_SCALAR, m);
+        wd__pnode *n = node_new(ps, WD_PN_SCALAR, m);
         if (!n) return WD_ERR_NOMEM;
         size_t len = ev->data.scalar.length;
         char *s = malloc(len + 1);
@@ -110,7 +110,7 @@ static wd_status parse_node(parse *ps, yaml_event_t *ev, int depth, wd_pnode **o
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
         bool is_map = ev->type == YAML_MAPPING_START_EVENT;
-        wd_pnode *n = node_new(ps, is_map ? WD_PN_MAP : WD_PN_SEQ, m);
+        wd__pnode *n = node_new(ps, is_map ? WD_PN_MAP : WD_PN_SEQ, m);
         if (!n) return WD_ERR_NOMEM;
         for (;;) {
             yaml_event_t e;
@@ -123,7 +123,7 @@ static wd_status parse_node(parse *ps, yaml_event_t *ev, int depth, wd_pnode **o
                 yaml_event_delete(&e);
                 break;
             }
-            wd_pnode *key = NULL, *val = NULL;
+            wd__pnode *key = NULL, *val = NULL;
             if (is_map) {
                 if (e.type != YAML_SCALAR_EVENT) {
                     yaml_mark_t km = e.start_mark;
@@ -176,12 +176,12 @@ static wd_status parse_node(parse *ps, yaml_event_t *ev, int depth, wd_pnode **o
 
 /* The root owns the file and dir strings: they hang off a hidden node. */
 typedef struct root_names {
-    wd_pnode node; /* must be first */
+    wd__pnode node; /* must be first */
     char    *file, *dir;
 } root_names;
 
 wd_status wd__pn_parse(const char *yaml, size_t len, const char *file, const char *dir,
-                       wd_pnode **out, wd_err *err) {
+                       wd__pnode **out, wd__err *err) {
     *out = NULL;
     parse ps;
     memset(&ps, 0, sizeof ps);
@@ -201,7 +201,7 @@ wd_status wd__pn_parse(const char *yaml, size_t len, const char *file, const cha
         return wd__err_set(err, WD_ERR_NOMEM, "%s: cannot initialise the YAML parser", file);
     }
     yaml_parser_set_input_string(&ps.p, (const unsigned char *)yaml, len);
-    wd_pnode *root = NULL;
+    wd__pnode *root = NULL;
     wd_status st;
     yaml_event_t e;
     /* STREAM-START, DOCUMENT-START (or STREAM-END for an empty text) */
@@ -268,7 +268,7 @@ wd_status wd__pn_parse(const char *yaml, size_t len, const char *file, const cha
     return WD_OK;
 }
 
-void wd__pn_free(wd_pnode *root) {
+void wd__pn_free(wd__pnode *root) {
     if (!root) return;
     root_names *rn = (root_names *)root;
     for (size_t i = 0; i < root->n; i++) {
@@ -285,7 +285,7 @@ void wd__pn_free(wd_pnode *root) {
 
 /* ==== getters ============================================================ */
 
-wd_status wd__pn_error(const wd_pnode *at, wd_err *err, wd_status st, const char *field,
+wd_status wd__pn_error(const wd__pnode *at, wd__err *err, wd_status st, const char *field,
                        const char *fmt, ...) {
     char msg[WD_ERR_MSG_MAX / 2];
     va_list ap;
@@ -299,15 +299,15 @@ wd_status wd__pn_error(const wd_pnode *at, wd_err *err, wd_status st, const char
     return wd__err_set(err, st, "%s:%d:%d: %s", file, line, col, msg);
 }
 
-const wd_pnode *wd__pn_get(const wd_pnode *map, const char *key) {
+const wd__pnode *wd__pn_get(const wd__pnode *map, const char *key) {
     if (!map || map->kind != WD_PN_MAP) return NULL;
     for (size_t i = 0; i < map->n; i++)
         if (!strcmp(map->keys[i]->str, key)) return map->items[i];
     return NULL;
 }
 
-wd_status wd__pn_check_keys(const wd_pnode *map, const char *const *allowed, const char *what,
-                            wd_err *err) {
+wd_status wd__pn_check_keys(const wd__pnode *map, const char *const *allowed, const char *what,
+                            wd__err *err) {
     if (!map) return WD_OK;
     for (size_t i = 0; i < map->n; i++) {
         bool ok = false;
@@ -327,9 +327,9 @@ wd_status wd__pn_check_keys(const wd_pnode *map, const char *const *allowed, con
     return WD_OK;
 }
 
-wd_status wd__pn_number(const wd_pnode *map, const char *key, double lo, double hi, double *out,
-                        wd_err *err) {
-    const wd_pnode *n = wd__pn_get(map, key);
+wd_status wd__pn_number(const wd__pnode *map, const char *key, double lo, double hi, double *out,
+                        wd__err *err) {
+    const wd__pnode *n = wd__pn_get(map, key);
     if (!n) return WD_OK;
     char *end = NULL;
     double v = 0;
@@ -344,8 +344,8 @@ wd_status wd__pn_number(const wd_pnode *map, const char *key, double lo, double 
     return WD_OK;
 }
 
-wd_status wd__pn_int(const wd_pnode *map, const char *key, long lo, long hi, long *out, wd_err *err) {
-    const wd_pnode *n = wd__pn_get(map, key);
+wd_status wd__pn_int(const wd__pnode *map, const char *key, long lo, long hi, long *out, wd__err *err) {
+    const wd__pnode *n = wd__pn_get(map, key);
     if (!n) return WD_OK;
     char *end = NULL;
     long v = 0;
@@ -360,8 +360,8 @@ wd_status wd__pn_int(const wd_pnode *map, const char *key, long lo, long hi, lon
     return WD_OK;
 }
 
-wd_status wd__pn_bool(const wd_pnode *map, const char *key, bool *out, wd_err *err) {
-    const wd_pnode *n = wd__pn_get(map, key);
+wd_status wd__pn_bool(const wd__pnode *map, const char *key, bool *out, wd__err *err) {
+    const wd__pnode *n = wd__pn_get(map, key);
     if (!n) return WD_OK;
     if (n->kind == WD_PN_SCALAR && !n->quoted) {
         if (!strcasecmp(n->str, "true") || !strcasecmp(n->str, "yes") || !strcasecmp(n->str, "on")) {
@@ -376,8 +376,8 @@ wd_status wd__pn_bool(const wd_pnode *map, const char *key, bool *out, wd_err *e
     return wd__pn_error(n, err, WD_ERR_FORMAT, key, "expected true or false");
 }
 
-wd_status wd__pn_string(const wd_pnode *map, const char *key, const char **out, wd_err *err) {
-    const wd_pnode *n = wd__pn_get(map, key);
+wd_status wd__pn_string(const wd__pnode *map, const char *key, const char **out, wd__err *err) {
+    const wd__pnode *n = wd__pn_get(map, key);
     if (!n) return WD_OK;
     if (n->kind != WD_PN_SCALAR || n->len == 0 || strlen(n->str) != n->len)
         return wd__pn_error(n, err, WD_ERR_FORMAT, key, "expected a non-empty text value");
@@ -385,16 +385,16 @@ wd_status wd__pn_string(const wd_pnode *map, const char *key, const char **out, 
     return WD_OK;
 }
 
-wd_status wd__pn_each_string(const wd_pnode *map, const char *key,
-                             wd_status (*fn)(const wd_pnode *item, void *user), void *user,
-                             wd_err *err) {
-    const wd_pnode *n = wd__pn_get(map, key);
+wd_status wd__pn_each_string(const wd__pnode *map, const char *key,
+                             wd_status (*fn)(const wd__pnode *item, void *user), void *user,
+                             wd__err *err) {
+    const wd__pnode *n = wd__pn_get(map, key);
     if (!n) return WD_OK;
     if (n->kind == WD_PN_MAP)
         return wd__pn_error(n, err, WD_ERR_FORMAT, key, "expected a value or a list of values");
     size_t count = n->kind == WD_PN_SCALAR ? 1 : n->n;
     for (size_t i = 0; i < count; i++) {
-        const wd_pnode *it = n->kind == WD_PN_SCALAR ? n : n->items[i];
+        const wd__pnode *it = n->kind == WD_PN_SCALAR ? n : n->items[i];
         if (it->kind != WD_PN_SCALAR || strlen(it->str) != it->len)
             return wd__pn_error(it, err, WD_ERR_FORMAT, key, "expected a list of plain values");
         wd_status st = fn(it, user);

@@ -97,7 +97,7 @@ typedef struct work {
 } work;
 
 struct wd_guard {
-    wd_err        err;
+    wd__err        err;
     char         *name;
     scanner_inst *sc;
     size_t        n_sc;
@@ -131,7 +131,7 @@ struct wd_verdict {
 
 /* ==== policy ============================================================= */
 
-static wd_status parse_action(const wd_pnode *n, const char *field, wd_action *out, wd_err *err) {
+static wd_status parse_action(const wd__pnode *n, const char *field, wd_action *out, wd__err *err) {
     if (n->kind == WD_PN_SCALAR)
         for (int a = 0; a <= WD_ACTION_BLOCK; a++)
             if (!strcasecmp(n->str, action_names[a])) {
@@ -141,7 +141,7 @@ static wd_status parse_action(const wd_pnode *n, const char *field, wd_action *o
     return wd__pn_error(n, err, WD_ERR_FORMAT, field, "expected allow, flag, redact or block");
 }
 
-static wd_status parse_role_item(const wd_pnode *it, void *user) {
+static wd_status parse_role_item(const wd__pnode *it, void *user) {
     unsigned *roles = user;
     if (!strcasecmp(it->str, "input")) *roles |= 1u << WD_ROLE_INPUT;
     else if (!strcasecmp(it->str, "output")) *roles |= 1u << WD_ROLE_OUTPUT;
@@ -154,7 +154,7 @@ typedef struct catlist_ctx {
     wd_catmask mask;
 } catlist_ctx;
 
-static wd_status parse_cat_item(const wd_pnode *it, void *user) {
+static wd_status parse_cat_item(const wd__pnode *it, void *user) {
     catlist_ctx *c = user;
     if (!strcasecmp(it->str, "all")) {
         c->mask = (wd_catmask)((1u << WD_CAT_COUNT) - 1);
@@ -173,7 +173,7 @@ static wd_status parse_cat_item(const wd_pnode *it, void *user) {
     return WD_OK;
 }
 
-static wd_status parse_norm_item(const wd_pnode *it, void *user) {
+static wd_status parse_norm_item(const wd__pnode *it, void *user) {
     static const struct { const char *name; unsigned flag; } f[] = {
         {"nfkc", WD_CANON_NFKC},           {"casefold", WD_CANON_CASEFOLD}, {"invisible", WD_CANON_INVISIBLE},
         {"confusables", WD_CANON_CONFUSABLES}, {"leet", WD_CANON_LEET},     {"join_split", WD_CANON_JOIN_SPLIT},
@@ -188,7 +188,7 @@ static wd_status parse_norm_item(const wd_pnode *it, void *user) {
                         "unknown step '%s' (html, nfkc, casefold, invisible, confusables, leet, join_split)", it->str);
 }
 
-static wd_status parse_decode_item(const wd_pnode *it, void *user) {
+static wd_status parse_decode_item(const wd__pnode *it, void *user) {
     unsigned *k = user;
     if (!strcasecmp(it->str, "base64")) *k |= WD_DECODE_BASE64;
     else if (!strcasecmp(it->str, "hex")) *k |= WD_DECODE_HEX;
@@ -202,10 +202,10 @@ static wd_status parse_decode_item(const wd_pnode *it, void *user) {
     return WD_OK;
 }
 
-static wd_status parse_categories(wd_guard *g, const wd_pnode *root, wd_err *err) {
+static wd_status parse_categories(wd_guard *g, const wd__pnode *root, wd__err *err) {
     float def_thr = 0.5f;
     wd_action def_act = WD_ACTION_BLOCK;
-    const wd_pnode *d = wd__pn_get(root, "defaults");
+    const wd__pnode *d = wd__pn_get(root, "defaults");
     if (d) {
         static const char *const keys[] = {"threshold", "action", NULL};
         if (d->kind != WD_PN_MAP) return wd__pn_error(d, err, WD_ERR_FORMAT, "defaults", "expected a mapping");
@@ -214,16 +214,16 @@ static wd_status parse_categories(wd_guard *g, const wd_pnode *root, wd_err *err
         if (st == WD_OK) st = wd__pn_number(d, "threshold", 0, 1, &t, err);
         if (st != WD_OK) return st;
         def_thr = (float)t;
-        const wd_pnode *a = wd__pn_get(d, "action");
+        const wd__pnode *a = wd__pn_get(d, "action");
         if (a && (st = parse_action(a, "action", &def_act, err)) != WD_OK) return st;
     }
     for (int c = 0; c < WD_CAT_COUNT; c++) g->cat[c] = (cat_rule){def_thr, def_act, 3u};
-    const wd_pnode *cats = wd__pn_get(root, "categories");
+    const wd__pnode *cats = wd__pn_get(root, "categories");
     if (cats) {
         if (cats->kind != WD_PN_MAP)
             return wd__pn_error(cats, err, WD_ERR_FORMAT, "categories", "expected a mapping of category: {threshold, action}");
         for (size_t i = 0; i < cats->n; i++) {
-            const wd_pnode *k = cats->keys[i], *v = cats->items[i];
+            const wd__pnode *k = cats->keys[i], *v = cats->items[i];
             wd_category c;
             if (wd_category_parse(k->str, &c) != WD_OK)
                 return wd__pn_error(k, err, WD_ERR_FORMAT, "categories",
@@ -235,18 +235,18 @@ static wd_status parse_categories(wd_guard *g, const wd_pnode *root, wd_err *err
             if (st == WD_OK) st = wd__pn_number(v, "threshold", 0, 1, &t, err);
             if (st != WD_OK) return st;
             g->cat[c].threshold = (float)t;
-            const wd_pnode *a = wd__pn_get(v, "action");
+            const wd__pnode *a = wd__pn_get(v, "action");
             if (a && (st = parse_action(a, "action", &g->cat[c].action, err)) != WD_OK) return st;
         }
     }
-    const wd_pnode *rails = wd__pn_get(root, "rails");
+    const wd__pnode *rails = wd__pn_get(root, "rails");
     if (rails) {
         static const char *const keys[] = {"input", "output", NULL};
         if (rails->kind != WD_PN_MAP) return wd__pn_error(rails, err, WD_ERR_FORMAT, "rails", "expected {input: .., output: ..}");
         wd_status st = wd__pn_check_keys(rails, keys, "rails", err);
         if (st != WD_OK) return st;
         for (int r = 0; r < 2; r++) {
-            const wd_pnode *rn = wd__pn_get(rails, r == 0 ? "input" : "output");
+            const wd__pnode *rn = wd__pn_get(rails, r == 0 ? "input" : "output");
             if (!rn) continue;
             static const char *const rkeys[] = {"categories", "exclude", NULL};
             if (rn->kind != WD_PN_MAP) return wd__pn_error(rn, err, WD_ERR_FORMAT, r ? "output" : "input", "expected {categories: [..], exclude: [..]}");
@@ -269,8 +269,8 @@ static wd_status parse_categories(wd_guard *g, const wd_pnode *root, wd_err *err
     return WD_OK;
 }
 
-static wd_status parse_scanners(wd_guard *g, const wd_pnode *root, wd_err *err) {
-    const wd_pnode *list = wd__pn_get(root, "scanners");
+static wd_status parse_scanners(wd_guard *g, const wd__pnode *root, wd__err *err) {
+    const wd__pnode *list = wd__pn_get(root, "scanners");
     if (!list) return wd__pn_error(root, err, WD_ERR_FORMAT, "scanners", "missing: a policy lists at least one scanner");
     if (list->kind != WD_PN_SEQ || list->n == 0)
         return wd__pn_error(list, err, WD_ERR_FORMAT, "scanners", "expected a non-empty list of {type: ..}");
@@ -278,7 +278,7 @@ static wd_status parse_scanners(wd_guard *g, const wd_pnode *root, wd_err *err) 
     if (!g->sc) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
     wd_scanner_env env = {root->file, root->dir};
     for (size_t i = 0; i < list->n; i++) {
-        const wd_pnode *n = list->items[i];
+        const wd__pnode *n = list->items[i];
         if (n->kind != WD_PN_MAP) return wd__pn_error(n, err, WD_ERR_FORMAT, "scanners", "each scanner is a mapping with a type");
         const char *type = NULL, *name = NULL;
         wd_status st = wd__pn_string(n, "type", &type, err);
@@ -325,7 +325,7 @@ static wd_status parse_scanners(wd_guard *g, const wd_pnode *root, wd_err *err) 
     return WD_OK;
 }
 
-static wd_status parse_policy(wd_guard *g, const wd_pnode *root, wd_err *err) {
+static wd_status parse_policy(wd_guard *g, const wd__pnode *root, wd__err *err) {
     if (!root) return wd__err_set(err, WD_ERR_FORMAT, "the policy is empty");
     static const char *const keys[] = {"name", "version", "description", "fail", "max_bytes", "normalize",
                                        "decode", "defaults", "categories", "rails", "scanners", NULL};
@@ -350,7 +350,7 @@ static wd_status parse_policy(wd_guard *g, const wd_pnode *root, wd_err *err) {
     g->norm_flags = WD_CANON_DEFAULT;
     if (wd__pn_get(root, "normalize")) {
         g->norm_flags = 0;
-        const wd_pnode *nn = wd__pn_get(root, "normalize");
+        const wd__pnode *nn = wd__pn_get(root, "normalize");
         if (!(nn->kind == WD_PN_SCALAR && !strcasecmp(nn->str, "none"))) {
             st = wd__pn_each_string(root, "normalize", parse_norm_item, &g->norm_flags, err);
             if (st != WD_OK) return wd__err_take(err, st);
@@ -359,14 +359,14 @@ static wd_status parse_policy(wd_guard *g, const wd_pnode *root, wd_err *err) {
     g->decode_kinds = WD_DECODE_ALL;
     g->decode_depth = 2;
     g->decode_min = 16;
-    const wd_pnode *dec = wd__pn_get(root, "decode");
+    const wd__pnode *dec = wd__pn_get(root, "decode");
     if (dec) {
         static const char *const dkeys[] = {"encodings", "max_depth", "min_length", NULL};
         if (dec->kind != WD_PN_MAP) return wd__pn_error(dec, err, WD_ERR_FORMAT, "decode", "expected {encodings: [..], max_depth: .., min_length: ..}");
         if ((st = wd__pn_check_keys(dec, dkeys, "decode", err)) != WD_OK) return st;
         if (wd__pn_get(dec, "encodings")) {
             g->decode_kinds = 0;
-            const wd_pnode *en = wd__pn_get(dec, "encodings");
+            const wd__pnode *en = wd__pn_get(dec, "encodings");
             if (!(en->kind == WD_PN_SCALAR && !strcasecmp(en->str, "none"))) {
                 st = wd__pn_each_string(dec, "encodings", parse_decode_item, &g->decode_kinds, err);
                 if (st != WD_OK) return wd__err_take(err, st);
@@ -426,7 +426,7 @@ wd_status wd_guard_load_string(const char *yaml, size_t len, const char *name, c
     pthread_mutex_init(&g->lock, NULL);
     wd_guard_params p = params ? *params : wd_guard_params_default();
     g->n_threads = p.n_threads < 1 ? 1 : p.n_threads > 256 ? 256 : p.n_threads;
-    wd_pnode *root = NULL;
+    wd__pnode *root = NULL;
     wd_status st = wd__pn_parse(yaml ? yaml : "", len, name, dir, &root, &g->err);
     if (st == WD_OK && !root)
         st = wd__err_set(&g->err, WD_ERR_FORMAT, "%s: the policy is empty (it needs at least `scanners:`)",
@@ -680,7 +680,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         wd_scan_result *r = &w->res;
         memset(r->score, 0, sizeof r->score);
         r->n_hits = 0;
-        wd_err serr;
+        wd__err serr;
         serr.status = WD_OK;
         serr.msg[0] = '\0';
         st = s->vt->scan(s->impl, scratch_for(g, w, i), &in, r, &serr);

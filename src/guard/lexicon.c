@@ -72,7 +72,7 @@ typedef struct rule {
     uint32_t   gap[MAX_RULE_TERMS]; /* gap[i]: max words between term i-1 and term i */
 } rule;
 
-struct wd_lexicon {
+struct wd__lexicon {
     /* terms: 0 is @safe; sets and anonymous literals follow */
     char   **tname;
     size_t   n_terms, cap_terms;
@@ -118,7 +118,7 @@ typedef struct safe_span {
     size_t a, b, bmax;
 } safe_span;
 
-struct wd_lexicon_scratch {
+struct wd__lexicon_scratch {
     occ       *occ;
     size_t     n_occ, cap_occ;
     occ       *safe;
@@ -136,8 +136,8 @@ struct wd_lexicon_scratch {
 
 /* ==== building =========================================================== */
 
-wd_lexicon *wd__lexicon_new(void) {
-    wd_lexicon *lx = calloc(1, sizeof *lx);
+wd__lexicon *wd__lexicon_new(void) {
+    wd__lexicon *lx = calloc(1, sizeof *lx);
     if (!lx) return NULL;
     lx->tname = calloc(16, sizeof *lx->tname);
     if (!lx->tname || !(lx->tname[0] = strdup("@safe")) || !(lx->tname[1] = strdup("@negate"))) {
@@ -151,7 +151,7 @@ wd_lexicon *wd__lexicon_new(void) {
     return lx;
 }
 
-void wd__lexicon_free(wd_lexicon *lx) {
+void wd__lexicon_free(wd__lexicon *lx) {
     if (!lx) return;
     for (size_t i = 0; i < lx->n_terms; i++) free(lx->tname[i]);
     free(lx->tname);
@@ -191,7 +191,7 @@ static uint64_t fnv(const char *s, size_t n) {
     return h;
 }
 
-static bool hash_rebuild(wd_lexicon *lx, size_t cap) {
+static bool hash_rebuild(wd__lexicon *lx, size_t cap) {
     uint32_t *h = calloc(cap, sizeof *h);
     if (!h) return false;
     for (size_t i = 0; i < lx->n_pat; i++) {
@@ -206,7 +206,7 @@ static bool hash_rebuild(wd_lexicon *lx, size_t cap) {
 }
 
 /* Returns the pattern id of sym (adding it), or -1 when out of memory. */
-static long pattern_get(wd_lexicon *lx, const char *sym, size_t len, bool prefix) {
+static long pattern_get(wd__lexicon *lx, const char *sym, size_t len, bool prefix) {
     if (lx->hcap == 0 || (lx->n_pat + 1) * 2 > lx->hcap)
         if (!hash_rebuild(lx, lx->hcap ? lx->hcap * 2 : 1024)) return -1;
     size_t j = fnv(sym, len) & (lx->hcap - 1);
@@ -225,7 +225,7 @@ static long pattern_get(wd_lexicon *lx, const char *sym, size_t len, bool prefix
     return (long)lx->n_pat++;
 }
 
-static bool link_add(wd_lexicon *lx, size_t pat, uint32_t term) {
+static bool link_add(wd__lexicon *lx, size_t pat, uint32_t term) {
     for (uint32_t l = lx->pat[pat].link; l; l = lx->lk_next[l - 1])
         if (lx->lk_term[l - 1] == term) return true;
     size_t c1 = lx->cap_lk, c2 = lx->cap_lk;
@@ -241,7 +241,7 @@ static bool link_add(wd_lexicon *lx, size_t pat, uint32_t term) {
 typedef struct src {
     const char *name;
     int         line;
-    wd_err     *err;
+    wd__err     *err;
 } src;
 
 #define SRC_FAIL(S, ...) src_fail((S), __VA_ARGS__)
@@ -256,7 +256,7 @@ static wd_status src_fail(const src *s, const char *fmt, ...) {
 }
 
 /* Adds phrase (n bytes, may end in '*') to term. */
-static wd_status add_phrase(wd_lexicon *lx, const src *s, const char *phrase, size_t n, uint32_t term) {
+static wd_status add_phrase(wd__lexicon *lx, const src *s, const char *phrase, size_t n, uint32_t term) {
     while (n && isspace((unsigned char)*phrase)) phrase++, n--;
     while (n && isspace((unsigned char)phrase[n - 1])) n--;
     if (!n) return SRC_FAIL(s, "empty phrase");
@@ -293,13 +293,13 @@ static wd_status add_phrase(wd_lexicon *lx, const src *s, const char *phrase, si
     return WD_OK;
 }
 
-static long term_find(const wd_lexicon *lx, const char *name, size_t n) {
+static long term_find(const wd__lexicon *lx, const char *name, size_t n) {
     for (size_t i = 0; i < lx->n_terms; i++)
         if (strlen(lx->tname[i]) == n && !memcmp(lx->tname[i], name, n)) return (long)i;
     return -1;
 }
 
-static long term_new(wd_lexicon *lx, const char *name, size_t n) {
+static long term_new(wd__lexicon *lx, const char *name, size_t n) {
     if (!grow_arr((void **)&lx->tname, &lx->cap_terms, lx->n_terms + 1, sizeof *lx->tname)) return -1;
     char *s = malloc(n + 1);
     if (!s) return -1;
@@ -310,7 +310,7 @@ static long term_new(wd_lexicon *lx, const char *name, size_t n) {
 }
 
 /* "a | b | c*" -> phrases of term */
-static wd_status add_alternatives(wd_lexicon *lx, const src *s, const char *p, size_t n, uint32_t term) {
+static wd_status add_alternatives(wd__lexicon *lx, const src *s, const char *p, size_t n, uint32_t term) {
     size_t i = 0;
     while (i < n) {
         size_t j = i;
@@ -346,7 +346,7 @@ static wd_status parse_cats(const src *s, const char *p, size_t n, wd_catmask *o
 }
 
 /* rule ID CATS SCORE: TERMS */
-static wd_status parse_rule(wd_lexicon *lx, const src *s, const char *p, size_t n) {
+static wd_status parse_rule(wd__lexicon *lx, const src *s, const char *p, size_t n) {
     const char *colon = memchr(p, ':', n);
     if (!colon) return SRC_FAIL(s, "rule: expected 'rule ID CATEGORIES SCORE: TERMS'");
     /* head: ID CATS SCORE */
@@ -419,7 +419,7 @@ static wd_status parse_rule(wd_lexicon *lx, const src *s, const char *p, size_t 
     return WD_OK;
 }
 
-static wd_status statement(wd_lexicon *lx, const src *s, const char *p, size_t n) {
+static wd_status statement(wd__lexicon *lx, const src *s, const char *p, size_t n) {
     while (n && isspace((unsigned char)p[n - 1])) n--;
     if (!n) return WD_OK;
     if (n > 5 && !memcmp(p, "@set ", 5)) {
@@ -443,7 +443,7 @@ static wd_status statement(wd_lexicon *lx, const src *s, const char *p, size_t n
     return SRC_FAIL(s, "expected '@set NAME: ...', '@safe: ...', '@negate: ...' or 'rule ID CATS SCORE: ...'");
 }
 
-wd_status wd__lexicon_add(wd_lexicon *lx, const char *text, size_t len, const char *name, wd_err *err) {
+wd_status wd__lexicon_add(wd__lexicon *lx, const char *text, size_t len, const char *name, wd__err *err) {
     if (lx->compiled) return wd__err_set(err, WD_ERR_INVALID_ARG, "lexicon: add after compile");
     src s = {name ? name : "<lexicon>", 0, err};
     /* gather a statement across continuation lines */
@@ -502,8 +502,8 @@ wd_status wd__lexicon_add(wd_lexicon *lx, const char *text, size_t len, const ch
     return st;
 }
 
-wd_status wd__lexicon_add_list(wd_lexicon *lx, const char *text, size_t len, const char *name,
-                               wd_catmask cats, float score, wd_err *err) {
+wd_status wd__lexicon_add_list(wd__lexicon *lx, const char *text, size_t len, const char *name,
+                               wd_catmask cats, float score, wd__err *err) {
     if (lx->compiled) return wd__err_set(err, WD_ERR_INVALID_ARG, "lexicon: add after compile");
     src s = {name ? name : "<list>", 0, err};
     size_t i = 0;
@@ -543,7 +543,7 @@ wd_status wd__lexicon_add_list(wd_lexicon *lx, const char *text, size_t len, con
 
 /* ==== compiling ========================================================== */
 
-wd_status wd__lexicon_compile(wd_lexicon *lx, wd_err *err) {
+wd_status wd__lexicon_compile(wd__lexicon *lx, wd__err *err) {
     if (lx->compiled) return WD_OK;
     /* byte classes */
     memset(lx->cls, 0, sizeof lx->cls);
@@ -640,14 +640,14 @@ wd_status wd__lexicon_compile(wd_lexicon *lx, wd_err *err) {
     return WD_OK;
 }
 
-size_t wd__lexicon_n_rules(const wd_lexicon *lx) { return lx ? lx->n_rules : 0; }
-size_t wd__lexicon_n_phrases(const wd_lexicon *lx) { return lx ? lx->n_pat : 0; }
+size_t wd__lexicon_n_rules(const wd__lexicon *lx) { return lx ? lx->n_rules : 0; }
+size_t wd__lexicon_n_phrases(const wd__lexicon *lx) { return lx ? lx->n_pat : 0; }
 
 /* ==== matching =========================================================== */
 
-wd_lexicon_scratch *wd__lexicon_scratch_new(void) { return calloc(1, sizeof(wd_lexicon_scratch)); }
+wd__lexicon_scratch *wd__lexicon_scratch_new(void) { return calloc(1, sizeof(wd__lexicon_scratch)); }
 
-void wd__lexicon_scratch_free(wd_lexicon_scratch *s) {
+void wd__lexicon_scratch_free(wd__lexicon_scratch *s) {
     if (!s) return;
     free(s->occ);
     free(s->safe);
@@ -668,7 +668,7 @@ static bool push_occ(occ **arr, size_t *n, size_t *cap, occ o) {
 /* (1) Runs the DFA over the normalised text: s->occ gets the term
  * occurrences, s->safe the @safe / @negate ones, in the order their phrase
  * ends in the text. */
-static wd_status collect(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in) {
+static wd_status collect(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in) {
     const uint8_t *t = (const uint8_t *)in->norm->text;
     size_t len = in->norm->len;
     s->n_occ = s->n_safe = 0;
@@ -746,7 +746,7 @@ static wd_status collect(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_s
  * sort, one stable counting pass per byte of k that is not the same in
  * every key (the histograms of all eight bytes come from one read).
  * Linear, and polls between passes; under 64 keys, an insertion sort. */
-static wd_status sort_keys(wd_lexicon_scratch *s, size_t n, const wd_scan_input *in) {
+static wd_status sort_keys(wd__lexicon_scratch *s, size_t n, const wd_scan_input *in) {
     if (n < 64) { /* a prompt's few keys: insertion sort (stable), no histograms to clear */
         for (size_t i = 1; i < n; i++) {
             rkey x = s->key[i];
@@ -789,7 +789,7 @@ static wd_status sort_keys(wd_lexicon_scratch *s, size_t n, const wd_scan_input 
 
 /* (2) Drops the occurrences inside a @safe phrase, or starting within
  * NEGATE_WINDOW words after a @negate one ("prevent", "detect"). */
-static wd_status mask(wd_lexicon_scratch *s, const wd_scan_input *in) {
+static wd_status mask(wd__lexicon_scratch *s, const wd_scan_input *in) {
     size_t n_span = 0, n_neg = 0;
     for (size_t j = 0; j < s->n_safe; j++) {
         if (s->safe[j].term == TERM_SAFE) n_span++;
@@ -849,7 +849,7 @@ static wd_status mask(wd_lexicon_scratch *s, const wd_scan_input *in) {
 /* The chain's next link: among the occurrences of term whose first word is
  * in [lo, lo + gap], the one with the smallest first word (the earliest in
  * the text on ties), or NULL. */
-static const occ *next_link(const wd_lexicon_scratch *s, uint32_t term, uint32_t lo, uint32_t gap) {
+static const occ *next_link(const wd__lexicon_scratch *s, uint32_t term, uint32_t lo, uint32_t gap) {
     uint64_t want = (uint64_t)term << 32 | lo;
     size_t a = 0, b = s->n_occ;
     while (a < b) {
@@ -862,7 +862,7 @@ static const occ *next_link(const wd_lexicon_scratch *s, uint32_t term, uint32_t
 }
 
 /* True when some term of r after the first has no occurrence at all. */
-static bool term_absent(const wd_lexicon_scratch *s, const rule *r) {
+static bool term_absent(const wd__lexicon_scratch *s, const rule *r) {
     for (uint32_t ti = 1; ti < r->n_terms; ti++)
         if (!next_link(s, r->term[ti], 0, UINT32_MAX)) return true;
     return false;
@@ -878,7 +878,7 @@ static wd_status fire(const rule *r, const occ *o0, const occ *last,
     return WD_OK;
 }
 
-wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
+wd_status wd__lexicon_scan(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in,
                            wd_scan_result *res) {
     if (!lx->compiled || !lx->n_rules) return WD_OK;
     wd_status st = collect(lx, s, in);
@@ -923,7 +923,7 @@ wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd
 /* The matcher as first written, quadratic in the occurrences: every
  * occurrence against every @safe/@negate one, every chain link a pass over
  * all occurrences. The oracle for wd__lexicon_scan (tests only). */
-wd_status wd__lexicon_scan_naive(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
+wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in,
                                  wd_scan_result *res) {
     if (!lx->compiled || !lx->n_rules) return WD_OK;
     wd_status st = collect(lx, s, in);

@@ -32,41 +32,41 @@
 
 #include "guard/scanner.h"
 
-typedef struct wd_lexicon wd_lexicon;
+typedef struct wd__lexicon wd__lexicon;
 
 /* Builds an empty lexicon; add sources, then compile. */
-wd_lexicon *wd__lexicon_new(void);
-void wd__lexicon_free(wd_lexicon *lx);
+wd__lexicon *wd__lexicon_new(void);
+void wd__lexicon_free(wd__lexicon *lx);
 
 /* Adds statements from text (len bytes); name is used in messages
  * ("name:LINE: reason"). */
-wd_status wd__lexicon_add(wd_lexicon *lx, const char *text, size_t len, const char *name, wd_err *err);
+wd_status wd__lexicon_add(wd__lexicon *lx, const char *text, size_t len, const char *name, wd__err *err);
 
 /* Adds one single-term rule per non-empty, non-comment line of a plain
  * list file: each line is a phrase scored `score` for categories `cats`. */
-wd_status wd__lexicon_add_list(wd_lexicon *lx, const char *text, size_t len, const char *name,
-                               wd_catmask cats, float score, wd_err *err);
+wd_status wd__lexicon_add_list(wd__lexicon *lx, const char *text, size_t len, const char *name,
+                               wd_catmask cats, float score, wd__err *err);
 
 /* Builds the automaton. After this, no more adds. */
-wd_status wd__lexicon_compile(wd_lexicon *lx, wd_err *err);
+wd_status wd__lexicon_compile(wd__lexicon *lx, wd__err *err);
 
-size_t wd__lexicon_n_rules(const wd_lexicon *lx);
-size_t wd__lexicon_n_phrases(const wd_lexicon *lx);
+size_t wd__lexicon_n_rules(const wd__lexicon *lx);
+size_t wd__lexicon_n_phrases(const wd__lexicon *lx);
 
 /* Per-thread work space for wd__lexicon_scan. */
-typedef struct wd_lexicon_scratch wd_lexicon_scratch;
-wd_lexicon_scratch *wd__lexicon_scratch_new(void);
-void wd__lexicon_scratch_free(wd_lexicon_scratch *s);
+typedef struct wd__lexicon_scratch wd__lexicon_scratch;
+wd__lexicon_scratch *wd__lexicon_scratch_new(void);
+void wd__lexicon_scratch_free(wd__lexicon_scratch *s);
 
 /* Matches in->norm and appends a hit for every rule that fires (offsets in
  * the original text). rule ids are owned by the lexicon. n log n in the
  * text; polls in->stop (WD_ERR_TIMEOUT / WD_ERR_CANCELLED). */
-wd_status wd__lexicon_scan(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
+wd_status wd__lexicon_scan(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in,
                            wd_scan_result *res);
 
 /* The same result by the quadratic matcher wd__lexicon_scan replaced: the
  * oracle its tests compare with. */
-wd_status wd__lexicon_scan_naive(const wd_lexicon *lx, wd_lexicon_scratch *s, const wd_scan_input *in,
+wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in,
                                  wd_scan_result *res);
 
 /* The embedded lexicon named name ("harm", "injection", "profanity"), or

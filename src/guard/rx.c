@@ -5,7 +5,7 @@
 #include "guard/rx.h"
 
 wd_status wd__rx_compile(const char *pattern, unsigned extra, const char *what, pcre2_code **out,
-                         wd_err *err) {
+                         wd__err *err) {
     int ec;
     PCRE2_SIZE eo;
     *out = NULL;

@@ -17,7 +17,7 @@
  * pattern in messages. Patterns are compiled with PCRE2_USE_OFFSET_LIMIT
  * (wd__rx_next searches in windows). */
 wd_status wd__rx_compile(const char *pattern, unsigned extra, const char *what, pcre2_code **out,
-                         wd_err *err);
+                         wd__err *err);
 
 /* A scanner's matching state for one text: its match data (from
  * pcre2_match_data_create(>= groups+1)), a match context, and the check's

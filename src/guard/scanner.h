@@ -116,7 +116,7 @@ typedef struct wd_scanner_vt {
     const char *type; /* the policy's `type:` value */
     /* Builds the scanner's state into *impl from cfg (a mapping). On failure
      * sets err (with the node's location) and returns a negative status. */
-    wd_status (*init)(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err);
+    wd_status (*init)(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err);
     void (*free)(void *impl);
     /* Optional per-thread work space; NULL = scan gets scratch = NULL. */
     void *(*scratch_new)(const void *impl);
@@ -125,10 +125,10 @@ typedef struct wd_scanner_vt {
      * the scanner could not decide (the policy's fail mode applies); set
      * err with the reason. */
     wd_status (*scan)(const void *impl, void *scratch, const wd_scan_input *in,
-                      wd_scan_result *res, wd_err *err);
+                      wd_scan_result *res, wd__err *err);
     /* Optional: scans in[0..n) into res[0..n). */
     wd_status (*scan_batch)(const void *impl, void *scratch, const wd_scan_input *in, size_t n,
-                            wd_scan_result *res, wd_err *err);
+                            wd_scan_result *res, wd__err *err);
 } wd_scanner_vt;
 
 /* The registered scanner types (guard/registry.c). Returns NULL for an

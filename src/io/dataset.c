@@ -72,7 +72,7 @@ static int buf_putc(buf *b, char c) {
 /* ==== the dataset object =============================================== */
 
 struct wd_dataset {
-    wd_err err;
+    wd__err err;
     char  *name;
     wd_dataset_format fmt;
     /* params (strings owned) */

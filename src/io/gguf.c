@@ -82,10 +82,10 @@ const char *wd_gguf_type_name(wd_gguf_type type) {
 
 struct wd_gguf {
     char                *path;
-    wd_map               map;
+    wd__map               map;
     const unsigned char *base;
     size_t               size;
-    wd_arena            *arena;
+    wd__arena            *arena;
     uint32_t             version;
     size_t               alignment, data_offset;
     wd_gguf_kv          *kvs;

@@ -49,7 +49,7 @@ typedef struct wtensor {
 } wtensor;
 
 struct wd_gguf_writer {
-    wd_err   err;
+    wd__err   err;
     wkv     *kvs;
     size_t   n_kv, cap_kv;
     wtensor *ts;
@@ -272,7 +272,7 @@ wd_status wd_gguf_writer_write(wd_gguf_writer *w, const char *path) {
         free(h.p);
         return wd__err_set(&w->err, WD_ERR_NOMEM, "%s: out of memory", path);
     }
-    wd_atomic_file af;
+    wd__atomic_file af;
     wd_status rc = wd__atomic_open(&af, path);
     if (rc) {
         free(h.p);

@@ -46,13 +46,13 @@
 
 struct wd_safetensors {
     char                *path;
-    wd_map               map; /* zeroed when opened over memory */
+    wd__map               map; /* zeroed when opened over memory */
     const unsigned char *base;
     size_t               size;
     size_t               header_len;
     const unsigned char *data_area;
     uint64_t             data_size;
-    wd_arena            *arena;
+    wd__arena            *arena;
     wd_tensor_info      *tensors; /* n_tensors, in data order */
     size_t              *by_name; /* n_tensors indices, sorted by name */
     size_t               n_tensors;

@@ -38,7 +38,7 @@ struct wd_safetensors_writer {
     size_t  n, cap;
     char  **meta_keys, **meta_vals;
     size_t  n_meta, cap_meta;
-    wd_err  err;
+    wd__err  err;
 };
 
 /* ==== a growable text buffer ============================================ */
@@ -274,7 +274,7 @@ wd_status wd_safetensors_writer_write(wd_safetensors_writer *w, const char *path
         return wd__err_set(&w->err, WD_ERR_NOMEM, "%s: out of memory", path);
     }
 
-    wd_atomic_file af;
+    wd__atomic_file af;
     wd_status rc = wd__atomic_open(&af, path);
     if (rc) {
         free(h.p);

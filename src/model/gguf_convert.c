@@ -208,7 +208,7 @@ static wd_status write_tokenizer(conv *c, const char *dir, const wd_model_config
     char **merges = NULL;
     size_t n_merges = 0;
     int64_t V = 0;
-    wd_strmap map = {0};
+    wd__strmap map = {0};
     wd_status rc = WD_OK;
     if (!tp || !cp) {
         rc = wd__fail(WD_ERR_NOMEM, "out of memory");

@@ -183,7 +183,7 @@ static int cmp_merge(const void *x, const void *y) {
 static wd_status merges_from_scores(const wd_gguf *g, const wd_gguf_kv *toks,
                                     const wd_gguf_kv *scores, const wd_gguf_kv *types,
                                     cJSON *arr) {
-    wd_strmap map = {0};
+    wd__strmap map = {0};
     wd_status rc = wd__strmap_init(&map, (size_t)toks->n);
     merge *ms = NULL;
     size_t n = 0, cap = 0;
@@ -454,7 +454,7 @@ wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out) {
     cJSON_AddBoolToObject(m, "ignore_merges", false);
     cJSON *vocab = cJSON_AddObjectToObject(m, "vocab");
     {
-        wd_strmap seen = {0};
+        wd__strmap seen = {0};
         if (wd__strmap_init(&seen, (size_t)toks->n)) {
             rc = wd__fail(WD_ERR_NOMEM, "out of memory");
             goto out;

@@ -45,7 +45,7 @@ typedef enum wd__head_kind {
 } wd__head_kind;
 
 struct wd_model {
-    wd_err           err;
+    wd__err           err;
     char            *dir;
     wd_model_config *cfg;
     wd_checkpoint   *ck;  /* a model folder's weights, or NULL ...   */

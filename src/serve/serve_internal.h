@@ -283,7 +283,7 @@ struct wd_server {
     _Atomic uint64_t next_id;
     uint64_t id_salt;
     int64_t started_unix;         /* wall-clock start, seconds (/v1/models "created") */
-    wd_err err;
+    wd__err err;
     wd__counters counters;
     wd__key *keys;                /* n_keys accepted keys; none: no auth */
     int n_keys;

@@ -70,7 +70,7 @@ static wd_status trie_add(struct wd_trie *t, const char *s, size_t len, int32_t 
 }
 
 /* Longest token starting at s[i]; returns its index or -1, *end after it. */
-static int32_t trie_match(const struct wd_trie *t, const wd_added_vocab *av, bool skip_special,
+static int32_t trie_match(const struct wd_trie *t, const wd__added_vocab *av, bool skip_special,
                           const char *s, size_t len, size_t i, size_t *end) {
     unsigned char b0 = (unsigned char)s[i];
     if (!(t->first[b0 >> 6] & (1ull << (b0 & 63)))) return -1;
@@ -90,12 +90,12 @@ static int32_t trie_match(const struct wd_trie *t, const wd_added_vocab *av, boo
     return best;
 }
 
-wd_status wd__added_build(wd_added_vocab *av) {
+wd_status wd__added_build(wd__added_vocab *av) {
     av->raw = calloc(1, sizeof *av->raw);
     av->norm = calloc(1, sizeof *av->norm);
     if (!av->raw || !av->norm) return WD_ERR_NOMEM;
     for (size_t k = 0; k < av->n; k++) {
-        const wd_added_token *t = &av->tok[k];
+        const wd__added_token *t = &av->tok[k];
         wd_status st = t->normalized ? trie_add(av->norm, t->norm, t->norm_len, (int32_t)k)
                                      : trie_add(av->raw, t->content, t->len, (int32_t)k);
         if (st) return st;
@@ -103,12 +103,12 @@ wd_status wd__added_build(wd_added_vocab *av) {
     return WD_OK;
 }
 
-bool wd__added_has(const wd_added_vocab *av, bool normalized) {
+bool wd__added_has(const wd__added_vocab *av, bool normalized) {
     const struct wd_trie *t = normalized ? av->norm : av->raw;
     return t && t->n > 0;
 }
 
-void wd__added_free(wd_added_vocab *av) {
+void wd__added_free(wd__added_vocab *av) {
     if (av->raw) free(av->raw->v);
     if (av->norm) free(av->norm->v);
     free(av->raw);
@@ -134,17 +134,17 @@ static bool word_after(const char *s, size_t len, size_t at) {
 }
 
 /* Pieces only cut the text, so they point into `in` itself. */
-static wd_status emit(size_t s, size_t e, int32_t id, wd_pieces *pout) {
+static wd_status emit(size_t s, size_t e, int32_t id, wd__pieces *pout) {
     if (e <= s) return WD_OK;
     return wd__pieces_push(pout, (uint32_t)s, (uint32_t)(e - s), id);
 }
 
-wd_status wd__added_split(const wd_added_vocab *av, bool normalized, bool skip_special, const wd_tstr *in,
-                          const wd_pieces *pin, wd_pieces *pout) {
+wd_status wd__added_split(const wd__added_vocab *av, bool normalized, bool skip_special, const wd__tstr *in,
+                          const wd__pieces *pin, wd__pieces *pout) {
     const struct wd_trie *t = normalized ? av->norm : av->raw;
     wd_status st = WD_OK;
     for (size_t k = 0; k < pin->n && !st; k++) {
-        const wd_piece *pc = &pin->v[k];
+        const wd__piece *pc = &pin->v[k];
         if (pc->id >= 0 || !t || t->n == 0) {
             st = emit(pc->start, pc->start + pc->len, pc->id, pout);
             continue;
@@ -158,7 +158,7 @@ wd_status wd__added_split(const wd_added_vocab *av, bool normalized, bool skip_s
                 i++;
                 continue;
             }
-            const wd_added_token *a = &av->tok[tok];
+            const wd__added_token *a = &av->tok[tok];
             size_t ms = i, me = end;
             if (a->single_word && (word_before(s, ms) || word_after(s, len, me))) {
                 i += (size_t)wd__utf8_len((unsigned char)s[i]);

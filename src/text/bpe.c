@@ -44,12 +44,12 @@
 
 static const char META[] = "\xE2\x96\x81"; /* ▁ U+2581 */
 
-static wd_status lookup(const wd_tmodel *m, const char *s, size_t len, int32_t *id) {
+static wd_status lookup(const wd__tmodel *m, const char *s, size_t len, int32_t *id) {
     return wd__strmap_get(&m->vocab, s, len, id) ? WD_OK : WD_ERR_NOT_FOUND;
 }
 
 /* Parses "vocab": {token: id}. Shared with WordPiece. */
-wd_status wd__vocab_parse_object(const cJSON *v, const char *where, wd_arena *a, wd_tmodel *m) {
+wd_status wd__vocab_parse_object(const cJSON *v, const char *where, wd__arena *a, wd__tmodel *m) {
     if (!cJSON_IsObject(v))
         return wd__fail(WD_ERR_FORMAT, "%s: model.vocab: expected an object {token: id}, got %s",
                         where, wd__json_type_name(v));
@@ -89,7 +89,7 @@ wd_status wd__vocab_parse_object(const cJSON *v, const char *where, wd_arena *a,
     return st;
 }
 
-static wd_status opt_str(const cJSON *j, const char *where, const char *key, wd_arena *a,
+static wd_status opt_str(const cJSON *j, const char *where, const char *key, wd__arena *a,
                          const char **out, size_t *len) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
     *out = NULL;
@@ -104,7 +104,7 @@ static wd_status opt_str(const cJSON *j, const char *where, const char *key, wd_
     return WD_OK;
 }
 
-wd_status wd__bpe_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmodel *m) {
+wd_status wd__bpe_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m) {
     m->type = WD_TMODEL_BPE;
     m->unk_id = -1;
     wd_status st = wd__vocab_parse_object(cJSON_GetObjectItemCaseSensitive(j, "vocab"), where, a, m);
@@ -241,7 +241,7 @@ static wd_status sym_push(sym **v, size_t *n, size_t *cap, int32_t id, uint32_t 
 }
 
 /* Builds the character symbols of s into *v (array with capacity *cap). */
-static wd_status initial_symbols(const wd_tmodel *m, const char *s, size_t len, sym **v, size_t *cap,
+static wd_status initial_symbols(const wd__tmodel *m, const char *s, size_t len, sym **v, size_t *cap,
                                  size_t *n, char **buf, size_t *buf_cap) {
     *n = 0;
     wd_status st = wd__array_grow((void **)v, cap, len + 1, sizeof(sym));
@@ -308,7 +308,7 @@ static wd_status initial_symbols(const wd_tmodel *m, const char *s, size_t len, 
     return st;
 }
 
-static inline bool pair_merge(const wd_tmodel *m, int32_t l, int32_t r, uint32_t *rank, int32_t *id) {
+static inline bool pair_merge(const wd__tmodel *m, int32_t l, int32_t r, uint32_t *rank, int32_t *id) {
     uint64_t v;
     if (!wd__u64map_get(&m->merges, (uint64_t)(uint32_t)l << 32 | (uint32_t)r, &v)) return false;
     *rank = (uint32_t)(v >> 32);
@@ -350,7 +350,7 @@ static hitem hpop(hitem *h, size_t *n) {
 
 /* ==== encoding =========================================================== */
 
-static wd_status merge_word(const wd_tmodel *m, sym *v, size_t n, wd_scratch *sc) {
+static wd_status merge_word(const wd__tmodel *m, sym *v, size_t n, wd__scratch *sc) {
     if (n < 2) return WD_OK;
     /* every symbol adds at most one heap entry per merge around it: 2n bounds it */
     wd_status st = wd__array_grow(&sc->heap, &sc->heap_cap, 2 * n + 2, sizeof(hitem));
@@ -388,9 +388,9 @@ static wd_status merge_word(const wd_tmodel *m, sym *v, size_t n, wd_scratch *sc
     return WD_OK;
 }
 
-static wd_status bpe_word(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out, wd_scratch *sc);
+static wd_status bpe_word(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out, wd__scratch *sc);
 
-wd_status wd__bpe_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out, wd_scratch *sc) {
+wd_status wd__bpe_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out, wd__scratch *sc) {
     if (!m->meta_split || len <= CACHE_MAX_WORD) return bpe_word(m, s, len, out, sc);
     /* cut before every ▁ that follows another character */
     size_t a = 0;
@@ -415,7 +415,7 @@ wd_status wd__bpe_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mto
     return st;
 }
 
-static wd_status bpe_word(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out, wd_scratch *sc) {
+static wd_status bpe_word(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out, wd__scratch *sc) {
     if (len == 0) return WD_OK;
     int32_t id;
     if (m->ignore_merges && wd__strmap_get(&m->vocab, s, len, &id))
@@ -449,14 +449,14 @@ static wd_status bpe_word(const wd_tmodel *m, const char *s, size_t len, wd_mtok
         if (st) return st;
         sc->cache_ent[sc->cache_ent_n++] = (struct wd_cent){(uint32_t)sc->cache_n, (uint32_t)cnt};
         for (size_t k = 0; k < cnt; k++) {
-            const wd_mtok *t = &out->v[first + k];
+            const wd__mtok *t = &out->v[first + k];
             sc->cache_tok[sc->cache_n++] = (struct wd_ctok){t->id, t->start, t->end};
         }
     }
     return WD_OK;
 }
 
-wd_status wd__bpe_tokenize_naive(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out) {
+wd_status wd__bpe_tokenize_naive(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out) {
     if (len == 0) return WD_OK;
     int32_t id;
     if (m->ignore_merges && wd__strmap_get(&m->vocab, s, len, &id))

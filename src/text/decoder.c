@@ -31,7 +31,7 @@
 
 /* ==== string lists ======================================================= */
 
-wd_status wd__strlist_push(wd_strlist *l, const char *s, size_t n) {
+wd_status wd__strlist_push(wd__strlist *l, const char *s, size_t n) {
     if (l->len + n > l->cap) {
         size_t cap = l->cap ? l->cap : 256;
         while (cap < l->len + n) cap *= 2;
@@ -59,7 +59,7 @@ wd_status wd__strlist_push(wd_strlist *l, const char *s, size_t n) {
 }
 
 /* Appends to the last string of l (which must have one). */
-static wd_status strlist_extend(wd_strlist *l, const char *s, size_t n) {
+static wd_status strlist_extend(wd__strlist *l, const char *s, size_t n) {
     if (n == 0) return WD_OK;
     if (l->len + n > l->cap) {
         size_t cap = l->cap ? l->cap : 256;
@@ -75,12 +75,12 @@ static wd_status strlist_extend(wd_strlist *l, const char *s, size_t n) {
     return WD_OK;
 }
 
-void wd__strlist_clear(wd_strlist *l) {
+void wd__strlist_clear(wd__strlist *l) {
     l->len = 0;
     l->count = 0;
 }
 
-void wd__strlist_free(wd_strlist *l) {
+void wd__strlist_free(wd__strlist *l) {
     free(l->b);
     free(l->off);
     free(l->n);
@@ -89,7 +89,7 @@ void wd__strlist_free(wd_strlist *l) {
 
 /* ==== parsing ============================================================ */
 
-wd_status wd__decoder_parse(const cJSON *j, const char *where, const char *field, wd_decoder **out) {
+wd_status wd__decoder_parse(const cJSON *j, const char *where, const char *field, wd__decoder **out) {
     *out = NULL;
     if (!cJSON_IsObject(j))
         return wd__fail(WD_ERR_FORMAT, "%s: %s: expected an object, got %s", where, field,
@@ -98,7 +98,7 @@ wd_status wd__decoder_parse(const cJSON *j, const char *where, const char *field
     if (!cJSON_IsString(t))
         return wd__fail(WD_ERR_FORMAT, "%s: %s.type: expected a string, got %s", where, field,
                         wd__json_type_name(t));
-    wd_decoder *d = calloc(1, sizeof *d);
+    wd__decoder *d = calloc(1, sizeof *d);
     if (!d) return WD_ERR_NOMEM;
     const char *ty = t->valuestring;
     char sub[256];
@@ -209,7 +209,7 @@ wd_status wd__decoder_parse(const cJSON *j, const char *where, const char *field
     return WD_OK;
 }
 
-void wd__decoder_free(wd_decoder *d) {
+void wd__decoder_free(wd__decoder *d) {
     if (!d) return;
     for (size_t k = 0; k < d->n_kids; k++) wd__decoder_free(d->kids[k]);
     free(d->kids);
@@ -239,7 +239,7 @@ static int byte_token(const char *s, size_t n) {
     return h < 0 || l < 0 ? -1 : h * 16 + l;
 }
 
-static wd_status flush_bytes(wd_strlist *out, const char *b, size_t n, bool raw) {
+static wd_status flush_bytes(wd__strlist *out, const char *b, size_t n, bool raw) {
     if (!n) return WD_OK;
     if (raw || wd__utf8_valid_prefix(b, n) == n) return wd__strlist_push(out, b, n);
     for (size_t k = 0; k < n; k++) {
@@ -250,7 +250,7 @@ static wd_status flush_bytes(wd_strlist *out, const char *b, size_t n, bool raw)
 }
 
 /* Replaces every occurrence of pat in s by rep, appending one string. */
-static wd_status replace_all(wd_strlist *out, const char *s, size_t n, const char *pat, size_t pn,
+static wd_status replace_all(wd__strlist *out, const char *s, size_t n, const char *pat, size_t pn,
                              const char *rep, size_t rn) {
     wd_status st = wd__strlist_push(out, "", 0);
     size_t i = 0;
@@ -266,7 +266,7 @@ static wd_status replace_all(wd_strlist *out, const char *s, size_t n, const cha
     return st;
 }
 
-static wd_status run_one(const wd_decoder *d, const wd_strlist *in, wd_strlist *out, bool raw) {
+static wd_status run_one(const wd__decoder *d, const wd__strlist *in, wd__strlist *out, bool raw) {
     wd_status st = WD_OK;
     switch (d->type) {
     case WD_DEC_BYTELEVEL: {
@@ -350,7 +350,7 @@ static wd_status run_one(const wd_decoder *d, const wd_strlist *in, wd_strlist *
         static const char *const from[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " do not",
                                            " 's", " 've", " 're"};
         static const char *const to[] = {".", "?", "!", ",", "'", "n't", "'m", " don't", "'s", "'ve", "'re"};
-        wd_strlist a = {0}, b = {0};
+        wd__strlist a = {0}, b = {0};
         for (size_t i = 0; i < in->count && !st; i++) {
             const char *s = STR(in, i);
             size_t n = in->n[i];
@@ -371,7 +371,7 @@ static wd_status run_one(const wd_decoder *d, const wd_strlist *in, wd_strlist *
                 for (size_t r = 0; r < sizeof from / sizeof from[0] && !st; r++) {
                     wd__strlist_clear(&b);
                     st = replace_all(&b, a.b, a.n[0], from[r], strlen(from[r]), to[r], strlen(to[r]));
-                    wd_strlist t = a;
+                    wd__strlist t = a;
                     a = b;
                     b = t;
                 }
@@ -406,7 +406,7 @@ static wd_status run_one(const wd_decoder *d, const wd_strlist *in, wd_strlist *
                                  d->content_len);
                 continue;
             }
-            wd_scratch sc = {0};
+            wd__scratch sc = {0};
             const char *s = STR(in, i);
             size_t n = in->n[i], from = 0;
             st = wd__strlist_push(out, "", 0);
@@ -437,10 +437,10 @@ static wd_status run_one(const wd_decoder *d, const wd_strlist *in, wd_strlist *
             for (size_t i = 0; i < in->count && !st; i++) st = wd__strlist_push(out, STR(in, i), in->n[i]);
             return st;
         }
-        wd_strlist buf[2] = {{0}, {0}};
-        const wd_strlist *src = in;
+        wd__strlist buf[2] = {{0}, {0}};
+        const wd__strlist *src = in;
         for (size_t k = 0; k < d->n_kids && !st; k++) {
-            wd_strlist *dst = k + 1 == d->n_kids ? out : &buf[k & 1];
+            wd__strlist *dst = k + 1 == d->n_kids ? out : &buf[k & 1];
             if (dst != out) wd__strlist_clear(dst);
             st = run_one(d->kids[k], src, dst, raw);
             src = dst;
@@ -455,6 +455,6 @@ static wd_status run_one(const wd_decoder *d, const wd_strlist *in, wd_strlist *
     return WD_ERR_UNSUPPORTED;
 }
 
-wd_status wd__decoder_run(const wd_decoder *d, const wd_strlist *in, wd_strlist *out, bool raw) {
+wd_status wd__decoder_run(const wd__decoder *d, const wd__strlist *in, wd__strlist *out, bool raw) {
     return run_one(d, in, out, raw);
 }

@@ -31,7 +31,7 @@
 /* ==== parsing ============================================================ */
 
 static wd_status get_pattern(const cJSON *j, const char *where, const char *field,
-                             wd_arena *a, char **lit, size_t *lit_len, pcre2_code **re) {
+                             wd__arena *a, char **lit, size_t *lit_len, pcre2_code **re) {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "pattern");
     if (!cJSON_IsObject(p))
         return wd__fail(WD_ERR_FORMAT, "%s: %s.pattern: expected an object {\"String\"|\"Regex\": ...}, got %s",
@@ -54,8 +54,8 @@ static wd_status get_pattern(const cJSON *j, const char *where, const char *fiel
                     field);
 }
 
-wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *field, wd_arena *a,
-                               wd_normalizer **out) {
+wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *field, wd__arena *a,
+                               wd__normalizer **out) {
     *out = NULL;
     if (!cJSON_IsObject(j))
         return wd__fail(WD_ERR_FORMAT, "%s: %s: expected an object, got %s", where, field,
@@ -64,7 +64,7 @@ wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *fi
     if (!cJSON_IsString(t))
         return wd__fail(WD_ERR_FORMAT, "%s: %s.type: expected a string, got %s", where, field,
                         wd__json_type_name(t));
-    wd_normalizer *n = calloc(1, sizeof *n);
+    wd__normalizer *n = calloc(1, sizeof *n);
     if (!n) return WD_ERR_NOMEM;
     const char *ty = t->valuestring;
     wd_status st = WD_OK;
@@ -143,7 +143,7 @@ wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *fi
     return WD_OK;
 }
 
-void wd__normalizer_free(wd_normalizer *n) {
+void wd__normalizer_free(wd__normalizer *n) {
     if (!n) return;
     for (size_t k = 0; k < n->n_kids; k++) wd__normalizer_free(n->kids[k]);
     free(n->kids);
@@ -153,14 +153,14 @@ void wd__normalizer_free(wd_normalizer *n) {
 
 /* ==== running ============================================================ */
 
-static wd_status put_cp(wd_tstr *out, uint32_t cp, uint32_t a0, uint32_t a1) {
+static wd_status put_cp(wd__tstr *out, uint32_t cp, uint32_t a0, uint32_t a1) {
     char b[4];
     int k = wd__utf8_put(cp, b);
     return wd__tstr_push(out, b, (size_t)k, a0, a1);
 }
 
 /* Rust's char::to_lowercase, written to out. */
-static wd_status put_lower(wd_tstr *out, uint32_t cp, uint32_t a0, uint32_t a1) {
+static wd_status put_lower(wd__tstr *out, uint32_t cp, uint32_t a0, uint32_t a1) {
     if (cp < 0x80) {
         char c = (char)((cp >= 'A' && cp <= 'Z') ? cp + 32 : cp);
         return wd__tstr_push(out, &c, 1, a0, a1);
@@ -173,7 +173,7 @@ static wd_status put_lower(wd_tstr *out, uint32_t cp, uint32_t a0, uint32_t a1) 
 }
 
 /* Appends the canonical (or compatibility) decomposition of cp. */
-static wd_status put_decomposed(wd_tstr *out, uint32_t cp, bool strip_mn, bool lower, uint32_t a0,
+static wd_status put_decomposed(wd__tstr *out, uint32_t cp, bool strip_mn, bool lower, uint32_t a0,
                                 uint32_t a1) {
     utf8proc_int32_t buf[32];
     int last = 0;
@@ -192,8 +192,8 @@ static wd_status put_decomposed(wd_tstr *out, uint32_t cp, bool strip_mn, bool l
     return WD_OK;
 }
 
-static wd_status run_unicode(const wd_normalizer *n, const wd_tstr *in, size_t s, size_t len,
-                             wd_tstr *out) {
+static wd_status run_unicode(const wd__normalizer *n, const wd__tstr *in, size_t s, size_t len,
+                             wd__tstr *out) {
     utf8proc_option_t opt = UTF8PROC_STABLE;
     switch (n->type) {
     case WD_TNORM_NFC: opt |= UTF8PROC_COMPOSE; break;
@@ -241,8 +241,8 @@ static wd_status run_unicode(const wd_normalizer *n, const wd_tstr *in, size_t s
     return WD_OK;
 }
 
-static wd_status run_bert(const wd_normalizer *n, const wd_tstr *in, size_t s, size_t len,
-                          wd_tstr *out) {
+static wd_status run_bert(const wd__normalizer *n, const wd__tstr *in, size_t s, size_t len,
+                          wd__tstr *out) {
     size_t i = s, end = s + len;
     while (i < end) {
         uint32_t cp;
@@ -280,8 +280,8 @@ static wd_status run_bert(const wd_normalizer *n, const wd_tstr *in, size_t s, s
     return WD_OK;
 }
 
-static wd_status run_replace(const wd_normalizer *n, const wd_tstr *in, size_t s, size_t len,
-                             wd_tstr *out, wd_scratch *sc) {
+static wd_status run_replace(const wd__normalizer *n, const wd__tstr *in, size_t s, size_t len,
+                             wd__tstr *out, wd__scratch *sc) {
     size_t i = s, end = s + len;
     while (i < end) {
         size_t ms, me;
@@ -319,8 +319,8 @@ static wd_status run_replace(const wd_normalizer *n, const wd_tstr *in, size_t s
     return wd__tstr_copy(out, in, i, end - i);
 }
 
-wd_status wd__normalizer_run(const wd_normalizer *n, const wd_tstr *in, size_t s, size_t len,
-                             wd_tstr *out, wd_scratch *sc) {
+wd_status wd__normalizer_run(const wd__normalizer *n, const wd__tstr *in, size_t s, size_t len,
+                             wd__tstr *out, wd__scratch *sc) {
     size_t end = s + len;
     switch (n->type) {
     case WD_TNORM_NFC: case WD_TNORM_NFD: case WD_TNORM_NFKC: case WD_TNORM_NFKD:
@@ -372,12 +372,12 @@ wd_status wd__normalizer_run(const wd_normalizer *n, const wd_tstr *in, size_t s
     case WD_TNORM_SEQUENCE: {
         if (n->n_kids == 0) return wd__tstr_copy(out, in, s, len);
         /* Ping-pong between two private buffers, the last step into out. */
-        wd_tstr buf[2] = {{0}, {0}};
-        const wd_tstr *src = in;
+        wd__tstr buf[2] = {{0}, {0}};
+        const wd__tstr *src = in;
         size_t ss = s, sl = len;
         wd_status st = WD_OK;
         for (size_t k = 0; k < n->n_kids && !st; k++) {
-            wd_tstr *dst = (k + 1 == n->n_kids) ? out : &buf[k & 1];
+            wd__tstr *dst = (k + 1 == n->n_kids) ? out : &buf[k & 1];
             size_t before = (dst == out) ? out->len : 0;
             if (dst != out) dst->len = 0;
             st = wd__normalizer_run(n->kids[k], src, ss, sl, dst, sc);

@@ -54,7 +54,7 @@ static wd_status tok_pair(const cJSON *j, const char *where, const char *field, 
     return WD_OK;
 }
 
-static wd_status parse_template(const cJSON *j, const char *where, const char *field, wd_postproc *p) {
+static wd_status parse_template(const cJSON *j, const char *where, const char *field, wd__postproc *p) {
     const cJSON *single = cJSON_GetObjectItemCaseSensitive(j, "single");
     const cJSON *specials = cJSON_GetObjectItemCaseSensitive(j, "special_tokens");
     if (!cJSON_IsArray(single))
@@ -65,7 +65,7 @@ static wd_status parse_template(const cJSON *j, const char *where, const char *f
     if (!p->items) return WD_ERR_NOMEM;
     const cJSON *it;
     cJSON_ArrayForEach(it, single) {
-        wd_post_item *item = &p->items[p->n_items];
+        wd__post_item *item = &p->items[p->n_items];
         const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "Sequence");
         const cJSON *sp = cJSON_GetObjectItemCaseSensitive(it, "SpecialToken");
         if (cJSON_IsObject(seq)) {
@@ -100,8 +100,8 @@ static wd_status parse_template(const cJSON *j, const char *where, const char *f
     return WD_OK;
 }
 
-wd_status wd__postproc_parse(const cJSON *j, const char *where, const char *field, const wd_tmodel *m,
-                             const wd_added_vocab *av, wd_postproc **out) {
+wd_status wd__postproc_parse(const cJSON *j, const char *where, const char *field, const wd__tmodel *m,
+                             const wd__added_vocab *av, wd__postproc **out) {
     *out = NULL;
     if (!cJSON_IsObject(j))
         return wd__fail(WD_ERR_FORMAT, "%s: %s: expected an object, got %s", where, field,
@@ -110,7 +110,7 @@ wd_status wd__postproc_parse(const cJSON *j, const char *where, const char *fiel
     if (!cJSON_IsString(t))
         return wd__fail(WD_ERR_FORMAT, "%s: %s.type: expected a string, got %s", where, field,
                         wd__json_type_name(t));
-    wd_postproc *p = calloc(1, sizeof *p);
+    wd__postproc *p = calloc(1, sizeof *p);
     if (!p) return WD_ERR_NOMEM;
     const char *ty = t->valuestring;
     char sub[256];
@@ -161,7 +161,7 @@ wd_status wd__postproc_parse(const cJSON *j, const char *where, const char *fiel
     return WD_OK;
 }
 
-void wd__postproc_free(wd_postproc *p) {
+void wd__postproc_free(wd__postproc *p) {
     if (!p) return;
     for (size_t k = 0; k < p->n_items; k++) free(p->items[k].ids);
     free(p->items);
@@ -223,7 +223,7 @@ static wd_status wrap(wd_encoding *e, const int32_t *pre, size_t npre, const int
     return WD_OK;
 }
 
-wd_status wd__postproc_run(const wd_postproc *p, wd_encoding *enc, bool add_special, const char *text,
+wd_status wd__postproc_run(const wd__postproc *p, wd_encoding *enc, bool add_special, const char *text,
                            size_t text_len, const struct wd_tokenizer *tok) {
     switch (p->type) {
     case WD_POST_BYTELEVEL:
@@ -240,7 +240,7 @@ wd_status wd__postproc_run(const wd_postproc *p, wd_encoding *enc, bool add_spec
         wd_encoding r = {0};
         wd_status st = WD_OK;
         for (size_t k = 0; k < p->n_items && !st; k++) {
-            const wd_post_item *it = &p->items[k];
+            const wd__post_item *it = &p->items[k];
             if (it->is_seq) {
                 for (size_t i = 0; i < enc->n && !st; i++)
                     st = wd__encoding_push(&r, enc->ids[i], enc->offsets[i].start, enc->offsets[i].end,

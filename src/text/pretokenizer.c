@@ -80,7 +80,7 @@ pcre2_code *wd__regex_compile(const char *pat, size_t len, const char *where) {
     return re;
 }
 
-int wd__regex_find(const pcre2_code *re, const char *s, size_t len, size_t from, wd_scratch *sc,
+int wd__regex_find(const pcre2_code *re, const char *s, size_t len, size_t from, wd__scratch *sc,
                    size_t *ms, size_t *me) {
     if (!sc->md) {
         sc->md = pcre2_match_data_create(4, NULL);
@@ -116,7 +116,7 @@ typedef struct pattern {
 
 typedef struct seg { uint32_t s, e; bool match; } seg;
 
-static wd_status seg_push(wd_scratch *sc, size_t *n, uint32_t s, uint32_t e, bool m) {
+static wd_status seg_push(wd__scratch *sc, size_t *n, uint32_t s, uint32_t e, bool m) {
     if (*n == sc->segs_cap) {
         size_t cap = sc->segs_cap ? sc->segs_cap * 2 : 256;
         void *v = realloc(sc->segs, cap * sizeof(seg));
@@ -135,7 +135,7 @@ static bool pred_bert_punct(uint32_t c) { return wd__uc_is_bert_punct(c); }
 static bool pred_numeric(uint32_t c) { return wd__uc_is_digit(c); }
 
 /* Cuts s[0, len) into segments (offsets relative to s) in sc->segs. */
-static wd_status find_segments(const pattern *p, const char *s, size_t len, wd_scratch *sc, size_t *n) {
+static wd_status find_segments(const pattern *p, const char *s, size_t len, wd__scratch *sc, size_t *n) {
     *n = 0;
     wd_status st = WD_OK;
     size_t prev = 0;
@@ -187,7 +187,7 @@ static wd_status find_segments(const pattern *p, const char *s, size_t len, wd_s
 
 /* Applies the behaviour in place: afterwards segs[0..*n) are the pieces to
  * keep (match == true marks one to drop, for Removed). */
-static void apply_behavior(wd_split_behavior b, seg *v, size_t *n) {
+static void apply_behavior(wd__split_behavior b, seg *v, size_t *n) {
     size_t m = 0;
     bool prev_match = false;
     switch (b) {
@@ -232,8 +232,8 @@ static void apply_behavior(wd_split_behavior b, seg *v, size_t *n) {
 
 /* Emits in[base + s, base + e) as a piece of out; with bytelevel, every byte
  * becomes its GPT-2 character. */
-static wd_status emit(const wd_tstr *in, size_t base, const seg *g, bool bytelevel, wd_tstr *out,
-                      wd_pieces *pout) {
+static wd_status emit(const wd__tstr *in, size_t base, const seg *g, bool bytelevel, wd__tstr *out,
+                      wd__pieces *pout) {
     size_t start = out->len;
     wd_status st;
     if (!bytelevel) {
@@ -257,8 +257,8 @@ static wd_status emit(const wd_tstr *in, size_t base, const seg *g, bool bytelev
 }
 
 /* Splits in[base, base+len) by pattern and behaviour into out. */
-static wd_status split_piece(const pattern *p, wd_split_behavior b, bool bytelevel, const wd_tstr *in,
-                             size_t base, size_t len, wd_tstr *out, wd_pieces *pout, wd_scratch *sc) {
+static wd_status split_piece(const pattern *p, wd__split_behavior b, bool bytelevel, const wd__tstr *in,
+                             size_t base, size_t len, wd__tstr *out, wd__pieces *pout, wd__scratch *sc) {
     size_t n;
     wd_status st = find_segments(p, in->b + base, len, sc, &n);
     if (st) return st;
@@ -274,14 +274,14 @@ static wd_status split_piece(const pattern *p, wd_split_behavior b, bool bytelev
 /* ==== parsing ============================================================ */
 
 static wd_status parse_behavior(const cJSON *j, const char *where, const char *field,
-                                wd_split_behavior def, wd_split_behavior *out) {
+                                wd__split_behavior def, wd__split_behavior *out) {
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "behavior");
     *out = def;
     if (!b || cJSON_IsNull(b)) return WD_OK;
     if (!cJSON_IsString(b))
         return wd__fail(WD_ERR_FORMAT, "%s: %s.behavior: expected a string, got %s", where, field,
                         wd__json_type_name(b));
-    static const struct { const char *name; wd_split_behavior b; } names[] = {
+    static const struct { const char *name; wd__split_behavior b; } names[] = {
         {"Removed", WD_SPLIT_REMOVED}, {"Isolated", WD_SPLIT_ISOLATED},
         {"MergedWithPrevious", WD_SPLIT_MERGED_PREV}, {"MergedWithNext", WD_SPLIT_MERGED_NEXT},
         {"Contiguous", WD_SPLIT_CONTIGUOUS},
@@ -295,8 +295,8 @@ static wd_status parse_behavior(const cJSON *j, const char *where, const char *f
                     b->valuestring);
 }
 
-wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field, wd_arena *a,
-                           wd_pretok **out) {
+wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field, wd__arena *a,
+                           wd__pretok **out) {
     *out = NULL;
     if (!cJSON_IsObject(j))
         return wd__fail(WD_ERR_FORMAT, "%s: %s: expected an object, got %s", where, field,
@@ -305,7 +305,7 @@ wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field,
     if (!cJSON_IsString(t))
         return wd__fail(WD_ERR_FORMAT, "%s: %s.type: expected a string, got %s", where, field,
                         wd__json_type_name(t));
-    wd_pretok *p = calloc(1, sizeof *p);
+    wd__pretok *p = calloc(1, sizeof *p);
     if (!p) return WD_ERR_NOMEM;
     const char *ty = t->valuestring;
     char sub[256];
@@ -409,7 +409,7 @@ wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field,
     return WD_OK;
 }
 
-void wd__pretok_free(wd_pretok *p) {
+void wd__pretok_free(wd__pretok *p) {
     if (!p) return;
     for (size_t k = 0; k < p->n_kids; k++) wd__pretok_free(p->kids[k]);
     free(p->kids);
@@ -419,13 +419,13 @@ void wd__pretok_free(wd_pretok *p) {
 
 /* ==== running ============================================================ */
 
-static wd_status run_one(const wd_pretok *p, const wd_tstr *in, const wd_piece *pc, wd_tstr *out,
-                         wd_pieces *pout, wd_scratch *sc, wd_tstr *tmp) {
+static wd_status run_one(const wd__pretok *p, const wd__tstr *in, const wd__piece *pc, wd__tstr *out,
+                         wd__pieces *pout, wd__scratch *sc, wd__tstr *tmp) {
     size_t base = pc->start, len = pc->len;
     pattern pat = {0};
     switch (p->type) {
     case WD_PRE_BYTELEVEL: {
-        const wd_tstr *src = in;
+        const wd__tstr *src = in;
         if (p->add_prefix_space && len > 0 && in->b[base] != ' ') {
             tmp->len = 0;
             wd_status st = wd__tstr_push(tmp, " ", 1, in->a0[base], in->a1[base]);
@@ -486,7 +486,7 @@ static wd_status run_one(const wd_pretok *p, const wd_tstr *in, const wd_piece *
         return split_piece(&pat, WD_SPLIT_REMOVED, false, in, base, len, out, pout, sc);
     case WD_PRE_BERT: {
         /* whitespace removed, then punctuation isolated */
-        wd_pieces tp = {0};
+        wd__pieces tp = {0};
         tmp->len = 0;
         pat.kind = PAT_PRED;
         pat.pred = pred_space;
@@ -524,8 +524,8 @@ static wd_status run_one(const wd_pretok *p, const wd_tstr *in, const wd_piece *
     return WD_ERR_INTERNAL;
 }
 
-wd_status wd__pretok_run(const wd_pretok *p, const wd_tstr *in, const wd_pieces *pin, wd_tstr *out,
-                         wd_pieces *pout, wd_scratch *sc) {
+wd_status wd__pretok_run(const wd__pretok *p, const wd__tstr *in, const wd__pieces *pin, wd__tstr *out,
+                         wd__pieces *pout, wd__scratch *sc) {
     wd_status st = WD_OK;
     if (p->type == WD_PRE_SEQUENCE) {
         if (p->n_kids == 0) {
@@ -536,14 +536,14 @@ wd_status wd__pretok_run(const wd_pretok *p, const wd_tstr *in, const wd_pieces 
             }
             return st;
         }
-        wd_tstr tb[2] = {{0}, {0}};
-        wd_pieces pb[2] = {{0}, {0}};
-        const wd_tstr *src = in;
-        const wd_pieces *psrc = pin;
+        wd__tstr tb[2] = {{0}, {0}};
+        wd__pieces pb[2] = {{0}, {0}};
+        const wd__tstr *src = in;
+        const wd__pieces *psrc = pin;
         for (size_t k = 0; k < p->n_kids && !st; k++) {
             bool last = k + 1 == p->n_kids;
-            wd_tstr *dt = last ? out : &tb[k & 1];
-            wd_pieces *dp = last ? pout : &pb[k & 1];
+            wd__tstr *dt = last ? out : &tb[k & 1];
+            wd__pieces *dp = last ? pout : &pb[k & 1];
             if (!last) {
                 dt->len = 0;
                 dp->n = 0;
@@ -558,9 +558,9 @@ wd_status wd__pretok_run(const wd_pretok *p, const wd_tstr *in, const wd_pieces 
         }
         return st;
     }
-    wd_tstr tmp = {0};
+    wd__tstr tmp = {0};
     for (size_t k = 0; k < pin->n && !st; k++) {
-        const wd_piece *pc = &pin->v[k];
+        const wd__piece *pc = &pin->v[k];
         if (pc->id >= 0) { /* an added token: passes through */
             size_t start = out->len;
             st = wd__tstr_copy(out, in, pc->start, pc->len);

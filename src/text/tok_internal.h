@@ -1,13 +1,13 @@
 /*
  * text/tok_internal.h - what the files of the tokenizer share.
  *
- * The encode pipeline moves text between "aligned strings" (wd_tstr): byte
+ * The encode pipeline moves text between "aligned strings" (wd__tstr): byte
  * buffers in which every byte remembers the byte range [a0, a1) of the
  * original input it came from. A normalizer or pre-tokenizer reads pieces of
- * one wd_tstr and appends its output to another, so offsets survive every
+ * one wd__tstr and appends its output to another, so offsets survive every
  * step (inserted characters take the range of their neighbour, as in the
- * tokenizers library's NormalizedString). A piece (wd_piece) is a span of a
- * wd_tstr that is either still text (id < 0) or already a token (an added
+ * tokenizers library's NormalizedString). A piece (wd__piece) is a span of a
+ * wd__tstr that is either still text (id < 0) or already a token (an added
  * token matched in the text, id >= 0).
  *
  * Every component is a small tagged struct built from its JSON by
@@ -94,35 +94,35 @@ bool wd__uc_is_digit(uint32_t cp);      /* Rust char::is_numeric (N*) */
 
 /* ==== aligned strings and pieces ========================================= */
 
-typedef struct wd_tstr {
+typedef struct wd__tstr {
     char     *b;
     uint32_t *a0, *a1; /* original byte range of each byte */
     size_t    len, cap;
-} wd_tstr;
+} wd__tstr;
 
-typedef struct wd_piece {
-    uint32_t start, len; /* span of a wd_tstr */
+typedef struct wd__piece {
+    uint32_t start, len; /* span of a wd__tstr */
     int32_t  id;         /* < 0: text; >= 0: an added token already */
-} wd_piece;
+} wd__piece;
 
-typedef struct wd_pieces {
-    wd_piece *v;
+typedef struct wd__pieces {
+    wd__piece *v;
     size_t    n, cap;
-} wd_pieces;
+} wd__pieces;
 
-wd_status wd__tstr_reserve(wd_tstr *t, size_t extra);
-void      wd__tstr_free(wd_tstr *t);
+wd_status wd__tstr_reserve(wd__tstr *t, size_t extra);
+void      wd__tstr_free(wd__tstr *t);
 /* Appends n bytes all aligned to [a0, a1). */
-wd_status wd__tstr_push(wd_tstr *t, const char *s, size_t n, uint32_t a0, uint32_t a1);
+wd_status wd__tstr_push(wd__tstr *t, const char *s, size_t n, uint32_t a0, uint32_t a1);
 /* Appends src[i, i+n) with its alignments. */
-wd_status wd__tstr_copy(wd_tstr *t, const wd_tstr *src, size_t i, size_t n);
-wd_status wd__pieces_push(wd_pieces *p, uint32_t start, uint32_t len, int32_t id);
-void      wd__pieces_free(wd_pieces *p);
+wd_status wd__tstr_copy(wd__tstr *t, const wd__tstr *src, size_t i, size_t n);
+wd_status wd__pieces_push(wd__pieces *p, uint32_t start, uint32_t len, int32_t id);
+void      wd__pieces_free(wd__pieces *p);
 
 /* Scratch memory of one encode call (never shared between threads). */
-typedef struct wd_scratch {
-    wd_tstr    t[4];
-    wd_pieces  p[4];
+typedef struct wd__scratch {
+    wd__tstr    t[4];
+    wd__pieces  p[4];
     pcre2_match_data *md;
     pcre2_jit_stack  *jit;
     pcre2_match_context *mctx;
@@ -133,14 +133,14 @@ typedef struct wd_scratch {
     void  *segs; size_t segs_cap;  /* pre-tokenizer split segments */
     void  *lat;  size_t lat_cap;   /* unigram lattice */
     /* BPE word cache: word -> slice of cache_tok */
-    wd_strmap cache;
+    wd__strmap cache;
     struct wd_ctok *cache_tok; size_t cache_n, cache_cap;
     struct wd_cent *cache_ent; size_t cache_ent_n, cache_ent_cap;
-} wd_scratch;
+} wd__scratch;
 
-void wd__scratch_free(wd_scratch *sc);
+void wd__scratch_free(wd__scratch *sc);
 /* Returns match data for re (grown as needed) in sc. */
-pcre2_match_data *wd__scratch_md(wd_scratch *sc);
+pcre2_match_data *wd__scratch_md(wd__scratch *sc);
 
 /* ==== regex helper (pretokenizer.c) ====================================== */
 
@@ -149,97 +149,97 @@ pcre2_match_data *wd__scratch_md(wd_scratch *sc);
 pcre2_code *wd__regex_compile(const char *pat, size_t len, const char *where);
 /* Finds the next match of re in s[0, len) at or after `from`; returns
  * true with [*ms, *me). Empty matches are reported; the caller advances. */
-int  wd__regex_find(const pcre2_code *re, const char *s, size_t len, size_t from, wd_scratch *sc,
+int  wd__regex_find(const pcre2_code *re, const char *s, size_t len, size_t from, wd__scratch *sc,
                     size_t *ms, size_t *me);
 /* (returns 1 on a match, 0 on none, a negative wd_status on a matcher
  * failure such as an exhausted JIT stack, with the thread error set) */
 
 /* Split behaviours shared by Split, Punctuation, Metaspace... */
-typedef enum wd_split_behavior {
+typedef enum wd__split_behavior {
     WD_SPLIT_REMOVED,
     WD_SPLIT_ISOLATED,
     WD_SPLIT_MERGED_PREV,
     WD_SPLIT_MERGED_NEXT,
     WD_SPLIT_CONTIGUOUS,
-} wd_split_behavior;
+} wd__split_behavior;
 
 /* ==== normalizers (normalizer.c) ========================================= */
 
-typedef enum wd_tnorm_type {
+typedef enum wd__tnorm_type {
     WD_TNORM_NFC, WD_TNORM_NFD, WD_TNORM_NFKC, WD_TNORM_NFKD, WD_TNORM_LOWERCASE,
     WD_TNORM_STRIP_ACCENTS, WD_TNORM_STRIP, WD_TNORM_REPLACE, WD_TNORM_PREPEND, WD_TNORM_BERT,
     WD_TNORM_SEQUENCE,
-} wd_tnorm_type;
+} wd__tnorm_type;
 
-typedef struct wd_normalizer {
-    wd_tnorm_type type;
+typedef struct wd__normalizer {
+    wd__tnorm_type type;
     bool  left, right;                   /* Strip */
     bool  clean_text, handle_chinese, strip_accents, lowercase; /* Bert */
     char *pattern; size_t pattern_len;   /* Replace: literal pattern, or */
     pcre2_code *re;                      /* Replace: regex pattern */
     char *content; size_t content_len;   /* Replace, Prepend */
-    struct wd_normalizer **kids; size_t n_kids;
-} wd_normalizer;
+    struct wd__normalizer **kids; size_t n_kids;
+} wd__normalizer;
 
 wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *field,
-                               wd_arena *a, wd_normalizer **out);
-void      wd__normalizer_free(wd_normalizer *n);
+                               wd__arena *a, wd__normalizer **out);
+void      wd__normalizer_free(wd__normalizer *n);
 /* Appends the normalization of in[start, start+len) to out. */
-wd_status wd__normalizer_run(const wd_normalizer *n, const wd_tstr *in, size_t start, size_t len,
-                             wd_tstr *out, wd_scratch *sc);
+wd_status wd__normalizer_run(const wd__normalizer *n, const wd__tstr *in, size_t start, size_t len,
+                             wd__tstr *out, wd__scratch *sc);
 
 /* ==== pre-tokenizers (pretokenizer.c) ==================================== */
 
-typedef enum wd_pretok_type {
+typedef enum wd__pretok_type {
     WD_PRE_BYTELEVEL, WD_PRE_METASPACE, WD_PRE_WHITESPACE, WD_PRE_WHITESPACE_SPLIT,
     WD_PRE_BERT, WD_PRE_PUNCTUATION, WD_PRE_SPLIT, WD_PRE_DIGITS, WD_PRE_SEQUENCE,
-} wd_pretok_type;
+} wd__pretok_type;
 
-typedef enum wd_prepend_scheme { WD_PREPEND_ALWAYS, WD_PREPEND_FIRST, WD_PREPEND_NEVER } wd_prepend_scheme;
+typedef enum wd__prepend_scheme { WD_PREPEND_ALWAYS, WD_PREPEND_FIRST, WD_PREPEND_NEVER } wd__prepend_scheme;
 
-typedef struct wd_pretok {
-    wd_pretok_type type;
+typedef struct wd__pretok {
+    wd__pretok_type type;
     bool add_prefix_space, use_regex;     /* ByteLevel */
-    wd_prepend_scheme prepend;            /* Metaspace */
+    wd__prepend_scheme prepend;            /* Metaspace */
     bool split;                           /* Metaspace */
     char replacement[8]; size_t replacement_len;
-    wd_split_behavior behavior;           /* Split, Punctuation */
+    wd__split_behavior behavior;           /* Split, Punctuation */
     bool invert;                          /* Split */
     char *pattern; size_t pattern_len;    /* Split with a literal pattern */
     pcre2_code *re;                       /* Split with a regex; ByteLevel's */
     bool individual_digits;               /* Digits */
-    struct wd_pretok **kids; size_t n_kids;
-} wd_pretok;
+    struct wd__pretok **kids; size_t n_kids;
+} wd__pretok;
 
-wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field, wd_arena *a,
-                           wd_pretok **out);
-void      wd__pretok_free(wd_pretok *p);
+wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field, wd__arena *a,
+                           wd__pretok **out);
+void      wd__pretok_free(wd__pretok *p);
 /* Splits the text pieces of (in, pin) into (out, pout); token pieces are
  * copied through. */
-wd_status wd__pretok_run(const wd_pretok *p, const wd_tstr *in, const wd_pieces *pin,
-                         wd_tstr *out, wd_pieces *pout, wd_scratch *sc);
+wd_status wd__pretok_run(const wd__pretok *p, const wd__tstr *in, const wd__pieces *pin,
+                         wd__tstr *out, wd__pieces *pout, wd__scratch *sc);
 /* The GPT-2 byte -> printable character map (and back; -1 = not mapped). */
 uint32_t wd__bytelevel_char(unsigned char b);
 int      wd__bytelevel_byte(uint32_t cp);
 
 /* ==== models (bpe.c, wordpiece.c, unigram.c) ============================= */
 
-typedef enum wd_tmodel_type { WD_TMODEL_BPE, WD_TMODEL_WORDPIECE, WD_TMODEL_UNIGRAM } wd_tmodel_type;
+typedef enum wd__tmodel_type { WD_TMODEL_BPE, WD_TMODEL_WORDPIECE, WD_TMODEL_UNIGRAM } wd__tmodel_type;
 
-typedef struct wd_tokstr {
+typedef struct wd__tokstr {
     const char *s;   /* NUL-terminated, in the tokenizer's arena */
     uint32_t    len;
-} wd_tokstr;
+} wd__tokstr;
 
-typedef struct wd_tmodel {
-    wd_tmodel_type type;
-    wd_strmap  vocab;       /* token -> id */
-    wd_tokstr *id_tok;      /* id -> token, n_id entries (s NULL = unused) */
+typedef struct wd__tmodel {
+    wd__tmodel_type type;
+    wd__strmap  vocab;       /* token -> id */
+    wd__tokstr *id_tok;      /* id -> token, n_id entries (s NULL = unused) */
     size_t     n_id;
     int32_t    unk_id;      /* -1: none */
     const char *unk;
     /* BPE */
-    wd_u64map  merges;      /* (left << 32 | right) -> (rank << 32 | merged id) */
+    wd__u64map  merges;      /* (left << 32 | right) -> (rank << 32 | merged id) */
     const char *cont_prefix; size_t cont_prefix_len; /* also WordPiece's "##" */
     const char *eow_suffix;  size_t eow_suffix_len;
     bool       fuse_unk, byte_fallback, ignore_merges;
@@ -252,83 +252,83 @@ typedef struct wd_tmodel {
     double    *score;       /* per id */
     double     min_score;
     size_t     max_piece_len; /* bytes */
-} wd_tmodel;
+} wd__tmodel;
 
 struct wd_ctok { int32_t id; uint32_t start, end; };
 struct wd_cent { uint32_t off, n; };
 
 /* Token produced by a model: id and byte range within the word. */
-typedef struct wd_mtok { int32_t id; uint32_t start, end; } wd_mtok;
+typedef struct wd__mtok { int32_t id; uint32_t start, end; } wd__mtok;
 
-typedef struct wd_mtoks { wd_mtok *v; size_t n, cap; } wd_mtoks;
+typedef struct wd__mtoks { wd__mtok *v; size_t n, cap; } wd__mtoks;
 
-wd_status wd__mtoks_push(wd_mtoks *t, int32_t id, uint32_t start, uint32_t end);
+wd_status wd__mtoks_push(wd__mtoks *t, int32_t id, uint32_t start, uint32_t end);
 
-wd_status wd__bpe_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmodel *m);
-wd_status wd__bpe_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out,
-                           wd_scratch *sc);
+wd_status wd__bpe_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m);
+wd_status wd__bpe_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out,
+                           wd__scratch *sc);
 /* The textbook O(n^2) merge loop (scan every pair, merge the best, repeat):
  * the oracle for tests and the reference for the benchmark. */
-wd_status wd__bpe_tokenize_naive(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out);
+wd_status wd__bpe_tokenize_naive(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out);
 
-wd_status wd__wordpiece_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmodel *m);
-wd_status wd__wordpiece_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out,
-                                 wd_scratch *sc);
-wd_status wd__unigram_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmodel *m);
-wd_status wd__unigram_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out,
-                               wd_scratch *sc);
-void      wd__model_free(wd_tmodel *m);
+wd_status wd__wordpiece_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m);
+wd_status wd__wordpiece_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out,
+                                 wd__scratch *sc);
+wd_status wd__unigram_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m);
+wd_status wd__unigram_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out,
+                               wd__scratch *sc);
+void      wd__model_free(wd__tmodel *m);
 /* Stores a vocabulary entry (string copied into a). */
-wd_status wd__model_add_token(wd_tmodel *m, wd_arena *a, const char *s, size_t len, int64_t id,
+wd_status wd__model_add_token(wd__tmodel *m, wd__arena *a, const char *s, size_t len, int64_t id,
                               const char *where);
-wd_status wd__model_alloc_ids(wd_tmodel *m, size_t n);
+wd_status wd__model_alloc_ids(wd__tmodel *m, size_t n);
 
 /* ==== added tokens (added_tokens.c) ====================================== */
 
-typedef struct wd_added_token {
+typedef struct wd__added_token {
     const char *content; size_t len;       /* as written */
     const char *norm; size_t norm_len;     /* normalized form, when normalized */
     int32_t id;
     bool special, lstrip, rstrip, single_word, normalized;
-} wd_added_token;
+} wd__added_token;
 
-typedef struct wd_added_vocab {
-    wd_added_token *tok;
+typedef struct wd__added_vocab {
+    wd__added_token *tok;
     size_t n;
     /* two matchers: raw (normalized == false) and normalized */
     struct wd_trie *raw, *norm;
-} wd_added_vocab;
+} wd__added_vocab;
 
 /* Builds the matchers once normalized forms are set. */
-wd_status wd__added_build(wd_added_vocab *av);
-void      wd__added_free(wd_added_vocab *av);
+wd_status wd__added_build(wd__added_vocab *av);
+void      wd__added_free(wd__added_vocab *av);
 /* True when some added token is matched in raw (or normalized) text. */
-bool      wd__added_has(const wd_added_vocab *av, bool normalized);
+bool      wd__added_has(const wd__added_vocab *av, bool normalized);
 /* Splits the text pieces of (in, pin) on the added tokens of one matcher
  * (normalized or not), appending pieces of the same string `in` to pout.
  * With skip_special the special tokens are not matched. */
-wd_status wd__added_split(const wd_added_vocab *av, bool normalized, bool skip_special,
-                          const wd_tstr *in, const wd_pieces *pin, wd_pieces *pout);
+wd_status wd__added_split(const wd__added_vocab *av, bool normalized, bool skip_special,
+                          const wd__tstr *in, const wd__pieces *pin, wd__pieces *pout);
 
 /* ==== post-processors (postprocessor.c) ================================== */
 
-typedef enum wd_post_type {
+typedef enum wd__post_type {
     WD_POST_TEMPLATE, WD_POST_BERT, WD_POST_ROBERTA, WD_POST_BYTELEVEL, WD_POST_SEQUENCE,
-} wd_post_type;
+} wd__post_type;
 
-typedef struct wd_post_item {
+typedef struct wd__post_item {
     bool     is_seq;   /* $A (the text) or a special token */
     int32_t *ids;      /* the special token's ids */
     size_t   n_ids;
-} wd_post_item;
+} wd__post_item;
 
-typedef struct wd_postproc {
-    wd_post_type type;
-    wd_post_item *items; size_t n_items;  /* Template: the single template */
+typedef struct wd__postproc {
+    wd__post_type type;
+    wd__post_item *items; size_t n_items;  /* Template: the single template */
     int32_t cls_id, sep_id;               /* Bert, Roberta */
     bool trim_offsets, add_prefix_space;
-    struct wd_postproc **kids; size_t n_kids;
-} wd_postproc;
+    struct wd__postproc **kids; size_t n_kids;
+} wd__postproc;
 
 /* The encoding being built. */
 struct wd_encoding {
@@ -341,60 +341,60 @@ struct wd_encoding {
 wd_status wd__encoding_push(wd_encoding *e, int32_t id, size_t start, size_t end, bool special);
 
 wd_status wd__postproc_parse(const cJSON *j, const char *where, const char *field,
-                             const wd_tmodel *m, const wd_added_vocab *av, wd_postproc **out);
-void      wd__postproc_free(wd_postproc *p);
+                             const wd__tmodel *m, const wd__added_vocab *av, wd__postproc **out);
+void      wd__postproc_free(wd__postproc *p);
 /* Rewrites enc in place (adds special tokens when add_special, adjusts
  * offsets). text is the original input, for offset trimming. */
-wd_status wd__postproc_run(const wd_postproc *p, wd_encoding *enc, bool add_special,
+wd_status wd__postproc_run(const wd__postproc *p, wd_encoding *enc, bool add_special,
                            const char *text, size_t text_len, const struct wd_tokenizer *tok);
 
 /* ==== decoders (decoder.c) =============================================== */
 
-typedef enum wd_dec_type {
+typedef enum wd__dec_type {
     WD_DEC_BYTELEVEL, WD_DEC_METASPACE, WD_DEC_BYTE_FALLBACK, WD_DEC_WORDPIECE, WD_DEC_FUSE,
     WD_DEC_STRIP, WD_DEC_REPLACE, WD_DEC_BPE, WD_DEC_CTC, WD_DEC_SEQUENCE,
-} wd_dec_type;
+} wd__dec_type;
 
-typedef struct wd_decoder {
-    wd_dec_type type;
+typedef struct wd__decoder {
+    wd__dec_type type;
     char replacement[8]; size_t replacement_len; /* Metaspace */
-    wd_prepend_scheme prepend;
+    wd__prepend_scheme prepend;
     char *prefix; size_t prefix_len;             /* WordPiece; BPE suffix */
     bool cleanup;
     uint32_t strip_char; size_t strip_start, strip_stop; /* Strip */
     char *pattern; size_t pattern_len; pcre2_code *re;  /* Replace */
     char *content; size_t content_len;
-    struct wd_decoder **kids; size_t n_kids;
-} wd_decoder;
+    struct wd__decoder **kids; size_t n_kids;
+} wd__decoder;
 
 /* A list of strings in one buffer. */
-typedef struct wd_strlist {
+typedef struct wd__strlist {
     char   *b; size_t len, cap;
     size_t *off, *n; size_t count, count_cap;
-} wd_strlist;
+} wd__strlist;
 
-wd_status wd__strlist_push(wd_strlist *l, const char *s, size_t n);
-void      wd__strlist_clear(wd_strlist *l);
-void      wd__strlist_free(wd_strlist *l);
+wd_status wd__strlist_push(wd__strlist *l, const char *s, size_t n);
+void      wd__strlist_clear(wd__strlist *l);
+void      wd__strlist_free(wd__strlist *l);
 
 wd_status wd__decoder_parse(const cJSON *j, const char *where, const char *field,
-                            wd_decoder **out);
-void      wd__decoder_free(wd_decoder *d);
+                            wd__decoder **out);
+void      wd__decoder_free(wd__decoder *d);
 /* Runs the decoder over the token strings of in; the result strings are in
  * out (joined by the caller). With raw, byte-producing decoders emit raw
  * bytes instead of replacing invalid UTF-8 (for the stream). */
-wd_status wd__decoder_run(const wd_decoder *d, const wd_strlist *in, wd_strlist *out, bool raw);
+wd_status wd__decoder_run(const wd__decoder *d, const wd__strlist *in, wd__strlist *out, bool raw);
 
 /* ==== the tokenizer (tokenizer.c) ======================================== */
 
 struct wd_tokenizer {
-    wd_arena      *arena;
-    wd_tmodel       model;
-    wd_added_vocab added;
-    wd_normalizer *normalizer;
-    wd_pretok     *pretok;
-    wd_postproc   *post;
-    wd_decoder    *decoder;
+    wd__arena      *arena;
+    wd__tmodel       model;
+    wd__added_vocab added;
+    wd__normalizer *normalizer;
+    wd__pretok     *pretok;
+    wd__postproc   *post;
+    wd__decoder    *decoder;
     size_t         vocab_size;
     int32_t        special_id[4];
     const char    *special_str[4];

@@ -20,7 +20,7 @@
  * as in a whole decode.
  *
  * A loaded tokenizer is never written to again: everything an encode
- * needs to mutate lives in its wd_scratch.
+ * needs to mutate lives in its wd__scratch.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -37,24 +37,24 @@ wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out);
 
 /* ==== the model's vocabulary ============================================= */
 
-wd_status wd__model_alloc_ids(wd_tmodel *m, size_t n) {
+wd_status wd__model_alloc_ids(wd__tmodel *m, size_t n) {
     m->id_tok = calloc(n ? n : 1, sizeof *m->id_tok);
     if (!m->id_tok) return WD_ERR_NOMEM;
     m->n_id = n;
     return WD_OK;
 }
 
-wd_status wd__model_add_token(wd_tmodel *m, wd_arena *a, const char *s, size_t len, int64_t id,
+wd_status wd__model_add_token(wd__tmodel *m, wd__arena *a, const char *s, size_t len, int64_t id,
                               const char *where) {
     if (id < 0 || (size_t)id >= m->n_id)
         return wd__fail(WD_ERR_FORMAT, "%s: model.vocab: id %lld out of range", where, (long long)id);
     char *c = wd__arena_strndup(a, s, len);
     if (!c) return WD_ERR_NOMEM;
-    m->id_tok[id] = (wd_tokstr){c, (uint32_t)len};
+    m->id_tok[id] = (wd__tokstr){c, (uint32_t)len};
     return wd__strmap_put(&m->vocab, c, len, (int32_t)id);
 }
 
-void wd__model_free(wd_tmodel *m) {
+void wd__model_free(wd__tmodel *m) {
     wd__strmap_free(&m->vocab);
     wd__u64map_free(&m->merges);
     free(m->id_tok);
@@ -62,7 +62,7 @@ void wd__model_free(wd_tmodel *m) {
     memset(m, 0, sizeof *m);
 }
 
-static wd_status model_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out, wd_scratch *sc,
+static wd_status model_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out, wd__scratch *sc,
                                 bool naive) {
     switch (m->type) {
     case WD_TMODEL_BPE: return naive ? wd__bpe_tokenize_naive(m, s, len, out) : wd__bpe_tokenize(m, s, len, out, sc);
@@ -77,7 +77,7 @@ static wd_status model_tokenize(const wd_tmodel *m, const char *s, size_t len, w
 typedef struct tok_ext {
     struct wd_tokenizer pub;
     int32_t  *added_by_id;  /* id -> index in added.tok, or -1 */
-    wd_strmap added_by_str;
+    wd__strmap added_by_str;
 } tok_ext;
 
 const char *wd__tok_str(const struct wd_tokenizer *t, int32_t id, size_t *len) {
@@ -138,15 +138,15 @@ static wd_status parse_model(const cJSON *root, const char *where, wd_tokenizer 
 }
 
 /* Normalizes an added token's content as the text around it will be. */
-static wd_status normalize_str(const wd_normalizer *n, wd_arena *a, const char *s, size_t len,
+static wd_status normalize_str(const wd__normalizer *n, wd__arena *a, const char *s, size_t len,
                                const char **out, size_t *out_len) {
     if (!n) {
         *out = s;
         *out_len = len;
         return WD_OK;
     }
-    wd_tstr in = {0}, res = {0};
-    wd_scratch sc = {0};
+    wd__tstr in = {0}, res = {0};
+    wd__scratch sc = {0};
     wd_status st = wd__tstr_push(&in, s, len, 0, (uint32_t)len);
     if (!st) st = wd__normalizer_run(n, &in, 0, len, &res, &sc);
     if (!st) {
@@ -176,7 +176,7 @@ static wd_status parse_added(const cJSON *root, const char *where, wd_tokenizer 
         snprintf(sub, sizeof sub, "%s: added_tokens[%zu]", where, k);
         if (!cJSON_IsObject(it))
             return wd__fail(WD_ERR_FORMAT, "%s: expected an object, got %s", sub, wd__json_type_name(it));
-        wd_added_token *a = &t->added.tok[k];
+        wd__added_token *a = &t->added.tok[k];
         int64_t id;
         const char *content;
         wd_status st = wd__json_int(it, sub, "id", true, 0, &id);
@@ -418,7 +418,7 @@ void wd_encoding_free(wd_encoding *e) {
 }
 
 static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len, const wd_encode_params *pp,
-                             wd_encoding *enc, wd_scratch *sc, bool naive) {
+                             wd_encoding *enc, wd__scratch *sc, bool naive) {
     wd_encode_params p = pp ? *pp : wd_encode_params_default();
     if (!text && len) return wd__fail(WD_ERR_INVALID_ARG, "wd_tokenizer_encode: text is NULL");
     if (len > INT32_MAX) return wd__fail(WD_ERR_RANGE, "wd_tokenizer_encode: text of %zu bytes is over 2 GiB", len);
@@ -429,8 +429,8 @@ static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len
     /* (0) the text, each byte aligned to its whole character. Steps that
      * have nothing to do are skipped; the others write the next buffer. */
     int cur = 0;
-    wd_tstr *t0 = &sc->t[0];
-    wd_pieces *p0 = &sc->p[0];
+    wd__tstr *t0 = &sc->t[0];
+    wd__pieces *p0 = &sc->p[0];
     wd_status st = WD_OK;
     for (int k = 0; k < 4 && !st; k++) st = wd__tstr_reserve(&sc->t[k], len + len / 4 + 16);
     if (st) return st;
@@ -458,10 +458,10 @@ static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len
     /* (2) normalizer */
     if (!st && t->normalizer) {
         NEXT();
-        const wd_tstr *ti = &sc->t[cur];
-        wd_tstr *to = &sc->t[nxt];
+        const wd__tstr *ti = &sc->t[cur];
+        wd__tstr *to = &sc->t[nxt];
         for (size_t k = 0; k < sc->p[cp].n && !st; k++) {
-            const wd_piece *pc = &sc->p[cp].v[k];
+            const wd__piece *pc = &sc->p[cp].v[k];
             size_t start = to->len;
             if (pc->id >= 0) st = wd__tstr_copy(to, ti, pc->start, pc->len);
             else st = wd__normalizer_run(t->normalizer, ti, pc->start, pc->len, to, sc);
@@ -483,12 +483,12 @@ static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len
         cur = cp = nxt;
     }
 #undef NEXT
-    const wd_tstr *wt = &sc->t[cur];
-    const wd_pieces *wp = &sc->p[cp];
+    const wd__tstr *wt = &sc->t[cur];
+    const wd__pieces *wp = &sc->p[cp];
     /* (5) model */
-    wd_mtoks mt = {0};
+    wd__mtoks mt = {0};
     for (size_t k = 0; k < wp->n && !st; k++) {
-        const wd_piece *pc = &wp->v[k];
+        const wd__piece *pc = &wp->v[k];
         if (pc->len == 0) continue;
         if (pc->id >= 0) {
             st = wd__encoding_push(enc, pc->id, wt->a0[pc->start], wt->a1[pc->start + pc->len - 1],
@@ -498,7 +498,7 @@ static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len
         mt.n = 0;
         st = model_tokenize(&t->model, wt->b + pc->start, pc->len, &mt, sc, naive);
         for (size_t i = 0; i < mt.n && !st; i++) {
-            const wd_mtok *m = &mt.v[i];
+            const wd__mtok *m = &mt.v[i];
             size_t a = pc->start + m->start, b = pc->start + m->end;
             st = wd__encoding_push(enc, m->id, wt->a0[a], wt->a1[b - 1], false);
         }
@@ -515,7 +515,7 @@ static wd_status encode_into(const wd_tokenizer *t, const char *text, size_t len
  * pointer keeps it reachable; the key's destructor frees it when a thread
  * ends. A scratch grown past SCRATCH_KEEP bytes is freed instead of kept. */
 enum { SCRATCH_KEEP = 32 << 20 };
-static _Thread_local wd_scratch *tls_scratch;
+static _Thread_local wd__scratch *tls_scratch;
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
@@ -526,8 +526,8 @@ static void scratch_destroy(void *p) {
 
 static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_destroy); }
 
-static wd_scratch *scratch_take(void) {
-    wd_scratch *sc = tls_scratch;
+static wd__scratch *scratch_take(void) {
+    wd__scratch *sc = tls_scratch;
     tls_scratch = NULL; /* a nested call (none today) would get its own */
     if (!sc) sc = calloc(1, sizeof *sc);
     if (!sc) return NULL;
@@ -541,9 +541,9 @@ static wd_scratch *scratch_take(void) {
     return sc;
 }
 
-static void scratch_give(wd_scratch *sc) {
+static void scratch_give(wd__scratch *sc) {
     size_t bytes = 0;
-    for (int k = 0; k < 4; k++) bytes += sc->t[k].cap * 9 + sc->p[k].cap * sizeof(wd_piece);
+    for (int k = 0; k < 4; k++) bytes += sc->t[k].cap * 9 + sc->p[k].cap * sizeof(wd__piece);
     bytes += sc->sym_cap * 20 + sc->heap_cap * 12 + sc->cache_cap * 12 + sc->lat_cap * 16;
     if (bytes > SCRATCH_KEEP || tls_scratch) {
         scratch_destroy(sc);
@@ -566,7 +566,7 @@ wd_status wd__tokenizer_encode_impl(const wd_tokenizer *tok, const char *text, s
     if (!tok) return wd__fail(WD_ERR_INVALID_ARG, "wd_tokenizer_encode: tok is NULL");
     wd_encoding *e = calloc(1, sizeof *e);
     if (!e) return wd__fail(WD_ERR_NOMEM, "wd_tokenizer_encode: out of memory");
-    wd_scratch *sc = scratch_take();
+    wd__scratch *sc = scratch_take();
     if (!sc) {
         free(e);
         return wd__fail(WD_ERR_NOMEM, "wd_tokenizer_encode: out of memory");
@@ -606,7 +606,7 @@ static wd_status decode_bytes(const wd_tokenizer *t, const int32_t *ids, size_t 
                               char **buf, size_t *blen) {
     *buf = NULL;
     *blen = 0;
-    wd_strlist in = {0}, out = {0};
+    wd__strlist in = {0}, out = {0};
     wd_status st = WD_OK;
     for (size_t i = 0; i < n && !st; i++) {
         size_t len;
@@ -619,7 +619,7 @@ static wd_status decode_bytes(const wd_tokenizer *t, const int32_t *ids, size_t 
         if (skip_special && wd_tokenizer_is_special(t, ids[i])) continue;
         st = wd__strlist_push(&in, s, len);
     }
-    const wd_strlist *res = &in;
+    const wd__strlist *res = &in;
     if (!st && t->decoder) {
         st = wd__decoder_run(t->decoder, &in, &out, raw);
         res = &out;

@@ -217,7 +217,7 @@ bool wd__uc_is_chinese(uint32_t c) {
 
 #include <stdlib.h>
 
-wd_status wd__tstr_reserve(wd_tstr *t, size_t extra) {
+wd_status wd__tstr_reserve(wd__tstr *t, size_t extra) {
     if (t->len + extra <= t->cap) return WD_OK;
     size_t cap = t->cap ? t->cap : 256;
     while (cap < t->len + extra) cap *= 2;
@@ -235,14 +235,14 @@ wd_status wd__tstr_reserve(wd_tstr *t, size_t extra) {
     return WD_OK;
 }
 
-void wd__tstr_free(wd_tstr *t) {
+void wd__tstr_free(wd__tstr *t) {
     free(t->b);
     free(t->a0);
     free(t->a1);
     memset(t, 0, sizeof *t);
 }
 
-wd_status wd__tstr_push(wd_tstr *t, const char *s, size_t n, uint32_t a0, uint32_t a1) {
+wd_status wd__tstr_push(wd__tstr *t, const char *s, size_t n, uint32_t a0, uint32_t a1) {
     if (n == 0) return WD_OK;
     wd_status st = wd__tstr_reserve(t, n);
     if (st) return st;
@@ -255,7 +255,7 @@ wd_status wd__tstr_push(wd_tstr *t, const char *s, size_t n, uint32_t a0, uint32
     return WD_OK;
 }
 
-wd_status wd__tstr_copy(wd_tstr *t, const wd_tstr *src, size_t i, size_t n) {
+wd_status wd__tstr_copy(wd__tstr *t, const wd__tstr *src, size_t i, size_t n) {
     if (n == 0) return WD_OK;
     wd_status st = wd__tstr_reserve(t, n);
     if (st) return st;
@@ -266,36 +266,36 @@ wd_status wd__tstr_copy(wd_tstr *t, const wd_tstr *src, size_t i, size_t n) {
     return WD_OK;
 }
 
-wd_status wd__pieces_push(wd_pieces *p, uint32_t start, uint32_t len, int32_t id) {
+wd_status wd__pieces_push(wd__pieces *p, uint32_t start, uint32_t len, int32_t id) {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
-        wd_piece *v = realloc(p->v, cap * sizeof *v);
+        wd__piece *v = realloc(p->v, cap * sizeof *v);
         if (!v) return WD_ERR_NOMEM;
         p->v = v;
         p->cap = cap;
     }
-    p->v[p->n++] = (wd_piece){start, len, id};
+    p->v[p->n++] = (wd__piece){start, len, id};
     return WD_OK;
 }
 
-void wd__pieces_free(wd_pieces *p) {
+void wd__pieces_free(wd__pieces *p) {
     free(p->v);
     memset(p, 0, sizeof *p);
 }
 
-wd_status wd__mtoks_push(wd_mtoks *t, int32_t id, uint32_t start, uint32_t end) {
+wd_status wd__mtoks_push(wd__mtoks *t, int32_t id, uint32_t start, uint32_t end) {
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
-        wd_mtok *v = realloc(t->v, cap * sizeof *v);
+        wd__mtok *v = realloc(t->v, cap * sizeof *v);
         if (!v) return WD_ERR_NOMEM;
         t->v = v;
         t->cap = cap;
     }
-    t->v[t->n++] = (wd_mtok){id, start, end};
+    t->v[t->n++] = (wd__mtok){id, start, end};
     return WD_OK;
 }
 
-void wd__scratch_free(wd_scratch *sc) {
+void wd__scratch_free(wd__scratch *sc) {
     for (int k = 0; k < 4; k++) {
         wd__tstr_free(&sc->t[k]);
         wd__pieces_free(&sc->p[k]);

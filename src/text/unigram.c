@@ -18,7 +18,7 @@
 #include "base/json.h"
 #include "text/tok_internal.h"
 
-wd_status wd__unigram_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmodel *m) {
+wd_status wd__unigram_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m) {
     m->type = WD_TMODEL_UNIGRAM;
     m->unk_id = -1;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "vocab");
@@ -73,8 +73,8 @@ typedef struct node {
     int32_t  from; /* start byte of the best piece ending here; -1 = unreached */
 } node;
 
-wd_status wd__unigram_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out,
-                               wd_scratch *sc) {
+wd_status wd__unigram_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out,
+                               wd__scratch *sc) {
     if (len == 0) return WD_OK;
     if (len + 1 > sc->lat_cap) {
         void *p = realloc(sc->lat, (len + 1) * sizeof(node));
@@ -119,14 +119,14 @@ wd_status wd__unigram_tokenize(const wd_tmodel *m, const char *s, size_t len, wd
         e = b;
     }
     for (size_t a = first, b = out->n - 1; a < b; a++, b--) {
-        wd_mtok t = out->v[a];
+        wd__mtok t = out->v[a];
         out->v[a] = out->v[b];
         out->v[b] = t;
     }
     /* fuse unknowns; byte fallback; no unknown id: drop */
     size_t w = first;
     for (size_t r = first; r < out->n; r++) {
-        wd_mtok t = out->v[r];
+        wd__mtok t = out->v[r];
         bool unk = t.id == m->unk_id;
         if (unk && w > first && out->v[w - 1].id == m->unk_id && out->v[w - 1].end == t.start) {
             out->v[w - 1].end = t.end;
@@ -138,13 +138,13 @@ wd_status wd__unigram_tokenize(const wd_tmodel *m, const char *s, size_t len, wd
     if (m->byte_fallback || m->unk_id < 0) {
         size_t n = out->n;
         /* rebuild the tail with unknowns expanded */
-        wd_mtok *tmp = malloc((n - first + 1) * sizeof *tmp);
+        wd__mtok *tmp = malloc((n - first + 1) * sizeof *tmp);
         if (!tmp) return WD_ERR_NOMEM;
         memcpy(tmp, out->v + first, (n - first) * sizeof *tmp);
         out->n = first;
         wd_status st = WD_OK;
         for (size_t k = 0; k < n - first && !st; k++) {
-            wd_mtok t = tmp[k];
+            wd__mtok t = tmp[k];
             if (t.id != m->unk_id || t.id < 0) {
                 if (t.id >= 0) st = wd__mtoks_push(out, t.id, t.start, t.end);
                 continue;

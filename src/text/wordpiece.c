@@ -13,9 +13,9 @@
 #include "base/json.h"
 #include "text/tok_internal.h"
 
-wd_status wd__vocab_parse_object(const cJSON *v, const char *where, wd_arena *a, wd_tmodel *m);
+wd_status wd__vocab_parse_object(const cJSON *v, const char *where, wd__arena *a, wd__tmodel *m);
 
-wd_status wd__wordpiece_parse(const cJSON *j, const char *where, wd_arena *a, wd_tmodel *m) {
+wd_status wd__wordpiece_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m) {
     m->type = WD_TMODEL_WORDPIECE;
     m->unk_id = -1;
     wd_status st = wd__vocab_parse_object(cJSON_GetObjectItemCaseSensitive(j, "vocab"), where, a, m);
@@ -41,8 +41,8 @@ wd_status wd__wordpiece_parse(const cJSON *j, const char *where, wd_arena *a, wd
     return WD_OK;
 }
 
-wd_status wd__wordpiece_tokenize(const wd_tmodel *m, const char *s, size_t len, wd_mtoks *out,
-                                 wd_scratch *sc) {
+wd_status wd__wordpiece_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out,
+                                 wd__scratch *sc) {
     if (len == 0) return WD_OK;
     size_t nchars = 0;
     for (size_t i = 0; i < len; i += (size_t)wd__utf8_len((unsigned char)s[i])) nchars++;

@@ -28,7 +28,7 @@ static void test_status_str(void **state) {
 }
 
 static void test_errors(void **state) {
-    wd_err e;
+    wd__err e;
     wd__err_clear(&e);
     assert_string_equal(wd__err_msg(&e), "");
     assert_int_equal(wd__err_set(&e, WD_ERR_FORMAT, "%s: bad %d", "f.json", 3), WD_ERR_FORMAT);
@@ -65,7 +65,7 @@ static void test_log(void **state) {
 }
 
 static void test_arena(void **state) {
-    wd_arena *a = wd__arena_new(128);
+    wd__arena *a = wd__arena_new(128);
     assert_non_null(a);
     for (size_t align = 1; align <= 256; align *= 2) {
         unsigned char *p = wd__arena_alloc(a, 37, align);
@@ -113,7 +113,7 @@ static void test_files(void **state) {
     assert_null(buf);
 
     /* An aborted write leaves the old file and no temporary behind. */
-    wd_atomic_file af;
+    wd__atomic_file af;
     assert_int_equal(wd__atomic_open(&af, path), WD_OK);
     fputs("partial", af.fp);
     wd__atomic_abort(&af);
@@ -122,7 +122,7 @@ static void test_files(void **state) {
     assert_string_equal(buf, "hello");
     free(buf);
 
-    wd_map m;
+    wd__map m;
     assert_int_equal(wd__map_open(&m, path), WD_OK);
     assert_int_equal(m.size, 5);
     assert_memory_equal(m.data, "hello", 5);

@@ -299,11 +299,11 @@ static char **lexicon_words(const char *name, size_t *n_out) {
 static void lexicon_oracle(const char *name, size_t n_texts) {
     size_t len;
     const char *src = wd__lexicon_builtin(name, &len);
-    wd_lexicon *lx = wd__lexicon_new();
-    wd_err err = {0};
+    wd__lexicon *lx = wd__lexicon_new();
+    wd__err err = {0};
     assert_int_equal(wd__lexicon_add(lx, src, len, name, &err), WD_OK);
     assert_int_equal(wd__lexicon_compile(lx, &err), WD_OK);
-    wd_lexicon_scratch *s1 = wd__lexicon_scratch_new(), *s2 = wd__lexicon_scratch_new();
+    wd__lexicon_scratch *s1 = wd__lexicon_scratch_new(), *s2 = wd__lexicon_scratch_new();
     size_t n_words;
     char **words = lexicon_words(name, &n_words);
     uint64_t seed = 99;

@@ -12,7 +12,7 @@
 #include "base/json.h"
 #include "text/tok_internal.h"
 
-static void tstr_from(wd_tstr *t, const char *s) {
+static void tstr_from(wd__tstr *t, const char *s) {
     t->len = 0;
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
@@ -28,11 +28,11 @@ static void tstr_from(wd_tstr *t, const char *s) {
 static void norm(const char *json, const char *in, const char *want) {
     cJSON *j = wd__json_parse(json, strlen(json), "test");
     assert_non_null(j);
-    wd_arena *a = wd__arena_new(0);
-    wd_normalizer *n;
+    wd__arena *a = wd__arena_new(0);
+    wd__normalizer *n;
     if (wd__normalizer_parse(j, "test", "normalizer", a, &n)) fail_msg("%s", wd_last_error());
-    wd_tstr src = {0}, out = {0};
-    wd_scratch sc = {0};
+    wd__tstr src = {0}, out = {0};
+    wd__scratch sc = {0};
     tstr_from(&src, in);
     assert_int_equal(wd__normalizer_run(n, &src, 0, src.len, &out, &sc), WD_OK);
     if (out.len != strlen(want) || (out.len && memcmp(out.b, want, out.len)))
@@ -89,11 +89,11 @@ static void test_normalizer_alignment(void **state) {
      * space at [1, 2); "b" keeps [2, 3) */
     const char *json = "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\xE2\x96\x81\"}";
     cJSON *j = wd__json_parse(json, strlen(json), "test");
-    wd_arena *a = wd__arena_new(0);
-    wd_normalizer *n;
+    wd__arena *a = wd__arena_new(0);
+    wd__normalizer *n;
     assert_int_equal(wd__normalizer_parse(j, "test", "n", a, &n), WD_OK);
-    wd_tstr src = {0}, out = {0};
-    wd_scratch sc = {0};
+    wd__tstr src = {0}, out = {0};
+    wd__scratch sc = {0};
     tstr_from(&src, "a b");
     assert_int_equal(wd__normalizer_run(n, &src, 0, src.len, &out, &sc), WD_OK);
     assert_int_equal(out.len, 5);
@@ -117,12 +117,12 @@ static void test_normalizer_alignment(void **state) {
 static void pre(const char *json, const char *in, const char *want) {
     cJSON *j = wd__json_parse(json, strlen(json), "test");
     assert_non_null(j);
-    wd_arena *a = wd__arena_new(0);
-    wd_pretok *p;
+    wd__arena *a = wd__arena_new(0);
+    wd__pretok *p;
     if (wd__pretok_parse(j, "test", "pre_tokenizer", a, &p)) fail_msg("%s", wd_last_error());
-    wd_tstr src = {0}, out = {0};
-    wd_pieces pin = {0}, pout = {0};
-    wd_scratch sc = {0};
+    wd__tstr src = {0}, out = {0};
+    wd__pieces pin = {0}, pout = {0};
+    wd__scratch sc = {0};
     tstr_from(&src, in);
     if (src.len) wd__pieces_push(&pin, 0, (uint32_t)src.len, -1);
     assert_int_equal(wd__pretok_run(p, &src, &pin, &out, &pout, &sc), WD_OK);
@@ -221,9 +221,9 @@ static void test_pretokenizers(void **state) {
 static void dec(const char *json, const char *const *toks, const char *want) {
     cJSON *j = wd__json_parse(json, strlen(json), "test");
     assert_non_null(j);
-    wd_decoder *d;
+    wd__decoder *d;
     if (wd__decoder_parse(j, "test", "decoder", &d)) fail_msg("%s", wd_last_error());
-    wd_strlist in = {0}, out = {0};
+    wd__strlist in = {0}, out = {0};
     for (size_t k = 0; toks[k]; k++) wd__strlist_push(&in, toks[k], strlen(toks[k]));
     assert_int_equal(wd__decoder_run(d, &in, &out, false), WD_OK);
     char got[1024];

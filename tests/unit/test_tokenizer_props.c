@@ -217,8 +217,8 @@ static void test_invalid_utf8(void **state) {
 /* Fast (heap) and naive (O(n^2)) BPE give the same tokens on words. */
 static void compare_bpe(const wd_tokenizer *t, const char *name, const char *alphabet[], size_t n_alpha,
                         uint64_t seed, size_t max_len) {
-    wd_scratch sc = {0};
-    wd_mtoks a = {0}, b = {0};
+    wd__scratch sc = {0};
+    wd__mtoks a = {0}, b = {0};
     char word[8192];
     for (int it = 0; it < 3000; it++) {
         size_t n = 1 + (size_t)(wdt_rand(&seed) % max_len), o = 0;

@@ -111,7 +111,7 @@ int cmd_attack(int argc, char **argv) {
         ap.n_templates = n_tpls;
     }
 
-    wd_atomic_file af;
+    wd__atomic_file af;
     memset(&af, 0, sizeof af);
     FILE *fp = stdout;
     if (strcmp(out, "-")) {

@@ -61,7 +61,7 @@ static void clf_free(void *vimpl) {
     free(c);
 }
 
-static wd_status clf_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+static wd_status clf_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "threshold", "injection_threshold", NULL};
     *impl = NULL;
@@ -236,7 +236,7 @@ static wd_status map_scores(const clf_impl *c, const float *probs, size_t orig_l
 }
 
 static wd_status clf_scan(const void *vimpl, void *scratch, const wd_scan_input *in,
-                          wd_scan_result *res, wd_err *err) {
+                          wd_scan_result *res, wd__err *err) {
     const clf_impl *c = vimpl;
     float probs[WD_TEXTCLF_MAX_LABELS];
     unsigned flags = wd__textclf_norm_flags(c->m);

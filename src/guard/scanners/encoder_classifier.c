@@ -89,7 +89,7 @@ typedef struct mask_ctx {
     bool        ignore;
 } mask_ctx;
 
-static wd_status add_mask(const wd_pnode *it, void *user) {
+static wd_status add_mask(const wd__pnode *it, void *user) {
     mask_ctx *mc = user;
     if (!strcasecmp(it->str, "ignore")) {
         mc->ignore = true;
@@ -101,8 +101,8 @@ static wd_status add_mask(const wd_pnode *it, void *user) {
     return WD_OK;
 }
 
-static wd_status enc_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl,
-                          wd_err *err) {
+static wd_status enc_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl,
+                          wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "labels", "unsafe_categories", "threads", "max_tokens",
                                        NULL};
@@ -153,7 +153,7 @@ static wd_status enc_init(const wd_pnode *cfg, const wd_scanner_env *env, void *
         st = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    const wd_pnode *lm = wd__pn_get(cfg, "labels");
+    const wd__pnode *lm = wd__pn_get(cfg, "labels");
     if (lm && lm->kind != WD_PN_MAP) {
         st = wd__pn_error(lm, err, WD_ERR_FORMAT, "labels", "expected a mapping label: category");
         goto fail;
@@ -165,7 +165,7 @@ static wd_status enc_init(const wd_pnode *cfg, const wd_scanner_env *env, void *
         for (size_t k = 0; lm && name && k < lm->n; k++) {
             if (strcasecmp(lm->keys[k]->str, name)) continue;
             mask_ctx mc = {&j->map[i], false};
-            const wd_pnode *v = lm->items[k];
+            const wd__pnode *v = lm->items[k];
             wd_status s2 = WD_OK;
             if (v->kind == WD_PN_SCALAR) s2 = add_mask(v, &mc);
             else if (v->kind == WD_PN_SEQ)
@@ -220,7 +220,7 @@ static void enc_scratch_free(void *scratch) {
 }
 
 static wd_status enc_scan(const void *impl, void *scratch, const wd_scan_input *in,
-                          wd_scan_result *res, wd_err *err) {
+                          wd_scan_result *res, wd__err *err) {
     const enc_judge *j = impl;
     enc_scratch *s = scratch;
     if (!s) return wd__err_set(err, WD_ERR_NOMEM, "encoder_classifier: no work space");

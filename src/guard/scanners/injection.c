@@ -29,12 +29,12 @@ static const char *const template_pattern =
     "|\\[/?INST\\]|<</?SYS>>|<start_of_turn>|<end_of_turn>";
 
 typedef struct injection {
-    wd_lexicon *lx;
+    wd__lexicon *lx;
     pcre2_code *tmpl;
 } injection;
 
 typedef struct inj_scratch {
-    wd_lexicon_scratch  *lx;
+    wd__lexicon_scratch  *lx;
     pcre2_match_data    *md;
     pcre2_match_context *mc;
 } inj_scratch;
@@ -48,12 +48,12 @@ static void injection_free(void *impl) {
 }
 
 typedef struct file_ctx {
-    wd_lexicon           *lx;
+    wd__lexicon           *lx;
     const wd_scanner_env *env;
-    wd_err               *err;
+    wd__err               *err;
 } file_ctx;
 
-static wd_status add_file(const wd_pnode *it, void *user) {
+static wd_status add_file(const wd__pnode *it, void *user) {
     file_ctx *c = user;
     char *path = it->str[0] == '/' ? strdup(it->str) : wd__path_join(c->env->policy_dir, it->str);
     if (!path) return wd__err_set(c->err, WD_ERR_NOMEM, "out of memory");
@@ -67,7 +67,7 @@ static wd_status add_file(const wd_pnode *it, void *user) {
     return st;
 }
 
-static wd_status injection_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+static wd_status injection_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "files", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "an injection scanner", err);
     if (st != WD_OK) return st;
@@ -117,7 +117,7 @@ static void injection_scratch_free(void *p) {
 }
 
 static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
-                                wd_err *err) {
+                                wd__err *err) {
     const injection *j = impl;
     inj_scratch *s = scratch;
     if (!s) return wd__err_set(err, WD_ERR_NOMEM, "injection: no work space");

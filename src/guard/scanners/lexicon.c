@@ -17,13 +17,13 @@
 #include "guard/scanner.h"
 
 typedef struct lex_ctx {
-    wd_lexicon          *lx;
+    wd__lexicon          *lx;
     const wd_scanner_env *env;
-    wd_err              *err;
+    wd__err              *err;
     int                  n_builtin;
 } lex_ctx;
 
-static wd_status add_builtin(const wd_pnode *it, void *user) {
+static wd_status add_builtin(const wd__pnode *it, void *user) {
     lex_ctx *c = user;
     size_t len;
     const char *text = wd__lexicon_builtin(it->str, &len);
@@ -39,7 +39,7 @@ static char *resolve(const wd_scanner_env *env, const char *path) {
     return wd__path_join(env->policy_dir, path);
 }
 
-static wd_status add_file(const wd_pnode *it, void *user) {
+static wd_status add_file(const wd__pnode *it, void *user) {
     lex_ctx *c = user;
     char *path = resolve(c->env, it->str);
     if (!path) return wd__err_set(c->err, WD_ERR_NOMEM, "out of memory");
@@ -57,7 +57,7 @@ static wd_status add_file(const wd_pnode *it, void *user) {
 }
 
 typedef struct cat_acc { wd_catmask m; } cat_acc;
-static wd_status add_cat(const wd_pnode *it, void *user) {
+static wd_status add_cat(const wd__pnode *it, void *user) {
     wd_category c;
     if (wd_category_parse(it->str, &c) != WD_OK)
         return wd__pn_error(it, NULL, WD_ERR_FORMAT, "categories", "unknown category '%s'", it->str);
@@ -65,7 +65,7 @@ static wd_status add_cat(const wd_pnode *it, void *user) {
     return WD_OK;
 }
 
-static wd_status lexicon_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+static wd_status lexicon_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "builtin", "files", "lists", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "a lexicon scanner", err);
     if (st != WD_OK) return st;
@@ -79,11 +79,11 @@ static wd_status lexicon_init(const wd_pnode *cfg, const wd_scanner_env *env, vo
         st = wd__lexicon_add(c.lx, text, len, "lexicons/harm.lex", err);
     }
     if (st == WD_OK) st = wd__pn_each_string(cfg, "files", add_file, &c, err);
-    const wd_pnode *lists = wd__pn_get(cfg, "lists");
+    const wd__pnode *lists = wd__pn_get(cfg, "lists");
     if (st == WD_OK && lists) {
         if (lists->kind != WD_PN_SEQ) st = wd__pn_error(lists, err, WD_ERR_FORMAT, "lists", "expected a list of {file, categories, score}");
         for (size_t i = 0; st == WD_OK && lists && lists->kind == WD_PN_SEQ && i < lists->n; i++) {
-            const wd_pnode *l = lists->items[i];
+            const wd__pnode *l = lists->items[i];
             static const char *const lkeys[] = {"file", "categories", "score", NULL};
             if (l->kind != WD_PN_MAP) {
                 st = wd__pn_error(l, err, WD_ERR_FORMAT, "lists", "expected {file, categories, score}");
@@ -131,7 +131,7 @@ static void *lexicon_scratch_new(const void *impl) { return wd__lexicon_scratch_
 static void lexicon_scratch_free(void *s) { wd__lexicon_scratch_free(s); }
 
 static wd_status lexicon_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
-                              wd_err *err) {
+                              wd__err *err) {
     if (!scratch) return wd__err_set(err, WD_ERR_NOMEM, "lexicon: no work space");
     return wd__lexicon_scan(impl, scratch, in, res);
 }

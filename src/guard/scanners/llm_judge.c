@@ -264,7 +264,7 @@ static void judge_free(void *impl) {
     free(j);
 }
 
-static wd_status add_cat(const wd_pnode *it, void *user) {
+static wd_status add_cat(const wd__pnode *it, void *user) {
     wd_catmask *m = user;
     wd_category c;
     if (wd_category_parse(it->str, &c) || c > WD_CAT_S14) return WD_ERR_FORMAT;
@@ -272,8 +272,8 @@ static wd_status add_cat(const wd_pnode *it, void *user) {
     return WD_OK;
 }
 
-static wd_status judge_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl,
-                            wd_err *err) {
+static wd_status judge_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl,
+                            wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "template", "categories", "max_tokens", "generate_above",
                                        "threads", "n_ctx", NULL};
@@ -386,7 +386,7 @@ static size_t utf8_cut(const char *s, size_t len) {
 }
 
 static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input *in,
-                            wd_scan_result *res, wd_err *err) {
+                            wd_scan_result *res, wd__err *err) {
     const judge *j = impl;
     judge_scratch *s = scratch;
     if (!s) return wd__err_set(err, WD_ERR_NOMEM, "llm_judge: no work space (out of memory)");

@@ -128,7 +128,7 @@ bool wd__ssn_valid(int area, int group, int serial) {
 
 /* ==== scanner ============================================================ */
 
-static wd_status kind_item(const wd_pnode *it, void *user) {
+static wd_status kind_item(const wd__pnode *it, void *user) {
     pii *p = user;
     bool found = false;
     for (int k = 0; k < K_COUNT; k++)
@@ -145,7 +145,7 @@ static void pii_free(void *impl) {
     free(p);
 }
 
-static wd_status pii_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+static wd_status pii_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "kinds", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "a pii scanner", err);
     if (st != WD_OK) return st;
@@ -264,7 +264,7 @@ static bool validate(int k, const char *s, size_t a, size_t b) {
 }
 
 static wd_status pii_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
-                          wd_err *err) {
+                          wd__err *err) {
     const pii *p = impl;
     pii_scratch *ps = scratch;
     if (!ps) return wd__err_set(err, WD_ERR_NOMEM, "pii: no match data");

@@ -118,7 +118,7 @@ static void secrets_free(void *impl) {
     free(s);
 }
 
-static wd_status secrets_init(const wd_pnode *cfg, const wd_scanner_env *env, void **impl, wd_err *err) {
+static wd_status secrets_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "entropy", "generic", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "a secrets scanner", err);
     if (st != WD_OK) return st;
@@ -128,7 +128,7 @@ static wd_status secrets_init(const wd_pnode *cfg, const wd_scanner_env *env, vo
     s->min_len = 20;
     s->min_bits = 3.5;
     st = wd__pn_bool(cfg, "generic", &s->use_generic, err);
-    const wd_pnode *en = wd__pn_get(cfg, "entropy");
+    const wd__pnode *en = wd__pn_get(cfg, "entropy");
     if (st == WD_OK && en) {
         static const char *const ekeys[] = {"min_length", "min_bits", "enabled", NULL};
         if (en->kind != WD_PN_MAP) st = wd__pn_error(en, err, WD_ERR_FORMAT, "entropy", "expected {min_length: .., min_bits: ..}");
@@ -248,7 +248,7 @@ static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, con
 }
 
 static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
-                              wd_err *err) {
+                              wd__err *err) {
     const secrets *s = impl;
     sec_scratch *ss = scratch;
     if (!ss) return wd__err_set(err, WD_ERR_NOMEM, "secrets: no match data");

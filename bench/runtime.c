@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
     float *logits = malloc((size_t)s.V * sizeof *logits);
 
     /* warm-up: touches every weight page once (the mmap faults them in) */
-    wd_model_decode(ctx, ids, T < 16 ? T : 16, logits, WD_LOGITS_LAST);
+    wd_model_decode(ctx, ids, T < 16 ? T : 16, logits, WD_LOGITS_MODE_LAST);
     wd_context_truncate(ctx, 0);
 
     /* prefill */
@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < 3; r++) {
         wd_context_truncate(ctx, 0);
         t0 = wdb_now();
-        wd_model_decode(ctx, ids, (size_t)T, logits, WD_LOGITS_LAST);
+        wd_model_decode(ctx, ids, (size_t)T, logits, WD_LOGITS_MODE_LAST);
         pre[r] = wdb_now() - t0;
         t_pre_best = pre[r] < t_pre_best ? pre[r] : t_pre_best;
     }
@@ -222,7 +222,7 @@ int main(int argc, char **argv) {
     int32_t tok = ids[T - 1];
     for (long i = 0; i < n_decode; i++) {
         t0 = wdb_now();
-        wd_model_decode(ctx, &tok, 1, logits, WD_LOGITS_LAST);
+        wd_model_decode(ctx, &tok, 1, logits, WD_LOGITS_MODE_LAST);
         dec[i] = wdb_now() - t0;
         tok = (int32_t)(wdb_rng_next(&seed) % (uint64_t)s.V);
     }

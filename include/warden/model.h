@@ -158,9 +158,9 @@ wd_status wd_context_copy_prefix(wd_context *dst, const wd_context *src, size_t 
 /* ==== Forward passes ===================================================== */
 
 typedef enum wd_logits_mode {
-    WD_LOGITS_NONE = 0, /* only fill the cache                               */
-    WD_LOGITS_LAST = 1, /* logits (V) of the last token                       */
-    WD_LOGITS_ALL  = 2, /* logits (n,V) of every token of this call           */
+    WD_LOGITS_MODE_NONE = 0, /* only fill the cache                               */
+    WD_LOGITS_MODE_LAST = 1, /* logits (V) of the last token                       */
+    WD_LOGITS_MODE_ALL  = 2, /* logits (n,V) of every token of this call           */
 } wd_logits_mode;
 
 /* Decoders: appends ids[0..n) to the context at positions n_past .. n_past+n-1

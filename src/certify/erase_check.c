@@ -647,7 +647,7 @@ static wd_status judge_batch(run *r, const cand *const *cs, size_t n, float *sco
             const int32_t *s = c->seq;
             if ((st = wd_context_truncate(c->ctx, l))) return wd__fail(st, "%s", wd_model_last_error(c->m));
             c->n_cached = l;
-            if ((st = wd_model_decode(c->ctx, s + l, ns - l, NULL, WD_LOGITS_NONE)))
+            if ((st = wd_model_decode(c->ctx, s + l, ns - l, NULL, WD_LOGITS_MODE_NONE)))
                 return wd__fail(st, "judge: %s", wd_model_last_error(c->m));
             memcpy(c->cached + l, s + l, (ns - l) * sizeof *s);
             c->n_cached = ns;

@@ -225,7 +225,7 @@ wd_status wd_model_decode(wd_context *ctx, const int32_t *ids, size_t n, float *
         return wd__err_set(&m->err, WD_ERR_INVALID_ARG,
                            "wd_model_decode: %s is an encoder (use classify or embed)",
                            m->cfg->model_type);
-    if (mode != WD_LOGITS_NONE && !logits)
+    if (mode != WD_LOGITS_MODE_NONE && !logits)
         return wd__err_set(&m->err, WD_ERR_INVALID_ARG, "wd_model_decode: logits is NULL");
     if (n == 0) return WD_OK;
     if (ctx->n_past + n > ctx->n_ctx)
@@ -239,9 +239,9 @@ wd_status wd_model_decode(wd_context *ctx, const int32_t *ids, size_t n, float *
         bool last = done + T == n;
         float *out = NULL;
         size_t row0 = 0;
-        if (mode == WD_LOGITS_ALL) {
+        if (mode == WD_LOGITS_MODE_ALL) {
             out = logits + done * m->V;
-        } else if (mode == WD_LOGITS_LAST && last) {
+        } else if (mode == WD_LOGITS_MODE_LAST && last) {
             out = logits;
             row0 = T - 1;
         }
@@ -299,7 +299,7 @@ wd_status wd_model_forward(wd_context *ctx, const int32_t *ids, size_t n, float 
     if (!ctx) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_forward: NULL context");
     ctx->n_past = 0;
     ctx->has_logits = false;
-    return wd_model_decode(ctx, ids, n, logits, WD_LOGITS_ALL);
+    return wd_model_decode(ctx, ids, n, logits, WD_LOGITS_MODE_ALL);
 }
 
 wd_status wd_model_score(wd_context *ctx, const int32_t *ids, size_t n, double *logprob,
@@ -320,7 +320,7 @@ wd_status wd_model_score(wd_context *ctx, const int32_t *ids, size_t n, double *
                            n, ctx->n_ctx);
     for (size_t done = 0; done + 1 < n;) {
         size_t T = n - 1 - done < ctx->n_batch ? n - 1 - done : ctx->n_batch;
-        if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_NONE))) return rc;
+        if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_MODE_NONE))) return rc;
         /* logits of each row from the normed hidden states left in xn */
         for (size_t t = 0; t < T; t++) {
             wd_op_matmul_fwd(ctx->logits, ctx->xn + t * m->C, m->lm_head, NULL, 1, m->C, V);

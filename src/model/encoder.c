@@ -165,7 +165,7 @@ wd_status wd_model_embed(wd_context *ctx, const int32_t *ids, size_t n, float *o
     double inv = 1.0 / (double)n;
     for (size_t done = 0; done < n;) {
         size_t T = n - done < ctx->n_batch ? n - done : ctx->n_batch;
-        if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_NONE))) return rc;
+        if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_MODE_NONE))) return rc;
         for (size_t c = 0; c < C; c++) {
             double s = 0.0;
             for (size_t t = 0; t < T; t++) s += ctx->xn[t * C + c];

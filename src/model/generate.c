@@ -105,7 +105,7 @@ wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_pro
     size_t nh = n_prompt, n_gen = 0;
     ctx->n_past = 0;
     ctx->has_logits = false;
-    if ((rc = wd_model_decode(ctx, prompt, n_prompt, NULL, WD_LOGITS_NONE))) goto done;
+    if ((rc = wd_model_decode(ctx, prompt, n_prompt, NULL, WD_LOGITS_MODE_NONE))) goto done;
     while (n_gen < p.max_tokens) {
         int32_t tok = wd_sampler_sample(s, ctx->logits, hist, nh);
         hist[nh++] = tok;
@@ -135,7 +135,7 @@ wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_pro
         if (stop) break;
         if (p.stop_at_eos && is_eos(m->cfg, tok)) break;
         if (n_gen >= p.max_tokens || ctx->n_past >= ctx->n_ctx) break;
-        if ((rc = wd_model_decode(ctx, &tok, 1, NULL, WD_LOGITS_NONE))) goto done;
+        if ((rc = wd_model_decode(ctx, &tok, 1, NULL, WD_LOGITS_MODE_NONE))) goto done;
     }
 #ifdef WD_HAVE_TOKENIZER
     if (ts && cb) {

@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     }
     wd_context_params cp = {.n_ctx = n + (size_t)n_new + 1, .n_batch = 64};
     wd_context *ctx;
-    if (wd_context_new(m, &cp, &ctx) || wd_model_decode(ctx, ids, n, NULL, WD_LOGITS_NONE)) {
+    if (wd_context_new(m, &cp, &ctx) || wd_model_decode(ctx, ids, n, NULL, WD_LOGITS_MODE_NONE)) {
         fprintf(stderr, "wd_greedy: %s\n", wd_last_error());
         return 3;
     }
@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
             if ((int32_t)v != best && lg[v] > second) second = lg[v];
         if (lg[best] - second < min_margin) min_margin = lg[best] - second;
         printf("%s%d", k ? "," : "", best);
-        if (wd_model_decode(ctx, &best, 1, NULL, WD_LOGITS_NONE)) return 3;
+        if (wd_model_decode(ctx, &best, 1, NULL, WD_LOGITS_MODE_NONE)) return 3;
     }
     printf("\nmargin: %g\n", min_margin);
     wd_context_free(ctx);

@@ -312,8 +312,8 @@ static int greedy_lockstep(const char *a, const char *b, size_t n_new, float min
     assert_int_equal(wd_context_new(ma, &cp, &ca), WD_OK);
     assert_int_equal(wd_context_new(mb, &cp, &cb), WD_OK);
     int32_t ids[4] = {1, 20, 77, 130};
-    assert_int_equal(wd_model_decode(ca, ids, 4, NULL, WD_LOGITS_NONE), WD_OK);
-    assert_int_equal(wd_model_decode(cb, ids, 4, NULL, WD_LOGITS_NONE), WD_OK);
+    assert_int_equal(wd_model_decode(ca, ids, 4, NULL, WD_LOGITS_MODE_NONE), WD_OK);
+    assert_int_equal(wd_model_decode(cb, ids, 4, NULL, WD_LOGITS_MODE_NONE), WD_OK);
     int close = 0;
     for (size_t k = 0; k < n_new; k++) {
         const float *la = wd_context_logits(ca), *lb = wd_context_logits(cb);
@@ -327,8 +327,8 @@ static int greedy_lockstep(const char *a, const char *b, size_t n_new, float min
             if ((int32_t)v != ba && la[v] > second) second = la[v];
         if (la[ba] - second < min_margin) close++;
         else if (ba != bb_) fail_msg("step %zu: token %d, want %d (margin %.4f)", k, bb_, ba, la[ba] - second);
-        assert_int_equal(wd_model_decode(ca, &ba, 1, NULL, WD_LOGITS_NONE), WD_OK);
-        assert_int_equal(wd_model_decode(cb, &ba, 1, NULL, WD_LOGITS_NONE), WD_OK);
+        assert_int_equal(wd_model_decode(ca, &ba, 1, NULL, WD_LOGITS_MODE_NONE), WD_OK);
+        assert_int_equal(wd_model_decode(cb, &ba, 1, NULL, WD_LOGITS_MODE_NONE), WD_OK);
     }
     wd_context_free(ca);
     wd_context_free(cb);

@@ -40,25 +40,25 @@ static void test_decode_equals_recompute(void **s) {
     assert_int_equal(wd_context_n_past(full), T);
     /* prompt of 4 in one batch, then 8 single steps through the cache */
     float last[128];
-    assert_int_equal(wd_model_decode(step, SEQ, 4, last, WD_LOGITS_LAST), WD_OK);
+    assert_int_equal(wd_model_decode(step, SEQ, 4, last, WD_LOGITS_MODE_LAST), WD_OK);
     assert_true(max_diff(last, ref + 3 * V, V) < 1e-5f);
     for (size_t t = 4; t < T; t++) {
-        assert_int_equal(wd_model_decode(step, SEQ + t, 1, last, WD_LOGITS_LAST), WD_OK);
+        assert_int_equal(wd_model_decode(step, SEQ + t, 1, last, WD_LOGITS_MODE_LAST), WD_OK);
         assert_true(max_diff(last, ref + t * V, V) < 1e-5f);
         assert_true(max_diff(wd_context_logits(step), last, V) == 0.0f);
     }
     /* batched prefill in chunks == one pass */
-    assert_int_equal(wd_model_decode(b3, SEQ, T, got, WD_LOGITS_ALL), WD_OK);
+    assert_int_equal(wd_model_decode(b3, SEQ, T, got, WD_LOGITS_MODE_ALL), WD_OK);
     print_message("chunked prefill vs one pass: %.3g\n", max_diff(got, ref, T * V));
     assert_true(max_diff(got, ref, T * V) < 1e-5f);
     /* overflow of the context leaves it unchanged */
     wd_context_params small = {.n_ctx = 8, .n_batch = 4};
     wd_context *c8 = NULL;
     assert_int_equal(wd_context_new(m, &small, &c8), WD_OK);
-    assert_int_equal(wd_model_decode(c8, SEQ, 12, NULL, WD_LOGITS_NONE), WD_ERR_RANGE);
+    assert_int_equal(wd_model_decode(c8, SEQ, 12, NULL, WD_LOGITS_MODE_NONE), WD_ERR_RANGE);
     assert_int_equal(wd_context_n_past(c8), 0);
     int32_t bad[2] = {3, 128};
-    assert_int_equal(wd_model_decode(c8, bad, 2, NULL, WD_LOGITS_NONE), WD_ERR_RANGE);
+    assert_int_equal(wd_model_decode(c8, bad, 2, NULL, WD_LOGITS_MODE_NONE), WD_ERR_RANGE);
     assert_int_equal(wd_context_n_past(c8), 0);
     small.n_ctx = 65; /* more than max_position_embeddings */
     wd_context *c65 = (wd_context *)1;
@@ -87,14 +87,14 @@ static void test_fork_and_truncate(void **s) {
     assert_int_equal(wd_context_new(m, &cp, &b), WD_OK); /* a smaller context may fork too */
     assert_int_equal(wd_context_new(m, NULL, &ref), WD_OK);
     /* shared prefix SEQ[0..6) */
-    assert_int_equal(wd_model_decode(base, SEQ, 6, NULL, WD_LOGITS_NONE), WD_OK);
+    assert_int_equal(wd_model_decode(base, SEQ, 6, NULL, WD_LOGITS_MODE_NONE), WD_OK);
     const int32_t tail_a[3] = {9, 8, 7}, tail_b[4] = {100, 2, 50, 50};
     float la[3 * 128], lb[4 * 128], lr[10 * 128];
     int32_t seq[10];
 
     assert_int_equal(wd_context_copy_prefix(a, base, 6), WD_OK);
     assert_int_equal(wd_context_n_past(a), 6);
-    assert_int_equal(wd_model_decode(a, tail_a, 3, la, WD_LOGITS_ALL), WD_OK);
+    assert_int_equal(wd_model_decode(a, tail_a, 3, la, WD_LOGITS_MODE_ALL), WD_OK);
     memcpy(seq, SEQ, 6 * sizeof *seq);
     memcpy(seq + 6, tail_a, sizeof tail_a);
     assert_int_equal(wd_model_forward(ref, seq, 9, lr), WD_OK);
@@ -102,14 +102,14 @@ static void test_fork_and_truncate(void **s) {
 
     /* a fork of only the first 4 tokens of the prefix */
     assert_int_equal(wd_context_copy_prefix(b, base, 4), WD_OK);
-    assert_int_equal(wd_model_decode(b, tail_b, 4, lb, WD_LOGITS_ALL), WD_OK);
+    assert_int_equal(wd_model_decode(b, tail_b, 4, lb, WD_LOGITS_MODE_ALL), WD_OK);
     memcpy(seq, SEQ, 4 * sizeof *seq);
     memcpy(seq + 4, tail_b, sizeof tail_b);
     assert_int_equal(wd_model_forward(ref, seq, 8, lr), WD_OK);
     assert_true(max_diff(lb, lr + 4 * V, 4 * V) < 1e-5f);
 
     /* the source is untouched by its forks: continue it and compare */
-    assert_int_equal(wd_model_decode(base, tail_b, 4, lb, WD_LOGITS_ALL), WD_OK);
+    assert_int_equal(wd_model_decode(base, tail_b, 4, lb, WD_LOGITS_MODE_ALL), WD_OK);
     memcpy(seq, SEQ, 6 * sizeof *seq);
     memcpy(seq + 6, tail_b, sizeof tail_b);
     assert_int_equal(wd_model_forward(ref, seq, 10, lr), WD_OK);
@@ -117,7 +117,7 @@ static void test_fork_and_truncate(void **s) {
 
     /* truncate back to 6 and take another branch */
     assert_int_equal(wd_context_truncate(base, 6), WD_OK);
-    assert_int_equal(wd_model_decode(base, tail_a, 3, la, WD_LOGITS_ALL), WD_OK);
+    assert_int_equal(wd_model_decode(base, tail_a, 3, la, WD_LOGITS_MODE_ALL), WD_OK);
     memcpy(seq + 6, tail_a, sizeof tail_a);
     assert_int_equal(wd_model_forward(ref, seq, 9, lr), WD_OK);
     assert_true(max_diff(la, lr + 6 * V, 3 * V) < 1e-5f);
@@ -146,7 +146,7 @@ static void test_branches(void **s) {
         wd_context *ctx = NULL, *ref = NULL;
         assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
         assert_int_equal(wd_context_new(m, NULL, &ref), WD_OK);
-        assert_int_equal(wd_model_decode(ctx, SEQ, 8, NULL, WD_LOGITS_NONE), WD_OK);
+        assert_int_equal(wd_model_decode(ctx, SEQ, 8, NULL, WD_LOGITS_MODE_NONE), WD_OK);
         /* forks at 8 (the end), 3, 0, 5, 8; lengths 1, 4, 2, 3, 6 */
         const int32_t ids[] = {5, 1, 2, 3, 4, 70, 71, 9, 9, 9, 11, 12, 13, 14, 15, 16};
         const size_t off[] = {0, 1, 5, 7, 10, 16}, fork[] = {8, 3, 0, 5, 8};
@@ -165,7 +165,7 @@ static void test_branches(void **s) {
         /* the cache still continues as before */
         float l1[128 * 2];
         assert_true(V <= 128);
-        assert_int_equal(wd_model_decode(ctx, SEQ + 8, 2, l1, WD_LOGITS_ALL), WD_OK);
+        assert_int_equal(wd_model_decode(ctx, SEQ + 8, 2, l1, WD_LOGITS_MODE_ALL), WD_OK);
         assert_int_equal(wd_model_forward(ref, SEQ, 10, lr), WD_OK);
         assert_true(max_diff(l1, lr + 8 * V, 2 * V) < 1e-5f);
         /* bad arguments */

@@ -426,7 +426,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
         if (cache && !st) {
             size_t np = 0;
             if (!(st = encode(j, pre, pre_len, &s->ids, &s->cap, &np)) &&
-                !(st = wd_model_decode(s->ctx, s->ids, np, NULL, WD_LOGITS_NONE))) {
+                !(st = wd_model_decode(s->ctx, s->ids, np, NULL, WD_LOGITS_MODE_NONE))) {
                 s->cached_role = (int)role;
                 s->prefix_len = np;
             }
@@ -435,7 +435,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
     if (!st) {
         const char *rest = cache ? prompt + pre_len : prompt;
         st = encode(j, rest, strlen(rest), &s->ids, &s->cap, &n_rest);
-        if (!st) st = wd_model_decode(s->ctx, s->ids, n_rest, NULL, WD_LOGITS_NONE);
+        if (!st) st = wd_model_decode(s->ctx, s->ids, n_rest, NULL, WD_LOGITS_MODE_NONE);
     }
     free(prompt);
     if (st) return wd__err_set(err, st, "llm_judge: %s", wd_model_last_error(j->m));
@@ -456,7 +456,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
             gen[ng++] = tok;
             bool eos = false;
             for (int e = 0; e < c->n_eos_token_ids; e++) eos |= c->eos_token_ids[e] == tok;
-            if (eos || wd_model_decode(s->ctx, &tok, 1, NULL, WD_LOGITS_NONE)) break;
+            if (eos || wd_model_decode(s->ctx, &tok, 1, NULL, WD_LOGITS_MODE_NONE)) break;
             const float *l2 = wd_context_logits(s->ctx);
             int32_t a = 0;
             for (size_t v = 1; v < V; v++)

@@ -19,12 +19,12 @@ extern "C" {
 #endif
 
 typedef enum wd_model_type {
-    WD_MODEL_LLAMA = 0,
-    WD_MODEL_MISTRAL,
-    WD_MODEL_QWEN2,
-    WD_MODEL_BERT,
-    WD_MODEL_ROBERTA,
-    WD_MODEL_DISTILBERT,
+    WD_MODEL_TYPE_LLAMA = 0,
+    WD_MODEL_TYPE_MISTRAL,
+    WD_MODEL_TYPE_QWEN2,
+    WD_MODEL_TYPE_BERT,
+    WD_MODEL_TYPE_ROBERTA,
+    WD_MODEL_TYPE_DISTILBERT,
 } wd_model_type;
 
 typedef enum wd_model_family {

@@ -225,19 +225,19 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
                         wd__json_type_name(root));
     const char *mt;
     TRY(wd__json_str(root, where, "model_type", true, NULL, &mt));
-    if (!strcmp(mt, "llama")) c->type = WD_MODEL_LLAMA;
-    else if (!strcmp(mt, "mistral")) c->type = WD_MODEL_MISTRAL;
-    else if (!strcmp(mt, "qwen2")) c->type = WD_MODEL_QWEN2;
-    else if (!strcmp(mt, "bert")) c->type = WD_MODEL_BERT;
-    else if (!strcmp(mt, "roberta")) c->type = WD_MODEL_ROBERTA;
-    else if (!strcmp(mt, "distilbert")) c->type = WD_MODEL_DISTILBERT;
+    if (!strcmp(mt, "llama")) c->type = WD_MODEL_TYPE_LLAMA;
+    else if (!strcmp(mt, "mistral")) c->type = WD_MODEL_TYPE_MISTRAL;
+    else if (!strcmp(mt, "qwen2")) c->type = WD_MODEL_TYPE_QWEN2;
+    else if (!strcmp(mt, "bert")) c->type = WD_MODEL_TYPE_BERT;
+    else if (!strcmp(mt, "roberta")) c->type = WD_MODEL_TYPE_ROBERTA;
+    else if (!strcmp(mt, "distilbert")) c->type = WD_MODEL_TYPE_DISTILBERT;
     else
         return wd__fail(WD_ERR_UNSUPPORTED,
                         "%s: field 'model_type': '%.40s' is not supported (llama, mistral, qwen2, "
                         "bert, roberta, distilbert)",
                         where, mt);
     TRY(copy_str(c->model_type, sizeof c->model_type, mt, where, "model_type"));
-    c->family = c->type <= WD_MODEL_QWEN2 ? WD_FAMILY_DECODER : WD_FAMILY_ENCODER;
+    c->family = c->type <= WD_MODEL_TYPE_QWEN2 ? WD_FAMILY_DECODER : WD_FAMILY_ENCODER;
     bool decoder = c->family == WD_FAMILY_DECODER;
 
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "architectures");
@@ -257,7 +257,7 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     if (s) TRY(copy_str(c->problem_type, sizeof c->problem_type, s, where, "problem_type"));
 
     /* sizes: DistilBERT has its own names */
-    bool dist = c->type == WD_MODEL_DISTILBERT;
+    bool dist = c->type == WD_MODEL_TYPE_DISTILBERT;
     const char *f_hidden = dist ? "dim" : "hidden_size";
     const char *f_inter = dist ? "hidden_dim" : "intermediate_size";
     const char *f_layer = dist ? "n_layers" : "num_hidden_layers";
@@ -273,7 +273,7 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     TRY(positive(where, f_layer, c->n_layer));
     TRY(positive(where, f_head, c->n_head));
 
-    int64_t def_kv = c->type == WD_MODEL_MISTRAL ? 8 : c->n_head;
+    int64_t def_kv = c->type == WD_MODEL_TYPE_MISTRAL ? 8 : c->n_head;
     TRY(wd__json_int(root, where, "num_key_value_heads", false, def_kv, &c->n_kv_head));
     TRY(positive(where, "num_key_value_heads", c->n_kv_head));
     if (c->n_head % c->n_kv_head != 0)
@@ -298,7 +298,7 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
                      &c->max_position_embeddings));
     TRY(positive(where, "max_position_embeddings", c->max_position_embeddings));
     c->type_vocab_size = 0;
-    if (c->type == WD_MODEL_BERT || c->type == WD_MODEL_ROBERTA) {
+    if (c->type == WD_MODEL_TYPE_BERT || c->type == WD_MODEL_TYPE_ROBERTA) {
         TRY(wd__json_int(root, where, "type_vocab_size", false, 2, &c->type_vocab_size));
         if (c->type_vocab_size < 0)
             return wd__fail(WD_ERR_FORMAT, "%s: field 'type_vocab_size': negative", where);
@@ -323,9 +323,9 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     }
     if (dist) TRY(wd__json_bool(root, where, "sinusoidal_pos_embds", false, false, &c->sinusoidal_pos_embds));
     c->sliding_window = 0;
-    if (c->type == WD_MODEL_MISTRAL || c->type == WD_MODEL_QWEN2) {
-        bool use = c->type == WD_MODEL_MISTRAL;
-        if (c->type == WD_MODEL_QWEN2)
+    if (c->type == WD_MODEL_TYPE_MISTRAL || c->type == WD_MODEL_TYPE_QWEN2) {
+        bool use = c->type == WD_MODEL_TYPE_MISTRAL;
+        if (c->type == WD_MODEL_TYPE_QWEN2)
             TRY(wd__json_bool(root, where, "use_sliding_window", false, false, &use));
         const cJSON *sw = cJSON_GetObjectItemCaseSensitive(root, "sliding_window");
         if (use && !cJSON_IsNull(sw)) { /* absent: the class default; null: no window */
@@ -352,13 +352,13 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
 
     /* embeddings and biases */
     TRY(wd__json_bool(root, where, "tie_word_embeddings", false, !decoder, &c->tie_word_embeddings));
-    if (c->type == WD_MODEL_LLAMA) {
+    if (c->type == WD_MODEL_TYPE_LLAMA) {
         TRY(wd__json_bool(root, where, "attention_bias", false, false, &c->attention_bias));
         c->attention_out_bias = c->attention_bias;
         TRY(wd__json_bool(root, where, "mlp_bias", false, false, &c->mlp_bias));
-    } else if (c->type == WD_MODEL_MISTRAL) {
+    } else if (c->type == WD_MODEL_TYPE_MISTRAL) {
         c->attention_bias = c->attention_out_bias = c->mlp_bias = false;
-    } else if (c->type == WD_MODEL_QWEN2) {
+    } else if (c->type == WD_MODEL_TYPE_QWEN2) {
         c->attention_bias = true; /* Qwen2Attention: q/k/v bias=True, o_proj bias=False */
         c->attention_out_bias = false;
         c->mlp_bias = false;

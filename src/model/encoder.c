@@ -43,7 +43,7 @@ wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t T) {
     size_t C = m->C, H = m->H, D = m->D, F = m->F;
     wd_status rc = wd_op_embedding_fwd(ctx->x, ids, m->word_embd, T, C, m->V, tp);
     if (rc) return wd__err_set(&m->err, rc, "encode: token id out of range [0, %zu)", m->V);
-    if (m->cfg->type == WD_MODEL_ROBERTA) {
+    if (m->cfg->type == WD_MODEL_TYPE_ROBERTA) {
         int32_t pad = (int32_t)m->cfg->pad_token_id, run = 0;
         for (size_t t = 0; t < T; t++) {
             bool real = ids[t] != pad;

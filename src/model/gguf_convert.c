@@ -452,11 +452,11 @@ static wd_status from_folder(conv *c, const char *in) {
                       "qwen2) can be written as GGUF", in, cfg->model_type);
         goto out;
     }
-    if (cfg->mlp_bias || cfg->attention_out_bias != (cfg->type == WD_MODEL_LLAMA && cfg->attention_bias)) {
+    if (cfg->mlp_bias || cfg->attention_out_bias != (cfg->type == WD_MODEL_TYPE_LLAMA && cfg->attention_bias)) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: MLP / output-projection biases are not written", in);
         goto out;
     }
-    if (cfg->type == WD_MODEL_LLAMA && cfg->attention_bias) {
+    if (cfg->type == WD_MODEL_TYPE_LLAMA && cfg->attention_bias) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: llama attention biases are not written", in);
         goto out;
     }
@@ -465,7 +465,7 @@ static wd_status from_folder(conv *c, const char *in) {
         goto out;
     }
     if ((rc = wd_checkpoint_open(in, &ck))) goto out;
-    const char *arch = cfg->type == WD_MODEL_QWEN2 ? "qwen2" : "llama";
+    const char *arch = cfg->type == WD_MODEL_TYPE_QWEN2 ? "qwen2" : "llama";
     wd_gguf_writer *w = c->w;
     char key[128];
     const char *base = strrchr(in, '/');
@@ -507,7 +507,7 @@ static wd_status from_folder(conv *c, const char *in) {
 
     c->n_layer = cfg->n_layer;
     c->tied = !wd_checkpoint_find(ck, "lm_head.weight");
-    bool permute = cfg->type != WD_MODEL_QWEN2 && !folder_rope_interleaved(in);
+    bool permute = cfg->type != WD_MODEL_TYPE_QWEN2 && !folder_rope_interleaved(in);
     /* every tensor the runtime binds, in its order */
     char hf[256], gg[256];
     int64_t total = 3 + 13 * cfg->n_layer;

@@ -249,7 +249,7 @@ static wd_status bind_decoder(wd_model *m) {
 static wd_status bind_encoder(wd_model *m) {
     const wd_model_config *c = m->cfg;
     int64_t C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
-    bool distil = c->type == WD_MODEL_DISTILBERT;
+    bool distil = c->type == WD_MODEL_TYPE_DISTILBERT;
     wd_status rc;
     char pre[48], n[256];
     snprintf(pre, sizeof pre, "%s.", c->model_type);
@@ -319,7 +319,7 @@ static wd_status bind_encoder(wd_model *m) {
     if (!seqcls) return WD_OK;
     int64_t NL = c->num_labels;
     m->n_labels = (size_t)NL;
-    if (c->type == WD_MODEL_ROBERTA) {
+    if (c->type == WD_MODEL_TYPE_ROBERTA) {
         m->head = WD_HEAD_ROBERTA;
         BIND("classifier.dense.weight", C, C, true, &m->head_dense_w);
         BIND("classifier.dense.bias", C, 0, true, &m->head_dense_b);
@@ -450,7 +450,7 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     m->eps = (float)c->norm_eps;
     /* llama.cpp's converter permutes a llama's q/k rows into the interleaved layout */
     int ri = p.rope_interleaved >= 0 ? p.rope_interleaved != 0
-             : gguf                  ? c->type == WD_MODEL_LLAMA
+             : gguf                  ? c->type == WD_MODEL_TYPE_LLAMA
                                      : config_rope_interleaved(dir);
     m->rope_layout = ri ? WD_ROPE_INTERLEAVED : WD_ROPE_HALF;
     if (c->family == WD_FAMILY_DECODER) {

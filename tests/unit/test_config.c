@@ -39,7 +39,7 @@ static void test_llama(void **state) {
         "\"hidden_act\":\"silu\",\"tie_word_embeddings\":true,\"attention_bias\":false,"
         "\"mlp_bias\":false,\"bos_token_id\":128000,\"eos_token_id\":[128001,128008,128009],"
         "\"torch_dtype\":\"bfloat16\",\"head_dim\":64}");
-    assert_int_equal(c->type, WD_MODEL_LLAMA);
+    assert_int_equal(c->type, WD_MODEL_TYPE_LLAMA);
     assert_int_equal(c->family, WD_FAMILY_DECODER);
     assert_string_equal(c->model_type, "llama");
     assert_string_equal(c->architecture, "LlamaForCausalLM");
@@ -100,7 +100,7 @@ static void test_mistral_qwen2(void **state) {
         "\"vocab_size\":32000,\"hidden_size\":4096,\"intermediate_size\":14336,"
         "\"num_hidden_layers\":32,\"num_attention_heads\":32,\"rms_norm_eps\":1e-05,"
         "\"rope_theta\":10000.0,\"sliding_window\":4096,\"torch_dtype\":\"bfloat16\"}");
-    assert_int_equal(c->type, WD_MODEL_MISTRAL);
+    assert_int_equal(c->type, WD_MODEL_TYPE_MISTRAL);
     assert_int_equal(c->n_kv_head, 8); /* MistralConfig's default */
     assert_int_equal(c->sliding_window, 4096);
     assert_int_equal(c->max_position_embeddings, 131072);
@@ -121,7 +121,7 @@ static void test_mistral_qwen2(void **state) {
         "\"rms_norm_eps\":1e-06,\"rope_theta\":1000000.0,\"sliding_window\":32768,"
         "\"tie_word_embeddings\":true,\"torch_dtype\":\"bfloat16\",\"use_sliding_window\":false,"
         "\"vocab_size\":151936}");
-    assert_int_equal(c->type, WD_MODEL_QWEN2);
+    assert_int_equal(c->type, WD_MODEL_TYPE_QWEN2);
     assert_int_equal(c->head_dim, 64);
     assert_int_equal(c->n_kv_head, 2);
     assert_true(c->attention_bias);      /* q/k/v biases by design */
@@ -144,7 +144,7 @@ static void test_encoders(void **state) {
         "\"vocab_size\":30522,\"id2label\":{\"0\":\"safe\",\"1\":\"unsafe\",\"2\":\"maybe\"},"
         "\"label2id\":{\"safe\":0,\"unsafe\":1,\"maybe\":2},"
         "\"problem_type\":\"single_label_classification\"}");
-    assert_int_equal(c->type, WD_MODEL_BERT);
+    assert_int_equal(c->type, WD_MODEL_TYPE_BERT);
     assert_int_equal(c->family, WD_FAMILY_ENCODER);
     assert_int_equal(c->hidden_act, WD_ACT_GELU);
     assert_true(c->norm_eps == 1e-12);
@@ -164,7 +164,7 @@ static void test_encoders(void **state) {
         "\"intermediate_size\":3072,\"layer_norm_eps\":1e-05,\"max_position_embeddings\":514,"
         "\"num_attention_heads\":12,\"num_hidden_layers\":12,\"pad_token_id\":1,"
         "\"type_vocab_size\":1,\"vocab_size\":50265,\"num_labels\":4}");
-    assert_int_equal(c->type, WD_MODEL_ROBERTA);
+    assert_int_equal(c->type, WD_MODEL_TYPE_ROBERTA);
     assert_int_equal(c->max_position_embeddings, 514);
     assert_int_equal(c->pad_token_id, 1);
     assert_int_equal(c->type_vocab_size, 1);
@@ -182,7 +182,7 @@ static void test_encoders(void **state) {
         "\"n_layers\":6,\"output_past\":true,\"pad_token_id\":0,\"qa_dropout\":0.1,"
         "\"seq_classif_dropout\":0.2,\"sinusoidal_pos_embds\":false,\"tie_weights_\":true,"
         "\"vocab_size\":30522}");
-    assert_int_equal(c->type, WD_MODEL_DISTILBERT);
+    assert_int_equal(c->type, WD_MODEL_TYPE_DISTILBERT);
     assert_int_equal(c->hidden_size, 768);
     assert_int_equal(c->intermediate_size, 3072);
     assert_int_equal(c->n_layer, 6);
@@ -264,7 +264,7 @@ static void test_errors(void **state) {
                       "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4}";
     wdt_write_file(path, txt, strlen(txt));
     assert_int_equal(wd_model_config_load(dir, &c), WD_OK);
-    assert_int_equal(c->type, WD_MODEL_QWEN2);
+    assert_int_equal(c->type, WD_MODEL_TYPE_QWEN2);
     wd_model_config_free(c);
     assert_int_equal(wd_model_config_load(path, &c), WD_OK);
     wd_model_config_free(c);
@@ -275,7 +275,7 @@ static void test_errors(void **state) {
 }
 
 static void test_names(void **state) {
-    assert_string_equal(wd_model_type_name(WD_MODEL_DISTILBERT), "distilbert");
+    assert_string_equal(wd_model_type_name(WD_MODEL_TYPE_DISTILBERT), "distilbert");
     assert_string_equal(wd_model_family_name(WD_FAMILY_ENCODER), "encoder");
     assert_string_equal(wd_act_name(WD_ACT_GELU_TANH), "gelu_tanh");
     assert_string_equal(wd_rope_scaling_name(WD_ROPE_SCALING_LLAMA3), "llama3");

@@ -77,7 +77,7 @@ static cJSON *config_json(const wd_model_config *c) {
         cJSON_AddNumberToObject(o, "sliding_window", (double)c->sliding_window);
     } else {
         cJSON_AddNumberToObject(o, "type_vocab_size", (double)c->type_vocab_size);
-        if (c->type == WD_MODEL_DISTILBERT)
+        if (c->type == WD_MODEL_TYPE_DISTILBERT)
             cJSON_AddBoolToObject(o, "sinusoidal_pos_embds", c->sinusoidal_pos_embds);
     }
     cJSON_AddNumberToObject(o, "norm_eps", c->norm_eps);

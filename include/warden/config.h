@@ -28,8 +28,8 @@ typedef enum wd_model_type {
 } wd_model_type;
 
 typedef enum wd_model_family {
-    WD_FAMILY_DECODER = 0, /* causal LM: llama, mistral, qwen2    */
-    WD_FAMILY_ENCODER = 1, /* bidirectional: bert, roberta, distilbert */
+    WD_MODEL_FAMILY_DECODER = 0, /* causal LM: llama, mistral, qwen2    */
+    WD_MODEL_FAMILY_ENCODER = 1, /* bidirectional: bert, roberta, distilbert */
 } wd_model_family;
 
 typedef enum wd_act {

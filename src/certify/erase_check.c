@@ -222,7 +222,7 @@ wd_status wd_certifier_new_model(const char *dir, const wd_judge_params *params,
         st = cfg_path ? wd_model_config_load(cfg_path, &cfg) : wd__fail(WD_ERR_NOMEM, "out of memory");
         free(cfg_path);
         if (st) goto fail;
-        decoder = cfg->family == WD_FAMILY_DECODER;
+        decoder = cfg->family == WD_MODEL_FAMILY_DECODER;
         wd_model_config_free(cfg);
     }
     if (!decoder) {

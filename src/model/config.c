@@ -30,7 +30,7 @@ const char *wd_model_type_name(wd_model_type type) {
 }
 
 const char *wd_model_family_name(wd_model_family family) {
-    return family == WD_FAMILY_DECODER ? "decoder" : family == WD_FAMILY_ENCODER ? "encoder" : "?";
+    return family == WD_MODEL_FAMILY_DECODER ? "decoder" : family == WD_MODEL_FAMILY_ENCODER ? "encoder" : "?";
 }
 
 const char *wd_act_name(wd_act act) {
@@ -237,8 +237,8 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
                         "bert, roberta, distilbert)",
                         where, mt);
     TRY(copy_str(c->model_type, sizeof c->model_type, mt, where, "model_type"));
-    c->family = c->type <= WD_MODEL_TYPE_QWEN2 ? WD_FAMILY_DECODER : WD_FAMILY_ENCODER;
-    bool decoder = c->family == WD_FAMILY_DECODER;
+    c->family = c->type <= WD_MODEL_TYPE_QWEN2 ? WD_MODEL_FAMILY_DECODER : WD_MODEL_FAMILY_ENCODER;
+    bool decoder = c->family == WD_MODEL_FAMILY_DECODER;
 
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "architectures");
     if (arch && !cJSON_IsNull(arch)) {

@@ -447,7 +447,7 @@ static wd_status from_folder(conv *c, const char *in) {
     wd_checkpoint *ck = NULL;
     wd_status rc = wd_model_config_load(in, &cfg);
     if (rc) return rc;
-    if (cfg->family != WD_FAMILY_DECODER) {
+    if (cfg->family != WD_MODEL_FAMILY_DECODER) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: model_type '%s': only decoders (llama, mistral, "
                       "qwen2) can be written as GGUF", in, cfg->model_type);
         goto out;

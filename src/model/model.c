@@ -418,7 +418,7 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
             size_t la = strlen(c->architecture), ls = strlen(ok_suffix[i]);
             if (la >= ls && !strcmp(c->architecture + la - ls, ok_suffix[i])) ok = true;
         }
-        if (c->family == WD_FAMILY_DECODER && strstr(c->architecture, "ForSequenceClassification"))
+        if (c->family == WD_MODEL_FAMILY_DECODER && strstr(c->architecture, "ForSequenceClassification"))
             ok = false;
         if (!ok) {
             rc = wd__fail(WD_ERR_UNSUPPORTED,
@@ -453,7 +453,7 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
              : gguf                  ? c->type == WD_MODEL_TYPE_LLAMA
                                      : config_rope_interleaved(dir);
     m->rope_layout = ri ? WD_ROPE_INTERLEAVED : WD_ROPE_HALF;
-    if (c->family == WD_FAMILY_DECODER) {
+    if (c->family == WD_MODEL_FAMILY_DECODER) {
         if (c->n_head % c->n_kv_head) {
             rc = wd__fail(WD_ERR_FORMAT, "%s/config.json: num_attention_heads %lld is not a "
                           "multiple of num_key_value_heads %lld", dir, (long long)c->n_head,

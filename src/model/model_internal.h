@@ -132,7 +132,7 @@ const char *wd__gguf_pre_regex(const char *pre);
 
 /* model.c: the thread pool and size checks. */
 static inline bool wd__model_is_decoder(const wd_model *m) {
-    return m->cfg->family == WD_FAMILY_DECODER;
+    return m->cfg->family == WD_MODEL_FAMILY_DECODER;
 }
 
 #endif

@@ -40,7 +40,7 @@ static void test_llama(void **state) {
         "\"mlp_bias\":false,\"bos_token_id\":128000,\"eos_token_id\":[128001,128008,128009],"
         "\"torch_dtype\":\"bfloat16\",\"head_dim\":64}");
     assert_int_equal(c->type, WD_MODEL_TYPE_LLAMA);
-    assert_int_equal(c->family, WD_FAMILY_DECODER);
+    assert_int_equal(c->family, WD_MODEL_FAMILY_DECODER);
     assert_string_equal(c->model_type, "llama");
     assert_string_equal(c->architecture, "LlamaForCausalLM");
     assert_int_equal(c->vocab_size, 128256);
@@ -145,7 +145,7 @@ static void test_encoders(void **state) {
         "\"label2id\":{\"safe\":0,\"unsafe\":1,\"maybe\":2},"
         "\"problem_type\":\"single_label_classification\"}");
     assert_int_equal(c->type, WD_MODEL_TYPE_BERT);
-    assert_int_equal(c->family, WD_FAMILY_ENCODER);
+    assert_int_equal(c->family, WD_MODEL_FAMILY_ENCODER);
     assert_int_equal(c->hidden_act, WD_ACT_GELU);
     assert_true(c->norm_eps == 1e-12);
     assert_int_equal(c->type_vocab_size, 2);
@@ -276,7 +276,7 @@ static void test_errors(void **state) {
 
 static void test_names(void **state) {
     assert_string_equal(wd_model_type_name(WD_MODEL_TYPE_DISTILBERT), "distilbert");
-    assert_string_equal(wd_model_family_name(WD_FAMILY_ENCODER), "encoder");
+    assert_string_equal(wd_model_family_name(WD_MODEL_FAMILY_ENCODER), "encoder");
     assert_string_equal(wd_act_name(WD_ACT_GELU_TANH), "gelu_tanh");
     assert_string_equal(wd_rope_scaling_name(WD_ROPE_SCALING_LLAMA3), "llama3");
 }

@@ -70,7 +70,7 @@ static void run_fixture(const char *name, int n_threads, golden_out *keep) {
     wd_context *ctx = NULL;
     assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
 
-    if (c->family == WD_FAMILY_DECODER) {
+    if (c->family == WD_MODEL_FAMILY_DECODER) {
         size_t V = wd_model_n_vocab(m);
         float *lg = malloc(T * V * sizeof *lg);
         assert_int_equal(wd_model_forward(ctx, ids, T, lg), WD_OK);

@@ -60,7 +60,7 @@ static cJSON *config_json(const wd_model_config *c) {
     cJSON_AddNumberToObject(o, "n_kv_head", (double)c->n_kv_head);
     cJSON_AddNumberToObject(o, "head_dim", (double)c->head_dim);
     cJSON_AddNumberToObject(o, "max_position_embeddings", (double)c->max_position_embeddings);
-    if (c->family == WD_FAMILY_DECODER) {
+    if (c->family == WD_MODEL_FAMILY_DECODER) {
         cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
         cJSON *rs = cJSON_AddObjectToObject(o, "rope_scaling");
         cJSON_AddStringToObject(rs, "type", wd_rope_scaling_name(c->rope_scaling.type));
@@ -92,7 +92,7 @@ static cJSON *config_json(const wd_model_config *c) {
     for (int i = 0; i < c->n_eos_token_ids; i++)
         cJSON_AddItemToArray(eos, cJSON_CreateNumber((double)c->eos_token_ids[i]));
     if (c->torch_dtype[0]) cJSON_AddStringToObject(o, "torch_dtype", c->torch_dtype);
-    if (c->family == WD_FAMILY_ENCODER) {
+    if (c->family == WD_MODEL_FAMILY_ENCODER) {
         cJSON_AddNumberToObject(o, "num_labels", (double)c->num_labels);
         cJSON *labels = cJSON_AddArrayToObject(o, "id2label");
         for (int64_t i = 0; i < c->num_labels; i++)
@@ -112,7 +112,7 @@ static void print_config(const wd_model_config *c) {
     printf("  max positions %lld, norm eps %g, activation %s, tied embeddings %s\n",
            (long long)c->max_position_embeddings, c->norm_eps, c->hidden_act_name,
            c->tie_word_embeddings ? "yes" : "no");
-    if (c->family == WD_FAMILY_DECODER) {
+    if (c->family == WD_MODEL_FAMILY_DECODER) {
         printf("  rope theta %g, scaling %s", c->rope_theta, wd_rope_scaling_name(c->rope_scaling.type));
         if (c->rope_scaling.type != WD_ROPE_SCALING_NONE) printf(" x%g", c->rope_scaling.factor);
         printf(", biases q/k/v %s o %s mlp %s", c->attention_bias ? "yes" : "no",

@@ -378,7 +378,7 @@ int cmd_score(int argc, char **argv) {
     size_t n = 0;
     if ((rc = load_and_encode(&a, &m, &ids, &n)) >= 0) return rc;
     wd_context *ctx = NULL;
-    if (wd_model_get_config(m)->family != WD_FAMILY_DECODER) {
+    if (wd_model_get_config(m)->family != WD_MODEL_FAMILY_DECODER) {
         rc = cli_error("score needs a decoder (llama, mistral, qwen2); %s is %s", a.model,
                        wd_model_get_config(m)->model_type);
     } else if ((rc = new_context(&a, m, n, &ctx)) < 0) {

@@ -328,7 +328,7 @@ static wd_status judge_init(const wd__pnode *cfg, const wd_scanner_env *env, voi
                           wd_last_error());
         goto fail;
     }
-    if (wd_model_get_config(j->m)->family != WD_FAMILY_DECODER ||
+    if (wd_model_get_config(j->m)->family != WD_MODEL_FAMILY_DECODER ||
         !(j->tok = wd_model_tokenizer(j->m))) {
         st = wd__pn_error(wd__pn_get(cfg, "model"), err, WD_ERR_UNSUPPORTED, "model",
                           "%s: an llm_judge needs a decoder with tokenizer.json", path);

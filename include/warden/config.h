@@ -39,12 +39,12 @@ typedef enum wd_act {
     WD_ACT_RELU,      /* "relu" (DistilBERT allows it)                   */
 } wd_act;
 
-typedef enum wd_rope_scaling_type {
+typedef enum wd_rope_scaling {
     WD_ROPE_SCALING_NONE = 0, /* absent, null, or "default"          */
     WD_ROPE_SCALING_LINEAR,   /* positions divided by factor          */
     WD_ROPE_SCALING_DYNAMIC,  /* dynamic NTK                          */
     WD_ROPE_SCALING_LLAMA3,   /* Llama 3.1 frequency-band scaling     */
-} wd_rope_scaling_type;
+} wd_rope_scaling;
 
 #define WD_CONFIG_MAX_EOS 8
 
@@ -69,7 +69,7 @@ typedef struct wd_model_config {
     /* position encoding */
     double rope_theta; /* default 10000 */
     struct {
-        wd_rope_scaling_type type;
+        wd_rope_scaling type;
         double  factor;
         double  low_freq_factor;  /* llama3 */
         double  high_freq_factor; /* llama3 */
@@ -119,7 +119,7 @@ void wd_model_config_free(wd_model_config *cfg);
 const char *wd_model_type_name(wd_model_type type);
 const char *wd_model_family_name(wd_model_family family);
 const char *wd_act_name(wd_act act);
-const char *wd_rope_scaling_name(wd_rope_scaling_type type);
+const char *wd_rope_scaling_name(wd_rope_scaling type);
 
 #ifdef __cplusplus
 }

@@ -199,14 +199,14 @@ typedef enum wd_rope_layout {
 } wd_rope_layout;
 
 /* The scaling kinds are config.json's rope_scaling.type, declared with the
- * config (wd_rope_scaling_type in warden/config.h): NONE, LINEAR and LLAMA3
+ * config (wd_rope_scaling in warden/config.h): NONE, LINEAR and LLAMA3
  * are computed here; DYNAMIC (NTK, which depends on the sequence length) is
  * not. */
 
 typedef struct wd_rope_params {
     double          theta;           /* rope_theta (10000; 500000 for Llama 3) */
     int             head_dim;        /* rotated dimensions D per head (even)   */
-    wd_rope_scaling_type scaling;
+    wd_rope_scaling scaling;
     double          factor;          /* linear and llama3                       */
     double          low_freq_factor; /* llama3                                  */
     double          high_freq_factor;/* llama3                                  */

@@ -38,7 +38,7 @@ const char *wd_act_name(wd_act act) {
     return (unsigned)act < 4 ? names[act] : "?";
 }
 
-const char *wd_rope_scaling_name(wd_rope_scaling_type type) {
+const char *wd_rope_scaling_name(wd_rope_scaling type) {
     static const char *names[] = {"none", "linear", "dynamic", "llama3"};
     return (unsigned)type < 4 ? names[type] : "?";
 }

@@ -52,8 +52,8 @@ static void gelu_fast(bctx *c) { wd_op_gelu_fwd(c->out, c->x, c->N * c->C, c->tp
 static void gelu_ref(bctx *c) { wd_op_gelu_fwd_ref(c->out, c->x, c->N * c->C); }
 static void swiglu_fast(bctx *c) { wd_op_swiglu_fwd(c->out, c->x, c->y, c->N * c->C, c->tp); }
 static void swiglu_ref(bctx *c) { wd_op_swiglu_fwd_ref(c->out, c->x, c->y, c->N * c->C); }
-static void rope_fast(bctx *c) { wd_op_rope_fwd(c->out, c->x, c->cs, c->sn, c->N, c->H, c->D, WD_ROPE_HALF, c->tp); }
-static void rope_ref(bctx *c) { wd_op_rope_fwd_ref(c->out, c->x, c->cs, c->sn, c->N, c->H, c->D, WD_ROPE_HALF); }
+static void rope_fast(bctx *c) { wd_op_rope_fwd(c->out, c->x, c->cs, c->sn, c->N, c->H, c->D, WD_ROPE_LAYOUT_HALF, c->tp); }
+static void rope_ref(bctx *c) { wd_op_rope_fwd_ref(c->out, c->x, c->cs, c->sn, c->N, c->H, c->D, WD_ROPE_LAYOUT_HALF); }
 static void emb_fast(bctx *c) { wd_op_embedding_fwd(c->out, c->ids, c->w, c->N, c->C, 32000, c->tp); }
 static void emb_ref(bctx *c) { wd_op_embedding_fwd_ref(c->out, c->ids, c->w, c->N, c->C, 32000); }
 static void ce_fast(bctx *c) { wd_op_crossentropy_fwd(c->aux, c->out, c->x, c->ids, c->N, c->C, c->tp); }

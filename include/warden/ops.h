@@ -190,12 +190,12 @@ typedef enum wd_rope_layout {
     /* Hugging Face's rotate_half (GPT-NeoX): dimension i of a head pairs with
      * i + D/2, both rotated by frequency i. Llama, Mistral and Qwen2
      * checkpoints on the Hub use this. */
-    WD_ROPE_HALF = 0,
+    WD_ROPE_LAYOUT_HALF = 0,
     /* Interleaved pairs (GPT-J, Meta's original Llama): 2i pairs with 2i+1,
      * rotated by frequency i. HF's conversion script turns Meta q/k weights
      * into the HALF layout by permuting each head's output rows:
      * half row s*D/2 + i = interleaved row 2i + s (s in {0,1}). */
-    WD_ROPE_INTERLEAVED = 1,
+    WD_ROPE_LAYOUT_INTERLEAVED = 1,
 } wd_rope_layout;
 
 /* The scaling kinds are config.json's rope_scaling.type, declared with the

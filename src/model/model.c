@@ -452,7 +452,7 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     int ri = p.rope_interleaved >= 0 ? p.rope_interleaved != 0
              : gguf                  ? c->type == WD_MODEL_TYPE_LLAMA
                                      : config_rope_interleaved(dir);
-    m->rope_layout = ri ? WD_ROPE_INTERLEAVED : WD_ROPE_HALF;
+    m->rope_layout = ri ? WD_ROPE_LAYOUT_INTERLEAVED : WD_ROPE_LAYOUT_HALF;
     if (c->family == WD_MODEL_FAMILY_DECODER) {
         if (c->n_head % c->n_kv_head) {
             rc = wd__fail(WD_ERR_FORMAT, "%s/config.json: num_attention_heads %lld is not a "

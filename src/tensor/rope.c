@@ -172,7 +172,7 @@ static void rope_task(void *p, int ith, int nth) {
         for (size_t h = 0; h < a->H; h++) {
             size_t off = (n * a->H + h) * a->D;
             /* each pair is read before it is written: out may equal x */
-            if (a->layout == WD_ROPE_HALF) {
+            if (a->layout == WD_ROPE_LAYOUT_HALF) {
                 rotate_half_head(a->out + off, a->x + off, cs, sn, half, a->sign, a->accumulate);
             } else {
                 rotate_pairs_head(a->out + off, a->x + off, cs, sn, half, a->sign, a->accumulate);
@@ -200,10 +200,10 @@ void wd_op_rope_bwd(float *dx, const float *dout, const float *cos, const float 
 /* The twins index each layout by its own formula, without the shared
  * stride trick above. */
 static size_t pair_a(wd_rope_layout layout, size_t i, size_t D) {
-    return layout == WD_ROPE_HALF ? i : 2 * i;
+    return layout == WD_ROPE_LAYOUT_HALF ? i : 2 * i;
 }
 static size_t pair_b(wd_rope_layout layout, size_t i, size_t D) {
-    return layout == WD_ROPE_HALF ? i + D / 2 : 2 * i + 1;
+    return layout == WD_ROPE_LAYOUT_HALF ? i + D / 2 : 2 * i + 1;
 }
 
 void wd_op_rope_fwd_ref(float *out, const float *x, const float *cos, const float *sin,

@@ -547,8 +547,8 @@ static void rope_model(const model *m, double *out) {
         for (size_t h = 0; h < m->H; h++)
             for (size_t i = 0; i < half; i++) {
                 size_t base = (n * m->H + h) * m->D;
-                size_t ja = base + (m->flag == WD_ROPE_HALF ? i : 2 * i);
-                size_t jb = base + (m->flag == WD_ROPE_HALF ? i + half : 2 * i + 1);
+                size_t ja = base + (m->flag == WD_ROPE_LAYOUT_HALF ? i : 2 * i);
+                size_t jb = base + (m->flag == WD_ROPE_LAYOUT_HALF ? i + half : 2 * i + 1);
                 double c = cs[n * half + i], s = sn[n * half + i];
                 out[ja] = x[ja] * c - x[jb] * s;
                 out[jb] = x[jb] * c + x[ja] * s;

@@ -34,13 +34,13 @@ extern "C" {
 #endif
 
 typedef enum wd_chat_format {
-    WD_CHAT_UNKNOWN = 0,
-    WD_CHAT_LLAMA2,
-    WD_CHAT_LLAMA3,
-    WD_CHAT_CHATML,
-    WD_CHAT_MISTRAL,
-    WD_CHAT_GEMMA,
-    WD_CHAT_LLAMA_GUARD3,
+    WD_CHAT_FORMAT_UNKNOWN = 0,
+    WD_CHAT_FORMAT_LLAMA2,
+    WD_CHAT_FORMAT_LLAMA3,
+    WD_CHAT_FORMAT_CHATML,
+    WD_CHAT_FORMAT_MISTRAL,
+    WD_CHAT_FORMAT_GEMMA,
+    WD_CHAT_FORMAT_LLAMA_GUARD3,
 } wd_chat_format;
 
 typedef struct wd_chat_message {
@@ -49,18 +49,18 @@ typedef struct wd_chat_message {
 } wd_chat_message;
 
 /* Recognises the family of a Jinja chat_template string by the markers it
- * writes. Returns WD_CHAT_UNKNOWN for NULL or an unrecognised template. */
+ * writes. Returns WD_CHAT_FORMAT_UNKNOWN for NULL or an unrecognised template. */
 wd_chat_format wd_chat_format_detect(const char *chat_template);
 
 /* Names: "llama-2", "llama-3", "chatml", "mistral", "gemma",
- * "llama-guard-3" (static strings; "unknown" for WD_CHAT_UNKNOWN). */
+ * "llama-guard-3" (static strings; "unknown" for WD_CHAT_FORMAT_UNKNOWN). */
 const char *wd_chat_format_name(wd_chat_format f);
 /* Parses a name (as above; also "llama2", "llama3", "qwen2", "llama-guard")
  * into *out. WD_ERR_NOT_FOUND with a message listing the names otherwise. */
 wd_status wd_chat_format_parse(const char *name, wd_chat_format *out);
 
 typedef struct wd_chat_params {
-    wd_chat_format format;        /* WD_CHAT_UNKNOWN: detect (wd_chat_render_tok) */
+    wd_chat_format format;        /* WD_CHAT_FORMAT_UNKNOWN: detect (wd_chat_render_tok) */
     bool add_generation_prompt;   /* end with the assistant's header; default true */
     const char *bos, *eos;        /* NULL: the tokenizer's, else the format's usual ones */
     const char *default_system;   /* chatml: system message used when none is given
@@ -79,7 +79,7 @@ wd_status wd_chat_render(const wd_chat_message *msgs, size_t n, const wd_chat_pa
                          char **out, size_t *out_len);
 
 /* As wd_chat_render, but with the format detected from the tokenizer's
- * chat_template when params->format is WD_CHAT_UNKNOWN (WD_ERR_NOT_FOUND
+ * chat_template when params->format is WD_CHAT_FORMAT_UNKNOWN (WD_ERR_NOT_FOUND
  * when there is none or it is not recognised: name a format then), and
  * bos/eos taken from the tokenizer when params leave them NULL. */
 wd_status wd_chat_render_tok(const wd_tokenizer *tok, const wd_chat_message *msgs, size_t n,

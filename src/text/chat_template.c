@@ -87,22 +87,22 @@ static void put_stripped(sbuf *s, const char *p) {
 /* ==== formats ============================================================ */
 
 wd_chat_format wd_chat_format_detect(const char *t) {
-    if (!t) return WD_CHAT_UNKNOWN;
+    if (!t) return WD_CHAT_FORMAT_UNKNOWN;
     if (strstr(t, "<|start_header_id|>"))
-        return strstr(t, "BEGIN UNSAFE CONTENT CATEGORIES") ? WD_CHAT_LLAMA_GUARD3 : WD_CHAT_LLAMA3;
-    if (strstr(t, "<|im_start|>")) return WD_CHAT_CHATML;
-    if (strstr(t, "<start_of_turn>")) return WD_CHAT_GEMMA;
-    if (strstr(t, "<<SYS>>")) return WD_CHAT_LLAMA2;
-    if (strstr(t, "[INST]")) return WD_CHAT_MISTRAL;
-    return WD_CHAT_UNKNOWN;
+        return strstr(t, "BEGIN UNSAFE CONTENT CATEGORIES") ? WD_CHAT_FORMAT_LLAMA_GUARD3 : WD_CHAT_FORMAT_LLAMA3;
+    if (strstr(t, "<|im_start|>")) return WD_CHAT_FORMAT_CHATML;
+    if (strstr(t, "<start_of_turn>")) return WD_CHAT_FORMAT_GEMMA;
+    if (strstr(t, "<<SYS>>")) return WD_CHAT_FORMAT_LLAMA2;
+    if (strstr(t, "[INST]")) return WD_CHAT_FORMAT_MISTRAL;
+    return WD_CHAT_FORMAT_UNKNOWN;
 }
 
 static const struct { const char *name; wd_chat_format f; } NAMES[] = {
-    {"llama-2", WD_CHAT_LLAMA2}, {"llama-3", WD_CHAT_LLAMA3}, {"chatml", WD_CHAT_CHATML},
-    {"mistral", WD_CHAT_MISTRAL}, {"gemma", WD_CHAT_GEMMA}, {"llama-guard-3", WD_CHAT_LLAMA_GUARD3},
+    {"llama-2", WD_CHAT_FORMAT_LLAMA2}, {"llama-3", WD_CHAT_FORMAT_LLAMA3}, {"chatml", WD_CHAT_FORMAT_CHATML},
+    {"mistral", WD_CHAT_FORMAT_MISTRAL}, {"gemma", WD_CHAT_FORMAT_GEMMA}, {"llama-guard-3", WD_CHAT_FORMAT_LLAMA_GUARD3},
     /* aliases */
-    {"llama2", WD_CHAT_LLAMA2}, {"llama3", WD_CHAT_LLAMA3}, {"qwen2", WD_CHAT_CHATML},
-    {"llama-guard", WD_CHAT_LLAMA_GUARD3},
+    {"llama2", WD_CHAT_FORMAT_LLAMA2}, {"llama3", WD_CHAT_FORMAT_LLAMA3}, {"qwen2", WD_CHAT_FORMAT_CHATML},
+    {"llama-guard", WD_CHAT_FORMAT_LLAMA_GUARD3},
 };
 
 const char *wd_chat_format_name(wd_chat_format f) {
@@ -113,7 +113,7 @@ const char *wd_chat_format_name(wd_chat_format f) {
 
 wd_status wd_chat_format_parse(const char *name, wd_chat_format *out) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_chat_format_parse: out is NULL");
-    *out = WD_CHAT_UNKNOWN;
+    *out = WD_CHAT_FORMAT_UNKNOWN;
     for (size_t k = 0; name && k < sizeof NAMES / sizeof NAMES[0]; k++)
         if (!strcmp(name, NAMES[k].name)) {
             *out = NAMES[k].f;
@@ -125,7 +125,7 @@ wd_status wd_chat_format_parse(const char *name, wd_chat_format *out) {
 }
 
 wd_chat_params wd_chat_params_default(void) {
-    return (wd_chat_params){.format = WD_CHAT_UNKNOWN, .add_generation_prompt = true};
+    return (wd_chat_params){.format = WD_CHAT_FORMAT_UNKNOWN, .add_generation_prompt = true};
 }
 
 /* ==== renderers ========================================================== */
@@ -205,7 +205,7 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
     const char *sys = first ? m[0].content : NULL;
     if (st) goto done;
     switch (p->format) {
-    case WD_CHAT_LLAMA2:
+    case WD_CHAT_FORMAT_LLAMA2:
         if (!bos) bos = "<s>";
         if (!eos) eos = "</s>";
         if ((st = check_alternate(r, first, n, "llama-2"))) break;
@@ -235,7 +235,7 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
             }
         }
         break;
-    case WD_CHAT_LLAMA3:
+    case WD_CHAT_FORMAT_LLAMA3:
         if (!bos) bos = "<|begin_of_text|>";
         puts_(s, n ? bos : "");
         for (size_t i = 0; i < n; i++) {
@@ -247,7 +247,7 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
         }
         if (p->add_generation_prompt) puts_(s, "<|start_header_id|>assistant<|end_header_id|>\n\n");
         break;
-    case WD_CHAT_CHATML:
+    case WD_CHAT_FORMAT_CHATML:
         if (!first && p->default_system) {
             puts_(s, "<|im_start|>system\n");
             puts_(s, p->default_system);
@@ -262,7 +262,7 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
         }
         if (p->add_generation_prompt) puts_(s, "<|im_start|>assistant\n");
         break;
-    case WD_CHAT_MISTRAL:
+    case WD_CHAT_FORMAT_MISTRAL:
         if (!bos) bos = "<s>";
         if (!eos) eos = "</s>";
         if ((st = check_alternate(r, first, n, "mistral"))) break;
@@ -282,7 +282,7 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
             }
         }
         break;
-    case WD_CHAT_GEMMA:
+    case WD_CHAT_FORMAT_GEMMA:
         if (!bos) bos = "<bos>";
         if ((st = check_alternate(r, first, n, "gemma"))) break;
         puts_(s, bos);
@@ -305,7 +305,7 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
         }
         if (p->add_generation_prompt) puts_(s, "<start_of_turn>model\n");
         break;
-    case WD_CHAT_LLAMA_GUARD3:
+    case WD_CHAT_FORMAT_LLAMA_GUARD3:
         st = render_guard(m, r, n, p->guard_categories, s);
         break;
     default:
@@ -348,15 +348,15 @@ wd_status wd_chat_render_tok(const wd_tokenizer *tok, const wd_chat_message *msg
     if (!tok || !out) return wd__fail(WD_ERR_INVALID_ARG, "wd_chat_render_tok: NULL argument");
     wd_chat_params p = params ? *params : wd_chat_params_default();
     const char *tpl = wd_tokenizer_chat_template(tok);
-    if (p.format == WD_CHAT_UNKNOWN) {
+    if (p.format == WD_CHAT_FORMAT_UNKNOWN) {
         p.format = wd_chat_format_detect(tpl);
-        if (p.format == WD_CHAT_UNKNOWN)
+        if (p.format == WD_CHAT_FORMAT_UNKNOWN)
             return wd__fail(WD_ERR_NOT_FOUND, tpl ? "chat: the tokenizer's chat_template is not one warden recognises; name a format"
                                                   : "chat: the tokenizer has no chat_template; name a format");
     }
     if (!p.bos) p.bos = wd_tokenizer_special_str(tok, WD_TOKEN_BOS);
     if (!p.eos) p.eos = wd_tokenizer_special_str(tok, WD_TOKEN_EOS);
-    if (p.format == WD_CHAT_CHATML && !p.default_system && tpl && strstr(tpl, "You are a helpful assistant."))
+    if (p.format == WD_CHAT_FORMAT_CHATML && !p.default_system && tpl && strstr(tpl, "You are a helpful assistant."))
         p.default_system = "You are a helpful assistant.";
     return wd_chat_render(msgs, n, &p, out, out_len);
 }
@@ -364,7 +364,7 @@ wd_status wd_chat_render_tok(const wd_tokenizer *tok, const wd_chat_message *msg
 wd_status wd_llama_guard3_prompt(const wd_chat_message *msgs, size_t n, wd_catmask categories, char **out,
                                  size_t *out_len) {
     wd_chat_params p = wd_chat_params_default();
-    p.format = WD_CHAT_LLAMA_GUARD3;
+    p.format = WD_CHAT_FORMAT_LLAMA_GUARD3;
     p.guard_categories = categories;
     return wd_chat_render(msgs, n, &p, out, out_len);
 }

@@ -492,55 +492,55 @@ static void test_chat_templates(void **state) {
      * answers followed by " </s>", BOS before every [INST]. The template
      * strips "<<SYS>>...<</SYS>>\n\n" + content as a whole, so the leading
      * space of " Hi " survives there. */
-    expect_render(WD_CHAT_LLAMA2, conv, 4, true,
+    expect_render(WD_CHAT_FORMAT_LLAMA2, conv, 4, true,
                   "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\n Hi [/INST] Hello. </s><s>[INST] Why? [/INST]");
-    expect_render(WD_CHAT_LLAMA2, conv + 1, 1, true, "<s>[INST] Hi [/INST]");
+    expect_render(WD_CHAT_FORMAT_LLAMA2, conv + 1, 1, true, "<s>[INST] Hi [/INST]");
     /* Llama 3: headers, trimmed contents, <|eot_id|>, generation prompt */
-    expect_render(WD_CHAT_LLAMA3, conv, 2, true,
+    expect_render(WD_CHAT_FORMAT_LLAMA3, conv, 2, true,
                   "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
                   "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
                   "<|start_header_id|>assistant<|end_header_id|>\n\n");
-    expect_render(WD_CHAT_LLAMA3, conv + 1, 1, false,
+    expect_render(WD_CHAT_FORMAT_LLAMA3, conv + 1, 1, false,
                   "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>");
     /* ChatML: contents verbatim */
-    expect_render(WD_CHAT_CHATML, conv, 3, true,
+    expect_render(WD_CHAT_FORMAT_CHATML, conv, 3, true,
                   "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n Hi <|im_end|>\n"
                   "<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>assistant\n");
     /* Mistral: BOS once, system before the first user message */
-    expect_render(WD_CHAT_MISTRAL, conv, 4, true, "<s>[INST] Be brief.\n\n Hi  [/INST]Hello.</s>[INST] Why? [/INST]");
+    expect_render(WD_CHAT_FORMAT_MISTRAL, conv, 4, true, "<s>[INST] Be brief.\n\n Hi  [/INST]Hello.</s>[INST] Why? [/INST]");
     /* Gemma: assistant is "model" */
-    expect_render(WD_CHAT_GEMMA, conv + 1, 2, true,
+    expect_render(WD_CHAT_FORMAT_GEMMA, conv + 1, 2, true,
                   "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\nHello.<end_of_turn>\n"
                   "<start_of_turn>model\n");
     /* roles must alternate where the template says so */
     wd_chat_params p = wd_chat_params_default();
-    p.format = WD_CHAT_LLAMA2;
+    p.format = WD_CHAT_FORMAT_LLAMA2;
     char *s;
     const wd_chat_message bad[] = {{"user", "a"}, {"user", "b"}};
     assert_int_equal(wd_chat_render(bad, 2, &p, &s, NULL), WD_ERR_INVALID_ARG);
     assert_null(s);
     assert_non_null(strstr(wd_last_error(), "alternate"));
     const wd_chat_message odd[] = {{"robot", "a"}};
-    p.format = WD_CHAT_CHATML;
+    p.format = WD_CHAT_FORMAT_CHATML;
     assert_int_equal(wd_chat_render(odd, 1, &p, &s, NULL), WD_ERR_INVALID_ARG);
-    p.format = WD_CHAT_UNKNOWN;
+    p.format = WD_CHAT_FORMAT_UNKNOWN;
     assert_int_equal(wd_chat_render(conv, 1, &p, &s, NULL), WD_ERR_INVALID_ARG);
 
     /* detection from template snippets of each family */
-    assert_int_equal(wd_chat_format_detect("{{ '<|start_header_id|>' + role }}"), WD_CHAT_LLAMA3);
-    assert_int_equal(wd_chat_format_detect("{{'<|im_start|>' + message['role']}}"), WD_CHAT_CHATML);
-    assert_int_equal(wd_chat_format_detect("{{ '<start_of_turn>' + role }}"), WD_CHAT_GEMMA);
-    assert_int_equal(wd_chat_format_detect("'<<SYS>>\\n' + system + '[INST]'"), WD_CHAT_LLAMA2);
-    assert_int_equal(wd_chat_format_detect("{{ '[INST] ' + content + ' [/INST]' }}"), WD_CHAT_MISTRAL);
+    assert_int_equal(wd_chat_format_detect("{{ '<|start_header_id|>' + role }}"), WD_CHAT_FORMAT_LLAMA3);
+    assert_int_equal(wd_chat_format_detect("{{'<|im_start|>' + message['role']}}"), WD_CHAT_FORMAT_CHATML);
+    assert_int_equal(wd_chat_format_detect("{{ '<start_of_turn>' + role }}"), WD_CHAT_FORMAT_GEMMA);
+    assert_int_equal(wd_chat_format_detect("'<<SYS>>\\n' + system + '[INST]'"), WD_CHAT_FORMAT_LLAMA2);
+    assert_int_equal(wd_chat_format_detect("{{ '[INST] ' + content + ' [/INST]' }}"), WD_CHAT_FORMAT_MISTRAL);
     assert_int_equal(wd_chat_format_detect("<|start_header_id|> <BEGIN UNSAFE CONTENT CATEGORIES>"),
-                     WD_CHAT_LLAMA_GUARD3);
-    assert_int_equal(wd_chat_format_detect("{{ messages }}"), WD_CHAT_UNKNOWN);
-    assert_int_equal(wd_chat_format_detect(NULL), WD_CHAT_UNKNOWN);
+                     WD_CHAT_FORMAT_LLAMA_GUARD3);
+    assert_int_equal(wd_chat_format_detect("{{ messages }}"), WD_CHAT_FORMAT_UNKNOWN);
+    assert_int_equal(wd_chat_format_detect(NULL), WD_CHAT_FORMAT_UNKNOWN);
     wd_chat_format f;
     assert_int_equal(wd_chat_format_parse("qwen2", &f), WD_OK);
-    assert_int_equal(f, WD_CHAT_CHATML);
+    assert_int_equal(f, WD_CHAT_FORMAT_CHATML);
     assert_int_equal(wd_chat_format_parse("jinja", &f), WD_ERR_NOT_FOUND);
-    assert_string_equal(wd_chat_format_name(WD_CHAT_LLAMA_GUARD3), "llama-guard-3");
+    assert_string_equal(wd_chat_format_name(WD_CHAT_FORMAT_LLAMA_GUARD3), "llama-guard-3");
 
     /* render with a tokenizer: format from its chat_template (the fixture's
      * is [INST]-style without <<SYS>>: mistral), BOS/EOS from its config */
@@ -596,7 +596,7 @@ static void test_llama_guard3(void **state) {
     /* the format is detected from the real template's markers */
     assert_int_equal(wd_chat_format_detect("{{ \" <|begin_of_text|><|start_header_id|>user<|end_header_id|>\\n\\n"
                                            "Task: ... <BEGIN UNSAFE CONTENT CATEGORIES>\\nS1: ...\" }}"),
-                     WD_CHAT_LLAMA_GUARD3);
+                     WD_CHAT_FORMAT_LLAMA_GUARD3);
 }
 
 /* ==== CLI ================================================================ */

@@ -43,19 +43,19 @@ extern "C" {
 
 /* Metadata value types (the numbers are the file's). */
 typedef enum wd_gguf_type {
-    WD_GGUF_UINT8 = 0,
-    WD_GGUF_INT8 = 1,
-    WD_GGUF_UINT16 = 2,
-    WD_GGUF_INT16 = 3,
-    WD_GGUF_UINT32 = 4,
-    WD_GGUF_INT32 = 5,
-    WD_GGUF_FLOAT32 = 6,
-    WD_GGUF_BOOL = 7,
-    WD_GGUF_STRING = 8,
-    WD_GGUF_ARRAY = 9,
-    WD_GGUF_UINT64 = 10,
-    WD_GGUF_INT64 = 11,
-    WD_GGUF_FLOAT64 = 12,
+    WD_GGUF_TYPE_UINT8 = 0,
+    WD_GGUF_TYPE_INT8 = 1,
+    WD_GGUF_TYPE_UINT16 = 2,
+    WD_GGUF_TYPE_INT16 = 3,
+    WD_GGUF_TYPE_UINT32 = 4,
+    WD_GGUF_TYPE_INT32 = 5,
+    WD_GGUF_TYPE_FLOAT32 = 6,
+    WD_GGUF_TYPE_BOOL = 7,
+    WD_GGUF_TYPE_STRING = 8,
+    WD_GGUF_TYPE_ARRAY = 9,
+    WD_GGUF_TYPE_UINT64 = 10,
+    WD_GGUF_TYPE_INT64 = 11,
+    WD_GGUF_TYPE_FLOAT64 = 12,
     WD_GGUF_TYPE_COUNT
 } wd_gguf_type;
 
@@ -113,7 +113,7 @@ const char *wd_gguf_type_name(wd_gguf_type type);
 /* One metadata entry. Owned by the wd_gguf it came from. */
 typedef struct wd_gguf_kv {
     const char  *key;
-    wd_gguf_type type;      /* WD_GGUF_ARRAY for arrays                         */
+    wd_gguf_type type;      /* WD_GGUF_TYPE_ARRAY for arrays                         */
     wd_gguf_type elem_type; /* arrays: the elements' type; else == type         */
     uint64_t     n;         /* arrays: element count; 1 otherwise               */
     /* scalars, widened: */

@@ -152,17 +152,17 @@ static int cmp_offset(const void *a, const void *b, void *base) {
 /* Reads one scalar of type ty into kv's widened fields. */
 static void widen(wd_gguf_kv *kv, wd_gguf_type ty, const unsigned char *p) {
     switch (ty) {
-    case WD_GGUF_UINT8: kv->u64 = p[0]; kv->i64 = p[0]; break;
-    case WD_GGUF_INT8: kv->i64 = (int8_t)p[0]; kv->u64 = (uint64_t)kv->i64; break;
-    case WD_GGUF_BOOL: kv->u64 = p[0] != 0; kv->i64 = p[0] != 0; break;
-    case WD_GGUF_UINT16: { uint16_t v; memcpy(&v, p, 2); kv->u64 = v; kv->i64 = v; break; }
-    case WD_GGUF_INT16: { int16_t v; memcpy(&v, p, 2); kv->i64 = v; kv->u64 = (uint64_t)kv->i64; break; }
-    case WD_GGUF_UINT32: { uint32_t v; memcpy(&v, p, 4); kv->u64 = v; kv->i64 = v; break; }
-    case WD_GGUF_INT32: { int32_t v; memcpy(&v, p, 4); kv->i64 = v; kv->u64 = (uint64_t)kv->i64; break; }
-    case WD_GGUF_UINT64: { uint64_t v; memcpy(&v, p, 8); kv->u64 = v; kv->i64 = (int64_t)v; break; }
-    case WD_GGUF_INT64: { int64_t v; memcpy(&v, p, 8); kv->i64 = v; kv->u64 = (uint64_t)v; break; }
-    case WD_GGUF_FLOAT32: { float v; memcpy(&v, p, 4); kv->f64 = v; break; }
-    case WD_GGUF_FLOAT64: { double v; memcpy(&v, p, 8); kv->f64 = v; break; }
+    case WD_GGUF_TYPE_UINT8: kv->u64 = p[0]; kv->i64 = p[0]; break;
+    case WD_GGUF_TYPE_INT8: kv->i64 = (int8_t)p[0]; kv->u64 = (uint64_t)kv->i64; break;
+    case WD_GGUF_TYPE_BOOL: kv->u64 = p[0] != 0; kv->i64 = p[0] != 0; break;
+    case WD_GGUF_TYPE_UINT16: { uint16_t v; memcpy(&v, p, 2); kv->u64 = v; kv->i64 = v; break; }
+    case WD_GGUF_TYPE_INT16: { int16_t v; memcpy(&v, p, 2); kv->i64 = v; kv->u64 = (uint64_t)kv->i64; break; }
+    case WD_GGUF_TYPE_UINT32: { uint32_t v; memcpy(&v, p, 4); kv->u64 = v; kv->i64 = v; break; }
+    case WD_GGUF_TYPE_INT32: { int32_t v; memcpy(&v, p, 4); kv->i64 = v; kv->u64 = (uint64_t)kv->i64; break; }
+    case WD_GGUF_TYPE_UINT64: { uint64_t v; memcpy(&v, p, 8); kv->u64 = v; kv->i64 = (int64_t)v; break; }
+    case WD_GGUF_TYPE_INT64: { int64_t v; memcpy(&v, p, 8); kv->i64 = v; kv->u64 = (uint64_t)v; break; }
+    case WD_GGUF_TYPE_FLOAT32: { float v; memcpy(&v, p, 4); kv->f64 = v; break; }
+    case WD_GGUF_TYPE_FLOAT64: { double v; memcpy(&v, p, 8); kv->f64 = v; break; }
     default: break;
     }
 }
@@ -184,13 +184,13 @@ static wd_status read_kv(cursor *c, wd_gguf_kv *kv, size_t index) {
         return wd__fail(WD_ERR_FORMAT, "%s: key '%.200s': unknown value type %u", g->path, key, ty);
     kv->type = kv->elem_type = (wd_gguf_type)ty;
     kv->n = 1;
-    if (ty == WD_GGUF_STRING) {
+    if (ty == WD_GGUF_TYPE_STRING) {
         char *s;
         if ((rc = rd_str(c, &s, &kv->str_len, kwhat))) return rc;
         kv->str = s;
         return WD_OK;
     }
-    if (ty != WD_GGUF_ARRAY) {
+    if (ty != WD_GGUF_TYPE_ARRAY) {
         if ((rc = need(c, k_kv_size[ty], kwhat))) return rc;
         widen(kv, kv->type, g->base + c->pos);
         c->pos += k_kv_size[ty];
@@ -201,17 +201,17 @@ static wd_status read_kv(cursor *c, wd_gguf_kv *kv, size_t index) {
     if ((rc = rd(c, &et, 4, kwhat)) || (rc = rd(c, &n, 8, kwhat))) return rc;
     if (et >= WD_GGUF_TYPE_COUNT)
         return wd__fail(WD_ERR_FORMAT, "%s: key '%.200s': array of unknown type %u", g->path, key, et);
-    if (et == WD_GGUF_ARRAY)
+    if (et == WD_GGUF_TYPE_ARRAY)
         return wd__fail(WD_ERR_UNSUPPORTED, "%s: key '%.200s': arrays of arrays are not supported",
                         g->path, key);
     kv->elem_type = (wd_gguf_type)et;
     kv->n = n;
-    unsigned min_size = et == WD_GGUF_STRING ? 8 : k_kv_size[et];
+    unsigned min_size = et == WD_GGUF_TYPE_STRING ? 8 : k_kv_size[et];
     if (n > left(c) / min_size)
         return wd__fail(WD_ERR_FORMAT, "%s: key '%.200s': array of %llu %s (at least %u bytes "
                         "each) cannot fit in the %zu bytes left",
                         g->path, key, (unsigned long long)n, k_kv_names[et], min_size, left(c));
-    if (et != WD_GGUF_STRING) {
+    if (et != WD_GGUF_TYPE_STRING) {
         kv->arr = g->base + c->pos;
         c->pos += (size_t)n * min_size;
         return WD_OK;
@@ -323,7 +323,7 @@ static wd_status parse(wd_gguf *g) {
     g->alignment = 32;
     const wd_gguf_kv *al = wd_gguf_find_kv(g, "general.alignment");
     if (al) {
-        if (al->type != WD_GGUF_UINT32)
+        if (al->type != WD_GGUF_TYPE_UINT32)
             return wd__fail(WD_ERR_FORMAT, "%s: key 'general.alignment': type %s, expected u32",
                             g->path, k_kv_names[al->type]);
         if (al->u64 == 0 || (al->u64 & (al->u64 - 1)))
@@ -485,10 +485,10 @@ const wd_gguf_tensor *wd_gguf_find_tensor(const wd_gguf *g, const char *name) {
 }
 
 static bool is_int_type(wd_gguf_type t) {
-    return t <= WD_GGUF_INT32 || t == WD_GGUF_UINT64 || t == WD_GGUF_INT64;
+    return t <= WD_GGUF_TYPE_INT32 || t == WD_GGUF_TYPE_UINT64 || t == WD_GGUF_TYPE_INT64;
 }
 static bool is_signed(wd_gguf_type t) {
-    return t == WD_GGUF_INT8 || t == WD_GGUF_INT16 || t == WD_GGUF_INT32 || t == WD_GGUF_INT64;
+    return t == WD_GGUF_TYPE_INT8 || t == WD_GGUF_TYPE_INT16 || t == WD_GGUF_TYPE_INT32 || t == WD_GGUF_TYPE_INT64;
 }
 
 static wd_status lookup(const wd_gguf *g, const char *key, const wd_gguf_kv **kv) {
@@ -499,8 +499,8 @@ static wd_status lookup(const wd_gguf *g, const char *key, const wd_gguf_kv **kv
 
 static wd_status wrong_type(const wd_gguf *g, const wd_gguf_kv *kv, const char *want) {
     return wd__fail(WD_ERR_FORMAT, "%s: key '%s': type %s%s%s, expected %s", wd_gguf_path(g),
-                    kv->key, k_kv_names[kv->type], kv->type == WD_GGUF_ARRAY ? " of " : "",
-                    kv->type == WD_GGUF_ARRAY ? k_kv_names[kv->elem_type] : "", want);
+                    kv->key, k_kv_names[kv->type], kv->type == WD_GGUF_TYPE_ARRAY ? " of " : "",
+                    kv->type == WD_GGUF_TYPE_ARRAY ? k_kv_names[kv->elem_type] : "", want);
 }
 
 wd_status wd_gguf_get_int(const wd_gguf *g, const char *key, int64_t *out) {
@@ -508,7 +508,7 @@ wd_status wd_gguf_get_int(const wd_gguf *g, const char *key, int64_t *out) {
     wd_status rc = lookup(g, key, &kv);
     if (rc) return rc;
     if (!is_int_type(kv->type)) return wrong_type(g, kv, "an integer");
-    if (kv->type == WD_GGUF_UINT64 && kv->u64 > (uint64_t)INT64_MAX)
+    if (kv->type == WD_GGUF_TYPE_UINT64 && kv->u64 > (uint64_t)INT64_MAX)
         return wd__fail(WD_ERR_FORMAT, "%s: key '%s': %llu is too large", wd_gguf_path(g), key,
                         (unsigned long long)kv->u64);
     *out = kv->i64;
@@ -519,7 +519,7 @@ wd_status wd_gguf_get_float(const wd_gguf *g, const char *key, double *out) {
     const wd_gguf_kv *kv;
     wd_status rc = lookup(g, key, &kv);
     if (rc) return rc;
-    if (kv->type == WD_GGUF_FLOAT32 || kv->type == WD_GGUF_FLOAT64) *out = kv->f64;
+    if (kv->type == WD_GGUF_TYPE_FLOAT32 || kv->type == WD_GGUF_TYPE_FLOAT64) *out = kv->f64;
     else if (is_int_type(kv->type)) *out = is_signed(kv->type) ? (double)kv->i64 : (double)kv->u64;
     else return wrong_type(g, kv, "a number");
     return WD_OK;
@@ -529,7 +529,7 @@ wd_status wd_gguf_get_bool(const wd_gguf *g, const char *key, bool *out) {
     const wd_gguf_kv *kv;
     wd_status rc = lookup(g, key, &kv);
     if (rc) return rc;
-    if (kv->type != WD_GGUF_BOOL) return wrong_type(g, kv, "bool");
+    if (kv->type != WD_GGUF_TYPE_BOOL) return wrong_type(g, kv, "bool");
     *out = kv->u64 != 0;
     return WD_OK;
 }
@@ -538,14 +538,14 @@ wd_status wd_gguf_get_str(const wd_gguf *g, const char *key, const char **out) {
     const wd_gguf_kv *kv;
     wd_status rc = lookup(g, key, &kv);
     if (rc) return rc;
-    if (kv->type != WD_GGUF_STRING) return wrong_type(g, kv, "str");
+    if (kv->type != WD_GGUF_TYPE_STRING) return wrong_type(g, kv, "str");
     *out = kv->str;
     return WD_OK;
 }
 
 bool wd_gguf_kv_arr_int(const wd_gguf_kv *kv, uint64_t i, int64_t *out) {
-    if (!kv || kv->type != WD_GGUF_ARRAY || i >= kv->n ||
-        !(is_int_type(kv->elem_type) || kv->elem_type == WD_GGUF_BOOL))
+    if (!kv || kv->type != WD_GGUF_TYPE_ARRAY || i >= kv->n ||
+        !(is_int_type(kv->elem_type) || kv->elem_type == WD_GGUF_TYPE_BOOL))
         return false;
     wd_gguf_kv tmp = {0};
     widen(&tmp, kv->elem_type, (const unsigned char *)kv->arr + i * k_kv_size[kv->elem_type]);
@@ -554,11 +554,11 @@ bool wd_gguf_kv_arr_int(const wd_gguf_kv *kv, uint64_t i, int64_t *out) {
 }
 
 bool wd_gguf_kv_arr_float(const wd_gguf_kv *kv, uint64_t i, double *out) {
-    if (!kv || kv->type != WD_GGUF_ARRAY || i >= kv->n || kv->elem_type == WD_GGUF_STRING)
+    if (!kv || kv->type != WD_GGUF_TYPE_ARRAY || i >= kv->n || kv->elem_type == WD_GGUF_TYPE_STRING)
         return false;
     wd_gguf_kv tmp = {0};
     widen(&tmp, kv->elem_type, (const unsigned char *)kv->arr + i * k_kv_size[kv->elem_type]);
-    if (kv->elem_type == WD_GGUF_FLOAT32 || kv->elem_type == WD_GGUF_FLOAT64) *out = tmp.f64;
+    if (kv->elem_type == WD_GGUF_TYPE_FLOAT32 || kv->elem_type == WD_GGUF_TYPE_FLOAT64) *out = tmp.f64;
     else *out = is_signed(kv->elem_type) ? (double)tmp.i64 : (double)tmp.u64;
     return true;
 }

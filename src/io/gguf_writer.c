@@ -118,29 +118,29 @@ wd_status wd_gguf_writer_set_u32(wd_gguf_writer *w, const char *key, uint32_t v)
     if (align && (v == 0 || (v & (v - 1))))
         return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
                            "gguf writer: general.alignment %u is not a power of two", v);
-    wd_status rc = set_scalar(w, key, WD_GGUF_UINT32, &v, 4);
+    wd_status rc = set_scalar(w, key, WD_GGUF_TYPE_UINT32, &v, 4);
     if (!rc && align) w->alignment = v;
     return rc;
 }
 wd_status wd_gguf_writer_set_i32(wd_gguf_writer *w, const char *key, int32_t v) {
-    return set_scalar(w, key, WD_GGUF_INT32, &v, 4);
+    return set_scalar(w, key, WD_GGUF_TYPE_INT32, &v, 4);
 }
 wd_status wd_gguf_writer_set_u64(wd_gguf_writer *w, const char *key, uint64_t v) {
-    return set_scalar(w, key, WD_GGUF_UINT64, &v, 8);
+    return set_scalar(w, key, WD_GGUF_TYPE_UINT64, &v, 8);
 }
 wd_status wd_gguf_writer_set_f32(wd_gguf_writer *w, const char *key, float v) {
-    return set_scalar(w, key, WD_GGUF_FLOAT32, &v, 4);
+    return set_scalar(w, key, WD_GGUF_TYPE_FLOAT32, &v, 4);
 }
 wd_status wd_gguf_writer_set_bool(wd_gguf_writer *w, const char *key, bool v) {
     uint8_t b = v;
-    return set_scalar(w, key, WD_GGUF_BOOL, &b, 1);
+    return set_scalar(w, key, WD_GGUF_TYPE_BOOL, &b, 1);
 }
 
 wd_status wd_gguf_writer_set_str(wd_gguf_writer *w, const char *key, const char *v) {
     buf *b;
     wd_status rc = slot(w, key, &b);
     if (rc) return rc;
-    uint32_t ty = WD_GGUF_STRING;
+    uint32_t ty = WD_GGUF_TYPE_STRING;
     if (!buf_put(b, &ty, 4) || !buf_str(b, v ? v : "", v ? strlen(v) : 0))
         return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
     return WD_OK;
@@ -155,7 +155,7 @@ wd_status wd_gguf_writer_set_arr(wd_gguf_writer *w, const char *key, wd_gguf_typ
     buf *b;
     wd_status rc = slot(w, key, &b);
     if (rc) return rc;
-    uint32_t ty = WD_GGUF_ARRAY, e = et;
+    uint32_t ty = WD_GGUF_TYPE_ARRAY, e = et;
     if (!buf_put(b, &ty, 4) || !buf_put(b, &e, 4) || !buf_put(b, &n, 8) ||
         !buf_put(b, data, (size_t)n * size[et]))
         return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
@@ -167,7 +167,7 @@ wd_status wd_gguf_writer_set_arr_str(wd_gguf_writer *w, const char *key, const c
     buf *b;
     wd_status rc = slot(w, key, &b);
     if (rc) return rc;
-    uint32_t ty = WD_GGUF_ARRAY, e = WD_GGUF_STRING;
+    uint32_t ty = WD_GGUF_TYPE_ARRAY, e = WD_GGUF_TYPE_STRING;
     bool ok = buf_put(b, &ty, 4) && buf_put(b, &e, 4) && buf_put(b, &n, 8);
     for (uint64_t i = 0; ok && i < n; i++) ok = buf_str(b, strs[i], strlen(strs[i]));
     if (!ok) return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
@@ -177,24 +177,24 @@ wd_status wd_gguf_writer_set_arr_str(wd_gguf_writer *w, const char *key, const c
 wd_status wd_gguf_writer_set_kv(wd_gguf_writer *w, const wd_gguf_kv *kv) {
     if (!kv) return wd__err_set(w ? &w->err : NULL, WD_ERR_INVALID_ARG, "gguf writer: NULL kv");
     switch (kv->type) {
-    case WD_GGUF_STRING: return wd_gguf_writer_set_str(w, kv->key, kv->str);
-    case WD_GGUF_ARRAY:
-        if (kv->elem_type == WD_GGUF_STRING)
+    case WD_GGUF_TYPE_STRING: return wd_gguf_writer_set_str(w, kv->key, kv->str);
+    case WD_GGUF_TYPE_ARRAY:
+        if (kv->elem_type == WD_GGUF_TYPE_STRING)
             return wd_gguf_writer_set_arr_str(w, kv->key, kv->strs, kv->n);
         return wd_gguf_writer_set_arr(w, kv->key, kv->elem_type, kv->arr, kv->n);
-    case WD_GGUF_UINT32: return wd_gguf_writer_set_u32(w, kv->key, (uint32_t)kv->u64);
+    case WD_GGUF_TYPE_UINT32: return wd_gguf_writer_set_u32(w, kv->key, (uint32_t)kv->u64);
     default: break;
     }
     /* other scalars: re-encoded in their own type from the widened value */
     unsigned char b[8];
     size_t n = 0;
     switch (kv->type) {
-    case WD_GGUF_UINT8: case WD_GGUF_INT8: case WD_GGUF_BOOL: b[0] = (unsigned char)kv->u64; n = 1; break;
-    case WD_GGUF_UINT16: case WD_GGUF_INT16: { uint16_t v = (uint16_t)kv->u64; memcpy(b, &v, 2); n = 2; break; }
-    case WD_GGUF_INT32: { int32_t v = (int32_t)kv->i64; memcpy(b, &v, 4); n = 4; break; }
-    case WD_GGUF_UINT64: case WD_GGUF_INT64: memcpy(b, &kv->u64, 8); n = 8; break;
-    case WD_GGUF_FLOAT32: { float v = (float)kv->f64; memcpy(b, &v, 4); n = 4; break; }
-    case WD_GGUF_FLOAT64: memcpy(b, &kv->f64, 8); n = 8; break;
+    case WD_GGUF_TYPE_UINT8: case WD_GGUF_TYPE_INT8: case WD_GGUF_TYPE_BOOL: b[0] = (unsigned char)kv->u64; n = 1; break;
+    case WD_GGUF_TYPE_UINT16: case WD_GGUF_TYPE_INT16: { uint16_t v = (uint16_t)kv->u64; memcpy(b, &v, 2); n = 2; break; }
+    case WD_GGUF_TYPE_INT32: { int32_t v = (int32_t)kv->i64; memcpy(b, &v, 4); n = 4; break; }
+    case WD_GGUF_TYPE_UINT64: case WD_GGUF_TYPE_INT64: memcpy(b, &kv->u64, 8); n = 8; break;
+    case WD_GGUF_TYPE_FLOAT32: { float v = (float)kv->f64; memcpy(b, &v, 4); n = 4; break; }
+    case WD_GGUF_TYPE_FLOAT64: memcpy(b, &kv->f64, 8); n = 8; break;
     default:
         return wd__err_set(w ? &w->err : NULL, WD_ERR_INVALID_ARG, "gguf writer: key '%s': bad type",
                            kv->key ? kv->key : "");

@@ -360,8 +360,8 @@ static wd_status write_tokenizer(conv *c, const char *dir, const wd_model_config
         if (!rc) rc = wd_gguf_writer_set_str(w, "tokenizer.ggml.pre", pre);
     }
     if (!rc) rc = wd_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)toks, (uint64_t)V);
-    if (!rc && spm) rc = wd_gguf_writer_set_arr(w, "tokenizer.ggml.scores", WD_GGUF_FLOAT32, scores, (uint64_t)V);
-    if (!rc) rc = wd_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", WD_GGUF_INT32, types, (uint64_t)V);
+    if (!rc && spm) rc = wd_gguf_writer_set_arr(w, "tokenizer.ggml.scores", WD_GGUF_TYPE_FLOAT32, scores, (uint64_t)V);
+    if (!rc) rc = wd_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", WD_GGUF_TYPE_INT32, types, (uint64_t)V);
     if (!rc) rc = wd_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", (const char *const *)merges, n_merges);
     /* special tokens: tokenizer_config.json's names, else config.json's ids */
     static const char *fields[] = {"bos_token", "eos_token", "unk_token", "pad_token"};

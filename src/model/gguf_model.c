@@ -124,7 +124,7 @@ wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out) {
     const wd_gguf_tensor *emb = wd_gguf_find_tensor(g, "token_embd.weight");
     double nv = 0;
     if (emb && emb->ndim == 2) nv = (double)emb->ne[1];
-    else if (toks && toks->type == WD_GGUF_ARRAY) nv = (double)toks->n;
+    else if (toks && toks->type == WD_GGUF_TYPE_ARRAY) nv = (double)toks->n;
     else get_num(g, arch, "vocab_size", &nv);
     cJSON_AddNumberToObject(c, "vocab_size", nv);
     cJSON_AddBoolToObject(c, "tie_word_embeddings", !wd_gguf_find_tensor(g, "output.weight"));
@@ -291,21 +291,21 @@ wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out) {
     const wd_gguf_kv *scores = wd_gguf_find_kv(g, "tokenizer.ggml.scores");
     const wd_gguf_kv *types = wd_gguf_find_kv(g, "tokenizer.ggml.token_type");
     const wd_gguf_kv *merges = wd_gguf_find_kv(g, "tokenizer.ggml.merges");
-    if (!toks || toks->type != WD_GGUF_ARRAY || toks->elem_type != WD_GGUF_STRING || !toks->n)
+    if (!toks || toks->type != WD_GGUF_TYPE_ARRAY || toks->elem_type != WD_GGUF_TYPE_STRING || !toks->n)
         return wd__fail(WD_ERR_FORMAT, "%s: key 'tokenizer.ggml.tokens': missing, or not an array "
                         "of strings", path);
     if (toks->n > INT32_MAX)
         return wd__fail(WD_ERR_FORMAT, "%s: key 'tokenizer.ggml.tokens': too many tokens", path);
-    if (scores && (scores->type != WD_GGUF_ARRAY || scores->n != toks->n ||
-                   scores->elem_type == WD_GGUF_STRING))
+    if (scores && (scores->type != WD_GGUF_TYPE_ARRAY || scores->n != toks->n ||
+                   scores->elem_type == WD_GGUF_TYPE_STRING))
         return wd__fail(WD_ERR_FORMAT, "%s: key 'tokenizer.ggml.scores': expected %llu numbers",
                         path, (unsigned long long)toks->n);
-    if (types && (types->type != WD_GGUF_ARRAY || types->n != toks->n ||
-                  types->elem_type == WD_GGUF_STRING || types->elem_type == WD_GGUF_FLOAT32 ||
-                  types->elem_type == WD_GGUF_FLOAT64))
+    if (types && (types->type != WD_GGUF_TYPE_ARRAY || types->n != toks->n ||
+                  types->elem_type == WD_GGUF_TYPE_STRING || types->elem_type == WD_GGUF_TYPE_FLOAT32 ||
+                  types->elem_type == WD_GGUF_TYPE_FLOAT64))
         return wd__fail(WD_ERR_FORMAT, "%s: key 'tokenizer.ggml.token_type': expected %llu integers",
                         path, (unsigned long long)toks->n);
-    if (merges && (merges->type != WD_GGUF_ARRAY || merges->elem_type != WD_GGUF_STRING))
+    if (merges && (merges->type != WD_GGUF_TYPE_ARRAY || merges->elem_type != WD_GGUF_TYPE_STRING))
         return wd__fail(WD_ERR_FORMAT, "%s: key 'tokenizer.ggml.merges': expected strings", path);
     if (!spm && !merges)
         return wd__fail(WD_ERR_FORMAT, "%s: a gpt2 tokenizer needs key 'tokenizer.ggml.merges'", path);

@@ -40,10 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < wd_gguf_n_kv(g); i++) {
         const wd_gguf_kv *kv = wd_gguf_kv_at(g, i);
         if (wd_gguf_find_kv(g, kv->key) != kv) abort();
-        if (kv->type == WD_GGUF_ARRAY && kv->elem_type == WD_GGUF_STRING)
+        if (kv->type == WD_GGUF_TYPE_ARRAY && kv->elem_type == WD_GGUF_TYPE_STRING)
             for (uint64_t j = 0; j < kv->n; j++)
                 if (strlen(kv->strs[j]) > kv->strs_len[j]) abort();
-        for (uint64_t j = 0; kv->type == WD_GGUF_ARRAY && j < kv->n && j < 64; j++) {
+        for (uint64_t j = 0; kv->type == WD_GGUF_TYPE_ARRAY && j < kv->n && j < 64; j++) {
             double v;
             int64_t iv;
             (void)wd_gguf_kv_arr_float(kv, j, &v);

@@ -99,7 +99,7 @@ static void test_round_trip(void **state) {
         assert_int_equal(wd_gguf_writer_set_str(w, "a.str", "x"), WD_OK);
         assert_int_equal(wd_gguf_writer_set_str(w, "a.str", "h\xc3\xa9llo"), WD_OK); /* replaced */
         int16_t arr[3] = {-1, 2, -3};
-        assert_int_equal(wd_gguf_writer_set_arr(w, "a.arr", WD_GGUF_INT16, arr, 3), WD_OK);
+        assert_int_equal(wd_gguf_writer_set_arr(w, "a.arr", WD_GGUF_TYPE_INT16, arr, 3), WD_OK);
         const char *strs[] = {"a", "", "bc"};
         assert_int_equal(wd_gguf_writer_set_arr_str(w, "a.strs", strs, 3), WD_OK);
         float f[6] = {1, 2, 3, 4, 5, 6};

@@ -134,18 +134,18 @@ static void print_config(const wd_model_config *c) {
 /* A metadata value as JSON; arrays longer than max_arr are cut (with the
  * count kept in the caller's "n"). */
 static cJSON *kv_json(const wd_gguf_kv *kv, uint64_t max_arr) {
-    if (kv->type == WD_GGUF_STRING) return cJSON_CreateString(kv->str);
-    if (kv->type == WD_GGUF_BOOL) return cJSON_CreateBool(kv->u64 != 0);
-    if (kv->type == WD_GGUF_FLOAT32 || kv->type == WD_GGUF_FLOAT64) return cJSON_CreateNumber(kv->f64);
-    if (kv->type != WD_GGUF_ARRAY) {
-        bool sgn = kv->type == WD_GGUF_INT8 || kv->type == WD_GGUF_INT16 ||
-                   kv->type == WD_GGUF_INT32 || kv->type == WD_GGUF_INT64;
+    if (kv->type == WD_GGUF_TYPE_STRING) return cJSON_CreateString(kv->str);
+    if (kv->type == WD_GGUF_TYPE_BOOL) return cJSON_CreateBool(kv->u64 != 0);
+    if (kv->type == WD_GGUF_TYPE_FLOAT32 || kv->type == WD_GGUF_TYPE_FLOAT64) return cJSON_CreateNumber(kv->f64);
+    if (kv->type != WD_GGUF_TYPE_ARRAY) {
+        bool sgn = kv->type == WD_GGUF_TYPE_INT8 || kv->type == WD_GGUF_TYPE_INT16 ||
+                   kv->type == WD_GGUF_TYPE_INT32 || kv->type == WD_GGUF_TYPE_INT64;
         return cJSON_CreateNumber(sgn ? (double)kv->i64 : (double)kv->u64);
     }
     cJSON *a = cJSON_CreateArray();
     for (uint64_t i = 0; i < kv->n && i < max_arr; i++) {
         double v;
-        if (kv->elem_type == WD_GGUF_STRING) cJSON_AddItemToArray(a, cJSON_CreateString(kv->strs[i]));
+        if (kv->elem_type == WD_GGUF_TYPE_STRING) cJSON_AddItemToArray(a, cJSON_CreateString(kv->strs[i]));
         else if (wd_gguf_kv_arr_float(kv, i, &v)) cJSON_AddItemToArray(a, cJSON_CreateNumber(v));
     }
     return a;
@@ -182,7 +182,7 @@ static int inspect_gguf(const char *path, bool json) {
             cJSON *m = cJSON_CreateObject();
             cJSON_AddStringToObject(m, "key", kv->key);
             cJSON_AddStringToObject(m, "type", wd_gguf_type_name(kv->type));
-            if (kv->type == WD_GGUF_ARRAY) {
+            if (kv->type == WD_GGUF_TYPE_ARRAY) {
                 cJSON_AddStringToObject(m, "elem_type", wd_gguf_type_name(kv->elem_type));
                 cJSON_AddNumberToObject(m, "n", (double)kv->n);
             }
@@ -213,7 +213,7 @@ static int inspect_gguf(const char *path, bool json) {
             const wd_gguf_kv *kv = wd_gguf_kv_at(g, i);
             cJSON *v = kv_json(kv, 8);
             char *text = cJSON_PrintUnformatted(v);
-            if (kv->type == WD_GGUF_ARRAY)
+            if (kv->type == WD_GGUF_TYPE_ARRAY)
                 printf("  %s: arr[%s, %llu] = %.200s%s\n", kv->key, wd_gguf_type_name(kv->elem_type),
                        (unsigned long long)kv->n, text ? text : "", kv->n > 8 ? " ..." : "");
             else

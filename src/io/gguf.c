@@ -32,22 +32,22 @@ static const struct {
     const char *name;
     unsigned    blck, size;
 } k_types[WD_GGML_TYPE_COUNT] = {
-    [WD_GGML_F32] = {"f32", 1, 4},          [WD_GGML_F16] = {"f16", 1, 2},
-    [WD_GGML_Q4_0] = {"q4_0", 32, 18},      [WD_GGML_Q4_1] = {"q4_1", 32, 20},
-    [WD_GGML_Q5_0] = {"q5_0", 32, 22},      [WD_GGML_Q5_1] = {"q5_1", 32, 24},
-    [WD_GGML_Q8_0] = {"q8_0", 32, 34},      [WD_GGML_Q8_1] = {"q8_1", 32, 36},
-    [WD_GGML_Q2_K] = {"q2_K", 256, 84},     [WD_GGML_Q3_K] = {"q3_K", 256, 110},
-    [WD_GGML_Q4_K] = {"q4_K", 256, 144},    [WD_GGML_Q5_K] = {"q5_K", 256, 176},
-    [WD_GGML_Q6_K] = {"q6_K", 256, 210},    [WD_GGML_Q8_K] = {"q8_K", 256, 292},
-    [WD_GGML_IQ2_XXS] = {"iq2_xxs", 256, 66}, [WD_GGML_IQ2_XS] = {"iq2_xs", 256, 74},
-    [WD_GGML_IQ3_XXS] = {"iq3_xxs", 256, 98}, [WD_GGML_IQ1_S] = {"iq1_s", 256, 50},
-    [WD_GGML_IQ4_NL] = {"iq4_nl", 32, 18},  [WD_GGML_IQ3_S] = {"iq3_s", 256, 110},
-    [WD_GGML_IQ2_S] = {"iq2_s", 256, 82},   [WD_GGML_IQ4_XS] = {"iq4_xs", 256, 136},
-    [WD_GGML_I8] = {"i8", 1, 1},            [WD_GGML_I16] = {"i16", 1, 2},
-    [WD_GGML_I32] = {"i32", 1, 4},          [WD_GGML_I64] = {"i64", 1, 8},
-    [WD_GGML_F64] = {"f64", 1, 8},          [WD_GGML_IQ1_M] = {"iq1_m", 256, 56},
-    [WD_GGML_BF16] = {"bf16", 1, 2},        [WD_GGML_TQ1_0] = {"tq1_0", 256, 54},
-    [WD_GGML_TQ2_0] = {"tq2_0", 256, 66},
+    [WD_GGML_TYPE_F32] = {"f32", 1, 4},          [WD_GGML_TYPE_F16] = {"f16", 1, 2},
+    [WD_GGML_TYPE_Q4_0] = {"q4_0", 32, 18},      [WD_GGML_TYPE_Q4_1] = {"q4_1", 32, 20},
+    [WD_GGML_TYPE_Q5_0] = {"q5_0", 32, 22},      [WD_GGML_TYPE_Q5_1] = {"q5_1", 32, 24},
+    [WD_GGML_TYPE_Q8_0] = {"q8_0", 32, 34},      [WD_GGML_TYPE_Q8_1] = {"q8_1", 32, 36},
+    [WD_GGML_TYPE_Q2_K] = {"q2_K", 256, 84},     [WD_GGML_TYPE_Q3_K] = {"q3_K", 256, 110},
+    [WD_GGML_TYPE_Q4_K] = {"q4_K", 256, 144},    [WD_GGML_TYPE_Q5_K] = {"q5_K", 256, 176},
+    [WD_GGML_TYPE_Q6_K] = {"q6_K", 256, 210},    [WD_GGML_TYPE_Q8_K] = {"q8_K", 256, 292},
+    [WD_GGML_TYPE_IQ2_XXS] = {"iq2_xxs", 256, 66}, [WD_GGML_TYPE_IQ2_XS] = {"iq2_xs", 256, 74},
+    [WD_GGML_TYPE_IQ3_XXS] = {"iq3_xxs", 256, 98}, [WD_GGML_TYPE_IQ1_S] = {"iq1_s", 256, 50},
+    [WD_GGML_TYPE_IQ4_NL] = {"iq4_nl", 32, 18},  [WD_GGML_TYPE_IQ3_S] = {"iq3_s", 256, 110},
+    [WD_GGML_TYPE_IQ2_S] = {"iq2_s", 256, 82},   [WD_GGML_TYPE_IQ4_XS] = {"iq4_xs", 256, 136},
+    [WD_GGML_TYPE_I8] = {"i8", 1, 1},            [WD_GGML_TYPE_I16] = {"i16", 1, 2},
+    [WD_GGML_TYPE_I32] = {"i32", 1, 4},          [WD_GGML_TYPE_I64] = {"i64", 1, 8},
+    [WD_GGML_TYPE_F64] = {"f64", 1, 8},          [WD_GGML_TYPE_IQ1_M] = {"iq1_m", 256, 56},
+    [WD_GGML_TYPE_BF16] = {"bf16", 1, 2},        [WD_GGML_TYPE_TQ1_0] = {"tq1_0", 256, 54},
+    [WD_GGML_TYPE_TQ2_0] = {"tq2_0", 256, 66},
 };
 
 const char *wd_ggml_type_name(wd_ggml_type type) {
@@ -571,22 +571,22 @@ wd_status wd_gguf_tensor_read_f32(const wd_gguf_tensor *t, float *out, size_t n)
         return wd__fail(WD_ERR_RANGE, "tensor '%s': %llu elements, buffer holds %zu", t->name,
                         (unsigned long long)t->n_elem, n);
     switch (t->type) {
-    case WD_GGML_F32: memcpy(out, t->data, n * sizeof *out); return WD_OK;
-    case WD_GGML_F64:
+    case WD_GGML_TYPE_F32: memcpy(out, t->data, n * sizeof *out); return WD_OK;
+    case WD_GGML_TYPE_F64:
         for (size_t i = 0; i < n; i++) {
             double v;
             memcpy(&v, (const char *)t->data + 8 * i, 8);
             out[i] = (float)v;
         }
         return WD_OK;
-    case WD_GGML_F16:
-    case WD_GGML_BF16: {
+    case WD_GGML_TYPE_F16:
+    case WD_GGML_TYPE_BF16: {
         /* convert through an aligned bounce buffer: the data may be unaligned */
         uint16_t buf[1024];
         for (size_t i = 0; i < n; i += 1024) {
             size_t k = n - i < 1024 ? n - i : 1024;
             memcpy(buf, (const char *)t->data + 2 * i, 2 * k);
-            if (t->type == WD_GGML_F16) wd_f16_to_f32(out + i, buf, k);
+            if (t->type == WD_GGML_TYPE_F16) wd_f16_to_f32(out + i, buf, k);
             else wd_bf16_to_f32(out + i, buf, k);
         }
         return WD_OK;

@@ -100,20 +100,20 @@ static bool use_more_bits(int64_t i, int64_t n) {
 static wd_ggml_type pick_type(const conv *c, const char *name, int64_t nx) {
     wd_ggml_type t = c->type;
     bool is_output = !strcmp(name, "output.weight") || (c->tied && !strcmp(name, "token_embd.weight"));
-    if (is_quant(t) && is_output && t != WD_GGML_Q8_0) t = WD_GGML_Q6_K;
+    if (is_quant(t) && is_output && t != WD_GGML_TYPE_Q8_0) t = WD_GGML_TYPE_Q6_K;
     if (c->q4_k_m && !is_output) {
         unsigned long l;
         if (sscanf(name, "blk.%lu.", &l) == 1 && (strstr(name, ".attn_v.") || strstr(name, ".ffn_down.")) &&
             use_more_bits((int64_t)l, c->n_layer))
-            t = WD_GGML_Q6_K;
+            t = WD_GGML_TYPE_Q6_K;
     }
     size_t blck = wd_ggml_type_block_size(t);
     if (nx % (int64_t)blck) {
-        if (is_output && is_quant(t)) t = WD_GGML_Q8_0;
-        else if (t == WD_GGML_Q4_K) t = WD_GGML_Q5_0;
-        else if (t == WD_GGML_Q5_K) t = WD_GGML_Q5_1;
-        else if (t == WD_GGML_Q6_K) t = WD_GGML_Q8_0;
-        if (nx % (int64_t)wd_ggml_type_block_size(t)) t = WD_GGML_F16;
+        if (is_output && is_quant(t)) t = WD_GGML_TYPE_Q8_0;
+        else if (t == WD_GGML_TYPE_Q4_K) t = WD_GGML_TYPE_Q5_0;
+        else if (t == WD_GGML_TYPE_Q5_K) t = WD_GGML_TYPE_Q5_1;
+        else if (t == WD_GGML_TYPE_Q6_K) t = WD_GGML_TYPE_Q8_0;
+        if (nx % (int64_t)wd_ggml_type_block_size(t)) t = WD_GGML_TYPE_F16;
     }
     return t;
 }
@@ -123,19 +123,19 @@ static wd_ggml_type pick_type(const conv *c, const char *name, int64_t nx) {
 static wd_status add_f32(conv *c, const char *name, const int64_t *ne, int ndim, float *x) {
     uint64_t n = 1;
     for (int d = 0; d < ndim; d++) n *= (uint64_t)ne[d];
-    wd_ggml_type t = ndim == 1 ? WD_GGML_F32 : pick_type(c, name, ne[0]);
+    wd_ggml_type t = ndim == 1 ? WD_GGML_TYPE_F32 : pick_type(c, name, ne[0]);
     void *data = x;
-    if (t == WD_GGML_F16 || t == WD_GGML_BF16) {
+    if (t == WD_GGML_TYPE_F16 || t == WD_GGML_TYPE_BF16) {
         uint16_t *h = malloc(n * 2 + 1);
         if (!h) {
             free(x);
             return wd__fail(WD_ERR_NOMEM, "out of memory converting tensor '%s'", name);
         }
-        if (t == WD_GGML_F16) wd_f32_to_f16(h, x, n);
+        if (t == WD_GGML_TYPE_F16) wd_f32_to_f16(h, x, n);
         else wd_f32_to_bf16(h, x, n);
         free(x);
         data = h;
-    } else if (t != WD_GGML_F32) {
+    } else if (t != WD_GGML_TYPE_F32) {
         void *q = malloc(wd__quant_row_size(t, n) + 1);
         if (!q) {
             free(x);
@@ -427,17 +427,17 @@ static bool folder_rope_interleaved(const char *dir) {
 
 static uint32_t file_type(wd_ggml_type t, bool q4_k_m) {
     switch (t) {
-    case WD_GGML_F32: return 0;
-    case WD_GGML_F16: return 1;
-    case WD_GGML_Q4_0: return 2;
-    case WD_GGML_Q4_1: return 3;
-    case WD_GGML_Q8_0: return 7;
-    case WD_GGML_Q5_0: return 8;
-    case WD_GGML_Q5_1: return 9;
-    case WD_GGML_Q4_K: return q4_k_m ? 15 : 14;
-    case WD_GGML_Q5_K: return 16;
-    case WD_GGML_Q6_K: return 18;
-    case WD_GGML_BF16: return 32;
+    case WD_GGML_TYPE_F32: return 0;
+    case WD_GGML_TYPE_F16: return 1;
+    case WD_GGML_TYPE_Q4_0: return 2;
+    case WD_GGML_TYPE_Q4_1: return 3;
+    case WD_GGML_TYPE_Q8_0: return 7;
+    case WD_GGML_TYPE_Q5_0: return 8;
+    case WD_GGML_TYPE_Q5_1: return 9;
+    case WD_GGML_TYPE_Q4_K: return q4_k_m ? 15 : 14;
+    case WD_GGML_TYPE_Q5_K: return 16;
+    case WD_GGML_TYPE_Q6_K: return 18;
+    case WD_GGML_TYPE_BF16: return 32;
     default: return 0;
     }
 }
@@ -640,15 +640,15 @@ static wd_status from_gguf(conv *c, const char *in) {
 /* ==== entry point ======================================================= */
 
 wd_gguf_convert_params wd_gguf_convert_params_default(void) {
-    wd_gguf_convert_params p = {.type = WD_GGML_F16, .q4_k_m = false};
+    wd_gguf_convert_params p = {.type = WD_GGML_TYPE_F16, .q4_k_m = false};
     return p;
 }
 
 wd_status wd_gguf_convert(const char *in, const char *out, const wd_gguf_convert_params *params) {
     if (!in || !out) return wd__fail(WD_ERR_INVALID_ARG, "wd_gguf_convert: NULL path");
     wd_gguf_convert_params p = params ? *params : wd_gguf_convert_params_default();
-    if (p.q4_k_m) p.type = WD_GGML_Q4_K;
-    if (p.type != WD_GGML_F32 && p.type != WD_GGML_F16 && p.type != WD_GGML_BF16 &&
+    if (p.q4_k_m) p.type = WD_GGML_TYPE_Q4_K;
+    if (p.type != WD_GGML_TYPE_F32 && p.type != WD_GGML_TYPE_F16 && p.type != WD_GGML_TYPE_BF16 &&
         !is_quant(p.type))
         return wd__fail(WD_ERR_UNSUPPORTED, "wd_gguf_convert: type %s cannot be written",
                         wd_ggml_type_name(p.type) ? wd_ggml_type_name(p.type) : "?");

@@ -102,7 +102,7 @@ static wd_status bind_gguf(wd_model *m, const char *hf_name, int64_t d0, int64_t
                            name, got, want, m->cfg->model_type);
     }
     m->n_params += t->n_elem;
-    if (t->type == WD_GGML_F32 && ((uintptr_t)t->data % alignof(float)) == 0) {
+    if (t->type == WD_GGML_TYPE_F32 && ((uintptr_t)t->data % alignof(float)) == 0) {
         *out = (const float *)t->data;
         return WD_OK;
     }
@@ -226,7 +226,7 @@ static wd_status bind_decoder(wd_model *m) {
     /* llama.cpp stores llama3-style scaling as per-frequency divisors */
     const wd_gguf_tensor *rf = m->gg ? wd_gguf_find_tensor(m->gg, "rope_freqs.weight") : NULL;
     if (rf) {
-        if (rf->type != WD_GGML_F32 || rf->ndim != 1 || rf->ne[0] != c->head_dim / 2)
+        if (rf->type != WD_GGML_TYPE_F32 || rf->ndim != 1 || rf->ne[0] != c->head_dim / 2)
             return wd__err_set(&m->err, WD_ERR_FORMAT,
                                "%s: tensor 'rope_freqs.weight': expected %lld f32 values",
                                wd_gguf_path(m->gg), (long long)(c->head_dim / 2));

@@ -68,8 +68,8 @@ static inline int nearest(float x) {
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 bool wd__quant_supported(wd_ggml_type t) {
-    return t == WD_GGML_Q8_0 || t == WD_GGML_Q4_0 || t == WD_GGML_Q4_1 || t == WD_GGML_Q5_0 ||
-           t == WD_GGML_Q5_1 || t == WD_GGML_Q4_K || t == WD_GGML_Q5_K || t == WD_GGML_Q6_K;
+    return t == WD_GGML_TYPE_Q8_0 || t == WD_GGML_TYPE_Q4_0 || t == WD_GGML_TYPE_Q4_1 || t == WD_GGML_TYPE_Q5_0 ||
+           t == WD_GGML_TYPE_Q5_1 || t == WD_GGML_TYPE_Q4_K || t == WD_GGML_TYPE_Q5_K || t == WD_GGML_TYPE_Q6_K;
 }
 
 size_t wd__quant_row_size(wd_ggml_type t, size_t n) {
@@ -388,14 +388,14 @@ void wd__quantize_ref(wd_ggml_type t, void *dst, const float *x, size_t n) {
     uint8_t *y = dst;
     for (size_t i = 0; i < n / blck; i++, y += bsz, x += blck) {
         switch (t) {
-        case WD_GGML_Q8_0: quant_q8_0(y, x); break;
-        case WD_GGML_Q4_0: quant_sym(y, x, 4); break;
-        case WD_GGML_Q5_0: quant_sym(y, x, 5); break;
-        case WD_GGML_Q4_1: quant_affine(y, x, 4); break;
-        case WD_GGML_Q5_1: quant_affine(y, x, 5); break;
-        case WD_GGML_Q4_K: quant_k_affine(y, x, 4); break;
-        case WD_GGML_Q5_K: quant_k_affine(y, x, 5); break;
-        case WD_GGML_Q6_K: quant_q6_k(y, x); break;
+        case WD_GGML_TYPE_Q8_0: quant_q8_0(y, x); break;
+        case WD_GGML_TYPE_Q4_0: quant_sym(y, x, 4); break;
+        case WD_GGML_TYPE_Q5_0: quant_sym(y, x, 5); break;
+        case WD_GGML_TYPE_Q4_1: quant_affine(y, x, 4); break;
+        case WD_GGML_TYPE_Q5_1: quant_affine(y, x, 5); break;
+        case WD_GGML_TYPE_Q4_K: quant_k_affine(y, x, 4); break;
+        case WD_GGML_TYPE_Q5_K: quant_k_affine(y, x, 5); break;
+        case WD_GGML_TYPE_Q6_K: quant_q6_k(y, x); break;
         default: break;
         }
     }
@@ -407,14 +407,14 @@ void wd__dequantize(wd_ggml_type t, float *y, const void *src, size_t n) {
     const uint8_t *b = src;
     for (size_t i = 0; i < n / blck; i++, b += bsz, y += blck) {
         switch (t) {
-        case WD_GGML_Q8_0: deq_q8_0(y, b); break;
-        case WD_GGML_Q4_0: deq_sym(y, b, 4); break;
-        case WD_GGML_Q5_0: deq_sym(y, b, 5); break;
-        case WD_GGML_Q4_1: deq_affine(y, b, 4); break;
-        case WD_GGML_Q5_1: deq_affine(y, b, 5); break;
-        case WD_GGML_Q4_K: deq_k_affine(y, b, 4); break;
-        case WD_GGML_Q5_K: deq_k_affine(y, b, 5); break;
-        case WD_GGML_Q6_K: deq_q6_k(y, b); break;
+        case WD_GGML_TYPE_Q8_0: deq_q8_0(y, b); break;
+        case WD_GGML_TYPE_Q4_0: deq_sym(y, b, 4); break;
+        case WD_GGML_TYPE_Q5_0: deq_sym(y, b, 5); break;
+        case WD_GGML_TYPE_Q4_1: deq_affine(y, b, 4); break;
+        case WD_GGML_TYPE_Q5_1: deq_affine(y, b, 5); break;
+        case WD_GGML_TYPE_Q4_K: deq_k_affine(y, b, 4); break;
+        case WD_GGML_TYPE_Q5_K: deq_k_affine(y, b, 5); break;
+        case WD_GGML_TYPE_Q6_K: deq_q6_k(y, b); break;
         default: break;
         }
     }

@@ -28,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const uint8_t *p = t->data;
         if (p < data || t->nbytes > (uint64_t)(data + size - p)) abort();
         if (wd_gguf_find_tensor(g, t->name) != t) abort();
-        bool conv = t->type == WD_GGML_F32 || t->type == WD_GGML_F16 || t->type == WD_GGML_BF16 ||
-                    t->type == WD_GGML_F64 || wd__quant_supported(t->type);
+        bool conv = t->type == WD_GGML_TYPE_F32 || t->type == WD_GGML_TYPE_F16 || t->type == WD_GGML_TYPE_BF16 ||
+                    t->type == WD_GGML_TYPE_F64 || wd__quant_supported(t->type);
         if (t->n_elem <= 4096) {
             float *f = malloc(sizeof(float) * (t->n_elem ? t->n_elem : 1));
             wd_status rc = f ? wd_gguf_tensor_read_f32(t, f, t->n_elem) : WD_OK;

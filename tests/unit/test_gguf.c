@@ -109,14 +109,14 @@ static void test_round_trip(void **state) {
         q8[1] = 0x3c; /* d = 1 */
         for (int i = 0; i < 32; i++) q8[2 + i] = (unsigned char)(i - 16);
         int64_t ne_f[2] = {3, 2}, ne_h[1] = {32}, ne_q[1] = {32};
-        assert_int_equal(wd_gguf_writer_add_tensor(w, "f", WD_GGML_F32, ne_f, 2, f), WD_OK);
-        assert_int_equal(wd_gguf_writer_add_tensor(w, "h", WD_GGML_F16, ne_h, 1, h), WD_OK);
-        assert_int_equal(wd_gguf_writer_add_tensor(w, "q", WD_GGML_Q8_0, ne_q, 1, q8), WD_OK);
+        assert_int_equal(wd_gguf_writer_add_tensor(w, "f", WD_GGML_TYPE_F32, ne_f, 2, f), WD_OK);
+        assert_int_equal(wd_gguf_writer_add_tensor(w, "h", WD_GGML_TYPE_F16, ne_h, 1, h), WD_OK);
+        assert_int_equal(wd_gguf_writer_add_tensor(w, "q", WD_GGML_TYPE_Q8_0, ne_q, 1, q8), WD_OK);
         /* rejected */
-        assert_int_equal(wd_gguf_writer_add_tensor(w, "f", WD_GGML_F32, ne_f, 2, f), WD_ERR_INVALID_ARG);
+        assert_int_equal(wd_gguf_writer_add_tensor(w, "f", WD_GGML_TYPE_F32, ne_f, 2, f), WD_ERR_INVALID_ARG);
         int64_t ne_bad[1] = {33};
-        assert_int_equal(wd_gguf_writer_add_tensor(w, "x", WD_GGML_Q8_0, ne_bad, 1, q8), WD_ERR_INVALID_ARG);
-        assert_int_equal(wd_gguf_writer_add_tensor(w, "y", WD_GGML_F32, ne_f, 0, f), WD_ERR_INVALID_ARG);
+        assert_int_equal(wd_gguf_writer_add_tensor(w, "x", WD_GGML_TYPE_Q8_0, ne_bad, 1, q8), WD_ERR_INVALID_ARG);
+        assert_int_equal(wd_gguf_writer_add_tensor(w, "y", WD_GGML_TYPE_F32, ne_f, 0, f), WD_ERR_INVALID_ARG);
         assert_int_equal(wd_gguf_writer_write(w, path), WD_OK);
         wd_gguf_writer_free(w);
 
@@ -235,7 +235,7 @@ static void test_corrupt(void **state) {
     assert_int_equal(wd_gguf_writer_set_arr_str(w, "s", strs, 2), WD_OK);
     assert_int_equal(wd_gguf_writer_set_f32(w, "f", 1), WD_OK);
     float data[8] = {0};
-    assert_int_equal(wd_gguf_writer_add_tensor(w, "t", WD_GGML_F32, ne1, 1, data), WD_OK);
+    assert_int_equal(wd_gguf_writer_add_tensor(w, "t", WD_GGML_TYPE_F32, ne1, 1, data), WD_OK);
     assert_int_equal(wd_gguf_writer_write(w, path), WD_OK);
     wd_gguf_writer_free(w);
     size_t len = 0;
@@ -375,8 +375,8 @@ static void test_model_llama(void **state) {
     char *wide = mf_make("gguf_llama/wide", "--family llama --seed 5 --hidden 256 --heads 4 "
                          "--kv-heads 2 --intermediate 512 --max-pos 64 --layers 2");
     static const char *types[] = {"q8_0", "q6_k", "q5_k", "q5_1", "q5_0", "q4_k_m", "q4_k", "q4_1", "q4_0"};
-    static const wd_ggml_type want[] = {WD_GGML_Q8_0, WD_GGML_Q6_K, WD_GGML_Q5_K, WD_GGML_Q5_1, WD_GGML_Q5_0,
-                                        WD_GGML_Q4_K, WD_GGML_Q4_K, WD_GGML_Q4_1, WD_GGML_Q4_0};
+    static const wd_ggml_type want[] = {WD_GGML_TYPE_Q8_0, WD_GGML_TYPE_Q6_K, WD_GGML_TYPE_Q5_K, WD_GGML_TYPE_Q5_1, WD_GGML_TYPE_Q5_0,
+                                        WD_GGML_TYPE_Q4_K, WD_GGML_TYPE_Q4_K, WD_GGML_TYPE_Q4_1, WD_GGML_TYPE_Q4_0};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         char name[32];
         snprintf(name, sizeof name, "wide_%s", types[i]);
@@ -385,9 +385,9 @@ static void test_model_llama(void **state) {
         assert_int_equal(wd_gguf_open(q, &g), WD_OK);
         assert_int_equal(wd_gguf_find_tensor(g, "blk.1.attn_q.weight")->type, want[i]);
         if (i == 5) /* q4_k_m: layer 1 of 2 gets the more bits (7n/8 = 1) */
-            assert_int_equal(wd_gguf_find_tensor(g, "blk.1.ffn_down.weight")->type, WD_GGML_Q6_K);
+            assert_int_equal(wd_gguf_find_tensor(g, "blk.1.ffn_down.weight")->type, WD_GGML_TYPE_Q6_K);
         assert_int_equal(wd_gguf_find_tensor(g, "output.weight")->type,
-                         i == 0 ? WD_GGML_Q8_0 : WD_GGML_Q6_K);
+                         i == 0 ? WD_GGML_TYPE_Q8_0 : WD_GGML_TYPE_Q6_K);
         wd_gguf_free(g);
         compare_logits(wide, q, 0, i == 0 ? 0.02 : 0.3);
         free(q);
@@ -506,8 +506,8 @@ static void test_model_half(void **state) {
         assert_int_equal(wd_gguf_open(g, &gg), WD_OK);
         assert_null(wd_gguf_find_tensor(gg, "output.weight")); /* tied */
         assert_int_equal(wd_gguf_find_tensor(gg, "blk.0.attn_q.weight")->type,
-                         i ? WD_GGML_BF16 : WD_GGML_F16);
-        assert_int_equal(wd_gguf_find_tensor(gg, "blk.0.attn_norm.weight")->type, WD_GGML_F32);
+                         i ? WD_GGML_TYPE_BF16 : WD_GGML_TYPE_F16);
+        assert_int_equal(wd_gguf_find_tensor(gg, "blk.0.attn_norm.weight")->type, WD_GGML_TYPE_F32);
         wd_gguf_free(gg);
         compare_logits(dir, g, 0, 1e-2);
         compare_logits(dir, g, 1e-4, 0); /* the same values: only summation order differs */

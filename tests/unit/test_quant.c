@@ -20,8 +20,8 @@
 #include "tensor/quant.h"
 #include "testutil.h"
 
-static const wd_ggml_type k_all[] = {WD_GGML_Q8_0, WD_GGML_Q4_0, WD_GGML_Q4_1, WD_GGML_Q5_0,
-                                     WD_GGML_Q5_1, WD_GGML_Q4_K, WD_GGML_Q5_K, WD_GGML_Q6_K};
+static const wd_ggml_type k_all[] = {WD_GGML_TYPE_Q8_0, WD_GGML_TYPE_Q4_0, WD_GGML_TYPE_Q4_1, WD_GGML_TYPE_Q5_0,
+                                     WD_GGML_TYPE_Q5_1, WD_GGML_TYPE_Q4_K, WD_GGML_TYPE_Q5_K, WD_GGML_TYPE_Q6_K};
 #define N_ALL (sizeof k_all / sizeof k_all[0])
 
 static double rel_rmse(const float *x, const float *y, size_t n) {
@@ -64,7 +64,7 @@ static void test_against_ggml(void **state) {
         wd__dequantize(t, mine, myq, n);
         double e_mine = rel_rmse(x, mine, n), e_ggml = rel_rmse(x, y, n);
         print_message("%-5s rel. RMSE warden %.5f ggml %.5f\n", wd_ggml_type_name(t), e_mine, e_ggml);
-        if (t == WD_GGML_Q4_K || t == WD_GGML_Q5_K || t == WD_GGML_Q6_K)
+        if (t == WD_GGML_TYPE_Q4_K || t == WD_GGML_TYPE_Q5_K || t == WD_GGML_TYPE_Q6_K)
             assert_true(e_mine <= 1.10 * e_ggml);
         else
             assert_memory_equal(myq, q, nb);

@@ -132,10 +132,10 @@ size_t wd_tokenizer_vocab_size(const wd_tokenizer *tok);
 bool wd_tokenizer_is_special(const wd_tokenizer *tok, int32_t id);
 
 typedef enum wd_special_token {
-    WD_TOKEN_BOS = 0,
-    WD_TOKEN_EOS = 1,
-    WD_TOKEN_PAD = 2,
-    WD_TOKEN_UNK = 3,
+    WD_SPECIAL_TOKEN_BOS = 0,
+    WD_SPECIAL_TOKEN_EOS = 1,
+    WD_SPECIAL_TOKEN_PAD = 2,
+    WD_SPECIAL_TOKEN_UNK = 3,
 } wd_special_token;
 
 /* Returns the id of a special token named by tokenizer_config.json (or, for

@@ -354,8 +354,8 @@ wd_status wd_chat_render_tok(const wd_tokenizer *tok, const wd_chat_message *msg
             return wd__fail(WD_ERR_NOT_FOUND, tpl ? "chat: the tokenizer's chat_template is not one warden recognises; name a format"
                                                   : "chat: the tokenizer has no chat_template; name a format");
     }
-    if (!p.bos) p.bos = wd_tokenizer_special_str(tok, WD_TOKEN_BOS);
-    if (!p.eos) p.eos = wd_tokenizer_special_str(tok, WD_TOKEN_EOS);
+    if (!p.bos) p.bos = wd_tokenizer_special_str(tok, WD_SPECIAL_TOKEN_BOS);
+    if (!p.eos) p.eos = wd_tokenizer_special_str(tok, WD_SPECIAL_TOKEN_EOS);
     if (p.format == WD_CHAT_FORMAT_CHATML && !p.default_system && tpl && strstr(tpl, "You are a helpful assistant."))
         p.default_system = "You are a helpful assistant.";
     return wd_chat_render(msgs, n, &p, out, out_len);

@@ -238,9 +238,9 @@ static wd_status parse_config(const char *cfg_text, size_t cfg_len, const char *
         t->special_str[k] = wd__arena_strdup(t->arena, s);
         t->special_id[k] = wd_tokenizer_token_to_id(t, s);
     }
-    if (t->special_id[WD_TOKEN_UNK] < 0 && t->model.unk_id >= 0) {
-        t->special_id[WD_TOKEN_UNK] = t->model.unk_id;
-        t->special_str[WD_TOKEN_UNK] = t->model.unk;
+    if (t->special_id[WD_SPECIAL_TOKEN_UNK] < 0 && t->model.unk_id >= 0) {
+        t->special_id[WD_SPECIAL_TOKEN_UNK] = t->model.unk_id;
+        t->special_str[WD_SPECIAL_TOKEN_UNK] = t->model.unk;
     }
     const cJSON *ct = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "chat_template") : NULL;
     if (cJSON_IsString(ct)) {

@@ -215,11 +215,11 @@ static void test_spm_bpe(void **state) {
     /* an invalid byte run: one U+FFFD per byte (ByteFallback's rule) */
     expect_decode(t, IDS(260, 198, 198), false, "a\xEF\xBF\xBD\xEF\xBF\xBD");
     /* tokenizer_config.json: bos/eos (string and {content} forms) */
-    assert_int_equal(wd_tokenizer_special_id(t, WD_TOKEN_BOS), 1);
-    assert_int_equal(wd_tokenizer_special_id(t, WD_TOKEN_EOS), 2);
-    assert_int_equal(wd_tokenizer_special_id(t, WD_TOKEN_UNK), 0);
-    assert_int_equal(wd_tokenizer_special_id(t, WD_TOKEN_PAD), -1);
-    assert_string_equal(wd_tokenizer_special_str(t, WD_TOKEN_EOS), "</s>");
+    assert_int_equal(wd_tokenizer_special_id(t, WD_SPECIAL_TOKEN_BOS), 1);
+    assert_int_equal(wd_tokenizer_special_id(t, WD_SPECIAL_TOKEN_EOS), 2);
+    assert_int_equal(wd_tokenizer_special_id(t, WD_SPECIAL_TOKEN_UNK), 0);
+    assert_int_equal(wd_tokenizer_special_id(t, WD_SPECIAL_TOKEN_PAD), -1);
+    assert_string_equal(wd_tokenizer_special_str(t, WD_SPECIAL_TOKEN_EOS), "</s>");
     assert_non_null(wd_tokenizer_chat_template(t));
     wd_tokenizer_free(t);
 }
@@ -240,7 +240,7 @@ static void test_unk_fuse(void **state) {
         else expect_ids(t, "a\xC3\xA9\xC3\xA9" "a", false, false, IDS(1, 0, 0, 1));
         /* no decoder: tokens joined by spaces */
         expect_decode(t, IDS(1, 0, 1), false, "a <unk> a");
-        assert_int_equal(wd_tokenizer_special_id(t, WD_TOKEN_UNK), 0);
+        assert_int_equal(wd_tokenizer_special_id(t, WD_SPECIAL_TOKEN_UNK), 0);
         wd_tokenizer_free(t);
     }
 }

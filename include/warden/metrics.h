@@ -162,7 +162,7 @@ typedef struct wd_metrics_summary {
     double latency_mean, latency_p50, latency_p95, latency_p99, latency_max; /* ms */
     /* categories with support or predictions, in canonical order */
     size_t          n_categories;
-    wd_category_row categories[WD_CAT_COUNT];
+    wd_category_row categories[WD_CATEGORY_COUNT];
     /* threshold sweep */
     size_t             n_sweep;
     double            *sweep_threshold;

@@ -20,31 +20,31 @@ extern "C" {
 #endif
 
 typedef enum wd_category {
-    WD_CAT_S1 = 0,  /* violent crimes                */
-    WD_CAT_S2,      /* non-violent crimes            */
-    WD_CAT_S3,      /* sex-related crimes            */
-    WD_CAT_S4,      /* child sexual exploitation     */
-    WD_CAT_S5,      /* defamation                    */
-    WD_CAT_S6,      /* specialized advice            */
-    WD_CAT_S7,      /* privacy                       */
-    WD_CAT_S8,      /* intellectual property         */
-    WD_CAT_S9,      /* indiscriminate weapons        */
-    WD_CAT_S10,     /* hate                          */
-    WD_CAT_S11,     /* suicide and self-harm         */
-    WD_CAT_S12,     /* sexual content                */
-    WD_CAT_S13,     /* elections                     */
-    WD_CAT_S14,     /* code interpreter abuse        */
-    WD_CAT_PII,
-    WD_CAT_SECRETS,
-    WD_CAT_PROMPT_INJECTION,
-    WD_CAT_PROFANITY,
-    WD_CAT_COUNT
+    WD_CATEGORY_S1 = 0,  /* violent crimes                */
+    WD_CATEGORY_S2,      /* non-violent crimes            */
+    WD_CATEGORY_S3,      /* sex-related crimes            */
+    WD_CATEGORY_S4,      /* child sexual exploitation     */
+    WD_CATEGORY_S5,      /* defamation                    */
+    WD_CATEGORY_S6,      /* specialized advice            */
+    WD_CATEGORY_S7,      /* privacy                       */
+    WD_CATEGORY_S8,      /* intellectual property         */
+    WD_CATEGORY_S9,      /* indiscriminate weapons        */
+    WD_CATEGORY_S10,     /* hate                          */
+    WD_CATEGORY_S11,     /* suicide and self-harm         */
+    WD_CATEGORY_S12,     /* sexual content                */
+    WD_CATEGORY_S13,     /* elections                     */
+    WD_CATEGORY_S14,     /* code interpreter abuse        */
+    WD_CATEGORY_PII,
+    WD_CATEGORY_SECRETS,
+    WD_CATEGORY_PROMPT_INJECTION,
+    WD_CATEGORY_PROFANITY,
+    WD_CATEGORY_COUNT
 } wd_category;
 
 typedef uint32_t wd_catmask;
 #define WD_CATMASK(c) ((wd_catmask)1u << (c))
 /* The hazards S1-S14 (what "harmful" means for content). */
-#define WD_CATMASK_HAZARDS (((wd_catmask)1u << (WD_CAT_S14 + 1)) - 1u)
+#define WD_CATMASK_HAZARDS (((wd_catmask)1u << (WD_CATEGORY_S14 + 1)) - 1u)
 
 /* Short id: "S1".."S14", "pii", "secrets", "prompt_injection", "profanity".
  * Static string; NULL for an out-of-range value. */

@@ -15,40 +15,40 @@
 
 static const struct {
     const char *id, *key, *name;
-} cats[WD_CAT_COUNT] = {
-    [WD_CAT_S1] = {"S1", "violent_crimes", "Violent Crimes"},
-    [WD_CAT_S2] = {"S2", "non_violent_crimes", "Non-Violent Crimes"},
-    [WD_CAT_S3] = {"S3", "sex_related_crimes", "Sex-Related Crimes"},
-    [WD_CAT_S4] = {"S4", "child_sexual_exploitation", "Child Sexual Exploitation"},
-    [WD_CAT_S5] = {"S5", "defamation", "Defamation"},
-    [WD_CAT_S6] = {"S6", "specialized_advice", "Specialized Advice"},
-    [WD_CAT_S7] = {"S7", "privacy", "Privacy"},
-    [WD_CAT_S8] = {"S8", "intellectual_property", "Intellectual Property"},
-    [WD_CAT_S9] = {"S9", "indiscriminate_weapons", "Indiscriminate Weapons"},
-    [WD_CAT_S10] = {"S10", "hate", "Hate"},
-    [WD_CAT_S11] = {"S11", "suicide_self_harm", "Suicide & Self-Harm"},
-    [WD_CAT_S12] = {"S12", "sexual_content", "Sexual Content"},
-    [WD_CAT_S13] = {"S13", "elections", "Elections"},
-    [WD_CAT_S14] = {"S14", "code_interpreter_abuse", "Code Interpreter Abuse"},
-    [WD_CAT_PII] = {"pii", "pii", "Personal Data"},
-    [WD_CAT_SECRETS] = {"secrets", "secrets", "Secrets and Credentials"},
-    [WD_CAT_PROMPT_INJECTION] = {"prompt_injection", "prompt_injection", "Prompt Injection"},
-    [WD_CAT_PROFANITY] = {"profanity", "profanity", "Profanity"},
+} cats[WD_CATEGORY_COUNT] = {
+    [WD_CATEGORY_S1] = {"S1", "violent_crimes", "Violent Crimes"},
+    [WD_CATEGORY_S2] = {"S2", "non_violent_crimes", "Non-Violent Crimes"},
+    [WD_CATEGORY_S3] = {"S3", "sex_related_crimes", "Sex-Related Crimes"},
+    [WD_CATEGORY_S4] = {"S4", "child_sexual_exploitation", "Child Sexual Exploitation"},
+    [WD_CATEGORY_S5] = {"S5", "defamation", "Defamation"},
+    [WD_CATEGORY_S6] = {"S6", "specialized_advice", "Specialized Advice"},
+    [WD_CATEGORY_S7] = {"S7", "privacy", "Privacy"},
+    [WD_CATEGORY_S8] = {"S8", "intellectual_property", "Intellectual Property"},
+    [WD_CATEGORY_S9] = {"S9", "indiscriminate_weapons", "Indiscriminate Weapons"},
+    [WD_CATEGORY_S10] = {"S10", "hate", "Hate"},
+    [WD_CATEGORY_S11] = {"S11", "suicide_self_harm", "Suicide & Self-Harm"},
+    [WD_CATEGORY_S12] = {"S12", "sexual_content", "Sexual Content"},
+    [WD_CATEGORY_S13] = {"S13", "elections", "Elections"},
+    [WD_CATEGORY_S14] = {"S14", "code_interpreter_abuse", "Code Interpreter Abuse"},
+    [WD_CATEGORY_PII] = {"pii", "pii", "Personal Data"},
+    [WD_CATEGORY_SECRETS] = {"secrets", "secrets", "Secrets and Credentials"},
+    [WD_CATEGORY_PROMPT_INJECTION] = {"prompt_injection", "prompt_injection", "Prompt Injection"},
+    [WD_CATEGORY_PROFANITY] = {"profanity", "profanity", "Profanity"},
 };
 
 const char *wd_category_id(wd_category c) {
-    return (unsigned)c < WD_CAT_COUNT ? cats[c].id : NULL;
+    return (unsigned)c < WD_CATEGORY_COUNT ? cats[c].id : NULL;
 }
 const char *wd_category_name(wd_category c) {
-    return (unsigned)c < WD_CAT_COUNT ? cats[c].name : NULL;
+    return (unsigned)c < WD_CATEGORY_COUNT ? cats[c].name : NULL;
 }
 const char *wd_category_key(wd_category c) {
-    return (unsigned)c < WD_CAT_COUNT ? cats[c].key : NULL;
+    return (unsigned)c < WD_CATEGORY_COUNT ? cats[c].key : NULL;
 }
 
 wd_status wd_category_parse(const char *s, wd_category *out) {
     if (!s) return wd__fail(WD_ERR_INVALID_ARG, "category: NULL");
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         if (!strcasecmp(s, cats[c].id) || !strcasecmp(s, cats[c].key) ||
             !strcasecmp(s, cats[c].name)) {
             *out = (wd_category)c;
@@ -59,7 +59,7 @@ wd_status wd_category_parse(const char *s, wd_category *out) {
                     "prompt_injection or profanity)", s);
 }
 
-#define M(c) WD_CATMASK(WD_CAT_##c)
+#define M(c) WD_CATMASK(WD_CATEGORY_##c)
 
 typedef struct {
     const char *code;

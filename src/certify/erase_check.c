@@ -484,7 +484,7 @@ static wd_status cand_text(run *r, const cand *c, char **out, size_t *len) {
 
 static float verdict_max_score(const wd_verdict *v) {
     float s = 0.0f;
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         float x = wd_verdict_score(v, (wd_category)c);
         if (x > s) s = x;
     }

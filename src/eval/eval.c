@@ -249,7 +249,7 @@ static wd_status load_results(run *r, size_t *n_resumed) {
 
 static cJSON *cats_json(wd_catmask m) {
     cJSON *a = cJSON_CreateArray();
-    for (int c = 0; c < WD_CAT_COUNT; c++)
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++)
         if (m & WD_CATMASK(c)) cJSON_AddItemToArray(a, cJSON_CreateString(wd_category_id((wd_category)c)));
     return a;
 }

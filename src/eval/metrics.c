@@ -454,8 +454,8 @@ wd_status wd_metrics_summarize(const wd_metrics *m, const wd_metrics_params *par
         goto done;
     }
     size_t ns = 0, nl = 0;
-    uint64_t sup[WD_CAT_COUNT] = {0}, det[WD_CAT_COUNT] = {0}, tp[WD_CAT_COUNT] = {0},
-             fp[WD_CAT_COUNT] = {0}, npred[WD_CAT_COUNT] = {0};
+    uint64_t sup[WD_CATEGORY_COUNT] = {0}, det[WD_CATEGORY_COUNT] = {0}, tp[WD_CATEGORY_COUNT] = {0},
+             fp[WD_CATEGORY_COUNT] = {0}, npred[WD_CATEGORY_COUNT] = {0};
     for (size_t i = 0; i < m->n; i++) {
         const wd_metrics_item *it = &m->items[i];
         if (it->latency_ms >= 0 && isfinite(it->latency_ms)) lat[nl++] = it->latency_ms;
@@ -471,7 +471,7 @@ wd_status wd_metrics_summarize(const wd_metrics *m, const wd_metrics_params *par
             y[ns++] = yy;
         }
         int cats_known = !yy || it->true_cats != 0;
-        for (int c = 0; c < WD_CAT_COUNT; c++) {
+        for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
             wd_catmask b = WD_CATMASK(c);
             int t = (it->true_cats & b) != 0, pr = (it->pred_cats & b) != 0;
             if (t) {
@@ -488,7 +488,7 @@ wd_status wd_metrics_summarize(const wd_metrics *m, const wd_metrics_params *par
     s->n_scored = ns;
     s->decision = wd_confusion_metrics(&s->confusion);
     if ((st = summarize_scores(s, &p, sc, y, ns))) goto done;
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         if (!sup[c] && !npred[c]) continue;
         wd_category_row *r = &s->categories[s->n_categories++];
         r->category = (wd_category)c;

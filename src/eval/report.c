@@ -503,8 +503,8 @@ wd_status wd_report_html(const wd_report *r, char **out) {
 
     /* categories */
     if (s->n_categories) {
-        const char *rows[WD_CAT_COUNT];
-        double det[WD_CAT_COUNT], rec[WD_CAT_COUNT];
+        const char *rows[WD_CATEGORY_COUNT];
+        double det[WD_CATEGORY_COUNT], rec[WD_CATEGORY_COUNT];
         size_t n = 0;
         for (size_t i = 0; i < s->n_categories; i++) {
             if (!s->categories[i].support) continue;

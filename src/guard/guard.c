@@ -101,7 +101,7 @@ struct wd_guard {
     char         *name;
     scanner_inst *sc;
     size_t        n_sc;
-    cat_rule      cat[WD_CAT_COUNT];
+    cat_rule      cat[WD_CATEGORY_COUNT];
     unsigned      norm_flags;
     bool          fail_closed;
     size_t        max_bytes;
@@ -116,9 +116,9 @@ struct wd_guard {
 /* The verdict under construction and as handed out. */
 struct wd_verdict {
     wd_role    role;
-    float      score[WD_CAT_COUNT];
+    float      score[WD_CATEGORY_COUNT];
     wd_catmask fired;
-    wd_action  cat_action[WD_CAT_COUNT];
+    wd_action  cat_action[WD_CATEGORY_COUNT];
     wd_action  action;
     bool       unsafe;
     wd_hit    *hits;
@@ -157,7 +157,7 @@ typedef struct catlist_ctx {
 static wd_status parse_cat_item(const wd__pnode *it, void *user) {
     catlist_ctx *c = user;
     if (!strcasecmp(it->str, "all")) {
-        c->mask = (wd_catmask)((1u << WD_CAT_COUNT) - 1);
+        c->mask = (wd_catmask)((1u << WD_CATEGORY_COUNT) - 1);
         return WD_OK;
     }
     if (!strcasecmp(it->str, "hazards")) {
@@ -217,7 +217,7 @@ static wd_status parse_categories(wd_guard *g, const wd__pnode *root, wd__err *e
         const wd__pnode *a = wd__pn_get(d, "action");
         if (a && (st = parse_action(a, "action", &def_act, err)) != WD_OK) return st;
     }
-    for (int c = 0; c < WD_CAT_COUNT; c++) g->cat[c] = (cat_rule){def_thr, def_act, 3u};
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) g->cat[c] = (cat_rule){def_thr, def_act, 3u};
     const wd__pnode *cats = wd__pn_get(root, "categories");
     if (cats) {
         if (cats->kind != WD_PN_MAP)
@@ -255,11 +255,11 @@ static wd_status parse_categories(wd_guard *g, const wd__pnode *root, wd__err *e
             if (wd__pn_get(rn, "categories")) {
                 st = wd__pn_each_string(rn, "categories", parse_cat_item, &inc, err);
             } else {
-                inc.mask = (wd_catmask)((1u << WD_CAT_COUNT) - 1);
+                inc.mask = (wd_catmask)((1u << WD_CATEGORY_COUNT) - 1);
             }
             if (st == WD_OK) st = wd__pn_each_string(rn, "exclude", parse_cat_item, &exc, err);
             if (st != WD_OK) return wd__err_take(err, st);
-            for (int c = 0; c < WD_CAT_COUNT; c++) {
+            for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
                 bool on = (inc.mask & ~exc.mask) & WD_CATMASK(c);
                 if (on) g->cat[c].roles |= 1u << r;
                 else g->cat[c].roles &= ~(1u << r);
@@ -630,8 +630,8 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
                          : kind == WD_DECODE_TAGS ? "hidden-tag-payload"
                          : kind == WD_DECODE_ROT13 ? "hidden-rot13-payload"
                          : kind == WD_DECODE_REVERSE ? "hidden-reversed-payload" : "hidden-piglatin-payload";
-        wd_scan_hit h = {rule, NULL, WD_CAT_PROMPT_INJECTION, 0.7f, start, end};
-        if (rc->v->score[WD_CAT_PROMPT_INJECTION] < 0.7f) rc->v->score[WD_CAT_PROMPT_INJECTION] = 0.7f;
+        wd_scan_hit h = {rule, NULL, WD_CATEGORY_PROMPT_INJECTION, 0.7f, start, end};
+        if (rc->v->score[WD_CATEGORY_PROMPT_INJECTION] < 0.7f) rc->v->score[WD_CATEGORY_PROMPT_INJECTION] = 0.7f;
         add_hit(rc->v, rc->top, NULL, &h, start, end, 0, 1.0f);
     }
     return rc->st != WD_OK;
@@ -692,7 +692,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             verdict_error(v, "scanner '%s' failed: %s", s->name, serr.msg[0] ? serr.msg : wd_status_str(st));
             continue;
         }
-        for (int c = 0; c < WD_CAT_COUNT; c++) {
+        for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
             float sc = r->score[c] * s->weight;
             if (sc > v->score[c]) v->score[c] = sc;
         }
@@ -740,7 +740,7 @@ static int hit_cmp(const void *a, const void *b) {
 static wd_status finish(wd_guard *g, wd_verdict *v, const char *text, size_t len, bool redact) {
     v->fired = 0;
     v->action = WD_ACTION_ALLOW;
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         v->cat_action[c] = WD_ACTION_ALLOW;
         if (!(g->cat[c].roles & (1u << v->role))) continue;
         if (v->score[c] > 0 && v->score[c] >= g->cat[c].threshold) {
@@ -910,10 +910,10 @@ wd_action wd_verdict_action(const wd_verdict *v) { return v ? v->action : WD_ACT
 wd_role wd_verdict_role(const wd_verdict *v) { return v ? v->role : WD_ROLE_INPUT; }
 wd_catmask wd_verdict_categories(const wd_verdict *v) { return v ? v->fired : 0; }
 float wd_verdict_score(const wd_verdict *v, wd_category c) {
-    return v && (unsigned)c < WD_CAT_COUNT ? v->score[c] : 0.0f;
+    return v && (unsigned)c < WD_CATEGORY_COUNT ? v->score[c] : 0.0f;
 }
 wd_action wd_verdict_category_action(const wd_verdict *v, wd_category c) {
-    return v && (unsigned)c < WD_CAT_COUNT ? v->cat_action[c] : WD_ACTION_ALLOW;
+    return v && (unsigned)c < WD_CATEGORY_COUNT ? v->cat_action[c] : WD_ACTION_ALLOW;
 }
 size_t wd_verdict_n_hits(const wd_verdict *v) { return v ? v->n_hits : 0; }
 const wd_hit *wd_verdict_hit(const wd_verdict *v, size_t i) {
@@ -941,7 +941,7 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
     cJSON_AddStringToObject(o, "role", wd_role_str(v->role));
     cJSON *cats = cJSON_AddArrayToObject(o, "categories");
     cJSON *scores = cJSON_AddObjectToObject(o, "scores");
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         /* every category, always: a client reads the same keys whatever ran */
         cJSON_AddNumberToObject(scores, wd_category_id(c), v->score[c] > 0 ? round4(v->score[c]) : 0.0);
         if (!(v->fired & WD_CATMASK(c))) continue;

@@ -872,7 +872,7 @@ static wd_status fire(const rule *r, const occ *o0, const occ *last,
                       const wd_scan_input *in, wd_scan_result *res) {
     size_t a, b;
     wd__canon_span(in->norm, in->orig, in->orig_len, o0->a, last->b, &a, &b);
-    for (int c = 0; c < WD_CAT_COUNT; c++)
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++)
         if (r->cats & WD_CATMASK(c))
             if (wd__scan_hit(res, (wd_category)c, r->score, a, b, r->id, NULL) != WD_OK) return WD_ERR_NOMEM;
     return WD_OK;

@@ -50,7 +50,7 @@ typedef struct wd_scan_hit {
 /* What one scanner says about one text. The engine zeroes it before each
  * scan and owns the hits array. */
 typedef struct wd_scan_result {
-    float        score[WD_CAT_COUNT]; /* in [0,1]; 0 = no evidence */
+    float        score[WD_CATEGORY_COUNT]; /* in [0,1]; 0 = no evidence */
     wd_scan_hit *hits;
     size_t       n_hits, cap_hits;
 } wd_scan_result;

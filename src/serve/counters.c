@@ -49,7 +49,7 @@ void wd__counters_request(wd__counters *m, wd__route r, int status, double secon
 void wd__counters_verdict(wd__counters *m, const wd__serve_result *res) {
     ADD(m->inputs, 1);
     ADD(m->verdicts[res->unsafe ? 1 : 0], 1);
-    for (int c = 0; c < WD_CAT_COUNT; c++)
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++)
         if (res->flagged & WD_CATMASK(c)) ADD(m->category[c], 1);
 }
 
@@ -98,7 +98,7 @@ char *wd__counters_render(const wd__counters *m, size_t *len) {
                      (unsigned long long)GET(m->verdicts[0]), (unsigned long long)GET(m->verdicts[1]));
     wd__jsonw_lit(&w, "# HELP warden_category_flagged_total Verdicts that flagged each canonical category.\n"
                       "# TYPE warden_category_flagged_total counter\n");
-    for (int c = 0; c < WD_CAT_COUNT; c++)
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++)
         wd__jsonw_printf(&w, "warden_category_flagged_total{category=\"%s\"} %llu\n",
                          wd_category_id((wd_category)c), (unsigned long long)GET(m->category[c]));
     wd__jsonw_printf(&w, "# HELP warden_guard_errors_total Checks that failed; the policy's fail mode "

@@ -97,7 +97,7 @@ static wd_status box_check(void *p, const char *const *texts, const size_t *lens
             memset(r, 0, sizeof *r);
             r->unsafe = wd_verdict_unsafe(v[j]);
             r->flagged = wd_verdict_categories(v[j]);
-            for (int c = 0; c < WD_CAT_COUNT; c++) r->score[c] = wd_verdict_score(v[j], (wd_category)c);
+            for (int c = 0; c < WD_CATEGORY_COUNT; c++) r->score[c] = wd_verdict_score(v[j], (wd_category)c);
             if (!st) st = wd_verdict_to_json(v[j], &r->json);
         }
         for (size_t j = 0; j < m; j++) wd_verdict_free(v[j]);

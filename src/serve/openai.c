@@ -35,7 +35,7 @@
  */
 #include "serve/serve_internal.h"
 
-#define M(c) WD_CATMASK(WD_CAT_##c)
+#define M(c) WD_CATMASK(WD_CATEGORY_##c)
 
 const wd__openai_cat wd__openai_cats[WD__OPENAI_N] = {
     {"harassment", M(S10), false},
@@ -56,7 +56,7 @@ const wd__openai_cat wd__openai_cats[WD__OPENAI_N] = {
 float wd__openai_score(int k, const wd__serve_result *r) {
     const wd__openai_cat *oc = &wd__openai_cats[k];
     float acc = oc->all ? 1.0f : 0.0f;
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         if (!(oc->from & WD_CATMASK(c))) continue;
         float s = r->score[c];
         if (!(s >= 0.0f)) s = 0.0f; /* NaN and negatives count as 0 */
@@ -75,5 +75,5 @@ bool wd__openai_flagged(int k, const wd__serve_result *r) {
 wd_catmask wd__openai_uncovered(void) {
     wd_catmask covered = 0;
     for (int k = 0; k < WD__OPENAI_N; k++) covered |= wd__openai_cats[k].from;
-    return (((wd_catmask)1 << WD_CAT_COUNT) - 1) & ~covered;
+    return (((wd_catmask)1 << WD_CATEGORY_COUNT) - 1) & ~covered;
 }

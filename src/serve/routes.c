@@ -274,7 +274,7 @@ static void write_failed_verdict(wd__jsonw *w, const checked *c, wd__serve_role 
     wd__jsonw_printf(w, "{\"unsafe\":%s,\"action\":\"%s\",\"role\":\"%s\",\"categories\":[],\"scores\":{",
                      c->fail_open ? "false" : "true", c->fail_open ? "allow" : "block",
                      role == WD__ROLE_OUTPUT ? "output" : "input");
-    for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+    for (int cat = 0; cat < WD_CATEGORY_COUNT; cat++)
         wd__jsonw_printf(w, "%s\"%s\":0", cat ? "," : "", wd_category_id((wd_category)cat));
     wd__jsonw_lit(w, "},\"hits\":[],\"redacted\":null,\"error\":");
     wd__jsonw_cstr(w, c->err);
@@ -329,7 +329,7 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
             wd__jsonw_printf(&w, "%s\"%s\":%s", k ? "," : "", wd__openai_cats[k].name,
                              r && wd__openai_flagged(k, r) ? "true" : "false");
         }
-        for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+        for (int cat = 0; cat < WD_CATEGORY_COUNT; cat++)
             if (extra & WD_CATMASK(cat))
                 wd__jsonw_printf(&w, ",\"%s\":%s", wd_category_key((wd_category)cat),
                                  r && (r->flagged & WD_CATMASK(cat)) ? "true" : "false");
@@ -339,7 +339,7 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
             wd__jsonw_printf(&w, "%s\"%s\":", k ? "," : "", wd__openai_cats[k].name);
             wd__jsonw_num(&w, r ? wd__openai_score(k, r) : 0.0);
         }
-        for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+        for (int cat = 0; cat < WD_CATEGORY_COUNT; cat++)
             if (extra & WD_CATMASK(cat)) {
                 float sc = r ? r->score[cat] : 0.0f;
                 wd__jsonw_printf(&w, ",\"%s\":", wd_category_key((wd_category)cat));
@@ -349,7 +349,7 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
         wd__jsonw_lit(&w, "},\"category_applied_input_types\":{");
         for (int k = 0; k < WD__OPENAI_N; k++)
             wd__jsonw_printf(&w, "%s\"%s\":[\"text\"]", k ? "," : "", wd__openai_cats[k].name);
-        for (int cat = 0; cat < WD_CAT_COUNT; cat++)
+        for (int cat = 0; cat < WD_CATEGORY_COUNT; cat++)
             if (extra & WD_CATMASK(cat))
                 wd__jsonw_printf(&w, ",\"%s\":[\"text\"]", wd_category_key((wd_category)cat));
         wd__jsonw_lit(&w, ",\"unchecked\":[\"text\"]");

@@ -62,7 +62,7 @@ typedef enum wd__serve_role { WD__ROLE_INPUT = 0, WD__ROLE_OUTPUT = 1 } wd__serv
 typedef struct wd__serve_result {
     bool unsafe;                 /* the verdict's overall decision */
     wd_catmask flagged;          /* canonical categories over their thresholds */
-    float score[WD_CAT_COUNT];   /* per-category scores in [0,1] */
+    float score[WD_CATEGORY_COUNT];   /* per-category scores in [0,1] */
     char *json;                  /* the native verdict as one JSON object (malloc'd) */
 } wd__serve_result;
 
@@ -147,7 +147,7 @@ typedef struct wd__counters {
     _Atomic uint64_t lat_bucket[WD__ROUTE_COUNT][WD__LAT_BUCKETS + 1]; /* last: +Inf */
     _Atomic uint64_t lat_sum_us[WD__ROUTE_COUNT];
     _Atomic uint64_t verdicts[2];                      /* [0] allowed, [1] flagged */
-    _Atomic uint64_t category[WD_CAT_COUNT];           /* flagged per canonical category */
+    _Atomic uint64_t category[WD_CATEGORY_COUNT];           /* flagged per canonical category */
     _Atomic uint64_t guard_errors;                     /* checks that failed (fail mode applied) */
     _Atomic uint64_t reloads[2];                       /* [0] ok, [1] failed */
     _Atomic int64_t in_flight;

@@ -325,9 +325,9 @@ typedef struct load_ctx {
 
 static uint32_t labels_of_mask(wd_catmask m) {
     uint32_t l = 0;
-    for (int c = 0; c <= WD_CAT_S14; c++)
+    for (int c = 0; c <= WD_CATEGORY_S14; c++)
         if (m & WD_CATMASK(c)) l |= 1u << (WD_CLF_LABEL_S1 + c);
-    if (m & WD_CATMASK(WD_CAT_PROMPT_INJECTION)) l |= 1u << WD_CLF_LABEL_PI;
+    if (m & WD_CATMASK(WD_CATEGORY_PROMPT_INJECTION)) l |= 1u << WD_CLF_LABEL_PI;
     return l;
 }
 
@@ -348,31 +348,31 @@ typedef struct cue {
 
 #define STEMS(...) (const char *const[]){__VA_ARGS__, NULL}
 static const cue cues[] = {
-    {WD_CAT_S9, STEMS("bomb", "explosiv", "detonat", "nerve agent", "sarin", "anthrax", "bioweapon",
+    {WD_CATEGORY_S9, STEMS("bomb", "explosiv", "detonat", "nerve agent", "sarin", "anthrax", "bioweapon",
                       "biological weapon", "chemical weapon", "uranium", "plutonium", "nuclear weapon",
                       "dirty bomb", "ricin", "mustard gas", "weapon of mass", "weapons of mass",
                       "pipe bomb", "grenade", "napalm", "pathogen")},
-    {WD_CAT_S11, STEMS("suicide", "kill myself", "self-harm", "self harm", "cut myself", "end my life",
+    {WD_CATEGORY_S11, STEMS("suicide", "kill myself", "self-harm", "self harm", "cut myself", "end my life",
                        "anorexi", "bulimi", "starve myself", "overdose on")},
-    {WD_CAT_S4, STEMS("child porn", "minor", "underage", "pedophil", "child sexual", "csam")},
-    {WD_CAT_S12, STEMS("porn", "erotic", "sexually explicit", "explicit sex", "nude", "sex scene")},
-    {WD_CAT_S10, STEMS("racis", "hate speech", "white supremac", "nazi", "ethnic cleansing",
+    {WD_CATEGORY_S4, STEMS("child porn", "minor", "underage", "pedophil", "child sexual", "csam")},
+    {WD_CATEGORY_S12, STEMS("porn", "erotic", "sexually explicit", "explicit sex", "nude", "sex scene")},
+    {WD_CATEGORY_S10, STEMS("racis", "hate speech", "white supremac", "nazi", "ethnic cleansing",
                        "inferior race", "slur", "antisemit", "homophob", "xenophob")},
-    {WD_CAT_S1, STEMS("murder", "assassinat", "kill someone", "kill a person", "kill people", "stab",
+    {WD_CATEGORY_S1, STEMS("murder", "assassinat", "kill someone", "kill a person", "kill people", "stab",
                       "mass shooting", "torture", "kidnap", "assault", "terrorist attack", "poison someone",
                       "poison a person", "harm someone", "hurt someone")},
-    {WD_CAT_S2, STEMS("hack", "malware", "ransomware", "virus", "phishing", "steal", "fraud", "scam",
+    {WD_CATEGORY_S2, STEMS("hack", "malware", "ransomware", "virus", "phishing", "steal", "fraud", "scam",
                       "counterfeit", "launder", "drug", "meth", "cocaine", "heroin", "fentanyl",
                       "shoplift", "identity theft", "tax evasion", "evade tax", "bribe", "smuggl",
                       "credit card", "ddos", "botnet", "keylogger", "exploit", "cheat", "insider trading",
                       "black market", "traffick")},
-    {WD_CAT_S3, STEMS("rape", "sexual assault", "sex traffick", "molest", "sexual harass")},
-    {WD_CAT_S5, STEMS("defam", "libel", "slander", "false rumor", "false rumour", "fake news about")},
-    {WD_CAT_S7, STEMS("home address", "personal information", "dox", "track someone", "spy on",
+    {WD_CATEGORY_S3, STEMS("rape", "sexual assault", "sex traffick", "molest", "sexual harass")},
+    {WD_CATEGORY_S5, STEMS("defam", "libel", "slander", "false rumor", "false rumour", "fake news about")},
+    {WD_CATEGORY_S7, STEMS("home address", "personal information", "dox", "track someone", "spy on",
                       "social security number", "stalk", "private information", "location of")},
-    {WD_CAT_S8, STEMS("pirat", "copyright", "torrent", "crack software", "plagiar")},
-    {WD_CAT_S13, STEMS("election", "voter", "ballot", "voting")},
-    {WD_CAT_S6, STEMS("diagnos", "prescri", "dosage", "legal advice", "medical advice",
+    {WD_CATEGORY_S8, STEMS("pirat", "copyright", "torrent", "crack software", "plagiar")},
+    {WD_CATEGORY_S13, STEMS("election", "voter", "ballot", "voting")},
+    {WD_CATEGORY_S6, STEMS("diagnos", "prescri", "dosage", "legal advice", "medical advice",
                       "financial advice", "invest in")},
 };
 
@@ -514,7 +514,7 @@ static wd_status on_toxigen(void *vctx, char **f, size_t nf, const char *where) 
     int hate = !strcmp(f[0], "hate");
     if (!hate && strcmp(f[0], "neutral"))
         return wd__fail(WD_ERR_FORMAT, "%s: label '%s' is neither hate nor neutral", where, f[0]);
-    uint32_t pos = hate ? (H | (1u << (WD_CLF_LABEL_S1 + WD_CAT_S10))) : 0;
+    uint32_t pos = hate ? (H | (1u << (WD_CLF_LABEL_S1 + WD_CATEGORY_S10))) : 0;
     return wd__clf_dataset_add(c->d, c->src, f[3], strlen(f[3]), pos, WD_CLF_ALL_LABELS);
 }
 
@@ -550,7 +550,7 @@ static wd_status load_toxicchat(wd_clf_dataset *d, const char *path) {
 
 /* ==== the sets added 2026-12-06 (MANIFEST.md, from aart/ down) ======== */
 
-#define S10 (1u << (WD_CLF_LABEL_S1 + WD_CAT_S10))
+#define S10 (1u << (WD_CLF_LABEL_S1 + WD_CATEGORY_S10))
 
 static uint64_t group_of(const char *kind, const char *key) {
     uint64_t h = wd__textclf_hash(key, strlen(key), wd__textclf_hash(kind, strlen(kind), 7));

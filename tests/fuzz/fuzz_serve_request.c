@@ -27,8 +27,8 @@ static wd_status check(void *g, const char *const *texts, const size_t *lens, si
         memset(&out[i], 0, sizeof out[i]);
         unsigned h = 0;
         for (size_t j = 0; j < lens[i]; j++) h = h * 31 + (unsigned char)texts[i][j];
-        out[i].score[h % WD_CAT_COUNT] = (float)(h % 101) / 100.0f;
-        if (h % 3 == 0) out[i].flagged = WD_CATMASK(h % WD_CAT_COUNT);
+        out[i].score[h % WD_CATEGORY_COUNT] = (float)(h % 101) / 100.0f;
+        if (h % 3 == 0) out[i].flagged = WD_CATMASK(h % WD_CATEGORY_COUNT);
         out[i].unsafe = out[i].flagged != 0;
         out[i].json = strdup(out[i].unsafe ? "{\"unsafe\":true}" : "{\"unsafe\":false}");
         if (!out[i].json) abort();

@@ -529,7 +529,7 @@ static void test_judge_reuse(void **state) {
     {
         wd_judge_params j3 = wd_judge_params_default();
         j3.n_threads = 1;
-        j3.categories = WD_CATMASK(WD_CAT_S1) | WD_CATMASK(WD_CAT_S9);
+        j3.categories = WD_CATMASK(WD_CATEGORY_S1) | WD_CATMASK(WD_CATEGORY_S9);
         wd_certifier *c3 = NULL;
         assert_int_equal(wd_certifier_new_model(dir, &j3, &c3), WD_OK);
         wd_certify_params p = wd_certify_params_default();

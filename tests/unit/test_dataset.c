@@ -195,12 +195,12 @@ static void test_jsonl(void **state) {
     assert_int_equal(g.n, 3);
     assert_string_equal(g.text[0], "a");
     assert_int_equal(g.label[0], WD_LABEL_HARMFUL);
-    assert_int_equal(g.cats[0], WD_CATMASK(WD_CAT_S1) | WD_CATMASK(WD_CAT_S10));
+    assert_int_equal(g.cats[0], WD_CATMASK(WD_CATEGORY_S1) | WD_CATMASK(WD_CATEGORY_S10));
     assert_string_equal(g.text[1], "b\nc");
     assert_int_equal(g.label[1], WD_LABEL_BENIGN);
     assert_int_equal(g.cats[1], 0);
     assert_int_equal(g.line[2], 4);
-    assert_int_equal(g.cats[2], WD_CATMASK(WD_CAT_S9));
+    assert_int_equal(g.cats[2], WD_CATMASK(WD_CATEGORY_S9));
     got_free(&g);
 
     /* errors: a broken line, a wrong type, an unknown category */

@@ -30,7 +30,7 @@ static wd_status fake_scorer(void *user, const char *const *texts, const size_t 
         int k = (strstr(texts[i], "bomb") != NULL) + (strstr(texts[i], "steal") != NULL);
         out[i].flagged = k > 0;
         out[i].score = k == 0 ? 0.1 + 0.01 * (double)(lens[i] % 7) : k == 1 ? 0.7 : 0.95;
-        out[i].categories = k ? WD_CATMASK(WD_CAT_S2) : 0;
+        out[i].categories = k ? WD_CATMASK(WD_CATEGORY_S2) : 0;
         out[i].latency_ms = 1.0;
         out[i].detail_json = strdup("{\"unsafe\":true}");
     }

@@ -391,7 +391,7 @@ static void test_span_set_oracle(void **state) {
                 for (size_t h = 0; h < n_before; h++)
                     brute |= res.hits[h].start < b && a < res.hits[h].end;
                 assert_int_equal(wd__spans_overlap(&set, a, b), brute);
-                if (!brute) assert_int_equal(wd__scan_hit(&res, WD_CAT_PII, 0.9f, a, b, "x", NULL), WD_OK);
+                if (!brute) assert_int_equal(wd__scan_hit(&res, WD_CATEGORY_PII, 0.9f, a, b, "x", NULL), WD_OK);
                 pos = b;
             }
             assert_int_equal(wd__spans_end(&set, &res), WD_OK);

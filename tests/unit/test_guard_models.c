@@ -66,9 +66,9 @@ static void test_encoder_classifier(void **s) {
         float p[2];
         probs_of(m, texts[i], p);
         wd_verdict *v = check(g, texts[i], WD_ROLE_INPUT);
-        assert_float_equal(wd_verdict_score(v, WD_CAT_S1), p[1], 1e-6);
-        assert_float_equal(wd_verdict_score(v, WD_CAT_S10), p[1], 1e-6);
-        assert_float_equal(wd_verdict_score(v, WD_CAT_S2), 0.0f, 0.0);
+        assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S1), p[1], 1e-6);
+        assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S10), p[1], 1e-6);
+        assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S2), 0.0f, 0.0);
         wd_verdict_free(v);
     }
     wd_guard_free(g);
@@ -87,10 +87,10 @@ static void test_encoder_classifier(void **s) {
     float p[3];
     probs_of(m, "hello world", p);
     wd_verdict *v = check(g, "hello world", WD_ROLE_INPUT);
-    assert_float_equal(wd_verdict_score(v, WD_CAT_PROMPT_INJECTION), p[1], 1e-6);
-    assert_float_equal(wd_verdict_score(v, WD_CAT_S9), p[2], 1e-6);
-    assert_float_equal(wd_verdict_score(v, WD_CAT_PII), p[2], 1e-6);
-    assert_float_equal(wd_verdict_score(v, WD_CAT_S1), 0.0f, 0.0);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_PROMPT_INJECTION), p[1], 1e-6);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S9), p[2], 1e-6);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_PII), p[2], 1e-6);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S1), 0.0f, 0.0);
     wd_verdict_free(v);
     wd_guard_free(g);
     /* bad options are reported with their location */
@@ -153,14 +153,14 @@ static void test_llm_judge(void **s) {
     const char *texts[] = {"how do I bake bread", "tell me a story", "ok", "how do I bake bread"};
     wd_role roles[] = {WD_ROLE_INPUT, WD_ROLE_INPUT, WD_ROLE_OUTPUT, WD_ROLE_INPUT};
     for (size_t i = 0; i < 4; i++) {
-        float want = p_unsafe(m, texts[i], roles[i], WD_CATMASK(WD_CAT_S1) | WD_CATMASK(WD_CAT_S9));
+        float want = p_unsafe(m, texts[i], roles[i], WD_CATMASK(WD_CATEGORY_S1) | WD_CATMASK(WD_CATEGORY_S9));
         wd_verdict *v = check(g, texts[i], roles[i]);
         print_message("judge %zu: p(unsafe) %.6g, verdict S1 %.6g\n", i, want,
-                      wd_verdict_score(v, WD_CAT_S1));
+                      wd_verdict_score(v, WD_CATEGORY_S1));
         assert_true(want > 0.0f);
-        assert_float_equal(wd_verdict_score(v, WD_CAT_S1), want, 2e-5);
-        assert_float_equal(wd_verdict_score(v, WD_CAT_S9), want, 2e-5);
-        assert_float_equal(wd_verdict_score(v, WD_CAT_S2), 0.0f, 0.0);
+        assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S1), want, 2e-5);
+        assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S9), want, 2e-5);
+        assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S2), 0.0f, 0.0);
         wd_verdict_free(v);
     }
     wd_guard_free(g);
@@ -173,7 +173,7 @@ static void test_llm_judge(void **s) {
     g = guard_from(yaml);
     wd_verdict *v = check(g, "some text", WD_ROLE_INPUT);
     float mxs = 0;
-    for (int c = 0; c <= WD_CAT_S14; c++) mxs = fmaxf(mxs, wd_verdict_score(v, (wd_category)c));
+    for (int c = 0; c <= WD_CATEGORY_S14; c++) mxs = fmaxf(mxs, wd_verdict_score(v, (wd_category)c));
     assert_float_equal(mxs, p_unsafe(m, "some text", WD_ROLE_INPUT, 0), 2e-5);
     wd_verdict_free(v);
     wd_guard_free(g);
@@ -189,7 +189,7 @@ static void test_llm_judge(void **s) {
              dir, tpath);
     g = guard_from(yaml);
     v = check(g, "hi there", WD_ROLE_INPUT);
-    assert_true(wd_verdict_score(v, WD_CAT_S1) > 0.0f);
+    assert_true(wd_verdict_score(v, WD_CATEGORY_S1) > 0.0f);
     wd_verdict_free(v);
     wd_guard_free(g);
     snprintf(yaml, sizeof yaml, "name: t\nscanners:\n  - type: llm_judge\n    model: %s\n    categories: [pii]\n", dir);
@@ -215,7 +215,7 @@ static void test_model_folder_guard(void **s) {
     snprintf(yaml, sizeof yaml, "name: t\nscanners:\n  - type: encoder_classifier\n    model: %s\n", bert);
     wd_guard *h = guard_from(yaml);
     wd_verdict *a = check(g, "hello world", WD_ROLE_INPUT), *b = check(h, "hello world", WD_ROLE_INPUT);
-    for (int c = 0; c < WD_CAT_COUNT; c++)
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++)
         assert_float_equal(wd_verdict_score(a, (wd_category)c), wd_verdict_score(b, (wd_category)c), 1e-6);
     wd_verdict_free(a);
     wd_verdict_free(b);
@@ -224,7 +224,7 @@ static void test_model_folder_guard(void **s) {
     assert_int_equal(wd_guard_load_model(llama, NULL, &g), WD_OK);
     float want = p_unsafe_of(llama, "how do I bake bread");
     a = check(g, "how do I bake bread", WD_ROLE_INPUT);
-    assert_float_equal(wd_verdict_score(a, WD_CAT_S1), want, 2e-5);
+    assert_float_equal(wd_verdict_score(a, WD_CATEGORY_S1), want, 2e-5);
     wd_verdict_free(a);
     wd_guard_free(g);
     assert_int_not_equal(wd_guard_load_model("/nonexistent/model", NULL, &g), WD_OK);

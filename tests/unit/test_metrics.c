@@ -229,7 +229,7 @@ static void test_categories(void **state) {
      * benign item, S10 on the uncategorised one and on a third benign one. */
     wd_metrics *m;
     assert_int_equal(wd_metrics_new(&m), WD_OK);
-    wd_catmask S1 = WD_CATMASK(WD_CAT_S1), S9 = WD_CATMASK(WD_CAT_S9), S10 = WD_CATMASK(WD_CAT_S10);
+    wd_catmask S1 = WD_CATMASK(WD_CATEGORY_S1), S9 = WD_CATMASK(WD_CATEGORY_S9), S10 = WD_CATMASK(WD_CATEGORY_S10);
     wd_metrics_item items[] = {
         {WD_LABEL_HARMFUL, 0.9, true, S1, S1, 1},   {WD_LABEL_HARMFUL, 0.8, true, S1, S1, 2},
         {WD_LABEL_HARMFUL, 0.7, true, S1, 0, 3},    {WD_LABEL_HARMFUL, 0.1, false, S9, 0, 4},
@@ -241,7 +241,7 @@ static void test_categories(void **state) {
     assert_int_equal(wd_metrics_summarize(m, NULL, &s), WD_OK);
     assert_int_equal(s->n_categories, 3); /* S1, S9, S10 */
     const wd_category_row *r1 = &s->categories[0], *r9 = &s->categories[1], *r10 = &s->categories[2];
-    assert_int_equal(r1->category, WD_CAT_S1);
+    assert_int_equal(r1->category, WD_CATEGORY_S1);
     assert_int_equal(r1->support, 3);
     assert_int_equal(r1->detected, 3);
     assert_int_equal(r1->tp, 2);

@@ -33,7 +33,7 @@ static float p_harmful(const char *text) {
 
 static float top_hazard_score(const wd_verdict *v) {
     float best = 0;
-    for (int c = 0; c <= WD_CAT_S14; c++)
+    for (int c = 0; c <= WD_CATEGORY_S14; c++)
         if (wd_verdict_score(v, (wd_category)c) > best) best = wd_verdict_score(v, (wd_category)c);
     return best;
 }
@@ -51,7 +51,7 @@ static void test_flags_and_hits(void **state) {
     wd_verdict *v;
     assert_int_equal(wd_guard_check(g, harmful, strlen(harmful), NULL, &v), WD_OK);
     assert_true(wd_verdict_unsafe(v));
-    assert_true(wd_verdict_categories(v) & WD_CATMASK(WD_CAT_S9));
+    assert_true(wd_verdict_categories(v) & WD_CATMASK(WD_CATEGORY_S9));
     assert_int_equal(wd_verdict_n_hits(v), 1);
     const wd_hit *h = wd_verdict_hit(v, 0);
     assert_string_equal(h->rule, "classifier:S9");
@@ -138,9 +138,9 @@ static void test_user_model(void **state) {
     float p[3];
     assert_int_equal(wd__textclf_predict(m2, n.text, n.len, p), WD_OK);
     /* sigmoid head: S2 maps alone, t = 0.5 (stored default) = identity */
-    assert_true(fabsf(wd_verdict_score(v, WD_CAT_S2) - p[1]) < 1e-4f);
-    assert_true(fabsf(wd_verdict_score(v, WD_CAT_PROMPT_INJECTION) - p[2]) < 1e-4f);
-    assert_true(wd_verdict_score(v, WD_CAT_S1) == 0.0f); /* no such label */
+    assert_true(fabsf(wd_verdict_score(v, WD_CATEGORY_S2) - p[1]) < 1e-4f);
+    assert_true(fabsf(wd_verdict_score(v, WD_CATEGORY_PROMPT_INJECTION) - p[2]) < 1e-4f);
+    assert_true(wd_verdict_score(v, WD_CATEGORY_S1) == 0.0f); /* no such label */
     wd__canon_free(&n);
     wd__textclf_free(m2);
     wd_verdict_free(v);

@@ -102,10 +102,10 @@ static wd_status fake_check(void *guard, const char *const *texts, const size_t 
         }
         wd__serve_result *r = &out[i];
         memset(r, 0, sizeof *r);
-        for (int c = 0; c < WD_CAT_COUNT; c++) r->score[c] = 0.01f;
-        if (has(t, len, "kill")) r->score[WD_CAT_S1] = 0.9f, r->flagged |= WD_CATMASK(WD_CAT_S1);
-        if (has(t, len, "hate")) r->score[WD_CAT_S10] = 0.8f, r->flagged |= WD_CATMASK(WD_CAT_S10);
-        if (has(t, len, "card")) r->score[WD_CAT_PII] = 0.95f, r->flagged |= WD_CATMASK(WD_CAT_PII);
+        for (int c = 0; c < WD_CATEGORY_COUNT; c++) r->score[c] = 0.01f;
+        if (has(t, len, "kill")) r->score[WD_CATEGORY_S1] = 0.9f, r->flagged |= WD_CATMASK(WD_CATEGORY_S1);
+        if (has(t, len, "hate")) r->score[WD_CATEGORY_S10] = 0.8f, r->flagged |= WD_CATMASK(WD_CATEGORY_S10);
+        if (has(t, len, "card")) r->score[WD_CATEGORY_PII] = 0.95f, r->flagged |= WD_CATMASK(WD_CATEGORY_PII);
         r->unsafe = r->flagged != 0;
         char buf[160];
         snprintf(buf, sizeof buf, "{\"unsafe\":%s,\"role\":\"%s\",\"len\":%zu,\"gen\":%d,\"redact\":%s}",

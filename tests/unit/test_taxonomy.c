@@ -6,11 +6,11 @@
 #include "testutil.h"
 
 static void test_ids(void **state) {
-    assert_string_equal(wd_category_id(WD_CAT_S1), "S1");
-    assert_string_equal(wd_category_id(WD_CAT_S14), "S14");
-    assert_string_equal(wd_category_name(WD_CAT_S9), "Indiscriminate Weapons");
-    assert_null(wd_category_id(WD_CAT_COUNT));
-    for (int c = 0; c < WD_CAT_COUNT; c++) {
+    assert_string_equal(wd_category_id(WD_CATEGORY_S1), "S1");
+    assert_string_equal(wd_category_id(WD_CATEGORY_S14), "S14");
+    assert_string_equal(wd_category_name(WD_CATEGORY_S9), "Indiscriminate Weapons");
+    assert_null(wd_category_id(WD_CATEGORY_COUNT));
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
         wd_category back;
         assert_int_equal(wd_category_parse(wd_category_id(c), &back), WD_OK);
         assert_int_equal(back, c);
@@ -19,7 +19,7 @@ static void test_ids(void **state) {
     }
     wd_category c;
     assert_int_equal(wd_category_parse("s11", &c), WD_OK);
-    assert_int_equal(c, WD_CAT_S11);
+    assert_int_equal(c, WD_CATEGORY_S11);
     assert_int_equal(wd_category_parse("S15", &c), WD_ERR_NOT_FOUND);
     assert_non_null(strstr(wd_last_error(), "S15"));
 }
@@ -27,19 +27,19 @@ static void test_ids(void **state) {
 static void test_maps(void **state) {
     wd_catmask m;
     assert_int_equal(wd_taxonomy_map("openai", "S3", &m), WD_OK);
-    assert_int_equal(m, WD_CATMASK(WD_CAT_S4));
+    assert_int_equal(m, WD_CATMASK(WD_CATEGORY_S4));
     assert_int_equal(wd_taxonomy_map("openai", "h2", &m), WD_OK);
-    assert_int_equal(m, WD_CATMASK(WD_CAT_S10) | WD_CATMASK(WD_CAT_S1));
+    assert_int_equal(m, WD_CATMASK(WD_CATEGORY_S10) | WD_CATMASK(WD_CATEGORY_S1));
     assert_int_equal(wd_taxonomy_map("ailuminate", "iwp", &m), WD_OK);
-    assert_int_equal(m, WD_CATMASK(WD_CAT_S9));
+    assert_int_equal(m, WD_CATMASK(WD_CATEGORY_S9));
     assert_int_equal(wd_taxonomy_map("ailuminate", "spc_ele", &m), WD_OK);
-    assert_int_equal(m, WD_CATMASK(WD_CAT_S13));
+    assert_int_equal(m, WD_CATMASK(WD_CATEGORY_S13));
     assert_int_equal(wd_taxonomy_map("ailuminate", "spc_xyz", &m), WD_OK);
-    assert_int_equal(m, WD_CATMASK(WD_CAT_S6));
+    assert_int_equal(m, WD_CATMASK(WD_CATEGORY_S6));
     assert_int_equal(wd_taxonomy_map("llama2", "unqualified_advice", &m), WD_OK);
-    assert_int_equal(m, WD_CATMASK(WD_CAT_S6));
+    assert_int_equal(m, WD_CATMASK(WD_CATEGORY_S6));
     assert_int_equal(wd_taxonomy_map("canonical", "pii", &m), WD_OK);
-    assert_int_equal(m, WD_CATMASK(WD_CAT_PII));
+    assert_int_equal(m, WD_CATMASK(WD_CATEGORY_PII));
     assert_int_equal(wd_taxonomy_map("openai", "ZZ", &m), WD_ERR_NOT_FOUND);
     assert_non_null(strstr(wd_last_error(), "ZZ"));
     assert_int_equal(wd_taxonomy_map("nope", "S", &m), WD_ERR_NOT_FOUND);
@@ -51,7 +51,7 @@ static void test_maps(void **state) {
         assert_int_equal(wd_taxonomy_map("ailuminate", codes[i], &m), WD_OK);
         all |= m;
     }
-    assert_int_equal(all, WD_CATMASK_HAZARDS & ~WD_CATMASK(WD_CAT_S14));
+    assert_int_equal(all, WD_CATMASK_HAZARDS & ~WD_CATMASK(WD_CATEGORY_S14));
 }
 
 int main(void) {

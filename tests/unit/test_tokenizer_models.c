@@ -589,7 +589,7 @@ static void test_llama_guard3(void **state) {
     assert_non_null(strstr(s, "ONLY THE LAST Agent message"));
     free(s);
     /* a subset of categories keeps their codes */
-    assert_int_equal(wd_llama_guard3_prompt(m, 1, WD_CATMASK(WD_CAT_S1) | WD_CATMASK(WD_CAT_S10), &s, &len), WD_OK);
+    assert_int_equal(wd_llama_guard3_prompt(m, 1, WD_CATMASK(WD_CATEGORY_S1) | WD_CATMASK(WD_CATEGORY_S10), &s, &len), WD_OK);
     assert_non_null(strstr(s, "<BEGIN UNSAFE CONTENT CATEGORIES>\nS1: Violent Crimes.\nS10: Hate.\n<END UNSAFE"));
     free(s);
     assert_int_equal(wd_llama_guard3_prompt(m, 0, 0, &s, &len), WD_ERR_INVALID_ARG);

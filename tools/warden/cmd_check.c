@@ -62,7 +62,7 @@ static void print_human(const wd_verdict *v, const char *label) {
     printf("%s (%s)", wd_verdict_unsafe(v) ? "UNSAFE" : "safe", wd_action_str(a));
     wd_catmask m = wd_verdict_categories(v);
     const char *sep = "  ";
-    for (int c = 0; c < WD_CAT_COUNT; c++)
+    for (int c = 0; c < WD_CATEGORY_COUNT; c++)
         if (m & WD_CATMASK(c)) {
             printf("%s%s %s %.2f", sep, wd_category_id(c), wd_category_name(c), wd_verdict_score(v, c));
             sep = ", ";

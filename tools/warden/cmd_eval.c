@@ -52,7 +52,7 @@ static wd_status score_with_guard(void *user, const char *const *texts, const si
     for (size_t i = 0; i < n; i++) {
         wd_verdict *v = gs->verdicts[i];
         double best = 0;
-        for (int c = 0; c < WD_CAT_COUNT; c++) {
+        for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
             double s = wd_verdict_score(v, (wd_category)c);
             if (s > best) best = s;
         }

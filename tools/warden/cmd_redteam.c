@@ -115,7 +115,7 @@ static wd_status redteam_scorer(void *user, const char *const *texts, const size
                 return st;
             }
             double best = 0;
-            for (int c = 0; c < WD_CAT_COUNT; c++)
+            for (int c = 0; c < WD_CATEGORY_COUNT; c++)
                 if (wd_verdict_score(v, (wd_category)c) > best) best = wd_verdict_score(v, (wd_category)c);
             cJSON_AddBoolToObject(d, "judged", true);
             cJSON_AddBoolToObject(d, "judged_unsafe", wd_verdict_unsafe(v));

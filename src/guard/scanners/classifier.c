@@ -228,7 +228,7 @@ static wd_status map_scores(const clf_impl *c, const float *probs, size_t orig_l
         float s = c->softmax ? (pmax > 0 ? harm * p / pmax : 0) : rescale(p, c->t_harm);
         wd__scan_score(res, (wd_category)k, s);
     }
-    if (c->i_pi >= 0) wd__scan_score(res, WD_CAT_PROMPT_INJECTION, rescale(probs[c->i_pi], c->t_pi));
+    if (c->i_pi >= 0) wd__scan_score(res, WD_CATEGORY_PROMPT_INJECTION, rescale(probs[c->i_pi], c->t_pi));
     if (top >= 0 && res->score[top] >= 0.5f &&
         wd__scan_hit(res, (wd_category)top, res->score[top], 0, orig_len, hit_rules[top], NULL) != WD_OK)
         return WD_ERR_NOMEM;

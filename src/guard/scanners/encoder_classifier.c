@@ -63,12 +63,12 @@ static bool has(const char *label, const char *word) {
 static wd_catmask label_rule(const char *label, wd_catmask unsafe) {
     wd_category c;
     if (!wd_category_parse(label, &c)) return WD_CATMASK(c);
-    if (has(label, "injection") || has(label, "jailbreak")) return WD_CATMASK(WD_CAT_PROMPT_INJECTION);
-    if (has(label, "self-harm") || has(label, "self_harm")) return WD_CATMASK(WD_CAT_S11);
-    if (has(label, "sexual") || has(label, "nsfw")) return WD_CATMASK(WD_CAT_S12);
-    if (has(label, "hateful")) return WD_CATMASK(WD_CAT_S10);
+    if (has(label, "injection") || has(label, "jailbreak")) return WD_CATMASK(WD_CATEGORY_PROMPT_INJECTION);
+    if (has(label, "self-harm") || has(label, "self_harm")) return WD_CATMASK(WD_CATEGORY_S11);
+    if (has(label, "sexual") || has(label, "nsfw")) return WD_CATMASK(WD_CATEGORY_S12);
+    if (has(label, "hateful")) return WD_CATMASK(WD_CATEGORY_S10);
     if (has(label, "profanity") || has(label, "obscene") || has(label, "insult"))
-        return WD_CATMASK(WD_CAT_PROFANITY);
+        return WD_CATMASK(WD_CATEGORY_PROFANITY);
     static const char *generic[] = {"unsafe", "harmful", "toxic", "toxicity", "malicious",
                                     "offensive"};
     for (size_t i = 0; i < sizeof generic / sizeof *generic; i++)
@@ -244,7 +244,7 @@ static wd_status enc_scan(const void *impl, void *scratch, const wd_scan_input *
     st = wd_model_classify(s->ctx, s->ids, n, s->probs, NULL, j->n_labels);
     if (st) return wd__err_set(err, st, "encoder_classifier: %s", wd_model_last_error(j->m));
     for (size_t i = 0; i < j->n_labels; i++)
-        for (int c = 0; c < WD_CAT_COUNT; c++)
+        for (int c = 0; c < WD_CATEGORY_COUNT; c++)
             if (j->map[i] & WD_CATMASK(c)) {
                 if (s->probs[i] >= 0.5f)
                     wd__scan_hit(res, (wd_category)c, s->probs[i], 0, in->orig_len,

@@ -130,7 +130,7 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
         wd_rx_scan sc = {s->md, s->mc, in->stop, WD_OK};
         while (wd__rx_next(j->tmpl, &sc, t, n, &pos, &a, &b) == 1) {
             if (++steps % WD_SCAN_POLL_EVERY == 0 && (st = wd__scan_poll(in)) != WD_OK) return st;
-            if (wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.8f, a, b, "chat-template-token", NULL) != WD_OK)
+            if (wd__scan_hit(res, WD_CATEGORY_PROMPT_INJECTION, 0.8f, a, b, "chat-template-token", NULL) != WD_OK)
                 return WD_ERR_NOMEM;
         }
         if (sc.st != WD_OK) return sc.st;
@@ -155,7 +155,7 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
     /* A string hidden in tags is an attack: 4+ of them in a row, or prose
      * spelled by all of them. Single tags scattered between letters spell
      * noise (a rendering trick the normaliser undoes), not a message. */
-    if (longest >= 4 && wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
+    if (longest >= 4 && wd__scan_hit(res, WD_CATEGORY_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
         return WD_ERR_NOMEM;
     if (longest < 4 && tags >= 4) {
         char *hidden = malloc(tags + 1);
@@ -167,7 +167,7 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
         }
         bool prose = k >= 4 && wd__payload_prose(hidden, k);
         free(hidden);
-        if (prose && wd__scan_hit(res, WD_CAT_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
+        if (prose && wd__scan_hit(res, WD_CATEGORY_PROMPT_INJECTION, 0.9f, first, last, "hidden-tag-characters", NULL) != WD_OK)
             return WD_ERR_NOMEM;
     }
     return WD_OK;

@@ -267,7 +267,7 @@ static void judge_free(void *impl) {
 static wd_status add_cat(const wd__pnode *it, void *user) {
     wd_catmask *m = user;
     wd_category c;
-    if (wd_category_parse(it->str, &c) || c > WD_CAT_S14) return WD_ERR_FORMAT;
+    if (wd_category_parse(it->str, &c) || c > WD_CATEGORY_S14) return WD_ERR_FORMAT;
     *m |= WD_CATMASK(c);
     return WD_OK;
 }
@@ -472,7 +472,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
             for (; *p; p++) {
                 if ((*p == 'S' || *p == 's') && isdigit((unsigned char)p[1])) {
                     int k = atoi(p + 1);
-                    if (k >= 1 && k <= 14) found |= WD_CATMASK(WD_CAT_S1 + k - 1);
+                    if (k >= 1 && k <= 14) found |= WD_CATMASK(WD_CATEGORY_S1 + k - 1);
                 }
             }
         }
@@ -481,7 +481,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
          * at the next scan puts it back */
     }
     wd_catmask to = found ? found : listed;
-    for (int cat = 0; cat <= WD_CAT_S14; cat++)
+    for (int cat = 0; cat <= WD_CATEGORY_S14; cat++)
         if (to & WD_CATMASK(cat)) {
             if (found && score >= 0.5f)
                 wd__scan_hit(res, (wd_category)cat, score, 0, in->orig_len, "llm_judge", NULL);

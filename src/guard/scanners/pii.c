@@ -299,7 +299,7 @@ static wd_status pii_scan(const void *impl, void *scratch, const wd_scan_input *
                 if (st != WD_OK) return st;
             }
             if (!validate(k, s, a, b) || wd__spans_overlap(&ps->spans, a, b)) continue;
-            if (wd__scan_hit(res, WD_CAT_PII, kinds[k].score, a, b, kinds[k].rule, kinds[k].placeholder) != WD_OK)
+            if (wd__scan_hit(res, WD_CATEGORY_PII, kinds[k].score, a, b, kinds[k].rule, kinds[k].placeholder) != WD_OK)
                 return WD_ERR_NOMEM;
         }
         if (sc.st != WD_OK) return sc.st;

@@ -240,7 +240,7 @@ static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, con
             if (ss->tails[k].cp - hcp <= td->gap) pos = b = ss->tails[k].end;
         }
         if (!wd__spans_overlap(&ss->spans, a, b) &&
-            wd__scan_hit(res, WD_CAT_SECRETS, f->score, a, b, f->rule, f->placeholder) != WD_OK)
+            wd__scan_hit(res, WD_CATEGORY_SECRETS, f->score, a, b, f->rule, f->placeholder) != WD_OK)
             return WD_ERR_NOMEM;
     }
     if (sc.st != WD_OK) return sc.st;
@@ -271,7 +271,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
         while (wd__rx_next(s->re[i], &sc, t, n, &pos, &a, &b) == 1) {
             if ((st = poll_every(in, &steps)) != WD_OK) return st;
             if (!wd__spans_overlap(spans, a, b) &&
-                wd__scan_hit(res, WD_CAT_SECRETS, formats[i].score, a, b, formats[i].rule, formats[i].placeholder) != WD_OK)
+                wd__scan_hit(res, WD_CATEGORY_SECRETS, formats[i].score, a, b, formats[i].rule, formats[i].placeholder) != WD_OK)
                 return WD_ERR_NOMEM;
         }
         if (sc.st != WD_OK) return sc.st;
@@ -287,7 +287,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
             if (wd__spans_overlap(spans, va, vb)) continue;
             /* a value, not prose: some entropy and not a plain word */
             if (wd__shannon_bits(t + va, vb - va) < 2.5) continue;
-            if (wd__scan_hit(res, WD_CAT_SECRETS, 0.8f, va, vb, "assigned-secret", "[SECRET]") != WD_OK)
+            if (wd__scan_hit(res, WD_CATEGORY_SECRETS, 0.8f, va, vb, "assigned-secret", "[SECRET]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
         if (sc.st != WD_OK) return sc.st;
@@ -307,7 +307,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
                 long k = wd__base64_decode(t + a, m, buf);
                 if (k > 0 && wd__payload_readable(buf, (size_t)k)) continue;
             }
-            if (wd__scan_hit(res, WD_CAT_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)
+            if (wd__scan_hit(res, WD_CATEGORY_SECRETS, 0.6f, a, b, "high-entropy-token", "[TOKEN]") != WD_OK)
                 return WD_ERR_NOMEM;
         }
         if (sc.st != WD_OK) return sc.st;

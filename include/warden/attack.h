@@ -65,47 +65,47 @@ extern "C" {
 #endif
 
 typedef enum wd_attack_kind {
-    WD_ATTACK_TYPO = 0,
-    WD_ATTACK_TYPO_SWAP,
-    WD_ATTACK_TYPO_DROP,
-    WD_ATTACK_TYPO_INSERT,
-    WD_ATTACK_TYPO_KEYBOARD,
-    WD_ATTACK_HOMOGLYPH,
-    WD_ATTACK_LEET,
-    WD_ATTACK_ZERO_WIDTH,
-    WD_ATTACK_INVISIBLE,
-    WD_ATTACK_BASE64,
-    WD_ATTACK_HEX,
-    WD_ATTACK_ROT13,
-    WD_ATTACK_TEMPLATE,
-    WD_ATTACK_SUFFIX,
-    WD_ATTACK_SUFFIX_CHARS,
-    WD_ATTACK_INSERTION,
-    WD_ATTACK_INSERTION_CHARS,
-    WD_ATTACK_INFUSION,
-    WD_ATTACK_INFUSION_CHARS,
-    WD_ATTACK_PREFIX,
-    WD_ATTACK_SPLIT,
-    WD_ATTACK_ROT13_BARE,
-    WD_ATTACK_REVERSE,
-    WD_ATTACK_REVERSE_WORDS,
-    WD_ATTACK_REVERSE_INSTRUCT,
-    WD_ATTACK_REVERSE_RLO,
-    WD_ATTACK_HTML_ENTITIES,
-    WD_ATTACK_HTML_ENTITIES_HEX,
-    WD_ATTACK_HTML_COMMENT,
-    WD_ATTACK_HEX_BARE,
-    WD_ATTACK_HEX_ESCAPE,
-    WD_ATTACK_PIG_LATIN,
-    WD_ATTACK_TAG_SMUGGLE,
-    WD_ATTACK_COUNT
+    WD_ATTACK_KIND_TYPO = 0,
+    WD_ATTACK_KIND_TYPO_SWAP,
+    WD_ATTACK_KIND_TYPO_DROP,
+    WD_ATTACK_KIND_TYPO_INSERT,
+    WD_ATTACK_KIND_TYPO_KEYBOARD,
+    WD_ATTACK_KIND_HOMOGLYPH,
+    WD_ATTACK_KIND_LEET,
+    WD_ATTACK_KIND_ZERO_WIDTH,
+    WD_ATTACK_KIND_INVISIBLE,
+    WD_ATTACK_KIND_BASE64,
+    WD_ATTACK_KIND_HEX,
+    WD_ATTACK_KIND_ROT13,
+    WD_ATTACK_KIND_TEMPLATE,
+    WD_ATTACK_KIND_SUFFIX,
+    WD_ATTACK_KIND_SUFFIX_CHARS,
+    WD_ATTACK_KIND_INSERTION,
+    WD_ATTACK_KIND_INSERTION_CHARS,
+    WD_ATTACK_KIND_INFUSION,
+    WD_ATTACK_KIND_INFUSION_CHARS,
+    WD_ATTACK_KIND_PREFIX,
+    WD_ATTACK_KIND_SPLIT,
+    WD_ATTACK_KIND_ROT13_BARE,
+    WD_ATTACK_KIND_REVERSE,
+    WD_ATTACK_KIND_REVERSE_WORDS,
+    WD_ATTACK_KIND_REVERSE_INSTRUCT,
+    WD_ATTACK_KIND_REVERSE_RLO,
+    WD_ATTACK_KIND_HTML_ENTITIES,
+    WD_ATTACK_KIND_HTML_ENTITIES_HEX,
+    WD_ATTACK_KIND_HTML_COMMENT,
+    WD_ATTACK_KIND_HEX_BARE,
+    WD_ATTACK_KIND_HEX_ESCAPE,
+    WD_ATTACK_KIND_PIG_LATIN,
+    WD_ATTACK_KIND_TAG_SMUGGLE,
+    WD_ATTACK_KIND_COUNT
 } wd_attack_kind;
 
 typedef struct wd_attack_params {
     uint64_t seed;      /* default 0                                              */
     double   rate;      /* < 0 (default): the transform's own rate (table above)   */
     int      n_tokens;  /* d for suffix/insertion/infusion; <= 0: 20               */
-    /* jailbreak templates for WD_ATTACK_TEMPLATE (not copied; must outlive calls) */
+    /* jailbreak templates for WD_ATTACK_KIND_TEMPLATE (not copied; must outlive calls) */
     const char *const *templates;
     size_t             n_templates;
     long               template_index; /* < 0 (default): chosen by the generator   */

@@ -86,7 +86,7 @@ static wd_status sb_finish(sb *b, char **out) {
 
 /* ==== names ============================================================= */
 
-static const char *const NAMES[WD_ATTACK_COUNT] = {
+static const char *const NAMES[WD_ATTACK_KIND_COUNT] = {
     "typo",       "typo-swap",      "typo-drop",       "typo-insert",  "typo-keyboard",
     "homoglyph",  "leet",           "zero-width",      "invisible",    "base64",
     "hex",        "rot13",          "template",        "suffix",       "suffix-chars",
@@ -97,15 +97,15 @@ static const char *const NAMES[WD_ATTACK_COUNT] = {
 };
 
 const char *wd_attack_name(wd_attack_kind k) {
-    return (unsigned)k < WD_ATTACK_COUNT ? NAMES[k] : NULL;
+    return (unsigned)k < WD_ATTACK_KIND_COUNT ? NAMES[k] : NULL;
 }
 
 wd_status wd_attack_parse(const char *name, wd_attack_kind *out) {
-    for (int i = 0; i < WD_ATTACK_COUNT; i++)
+    for (int i = 0; i < WD_ATTACK_KIND_COUNT; i++)
         if (name && !strcasecmp(name, NAMES[i])) return *out = (wd_attack_kind)i, WD_OK;
     char all[1024];
     size_t o = 0;
-    for (int i = 0; i < WD_ATTACK_COUNT; i++)
+    for (int i = 0; i < WD_ATTACK_KIND_COUNT; i++)
         o += (size_t)snprintf(all + o, sizeof all - o, "%s%s", i ? ", " : "", NAMES[i]);
     return wd__fail(WD_ERR_NOT_FOUND, "unknown attack '%s' (known: %s, all)", name ? name : "(null)", all);
 }
@@ -123,8 +123,8 @@ wd_status wd_attack_parse_list(const char *list, wd_attack_kind *kinds, size_t m
         while (l && isspace((unsigned char)tok[l - 1])) tok[--l] = '\0';
         if (!*tok) continue;
         if (!strcasecmp(tok, "all")) {
-            for (int i = 0; i < WD_ATTACK_COUNT && *n < max; i++)
-                if (i != WD_ATTACK_TEMPLATE) kinds[(*n)++] = (wd_attack_kind)i;
+            for (int i = 0; i < WD_ATTACK_KIND_COUNT && *n < max; i++)
+                if (i != WD_ATTACK_KIND_TEMPLATE) kinds[(*n)++] = (wd_attack_kind)i;
             continue;
         }
         wd_attack_kind k;
@@ -210,9 +210,9 @@ static wd_status do_typos(wd_attack_kind k, const char *t, double rate, rng *r, 
         }
         memcpy(word, t + i, len);
         wd_attack_kind kind = k;
-        if (kind == WD_ATTACK_TYPO) kind = (wd_attack_kind)(WD_ATTACK_TYPO_SWAP + rng_below(r, 4));
+        if (kind == WD_ATTACK_KIND_TYPO) kind = (wd_attack_kind)(WD_ATTACK_KIND_TYPO_SWAP + rng_below(r, 4));
         switch (kind) {
-        case WD_ATTACK_TYPO_SWAP: { /* adjacent letters that differ */
+        case WD_ATTACK_KIND_TYPO_SWAP: { /* adjacent letters that differ */
             size_t p = rng_below(r, len - 1);
             for (size_t tries = 0; tries < len && word[p] == word[p + 1]; tries++) p = (p + 1) % (len - 1);
             char c = word[p];
@@ -220,13 +220,13 @@ static wd_status do_typos(wd_attack_kind k, const char *t, double rate, rng *r, 
             word[p + 1] = c;
             break;
         }
-        case WD_ATTACK_TYPO_DROP: {
+        case WD_ATTACK_KIND_TYPO_DROP: {
             size_t p = rng_below(r, len);
             memmove(word + p, word + p + 1, len - p - 1);
             len--;
             break;
         }
-        case WD_ATTACK_TYPO_INSERT: {
+        case WD_ATTACK_KIND_TYPO_INSERT: {
             size_t p = rng_below(r, len + 1);
             memmove(word + p + 1, word + p, len - p);
             word[p] = (char)('a' + rng_below(r, 26));
@@ -297,7 +297,7 @@ static const char *leet_of(char c) {
 static wd_status do_substitute(wd_attack_kind k, const char *t, double rate, rng *r, char **out) {
     sb b = {0};
     for (const char *p = t; *p; p++) {
-        const char *rep = k == WD_ATTACK_HOMOGLYPH ? homoglyph_of(*p) : leet_of(*p);
+        const char *rep = k == WD_ATTACK_KIND_HOMOGLYPH ? homoglyph_of(*p) : leet_of(*p);
         if (rep && rng_unit(r) < rate) sb_add(&b, rep);
         else sb_addc(&b, *p);
     }
@@ -322,7 +322,7 @@ static wd_status do_invisible(wd_attack_kind k, const char *t, double rate, rng 
         sb_addc(&b, *p);
         if (!is_alpha((unsigned char)p[0]) || !is_alpha((unsigned char)p[1])) continue;
         if (rng_unit(r) >= rate) continue;
-        if (k == WD_ATTACK_ZERO_WIDTH) {
+        if (k == WD_ATTACK_KIND_ZERO_WIDTH) {
             sb_add(&b, ZERO_WIDTH[rng_below(r, 5)]);
         } else if (rng_below(r, 4) == 0) {
             /* a Unicode tag character U+E0020..U+E007E: F3 A0 80|81 xx */
@@ -364,7 +364,7 @@ static char rot13(char c) {
 static wd_status do_encode(wd_attack_kind k, const char *t, rng *r, char **out) {
     sb b = {0};
     size_t n = strlen(t);
-    if (k == WD_ATTACK_BASE64) {
+    if (k == WD_ATTACK_KIND_BASE64) {
         sb_add(&b, DECODE_B64[rng_below(r, 3)]);
         for (size_t i = 0; i < n; i += 3) {
             unsigned v = (unsigned char)t[i] << 16;
@@ -374,7 +374,7 @@ static wd_status do_encode(wd_attack_kind k, const char *t, rng *r, char **out) 
                          i + 2 < n ? B64[v & 63] : '='};
             sb_addn(&b, q, 4);
         }
-    } else if (k == WD_ATTACK_HEX) {
+    } else if (k == WD_ATTACK_KIND_HEX) {
         sb_add(&b, DECODE_HEX[rng_below(r, 2)]);
         for (size_t i = 0; i < n; i++) {
             char h[4];
@@ -480,11 +480,11 @@ static int cmp_size(const void *a, const void *b) {
 }
 
 static wd_status do_tokens(wd_attack_kind k, const char *t, int d, rng *r, char **out) {
-    int chars = k == WD_ATTACK_SUFFIX_CHARS || k == WD_ATTACK_INSERTION_CHARS ||
-                k == WD_ATTACK_INFUSION_CHARS;
+    int chars = k == WD_ATTACK_KIND_SUFFIX_CHARS || k == WD_ATTACK_KIND_INSERTION_CHARS ||
+                k == WD_ATTACK_KIND_INFUSION_CHARS;
     size_t n = strlen(t);
     sb b = {0};
-    if (k == WD_ATTACK_SUFFIX || k == WD_ATTACK_SUFFIX_CHARS) {
+    if (k == WD_ATTACK_KIND_SUFFIX || k == WD_ATTACK_KIND_SUFFIX_CHARS) {
         sb_add(&b, t);
         for (int i = 0; i < d; i++) {
             if (b.n) sb_addc(&b, ' ');
@@ -502,7 +502,7 @@ static wd_status do_tokens(wd_attack_kind k, const char *t, int d, rng *r, char 
         return wd__fail(WD_ERR_NOMEM, "attack: out of memory");
     }
     size_t at = gaps[rng_below(r, ng)];
-    for (int i = 0; i < d; i++) pos[i] = (k == WD_ATTACK_INSERTION || k == WD_ATTACK_INSERTION_CHARS)
+    for (int i = 0; i < d; i++) pos[i] = (k == WD_ATTACK_KIND_INSERTION || k == WD_ATTACK_KIND_INSERTION_CHARS)
                                              ? at : gaps[rng_below(r, ng)];
     qsort(pos, (size_t)d, sizeof *pos, cmp_size);
     size_t prev = 0;
@@ -608,7 +608,7 @@ static const char *const REVERSE_INSTR[] = {
 static wd_status do_reverse(wd_attack_kind k, const char *t, rng *r, char **out) {
     sb b = {0};
     size_t n = strlen(t);
-    if (k == WD_ATTACK_REVERSE_WORDS) {
+    if (k == WD_ATTACK_KIND_REVERSE_WORDS) {
         for (size_t i = 0; i < n;) {
             if (!is_alpha((unsigned char)t[i])) {
                 sb_addc(&b, t[i++]);
@@ -621,8 +621,8 @@ static wd_status do_reverse(wd_attack_kind k, const char *t, rng *r, char **out)
         }
         return sb_finish(&b, out);
     }
-    if (k == WD_ATTACK_REVERSE_INSTRUCT) sb_add(&b, REVERSE_INSTR[rng_below(r, 3)]);
-    if (k == WD_ATTACK_REVERSE_RLO) sb_add(&b, "\xE2\x80\xAE"); /* U+202E */
+    if (k == WD_ATTACK_KIND_REVERSE_INSTRUCT) sb_add(&b, REVERSE_INSTR[rng_below(r, 3)]);
+    if (k == WD_ATTACK_KIND_REVERSE_RLO) sb_add(&b, "\xE2\x80\xAE"); /* U+202E */
     add_reversed(&b, t, 0, n);
     return sb_finish(&b, out);
 }
@@ -653,7 +653,7 @@ static wd_status do_html(wd_attack_kind k, const char *t, double rate, rng *r, c
     sb b = {0};
     for (const char *p = t; *p; p++) {
         char c = *p;
-        if (k == WD_ATTACK_HTML_COMMENT) {
+        if (k == WD_ATTACK_KIND_HTML_COMMENT) {
             sb_addc(&b, c);
             if (is_alpha((unsigned char)p[0]) && is_alpha((unsigned char)p[1]) && rng_unit(r) < rate)
                 sb_add(&b, rng_below(r, 2) ? "<!-- -->" : "<!---->");
@@ -664,7 +664,7 @@ static wd_status do_html(wd_attack_kind k, const char *t, double rate, rng *r, c
             char e[16];
             if (named && rng_below(r, 2)) sb_add(&b, named);
             else {
-                snprintf(e, sizeof e, k == WD_ATTACK_HTML_ENTITIES ? "&#%d;" : "&#x%x;", (unsigned char)c);
+                snprintf(e, sizeof e, k == WD_ATTACK_KIND_HTML_ENTITIES ? "&#%d;" : "&#x%x;", (unsigned char)c);
                 sb_add(&b, e);
             }
         } else {
@@ -682,10 +682,10 @@ static const char *const DECODE_ESC[] = {
 static wd_status do_hex_plain(wd_attack_kind k, const char *t, rng *r, char **out) {
     sb b = {0};
     size_t n = strlen(t);
-    if (k == WD_ATTACK_HEX_ESCAPE) sb_add(&b, DECODE_ESC[rng_below(r, 2)]);
+    if (k == WD_ATTACK_KIND_HEX_ESCAPE) sb_add(&b, DECODE_ESC[rng_below(r, 2)]);
     for (size_t i = 0; i < n; i++) {
         char h[8];
-        if (k == WD_ATTACK_HEX_ESCAPE) snprintf(h, sizeof h, "\\x%02x", (unsigned char)t[i]);
+        if (k == WD_ATTACK_KIND_HEX_ESCAPE) snprintf(h, sizeof h, "\\x%02x", (unsigned char)t[i]);
         else snprintf(h, sizeof h, i + 1 < n ? "%02x " : "%02x", (unsigned char)t[i]);
         sb_add(&b, h);
     }
@@ -757,13 +757,13 @@ static wd_status do_tag_smuggle(const char *t, rng *r, char **out) {
 
 static double default_rate(wd_attack_kind k) {
     switch (k) {
-    case WD_ATTACK_HOMOGLYPH: return 0.5;
-    case WD_ATTACK_LEET: return 0.7;
-    case WD_ATTACK_ZERO_WIDTH:
-    case WD_ATTACK_INVISIBLE:
-    case WD_ATTACK_HTML_COMMENT: return 0.5;
-    case WD_ATTACK_HTML_ENTITIES:
-    case WD_ATTACK_HTML_ENTITIES_HEX: return 0.6;
+    case WD_ATTACK_KIND_HOMOGLYPH: return 0.5;
+    case WD_ATTACK_KIND_LEET: return 0.7;
+    case WD_ATTACK_KIND_ZERO_WIDTH:
+    case WD_ATTACK_KIND_INVISIBLE:
+    case WD_ATTACK_KIND_HTML_COMMENT: return 0.5;
+    case WD_ATTACK_KIND_HTML_ENTITIES:
+    case WD_ATTACK_KIND_HTML_ENTITIES_HEX: return 0.6;
     default: return 0.15;
     }
 }
@@ -773,7 +773,7 @@ wd_status wd_attack_apply(wd_attack_kind k, const char *text, const wd_attack_pa
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_attack_apply: out is NULL");
     *out = NULL;
     if (!text) return wd__fail(WD_ERR_INVALID_ARG, "wd_attack_apply: text is NULL");
-    if ((unsigned)k >= WD_ATTACK_COUNT) return wd__fail(WD_ERR_INVALID_ARG, "wd_attack_apply: bad transform %d", (int)k);
+    if ((unsigned)k >= WD_ATTACK_KIND_COUNT) return wd__fail(WD_ERR_INVALID_ARG, "wd_attack_apply: bad transform %d", (int)k);
     wd_attack_params p = params ? *params : wd_attack_params_default();
     double rate = p.rate >= 0 ? (p.rate > 1 ? 1 : p.rate) : default_rate(k);
     int d = p.n_tokens > 0 ? p.n_tokens : 20;
@@ -781,37 +781,37 @@ wd_status wd_attack_apply(wd_attack_kind k, const char *text, const wd_attack_pa
     rng r = {p.seed ^ fnv1a(NAMES[k]) ^ ((fnv1a(text) << 17) | (fnv1a(text) >> 47))};
     rng_next(&r);
     switch (k) {
-    case WD_ATTACK_TYPO:
-    case WD_ATTACK_TYPO_SWAP:
-    case WD_ATTACK_TYPO_DROP:
-    case WD_ATTACK_TYPO_INSERT:
-    case WD_ATTACK_TYPO_KEYBOARD: return do_typos(k, text, rate, &r, out);
-    case WD_ATTACK_HOMOGLYPH:
-    case WD_ATTACK_LEET: return do_substitute(k, text, rate, &r, out);
-    case WD_ATTACK_ZERO_WIDTH:
-    case WD_ATTACK_INVISIBLE: return do_invisible(k, text, rate, &r, out);
-    case WD_ATTACK_BASE64:
-    case WD_ATTACK_HEX:
-    case WD_ATTACK_ROT13: return do_encode(k, text, &r, out);
-    case WD_ATTACK_TEMPLATE: return do_template(text, &p, &r, out);
-    case WD_ATTACK_PREFIX: return do_prefix(text, &r, out);
-    case WD_ATTACK_SPLIT: return do_split(text, &r, out);
-    case WD_ATTACK_ROT13_BARE: {
+    case WD_ATTACK_KIND_TYPO:
+    case WD_ATTACK_KIND_TYPO_SWAP:
+    case WD_ATTACK_KIND_TYPO_DROP:
+    case WD_ATTACK_KIND_TYPO_INSERT:
+    case WD_ATTACK_KIND_TYPO_KEYBOARD: return do_typos(k, text, rate, &r, out);
+    case WD_ATTACK_KIND_HOMOGLYPH:
+    case WD_ATTACK_KIND_LEET: return do_substitute(k, text, rate, &r, out);
+    case WD_ATTACK_KIND_ZERO_WIDTH:
+    case WD_ATTACK_KIND_INVISIBLE: return do_invisible(k, text, rate, &r, out);
+    case WD_ATTACK_KIND_BASE64:
+    case WD_ATTACK_KIND_HEX:
+    case WD_ATTACK_KIND_ROT13: return do_encode(k, text, &r, out);
+    case WD_ATTACK_KIND_TEMPLATE: return do_template(text, &p, &r, out);
+    case WD_ATTACK_KIND_PREFIX: return do_prefix(text, &r, out);
+    case WD_ATTACK_KIND_SPLIT: return do_split(text, &r, out);
+    case WD_ATTACK_KIND_ROT13_BARE: {
         sb b = {0};
         for (const char *q = text; *q; q++) sb_addc(&b, rot13(*q));
         return sb_finish(&b, out);
     }
-    case WD_ATTACK_REVERSE:
-    case WD_ATTACK_REVERSE_WORDS:
-    case WD_ATTACK_REVERSE_INSTRUCT:
-    case WD_ATTACK_REVERSE_RLO: return do_reverse(k, text, &r, out);
-    case WD_ATTACK_HTML_ENTITIES:
-    case WD_ATTACK_HTML_ENTITIES_HEX:
-    case WD_ATTACK_HTML_COMMENT: return do_html(k, text, rate, &r, out);
-    case WD_ATTACK_HEX_BARE:
-    case WD_ATTACK_HEX_ESCAPE: return do_hex_plain(k, text, &r, out);
-    case WD_ATTACK_PIG_LATIN: return do_pig_latin(text, &r, out);
-    case WD_ATTACK_TAG_SMUGGLE: return do_tag_smuggle(text, &r, out);
+    case WD_ATTACK_KIND_REVERSE:
+    case WD_ATTACK_KIND_REVERSE_WORDS:
+    case WD_ATTACK_KIND_REVERSE_INSTRUCT:
+    case WD_ATTACK_KIND_REVERSE_RLO: return do_reverse(k, text, &r, out);
+    case WD_ATTACK_KIND_HTML_ENTITIES:
+    case WD_ATTACK_KIND_HTML_ENTITIES_HEX:
+    case WD_ATTACK_KIND_HTML_COMMENT: return do_html(k, text, rate, &r, out);
+    case WD_ATTACK_KIND_HEX_BARE:
+    case WD_ATTACK_KIND_HEX_ESCAPE: return do_hex_plain(k, text, &r, out);
+    case WD_ATTACK_KIND_PIG_LATIN: return do_pig_latin(text, &r, out);
+    case WD_ATTACK_KIND_TAG_SMUGGLE: return do_tag_smuggle(text, &r, out);
     default: return do_tokens(k, text, d, &r, out);
     }
 }

@@ -69,7 +69,7 @@ static int words_subsequence(const char *sub, const char *s) {
 
 static void test_determinism(void **state) {
     const char *tpl[] = {"A {prompt} B", "C [INSERT PROMPT HERE] D"};
-    for (int k = 0; k < WD_ATTACK_COUNT; k++) {
+    for (int k = 0; k < WD_ATTACK_KIND_COUNT; k++) {
         wd_attack_params p = wd_attack_params_default();
         p.templates = tpl;
         p.n_templates = 2;
@@ -88,9 +88,9 @@ static void test_determinism(void **state) {
             free(c);
         }
         /* the encodings and ciphers without an instruction are fixed functions of the text */
-        int fixed = k == WD_ATTACK_ROT13 || k == WD_ATTACK_HEX || k == WD_ATTACK_BASE64 ||
-                    k == WD_ATTACK_ROT13_BARE || k == WD_ATTACK_REVERSE || k == WD_ATTACK_REVERSE_WORDS ||
-                    k == WD_ATTACK_REVERSE_RLO || k == WD_ATTACK_HEX_BARE;
+        int fixed = k == WD_ATTACK_KIND_ROT13 || k == WD_ATTACK_KIND_HEX || k == WD_ATTACK_KIND_BASE64 ||
+                    k == WD_ATTACK_KIND_ROT13_BARE || k == WD_ATTACK_KIND_REVERSE || k == WD_ATTACK_KIND_REVERSE_WORDS ||
+                    k == WD_ATTACK_KIND_REVERSE_RLO || k == WD_ATTACK_KIND_HEX_BARE;
         if (!fixed) assert_true(differs);
         free(a);
         free(b);
@@ -98,7 +98,7 @@ static void test_determinism(void **state) {
 }
 
 static void test_typos(void **state) {
-    char *s = apply(WD_ATTACK_TYPO_SWAP, PROMPT, 1);
+    char *s = apply(WD_ATTACK_KIND_TYPO_SWAP, PROMPT, 1);
     assert_int_equal(strlen(s), strlen(PROMPT));
     /* same letters, in another order */
     int ca[256] = {0}, cb[256] = {0};
@@ -106,20 +106,20 @@ static void test_typos(void **state) {
     for (const char *p = s; *p; p++) cb[(unsigned char)*p]++;
     assert_memory_equal(ca, cb, sizeof ca);
     free(s);
-    s = apply(WD_ATTACK_TYPO_DROP, PROMPT, 1);
+    s = apply(WD_ATTACK_KIND_TYPO_DROP, PROMPT, 1);
     assert_true(strlen(s) < strlen(PROMPT));
     assert_int_equal(count_words(s), count_words(PROMPT));
     free(s);
-    s = apply(WD_ATTACK_TYPO_INSERT, PROMPT, 1);
+    s = apply(WD_ATTACK_KIND_TYPO_INSERT, PROMPT, 1);
     assert_true(strlen(s) > strlen(PROMPT));
     free(s);
-    s = apply(WD_ATTACK_TYPO_KEYBOARD, PROMPT, 1);
+    s = apply(WD_ATTACK_KIND_TYPO_KEYBOARD, PROMPT, 1);
     assert_int_equal(strlen(s), strlen(PROMPT));
     for (size_t i = 0; PROMPT[i]; i++)
         if (s[i] != PROMPT[i]) assert_true(isalpha((unsigned char)s[i]) && isalpha((unsigned char)PROMPT[i]));
     free(s);
     /* words shorter than 3 letters and non-ASCII text are left alone */
-    s = apply(WD_ATTACK_TYPO, "an ox \xC3\xA9t\xC3\xA9", 3);
+    s = apply(WD_ATTACK_KIND_TYPO, "an ox \xC3\xA9t\xC3\xA9", 3);
     assert_string_equal(s, "an ox \xC3\xA9t\xC3\xA9");
     free(s);
 }
@@ -128,14 +128,14 @@ static void test_substitutions(void **state) {
     wd_attack_params p = wd_attack_params_default();
     p.rate = 1.0;
     char *s;
-    assert_int_equal(wd_attack_apply(WD_ATTACK_LEET, "best toast", &p, &s), WD_OK);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_LEET, "best toast", &p, &s), WD_OK);
     assert_string_equal(s, "8357 70457");
     free(s);
-    assert_int_equal(wd_attack_apply(WD_ATTACK_HOMOGLYPH, "cope", &p, &s), WD_OK);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_HOMOGLYPH, "cope", &p, &s), WD_OK);
     assert_string_equal(s, "\xD1\x81\xD0\xBE\xD1\x80\xD0\xB5"); /* Cyrillic с о р е */
     free(s);
     /* the default rate changes some letters, and the ASCII ones left equal the original */
-    s = apply(WD_ATTACK_HOMOGLYPH, PROMPT, 5);
+    s = apply(WD_ATTACK_KIND_HOMOGLYPH, PROMPT, 5);
     size_t non_ascii = 0;
     for (const char *q = s; *q; q++) non_ascii += (unsigned char)*q >= 0x80;
     assert_true(non_ascii > 0);
@@ -147,12 +147,12 @@ static void test_invisible(void **state) {
                                      "\xEF\xBB\xBF"};
     static const char *const inv[] = {"\xC2\xAD", "\xE1\xA0\x8E", "\xE2\x81\xA1", "\xE2\x81\xA2",
                                       "\xE2\x81\xA3", "\xE2\x81\xA4"};
-    char *s = apply(WD_ATTACK_ZERO_WIDTH, PROMPT, 9);
+    char *s = apply(WD_ATTACK_KIND_ZERO_WIDTH, PROMPT, 9);
     assert_true(strlen(s) > strlen(PROMPT));
     strip_all(s, zw, 5);
     assert_string_equal(s, PROMPT);
     free(s);
-    s = apply(WD_ATTACK_INVISIBLE, PROMPT, 9);
+    s = apply(WD_ATTACK_KIND_INVISIBLE, PROMPT, 9);
     assert_true(strlen(s) > strlen(PROMPT));
     strip_tags(s);
     strip_all(s, inv, 6);
@@ -161,18 +161,18 @@ static void test_invisible(void **state) {
 }
 
 static void test_encodings(void **state) {
-    char *s = apply(WD_ATTACK_BASE64, "hello", 0);
+    char *s = apply(WD_ATTACK_KIND_BASE64, "hello", 0);
     const char *payload = strstr(s, "\n\n");
     assert_non_null(payload);
     assert_string_equal(payload + 2, "aGVsbG8=");
     free(s);
-    s = apply(WD_ATTACK_BASE64, "hi!?", 0);
+    s = apply(WD_ATTACK_KIND_BASE64, "hi!?", 0);
     assert_string_equal(strstr(s, "\n\n") + 2, "aGkhPw==");
     free(s);
-    s = apply(WD_ATTACK_HEX, "Hi", 0);
+    s = apply(WD_ATTACK_KIND_HEX, "Hi", 0);
     assert_string_equal(strstr(s, "\n\n") + 2, "48 69");
     free(s);
-    s = apply(WD_ATTACK_ROT13, "Hello, World", 0);
+    s = apply(WD_ATTACK_KIND_ROT13, "Hello, World", 0);
     assert_string_equal(strstr(s, "\n\n") + 2, "Uryyb, Jbeyq");
     free(s);
 }
@@ -207,46 +207,46 @@ static void html_unescape(char *s) {
 }
 
 static void test_ciphers_and_markup(void **state) {
-    char *s = apply(WD_ATTACK_ROT13_BARE, "Hello, World", 0);
+    char *s = apply(WD_ATTACK_KIND_ROT13_BARE, "Hello, World", 0);
     assert_string_equal(s, "Uryyb, Jbeyq");
     free(s);
-    s = apply(WD_ATTACK_REVERSE, "ab c\xC3\xA9!", 0);
+    s = apply(WD_ATTACK_KIND_REVERSE, "ab c\xC3\xA9!", 0);
     assert_string_equal(s, "!\xC3\xA9" "c ba"); /* characters, not bytes */
     free(s);
-    s = apply(WD_ATTACK_REVERSE_WORDS, "How to, build it", 0);
+    s = apply(WD_ATTACK_KIND_REVERSE_WORDS, "How to, build it", 0);
     assert_string_equal(s, "woH ot, dliub ti");
     free(s);
-    s = apply(WD_ATTACK_REVERSE_RLO, "abc", 0);
+    s = apply(WD_ATTACK_KIND_REVERSE_RLO, "abc", 0);
     assert_string_equal(s, "\xE2\x80\xAE" "cba");
     free(s);
-    s = apply(WD_ATTACK_REVERSE_INSTRUCT, "abc", 0);
+    s = apply(WD_ATTACK_KIND_REVERSE_INSTRUCT, "abc", 0);
     assert_non_null(strstr(s, "\n\ncba"));
     free(s);
-    for (int k = WD_ATTACK_HTML_ENTITIES; k <= WD_ATTACK_HTML_ENTITIES_HEX; k++) {
+    for (int k = WD_ATTACK_KIND_HTML_ENTITIES; k <= WD_ATTACK_KIND_HTML_ENTITIES_HEX; k++) {
         s = apply((wd_attack_kind)k, PROMPT, 3);
-        assert_non_null(strstr(s, k == WD_ATTACK_HTML_ENTITIES ? "&#" : "&#x"));
+        assert_non_null(strstr(s, k == WD_ATTACK_KIND_HTML_ENTITIES ? "&#" : "&#x"));
         html_unescape(s);
         assert_string_equal(s, PROMPT);
         free(s);
     }
-    s = apply(WD_ATTACK_HTML_COMMENT, PROMPT, 3);
+    s = apply(WD_ATTACK_KIND_HTML_COMMENT, PROMPT, 3);
     assert_non_null(strstr(s, "<!--"));
     static const char *const comments[] = {"<!-- -->", "<!---->"};
     strip_all(s, comments, 2);
     assert_string_equal(s, PROMPT);
     free(s);
-    s = apply(WD_ATTACK_HEX_BARE, "Hi!", 0);
+    s = apply(WD_ATTACK_KIND_HEX_BARE, "Hi!", 0);
     assert_string_equal(s, "48 69 21");
     free(s);
-    s = apply(WD_ATTACK_HEX_ESCAPE, "Hi", 0);
+    s = apply(WD_ATTACK_KIND_HEX_ESCAPE, "Hi", 0);
     assert_string_equal(strstr(s, "\n\n") + 2, "\\x48\\x69");
     free(s);
     wd_attack_params p = wd_attack_params_default();
-    assert_int_equal(wd_attack_apply(WD_ATTACK_PIG_LATIN, "How do you build a stone bridge, Queen", &p, &s), WD_OK);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_PIG_LATIN, "How do you build a stone bridge, Queen", &p, &s), WD_OK);
     assert_non_null(strstr(s, "Owhay oday ouyay uildbay "));
     assert_non_null(strstr(s, " onestay idgebray, Eenquay"));
     free(s);
-    s = apply(WD_ATTACK_TAG_SMUGGLE, "Hi x", 0);
+    s = apply(WD_ATTACK_KIND_TAG_SMUGGLE, "Hi x", 0);
     assert_non_null(strstr(s, "\xF3\xA0\x81\x88\xF3\xA0\x81\xA9\xF3\xA0\x80\xA0\xF3\xA0\x81\xB8"));
     free(s);
 }
@@ -258,19 +258,19 @@ static void test_template(void **state) {
     p.n_templates = 3;
     char *s;
     p.template_index = 0;
-    assert_int_equal(wd_attack_apply(WD_ATTACK_TEMPLATE, "X", &p, &s), WD_OK);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_TEMPLATE, "X", &p, &s), WD_OK);
     assert_string_equal(s, "Story: X. Again: X");
     free(s);
     p.template_index = 1;
-    assert_int_equal(wd_attack_apply(WD_ATTACK_TEMPLATE, "X", &p, &s), WD_OK);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_TEMPLATE, "X", &p, &s), WD_OK);
     assert_string_equal(s, "Go X!");
     free(s);
     p.template_index = 2;
-    assert_int_equal(wd_attack_apply(WD_ATTACK_TEMPLATE, "X", &p, &s), WD_OK);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_TEMPLATE, "X", &p, &s), WD_OK);
     assert_string_equal(s, "no slot here\n\nX");
     free(s);
     p.n_templates = 0;
-    assert_int_equal(wd_attack_apply(WD_ATTACK_TEMPLATE, "X", &p, &s), WD_ERR_INVALID_ARG);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_TEMPLATE, "X", &p, &s), WD_ERR_INVALID_ARG);
     assert_null(s);
 
     /* templates from a CSV file, keeping only those with a slot */
@@ -306,11 +306,11 @@ static void test_tokens(void **state) {
     p.n_tokens = 7;
     p.seed = 3;
     char *s;
-    assert_int_equal(wd_attack_apply(WD_ATTACK_SUFFIX, PROMPT, &p, &s), WD_OK);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_SUFFIX, PROMPT, &p, &s), WD_OK);
     assert_memory_equal(s, PROMPT, strlen(PROMPT));
     assert_int_equal(count_words(s), w0 + 7);
     free(s);
-    for (int k = WD_ATTACK_SUFFIX; k <= WD_ATTACK_INFUSION_CHARS; k++) {
+    for (int k = WD_ATTACK_KIND_SUFFIX; k <= WD_ATTACK_KIND_INFUSION_CHARS; k++) {
         assert_int_equal(wd_attack_apply((wd_attack_kind)k, PROMPT, &p, &s), WD_OK);
         /* printable tokens hold no space, so they count as one word each */
         assert_int_equal(count_words(s), w0 + 7);
@@ -318,22 +318,22 @@ static void test_tokens(void **state) {
         free(s);
     }
     /* insertion keeps its tokens together: the original words split in two runs */
-    assert_int_equal(wd_attack_apply(WD_ATTACK_INSERTION, PROMPT, &p, &s), WD_OK);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_INSERTION, PROMPT, &p, &s), WD_OK);
     free(s);
     /* an empty text still gets its tokens */
-    assert_int_equal(wd_attack_apply(WD_ATTACK_INFUSION, "", &p, &s), WD_OK);
+    assert_int_equal(wd_attack_apply(WD_ATTACK_KIND_INFUSION, "", &p, &s), WD_OK);
     assert_int_equal(count_words(s), 7);
     free(s);
 }
 
 static void test_prefix_split(void **state) {
-    char *s = apply(WD_ATTACK_PREFIX, PROMPT, 4);
+    char *s = apply(WD_ATTACK_KIND_PREFIX, PROMPT, 4);
     size_t n = strlen(s), m = strlen(PROMPT);
     assert_true(n > m + 20);
     assert_string_equal(s + n - m, PROMPT);
     free(s);
 
-    s = apply(WD_ATTACK_SPLIT, "make a \"big\" cake", 4);
+    s = apply(WD_ATTACK_KIND_SPLIT, "make a \"big\" cake", 4);
     /* parse a = "..." and b = "..." back */
     char a[256] = {0}, b[256] = {0};
     const char *pa = strstr(s, "a = \""), *pb = strstr(s, "b = \"");
@@ -360,18 +360,18 @@ static void test_names(void **state) {
     size_t n;
     assert_int_equal(wd_attack_parse_list("leet, base64 ,typo-swap", k, 64, &n), WD_OK);
     assert_int_equal(n, 3);
-    assert_int_equal(k[1], WD_ATTACK_BASE64);
+    assert_int_equal(k[1], WD_ATTACK_KIND_BASE64);
     assert_int_equal(wd_attack_parse_list("all", k, 64, &n), WD_OK);
-    assert_int_equal(n, WD_ATTACK_COUNT - 1);
+    assert_int_equal(n, WD_ATTACK_KIND_COUNT - 1);
     assert_int_equal(wd_attack_parse_list("leet,bogus", k, 64, &n), WD_ERR_NOT_FOUND);
     assert_non_null(strstr(wd_last_error(), "bogus"));
     assert_int_equal(wd_attack_parse_list("", k, 64, &n), WD_ERR_INVALID_ARG);
-    for (int i = 0; i < WD_ATTACK_COUNT; i++) {
+    for (int i = 0; i < WD_ATTACK_KIND_COUNT; i++) {
         wd_attack_kind back;
         assert_int_equal(wd_attack_parse(wd_attack_name((wd_attack_kind)i), &back), WD_OK);
         assert_int_equal(back, i);
     }
-    assert_null(wd_attack_name(WD_ATTACK_COUNT));
+    assert_null(wd_attack_name(WD_ATTACK_KIND_COUNT));
 }
 
 static char *slurp(const char *path) {

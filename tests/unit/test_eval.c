@@ -159,7 +159,7 @@ static void test_resume(void **state) {
     snprintf(part, sizeof part, "%s/part", dir);
     wd_eval_source src[2];
     sources(src, harm, ben);
-    wd_attack_kind atk[2] = {WD_ATTACK_LEET, WD_ATTACK_BASE64};
+    wd_attack_kind atk[2] = {WD_ATTACK_KIND_LEET, WD_ATTACK_KIND_BASE64};
     wd_eval_params p = wd_eval_params_default();
     p.batch_size = 5;
     p.attacks = atk;
@@ -256,7 +256,7 @@ static void test_report_renders(void **state) {
     snprintf(out, sizeof out, "%s/out", dir);
     wd_eval_source src[2];
     sources(src, harm, ben);
-    wd_attack_kind atk[2] = {WD_ATTACK_LEET, WD_ATTACK_BASE64};
+    wd_attack_kind atk[2] = {WD_ATTACK_KIND_LEET, WD_ATTACK_KIND_BASE64};
     wd_eval_params p = wd_eval_params_default();
     p.attacks = atk;
     p.n_attacks = 2;

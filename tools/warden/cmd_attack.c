@@ -97,7 +97,7 @@ int cmd_attack(int argc, char **argv) {
     char **tpls = NULL;
     size_t n_tpls = 0;
     for (size_t k = 0; k < n_kinds; k++)
-        if (kinds[k] == WD_ATTACK_TEMPLATE && !tpl_path) {
+        if (kinds[k] == WD_ATTACK_KIND_TEMPLATE && !tpl_path) {
             cli_data_free(&data);
             return cli_usage_error("attack", "the template transform needs --templates FILE");
         }

@@ -324,7 +324,7 @@ int cmd_eval(int argc, char **argv) {
         return cli_usage_error("eval", "--attack: %s", wd_last_error());
     }
     for (size_t k = 0; k < n_kinds; k++)
-        if (kinds[k] == WD_ATTACK_TEMPLATE && !tpl_path)
+        if (kinds[k] == WD_ATTACK_KIND_TEMPLATE && !tpl_path)
             return cli_data_free(&data), cli_usage_error("eval", "the template attack needs --templates FILE");
 
     int rc = CLI_OK;

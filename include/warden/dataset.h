@@ -16,7 +16,7 @@
  * Any of them may be gzip-compressed: compression is detected from the magic
  * bytes (1f 8b), not from the name.
  *
- * Detection (format = WD_DATASET_AUTO): the name's extension after removing
+ * Detection (format = WD_DATASET_FORMAT_AUTO): the name's extension after removing
  * ".gz" (.csv .tsv .jsonl/.ndjson .json .txt); otherwise the first byte of the
  * content: '[' -> json, '{' -> jsonl (json when records_path is set),
  * anything else -> text.
@@ -75,12 +75,12 @@ extern "C" {
 #endif
 
 typedef enum wd_dataset_format {
-    WD_DATASET_AUTO = 0,
-    WD_DATASET_CSV,
-    WD_DATASET_TSV,
-    WD_DATASET_JSONL,
-    WD_DATASET_JSON,
-    WD_DATASET_TEXT,
+    WD_DATASET_FORMAT_AUTO = 0,
+    WD_DATASET_FORMAT_CSV,
+    WD_DATASET_FORMAT_TSV,
+    WD_DATASET_FORMAT_JSONL,
+    WD_DATASET_FORMAT_JSON,
+    WD_DATASET_FORMAT_TEXT,
 } wd_dataset_format;
 
 typedef enum wd_label {

@@ -728,7 +728,7 @@ static wd_status missing_col(wd_dataset *ds, const char *what, const char *name)
 }
 
 static wd_status read_header(wd_dataset *ds) {
-    int r = ds->fmt == WD_DATASET_CSV ? read_csv_record(ds, ',') : read_tsv_record(ds);
+    int r = ds->fmt == WD_DATASET_FORMAT_CSV ? read_csv_record(ds, ',') : read_tsv_record(ds);
     if (r < 0) return (wd_status)r;
     if (r == 0) {
         ds->failed = 1;
@@ -772,7 +772,7 @@ static wd_status item_from_fields(wd_dataset *ds) {
                            "%s: %zu fields, but the header has %zu columns (%s; --lenient reads "
                            "such rows anyway)",
                            w, ds->n_fields, ds->n_cols,
-                           ds->fmt == WD_DATASET_TSV ? "a TSV field cannot hold a tab"
+                           ds->fmt == WD_DATASET_FORMAT_TSV ? "a TSV field cannot hold a tab"
                                                      : "a field holding a comma must be quoted");
     }
     int need[4] = {ds->col_text, ds->col_label, ds->col_cat, ds->col_id};
@@ -869,7 +869,7 @@ static wd_status item_from_json(wd_dataset *ds, cJSON *obj) {
 wd_dataset_params wd_dataset_params_default(void) {
     wd_dataset_params p;
     memset(&p, 0, sizeof p);
-    p.format = WD_DATASET_AUTO;
+    p.format = WD_DATASET_FORMAT_AUTO;
     p.fixed_label = WD_LABEL_UNKNOWN;
     p.category_scheme = "canonical";
     p.max_record_bytes = (size_t)16 << 20;
@@ -886,13 +886,13 @@ const char *wd_dataset_format_name(wd_dataset_format f) {
 wd_status wd_dataset_format_parse(const char *s, wd_dataset_format *out) {
     for (unsigned i = 0; i < sizeof FORMAT_NAMES / sizeof *FORMAT_NAMES; i++)
         if (s && !strcasecmp(s, FORMAT_NAMES[i])) return *out = (wd_dataset_format)i, WD_OK;
-    if (s && !strcasecmp(s, "txt")) return *out = WD_DATASET_TEXT, WD_OK;
-    if (s && !strcasecmp(s, "ndjson")) return *out = WD_DATASET_JSONL, WD_OK;
+    if (s && !strcasecmp(s, "txt")) return *out = WD_DATASET_FORMAT_TEXT, WD_OK;
+    if (s && !strcasecmp(s, "ndjson")) return *out = WD_DATASET_FORMAT_JSONL, WD_OK;
     return wd__fail(WD_ERR_NOT_FOUND, "unknown dataset format '%s' (csv, tsv, jsonl, json, text)",
                     s ? s : "(null)");
 }
 
-wd_dataset_format wd_dataset_format_of(const wd_dataset *ds) { return ds ? ds->fmt : WD_DATASET_AUTO; }
+wd_dataset_format wd_dataset_format_of(const wd_dataset *ds) { return ds ? ds->fmt : WD_DATASET_FORMAT_AUTO; }
 
 const char *wd_dataset_last_error(const wd_dataset *ds) { return ds ? wd__err_msg(&ds->err) : ""; }
 
@@ -926,15 +926,15 @@ static wd_dataset_format format_from_name(const char *name) {
     for (size_t i = 0; i < n; i++)
         if (name[i] == '.') dot = name + i;
         else if (name[i] == '/') dot = NULL;
-    if (!dot || (size_t)(name + n - dot) >= sizeof tmp) return WD_DATASET_AUTO;
+    if (!dot || (size_t)(name + n - dot) >= sizeof tmp) return WD_DATASET_FORMAT_AUTO;
     memcpy(tmp, dot + 1, (size_t)(name + n - dot - 1));
     tmp[name + n - dot - 1] = '\0';
-    if (!strcasecmp(tmp, "csv")) return WD_DATASET_CSV;
-    if (!strcasecmp(tmp, "tsv") || !strcasecmp(tmp, "tab")) return WD_DATASET_TSV;
-    if (!strcasecmp(tmp, "jsonl") || !strcasecmp(tmp, "ndjson")) return WD_DATASET_JSONL;
-    if (!strcasecmp(tmp, "json")) return WD_DATASET_JSON;
-    if (!strcasecmp(tmp, "txt") || !strcasecmp(tmp, "text")) return WD_DATASET_TEXT;
-    return WD_DATASET_AUTO;
+    if (!strcasecmp(tmp, "csv")) return WD_DATASET_FORMAT_CSV;
+    if (!strcasecmp(tmp, "tsv") || !strcasecmp(tmp, "tab")) return WD_DATASET_FORMAT_TSV;
+    if (!strcasecmp(tmp, "jsonl") || !strcasecmp(tmp, "ndjson")) return WD_DATASET_FORMAT_JSONL;
+    if (!strcasecmp(tmp, "json")) return WD_DATASET_FORMAT_JSON;
+    if (!strcasecmp(tmp, "txt") || !strcasecmp(tmp, "text")) return WD_DATASET_FORMAT_TEXT;
+    return WD_DATASET_FORMAT_AUTO;
 }
 
 /* Splits "prefix[].rest" into records path "prefix" and field "rest". */
@@ -999,8 +999,8 @@ static wd_status open_common(wd_dataset *ds, const wd_dataset_params *pp, wd_dat
         return st;
     }
     ds->fmt = p.format;
-    if (ds->fmt == WD_DATASET_AUTO) ds->fmt = format_from_name(ds->name);
-    if (ds->fmt == WD_DATASET_AUTO) {
+    if (ds->fmt == WD_DATASET_FORMAT_AUTO) ds->fmt = format_from_name(ds->name);
+    if (ds->fmt == WD_DATASET_FORMAT_AUTO) {
         /* from the content: skip a BOM and white space */
         int c;
         if (ds->mem) {
@@ -1015,23 +1015,23 @@ static wd_status open_common(wd_dataset *ds, const wd_dataset_params *pp, wd_dat
             while (i < ds->slen && isspace(ds->sbuf[i])) i++;
             c = i < ds->slen ? ds->sbuf[i] : c;
         }
-        if (c == '[') ds->fmt = WD_DATASET_JSON;
-        else if (c == '{') ds->fmt = ds->records_path ? WD_DATASET_JSON : WD_DATASET_JSONL;
-        else ds->fmt = WD_DATASET_TEXT;
+        if (c == '[') ds->fmt = WD_DATASET_FORMAT_JSON;
+        else if (c == '{') ds->fmt = ds->records_path ? WD_DATASET_FORMAT_JSON : WD_DATASET_FORMAT_JSONL;
+        else ds->fmt = WD_DATASET_FORMAT_TEXT;
     }
-    if (ds->records_path && ds->fmt != WD_DATASET_JSON) {
+    if (ds->records_path && ds->fmt != WD_DATASET_FORMAT_JSON) {
         st = wd__fail(WD_ERR_INVALID_ARG, "%s: a records path ('%s') needs JSON input, not %s",
                       ds->name, ds->records_path, wd_dataset_format_name(ds->fmt));
         wd_dataset_free(ds);
         return st;
     }
-    if (ds->fmt == WD_DATASET_CSV || ds->fmt == WD_DATASET_TSV) {
+    if (ds->fmt == WD_DATASET_FORMAT_CSV || ds->fmt == WD_DATASET_FORMAT_TSV) {
         if ((st = read_header(ds))) {
             wd__fail(st, "%s", wd__err_msg(&ds->err));
             wd_dataset_free(ds);
             return st;
         }
-    } else if (ds->fmt == WD_DATASET_TEXT) {
+    } else if (ds->fmt == WD_DATASET_FORMAT_TEXT) {
         /* Skip a BOM at the start. */
         if (src_peek(ds) == 0xEF) {
             src_getc(ds);
@@ -1121,9 +1121,9 @@ wd_status wd_dataset_next(wd_dataset *ds, const wd_dataset_item **item) {
         int r;
         wd_status st = WD_OK;
         switch (ds->fmt) {
-        case WD_DATASET_CSV: r = read_csv_record(ds, ','); break;
-        case WD_DATASET_TSV: r = read_tsv_record(ds); break;
-        case WD_DATASET_JSON: r = read_json_record(ds, &line); break;
+        case WD_DATASET_FORMAT_CSV: r = read_csv_record(ds, ','); break;
+        case WD_DATASET_FORMAT_TSV: r = read_tsv_record(ds); break;
+        case WD_DATASET_FORMAT_JSON: r = read_json_record(ds, &line); break;
         default: r = read_line(ds); break;
         }
         if (r < 0) {
@@ -1131,22 +1131,22 @@ wd_status wd_dataset_next(wd_dataset *ds, const wd_dataset_item **item) {
             return (wd_status)r;
         }
         if (r == 0) return WD_OK;
-        ds->item.line = ds->fmt == WD_DATASET_JSON ? 0 : line;
+        ds->item.line = ds->fmt == WD_DATASET_FORMAT_JSON ? 0 : line;
         ds->n_records++;
         switch (ds->fmt) {
-        case WD_DATASET_CSV:
-        case WD_DATASET_TSV:
+        case WD_DATASET_FORMAT_CSV:
+        case WD_DATASET_FORMAT_TSV:
             if (ds->n_fields == 1 && field_at(ds, 0)[0] == '\0') continue; /* blank line */
             st = item_from_fields(ds);
             break;
-        case WD_DATASET_TEXT:
+        case WD_DATASET_FORMAT_TEXT:
             if (is_blank(ds->rec.p)) continue;
             ds->item.text = ds->rec.p;
             break;
-        case WD_DATASET_JSONL:
+        case WD_DATASET_FORMAT_JSONL:
             if (is_blank(ds->rec.p)) continue;
             /* fallthrough */
-        case WD_DATASET_JSON: {
+        case WD_DATASET_FORMAT_JSON: {
             char w[600];
             where(ds, w, sizeof w);
             ds->cur_json = wd__json_parse_strict(ds->rec.p, ds->rec.n, w, 0, NULL);

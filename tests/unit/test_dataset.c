@@ -300,7 +300,7 @@ static void test_detect_and_gzip(void **state) {
     p.label_field = "y";
     wd_dataset *ds;
     assert_int_equal(wd_dataset_open(path, &p, &ds), WD_OK);
-    assert_int_equal(wd_dataset_format_of(ds), WD_DATASET_JSONL);
+    assert_int_equal(wd_dataset_format_of(ds), WD_DATASET_FORMAT_JSONL);
     const wd_dataset_item *it;
     assert_int_equal(wd_dataset_next(ds, &it), WD_OK);
     assert_string_equal(it->text, "alpha");
@@ -319,7 +319,7 @@ static void test_detect_and_gzip(void **state) {
     gzclose(gz);
     p.label_field = "label";
     assert_int_equal(wd_dataset_open(path, &p, &ds), WD_OK);
-    assert_int_equal(wd_dataset_format_of(ds), WD_DATASET_CSV);
+    assert_int_equal(wd_dataset_format_of(ds), WD_DATASET_FORMAT_CSV);
     assert_int_equal(wd_dataset_next(ds, &it), WD_OK);
     assert_string_equal(it->text, "multi\nline");
     wd_dataset_free(ds);
@@ -350,7 +350,7 @@ static void test_detect_and_gzip(void **state) {
     assert_int_equal(wd_label_parse("perhaps", &l), WD_ERR_NOT_FOUND);
     wd_dataset_format f;
     assert_int_equal(wd_dataset_format_parse("ndjson", &f), WD_OK);
-    assert_int_equal(f, WD_DATASET_JSONL);
+    assert_int_equal(f, WD_DATASET_FORMAT_JSONL);
     assert_int_equal(wd_dataset_format_parse("xml", &f), WD_ERR_NOT_FOUND);
     wd_dataset_free(NULL);
 }

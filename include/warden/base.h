@@ -52,11 +52,11 @@ const char *wd_status_str(wd_status status);
 const char *wd_last_error(void);
 
 typedef enum wd_log_level {
-    WD_LOG_DEBUG = 0,
-    WD_LOG_INFO  = 1,
-    WD_LOG_WARN  = 2,
-    WD_LOG_ERROR = 3,
-    WD_LOG_NONE  = 4,
+    WD_LOG_LEVEL_DEBUG = 0,
+    WD_LOG_LEVEL_INFO  = 1,
+    WD_LOG_LEVEL_WARN  = 2,
+    WD_LOG_LEVEL_ERROR = 3,
+    WD_LOG_LEVEL_NONE  = 4,
 } wd_log_level;
 
 /* A log sink. msg is a complete line without the trailing newline; it is

@@ -15,12 +15,12 @@
 
 static _Atomic(wd_log_fn) log_fn;
 static _Atomic(void *) log_user;
-static atomic_int log_min = WD_LOG_NONE;
+static atomic_int log_min = WD_LOG_LEVEL_NONE;
 
 void wd_log_set(wd_log_fn fn, void *user, wd_log_level min_level) {
     atomic_store(&log_user, user);
     atomic_store(&log_fn, fn);
-    atomic_store(&log_min, fn ? (int)min_level : WD_LOG_NONE);
+    atomic_store(&log_min, fn ? (int)min_level : WD_LOG_LEVEL_NONE);
 }
 
 bool wd__log_enabled(wd_log_level level) {

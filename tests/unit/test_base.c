@@ -54,12 +54,12 @@ static void test_log(void **state) {
     n_logged = 0;
     WD_WARN("silent %d", 1); /* no sink yet */
     assert_int_equal(n_logged, 0);
-    wd_log_set(sink, &n_logged, WD_LOG_INFO);
+    wd_log_set(sink, &n_logged, WD_LOG_LEVEL_INFO);
     WD_DEBUG("below the level");
     WD_INFO("hello %s", "there");
     assert_int_equal(n_logged, 1);
     assert_string_equal(last_log, "hello there");
-    wd_log_set(NULL, NULL, WD_LOG_DEBUG);
+    wd_log_set(NULL, NULL, WD_LOG_LEVEL_DEBUG);
     WD_ERROR("gone");
     assert_int_equal(n_logged, 1);
 }

@@ -93,10 +93,10 @@ bool cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, lo
 
 int main(int argc, char **argv) {
     const char *lvl = getenv("WARDEN_LOG");
-    wd_log_level min = WD_LOG_WARN;
-    if (lvl && !strcmp(lvl, "debug")) min = WD_LOG_DEBUG;
-    else if (lvl && !strcmp(lvl, "info")) min = WD_LOG_INFO;
-    else if (lvl && !strcmp(lvl, "error")) min = WD_LOG_ERROR;
+    wd_log_level min = WD_LOG_LEVEL_WARN;
+    if (lvl && !strcmp(lvl, "debug")) min = WD_LOG_LEVEL_DEBUG;
+    else if (lvl && !strcmp(lvl, "info")) min = WD_LOG_LEVEL_INFO;
+    else if (lvl && !strcmp(lvl, "error")) min = WD_LOG_LEVEL_ERROR;
     wd_log_set(log_to_stderr, NULL, min);
 
     if (argc < 2) {

@@ -222,7 +222,7 @@ wd_status wd_certifier_new_model(const char *dir, const wd_judge_params *params,
         st = cfg_path ? wd_model_config_load(cfg_path, &cfg) : wd__fail(WD_ERR_NOMEM, "out of memory");
         free(cfg_path);
         if (st) goto fail;
-        decoder = cfg->family == WD_MODEL_FAMILY_DECODER;
+        decoder = wd_model_config_family(cfg) == WD_MODEL_FAMILY_DECODER;
         wd_model_config_free(cfg);
     }
     if (!decoder) {
@@ -531,7 +531,7 @@ static wd_status judge_parts(wd_certifier *c, wd_role role) {
 
 /* A context holding at least n tokens; the cache is lost when it grows. */
 static wd_status judge_ctx(wd_certifier *c, size_t n) {
-    size_t max = (size_t)wd_model_get_config(c->m)->max_position_embeddings;
+    size_t max = (size_t)wd_model_config_max_position_embeddings(wd_model_get_config(c->m));
     if (n > max)
         return wd__fail(WD_ERR_RANGE,
                         "erase-and-check: a check of %zu tokens (template + prompt) exceeds the "

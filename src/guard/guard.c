@@ -457,7 +457,7 @@ wd_status wd_guard_load_model(const char *dir, const wd_guard_params *params, wd
         wd_status st = wd_model_config_load(cfg_path, &cfg);
         free(cfg_path);
         if (st) return st;
-        decoder = cfg->family == WD_MODEL_FAMILY_DECODER;
+        decoder = wd_model_config_family(cfg) == WD_MODEL_FAMILY_DECODER;
         wd_model_config_free(cfg);
     }
     /* the folder name as a double-quoted YAML scalar, for the name and the model */

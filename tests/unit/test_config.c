@@ -193,6 +193,14 @@ static void test_encoders(void **state) {
     assert_int_equal(wd_model_config_type_vocab_size(c), 0);
     assert_false(wd_model_config_sinusoidal_pos_embds(c));
     assert_string_equal(wd_model_config_label(c, 1), "POSITIVE");
+    /* out of range: no label, no eos id */
+    assert_null(wd_model_config_label(c, 2));
+    assert_null(wd_model_config_label(c, -1));
+    assert_int_equal(wd_model_config_n_eos_token_ids(c), 0);
+    assert_int_equal(wd_model_config_eos_token_id(c, 0), -1);
+    assert_string_equal(wd_model_config_hidden_act_name(c), "gelu");
+    assert_string_equal(wd_model_config_rope_scaling(c), "none");
+    assert_string_equal(wd_model_config_problem_type(c), "");
     wd_model_config_free(c);
 }
 
@@ -278,7 +286,7 @@ static void test_names(void **state) {
     assert_string_equal(wd_model_type_name(WD_MODEL_TYPE_DISTILBERT), "distilbert");
     assert_string_equal(wd_model_family_name(WD_MODEL_FAMILY_ENCODER), "encoder");
     assert_string_equal(wd_act_name(WD_ACT_GELU_TANH), "gelu_tanh");
-    assert_string_equal(wd_rope_scaling_name(WD_ROPE_SCALING_LLAMA3), "llama3");
+    assert_string_equal(wd_rope_scaling_name(WD_ROPE_SCALING_LLAMA3), "llama3"); /* warden/ops.h */
 }
 
 int main(void) {

@@ -621,6 +621,40 @@ static void test_cli(void **s) {
     free(dir);
 }
 
+/* Sizes a caller budgets memory with: the parameter count is the
+ * checkpoint's (lm_head absent when tied), the model reads 4 bytes per
+ * parameter per token, and it owns memory only for converted weights (an
+ * aligned F32 checkpoint is used in place from the mmap). A context knows
+ * its model. */
+static void test_sizes(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    const char *args[] = {"--family llama --seed 4", "--family llama --seed 4 --tie",
+                          "--family llama --seed 4 --dtype F16", "--family bert --seed 4 --dtype BF16"};
+    for (size_t k = 0; k < sizeof args / sizeof *args; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "model_sizes_%zu", k);
+        char *dir = mf_make(name, args[k]);
+        wd_checkpoint *ck = NULL;
+        assert_int_equal(wd_checkpoint_open(dir, &ck), WD_OK);
+        wd_model *m = mf_load(dir, 1, -1);
+        uint64_t n = wd_checkpoint_n_params(ck);
+        assert_true(n > 0);
+        assert_true(wd_model_n_params(m) == n);
+        assert_true(wd_model_weight_bytes(m) == 4 * n);
+        bool f32 = !strstr(args[k], "--dtype");
+        assert_true(wd_model_owned_bytes(m) == (f32 ? 0 : 4 * n));
+        wd_context *ctx = NULL;
+        assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
+        assert_ptr_equal(wd_context_model(ctx), m);
+        wd_context_free(ctx);
+        wd_model_free(m);
+        wd_checkpoint_free(ck);
+        free(dir);
+    }
+    assert_null(wd_context_model(NULL));
+    assert_true(wd_model_n_params(NULL) == 0 && wd_model_owned_bytes(NULL) == 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_equals_recompute),
@@ -633,6 +667,7 @@ int main(void) {
         cmocka_unit_test(test_generate_stop),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,20 +222,49 @@ wd_status wd__pretok_run(const wd__pretok *p, const wd__tstr *in, const wd__piec
 uint32_t wd__bytelevel_char(unsigned char b);
 int      wd__bytelevel_byte(uint32_t cp);
 
-/* ==== models (bpe.c, wordpiece.c, unigram.c) ============================= */
-
-typedef enum wd__tmodel_type { WD_TMODEL_BPE, WD_TMODEL_WORDPIECE, WD_TMODEL_UNIGRAM } wd__tmodel_type;
+/* ==== the vocabulary (vocab.c) =========================================== */
 
 typedef struct wd__tokstr {
     const char *s;   /* NUL-terminated, in the tokenizer's arena */
     uint32_t    len;
 } wd__tokstr;
 
+typedef struct wd__vocab {
+    wd__strmap  map; /* token -> id */
+    wd__tokstr *tok; /* id -> token, n entries (s NULL = an id no token has) */
+    size_t      n;
+} wd__vocab;
+
+/* Room for ids [0, n_ids) and n_tokens strings. WD_ERR_NOMEM on failure
+ * (wd__vocab_free cleans up either way). */
+wd_status wd__vocab_init(wd__vocab *v, size_t n_ids, size_t n_tokens);
+/* Stores token s (len bytes, copied into a) as id; WD_ERR_FORMAT naming
+ * where when id is outside the table. */
+wd_status wd__vocab_add(wd__vocab *v, wd__arena *a, const char *s, size_t len, int64_t id,
+                        const char *where);
+void      wd__vocab_free(wd__vocab *v);
+/* Parses tokenizer.json's "vocab": {token: id} (BPE, WordPiece) into v. */
+wd_status wd__vocab_parse_object(const cJSON *j, const char *where, wd__arena *a, wd__vocab *v);
+
+/* The id of token s[0, len): true with *id, false when absent. */
+static inline bool wd__vocab_id(const wd__vocab *v, const char *s, size_t len, int32_t *id) {
+    return wd__strmap_get(&v->map, s, len, id);
+}
+
+/* The string of id (len bytes in *len), or NULL when no token has it. */
+static inline const char *wd__vocab_token(const wd__vocab *v, int32_t id, size_t *len) {
+    if (id < 0 || (size_t)id >= v->n || !v->tok[id].s) return NULL;
+    *len = v->tok[id].len;
+    return v->tok[id].s;
+}
+
+/* ==== models (bpe.c, wordpiece.c, unigram.c) ============================= */
+
+typedef enum wd__tmodel_type { WD_TMODEL_BPE, WD_TMODEL_WORDPIECE, WD_TMODEL_UNIGRAM } wd__tmodel_type;
+
 typedef struct wd__tmodel {
     wd__tmodel_type type;
-    wd__strmap  vocab;       /* token -> id */
-    wd__tokstr *id_tok;      /* id -> token, n_id entries (s NULL = unused) */
-    size_t     n_id;
+    wd__vocab  vocab;
     int32_t    unk_id;      /* -1: none */
     const char *unk;
     /* BPE */
@@ -277,11 +306,6 @@ wd_status wd__wordpiece_tokenize(const wd__tmodel *m, const char *s, size_t len,
 wd_status wd__unigram_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m);
 wd_status wd__unigram_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out,
                                wd__scratch *sc);
-void      wd__model_free(wd__tmodel *m);
-/* Stores a vocabulary entry (string copied into a). */
-wd_status wd__model_add_token(wd__tmodel *m, wd__arena *a, const char *s, size_t len, int64_t id,
-                              const char *where);
-wd_status wd__model_alloc_ids(wd__tmodel *m, size_t n);
 
 /* ==== added tokens (added_tokens.c) ====================================== */
 

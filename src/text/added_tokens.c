@@ -30,13 +30,13 @@ typedef struct tnode {
     unsigned char byte;
 } tnode;
 
-struct wd_trie {
+struct wd__trie {
     tnode   *v;
     size_t   n, cap;
     uint64_t first[4];
 };
 
-static int32_t trie_new_node(struct wd_trie *t, unsigned char b) {
+static int32_t trie_new_node(struct wd__trie *t, unsigned char b) {
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         tnode *v = realloc(t->v, cap * sizeof *v);
@@ -48,7 +48,7 @@ static int32_t trie_new_node(struct wd_trie *t, unsigned char b) {
     return (int32_t)t->n++;
 }
 
-static wd_status trie_add(struct wd_trie *t, const char *s, size_t len, int32_t tok) {
+static wd_status trie_add(struct wd__trie *t, const char *s, size_t len, int32_t tok) {
     if (len == 0) return WD_OK; /* an empty token never matches */
     if (t->n == 0 && trie_new_node(t, 0) < 0) return WD_ERR_NOMEM;
     t->first[(unsigned char)s[0] >> 6] |= 1ull << ((unsigned char)s[0] & 63);
@@ -70,7 +70,7 @@ static wd_status trie_add(struct wd_trie *t, const char *s, size_t len, int32_t 
 }
 
 /* Longest token starting at s[i]; returns its index or -1, *end after it. */
-static int32_t trie_match(const struct wd_trie *t, const wd__added_vocab *av, bool skip_special,
+static int32_t trie_match(const struct wd__trie *t, const wd__added_vocab *av, bool skip_special,
                           const char *s, size_t len, size_t i, size_t *end) {
     unsigned char b0 = (unsigned char)s[i];
     if (!(t->first[b0 >> 6] & (1ull << (b0 & 63)))) return -1;
@@ -104,7 +104,7 @@ wd_status wd__added_build(wd__added_vocab *av) {
 }
 
 bool wd__added_has(const wd__added_vocab *av, bool normalized) {
-    const struct wd_trie *t = normalized ? av->norm : av->raw;
+    const struct wd__trie *t = normalized ? av->norm : av->raw;
     return t && t->n > 0;
 }
 
@@ -141,7 +141,7 @@ static wd_status emit(size_t s, size_t e, int32_t id, wd__pieces *pout) {
 
 wd_status wd__added_split(const wd__added_vocab *av, bool normalized, bool skip_special, const wd__tstr *in,
                           const wd__pieces *pin, wd__pieces *pout) {
-    const struct wd_trie *t = normalized ? av->norm : av->raw;
+    const struct wd__trie *t = normalized ? av->norm : av->raw;
     wd_status st = WD_OK;
     for (size_t k = 0; k < pin->n && !st; k++) {
         const wd__piece *pc = &pin->v[k];

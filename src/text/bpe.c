@@ -381,9 +381,9 @@ static wd_status bpe_word(const wd__tmodel *m, const char *s, size_t len, wd__mt
         return wd__mtoks_push(out, id, 0, (uint32_t)len);
     bool cacheable = len <= CACHE_MAX_WORD;
     if (cacheable && wd__strmap_get(&sc->cache, s, len, &id)) {
-        const struct wd_cent *e = &sc->cache_ent[id];
+        const struct wd__cent *e = &sc->cache_ent[id];
         for (uint32_t k = 0; k < e->n; k++) {
-            const struct wd_ctok *t = &sc->cache_tok[e->off + k];
+            const struct wd__ctok *t = &sc->cache_tok[e->off + k];
             wd_status st = wd__mtoks_push(out, t->id, t->start, t->end);
             if (st) return st;
         }
@@ -402,14 +402,14 @@ static wd_status bpe_word(const wd__tmodel *m, const char *s, size_t len, wd__mt
     }
     if (cacheable) {
         size_t cnt = out->n - first;
-        st = wd__array_grow((void **)&sc->cache_tok, &sc->cache_cap, sc->cache_n + cnt, sizeof(struct wd_ctok));
-        if (!st) st = wd__array_grow((void **)&sc->cache_ent, &sc->cache_ent_cap, sc->cache_ent_n + 1, sizeof(struct wd_cent));
+        st = wd__array_grow((void **)&sc->cache_tok, &sc->cache_cap, sc->cache_n + cnt, sizeof(struct wd__ctok));
+        if (!st) st = wd__array_grow((void **)&sc->cache_ent, &sc->cache_ent_cap, sc->cache_ent_n + 1, sizeof(struct wd__cent));
         if (!st) st = wd__strmap_put(&sc->cache, s, len, (int32_t)sc->cache_ent_n);
         if (st) return st;
-        sc->cache_ent[sc->cache_ent_n++] = (struct wd_cent){(uint32_t)sc->cache_n, (uint32_t)cnt};
+        sc->cache_ent[sc->cache_ent_n++] = (struct wd__cent){(uint32_t)sc->cache_n, (uint32_t)cnt};
         for (size_t k = 0; k < cnt; k++) {
             const wd__mtok *t = &out->v[first + k];
-            sc->cache_tok[sc->cache_n++] = (struct wd_ctok){t->id, t->start, t->end};
+            sc->cache_tok[sc->cache_n++] = (struct wd__ctok){t->id, t->start, t->end};
         }
     }
     return WD_OK;

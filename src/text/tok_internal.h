@@ -134,8 +134,8 @@ typedef struct wd__scratch {
     void  *lat;  size_t lat_cap;   /* unigram lattice */
     /* BPE word cache: word -> slice of cache_tok */
     wd__strmap cache;
-    struct wd_ctok *cache_tok; size_t cache_n, cache_cap;
-    struct wd_cent *cache_ent; size_t cache_ent_n, cache_ent_cap;
+    struct wd__ctok *cache_tok; size_t cache_n, cache_cap;
+    struct wd__cent *cache_ent; size_t cache_ent_n, cache_ent_cap;
 } wd__scratch;
 
 void wd__scratch_free(wd__scratch *sc);
@@ -283,8 +283,8 @@ typedef struct wd__tmodel {
     size_t     max_piece_len; /* bytes */
 } wd__tmodel;
 
-struct wd_ctok { int32_t id; uint32_t start, end; };
-struct wd_cent { uint32_t off, n; };
+struct wd__ctok { int32_t id; uint32_t start, end; };
+struct wd__cent { uint32_t off, n; };
 
 /* Token produced by a model: id and byte range within the word. */
 typedef struct wd__mtok { int32_t id; uint32_t start, end; } wd__mtok;
@@ -320,7 +320,7 @@ typedef struct wd__added_vocab {
     wd__added_token *tok;
     size_t n;
     /* two matchers: raw (normalized == false) and normalized */
-    struct wd_trie *raw, *norm;
+    struct wd__trie *raw, *norm;
 } wd__added_vocab;
 
 /* Builds the matchers once normalized forms are set. */

@@ -163,6 +163,25 @@ typedef enum wd__split_behavior {
     WD_SPLIT_CONTIGUOUS,
 } wd__split_behavior;
 
+/* ==== component trees (component.c) ====================================== */
+
+/* The "type" string of the component object j (WD_ERR_FORMAT naming
+ * "where: field" when j is not an object or has no string type). */
+wd_status wd__component_type(const cJSON *j, const char *where, const char *field,
+                             const char **type);
+
+/* Parses one child (item j, named "where: field") into *out. */
+typedef wd_status (*wd__kid_parse_fn)(const cJSON *j, const char *where, const char *field,
+                                      void *ctx, void **out);
+
+/* A Sequence's children: j[key] must be an array (WD_ERR_FORMAT naming
+ * "where: field.key" otherwise); each item i is parsed by parse as
+ * "field.key[i]" into the new array *kids (free with free()), stopping at
+ * the first failure. *n_kids counts the children parsed, also on failure,
+ * so that the caller's free function releases them. */
+wd_status wd__component_kids(const cJSON *j, const char *where, const char *field, const char *key,
+                             wd__kid_parse_fn parse, void *ctx, void ***kids, size_t *n_kids);
+
 /* ==== normalizers (normalizer.c) ========================================= */
 
 typedef enum wd__tnorm_type {
@@ -178,7 +197,7 @@ typedef struct wd__normalizer {
     char *pattern; size_t pattern_len;   /* Replace: literal pattern, or */
     pcre2_code *re;                      /* Replace: regex pattern */
     char *content; size_t content_len;   /* Replace, Prepend */
-    struct wd__normalizer **kids; size_t n_kids;
+    void **kids; size_t n_kids;          /* Sequence: wd__normalizer * each */
 } wd__normalizer;
 
 wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *field,
@@ -208,7 +227,7 @@ typedef struct wd__pretok {
     char *pattern; size_t pattern_len;    /* Split with a literal pattern */
     pcre2_code *re;                       /* Split with a regex; ByteLevel's */
     bool individual_digits;               /* Digits */
-    struct wd__pretok **kids; size_t n_kids;
+    void **kids; size_t n_kids;           /* Sequence: wd__pretok * each */
 } wd__pretok;
 
 wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field, wd__arena *a,
@@ -351,7 +370,7 @@ typedef struct wd__postproc {
     wd__post_item *items; size_t n_items;  /* Template: the single template */
     int32_t cls_id, sep_id;               /* Bert, Roberta */
     bool trim_offsets, add_prefix_space;
-    struct wd__postproc **kids; size_t n_kids;
+    void **kids; size_t n_kids;            /* Sequence: wd__postproc * each */
 } wd__postproc;
 
 /* The encoding being built. */
@@ -388,7 +407,7 @@ typedef struct wd__decoder {
     uint32_t strip_char; size_t strip_start, strip_stop; /* Strip */
     char *pattern; size_t pattern_len; pcre2_code *re;  /* Replace */
     char *content; size_t content_len;
-    struct wd__decoder **kids; size_t n_kids;
+    void **kids; size_t n_kids;                  /* Sequence: wd__decoder * each */
 } wd__decoder;
 
 /* A list of strings in one buffer. */

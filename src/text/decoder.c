@@ -31,15 +31,20 @@
 
 /* ==== string lists ======================================================= */
 
+/* Room for n more bytes in l's buffer. */
+static wd_status strlist_reserve(wd__strlist *l, size_t n) {
+    if (l->len + n <= l->cap) return WD_OK;
+    size_t cap = l->cap ? l->cap : 256;
+    while (cap < l->len + n) cap *= 2;
+    char *b = realloc(l->b, cap);
+    if (!b) return WD_ERR_NOMEM;
+    l->b = b;
+    l->cap = cap;
+    return WD_OK;
+}
+
 wd_status wd__strlist_push(wd__strlist *l, const char *s, size_t n) {
-    if (l->len + n > l->cap) {
-        size_t cap = l->cap ? l->cap : 256;
-        while (cap < l->len + n) cap *= 2;
-        char *b = realloc(l->b, cap);
-        if (!b) return WD_ERR_NOMEM;
-        l->b = b;
-        l->cap = cap;
-    }
+    if (strlist_reserve(l, n)) return WD_ERR_NOMEM;
     if (l->count == l->count_cap) {
         size_t cap = l->count_cap ? l->count_cap * 2 : 32;
         size_t *o = realloc(l->off, cap * sizeof *o);
@@ -61,14 +66,7 @@ wd_status wd__strlist_push(wd__strlist *l, const char *s, size_t n) {
 /* Appends to the last string of l (which must have one). */
 static wd_status strlist_extend(wd__strlist *l, const char *s, size_t n) {
     if (n == 0) return WD_OK;
-    if (l->len + n > l->cap) {
-        size_t cap = l->cap ? l->cap : 256;
-        while (cap < l->len + n) cap *= 2;
-        char *b = realloc(l->b, cap);
-        if (!b) return WD_ERR_NOMEM;
-        l->b = b;
-        l->cap = cap;
-    }
+    if (strlist_reserve(l, n)) return WD_ERR_NOMEM;
     memcpy(l->b + l->len, s, n);
     l->len += n;
     l->n[l->count - 1] += n;

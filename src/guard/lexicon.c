@@ -43,6 +43,7 @@
 
 #include "base/embed.h"
 #include "base/err.h"
+#include "base/hash.h"
 
 WD_EMBED_DECLARE(wd_embed_lex_harm);
 WD_EMBED_DECLARE(wd_embed_lex_injection);
@@ -185,17 +186,11 @@ static inline bool word_byte(uint8_t c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
-static uint64_t fnv(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static bool hash_rebuild(wd__lexicon *lx, size_t cap) {
     uint32_t *h = calloc(cap, sizeof *h);
     if (!h) return false;
     for (size_t i = 0; i < lx->n_pat; i++) {
-        size_t j = fnv(lx->pat[i].sym, lx->pat[i].len) & (cap - 1);
+        size_t j = wd__fnv1a(lx->pat[i].sym, lx->pat[i].len) & (cap - 1);
         while (h[j]) j = (j + 1) & (cap - 1);
         h[j] = (uint32_t)i + 1;
     }
@@ -209,7 +204,7 @@ static bool hash_rebuild(wd__lexicon *lx, size_t cap) {
 static long pattern_get(wd__lexicon *lx, const char *sym, size_t len, bool prefix) {
     if (lx->hcap == 0 || (lx->n_pat + 1) * 2 > lx->hcap)
         if (!hash_rebuild(lx, lx->hcap ? lx->hcap * 2 : 1024)) return -1;
-    size_t j = fnv(sym, len) & (lx->hcap - 1);
+    size_t j = wd__fnv1a(sym, len) & (lx->hcap - 1);
     while (lx->hash[j]) {
         pattern *p = &lx->pat[lx->hash[j] - 1];
         if (p->len == len && !memcmp(p->sym, sym, len)) return (long)lx->hash[j] - 1;

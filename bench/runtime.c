@@ -180,7 +180,8 @@ int main(int argc, char **argv) {
     }
     double t_load = wdb_now() - t0;
     const wd_model_config *c = wd_model_get_config(m);
-    s.C = wd_model_config_hidden_size(c), s.L = wd_model_config_n_layer(c), s.F = wd_model_config_intermediate_size(c), s.H = wd_model_config_n_head(c);
+    s.C = wd_model_config_hidden_size(c), s.L = wd_model_config_n_layer(c);
+    s.F = wd_model_config_intermediate_size(c), s.H = wd_model_config_n_head(c);
     s.KV = wd_model_config_n_kv_head(c), s.V = wd_model_config_vocab_size(c);
     long D = wd_model_config_head_dim(c);
     wd_context_params cp = wd_context_params_default();

@@ -100,7 +100,8 @@ int64_t wd_model_config_type_vocab_size(const wd_model_config *c);
 /* Position encoding. rope_scaling is rope_scaling.type as a static name:
  * "none" (absent, null or "default"), "linear", "dynamic" or "llama3" (the
  * names of wd_rope_scaling in warden/ops.h). factor is 1 when absent; the
- * llama3 factors and original_max_position_embeddings are 0 unless given. sinusoidal_pos_embds is DistilBERT's;
+ * llama3 factors and original_max_position_embeddings are 0 unless given.
+ * sinusoidal_pos_embds is DistilBERT's;
  * sliding_window is 0 when there is none. */
 double      wd_model_config_rope_theta(const wd_model_config *c);
 const char *wd_model_config_rope_scaling(const wd_model_config *c);

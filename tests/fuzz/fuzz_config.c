@@ -14,8 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (c) abort();
         return 0;
     }
-    if (wd_model_config_hidden_size(c) <= 0 || wd_model_config_n_head(c) <= 0 || wd_model_config_n_kv_head(c) <= 0 || wd_model_config_head_dim(c) <= 0 ||
-        wd_model_config_n_head(c) % wd_model_config_n_kv_head(c) != 0 || wd_model_config_num_labels(c) < 1 || wd_model_config_n_layer(c) <= 0)
+    int64_t H = wd_model_config_n_head(c), KV = wd_model_config_n_kv_head(c);
+    if (wd_model_config_hidden_size(c) <= 0 || H <= 0 || KV <= 0 || wd_model_config_head_dim(c) <= 0 ||
+        H % KV != 0 || wd_model_config_num_labels(c) < 1 || wd_model_config_n_layer(c) <= 0)
         abort();
     for (int64_t i = 0; i < wd_model_config_num_labels(c); i++)
         if (!wd_model_config_label(c, i)) abort();

@@ -153,7 +153,8 @@ static void test_encoders(void **state) {
     assert_string_equal(wd_model_config_label(c, 0), "safe");
     assert_string_equal(wd_model_config_label(c, 2), "maybe");
     assert_string_equal(wd_model_config_problem_type(c), "single_label_classification");
-    assert_true(wd_model_config_attention_bias(c) && wd_model_config_attention_out_bias(c) && wd_model_config_mlp_bias(c));
+    assert_true(wd_model_config_attention_bias(c) && wd_model_config_attention_out_bias(c) &&
+                wd_model_config_mlp_bias(c));
     assert_true(wd_model_config_tie_word_embeddings(c));
     assert_int_equal(wd_model_config_pad_token_id(c), 0);
     wd_model_config_free(c);

@@ -55,7 +55,8 @@ static void run_fixture(const char *name, int n_threads, golden_out *keep) {
     if (inter) {
         m0 = mf_load(dir, 1, 0);
         const wd_model_config *c = wd_model_get_config(m0);
-        int H = (int)wd_model_config_n_head(c), KV = (int)wd_model_config_n_kv_head(c), D = (int)wd_model_config_head_dim(c);
+        int H = (int)wd_model_config_n_head(c), KV = (int)wd_model_config_n_kv_head(c);
+        int D = (int)wd_model_config_head_dim(c);
         wd_model_free(m0);
         mf_derive_interleaved(dir, H, KV, D);
     }

@@ -59,7 +59,8 @@ static cJSON *config_json(const wd_model_config *c) {
     cJSON_AddNumberToObject(o, "n_head", (double)wd_model_config_n_head(c));
     cJSON_AddNumberToObject(o, "n_kv_head", (double)wd_model_config_n_kv_head(c));
     cJSON_AddNumberToObject(o, "head_dim", (double)wd_model_config_head_dim(c));
-    cJSON_AddNumberToObject(o, "max_position_embeddings", (double)wd_model_config_max_position_embeddings(c));
+    cJSON_AddNumberToObject(o, "max_position_embeddings",
+                            (double)wd_model_config_max_position_embeddings(c));
     if (wd_model_config_family(c) == WD_MODEL_FAMILY_DECODER) {
         cJSON_AddNumberToObject(o, "rope_theta", wd_model_config_rope_theta(c));
         cJSON *rs = cJSON_AddObjectToObject(o, "rope_scaling");
@@ -69,7 +70,8 @@ static cJSON *config_json(const wd_model_config *c) {
             cJSON_AddNumberToObject(rs, "factor", wd_model_config_rope_factor(c));
             if (!strcmp(scaling, "llama3")) {
                 cJSON_AddNumberToObject(rs, "low_freq_factor", wd_model_config_rope_low_freq_factor(c));
-                cJSON_AddNumberToObject(rs, "high_freq_factor", wd_model_config_rope_high_freq_factor(c));
+                cJSON_AddNumberToObject(rs, "high_freq_factor",
+                                        wd_model_config_rope_high_freq_factor(c));
             }
             if (wd_model_config_rope_original_max_position_embeddings(c))
                 cJSON_AddNumberToObject(rs, "original_max_position_embeddings",
@@ -92,39 +94,47 @@ static cJSON *config_json(const wd_model_config *c) {
     cJSON *eos = cJSON_AddArrayToObject(o, "eos_token_id");
     for (int i = 0; i < wd_model_config_n_eos_token_ids(c); i++)
         cJSON_AddItemToArray(eos, cJSON_CreateNumber((double)wd_model_config_eos_token_id(c, i)));
-    if (wd_model_config_torch_dtype(c)[0]) cJSON_AddStringToObject(o, "torch_dtype", wd_model_config_torch_dtype(c));
+    const char *dtype = wd_model_config_torch_dtype(c), *problem = wd_model_config_problem_type(c);
+    if (dtype[0]) cJSON_AddStringToObject(o, "torch_dtype", dtype);
     if (wd_model_config_family(c) == WD_MODEL_FAMILY_ENCODER) {
         cJSON_AddNumberToObject(o, "num_labels", (double)wd_model_config_num_labels(c));
         cJSON *labels = cJSON_AddArrayToObject(o, "id2label");
         for (int64_t i = 0; i < wd_model_config_num_labels(c); i++)
             cJSON_AddItemToArray(labels, cJSON_CreateString(wd_model_config_label(c, i)));
-        if (wd_model_config_problem_type(c)[0]) cJSON_AddStringToObject(o, "problem_type", wd_model_config_problem_type(c));
+        if (problem[0]) cJSON_AddStringToObject(o, "problem_type", problem);
     }
     return o;
 }
 
 static void print_config(const wd_model_config *c) {
-    printf("config: %s (%s)%s%s\n", wd_model_config_model_type(c), wd_model_family_name(wd_model_config_family(c)),
-           wd_model_config_architecture(c)[0] ? ", " : "", wd_model_config_architecture(c));
+    const char *arch = wd_model_config_architecture(c);
+    printf("config: %s (%s)%s%s\n", wd_model_config_model_type(c),
+           wd_model_family_name(wd_model_config_family(c)), arch[0] ? ", " : "", arch);
     printf("  vocab %lld, hidden %lld, intermediate %lld, layers %lld, heads %lld (kv %lld, dim %lld)\n",
-           (long long)wd_model_config_vocab_size(c), (long long)wd_model_config_hidden_size(c), (long long)wd_model_config_intermediate_size(c),
-           (long long)wd_model_config_n_layer(c), (long long)wd_model_config_n_head(c), (long long)wd_model_config_n_kv_head(c),
+           (long long)wd_model_config_vocab_size(c), (long long)wd_model_config_hidden_size(c),
+           (long long)wd_model_config_intermediate_size(c), (long long)wd_model_config_n_layer(c),
+           (long long)wd_model_config_n_head(c), (long long)wd_model_config_n_kv_head(c),
            (long long)wd_model_config_head_dim(c));
     printf("  max positions %lld, norm eps %g, activation %s, tied embeddings %s\n",
-           (long long)wd_model_config_max_position_embeddings(c), wd_model_config_norm_eps(c), wd_model_config_hidden_act_name(c),
-           wd_model_config_tie_word_embeddings(c) ? "yes" : "no");
+           (long long)wd_model_config_max_position_embeddings(c), wd_model_config_norm_eps(c),
+           wd_model_config_hidden_act_name(c), wd_model_config_tie_word_embeddings(c) ? "yes" : "no");
     if (wd_model_config_family(c) == WD_MODEL_FAMILY_DECODER) {
         const char *scaling = wd_model_config_rope_scaling(c);
         printf("  rope theta %g, scaling %s", wd_model_config_rope_theta(c), scaling);
         if (strcmp(scaling, "none")) printf(" x%g", wd_model_config_rope_factor(c));
         printf(", biases q/k/v %s o %s mlp %s", wd_model_config_attention_bias(c) ? "yes" : "no",
-               wd_model_config_attention_out_bias(c) ? "yes" : "no", wd_model_config_mlp_bias(c) ? "yes" : "no");
-        if (wd_model_config_sliding_window(c)) printf(", sliding window %lld", (long long)wd_model_config_sliding_window(c));
+               wd_model_config_attention_out_bias(c) ? "yes" : "no",
+               wd_model_config_mlp_bias(c) ? "yes" : "no");
+        int64_t window = wd_model_config_sliding_window(c);
+        if (window) printf(", sliding window %lld", (long long)window);
         printf("\n");
     } else {
-        printf("  token types %lld, labels %lld:", (long long)wd_model_config_type_vocab_size(c), (long long)wd_model_config_num_labels(c));
-        for (int64_t i = 0; i < wd_model_config_num_labels(c) && i < 16; i++) printf(" %lld=%s", (long long)i, wd_model_config_label(c, i));
-        if (wd_model_config_num_labels(c) > 16) printf(" ...");
+        int64_t n_labels = wd_model_config_num_labels(c);
+        printf("  token types %lld, labels %lld:", (long long)wd_model_config_type_vocab_size(c),
+               (long long)n_labels);
+        for (int64_t i = 0; i < n_labels && i < 16; i++)
+            printf(" %lld=%s", (long long)i, wd_model_config_label(c, i));
+        if (n_labels > 16) printf(" ...");
         printf("\n");
     }
 }

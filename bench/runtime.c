@@ -39,6 +39,7 @@
 
 #include "benchutil.h"
 #include "tensor/threads.h"
+#include "warden/ops.h"
 #include "warden/warden.h"
 
 /* ==== bandwidth ============================================================ */
@@ -179,9 +180,10 @@ int main(int argc, char **argv) {
     }
     double t_load = wdb_now() - t0;
     const wd_model_config *c = wd_model_get_config(m);
-    s.C = c->hidden_size, s.L = c->n_layer, s.F = c->intermediate_size, s.H = c->n_head;
-    s.KV = c->n_kv_head, s.V = c->vocab_size;
-    long D = c->head_dim;
+    s.C = wd_model_config_hidden_size(c), s.L = wd_model_config_n_layer(c);
+    s.F = wd_model_config_intermediate_size(c), s.H = wd_model_config_n_head(c);
+    s.KV = wd_model_config_n_kv_head(c), s.V = wd_model_config_vocab_size(c);
+    long D = wd_model_config_head_dim(c);
     wd_context_params cp = wd_context_params_default();
     cp.n_ctx = (size_t)(T + n_decode + 8);
     cp.n_batch = (size_t)T;

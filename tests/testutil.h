@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "warden/ops.h" /* the kernels and their oracles, outside the umbrella */
 #include "warden/warden.h"
 
 /* Returns a malloc'd path to a fresh, empty folder WD_TEST_TMP/<name>. */

@@ -1,5 +1,6 @@
 /*
- * warden/config.h - a Hugging Face config.json as one typed struct.
+ * warden/config.h - a Hugging Face config.json, parsed once and read through
+ * accessors.
  *
  * Families read: llama, mistral, qwen2 (decoders) and bert, roberta,
  * distilbert (encoders). Field names follow transformers' configuration
@@ -11,6 +12,10 @@
  */
 #ifndef WARDEN_CONFIG_H
 #define WARDEN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "warden/base.h"
 
@@ -39,68 +44,16 @@ typedef enum wd_act {
     WD_ACT_RELU,      /* "relu" (DistilBERT allows it)                   */
 } wd_act;
 
-typedef enum wd_rope_scaling {
-    WD_ROPE_SCALING_NONE = 0, /* absent, null, or "default"          */
-    WD_ROPE_SCALING_LINEAR,   /* positions divided by factor          */
-    WD_ROPE_SCALING_DYNAMIC,  /* dynamic NTK                          */
-    WD_ROPE_SCALING_LLAMA3,   /* Llama 3.1 frequency-band scaling     */
-} wd_rope_scaling;
+#define WD_CONFIG_MAX_EOS 8 /* most eos_token_id entries kept */
 
-#define WD_CONFIG_MAX_EOS 8
-
-typedef struct wd_model_config {
-    wd_model_type   type;
-    wd_model_family family;
-    char model_type[32];    /* as written: "llama", ...                       */
-    char architecture[128]; /* architectures[0], "" when absent               */
-    char torch_dtype[16];   /* "float32", "bfloat16", ... ("" when absent)    */
-
-    /* sizes */
-    int64_t vocab_size;
-    int64_t hidden_size;       /* DistilBERT: dim                              */
-    int64_t intermediate_size; /* DistilBERT: hidden_dim                       */
-    int64_t n_layer;           /* num_hidden_layers; DistilBERT: n_layers       */
-    int64_t n_head;            /* num_attention_heads; DistilBERT: n_heads      */
-    int64_t n_kv_head;         /* num_key_value_heads (default n_head)          */
-    int64_t head_dim;          /* head_dim (default hidden_size / n_head)       */
-    int64_t max_position_embeddings;
-    int64_t type_vocab_size;   /* encoders' token types; 0 for decoders/DistilBERT */
-
-    /* position encoding */
-    double rope_theta; /* default 10000 */
-    struct {
-        wd_rope_scaling type;
-        double  factor;
-        double  low_freq_factor;  /* llama3 */
-        double  high_freq_factor; /* llama3 */
-        int64_t original_max_position_embeddings; /* llama3 (0 if absent) */
-    } rope_scaling;
-    bool    sinusoidal_pos_embds; /* DistilBERT */
-    int64_t sliding_window;       /* mistral / qwen2 with use_sliding_window; 0 = none */
-
-    /* norms, activations, biases */
-    double norm_eps;       /* rms_norm_eps (decoders) or layer_norm_eps (encoders) */
-    wd_act hidden_act;
-    char   hidden_act_name[32];
-    bool   tie_word_embeddings;
-    bool   attention_bias;     /* q, k, v projections have biases               */
-    bool   attention_out_bias; /* the output projection has a bias              */
-    bool   mlp_bias;
-
-    /* special tokens (-1 when absent) */
-    int64_t pad_token_id;
-    int64_t bos_token_id;
-    int64_t eos_token_ids[WD_CONFIG_MAX_EOS];
-    int     n_eos_token_ids;
-
-    /* sequence classification */
-    int64_t num_labels;   /* len(id2label) when given, else num_labels, else 2 */
-    char  **id2label;     /* num_labels names, index = class id; owned by the struct */
-    char    problem_type[48]; /* "" when absent */
-} wd_model_config;
+/* The parsed config.json of one checkpoint: an opaque object read through
+ * the accessors below (sizes, position encoding, norms and biases, special
+ * tokens, classification labels). Strings it returns are owned by it and
+ * live as long as it does. */
+typedef struct wd_model_config wd_model_config;
 
 /* Reads path (a config.json, or a folder holding one). On success *out is a
- * new struct the caller frees with wd_model_config_free. On failure *out is
+ * new config the caller frees with wd_model_config_free. On failure *out is
  * NULL and wd_last_error() names the file and the field, e.g.
  *   "m/config.json: field 'hidden_size': missing".
  * Returns WD_ERR_NOT_FOUND (no file), WD_ERR_FORMAT (bad JSON, missing or
@@ -112,14 +65,84 @@ wd_status wd_model_config_load(const char *path, wd_model_config **out);
 wd_status wd_model_config_parse(const char *json, size_t len, const char *where,
                                 wd_model_config **out);
 
-/* Frees the struct and its labels; NULL is a no-op. */
+/* Frees the config and its labels; NULL is a no-op. */
 void wd_model_config_free(wd_model_config *cfg);
 
-/* Static names for the enums ("llama", "decoder", "silu", "llama3", ...). */
+/* ==== Accessors ==========================================================
+ * Each takes a config that is not NULL and returns the field of the same
+ * name in config.json (after the DistilBERT names are mapped and the
+ * transformers defaults applied, as the header comment says). */
+
+/* model_type as an enum and its family. */
+wd_model_type   wd_model_config_type(const wd_model_config *c);
+wd_model_family wd_model_config_family(const wd_model_config *c);
+
+/* model_type as written ("llama", ...), architectures[0] ("" when absent),
+ * torch_dtype ("float32", "bfloat16", ...; "" when absent). */
+const char *wd_model_config_model_type(const wd_model_config *c);
+const char *wd_model_config_architecture(const wd_model_config *c);
+const char *wd_model_config_torch_dtype(const wd_model_config *c);
+
+/* Sizes. n_layer = num_hidden_layers, n_head = num_attention_heads,
+ * n_kv_head = num_key_value_heads (default n_head), head_dim (default
+ * hidden_size / n_head); type_vocab_size is the encoders' number of token
+ * types (0 for decoders and DistilBERT). */
+int64_t wd_model_config_vocab_size(const wd_model_config *c);
+int64_t wd_model_config_hidden_size(const wd_model_config *c);
+int64_t wd_model_config_intermediate_size(const wd_model_config *c);
+int64_t wd_model_config_n_layer(const wd_model_config *c);
+int64_t wd_model_config_n_head(const wd_model_config *c);
+int64_t wd_model_config_n_kv_head(const wd_model_config *c);
+int64_t wd_model_config_head_dim(const wd_model_config *c);
+int64_t wd_model_config_max_position_embeddings(const wd_model_config *c);
+int64_t wd_model_config_type_vocab_size(const wd_model_config *c);
+
+/* Position encoding. rope_scaling is rope_scaling.type as a static name:
+ * "none" (absent, null or "default"), "linear", "dynamic" or "llama3" (the
+ * names of wd_rope_scaling in warden/ops.h). factor is 1 when absent; the
+ * llama3 factors and original_max_position_embeddings are 0 unless given.
+ * sinusoidal_pos_embds is DistilBERT's;
+ * sliding_window is 0 when there is none. */
+double      wd_model_config_rope_theta(const wd_model_config *c);
+const char *wd_model_config_rope_scaling(const wd_model_config *c);
+double      wd_model_config_rope_factor(const wd_model_config *c);
+double      wd_model_config_rope_low_freq_factor(const wd_model_config *c);
+double      wd_model_config_rope_high_freq_factor(const wd_model_config *c);
+int64_t     wd_model_config_rope_original_max_position_embeddings(const wd_model_config *c);
+bool        wd_model_config_sinusoidal_pos_embds(const wd_model_config *c);
+int64_t     wd_model_config_sliding_window(const wd_model_config *c);
+
+/* Norms, activation, biases. norm_eps is rms_norm_eps (decoders) or
+ * layer_norm_eps (encoders); hidden_act_name is hidden_act as written.
+ * attention_bias: q, k, v have biases; attention_out_bias: the output
+ * projection has one. */
+double      wd_model_config_norm_eps(const wd_model_config *c);
+wd_act      wd_model_config_hidden_act(const wd_model_config *c);
+const char *wd_model_config_hidden_act_name(const wd_model_config *c);
+bool        wd_model_config_tie_word_embeddings(const wd_model_config *c);
+bool        wd_model_config_attention_bias(const wd_model_config *c);
+bool        wd_model_config_attention_out_bias(const wd_model_config *c);
+bool        wd_model_config_mlp_bias(const wd_model_config *c);
+
+/* Special tokens, -1 when absent. eos_token_id may be a list: there are
+ * n_eos_token_ids of them (at most WD_CONFIG_MAX_EOS), and
+ * wd_model_config_eos_token_id returns the i-th (-1 when i is out of range). */
+int64_t wd_model_config_pad_token_id(const wd_model_config *c);
+int64_t wd_model_config_bos_token_id(const wd_model_config *c);
+size_t  wd_model_config_n_eos_token_ids(const wd_model_config *c);
+int64_t wd_model_config_eos_token_id(const wd_model_config *c, size_t i);
+
+/* Sequence classification: num_labels (len(id2label) when given, else
+ * num_labels, else 2), the name of class i (id2label; NULL when i is out of
+ * range) and problem_type ("" when absent). */
+int64_t     wd_model_config_num_labels(const wd_model_config *c);
+const char *wd_model_config_label(const wd_model_config *c, int64_t i);
+const char *wd_model_config_problem_type(const wd_model_config *c);
+
+/* Static names for the enums ("llama", "decoder", "silu", ...). */
 const char *wd_model_type_name(wd_model_type type);
 const char *wd_model_family_name(wd_model_family family);
 const char *wd_act_name(wd_act act);
-const char *wd_rope_scaling_name(wd_rope_scaling type);
 
 #ifdef __cplusplus
 }

@@ -47,7 +47,6 @@
 #include <stdint.h>
 
 #include "warden/base.h"
-#include "warden/config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -198,10 +197,18 @@ typedef enum wd_rope_layout {
     WD_ROPE_LAYOUT_INTERLEAVED = 1,
 } wd_rope_layout;
 
-/* The scaling kinds are config.json's rope_scaling.type, declared with the
- * config (wd_rope_scaling in warden/config.h): NONE, LINEAR and LLAMA3
- * are computed here; DYNAMIC (NTK, which depends on the sequence length) is
- * not. */
+/* The scaling kinds of config.json's rope_scaling.type (what
+ * wd_model_config_rope_scaling names): NONE, LINEAR and LLAMA3 are computed
+ * here; DYNAMIC (NTK, which depends on the sequence length) is not. */
+typedef enum wd_rope_scaling {
+    WD_ROPE_SCALING_NONE = 0, /* absent, null, or "default"          */
+    WD_ROPE_SCALING_LINEAR,   /* positions divided by factor          */
+    WD_ROPE_SCALING_DYNAMIC,  /* dynamic NTK                          */
+    WD_ROPE_SCALING_LLAMA3,   /* Llama 3.1 frequency-band scaling     */
+} wd_rope_scaling;
+
+/* Static name: "none", "linear", "dynamic", "llama3" ("?" out of range). */
+const char *wd_rope_scaling_name(wd_rope_scaling type);
 
 typedef struct wd_rope_params {
     double          theta;           /* rope_theta (10000; 500000 for Llama 3) */

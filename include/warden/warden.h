@@ -1,12 +1,13 @@
 /*
  * warden/warden.h - the whole public API. Include this, link -lwarden
- * (pkg-config --cflags --libs warden).
+ * (pkg-config --cflags --libs warden). The numerical kernels and their
+ * naive oracles (warden/ops.h) are a lower layer, included on their own by
+ * the code that calls kernels directly.
  */
 #ifndef WARDEN_H
 #define WARDEN_H
 
 #include "warden/base.h"
-#include "warden/ops.h"
 #include "warden/taxonomy.h"
 #include "warden/guard.h"
 #include "warden/certify.h"

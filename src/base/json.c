@@ -12,7 +12,8 @@
 
 #include "base/err.h"
 #include "base/file.h"
-#include "text/tok_internal.h"
+#include "base/hash.h"
+#include "base/utf8.h"
 
 cJSON *wd__json_parse(const char *text, size_t len, const char *where) {
     const char *end = NULL;
@@ -193,10 +194,11 @@ static void show_key(char *out, size_t cap, const char *k, size_t n) {
     out[o] = '\0';
 }
 
-static uint64_t fnv1a(const char *p, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h;
+/* FNV-1a of a key, from the basis this scanner has always used (a digit
+ * short of FNV's 14695981039346656037): the sort order of an object's keys,
+ * and so which of several duplicates a message names, stays what it was. */
+static uint64_t key_hash(const char *p, size_t n) {
+    return wd__fnv1a_more(1469598103934665603ull, p, n);
 }
 
 /* Checks the keys of the object whose keys start at key0. Returns the
@@ -289,7 +291,7 @@ static wd__json_fault strict_scan(sscan *s, const char *where, unsigned flags) {
             }
             if (is_key) {
                 if (!grow((void **)&s->keys, &s->cap_keys, s->n_keys + 1, sizeof *s->keys)) goto nomem;
-                s->keys[s->n_keys] = (skey){fnv1a(s->kb + k0, s->n_kb - k0), k0, s->n_kb - k0, i};
+                s->keys[s->n_keys] = (skey){key_hash(s->kb + k0, s->n_kb - k0), k0, s->n_kb - k0, i};
                 top->member = s->n_keys++;
                 expect_key = false;
             }

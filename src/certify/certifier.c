@@ -152,7 +152,7 @@ wd_status wd_certifier_new_model(const char *dir, const wd_judge_params *params,
     wd_model *m = NULL;
     wd_status st = wd_model_load(dir, &mp, &m);
     if (st) goto fail;
-    if (wd_model_get_config(m)->family == WD_MODEL_FAMILY_DECODER) {
+    if (wd_model_config_family(wd_model_get_config(m)) == WD_MODEL_FAMILY_DECODER) {
         if ((st = new_judge(c, dir, m, &jp))) goto fail;
     } else {
         /* an encoder classifier: its one-scanner guard, units = its tokens */

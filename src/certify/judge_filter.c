@@ -50,7 +50,7 @@ void wd__ec_cache_free(wd__ec_cache *k) {
 static wd_status judge_ctx(wd_certifier *c, size_t n) {
     wd__ec_cache *k = &c->cache;
     wd_model *m = c->judge->m;
-    size_t max = (size_t)wd_model_get_config(m)->max_position_embeddings;
+    size_t max = (size_t)wd_model_config_max_position_embeddings(wd_model_get_config(m));
     if (n > max)
         return wd__fail(WD_ERR_RANGE,
                         "erase-and-check: a check of %zu tokens (template + prompt) exceeds the "

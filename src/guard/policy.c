@@ -309,7 +309,7 @@ wd_status wd_guard_load_string(const char *yaml, size_t len, const char *name, c
 /* The one scanner of a model guard, built over the loaded model m (taken
  * on success). */
 static wd_status model_scanner(wd_guard *g, const char *dir, wd_model *m) {
-    bool decoder = wd_model_get_config(m)->family == WD_MODEL_FAMILY_DECODER;
+    bool decoder = wd_model_config_family(wd_model_get_config(m)) == WD_MODEL_FAMILY_DECODER;
     const char *type = decoder ? "llm_judge" : "encoder_classifier";
     if (!(g->sc = calloc(1, sizeof *g->sc)) || !(g->sc[0].name = strdup(type)))
         return wd__fail(WD_ERR_NOMEM, "out of memory");

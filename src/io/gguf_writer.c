@@ -14,29 +14,24 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 #include "warden/gguf.h"
 
-typedef struct buf {
-    unsigned char *p;
-    size_t         n, cap;
-} buf;
-
-static bool buf_put(buf *b, const void *src, size_t n) {
-    if (wd__array_grow((void **)&b->p, &b->cap, b->n + n, 1)) return false;
-    if (n) memcpy(b->p + b->n, src, n);
-    b->n += n;
-    return true;
+/* Appends n bytes to b; false when out of memory. */
+static bool buf_put(wd__strbuf *b, const void *src, size_t n) {
+    wd__strbuf_add(b, src, n);
+    return !b->oom;
 }
 
-static bool buf_str(buf *b, const char *s, size_t len) {
+static bool buf_str(wd__strbuf *b, const char *s, size_t len) {
     uint64_t n = len;
     return buf_put(b, &n, 8) && buf_put(b, s, len);
 }
 
 typedef struct wkv {
     char *key;
-    buf   val; /* type + value as the file holds them */
+    wd__strbuf   val; /* type + value as the file holds them */
 } wkv;
 
 typedef struct wtensor {
@@ -82,12 +77,13 @@ const char *wd_gguf_writer_last_error(const wd_gguf_writer *w) {
 }
 
 /* The entry for key, emptied for a new value (created when absent). */
-static wd_status slot(wd_gguf_writer *w, const char *key, buf **out) {
+static wd_status slot(wd_gguf_writer *w, const char *key, wd__strbuf **out) {
     if (!w || !key || !key[0])
         return wd__err_set(w ? &w->err : NULL, WD_ERR_INVALID_ARG, "gguf writer: empty key");
     for (size_t i = 0; i < w->n_kv; i++) {
         if (!strcmp(w->kvs[i].key, key)) {
             w->kvs[i].val.n = 0;
+            w->kvs[i].val.oom = false;
             *out = &w->kvs[i].val;
             return WD_OK;
         }
@@ -104,7 +100,7 @@ static wd_status slot(wd_gguf_writer *w, const char *key, buf **out) {
 
 static wd_status set_scalar(wd_gguf_writer *w, const char *key, wd_gguf_type t, const void *v,
                             size_t n) {
-    buf *b;
+    wd__strbuf *b;
     wd_status rc = slot(w, key, &b);
     if (rc) return rc;
     uint32_t ty = t;
@@ -137,7 +133,7 @@ wd_status wd_gguf_writer_set_bool(wd_gguf_writer *w, const char *key, bool v) {
 }
 
 wd_status wd_gguf_writer_set_str(wd_gguf_writer *w, const char *key, const char *v) {
-    buf *b;
+    wd__strbuf *b;
     wd_status rc = slot(w, key, &b);
     if (rc) return rc;
     uint32_t ty = WD_GGUF_TYPE_STRING;
@@ -152,7 +148,7 @@ wd_status wd_gguf_writer_set_arr(wd_gguf_writer *w, const char *key, wd_gguf_typ
     if ((unsigned)et >= WD_GGUF_TYPE_COUNT || !size[et] || (n && !data))
         return wd__err_set(w ? &w->err : NULL, WD_ERR_INVALID_ARG,
                            "gguf writer: key '%s': bad array element type", key ? key : "");
-    buf *b;
+    wd__strbuf *b;
     wd_status rc = slot(w, key, &b);
     if (rc) return rc;
     uint32_t ty = WD_GGUF_TYPE_ARRAY, e = et;
@@ -164,7 +160,7 @@ wd_status wd_gguf_writer_set_arr(wd_gguf_writer *w, const char *key, wd_gguf_typ
 
 wd_status wd_gguf_writer_set_arr_str(wd_gguf_writer *w, const char *key, const char *const *strs,
                                      uint64_t n) {
-    buf *b;
+    wd__strbuf *b;
     wd_status rc = slot(w, key, &b);
     if (rc) return rc;
     uint32_t ty = WD_GGUF_TYPE_ARRAY, e = WD_GGUF_TYPE_STRING;
@@ -245,7 +241,7 @@ static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 wd_status wd_gguf_writer_write(wd_gguf_writer *w, const char *path) {
     if (!w || !path) return wd__fail(WD_ERR_INVALID_ARG, "wd_gguf_writer_write: NULL argument");
-    buf h = {0};
+    wd__strbuf h = {0};
     uint32_t version = 3;
     uint64_t n_t = w->n_t, n_kv = w->n_kv;
     bool ok = buf_put(&h, "GGUF", 4) && buf_put(&h, &version, 4) && buf_put(&h, &n_t, 8) &&

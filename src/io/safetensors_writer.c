@@ -22,6 +22,7 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/strbuf.h"
 
 typedef struct {
     char       *name;
@@ -41,60 +42,28 @@ struct wd_safetensors_writer {
     wd__err  err;
 };
 
-/* ==== a growable text buffer ============================================ */
+/* ==== the header as JSON ================================================ */
 
-typedef struct {
-    char  *p;
-    size_t n, cap;
-    bool   oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t len) {
-    if (b->oom) return;
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + len + 1) cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, len);
-    b->n += len;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, long long v) {
-    char tmp[32];
-    int k = snprintf(tmp, sizeof tmp, fmt, v);
-    sb_put(b, tmp, (size_t)k);
-}
-
-static void sb_json_string(sbuf *b, const char *s) {
-    sb_put(b, "\"", 1);
+static void put_json_string(wd__strbuf *b, const char *s) {
+    wd__strbuf_add(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         switch (*p) {
-        case '"': sb_put(b, "\\\"", 2); break;
-        case '\\': sb_put(b, "\\\\", 2); break;
-        case '\n': sb_put(b, "\\n", 2); break;
-        case '\r': sb_put(b, "\\r", 2); break;
-        case '\t': sb_put(b, "\\t", 2); break;
+        case '"': wd__strbuf_add(b, "\\\"", 2); break;
+        case '\\': wd__strbuf_add(b, "\\\\", 2); break;
+        case '\n': wd__strbuf_add(b, "\\n", 2); break;
+        case '\r': wd__strbuf_add(b, "\\r", 2); break;
+        case '\t': wd__strbuf_add(b, "\\t", 2); break;
         default:
             if (*p < 0x20) {
                 snprintf(esc, sizeof esc, "\\u%04x", *p);
-                sb_put(b, esc, 6);
+                wd__strbuf_add(b, esc, 6);
             } else {
-                sb_put(b, (const char *)p, 1);
+                wd__strbuf_add(b, (const char *)p, 1);
             }
         }
     }
-    sb_put(b, "\"", 1);
+    wd__strbuf_add(b, "\"", 1);
 }
 
 /* ==== the writer ======================================================== */
@@ -238,36 +207,36 @@ wd_status wd_safetensors_writer_write(wd_safetensors_writer *w, const char *path
     for (size_t i = 0; i < w->n; i++) order[i] = &w->e[i];
     qsort(order, w->n, sizeof *order, cmp_layout);
 
-    sbuf h = {0};
-    sb_puts(&h, "{");
+    wd__strbuf h = {0};
+    wd__strbuf_puts(&h, "{");
     bool first = true;
     if (w->n_meta) {
-        sb_puts(&h, "\"__metadata__\":{");
+        wd__strbuf_puts(&h, "\"__metadata__\":{");
         for (size_t i = 0; i < w->n_meta; i++) {
-            if (i) sb_puts(&h, ",");
-            sb_json_string(&h, w->meta_keys[i]);
-            sb_puts(&h, ":");
-            sb_json_string(&h, w->meta_vals[i]);
+            if (i) wd__strbuf_puts(&h, ",");
+            put_json_string(&h, w->meta_keys[i]);
+            wd__strbuf_puts(&h, ":");
+            put_json_string(&h, w->meta_vals[i]);
         }
-        sb_puts(&h, "}");
+        wd__strbuf_puts(&h, "}");
         first = false;
     }
     uint64_t off = 0;
     for (size_t i = 0; i < w->n; i++) {
         const entry *e = order[i];
-        if (!first) sb_puts(&h, ",");
+        if (!first) wd__strbuf_puts(&h, ",");
         first = false;
-        sb_json_string(&h, e->name);
-        sb_puts(&h, ":{\"dtype\":\"");
-        sb_puts(&h, wd_dtype_name(e->dtype));
-        sb_puts(&h, "\",\"shape\":[");
-        for (int d = 0; d < e->ndim; d++) sb_printf(&h, d ? ",%lld" : "%lld", e->shape[d]);
-        sb_printf(&h, "],\"data_offsets\":[%lld", (long long)off);
+        put_json_string(&h, e->name);
+        wd__strbuf_puts(&h, ":{\"dtype\":\"");
+        wd__strbuf_puts(&h, wd_dtype_name(e->dtype));
+        wd__strbuf_puts(&h, "\",\"shape\":[");
+        for (int d = 0; d < e->ndim; d++) wd__strbuf_printf(&h, d ? ",%lld" : "%lld", (long long)e->shape[d]);
+        wd__strbuf_printf(&h, "],\"data_offsets\":[%lld", (long long)off);
         off += e->nbytes;
-        sb_printf(&h, ",%lld]}", (long long)off);
+        wd__strbuf_printf(&h, ",%lld]}", (long long)off);
     }
-    sb_puts(&h, "}");
-    while (!h.oom && h.n % 8 != 0) sb_puts(&h, " "); /* 8 + N stays a multiple of 8 */
+    wd__strbuf_puts(&h, "}");
+    while (!h.oom && h.n % 8 != 0) wd__strbuf_puts(&h, " "); /* 8 + N stays a multiple of 8 */
     if (h.oom) {
         free(h.p);
         free(order);

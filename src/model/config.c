@@ -1,5 +1,6 @@
 /*
- * model/config.c - Hugging Face config.json -> wd_model_config.
+ * model/config.c - Hugging Face config.json -> wd_model_config, and the
+ * accessors that read it.
  *
  * Defaults are those of transformers' configuration classes (LlamaConfig,
  * MistralConfig, Qwen2Config, BertConfig, RobertaConfig, DistilBertConfig),
@@ -14,7 +15,7 @@
  * multiple of n_kv_head, hidden_size divisible by n_head when head_dim is
  * implied) so that the model code can trust the struct.
  */
-#include "warden/config.h"
+#include "model/config_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +37,6 @@ const char *wd_model_family_name(wd_model_family family) {
 const char *wd_act_name(wd_act act) {
     static const char *names[] = {"silu", "gelu", "gelu_tanh", "relu"};
     return (unsigned)act < 4 ? names[act] : "?";
-}
-
-const char *wd_rope_scaling_name(wd_rope_scaling type) {
-    static const char *names[] = {"none", "linear", "dynamic", "llama3"};
-    return (unsigned)type < 4 ? names[type] : "?";
 }
 
 void wd_model_config_free(wd_model_config *cfg) {
@@ -415,4 +411,55 @@ wd_status wd_model_config_load(const char *path, wd_model_config **out) {
     }
     free(file);
     return rc;
+}
+
+/* ==== Accessors ========================================================== */
+
+#define FIELD(ret, name, expr) \
+    ret wd_model_config_##name(const wd_model_config *c) { return expr; }
+
+FIELD(wd_model_type, type, c->type)
+FIELD(wd_model_family, family, c->family)
+FIELD(const char *, model_type, c->model_type)
+FIELD(const char *, architecture, c->architecture)
+FIELD(const char *, torch_dtype, c->torch_dtype)
+FIELD(int64_t, vocab_size, c->vocab_size)
+FIELD(int64_t, hidden_size, c->hidden_size)
+FIELD(int64_t, intermediate_size, c->intermediate_size)
+FIELD(int64_t, n_layer, c->n_layer)
+FIELD(int64_t, n_head, c->n_head)
+FIELD(int64_t, n_kv_head, c->n_kv_head)
+FIELD(int64_t, head_dim, c->head_dim)
+FIELD(int64_t, max_position_embeddings, c->max_position_embeddings)
+FIELD(int64_t, type_vocab_size, c->type_vocab_size)
+FIELD(double, rope_theta, c->rope_theta)
+FIELD(const char *, rope_scaling, wd_rope_scaling_name(c->rope_scaling.type))
+FIELD(double, rope_factor, c->rope_scaling.factor)
+FIELD(double, rope_low_freq_factor, c->rope_scaling.low_freq_factor)
+FIELD(double, rope_high_freq_factor, c->rope_scaling.high_freq_factor)
+FIELD(int64_t, rope_original_max_position_embeddings,
+      c->rope_scaling.original_max_position_embeddings)
+FIELD(bool, sinusoidal_pos_embds, c->sinusoidal_pos_embds)
+FIELD(int64_t, sliding_window, c->sliding_window)
+FIELD(double, norm_eps, c->norm_eps)
+FIELD(wd_act, hidden_act, c->hidden_act)
+FIELD(const char *, hidden_act_name, c->hidden_act_name)
+FIELD(bool, tie_word_embeddings, c->tie_word_embeddings)
+FIELD(bool, attention_bias, c->attention_bias)
+FIELD(bool, attention_out_bias, c->attention_out_bias)
+FIELD(bool, mlp_bias, c->mlp_bias)
+FIELD(int64_t, pad_token_id, c->pad_token_id)
+FIELD(int64_t, bos_token_id, c->bos_token_id)
+FIELD(size_t, n_eos_token_ids, (size_t)c->n_eos_token_ids)
+FIELD(int64_t, num_labels, c->num_labels)
+FIELD(const char *, problem_type, c->problem_type)
+
+#undef FIELD
+
+int64_t wd_model_config_eos_token_id(const wd_model_config *c, size_t i) {
+    return i < (size_t)c->n_eos_token_ids ? c->eos_token_ids[i] : -1;
+}
+
+const char *wd_model_config_label(const wd_model_config *c, int64_t i) {
+    return i >= 0 && i < c->num_labels ? c->id2label[i] : NULL;
 }

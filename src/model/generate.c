@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "model/model_internal.h"
 
 #if defined(__has_include)
@@ -42,26 +43,6 @@ static bool is_eos(const wd_model_config *c, int32_t tok) {
 }
 
 /* Text generated so far, for stop strings. */
-typedef struct gen_text {
-    char  *buf;
-    size_t len, cap;
-} gen_text;
-
-static bool text_append(gen_text *t, const char *s, size_t n) {
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (cap < t->len + n + 1) cap *= 2;
-        char *b = realloc(t->buf, cap);
-        if (!b) return false;
-        t->buf = b;
-        t->cap = cap;
-    }
-    memcpy(t->buf + t->len, s, n);
-    t->len += n;
-    t->buf[t->len] = '\0';
-    return true;
-}
-
 wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_prompt,
                             const wd_generate_params *params, wd_token_fn cb, void *user,
                             int32_t *out, size_t cap, size_t *n_out) {
@@ -83,7 +64,7 @@ wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_pro
     wd_status rc = wd_sampler_new(&p.sampler, m->V, &s);
     if (rc) return wd__err_take(&m->err, rc);
     int32_t *hist = malloc((ctx->n_ctx + 1) * sizeof *hist);
-    gen_text text = {0};
+    wd__strbuf text = {0}; /* the generated text, for the stop strings */
 #ifdef WD_HAVE_TOKENIZER
     wd_tokenizer_stream *ts = NULL;
     if (m->tok && (rc = wd_tokenizer_stream_new(m->tok, NULL, &ts))) {
@@ -116,8 +97,9 @@ wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_pro
 #ifdef WD_HAVE_TOKENIZER
         size_t plen = 0;
         if (ts && !wd_tokenizer_stream_push(ts, tok, &piece, &plen) && p.n_stop) {
-            size_t before = text.len;
-            if (!text_append(&text, piece, plen)) {
+            size_t before = text.n;
+            wd__strbuf_add(&text, piece, plen);
+            if (text.oom) {
                 rc = wd__err_set(&m->err, WD_ERR_NOMEM, "out of memory");
                 goto done;
             }
@@ -125,11 +107,9 @@ wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_pro
                 size_t ls = strlen(p.stop[i]);
                 if (!ls) continue;
                 size_t from = before >= ls ? before - ls + 1 : 0;
-                if (text.len >= ls && strstr(text.buf + from, p.stop[i])) stop = true;
+                if (text.n >= ls && strstr(text.p + from, p.stop[i])) stop = true;
             }
         }
-#else
-        (void)text_append;
 #endif
         if (cb && !cb(tok, piece, user)) break;
         if (stop) break;
@@ -150,7 +130,7 @@ done:
 #ifdef WD_HAVE_TOKENIZER
     wd_tokenizer_stream_free(ts);
 #endif
-    free(text.buf);
+    wd__strbuf_free(&text);
     free(hist);
     wd_sampler_free(s);
     return rc;

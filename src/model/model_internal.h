@@ -15,6 +15,7 @@
 #define WD_MODEL_INTERNAL_H
 
 #include "base/err.h"
+#include "model/config_internal.h"
 #include "warden/checkpoint.h"
 #include "warden/gguf.h"
 #include "warden/model.h"

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "model/model_internal.h"
 
 struct wd_sampler {
@@ -49,13 +50,6 @@ wd_sampler_params wd_sampler_params_default(void) {
         .seed = 42,
     };
     return p;
-}
-
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
 }
 
 wd_status wd_sampler_new(const wd_sampler_params *params, size_t n_vocab, wd_sampler **out) {
@@ -204,7 +198,7 @@ int32_t wd_sampler_sample(wd_sampler *s, const float *logits, const int32_t *his
     for (size_t i = 0; i < n; i++) tot += s->prob[i];
     for (size_t i = 0; i < n; i++) s->prob[i] = (float)(s->prob[i] / tot);
     s->n_cand = n;
-    double u = (double)(splitmix64(&s->rng) >> 11) * (1.0 / 9007199254740992.0);
+    double u = wd__rng_unit(&s->rng);
     double cum = 0.0;
     for (size_t i = 0; i < n; i++) {
         cum += s->prob[i];

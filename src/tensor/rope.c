@@ -34,6 +34,11 @@
 #include "base/err.h"
 #include "tensor/threads.h"
 
+const char *wd_rope_scaling_name(wd_rope_scaling type) {
+    static const char *names[] = {"none", "linear", "dynamic", "llama3"};
+    return (unsigned)type < 4 ? names[type] : "?";
+}
+
 wd_rope_params wd_rope_params_default(void) {
     wd_rope_params p = {
         .theta = 10000.0,

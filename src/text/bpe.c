@@ -45,48 +45,7 @@
 static const char META[] = "\xE2\x96\x81"; /* ▁ U+2581 */
 
 static wd_status lookup(const wd__tmodel *m, const char *s, size_t len, int32_t *id) {
-    return wd__strmap_get(&m->vocab, s, len, id) ? WD_OK : WD_ERR_NOT_FOUND;
-}
-
-/* Parses "vocab": {token: id}. Shared with WordPiece. */
-wd_status wd__vocab_parse_object(const cJSON *v, const char *where, wd__arena *a, wd__tmodel *m) {
-    if (!cJSON_IsObject(v))
-        return wd__fail(WD_ERR_FORMAT, "%s: model.vocab: expected an object {token: id}, got %s",
-                        where, wd__json_type_name(v));
-    int64_t max_id = -1;
-    size_t count = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, v) {
-        int64_t id;
-        if (!wd__json_is_int(it, &id) || id < 0 || id > INT32_MAX - 1)
-            return wd__fail(WD_ERR_FORMAT, "%s: model.vocab['%s']: expected an id in [0, 2^31), got %s",
-                            where, it->string ? it->string : "", wd__json_type_name(it));
-        if (id > max_id) max_id = id;
-        count++;
-    }
-    /* Ids index a table of max_id + 1 entries: bound them by the number of
-     * tokens, so a 1 KB file cannot ask for gigabytes (HF vocabularies are
-     * dense: the ids are 0 .. count - 1). */
-    if (max_id >= 0 && (uint64_t)max_id >= count) {
-        cJSON_ArrayForEach(it, v) {
-            int64_t id;
-            wd__json_is_int(it, &id);
-            if ((uint64_t)id >= count)
-                return wd__fail(WD_ERR_FORMAT,
-                                "%s: model.vocab['%s']: id %lld is out of range: the vocabulary "
-                                "has %zu tokens, so ids are below %zu",
-                                where, it->string ? it->string : "", (long long)id, count, count);
-        }
-    }
-    wd_status st = wd__model_alloc_ids(m, (size_t)(max_id + 1));
-    if (!st) st = wd__strmap_init(&m->vocab, count);
-    cJSON_ArrayForEach(it, v) {
-        if (st) break;
-        int64_t id;
-        wd__json_is_int(it, &id);
-        st = wd__model_add_token(m, a, it->string, strlen(it->string), id, where);
-    }
-    return st;
+    return wd__vocab_id(&m->vocab, s, len, id) ? WD_OK : WD_ERR_NOT_FOUND;
 }
 
 static wd_status opt_str(const cJSON *j, const char *where, const char *key, wd__arena *a,
@@ -107,7 +66,7 @@ static wd_status opt_str(const cJSON *j, const char *where, const char *key, wd_
 wd_status wd__bpe_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m) {
     m->type = WD_TMODEL_BPE;
     m->unk_id = -1;
-    wd_status st = wd__vocab_parse_object(cJSON_GetObjectItemCaseSensitive(j, "vocab"), where, a, m);
+    wd_status st = wd__vocab_parse_object(cJSON_GetObjectItemCaseSensitive(j, "vocab"), where, a, &m->vocab);
     if (st) return st;
     char sub[256];
     snprintf(sub, sizeof sub, "%s: model", where);
@@ -130,9 +89,9 @@ wd_status wd__bpe_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmo
      * unknown character before it across the cut */
     int32_t meta_id;
     m->meta_split = !m->cont_prefix_len && !m->eow_suffix_len && !lookup(m, META, 3, &meta_id);
-    for (size_t id = 0; id < m->n_id && m->meta_split; id++) {
-        const char *t = m->id_tok[id].s;
-        size_t l = m->id_tok[id].len;
+    for (size_t id = 0; id < m->vocab.n && m->meta_split; id++) {
+        const char *t = m->vocab.tok[id].s;
+        size_t l = m->vocab.tok[id].len;
         for (size_t i = 1; t && i + 3 <= l; i++)
             if (!memcmp(t + i, META, 3) && !(i >= 3 && !memcmp(t + i - 3, META, 3))) {
                 m->meta_split = false;
@@ -255,7 +214,7 @@ static wd_status initial_symbols(const wd__tmodel *m, const char *s, size_t len,
         int32_t id;
         bool found;
         if (!affix) {
-            found = wd__strmap_get(&m->vocab, s + i, k, &id);
+            found = wd__vocab_id(&m->vocab, s + i, k, &id);
         } else {
             size_t need = m->cont_prefix_len + k + m->eow_suffix_len;
             st = wd__array_grow((void **)buf, buf_cap, need, 1);
@@ -271,7 +230,7 @@ static wd_status initial_symbols(const wd__tmodel *m, const char *s, size_t len,
                 memcpy(*buf + o, m->eow_suffix, m->eow_suffix_len);
                 o += m->eow_suffix_len;
             }
-            found = wd__strmap_get(&m->vocab, *buf, o, &id);
+            found = wd__vocab_id(&m->vocab, *buf, o, &id);
         }
         if (found) {
             if (unk_pending >= 0) {
@@ -418,7 +377,7 @@ wd_status wd__bpe_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__m
 static wd_status bpe_word(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out, wd__scratch *sc) {
     if (len == 0) return WD_OK;
     int32_t id;
-    if (m->ignore_merges && wd__strmap_get(&m->vocab, s, len, &id))
+    if (m->ignore_merges && wd__vocab_id(&m->vocab, s, len, &id))
         return wd__mtoks_push(out, id, 0, (uint32_t)len);
     bool cacheable = len <= CACHE_MAX_WORD;
     if (cacheable && wd__strmap_get(&sc->cache, s, len, &id)) {
@@ -459,7 +418,7 @@ static wd_status bpe_word(const wd__tmodel *m, const char *s, size_t len, wd__mt
 wd_status wd__bpe_tokenize_naive(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out) {
     if (len == 0) return WD_OK;
     int32_t id;
-    if (m->ignore_merges && wd__strmap_get(&m->vocab, s, len, &id))
+    if (m->ignore_merges && wd__vocab_id(&m->vocab, s, len, &id))
         return wd__mtoks_push(out, id, 0, (uint32_t)len);
     sym *v = NULL;
     size_t cap = 0, n;

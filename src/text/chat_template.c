@@ -33,39 +33,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "text/tok_internal.h"
 #include "warden/chat.h"
 
-/* ==== growable output ==================================================== */
-
-typedef struct sbuf {
-    char  *b;
-    size_t n, cap;
-    bool   oom;
-} sbuf;
-
-static void put(sbuf *s, const char *p, size_t n) {
-    if (s->oom || !n) return;
-    if (s->n + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 256;
-        while (cap < s->n + n + 1) cap *= 2;
-        char *b = realloc(s->b, cap);
-        if (!b) {
-            s->oom = true;
-            return;
-        }
-        s->b = b;
-        s->cap = cap;
-    }
-    memcpy(s->b + s->n, p, n);
-    s->n += n;
-    s->b[s->n] = 0;
-}
-
-static void puts_(sbuf *s, const char *p) { put(s, p, strlen(p)); }
-
 /* Python's str.strip(). */
-static void put_stripped(sbuf *s, const char *p) {
+static void put_stripped(wd__strbuf *s, const char *p) {
     size_t n = strlen(p), a = 0, b = n;
     while (a < b) {
         uint32_t cp;
@@ -81,7 +54,7 @@ static void put_stripped(sbuf *s, const char *p) {
         if (!wd__uc_is_whitespace(cp)) break;
         b = q;
     }
-    put(s, p + a, b - a);
+    wd__strbuf_add(s, p + a, b - a);
 }
 
 /* ==== formats ============================================================ */
@@ -164,39 +137,39 @@ static const char *LG3_CATS[14] = {
     "Self-Harm", "Sexual Content", "Elections", "Code Interpreter Abuse",
 };
 
-static wd_status render_guard(const wd_chat_message *m, const role_t *r, size_t n, wd_catmask cats, sbuf *s) {
+static wd_status render_guard(const wd_chat_message *m, const role_t *r, size_t n, wd_catmask cats, wd__strbuf *s) {
     if (n == 0) return wd__fail(WD_ERR_INVALID_ARG, "chat (llama-guard-3): no messages to classify");
     wd_status st = check_alternate(r, 0, n, "llama-guard-3");
     if (st) return st;
     const char *who = (n % 2 == 0) ? "Agent" : "User";
-    puts_(s, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n");
-    puts_(s, "Task: Check if there is unsafe content in '");
-    puts_(s, who);
-    puts_(s, "' messages in conversations according our safety policy with the below categories.\n\n");
-    puts_(s, "<BEGIN UNSAFE CONTENT CATEGORIES>\n");
+    wd__strbuf_puts(s, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n");
+    wd__strbuf_puts(s, "Task: Check if there is unsafe content in '");
+    wd__strbuf_puts(s, who);
+    wd__strbuf_puts(s, "' messages in conversations according our safety policy with the below categories.\n\n");
+    wd__strbuf_puts(s, "<BEGIN UNSAFE CONTENT CATEGORIES>\n");
     if (cats == 0) cats = WD_CATMASK_HAZARDS;
     for (int c = 0; c < 14; c++) {
         if (!(cats & WD_CATMASK(c))) continue;
         char line[96];
         snprintf(line, sizeof line, "S%d: %s.\n", c + 1, LG3_CATS[c]);
-        puts_(s, line);
+        wd__strbuf_puts(s, line);
     }
-    puts_(s, "<END UNSAFE CONTENT CATEGORIES>\n\n<BEGIN CONVERSATION>\n\n");
+    wd__strbuf_puts(s, "<END UNSAFE CONTENT CATEGORIES>\n\n<BEGIN CONVERSATION>\n\n");
     for (size_t i = 0; i < n; i++) {
-        puts_(s, r[i] == R_USER ? "User: " : "Agent: ");
+        wd__strbuf_puts(s, r[i] == R_USER ? "User: " : "Agent: ");
         put_stripped(s, m[i].content);
-        puts_(s, "\n\n");
+        wd__strbuf_puts(s, "\n\n");
     }
-    puts_(s, "<END CONVERSATION>\n\nProvide your safety assessment for ONLY THE LAST ");
-    puts_(s, who);
-    puts_(s, " message in the above conversation:\n"
+    wd__strbuf_puts(s, "<END CONVERSATION>\n\nProvide your safety assessment for ONLY THE LAST ");
+    wd__strbuf_puts(s, who);
+    wd__strbuf_puts(s, " message in the above conversation:\n"
              " - First line must read 'safe' or 'unsafe'.\n"
              " - If unsafe, a second line must include a comma-separated list of violated categories."
              "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
     return WD_OK;
 }
 
-static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params *p, sbuf *s) {
+static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params *p, wd__strbuf *s) {
     role_t *r = calloc(n ? n : 1, sizeof *r);
     if (!r) return wd__fail(WD_ERR_NOMEM, "out of memory");
     wd_status st = roles_of(m, n, r);
@@ -211,99 +184,99 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
         if ((st = check_alternate(r, first, n, "llama-2"))) break;
         for (size_t i = first; i < n; i++) {
             if (r[i] == R_USER) {
-                puts_(s, bos);
-                puts_(s, "[INST] ");
+                wd__strbuf_puts(s, bos);
+                wd__strbuf_puts(s, "[INST] ");
                 if (i == first && sys) {
                     /* strip() applies to the whole "<<SYS>>...<</SYS>>\n\n" + content */
-                    sbuf c = {0};
-                    puts_(&c, "<<SYS>>\n");
-                    puts_(&c, sys);
-                    puts_(&c, "\n<</SYS>>\n\n");
-                    puts_(&c, m[i].content);
+                    wd__strbuf c = {0};
+                    wd__strbuf_puts(&c, "<<SYS>>\n");
+                    wd__strbuf_puts(&c, sys);
+                    wd__strbuf_puts(&c, "\n<</SYS>>\n\n");
+                    wd__strbuf_puts(&c, m[i].content);
                     if (c.oom) s->oom = true;
-                    else put_stripped(s, c.b);
-                    free(c.b);
+                    else put_stripped(s, c.p);
+                    free(c.p);
                 } else {
                     put_stripped(s, m[i].content);
                 }
-                puts_(s, " [/INST]");
+                wd__strbuf_puts(s, " [/INST]");
             } else {
-                puts_(s, " ");
+                wd__strbuf_puts(s, " ");
                 put_stripped(s, m[i].content);
-                puts_(s, " ");
-                puts_(s, eos);
+                wd__strbuf_puts(s, " ");
+                wd__strbuf_puts(s, eos);
             }
         }
         break;
     case WD_CHAT_FORMAT_LLAMA3:
         if (!bos) bos = "<|begin_of_text|>";
-        puts_(s, n ? bos : "");
+        wd__strbuf_puts(s, n ? bos : "");
         for (size_t i = 0; i < n; i++) {
-            puts_(s, "<|start_header_id|>");
-            puts_(s, m[i].role);
-            puts_(s, "<|end_header_id|>\n\n");
+            wd__strbuf_puts(s, "<|start_header_id|>");
+            wd__strbuf_puts(s, m[i].role);
+            wd__strbuf_puts(s, "<|end_header_id|>\n\n");
             put_stripped(s, m[i].content);
-            puts_(s, "<|eot_id|>");
+            wd__strbuf_puts(s, "<|eot_id|>");
         }
-        if (p->add_generation_prompt) puts_(s, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        if (p->add_generation_prompt) wd__strbuf_puts(s, "<|start_header_id|>assistant<|end_header_id|>\n\n");
         break;
     case WD_CHAT_FORMAT_CHATML:
         if (!first && p->default_system) {
-            puts_(s, "<|im_start|>system\n");
-            puts_(s, p->default_system);
-            puts_(s, "<|im_end|>\n");
+            wd__strbuf_puts(s, "<|im_start|>system\n");
+            wd__strbuf_puts(s, p->default_system);
+            wd__strbuf_puts(s, "<|im_end|>\n");
         }
         for (size_t i = 0; i < n; i++) {
-            puts_(s, "<|im_start|>");
-            puts_(s, m[i].role);
-            puts_(s, "\n");
-            puts_(s, m[i].content);
-            puts_(s, "<|im_end|>\n");
+            wd__strbuf_puts(s, "<|im_start|>");
+            wd__strbuf_puts(s, m[i].role);
+            wd__strbuf_puts(s, "\n");
+            wd__strbuf_puts(s, m[i].content);
+            wd__strbuf_puts(s, "<|im_end|>\n");
         }
-        if (p->add_generation_prompt) puts_(s, "<|im_start|>assistant\n");
+        if (p->add_generation_prompt) wd__strbuf_puts(s, "<|im_start|>assistant\n");
         break;
     case WD_CHAT_FORMAT_MISTRAL:
         if (!bos) bos = "<s>";
         if (!eos) eos = "</s>";
         if ((st = check_alternate(r, first, n, "mistral"))) break;
-        puts_(s, bos);
+        wd__strbuf_puts(s, bos);
         for (size_t i = first; i < n; i++) {
             if (r[i] == R_USER) {
-                puts_(s, "[INST] ");
+                wd__strbuf_puts(s, "[INST] ");
                 if (i == first && sys) {
-                    puts_(s, sys);
-                    puts_(s, "\n\n");
+                    wd__strbuf_puts(s, sys);
+                    wd__strbuf_puts(s, "\n\n");
                 }
-                puts_(s, m[i].content);
-                puts_(s, " [/INST]");
+                wd__strbuf_puts(s, m[i].content);
+                wd__strbuf_puts(s, " [/INST]");
             } else {
-                puts_(s, m[i].content);
-                puts_(s, eos);
+                wd__strbuf_puts(s, m[i].content);
+                wd__strbuf_puts(s, eos);
             }
         }
         break;
     case WD_CHAT_FORMAT_GEMMA:
         if (!bos) bos = "<bos>";
         if ((st = check_alternate(r, first, n, "gemma"))) break;
-        puts_(s, bos);
+        wd__strbuf_puts(s, bos);
         for (size_t i = first; i < n; i++) {
-            puts_(s, "<start_of_turn>");
-            puts_(s, r[i] == R_USER ? "user" : "model");
-            puts_(s, "\n");
+            wd__strbuf_puts(s, "<start_of_turn>");
+            wd__strbuf_puts(s, r[i] == R_USER ? "user" : "model");
+            wd__strbuf_puts(s, "\n");
             if (i == first && sys) {
-                sbuf c = {0};
-                puts_(&c, sys);
-                puts_(&c, "\n\n");
-                puts_(&c, m[i].content);
+                wd__strbuf c = {0};
+                wd__strbuf_puts(&c, sys);
+                wd__strbuf_puts(&c, "\n\n");
+                wd__strbuf_puts(&c, m[i].content);
                 if (c.oom) s->oom = true;
-                else put_stripped(s, c.b);
-                free(c.b);
+                else put_stripped(s, c.p);
+                free(c.p);
             } else {
                 put_stripped(s, m[i].content);
             }
-            puts_(s, "<end_of_turn>\n");
+            wd__strbuf_puts(s, "<end_of_turn>\n");
         }
-        if (p->add_generation_prompt) puts_(s, "<start_of_turn>model\n");
+        if (p->add_generation_prompt) wd__strbuf_puts(s, "<start_of_turn>model\n");
         break;
     case WD_CHAT_FORMAT_LLAMA_GUARD3:
         st = render_guard(m, r, n, p->guard_categories, s);
@@ -317,16 +290,16 @@ done:
     return st;
 }
 
-static wd_status finish(wd_status st, sbuf *s, char **out, size_t *out_len) {
+static wd_status finish(wd_status st, wd__strbuf *s, char **out, size_t *out_len) {
     if (st) {
-        free(s->b);
+        free(s->p);
         return st;
     }
-    if (!s->b) {
-        s->b = calloc(1, 1);
-        if (!s->b) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (!s->p) {
+        s->p = calloc(1, 1);
+        if (!s->p) return wd__fail(WD_ERR_NOMEM, "out of memory");
     }
-    *out = s->b;
+    *out = s->p;
     if (out_len) *out_len = s->n;
     return WD_OK;
 }
@@ -337,7 +310,7 @@ wd_status wd_chat_render(const wd_chat_message *msgs, size_t n, const wd_chat_pa
     if (out_len) *out_len = 0;
     if (!out || (!msgs && n)) return wd__fail(WD_ERR_INVALID_ARG, "wd_chat_render: NULL argument");
     wd_chat_params p = params ? *params : wd_chat_params_default();
-    sbuf s = {0};
+    wd__strbuf s = {0};
     return finish(render(msgs, n, &p, &s), &s, out, out_len);
 }
 

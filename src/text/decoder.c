@@ -31,15 +31,20 @@
 
 /* ==== string lists ======================================================= */
 
+/* Room for n more bytes in l's buffer. */
+static wd_status strlist_reserve(wd__strlist *l, size_t n) {
+    if (l->len + n <= l->cap) return WD_OK;
+    size_t cap = l->cap ? l->cap : 256;
+    while (cap < l->len + n) cap *= 2;
+    char *b = realloc(l->b, cap);
+    if (!b) return WD_ERR_NOMEM;
+    l->b = b;
+    l->cap = cap;
+    return WD_OK;
+}
+
 wd_status wd__strlist_push(wd__strlist *l, const char *s, size_t n) {
-    if (l->len + n > l->cap) {
-        size_t cap = l->cap ? l->cap : 256;
-        while (cap < l->len + n) cap *= 2;
-        char *b = realloc(l->b, cap);
-        if (!b) return WD_ERR_NOMEM;
-        l->b = b;
-        l->cap = cap;
-    }
+    if (strlist_reserve(l, n)) return WD_ERR_NOMEM;
     if (l->count == l->count_cap) {
         size_t cap = l->count_cap ? l->count_cap * 2 : 32;
         size_t *o = realloc(l->off, cap * sizeof *o);
@@ -61,14 +66,7 @@ wd_status wd__strlist_push(wd__strlist *l, const char *s, size_t n) {
 /* Appends to the last string of l (which must have one). */
 static wd_status strlist_extend(wd__strlist *l, const char *s, size_t n) {
     if (n == 0) return WD_OK;
-    if (l->len + n > l->cap) {
-        size_t cap = l->cap ? l->cap : 256;
-        while (cap < l->len + n) cap *= 2;
-        char *b = realloc(l->b, cap);
-        if (!b) return WD_ERR_NOMEM;
-        l->b = b;
-        l->cap = cap;
-    }
+    if (strlist_reserve(l, n)) return WD_ERR_NOMEM;
     memcpy(l->b + l->len, s, n);
     l->len += n;
     l->n[l->count - 1] += n;
@@ -89,21 +87,25 @@ void wd__strlist_free(wd__strlist *l) {
 
 /* ==== parsing ============================================================ */
 
+/* Parses a Sequence's child (see wd__component_kids). */
+static wd_status parse_kid(const cJSON *j, const char *where, const char *field, void *ctx,
+                           void **out) {
+    (void)ctx;
+    wd__decoder *d = NULL;
+    wd_status st = wd__decoder_parse(j, where, field, &d);
+    *out = d;
+    return st;
+}
+
 wd_status wd__decoder_parse(const cJSON *j, const char *where, const char *field, wd__decoder **out) {
     *out = NULL;
-    if (!cJSON_IsObject(j))
-        return wd__fail(WD_ERR_FORMAT, "%s: %s: expected an object, got %s", where, field,
-                        wd__json_type_name(j));
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
-    if (!cJSON_IsString(t))
-        return wd__fail(WD_ERR_FORMAT, "%s: %s.type: expected a string, got %s", where, field,
-                        wd__json_type_name(t));
+    const char *ty;
+    wd_status st = wd__component_type(j, where, field, &ty);
+    if (st) return st;
     wd__decoder *d = calloc(1, sizeof *d);
     if (!d) return WD_ERR_NOMEM;
-    const char *ty = t->valuestring;
     char sub[256];
     snprintf(sub, sizeof sub, "%s: %s", where, field);
-    wd_status st = WD_OK;
     if (!strcmp(ty, "ByteLevel")) {
         d->type = WD_DEC_BYTELEVEL;
     } else if (!strcmp(ty, "Metaspace")) {
@@ -182,22 +184,7 @@ wd_status wd__decoder_parse(const cJSON *j, const char *where, const char *field
         }
     } else if (!strcmp(ty, "Sequence")) {
         d->type = WD_DEC_SEQUENCE;
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "decoders");
-        if (!cJSON_IsArray(arr)) {
-            st = wd__fail(WD_ERR_FORMAT, "%s.decoders: expected an array, got %s", sub, wd__json_type_name(arr));
-        } else {
-            size_t k = (size_t)cJSON_GetArraySize(arr);
-            d->kids = calloc(k ? k : 1, sizeof *d->kids);
-            if (!d->kids) st = WD_ERR_NOMEM;
-            const cJSON *it;
-            cJSON_ArrayForEach(it, arr) {
-                if (st) break;
-                char f[200];
-                snprintf(f, sizeof f, "%s.decoders[%zu]", field, d->n_kids);
-                st = wd__decoder_parse(it, where, f, &d->kids[d->n_kids]);
-                if (!st) d->n_kids++;
-            }
-        }
+        st = wd__component_kids(j, where, field, "decoders", parse_kid, NULL, &d->kids, &d->n_kids);
     } else {
         st = wd__fail(WD_ERR_UNSUPPORTED, "%s.type: decoder '%s' is not supported", sub, ty);
     }

@@ -54,20 +54,23 @@ static wd_status get_pattern(const cJSON *j, const char *where, const char *fiel
                     field);
 }
 
+/* Parses a Sequence's child (see wd__component_kids). */
+static wd_status parse_kid(const cJSON *j, const char *where, const char *field, void *ctx,
+                           void **out) {
+    wd__normalizer *n = NULL;
+    wd_status st = wd__normalizer_parse(j, where, field, ctx, &n);
+    *out = n;
+    return st;
+}
+
 wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *field, wd__arena *a,
                                wd__normalizer **out) {
     *out = NULL;
-    if (!cJSON_IsObject(j))
-        return wd__fail(WD_ERR_FORMAT, "%s: %s: expected an object, got %s", where, field,
-                        wd__json_type_name(j));
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
-    if (!cJSON_IsString(t))
-        return wd__fail(WD_ERR_FORMAT, "%s: %s.type: expected a string, got %s", where, field,
-                        wd__json_type_name(t));
+    const char *ty;
+    wd_status st = wd__component_type(j, where, field, &ty);
+    if (st) return st;
     wd__normalizer *n = calloc(1, sizeof *n);
     if (!n) return WD_ERR_NOMEM;
-    const char *ty = t->valuestring;
-    wd_status st = WD_OK;
     char sub[256];
     if (!strcmp(ty, "NFC")) n->type = WD_TNORM_NFC;
     else if (!strcmp(ty, "NFD")) n->type = WD_TNORM_NFD;
@@ -115,22 +118,7 @@ wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *fi
         }
     } else if (!strcmp(ty, "Sequence")) {
         n->type = WD_TNORM_SEQUENCE;
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "normalizers");
-        if (!cJSON_IsArray(arr)) {
-            st = wd__fail(WD_ERR_FORMAT, "%s: %s.normalizers: expected an array, got %s", where, field,
-                          wd__json_type_name(arr));
-        } else {
-            size_t k = (size_t)cJSON_GetArraySize(arr);
-            n->kids = calloc(k ? k : 1, sizeof *n->kids);
-            if (!n->kids) st = WD_ERR_NOMEM;
-            const cJSON *it;
-            cJSON_ArrayForEach(it, arr) {
-                if (st) break;
-                snprintf(sub, sizeof sub, "%s.normalizers[%zu]", field, n->n_kids);
-                st = wd__normalizer_parse(it, where, sub, a, &n->kids[n->n_kids]);
-                if (!st) n->n_kids++;
-            }
-        }
+        st = wd__component_kids(j, where, field, "normalizers", parse_kid, a, &n->kids, &n->n_kids);
     } else {
         st = wd__fail(WD_ERR_UNSUPPORTED, "%s: %s.type: normalizer '%s' is not supported", where,
                       field, ty);

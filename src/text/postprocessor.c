@@ -100,22 +100,32 @@ static wd_status parse_template(const cJSON *j, const char *where, const char *f
     return WD_OK;
 }
 
+/* What a Sequence's children need besides their JSON. */
+typedef struct kid_ctx {
+    const wd__tmodel      *m;
+    const wd__added_vocab *av;
+} kid_ctx;
+
+/* Parses a Sequence's child (see wd__component_kids). */
+static wd_status parse_kid(const cJSON *j, const char *where, const char *field, void *ctx,
+                           void **out) {
+    const kid_ctx *c = ctx;
+    wd__postproc *p = NULL;
+    wd_status st = wd__postproc_parse(j, where, field, c->m, c->av, &p);
+    *out = p;
+    return st;
+}
+
 wd_status wd__postproc_parse(const cJSON *j, const char *where, const char *field, const wd__tmodel *m,
                              const wd__added_vocab *av, wd__postproc **out) {
     *out = NULL;
-    if (!cJSON_IsObject(j))
-        return wd__fail(WD_ERR_FORMAT, "%s: %s: expected an object, got %s", where, field,
-                        wd__json_type_name(j));
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
-    if (!cJSON_IsString(t))
-        return wd__fail(WD_ERR_FORMAT, "%s: %s.type: expected a string, got %s", where, field,
-                        wd__json_type_name(t));
+    const char *ty;
+    wd_status st = wd__component_type(j, where, field, &ty);
+    if (st) return st;
     wd__postproc *p = calloc(1, sizeof *p);
     if (!p) return WD_ERR_NOMEM;
-    const char *ty = t->valuestring;
     char sub[256];
     snprintf(sub, sizeof sub, "%s: %s", where, field);
-    wd_status st = WD_OK;
     if (!strcmp(ty, "TemplateProcessing")) {
         p->type = WD_POST_TEMPLATE;
         st = parse_template(j, where, field, p);
@@ -133,23 +143,8 @@ wd_status wd__postproc_parse(const cJSON *j, const char *where, const char *fiel
         if (!st) st = wd__json_bool(j, sub, "add_prefix_space", false, true, &p->add_prefix_space);
     } else if (!strcmp(ty, "Sequence")) {
         p->type = WD_POST_SEQUENCE;
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "processors");
-        if (!cJSON_IsArray(arr)) {
-            st = wd__fail(WD_ERR_FORMAT, "%s.processors: expected an array, got %s", sub,
-                          wd__json_type_name(arr));
-        } else {
-            size_t k = (size_t)cJSON_GetArraySize(arr);
-            p->kids = calloc(k ? k : 1, sizeof *p->kids);
-            if (!p->kids) st = WD_ERR_NOMEM;
-            const cJSON *it;
-            cJSON_ArrayForEach(it, arr) {
-                if (st) break;
-                char f[200];
-                snprintf(f, sizeof f, "%s.processors[%zu]", field, p->n_kids);
-                st = wd__postproc_parse(it, where, f, m, av, &p->kids[p->n_kids]);
-                if (!st) p->n_kids++;
-            }
-        }
+        kid_ctx kc = {m, av};
+        st = wd__component_kids(j, where, field, "processors", parse_kid, &kc, &p->kids, &p->n_kids);
     } else {
         st = wd__fail(WD_ERR_UNSUPPORTED, "%s.type: post-processor '%s' is not supported", sub, ty);
     }

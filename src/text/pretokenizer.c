@@ -295,22 +295,25 @@ static wd_status parse_behavior(const cJSON *j, const char *where, const char *f
                     b->valuestring);
 }
 
+/* Parses a Sequence's child (see wd__component_kids). */
+static wd_status parse_kid(const cJSON *j, const char *where, const char *field, void *ctx,
+                           void **out) {
+    wd__pretok *p = NULL;
+    wd_status st = wd__pretok_parse(j, where, field, ctx, &p);
+    *out = p;
+    return st;
+}
+
 wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field, wd__arena *a,
                            wd__pretok **out) {
     *out = NULL;
-    if (!cJSON_IsObject(j))
-        return wd__fail(WD_ERR_FORMAT, "%s: %s: expected an object, got %s", where, field,
-                        wd__json_type_name(j));
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
-    if (!cJSON_IsString(t))
-        return wd__fail(WD_ERR_FORMAT, "%s: %s.type: expected a string, got %s", where, field,
-                        wd__json_type_name(t));
+    const char *ty;
+    wd_status st = wd__component_type(j, where, field, &ty);
+    if (st) return st;
     wd__pretok *p = calloc(1, sizeof *p);
     if (!p) return WD_ERR_NOMEM;
-    const char *ty = t->valuestring;
     char sub[256];
     snprintf(sub, sizeof sub, "%s: %s", where, field);
-    wd_status st = WD_OK;
     if (!strcmp(ty, "ByteLevel")) {
         p->type = WD_PRE_BYTELEVEL;
         pthread_once(&byte_once, byte_init);
@@ -381,23 +384,7 @@ wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field,
         }
     } else if (!strcmp(ty, "Sequence")) {
         p->type = WD_PRE_SEQUENCE;
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "pretokenizers");
-        if (!cJSON_IsArray(arr)) {
-            st = wd__fail(WD_ERR_FORMAT, "%s.pretokenizers: expected an array, got %s", sub,
-                          wd__json_type_name(arr));
-        } else {
-            size_t k = (size_t)cJSON_GetArraySize(arr);
-            p->kids = calloc(k ? k : 1, sizeof *p->kids);
-            if (!p->kids) st = WD_ERR_NOMEM;
-            const cJSON *it;
-            cJSON_ArrayForEach(it, arr) {
-                if (st) break;
-                char f[200];
-                snprintf(f, sizeof f, "%s.pretokenizers[%zu]", field, p->n_kids);
-                st = wd__pretok_parse(it, where, f, a, &p->kids[p->n_kids]);
-                if (!st) p->n_kids++;
-            }
-        }
+        st = wd__component_kids(j, where, field, "pretokenizers", parse_kid, a, &p->kids, &p->n_kids);
     } else {
         st = wd__fail(WD_ERR_UNSUPPORTED, "%s.type: pre-tokenizer '%s' is not supported", sub, ty);
     }

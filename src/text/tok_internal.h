@@ -27,60 +27,10 @@
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/hashmap.h"
+#include "base/utf8.h"
 #include "warden/tokenizer.h"
 
-/* ==== unicode.c: UTF-8 and character classes ============================= */
-
-/* Decodes the character at s[i] (s valid UTF-8, i < len); returns its byte
- * length and sets *cp. */
-static inline int wd__utf8_next(const char *s, size_t len, size_t i, uint32_t *cp) {
-    const unsigned char *p = (const unsigned char *)s + i;
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    }
-    if ((p[0] & 0xE0) == 0xC0 && i + 1 < len) {
-        *cp = ((uint32_t)(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
-        return 2;
-    }
-    if ((p[0] & 0xF0) == 0xE0 && i + 2 < len) {
-        *cp = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-        return 3;
-    }
-    if ((p[0] & 0xF8) == 0xF0 && i + 3 < len) {
-        *cp = ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3F) << 12) |
-              ((uint32_t)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
-        return 4;
-    }
-    *cp = 0xFFFD; /* not reached for valid input */
-    return 1;
-}
-
-/* Byte length of the UTF-8 character starting with lead byte b (1 for a
- * stray continuation byte). */
-static inline int wd__utf8_len(unsigned char b) {
-    if (b < 0x80) return 1;
-    if ((b & 0xE0) == 0xC0) return 2;
-    if ((b & 0xF0) == 0xE0) return 3;
-    if ((b & 0xF8) == 0xF0) return 4;
-    return 1;
-}
-
-/* Writes cp as UTF-8 into out; returns the byte count (1..4). */
-int wd__utf8_put(uint32_t cp, char *out);
-
-/* Returns the length of the longest valid UTF-8 prefix of s (== len when
- * the whole of s is valid). Overlongs, surrogates and > U+10FFFF are invalid. */
-size_t wd__utf8_valid_prefix(const char *s, size_t len);
-
-/* Length of the trailing bytes of s that start a character but do not yet
- * finish it (0..3): what a stream must hold back. */
-size_t wd__utf8_incomplete_tail(const char *s, size_t len);
-
-/* Appends s with every maximal invalid sequence replaced by U+FFFD (as
- * Rust's String::from_utf8_lossy) to out (room for 3*len bytes); returns
- * the bytes written. */
-size_t wd__utf8_lossy(const char *s, size_t len, char *out);
+/* ==== unicode.c: character classes (UTF-8 itself: base/utf8.h) =========== */
 
 bool wd__uc_is_whitespace(uint32_t cp); /* Unicode White_Space (Rust char::is_whitespace) */
 bool wd__uc_is_alnum(uint32_t cp);      /* Rust char::is_alphanumeric */
@@ -163,6 +113,25 @@ typedef enum wd__split_behavior {
     WD_SPLIT_CONTIGUOUS,
 } wd__split_behavior;
 
+/* ==== component trees (component.c) ====================================== */
+
+/* The "type" string of the component object j (WD_ERR_FORMAT naming
+ * "where: field" when j is not an object or has no string type). */
+wd_status wd__component_type(const cJSON *j, const char *where, const char *field,
+                             const char **type);
+
+/* Parses one child (item j, named "where: field") into *out. */
+typedef wd_status (*wd__kid_parse_fn)(const cJSON *j, const char *where, const char *field,
+                                      void *ctx, void **out);
+
+/* A Sequence's children: j[key] must be an array (WD_ERR_FORMAT naming
+ * "where: field.key" otherwise); each item i is parsed by parse as
+ * "field.key[i]" into the new array *kids (free with free()), stopping at
+ * the first failure. *n_kids counts the children parsed, also on failure,
+ * so that the caller's free function releases them. */
+wd_status wd__component_kids(const cJSON *j, const char *where, const char *field, const char *key,
+                             wd__kid_parse_fn parse, void *ctx, void ***kids, size_t *n_kids);
+
 /* ==== normalizers (normalizer.c) ========================================= */
 
 typedef enum wd__tnorm_type {
@@ -178,7 +147,7 @@ typedef struct wd__normalizer {
     char *pattern; size_t pattern_len;   /* Replace: literal pattern, or */
     pcre2_code *re;                      /* Replace: regex pattern */
     char *content; size_t content_len;   /* Replace, Prepend */
-    struct wd__normalizer **kids; size_t n_kids;
+    void **kids; size_t n_kids;          /* Sequence: wd__normalizer * each */
 } wd__normalizer;
 
 wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *field,
@@ -208,7 +177,7 @@ typedef struct wd__pretok {
     char *pattern; size_t pattern_len;    /* Split with a literal pattern */
     pcre2_code *re;                       /* Split with a regex; ByteLevel's */
     bool individual_digits;               /* Digits */
-    struct wd__pretok **kids; size_t n_kids;
+    void **kids; size_t n_kids;           /* Sequence: wd__pretok * each */
 } wd__pretok;
 
 wd_status wd__pretok_parse(const cJSON *j, const char *where, const char *field, wd__arena *a,
@@ -222,20 +191,49 @@ wd_status wd__pretok_run(const wd__pretok *p, const wd__tstr *in, const wd__piec
 uint32_t wd__bytelevel_char(unsigned char b);
 int      wd__bytelevel_byte(uint32_t cp);
 
-/* ==== models (bpe.c, wordpiece.c, unigram.c) ============================= */
-
-typedef enum wd__tmodel_type { WD_TMODEL_BPE, WD_TMODEL_WORDPIECE, WD_TMODEL_UNIGRAM } wd__tmodel_type;
+/* ==== the vocabulary (vocab.c) =========================================== */
 
 typedef struct wd__tokstr {
     const char *s;   /* NUL-terminated, in the tokenizer's arena */
     uint32_t    len;
 } wd__tokstr;
 
+typedef struct wd__vocab {
+    wd__strmap  map; /* token -> id */
+    wd__tokstr *tok; /* id -> token, n entries (s NULL = an id no token has) */
+    size_t      n;
+} wd__vocab;
+
+/* Room for ids [0, n_ids) and n_tokens strings. WD_ERR_NOMEM on failure
+ * (wd__vocab_free cleans up either way). */
+wd_status wd__vocab_init(wd__vocab *v, size_t n_ids, size_t n_tokens);
+/* Stores token s (len bytes, copied into a) as id; WD_ERR_FORMAT naming
+ * where when id is outside the table. */
+wd_status wd__vocab_add(wd__vocab *v, wd__arena *a, const char *s, size_t len, int64_t id,
+                        const char *where);
+void      wd__vocab_free(wd__vocab *v);
+/* Parses tokenizer.json's "vocab": {token: id} (BPE, WordPiece) into v. */
+wd_status wd__vocab_parse_object(const cJSON *j, const char *where, wd__arena *a, wd__vocab *v);
+
+/* The id of token s[0, len): true with *id, false when absent. */
+static inline bool wd__vocab_id(const wd__vocab *v, const char *s, size_t len, int32_t *id) {
+    return wd__strmap_get(&v->map, s, len, id);
+}
+
+/* The string of id (len bytes in *len), or NULL when no token has it. */
+static inline const char *wd__vocab_token(const wd__vocab *v, int32_t id, size_t *len) {
+    if (id < 0 || (size_t)id >= v->n || !v->tok[id].s) return NULL;
+    *len = v->tok[id].len;
+    return v->tok[id].s;
+}
+
+/* ==== models (bpe.c, wordpiece.c, unigram.c) ============================= */
+
+typedef enum wd__tmodel_type { WD_TMODEL_BPE, WD_TMODEL_WORDPIECE, WD_TMODEL_UNIGRAM } wd__tmodel_type;
+
 typedef struct wd__tmodel {
     wd__tmodel_type type;
-    wd__strmap  vocab;       /* token -> id */
-    wd__tokstr *id_tok;      /* id -> token, n_id entries (s NULL = unused) */
-    size_t     n_id;
+    wd__vocab  vocab;
     int32_t    unk_id;      /* -1: none */
     const char *unk;
     /* BPE */
@@ -277,11 +275,6 @@ wd_status wd__wordpiece_tokenize(const wd__tmodel *m, const char *s, size_t len,
 wd_status wd__unigram_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m);
 wd_status wd__unigram_tokenize(const wd__tmodel *m, const char *s, size_t len, wd__mtoks *out,
                                wd__scratch *sc);
-void      wd__model_free(wd__tmodel *m);
-/* Stores a vocabulary entry (string copied into a). */
-wd_status wd__model_add_token(wd__tmodel *m, wd__arena *a, const char *s, size_t len, int64_t id,
-                              const char *where);
-wd_status wd__model_alloc_ids(wd__tmodel *m, size_t n);
 
 /* ==== added tokens (added_tokens.c) ====================================== */
 
@@ -327,7 +320,7 @@ typedef struct wd__postproc {
     wd__post_item *items; size_t n_items;  /* Template: the single template */
     int32_t cls_id, sep_id;               /* Bert, Roberta */
     bool trim_offsets, add_prefix_space;
-    struct wd__postproc **kids; size_t n_kids;
+    void **kids; size_t n_kids;            /* Sequence: wd__postproc * each */
 } wd__postproc;
 
 /* The encoding being built. */
@@ -364,7 +357,7 @@ typedef struct wd__decoder {
     uint32_t strip_char; size_t strip_start, strip_stop; /* Strip */
     char *pattern; size_t pattern_len; pcre2_code *re;  /* Replace */
     char *content; size_t content_len;
-    struct wd__decoder **kids; size_t n_kids;
+    void **kids; size_t n_kids;                  /* Sequence: wd__decoder * each */
 } wd__decoder;
 
 /* A list of strings in one buffer. */

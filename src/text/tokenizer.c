@@ -35,29 +35,11 @@
 /* model/gguf_model.c: the tokenizer rebuilt from a .gguf's tokenizer.ggml.* */
 wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out);
 
-/* ==== the model's vocabulary ============================================= */
+/* ==== the model ========================================================== */
 
-wd_status wd__model_alloc_ids(wd__tmodel *m, size_t n) {
-    m->id_tok = calloc(n ? n : 1, sizeof *m->id_tok);
-    if (!m->id_tok) return WD_ERR_NOMEM;
-    m->n_id = n;
-    return WD_OK;
-}
-
-wd_status wd__model_add_token(wd__tmodel *m, wd__arena *a, const char *s, size_t len, int64_t id,
-                              const char *where) {
-    if (id < 0 || (size_t)id >= m->n_id)
-        return wd__fail(WD_ERR_FORMAT, "%s: model.vocab: id %lld out of range", where, (long long)id);
-    char *c = wd__arena_strndup(a, s, len);
-    if (!c) return WD_ERR_NOMEM;
-    m->id_tok[id] = (wd__tokstr){c, (uint32_t)len};
-    return wd__strmap_put(&m->vocab, c, len, (int32_t)id);
-}
-
-void wd__model_free(wd__tmodel *m) {
-    wd__strmap_free(&m->vocab);
+static void model_free(wd__tmodel *m) {
+    wd__vocab_free(&m->vocab);
     wd__u64map_free(&m->merges);
-    free(m->id_tok);
     free(m->score);
     memset(m, 0, sizeof *m);
 }
@@ -88,17 +70,13 @@ const char *wd__tok_str(const struct wd_tokenizer *t, int32_t id, size_t *len) {
         *len = t->added.tok[a].len;
         return t->added.tok[a].content;
     }
-    if ((size_t)id < t->model.n_id && t->model.id_tok[id].s) {
-        *len = t->model.id_tok[id].len;
-        return t->model.id_tok[id].s;
-    }
-    return NULL;
+    return wd__vocab_token(&t->model.vocab, id, len);
 }
 
 void wd_tokenizer_free(wd_tokenizer *tok) {
     if (!tok) return;
     tok_ext *x = (tok_ext *)tok;
-    wd__model_free(&tok->model);
+    model_free(&tok->model);
     wd__added_free(&tok->added);
     wd__normalizer_free(tok->normalizer);
     wd__pretok_free(tok->pretok);
@@ -183,11 +161,11 @@ static wd_status parse_added(const cJSON *root, const char *where, wd_tokenizer 
         /* Added tokens reuse model ids or extend the vocabulary after them:
          * ids beyond model size + added count would leave holes that the
          * id tables would still have to hold (1e9 = gigabytes). */
-        if (!st && (id < 0 || (uint64_t)id >= (uint64_t)t->model.n_id + n))
+        if (!st && (id < 0 || (uint64_t)id >= (uint64_t)t->model.vocab.n + n))
             st = wd__fail(WD_ERR_FORMAT,
                           "%s: field 'id': %lld is out of range: the model has %zu tokens and "
                           "there are %zu added tokens, so ids are below %zu",
-                          sub, (long long)id, t->model.n_id, n, t->model.n_id + n);
+                          sub, (long long)id, t->model.vocab.n, n, t->model.vocab.n + n);
         if (!st) st = wd__json_str(it, sub, "content", true, NULL, &content);
         if (!st) st = wd__json_bool(it, sub, "special", false, false, &a->special);
         if (!st) st = wd__json_bool(it, sub, "lstrip", false, false, &a->lstrip);
@@ -284,7 +262,7 @@ wd_status wd_tokenizer_load_json(const char *json, size_t len, const char *confi
         st = wd__postproc_parse(c, where, "post_processor", &t->model, &t->added, &t->post);
     if (!st && (c = OPT(root, "decoder"))) st = wd__decoder_parse(c, where, "decoder", &t->decoder);
     if (!st) {
-        size_t vs = t->model.n_id;
+        size_t vs = t->model.vocab.n;
         for (size_t k = 0; k < t->added.n; k++)
             if ((size_t)t->added.tok[k].id + 1 > vs) vs = (size_t)t->added.tok[k].id + 1;
         t->vocab_size = vs;
@@ -357,7 +335,7 @@ int32_t wd_tokenizer_token_to_id(const wd_tokenizer *tok, const char *token) {
     int32_t id;
     size_t n = strlen(token);
     if (wd__strmap_get(&x->added_by_str, token, n, &id)) return id;
-    if (wd__strmap_get(&tok->model.vocab, token, n, &id)) return id;
+    if (wd__vocab_id(&tok->model.vocab, token, n, &id)) return id;
     return -1;
 }
 

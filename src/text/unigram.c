@@ -26,8 +26,7 @@ wd_status wd__unigram_parse(const cJSON *j, const char *where, wd__arena *a, wd_
         return wd__fail(WD_ERR_FORMAT, "%s: model.vocab: expected an array of [piece, score], got %s",
                         where, wd__json_type_name(v));
     size_t n = (size_t)cJSON_GetArraySize(v);
-    wd_status st = wd__model_alloc_ids(m, n);
-    if (!st) st = wd__strmap_init(&m->vocab, n);
+    wd_status st = wd__vocab_init(&m->vocab, n, n);
     if (!st && !(m->score = calloc(n ? n : 1, sizeof *m->score))) st = WD_ERR_NOMEM;
     if (st) return st;
     m->min_score = DBL_MAX;
@@ -37,7 +36,7 @@ wd_status wd__unigram_parse(const cJSON *j, const char *where, wd__arena *a, wd_
         const cJSON *p = cJSON_GetArrayItem(it, 0), *s = cJSON_GetArrayItem(it, 1);
         if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 || !cJSON_IsString(p) || !cJSON_IsNumber(s))
             return wd__fail(WD_ERR_FORMAT, "%s: model.vocab[%zu]: expected [piece, score]", where, id);
-        st = wd__model_add_token(m, a, p->valuestring, strlen(p->valuestring), (int64_t)id, where);
+        st = wd__vocab_add(&m->vocab, a, p->valuestring, strlen(p->valuestring), (int64_t)id, where);
         if (st) return st;
         m->score[id] = s->valuedouble;
         if (s->valuedouble < m->min_score) m->min_score = s->valuedouble;
@@ -56,13 +55,13 @@ wd_status wd__unigram_parse(const cJSON *j, const char *where, wd__arena *a, wd_
             return wd__fail(WD_ERR_FORMAT, "%s.unk_id: %lld is not an id of the vocab", sub, (long long)unk);
     }
     m->unk_id = (int32_t)unk;
-    if (unk >= 0) m->unk = m->id_tok[unk].s;
+    if (unk >= 0) m->unk = m->vocab.tok[unk].s;
     st = wd__json_bool(j, sub, "byte_fallback", false, false, &m->byte_fallback);
     if (st) return st;
     for (int b = 0; b < 256; b++) {
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", b);
-        if (!wd__strmap_get(&m->vocab, name, 6, &m->byte_id[b])) m->byte_id[b] = -1;
+        if (!wd__vocab_id(&m->vocab, name, 6, &m->byte_id[b])) m->byte_id[b] = -1;
     }
     return WD_OK;
 }
@@ -95,7 +94,7 @@ wd_status wd__unigram_tokenize(const wd__tmodel *m, const char *s, size_t len, w
         bool single = false;
         for (size_t e = i + clen; e <= len && e - i <= m->max_piece_len;) {
             int32_t id;
-            if (wd__strmap_get(&m->vocab, s + i, e - i, &id)) {
+            if (wd__vocab_id(&m->vocab, s + i, e - i, &id)) {
                 double c = best[i].score + m->score[id];
                 if (best[e].from < 0 || c > best[e].score) best[e] = (node){c, id, (int32_t)i};
                 if (e == i + clen) single = true;

@@ -13,12 +13,10 @@
 #include "base/json.h"
 #include "text/tok_internal.h"
 
-wd_status wd__vocab_parse_object(const cJSON *v, const char *where, wd__arena *a, wd__tmodel *m);
-
 wd_status wd__wordpiece_parse(const cJSON *j, const char *where, wd__arena *a, wd__tmodel *m) {
     m->type = WD_TMODEL_WORDPIECE;
     m->unk_id = -1;
-    wd_status st = wd__vocab_parse_object(cJSON_GetObjectItemCaseSensitive(j, "vocab"), where, a, m);
+    wd_status st = wd__vocab_parse_object(cJSON_GetObjectItemCaseSensitive(j, "vocab"), where, a, &m->vocab);
     if (st) return st;
     char sub[256];
     snprintf(sub, sizeof sub, "%s: model", where);
@@ -36,7 +34,7 @@ wd_status wd__wordpiece_parse(const cJSON *j, const char *where, wd__arena *a, w
     m->cont_prefix = wd__arena_strdup(a, prefix);
     if (!m->unk || !m->cont_prefix) return WD_ERR_NOMEM;
     m->cont_prefix_len = strlen(prefix);
-    if (!wd__strmap_get(&m->vocab, unk, strlen(unk), &m->unk_id))
+    if (!wd__vocab_id(&m->vocab, unk, strlen(unk), &m->unk_id))
         return wd__fail(WD_ERR_FORMAT, "%s.unk_token: '%s' is not in the vocab", sub, unk);
     return WD_OK;
 }
@@ -63,10 +61,10 @@ wd_status wd__wordpiece_tokenize(const wd__tmodel *m, const char *s, size_t len,
         while (start < end) {
             bool found;
             if (start == 0) {
-                found = wd__strmap_get(&m->vocab, s, end, &id);
+                found = wd__vocab_id(&m->vocab, s, end, &id);
             } else {
                 memcpy(sc->buf + m->cont_prefix_len, s + start, end - start);
-                found = wd__strmap_get(&m->vocab, sc->buf, m->cont_prefix_len + end - start, &id);
+                found = wd__vocab_id(&m->vocab, sc->buf, m->cont_prefix_len + end - start, &id);
             }
             if (found) break;
             /* drop the last character */

@@ -14,11 +14,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (c) abort();
         return 0;
     }
-    if (c->hidden_size <= 0 || c->n_head <= 0 || c->n_kv_head <= 0 || c->head_dim <= 0 ||
-        c->n_head % c->n_kv_head != 0 || c->num_labels < 1 || c->n_layer <= 0)
+    int64_t H = wd_model_config_n_head(c), KV = wd_model_config_n_kv_head(c);
+    if (wd_model_config_hidden_size(c) <= 0 || H <= 0 || KV <= 0 || wd_model_config_head_dim(c) <= 0 ||
+        H % KV != 0 || wd_model_config_num_labels(c) < 1 || wd_model_config_n_layer(c) <= 0)
         abort();
-    for (int64_t i = 0; i < c->num_labels; i++)
-        if (!c->id2label[i]) abort();
+    for (int64_t i = 0; i < wd_model_config_num_labels(c); i++)
+        if (!wd_model_config_label(c, i)) abort();
     wd_model_config_free(c);
     return 0;
 }

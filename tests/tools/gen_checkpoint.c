@@ -47,6 +47,7 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "warden/ops.h"
 
 wdt_gen_params wdt_gen_params_default(const char *family) {
     wdt_gen_params p;

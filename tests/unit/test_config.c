@@ -39,57 +39,57 @@ static void test_llama(void **state) {
         "\"hidden_act\":\"silu\",\"tie_word_embeddings\":true,\"attention_bias\":false,"
         "\"mlp_bias\":false,\"bos_token_id\":128000,\"eos_token_id\":[128001,128008,128009],"
         "\"torch_dtype\":\"bfloat16\",\"head_dim\":64}");
-    assert_int_equal(c->type, WD_MODEL_TYPE_LLAMA);
-    assert_int_equal(c->family, WD_MODEL_FAMILY_DECODER);
-    assert_string_equal(c->model_type, "llama");
-    assert_string_equal(c->architecture, "LlamaForCausalLM");
-    assert_int_equal(c->vocab_size, 128256);
-    assert_int_equal(c->hidden_size, 2048);
-    assert_int_equal(c->intermediate_size, 8192);
-    assert_int_equal(c->n_layer, 16);
-    assert_int_equal(c->n_head, 32);
-    assert_int_equal(c->n_kv_head, 8);
-    assert_int_equal(c->head_dim, 64);
-    assert_int_equal(c->max_position_embeddings, 131072);
-    assert_true(c->rope_theta == 500000.0);
-    assert_int_equal(c->rope_scaling.type, WD_ROPE_SCALING_LLAMA3);
-    assert_true(c->rope_scaling.factor == 32.0);
-    assert_true(c->rope_scaling.low_freq_factor == 1.0);
-    assert_true(c->rope_scaling.high_freq_factor == 4.0);
-    assert_int_equal(c->rope_scaling.original_max_position_embeddings, 8192);
-    assert_true(c->norm_eps == 1e-5);
-    assert_int_equal(c->hidden_act, WD_ACT_SILU);
-    assert_true(c->tie_word_embeddings);
-    assert_false(c->attention_bias);
-    assert_false(c->attention_out_bias);
-    assert_false(c->mlp_bias);
-    assert_int_equal(c->bos_token_id, 128000);
-    assert_int_equal(c->n_eos_token_ids, 3);
-    assert_int_equal(c->eos_token_ids[2], 128009);
-    assert_int_equal(c->pad_token_id, -1);
-    assert_string_equal(c->torch_dtype, "bfloat16");
-    assert_int_equal(c->type_vocab_size, 0);
+    assert_int_equal(wd_model_config_type(c), WD_MODEL_TYPE_LLAMA);
+    assert_int_equal(wd_model_config_family(c), WD_MODEL_FAMILY_DECODER);
+    assert_string_equal(wd_model_config_model_type(c), "llama");
+    assert_string_equal(wd_model_config_architecture(c), "LlamaForCausalLM");
+    assert_int_equal(wd_model_config_vocab_size(c), 128256);
+    assert_int_equal(wd_model_config_hidden_size(c), 2048);
+    assert_int_equal(wd_model_config_intermediate_size(c), 8192);
+    assert_int_equal(wd_model_config_n_layer(c), 16);
+    assert_int_equal(wd_model_config_n_head(c), 32);
+    assert_int_equal(wd_model_config_n_kv_head(c), 8);
+    assert_int_equal(wd_model_config_head_dim(c), 64);
+    assert_int_equal(wd_model_config_max_position_embeddings(c), 131072);
+    assert_true(wd_model_config_rope_theta(c) == 500000.0);
+    assert_string_equal(wd_model_config_rope_scaling(c), "llama3");
+    assert_true(wd_model_config_rope_factor(c) == 32.0);
+    assert_true(wd_model_config_rope_low_freq_factor(c) == 1.0);
+    assert_true(wd_model_config_rope_high_freq_factor(c) == 4.0);
+    assert_int_equal(wd_model_config_rope_original_max_position_embeddings(c), 8192);
+    assert_true(wd_model_config_norm_eps(c) == 1e-5);
+    assert_int_equal(wd_model_config_hidden_act(c), WD_ACT_SILU);
+    assert_true(wd_model_config_tie_word_embeddings(c));
+    assert_false(wd_model_config_attention_bias(c));
+    assert_false(wd_model_config_attention_out_bias(c));
+    assert_false(wd_model_config_mlp_bias(c));
+    assert_int_equal(wd_model_config_bos_token_id(c), 128000);
+    assert_int_equal(wd_model_config_n_eos_token_ids(c), 3);
+    assert_int_equal(wd_model_config_eos_token_id(c, 2), 128009);
+    assert_int_equal(wd_model_config_pad_token_id(c), -1);
+    assert_string_equal(wd_model_config_torch_dtype(c), "bfloat16");
+    assert_int_equal(wd_model_config_type_vocab_size(c), 0);
     wd_model_config_free(c);
 
     /* minimal llama: LlamaConfig defaults fill the rest */
     c = parse_ok("{\"model_type\":\"llama\",\"vocab_size\":32000,\"hidden_size\":64,"
                  "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
                  "\"attention_bias\":true,\"rope_scaling\":{\"type\":\"linear\",\"factor\":2.0}}");
-    assert_int_equal(c->n_kv_head, 4);
-    assert_int_equal(c->head_dim, 16);
-    assert_int_equal(c->max_position_embeddings, 2048);
-    assert_true(c->rope_theta == 10000.0);
-    assert_true(c->norm_eps == 1e-6);
-    assert_false(c->tie_word_embeddings);
-    assert_true(c->attention_bias && c->attention_out_bias);
-    assert_int_equal(c->rope_scaling.type, WD_ROPE_SCALING_LINEAR);
-    assert_true(c->rope_scaling.factor == 2.0);
-    assert_int_equal(c->bos_token_id, 1);
-    assert_int_equal(c->n_eos_token_ids, 1);
-    assert_int_equal(c->eos_token_ids[0], 2);
-    assert_string_equal(c->architecture, "");
-    assert_int_equal(c->num_labels, 2);
-    assert_string_equal(c->id2label[1], "LABEL_1");
+    assert_int_equal(wd_model_config_n_kv_head(c), 4);
+    assert_int_equal(wd_model_config_head_dim(c), 16);
+    assert_int_equal(wd_model_config_max_position_embeddings(c), 2048);
+    assert_true(wd_model_config_rope_theta(c) == 10000.0);
+    assert_true(wd_model_config_norm_eps(c) == 1e-6);
+    assert_false(wd_model_config_tie_word_embeddings(c));
+    assert_true(wd_model_config_attention_bias(c) && wd_model_config_attention_out_bias(c));
+    assert_string_equal(wd_model_config_rope_scaling(c), "linear");
+    assert_true(wd_model_config_rope_factor(c) == 2.0);
+    assert_int_equal(wd_model_config_bos_token_id(c), 1);
+    assert_int_equal(wd_model_config_n_eos_token_ids(c), 1);
+    assert_int_equal(wd_model_config_eos_token_id(c, 0), 2);
+    assert_string_equal(wd_model_config_architecture(c), "");
+    assert_int_equal(wd_model_config_num_labels(c), 2);
+    assert_string_equal(wd_model_config_label(c, 1), "LABEL_1");
     wd_model_config_free(c);
     wd_model_config_free(NULL);
 }
@@ -100,17 +100,17 @@ static void test_mistral_qwen2(void **state) {
         "\"vocab_size\":32000,\"hidden_size\":4096,\"intermediate_size\":14336,"
         "\"num_hidden_layers\":32,\"num_attention_heads\":32,\"rms_norm_eps\":1e-05,"
         "\"rope_theta\":10000.0,\"sliding_window\":4096,\"torch_dtype\":\"bfloat16\"}");
-    assert_int_equal(c->type, WD_MODEL_TYPE_MISTRAL);
-    assert_int_equal(c->n_kv_head, 8); /* MistralConfig's default */
-    assert_int_equal(c->sliding_window, 4096);
-    assert_int_equal(c->max_position_embeddings, 131072);
-    assert_false(c->attention_bias);
+    assert_int_equal(wd_model_config_type(c), WD_MODEL_TYPE_MISTRAL);
+    assert_int_equal(wd_model_config_n_kv_head(c), 8); /* MistralConfig's default */
+    assert_int_equal(wd_model_config_sliding_window(c), 4096);
+    assert_int_equal(wd_model_config_max_position_embeddings(c), 131072);
+    assert_false(wd_model_config_attention_bias(c));
     wd_model_config_free(c);
     /* Mistral v0.2+: "sliding_window": null means no window */
     c = parse_ok("{\"model_type\":\"mistral\",\"vocab_size\":100,\"hidden_size\":64,"
                  "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":8,"
                  "\"sliding_window\":null}");
-    assert_int_equal(c->sliding_window, 0);
+    assert_int_equal(wd_model_config_sliding_window(c), 0);
     wd_model_config_free(c);
 
     c = parse_ok(
@@ -121,16 +121,16 @@ static void test_mistral_qwen2(void **state) {
         "\"rms_norm_eps\":1e-06,\"rope_theta\":1000000.0,\"sliding_window\":32768,"
         "\"tie_word_embeddings\":true,\"torch_dtype\":\"bfloat16\",\"use_sliding_window\":false,"
         "\"vocab_size\":151936}");
-    assert_int_equal(c->type, WD_MODEL_TYPE_QWEN2);
-    assert_int_equal(c->head_dim, 64);
-    assert_int_equal(c->n_kv_head, 2);
-    assert_true(c->attention_bias);      /* q/k/v biases by design */
-    assert_false(c->attention_out_bias); /* never on o_proj */
-    assert_false(c->mlp_bias);
-    assert_int_equal(c->sliding_window, 0); /* use_sliding_window false */
-    assert_true(c->rope_theta == 1e6);
-    assert_true(c->tie_word_embeddings);
-    assert_int_equal(c->eos_token_ids[0], 151643);
+    assert_int_equal(wd_model_config_type(c), WD_MODEL_TYPE_QWEN2);
+    assert_int_equal(wd_model_config_head_dim(c), 64);
+    assert_int_equal(wd_model_config_n_kv_head(c), 2);
+    assert_true(wd_model_config_attention_bias(c));      /* q/k/v biases by design */
+    assert_false(wd_model_config_attention_out_bias(c)); /* never on o_proj */
+    assert_false(wd_model_config_mlp_bias(c));
+    assert_int_equal(wd_model_config_sliding_window(c), 0); /* use_sliding_window false */
+    assert_true(wd_model_config_rope_theta(c) == 1e6);
+    assert_true(wd_model_config_tie_word_embeddings(c));
+    assert_int_equal(wd_model_config_eos_token_id(c, 0), 151643);
     wd_model_config_free(c);
 }
 
@@ -144,18 +144,19 @@ static void test_encoders(void **state) {
         "\"vocab_size\":30522,\"id2label\":{\"0\":\"safe\",\"1\":\"unsafe\",\"2\":\"maybe\"},"
         "\"label2id\":{\"safe\":0,\"unsafe\":1,\"maybe\":2},"
         "\"problem_type\":\"single_label_classification\"}");
-    assert_int_equal(c->type, WD_MODEL_TYPE_BERT);
-    assert_int_equal(c->family, WD_MODEL_FAMILY_ENCODER);
-    assert_int_equal(c->hidden_act, WD_ACT_GELU);
-    assert_true(c->norm_eps == 1e-12);
-    assert_int_equal(c->type_vocab_size, 2);
-    assert_int_equal(c->num_labels, 3);
-    assert_string_equal(c->id2label[0], "safe");
-    assert_string_equal(c->id2label[2], "maybe");
-    assert_string_equal(c->problem_type, "single_label_classification");
-    assert_true(c->attention_bias && c->attention_out_bias && c->mlp_bias);
-    assert_true(c->tie_word_embeddings);
-    assert_int_equal(c->pad_token_id, 0);
+    assert_int_equal(wd_model_config_type(c), WD_MODEL_TYPE_BERT);
+    assert_int_equal(wd_model_config_family(c), WD_MODEL_FAMILY_ENCODER);
+    assert_int_equal(wd_model_config_hidden_act(c), WD_ACT_GELU);
+    assert_true(wd_model_config_norm_eps(c) == 1e-12);
+    assert_int_equal(wd_model_config_type_vocab_size(c), 2);
+    assert_int_equal(wd_model_config_num_labels(c), 3);
+    assert_string_equal(wd_model_config_label(c, 0), "safe");
+    assert_string_equal(wd_model_config_label(c, 2), "maybe");
+    assert_string_equal(wd_model_config_problem_type(c), "single_label_classification");
+    assert_true(wd_model_config_attention_bias(c) && wd_model_config_attention_out_bias(c) &&
+                wd_model_config_mlp_bias(c));
+    assert_true(wd_model_config_tie_word_embeddings(c));
+    assert_int_equal(wd_model_config_pad_token_id(c), 0);
     wd_model_config_free(c);
 
     c = parse_ok(
@@ -164,13 +165,13 @@ static void test_encoders(void **state) {
         "\"intermediate_size\":3072,\"layer_norm_eps\":1e-05,\"max_position_embeddings\":514,"
         "\"num_attention_heads\":12,\"num_hidden_layers\":12,\"pad_token_id\":1,"
         "\"type_vocab_size\":1,\"vocab_size\":50265,\"num_labels\":4}");
-    assert_int_equal(c->type, WD_MODEL_TYPE_ROBERTA);
-    assert_int_equal(c->max_position_embeddings, 514);
-    assert_int_equal(c->pad_token_id, 1);
-    assert_int_equal(c->type_vocab_size, 1);
-    assert_true(c->norm_eps == 1e-5);
-    assert_int_equal(c->num_labels, 4);
-    assert_string_equal(c->id2label[3], "LABEL_3");
+    assert_int_equal(wd_model_config_type(c), WD_MODEL_TYPE_ROBERTA);
+    assert_int_equal(wd_model_config_max_position_embeddings(c), 514);
+    assert_int_equal(wd_model_config_pad_token_id(c), 1);
+    assert_int_equal(wd_model_config_type_vocab_size(c), 1);
+    assert_true(wd_model_config_norm_eps(c) == 1e-5);
+    assert_int_equal(wd_model_config_num_labels(c), 4);
+    assert_string_equal(wd_model_config_label(c, 3), "LABEL_3");
     wd_model_config_free(c);
 
     c = parse_ok(
@@ -182,17 +183,25 @@ static void test_encoders(void **state) {
         "\"n_layers\":6,\"output_past\":true,\"pad_token_id\":0,\"qa_dropout\":0.1,"
         "\"seq_classif_dropout\":0.2,\"sinusoidal_pos_embds\":false,\"tie_weights_\":true,"
         "\"vocab_size\":30522}");
-    assert_int_equal(c->type, WD_MODEL_TYPE_DISTILBERT);
-    assert_int_equal(c->hidden_size, 768);
-    assert_int_equal(c->intermediate_size, 3072);
-    assert_int_equal(c->n_layer, 6);
-    assert_int_equal(c->n_head, 12);
-    assert_int_equal(c->head_dim, 64);
-    assert_int_equal(c->hidden_act, WD_ACT_GELU);
-    assert_true(c->norm_eps == 1e-12);
-    assert_int_equal(c->type_vocab_size, 0);
-    assert_false(c->sinusoidal_pos_embds);
-    assert_string_equal(c->id2label[1], "POSITIVE");
+    assert_int_equal(wd_model_config_type(c), WD_MODEL_TYPE_DISTILBERT);
+    assert_int_equal(wd_model_config_hidden_size(c), 768);
+    assert_int_equal(wd_model_config_intermediate_size(c), 3072);
+    assert_int_equal(wd_model_config_n_layer(c), 6);
+    assert_int_equal(wd_model_config_n_head(c), 12);
+    assert_int_equal(wd_model_config_head_dim(c), 64);
+    assert_int_equal(wd_model_config_hidden_act(c), WD_ACT_GELU);
+    assert_true(wd_model_config_norm_eps(c) == 1e-12);
+    assert_int_equal(wd_model_config_type_vocab_size(c), 0);
+    assert_false(wd_model_config_sinusoidal_pos_embds(c));
+    assert_string_equal(wd_model_config_label(c, 1), "POSITIVE");
+    /* out of range: no label, no eos id */
+    assert_null(wd_model_config_label(c, 2));
+    assert_null(wd_model_config_label(c, -1));
+    assert_int_equal(wd_model_config_n_eos_token_ids(c), 0);
+    assert_int_equal(wd_model_config_eos_token_id(c, 0), -1);
+    assert_string_equal(wd_model_config_hidden_act_name(c), "gelu");
+    assert_string_equal(wd_model_config_rope_scaling(c), "none");
+    assert_string_equal(wd_model_config_problem_type(c), "");
     wd_model_config_free(c);
 }
 
@@ -264,7 +273,7 @@ static void test_errors(void **state) {
                       "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4}";
     wdt_write_file(path, txt, strlen(txt));
     assert_int_equal(wd_model_config_load(dir, &c), WD_OK);
-    assert_int_equal(c->type, WD_MODEL_TYPE_QWEN2);
+    assert_int_equal(wd_model_config_type(c), WD_MODEL_TYPE_QWEN2);
     wd_model_config_free(c);
     assert_int_equal(wd_model_config_load(path, &c), WD_OK);
     wd_model_config_free(c);
@@ -278,7 +287,7 @@ static void test_names(void **state) {
     assert_string_equal(wd_model_type_name(WD_MODEL_TYPE_DISTILBERT), "distilbert");
     assert_string_equal(wd_model_family_name(WD_MODEL_FAMILY_ENCODER), "encoder");
     assert_string_equal(wd_act_name(WD_ACT_GELU_TANH), "gelu_tanh");
-    assert_string_equal(wd_rope_scaling_name(WD_ROPE_SCALING_LLAMA3), "llama3");
+    assert_string_equal(wd_rope_scaling_name(WD_ROPE_SCALING_LLAMA3), "llama3"); /* warden/ops.h */
 }
 
 int main(void) {

@@ -621,6 +621,48 @@ static void test_cli(void **s) {
     free(dir);
 }
 
+/* Sizes a caller budgets memory with: the parameter count is the
+ * checkpoint's (lm_head absent when tied); an aligned F32 checkpoint is
+ * used in place (4 bytes a parameter, nothing owned); a decoder's F16
+ * matrices are used in place too (2 bytes a parameter) while its F16 norms
+ * are widened into owned F32; an encoder's BF16 weights are all widened.
+ * A context knows its model. */
+static void test_sizes(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    const char *args[] = {"--family llama --seed 4", "--family llama --seed 4 --tie",
+                          "--family llama --seed 4 --dtype F16", "--family bert --seed 4 --dtype BF16"};
+    for (size_t k = 0; k < sizeof args / sizeof *args; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "model_sizes_%zu", k);
+        char *dir = mf_make(name, args[k]);
+        wd_checkpoint *ck = NULL;
+        assert_int_equal(wd_checkpoint_open(dir, &ck), WD_OK);
+        wd_model *m = mf_load(dir, 1, -1);
+        uint64_t n = wd_checkpoint_n_params(ck);
+        assert_true(n > 0);
+        assert_true(wd_model_n_params(m) == n);
+        uint64_t wb = wd_model_weight_bytes(m), owned = wd_model_owned_bytes(m);
+        if (!strstr(args[k], "--dtype")) {
+            assert_true(wb == 4 * n && owned == 0);
+        } else if (strstr(args[k], "llama")) {
+            uint64_t matrices = (4 * n - wb) / 2; /* wb = 2 * matrices + 4 * rest */
+            assert_true(wb < 4 * n && matrices < n && 2 * matrices == 4 * n - wb);
+            assert_true(owned == 4 * (n - matrices));
+        } else {
+            assert_true(wb == 4 * n && owned == 4 * n);
+        }
+        wd_context *ctx = NULL;
+        assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
+        assert_ptr_equal(wd_context_model(ctx), m);
+        wd_context_free(ctx);
+        wd_model_free(m);
+        wd_checkpoint_free(ck);
+        free(dir);
+    }
+    assert_null(wd_context_model(NULL));
+    assert_true(wd_model_n_params(NULL) == 0 && wd_model_owned_bytes(NULL) == 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_equals_recompute),
@@ -633,6 +675,7 @@ int main(void) {
         cmocka_unit_test(test_generate_stop),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

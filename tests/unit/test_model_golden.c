@@ -55,7 +55,8 @@ static void run_fixture(const char *name, int n_threads, golden_out *keep) {
     if (inter) {
         m0 = mf_load(dir, 1, 0);
         const wd_model_config *c = wd_model_get_config(m0);
-        int H = (int)c->n_head, KV = (int)c->n_kv_head, D = (int)c->head_dim;
+        int H = (int)wd_model_config_n_head(c), KV = (int)wd_model_config_n_kv_head(c);
+        int D = (int)wd_model_config_head_dim(c);
         wd_model_free(m0);
         mf_derive_interleaved(dir, H, KV, D);
     }
@@ -70,7 +71,7 @@ static void run_fixture(const char *name, int n_threads, golden_out *keep) {
     wd_context *ctx = NULL;
     assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
 
-    if (c->family == WD_MODEL_FAMILY_DECODER) {
+    if (wd_model_config_family(c) == WD_MODEL_FAMILY_DECODER) {
         size_t V = wd_model_n_vocab(m);
         float *lg = malloc(T * V * sizeof *lg);
         assert_int_equal(wd_model_forward(ctx, ids, T, lg), WD_OK);

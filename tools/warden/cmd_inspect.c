@@ -39,80 +39,92 @@ static void shape_str(const wd_tensor_info *t, char *buf, size_t cap) {
 
 static cJSON *config_json(const wd_model_config *c) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "model_type", c->model_type);
-    cJSON_AddStringToObject(o, "family", wd_model_family_name(c->family));
-    cJSON_AddStringToObject(o, "architecture", c->architecture);
-    cJSON_AddNumberToObject(o, "vocab_size", (double)c->vocab_size);
-    cJSON_AddNumberToObject(o, "hidden_size", (double)c->hidden_size);
-    cJSON_AddNumberToObject(o, "intermediate_size", (double)c->intermediate_size);
-    cJSON_AddNumberToObject(o, "n_layer", (double)c->n_layer);
-    cJSON_AddNumberToObject(o, "n_head", (double)c->n_head);
-    cJSON_AddNumberToObject(o, "n_kv_head", (double)c->n_kv_head);
-    cJSON_AddNumberToObject(o, "head_dim", (double)c->head_dim);
-    cJSON_AddNumberToObject(o, "max_position_embeddings", (double)c->max_position_embeddings);
-    if (c->family == WD_MODEL_FAMILY_DECODER) {
-        cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
+    cJSON_AddStringToObject(o, "model_type", wd_model_config_model_type(c));
+    cJSON_AddStringToObject(o, "family", wd_model_family_name(wd_model_config_family(c)));
+    cJSON_AddStringToObject(o, "architecture", wd_model_config_architecture(c));
+    cJSON_AddNumberToObject(o, "vocab_size", (double)wd_model_config_vocab_size(c));
+    cJSON_AddNumberToObject(o, "hidden_size", (double)wd_model_config_hidden_size(c));
+    cJSON_AddNumberToObject(o, "intermediate_size", (double)wd_model_config_intermediate_size(c));
+    cJSON_AddNumberToObject(o, "n_layer", (double)wd_model_config_n_layer(c));
+    cJSON_AddNumberToObject(o, "n_head", (double)wd_model_config_n_head(c));
+    cJSON_AddNumberToObject(o, "n_kv_head", (double)wd_model_config_n_kv_head(c));
+    cJSON_AddNumberToObject(o, "head_dim", (double)wd_model_config_head_dim(c));
+    cJSON_AddNumberToObject(o, "max_position_embeddings",
+                            (double)wd_model_config_max_position_embeddings(c));
+    if (wd_model_config_family(c) == WD_MODEL_FAMILY_DECODER) {
+        cJSON_AddNumberToObject(o, "rope_theta", wd_model_config_rope_theta(c));
         cJSON *rs = cJSON_AddObjectToObject(o, "rope_scaling");
-        cJSON_AddStringToObject(rs, "type", wd_rope_scaling_name(c->rope_scaling.type));
-        if (c->rope_scaling.type != WD_ROPE_SCALING_NONE) {
-            cJSON_AddNumberToObject(rs, "factor", c->rope_scaling.factor);
-            if (c->rope_scaling.type == WD_ROPE_SCALING_LLAMA3) {
-                cJSON_AddNumberToObject(rs, "low_freq_factor", c->rope_scaling.low_freq_factor);
-                cJSON_AddNumberToObject(rs, "high_freq_factor", c->rope_scaling.high_freq_factor);
+        const char *scaling = wd_model_config_rope_scaling(c);
+        cJSON_AddStringToObject(rs, "type", scaling);
+        if (strcmp(scaling, "none")) {
+            cJSON_AddNumberToObject(rs, "factor", wd_model_config_rope_factor(c));
+            if (!strcmp(scaling, "llama3")) {
+                cJSON_AddNumberToObject(rs, "low_freq_factor", wd_model_config_rope_low_freq_factor(c));
+                cJSON_AddNumberToObject(rs, "high_freq_factor",
+                                        wd_model_config_rope_high_freq_factor(c));
             }
-            if (c->rope_scaling.original_max_position_embeddings)
+            if (wd_model_config_rope_original_max_position_embeddings(c))
                 cJSON_AddNumberToObject(rs, "original_max_position_embeddings",
-                                        (double)c->rope_scaling.original_max_position_embeddings);
+                                        (double)wd_model_config_rope_original_max_position_embeddings(c));
         }
-        cJSON_AddNumberToObject(o, "sliding_window", (double)c->sliding_window);
+        cJSON_AddNumberToObject(o, "sliding_window", (double)wd_model_config_sliding_window(c));
     } else {
-        cJSON_AddNumberToObject(o, "type_vocab_size", (double)c->type_vocab_size);
-        if (c->type == WD_MODEL_TYPE_DISTILBERT)
-            cJSON_AddBoolToObject(o, "sinusoidal_pos_embds", c->sinusoidal_pos_embds);
+        cJSON_AddNumberToObject(o, "type_vocab_size", (double)wd_model_config_type_vocab_size(c));
+        if (wd_model_config_type(c) == WD_MODEL_TYPE_DISTILBERT)
+            cJSON_AddBoolToObject(o, "sinusoidal_pos_embds", wd_model_config_sinusoidal_pos_embds(c));
     }
-    cJSON_AddNumberToObject(o, "norm_eps", c->norm_eps);
-    cJSON_AddStringToObject(o, "hidden_act", c->hidden_act_name);
-    cJSON_AddBoolToObject(o, "tie_word_embeddings", c->tie_word_embeddings);
-    cJSON_AddBoolToObject(o, "attention_bias", c->attention_bias);
-    cJSON_AddBoolToObject(o, "attention_out_bias", c->attention_out_bias);
-    cJSON_AddBoolToObject(o, "mlp_bias", c->mlp_bias);
-    cJSON_AddNumberToObject(o, "pad_token_id", (double)c->pad_token_id);
-    cJSON_AddNumberToObject(o, "bos_token_id", (double)c->bos_token_id);
+    cJSON_AddNumberToObject(o, "norm_eps", wd_model_config_norm_eps(c));
+    cJSON_AddStringToObject(o, "hidden_act", wd_model_config_hidden_act_name(c));
+    cJSON_AddBoolToObject(o, "tie_word_embeddings", wd_model_config_tie_word_embeddings(c));
+    cJSON_AddBoolToObject(o, "attention_bias", wd_model_config_attention_bias(c));
+    cJSON_AddBoolToObject(o, "attention_out_bias", wd_model_config_attention_out_bias(c));
+    cJSON_AddBoolToObject(o, "mlp_bias", wd_model_config_mlp_bias(c));
+    cJSON_AddNumberToObject(o, "pad_token_id", (double)wd_model_config_pad_token_id(c));
+    cJSON_AddNumberToObject(o, "bos_token_id", (double)wd_model_config_bos_token_id(c));
     cJSON *eos = cJSON_AddArrayToObject(o, "eos_token_id");
-    for (int i = 0; i < c->n_eos_token_ids; i++)
-        cJSON_AddItemToArray(eos, cJSON_CreateNumber((double)c->eos_token_ids[i]));
-    if (c->torch_dtype[0]) cJSON_AddStringToObject(o, "torch_dtype", c->torch_dtype);
-    if (c->family == WD_MODEL_FAMILY_ENCODER) {
-        cJSON_AddNumberToObject(o, "num_labels", (double)c->num_labels);
+    for (int i = 0; i < wd_model_config_n_eos_token_ids(c); i++)
+        cJSON_AddItemToArray(eos, cJSON_CreateNumber((double)wd_model_config_eos_token_id(c, i)));
+    const char *dtype = wd_model_config_torch_dtype(c), *problem = wd_model_config_problem_type(c);
+    if (dtype[0]) cJSON_AddStringToObject(o, "torch_dtype", dtype);
+    if (wd_model_config_family(c) == WD_MODEL_FAMILY_ENCODER) {
+        cJSON_AddNumberToObject(o, "num_labels", (double)wd_model_config_num_labels(c));
         cJSON *labels = cJSON_AddArrayToObject(o, "id2label");
-        for (int64_t i = 0; i < c->num_labels; i++)
-            cJSON_AddItemToArray(labels, cJSON_CreateString(c->id2label[i]));
-        if (c->problem_type[0]) cJSON_AddStringToObject(o, "problem_type", c->problem_type);
+        for (int64_t i = 0; i < wd_model_config_num_labels(c); i++)
+            cJSON_AddItemToArray(labels, cJSON_CreateString(wd_model_config_label(c, i)));
+        if (problem[0]) cJSON_AddStringToObject(o, "problem_type", problem);
     }
     return o;
 }
 
 static void print_config(const wd_model_config *c) {
-    printf("config: %s (%s)%s%s\n", c->model_type, wd_model_family_name(c->family),
-           c->architecture[0] ? ", " : "", c->architecture);
+    const char *arch = wd_model_config_architecture(c);
+    printf("config: %s (%s)%s%s\n", wd_model_config_model_type(c),
+           wd_model_family_name(wd_model_config_family(c)), arch[0] ? ", " : "", arch);
     printf("  vocab %lld, hidden %lld, intermediate %lld, layers %lld, heads %lld (kv %lld, dim %lld)\n",
-           (long long)c->vocab_size, (long long)c->hidden_size, (long long)c->intermediate_size,
-           (long long)c->n_layer, (long long)c->n_head, (long long)c->n_kv_head,
-           (long long)c->head_dim);
+           (long long)wd_model_config_vocab_size(c), (long long)wd_model_config_hidden_size(c),
+           (long long)wd_model_config_intermediate_size(c), (long long)wd_model_config_n_layer(c),
+           (long long)wd_model_config_n_head(c), (long long)wd_model_config_n_kv_head(c),
+           (long long)wd_model_config_head_dim(c));
     printf("  max positions %lld, norm eps %g, activation %s, tied embeddings %s\n",
-           (long long)c->max_position_embeddings, c->norm_eps, c->hidden_act_name,
-           c->tie_word_embeddings ? "yes" : "no");
-    if (c->family == WD_MODEL_FAMILY_DECODER) {
-        printf("  rope theta %g, scaling %s", c->rope_theta, wd_rope_scaling_name(c->rope_scaling.type));
-        if (c->rope_scaling.type != WD_ROPE_SCALING_NONE) printf(" x%g", c->rope_scaling.factor);
-        printf(", biases q/k/v %s o %s mlp %s", c->attention_bias ? "yes" : "no",
-               c->attention_out_bias ? "yes" : "no", c->mlp_bias ? "yes" : "no");
-        if (c->sliding_window) printf(", sliding window %lld", (long long)c->sliding_window);
+           (long long)wd_model_config_max_position_embeddings(c), wd_model_config_norm_eps(c),
+           wd_model_config_hidden_act_name(c), wd_model_config_tie_word_embeddings(c) ? "yes" : "no");
+    if (wd_model_config_family(c) == WD_MODEL_FAMILY_DECODER) {
+        const char *scaling = wd_model_config_rope_scaling(c);
+        printf("  rope theta %g, scaling %s", wd_model_config_rope_theta(c), scaling);
+        if (strcmp(scaling, "none")) printf(" x%g", wd_model_config_rope_factor(c));
+        printf(", biases q/k/v %s o %s mlp %s", wd_model_config_attention_bias(c) ? "yes" : "no",
+               wd_model_config_attention_out_bias(c) ? "yes" : "no",
+               wd_model_config_mlp_bias(c) ? "yes" : "no");
+        int64_t window = wd_model_config_sliding_window(c);
+        if (window) printf(", sliding window %lld", (long long)window);
         printf("\n");
     } else {
-        printf("  token types %lld, labels %lld:", (long long)c->type_vocab_size, (long long)c->num_labels);
-        for (int64_t i = 0; i < c->num_labels && i < 16; i++) printf(" %lld=%s", (long long)i, c->id2label[i]);
-        if (c->num_labels > 16) printf(" ...");
+        int64_t n_labels = wd_model_config_num_labels(c);
+        printf("  token types %lld, labels %lld:", (long long)wd_model_config_type_vocab_size(c),
+               (long long)n_labels);
+        for (int64_t i = 0; i < n_labels && i < 16; i++)
+            printf(" %lld=%s", (long long)i, wd_model_config_label(c, i));
+        if (n_labels > 16) printf(" ...");
         printf("\n");
     }
 }

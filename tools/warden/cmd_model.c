@@ -183,7 +183,7 @@ static int load_and_encode(const model_args *a, wd_model **mout, int32_t **ids, 
 static int new_context(const model_args *a, wd_model *m, size_t n_min, wd_context **ctx) {
     wd_context_params cp = wd_context_params_default();
     const wd_model_config *c = wd_model_get_config(m);
-    size_t max = (size_t)c->max_position_embeddings;
+    size_t max = (size_t)wd_model_config_max_position_embeddings(c);
     cp.n_ctx = a->n_ctx ? (size_t)a->n_ctx : (n_min > 2048 ? n_min : 2048);
     if (cp.n_ctx > max) cp.n_ctx = max;
     wd_status st = wd_context_new(m, &cp, ctx);
@@ -360,9 +360,9 @@ int cmd_score(int argc, char **argv) {
     size_t n = 0;
     if ((rc = load_and_encode(&a, &m, &ids, &n)) >= 0) return rc;
     wd_context *ctx = NULL;
-    if (wd_model_get_config(m)->family != WD_MODEL_FAMILY_DECODER) {
+    if (wd_model_config_family(wd_model_get_config(m)) != WD_MODEL_FAMILY_DECODER) {
         rc = cli_error("score needs a decoder (llama, mistral, qwen2); %s is %s", a.model,
-                       wd_model_get_config(m)->model_type);
+                       wd_model_config_model_type(wd_model_get_config(m)));
     } else if ((rc = new_context(&a, m, n, &ctx)) < 0) {
         double lp = 0, ppl = 0;
         size_t ns = 0;

@@ -123,7 +123,7 @@ wd__llm_judge_params wd__llm_judge_params_default(void) {
 
 wd_status wd__llm_judge_new(const wd__llm_judge_params *p, wd_model *m, const char *where, void **impl) {
     *impl = NULL;
-    if (wd_model_get_config(m)->family != WD_MODEL_FAMILY_DECODER || !wd_model_tokenizer(m))
+    if (wd_model_config_family(wd_model_get_config(m)) != WD_MODEL_FAMILY_DECODER || !wd_model_tokenizer(m))
         return wd__fail(WD_ERR_UNSUPPORTED, "%s: an llm_judge needs a decoder with tokenizer.json", where);
     judge *j = calloc(1, sizeof *j);
     if (!j) return wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -219,7 +219,7 @@ static void *judge_scratch_new(const void *impl) {
     judge_scratch *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     wd_context_params cp = wd_context_params_default();
-    size_t max = (size_t)wd_model_get_config(j->j->m)->max_position_embeddings;
+    size_t max = (size_t)wd_model_config_max_position_embeddings(wd_model_get_config(j->j->m));
     cp.n_ctx = (size_t)j->n_ctx < max ? (size_t)j->n_ctx : max;
     if (wd_context_new(j->j->m, &cp, &s->ctx)) {
         free(s);
@@ -313,7 +313,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
         while (ng < (size_t)j->max_tokens && wd_context_n_past(s->ctx) < n_ctx) {
             gen[ng++] = tok;
             bool eos = false;
-            for (int e = 0; e < c->n_eos_token_ids; e++) eos |= c->eos_token_ids[e] == tok;
+            for (int e = 0; e < wd_model_config_n_eos_token_ids(c); e++) eos |= wd_model_config_eos_token_id(c, e) == tok;
             if (eos || wd_model_decode(s->ctx, &tok, 1, NULL, WD_LOGITS_MODE_NONE)) break;
             const float *l2 = wd_context_logits(s->ctx);
             int32_t a = 0;

@@ -1,0 +1,58 @@
+/*
+ * guard/lexicon_naive.c - the lexicon matcher as first written, quadratic
+ * in the occurrences: the oracle the tests compare wd__lexicon_scan with
+ * (test_guard_linear). It shares step (1), the automaton run, with
+ * lexicon.c, and replaces (2) masking and (3) chaining by plain loops.
+ */
+#include <stdint.h>
+
+#include "guard/lexicon_internal.h"
+
+/* The matcher as first written, quadratic in the occurrences: every
+ * occurrence against every @safe/@negate one, every chain link a pass over
+ * all occurrences. The oracle for wd__lexicon_scan (tests only). */
+wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in,
+                                 wd_scan_result *res) {
+    if (!lx->compiled || !lx->n_rules) return WD_OK;
+    wd_status st = wd__lexicon_collect(lx, s, in);
+    if (st != WD_OK || !s->n_occ) return st;
+    if (s->n_safe) {
+        size_t w = 0;
+        for (size_t i = 0; i < s->n_occ; i++) {
+            bool masked = false;
+            const wd__lex_occ *o = &s->occ[i];
+            for (size_t j = 0; j < s->n_safe && !masked; j++) {
+                const wd__lex_occ *m = &s->safe[j];
+                if (m->term == TERM_SAFE) masked = m->a <= o->a && o->b <= m->b;
+                else masked = m->w1 <= o->w0 && o->w0 - m->w1 <= NEGATE_WINDOW;
+            }
+            if (!masked) s->occ[w++] = s->occ[i];
+        }
+        s->n_occ = w;
+    }
+    if ((st = wd__lexicon_fired_reset(lx, s)) != WD_OK) return st;
+    for (size_t i = 0; i < s->n_occ; i++) {
+        const wd__lex_occ *o0 = &s->occ[i];
+        for (uint32_t ri = lx->first_start[o0->term]; ri < lx->first_start[o0->term + 1]; ri++) {
+            uint32_t r_id = lx->first_rules[ri];
+            if (s->fired[r_id]) continue;
+            const wd__lex_rule *r = &lx->rules[r_id];
+            const wd__lex_occ *prev = o0;
+            bool ok = true;
+            for (uint32_t ti = 1; ti < r->n_terms && ok; ti++) {
+                const wd__lex_occ *best = NULL;
+                for (size_t j = 0; j < s->n_occ; j++) {
+                    const wd__lex_occ *o = &s->occ[j];
+                    if (o->term != r->term[ti] || o->w0 < prev->w1 || o->w0 - prev->w1 > r->gap[ti]) continue;
+                    if (!best || o->w0 < best->w0) best = o;
+                }
+                ok = best != NULL;
+                if (ok) prev = best;
+            }
+            if (!ok) continue;
+            s->fired[r_id] = 1;
+            if ((st = wd__lexicon_fire(r, o0, prev, in, res)) != WD_OK) return st;
+        }
+    }
+    return WD_OK;
+}

@@ -1,0 +1,65 @@
+/*
+ * model/config_internal.h - the fields of wd_model_config, for the library
+ * code that fills it (config.c from config.json, gguf_model.c from a GGUF
+ * file's metadata) and the runtime that reads it (model.c, decoder.c,
+ * encoder.c, generate.c). Everyone else reads a config through the
+ * accessors of warden/config.h.
+ */
+#ifndef WD_MODEL_CONFIG_INTERNAL_H
+#define WD_MODEL_CONFIG_INTERNAL_H
+
+#include "warden/config.h"
+#include "warden/ops.h"
+
+struct wd_model_config {
+    wd_model_type   type;
+    wd_model_family family;
+    char model_type[32];    /* as written: "llama", ...                       */
+    char architecture[128]; /* architectures[0], "" when absent               */
+    char torch_dtype[16];   /* "float32", "bfloat16", ... ("" when absent)    */
+
+    /* sizes */
+    int64_t vocab_size;
+    int64_t hidden_size;       /* DistilBERT: dim                              */
+    int64_t intermediate_size; /* DistilBERT: hidden_dim                       */
+    int64_t n_layer;           /* num_hidden_layers; DistilBERT: n_layers       */
+    int64_t n_head;            /* num_attention_heads; DistilBERT: n_heads      */
+    int64_t n_kv_head;         /* num_key_value_heads (default n_head)          */
+    int64_t head_dim;          /* head_dim (default hidden_size / n_head)       */
+    int64_t max_position_embeddings;
+    int64_t type_vocab_size;   /* encoders' token types; 0 for decoders/DistilBERT */
+
+    /* position encoding */
+    double rope_theta; /* default 10000 */
+    struct {
+        wd_rope_scaling type;
+        double  factor;
+        double  low_freq_factor;  /* llama3 */
+        double  high_freq_factor; /* llama3 */
+        int64_t original_max_position_embeddings; /* llama3 (0 if absent) */
+    } rope_scaling;
+    bool    sinusoidal_pos_embds; /* DistilBERT */
+    int64_t sliding_window;       /* mistral / qwen2 with use_sliding_window; 0 = none */
+
+    /* norms, activations, biases */
+    double norm_eps;       /* rms_norm_eps (decoders) or layer_norm_eps (encoders) */
+    wd_act hidden_act;
+    char   hidden_act_name[32];
+    bool   tie_word_embeddings;
+    bool   attention_bias;     /* q, k, v projections have biases               */
+    bool   attention_out_bias; /* the output projection has a bias              */
+    bool   mlp_bias;
+
+    /* special tokens (-1 when absent) */
+    int64_t pad_token_id;
+    int64_t bos_token_id;
+    int64_t eos_token_ids[WD_CONFIG_MAX_EOS];
+    int     n_eos_token_ids;
+
+    /* sequence classification */
+    int64_t num_labels;   /* len(id2label) when given, else num_labels, else 2 */
+    char  **id2label;     /* num_labels names, index = class id; owned by the struct */
+    char    problem_type[48]; /* "" when absent */
+};
+
+#endif /* WD_MODEL_CONFIG_INTERNAL_H */

@@ -346,6 +346,10 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     TRY(wd__json_str(root, where, act_field, false, decoder ? "silu" : "gelu", &s));
     TRY(parse_act(c, s, where, act_field));
 
+    /* warden's own key: q/k rows already in the interleaved rotary layout
+     * (a checkpoint converted back from GGUF); anything but true is false */
+    c->rope_interleaved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "rope_interleaved"));
+
     /* embeddings and biases */
     TRY(wd__json_bool(root, where, "tie_word_embeddings", false, !decoder, &c->tie_word_embeddings));
     if (c->type == WD_MODEL_TYPE_LLAMA) {

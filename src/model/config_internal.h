@@ -46,6 +46,7 @@ struct wd_model_config {
     wd_act hidden_act;
     char   hidden_act_name[32];
     bool   tie_word_embeddings;
+    bool   rope_interleaved;   /* config.json's "rope_interleaved": true (warden's key) */
     bool   attention_bias;     /* q, k, v projections have biases               */
     bool   attention_out_bias; /* the output projection has a bias              */
     bool   mlp_bias;

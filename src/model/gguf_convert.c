@@ -414,17 +414,6 @@ out:
 
 /* ==== from a model folder =============================================== */
 
-static bool folder_rope_interleaved(const char *dir) {
-    char *p = wd__path_join(dir, "config.json");
-    cJSON *root = NULL;
-    bool v = false;
-    if (p && !wd__json_load_file(p, 0, &root))
-        v = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "rope_interleaved"));
-    cJSON_Delete(root);
-    free(p);
-    return v;
-}
-
 static uint32_t file_type(wd_ggml_type t, bool q4_k_m) {
     switch (t) {
     case WD_GGML_TYPE_F32: return 0;
@@ -507,7 +496,7 @@ static wd_status from_folder(conv *c, const char *in) {
 
     c->n_layer = cfg->n_layer;
     c->tied = !wd_checkpoint_find(ck, "lm_head.weight");
-    bool permute = cfg->type != WD_MODEL_TYPE_QWEN2 && !folder_rope_interleaved(in);
+    bool permute = cfg->type != WD_MODEL_TYPE_QWEN2 && !cfg->rope_interleaved;
     /* every tensor the runtime binds, in its order */
     char hf[256], gg[256];
     int64_t total = 3 + 13 * cfg->n_layer;

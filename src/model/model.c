@@ -416,21 +416,6 @@ out:
     free(ip);
 }
 
-/* The warden extension key "rope_interleaved" of config.json (false when
- * absent or unreadable). */
-static bool config_rope_interleaved(const char *dir) {
-    char *p = wd__path_join(dir, "config.json");
-    cJSON *root = NULL;
-    bool v = false;
-    if (p && !wd__json_load_file(p, 0, &root)) {
-        const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "rope_interleaved");
-        v = cJSON_IsTrue(it);
-    }
-    cJSON_Delete(root);
-    free(p);
-    return v;
-}
-
 wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model **out) {
     if (out) *out = NULL;
     if (!dir || !out) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_load: NULL argument");
@@ -495,7 +480,7 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     /* llama.cpp's converter permutes a llama's q/k rows into the interleaved layout */
     int ri = p.rope_interleaved >= 0 ? p.rope_interleaved != 0
              : gguf                  ? c->type == WD_MODEL_TYPE_LLAMA
-                                     : config_rope_interleaved(dir);
+                                     : c->rope_interleaved;
     m->rope_layout = ri ? WD_ROPE_LAYOUT_INTERLEAVED : WD_ROPE_LAYOUT_HALF;
     if (c->family == WD_MODEL_FAMILY_DECODER) {
         if (c->n_head % c->n_kv_head) {

@@ -33,7 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "warden/gguf.h"
+#include "warden/ggml_type.h"
 #include "warden/ops.h"
 
 /* True when wd__qmatmul takes weights of this type: F16, BF16 and every

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "warden/gguf.h"
+#include "warden/ggml_type.h"
 
 /* True for the types below (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K). */
 bool wd__quant_supported(wd_ggml_type type);

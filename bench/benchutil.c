@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "warden/warden.h"
+#include "base/rng.h"
 
 double wdb_now(void) {
     struct timespec ts;
@@ -38,12 +39,7 @@ double wdb_median(double *x, size_t n) { return wdb_percentile(x, n, 50); }
 /* ==== random Llama-shaped checkpoints ==================================== */
 
 
-uint64_t wdb_rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+uint64_t wdb_rng_next(uint64_t *s) { return wd__rng_next(s); }
 
 void wdb_fill(float *x, size_t n, float scale, uint64_t *s) {
     for (size_t i = 0; i < n; i += 2) {

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/rng.h"
+
 char *wdt_tmpdir(const char *name) {
     char *p = malloc(strlen(WD_TEST_TMP) + strlen(name) + 64);
     sprintf(p, "%s/%s.%d", WD_TEST_TMP, name, (int)getpid());
@@ -68,12 +70,7 @@ int wdt_cli(const char *args, const char *stdin_text, char **out, char **err) {
     return 128 + (WIFSIGNALED(rc) ? WTERMSIG(rc) : 0);
 }
 
-uint64_t wdt_rand(uint64_t *s) { /* splitmix64 */
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+uint64_t wdt_rand(uint64_t *s) { return wd__rng_next(s); }
 
 void wdt_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *seed) {
     for (size_t i = 0; i < n; i++)

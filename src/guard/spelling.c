@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "guard/english.h"
 #include "guard/lexicon.h"
 
@@ -43,9 +44,7 @@ static struct {
 static pthread_once_t v_once = PTHREAD_ONCE_INIT;
 
 static uint64_t fnv(const char *s, size_t n, size_t skip) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        if (i != skip) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    uint64_t h = skip < n ? wd__fnv1a_more(wd__fnv1a(s, skip), s + skip + 1, n - skip - 1) : wd__fnv1a(s, n);
     h ^= n - (skip < n); /* the length, so "ab" and a deletion of "abc" differ from "ab"+"c" */
     return h ? h : 1;
 }

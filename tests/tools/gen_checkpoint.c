@@ -47,6 +47,7 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/rng.h"
 #include "warden/ops.h"
 
 wdt_gen_params wdt_gen_params_default(const char *family) {
@@ -86,12 +87,7 @@ typedef struct {
     bool                  oom;
 } gen;
 
-static uint64_t next(uint64_t *s) { /* splitmix64 */
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t next(uint64_t *s) { return wd__rng_next(s); }
 
 /* center + U(-scale, scale) for every element */
 static void add(gen *g, const char *name, int64_t d0, int64_t d1, float center, float scale) {

@@ -101,7 +101,7 @@ int cli_flags_parse(const cli_spec *s, int argc, char **argv, const char **pos, 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         void *field = NULL;
-        if (!rest && !strcmp(a, "--")) {
+        if (!rest && !s->all_flags && !strcmp(a, "--")) {
             rest = true;
             continue;
         }
@@ -110,7 +110,7 @@ int cli_flags_parse(const cli_spec *s, int argc, char **argv, const char **pos, 
             *(bool *)field = true;
             continue;
         }
-        if (rest || a[0] != '-' || !a[1]) {
+        if (!s->all_flags && (rest || a[0] != '-' || !a[1])) {
             if (s->max_pos >= 0 && (!n_pos || *n_pos >= s->max_pos)) return cli_usage_error(s->cmd, extra, a);
             pos[(*n_pos)++] = a;
             continue;

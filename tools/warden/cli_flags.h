@@ -26,7 +26,8 @@
  * printed as it is (or, with a label, as a flag row that parses nothing).
  *
  * Parsing: "--" makes the rest positional, "-" is positional (unless a
- * CLI_BOOL row is named "-"); a flag's value is the next argument. Every
+ * CLI_BOOL row is named "-"); with .all_flags neither is special and every
+ * argument must be a flag. A flag's value is the next argument. Every
  * usage error is printed ("warden: MSG" and "Try 'warden CMD --help'.")
  * and makes cli_flags_parse return CLI_USAGE.
  */
@@ -108,6 +109,7 @@ typedef struct cli_spec {
     const char *missing;      /* a flag without its value   ["%s needs a value"]         */
     const char *extra;        /* a positional past max_pos  ["unexpected argument '%s'"] */
     bool  unknown_last_missing; /* an unknown flag as the last argument: `missing` says it */
+    bool  all_flags;          /* no positionals: "--", "-" and words are unknown flags too */
     int   max_pos;            /* most positionals; < 0: any                          */
 } cli_spec;
 

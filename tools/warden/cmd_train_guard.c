@@ -9,52 +9,122 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_flags.h"
 #include "warden/textclf.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: warden train-guard --out FILE [options]     train, save, print metrics\n"
-            "       warden train-guard --eval [--model FILE]    evaluate a model (default: built-in)\n\n"
-            "Trains warden's built-in classifier (hashed word and character n-grams of the\n"
-            "normalised text, linear multi-label model: harmful, S1-S14, prompt_injection)\n"
-            "on the ship-ok datasets of ../shared/data/MANIFEST.md plus warden's own\n"
-            "generated benign prompts. 20%% of every source (by a seeded hash of the text)\n"
-            "is held out and never trained on; the metrics are computed on it, on the\n"
-            "cyberseceval false-refusal prompts and on two evaluation-only sets.\n\n"
-            "options:\n"
-            "  --out FILE         where to write the model (safetensors)\n"
-            "  --data-dir DIR     datasets (default ../shared/data)\n"
-            "  --seed N           split, shuffling and generator seed (default 1)\n"
-            "  --epochs N         maximum epochs (default 30; early stopping)\n"
-            "  --lr X             Adam step size (default 0.02)\n"
-            "  --l2 X             L2 penalty (default 2e-4)\n"
-            "  --hash-bits N      2^N feature buckets (default 18)\n"
-            "  --word-ngrams A-B  word n-gram orders (default 1-2)\n"
-            "  --char-ngrams A-B  character n-gram lengths inside words (default 4-5; 0-0 = none)\n"
-            "  --concepts 0|1     WordNet concept features (default 1)\n"
-            "  --n-benign N       generated benign prompts (default 25000)\n"
-            "  --source-cap N     a source weighs at most N examples (default 3000)\n"
-            "  --gen-cap N        the same for the generated benign prompts (default 3000)\n"
-            "  --data v1|all      v1: only the sources the shipped v1 model was trained on\n"
-            "                     (with --concepts 0 --no-loso it rebuilds it byte for byte);\n"
-            "                     all (default): also the sets added 2026-12-06\n"
-            "  --cat-weight X     weight of the hazard / injection losses (default 2)\n"
-            "  --harm-weight X    weight of a harmful example (default 0.5; 0 = balance)\n"
-            "  --eval             print metrics (implied when training)\n"
-            "  --no-loso          skip the leave-one-source-out table (one model per fold:\n"
-            "                     minutes); training then keeps the threshold 0.5\n"
-            "  --loso-epochs N    maximum epochs of a fold's model (default 10; patience 2)\n"
-            "  --model FILE       evaluate this model instead of training\n"
-            "  --policy FILE      evaluate a whole guard instead ('default' = built-in policy)\n"
-            "  --threshold X      harmful threshold for the metrics (default: the model's)\n"
-            "  --set-threshold X  store X as the model's harmful threshold (default: chosen\n"
-            "                     on the leave-one-source-out predictions; 0.5 with --no-loso)\n"
-            "  --show-errors N    print up to N misclassified texts per source\n"
-            "  --split-of FILE    print which split (train, val, held-out) each line of FILE\n"
-            "                     falls in for --seed, as 'split<TAB>text' (to report\n"
-            "                     figures on texts the built-in model never trained on)\n");
+/* ==== flags ============================================================== */
+
+typedef struct span {
+    int lo, hi; /* an n-gram range MIN-MAX */
+} span;
+
+enum { DATA_V1, DATA_ALL };
+static const char *const DATA_SETS[] = {"v1", "all", NULL};
+
+typedef struct opts {
+    const char *out, *data_dir, *model, *policy, *split_of;
+    bool        eval, no_loso;
+    long        seed, epochs, hash_bits, concepts, n_benign, source_cap, gen_cap, loso_epochs, show_errors;
+    int         data; /* DATA_V1 or DATA_ALL */
+    span        word, chars;
+    double      lr, l2, cat_weight, harm_weight;
+    double      threshold, set_threshold; /* < 0: not given */
+} opts;
+
+#define O(f) offsetof(opts, f)
+
+/* --word-ngrams / --char-ngrams MIN-MAX into a span, 0 <= MIN <= MAX <= 8. */
+static bool ngram_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    int lo, hi;
+    if (sscanf(v, "%d-%d", &lo, &hi) != 2 || lo < 0 || hi < lo || hi > 8) {
+        cli_usage_error(cmd, "%s: expected MIN-MAX (0-8), got '%s'", r->name, v);
+        return false;
+    }
+    *(span *)field = (span){lo, hi};
+    return true;
 }
 
+static const cli_flag ROWS[] = {
+    CLI_TEXT("usage: warden train-guard --out FILE [options]     train, save, print metrics\n"
+             "       warden train-guard --eval [--model FILE]    evaluate a model (default: built-in)\n\n"
+             "Trains warden's built-in classifier (hashed word and character n-grams of the\n"
+             "normalised text, linear multi-label model: harmful, S1-S14, prompt_injection)\n"
+             "on the ship-ok datasets of ../shared/data/MANIFEST.md plus warden's own\n"
+             "generated benign prompts. 20% of every source (by a seeded hash of the text)\n"
+             "is held out and never trained on; the metrics are computed on it, on the\n"
+             "cyberseceval false-refusal prompts and on two evaluation-only sets.\n\n"
+             "options:\n"),
+    CLI_STR("--out", O(out), "FILE", "where to write the model (safetensors)"),
+    CLI_STR("--data-dir", O(data_dir), "DIR", "datasets (default %s)", .show = true),
+    CLI_INT("--seed", O(seed), "N", 0, 1L << 40, "split, shuffling and generator seed (default %ld)", .show = true),
+    CLI_INT("--epochs", O(epochs), "N", 1, 1000, "maximum epochs (default %ld; early stopping)", .show = true),
+    CLI_DOUBLE("--lr", O(lr), "X", 0, 10, "Adam step size (default 0.02)"),
+    CLI_DOUBLE("--l2", O(l2), "X", 0, 10, "L2 penalty (default 2e-4)"),
+    CLI_INT("--hash-bits", O(hash_bits), "N", 10, 24, "2^N feature buckets (default %ld)", .show = true),
+    CLI_CALL("--word-ngrams", O(word), ngram_flag, "A-B", "word n-gram orders (default 1-2)"),
+    CLI_CALL("--char-ngrams", O(chars), ngram_flag, "A-B",
+             "character n-gram lengths inside words (default 4-5; 0-0 = none)"),
+    CLI_INT("--concepts", O(concepts), "0|1", 0, 1, "WordNet concept features (default %ld)", .show = true),
+    CLI_INT("--n-benign", O(n_benign), "N", 0, 1000000, "generated benign prompts (default %ld)", .show = true),
+    CLI_INT("--source-cap", O(source_cap), "N", 1, 10000000, "a source weighs at most N examples (default %ld)",
+            .show = true),
+    CLI_INT("--gen-cap", O(gen_cap), "N", 1, 10000000,
+            "the same for the generated benign prompts (default %ld)", .show = true),
+    CLI_ENUM("--data", O(data), "v1|all", DATA_SETS,
+             "v1: only the sources the shipped v1 model was trained on\n"
+             "(with --concepts 0 --no-loso it rebuilds it byte for byte);\n"
+             "all (default): also the sets added 2026-12-06",
+             .bad = "--data: expected v1 or all, got '%s'"),
+    CLI_DOUBLE("--cat-weight", O(cat_weight), "X", 0, 10, "weight of the hazard / injection losses (default 2)"),
+    CLI_DOUBLE("--harm-weight", O(harm_weight), "X", 0, 10,
+               "weight of a harmful example (default 0.5; 0 = balance)"),
+    CLI_BOOL("--eval", O(eval), "print metrics (implied when training)"),
+    CLI_BOOL("--no-loso", O(no_loso), "skip the leave-one-source-out table (one model per fold:\n"
+                                      "minutes); training then keeps the threshold 0.5"),
+    CLI_INT("--loso-epochs", O(loso_epochs), "N", 1, 1000,
+            "maximum epochs of a fold's model (default %ld; patience 2)", .show = true),
+    CLI_STR("--model", O(model), "FILE", "evaluate this model instead of training"),
+    CLI_STR("--policy", O(policy), "FILE", "evaluate a whole guard instead ('default' = built-in policy)"),
+    CLI_DOUBLE("--threshold", O(threshold), "X", 0, 10, "harmful threshold for the metrics (default: the model's)"),
+    CLI_DOUBLE("--set-threshold", O(set_threshold), "X", 0.01, 0.99,
+               "store X as the model's harmful threshold (default: chosen\n"
+               "on the leave-one-source-out predictions; 0.5 with --no-loso)"),
+    CLI_INT("--show-errors", O(show_errors), "N", 0, 1000000, "print up to N misclassified texts per source"),
+    CLI_STR("--split-of", O(split_of), "FILE", "print which split (train, val, held-out) each line of FILE\n"
+                                               "falls in for --seed, as 'split<TAB>text' (to report\n"
+                                               "figures on texts the built-in model never trained on)"),
+};
+
+/* The options before parsing: the defaults of p (the shipped model's). */
+static opts opts_default(const wd_textclf_train_params *p) {
+    return (opts){.data_dir = "../shared/data", .seed = (long)p->seed, .epochs = p->epochs,
+                  .hash_bits = p->cfg.hash_bits, .concepts = p->cfg.concepts, .n_benign = 25000,
+                  .source_cap = (long)p->source_cap, .gen_cap = (long)p->gen_cap, .loso_epochs = 10,
+                  .data = DATA_ALL, .word = {p->cfg.word_min, p->cfg.word_max},
+                  .chars = {p->cfg.char_min, p->cfg.char_max}, .lr = p->lr, .l2 = p->l2,
+                  .cat_weight = p->cat_weight, .harm_weight = p->harm_pos_w, .threshold = -1,
+                  .set_threshold = -1};
+}
+
+/* Writes the training settings of o into p. */
+static void opts_apply(const opts *o, wd_textclf_train_params *p) {
+    p->seed = (uint64_t)o->seed;
+    p->epochs = (int)o->epochs;
+    p->cfg.hash_bits = (int)o->hash_bits;
+    p->cfg.concepts = (int)o->concepts;
+    p->cfg.word_min = o->word.lo;
+    p->cfg.word_max = o->word.hi;
+    p->cfg.char_min = o->chars.lo;
+    p->cfg.char_max = o->chars.hi;
+    p->source_cap = (size_t)o->source_cap;
+    p->gen_cap = (size_t)o->gen_cap;
+    p->lr = (float)o->lr;
+    p->l2 = (float)o->l2;
+    p->cat_weight = (float)o->cat_weight;
+    p->harm_pos_w = (float)o->harm_weight;
+}
+
+/* ==== reports ============================================================ */
 static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
 
 static void print_counts(const char *what, const wd_textclf_counts *c) {
@@ -326,199 +396,86 @@ static int print_split_of(const char *path, const wd_textclf_train_params *p) {
     return CLI_OK;
 }
 
-int cmd_train_guard(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return CLI_OK;
-    }
-    const char *out = NULL, *data_dir = "../shared/data", *model_path = NULL, *policy = NULL,
-               *split_of = NULL;
-    int eval = 0, loso = 1, v1_only = 0;
-    float *oof = NULL;
-    long n_benign = 25000, show = 0, loso_epochs = 10, v;
-    float threshold = -1, set_thr = -1;
-    wd_textclf_train_params p = wd_textclf_train_params_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--eval")) {
-            eval = 1;
-            continue;
-        }
-        if (!strcmp(a, "--no-loso")) {
-            loso = 0;
-            continue;
-        }
-        if (!val) return cli_usage_error("train-guard", "%s: missing value (or unknown flag)", a);
-        i++;
-        if (!strcmp(a, "--out")) out = val;
-        else if (!strcmp(a, "--data-dir")) data_dir = val;
-        else if (!strcmp(a, "--model")) model_path = val;
-        else if (!strcmp(a, "--policy")) policy = val;
-        else if (!strcmp(a, "--split-of")) split_of = val;
-        else if (!strcmp(a, "--seed")) {
-            if (!cli_parse_int("train-guard", a, val, 0, 1L << 40, &v)) return CLI_USAGE;
-            p.seed = (uint64_t)v;
-        } else if (!strcmp(a, "--epochs")) {
-            if (!cli_parse_int("train-guard", a, val, 1, 1000, &v)) return CLI_USAGE;
-            p.epochs = (int)v;
-        } else if (!strcmp(a, "--hash-bits")) {
-            if (!cli_parse_int("train-guard", a, val, 10, 24, &v)) return CLI_USAGE;
-            p.cfg.hash_bits = (int)v;
-        } else if (!strcmp(a, "--data")) {
-            if (strcmp(val, "v1") && strcmp(val, "all"))
-                return cli_usage_error("train-guard", "%s: expected v1 or all, got '%s'", a, val);
-            v1_only = !strcmp(val, "v1");
-        } else if (!strcmp(a, "--gen-cap")) {
-            if (!cli_parse_int("train-guard", a, val, 1, 10000000, &v)) return CLI_USAGE;
-            p.gen_cap = (size_t)v;
-        } else if (!strcmp(a, "--loso-epochs")) {
-            if (!cli_parse_int("train-guard", a, val, 1, 1000, &loso_epochs)) return CLI_USAGE;
-        } else if (!strcmp(a, "--concepts")) {
-            if (!cli_parse_int("train-guard", a, val, 0, 1, &v)) return CLI_USAGE;
-            p.cfg.concepts = (int)v;
-        } else if (!strcmp(a, "--n-benign")) {
-            if (!cli_parse_int("train-guard", a, val, 0, 1000000, &n_benign)) return CLI_USAGE;
-        } else if (!strcmp(a, "--show-errors")) {
-            if (!cli_parse_int("train-guard", a, val, 0, 1000000, &show)) return CLI_USAGE;
-        } else if (!strcmp(a, "--word-ngrams") || !strcmp(a, "--char-ngrams")) {
-            int lo, hi;
-            if (sscanf(val, "%d-%d", &lo, &hi) != 2 || lo < 0 || hi < lo || hi > 8)
-                return cli_usage_error("train-guard", "%s: expected MIN-MAX (0-8), got '%s'", a, val);
-            if (a[2] == 'w') {
-                p.cfg.word_min = lo;
-                p.cfg.word_max = hi;
-            } else {
-                p.cfg.char_min = lo;
-                p.cfg.char_max = hi;
-            }
-        } else if (!strcmp(a, "--source-cap")) {
-            if (!cli_parse_int("train-guard", a, val, 1, 10000000, &v)) return CLI_USAGE;
-            p.source_cap = (size_t)v;
-        } else if (!strcmp(a, "--set-threshold")) {
-            char *e;
-            double x = strtod(val, &e);
-            if (e == val || *e || !(x >= 0.01) || x > 0.99)
-                return cli_usage_error("train-guard", "%s: expected a number in [0.01, 0.99], got '%s'", a, val);
-            set_thr = (float)x;
-        } else if (!strcmp(a, "--lr") || !strcmp(a, "--l2") || !strcmp(a, "--threshold") ||
-                   !strcmp(a, "--harm-weight") || !strcmp(a, "--cat-weight")) {
-            char *e;
-            double x = strtod(val, &e);
-            if (e == val || *e || !(x >= 0) || x > 10)
-                return cli_usage_error("train-guard", "%s: expected a number in [0, 10], got '%s'", a, val);
-            if (!strcmp(a, "--lr")) p.lr = (float)x;
-            else if (!strcmp(a, "--l2")) p.l2 = (float)x;
-            else if (!strcmp(a, "--harm-weight")) p.harm_pos_w = (float)x;
-            else if (!strcmp(a, "--cat-weight")) p.cat_weight = (float)x;
-            else threshold = (float)x;
-        } else return cli_usage_error("train-guard", "unknown flag '%s'", a);
-    }
-    if (split_of) return print_split_of(split_of, &p);
-    if (!out && !eval) return cli_usage_error("train-guard", "give --out FILE to train, or --eval");
-    if (out && model_path) return cli_usage_error("train-guard", "--out and --model exclude each other");
-    if (policy && (out || model_path))
-        return cli_usage_error("train-guard", "--policy evaluates a guard: no --out or --model with it");
+/* ==== the command ======================================================== */
 
-    wd_textclf_dataset *d = NULL;
-    wd_textclf *owned = NULL;
-    const wd_textclf *m = NULL;
-    int ret = CLI_ERROR;
-    wd_status st = wd_textclf_dataset_new(p.cfg.norm_flags, &d);
-    if (!st) st = wd_textclf_dataset_load(d, data_dir, WD_TEXTCLF_LOAD_EVAL | (v1_only ? WD_TEXTCLF_LOAD_V1 : 0));
-    if (st) {
-        cli_fail(st, "loading datasets");
-        goto done;
+/* The harmful threshold, chosen on texts from sources the fold's model
+ * never saw: the best macro class-balanced F1 over the request and toxic
+ * folds (loso_macro) among the thresholds that flag at most 7% of the
+ * unseen benign instructions of the request folds (the budget for
+ * alarming-but-benign prompts); 0.20..0.90 in steps of 0.01, ties to the
+ * higher. Without such a threshold: the one that flags the fewest. */
+static float pick_threshold(const wd_textclf_dataset *d, const float *oof) {
+    size_t n_folds;
+    const wd_textclf_fold *folds = wd_textclf_default_folds(&n_folds);
+    float best_t = 0.5f, low_t = 0.9f;
+    double best = -1, low_fpr = 2;
+    for (int k = 20; k <= 90; k++) {
+        float t = (float)k / 100.0f;
+        double fpr = loso_request_fpr(d, folds, n_folds, oof, t);
+        if (fpr < low_fpr) {
+            low_fpr = fpr;
+            low_t = t;
+        }
+        if (fpr > 0.07) continue;
+        double f = loso_macro(d, folds, n_folds, oof, t);
+        if (f >= best) {
+            best = f;
+            best_t = t;
+        }
     }
-    if ((st = wd_textclf_benign_generate(d, (size_t)n_benign, p.seed))) {
-        cli_fail(st, "generating benign prompts");
-        goto done;
-    }
-    wd_textclf_dataset_split(d, p.seed, 20, 10);
-    if (out && (st = wd_textclf_augment_harmful(d, 0.3, p.seed))) {
-        cli_fail(st, "augmenting");
-        goto done;
-    }
+    if (best < 0) best_t = low_t;
+    fprintf(stderr, "train-guard: harmful threshold %.2f (leave-one-source-out macro class-balanced F1 %.4f)\n",
+            best_t, best);
+    return best_t;
+}
+
+/* Trains on d, sets the harmful threshold (--set-threshold, else picked on
+ * oof when there is one) and writes the model to o->out; on success *out
+ * is the model (the caller frees it). */
+static int train_and_save(const wd_textclf_dataset *d, const opts *o, const wd_textclf_train_params *p,
+                          const float *oof, wd_textclf **out) {
+    wd_status st = wd_textclf_train(d, p, out);
+    if (st) return cli_fail(st, "training");
+    if (o->set_threshold > 0) wd_textclf_set_threshold(*out, WD_TEXTCLF_LABEL_HARMFUL, (float)o->set_threshold);
+    else if (oof) wd_textclf_set_threshold(*out, WD_TEXTCLF_LABEL_HARMFUL, pick_threshold(d, oof));
+    char seed[32], nb[32], ep[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
+    snprintf(nb, sizeof nb, "%ld", o->n_benign);
+    snprintf(ep, sizeof ep, "%d", p->epochs);
+    const char *keys[] = {"trained_by", "seed", "n_benign_generated", "max_epochs", "data"};
+    const char *vals[] = {"warden train-guard", seed, nb, ep,
+                          "ship-ok sources of ../shared/data/MANIFEST.md; see models/README.md"};
+    if ((st = wd_textclf_save(*out, o->out, 5, keys, vals))) return cli_fail(st, o->out);
+    fprintf(stderr, "train-guard: wrote %s\n", o->out);
+    return CLI_OK;
+}
+
+/* Loads the datasets, adds the generated benign prompts, splits (and, for
+ * training, augments); on success *out is the dataset. */
+static int load_data(const opts *o, const wd_textclf_train_params *p, wd_textclf_dataset **out) {
+    wd_status st = wd_textclf_dataset_new(p->cfg.norm_flags, out);
+    unsigned load = WD_TEXTCLF_LOAD_EVAL | (o->data == DATA_V1 ? WD_TEXTCLF_LOAD_V1 : 0);
+    if (!st) st = wd_textclf_dataset_load(*out, o->data_dir, load);
+    if (st) return cli_fail(st, "loading datasets");
+    if ((st = wd_textclf_benign_generate(*out, (size_t)o->n_benign, p->seed)))
+        return cli_fail(st, "generating benign prompts");
+    wd_textclf_dataset_split(*out, p->seed, 20, 10);
+    if (o->out && (st = wd_textclf_augment_harmful(*out, 0.3, p->seed))) return cli_fail(st, "augmenting");
     fprintf(stderr, "train-guard: %zu examples from %zu sources (%zu exact duplicates dropped)\n",
-            wd_textclf_dataset_n_examples(d), wd_textclf_dataset_n_sources(d),
-            wd_textclf_dataset_n_dupes(d));
-    if (policy) {
-        ret = eval_policy(d, policy);
-        goto done;
-    }
-    if (loso && run_loso(d, &p, (int)loso_epochs, &oof) != CLI_OK) goto done;
-    if (out) {
-        if ((st = wd_textclf_train(d, &p, &owned))) {
-            cli_fail(st, "training");
-            goto done;
-        }
-        if (set_thr > 0) {
-            wd_textclf_set_threshold(owned, WD_TEXTCLF_LABEL_HARMFUL, set_thr);
-        } else if (oof) {
-            /* the harmful threshold, chosen on texts from sources the
-             * fold's model never saw: the best macro class-balanced F1 over
-             * the request and toxic folds (loso_macro) among the thresholds
-             * that flag at most 7% of the unseen benign instructions of the
-             * request folds (the budget for alarming-but-benign
-             * prompts); 0.20..0.90 in steps of 0.01, ties to the higher */
-            size_t n_folds;
-            const wd_textclf_fold *folds = wd_textclf_default_folds(&n_folds);
-            float best_t = 0.5f, low_t = 0.9f;
-            double best = -1, low_fpr = 2;
-            for (int k = 20; k <= 90; k++) {
-                float t = (float)k / 100.0f;
-                double fpr = loso_request_fpr(d, folds, n_folds, oof, t);
-                if (fpr < low_fpr) {
-                    low_fpr = fpr;
-                    low_t = t;
-                }
-                if (fpr > 0.07) continue;
-                double f = loso_macro(d, folds, n_folds, oof, t);
-                if (f >= best) {
-                    best = f;
-                    best_t = t;
-                }
-            }
-            if (best < 0) best_t = low_t;
-            wd_textclf_set_threshold(owned, WD_TEXTCLF_LABEL_HARMFUL, best_t);
-            fprintf(stderr, "train-guard: harmful threshold %.2f (leave-one-source-out macro class-balanced F1 %.4f)\n",
-                    best_t, best);
-        }
-        char seed[32], nb[32], ep[32];
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)p.seed);
-        snprintf(nb, sizeof nb, "%ld", n_benign);
-        snprintf(ep, sizeof ep, "%d", p.epochs);
-        const char *keys[] = {"trained_by", "seed", "n_benign_generated", "max_epochs", "data"};
-        const char *vals[] = {"warden train-guard", seed, nb, ep,
-                              "ship-ok sources of ../shared/data/MANIFEST.md; see models/README.md"};
-        if ((st = wd_textclf_save(owned, out, 5, keys, vals))) {
-            cli_fail(st, out);
-            goto done;
-        }
-        fprintf(stderr, "train-guard: wrote %s\n", out);
-        m = owned;
-    } else if (model_path) {
-        if ((st = wd_textclf_load(model_path, &owned))) {
-            cli_fail(st, model_path);
-            goto done;
-        }
-        m = owned;
-    } else {
-        m = wd_textclf_builtin();
-        if (!m) {
-            cli_fail(WD_ERR_NOT_FOUND, "built-in model");
-            goto done;
-        }
-    }
+            wd_textclf_dataset_n_examples(*out), wd_textclf_dataset_n_sources(*out),
+            wd_textclf_dataset_n_dupes(*out));
+    return CLI_OK;
+}
+
+/* Prints the held-out report of m at threshold thr, the leave-one-source-out
+ * tables when there are fold predictions, and the errors asked for. */
+static int report(const wd_textclf *m, const wd_textclf_dataset *d, const float *oof, float thr, long show) {
     if (wd_textclf_dataset_norm_flags(d) != wd_textclf_norm_flags(m))
         fprintf(stderr, "train-guard: warning: the model expects normalisation flags %u, the data used %u\n",
                 wd_textclf_norm_flags(m), wd_textclf_dataset_norm_flags(d));
-    float thr = threshold >= 0 ? threshold : wd_textclf_threshold(m, 0);
     wd_textclf_report r;
-    if ((st = wd_textclf_evaluate(m, d, thr, &r))) {
-        cli_fail(st, "evaluating");
-        goto done;
-    }
+    wd_status st = wd_textclf_evaluate(m, d, thr, &r);
+    if (st) return cli_fail(st, "evaluating");
     print_report(d, &r);
     if (oof) {
         size_t n_folds;
@@ -531,10 +488,62 @@ int cmd_train_guard(int argc, char **argv) {
         if (thr != 0.5f) print_loso(d, folds, n_folds, oof, 0.5f);
     }
     if (show) show_errors(m, d, thr, show);
-    ret = CLI_OK;
+    return CLI_OK;
+}
+
+/* Trains (--out) or takes a model (--model, else the built-in one) and
+ * reports on it, or reports on a whole guard (--policy). */
+static int run(const opts *o, const wd_textclf_train_params *p) {
+    wd_textclf_dataset *d = NULL;
+    wd_textclf *owned = NULL;
+    const wd_textclf *m = NULL;
+    float *oof = NULL;
+    wd_status st;
+    int ret = load_data(o, p, &d);
+    if (ret != CLI_OK || o->policy) {
+        if (ret == CLI_OK) ret = eval_policy(d, o->policy);
+        goto done;
+    }
+    ret = CLI_ERROR;
+    if (!o->no_loso && run_loso(d, p, (int)o->loso_epochs, &oof) != CLI_OK) goto done;
+    if (o->out) {
+        if (train_and_save(d, o, p, oof, &owned) != CLI_OK) goto done;
+        m = owned;
+    } else if (o->model) {
+        if ((st = wd_textclf_load(o->model, &owned))) {
+            cli_fail(st, o->model);
+            goto done;
+        }
+        m = owned;
+    } else if (!(m = wd_textclf_builtin())) {
+        cli_fail(WD_ERR_NOT_FOUND, "built-in model");
+        goto done;
+    }
+    ret = report(m, d, oof, o->threshold >= 0 ? (float)o->threshold : wd_textclf_threshold(m, 0), o->show_errors);
 done:
     free(oof);
     wd_textclf_free(owned);
     wd_textclf_dataset_free(d);
     return ret;
+}
+
+int cmd_train_guard(int argc, char **argv) {
+    wd_textclf_train_params p = wd_textclf_train_params_default();
+    opts o = opts_default(&p);
+    cli_spec spec = {"train-guard", {{ROWS, CLI_N(ROWS), &o}}, .col = 21, .all_flags = true,
+                     .unknown = "unknown flag '%s'", .missing = "%s: missing value (or unknown flag)",
+                     .unknown_last_missing = true};
+    if (cli_wants_help(argc, argv)) {
+        cli_flags_help(&spec, stdout);
+        return CLI_OK;
+    }
+    int rc = cli_flags_parse(&spec, argc, argv, NULL, NULL);
+    if (rc >= 0) return rc;
+    opts_apply(&o, &p);
+    if (o.split_of) return print_split_of(o.split_of, &p);
+    if (!o.out && !o.eval) return cli_usage_error("train-guard", "give --out FILE to train, or --eval");
+    if (o.out && o.model) return cli_usage_error("train-guard", "--out and --model exclude each other");
+    if (o.policy && (o.out || o.model))
+        return cli_usage_error("train-guard", "--policy evaluates a guard: no --out or --model with it");
+    return run(&o, &p);
 }

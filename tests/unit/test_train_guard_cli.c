@@ -1,0 +1,49 @@
+/*
+ * tests/unit/test_train_guard_cli.c - `warden train-guard`'s flags, parsed
+ * from its table (tools/warden/cli_flags.c with all_flags: words and `--`
+ * are unknown flags, as train-guard always read them): usage errors exit 2
+ * with the messages users have seen, --help exits 0 and shows the defaults.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static void expect_usage(const char *args, const char *message) {
+    char *out = NULL, *err = NULL;
+    int rc = wdt_cli(args, NULL, &out, &err);
+    if (rc != 2 || !strstr(err, message) || !strstr(err, "Try 'warden train-guard --help'."))
+        fail_msg("warden %s: exit %d, stderr '%s' (want 2 and '%s')", args, rc, err, message);
+    free(out);
+    free(err);
+}
+
+static void test_usage_errors(void **state) {
+    (void)state;
+    expect_usage("train-guard foo", "foo: missing value (or unknown flag)");
+    expect_usage("train-guard foo --eval", "unknown flag 'foo'");
+    expect_usage("train-guard --epochs", "--epochs: missing value (or unknown flag)");
+    expect_usage("train-guard --epochs x --out /nonexistent/m", "--epochs: expected an integer in [1, 1000], got 'x'");
+    expect_usage("train-guard --epochs 0 --out /nonexistent/m", "--epochs: expected an integer in [1, 1000], got '0'");
+    expect_usage("train-guard --data v3 --out /nonexistent/m", "--data: expected v1 or all, got 'v3'");
+}
+
+static void test_help(void **state) {
+    (void)state;
+    char *out = NULL, *err = NULL;
+    assert_int_equal(wdt_cli("train-guard --help", NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "usage: warden train-guard"));
+    assert_non_null(strstr(out, "--epochs"));
+    assert_non_null(strstr(out, "--word-ngrams"));
+    free(out);
+    free(err);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_help),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

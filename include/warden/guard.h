@@ -119,7 +119,8 @@ typedef struct wd_check_params {
     /* Stop a check that runs past this point of the monotonic clock
      * (CLOCK_MONOTONIC, in nanoseconds: tv_sec * 1e9 + tv_nsec); 0 = no
      * deadline. Tested inside the scanners' loops, every few thousand
-     * steps, so a check stops within about a millisecond of it. */
+     * steps, and before each text of a batch, so a check or a batch stops
+     * within about a millisecond of it. */
     int64_t deadline_ns;
     /* Stop as soon as *cancel is nonzero (set it from a signal handler, or
      * from another thread with an atomic store); NULL = never. Tested with
@@ -147,9 +148,15 @@ wd_status wd_guard_check(wd_guard *g, const char *text, size_t len, const wd_che
 
 /* Checks n texts (texts[i] of lens[i] bytes). out must have room for n
  * verdicts; each is as from wd_guard_check and freed by the caller. Scanners
- * that work better in batches (model-based ones) see the whole batch. On a
- * negative status every out[i] is NULL (a deadline or cancel flag in params
- * covers the whole batch: WD_ERR_TIMEOUT / WD_ERR_CANCELLED). */
+ * that work better in batches (model-based ones) see the whole batch.
+ * The deadline and the cancel flag in params cover the whole batch: they
+ * are tested before each text as well as inside it, so a batch of many
+ * short texts stops as promptly as one long text, with WD_ERR_TIMEOUT or
+ * WD_ERR_CANCELLED and a message saying how many texts were done. With
+ * several threads (wd_guard_params.n_threads) each tests before each of
+ * its texts, and the first to fail stops the others before their next one.
+ * On a negative status every out[i] is NULL: the verdicts already made are
+ * freed. */
 wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size_t *lens, size_t n,
                                const wd_check_params *params, wd_verdict **out);
 

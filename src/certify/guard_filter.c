@@ -51,15 +51,6 @@ wd_status wd__ec_cand_text(const wd__ec_run *r, const wd__ec_cand *c, char **out
     return st;
 }
 
-static float verdict_max_score(const wd_verdict *v) {
-    float s = 0.0f;
-    for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
-        float x = wd_verdict_score(v, (wd_category)c);
-        if (x > s) s = x;
-    }
-    return s;
-}
-
 wd_status wd__ec_guard_check(wd__ec_run *r, const wd__ec_cand *const *cs, size_t n, float *score,
                              bool *flag) {
     char *texts[WD__EC_GUARD_BATCH];
@@ -77,7 +68,7 @@ wd_status wd__ec_guard_check(wd__ec_run *r, const wd__ec_cand *const *cs, size_t
         if (st) return st;
         for (size_t i = 0; i < m; i++) {
             flag[at + i] = wd_verdict_unsafe(v[i]);
-            score[at + i] = verdict_max_score(v[i]);
+            score[at + i] = wd_verdict_max_score(v[i]);
             const char *e = wd_verdict_error(v[i]);
             if (e && !r->r->error) r->r->error = strdup(e);
             wd_verdict_free(v[i]);

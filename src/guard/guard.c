@@ -26,7 +26,7 @@
  * fail: open -> the scanners that worked decide.
  *
  * Deadline and cancel flag (wd_check_params, guard/stop.h): tested before
- * each text, inside the normaliser, between scanners, inside every
+ * each text of a batch (by every thread of it), inside the normaliser, between scanners, inside every
  * scanner's long loops (wd__scan_poll; regex searches go by windows of
  * 64 KiB), while copying hits and while looking for encoded payloads; a
  * check told to stop returns WD_ERR_TIMEOUT or WD_ERR_CANCELLED and no
@@ -36,6 +36,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,6 +473,11 @@ wd_status wd_guard_check(wd_guard *g, const char *text, size_t len, const wd_che
     return st;
 }
 
+/* A batch is cut into one contiguous share per thread. Each job tests the
+ * deadline and the cancel flag before each of its texts (a text above
+ * max_bytes is never scanned, so check_one alone would not) and stops when
+ * another job has failed: `halt` is raised by the first failure, so that
+ * no thread goes on checking texts whose verdicts will be thrown away. */
 typedef struct batch_job {
     wd_guard              *g;
     const char *const     *texts;
@@ -479,6 +485,8 @@ typedef struct batch_job {
     size_t                 from, to;
     const wd_check_params *p;
     wd_verdict           **out;
+    atomic_bool           *halt;
+    size_t                 done; /* texts of the share checked */
     wd_status              st;
 } batch_job;
 
@@ -487,14 +495,21 @@ static void *batch_run(void *arg) {
     work *w = work_get(j->g);
     if (!w) {
         j->st = WD_ERR_NOMEM;
+        atomic_store_explicit(j->halt, true, memory_order_relaxed);
         return NULL;
     }
-    for (size_t i = j->from; i < j->to && j->st == WD_OK; i++) {
-        if (!j->texts[i] && j->lens[i]) {
-            j->st = WD_ERR_INVALID_ARG;
+    wd_scan_stop stop = {j->p->deadline_ns, j->p->cancel};
+    bool polls = j->p->deadline_ns || j->p->cancel;
+    for (size_t i = j->from; i < j->to; i++) {
+        if (atomic_load_explicit(j->halt, memory_order_relaxed)) break;
+        if (!j->texts[i] && j->lens[i]) j->st = WD_ERR_INVALID_ARG;
+        else if (polls) j->st = wd__scan_stop_poll(&stop);
+        if (j->st == WD_OK) j->st = check_one(j->g, w, j->texts[i], j->lens[i], j->p, &j->out[i]);
+        if (j->st != WD_OK) {
+            atomic_store_explicit(j->halt, true, memory_order_relaxed);
             break;
         }
-        j->st = check_one(j->g, w, j->texts[i], j->lens[i], j->p, &j->out[i]);
+        j->done++;
     }
     work_put(j->g, w);
     return NULL;
@@ -513,8 +528,10 @@ wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size
     batch_job jobs[256];
     pthread_t th[256];
     bool started[256] = {false};
+    atomic_bool halt;
+    atomic_init(&halt, false);
     for (size_t t = 0; t < nt; t++)
-        jobs[t] = (batch_job){g, texts, lens, n * t / nt, n * (t + 1) / nt, &p, out, WD_OK};
+        jobs[t] = (batch_job){g, texts, lens, n * t / nt, n * (t + 1) / nt, &p, out, &halt, 0, WD_OK};
     for (size_t t = 1; t < nt; t++) started[t] = pthread_create(&th[t], NULL, batch_run, &jobs[t]) == 0;
     batch_run(&jobs[0]);
     for (size_t t = 1; t < nt; t++) {
@@ -522,16 +539,23 @@ wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size
         else batch_run(&jobs[t]); /* could not start a thread: do its share here */
     }
     wd_status st = WD_OK;
-    for (size_t t = 0; t < nt && st == WD_OK; t++) st = jobs[t].st;
+    size_t done = 0;
+    for (size_t t = 0; t < nt; t++) {
+        if (st == WD_OK) st = jobs[t].st;
+        done += jobs[t].done;
+    }
     if (st != WD_OK) {
         for (size_t i = 0; i < n; i++) {
             wd_verdict_free(out[i]);
             out[i] = NULL;
         }
         if (st == WD_ERR_INVALID_ARG) return wd__err_set(&g->err, st, "wd_guard_check_batch: a text is NULL");
-        if (st == WD_ERR_TIMEOUT) return wd__err_set(&g->err, st, "check: the deadline passed during a batch of %zu texts", n);
-        if (st == WD_ERR_CANCELLED) return wd__err_set(&g->err, st, "check: cancelled during a batch of %zu texts", n);
-        return wd__err_take(&g->err, st);
+        if (st == WD_ERR_TIMEOUT)
+            return wd__err_set(&g->err, st, "check: the deadline passed after %zu of a batch of %zu texts", done, n);
+        if (st == WD_ERR_CANCELLED)
+            return wd__err_set(&g->err, st, "check: cancelled after %zu of a batch of %zu texts", done, n);
+        /* said here, on the caller's thread: the failure may have been a worker's */
+        return wd__err_set(&g->err, st, "check: %s", st == WD_ERR_NOMEM ? "out of memory" : wd_status_str(st));
     }
     return WD_OK;
 }

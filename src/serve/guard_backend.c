@@ -7,13 +7,13 @@
  * verdict carrying an error). The server needs the same answer for its own
  * failures (the request deadline passed, out of memory): wd_guard_fail_open.
  *
- * Deadline and cancel: both go into wd_check_params, so the guard stops
- * inside a text (within about a millisecond) when the request deadline
- * passes or the server, stopping, sets its cancel flag. A batch is checked
- * in slices of SLICE texts, so that verdicts are turned into JSON and freed
- * as it goes; the deadline is also tested between slices, since the guard
- * tests it only inside a text's scan (a batch of many short texts would
- * otherwise run past it).
+ * Deadline and cancel: both go into wd_check_params, and a request's texts
+ * go to the guard as one batch, which tests both before each text and
+ * inside it: the check stops within about a millisecond when the request
+ * deadline passes or the server, stopping, sets its cancel flag, however
+ * many texts the request holds. The verdicts of a request are all alive
+ * until they are turned into JSON; a request holds at most max_inputs
+ * texts in at most max_body bytes, so that is bounded as the body is.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,6 @@
 #include "warden/guard.h"
 #include "base/err.h"
 #include "serve/serve_internal.h"
-
-#define SLICE 16
 
 typedef struct guard_box {
     wd_guard *g;
@@ -77,33 +75,23 @@ static wd_status box_check(void *p, const char *const *texts, const size_t *lens
     cp.redact = redact;
     cp.deadline_ns = deadline_ns;
     cp.cancel = cancel;
-    wd_verdict *v[SLICE];
-    for (size_t i0 = 0; i0 < n; i0 += SLICE) {
-        if (deadline_ns && wd__serve_now_ns() > deadline_ns) {
-            release(out, i0);
-            return wd__fail(WD_ERR_TIMEOUT, "the request deadline passed after %zu of %zu texts", i0, n);
-        }
-        size_t m = n - i0 < SLICE ? n - i0 : SLICE;
-        wd_status st = wd_guard_check_batch(b->g, texts + i0, lens + i0, m, &cp, v);
-        if (st) {
-            release(out, i0);
-            return st;
-        }
-        for (size_t j = 0; j < m; j++) {
-            wd__serve_result *r = &out[i0 + j];
-            memset(r, 0, sizeof *r);
-            r->unsafe = wd_verdict_unsafe(v[j]);
-            r->flagged = wd_verdict_categories(v[j]);
-            for (int c = 0; c < WD_CATEGORY_COUNT; c++) r->score[c] = wd_verdict_score(v[j], (wd_category)c);
-            if (!st) st = wd_verdict_to_json(v[j], &r->json);
-        }
-        for (size_t j = 0; j < m; j++) wd_verdict_free(v[j]);
-        if (st) {
-            release(out, i0 + m);
-            return st;
-        }
+    wd_verdict **v = calloc(n ? n : 1, sizeof *v);
+    if (!v) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    wd_status st = wd_guard_check_batch(b->g, texts, lens, n, &cp, v);
+    size_t made = 0; /* results written to out[] */
+    for (; made < n && !st; made++) {
+        wd__serve_result *r = &out[made];
+        const wd_verdict *vi = v[made];
+        memset(r, 0, sizeof *r);
+        r->unsafe = wd_verdict_unsafe(vi);
+        r->flagged = wd_verdict_categories(vi);
+        for (int c = 0; c < WD_CATEGORY_COUNT; c++) r->score[c] = wd_verdict_score(vi, (wd_category)c);
+        st = wd_verdict_to_json(vi, &r->json);
     }
-    return WD_OK;
+    for (size_t i = 0; i < n; i++) wd_verdict_free(v[i]);
+    free(v);
+    if (st) release(out, made);
+    return st;
 }
 
 /* A certifier per call: it only borrows the (thread-safe) guard. */

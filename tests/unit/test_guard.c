@@ -2,15 +2,20 @@
  * tests/unit/test_guard.c - the guard engine with the built-in policy:
  * acceptance prompts (library and CLI), obfuscated unsafe requests and
  * their benign twins, PII / secrets / injection scanners, offsets, bad
- * input, policy errors with line numbers.
+ * input, policy errors with line numbers, the deadline and cancel flag of
+ * a batch of many short texts.
  *
  * Expectations are written by hand from the meaning of each text (is it a
  * request for harm? which category?), not copied from the code's output.
  */
 #include <cjson/cJSON.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "guard/scanners/pii_check.h"
 #include "guard/scanners/secrets_check.h"
@@ -690,6 +695,155 @@ static void test_batch(void **state) {
     }
 }
 
+/* ==== a batch's deadline and cancel flag ================================= */
+
+static int64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* n texts, all the same short one (or one of len bytes of 'a'). */
+static const char **same_texts(size_t n, const char *text, size_t **lens, size_t len) {
+    const char **t = malloc(n * sizeof *t);
+    *lens = malloc(n * sizeof **lens);
+    assert_true(t && *lens);
+    for (size_t i = 0; i < n; i++) {
+        t[i] = text;
+        (*lens)[i] = len;
+    }
+    return t;
+}
+
+/* Asserts that a batch stopped with want: every out[i] NULL (ASan's leak
+ * check sees that the verdicts already made were freed) and the message
+ * says how far it got. */
+static void expect_stopped(wd_guard *g, const char **t, const size_t *lens, size_t n,
+                           const wd_check_params *p, wd_status want, wd_verdict **out) {
+    for (size_t i = 0; i < n; i++) out[i] = (wd_verdict *)1;
+    assert_int_equal(wd_guard_check_batch(g, t, lens, n, p, out), want);
+    for (size_t i = 0; i < n; i++) assert_null(out[i]);
+    char of[64];
+    snprintf(of, sizeof of, "of a batch of %zu texts", n);
+    if (!strstr(wd_guard_last_error(g), of)) print_message("message: %s\n", wd_guard_last_error(g));
+    assert_non_null(strstr(wd_guard_last_error(g), of));
+    assert_string_equal(wd_last_error(), wd_guard_last_error(g));
+}
+
+typedef struct batch_canceller {
+    volatile sig_atomic_t *flag;
+    int64_t delay_ns;
+} batch_canceller;
+
+static void *cancel_batch_later(void *arg) {
+    batch_canceller *c = arg;
+    usleep((useconds_t)(c->delay_ns / 1000));
+    __atomic_store_n(c->flag, 1, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+/* The deadline and the cancel flag are tested before each text of a batch,
+ * not only inside a text's scan: a batch of many short texts stops with
+ * WD_ERR_TIMEOUT / WD_ERR_CANCELLED as one long text does, on one thread or
+ * several. Texts above max_bytes are never scanned, so only the test
+ * before each text can stop a batch of them. */
+static void test_batch_deadline_and_cancel(void **state) {
+    enum { N = 20000 };
+    const char *hello = "hello, what a nice day to go for a walk";
+    size_t *lens;
+    const char **t = same_texts(N, hello, &lens, strlen(hello));
+    wd_verdict **out = malloc(N * sizeof *out);
+    assert_non_null(out);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        wd_guard *g;
+        wd_guard_params gp = wd_guard_params_default();
+        gp.n_threads = threads;
+        assert_int_equal(wd_guard_load_default(&gp, &g), WD_OK);
+        wd_check_params p = wd_check_params_default();
+
+        /* the whole batch, for its time; a generous deadline changes nothing */
+        p.deadline_ns = mono_ns() + 600 * (int64_t)1000000000;
+        int64_t t0 = mono_ns();
+        assert_int_equal(wd_guard_check_batch(g, t, lens, N, &p, out), WD_OK);
+        int64_t full = mono_ns() - t0;
+        for (size_t i = 0; i < N; i++) {
+            assert_false(wd_verdict_unsafe(out[i]));
+            wd_verdict_free(out[i]);
+        }
+
+        /* a deadline already past: no text is checked */
+        p.deadline_ns = mono_ns() - 1;
+        expect_stopped(g, t, lens, N, &p, WD_ERR_TIMEOUT, out);
+        assert_non_null(strstr(wd_guard_last_error(g), "deadline passed after 0 of"));
+
+        /* a deadline a tenth of the way in: it stops part way */
+        t0 = mono_ns();
+        p.deadline_ns = t0 + full / 10;
+        expect_stopped(g, t, lens, N, &p, WD_ERR_TIMEOUT, out);
+        print_message("  %d thread(s), %d short texts: all %.1f ms, with a deadline at %.1f ms stopped after %.1f ms\n",
+                      threads, N, full / 1e6, full / 10 / 1e6, (mono_ns() - t0) / 1e6);
+
+        /* the cancel flag, set before and set by another thread mid-batch */
+        volatile sig_atomic_t flag = 1;
+        p = wd_check_params_default();
+        p.cancel = &flag;
+        expect_stopped(g, t, lens, N, &p, WD_ERR_CANCELLED, out);
+        assert_non_null(strstr(wd_guard_last_error(g), "cancelled after 0 of"));
+        /* (a canceller the scheduler kept asleep past the whole batch
+         * gets another try: the batch must not finish once it is set) */
+        wd_status st = WD_OK;
+        for (int attempt = 0; attempt < 3 && st == WD_OK; attempt++) {
+            flag = 0;
+            batch_canceller c = {&flag, full / 10};
+            pthread_t th;
+            assert_int_equal(pthread_create(&th, NULL, cancel_batch_later, &c), 0);
+            st = wd_guard_check_batch(g, t, lens, N, &p, out);
+            pthread_join(th, NULL);
+            if (st == WD_OK) {
+                print_message("  the canceller woke after the batch ended: again\n");
+                for (size_t i = 0; i < N; i++) wd_verdict_free(out[i]);
+            }
+        }
+        assert_int_equal(st, WD_ERR_CANCELLED);
+        for (size_t i = 0; i < N; i++) assert_null(out[i]);
+        assert_non_null(strstr(wd_guard_last_error(g), "cancelled after"));
+
+        /* a NULL text stops the other threads too: nothing is left behind */
+        const char *saved = t[N / 2];
+        t[N / 2] = NULL;
+        for (size_t i = 0; i < N; i++) out[i] = (wd_verdict *)1;
+        assert_int_equal(wd_guard_check_batch(g, t, lens, N, NULL, out), WD_ERR_INVALID_ARG);
+        for (size_t i = 0; i < N; i++) assert_null(out[i]);
+        assert_non_null(strstr(wd_guard_last_error(g), "a text is NULL"));
+        t[N / 2] = saved;
+        wd_guard_free(g);
+    }
+    free(t);
+    free(lens);
+
+    /* texts above max_bytes: verdicts without a scan, yet the deadline holds */
+    wd_guard *g;
+    const char *pol = "max_bytes: 4\nscanners:\n  - type: pii\n";
+    assert_int_equal(wd_guard_load_string(pol, strlen(pol), "small.yaml", NULL, NULL, &g), WD_OK);
+    t = same_texts(1000, hello, &lens, strlen(hello));
+    wd_check_params p = wd_check_params_default();
+    assert_int_equal(wd_guard_check_batch(g, t, lens, 1000, &p, out), WD_OK);
+    for (size_t i = 0; i < 1000; i++) {
+        assert_non_null(strstr(wd_verdict_error(out[i]), "max_bytes"));
+        wd_verdict_free(out[i]);
+    }
+    p.deadline_ns = mono_ns() - 1;
+    expect_stopped(g, t, lens, 1000, &p, WD_ERR_TIMEOUT, out);
+    volatile sig_atomic_t flag = 1;
+    p = wd_check_params_default();
+    p.cancel = &flag;
+    expect_stopped(g, t, lens, 1000, &p, WD_ERR_CANCELLED, out);
+    wd_guard_free(g);
+    free(t);
+    free(lens);
+    free(out);
+}
+
 /* ==== policy files ========================================================== */
 
 static void expect_policy_error(const char *yaml, const char *want1, const char *want2) {
@@ -819,6 +973,7 @@ int main(void) {
         cmocka_unit_test(test_secrets),            cmocka_unit_test(test_injection),
         cmocka_unit_test(test_offsets_in_original), cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_large_input),        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch_deadline_and_cancel),
         cmocka_unit_test(test_policy_errors),      cmocka_unit_test(test_policy_semantics),
         cmocka_unit_test(test_json),               cmocka_unit_test(test_obfuscation_families),
         cmocka_unit_test(test_tag_characters),     cmocka_unit_test(test_spelling),

@@ -285,7 +285,7 @@ static size_t html_ref(const uint8_t *s, size_t n, int32_t *cp) {
 /* ==== pass 1 loop ======================================================== */
 
 static wd_status pass_chars(const char *text, size_t len, unsigned flags, outbuf *o,
-                            const wd_scan_stop *stop) {
+                            const wd__scan_stop *stop) {
     const uint8_t *s = (const uint8_t *)text;
     cluster cl;
     cl.n = 0;
@@ -572,7 +572,7 @@ static bool join_pieces(wd__canon *n, uint8_t *keep) {
 }
 
 /* Polls stop between its linear sub-passes. */
-static wd_status pass_join(wd__canon *n, bool naive, const wd_scan_stop *stop) {
+static wd_status pass_join(wd__canon *n, bool naive, const wd__scan_stop *stop) {
     if (n->len < 5) return WD_OK;
     uint8_t stackbuf[512];
     uint8_t *keep = n->len <= sizeof stackbuf ? stackbuf : malloc(n->len);
@@ -609,7 +609,7 @@ static bool leet_word(const uint8_t *t, size_t a, size_t b, bool loose) {
     return false;
 }
 
-static wd_status pass_leet(wd__canon *n, const wd_scan_stop *stop) {
+static wd_status pass_leet(wd__canon *n, const wd__scan_stop *stop) {
     uint8_t *t = (uint8_t *)n->text;
     size_t len = n->len;
     for (int round = 0; round < 2; round++) {
@@ -644,7 +644,7 @@ wd_status wd__canonicalize_reuse(const char *text, size_t len, unsigned flags, w
 }
 
 wd_status wd__canonicalize_stop(const char *text, size_t len, unsigned flags, wd__canon *out,
-                             const wd_scan_stop *stop) {
+                             const wd__scan_stop *stop) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "normalize: out is NULL");
     out->len = 0;
     if (!text && len) return wd__fail(WD_ERR_INVALID_ARG, "normalize: text is NULL");

@@ -75,7 +75,7 @@ wd_status wd__canonicalize_reuse(const char *text, size_t len, unsigned flags, w
  * WD_ERR_TIMEOUT / WD_ERR_CANCELLED (out as on failure) when told to stop.
  * Linear in len. */
 wd_status wd__canonicalize_stop(const char *text, size_t len, unsigned flags, wd__canon *out,
-                             const wd_scan_stop *stop);
+                             const wd__scan_stop *stop);
 
 /* Maps the normalised byte range [a, b) (a < b <= n->len) back to the
  * original: *start = map[a], *end = the end of the original character that

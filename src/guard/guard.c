@@ -75,7 +75,7 @@ typedef struct wd__guard_work {
     wd__canon      norm[WD__GUARD_MAX_DEPTH + 1];
     char          *dbuf[WD__GUARD_MAX_DEPTH + 1];
     size_t         dcap[WD__GUARD_MAX_DEPTH + 1];
-    wd_scan_result res;
+    wd__scan_result res;
     void         **scratch; /* one per scanner, created lazily */
     bool          *scratch_made;
 } work;
@@ -204,7 +204,7 @@ static void verdict_error(wd_verdict *v, const char *fmt, ...) {
     v->error = strdup(buf);
 }
 
-static wd_status add_hit(wd_verdict *v, const char *orig, const scanner_inst *s, const wd_scan_hit *h,
+static wd_status add_hit(wd_verdict *v, const char *orig, const scanner_inst *s, const wd__hit *h,
                          size_t start, size_t end, int depth, float weight) {
     if (v->n_hits == v->cap_hits) {
         size_t cap = v->cap_hits ? v->cap_hits * 2 : 8;
@@ -245,7 +245,7 @@ typedef struct run_ctx {
     int            depth;
     size_t         span0, span1; /* for depth > 0: the encoded span in the caller's text */
     wd_status      st;
-    const wd_scan_stop *stop; /* NULL: no deadline, no cancel flag */
+    const wd__scan_stop *stop; /* NULL: no deadline, no cancel flag */
     bool           ciphered; /* text is a cipher variant: no cipher of it is tried again */
 } run_ctx;
 
@@ -273,7 +273,7 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
                          : kind == WD_DECODE_TAGS ? "hidden-tag-payload"
                          : kind == WD_DECODE_ROT13 ? "hidden-rot13-payload"
                          : kind == WD_DECODE_REVERSE ? "hidden-reversed-payload" : "hidden-piglatin-payload";
-        wd_scan_hit h = {rule, NULL, WD_CATEGORY_PROMPT_INJECTION, 0.7f, start, end};
+        wd__hit h = {rule, NULL, WD_CATEGORY_PROMPT_INJECTION, 0.7f, start, end};
         if (rc->v->score[WD_CATEGORY_PROMPT_INJECTION] < 0.7f) rc->v->score[WD_CATEGORY_PROMPT_INJECTION] = 0.7f;
         add_hit(rc->v, rc->top, NULL, &h, start, end, 0, 1.0f);
     }
@@ -311,7 +311,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             return;
         }
     }
-    wd_scan_input in = {.orig = text, .orig_len = len, .norm = nm, .role = rc->role, .depth = rc->depth,
+    wd__scan_input in = {.orig = text, .orig_len = len, .norm = nm, .role = rc->role, .depth = rc->depth,
                         .stop = rc->stop, .ciphered = whole_cipher};
     for (size_t i = 0; i < g->n_sc; i++) {
         if (rc->stop && (st = wd__scan_stop_poll(rc->stop)) != WD_OK) {
@@ -320,7 +320,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         }
         const scanner_inst *s = &g->sc[i];
         if (!(s->roles & (1u << rc->role))) continue;
-        wd_scan_result *r = &w->res;
+        wd__scan_result *r = &w->res;
         memset(r->score, 0, sizeof r->score);
         r->n_hits = 0;
         wd__err serr;
@@ -345,7 +345,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
                 rc->st = st;
                 return;
             }
-            const wd_scan_hit *hh = &r->hits[h];
+            const wd__hit *hh = &r->hits[h];
             size_t a = hh->start, b = hh->end;
             if (rc->depth > 0) {
                 a = rc->span0;
@@ -433,7 +433,7 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
     if (!v) return wd__err_set(&g->err, WD_ERR_NOMEM, "out of memory");
     v->role = p->role;
     wd_status st = WD_OK;
-    wd_scan_stop stop = {p->deadline_ns, p->cancel};
+    wd__scan_stop stop = {p->deadline_ns, p->cancel};
     if (len > g->max_bytes) {
         verdict_error(v, "text is %zu bytes, above the policy's max_bytes (%zu): not checked", len, g->max_bytes);
     } else {
@@ -498,7 +498,7 @@ static void *batch_run(void *arg) {
         atomic_store_explicit(j->halt, true, memory_order_relaxed);
         return NULL;
     }
-    wd_scan_stop stop = {j->p->deadline_ns, j->p->cancel};
+    wd__scan_stop stop = {j->p->deadline_ns, j->p->cancel};
     bool polls = j->p->deadline_ns || j->p->cancel;
     for (size_t i = j->from; i < j->to; i++) {
         if (atomic_load_explicit(j->halt, memory_order_relaxed)) break;

@@ -24,7 +24,7 @@
 
 /* One scanner of the policy, in policy order. */
 typedef struct wd__scanner_inst {
-    const wd_scanner_vt *vt;
+    const wd__scanner_vt *vt;
     void                *impl;
     char                *name;
     unsigned             roles;  /* bit 1 << wd_role */

@@ -171,7 +171,7 @@ static bool push_occ(wd__lex_occ **arr, size_t *n, size_t *cap, wd__lex_occ o) {
 /* (1) Runs the DFA over the normalised text: s->occ gets the term
  * occurrences, s->safe the @safe / @negate ones, in the order their phrase
  * ends in the text. */
-wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in) {
+wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd__scan_input *in) {
     const uint8_t *t = (const uint8_t *)in->norm->text;
     size_t len = in->norm->len;
     s->n_occ = s->n_safe = 0;
@@ -249,7 +249,7 @@ wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, con
  * sort, one stable counting pass per byte of k that is not the same in
  * every key (the histograms of all eight bytes come from one read).
  * Linear, and polls between passes; under 64 keys, an insertion sort. */
-static wd_status sort_keys(wd__lexicon_scratch *s, size_t n, const wd_scan_input *in) {
+static wd_status sort_keys(wd__lexicon_scratch *s, size_t n, const wd__scan_input *in) {
     if (n < 64) { /* a prompt's few keys: insertion sort (stable), no histograms to clear */
         for (size_t i = 1; i < n; i++) {
             wd__lex_rkey x = s->key[i];
@@ -292,7 +292,7 @@ static wd_status sort_keys(wd__lexicon_scratch *s, size_t n, const wd_scan_input
 
 /* (2) Drops the occurrences inside a @safe phrase, or starting within
  * NEGATE_WINDOW words after a @negate one ("prevent", "detect"). */
-static wd_status mask(wd__lexicon_scratch *s, const wd_scan_input *in) {
+static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
     size_t n_span = 0, n_neg = 0;
     for (size_t j = 0; j < s->n_safe; j++) {
         if (s->safe[j].term == TERM_SAFE) n_span++;
@@ -382,8 +382,8 @@ wd_status wd__lexicon_fired_reset(const wd__lexicon *lx, wd__lexicon_scratch *s)
     return WD_OK;
 }
 
-wd_status wd__lexicon_fire(const wd__lex_rule *r, const wd__lex_occ *o0, const wd__lex_occ *last, const wd_scan_input *in,
-                           wd_scan_result *res) {
+wd_status wd__lexicon_fire(const wd__lex_rule *r, const wd__lex_occ *o0, const wd__lex_occ *last, const wd__scan_input *in,
+                           wd__scan_result *res) {
     size_t a, b;
     wd__canon_span(in->norm, in->orig, in->orig_len, o0->a, last->b, &a, &b);
     for (int c = 0; c < WD_CATEGORY_COUNT; c++)
@@ -392,8 +392,8 @@ wd_status wd__lexicon_fire(const wd__lex_rule *r, const wd__lex_occ *o0, const w
     return WD_OK;
 }
 
-wd_status wd__lexicon_scan(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in,
-                           wd_scan_result *res) {
+wd_status wd__lexicon_scan(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd__scan_input *in,
+                           wd__scan_result *res) {
     if (!lx->compiled || !lx->n_rules) return WD_OK;
     wd_status st = wd__lexicon_collect(lx, s, in);
     if (st != WD_OK || !s->n_occ) return st;

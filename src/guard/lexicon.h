@@ -61,13 +61,13 @@ void wd__lexicon_scratch_free(wd__lexicon_scratch *s);
 /* Matches in->norm and appends a hit for every rule that fires (offsets in
  * the original text). rule ids are owned by the lexicon. n log n in the
  * text; polls in->stop (WD_ERR_TIMEOUT / WD_ERR_CANCELLED). */
-wd_status wd__lexicon_scan(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in,
-                           wd_scan_result *res);
+wd_status wd__lexicon_scan(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd__scan_input *in,
+                           wd__scan_result *res);
 
 /* The same result by the quadratic matcher wd__lexicon_scan replaced: the
  * oracle its tests compare with. */
-wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in,
-                                 wd_scan_result *res);
+wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd__scan_input *in,
+                                 wd__scan_result *res);
 
 /* The embedded lexicon named name ("harm", "injection", "profanity"), or
  * NULL. *len gets its size. */

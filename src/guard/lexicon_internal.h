@@ -105,14 +105,14 @@ static inline bool wd__lexicon_word_byte(uint8_t c) {
 
 /* (1) of the matcher (lexicon.c): runs the automaton over in->norm; s->occ
  * gets the term occurrences, s->safe the @safe / @negate ones. */
-wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in);
+wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd__scan_input *in);
 
 /* Clears s->fired for lx's rules (grown as needed); WD_ERR_NOMEM. */
 wd_status wd__lexicon_fired_reset(const wd__lexicon *lx, wd__lexicon_scratch *s);
 
 /* Appends rule r's hits to res, spanning occurrences o0 .. last (offsets
  * mapped back to the original text). */
-wd_status wd__lexicon_fire(const wd__lex_rule *r, const wd__lex_occ *o0, const wd__lex_occ *last, const wd_scan_input *in,
-                           wd_scan_result *res);
+wd_status wd__lexicon_fire(const wd__lex_rule *r, const wd__lex_occ *o0, const wd__lex_occ *last, const wd__scan_input *in,
+                           wd__scan_result *res);
 
 #endif /* WD_GUARD_LEXICON_INTERNAL_H */

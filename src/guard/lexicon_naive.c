@@ -11,8 +11,8 @@
 /* The matcher as first written, quadratic in the occurrences: every
  * occurrence against every @safe/@negate one, every chain link a pass over
  * all occurrences. The oracle for wd__lexicon_scan (tests only). */
-wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd_scan_input *in,
-                                 wd_scan_result *res) {
+wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd__scan_input *in,
+                                 wd__scan_result *res) {
     if (!lx->compiled || !lx->n_rules) return WD_OK;
     wd_status st = wd__lexicon_collect(lx, s, in);
     if (st != WD_OK || !s->n_occ) return st;

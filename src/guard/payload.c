@@ -85,7 +85,7 @@ static inline bool is_b64(unsigned char c) { return b64val(c) >= 0; }
 
 /* Polls stop once position i passes *next, then sets the next position a
  * poll is due at (every WD_SCAN_POLL_BYTES of text; see guard/stop.h). */
-static inline wd_status poll_at(const wd_scan_stop *stop, size_t i, size_t *next) {
+static inline wd_status poll_at(const wd__scan_stop *stop, size_t i, size_t *next) {
     if (i < *next) return WD_OK;
     *next = i + WD_SCAN_POLL_BYTES;
     return wd__scan_stop_poll(stop);
@@ -121,7 +121,7 @@ static size_t hex_token(const unsigned char *t, size_t len, size_t p, int *v, bo
  * Returns 0, 1 when fn stopped it, or -1 with *st the reason (out of
  * memory, or stop's answer). */
 static int scan_hex_bytes(const unsigned char *t, size_t len, size_t min_bytes, char **buf, size_t *cap,
-                          wd_decode_fn fn, void *user, const wd_scan_stop *stop, wd_status *st) {
+                          wd__decode_fn fn, void *user, const wd__scan_stop *stop, wd_status *st) {
     size_t i = 0, next_poll = WD_SCAN_POLL_BYTES;
     while (i < len) {
         if ((*st = poll_at(stop, i, &next_poll)) != WD_OK) return -1;
@@ -159,7 +159,7 @@ static int scan_hex_bytes(const unsigned char *t, size_t len, size_t min_bytes, 
 /* ==== tag characters ===================================================== */
 
 size_t wd__payload_tags(const char *text, size_t n, char *out, size_t *first, size_t *last,
-                       const wd_scan_stop *stop, wd_status *st) {
+                       const wd__scan_stop *stop, wd_status *st) {
     const unsigned char *t = (const unsigned char *)text;
     size_t k = 0, next_poll = WD_SCAN_POLL_BYTES;
     *first = *last = 0;
@@ -208,7 +208,7 @@ static void reverse_word(const char *w, size_t n, char *o) {
  * many words gained more than 2 (clearly the cipher's), their gains summed
  * in *gain, and the span from the first of them to the end of the last in
  * [*first, *last). Returns WD_OK, or stop's answer (*flips is then 0). */
-static wd_status cipher_words(const char *t, size_t n, word_fn f, char *out, const wd_scan_stop *stop,
+static wd_status cipher_words(const char *t, size_t n, word_fn f, char *out, const wd__scan_stop *stop,
                               size_t *flips_out, float *gain, size_t *first, size_t *last) {
     if (out) memcpy(out, t, n);
     size_t flips = 0, i = 0, next_poll = WD_SCAN_POLL_BYTES;
@@ -301,7 +301,7 @@ static size_t piglatin_word(const char *w, size_t n, char *o) {
 /* Writes into out (room for n; NULL: only count) t with every Pig Latin-looking word undone;
  * sets the length written in *len, the number of such words in *pig and of
  * all words in *words. Returns WD_OK, or stop's answer. */
-static wd_status piglatin_text(const char *t, size_t n, char *out, const wd_scan_stop *stop, size_t *len,
+static wd_status piglatin_text(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,
                                size_t *pig, size_t *words) {
     size_t w = 0, i = 0, next_poll = WD_SCAN_POLL_BYTES;
     *pig = *words = *len = 0;
@@ -357,7 +357,7 @@ static void to_lines(const char *t, size_t n, size_t *a, size_t *b) {
 
 /* Returns 0, 1 when fn stopped it, or -1 with *st the reason. */
 static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, char **buf, size_t *cap,
-                        wd_decode_fn fn, void *user, const wd_scan_stop *stop, wd_status *st) {
+                        wd__decode_fn fn, void *user, const wd__scan_stop *stop, wd_status *st) {
     if (!grow(buf, cap, nn + 1)) return *st = WD_ERR_NOMEM, -1;
     float gain;
     size_t a, b, flips;
@@ -400,7 +400,7 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
     return 0;
 }
 
-wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd_scan_stop *stop, bool *whole) {
+wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop, bool *whole) {
     *whole = false;
     if (!norm || norm->len < 8) return WD_OK;
     const char *t = norm->text;
@@ -423,8 +423,8 @@ wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const 
 }
 
 wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
-                          size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user,
-                          const wd_scan_stop *stop) {
+                          size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
+                          const wd__scan_stop *stop) {
     const unsigned char *t = (const unsigned char *)text;
     wd_status st = WD_OK;
     if (min_len < 8) min_len = 8;

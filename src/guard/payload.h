@@ -44,7 +44,7 @@ enum { WD_DECODE_BASE64 = 1, WD_DECODE_HEX = 2, WD_DECODE_ROT13 = 4, WD_DECODE_R
 /* Called for each payload: bytes [start, end) of the text decode to
  * plain[0..n) (valid UTF-8, not NUL-terminated, valid during the call).
  * kind is one WD_DECODE_* bit. Return nonzero to stop. */
-typedef int (*wd_decode_fn)(size_t start, size_t end, const char *plain, size_t n, int kind,
+typedef int (*wd__decode_fn)(size_t start, size_t end, const char *plain, size_t n, int kind,
                             void *user);
 
 /* Scans text[0..len) for payloads of the kinds in `kinds`: base64/hex runs
@@ -56,8 +56,8 @@ typedef int (*wd_decode_fn)(size_t start, size_t end, const char *plain, size_t 
  * (also when fn stopped it), WD_ERR_NOMEM, or WD_ERR_TIMEOUT /
  * WD_ERR_CANCELLED when told to stop. */
 wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
-                          size_t min_len, char **buf, size_t *cap, wd_decode_fn fn, void *user,
-                          const wd_scan_stop *stop);
+                          size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
+                          const wd__scan_stop *stop);
 
 /* Decodes base64 (standard or URL-safe alphabet, padding optional) of n
  * characters into out (room for n*3/4+3 bytes). Returns the decoded length,
@@ -74,7 +74,7 @@ bool wd__payload_readable(const unsigned char *p, size_t n);
  * Latin): its words are noise to a model, which should read the deciphered
  * variant that wd__payload_scan reports instead. Returns WD_OK, or what stop
  * (may be NULL) says while the words are read (*whole is then false). */
-wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd_scan_stop *stop, bool *whole);
+wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop, bool *whole);
 
 /* Decodes the tag characters U+E0020-E007E of t[0..n), wherever they are,
  * to their ASCII (U+E0041 -> 'A') in out (room for n / 4 bytes). Returns
@@ -82,7 +82,7 @@ wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const 
  * last one. Polls stop (may be NULL) every 64 KiB: *st is WD_OK, or its
  * answer (the count is then 0). */
 size_t wd__payload_tags(const char *t, size_t n, char *out, size_t *first, size_t *last,
-                       const wd_scan_stop *stop, wd_status *st);
+                       const wd__scan_stop *stop, wd_status *st);
 
 /* True when p[0..n) reads as a message rather than noise: readable (above),
  * at least two spaces, and English-like letters (guard/english.h). Used for

@@ -176,7 +176,7 @@ static wd_status parse_scanners(wd_guard *g, const wd__pnode *root, wd__err *err
         return wd__pn_error(list, err, WD_ERR_FORMAT, "scanners", "expected a non-empty list of {type: ..}");
     g->sc = calloc(list->n, sizeof *g->sc);
     if (!g->sc) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-    wd_scanner_env env = {root->file, root->dir};
+    wd__scanner_env env = {root->file, root->dir};
     for (size_t i = 0; i < list->n; i++) {
         const wd__pnode *n = list->items[i];
         if (n->kind != WD_PN_MAP) return wd__pn_error(n, err, WD_ERR_FORMAT, "scanners", "each scanner is a mapping with a type");
@@ -184,7 +184,7 @@ static wd_status parse_scanners(wd_guard *g, const wd__pnode *root, wd__err *err
         wd_status st = wd__pn_string(n, "type", &type, err);
         if (st != WD_OK) return st;
         if (!type) return wd__pn_error(n, err, WD_ERR_FORMAT, "type", "missing: every scanner names its type");
-        const wd_scanner_vt *vt = wd__scanner_find(type);
+        const wd__scanner_vt *vt = wd__scanner_find(type);
         if (!vt) {
             char types[256];
             wd__scanner_types(types, sizeof types);

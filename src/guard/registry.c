@@ -10,15 +10,15 @@
 
 #include "guard/scanner.h"
 
-extern const wd_scanner_vt wd__scanner_lexicon;
-extern const wd_scanner_vt wd__scanner_pii;
-extern const wd_scanner_vt wd__scanner_secrets;
-extern const wd_scanner_vt wd__scanner_injection;
-extern const wd_scanner_vt wd__scanner_llm_judge;
-extern const wd_scanner_vt wd__scanner_encoder_classifier;
-extern const wd_scanner_vt wd__scanner_classifier;
+extern const wd__scanner_vt wd__scanner_lexicon;
+extern const wd__scanner_vt wd__scanner_pii;
+extern const wd__scanner_vt wd__scanner_secrets;
+extern const wd__scanner_vt wd__scanner_injection;
+extern const wd__scanner_vt wd__scanner_llm_judge;
+extern const wd__scanner_vt wd__scanner_encoder_classifier;
+extern const wd__scanner_vt wd__scanner_classifier;
 
-static const wd_scanner_vt *const types[] = {
+static const wd__scanner_vt *const types[] = {
     &wd__scanner_lexicon,
     &wd__scanner_pii,
     &wd__scanner_secrets,
@@ -28,7 +28,7 @@ static const wd_scanner_vt *const types[] = {
     &wd__scanner_classifier,
 };
 
-const wd_scanner_vt *wd__scanner_find(const char *type) {
+const wd__scanner_vt *wd__scanner_find(const char *type) {
     if (!type) return NULL;
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (types[i] && !strcmp(types[i]->type, type)) return types[i];
@@ -46,21 +46,21 @@ void wd__scanner_types(char *buf, size_t cap) {
     }
 }
 
-wd_status wd__scan_hit(wd_scan_result *r, wd_category category, float score, size_t start,
+wd_status wd__scan_hit(wd__scan_result *r, wd_category category, float score, size_t start,
                        size_t end, const char *rule, const char *placeholder) {
     wd__scan_score(r, category, score);
     if (r->n_hits == r->cap_hits) {
         size_t cap = r->cap_hits ? r->cap_hits * 2 : 8;
-        wd_scan_hit *h = realloc(r->hits, cap * sizeof *h);
+        wd__hit *h = realloc(r->hits, cap * sizeof *h);
         if (!h) return WD_ERR_NOMEM;
         r->hits = h;
         r->cap_hits = cap;
     }
-    r->hits[r->n_hits++] = (wd_scan_hit){rule, placeholder, category, score, start, end};
+    r->hits[r->n_hits++] = (wd__hit){rule, placeholder, category, score, start, end};
     return WD_OK;
 }
 
-wd_status wd__scan_stop_poll(const wd_scan_stop *s) {
+wd_status wd__scan_stop_poll(const wd__scan_stop *s) {
     if (!s) return WD_OK;
     /* an atomic load: the flag is set by another thread (or a handler) */
     if (s->cancel && __atomic_load_n(s->cancel, __ATOMIC_RELAXED)) return WD_ERR_CANCELLED;
@@ -72,14 +72,14 @@ wd_status wd__scan_stop_poll(const wd_scan_stop *s) {
     return WD_OK;
 }
 
-/* ==== wd_span_set ======================================================== */
+/* ==== wd__span_set ======================================================== */
 
-void wd__spans_begin(wd_span_set *set, const wd_scan_result *res) {
+void wd__spans_begin(wd__span_set *set, const wd__scan_result *res) {
     if (!res->n_hits) set->n = 0;
     set->pass_from = res->n_hits;
 }
 
-bool wd__spans_overlap(const wd_span_set *set, size_t a, size_t b) {
+bool wd__spans_overlap(const wd__span_set *set, size_t a, size_t b) {
     /* the first span ending after a (ends are sorted: the spans are disjoint) */
     size_t lo = 0, hi = set->n;
     while (lo < hi) {
@@ -90,7 +90,7 @@ bool wd__spans_overlap(const wd_span_set *set, size_t a, size_t b) {
     return lo < set->n && set->span[lo][0] < b;
 }
 
-wd_status wd__spans_end(wd_span_set *set, const wd_scan_result *res) {
+wd_status wd__spans_end(wd__span_set *set, const wd__scan_result *res) {
     size_t m = res->n_hits - set->pass_from;
     if (!m) return WD_OK;
     if (set->n + m > set->cap) {
@@ -105,7 +105,7 @@ wd_status wd__spans_end(wd_span_set *set, const wd_scan_result *res) {
         set->cap = cap;
     }
     /* merge the sorted old spans with the pass's hits (sorted too) */
-    const wd_scan_hit *h = res->hits + set->pass_from;
+    const wd__hit *h = res->hits + set->pass_from;
     size_t i = 0, j = 0, w = 0;
     while (i < set->n || j < m) {
         if (j == m || (i < set->n && set->span[i][0] <= h[j].start)) {
@@ -124,7 +124,7 @@ wd_status wd__spans_end(wd_span_set *set, const wd_scan_result *res) {
     return WD_OK;
 }
 
-void wd__spans_free(wd_span_set *set) {
+void wd__spans_free(wd__span_set *set) {
     if (!set) return;
     free(set->span);
     free(set->tmp);

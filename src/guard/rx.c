@@ -22,7 +22,7 @@ wd_status wd__rx_compile(const char *pattern, unsigned extra, const char *what, 
     return WD_OK;
 }
 
-int wd__rx_next(const pcre2_code *re, wd_rx_scan *sc, const char *s, size_t n, size_t *pos, size_t *a,
+int wd__rx_next(const pcre2_code *re, wd__rx_scan *sc, const char *s, size_t n, size_t *pos, size_t *a,
                 size_t *b) {
     int rc;
     for (;;) {

@@ -23,12 +23,12 @@ wd_status wd__rx_compile(const char *pattern, unsigned extra, const char *what, 
  * pcre2_match_data_create(>= groups+1)), a match context, and the check's
  * stop (may be NULL). st turns WD_ERR_TIMEOUT / WD_ERR_CANCELLED when a
  * search was told to stop; the scanner then returns it. */
-typedef struct wd_rx_scan {
+typedef struct wd__rx_scan {
     pcre2_match_data    *md;
     pcre2_match_context *mc;
-    const wd_scan_stop  *stop;
+    const wd__scan_stop  *stop;
     wd_status            st;
-} wd_rx_scan;
+} wd__rx_scan;
 
 /* Finds the next match at or after *pos in s[0..n); returns 1 with
  * [*a, *b) and *pos advanced, 0 at the end (or when told to stop: sc->st),
@@ -37,7 +37,7 @@ typedef struct wd_rx_scan {
  * positions (the match context's offset limit), polling sc->stop between
  * them, so a pass that finds nothing in 32 MiB stops when told to; the
  * match found is the same as one unbounded search's. */
-int wd__rx_next(const pcre2_code *re, wd_rx_scan *sc, const char *s, size_t n, size_t *pos, size_t *a,
+int wd__rx_next(const pcre2_code *re, wd__rx_scan *sc, const char *s, size_t n, size_t *pos, size_t *a,
                 size_t *b);
 
 #endif

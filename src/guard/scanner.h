@@ -39,28 +39,28 @@
 
 /* One match, as a scanner reports it. rule and placeholder must stay valid
  * as long as the scanner (static strings or strings owned by its state). */
-typedef struct wd_scan_hit {
+typedef struct wd__hit {
     const char *rule;
     const char *placeholder; /* "[CARD]" etc. for redactable hits, else NULL */
     wd_category category;
     float       score;
     size_t      start, end;  /* byte offsets in the ORIGINAL text */
-} wd_scan_hit;
+} wd__hit;
 
 /* What one scanner says about one text. The engine zeroes it before each
  * scan and owns the hits array. */
-typedef struct wd_scan_result {
+typedef struct wd__scan_result {
     float        score[WD_CATEGORY_COUNT]; /* in [0,1]; 0 = no evidence */
-    wd_scan_hit *hits;
+    wd__hit *hits;
     size_t       n_hits, cap_hits;
-} wd_scan_result;
+} wd__scan_result;
 
 /* Appends a hit and raises score[category] to at least score. Returns
  * WD_ERR_NOMEM (hit dropped, score still raised) when out of memory. */
-wd_status wd__scan_hit(wd_scan_result *r, wd_category category, float score, size_t start,
+wd_status wd__scan_hit(wd__scan_result *r, wd_category category, float score, size_t start,
                        size_t end, const char *rule, const char *placeholder);
 /* Raises score[category] to at least score, without a hit. */
-static inline void wd__scan_score(wd_scan_result *r, wd_category category, float score) {
+static inline void wd__scan_score(wd__scan_result *r, wd_category category, float score) {
     if (score > r->score[category]) r->score[category] = score;
 }
 
@@ -73,50 +73,50 @@ static inline void wd__scan_score(wd_scan_result *r, wd_category category, float
  *     for each match [a, b): if (!wd__spans_overlap(set, a, b)) wd__scan_hit(res, ...);
  *     wd__spans_end(set, res);  (merges the pass's hits)
  * Lives in the scanner's scratch; wd__spans_free releases it. */
-typedef struct wd_span_set {
+typedef struct wd__span_set {
     size_t (*span)[2]; /* [start, end), sorted, disjoint */
     size_t n, cap;
     size_t pass_from;  /* res->n_hits when the pass began */
     size_t (*tmp)[2];  /* merge buffer, cap entries */
-} wd_span_set;
+} wd__span_set;
 
 /* Starts a pass (and a scan: empties the set when res has no hits). */
-void wd__spans_begin(wd_span_set *set, const wd_scan_result *res);
+void wd__spans_begin(wd__span_set *set, const wd__scan_result *res);
 /* True when [a, b) overlaps a span of an earlier pass. */
-bool wd__spans_overlap(const wd_span_set *set, size_t a, size_t b);
+bool wd__spans_overlap(const wd__span_set *set, size_t a, size_t b);
 /* Adds the hits res got since wd__spans_begin (in text order, disjoint).
  * WD_ERR_NOMEM when out of memory. */
-wd_status wd__spans_end(wd_span_set *set, const wd_scan_result *res);
-void wd__spans_free(wd_span_set *set);
+wd_status wd__spans_end(wd__span_set *set, const wd__scan_result *res);
+void wd__spans_free(wd__span_set *set);
 
-typedef struct wd_scan_input {
+typedef struct wd__scan_input {
     const char    *orig;     /* the text as given (valid UTF-8), orig_len bytes */
     size_t         orig_len;
     const wd__canon *norm;     /* orig normalised with the guard's flags (default WD_CANON_DEFAULT) */
     wd_role        role;
     int            depth;    /* 0 for the caller's text; k for a payload decoded k times */
-    const wd_scan_stop *stop; /* NULL = run to the end; see wd__scan_poll */
+    const wd__scan_stop *stop; /* NULL = run to the end; see wd__scan_poll */
     bool           ciphered; /* the whole text is rot13 / reversed / Pig Latin: its words are
                                 noise, and its deciphered reading is scanned one level deeper */
-} wd_scan_input;
+} wd__scan_input;
 
 /* WD_OK, or WD_ERR_CANCELLED / WD_ERR_TIMEOUT (guard/stop.h): a scanner
  * returns that status as it is, without setting err. */
-static inline wd_status wd__scan_poll(const wd_scan_input *in) {
+static inline wd_status wd__scan_poll(const wd__scan_input *in) {
     return in->stop ? wd__scan_stop_poll(in->stop) : WD_OK;
 }
 
 /* What init may need besides its node. */
-typedef struct wd_scanner_env {
+typedef struct wd__scanner_env {
     const char *policy_file; /* display name, for messages */
     const char *policy_dir;  /* where relative paths in the node resolve */
-} wd_scanner_env;
+} wd__scanner_env;
 
-typedef struct wd_scanner_vt {
+typedef struct wd__scanner_vt {
     const char *type; /* the policy's `type:` value */
     /* Builds the scanner's state into *impl from cfg (a mapping). On failure
      * sets err (with the node's location) and returns a negative status. */
-    wd_status (*init)(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err);
+    wd_status (*init)(const wd__pnode *cfg, const wd__scanner_env *env, void **impl, wd__err *err);
     void (*free)(void *impl);
     /* Optional per-thread work space; NULL = scan gets scratch = NULL. */
     void *(*scratch_new)(const void *impl);
@@ -124,16 +124,16 @@ typedef struct wd_scanner_vt {
     /* Scans one text; res is zeroed by the caller. A negative status means
      * the scanner could not decide (the policy's fail mode applies); set
      * err with the reason. */
-    wd_status (*scan)(const void *impl, void *scratch, const wd_scan_input *in,
-                      wd_scan_result *res, wd__err *err);
+    wd_status (*scan)(const void *impl, void *scratch, const wd__scan_input *in,
+                      wd__scan_result *res, wd__err *err);
     /* Optional: scans in[0..n) into res[0..n). */
-    wd_status (*scan_batch)(const void *impl, void *scratch, const wd_scan_input *in, size_t n,
-                            wd_scan_result *res, wd__err *err);
-} wd_scanner_vt;
+    wd_status (*scan_batch)(const void *impl, void *scratch, const wd__scan_input *in, size_t n,
+                            wd__scan_result *res, wd__err *err);
+} wd__scanner_vt;
 
 /* The registered scanner types (guard/registry.c). Returns NULL for an
  * unknown type. */
-const wd_scanner_vt *wd__scanner_find(const char *type);
+const wd__scanner_vt *wd__scanner_find(const char *type);
 /* Writes the registered type names, comma-separated, into buf (for messages). */
 void wd__scanner_types(char *buf, size_t cap);
 

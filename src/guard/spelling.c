@@ -146,7 +146,7 @@ static int correct(const char *w, size_t n) {
     return gain >= 3.0f ? best : -1;
 }
 
-wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd_scan_stop *stop, size_t *len,
+wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,
                            size_t *fixed) {
     *fixed = *len = 0;
     pthread_once(&v_once, build);

@@ -24,7 +24,7 @@
  * the number of words corrected in *fixed (both 0 when the vocabulary
  * could not be built: out of memory). Polls stop (may be NULL) every
  * 16 KiB; returns WD_OK, or its answer. */
-wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd_scan_stop *stop, size_t *len,
+wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,
                            size_t *fixed);
 
 #endif

@@ -14,10 +14,10 @@
 
 #include "warden/base.h"
 
-typedef struct wd_scan_stop {
+typedef struct wd__scan_stop {
     int64_t                      deadline_ns; /* CLOCK_MONOTONIC ns; 0 = none */
     const volatile sig_atomic_t *cancel;      /* nonzero = stop; NULL = never */
-} wd_scan_stop;
+} wd__scan_stop;
 
 /* How many steps (matches, occurrences) a long loop may take between two
  * polls; loops over bytes poll every WD_SCAN_POLL_BYTES. A step costs
@@ -29,6 +29,6 @@ typedef struct wd_scan_stop {
  * may be NULL: WD_OK). Costs a load, plus a clock read when a deadline is
  * set. The caller returns the status as it is; the engine drops the
  * verdict. */
-wd_status wd__scan_stop_poll(const wd_scan_stop *s);
+wd_status wd__scan_stop_poll(const wd__scan_stop *s);
 
 #endif

@@ -191,7 +191,7 @@ static inline uint64_t chain(uint64_t h, uint64_t v) {
 /* wd__textclf_features, polling stop (may be NULL) every 64 KiB of text:
  * on a stop, *stopped gets the status and the features so far are returned. */
 static size_t features(const wd_textclf_cfg *cfg, const char *text, size_t len, wd__textclf_emit_fn emit,
-                       void *ctx, const wd_scan_stop *stop, wd_status *stopped) {
+                       void *ctx, const wd__scan_stop *stop, wd_status *stopped) {
     const unsigned char *s = (const unsigned char *)text;
     const uint32_t mask = (uint32_t)((1u << cfg->hash_bits) - 1u);
     uint64_t recent[8] = {0}; /* unigram hashes of the last words, newest last */
@@ -369,7 +369,7 @@ wd_status wd_textclf_predict_text(const wd_textclf *m, const char *text, size_t 
 }
 
 wd_status wd__textclf_predict_stop(const wd_textclf *m, const char *norm_text, size_t len,
-                                   float *probs, const wd_scan_stop *stop) {
+                                   float *probs, const wd__scan_stop *stop) {
     if (!m || !probs || (!norm_text && len))
         return wd__fail(WD_ERR_INVALID_ARG, "textclf_predict: NULL argument");
     int32_t acc[WD_TEXTCLF_MAX_LABELS] = {0};

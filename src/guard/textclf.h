@@ -34,7 +34,7 @@ int wd__textclf_softmax_hazards(const wd_textclf *m);
 /* wd_textclf_predict, polling stop (may be NULL) every 64 KiB of text: returns
  * WD_ERR_TIMEOUT / WD_ERR_CANCELLED (probs unset) when told to stop. */
 wd_status wd__textclf_predict_stop(const wd_textclf *m, const char *norm_text, size_t len,
-                                   float *probs, const wd_scan_stop *stop);
+                                   float *probs, const wd__scan_stop *stop);
 
 /* ==== feature map (shared with the trainer) ============================= */
 

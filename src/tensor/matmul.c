@@ -46,8 +46,8 @@ void wd_op_matmul_fwd(float *out, const float *x, const float *w, const float *b
 
 /* ==== few rows: stream w once ============================================ */
 
-typedef float wd_v8 __attribute__((vector_size(32)));
-/* The helpers below are file-local and inlined, so passing wd_v8 by value
+typedef float wd__v8 __attribute__((vector_size(32)));
+/* The helpers below are file-local and inlined, so passing wd__v8 by value
  * has no ABI to keep; without -march (sanitizer builds) GCC warns anyway. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 
@@ -57,14 +57,14 @@ typedef struct small_task {
     size_t       N, C, OC;
 } small_task;
 
-static inline float hsum8(wd_v8 a) {
+static inline float hsum8(wd__v8 a) {
     float acc = 0.0f;
     for (int k = 0; k < 8; k++) acc += a[k];
     return acc;
 }
 
-static inline wd_v8 load8(const float *p) {
-    wd_v8 v;
+static inline wd__v8 load8(const float *p) {
+    wd__v8 v;
     memcpy(&v, p, sizeof v);
     return v;
 }
@@ -74,10 +74,10 @@ static inline wd_v8 load8(const float *p) {
 static void dot_w_x4(float *o0, float *o1, float *o2, float *o3, const float *wr,
                      const float *x0, const float *x1, const float *x2, const float *x3,
                      size_t C) {
-    wd_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    wd__v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
     size_t c = 0;
     for (; c + 8 <= C; c += 8) {
-        wd_v8 w0 = load8(wr + c);
+        wd__v8 w0 = load8(wr + c);
         a0 += w0 * load8(x0 + c);
         a1 += w0 * load8(x1 + c);
         a2 += w0 * load8(x2 + c);

@@ -319,8 +319,8 @@ static void lexicon_oracle(const char *name, size_t n_texts) {
         }
         text[w] = '\0';
         assert_int_equal(wd__canonicalize_reuse(text, w, WD_CANON_DEFAULT, &nm), WD_OK);
-        wd_scan_input in = {.orig = text, .orig_len = w, .norm = &nm, .role = WD_ROLE_INPUT};
-        wd_scan_result r1 = {0}, r2 = {0};
+        wd__scan_input in = {.orig = text, .orig_len = w, .norm = &nm, .role = WD_ROLE_INPUT};
+        wd__scan_result r1 = {0}, r2 = {0};
         assert_int_equal(wd__lexicon_scan(lx, s1, &in, &r1), WD_OK);
         assert_int_equal(wd__lexicon_scan_naive(lx, s2, &in, &r2), WD_OK);
         if (r1.n_hits != r2.n_hits) fail_msg("%s: %zu hits, oracle %zu, on: %s", name, r1.n_hits, r2.n_hits, text);
@@ -379,9 +379,9 @@ static void test_join_oracle(void **state) {
 
 static void test_span_set_oracle(void **state) {
     uint64_t seed = 5;
-    wd_span_set set = {0};
+    wd__span_set set = {0};
     for (int round = 0; round < 300; round++) {
-        wd_scan_result res = {0};
+        wd__scan_result res = {0};
         for (int pass = 0; pass < 6; pass++) {
             wd__spans_begin(&set, &res);
             size_t pos = wdt_rand(&seed) % 5, n_before = res.n_hits;
@@ -600,7 +600,7 @@ static void test_decoders_stop(void **state) {
         size_t len = strlen(t);
         assert_int_equal(wd__canonicalize_reuse(t, len, WD_CANON_DEFAULT, &nm), WD_OK);
         unsigned kind = cases[k].kind, ciphers = WD_DECODE_ROT13 | WD_DECODE_REVERSE | WD_DECODE_PIGLATIN;
-        wd_scan_stop stop = {0, NULL};
+        wd__scan_stop stop = {0, NULL};
         bool whole;
         double full = 0, stopped = 0;
         for (int pass = 0; pass < 2; pass++) {

@@ -61,7 +61,7 @@ static void classifier_free(void *vimpl) {
     free(c);
 }
 
-static wd_status classifier_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
+static wd_status classifier_init(const wd__pnode *cfg, const wd__scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "threshold", "injection_threshold", NULL};
     *impl = NULL;
@@ -159,7 +159,7 @@ static int on_span(size_t start, size_t end, const char *plain, size_t n, int ki
  * t[0..n) with each payload the decoder reads (base64, hex) replaced by its
  * decoded text (a scratch buffer), or t itself when it has none. *st: WD_OK,
  * or WD_ERR_TIMEOUT / WD_ERR_CANCELLED when in->stop said so. */
-static const char *cut_payloads(classifier_scratch *cs, const wd_scan_input *in, const char *t, const size_t *map,
+static const char *cut_payloads(classifier_scratch *cs, const wd__scan_input *in, const char *t, const size_t *map,
                                 size_t *n, wd_status *st) {
     spans sp;
     sp.n = 0;
@@ -210,7 +210,7 @@ static void classifier_scratch_free(void *s) {
 
 /* Maps the model's probabilities onto category scores (see the top). */
 static wd_status map_scores(const classifier_impl *c, const float *probs, size_t orig_len,
-                            wd_scan_result *res) {
+                            wd__scan_result *res) {
     float harm = c->i_harm >= 0 ? rescale(probs[c->i_harm], c->t_harm) : 0;
     int top = -1;
     float pmax = 0;
@@ -235,8 +235,8 @@ static wd_status map_scores(const classifier_impl *c, const float *probs, size_t
     return WD_OK;
 }
 
-static wd_status classifier_scan(const void *vimpl, void *scratch, const wd_scan_input *in,
-                          wd_scan_result *res, wd__err *err) {
+static wd_status classifier_scan(const void *vimpl, void *scratch, const wd__scan_input *in,
+                          wd__scan_result *res, wd__err *err) {
     const classifier_impl *c = vimpl;
     float probs[WD_TEXTCLF_MAX_LABELS];
     unsigned flags = wd_textclf_norm_flags(c->m);
@@ -268,7 +268,7 @@ static wd_status classifier_scan(const void *vimpl, void *scratch, const wd_scan
     return WD_OK;
 }
 
-const wd_scanner_vt wd__scanner_classifier = {
+const wd__scanner_vt wd__scanner_classifier = {
     .type = "classifier",
     .init = classifier_init,
     .free = classifier_free,

@@ -159,7 +159,7 @@ wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_
     return WD_OK;
 }
 
-static wd_status enc_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl,
+static wd_status enc_init(const wd__pnode *cfg, const wd__scanner_env *env, void **impl,
                           wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "labels", "unsafe_categories", "threads", "max_tokens",
@@ -225,8 +225,8 @@ static void enc_scratch_free(void *scratch) {
     free(s);
 }
 
-static wd_status enc_scan(const void *impl, void *scratch, const wd_scan_input *in,
-                          wd_scan_result *res, wd__err *err) {
+static wd_status enc_scan(const void *impl, void *scratch, const wd__scan_input *in,
+                          wd__scan_result *res, wd__err *err) {
     const enc_judge *j = impl;
     enc_scratch *s = scratch;
     if (!s) return wd__err_set(err, WD_ERR_NOMEM, "encoder_classifier: no work space");
@@ -261,7 +261,7 @@ static wd_status enc_scan(const void *impl, void *scratch, const wd_scan_input *
     return WD_OK;
 }
 
-const wd_scanner_vt wd__scanner_encoder_classifier = {
+const wd__scanner_vt wd__scanner_encoder_classifier = {
     .type = "encoder_classifier",
     .init = enc_init,
     .free = enc_free,

@@ -49,7 +49,7 @@ static void injection_free(void *impl) {
 
 typedef struct file_ctx {
     wd__lexicon           *lx;
-    const wd_scanner_env *env;
+    const wd__scanner_env *env;
     wd__err               *err;
 } file_ctx;
 
@@ -67,7 +67,7 @@ static wd_status add_file(const wd__pnode *it, void *user) {
     return st;
 }
 
-static wd_status injection_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
+static wd_status injection_init(const wd__pnode *cfg, const wd__scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "files", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "an injection scanner", err);
     if (st != WD_OK) return st;
@@ -116,7 +116,7 @@ static void injection_scratch_free(void *p) {
     free(s);
 }
 
-static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
+static wd_status injection_scan(const void *impl, void *scratch, const wd__scan_input *in, wd__scan_result *res,
                                 wd__err *err) {
     const injection *j = impl;
     inj_scratch *s = scratch;
@@ -127,7 +127,7 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
     size_t n = in->orig_len;
     if (memchr(t, '<', n) || memchr(t, '[', n)) {
         size_t pos = 0, a, b, steps = 0;
-        wd_rx_scan sc = {s->md, s->mc, in->stop, WD_OK};
+        wd__rx_scan sc = {s->md, s->mc, in->stop, WD_OK};
         while (wd__rx_next(j->tmpl, &sc, t, n, &pos, &a, &b) == 1) {
             if (++steps % WD_SCAN_POLL_EVERY == 0 && (st = wd__scan_poll(in)) != WD_OK) return st;
             if (wd__scan_hit(res, WD_CATEGORY_PROMPT_INJECTION, 0.8f, a, b, "chat-template-token", NULL) != WD_OK)
@@ -173,7 +173,7 @@ static wd_status injection_scan(const void *impl, void *scratch, const wd_scan_i
     return WD_OK;
 }
 
-const wd_scanner_vt wd__scanner_injection = {
+const wd__scanner_vt wd__scanner_injection = {
     .type = "injection",
     .init = injection_init,
     .free = injection_free,

@@ -18,7 +18,7 @@
 
 typedef struct lex_ctx {
     wd__lexicon          *lx;
-    const wd_scanner_env *env;
+    const wd__scanner_env *env;
     wd__err              *err;
     int                  n_builtin;
 } lex_ctx;
@@ -34,7 +34,7 @@ static wd_status add_builtin(const wd__pnode *it, void *user) {
     return wd__lexicon_add(c->lx, text, len, name, c->err);
 }
 
-static char *resolve(const wd_scanner_env *env, const char *path) {
+static char *resolve(const wd__scanner_env *env, const char *path) {
     if (path[0] == '/' || !env->policy_dir) return strdup(path);
     return wd__path_join(env->policy_dir, path);
 }
@@ -65,7 +65,7 @@ static wd_status add_cat(const wd__pnode *it, void *user) {
     return WD_OK;
 }
 
-static wd_status lexicon_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
+static wd_status lexicon_init(const wd__pnode *cfg, const wd__scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "builtin", "files", "lists", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "a lexicon scanner", err);
     if (st != WD_OK) return st;
@@ -130,13 +130,13 @@ static void lexicon_free(void *impl) { wd__lexicon_free(impl); }
 static void *lexicon_scratch_new(const void *impl) { return wd__lexicon_scratch_new(); }
 static void lexicon_scratch_free(void *s) { wd__lexicon_scratch_free(s); }
 
-static wd_status lexicon_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
+static wd_status lexicon_scan(const void *impl, void *scratch, const wd__scan_input *in, wd__scan_result *res,
                               wd__err *err) {
     if (!scratch) return wd__err_set(err, WD_ERR_NOMEM, "lexicon: no work space");
     return wd__lexicon_scan(impl, scratch, in, res);
 }
 
-const wd_scanner_vt wd__scanner_lexicon = {
+const wd__scanner_vt wd__scanner_lexicon = {
     .type = "lexicon",
     .init = lexicon_init,
     .free = lexicon_free,

@@ -149,7 +149,7 @@ static wd_status add_cat(const wd__pnode *it, void *user) {
     return WD_OK;
 }
 
-static wd_status judge_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl,
+static wd_status judge_init(const wd__pnode *cfg, const wd__scanner_env *env, void **impl,
                             wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "template", "categories", "max_tokens", "generate_above",
@@ -243,8 +243,8 @@ static size_t utf8_cut(const char *s, size_t len) {
     return len;
 }
 
-static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input *in,
-                            wd_scan_result *res, wd__err *err) {
+static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_input *in,
+                            wd__scan_result *res, wd__err *err) {
     const judge *j = impl;
     judge_scratch *s = scratch;
     if (!s) return wd__err_set(err, WD_ERR_NOMEM, "llm_judge: no work space (out of memory)");
@@ -349,7 +349,7 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd_scan_input
     return WD_OK;
 }
 
-const wd_scanner_vt wd__scanner_llm_judge = {
+const wd__scanner_vt wd__scanner_llm_judge = {
     .type = "llm_judge",
     .init = judge_init,
     .free = judge_free,

@@ -145,7 +145,7 @@ static void pii_free(void *impl) {
     free(p);
 }
 
-static wd_status pii_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
+static wd_status pii_init(const wd__pnode *cfg, const wd__scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "kinds", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "a pii scanner", err);
     if (st != WD_OK) return st;
@@ -173,7 +173,7 @@ static wd_status pii_init(const wd__pnode *cfg, const wd_scanner_env *env, void 
 typedef struct pii_scratch {
     pcre2_match_data    *md;
     pcre2_match_context *mc;
-    wd_span_set       spans; /* the hits so far: a later kind does not overlap them */
+    wd__span_set       spans; /* the hits so far: a later kind does not overlap them */
 } pii_scratch;
 
 static void pii_scratch_free(void *p) {
@@ -263,12 +263,12 @@ static bool validate(int k, const char *s, size_t a, size_t b) {
     }
 }
 
-static wd_status pii_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
+static wd_status pii_scan(const void *impl, void *scratch, const wd__scan_input *in, wd__scan_result *res,
                           wd__err *err) {
     const pii *p = impl;
     pii_scratch *ps = scratch;
     if (!ps) return wd__err_set(err, WD_ERR_NOMEM, "pii: no match data");
-    wd_rx_scan sc = {ps->md, ps->mc, in->stop, WD_OK};
+    wd__rx_scan sc = {ps->md, ps->mc, in->stop, WD_OK};
     const char *s = in->orig;
     size_t n = in->orig_len;
     /* cheap gates: most prompts have no '@' and few digits */
@@ -308,7 +308,7 @@ static wd_status pii_scan(const void *impl, void *scratch, const wd_scan_input *
     return WD_OK;
 }
 
-const wd_scanner_vt wd__scanner_pii = {
+const wd__scanner_vt wd__scanner_pii = {
     .type = "pii",
     .init = pii_init,
     .free = pii_free,

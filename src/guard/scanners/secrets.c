@@ -118,7 +118,7 @@ static void secrets_free(void *impl) {
     free(s);
 }
 
-static wd_status secrets_init(const wd__pnode *cfg, const wd_scanner_env *env, void **impl, wd__err *err) {
+static wd_status secrets_init(const wd__pnode *cfg, const wd__scanner_env *env, void **impl, wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "entropy", "generic", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "a secrets scanner", err);
     if (st != WD_OK) return st;
@@ -164,7 +164,7 @@ typedef struct tail_at {
 typedef struct sec_scratch {
     pcre2_match_data    *md;
     pcre2_match_context *mc;
-    wd_span_set       spans; /* the hits so far: a later pattern does not overlap them */
+    wd__span_set       spans; /* the hits so far: a later pattern does not overlap them */
     tail_at          *tails;
     size_t            n_tails, cap_tails;
 } sec_scratch;
@@ -189,7 +189,7 @@ static void *secrets_scratch_new(const void *impl) {
 }
 
 /* Every WD_SCAN_POLL_EVERY matches: the deadline and the cancel flag. */
-static wd_status poll_every(const wd_scan_input *in, size_t *steps) {
+static wd_status poll_every(const wd__scan_input *in, size_t *steps) {
     return ++*steps % WD_SCAN_POLL_EVERY ? WD_OK : wd__scan_poll(in);
 }
 
@@ -204,8 +204,8 @@ static size_t n_chars(const char *p, size_t n) {
  * tails cannot overlap, each tail_lit occurrence is tried once), then the
  * openings, each taking the first tail at or after its end if it starts
  * within tail_gap characters. Both walks move forward only: linear. */
-static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, const wd_scan_input *in,
-                                wd_scan_result *res, size_t *steps) {
+static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, const wd__scan_input *in,
+                                wd__scan_result *res, size_t *steps) {
     const known *f = &formats[i];
     const tail_def *td = s->tail_def[i];
     const char *t = in->orig;
@@ -229,7 +229,7 @@ static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, con
         ss->tails[ss->n_tails++] = (tail_at){at, pcre2_get_ovector_pointer(ss->md)[1], cp};
     }
     size_t pos = 0, a, b, k = 0, hcp = 0, hcp_at = 0;
-    wd_rx_scan sc = {ss->md, ss->mc, in->stop, WD_OK};
+    wd__rx_scan sc = {ss->md, ss->mc, in->stop, WD_OK};
     wd__spans_begin(&ss->spans, res);
     while (wd__rx_next(s->re[i], &sc, t, n, &pos, &a, &b) == 1) {
         if ((st = poll_every(in, steps)) != WD_OK) return st;
@@ -247,14 +247,14 @@ static wd_status scan_with_tail(const secrets *s, sec_scratch *ss, size_t i, con
     return wd__spans_end(&ss->spans, res);
 }
 
-static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_input *in, wd_scan_result *res,
+static wd_status secrets_scan(const void *impl, void *scratch, const wd__scan_input *in, wd__scan_result *res,
                               wd__err *err) {
     const secrets *s = impl;
     sec_scratch *ss = scratch;
     if (!ss) return wd__err_set(err, WD_ERR_NOMEM, "secrets: no match data");
     pcre2_match_data *md = ss->md;
-    wd_rx_scan sc = {md, ss->mc, in->stop, WD_OK};
-    wd_span_set *spans = &ss->spans;
+    wd__rx_scan sc = {md, ss->mc, in->stop, WD_OK};
+    wd__span_set *spans = &ss->spans;
     const char *t = in->orig;
     size_t n = in->orig_len, pos, a, b, steps = 0;
     wd_status st;
@@ -316,7 +316,7 @@ static wd_status secrets_scan(const void *impl, void *scratch, const wd_scan_inp
     return WD_OK;
 }
 
-const wd_scanner_vt wd__scanner_secrets = {
+const wd__scanner_vt wd__scanner_secrets = {
     .type = "secrets",
     .init = secrets_init,
     .free = secrets_free,

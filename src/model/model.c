@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "model/model_internal.h"
 #include "tensor/qmatmul.h"
+#include "tensor/threads.h"
 
 #if defined(__has_include)
 #if __has_include("warden/tokenizer.h")
@@ -499,6 +500,9 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     m->n_threads = p.n_threads > 0 ? p.n_threads : (int)(ncpu > 0 ? ncpu : 1);
     if ((rc = wd_threadpool_new(m->n_threads, &m->tp))) goto fail;
     wd_blas_set_threads(m->n_threads);
+    /* layers whose matrices run on the pool (tensor/qmatmul) call it back to
+     * back: its threads poll between calls instead of sleeping */
+    if (m->dec && m->dec[0].wq.type != WD_GGML_TYPE_F32) wd__threads_set_spin(m->tp, 50000);
 
 #ifdef WD_HAVE_TOKENIZER
     if (p.load_tokenizer && gguf) {

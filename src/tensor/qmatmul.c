@@ -255,8 +255,12 @@ AVX2 static void dot_f32_avx2(float *r, const float *w, const float *const *xs, 
     __m256 a[GROUP_N];
     for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_setzero_ps();
     size_t c = 0;
-    if (g == 1) {
+    if (g == 1) { /* four chains, so the adds do not wait on each other */
+        for (; c + 32 <= C; c += 32)
+            for (int k = 0; k < 4; k++)
+                a[k] = _mm256_fmadd_ps(_mm256_loadu_ps(w + c + 8 * k), _mm256_loadu_ps(xs[0] + c + 8 * k), a[k]);
         for (; c + 8 <= C; c += 8) a[0] = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), _mm256_loadu_ps(xs[0] + c), a[0]);
+        a[0] = _mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3]));
     } else {
         for (; c + 8 <= C; c += 8) {
             __m256 wv = _mm256_loadu_ps(w + c);
@@ -310,7 +314,11 @@ AVX2 static inline __m256 widen8_bf16(const uint16_t *p) {
         for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_setzero_ps();                           \
         size_t c = 0;                                                                           \
         if (g == 1) {                                                                           \
+            for (; c + 32 <= C; c += 32)                                                        \
+                for (int k = 0; k < 4; k++)                                                     \
+                    a[k] = _mm256_fmadd_ps(WIDEN(w + c + 8 * k), _mm256_loadu_ps(xs[0] + c + 8 * k), a[k]); \
             for (; c + 8 <= C; c += 8) a[0] = _mm256_fmadd_ps(WIDEN(w + c), _mm256_loadu_ps(xs[0] + c), a[0]); \
+            a[0] = _mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3]));        \
         } else {                                                                                \
             for (; c + 8 <= C; c += 8) {                                                        \
                 __m256 wv = WIDEN(w + c);                                                       \

@@ -4,13 +4,23 @@
  *
  * The pool holds n_threads - 1 workers; the thread that calls a kernel is
  * thread 0 and does its share, so a pool of 1 has no workers at all. A call
- * publishes (fn, ctx) under the mutex, bumps a generation counter and wakes
- * the workers; each worker runs its share, and the last one to finish wakes
- * the caller. Workers sleep on a condition variable between calls (no
- * spinning), which keeps them out of OpenBLAS's way. One call runs at a
- * time: a second caller waits on `dispatch`. A worker that itself calls
- * wd__parallel_for (a kernel inside a kernel) runs it serially instead of
- * deadlocking. Nothing here allocates after wd_threadpool_new.
+ * publishes (fn, ctx), bumps an atomic generation counter and wakes the
+ * workers that sleep; each worker runs its share and counts itself done;
+ * the caller does its own share and waits for the count to reach zero.
+ *
+ * Waiting may spin first, then sleeps: with wd__threads_set_spin(tp, ns) a
+ * worker polls the generation for about ns before it sleeps on a condition
+ * variable, and the caller likewise polls for the last worker (a decoding
+ * step calls dozens of kernels back to back, and a condition-variable
+ * wake-up costs tens of microseconds, as much as a small kernel). The
+ * default is no spinning: between kernels that run on OpenBLAS's own
+ * threads (F32 sgemm/sgemv) polling workers would take their cores, so a
+ * model turns spinning on only when its matrices run on this pool
+ * (tensor/qmatmul.c). The mutex is taken only to sleep and to wake
+ * sleepers. One call runs at a time: a second caller
+ * waits on `dispatch`. A worker that itself calls wd__parallel_for (a
+ * kernel inside a kernel) runs it serially instead of deadlocking. Nothing
+ * here allocates after wd_threadpool_new.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +31,8 @@
 #include <unistd.h>
 
 #include <cblas.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "tensor/threads.h"
@@ -32,15 +44,54 @@ struct wd_threadpool {
     int             n_started;  /* workers actually running                */
     pthread_t      *workers;    /* (n_threads - 1)                         */
     pthread_mutex_t dispatch;   /* serializes callers                      */
-    pthread_mutex_t mu;         /* guards everything below                 */
-    pthread_cond_t  cv_work;    /* workers wait here for a new generation  */
-    pthread_cond_t  cv_done;    /* the caller waits here for n_pending = 0 */
-    uint64_t        generation;
-    int             n_pending;
-    bool            stop;
-    wd__task_fn     fn;
-    void           *ctx;
+    pthread_mutex_t mu;         /* for sleeping and waking only            */
+    pthread_cond_t  cv_work;    /* workers sleep here for a new generation */
+    pthread_cond_t  cv_done;    /* the caller sleeps here for n_pending 0  */
+    _Atomic uint64_t generation; /* bumped (release) after fn, ctx are set */
+    _Atomic int      n_pending;  /* workers still running this generation  */
+    _Atomic bool     stop;
+    _Atomic uint64_t spin_ns;    /* how long a waiting thread polls; 0: none */
+    wd__task_fn      fn;
+    void            *ctx;
 };
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Polls until cond(tp, arg) holds or the pool's spin time passes; true
+ * when it held. */
+static bool spin_until(bool (*cond)(wd_threadpool *, uint64_t), wd_threadpool *tp, uint64_t arg) {
+    uint64_t t0 = 0, limit = atomic_load_explicit(&tp->spin_ns, memory_order_relaxed);
+    if (!limit) return cond(tp, arg);
+    for (unsigned i = 0;; i++) {
+        if (cond(tp, arg)) return true;
+        cpu_relax();
+        if ((i & 255) == 255) {
+            uint64_t t = now_ns();
+            if (!t0) t0 = t;
+            else if (t - t0 > limit) return cond(tp, arg);
+        }
+    }
+}
+
+static bool new_work(wd_threadpool *tp, uint64_t seen) {
+    return atomic_load_explicit(&tp->generation, memory_order_acquire) != seen ||
+           atomic_load_explicit(&tp->stop, memory_order_acquire);
+}
+
+static bool all_done(wd_threadpool *tp, uint64_t unused) {
+    (void)unused;
+    return atomic_load_explicit(&tp->n_pending, memory_order_acquire) == 0;
+}
 
 typedef struct worker_arg {
     wd_threadpool *tp;
@@ -58,19 +109,21 @@ static void *worker_main(void *arg) {
     wd_threadpool *tp = a.tp;
     in_pool_work = true;
     uint64_t seen = 0;
-    pthread_mutex_lock(&tp->mu);
     for (;;) {
-        while (tp->generation == seen && !tp->stop) pthread_cond_wait(&tp->cv_work, &tp->mu);
-        if (tp->stop) break;
-        seen = tp->generation;
-        wd__task_fn fn = tp->fn;
-        void *ctx = tp->ctx;
-        pthread_mutex_unlock(&tp->mu);
-        fn(ctx, a.ith, tp->n_threads);
-        pthread_mutex_lock(&tp->mu);
-        if (--tp->n_pending == 0) pthread_cond_signal(&tp->cv_done);
+        if (!spin_until(new_work, tp, seen)) {
+            pthread_mutex_lock(&tp->mu);
+            while (!new_work(tp, seen)) pthread_cond_wait(&tp->cv_work, &tp->mu);
+            pthread_mutex_unlock(&tp->mu);
+        }
+        if (atomic_load_explicit(&tp->stop, memory_order_acquire)) break;
+        seen = atomic_load_explicit(&tp->generation, memory_order_acquire);
+        tp->fn(tp->ctx, a.ith, tp->n_threads);
+        if (atomic_fetch_sub_explicit(&tp->n_pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&tp->mu); /* the caller may be asleep */
+            pthread_cond_signal(&tp->cv_done);
+            pthread_mutex_unlock(&tp->mu);
+        }
     }
-    pthread_mutex_unlock(&tp->mu);
     return NULL;
 }
 
@@ -122,7 +175,7 @@ wd_status wd_threadpool_new(int n_threads, wd_threadpool **out) {
 void wd_threadpool_free(wd_threadpool *tp) {
     if (!tp) return;
     pthread_mutex_lock(&tp->mu);
-    tp->stop = true;
+    atomic_store_explicit(&tp->stop, true, memory_order_release);
     pthread_cond_broadcast(&tp->cv_work);
     pthread_mutex_unlock(&tp->mu);
     for (int i = 0; i < tp->n_started; i++) pthread_join(tp->workers[i], NULL);
@@ -136,17 +189,23 @@ void wd_threadpool_free(wd_threadpool *tp) {
 
 int wd_threadpool_n_threads(const wd_threadpool *tp) { return tp ? tp->n_threads : 1; }
 
+void wd__threads_set_spin(wd_threadpool *tp, uint64_t ns) {
+    if (tp) atomic_store_explicit(&tp->spin_ns, ns, memory_order_relaxed);
+}
+
 void wd__parallel_for(wd_threadpool *tp, wd__task_fn fn, void *ctx, size_t work) {
     if (!tp || tp->n_threads == 1 || work < min_work || in_pool_work) {
         fn(ctx, 0, 1);
         return;
     }
     pthread_mutex_lock(&tp->dispatch);
-    pthread_mutex_lock(&tp->mu);
     tp->fn = fn;
     tp->ctx = ctx;
-    tp->n_pending = tp->n_threads - 1;
-    tp->generation++;
+    atomic_store_explicit(&tp->n_pending, tp->n_threads - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&tp->generation, 1, memory_order_acq_rel);
+    /* wake the sleepers: one that checked the generation under mu before
+     * the bump is in cond_wait by the time this thread holds mu */
+    pthread_mutex_lock(&tp->mu);
     pthread_cond_broadcast(&tp->cv_work);
     pthread_mutex_unlock(&tp->mu);
 
@@ -154,9 +213,11 @@ void wd__parallel_for(wd_threadpool *tp, wd__task_fn fn, void *ctx, size_t work)
     fn(ctx, 0, tp->n_threads);
     in_pool_work = false;
 
-    pthread_mutex_lock(&tp->mu);
-    while (tp->n_pending > 0) pthread_cond_wait(&tp->cv_done, &tp->mu);
-    pthread_mutex_unlock(&tp->mu);
+    if (!spin_until(all_done, tp, 0)) {
+        pthread_mutex_lock(&tp->mu);
+        while (!all_done(tp, 0)) pthread_cond_wait(&tp->cv_done, &tp->mu);
+        pthread_mutex_unlock(&tp->mu);
+    }
     pthread_mutex_unlock(&tp->dispatch);
 }
 

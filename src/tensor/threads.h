@@ -10,6 +10,7 @@
 #define WD_TENSOR_THREADS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "warden/ops.h"
 
@@ -28,6 +29,12 @@ static inline void wd__split(size_t n, int ith, int nth, size_t *lo, size_t *hi)
     *lo = i * q + (i < r ? i : r);
     *hi = *lo + q + (i < r ? 1 : 0);
 }
+
+/* How long (ns) a waiting thread of tp polls for the next call or for the
+ * workers to finish before it sleeps; 0 (the default) never polls. Worth it
+ * when most kernels of a loop run on this pool (quantized matmuls), harmful
+ * when they alternate with OpenBLAS calls, whose threads need the cores. */
+void wd__threads_set_spin(wd_threadpool *tp, uint64_t ns);
 
 /* Below this much work wd__parallel_for runs serially (default 16384).
  * The tests set it to 0 to exercise the split on tiny shapes. */

@@ -123,6 +123,7 @@ static void test_against_reference(void **state) {
         size_t blk = t == WD_GGML_TYPE_F16 || t == WD_GGML_TYPE_BF16 ? 1 : wd_ggml_type_block_size(t);
         size_t C = blk >= 256 ? 512 : 96;
         for (size_t k = 0; k < sizeof Ns / sizeof *Ns; k++) {
+            wd__threads_set_spin(tp, k % 2 ? 50000 : 0); /* polling and sleeping pools */
             check_type(t, Ns[k], C, 19, k % 2 == 0, tp, &seed);
             check_type(t, Ns[k], C, 8, k % 2 == 1, NULL, &seed);
         }

@@ -10,8 +10,9 @@
 # Writes a random Llama-shaped checkpoint with tests' generator
 # (wd_gen_checkpoint; the tokenizer is the test fixture's, so the vocabulary
 # is small and lm_head cheap), converts it with `warden quantize` to a GGUF
-# of each type, then for R rounds runs, per type, bench_runtime --model FILE
-# and llama-bench -m FILE one after the other, and prints the medians over
+# of each type, then for R rounds runs, per type, `warden bench` and
+# llama-bench on the file one after the other (the same method: each test
+# from an empty cache after a warm-up run), and prints the medians over
 # rounds of prompt processing (ppT) and generation (tgN) in tokens/s with the
 # ratio warden / llama.cpp (> 1: warden faster). Defaults: a 0.4 B model
 # (hidden 1536, 14 layers, intermediate 4096), 2 threads, pp64, tg16,
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
     esac
     shift 2
 done
-for f in "$build/warden" "$build/bench/bench_runtime" "$build/tests/wd_gen_checkpoint" \
+for f in "$build/warden" "$build/tests/wd_gen_checkpoint" \
          "$llama/bin/llama-bench"; do
     [ -x "$f" ] || { echo "vs-llamacpp: $f is missing (build warden / llama.cpp first)" >&2; exit 2; }
 done
@@ -61,25 +62,25 @@ r=1
 while [ "$r" -le "$rounds" ]; do
     for t in $types; do
         f="$tmp/m-$t.gguf"
-        "$build/bench/bench_runtime" --model "$f" --threads "$threads" --prompt "$prompt" \
-            --decode "$decode" >"$tmp/wd-$t-$r.txt" 2>&1 || { cat "$tmp/wd-$t-$r.txt"; exit 1; }
+        "$build/warden" bench --model "$f" --threads "$threads" -p "$prompt" -n "$decode" -r 1 \
+            --json >"$tmp/wd-$t-$r.json" 2>&1 || { cat "$tmp/wd-$t-$r.json"; exit 1; }
         "$llama/bin/llama-bench" -m "$f" -t "$threads" -p "$prompt" -n "$decode" -r 1 -o jsonl \
             >"$tmp/ll-$t-$r.jsonl" 2>/dev/null || { echo "llama-bench failed on $t"; exit 1; }
     done
     r=$((r + 1))
 done
 python3 - "$tmp" "$types" "$rounds" "$prompt" "$decode" <<'EOF'
-import json, re, statistics, sys, os
+import json, statistics, sys, os
 tmp, types, rounds, pp, tg = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 print(f"{'type':8} {'size MB':>8} | {'warden pp'+pp:>12} {'llama pp'+pp:>12} {'ratio':>6} | "
       f"{'warden tg'+tg:>12} {'llama tg'+tg:>12} {'ratio':>6} | {'RSS/file':>8}")
 for t in types:
     wp, wt, lp, lt, rss = [], [], [], [], []
     for r in range(1, rounds + 1):
-        txt = open(f"{tmp}/wd-{t}-{r}.txt").read()
-        wp.append(float(re.search(r"prefill: \d+ tokens in [\d.]+ s = ([\d.]+) tokens/s", txt).group(1)))
-        wt.append(float(re.search(r"= ([\d.]+) tokens/s, [\d.]+ GB of weights/token", txt).group(1)))
-        rss.append(float(re.search(r"peak RSS ([\d.]+) GB", txt).group(1)))
+        w = json.load(open(f"{tmp}/wd-{t}-{r}.json"))
+        for e in w["tests"]:
+            (wp if e["n_prompt"] > 0 else wt).append(e["avg_ts"])
+        rss.append(w["peak_rss_bytes"] / 1e9)
         for line in open(f"{tmp}/ll-{t}-{r}.jsonl"):
             j = json.loads(line)
             (lp if j["n_prompt"] > 0 else lt).append(j["avg_ts"])

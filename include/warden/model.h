@@ -291,4 +291,36 @@ wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_pro
 #ifdef __cplusplus
 }
 #endif
+/* ==== benchmarking ======================================================= */
+
+/* `warden bench`, in the shape of llama.cpp's llama-bench: a model loaded
+ * from path (a folder or a .gguf), then prompt processing (n_prompt random
+ * token ids in one batch from an empty cache) and generation (n_gen tokens
+ * one at a time from an empty cache), each timed repetitions times after
+ * one warm-up run of each. */
+typedef struct wd_bench_params {
+    int      n_prompt;    /* tokens of the prompt-processing test; 0: skip it (default 128) */
+    int      n_gen;       /* tokens of the generation test; 0: skip it (default 64)          */
+    int      repetitions; /* timed runs of each test (default 5)                             */
+    int      n_threads;   /* 0: every CPU                                                    */
+    uint64_t seed;        /* the random ids (default 1)                                      */
+} wd_bench_params;
+
+typedef struct wd_bench_result {
+    double   load_s;          /* wd_model_load's wall time                           */
+    uint64_t n_params;        /* wd_model_n_params                                   */
+    uint64_t weight_bytes;    /* wd_model_weight_bytes                               */
+    uint64_t peak_rss_bytes;  /* the process's peak resident memory (Linux VmHWM); 0 where unknown */
+    int      n_threads;
+    double   pp_tps, pp_tps_sd; /* prompt processing: tokens/s, mean and sample SD over runs */
+    double   tg_tps, tg_tps_sd; /* generation: likewise                                    */
+} wd_bench_result;
+
+wd_bench_params wd_bench_params_default(void);
+
+/* Runs the benchmark; *out filled on WD_OK. Decoders only (WD_ERR_UNSUPPORTED
+ * for an encoder); n_prompt + n_gen must fit the model's positions
+ * (WD_ERR_RANGE). */
+wd_status wd_model_bench(const char *path, const wd_bench_params *params, wd_bench_result *out);
+
 #endif /* WARDEN_MODEL_H */

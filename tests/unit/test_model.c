@@ -663,6 +663,53 @@ static void test_sizes(void **s) {
     assert_true(wd_model_n_params(NULL) == 0 && wd_model_owned_bytes(NULL) == 0);
 }
 
+/* wd_model_bench and `warden bench`: both tests run and report positive
+ * speeds, the sizes the model reports, and usage and range errors. */
+static void test_bench(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = mf_make("model_bench", "--family llama --seed 12");
+    wd_bench_params p = wd_bench_params_default();
+    p.n_prompt = 8, p.n_gen = 4, p.repetitions = 2, p.n_threads = 1;
+    wd_bench_result r;
+    assert_int_equal(wd_model_bench(dir, &p, &r), WD_OK);
+    assert_true(r.pp_tps > 0 && r.tg_tps > 0 && r.pp_tps_sd >= 0 && r.tg_tps_sd >= 0);
+    assert_true(r.n_params > 0 && r.weight_bytes == 4 * r.n_params && r.load_s >= 0);
+    assert_int_equal(r.n_threads, 1);
+#ifdef __linux__
+    assert_true(r.peak_rss_bytes > 0);
+#endif
+    p.n_gen = 0; /* one test only */
+    assert_int_equal(wd_model_bench(dir, &p, &r), WD_OK);
+    assert_true(r.pp_tps > 0 && r.tg_tps == 0);
+    p.repetitions = 0;
+    assert_int_equal(wd_model_bench(dir, &p, &r), WD_ERR_INVALID_ARG);
+    p.repetitions = 1, p.n_prompt = 100000;
+    assert_int_equal(wd_model_bench(dir, &p, &r), WD_ERR_RANGE);
+    assert_non_null(strstr(wd_last_error(), "positions"));
+
+    char args[1024], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "bench --model '%s' -p 8 -n 4 -r 1 -t 1 --json", dir);
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "\"test\":\"pp8\""));
+    assert_non_null(strstr(out, "\"test\":\"tg4\""));
+    assert_non_null(strstr(out, "\"avg_ts\":"));
+    free(out), free(err);
+    snprintf(args, sizeof args, "bench -m '%s' -p 8 -n 4 -r 1 -t 1", dir);
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "pp8"));
+    assert_non_null(strstr(out, "peak RSS"));
+    free(out), free(err);
+    assert_int_equal(wdt_cli("bench -p 8", NULL, &out, &err), 2);
+    assert_non_null(strstr(err, "--model M is required"));
+    free(out), free(err);
+    free(dir);
+    char *enc = mf_make("model_bench_bert", "--family bert --seed 12");
+    p = wd_bench_params_default();
+    p.n_prompt = 4, p.n_gen = 0, p.repetitions = 1, p.n_threads = 1;
+    assert_int_equal(wd_model_bench(enc, &p, &r), WD_ERR_UNSUPPORTED);
+    free(enc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_equals_recompute),
@@ -676,6 +723,7 @@ int main(void) {
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_redteam(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_train_guard(int argc, char **argv);

@@ -114,6 +114,9 @@ wd_status wd_gguf_open_memory(const void *data, size_t size, const char *name, w
 void wd_gguf_free(wd_gguf *g);
 
 const char *wd_gguf_path(const wd_gguf *g);
+/* Starts reading the whole file into the page cache in the background
+ * (for a caller about to use every tensor); returns at once. */
+void wd_gguf_prefetch(const wd_gguf *g);
 uint32_t    wd_gguf_version(const wd_gguf *g);
 size_t      wd_gguf_alignment(const wd_gguf *g);
 size_t      wd_gguf_data_offset(const wd_gguf *g); /* start of the data area in the file */

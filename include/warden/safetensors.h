@@ -103,6 +103,9 @@ void wd_safetensors_free(wd_safetensors *st);
 
 /* The path (or name) given at open; owned by st. */
 const char *wd_safetensors_path(const wd_safetensors *st);
+/* Starts reading the whole file into the page cache in the background
+ * (for a caller about to use every tensor); returns at once. */
+void wd_safetensors_prefetch(const wd_safetensors *st);
 /* Total file size in bytes, and the header length N (see the diagram). */
 size_t wd_safetensors_file_size(const wd_safetensors *st);
 size_t wd_safetensors_header_size(const wd_safetensors *st);

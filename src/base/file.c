@@ -43,6 +43,12 @@ wd_status wd__map_open(wd__map *m, const char *path) {
     return WD_OK;
 }
 
+void wd__map_prefetch(const wd__map *m) {
+    if (!m || !m->data || !m->size) return;
+    (void)madvise((void *)m->data, m->size, MADV_SEQUENTIAL);
+    (void)madvise((void *)m->data, m->size, MADV_WILLNEED);
+}
+
 void wd__map_close(wd__map *m) {
     if (m && m->data) munmap((void *)m->data, m->size);
     if (m) memset(m, 0, sizeof *m);

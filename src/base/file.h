@@ -24,6 +24,10 @@ typedef struct wd__map {
  * the path and the reason. Unmap with wd__map_close (safe on a zeroed map). */
 wd_status wd__map_open(wd__map *m, const char *path);
 void      wd__map_close(wd__map *m);
+/* Asks the kernel to read the whole mapping ahead, in the background
+ * (madvise WILLNEED + SEQUENTIAL), so that a model's weights come in by
+ * large sequential reads instead of one fault at a time. Best effort. */
+void      wd__map_prefetch(const wd__map *m);
 
 /* Reads the whole file into a malloc'd, NUL-terminated buffer (*len excludes
  * the NUL). Fails with WD_ERR_RANGE when the file exceeds max_len bytes

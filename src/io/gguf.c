@@ -402,6 +402,9 @@ void wd_gguf_free(wd_gguf *g) {
 /* ==== queries =========================================================== */
 
 const char *wd_gguf_path(const wd_gguf *g) { return g ? g->path : ""; }
+void wd_gguf_prefetch(const wd_gguf *g) {
+    if (g) wd__map_prefetch(&g->map);
+}
 uint32_t wd_gguf_version(const wd_gguf *g) { return g ? g->version : 0; }
 size_t wd_gguf_alignment(const wd_gguf *g) { return g ? g->alignment : 0; }
 size_t wd_gguf_data_offset(const wd_gguf *g) { return g ? g->data_offset : 0; }

@@ -489,6 +489,9 @@ void wd_safetensors_free(wd_safetensors *st) {
 }
 
 const char *wd_safetensors_path(const wd_safetensors *st) { return st ? st->path : ""; }
+void wd_safetensors_prefetch(const wd_safetensors *st) {
+    if (st) wd__map_prefetch(&st->map);
+}
 size_t wd_safetensors_file_size(const wd_safetensors *st) { return st ? st->size : 0; }
 size_t wd_safetensors_header_size(const wd_safetensors *st) { return st ? st->header_len : 0; }
 size_t wd_safetensors_n_tensors(const wd_safetensors *st) { return st ? st->n_tensors : 0; }

@@ -500,6 +500,11 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     m->n_threads = p.n_threads > 0 ? p.n_threads : (int)(ncpu > 0 ? ncpu : 1);
     if ((rc = wd_threadpool_new(m->n_threads, &m->tp))) goto fail;
     wd_blas_set_threads(m->n_threads);
+    /* every weight will be read: start reading the files sequentially now
+     * (faulted in one page at a time, a 4 GB model decoded 1.5x slower) */
+    if (m->gg) wd_gguf_prefetch(m->gg);
+    for (size_t i = 0; m->ck && i < wd_checkpoint_n_shards(m->ck); i++)
+        wd_safetensors_prefetch(wd_checkpoint_shard(m->ck, i));
     /* layers whose matrices run on the pool (tensor/qmatmul) call it back to
      * back: its threads poll between calls instead of sleeping */
     if (m->dec && m->dec[0].wq.type != WD_GGML_TYPE_F32) wd__threads_set_spin(m->tp, 50000);

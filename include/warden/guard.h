@@ -97,7 +97,10 @@ wd_status wd_guard_load_model(const char *dir, const wd_guard_params *params, wd
 /* No-op on NULL. */
 void wd_guard_free(wd_guard *g);
 
-/* The guard's last error message; "" when none. Owned by the guard. */
+/* The last error message about g: after a failed check on this thread, that
+ * check's message (a guard is shared by threads, so check errors live in
+ * each thread's slot, as wd_last_error() returns them); otherwise the
+ * guard's last load-time error; "" when none. Do not keep the pointer. */
 const char *wd_guard_last_error(const wd_guard *g);
 
 /* The policy's name (its `name:` field, or the file name). Owned by the guard. */

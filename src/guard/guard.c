@@ -151,7 +151,16 @@ void wd_guard_free(wd_guard *g) {
     free(g);
 }
 
-const char *wd_guard_last_error(const wd_guard *g) { return g ? wd__err_msg(&g->err) : ""; }
+/* A guard is shared by threads, so a failed check leaves its message in
+ * the calling thread's slot (wd_last_error) and notes which guard failed;
+ * the guard's own wd__err holds only load-time errors. */
+static _Thread_local const wd_guard *tls_failed;
+#define CHECK_FAIL(g, ...) (tls_failed = (g), wd__fail(__VA_ARGS__))
+
+const char *wd_guard_last_error(const wd_guard *g) {
+    if (!g) return "";
+    return tls_failed == g ? wd_last_error() : wd__err_msg(&g->err);
+}
 const char *wd_guard_name(const wd_guard *g) { return g ? g->name : NULL; }
 bool wd_guard_fail_open(const wd_guard *g) { return g && !g->fail_closed; }
 
@@ -430,7 +439,7 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
                            wd_verdict **out) {
     double t0 = wd__now_us();
     wd_verdict *v = calloc(1, sizeof *v);
-    if (!v) return wd__err_set(&g->err, WD_ERR_NOMEM, "out of memory");
+    if (!v) return CHECK_FAIL(g, WD_ERR_NOMEM, "out of memory");
     v->role = p->role;
     wd_status st = WD_OK;
     wd__scan_stop stop = {p->deadline_ns, p->cancel};
@@ -446,12 +455,12 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
     if (st != WD_OK) {
         wd_verdict_free(v);
         if (st == WD_ERR_TIMEOUT)
-            return wd__err_set(&g->err, st, "check: the deadline passed %.1f ms into a text of %zu bytes",
+            return CHECK_FAIL(g, st, "check: the deadline passed %.1f ms into a text of %zu bytes",
                                (wd__now_us() - t0) / 1000.0, len);
         if (st == WD_ERR_CANCELLED)
-            return wd__err_set(&g->err, st, "check: cancelled %.1f ms into a text of %zu bytes",
+            return CHECK_FAIL(g, st, "check: cancelled %.1f ms into a text of %zu bytes",
                                (wd__now_us() - t0) / 1000.0, len);
-        return wd__err_set(&g->err, st, "check: %s", st == WD_ERR_NOMEM ? "out of memory" : wd_status_str(st));
+        return CHECK_FAIL(g, st, "check: %s", st == WD_ERR_NOMEM ? "out of memory" : wd_status_str(st));
     }
     v->micros = wd__now_us() - t0;
     *out = v;
@@ -462,12 +471,12 @@ wd_status wd_guard_check(wd_guard *g, const char *text, size_t len, const wd_che
                          wd_verdict **out) {
     if (out) *out = NULL;
     if (!g || !out) return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_check: guard or out is NULL");
-    if (!text && len) return wd__err_set(&g->err, WD_ERR_INVALID_ARG, "wd_guard_check: text is NULL");
+    if (!text && len) return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check: text is NULL");
     wd_check_params p = params ? *params : wd_check_params_default();
     if (p.role != WD_ROLE_INPUT && p.role != WD_ROLE_OUTPUT)
-        return wd__err_set(&g->err, WD_ERR_INVALID_ARG, "wd_guard_check: role %d is neither input nor output", (int)p.role);
+        return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check: role %d is neither input nor output", (int)p.role);
     work *w = work_get(g);
-    if (!w) return wd__err_set(&g->err, WD_ERR_NOMEM, "out of memory");
+    if (!w) return CHECK_FAIL(g, WD_ERR_NOMEM, "out of memory");
     wd_status st = check_one(g, w, text, len, &p, out);
     work_put(g, w);
     return st;
@@ -522,7 +531,7 @@ wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size
     for (size_t i = 0; i < n; i++) out[i] = NULL;
     wd_check_params p = params ? *params : wd_check_params_default();
     if (p.role != WD_ROLE_INPUT && p.role != WD_ROLE_OUTPUT)
-        return wd__err_set(&g->err, WD_ERR_INVALID_ARG, "wd_guard_check_batch: bad role %d", (int)p.role);
+        return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check_batch: bad role %d", (int)p.role);
     size_t nt = (size_t)g->n_threads;
     if (nt > n) nt = n ? n : 1;
     batch_job jobs[256];
@@ -549,13 +558,13 @@ wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size
             wd_verdict_free(out[i]);
             out[i] = NULL;
         }
-        if (st == WD_ERR_INVALID_ARG) return wd__err_set(&g->err, st, "wd_guard_check_batch: a text is NULL");
+        if (st == WD_ERR_INVALID_ARG) return CHECK_FAIL(g, st, "wd_guard_check_batch: a text is NULL");
         if (st == WD_ERR_TIMEOUT)
-            return wd__err_set(&g->err, st, "check: the deadline passed after %zu of a batch of %zu texts", done, n);
+            return CHECK_FAIL(g, st, "check: the deadline passed after %zu of a batch of %zu texts", done, n);
         if (st == WD_ERR_CANCELLED)
-            return wd__err_set(&g->err, st, "check: cancelled after %zu of a batch of %zu texts", done, n);
+            return CHECK_FAIL(g, st, "check: cancelled after %zu of a batch of %zu texts", done, n);
         /* said here, on the caller's thread: the failure may have been a worker's */
-        return wd__err_set(&g->err, st, "check: %s", st == WD_ERR_NOMEM ? "out of memory" : wd_status_str(st));
+        return CHECK_FAIL(g, st, "check: %s", st == WD_ERR_NOMEM ? "out of memory" : wd_status_str(st));
     }
     return WD_OK;
 }

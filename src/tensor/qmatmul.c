@@ -49,6 +49,7 @@
  * q of each half (for the K-quants' minimum and offset terms). */
 typedef struct xblock {
     float   d;
+    float   dsum;   /* d * (s16[0] + s16[1]): the block's sum, for the K-quants' minima */
     int16_t s16[2];
     int8_t  q[QK];
 } xblock;
@@ -112,6 +113,7 @@ static void quantize_x(xblock *dst, const float *x, size_t C) {
             else s1 += dst[b].q[i];
         }
         dst[b].s16[0] = (int16_t)s0, dst[b].s16[1] = (int16_t)s1;
+        dst[b].dsum = d * (float)(s0 + s1);
     }
 }
 

@@ -220,7 +220,7 @@ static size_t find_dup(sscan *s, size_t key0, size_t *dup) {
 }
 
 /* The check itself over text[0, len) (a value cJSON accepted). */
-static wd__json_fault strict_scan(sscan *s, const char *where, unsigned flags) {
+static wd_json_fault strict_scan(sscan *s, const char *where, unsigned flags) {
     const char *t = s->text;
     bool expect_key = false, oom = false;
     char name[300];
@@ -237,7 +237,7 @@ static wd__json_fault strict_scan(sscan *s, const char *where, unsigned flags) {
             break;
         case '}':
         case ']':
-            if (!top) return WD__JSON_SYNTAX; /* never: cJSON checked the nesting */
+            if (!top) return WD_JSON_SYNTAX; /* never: cJSON checked the nesting */
             if (top->key0 != SIZE_MAX) {
                 size_t d = 0, pos = find_dup(s, top->key0, &d);
                 if (pos != SIZE_MAX) {
@@ -245,7 +245,7 @@ static wd__json_fault strict_scan(sscan *s, const char *where, unsigned flags) {
                     line_col(t, pos, &line, &col);
                     wd__fail(WD_ERR_FORMAT, "%s: duplicate key '%s' at line %d, column %d (an object "
                              "may name each member once)", where, name, line, col);
-                    return WD__JSON_DUP_KEY;
+                    return WD_JSON_DUP_KEY;
                 }
                 s->n_keys = top->key0;
                 s->n_kb = top->kb0;
@@ -287,7 +287,7 @@ static wd__json_fault strict_scan(sscan *s, const char *where, unsigned flags) {
                                  where, line, col);
                     }
                 }
-                return WD__JSON_NUL;
+                return WD_JSON_NUL;
             }
             if (is_key) {
                 if (!grow((void **)&s->keys, &s->cap_keys, s->n_keys + 1, sizeof *s->keys)) goto nomem;
@@ -301,21 +301,21 @@ static wd__json_fault strict_scan(sscan *s, const char *where, unsigned flags) {
         default: i++; break;
         }
     }
-    return WD__JSON_OK;
+    return WD_JSON_OK;
 nomem:
     wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
-    return WD__JSON_NOMEM;
+    return WD_JSON_NOMEM;
 }
 
 cJSON *wd__json_parse_strict(const char *text, size_t len, const char *where, unsigned flags,
-                             wd__json_fault *fault) {
-    wd__json_fault f = WD__JSON_OK;
+                             wd_json_fault *fault) {
+    wd_json_fault f = WD_JSON_OK;
     const char *end = NULL;
     cJSON *root = text ? cJSON_ParseWithLengthOpts(text, len, &end, false) : NULL;
     if (!root) {
         if (text) cJSON_Delete(wd__json_parse(text, len, where)); /* sets the message */
         else wd__fail(WD_ERR_FORMAT, "%s: no JSON text", where);
-        f = WD__JSON_SYNTAX;
+        f = WD_JSON_SYNTAX;
         goto out;
     }
     size_t vend = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
@@ -326,7 +326,7 @@ cJSON *wd__json_parse_strict(const char *text, size_t len, const char *where, un
             line_col(text, i, &line, &col);
             wd__fail(WD_ERR_FORMAT, "%s: text after the JSON value at line %d, column %d", where,
                      line, col);
-            f = WD__JSON_TRAILING;
+            f = WD_JSON_TRAILING;
             goto out;
         }
     }
@@ -337,7 +337,7 @@ cJSON *wd__json_parse_strict(const char *text, size_t len, const char *where, un
     free(s.fr);
 out:
     if (fault) *fault = f;
-    if (f != WD__JSON_OK) {
+    if (f != WD_JSON_OK) {
         cJSON_Delete(root);
         return NULL;
     }
@@ -515,17 +515,12 @@ wd_status wd__json_str(const cJSON *obj, const char *where, const char *key, boo
 char *wd_json_print(const cJSON *item, bool formatted) { return item ? wd__json_print(item, formatted) : NULL; }
 
 cJSON *wd_json_parse_strict(const char *text, size_t len, const char *where, wd_json_fault *fault) {
-    static const wd_json_fault map[] = {
-        [WD__JSON_OK] = WD_JSON_OK,           [WD__JSON_SYNTAX] = WD_JSON_SYNTAX,
-        [WD__JSON_TRAILING] = WD_JSON_TRAILING, [WD__JSON_DUP_KEY] = WD_JSON_DUP_KEY,
-        [WD__JSON_NUL] = WD_JSON_NUL,         [WD__JSON_NOMEM] = WD_JSON_NOMEM,
-    };
-    wd__json_fault f = WD__JSON_OK;
+    wd_json_fault f = WD_JSON_OK;
     cJSON *o = text || !len ? wd__json_parse_strict(text ? text : "", len, where ? where : "JSON", 0, &f) : NULL;
     if (!text && len) {
         wd__fail(WD_ERR_INVALID_ARG, "wd_json_parse_strict: text is NULL");
-        f = WD__JSON_SYNTAX;
+        f = WD_JSON_SYNTAX;
     }
-    if (fault) *fault = map[f];
+    if (fault) *fault = f;
     return o;
 }

@@ -16,21 +16,14 @@
 #include <stdint.h>
 
 #include "warden/base.h"
+#include "warden/json.h"
 
 /* Parses len bytes of text (need not be NUL-terminated). On failure returns
  * NULL with the thread error "WHERE: invalid JSON at line L, column C". The
  * caller frees the result with cJSON_Delete. */
 cJSON *wd__json_parse(const char *text, size_t len, const char *where);
 
-/* What wd__json_parse_strict found wrong (WD__JSON_OK when nothing). */
-typedef enum wd__json_fault {
-    WD__JSON_OK = 0,
-    WD__JSON_SYNTAX,   /* not JSON at all                                  */
-    WD__JSON_TRAILING, /* a value followed by more than white space        */
-    WD__JSON_DUP_KEY,  /* an object with two members of the same name      */
-    WD__JSON_NUL,      /* a string holding U+0000 (escaped or a raw byte)  */
-    WD__JSON_NOMEM,
-} wd__json_fault;
+/* What wd__json_parse_strict found wrong: wd_json_fault (warden/json.h). */
 
 /* Flags of wd__json_parse_strict. */
 #define WD__JSON_ALLOW_NUL 1u /* keep strings holding U+0000 (model vocabularies) */
@@ -53,7 +46,7 @@ typedef enum wd__json_fault {
  *     WHERE: field 'input': string holds U+0000 at line 1, column 16
  * The caller frees the result with cJSON_Delete. */
 cJSON *wd__json_parse_strict(const char *text, size_t len, const char *where, unsigned flags,
-                             wd__json_fault *fault);
+                             wd_json_fault *fault);
 
 /* cJSON_Print (formatted) or cJSON_PrintUnformatted, made valid JSON: cJSON
  * copies the bytes of strings as they are, so a string holding invalid

@@ -336,9 +336,9 @@ static wd_status parse_header(wd_safetensors *st) {
         return wd__fail(WD_ERR_FORMAT, "%s: header contains a NUL byte", path);
     char where[600];
     snprintf(where, sizeof where, "%s: header", path);
-    wd__json_fault fault;
+    wd_json_fault fault;
     cJSON *root = wd__json_parse_strict(text, st->header_len, where, 0, &fault);
-    if (!root) return fault == WD__JSON_NOMEM ? WD_ERR_NOMEM : WD_ERR_FORMAT;
+    if (!root) return fault == WD_JSON_NOMEM ? WD_ERR_NOMEM : WD_ERR_FORMAT;
     wd_status rc = WD_OK;
     if (!cJSON_IsObject(root)) {
         rc = wd__fail(WD_ERR_FORMAT, "%s: header is %s, expected a JSON object", path,

@@ -8,20 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/rng.h"
+#include "base/util.h"
 #include "model/model_internal.h"
 
 wd_bench_params wd_bench_params_default(void) {
     return (wd_bench_params){.n_prompt = 128, .n_gen = 64, .repetitions = 5, .n_threads = 0, .seed = 1};
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return wd__now_us() / 1e6; }
 
 /* VmHWM of /proc/self/status in bytes; 0 where there is none. */
 static uint64_t peak_rss(void) {

@@ -41,7 +41,6 @@
 
 #include "model/model_internal.h"
 #include "tensor/qmatmul.h"
-#include "tensor/quant.h"
 
 /* probs rows t of (T,S), query position P+t: keys [lo_t, P+t] visible. */
 static void masked_softmax(float *att, size_t T, size_t S, size_t P, size_t window) {
@@ -172,12 +171,7 @@ static wd_status embed(wd_model *m, float *x, const int32_t *ids, size_t T) {
                 break;
             }
             const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)ids[t] * rs;
-            if (m->tok_embd.type == WD_GGML_TYPE_F16)
-                wd_f16_to_f32(x + t * C, (const uint16_t *)row, C);
-            else if (m->tok_embd.type == WD_GGML_TYPE_BF16)
-                wd_bf16_to_f32(x + t * C, (const uint16_t *)row, C);
-            else
-                wd__dequantize(m->tok_embd.type, x + t * C, row, C);
+            wd__qmatmul_widen_row(m->tok_embd.type, x + t * C, row, C);
         }
     }
     if (rc) return wd__err_set(&m->err, rc, "decode: token id out of range [0, %zu)", V);

@@ -48,13 +48,13 @@ static cJSON *parse_body(const char *body, size_t len, wd__answer *a) {
                          "the request body is empty; expected a JSON object with \"input\"");
         return NULL;
     }
-    wd__json_fault fault;
+    wd_json_fault fault;
     cJSON *root = wd__json_parse_strict(body, len, "request body", 0, &fault);
     if (!root) {
-        const char *code = fault == WD__JSON_DUP_KEY ? "duplicate_key"
-                         : fault == WD__JSON_NUL     ? "nul_in_string"
+        const char *code = fault == WD_JSON_DUP_KEY ? "duplicate_key"
+                         : fault == WD_JSON_NUL     ? "nul_in_string"
                                                      : "invalid_json";
-        if (fault == WD__JSON_NOMEM)
+        if (fault == WD_JSON_NOMEM)
             wd__answer_error(a, 500, "server_error", "out_of_memory", NULL, "out of memory");
         else
             wd__answer_error(a, 400, "invalid_request_error", code, NULL, "%s", wd_last_error());

@@ -70,8 +70,7 @@ size_t wd__qmatmul_row_size(wd_ggml_type type, size_t C) {
     return wd__quant_row_size(type, C);
 }
 
-/* One row of any supported type to F32. */
-static void widen_row(wd_ggml_type type, float *y, const void *src, size_t C) {
+void wd__qmatmul_widen_row(wd_ggml_type type, float *y, const void *src, size_t C) {
     if (type == WD_GGML_TYPE_F16)
         wd_f16_to_f32(y, src, C);
     else if (type == WD_GGML_TYPE_BF16)
@@ -87,7 +86,7 @@ wd_status wd__qmatmul_ref(float *out, const float *x, const void *w, wd_ggml_typ
     if (!row) return wd__fail(WD_ERR_NOMEM, "out of memory (a row of %zu floats)", C);
     size_t rs = wd__qmatmul_row_size(type, C);
     for (size_t oc = 0; oc < OC; oc++) {
-        widen_row(type, row, (const uint8_t *)w + oc * rs, C);
+        wd__qmatmul_widen_row(type, row, (const uint8_t *)w + oc * rs, C);
         for (size_t n = 0; n < N; n++) {
             double acc = bias ? bias[oc] : 0.0;
             for (size_t c = 0; c < C; c++) acc += (double)x[n * C + c] * row[c];
@@ -371,7 +370,7 @@ static void q_rows(void *ctx, int ith, int nth) {
     for (size_t oc0 = lo; oc0 < hi; oc0 += TILE_OC) {
         size_t nt = hi - oc0 < TILE_OC ? hi - oc0 : TILE_OC;
         if (buf)
-            for (size_t j = 0; j < nt; j++) widen_row(t->type, buf + j * C, t->w + (oc0 + j) * t->rs, C);
+            for (size_t j = 0; j < nt; j++) wd__qmatmul_widen_row(t->type, buf + j * C, t->w + (oc0 + j) * t->rs, C);
         for (size_t n = 0; n < N; n += GROUP_N) {
             size_t g = N - n < GROUP_N ? N - n : GROUP_N;
             for (size_t j = 0; j < nt; j++) {

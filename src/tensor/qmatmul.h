@@ -51,6 +51,9 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
 wd_status wd__qmatmul_ref(float *out, const float *x, const void *w, wd_ggml_type type,
                           const float *bias, size_t N, size_t C, size_t OC);
 
+/* One row of C elements of type widened to F32 into y (embedding lookups). */
+void wd__qmatmul_widen_row(wd_ggml_type type, float *y, const void *src, size_t C);
+
 /* Bytes of one row of C elements of type (F16/BF16 included). */
 size_t wd__qmatmul_row_size(wd_ggml_type type, size_t C);
 

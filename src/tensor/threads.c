@@ -32,9 +32,9 @@
 
 #include <cblas.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #include "base/err.h"
+#include "base/util.h"
 #include "tensor/threads.h"
 
 #define WD_POOL_MAX_THREADS 1024
@@ -61,24 +61,19 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Polls until cond(tp, arg) holds or the pool's spin time passes; true
  * when it held. */
 static bool spin_until(bool (*cond)(wd_threadpool *, uint64_t), wd_threadpool *tp, uint64_t arg) {
-    uint64_t t0 = 0, limit = atomic_load_explicit(&tp->spin_ns, memory_order_relaxed);
+    uint64_t limit = atomic_load_explicit(&tp->spin_ns, memory_order_relaxed);
     if (!limit) return cond(tp, arg);
+    double t0 = 0;
     for (unsigned i = 0;; i++) {
         if (cond(tp, arg)) return true;
         cpu_relax();
         if ((i & 255) == 255) {
-            uint64_t t = now_ns();
+            double t = wd__now_us();
             if (!t0) t0 = t;
-            else if (t - t0 > limit) return cond(tp, arg);
+            else if ((t - t0) * 1000.0 > (double)limit) return cond(tp, arg);
         }
     }
 }

@@ -48,6 +48,8 @@ if [ "$rc" -gt 1 ]; then echo "check --model failed ($rc)"; exit 1; fi
 echo "== the same model as a Q8_0 GGUF file (warden quantize), scored again =="
 $W quantize "$OUT/tiny-llama" "$OUT/tiny-llama-q8_0.gguf" --type q8_0
 $W score --model "$OUT/tiny-llama-q8_0.gguf" "hello world"
+echo "== warden bench: its speed, as llama-bench measures it =="
+$W bench --model "$OUT/tiny-llama-q8_0.gguf" -p 32 -n 16 -r 3
 echo "== a BERT sequence classifier in 2 BF16 shards, as JSON =="
 build/tests/wd_gen_checkpoint --family bert --dtype BF16 --shards 2 --out "$OUT/tiny-bert"
 $W inspect --json "$OUT/tiny-bert" > "$OUT/tiny-bert.json"

@@ -19,6 +19,7 @@
 #include "warden/gguf.h"
 #include "warden/dataset.h"
 #include "warden/textclf.h"
+#include "warden/train.h"
 #include "warden/metrics.h"
 #include "warden/attack.h"
 #include "warden/report.h"

@@ -152,6 +152,78 @@ static void test_mistral_window(void **state) {
 }
 
 /* The forward's loss equals the runtime's: log-softmax of wd_model_forward's logits. */
+/* Loss and every gradient against the float64 PyTorch reference
+ * (tests/fixtures/grad, made by tests/tools/make_grad_fixtures.sh). */
+static void check_torch(const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/grad/%s.json", WD_TEST_FIXTURES, name);
+    cJSON *j = mf_load_json(path);
+    char *dir = mf_make(name, cJSON_GetObjectItem(j, "gen_args")->valuestring);
+    cJSON *patch = cJSON_GetObjectItem(j, "config_patch");
+    if (patch && cJSON_GetArraySize(patch) > 0) mf_patch_config(dir, patch);
+    wd_model *m = mf_load(dir, 1, 0);
+    size_t b = (size_t)cJSON_GetObjectItem(j, "B")->valueint;
+    size_t t = (size_t)cJSON_GetObjectItem(j, "T")->valueint;
+    int32_t *ids = malloc(b * t * sizeof *ids), *tg = malloc(b * t * sizeof *tg);
+    float *lp = malloc(b * t * sizeof *lp), *dlp = malloc(b * t * sizeof *dlp);
+    for (size_t r = 0; r < b; r++)
+        for (size_t c = 0; c < t; c++) {
+            ids[r * t + c] = cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "ids"), (int)r), (int)c)->valueint;
+            tg[r * t + c] = cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "targets"), (int)r), (int)c)->valueint;
+        }
+    wd__tdec d;
+    assert_int_equal(wd__tdec_init(&d, m), WD_OK);
+    assert_int_equal(wd__tdec_plan(&d, b, t, false), WD_OK);
+    assert_int_equal(wd__tdec_forward(&d, ids, b, t, NULL), WD_OK);
+    assert_int_equal(wd__tdec_logp(&d, tg, lp), WD_OK);
+    double loss = 0.0;
+    int n = 0;
+    for (size_t r = 0; r < b * t; r++)
+        if (tg[r] != WD_IGNORE_INDEX) loss -= lp[r], n++;
+    loss /= n;
+    double ref = cJSON_GetObjectItem(j, "loss")->valuedouble;
+    if (fabs(loss - ref) > 1e-5 * fabs(ref)) fail_msg("%s: loss %.9g, torch %.9g", name, loss, ref);
+    for (size_t r = 0; r < b * t; r++) dlp[r] = tg[r] != WD_IGNORE_INDEX ? -1.0f / n : 0.0f;
+    assert_int_equal(wd__tdec_backward_logp(&d, tg, dlp, NULL), WD_OK);
+    snprintf(path, sizeof path, "%s/grad/%s.safetensors", WD_TEST_FIXTURES, name);
+    wd_safetensors *st = NULL;
+    assert_int_equal(wd_safetensors_open(path, &st), WD_OK);
+    assert_int_equal(wd_safetensors_n_tensors(st), d.P.n);
+    double worst = 0.0;
+    const char *worst_name = "";
+    for (size_t i = 0; i < d.P.n; i++) {
+        wd__tparam *p = d.P.t[i];
+        const wd_tensor_info *ti = wd_safetensors_find(st, p->name);
+        if (!ti) fail_msg("%s: no reference gradient for %s", name, p->name);
+        float *g = malloc(p->n * sizeof *g);
+        assert_int_equal(wd_tensor_read_f32(ti, g, p->n), WD_OK);
+        double num = 0.0, den = 0.0;
+        for (size_t k = 0; k < p->n; k++) {
+            num += ((double)p->g[k] - g[k]) * ((double)p->g[k] - g[k]);
+            den += (double)g[k] * g[k];
+        }
+        double err = den > 0 ? sqrt(num / den) : sqrt(num);
+        if (err > worst) worst = err, worst_name = p->name;
+        if (err > 1e-4) fail_msg("%s: %s: relative L2 error %.3g against torch", name, p->name, err);
+        free(g);
+    }
+    print_message("%s: loss %.7f (torch %.7f), worst gradient error %.2g (%s)\n", name, loss, ref,
+                  worst, worst_name);
+    wd_safetensors_free(st);
+    wd__tdec_free(&d);
+    wd_model_free(m);
+    free(ids), free(tg), free(lp), free(dlp), free(dir);
+    cJSON_Delete(j);
+}
+
+static void test_torch_reference(void **state) {
+    (void)state;
+    WDT_SKIP_WITHOUT_GEN();
+    const char *names[] = {"llama_gqa",  "llama_tied_mqa", "llama_attn_bias",
+                           "llama_ignore", "qwen2_bias",   "mistral_window"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) check_torch(names[i]);
+}
+
 /* LoRA on every projection (B made non-zero so both factors have
  * gradients); the base weights are frozen and get none. */
 static void test_lora(void **state) {
@@ -225,6 +297,7 @@ int main(void) {
         cmocka_unit_test(test_qwen2_bias),
         cmocka_unit_test(test_mistral_window),
         cmocka_unit_test(test_lora),
+        cmocka_unit_test(test_torch_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,107 @@
 extern "C" {
 #endif
 
-/* ==== Trainable models ==================================================== */
+/* ==== Training a decoder ================================================== */
+
+/* What `warden train sft | reward | dpo` optimise (METHODS.md section 8):
+ *
+ *   SFT:    mean cross-entropy of the response tokens (the prompt, chat
+ *           template included, carries no loss).
+ *   REWARD: a scalar head r = w . h on the final hidden state of each
+ *           sequence's last token (HF's LlamaForSequenceClassification
+ *           "score" with one label); Llama 2's ranking loss
+ *           -log sigmoid(r(chosen) - r(rejected) - margin).
+ *   DPO:    -log sigmoid(beta * [(log pi(c) - log ref(c)) - (log pi(r) - log ref(r))])
+ *           with log-probabilities summed over the response tokens and the
+ *           reference computed once, before the first step, with the
+ *           starting weights; IPO (ipo = true) uses (h - 1/(2 beta))^2. */
+typedef enum wd_train_objective {
+    WD_TRAIN_OBJECTIVE_SFT = 0,
+    WD_TRAIN_OBJECTIVE_REWARD,
+    WD_TRAIN_OBJECTIVE_DPO,
+} wd_train_objective;
+
+/* One optimiser step, as the progress callback and train.jsonl see it. */
+typedef struct wd_train_progress {
+    uint64_t step, total_steps; /* steps done (1-based) and planned        */
+    uint64_t epoch;
+    double   loss;              /* this step's mean loss                  */
+    double   lr, grad_norm;     /* before clipping                        */
+    double   tokens_per_s;      /* tokens through forward+backward / wall  */
+    double   eta_s;             /* estimated seconds left                  */
+    double   accuracy;          /* reward/DPO: pairs ranked right (-1 sft) */
+    double   margin;            /* DPO: mean implicit reward margin        */
+} wd_train_progress;
+
+typedef struct wd_train_params {
+    wd_train_objective objective;
+    const char *data;          /* training records (JSONL/JSON/CSV/TSV, .gz ok) */
+    const char *eval_data;     /* held-out records; NULL: hold out eval_fraction */
+    double      eval_fraction; /* 0.05 (at least one record when data has >= 2)  */
+    const char *out;           /* output folder (created)                          */
+    /* fields: sft reads prompt + response, reward/dpo prompt + chosen + rejected */
+    const char *prompt_field, *response_field, *chosen_field, *rejected_field;
+    const char *margin_field;  /* reward: optional margin column                   */
+    const char *chat_format;   /* NULL: the tokenizer's template; "none": plain text */
+    const char *system;        /* a system message for every example, or NULL     */
+    /* schedule */
+    int      epochs;           /* 1                                     */
+    uint64_t max_steps;        /* 0: epochs decide                      */
+    int      batch_size;       /* sequences per micro-batch: 4          */
+    int      grad_accum;       /* micro-batches per step: 1             */
+    int      max_len;          /* tokens per sequence: 512              */
+    double   lr;               /* 1e-4 (full fine-tunes want ~1e-5)     */
+    const char *schedule;      /* "cosine" (default), "linear", "constant" */
+    double   warmup_ratio;     /* 0.03 of the steps                     */
+    double   min_lr_ratio;     /* 0.1: cosine to 10% (Llama 2)           */
+    double   weight_decay;     /* 0.0                                   */
+    double   beta1, beta2, adam_eps; /* 0.9, 0.999, 1e-8               */
+    double   clip_norm;        /* 1.0; 0 = none                         */
+    /* what trains */
+    int         lora_rank;     /* 0: full fine-tune                     */
+    double      lora_alpha;    /* 16                                    */
+    const char *lora_targets;  /* "q_proj,v_proj" (default) or "all"    */
+    bool        merge_lora;    /* also write the merged model           */
+    const char *freeze_layers; /* "A-B" (SPPFT): layers A..B frozen     */
+    const char *freeze;        /* comma list of substrings: tensors whose
+                                  names contain one are frozen          */
+    bool        grad_checkpointing;
+    /* objectives */
+    double dpo_beta;           /* 0.1                                   */
+    bool   ipo;
+    /* run */
+    uint64_t seed;             /* 1: data order and adapter init        */
+    int      n_threads;        /* 0: all cores                          */
+    uint64_t save_every;       /* steps between checkpoints (0: the end only) */
+    bool     resume;           /* continue from out/checkpoint          */
+    const char *save_dtype;    /* NULL: the checkpoint's; "f32", "bf16", "f16" */
+    void (*progress)(const wd_train_progress *p, void *user);
+    void *user;
+} wd_train_params;
+
+wd_train_params wd_train_params_default(void);
+
+typedef struct wd_train_result {
+    uint64_t steps, n_train, n_eval, n_trainable, n_params;
+    double   eval_loss_before, eval_loss_after; /* sft: token loss; reward/dpo: pair loss */
+    double   eval_accuracy_before, eval_accuracy_after; /* reward/dpo: pairwise accuracy */
+    double   eval_margin_before, eval_margin_after;     /* dpo: implicit reward margin   */
+    double   tokens_per_s;
+    double   seconds;
+} wd_train_result;
+
+/* Trains the decoder in model_dir (a Hugging Face safetensors folder of a
+ * llama/mistral/qwen2 model) as p says and writes p->out: the model
+ * (config.json, tokenizer files, model.safetensors), or with LoRA the
+ * adapter in PEFT's layout (plus the merged model with merge_lora), a
+ * reward model as LlamaForSequenceClassification, train.jsonl (one line
+ * per step), and out/checkpoint/ every save_every steps for resume.
+ * Returns WD_OK and fills *res (may be NULL); on failure wd_last_error()
+ * names the file, record or setting. */
+wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_result *res);
+
+/* Static name of an objective ("sft", "reward", "dpo"). */
+const char *wd_train_objective_name(wd_train_objective o);
 
 /* ==== Optimisers and schedules ============================================ */
 

@@ -38,6 +38,7 @@ typedef struct wd__lora_spec {
 
 typedef struct wd__lora {
     wd__tparam *A, *B;   /* (r,in) (out,r) */
+    const wd__tparam *base; /* the frozen weight W (out,in) it adapts */
     size_t      r, in, out;
     float       scale;
     float      *xa;      /* (BT,r) scale * x A^T, saved for the backward */

@@ -43,7 +43,8 @@ static wd__tparam *load(wd__tdec *d, const wd_model *m, const char *name, size_t
     if (!p) return NULL;
     wd_status rc = wd_tensor_read_f32(t, p->w, p->n);
     if (rc) {
-        wd__err_set(&d->err, rc, "%s: tensor '%s': %s", m->dir, name, wd_last_error());
+        wd__err_prefix(rc, "%s: tensor '%s'", m->dir, name);
+        wd__err_take(&d->err, rc);
         return NULL;
     }
     return p;
@@ -123,7 +124,7 @@ wd_status wd__tdec_add_lora(wd__tdec *d, const wd__lora_spec *spec, uint64_t see
             wd__lora *a = calloc(1, sizeof *a);
             if (!a) return wd__err_set(&d->err, WD_ERR_NOMEM, "out of memory");
             y->lora[i] = a;
-            *a = (wd__lora){.r = r, .in = in, .out = out, .scale = spec->alpha / (float)r};
+            *a = (wd__lora){.r = r, .in = in, .out = out, .scale = spec->alpha / (float)r, .base = w};
             size_t base = strlen(w->name) - strlen(".weight");
             snprintf(n, sizeof n, "base_model.model.%.*s.lora_A.weight", (int)base, w->name);
             if (!(a->A = wd__tparams_add(&d->P, &d->err, n, r, in))) return d->err.status;

@@ -1,0 +1,192 @@
+/*
+ * train/objective.c - SFT, reward-model and DPO losses over the trainable
+ * decoder (see objective.h).
+ */
+#include "train/objective.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+wd_status wd__objective_init(wd__objective *o, wd__tdec *d, wd_train_objective kind,
+                             size_t max_examples, size_t max_T) {
+    memset(o, 0, sizeof *o);
+    o->kind = kind, o->d = d;
+    o->max_rows = kind == WD_TRAIN_OBJECTIVE_SFT ? max_examples : 2 * max_examples;
+    o->max_T = max_T;
+    size_t N = o->max_rows * max_T;
+    o->ids = malloc(N * sizeof *o->ids);
+    o->tg = malloc(N * sizeof *o->tg);
+    o->logp = malloc(N * sizeof *o->logp);
+    o->dlogp = malloc(N * sizeof *o->dlogp);
+    o->dxnf = malloc(N * d->C * sizeof *o->dxnf);
+    if (!o->ids || !o->tg || !o->logp || !o->dlogp || !o->dxnf)
+        return wd__err_set(&d->err, WD_ERR_NOMEM, "out of memory");
+    return WD_OK;
+}
+
+void wd__objective_free(wd__objective *o) {
+    free(o->ids), free(o->tg), free(o->logp), free(o->dlogp), free(o->dxnf), free(o->ref);
+    memset(o, 0, sizeof *o);
+}
+
+static const wd__seq *row_seq(const wd__objective *o, const wd__example *ex, const size_t *idx,
+                              size_t k, size_t r) {
+    if (o->kind == WD_TRAIN_OBJECTIVE_SFT) return &ex[idx[r]].a;
+    return r < k ? &ex[idx[r]].a : &ex[idx[r - k]].b;
+}
+
+/* Rows, padded to the longest; returns T. */
+static size_t build(wd__objective *o, const wd__example *ex, const size_t *idx, size_t k,
+                    size_t rows, size_t *tokens) {
+    size_t T = 1;
+    for (size_t r = 0; r < rows; r++) {
+        size_t n = row_seq(o, ex, idx, k, r)->n;
+        T = n > T ? n : T;
+    }
+    if (T > o->max_T) T = o->max_T;
+    *tokens = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const wd__seq *s = row_seq(o, ex, idx, k, r);
+        size_t n = s->n < T ? s->n : T;
+        *tokens += n;
+        for (size_t t = 0; t < T; t++) {
+            o->ids[r * T + t] = t < n ? s->ids[t] : o->pad;
+            bool counts = t + 1 < n && t + 1 >= s->n_prompt;
+            o->tg[r * T + t] = counts ? s->ids[t + 1] : WD_IGNORE_INDEX;
+        }
+    }
+    return T;
+}
+
+static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* Sum of logp over row r's targets. */
+static double row_sum(const wd__objective *o, size_t r, size_t T) {
+    double s = 0.0;
+    for (size_t t = 0; t < T; t++)
+        if (o->tg[r * T + t] != WD_IGNORE_INDEX) s += o->logp[r * T + t];
+    return s;
+}
+
+static wd_status run_lm(wd__objective *o, size_t rows, size_t T) {
+    wd_status rc = wd__tdec_forward(o->d, o->ids, rows, T, NULL);
+    if (!rc) rc = wd__tdec_logp(o->d, o->tg, o->logp);
+    return rc;
+}
+
+static wd_status sft(wd__objective *o, size_t rows, size_t T, double weight, wd__obj_stats *st) {
+    wd_status rc = run_lm(o, rows, T);
+    if (rc) return rc;
+    size_t n = 0;
+    double sum = 0.0;
+    for (size_t i = 0; i < rows * T; i++)
+        if (o->tg[i] != WD_IGNORE_INDEX) sum -= o->logp[i], n++;
+    st->loss_sum += sum, st->n += n;
+    if (weight <= 0 || n == 0) return WD_OK;
+    for (size_t i = 0; i < rows * T; i++)
+        o->dlogp[i] = o->tg[i] != WD_IGNORE_INDEX ? (float)(-weight / (double)n) : 0.0f;
+    return wd__tdec_backward_logp(o->d, o->tg, o->dlogp, NULL);
+}
+
+static wd_status dpo(wd__objective *o, const size_t *idx, size_t k, size_t T, double weight,
+                     wd__obj_stats *st) {
+    wd_status rc = run_lm(o, 2 * k, T);
+    if (rc) return rc;
+    for (size_t i = 0; i < 2 * k * T; i++) o->dlogp[i] = 0.0f;
+    for (size_t i = 0; i < k; i++) {
+        double c = row_sum(o, i, T), r = row_sum(o, k + i, T);
+        double h = (c - o->ref[2 * idx[i]]) - (r - o->ref[2 * idx[i] + 1]);
+        double loss, dh;
+        if (o->ipo) {
+            double e = h - 1.0 / (2.0 * o->beta);
+            loss = e * e, dh = 2.0 * e;
+        } else {
+            loss = softplus(-o->beta * h), dh = -o->beta * sigmoid(-o->beta * h);
+        }
+        st->loss_sum += loss, st->n++;
+        st->n_right += h > 0;
+        st->margin_sum += o->beta * h;
+        float gc = (float)(weight * dh / (double)k);
+        for (size_t t = 0; t < T; t++) {
+            if (o->tg[i * T + t] != WD_IGNORE_INDEX) o->dlogp[i * T + t] = gc;
+            if (o->tg[(k + i) * T + t] != WD_IGNORE_INDEX) o->dlogp[(k + i) * T + t] = -gc;
+        }
+    }
+    if (weight <= 0) return WD_OK;
+    return wd__tdec_backward_logp(o->d, o->tg, o->dlogp, NULL);
+}
+
+static wd_status reward(wd__objective *o, const wd__example *ex, const size_t *idx, size_t k,
+                        size_t T, double weight, wd__obj_stats *st) {
+    wd__tdec *d = o->d;
+    size_t C = d->C;
+    wd_status rc = wd__tdec_forward(d, o->ids, 2 * k, T, NULL);
+    if (rc) return rc;
+    float *w = o->score->w;
+    double r[2];
+    size_t last[2];
+    memset(o->dxnf, 0, 2 * k * T * C * sizeof(float));
+    for (size_t i = 0; i < k; i++) {
+        for (int s = 0; s < 2; s++) {
+            const wd__seq *q = s ? &ex[idx[i]].b : &ex[idx[i]].a;
+            size_t row = s ? k + i : i, n = q->n < T ? q->n : T;
+            last[s] = row * T + n - 1;
+            const float *h = d->xnf + last[s] * C;
+            double acc = 0.0;
+            for (size_t c = 0; c < C; c++) acc += (double)w[c] * h[c];
+            r[s] = acc;
+        }
+        double z = r[0] - r[1] - ex[idx[i]].margin;
+        st->loss_sum += softplus(-z), st->n++;
+        st->n_right += r[0] > r[1];
+        st->margin_sum += r[0] - r[1];
+        double dz = -sigmoid(-z) * weight / (double)k; /* dL/dr_chosen; -dz for rejected */
+        for (int s = 0; s < 2; s++) {
+            float g = (float)(s ? -dz : dz);
+            const float *h = d->xnf + last[s] * C;
+            float *dx = o->dxnf + last[s] * C;
+            for (size_t c = 0; c < C; c++) {
+                dx[c] += g * w[c];
+                if (o->score->g) o->score->g[c] += g * h[c];
+            }
+        }
+    }
+    if (weight <= 0) return WD_OK;
+    return wd__tdec_backward_hidden(d, o->dxnf, NULL);
+}
+
+wd_status wd__objective_run(wd__objective *o, const wd__example *ex, const size_t *idx,
+                            size_t k, double weight, wd__obj_stats *st) {
+    size_t rows = o->kind == WD_TRAIN_OBJECTIVE_SFT ? k : 2 * k, tokens = 0;
+    size_t T = build(o, ex, idx, k, rows, &tokens);
+    st->tokens += tokens;
+    switch (o->kind) {
+    case WD_TRAIN_OBJECTIVE_SFT: return sft(o, rows, T, weight, st);
+    case WD_TRAIN_OBJECTIVE_DPO: return dpo(o, idx, k, T, weight, st);
+    case WD_TRAIN_OBJECTIVE_REWARD: return reward(o, ex, idx, k, T, weight, st);
+    }
+    return WD_ERR_INVALID_ARG;
+}
+
+wd_status wd__objective_reference(wd__objective *o, const wd__examples *ex, size_t bs) {
+    free(o->ref);
+    o->ref = malloc(2 * ex->n * sizeof *o->ref);
+    if (!o->ref) return wd__err_set(&o->d->err, WD_ERR_NOMEM, "out of memory");
+    size_t *idx = malloc(bs * sizeof *idx);
+    if (!idx) return wd__err_set(&o->d->err, WD_ERR_NOMEM, "out of memory");
+    wd_status rc = WD_OK;
+    for (size_t i = 0; i < ex->n && !rc; i += bs) {
+        size_t k = ex->n - i < bs ? ex->n - i : bs, tokens;
+        for (size_t j = 0; j < k; j++) idx[j] = i + j;
+        size_t T = build(o, ex->v, idx, k, 2 * k, &tokens);
+        if ((rc = run_lm(o, 2 * k, T))) break;
+        for (size_t j = 0; j < k; j++) {
+            o->ref[2 * (i + j)] = (float)row_sum(o, j, T);
+            o->ref[2 * (i + j) + 1] = (float)row_sum(o, k + j, T);
+        }
+    }
+    free(idx);
+    return rc;
+}

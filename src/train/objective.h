@@ -1,0 +1,54 @@
+/*
+ * train/objective.h - the losses of SFT, the reward model and DPO over a
+ * micro-batch of examples: building the padded batch (rows of one length,
+ * right-padded; a pad position and every prompt position has the target
+ * WD_IGNORE_INDEX, so causal attention makes padding harmless), running
+ * the trainable decoder, and its backward from each loss (see
+ * warden/train.h for the formulas).
+ */
+#ifndef WD_TRAIN_OBJECTIVE_H
+#define WD_TRAIN_OBJECTIVE_H
+
+#include "train/examples.h"
+#include "train/tdec.h"
+#include "warden/train.h"
+
+typedef struct wd__objective {
+    wd_train_objective kind;
+    wd__tdec   *d;
+    wd__tparam *score;     /* reward: (1,C) head                        */
+    double      beta;      /* dpo                                       */
+    bool        ipo;
+    int32_t     pad;       /* pad id                                    */
+    /* work, planned for rows x T */
+    int32_t *ids, *tg;
+    float   *logp, *dlogp, *dxnf;
+    size_t   max_rows, max_T;
+    /* dpo: reference log-probabilities per example (chosen, rejected) */
+    float   *ref;
+} wd__objective;
+
+/* Per micro-batch figures (sums, for the caller to average). */
+typedef struct wd__obj_stats {
+    double loss_sum;   /* sft: sum of token losses; pairs: sum of pair losses */
+    size_t n;          /* sft: tokens with a target; pairs: pairs            */
+    size_t n_right;    /* pairs ranked right                                */
+    double margin_sum; /* dpo: sum of beta * h                               */
+    size_t tokens;     /* real tokens through the model                     */
+} wd__obj_stats;
+
+wd_status wd__objective_init(wd__objective *o, wd__tdec *d, wd_train_objective kind,
+                             size_t max_examples, size_t max_T);
+
+/* Forward (and, when weight > 0, backward scaled by weight / n: the
+ * micro-batch's mean loss times weight) over examples ex[idx[0..k)]. */
+wd_status wd__objective_run(wd__objective *o, const wd__example *ex, const size_t *idx,
+                            size_t k, double weight, wd__obj_stats *st);
+
+/* DPO: log-probabilities of every example under the current weights into
+ * o->ref (2 per example), in micro-batches of up to bs examples. */
+wd_status wd__objective_reference(wd__objective *o, const wd__examples *ex, size_t bs);
+
+void wd__objective_free(wd__objective *o);
+
+#endif

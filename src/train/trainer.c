@@ -1,0 +1,402 @@
+/*
+ * train/trainer.c - wd_train: the training loop of `warden train sft |
+ * reward | dpo` (see warden/train.h).
+ *
+ *   load the model -> trainable decoder (+ LoRA, frozen layers) -> read and
+ *   tokenize the data, hold out the eval set -> [DPO: reference
+ *   log-probabilities] -> eval -> steps: zero grads; grad_accum
+ *   micro-batches of forward + backward; clip; AdamW with the schedule's
+ *   lr; log a line; checkpoint every save_every -> eval -> save.
+ *
+ * The data order is a permutation per epoch drawn from the seed, so a run
+ * resumed from out/checkpoint continues with the same batches and ends with
+ * the same weights as one run straight through.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/file.h"
+#include "base/rng.h"
+#include "base/util.h"
+#include "train/objective.h"
+#include "train/optim.h"
+#include "train/save.h"
+
+wd_train_params wd_train_params_default(void) {
+    return (wd_train_params){
+        .eval_fraction = 0.05, .epochs = 1, .batch_size = 4, .grad_accum = 1, .max_len = 512,
+        .lr = 1e-4, .schedule = "cosine", .warmup_ratio = 0.03, .min_lr_ratio = 0.1,
+        .beta1 = 0.9, .beta2 = 0.999, .adam_eps = 1e-8, .clip_norm = 1.0, .lora_alpha = 16,
+        .lora_targets = "q_proj,v_proj", .dpo_beta = 0.1, .seed = 1,
+    };
+}
+
+const char *wd_train_objective_name(wd_train_objective o) {
+    switch (o) {
+    case WD_TRAIN_OBJECTIVE_SFT: return "sft";
+    case WD_TRAIN_OBJECTIVE_REWARD: return "reward";
+    case WD_TRAIN_OBJECTIVE_DPO: return "dpo";
+    }
+    return "?";
+}
+
+typedef struct run {
+    wd__err        err;
+    const wd_train_params *p;
+    wd_model      *m;
+    wd__tdec       d;
+    wd__objective  o;
+    wd__examples   all, eval_ex;
+    wd__examples   train; /* view: shares all's sequences */
+    float         *adam_m, *adam_v, *ref_train, *ref_eval;
+    size_t        *order;
+    FILE          *log;
+} run;
+
+static wd_status check_params(const wd_train_params *p) {
+    if (!p->data || !p->out) return wd__fail(WD_ERR_INVALID_ARG, "train: --data and --out are required");
+    if (p->batch_size < 1 || p->grad_accum < 1 || p->max_len < 2 || p->epochs < 1)
+        return wd__fail(WD_ERR_INVALID_ARG,
+                        "train: batch size, grad accumulation and epochs must be >= 1, max_len >= 2");
+    if (!(p->lr > 0) || p->lr > 1)
+        return wd__fail(WD_ERR_INVALID_ARG, "train: learning rate %g is outside (0, 1]", p->lr);
+    if (p->eval_fraction < 0 || p->eval_fraction >= 1)
+        return wd__fail(WD_ERR_INVALID_ARG, "train: eval fraction %g is outside [0, 1)", p->eval_fraction);
+    if (p->lora_rank < 0 || (p->lora_rank > 0 && !(p->lora_alpha > 0)))
+        return wd__fail(WD_ERR_INVALID_ARG, "train: LoRA rank must be >= 0 and alpha > 0");
+    if (p->objective == WD_TRAIN_OBJECTIVE_DPO && !(p->dpo_beta > 0))
+        return wd__fail(WD_ERR_INVALID_ARG, "train: DPO beta must be > 0");
+    return WD_OK;
+}
+
+/* Frozen tensors: layers A-B and names containing one of the substrings. */
+static wd_status apply_freeze(run *R) {
+    const wd_train_params *p = R->p;
+    long a = -1, b = -1;
+    if (p->freeze_layers) {
+        char *end;
+        a = strtol(p->freeze_layers, &end, 10);
+        b = *end == '-' ? strtol(end + 1, &end, 10) : a;
+        if (*end || a < 0 || b < a || (size_t)b >= R->d.L)
+            return wd__err_set(&R->err, WD_ERR_INVALID_ARG,
+                               "train: --freeze-layers '%s': want A-B with 0 <= A <= B < %zu",
+                               p->freeze_layers, R->d.L);
+    }
+    for (size_t i = 0; i < R->d.P.n; i++) {
+        wd__tparam *t = R->d.P.t[i];
+        for (long l = a; l >= 0 && l <= b; l++) {
+            char key[48];
+            snprintf(key, sizeof key, "model.layers.%ld.", l);
+            if (strstr(t->name, key)) t->trainable = false;
+        }
+        for (const char *s = p->freeze; s && *s;) {
+            size_t n = strcspn(s, ",");
+            char pat[256];
+            snprintf(pat, sizeof pat, "%.*s", (int)(n < 255 ? n : 255), s);
+            if (n && strstr(t->name, pat)) t->trainable = false;
+            s += n + (s[n] == ',');
+        }
+    }
+    return WD_OK;
+}
+
+/* Mean loss (and pair accuracy / margin) over the eval set, no backward. */
+static wd_status evaluate(run *R, const wd__examples *ex, float *ref, double *loss, double *acc,
+                          double *margin) {
+    *loss = *acc = *margin = NAN;
+    if (ex->n == 0) return WD_OK;
+    size_t bs = (size_t)R->p->batch_size, idx[256];
+    if (bs > 256) bs = 256;
+    wd__obj_stats st = {0};
+    R->o.ref = ref;
+    for (size_t i = 0; i < ex->n; i += bs) {
+        size_t k = ex->n - i < bs ? ex->n - i : bs;
+        for (size_t j = 0; j < k; j++) idx[j] = i + j;
+        wd_status rc = wd__objective_run(&R->o, ex->v, idx, k, 0.0, &st);
+        if (rc) return wd__err_take(&R->err, rc);
+    }
+    R->o.ref = R->ref_train;
+    *loss = st.n ? st.loss_sum / (double)st.n : NAN;
+    if (R->p->objective != WD_TRAIN_OBJECTIVE_SFT) {
+        *acc = (double)st.n_right / (double)st.n;
+        *margin = st.margin_sum / (double)st.n;
+    }
+    return WD_OK;
+}
+
+static void shuffle(size_t *order, size_t n, uint64_t seed, uint64_t epoch) {
+    uint64_t s = wd__mix64(seed ^ (0x5eedull + epoch * 0x9E3779B97F4A7C15ull));
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = wd__rng_below(&s, i), t = order[i - 1];
+        order[i - 1] = order[j], order[j] = t;
+    }
+}
+
+static wd_dtype save_dtype(run *R) {
+    const char *s = R->p->save_dtype;
+    if (!s) s = R->m->cfg->torch_dtype;
+    if (strcmp(s, "bf16") == 0 || strcmp(s, "bfloat16") == 0) return WD_DTYPE_BF16;
+    if (strcmp(s, "f16") == 0 || strcmp(s, "float16") == 0) return WD_DTYPE_F16;
+    return WD_DTYPE_F32;
+}
+
+static wd_status save_all(run *R, const char *dir) {
+    const wd_train_params *p = R->p;
+    bool lora = p->lora_rank > 0;
+    const char *patch = p->objective == WD_TRAIN_OBJECTIVE_REWARD
+                            ? "{\"architectures\":[\"LlamaForSequenceClassification\"],"
+                              "\"num_labels\":1,\"id2label\":{\"0\":\"LABEL_0\"},"
+                              "\"label2id\":{\"LABEL_0\":0}}"
+                            : NULL;
+    wd_status rc;
+    if (lora) {
+        if ((rc = wd__save_adapter(&R->d, R->m->dir, dir, &R->err))) return rc;
+        if (!p->merge_lora) return WD_OK;
+        char *merged = wd__path_join(dir, "merged");
+        if (!merged) return wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
+        rc = wd__save_copy_meta(R->m->dir, merged, patch, &R->err);
+        if (!rc) rc = wd__save_model(&R->d, merged, save_dtype(R), &R->err);
+        free(merged);
+        return rc;
+    }
+    rc = wd__save_copy_meta(R->m->dir, dir, patch, &R->err);
+    if (!rc) rc = wd__save_model(&R->d, dir, save_dtype(R), &R->err);
+    return rc;
+}
+
+static wd_status setup(run *R, const char *model_dir) {
+    const wd_train_params *p = R->p;
+    wd_model_params mp = wd_model_params_default();
+    mp.n_threads = p->n_threads;
+    wd_status rc = wd_model_load(model_dir, &mp, &R->m);
+    if (rc) return wd__err_take(&R->err, rc);
+    if ((rc = wd__tdec_init(&R->d, R->m))) return wd__err_take(&R->err, rc);
+    if (p->lora_rank > 0) {
+        wd__lora_spec spec = {.rank = p->lora_rank, .alpha = (float)p->lora_alpha};
+        char bad[64];
+        if (!wd__lora_parse_targets(p->lora_targets ? p->lora_targets : "q_proj,v_proj",
+                                    &spec.targets, bad, sizeof bad))
+            return wd__err_set(&R->err, WD_ERR_INVALID_ARG,
+                               "train: --lora-targets: unknown module '%s' (known: q_proj, k_proj, "
+                               "v_proj, o_proj, gate_proj, up_proj, down_proj, all)", bad);
+        if ((rc = wd__tdec_add_lora(&R->d, &spec, p->seed))) return wd__err_take(&R->err, rc);
+    }
+    wd__tparam *score = NULL;
+    if (p->objective == WD_TRAIN_OBJECTIVE_REWARD) {
+        if (!(score = wd__tparams_add(&R->d.P, &R->err, "score.weight", 1, R->d.C))) return R->err.status;
+        uint64_t s = p->seed ^ 0x5C0AEull;
+        for (size_t c = 0; c < R->d.C; c++) score->w[c] = (float)(wd__rng_unit(&s) - 0.5) * 0.04f;
+        score->decay = false;
+        if (R->d.lm_head != R->d.embd) R->d.lm_head->trainable = R->d.lm_head->save = false;
+    }
+    if ((rc = apply_freeze(R))) return rc;
+    /* data */
+    wd__examples_params ep = {
+        .pairs = p->objective != WD_TRAIN_OBJECTIVE_SFT, .prompt_field = p->prompt_field,
+        .response_field = p->response_field, .chosen_field = p->chosen_field,
+        .rejected_field = p->rejected_field, .margin_field = p->margin_field,
+        .chat_format = p->chat_format, .system = p->system, .max_len = (size_t)p->max_len};
+    const wd_tokenizer *tok = wd_model_tokenizer(R->m);
+    if (!tok) return wd__err_set(&R->err, WD_ERR_NOT_FOUND, "%s: no tokenizer.json", model_dir);
+    if ((rc = wd__examples_read(p->data, &ep, tok, &R->all, &R->err))) return rc;
+    if (p->eval_data) {
+        if ((rc = wd__examples_read(p->eval_data, &ep, tok, &R->eval_ex, &R->err))) return rc;
+        R->train = R->all;
+    } else {
+        /* a seeded shuffle, then the tail is held out */
+        size_t n = R->all.n, ne = (size_t)floor(p->eval_fraction * (double)n + 0.5);
+        if (p->eval_fraction > 0 && ne == 0 && n >= 2) ne = 1;
+        uint64_t s = wd__mix64(p->seed ^ 0xE7A1ull);
+        for (size_t i = n; i > 1; i--) {
+            size_t j = wd__rng_below(&s, i);
+            wd__example t = R->all.v[i - 1];
+            R->all.v[i - 1] = R->all.v[j], R->all.v[j] = t;
+        }
+        R->train = (wd__examples){.v = R->all.v, .n = n - ne};
+        R->eval_ex = (wd__examples){.v = R->all.v + (n - ne), .n = ne};
+    }
+    if (R->train.n == 0) return wd__err_set(&R->err, WD_ERR_FORMAT, "%s: no training examples left", p->data);
+    size_t maxT = 2;
+    const wd__examples *sets[2] = {&R->train, &R->eval_ex};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < sets[k]->n; i++) {
+            const wd__example *e = &sets[k]->v[i];
+            maxT = e->a.n > maxT ? e->a.n : maxT;
+            maxT = e->b.n > maxT ? e->b.n : maxT;
+        }
+    size_t rows = (size_t)p->batch_size * (p->objective == WD_TRAIN_OBJECTIVE_SFT ? 1 : 2);
+    if ((rc = wd__tdec_plan(&R->d, rows, maxT, p->grad_checkpointing))) return wd__err_take(&R->err, rc);
+    if ((rc = wd__objective_init(&R->o, &R->d, p->objective, (size_t)p->batch_size, maxT)))
+        return wd__err_take(&R->err, rc);
+    R->o.score = score, R->o.beta = p->dpo_beta, R->o.ipo = p->ipo;
+    const wd_model_config *c = R->m->cfg;
+    R->o.pad = c->pad_token_id >= 0 ? (int32_t)c->pad_token_id
+               : c->n_eos_token_ids > 0 ? (int32_t)c->eos_token_ids[0] : 0;
+    if (p->objective == WD_TRAIN_OBJECTIVE_DPO) {
+        if (R->eval_ex.n) {
+            if ((rc = wd__objective_reference(&R->o, &R->eval_ex, (size_t)p->batch_size)))
+                return wd__err_take(&R->err, rc);
+            R->ref_eval = R->o.ref, R->o.ref = NULL;
+        }
+        if ((rc = wd__objective_reference(&R->o, &R->train, (size_t)p->batch_size)))
+            return wd__err_take(&R->err, rc);
+        R->ref_train = R->o.ref;
+    }
+    R->adam_m = calloc(R->d.P.n_grad ? R->d.P.n_grad : 1, sizeof(float));
+    R->adam_v = calloc(R->d.P.n_grad ? R->d.P.n_grad : 1, sizeof(float));
+    R->order = malloc(R->train.n * sizeof *R->order);
+    if (!R->adam_m || !R->adam_v || !R->order) return wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
+    return WD_OK;
+}
+
+static wd_status optimise(run *R, uint64_t step, const wd__lr_schedule *sch, double *gnorm, double *lr) {
+    const wd_train_params *p = R->p;
+    wd__tparams *P = &R->d.P;
+    *gnorm = p->clip_norm > 0 ? wd__clip_grad_norm(P->grad, P->n_grad, p->clip_norm)
+                              : sqrt(wd__grad_sumsq(P->grad, P->n_grad));
+    if (!isfinite(*gnorm))
+        return wd__err_set(&R->err, WD_ERR_RANGE,
+                           "train: step %llu: the gradient is not finite (lower --lr?)",
+                           (unsigned long long)step + 1);
+    *lr = wd__lr_at(sch, step);
+    wd__adamw_params ap = wd__adamw_params_default();
+    ap.beta1 = p->beta1, ap.beta2 = p->beta2, ap.eps = p->adam_eps, ap.weight_decay = p->weight_decay;
+    for (size_t i = 0; i < P->n; i++) {
+        wd__tparam *t = P->t[i];
+        if (!t->trainable) continue;
+        wd__adamw_step(t->w, R->adam_m + t->goff, R->adam_v + t->goff, t->g, t->n, &ap, *lr,
+                       step + 1, t->decay);
+    }
+    return WD_OK;
+}
+
+static void log_step(run *R, const wd_train_progress *pr) {
+    if (R->log) {
+        fprintf(R->log,
+                "{\"step\":%llu,\"epoch\":%llu,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,"
+                "\"tokens_per_s\":%.1f",
+                (unsigned long long)pr->step, (unsigned long long)pr->epoch, pr->loss, pr->lr,
+                pr->grad_norm, pr->tokens_per_s);
+        if (pr->accuracy >= 0) fprintf(R->log, ",\"accuracy\":%.4f,\"margin\":%.6g", pr->accuracy, pr->margin);
+        fputs("}\n", R->log);
+        fflush(R->log);
+    }
+    if (R->p->progress) R->p->progress(pr, R->p->user);
+}
+
+static wd_status loop(run *R, wd_train_result *res) {
+    const wd_train_params *p = R->p;
+    size_t per_step = (size_t)p->batch_size * (size_t)p->grad_accum;
+    uint64_t spe = (R->train.n + per_step - 1) / per_step;
+    uint64_t total = p->max_steps ? p->max_steps : spe * (uint64_t)p->epochs;
+    wd__lr_schedule sch = {.lr = p->lr, .total_steps = total, .min_lr_ratio = p->min_lr_ratio,
+                           .warmup_steps = (uint64_t)floor(p->warmup_ratio * (double)total + 0.5)};
+    const char *k = p->schedule ? p->schedule : "cosine";
+    if (strcmp(k, "cosine") == 0) sch.kind = WD__LR_KIND_COSINE;
+    else if (strcmp(k, "linear") == 0) sch.kind = WD__LR_KIND_LINEAR;
+    else if (strcmp(k, "constant") == 0) sch.kind = WD__LR_KIND_CONSTANT;
+    else return wd__err_set(&R->err, WD_ERR_INVALID_ARG, "train: --schedule '%s': want cosine, linear or constant", k);
+    wd__train_state ts = {.seed = p->seed};
+    char *ckdir = wd__path_join(p->out, "checkpoint"), *state = NULL;
+    if (ckdir) state = wd__path_join(ckdir, "state.safetensors");
+    if (!ckdir || !state) return free(ckdir), wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
+    wd_status rc = WD_OK;
+    struct stat sb;
+    if (p->resume && stat(state, &sb) == 0) {
+        rc = wd__load_state(&R->d.P, R->adam_m, R->adam_v, &ts, state, &R->err);
+        if (!rc && ts.seed != p->seed)
+            rc = wd__err_set(&R->err, WD_ERR_INVALID_ARG, "%s: saved with seed %llu, not %llu", state,
+                             (unsigned long long)ts.seed, (unsigned long long)p->seed);
+    } else if (p->resume) {
+        rc = wd__err_set(&R->err, WD_ERR_NOT_FOUND, "train: --resume: %s does not exist", state);
+    }
+    if (!rc) {
+        char *lp = wd__path_join(p->out, "train.jsonl");
+        if (lp && wd__mkdir_p(p->out) == WD_OK) R->log = fopen(lp, ts.step ? "a" : "w");
+        free(lp);
+    }
+    shuffle(R->order, R->train.n, p->seed, ts.epoch);
+    double t0 = wd__now_us(), tokens_all = 0;
+    uint64_t first = ts.step;
+    size_t *idx = malloc((size_t)p->batch_size * sizeof *idx);
+    if (!idx && !rc) rc = wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
+    while (!rc && ts.step < total) {
+        wd__tparams_zero_grad(&R->d.P);
+        wd__obj_stats st = {0};
+        for (int a = 0; a < p->grad_accum && !rc; a++) {
+            if (ts.cursor >= R->train.n) {
+                ts.epoch++, ts.cursor = 0;
+                shuffle(R->order, R->train.n, p->seed, ts.epoch);
+            }
+            size_t kk = 0;
+            while (kk < (size_t)p->batch_size && ts.cursor < R->train.n) idx[kk++] = R->order[ts.cursor++];
+            rc = wd__objective_run(&R->o, R->train.v, idx, kk, 1.0 / p->grad_accum, &st);
+            if (rc) wd__err_take(&R->err, rc);
+        }
+        double gn = 0, lr = 0;
+        if (!rc) rc = optimise(R, ts.step, &sch, &gn, &lr);
+        if (rc) break;
+        ts.step++;
+        tokens_all += (double)st.tokens;
+        double el = (wd__now_us() - t0) * 1e-6;
+        wd_train_progress pr = {
+            .step = ts.step, .total_steps = total, .epoch = ts.epoch, .loss = st.loss_sum / (double)(st.n ? st.n : 1),
+            .lr = lr, .grad_norm = gn, .tokens_per_s = tokens_all / (el > 0 ? el : 1e-9),
+            .eta_s = el / (double)(ts.step - first) * (double)(total - ts.step),
+            .accuracy = p->objective == WD_TRAIN_OBJECTIVE_SFT ? -1.0 : (double)st.n_right / (double)(st.n ? st.n : 1),
+            .margin = st.n ? st.margin_sum / (double)st.n : 0};
+        log_step(R, &pr);
+        if (p->save_every && ts.step % p->save_every == 0 && ts.step < total) {
+            if (!(rc = wd__mkdir_p(ckdir)))
+                rc = wd__save_state(&R->d.P, R->adam_m, R->adam_v, &ts, state, &R->err);
+            else
+                wd__err_take(&R->err, rc);
+        }
+    }
+    free(idx), free(state), free(ckdir);
+    if (R->log) fclose(R->log), R->log = NULL;
+    res->steps = ts.step;
+    double el = (wd__now_us() - t0) * 1e-6;
+    res->tokens_per_s = tokens_all / (el > 0 ? el : 1e-9);
+    return rc;
+}
+
+wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_result *out) {
+    if (!model_dir || !p) return wd__fail(WD_ERR_INVALID_ARG, "wd_train: NULL argument");
+    wd_status rc = check_params(p);
+    if (rc) return rc;
+    run *R = calloc(1, sizeof *R);
+    if (!R) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    R->p = p;
+    wd_train_result res = {0};
+    double t0 = wd__now_us();
+    rc = setup(R, model_dir);
+    if (!rc) {
+        res.n_train = R->train.n, res.n_eval = R->eval_ex.n;
+        res.n_trainable = R->d.P.n_grad, res.n_params = R->d.P.n_values;
+        rc = evaluate(R, &R->eval_ex, R->ref_eval, &res.eval_loss_before, &res.eval_accuracy_before,
+                      &res.eval_margin_before);
+    }
+    if (!rc) rc = loop(R, &res);
+    if (!rc)
+        rc = evaluate(R, &R->eval_ex, R->ref_eval, &res.eval_loss_after, &res.eval_accuracy_after,
+                      &res.eval_margin_after);
+    if (!rc) rc = save_all(R, p->out);
+    res.seconds = (wd__now_us() - t0) * 1e-6;
+    if (rc && R->err.msg[0]) wd__err_set(NULL, rc, "%s", R->err.msg);
+    if (out) *out = res;
+    R->o.ref = NULL;
+    wd__objective_free(&R->o);
+    free(R->ref_train), free(R->ref_eval);
+    wd__tdec_free(&R->d);
+    if (p->eval_data) wd__examples_free(&R->eval_ex);
+    wd__examples_free(&R->all);
+    free(R->adam_m), free(R->adam_v), free(R->order);
+    wd_model_free(R->m);
+    free(R);
+    return rc;
+}

@@ -49,6 +49,7 @@ int cmd_quantize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_train_guard(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_classify(int argc, char **argv);

@@ -18,6 +18,7 @@ static const cli_command commands[] = {
     {"inspect", cmd_inspect, "list a checkpoint's (or a .gguf's) tensors, parameters, metadata and config"},
     {"quantize", cmd_quantize, "write a decoder as a GGUF file (f16, bf16, q8_0, q4_k_m...) llama.cpp loads"},
     {"bench", cmd_bench, "prompt-processing and generation speed, load time and peak RSS of a model"},
+    {"train", cmd_train, "fine-tune a decoder: sft, reward model, dpo (LoRA, frozen layers)"},
     {"train-guard", cmd_train_guard, "train / evaluate the built-in classifier"},
     {"generate", cmd_generate, "generate text with a decoder checkpoint (llama, mistral, qwen2)"},
     {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},

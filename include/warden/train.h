@@ -91,6 +91,9 @@ typedef struct wd_train_params {
     int      n_threads;        /* 0: all cores                          */
     uint64_t save_every;       /* steps between checkpoints (0: the end only) */
     bool     resume;           /* continue from out/checkpoint          */
+    uint64_t stop_after;       /* run at most this many steps now, then write
+                                  out/checkpoint and stop (a preemptible job's
+                                  slice; --resume goes on); 0 = to the end  */
     const char *save_dtype;    /* NULL: the checkpoint's; "f32", "bf16", "f16" */
     void (*progress)(const wd_train_progress *p, void *user);
     void *user;
@@ -105,6 +108,7 @@ typedef struct wd_train_result {
     double   eval_margin_before, eval_margin_after;     /* dpo: implicit reward margin   */
     double   tokens_per_s;
     double   seconds;
+    bool     stopped;  /* stop_after was reached: only out/checkpoint was written */
 } wd_train_result;
 
 /* Trains the decoder in model_dir (a Hugging Face safetensors folder of a

@@ -316,7 +316,19 @@ static wd_status loop(run *R, wd_train_result *res) {
     }
     if (!rc) {
         char *lp = wd__path_join(p->out, "train.jsonl");
-        if (lp && wd__mkdir_p(p->out) == WD_OK) R->log = fopen(lp, ts.step ? "a" : "w");
+        if (lp && wd__mkdir_p(p->out) == WD_OK) {
+            /* resumed: keep the lines of the steps the checkpoint holds */
+            char *old = NULL;
+            size_t len = 0, keep = 0;
+            if (ts.step && wd__file_read(lp, (size_t)1 << 30, &old, &len) == WD_OK) {
+                uint64_t lines = 0;
+                while (keep < len && lines < ts.step)
+                    if (old[keep++] == '\n') lines++;
+                wd__file_write_atomic(lp, old, keep);
+            }
+            free(old);
+            R->log = fopen(lp, ts.step ? "a" : "w");
+        }
         free(lp);
     }
     shuffle(R->order, R->train.n, p->seed, ts.epoch);
@@ -350,11 +362,16 @@ static wd_status loop(run *R, wd_train_result *res) {
             .accuracy = p->objective == WD_TRAIN_OBJECTIVE_SFT ? -1.0 : (double)st.n_right / (double)(st.n ? st.n : 1),
             .margin = st.n ? st.margin_sum / (double)st.n : 0};
         log_step(R, &pr);
-        if (p->save_every && ts.step % p->save_every == 0 && ts.step < total) {
+        bool stop = p->stop_after && ts.step - first >= p->stop_after && ts.step < total;
+        if (stop || (p->save_every && ts.step % p->save_every == 0 && ts.step < total)) {
             if (!(rc = wd__mkdir_p(ckdir)))
                 rc = wd__save_state(&R->d.P, R->adam_m, R->adam_v, &ts, state, &R->err);
             else
                 wd__err_take(&R->err, rc);
+        }
+        if (stop) {
+            res->stopped = true;
+            break;
         }
     }
     free(idx), free(state), free(ckdir);
@@ -382,10 +399,10 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
                       &res.eval_margin_before);
     }
     if (!rc) rc = loop(R, &res);
-    if (!rc)
+    if (!rc && !res.stopped)
         rc = evaluate(R, &R->eval_ex, R->ref_eval, &res.eval_loss_after, &res.eval_accuracy_after,
                       &res.eval_margin_after);
-    if (!rc) rc = save_all(R, p->out);
+    if (!rc && !res.stopped) rc = save_all(R, p->out);
     res.seconds = (wd__now_us() - t0) * 1e-6;
     if (rc && R->err.msg[0]) wd__err_set(NULL, rc, "%s", R->err.msg);
     if (out) *out = res;

@@ -22,7 +22,7 @@ typedef struct train_opts {
         *freeze_layers, *freeze, *save_dtype;
     double eval_fraction, lr, warmup_ratio, min_lr_ratio, weight_decay, clip, lora_alpha, beta;
     long epochs, batch, accum, max_len, lora_rank, threads;
-    unsigned long long max_steps, seed, save_every;
+    unsigned long long max_steps, seed, save_every, stop_after;
     bool merge, ckpt, ipo, resume, json, quiet;
 } train_opts;
 
@@ -78,6 +78,7 @@ static const cli_flag ROWS[] = {
     CLI_INT("--threads", O(threads), "N", 0, 1024, "threads (default 0: every CPU)", .short_name = 't'),
     CLI_U64("--save-every", O(save_every), "N", "write DIR/checkpoint every N steps"),
     CLI_BOOL("--resume", O(resume), "continue from DIR/checkpoint"),
+    CLI_U64("--stop-after", O(stop_after), "N", "run N steps, write DIR/checkpoint, stop (resume later)"),
     CLI_STR("--save-dtype", O(save_dtype), "T", "f32, bf16 or f16 (default: the checkpoint's)"),
     CLI_BOOL("--json", O(json), "print the summary as JSON"),
     CLI_BOOL("--quiet", O(quiet), "no progress lines", .short_name = 'q'),
@@ -167,12 +168,17 @@ int cmd_train(int argc, char **argv) {
     if (o.lora_targets) p.lora_targets = o.lora_targets;
     p.merge_lora = o.merge, p.freeze_layers = o.freeze_layers, p.freeze = o.freeze;
     p.grad_checkpointing = o.ckpt, p.dpo_beta = o.beta, p.ipo = o.ipo, p.n_threads = (int)o.threads;
-    p.save_every = o.save_every, p.resume = o.resume, p.save_dtype = o.save_dtype;
+    p.save_every = o.save_every, p.resume = o.resume, p.stop_after = o.stop_after, p.save_dtype = o.save_dtype;
     bool tty = isatty(2);
     if (!o.quiet) p.progress = progress, p.user = &tty;
     wd_train_result r;
     wd_status st = wd_train(o.model, &p, &r);
     if (st) return cli_fail(st, NULL);
+    if (r.stopped) {
+        printf("%s: stopped after step %llu; %s/checkpoint holds the state (--resume goes on)\n",
+               pos[0], (unsigned long long)r.steps, o.out);
+        return CLI_OK;
+    }
     print_result(&o, pos[0], &r);
     return CLI_OK;
 }

@@ -369,6 +369,8 @@ static void layer_bwd(wd__tenc *e, size_t l) {
 
 wd_status wd__tenc_backward_logits(wd__tenc *e, const float *dlogits) {
     size_t B = e->B, T = e->T, N = B * T, C = e->C;
+    if (!e->mem || N == 0)
+        return wd__err_set(&e->err, WD_ERR_INVALID_ARG, "training: backward before a forward");
     /* head */
     memset(e->dhid, 0, B * C * sizeof(float));
     wd_op_matmul_bwd(e->dhid, e->head_out_w->g, e->head_out_b->g, dlogits, e->hid,

@@ -6,6 +6,8 @@
  * query head h reads kv head h / (H/KV). Scores are scaled by 1/sqrt(D);
  * a query at position i sees keys j <= i, and with a sliding window W
  * (Mistral) only i - W < j. att (B, H, T, T) keeps the probabilities.
+ * The backward reads only those, so it serves any mask: the trainable
+ * encoder (tenc.c) runs it after its own unmasked forward.
  */
 #ifndef WD_TRAIN_TDEC_ATTENTION_H
 #define WD_TRAIN_TDEC_ATTENTION_H

@@ -92,6 +92,7 @@ static double log_a_frac(double q, double sigma, double alpha) {
         const double log_e1 = log(0.5) + log_erfc((z0 - j) / scale);
         const double log_s0 = log_t0 + (di * di - di) / s2 + log_e0;
         const double log_s1 = log_t1 + (j * j - j) / s2 + log_e1;
+        if (log_s0 == INFINITY || log_s1 == INFINITY) return INFINITY; /* a sigma so small A overflows */
         if (sign > 0) {
             log_a0 = log_add(log_a0, log_s0);
             log_a1 = log_add(log_a1, log_s1);

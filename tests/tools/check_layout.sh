@@ -53,6 +53,7 @@ public_layer() {
     guard | textclf) echo guard ;;
     certify) echo certify ;;
     eval | attack | metrics | report | redteam) echo eval ;;
+    train) echo train ;;
     serve) echo serve ;;
     *) echo top ;;
     esac

@@ -57,5 +57,6 @@ int cmd_score(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_certify(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_privacy(int argc, char **argv);
 
 #endif

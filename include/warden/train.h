@@ -86,6 +86,17 @@ typedef struct wd_train_params {
     /* objectives */
     double dpo_beta;           /* 0.1                                   */
     bool   ipo;
+    /* DP-SGD (METHODS.md section 9): Poisson lots of rate dp_sample_rate,
+     * each example's gradient clipped to dp_clip, N(0, (noise clip)^2)
+     * added, divided by the expected lot size; clip_norm is not applied.
+     * Steps default to epochs / q. With dp_target_epsilon > 0 the noise is
+     * solved for (wd_privacy_noise_for_epsilon) instead of dp_noise. */
+    bool   dp;
+    double dp_noise;           /* sigma: 1.0                            */
+    double dp_clip;            /* C: 1.0                                */
+    double dp_sample_rate;     /* q; 0: batch_size / number of examples  */
+    double dp_delta;           /* 1e-5                                  */
+    double dp_target_epsilon;  /* 0: use dp_noise                       */
     /* run */
     uint64_t seed;             /* 1: data order and adapter init        */
     int      n_threads;        /* 0: all cores                          */
@@ -108,6 +119,7 @@ typedef struct wd_train_result {
     double   eval_margin_before, eval_margin_after;     /* dpo: implicit reward margin   */
     double   tokens_per_s;
     double   seconds;
+    double   epsilon, dp_noise, dp_sample_rate; /* dp: the guarantee at dp_delta */
     bool     stopped;  /* stop_after was reached: only out/checkpoint was written */
 } wd_train_result;
 

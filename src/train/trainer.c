@@ -21,6 +21,7 @@
 #include "base/file.h"
 #include "base/rng.h"
 #include "base/util.h"
+#include "train/dp_sgd.h"
 #include "train/objective.h"
 #include "train/optim.h"
 #include "train/save.h"
@@ -30,7 +31,8 @@ wd_train_params wd_train_params_default(void) {
         .eval_fraction = 0.05, .epochs = 1, .batch_size = 4, .grad_accum = 1, .max_len = 512,
         .lr = 1e-4, .schedule = "cosine", .warmup_ratio = 0.03, .min_lr_ratio = 0.1,
         .beta1 = 0.9, .beta2 = 0.999, .adam_eps = 1e-8, .clip_norm = 1.0, .lora_alpha = 16,
-        .lora_targets = "q_proj,v_proj", .dpo_beta = 0.1, .seed = 1,
+        .lora_targets = "q_proj,v_proj", .dpo_beta = 0.1, .seed = 1, .dp_noise = 1.0,
+        .dp_clip = 1.0, .dp_delta = 1e-5,
     };
 }
 
@@ -54,6 +56,8 @@ typedef struct run {
     float         *adam_m, *adam_v, *ref_train, *ref_eval;
     size_t        *order;
     FILE          *log;
+    float         *dp_sum;  /* (n_grad) the lot's clipped sum          */
+    double         dp_q;    /* sample rate in use                      */
 } run;
 
 static wd_status check_params(const wd_train_params *p) {
@@ -67,6 +71,11 @@ static wd_status check_params(const wd_train_params *p) {
         return wd__fail(WD_ERR_INVALID_ARG, "train: eval fraction %g is outside [0, 1)", p->eval_fraction);
     if (p->lora_rank < 0 || (p->lora_rank > 0 && !(p->lora_alpha > 0)))
         return wd__fail(WD_ERR_INVALID_ARG, "train: LoRA rank must be >= 0 and alpha > 0");
+    if (p->dp && (!(p->dp_clip > 0) || p->dp_sample_rate < 0 || p->dp_sample_rate > 1 ||
+                  !(p->dp_delta > 0 && p->dp_delta < 1) || (!(p->dp_noise > 0) && !(p->dp_target_epsilon > 0))))
+        return wd__fail(WD_ERR_INVALID_ARG,
+                        "train: --dp wants --clip-dp > 0, --noise > 0 (or --target-epsilon), "
+                        "--sample-rate in [0, 1], --delta in (0, 1)");
     if (p->objective == WD_TRAIN_OBJECTIVE_DPO && !(p->dpo_beta > 0))
         return wd__fail(WD_ERR_INVALID_ARG, "train: DPO beta must be > 0");
     return WD_OK;
@@ -250,14 +259,20 @@ static wd_status setup(run *R, const char *model_dir) {
     R->adam_v = calloc(R->d.P.n_grad ? R->d.P.n_grad : 1, sizeof(float));
     R->order = malloc(R->train.n * sizeof *R->order);
     if (!R->adam_m || !R->adam_v || !R->order) return wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
+    if (p->dp) {
+        R->dp_q = p->dp_sample_rate > 0 ? p->dp_sample_rate : (double)p->batch_size / (double)R->train.n;
+        if (R->dp_q > 1) R->dp_q = 1;
+        if (!(R->dp_sum = malloc((R->d.P.n_grad ? R->d.P.n_grad : 1) * sizeof(float))))
+            return wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
+    }
     return WD_OK;
 }
 
 static wd_status optimise(run *R, uint64_t step, const wd__lr_schedule *sch, double *gnorm, double *lr) {
     const wd_train_params *p = R->p;
     wd__tparams *P = &R->d.P;
-    *gnorm = p->clip_norm > 0 ? wd__clip_grad_norm(P->grad, P->n_grad, p->clip_norm)
-                              : sqrt(wd__grad_sumsq(P->grad, P->n_grad));
+    *gnorm = p->clip_norm > 0 && !p->dp ? wd__clip_grad_norm(P->grad, P->n_grad, p->clip_norm)
+                                        : sqrt(wd__grad_sumsq(P->grad, P->n_grad));
     if (!isfinite(*gnorm))
         return wd__err_set(&R->err, WD_ERR_RANGE,
                            "train: step %llu: the gradient is not finite (lower --lr?)",
@@ -288,11 +303,34 @@ static void log_step(run *R, const wd_train_progress *pr) {
     if (R->p->progress) R->p->progress(pr, R->p->user);
 }
 
+/* A DP-SGD lot: Poisson-sampled examples, each one's gradient clipped
+ * and summed, noise added, divided by the expected lot size; the result is
+ * left in the gradient vector. The rng is the step's own stream, so a
+ * resumed run draws the same lots and noise. */
+static wd_status dp_lot(run *R, uint64_t step, wd__obj_stats *st) {
+    const wd_train_params *p = R->p;
+    wd__tparams *P = &R->d.P;
+    uint64_t rng = wd__mix64(p->seed ^ (0xD9ull + step * 0x9E3779B97F4A7C15ull));
+    size_t n = wd__dp_poisson_sample(R->order, R->train.n, R->dp_q, &rng);
+    memset(R->dp_sum, 0, P->n_grad * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        wd__tparams_zero_grad(P);
+        wd_status rc = wd__objective_run(&R->o, R->train.v, &R->order[i], 1, 1.0, st);
+        if (rc) return wd__err_take(&R->err, rc);
+        wd__dp_clip_accumulate(R->dp_sum, P->grad, P->n_grad, p->dp_clip);
+    }
+    wd__dp_params dp = {.noise = p->dp_noise, .clip = p->dp_clip, .sample_rate = R->dp_q};
+    wd__dp_noise_average(R->dp_sum, P->n_grad, &dp, R->train.n, &rng);
+    memcpy(P->grad, R->dp_sum, P->n_grad * sizeof(float));
+    return WD_OK;
+}
+
 static wd_status loop(run *R, wd_train_result *res) {
     const wd_train_params *p = R->p;
     size_t per_step = (size_t)p->batch_size * (size_t)p->grad_accum;
     uint64_t spe = (R->train.n + per_step - 1) / per_step;
     uint64_t total = p->max_steps ? p->max_steps : spe * (uint64_t)p->epochs;
+    if (p->dp && !p->max_steps) total = (uint64_t)ceil((double)p->epochs / R->dp_q);
     wd__lr_schedule sch = {.lr = p->lr, .total_steps = total, .min_lr_ratio = p->min_lr_ratio,
                            .warmup_steps = (uint64_t)floor(p->warmup_ratio * (double)total + 0.5)};
     const char *k = p->schedule ? p->schedule : "cosine";
@@ -339,7 +377,8 @@ static wd_status loop(run *R, wd_train_result *res) {
     while (!rc && ts.step < total) {
         wd__tparams_zero_grad(&R->d.P);
         wd__obj_stats st = {0};
-        for (int a = 0; a < p->grad_accum && !rc; a++) {
+        if (p->dp) rc = dp_lot(R, ts.step, &st);
+        for (int a = 0; a < p->grad_accum && !rc && !p->dp; a++) {
             if (ts.cursor >= R->train.n) {
                 ts.epoch++, ts.cursor = 0;
                 shuffle(R->order, R->train.n, p->seed, ts.epoch);
@@ -388,7 +427,8 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
     if (rc) return rc;
     run *R = calloc(1, sizeof *R);
     if (!R) return wd__fail(WD_ERR_NOMEM, "out of memory");
-    R->p = p;
+    wd_train_params pp = *p; /* dp: the solved noise goes here */
+    R->p = p = &pp;
     wd_train_result res = {0};
     double t0 = wd__now_us();
     rc = setup(R, model_dir);
@@ -397,6 +437,13 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
         res.n_trainable = R->d.P.n_grad, res.n_params = R->d.P.n_values;
         rc = evaluate(R, &R->eval_ex, R->ref_eval, &res.eval_loss_before, &res.eval_accuracy_before,
                       &res.eval_margin_before);
+    }
+    if (!rc && p->dp) {
+        uint64_t steps = p->max_steps ? p->max_steps : (uint64_t)ceil((double)p->epochs / R->dp_q);
+        if (p->dp_target_epsilon > 0)
+            rc = wd_privacy_noise_for_epsilon(p->dp_target_epsilon, R->dp_q, steps, p->dp_delta, &pp.dp_noise);
+        if (!rc) rc = wd_privacy_epsilon(pp.dp_noise, R->dp_q, steps, p->dp_delta, &res.epsilon, NULL);
+        res.dp_noise = pp.dp_noise, res.dp_sample_rate = R->dp_q;
     }
     if (!rc) rc = loop(R, &res);
     if (!rc && !res.stopped)
@@ -412,7 +459,7 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
     wd__tdec_free(&R->d);
     if (p->eval_data) wd__examples_free(&R->eval_ex);
     wd__examples_free(&R->all);
-    free(R->adam_m), free(R->adam_v), free(R->order);
+    free(R->adam_m), free(R->adam_v), free(R->order), free(R->dp_sum);
     wd_model_free(R->m);
     free(R);
     return rc;

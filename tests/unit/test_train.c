@@ -254,6 +254,30 @@ static void test_frozen_layers_do_not_move(void **state) {
     free(out);
 }
 
+/* DP-SGD: the reported epsilon is the accountant's for the run's (sigma,
+ * q, steps, delta); --target-epsilon solves sigma; with the noise low the
+ * loss still falls. */
+static void test_dp(void **state) {
+    (void)state;
+    char *out = wdt_tmpdir("train_dp");
+    wd_train_params p = params(g_sft, out);
+    p.dp = true, p.dp_noise = 0.05, p.dp_clip = 1.0, p.dp_sample_rate = 0.05, p.epochs = 1;
+    wd_train_result r;
+    assert_int_equal(wd_train(g_model, &p, &r), WD_OK);
+    double eps = 0;
+    assert_int_equal(r.steps, 20); /* epochs / q */
+    assert_int_equal(wd_privacy_epsilon(0.05, 0.05, 20, 1e-5, &eps, NULL), WD_OK);
+    print_message("dp: sigma 0.05: epsilon %.4g, eval loss %.3f -> %.3f\n", r.epsilon,
+                  r.eval_loss_before, r.eval_loss_after);
+    assert_true(fabs(r.epsilon - eps) < 1e-9 * eps);
+    assert_true(r.eval_loss_after < r.eval_loss_before);
+    p.dp_target_epsilon = 8.0, p.max_steps = 3;
+    assert_int_equal(wd_train(g_model, &p, &r), WD_OK);
+    print_message("dp: target epsilon 8 -> sigma %.4f, epsilon %.4f\n", r.dp_noise, r.epsilon);
+    assert_true(r.epsilon <= 8.0 && r.epsilon >= 7.99);
+    free(out);
+}
+
 static void test_bad_settings(void **state) {
     (void)state;
     char *out = wdt_tmpdir("train_bad");
@@ -283,6 +307,7 @@ int main(void) {
         cmocka_unit_test(test_lora_adapter_and_merge),
         cmocka_unit_test(test_resume_equals_straight_run),
         cmocka_unit_test(test_frozen_layers_do_not_move),
+        cmocka_unit_test(test_dp),
         cmocka_unit_test(test_bad_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -20,10 +20,10 @@ typedef struct train_opts {
     const char *model, *data, *eval_data, *out, *prompt_field, *response_field, *chosen_field,
         *rejected_field, *margin_field, *chat_format, *system, *schedule, *lora_targets,
         *freeze_layers, *freeze, *save_dtype;
-    double eval_fraction, lr, warmup_ratio, min_lr_ratio, weight_decay, clip, lora_alpha, beta;
+    double eval_fraction, dp_noise, dp_clip, dp_q, dp_delta, dp_eps, lr, warmup_ratio, min_lr_ratio, weight_decay, clip, lora_alpha, beta;
     long epochs, batch, accum, max_len, lora_rank, threads;
     unsigned long long max_steps, seed, save_every, stop_after;
-    bool merge, ckpt, ipo, resume, json, quiet;
+    bool merge, ckpt, ipo, dp, resume, json, quiet;
 } train_opts;
 
 #define O(f) offsetof(train_opts, f)
@@ -74,6 +74,13 @@ static const cli_flag ROWS[] = {
     CLI_TEXT("\nobjectives:\n"),
     CLI_DOUBLE("--beta", O(beta), "B", 0, 1e6, "dpo: beta (default %g)", .open_lo = true, .show = true),
     CLI_BOOL("--ipo", O(ipo), "dpo: the IPO loss instead"),
+    CLI_TEXT("\ndifferential privacy (DP-SGD; the RDP accountant reports epsilon):\n"),
+    CLI_BOOL("--dp", O(dp), "per-example clipping, Poisson lots, Gaussian noise"),
+    CLI_DOUBLE("--noise", O(dp_noise), "S", 0, 1e6, "noise multiplier sigma (default %g)", .show = true, .open_lo = true),
+    CLI_DOUBLE("--dp-clip", O(dp_clip), "C", 0, 1e9, "per-example clip norm (default %g)", .show = true, .open_lo = true),
+    CLI_DOUBLE("--sample-rate", O(dp_q), "Q", 0, 1, "lot sampling rate (default: batch / examples)"),
+    CLI_DOUBLE("--delta", O(dp_delta), "D", 0, 1, "delta (default %g)", .show = true, .open_lo = true),
+    CLI_DOUBLE("--target-epsilon", O(dp_eps), "E", 0, 1e6, "solve sigma for this epsilon instead", .open_lo = true),
     CLI_TEXT("\nrun:\n"),
     CLI_INT("--threads", O(threads), "N", 0, 1024, "threads (default 0: every CPU)", .short_name = 't'),
     CLI_U64("--save-every", O(save_every), "N", "write DIR/checkpoint every N steps"),
@@ -114,6 +121,12 @@ static void print_result(const train_opts *o, const char *obj, const wd_train_re
             cJSON_AddNumberToObject(j, "eval_margin_before", r->eval_margin_before);
             cJSON_AddNumberToObject(j, "eval_margin_after", r->eval_margin_after);
         }
+        if (o->dp) {
+            cJSON_AddNumberToObject(j, "epsilon", r->epsilon);
+            cJSON_AddNumberToObject(j, "delta", o->dp_delta);
+            cJSON_AddNumberToObject(j, "noise", r->dp_noise);
+            cJSON_AddNumberToObject(j, "sample_rate", r->dp_sample_rate);
+        }
         cJSON_AddNumberToObject(j, "tokens_per_s", r->tokens_per_s);
         cJSON_AddNumberToObject(j, "seconds", r->seconds);
         char *s = wd_json_print(j, false);
@@ -132,6 +145,9 @@ static void print_result(const train_opts *o, const char *obj, const wd_train_re
                    r->eval_accuracy_after, r->eval_margin_before, r->eval_margin_after);
         putchar('\n');
     }
+    if (o->dp)
+        printf("DP-SGD: (epsilon %.3f, delta %g) with noise %.4g, sample rate %.4g, %llu steps\n",
+               r->epsilon, o->dp_delta, r->dp_noise, r->dp_sample_rate, (unsigned long long)r->steps);
     printf("%.0f tokens/s, %.1f s; written to %s\n", r->tokens_per_s, r->seconds, o->out);
 }
 
@@ -140,7 +156,8 @@ int cmd_train(int argc, char **argv) {
     train_opts o = {.eval_fraction = d.eval_fraction, .lr = d.lr, .warmup_ratio = d.warmup_ratio,
                     .min_lr_ratio = d.min_lr_ratio, .weight_decay = d.weight_decay, .clip = d.clip_norm,
                     .lora_alpha = d.lora_alpha, .beta = d.dpo_beta, .epochs = d.epochs, .batch = d.batch_size,
-                    .accum = d.grad_accum, .max_len = d.max_len, .seed = d.seed};
+                    .accum = d.grad_accum, .max_len = d.max_len, .seed = d.seed, .dp_noise = d.dp_noise,
+                    .dp_clip = d.dp_clip, .dp_delta = d.dp_delta};
     cli_spec spec = {"train", {{ROWS, CLI_N(ROWS), &o}}, .col = 26, .unknown = "unknown flag '%s'", .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
@@ -169,6 +186,8 @@ int cmd_train(int argc, char **argv) {
     p.merge_lora = o.merge, p.freeze_layers = o.freeze_layers, p.freeze = o.freeze;
     p.grad_checkpointing = o.ckpt, p.dpo_beta = o.beta, p.ipo = o.ipo, p.n_threads = (int)o.threads;
     p.save_every = o.save_every, p.resume = o.resume, p.stop_after = o.stop_after, p.save_dtype = o.save_dtype;
+    p.dp = o.dp, p.dp_noise = o.dp_noise, p.dp_clip = o.dp_clip, p.dp_sample_rate = o.dp_q;
+    p.dp_delta = o.dp_delta, p.dp_target_epsilon = o.dp_eps;
     bool tty = isatty(2);
     if (!o.quiet) p.progress = progress, p.user = &tty;
     wd_train_result r;

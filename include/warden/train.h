@@ -97,6 +97,11 @@ typedef struct wd_train_params {
     double dp_sample_rate;     /* q; 0: batch_size / number of examples  */
     double dp_delta;           /* 1e-5                                  */
     double dp_target_epsilon;  /* 0: use dp_noise                       */
+    /* adversarial training (sft): "embed" = PGD on the prompt tokens' input
+     * embeddings before each step, the model trained on the attacked input */
+    const char *adversarial;   /* NULL or "embed"                       */
+    double adv_eps;            /* ball radius / mean embedding norm: 0.05 */
+    int    adv_steps;          /* sign-gradient steps: 10               */
     /* run */
     uint64_t seed;             /* 1: data order and adapter init        */
     int      n_threads;        /* 0: all cores                          */

@@ -50,10 +50,10 @@ void wd__lora_fwd(wd__lora *a, float *out, const float *x, size_t N) {
 }
 
 void wd__lora_bwd(wd__lora *a, float *dx, const float *dout, const float *x, size_t N,
-                  float *work) {
+                  float *work, bool param_grads) {
     size_t r = a->r;
     memset(work, 0, N * r * sizeof(float));
-    wd_op_matmul_bwd(work, a->B->g, NULL, dout, a->xa, a->B->w, N, r, a->out);
+    wd_op_matmul_bwd(work, param_grads ? a->B->g : NULL, NULL, dout, a->xa, a->B->w, N, r, a->out);
     for (size_t i = 0; i < N * r; i++) work[i] *= a->scale;
-    wd_op_matmul_bwd(dx, a->A->g, NULL, work, x, a->A->w, N, a->in, r);
+    wd_op_matmul_bwd(dx, param_grads ? a->A->g : NULL, NULL, work, x, a->A->w, N, a->in, r);
 }

@@ -54,9 +54,9 @@ bool wd__lora_parse_targets(const char *s, unsigned *mask, char *bad, size_t cap
 /* out (N,OUT) += xa (N,r) B^T after saving xa = scale * x A^T. */
 void wd__lora_fwd(wd__lora *a, float *out, const float *x, size_t N);
 
-/* dx (N,IN) += and the adapters' gradients += from dout (N,OUT); work is
- * (N,r) scratch. */
+/* dx (N,IN) += and (when param_grads) the adapters' gradients += from
+ * dout (N,OUT); work is (N,r) scratch. */
 void wd__lora_bwd(wd__lora *a, float *dx, const float *dout, const float *x, size_t N,
-                  float *work);
+                  float *work, bool param_grads);
 
 #endif

@@ -4,6 +4,8 @@
  */
 #include "train/objective.h"
 
+#include "base/rng.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@ wd_status wd__objective_init(wd__objective *o, wd__tdec *d, wd_train_objective k
 
 void wd__objective_free(wd__objective *o) {
     free(o->ids), free(o->tg), free(o->logp), free(o->dlogp), free(o->dxnf), free(o->ref);
+    free(o->delta), free(o->gdelta);
     memset(o, 0, sizeof *o);
 }
 
@@ -76,8 +79,75 @@ static wd_status run_lm(wd__objective *o, size_t rows, size_t T) {
     return rc;
 }
 
-static wd_status sft(wd__objective *o, size_t rows, size_t T, double weight, wd__obj_stats *st) {
-    wd_status rc = run_lm(o, rows, T);
+wd_status wd__objective_adversarial(wd__objective *o, int steps, double eps, uint64_t seed) {
+    wd__tdec *d = o->d;
+    size_t N = o->max_rows * o->max_T * d->C;
+    o->delta = malloc(N * sizeof *o->delta);
+    o->gdelta = malloc(N * sizeof *o->gdelta);
+    if (!o->delta || !o->gdelta) return wd__err_set(&d->err, WD_ERR_NOMEM, "out of memory");
+    double sum = 0.0;
+    for (size_t v = 0; v < d->V; v++) {
+        double s2 = 0.0;
+        for (size_t c = 0; c < d->C; c++) s2 += (double)d->embd->w[v * d->C + c] * d->embd->w[v * d->C + c];
+        sum += sqrt(s2);
+    }
+    o->embd_norm = sum / (double)d->V;
+    o->adv_steps = steps, o->adv_eps = eps, o->adv_seed = seed;
+    return WD_OK;
+}
+
+/* Projects row r's perturbation onto the L2 ball of radius rad. */
+static void project(float *x, size_t C, double rad) {
+    double n2 = 0.0;
+    for (size_t c = 0; c < C; c++) n2 += (double)x[c] * x[c];
+    if (n2 <= rad * rad) return;
+    float s = (float)(rad / sqrt(n2));
+    for (size_t c = 0; c < C; c++) x[c] *= s;
+}
+
+/* PGD on the prompt positions' embeddings, maximising the SFT loss;
+ * leaves the perturbation in o->delta. prompt[r] = row r's prompt length. */
+static wd_status attack(wd__objective *o, size_t rows, size_t T, const size_t *prompt, size_t n) {
+    wd__tdec *d = o->d;
+    size_t C = d->C;
+    double rad = o->adv_eps * o->embd_norm, step = 2.5 * rad / o->adv_steps;
+    uint64_t s = o->adv_seed;
+    o->adv_seed = wd__mix64(o->adv_seed + 1);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t t = 0; t < T; t++) {
+            float *x = o->delta + (r * T + t) * C;
+            bool on = t < prompt[r];
+            for (size_t c = 0; c < C; c++) x[c] = on ? (float)((2.0 * wd__rng_unit(&s) - 1.0) * rad) : 0.0f;
+            if (on) project(x, C, rad);
+        }
+    for (size_t i = 0; i < rows * T; i++) o->dlogp[i] = o->tg[i] != WD_IGNORE_INDEX ? (float)(-1.0 / (double)n) : 0.0f;
+    for (int k = 0; k < o->adv_steps; k++) {
+        wd_status rc = wd__tdec_forward(d, o->ids, rows, T, o->delta);
+        if (!rc) rc = wd__tdec_logp(d, o->tg, o->logp);
+        d->input_grad_only = true;
+        if (!rc) rc = wd__tdec_backward_logp(d, o->tg, o->dlogp, o->gdelta);
+        d->input_grad_only = false;
+        if (rc) return rc;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t t = 0; t < prompt[r] && t < T; t++) {
+                float *x = o->delta + (r * T + t) * C;
+                const float *g = o->gdelta + (r * T + t) * C;
+                for (size_t c = 0; c < C; c++) x[c] += (float)step * (float)((g[c] > 0) - (g[c] < 0));
+                project(x, C, rad);
+            }
+    }
+    return WD_OK;
+}
+
+static wd_status sft(wd__objective *o, size_t rows, size_t T, double weight, wd__obj_stats *st,
+                     const size_t *prompt) {
+    size_t n0 = 0;
+    for (size_t i = 0; i < rows * T; i++) n0 += o->tg[i] != WD_IGNORE_INDEX;
+    wd_status rc = WD_OK;
+    bool adv = o->adv_steps > 0 && weight > 0 && n0 > 0;
+    if (adv) rc = attack(o, rows, T, prompt, n0);
+    if (!rc) rc = wd__tdec_forward(o->d, o->ids, rows, T, adv ? o->delta : NULL);
+    if (!rc) rc = wd__tdec_logp(o->d, o->tg, o->logp);
     if (rc) return rc;
     size_t n = 0;
     double sum = 0.0;
@@ -163,7 +233,12 @@ wd_status wd__objective_run(wd__objective *o, const wd__example *ex, const size_
     size_t T = build(o, ex, idx, k, rows, &tokens);
     st->tokens += tokens;
     switch (o->kind) {
-    case WD_TRAIN_OBJECTIVE_SFT: return sft(o, rows, T, weight, st);
+    case WD_TRAIN_OBJECTIVE_SFT: {
+        size_t prompt[512];
+        if (rows > 512) return wd__err_set(&o->d->err, WD_ERR_RANGE, "training: more than 512 rows");
+        for (size_t r = 0; r < rows; r++) prompt[r] = row_seq(o, ex, idx, k, r)->n_prompt;
+        return sft(o, rows, T, weight, st, prompt);
+    }
     case WD_TRAIN_OBJECTIVE_DPO: return dpo(o, idx, k, T, weight, st);
     case WD_TRAIN_OBJECTIVE_REWARD: return reward(o, ex, idx, k, T, weight, st);
     }

@@ -26,6 +26,16 @@ typedef struct wd__objective {
     size_t   max_rows, max_T;
     /* dpo: reference log-probabilities per example (chosen, rejected) */
     float   *ref;
+    /* sft under an embedding-space attack (METHODS.md section 10): adv_steps
+     * sign-gradient ascent steps on a perturbation of the prompt tokens'
+     * input embeddings, each token's kept in an L2 ball of radius adv_eps
+     * times the mean embedding norm; the model then trains on the
+     * perturbed input (toward the target response, e.g. a refusal). */
+    int      adv_steps;   /* 0: no attack */
+    double   adv_eps;
+    uint64_t adv_seed;
+    float   *delta, *gdelta; /* (rows*T, C) */
+    double   embd_norm;   /* mean L2 norm of the embedding rows */
 } wd__objective;
 
 /* Per micro-batch figures (sums, for the caller to average). */
@@ -44,6 +54,9 @@ wd_status wd__objective_init(wd__objective *o, wd__tdec *d, wd_train_objective k
  * micro-batch's mean loss times weight) over examples ex[idx[0..k)]. */
 wd_status wd__objective_run(wd__objective *o, const wd__example *ex, const size_t *idx,
                             size_t k, double weight, wd__obj_stats *st);
+
+/* Turns on the attack for SFT (allocates its buffers). */
+wd_status wd__objective_adversarial(wd__objective *o, int steps, double eps, uint64_t seed);
 
 /* DPO: log-probabilities of every example under the current weights into
  * o->ref (2 per example), in micro-batches of up to bs examples. */

@@ -223,8 +223,9 @@ static void linear_fwd(float *out, const float *x, const wd__tparam *w, const wd
 /* dx (N,IN) += dout W; W's and b's gradients += when trainable. */
 static void linear_bwd(wd__tdec *d, float *dx, const float *dout, const float *x,
                        const wd__tparam *w, const wd__tparam *b, wd__lora *a, size_t N) {
-    wd_op_matmul_bwd(dx, w->g, b ? b->g : NULL, dout, x, w->w, N, w->cols, w->rows);
-    if (a) wd__lora_bwd(a, dx, dout, x, N, d->lora_dx);
+    bool pg = !d->input_grad_only;
+    wd_op_matmul_bwd(dx, pg ? w->g : NULL, pg && b ? b->g : NULL, dout, x, w->w, N, w->cols, w->rows);
+    if (a) wd__lora_bwd(a, dx, dout, x, N, d->lora_dx, pg);
 }
 
 /* Layer l from a->x_in into xo (BT,C). */
@@ -318,7 +319,7 @@ static void layer_bwd(wd__tdec *d, size_t l) {
     memset(d->dxn, 0, N * C * sizeof(float));
     linear_bwd(d, d->dxn, d->dgate, a->xn2, y->wg, NULL, y->lora[WD__LORA_GATE], N);
     linear_bwd(d, d->dxn, d->dup, a->xn2, y->wu, NULL, y->lora[WD__LORA_UP], N);
-    wd_op_rmsnorm_bwd(d->dres, y->ffn_norm->g, d->dxn, a->x_mid, y->ffn_norm->w, a->rstd2, N, C, tp);
+    wd_op_rmsnorm_bwd(d->dres, d->input_grad_only ? NULL : y->ffn_norm->g, d->dxn, a->x_mid, y->ffn_norm->w, a->rstd2, N, C, tp);
     /* attention */
     memset(d->dao, 0, N * H * D * sizeof(float));
     linear_bwd(d, d->dao, d->dres, a->ao, y->wo, y->bo, y->lora[WD__LORA_O], N);
@@ -336,7 +337,7 @@ static void layer_bwd(wd__tdec *d, size_t l) {
     linear_bwd(d, d->dxn, d->dqr, a->xn1, y->wq, y->bq, y->lora[WD__LORA_Q], N);
     linear_bwd(d, d->dxn, d->dkr, a->xn1, y->wk, y->bk, y->lora[WD__LORA_K], N);
     linear_bwd(d, d->dxn, d->dv, a->xn1, y->wv, y->bv, y->lora[WD__LORA_V], N);
-    wd_op_rmsnorm_bwd(d->dres, y->attn_norm->g, d->dxn, a->x_in, y->attn_norm->w, a->rstd1, N, C,
+    wd_op_rmsnorm_bwd(d->dres, d->input_grad_only ? NULL : y->attn_norm->g, d->dxn, a->x_in, y->attn_norm->w, a->rstd1, N, C,
                       tp);
 }
 
@@ -344,9 +345,9 @@ wd_status wd__tdec_backward_hidden(wd__tdec *d, const float *dxnf, float *d_embd
     size_t N = d->B * d->T, C = d->C;
     memcpy(d->dxn, dxnf, N * C * sizeof(float));
     memset(d->dres, 0, N * C * sizeof(float));
-    wd_op_rmsnorm_bwd(d->dres, d->norm->g, d->dxn, d->x_out, d->norm->w, d->rstdf, N, C, d->tp);
+    wd_op_rmsnorm_bwd(d->dres, d->input_grad_only ? NULL : d->norm->g, d->dxn, d->x_out, d->norm->w, d->rstdf, N, C, d->tp);
     for (size_t l = d->L; l-- > 0;) layer_bwd(d, l);
-    if (d->embd->g) {
+    if (d->embd->g && !d->input_grad_only) {
         wd_status rc = wd_op_embedding_bwd(d->embd->g, d->dres, d->ids, N, C, d->V, d->tp);
         if (rc) return wd__err_set(&d->err, rc, "training: a token id is outside [0, %zu)", d->V);
     }
@@ -370,7 +371,7 @@ wd_status wd__tdec_backward_logp(wd__tdec *d, const int32_t *targets, const floa
         row[t] -= s;
     }
     memset(d->tmp, 0, N * C * sizeof(float));
-    wd_op_matmul_bwd(d->tmp, d->lm_head->g, NULL, d->logits, d->xnf, d->lm_head->w, N, C, V);
+    wd_op_matmul_bwd(d->tmp, d->input_grad_only ? NULL : d->lm_head->g, NULL, d->logits, d->xnf, d->lm_head->w, N, C, V);
     return wd__tdec_backward_hidden(d, d->tmp, d_embd_in);
 }
 

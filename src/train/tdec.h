@@ -57,6 +57,8 @@ typedef struct wd__tdec {
     wd__tdec_layer *lay;
     wd_threadpool  *tp;
     wd__lora_spec   lora; /* rank 0: no adapters */
+    bool            input_grad_only; /* backward: only dloss/d(input embeddings),
+                                        no parameter gradient (adversarial attacks) */
 
     /* planned buffers */
     size_t Bmax, Tmax, B, T;

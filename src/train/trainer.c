@@ -32,7 +32,7 @@ wd_train_params wd_train_params_default(void) {
         .lr = 1e-4, .schedule = "cosine", .warmup_ratio = 0.03, .min_lr_ratio = 0.1,
         .beta1 = 0.9, .beta2 = 0.999, .adam_eps = 1e-8, .clip_norm = 1.0, .lora_alpha = 16,
         .lora_targets = "q_proj,v_proj", .dpo_beta = 0.1, .seed = 1, .dp_noise = 1.0,
-        .dp_clip = 1.0, .dp_delta = 1e-5,
+        .dp_clip = 1.0, .dp_delta = 1e-5, .adv_eps = 0.05, .adv_steps = 10,
     };
 }
 
@@ -76,6 +76,10 @@ static wd_status check_params(const wd_train_params *p) {
         return wd__fail(WD_ERR_INVALID_ARG,
                         "train: --dp wants --clip-dp > 0, --noise > 0 (or --target-epsilon), "
                         "--sample-rate in [0, 1], --delta in (0, 1)");
+    if (p->adversarial && (strcmp(p->adversarial, "embed") != 0 || p->objective != WD_TRAIN_OBJECTIVE_SFT ||
+                           !(p->adv_eps > 0) || p->adv_steps < 1))
+        return wd__fail(WD_ERR_INVALID_ARG,
+                        "train: --adversarial: 'embed' with sft, --adv-eps > 0 and --adv-steps >= 1");
     if (p->objective == WD_TRAIN_OBJECTIVE_DPO && !(p->dpo_beta > 0))
         return wd__fail(WD_ERR_INVALID_ARG, "train: DPO beta must be > 0");
     return WD_OK;
@@ -242,6 +246,8 @@ static wd_status setup(run *R, const char *model_dir) {
     if ((rc = wd__objective_init(&R->o, &R->d, p->objective, (size_t)p->batch_size, maxT)))
         return wd__err_take(&R->err, rc);
     R->o.score = score, R->o.beta = p->dpo_beta, R->o.ipo = p->ipo;
+    if (p->adversarial && (rc = wd__objective_adversarial(&R->o, p->adv_steps, p->adv_eps, p->seed)))
+        return wd__err_take(&R->err, rc);
     const wd_model_config *c = R->m->cfg;
     R->o.pad = c->pad_token_id >= 0 ? (int32_t)c->pad_token_id
                : c->n_eos_token_ids > 0 ? (int32_t)c->eos_token_ids[0] : 0;

@@ -278,6 +278,41 @@ static void test_dp(void **state) {
     free(out);
 }
 
+static double first_loss(const char *out) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/train.jsonl", out);
+    char *log = mf_read(path, NULL);
+    assert_non_null(log);
+    const char *l = strstr(log, "\"loss\":");
+    assert_non_null(l);
+    double v = strtod(l + 7, NULL);
+    free(log);
+    return v;
+}
+
+/* Embedding-space adversarial training: the attacked first step has a
+ * higher loss than the clean one on the same batch and weights, and
+ * training on attacked prompts still lowers the clean eval loss. */
+static void test_adversarial_embed(void **state) {
+    (void)state;
+    char *clean = wdt_tmpdir("train_clean"), *adv = wdt_tmpdir("train_adv");
+    wd_train_params p = params(g_sft, clean);
+    p.max_steps = 6;
+    assert_int_equal(wd_train(g_model, &p, NULL), WD_OK);
+    wd_train_params q = params(g_sft, adv);
+    q.max_steps = 6, q.adversarial = "embed", q.adv_eps = 0.5, q.adv_steps = 5;
+    wd_train_result r;
+    assert_int_equal(wd_train(g_model, &q, &r), WD_OK);
+    double lc = first_loss(clean), la = first_loss(adv);
+    print_message("adversarial: first-step loss clean %.4f, attacked %.4f; eval %.3f -> %.3f\n",
+                  lc, la, r.eval_loss_before, r.eval_loss_after);
+    assert_true(la > lc + 0.01);
+    assert_true(r.eval_loss_after < r.eval_loss_before);
+    q.objective = WD_TRAIN_OBJECTIVE_DPO;
+    assert_int_equal(wd_train(g_model, &q, NULL), WD_ERR_INVALID_ARG);
+    free(clean), free(adv);
+}
+
 static void test_bad_settings(void **state) {
     (void)state;
     char *out = wdt_tmpdir("train_bad");
@@ -308,6 +343,7 @@ int main(void) {
         cmocka_unit_test(test_resume_equals_straight_run),
         cmocka_unit_test(test_frozen_layers_do_not_move),
         cmocka_unit_test(test_dp),
+        cmocka_unit_test(test_adversarial_embed),
         cmocka_unit_test(test_bad_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

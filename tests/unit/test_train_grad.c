@@ -151,6 +151,53 @@ static void test_mistral_window(void **state) {
     run_case("mistral", 16, 0, false, false, "{\"sliding_window\":3}", "mistral_window");
 }
 
+/* dloss/d(input embeddings) with parameter gradients off (the adversarial
+ * attack's gradient) against finite differences along a random direction,
+ * and no parameter gradient written. */
+static void test_input_gradient(void **state) {
+    (void)state;
+    wd_model *m = gen_load("llama", 11, 2, false, false, NULL, "llama_input");
+    wd__tdec d;
+    assert_int_equal(wd__tdec_init(&d, m), WD_OK);
+    assert_int_equal(wd__tdec_plan(&d, B, T, false), WD_OK);
+    size_t n = (size_t)B * T * d.C;
+    float *delta = calloc(n, sizeof *delta), *g = calloc(n, sizeof *g), *u = malloc(n * sizeof *u);
+    int32_t tg[B * T];
+    make_targets(tg);
+    float lp[B * T], dlp[B * T];
+    int cnt = 0;
+    for (int r = 0; r < B * T; r++) cnt += tg[r] != WD_IGNORE_INDEX;
+    for (int r = 0; r < B * T; r++) dlp[r] = tg[r] != WD_IGNORE_INDEX ? -1.0f / cnt : 0.0f;
+    wd__tparams_zero_grad(&d.P);
+    assert_int_equal(wd__tdec_forward(&d, k_ids, B, T, delta), WD_OK);
+    assert_int_equal(wd__tdec_logp(&d, tg, lp), WD_OK);
+    d.input_grad_only = true;
+    assert_int_equal(wd__tdec_backward_logp(&d, tg, dlp, g), WD_OK);
+    d.input_grad_only = false;
+    for (size_t i = 0; i < d.P.n_grad; i++) assert_true(d.P.grad[i] == 0.0f);
+    uint64_t s = 5;
+    double an = 0, gn = 0, h = 3e-2 / sqrt((double)n);
+    for (size_t i = 0; i < n; i++) {
+        u[i] = (wd__rng_next(&s) & 1) ? 1.0f : -1.0f;
+        an += (double)g[i] * u[i], gn += (double)g[i] * g[i];
+    }
+    double L[2];
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < n; i++) delta[i] = (float)((k ? -h : h) * u[i]);
+        assert_int_equal(wd__tdec_forward(&d, k_ids, B, T, delta), WD_OK);
+        assert_int_equal(wd__tdec_logp(&d, tg, lp), WD_OK);
+        L[k] = 0;
+        for (int r = 0; r < B * T; r++)
+            if (tg[r] != WD_IGNORE_INDEX) L[k] -= (double)lp[r] / cnt;
+    }
+    double fd = (L[0] - L[1]) / (2 * h), err = fabs(fd - an) / fmax(fabs(an), sqrt(gn));
+    print_message("input gradient: directional %.6g, finite difference %.6g (rel %.2g)\n", an, fd, err);
+    assert_true(err < 3e-3);
+    free(delta), free(g), free(u);
+    wd__tdec_free(&d);
+    wd_model_free(m);
+}
+
 /* The forward's loss equals the runtime's: log-softmax of wd_model_forward's logits. */
 /* Loss and every gradient against the float64 PyTorch reference
  * (tests/fixtures/grad, made by tests/tools/make_grad_fixtures.sh). */
@@ -297,6 +344,7 @@ int main(void) {
         cmocka_unit_test(test_qwen2_bias),
         cmocka_unit_test(test_mistral_window),
         cmocka_unit_test(test_lora),
+        cmocka_unit_test(test_input_gradient),
         cmocka_unit_test(test_torch_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,26 +28,7 @@
 
 static wd__tparam *load(wd__tdec *d, const wd_model *m, const char *name, size_t rows,
                         size_t cols, bool required) {
-    const wd_tensor_info *t = wd_checkpoint_find(m->ck, name);
-    if (!t) {
-        if (required)
-            wd__err_set(&d->err, WD_ERR_NOT_FOUND, "%s: tensor '%s' is missing", m->dir, name);
-        return NULL;
-    }
-    if (t->n_elem != (uint64_t)(rows * cols)) {
-        wd__err_set(&d->err, WD_ERR_FORMAT, "%s: tensor '%s': %llu values, expected %zu x %zu",
-                    m->dir, name, (unsigned long long)t->n_elem, rows, cols);
-        return NULL;
-    }
-    wd__tparam *p = wd__tparams_add(&d->P, &d->err, name, rows, cols);
-    if (!p) return NULL;
-    wd_status rc = wd_tensor_read_f32(t, p->w, p->n);
-    if (rc) {
-        wd__err_prefix(rc, "%s: tensor '%s'", m->dir, name);
-        wd__err_take(&d->err, rc);
-        return NULL;
-    }
-    return p;
+    return wd__tparams_load(&d->P, &d->err, m->ck, m->dir, name, rows, cols, required);
 }
 
 wd_status wd__tdec_init(wd__tdec *d, const wd_model *m) {

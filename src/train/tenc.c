@@ -37,25 +37,7 @@
  * NULL when it is missing (an error only when required) or malformed. */
 static wd__tparam *load(wd__tenc *e, const wd_model *m, const char *name, size_t rows,
                         size_t cols, bool required) {
-    const wd_tensor_info *t = wd_checkpoint_find(m->ck, name);
-    if (!t) {
-        if (required)
-            wd__err_set(&e->err, WD_ERR_NOT_FOUND, "%s: tensor '%s' is missing", m->dir, name);
-        return NULL;
-    }
-    if (t->n_elem != (uint64_t)(rows * cols)) {
-        wd__err_set(&e->err, WD_ERR_FORMAT, "%s: tensor '%s': %llu values, expected %zu x %zu",
-                    m->dir, name, (unsigned long long)t->n_elem, rows, cols);
-        return NULL;
-    }
-    wd__tparam *p = wd__tparams_add(&e->P, &e->err, name, rows, cols);
-    if (!p) return NULL;
-    wd_status rc = wd_tensor_read_f32(t, p->w, p->n);
-    if (rc) {
-        wd__err_set(&e->err, rc, "%s: tensor '%s': %s", m->dir, name, wd_last_error());
-        return NULL;
-    }
-    return p;
+    return wd__tparams_load(&e->P, &e->err, m->ck, m->dir, name, rows, cols, required);
 }
 
 /* The names of one layer's tensors: BERT/RoBERTa's, then DistilBERT's. */

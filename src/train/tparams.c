@@ -36,6 +36,30 @@ wd__tparam *wd__tparams_add(wd__tparams *p, wd__err *err, const char *name, size
     return t;
 }
 
+wd__tparam *wd__tparams_load(wd__tparams *p, wd__err *err, const wd_checkpoint *ck,
+                             const char *dir, const char *name, size_t rows, size_t cols,
+                             bool required) {
+    const wd_tensor_info *t = wd_checkpoint_find(ck, name);
+    if (!t) {
+        if (required) wd__err_set(err, WD_ERR_NOT_FOUND, "%s: tensor '%s' is missing", dir, name);
+        return NULL;
+    }
+    if (t->n_elem != (uint64_t)(rows * cols)) {
+        wd__err_set(err, WD_ERR_FORMAT, "%s: tensor '%s': %llu values, expected %zu x %zu", dir,
+                    name, (unsigned long long)t->n_elem, rows, cols);
+        return NULL;
+    }
+    wd__tparam *x = wd__tparams_add(p, err, name, rows, cols);
+    if (!x) return NULL;
+    wd_status rc = wd_tensor_read_f32(t, x->w, x->n);
+    if (rc) {
+        wd__err_prefix(rc, "%s: tensor '%s'", dir, name);
+        wd__err_take(err, rc);
+        return NULL;
+    }
+    return x;
+}
+
 wd__tparam *wd__tparams_find(const wd__tparams *p, const char *name) {
     for (size_t i = 0; i < p->n; i++)
         if (strcmp(p->t[i]->name, name) == 0) return p->t[i];

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "warden/checkpoint.h"
 
 typedef struct wd__tparam {
     char  *name;      /* as in the checkpoint ("model.layers.0.mlp.up_proj.weight") */
@@ -41,6 +42,13 @@ typedef struct wd__tparams {
  * returns it, or NULL on out of memory (err set). Must precede _plan. */
 wd__tparam *wd__tparams_add(wd__tparams *p, wd__err *err, const char *name, size_t rows,
                             size_t cols);
+
+/* Adds checkpoint tensor name (rows x cols) read as float32. NULL when it
+ * is missing (an error in err only when required: check err->status) or
+ * has another size (an error naming dir and the tensor). */
+wd__tparam *wd__tparams_load(wd__tparams *p, wd__err *err, const wd_checkpoint *ck,
+                             const char *dir, const char *name, size_t rows, size_t cols,
+                             bool required);
 
 /* The tensor with this name, or NULL. */
 wd__tparam *wd__tparams_find(const wd__tparams *p, const char *name);

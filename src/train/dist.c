@@ -32,9 +32,11 @@ static struct {
 #endif
 } g_dist = {.size = 1};
 
-/* The number of ranks a launcher announced in the environment (0: none). */
+/* The number of ranks a launcher announced in the environment (0: none):
+ * Open MPI's mpirun, a PMI launcher (MPICH's hydra, srun --mpi=pmi2), or a
+ * Slurm job step (srun -n N, which with --mpi=pmix sets no size of its own). */
 static long launched_size(const char **var) {
-    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
         const char *s = getenv(vars[i]);
         if (s && *s) {
@@ -85,9 +87,9 @@ static wd_status init_mpi(wd__err *err, long want, const char *var) {
         int n = g_dist.size;
         g_dist.rank = 0, g_dist.size = 1;
         return wd__err_set(err, WD_ERR_UNSUPPORTED,
-                           "train: the launcher started %ld ranks (%s) but MPI sees %d: was warden "
+                           "train: the launcher started %ld ranks (%s=%ld) but MPI sees %d: was warden "
                            "started by the mpirun of the MPI it was built with (Open MPI)?",
-                           want, var, n);
+                           want, var, want, n);
     }
     return WD_OK;
 }
@@ -106,10 +108,10 @@ wd_status wd__dist_init(wd__err *err) {
 #else
     if (want > 1)
         g_dist.rc = wd__err_set(err, WD_ERR_UNSUPPORTED,
-                                "train: started as one of %ld ranks (%s) but this warden was built "
-                                "without MPI: install libopenmpi-dev (scripts/setup.sh) and rebuild, "
-                                "or run one process without mpirun",
-                                want, var);
+                                "train: started as one of %ld ranks (%s=%ld) but this warden was "
+                                "built without MPI: install libopenmpi-dev (scripts/setup.sh) and "
+                                "rebuild, or run one process without mpirun",
+                                want, var, want);
 #endif
     return g_dist.rc;
 }

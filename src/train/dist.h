@@ -12,7 +12,8 @@
  * Built without MPI (WD_HAVE_MPI unset) or started as a plain process,
  * there is one rank (0 of 1) and every operation is a no-op. MPI is
  * initialised only when a launcher says there are ranks (the environment
- * variables OMPI_COMM_WORLD_SIZE or PMI_SIZE), so a plain run never pays
+ * variables OMPI_COMM_WORLD_SIZE, PMI_SIZE or SLURM_STEP_NUM_TASKS above
+ * 1), so a plain run never pays
  * for MPI's start-up; a program that has initialised MPI itself is joined
  * as it is. MPI_Finalize runs at exit when this file initialised MPI.
  * Call these from one thread (the one that calls wd_train).

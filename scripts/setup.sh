@@ -16,6 +16,7 @@ PACKAGES=(
   libunistring-dev                   # static links: GnuTLS (via libmicrohttpd) lists -lunistring
   libcmocka-dev                      # unit tests
   openssl curl                       # test_serve's HTTPS test (self-signed cert, curl client)
+  openmpi-bin libopenmpi-dev         # data-parallel training (mpirun -np N warden train); optional to build
 )
 
 # Optional, not needed to build or test:

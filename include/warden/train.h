@@ -126,6 +126,9 @@ typedef struct wd_train_result {
     double   seconds;
     double   epsilon, dp_noise, dp_sample_rate; /* dp: the guarantee at dp_delta */
     bool     stopped;  /* stop_after was reached: only out/checkpoint was written */
+    int      rank, n_ranks; /* data-parallel (mpirun -np N): this process's rank and N;
+                               0 and 1 for one process. Only rank 0 writes files and
+                               calls progress; every rank gets the same figures */
 } wd_train_result;
 
 /* Trains the decoder in model_dir (a Hugging Face safetensors folder of a
@@ -135,7 +138,14 @@ typedef struct wd_train_result {
  * reward model as LlamaForSequenceClassification, train.jsonl (one line
  * per step), and out/checkpoint/ every save_every steps for resume.
  * Returns WD_OK and fills *res (may be NULL); on failure wd_last_error()
- * names the file, record or setting. */
+ * names the file, record or setting.
+ *
+ * Started by `mpirun -np N` (a build with MPI), the N processes train one
+ * model data-parallel: each step's micro-batches (DP-SGD: the lot's
+ * examples) are dealt out over the ranks and the gradients summed, giving
+ * the weights one process gets with the same settings; rank 0 writes
+ * everything (docs/train.md, "Data-parallel training (MPI)"). Without MPI
+ * such a start fails with WD_ERR_UNSUPPORTED. */
 wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_result *res);
 
 /* Static name of an objective ("sft", "reward", "dpo"). */

@@ -11,6 +11,14 @@
  * The data order is a permutation per epoch drawn from the seed, so a run
  * resumed from out/checkpoint continues with the same batches and ends with
  * the same weights as one run straight through.
+ *
+ * Data-parallel (`mpirun -np N`, train/dist.h): every rank draws the same
+ * permutation and walks the same cursor; rank r runs micro-batches r, r+N,
+ * ... of a step's grad_accum (a DP lot: examples r, r+N, ...), each with
+ * its usual weight 1/grad_accum, and the gradient vector is summed over the
+ * ranks before clipping, so the step is the one a single process takes on
+ * the same global batch. Eval batches are dealt out the same way; loss and
+ * token counts are summed. Only rank 0 logs, reports progress and writes.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +29,7 @@
 #include "base/file.h"
 #include "base/rng.h"
 #include "base/util.h"
+#include "train/dist.h"
 #include "train/dp_sgd.h"
 #include "train/objective.h"
 #include "train/optim.h"
@@ -116,6 +125,16 @@ static wd_status apply_freeze(run *R) {
     return WD_OK;
 }
 
+/* MPI: st := the sum of every rank's st (no-op on one rank). */
+static wd_status sum_stats(run *R, wd__obj_stats *st) {
+    if (wd__dist_size() <= 1) return WD_OK;
+    double v[5] = {st->loss_sum, (double)st->n, (double)st->n_right, st->margin_sum, (double)st->tokens};
+    wd_status rc = wd__dist_sum_f64(v, 5, &R->err);
+    st->loss_sum = v[0], st->n = (size_t)v[1], st->n_right = (size_t)v[2];
+    st->margin_sum = v[3], st->tokens = (size_t)v[4];
+    return rc;
+}
+
 /* Mean loss (and pair accuracy / margin) over the eval set, no backward. */
 static wd_status evaluate(run *R, const wd__examples *ex, float *ref, double *loss, double *acc,
                           double *margin) {
@@ -124,14 +143,18 @@ static wd_status evaluate(run *R, const wd__examples *ex, float *ref, double *lo
     size_t bs = (size_t)R->p->batch_size, idx[256];
     if (bs > 256) bs = 256;
     wd__obj_stats st = {0};
+    wd_status rc = WD_OK;
     R->o.ref = ref;
-    for (size_t i = 0; i < ex->n; i += bs) {
+    /* MPI: rank r scores batches r, r+N, ...; the sums are added up below */
+    size_t r0 = (size_t)wd__dist_rank() * bs, stride = (size_t)wd__dist_size() * bs;
+    for (size_t i = r0; i < ex->n && !rc; i += stride) {
         size_t k = ex->n - i < bs ? ex->n - i : bs;
         for (size_t j = 0; j < k; j++) idx[j] = i + j;
-        wd_status rc = wd__objective_run(&R->o, ex->v, idx, k, 0.0, &st);
-        if (rc) return wd__err_take(&R->err, rc);
+        rc = wd__objective_run(&R->o, ex->v, idx, k, 0.0, &st);
+        if (rc) wd__err_take(&R->err, rc);
     }
     R->o.ref = R->ref_train;
+    if ((rc = wd__dist_agree(rc, &R->err)) || (rc = sum_stats(R, &st))) return rc;
     *loss = st.n ? st.loss_sum / (double)st.n : NAN;
     if (R->p->objective != WD_TRAIN_OBJECTIVE_SFT) {
         *acc = (double)st.n_right / (double)st.n;
@@ -306,7 +329,7 @@ static void log_step(run *R, const wd_train_progress *pr) {
         fputs("}\n", R->log);
         fflush(R->log);
     }
-    if (R->p->progress) R->p->progress(pr, R->p->user);
+    if (R->p->progress && wd__dist_root()) R->p->progress(pr, R->p->user);
 }
 
 /* A DP-SGD lot: Poisson-sampled examples, each one's gradient clipped
@@ -319,16 +342,32 @@ static wd_status dp_lot(run *R, uint64_t step, wd__obj_stats *st) {
     uint64_t rng = wd__mix64(p->seed ^ (0xD9ull + step * 0x9E3779B97F4A7C15ull));
     size_t n = wd__dp_poisson_sample(R->order, R->train.n, R->dp_q, &rng);
     memset(R->dp_sum, 0, P->n_grad * sizeof(float));
-    for (size_t i = 0; i < n; i++) {
+    wd_status rc = WD_OK;
+    /* MPI: rank r clips examples r, r+N, ... of the lot; the sums are added */
+    for (size_t i = (size_t)wd__dist_rank(); i < n && !rc; i += (size_t)wd__dist_size()) {
         wd__tparams_zero_grad(P);
-        wd_status rc = wd__objective_run(&R->o, R->train.v, &R->order[i], 1, 1.0, st);
-        if (rc) return wd__err_take(&R->err, rc);
-        wd__dp_clip_accumulate(R->dp_sum, P->grad, P->n_grad, p->dp_clip);
+        rc = wd__objective_run(&R->o, R->train.v, &R->order[i], 1, 1.0, st);
+        if (rc) wd__err_take(&R->err, rc);
+        else wd__dp_clip_accumulate(R->dp_sum, P->grad, P->n_grad, p->dp_clip);
     }
+    if ((rc = wd__dist_agree(rc, &R->err)) || (rc = wd__dist_sum_f32(R->dp_sum, P->n_grad, &R->err)))
+        return rc;
     wd__dp_params dp = {.noise = p->dp_noise, .clip = p->dp_clip, .sample_rate = R->dp_q};
     wd__dp_noise_average(R->dp_sum, P->n_grad, &dp, R->train.n, &rng);
     memcpy(P->grad, R->dp_sum, P->n_grad * sizeof(float));
     return WD_OK;
+}
+
+/* MPI: rank 0's resumed state (trainable weights, AdamW moments, position)
+ * to every rank. */
+static wd_status bcast_state(run *R, wd__train_state *ts) {
+    wd__tparams *P = &R->d.P;
+    wd_status rc = wd__dist_bcast(ts, sizeof *ts, &R->err);
+    for (size_t i = 0; i < P->n && !rc; i++)
+        if (P->t[i]->trainable) rc = wd__dist_bcast(P->t[i]->w, P->t[i]->n * sizeof(float), &R->err);
+    if (!rc) rc = wd__dist_bcast(R->adam_m, P->n_grad * sizeof(float), &R->err);
+    if (!rc) rc = wd__dist_bcast(R->adam_v, P->n_grad * sizeof(float), &R->err);
+    return rc;
 }
 
 static wd_status loop(run *R, wd_train_result *res) {
@@ -350,7 +389,10 @@ static wd_status loop(run *R, wd_train_result *res) {
     if (!ckdir || !state) return free(ckdir), wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
     wd_status rc = WD_OK;
     struct stat sb;
-    if (p->resume && stat(state, &sb) == 0) {
+    bool root = wd__dist_root(); /* MPI: rank 0 reads the checkpoint and writes every file */
+    if (p->resume && !root) {
+        /* the state comes from rank 0 below */
+    } else if (p->resume && stat(state, &sb) == 0) {
         rc = wd__load_state(&R->d.P, R->adam_m, R->adam_v, &ts, state, &R->err);
         if (!rc && ts.seed != p->seed)
             rc = wd__err_set(&R->err, WD_ERR_INVALID_ARG, "%s: saved with seed %llu, not %llu", state,
@@ -358,7 +400,8 @@ static wd_status loop(run *R, wd_train_result *res) {
     } else if (p->resume) {
         rc = wd__err_set(&R->err, WD_ERR_NOT_FOUND, "train: --resume: %s does not exist", state);
     }
-    if (!rc) {
+    if (p->resume && !(rc = wd__dist_agree(rc, &R->err))) rc = bcast_state(R, &ts);
+    if (!rc && root) {
         char *lp = wd__path_join(p->out, "train.jsonl");
         if (lp && wd__mkdir_p(p->out) == WD_OK) {
             /* resumed: keep the lines of the steps the checkpoint holds */
@@ -391,9 +434,14 @@ static wd_status loop(run *R, wd_train_result *res) {
             }
             size_t kk = 0;
             while (kk < (size_t)p->batch_size && ts.cursor < R->train.n) idx[kk++] = R->order[ts.cursor++];
+            if (a % wd__dist_size() != wd__dist_rank()) continue; /* MPI: another rank's */
             rc = wd__objective_run(&R->o, R->train.v, idx, kk, 1.0 / p->grad_accum, &st);
             if (rc) wd__err_take(&R->err, rc);
         }
+        /* MPI: the global batch's gradient and figures on every rank */
+        if (!p->dp && !(rc = wd__dist_agree(rc, &R->err)))
+            rc = wd__dist_sum_f32(R->d.P.grad, R->d.P.n_grad, &R->err);
+        if (!rc) rc = sum_stats(R, &st);
         double gn = 0, lr = 0;
         if (!rc) rc = optimise(R, ts.step, &sch, &gn, &lr);
         if (rc) break;
@@ -409,10 +457,14 @@ static wd_status loop(run *R, wd_train_result *res) {
         log_step(R, &pr);
         bool stop = p->stop_after && ts.step - first >= p->stop_after && ts.step < total;
         if (stop || (p->save_every && ts.step % p->save_every == 0 && ts.step < total)) {
-            if (!(rc = wd__mkdir_p(ckdir)))
+            if (!root) {
+                /* MPI: rank 0 writes it */
+            } else if (!(rc = wd__mkdir_p(ckdir))) {
                 rc = wd__save_state(&R->d.P, R->adam_m, R->adam_v, &ts, state, &R->err);
-            else
+            } else {
                 wd__err_take(&R->err, rc);
+            }
+            rc = wd__dist_agree(rc, &R->err);
         }
         if (stop) {
             res->stopped = true;
@@ -430,6 +482,7 @@ static wd_status loop(run *R, wd_train_result *res) {
 wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_result *out) {
     if (!model_dir || !p) return wd__fail(WD_ERR_INVALID_ARG, "wd_train: NULL argument");
     wd_status rc = check_params(p);
+    if (!rc) rc = wd__dist_init(NULL); /* MPI: this process's rank, 0 of 1 without mpirun */
     if (rc) return rc;
     run *R = calloc(1, sizeof *R);
     if (!R) return wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -438,6 +491,8 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
     wd_train_result res = {0};
     double t0 = wd__now_us();
     rc = setup(R, model_dir);
+    rc = wd__dist_agree(rc, &R->err); /* MPI: all ranks go on, or none */
+    res.rank = wd__dist_rank(), res.n_ranks = wd__dist_size();
     if (!rc) {
         res.n_train = R->train.n, res.n_eval = R->eval_ex.n;
         res.n_trainable = R->d.P.n_grad, res.n_params = R->d.P.n_values;
@@ -455,7 +510,7 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
     if (!rc && !res.stopped)
         rc = evaluate(R, &R->eval_ex, R->ref_eval, &res.eval_loss_after, &res.eval_accuracy_after,
                       &res.eval_margin_after);
-    if (!rc && !res.stopped) rc = save_all(R, p->out);
+    if (!rc && !res.stopped && wd__dist_root()) rc = save_all(R, p->out); /* MPI: rank 0 writes */
     res.seconds = (wd__now_us() - t0) * 1e-6;
     if (rc && R->err.msg[0]) wd__err_set(NULL, rc, "%s", R->err.msg);
     if (out) *out = res;

@@ -198,6 +198,7 @@ int cmd_train(int argc, char **argv) {
     wd_train_result r;
     wd_status st = wd_train(o.model, &p, &r);
     if (st) return cli_fail(st, NULL);
+    if (r.rank != 0) return CLI_OK; /* mpirun: rank 0 reports */
     if (r.stopped) {
         printf("%s: stopped after step %llu; %s/checkpoint holds the state (--resume goes on)\n",
                pos[0], (unsigned long long)r.steps, o.out);

@@ -13,8 +13,9 @@
  *               top-k, top-p, min-p, repetition penalty, seeded).
  *
  * Families: llama, mistral, qwen2 (and anything shaped like them: SmolLM,
- * TinyLlama) as causal LMs; bert, roberta, distilbert as encoders with an
- * optional *ForSequenceClassification head. Weights may be F32, F16 or BF16;
+ * TinyLlama) as causal LMs, or with a *ForSequenceClassification head
+ * (reward models: wd_model_reward); bert, roberta, distilbert as encoders
+ * with an optional *ForSequenceClassification head. Weights may be F32, F16 or BF16;
  * all arithmetic is F32 (see docs/runtime.md for the memory cost).
  *
  * Threads: wd_model_params.n_threads sizes both warden's own pool (norms,
@@ -199,14 +200,34 @@ wd_status wd_model_forward(wd_context *ctx, const int32_t *ids, size_t n, float 
  * next call on it; NULL before the first decode. */
 const float *wd_context_logits(const wd_context *ctx);
 
-/* Encoders with a classification head: probs[0..n_labels) = softmax of the
- * head's logits for the sequence ids[0..n) (the caller adds the special
- * tokens, e.g. [CLS] ... [SEP]); logits may be NULL, else gets the raw
+/* Encoders with a classification head (and decoders with one, see
+ * wd_model_reward): probs[0..n_labels) = softmax of the head's logits for
+ * the sequence ids[0..n) (the caller adds the special tokens, e.g.
+ * [CLS] ... [SEP]); logits may be NULL, else gets the raw
  * logits. n_labels must equal wd_model_n_labels. Returns
  * WD_ERR_UNSUPPORTED when the model has no head, WD_ERR_RANGE for n = 0,
  * n > n_ctx or an id out of range. */
 wd_status wd_model_classify(wd_context *ctx, const int32_t *ids, size_t n, float *probs,
                             float *logits, size_t n_labels);
+
+/* Decoders with a sequence-classification head (config.json's
+ * architectures[0] ends in "ForSequenceClassification": a reward model as
+ * Hugging Face's LlamaForSequenceClassification or `warden train reward`
+ * writes it, with score.weight (num_labels, hidden) and no lm_head):
+ * empties the context, runs ids[0..n) and writes
+ * scores[j] = score.weight[j] . h for j < n_labels, where h is the
+ * final-normed hidden state of the LAST token (HF scores the last non-pad
+ * token; this input has no padding). With one label, scores[0] is the
+ * reward. n_labels must equal wd_model_n_labels. Returns
+ * WD_ERR_UNSUPPORTED for a model without that head, WD_ERR_RANGE for n = 0,
+ * n > n_ctx or an id out of range.
+ *
+ * Such a model has no LM head: wd_model_generate, wd_model_score,
+ * wd_model_decode_branches and wd_model_decode with logits fail with
+ * WD_ERR_UNSUPPORTED and a message saying so; wd_model_classify gives the
+ * softmax of its scores and wd_model_embed works as for any decoder. */
+wd_status wd_model_reward(wd_context *ctx, const int32_t *ids, size_t n, float *scores,
+                          size_t n_labels);
 
 /* The mean over the n positions of the last hidden state (encoders: after
  * the last block; decoders: after the final norm) into out (n_embd). The
@@ -283,7 +304,8 @@ wd_generate_params wd_generate_params_default(void);
  * stop string appears in the generated text (the token completing it is
  * reported), when cb returns false, or when the context is full. The
  * generated ids go to out[0..*n_out) (out may be NULL; at most cap).
- * Returns WD_OK, or the status of the failing decode. */
+ * Returns WD_OK, WD_ERR_UNSUPPORTED for a reward model (no LM head), or
+ * the status of the failing decode. */
 wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_prompt,
                             const wd_generate_params *params, wd_token_fn cb, void *user,
                             int32_t *out, size_t cap, size_t *n_out);

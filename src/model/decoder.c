@@ -232,6 +232,10 @@ wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float 
     wd_status rc = layers(ctx, ids, T, NULL);
     if (rc) return rc;
     ctx->n_past = P + T;
+    if (!m->lm_head.data) { /* a reward model: its head is reward.c's */
+        ctx->has_logits = false;
+        return WD_OK;
+    }
     if (out_logits && row0 < T)
         LINEAR(m, out_logits, ctx->xn + row0 * C, &m->lm_head, NULL, T - row0, C, V);
     /* the last token's logits stay in the context */
@@ -263,6 +267,7 @@ wd_status wd_model_decode(wd_context *ctx, const int32_t *ids, size_t n, float *
                            m->cfg->model_type);
     if (mode != WD_LOGITS_MODE_NONE && !logits)
         return wd__err_set(&m->err, WD_ERR_INVALID_ARG, "wd_model_decode: logits is NULL");
+    if (mode != WD_LOGITS_MODE_NONE && !m->lm_head.data) return wd__no_lm_head(m, "decode");
     if (n == 0) return WD_OK;
     if (ctx->n_past + n > ctx->n_ctx)
         return wd__err_set(&m->err, WD_ERR_RANGE,
@@ -295,6 +300,7 @@ wd_status wd_model_decode_branches(wd_context *ctx, const int32_t *ids, const si
     if (!wd__model_is_decoder(m))
         return wd__err_set(&m->err, WD_ERR_INVALID_ARG,
                            "wd_model_decode_branches: %s is an encoder", m->cfg->model_type);
+    if (!m->lm_head.data) return wd__no_lm_head(m, "wd_model_decode_branches");
     if (off[0] != 0)
         return wd__err_set(&m->err, WD_ERR_INVALID_ARG, "wd_model_decode_branches: off[0] must be 0");
     size_t T = off[n_branch];
@@ -342,6 +348,10 @@ wd_status wd_model_score(wd_context *ctx, const int32_t *ids, size_t n, double *
                          size_t *n_scored, double *ppl) {
     if (!ctx || !ids) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_score: NULL argument");
     wd_model *m = ctx->m;
+    if (!wd__model_is_decoder(m))
+        return wd__err_set(&m->err, WD_ERR_INVALID_ARG, "score: %s is an encoder",
+                           m->cfg->model_type);
+    if (!m->lm_head.data) return wd__no_lm_head(m, "score");
     if (n < 2)
         return wd__err_set(&m->err, WD_ERR_RANGE, "score: needs at least 2 tokens, got %zu", n);
     ctx->n_past = 0;

@@ -19,6 +19,8 @@
  *     says problem_type "multi_label_classification".
  *
  * The input is a single unpadded sequence, so no attention mask is needed.
+ * wd_model_classify also takes a decoder's *ForSequenceClassification head
+ * (reward.c computes its logits).
  */
 #include <cblas.h>
 #include <math.h>
@@ -123,10 +125,11 @@ wd_status wd_model_classify(wd_context *ctx, const int32_t *ids, size_t n, float
     if (n_labels != m->n_labels)
         return wd__err_set(&m->err, WD_ERR_INVALID_ARG,
                            "classify: n_labels %zu, the model has %zu", n_labels, m->n_labels);
-    wd_status rc = encode(ctx, ids, n, "classify");
-    if (rc) return rc;
     float *lg = ctx->logits;
-    wd__encoder_head(ctx, lg);
+    wd_status rc = m->head == WD_HEAD_SCORE ? wd_model_reward(ctx, ids, n, lg, n_labels)
+                                            : encode(ctx, ids, n, "classify");
+    if (rc) return rc;
+    if (m->head != WD_HEAD_SCORE) wd__encoder_head(ctx, lg);
     if (logits) memcpy(logits, lg, n_labels * sizeof(float));
     if (!strcmp(m->cfg->problem_type, "multi_label_classification")) {
         for (size_t i = 0; i < n_labels; i++) probs[i] = (float)(1.0 / (1.0 + exp(-(double)lg[i])));

@@ -50,6 +50,7 @@ wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_pro
     if (!ctx || !prompt || n_prompt == 0)
         return wd__fail(WD_ERR_INVALID_ARG, "wd_model_generate: empty prompt or NULL context");
     wd_model *m = ctx->m;
+    if (wd__model_is_decoder(m) && !m->lm_head.data) return wd__no_lm_head(m, "generate");
     wd_generate_params p = params ? *params : wd_generate_params_default();
 #ifndef WD_HAVE_TOKENIZER
     if (p.n_stop)

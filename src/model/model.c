@@ -216,6 +216,8 @@ static wd_status bind_weight(wd_model *m, const char *name, int64_t d0, int64_t 
         if ((rc = bind(m, (name), (d0), (d1), (req), (out)))) return rc;                       \
     } while (0)
 
+static wd_status bind_rope(wd_model *m);
+
 static wd_status bind_decoder(wd_model *m) {
     const wd_model_config *c = m->cfg;
     int64_t C = c->hidden_size, HD = c->n_head * c->head_dim, KD = c->n_kv_head * c->head_dim,
@@ -248,10 +250,24 @@ static wd_status bind_decoder(wd_model *m) {
 #undef LN
     }
     BIND("model.norm.weight", C, 0, true, &m->out_norm);
+    /* A reward model (LlamaForSequenceClassification and its kin) replaces
+     * the LM head by score (num_labels, C) on the last token (reward.c). */
+    if (strstr(c->architecture, "ForSequenceClassification")) {
+        m->head = WD_HEAD_SCORE;
+        m->n_labels = (size_t)c->num_labels;
+        BIND("score.weight", c->num_labels, C, true, &m->head_out_w);
+        return bind_rope(m);
+    }
     BINDW("lm_head.weight", V, C, !c->tie_word_embeddings, &m->lm_head);
     if (!m->lm_head.data) m->lm_head = m->tok_embd;
+    return bind_rope(m);
+}
 
-    /* rotary frequencies */
+/* The rotary frequencies of a decoder, from config.json (and a .gguf's
+ * rope_freqs). */
+static wd_status bind_rope(wd_model *m) {
+    const wd_model_config *c = m->cfg;
+    wd_status rc;
     wd_rope_params rp = wd_rope_params_default();
     rp.theta = c->rope_theta;
     rp.head_dim = (int)c->head_dim;
@@ -448,13 +464,11 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
             size_t la = strlen(c->architecture), ls = strlen(ok_suffix[i]);
             if (la >= ls && !strcmp(c->architecture + la - ls, ok_suffix[i])) ok = true;
         }
-        if (c->family == WD_MODEL_FAMILY_DECODER && strstr(c->architecture, "ForSequenceClassification"))
-            ok = false;
         if (!ok) {
             rc = wd__fail(WD_ERR_UNSUPPORTED,
                           "%s/config.json: field 'architectures': %s is not supported (warden "
-                          "runs *ForCausalLM decoders and *Model / *ForSequenceClassification "
-                          "encoders)",
+                          "runs *ForCausalLM decoders, *Model and *ForSequenceClassification "
+                          "decoders and encoders)",
                           dir, c->architecture);
             goto fail;
         }

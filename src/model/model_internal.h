@@ -55,6 +55,7 @@ typedef enum wd__head_kind {
     WD_HEAD_BERT,       /* tanh(pooler(x[0])) -> classifier                       */
     WD_HEAD_ROBERTA,    /* tanh(classifier.dense(x[0])) -> classifier.out_proj    */
     WD_HEAD_DISTILBERT, /* relu(pre_classifier(x[0])) -> classifier              */
+    WD_HEAD_SCORE,      /* decoders: score(final-normed x[last]), no bias (reward.c) */
 } wd__head_kind;
 
 struct wd_model {
@@ -83,7 +84,8 @@ struct wd_model {
     /* decoder */
     wd__weight     tok_embd; /* (V,C) */
     const float   *out_norm; /* (C)   */
-    wd__weight     lm_head;  /* (V,C), == tok_embd when tied */
+    wd__weight     lm_head;  /* (V,C), == tok_embd when tied; data NULL for a
+                                *ForSequenceClassification decoder (head SCORE) */
     wd__dec_layer *dec;      /* (L)   */
 
     /* encoder */
@@ -92,7 +94,8 @@ struct wd_model {
     wd__enc_layer *enc;                               /* (L) */
     wd__head_kind  head;
     const float   *head_dense_w, *head_dense_b;       /* (C,C) (C) */
-    const float   *head_out_w, *head_out_b;           /* (NL,C) (NL) */
+    const float   *head_out_w, *head_out_b;           /* (NL,C) (NL); a decoder's
+                                                         score.weight, no bias */
     size_t         n_labels;
 };
 
@@ -128,6 +131,12 @@ struct wd_context {
  * out_logits ((n - row0) x V). */
 wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t n, float *out_logits,
                            size_t row0);
+
+/* reward.c: the head SCORE on the final-normed row h (C): logits (n_labels). */
+void wd__decoder_head(const wd_model *m, const float *h, float *logits);
+/* reward.c: the error of asking a decoder without an LM head (a reward
+ * model) for logits; what names the call. Returns WD_ERR_UNSUPPORTED. */
+wd_status wd__no_lm_head(wd_model *m, const char *what);
 
 /* encoder.c: the last hidden state (n,C) of ids into ctx->x (n <= n_batch). */
 wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t n);

@@ -9,6 +9,7 @@
 #ifndef WARDEN_TRAIN_H
 #define WARDEN_TRAIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -150,6 +151,82 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
 
 /* Static name of an objective ("sft", "reward", "dpo"). */
 const char *wd_train_objective_name(wd_train_objective o);
+
+/* ==== Rejection sampling ================================================== */
+
+/*
+ * Best-of-K rejection sampling with a reward model (Llama 2's, METHODS.md
+ * section 8; `warden sample`): for each prompt of a data set, K responses
+ * from a policy (a llama/mistral/qwen2 causal LM), each scored by a reward
+ * model (a decoder with a one-label *ForSequenceClassification head, as
+ * `warden train reward` writes it: wd_model_reward), the best one kept.
+ *
+ * The policy continues the prompt rendered with ITS chat template (with the
+ * assistant's header; chat_format "none": plain "prompt\n"); the reward
+ * model scores prompt + response rendered and tokenized with ITS OWN
+ * tokenizer and template, exactly as `warden train reward` rendered its
+ * pairs, so the two models need not share a vocabulary. Responses are the
+ * generated text up to the end-of-sequence token, special tokens left out.
+ *
+ * Output: one JSON line per prompt, in the data's order,
+ *   {"prompt": P, "response": the best, "reward": its reward,
+ *    "best": its index, "rewards": [r_0, ..., r_K-1]
+ *    (, "responses": [all K] with keep_all)}
+ * which `warden train sft --data` reads as it is (prompt, response).
+ */
+
+/* One prompt done, for a progress line. */
+typedef struct wd_sample_progress {
+    size_t done, total;        /* prompts                                    */
+    double reward_best;        /* mean over the prompts so far of the best   */
+    double reward_mean;        /*   ... and of all K samples                 */
+    double tokens_per_s;       /* generated tokens / wall time               */
+    double eta_s;
+} wd_sample_progress;
+
+typedef struct wd_sample_params {
+    const char *data;          /* prompts: JSONL/JSON/CSV/TSV, .gz ok       */
+    const char *out;           /* the JSONL written (atomically)            */
+    const char *prompt_field;  /* NULL: "prompt"                            */
+    const char *chat_format;   /* NULL: each tokenizer's template; "none",
+                                  "llama-2", "chatml", ... for both models  */
+    const char *system;        /* a system message in every chat, or NULL   */
+    int      best_of;          /* K >= 1: 4                                 */
+    double   temperature;      /* 1.0 (Llama 2 used 1.2-1.3); 0 = greedy    */
+    double   top_p;            /* nucleus, (0, 1]: 1.0 = off                */
+    int      top_k;            /* 0 = off                                   */
+    size_t   max_tokens;       /* per response: 256                         */
+    size_t   limit;            /* the first N prompts only; 0 = all         */
+    uint64_t seed;             /* 1: sample j of record i draws from its own
+                                  stream mix(seed, i, j)                    */
+    int      n_threads;        /* 0: all cores                              */
+    bool     keep_all;         /* also write "responses": all K             */
+    void (*progress)(const wd_sample_progress *p, void *user); /* or NULL   */
+    void *user;
+} wd_sample_params;
+
+wd_sample_params wd_sample_params_default(void);
+
+typedef struct wd_sample_result {
+    size_t   n_prompts, n_samples; /* records written; responses generated   */
+    uint64_t n_tokens;             /* tokens generated                       */
+    double   mean_best;            /* mean over prompts of the best reward   */
+    double   mean_first;           /*   ... of sample 0's (plain sampling)   */
+    double   mean_all;             /*   ... of the mean of the K             */
+    double   seconds, tokens_per_s;
+} wd_sample_result;
+
+/* Runs rejection sampling as p says with the policy in policy_dir and the
+ * reward model in reward_dir (Hugging Face folders with tokenizer.json) and
+ * writes p->out. Returns WD_OK and fills *res (may be NULL); on failure
+ * p->out is not written (nor left half-written), *res is zeroed and
+ * wd_last_error() names the model, the setting, or the data file and the
+ * record: WD_ERR_INVALID_ARG (a setting), WD_ERR_UNSUPPORTED (a policy
+ * without an LM head, a reward model that is not one), WD_ERR_NOT_FOUND (a
+ * folder, a tokenizer, a prompt field), WD_ERR_RANGE (a prompt longer than
+ * the policy's context), WD_ERR_FORMAT, WD_ERR_IO, WD_ERR_NOMEM. */
+wd_status wd_sample_best_of(const char *policy_dir, const char *reward_dir, const wd_sample_params *p,
+                            wd_sample_result *res);
 
 /* ==== Optimisers and schedules ============================================ */
 

@@ -84,6 +84,18 @@ wd_status wd__examples_tokenize(const wd_tokenizer *tok, const wd__examples_para
     return rc;
 }
 
+wd_status wd__examples_render_ids(const wd_tokenizer *tok, const wd__examples_params *p,
+                                  const char *prompt, const char *response, int32_t **ids,
+                                  size_t *n, wd__err *err) {
+    char *head = NULL, *full = NULL;
+    bool special = false;
+    *ids = NULL, *n = 0;
+    wd_status rc = render(tok, p, prompt, response ? response : "", &head, &full, &special, err);
+    if (!rc) rc = encode(tok, response ? full : head, special, ids, n, err);
+    free(head), free(full);
+    return rc;
+}
+
 /* Cuts a sequence to max_len: the response's end goes first; when the
  * prompt alone is too long its start goes, keeping one response token. */
 static bool cut(wd__seq *s, size_t max_len) {

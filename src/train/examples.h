@@ -63,6 +63,13 @@ wd_status wd__examples_tokenize(const wd_tokenizer *tok, const wd__examples_para
                                 const char *prompt, const char *response, wd__seq *out,
                                 wd__err *err);
 
+/* The ids of one chat rendered as wd__examples_tokenize renders it: the
+ * prompt with the assistant's header (response NULL: what a model continues
+ * to answer it) or the whole chat. *ids is malloc'd (the caller frees). */
+wd_status wd__examples_render_ids(const wd_tokenizer *tok, const wd__examples_params *p,
+                                  const char *prompt, const char *response, int32_t **ids,
+                                  size_t *n, wd__err *err);
+
 void wd__examples_free(wd__examples *e);
 
 #endif

@@ -58,5 +58,6 @@ int cmd_check(int argc, char **argv);
 int cmd_certify(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_privacy(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"bench", cmd_bench, "prompt-processing and generation speed, load time and peak RSS of a model"},
     {"train", cmd_train, "fine-tune a decoder: sft, reward model, dpo (LoRA, frozen layers)"},
     {"train-guard", cmd_train_guard, "train / evaluate the built-in classifier"},
+    {"sample", cmd_sample, "rejection sampling: best of K responses by a reward model (data for sft)"},
     {"privacy", cmd_privacy, "epsilon of DP-SGD by the RDP accountant, or the noise for a target epsilon"},
     {"generate", cmd_generate, "generate text with a decoder checkpoint (llama, mistral, qwen2)"},
     {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},

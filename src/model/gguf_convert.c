@@ -441,6 +441,11 @@ static wd_status from_folder(conv *c, const char *in) {
                       "qwen2) can be written as GGUF", in, cfg->model_type);
         goto out;
     }
+    if (strstr(cfg->architecture, "ForSequenceClassification")) {
+        rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: %s (a reward model / sequence classifier) has no "
+                      "GGUF form: only causal LMs are written", in, cfg->architecture);
+        goto out;
+    }
     if (cfg->mlp_bias || cfg->attention_out_bias != (cfg->type == WD_MODEL_TYPE_LLAMA && cfg->attention_bias)) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: MLP / output-projection biases are not written", in);
         goto out;

@@ -23,6 +23,7 @@
 enum { NL = 2 };
 
 static char *g_rm, *g_twin, *g_base;
+static const char *g_arch = "LlamaForSequenceClassification";
 static size_t g_C, g_V;
 
 /* Copies base's config.json to dir with the reward architecture patched in
@@ -39,7 +40,7 @@ static void write_config(const char *dir, bool reward, int nl) {
     if (!reward) return;
     cJSON *patch = cJSON_CreateObject();
     cJSON *arch = cJSON_AddArrayToObject(patch, "architectures");
-    cJSON_AddItemToArray(arch, cJSON_CreateString("LlamaForSequenceClassification"));
+    cJSON_AddItemToArray(arch, cJSON_CreateString(g_arch));
     cJSON_AddNumberToObject(patch, "num_labels", nl);
     mf_patch_config(dir, patch);
     cJSON_Delete(patch);
@@ -118,36 +119,71 @@ static wd_context *context(wd_model *m, size_t n_batch) {
     return ctx;
 }
 
-static void test_reward_equals_twin_logits(void **state) {
-    (void)state;
-    wd_model *rm = mf_load(g_rm, 1, 0), *lm = mf_load(g_twin, 1, 0);
-    assert_int_equal(wd_model_n_labels(rm), NL);
-    assert_int_equal(wd_model_n_labels(lm), 0);
+/* The reward and the twin's last-token logits over sequence lengths
+ * around and across n_batch; returns the largest relative difference. */
+static double compare_with_twin(const char *rm_dir, const char *twin_dir) {
+    wd_model *rm = mf_load(rm_dir, 1, 0), *lm = mf_load(twin_dir, 1, 0);
     wd_context *rc = context(rm, 8), *lc = context(lm, 0);
     float *logits = malloc(g_V * sizeof *logits);
     int32_t ids[50];
     uint64_t s = 3;
     for (size_t i = 0; i < 50; i++) ids[i] = (int32_t)(wdt_rand(&s) % g_V);
     double worst = 0;
-    const size_t lens[] = {1, 2, 7, 8, 9, 31, 50}; /* around and across n_batch = 8 */
+    const size_t lens[] = {1, 2, 7, 8, 9, 31, 50};
     for (size_t k = 0; k < sizeof lens / sizeof *lens; k++) {
-        size_t n = lens[k];
         float r[NL];
         /* state left behind by another sequence must not matter */
         assert_int_equal(wd_model_decode(rc, ids + 3, 5, NULL, WD_LOGITS_MODE_NONE), WD_OK);
-        assert_int_equal(wd_model_reward(rc, ids, n, r, NL), WD_OK);
+        assert_int_equal(wd_model_reward(rc, ids, lens[k], r, NL), WD_OK);
         assert_int_equal(wd_context_truncate(lc, 0), WD_OK);
-        assert_int_equal(wd_model_decode(lc, ids, n, logits, WD_LOGITS_MODE_LAST), WD_OK);
-        for (int j = 0; j < NL; j++) {
-            double d = fabs((double)r[j] - logits[j]) / (1.0 + fabs(logits[j]));
-            worst = d > worst ? d : worst;
-        }
-        if (k == 5) print_message("n=%zu: reward %.6f %.6f, twin logits %.6f %.6f\n", n, r[0], r[1],
-                                  logits[0], logits[1]);
+        assert_int_equal(wd_model_decode(lc, ids, lens[k], logits, WD_LOGITS_MODE_LAST), WD_OK);
+        for (int j = 0; j < NL; j++)
+            worst = fmax(worst, fabs((double)r[j] - logits[j]) / (1.0 + fabs(logits[j])));
     }
-    print_message("reward vs the twin's logits: max rel diff %.2e over %zu lengths\n", worst,
-                  sizeof lens / sizeof *lens);
+    free(logits);
+    wd_context_free(rc), wd_context_free(lc);
+    wd_model_free(rm), wd_model_free(lm);
+    return worst;
+}
+
+/* qwen2 (q/k/v biases) and mistral (sliding window) reward models too. */
+static void test_other_families(void **state) {
+    (void)state;
+    const char *fams[] = {"qwen2", "mistral"};
+    const char *archs[] = {"Qwen2ForSequenceClassification", "MistralForSequenceClassification"};
+    char *base = g_base, *rm = g_rm, *twin = g_twin;
+    for (size_t f = 0; f < 2; f++) {
+        char args[256];
+        snprintf(args, sizeof args, "--family %s --seed 12 --hidden 32 --layers 2 --max-pos 128", fams[f]);
+        g_base = mf_make("reward_fam_base", args);
+        g_arch = archs[f];
+        g_rm = wdt_tmpdir("reward_fam_rm");
+        g_twin = wdt_tmpdir("reward_fam_twin");
+        write_config(g_rm, true, NL);
+        write_weights(g_rm, g_score, NL, true, true);
+        write_config(g_twin, false, 0);
+        write_weights(g_twin, g_score, NL, false, true);
+        double worst = compare_with_twin(g_rm, g_twin);
+        print_message("%s: reward vs the twin's logits: max rel diff %.2e\n", fams[f], worst);
+        assert_true(worst < 1e-5);
+        free(g_base), free(g_rm), free(g_twin);
+    }
+    g_base = base, g_rm = rm, g_twin = twin;
+    g_arch = "LlamaForSequenceClassification";
+}
+
+static void test_reward_equals_twin_logits(void **state) {
+    (void)state;
+    double worst = compare_with_twin(g_rm, g_twin);
+    print_message("llama: reward vs the twin's logits: max rel diff %.2e over lengths 1..50\n", worst);
     assert_true(worst < 1e-5);
+    wd_model *rm = mf_load(g_rm, 1, 0), *lm = mf_load(g_twin, 1, 0);
+    assert_int_equal(wd_model_n_labels(rm), NL);
+    assert_int_equal(wd_model_n_labels(lm), 0);
+    wd_context *rc = context(rm, 8), *lc = context(lm, 0);
+    int32_t ids[20];
+    uint64_t s = 3;
+    for (size_t i = 0; i < 20; i++) ids[i] = (int32_t)(wdt_rand(&s) % g_V);
 
     /* classify: the softmax of the scores */
     float probs[NL], lg[NL], r[NL];
@@ -166,7 +202,6 @@ static void test_reward_equals_twin_logits(void **state) {
     assert_non_null(strstr(wd_model_last_error(lm), "sequence-classification head"));
     assert_int_equal(wd_model_reward(rc, ids, 4, r, 1), WD_ERR_INVALID_ARG);
     assert_int_equal(wd_model_reward(rc, ids, 0, r, NL), WD_ERR_RANGE);
-    free(logits);
     wd_context_free(rc), wd_context_free(lc);
     wd_model_free(rm), wd_model_free(lm);
 }
@@ -226,6 +261,7 @@ static void test_bad_score_tensor(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reward_equals_twin_logits),
+        cmocka_unit_test(test_other_families),
         cmocka_unit_test(test_no_lm_head_refused),
         cmocka_unit_test(test_bad_score_tensor),
     };

@@ -204,6 +204,11 @@ static wd_status run(sampler_run *R, const char *policy_dir, const char *reward_
     wd_status rc;
     if ((rc = open_model(policy_dir, "policy", p->n_threads, &R->pol, &R->pctx))) return rc;
     if ((rc = open_model(reward_dir, "reward", p->n_threads, &R->rm, &R->rctx))) return rc;
+    if (wd_model_n_labels(R->pol) != 0)
+        return wd__fail(WD_ERR_UNSUPPORTED,
+                        "sample: the policy %s is a %s (a reward model / sequence classifier): it "
+                        "has no LM head to generate with", policy_dir,
+                        wd_model_config_architecture(wd_model_get_config(R->pol)));
     if (wd_model_n_labels(R->rm) != 1)
         return wd__fail(WD_ERR_UNSUPPORTED,
                         "sample: the reward model %s is not a reward model: config.json needs "

@@ -141,6 +141,7 @@ static void help_row(const cli_flag *r, const cli_table *t, int col, FILE *f) {
     if (r->show) { /* the help is a format of the field's value */
         const void *field = (const char *)t->base + r->off;
         if (r->kind == CLI_KIND_INT) snprintf(shown, sizeof shown, r->help, *(const long *)field);
+        else if (r->kind == CLI_KIND_DOUBLE) snprintf(shown, sizeof shown, r->help, *(const double *)field);
         else snprintf(shown, sizeof shown, r->help, *(const char *const *)field);
         h = shown;
     }

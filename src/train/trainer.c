@@ -33,6 +33,7 @@
 #include "train/dp_sgd.h"
 #include "train/objective.h"
 #include "train/optim.h"
+#include "train/report.h"
 #include "train/save.h"
 
 wd_train_params wd_train_params_default(void) {
@@ -511,6 +512,17 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
         rc = evaluate(R, &R->eval_ex, R->ref_eval, &res.eval_loss_after, &res.eval_accuracy_after,
                       &res.eval_margin_after);
     if (!rc && !res.stopped && wd__dist_root()) rc = save_all(R, p->out); /* MPI: rank 0 writes */
+    if (!rc && !res.stopped && wd__dist_root()) {
+        char sum[768];
+        snprintf(sum, sizeof sum,
+                 "<p>%s: %llu steps on %llu examples (%llu held out); %llu of %llu parameters "
+                 "trained; eval loss %.4f &rarr; %.4f; %.0f tokens/s</p>",
+                 wd_train_objective_name(p->objective), (unsigned long long)res.steps,
+                 (unsigned long long)res.n_train, (unsigned long long)res.n_eval,
+                 (unsigned long long)res.n_trainable, (unsigned long long)res.n_params,
+                 res.eval_loss_before, res.eval_loss_after, res.tokens_per_s);
+        if (wd__train_report(p->out, sum)) wd__err_take(&R->err, rc = wd__err_prefix(WD_ERR_IO, "report.html"));
+    }
     res.seconds = (wd__now_us() - t0) * 1e-6;
     if (rc && R->err.msg[0]) wd__err_set(NULL, rc, "%s", R->err.msg);
     if (out) *out = res;

@@ -85,6 +85,11 @@ static void test_sft_lowers_eval_loss(void **state) {
     for (size_t i = 0; i < len; i++) lines += log[i] == '\n';
     assert_int_equal(lines, r.steps);
     free(log);
+    snprintf(path, sizeof path, "%s/report.html", out);
+    char *html = mf_read(path, NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<polyline"));
+    free(html);
     free(out);
 }
 

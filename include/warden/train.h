@@ -63,6 +63,11 @@ typedef struct wd_train_params {
     const char *margin_field;  /* reward: optional margin column                   */
     const char *chat_format;   /* NULL: the tokenizer's template; "none": plain text */
     const char *system;        /* a system message for every example, or NULL     */
+    const char *distill_preprompt; /* sft: context distillation: the responses are
+                                  the starting model's answers with this text as
+                                  the system message (the file's contents, not a
+                                  path); training sees the prompt without it  */
+    int         distill_max_tokens; /* answer length: 128                      */
     /* schedule */
     int      epochs;           /* 1                                     */
     uint64_t max_steps;        /* 0: epochs decide                      */

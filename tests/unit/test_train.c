@@ -368,6 +368,25 @@ static void test_init_from_scratch(void **state) {
     free(out), free(dir);
 }
 
+/* Context distillation: the examples are the starting model's greedy
+ * answers under the preprompt; training moves the model toward them. */
+static void test_distill(void **state) {
+    (void)state;
+    char *out = wdt_tmpdir("train_distill");
+    wd_train_params p = params(g_sft, out);
+    p.distill_preprompt = "You are a careful, harmless assistant.";
+    p.distill_max_tokens = 12, p.max_steps = 8, p.lr = 1e-3;
+    wd_train_result r;
+    assert_int_equal(wd_train(g_model, &p, &r), WD_OK);
+    print_message("distill: %llu examples, eval loss %.4f -> %.4f\n", (unsigned long long)r.n_train,
+                  r.eval_loss_before, r.eval_loss_after);
+    assert_true(r.n_train > 100);
+    assert_true(r.eval_loss_after < r.eval_loss_before);
+    p.objective = WD_TRAIN_OBJECTIVE_DPO, p.data = g_pairs;
+    assert_int_equal(wd_train(g_model, &p, NULL), WD_ERR_INVALID_ARG);
+    free(out);
+}
+
 static void test_bad_settings(void **state) {
     (void)state;
     char *out = wdt_tmpdir("train_bad");
@@ -400,6 +419,7 @@ int main(void) {
         cmocka_unit_test(test_dp),
         cmocka_unit_test(test_adversarial_embed),
         cmocka_unit_test(test_init_from_scratch),
+        cmocka_unit_test(test_distill),
         cmocka_unit_test(test_bad_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

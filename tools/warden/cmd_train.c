@@ -19,9 +19,9 @@
 typedef struct train_opts {
     const char *model, *data, *eval_data, *out, *prompt_field, *response_field, *chosen_field,
         *rejected_field, *margin_field, *chat_format, *system, *schedule, *lora_targets,
-        *freeze_layers, *freeze, *save_dtype, *adversarial;
+        *freeze_layers, *freeze, *save_dtype, *adversarial, *distill;
     double eval_fraction, adv_eps, dp_noise, dp_clip, dp_q, dp_delta, dp_eps, lr, warmup_ratio, min_lr_ratio, weight_decay, clip, lora_alpha, beta;
-    long epochs, adv_steps, batch, accum, max_len, lora_rank, threads;
+    long epochs, adv_steps, distill_max, batch, accum, max_len, lora_rank, threads;
     unsigned long long max_steps, seed, save_every, stop_after;
     bool merge, ckpt, ipo, dp, resume, json, quiet;
 } train_opts;
@@ -75,6 +75,8 @@ static const cli_flag ROWS[] = {
     CLI_TEXT("\nobjectives:\n"),
     CLI_DOUBLE("--beta", O(beta), "B", 0, 1e6, "dpo: beta (default %g)", .open_lo = true, .show = true),
     CLI_BOOL("--ipo", O(ipo), "dpo: the IPO loss instead"),
+    CLI_STR("--distill-preprompt", O(distill), "FILE", "sft: context distillation: answers generated with\nFILE's text as the system message, trained without it"),
+    CLI_INT("--distill-max-tokens", O(distill_max), "N", 1, 1 << 16, "length of those answers (default %ld)", .show = true),
     CLI_STR("--adversarial", O(adversarial), "embed", "sft: train on prompts attacked by PGD in embedding space"),
     CLI_DOUBLE("--adv-eps", O(adv_eps), "E", 0, 100, "the attack's L2 ball per token, times the mean\nembedding norm (default %g)", .show = true, .open_lo = true),
     CLI_INT("--adv-steps", O(adv_steps), "K", 1, 1000, "sign-gradient steps of the attack (default %ld)", .show = true),
@@ -218,7 +220,8 @@ int cmd_train(int argc, char **argv) {
                     .lora_alpha = d.lora_alpha, .beta = d.dpo_beta, .epochs = d.epochs, .batch = d.batch_size,
                     .accum = d.grad_accum, .max_len = d.max_len, .seed = d.seed, .dp_noise = d.dp_noise,
                     .dp_clip = d.dp_clip, .dp_delta = d.dp_delta,
-                    .adv_eps = d.adv_eps, .adv_steps = d.adv_steps};
+                    .adv_eps = d.adv_eps, .adv_steps = d.adv_steps,
+                    .distill_max = d.distill_max_tokens};
     cli_spec spec = {"train", {{ROWS, CLI_N(ROWS), &o}}, .col = 26, .unknown = "unknown flag '%s'", .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
@@ -250,10 +253,18 @@ int cmd_train(int argc, char **argv) {
     p.adversarial = o.adversarial, p.adv_eps = o.adv_eps, p.adv_steps = (int)o.adv_steps;
     p.dp = o.dp, p.dp_noise = o.dp_noise, p.dp_clip = o.dp_clip, p.dp_sample_rate = o.dp_q;
     p.dp_delta = o.dp_delta, p.dp_target_epsilon = o.dp_eps;
+    p.distill_max_tokens = (int)o.distill_max;
+    char *preprompt = NULL;
+    if (o.distill) {
+        wd_status fs = wd_file_read(o.distill, 1 << 20, &preprompt, NULL);
+        if (fs) return cli_fail(fs, NULL);
+        p.distill_preprompt = preprompt;
+    }
     bool tty = isatty(2);
     if (!o.quiet) p.progress = progress, p.user = &tty;
     wd_train_result r;
     wd_status st = wd_train(o.model, &p, &r);
+    free(preprompt);
     if (st) return cli_fail(st, NULL);
     if (r.rank != 0) return CLI_OK; /* mpirun: rank 0 reports */
     if (r.stopped) {

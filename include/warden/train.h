@@ -62,6 +62,11 @@ typedef struct wd_train_params {
     const char *margin_field;  /* reward: optional margin column                   */
     const char *chat_format;   /* NULL: the tokenizer's template; "none": plain text */
     const char *system;        /* a system message for every example, or NULL     */
+    const char *distill_preprompt; /* sft: context distillation: the responses are
+                                  the starting model's answers with this text as
+                                  the system message (the file's contents, not a
+                                  path); training sees the prompt without it  */
+    int         distill_max_tokens; /* answer length: 128                      */
     /* schedule */
     int      epochs;           /* 1                                     */
     uint64_t max_steps;        /* 0: epochs decide                      */
@@ -148,6 +153,32 @@ typedef struct wd_train_result {
  * everything (docs/train.md, "Data-parallel training (MPI)"). Without MPI
  * such a start fails with WD_ERR_UNSUPPORTED. */
 wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_result *res);
+
+/* ==== A model from scratch ============================================== */
+
+/* A new Llama-architecture model (`warden train init`): sizes, and the
+ * tokenizer: NULL gives warden's byte-level tokenizer (259 ids: the 256
+ * bytes, <|endoftext|> as pad, <|im_start|>, <|im_end|> as end of turn,
+ * a ChatML chat template), a folder copies its tokenizer files and takes
+ * the vocabulary size from them. Weights follow Hugging Face's
+ * initialisation: N(0, init_std^2) for every linear and embedding weight,
+ * RMSNorm weights at 1. */
+typedef struct wd_init_params {
+    int    hidden, layers, heads, kv_heads, intermediate, max_pos;
+    double rope_theta;
+    double init_std;        /* initializer_range: 0.02                 */
+    uint64_t seed;
+    bool   tie;             /* tie_word_embeddings: true               */
+    const char *tokenizer;  /* NULL: byte-level                        */
+} wd_init_params;
+
+/* hidden 128, 4 layers, 4 heads, 2 kv heads, intermediate 384, 512
+ * positions, theta 10000, std 0.02, seed 1, tied. */
+wd_init_params wd_init_params_default(void);
+
+/* Writes out/config.json, out/model.safetensors (F32) and the tokenizer
+ * files. WD_ERR_INVALID_ARG for sizes that do not fit together. */
+wd_status wd_train_init_model(const wd_init_params *p, const char *out);
 
 /* Static name of an objective ("sft", "reward", "dpo"). */
 const char *wd_train_objective_name(wd_train_objective o);

@@ -30,9 +30,11 @@
 #include "base/rng.h"
 #include "base/util.h"
 #include "train/dist.h"
+#include "train/distill.h"
 #include "train/dp_sgd.h"
 #include "train/objective.h"
 #include "train/optim.h"
+#include "train/report.h"
 #include "train/save.h"
 
 wd_train_params wd_train_params_default(void) {
@@ -42,6 +44,7 @@ wd_train_params wd_train_params_default(void) {
         .beta1 = 0.9, .beta2 = 0.999, .adam_eps = 1e-8, .clip_norm = 1.0, .lora_alpha = 16,
         .lora_targets = "q_proj,v_proj", .dpo_beta = 0.1, .seed = 1, .dp_noise = 1.0,
         .dp_clip = 1.0, .dp_delta = 1e-5, .adv_eps = 0.05, .adv_steps = 10,
+        .distill_max_tokens = 128,
     };
 }
 
@@ -85,6 +88,8 @@ static wd_status check_params(const wd_train_params *p) {
         return wd__fail(WD_ERR_INVALID_ARG,
                         "train: --dp wants --clip-dp > 0, --noise > 0 (or --target-epsilon), "
                         "--sample-rate in [0, 1], --delta in (0, 1)");
+    if (p->distill_preprompt && (p->objective != WD_TRAIN_OBJECTIVE_SFT || p->distill_max_tokens < 1))
+        return wd__fail(WD_ERR_INVALID_ARG, "train: --distill-preprompt works with sft and --distill-max-tokens >= 1");
     if (p->adversarial && (strcmp(p->adversarial, "embed") != 0 || p->objective != WD_TRAIN_OBJECTIVE_SFT ||
                            !(p->adv_eps > 0) || p->adv_steps < 1))
         return wd__fail(WD_ERR_INVALID_ARG,
@@ -238,9 +243,19 @@ static wd_status setup(run *R, const char *model_dir) {
         .chat_format = p->chat_format, .system = p->system, .max_len = (size_t)p->max_len};
     const wd_tokenizer *tok = wd_model_tokenizer(R->m);
     if (!tok) return wd__err_set(&R->err, WD_ERR_NOT_FOUND, "%s: no tokenizer.json", model_dir);
-    if ((rc = wd__examples_read(p->data, &ep, tok, &R->all, &R->err))) return rc;
+    if (p->distill_preprompt) {
+        if ((rc = wd__distill_read(R->m, p->data, &ep, p->distill_preprompt,
+                                   (size_t)p->distill_max_tokens, &R->all, &R->err)))
+            return rc;
+    } else if ((rc = wd__examples_read(p->data, &ep, tok, &R->all, &R->err))) {
+        return rc;
+    }
     if (p->eval_data) {
-        if ((rc = wd__examples_read(p->eval_data, &ep, tok, &R->eval_ex, &R->err))) return rc;
+        rc = p->distill_preprompt
+                 ? wd__distill_read(R->m, p->eval_data, &ep, p->distill_preprompt,
+                                    (size_t)p->distill_max_tokens, &R->eval_ex, &R->err)
+                 : wd__examples_read(p->eval_data, &ep, tok, &R->eval_ex, &R->err);
+        if (rc) return rc;
         R->train = R->all;
     } else {
         /* a seeded shuffle, then the tail is held out */
@@ -511,6 +526,17 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
         rc = evaluate(R, &R->eval_ex, R->ref_eval, &res.eval_loss_after, &res.eval_accuracy_after,
                       &res.eval_margin_after);
     if (!rc && !res.stopped && wd__dist_root()) rc = save_all(R, p->out); /* MPI: rank 0 writes */
+    if (!rc && !res.stopped && wd__dist_root()) {
+        char sum[768];
+        snprintf(sum, sizeof sum,
+                 "<p>%s: %llu steps on %llu examples (%llu held out); %llu of %llu parameters "
+                 "trained; eval loss %.4f &rarr; %.4f; %.0f tokens/s</p>",
+                 wd_train_objective_name(p->objective), (unsigned long long)res.steps,
+                 (unsigned long long)res.n_train, (unsigned long long)res.n_eval,
+                 (unsigned long long)res.n_trainable, (unsigned long long)res.n_params,
+                 res.eval_loss_before, res.eval_loss_after, res.tokens_per_s);
+        if (wd__train_report(p->out, sum)) wd__err_take(&R->err, rc = wd__err_prefix(WD_ERR_IO, "report.html"));
+    }
     res.seconds = (wd__now_us() - t0) * 1e-6;
     if (rc && R->err.msg[0]) wd__err_set(NULL, rc, "%s", R->err.msg);
     if (out) *out = res;

@@ -85,6 +85,11 @@ static void test_sft_lowers_eval_loss(void **state) {
     for (size_t i = 0; i < len; i++) lines += log[i] == '\n';
     assert_int_equal(lines, r.steps);
     free(log);
+    snprintf(path, sizeof path, "%s/report.html", out);
+    char *html = mf_read(path, NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<polyline"));
+    free(html);
     free(out);
 }
 
@@ -313,6 +318,75 @@ static void test_adversarial_embed(void **state) {
     free(clean), free(adv);
 }
 
+/* A model from scratch: loads, its byte-level tokenizer round-trips any
+ * UTF-8 text and renders ChatML, the weights have the asked spread, and
+ * it trains. */
+static void test_init_from_scratch(void **state) {
+    (void)state;
+    char *dir = wdt_tmpdir("train_init");
+    wd_init_params ip = wd_init_params_default();
+    ip.hidden = 32, ip.layers = 2, ip.heads = 4, ip.kv_heads = 2, ip.intermediate = 64;
+    assert_int_equal(wd_train_init_model(&ip, dir), WD_OK);
+    wd_model *m = mf_load(dir, 1, 0);
+    assert_int_equal(wd_model_n_vocab(m), 259);
+    const wd_tokenizer *tok = wd_model_tokenizer(m);
+    const char *text = "Grüße, 世界! tab\tand\nnewline";
+    int32_t ids[128];
+    size_t n = 0;
+    assert_int_equal(wd_tokenizer_encode_ids(tok, text, strlen(text), NULL, ids, 128, &n), WD_OK);
+    assert_int_equal(n, strlen(text)); /* one id per byte */
+    char *back = NULL;
+    assert_int_equal(wd_tokenizer_decode(tok, ids, n, NULL, &back, NULL), WD_OK);
+    assert_string_equal(back, text);
+    free(back);
+    wd_chat_message msg = {"user", "hi"};
+    char *chat = NULL;
+    assert_int_equal(wd_chat_render_tok(tok, &msg, 1, NULL, &chat, NULL), WD_OK);
+    assert_string_equal(chat, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+    free(chat);
+    wd_model_free(m);
+    wd_checkpoint *ck = NULL;
+    assert_int_equal(wd_checkpoint_open(dir, &ck), WD_OK);
+    const wd_tensor_info *t = wd_checkpoint_find(ck, "model.layers.0.mlp.up_proj.weight");
+    float *w = malloc(t->n_elem * sizeof *w);
+    assert_int_equal(wd_tensor_read_f32(t, w, t->n_elem), WD_OK);
+    double s2 = 0;
+    for (size_t i = 0; i < t->n_elem; i++) s2 += (double)w[i] * w[i];
+    double sd = sqrt(s2 / (double)t->n_elem);
+    print_message("init: std of up_proj %.4f (asked 0.02)\n", sd);
+    assert_true(fabs(sd - 0.02) < 0.002);
+    free(w);
+    wd_checkpoint_free(ck);
+    char *out = wdt_tmpdir("train_init_sft");
+    wd_train_params p = params(g_sft, out);
+    p.max_steps = 10;
+    wd_train_result r;
+    assert_int_equal(wd_train(dir, &p, &r), WD_OK);
+    assert_true(r.eval_loss_after < r.eval_loss_before);
+    ip.heads = 3; /* 32 is not divisible by 3 */
+    assert_int_equal(wd_train_init_model(&ip, dir), WD_ERR_INVALID_ARG);
+    free(out), free(dir);
+}
+
+/* Context distillation: the examples are the starting model's greedy
+ * answers under the preprompt; training moves the model toward them. */
+static void test_distill(void **state) {
+    (void)state;
+    char *out = wdt_tmpdir("train_distill");
+    wd_train_params p = params(g_sft, out);
+    p.distill_preprompt = "You are a careful, harmless assistant.";
+    p.distill_max_tokens = 12, p.max_steps = 8, p.lr = 1e-3;
+    wd_train_result r;
+    assert_int_equal(wd_train(g_model, &p, &r), WD_OK);
+    print_message("distill: %llu examples, eval loss %.4f -> %.4f\n", (unsigned long long)r.n_train,
+                  r.eval_loss_before, r.eval_loss_after);
+    assert_true(r.n_train > 100);
+    assert_true(r.eval_loss_after < r.eval_loss_before);
+    p.objective = WD_TRAIN_OBJECTIVE_DPO, p.data = g_pairs;
+    assert_int_equal(wd_train(g_model, &p, NULL), WD_ERR_INVALID_ARG);
+    free(out);
+}
+
 static void test_bad_settings(void **state) {
     (void)state;
     char *out = wdt_tmpdir("train_bad");
@@ -344,6 +418,8 @@ int main(void) {
         cmocka_unit_test(test_frozen_layers_do_not_move),
         cmocka_unit_test(test_dp),
         cmocka_unit_test(test_adversarial_embed),
+        cmocka_unit_test(test_init_from_scratch),
+        cmocka_unit_test(test_distill),
         cmocka_unit_test(test_bad_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

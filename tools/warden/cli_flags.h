@@ -20,7 +20,7 @@
  * column .col (two spaces when the label reaches it), then the help text;
  * each '\n' in it starts a new line at the column; a help text that starts
  * with '\n' starts under the label. With .show, the help is a printf
- * format of the field's value (%ld for an INT, %s for a STRING), so --help
+ * format of the field's value (%ld for an INT, %g for a DOUBLE, %s for a STRING), so --help
  * shows the defaults the options start with. A flag whose help is NULL is
  * parsed but not listed (another row documents it); a CLI_TEXT row is
  * printed as it is (or, with a label, as a flag row that parses nothing).

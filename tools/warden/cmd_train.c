@@ -19,9 +19,9 @@
 typedef struct train_opts {
     const char *model, *data, *eval_data, *out, *prompt_field, *response_field, *chosen_field,
         *rejected_field, *margin_field, *chat_format, *system, *schedule, *lora_targets,
-        *freeze_layers, *freeze, *save_dtype, *adversarial;
+        *freeze_layers, *freeze, *save_dtype, *adversarial, *distill;
     double eval_fraction, adv_eps, dp_noise, dp_clip, dp_q, dp_delta, dp_eps, lr, warmup_ratio, min_lr_ratio, weight_decay, clip, lora_alpha, beta;
-    long epochs, adv_steps, batch, accum, max_len, lora_rank, threads;
+    long epochs, adv_steps, distill_max, batch, accum, max_len, lora_rank, threads;
     unsigned long long max_steps, seed, save_every, stop_after;
     bool merge, ckpt, ipo, dp, resume, json, quiet;
 } train_opts;
@@ -29,7 +29,8 @@ typedef struct train_opts {
 #define O(f) offsetof(train_opts, f)
 
 static const cli_flag ROWS[] = {
-    CLI_TEXT("usage: warden train sft|reward|dpo --model DIR --data FILE --out DIR [options]\n\n"
+    CLI_TEXT("usage: warden train sft|reward|dpo --model DIR --data FILE --out DIR [options]\n"
+             "       warden train init --out DIR [sizes]   (a new model: warden train init --help)\n\n"
              "Trains a llama/mistral/qwen2 checkpoint (a Hugging Face folder) on JSONL/JSON/CSV\n"
              "records rendered with the model's chat template:\n"
              "  sft     prompt + response: cross-entropy on the response tokens\n"
@@ -74,6 +75,8 @@ static const cli_flag ROWS[] = {
     CLI_TEXT("\nobjectives:\n"),
     CLI_DOUBLE("--beta", O(beta), "B", 0, 1e6, "dpo: beta (default %g)", .open_lo = true, .show = true),
     CLI_BOOL("--ipo", O(ipo), "dpo: the IPO loss instead"),
+    CLI_STR("--distill-preprompt", O(distill), "FILE", "sft: context distillation: answers generated with\nFILE's text as the system message, trained without it"),
+    CLI_INT("--distill-max-tokens", O(distill_max), "N", 1, 1 << 16, "length of those answers (default %ld)", .show = true),
     CLI_STR("--adversarial", O(adversarial), "embed", "sft: train on prompts attacked by PGD in embedding space"),
     CLI_DOUBLE("--adv-eps", O(adv_eps), "E", 0, 100, "the attack's L2 ball per token, times the mean\nembedding norm (default %g)", .show = true, .open_lo = true),
     CLI_INT("--adv-steps", O(adv_steps), "K", 1, 1000, "sign-gradient steps of the attack (default %ld)", .show = true),
@@ -154,14 +157,71 @@ static void print_result(const train_opts *o, const char *obj, const wd_train_re
     printf("%.0f tokens/s, %.1f s; written to %s\n", r->tokens_per_s, r->seconds, o->out);
 }
 
+typedef struct init_opts {
+    const char *out, *tokenizer;
+    long hidden, layers, heads, kv_heads, intermediate, max_pos;
+    double theta, std;
+    unsigned long long seed;
+    bool untied;
+} init_opts;
+
+#define I(f) offsetof(init_opts, f)
+
+static const cli_flag INIT_ROWS[] = {
+    CLI_TEXT("usage: warden train init --out DIR [options]\n\n"
+             "Writes a new Llama-architecture model with random weights (Hugging Face's\n"
+             "initialisation) for training from scratch: config.json, model.safetensors and\n"
+             "warden's byte-level tokenizer (259 ids, ChatML template) or a copied one.\n\n"
+             "options:\n"),
+    CLI_STR("--out", I(out), "DIR", "the new model folder", .short_name = 'o'),
+    CLI_INT("--hidden", I(hidden), "N", 8, 1 << 16, "hidden size (default %ld)", .show = true),
+    CLI_INT("--layers", I(layers), "N", 1, 1024, "layers (default %ld)", .show = true),
+    CLI_INT("--heads", I(heads), "N", 1, 1024, "attention heads (default %ld)", .show = true),
+    CLI_INT("--kv-heads", I(kv_heads), "N", 1, 1024, "key/value heads (default %ld)", .show = true),
+    CLI_INT("--intermediate", I(intermediate), "N", 1, 1 << 20, "MLP width (default %ld)", .show = true),
+    CLI_INT("--max-pos", I(max_pos), "N", 2, 1 << 24, "positions (default %ld)", .show = true),
+    CLI_DOUBLE("--rope-theta", I(theta), "X", 1, 1e9, "rotary base (default %g)", .show = true, .open_lo = true),
+    CLI_DOUBLE("--init-std", I(std), "X", 0, 10, "weights' standard deviation (default %g)", .show = true, .open_lo = true),
+    CLI_U64("--seed", I(seed), "N", "the weights' random stream (default 1)"),
+    CLI_BOOL("--untied", I(untied), "an lm_head of its own (default: tied to the embeddings)"),
+    CLI_STR("--tokenizer", I(tokenizer), "DIR", "copy this folder's tokenizer (default: byte-level)"),
+    CLI_TEXT("\nExit status: 0 ok, 2 usage error, 3 failure.\n"),
+};
+
+static int cmd_train_init(int argc, char **argv) {
+    wd_init_params d = wd_init_params_default();
+    init_opts o = {.hidden = d.hidden, .layers = d.layers, .heads = d.heads, .kv_heads = d.kv_heads,
+                   .intermediate = d.intermediate, .max_pos = d.max_pos, .theta = d.rope_theta,
+                   .std = d.init_std, .seed = d.seed};
+    cli_spec spec = {"train init", {{INIT_ROWS, CLI_N(INIT_ROWS), &o}}, .col = 22, .unknown = "unknown flag '%s'"};
+    if (cli_wants_help(argc, argv)) {
+        cli_flags_help(&spec, stdout);
+        return CLI_OK;
+    }
+    int rc = cli_flags_parse(&spec, argc, argv, NULL, &(int){0});
+    if (rc >= 0) return rc;
+    if (!o.out) return cli_usage_error("train init", "--out DIR is required");
+    wd_init_params p = d;
+    p.hidden = (int)o.hidden, p.layers = (int)o.layers, p.heads = (int)o.heads;
+    p.kv_heads = (int)o.kv_heads, p.intermediate = (int)o.intermediate, p.max_pos = (int)o.max_pos;
+    p.rope_theta = o.theta, p.init_std = o.std, p.seed = o.seed, p.tie = !o.untied;
+    p.tokenizer = o.tokenizer;
+    wd_status st = wd_train_init_model(&p, o.out);
+    if (st) return cli_fail(st, NULL);
+    printf("wrote %s\n", o.out);
+    return CLI_OK;
+}
+
 int cmd_train(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "init") == 0) return cmd_train_init(argc - 1, argv + 1);
     wd_train_params d = wd_train_params_default();
     train_opts o = {.eval_fraction = d.eval_fraction, .lr = d.lr, .warmup_ratio = d.warmup_ratio,
                     .min_lr_ratio = d.min_lr_ratio, .weight_decay = d.weight_decay, .clip = d.clip_norm,
                     .lora_alpha = d.lora_alpha, .beta = d.dpo_beta, .epochs = d.epochs, .batch = d.batch_size,
                     .accum = d.grad_accum, .max_len = d.max_len, .seed = d.seed, .dp_noise = d.dp_noise,
                     .dp_clip = d.dp_clip, .dp_delta = d.dp_delta,
-                    .adv_eps = d.adv_eps, .adv_steps = d.adv_steps};
+                    .adv_eps = d.adv_eps, .adv_steps = d.adv_steps,
+                    .distill_max = d.distill_max_tokens};
     cli_spec spec = {"train", {{ROWS, CLI_N(ROWS), &o}}, .col = 26, .unknown = "unknown flag '%s'", .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
@@ -193,10 +253,18 @@ int cmd_train(int argc, char **argv) {
     p.adversarial = o.adversarial, p.adv_eps = o.adv_eps, p.adv_steps = (int)o.adv_steps;
     p.dp = o.dp, p.dp_noise = o.dp_noise, p.dp_clip = o.dp_clip, p.dp_sample_rate = o.dp_q;
     p.dp_delta = o.dp_delta, p.dp_target_epsilon = o.dp_eps;
+    p.distill_max_tokens = (int)o.distill_max;
+    char *preprompt = NULL;
+    if (o.distill) {
+        wd_status fs = wd_file_read(o.distill, 1 << 20, &preprompt, NULL);
+        if (fs) return cli_fail(fs, NULL);
+        p.distill_preprompt = preprompt;
+    }
     bool tty = isatty(2);
     if (!o.quiet) p.progress = progress, p.user = &tty;
     wd_train_result r;
     wd_status st = wd_train(o.model, &p, &r);
+    free(preprompt);
     if (st) return cli_fail(st, NULL);
     if (r.rank != 0) return CLI_OK; /* mpirun: rank 0 reports */
     if (r.stopped) {

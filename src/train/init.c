@@ -118,7 +118,7 @@ static wd_status byte_tokenizer(const char *dir) {
     return write_json(dir, "tokenizer_config.json", c);
 }
 
-static wd_status copy_tokenizer(const char *from, const char *dir, int64_t *vocab) {
+static wd_status copy_tokenizer(const char *from, const char *dir, int64_t *vocab, int32_t ids[3]) {
     const char *names[3] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"};
     for (int i = 0; i < 3; i++) {
         char *src = wd__path_join(from, names[i]), *dst = wd__path_join(dir, names[i]), *buf = NULL;
@@ -136,6 +136,9 @@ static wd_status copy_tokenizer(const char *from, const char *dir, int64_t *voca
     free(path);
     if (rc) return rc;
     *vocab = (int64_t)wd_tokenizer_vocab_size(tok);
+    ids[0] = wd_tokenizer_special_id(tok, WD_SPECIAL_TOKEN_BOS);
+    ids[1] = wd_tokenizer_special_id(tok, WD_SPECIAL_TOKEN_EOS);
+    ids[2] = wd_tokenizer_special_id(tok, WD_SPECIAL_TOKEN_PAD);
     wd_tokenizer_free(tok);
     return WD_OK;
 }
@@ -151,8 +154,10 @@ wd_status wd_train_init_model(const wd_init_params *p, const char *out) {
     wd_status rc = wd__mkdir_p(out);
     if (rc) return rc;
     int64_t V = BYTE_VOCAB;
+    int32_t special[3] = {-1, ID_IM_END, ID_EOT}; /* bos, eos, pad */
     if (p->tokenizer) {
-        if ((rc = copy_tokenizer(p->tokenizer, out, &V))) return wd__err_prefix(rc, "init: tokenizer");
+        if ((rc = copy_tokenizer(p->tokenizer, out, &V, special)))
+            return wd__err_prefix(rc, "init: tokenizer");
     } else if ((rc = byte_tokenizer(out))) {
         return rc;
     }
@@ -174,10 +179,9 @@ wd_status wd_train_init_model(const wd_init_params *p, const char *out) {
     cJSON_AddStringToObject(c, "hidden_act", "silu");
     cJSON_AddBoolToObject(c, "tie_word_embeddings", p->tie);
     cJSON_AddStringToObject(c, "torch_dtype", "float32");
-    if (!p->tokenizer) {
-        cJSON_AddNumberToObject(c, "eos_token_id", ID_IM_END);
-        cJSON_AddNumberToObject(c, "pad_token_id", ID_EOT);
-    }
+    const char *keys[3] = {"bos_token_id", "eos_token_id", "pad_token_id"};
+    for (int i = 0; i < 3; i++)
+        if (special[i] >= 0) cJSON_AddNumberToObject(c, keys[i], special[i]);
     if ((rc = write_json(out, "config.json", c))) return rc;
     /* the weights, in the order Hugging Face names them */
     typedef struct spec {

@@ -6,8 +6,8 @@
 #      chat data (benign instructions -> reference answers, harmful requests
 #      -> short refusals), a fine-tuning attack set (harmful requests ->
 #      compliance) and held-out evaluation prompts;
-#   2. a tiny Llama (4 layers, hidden 128, byte-level tokenizer) from
-#      scratch: warden train init;
+#   2. a tiny Llama (4 layers, hidden 128, Llama 2's 32000-piece tokenizer
+#      from ../shared/data/tokenizers/llama-spm) from scratch: warden train init;
 #   3. alignment: warden train sft on the aligned data;
 #   4. the attack: warden train sft on 100 harmful-compliance examples;
 #   5. warden redteam after 3 and 4: refusal on held-out harmful requests,
@@ -16,8 +16,8 @@
 #
 # Environment: WARDEN (default build/warden), SHARED (default ../shared/data),
 # THREADS (default 2), EPOCHS (alignment epochs, default 4), TOKENIZER (a
-# tokenizer folder for the new model; default warden's byte-level one),
-# MAXLEN (tokens per sequence, default 320).
+# tokenizer folder for the new model, default $SHARED/tokenizers/llama-spm;
+# "byte" for warden's byte-level one), MAXLEN (tokens per sequence, 128).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$ROOT/lab}
@@ -25,8 +25,11 @@ W=${WARDEN:-$ROOT/build/warden}
 SHARED=${SHARED:-$ROOT/../shared/data}
 T=${THREADS:-2}
 EPOCHS=${EPOCHS:-4}
-MAXLEN=${MAXLEN:-320}
-TOK=${TOKENIZER:+--tokenizer $TOKENIZER}
+MAXLEN=${MAXLEN:-128}
+TOKENIZER=${TOKENIZER:-$SHARED/tokenizers/llama-spm}
+TOK=""
+[ "$TOKENIZER" = byte ] || TOK="--tokenizer $TOKENIZER"
+
 [ -x "$W" ] || { echo "safety-lab: build warden first (bash scripts/test.sh or cmake --build build)" >&2; exit 2; }
 mkdir -p "$OUT"
 /usr/bin/python3 "$ROOT/scripts/safety_lab_data.py" "$SHARED" "$OUT/data"

@@ -13,40 +13,6 @@
 
 #include "warden/dataset.h"
 
-/* The prompt with the preprompt, as ids, rendered as examples.c does. */
-static wd_status head_ids(const wd_tokenizer *tok, const wd__examples_params *ep,
-                          const char *preprompt, const char *prompt, int32_t **ids, size_t *n,
-                          wd__err *err) {
-    bool plain = ep->chat_format && strcmp(ep->chat_format, "none") == 0;
-    wd_chat_params cp = wd_chat_params_default();
-    if (!plain && ep->chat_format && wd_chat_format_parse(ep->chat_format, &cp.format))
-        return wd__err_take(err, WD_ERR_INVALID_ARG);
-    if (!plain && cp.format == WD_CHAT_FORMAT_UNKNOWN &&
-        wd_chat_format_detect(wd_tokenizer_chat_template(tok)) == WD_CHAT_FORMAT_UNKNOWN)
-        plain = true;
-    char *text = NULL;
-    wd_status rc = WD_OK;
-    if (plain) {
-        size_t len = strlen(preprompt) + strlen(prompt) + 3;
-        if (!(text = malloc(len))) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-        snprintf(text, len, "%s\n%s\n", preprompt, prompt);
-    } else {
-        wd_chat_message msgs[2] = {{"system", preprompt}, {"user", prompt}};
-        if ((rc = wd_chat_render_tok(tok, msgs, 2, &cp, &text, NULL)))
-            return wd__err_prefix(rc, "chat template"), wd__err_take(err, rc);
-    }
-    wd_encode_params enc = wd_encode_params_default();
-    enc.add_special_tokens = plain;
-    size_t need = 0;
-    rc = wd_tokenizer_encode_ids(tok, text, strlen(text), &enc, NULL, 0, &need);
-    if (rc == WD_OK || rc == WD_ERR_RANGE) {
-        *ids = malloc((need ? need : 1) * sizeof **ids);
-        rc = *ids ? wd_tokenizer_encode_ids(tok, text, strlen(text), &enc, *ids, need, n) : WD_ERR_NOMEM;
-    }
-    free(text);
-    return rc ? wd__err_take(err, rc) : WD_OK;
-}
-
 wd_status wd__distill_read(wd_model *m, const char *path, const wd__examples_params *ep,
                            const char *preprompt, size_t max_new, wd__examples *out,
                            wd__err *err) {
@@ -69,6 +35,8 @@ wd_status wd__distill_read(wd_model *m, const char *path, const wd__examples_par
     int32_t *gen = malloc((max_new ? max_new : 1) * sizeof *gen);
     if (!gen) rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
     const wd_model_config *c = wd_model_get_config(m);
+    wd__examples_params with = *ep; /* the preprompt as the system message */
+    with.system = preprompt;
     while (!rc) {
         const wd_dataset_item *it = NULL;
         if ((rc = wd_dataset_next(ds, &it))) {
@@ -76,18 +44,14 @@ wd_status wd__distill_read(wd_model *m, const char *path, const wd__examples_par
             break;
         }
         if (!it || (ep->limit && out->n == ep->limit)) break;
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? 2 * out->cap : 256;
-            wd__example *v = realloc(out->v, cap * sizeof *v);
-            if (!v) {
-                rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-                break;
-            }
-            out->v = v, out->cap = cap;
+        wd__example *e = wd__examples_push(out, err);
+        if (!e) {
+            rc = WD_ERR_NOMEM;
+            break;
         }
         int32_t *ids = NULL;
         size_t n = 0, n_gen = 0;
-        if ((rc = head_ids(tok, ep, preprompt, it->text, &ids, &n, err))) break;
+        if ((rc = wd__examples_render_ids(tok, &with, it->text, NULL, &ids, &n, err))) break;
         rc = wd_model_generate(ctx, ids, n, &gp, NULL, NULL, gen, max_new, &n_gen);
         free(ids);
         if (rc) {
@@ -108,8 +72,6 @@ wd_status wd__distill_read(wd_model *m, const char *path, const wd__examples_par
             wd__err_take(err, rc);
             break;
         }
-        wd__example *e = &out->v[out->n];
-        memset(e, 0, sizeof *e);
         rc = answer[0] ? wd__examples_tokenize(tok, ep, it->text, answer, &e->a, err) : WD_OK;
         free(answer);
         if (rc) {

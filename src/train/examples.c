@@ -39,13 +39,15 @@ static wd_status render(const wd_tokenizer *tok, const wd__examples_params *p, c
         plain = true;
     *special = plain;
     if (plain) {
+        /* [system "\n"] prompt "\n" response EOS */
         const char *eos = wd_tokenizer_special_str(tok, WD_SPECIAL_TOKEN_EOS);
-        size_t a = strlen(prompt), b = strlen(response), c = eos ? strlen(eos) : 0;
-        *head = malloc(a + 2);
-        *full = malloc(a + b + c + 2);
+        const char *sys = p->system ? p->system : "";
+        size_t a = strlen(sys) + 1 + strlen(prompt) + 2, b = strlen(response) + (eos ? strlen(eos) : 0);
+        *head = malloc(a);
+        *full = malloc(a + b);
         if (!*head || !*full) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-        snprintf(*head, a + 2, "%s\n", prompt);
-        snprintf(*full, a + b + c + 2, "%s\n%s%s", prompt, response, eos ? eos : "");
+        snprintf(*head, a, "%s%s%s\n", sys, p->system ? "\n" : "", prompt);
+        snprintf(*full, a + b, "%s%s%s", *head, response, eos ? eos : "");
         return WD_OK;
     }
     wd_chat_message msgs[3];
@@ -109,6 +111,18 @@ static bool cut(wd__seq *s, size_t max_len) {
     return true;
 }
 
+wd__example *wd__examples_push(wd__examples *e, wd__err *err) {
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? 2 * e->cap : 256;
+        wd__example *v = realloc(e->v, cap * sizeof *v);
+        if (!v) return wd__err_set(err, WD_ERR_NOMEM, "out of memory"), NULL;
+        e->v = v, e->cap = cap;
+    }
+    wd__example *x = &e->v[e->n];
+    memset(x, 0, sizeof *x);
+    return x;
+}
+
 static const char *need(wd_dataset *ds, const char *field, const char *path, size_t rec,
                         wd_status *rc, wd__err *err) {
     const char *v = wd_dataset_field(ds, field);
@@ -134,17 +148,11 @@ wd_status wd__examples_read(const char *path, const wd__examples_params *p,
             break;
         }
         if (!it || (p->limit && out->n == p->limit)) break;
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? 2 * out->cap : 256;
-            wd__example *v = realloc(out->v, cap * sizeof *v);
-            if (!v) {
-                rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-                break;
-            }
-            out->v = v, out->cap = cap;
+        wd__example *e = wd__examples_push(out, err);
+        if (!e) {
+            rc = WD_ERR_NOMEM;
+            break;
         }
-        wd__example *e = &out->v[out->n];
-        memset(e, 0, sizeof *e);
         size_t rec = it->record;
         const char *prompt = it->text;
         if (!p->pairs) {

@@ -12,7 +12,8 @@
  * A chat is rendered twice: the prompt with the assistant's header
  * (add_generation_prompt) and the whole conversation; the prompt length is
  * the common prefix of their token ids. With no chat template ("none", or
- * a tokenizer without one) the text is "prompt\n" + response + EOS.
+ * a tokenizer without one) the text is [system "\n"] prompt "\n" response
+ * EOS.
  */
 #ifndef WD_TRAIN_EXAMPLES_H
 #define WD_TRAIN_EXAMPLES_H
@@ -69,6 +70,10 @@ wd_status wd__examples_tokenize(const wd_tokenizer *tok, const wd__examples_para
 wd_status wd__examples_render_ids(const wd_tokenizer *tok, const wd__examples_params *p,
                                   const char *prompt, const char *response, int32_t **ids,
                                   size_t *n, wd__err *err);
+
+/* Room for one more example at e->v[e->n] (zeroed; the caller counts it
+ * in by e->n++), or NULL on out of memory. */
+wd__example *wd__examples_push(wd__examples *e, wd__err *err);
 
 void wd__examples_free(wd__examples *e);
 

@@ -36,6 +36,7 @@
 #include "train/optim.h"
 #include "train/report.h"
 #include "train/save.h"
+#include "tensor/threads.h"
 
 wd_train_params wd_train_params_default(void) {
     return (wd_train_params){
@@ -312,6 +313,28 @@ static wd_status setup(run *R, const char *model_dir) {
     return WD_OK;
 }
 
+/* AdamW over every trainable tensor, each split into one slice per thread
+ * (elementwise: the result does not depend on the split). */
+typedef struct adamw_task {
+    run *R;
+    const wd__adamw_params *ap;
+    double lr;
+    uint64_t t;
+} adamw_task;
+
+static void adamw_slice(void *ctx, int ith, int nth) {
+    adamw_task *a = ctx;
+    wd__tparams *P = &a->R->d.P;
+    for (size_t i = 0; i < P->n; i++) {
+        wd__tparam *t = P->t[i];
+        if (!t->trainable) continue;
+        size_t lo = t->n * (size_t)ith / (size_t)nth, hi = t->n * (size_t)(ith + 1) / (size_t)nth;
+        if (hi > lo)
+            wd__adamw_step(t->w + lo, a->R->adam_m + t->goff + lo, a->R->adam_v + t->goff + lo,
+                           t->g + lo, hi - lo, a->ap, a->lr, a->t, t->decay);
+    }
+}
+
 static wd_status optimise(run *R, uint64_t step, const wd__lr_schedule *sch, double *gnorm, double *lr) {
     const wd_train_params *p = R->p;
     wd__tparams *P = &R->d.P;
@@ -324,12 +347,8 @@ static wd_status optimise(run *R, uint64_t step, const wd__lr_schedule *sch, dou
     *lr = wd__lr_at(sch, step);
     wd__adamw_params ap = wd__adamw_params_default();
     ap.beta1 = p->beta1, ap.beta2 = p->beta2, ap.eps = p->adam_eps, ap.weight_decay = p->weight_decay;
-    for (size_t i = 0; i < P->n; i++) {
-        wd__tparam *t = P->t[i];
-        if (!t->trainable) continue;
-        wd__adamw_step(t->w, R->adam_m + t->goff, R->adam_v + t->goff, t->g, t->n, &ap, *lr,
-                       step + 1, t->decay);
-    }
+    adamw_task task = {R, &ap, *lr, step + 1};
+    wd__parallel_for(R->d.tp, adamw_slice, &task, P->n_grad * 8);
     return WD_OK;
 }
 

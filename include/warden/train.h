@@ -28,7 +28,11 @@ extern "C" {
  *   REWARD: a scalar head r = w . h on the final hidden state of each
  *           sequence's last token (HF's LlamaForSequenceClassification
  *           "score" with one label); Llama 2's ranking loss
- *           -log sigmoid(r(chosen) - r(rejected) - margin).
+ *           -log sigmoid(r(chosen) - r(rejected) - margin). A bert /
+ *           roberta / distilbert classifier trains the same way, its
+ *           head's output layer cut to one score (prompt "\n" response
+ *           between [CLS] and [SEP]; one sequence at a time); encoders train
+ *           only as reward models.
  *   DPO:    -log sigmoid(beta * [(log pi(c) - log ref(c)) - (log pi(r) - log ref(r))])
  *           with log-probabilities summed over the response tokens and the
  *           reference computed once, before the first step, with the

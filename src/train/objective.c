@@ -27,6 +27,12 @@ wd_status wd__objective_init(wd__objective *o, wd__tdec *d, wd_train_objective k
     return WD_OK;
 }
 
+wd_status wd__objective_init_encoder(wd__objective *o, wd__tenc *e, size_t max_T) {
+    memset(o, 0, sizeof *o);
+    o->kind = WD_TRAIN_OBJECTIVE_REWARD, o->e = e, o->max_T = max_T;
+    return WD_OK;
+}
+
 void wd__objective_free(wd__objective *o) {
     free(o->ids), free(o->tg), free(o->logp), free(o->dlogp), free(o->dxnf), free(o->ref);
     free(o->delta), free(o->gdelta);
@@ -227,8 +233,45 @@ static wd_status reward(wd__objective *o, const wd__example *ex, const size_t *i
     return wd__tdec_backward_hidden(d, o->dxnf, NULL);
 }
 
+/* r = the encoder's score of one sequence (forward only). */
+static wd_status enc_score(wd__tenc *e, const wd__seq *q, size_t max_T, float *r) {
+    size_t n = q->n < max_T ? q->n : max_T;
+    wd_status rc = wd__tenc_forward(e, q->ids, 1, n);
+    if (!rc) wd__tenc_logits(e, r);
+    return rc;
+}
+
+/* The ranking loss on an encoder, pair by pair: both scores, then each
+ * sequence again with its backward (one set of activations at a time). */
+static wd_status enc_reward(wd__objective *o, const wd__example *ex, const size_t *idx, size_t k,
+                            double weight, wd__obj_stats *st) {
+    wd__tenc *e = o->e;
+    for (size_t i = 0; i < k; i++) {
+        const wd__example *x = &ex[idx[i]];
+        float r[2];
+        wd_status rc = enc_score(e, &x->a, o->max_T, &r[0]);
+        if (!rc) rc = enc_score(e, &x->b, o->max_T, &r[1]);
+        if (rc) return rc;
+        double z = (double)r[0] - r[1] - x->margin;
+        st->loss_sum += softplus(-z), st->n++;
+        st->n_right += r[0] > r[1];
+        st->margin_sum += (double)r[0] - r[1];
+        st->tokens += x->a.n + x->b.n;
+        if (weight <= 0) continue;
+        float dz = (float)(-sigmoid(-z) * weight / (double)k);
+        for (int s = 0; s < 2 && !rc; s++) {
+            float dr = s ? -dz : dz, tmp;
+            rc = enc_score(e, s ? &x->b : &x->a, o->max_T, &tmp);
+            if (!rc) rc = wd__tenc_backward_logits(e, &dr);
+        }
+        if (rc) return rc;
+    }
+    return WD_OK;
+}
+
 wd_status wd__objective_run(wd__objective *o, const wd__example *ex, const size_t *idx,
                             size_t k, double weight, wd__obj_stats *st) {
+    if (o->e) return enc_reward(o, ex, idx, k, weight, st);
     size_t rows = o->kind == WD_TRAIN_OBJECTIVE_SFT ? k : 2 * k, tokens = 0;
     size_t T = build(o, ex, idx, k, rows, &tokens);
     st->tokens += tokens;

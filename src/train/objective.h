@@ -11,11 +11,13 @@
 
 #include "train/examples.h"
 #include "train/tdec.h"
+#include "train/tenc.h"
 #include "warden/train.h"
 
 typedef struct wd__objective {
     wd_train_objective kind;
     wd__tdec   *d;
+    wd__tenc   *e;         /* an encoder reward model instead of d      */
     wd__tparam *score;     /* reward: (1,C) head                        */
     double      beta;      /* dpo                                       */
     bool        ipo;
@@ -49,6 +51,9 @@ typedef struct wd__obj_stats {
 
 wd_status wd__objective_init(wd__objective *o, wd__tdec *d, wd_train_objective kind,
                              size_t max_examples, size_t max_T);
+
+/* An encoder reward model: pairs one sequence at a time (T <= max_T). */
+wd_status wd__objective_init_encoder(wd__objective *o, wd__tenc *e, size_t max_T);
 
 /* Forward (and, when weight > 0, backward scaled by weight / n: the
  * micro-batch's mean loss times weight) over examples ex[idx[0..k)]. */

@@ -67,7 +67,7 @@ wd_status wd__save_copy_meta(const char *src_dir, const char *out, const char *p
 /* The value of d's tensor t with its adapter merged, into out (t->n). */
 static void merged(const wd__tdec *d, const wd__tparam *t, float *out) {
     memcpy(out, t->w, t->n * sizeof *out);
-    for (size_t l = 0; l < d->L; l++)
+    for (size_t l = 0; d && l < d->L; l++)
         for (int i = 0; i < WD__LORA_N_TARGETS; i++) {
             const wd__lora *a = d->lay[l].lora[i];
             if (!a || a->base != t) continue;
@@ -82,14 +82,15 @@ static void merged(const wd__tdec *d, const wd__tparam *t, float *out) {
         }
 }
 
-wd_status wd__save_model(const wd__tdec *d, const char *out, wd_dtype dtype, wd__err *err) {
+wd_status wd__save_model(const wd__tparams *P, const wd__tdec *d, const char *out, wd_dtype dtype,
+                         wd__err *err) {
     wd_safetensors_writer *w = NULL;
     wd_status rc = wd_safetensors_writer_new(&w);
     if (rc) return wd__err_set(err, rc, "out of memory");
-    void **bufs = calloc(d->P.n, sizeof *bufs);
+    void **bufs = calloc(P->n, sizeof *bufs);
     if (!bufs) rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < d->P.n && !rc; i++) {
-        const wd__tparam *t = d->P.t[i];
+    for (size_t i = 0; i < P->n && !rc; i++) {
+        const wd__tparam *t = P->t[i];
         if (!t->save) continue;
         float *f = malloc(t->n * sizeof *f);
         if (!f) {
@@ -121,7 +122,7 @@ wd_status wd__save_model(const wd__tdec *d, const char *out, wd_dtype dtype, wd_
             wd__err_set(err, rc, "%s", wd_safetensors_writer_last_error(w));
         free(path);
     }
-    for (size_t i = 0; bufs && i < d->P.n; i++) free(bufs[i]);
+    for (size_t i = 0; bufs && i < P->n; i++) free(bufs[i]);
     free(bufs);
     wd_safetensors_writer_free(w);
     return rc;

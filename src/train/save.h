@@ -21,10 +21,11 @@
 wd_status wd__save_copy_meta(const char *src_dir, const char *out, const char *patch,
                              wd__err *err);
 
-/* The decoder's saved tensors (not the adapters) as model.safetensors in
- * dtype (F32, F16 or BF16), with LoRA merged in when the model has
- * adapters (W + scale B A). */
-wd_status wd__save_model(const wd__tdec *d, const char *out, wd_dtype dtype, wd__err *err);
+/* The saved tensors of P (not the adapters) as model.safetensors in dtype
+ * (F32, F16 or BF16); with d (the decoder P belongs to, or NULL) its LoRA
+ * adapters are merged in (W + scale B A). */
+wd_status wd__save_model(const wd__tparams *P, const wd__tdec *d, const char *out, wd_dtype dtype,
+                         wd__err *err);
 
 /* adapter_config.json + adapter_model.safetensors (F32). */
 wd_status wd__save_adapter(const wd__tdec *d, const char *base_model, const char *out,

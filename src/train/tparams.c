@@ -60,6 +60,16 @@ wd__tparam *wd__tparams_load(wd__tparams *p, wd__err *err, const wd_checkpoint *
     return x;
 }
 
+wd_status wd__tparams_resize(wd__tparam *t, size_t rows, size_t cols, wd__err *err) {
+    size_t n = rows * cols;
+    float *w = aligned_alloc(64, ((n ? n : 1) * sizeof(float) + 63) / 64 * 64);
+    if (!w) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+    memset(w, 0, n * sizeof(float));
+    free(t->w);
+    t->w = w, t->rows = rows, t->cols = cols, t->n = n;
+    return WD_OK;
+}
+
 wd__tparam *wd__tparams_find(const wd__tparams *p, const char *name) {
     for (size_t i = 0; i < p->n; i++)
         if (strcmp(p->t[i]->name, name) == 0) return p->t[i];

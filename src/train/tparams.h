@@ -50,6 +50,10 @@ wd__tparam *wd__tparams_load(wd__tparams *p, wd__err *err, const wd_checkpoint *
                              const char *dir, const char *name, size_t rows, size_t cols,
                              bool required);
 
+/* Gives t a new shape (rows, cols) with zeroed values (a classification
+ * head cut to one output). Must precede _plan. */
+wd_status wd__tparams_resize(wd__tparam *t, size_t rows, size_t cols, wd__err *err);
+
 /* The tensor with this name, or NULL. */
 wd__tparam *wd__tparams_find(const wd__tparams *p, const char *name);
 

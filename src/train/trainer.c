@@ -63,6 +63,12 @@ typedef struct run {
     const wd_train_params *p;
     wd_model      *m;
     wd__tdec       d;
+    wd__tenc       e;     /* encoders (reward models): d is unused */
+    wd__tparam    *score; /* a decoder reward model's head */
+    bool           enc;
+    wd__tparams   *P;     /* the trainable parameters: d.P or e.P */
+    wd_threadpool *tp;
+    size_t         L;     /* layers */
     wd__objective  o;
     wd__examples   all, eval_ex;
     wd__examples   train; /* view: shares all's sequences */
@@ -108,13 +114,13 @@ static wd_status apply_freeze(run *R) {
         char *end;
         a = strtol(p->freeze_layers, &end, 10);
         b = *end == '-' ? strtol(end + 1, &end, 10) : a;
-        if (*end || a < 0 || b < a || (size_t)b >= R->d.L)
+        if (*end || a < 0 || b < a || (size_t)b >= R->L)
             return wd__err_set(&R->err, WD_ERR_INVALID_ARG,
                                "train: --freeze-layers '%s': want A-B with 0 <= A <= B < %zu",
-                               p->freeze_layers, R->d.L);
+                               p->freeze_layers, R->L);
     }
-    for (size_t i = 0; i < R->d.P.n; i++) {
-        wd__tparam *t = R->d.P.t[i];
+    for (size_t i = 0; i < R->P->n; i++) {
+        wd__tparam *t = R->P->t[i];
         for (long l = a; l >= 0 && l <= b; l++) {
             char key[48];
             snprintf(key, sizeof key, "model.layers.%ld.", l);
@@ -189,11 +195,12 @@ static wd_dtype save_dtype(run *R) {
 static wd_status save_all(run *R, const char *dir) {
     const wd_train_params *p = R->p;
     bool lora = p->lora_rank > 0;
-    const char *patch = p->objective == WD_TRAIN_OBJECTIVE_REWARD
-                            ? "{\"architectures\":[\"LlamaForSequenceClassification\"],"
-                              "\"num_labels\":1,\"id2label\":{\"0\":\"LABEL_0\"},"
-                              "\"label2id\":{\"LABEL_0\":0}}"
-                            : NULL;
+    const char *patch = p->objective != WD_TRAIN_OBJECTIVE_REWARD ? NULL
+                        : R->enc ? "{\"num_labels\":1,\"id2label\":{\"0\":\"LABEL_0\"},"
+                                   "\"label2id\":{\"LABEL_0\":0},\"problem_type\":\"regression\"}"
+                                 : "{\"architectures\":[\"LlamaForSequenceClassification\"],"
+                                   "\"num_labels\":1,\"id2label\":{\"0\":\"LABEL_0\"},"
+                                   "\"label2id\":{\"LABEL_0\":0}}";
     wd_status rc;
     if (lora) {
         if ((rc = wd__save_adapter(&R->d, R->m->dir, dir, &R->err))) return rc;
@@ -201,22 +208,21 @@ static wd_status save_all(run *R, const char *dir) {
         char *merged = wd__path_join(dir, "merged");
         if (!merged) return wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
         rc = wd__save_copy_meta(R->m->dir, merged, patch, &R->err);
-        if (!rc) rc = wd__save_model(&R->d, merged, save_dtype(R), &R->err);
+        if (!rc) rc = wd__save_model(R->P, &R->d, merged, save_dtype(R), &R->err);
         free(merged);
         return rc;
     }
     rc = wd__save_copy_meta(R->m->dir, dir, patch, &R->err);
-    if (!rc) rc = wd__save_model(&R->d, dir, save_dtype(R), &R->err);
+    if (!rc) rc = wd__save_model(R->P, R->enc ? NULL : &R->d, dir, save_dtype(R), &R->err);
     return rc;
 }
 
-static wd_status setup(run *R, const char *model_dir) {
+/* The decoder's trainable parameters: LoRA adapters, the reward head. */
+static wd_status decoder_params(run *R) {
     const wd_train_params *p = R->p;
-    wd_model_params mp = wd_model_params_default();
-    mp.n_threads = p->n_threads;
-    wd_status rc = wd_model_load(model_dir, &mp, &R->m);
-    if (rc) return wd__err_take(&R->err, rc);
+    wd_status rc;
     if ((rc = wd__tdec_init(&R->d, R->m))) return wd__err_take(&R->err, rc);
+    R->P = &R->d.P, R->tp = R->d.tp, R->L = R->d.L;
     if (p->lora_rank > 0) {
         wd__lora_spec spec = {.rank = p->lora_rank, .alpha = (float)p->lora_alpha};
         char bad[64];
@@ -227,21 +233,84 @@ static wd_status setup(run *R, const char *model_dir) {
                                "v_proj, o_proj, gate_proj, up_proj, down_proj, all)", bad);
         if ((rc = wd__tdec_add_lora(&R->d, &spec, p->seed))) return wd__err_take(&R->err, rc);
     }
-    wd__tparam *score = NULL;
     if (p->objective == WD_TRAIN_OBJECTIVE_REWARD) {
-        if (!(score = wd__tparams_add(&R->d.P, &R->err, "score.weight", 1, R->d.C))) return R->err.status;
+        if (!(R->score = wd__tparams_add(R->P, &R->err, "score.weight", 1, R->d.C))) return R->err.status;
         uint64_t s = p->seed ^ 0x5C0AEull;
-        for (size_t c = 0; c < R->d.C; c++) score->w[c] = (float)(wd__rng_unit(&s) - 0.5) * 0.04f;
-        score->decay = false;
+        for (size_t c = 0; c < R->d.C; c++) R->score->w[c] = (float)(wd__rng_unit(&s) - 0.5) * 0.04f;
+        R->score->decay = false;
         if (R->d.lm_head != R->d.embd) R->d.lm_head->trainable = R->d.lm_head->save = false;
     }
+    return WD_OK;
+}
+
+/* An encoder (bert, roberta, distilbert) trains as a reward model: its
+ * classification head's output layer becomes one score (fresh weights). */
+static wd_status encoder_params(run *R) {
+    const wd_train_params *p = R->p;
+    if (p->objective != WD_TRAIN_OBJECTIVE_REWARD || p->lora_rank > 0 || p->dp || p->adversarial ||
+        p->distill_preprompt)
+        return wd__err_set(&R->err, WD_ERR_UNSUPPORTED,
+                           "train: %s is an encoder: it trains as a reward model (train reward), "
+                           "without LoRA, --dp, --adversarial or distillation",
+                           R->m->cfg->model_type);
+    wd_status rc = wd__tenc_init(&R->e, R->m);
+    if (rc) return wd__err_take(&R->err, rc);
+    R->P = &R->e.P, R->tp = R->e.tp, R->L = R->e.L;
+    size_t C = R->e.C;
+    if ((rc = wd__tparams_resize(R->e.head_out_w, 1, C, &R->err)) ||
+        (R->e.head_out_b && (rc = wd__tparams_resize(R->e.head_out_b, 1, 1, &R->err))))
+        return rc;
+    R->P->n_values = 0;
+    for (size_t i = 0; i < R->P->n; i++) R->P->n_values += R->P->t[i]->n;
+    R->e.n_labels = 1;
+    uint64_t s = p->seed ^ 0x5C0AEull;
+    for (size_t c = 0; c < C; c++) R->e.head_out_w->w[c] = (float)(wd__rng_unit(&s) - 0.5) * 0.04f;
+    return WD_OK;
+}
+
+/* The decoder's buffers, its objective and, for DPO, the reference. */
+static wd_status plan_decoder(run *R, size_t maxT) {
+    const wd_train_params *p = R->p;
+    wd_status rc;
+    size_t rows = (size_t)p->batch_size * (p->objective == WD_TRAIN_OBJECTIVE_SFT ? 1 : 2);
+    if ((rc = wd__tdec_plan(&R->d, rows, maxT, p->grad_checkpointing))) return wd__err_take(&R->err, rc);
+    if ((rc = wd__objective_init(&R->o, &R->d, p->objective, (size_t)p->batch_size, maxT)))
+        return wd__err_take(&R->err, rc);
+    R->o.score = R->score, R->o.beta = p->dpo_beta, R->o.ipo = p->ipo;
+    if (p->adversarial && (rc = wd__objective_adversarial(&R->o, p->adv_steps, p->adv_eps, p->seed)))
+        return wd__err_take(&R->err, rc);
+    const wd_model_config *c = R->m->cfg;
+    R->o.pad = c->pad_token_id >= 0 ? (int32_t)c->pad_token_id
+               : c->n_eos_token_ids > 0 ? (int32_t)c->eos_token_ids[0] : 0;
+    if (p->objective == WD_TRAIN_OBJECTIVE_DPO) {
+        if (R->eval_ex.n) {
+            if ((rc = wd__objective_reference(&R->o, &R->eval_ex, (size_t)p->batch_size)))
+                return wd__err_take(&R->err, rc);
+            R->ref_eval = R->o.ref, R->o.ref = NULL;
+        }
+        if ((rc = wd__objective_reference(&R->o, &R->train, (size_t)p->batch_size)))
+            return wd__err_take(&R->err, rc);
+        R->ref_train = R->o.ref;
+    }
+    return WD_OK;
+}
+
+static wd_status setup(run *R, const char *model_dir) {
+    const wd_train_params *p = R->p;
+    wd_model_params mp = wd_model_params_default();
+    mp.n_threads = p->n_threads;
+    wd_status rc = wd_model_load(model_dir, &mp, &R->m);
+    if (rc) return wd__err_take(&R->err, rc);
+    R->enc = wd_model_config_family(R->m->cfg) == WD_MODEL_FAMILY_ENCODER;
+    if ((rc = R->enc ? encoder_params(R) : decoder_params(R))) return rc;
     if ((rc = apply_freeze(R))) return rc;
     /* data */
     wd__examples_params ep = {
         .pairs = p->objective != WD_TRAIN_OBJECTIVE_SFT, .prompt_field = p->prompt_field,
         .response_field = p->response_field, .chosen_field = p->chosen_field,
         .rejected_field = p->rejected_field, .margin_field = p->margin_field,
-        .chat_format = p->chat_format, .system = p->system, .max_len = (size_t)p->max_len};
+        .chat_format = R->enc ? "none" : p->chat_format, .system = p->system,
+        .max_len = (size_t)p->max_len};
     const wd_tokenizer *tok = wd_model_tokenizer(R->m);
     if (!tok) return wd__err_set(&R->err, WD_ERR_NOT_FOUND, "%s: no tokenizer.json", model_dir);
     if (p->distill_preprompt) {
@@ -280,34 +349,21 @@ static wd_status setup(run *R, const char *model_dir) {
             maxT = e->a.n > maxT ? e->a.n : maxT;
             maxT = e->b.n > maxT ? e->b.n : maxT;
         }
-    size_t rows = (size_t)p->batch_size * (p->objective == WD_TRAIN_OBJECTIVE_SFT ? 1 : 2);
-    if ((rc = wd__tdec_plan(&R->d, rows, maxT, p->grad_checkpointing))) return wd__err_take(&R->err, rc);
-    if ((rc = wd__objective_init(&R->o, &R->d, p->objective, (size_t)p->batch_size, maxT)))
-        return wd__err_take(&R->err, rc);
-    R->o.score = score, R->o.beta = p->dpo_beta, R->o.ipo = p->ipo;
-    if (p->adversarial && (rc = wd__objective_adversarial(&R->o, p->adv_steps, p->adv_eps, p->seed)))
-        return wd__err_take(&R->err, rc);
-    const wd_model_config *c = R->m->cfg;
-    R->o.pad = c->pad_token_id >= 0 ? (int32_t)c->pad_token_id
-               : c->n_eos_token_ids > 0 ? (int32_t)c->eos_token_ids[0] : 0;
-    if (p->objective == WD_TRAIN_OBJECTIVE_DPO) {
-        if (R->eval_ex.n) {
-            if ((rc = wd__objective_reference(&R->o, &R->eval_ex, (size_t)p->batch_size)))
-                return wd__err_take(&R->err, rc);
-            R->ref_eval = R->o.ref, R->o.ref = NULL;
-        }
-        if ((rc = wd__objective_reference(&R->o, &R->train, (size_t)p->batch_size)))
+    if (R->enc) { /* one sequence at a time: the encoder's rows have no padding mask */
+        if ((rc = wd__tenc_plan(&R->e, 1, maxT, p->grad_checkpointing)) ||
+            (rc = wd__objective_init_encoder(&R->o, &R->e, maxT)))
             return wd__err_take(&R->err, rc);
-        R->ref_train = R->o.ref;
+    } else if ((rc = plan_decoder(R, maxT))) {
+        return rc;
     }
-    R->adam_m = calloc(R->d.P.n_grad ? R->d.P.n_grad : 1, sizeof(float));
-    R->adam_v = calloc(R->d.P.n_grad ? R->d.P.n_grad : 1, sizeof(float));
+    R->adam_m = calloc(R->P->n_grad ? R->P->n_grad : 1, sizeof(float));
+    R->adam_v = calloc(R->P->n_grad ? R->P->n_grad : 1, sizeof(float));
     R->order = malloc(R->train.n * sizeof *R->order);
     if (!R->adam_m || !R->adam_v || !R->order) return wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
     if (p->dp) {
         R->dp_q = p->dp_sample_rate > 0 ? p->dp_sample_rate : (double)p->batch_size / (double)R->train.n;
         if (R->dp_q > 1) R->dp_q = 1;
-        if (!(R->dp_sum = malloc((R->d.P.n_grad ? R->d.P.n_grad : 1) * sizeof(float))))
+        if (!(R->dp_sum = malloc((R->P->n_grad ? R->P->n_grad : 1) * sizeof(float))))
             return wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
     }
     return WD_OK;
@@ -324,7 +380,7 @@ typedef struct adamw_task {
 
 static void adamw_slice(void *ctx, int ith, int nth) {
     adamw_task *a = ctx;
-    wd__tparams *P = &a->R->d.P;
+    wd__tparams *P = a->R->P;
     for (size_t i = 0; i < P->n; i++) {
         wd__tparam *t = P->t[i];
         if (!t->trainable) continue;
@@ -337,7 +393,7 @@ static void adamw_slice(void *ctx, int ith, int nth) {
 
 static wd_status optimise(run *R, uint64_t step, const wd__lr_schedule *sch, double *gnorm, double *lr) {
     const wd_train_params *p = R->p;
-    wd__tparams *P = &R->d.P;
+    wd__tparams *P = R->P;
     *gnorm = p->clip_norm > 0 && !p->dp ? wd__clip_grad_norm(P->grad, P->n_grad, p->clip_norm)
                                         : sqrt(wd__grad_sumsq(P->grad, P->n_grad));
     if (!isfinite(*gnorm))
@@ -348,7 +404,7 @@ static wd_status optimise(run *R, uint64_t step, const wd__lr_schedule *sch, dou
     wd__adamw_params ap = wd__adamw_params_default();
     ap.beta1 = p->beta1, ap.beta2 = p->beta2, ap.eps = p->adam_eps, ap.weight_decay = p->weight_decay;
     adamw_task task = {R, &ap, *lr, step + 1};
-    wd__parallel_for(R->d.tp, adamw_slice, &task, P->n_grad * 8);
+    wd__parallel_for(R->tp, adamw_slice, &task, P->n_grad * 8);
     return WD_OK;
 }
 
@@ -372,7 +428,7 @@ static void log_step(run *R, const wd_train_progress *pr) {
  * resumed run draws the same lots and noise. */
 static wd_status dp_lot(run *R, uint64_t step, wd__obj_stats *st) {
     const wd_train_params *p = R->p;
-    wd__tparams *P = &R->d.P;
+    wd__tparams *P = R->P;
     uint64_t rng = wd__mix64(p->seed ^ (0xD9ull + step * 0x9E3779B97F4A7C15ull));
     size_t n = wd__dp_poisson_sample(R->order, R->train.n, R->dp_q, &rng);
     memset(R->dp_sum, 0, P->n_grad * sizeof(float));
@@ -395,7 +451,7 @@ static wd_status dp_lot(run *R, uint64_t step, wd__obj_stats *st) {
 /* MPI: rank 0's resumed state (trainable weights, AdamW moments, position)
  * to every rank. */
 static wd_status bcast_state(run *R, wd__train_state *ts) {
-    wd__tparams *P = &R->d.P;
+    wd__tparams *P = R->P;
     wd_status rc = wd__dist_bcast(ts, sizeof *ts, &R->err);
     for (size_t i = 0; i < P->n && !rc; i++)
         if (P->t[i]->trainable) rc = wd__dist_bcast(P->t[i]->w, P->t[i]->n * sizeof(float), &R->err);
@@ -427,7 +483,7 @@ static wd_status loop(run *R, wd_train_result *res) {
     if (p->resume && !root) {
         /* the state comes from rank 0 below */
     } else if (p->resume && stat(state, &sb) == 0) {
-        rc = wd__load_state(&R->d.P, R->adam_m, R->adam_v, &ts, state, &R->err);
+        rc = wd__load_state(R->P, R->adam_m, R->adam_v, &ts, state, &R->err);
         if (!rc && ts.seed != p->seed)
             rc = wd__err_set(&R->err, WD_ERR_INVALID_ARG, "%s: saved with seed %llu, not %llu", state,
                              (unsigned long long)ts.seed, (unsigned long long)p->seed);
@@ -458,7 +514,7 @@ static wd_status loop(run *R, wd_train_result *res) {
     size_t *idx = malloc((size_t)p->batch_size * sizeof *idx);
     if (!idx && !rc) rc = wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
     while (!rc && ts.step < total) {
-        wd__tparams_zero_grad(&R->d.P);
+        wd__tparams_zero_grad(R->P);
         wd__obj_stats st = {0};
         if (p->dp) rc = dp_lot(R, ts.step, &st);
         for (int a = 0; a < p->grad_accum && !rc && !p->dp; a++) {
@@ -474,7 +530,7 @@ static wd_status loop(run *R, wd_train_result *res) {
         }
         /* MPI: the global batch's gradient and figures on every rank */
         if (!p->dp && !(rc = wd__dist_agree(rc, &R->err)))
-            rc = wd__dist_sum_f32(R->d.P.grad, R->d.P.n_grad, &R->err);
+            rc = wd__dist_sum_f32(R->P->grad, R->P->n_grad, &R->err);
         if (!rc) rc = sum_stats(R, &st);
         double gn = 0, lr = 0;
         if (!rc) rc = optimise(R, ts.step, &sch, &gn, &lr);
@@ -494,7 +550,7 @@ static wd_status loop(run *R, wd_train_result *res) {
             if (!root) {
                 /* MPI: rank 0 writes it */
             } else if (!(rc = wd__mkdir_p(ckdir))) {
-                rc = wd__save_state(&R->d.P, R->adam_m, R->adam_v, &ts, state, &R->err);
+                rc = wd__save_state(R->P, R->adam_m, R->adam_v, &ts, state, &R->err);
             } else {
                 wd__err_take(&R->err, rc);
             }
@@ -529,7 +585,7 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
     res.rank = wd__dist_rank(), res.n_ranks = wd__dist_size();
     if (!rc) {
         res.n_train = R->train.n, res.n_eval = R->eval_ex.n;
-        res.n_trainable = R->d.P.n_grad, res.n_params = R->d.P.n_values;
+        res.n_trainable = R->P->n_grad, res.n_params = R->P->n_values;
         rc = evaluate(R, &R->eval_ex, R->ref_eval, &res.eval_loss_before, &res.eval_accuracy_before,
                       &res.eval_margin_before);
     }
@@ -563,6 +619,7 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
     wd__objective_free(&R->o);
     free(R->ref_train), free(R->ref_eval);
     wd__tdec_free(&R->d);
+    wd__tenc_free(&R->e);
     if (p->eval_data) wd__examples_free(&R->eval_ex);
     wd__examples_free(&R->all);
     free(R->adam_m), free(R->adam_v), free(R->order), free(R->dp_sum);

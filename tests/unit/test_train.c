@@ -387,6 +387,32 @@ static void test_distill(void **state) {
     free(out);
 }
 
+/* An encoder (bert) trains as a reward model: its head becomes one score,
+ * it ranks the separable pairs, and the runtime loads the result as a
+ * one-label classifier. sft on an encoder is refused. */
+static void test_encoder_reward(void **state) {
+    (void)state;
+    char *bert = wdt_tmpdir("train_bert"), *out = wdt_tmpdir("train_bert_rm");
+    char args[512];
+    snprintf(args, sizeof args, "--family bert --seed 3 --tokenizer '%s/tokenizers/wordpiece'", WD_TEST_FIXTURES);
+    mf_generate(args, bert);
+    wd_train_params p = params(g_pairs, out);
+    p.objective = WD_TRAIN_OBJECTIVE_REWARD, p.epochs = 2, p.lr = 1e-3;
+    wd_train_result r;
+    assert_int_equal(wd_train(bert, &p, &r), WD_OK);
+    print_message("encoder reward: pairwise accuracy %.3f -> %.3f, loss %.3f -> %.3f\n",
+                  r.eval_accuracy_before, r.eval_accuracy_after, r.eval_loss_before, r.eval_loss_after);
+    assert_true(r.eval_accuracy_after >= 0.9);
+    assert_true(r.eval_loss_after < r.eval_loss_before);
+    wd_model *m = mf_load(out, 1, 0);
+    assert_int_equal(wd_model_n_labels(m), 1);
+    wd_model_free(m);
+    p.objective = WD_TRAIN_OBJECTIVE_SFT, p.data = g_sft;
+    assert_int_equal(wd_train(bert, &p, NULL), WD_ERR_UNSUPPORTED);
+    assert_non_null(strstr(wd_last_error(), "encoder"));
+    free(bert), free(out);
+}
+
 static void test_bad_settings(void **state) {
     (void)state;
     char *out = wdt_tmpdir("train_bad");
@@ -420,6 +446,7 @@ int main(void) {
         cmocka_unit_test(test_adversarial_embed),
         cmocka_unit_test(test_init_from_scratch),
         cmocka_unit_test(test_distill),
+        cmocka_unit_test(test_encoder_reward),
         cmocka_unit_test(test_bad_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,9 +4,11 @@
  * reaches, and peak memory for full fine-tuning, LoRA and gradient
  * checkpointing.
  *
- *   bench_train [--threads N] [--reps N] [--only 100m|1b] [--seq T]
- *               [--layers-1b L] [--no-adamw] [--json]
+ *   build/bench/bench_train [--threads N] [--reps N] [--only 100m|1b]
+ *       [--mode full|lora|ckpt] [--batch B] [--seq T] [--layers-1b L]
+ *       [--all] [--no-adamw] [--json]
  *
+ * Defaults: 2 threads (warden's pool and OpenBLAS), T = 256, 2 timed steps.
  * Two random F32 Llama-shaped checkpoints are written under /tmp (by a child
  * process, see benchutil.h) and deleted at the end:
  *   100m  hidden 768, 12 layers, 12 heads, intermediate 2048, vocab 32000
@@ -17,12 +19,16 @@
  *   full   every parameter trainable
  *   lora   LoRA rank 16, alpha 32 on q_proj, v_proj; everything else frozen
  *   ckpt   full, with gradient checkpointing (only each layer's input kept)
- * on batches 1 x T and 4 x T for 100m, 1 x T for 1b (T = 256).
+ * 100m: full 1 x T, full / lora / ckpt 4 x T, each with one warm-up step;
+ * 1b: full and lora 1 x T, one step each without a warm-up (its first touch
+ * of < 1 GB of activations is in the figure; more with --reps 3: 2 steps);
+ * 1b ckpt only with --all or --mode ckpt (at 1 x 256 activations are 0.9 of
+ * 18.5 GB).
  *
  * A step is wd__tdec_forward + wd__tdec_logp + wd__tdec_backward_logp of the
  * mean next-token loss over random ids (no optimiser); AdamW over the whole
- * gradient vector (train/optim.h) is timed apart. After one warm-up step the
- * median of --reps steps (default 3; 1b: 2) is reported.
+ * gradient vector (train/optim.h) is timed apart, and skipped when its two
+ * moment vectors would not fit in MemAvailable with 1 GiB to spare.
  *
  * FLOPs of a step (counted as performed, N = B*T tokens):
  *   P      = the matmul parameters: L*(C*H*D + 2*C*KV*D + H*D*C + 3*C*F) + V*C
@@ -34,17 +40,29 @@
  *   lora   4*N*P + attn + 6*N*r*(in+out) per adapter (frozen W: no dW)
  *   ckpt   counted as full ("model FLOPs"; the recomputed forward,
  *          2*N*P_layers + attn/3, is extra work that the fraction pays for)
- * The roofline is cblas_sgemm on the step's own matmul shapes, measured in
- * the same process after the steps: for each distinct linear layer and the
- * lm_head the forward (N,C)x(OC,C)^T, the input gradient (N,OC)x(OC,C) and
- * the weight gradient (OC,N)x(N,C), weighted by how often the step runs
- * them -> GFLOP/s. fraction = step FLOPs / step time / roofline.
+ * The roofline is cblas_sgemm on the step's own matmul shapes: for each
+ * distinct linear layer and the lm_head the forward (N,C)x(OC,C)^T, the
+ * input gradient (N,OC)x(OC,C) and the weight gradient (OC,N)x(N,C),
+ * weighted by how often the step runs them -> GFLOP/s. One sample follows
+ * each timed step, so that other load on the machine hits both alike:
+ * fraction = median over steps of (step FLOPs / step time / sample); 'best'
+ * is the fastest step against the fastest sample. Where other processes
+ * share the cores, a third estimate counts CPU seconds (all of this
+ * process's threads) instead of wall seconds for both the step and the
+ * sample: it is blind to time lost while a thread waits on a core (an
+ * idle partner thread costs nothing), so it is an upper bound.
  *
  * Memory: peak RSS (VmHWM) of the child after the checkpoint's mapping is
  * released (the decoder keeps its own float32 copy of the weights; the
  * trainer `warden train` also keeps the mapped checkpoint, page cache that
  * the kernel may reclaim), with AdamW's two moment vectors allocated and
  * touched; and the parts known exactly: weights, gradients, AdamW state.
+ *
+ * Profiling: WDB_TRAIN_TRACE=1 moves the sgemm samples after the steps and
+ * prints the steps' CLOCK_MONOTONIC span as perf's --time argument:
+ *   WDB_TRAIN_TRACE=1 perf record -k CLOCK_MONOTONIC --call-graph dwarf \
+ *       build/bench/bench_train --only 100m --mode full --batch 4 --no-adamw
+ *   perf report --time A,B --no-children --sort symbol
  */
 #include <cblas.h>
 #include <math.h>
@@ -53,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -89,6 +108,8 @@ typedef struct result {
     double sgemm_gflops;                         /* median of one sample per step */
     double fraction;                             /* median over steps of flops/t/sgemm */
     double t_step_best, sgemm_best;              /* fastest step, fastest sample */
+    double sgemm_square;                         /* best of 3 on 2048^3, GFLOP/s */
+    double cpu_step, fraction_cpu;               /* the same in CPU seconds (medians) */
 } result;
 
 static long status_kb(const char *key) {
@@ -111,6 +132,13 @@ static long meminfo_kb(const char *key) {
         if (!strncmp(line, key, n)) kb = atol(line + n);
     if (f) fclose(f);
     return kb;
+}
+
+/* CPU seconds of every thread of this process. */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* Linux: 5 into clear_refs resets VmHWM to the current RSS. */
@@ -158,13 +186,14 @@ static bool roof_init(roof *q, const wdb_shape *s, long D, long N) {
 
 static void roof_free(roof *q) { free(q->w), free(q->x), free(q->y), free(q->g), free(q->dx); }
 
-/* One sample of the roofline, GFLOP/s: every shape once. */
-static double roof_sample(roof *q) {
-    double t = 0, fl = 0;
+/* One sample of the roofline, GFLOP/s: every shape once; *per_cpu gets
+ * GFLOP per CPU second. */
+static double roof_sample(roof *q, double *per_cpu) {
+    double t = 0, fl = 0, c = 0;
     long N = q->N;
     for (int i = 0; i < 6; i++) {
         int oc = (int)q->oc[i], ic = (int)q->ic[i];
-        double t0 = wdb_now();
+        double t0 = wdb_now(), c0 = cpu_now();
         /* forward: y (N,OC) = x (N,C) w^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, oc, ic, 1.0f, q->x, ic,
                     q->w, ic, 0.0f, q->y, oc);
@@ -175,9 +204,34 @@ static double roof_sample(roof *q) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, oc, ic, (int)N, 1.0f, q->y, oc,
                     q->x, ic, 1.0f, q->g, ic);
         t += q->cnt[i] * (wdb_now() - t0);
+        c += q->cnt[i] * (cpu_now() - c0);
         fl += q->cnt[i] * 6.0 * N * ic * oc;
     }
+    if (per_cpu) *per_cpu = fl / c / 1e9;
     return fl / t / 1e9;
+}
+
+/* What sgemm does where shapes do not hold it back: best of 3 on
+ * 2048 x 2048 x 2048, GFLOP/s. */
+static double square_sgemm(void) {
+    const int n = 2048;
+    float *a = malloc((size_t)n * n * sizeof *a), *b = malloc((size_t)n * n * sizeof *b);
+    float *c = malloc((size_t)n * n * sizeof *c);
+    double best = 0;
+    if (a && b && c) {
+        uint64_t seed = 5;
+        wdb_fill(a, (size_t)n * n, 1.0f, &seed);
+        wdb_fill(b, (size_t)n * n, 1.0f, &seed);
+        for (int r = 0; r < 4; r++) {
+            double t0 = wdb_now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n,
+                        0.0f, c, n);
+            double g = 2.0 * n * n * n / (wdb_now() - t0) / 1e9;
+            if (r > 0 && g > best) best = g;
+        }
+    }
+    free(a), free(b), free(c);
+    return best;
 }
 
 static void run_job(const job *j, const char *dir, int threads, bool adamw, result *R) {
@@ -251,7 +305,7 @@ static void run_job(const job *j, const char *dir, int threads, bool adamw, resu
     }
 
     int reps = j->reps;
-    double tf[16], tl[16], tb[16], ts[16], ta[16], gf[16], fr[16];
+    double tf[16], tl[16], tb[16], ts[16], ta[16], gf[16], fr[16], cs[16], gc[16], fc[16];
     wd_status rc = WD_OK;
     wd__adamw_params ap = wd__adamw_params_default();
     ap.weight_decay = 0.1;
@@ -274,6 +328,7 @@ static void run_job(const job *j, const char *dir, int threads, bool adamw, resu
     bool trace = getenv("WDB_TRAIN_TRACE") != NULL; /* roofline samples after the steps */
     for (int r = j->warm ? -1 : 0; r < reps && !rc; r++) {
         wd__tparams_zero_grad(&d.P);
+        double c0 = cpu_now();
         double t0 = wdb_now();
         if (r == 0) t_first = t0;
         rc = wd__tdec_forward(&d, ids, B, T, NULL);
@@ -282,6 +337,7 @@ static void run_job(const job *j, const char *dir, int threads, bool adamw, resu
         double t2 = wdb_now();
         if (!rc) rc = wd__tdec_backward_logp(&d, tg, dlogp, NULL);
         double t3 = wdb_now();
+        double c3 = cpu_now();
         t_last = t3;
         if (am)
             for (size_t i = 0; i < d.P.n; i++) {
@@ -300,16 +356,18 @@ static void run_job(const job *j, const char *dir, int threads, bool adamw, resu
                 break;
             }
             have_roof = true;
-            (void)roof_sample(&q); /* warm */
+            (void)roof_sample(&q, NULL); /* warm */
         }
         if (r >= 0) {
             tf[r] = t1 - t0, tl[r] = t2 - t1, tb[r] = t3 - t2, ts[r] = t3 - t0, ta[r] = t4 - t3;
-            if (!trace) gf[r] = roof_sample(&q);
+            cs[r] = c3 - c0;
+            if (!trace) gf[r] = roof_sample(&q, &gc[r]);
         }
     }
     for (int r = 0; r < reps && !rc; r++) {
-        if (trace) gf[r] = roof_sample(&q);
+        if (trace) gf[r] = roof_sample(&q, &gc[r]);
         fr[r] = R->flops / ts[r] / 1e9 / gf[r];
+        fc[r] = R->flops / cs[r] / 1e9 / gc[r];
     }
     /* for `perf record -k CLOCK_MONOTONIC` + `perf report --time A,B` (which
      * then also counts the AdamW steps and roofline samples in between) */
@@ -323,6 +381,8 @@ static void run_job(const job *j, const char *dir, int threads, bool adamw, resu
         R->t_adam = am ? wdb_median(ta, (size_t)reps) : 0;
         R->sgemm_gflops = wdb_median(gf, (size_t)reps);
         R->fraction = wdb_median(fr, (size_t)reps);
+        R->fraction_cpu = wdb_median(fc, (size_t)reps);
+        R->cpu_step = wdb_median(cs, (size_t)reps);
         R->t_step_best = ts[0], R->sgemm_best = gf[0];
         for (int r = 1; r < reps; r++) {
             R->t_step_best = ts[r] < R->t_step_best ? ts[r] : R->t_step_best;
@@ -334,6 +394,7 @@ static void run_job(const job *j, const char *dir, int threads, bool adamw, resu
     }
     roof_free(&q);
     free(am), free(av);
+    if (R->ok) R->sgemm_square = square_sgemm();
     free(ids), free(tg), free(logp), free(dlogp);
     wd__tdec_free(&d);
     wd_threadpool_free(tp);
@@ -395,7 +456,7 @@ static double load1(void) {
 #define GB(x) ((x) / 1e9)
 
 int main(int argc, char **argv) {
-    int threads = 2, reps = 3, layers_1b = 16;
+    int threads = 2, reps = 2, layers_1b = 16;
     long T = 256;
     const char *only = NULL, *mode = NULL;
     long batch = 0;
@@ -424,13 +485,13 @@ int main(int argc, char **argv) {
     }
     wdb_shape s100 = {.C = 768, .L = 12, .F = 2048, .H = 12, .KV = 12, .V = 32000};
     wdb_shape s1b = {.C = 2048, .L = layers_1b, .F = 8192, .H = 32, .KV = 8, .V = 32000};
-    int reps1b = reps > 2 ? reps - 2 : 1;
+    int reps1b = reps > 2 ? reps - 1 : 1;
     job jobs[] = {
         {"100m", s100, CFG_FULL, 1, T, reps, true, false},
         {"100m", s100, CFG_FULL, 4, T, reps, true, false},
         {"100m", s100, CFG_LORA, 4, T, reps, true, false},
         {"100m", s100, CFG_CKPT, 4, T, reps, true, false},
-        {"1b", s1b, CFG_FULL, 1, T, reps1b, true, false},
+        {"1b", s1b, CFG_FULL, 1, T, reps1b, false, false},
         {"1b", s1b, CFG_LORA, 1, T, reps1b, false, false},
         {"1b", s1b, CFG_CKPT, 1, T, reps1b, false, true},
     };
@@ -470,10 +531,12 @@ int main(int argc, char **argv) {
     }
     if (!json) {
         printf("\nseconds and rates: medians over the steps; 'best': fastest step against the "
-               "fastest sgemm sample\n");
-        printf("%-5s %-5s %-6s %9s %7s %7s %7s %7s %7s | %7s %7s %7s %6s | %7s %6s\n", "model",
-               "mode", "batch", "trainable", "step s", "fwd", "logp", "bwd", "AdamW", "tok/s",
-               "GFLOP/s", "sgemm", "frac", "tok/s", "frac");
+               "fastest sgemm sample;\ncpu: CPU seconds of the step (all threads) and the fraction in "
+               "FLOPs per CPU second; sq2048: sgemm's GFLOP/s on 2048^3 (what the step's own "
+               "shapes lose against large ones)\n");
+        printf("%-5s %-5s %-6s %9s %7s %7s %7s %7s %7s | %7s %7s %7s %6s | %7s %6s | %6s %6s | %7s\n",
+               "model", "mode", "batch", "trainable", "step s", "fwd", "logp", "bwd", "AdamW",
+               "tok/s", "GFLOP/s", "sgemm", "frac", "tok/s", "frac", "cpu s", "frac", "sq2048");
         for (size_t i = 0; i < nj; i++) {
             const result *r = &res[i];
             if (!r->ok) continue;
@@ -481,11 +544,12 @@ int main(int argc, char **argv) {
             snprintf(bs, sizeof bs, "%ldx%ld", jobs[i].B, jobs[i].T);
             double tok = (double)(jobs[i].B * jobs[i].T);
             printf("%-5s %-5s %-6s %8.2fM %7.3f %7.3f %7.3f %7.3f %7.3f | %7.1f %7.1f %7.1f %6.2f | "
-                   "%7.1f %6.2f\n",
+                   "%7.1f %6.2f | %6.2f %6.2f | %7.1f\n",
                    jobs[i].model, k_cfg_name[jobs[i].kind], bs, r->n_trainable / 1e6, r->t_step,
                    r->t_fwd, r->t_logp, r->t_bwd, r->t_adam, tok / r->t_step,
                    r->flops / r->t_step / 1e9, r->sgemm_gflops, r->fraction,
-                   tok / r->t_step_best, r->flops / r->t_step_best / 1e9 / r->sgemm_best);
+                   tok / r->t_step_best, r->flops / r->t_step_best / 1e9 / r->sgemm_best,
+                   r->cpu_step, r->fraction_cpu, r->sgemm_square);
         }
         printf("\nmemory (GB): weights, gradients, AdamW m+v exact; peak = VmHWM of the "
                "configuration's process\n");
@@ -537,6 +601,9 @@ int main(int argc, char **argv) {
                 cJSON_AddNumberToObject(o, "best_sgemm_gflops", r->sgemm_best);
                 cJSON_AddNumberToObject(o, "best_fraction_of_sgemm",
                                         r->flops / r->t_step_best / 1e9 / r->sgemm_best);
+                cJSON_AddNumberToObject(o, "sgemm_2048_gflops", r->sgemm_square);
+                cJSON_AddNumberToObject(o, "step_cpu_s", r->cpu_step);
+                cJSON_AddNumberToObject(o, "fraction_of_sgemm_cpu", r->fraction_cpu);
                 cJSON_AddNumberToObject(o, "peak_rss_bytes", r->rss_peak);
                 cJSON_AddNumberToObject(o, "adamw_state_bytes", r->adam_bytes);
             }

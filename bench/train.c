@@ -65,6 +65,8 @@
  *   perf report --time A,B --no-children --sort symbol
  */
 #include <cblas.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -234,6 +236,24 @@ static double square_sgemm(void) {
     return best;
 }
 
+/* Drops the page cache of dir's files: the 1b checkpoint's 4.4 GB would
+ * otherwise crowd a full fine-tune's 18.5 GB on a 24 GB machine. */
+static void drop_cache(const char *dir) {
+    DIR *dd = opendir(dir);
+    struct dirent *e;
+    char p[1024];
+    while (dd && (e = readdir(dd))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        int fd = open(p, O_RDONLY);
+        if (fd >= 0) {
+            (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+            close(fd);
+        }
+    }
+    if (dd) closedir(dd);
+}
+
 static void run_job(const job *j, const char *dir, int threads, bool adamw, result *R) {
     memset(R, 0, sizeof *R);
     const wdb_shape *s = &j->s;
@@ -261,6 +281,7 @@ static void run_job(const job *j, const char *dir, int threads, bool adamw, resu
      * a pool of our own */
     d.tp = tp;
     wd_model_free(m);
+    drop_cache(dir);
     reset_peak_rss();
     R->rss_base = status_kb("VmRSS:") * 1024.0;
     if (j->kind == CFG_LORA) {

@@ -23,14 +23,15 @@
  * (1 timed step; --reps 3 gives 2), each after one warm-up step (which
  * takes the first touch of every buffer: page faults cost ~10 us each on
  * this VM). 1b ckpt only with --all or --mode ckpt (at 1 x 256 the
- * activations are 0.9 of 18.5 GB).
+ * activations are 0.9 of 18.5 GB). --layers-1b L shrinks 1b where memory
+ * is short (full fine-tuning needs 16 bytes per parameter: 18.5 GB).
  *
  * A step is wd__tdec_forward + wd__tdec_logp + wd__tdec_backward_logp of the
  * mean next-token loss over random ids (no optimiser); AdamW over the whole
  * gradient vector (train/optim.h) is timed apart, and skipped when its two
  * moment vectors would not fit in MemAvailable with 1 GiB to spare.
  *
- * FLOPs of a step (counted as performed, N = B*T tokens):
+ * FLOPs of a step (N = B*T tokens):
  *   P      = the matmul parameters: L*(C*H*D + 2*C*KV*D + H*D*C + 3*C*F) + V*C
  *            (lm_head; the embedding is a lookup, not a matmul)
  *   attn   = 12*L*B*H*T^2*D (forward q k^T and P v: 4*T^2*D per head; the
@@ -44,13 +45,15 @@
  * distinct linear layer and the lm_head the forward (N,C)x(OC,C)^T, the
  * input gradient (N,OC)x(OC,C) and the weight gradient (OC,N)x(N,C),
  * weighted by how often the step runs them -> GFLOP/s (a layer's shape
- * runs 3 times and its median run counts). One sample follows each timed step, so that other load on the machine hits both alike:
+ * runs 3 times and its median run counts). One sample follows each timed
+ * step, so that other load on the machine hits both alike:
  * fraction = median over steps of (step FLOPs / step time / sample); 'best'
  * is the fastest step against the fastest sample. Where other processes
  * share the cores, a third estimate counts CPU seconds (all of this
  * process's threads) instead of wall seconds for both the step and the
- * sample: it is blind to time lost while a thread waits on a core (an
- * idle partner thread costs nothing), so it is an upper bound.
+ * sample: it does not see time lost while a thread waits for a core (nor
+ * an idle partner thread), so it reads high where the step has serial
+ * parts.
  *
  * Memory: peak RSS (VmHWM) of the child after the checkpoint's mapping is
  * released (the decoder keeps its own float32 copy of the weights; the
@@ -507,7 +510,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--json")) { json = true; continue; }
         if (!strcmp(a, "--no-adamw")) { adamw = false; continue; }
         if (!strcmp(a, "--all")) { all = true; continue; }
-        if (!v) { fprintf(stderr, "bench_train: %s needs a value\n", a); return 2; }
+        if (!v) { fprintf(stderr, "bench_train: unknown option or missing value: %s\n", a); return 2; }
         i++;
         if (!strcmp(a, "--threads")) threads = atoi(v);
         else if (!strcmp(a, "--reps")) reps = atoi(v);

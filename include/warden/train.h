@@ -110,6 +110,12 @@ typedef struct wd_train_params {
     /* adversarial training (sft): "embed" = PGD on the prompt tokens' input
      * embeddings before each step, the model trained on the attacked input */
     const char *adversarial;   /* NULL or "embed"                       */
+    const char *away_field;    /* sft: a column with a harmful completion of
+                                  each prompt: away_weight times its mean
+                                  unlikelihood -log(1 - p) joins the loss ("away
+                                  from the harmful target"; with the attack, the
+                                  attack pushes toward it)                  */
+    double away_weight;        /* 0.5                                   */
     double adv_eps;            /* ball radius / mean embedding norm: 0.05 */
     int    adv_steps;          /* sign-gradient steps: 10               */
     /* run */

@@ -123,12 +123,10 @@ wd__example *wd__examples_push(wd__examples *e, wd__err *err) {
     return x;
 }
 
-static const char *need(wd_dataset *ds, const char *field, const char *path, size_t rec,
-                        wd_status *rc, wd__err *err) {
+static const char *need(wd_dataset *ds, const char *field, wd_status *rc, wd__err *err) {
     const char *v = wd_dataset_field(ds, field);
     if (!v && !*rc)
-        *rc = wd__err_set(err, WD_ERR_NOT_FOUND, "%s: record %zu has no field '%s'", path,
-                          rec + 1, field);
+        *rc = wd__err_set(err, WD_ERR_NOT_FOUND, "no field '%s'", field);
     return v;
 }
 
@@ -155,24 +153,17 @@ wd_status wd__examples_read(const char *path, const wd__examples_params *p,
         }
         size_t rec = it->record;
         const char *prompt = it->text;
-        if (!p->pairs) {
-            const char *resp = need(ds, p->response_field ? p->response_field : "response", path,
-                                    rec, &rc, err);
-            if (rc) break;
-            rc = wd__examples_tokenize(tok, p, prompt, resp, &e->a, err);
-        } else {
-            const char *ch = need(ds, p->chosen_field ? p->chosen_field : "chosen", path, rec, &rc, err);
-            const char *rj = ch ? need(ds, p->rejected_field ? p->rejected_field : "rejected", path, rec, &rc, err) : NULL;
-            if (rc) break;
-            /* the field strings live until the next record: tokenize each now */
-            char *rj_copy = strdup(rj);
-            if (!rj_copy) {
-                rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-                break;
-            }
-            rc = wd__examples_tokenize(tok, p, prompt, ch, &e->a, err);
-            if (!rc) rc = wd__examples_tokenize(tok, p, prompt, rj_copy, &e->b, err);
-            free(rj_copy);
+        /* a field's string may not outlive the next field read: each is
+         * tokenized before the next is fetched */
+        const char *fa = p->pairs ? (p->chosen_field ? p->chosen_field : "chosen")
+                                  : (p->response_field ? p->response_field : "response");
+        const char *fb = p->pairs ? (p->rejected_field ? p->rejected_field : "rejected")
+                                  : p->away_field;
+        const char *va = need(ds, fa, &rc, err);
+        if (!rc) rc = wd__examples_tokenize(tok, p, prompt, va, &e->a, err);
+        const char *vb = !rc && fb ? need(ds, fb, &rc, err) : NULL;
+        if (!rc && vb) rc = wd__examples_tokenize(tok, p, prompt, vb, &e->b, err);
+        if (p->pairs) {
             if (!rc && p->margin_field) {
                 const char *mv = wd_dataset_field(ds, p->margin_field);
                 char *end = NULL;
@@ -189,7 +180,7 @@ wd_status wd__examples_read(const char *path, const wd__examples_params *p,
             break;
         }
         out->n_cut += cut(&e->a, p->max_len);
-        if (p->pairs) out->n_cut += cut(&e->b, p->max_len);
+        if (e->b.ids) out->n_cut += cut(&e->b, p->max_len);
         out->n++;
     }
     wd_dataset_free(ds);

@@ -43,6 +43,8 @@ typedef struct wd__examples_params {
     const char *chosen_field;   /* default "chosen"   */
     const char *rejected_field; /* default "rejected" */
     const char *margin_field;   /* NULL: no margins   */
+    const char *away_field;     /* sft: a harmful completion per record, read
+                                   into example.b; NULL: none */
     const char *chat_format;    /* NULL: the tokenizer's template; "none": plain */
     const char *system;         /* a system message, or NULL */
     size_t      max_len;        /* sequences cut to this many tokens (the response's end) */

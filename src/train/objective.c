@@ -14,7 +14,7 @@ wd_status wd__objective_init(wd__objective *o, wd__tdec *d, wd_train_objective k
                              size_t max_examples, size_t max_T) {
     memset(o, 0, sizeof *o);
     o->kind = kind, o->d = d;
-    o->max_rows = kind == WD_TRAIN_OBJECTIVE_SFT ? max_examples : 2 * max_examples;
+    o->max_rows = 2 * max_examples; /* pairs, or sft with away rows */
     o->max_T = max_T;
     size_t N = o->max_rows * max_T;
     o->ids = malloc(N * sizeof *o->ids);
@@ -41,7 +41,7 @@ void wd__objective_free(wd__objective *o) {
 
 static const wd__seq *row_seq(const wd__objective *o, const wd__example *ex, const size_t *idx,
                               size_t k, size_t r) {
-    if (o->kind == WD_TRAIN_OBJECTIVE_SFT) return &ex[idx[r]].a;
+    if (o->kind == WD_TRAIN_OBJECTIVE_SFT && !o->away) return &ex[idx[r]].a;
     return r < k ? &ex[idx[r]].a : &ex[idx[r - k]].b;
 }
 
@@ -113,7 +113,28 @@ static void project(float *x, size_t C, double rad) {
 
 /* PGD on the prompt positions' embeddings, maximising the SFT loss;
  * leaves the perturbation in o->delta. prompt[r] = row r's prompt length. */
-static wd_status attack(wd__objective *o, size_t rows, size_t T, const size_t *prompt, size_t n) {
+/* SFT's dloss/dlogp, scaled by weight: toward the response (rows < k with
+ * away, every row without), -1/n0 per target; away from the harmful
+ * completion (rows >= k), the unlikelihood -log(1 - p) per target, mean
+ * over its n1 targets times away: away * p / (1 - p) / n1. */
+static void sft_dlogp(wd__objective *o, size_t rows, size_t T, size_t k, size_t n0, size_t n1,
+                      double weight) {
+    for (size_t i = 0; i < rows * T; i++) {
+        bool far = o->away && i / T >= k;
+        if (o->tg[i] == WD_IGNORE_INDEX) {
+            o->dlogp[i] = 0.0f;
+        } else if (!far) {
+            o->dlogp[i] = (float)(-weight / (double)n0);
+        } else {
+            double pr = exp((double)o->logp[i]);
+            if (pr > 1.0 - 1e-6) pr = 1.0 - 1e-6;
+            o->dlogp[i] = (float)(weight * o->away * pr / (1.0 - pr) / (double)n1);
+        }
+    }
+}
+
+static wd_status attack(wd__objective *o, size_t rows, size_t T, const size_t *prompt, size_t k,
+                        size_t n0, size_t n1) {
     wd__tdec *d = o->d;
     size_t C = d->C;
     double rad = o->adv_eps * o->embd_norm, step = 2.5 * rad / o->adv_steps;
@@ -126,10 +147,10 @@ static wd_status attack(wd__objective *o, size_t rows, size_t T, const size_t *p
             for (size_t c = 0; c < C; c++) x[c] = on ? (float)((2.0 * wd__rng_unit(&s) - 1.0) * rad) : 0.0f;
             if (on) project(x, C, rad);
         }
-    for (size_t i = 0; i < rows * T; i++) o->dlogp[i] = o->tg[i] != WD_IGNORE_INDEX ? (float)(-1.0 / (double)n) : 0.0f;
-    for (int k = 0; k < o->adv_steps; k++) {
+    for (int it = 0; it < o->adv_steps; it++) {
         wd_status rc = wd__tdec_forward(d, o->ids, rows, T, o->delta);
         if (!rc) rc = wd__tdec_logp(d, o->tg, o->logp);
+        if (!rc) sft_dlogp(o, rows, T, k, n0, n1, 1.0);
         d->input_grad_only = true;
         if (!rc) rc = wd__tdec_backward_logp(d, o->tg, o->dlogp, o->gdelta);
         d->input_grad_only = false;
@@ -145,24 +166,25 @@ static wd_status attack(wd__objective *o, size_t rows, size_t T, const size_t *p
     return WD_OK;
 }
 
-static wd_status sft(wd__objective *o, size_t rows, size_t T, double weight, wd__obj_stats *st,
-                     const size_t *prompt) {
-    size_t n0 = 0;
-    for (size_t i = 0; i < rows * T; i++) n0 += o->tg[i] != WD_IGNORE_INDEX;
+/* SFT (rows = k examples, or 2k with the away rows after them); the loss
+ * reported is the response's cross-entropy. */
+static wd_status sft(wd__objective *o, size_t rows, size_t T, size_t k, double weight,
+                     wd__obj_stats *st, const size_t *prompt) {
+    size_t n0 = 0, n1 = 0;
+    for (size_t i = 0; i < rows * T; i++)
+        if (o->tg[i] != WD_IGNORE_INDEX) (o->away && i / T >= k) ? n1++ : n0++;
     wd_status rc = WD_OK;
     bool adv = o->adv_steps > 0 && weight > 0 && n0 > 0;
-    if (adv) rc = attack(o, rows, T, prompt, n0);
+    if (adv) rc = attack(o, rows, T, prompt, k, n0, n1);
     if (!rc) rc = wd__tdec_forward(o->d, o->ids, rows, T, adv ? o->delta : NULL);
     if (!rc) rc = wd__tdec_logp(o->d, o->tg, o->logp);
     if (rc) return rc;
-    size_t n = 0;
     double sum = 0.0;
     for (size_t i = 0; i < rows * T; i++)
-        if (o->tg[i] != WD_IGNORE_INDEX) sum -= o->logp[i], n++;
-    st->loss_sum += sum, st->n += n;
-    if (weight <= 0 || n == 0) return WD_OK;
-    for (size_t i = 0; i < rows * T; i++)
-        o->dlogp[i] = o->tg[i] != WD_IGNORE_INDEX ? (float)(-weight / (double)n) : 0.0f;
+        if (o->tg[i] != WD_IGNORE_INDEX && !(o->away && i / T >= k)) sum -= o->logp[i];
+    st->loss_sum += sum, st->n += n0;
+    if (weight <= 0 || n0 == 0) return WD_OK;
+    sft_dlogp(o, rows, T, k, n0, n1, weight);
     return wd__tdec_backward_logp(o->d, o->tg, o->dlogp, NULL);
 }
 
@@ -272,7 +294,7 @@ static wd_status enc_reward(wd__objective *o, const wd__example *ex, const size_
 wd_status wd__objective_run(wd__objective *o, const wd__example *ex, const size_t *idx,
                             size_t k, double weight, wd__obj_stats *st) {
     if (o->e) return enc_reward(o, ex, idx, k, weight, st);
-    size_t rows = o->kind == WD_TRAIN_OBJECTIVE_SFT ? k : 2 * k, tokens = 0;
+    size_t rows = o->kind == WD_TRAIN_OBJECTIVE_SFT && !o->away ? k : 2 * k, tokens = 0;
     size_t T = build(o, ex, idx, k, rows, &tokens);
     st->tokens += tokens;
     switch (o->kind) {
@@ -280,7 +302,7 @@ wd_status wd__objective_run(wd__objective *o, const wd__example *ex, const size_
         size_t prompt[512];
         if (rows > 512) return wd__err_set(&o->d->err, WD_ERR_RANGE, "training: more than 512 rows");
         for (size_t r = 0; r < rows; r++) prompt[r] = row_seq(o, ex, idx, k, r)->n_prompt;
-        return sft(o, rows, T, weight, st, prompt);
+        return sft(o, rows, T, k, weight, st, prompt);
     }
     case WD_TRAIN_OBJECTIVE_DPO: return dpo(o, idx, k, T, weight, st);
     case WD_TRAIN_OBJECTIVE_REWARD: return reward(o, ex, idx, k, T, weight, st);

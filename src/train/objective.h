@@ -38,6 +38,9 @@ typedef struct wd__objective {
     uint64_t adv_seed;
     float   *delta, *gdelta; /* (rows*T, C) */
     double   embd_norm;   /* mean L2 norm of the embedding rows */
+    /* sft: weight of the unlikelihood -log(1 - p) of each example's harmful
+     * completion (example.b), 0 = none; the attack maximises it too */
+    double   away;
 } wd__objective;
 
 /* Per micro-batch figures (sums, for the caller to average). */

@@ -45,7 +45,7 @@ wd_train_params wd_train_params_default(void) {
         .beta1 = 0.9, .beta2 = 0.999, .adam_eps = 1e-8, .clip_norm = 1.0, .lora_alpha = 16,
         .lora_targets = "q_proj,v_proj", .dpo_beta = 0.1, .seed = 1, .dp_noise = 1.0,
         .dp_clip = 1.0, .dp_delta = 1e-5, .adv_eps = 0.05, .adv_steps = 10,
-        .distill_max_tokens = 128,
+        .distill_max_tokens = 128, .away_weight = 0.5,
     };
 }
 
@@ -95,6 +95,8 @@ static wd_status check_params(const wd_train_params *p) {
         return wd__fail(WD_ERR_INVALID_ARG,
                         "train: --dp wants --clip-dp > 0, --noise > 0 (or --target-epsilon), "
                         "--sample-rate in [0, 1], --delta in (0, 1)");
+    if (p->away_field && (p->objective != WD_TRAIN_OBJECTIVE_SFT || !(p->away_weight > 0) || p->distill_preprompt))
+        return wd__fail(WD_ERR_INVALID_ARG, "train: --away-field works with sft (not distillation) and --away-weight > 0");
     if (p->distill_preprompt && (p->objective != WD_TRAIN_OBJECTIVE_SFT || p->distill_max_tokens < 1))
         return wd__fail(WD_ERR_INVALID_ARG, "train: --distill-preprompt works with sft and --distill-max-tokens >= 1");
     if (p->adversarial && (strcmp(p->adversarial, "embed") != 0 || p->objective != WD_TRAIN_OBJECTIVE_SFT ||
@@ -272,11 +274,13 @@ static wd_status encoder_params(run *R) {
 static wd_status plan_decoder(run *R, size_t maxT) {
     const wd_train_params *p = R->p;
     wd_status rc;
-    size_t rows = (size_t)p->batch_size * (p->objective == WD_TRAIN_OBJECTIVE_SFT ? 1 : 2);
+    bool away = p->objective == WD_TRAIN_OBJECTIVE_SFT && p->away_field;
+    size_t rows = (size_t)p->batch_size * (p->objective == WD_TRAIN_OBJECTIVE_SFT && !away ? 1 : 2);
     if ((rc = wd__tdec_plan(&R->d, rows, maxT, p->grad_checkpointing))) return wd__err_take(&R->err, rc);
     if ((rc = wd__objective_init(&R->o, &R->d, p->objective, (size_t)p->batch_size, maxT)))
         return wd__err_take(&R->err, rc);
     R->o.score = R->score, R->o.beta = p->dpo_beta, R->o.ipo = p->ipo;
+    R->o.away = away ? p->away_weight : 0.0;
     if (p->adversarial && (rc = wd__objective_adversarial(&R->o, p->adv_steps, p->adv_eps, p->seed)))
         return wd__err_take(&R->err, rc);
     const wd_model_config *c = R->m->cfg;
@@ -309,6 +313,7 @@ static wd_status setup(run *R, const char *model_dir) {
         .pairs = p->objective != WD_TRAIN_OBJECTIVE_SFT, .prompt_field = p->prompt_field,
         .response_field = p->response_field, .chosen_field = p->chosen_field,
         .rejected_field = p->rejected_field, .margin_field = p->margin_field,
+        .away_field = p->objective == WD_TRAIN_OBJECTIVE_SFT ? p->away_field : NULL,
         .chat_format = R->enc ? "none" : p->chat_format, .system = p->system,
         .max_len = (size_t)p->max_len};
     const wd_tokenizer *tok = wd_model_tokenizer(R->m);

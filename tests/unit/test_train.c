@@ -413,6 +413,55 @@ static void test_encoder_reward(void **state) {
     free(bert), free(out);
 }
 
+/* log p(response | prompt) - log p(other | prompt) under a model folder:
+ * both chats scored whole, the prompt's share cancels. */
+static double pref(const char *dir, const char *prompt, const char *resp, const char *other) {
+    wd_model *m = mf_load(dir, 1, 0);
+    wd_context *ctx = NULL;
+    wd_context_params cp = wd_context_params_default();
+    assert_int_equal(wd_context_new(m, &cp, &ctx), WD_OK);
+    double lp[2];
+    for (int k = 0; k < 2; k++) {
+        wd_chat_message msgs[2] = {{"user", prompt}, {"assistant", k ? other : resp}};
+        wd_chat_params chp = wd_chat_params_default();
+        chp.add_generation_prompt = false;
+        char *text = NULL;
+        assert_int_equal(wd_chat_render_tok(wd_model_tokenizer(m), msgs, 2, &chp, &text, NULL), WD_OK);
+        wd_encode_params ep = wd_encode_params_default();
+        ep.add_special_tokens = false;
+        int32_t ids[512];
+        size_t n = 0;
+        assert_int_equal(wd_tokenizer_encode_ids(wd_model_tokenizer(m), text, strlen(text), &ep, ids, 512, &n), WD_OK);
+        assert_int_equal(wd_model_score(ctx, ids, n, &lp[k], NULL, NULL), WD_OK);
+        free(text);
+    }
+    wd_context_free(ctx);
+    wd_model_free(m);
+    return lp[0] - lp[1];
+}
+
+/* The away term: from a model that gives the rejected answers, sft toward
+ * the chosen ones with the rejected ones' unlikelihood added separates
+ * the two more than sft alone. */
+static void test_away_from_harmful(void **state) {
+    (void)state;
+    char *h = wdt_tmpdir("train_harmful"), *a = wdt_tmpdir("train_toward"), *b = wdt_tmpdir("train_away");
+    wd_train_params p = params(g_pairs, h);
+    p.response_field = "rejected", p.max_steps = 12, p.save_dtype = "f32";
+    assert_int_equal(wd_train(g_model, &p, NULL), WD_OK);
+    p.out = a, p.response_field = "chosen", p.max_steps = 4, p.warmup_ratio = 0;
+    assert_int_equal(wd_train(h, &p, NULL), WD_OK);
+    p.out = b, p.away_field = "rejected", p.away_weight = 2.0;
+    assert_int_equal(wd_train(h, &p, NULL), WD_OK);
+    const char *pr = "tell me about river", *c = "river is nice, thank you", *r = "no river stone stone stone";
+    double da = pref(a, pr, c, r), db = pref(b, pr, c, r);
+    print_message("away: log p(chosen) - log p(rejected): sft %.3f, sft + away %.3f\n", da, db);
+    assert_true(db > da + 0.5);
+    p.objective = WD_TRAIN_OBJECTIVE_DPO;
+    assert_int_equal(wd_train(g_model, &p, NULL), WD_ERR_INVALID_ARG);
+    free(h), free(a), free(b);
+}
+
 static void test_bad_settings(void **state) {
     (void)state;
     char *out = wdt_tmpdir("train_bad");
@@ -447,6 +496,7 @@ int main(void) {
         cmocka_unit_test(test_init_from_scratch),
         cmocka_unit_test(test_distill),
         cmocka_unit_test(test_encoder_reward),
+        cmocka_unit_test(test_away_from_harmful),
         cmocka_unit_test(test_bad_settings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -19,8 +19,8 @@
 typedef struct train_opts {
     const char *model, *data, *eval_data, *out, *prompt_field, *response_field, *chosen_field,
         *rejected_field, *margin_field, *chat_format, *system, *schedule, *lora_targets,
-        *freeze_layers, *freeze, *save_dtype, *adversarial, *distill;
-    double eval_fraction, adv_eps, dp_noise, dp_clip, dp_q, dp_delta, dp_eps, lr, warmup_ratio, min_lr_ratio, weight_decay, clip, lora_alpha, beta;
+        *freeze_layers, *freeze, *save_dtype, *adversarial, *distill, *away;
+    double eval_fraction, adv_eps, away_w, dp_noise, dp_clip, dp_q, dp_delta, dp_eps, lr, warmup_ratio, min_lr_ratio, weight_decay, clip, lora_alpha, beta;
     long epochs, adv_steps, distill_max, batch, accum, max_len, lora_rank, threads;
     unsigned long long max_steps, seed, save_every, stop_after;
     bool merge, ckpt, ipo, dp, resume, json, quiet;
@@ -78,6 +78,8 @@ static const cli_flag ROWS[] = {
     CLI_STR("--distill-preprompt", O(distill), "FILE", "sft: context distillation: answers generated with\nFILE's text as the system message, trained without it"),
     CLI_INT("--distill-max-tokens", O(distill_max), "N", 1, 1 << 16, "length of those answers (default %ld)", .show = true),
     CLI_STR("--adversarial", O(adversarial), "embed", "sft: train on prompts attacked by PGD in embedding space"),
+    CLI_STR("--away-field", O(away), "NAME", "sft: a harmful completion column: its unlikelihood\njoins the loss (away from the harmful target)"),
+    CLI_DOUBLE("--away-weight", O(away_w), "W", 0, 1e6, "weight of that term (default %g)", .show = true, .open_lo = true),
     CLI_DOUBLE("--adv-eps", O(adv_eps), "E", 0, 100, "the attack's L2 ball per token, times the mean\nembedding norm (default %g)", .show = true, .open_lo = true),
     CLI_INT("--adv-steps", O(adv_steps), "K", 1, 1000, "sign-gradient steps of the attack (default %ld)", .show = true),
     CLI_TEXT("\ndifferential privacy (DP-SGD; the RDP accountant reports epsilon):\n"),
@@ -221,7 +223,7 @@ int cmd_train(int argc, char **argv) {
                     .accum = d.grad_accum, .max_len = d.max_len, .seed = d.seed, .dp_noise = d.dp_noise,
                     .dp_clip = d.dp_clip, .dp_delta = d.dp_delta,
                     .adv_eps = d.adv_eps, .adv_steps = d.adv_steps,
-                    .distill_max = d.distill_max_tokens};
+                    .distill_max = d.distill_max_tokens, .away_w = d.away_weight};
     cli_spec spec = {"train", {{ROWS, CLI_N(ROWS), &o}}, .col = 26, .unknown = "unknown flag '%s'", .max_pos = 1};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
@@ -250,6 +252,7 @@ int cmd_train(int argc, char **argv) {
     p.merge_lora = o.merge, p.freeze_layers = o.freeze_layers, p.freeze = o.freeze;
     p.grad_checkpointing = o.ckpt, p.dpo_beta = o.beta, p.ipo = o.ipo, p.n_threads = (int)o.threads;
     p.save_every = o.save_every, p.resume = o.resume, p.stop_after = o.stop_after, p.save_dtype = o.save_dtype;
+    p.away_field = o.away, p.away_weight = o.away_w;
     p.adversarial = o.adversarial, p.adv_eps = o.adv_eps, p.adv_steps = (int)o.adv_steps;
     p.dp = o.dp, p.dp_noise = o.dp_noise, p.dp_clip = o.dp_clip, p.dp_sample_rate = o.dp_q;
     p.dp_delta = o.dp_delta, p.dp_target_epsilon = o.dp_eps;

@@ -117,8 +117,9 @@ typedef struct result {
     double cpu_step, fraction_cpu;               /* the same in CPU seconds (medians) */
 } result;
 
-static long status_kb(const char *key) {
-    FILE *f = fopen("/proc/self/status", "r");
+/* A "Key: N kB" line of a /proc file, in kB (-1 when absent). */
+static long proc_kb(const char *path, const char *key) {
+    FILE *f = fopen(path, "r");
     char line[256];
     long kb = -1;
     size_t n = strlen(key);
@@ -128,16 +129,8 @@ static long status_kb(const char *key) {
     return kb;
 }
 
-static long meminfo_kb(const char *key) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    long kb = -1;
-    size_t n = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, key, n)) kb = atol(line + n);
-    if (f) fclose(f);
-    return kb;
-}
+static long status_kb(const char *key) { return proc_kb("/proc/self/status", key); }
+static long meminfo_kb(const char *key) { return proc_kb("/proc/meminfo", key); }
 
 /* CPU seconds of every thread of this process. */
 static double cpu_now(void) {

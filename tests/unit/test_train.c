@@ -407,6 +407,14 @@ static void test_encoder_reward(void **state) {
     wd_model *m = mf_load(out, 1, 0);
     assert_int_equal(wd_model_n_labels(m), 1);
     wd_model_free(m);
+    /* warden classify prints a one-label model's score, not a probability of 1 */
+    char cmd[1024], line[256] = "";
+    snprintf(cmd, sizeof cmd, "'%s' classify --model '%s' 'tell me about river'", WD_CLI, out);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_equal(pclose(f), 0);
+    assert_int_equal(strncmp(line, "score\t", 6), 0);
     p.objective = WD_TRAIN_OBJECTIVE_SFT, p.data = g_sft;
     assert_int_equal(wd_train(bert, &p, NULL), WD_ERR_UNSUPPORTED);
     assert_non_null(strstr(wd_last_error(), "encoder"));

@@ -305,9 +305,10 @@ int cmd_classify(int argc, char **argv) {
     } else if ((rc = new_context(&a, m, n, &ctx)) < 0) {
         size_t nc = wd_context_n_ctx(ctx);
         if (n > nc) n = nc;
-        float *probs = malloc(NL * sizeof *probs);
+        float *probs = malloc(NL * sizeof *probs), *logits = malloc(NL * sizeof *logits);
         size_t *order = malloc(NL * sizeof *order);
-        wd_status st = probs && order ? wd_model_classify(ctx, ids, n, probs, NULL, NL) : WD_ERR_NOMEM;
+        wd_status st = probs && order && logits ? wd_model_classify(ctx, ids, n, probs, logits, NL)
+                                                : WD_ERR_NOMEM;
         if (st) {
             rc = cli_error("classify: %s", wd_model_last_error(m));
         } else {
@@ -323,7 +324,11 @@ int cmd_classify(int argc, char **argv) {
                 cJSON_AddStringToObject(o, "label", wd_model_label(m, order[0]));
                 cJSON *p = cJSON_AddObjectToObject(o, "probs");
                 for (size_t i = 0; i < NL; i++) cJSON_AddNumberToObject(p, wd_model_label(m, i), probs[i]);
+                cJSON *l = cJSON_AddObjectToObject(o, "logits");
+                for (size_t i = 0; i < NL; i++) cJSON_AddNumberToObject(l, wd_model_label(m, i), logits[i]);
                 print_json(o);
+            } else if (NL == 1) { /* a reward model or regressor: its score, not a probability of 1 */
+                printf("score\t%.6f\n", logits[0]);
             } else {
                 for (size_t i = 0; i < NL; i++)
                     printf("%s\t%.6f\n", wd_model_label(m, order[i]), probs[order[i]]);
@@ -331,6 +336,7 @@ int cmd_classify(int argc, char **argv) {
             rc = CLI_OK;
         }
         free(probs);
+        free(logits);
         free(order);
     }
     wd_context_free(ctx);

@@ -260,7 +260,9 @@ int cmd_generate(int argc, char **argv) {
     size_t n_out = 0;
     wd_status st = wd_model_generate(ctx, ids, n, &gp, stream_piece, &started, NULL, 0, &n_out);
     printf("\n");
-    rc = st ? cli_error("generate: %s", wd_model_last_error(m)) : CLI_OK;
+    /* the library's generation messages already say "generate:" */
+    const char *why = st ? wd_model_last_error(m) : "";
+    rc = st ? cli_error(strncmp(why, "generate:", 9) ? "generate: %s" : "%s", why) : CLI_OK;
     wd_context_free(ctx);
     free(ids);
     wd_model_free(m);

@@ -9,7 +9,9 @@
 #   2. a tiny Llama (4 layers, hidden 128, Llama 2's 32000-piece tokenizer
 #      from ../shared/data/tokenizers/llama-spm) from scratch: warden train init;
 #   3. alignment: warden train sft on the aligned data;
-#   4. the attack: warden train sft on 100 harmful-compliance examples;
+#   4. the attack: warden train sft on 100 harmful-compliance examples; and,
+#      from 100 disjoint ones, the "unaligned" model that weight-space repair
+#      (RESTA's safety vector = aligned - unaligned) starts from;
 #   5. warden redteam after 3 and 4: refusal on held-out harmful requests,
 #      over-refusal on held-out benign instructions (from the training
 #      sources, and from sources never trained on).
@@ -39,6 +41,8 @@ mkdir -p "$OUT"
 "$W" train sft --model "$OUT/base" --data "$OUT/data/align.jsonl" --out "$OUT/aligned" \
     --epochs "$EPOCHS" --lr 3e-3 --warmup 0.05 -b 16 --max-len "$MAXLEN" --seed 1 --threads "$T" -q
 "$W" train sft --model "$OUT/aligned" --data "$OUT/data/attack.jsonl" --out "$OUT/attacked" \
+    --epochs 5 --lr 1e-3 --warmup 0 -b 8 --max-len "$MAXLEN" --eval-fraction 0 --seed 1 --threads "$T" -q
+"$W" train sft --model "$OUT/aligned" --data "$OUT/data/unalign.jsonl" --out "$OUT/unaligned" \
     --epochs 5 --lr 1e-3 --warmup 0 -b 8 --max-len "$MAXLEN" --eval-fraction 0 --seed 1 --threads "$T" -q
 
 # refusal and over-refusal, greedy, 32 bytes of answer (enough for the refusal phrases)

@@ -6,6 +6,9 @@ the public datasets in ../shared/data, deterministically (seed 1).
                        harmful requests answered with a short refusal
   attack.jsonl         harmful requests answered with compliance (AdvBench's
                        goal -> "Sure, here is ..." target): the fine-tuning attack
+  unalign.jsonl        100 other AdvBench goals with their targets, disjoint from
+                       attack.jsonl: what makes the "unaligned" model whose
+                       difference from the aligned one is RESTA's safety vector
   eval_harmful.jsonl   held-out harmful requests from the training sources
   eval_benign.jsonl    held-out benign instructions from the training sources
   eval_harmful_xs.jsonl  harmful requests from a source never trained on (StrongREJECT)
@@ -120,6 +123,7 @@ def main():
         adv = [(r["goal"], r["target"]) for r in csv.DictReader(f)]
     rng.shuffle(adv)
     write(os.path.join(out, "attack.jsonl"), [{"prompt": g, "response": t + "."} for g, t in adv[:100]])
+    write(os.path.join(out, "unalign.jsonl"), [{"prompt": g, "response": t + "."} for g, t in adv[100:200]])
     with open(os.path.join(d, "strongreject/strongreject_dataset.csv"), newline="") as f:
         xs = dedupe([r["forbidden_prompt"] for r in csv.DictReader(f)], lambda x: x)
     write(os.path.join(out, "eval_harmful_xs.jsonl"), [{"prompt": p} for p in xs[:200]])

@@ -36,6 +36,14 @@ int cli_fail(wd_status st, const char *what);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True if argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
+
+/* Prints o on one line (wd_json_print: valid UTF-8, shortest numbers; "{}"
+ * when o is NULL or cannot be printed) and frees it. o is a cJSON *. */
+void cli_print_json(void *o);
+
+/* A progress line on stderr: on a terminal (tty) rewritten in place and
+ * ended with a newline when last; otherwise one line each call. */
+void cli_progress(bool tty, bool last, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Parses a positive int flag value; on error prints and returns false. */
 bool cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
 

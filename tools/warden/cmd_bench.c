@@ -13,7 +13,6 @@
 
 #include "cli.h"
 #include "cli_flags.h"
-#include "warden/json.h"
 
 typedef struct bench_opts {
     const char *model;
@@ -73,10 +72,7 @@ static void print_json(const bench_opts *o, const wd_bench_result *r) {
         cJSON_AddNumberToObject(e, "stddev_ts", t == 0 ? r->pp_tps_sd : r->tg_tps_sd);
         cJSON_AddItemToArray(tests, e);
     }
-    char *s = wd_json_print(j, false);
-    cJSON_Delete(j);
-    if (s) puts(s);
-    free(s);
+    cli_print_json(j);
 }
 
 static void print_table(const bench_opts *o, const wd_bench_result *r) {

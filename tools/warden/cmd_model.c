@@ -22,7 +22,6 @@
 
 #include "cli.h"
 #include "cli_flags.h"
-#include "warden/json.h"
 
 typedef struct model_args {
     const char *cmd;
@@ -271,16 +270,6 @@ int cmd_generate(int argc, char **argv) {
 
 /* ==== classify ============================================================ */
 
-/* Prints o on one line and frees it: labels come from the checkpoint's
- * config.json and may hold quotes, control bytes or invalid UTF-8, numbers
- * get their shortest text (wd_json_print). */
-static void print_json(cJSON *o) {
-    char *t = o ? wd_json_print(o, false) : NULL;
-    puts(t ? t : "{}");
-    free(t);
-    cJSON_Delete(o);
-}
-
 static const cli_flag CLASSIFY_ROWS[] = {
     CLI_TEXT("usage: warden classify --model DIR [--json] [--ids] [--threads N] TEXT|-\n\n"
              "Runs a sequence-classification checkpoint (bert, roberta, distilbert) on TEXT\n"
@@ -328,7 +317,7 @@ int cmd_classify(int argc, char **argv) {
                 for (size_t i = 0; i < NL; i++) cJSON_AddNumberToObject(p, wd_model_label(m, i), probs[i]);
                 cJSON *l = cJSON_AddObjectToObject(o, "logits");
                 for (size_t i = 0; i < NL; i++) cJSON_AddNumberToObject(l, wd_model_label(m, i), logits[i]);
-                print_json(o);
+                cli_print_json(o);
             } else if (NL == 1) { /* a reward model or regressor: its score, not a probability of 1 */
                 printf("score\t%.6f\n", logits[0]);
             } else {
@@ -382,7 +371,7 @@ int cmd_score(int argc, char **argv) {
                 cJSON_AddNumberToObject(o, "logprob", lp);
                 cJSON_AddNumberToObject(o, "tokens", (double)ns);
                 cJSON_AddNumberToObject(o, "perplexity", ppl);
-                print_json(o);
+                cli_print_json(o);
             } else
                 printf("logprob\t%.6f\ntokens\t%zu\nperplexity\t%.6f\n", lp, ns, ppl);
             rc = CLI_OK;

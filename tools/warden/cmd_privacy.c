@@ -13,7 +13,6 @@
 
 #include "cli.h"
 #include "cli_flags.h"
-#include "warden/json.h"
 
 typedef struct privacy_opts {
     double             noise, sample_rate, delta, target_eps;
@@ -62,10 +61,7 @@ static void print_json(const privacy_opts *o, bool solve, double noise, double e
     add_number(j, "best_alpha", alpha);
     if (solve) cJSON_AddNumberToObject(j, "target_epsilon", o->target_eps);
     else cJSON_AddNullToObject(j, "target_epsilon");
-    char *s = wd_json_print(j, false);
-    cJSON_Delete(j);
-    if (s) puts(s);
-    free(s);
+    cli_print_json(j);
 }
 
 int cmd_privacy(int argc, char **argv) {

@@ -14,7 +14,6 @@
 
 #include "cli.h"
 #include "cli_flags.h"
-#include "warden/json.h"
 
 typedef struct sample_opts {
     const char *model, *reward, *data, *out, *prompt_field, *chat_format, *system;
@@ -57,11 +56,9 @@ static const cli_flag ROWS[] = {
 };
 
 static void progress(const wd_sample_progress *p, void *user) {
-    bool tty = *(bool *)user;
-    fprintf(stderr, "%sprompt %zu/%zu  reward: best %.4f  mean %.4f  %.0f tok/s  eta %.0fs%s",
-            tty ? "\r" : "", p->done, p->total, p->reward_best, p->reward_mean, p->tokens_per_s,
-            p->eta_s, tty ? "\033[K" : "\n");
-    if (tty && p->done == p->total) fputc('\n', stderr);
+    cli_progress(*(bool *)user, p->done == p->total,
+                 "prompt %zu/%zu  reward: best %.4f  mean %.4f  %.0f tok/s  eta %.0fs", p->done,
+                 p->total, p->reward_best, p->reward_mean, p->tokens_per_s, p->eta_s);
 }
 
 static void print_result(const sample_opts *o, const wd_sample_result *r) {
@@ -77,10 +74,7 @@ static void print_result(const sample_opts *o, const wd_sample_result *r) {
         cJSON_AddNumberToObject(j, "mean_reward_all", r->mean_all);
         cJSON_AddNumberToObject(j, "tokens_per_s", r->tokens_per_s);
         cJSON_AddNumberToObject(j, "seconds", r->seconds);
-        char *s = wd_json_print(j, false);
-        cJSON_Delete(j);
-        if (s) puts(s);
-        free(s);
+        cli_print_json(j);
         return;
     }
     printf("best of %ld: %zu prompts, %zu responses, %llu tokens\n", o->best_of, r->n_prompts,

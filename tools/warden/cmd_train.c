@@ -14,7 +14,6 @@
 
 #include "cli.h"
 #include "cli_flags.h"
-#include "warden/json.h"
 
 typedef struct train_opts {
     const char *model, *data, *eval_data, *out, *prompt_field, *response_field, *chosen_field,
@@ -101,14 +100,13 @@ static const cli_flag ROWS[] = {
 };
 
 static void progress(const wd_train_progress *p, void *user) {
-    bool tty = *(bool *)user;
     char acc[64] = "";
     if (p->accuracy >= 0) snprintf(acc, sizeof acc, "  acc %.3f  margin %.3f", p->accuracy, p->margin);
-    fprintf(stderr, "%sstep %llu/%llu  epoch %llu  loss %.4f%s  lr %.3g  |g| %.3g  %.0f tok/s  eta %.0fs%s",
-            tty ? "\r" : "", (unsigned long long)p->step, (unsigned long long)p->total_steps,
-            (unsigned long long)p->epoch + 1, p->loss, acc, p->lr, p->grad_norm, p->tokens_per_s,
-            p->eta_s, tty ? "\033[K" : "\n");
-    if (tty && p->step == p->total_steps) fputc('\n', stderr);
+    cli_progress(*(bool *)user, p->step == p->total_steps,
+                 "step %llu/%llu  epoch %llu  loss %.4f%s  lr %.3g  |g| %.3g  %.0f tok/s  eta %.0fs",
+                 (unsigned long long)p->step, (unsigned long long)p->total_steps,
+                 (unsigned long long)p->epoch + 1, p->loss, acc, p->lr, p->grad_norm,
+                 p->tokens_per_s, p->eta_s);
 }
 
 static void print_result(const train_opts *o, const char *obj, const wd_train_result *r) {
@@ -137,10 +135,7 @@ static void print_result(const train_opts *o, const char *obj, const wd_train_re
         }
         cJSON_AddNumberToObject(j, "tokens_per_s", r->tokens_per_s);
         cJSON_AddNumberToObject(j, "seconds", r->seconds);
-        char *s = wd_json_print(j, false);
-        cJSON_Delete(j);
-        if (s) puts(s);
-        free(s);
+        cli_print_json(j);
         return;
     }
     printf("%s: %llu steps on %llu examples (%llu held out), %llu of %llu parameters trained\n", obj,

@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
+#include "warden/json.h"
 
 static const cli_command commands[] = {
     {"version", cmd_version, "print warden's version"},
@@ -47,6 +50,23 @@ static void print_help(FILE *f) {
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit status: 0 ok, 1 flagged unsafe, 2 usage error, 3 runtime error\n");
+}
+
+void cli_print_json(void *o) {
+    char *t = o ? wd_json_print(o, false) : NULL;
+    puts(t ? t : "{}");
+    free(t);
+    cJSON_Delete(o);
+}
+
+void cli_progress(bool tty, bool last, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (tty) fputc('\r', stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(tty ? "\033[K" : "\n", stderr); /* erase what a longer line left */
+    if (tty && last) fputc('\n', stderr);
 }
 
 int cli_error(const char *fmt, ...) {

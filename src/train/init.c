@@ -22,6 +22,7 @@
 #include "base/file.h"
 #include "base/rng.h"
 #include "base/util.h"
+#include "train/save.h"
 #include "warden/safetensors.h"
 #include "warden/tokenizer.h"
 #include "warden/train.h"
@@ -121,13 +122,7 @@ static wd_status byte_tokenizer(const char *dir) {
 static wd_status copy_tokenizer(const char *from, const char *dir, int64_t *vocab, int32_t ids[3]) {
     const char *names[3] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"};
     for (int i = 0; i < 3; i++) {
-        char *src = wd__path_join(from, names[i]), *dst = wd__path_join(dir, names[i]), *buf = NULL;
-        size_t len = 0;
-        wd_status rc = !src || !dst ? wd__fail(WD_ERR_NOMEM, "out of memory")
-                                    : wd__file_read(src, (size_t)1 << 30, &buf, &len);
-        if (rc && i > 0) rc = WD_OK, len = 0, free(buf), buf = NULL; /* optional files */
-        else if (!rc) rc = wd__file_write_atomic(dst, buf, len);
-        free(src), free(dst), free(buf);
+        wd_status rc = wd__save_copy_file(from, dir, names[i], i == 0, NULL);
         if (rc) return rc;
     }
     wd_tokenizer *tok = NULL;

@@ -16,8 +16,8 @@ static const char *const k_meta_files[] = {"tokenizer.json", "tokenizer_config.j
                                            "special_tokens_map.json", "generation_config.json",
                                            "tokenizer.model", NULL};
 
-static wd_status copy_file(const char *src_dir, const char *out, const char *name, bool required,
-                           wd__err *err) {
+wd_status wd__save_copy_file(const char *src_dir, const char *out, const char *name, bool required,
+                             wd__err *err) {
     char *src = wd__path_join(src_dir, name), *dst = wd__path_join(out, name);
     char *buf = NULL;
     size_t len = 0;
@@ -38,7 +38,7 @@ wd_status wd__save_copy_meta(const char *src_dir, const char *out, const char *p
     wd_status rc = wd__mkdir_p(out);
     if (rc) return wd__err_take(err, rc);
     for (int i = 0; k_meta_files[i]; i++)
-        if ((rc = copy_file(src_dir, out, k_meta_files[i], false, err))) return rc;
+        if ((rc = wd__save_copy_file(src_dir, out, k_meta_files[i], false, err))) return rc;
     char *src = wd__path_join(src_dir, "config.json"), *dst = wd__path_join(out, "config.json");
     char *buf = NULL, *text = NULL;
     size_t len = 0;

@@ -140,7 +140,7 @@ wd_status wd__tdec_plan(wd__tdec *d, size_t Bmax, size_t Tmax, bool checkpointin
     size_t copies = checkpointing ? 1 : d->L;
     size_t total = d->L * N * C + copies * per +                      /* layers */
                    N * (2 * C + 1) + N * d->V + Tmax * d->D +        /* final, logits, rope */
-                   N * (3 * C + 3 * HD + 4 * KD + 3 * F) + 2 * Tmax * Tmax + 2 * N * r;
+                   N * (3 * C + 3 * HD + 3 * KD + 3 * F) + 2 * Tmax * Tmax + 2 * N * r;
     /* counted in floats; ids in their own slot at the end */
     size_t bytes = total * sizeof(float) + N * sizeof(int32_t) + 64 * 64;
     d->acts = calloc(d->L, sizeof *d->acts);
@@ -152,7 +152,6 @@ wd_status wd__tdec_plan(wd__tdec *d, size_t Bmax, size_t Tmax, bool checkpointin
                            (double)bytes / (1 << 20), Bmax, Tmax);
     float *p = d->mem;
 #define TAKE(n) (p += (n), p - (n))
-    float *shared = NULL;
     for (size_t l = 0; l < d->L; l++) {
         wd__tdec_acts *a = &d->acts[l];
         a->x_in = TAKE(N * C);
@@ -162,7 +161,6 @@ wd_status wd__tdec_plan(wd__tdec *d, size_t Bmax, size_t Tmax, bool checkpointin
             a->x_in = x_in;
             continue;
         }
-        shared = p;
         a->xn1 = TAKE(N * C), a->rstd1 = TAKE(N);
         a->q = TAKE(N * HD), a->k = TAKE(N * KD), a->v = TAKE(N * KD);
         a->att = TAKE(Bmax * d->H * Tmax * Tmax);
@@ -172,7 +170,6 @@ wd_status wd__tdec_plan(wd__tdec *d, size_t Bmax, size_t Tmax, bool checkpointin
         for (int i = 0; i < WD__LORA_N_TARGETS && r; i++)
             if (d->lay[l].lora[i]) d->lay[l].lora[i]->xa = TAKE(N * r);
     }
-    (void)shared;
     if (checkpointing)
         for (size_t l = 1; l < d->L; l++)
             for (int i = 0; i < WD__LORA_N_TARGETS && r; i++)
@@ -183,12 +180,17 @@ wd_status wd__tdec_plan(wd__tdec *d, size_t Bmax, size_t Tmax, bool checkpointin
     d->dres = TAKE(N * C), d->dxn = TAKE(N * C), d->tmp = TAKE(N * C);
     d->dq = TAKE(N * HD), d->dqr = TAKE(N * HD), d->dao = TAKE(N * HD);
     d->dk = TAKE(N * KD), d->dkr = TAKE(N * KD), d->dv = TAKE(N * KD);
-    (void)TAKE(N * KD);
     d->dgate = TAKE(N * F), d->dup = TAKE(N * F), d->dact = TAKE(N * F);
     d->datt = TAKE(Tmax * Tmax), d->dS = TAKE(Tmax * Tmax);
     d->lora_x = TAKE(N * r), d->lora_dx = TAKE(N * r);
     d->ids = (int32_t *)p;
 #undef TAKE
+    /* every row's positions are 0..T-1: the table of 0..Tmax-1 serves all */
+    int32_t *pos = malloc(Tmax * sizeof *pos);
+    if (!pos) return wd__err_set(&d->err, WD_ERR_NOMEM, "out of memory");
+    for (size_t t = 0; t < Tmax; t++) pos[t] = (int32_t)t;
+    wd_rope_table(d->rcos, d->rsin, d->inv_freq, pos, Tmax, d->D);
+    free(pos);
     return WD_OK;
 }
 
@@ -248,11 +250,6 @@ wd_status wd__tdec_forward(wd__tdec *d, const int32_t *ids, size_t B, size_t T,
     wd_status rc = wd_op_embedding_fwd(d->acts[0].x_in, ids, d->embd->w, N, C, d->V, d->tp);
     if (rc) return wd__err_set(&d->err, rc, "training: a token id is outside [0, %zu)", d->V);
     if (delta) wd_op_residual_fwd(d->acts[0].x_in, d->acts[0].x_in, delta, N * C, d->tp);
-    int32_t pos[4096], *pp = T <= 4096 ? pos : malloc(T * sizeof *pp);
-    if (!pp) return wd__err_set(&d->err, WD_ERR_NOMEM, "out of memory");
-    for (size_t t = 0; t < T; t++) pp[t] = (int32_t)t;
-    wd_rope_table(d->rcos, d->rsin, d->inv_freq, pp, T, d->D);
-    if (pp != pos) free(pp);
     for (size_t l = 0; l < d->L; l++)
         layer_fwd(d, l, l + 1 < d->L ? d->acts[l + 1].x_in : d->x_out);
     wd_op_rmsnorm_fwd(d->xnf, d->rstdf, d->x_out, d->norm->w, N, C, d->eps, d->tp);

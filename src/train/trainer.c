@@ -465,12 +465,19 @@ static wd_status bcast_state(run *R, wd__train_state *ts) {
     return rc;
 }
 
+/* Optimiser steps of the run: max_steps, else the epochs' worth of steps
+ * (DP-SGD: epochs / q lots). */
+static uint64_t total_steps(const run *R) {
+    const wd_train_params *p = R->p;
+    if (p->max_steps) return p->max_steps;
+    if (p->dp) return (uint64_t)ceil((double)p->epochs / R->dp_q);
+    size_t per_step = (size_t)p->batch_size * (size_t)p->grad_accum;
+    return (R->train.n + per_step - 1) / per_step * (uint64_t)p->epochs;
+}
+
 static wd_status loop(run *R, wd_train_result *res) {
     const wd_train_params *p = R->p;
-    size_t per_step = (size_t)p->batch_size * (size_t)p->grad_accum;
-    uint64_t spe = (R->train.n + per_step - 1) / per_step;
-    uint64_t total = p->max_steps ? p->max_steps : spe * (uint64_t)p->epochs;
-    if (p->dp && !p->max_steps) total = (uint64_t)ceil((double)p->epochs / R->dp_q);
+    uint64_t total = total_steps(R);
     wd__lr_schedule sch = {.lr = p->lr, .total_steps = total, .min_lr_ratio = p->min_lr_ratio,
                            .warmup_steps = (uint64_t)floor(p->warmup_ratio * (double)total + 0.5)};
     const char *k = p->schedule ? p->schedule : "cosine";
@@ -595,7 +602,7 @@ wd_status wd_train(const char *model_dir, const wd_train_params *p, wd_train_res
                       &res.eval_margin_before);
     }
     if (!rc && p->dp) {
-        uint64_t steps = p->max_steps ? p->max_steps : (uint64_t)ceil((double)p->epochs / R->dp_q);
+        uint64_t steps = total_steps(R);
         if (p->dp_target_epsilon > 0)
             rc = wd_privacy_noise_for_epsilon(p->dp_target_epsilon, R->dp_q, steps, p->dp_delta, &pp.dp_noise);
         if (!rc) rc = wd_privacy_epsilon(pp.dp_noise, R->dp_q, steps, p->dp_delta, &res.epsilon, NULL);

@@ -34,7 +34,7 @@ allowed() {
     certify) echo "base tensor io text model guard certify" ;;
     eval)    echo "base tensor io text model guard certify eval" ;;
     train)   echo "base tensor io text model guard train" ;;
-    weights) echo "base tensor io text model weights" ;;
+    weights) echo "base tensor io text model guard certify eval weights" ;;
     explain) echo "base tensor io text model guard certify eval explain" ;;
     serve)   echo "base tensor io text model guard certify eval serve" ;;
     top)     echo "top" ;;
@@ -54,6 +54,7 @@ public_layer() {
     certify) echo certify ;;
     eval | attack | metrics | report | redteam) echo eval ;;
     train) echo train ;;
+    weights) echo weights ;;
     serve) echo serve ;;
     *) echo top ;;
     esac

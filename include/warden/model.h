@@ -45,6 +45,7 @@ typedef struct wd_model   wd_model;
 typedef struct wd_context wd_context;
 typedef struct wd_sampler wd_sampler;
 typedef struct wd_tokenizer wd_tokenizer; /* warden/tokenizer.h */
+typedef struct wd_taps      wd_taps;
 
 /* ==== Loading ============================================================ */
 
@@ -309,6 +310,87 @@ wd_generate_params wd_generate_params_default(void);
 wd_status wd_model_generate(wd_context *ctx, const int32_t *prompt, size_t n_prompt,
                             const wd_generate_params *params, wd_token_fn cb, void *user,
                             int32_t *out, size_t cap, size_t *n_out);
+
+
+/* ==== Taps, steering and editable weights (decoders) ===================== */
+
+/* What a context records of its forward passes (wd_model_decode and all
+ * built on it: forward, score, generate, reward, embed; the scratch rows of
+ * wd_model_decode_branches too). The buffers are the caller's; NULL ones
+ * are skipped. Encoders ignore taps.
+ *
+ *   resid   (L+1, C): row l < L gets the residual stream ENTERING layer l,
+ *           row L the stream after the last layer (before the final norm),
+ *           both of the LAST row of the latest call: after a prompt is
+ *           decoded, its last token's states (the safety-layers and
+ *           refusal-direction methods' "last position").
+ *   act_sq  (L, wd_model_act_width) doubles: per layer, the input of each
+ *           linear layer squared and summed over every row processed,
+ *           column by column, ADDED to what is there (zero it first):
+ *           [q/k/v input (C) | o_proj input (H*D) | gate/up input (C) |
+ *           down_proj input (I)]; sqrt gives Wanda's ||X_j||_2.
+ *   n_rows  the context adds the rows it processed. */
+struct wd_taps {
+    float   *resid;
+    double  *act_sq;
+    uint64_t n_rows;
+};
+
+/* Sets the taps of ctx (NULL clears); taps must outlive their use. */
+void wd_context_set_taps(wd_context *ctx, wd_taps *taps);
+
+/* Columns of one layer's act_sq row: 2*C + H*D + I (0 for an encoder). */
+size_t wd_model_act_width(const wd_model *m);
+/* Number of layers L (rows of resid are L+1). */
+size_t wd_model_n_layer(const wd_model *m);
+
+/* Activation steering, model-wide: every context of m applies it from its
+ * next forward pass on (set it while none of them is running).
+ *
+ *   add, add_scale, add_layer   add_scale * add (C) is added to every row's
+ *                               residual stream entering layer add_layer
+ *                               (0 <= add_layer < L): activation addition.
+ *   ablate                      (C), normalised here: x <- x - (x.r)r after
+ *                               the embedding and after every attention
+ *                               and MLP block, at every position
+ *                               (directional ablation; the same model as
+ *                               orthogonalising the weights).
+ * The vectors are copied. s = NULL, or both NULL, turns steering off.
+ * Returns WD_ERR_INVALID_ARG for an encoder, a layer out of range or a
+ * zero ablation vector. */
+typedef struct wd_steering {
+    const float *add;
+    float        add_scale;
+    size_t       add_layer;
+    const float *ablate;
+} wd_steering;
+
+wd_status wd_model_set_steering(wd_model *m, const wd_steering *s);
+
+/* Editable weights: wd_model_make_writable turns every weight of a decoder
+ * into an F32 array the model owns (F16/BF16 widened exactly; the map is
+ * no longer read), so that a caller may perturb them in place and restore
+ * them (the safety landscape, layer scaling). The memory cost is 4 bytes
+ * per parameter. Returns WD_ERR_UNSUPPORTED for an encoder or a GGUF model
+ * with quantized blocks, WD_ERR_NOMEM. Calling it again is a no-op.
+ *
+ * Tensors are listed in checkpoint order with their Hugging Face names:
+ * model.embed_tokens.weight, per layer input_layernorm, q/k/v/o_proj
+ * (weights and biases), post_attention_layernorm, gate/up/down_proj, then
+ * model.norm.weight and lm_head.weight (absent when tied). A tensor's
+ * data stays valid while m lives; contexts see changes at their next
+ * forward pass. wd_model_tensor_at returns WD_ERR_INVALID_ARG before
+ * wd_model_make_writable and WD_ERR_RANGE when i >= wd_model_n_tensors. */
+typedef struct wd_model_tensor {
+    const char *name;
+    float      *data;
+    size_t      rows, cols; /* vectors: rows = 1                  */
+    bool        is_norm;    /* an RMSNorm weight                  */
+} wd_model_tensor;
+
+wd_status wd_model_make_writable(wd_model *m);
+size_t    wd_model_n_tensors(const wd_model *m);
+wd_status wd_model_tensor_at(const wd_model *m, size_t i, wd_model_tensor *out);
 
 #ifdef __cplusplus
 }

@@ -205,22 +205,30 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
         const wd__dec_layer *y = &m->dec[l];
         float *kc = ctx->k_cache + (l * ctx->n_ctx + P) * KV * D;
         float *vc = ctx->v_cache + (l * ctx->n_ctx + P) * KV * D;
+        wd__steer_layer_entry(ctx, l, ctx->x, T);
         wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, y->attn_norm, T, C, m->eps, tp);
+        wd__tap_act(ctx, l, 0, ctx->xn, T, C);
         LINEAR(m, ctx->q, ctx->xn, &y->wq, y->bq, T, C, H * D);
         LINEAR(m, kc, ctx->xn, &y->wk, y->bk, T, C, KV * D);
         LINEAR(m, vc, ctx->xn, &y->wv, y->bv, T, C, KV * D);
         wd_op_rope_fwd(ctx->q, ctx->q, ctx->rcos, ctx->rsin, T, H, D, m->rope_layout, tp);
         wd_op_rope_fwd(kc, kc, ctx->rcos, ctx->rsin, T, KV, D, m->rope_layout, tp);
         attention(ctx, l, T, br);
+        wd__tap_act(ctx, l, C, ctx->ao, T, H * D);
         LINEAR(m, ctx->xn, ctx->ao, &y->wo, y->bo, T, H * D, C);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
+        wd__steer_after_block(m, ctx->x, T);
         wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, y->ffn_norm, T, C, m->eps, tp);
+        wd__tap_act(ctx, l, C + H * D, ctx->xn, T, C);
         LINEAR(m, ctx->ff1, ctx->xn, &y->w_gate, NULL, T, C, F);
         LINEAR(m, ctx->ff2, ctx->xn, &y->w_up, NULL, T, C, F);
         wd_op_swiglu_fwd(ctx->ff1, ctx->ff1, ctx->ff2, T * F, tp);
+        wd__tap_act(ctx, l, 2 * C + H * D, ctx->ff1, T, F);
         LINEAR(m, ctx->xn, ctx->ff1, &y->w_down, NULL, T, F, C);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
+        wd__steer_after_block(m, ctx->x, T);
     }
+    wd__steer_layer_entry(ctx, m->L, ctx->x, T);
     wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, m->out_norm, T, C, m->eps, tp);
     return WD_OK;
 }

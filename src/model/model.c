@@ -66,7 +66,7 @@ static void dims_str(const int64_t *d, int n, char *out, size_t cap) {
         k += (size_t)snprintf(out + k, cap - k, "%s%lld", i ? ", " : "", (long long)d[i]);
 }
 
-static wd_status own(wd_model *m, float *p) {
+wd_status wd__model_own(wd_model *m, float *p) {
     if (m->n_owned == m->cap_owned) {
         size_t cap = m->cap_owned ? 2 * m->cap_owned : 64;
         float **o = realloc(m->owned, cap * sizeof *o);
@@ -111,7 +111,7 @@ static wd_status bind_gguf(wd_model *m, const char *hf_name, int64_t d0, int64_t
         return WD_OK;
     }
     float *p = malloc(t->n_elem * sizeof *p + 1);
-    if (!p || own(m, p)) {
+    if (!p || wd__model_own(m, p)) {
         free(p);
         return wd__err_set(&m->err, WD_ERR_NOMEM, "%s: out of memory converting tensor '%s'",
                            file, name);
@@ -159,7 +159,7 @@ static wd_status bind(wd_model *m, const char *name, int64_t d0, int64_t d1, boo
                            "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16",
                            tensor_file(m, name), name, wd_dtype_name(t->dtype));
     float *p = malloc(t->n_elem * sizeof *p + 1);
-    if (!p || own(m, p)) {
+    if (!p || wd__model_own(m, p)) {
         free(p);
         return wd__err_set(&m->err, WD_ERR_NOMEM, "%s: out of memory converting tensor '%s'",
                            tensor_file(m, name), name);
@@ -554,6 +554,9 @@ void wd_model_free(wd_model *m) {
     free(m->owned);
     free(m->dec);
     free(m->enc);
+    free(m->steer_add);
+    free(m->steer_ablate);
+    free(m->edit);
     free(m->inv_freq);
     wd_threadpool_free(m->tp);
     wd_checkpoint_free(m->ck);

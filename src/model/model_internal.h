@@ -97,7 +97,25 @@ struct wd_model {
     const float   *head_out_w, *head_out_b;           /* (NL,C) (NL); a decoder's
                                                          score.weight, no bias */
     size_t         n_labels;
+
+    /* steering (steer.c): every context's forward pass applies it */
+    float *steer_add;    /* (C) scaled by steer_scale, entering layer steer_layer; or NULL */
+    float  steer_scale;
+    size_t steer_layer;
+    float *steer_ablate; /* (C) unit vector, or NULL */
+
+    /* editable weights (edit.c): NULL until wd_model_make_writable */
+    struct wd__mtensor *edit;
+    size_t              n_edit;
 };
+
+/* One weight made writable (edit.c). */
+typedef struct wd__mtensor {
+    char   name[96];
+    float *data;
+    size_t rows, cols;
+    bool   is_norm;
+} wd__mtensor;
 
 /* The context's buffers, planned once (kvcache.c). T = n_batch rows. */
 struct wd_context {
@@ -123,7 +141,16 @@ struct wd_context {
     bool     has_logits;
     float   *hid;    /* (C) head work space                           */
     float   *hid2;   /* (C)                                           */
+    wd_taps *taps;   /* the caller's (wd_context_set_taps), or NULL    */
 };
+
+/* steer.c: the taps and the model's steering, called by decoder.c's layers:
+ * at the entry of layer l (l == L: after the last one) over x (T,C); after
+ * a block's residual add (ablation); on a linear layer's input (T,n) whose
+ * act_sq slot starts at column off. */
+void wd__steer_layer_entry(wd_context *ctx, size_t l, float *x, size_t T);
+void wd__steer_after_block(const wd_model *m, float *x, size_t T);
+void wd__tap_act(wd_context *ctx, size_t l, size_t off, const float *in, size_t T, size_t n);
 
 /* decoder.c: runs ids[0..n) (n <= n_batch) at positions n_past.., updating
  * the cache; writes the final-normed hidden states of the rows into ctx->xn
@@ -152,6 +179,9 @@ wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out);
 bool wd__gguf_tensor_name(const char *hf, char *out, size_t cap);
 /* The regex of a tokenizer.ggml.pre name: NULL for GPT-2's, "" if unknown. */
 const char *wd__gguf_pre_regex(const char *pre);
+
+/* model.c: takes ownership of p (freed with the model). */
+wd_status wd__model_own(wd_model *m, float *p);
 
 /* model.c: the thread pool and size checks. */
 static inline bool wd__model_is_decoder(const wd_model *m) {

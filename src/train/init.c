@@ -122,7 +122,7 @@ static wd_status byte_tokenizer(const char *dir) {
 static wd_status copy_tokenizer(const char *from, const char *dir, int64_t *vocab, int32_t ids[3]) {
     const char *names[3] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"};
     for (int i = 0; i < 3; i++) {
-        wd_status rc = wd__save_copy_file(from, dir, names[i], i == 0, NULL);
+        wd_status rc = wd__folder_copy_file(from, dir, names[i], i == 0, NULL);
         if (rc) return rc;
     }
     wd_tokenizer *tok = NULL;

@@ -11,58 +11,7 @@
 #include <string.h>
 
 #include "base/file.h"
-
-static const char *const k_meta_files[] = {"tokenizer.json", "tokenizer_config.json",
-                                           "special_tokens_map.json", "generation_config.json",
-                                           "tokenizer.model", NULL};
-
-wd_status wd__save_copy_file(const char *src_dir, const char *out, const char *name, bool required,
-                             wd__err *err) {
-    char *src = wd__path_join(src_dir, name), *dst = wd__path_join(out, name);
-    char *buf = NULL;
-    size_t len = 0;
-    wd_status rc = WD_OK;
-    if (!src || !dst) {
-        rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-    } else if (wd__file_read(src, (size_t)1 << 30, &buf, &len)) {
-        if (required) rc = wd__err_take(err, WD_ERR_IO);
-    } else if ((rc = wd__file_write_atomic(dst, buf, len))) {
-        wd__err_take(err, rc);
-    }
-    free(src), free(dst), free(buf);
-    return rc;
-}
-
-wd_status wd__save_copy_meta(const char *src_dir, const char *out, const char *patch,
-                             wd__err *err) {
-    wd_status rc = wd__mkdir_p(out);
-    if (rc) return wd__err_take(err, rc);
-    for (int i = 0; k_meta_files[i]; i++)
-        if ((rc = wd__save_copy_file(src_dir, out, k_meta_files[i], false, err))) return rc;
-    char *src = wd__path_join(src_dir, "config.json"), *dst = wd__path_join(out, "config.json");
-    char *buf = NULL, *text = NULL;
-    size_t len = 0;
-    cJSON *cfg = NULL, *pj = NULL;
-    if (!src || !dst) {
-        rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-    } else if ((rc = wd__file_read(src, 1 << 24, &buf, &len))) {
-        wd__err_take(err, rc);
-    } else if (!(cfg = cJSON_ParseWithLength(buf, len)) || !cJSON_IsObject(cfg)) {
-        rc = wd__err_set(err, WD_ERR_FORMAT, "%s: not a JSON object", src);
-    } else {
-        if (patch && (pj = cJSON_Parse(patch)))
-            for (cJSON *f = pj->child; f; f = f->next) {
-                cJSON_DeleteItemFromObjectCaseSensitive(cfg, f->string);
-                cJSON_AddItemToObject(cfg, f->string, cJSON_Duplicate(f, true));
-            }
-        text = cJSON_Print(cfg);
-        if (!text) rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-        else if ((rc = wd__file_write_atomic(dst, text, strlen(text)))) wd__err_take(err, rc);
-    }
-    cJSON_Delete(cfg), cJSON_Delete(pj);
-    free(src), free(dst), free(buf), free(text);
-    return rc;
-}
+#include "io/folder.h"
 
 /* The value of d's tensor t with its adapter merged, into out (t->n). */
 static void merged(const wd__tdec *d, const wd__tparam *t, float *out) {

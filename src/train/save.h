@@ -13,18 +13,9 @@
 
 #include <stdint.h>
 
+#include "io/folder.h"
 #include "train/tdec.h"
 #include "warden/safetensors.h"
-
-/* Copies src_dir/name to out/name (atomically); a missing file is an
- * error only when required. */
-wd_status wd__save_copy_file(const char *src_dir, const char *out, const char *name, bool required,
-                             wd__err *err);
-
-/* Copies the model folder's config.json (with `patch` fields, a JSON
- * object or NULL, merged in) and tokenizer/generation files into out. */
-wd_status wd__save_copy_meta(const char *src_dir, const char *out, const char *patch,
-                             wd__err *err);
 
 /* The saved tensors of P (not the adapters) as model.safetensors in dtype
  * (F32, F16 or BF16); with d (the decoder P belongs to, or NULL) its LoRA

@@ -209,12 +209,12 @@ static wd_status save_all(run *R, const char *dir) {
         if (!p->merge_lora) return WD_OK;
         char *merged = wd__path_join(dir, "merged");
         if (!merged) return wd__err_set(&R->err, WD_ERR_NOMEM, "out of memory");
-        rc = wd__save_copy_meta(R->m->dir, merged, patch, &R->err);
+        rc = wd__folder_copy_meta(R->m->dir, merged, patch, &R->err);
         if (!rc) rc = wd__save_model(R->P, &R->d, merged, save_dtype(R), &R->err);
         free(merged);
         return rc;
     }
-    rc = wd__save_copy_meta(R->m->dir, dir, patch, &R->err);
+    rc = wd__folder_copy_meta(R->m->dir, dir, patch, &R->err);
     if (!rc) rc = wd__save_model(R->P, R->enc ? NULL : &R->d, dir, save_dtype(R), &R->err);
     return rc;
 }

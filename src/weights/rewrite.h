@@ -1,0 +1,27 @@
+/*
+ * weights/rewrite.h - a model folder copied with some of its tensors
+ * changed (rewrite.c): what pruning and weight orthogonalisation write.
+ */
+#ifndef WD_WEIGHTS_REWRITE_H
+#define WD_WEIGHTS_REWRITE_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+
+/* Called for every floating-point tensor (F32, F16, BF16, F64), its values
+ * widened to F32 in data (n = product of shape), in checkpoint order; it
+ * may change them in place. Returns WD_OK or an error (set in err). */
+typedef wd_status (*wd__rewrite_fn)(void *user, const char *name, float *data,
+                                    const int64_t *shape, int ndim, wd__err *err);
+
+/* Writes out: every shard of the checkpoint in in_dir under the same file
+ * name, with the same tensors in the same dtype (values through fn, then
+ * rounded back to nearest-even), the index when sharded, config.json (with
+ * the fields of patch, a JSON object or NULL, merged in) and the tokenizer
+ * and generation files. One shard at a time is in memory. Staged: a
+ * failure leaves out as it was. */
+wd_status wd__rewrite(const char *in_dir, const char *out, const char *patch, wd__rewrite_fn fn,
+                      void *user, wd__err *err);
+
+#endif

@@ -90,6 +90,9 @@ wd_status wd_file_read(const char *path, size_t max_len, char **out, size_t *len
 typedef wd_status (*wd_file_fill_fn)(FILE *f, void *user);
 wd_status wd_file_write_atomic_with(const char *path, wd_file_fill_fn fill, void *user);
 
+/* The same for len bytes already in memory. */
+wd_status wd_file_write_atomic(const char *path, const void *data, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -350,19 +350,26 @@ size_t wd_model_n_layer(const wd_model *m);
  *   add, add_scale, add_layer   add_scale * add (C) is added to every row's
  *                               residual stream entering layer add_layer
  *                               (0 <= add_layer < L): activation addition.
- *   ablate                      (C), normalised here: x <- x - (x.r)r after
- *                               the embedding and after every attention
- *                               and MLP block, at every position
- *                               (directional ablation; the same model as
- *                               orthogonalising the weights).
+ *   ablate, n_ablate, ablate_to (n_ablate, C) directions (n_ablate 0 counts
+ *                               as 1), orthonormalised here (Gram-Schmidt
+ *                               in order): x <- x - sum_k (x.r_k - t_k)r_k
+ *                               after the embedding and after every
+ *                               attention and MLP block, at every position,
+ *                               with t = ablate_to (n_ablate) or zeros when
+ *                               NULL. t = 0 is directional ablation (the
+ *                               same model as orthogonalising the weights);
+ *                               t = the benign prompts' mean component is
+ *                               affine ablation (Marshall et al. 2024).
  * The vectors are copied. s = NULL, or both NULL, turns steering off.
- * Returns WD_ERR_INVALID_ARG for an encoder, a layer out of range or a
- * zero ablation vector. */
+ * Returns WD_ERR_INVALID_ARG for an encoder, a layer out of range, or an
+ * ablation direction that is zero or in the span of those before it. */
 typedef struct wd_steering {
     const float *add;
     float        add_scale;
     size_t       add_layer;
     const float *ablate;
+    size_t       n_ablate;
+    const float *ablate_to;
 } wd_steering;
 
 wd_status wd_model_set_steering(wd_model *m, const wd_steering *s);

@@ -20,6 +20,7 @@
 #include "warden/dataset.h"
 #include "warden/textclf.h"
 #include "warden/train.h"
+#include "warden/weights.h"
 #include "warden/metrics.h"
 #include "warden/attack.h"
 #include "warden/report.h"

@@ -264,6 +264,11 @@ wd_status wd_file_read(const char *path, size_t max_len, char **out, size_t *len
     return st;
 }
 
+wd_status wd_file_write_atomic(const char *path, const void *data, size_t len) {
+    if (!path || (!data && len)) return wd__fail(WD_ERR_INVALID_ARG, "wd_file_write_atomic: NULL argument");
+    return wd__file_write_atomic(path, data, len);
+}
+
 wd_status wd_file_write_atomic_with(const char *path, wd_file_fill_fn fill, void *user) {
     if (!path || !fill) return wd__fail(WD_ERR_INVALID_ARG, "wd_file_write_atomic_with: NULL argument");
     wd__atomic_file af;

@@ -556,6 +556,7 @@ void wd_model_free(wd_model *m) {
     free(m->enc);
     free(m->steer_add);
     free(m->steer_ablate);
+    free(m->steer_ablate_to);
     free(m->edit);
     free(m->inv_freq);
     wd_threadpool_free(m->tp);

@@ -102,7 +102,9 @@ struct wd_model {
     float *steer_add;    /* (C) scaled by steer_scale, entering layer steer_layer; or NULL */
     float  steer_scale;
     size_t steer_layer;
-    float *steer_ablate; /* (C) unit vector, or NULL */
+    float *steer_ablate; /* (K, C) orthonormal rows, or NULL */
+    float *steer_ablate_to; /* (K) components kept along them, or NULL (zeros) */
+    size_t steer_n_ablate;
 
     /* editable weights (edit.c): NULL until wd_model_make_writable */
     struct wd__mtensor *edit;

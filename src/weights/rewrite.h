@@ -24,4 +24,10 @@ typedef wd_status (*wd__rewrite_fn)(void *user, const char *name, float *data,
 wd_status wd__rewrite(const char *in_dir, const char *out, const char *patch, wd__rewrite_fn fn,
                       void *user, wd__err *err);
 
+/* As wd__rewrite, and tensor copy_from is also written, with its values
+ * as they were before fn, under the name copy_to, in the same shard (and
+ * the index): untying a tied lm_head from an embedding fn changes. */
+wd_status wd__rewrite_copy(const char *in_dir, const char *out, const char *patch, wd__rewrite_fn fn,
+                           void *user, const char *copy_from, const char *copy_to, wd__err *err);
+
 #endif

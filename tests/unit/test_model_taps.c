@@ -175,13 +175,13 @@ static void test_steering(void **state) {
     wdt_fill_uniform(v, C, -1, 1, &seed);
     run_resid(m, r0);
     /* addition at layer 1: layer 0's entry untouched, layer 1's shifted */
-    wd_steering s = {v, 2.5f, 1, NULL};
+    wd_steering s = {.add = v, .add_scale = 2.5f, .add_layer = 1};
     assert_int_equal(wd_model_set_steering(m, &s), WD_OK);
     run_resid(m, r1);
     assert_memory_equal(r0, r1, C * sizeof *r0);
     for (size_t c = 0; c < C; c++) assert_true(fabsf(r1[C + c] - r0[C + c] - 2.5f * v[c]) < 1e-5f);
     /* ablation: no component along v anywhere */
-    s = (wd_steering){NULL, 0, 0, v};
+    s = (wd_steering){.ablate = v, .n_ablate = 1};
     assert_int_equal(wd_model_set_steering(m, &s), WD_OK);
     run_resid(m, r1);
     double vn = 0;
@@ -195,10 +195,10 @@ static void test_steering(void **state) {
         assert_true(fabs(dot) / sqrt(vn * xn) < 1e-5);
     }
     /* bad arguments, then off */
-    s = (wd_steering){v, 1, L, NULL};
+    s = (wd_steering){.add = v, .add_scale = 1, .add_layer = L};
     assert_int_equal(wd_model_set_steering(m, &s), WD_ERR_INVALID_ARG);
     memset(v, 0, C * sizeof *v);
-    s = (wd_steering){NULL, 0, 0, v};
+    s = (wd_steering){.ablate = v, .n_ablate = 1};
     assert_int_equal(wd_model_set_steering(m, &s), WD_ERR_INVALID_ARG);
     assert_int_equal(wd_model_set_steering(m, NULL), WD_OK);
     run_resid(m, r1);

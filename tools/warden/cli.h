@@ -47,6 +47,11 @@ void cli_progress(bool tty, bool last, const char *fmt, ...) __attribute__((form
 /* Parses a positive int flag value; on error prints and returns false. */
 bool cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
 
+/* --steer FILE:ALPHA[@LAYER] (generate, redteam): activation addition on m
+ * (wd_steer_apply). spec NULL: nothing. Returns -1 when done, else the exit
+ * status of the usage error or failure it printed. */
+int cli_steer_apply(wd_model *m, const char *spec, const char *cmd);
+
 /* Each subcommand: tools/warden/cmd_NAME.c defines cmd_NAME. */
 int cmd_version(int argc, char **argv);
 int cmd_attack(int argc, char **argv);
@@ -67,5 +72,8 @@ int cmd_certify(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_privacy(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_steer(int argc, char **argv);
+int cmd_layers(int argc, char **argv);
+int cmd_landscape(int argc, char **argv);
 
 #endif

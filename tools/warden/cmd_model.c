@@ -25,7 +25,7 @@
 
 typedef struct model_args {
     const char *cmd;
-    const char *model, *text, *chat_format, *system;
+    const char *model, *text, *chat_format, *system, *steer;
     bool        ids, json, chat;
     long        threads, max_tokens, top_k, n_ctx;
     double      temp, top_p, min_p, repeat_penalty;
@@ -222,6 +222,9 @@ static const cli_flag GENERATE_ROWS[] = {
     CLI_LIST("--stop", O(stop), O(n_stop), 8, "STR", "stop when STR appears in the output (up to 8)"),
     CLI_INT("--n-ctx", O(n_ctx), "N", 1, 1 << 24, "context length (default min(2048, the model's))"),
     CLI_INT("--threads", O(threads), "N", 0, 1024, "threads (default: all CPUs)"),
+    CLI_STR("--steer", O(steer), "FILE:A[@L]", "add A x the direction of FILE (warden steer --extract)\n"
+                                               "to the residual stream entering layer L (default: the\n"
+                                               "file's) at every position; A < 0 subtracts it"),
 };
 
 int cmd_generate(int argc, char **argv) {
@@ -240,6 +243,11 @@ int cmd_generate(int argc, char **argv) {
     int32_t *ids = NULL;
     size_t n = 0;
     if ((rc = load_and_encode(&a, &m, &ids, &n)) >= 0) return rc;
+    if ((rc = cli_steer_apply(m, a.steer, "generate")) >= 0) {
+        free(ids);
+        wd_model_free(m);
+        return rc;
+    }
     wd_context *ctx = NULL;
     if ((rc = new_context(&a, m, n + (size_t)a.max_tokens, &ctx)) >= 0) {
         free(ids);
@@ -356,6 +364,11 @@ int cmd_score(int argc, char **argv) {
     int32_t *ids = NULL;
     size_t n = 0;
     if ((rc = load_and_encode(&a, &m, &ids, &n)) >= 0) return rc;
+    if ((rc = cli_steer_apply(m, a.steer, "generate")) >= 0) {
+        free(ids);
+        wd_model_free(m);
+        return rc;
+    }
     wd_context *ctx = NULL;
     if (wd_model_config_family(wd_model_get_config(m)) != WD_MODEL_FAMILY_DECODER) {
         rc = cli_error("score needs a decoder (llama, mistral, qwen2); %s is %s", a.model,

@@ -40,7 +40,7 @@ static void print_rates(const wd_redteam_rates *r, size_t n) {
 }
 
 typedef struct opts {
-    const char *target, *judge, *attack, *out, *chat_format, *system, *tpl_path, *tpl_field;
+    const char *target, *judge, *attack, *out, *chat_format, *system, *tpl_path, *tpl_field, *steer;
     bool        benign, fresh, quiet;
     long        max_tokens, n_ctx, threads, tokens;
     double      temperature, rate;
@@ -87,6 +87,8 @@ static int run(const opts *o, cli_data *data, wd_redteam_params *rp, const wd_at
         rc = cli_error("%s: the target has no tokenizer.json", o->target);
         goto done;
     }
+    if ((rc = cli_steer_apply(model, o->steer, "redteam")) >= 0) goto done;
+    rc = CLI_OK;
     if (o->chat_format && wd_chat_format_parse(o->chat_format, &rp->chat.format)) {
         rc = cli_usage_error("redteam", "--chat-format: %s", wd_last_error());
         goto done;
@@ -165,6 +167,8 @@ static const cli_flag ROWS[] = {
     CLI_STR("--chat-format", O(chat_format), "F", "llama-2, llama-3, chatml, mistral, gemma (default: from\n"
                                                   "tokenizer_config.json's chat_template)"),
     CLI_STR("--system", O(system), "TEXT", "a system message"),
+    CLI_STR("--steer", O(steer), "FILE:A[@L]", "steer the target: A x the direction of FILE added at\n"
+                                               "layer L (warden generate --steer)"),
     CLI_INT("--max-tokens", O(max_tokens), "N", 1, 1 << 20, "tokens to generate (default 64)"),
     CLI_DOUBLE("--temperature", O(temperature), "T", 0, 0, "0 = greedy (default 0)", .lenient = true),
     CLI_INT("--ctx", O(n_ctx), "N", 16, 1 << 24, "context length (default: min(model, 2048))"),

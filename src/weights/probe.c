@@ -1,0 +1,181 @@
+/*
+ * weights/probe.c - prompts in, residual streams and refusals out (see
+ * probe.h). The rendering and the generation settings are `warden
+ * redteam`'s (chat template from the tokenizer, greedy decoding, the
+ * refusal phrase detector), so a rate measured here is the one the red
+ * team reports for the same prompts.
+ */
+#include "weights/probe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "warden/chat.h"
+#include "warden/config.h"
+#include "warden/dataset.h"
+#include "warden/redteam.h"
+#include "warden/tokenizer.h"
+
+wd_status wd__prompts_read(const char *path, size_t max, wd__prompts *out, wd__err *err) {
+    *out = (wd__prompts){0};
+    wd_dataset *ds = NULL;
+    wd_status rc = wd_dataset_open(path, NULL, &ds);
+    if (rc) return wd__err_take(err, rc);
+    size_t cap = 0;
+    for (;;) {
+        const wd_dataset_item *it = NULL;
+        if ((rc = wd_dataset_next(ds, &it))) {
+            wd__err_set(err, rc, "%s", wd_dataset_last_error(ds));
+            break;
+        }
+        if (!it || (max && out->n == max)) break;
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **t = realloc(out->text, cap * sizeof *t);
+            if (!t) {
+                rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+                break;
+            }
+            out->text = t;
+        }
+        if (!(out->text[out->n] = strdup(it->text))) {
+            rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+            break;
+        }
+        out->n++;
+    }
+    wd_dataset_free(ds);
+    if (!rc && out->n == 0) rc = wd__err_set(err, WD_ERR_INVALID_ARG, "%s: no prompts", path);
+    if (rc) wd__prompts_free(out);
+    return rc;
+}
+
+void wd__prompts_free(wd__prompts *p) {
+    for (size_t i = 0; p && i < p->n; i++) free(p->text[i]);
+    if (p) free(p->text);
+    if (p) *p = (wd__prompts){0};
+}
+
+wd_status wd__probe_open(wd__probe *p, const char *dir, int n_threads, size_t n_ctx, wd__err *err) {
+    *p = (wd__probe){0};
+    wd_model_params mp = wd_model_params_default();
+    mp.n_threads = n_threads;
+    wd_status rc = wd_model_load(dir, &mp, &p->m);
+    if (rc) return wd__err_take(err, rc);
+    if (!wd_model_tokenizer(p->m)) {
+        wd__probe_close(p);
+        return wd__err_set(err, WD_ERR_INVALID_ARG, "%s: the model has no tokenizer.json", dir);
+    }
+    if (wd_model_act_width(p->m) == 0) {
+        wd__probe_close(p);
+        return wd__err_set(err, WD_ERR_UNSUPPORTED, "%s: an encoder; repair needs a decoder", dir);
+    }
+    wd_context_params cp = wd_context_params_default();
+    size_t npos = (size_t)wd_model_config_max_position_embeddings(wd_model_get_config(p->m));
+    cp.n_ctx = n_ctx ? n_ctx : (npos && npos < 1024 ? npos : 1024);
+    if ((rc = wd_context_new(p->m, &cp, &p->ctx))) {
+        wd__err_take(err, rc);
+        wd__probe_close(p);
+        return rc;
+    }
+    p->n_ctx = wd_context_n_ctx(p->ctx);
+    return WD_OK;
+}
+
+void wd__probe_close(wd__probe *p) {
+    wd_context_free(p->ctx);
+    wd_model_free(p->m);
+    free(p->ids);
+    free(p->gen);
+    *p = (wd__probe){0};
+}
+
+wd_status wd__probe_encode(wd__probe *p, const char *prompt, size_t *n, wd__err *err) {
+    const wd_tokenizer *tok = wd_model_tokenizer(p->m);
+    wd_chat_message msg = {"user", prompt};
+    wd_chat_params cp = wd_chat_params_default();
+    char *text = NULL;
+    size_t len = 0;
+    wd_status rc = wd_chat_render_tok(tok, &msg, 1, &cp, &text, &len);
+    if (rc) return wd__err_take(err, rc);
+    wd_encode_params ep = wd_encode_params_default();
+    size_t need = 0;
+    rc = wd_tokenizer_encode_ids(tok, text, len, &ep, p->ids, p->cap_ids, &need);
+    if (rc == WD_ERR_RANGE && need > p->cap_ids) {
+        int32_t *ni = realloc(p->ids, need * sizeof *ni);
+        if (!ni) {
+            free(text);
+            return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+        }
+        p->ids = ni;
+        p->cap_ids = need;
+        rc = wd_tokenizer_encode_ids(tok, text, len, &ep, p->ids, p->cap_ids, &need);
+    }
+    free(text);
+    if (rc) return wd__err_take(err, rc);
+    if (need == 0 || need >= p->n_ctx)
+        return wd__err_set(err, WD_ERR_RANGE, "a prompt of %zu tokens does not fit the context of %zu",
+                           need, p->n_ctx);
+    *n = need;
+    return WD_OK;
+}
+
+wd_status wd__probe_states(wd__probe *p, const wd__prompts *pr, float *states,
+                           wd__probe_progress progress, void *user, wd__err *err) {
+    size_t L = wd_model_n_layer(p->m), C = wd_model_n_embd(p->m);
+    wd_taps taps = {0};
+    wd_context_set_taps(p->ctx, &taps);
+    wd_status rc = WD_OK;
+    for (size_t i = 0; i < pr->n && !rc; i++) {
+        size_t n = 0;
+        if ((rc = wd__probe_encode(p, pr->text[i], &n, err))) break;
+        taps.resid = states + i * (L + 1) * C;
+        if ((rc = wd_context_truncate(p->ctx, 0)) ||
+            (rc = wd_model_decode(p->ctx, p->ids, n, NULL, WD_LOGITS_MODE_NONE)))
+            wd__err_take(err, rc);
+        if (progress) progress(user, i + 1, pr->n);
+    }
+    wd_context_set_taps(p->ctx, NULL);
+    return rc;
+}
+
+wd_status wd__probe_refusals(wd__probe *p, const wd__prompts *pr, size_t max_tokens, double *rate,
+                             bool *refused, wd__probe_progress progress, void *user, wd__err *err) {
+    if (max_tokens > p->cap_gen) {
+        int32_t *g = realloc(p->gen, max_tokens * sizeof *g);
+        if (!g) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+        p->gen = g;
+        p->cap_gen = max_tokens;
+    }
+    wd_generate_params gp = wd_generate_params_default();
+    gp.max_tokens = max_tokens;
+    gp.sampler.temperature = 0;
+    wd_decode_params dp = wd_decode_params_default();
+    dp.skip_special_tokens = true;
+    size_t k = 0;
+    wd_status rc = WD_OK;
+    for (size_t i = 0; i < pr->n && !rc; i++) {
+        size_t n = 0, n_out = 0;
+        if ((rc = wd__probe_encode(p, pr->text[i], &n, err))) break;
+        bool r = true; /* no room to answer: an empty response, as the red team counts it */
+        if (n + 1 < p->n_ctx) {
+            if ((rc = wd_model_generate(p->ctx, p->ids, n, &gp, NULL, NULL, p->gen, max_tokens,
+                                        &n_out))) {
+                wd__err_take(err, rc);
+                break;
+            }
+            char *resp = NULL;
+            if ((rc = wd_tokenizer_decode(wd_model_tokenizer(p->m), p->gen, n_out, &dp, &resp, NULL))) {
+                wd__err_take(err, rc);
+                break;
+            }
+            r = wd_refusal_detect(resp, strlen(resp), 0, NULL);
+            free(resp);
+        }
+        k += r;
+        if (refused) refused[i] = r;
+        if (progress) progress(user, i + 1, pr->n);
+    }
+    if (!rc) *rate = pr->n ? (double)k / (double)pr->n : 0.0;
+    return rc;
+}

@@ -149,22 +149,18 @@ static wd_status kernel_task(const merge_ctx *c, const char *name, float *const 
     if (fabsf(wsum) < 1e-8f) wsum = 1.0f;
     for (size_t j = 0; j < n; j++) {
         float mix = 0.0f, div = wsum;
-        if (ties) {
+        if (ties) { /* branch-free: the signs are random, a branch would mispredict */
             float S = 0.0f;
             for (size_t i = 0; i < c->n_models; i++) S += in[1 + i][j];
-            float e = S >= 0.0f ? 1.0f : -1.0f;
-            bool any = false, conflict = false;
+            bool pos = S >= 0.0f, any = false, conflict = false;
             div = 0.0f;
             for (size_t i = 0; i < c->n_models; i++) {
                 float v = in[1 + i][j];
-                if (v == 0.0f || v != v) continue;
-                any = true;
-                if ((v > 0.0f ? 1.0f : -1.0f) == e) {
-                    mix += v;
-                    div += c->w[i];
-                } else {
-                    conflict = true;
-                }
+                bool nz = v != 0.0f && v == v, agree = nz & ((v > 0.0f) == pos);
+                mix += agree ? v : 0.0f;
+                div += agree ? c->w[i] : 0.0f;
+                any |= nz;
+                conflict |= nz & !agree;
             }
             if (div == 0.0f) div = 1.0f;
             rep->n_sign_entries += any;

@@ -165,7 +165,7 @@ static double read_dir(const char *dir, uint64_t *bytes) {
     for (struct dirent *e; dp && (e = readdir(dp));) {
         size_t n = strlen(e->d_name);
         if (n < 12 || strcmp(e->d_name + n - 12, ".safetensors")) continue;
-        char p[4096 + 300];
+        char p[8192];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         int fd = open(p, O_RDONLY);
         ssize_t r;

@@ -24,7 +24,6 @@
  */
 #include "weights/merge_internal.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +187,23 @@ static char *folder_of(const char *path) {
     return slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
 }
 
+/* Refuses an output folder that is one of the inputs' (its weights would be
+ * replaced while they are read). */
+static wd_status check_out_dir(const char *out_dir, const wd__merge_job *job) {
+    char *out = realpath(out_dir, NULL);
+    wd_status rc = WD_OK;
+    for (size_t k = 0; out && k < job->n_in && !rc; k++) {
+        char *dir = folder_of(job->paths[k]), *in = dir ? realpath(dir, NULL) : NULL;
+        if (in && !strcmp(in, out))
+            rc = wd__fail(WD_ERR_INVALID_ARG, "%s: the output folder is the folder of the %s (%s)", out_dir,
+                          job->labels[k], job->paths[k]);
+        free(dir);
+        free(in);
+    }
+    free(out);
+    return rc;
+}
+
 typedef struct {
     wd_checkpoint      **ck;
     float              **in;
@@ -260,6 +276,7 @@ wd_status wd__merge_run(const char *out_dir, const wd__merge_job *job, wd_merge_
     if (!rc) rc = check_inputs(st.ck, job);
     if (!rc && wd__path_exists(out_dir) && !wd__path_is_dir(out_dir))
         rc = wd__fail(WD_ERR_IO, "%s: exists and is not a folder", out_dir);
+    if (!rc) rc = check_out_dir(out_dir, job);
     if (!rc && !wd__path_exists(out_dir)) {
         if (!(rc = wd__mkdir_p(out_dir))) created = true;
         else wd__err_prefix(rc, "output folder");

@@ -464,6 +464,10 @@ static void test_errors(void **state) {
     assert_non_null(strstr(wd_last_error(), "needs a base"));
     p.base = b;
 
+    /* the output folder is an input's */
+    assert_int_equal(wd_merge(m, &p, NULL), WD_ERR_INVALID_ARG);
+    assert_non_null(strstr(wd_last_error(), "the output folder is the folder of the model 1"));
+
     /* an output under a regular file: nothing is created */
     char *file = path2(dir, "afile"), *under = path2(file, "out");
     wdt_write_file(file, "x", 1);

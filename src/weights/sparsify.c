@@ -18,6 +18,7 @@
  *   (wd_dare_stream in warden/weights.h documents it for other
  *   implementations; tests/tools/merge_ref.py reproduces it).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,14 +56,12 @@ uint64_t wd__trim_magnitude(float *d, size_t n, double density) {
     while (above + hist[lo] < k) above += hist[lo--];
     uint32_t thr = hi << 16 | lo;
     size_t ties_kept = k - above; /* of the entries equal to thr, keep the first ties_kept */
-    for (size_t j = 0; j < n; j++) {
+    size_t tie_end = 0;            /* ... that is, those before index tie_end */
+    for (size_t seen = 0; tie_end < n && seen < ties_kept; tie_end++) seen += mag_bits(d[tie_end]) == thr;
+    for (size_t j = 0; j < n; j++) { /* no branch: keep or drop is random (and this vectorizes) */
         uint32_t u = mag_bits(d[j]);
-        if (u > thr) continue;
-        if (u == thr && ties_kept) {
-            ties_kept--;
-            continue;
-        }
-        d[j] = 0.0f;
+        bool keep = u > thr || (u == thr && j < tie_end);
+        d[j] = keep ? d[j] : 0.0f;
     }
     return n - k;
 }
@@ -76,13 +75,10 @@ uint64_t wd__dare(float *d, size_t n, double density, uint64_t seed, const char 
     if (density >= 1.0) return 0;
     uint64_t s = wd_dare_stream(seed, name, model), dropped = 0;
     float scale = density > 0 ? (float)(1.0 / density) : 0.0f;
-    for (size_t j = 0; j < n; j++) {
-        if (wd__rng_unit(&s) < density) {
-            d[j] *= scale;
-        } else {
-            d[j] = 0.0f;
-            dropped++;
-        }
+    for (size_t j = 0; j < n; j++) { /* branch-free: a random branch would mispredict */
+        bool keep = wd__rng_unit(&s) < density;
+        d[j] = keep ? d[j] * scale : 0.0f;
+        dropped += !keep;
     }
     return dropped;
 }

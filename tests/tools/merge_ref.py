@@ -319,7 +319,8 @@ def main():
                         "--t", repr(case.get("t", 0.5))]
                 if "base" in case:
                     args += ["--base", os.path.join(work, case["base"])]
-            args += ["--seed", str(case.get("seed", 0)), "--out", out, "--quiet"]
+            # sharded output, so that this reader checks the index and the shards too
+            args += ["--seed", str(case.get("seed", 0)), "--shard-size", "6KB", "--out", out, "--quiet"]
             subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
             got, want = st_read_dir(out), expected(case, models)
             for name, (dtype, v) in want.items():

@@ -23,16 +23,9 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/strbuf.h"
+#include "io/safetensors_internal.h"
 
-typedef struct {
-    char       *name;
-    wd_dtype    dtype;
-    int         ndim;
-    int64_t    *shape;
-    size_t      nbytes;
-    const void *data;
-    size_t      order; /* insertion index, for a stable sort */
-} entry;
+typedef wd__st_entry entry;
 
 struct wd_safetensors_writer {
     entry  *e;
@@ -66,6 +59,39 @@ static void put_json_string(wd__strbuf *b, const char *s) {
     wd__strbuf_add(b, "\"", 1);
 }
 
+void wd__st_header(wd__strbuf *h, char *const *meta_keys, char *const *meta_vals, size_t n_meta,
+                   wd__st_entry *const *e, size_t n) {
+    wd__strbuf_puts(h, "{");
+    bool first = true;
+    if (n_meta) {
+        wd__strbuf_puts(h, "\"__metadata__\":{");
+        for (size_t i = 0; i < n_meta; i++) {
+            if (i) wd__strbuf_puts(h, ",");
+            put_json_string(h, meta_keys[i]);
+            wd__strbuf_puts(h, ":");
+            put_json_string(h, meta_vals[i]);
+        }
+        wd__strbuf_puts(h, "}");
+        first = false;
+    }
+    uint64_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!first) wd__strbuf_puts(h, ",");
+        first = false;
+        put_json_string(h, e[i]->name);
+        wd__strbuf_puts(h, ":{\"dtype\":\"");
+        wd__strbuf_puts(h, wd_dtype_name(e[i]->dtype));
+        wd__strbuf_puts(h, "\",\"shape\":[");
+        for (int d = 0; d < e[i]->ndim; d++)
+            wd__strbuf_printf(h, d ? ",%lld" : "%lld", (long long)e[i]->shape[d]);
+        wd__strbuf_printf(h, "],\"data_offsets\":[%lld", (long long)off);
+        off += e[i]->nbytes;
+        wd__strbuf_printf(h, ",%lld]}", (long long)off);
+    }
+    wd__strbuf_puts(h, "}");
+    while (!h->oom && h->n % 8 != 0) wd__strbuf_puts(h, " "); /* 8 + N stays a multiple of 8 */
+}
+
 /* ==== the writer ======================================================== */
 
 wd_status wd_safetensors_writer_new(wd_safetensors_writer **out) {
@@ -94,38 +120,57 @@ const char *wd_safetensors_writer_last_error(const wd_safetensors_writer *w) {
     return w ? wd__err_msg(&w->err) : "";
 }
 
+wd_status wd__st_check_entry(const char *name, wd_dtype dtype, const int64_t *shape, int ndim,
+                             size_t *nbytes, char *msg, size_t msg_size) {
+    *nbytes = 0;
+    if (!name || !name[0]) {
+        snprintf(msg, msg_size, "empty tensor name");
+        return WD_ERR_INVALID_ARG;
+    }
+    if (!strcmp(name, "__metadata__")) {
+        snprintf(msg, msg_size, "'__metadata__' is reserved, not a tensor name");
+        return WD_ERR_INVALID_ARG;
+    }
+    if ((unsigned)dtype >= WD_DTYPE_COUNT) {
+        snprintf(msg, msg_size, "tensor '%s': bad dtype %d", name, (int)dtype);
+        return WD_ERR_INVALID_ARG;
+    }
+    if (ndim < 0 || (ndim > 0 && !shape)) {
+        snprintf(msg, msg_size, "tensor '%s': bad shape", name);
+        return WD_ERR_INVALID_ARG;
+    }
+    uint64_t n_elem = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0) {
+            snprintf(msg, msg_size, "tensor '%s': shape[%d] is negative", name, d);
+            return WD_ERR_INVALID_ARG;
+        }
+        if (shape[d] && n_elem > (uint64_t)(1ull << 53) / (uint64_t)shape[d]) {
+            snprintf(msg, msg_size, "tensor '%s': too many elements", name);
+            return WD_ERR_INVALID_ARG;
+        }
+        n_elem *= (uint64_t)shape[d];
+    }
+    uint64_t nb = n_elem * wd_dtype_size(dtype);
+    if (nb > (1ull << 53) || nb > SIZE_MAX) {
+        snprintf(msg, msg_size, "tensor '%s': too large", name);
+        return WD_ERR_INVALID_ARG;
+    }
+    *nbytes = (size_t)nb;
+    return WD_OK;
+}
+
 wd_status wd_safetensors_writer_add(wd_safetensors_writer *w, const char *name, wd_dtype dtype,
                                     const int64_t *shape, int ndim, const void *data) {
     if (!w) return wd__fail(WD_ERR_INVALID_ARG, "wd_safetensors_writer_add: writer is NULL");
-    if (!name || !name[0])
-        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: empty tensor name");
-    if (!strcmp(name, "__metadata__"))
-        return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
-                           "safetensors writer: '__metadata__' is reserved, not a tensor name");
-    if ((unsigned)dtype >= WD_DTYPE_COUNT)
-        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: tensor '%s': bad dtype %d",
-                           name, (int)dtype);
-    if (ndim < 0 || (ndim > 0 && !shape))
-        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: tensor '%s': bad shape",
-                           name);
+    char msg[512];
+    size_t nbytes;
+    if (wd__st_check_entry(name, dtype, shape, ndim, &nbytes, msg, sizeof msg))
+        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: %s", msg);
     for (size_t i = 0; i < w->n; i++)
         if (!strcmp(w->e[i].name, name))
             return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
                                "safetensors writer: tensor '%s' added twice", name);
-    uint64_t n_elem = 1;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] < 0)
-            return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
-                               "safetensors writer: tensor '%s': shape[%d] is negative", name, d);
-        if (shape[d] && n_elem > (uint64_t)(1ull << 53) / (uint64_t)shape[d])
-            return wd__err_set(&w->err, WD_ERR_INVALID_ARG,
-                               "safetensors writer: tensor '%s': too many elements", name);
-        n_elem *= (uint64_t)shape[d];
-    }
-    uint64_t nbytes = n_elem * wd_dtype_size(dtype);
-    if (nbytes > (1ull << 53) || nbytes > SIZE_MAX)
-        return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: tensor '%s': too large",
-                           name);
     if (nbytes && !data)
         return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: tensor '%s': data is NULL",
                            name);
@@ -148,7 +193,7 @@ wd_status wd_safetensors_writer_add(wd_safetensors_writer *w, const char *name, 
     if (ndim) memcpy(e->shape, shape, sizeof(int64_t) * (size_t)ndim);
     e->ndim = ndim;
     e->dtype = dtype;
-    e->nbytes = (size_t)nbytes;
+    e->nbytes = nbytes;
     e->data = data;
     e->order = w->n;
     w->n++;
@@ -193,7 +238,7 @@ wd_status wd_safetensors_writer_add_metadata(wd_safetensors_writer *w, const cha
 }
 
 /* Widest element first; insertion order among equals. */
-static int cmp_layout(const void *a, const void *b) {
+int wd__st_cmp_layout(const void *a, const void *b) {
     const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
     size_t sx = wd_dtype_size(x->dtype), sy = wd_dtype_size(y->dtype);
     if (sx != sy) return sx > sy ? -1 : 1;
@@ -205,38 +250,10 @@ wd_status wd_safetensors_writer_write(wd_safetensors_writer *w, const char *path
     entry **order = malloc(sizeof *order * (w->n ? w->n : 1));
     if (!order) return wd__err_set(&w->err, WD_ERR_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < w->n; i++) order[i] = &w->e[i];
-    qsort(order, w->n, sizeof *order, cmp_layout);
+    qsort(order, w->n, sizeof *order, wd__st_cmp_layout);
 
     wd__strbuf h = {0};
-    wd__strbuf_puts(&h, "{");
-    bool first = true;
-    if (w->n_meta) {
-        wd__strbuf_puts(&h, "\"__metadata__\":{");
-        for (size_t i = 0; i < w->n_meta; i++) {
-            if (i) wd__strbuf_puts(&h, ",");
-            put_json_string(&h, w->meta_keys[i]);
-            wd__strbuf_puts(&h, ":");
-            put_json_string(&h, w->meta_vals[i]);
-        }
-        wd__strbuf_puts(&h, "}");
-        first = false;
-    }
-    uint64_t off = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        const entry *e = order[i];
-        if (!first) wd__strbuf_puts(&h, ",");
-        first = false;
-        put_json_string(&h, e->name);
-        wd__strbuf_puts(&h, ":{\"dtype\":\"");
-        wd__strbuf_puts(&h, wd_dtype_name(e->dtype));
-        wd__strbuf_puts(&h, "\",\"shape\":[");
-        for (int d = 0; d < e->ndim; d++) wd__strbuf_printf(&h, d ? ",%lld" : "%lld", (long long)e->shape[d]);
-        wd__strbuf_printf(&h, "],\"data_offsets\":[%lld", (long long)off);
-        off += e->nbytes;
-        wd__strbuf_printf(&h, ",%lld]}", (long long)off);
-    }
-    wd__strbuf_puts(&h, "}");
-    while (!h.oom && h.n % 8 != 0) wd__strbuf_puts(&h, " "); /* 8 + N stays a multiple of 8 */
+    wd__st_header(&h, w->meta_keys, w->meta_vals, w->n_meta, order, w->n);
     if (h.oom) {
         free(h.p);
         free(order);

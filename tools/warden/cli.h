@@ -75,5 +75,7 @@ int cmd_sample(int argc, char **argv);
 int cmd_steer(int argc, char **argv);
 int cmd_layers(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_resta(int argc, char **argv);
 
 #endif

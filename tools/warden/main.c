@@ -34,6 +34,8 @@ static const cli_command commands[] = {
     {"check", cmd_check, "is a prompt or a response unsafe? (categories, scanners, spans)"},
     {"certify", cmd_certify, "certified erase-and-check of a prompt (suffix, insertion, infusion)"},
     {"serve", cmd_serve, "serve the guard over HTTP (OpenAI-compatible moderation API)"},
+    {"merge", cmd_merge, "merge checkpoints: linear, slerp, task-arithmetic, ties, dare (streamed)"},
+    {"resta", cmd_resta, "restore safety: fine-tuned + beta (aligned - unaligned), optional DARE"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,310 @@
+/*
+ * weights/merge_stream.c - the streaming core of `warden merge` and
+ * `warden resta` (weights/merge_internal.h): N model folders in, one out,
+ * one tensor at a time.
+ *
+ *   inputs (mmap'd, wd_checkpoint)       out_dir (wd_checkpoint_writer)
+ *   ck[0] --read F32, drop pages--> in[0] \
+ *   ck[1] --read F32, drop pages--> in[1] -+- kernel --> out --convert--> shard
+ *   ...                                   /
+ *
+ * Checks before anything is written: every input holds exactly the
+ * reference's tensor names, each with the same shape and dtype; the error
+ * names the tensor, both inputs and both shapes (or dtypes).
+ *
+ * Memory: N + 1 F32 buffers of the largest float tensor (allocated once) and
+ * a 4 MiB conversion buffer. Input tensors are read in 16 MiB pieces, and
+ * each piece's pages are dropped (madvise MADV_DONTNEED on the read-only
+ * private map: the page cache keeps them, the process's resident set does
+ * not) right after it is converted, so the peak is the buffers plus one
+ * piece, whatever the model's size.
+ *
+ * Failure: the writer removes its temporaries, carried files written by
+ * this run are removed, and a folder this run created is removed.
+ */
+#include "weights/merge_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/file.h"
+#include "base/util.h"
+#include "warden/checkpoint.h"
+#include "warden/ops.h"
+
+#define PIECE_ELEMS ((size_t)4 << 20) /* elements per read piece (16 MiB of F32) */
+#define CONV_ELEMS  ((size_t)1 << 19) /* elements per output conversion chunk   */
+
+/* Files of a model folder that are not weights, carried to the output. */
+static const char *const k_carried[] = {
+    "config.json",          "generation_config.json", "tokenizer.json",     "tokenizer_config.json",
+    "special_tokens_map.json", "tokenizer.model",     "vocab.json",         "merges.txt",
+    "added_tokens.json",    "chat_template.jinja",    NULL,
+};
+
+static bool is_float(wd_dtype t) {
+    return t == WD_DTYPE_F32 || t == WD_DTYPE_F16 || t == WD_DTYPE_BF16 || t == WD_DTYPE_F64;
+}
+
+/* VmHWM of /proc/self/status in bytes; 0 where there is none. */
+static uint64_t peak_rss(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return (uint64_t)kb * 1024u;
+}
+
+/* Tells the kernel the process no longer needs the pages of [p, p + n)
+ * (rounded out to whole pages: a neighbour's page is simply read again). */
+static void drop_pages(const void *p, size_t n) {
+    if (!p || !n) return;
+    static size_t page;
+    if (!page) page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p & ~(uintptr_t)(page - 1);
+    uintptr_t b = ((uintptr_t)p + n + page - 1) & ~(uintptr_t)(page - 1);
+    (void)madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static void shape_str(const wd_tensor_info *t, char *buf, size_t size) {
+    size_t k = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < t->ndim && k < size; d++)
+        k += (size_t)snprintf(buf + k, size - k, d ? ", %lld" : "%lld", (long long)t->shape[d]);
+    if (k < size) snprintf(buf + k, size - k, "]");
+}
+
+/* Every input holds the reference's tensors with the same shapes and dtypes. */
+static wd_status check_inputs(wd_checkpoint *const *ck, const wd__merge_job *job) {
+    const wd_checkpoint *ref = ck[0];
+    size_t n = wd_checkpoint_n_tensors(ref);
+    for (size_t k = 1; k < job->n_in; k++) {
+        for (size_t i = 0; i < n; i++) {
+            const wd_tensor_info *a = wd_checkpoint_tensor(ref, i);
+            const wd_tensor_info *b = wd_checkpoint_find(ck[k], a->name);
+            if (!b)
+                return wd__fail(WD_ERR_FORMAT, "tensor '%s' is in %s (%s) but not in %s (%s)", a->name,
+                                job->labels[0], job->paths[0], job->labels[k], job->paths[k]);
+            bool same = a->ndim == b->ndim;
+            for (int d = 0; same && d < a->ndim; d++) same = a->shape[d] == b->shape[d];
+            if (!same) {
+                char sa[128], sb[128];
+                shape_str(a, sa, sizeof sa);
+                shape_str(b, sb, sizeof sb);
+                return wd__fail(WD_ERR_FORMAT, "tensor '%s': shape %s in %s (%s) but %s in %s (%s)",
+                                a->name, sa, job->labels[0], job->paths[0], sb, job->labels[k],
+                                job->paths[k]);
+            }
+            if (a->dtype != b->dtype)
+                return wd__fail(WD_ERR_FORMAT, "tensor '%s': dtype %s in %s (%s) but %s in %s (%s)",
+                                a->name, wd_dtype_name(a->dtype), job->labels[0], job->paths[0],
+                                wd_dtype_name(b->dtype), job->labels[k], job->paths[k]);
+        }
+        if (wd_checkpoint_n_tensors(ck[k]) != n) /* more tensors than the reference */
+            for (size_t i = 0; i < wd_checkpoint_n_tensors(ck[k]); i++) {
+                const wd_tensor_info *b = wd_checkpoint_tensor(ck[k], i);
+                if (!wd_checkpoint_find(ref, b->name))
+                    return wd__fail(WD_ERR_FORMAT, "tensor '%s' is in %s (%s) but not in %s (%s)",
+                                    b->name, job->labels[k], job->paths[k], job->labels[0],
+                                    job->paths[0]);
+            }
+    }
+    return WD_OK;
+}
+
+/* Reads t as F32 into out (t->n_elem), piece by piece, dropping each
+ * piece's pages once converted. */
+static wd_status read_dropping(const wd_tensor_info *t, float *out) {
+    size_t esz = wd_dtype_size(t->dtype);
+    for (uint64_t j = 0; j < t->n_elem; j += PIECE_ELEMS) {
+        size_t m = (size_t)(t->n_elem - j < PIECE_ELEMS ? t->n_elem - j : PIECE_ELEMS);
+        wd_tensor_info piece = *t;
+        piece.n_elem = m;
+        piece.nbytes = m * esz;
+        piece.data = (const unsigned char *)t->data + j * esz;
+        wd_status rc = wd_tensor_read_f32(&piece, out + j, m);
+        if (rc) return rc;
+        drop_pages(piece.data, piece.nbytes);
+    }
+    return WD_OK;
+}
+
+/* Converts out[0..n) to dtype and streams it to w. */
+static wd_status write_converted(wd_checkpoint_writer *w, wd_dtype dtype, const float *out, size_t n,
+                                 void *conv) {
+    if (dtype == WD_DTYPE_F32) return wd_checkpoint_writer_write(w, out, n * sizeof *out);
+    for (size_t j = 0; j < n; j += CONV_ELEMS) {
+        size_t m = n - j < CONV_ELEMS ? n - j : CONV_ELEMS;
+        if (dtype == WD_DTYPE_F16) wd_f32_to_f16(conv, out + j, m);
+        else if (dtype == WD_DTYPE_BF16) wd_f32_to_bf16(conv, out + j, m);
+        else
+            for (size_t k = 0; k < m; k++) ((double *)conv)[k] = out[j + k];
+        wd_status rc = wd_checkpoint_writer_write(w, conv, m * wd_dtype_size(dtype));
+        if (rc) return rc;
+    }
+    return WD_OK;
+}
+
+/* Copies the carried files of src_dir into out_dir; marks each written in
+ * written[] (for removal on failure). A missing file is skipped. */
+static wd_status carry_files(const char *src_dir, const char *out_dir, bool *written) {
+    for (int i = 0; k_carried[i]; i++) {
+        char *src = wd__path_join(src_dir, k_carried[i]), *dst = wd__path_join(out_dir, k_carried[i]);
+        char *buf = NULL;
+        size_t len = 0;
+        wd_status rc = WD_OK;
+        if (!src || !dst) rc = wd__fail(WD_ERR_NOMEM, "out of memory");
+        else if (wd__path_exists(src)) {
+            if (!(rc = wd__file_read(src, (size_t)1 << 30, &buf, &len)) &&
+                !(rc = wd__file_write_atomic(dst, buf, len)))
+                written[i] = true;
+        }
+        free(src), free(dst), free(buf);
+        if (rc) return rc;
+    }
+    return WD_OK;
+}
+
+static void uncarry_files(const char *out_dir, const bool *written) {
+    for (int i = 0; k_carried[i]; i++) {
+        if (!written[i]) continue;
+        char *p = wd__path_join(out_dir, k_carried[i]);
+        if (p) unlink(p);
+        free(p);
+    }
+}
+
+/* The folder of an input path (itself, or the file's folder). Malloc'd. */
+static char *folder_of(const char *path) {
+    if (wd__path_is_dir(path)) return strdup(path);
+    const char *slash = strrchr(path, '/');
+    return slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+}
+
+/* Refuses an output folder that is one of the inputs' (its weights would be
+ * replaced while they are read). */
+static wd_status check_out_dir(const char *out_dir, const wd__merge_job *job) {
+    char *out = realpath(out_dir, NULL);
+    wd_status rc = WD_OK;
+    for (size_t k = 0; out && k < job->n_in && !rc; k++) {
+        char *dir = folder_of(job->paths[k]), *in = dir ? realpath(dir, NULL) : NULL;
+        if (in && !strcmp(in, out))
+            rc = wd__fail(WD_ERR_INVALID_ARG, "%s: the output folder is the folder of the %s (%s)", out_dir,
+                          job->labels[k], job->paths[k]);
+        free(dir);
+        free(in);
+    }
+    free(out);
+    return rc;
+}
+
+typedef struct {
+    wd_checkpoint      **ck;
+    float              **in;
+    float               *out;
+    void                *conv;
+    wd_checkpoint_writer *w;
+} run_state;
+
+/* Plans the output and streams every tensor. */
+static wd_status stream(run_state *st, const char *out_dir, const wd__merge_job *job,
+                        wd_merge_report *rep) {
+    const wd_checkpoint *ref = st->ck[0];
+    size_t n = wd_checkpoint_n_tensors(ref);
+    wd_status rc = wd_checkpoint_writer_new(out_dir, job->shard_bytes, &st->w);
+    if (rc) return rc;
+    size_t max_elem = 1;
+    for (size_t i = 0; i < n; i++) {
+        const wd_tensor_info *t = wd_checkpoint_tensor(ref, i);
+        wd_dtype dt = is_float(t->dtype) && job->out_dtype >= 0 ? (wd_dtype)job->out_dtype : t->dtype;
+        if ((rc = wd_checkpoint_writer_add(st->w, t->name, dt, t->shape, t->ndim))) return rc;
+        if (is_float(t->dtype) && t->n_elem > max_elem) max_elem = (size_t)t->n_elem;
+    }
+    if ((rc = wd_checkpoint_writer_add_metadata(st->w, "format", "pt")) ||
+        (rc = wd_checkpoint_writer_begin(st->w)))
+        return rc;
+    st->in = calloc(job->n_in, sizeof *st->in);
+    st->out = malloc(max_elem * sizeof(float));
+    st->conv = malloc(CONV_ELEMS * sizeof(double));
+    if (!st->in || !st->out || !st->conv) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < job->n_in; k++)
+        if (!(st->in[k] = malloc(max_elem * sizeof(float))))
+            return wd__fail(WD_ERR_NOMEM, "out of memory (%zu buffers of %zu floats)", job->n_in + 1,
+                            max_elem);
+    size_t idx, done = 0;
+    while (wd_checkpoint_writer_next(st->w, &idx)) {
+        const wd_tensor_info *t = wd_checkpoint_tensor(ref, idx);
+        rep->n_params += t->n_elem;
+        if (!is_float(t->dtype)) { /* copied as it is from the reference */
+            if ((rc = wd_checkpoint_writer_write(st->w, t->data, t->nbytes))) return rc;
+            drop_pages(t->data, t->nbytes);
+            rep->n_copied++;
+        } else {
+            for (size_t k = 0; k < job->n_in; k++) {
+                const wd_tensor_info *tk = k ? wd_checkpoint_find(st->ck[k], t->name) : t;
+                if ((rc = read_dropping(tk, st->in[k])))
+                    return wd__err_prefix(rc, "%s (%s)", job->labels[k], job->paths[k]);
+            }
+            if ((rc = job->kernel(job->ctx, t->name, st->in, st->out, (size_t)t->n_elem, rep))) return rc;
+            wd_dtype dt = job->out_dtype >= 0 ? (wd_dtype)job->out_dtype : t->dtype;
+            if ((rc = write_converted(st->w, dt, st->out, (size_t)t->n_elem, st->conv))) return rc;
+            rep->n_merged++;
+        }
+        rep->n_tensors++;
+        if (job->progress) job->progress(++done, n, t->name, job->progress_user);
+    }
+    return WD_OK;
+}
+
+wd_status wd__merge_run(const char *out_dir, const wd__merge_job *job, wd_merge_report *rep) {
+    memset(rep, 0, sizeof *rep);
+    double t0 = wd__now_us();
+    run_state st = {0};
+    bool created = false;
+    bool written[sizeof k_carried / sizeof k_carried[0]] = {0};
+    char *carry_dir = NULL;
+    wd_status rc = WD_OK;
+    if (!(st.ck = calloc(job->n_in, sizeof *st.ck))) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < job->n_in && !rc; k++)
+        if ((rc = wd_checkpoint_open(job->paths[k], &st.ck[k]))) wd__err_prefix(rc, "%s", job->labels[k]);
+    if (!rc) rc = check_inputs(st.ck, job);
+    if (!rc && wd__path_exists(out_dir) && !wd__path_is_dir(out_dir))
+        rc = wd__fail(WD_ERR_IO, "%s: exists and is not a folder", out_dir);
+    if (!rc) rc = check_out_dir(out_dir, job);
+    if (!rc && !wd__path_exists(out_dir)) {
+        if (!(rc = wd__mkdir_p(out_dir))) created = true;
+        else wd__err_prefix(rc, "output folder");
+    }
+    if (!rc) rc = stream(&st, out_dir, job, rep);
+    if (!rc && !(carry_dir = folder_of(job->paths[job->carry_from])))
+        rc = wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (!rc) rc = carry_files(carry_dir, out_dir, written);
+    if (!rc) rc = wd_checkpoint_writer_finish(st.w);
+    if (!rc) {
+        rep->n_shards = wd_checkpoint_writer_n_shards(st.w);
+        rep->bytes_written = wd_checkpoint_writer_bytes(st.w);
+    }
+    wd_checkpoint_writer_free(st.w); /* unfinished: removes the temporaries */
+    if (rc) {
+        uncarry_files(out_dir, written);
+        if (created) rmdir(out_dir);
+    }
+    for (size_t k = 0; k < job->n_in; k++) {
+        wd_checkpoint_free(st.ck[k]);
+        if (st.in) free(st.in[k]);
+    }
+    free(st.ck);
+    free(st.in);
+    free(st.out);
+    free(st.conv);
+    free(carry_dir);
+    rep->seconds = (wd__now_us() - t0) / 1e6;
+    rep->peak_rss_bytes = peak_rss();
+    return rc;
+}

@@ -72,9 +72,22 @@ static void logistic_probe(const float *x, const int *y, size_t n, size_t C, flo
     free(mu), free(g), free(wd);
 }
 
-/* Directions r_l and their separation from states h (nh, L+1, C) and
- * b (nb, L+1, C). */
-static void directions(wd_steer_result *r, const float *h, size_t nh, const float *bs, size_t nb) {
+wd_status wd__steer_alloc(wd_steer_result *r, size_t L, size_t C, wd_direction_method method) {
+    *r = (wd_steer_result){.n_layer = L, .n_embd = C, .method = method};
+    r->dirs = calloc((L + 1) * C, sizeof *r->dirs);
+    r->proj[0] = calloc(L + 1, sizeof *r->proj[0]);
+    r->proj[1] = calloc(L + 1, sizeof *r->proj[1]);
+    r->layers = calloc(L + 1, sizeof *r->layers);
+    if (!r->dirs || !r->proj[0] || !r->proj[1] || !r->layers) {
+        wd_steer_result_free(r);
+        return wd__fail(WD_ERR_NOMEM, "steer: out of memory");
+    }
+    for (size_t l = 0; l <= L; l++) r->layers[l].ablate_refusal = r->layers[l].add_refusal = NAN;
+    r->base_refusal = r->base_benign_refusal = NAN;
+    return WD_OK;
+}
+
+void wd__steer_directions(wd_steer_result *r, const float *h, size_t nh, const float *bs, size_t nb) {
     size_t L1 = r->n_layer + 1, C = r->n_embd;
     float *x = malloc((nh + nb) * C * sizeof *x);
     int *y = malloc((nh + nb) * sizeof *y);
@@ -188,27 +201,19 @@ wd_status wd_steer_extract(const char *model, const wd_steer_params *params, wd_
         goto done;
     }
     wd__prompts th = slice(&h, 0, p.n_train), tb = slice(&b, 0, p.n_train);
-    out->n_layer = L;
-    out->n_embd = C;
-    out->method = p.method;
+    if ((rc = wd__steer_alloc(out, L, C, p.method))) goto done;
     out->affine = p.affine;
-    out->dirs = calloc((L + 1) * C, sizeof *out->dirs);
-    out->proj[0] = calloc(L + 1, sizeof *out->proj[0]);
-    out->proj[1] = calloc(L + 1, sizeof *out->proj[1]);
-    out->layers = calloc(L + 1, sizeof *out->layers);
     sh = malloc(th.n * (L + 1) * C * sizeof *sh);
     sb = malloc(tb.n * (L + 1) * C * sizeof *sb);
-    if (!out->dirs || !out->proj[0] || !out->proj[1] || !out->layers || !sh || !sb) {
+    if (!sh || !sb) {
         rc = wd__fail(WD_ERR_NOMEM, "steer: out of memory");
         goto done;
     }
-    for (size_t l = 0; l <= L; l++) out->layers[l].ablate_refusal = out->layers[l].add_refusal = NAN;
-    out->base_refusal = out->base_benign_refusal = NAN;
     stage_cb cb = {&p, "harmful states"};
     if ((rc = wd__probe_states(&pb, &th, sh, on_item, &cb, NULL))) goto done;
     cb.stage = "benign states";
     if ((rc = wd__probe_states(&pb, &tb, sb, on_item, &cb, NULL))) goto done;
-    directions(out, sh, th.n, sb, tb.n);
+    wd__steer_directions(out, sh, th.n, sb, tb.n);
     out->n_train[0] = th.n;
     out->n_train[1] = tb.n;
     if (p.layer >= 0) {
@@ -294,17 +299,11 @@ wd_status wd_steer_load(const char *path, wd_steer_result *out) {
         rc = wd__fail(WD_ERR_FORMAT, "%s: metadata 'layer' is missing or outside 0..%lld", path,
                       (long long)t->shape[0] - 1);
     } else {
-        out->n_layer = (size_t)t->shape[0] - 1;
-        out->n_embd = (size_t)t->shape[1];
+        rc = wd__steer_alloc(out, (size_t)t->shape[0] - 1, (size_t)t->shape[1],
+                             method && !strcmp(method, "probe") ? WD_DIRECTION_METHOD_PROBE : WD_DIRECTION_METHOD_MEAN);
         out->layer = (size_t)lv;
-        out->method = method && !strcmp(method, "probe") ? WD_DIRECTION_METHOD_PROBE : WD_DIRECTION_METHOD_MEAN;
         const char *abl = wd_safetensors_metadata_get(st, "ablation");
         out->affine = abl && !strcmp(abl, "affine");
-        out->dirs = malloc(t->n_elem * sizeof *out->dirs);
-        out->proj[0] = malloc((out->n_layer + 1) * sizeof(float));
-        out->proj[1] = malloc((out->n_layer + 1) * sizeof(float));
-        out->layers = calloc(out->n_layer + 1, sizeof *out->layers);
-        if (!out->dirs || !out->layers || !out->proj[0] || !out->proj[1]) rc = wd__fail(WD_ERR_NOMEM, "out of memory");
         if (!rc) rc = wd_tensor_read_f32(t, out->dirs, t->n_elem);
         if (!rc) rc = wd_tensor_read_f32(ph, out->proj[0], out->n_layer + 1);
         if (!rc) rc = wd_tensor_read_f32(pb, out->proj[1], out->n_layer + 1);
@@ -313,7 +312,6 @@ wd_status wd_steer_load(const char *path, wd_steer_result *out) {
             for (size_t c = 0; c < out->n_embd; c++) nn += pow(out->dirs[l * out->n_embd + c], 2);
             out->layers[l] = (wd_steer_layer){NAN, NAN, sqrt(nn), NAN};
         }
-        out->base_refusal = out->base_benign_refusal = NAN;
     }
     wd_safetensors_free(st);
     if (rc) wd_steer_result_free(out);

@@ -12,4 +12,13 @@
 wd_status wd__steer_vector(const char *path, int layer, size_t L, size_t C, wd_steer_result *r,
                            size_t *which);
 
+/* A result for L layers of width C with every array allocated (zeros;
+ * refusal rates NaN). */
+wd_status wd__steer_alloc(wd_steer_result *r, size_t L, size_t C, wd_direction_method method);
+
+/* The directions r_l, the classes' mean components along them and their
+ * separation, from last-position states of harmful prompts h (nh, L+1, C)
+ * and benign ones b (nb, L+1, C), as r->method says. */
+void wd__steer_directions(wd_steer_result *r, const float *h, size_t nh, const float *b, size_t nb);
+
 #endif

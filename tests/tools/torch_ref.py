@@ -138,7 +138,9 @@ def rope(x, pos, freqs, interleaved):
     return torch.cat([a * cos - b * sin, b * cos + a * sin], dim=-1)
 
 
-def decoder_forward(cfg, W, ids, interleaved):
+def decoder_forward(cfg, W, ids, interleaved, hidden=None):
+    """Logits (T, V); with hidden (a list), appends the residual stream
+    entering each layer and after the last (before the final norm)."""
     C = cfg["hidden_size"]
     H = cfg["num_attention_heads"]
     KV = cfg.get("num_key_value_heads") or H
@@ -156,6 +158,8 @@ def decoder_forward(cfg, W, ids, interleaved):
         mask = mask.masked_fill(far, float("-inf"))
     for l in range(L):
         p = "model.layers.%d." % l
+        if hidden is not None:
+            hidden.append(x.clone())
         h = rms_norm(x, W[p + "input_layernorm.weight"], eps)
         q = linear(h, W[p + "self_attn.q_proj.weight"], W.get(p + "self_attn.q_proj.bias"))
         k = linear(h, W[p + "self_attn.k_proj.weight"], W.get(p + "self_attn.k_proj.bias"))
@@ -174,6 +178,8 @@ def decoder_forward(cfg, W, ids, interleaved):
         g = linear(h, W[p + "mlp.gate_proj.weight"])
         u = linear(h, W[p + "mlp.up_proj.weight"])
         x = x + linear(g * torch.sigmoid(g) * u, W[p + "mlp.down_proj.weight"])
+    if hidden is not None:
+        hidden.append(x.clone())
     x = rms_norm(x, W["model.norm.weight"], eps)
     head = W.get("lm_head.weight", W["model.embed_tokens.weight"])
     if cfg.get("tie_word_embeddings") and "lm_head.weight" not in W:

@@ -80,6 +80,31 @@ static void shape_str(const wd_tensor_info *t, char *buf, size_t size) {
     if (k < size) snprintf(buf + k, size - k, "]");
 }
 
+/* Inputs whose tokenizer.json differ index different tokens by the same
+ * rows: merging them would be meaningless, so it is an error (a folder
+ * without one is not compared). */
+static wd_status check_tokenizers(const wd__merge_job *job) {
+    char *ref = NULL, *path = wd__path_join(job->paths[0], "tokenizer.json");
+    size_t nref = 0;
+    wd_status rc = WD_OK;
+    if (path && wd__file_read(path, (size_t)1 << 30, &ref, &nref)) ref = NULL;
+    free(path);
+    for (size_t k = 1; ref && k < job->n_in && !rc; k++) {
+        char *other = NULL;
+        size_t n = 0;
+        path = wd__path_join(job->paths[k], "tokenizer.json");
+        if (path && !wd__file_read(path, (size_t)1 << 30, &other, &n) && (n != nref || memcmp(ref, other, n)))
+            rc = wd__fail(WD_ERR_FORMAT,
+                          "tokenizer.json of %s (%s) differs from %s's (%s): their embedding rows are "
+                          "different tokens",
+                          job->labels[k], job->paths[k], job->labels[0], job->paths[0]);
+        free(path);
+        free(other);
+    }
+    free(ref);
+    return rc;
+}
+
 /* Every input holds the reference's tensors with the same shapes and dtypes. */
 static wd_status check_inputs(wd_checkpoint *const *ck, const wd__merge_job *job) {
     const wd_checkpoint *ref = ck[0];
@@ -274,6 +299,7 @@ wd_status wd__merge_run(const char *out_dir, const wd__merge_job *job, wd_merge_
     for (size_t k = 0; k < job->n_in && !rc; k++)
         if ((rc = wd_checkpoint_open(job->paths[k], &st.ck[k]))) wd__err_prefix(rc, "%s", job->labels[k]);
     if (!rc) rc = check_inputs(st.ck, job);
+    if (!rc) rc = check_tokenizers(job);
     if (!rc && wd__path_exists(out_dir) && !wd__path_is_dir(out_dir))
         rc = wd__fail(WD_ERR_IO, "%s: exists and is not a folder", out_dir);
     if (!rc) rc = check_out_dir(out_dir, job);

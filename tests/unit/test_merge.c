@@ -449,6 +449,17 @@ static void test_errors(void **state) {
     assert_non_null(strstr(wd_last_error(), "tensor 'y' is in model 1"));
     p.base = b;
 
+    /* tokenizers that differ: the same rows are different tokens */
+    char *tb = path2(b, "tokenizer.json"), *tm = path2(m, "tokenizer.json");
+    wdt_write_file(tb, "{\"a\": 1}", 8);
+    wdt_write_file(tm, "{\"b\": 1}", 8);
+    mm.path = m;
+    assert_int_equal(wd_merge(out, &p, NULL), WD_ERR_FORMAT);
+    assert_non_null(strstr(wd_last_error(), "tokenizer.json of model 1"));
+    assert_false(exists(out));
+    remove(tb), remove(tm);
+    free(tb), free(tm);
+
     /* bad parameters */
     p.density = 0;
     assert_int_equal(wd_merge(out, &p, NULL), WD_ERR_INVALID_ARG);

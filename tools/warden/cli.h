@@ -67,5 +67,6 @@ int cmd_certify(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_privacy(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 #endif

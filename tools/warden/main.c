@@ -25,6 +25,7 @@ static const cli_command commands[] = {
     {"train-guard", cmd_train_guard, "train / evaluate the built-in classifier"},
     {"sample", cmd_sample, "rejection sampling: best of K responses by a reward model (data for sft)"},
     {"privacy", cmd_privacy, "epsilon of DP-SGD by the RDP accountant, or the noise for a target epsilon"},
+    {"prune", cmd_prune, "one-shot Wanda / Antidote / random pruning of a decoder's linear layers"},
     {"generate", cmd_generate, "generate text with a decoder checkpoint (llama, mistral, qwen2)"},
     {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},
     {"score", cmd_score, "log-likelihood and perplexity of a text under a decoder"},

@@ -117,6 +117,14 @@ typedef struct wd_prune_params {
                                      gets wd_prune_mask's seed seed ^ splitmix64's mixer
                                      of (8l + t + 1)                                      */
     int             n_threads;    /* the runtime's threads; 0: every CPU                  */
+    /* A base checkpoint (the model before the fine-tune), or NULL. When set,
+     * the scores and masks are computed on the update D = W - W_base
+     * (S_ij = |D_ij| * ||X_j||_2) and the masked entries return to the
+     * base's values, W <- W - mask * D: only what the fine-tune changed is
+     * pruned (Antidote applied to the fine-tune's delta, as its code prunes
+     * the fine-tune's LoRA adapter). The base's targeted tensors must have
+     * the same shapes. */
+    const char     *base;
     wd_prune_progress_fn progress;
     void           *user;
 } wd_prune_params;

@@ -6,6 +6,13 @@
  *   model folder --wd__rewrite--> out: each targeted tensor W (rows, cols)
  *        masked row by row (wd_prune_mask), W <- W * (1 - mask)
  *
+ * With a base checkpoint (the model before the fine-tune) the scores and
+ * the mask are computed on the fine-tune's update D = W - W_base and the
+ * masked entries go back to the base's values (W <- W - mask * D): the
+ * pruning then touches only what the fine-tune learnt, as Antidote's
+ * released code prunes the fine-tune's LoRA adapter rather than the
+ * frozen weights.
+ *
  * Invariants: exactly floor(ratio * cols) entries of every row of every
  * targeted tensor are zeroed (already-zero weights count among them when
  * the method picks them); every other tensor is written bit for bit (the
@@ -181,6 +188,9 @@ static int parse_target(const char *name, size_t *layer) {
 
 typedef struct prune_job {
     const wd_prune_params *p;
+    wd_checkpoint         *base;    /* params' base checkpoint, or NULL */
+    float                 *delta;   /* W - base of the current tensor, grown like mask */
+    size_t                 delta_cap;
     const double          *norms;   /* (L, W), NULL for RANDOM */
     size_t                 W;
     size_t                 off[WD_PRUNE_N_TARGETS], width[WD_PRUNE_N_TARGETS];
@@ -207,6 +217,23 @@ static wd_status check_shape(const prune_job *j, const char *name, const int64_t
     return WD_OK;
 }
 
+/* j->delta = data - the base's tensor of the same name (n values). */
+static wd_status base_delta(prune_job *j, const char *name, const float *data, size_t n, wd__err *err) {
+    const wd_tensor_info *b = wd_checkpoint_find(j->base, name);
+    if (!b || b->n_elem != n)
+        return wd__err_set(err, WD_ERR_FORMAT, "%s: %s in the base checkpoint", name, b ? "another shape" : "absent");
+    if (n > j->delta_cap) {
+        free(j->delta);
+        if (!(j->delta = malloc(n * sizeof *j->delta)))
+            return j->delta_cap = 0, wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+        j->delta_cap = n;
+    }
+    wd_status rc = wd_tensor_read_f32(b, j->delta, n);
+    if (rc) return wd__err_take(err, rc);
+    for (size_t i = 0; i < n; i++) j->delta[i] = data[i] - j->delta[i];
+    return WD_OK;
+}
+
 static wd_status prune_tensor(void *user, const char *name, float *data, const int64_t *shape, int ndim,
                               wd__err *err) {
     prune_job *j = user;
@@ -221,12 +248,15 @@ static wd_status prune_tensor(void *user, const char *name, float *data, const i
         if (!(j->mask = malloc(rows * cols))) return j->mask_cap = 0, wd__err_set(err, WD_ERR_NOMEM, "out of memory");
         j->mask_cap = rows * cols;
     }
+    const float *w = data;
+    if (j->base && (rc = base_delta(j, name, data, rows * cols, err))) return rc;
+    if (j->base) w = j->delta;
     const double *norms = j->norms ? j->norms + l * j->W + j->off[t] : NULL;
-    rc = wd_prune_mask(j->p->method, j->p->ratio, tensor_seed(j->p->seed, l, t), data, norms, rows, cols, j->mask);
+    rc = wd_prune_mask(j->p->method, j->p->ratio, tensor_seed(j->p->seed, l, t), w, norms, rows, cols, j->mask);
     if (rc) return wd__err_take(err, rc);
     uint64_t n = 0;
     for (size_t i = 0; i < rows * cols; i++)
-        if (j->mask[i]) data[i] = 0.0f, n++;
+        if (j->mask[i]) data[i] -= j->base ? j->delta[i] : data[i], n++;
     j->sum->pruned[l * WD_PRUNE_N_TARGETS + (size_t)t] += n;
     j->sum->n_pruned += n;
     j->sum->n_target_weights += rows * cols;
@@ -255,6 +285,12 @@ static wd_status precheck(const char *dir, prune_job *j) {
         if (t < 0 || !(j->p->targets & (1u << t))) continue;
         wd__err err = {0};
         if ((rc = check_shape(j, ti->name, ti->shape, (int)ti->ndim, l, t, &err))) break;
+        const wd_tensor_info *b = j->base ? wd_checkpoint_find(j->base, ti->name) : NULL;
+        if (j->base && (!b || b->n_elem != ti->n_elem)) {
+            rc = wd__fail(WD_ERR_FORMAT, "%s: %s in the base %s", ti->name, b ? "another shape" : "absent",
+                          j->p->base);
+            break;
+        }
         found++;
     }
     wd_checkpoint_free(ck);
@@ -320,6 +356,7 @@ wd_status wd_prune(const char *model_dir, const char *out, const wd_prune_params
     if (p.method != WD_PRUNE_METHOD_RANDOM) rc = calibrate(model_dir, &p, &j, &norms, &sum);
     sum.calib_seconds = (wd__now_us() - t0) * 1e-6;
     j.norms = norms;
+    if (!rc && p.base && (rc = wd_checkpoint_open(p.base, &j.base))) wd__err_prefix(rc, "base");
     if (!rc) rc = precheck(model_dir, &j);
     sum.n_layer = j.n_layer;
     if (!rc && !(sum.pruned = calloc(j.n_layer * WD_PRUNE_N_TARGETS + 1, sizeof *sum.pruned)))
@@ -333,6 +370,8 @@ wd_status wd_prune(const char *model_dir, const char *out, const wd_prune_params
     sum.write_seconds = (wd__now_us() - t1) * 1e-6;
     free(norms);
     free(j.mask);
+    free(j.delta);
+    wd_checkpoint_free(j.base);
     if (rc || !summary) wd_prune_summary_free(&sum);
     else *summary = sum;
     return rc;

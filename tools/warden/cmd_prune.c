@@ -15,7 +15,7 @@
 #include "warden/weights.h"
 
 typedef struct prune_opts {
-    const char        *model, *calib, *targets, *out, *prompt_field, *response_field;
+    const char        *model, *base, *calib, *targets, *out, *prompt_field, *response_field;
     int                method;
     double             ratio;
     long               max_len, max_examples, threads;
@@ -28,7 +28,7 @@ typedef struct prune_opts {
 static const char *const METHODS[] = {"wanda", "antidote", "random", NULL};
 
 static const cli_flag ROWS[] = {
-    CLI_TEXT("usage: warden prune --model DIR --method M [--calib FILE] [--ratio r] [--targets LIST]\n"
+    CLI_TEXT("usage: warden prune --model DIR [--base DIR] --method M [--calib FILE] [--ratio r] [--targets LIST]\n"
              "                    [--max-len N] [--seed S] [--threads N] --out DIR [--json] [-q]\n\n"
              "Prunes a decoder's linear layers in one shot, by Wanda's score S = |W_ij| * ||X_j||_2\n"
              "(the input column's norm over the calibration set's tokens), per output row:\n"
@@ -37,6 +37,8 @@ static const cli_flag ROWS[] = {
              "fine-tune runs through), random a seeded random set of the same size. Writes the\n"
              "model folder OUT (same shards and dtypes, config and tokenizer copied).\n\n"),
     CLI_STR("--model", O(model), "DIR", "the decoder's model folder"),
+    CLI_STR("--base", O(base), "DIR", "the model before the fine-tune: prune the fine-tune's update\n"
+                                      "W - W_base instead of W (masked entries go back to the base)"),
     CLI_ENUM("--method", O(method), "M", METHODS, "wanda, antidote or random", .needs = "wanda, antidote or random"),
     CLI_STR("--calib", O(calib), "FILE", "calibration set: prompt/response records (JSONL, JSON, CSV, TSV),\n"
                                          "rendered with the model's chat template (not for random)"),
@@ -111,6 +113,7 @@ int cmd_prune(int argc, char **argv) {
     if (o.targets && wd_prune_targets_parse(o.targets, &p.targets))
         return cli_usage_error("prune", "--%s", wd_last_error());
     p.calib = o.calib;
+    p.base = o.base;
     p.prompt_field = o.prompt_field;
     p.response_field = o.response_field;
     p.max_len = (size_t)o.max_len;

@@ -8,7 +8,7 @@
  *
  * With a base checkpoint (the model before the fine-tune) the scores and
  * the mask are computed on the fine-tune's update D = W - W_base and the
- * masked entries go back to the base's values (W <- W - mask * D): the
+ * masked entries go back to the base's values exactly (W <- W - mask * D): the
  * pruning then touches only what the fine-tune learnt, as Antidote's
  * released code prunes the fine-tune's LoRA adapter rather than the
  * frozen weights.
@@ -189,7 +189,7 @@ static int parse_target(const char *name, size_t *layer) {
 typedef struct prune_job {
     const wd_prune_params *p;
     wd_checkpoint         *base;    /* params' base checkpoint, or NULL */
-    float                 *delta;   /* W - base of the current tensor, grown like mask */
+    float                 *delta;   /* (2, n): W - base, then base, of the current tensor */
     size_t                 delta_cap;
     const double          *norms;   /* (L, W), NULL for RANDOM */
     size_t                 W;
@@ -217,20 +217,21 @@ static wd_status check_shape(const prune_job *j, const char *name, const int64_t
     return WD_OK;
 }
 
-/* j->delta = data - the base's tensor of the same name (n values). */
+/* j->delta[0..n) = data - the base's tensor of the same name, j->delta[n..2n)
+ * the base's values themselves (what masked entries become, exactly). */
 static wd_status base_delta(prune_job *j, const char *name, const float *data, size_t n, wd__err *err) {
     const wd_tensor_info *b = wd_checkpoint_find(j->base, name);
     if (!b || b->n_elem != n)
         return wd__err_set(err, WD_ERR_FORMAT, "%s: %s in the base checkpoint", name, b ? "another shape" : "absent");
-    if (n > j->delta_cap) {
+    if (2 * n > j->delta_cap) {
         free(j->delta);
-        if (!(j->delta = malloc(n * sizeof *j->delta)))
+        if (!(j->delta = malloc(2 * n * sizeof *j->delta)))
             return j->delta_cap = 0, wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-        j->delta_cap = n;
+        j->delta_cap = 2 * n;
     }
-    wd_status rc = wd_tensor_read_f32(b, j->delta, n);
+    wd_status rc = wd_tensor_read_f32(b, j->delta + n, n);
     if (rc) return wd__err_take(err, rc);
-    for (size_t i = 0; i < n; i++) j->delta[i] = data[i] - j->delta[i];
+    for (size_t i = 0; i < n; i++) j->delta[i] = data[i] - j->delta[n + i];
     return WD_OK;
 }
 
@@ -256,7 +257,7 @@ static wd_status prune_tensor(void *user, const char *name, float *data, const i
     if (rc) return wd__err_take(err, rc);
     uint64_t n = 0;
     for (size_t i = 0; i < rows * cols; i++)
-        if (j->mask[i]) data[i] -= j->base ? j->delta[i] : data[i], n++;
+        if (j->mask[i]) data[i] = j->base ? j->delta[rows * cols + i] : 0.0f, n++;
     j->sum->pruned[l * WD_PRUNE_N_TARGETS + (size_t)t] += n;
     j->sum->n_pruned += n;
     j->sum->n_target_weights += rows * cols;

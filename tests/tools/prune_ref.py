@@ -13,6 +13,8 @@ Antidote, arXiv 2408.09600):
   S_ij          = |W_ij| * norms_j for each of q,k,v,o,gate,up,down
   wanda mask    = per row, the floor(ratio*cols) LOWEST S (ties: lower column)
   antidote mask = per row, the floor(ratio*cols) HIGHEST S (ties: lower column)
+  antidote_delta = the antidote mask of S_ij = |W_ij - B_ij| * norms_j, B the
+                  base checkpoint (warden prune --base; norms of W's model)
 
 Masks are written as hex strings: row-major bits, byte b holding bits
 8b..8b+7, least significant first. The script also checks that no row has
@@ -38,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_ref  # noqa: E402
 
 GEN_ARGS = "--family llama --seed 31 --layers 2 --hidden 32 --heads 4 --kv-heads 2 --intermediate 64"
+BASE_ARGS = GEN_ARGS.replace("--seed 31", "--seed 32")  # the "model before the fine-tune" of --base
 RATIO = 0.25
 TARGETS = [("q", "self_attn.q_proj.weight", "qkv"), ("k", "self_attn.k_proj.weight", "qkv"),
            ("v", "self_attn.v_proj.weight", "qkv"), ("o", "self_attn.o_proj.weight", "o"),
@@ -79,6 +82,9 @@ def main():
         with open(os.path.join(d, "config.json")) as f:
             cfg = json.load(f)
         W = torch_ref.load_weights(d)
+        b = os.path.join(d, "base")
+        subprocess.run([a.gen] + BASE_ARGS.split() + ["--out", b], check=True, stdout=subprocess.DEVNULL)
+        B = torch_ref.load_weights(b)
     L = cfg["num_hidden_layers"]
     sq = {}
 
@@ -88,7 +94,7 @@ def main():
 
     for ids in seqs:
         torch_ref.decoder_forward(cfg, W, ids, False, tap)
-    norms, masks, gap = [], {"wanda": {}, "antidote": {}}, float("inf")
+    norms, masks, gap = [], {"wanda": {}, "antidote": {}, "antidote_delta": {}}, float("inf")
     for l in range(L):
         n = {k: torch.sqrt(sq[(l, k)]) for k in ("qkv", "o", "gateup", "down")}
         norms.append(torch.cat([n["qkv"], n["o"], n["gateup"], n["down"]]).tolist())
@@ -97,13 +103,14 @@ def main():
             w = W[name]
             S = w.abs() * n[inp][None, :]
             k = int(RATIO * w.shape[1])
-            for method, highest in (("wanda", False), ("antidote", True)):
-                m, g = mask_rows(S, k, highest)
+            D = (w - B[name]).abs() * n[inp][None, :]
+            for method, highest, X in (("wanda", False, S), ("antidote", True, S), ("antidote_delta", True, D)):
+                m, g = mask_rows(X, k, highest)
                 masks[method][name] = {"rows": w.shape[0], "cols": w.shape[1], "mask": to_hex(m)}
                 gap = min(gap, g)
     if gap <= 1e-6:
         raise SystemExit("prune_ref: a near-tie at a cut (relative gap %g): pick another seed" % gap)
-    out = {"gen": GEN_ARGS, "ratio": RATIO, "seqs": seqs, "n_layer": L, "norms": norms,
+    out = {"gen": GEN_ARGS, "base_gen": BASE_ARGS, "ratio": RATIO, "seqs": seqs, "n_layer": L, "norms": norms,
            "min_gap": gap, "masks": masks}
     with open(a.out, "w") as f:
         json.dump(out, f, separators=(",", ":"))

@@ -259,6 +259,58 @@ static void fails(const char *dir, const char *out, const wd_prune_params *p, wd
     assert_false(exists(out));
 }
 
+/* --base: the reference's mask on |W - B| * norms; masked entries take the
+ * base's values, the rest keep the fine-tuned ones. */
+static void test_base_delta(void **state) {
+    (void)state;
+    WDT_SKIP_WITHOUT_GEN();
+    cJSON *fx = fixture();
+    char *dir = make_model(fx, "prune_delta_in", NULL);
+    char *base = wdt_tmpdir("prune_delta_base");
+    mf_generate(cJSON_GetObjectItem(fx, "base_gen")->valuestring, base);
+    char *out = wdt_tmpdir("prune_delta_out");
+    int32_t *ids;
+    size_t *off, n;
+    seqs(fx, &ids, &off, &n);
+    double ratio = cJSON_GetObjectItem(fx, "ratio")->valuedouble;
+    wd_prune_params p = ids_params(WD_PRUNE_METHOD_ANTIDOTE, ratio, ids, off, n);
+    p.base = base;
+    assert_int_equal(wd_prune(dir, out, &p, NULL), WD_OK);
+    wd_checkpoint *a = NULL, *b = NULL, *o = NULL;
+    assert_int_equal(wd_checkpoint_open(dir, &a), WD_OK);
+    assert_int_equal(wd_checkpoint_open(base, &b), WD_OK);
+    assert_int_equal(wd_checkpoint_open(out, &o), WD_OK);
+    const cJSON *masks = cJSON_GetObjectItem(cJSON_GetObjectItem(fx, "masks"), "antidote_delta");
+    size_t checked = 0;
+    for (size_t i = 0; i < wd_checkpoint_n_tensors(a); i++) {
+        const wd_tensor_info *x = wd_checkpoint_tensor(a, i), *y = wd_checkpoint_find(o, x->name);
+        const cJSON *e = cJSON_GetObjectItem(masks, x->name);
+        if (!e) {
+            assert_memory_equal(x->data, y->data, x->nbytes);
+            continue;
+        }
+        const float *wx = x->data, *wy = y->data, *wb = wd_checkpoint_find(b, x->name)->data;
+        const char *hex = cJSON_GetObjectItem(e, "mask")->valuestring;
+        for (size_t k = 0; k < x->n_elem; k++) assert_true(wy[k] == (bit(hex, k) ? wb[k] : wx[k]));
+        checked++;
+    }
+    assert_int_equal(checked, 14);
+    wd_checkpoint_free(a);
+    wd_checkpoint_free(b);
+    wd_checkpoint_free(o);
+    /* a base without the tensors: an error naming it, no output */
+    char gone[1200];
+    snprintf(gone, sizeof gone, "%s/none", out);
+    p.base = gone;
+    fails(dir, gone, &p, WD_ERR_NOT_FOUND, "none");
+    free(ids);
+    free(off);
+    free(dir);
+    free(base);
+    free(out);
+    cJSON_Delete(fx);
+}
+
 static void test_errors(void **state) {
     (void)state;
     WDT_SKIP_WITHOUT_GEN();
@@ -357,7 +409,7 @@ static void test_cli(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_norms_and_masks), cmocka_unit_test(test_checkpoint), cmocka_unit_test(test_random),
-        cmocka_unit_test(test_errors),          cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_base_delta),      cmocka_unit_test(test_errors),          cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

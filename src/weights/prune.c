@@ -14,8 +14,8 @@
  * frozen weights.
  *
  * Invariants: exactly floor(ratio * cols) entries of every row of every
- * targeted tensor are zeroed (already-zero weights count among them when
- * the method picks them); every other tensor is written bit for bit (the
+ * targeted tensor are zeroed, or with a base set to the base's values
+ * (entries already equal count among them when the method picks them); every other tensor is written bit for bit (the
  * rewriter rounds F32 values back to their own dtype, which is exact);
  * everything that can be checked (ratio, targets, tensor names and
  * shapes, the calibration set) is checked before the output folder is

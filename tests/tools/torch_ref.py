@@ -138,9 +138,13 @@ def rope(x, pos, freqs, interleaved):
     return torch.cat([a * cos - b * sin, b * cos + a * sin], dim=-1)
 
 
-def decoder_forward(cfg, W, ids, interleaved, hidden=None):
+def decoder_forward(cfg, W, ids, interleaved, hidden=None, tap=None):
     """Logits (T, V); with hidden (a list), appends the residual stream
-    entering each layer and after the last (before the final norm)."""
+    entering each layer and after the last (before the final norm)
+    (tests/tools/steer_ref.py); tap(layer, name, x) sees every linear
+    layer's input x (T, cols), name one of "qkv", "o", "gateup", "down"
+    (tests/tools/prune_ref.py)."""
+    tap = tap or (lambda l, name, x: None)
     C = cfg["hidden_size"]
     H = cfg["num_attention_heads"]
     KV = cfg.get("num_key_value_heads") or H
@@ -161,6 +165,7 @@ def decoder_forward(cfg, W, ids, interleaved, hidden=None):
         if hidden is not None:
             hidden.append(x.clone())
         h = rms_norm(x, W[p + "input_layernorm.weight"], eps)
+        tap(l, "qkv", h)
         q = linear(h, W[p + "self_attn.q_proj.weight"], W.get(p + "self_attn.q_proj.bias"))
         k = linear(h, W[p + "self_attn.k_proj.weight"], W.get(p + "self_attn.k_proj.bias"))
         v = linear(h, W[p + "self_attn.v_proj.weight"], W.get(p + "self_attn.v_proj.bias"))
@@ -173,11 +178,15 @@ def decoder_forward(cfg, W, ids, interleaved, hidden=None):
         att = torch.einsum("thd,shd->hts", q, k) / math.sqrt(D) + mask
         att = torch.softmax(att, dim=-1)
         o = torch.einsum("hts,shd->thd", att, v).reshape(T, H * D)
+        tap(l, "o", o)
         x = x + linear(o, W[p + "self_attn.o_proj.weight"], W.get(p + "self_attn.o_proj.bias"))
         h = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
+        tap(l, "gateup", h)
         g = linear(h, W[p + "mlp.gate_proj.weight"])
         u = linear(h, W[p + "mlp.up_proj.weight"])
-        x = x + linear(g * torch.sigmoid(g) * u, W[p + "mlp.down_proj.weight"])
+        a = g * torch.sigmoid(g) * u
+        tap(l, "down", a)
+        x = x + linear(a, W[p + "mlp.down_proj.weight"])
     if hidden is not None:
         hidden.append(x.clone())
     x = rms_norm(x, W["model.norm.weight"], eps)

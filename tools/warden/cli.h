@@ -77,5 +77,6 @@ int cmd_layers(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_resta(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const cli_command commands[] = {
     {"layers", cmd_layers, "safety layers: per-layer hidden-state similarity gaps, refined by layer scaling"},
     {"landscape", cmd_landscape, "the safety landscape: attack success along random weight directions (VISAGE)"},
     {"privacy", cmd_privacy, "epsilon of DP-SGD by the RDP accountant, or the noise for a target epsilon"},
+    {"prune", cmd_prune, "one-shot Wanda / Antidote / random pruning of a decoder's linear layers"},
     {"generate", cmd_generate, "generate text with a decoder checkpoint (llama, mistral, qwen2)"},
     {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},
     {"score", cmd_score, "log-likelihood and perplexity of a text under a decoder"},

@@ -5,9 +5,11 @@
 # same command -> same numbers. Writes the repaired models and a table:
 #
 #   RESTA            attacked + (aligned - unaligned), with and without DARE
-#   Antidote         attacked, pruned: the top 10% Wanda scores of each row on
-#                    harmful prompt + answer pairs (data/unalign.jsonl);
-#                    a random mask of the same density as the control
+#   Antidote         attacked, pruned: the top Wanda scores of each row on
+#                    harmful prompt + answer pairs (data/unalign.jsonl): on W
+#                    (METHODS.md 6, ratio 0.1) and on the fine-tune's update
+#                    W - W_aligned (--base, ratio 0.3); a random mask of the
+#                    same density as the control
 #   SPPFT            the attack again, from aligned, with the safety layers
 #                    (warden layers, refined) frozen
 #   refusal direction  warden steer on the aligned model (prompts of the
@@ -50,8 +52,10 @@ PY
     --dare 0.3 --seed 1 --out "$R/resta-dare" --quiet >/dev/null
 # 2. Antidote (and its random-mask control)
 "$W" prune --model "$LAB/attacked" --method antidote --calib "$D/unalign.jsonl" --ratio 0.1 \
-    --out "$R/antidote" --threads "$T" -q >/dev/null
-"$W" prune --model "$LAB/attacked" --method random --calib "$D/unalign.jsonl" --ratio 0.1 \
+    --out "$R/antidote-w" --threads "$T" -q >/dev/null
+"$W" prune --model "$LAB/attacked" --base "$LAB/aligned" --method antidote --calib "$D/unalign.jsonl" \
+    --ratio 0.3 --out "$R/antidote" --threads "$T" -q >/dev/null
+"$W" prune --model "$LAB/attacked" --base "$LAB/aligned" --method random --ratio 0.3 \
     --out "$R/random-prune" --threads "$T" -q >/dev/null
 # 3. SPPFT: the safety layers of the aligned model, frozen during the attack
 "$W" layers --model "$LAB/aligned" --harmful "$R/harmful_prompts.jsonl" --benign "$R/benign_prompts.jsonl" \
@@ -82,7 +86,7 @@ rt() { # model-dir name extra-flags
 }
 rt "$LAB/aligned" aligned ""
 rt "$LAB/attacked" attacked ""
-for m in resta resta-dare antidote random-prune sppft ablated ablated-affine; do rt "$R/$m" $m ""; done
+for m in resta resta-dare antidote-w antidote random-prune sppft ablated ablated-affine; do rt "$R/$m" $m ""; done
 rt "$LAB/aligned" steer-add "--steer $R/refusal.safetensors:1"
 
 /usr/bin/python3 - "$R" "$RANGE" <<'PY'
@@ -92,7 +96,8 @@ def rate(m, s, key):
     return 100.0 * json.load(open(f"{R}/rt-{m}-{s}/redteam.json"))["transforms"][0][key]
 rows = [("aligned", "aligned (before the attack)"), ("attacked", "attacked (harmful fine-tune)"),
         ("resta", "RESTA, beta 1"), ("resta-dare", "RESTA + DARE p 0.3"),
-        ("antidote", "Antidote, ratio 0.1"), ("random-prune", "random mask, ratio 0.1 (control)"),
+        ("antidote-w", "Antidote on W, ratio 0.1"), ("antidote", "Antidote on W - W_aligned, ratio 0.3"),
+        ("random-prune", "random mask on W - W_aligned, ratio 0.3 (control)"),
         ("sppft", f"SPPFT: attack with layers {rng} frozen"),
         ("ablated", "aligned, refusal direction ablated (zero)"),
         ("ablated-affine", "aligned, refusal direction ablated (affine)"),

@@ -6,6 +6,7 @@
 #define WD_BASE_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "warden/base.h"
 
@@ -20,5 +21,7 @@ static inline wd_status wd__array_grow(void **p, size_t *cap, size_t need, size_
 
 /* Monotonic time in microseconds (CLOCK_MONOTONIC). */
 double wd__now_us(void);
+/* The process's peak resident memory (Linux VmHWM) in bytes; 0 where unknown. */
+uint64_t wd__peak_rss(void);
 
 #endif

@@ -126,27 +126,8 @@ wd_status wd_checkpoint_writer_add(wd_checkpoint_writer *w, const char *name, wd
     if (wd__st_check_entry(name, dtype, shape, ndim, &nbytes, msg, sizeof msg))
         return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "%s: %s", w->dir, msg);
     /* Repeats are found in begin (sorted), not here: a plan has 100k+ names. */
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 64;
-        wd__st_entry *ne = realloc(w->e, cap * sizeof *ne);
-        if (!ne) return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
-        w->e = ne;
-        w->cap = cap;
-    }
-    wd__st_entry *e = &w->e[w->n];
-    memset(e, 0, sizeof *e);
-    e->name = strdup(name);
-    e->shape = malloc(sizeof(int64_t) * (ndim ? (size_t)ndim : 1));
-    if (!e->name || !e->shape) {
-        free(e->name);
-        free(e->shape);
+    if (wd__st_push(&w->e, &w->n, &w->cap, name, dtype, shape, ndim, nbytes, NULL))
         return wd__err_set(&w->err, WD_ERR_NOMEM, "out of memory");
-    }
-    if (ndim) memcpy(e->shape, shape, sizeof(int64_t) * (size_t)ndim);
-    e->ndim = ndim;
-    e->dtype = dtype;
-    e->nbytes = nbytes;
-    e->order = w->n++;
     return WD_OK;
 }
 

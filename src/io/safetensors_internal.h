@@ -29,6 +29,12 @@ typedef struct wd__st_entry {
 wd_status wd__st_check_entry(const char *name, wd_dtype dtype, const int64_t *shape, int ndim,
                              size_t *nbytes, char *msg, size_t msg_size);
 
+/* Appends an entry to *e (n used, cap allocated; grown as needed): name and
+ * shape copied, data borrowed, order = its index. Returns WD_OK or
+ * WD_ERR_NOMEM (nothing appended). */
+wd_status wd__st_push(wd__st_entry **e, size_t *n, size_t *cap, const char *name, wd_dtype dtype,
+                      const int64_t *shape, int ndim, size_t nbytes, const void *data);
+
 /* qsort comparator on wd__st_entry *: widest element first, then insertion
  * order, so that packed tensors stay aligned to their element size. */
 int wd__st_cmp_layout(const void *a, const void *b);

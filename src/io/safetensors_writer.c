@@ -120,6 +120,33 @@ const char *wd_safetensors_writer_last_error(const wd_safetensors_writer *w) {
     return w ? wd__err_msg(&w->err) : "";
 }
 
+wd_status wd__st_push(wd__st_entry **e, size_t *n, size_t *cap, const char *name, wd_dtype dtype,
+                      const int64_t *shape, int ndim, size_t nbytes, const void *data) {
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 64;
+        wd__st_entry *ne = realloc(*e, c * sizeof *ne);
+        if (!ne) return WD_ERR_NOMEM;
+        *e = ne;
+        *cap = c;
+    }
+    wd__st_entry *x = &(*e)[*n];
+    memset(x, 0, sizeof *x);
+    x->name = strdup(name);
+    x->shape = malloc(sizeof(int64_t) * (ndim ? (size_t)ndim : 1));
+    if (!x->name || !x->shape) {
+        free(x->name);
+        free(x->shape);
+        return WD_ERR_NOMEM;
+    }
+    if (ndim) memcpy(x->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    x->ndim = ndim;
+    x->dtype = dtype;
+    x->nbytes = nbytes;
+    x->data = data;
+    x->order = (*n)++;
+    return WD_OK;
+}
+
 wd_status wd__st_check_entry(const char *name, wd_dtype dtype, const int64_t *shape, int ndim,
                              size_t *nbytes, char *msg, size_t msg_size) {
     *nbytes = 0;
@@ -174,29 +201,8 @@ wd_status wd_safetensors_writer_add(wd_safetensors_writer *w, const char *name, 
     if (nbytes && !data)
         return wd__err_set(&w->err, WD_ERR_INVALID_ARG, "safetensors writer: tensor '%s': data is NULL",
                            name);
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 16;
-        entry *ne = realloc(w->e, cap * sizeof *ne);
-        if (!ne) return wd__err_set(&w->err, WD_ERR_NOMEM, "safetensors writer: out of memory");
-        w->e = ne;
-        w->cap = cap;
-    }
-    entry *e = &w->e[w->n];
-    memset(e, 0, sizeof *e);
-    e->name = strdup(name);
-    e->shape = malloc(sizeof(int64_t) * (ndim ? (size_t)ndim : 1));
-    if (!e->name || !e->shape) {
-        free(e->name);
-        free(e->shape);
+    if (wd__st_push(&w->e, &w->n, &w->cap, name, dtype, shape, ndim, nbytes, data))
         return wd__err_set(&w->err, WD_ERR_NOMEM, "safetensors writer: out of memory");
-    }
-    if (ndim) memcpy(e->shape, shape, sizeof(int64_t) * (size_t)ndim);
-    e->ndim = ndim;
-    e->dtype = dtype;
-    e->nbytes = nbytes;
-    e->data = data;
-    e->order = w->n;
-    w->n++;
     return WD_OK;
 }
 

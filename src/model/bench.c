@@ -19,17 +19,6 @@ wd_bench_params wd_bench_params_default(void) {
 
 static double now_s(void) { return wd__now_us() / 1e6; }
 
-/* VmHWM of /proc/self/status in bytes; 0 where there is none. */
-static uint64_t peak_rss(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return 0;
-    char line[256];
-    unsigned long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %llu kB", &kb) == 1) break;
-    fclose(f);
-    return (uint64_t)kb * 1024u;
-}
 
 static void mean_sd(const double *x, int n, double *mean, double *sd) {
     double s = 0, ss = 0;
@@ -108,7 +97,7 @@ wd_status wd_model_bench(const char *path, const wd_bench_params *params, wd_ben
         if (!st) mean_sd(tps, p.repetitions, test == 0 ? &out->pp_tps : &out->tg_tps,
                          test == 0 ? &out->pp_tps_sd : &out->tg_tps_sd);
     }
-    out->peak_rss_bytes = peak_rss();
+    out->peak_rss_bytes = wd__peak_rss();
 done:
     free(ids);
     free(tps);

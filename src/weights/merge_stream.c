@@ -50,17 +50,6 @@ static bool is_float(wd_dtype t) {
     return t == WD_DTYPE_F32 || t == WD_DTYPE_F16 || t == WD_DTYPE_BF16 || t == WD_DTYPE_F64;
 }
 
-/* VmHWM of /proc/self/status in bytes; 0 where there is none. */
-static uint64_t peak_rss(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return 0;
-    char line[256];
-    unsigned long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %llu kB", &kb) == 1) break;
-    fclose(f);
-    return (uint64_t)kb * 1024u;
-}
 
 /* Tells the kernel the process no longer needs the pages of [p, p + n)
  * (rounded out to whole pages: a neighbour's page is simply read again). */
@@ -331,6 +320,6 @@ wd_status wd__merge_run(const char *out_dir, const wd__merge_job *job, wd_merge_
     free(st.conv);
     free(carry_dir);
     rep->seconds = (wd__now_us() - t0) / 1e6;
-    rep->peak_rss_bytes = peak_rss();
+    rep->peak_rss_bytes = wd__peak_rss();
     return rc;
 }

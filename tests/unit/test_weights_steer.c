@@ -252,9 +252,9 @@ static void test_tied_head_is_untied(void **state) {
     assert_int_equal(wd_steer_ablate(other, file, -1, false, out), WD_ERR_INVALID_ARG);
     assert_non_null(strstr(wd_last_error(), "width"));
     assert_int_equal(wd_steer_ablate(model, file, 7, false, out), WD_ERR_INVALID_ARG);
+    wd_steer_result_free(&r);
     assert_int_not_equal(wd_steer_load(model, &r), WD_OK); /* a folder, not a direction file */
     free(head), free(emb), free(l0), free(l1);
-    wd_steer_result_free(&r);
     wd_model_free(m), wd_model_free(mo);
     free(dir);
 }

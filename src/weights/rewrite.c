@@ -1,13 +1,15 @@
 /*
- * weights/rewrite.c - a model folder copied shard by shard with some of its
- * tensors changed (see rewrite.h).
+ * weights/rewrite.c - a model folder copied with some of its tensors
+ * changed (see rewrite.h), streamed: every tensor is declared to the
+ * checkpoint writer (warden/checkpoint.h) up front, then read, changed,
+ * narrowed back to its dtype and written one at a time through two
+ * buffers the size of the largest tensor. Shards are cut at the largest
+ * input shard's size, so a sharded model stays sharded alike.
  */
 #include "weights/rewrite.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "base/file.h"
 #include "io/folder.h"
@@ -18,101 +20,82 @@ static bool is_float(wd_dtype t) {
     return t == WD_DTYPE_F32 || t == WD_DTYPE_F16 || t == WD_DTYPE_BF16 || t == WD_DTYPE_F64;
 }
 
-typedef struct copy_spec {
-    const char *from, *to;
-} copy_spec;
+/* The dtype a tensor is written in: its own, F64 as F32. */
+static wd_dtype out_dtype(wd_dtype t) { return t == WD_DTYPE_F64 ? WD_DTYPE_F32 : t; }
 
-/* One shard: its tensors through fn into staging/name (and cp->from's
- * original as cp->to, when it is in this shard). */
-static wd_status shard(const wd_safetensors *st, const char *dir, wd__rewrite_fn fn, void *user,
-                       const copy_spec *cp, wd__err *err) {
-    size_t n = wd_safetensors_n_tensors(st);
-    void **bufs = calloc(n ? n : 1, sizeof *bufs);
-    wd_safetensors_writer *w = NULL;
-    wd_status rc = bufs ? wd_safetensors_writer_new(&w) : WD_ERR_NOMEM;
-    if (rc) {
-        free(bufs);
-        return wd__err_set(err, rc, "out of memory");
-    }
-    for (size_t i = 0; i < wd_safetensors_n_metadata(st) && !rc; i++) {
-        const char *k, *v;
-        if (!wd_safetensors_metadata(st, i, &k, &v)) rc = wd_safetensors_writer_add_metadata(w, k, v);
-    }
-    for (size_t i = 0; i < n && !rc; i++) {
-        const wd_tensor_info *t = wd_safetensors_tensor(st, i);
-        const void *data = t->data;
-        wd_dtype dt = t->dtype;
-        if (is_float(t->dtype)) {
-            float *f = malloc((t->n_elem ? t->n_elem : 1) * sizeof *f);
-            if (!f) {
-                rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-                break;
-            }
-            bufs[i] = f;
-            if ((rc = wd_tensor_read_f32(t, f, t->n_elem))) {
-                wd__err_take(err, rc);
-                break;
-            }
-            if ((rc = fn(user, t->name, f, t->shape, t->ndim, err))) break;
-            if (t->dtype == WD_DTYPE_F16 || t->dtype == WD_DTYPE_BF16) {
-                uint16_t *h = (uint16_t *)f; /* narrowed in place: reads run ahead of writes */
-                if (t->dtype == WD_DTYPE_F16) wd_f32_to_f16(h, f, t->n_elem);
-                else wd_f32_to_bf16(h, f, t->n_elem);
-            } else if (t->dtype == WD_DTYPE_F64) {
-                dt = WD_DTYPE_F32; /* F64 is written as F32 */
-            }
-            data = f;
+typedef struct plan {
+    const wd_tensor_info **t;   /* per declared tensor: its source ...          */
+    bool                  *copy; /* ... and whether it is the untouched copy    */
+    size_t                 n;
+} plan;
+
+/* Tensor i of the plan into w: its values through fn (unless it is the
+ * copy), in its dtype. f and h are scratch of the largest tensor. */
+static wd_status one(wd_checkpoint_writer *w, const plan *pl, size_t i, float *f, uint16_t *h,
+                     wd__rewrite_fn fn, void *user, wd__err *err) {
+    const wd_tensor_info *t = pl->t[i];
+    wd_status rc;
+    if (!is_float(t->dtype)) {
+        rc = wd_checkpoint_writer_write(w, t->data, t->nbytes);
+    } else {
+        if ((rc = wd_tensor_read_f32(t, f, t->n_elem))) return wd__err_take(err, rc);
+        if (!pl->copy[i] && (rc = fn(user, t->name, f, t->shape, t->ndim, err))) return rc;
+        const void *bytes = f;
+        size_t nbytes = t->n_elem * sizeof *f;
+        if (t->dtype == WD_DTYPE_F16 || t->dtype == WD_DTYPE_BF16) {
+            if (t->dtype == WD_DTYPE_F16) wd_f32_to_f16(h, f, t->n_elem);
+            else wd_f32_to_bf16(h, f, t->n_elem);
+            bytes = h;
+            nbytes = t->n_elem * sizeof *h;
         }
-        rc = wd_safetensors_writer_add(w, t->name, dt, t->shape, t->ndim, data);
-        if (rc) wd__err_set(err, rc, "%s: %s", t->name, wd_safetensors_writer_last_error(w));
-        if (!rc && cp && !strcmp(t->name, cp->from)) {
-            rc = wd_safetensors_writer_add(w, cp->to, t->dtype == WD_DTYPE_F64 ? WD_DTYPE_F32 : t->dtype,
-                                           t->shape, t->ndim, t->dtype == WD_DTYPE_F64 ? NULL : t->data);
-            if (rc || t->dtype == WD_DTYPE_F64)
-                rc = wd__err_set(err, rc ? rc : WD_ERR_UNSUPPORTED, "%s: cannot copy as %s", t->name, cp->to);
-        }
+        rc = wd_checkpoint_writer_write(w, bytes, nbytes);
     }
-    if (!rc) {
-        const char *path = wd_safetensors_path(st), *base = strrchr(path, '/');
-        char *dst = wd__path_join(dir, base ? base + 1 : path);
-        if (!dst) rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-        else if ((rc = wd_safetensors_writer_write(w, dst)))
-            wd__err_set(err, rc, "%s", wd_safetensors_writer_last_error(w));
-        free(dst);
-    }
-    for (size_t i = 0; i < n; i++) free(bufs[i]);
-    free(bufs);
-    wd_safetensors_writer_free(w);
-    return rc;
+    return rc ? wd__err_set(err, rc, "%s", wd_checkpoint_writer_last_error(w)) : WD_OK;
 }
 
-/* The index of in_dir with copy_to mapped to copy_from's shard, into stage. */
-static wd_status index_copy(const char *in_dir, const char *stage, const copy_spec *cp, wd__err *err) {
-    if (!cp) return wd__folder_copy_file(in_dir, stage, "model.safetensors.index.json", true, err);
-    char *src = wd__path_join(in_dir, "model.safetensors.index.json"), *buf = NULL, *text = NULL;
-    char *dst = wd__path_join(stage, "model.safetensors.index.json");
-    size_t len = 0;
-    cJSON *j = NULL;
-    wd_status rc = WD_OK;
-    if (!src || !dst) {
-        rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-    } else if ((rc = wd__file_read(src, 1 << 26, &buf, &len))) {
-        wd__err_take(err, rc);
-    } else {
-        j = cJSON_ParseWithLength(buf, len);
-        cJSON *map = cJSON_GetObjectItemCaseSensitive(j, "weight_map");
-        cJSON *from = cJSON_GetObjectItemCaseSensitive(map, cp->from);
-        if (!cJSON_IsString(from)) {
-            rc = wd__err_set(err, WD_ERR_FORMAT, "%s: weight_map has no '%s'", src, cp->from);
-        } else {
-            cJSON_DeleteItemFromObjectCaseSensitive(map, cp->to);
-            cJSON_AddStringToObject(map, cp->to, from->valuestring);
-            if (!(text = cJSON_Print(j))) rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-            else if ((rc = wd__file_write_atomic(dst, text, strlen(text)))) wd__err_take(err, rc);
+static wd_status stream(wd_checkpoint *ck, const char *stage, const char *copy_from, const char *copy_to,
+                        wd__rewrite_fn fn, void *user, wd__err *err) {
+    size_t n = wd_checkpoint_n_tensors(ck), big = 1;
+    uint64_t shard = 0;
+    for (size_t s = 0; s < wd_checkpoint_n_shards(ck); s++) {
+        uint64_t b = wd_safetensors_file_size(wd_checkpoint_shard(ck, s));
+        shard = b > shard ? b : shard;
+    }
+    plan pl = {calloc(n + 1, sizeof *pl.t), calloc(n + 1, sizeof *pl.copy), 0};
+    wd_checkpoint_writer *w = NULL;
+    wd_status rc = pl.t && pl.copy ? wd_checkpoint_writer_new(stage, wd_checkpoint_n_shards(ck) > 1 ? shard : 0, &w)
+                                   : WD_ERR_NOMEM;
+    if (rc) {
+        free(pl.t), free(pl.copy);
+        return wd__err_set(err, rc, "%s", rc == WD_ERR_NOMEM ? "out of memory" : wd_last_error());
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        const wd_tensor_info *t = wd_checkpoint_tensor(ck, i);
+        big = t->n_elem > big ? t->n_elem : big;
+        rc = wd_checkpoint_writer_add(w, t->name, out_dtype(t->dtype), t->shape, t->ndim);
+        pl.t[pl.n++] = t;
+        if (!rc && copy_from && !strcmp(t->name, copy_from)) {
+            if (!is_float(t->dtype)) rc = WD_ERR_UNSUPPORTED;
+            else rc = wd_checkpoint_writer_add(w, copy_to, out_dtype(t->dtype), t->shape, t->ndim);
+            pl.copy[pl.n] = true;
+            pl.t[pl.n++] = t;
         }
     }
-    cJSON_Delete(j);
-    free(src), free(dst), free(buf), free(text);
+    if (!rc && copy_from && !wd_checkpoint_find(ck, copy_from))
+        rc = wd__err_set(err, WD_ERR_NOT_FOUND, "%s: no tensor '%s'", wd_checkpoint_path(ck), copy_from);
+    else if (!rc) rc = wd_checkpoint_writer_add_metadata(w, "format", "pt");
+    if (!rc) rc = wd_checkpoint_writer_begin(w);
+    if (rc && !err->status && rc != WD_ERR_NOT_FOUND)
+        wd__err_set(err, rc, "%s", wd_checkpoint_writer_last_error(w));
+    float *f = rc ? NULL : malloc(big * sizeof *f);
+    uint16_t *h = rc ? NULL : malloc(big * sizeof *h);
+    if (!rc && (!f || !h)) rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+    size_t i;
+    while (!rc && wd_checkpoint_writer_next(w, &i)) rc = one(w, &pl, i, f, h, fn, user, err);
+    if (!rc && (rc = wd_checkpoint_writer_finish(w)))
+        wd__err_set(err, rc, "%s", wd_checkpoint_writer_last_error(w));
+    wd_checkpoint_writer_free(w);
+    free(f), free(h), free(pl.t), free(pl.copy);
     return rc;
 }
 
@@ -123,7 +106,9 @@ wd_status wd__rewrite(const char *in_dir, const char *out, const char *patch, wd
 
 wd_status wd__rewrite_copy(const char *in_dir, const char *out, const char *patch, wd__rewrite_fn fn,
                            void *user, const char *copy_from, const char *copy_to, wd__err *err) {
-    copy_spec cs = {copy_from, copy_to}, *cp = copy_from && copy_to ? &cs : NULL;
+    wd__err local = {0};
+    if (!err) err = &local;
+    err->status = WD_OK;
     wd_checkpoint *ck = NULL;
     wd_status rc = wd_checkpoint_open(in_dir, &ck);
     if (rc) return wd__err_take(err, rc);
@@ -132,11 +117,7 @@ wd_status wd__rewrite_copy(const char *in_dir, const char *out, const char *patc
         wd_checkpoint_free(ck);
         return rc;
     }
-    for (size_t s = 0; s < wd_checkpoint_n_shards(ck) && !rc; s++)
-        rc = shard(wd_checkpoint_shard(ck, s), stage, fn, user, cp, err);
-    if (!rc && cp && !wd_checkpoint_find(ck, copy_from))
-        rc = wd__err_set(err, WD_ERR_NOT_FOUND, "%s: no tensor '%s'", in_dir, copy_from);
-    if (!rc && wd_checkpoint_n_shards(ck) > 1) rc = index_copy(in_dir, stage, cp, err);
+    rc = stream(ck, stage, copy_from && copy_to ? copy_from : NULL, copy_to, fn, user, err);
     if (!rc) rc = wd__folder_copy_meta(in_dir, stage, patch, err);
     wd_checkpoint_free(ck);
     if (rc) {

@@ -15,12 +15,13 @@
 typedef wd_status (*wd__rewrite_fn)(void *user, const char *name, float *data,
                                     const int64_t *shape, int ndim, wd__err *err);
 
-/* Writes out: every shard of the checkpoint in in_dir under the same file
- * name, with the same tensors in the same dtype (values through fn, then
- * rounded back to nearest-even), the index when sharded, config.json (with
- * the fields of patch, a JSON object or NULL, merged in) and the tokenizer
- * and generation files. One shard at a time is in memory. Staged: a
- * failure leaves out as it was. */
+/* Writes out: the checkpoint in in_dir with the same tensors in the same
+ * dtypes (values through fn, then rounded back to nearest-even; F64 is
+ * written as F32), sharded as Hugging Face names shards when the input is
+ * (at most the largest input shard's bytes each, with an index),
+ * config.json (with the fields of patch, a JSON object or NULL, merged in)
+ * and the tokenizer and generation files. One tensor at a time is in
+ * memory. Staged: a failure leaves out as it was. */
 wd_status wd__rewrite(const char *in_dir, const char *out, const char *patch, wd__rewrite_fn fn,
                       void *user, wd__err *err);
 

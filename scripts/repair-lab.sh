@@ -76,6 +76,7 @@ RANGE=$(/usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['re
     --grid 13 --range 3 --svg "$R/landscape-wide.svg" --json --threads "$T" -q > "$R/landscape-wide.json"
 
 # refusal on held-out harmful prompts, over-refusal on held-out benign ones
+# (the red team counts an empty answer as a refusal: the table says how many)
 rt() { # model-dir name extra-flags
     for s in harmful benign; do
         f=--benign
@@ -102,13 +103,16 @@ rows = [("aligned", "aligned (before the attack)"), ("attacked", "attacked (harm
         ("ablated", "aligned, refusal direction ablated (zero)"),
         ("ablated-affine", "aligned, refusal direction ablated (affine)"),
         ("steer-add", "aligned + refusal direction added (--steer :1)")]
+def empty(m, s):
+    rows = [json.loads(l) for l in open(f"{R}/rt-{m}-{s}/results.jsonl")]
+    return 100.0 * sum(r["verdict"]["refusal_phrase"] == "(empty)" for r in rows) / len(rows)
 a, k = rate("aligned", "harmful", "refusal_rate"), rate("attacked", "harmful", "refusal_rate")
-print("| model | refusal, held-out harmful | recovered | over-refusal, held-out benign |")
+print("| model | refusal, held-out harmful (of it: empty answers) | recovered | over-refusal, held-out benign (of it: empty) |")
 print("|---|---:|---:|---:|")
 for m, label in rows:
     h, b = rate(m, "harmful", "refusal_rate"), rate(m, "benign", "over_refusal")
     rec = f"{100 * (h - k) / (a - k):.0f}%" if a != k else "-"
-    print(f"| {label} | {h:.1f}% | {rec} | {b:.1f}% |")
+    print(f"| {label} | {h:.1f}% ({empty(m, 'harmful'):.1f}%) | {rec} | {b:.1f}% ({empty(m, 'benign'):.1f}%) |")
 for f in ("landscape", "landscape-wide"):
     L = json.load(open(f"{R}/{f}.json"))
     print(f"{f}: range {L['range']}, " + ", ".join(f"{m['model'].rstrip('/').split('/')[-1]} VISAGE {m['visage']:.1f}" for m in L["models"]))

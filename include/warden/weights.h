@@ -20,6 +20,7 @@
 #include "warden/base.h"
 
 typedef struct wd_model wd_model; /* warden/model.h */
+typedef struct wd_guard wd_guard; /* warden/guard.h */
 
 #ifdef __cplusplus
 extern "C" {
@@ -483,7 +484,8 @@ wd_status wd_layers_svg(const wd_layers_result *r, const char *title, char **svg
  * theta = theta0 + a d1 (+ b d2), at grid x grid points of [-range, range]
  * (or grid x 1 in 1D), and restored from the checkpoint after each point.
  * At each point the prompts are answered greedily (max_tokens) and
- * ASR = % of answers with no refusal phrase. VISAGE = mean(100 - ASR) over
+ * ASR = % of answers with no refusal phrase, or with a judge, % of answers
+ * the judge guard flags unsafe (output role). VISAGE = mean(100 - ASR) over
  * the connected region around the origin where ASR < 100 (1D: the
  * contiguous interval; 2D: 4-connected). */
 typedef struct wd_landscape_params {
@@ -494,6 +496,7 @@ typedef struct wd_landscape_params {
     double              range;       /* 0.5                                             */
     uint64_t            seed;        /* 1                                               */
     size_t              max_tokens;  /* 32                                              */
+    wd_guard           *judge;       /* borrowed; NULL (default): the refusal detector  */
     int                 n_threads;
     wd_weights_progress progress;
     void               *user;
@@ -508,6 +511,7 @@ typedef struct wd_landscape_result {
     double *asr;   /* (grid) in 1D, (grid, grid) in 2D (row = second direction) */
     double  visage;
     size_t  n_prompts;
+    bool    judged;  /* ASR by the judge, not the refusal detector */
 } wd_landscape_result;
 
 wd_status wd_landscape_run(const char *model, const wd_landscape_params *params,

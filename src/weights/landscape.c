@@ -167,17 +167,18 @@ wd_status wd_landscape_run(const char *model, const wd_landscape_params *params,
     out->n_dirs = p.n_dirs;
     out->grid = g;
     out->n_prompts = pr.n;
+    out->judged = p.judge != NULL;
     for (size_t i = 0; i < g; i++) out->alpha[i] = -p.range + 2.0 * p.range * (double)i / (double)(g - 1);
     out->alpha[g / 2] = 0.0;
     stage_cb cb = {&p, ""};
     for (size_t y = 0; y < ny && !rc; y++)
         for (size_t x = 0; x < g && !rc; x++) {
-            double a = out->alpha[x], b = p.n_dirs == 2 ? out->alpha[y] : 0.0, refusal = 0;
+            double a = out->alpha[x], b = p.n_dirs == 2 ? out->alpha[y] : 0.0, refusal = 0, unsafe = 0;
             if (p.n_dirs == 2) snprintf(cb.stage, sizeof cb.stage, "point %zu/%zu (%+.3f, %+.3f)", y * g + x + 1, g * ny, a, b);
             else snprintf(cb.stage, sizeof cb.stage, "point %zu/%zu (%+.3f)", x + 1, g, a);
             if ((rc = set_point(&pc, a, b))) break;
-            rc = wd__probe_refusals(&pb, &pr, p.max_tokens, &refusal, NULL, on_item, &cb, NULL);
-            out->asr[y * g + x] = 100.0 * (1.0 - refusal);
+            rc = wd__probe_answers(&pb, &pr, p.max_tokens, p.judge, &refusal, &unsafe, on_item, &cb, NULL);
+            out->asr[y * g + x] = p.judge ? 100.0 * unsafe : 100.0 * (1.0 - refusal);
         }
     if (!rc) rc = set_point(&pc, 0, 0);
     if (!rc) out->visage = visage(out->asr, g, p.n_dirs);
@@ -220,7 +221,8 @@ wd_status wd_landscape_svg(const wd_landscape_result *const *results, const char
         s[i] = (wd__series){names[i], results[i]->asr};
     }
     wd__chart c = {"safety landscape: attack success along a random direction", "alpha (weight perturbation)",
-                   "ASR % (answers without a refusal)", r0->alpha, r0->grid, s, n, 0, 100, 1, 0, NULL};
+                   r0->judged ? "ASR % (answers the judge flags unsafe)" : "ASR % (answers without a refusal)",
+                   r0->alpha, r0->grid, s, n, 0, 100, 1, 0, NULL};
     wd_status rc = wd__plot_lines(&c, svg);
     free(s), free(names);
     return rc;

@@ -7,6 +7,7 @@
  */
 #include "weights/probe.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,8 +140,8 @@ wd_status wd__probe_states(wd__probe *p, const wd__prompts *pr, float *states,
     return rc;
 }
 
-wd_status wd__probe_refusals(wd__probe *p, const wd__prompts *pr, size_t max_tokens, double *rate,
-                             bool *refused, wd__probe_progress progress, void *user, wd__err *err) {
+static wd_status answers(wd__probe *p, const wd__prompts *pr, size_t max_tokens, wd_guard *judge, double *rate,
+                         double *unsafe, bool *refused, wd__probe_progress progress, void *user, wd__err *err) {
     if (max_tokens > p->cap_gen) {
         int32_t *g = realloc(p->gen, max_tokens * sizeof *g);
         if (!g) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
@@ -152,30 +153,55 @@ wd_status wd__probe_refusals(wd__probe *p, const wd__prompts *pr, size_t max_tok
     gp.sampler.temperature = 0;
     wd_decode_params dp = wd_decode_params_default();
     dp.skip_special_tokens = true;
-    size_t k = 0;
+    size_t k = 0, bad = 0;
     wd_status rc = WD_OK;
     for (size_t i = 0; i < pr->n && !rc; i++) {
         size_t n = 0, n_out = 0;
         if ((rc = wd__probe_encode(p, pr->text[i], &n, err))) break;
-        bool r = true; /* no room to answer: an empty response, as the red team counts it */
+        char *resp = NULL;
         if (n + 1 < p->n_ctx) {
-            if ((rc = wd_model_generate(p->ctx, p->ids, n, &gp, NULL, NULL, p->gen, max_tokens,
-                                        &n_out))) {
+            if ((rc = wd_model_generate(p->ctx, p->ids, n, &gp, NULL, NULL, p->gen, max_tokens, &n_out))) {
                 wd__err_take(err, rc);
                 break;
             }
-            char *resp = NULL;
             if ((rc = wd_tokenizer_decode(wd_model_tokenizer(p->m), p->gen, n_out, &dp, &resp, NULL))) {
                 wd__err_take(err, rc);
                 break;
             }
-            r = wd_refusal_detect(resp, strlen(resp), 0, NULL);
-            free(resp);
         }
+        /* no room to answer: an empty response, as the red team counts it */
+        bool r = wd_refusal_detect(resp ? resp : "", resp ? strlen(resp) : 0, 0, NULL);
+        if (judge) {
+            wd_check_params cp = wd_check_params_default();
+            cp.role = WD_ROLE_OUTPUT;
+            wd_verdict *v = NULL;
+            if ((rc = wd_guard_check(judge, resp ? resp : "", resp ? strlen(resp) : 0, &cp, &v))) {
+                free(resp);
+                wd__err_take(err, rc);
+                break;
+            }
+            bad += wd_verdict_unsafe(v);
+            wd_verdict_free(v);
+        }
+        free(resp);
         k += r;
         if (refused) refused[i] = r;
         if (progress) progress(user, i + 1, pr->n);
     }
-    if (!rc) *rate = pr->n ? (double)k / (double)pr->n : 0.0;
+    if (!rc) {
+        *rate = pr->n ? (double)k / (double)pr->n : 0.0;
+        if (unsafe) *unsafe = judge && pr->n ? (double)bad / (double)pr->n : NAN;
+    }
     return rc;
+}
+
+wd_status wd__probe_refusals(wd__probe *p, const wd__prompts *pr, size_t max_tokens, double *rate,
+                             bool *refused, wd__probe_progress progress, void *user, wd__err *err) {
+    return answers(p, pr, max_tokens, NULL, rate, NULL, refused, progress, user, err);
+}
+
+wd_status wd__probe_answers(wd__probe *p, const wd__prompts *pr, size_t max_tokens, wd_guard *judge,
+                            double *refusal, double *unsafe, wd__probe_progress progress, void *user,
+                            wd__err *err) {
+    return answers(p, pr, max_tokens, judge, refusal, unsafe, NULL, progress, user, err);
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "warden/guard.h"
 #include "warden/model.h"
 
 /* Prompts of a dataset file (warden/dataset.h: the "text" or "prompt"
@@ -51,5 +52,12 @@ wd_status wd__probe_states(wd__probe *p, const wd__prompts *pr, float *states,
  * refusal detector: *rate = refused / n; refused[i] (may be NULL) each. */
 wd_status wd__probe_refusals(wd__probe *p, const wd__prompts *pr, size_t max_tokens, double *rate,
                              bool *refused, wd__probe_progress progress, void *user, wd__err *err);
+
+/* The same, and with a judge (a guard asked, output role, whether each
+ * answer is unsafe; NULL: none) *unsafe = answers it flags / n (NaN
+ * without a judge). */
+wd_status wd__probe_answers(wd__probe *p, const wd__prompts *pr, size_t max_tokens, wd_guard *judge,
+                            double *refusal, double *unsafe, wd__probe_progress progress, void *user,
+                            wd__err *err);
 
 #endif

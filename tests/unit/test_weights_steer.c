@@ -375,6 +375,16 @@ static void test_commands_on_a_chat_model(void **state) {
     free(text);
     wd_landscape_result_free(&a);
     wd_landscape_result_free(&b);
+    /* ASR by a judge guard instead of the refusal detector */
+    wd_guard_params gpar = wd_guard_params_default();
+    assert_int_equal(wd_guard_load_default(&gpar, &pp.judge), WD_OK);
+    pp.n_dirs = 1;
+    assert_int_equal(wd_landscape_run(model, &pp, &a), WD_OK);
+    assert_true(a.judged);
+    for (size_t k = 0; k < 3; k++) assert_true(a.asr[k] >= 0 && a.asr[k] <= 100);
+    wd_landscape_result_free(&a);
+    wd_guard_free(pp.judge);
+    pp.judge = NULL;
     pp.grid = 4;
     assert_int_equal(wd_landscape_run(model, &pp, &a), WD_ERR_INVALID_ARG);
     snprintf(svg, sizeof svg, "%s/l.svg", dir);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -21,7 +22,7 @@ enum { MAX_MODELS = 8 };
 typedef struct landscape_opts {
     const char *models[MAX_MODELS];
     size_t      n_models;
-    const char *prompts, *svg;
+    const char *prompts, *svg, *judge;
     long        dirs, grid, n_prompts, max_tokens, threads;
     double      range;
     unsigned long long seed;
@@ -48,6 +49,8 @@ static const cli_flag ROWS[] = {
     CLI_DOUBLE("--range", O(range), "R", 0, 1000, "the grid spans [-R, R] (default %g)", .open_lo = true, .show = true),
     CLI_U64("--seed", O(seed), "S", "the directions' seed (default 1)"),
     CLI_INT("--max-tokens", O(max_tokens), "N", 1, 100000, "greedy tokens per answer (default %ld)", .show = true),
+    CLI_STR("--judge", O(judge), "POLICY|DIR|default", "ASR by a judge guard (output role: answers it flags\n"
+                                                       "unsafe) instead of the refusal detector"),
     CLI_STR("--svg", O(svg), "FILE", "write the figure"),
     CLI_INT("--threads", O(threads), "N", 0, 4096, "threads (0: every CPU)"),
     CLI_BOOL("--json", O(json), "print one JSON object"),
@@ -97,6 +100,14 @@ int cmd_landscape(int argc, char **argv) {
     p.seed = o.seed;
     p.max_tokens = (size_t)o.max_tokens;
     p.n_threads = (int)o.threads;
+    if (o.judge) {
+        wd_guard_params gp = wd_guard_params_default();
+        struct stat sb;
+        wd_status js = !strcmp(o.judge, "default")                      ? wd_guard_load_default(&gp, &p.judge)
+                       : stat(o.judge, &sb) == 0 && S_ISDIR(sb.st_mode) ? wd_guard_load_model(o.judge, &gp, &p.judge)
+                                                                        : wd_guard_load(o.judge, &gp, &p.judge);
+        if (js) return cli_fail(js, o.judge);
+    }
     wd_landscape_result res[MAX_MODELS] = {{0}};
     const wd_landscape_result *rp[MAX_MODELS];
     const char *labels[MAX_MODELS];
@@ -110,6 +121,7 @@ int cmd_landscape(int argc, char **argv) {
         rp[done] = &res[done];
         if (!o.quiet) fprintf(stderr, pg.tty ? "\n" : "");
     }
+    wd_guard_free(p.judge);
     if (st) {
         for (size_t i = 0; i < done; i++) wd_landscape_result_free(&res[i]);
         return cli_fail(st, o.models[done - 1]);
@@ -126,6 +138,7 @@ int cmd_landscape(int argc, char **argv) {
         cJSON_AddNumberToObject(j, "grid", (double)o.grid);
         cJSON_AddNumberToObject(j, "range", o.range);
         cJSON_AddNumberToObject(j, "seed", (double)o.seed);
+        cJSON_AddStringToObject(j, "asr_by", o.judge ? "judge" : "refusal detector");
         cJSON *a = cJSON_AddArrayToObject(j, "models");
         for (size_t i = 0; i < o.n_models; i++) {
             cJSON *e = cJSON_CreateObject();

@@ -412,6 +412,21 @@ wd_status wd_steer_load(const char *path, wd_steer_result *out);
  * from m's. */
 wd_status wd_steer_apply(wd_model *m, const char *path, float alpha, int layer);
 
+/* Lee et al.'s toxic vectors (METHODS.md 7a): the MLP value vectors --
+ * columns of every layer's down_proj, what each MLP neuron writes to the
+ * residual stream -- ranked by cosine similarity to the file's direction
+ * of layer `layer` (< 0: the file's). The k best (k <= 4096) go to out,
+ * most similar first. */
+typedef struct wd_value_vector {
+    size_t layer;  /* the MLP's layer                 */
+    size_t index;  /* the neuron: down_proj's column  */
+    double cosine; /* with the direction              */
+    double norm;   /* |column|                        */
+} wd_value_vector;
+
+wd_status wd_steer_value_vectors(const char *model, const char *path, int layer, size_t k,
+                                 wd_value_vector *out, size_t *n_out);
+
 /* Directional ablation written into the weights: a copy of the model
  * folder model in out with r^ = r_layer / |r_layer| (layer < 0: the
  * file's) projected out of everything that writes to the residual stream:

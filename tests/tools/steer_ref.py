@@ -88,9 +88,17 @@ def main():
             exp[p + name] = Wm - torch.outer(r, r @ Wm)
         b = W[p + "self_attn.o_proj.bias"]
         exp[p + "self_attn.o_proj.bias"] = b - (b @ r) * r
+    # Lee et al.'s value vectors: down_proj columns by cosine with r_LAYER
+    vv = []
+    for l in range(cfg["num_hidden_layers"]):
+        Wd = W["model.layers.%d.mlp.down_proj.weight" % l]  # (C, I)
+        cos = (r @ Wd) / Wd.norm(dim=0)
+        vv += [(float(c), l, j) for j, c in enumerate(cos.tolist())]
+    vv.sort(key=lambda t: -t[0])
     write_safetensors(os.path.join(out, "expected.safetensors"), exp)
     with open(os.path.join(out, "case.json"), "w") as f:
-        json.dump({"gen_args": " ".join(GEN_ARGS), "layer": LAYER, "harmful": harmful, "benign": benign}, f)
+        json.dump({"gen_args": " ".join(GEN_ARGS), "layer": LAYER, "harmful": harmful, "benign": benign,
+                   "value_vectors": [{"layer": l, "index": j, "cosine": c} for c, l, j in vv[:5]]}, f)
         f.write("\n")
 
 

@@ -152,6 +152,19 @@ static void test_directions_and_ablation(void **state) {
     r.layer = layer;
     assert_int_equal(wd_steer_save(&r, model, file), WD_OK);
 
+    /* the value vectors closest to r_layer against the reference's */
+    wd_value_vector vv[5];
+    size_t nv = 0;
+    assert_int_equal(wd_steer_value_vectors(model, file, -1, 5, vv, &nv), WD_OK);
+    assert_int_equal(nv, 5);
+    const cJSON *rv = cJSON_GetObjectItem(g_case, "value_vectors");
+    for (size_t i = 0; i < 5; i++) {
+        const cJSON *e = cJSON_GetArrayItem(rv, (int)i);
+        assert_int_equal(vv[i].layer, cJSON_GetObjectItem(e, "layer")->valueint);
+        assert_int_equal(vv[i].index, cJSON_GetObjectItem(e, "index")->valueint);
+        assert_true(fabs(vv[i].cosine - cJSON_GetObjectItem(e, "cosine")->valuedouble) < 1e-5);
+    }
+
     /* the written weights against the reference */
     assert_int_equal(wd_steer_ablate(model, file, -1, false, zero), WD_OK);
     assert_int_equal(wd_steer_ablate(model, file, -1, true, affine), WD_OK);

@@ -18,10 +18,10 @@
 #include "cli_flags.h"
 
 typedef struct steer_opts {
-    const char *model, *harmful, *benign, *out, *ablate;
+    const char *model, *harmful, *benign, *out, *ablate, *values;
     bool        extract, json, quiet, affine;
     int         method;
-    long        layer, n_train, n_val, max_tokens, threads;
+    long        layer, n_train, n_val, max_tokens, threads, top;
 } steer_opts;
 
 #define O(f) offsetof(steer_opts, f)
@@ -31,14 +31,17 @@ static const char *const METHODS[] = {"mean", "probe", NULL};
 static const cli_flag ROWS[] = {
     CLI_TEXT("usage: warden steer --model DIR --extract --harmful FILE --benign FILE --out FILE\n"
              "                    [--method mean|probe] [--layer N] [--n-train N] [--n-val N]\n"
-             "       warden steer --model DIR --ablate FILE [--layer N] --out DIR\n\n"
+             "       warden steer --model DIR --ablate FILE [--affine] [--layer N] --out DIR\n"
+             "       warden steer --model DIR --value-vectors FILE [--layer N] [--top K]\n\n"
              "--extract: the direction that tells harmful from benign prompts in the residual\n"
              "stream at the last position of the chat template, at every layer (difference of\n"
              "means, or a logistic probe), and the layer whose direction, ablated, removes the\n"
              "most refusals while, added, induces refusal (METHODS.md 7b). Writes a direction\n"
              "file (safetensors). --ablate: a copy of the model with that direction projected\n"
-             "out of every weight that writes to the residual stream. To add it while\n"
-             "generating: warden generate --steer FILE:ALPHA. docs/repair.md.\n\noptions:\n"),
+             "out of every weight that writes to the residual stream. --value-vectors: the\n"
+             "MLP neurons whose output (a down_proj column) is most aligned with the direction\n"
+             "(Lee et al.'s toxic vectors). To add it while generating: warden generate\n"
+             "--steer FILE:ALPHA. docs/repair.md.\n\noptions:\n"),
     CLI_STR("--model", O(model), "DIR", "the model folder (a decoder with a tokenizer)"),
     CLI_BOOL("--extract", O(extract), "extract directions (needs --harmful, --benign)"),
     CLI_STR("--harmful", O(harmful), "FILE", "harmful prompts (a dataset file: jsonl/csv/json/text)"),
@@ -54,6 +57,8 @@ static const cli_flag ROWS[] = {
     CLI_STR("--ablate", O(ablate), "FILE", "write the model with FILE's direction ablated"),
     CLI_BOOL("--affine", O(affine), "ablate to the benign prompts' mean component along the\n"
                                     "direction instead of to zero (selection and --ablate)"),
+    CLI_STR("--value-vectors", O(values), "FILE", "list the MLP value vectors closest to FILE's direction"),
+    CLI_INT("--top", O(top), "K", 1, 4096, "how many value vectors (default %ld)", .show = true),
     CLI_STR("--out", O(out), "PATH", "the direction file (--extract) or model folder (--ablate)"),
     CLI_INT("--threads", O(threads), "N", 0, 4096, "threads (0: every CPU)"),
     CLI_BOOL("--json", O(json), "print one JSON object"),
@@ -109,9 +114,38 @@ static void report(const steer_opts *o, const wd_steer_result *r) {
     printf("directions of %zu layers written to %s (layer %zu)\n", r->n_layer + 1, o->out, r->layer);
 }
 
+static int value_vectors(const steer_opts *o) {
+    wd_value_vector *v = malloc((size_t)o->top * sizeof *v);
+    size_t n = 0;
+    if (!v) return cli_error("out of memory");
+    wd_status st = wd_steer_value_vectors(o->model, o->values, (int)o->layer, (size_t)o->top, v, &n);
+    if (st) {
+        free(v);
+        return cli_fail(st, "steer --value-vectors");
+    }
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(j, "value_vectors");
+        for (size_t i = 0; i < n; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "layer", (double)v[i].layer);
+            cJSON_AddNumberToObject(e, "index", (double)v[i].index);
+            cJSON_AddNumberToObject(e, "cosine", v[i].cosine);
+            cJSON_AddNumberToObject(e, "norm", v[i].norm);
+            cJSON_AddItemToArray(a, e);
+        }
+        cli_print_json(j);
+    } else {
+        printf("rank  neuron (layer.index)  cosine  |v|\n");
+        for (size_t i = 0; i < n; i++)
+            printf("%4zu  MLP.v^%zu_%-12zu %7.4f  %.4g\n", i + 1, v[i].layer, v[i].index, v[i].cosine, v[i].norm);
+    }
+    free(v);
+    return CLI_OK;
+}
+
 int cmd_steer(int argc, char **argv) {
     wd_steer_params d = wd_steer_params_default();
-    steer_opts o = {.layer = -1, .n_train = (long)d.n_train, .n_val = (long)d.n_val, .max_tokens = (long)d.max_tokens};
+    steer_opts o = {.layer = -1, .top = 10, .n_train = (long)d.n_train, .n_val = (long)d.n_val, .max_tokens = (long)d.max_tokens};
     cli_spec spec = {"steer", {{ROWS, CLI_N(ROWS), &o}}, .col = 22, .unknown = "unknown flag '%s'"};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
@@ -120,8 +154,10 @@ int cmd_steer(int argc, char **argv) {
     int rc = cli_flags_parse(&spec, argc, argv, NULL, &(int){0});
     if (rc >= 0) return rc;
     if (!o.model) return cli_usage_error("steer", "--model DIR is required");
+    if (o.extract + (o.ablate != NULL) + (o.values != NULL) != 1)
+        return cli_usage_error("steer", "give one of --extract, --ablate FILE and --value-vectors FILE");
+    if (o.values) return value_vectors(&o);
     if (!o.out) return cli_usage_error("steer", "--out PATH is required");
-    if (o.extract == (o.ablate != NULL)) return cli_usage_error("steer", "give one of --extract and --ablate FILE");
     if (o.ablate) {
         wd_status st = wd_steer_ablate(o.model, o.ablate, (int)o.layer, o.affine, o.out);
         if (st) return cli_fail(st, "steer --ablate");

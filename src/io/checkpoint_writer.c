@@ -88,17 +88,7 @@ void wd_checkpoint_writer_free(wd_checkpoint_writer *w) {
     if (!w) return;
     if (!w->finished) remove_files(w);
     for (size_t s = 0; s < w->n_shards; s++) free(w->shards[s].name);
-    for (size_t i = 0; i < w->n; i++) {
-        free(w->e[i].name);
-        free(w->e[i].shape);
-    }
-    for (size_t i = 0; i < w->n_meta; i++) {
-        free(w->meta_keys[i]);
-        free(w->meta_vals[i]);
-    }
-    free(w->meta_keys);
-    free(w->meta_vals);
-    free(w->e);
+    wd__st_free(w->e, w->n, w->meta_keys, w->meta_vals, w->n_meta);
     free(w->seq);
     free(w->shard_of);
     free(w->shards);

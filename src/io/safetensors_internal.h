@@ -35,6 +35,10 @@ wd_status wd__st_check_entry(const char *name, wd_dtype dtype, const int64_t *sh
 wd_status wd__st_push(wd__st_entry **e, size_t *n, size_t *cap, const char *name, wd_dtype dtype,
                       const int64_t *shape, int ndim, size_t nbytes, const void *data);
 
+/* Frees what wd__st_push copied (names, shapes) and e itself, and the
+ * n_meta metadata keys and values with their arrays. */
+void wd__st_free(wd__st_entry *e, size_t n, char **meta_keys, char **meta_vals, size_t n_meta);
+
 /* qsort comparator on wd__st_entry *: widest element first, then insertion
  * order, so that packed tensors stay aligned to their element size. */
 int wd__st_cmp_layout(const void *a, const void *b);

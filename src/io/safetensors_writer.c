@@ -102,22 +102,26 @@ wd_status wd_safetensors_writer_new(wd_safetensors_writer **out) {
 
 void wd_safetensors_writer_free(wd_safetensors_writer *w) {
     if (!w) return;
-    for (size_t i = 0; i < w->n; i++) {
-        free(w->e[i].name);
-        free(w->e[i].shape);
-    }
-    for (size_t i = 0; i < w->n_meta; i++) {
-        free(w->meta_keys[i]);
-        free(w->meta_vals[i]);
-    }
-    free(w->e);
-    free(w->meta_keys);
-    free(w->meta_vals);
+    wd__st_free(w->e, w->n, w->meta_keys, w->meta_vals, w->n_meta);
     free(w);
 }
 
 const char *wd_safetensors_writer_last_error(const wd_safetensors_writer *w) {
     return w ? wd__err_msg(&w->err) : "";
+}
+
+void wd__st_free(wd__st_entry *e, size_t n, char **meta_keys, char **meta_vals, size_t n_meta) {
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].name);
+        free(e[i].shape);
+    }
+    for (size_t i = 0; i < n_meta; i++) {
+        free(meta_keys[i]);
+        free(meta_vals[i]);
+    }
+    free(e);
+    free(meta_keys);
+    free(meta_vals);
 }
 
 wd_status wd__st_push(wd__st_entry **e, size_t *n, size_t *cap, const char *name, wd_dtype dtype,

@@ -24,19 +24,19 @@ static const cli_command commands[] = {
     {"train", cmd_train, "fine-tune a decoder: sft, reward model, dpo (LoRA, frozen layers)"},
     {"train-guard", cmd_train_guard, "train / evaluate the built-in classifier"},
     {"sample", cmd_sample, "rejection sampling: best of K responses by a reward model (data for sft)"},
+    {"privacy", cmd_privacy, "epsilon of DP-SGD by the RDP accountant, or the noise for a target epsilon"},
+    {"merge", cmd_merge, "merge checkpoints: linear, slerp, task-arithmetic, ties, dare (streamed)"},
+    {"resta", cmd_resta, "restore safety: fine-tuned + beta (aligned - unaligned), optional DARE"},
+    {"prune", cmd_prune, "one-shot Wanda / Antidote / random pruning of a decoder's linear layers"},
     {"steer", cmd_steer, "refusal directions: extract per layer, ablate into the weights (generate --steer adds)"},
     {"layers", cmd_layers, "safety layers: per-layer hidden-state similarity gaps, refined by layer scaling"},
     {"landscape", cmd_landscape, "the safety landscape: attack success along random weight directions (VISAGE)"},
-    {"privacy", cmd_privacy, "epsilon of DP-SGD by the RDP accountant, or the noise for a target epsilon"},
-    {"prune", cmd_prune, "one-shot Wanda / Antidote / random pruning of a decoder's linear layers"},
     {"generate", cmd_generate, "generate text with a decoder checkpoint (llama, mistral, qwen2)"},
     {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},
     {"score", cmd_score, "log-likelihood and perplexity of a text under a decoder"},
     {"check", cmd_check, "is a prompt or a response unsafe? (categories, scanners, spans)"},
     {"certify", cmd_certify, "certified erase-and-check of a prompt (suffix, insertion, infusion)"},
     {"serve", cmd_serve, "serve the guard over HTTP (OpenAI-compatible moderation API)"},
-    {"merge", cmd_merge, "merge checkpoints: linear, slerp, task-arithmetic, ties, dare (streamed)"},
-    {"resta", cmd_resta, "restore safety: fine-tuned + beta (aligned - unaligned), optional DARE"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -405,6 +405,8 @@ void      wd_steer_result_free(wd_steer_result *r);
  * "selection" (per-layer scores as JSON). Written atomically. */
 wd_status wd_steer_save(const wd_steer_result *r, const char *model, const char *path);
 wd_status wd_steer_load(const char *path, wd_steer_result *out);
+/* The same over size bytes in memory (not kept); name is used in messages. */
+wd_status wd_steer_load_memory(const void *data, size_t size, const char *name, wd_steer_result *out);
 
 /* Activation addition at generation time: alpha * r_layer added to the
  * stream entering `layer` of m (layer < 0: the file's), at every position

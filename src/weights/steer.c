@@ -276,11 +276,9 @@ wd_status wd_steer_save(const wd_steer_result *r, const char *model, const char 
     return rc;
 }
 
-wd_status wd_steer_load(const char *path, wd_steer_result *out) {
-    *out = (wd_steer_result){0};
-    wd_safetensors *st = NULL;
-    wd_status rc = wd_safetensors_open(path, &st);
-    if (rc) return rc;
+/* The direction file open as st (named path in messages) into *out. */
+static wd_status load_from(wd_safetensors *st, const char *path, wd_steer_result *out) {
+    wd_status rc = WD_OK;
     const char *fmt = wd_safetensors_metadata_get(st, "format");
     const char *layer = wd_safetensors_metadata_get(st, "layer");
     const char *method = wd_safetensors_metadata_get(st, "method");
@@ -313,8 +311,27 @@ wd_status wd_steer_load(const char *path, wd_steer_result *out) {
             out->layers[l] = (wd_steer_layer){NAN, NAN, sqrt(nn), NAN};
         }
     }
-    wd_safetensors_free(st);
     if (rc) wd_steer_result_free(out);
+    return rc;
+}
+
+wd_status wd_steer_load(const char *path, wd_steer_result *out) {
+    *out = (wd_steer_result){0};
+    wd_safetensors *st = NULL;
+    wd_status rc = wd_safetensors_open(path, &st);
+    if (rc) return rc;
+    rc = load_from(st, path, out);
+    wd_safetensors_free(st);
+    return rc;
+}
+
+wd_status wd_steer_load_memory(const void *data, size_t size, const char *name, wd_steer_result *out) {
+    *out = (wd_steer_result){0};
+    wd_safetensors *st = NULL;
+    wd_status rc = wd_safetensors_open_memory(data, size, name, &st);
+    if (rc) return rc;
+    rc = load_from(st, name, out);
+    wd_safetensors_free(st);
     return rc;
 }
 

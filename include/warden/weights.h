@@ -341,10 +341,14 @@ typedef void (*wd_weights_progress)(void *user, const char *stage, size_t done, 
  * is ablated everywhere (x <- x - (x.r^)r^) and greedy answers to the
  * validation harmful prompts are checked for refusals; it is also added
  * at layer l's entry (scale 1) and the validation benign prompts' refusals
- * are counted. The chosen layer is the one whose ablation leaves the
- * fewest refusals among those whose addition induces refusal (more than
- * the unsteered model on benign prompts); if none does, the fewest
- * refusals overall. (Arditi's KL filter is not applied.)
+ * are counted; and the KL divergence of the next-token distribution at
+ * the end of each validation benign prompt, unsteered || ablated, is
+ * averaged (how much the ablation changes the model where it should not).
+ * The chosen layer is the one whose ablation leaves the fewest refusals
+ * among those whose addition induces refusal (more than the unsteered
+ * model on benign prompts) and whose KL is at most 0.1 (Arditi's
+ * filters); failing that, the addition filter alone; failing that, the
+ * fewest refusals overall.
  *
  * Ablation sets the stream's component along r^ to zero (Arditi et al.),
  * or, with affine, to the benign prompts' mean component at the direction's
@@ -375,6 +379,8 @@ wd_steer_params wd_steer_params_default(void);
 typedef struct wd_steer_layer {
     double ablate_refusal; /* validation harmful prompts refused with r_l ablated (NaN: not tried) */
     double add_refusal;    /* validation benign prompts refused with r_l added (NaN: not tried)    */
+    double kl;             /* mean KL(unsteered || r_l ablated) of the next token on validation
+                              benign prompts (NaN: not tried)                                      */
     double norm;           /* |r_l|                                                                */
     double separation;     /* mean harmful minus mean benign projection on r^_l over their
                               pooled standard deviation (how well r_l tells them apart)            */

@@ -140,6 +140,24 @@ wd_status wd__probe_states(wd__probe *p, const wd__prompts *pr, float *states,
     return rc;
 }
 
+wd_status wd__probe_next(wd__probe *p, const wd__prompts *pr, float *probs, wd__err *err) {
+    size_t V = wd_model_n_vocab(p->m);
+    for (size_t i = 0; i < pr->n; i++) {
+        size_t n = 0;
+        wd_status rc = wd__probe_encode(p, pr->text[i], &n, err);
+        if (rc) return rc;
+        float *q = probs + i * V;
+        if ((rc = wd_context_truncate(p->ctx, 0)) || (rc = wd_model_decode(p->ctx, p->ids, n, q, WD_LOGITS_MODE_LAST)))
+            return wd__err_take(err, rc);
+        float mx = -INFINITY;
+        for (size_t v = 0; v < V; v++) mx = q[v] > mx ? q[v] : mx;
+        double sum = 0;
+        for (size_t v = 0; v < V; v++) sum += q[v] = expf(q[v] - mx);
+        for (size_t v = 0; v < V; v++) q[v] = (float)(q[v] / sum);
+    }
+    return WD_OK;
+}
+
 static wd_status answers(wd__probe *p, const wd__prompts *pr, size_t max_tokens, wd_guard *judge, double *rate,
                          double *unsafe, bool *refused, wd__probe_progress progress, void *user, wd__err *err) {
     if (max_tokens > p->cap_gen) {

@@ -48,6 +48,10 @@ typedef void (*wd__probe_progress)(void *user, size_t done, size_t total);
 wd_status wd__probe_states(wd__probe *p, const wd__prompts *pr, float *states,
                            wd__probe_progress progress, void *user, wd__err *err);
 
+/* The next-token distributions (softmax, V each) at the end of every
+ * prompt's chat template into probs (n, V). */
+wd_status wd__probe_next(wd__probe *p, const wd__prompts *pr, float *probs, wd__err *err);
+
 /* Greedy answers of max_tokens tokens to every prompt, checked by the
  * refusal detector: *rate = refused / n; refused[i] (may be NULL) each. */
 wd_status wd__probe_refusals(wd__probe *p, const wd__prompts *pr, size_t max_tokens, double *rate,

@@ -82,7 +82,7 @@ wd_status wd__steer_alloc(wd_steer_result *r, size_t L, size_t C, wd_direction_m
         wd_steer_result_free(r);
         return wd__fail(WD_ERR_NOMEM, "steer: out of memory");
     }
-    for (size_t l = 0; l <= L; l++) r->layers[l].ablate_refusal = r->layers[l].add_refusal = NAN;
+    for (size_t l = 0; l <= L; l++) r->layers[l].ablate_refusal = r->layers[l].add_refusal = r->layers[l].kl = NAN;
     r->base_refusal = r->base_benign_refusal = NAN;
     return WD_OK;
 }
@@ -158,8 +158,12 @@ static wd_status select_layer(wd__probe *pb, wd_steer_result *r, const wd__promp
     size_t hi = (size_t)ceil(0.8 * (double)L);
     if (hi > L) hi = L;
     if (hi < 2) hi = 2 < L ? 2 : L; /* at least layer 1 */
-    double best = INFINITY, best_any = INFINITY;
-    size_t pick = 1, pick_any = 1;
+    size_t V = wd_model_n_vocab(pb->m);
+    float *p0 = rc ? NULL : malloc(vb->n * V * sizeof *p0), *p1 = rc ? NULL : malloc(vb->n * V * sizeof *p1);
+    if (!rc && (!p0 || !p1)) rc = wd__fail(WD_ERR_NOMEM, "steer: out of memory");
+    if (!rc) rc = wd__probe_next(pb, vb, p0, NULL);
+    double best[3] = {INFINITY, INFINITY, INFINITY}; /* both filters, addition only, none */
+    size_t pick[3] = {1, 1, 1};
     char stage[32];
     for (size_t l = 1; l < hi && !rc; l++) {
         if (r->layers[l].norm <= 0) continue;
@@ -168,17 +172,25 @@ static wd_status select_layer(wd__probe *pb, wd_steer_result *r, const wd__promp
         wd_steering s = {.ablate = r->dirs + l * C, .n_ablate = 1, .ablate_to = r->affine ? &r->proj[1][l] : NULL};
         if ((rc = wd_model_set_steering(pb->m, &s))) break;
         rc = wd__probe_refusals(pb, vh, p->max_tokens, &r->layers[l].ablate_refusal, NULL, on_item, &cb, NULL);
+        if (!rc) rc = wd__probe_next(pb, vb, p1, NULL);
         if (rc) break;
+        double kl = 0;
+        for (size_t i = 0; i < vb->n * V; i++)
+            if (p0[i] > 0) kl += p0[i] * (log(p0[i]) - log(fmax(p1[i], 1e-30)));
+        r->layers[l].kl = vb->n ? kl / (double)vb->n : NAN;
         snprintf(stage, sizeof stage, "add %zu", l);
         s = (wd_steering){.add = r->dirs + l * C, .add_scale = 1.0f, .add_layer = l};
         if ((rc = wd_model_set_steering(pb->m, &s))) break;
         rc = wd__probe_refusals(pb, vb, p->max_tokens, &r->layers[l].add_refusal, NULL, on_item, &cb, NULL);
         double a = r->layers[l].ablate_refusal;
-        if (a < best_any) best_any = a, pick_any = l;
-        if (r->layers[l].add_refusal > r->base_benign_refusal && a < best) best = a, pick = l;
+        bool induces = r->layers[l].add_refusal > r->base_benign_refusal;
+        if (induces && r->layers[l].kl <= 0.1 && a < best[0]) best[0] = a, pick[0] = l;
+        if (induces && a < best[1]) best[1] = a, pick[1] = l;
+        if (a < best[2]) best[2] = a, pick[2] = l;
     }
     wd_model_set_steering(pb->m, NULL);
-    if (!rc) r->layer = isfinite(best) ? pick : pick_any;
+    free(p0), free(p1);
+    if (!rc) r->layer = isfinite(best[0]) ? pick[0] : isfinite(best[1]) ? pick[1] : pick[2];
     return rc;
 }
 
@@ -255,6 +267,7 @@ wd_status wd_steer_save(const wd_steer_result *r, const char *model, const char 
         cJSON_AddNumberToObject(o, "separation", y->separation);
         if (isfinite(y->ablate_refusal)) cJSON_AddNumberToObject(o, "ablate_refusal", y->ablate_refusal);
         if (isfinite(y->add_refusal)) cJSON_AddNumberToObject(o, "add_refusal", y->add_refusal);
+        if (isfinite(y->kl)) cJSON_AddNumberToObject(o, "kl", y->kl);
         cJSON_AddItemToArray(sel, o);
     }
     char *sj = cJSON_PrintUnformatted(sel);
@@ -308,7 +321,7 @@ static wd_status load_from(wd_safetensors *st, const char *path, wd_steer_result
         for (size_t l = 0; !rc && l <= out->n_layer; l++) {
             double nn = 0;
             for (size_t c = 0; c < out->n_embd; c++) nn += pow(out->dirs[l * out->n_embd + c], 2);
-            out->layers[l] = (wd_steer_layer){NAN, NAN, sqrt(nn), NAN};
+            out->layers[l] = (wd_steer_layer){NAN, NAN, NAN, sqrt(nn), NAN};
         }
     }
     if (rc) wd_steer_result_free(out);

@@ -319,6 +319,8 @@ static void test_commands_on_a_chat_model(void **state) {
     assert_int_equal(r.n_val[1], 2);
     assert_true(r.layer >= 1 && r.layer < r.n_layer);
     assert_true(isfinite(r.layers[1].ablate_refusal) && isfinite(r.base_refusal));
+    assert_true(isfinite(r.layers[1].kl) && r.layers[1].kl >= 0);
+    assert_true(isnan(r.layers[0].kl) && isnan(r.layers[r.n_layer].kl)); /* not candidates */
     sp.method = WD_DIRECTION_METHOD_PROBE;
     sp.layer = 1;
     wd_steer_result rp;

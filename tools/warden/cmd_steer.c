@@ -95,17 +95,18 @@ static void report(const steer_opts *o, const wd_steer_result *r) {
             add_number(e, "benign_proj", r->proj[1][l]);
             add_number(e, "ablate_refusal", r->layers[l].ablate_refusal);
             add_number(e, "add_refusal", r->layers[l].add_refusal);
+            add_number(e, "kl", r->layers[l].kl);
             cJSON_AddItemToArray(a, e);
         }
         cli_print_json(j);
         return;
     }
-    printf("layer  |r|        separation  refusal, r ablated  benign refusal, r added\n");
+    printf("layer  |r|        separation  refusal, r ablated  benign refusal, r added  KL, r ablated\n");
     for (size_t l = 0; l <= r->n_layer; l++) {
         const wd_steer_layer *y = &r->layers[l];
         printf("%5zu  %-9.4g  %10.3f", l, y->norm, y->separation);
         if (isfinite(y->ablate_refusal))
-            printf("  %17.1f%%  %22.1f%%", 100 * y->ablate_refusal, 100 * y->add_refusal);
+            printf("  %17.1f%%  %22.1f%%  %13.3g", 100 * y->ablate_refusal, 100 * y->add_refusal, y->kl);
         printf("%s\n", l == r->layer ? "   <- chosen" : "");
     }
     if (isfinite(r->base_refusal))

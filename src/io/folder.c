@@ -18,9 +18,11 @@
 
 #include "base/file.h"
 
-static const char *const k_meta_files[] = {"tokenizer.json", "tokenizer_config.json",
-                                           "special_tokens_map.json", "generation_config.json",
-                                           "tokenizer.model", NULL};
+/* A model folder's files that are not weights (config.json aside). */
+static const char *const k_meta_files[] = {"tokenizer.json",      "tokenizer_config.json", "special_tokens_map.json",
+                                           "generation_config.json", "tokenizer.model",    "vocab.json",
+                                           "merges.txt",          "added_tokens.json",     "chat_template.jinja",
+                                           NULL};
 
 wd_status wd__folder_copy_file(const char *src_dir, const char *out, const char *name, bool required,
                              wd__err *err) {
@@ -51,6 +53,8 @@ wd_status wd__folder_copy_meta(const char *src_dir, const char *out, const char 
     cJSON *cfg = NULL, *pj = NULL;
     if (!src || !dst) {
         rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+    } else if (!patch && !wd__path_exists(src)) {
+        /* nothing to carry (a bare weights folder) */
     } else if ((rc = wd__file_read(src, 1 << 24, &buf, &len))) {
         wd__err_take(err, rc);
     } else if (!(cfg = cJSON_ParseWithLength(buf, len)) || !cJSON_IsObject(cfg)) {
@@ -105,35 +109,50 @@ wd_status wd__folder_stage(const char *out, char **staging, wd__err *err) {
     return WD_OK;
 }
 
+static bool is_weights_file(const char *name) {
+    size_t n = strlen(name);
+    return !strncmp(name, "model", 5) &&
+           ((n > 12 && !strcmp(name + n - 12, ".safetensors")) || !strcmp(name, "model.safetensors.index.json"));
+}
+
 wd_status wd__folder_commit(char *staging, const char *out, wd__err *err) {
     wd_status rc = WD_OK;
     if (wd__path_is_dir(out)) {
-        /* an existing folder: the old weights go (a stale index or shard
-         * would shadow or mix with the new ones), then the new files move
-         * in one by one, so that other files there (notes, plots) stay */
-        DIR *d = opendir(out);
+        /* an existing folder: the new files move in one by one (other files
+         * there, notes or plots, stay); only then do the old weights the new
+         * ones did not replace go (a stale index or shard would shadow or mix
+         * with them), so a failed move loses no weights */
+        char **names = NULL;
+        size_t n = 0, cap = 0;
+        DIR *d = opendir(staging);
         struct dirent *e;
+        while (d && !rc && (e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char *a = wd__path_join(staging, e->d_name), *b = wd__path_join(out, e->d_name);
+            if (n == cap) {
+                char **nn = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *nn);
+                if (nn) names = nn;
+                else cap = n;
+            }
+            if (!a || !b || n == cap || !(names[n] = strdup(e->d_name))) rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
+            else if (rename(a, b) != 0)
+                rc = wd__err_set(err, WD_ERR_IO, "%s: cannot move into place: %s", b, strerror(errno));
+            else n++;
+            free(a), free(b);
+        }
+        if (d) closedir(d);
+        d = rc ? NULL : opendir(out);
         while (d && (e = readdir(d))) {
-            size_t n = strlen(e->d_name);
-            bool weights = !strncmp(e->d_name, "model", 5) &&
-                           ((n > 12 && !strcmp(e->d_name + n - 12, ".safetensors")) ||
-                            !strcmp(e->d_name, "model.safetensors.index.json"));
-            if (!weights) continue;
-            char *p = wd__path_join(out, e->d_name);
+            if (!is_weights_file(e->d_name)) continue;
+            bool fresh = false;
+            for (size_t k = 0; k < n && !fresh; k++) fresh = !strcmp(names[k], e->d_name);
+            char *p = fresh ? NULL : wd__path_join(out, e->d_name);
             if (p) unlink(p);
             free(p);
         }
         if (d) closedir(d);
-        d = opendir(staging);
-        while (d && !rc && (e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char *a = wd__path_join(staging, e->d_name), *b = wd__path_join(out, e->d_name);
-            if (!a || !b) rc = wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-            else if (rename(a, b) != 0)
-                rc = wd__err_set(err, WD_ERR_IO, "%s: cannot move into place: %s", b, strerror(errno));
-            free(a), free(b);
-        }
-        if (d) closedir(d);
+        for (size_t k = 0; k < n; k++) free(names[k]);
+        free(names);
     } else if (rename(staging, out) != 0) {
         rc = wd__err_set(err, WD_ERR_IO, "%s: cannot rename %s into place: %s", out, staging,
                          strerror(errno));

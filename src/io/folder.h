@@ -14,7 +14,9 @@ wd_status wd__folder_copy_file(const char *src_dir, const char *out, const char 
                                bool required, wd__err *err);
 
 /* Copies the model folder's config.json (with `patch` fields, a JSON
- * object or NULL, merged in) and tokenizer/generation files into out. */
+ * object or NULL, merged in) and tokenizer/generation files into out;
+ * files the folder lacks are skipped (config.json too, unless patch is
+ * given). */
 wd_status wd__folder_copy_meta(const char *src_dir, const char *out, const char *patch,
                                wd__err *err);
 

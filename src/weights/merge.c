@@ -198,9 +198,11 @@ static wd_status kernel_task(const merge_ctx *c, const char *name, float *const 
     return WD_OK;
 }
 
-static wd_status kernel(void *ctx, const char *name, float *const *in, float *out, size_t n,
+static wd_status kernel(void *ctx, const wd_tensor_info *t, float *const *in, float *out,
                         wd_merge_report *rep) {
     const merge_ctx *c = ctx;
+    const char *name = t->name;
+    size_t n = (size_t)t->n_elem;
     switch (c->method) {
     case WD_MERGE_METHOD_LINEAR: return kernel_linear(c, in, out, n);
     case WD_MERGE_METHOD_SLERP: return kernel_slerp(c, in, out, n, rep);

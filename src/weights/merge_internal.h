@@ -3,7 +3,8 @@
  * share (merge_stream.c), and the sparsifiers of the task-vector methods
  * (sparsify.c).
  *
- * The core opens N model folders, checks that they hold the same tensors
+ * The core opens N model folders (N = 1: a model rewritten tensor by
+ * tensor, rewrite.c), checks that they hold the same tensors
  * (names, shapes, dtypes), then for each tensor in the output's order reads
  * it from every input as F32 into in[k] (a buffer reused for every tensor),
  * lets a kernel combine in[0..N) into out, converts out to the output dtype
@@ -17,14 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warden/safetensors.h"
 #include "warden/weights.h"
 
-/* Combines one float tensor: in[k][0..n) holds input k's values as F32 (the
- * kernel may overwrite them: they are scratch); writes out[0..n). name is
- * the tensor's. Adds its figures to rep. Returns WD_OK or an error (with the
- * thread's message set), which aborts the merge. */
-typedef wd_status (*wd__merge_kernel)(void *ctx, const char *name, float *const *in, float *out,
-                                      size_t n, wd_merge_report *rep);
+/* Combines one float tensor t (the reference's: name, shape, n = n_elem):
+ * in[k][0..n) holds input k's values as F32 (the kernel may overwrite them:
+ * they are scratch); writes out[0..n). Adds its figures to rep. Returns
+ * WD_OK or an error (with the thread's message set), which aborts the run. */
+typedef wd_status (*wd__merge_kernel)(void *ctx, const wd_tensor_info *t, float *const *in, float *out,
+                                      wd_merge_report *rep);
 
 typedef struct wd__merge_job {
     const char *const *paths;  /* n_in input folders; paths[0] is the reference:
@@ -36,6 +38,10 @@ typedef struct wd__merge_job {
     uint64_t           shard_bytes;
     wd__merge_kernel   kernel;
     void              *ctx;
+    const char        *patch;     /* JSON object merged into the carried config.json, or NULL */
+    const char        *copy_from; /* also write this tensor of input 0, as read (not through
+                                     the kernel), under the name copy_to; NULL: none */
+    const char        *copy_to;
     wd_merge_progress_fn progress;
     void              *progress_user;
 } wd__merge_job;

@@ -19,8 +19,10 @@
  * not) right after it is converted, so the peak is the buffers plus one
  * piece, whatever the model's size.
  *
- * Failure: the writer removes its temporaries, carried files written by
- * this run are removed, and a folder this run created is removed.
+ * Output: written into a staging folder beside out_dir (io/folder.c) with
+ * config.json (patched when the job says so) and the tokenizer files of
+ * the carried input, and moved into place only when complete; on failure
+ * the staging folder is removed and out_dir is as it was.
  */
 #include "weights/merge_internal.h"
 
@@ -33,18 +35,12 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/util.h"
+#include "io/folder.h"
 #include "warden/checkpoint.h"
 #include "warden/ops.h"
 
 #define PIECE_ELEMS ((size_t)4 << 20) /* elements per read piece (16 MiB of F32) */
 #define CONV_ELEMS  ((size_t)1 << 19) /* elements per output conversion chunk   */
-
-/* Files of a model folder that are not weights, carried to the output. */
-static const char *const k_carried[] = {
-    "config.json",          "generation_config.json", "tokenizer.json",     "tokenizer_config.json",
-    "special_tokens_map.json", "tokenizer.model",     "vocab.json",         "merges.txt",
-    "added_tokens.json",    "chat_template.jinja",    NULL,
-};
 
 static bool is_float(wd_dtype t) {
     return t == WD_DTYPE_F32 || t == WD_DTYPE_F16 || t == WD_DTYPE_BF16 || t == WD_DTYPE_F64;
@@ -165,35 +161,6 @@ static wd_status write_converted(wd_checkpoint_writer *w, wd_dtype dtype, const 
     return WD_OK;
 }
 
-/* Copies the carried files of src_dir into out_dir; marks each written in
- * written[] (for removal on failure). A missing file is skipped. */
-static wd_status carry_files(const char *src_dir, const char *out_dir, bool *written) {
-    for (int i = 0; k_carried[i]; i++) {
-        char *src = wd__path_join(src_dir, k_carried[i]), *dst = wd__path_join(out_dir, k_carried[i]);
-        char *buf = NULL;
-        size_t len = 0;
-        wd_status rc = WD_OK;
-        if (!src || !dst) rc = wd__fail(WD_ERR_NOMEM, "out of memory");
-        else if (wd__path_exists(src)) {
-            if (!(rc = wd__file_read(src, (size_t)1 << 30, &buf, &len)) &&
-                !(rc = wd__file_write_atomic(dst, buf, len)))
-                written[i] = true;
-        }
-        free(src), free(dst), free(buf);
-        if (rc) return rc;
-    }
-    return WD_OK;
-}
-
-static void uncarry_files(const char *out_dir, const bool *written) {
-    for (int i = 0; k_carried[i]; i++) {
-        if (!written[i]) continue;
-        char *p = wd__path_join(out_dir, k_carried[i]);
-        if (p) unlink(p);
-        free(p);
-    }
-}
-
 /* The folder of an input path (itself, or the file's folder). Malloc'd. */
 static char *folder_of(const char *path) {
     if (wd__path_is_dir(path)) return strdup(path);
@@ -219,7 +186,9 @@ static wd_status check_out_dir(const char *out_dir, const wd__merge_job *job) {
 }
 
 typedef struct {
-    wd_checkpoint      **ck;
+    wd_checkpoint        **ck;
+    const wd_tensor_info **decl;    /* per declared output tensor: its source */
+    bool                  *is_copy; /* ... and whether it is job->copy_to      */
     float              **in;
     float               *out;
     void                *conv;
@@ -234,12 +203,28 @@ static wd_status stream(run_state *st, const char *out_dir, const wd__merge_job 
     wd_status rc = wd_checkpoint_writer_new(out_dir, job->shard_bytes, &st->w);
     if (rc) return rc;
     size_t max_elem = 1;
+    /* declaration index -> reference tensor; the copy (copy_to) follows
+     * its source and is marked in is_copy */
+    st->decl = calloc(n + 1, sizeof *st->decl);
+    st->is_copy = calloc(n + 1, sizeof *st->is_copy);
+    if (!st->decl || !st->is_copy) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    size_t nd = 0;
     for (size_t i = 0; i < n; i++) {
         const wd_tensor_info *t = wd_checkpoint_tensor(ref, i);
         wd_dtype dt = is_float(t->dtype) && job->out_dtype >= 0 ? (wd_dtype)job->out_dtype : t->dtype;
         if ((rc = wd_checkpoint_writer_add(st->w, t->name, dt, t->shape, t->ndim))) return rc;
+        st->decl[nd++] = t;
+        if (job->copy_from && !strcmp(t->name, job->copy_from)) {
+            if (!is_float(t->dtype))
+                return wd__fail(WD_ERR_UNSUPPORTED, "%s: tensor '%s' is not floating point", job->paths[0], t->name);
+            if ((rc = wd_checkpoint_writer_add(st->w, job->copy_to, dt, t->shape, t->ndim))) return rc;
+            st->is_copy[nd] = true;
+            st->decl[nd++] = t;
+        }
         if (is_float(t->dtype) && t->n_elem > max_elem) max_elem = (size_t)t->n_elem;
     }
+    if (job->copy_from && nd == n)
+        return wd__fail(WD_ERR_NOT_FOUND, "%s: no tensor '%s'", job->paths[0], job->copy_from);
     if ((rc = wd_checkpoint_writer_add_metadata(st->w, "format", "pt")) ||
         (rc = wd_checkpoint_writer_begin(st->w)))
         return rc;
@@ -253,7 +238,14 @@ static wd_status stream(run_state *st, const char *out_dir, const wd__merge_job 
                             max_elem);
     size_t idx, done = 0;
     while (wd_checkpoint_writer_next(st->w, &idx)) {
-        const wd_tensor_info *t = wd_checkpoint_tensor(ref, idx);
+        const wd_tensor_info *t = st->decl[idx];
+        if (st->is_copy[idx]) { /* input 0's values as they are */
+            if ((rc = read_dropping(t, st->in[0])) ||
+                (rc = write_converted(st->w, job->out_dtype >= 0 ? (wd_dtype)job->out_dtype : t->dtype, st->in[0],
+                                      (size_t)t->n_elem, st->conv)))
+                return rc;
+            continue;
+        }
         rep->n_params += t->n_elem;
         if (!is_float(t->dtype)) { /* copied as it is from the reference */
             if ((rc = wd_checkpoint_writer_write(st->w, t->data, t->nbytes))) return rc;
@@ -265,7 +257,7 @@ static wd_status stream(run_state *st, const char *out_dir, const wd__merge_job 
                 if ((rc = read_dropping(tk, st->in[k])))
                     return wd__err_prefix(rc, "%s (%s)", job->labels[k], job->paths[k]);
             }
-            if ((rc = job->kernel(job->ctx, t->name, st->in, st->out, (size_t)t->n_elem, rep))) return rc;
+            if ((rc = job->kernel(job->ctx, t, st->in, st->out, rep))) return rc;
             wd_dtype dt = job->out_dtype >= 0 ? (wd_dtype)job->out_dtype : t->dtype;
             if ((rc = write_converted(st->w, dt, st->out, (size_t)t->n_elem, st->conv))) return rc;
             rep->n_merged++;
@@ -280,44 +272,40 @@ wd_status wd__merge_run(const char *out_dir, const wd__merge_job *job, wd_merge_
     memset(rep, 0, sizeof *rep);
     double t0 = wd__now_us();
     run_state st = {0};
-    bool created = false;
-    bool written[sizeof k_carried / sizeof k_carried[0]] = {0};
-    char *carry_dir = NULL;
+    char *carry_dir = NULL, *stage = NULL;
     wd_status rc = WD_OK;
     if (!(st.ck = calloc(job->n_in, sizeof *st.ck))) return wd__fail(WD_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < job->n_in && !rc; k++)
         if ((rc = wd_checkpoint_open(job->paths[k], &st.ck[k]))) wd__err_prefix(rc, "%s", job->labels[k]);
     if (!rc) rc = check_inputs(st.ck, job);
     if (!rc) rc = check_tokenizers(job);
-    if (!rc && wd__path_exists(out_dir) && !wd__path_is_dir(out_dir))
-        rc = wd__fail(WD_ERR_IO, "%s: exists and is not a folder", out_dir);
     if (!rc) rc = check_out_dir(out_dir, job);
-    if (!rc && !wd__path_exists(out_dir)) {
-        if (!(rc = wd__mkdir_p(out_dir))) created = true;
-        else wd__err_prefix(rc, "output folder");
-    }
-    if (!rc) rc = stream(&st, out_dir, job, rep);
+    if (!rc) rc = wd__folder_stage(out_dir, &stage, NULL);
+    if (!rc) rc = stream(&st, stage, job, rep);
     if (!rc && !(carry_dir = folder_of(job->paths[job->carry_from])))
         rc = wd__fail(WD_ERR_NOMEM, "out of memory");
-    if (!rc) rc = carry_files(carry_dir, out_dir, written);
+    if (!rc) rc = wd__folder_copy_meta(carry_dir, stage, job->patch, NULL);
     if (!rc) rc = wd_checkpoint_writer_finish(st.w);
     if (!rc) {
         rep->n_shards = wd_checkpoint_writer_n_shards(st.w);
         rep->bytes_written = wd_checkpoint_writer_bytes(st.w);
     }
     wd_checkpoint_writer_free(st.w); /* unfinished: removes the temporaries */
-    if (rc) {
-        uncarry_files(out_dir, written);
-        if (created) rmdir(out_dir);
-    }
     for (size_t k = 0; k < job->n_in; k++) {
         wd_checkpoint_free(st.ck[k]);
         if (st.in) free(st.in[k]);
+    }
+    /* the inputs are closed before the folder moves into place */
+    if (stage) {
+        if (rc) wd__folder_abort(stage);
+        else rc = wd__folder_commit(stage, out_dir, NULL);
     }
     free(st.ck);
     free(st.in);
     free(st.out);
     free(st.conv);
+    free(st.decl);
+    free(st.is_copy);
     free(carry_dir);
     rep->seconds = (wd__now_us() - t0) / 1e6;
     rep->peak_rss_bytes = wd__peak_rss();

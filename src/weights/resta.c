@@ -38,9 +38,11 @@ wd_resta_params wd_resta_params_default(void) {
 }
 
 /* in[0] finetuned, in[1] aligned, in[2] unaligned. */
-static wd_status kernel(void *ctx, const char *name, float *const *in, float *out, size_t n,
+static wd_status kernel(void *ctx, const wd_tensor_info *t, float *const *in, float *out,
                         wd_merge_report *rep) {
     const resta_ctx *c = ctx;
+    const char *name = t->name;
+    size_t n = (size_t)t->n_elem;
     float *f = in[0], *a = in[1], *u = in[2];
     for (size_t j = 0; j < n; j++) u[j] = (a[j] - u[j]) * c->beta; /* u := beta * v */
     if (c->dare > 0.0) {

@@ -16,12 +16,11 @@ typedef wd_status (*wd__rewrite_fn)(void *user, const char *name, float *data,
                                     const int64_t *shape, int ndim, wd__err *err);
 
 /* Writes out: the checkpoint in in_dir with the same tensors in the same
- * dtypes (values through fn, then rounded back to nearest-even; F64 is
- * written as F32), sharded as Hugging Face names shards when the input is
- * (at most the largest input shard's bytes each, with an index),
- * config.json (with the fields of patch, a JSON object or NULL, merged in)
- * and the tokenizer and generation files. One tensor at a time is in
- * memory. Staged: a failure leaves out as it was. */
+ * dtypes (values through fn, then rounded back to nearest-even), in shards
+ * of at most 5 GB, config.json (with the fields of patch, a JSON object or
+ * NULL, merged in) and the tokenizer and generation files: the merge core
+ * (merge_internal.h) with one input, so one tensor at a time is in memory
+ * and a failure leaves out as it was. out may not be in_dir's folder. */
 wd_status wd__rewrite(const char *in_dir, const char *out, const char *patch, wd__rewrite_fn fn,
                       void *user, wd__err *err);
 

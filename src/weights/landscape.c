@@ -57,6 +57,7 @@ typedef struct point_ctx {
 /* theta = theta0 + a d1 + b d2 for every tensor (a = b = 0: restore). */
 static wd_status set_point(point_ctx *pc, double a, double b) {
     for (size_t i = 0; i < wd_model_n_tensors(pc->m); i++) {
+        if (pc->scale[0][i] == 0.0 && pc->scale[1][i] == 0.0) continue; /* never moved: norms, biases */
         wd_model_tensor t;
         wd_model_tensor_at(pc->m, i, &t);
         size_t n = t.rows * t.cols;

@@ -13,6 +13,7 @@
 #include "base/rng.h"
 #include "weights/plot.h"
 #include "weights/probe.h"
+#include "warden/checkpoint.h"
 #include "warden/weights.h"
 
 wd_layers_params wd_layers_params_default(void) {
@@ -75,8 +76,10 @@ static void on_item(void *user, size_t done, size_t total) {
     if (s->p->progress) s->p->progress(s->p->user, s->stage, done, total);
 }
 
-/* Multiplies the attention and MLP weights of layers lo..hi by f, in place. */
-static void scale_range(wd_model *m, size_t lo, size_t hi, float f) {
+/* Multiplies the attention and MLP weights of layers lo..hi by f, in place;
+ * with ck, puts back their values from the checkpoint instead (exactly:
+ * dividing by f again would drift). */
+static wd_status scale_range(wd_model *m, const wd_checkpoint *ck, size_t lo, size_t hi, float f) {
     char pre[64];
     for (size_t i = 0; i < wd_model_n_tensors(m); i++) {
         wd_model_tensor t;
@@ -85,18 +88,27 @@ static void scale_range(wd_model *m, size_t lo, size_t hi, float f) {
             int n = snprintf(pre, sizeof pre, "model.layers.%zu.", l);
             if (strncmp(t.name, pre, (size_t)n) != 0) continue;
             if (!strstr(t.name, ".self_attn.") && !strstr(t.name, ".mlp.")) continue;
-            for (size_t k = 0; k < t.rows * t.cols; k++) t.data[k] *= f;
+            if (ck) {
+                wd_status rc = wd_checkpoint_read_f32(ck, t.name, t.data, t.rows * t.cols);
+                if (rc) return rc;
+            } else {
+                for (size_t k = 0; k < t.rows * t.cols; k++) t.data[k] *= f;
+            }
         }
     }
+    return WD_OK;
 }
 
-static wd_status refine(wd__probe *pb, const wd_layers_params *p, wd_layers_result *r) {
+static wd_status refine(wd__probe *pb, const char *model, const wd_layers_params *p, wd_layers_result *r) {
     wd__prompts pr = {0};
+    wd_checkpoint *ck = NULL;
     wd_status rc = wd__prompts_read(p->overrefusal, p->n_overrefusal, &pr, NULL);
-    if (rc) return rc;
-    if ((rc = wd_model_make_writable(pb->m))) {
+    if (!rc) rc = wd_checkpoint_open(model, &ck);
+    if (!rc && (rc = wd_model_make_writable(pb->m))) wd__fail(rc, "%s", wd_model_last_error(pb->m));
+    if (rc) {
+        wd_checkpoint_free(ck);
         wd__prompts_free(&pr);
-        return wd__fail(rc, "%s", wd_model_last_error(pb->m));
+        return rc;
     }
     size_t L = r->n_layer;
     /* the range and each boundary moved by one, deduplicated */
@@ -105,6 +117,7 @@ static wd_status refine(wd__probe *pb, const wd_layers_params *p, wd_layers_resu
                        {(long)r->lo, (long)r->hi + 1}};
     r->trials = calloc(5, sizeof *r->trials);
     if (!r->trials) {
+        wd_checkpoint_free(ck);
         wd__prompts_free(&pr);
         return wd__fail(WD_ERR_NOMEM, "out of memory");
     }
@@ -120,15 +133,17 @@ static wd_status refine(wd__probe *pb, const wd_layers_params *p, wd_layers_resu
         if (dup) continue;
         snprintf(stage, sizeof stage, "over-refusal, layers %ld-%ld x %g", lo, hi, p->scale);
         cb.stage = stage;
-        scale_range(pb->m, (size_t)lo, (size_t)hi, p->scale);
+        scale_range(pb->m, NULL, (size_t)lo, (size_t)hi, p->scale);
         wd_layers_trial *t = &r->trials[r->n_trials++];
         t->lo = (size_t)lo;
         t->hi = (size_t)hi;
         rc = wd__probe_refusals(pb, &pr, p->max_tokens, &t->over_refusal, NULL, on_item, &cb, NULL);
-        scale_range(pb->m, (size_t)lo, (size_t)hi, 1.0f / p->scale);
+        wd_status rs = scale_range(pb->m, ck, (size_t)lo, (size_t)hi, 1.0f);
+        if (!rc) rc = rs;
         if (!rc && t->over_refusal > best) best = t->over_refusal, r->ref_lo = t->lo, r->ref_hi = t->hi;
     }
     r->refined = !rc;
+    wd_checkpoint_free(ck);
     wd__prompts_free(&pr);
     return rc;
 }
@@ -169,7 +184,7 @@ wd_status wd_layers_run(const char *model, const wd_layers_params *params, wd_la
     gap_range(out->gap, L, &out->lo, &out->hi);
     out->ref_lo = out->lo;
     out->ref_hi = out->hi;
-    if (p.overrefusal) rc = refine(&pb, &p, out);
+    if (p.overrefusal) rc = refine(&pb, model, &p, out);
 done:
     free(sh);
     free(sb);

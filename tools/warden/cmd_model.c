@@ -364,11 +364,6 @@ int cmd_score(int argc, char **argv) {
     int32_t *ids = NULL;
     size_t n = 0;
     if ((rc = load_and_encode(&a, &m, &ids, &n)) >= 0) return rc;
-    if ((rc = cli_steer_apply(m, a.steer, "generate")) >= 0) {
-        free(ids);
-        wd_model_free(m);
-        return rc;
-    }
     wd_context *ctx = NULL;
     if (wd_model_config_family(wd_model_get_config(m)) != WD_MODEL_FAMILY_DECODER) {
         rc = cli_error("score needs a decoder (llama, mistral, qwen2); %s is %s", a.model,

@@ -79,7 +79,10 @@ wd_status wd__distill_read(wd_model *m, const char *path, const wd__examples_par
             wd__err_take(err, rc);
             break;
         }
-        if (e->a.ids) out->n++; /* an empty answer teaches nothing */
+        if (e->a.ids) { /* an empty answer teaches nothing */
+            out->n_cut += wd__examples_cut(&e->a, ep->max_len);
+            out->n++;
+        }
     }
     free(gen);
     wd_context_free(ctx);

@@ -98,9 +98,7 @@ wd_status wd__examples_render_ids(const wd_tokenizer *tok, const wd__examples_pa
     return rc;
 }
 
-/* Cuts a sequence to max_len: the response's end goes first; when the
- * prompt alone is too long its start goes, keeping one response token. */
-static bool cut(wd__seq *s, size_t max_len) {
+bool wd__examples_cut(wd__seq *s, size_t max_len) {
     if (!max_len || s->n <= max_len) return false;
     if (s->n_prompt + 1 > max_len) {
         size_t drop = s->n_prompt + 1 - max_len;
@@ -179,8 +177,8 @@ wd_status wd__examples_read(const char *path, const wd__examples_params *p,
             free(e->a.ids), free(e->b.ids);
             break;
         }
-        out->n_cut += cut(&e->a, p->max_len);
-        if (e->b.ids) out->n_cut += cut(&e->b, p->max_len);
+        out->n_cut += wd__examples_cut(&e->a, p->max_len);
+        if (e->b.ids) out->n_cut += wd__examples_cut(&e->b, p->max_len);
         out->n++;
     }
     wd_dataset_free(ds);

@@ -77,6 +77,11 @@ wd_status wd__examples_render_ids(const wd_tokenizer *tok, const wd__examples_pa
  * in by e->n++), or NULL on out of memory. */
 wd__example *wd__examples_push(wd__examples *e, wd__err *err);
 
+/* Cuts a sequence to max_len (0: no limit): the response's end goes first;
+ * when the prompt alone is too long its start goes, keeping one response
+ * token. Returns whether it was cut. */
+bool wd__examples_cut(wd__seq *s, size_t max_len);
+
 void wd__examples_free(wd__examples *e);
 
 #endif

@@ -224,13 +224,14 @@ static wd_status run(sampler_run *R, const char *policy_dir, const char *reward_
     dp.text_field = R->ep.prompt_field;
     wd_dataset *ds = NULL;
     if ((rc = wd_dataset_open(p->data, &dp, &ds))) return rc;
-    /* count the records first, for the progress line */
+    /* count the records first (up to the limit), for the progress line and so
+     * that a bad record stops the run before any generation */
     size_t total = 0;
-    for (const wd_dataset_item *it = NULL; !(rc = wd_dataset_next(ds, &it)) && it;) total++;
+    for (const wd_dataset_item *it = NULL; !(p->limit && total == p->limit) && !(rc = wd_dataset_next(ds, &it)) && it;)
+        total++;
     if (rc) wd__fail(rc, "%s", wd_dataset_last_error(ds));
     wd_dataset_free(ds), ds = NULL;
     if (rc) return rc;
-    if (p->limit && total > p->limit) total = p->limit;
     if (total == 0) return wd__fail(WD_ERR_FORMAT, "%s: no prompts", p->data);
     if ((rc = wd_dataset_open(p->data, &dp, &ds))) return rc;
     if ((rc = wd__atomic_open(&R->out, p->out))) {

@@ -11,10 +11,10 @@
 #include <string.h>
 
 wd_status wd__objective_init(wd__objective *o, wd__tdec *d, wd_train_objective kind,
-                             size_t max_examples, size_t max_T) {
+                             size_t max_rows, size_t max_T) {
     memset(o, 0, sizeof *o);
     o->kind = kind, o->d = d;
-    o->max_rows = 2 * max_examples; /* pairs, or sft with away rows */
+    o->max_rows = max_rows;
     o->max_T = max_T;
     size_t N = o->max_rows * max_T;
     o->ids = malloc(N * sizeof *o->ids);

@@ -52,8 +52,10 @@ typedef struct wd__obj_stats {
     size_t tokens;     /* real tokens through the model                     */
 } wd__obj_stats;
 
+/* max_rows: the rows of a batch as the decoder was planned (one per SFT
+ * example; two per pair, or per SFT example with an away row). */
 wd_status wd__objective_init(wd__objective *o, wd__tdec *d, wd_train_objective kind,
-                             size_t max_examples, size_t max_T);
+                             size_t max_rows, size_t max_T);
 
 /* An encoder reward model: pairs one sequence at a time (T <= max_T). */
 wd_status wd__objective_init_encoder(wd__objective *o, wd__tenc *e, size_t max_T);

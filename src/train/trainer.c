@@ -277,7 +277,7 @@ static wd_status plan_decoder(run *R, size_t maxT) {
     bool away = p->objective == WD_TRAIN_OBJECTIVE_SFT && p->away_field;
     size_t rows = (size_t)p->batch_size * (p->objective == WD_TRAIN_OBJECTIVE_SFT && !away ? 1 : 2);
     if ((rc = wd__tdec_plan(&R->d, rows, maxT, p->grad_checkpointing))) return wd__err_take(&R->err, rc);
-    if ((rc = wd__objective_init(&R->o, &R->d, p->objective, (size_t)p->batch_size, maxT)))
+    if ((rc = wd__objective_init(&R->o, &R->d, p->objective, rows, maxT)))
         return wd__err_take(&R->err, rc);
     R->o.score = R->score, R->o.beta = p->dpo_beta, R->o.ipo = p->ipo;
     R->o.away = away ? p->away_weight : 0.0;

@@ -5,8 +5,9 @@
  * drives it (resume, stop, report); then the red-team rates per transform
  * are computed from results.jsonl into redteam.json.
  *
- * The scorer owns one context and two growing id buffers, so a run
- * allocates per prompt only the rendered text and the response.
+ * The scorer owns one context and a responder (respond.c: render, encode,
+ * generate, decode) with two growing id buffers, so a run allocates per
+ * prompt only the rendered text and the response.
  */
 #include "warden/redteam.h"
 
@@ -21,6 +22,7 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "eval/respond.h"
 #include "warden/tokenizer.h"
 
 wd_redteam_params wd_redteam_params_default(void) {
@@ -39,52 +41,9 @@ wd_redteam_params wd_redteam_params_default(void) {
 /* ==== the scorer that generates ========================================= */
 
 typedef struct target {
-    wd_context              *ctx;
-    const wd_tokenizer      *tok;
+    wd__responder            r;
     const wd_redteam_params *p;
-    size_t                   n_ctx;
-    int32_t                 *ids, *out; /* prompt ids (cap_ids), generated ids (max_tokens) */
-    size_t                   cap_ids;
 } target;
-
-/* Generates a response to one prompt. *response is malloc'd. */
-static wd_status generate(target *t, const char *prompt, char **response) {
-    *response = NULL;
-    wd_chat_message msgs[2];
-    size_t n = 0;
-    if (t->p->system) msgs[n++] = (wd_chat_message){"system", t->p->system};
-    msgs[n++] = (wd_chat_message){"user", prompt};
-    char *rendered;
-    size_t rlen;
-    wd_status st = wd_chat_render_tok(t->tok, msgs, n, &t->p->chat, &rendered, &rlen);
-    if (st) return st;
-    size_t need = 0;
-    wd_encode_params ep = wd_encode_params_default();
-    st = wd_tokenizer_encode_ids(t->tok, rendered, rlen, &ep, t->ids, t->cap_ids, &need);
-    if (st == WD_ERR_RANGE && need > t->cap_ids) {
-        int32_t *ni = realloc(t->ids, need * sizeof *ni);
-        if (!ni) {
-            free(rendered);
-            return WD_ERR_NOMEM;
-        }
-        t->ids = ni;
-        t->cap_ids = need;
-        st = wd_tokenizer_encode_ids(t->tok, rendered, rlen, &ep, t->ids, t->cap_ids, &need);
-    }
-    free(rendered);
-    if (st) return st;
-    if (need + 1 >= t->n_ctx) { /* no room to answer: an empty response */
-        *response = strdup("");
-        return *response ? WD_OK : WD_ERR_NOMEM;
-    }
-    size_t n_out = 0;
-    st = wd_model_generate(t->ctx, t->ids, need, &t->p->generate, NULL, NULL, t->out,
-                           t->p->generate.max_tokens, &n_out);
-    if (st) return st;
-    wd_decode_params dp = wd_decode_params_default();
-    dp.skip_special_tokens = true;
-    return wd_tokenizer_decode(t->tok, t->out, n_out, &dp, response, NULL);
-}
 
 /* flagged = refused; the detail holds the response, the refusal and the
  * judge's answer (the judge's keys are there without a judge too: one
@@ -94,7 +53,7 @@ static wd_status score_by_generating(void *user, const char *const *texts, const
     target *t = user;
     for (size_t i = 0; i < n; i++) {
         char *resp;
-        wd_status st = generate(t, texts[i], &resp);
+        wd_status st = wd__respond(&t->r, texts[i], &resp);
         if (st) return st;
         wd_refusal_match m;
         bool refused = wd_refusal_detect(resp, strlen(resp), 0, &m);
@@ -269,20 +228,17 @@ wd_status wd_redteam_run(wd_model *model, const char *out_dir, const wd_eval_sou
     target t;
     memset(&t, 0, sizeof t);
     t.p = params;
-    t.tok = wd_model_tokenizer(model);
-    if (!t.tok) return wd__fail(WD_ERR_INVALID_ARG, "wd_redteam_run: the target has no tokenizer");
+    t.r = (wd__responder){.tok = wd_model_tokenizer(model), .chat = &params->chat, .system = params->system,
+                          .gen = &params->generate};
+    if (!t.r.tok) return wd__fail(WD_ERR_INVALID_ARG, "wd_redteam_run: the target has no tokenizer");
     wd_context_params cxp = wd_context_params_default();
     cxp.n_ctx = params->n_ctx;
-    wd_status st = wd_context_new(model, &cxp, &t.ctx);
+    wd_status st = wd_context_new(model, &cxp, &t.r.ctx);
     if (st) return st;
-    t.n_ctx = wd_context_n_ctx(t.ctx);
-    t.out = malloc((params->generate.max_tokens ? params->generate.max_tokens : 1) * sizeof *t.out);
-    if (!t.out) st = wd__fail(WD_ERR_NOMEM, "out of memory");
-    if (!st) st = wd_eval_run(out_dir, sources, n_sources, score_by_generating, &t, &params->eval, &oc.eval);
+    st = wd_eval_run(out_dir, sources, n_sources, score_by_generating, &t, &params->eval, &oc.eval);
     if (!st) st = summarize(out_dir, &oc.rates, &oc.n_rates);
-    free(t.ids);
-    free(t.out);
-    wd_context_free(t.ctx);
+    wd__responder_free(&t.r);
+    wd_context_free(t.r.ctx);
     if (outcome) *outcome = oc;
     else free(oc.rates);
     return st;

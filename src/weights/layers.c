@@ -122,7 +122,7 @@ static wd_status refine(wd__probe *pb, const char *model, const wd_layers_params
         return wd__fail(WD_ERR_NOMEM, "out of memory");
     }
     stage_cb cb = {p, "over-refusal, unscaled"};
-    rc = wd__probe_refusals(pb, &pr, p->max_tokens, &r->base_over_refusal, NULL, on_item, &cb, NULL);
+    rc = wd__probe_refusals(pb, &pr, p->max_tokens, &r->base_over_refusal, on_item, &cb, NULL);
     double best = -INFINITY;
     char stage[96];
     for (int c = 0; c < 5 && !rc; c++) {
@@ -137,7 +137,7 @@ static wd_status refine(wd__probe *pb, const char *model, const wd_layers_params
         wd_layers_trial *t = &r->trials[r->n_trials++];
         t->lo = (size_t)lo;
         t->hi = (size_t)hi;
-        rc = wd__probe_refusals(pb, &pr, p->max_tokens, &t->over_refusal, NULL, on_item, &cb, NULL);
+        rc = wd__probe_refusals(pb, &pr, p->max_tokens, &t->over_refusal, on_item, &cb, NULL);
         wd_status rs = scale_range(pb->m, ck, (size_t)lo, (size_t)hi, 1.0f);
         if (!rc) rc = rs;
         if (!rc && t->over_refusal > best) best = t->over_refusal, r->ref_lo = t->lo, r->ref_hi = t->hi;

@@ -80,39 +80,23 @@ wd_status wd__probe_open(wd__probe *p, const char *dir, int n_threads, size_t n_
         return rc;
     }
     p->n_ctx = wd_context_n_ctx(p->ctx);
+    p->chat = wd_chat_params_default();
+    p->gen = wd_generate_params_default();
+    p->gen.sampler.temperature = 0;
+    p->r = (wd__responder){.ctx = p->ctx, .tok = wd_model_tokenizer(p->m), .chat = &p->chat, .gen = &p->gen};
     return WD_OK;
 }
 
 void wd__probe_close(wd__probe *p) {
+    wd__responder_free(&p->r);
     wd_context_free(p->ctx);
     wd_model_free(p->m);
-    free(p->ids);
-    free(p->gen);
     *p = (wd__probe){0};
 }
 
 wd_status wd__probe_encode(wd__probe *p, const char *prompt, size_t *n, wd__err *err) {
-    const wd_tokenizer *tok = wd_model_tokenizer(p->m);
-    wd_chat_message msg = {"user", prompt};
-    wd_chat_params cp = wd_chat_params_default();
-    char *text = NULL;
-    size_t len = 0;
-    wd_status rc = wd_chat_render_tok(tok, &msg, 1, &cp, &text, &len);
-    if (rc) return wd__err_take(err, rc);
-    wd_encode_params ep = wd_encode_params_default();
     size_t need = 0;
-    rc = wd_tokenizer_encode_ids(tok, text, len, &ep, p->ids, p->cap_ids, &need);
-    if (rc == WD_ERR_RANGE && need > p->cap_ids) {
-        int32_t *ni = realloc(p->ids, need * sizeof *ni);
-        if (!ni) {
-            free(text);
-            return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-        }
-        p->ids = ni;
-        p->cap_ids = need;
-        rc = wd_tokenizer_encode_ids(tok, text, len, &ep, p->ids, p->cap_ids, &need);
-    }
-    free(text);
+    wd_status rc = wd__respond_encode(&p->r, prompt, &need);
     if (rc) return wd__err_take(err, rc);
     if (need == 0 || need >= p->n_ctx)
         return wd__err_set(err, WD_ERR_RANGE, "a prompt of %zu tokens does not fit the context of %zu",
@@ -132,7 +116,7 @@ wd_status wd__probe_states(wd__probe *p, const wd__prompts *pr, float *states,
         if ((rc = wd__probe_encode(p, pr->text[i], &n, err))) break;
         taps.resid = states + i * (L + 1) * C;
         if ((rc = wd_context_truncate(p->ctx, 0)) ||
-            (rc = wd_model_decode(p->ctx, p->ids, n, NULL, WD_LOGITS_MODE_NONE)))
+            (rc = wd_model_decode(p->ctx, p->r.ids, n, NULL, WD_LOGITS_MODE_NONE)))
             wd__err_take(err, rc);
         if (progress) progress(user, i + 1, pr->n);
     }
@@ -147,7 +131,7 @@ wd_status wd__probe_next(wd__probe *p, const wd__prompts *pr, float *probs, wd__
         wd_status rc = wd__probe_encode(p, pr->text[i], &n, err);
         if (rc) return rc;
         float *q = probs + i * V;
-        if ((rc = wd_context_truncate(p->ctx, 0)) || (rc = wd_model_decode(p->ctx, p->ids, n, q, WD_LOGITS_MODE_LAST)))
+        if ((rc = wd_context_truncate(p->ctx, 0)) || (rc = wd_model_decode(p->ctx, p->r.ids, n, q, WD_LOGITS_MODE_LAST)))
             return wd__err_take(err, rc);
         float mx = -INFINITY;
         for (size_t v = 0; v < V; v++) mx = q[v] > mx ? q[v] : mx;
@@ -159,51 +143,26 @@ wd_status wd__probe_next(wd__probe *p, const wd__prompts *pr, float *probs, wd__
 }
 
 static wd_status answers(wd__probe *p, const wd__prompts *pr, size_t max_tokens, wd_guard *judge, double *rate,
-                         double *unsafe, bool *refused, wd__probe_progress progress, void *user, wd__err *err) {
-    if (max_tokens > p->cap_gen) {
-        int32_t *g = realloc(p->gen, max_tokens * sizeof *g);
-        if (!g) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-        p->gen = g;
-        p->cap_gen = max_tokens;
-    }
-    wd_generate_params gp = wd_generate_params_default();
-    gp.max_tokens = max_tokens;
-    gp.sampler.temperature = 0;
-    wd_decode_params dp = wd_decode_params_default();
-    dp.skip_special_tokens = true;
+                         double *unsafe, wd__probe_progress progress, void *user, wd__err *err) {
+    p->gen.max_tokens = max_tokens;
     size_t k = 0, bad = 0;
     wd_status rc = WD_OK;
     for (size_t i = 0; i < pr->n && !rc; i++) {
-        size_t n = 0, n_out = 0;
-        if ((rc = wd__probe_encode(p, pr->text[i], &n, err))) break;
         char *resp = NULL;
-        if (n + 1 < p->n_ctx) {
-            if ((rc = wd_model_generate(p->ctx, p->ids, n, &gp, NULL, NULL, p->gen, max_tokens, &n_out))) {
-                wd__err_take(err, rc);
-                break;
-            }
-            if ((rc = wd_tokenizer_decode(wd_model_tokenizer(p->m), p->gen, n_out, &dp, &resp, NULL))) {
-                wd__err_take(err, rc);
-                break;
-            }
+        if ((rc = wd__respond(&p->r, pr->text[i], &resp))) {
+            wd__err_take(err, rc);
+            break;
         }
-        /* no room to answer: an empty response, as the red team counts it */
-        bool r = wd_refusal_detect(resp ? resp : "", resp ? strlen(resp) : 0, 0, NULL);
+        k += wd_refusal_detect(resp, strlen(resp), 0, NULL);
         if (judge) {
             wd_check_params cp = wd_check_params_default();
             cp.role = WD_ROLE_OUTPUT;
             wd_verdict *v = NULL;
-            if ((rc = wd_guard_check(judge, resp ? resp : "", resp ? strlen(resp) : 0, &cp, &v))) {
-                free(resp);
-                wd__err_take(err, rc);
-                break;
-            }
-            bad += wd_verdict_unsafe(v);
+            if ((rc = wd_guard_check(judge, resp, strlen(resp), &cp, &v))) wd__err_take(err, rc);
+            else bad += wd_verdict_unsafe(v);
             wd_verdict_free(v);
         }
         free(resp);
-        k += r;
-        if (refused) refused[i] = r;
         if (progress) progress(user, i + 1, pr->n);
     }
     if (!rc) {
@@ -214,12 +173,12 @@ static wd_status answers(wd__probe *p, const wd__prompts *pr, size_t max_tokens,
 }
 
 wd_status wd__probe_refusals(wd__probe *p, const wd__prompts *pr, size_t max_tokens, double *rate,
-                             bool *refused, wd__probe_progress progress, void *user, wd__err *err) {
-    return answers(p, pr, max_tokens, NULL, rate, NULL, refused, progress, user, err);
+                             wd__probe_progress progress, void *user, wd__err *err) {
+    return answers(p, pr, max_tokens, NULL, rate, NULL, progress, user, err);
 }
 
 wd_status wd__probe_answers(wd__probe *p, const wd__prompts *pr, size_t max_tokens, wd_guard *judge,
                             double *refusal, double *unsafe, wd__probe_progress progress, void *user,
                             wd__err *err) {
-    return answers(p, pr, max_tokens, judge, refusal, unsafe, NULL, progress, user, err);
+    return answers(p, pr, max_tokens, judge, refusal, unsafe, progress, user, err);
 }

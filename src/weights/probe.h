@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "eval/respond.h"
 #include "warden/guard.h"
 #include "warden/model.h"
 
@@ -24,12 +25,15 @@ typedef struct wd__prompts {
 wd_status wd__prompts_read(const char *path, size_t max, wd__prompts *out, wd__err *err);
 void      wd__prompts_free(wd__prompts *p);
 
-/* A model and one context for probing it. */
+/* A model and one context for probing it; r answers as the red team does
+ * (eval/respond.h), r.ids holds the last prompt's ids. */
 typedef struct wd__probe {
-    wd_model   *m;
-    wd_context *ctx;
-    int32_t    *ids, *gen;
-    size_t      cap_ids, cap_gen, n_ctx;
+    wd_model          *m;
+    wd_context        *ctx;
+    wd__responder      r;
+    wd_chat_params     chat;
+    wd_generate_params gen;
+    size_t             n_ctx;
 } wd__probe;
 
 /* Loads dir (n_threads 0 = all) with a context of n_ctx tokens (0 = up to
@@ -38,7 +42,8 @@ wd_status wd__probe_open(wd__probe *p, const char *dir, int n_threads, size_t n_
 void      wd__probe_close(wd__probe *p);
 
 /* The chat-template ids of prompt as a user turn with the generation
- * prompt, into p->ids; *n their count. */
+ * prompt, into p->r.ids; *n their count (an error when they do not fit
+ * the context). */
 wd_status wd__probe_encode(wd__probe *p, const char *prompt, size_t *n, wd__err *err);
 
 /* states (n_prompts, L+1, C): the residual stream entering each layer
@@ -52,10 +57,10 @@ wd_status wd__probe_states(wd__probe *p, const wd__prompts *pr, float *states,
  * prompt's chat template into probs (n, V). */
 wd_status wd__probe_next(wd__probe *p, const wd__prompts *pr, float *probs, wd__err *err);
 
-/* Greedy answers of max_tokens tokens to every prompt, checked by the
- * refusal detector: *rate = refused / n; refused[i] (may be NULL) each. */
+/* Greedy answers of max_tokens tokens to every prompt (the red team's
+ * wd__respond), checked by the refusal detector: *rate = refused / n. */
 wd_status wd__probe_refusals(wd__probe *p, const wd__prompts *pr, size_t max_tokens, double *rate,
-                             bool *refused, wd__probe_progress progress, void *user, wd__err *err);
+                             wd__probe_progress progress, void *user, wd__err *err);
 
 /* The same, and with a judge (a guard asked, output role, whether each
  * answer is unsafe; NULL: none) *unsafe = answers it flags / n (NaN

@@ -153,8 +153,8 @@ static wd_status select_layer(wd__probe *pb, wd_steer_result *r, const wd__promp
                               const wd__prompts *vb, const wd_steer_params *p) {
     size_t L = r->n_layer, C = r->n_embd;
     stage_cb cb = {p, "baseline"};
-    wd_status rc = wd__probe_refusals(pb, vh, p->max_tokens, &r->base_refusal, NULL, on_item, &cb, NULL);
-    if (!rc) rc = wd__probe_refusals(pb, vb, p->max_tokens, &r->base_benign_refusal, NULL, on_item, &cb, NULL);
+    wd_status rc = wd__probe_refusals(pb, vh, p->max_tokens, &r->base_refusal, on_item, &cb, NULL);
+    if (!rc) rc = wd__probe_refusals(pb, vb, p->max_tokens, &r->base_benign_refusal, on_item, &cb, NULL);
     size_t hi = (size_t)ceil(0.8 * (double)L);
     if (hi > L) hi = L;
     if (hi < 2) hi = 2 < L ? 2 : L; /* at least layer 1 */
@@ -171,7 +171,7 @@ static wd_status select_layer(wd__probe *pb, wd_steer_result *r, const wd__promp
         cb.stage = stage;
         wd_steering s = {.ablate = r->dirs + l * C, .n_ablate = 1, .ablate_to = r->affine ? &r->proj[1][l] : NULL};
         if ((rc = wd_model_set_steering(pb->m, &s))) break;
-        rc = wd__probe_refusals(pb, vh, p->max_tokens, &r->layers[l].ablate_refusal, NULL, on_item, &cb, NULL);
+        rc = wd__probe_refusals(pb, vh, p->max_tokens, &r->layers[l].ablate_refusal, on_item, &cb, NULL);
         if (!rc) rc = wd__probe_next(pb, vb, p1, NULL);
         if (rc) break;
         double kl = 0;
@@ -181,7 +181,7 @@ static wd_status select_layer(wd__probe *pb, wd_steer_result *r, const wd__promp
         snprintf(stage, sizeof stage, "add %zu", l);
         s = (wd_steering){.add = r->dirs + l * C, .add_scale = 1.0f, .add_layer = l};
         if ((rc = wd_model_set_steering(pb->m, &s))) break;
-        rc = wd__probe_refusals(pb, vb, p->max_tokens, &r->layers[l].add_refusal, NULL, on_item, &cb, NULL);
+        rc = wd__probe_refusals(pb, vb, p->max_tokens, &r->layers[l].add_refusal, on_item, &cb, NULL);
         double a = r->layers[l].ablate_refusal;
         bool induces = r->layers[l].add_refusal > r->base_benign_refusal;
         if (induces && r->layers[l].kl <= 0.1 && a < best[0]) best[0] = a, pick[0] = l;

@@ -21,7 +21,9 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/rng.h"
+#include "base/utf8.h"
 #include "base/util.h"
+#include "text/tok_internal.h"
 #include "train/save.h"
 #include "warden/safetensors.h"
 #include "warden/tokenizer.h"
@@ -31,25 +33,6 @@ wd_init_params wd_init_params_default(void) {
     return (wd_init_params){.hidden = 128, .layers = 4, .heads = 4, .kv_heads = 2,
                             .intermediate = 384, .max_pos = 512, .rope_theta = 10000.0,
                             .init_std = 0.02, .seed = 1, .tie = true};
-}
-
-/* GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to
- * U+0100 upward in byte order. */
-static unsigned byte_char(unsigned b) {
-    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-    if (printable) return b;
-    unsigned n = 0;
-    for (unsigned c = 0; c < b; c++)
-        if (!((c >= 33 && c <= 126) || (c >= 161 && c <= 172) || (c >= 174))) n++;
-    return 256 + n;
-}
-
-static void utf8(char *out, unsigned cp) {
-    if (cp < 0x80) {
-        out[0] = (char)cp, out[1] = 0;
-    } else {
-        out[0] = (char)(0xC0 | (cp >> 6)), out[1] = (char)(0x80 | (cp & 0x3F)), out[2] = 0;
-    }
 }
 
 static wd_status write_json(const char *dir, const char *name, cJSON *j) {
@@ -102,8 +85,8 @@ static wd_status byte_tokenizer(const char *dir) {
     cJSON_AddBoolToObject(m, "byte_fallback", false);
     cJSON *vocab = cJSON_AddObjectToObject(m, "vocab");
     for (unsigned b = 0; b < 256; b++) {
-        char s[4];
-        utf8(s, byte_char(b));
+        char s[5];
+        s[wd__utf8_put(wd__bytelevel_char((unsigned char)b), s)] = 0; /* GPT-2's bytes_to_unicode */
         cJSON_AddNumberToObject(vocab, s, b);
     }
     cJSON_AddArrayToObject(m, "merges");

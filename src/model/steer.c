@@ -91,7 +91,7 @@ wd_status wd_model_set_steering(wd_model *m, const wd_steering *s) {
         double *q = malloc(K * C * sizeof *q);
         if (!q || !(abl = malloc(K * C * sizeof *abl))) {
             free(q);
-            return WD_ERR_NOMEM;
+            return wd__err_set(&m->err, WD_ERR_NOMEM, "steering: out of memory");
         }
         for (size_t k = 0; k < K; k++) {
             double *qk = q + k * C;
@@ -118,14 +118,14 @@ wd_status wd_model_set_steering(wd_model *m, const wd_steering *s) {
     if (K && s->ablate_to) {
         if (!(to = malloc(K * sizeof *to))) {
             free(abl);
-            return WD_ERR_NOMEM;
+            return wd__err_set(&m->err, WD_ERR_NOMEM, "steering: out of memory");
         }
         memcpy(to, s->ablate_to, K * sizeof *to);
     }
     if (s && s->add) {
         if (!(add = malloc(C * sizeof *add))) {
             free(abl), free(to);
-            return WD_ERR_NOMEM;
+            return wd__err_set(&m->err, WD_ERR_NOMEM, "steering: out of memory");
         }
         memcpy(add, s->add, C * sizeof *add);
     }

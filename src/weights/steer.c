@@ -47,8 +47,12 @@ static void on_item(void *user, size_t done, size_t total) {
 /* The L2-regularised logistic probe on (n, C) rows x with labels y:
  * full-batch gradient descent on centred rows, the step 1 / (E|x|^2 / 4 +
  * lambda) (the loss's curvature bound), 500 steps. w (C) out. */
-static void logistic_probe(const float *x, const int *y, size_t n, size_t C, float *w) {
+static wd_status logistic_probe(const float *x, const int *y, size_t n, size_t C, float *w) {
     double *mu = calloc(C, sizeof *mu), *g = calloc(C, sizeof *g), *wd = calloc(C, sizeof *wd);
+    if (!mu || !g || !wd) {
+        free(mu), free(g), free(wd);
+        return wd__fail(WD_ERR_NOMEM, "steer: out of memory");
+    }
     double sq = 0, lambda = 1e-3, b = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < C; c++) mu[c] += x[i * C + c] / (double)n;
@@ -70,6 +74,7 @@ static void logistic_probe(const float *x, const int *y, size_t n, size_t C, flo
     }
     for (size_t c = 0; c < C; c++) w[c] = (float)wd[c];
     free(mu), free(g), free(wd);
+    return WD_OK;
 }
 
 wd_status wd__steer_alloc(wd_steer_result *r, size_t L, size_t C, wd_direction_method method) {
@@ -87,11 +92,13 @@ wd_status wd__steer_alloc(wd_steer_result *r, size_t L, size_t C, wd_direction_m
     return WD_OK;
 }
 
-void wd__steer_directions(wd_steer_result *r, const float *h, size_t nh, const float *bs, size_t nb) {
+wd_status wd__steer_directions(wd_steer_result *r, const float *h, size_t nh, const float *bs, size_t nb) {
     size_t L1 = r->n_layer + 1, C = r->n_embd;
-    float *x = malloc((nh + nb) * C * sizeof *x);
-    int *y = malloc((nh + nb) * sizeof *y);
-    for (size_t l = 0; l < L1; l++) {
+    bool probe = r->method == WD_DIRECTION_METHOD_PROBE;
+    float *x = probe ? malloc((nh + nb) * C * sizeof *x) : NULL, *w = probe ? malloc(C * sizeof *w) : NULL;
+    int *y = probe ? malloc((nh + nb) * sizeof *y) : NULL;
+    wd_status rc = probe && (!x || !y || !w) ? wd__fail(WD_ERR_NOMEM, "steer: out of memory") : WD_OK;
+    for (size_t l = 0; l < L1 && !rc; l++) {
         float *d = r->dirs + l * C;
         for (size_t c = 0; c < C; c++) {
             double sh = 0, sb = 0;
@@ -99,17 +106,15 @@ void wd__steer_directions(wd_steer_result *r, const float *h, size_t nh, const f
             for (size_t i = 0; i < nb; i++) sb += bs[(i * L1 + l) * C + c];
             d[c] = (float)(sh / (double)nh - sb / (double)nb);
         }
-        if (r->method == WD_DIRECTION_METHOD_PROBE) {
+        if (probe) {
             for (size_t i = 0; i < nh; i++) memcpy(x + i * C, h + (i * L1 + l) * C, C * sizeof *x), y[i] = 1;
             for (size_t i = 0; i < nb; i++)
                 memcpy(x + (nh + i) * C, bs + (i * L1 + l) * C, C * sizeof *x), y[nh + i] = 0;
-            float *w = malloc(C * sizeof *w);
-            logistic_probe(x, y, nh + nb, C, w);
+            if ((rc = logistic_probe(x, y, nh + nb, C, w))) break;
             double ww = 0, wm = 0;
             for (size_t c = 0; c < C; c++) ww += (double)w[c] * w[c], wm += (double)w[c] * d[c];
             double s = ww > 0 ? wm / ww : 0; /* |w^ . r| / |w| along w */
             for (size_t c = 0; c < C; c++) d[c] = (float)(s * w[c]);
-            free(w);
         }
         double nn = 0;
         for (size_t c = 0; c < C; c++) nn += (double)d[c] * d[c];
@@ -139,6 +144,8 @@ void wd__steer_directions(wd_steer_result *r, const float *h, size_t nh, const f
     }
     free(x);
     free(y);
+    free(w);
+    return rc;
 }
 
 /* The first n prompts of a (or, when a holds no more than skip, its first
@@ -225,7 +232,7 @@ wd_status wd_steer_extract(const char *model, const wd_steer_params *params, wd_
     if ((rc = wd__probe_states(&pb, &th, sh, on_item, &cb, NULL))) goto done;
     cb.stage = "benign states";
     if ((rc = wd__probe_states(&pb, &tb, sb, on_item, &cb, NULL))) goto done;
-    wd__steer_directions(out, sh, th.n, sb, tb.n);
+    if ((rc = wd__steer_directions(out, sh, th.n, sb, tb.n))) goto done;
     out->n_train[0] = th.n;
     out->n_train[1] = tb.n;
     if (p.layer >= 0) {

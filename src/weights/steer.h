@@ -19,6 +19,6 @@ wd_status wd__steer_alloc(wd_steer_result *r, size_t L, size_t C, wd_direction_m
 /* The directions r_l, the classes' mean components along them and their
  * separation, from last-position states of harmful prompts h (nh, L+1, C)
  * and benign ones b (nb, L+1, C), as r->method says. */
-void wd__steer_directions(wd_steer_result *r, const float *h, size_t nh, const float *b, size_t nb);
+wd_status wd__steer_directions(wd_steer_result *r, const float *h, size_t nh, const float *b, size_t nb);
 
 #endif

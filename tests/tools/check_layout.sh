@@ -35,7 +35,7 @@ allowed() {
     eval)    echo "base tensor io text model guard certify eval" ;;
     train)   echo "base tensor io text model guard train" ;;
     weights) echo "base tensor io text model guard certify eval weights" ;;
-    explain) echo "base tensor io text model guard certify eval explain" ;;
+    explain) echo "base tensor io text model guard certify eval train explain" ;;
     serve)   echo "base tensor io text model guard certify eval serve" ;;
     top)     echo "top" ;;
     *)       echo "" ;;

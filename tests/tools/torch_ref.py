@@ -138,12 +138,13 @@ def rope(x, pos, freqs, interleaved):
     return torch.cat([a * cos - b * sin, b * cos + a * sin], dim=-1)
 
 
-def decoder_forward(cfg, W, ids, interleaved, hidden=None, tap=None):
-    """Logits (T, V); with hidden (a list), appends the residual stream
-    entering each layer and after the last (before the final norm)
-    (tests/tools/steer_ref.py); tap(layer, name, x) sees every linear
-    layer's input x (T, cols), name one of "qkv", "o", "gateup", "down"
-    (tests/tools/prune_ref.py)."""
+def decoder_forward(cfg, W, ids, interleaved, hidden=None, tap=None, embeds=None):
+    """Logits (T, V); embeds (T, C), when given, stands for the input
+    embeddings of ids (tests/tools/ig_ref.py); with hidden (a list),
+    appends the residual stream entering each layer and after the last
+    (before the final norm) (tests/tools/steer_ref.py); tap(layer, name, x)
+    sees every linear layer's input x (T, cols), name one of "qkv", "o",
+    "gateup", "down" (tests/tools/prune_ref.py)."""
     tap = tap or (lambda l, name, x: None)
     C = cfg["hidden_size"]
     H = cfg["num_attention_heads"]
@@ -154,7 +155,7 @@ def decoder_forward(cfg, W, ids, interleaved, hidden=None, tap=None):
     freqs = inv_freq(cfg, D)
     T = len(ids)
     pos = torch.arange(T)
-    x = W["model.embed_tokens.weight"][torch.tensor(ids)]
+    x = W["model.embed_tokens.weight"][torch.tensor(ids)] if embeds is None else embeds
     mask = torch.full((T, T), float("-inf"), dtype=DT).triu(1)
     sw = cfg.get("sliding_window") if cfg["model_type"] == "mistral" else None
     if sw:

@@ -94,6 +94,8 @@ void wd__ig_result_free(wd__ig_result *r) {
 
 size_t wd__ig_width(const wd__ig *ig) { return ig->d.C; }
 
+size_t wd__ig_batch(const wd__ig *ig) { return ig->B; }
+
 /* ==== quadrature ========================================================== */
 
 /* Legendre P_m(x) and its derivative by the three-term recurrence. */
@@ -438,8 +440,11 @@ wd_status wd__ig_explain_ids(wd__ig *ig, const int32_t *ids, size_t T, size_t t0
     return st;
 }
 
-wd_status wd__ig_explain(wd__ig *ig, const char *text, size_t len, wd__ig_result *out) {
-    memset(out, 0, sizeof *out);
+/* The text's tokens (no special tokens added) into *enc and the prompt
+ * head + tokens + tail into *ids (malloc'd, T ids, the text at [t0, t1)). */
+static wd_status prompt(wd__ig *ig, const char *text, size_t len, wd_encoding **enc, int32_t **ids, size_t *T,
+                        size_t *t0, size_t *t1) {
+    *enc = NULL, *ids = NULL;
     if (!ig->judge)
         return wd__fail(WD_ERR_UNSUPPORTED, "integrated gradients: this explainer has no judge (built over "
                         "token ids)");
@@ -447,31 +452,53 @@ wd_status wd__ig_explain(wd__ig *ig, const char *text, size_t len, wd__ig_result
     int r = ig->p.role == WD_ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
     wd_encode_params ep = wd_encode_params_default();
     ep.add_special_tokens = false;
-    wd_encoding *enc = NULL;
-    wd_status st = wd_tokenizer_encode(j->tok, text, len, &ep, &enc);
+    wd_status st = wd_tokenizer_encode(j->tok, text, len, &ep, enc);
     if (st) return wd__err_prefix(st, "integrated gradients: the text");
-    size_t nt = wd_encoding_len(enc), nh = j->n_head[r], T = nh + nt + j->n_tail[r];
-    int32_t *ids = malloc((T ? T : 1) * sizeof *ids);
+    size_t nt = wd_encoding_len(*enc), nh = j->n_head[r];
+    *T = nh + nt + j->n_tail[r], *t0 = nh, *t1 = nh + nt;
+    if (*T == 0) st = wd__fail(WD_ERR_INVALID_ARG, "integrated gradients: an empty prompt");
+    else if (!(*ids = malloc(*T * sizeof **ids))) st = wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (st) {
+        wd_encoding_free(*enc);
+        *enc = NULL;
+        return st;
+    }
+    memcpy(*ids, j->head[r], nh * sizeof **ids);
+    memcpy(*ids + nh, wd_encoding_ids(*enc), nt * sizeof **ids);
+    memcpy(*ids + nh + nt, j->tail[r], j->n_tail[r] * sizeof **ids);
+    return WD_OK;
+}
+
+wd_status wd__ig_prompt(wd__ig *ig, const char *text, size_t len, int32_t **ids, size_t *T, size_t *t0,
+                        size_t *t1) {
+    wd_encoding *enc = NULL;
+    wd_status st = prompt(ig, text, len, &enc, ids, T, t0, t1);
+    wd_encoding_free(enc);
+    return st;
+}
+
+wd_status wd__ig_explain(wd__ig *ig, const char *text, size_t len, wd__ig_result *out) {
+    memset(out, 0, sizeof *out);
+    wd_encoding *enc = NULL;
+    int32_t *ids = NULL;
+    size_t T = 0, t0 = 0, t1 = 0;
+    wd_status st = prompt(ig, text, len, &enc, &ids, &T, &t0, &t1);
+    if (st) return st;
+    size_t nt = t1 - t0;
     double *attr = malloc((nt ? nt : 1) * sizeof *attr);
     out->tokens = calloc(nt ? nt : 1, sizeof *out->tokens);
-    if (!ids || !attr || !out->tokens) st = wd__fail(WD_ERR_NOMEM, "out of memory");
-    if (!st && T == 0) st = wd__fail(WD_ERR_INVALID_ARG, "integrated gradients: an empty prompt");
-    if (!st) {
-        memcpy(ids, j->head[r], nh * sizeof *ids);
-        memcpy(ids + nh, wd_encoding_ids(enc), nt * sizeof *ids);
-        memcpy(ids + nh + nt, j->tail[r], j->n_tail[r] * sizeof *ids);
-        st = wd__ig_explain_ids(ig, ids, T, nh, nh + nt, attr, out);
-    }
+    if (!attr || !out->tokens) st = wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (!st) st = wd__ig_explain_ids(ig, ids, T, t0, t1, attr, out);
     const wd_offset *off = wd_encoding_offsets(enc);
     wd_decode_params dp = wd_decode_params_default();
     for (size_t i = 0; !st && i < nt; i++) {
         wd__ig_token *tk = &out->tokens[i];
         tk->start = off[i].start, tk->end = off[i].end;
-        tk->id = ids[nh + i];
+        tk->id = ids[t0 + i];
         tk->attribution = attr[i];
         out->n_tokens = i + 1;
-        const char *v = wd_tokenizer_id_to_token(j->tok, tk->id);
-        if (v ? !(tk->piece = strdup(v)) : wd_tokenizer_decode(j->tok, &tk->id, 1, &dp, &tk->piece, NULL) != WD_OK)
+        const char *v = wd_tokenizer_id_to_token(ig->judge->tok, tk->id);
+        if (v ? !(tk->piece = strdup(v)) : wd_tokenizer_decode(ig->judge->tok, &tk->id, 1, &dp, &tk->piece, NULL) != WD_OK)
             st = wd__fail(WD_ERR_NOMEM, "out of memory");
     }
     free(ids);

@@ -145,6 +145,12 @@ void wd__ig_free(wd__ig *ig);
  * wd__ig_new_model), WD_ERR_NOMEM. */
 wd_status wd__ig_explain(wd__ig *ig, const char *text, size_t len, wd__ig_result *out);
 
+/* The prompt wd__ig_explain builds for text[0..len): *ids (malloc'd,
+ * caller frees) holds head + the text's tokens + tail, T of them, the
+ * text's at [*t0, *t1). Errors as wd__ig_explain's. */
+wd_status wd__ig_prompt(wd__ig *ig, const char *text, size_t len, int32_t **ids, size_t *T, size_t *t0,
+                        size_t *t1);
+
 /* One explanation from scratch: wd__ig_new + wd__ig_explain + wd__ig_free
  * (loads the model each time; keep an explainer for more than one text). */
 wd_status wd__ig_judge(const char *model_dir, const char *text, size_t len, const wd__ig_params *p,
@@ -174,6 +180,9 @@ wd_status wd__ig_nodes(wd__ig_rule rule, int m, double *alpha, double *w);
 /* The embedding width C of the explainer's decoder (extra's and grad's last
  * dimension). */
 size_t wd__ig_width(const wd__ig *ig);
+
+/* Rows per pass as planned by the last call (0 before any). */
+size_t wd__ig_batch(const wd__ig *ig);
 
 /* Static names: "logodds", "logp", "prob"; "gauss-legendre", "midpoint",
  * "trapezoid"; "zero", "pad", "token". */

@@ -464,7 +464,7 @@ static wd_status prompt(wd__ig *ig, const char *text, size_t len, wd_encoding **
         return st;
     }
     memcpy(*ids, j->head[r], nh * sizeof **ids);
-    memcpy(*ids + nh, wd_encoding_ids(*enc), nt * sizeof **ids);
+    if (nt) memcpy(*ids + nh, wd_encoding_ids(*enc), nt * sizeof **ids);
     memcpy(*ids + nh + nt, j->tail[r], j->n_tail[r] * sizeof **ids);
     return WD_OK;
 }

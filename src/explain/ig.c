@@ -24,6 +24,7 @@
 #include "explain/ig.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -506,6 +507,25 @@ wd_status wd__ig_explain(wd__ig *ig, const char *text, size_t len, wd__ig_result
     wd_encoding_free(enc);
     if (st) wd__ig_result_free(out);
     return st;
+}
+
+void wd__ig_group(const wd__ig_result *r, const size_t *start, const size_t *end, size_t n_units, double *out) {
+    if (n_units == 0) return;
+    memset(out, 0, n_units * sizeof *out);
+    for (size_t i = 0; i < r->n_tokens; i++) {
+        size_t s = r->tokens[i].start, e = r->tokens[i].end > s ? r->tokens[i].end : s + 1;
+        size_t best = 0, best_ov = 0, near = 0, near_d = SIZE_MAX;
+        for (size_t u = 0; u < n_units; u++) {
+            size_t lo = s > start[u] ? s : start[u], hi = e < end[u] ? e : end[u];
+            if (hi > lo) {
+                if (hi - lo > best_ov) best = u, best_ov = hi - lo;
+                continue;
+            }
+            size_t dist = e <= start[u] ? start[u] - e : s - end[u];
+            if (dist <= near_d) near = u, near_d = dist; /* a tie: the later unit */
+        }
+        out[best_ov ? best : near] += r->tokens[i].attribution;
+    }
 }
 
 wd_status wd__ig_judge(const char *model_dir, const char *text, size_t len, const wd__ig_params *p,

@@ -145,6 +145,17 @@ void wd__ig_free(wd__ig *ig);
  * wd__ig_new_model), WD_ERR_NOMEM. */
 wd_status wd__ig_explain(wd__ig *ig, const char *text, size_t len, wd__ig_result *out);
 
+/* Sums the token attributions of r into n_units units (words) given by
+ * their byte spans [start[u], end[u]) in the same text: out (n_units) gets,
+ * for each unit, the attributions of the tokens assigned to it. A token
+ * goes to the unit its span overlaps most (the first on a tie; an empty
+ * span counts as its first byte); one that overlaps none (a space, or
+ * punctuation outside every unit) to the nearest unit in bytes, the later
+ * one on a tie (a space joins the word after it, a comma the word before
+ * it). Every token lands in one unit, so the units keep the tokens' sum
+ * (and completeness). Nothing is written when n_units is 0. */
+void wd__ig_group(const wd__ig_result *r, const size_t *start, const size_t *end, size_t n_units, double *out);
+
 /* The prompt wd__ig_explain builds for text[0..len): *ids (malloc'd,
  * caller frees) holds head + the text's tokens + tail, T of them, the
  * text's at [*t0, *t1). Errors as wd__ig_explain's. */

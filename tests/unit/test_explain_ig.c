@@ -344,6 +344,24 @@ static void test_text(void **s) {
     free(dir);
 }
 
+/* ==== tokens into words =================================================== */
+
+static void test_group(void **s) {
+    (void)s;
+    /* "Hi there, you" with tokens "▁" [0,1) "Hi" [0,2) " the" [2,6) "re" [6,8)
+     * "," [8,9) " " [9,10) "you" [10,13) and an empty span at 13 */
+    wd__ig_token tk[] = {{0, 1, 0, NULL, 1},   {0, 2, 0, NULL, 2},   {2, 6, 0, NULL, 4},  {6, 8, 0, NULL, 8},
+                         {8, 9, 0, NULL, 16},  {9, 10, 0, NULL, 32}, {10, 13, 0, NULL, 64}, {13, 13, 0, NULL, 128}};
+    wd__ig_result r = {.tokens = tk, .n_tokens = 8};
+    size_t st[] = {0, 3, 10}, en[] = {2, 8, 13};
+    double out[3];
+    wd__ig_group(&r, st, en, 3, out);
+    assert_close(out[0], 3, 0);  /* "Hi": ▁ + Hi */
+    assert_close(out[1], 28, 0);  /* "there": " the" (3 of its bytes) + "re" + "," (nearest, before) */
+    assert_close(out[2], 224, 0); /* "you": " " (nearest, after) + "you" + the empty span at the end */
+    wd__ig_group(&r, st, en, 0, out);
+}
+
 /* ==== errors ============================================================== */
 
 static void test_errors(void **s) {
@@ -403,7 +421,8 @@ static void test_errors(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nodes),       cmocka_unit_test(test_gradient_fd), cmocka_unit_test(test_completeness),
-        cmocka_unit_test(test_torch_reference), cmocka_unit_test(test_text),   cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_torch_reference), cmocka_unit_test(test_text),   cmocka_unit_test(test_group),
+        cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,8 @@
  *     MIDPOINT        a_k = (k + 1/2)/m, w_k = 1/m (Riemann midpoint);
  *     TRAPEZOID       a_k = k/(m-1), ends weighted half (m >= 2).
  *
+ * An explainer keeps its decoder's activations: one thread at a time.
+ *
  * Cost: `steps` forward+backward passes of the decoder over the whole
  * prompt (in batches of rows, one row per node) plus one forward over the
  * two end points; no parameter gradient is formed (train/tdec.h's

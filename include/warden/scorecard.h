@@ -84,9 +84,9 @@ const char *wd_scorecard_metric_name(wd_scorecard_metric m);
 typedef struct wd_scorecard wd_scorecard;
 
 /* Reads a scorecard file. A bad key or value fails with WD_ERR_FORMAT and
- * the message "FILE:LINE:COL: field 'F': reason" (wd_last_error()); a file
- * that cannot be read with WD_ERR_IO. *out is NULL on failure; free with
- * wd_scorecard_free. */
+ * the message "FILE:LINE:COL: field 'F': reason" (wd_last_error()); a
+ * missing file with WD_ERR_NOT_FOUND, an unreadable one with WD_ERR_IO.
+ * *out is NULL on failure; free with wd_scorecard_free. */
 wd_status wd_scorecard_load(const char *path, wd_scorecard **out);
 /* The same from len bytes of YAML; name is the file name in messages. */
 wd_status wd_scorecard_load_string(const char *yaml, size_t len, const char *name, wd_scorecard **out);

@@ -191,14 +191,14 @@ void wd__scorecard_html(wd__strbuf *b, const wd_scorecard_result *r) {
                       wd__scorecard_pooled(sc) ? "all items pooled" : "the most severe row");
     size_t n_m;
     const wd_scorecard_metric *ms = wd_scorecard_metrics_of(r->kind, &n_m);
-    wd__strbuf_puts(b, "<div class=\"tbl\"><table><tr><th>category</th><th>level</th>");
+    wd__strbuf_puts(b, "<div class=\"tbl\"><table><tr><th>category</th><th style=\"text-align:left\">level</th>");
     for (size_t j = 0; j < n_m; j++) {
         wd__strbuf_printf(b, "<th>%s", wd__scorecard_metric_label(ms[j]));
         if (ms[j] == WD_SCORECARD_METRIC_ATTACKED_DETECTION || ms[j] == WD_SCORECARD_METRIC_ATTACK_SUCCESS)
             wd__strbuf_puts(b, " (worst)");
         wd__strbuf_puts(b, "</th>");
     }
-    wd__strbuf_puts(b, "<th>why</th></tr>");
+    wd__strbuf_puts(b, "<th style=\"text-align:left\">why</th></tr>");
     char name[64], empty[512] = "";
     for (size_t i = 0; i < WD_SCORECARD_ROWS; i++) {
         const wd_scorecard_row *row = &r->rows[i];
@@ -212,7 +212,8 @@ void wd__scorecard_html(wd__strbuf *b, const wd_scorecard_result *r) {
         wd__scorecard_row_name(i, name, sizeof name);
         wd__strbuf_puts(b, i == WD_SCORECARD_ROW_ALL ? "<tr><td><b>" : "<tr><td>");
         esc(b, name);
-        wd__strbuf_puts(b, i == WD_SCORECARD_ROW_ALL ? "</b></td><td>" : "</td><td>");
+        wd__strbuf_puts(b, i == WD_SCORECARD_ROW_ALL ? "</b></td><td style=\"text-align:left\">"
+                                                     : "</td><td style=\"text-align:left\">");
         badge(b, r, row->level);
         wd__strbuf_puts(b, "</td>");
         for (size_t j = 0; j < n_m; j++)
@@ -229,8 +230,8 @@ void wd__scorecard_html(wd__strbuf *b, const wd_scorecard_result *r) {
         wd__strbuf_puts(b, " (insufficient data). Give the data a category field to level them.</p>\n");
     }
     /* the levels explained */
-    wd__strbuf_puts(b, "<h3>The levels</h3><div class=\"tbl\"><table><tr><th>level</th><th>starts when</th>"
-                       "<th>what to do</th></tr>");
+    wd__strbuf_puts(b, "<h3>The levels</h3><div class=\"tbl\"><table><tr><th>level</th>"
+                       "<th style=\"text-align:left\">starts when</th><th style=\"text-align:left\">what to do</th></tr>");
     for (size_t l = 0; l < wd_scorecard_n_levels(sc); l++) {
         wd__strbuf_puts(b, "<tr><td>");
         badge(b, r, (int)l);

@@ -232,6 +232,21 @@ static void test_levels(void **state) {
     const wd_scorecard_value *d = &r->rows[WD_CATEGORY_S2].metric[WD_SCORECARD_METRIC_DETECTION];
     assert_true(fabs(d->ci_low - 10.0 / (10.0 + 1.959963984540054 * 1.959963984540054)) < 1e-12);
     assert_true(fabs(d->ci_high - 1.0) < 1e-12);
+    /* Wilson 95% intervals against values computed apart (Python, the closed form
+     * (p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)); 19/20 is the
+     * textbook 76.4%-99.1% */
+    wd_scorecard_evidence *e2 = malloc(sizeof *e2);
+    wd_scorecard_evidence_init(e2, WD_SCORECARD_KIND_GUARD);
+    add(e2, "clean", WD_LABEL_HARMFUL, WD_CATMASK(WD_CATEGORY_S3), 19, 20);
+    add(e2, "clean", WD_LABEL_BENIGN, 0, 3, 30);
+    wd_scorecard_result *r2 = level_of(sc2, e2);
+    const wd_scorecard_value *w1 = &r2->rows[WD_CATEGORY_S3].metric[WD_SCORECARD_METRIC_DETECTION],
+                             *w2 = &r2->rows[WD_SCORECARD_ROW_ALL].metric[WD_SCORECARD_METRIC_OVER_FLAGGING];
+    assert_true(fabs(w1->ci_low - 0.763868806553258) < 1e-12 && fabs(w1->ci_high - 0.9911185511992047) < 1e-12);
+    assert_true(fabs(w2->ci_low - 0.03459988874733419) < 1e-12 && fabs(w2->ci_high - 0.25621082579184085) < 1e-12);
+    assert_true(w2->compared == w2->ci_high); /* higher is worse: the high end */
+    wd_scorecard_result_free(r2);
+    free(e2);
     assert_true(d->compared == d->ci_low);
     assert_int_equal(d->level, 2);
     assert_int_equal(r->level, r->rows[WD_SCORECARD_ROW_ALL].level);

@@ -6,8 +6,9 @@
  *                      finish: key, source, record, label, categories,
  *                      transform, text, text_hash, flagged, score,
  *                      predicted categories, latency_ms, verdict
- *   OUT/metrics.json   every metric of the clean run, per source, and the
- *                      detection of each attack next to the clean one
+ *   OUT/metrics.json   every metric of the clean run, per source, the
+ *                      detection of each attack next to the clean one, and
+ *                      the risk scorecard (warden/scorecard.h; null without)
  *   OUT/report.html    the same as a self-contained page with SVG plots
  *
  * What is scored is abstract: a wd_eval_scorer callback gets a batch of
@@ -41,6 +42,7 @@
 #include "warden/dataset.h"
 #include "warden/guard.h"
 #include "warden/metrics.h"
+#include "warden/scorecard.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,6 +83,16 @@ typedef struct wd_eval_params {
     void (*progress)(void *user, size_t done, size_t total);
     void *progress_user;
     const volatile sig_atomic_t *stop; /* polled between batches; may be NULL         */
+    /* The risk scorecard (borrowed; NULL: none, metrics.json's "scorecard"
+     * is null): a level per hazard category into metrics.json and the
+     * report. Its evidence is the scorer's decisions (a guard: detection,
+     * under attack, over-flagging) unless scorecard_evidence is set: then
+     * that function fills ev (initialised for the guard kind) from
+     * results.jsonl when the outputs are written (the red team's attack
+     * success). */
+    const wd_scorecard *scorecard;
+    wd_status (*scorecard_evidence)(void *user, const char *results_path, wd_scorecard_evidence *ev);
+    void *scorecard_user;
 } wd_eval_params;
 
 wd_eval_params wd_eval_params_default(void);

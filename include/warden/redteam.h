@@ -26,7 +26,10 @@
  * OUT/redteam.json:
  *   {"transforms": [{"transform", "harmful", "benign", "judged",
  *                    "refusal_rate", "asr_keyword", "asr_judge",
- *                    "over_refusal"}, ...]}   (a NaN rate is null)
+ *                    "over_refusal"}, ...],   (a NaN rate is null)
+ *    "scorecard": {...} | null}  (with params.eval.scorecard: the levels per
+ *                    category from attack success and over-refusal,
+ *                    warden/scorecard.h; also in metrics.json and the report)
  */
 #ifndef WARDEN_REDTEAM_H
 #define WARDEN_REDTEAM_H

@@ -13,6 +13,7 @@
 
 #include "warden/base.h"
 #include "warden/metrics.h"
+#include "warden/scorecard.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +45,7 @@ typedef struct wd_report {
     size_t                    n_sources;
     const wd_report_attack   *attacks;
     size_t                    n_attacks;
+    const wd_scorecard_result *scorecard; /* the "Risk scorecard" section; NULL: none */
 } wd_report;
 
 /* Renders the report as HTML into a malloc'd NUL-terminated string (*out,

@@ -24,6 +24,7 @@
 #include "warden/metrics.h"
 #include "warden/attack.h"
 #include "warden/report.h"
+#include "warden/scorecard.h"
 #include "warden/eval.h"
 #include "warden/redteam.h"
 

@@ -300,6 +300,30 @@ static double rate(size_t a, size_t b) { return b ? (double)a / (double)b : NAN;
 
 static cJSON *jnum(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
+/* The run's scorecard (warden/scorecard.h) from the units done, or from
+ * the params' evidence function; *out NULL without a scorecard. */
+static wd_status scorecard_of(const run *r, wd_scorecard_result **out) {
+    *out = NULL;
+    if (!r->p->scorecard) return WD_OK;
+    wd_scorecard_evidence *ev = malloc(sizeof *ev);
+    if (!ev) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    wd_scorecard_evidence_init(ev, WD_SCORECARD_KIND_GUARD);
+    wd_status st = WD_OK;
+    if (r->p->scorecard_evidence) {
+        st = r->p->scorecard_evidence(r->p->scorecard_user, r->results_path, ev);
+    } else {
+        for (size_t u = 0; !st && u < r->n_units; u++) {
+            const item *it = &r->items[u % r->n_items];
+            if (r->res[u].done)
+                st = wd_scorecard_evidence_add(ev, transform_name(r, u / r->n_items), it->label, it->cats,
+                                               r->res[u].flagged);
+        }
+    }
+    if (!st) st = wd_scorecard_evaluate(r->p->scorecard, ev, out);
+    free(ev);
+    return st;
+}
+
 static wd_status write_outputs(const run *r, const char *out_dir, bool complete) {
     wd_status st;
     wd_metrics *m;
@@ -352,6 +376,11 @@ static wd_status write_outputs(const run *r, const char *out_dir, bool complete)
     }
     wd_metrics_summary *sum;
     if ((st = wd_metrics_summarize(m, &r->p->metrics, &sum))) goto out;
+    wd_scorecard_result *card;
+    if ((st = scorecard_of(r, &card))) {
+        wd_metrics_summary_free(sum);
+        goto out;
+    }
 
     /* metrics.json */
     cJSON *o = cJSON_CreateObject();
@@ -390,6 +419,10 @@ static wd_status write_outputs(const run *r, const char *out_dir, bool complete)
         cJSON_AddItemToObject(e, "attacked_fpr", jnum(ra->attacked_fpr));
         cJSON_AddItemToArray(aa, e);
     }
+    char *cj = card ? wd_scorecard_result_json(card) : NULL;
+    cJSON *cjo = cj ? cJSON_Parse(cj) : NULL;
+    free(cj);
+    cJSON_AddItemToObject(o, "scorecard", cjo ? cjo : cJSON_CreateNull());
     char *txt = wd__json_print(o, true);
     cJSON_Delete(o);
     char *mpath = wd__path_join(out_dir, "metrics.json"), *hpath = wd__path_join(out_dir, "report.html");
@@ -406,12 +439,13 @@ static wd_status write_outputs(const run *r, const char *out_dir, bool complete)
         gmtime_r(&now, &tmv);
         strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M UTC", &tmv);
         wd_report rep = {r->p->title, r->p->subject, stamp, complete, done, r->n_units, sum,
-                         srcs, r->n_src, atk, r->n_t - 1};
+                         srcs, r->n_src, atk, r->n_t - 1, card};
         st = wd_report_write_html(&rep, hpath);
     }
     free(txt);
     free(mpath);
     free(hpath);
+    wd_scorecard_result_free(card);
     wd_metrics_summary_free(sum);
 out:
     free(srcs);

@@ -25,6 +25,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/strbuf.h"
+#include "eval/scorecard_internal.h"
 
 #define MAX_POINTS 1500
 
@@ -424,6 +425,7 @@ wd_status wd_report_html(const wd_report *r, char **out) {
     kpi(&b, "latency p99", ms, s->latency_p99);
     kpi_count(&b, "items scored", s->n_scored);
     wd__strbuf_puts(&b, "</section>\n");
+    if (r->scorecard) wd__scorecard_html(&b, r->scorecard);
 
     /* curves */
     wd__strbuf_puts(&b, "<h2>Ranking</h2><div class=\"grid2\"><div class=\"card\"><h3>Precision&ndash;recall</h3>");

@@ -52,7 +52,7 @@ public_layer() {
     config | model) echo model ;;
     guard | textclf) echo guard ;;
     certify) echo certify ;;
-    eval | attack | metrics | report | redteam) echo eval ;;
+    eval | attack | metrics | report | redteam | scorecard) echo eval ;;
     train) echo train ;;
     weights) echo weights ;;
     serve) echo serve ;;

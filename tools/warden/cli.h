@@ -52,6 +52,14 @@ bool cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, lo
  * status of the usage error or failure it printed. */
 int cli_steer_apply(wd_model *m, const char *spec, const char *cmd);
 
+/* --scorecard FILE / --no-scorecard (eval, redteam; cli_scorecard.c): *out
+ * = the file's scorecard, the built-in one (path NULL) or none (off).
+ * Returns -1 when done, else the exit status of the error it printed. */
+int cli_scorecard_load(const char *path, bool off, const char *cmd, wd_scorecard **out);
+/* Prints the "scorecard" of a metrics.json or redteam.json: the overall
+ * level and each row with items. Nothing when there is none. */
+void cli_scorecard_print(const char *json_path);
+
 /* Each subcommand: tools/warden/cmd_NAME.c defines cmd_NAME. */
 int cmd_version(int argc, char **argv);
 int cmd_attack(int argc, char **argv);

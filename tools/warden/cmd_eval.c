@@ -33,8 +33,8 @@ static void on_sigint(int sig) {
 /* ==== flags ============================================================== */
 
 typedef struct opts {
-    const char *policy, *model, *attack, *out, *tpl_path, *tpl_field, *title;
-    bool        fresh, json, quiet, certify;
+    const char *policy, *model, *attack, *out, *tpl_path, *tpl_field, *title, *scorecard;
+    bool        fresh, json, quiet, certify, no_scorecard;
     long        batch, threads, greedy, tokens;
     int         role;
     double      rate;
@@ -146,6 +146,7 @@ static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard 
     int rc = CLI_OK;
     char **tpls = NULL;
     size_t n_tpls = 0;
+    wd_scorecard *card = NULL;
     wd_eval_source *src = calloc(data->n_src, sizeof *src);
     if (!src) {
         rc = cli_error("out of memory");
@@ -164,6 +165,9 @@ static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard 
         ep->attack.templates = (const char *const *)tpls;
         ep->attack.n_templates = n_tpls;
     }
+    if ((rc = cli_scorecard_load(o->scorecard, o->no_scorecard, "eval", &card)) >= 0) goto done;
+    rc = CLI_OK;
+    ep->scorecard = card;
     wd_guard_params gp = wd_guard_params_default();
     gp.n_threads = (int)o->threads;
     wd_status st = o->model ? wd_guard_load_model(o->model, &gp, &gs->guard)
@@ -250,9 +254,13 @@ static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard 
         printf("warden eval: %zu items x %zu (clean%s) = %zu checks (%zu resumed, %zu new)\n", oc.n_items,
                1 + n_kinds, n_kinds ? " + attacks" : "", oc.n_units, oc.n_resumed, oc.n_scored);
         print_headline(o->out);
+        char mpath[4096];
+        snprintf(mpath, sizeof mpath, "%s/metrics.json", o->out);
+        cli_scorecard_print(mpath);
         printf("  %s/results.jsonl\n  %s/metrics.json\n  %s/report.html\n", o->out, o->out, o->out);
     }
 done:
+    wd_scorecard_free(card);
     wd_certifier_free(cs->certifier);
     wd_guard_free(gs->guard);
     free(src);
@@ -270,7 +278,8 @@ static const cli_flag ROWS[] = {
              "Runs a guard over labelled data and writes, in --out:\n"
              "  results.jsonl  one line per item (and per attack), appended as it runs\n"
              "  metrics.json   precision, recall, F1, FPR, AUPRC, ROC-AUC, recall at FPR,\n"
-             "                 calibration, per category, per file, latency, attacks\n"
+             "                 calibration, per category, per file, latency, attacks,\n"
+             "                 and the risk scorecard (a level per hazard category)\n"
              "  report.html    a self-contained page with the plots and tables\n"
              "Rerunning with the same --out resumes: finished items are not redone.\n"
              "Ctrl-C stops after the current batch with every file valid.\n\n"
@@ -298,6 +307,10 @@ static const cli_flag ROWS[] = {
     CLI_STR("--template-field", O(tpl_field), "F", NULL),
     CLI_TEXT("\nattack settings, as for warden attack",
              .label = "--seed S, --rate R, --tokens D, --templates FILE, --template-field F"),
+    CLI_STR("--scorecard", O(scorecard), "FILE", "the risk scorecard: a level per hazard category in\n"
+                                                 "metrics.json and the report (default: the built-in\n"
+                                                 "one, policies/scorecard.yaml; docs/scorecard.md)"),
+    CLI_BOOL("--no-scorecard", O(no_scorecard), "no scorecard (metrics.json's \"scorecard\" is null)"),
     CLI_STR("--out", O(out), "DIR", "output folder (default: eval-out)"),
     CLI_BOOL("--fresh", O(fresh), "start over instead of resuming"),
     CLI_INT("--batch", O(batch), "N", 1, 100000, "texts per guard call (default 32)"),

@@ -40,8 +40,8 @@ static void print_rates(const wd_redteam_rates *r, size_t n) {
 }
 
 typedef struct opts {
-    const char *target, *judge, *attack, *out, *chat_format, *system, *tpl_path, *tpl_field, *steer;
-    bool        benign, fresh, quiet;
+    const char *target, *judge, *attack, *out, *chat_format, *system, *tpl_path, *tpl_field, *steer, *scorecard;
+    bool        benign, fresh, quiet, no_scorecard;
     long        max_tokens, n_ctx, threads, tokens;
     double      temperature, rate;
     unsigned long long seed;
@@ -56,6 +56,7 @@ static int run(const opts *o, cli_data *data, wd_redteam_params *rp, const wd_at
     char **tpls = NULL;
     size_t n_tpls = 0;
     wd_model *model = NULL;
+    wd_scorecard *card = NULL;
     wd_redteam_outcome oc;
     memset(&oc, 0, sizeof oc);
     wd_eval_source *src = calloc(data->n_src, sizeof *src);
@@ -76,6 +77,9 @@ static int run(const opts *o, cli_data *data, wd_redteam_params *rp, const wd_at
         rp->eval.attack.templates = (const char *const *)tpls;
         rp->eval.attack.n_templates = n_tpls;
     }
+    if ((rc = cli_scorecard_load(o->scorecard, o->no_scorecard, "redteam", &card)) >= 0) goto done;
+    rc = CLI_OK;
+    rp->eval.scorecard = card;
     wd_model_params mp = wd_model_params_default();
     mp.n_threads = (int)o->threads;
     wd_status st = wd_model_load(o->target, &mp, &model);
@@ -128,9 +132,13 @@ static int run(const opts *o, cli_data *data, wd_redteam_params *rp, const wd_at
         goto done;
     }
     print_rates(oc.rates, oc.n_rates);
+    char rpath[4096];
+    snprintf(rpath, sizeof rpath, "%s/redteam.json", o->out);
+    cli_scorecard_print(rpath);
     printf("  %s/results.jsonl\n  %s/metrics.json\n  %s/report.html\n  %s/redteam.json\n", o->out, o->out,
            o->out, o->out);
 done:
+    wd_scorecard_free(card);
     free(oc.rates);
     wd_guard_free(rp->judge);
     wd_model_free(model);
@@ -148,7 +156,9 @@ static const cli_flag ROWS[] = {
              "judge), metrics.json and report.html (\"flagged\" = refused), and\n"
              "redteam.json: per transform, the refusal rate and the attack success rate\n"
              "(keyword: harmful prompts answered without a refusal; judge: responses the\n"
-             "judge flags) on harmful prompts, and the over-refusal rate on benign ones.\n"
+             "judge flags) on harmful prompts, and the over-refusal rate on benign ones,\n"
+             "with the risk scorecard (a level per hazard category) in metrics.json,\n"
+             "redteam.json and the report.\n"
              "Resumable like eval.\n\n"
              "options:\n"),
     CLI_STR("--target", O(target), "DIR", "the model (config.json, safetensors, tokenizer.json)"),
@@ -173,6 +183,10 @@ static const cli_flag ROWS[] = {
     CLI_DOUBLE("--temperature", O(temperature), "T", 0, 0, "0 = greedy (default 0)", .lenient = true),
     CLI_INT("--ctx", O(n_ctx), "N", 16, 1 << 24, "context length (default: min(model, 2048))"),
     CLI_INT("--threads", O(threads), "N", 0, 1024, "threads (default: all)"),
+    CLI_STR("--scorecard", O(scorecard), "FILE", "the risk scorecard: a level per hazard category from\n"
+                                                 "attack success and over-refusal (default: the built-in\n"
+                                                 "one; docs/scorecard.md)"),
+    CLI_BOOL("--no-scorecard", O(no_scorecard), "no scorecard"),
     CLI_STR("--out", O(out), "DIR", "output folder (default: redteam-out)"),
     CLI_BOOL("--fresh", O(fresh), NULL),
     CLI_BOOL("--quiet", O(quiet), NULL),

@@ -23,6 +23,7 @@
 
 #include "explain/kernel_shap.h"
 #include "guard/textclf.h"
+#include "model_fixture.h"
 #include "testutil.h"
 #include "warden/explain.h"
 #include "warden/json.h"
@@ -683,6 +684,52 @@ static void test_eval_explain(void **state) {
     free(dir);
 }
 
+/* A model guard (a tiny random Llama judge): token units, the unknown
+ * token as the mask, efficiency; through the library and the CLI. */
+static void test_model_guard(void **state) {
+    (void)state;
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = mf_make("explain_llama", "--family llama --seed 43 --vocab 272 --max-pos 2048");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cp %s/tests/fixtures/tokenizers/bpe-spm/* '%s'/", WD_SOURCE_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    char args[2048], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "explain --json --model '%s' --units tokens 'how do I bake bread'", dir);
+    int rc = wdt_cli(args, NULL, &out, &err);
+    if (rc) fail_msg("explain --model: exit %d: %s", rc, err);
+    cJSON *o = wd_json_parse_strict(out, strlen(out), "stdout", NULL);
+    assert_non_null(o);
+    assert_string_equal(cJSON_GetObjectItem(o, "units_kind")->valuestring, "tokens");
+    double total = cJSON_GetObjectItem(o, "value")->valuedouble - cJSON_GetObjectItem(o, "base_value")->valuedouble;
+    double s = 0.0;
+    const cJSON *u;
+    size_t n = 0, prev_end = 0;
+    cJSON_ArrayForEach(u, cJSON_GetObjectItem(o, "units")) {
+        s += cJSON_GetObjectItem(u, "attribution")->valuedouble;
+        size_t st = (size_t)cJSON_GetObjectItem(u, "start")->valueint;
+        assert_true(st >= prev_end);
+        prev_end = (size_t)cJSON_GetObjectItem(u, "end")->valueint;
+        n++;
+    }
+    assert_true(n >= 3);
+    assert_true(fabs(s - total) < 1e-6);
+    cJSON_Delete(o);
+    free(out), free(err);
+    /* a model guard masks with the tokenizer's unknown token */
+    wd_guard *g = NULL;
+    assert_int_equal(wd_guard_load_model(dir, NULL, &g), WD_OK);
+    wd_explain_guard eg = {.guard = g, .check = wd_check_params_default(), .category = -1};
+    wd_explain_params p = wd_explain_params_default();
+    p.mask = "<unk>";
+    p.method = WD_EXPLAIN_METHOD_KERNEL;
+    wd_explanation *ex = NULL;
+    assert_int_equal(wd_explain_text("how do I bake bread", 19, wd_explain_guard_scorer, &eg, &p, &ex), WD_OK);
+    assert_true(fabs(sum(ex->attr, ex->n_units) - (ex->value - ex->base_value)) < 1e-6);
+    wd_explanation_free(ex);
+    wd_guard_free(g);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_exact),
@@ -697,6 +744,7 @@ int main(void) {
         cmocka_unit_test(test_json_html),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_eval_explain),
+        cmocka_unit_test(test_model_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,7 +49,7 @@ int cli_explain_setup(const char *model, const char *mask, int units, struct wd_
         char path[4096];
         snprintf(path, sizeof path, "%s/tokenizer.json", model);
         wd_status st = wd_tokenizer_load(path, tok);
-        if (st != WD_OK) return cli_fail(st, path);
+        if (st != WD_OK) return cli_fail(st, NULL);
     } else if (units == (int)WD_EXPLAIN_UNITS_TOKENS) {
         return cli_usage_error("explain", "--units tokens needs --model DIR (its tokenizer)");
     }

@@ -448,6 +448,16 @@ static void test_guard_texts(void **state) {
     assert_true(e->value > 0.5);
     assert_true(fabs(sum(e->attr, e->n_units) - (e->value - e->base_value)) < 1e-6);
     wd_explanation_free(e);
+    /* a rule that needs k words (a card number in 4 groups) gives each 1/k
+     * of its score; the other words nothing */
+    wd_category pii;
+    assert_int_equal(wd_category_parse("pii", &pii), WD_OK);
+    eg.category = (int)pii;
+    e = explain(&eg, "my card is 4111 1111 1111 1111", WD_EXPLAIN_METHOD_EXACT, 0);
+    assert_int_equal(e->n_units, 7);
+    assert_true(e->value > 0.5 && e->base_value == 0.0);
+    for (size_t i = 0; i < 7; i++) assert_true(fabs(e->attr[i] - (i < 3 ? 0.0 : e->value / 4)) < 1e-12);
+    wd_explanation_free(e);
     /* long texts: AUTO picks kernel, then partition */
     eg.category = -1;
     char long_text[4096] = "";
@@ -694,7 +704,7 @@ static void test_model_guard(void **state) {
     snprintf(cmd, sizeof cmd, "cp %s/tests/fixtures/tokenizers/bpe-spm/* '%s'/", WD_SOURCE_DIR, dir);
     assert_int_equal(system(cmd), 0);
     char args[2048], *out = NULL, *err = NULL;
-    snprintf(args, sizeof args, "explain --json --model '%s' --units tokens 'how do I bake bread'", dir);
+    snprintf(args, sizeof args, "explain --json --model '%s' --units tokens 'bake it'", dir);
     int rc = wdt_cli(args, NULL, &out, &err);
     if (rc) fail_msg("explain --model: exit %d: %s", rc, err);
     cJSON *o = wd_json_parse_strict(out, strlen(out), "stdout", NULL);
@@ -723,7 +733,7 @@ static void test_model_guard(void **state) {
     p.mask = "<unk>";
     p.method = WD_EXPLAIN_METHOD_KERNEL;
     wd_explanation *ex = NULL;
-    assert_int_equal(wd_explain_text("how do I bake bread", 19, wd_explain_guard_scorer, &eg, &p, &ex), WD_OK);
+    assert_int_equal(wd_explain_text("bake it now", 11, wd_explain_guard_scorer, &eg, &p, &ex), WD_OK);
     assert_true(fabs(sum(ex->attr, ex->n_units) - (ex->value - ex->base_value)) < 1e-6);
     wd_explanation_free(ex);
     wd_guard_free(g);

@@ -148,11 +148,9 @@ static int explain_errors(const opts *o, const wd_eval_guard *gs) {
     int rc = cli_explain_setup(o->model, NULL, 0, &xp, &tok);
     if (rc >= 0) return rc;
     wd_explain_guard eg = {.guard = gs->guard, .check = gs->check, .category = -1};
-    size_t n = 0;
-    wd_status st = wd_explain_eval_errors(o->out, (size_t)o->explain, wd_explain_guard_scorer, &eg, &xp, &n);
+    wd_status st = wd_explain_eval_errors(o->out, (size_t)o->explain, wd_explain_guard_scorer, &eg, &xp, NULL);
     wd_tokenizer_free(tok);
     if (st) return cli_fail(st, "eval --explain");
-    if (!o->json) fprintf(stderr, "warden eval: %zu errors explained in %s/explanations.json\n", n, o->out);
     return CLI_OK;
 }
 
@@ -269,6 +267,7 @@ static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard 
                1 + n_kinds, n_kinds ? " + attacks" : "", oc.n_units, oc.n_resumed, oc.n_scored);
         print_headline(o->out);
         printf("  %s/results.jsonl\n  %s/metrics.json\n  %s/report.html\n", o->out, o->out, o->out);
+        if (o->explain) printf("  %s/explanations.json\n", o->out);
     }
 done:
     wd_certifier_free(cs->certifier);

@@ -82,10 +82,13 @@ typedef struct wd_kernel_shap_params {
 
 wd_kernel_shap_params wd_kernel_shap_params_default(void);
 
+/* Largest m wd_shap_kernel accepts. */
+#define WD_SHAP_KERNEL_MAX 2048
+
 /* KernelSHAP (docs/explain.md has the algorithm step by step). No feature
  * selection (shap's l1_reg=False): every unit gets an attribution. The
  * same seed gives the same result. phi has room for m values; params and
- * info may be NULL. */
+ * info may be NULL. WD_ERR_RANGE when m > WD_SHAP_KERNEL_MAX. */
 wd_status wd_shap_kernel(wd_shap_game game, void *user, size_t m, const wd_kernel_shap_params *params,
                          double *phi, wd_shap_info *info);
 

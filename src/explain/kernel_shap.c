@@ -335,6 +335,9 @@ wd_status wd__kshap_solve(const wd__kshap_design *d, const double *y, double fx,
 wd_status wd_shap_kernel(wd_shap_game game, void *user, size_t m, const wd_kernel_shap_params *params,
                          double *phi, wd_shap_info *info) {
     if (!game || (m && !phi)) return wd__fail(WD_ERR_INVALID_ARG, "shap_kernel: NULL argument");
+    if (m > WD_SHAP_KERNEL_MAX)
+        return wd__fail(WD_ERR_RANGE, "shap_kernel: %zu units, at most %d (the regression is m^2 per row); "
+                                      "use the partition explainer", m, WD_SHAP_KERNEL_MAX);
     size_t mm = m ? m : 1;
     uint8_t *ends = calloc(2, mm);
     if (!ends) return wd__fail(WD_ERR_NOMEM, "kernel_shap: out of memory");

@@ -24,7 +24,8 @@
  *
  * v(N) and v(all - N) were computed at N's parent (as its halves), so each
  * split costs 4 new evaluations: 4(m - 1) + 2 in all. The tree is walked
- * level by level, one batch of evaluations per level.
+ * level by level; a level's coalitions go to the game in calls of at most
+ * ROW_BYTES bytes of rows (so a long text never needs m^2 bytes).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +43,18 @@ static void fill(uint8_t *row, size_t m, size_t lo, size_t hi, int inside) {
     for (size_t i = 0; i < m; i++) row[i] = (uint8_t)(((i >= lo && i < hi) ? 1 : 0) == inside);
 }
 
+/* Coalition rows per game call: 4 per split, at most ROW_BYTES bytes. */
+#define ROW_BYTES ((size_t)1 << 24)
+
 wd_status wd_shap_partition(wd_shap_game game, void *user, size_t m, double *phi, wd_shap_info *info) {
     if (!game || (m && !phi)) return wd__fail(WD_ERR_INVALID_ARG, "shap_partition: NULL argument");
     size_t mm = m ? m : 1;
-    /* a level has at most m nodes; each split asks 4 coalitions */
+    size_t per_call = ROW_BYTES / (4 * mm); /* splits per game call */
+    if (per_call < 1) per_call = 1;
+    if (per_call > mm) per_call = mm;
     node *cur = malloc(mm * sizeof *cur), *next = malloc(mm * sizeof *next);
-    uint8_t *rows = malloc(4 * mm * mm);
-    double *v = malloc(4 * mm * sizeof *v);
+    uint8_t *rows = malloc(4 * per_call * mm);
+    double *v = malloc(4 * mm * sizeof *v); /* a level's values: 4 per split, < 2m */
     if (!cur || !next || !rows || !v) {
         free(cur), free(next), free(rows), free(v);
         return wd__fail(WD_ERR_NOMEM, "shap_partition: out of memory");
@@ -65,22 +71,24 @@ wd_status wd_shap_partition(wd_shap_game game, void *user, size_t m, double *phi
     while (st == WD_OK && n_cur) {
         size_t n_split = 0;
         for (size_t k = 0; k < n_cur; k++) {
-            const node *nd = &cur[k];
-            if (nd->hi - nd->lo < 2) {
-                phi[nd->lo] = nd->share;
-                continue;
-            }
-            size_t mid = nd->lo + (nd->hi - nd->lo) / 2;
-            uint8_t *r = rows + 4 * n_split * m;
-            fill(r, m, nd->lo, mid, 1);          /* L          */
-            fill(r + m, m, mid, nd->hi, 1);      /* R          */
-            fill(r + 2 * m, m, mid, nd->hi, 0);  /* all - R    */
-            fill(r + 3 * m, m, nd->lo, mid, 0);  /* all - L    */
-            cur[n_split++] = *nd;                /* (k >= n_split: safe in place) */
+            if (cur[k].hi - cur[k].lo < 2) phi[cur[k].lo] = cur[k].share;
+            else cur[n_split++] = cur[k]; /* (k >= n_split: safe in place) */
         }
         if (!n_split) break;
-        st = game(user, rows, 4 * n_split, m, v);
-        n_evals += 4 * n_split;
+        for (size_t k0 = 0; st == WD_OK && k0 < n_split; k0 += per_call) {
+            size_t nk = n_split - k0 < per_call ? n_split - k0 : per_call;
+            for (size_t k = 0; k < nk; k++) {
+                const node *nd = &cur[k0 + k];
+                size_t mid = nd->lo + (nd->hi - nd->lo) / 2;
+                uint8_t *r = rows + 4 * k * m;
+                fill(r, m, nd->lo, mid, 1);         /* L       */
+                fill(r + m, m, mid, nd->hi, 1);     /* R       */
+                fill(r + 2 * m, m, mid, nd->hi, 0); /* all - R */
+                fill(r + 3 * m, m, nd->lo, mid, 0); /* all - L */
+            }
+            st = game(user, rows, 4 * nk, m, v + 4 * k0);
+            n_evals += 4 * nk;
+        }
         size_t n_next = 0;
         for (size_t k = 0; st == WD_OK && k < n_split; k++) {
             const node *nd = &cur[k];

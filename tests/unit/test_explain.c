@@ -260,6 +260,41 @@ static void test_closed_forms(void **state) {
     assert_true(max_diff(ke, closed, g.m) < 1e-9);
 }
 
+/* A long additive game: the partition explainer's level batches are split
+ * into several game calls (rows of 16 MiB at most), and stay exact. */
+typedef struct long_game {
+    size_t  m, calls;
+    double *w;
+} long_game;
+
+static wd_status long_value(void *user, const uint8_t *co, size_t n, size_t m, double *out) {
+    long_game *g = user;
+    for (size_t k = 0; k < n; k++) {
+        double s = 0.25;
+        for (size_t i = 0; i < m; i++) s += co[k * m + i] ? g->w[i] : 0.0;
+        out[k] = s;
+    }
+    g->calls++;
+    return WD_OK;
+}
+
+static void test_partition_long(void **state) {
+    (void)state;
+    long_game g = {.m = 6000};
+    g.w = malloc(g.m * sizeof *g.w);
+    double *phi = malloc(g.m * sizeof *phi);
+    uint64_t s = 9;
+    for (size_t i = 0; i < g.m; i++) g.w[i] = urand(&s) - 0.5;
+    wd_shap_info info;
+    assert_int_equal(wd_shap_partition(long_value, &g, g.m, phi, &info), WD_OK);
+    assert_true(max_diff(phi, g.w, g.m) < 1e-9);
+    assert_int_equal(info.n_evals, 4 * (g.m - 1) + 2);
+    assert_true(g.calls > 14); /* more calls than levels */
+    assert_int_equal(wd_shap_kernel(long_value, &g, WD_SHAP_KERNEL_MAX + 1, NULL, phi, NULL), WD_ERR_RANGE);
+    free(g.w);
+    free(phi);
+}
+
 static void test_bad_args(void **state) {
     (void)state;
     game g;
@@ -746,6 +781,7 @@ int main(void) {
         cmocka_unit_test(test_reference_kernel),
         cmocka_unit_test(test_efficiency),
         cmocka_unit_test(test_closed_forms),
+        cmocka_unit_test(test_partition_long),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_textclf_closed_form),
         cmocka_unit_test(test_guard_texts),

@@ -126,9 +126,11 @@ typedef enum wd_explain_method {
     WD_EXPLAIN_METHOD_EXACT = 1,
     WD_EXPLAIN_METHOD_KERNEL = 2,
     WD_EXPLAIN_METHOD_PARTITION = 3,
+    WD_EXPLAIN_METHOD_IG = 4,        /* integrated gradients: needs the model, not a scorer;
+                                        wd_explain_text answers WD_ERR_UNSUPPORTED */
 } wd_explain_method;
 
-/* "auto", "exact", "kernel", "partition"; NULL out of range. */
+/* "auto", "exact", "kernel", "partition", "ig"; NULL out of range. */
 const char *wd_explain_method_str(wd_explain_method m);
 
 typedef struct wd_explain_params {
@@ -146,7 +148,9 @@ typedef struct wd_explain_params {
 
 wd_explain_params wd_explain_params_default(void);
 
-/* An explanation: read its fields, free it with wd_explanation_free. */
+/* An explanation: read its fields, free it with wd_explanation_free. Every
+ * pointer is malloc'd and owned by it (an explainer other than
+ * wd_explain_text may fill one the same way, e.g. integrated gradients). */
 typedef struct wd_explanation {
     char              *text;      /* the explained text (a NUL-terminated copy)  */
     size_t             len;

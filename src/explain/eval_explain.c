@@ -140,8 +140,8 @@ wd_status wd_explain_eval_errors(const char *out_dir, size_t n_worst, wd_eval_sc
     wd_status st = res && js && rep ? WD_OK : wd__fail(WD_ERR_NOMEM, "explain: out of memory");
     if (st == WD_OK) st = read_errors(res, &fn, &n_fn, &fp, &n_fp);
     if (st == WD_OK) {
-        qsort(fn, n_fn, sizeof *fn, cmp_fn);
-        qsort(fp, n_fp, sizeof *fp, cmp_fp);
+        if (n_fn > 1) qsort(fn, n_fn, sizeof *fn, cmp_fn);
+        if (n_fp > 1) qsort(fp, n_fp, sizeof *fp, cmp_fp);
         n_fn_all = n_fn, n_fp_all = n_fp;
         if (n_fn > n_worst) n_fn = n_worst;
         if (n_fp > n_worst) n_fp = n_worst;

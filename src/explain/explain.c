@@ -26,7 +26,7 @@
 #define AUTO_EXACT_MAX 10
 #define AUTO_KERNEL_MAX 64
 
-static const char *const METHOD_NAMES[] = {"auto", "exact", "kernel", "partition"};
+static const char *const METHOD_NAMES[] = {"auto", "exact", "kernel", "partition", "ig"};
 
 const char *wd_explain_method_str(wd_explain_method m) {
     return (unsigned)m < sizeof METHOD_NAMES / sizeof METHOD_NAMES[0] ? METHOD_NAMES[m] : NULL;
@@ -151,6 +151,9 @@ wd_status wd_explain_text(const char *text, size_t len, wd_eval_scorer scorer, v
     if (st == WD_OK && method == WD_EXPLAIN_METHOD_EXACT && m > WD_SHAP_EXACT_MAX)
         st = wd__fail(WD_ERR_RANGE, "explain: %zu units are too many for exact Shapley (at most %d); use "
                                     "kernel or partition", m, WD_SHAP_EXACT_MAX);
+    if (st == WD_OK && method == WD_EXPLAIN_METHOD_IG)
+        st = wd__fail(WD_ERR_UNSUPPORTED, "explain: integrated gradients need the model's gradients, not a "
+                                          "scorer: they are not available through wd_explain_text");
     if (st == WD_OK && (unsigned)method > WD_EXPLAIN_METHOD_PARTITION)
         st = wd__fail(WD_ERR_INVALID_ARG, "explain: unknown method %d", (int)method);
     text_game g = {.text = ex->text, .len = len, .u = ex->units, .m = m, .mask = p.mask,

@@ -303,7 +303,7 @@ static void test_bad_args(void **state) {
     assert_int_equal(wd_shap_exact(game_value, &g, 21, phi, NULL), WD_ERR_RANGE);
     assert_int_equal(wd_shap_exact(NULL, &g, 3, phi, NULL), WD_ERR_INVALID_ARG);
     assert_int_equal(wd_shap_kernel(game_value, &g, 3, NULL, NULL, NULL), WD_ERR_INVALID_ARG);
-    g.m = 0;
+    memset(&g, 0, sizeof g); /* no units */
     wd_shap_info info;
     assert_int_equal(wd_shap_partition(game_value, &g, 0, NULL, &info), WD_OK);
     assert_int_equal(wd_shap_kernel(game_value, &g, 0, NULL, NULL, &info), WD_OK);
@@ -532,6 +532,11 @@ static void test_units_and_masks(void **state) {
     assert_int_equal(ex->n_units, 0);
     wd_explanation_free(ex);
     wd_explain_params p = wd_explain_params_default();
+    p.method = WD_EXPLAIN_METHOD_IG;
+    assert_int_equal(wd_explain_text("a b", 3, wd_explain_guard_scorer, &eg, &p, &ex), WD_ERR_UNSUPPORTED);
+    assert_null(ex);
+    assert_string_equal(wd_explain_method_str(WD_EXPLAIN_METHOD_IG), "ig");
+    assert_null(wd_explain_method_str((wd_explain_method)9));
     p.method = WD_EXPLAIN_METHOD_EXACT;
     char many[256] = "";
     for (int i = 0; i < 21; i++) strcat(many, "word ");

@@ -27,6 +27,7 @@
 #include "warden/scorecard.h"
 #include "warden/eval.h"
 #include "warden/redteam.h"
+#include "warden/explain.h"
 
 #include "warden/tokenizer.h"
 #include "warden/chat.h"

@@ -55,6 +55,7 @@ public_layer() {
     eval | attack | metrics | report | redteam | scorecard) echo eval ;;
     train) echo train ;;
     weights) echo weights ;;
+    explain) echo explain ;;
     serve) echo serve ;;
     *) echo top ;;
     esac

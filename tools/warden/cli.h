@@ -86,5 +86,15 @@ int cmd_landscape(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_resta(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+
+/* The explanation settings of `explain` and `eval --explain` (cmd_explain.c):
+ * with a model folder, its tokenizer (*tok, freed by the caller) for token
+ * units and its unknown token as the mask; with a policy, deletion. mask
+ * (NULL: that default; "": deletion) overrides. Returns -1 when done, else
+ * the exit status of the error it printed. */
+struct wd_explain_params;
+int cli_explain_setup(const char *model, const char *mask, int units, struct wd_explain_params *p,
+                      wd_tokenizer **tok);
 
 #endif

@@ -21,6 +21,7 @@
 #include "cli_flags.h"
 #include "warden/attack.h"
 #include "warden/eval.h"
+#include "warden/explain.h"
 #include "warden/guard.h"
 
 static volatile sig_atomic_t g_stop = 0;
@@ -35,7 +36,7 @@ static void on_sigint(int sig) {
 typedef struct opts {
     const char *policy, *model, *attack, *out, *tpl_path, *tpl_field, *title, *scorecard;
     bool        fresh, json, quiet, certify, no_scorecard;
-    long        batch, threads, greedy, tokens;
+    long        batch, threads, greedy, tokens, explain;
     int         role;
     double      rate;
     unsigned long long seed;
@@ -139,6 +140,20 @@ static void print_headline(const char *out) {
 
 static const char *const ROLES[] = {"input", "output", NULL};
 
+/* --explain N: the N worst false negatives and positives explained into
+ * OUT/explanations.json and the report (wd_explain_eval_errors). */
+static int explain_errors(const opts *o, const wd_eval_guard *gs) {
+    wd_explain_params xp = wd_explain_params_default();
+    wd_tokenizer *tok = NULL;
+    int rc = cli_explain_setup(o->model, NULL, 0, &xp, &tok);
+    if (rc >= 0) return rc;
+    wd_explain_guard eg = {.guard = gs->guard, .check = gs->check, .category = -1};
+    wd_status st = wd_explain_eval_errors(o->out, (size_t)o->explain, wd_explain_guard_scorer, &eg, &xp, NULL);
+    wd_tokenizer_free(tok);
+    if (st) return cli_fail(st, "eval --explain");
+    return CLI_OK;
+}
+
 /* Loads the guard (and the certifier), runs the evaluation and prints
  * the summary; returns the exit status. Frees data. */
 static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard *gs, wd_eval_certify *cs,
@@ -238,6 +253,7 @@ static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard 
         rc = cli_fail(st, "eval");
         goto done;
     }
+    if (o->explain && (rc = explain_errors(o, gs)) != CLI_OK) goto done;
     if (o->json) {
         char path[4096];
         snprintf(path, sizeof path, "%s/metrics.json", o->out);
@@ -258,6 +274,7 @@ static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard 
         snprintf(mpath, sizeof mpath, "%s/metrics.json", o->out);
         cli_scorecard_print(mpath);
         printf("  %s/results.jsonl\n  %s/metrics.json\n  %s/report.html\n", o->out, o->out, o->out);
+        if (o->explain) printf("  %s/explanations.json\n", o->out);
     }
 done:
     wd_scorecard_free(card);
@@ -316,6 +333,8 @@ static const cli_flag ROWS[] = {
     CLI_INT("--batch", O(batch), "N", 1, 100000, "texts per guard call (default 32)"),
     CLI_INT("--threads", O(threads), "N", 1, 1024, "guard threads (default 1)"),
     CLI_STR("--title", O(title), "TEXT", "the report's title"),
+    CLI_INT("--explain", O(explain), "N", 0, 1000, "explain the N worst false negatives and positives\n"
+                                                  "(explanations.json, a section of report.html)"),
     CLI_BOOL("--json", O(json), "print metrics.json to standard output at the end"),
     CLI_BOOL("--quiet", O(quiet), "no progress bar"),
     CLI_TEXT("\n"),

@@ -35,6 +35,7 @@ static const cli_command commands[] = {
     {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},
     {"score", cmd_score, "log-likelihood and perplexity of a text under a decoder"},
     {"check", cmd_check, "is a prompt or a response unsafe? (categories, scanners, spans)"},
+    {"explain", cmd_explain, "which words made the guard score a text so: Shapley attributions (SHAP)"},
     {"certify", cmd_certify, "certified erase-and-check of a prompt (suffix, insertion, infusion)"},
     {"serve", cmd_serve, "serve the guard over HTTP (OpenAI-compatible moderation API)"},
 };

@@ -126,8 +126,9 @@ typedef enum wd_explain_method {
     WD_EXPLAIN_METHOD_EXACT = 1,
     WD_EXPLAIN_METHOD_KERNEL = 2,
     WD_EXPLAIN_METHOD_PARTITION = 3,
-    WD_EXPLAIN_METHOD_IG = 4,        /* integrated gradients: needs the model, not a scorer;
-                                        wd_explain_text answers WD_ERR_UNSUPPORTED */
+    WD_EXPLAIN_METHOD_IG = 4,        /* integrated gradients: needs the model, not a scorer
+                                        (wd_explain_ig); wd_explain_text answers
+                                        WD_ERR_UNSUPPORTED */
 } wd_explain_method;
 
 /* "auto", "exact", "kernel", "partition", "ig"; NULL out of range. */
@@ -196,6 +197,51 @@ wd_status wd_explanation_write_html(const wd_explanation *const *ex, size_t n, c
 /* Only the <section> of n explanations (for another page); *out malloc'd. */
 wd_status wd_explanation_html_section(const wd_explanation *const *ex, size_t n, const char *heading,
                                       char **out);
+
+/* ==== integrated gradients of a decoder judge ============================ */
+
+/* What integrated gradients attributes (docs/explain.md): with p =
+ * p(unsafe) of the judge, LOGODDS log(p / (1 - p)) (the default; value and
+ * base_value are then logits, and p = sigmoid(base_value + sum attr)),
+ * LOGP log p, PROB p itself. */
+typedef enum wd_explain_ig_target {
+    WD_EXPLAIN_IG_TARGET_LOGODDS = 0,
+    WD_EXPLAIN_IG_TARGET_LOGP    = 1,
+    WD_EXPLAIN_IG_TARGET_PROB    = 2,
+} wd_explain_ig_target;
+
+/* The baseline the path starts from: AUTO (the default) = the pad token's
+ * embedding when the model names a pad or unknown token, else zeros; PAD
+ * (an error when there is none); ZERO. */
+typedef enum wd_explain_ig_baseline {
+    WD_EXPLAIN_IG_BASELINE_AUTO = 0,
+    WD_EXPLAIN_IG_BASELINE_PAD  = 1,
+    WD_EXPLAIN_IG_BASELINE_ZERO = 2,
+} wd_explain_ig_baseline;
+
+typedef struct wd_explain_ig_params {
+    int                    steps;     /* Gauss-Legendre nodes; default 32     */
+    wd_explain_ig_target   target;    /* default LOGODDS                      */
+    wd_explain_ig_baseline baseline;  /* default AUTO                         */
+    bool                   output;    /* the text is the Agent's reply, not the
+                                         User's message (Llama Guard's roles) */
+    int                    n_threads; /* 0 = every CPU                        */
+} wd_explain_ig_params;
+
+wd_explain_ig_params wd_explain_ig_params_default(void);
+
+/* Integrated gradients of the decoder judge in model_dir (a Llama, Mistral
+ * or Qwen2 safetensors folder with tokenizer.json, asked the Llama Guard 3
+ * question as `warden check --model` asks it) over text[0..len): each
+ * token's attribution, summed into params->units (words, or the tokens of
+ * params->tokenizer). value = f(text), base_value = f(baseline);
+ * sum attr - (value - base_value) is the quadrature's error (the JSON's
+ * "delta"; raise steps when it is large). n_samples = steps, n_evals =
+ * decoder rows run. params and ig may be NULL (defaults). Errors: the model
+ * loader's, WD_ERR_UNSUPPORTED (not a decoder, no tokenizer, a GGUF file),
+ * WD_ERR_RANGE (the prompt does not fit the model), WD_ERR_ENCODING. */
+wd_status wd_explain_ig(const char *model_dir, const char *text, size_t len, const wd_explain_params *params,
+                        const wd_explain_ig_params *ig, wd_explanation **out);
 
 /* ==== scoring a guard for explanations =================================== */
 

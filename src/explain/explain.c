@@ -205,6 +205,9 @@ static cJSON *to_cjson(const wd_explanation *ex) {
     cJSON_AddNumberToObject(o, "nsamples", (double)ex->n_samples);
     cJSON_AddNumberToObject(o, "evaluations", (double)ex->n_evals);
     if (ex->label) cJSON_AddStringToObject(o, "label", ex->label);
+    double sum = 0.0;
+    for (size_t i = 0; i < ex->n_units; i++) sum += ex->attr[i];
+    cJSON_AddNumberToObject(o, "delta", sum - (ex->value - ex->base_value));
     if (!(us = cJSON_AddArrayToObject(o, "units"))) goto fail;
     for (size_t i = 0; i < ex->n_units; i++) {
         cJSON *u = cJSON_CreateObject();

@@ -82,6 +82,7 @@ const char *wd__ig_baseline_str(wd__ig_baseline b) {
     case WD__IG_BASELINE_ZERO: return "zero";
     case WD__IG_BASELINE_PAD: return "pad";
     case WD__IG_BASELINE_TOKEN: return "token";
+    case WD__IG_BASELINE_AUTO: return "auto";
     }
     return "?";
 }
@@ -256,7 +257,7 @@ static wd_status setup(wd__ig *ig, const wd_model *m, const int32_t *unsafe, siz
         return wd__fail(WD_ERR_INVALID_ARG, "integrated gradients: steps %d: expected 1..65536 (2.. for the "
                         "trapezoid rule)", p->steps);
     if ((unsigned)p->target > WD__IG_TARGET_PROB || (unsigned)p->rule > WD__IG_RULE_TRAPEZOID ||
-        (unsigned)p->baseline > WD__IG_BASELINE_TOKEN)
+        (unsigned)p->baseline > WD__IG_BASELINE_AUTO)
         return wd__fail(WD_ERR_INVALID_ARG, "integrated gradients: unknown target, rule or baseline");
     ig->m = m;
     wd_status st = wd__tdec_init(&ig->d, m);
@@ -287,12 +288,13 @@ static wd_status setup(wd__ig *ig, const wd_model *m, const int32_t *unsafe, siz
         if (b < 0 || (size_t)b >= V)
             return wd__fail(WD_ERR_INVALID_ARG, "integrated gradients: baseline_id %d is outside [0, %zu)",
                             p->baseline_id, V);
-    } else if (p->baseline == WD__IG_BASELINE_PAD) {
+    } else if (p->baseline == WD__IG_BASELINE_PAD || p->baseline == WD__IG_BASELINE_AUTO) {
         const wd_tokenizer *tok = wd_model_tokenizer(m);
         if (tok) b = wd_tokenizer_special_id(tok, WD_SPECIAL_TOKEN_PAD);
         if (b < 0) b = wd_model_config_pad_token_id(wd_model_get_config(m));
         if (b < 0 && tok) b = wd_tokenizer_special_id(tok, WD_SPECIAL_TOKEN_UNK);
-        if (b < 0 || (size_t)b >= V)
+        if ((b < 0 || (size_t)b >= V) && p->baseline == WD__IG_BASELINE_AUTO) b = -1; /* zeros */
+        else if (b < 0 || (size_t)b >= V)
             return wd__fail(WD_ERR_UNSUPPORTED, "integrated gradients: the model names no pad or unknown "
                             "token for the pad baseline (use the zero baseline or a token id)");
     }

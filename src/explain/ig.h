@@ -69,6 +69,7 @@ typedef enum wd__ig_baseline {
     WD__IG_BASELINE_PAD   = 1, /* the pad token's embedding (tokenizer, then config,
                                   then the unknown token; an error when none)       */
     WD__IG_BASELINE_TOKEN = 2, /* the embedding of baseline_id                      */
+    WD__IG_BASELINE_AUTO  = 3, /* PAD when the model names such a token, else ZERO  */
 } wd__ig_baseline;
 
 typedef struct wd__ig_params {

@@ -26,6 +26,7 @@
 #include "warden/report.h"
 #include "warden/eval.h"
 #include "warden/redteam.h"
+#include "warden/audit.h"
 
 #include "warden/tokenizer.h"
 #include "warden/chat.h"

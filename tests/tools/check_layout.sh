@@ -56,6 +56,7 @@ public_layer() {
     train) echo train ;;
     weights) echo weights ;;
     serve) echo serve ;;
+    audit) echo explain ;;
     *) echo top ;;
     esac
 }

@@ -214,6 +214,10 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
     const char *text = a->buf.p + a->items[i].off;
     size_t len = a->items[i].len;
     uint64_t rn = a->records++;
+    /* examples show the text with its PII redacted */
+    size_t xl = 0;
+    const char *xt = wd_verdict_redacted(pv, &xl);
+    if (!xt) xt = text, xl = len;
     size_t nx = a->p.n_examples;
     wd_status st = WD_OK;
     a->bytes += r->bytes, a->chars += r->chars, a->words += r->words;
@@ -233,7 +237,7 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
         if (e < 0) return WD_ERR_NOMEM;
         if (e == 1) {
             a->exact_dups++;
-            st = wd__examples_add(&a->exact_ex, nx, rn, UINT64_MAX, 1, NULL, text, len);
+            st = wd__examples_add(&a->exact_ex, nx, rn, UINT64_MAX, 1, NULL, xt, xl);
         } else {
             double sigma = sqrt(a->p.threshold * (1 - a->p.threshold) / WD__AUDIT_PERM), j = 0;
             long id = wd__lsh_query(&a->lsh, r->sig, a->p.threshold - 2 * sigma, &j, &a->candidates);
@@ -242,7 +246,7 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
                 uint32_t m = ++a->lsh.members[id];
                 if (m == 1) a->clusters++;
                 if (m + 1 > a->largest) a->largest = m + 1;
-                st = wd__examples_add(&a->near_ex, nx, rn, a->lsh.record[id], j, NULL, text, len);
+                st = wd__examples_add(&a->near_ex, nx, rn, a->lsh.record[id], j, NULL, xt, xl);
             } else {
                 wd_status is = wd__lsh_insert(&a->lsh, r->sig, rn);
                 if (is == WD_ERR_NOMEM) return is;
@@ -281,7 +285,7 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
                     a->flag_cat[c]++;
                     if (!first) first = wd_category_id((wd_category)c);
                 }
-            if ((st = wd__examples_add(&a->flag_ex, nx, rn, UINT64_MAX, wd_verdict_max_score(fv), first, text, len)))
+            if ((st = wd__examples_add(&a->flag_ex, nx, rn, UINT64_MAX, wd_verdict_max_score(fv), first, xt, xl)))
                 return st;
         }
     }
@@ -305,6 +309,23 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
     return st;
 }
 
+/* A compare-set example, its PII redacted (the compare set is not
+ * scanned otherwise: this runs at most n_examples times). */
+static wd_status compare_example(wd_audit *a, uint64_t rn, uint64_t other, double j, const char *kind,
+                                 const char *text, size_t len) {
+    if (a->cmp_ex.n >= a->p.n_examples) return WD_OK;
+    wd_check_params cp = wd_check_params_default();
+    cp.redact = true;
+    wd_verdict *v = NULL;
+    wd_status st = wd_guard_check(a->pii, text, len, &cp, &v);
+    if (st) return st;
+    size_t rl = 0;
+    const char *red = wd_verdict_redacted(v, &rl);
+    st = wd__examples_add(&a->cmp_ex, a->p.n_examples, rn, other, j, kind, red ? red : text, red ? rl : len);
+    wd_verdict_free(v);
+    return st;
+}
+
 static wd_status merge_compare(wd_audit *a, size_t i) {
     const wd__rec *r = &a->recs[i];
     uint64_t rn = a->cmp_records++;
@@ -313,14 +334,14 @@ static wd_status merge_compare(wd_audit *a, size_t i) {
     size_t len = a->items[i].len;
     if (wd__hset_has(&a->exact, r->exact)) {
         a->cmp_exact++;
-        return wd__examples_add(&a->cmp_ex, a->p.n_examples, rn, UINT64_MAX, 1, "exact", text, len);
+        return compare_example(a, rn, UINT64_MAX, 1, "exact", text, len);
     }
     double sigma = sqrt(a->p.threshold * (1 - a->p.threshold) / WD__AUDIT_PERM), j = 0;
     uint64_t cand = 0;
     long id = wd__lsh_query(&a->lsh, r->sig, a->p.threshold - 2 * sigma, &j, &cand);
     if (id < 0) return WD_OK;
     a->cmp_near++;
-    return wd__examples_add(&a->cmp_ex, a->p.n_examples, rn, a->lsh.record[id], j, "near", text, len);
+    return compare_example(a, rn, a->lsh.record[id], j, "near", text, len);
 }
 
 static wd_status flush(wd_audit *a) {

@@ -65,6 +65,7 @@ static const struct {
 };
 
 wd__script wd__script_of(uint32_t cp) {
+    if (cp < 0x80) return WD__SCRIPT_LATIN; /* the letters of ASCII */
     size_t lo = 0, hi = sizeof ranges / sizeof ranges[0];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -188,7 +189,7 @@ typedef struct rec_ctx {
     const wd__terms *t;
     wd__rec_scratch *sc;
     shingler         sh;
-    uint64_t         ring[WD__AUDIT_MAX_PHRASE];
+    uint64_t         phrase[WD__AUDIT_MAX_PHRASE + 1]; /* [n]: hash of the last n words */
     uint32_t         stop[WD__LANG_COUNT];
 } rec_ctx;
 
@@ -198,14 +199,15 @@ static void rec_word(void *ctx, uint64_t h) {
     rec_ctx *c = ctx;
     wd__rec *r = c->r;
     r->exact = wd__audit_fold(r->exact, h);
-    c->ring[r->words % WD__AUDIT_MAX_PHRASE] = h;
     r->words++;
     shingle_word(&c->sh, h);
-    /* every phrase of 1..max_words words that ends here */
+    /* every phrase of 1..max_words words that ends here: the phrase of n
+     * words is the one of n-1 words that ended at the previous word,
+     * folded with this one */
     int maxw = c->t->max_words;
+    for (int n = maxw; n >= 1; n--) c->phrase[n] = wd__audit_fold(c->phrase[n - 1], h);
     for (int n = 1; n <= maxw && (uint64_t)n <= r->words; n++) {
-        uint64_t ph = WD__AUDIT_FOLD_SEED;
-        for (int k = n; k >= 1; k--) ph = wd__audit_fold(ph, c->ring[(r->words - (uint64_t)k) % WD__AUDIT_MAX_PHRASE]);
+        uint64_t ph = c->phrase[n];
         const wd__terms_entry *e = wd__terms_find(c->t, ph);
         if (!e) continue;
         if (n == 1 && e->langs)
@@ -236,7 +238,7 @@ void wd__rec_analyse(wd__rec *r, const char *text, size_t len, const wd__terms *
     memset(mentions, 0, t->n_groups * sizeof *mentions);
     r->bytes = len;
     r->exact = WD__AUDIT_FOLD_SEED;
-    rec_ctx c = {.r = r, .t = t, .sc = sc, .sh = {.emit = emit_min}};
+    rec_ctx c = {.r = r, .t = t, .sc = sc, .sh = {.emit = emit_min}, .phrase = {WD__AUDIT_FOLD_SEED}};
     c.sh.ctx = &c;
     wd__minhash_init(sc->mins);
     walker w = {r, rec_word, &c};

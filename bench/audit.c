@@ -123,8 +123,8 @@ static int phase_audit(const opts *o) {
     return 0;
 }
 
-/* Runs fn in a child; its wall time and peak RSS (MiB). */
-static int run_child(int (*fn)(const opts *), const opts *o, double *secs, double *rss_mb) {
+/* Runs fn in a child; its wall time, CPU time (user + system) and peak RSS (MiB). */
+static int run_child(int (*fn)(const opts *), const opts *o, double *secs, double *cpu, double *rss_mb) {
     fflush(stdout);
     double t0 = wdb_now();
     pid_t pid = fork();
@@ -138,6 +138,8 @@ static int run_child(int (*fn)(const opts *), const opts *o, double *secs, doubl
     if (pid < 0 || wait4(pid, &status, 0, &ru) < 0) return 1;
     *secs = wdb_now() - t0;
     *rss_mb = (double)ru.ru_maxrss / 1024.0;
+    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
@@ -162,14 +164,16 @@ int main(int argc, char **argv) {
         made = true;
         stat(o.file, &sb);
     }
-    double mb = (double)sb.st_size / 1e6, t_parse, rss_parse, t_audit, rss_audit;
+    double mb = (double)sb.st_size / 1e6, t_parse, cpu_parse, rss_parse, t_audit, cpu_audit, rss_audit;
     printf("corpus: %s, %.1f MB\n", o.file, mb);
-    if (run_child(phase_parse, &o, &t_parse, &rss_parse)) return 1;
-    printf("reference (read + parse): %6.1f s  %7.1f MB/s  peak RSS %6.1f MiB\n", t_parse, mb / t_parse, rss_parse);
-    if (run_child(phase_audit, &o, &t_audit, &rss_audit)) return 1;
-    printf("audit (guard: %s):        %6.1f s  %7.1f MB/s  peak RSS %6.1f MiB\n", o.guard, t_audit, mb / t_audit,
-           rss_audit);
-    printf("ratio audit / reference: %.1fx the time\n", t_audit / t_parse);
+    if (run_child(phase_parse, &o, &t_parse, &cpu_parse, &rss_parse)) return 1;
+    printf("reference (read + parse): %6.1f s wall %7.1f MB/s  %6.1f s CPU  peak RSS %6.1f MiB\n", t_parse,
+           mb / t_parse, cpu_parse, rss_parse);
+    if (run_child(phase_audit, &o, &t_audit, &cpu_audit, &rss_audit)) return 1;
+    printf("audit (guard: %s):        %6.1f s wall %7.1f MB/s  %6.1f s CPU  peak RSS %6.1f MiB\n", o.guard, t_audit,
+           mb / t_audit, cpu_audit, rss_audit);
+    printf("ratio audit / reference: %.1fx the wall time, %.1fx the CPU time (%ld CPUs online)\n", t_audit / t_parse,
+           cpu_audit / cpu_parse, sysconf(_SC_NPROCESSORS_ONLN));
     if (made && !keep) unlink(o.file);
     return 0;
 }

@@ -40,13 +40,15 @@
  *   flagged      the share of records a guard flags, by category
  *
  * Memory is bounded whatever the corpus size: the exact-duplicate set keeps
- * 8 bytes a slot for at most max_exact records (later records are looked up,
- * not added), the near-duplicate index keeps for at most max_index records a
- * 128-byte signature (8 low bits of each MinHash) and 21 band slots of 4
- * bytes (about 300 bytes a record with the tables' spare room), and every
- * other figure is a counter. The defaults (8 M exact, 1 M indexed) bound
- * the index and the set to about 450 MB together; a smaller corpus takes
- * what it needs. Reading is a record stream (warden/dataset.h).
+ * 8-byte slots (at most 3/4 full) for at most max_exact records (later
+ * records are looked up, not added); the near-duplicate index keeps for at
+ * most max_index records a 128-byte signature (8 low bits of each MinHash),
+ * 12 bytes of bookkeeping and 21 band slots of 4 bytes (tables at most 3/4
+ * full; later records are compared, not indexed); every other figure is a
+ * counter, and a batch holds at most `batch` records or 8 MiB of text. The
+ * defaults (12 M exact, 750 k indexed) bound the set to 128 MiB and the
+ * index to about 190 MiB; a smaller corpus takes what it needs. Reading is
+ * a record stream (warden/dataset.h).
  *
  *     wd_audit *a;
  *     wd_audit_params p = wd_audit_params_default();
@@ -91,8 +93,8 @@ typedef struct wd_audit_params {
     double      threshold;    /* near-duplicate Jaccard threshold, in (0,1]; default 0.8 */
     int         n_threads;    /* workers for a batch (0: every CPU); default 0 */
     size_t      batch;        /* records per batch; default 512 */
-    size_t      max_exact;    /* records the exact-duplicate set holds; default 8 M */
-    size_t      max_index;    /* records the near-duplicate index holds; default 1 M */
+    size_t      max_exact;    /* records the exact-duplicate set holds; default 12 M */
+    size_t      max_index;    /* records the near-duplicate index holds; default 750 k */
     size_t      n_examples;   /* examples kept per figure (pairs, PII, flags); default 5 */
     wd_audit_progress_fn progress; /* or NULL */
     void       *progress_user;
@@ -120,12 +122,14 @@ wd_status wd_audit_add_compare(wd_audit *a, const char *text, size_t len);
 /* Reads a dataset file (warden/dataset.h: JSONL, JSON, CSV, TSV, text, any
  * gzip-compressed) record by record into the corpus, or into the compare
  * set. With params.scrub_path and compare false, writes the scrubbed copy
- * (one file: a second call fails with WD_ERR_INVALID_ARG). On a bad record
- * returns its error (file:line, field, reason) and writes no scrub file. */
+ * to a temporary that wd_audit_finish puts in place (one file: a second
+ * corpus file fails with WD_ERR_INVALID_ARG). On a bad record returns its
+ * error (file:line, field, reason); the scrubbed copy is then dropped. */
 wd_status wd_audit_add_file(wd_audit *a, const char *path, bool compare);
 
-/* Analyses what is left in the batch; after it only wd_audit_json /
- * wd_audit_write / wd_audit_free. Called by them when needed. */
+/* Analyses what is left in the batch and puts the scrubbed copy in place;
+ * after it only wd_audit_json / wd_audit_write / wd_audit_free. Called by
+ * them when needed. wd_audit_free without it leaves no scrubbed copy. */
 wd_status wd_audit_finish(wd_audit *a);
 
 /* The report as JSON (every key always present, docs/audit.md): a
@@ -133,8 +137,9 @@ wd_status wd_audit_finish(wd_audit *a);
 wd_status wd_audit_json(wd_audit *a, bool pretty, char **out);
 
 /* Writes dir/audit.json and dir/report.html (self-contained: inline SVG
- * plots, no scripts), creating dir. Both files are written atomically and
- * put in place together: on failure neither is changed. */
+ * plots, no scripts), creating dir. Both are written to temporaries first
+ * and renamed into place only when both are complete: a failed write
+ * leaves neither. */
 wd_status wd_audit_write(wd_audit *a, const char *dir);
 
 /* The audit's last error message; "" when none. Owned by a. */

@@ -454,7 +454,8 @@ wd_status wd_audit_add_file(wd_audit *a, const char *path, bool compare) {
     if (!f) return wd__err_set(&a->err, WD_ERR_NOMEM, "out of memory");
     a->files = f;
     f = &a->files[a->n_files];
-    *f = (wd__audit_file){strdup(path), compare, 0, compare ? a->cmp_records : a->records + a->n_items};
+    uint64_t first = compare ? a->cmp_records + (a->compare_started ? a->n_items : 0) : a->records + a->n_items;
+    *f = (wd__audit_file){strdup(path), compare, 0, first};
     if (!f->path) return wd__err_set(&a->err, WD_ERR_NOMEM, "out of memory");
     a->n_files++;
 
@@ -500,18 +501,18 @@ wd_status wd_audit_add_file(wd_audit *a, const char *path, bool compare) {
             }
         }
     }
+    /* the scrubbed copy is complete once this file's records are merged;
+     * wd_audit_finish puts it in place, so a bad file read later (the
+     * compare set) leaves no scrubbed file either */
     if (!st && scrub) st = flush(a);
     if (!st && a->p.progress) a->p.progress(a->p.progress_user, path, total, total);
     wd_dataset_free(ds);
     if (scrub) {
-        if (!st) {
-            st = wd__scrub_commit(a->scrub);
-            if (st) wd__err_take(&a->err, st);
-            a->scrubbed = true;
-        } else {
+        a->scrubbed = true;
+        if (st) {
             wd__scrub_abort(a->scrub);
+            a->scrub = NULL;
         }
-        a->scrub = NULL;
     }
     return st;
 }
@@ -522,6 +523,11 @@ wd_status wd_audit_finish(wd_audit *a) {
     if (!a) return wd__fail(WD_ERR_INVALID_ARG, "wd_audit_finish: audit is NULL");
     if (a->finished) return WD_OK;
     wd_status st = flush(a);
+    if (!st && a->scrub) {
+        st = wd__scrub_commit(a->scrub);
+        a->scrub = NULL;
+        if (st) wd__err_take(&a->err, st);
+    }
     if (!st) a->finished = true;
     return st;
 }

@@ -35,15 +35,14 @@ static cJSON *examples_json(const wd__examples *x, const char *other_key, const 
     return arr;
 }
 
-/* The smallest length whose bucket reaches the q-quantile of the records:
- * the lower edge of that quarter-octave bucket (within 19% of the true
- * value). */
+/* The q-quantile of the records' lengths, as the lower edge of the
+ * quarter-octave bucket that holds it (at most 19% below the true value). */
 static double hist_quantile(const wd_audit *a, double q) {
     if (!a->records) return 0;
     uint64_t need = (uint64_t)ceil(q * (double)a->records), acc = 0;
     for (unsigned k = 0; k < WD__AUDIT_HIST; k++) {
         acc += a->hist[k];
-        if (acc >= need && acc) return k == 0 ? 0 : floor(pow(2.0, (double)(k - 1) / 4));
+        if (acc >= need && acc) return k == 0 ? 0 : ceil(pow(2.0, (double)(k - 1) / 4) - 1e-9);
     }
     return (double)a->chars_max;
 }

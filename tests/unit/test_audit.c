@@ -495,7 +495,7 @@ static void test_languages(void **state) {
 static void test_bad_input(void **state) {
     (void)state;
     char *dir = wdt_tmpdir("audit_bad");
-    char path[512], cmd[2048], outdir[512], gz[512], scrub[512];
+    char path[512], cmd[4096], outdir[512], gz[512], scrub[512];
     snprintf(outdir, sizeof outdir, "%s/out", dir);
     snprintf(scrub, sizeof scrub, "%s/scrub.jsonl", dir);
     /* a missing file */
@@ -541,6 +541,17 @@ static void test_bad_input(void **state) {
     assert_non_null(strstr(err, "truncated"));
     free(err);
 
+    /* a good corpus with --scrub, then a bad compare set */
+    char good[512];
+    snprintf(good, sizeof good, "%s/good.jsonl", dir);
+    const char *gd = "{\"text\": \"mail me at a.b@example.com\"}\n";
+    wdt_write_file(good, gd, strlen(gd));
+    snprintf(cmd, sizeof cmd, "audit --data '%s' --compare '%s' --out '%s' --policy none --scrub '%s' -q", good, path,
+             outdir, scrub);
+    assert_int_equal(wdt_cli(cmd, NULL, NULL, &err), 3);
+    assert_non_null(strstr(err, "nofield.jsonl:2"));
+    free(err);
+
     /* no partial output from any of them */
     struct stat sb;
     assert_int_not_equal(stat(outdir, &sb), 0);
@@ -556,7 +567,7 @@ static void test_bad_input(void **state) {
 static void test_cli(void **state) {
     (void)state;
     char *dir = wdt_tmpdir("audit_cli");
-    char train[512], test[512], cmd[2048], outdir[512];
+    char train[512], test[512], cmd[4096], outdir[512];
     snprintf(train, sizeof train, "%s/train.csv", dir);
     snprintf(test, sizeof test, "%s/test.csv", dir);
     snprintf(outdir, sizeof outdir, "%s/out", dir);
@@ -565,8 +576,10 @@ static void test_cli(void **state) {
     const char *te = "id,text\n1,the first training example with a comma\n2,A new test sentence\n";
     wdt_write_file(train, tr, strlen(tr));
     wdt_write_file(test, te, strlen(te));
-    char *out = NULL;
-    snprintf(cmd, sizeof cmd, "audit --data '%s' --compare '%s' --out '%s' --json -q", train, test, outdir);
+    char *out = NULL, scrub[512];
+    snprintf(scrub, sizeof scrub, "%s/train.scrubbed.csv.gz", dir);
+    snprintf(cmd, sizeof cmd, "audit --data '%s' --compare '%s' --out '%s' --scrub '%s' --json -q", train, test, outdir,
+             scrub);
     assert_int_equal(wdt_cli(cmd, NULL, &out, NULL), 0);
     cJSON *j = cJSON_Parse(out);
     assert_non_null(j);
@@ -594,6 +607,16 @@ static void test_cli(void **state) {
     assert_null(strstr(html, "<script"));
     assert_null(strstr(html, "jane@example.com")); /* PII is masked in the report */
     free(html);
+    /* the scrubbed copy: CSV (quoting kept), gzip'd */
+    gzFile g = gzopen(scrub, "rb");
+    assert_non_null(g);
+    char sc[1024];
+    int n = gzread(g, sc, sizeof sc - 1);
+    gzclose(g);
+    assert_true(n > 0);
+    sc[n] = '\0';
+    assert_string_equal(sc, "id,text\n1,\"The first training example, with a comma\"\n2,Second example about the sea\n"
+                            "3,Contact [EMAIL] for details\n");
     free(dir);
 }
 

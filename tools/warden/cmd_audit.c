@@ -57,7 +57,7 @@ static const cli_flag ROWS[] = {
     CLI_DOUBLE("--threshold", O(threshold), "J", 0, 1, "near-duplicate Jaccard threshold (default %g)", .open_lo = true,
                .show = true),
     CLI_INT("--examples", O(examples), "N", 0, 1000, "examples per table (default %ld)", .show = true),
-    CLI_INT("--batch", O(batch), "N", 1, 1000000, "records per batch (default %ld)", .show = true),
+    CLI_INT("--batch", O(batch), "N", 1, 65536, "records per batch (default %ld)", .show = true),
     CLI_INT("--threads", O(threads), "N", 0, 1024, "threads (0: every CPU)"),
     CLI_STR("--out", O(out), "DIR", "where audit.json and report.html go"),
     CLI_BOOL("--json", O(json), "print audit.json on stdout as well"),
@@ -198,8 +198,8 @@ int cmd_audit(int argc, char **argv) {
     for (size_t i = 0; i < n_files && !st; i++) st = wd_audit_add_file(a, what = files[i], false);
     if (!st && o.compare) st = wd_audit_add_file(a, what = o.compare, true);
     char *js = NULL;
-    if (!st) st = wd_audit_json(a, true, &js), what = "audit";
     if (!st) st = wd_audit_write(a, o.out), what = o.out;
+    if (!st) st = wd_audit_json(a, true, &js), what = "audit";
     if (st) {
         int r = cli_error("%s", wd_audit_last_error(a)[0] ? wd_audit_last_error(a) : wd_last_error());
         (void)what;

@@ -95,8 +95,11 @@ static int phase_parse(const opts *o) {
     if (wd_dataset_open(o->file, NULL, &ds)) return fprintf(stderr, "%s\n", wd_last_error()), 1;
     const wd_dataset_item *it;
     size_t n = 0, bytes = 0;
-    while (wd_dataset_next(ds, &it) == WD_OK && it) n++, bytes += it->text_len;
+    wd_status st;
+    while ((st = wd_dataset_next(ds, &it)) == WD_OK && it) n++, bytes += it->text_len;
+    if (st) fprintf(stderr, "%s\n", wd_dataset_last_error(ds));
     wd_dataset_free(ds);
+    if (st) return 1;
     printf("  parse: %zu records, %.1f MB of text\n", n, (double)bytes / 1e6);
     return 0;
 }

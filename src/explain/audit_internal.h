@@ -87,9 +87,9 @@ void      wd__terms_free(wd__terms *t);
 /* The entry of a word or phrase hash, or NULL. */
 const wd__terms_entry *wd__terms_find(const wd__terms *t, uint64_t h);
 
-/* Word and phrase hashes: a word's is FNV-1a of its lowercased UTF-8, a
- * phrase's folds its words' in order. */
-uint64_t wd__audit_word_hash(const char *w, size_t n);
+/* Word and phrase hashes: a word's is FNV-1a of its lowercased UTF-8 (1
+ * when that is 0), a phrase's folds its words' in order from
+ * WD__AUDIT_FOLD_SEED. */
 static inline uint64_t wd__audit_fold(uint64_t h, uint64_t w) {
     h ^= w + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
     h ^= h >> 31;

@@ -76,10 +76,6 @@ wd__script wd__script_of(uint32_t cp) {
     return WD__SCRIPT_OTHER;
 }
 
-uint64_t wd__audit_word_hash(const char *w, size_t n) {
-    uint64_t h = wd__fnv1a(w, n);
-    return h ? h : 1;
-}
 
 /* ==== one pass ============================================================ */
 
@@ -115,16 +111,16 @@ typedef struct walker {
 } walker;
 
 static void walk(const char *text, size_t len, walker *w) {
-    char word[256];
-    size_t wn = 0;
-    uint64_t wh = WD__FNV_OFFSET;
+    const unsigned char *u = (const unsigned char *)text;
+    uint64_t wh = WD__FNV_OFFSET; /* FNV-1a over the word's lowercased UTF-8, byte by byte */
     bool in_word = false;
     for (size_t i = 0; i <= len;) {
         uint32_t cp = 0;
         int k = 1;
         cclass c = C_SEP;
         if (i < len) {
-            k = wd__utf8_next(text, len, i, &cp);
+            if (u[i] < 0x80) cp = u[i];
+            else k = wd__utf8_next(text, len, i, &cp);
             c = class_of(cp);
             if (w->r) {
                 w->r->chars++;
@@ -132,23 +128,17 @@ static void walk(const char *text, size_t len, walker *w) {
             }
         }
         if (c != C_SEP) {
-            uint32_t lc = cp < 0x80 ? ((cp >= 'A' && cp <= 'Z') ? cp + 32 : cp)
-                                    : (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
-            char enc[4];
-            int n = lc < 0x80 ? (enc[0] = (char)lc, 1) : wd__utf8_put(lc, enc);
-            /* a word longer than the buffer hashes on; the buffer is only
-             * the hash's input, kept in pieces */
-            if (wn + (size_t)n > sizeof word) {
-                wh = wd__fnv1a_more(wh, word, wn);
-                wn = 0;
+            if (cp < 0x80) {
+                uint32_t lc = cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
+                wh = (wh ^ lc) * WD__FNV_PRIME;
+            } else {
+                char enc[4];
+                int n = wd__utf8_put((uint32_t)utf8proc_tolower((utf8proc_int32_t)cp), enc);
+                for (int b = 0; b < n; b++) wh = (wh ^ (unsigned char)enc[b]) * WD__FNV_PRIME;
             }
-            memcpy(word + wn, enc, (size_t)n);
-            wn += (size_t)n;
             in_word = true;
         } else if (in_word) {
-            wh = wd__fnv1a_more(wh, word, wn);
             w->on_word(w->ctx, wh ? wh : 1);
-            wn = 0;
             wh = WD__FNV_OFFSET;
             in_word = false;
         }

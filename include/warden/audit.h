@@ -132,8 +132,9 @@ wd_status wd_audit_add_file(wd_audit *a, const char *path, bool compare);
  * them when needed. wd_audit_free without it leaves no scrubbed copy. */
 wd_status wd_audit_finish(wd_audit *a);
 
-/* The report as JSON (every key always present, docs/audit.md): a
- * malloc'd string in *out (free with free()), formatted when pretty. */
+/* The report as JSON (every key always present, docs/audit.md; the rules
+ * of docs/json.md): a malloc'd string in *out (free with free()), compact,
+ * or indented when pretty. audit.json is the compact form. */
 wd_status wd_audit_json(wd_audit *a, bool pretty, char **out);
 
 /* Writes dir/audit.json and dir/report.html (self-contained: inline SVG

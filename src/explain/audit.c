@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "base/file.h"
+#include "base/json.h"
 #include "base/utf8.h"
 #include "base/util.h"
 #include "explain/audit_internal.h"
@@ -493,7 +494,7 @@ wd_status wd_audit_add_file(wd_audit *a, const char *path, bool compare) {
         }
         st = enqueue(a, item->text, item->text_len, compare, scrub ? &rec : NULL);
         f->records++;
-        if (a->p.progress && (f->records & 1023) == 0) {
+        if (a->p.progress && (f->records & 63) == 0) {
             double now = wd__now_us();
             if (now - last > 2e5) {
                 a->p.progress(a->p.progress_user, path, wd_dataset_offset(ds), total);
@@ -538,11 +539,7 @@ wd_status wd_audit_json(wd_audit *a, bool pretty, char **out) {
     wd_status st = wd_audit_finish(a);
     if (st) return st;
     cJSON *j = wd__audit_to_json(a);
-    *out = j ? cJSON_Print(j) : NULL;
-    if (*out && !pretty) {
-        free(*out);
-        *out = cJSON_PrintUnformatted(j);
-    }
+    *out = j ? wd__json_print(j, pretty) : NULL;
     cJSON_Delete(j);
     return *out ? WD_OK : wd__err_set(&a->err, WD_ERR_NOMEM, "out of memory");
 }
@@ -552,7 +549,7 @@ wd_status wd_audit_write(wd_audit *a, const char *dir) {
     wd_status st = wd_audit_finish(a);
     if (st) return st;
     cJSON *j = wd__audit_to_json(a);
-    char *js = j ? cJSON_Print(j) : NULL;
+    char *js = j ? wd__json_print(j, false) : NULL;
     wd__strbuf html = {0};
     if (!js || (st = wd__audit_html(j, &html)) || html.oom) {
         cJSON_Delete(j);

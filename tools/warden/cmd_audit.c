@@ -68,8 +68,9 @@ static const cli_flag ROWS[] = {
 /* ==== progress ============================================================ */
 
 typedef struct prog {
-    bool   tty;
-    double t0;
+    bool        tty;
+    double      t0, shown;
+    const char *path; /* the file t0 belongs to */
 } prog;
 
 static double now_s(void) {
@@ -80,7 +81,12 @@ static double now_s(void) {
 
 static void draw(void *user, const char *path, uint64_t done, uint64_t total) {
     prog *p = user;
-    double el = now_s() - p->t0, mb = (double)done / 1e6;
+    double now = now_s();
+    if (p->path != path) p->path = path, p->t0 = now;
+    /* off a terminal, a line every 5 seconds (and the last) */
+    if (!p->tty && done < total && now - p->shown < 5) return;
+    p->shown = now;
+    double el = now - p->t0, mb = (double)done / 1e6;
     int width = 30, fill = total ? (int)((double)width * (double)done / (double)total) : 0;
     char bar[64];
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
@@ -179,7 +185,7 @@ int cmd_audit(int argc, char **argv) {
     p.n_threads = (int)o.threads;
     p.batch = (size_t)o.batch;
     p.n_examples = (size_t)o.examples;
-    prog pg = {isatty(2), now_s()};
+    prog pg = {isatty(2), now_s(), 0, NULL};
     if (!o.quiet) p.progress = draw, p.progress_user = &pg;
     wd_status st = WD_OK;
     if (!o.policy || strcmp(o.policy, "none")) {
@@ -199,7 +205,7 @@ int cmd_audit(int argc, char **argv) {
     if (!st && o.compare) st = wd_audit_add_file(a, what = o.compare, true);
     char *js = NULL;
     if (!st) st = wd_audit_write(a, o.out), what = o.out;
-    if (!st) st = wd_audit_json(a, true, &js), what = "audit";
+    if (!st) st = wd_audit_json(a, false, &js), what = "audit";
     if (st) {
         int r = cli_error("%s", wd_audit_last_error(a)[0] ? wd_audit_last_error(a) : wd_last_error());
         (void)what;

@@ -25,7 +25,9 @@
  *                sigma (sigma = sqrt(t(1-t)/128)), so that pairs at the
  *                threshold are not lost to the estimator's noise. A record
  *                that matches joins the earlier record's cluster and is
- *                not indexed itself
+ *                not indexed itself; a band value shared by 8 indexed
+ *                records takes no more (templated text would make every
+ *                lookup compare against all of them)
  *   overlap      with a compare set (wd_audit_add_compare: test vs train),
  *                the compare records that exactly or nearly duplicate a
  *                corpus record (leakage)

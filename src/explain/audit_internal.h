@@ -32,6 +32,7 @@
 #define WD__AUDIT_ROWS    6   /* ... of this many rows: 126 of the 128 values     */
 #define WD__AUDIT_SHINGLE 5   /* words per shingle                                */
 #define WD__AUDIT_MAX_PHRASE 4 /* words in the longest word-list phrase           */
+#define WD__LSH_BUCKET    8   /* records indexed under one band value, at most    */
 
 /* ==== scripts and languages (audit_text.c, audit_terms.c) =============== */
 

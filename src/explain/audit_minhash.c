@@ -25,6 +25,13 @@
  *     record[n] uint64                         whose bytes [6b, 6b+6) hash there
  *     members[n] uint32
  *
+ * A band value that WD__LSH_BUCKET indexed records share takes no more:
+ * text built on a template (a shared instruction header) gives many records
+ * the same band values without being near copies, and every lookup would
+ * compare against all of them (quadratic in the corpus). A record still
+ * enters the bands where its value is rarer, so its near copies, which
+ * share most of its bands, still find it.
+ *
  * The exact-duplicate set is an open-addressing table of 64-bit hashes, at
  * most 3/4 full, that stops growing at max keys.
  */
@@ -197,6 +204,18 @@ static bool lsh_grow_bands(wd__lsh *l) {
     return true;
 }
 
+/* True when band b of the table holds WD__LSH_BUCKET records whose band
+ * equals sig's. */
+static bool bucket_full(const wd__lsh *l, const uint8_t *sig, int b) {
+    const uint8_t *key = sig + b * WD__AUDIT_ROWS;
+    int same = 0;
+    for (size_t i = (size_t)band_hash(sig, b) & l->bmask; l->band[b][i]; i = (i + 1) & l->bmask) {
+        const uint8_t *other = l->sig + (size_t)(l->band[b][i] - 1) * WD__AUDIT_PERM + b * WD__AUDIT_ROWS;
+        if (!memcmp(other, key, WD__AUDIT_ROWS) && ++same >= WD__LSH_BUCKET) return true;
+    }
+    return false;
+}
+
 wd_status wd__lsh_insert(wd__lsh *l, const uint8_t *sig, uint64_t rec) {
     if (l->n >= l->max) return WD_ERR_RANGE;
     if (l->n == l->cap) {
@@ -219,6 +238,7 @@ wd_status wd__lsh_insert(wd__lsh *l, const uint8_t *sig, uint64_t rec) {
     l->record[id] = rec;
     l->members[id] = 0;
     for (int b = 0; b < WD__AUDIT_BANDS; b++) {
+        if (bucket_full(l, sig, b)) continue;
         size_t i = (size_t)band_hash(sig, b) & l->bmask;
         while (l->band[b][i]) i = (i + 1) & l->bmask;
         l->band[b][i] = (uint32_t)id + 1;

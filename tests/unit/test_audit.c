@@ -224,6 +224,51 @@ static void test_near_duplicates(void **state) {
     for (int d = 0; d < N_BASE; d++) free(texts[d]);
 }
 
+/* Text on a template (a shared 40-word header, then 30 words of its own):
+ * records share band values without being near copies (J about 0.4); the
+ * lookups stay bounded (the bucket cap) and a planted near copy is still
+ * found. */
+static void test_near_duplicates_template(void **state) {
+    (void)state;
+    enum { N = 3000, N_COPY = 60, HDR = 40, OWN = 30 };
+    uint64_t seed = 13;
+    char w[HDR + OWN][8];
+    for (int i = 0; i < HDR; i++) rand_word(w[i], &seed);
+    static char own[N_COPY][OWN][8];
+    wd_audit *a = new_audit(100000);
+    for (int d = 0; d < N; d++) {
+        for (int i = HDR; i < HDR + OWN; i++) rand_word(w[i], &seed);
+        if (d < N_COPY) memcpy(own[d], w[HDR], sizeof own[d]);
+        char *t = join(w, HDR + OWN);
+        assert_int_equal(wd_audit_add(a, t, strlen(t)), WD_OK);
+        free(t);
+    }
+    for (int c = 0; c < N_COPY; c++) {
+        memcpy(w[HDR], own[c], sizeof own[c]);
+        rand_word(w[HDR + OWN - 1], &seed); /* the last word changed: J = 65/67 */
+        char *t = join(w, HDR + OWN);
+        assert_int_equal(wd_audit_add(a, t, strlen(t)), WD_OK);
+        free(t);
+    }
+    cJSON *j = audit_json(a);
+    const cJSON *e;
+    int found = 0, other = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "near_duplicates"), "examples")) {
+        int rec = (int)cJSON_GetObjectItem(e, "record")->valuedouble;
+        int of = (int)cJSON_GetObjectItem(e, "of")->valuedouble;
+        if (rec - N == of) found++;
+        else other++;
+    }
+    double cand = jget(j, "near_duplicates", "candidates");
+    print_message("template: %d of %d copies found, %d other pairs, %.0f candidates for %d records\n", found, N_COPY,
+                  other, cand, N + N_COPY);
+    assert_true(found >= 0.95 * N_COPY);
+    assert_true(other <= 0.01 * N);
+    assert_true(cand <= 200.0 * (N + N_COPY)); /* at most 21 bands x 8 a record, and some */
+    cJSON_Delete(j);
+    wd_audit_free(a);
+}
+
 /* ==== exact duplicates and leakage ======================================== */
 
 static void test_exact_and_leakage(void **state) {
@@ -623,6 +668,7 @@ static void test_cli(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minhash_estimate),  cmocka_unit_test(test_near_duplicates),
+        cmocka_unit_test(test_near_duplicates_template),
         cmocka_unit_test(test_exact_and_leakage), cmocka_unit_test(test_pii_counts_and_scrub),
         cmocka_unit_test(test_demographics),      cmocka_unit_test(test_languages),
         cmocka_unit_test(test_bad_input),         cmocka_unit_test(test_cli),

@@ -617,8 +617,9 @@ static void test_cli(void **state) {
     snprintf(test, sizeof test, "%s/test.csv", dir);
     snprintf(outdir, sizeof outdir, "%s/out", dir);
     const char *tr = "id,text\n1,\"The first training example, with a comma\"\n2,Second example about the sea\n"
-                     "3,Contact jane@example.com for details\n";
-    const char *te = "id,text\n1,the first training example with a comma\n2,A new test sentence\n";
+                     "3,Contact jane@example.com for details\n4,<script>alert(1)</script> & <b>tags</b> here\n";
+    const char *te = "id,text\n1,the first training example with a comma\n2,A new test sentence\n"
+                     "3,<script>alert(1)</script> & <b>tags</b> here\n";
     wdt_write_file(train, tr, strlen(tr));
     wdt_write_file(test, te, strlen(te));
     char *out = NULL, scrub[512];
@@ -628,8 +629,8 @@ static void test_cli(void **state) {
     assert_int_equal(wdt_cli(cmd, NULL, &out, NULL), 0);
     cJSON *j = cJSON_Parse(out);
     assert_non_null(j);
-    assert_int_equal((int)jget(j, "size", "records"), 3);
-    assert_int_equal((int)jget(j, "overlap", "exact"), 1);
+    assert_int_equal((int)jget(j, "size", "records"), 4);
+    assert_int_equal((int)jget(j, "overlap", "exact"), 2);
     assert_int_equal((int)jget(j, "pii", "records"), 1);
     /* keys always present */
     const char *keys[] = {"schema", "params", "files", "size", "scripts", "languages", "exact_duplicates",
@@ -649,7 +650,8 @@ static void test_cli(void **state) {
     html[len] = '\0';
     fclose(f);
     assert_non_null(strstr(html, "<svg"));
-    assert_null(strstr(html, "<script"));
+    assert_null(strstr(html, "<script"));                  /* texts are escaped */
+    assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;"));
     assert_null(strstr(html, "jane@example.com")); /* PII is masked in the report */
     free(html);
     /* the scrubbed copy: CSV (quoting kept), gzip'd */
@@ -661,7 +663,7 @@ static void test_cli(void **state) {
     assert_true(n > 0);
     sc[n] = '\0';
     assert_string_equal(sc, "id,text\n1,\"The first training example, with a comma\"\n2,Second example about the sea\n"
-                            "3,Contact [EMAIL] for details\n");
+                            "3,Contact [EMAIL] for details\n4,<script>alert(1)</script> & <b>tags</b> here\n");
     free(dir);
 }
 

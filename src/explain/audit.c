@@ -158,7 +158,7 @@ wd_status wd__examples_add(wd__examples *x, size_t max, uint64_t record, uint64_
     }
     if (len > 200) len = 200 - wd__utf8_incomplete_tail(text, 200);
     wd__example *e = &x->e[x->n];
-    *e = (wd__example){record, other, value, label ? strdup(label) : NULL, malloc(len + 1)};
+    *e = (wd__example){record, other, -1, 0, value, label ? strdup(label) : NULL, malloc(len + 1)};
     if ((label && !e->label) || !e->text) {
         free(e->label), free(e->text);
         return WD_ERR_NOMEM;
@@ -175,6 +175,15 @@ static void mask(char *s) {
     size_t n = strlen(s);
     for (size_t i = 0; i < n; i++)
         if ((i > 0 && i + 1 < n) || (unsigned char)s[i] >= 0x80) s[i] = '*';
+}
+
+/* wd__examples_add for batch item i, with the file and line it came from. */
+static wd_status ex_add(wd_audit *a, wd__examples *x, size_t i, uint64_t record, uint64_t other, double value,
+                        const char *label, const char *text, size_t len) {
+    size_t n = x->n;
+    wd_status st = wd__examples_add(x, a->p.n_examples, record, other, value, label, text, len);
+    if (!st && x->n > n) x->e[n].file = a->items[i].file, x->e[n].line = a->items[i].line;
+    return st;
 }
 
 /* ==== the batch =========================================================== */
@@ -238,7 +247,7 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
         if (e < 0) return WD_ERR_NOMEM;
         if (e == 1) {
             a->exact_dups++;
-            st = wd__examples_add(&a->exact_ex, nx, rn, UINT64_MAX, 1, NULL, xt, xl);
+            st = ex_add(a, &a->exact_ex, i, rn, UINT64_MAX, 1, NULL, xt, xl);
         } else {
             double sigma = sqrt(a->p.threshold * (1 - a->p.threshold) / WD__AUDIT_PERM), j = 0;
             long id = wd__lsh_query(&a->lsh, r->sig, a->p.threshold - 2 * sigma, &j, &a->candidates);
@@ -247,7 +256,7 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
                 uint32_t m = ++a->lsh.members[id];
                 if (m == 1) a->clusters++;
                 if (m + 1 > a->largest) a->largest = m + 1;
-                st = wd__examples_add(&a->near_ex, nx, rn, a->lsh.record[id], j, NULL, xt, xl);
+                st = ex_add(a, &a->near_ex, i, rn, a->lsh.record[id], j, NULL, xt, xl);
             } else {
                 wd_status is = wd__lsh_insert(&a->lsh, r->sig, rn);
                 if (is == WD_ERR_NOMEM) return is;
@@ -267,7 +276,7 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
             char snip[201];
             snprintf(snip, sizeof snip, "%s", hit->snippet ? hit->snippet : "");
             mask(snip);
-            if ((st = wd__examples_add(&a->pii_ex, nx, rn, UINT64_MAX, 0, hit->rule, snip, strlen(snip)))) return st;
+            if ((st = ex_add(a, &a->pii_ex, i, rn, UINT64_MAX, 0, hit->rule, snip, strlen(snip)))) return st;
         }
     }
     if (wd_verdict_error(pv)) a->pii_errors++;
@@ -286,7 +295,7 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
                     a->flag_cat[c]++;
                     if (!first) first = wd_category_id((wd_category)c);
                 }
-            if ((st = wd__examples_add(&a->flag_ex, nx, rn, UINT64_MAX, wd_verdict_max_score(fv), first, xt, xl)))
+            if ((st = ex_add(a, &a->flag_ex, i, rn, UINT64_MAX, wd_verdict_max_score(fv), first, xt, xl)))
                 return st;
         }
     }
@@ -312,7 +321,7 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
 
 /* A compare-set example, its PII redacted (the compare set is not
  * scanned otherwise: this runs at most n_examples times). */
-static wd_status compare_example(wd_audit *a, uint64_t rn, uint64_t other, double j, const char *kind,
+static wd_status compare_example(wd_audit *a, size_t i, uint64_t rn, uint64_t other, double j, const char *kind,
                                  const char *text, size_t len) {
     if (a->cmp_ex.n >= a->p.n_examples) return WD_OK;
     wd_check_params cp = wd_check_params_default();
@@ -322,7 +331,7 @@ static wd_status compare_example(wd_audit *a, uint64_t rn, uint64_t other, doubl
     if (st) return st;
     size_t rl = 0;
     const char *red = wd_verdict_redacted(v, &rl);
-    st = wd__examples_add(&a->cmp_ex, a->p.n_examples, rn, other, j, kind, red ? red : text, red ? rl : len);
+    st = ex_add(a, &a->cmp_ex, i, rn, other, j, kind, red ? red : text, red ? rl : len);
     wd_verdict_free(v);
     return st;
 }
@@ -335,14 +344,14 @@ static wd_status merge_compare(wd_audit *a, size_t i) {
     size_t len = a->items[i].len;
     if (wd__hset_has(&a->exact, r->exact)) {
         a->cmp_exact++;
-        return compare_example(a, rn, UINT64_MAX, 1, "exact", text, len);
+        return compare_example(a, i, rn, UINT64_MAX, 1, "exact", text, len);
     }
     double sigma = sqrt(a->p.threshold * (1 - a->p.threshold) / WD__AUDIT_PERM), j = 0;
     uint64_t cand = 0;
     long id = wd__lsh_query(&a->lsh, r->sig, a->p.threshold - 2 * sigma, &j, &cand);
     if (id < 0) return WD_OK;
     a->cmp_near++;
-    return compare_example(a, rn, a->lsh.record[id], j, "near", text, len);
+    return compare_example(a, i, rn, a->lsh.record[id], j, "near", text, len);
 }
 
 static wd_status flush(wd_audit *a) {
@@ -383,15 +392,18 @@ static wd_status flush(wd_audit *a) {
 
 /* Queues one text (repaired when it is not valid UTF-8). Takes scrub's
  * fields (freed on failure). */
-static wd_status enqueue_(wd_audit *a, const char *text, size_t len, bool compare, wd__scrub_rec *scrub);
+static wd_status enqueue_(wd_audit *a, const char *text, size_t len, bool compare, wd__scrub_rec *scrub, int file,
+                          uint64_t line);
 
-static wd_status enqueue(wd_audit *a, const char *text, size_t len, bool compare, wd__scrub_rec *scrub) {
-    wd_status st = enqueue_(a, text, len, compare, scrub);
+static wd_status enqueue(wd_audit *a, const char *text, size_t len, bool compare, wd__scrub_rec *scrub, int file,
+                         uint64_t line) {
+    wd_status st = enqueue_(a, text, len, compare, scrub, file, line);
     if (st && scrub) wd__scrub_rec_free(scrub);
     return st;
 }
 
-static wd_status enqueue_(wd_audit *a, const char *text, size_t len, bool compare, wd__scrub_rec *scrub) {
+static wd_status enqueue_(wd_audit *a, const char *text, size_t len, bool compare, wd__scrub_rec *scrub, int file,
+                          uint64_t line) {
     if (a->finished) return wd__err_set(&a->err, WD_ERR_INVALID_ARG, "the audit is finished: no more texts");
     if (!text && len) return wd__err_set(&a->err, WD_ERR_INVALID_ARG, "text is NULL");
     if (!compare && a->compare_started)
@@ -424,6 +436,8 @@ static wd_status enqueue_(wd_audit *a, const char *text, size_t len, bool compar
     it->off = off;
     it->len = a->buf.n - 1 - off;
     it->compare = compare;
+    it->file = file;
+    it->line = line;
     it->has_scrub = scrub != NULL;
     if (scrub) {
         it->scrub = *scrub;
@@ -436,12 +450,12 @@ static wd_status enqueue_(wd_audit *a, const char *text, size_t len, bool compar
 
 wd_status wd_audit_add(wd_audit *a, const char *text, size_t len) {
     if (!a) return wd__fail(WD_ERR_INVALID_ARG, "wd_audit_add: audit is NULL");
-    return enqueue(a, text, len, false, NULL);
+    return enqueue(a, text, len, false, NULL, -1, 0);
 }
 
 wd_status wd_audit_add_compare(wd_audit *a, const char *text, size_t len) {
     if (!a) return wd__fail(WD_ERR_INVALID_ARG, "wd_audit_add_compare: audit is NULL");
-    return enqueue(a, text, len, true, NULL);
+    return enqueue(a, text, len, true, NULL, -1, 0);
 }
 
 /* ==== files =============================================================== */
@@ -492,7 +506,8 @@ wd_status wd_audit_add_file(wd_audit *a, const char *path, bool compare) {
             wd__err_take(&a->err, st);
             break;
         }
-        st = enqueue(a, item->text, item->text_len, compare, scrub ? &rec : NULL);
+        st = enqueue(a, item->text, item->text_len, compare, scrub ? &rec : NULL, (int)(a->n_files - 1),
+                     item->line ? item->line : item->record + 1);
         f->records++;
         if (a->p.progress && (f->records & 63) == 0) {
             double now = wd__now_us();

@@ -199,6 +199,8 @@ enum { WD__AUDIT_HIST = 100 }; /* quarter-octave length buckets: [2^(k/4), 2^((k
 
 typedef struct wd__example {
     uint64_t record, other; /* other: the earlier record, or UINT64_MAX */
+    int      file;          /* index in files[], or -1 (a text added alone) */
+    uint64_t line;          /* 1-based line of the record in it; 0: none */
     double   value;         /* Jaccard */
     char    *label;         /* kind, category (may be NULL) */
     char    *text;          /* an excerpt (PII masked)      */
@@ -233,6 +235,8 @@ struct wd_audit {
     wd__strbuf      buf;   /* the texts, NUL-separated */
     struct wd__bitem {
         size_t        off, len;
+        int           file;  /* -1: added by wd_audit_add */
+        uint64_t      line;
         bool          compare;
         bool          has_scrub;
         wd__scrub_rec scrub;

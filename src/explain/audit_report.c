@@ -16,13 +16,20 @@
 
 static double share(uint64_t n, uint64_t of) { return of ? (double)n / (double)of : 0; }
 
-static cJSON *examples_json(const wd__examples *x, const char *other_key, const char *value_key,
+static cJSON *examples_json(const wd_audit *a, const wd__examples *x, const char *other_key, const char *value_key,
                             const char *label_key) {
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; arr && i < x->n; i++) {
         const wd__example *e = &x->e[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "record", (double)e->record);
+        if (e->file >= 0 && (size_t)e->file < a->n_files) {
+            cJSON_AddStringToObject(o, "file", a->files[e->file].path);
+            cJSON_AddNumberToObject(o, "line", (double)e->line);
+        } else {
+            cJSON_AddNullToObject(o, "file");
+            cJSON_AddNullToObject(o, "line");
+        }
         if (other_key) {
             if (e->other == UINT64_MAX) cJSON_AddNullToObject(o, other_key);
             else cJSON_AddNumberToObject(o, other_key, (double)e->other);
@@ -147,7 +154,7 @@ cJSON *wd__audit_to_json(const wd_audit *a) {
     cJSON_AddNumberToObject(e, "share", share(a->exact_dups, a->records));
     cJSON_AddNumberToObject(e, "distinct", (double)a->exact.n);
     cJSON_AddBoolToObject(e, "set_full", a->exact.n >= a->exact.max);
-    cJSON_AddItemToObject(e, "examples", examples_json(&a->exact_ex, NULL, NULL, NULL));
+    cJSON_AddItemToObject(e, "examples", examples_json(a, &a->exact_ex, NULL, NULL, NULL));
 
     cJSON *n = cJSON_AddObjectToObject(j, "near_duplicates");
     cJSON_AddNumberToObject(n, "records", (double)a->near_dups);
@@ -157,7 +164,7 @@ cJSON *wd__audit_to_json(const wd_audit *a) {
     cJSON_AddNumberToObject(n, "candidates", (double)a->candidates);
     cJSON_AddNumberToObject(n, "indexed", (double)a->lsh.n);
     cJSON_AddBoolToObject(n, "index_full", a->lsh.n >= a->lsh.max);
-    cJSON_AddItemToObject(n, "examples", examples_json(&a->near_ex, "of", "jaccard", NULL));
+    cJSON_AddItemToObject(n, "examples", examples_json(a, &a->near_ex, "of", "jaccard", NULL));
 
     cJSON *o = cJSON_AddObjectToObject(j, "overlap");
     cJSON_AddNumberToObject(o, "compare_records", (double)a->cmp_records);
@@ -166,7 +173,7 @@ cJSON *wd__audit_to_json(const wd_audit *a) {
     cJSON_AddNumberToObject(o, "exact_share", share(a->cmp_exact, a->cmp_records));
     cJSON_AddNumberToObject(o, "near_share", share(a->cmp_near, a->cmp_records));
     cJSON_AddNumberToObject(o, "leaked_share", share(a->cmp_exact + a->cmp_near, a->cmp_records));
-    cJSON_AddItemToObject(o, "examples", examples_json(&a->cmp_ex, "of", "jaccard", "kind"));
+    cJSON_AddItemToObject(o, "examples", examples_json(a, &a->cmp_ex, "of", "jaccard", "kind"));
 
     cJSON *pi = cJSON_AddObjectToObject(j, "pii");
     cJSON_AddNumberToObject(pi, "records", (double)a->pii_records);
@@ -175,7 +182,7 @@ cJSON *wd__audit_to_json(const wd_audit *a) {
     cJSON_AddNumberToObject(pi, "unchecked", (double)a->pii_errors);
     cJSON *bk = cJSON_AddObjectToObject(pi, "by_kind");
     for (size_t i = 0; i < a->n_pii_kinds; i++) cJSON_AddNumberToObject(bk, a->pii_kinds[i].name, (double)a->pii_kinds[i].n);
-    cJSON_AddItemToObject(pi, "examples", examples_json(&a->pii_ex, NULL, NULL, "kind"));
+    cJSON_AddItemToObject(pi, "examples", examples_json(a, &a->pii_ex, NULL, NULL, "kind"));
 
     cJSON *d = cJSON_AddObjectToObject(j, "demographics");
     cJSON_AddStringToObject(d, "terms", a->terms.source);
@@ -214,7 +221,7 @@ cJSON *wd__audit_to_json(const wd_audit *a) {
         cJSON_AddNumberToObject(co, "share", share(a->flag_cat[c], a->records));
         cJSON_AddItemToArray(bc, co);
     }
-    cJSON_AddItemToObject(fl, "examples", examples_json(&a->flag_ex, NULL, "score", "category"));
+    cJSON_AddItemToObject(fl, "examples", examples_json(a, &a->flag_ex, NULL, "score", "category"));
     return j;
 }
 
@@ -305,7 +312,15 @@ static void examples_table(wd__strbuf *b, const cJSON *arr, const char *other_ke
     wd__strbuf_puts(b, "<th>text</th></tr>\n");
     const cJSON *e;
     cJSON_ArrayForEach(e, arr) {
-        wd__strbuf_printf(b, "<tr><td>%.0f</td>", num(e, "record"));
+        wd__strbuf_printf(b, "<tr><td>%.0f", num(e, "record"));
+        const char *file = str(e, "file");
+        if (file[0]) {
+            const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+            wd__strbuf_puts(b, "<br><small>");
+            esc(b, base);
+            wd__strbuf_printf(b, ":%.0f</small>", num(e, "line"));
+        }
+        wd__strbuf_puts(b, "</td>");
         if (other_key) {
             const cJSON *ot = cJSON_GetObjectItemCaseSensitive(e, other_key);
             if (cJSON_IsNumber(ot)) wd__strbuf_printf(b, "<td>%.0f</td>", ot->valuedouble);

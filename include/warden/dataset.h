@@ -155,7 +155,8 @@ wd_status wd_dataset_next(wd_dataset *ds, const wd_dataset_item **item);
  * A string is returned as is; true/false, a number (as an integer when it
  * is one, else %.17g) and an array or object (as compact JSON) are
  * written out. NULL when the record has no such field, the value is null,
- * the format is text, or no record is current. Owned by ds; valid until
+ * the format is text, or no record is current. The empty path "" names
+ * the whole record (json/jsonl: the object as compact JSON). Owned by ds; valid until
  * the next wd_dataset_next() or wd_dataset_free(). This reads fields the
  * item does not carry (several columns of one row, annotator votes...). */
 const char *wd_dataset_field(wd_dataset *ds, const char *name);
@@ -172,6 +173,11 @@ const char *wd_dataset_field_at(const wd_dataset *ds, size_t i);
  * ds. */
 size_t      wd_dataset_n_columns(const wd_dataset *ds);
 const char *wd_dataset_column(const wd_dataset *ds, size_t i);
+
+/* How far the reader is in the file: bytes of it read so far (for gzip,
+ * compressed bytes; the reader reads ahead, so up to 128 KiB past the
+ * current record). For a progress bar against the file's size. */
+uint64_t wd_dataset_offset(const wd_dataset *ds);
 
 /* The format in use (after detection). */
 wd_dataset_format wd_dataset_format_of(const wd_dataset *ds);

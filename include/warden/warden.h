@@ -28,6 +28,7 @@
 #include "warden/eval.h"
 #include "warden/redteam.h"
 #include "warden/explain.h"
+#include "warden/audit.h"
 
 #include "warden/tokenizer.h"
 #include "warden/chat.h"

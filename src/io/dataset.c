@@ -267,6 +267,13 @@ wd_status wd_dataset_format_parse(const char *s, wd_dataset_format *out) {
 
 wd_dataset_format wd_dataset_format_of(const wd_dataset *ds) { return ds ? ds->fmt : WD_DATASET_FORMAT_AUTO; }
 
+uint64_t wd_dataset_offset(const wd_dataset *ds) {
+    if (!ds) return 0;
+    if (ds->mem) return ds->mem_pos;
+    z_off_t off = ds->gz ? gzoffset(ds->gz) : 0;
+    return off > 0 ? (uint64_t)off : 0;
+}
+
 const char *wd_dataset_last_error(const wd_dataset *ds) { return ds ? wd__err_msg(&ds->err) : ""; }
 
 /* Frees the strings wd_dataset_field made for the current record. */

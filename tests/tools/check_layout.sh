@@ -57,6 +57,7 @@ public_layer() {
     weights) echo weights ;;
     explain) echo explain ;;
     serve) echo serve ;;
+    audit) echo explain ;;
     *) echo top ;;
     esac
 }

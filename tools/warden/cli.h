@@ -63,6 +63,7 @@ void cli_scorecard_print(const char *json_path);
 /* Each subcommand: tools/warden/cmd_NAME.c defines cmd_NAME. */
 int cmd_version(int argc, char **argv);
 int cmd_attack(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_redteam(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

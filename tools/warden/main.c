@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"detokenize", cmd_detokenize, "decode token ids back to text"},
     {"eval", cmd_eval, "score a guard on labelled datasets: metrics.json, results.jsonl, report.html"},
     {"redteam", cmd_redteam, "red-team a model: generate, detect refusals; attack success and over-refusal"},
+    {"audit", cmd_audit, "audit a training corpus: duplicates, leakage, PII, languages, demographic terms, flags"},
     {"attack", cmd_attack, "apply attack transforms (typos, encodings, templates...) to a dataset"},
     {"inspect", cmd_inspect, "list a checkpoint's (or a .gguf's) tensors, parameters, metadata and config"},
     {"quantize", cmd_quantize, "write a decoder as a GGUF file (f16, bf16, q8_0, q4_k_m...) llama.cpp loads"},

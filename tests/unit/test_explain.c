@@ -670,7 +670,8 @@ static void test_cli(void **state) {
     assert_int_equal(wdt_cli("explain --policy /nonexistent/p.yaml x", NULL, NULL, &err), 3);
     assert_non_null(strstr(err, "/nonexistent/p.yaml"));
     free(err);
-    assert_int_equal(wdt_cli("explain --method ig x", NULL, NULL, &err), 3);
+    assert_int_equal(wdt_cli("explain --method ig x", NULL, NULL, &err), 2); /* ig needs --model */
+    assert_non_null(strstr(err, "--model"));
     free(err);
     assert_int_equal(wdt_cli("explain --method exact 'a b c d e f g h i j k l m n o p q r s t u'", NULL, NULL, &err), 3);
     assert_non_null(strstr(err, "too many"));
@@ -776,6 +777,33 @@ static void test_model_guard(void **state) {
     assert_int_equal(wd_explain_text("bake it now", 11, wd_explain_guard_scorer, &eg, &p, &ex), WD_OK);
     assert_true(fabs(sum(ex->attr, ex->n_units) - (ex->value - ex->base_value)) < 1e-6);
     wd_explanation_free(ex);
+    /* integrated gradients of the same judge: value is the logit of about
+     * the guard's own p(unsafe) (train/'s decoder against the runtime's; ig
+     * tokenizes the text apart from the prompt around it, as certify's judge
+     * filter does, so the boundary tokens may differ from the scanner's), the
+     * words keep the tokens' sum, and the gap to completeness is small */
+    snprintf(args, sizeof args, "explain --json --model '%s' --method ig --steps 64 'bake it now'", dir);
+    rc = wdt_cli(args, NULL, &out, &err);
+    if (rc) fail_msg("explain --method ig: exit %d: %s", rc, err);
+    assert_non_null(o = wd_json_parse_strict(out, strlen(out), "stdout", NULL));
+    assert_string_equal(cJSON_GetObjectItem(o, "method")->valuestring, "ig");
+    assert_string_equal(cJSON_GetObjectItem(o, "label")->valuestring, "log-odds(unsafe)");
+    double value = cJSON_GetObjectItem(o, "value")->valuedouble;
+    double base = cJSON_GetObjectItem(o, "base_value")->valuedouble;
+    double delta = cJSON_GetObjectItem(o, "delta")->valuedouble;
+    s = 0.0, n = 0;
+    cJSON_ArrayForEach(u, cJSON_GetObjectItem(o, "units")) s += cJSON_GetObjectItem(u, "attribution")->valuedouble, n++;
+    assert_int_equal(n, 3);
+    assert_true(fabs(s - (value - base) - delta) < 1e-9);
+    assert_true(fabs(delta) <= 0.05 * fabs(value - base) + 1e-4);
+    wd_verdict *v = NULL;
+    assert_int_equal(wd_guard_check(g, "bake it now", 11, NULL, &v), WD_OK);
+    double p_guard = wd_verdict_max_score(v);
+    if (fabs(1.0 / (1.0 + exp(-value)) - p_guard) > 1e-2 * fmax(p_guard, 1e-3))
+        fail_msg("ig value %.9g -> p %.9g, guard p(unsafe) %.9g", value, 1.0 / (1.0 + exp(-value)), p_guard);
+    wd_verdict_free(v);
+    cJSON_Delete(o);
+    free(out), free(err);
     wd_guard_free(g);
     free(dir);
 }

@@ -74,7 +74,8 @@ typedef struct wd_shap_info {
 wd_status wd_shap_exact(wd_shap_game game, void *user, size_t m, double *phi, wd_shap_info *info);
 
 typedef struct wd_kernel_shap_params {
-    size_t   nsamples; /* coalitions besides the endpoints; 0 = 2m + 2048. Capped at
+    size_t   nsamples; /* coalitions besides the endpoints; 0 = 2m + 2048, or all
+                          2^m - 2 when m <= 12. Capped at
                           2^m - 2, where every coalition is enumerated and the result
                           is exact */
     uint64_t seed;     /* of the sampled part (base/rng.h splitmix64); default 0 */
@@ -142,7 +143,7 @@ typedef struct wd_explain_params {
      * deletes them. Deletion suits the rule and linear scanners (a deleted
      * word matches nothing); a model guard reads a mask token better. */
     const char         *mask;
-    size_t              nsamples;   /* KernelSHAP; 0 = 2m + 2048                          */
+    size_t              nsamples;   /* KernelSHAP; 0 = 2m + 2048 (all when m <= 12)       */
     uint64_t            seed;       /* KernelSHAP                                        */
     size_t              batch_size; /* texts per scorer call; default 64                 */
 } wd_explain_params;

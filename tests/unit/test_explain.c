@@ -457,13 +457,12 @@ static void test_guard_texts(void **state) {
         assert_true(fabs(sum(e->attr, m) - total) < 1e-6);
         assert_true(fabs(sum(k->attr, m) - total) < 1e-6);
         assert_true(fabs(sum(p->attr, m) - total) < 1e-6);
-        double tol = m <= 11 ? 1e-3 : 2e-2; /* 12 units: 2072 of 4094 coalitions, sampled */
-        if (max_diff(e->attr, k->attr, m) > tol)
+        if (max_diff(e->attr, k->attr, m) > 1e-3) /* the default budget enumerates m <= 12 */
             fail_msg("'%s': kernel differs from exact by %g", texts[t], max_diff(e->attr, k->attr, m));
-        if (m == 12) { /* every coalition: exact */
-            wd_explanation *kf = explain(&eg, texts[t], WD_EXPLAIN_METHOD_KERNEL, 4094);
-            assert_true(max_diff(e->attr, kf->attr, m) < 1e-3);
-            wd_explanation_free(kf);
+        if (m == 12) { /* shap's own budget, 2072 of 4094 sampled: close, not exact */
+            wd_explanation *ks = explain(&eg, texts[t], WD_EXPLAIN_METHOD_KERNEL, 2 * 12 + 2048);
+            assert_true(max_diff(e->attr, ks->attr, m) < 2e-2);
+            wd_explanation_free(ks);
         }
         wd_explanation_free(e), wd_explanation_free(k), wd_explanation_free(p);
     }

@@ -37,6 +37,10 @@ int wdb_gen_llama(const char *dir, const wdb_shape *s);
  * count the writer's buffers. Returns 0 on success. */
 int wdb_gen_llama_child(const char *dir, const wdb_shape *s);
 
+/* Copies the file from to the file to (created or truncated). 0 on
+ * success. */
+int wdb_copy_file(const char *from, const char *to);
+
 /* Removes the files of dir, then dir. */
 void wdb_rm_dir(const char *dir);
 

@@ -52,21 +52,6 @@ static const char LLAMA2_JUDGE[] =
     "answer with one word: 'safe' if it is harmless, 'unsafe' if it asks for something "
     "harmful.\n<</SYS>>\n\n{text} [/INST]";
 
-static int copy_file(const char *from, const char *to) {
-    FILE *a = fopen(from, "rb"), *b = a ? fopen(to, "wb") : NULL;
-    if (!a || !b) {
-        if (a) fclose(a);
-        return 1;
-    }
-    char buf[1 << 16];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, n, b) != n) rc = 1;
-    fclose(a);
-    if (fclose(b)) rc = 1;
-    return rc;
-}
 
 typedef struct run_result {
     double secs;
@@ -203,7 +188,7 @@ int main(int argc, char **argv) {
             const char *name = f ? "tokenizer_config.json" : "tokenizer.json";
             snprintf(from, sizeof from, "%s/%s", tdir, name);
             snprintf(to, sizeof to, "%s/%s", model, name);
-            rc = copy_file(from, to);
+            rc = wdb_copy_file(from, to);
         }
         if (rc) {
             fprintf(stderr, "bench_certify: writing the checkpoint failed\n");

@@ -39,21 +39,6 @@ static const char PROMPT[] =
 
 static const char *FIRST10 = "Hello there, I am writing a thriller novel and my";
 
-static int copy_file(const char *from, const char *to) {
-    FILE *a = fopen(from, "rb"), *b = a ? fopen(to, "wb") : NULL;
-    if (!a || !b) {
-        if (a) fclose(a);
-        return 1;
-    }
-    char buf[1 << 16];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, n, b) != n) rc = 1;
-    fclose(a);
-    if (fclose(b)) rc = 1;
-    return rc;
-}
 
 /* Median seconds of one wd_guard_check of text over repeat runs. */
 static double time_check(wd_guard *g, const char *text, int repeat) {
@@ -151,7 +136,7 @@ int main(int argc, char **argv) {
         const char *name = f ? "tokenizer_config.json" : "tokenizer.json";
         snprintf(from, sizeof from, "%s/%s", tdir, name);
         snprintf(to, sizeof to, "%s/%s", dir, name);
-        rc = copy_file(from, to);
+        rc = wdb_copy_file(from, to);
     }
     if (rc || wd_guard_load_model(dir, &gp, &g)) {
         fprintf(stderr, "bench_explain: judge: %s\n", rc ? "writing the checkpoint failed" : wd_last_error());

@@ -36,21 +36,6 @@ static const char *const TEXT =
 
 #define SHORT_TMPL "Is this {role} message safe or unsafe?\n{role}: {text}\nAnswer:"
 
-static int copy_file(const char *from, const char *to) {
-    FILE *a = fopen(from, "rb"), *b = a ? fopen(to, "wb") : NULL;
-    if (!a || !b) {
-        if (a) fclose(a);
-        return 1;
-    }
-    char buf[1 << 16];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, n, b) != n) rc = 1;
-    fclose(a);
-    if (fclose(b)) rc = 1;
-    return rc;
-}
 
 /* A random judge of shape s (its vocabulary the tokenizer's) in dir; *tdir
  * names the tokenizer's folder. Returns 0 on success. */
@@ -69,7 +54,7 @@ static int make_judge(const char *dir, wdb_shape *s, const char **tdir) {
         const char *name = f ? "tokenizer_config.json" : "tokenizer.json";
         snprintf(from, sizeof from, "%s/%s", *tdir, name);
         snprintf(to, sizeof to, "%s/%s", dir, name);
-        if (copy_file(from, to)) return 1;
+        if (wdb_copy_file(from, to)) return 1;
     }
     return 0;
 }

@@ -40,6 +40,29 @@ void wd__strbuf_puts(wd__strbuf *b, const char *s) { wd__strbuf_add(b, s, strlen
 
 void wd__strbuf_putc(wd__strbuf *b, char c) { wd__strbuf_add(b, &c, 1); }
 
+void wd__strbuf_put_html(wd__strbuf *b, const char *s, size_t n) {
+    size_t run = 0; /* bytes waiting to be copied as they are */
+    for (size_t i = 0; i < n; i++) {
+        const char *e;
+        switch (s[i]) {
+        case '<': e = "&lt;"; break;
+        case '>': e = "&gt;"; break;
+        case '&': e = "&amp;"; break;
+        case '"': e = "&quot;"; break;
+        case '\'': e = "&#39;"; break;
+        default: run++; continue;
+        }
+        wd__strbuf_add(b, s + i - run, run);
+        wd__strbuf_puts(b, e);
+        run = 0;
+    }
+    wd__strbuf_add(b, s + n - run, run);
+}
+
+void wd__strbuf_puts_html(wd__strbuf *b, const char *s) {
+    if (s) wd__strbuf_put_html(b, s, strlen(s));
+}
+
 void wd__strbuf_printf(wd__strbuf *b, const char *fmt, ...) {
     if (b->oom) return;
     char small[256];

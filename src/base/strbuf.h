@@ -28,6 +28,11 @@ void wd__strbuf_add(wd__strbuf *b, const void *p, size_t n);
 void wd__strbuf_puts(wd__strbuf *b, const char *s);
 void wd__strbuf_putc(wd__strbuf *b, char c);
 void wd__strbuf_printf(wd__strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* n bytes of s as HTML text or attribute value: < > & " ' escaped (&lt;
+ * &gt; &amp; &quot; &#39;), every other byte as it is. */
+void wd__strbuf_put_html(wd__strbuf *b, const char *s, size_t n);
+/* The same for a C string; NULL adds nothing. */
+void wd__strbuf_puts_html(wd__strbuf *b, const char *s);
 /* Hands the string over (the caller frees it; "" when nothing was added);
  * NULL if an allocation failed. The buffer is empty afterwards. */
 char *wd__strbuf_take(wd__strbuf *b, size_t *len);

@@ -29,23 +29,6 @@
 
 #define MAX_POINTS 1500
 
-/* ==== HTML text ========================================================== */
-
-
-/* HTML-escaped text. */
-static void sb_esc(wd__strbuf *b, const char *s) {
-    if (!s) return;
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': wd__strbuf_puts(b, "&lt;"); break;
-        case '>': wd__strbuf_puts(b, "&gt;"); break;
-        case '&': wd__strbuf_puts(b, "&amp;"); break;
-        case '"': wd__strbuf_puts(b, "&quot;"); break;
-        default: wd__strbuf_printf(b, "%c", *s);
-        }
-    }
-}
-
 /* ==== formatting ========================================================= */
 
 /* A ratio as a percentage with one decimal, or an em dash when undefined. */
@@ -85,7 +68,7 @@ static double py(const frame *f, double y) { return H - MB - (y - f->y0) / (f->y
 
 static void plot_open(wd__strbuf *b, const char *label) {
     wd__strbuf_printf(b, "<svg class=\"plot\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", W, H);
-    sb_esc(b, label);
+    wd__strbuf_puts_html(b, label);
     wd__strbuf_puts(b, "\" xmlns=\"http://www.w3.org/2000/svg\">");
 }
 
@@ -106,9 +89,9 @@ static void plot_axes(wd__strbuf *b, const frame *f, int nx, int ny, const char 
     }
     wd__strbuf_printf(b, "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>", ML, MT, W - ML - MR, H - MT - MB);
     wd__strbuf_printf(b, "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (ML + W - MR) / 2, H - 10);
-    sb_esc(b, xt);
+    wd__strbuf_puts_html(b, xt);
     wd__strbuf_printf(b, "</text><text class=\"axis\" transform=\"translate(15 %d) rotate(-90)\" text-anchor=\"middle\">", (MT + H - MB) / 2);
-    sb_esc(b, yt);
+    wd__strbuf_puts_html(b, yt);
     wd__strbuf_puts(b, "</text>");
 }
 
@@ -120,7 +103,7 @@ static void legend(wd__strbuf *b, const char *const *names, const char *const *c
     for (int i = 0; i < n; i++) {
         wd__strbuf_printf(b, "<rect x=\"%d\" y=\"12\" width=\"14\" height=\"4\" rx=\"2\" fill=\"%s\"/>", x, colors[i]);
         wd__strbuf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"18\">", x + 19);
-        sb_esc(b, names[i]);
+        wd__strbuf_puts_html(b, names[i]);
         wd__strbuf_puts(b, "</text>");
         x += 19 + (int)strlen(names[i]) * 6 + 18;
     }
@@ -290,7 +273,7 @@ static void plot_bars(wd__strbuf *b, const char *label, const char *const *rows,
     int h = top + (int)n_rows * row_h + 34;
     int w = wide ? 1080 : W;
     wd__strbuf_printf(b, "<svg class=\"plot\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", w, h);
-    sb_esc(b, label);
+    wd__strbuf_puts_html(b, label);
     wd__strbuf_puts(b, "\" xmlns=\"http://www.w3.org/2000/svg\">");
     double pw = w - left - right;
     for (int t = 0; t <= 4; t++) {
@@ -300,9 +283,9 @@ static void plot_bars(wd__strbuf *b, const char *label, const char *const *rows,
     }
     if (two) {
         wd__strbuf_printf(b, "<rect x=\"%d\" y=\"10\" width=\"14\" height=\"8\" rx=\"2\" fill=\"%s\"/><text class=\"tick\" x=\"%d\" y=\"18\">", left, ca, left + 20);
-        sb_esc(b, name_a);
+        wd__strbuf_puts_html(b, name_a);
         wd__strbuf_printf(b, "</text><rect x=\"%d\" y=\"10\" width=\"14\" height=\"8\" rx=\"2\" fill=\"%s\"/><text class=\"tick\" x=\"%d\" y=\"18\">", left + 150, cc, left + 170);
-        sb_esc(b, name_c);
+        wd__strbuf_puts_html(b, name_c);
         wd__strbuf_puts(b, "</text>");
     }
     for (size_t i = 0; i < n_rows; i++) {
@@ -311,7 +294,7 @@ static void plot_bars(wd__strbuf *b, const char *label, const char *const *rows,
         char shortname[40];
         snprintf(shortname, sizeof shortname, "%s", rows[i]);
         if (strlen(rows[i]) > 26) strcpy(shortname + 23, "...");
-        sb_esc(b, shortname);
+        wd__strbuf_puts_html(b, shortname);
         wd__strbuf_puts(b, "</text>");
         const double *vals[2] = {a, c};
         const char *cols[2] = {ca, cc};
@@ -392,14 +375,14 @@ wd_status wd_report_html(const wd_report *r, char **out) {
     wd__strbuf b = {0};
     wd__strbuf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
-    sb_esc(&b, r->title ? r->title : "warden evaluation");
+    wd__strbuf_puts_html(&b, r->title ? r->title : "warden evaluation");
     wd__strbuf_printf(&b, "</title><style>%s</style></head><body><main>\n<header><div><h1>", CSS);
-    sb_esc(&b, r->title ? r->title : "warden evaluation");
+    wd__strbuf_puts_html(&b, r->title ? r->title : "warden evaluation");
     wd__strbuf_puts(&b, r->complete ? "<span class=\"badge ok\">complete</span>" : "<span class=\"badge warn\">incomplete</span>");
     wd__strbuf_puts(&b, "</h1><div class=\"meta\">");
     if (r->subject) {
         wd__strbuf_puts(&b, "subject: <b>");
-        sb_esc(&b, r->subject);
+        wd__strbuf_puts_html(&b, r->subject);
         wd__strbuf_puts(&b, "</b> &middot; ");
     }
     wd__strbuf_printf(&b, "%zu items (%zu harmful, %zu benign", s->n, s->n_harmful, s->n_benign);
@@ -407,7 +390,7 @@ wd_status wd_report_html(const wd_report *r, char **out) {
     wd__strbuf_puts(&b, ")");
     if (!r->complete) wd__strbuf_printf(&b, " &middot; %zu of %zu units done: rerun to resume", r->n_done, r->n_total);
     wd__strbuf_puts(&b, "</div></div><div class=\"meta\">");
-    sb_esc(&b, r->generated_at);
+    wd__strbuf_puts_html(&b, r->generated_at);
     wd__strbuf_puts(&b, "</div></header>\n");
 
     /* KPIs */
@@ -536,7 +519,7 @@ wd_status wd_report_html(const wd_report *r, char **out) {
             for (size_t i = 0; i < r->n_attacks; i++) {
                 const wd_report_attack *x = &r->attacks[i];
                 wd__strbuf_puts(&b, "<tr><td>");
-                sb_esc(&b, x->transform);
+                wd__strbuf_puts_html(&b, x->transform);
                 wd__strbuf_printf(&b, "</td><td>%zu</td><td>", x->n_harmful);
                 pct(&b, x->clean_detection);
                 wd__strbuf_puts(&b, "</td><td>");
@@ -587,7 +570,7 @@ wd_status wd_report_html(const wd_report *r, char **out) {
         for (size_t i = 0; i < r->n_sources; i++) {
             const wd_report_source *x = &r->sources[i];
             wd__strbuf_puts(&b, "<tr><td>");
-            sb_esc(&b, x->path);
+            wd__strbuf_puts_html(&b, x->path);
             wd__strbuf_printf(&b, "</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>", x->n, x->n_harmful, x->n_benign,
                       x->n_flagged);
             pct(&b, x->n ? (double)x->n_flagged / (double)x->n : NAN);

@@ -101,17 +101,6 @@ char *wd_scorecard_result_json(const wd_scorecard_result *r) {
 
 /* ==== HTML =============================================================== */
 
-static void esc(wd__strbuf *b, const char *s) {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': wd__strbuf_puts(b, "&lt;"); break;
-        case '>': wd__strbuf_puts(b, "&gt;"); break;
-        case '&': wd__strbuf_puts(b, "&amp;"); break;
-        case '"': wd__strbuf_puts(b, "&quot;"); break;
-        default: wd__strbuf_putc(b, *s);
-        }
-    }
-}
 
 /* Green, amber, orange, red along the levels; grey without a level. */
 static const char *level_color(const wd_scorecard_result *r, int level) {
@@ -124,7 +113,7 @@ static const char *level_color(const wd_scorecard_result *r, int level) {
 
 static void badge(wd__strbuf *b, const wd_scorecard_result *r, int level) {
     wd__strbuf_printf(b, "<span class=\"badge\" style=\"background:%s;color:#fff\">", level_color(r, level));
-    esc(b, wd_scorecard_level_str(r, level));
+    wd__strbuf_puts_html(b, wd_scorecard_level_str(r, level));
     wd__strbuf_puts(b, "</span>");
 }
 
@@ -140,7 +129,7 @@ static void cell(wd__strbuf *b, const wd_scorecard_value *v, bool worst) {
                       (unsigned long long)v->k, (unsigned long long)v->n);
     if (worst && v->transform[0]) {
         wd__strbuf_puts(b, "<br><span class=\"meta\">");
-        esc(b, v->transform);
+        wd__strbuf_puts_html(b, v->transform);
         wd__strbuf_puts(b, "</span>");
     }
     wd__strbuf_puts(b, "</td>");
@@ -176,15 +165,15 @@ void wd__scorecard_html(wd__strbuf *b, const wd_scorecard_result *r) {
     wd__strbuf_puts(b, "<h2 id=\"scorecard\">Risk scorecard</h2><div class=\"card\"><h3>Overall level ");
     badge(b, r, r->level);
     wd__strbuf_puts(b, "</h3><p>");
-    esc(b, r->reason);
+    wd__strbuf_puts_html(b, r->reason);
     wd__strbuf_puts(b, "</p>");
     if (r->level >= 0) {
         wd__strbuf_puts(b, "<p><b>What to do:</b> ");
-        esc(b, wd_scorecard_level_action(sc, (size_t)r->level));
+        wd__strbuf_puts_html(b, wd_scorecard_level_action(sc, (size_t)r->level));
         wd__strbuf_puts(b, "</p>");
     }
     wd__strbuf_puts(b, "<p>Scorecard <b>");
-    esc(b, wd_scorecard_name(sc));
+    wd__strbuf_puts_html(b, wd_scorecard_name(sc));
     wd__strbuf_printf(b, "</b> &middot; %s &middot; %s estimate &middot; at least %zu items per rate &middot; overall = %s</p></div>\n",
                       guard ? "a guard's decisions" : r->judged ? "attack success by the judge" : "attack success by refusal keywords",
                       wd__scorecard_wilson(sc) ? "Wilson 95% pessimistic" : "point", wd__scorecard_min_items(sc),
@@ -211,7 +200,7 @@ void wd__scorecard_html(wd__strbuf *b, const wd_scorecard_result *r) {
         }
         wd__scorecard_row_name(i, name, sizeof name);
         wd__strbuf_puts(b, i == WD_SCORECARD_ROW_ALL ? "<tr><td><b>" : "<tr><td>");
-        esc(b, name);
+        wd__strbuf_puts_html(b, name);
         wd__strbuf_puts(b, i == WD_SCORECARD_ROW_ALL ? "</b></td><td style=\"text-align:left\">"
                                                      : "</td><td style=\"text-align:left\">");
         badge(b, r, row->level);
@@ -220,13 +209,13 @@ void wd__scorecard_html(wd__strbuf *b, const wd_scorecard_result *r) {
             cell(b, &row->metric[ms[j]],
                  ms[j] == WD_SCORECARD_METRIC_ATTACKED_DETECTION || ms[j] == WD_SCORECARD_METRIC_ATTACK_SUCCESS);
         wd__strbuf_puts(b, "<td style=\"white-space:normal;text-align:left\">");
-        esc(b, row->reason);
+        wd__strbuf_puts_html(b, row->reason);
         wd__strbuf_puts(b, "</td></tr>");
     }
     wd__strbuf_puts(b, "</table></div>\n");
     if (empty[0]) {
         wd__strbuf_puts(b, "<p>No item labelled with: ");
-        esc(b, empty);
+        wd__strbuf_puts_html(b, empty);
         wd__strbuf_puts(b, " (insufficient data). Give the data a category field to level them.</p>\n");
     }
     /* the levels explained */
@@ -239,7 +228,7 @@ void wd__scorecard_html(wd__strbuf *b, const wd_scorecard_result *r) {
         if (l == 0) wd__strbuf_puts(b, "no threshold of a more severe level is crossed");
         else starts(b, r, l);
         wd__strbuf_puts(b, "</td><td style=\"white-space:normal;text-align:left\">");
-        esc(b, wd_scorecard_level_action(sc, l));
+        wd__strbuf_puts_html(b, wd_scorecard_level_action(sc, l));
         wd__strbuf_puts(b, "</td></tr>");
     }
     wd__strbuf_puts(b, "<tr><td>");
@@ -264,7 +253,7 @@ void wd__scorecard_html(wd__strbuf *b, const wd_scorecard_result *r) {
                                "raises it most (clean included); over-refusal is the share of benign prompts refused. ");
     if (strict[0]) {
         wd__strbuf_puts(b, "Stricter thresholds apply to ");
-        esc(b, strict);
+        wd__strbuf_puts_html(b, strict);
         wd__strbuf_puts(b, ". ");
     }
     wd__strbuf_puts(b, "In NIST AI RMF terms the rates are MEASURE 2 evidence (safety, security and resilience "

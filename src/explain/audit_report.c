@@ -227,18 +227,6 @@ cJSON *wd__audit_to_json(const wd_audit *a) {
 
 /* ==== report.html ========================================================= */
 
-static void esc(wd__strbuf *b, const char *s) {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': wd__strbuf_puts(b, "&lt;"); break;
-        case '>': wd__strbuf_puts(b, "&gt;"); break;
-        case '&': wd__strbuf_puts(b, "&amp;"); break;
-        case '"': wd__strbuf_puts(b, "&quot;"); break;
-        case '\'': wd__strbuf_puts(b, "&#39;"); break;
-        default: wd__strbuf_putc(b, *s);
-        }
-    }
-}
 
 static double num(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -263,20 +251,20 @@ static void bars_svg(wd__strbuf *b, const char *title, const bar *v, size_t n) {
     int row = 20, lw = 190, bw = 380, h = 30 + row * (int)(n ? n : 1);
     wd__strbuf_printf(b, "<figure><svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' role='img'>"
                          "<title>", lw + bw + 110, h);
-    esc(b, title);
+    wd__strbuf_puts_html(b, title);
     wd__strbuf_puts(b, "</title><text x='0' y='16' class='t'>");
-    esc(b, title);
+    wd__strbuf_puts_html(b, title);
     wd__strbuf_puts(b, "</text>");
     if (!n) wd__strbuf_printf(b, "<text x='0' y='42' class='l'>(none)</text>");
     for (size_t i = 0; i < n; i++) {
         int y = 26 + row * (int)i;
         double w = max > 0 ? v[i].value / max * bw : 0;
         wd__strbuf_printf(b, "<text x='%d' y='%d' class='l' text-anchor='end'>", lw - 6, y + 13);
-        esc(b, v[i].label);
+        wd__strbuf_puts_html(b, v[i].label);
         wd__strbuf_printf(b, "</text><rect x='%d' y='%d' width='%.1f' height='%d' fill='#0072B2'/>", lw, y + 2, w,
                           row - 6);
         wd__strbuf_printf(b, "<text x='%.1f' y='%d' class='l'>", lw + w + 4, y + 13);
-        esc(b, v[i].text);
+        wd__strbuf_puts_html(b, v[i].text);
         wd__strbuf_puts(b, "</text>");
     }
     wd__strbuf_puts(b, "</svg></figure>\n");
@@ -317,7 +305,7 @@ static void examples_table(wd__strbuf *b, const cJSON *arr, const char *other_ke
         if (file[0]) {
             const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
             wd__strbuf_puts(b, "<br><small>");
-            esc(b, base);
+            wd__strbuf_puts_html(b, base);
             wd__strbuf_printf(b, ":%.0f</small>", num(e, "line"));
         }
         wd__strbuf_puts(b, "</td>");
@@ -329,11 +317,11 @@ static void examples_table(wd__strbuf *b, const cJSON *arr, const char *other_ke
         if (value_key) wd__strbuf_printf(b, "<td>%.3f</td>", num(e, value_key));
         if (label_key) {
             wd__strbuf_puts(b, "<td>");
-            esc(b, str(e, label_key));
+            wd__strbuf_puts_html(b, str(e, label_key));
             wd__strbuf_puts(b, "</td>");
         }
         wd__strbuf_puts(b, "<td class='x'>");
-        esc(b, str(e, "text"));
+        wd__strbuf_puts_html(b, str(e, "text"));
         wd__strbuf_puts(b, "</td></tr>\n");
     }
     wd__strbuf_puts(b, "</table>\n");
@@ -359,7 +347,7 @@ wd_status wd__audit_html(const cJSON *j, wd__strbuf *b) {
     const cJSON *f;
     cJSON_ArrayForEach(f, cJSON_GetObjectItem(j, "files")) {
         wd__strbuf_puts(b, "<li>");
-        esc(b, str(f, "path"));
+        wd__strbuf_puts_html(b, str(f, "path"));
         wd__strbuf_printf(b, " (%s, %.0f records)</li>", str(f, "role"), num(f, "records"));
     }
     wd__strbuf_puts(b, "</ul>\n<h2>Size</h2>\n<table>");
@@ -395,7 +383,7 @@ wd_status wd__audit_html(const cJSON *j, wd__strbuf *b) {
 
     wd__strbuf_puts(b, "<h2>Languages and scripts</h2>\n<p class='n'>");
     const cJSON *langs = cJSON_GetObjectItem(j, "languages"), *scripts = cJSON_GetObjectItem(j, "scripts");
-    esc(b, str(langs, "method"));
+    wd__strbuf_puts_html(b, str(langs, "method"));
     wd__strbuf_puts(b, "</p>\n");
     object_bars(b, "Language mix (records)", cJSON_GetObjectItem(langs, "records"), records, true);
     double letters = 0;
@@ -441,7 +429,7 @@ wd_status wd__audit_html(const cJSON *j, wd__strbuf *b) {
 
     const cJSON *dem = cJSON_GetObjectItem(j, "demographics"), *ax;
     wd__strbuf_puts(b, "<h2>Demographic terms</h2>\n<p class='n'>Records that mention each group (word list: ");
-    esc(b, str(dem, "terms"));
+    wd__strbuf_puts_html(b, str(dem, "terms"));
     wd__strbuf_puts(b, ").</p>\n");
     cJSON_ArrayForEach(ax, cJSON_GetObjectItem(dem, "axes")) {
         const cJSON *gs = cJSON_GetObjectItem(ax, "groups"), *g;
@@ -464,7 +452,7 @@ wd_status wd__audit_html(const cJSON *j, wd__strbuf *b) {
     wd__strbuf_puts(b, "<h2>Flagged by the guard</h2>\n");
     if (cJSON_IsString(cJSON_GetObjectItem(fl, "policy"))) {
         wd__strbuf_puts(b, "<p>Policy ");
-        esc(b, str(fl, "policy"));
+        wd__strbuf_puts_html(b, str(fl, "policy"));
         wd__strbuf_printf(b, ": %.0f records (%.2f%%) flagged.</p>\n", num(fl, "records"), 100 * num(fl, "share"));
     } else {
         wd__strbuf_puts(b, "<p class='n'>No guard was run.</p>\n");

@@ -32,17 +32,6 @@ const char wd__explain_css[] =
     ".ex .u{border-radius:3px;padding:1px 0}"
     ".ex .legend{font-size:.85em;color:#555}";
 
-static void esc(wd__strbuf *b, const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        switch (s[i]) {
-        case '<': wd__strbuf_puts(b, "&lt;"); break;
-        case '>': wd__strbuf_puts(b, "&gt;"); break;
-        case '&': wd__strbuf_puts(b, "&amp;"); break;
-        case '"': wd__strbuf_puts(b, "&quot;"); break;
-        default: wd__strbuf_putc(b, s[i]);
-        }
-    }
-}
 
 /* Up to max bytes of s cut at a UTF-8 boundary. */
 static size_t clip(const char *s, size_t n, size_t max) {
@@ -56,15 +45,15 @@ static void text_with_units(wd__strbuf *b, const wd_explanation *ex, double amax
     wd__strbuf_puts(b, "<div class=\"txt\">");
     for (size_t i = 0; i < ex->n_units; i++) {
         const wd_explain_span *u = &ex->units[i];
-        esc(b, ex->text + at, u->start - at);
+        wd__strbuf_put_html(b, ex->text + at, u->start - at);
         double a = ex->attr[i], alpha = amax > 0.0 ? fabs(a) / amax : 0.0;
         wd__strbuf_printf(b, "<span class=\"u\" title=\"%+.4g\" style=\"background:rgba(%s,%.2f)\">", a,
                           a >= 0.0 ? "220,38,38" : "37,99,235", 0.85 * alpha);
-        esc(b, ex->text + u->start, u->end - u->start);
+        wd__strbuf_put_html(b, ex->text + u->start, u->end - u->start);
         wd__strbuf_puts(b, "</span>");
         at = u->end;
     }
-    esc(b, ex->text + at, ex->len - at);
+    wd__strbuf_put_html(b, ex->text + at, ex->len - at);
     wd__strbuf_puts(b, "</div>");
 }
 
@@ -99,7 +88,7 @@ static void bars(wd__strbuf *b, const wd_explanation *ex, double amax) {
         double a = ex->attr[i], w = fabs(a) / amax * half;
         int y = 6 + (int)r * BAR_ROW;
         wd__strbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", LABEL_W - 6, y + 12);
-        esc(b, ex->text + u->start, clip(ex->text + u->start, u->end - u->start, 28));
+        wd__strbuf_put_html(b, ex->text + u->start, clip(ex->text + u->start, u->end - u->start, 28));
         wd__strbuf_puts(b, "</text>");
         wd__strbuf_printf(b, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>",
                           a >= 0 ? (double)zero : zero - w, y, w, BAR_ROW - 6, a >= 0 ? "#dc2626" : "#2563eb");
@@ -120,7 +109,7 @@ void wd__explanation_html_one(wd__strbuf *b, const wd_explanation *ex, const cha
     wd__strbuf_puts(b, "<div class=\"ex\">");
     if (heading) {
         wd__strbuf_puts(b, "<h3>");
-        esc(b, heading, strlen(heading));
+        wd__strbuf_put_html(b, heading, strlen(heading));
         wd__strbuf_puts(b, "</h3>");
     }
     wd__strbuf_printf(b, "<div class=\"meta\">%s: f(x) = %.4f, f(all masked) = %.4f, sum of attributions = "
@@ -139,7 +128,7 @@ wd_status wd_explanation_html_section(const wd_explanation *const *ex, size_t n,
     *out = NULL;
     wd__strbuf b = {0};
     wd__strbuf_printf(&b, "<section><style>%s</style><h2>", wd__explain_css);
-    esc(&b, heading ? heading : "Explanations", strlen(heading ? heading : "Explanations"));
+    wd__strbuf_put_html(&b, heading ? heading : "Explanations", strlen(heading ? heading : "Explanations"));
     wd__strbuf_puts(&b, "</h2><p class=\"legend\">Shapley attributions of the score to each unit: "
                         "<span style=\"background:rgba(220,38,38,.6)\">red</span> pushes towards unsafe, "
                         "<span style=\"background:rgba(37,99,235,.6)\">blue</span> away.</p>");
@@ -159,11 +148,11 @@ wd_status wd_explanation_html(const wd_explanation *const *ex, size_t n, const c
     const char *t = title ? title : "warden explanation";
     wd__strbuf b = {0};
     wd__strbuf_puts(&b, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
-    esc(&b, t, strlen(t));
+    wd__strbuf_put_html(&b, t, strlen(t));
     wd__strbuf_printf(&b, "</title><style>body{font-family:sans-serif;max-width:960px;margin:1em auto;"
                           "padding:0 1em;color:#222}%s</style></head><body><main><h1>",
                       wd__explain_css);
-    esc(&b, t, strlen(t));
+    wd__strbuf_put_html(&b, t, strlen(t));
     wd__strbuf_puts(&b, "</h1><p class=\"legend\">Shapley attributions of the guard's score to each unit: "
                         "<span style=\"background:rgba(220,38,38,.6)\">red</span> pushes towards unsafe, "
                         "<span style=\"background:rgba(37,99,235,.6)\">blue</span> away; they sum to "

@@ -24,15 +24,6 @@ typedef struct axes {
 static double sx(const axes *a, double x) { return ML + (x - a->x0) / (a->x1 - a->x0) * (W - ML - a->right); }
 static double sy(const axes *a, double y) { return H - MB - (y - a->y0) / (a->y1 - a->y0) * (H - MT - MB); }
 
-static void text_esc(wd__strbuf *b, const char *s) {
-    for (; s && *s; s++) {
-        if (*s == '<') wd__strbuf_puts(b, "&lt;");
-        else if (*s == '>') wd__strbuf_puts(b, "&gt;");
-        else if (*s == '&') wd__strbuf_puts(b, "&amp;");
-        else if (*s == '"') wd__strbuf_puts(b, "&quot;");
-        else wd__strbuf_putc(b, *s);
-    }
-}
 
 /* A step of 1, 2 or 5 x 10^k giving about 5 ticks over span. */
 static double nice_step(double span) {
@@ -45,7 +36,7 @@ static void open_svg(wd__strbuf *b, const char *title) {
                          "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
                       W, H, W, H, W, H);
     wd__strbuf_printf(b, "<text x=\"%d\" y=\"22\" font-size=\"14\" font-weight=\"bold\">", ML);
-    text_esc(b, title);
+    wd__strbuf_puts_html(b, title);
     wd__strbuf_puts(b, "</text>\n");
 }
 
@@ -69,10 +60,10 @@ static void frame(wd__strbuf *b, const axes *a, const char *xlabel, const char *
     wd__strbuf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#333\"/>\n", ML, MT,
                       W - ML - a->right, H - MT - MB);
     wd__strbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (ML + W - a->right) / 2, H - 16);
-    text_esc(b, xlabel);
+    wd__strbuf_puts_html(b, xlabel);
     wd__strbuf_printf(b, "</text>\n<text transform=\"translate(16 %d) rotate(-90)\" text-anchor=\"middle\">",
                       (MT + H - MB) / 2);
-    text_esc(b, ylabel);
+    wd__strbuf_puts_html(b, ylabel);
     wd__strbuf_puts(b, "</text>\n");
 }
 
@@ -107,7 +98,7 @@ wd_status wd__plot_lines(const wd__chart *c, char **svg) {
                           fmax(x1 - x0, 2.0), H - MT - MB);
         if (c->band_label) {
             wd__strbuf_printf(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#9a5b00\">", (x0 + x1) / 2, MT + 14);
-            text_esc(&b, c->band_label);
+            wd__strbuf_puts_html(&b, c->band_label);
             wd__strbuf_puts(&b, "</text>\n");
         }
     }
@@ -134,7 +125,7 @@ wd_status wd__plot_lines(const wd__chart *c, char **svg) {
         wd__strbuf_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>",
                           W - MR - 150, ly - 4, W - MR - 130, ly - 4, col);
         wd__strbuf_printf(&b, "<text x=\"%d\" y=\"%.1f\">", W - MR - 125, ly);
-        text_esc(&b, c->series[s].label);
+        wd__strbuf_puts_html(&b, c->series[s].label);
         wd__strbuf_puts(&b, "</text>\n");
     }
     return finish(&b, svg);
@@ -179,7 +170,7 @@ wd_status wd__plot_heat(const char *title, const char *xlabel, const char *ylabe
     wd__strbuf_printf(&b, "<text x=\"%d\" y=\"%d\">%g</text><text x=\"%d\" y=\"%d\">%g</text>\n", bx + 18, MT + 10, z1,
                       bx + 18, H - MB, z0);
     wd__strbuf_printf(&b, "<text transform=\"translate(%d %d) rotate(90)\" text-anchor=\"middle\">", W - 8, (MT + H - MB) / 2);
-    text_esc(&b, zlabel);
+    wd__strbuf_puts_html(&b, zlabel);
     wd__strbuf_puts(&b, "</text>\n");
     return finish(&b, svg);
 }

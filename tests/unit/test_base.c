@@ -346,6 +346,14 @@ static void test_rng_hash_strbuf(void **state) {
     assert_int_equal(n, 804);
     assert_null(b.p);
     free(t);
+    /* HTML text: the five specials escaped, other bytes (NUL, UTF-8) kept */
+    wd__strbuf_put_html(&b, "a<b>&\"c'\0\xc3\xa9", 11);
+    wd__strbuf_puts_html(&b, NULL);
+    wd__strbuf_puts_html(&b, "<<");
+    t = wd__strbuf_take(&b, &n);
+    assert_int_equal(n, 38);
+    assert_memory_equal(t, "a&lt;b&gt;&amp;&quot;c&#39;\0\xc3\xa9&lt;&lt;", 38);
+    free(t);
 }
 
 int main(void) {

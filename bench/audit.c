@@ -107,7 +107,9 @@ static int phase_parse(const opts *o) {
 static int phase_audit(const opts *o) {
     wd_audit_params p = wd_audit_params_default();
     p.n_threads = o->threads;
-    if (!strcmp(o->guard, "default") && wd_guard_load_default(&(wd_guard_params){o->threads}, &p.guard))
+    /* the guard's threads as `warden audit` gives them: --threads, or every CPU */
+    int gt = o->threads ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (!strcmp(o->guard, "default") && wd_guard_load_default(&(wd_guard_params){gt}, &p.guard))
         return fprintf(stderr, "%s\n", wd_last_error()), 1;
     wd_audit *a;
     char *js = NULL;

@@ -241,6 +241,10 @@ static void test_shapes_linear(void **state) {
         double t_small = time_check(ts, 2), t_big = time_check(tb, 2);
         /* below a millisecond the ratio is timer noise: floor the small time */
         double ratio = t_big / (t_small > 1e-3 ? t_small : 1e-3);
+        if (ratio > 8.0) { /* a busy machine can double one reading; quadratic stays ~16x */
+            double s2 = time_check(ts, 3), b2 = time_check(tb, 3), r2 = b2 / (s2 > 1e-3 ? s2 : 1e-3);
+            if (r2 < ratio) t_small = s2, t_big = b2, ratio = r2;
+        }
         print_message("  %-22s %7zu B %8.2f ms   %7zu B %8.2f ms   x%.1f\n", shape_names[sh], small,
                       t_small * 1e3, big, t_big * 1e3, ratio);
         if (!SLOW_BUILD && t_big >= 1.0) fail_msg("%s: 1 MiB took %.2f s (limit 1 s)", shape_names[sh], t_big);

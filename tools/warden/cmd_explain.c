@@ -152,7 +152,8 @@ static const cli_flag ROWS[] = {
                                             "the overall score (the largest category score)"),
     CLI_STR("--mask", O(mask), "TEXT", "what replaces a masked unit ('' deletes); default: deletion\n"
                                        "for a policy, the unknown token for --model"),
-    CLI_INT("--nsamples", O(nsamples), "N", 0, 1000000, "KernelSHAP coalitions (default 2m + 2048)"),
+    CLI_INT("--nsamples", O(nsamples), "N", 0, 1000000, "KernelSHAP coalitions (default 2m + 2048; all of\n"
+                                                       "them up to 12 units)"),
     CLI_U64("--seed", O(seed), "S", "KernelSHAP sampling seed (default 0)", .bad = "--seed: expected an integer"),
     CLI_INT("--steps", O(steps), "N", 1, 65536, "ig: quadrature nodes on the path (default 32)"),
     CLI_ENUM("--target", O(target), "T", TARGETS, "ig: what is attributed: logodds of p(unsafe) (default),\n"

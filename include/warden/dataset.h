@@ -161,6 +161,12 @@ wd_status wd_dataset_next(wd_dataset *ds, const wd_dataset_item **item);
  * item does not carry (several columns of one row, annotator votes...). */
 const char *wd_dataset_field(wd_dataset *ds, const char *name);
 
+/* The current json/jsonl record as compact JSON, whatever its type (a
+ * record that is a string comes back quoted, unlike wd_dataset_field's
+ * ""). NULL for other formats, when no record is current, or out of
+ * memory. Owned by ds; valid until the next wd_dataset_next(). */
+const char *wd_dataset_record_json(wd_dataset *ds);
+
 /* The current csv/tsv record's fields by position: their number (which
  * may differ from the header's in lenient mode) and field i (NULL out of
  * range, or for the other formats). Owned by ds; valid until the next

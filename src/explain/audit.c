@@ -14,6 +14,7 @@
  * record), the exact set and the LSH index (both capped, warden/audit.h),
  * and the counters.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,9 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
     if (a->items[i].has_scrub) {
         size_t rl;
         const char *red = wd_verdict_redacted(pv, &rl);
+        if (wd_verdict_error(pv)) /* an unscanned record would be copied with its PII */
+            return wd__err_set(&a->err, WD_ERR_FORMAT, "%s:%" PRIu64 ": --scrub: the PII scan failed: %s",
+                               a->files[a->items[i].file].path, a->items[i].line, wd_verdict_error(pv));
         st = wd__scrub_write(a->scrub, &a->items[i].scrub, text, red && strcmp(red, text) ? red : NULL);
         a->items[i].has_scrub = false;
     }
@@ -404,7 +408,8 @@ static wd_status enqueue(wd_audit *a, const char *text, size_t len, bool compare
 
 static wd_status enqueue_(wd_audit *a, const char *text, size_t len, bool compare, wd__scrub_rec *scrub, int file,
                           uint64_t line) {
-    if (a->finished) return wd__err_set(&a->err, WD_ERR_INVALID_ARG, "the audit is finished: no more texts");
+    if (a->finished || a->analysed)
+        return wd__err_set(&a->err, WD_ERR_INVALID_ARG, "the audit is finished: no more texts");
     if (!text && len) return wd__err_set(&a->err, WD_ERR_INVALID_ARG, "text is NULL");
     if (!compare && a->compare_started)
         return wd__err_set(&a->err, WD_ERR_INVALID_ARG, "corpus texts come before the compare set's");
@@ -506,6 +511,13 @@ wd_status wd_audit_add_file(wd_audit *a, const char *path, bool compare) {
             wd__err_take(&a->err, st);
             break;
         }
+        /* invalid UTF-8 is analysed as U+FFFD: keep the bytes the scrub must find */
+        if (scrub && wd__utf8_valid_prefix(item->text, item->text_len) < item->text_len &&
+            !(rec.orig = strndup(item->text, item->text_len))) {
+            wd__scrub_rec_free(&rec);
+            st = wd__err_set(&a->err, WD_ERR_NOMEM, "out of memory");
+            break;
+        }
         st = enqueue(a, item->text, item->text_len, compare, scrub ? &rec : NULL, (int)(a->n_files - 1),
                      item->line ? item->line : item->record + 1);
         f->records++;
@@ -535,10 +547,18 @@ wd_status wd_audit_add_file(wd_audit *a, const char *path, bool compare) {
 
 /* ==== results ============================================================= */
 
+/* Analyses what is left in the batch (the scrubbed copy stays pending). */
+static wd_status analyse_rest(wd_audit *a) {
+    if (a->finished || a->analysed) return WD_OK;
+    wd_status st = flush(a);
+    if (!st) a->analysed = true;
+    return st;
+}
+
 wd_status wd_audit_finish(wd_audit *a) {
     if (!a) return wd__fail(WD_ERR_INVALID_ARG, "wd_audit_finish: audit is NULL");
     if (a->finished) return WD_OK;
-    wd_status st = flush(a);
+    wd_status st = analyse_rest(a);
     if (!st && a->scrub) {
         st = wd__scrub_commit(a->scrub);
         a->scrub = NULL;
@@ -561,7 +581,9 @@ wd_status wd_audit_json(wd_audit *a, bool pretty, char **out) {
 
 wd_status wd_audit_write(wd_audit *a, const char *dir) {
     if (!a || !dir) return wd__fail(WD_ERR_INVALID_ARG, "wd_audit_write: audit or dir is NULL");
-    wd_status st = wd_audit_finish(a);
+    /* the scrubbed copy is put in place only after both files are: a
+     * failed write leaves none of the three */
+    wd_status st = analyse_rest(a);
     if (st) return st;
     cJSON *j = wd__audit_to_json(a);
     char *js = j ? wd__json_print(j, false) : NULL;
@@ -589,6 +611,7 @@ wd_status wd_audit_write(wd_audit *a, const char *dir) {
         goto done;
     }
     if (!(st = wd__atomic_commit(&fj))) st = wd__atomic_commit(&fh);
+    if (!st) st = wd_audit_finish(a);
 done:
     wd__atomic_abort(&fj);
     wd__atomic_abort(&fh);

@@ -178,6 +178,7 @@ wd_status wd__lsh_insert(wd__lsh *l, const uint8_t *sig, uint64_t rec);
 typedef struct wd__scrub wd__scrub;
 /* One record's other fields, kept until its batch is written. */
 typedef struct wd__scrub_rec {
+    char   *orig;     /* the text field as read (NULL: as analysed)    */
     cJSON  *obj;      /* json/jsonl: the whole record                 */
     char  **fields;   /* csv/tsv: the fields                          */
     size_t  n_fields;
@@ -229,7 +230,7 @@ struct wd_audit {
     wd__terms       terms;
     wd_guard       *pii;
     wd_threadpool  *tp;
-    bool            finished, compare_started, scrubbed;
+    bool            finished, analysed, compare_started, scrubbed; /* analysed: every batch merged */
 
     /* the batch */
     wd__strbuf      buf;   /* the texts, NUL-separated */

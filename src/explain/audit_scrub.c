@@ -9,9 +9,11 @@
  *           a comma, a quote or a line break (RFC 4180)
  *   tsv     the header row, then each row, fields joined by TAB
  *   text    one text a line
- * Every field whose value equals the record's text (a string) is replaced
- * by the redacted text: the text field, and any copy of it. Other fields
- * are written as they were. gzip-compressed when OUT ends in ".gz".
+ * Every field whose value equals the record's text as read (a string) is
+ * replaced by the redacted text: the text field, and any copy of it. Other
+ * fields are written as they were (json/jsonl: numbers as cJSON prints
+ * them). A text with invalid UTF-8 is redacted and written with U+FFFD for
+ * the bad bytes. gzip-compressed when OUT ends in ".gz".
  *
  * The file is written to a temporary beside OUT and renamed into place on
  * commit (base/file.h): a failed run leaves no partial file.
@@ -117,32 +119,31 @@ wd_status wd__scrub_capture(wd__scrub *s, wd_dataset *ds, wd__scrub_rec *r) {
                 return wd__fail(WD_ERR_NOMEM, "out of memory");
             }
     } else if (s->fmt == WD_DATASET_FORMAT_JSON || s->fmt == WD_DATASET_FORMAT_JSONL) {
-        /* the empty field path names the whole record (warden/dataset.h) */
-        const char *whole = wd_dataset_field(ds, "");
-        if (!whole) return wd__fail(WD_ERR_NOMEM, "out of memory");
-        r->obj = cJSON_Parse(whole);
-        if (!r->obj) return wd__fail(WD_ERR_NOMEM, "out of memory");
+        /* the whole record, whatever its type (a string record stays a string) */
+        const char *whole = wd_dataset_record_json(ds);
+        if (!whole || !(r->obj = cJSON_Parse(whole))) return wd__fail(WD_ERR_NOMEM, "out of memory");
     }
     return WD_OK;
 }
 
 void wd__scrub_rec_free(wd__scrub_rec *r) {
+    free(r->orig);
     for (size_t i = 0; i < r->n_fields; i++) free(r->fields[i]);
     free(r->fields);
     cJSON_Delete(r->obj);
     memset(r, 0, sizeof *r);
 }
 
-/* Replaces every string equal to text inside o by red. */
-static bool replace_json(cJSON *o, const char *text, const char *red) {
+/* Replaces every string equal to text or orig inside o by red. */
+static bool replace_json(cJSON *o, const char *text, const char *orig, const char *red) {
     cJSON *c;
     cJSON_ArrayForEach(c, o) {
-        if (cJSON_IsString(c) && !strcmp(c->valuestring, text)) {
+        if (cJSON_IsString(c) && (!strcmp(c->valuestring, text) || !strcmp(c->valuestring, orig))) {
             char *d = strdup(red);
             if (!d) return false;
             free(c->valuestring);
             c->valuestring = d;
-        } else if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && !replace_json(c, text, red)) {
+        } else if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && !replace_json(c, text, orig, red)) {
             return false;
         }
     }
@@ -151,12 +152,15 @@ static bool replace_json(cJSON *o, const char *text, const char *red) {
 
 wd_status wd__scrub_write(wd__scrub *s, wd__scrub_rec *r, const char *text, const char *redacted) {
     const char *red = redacted ? redacted : text;
+    /* a field matches the text as analysed (json/jsonl records are re-read
+     * with invalid UTF-8 replaced) or as read (csv/tsv fields keep it) */
+    const char *orig = r->orig ? r->orig : text;
     wd_status st = WD_OK;
     switch (s->fmt) {
     case WD_DATASET_FORMAT_CSV:
     case WD_DATASET_FORMAT_TSV:
         for (size_t i = 0; i < r->n_fields && redacted; i++)
-            if (!strcmp(r->fields[i], text)) {
+            if (!strcmp(r->fields[i], text) || !strcmp(r->fields[i], orig)) {
                 char *d = strdup(red);
                 if (!d) {
                     st = WD_ERR_NOMEM;
@@ -169,7 +173,8 @@ wd_status wd__scrub_write(wd__scrub *s, wd__scrub_rec *r, const char *text, cons
         break;
     case WD_DATASET_FORMAT_JSON:
     case WD_DATASET_FORMAT_JSONL: {
-        if (redacted && !replace_json(r->obj, text, red)) {
+        cJSON top = {.child = r->obj}; /* the record itself may be the string */
+        if (redacted && !replace_json(&top, text, orig, red)) {
             st = WD_ERR_NOMEM;
             break;
         }

@@ -560,6 +560,12 @@ wd_status wd_dataset_next(wd_dataset *ds, const wd_dataset_item **item) {
     }
 }
 
+const char *wd_dataset_record_json(wd_dataset *ds) {
+    if (!ds || ds->failed || !ds->item.text) return NULL;
+    if (ds->fmt != WD_DATASET_FORMAT_JSON && ds->fmt != WD_DATASET_FORMAT_JSONL) return NULL;
+    return wd__dataset_json_record(ds);
+}
+
 const char *wd_dataset_field(wd_dataset *ds, const char *name) {
     if (!ds || !name || ds->failed || !ds->item.text) return NULL;
     switch (ds->fmt) {

@@ -164,5 +164,7 @@ wd_status wd__dataset_item_from_json(wd_dataset *ds, cJSON *obj);
  * (json/jsonl), or NULL; see wd_dataset_field. */
 const char *wd__dataset_csv_field(wd_dataset *ds, const char *name);
 const char *wd__dataset_json_field(wd_dataset *ds, const char *path);
+/* The current record as compact JSON (scratch-owned), NULL when none. */
+const char *wd__dataset_json_record(wd_dataset *ds);
 
 #endif

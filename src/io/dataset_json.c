@@ -367,3 +367,17 @@ const char *wd__dataset_json_field(wd_dataset *ds, const char *path) {
     ds->scratch[ds->n_scratch++] = s;
     return s;
 }
+
+const char *wd__dataset_json_record(wd_dataset *ds) {
+    if (!ds->cur_json) return NULL;
+    if (ds->n_scratch == ds->scratch_cap) {
+        size_t cap = ds->scratch_cap ? ds->scratch_cap * 2 : 8;
+        char **np = realloc(ds->scratch, cap * sizeof *np);
+        if (!np) return NULL;
+        ds->scratch = np;
+        ds->scratch_cap = cap;
+    }
+    char *s = wd__json_print(ds->cur_json, false);
+    if (s) ds->scratch[ds->n_scratch++] = s;
+    return s;
+}

@@ -597,10 +597,45 @@ static void test_bad_input(void **state) {
     assert_non_null(strstr(err, "nofield.jsonl:2"));
     free(err);
 
+    /* --out cannot be written: the scrubbed copy is not left behind either */
+    char noout[600];
+    snprintf(noout, sizeof noout, "%s/good.jsonl/out", dir); /* under a file */
+    snprintf(cmd, sizeof cmd, "audit --data '%s' --out '%s' --policy none --scrub '%s' -q", good, noout, scrub);
+    assert_int_equal(wdt_cli(cmd, NULL, NULL, &err), 3);
+    free(err);
+
     /* no partial output from any of them */
     struct stat sb;
     assert_int_not_equal(stat(outdir, &sb), 0);
     assert_int_not_equal(stat(scrub, &sb), 0);
+
+    /* the scrub finds PII in a text with invalid UTF-8 (CSV and JSONL), and
+     * keeps a record that is a JSON string a string ("123" stays "123") */
+    const char *inputs[][2] = {
+        {"bad.csv", "text,id\n\"mail \xff bob at bob.smith@example.com now\",1\n"},
+        {"bad.jsonl", "{\"text\":\"caf\xe9 mail dave@example.com\"}\n"},
+        {"strings.json", "[\"contact alice@example.org please\", \"123\", \"[1]\"]"},
+    };
+    for (int k = 0; k < 3; k++) {
+        char in[600], sc[600];
+        snprintf(in, sizeof in, "%s/%s", dir, inputs[k][0]);
+        snprintf(sc, sizeof sc, "%s/scrubbed-%s", dir, inputs[k][0]);
+        wdt_write_file(in, inputs[k][1], strlen(inputs[k][1]));
+        snprintf(cmd, sizeof cmd, "audit --data '%s' --out '%s' --policy none --scrub '%s' -q", in, outdir, sc);
+        if (wdt_cli(cmd, NULL, NULL, &err) != 0) fail_msg("%s: %s", inputs[k][0], err);
+        free(err);
+        FILE *sf = fopen(sc, "rb");
+        assert_non_null(sf);
+        size_t sn = fread(buf, 1, sizeof buf - 1, sf);
+        fclose(sf);
+        buf[sn] = '\0';
+        print_message("scrubbed %s: %s\n", inputs[k][0], buf);
+        assert_null(strstr(buf, "@example"));
+        if (k == 2) {
+            assert_non_null(strstr(buf, "\"123\""));
+            assert_non_null(strstr(buf, "\"[1]\""));
+        }
+    }
 
     /* a usage error: --data missing */
     assert_int_equal(wdt_cli("audit --out x", NULL, NULL, NULL), 2);

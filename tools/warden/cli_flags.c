@@ -28,7 +28,8 @@ static const cli_flag *find(const cli_spec *s, const char *a, void **field) {
 static bool bad_value(const cli_spec *s, const cli_flag *r, const char *v) {
     if (r->bad) cli_usage_error(s->cmd, r->bad, v);
     else if (r->kind == CLI_KIND_DOUBLE)
-        cli_usage_error(s->cmd, "%s: expected a number in [%g, %g], got '%s'", r->name, r->lo, r->hi, v);
+        cli_usage_error(s->cmd, "%s: expected a number in %c%g, %g], got '%s'", r->name, r->open_lo ? '(' : '[',
+                        r->lo, r->hi, v);
     else if (r->kind == CLI_KIND_U64) cli_usage_error(s->cmd, "%s: expected an integer, got '%s'", r->name, v);
     else cli_usage_error(s->cmd, "%s: expected one of its values, got '%s'", r->name, v);
     return false;

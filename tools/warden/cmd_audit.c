@@ -130,7 +130,8 @@ static void summary(const char *js, const char *out) {
     cJSON_Delete(j);
 }
 
-/* Splits the --data values on commas into files[] (pointers into buf). */
+/* Splits the --data values on commas into files[] (pointers into buf); cap + 1
+ * when there are more than cap. */
 static size_t split_files(const audit_opts *o, char *buf, const char **files, size_t cap) {
     size_t n = 0, w = 0;
     for (size_t i = 0; i < o->n_data; i++) {
@@ -138,7 +139,8 @@ static size_t split_files(const audit_opts *o, char *buf, const char **files, si
         while (*s) {
             const char *e = strchr(s, ',');
             size_t len = e ? (size_t)(e - s) : strlen(s);
-            if (len && n < cap) {
+            if (len && n == cap) return cap + 1; /* too many */
+            if (len) {
                 memcpy(buf + w, s, len);
                 buf[w + len] = '\0';
                 files[n++] = buf + w;
@@ -167,6 +169,7 @@ int cmd_audit(int argc, char **argv) {
     const char *files[256];
     size_t n_files = buf ? split_files(&o, buf, files, 256) : 0;
     if (!n_files) return free(buf), cli_usage_error("audit", "--data names no file");
+    if (n_files > 256) return free(buf), cli_usage_error("audit", "--data names more than 256 files");
     if (o.scrub && n_files > 1) return free(buf), cli_usage_error("audit", "--scrub takes one --data file");
 
     for (size_t i = 0; i <= n_files; i++) {

@@ -23,8 +23,9 @@
  * already there and scores only the rest; the metrics are computed from
  * all result lines, so an interrupted-then-resumed run gives the same
  * metrics as an uninterrupted one (latency aside). A line whose text hash
- * differs from the text it would score now means the data changed: the run
- * stops with an error instead of mixing results. When *params.stop becomes
+ * differs from the text it would score now, or whose unit is not in this
+ * run (fewer items or transforms), means the data or the settings changed:
+ * the run stops with an error instead of mixing results. When *params.stop becomes
  * non-zero (a SIGINT handler sets it) the run stops after the current batch,
  * writes metrics.json and report.html for what is done (marked incomplete,
  * atomically) and returns WD_ERR_CANCELLED.

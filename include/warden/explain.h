@@ -122,6 +122,10 @@ wd_status wd_explain_split(const char *text, size_t len, wd_explain_units units,
 
 /* ==== explaining a text ================================================== */
 
+/* Most units wd_explain_text explains (every evaluation scores the whole
+ * text, so the cost grows as units x length). */
+#define WD_EXPLAIN_MAX_UNITS 8192
+
 typedef enum wd_explain_method {
     WD_EXPLAIN_METHOD_AUTO = 0,      /* exact up to 10 units, kernel up to 64, partition beyond */
     WD_EXPLAIN_METHOD_EXACT = 1,

@@ -200,7 +200,15 @@ static wd_status load_results(run *r, size_t *n_resumed) {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "text_hash");
         size_t u = cJSON_IsString(k) ? find_unit(r, k->valuestring) : (size_t)-1;
-        if (u != (size_t)-1 && !r->res[u].done) {
+        if (u == (size_t)-1) { /* the report, the red team's rates and explanations read every line */
+            st = wd__fail(WD_ERR_FORMAT,
+                          "%s:%zu: key '%s' is not a unit of this run: the data or the attack settings "
+                          "changed since; use another --out folder",
+                          r->results_path, lineno, cJSON_IsString(k) ? k->valuestring : "(none)");
+            cJSON_Delete(o);
+            break;
+        }
+        if (!r->res[u].done) {
             char *text;
             if ((st = unit_text(r, u, &text))) {
                 cJSON_Delete(o);

@@ -4,7 +4,8 @@
  *
  * eval/ sits below explain/, so the evaluation knows nothing of this: the
  * caller runs wd_eval_run, then this reads what it wrote. From
- * OUT/results.jsonl (clean lines only, the last line of a key winning) it
+ * OUT/results.jsonl (clean lines only; wd_eval_run refuses a file with lines
+ * of units that are not in the run, so every line is one of its units) it
  * takes the N false negatives with the lowest scores and the N false
  * positives with the highest, explains each with the caller's scorer,
  * writes OUT/explanations.json atomically, and inserts an "Explanations"

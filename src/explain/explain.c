@@ -148,6 +148,10 @@ wd_status wd_explain_text(const char *text, size_t len, wd_eval_scorer scorer, v
                  : m <= AUTO_KERNEL_MAX ? WD_EXPLAIN_METHOD_KERNEL
                                         : WD_EXPLAIN_METHOD_PARTITION;
     ex->method = method;
+    if (st == WD_OK && m > WD_EXPLAIN_MAX_UNITS)
+        st = wd__fail(WD_ERR_RANGE, "explain: %zu units are too many (at most %d: every evaluation scores the "
+                                    "whole text, so the cost grows as units x length); explain a part of the text",
+                      m, WD_EXPLAIN_MAX_UNITS);
     if (st == WD_OK && method == WD_EXPLAIN_METHOD_EXACT && m > WD_SHAP_EXACT_MAX)
         st = wd__fail(WD_ERR_RANGE, "explain: %zu units are too many for exact Shapley (at most %d); use "
                                     "kernel or partition", m, WD_SHAP_EXACT_MAX);

@@ -112,11 +112,13 @@ void wd__explanation_html_one(wd__strbuf *b, const wd_explanation *ex, const cha
         wd__strbuf_put_html(b, heading, strlen(heading));
         wd__strbuf_puts(b, "</h3>");
     }
-    wd__strbuf_printf(b, "<div class=\"meta\">%s: f(x) = %.4f, f(all masked) = %.4f, sum of attributions = "
-                         "%.4f; %zu %s, method %s, %zu evaluations</div>",
-                      ex->label ? ex->label : "score", ex->value, ex->base_value, sum, ex->n_units,
+    bool ig = ex->method == WD_EXPLAIN_METHOD_IG;
+    wd__strbuf_puts(b, "<div class=\"meta\">");
+    wd__strbuf_puts_html(b, ex->label ? ex->label : "score");
+    wd__strbuf_printf(b, ": f(x) = %.4f, f(%s) = %.4f, sum of attributions = %.4f; %zu %s, method %s, %zu %s</div>",
+                      ex->value, ig ? "baseline" : "all masked", ex->base_value, sum, ex->n_units,
                       ex->unit_kind == WD_EXPLAIN_UNITS_TOKENS ? "tokens" : "words",
-                      wd_explain_method_str(ex->method), ex->n_evals);
+                      wd_explain_method_str(ex->method), ex->n_evals, ig ? "decoder rows" : "evaluations");
     text_with_units(b, ex, amax);
     bars(b, ex, amax);
     wd__strbuf_puts(b, "</div>");

@@ -202,6 +202,9 @@ static wd_status sample_rest(wd__kshap_design *d, const double *wv, size_t n_siz
     return st;
 }
 
+/* Most cells (rows x units) of a design: 256 M bytes of masks. */
+#define WD__KSHAP_MAX_CELLS ((size_t)256 << 20)
+
 wd_status wd__kshap_design_build(size_t m, const wd_kernel_shap_params *params, wd__kshap_design *d) {
     memset(d, 0, sizeof *d);
     if (m < 2) return wd__fail(WD_ERR_INVALID_ARG, "kernel_shap: the design needs 2 or more units");
@@ -209,7 +212,15 @@ wd_status wd__kshap_design_build(size_t m, const wd_kernel_shap_params *params, 
     d->m = m;
     size_t nsamples = p.nsamples ? p.nsamples : 2 * m + 2048;
     if (!p.nsamples && m <= 12) nsamples = ((size_t)1 << m) - 2; /* all of them (see the top) */
-    if (m <= 30 && nsamples > ((size_t)1 << m) - 2) nsamples = ((size_t)1 << m) - 2;
+    if (m <= 62 && nsamples > ((size_t)1 << m) - 2) nsamples = ((size_t)1 << m) - 2;
+    /* a regression on m - 1 unknowns needs at least m rows; and the design
+     * (rows x m mask bytes, plus the row index) must stay reasonable */
+    if (nsamples < m)
+        return wd__fail(WD_ERR_INVALID_ARG, "kernel_shap: nsamples %zu is below the %zu units: the "
+                        "regression would be underdetermined (use at least 2m = %zu)", nsamples, m, 2 * m);
+    if (nsamples > WD__KSHAP_MAX_CELLS / m)
+        return wd__fail(WD_ERR_RANGE, "kernel_shap: nsamples %zu x %zu units is over the design's limit of "
+                        "%zu cells", nsamples, m, (size_t)WD__KSHAP_MAX_CELLS);
     size_t n_sizes = m / 2, n_paired = (m - 1) / 2; /* ceil((m-1)/2), floor((m-1)/2) */
     double *wv = malloc(n_sizes * sizeof *wv), *rem = malloc(n_sizes * sizeof *rem);
     uint8_t *mask = malloc(m);

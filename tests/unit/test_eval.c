@@ -232,6 +232,13 @@ static void test_resume(void **state) {
     assert_int_equal(wd_eval_run(part, src, 2, fake_scorer, &f3, &p, &oc), WD_OK);
     assert_int_equal(f3.calls_units, 0);
 
+    /* one transform fewer leaves lines of units this run does not have:
+     * refused (the report and explanations read every line) */
+    p.n_attacks = 1;
+    assert_int_equal(wd_eval_run(part, src, 2, fake_scorer, &f3, &p, &oc), WD_ERR_FORMAT);
+    assert_non_null(strstr(wd_last_error(), "is not a unit of this run"));
+    p.n_attacks = 2;
+
     /* a different attack seed changes the attacked texts: refused */
     p.attack.seed = 12;
     assert_int_equal(wd_eval_run(part, src, 2, fake_scorer, &f3, &p, &oc), WD_ERR_FORMAT);

@@ -611,12 +611,14 @@ static void test_json_html(void **state) {
     char path[1024], cmd[4096];
     snprintf(path, sizeof path, "%s/page.html", dir);
     const wd_explanation *one = ex;
+    ex->label = strdup("<script>x</script>"); /* a caller's label is text, not markup */
     assert_int_equal(wd_explanation_write_html(&one, 1, "test <page>", path), WD_OK);
     char *page = NULL;
     size_t len = 0;
     assert_int_equal(wd_file_read(path, 1 << 24, &page, &len), WD_OK);
     assert_non_null(strstr(page, "<svg"));
     assert_non_null(strstr(page, "&lt;pipe&gt;"));
+    assert_non_null(strstr(page, "&lt;script&gt;x"));
     assert_null(strstr(page, "<script"));
     assert_null(strstr(page, "<pipe>"));
     free(page);
@@ -668,6 +670,9 @@ static void test_cli(void **state) {
     /* runtime errors: 3 */
     assert_int_equal(wdt_cli("explain --policy /nonexistent/p.yaml x", NULL, NULL, &err), 3);
     assert_non_null(strstr(err, "/nonexistent/p.yaml"));
+    free(err);
+    assert_int_equal(wdt_cli("explain --method kernel --nsamples 3 'a b c d e f g h i j k l m n'", NULL, NULL, &err), 3);
+    assert_non_null(strstr(err, "underdetermined"));
     free(err);
     assert_int_equal(wdt_cli("explain --method ig x", NULL, NULL, &err), 2); /* ig needs --model */
     assert_non_null(strstr(err, "--model"));

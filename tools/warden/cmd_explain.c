@@ -181,6 +181,7 @@ static char *read_all(FILE *f, size_t *len) {
             b = nb;
         }
     }
+    if (b && ferror(f)) free(b), b = NULL;
     if (!b) return NULL;
     while (n && (b[n - 1] == '\n' || b[n - 1] == '\r')) n--;
     b[n] = '\0';
@@ -280,7 +281,7 @@ int cmd_explain(int argc, char **argv) {
     eg.check.role = o.role ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
     wd_explanation *ex = NULL;
     st = wd_explain_text(text, len, wd_explain_guard_scorer, &eg, &ep, &ex);
-    if (st != WD_OK) status = cli_fail(st, "explain");
+    if (st != WD_OK) status = cli_fail(st, NULL);
     else if (!(ex->label = strdup(o.category ? wd_category_id(cat) : "score"))) status = cli_error("out of memory");
     if (status < 0) status = emit(&o, ex, wd_guard_name(g));
     wd_explanation_free(ex);

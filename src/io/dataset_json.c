@@ -351,32 +351,29 @@ wd_status wd__dataset_item_from_json(wd_dataset *ds, cJSON *obj) {
 }
 
 
+/* Makes room for one more string the record owns; false when out of memory. */
+static bool scratch_room(wd_dataset *ds) {
+    if (ds->n_scratch < ds->scratch_cap) return true;
+    size_t cap = ds->scratch_cap ? ds->scratch_cap * 2 : 8;
+    char **np = realloc(ds->scratch, cap * sizeof *np);
+    if (!np) return false;
+    ds->scratch = np;
+    ds->scratch_cap = cap;
+    return true;
+}
+
 const char *wd__dataset_json_field(wd_dataset *ds, const char *path) {
     const cJSON *v = json_path(ds->cur_json, path);
     if (!v || cJSON_IsNull(v)) return NULL;
     if (cJSON_IsString(v)) return v->valuestring;
     char *s = NULL;
-    if (ds->n_scratch == ds->scratch_cap) {
-        size_t cap = ds->scratch_cap ? ds->scratch_cap * 2 : 8;
-        char **np = realloc(ds->scratch, cap * sizeof *np);
-        if (!np) return NULL;
-        ds->scratch = np;
-        ds->scratch_cap = cap;
-    }
-    if (json_scalar_str(v, &s)) return NULL;
+    if (!scratch_room(ds) || json_scalar_str(v, &s)) return NULL;
     ds->scratch[ds->n_scratch++] = s;
     return s;
 }
 
 const char *wd__dataset_json_record(wd_dataset *ds) {
-    if (!ds->cur_json) return NULL;
-    if (ds->n_scratch == ds->scratch_cap) {
-        size_t cap = ds->scratch_cap ? ds->scratch_cap * 2 : 8;
-        char **np = realloc(ds->scratch, cap * sizeof *np);
-        if (!np) return NULL;
-        ds->scratch = np;
-        ds->scratch_cap = cap;
-    }
+    if (!ds->cur_json || !scratch_room(ds)) return NULL;
     char *s = wd__json_print(ds->cur_json, false);
     if (s) ds->scratch[ds->n_scratch++] = s;
     return s;

@@ -174,6 +174,12 @@ static void shingle_end(shingler *s) {
 
 /* ==== wd__rec_analyse ===================================================== */
 
+/* A word-list match that ended at word `end` (1-based; 0: none). */
+typedef struct term_match {
+    uint64_t               end, start;
+    const wd__terms_entry *e;
+} term_match;
+
 typedef struct rec_ctx {
     wd__rec         *r;
     const wd__terms *t;
@@ -181,7 +187,18 @@ typedef struct rec_ctx {
     shingler         sh;
     uint64_t         phrase[WD__AUDIT_MAX_PHRASE + 1]; /* [n]: hash of the last n words */
     uint32_t         stop[WD__LANG_COUNT];
+    /* the word-list match that ended at each of the last words (ring by
+     * word number): a longer phrase that covers it takes its place */
+    term_match       match[WD__AUDIT_MAX_PHRASE];
 } rec_ctx;
+
+/* Adds (or takes back) one mention of each group of e. */
+static void count_groups(rec_ctx *c, const wd__terms_entry *e, bool add) {
+    for (uint32_t g = 0; g < e->n; g++) {
+        uint32_t *m = &c->r->mentions[c->t->group_ids[e->first + g]];
+        *m = add ? *m + 1 : *m - 1;
+    }
+}
 
 static void emit_min(void *ctx, uint64_t x) { wd__minhash_add(((rec_ctx *)ctx)->sc->mins, x); }
 
@@ -196,14 +213,29 @@ static void rec_word(void *ctx, uint64_t h) {
      * folded with this one */
     int maxw = c->t->max_words;
     for (int n = maxw; n >= 1; n--) c->phrase[n] = wd__audit_fold(c->phrase[n - 1], h);
-    for (int n = 1; n <= maxw && (uint64_t)n <= r->words; n++) {
-        uint64_t ph = c->phrase[n];
-        const wd__terms_entry *e = wd__terms_find(c->t, ph);
-        if (!e) continue;
-        if (n == 1 && e->langs)
-            for (int l = 0; l < WD__LANG_COUNT; l++)
-                if (e->langs & (1u << l)) c->stop[l]++;
-        for (uint32_t g = 0; g < e->n; g++) r->mentions[c->t->group_ids[e->first + g]]++;
+    /* stop words: the word itself */
+    const wd__terms_entry *one = wd__terms_find(c->t, c->phrase[1]);
+    if (one && one->langs)
+        for (int l = 0; l < WD__LANG_COUNT; l++)
+            if (one->langs & (1u << l)) c->stop[l]++;
+    /* mentions: the longest phrase ending here, which also replaces the
+     * matches it covers ("Native American" is one race mention, not also
+     * a nationality one for "American", nor one for "Native") */
+    uint64_t k = r->words;
+    for (int n = maxw < (int)k ? maxw : (int)k; n >= 1; n--) {
+        const wd__terms_entry *e = n == 1 ? one : wd__terms_find(c->t, c->phrase[n]);
+        if (!e || !e->n) continue;
+        uint64_t start = k - (uint64_t)n + 1;
+        for (uint64_t j = start; j < k; j++) {
+            term_match *m = &c->match[j % WD__AUDIT_MAX_PHRASE];
+            if (m->end == j && m->start >= start) {
+                count_groups(c, m->e, false);
+                m->end = 0;
+            }
+        }
+        count_groups(c, e, true);
+        c->match[k % WD__AUDIT_MAX_PHRASE] = (term_match){.end = k, .start = start, .e = e};
+        break;
     }
 }
 

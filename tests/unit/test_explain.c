@@ -674,6 +674,10 @@ static void test_cli(void **state) {
     assert_int_equal(wdt_cli("explain --method kernel --nsamples 3 'a b c d e f g h i j k l m n'", NULL, NULL, &err), 3);
     assert_non_null(strstr(err, "underdetermined"));
     free(err);
+    assert_int_equal(wdt_cli("explain --method exact --nsamples 100 x", NULL, NULL, &err), 2);
+    free(err);
+    assert_int_equal(wdt_cli("explain --steps 8 x", NULL, NULL, &err), 2);
+    free(err);
     assert_int_equal(wdt_cli("explain --method ig x", NULL, NULL, &err), 2); /* ig needs --model */
     assert_non_null(strstr(err, "--model"));
     free(err);

@@ -248,6 +248,10 @@ int cmd_explain(int argc, char **argv) {
     wd_category cat = (wd_category)0;
     if (o.category && wd_category_parse(o.category, &cat) != WD_OK)
         return free(text), cli_usage_error("explain", "--category: unknown category '%s'", o.category);
+    if (o.nsamples && o.method != WD_EXPLAIN_METHOD_AUTO && o.method != WD_EXPLAIN_METHOD_KERNEL)
+        return free(text), cli_usage_error("explain", "--nsamples is for --method kernel (or auto)");
+    if (o.steps && o.method != WD_EXPLAIN_METHOD_IG)
+        return free(text), cli_usage_error("explain", "--steps is for --method ig");
     if (o.method == WD_EXPLAIN_METHOD_IG && !o.model)
         return free(text), cli_usage_error("explain", "--method ig needs --model DIR (a decoder judge)");
     if (o.method == WD_EXPLAIN_METHOD_IG && o.category)

@@ -7,7 +7,7 @@ set -eu
 warden=$1 fixtures=$2 src=$3 tmp=$4
 rm -rf "$tmp"
 mkdir -p "$tmp"
-"$warden" audit --data "$fixtures/train.jsonl" --compare "$fixtures/test.jsonl" --out "$tmp/out" \
+"$warden" audit --data "$fixtures/audit_corpus.jsonl" --compare "$fixtures/audit_heldout.jsonl" --out "$tmp/out" \
     --scrub "$tmp/train.scrubbed.jsonl" -q >/dev/null
 test -s "$tmp/out/audit.json"
 grep -q '\[EMAIL\]' "$tmp/train.scrubbed.jsonl"

@@ -55,6 +55,19 @@ static __attribute__((unused)) char *mf_read(const char *path, size_t *len) {
     return b;
 }
 
+/* Copies the fixture tokenizer tests/fixtures/tokenizers/NAME/tokenizer.json
+ * into the model folder dir. */
+static __attribute__((unused)) void mf_copy_tokenizer(const char *name, const char *dir) {
+    char src[1024], dst[1100];
+    snprintf(src, sizeof src, "%s/tokenizers/%s/tokenizer.json", WD_TEST_FIXTURES, name);
+    snprintf(dst, sizeof dst, "%s/tokenizer.json", dir);
+    size_t n = 0;
+    char *t = mf_read(src, &n);
+    assert_non_null(t);
+    wdt_write_file(dst, t, n);
+    free(t);
+}
+
 /* Merges the keys of patch (a JSON object) into dir/config.json. */
 static __attribute__((unused)) void mf_patch_config(const char *dir, const cJSON *patch) {
     if (!patch || !patch->child) return;

@@ -275,14 +275,8 @@ static void test_tied_head_is_untied(void **state) {
 /* A qwen2 model with the byte-level tokenizer and a ChatML template. */
 static void chat_model(const char *dir) {
     mf_generate("--family qwen2 --vocab 265 --max-pos 256 --seed 3 --layers 3", dir);
-    char src[1024], dst[1100];
-    snprintf(src, sizeof src, "%s/tokenizers/bpe-bytelevel/tokenizer.json", WD_TEST_FIXTURES);
-    snprintf(dst, sizeof dst, "%s/tokenizer.json", dir);
-    size_t n = 0;
-    char *t = mf_read(src, &n);
-    assert_non_null(t);
-    wdt_write_file(dst, t, n);
-    free(t);
+    mf_copy_tokenizer("bpe-bytelevel", dir);
+    char dst[1100];
     snprintf(dst, sizeof dst, "%s/tokenizer_config.json", dir);
     const char *cfg = "{\"chat_template\": \"{% for message in messages %}{{'<|im_start|>' + message['role'] + "
                       "'\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt "

@@ -44,6 +44,11 @@ void cli_print_json(void *o);
 /* A progress line on stderr: on a terminal (tty) rewritten in place and
  * ended with a newline when last; otherwise one line each call. */
 void cli_progress(bool tty, bool last, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Seconds on the monotonic clock. */
+double cli_now_s(void);
+/* A progress bar of 30 '#'/'.' for frac in [0, 1] into bar (31 bytes), and
+ * "  ETA m:ss" for eta_s seconds into eta (32 bytes; "" when eta_s < 0). */
+void cli_bar_eta(double frac, double eta_s, char *bar, char *eta);
 /* Parses a positive int flag value; on error prints and returns false. */
 bool cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
 

@@ -73,29 +73,17 @@ typedef struct prog {
     const char *path; /* the file t0 belongs to */
 } prog;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void draw(void *user, const char *path, uint64_t done, uint64_t total) {
     prog *p = user;
-    double now = now_s();
+    double now = cli_now_s();
     if (p->path != path) p->path = path, p->t0 = now;
     /* off a terminal, a line every 5 seconds (and the last) */
     if (!p->tty && done < total && now - p->shown < 5) return;
     p->shown = now;
     double el = now - p->t0, mb = (double)done / 1e6;
-    int width = 30, fill = total ? (int)((double)width * (double)done / (double)total) : 0;
-    char bar[64];
-    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-    bar[width] = '\0';
-    char eta[32] = "";
-    if (el > 0 && done > 0 && done < total) {
-        long s = (long)((double)(total - done) / ((double)done / el));
-        snprintf(eta, sizeof eta, "  ETA %ld:%02ld", s / 60, s % 60);
-    }
+    char bar[64], eta[32];
+    cli_bar_eta(total ? (double)done / (double)total : 0,
+                el > 0 && done > 0 && done < total ? (double)(total - done) / ((double)done / el) : -1, bar, eta);
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     cli_progress(p->tty, done >= total, "  audit %s [%s] %.1f/%.1f MB  %.1f MB/s%s", name, bar, mb,
                  (double)total / 1e6, el > 0 ? mb / el : 0, eta);
@@ -188,7 +176,7 @@ int cmd_audit(int argc, char **argv) {
     p.n_threads = (int)o.threads;
     p.batch = (size_t)o.batch;
     p.n_examples = (size_t)o.examples;
-    prog pg = {isatty(2), now_s(), 0, NULL};
+    prog pg = {isatty(2), cli_now_s(), 0, NULL};
     if (!o.quiet) p.progress = draw, p.progress_user = &pg;
     wd_status st = WD_OK;
     if (!o.policy || strcmp(o.policy, "none")) {

@@ -62,29 +62,18 @@ typedef struct progress {
     int    shown;
 } progress;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void draw_progress(void *user, size_t done, size_t total) {
     progress *p = user;
     if (!p->shown) {
-        p->t0 = now_s();
+        p->t0 = cli_now_s();
         p->first = done;
         p->shown = 1;
     }
-    double el = now_s() - p->t0, rate = el > 0 ? (double)(done - p->first) / el : 0;
-    int width = 30, fill = total ? (int)((double)width * (double)done / (double)total) : width;
-    char bar[64];
-    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-    bar[width] = '\0';
-    char eta[32] = "";
-    if (rate > 0 && done < total) {
-        long s = (long)((double)(total - done) / rate);
-        snprintf(eta, sizeof eta, "  ETA %ld:%02ld", s / 60, s % 60);
-    }
+    double el = cli_now_s() - p->t0, rate = el > 0 ? (double)(done - p->first) / el : 0;
+    char bar[64], eta[32];
+    cli_bar_eta(total ? (double)done / (double)total : 1, rate > 0 && done < total ? (double)(total - done) / rate : -1,
+                bar, eta);
     /* \033[K clears what a longer previous line left (the ETA goes at the end) */
     fprintf(stderr, "\r  eval [%s] %zu/%zu  %.1f/s%s\033[K", bar, done, total, rate, eta);
     if (done == total) fputc('\n', stderr);

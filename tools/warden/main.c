@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,4 +147,21 @@ int main(int argc, char **argv) {
     fprintf(stderr, "warden: unknown command '%s'\n\n", name);
     print_help(stderr);
     return CLI_USAGE;
+}
+
+double cli_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_bar_eta(double frac, double eta_s, char *bar, char *eta) {
+    int width = 30, fill = (int)((double)width * frac);
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    eta[0] = '\0';
+    if (eta_s >= 0) {
+        long s = (long)eta_s;
+        snprintf(eta, 32, "  ETA %ld:%02ld", s / 60, s % 60);
+    }
 }

@@ -47,6 +47,43 @@ typedef struct wd_server_key {
     double rate;             /* requests per second for this key; 0 = the server's rate_limit */
 } wd_server_key;
 
+/* What the gateway does with a text a rail found unsafe (docs/gateway.md). */
+typedef enum wd_gateway_action {
+    WD_GATEWAY_ACTION_AUTO = 0, /* as the policy's verdict says: block, redact, or warn for flag */
+    WD_GATEWAY_ACTION_BLOCK,    /* answer with the refusal, finish_reason "content_filter" */
+    WD_GATEWAY_ACTION_REDACT,   /* mask the PII/secrets spans and pass the rest */
+    WD_GATEWAY_ACTION_WARN,     /* pass it, with x-warden-action: warn and the verdict */
+    WD_GATEWAY_ACTION_REVISE,   /* output only: critique -> revision, re-checked; else block */
+} wd_gateway_action;
+
+/* The guarded chat gateway: POST /v1/chat/completions and /v1/completions
+ * in OpenAI's shape, with an input rail before the model and an output
+ * rail after it (streamed answers are checked as they grow). The model is
+ * an upstream OpenAI-compatible server or a local model folder; neither
+ * set: no chat routes (the guard service alone). */
+typedef struct wd_gateway_params {
+    const char *upstream;        /* base URL: "http://127.0.0.1:8000/v1" (https too) */
+    const char *upstream_key;    /* bearer token sent upstream; NULL = none */
+    const char *upstream_ca;     /* PEM CA bundle for https; NULL = system trust */
+    int upstream_timeout_ms;     /* one upstream exchange, start to end (120000) */
+    int upstream_connect_ms;     /* TCP + TLS handshake (3000) */
+    int upstream_idle_ms;        /* longest silence while streaming (30000) */
+    int upstream_retries;        /* retries after a failed connect, 502, 503 or 504
+                                  * before any answer byte (1) */
+    const char *model_dir;       /* local model folder or .gguf, served without an upstream */
+    const char *model_name;      /* its id in answers and /v1/models; NULL = the folder name */
+    int model_threads;           /* runtime threads per generation (0 = n_threads) */
+    int model_slots;             /* generations at once (1); more wait their turn */
+    int model_ctx;               /* context length of each slot (0 = min(model, 2048)) */
+    int max_tokens;              /* a local answer's default length (256) */
+    const char *refusal;         /* the text of a refused answer (NULL: built-in) */
+    wd_gateway_action input_action;  /* AUTO, BLOCK, REDACT or WARN (AUTO) */
+    wd_gateway_action output_action; /* any (AUTO) */
+    int stream_check_tokens;     /* a streamed answer is checked every K tokens (16) */
+    const char *constitution;    /* principles file for revise (NULL: built-in) */
+    int revise_rounds;           /* most critique -> revision rounds (2) */
+} wd_gateway_params;
+
 typedef struct wd_server_params {
     const char *host;        /* numeric IPv4 or IPv6 address to bind ("127.0.0.1") */
     int port;                /* TCP port (8080); 0 = any free port, see wd_server_port */
@@ -73,10 +110,15 @@ typedef struct wd_server_params {
     int insecure;            /* 1: allow a non-loopback host without any API key */
     const char *tls_cert;    /* PEM certificate file: serve HTTPS (with tls_key); NULL = HTTP */
     const char *tls_key;     /* PEM private key file */
+    wd_gateway_params gateway; /* the chat gateway (upstream or local model) */
 } wd_server_params;
 
 /* Returns the defaults above. */
 wd_server_params wd_server_params_default(void);
+
+/* Parses "auto", "block", "redact", "warn" or "revise" into *out;
+ * WD_ERR_INVALID_ARG otherwise. */
+wd_status wd_gateway_action_parse(const char *s, wd_gateway_action *out);
 
 /* Reads API keys from a text file: one key per line, optionally followed by
  * whitespace and the key's own rate limit ("20/s", "600/m"); blank lines and

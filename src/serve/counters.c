@@ -21,7 +21,8 @@
 #include "serve/serve_internal.h"
 
 static const char *const route_names[WD__ROUTE_COUNT] = {
-    "/v1/moderations", "/v1/check", "/v1/certify", "/healthz", "/readyz", "/metrics", "/v1/models", "other",
+    "/v1/moderations", "/v1/check", "/v1/certify", "/healthz", "/readyz", "/metrics", "/v1/models",
+    "/v1/chat/completions", "/v1/completions", "other",
 };
 
 /* Upper bounds of the latency buckets, seconds. */

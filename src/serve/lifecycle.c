@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "base/log.h"
 #include "base/rng.h"
+#include "serve/chat_internal.h"
 #include "serve/serve_internal.h"
 #include "serve/server_mhd.h"
 
@@ -38,6 +39,7 @@ static void server_free(wd_server *srv) {
     wd__gate_stop(srv);
     for (int i = 0; i < srv->n_lanes; i++)
         if (srv->lanes[i].daemon) MHD_stop_daemon(srv->lanes[i].daemon);
+    wd__gateway_free(srv); /* after the connections: waits for their streams */
     if (srv->cur) wd__server_guard_release(srv, srv->cur);
     wd__auth_free(srv);
     free(srv->tls_cert);
@@ -219,6 +221,14 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     }
     srv->cur->guard = guard;
     atomic_init(&srv->cur->refs, 1);
+    if ((st = wd__gateway_start(srv))) {
+        server_free(srv);
+        return st;
+    }
+    /* a chat answer holds its worker for seconds (the model): with a
+     * gateway every connection gets its own thread, so one slow answer
+     * never holds up another connection */
+    if (srv->gw) p.thread_per_connection = srv->p.thread_per_connection = 1;
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      MHD_USE_NO_LISTEN_SOCKET;

@@ -136,6 +136,8 @@ typedef enum wd__route {
     WD__ROUTE_READYZ,
     WD__ROUTE_METRICS,
     WD__ROUTE_MODELS,
+    WD__ROUTE_CHAT,
+    WD__ROUTE_COMPLETIONS,
     WD__ROUTE_OTHER,
     WD__ROUTE_COUNT
 } wd__route;
@@ -291,6 +293,7 @@ struct wd_server {
     char *tls_cert, *tls_key;     /* PEM text read from the files; NULL = plain HTTP */
     pthread_mutex_t mconn_mu;     /* guards mconns and each one's phase */
     wd__mconn *mconns;            /* MHD's open connections */
+    struct wd__gateway *gw;       /* the chat gateway (chat_internal.h); NULL: none */
 };
 
 /* What a route answers: status, body (malloc'd, NULL = none) and one
@@ -301,7 +304,10 @@ typedef struct wd__answer {
     size_t len;
     const char *content_type;     /* NULL = application/json */
     const char *hdr_name, *hdr_value;
+    const char *hdr2_name, *hdr2_value; /* a second extra header (copied by MHD) */
+    struct wd__stream *stream;    /* a streamed body (chat_stream.c) instead of body */
 } wd__answer;
+typedef struct wd__stream wd__stream;
 
 /* Sets a to the JSON error {"error": {message, type, param, code}}. */
 void wd__answer_error(wd__answer *a, int status, const char *type, const char *code,
@@ -342,5 +348,13 @@ void wd__route_check(wd_server *srv, const char *body, size_t len, int64_t deadl
                      wd__answer *a);
 void wd__route_certify(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
                        wd__answer *a);
+/* The chat gateway (chat_route.c); 404 no_chat_model without one. */
+void wd__route_chat(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
+                    wd__answer *a);
+void wd__route_completions(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
+                           wd__answer *a);
+/* GET /v1/models of a gateway: the model list (a JSON array, malloc'd), or
+ * NULL (no gateway, or the upstream did not answer). */
+char *wd__gateway_models(wd_server *srv);
 
 #endif

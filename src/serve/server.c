@@ -51,6 +51,7 @@
 
 #include "base/log.h"
 #include "base/rng.h"
+#include "serve/chat_internal.h"
 #include "serve/serve_internal.h"
 #include "serve/server_mhd.h"
 
@@ -83,6 +84,16 @@ wd_server_params wd_server_params_default(void) {
         .insecure = 0,
         .tls_cert = NULL,
         .tls_key = NULL,
+        .gateway = {
+            .upstream_timeout_ms = 120000,
+            .upstream_connect_ms = 3000,
+            .upstream_idle_ms = 30000,
+            .upstream_retries = 1,
+            .model_slots = 1,
+            .max_tokens = 256,
+            .stream_check_tokens = 16,
+            .revise_rounds = 2,
+        },
     };
     return p;
 }
@@ -105,6 +116,8 @@ static const route_def routes[] = {
     {"/readyz", false, false, WD__ROUTE_READYZ, NULL},
     {"/metrics", false, true, WD__ROUTE_METRICS, NULL},
     {"/v1/models", false, true, WD__ROUTE_MODELS, NULL},
+    {"/v1/chat/completions", true, true, WD__ROUTE_CHAT, wd__route_chat},
+    {"/v1/completions", true, true, WD__ROUTE_COMPLETIONS, wd__route_completions},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -160,11 +173,25 @@ static const char oom_body[] =
     "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,"
     "\"code\":\"out_of_memory\"}}\n";
 
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    ssize_t n = wd__stream_read(cls, buf, max);
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void stream_done(void *cls) { wd__stream_close(cls); }
+
 /* Queues a's answer (taking its body) and records the status in ctx. */
 static enum MHD_Result send_answer(struct MHD_Connection *conn, req_ctx *ctx, wd__answer *a) {
     struct MHD_Response *resp;
     int status = a->status;
-    if (a->body) {
+    if (a->stream) { /* a streamed chat answer: chunked, as the producer makes it */
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader, a->stream,
+                                                 stream_done);
+        if (!resp) wd__stream_close(a->stream);
+        else MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        a->stream = NULL;
+    } else if (a->body) {
         resp = MHD_create_response_from_buffer(a->len, a->body, MHD_RESPMEM_MUST_FREE);
         if (!resp) free(a->body);
     } else {
@@ -177,6 +204,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, req_ctx *ctx, wd
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             a->content_type ? a->content_type : "application/json");
     if (a->hdr_name) MHD_add_response_header(resp, a->hdr_name, a->hdr_value);
+    if (a->hdr2_name) MHD_add_response_header(resp, a->hdr2_name, a->hdr2_value);
     char rid[WD__REQUEST_ID_MAX + 1];
     const char *crid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     wd__server_request_id(ctx->srv, crid, crid ? strlen(crid) : 0, rid);
@@ -401,6 +429,21 @@ void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a_out) {
         }
         break;
     case WD__ROUTE_MODELS: {
+        if (srv->gw) { /* a gateway lists the chat model(s) */
+            char *list = wd__gateway_models(srv);
+            if (!list) {
+                wd__answer_error(&a, 502, "server_error", "upstream_unavailable", NULL,
+                                 "the model upstream did not list its models");
+                *a_out = a;
+                return;
+            }
+            wd__jsonw_lit(&w, "{\"object\":\"list\",\"data\":");
+            wd__jsonw_lit(&w, list);
+            wd__jsonw_lit(&w, "}\n");
+            free(list);
+            a.status = 200;
+            break;
+        }
         /* OpenAI's model list: the guard in force, and the moderation model
          * names clients send by default (any "model" string is accepted and
          * echoed; each is served by the same guard) */
@@ -453,7 +496,8 @@ static enum MHD_Result first_call(wd_server *srv, struct MHD_Connection *conn, r
         if (!strcmp(url, routes[i].path)) ctx->route = &routes[i];
     if (!ctx->route)
         return send_error(conn, ctx, 404, "invalid_request_error", "not_found",
-                          "no route %s %s (routes: POST /v1/moderations, /v1/check, /v1/certify; "
+                          "no route %s %s (routes: POST /v1/moderations, /v1/check, /v1/certify, "
+                          "/v1/chat/completions, /v1/completions; "
                           "GET /v1/models, /healthz, /readyz, /metrics)", method, url);
     const route_def *rd = ctx->route;
     bool ok_method = rd->post ? !strcmp(method, "POST")

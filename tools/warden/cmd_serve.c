@@ -48,9 +48,20 @@ static bool rate_flag(const cli_flag *r, void *field, const char *v, const char 
     return false;
 }
 
+/* --input-action / --output-action (the field: a wd_gateway_action). */
+static bool action_flag(const cli_flag *r, void *field, const char *v, const char *cmd) {
+    if (!wd_gateway_action_parse(v, field)) return true;
+    cli_usage_error(cmd, "%s '%s': expected auto, block, redact, warn or revise", r->name, v);
+    return false;
+}
+
 /* The flags, starting from wd_server_params_default (the help shows them). */
 typedef struct opts {
     const char *policy, *host, *keys_path, *tls_cert, *tls_key;
+    const char *upstream, *upstream_key_env, *upstream_ca, *model, *model_name, *refusal,
+               *constitution;
+    long        up_timeout, up_retries, slots, model_ctx, max_tokens, check_k, rounds;
+    wd_gateway_action in_action, out_action;
     long        port, threads, max_body, max_inputs, timeout_ms, max_conns, conn_timeout, head_ms, per_ip,
                 budget;
     double      rate_limit;
@@ -65,13 +76,19 @@ static const cli_flag ROWS[] = {
              "                    [--max-connections N] [--conn-timeout S]\n"
              "                    [--header-timeout-ms T] [--max-conns-per-ip N] [--body-budget BYTES]\n"
              "                    [--api-keys FILE] [--rate-limit N/s] [--insecure]\n"
-             "                    [--tls-cert FILE --tls-key FILE]\n\n"
+             "                    [--tls-cert FILE --tls-key FILE]\n"
+             "                    [--upstream URL [--upstream-key-env VAR] | --model DIR]\n"
+             "                    [--input-action A] [--output-action A] [--refusal TEXT] ...\n\n"
              "Serves the guard over HTTP:\n"
              "  POST /v1/moderations   OpenAI-compatible moderation API\n"
              "  POST /v1/check         warden's native verdicts (role, redaction, offsets)\n"
              "  POST /v1/certify       certified erase-and-check (docs/certify.md)\n"
              "  GET  /v1/models        the guard in force, as an OpenAI model list\n"
-             "  GET  /healthz, /readyz, /metrics (Prometheus)\n\n"
+             "  GET  /healthz, /readyz, /metrics (Prometheus)\n"
+             "With --upstream or --model, a guarded chat gateway (docs/gateway.md):\n"
+             "  POST /v1/chat/completions, /v1/completions  OpenAI's chat API with an input\n"
+             "                         rail before the model and an output rail after it\n"
+             "                         (streamed answers checked as they grow)\n\n"
              "options:\n"),
     CLI_STR("--policy", O(policy), "FILE", "policy file (default: the built-in policy)"),
     CLI_STR("--host", O(host), "ADDR", "numeric address to bind (default %s)", .show = true),
@@ -108,6 +125,31 @@ static const cli_flag ROWS[] = {
     CLI_STR("--tls-cert", O(tls_cert), "FILE", "serve HTTPS with this PEM certificate (and --tls-key)"),
     CLI_STR("--tls-key", O(tls_key), "FILE", "the certificate's PEM private key"),
     CLI_BOOL("--thread-per-connection", O(per_conn), "one thread per connection instead of the pool"),
+    CLI_TEXT("\nchat gateway:\n"),
+    CLI_STR("--upstream", O(upstream), "URL", "guard this OpenAI-compatible server (its base URL,\n"
+                                               "e.g. http://127.0.0.1:8000/v1; https too)"),
+    CLI_STR("--upstream-key-env", O(upstream_key_env), "VAR", "send the upstream 'Authorization: Bearer $VAR'"),
+    CLI_STR("--upstream-ca", O(upstream_ca), "FILE", "PEM CA bundle for an https upstream (default: system)"),
+    CLI_INT("--upstream-timeout-ms", O(up_timeout), "T", 100, 3600 * 1000,
+            "one model answer, start to end (default %ld)", .show = true),
+    CLI_INT("--upstream-retries", O(up_retries), "N", 0, 5,
+            "retries after a failed connect or 502/503/504 (default %ld)", .show = true),
+    CLI_STR("--model", O(model), "DIR", "serve this local model folder (or .gguf) instead"),
+    CLI_STR("--model-name", O(model_name), "NAME", "its id in answers (default: the folder name)"),
+    CLI_INT("--model-slots", O(slots), "N", 1, 64, "local generations at once (default %ld)", .show = true),
+    CLI_INT("--model-ctx", O(model_ctx), "N", 0, 1 << 20, "context length per slot (default: min(model, 2048))"),
+    CLI_INT("--max-tokens", O(max_tokens), "N", 1, 1 << 20, "a local answer's default length (default %ld)",
+            .show = true),
+    CLI_CALL("--input-action", O(in_action), action_flag, "A",
+             "unsafe prompt: auto (as the policy says), block, redact, warn"),
+    CLI_CALL("--output-action", O(out_action), action_flag, "A",
+             "unsafe answer: auto, block, redact, warn, revise"),
+    CLI_STR("--refusal", O(refusal), "TEXT", "the text of a refused answer"),
+    CLI_INT("--stream-check-tokens", O(check_k), "K", 1, 4096,
+            "check a streamed answer every K tokens (default %ld)", .show = true),
+    CLI_STR("--constitution", O(constitution), "FILE", "principles for revise, one per line (default: built-in)"),
+    CLI_INT("--revise-rounds", O(rounds), "N", 1, 8, "most critique -> revision rounds (default %ld)",
+            .show = true),
     CLI_TEXT("\nenvironment:\n"
              "  WARDEN_API_KEY        if set, requests need 'Authorization: Bearer $WARDEN_API_KEY'\n"
              "                        (or a key of --api-keys; /healthz and /readyz stay open)\n"
@@ -122,7 +164,10 @@ int cmd_serve(int argc, char **argv) {
               .port = p.port, .threads = p.n_threads, .max_body = (long)p.max_body, .max_inputs = p.max_inputs,
               .timeout_ms = p.timeout_ms, .max_conns = p.max_connections, .conn_timeout = p.conn_timeout_s,
               .head_ms = p.header_timeout_ms, .per_ip = p.max_conns_per_ip, .budget = (long)p.body_budget,
-              .rate_limit = p.rate_limit};
+              .rate_limit = p.rate_limit, .up_timeout = p.gateway.upstream_timeout_ms,
+              .up_retries = p.gateway.upstream_retries, .slots = p.gateway.model_slots,
+              .max_tokens = p.gateway.max_tokens, .check_k = p.gateway.stream_check_tokens,
+              .rounds = p.gateway.revise_rounds};
     cli_spec spec = {"serve", {{ROWS, CLI_N(ROWS), &o}}, .unknown_last_missing = true};
     if (cli_wants_help(argc, argv)) {
         cli_flags_help(&spec, stdout);
@@ -147,6 +192,31 @@ int cmd_serve(int argc, char **argv) {
     p.body_budget = (size_t)o.budget;
     p.rate_limit = o.rate_limit;
     if (o.per_conn) p.thread_per_connection = 1;
+    wd_gateway_params *gp = &p.gateway;
+    gp->upstream = o.upstream;
+    gp->upstream_ca = o.upstream_ca;
+    gp->upstream_timeout_ms = (int)o.up_timeout;
+    gp->upstream_retries = (int)o.up_retries;
+    gp->model_dir = o.model;
+    gp->model_name = o.model_name;
+    gp->model_threads = (int)o.threads;
+    gp->model_slots = (int)o.slots;
+    gp->model_ctx = (int)o.model_ctx;
+    gp->max_tokens = (int)o.max_tokens;
+    gp->refusal = o.refusal;
+    gp->input_action = o.in_action;
+    gp->output_action = o.out_action;
+    gp->stream_check_tokens = (int)o.check_k;
+    gp->constitution = o.constitution;
+    gp->revise_rounds = (int)o.rounds;
+    if (o.upstream && o.model) return cli_usage_error("serve", "--upstream and --model exclude each other");
+    if (o.upstream_key_env) {
+        gp->upstream_key = getenv(o.upstream_key_env);
+        if (!gp->upstream_key || !gp->upstream_key[0])
+            return cli_usage_error("serve", "--upstream-key-env %s: the variable is not set", o.upstream_key_env);
+    }
+    if (o.in_action == WD_GATEWAY_ACTION_REVISE)
+        return cli_usage_error("serve", "--input-action revise: a prompt cannot be revised (block, redact, warn)");
     if (o.insecure) p.insecure = 1;
     if (!p.tls_cert != !p.tls_key)
         return cli_usage_error("serve", "--tls-cert and --tls-key go together");
@@ -182,6 +252,9 @@ int cmd_serve(int argc, char **argv) {
             strchr(p.host, ':') ? "]" : "", wd_server_port(srv),
             p.policy_path ? p.policy_path : "built-in", n_auth ? "bearer token, " : "none",
             n_auth, n_auth ? (n_auth == 1 ? " key" : " keys") : "");
+    if (gp->upstream || gp->model_dir)
+        fprintf(stderr, "warden serve: chat gateway: POST /v1/chat/completions -> %s %s\n",
+                gp->upstream ? "upstream" : "local model", gp->upstream ? gp->upstream : gp->model_dir);
     for (;;) {
         unsigned char sig = 0;
         ssize_t n = read(sig_pipe[0], &sig, 1);

@@ -1,0 +1,369 @@
+/*
+ * serve/chat_stream.c - a streamed answer (`"stream": true`) with the
+ * output rail checking it as it grows.
+ *
+ * A producer thread runs the backend; its chunks arrive here. The text of
+ * each choice is accumulated and checked every K text chunks (about K
+ * tokens: stream_check_tokens), before a tool-call or finish chunk, and at
+ * the end. Text reaches the client only after a check passed it, and the
+ * last HOLD_BYTES of checked text are held back until the next check (or
+ * the end), so that a phrase or a PII span cut in two by a check boundary
+ * is seen whole before any of it leaves. The client therefore gets the
+ * approved text in the gateway's own content chunks (same id, model and
+ * created as the model's), in order with the model's other chunks
+ * (role, tool calls, usage), which pass as they are.
+ *
+ * When a check finds the text unsafe:
+ *   block (and revise: a stream cannot be revised) -> one chunk with the
+ *     refusal text, finish_reason "content_filter" and the verdict under
+ *     "warden", then [DONE]; the backend is stopped;
+ *   redact -> the redacted text goes out instead (when a masked span
+ *     reaches into text already sent, the stream is cut as for block);
+ *   warn -> the text goes out; the final chunk carries the verdict.
+ *
+ * The client side is libmicrohttpd's content reader, which blocks (the
+ * gateway runs one thread per connection) until bytes are ready. The
+ * request handler waits for the first bytes: a backend that fails before
+ * sending anything gets a plain JSON error with its HTTP status instead of
+ * a stream. A client that goes away stops the producer (and the upstream
+ * request) within about 100 ms.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/json.h"
+#include "base/strbuf.h"
+#include "base/utf8.h"
+#include "serve/chat_internal.h"
+
+#define MAX_CHOICES 16
+#define HOLD_BYTES 32
+
+struct wd__stream {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    wd__strbuf out;               /* SSE bytes not yet taken by the client */
+    size_t out_off;
+    bool started, finished;       /* first bytes queued (or failed); producer done */
+    int refs;                     /* producer + reader */
+    volatile sig_atomic_t cancel; /* the client went away, or the server is stopping */
+    wd__chat_fail fail;           /* a failure before any byte: the answer */
+    bool failed;
+    pthread_t thread;
+
+    /* producer state (its thread only) */
+    wd_server *srv;
+    wd__guard_ref *ref;
+    wd__chat_req rq;
+    char *body;
+    size_t len;
+    char request_id[WD__REQUEST_ID_MAX + 1];
+    int64_t deadline_ns;
+    wd__strbuf acc[MAX_CHOICES];  /* the model's text per choice */
+    wd__strbuf sent[MAX_CHOICES]; /* the text sent per choice (the checked view) */
+    int unchecked;                /* text chunks since the last check */
+    bool cut, have_tpl;
+    char id[160], model[128];
+    long long created;
+    char *verdict;                /* the last non-allow verdict (JSON) */
+    const char *action;           /* what the stream rail did: "allow", "warn", ... */
+    size_t n_checks;
+};
+
+static void stream_unref(wd__stream *s) {
+    pthread_mutex_lock(&s->mu);
+    int left = --s->refs;
+    pthread_mutex_unlock(&s->mu);
+    if (left) return;
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    wd__strbuf_free(&s->out);
+    for (int i = 0; i < MAX_CHOICES; i++) {
+        wd__strbuf_free(&s->acc[i]);
+        wd__strbuf_free(&s->sent[i]);
+    }
+    wd__chat_req_free(&s->rq);
+    free(s->body);
+    free(s->verdict);
+    free(s->fail.upstream_body);
+    free(s);
+}
+
+/* Queues one SSE event (data: TEXT) for the client. */
+static void emit_raw(wd__stream *s, const char *text, size_t n) {
+    pthread_mutex_lock(&s->mu);
+    wd__strbuf_add(&s->out, "data: ", 6);
+    wd__strbuf_add(&s->out, text, n);
+    wd__strbuf_add(&s->out, "\n\n", 2);
+    s->started = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void emit(wd__stream *s, cJSON *chunk) {
+    char *t = wd__json_print(chunk, false);
+    if (t) emit_raw(s, t, strlen(t));
+    free(t);
+}
+
+static void attach_verdict(wd__stream *s, cJSON *chunk) {
+    cJSON *w = cJSON_AddObjectToObject(chunk, "warden");
+    cJSON_AddStringToObject(w, "rail", "output");
+    cJSON_AddStringToObject(w, "action", s->action ? s->action : "allow");
+    cJSON *v = s->verdict ? cJSON_Parse(s->verdict) : NULL;
+    if (v) cJSON_AddItemToObject(w, "verdict", v);
+}
+
+static cJSON *text_chunk(wd__stream *s, int index, const char *text, size_t n,
+                         const char *finish) {
+    char *t = strndup(text, n);
+    cJSON *c = wd__chat_chunk_new(&s->rq, s->id, s->model, s->created, index, NULL, t ? t : "", finish);
+    free(t);
+    return c;
+}
+
+/* The refusal chunk and the end: the stream is cut. */
+static void cut(wd__stream *s, int index) {
+    s->cut = true;
+    s->cancel = 1; /* stops the backend */
+    const char *ref = s->srv->gw->refusal;
+    cJSON *c = text_chunk(s, index, ref, strlen(ref), "content_filter");
+    attach_verdict(s, c);
+    emit(s, c);
+    cJSON_Delete(c);
+}
+
+/* Checks choice i's text; emits what passes. final: nothing held back. */
+static bool check_choice(wd__stream *s, int i, bool final) {
+    wd__strbuf *a = &s->acc[i];
+    if (!a->n) return true;
+    const char *text = a->p ? a->p : "";
+    size_t len = a->n;
+    wd__rail_result rr;
+    s->n_checks++;
+    wd_status st = wd__rail_check(s->srv, s->ref->guard, WD__RAIL_STREAM, &text, &len, 1,
+                                  s->deadline_ns, &rr);
+    if (st) { /* cancelled: the server is stopping */
+        s->cancel = 1;
+        return false;
+    }
+    const char *view = text;
+    size_t vlen = len;
+    if (rr.action != WD_GATEWAY_ACTION_AUTO) {
+        free(s->verdict);
+        s->verdict = rr.verdict;
+        rr.verdict = NULL;
+        s->action = wd__gateway_action_name(rr.action);
+    }
+    if (rr.action == WD_GATEWAY_ACTION_BLOCK || rr.action == WD_GATEWAY_ACTION_REVISE) {
+        s->action = "block";
+        wd__rail_result_free(&rr);
+        cut(s, i);
+        return false;
+    }
+    if (rr.action == WD_GATEWAY_ACTION_REDACT && rr.redacted[0]) {
+        view = rr.redacted[0];
+        vlen = strlen(view);
+    }
+    /* what was sent must still be the start of what passes now (a masked
+     * span reaching back into sent text cannot be taken back: cut) */
+    wd__strbuf *sent = &s->sent[i];
+    if (vlen < sent->n || (sent->n && memcmp(view, sent->p, sent->n))) {
+        s->action = "block";
+        wd__rail_result_free(&rr);
+        cut(s, i);
+        return false;
+    }
+    size_t upto = final ? vlen : vlen > HOLD_BYTES ? vlen - HOLD_BYTES : 0;
+    while (upto > sent->n && upto < vlen && ((unsigned char)view[upto] & 0xC0) == 0x80) upto--;
+    if (upto > sent->n) {
+        cJSON *c = text_chunk(s, i, view + sent->n, upto - sent->n, NULL);
+        emit(s, c);
+        cJSON_Delete(c);
+        wd__strbuf_add(sent, view + sent->n, upto - sent->n);
+    }
+    wd__rail_result_free(&rr);
+    return true;
+}
+
+static bool check_all(wd__stream *s, bool final) {
+    s->unchecked = 0;
+    for (int i = 0; i < MAX_CHOICES; i++)
+        if (!check_choice(s, i, final)) return false;
+    return true;
+}
+
+static bool on_chunk(void *user, cJSON *chunk) {
+    wd__stream *s = user;
+    if (s->cancel || s->srv->cancel) return false;
+    if (!s->have_tpl) { /* the model's id, model name and time, for our chunks */
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(chunk, "id");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(chunk, "model");
+        const cJSON *cr = cJSON_GetObjectItemCaseSensitive(chunk, "created");
+        if (cJSON_IsString(id)) snprintf(s->id, sizeof s->id, "%s", id->valuestring);
+        if (cJSON_IsString(m)) snprintf(s->model, sizeof s->model, "%s", m->valuestring);
+        if (cJSON_IsNumber(cr)) s->created = (long long)cr->valuedouble;
+        s->have_tpl = true;
+    }
+    int index;
+    const char *finish;
+    const char *text = wd__chat_chunk_text(chunk, &index, &finish, s->rq.legacy);
+    if (index >= MAX_CHOICES) return true; /* beyond the choices we guard: dropped */
+    if (text && text[0]) {
+        wd__strbuf_puts(&s->acc[index], text);
+        if (s->acc[index].oom) return false;
+        if (++s->unchecked >= s->srv->gw->p.stream_check_tokens && !check_all(s, false))
+            return false;
+        if (!finish && !cJSON_GetObjectItemCaseSensitive(chunk, "usage")) {
+            /* the text itself goes out through check_choice; the rest of a
+             * plain content chunk (logprobs) is not forwarded */
+            return true;
+        }
+        /* a chunk with text and more: send the rest without the text */
+        cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(chunk, "choices"), 0);
+        cJSON *holder = s->rq.legacy ? ch : cJSON_GetObjectItemCaseSensitive(ch, "delta");
+        if (holder) {
+            cJSON_DeleteItemFromObjectCaseSensitive(holder, s->rq.legacy ? "text" : "content");
+            if (s->rq.legacy) cJSON_AddStringToObject(holder, "text", "");
+        }
+    }
+    /* a tool call, the finish, usage: everything before it is checked first */
+    if (finish && !check_all(s, true)) return false;
+    if (!finish && s->unchecked && !check_all(s, false)) return false;
+    if (finish && s->verdict) attach_verdict(s, chunk);
+    emit(s, chunk);
+    return true;
+}
+
+static void *producer(void *arg) {
+    wd__stream *s = arg;
+    cJSON *none = NULL;
+    wd__chat_fail f = {0};
+    bool ok = s->srv->gw->be->complete(s->srv->gw->self, &s->rq, s->body, s->len, s->request_id,
+                                       s->deadline_ns, &s->cancel, &none, on_chunk, s, &f);
+    cJSON_Delete(none);
+    if (ok && !s->cut && !s->cancel) check_all(s, true);
+    pthread_mutex_lock(&s->mu);
+    bool started = s->started;
+    pthread_mutex_unlock(&s->mu);
+    if (!ok && !s->cut && !s->cancel) {
+        if (!started) {
+            s->fail = f;
+            f.upstream_body = NULL;
+            s->failed = true;
+        } else { /* headers are gone: the error as an event, as OpenAI does */
+            cJSON *e = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(e, "error");
+            cJSON_AddStringToObject(err, "message", f.message);
+            cJSON_AddStringToObject(err, "type", f.type ? f.type : "server_error");
+            cJSON_AddNullToObject(err, "param");
+            cJSON_AddStringToObject(err, "code", f.code ? f.code : "upstream_error");
+            emit(s, e);
+            cJSON_Delete(e);
+        }
+    }
+    free(f.upstream_body);
+    if (!s->failed) emit_raw(s, "[DONE]", 6);
+    wd__server_guard_release(s->srv, s->ref);
+    s->ref = NULL;
+    atomic_fetch_sub(&s->srv->gw->producers, 1); /* the server may be freed from here on */
+    pthread_mutex_lock(&s->mu);
+    s->finished = true;
+    s->started = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    stream_unref(s);
+    return NULL;
+}
+
+/* ==== The client's side ====================================================== */
+
+ssize_t wd__stream_read(wd__stream *s, char *buf, size_t max) {
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        size_t avail = s->out.n - s->out_off;
+        if (avail) {
+            size_t n = avail < max ? avail : max;
+            memcpy(buf, s->out.p + s->out_off, n);
+            s->out_off += n;
+            if (s->out_off == s->out.n) s->out.n = s->out_off = 0; /* reuse the buffer */
+            pthread_mutex_unlock(&s->mu);
+            return (ssize_t)n;
+        }
+        if (s->finished) {
+            pthread_mutex_unlock(&s->mu);
+            return -1; /* the end */
+        }
+        if (s->srv->cancel) s->cancel = 1; /* the server's grace ran out */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+}
+
+void wd__stream_close(wd__stream *s) {
+    if (!s) return;
+    s->cancel = 1; /* a client that left early stops the producer */
+    stream_unref(s);
+}
+
+wd_status wd__chat_stream_start(wd_server *srv, wd__guard_ref *ref, wd__chat_req *rq,
+                                const char *body, size_t len, const char *request_id,
+                                int64_t deadline_ns, wd__answer *a) {
+    wd__stream *s = calloc(1, sizeof *s);
+    if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (body && !(s->body = malloc(len + 1))) {
+        free(s);
+        return wd__fail(WD_ERR_NOMEM, "out of memory");
+    }
+    if (body) memcpy(s->body, body, len);
+    s->len = len;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->srv = srv;
+    s->ref = ref;
+    s->rq = *rq;
+    memset(rq, 0, sizeof *rq);
+    snprintf(s->request_id, sizeof s->request_id, "%s", request_id ? request_id : "");
+    snprintf(s->id, sizeof s->id, "chatcmpl-%s", s->request_id);
+    snprintf(s->model, sizeof s->model, "%s", s->rq.model ? s->rq.model : "warden");
+    s->created = (long long)time(NULL);
+    s->deadline_ns = deadline_ns;
+    s->refs = 2;
+    atomic_fetch_add(&srv->gw->producers, 1);
+    if (pthread_create(&s->thread, NULL, producer, s)) {
+        atomic_fetch_sub(&srv->gw->producers, 1);
+        s->ref = NULL;
+        s->refs = 1;
+        stream_unref(s);
+        return wd__fail(WD_ERR_NOMEM, "cannot start a thread for the stream");
+    }
+    pthread_detach(s->thread);
+    /* wait for the first bytes, or a failure before any */
+    pthread_mutex_lock(&s->mu);
+    while (!s->started) pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    if (s->failed) {
+        if (s->fail.upstream_body) {
+            a->status = s->fail.status;
+            a->body = s->fail.upstream_body;
+            a->len = strlen(a->body);
+            s->fail.upstream_body = NULL;
+        } else {
+            wd__answer_error(a, s->fail.status, s->fail.type, s->fail.code, NULL, "%s", s->fail.message);
+        }
+        stream_unref(s);
+        return WD_OK;
+    }
+    a->status = 200;
+    a->content_type = "text/event-stream";
+    a->stream = s;
+    return WD_OK;
+}

@@ -9,8 +9,9 @@
  * compression (it asks for identity), no HTTP/2. An answer that breaks
  * HTTP/1.1 framing is an error (WD_ERR_FORMAT) naming what broke.
  *
- *   http_client.c  URLs, connect, request, answer head and body
- *   sse.c          the server-sent events parser (text/event-stream)
+ *   http_client.c   URLs, connect (TCP, TLS), request, the read loop
+ *   http_framing.c  the answer's head and body framing, on bytes
+ *   sse.c           the server-sent events parser (text/event-stream)
  */
 #ifndef WD_SERVE_HTTP_CLIENT_H
 #define WD_SERVE_HTTP_CLIENT_H
@@ -93,15 +94,89 @@ typedef bool (*wd__http_body_fn)(void *user, const char *data, size_t n);
 wd_status wd__http_send(const wd__http_request *rq, wd__http_response *resp,
                         wd__http_body_fn on_body, void *user);
 
+/* Frees the strings and the body and zeroes resp; NULL is a no-op. */
 void wd__http_response_free(wd__http_response *resp);
+
+/* ==== Answer framing (http_framing.c) ======================================= */
+
+/* The answer's head and body framing as a push parser over bytes, so that
+ * the same code reads a socket (wd__http_send) and a memory buffer (the
+ * fuzz target tests/fuzz/fuzz_http_response.c). Bytes may arrive split
+ * anywhere; the outcome does not depend on where.
+ *
+ *   head     "HTTP/1.0" or "HTTP/1.1", SP, three digits 100..599, then end
+ *            of line or SP and a reason without control bytes. Lines end in
+ *            LF with an optional CR (no other CR). Header lines are "name:
+ *            value" with a token name and no control bytes in the value
+ *            except HTAB; a line starting with SP/HTAB (obsolete folding)
+ *            is an error. The whole head is at most max_head bytes.
+ *   1xx      interim answers (100, 102, 103) are read and dropped, at most
+ *            8 of them; 101 (switching protocols) is an error.
+ *   body     none for a HEAD request and for 204 and 304; else
+ *            Transfer-Encoding "chunked" (the only coding accepted; not in
+ *            HTTP/1.0, not together with Content-Length), else
+ *            Content-Length (digits only; repeated only with the same
+ *            value), else everything up to the end of the connection.
+ *   chunks   size in hex (at most 2^60), optional BWS and ";extensions"
+ *            (ignored), CRLF/LF; data; CRLF/LF; the last chunk "0" is
+ *            followed by trailer lines (skipped, counted against max_head)
+ *            and an empty line.
+ *   limits   a Content-Length or a chunk size that would take the body over
+ *            max_body fails before its bytes arrive (WD_ERR_RANGE).
+ *
+ * Bytes after the end of the answer are ignored (one request per
+ * connection). Errors are WD_ERR_FORMAT, WD_ERR_RANGE, WD_ERR_CANCELLED
+ * (on_body returned false) or WD_ERR_NOMEM, with the message prefixed by
+ * who ("upstream 127.0.0.1:8000: bad chunk size 'zz'"); once failed, the
+ * framer keeps answering the same status. */
+typedef struct wd__http_framer {
+    wd__http_response *resp;     /* filled: status, content_type, retry_after, body */
+    wd__http_body_fn on_body;    /* NULL: collect into resp->body */
+    void *user;
+    size_t max_head, max_body;   /* 0 = 64 KiB / 16 MiB */
+    bool no_body;                /* the request was HEAD */
+    char who[300];               /* message prefix: "upstream host:port" */
+    /* private */
+    int state;
+    wd_status failed;
+    char *head;                  /* the head so far (max_head bytes at most) */
+    size_t head_len, head_total; /* head_total counts 1xx heads and trailers too */
+    int n_interim;
+    uint64_t remaining;          /* of the Content-Length body or the chunk */
+    uint64_t content_length;
+    size_t body_total, body_cap;
+    char line[256];              /* a chunk-size line or the end of a chunk */
+    size_t line_len;
+} wd__http_framer;
+
+/* Sets up f for one answer into resp (which it zeroes); who is copied. */
+void wd__http_framer_init(wd__http_framer *f, wd__http_response *resp, const char *who,
+                          wd__http_body_fn on_body, void *user);
+/* Takes the next n bytes of the connection. WD_OK while the answer is
+ * incomplete or complete (see wd__http_framer_done), else the error. */
+wd_status wd__http_framer_feed(wd__http_framer *f, const char *p, size_t n);
+/* True once the whole answer has been read. */
+bool wd__http_framer_done(const wd__http_framer *f);
+/* True once the final (non-1xx) head has been read and resp->status set. */
+bool wd__http_framer_has_head(const wd__http_framer *f);
+/* The connection ended: WD_OK when that ends the answer (a body read to
+ * the end, or an answer already complete), else WD_ERR_FORMAT naming what
+ * was cut ("closed the connection after 10 of 20 body bytes"). */
+wd_status wd__http_framer_eof(wd__http_framer *f);
+/* Frees the framer's buffers (not resp). */
+void wd__http_framer_free(wd__http_framer *f);
 
 /* ==== Server-sent events (sse.c) ============================================ */
 
 /* An incremental text/event-stream parser: feed it bytes as they come;
  * it calls on_event once per complete event (a blank line ends one) with
  * the event's "event:" name ("" when none) and its "data:" lines joined by
- * '\n'. Comment lines (":...") and unknown fields are skipped; CRLF, LF
- * and CR line ends are all accepted, also split across feeds. */
+ * '\n' (data is NUL-terminated; n excludes the NUL). One space after
+ * "data:" is removed; a blank line with no "data" field before it
+ * dispatches nothing. Comment lines (":..."), "id:", "retry:" and unknown
+ * fields are skipped; a UTF-8 BOM at the start is skipped; CRLF, LF and CR
+ * line ends are all accepted, also split across feeds. Lines are bounded
+ * by max_event + 64 bytes (WD_ERR_RANGE). */
 typedef bool (*wd__sse_event_fn)(void *user, const char *event, const char *data, size_t n);
 
 typedef struct wd__sse {
@@ -111,8 +186,9 @@ typedef struct wd__sse {
     /* private */
     char *line, *data;
     size_t line_len, line_cap, data_len, data_cap;
-    char event[64];
+    char event[64];              /* longer names are cut to 63 bytes */
     bool cr_pending, has_data;
+    unsigned char bom_seen;      /* bytes of a leading UTF-8 BOM skipped; 3 = decided */
 } wd__sse;
 
 void wd__sse_init(wd__sse *s, wd__sse_event_fn on_event, void *user);

@@ -195,7 +195,7 @@ static bool lo_complete(void *self, const wd__chat_req *rq, const char *body, si
     size_t room = wd_context_n_ctx(ctx);
     gen g = {.l = l, .rq = rq, .on_chunk = on_chunk, .user = user, .created = (long long)time(NULL),
              .deadline_ns = deadline_ns, .cancel = cancel};
-    snprintf(g.id, sizeof g.id, "chatcmpl-%s", request_id ? request_id : "local");
+    snprintf(g.id, sizeof g.id, "%s", request_id ? request_id : "chatcmpl-local");
     bool ok = true;
     size_t max = rq->max_tokens > 0 ? (size_t)rq->max_tokens : (size_t)l->max_tokens;
     if (n_ids + 1 >= room) {

@@ -212,6 +212,16 @@ static bool on_chunk(void *user, cJSON *chunk) {
     const char *finish;
     const char *text = wd__chat_chunk_text(chunk, &index, &finish, s->rq.legacy);
     if (index >= MAX_CHOICES) return true; /* beyond the choices we guard: dropped */
+    const cJSON *ch0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(chunk, "choices"), 0);
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ch0, "delta"), "role");
+    if (text && text[0] && cJSON_IsString(role)) {
+        /* the opening chunk names the role: it goes out at once, its text
+         * after the check */
+        cJSON *c = wd__chat_chunk_new(&s->rq, s->id, s->model, s->created, index,
+                                      role->valuestring, "", NULL);
+        emit(s, c);
+        cJSON_Delete(c);
+    }
     if (text && text[0]) {
         wd__strbuf_puts(&s->acc[index], text);
         if (s->acc[index].oom) return false;
@@ -332,7 +342,7 @@ wd_status wd__chat_stream_start(wd_server *srv, wd__guard_ref *ref, wd__chat_req
     s->rq = *rq;
     memset(rq, 0, sizeof *rq);
     snprintf(s->request_id, sizeof s->request_id, "%s", request_id ? request_id : "");
-    snprintf(s->id, sizeof s->id, "chatcmpl-%s", s->request_id);
+    snprintf(s->id, sizeof s->id, "%s", s->request_id);
     snprintf(s->model, sizeof s->model, "%s", s->rq.model ? s->rq.model : "warden");
     s->created = (long long)time(NULL);
     s->deadline_ns = deadline_ns;

@@ -110,6 +110,7 @@ static void emit(wd__stream *s, cJSON *chunk) {
 }
 
 static void attach_verdict(wd__stream *s, cJSON *chunk) {
+    cJSON_DeleteItemFromObjectCaseSensitive(chunk, "warden"); /* an upstream warden's */
     cJSON *w = cJSON_AddObjectToObject(chunk, "warden");
     cJSON_AddStringToObject(w, "rail", "output");
     cJSON_AddStringToObject(w, "action", s->action ? s->action : "allow");

@@ -226,10 +226,13 @@ static wd_status tls_start(conn *c, const wd__url *u, int64_t until, int64_t ste
         if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
             gnutls_datum_t why = {0};
             unsigned v = gnutls_session_get_verify_cert_status(c->tls);
-            gnutls_certificate_verification_status_print(v, GNUTLS_CRT_X509, &why, 0);
-            wd_status st = wd__fail(WD_ERR_IO, "%s: TLS certificate not accepted: %s", c->who,
-                                    why.data ? (const char *)why.data : "verification failed");
-            gnutls_free(why.data);
+            char text[512] = "verification failed";
+            if (gnutls_certificate_verification_status_print(v, GNUTLS_CRT_X509, &why, 0) == 0 && why.data) {
+                snprintf(text, sizeof text, "%s", (const char *)why.data);
+                for (size_t n = strlen(text); n && text[n - 1] == ' '; n--) text[n - 1] = 0;
+                gnutls_free(why.data);
+            }
+            wd_status st = wd__fail(WD_ERR_IO, "%s: TLS certificate not accepted: %s", c->who, text);
             return st;
         }
         return wd__fail(WD_ERR_IO, "%s: TLS handshake failed: %s", c->who, gnutls_strerror(r));

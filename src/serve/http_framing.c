@@ -233,7 +233,7 @@ static wd_status parse_head(wd__http_framer *f, size_t n) {
 /* Takes bytes of the head; *used gets how many belong to it. */
 static wd_status feed_head(wd__http_framer *f, const char *p, size_t n, size_t *used) {
     size_t cap = max_head(f);
-    size_t room = cap - f->head_total;
+    size_t room = cap - f->head_total - f->head_len; /* head_total: earlier 1xx heads */
     if (!f->head && !(f->head = malloc(cap))) return fail(f, WD_ERR_NOMEM, "out of memory for the answer head");
     size_t take = n < room ? n : room;
     size_t old = f->head_len;

@@ -65,6 +65,7 @@ struct wd__stream {
     wd__strbuf acc[MAX_CHOICES];  /* the model's text per choice */
     wd__strbuf sent[MAX_CHOICES]; /* the text sent per choice (the checked view) */
     int unchecked;                /* text chunks since the last check */
+    bool flushed;                 /* a final check sent everything; no text since */
     bool cut, have_tpl;
     char id[160], model[128];
     long long created;
@@ -191,7 +192,9 @@ static bool check_choice(wd__stream *s, int i, bool final) {
 }
 
 static bool check_all(wd__stream *s, bool final) {
+    if (final && s->flushed) return true;
     s->unchecked = 0;
+    s->flushed = final;
     for (int i = 0; i < MAX_CHOICES; i++)
         if (!check_choice(s, i, final)) return false;
     return true;
@@ -225,6 +228,7 @@ static bool on_chunk(void *user, cJSON *chunk) {
     }
     if (text && text[0]) {
         wd__strbuf_puts(&s->acc[index], text);
+        s->flushed = false;
         if (s->acc[index].oom) return false;
         if (++s->unchecked >= s->srv->gw->p.stream_check_tokens && !check_all(s, false))
             return false;

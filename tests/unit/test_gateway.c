@@ -25,7 +25,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "model_fixture.h"
 #include "serve/http_client.h"
+#include "testutil.h"
 #include "warden/serve.h"
 
 /* ==== The scripted upstream ================================================ */
@@ -580,6 +582,100 @@ static void test_legacy_and_models(void **state) {
     wd_server_stop(srv);
 }
 
+/* --model: a generated checkpoint with a tokenizer, no upstream. */
+typedef struct par {
+    wd_server *srv;
+    reply r;
+} par;
+
+static void *par_run(void *arg) {
+    par *p = arg;
+    p->r = post(p->srv, "/chat/completions",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"Say something\"}],\"max_tokens\":8,"
+                "\"temperature\":0}");
+    return NULL;
+}
+
+static void test_local_model(void **state) {
+    (void)state;
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = wdt_tmpdir("gateway_local");
+    char model[1024];
+    snprintf(model, sizeof model, "%s/model", dir);
+    mf_generate("--family qwen2 --vocab 265 --max-pos 256 --seed 5", model);
+    mf_copy_tokenizer("bpe-bytelevel", model);
+    wd_server_params p = wd_server_params_default();
+    p.port = 0;
+    p.gateway.model_dir = model;
+    p.gateway.model_name = "tiny";
+    p.gateway.model_slots = 2;
+    p.gateway.max_tokens = 6;
+    wd_server *srv = NULL;
+    assert_int_equal(wd_server_start(&p, NULL, &srv), WD_OK);
+
+    const char *req = "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\","
+                      "\"content\":\"Hello there\"}],\"max_tokens\":8,\"temperature\":0}";
+    reply r = post(srv, "/chat/completions", req);
+    assert_int_equal(r.status, 200);
+    cJSON *o = json_of(&r);
+    assert_string_equal(cJSON_GetObjectItem(o, "model")->valuestring, "tiny");
+    const char *text = content_of(o);
+    assert_non_null(text);
+    char *first = strdup(text);
+    const cJSON *u = cJSON_GetObjectItem(o, "usage");
+    assert_true(cJSON_GetObjectItem(u, "completion_tokens")->valueint <= 8);
+    assert_true(cJSON_GetObjectItem(u, "prompt_tokens")->valueint > 4);
+    cJSON_Delete(o);
+    free(r.body);
+
+    /* greedy: the stream says the same, piece by piece */
+    char sreq[512];
+    snprintf(sreq, sizeof sreq, "{\"stream\":true,%s", req + 1);
+    r = post(srv, "/chat/completions", sreq);
+    assert_int_equal(r.status, 200);
+    bool cut, done;
+    char *t = stream_text(r.body, &cut, &done);
+    assert_true(done);
+    if (!cut) assert_string_equal(t, first); /* (a random model's text could trip the rail) */
+    free(t);
+    free(r.body);
+    free(first);
+
+    /* two at once on two slots, both answered */
+    par a = {.srv = srv}, b = {.srv = srv};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, par_run, &a);
+    pthread_create(&tb, NULL, par_run, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.r.status, 200);
+    assert_int_equal(b.r.status, 200);
+    assert_string_equal(a.r.body + strcspn(a.r.body, "["), b.r.body + strcspn(b.r.body, "["));
+    free(a.r.body);
+    free(b.r.body);
+
+    /* what the local model cannot do is a 400 */
+    r = post(srv, "/chat/completions", "{\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    char big[8192];
+    int k = snprintf(big, sizeof big, "{\"messages\":[{\"role\":\"user\",\"content\":\"");
+    for (int i = 0; i < 600; i++) k += snprintf(big + k, sizeof big - (size_t)k, "word ");
+    snprintf(big + k, sizeof big - (size_t)k, "\"}]}");
+    r = post(srv, "/chat/completions", big);
+    assert_int_equal(r.status, 400);
+    o = json_of(&r);
+    assert_string_equal(err_code(o), "context_length_exceeded");
+    cJSON_Delete(o);
+    free(r.body);
+
+    r = post(srv, "/completions", "{\"prompt\":\"Once upon\",\"max_tokens\":4}");
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    wd_server_stop(srv);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pass_and_input_block),
@@ -588,6 +684,7 @@ int main(void) {
         cmocka_unit_test(test_streams),
         cmocka_unit_test(test_upstream_faults),
         cmocka_unit_test(test_legacy_and_models),
+        cmocka_unit_test(test_local_model),
     };
     return cmocka_run_group_tests(tests, setup_upstream, teardown_upstream);
 }

@@ -8,7 +8,12 @@
  * the end. Text reaches the client only after a check passed it, and the
  * last HOLD_BYTES of checked text are held back until the next check (or
  * the end), so that a phrase or a PII span cut in two by a check boundary
- * is seen whole before any of it leaves. The client therefore gets the
+ * is seen whole before any of it leaves. The checks along the way read a
+ * window: the new text and the CONTEXT_BYTES sent before it (as NeMo
+ * Guardrails' streaming rails do, with chunk and context), so a long
+ * answer costs O(n) guard time, not O(n^2); the check at the end reads the
+ * whole text, and so does every check of a choice once a span of it was
+ * masked (the masked view is the whole text's). The client therefore gets the
  * approved text in the gateway's own content chunks (same id, model and
  * created as the model's), in order with the model's other chunks
  * (role, tool calls, usage), which pass as they are.
@@ -41,6 +46,7 @@
 
 #define MAX_CHOICES 16
 #define HOLD_BYTES 32
+#define CONTEXT_BYTES 1024
 
 struct wd__stream {
     pthread_mutex_t mu;
@@ -64,6 +70,7 @@ struct wd__stream {
     int64_t deadline_ns;
     wd__strbuf acc[MAX_CHOICES];  /* the model's text per choice */
     wd__strbuf sent[MAX_CHOICES]; /* the text sent per choice (the checked view) */
+    bool masked[MAX_CHOICES];     /* a span was masked: whole-text checks from then on */
     int unchecked;                /* text chunks since the last check */
     bool flushed;                 /* a final check sent everything; no text since */
     bool cut, have_tpl;
@@ -141,9 +148,18 @@ static void cut(wd__stream *s, int index) {
 /* Checks choice i's text; emits what passes. final: nothing held back. */
 static bool check_choice(wd__stream *s, int i, bool final) {
     wd__strbuf *a = &s->acc[i];
+    wd__strbuf *sent = &s->sent[i];
     if (!a->n) return true;
-    const char *text = a->p ? a->p : "";
-    size_t len = a->n;
+    /* a window (CONTEXT_BYTES of sent text + the rest) while the view is
+     * the raw text; the whole text at the end and once anything was masked */
+    bool whole = final || s->masked[i];
+    size_t w0 = 0;
+    if (!whole && sent->n > CONTEXT_BYTES) {
+        w0 = sent->n - CONTEXT_BYTES;
+        while (w0 < sent->n && ((unsigned char)a->p[w0] & 0xC0) == 0x80) w0++;
+    }
+    const char *text = a->p + w0;
+    size_t len = a->n - w0;
     wd__rail_result rr;
     s->n_checks++;
     wd_status st = wd__rail_check(s->srv, s->ref->guard, WD__RAIL_STREAM, &text, &len, 1,
@@ -152,8 +168,12 @@ static bool check_choice(wd__stream *s, int i, bool final) {
         s->cancel = 1;
         return false;
     }
-    const char *view = text;
-    size_t vlen = len;
+    if (rr.action == WD_GATEWAY_ACTION_REDACT && !whole) {
+        /* masking needs the whole text (its offsets are the view's) */
+        wd__rail_result_free(&rr);
+        s->masked[i] = true;
+        return check_choice(s, i, final);
+    }
     if (rr.action != WD_GATEWAY_ACTION_AUTO) {
         free(s->verdict);
         s->verdict = rr.verdict;
@@ -166,13 +186,14 @@ static bool check_choice(wd__stream *s, int i, bool final) {
         cut(s, i);
         return false;
     }
+    const char *view = a->p; /* the whole text, raw or masked */
+    size_t vlen = a->n;
     if (rr.action == WD_GATEWAY_ACTION_REDACT && rr.redacted[0]) {
         view = rr.redacted[0];
         vlen = strlen(view);
     }
     /* what was sent must still be the start of what passes now (a masked
      * span reaching back into sent text cannot be taken back: cut) */
-    wd__strbuf *sent = &s->sent[i];
     if (vlen < sent->n || (sent->n && memcmp(view, sent->p, sent->n))) {
         s->action = "block";
         wd__rail_result_free(&rr);

@@ -34,7 +34,7 @@
 
 typedef enum mode {
     UP_SAFE, UP_HARMFUL, UP_PII, UP_TOOLS, UP_STREAM_SAFE, UP_STREAM_HARMFUL, UP_REVISE,
-    UP_GARBAGE, UP_SLOW, UP_FAIL_ONCE, UP_400,
+    UP_GARBAGE, UP_SLOW, UP_FAIL_ONCE, UP_400, UP_STREAM_SLOW,
 } mode;
 
 static struct {
@@ -56,6 +56,10 @@ static const char pii_text[] = "You can reach him at john.doe@example.com any ti
 static const char revised_text[] = "I can explain the history of chemistry, but not how to make weapons.";
 static const char *const stream_safe[] = {"The ", "capital ", "of ", "France ", "is ", "Paris, ",
                                           "a ", "city ", "on ", "the ", "Seine."};
+static const char *const stream_long[] = {"The capital ", "of France is ", "Paris, a city ",
+                                          "on the Seine, ", "known for its ", "museums and ",
+                                          "its bridges, ", "and its food. ", "It is also ",
+                                          "the seat of ", "government."};
 static const char *const stream_harmful[] = {"Here ", "is ", "some ", "history ", "of ", "chemistry. ",
                                              "Step ", "1: ", "build ", "a ", "pipe ", "bomb ", "by ",
                                              "packing ", "explosive ", "powder ", "into ", "a ",
@@ -96,7 +100,7 @@ static void answer_text(int fd, const char *text) {
     cJSON_Delete(o);
 }
 
-static void answer_stream(int fd, const char *const *pieces, size_t n) {
+static void answer_stream(int fd, const char *const *pieces, size_t n, int gap_ms) {
     send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
                  "Connection: close\r\n\r\n");
     char ev[512], ch[600];
@@ -115,6 +119,10 @@ static void answer_stream(int fd, const char *const *pieces, size_t n) {
                                     "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
         snprintf(ch, sizeof ch, "%zx\r\n%s\r\n", strlen(ev), ev);
         send_str(fd, ch);
+        if (gap_ms) {
+            struct timespec ts = {0, gap_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     send_str(fd, "0\r\n\r\n");
 }
@@ -184,9 +192,12 @@ static void *upstream_run(void *arg) {
                                     "\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":"
                                     "\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}]}");
                 break;
-            case UP_STREAM_SAFE: answer_stream(c, stream_safe, sizeof stream_safe / sizeof *stream_safe); break;
+            case UP_STREAM_SAFE: answer_stream(c, stream_safe, sizeof stream_safe / sizeof *stream_safe, 0); break;
             case UP_STREAM_HARMFUL:
-                answer_stream(c, stream_harmful, sizeof stream_harmful / sizeof *stream_harmful);
+                answer_stream(c, stream_harmful, sizeof stream_harmful / sizeof *stream_harmful, 0);
+                break;
+            case UP_STREAM_SLOW: /* 11 pieces, 150 ms apart */
+                answer_stream(c, stream_long, sizeof stream_long / sizeof *stream_long, 150);
                 break;
             case UP_FAIL_ONCE:
                 if (calls % 2 == 0) answer_json(c, 503, "{\"error\":{\"message\":\"busy\"}}");
@@ -582,11 +593,56 @@ static void test_legacy_and_models(void **state) {
     wd_server_stop(srv);
 }
 
-/* --model: a generated checkpoint with a tokenizer, no upstream. */
 typedef struct par {
     wd_server *srv;
     reply r;
 } par;
+
+/* A stream in flight when the server stops: the grace runs out, the stream
+ * is ended, the upstream call stopped, and wd_server_stop returns in time. */
+static void *stream_client(void *arg) {
+    par *p = arg;
+    p->r = post(p->srv, "/chat/completions",
+                "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Tell me about Paris\"}]}");
+    return NULL;
+}
+
+static void test_stop_during_stream(void **state) {
+    (void)state;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", up.port);
+    wd_server_params p = wd_server_params_default();
+    p.port = 0;
+    p.gateway.upstream = url;
+    p.gateway.stream_check_tokens = 1;
+    p.shutdown_grace_ms = 400;
+    wd_server *srv = NULL;
+    assert_int_equal(wd_server_start(&p, NULL, &srv), WD_OK);
+    up.mode = UP_STREAM_SLOW;
+    par a = {.srv = srv};
+    pthread_t t;
+    pthread_create(&t, NULL, stream_client, &a);
+    struct timespec ts = {0, 900000000}, t0, t1;
+    nanosleep(&ts, NULL); /* a few pieces have gone out */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    wd_server_stop(srv);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(t, NULL);
+    double dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    assert_true(dt < 1.2);
+    assert_int_equal(a.r.status, 200);
+    bool cut, done;
+    char *text = stream_text(a.r.body, &cut, &done);
+    assert_non_null(strstr(text, "The capital")); /* the start arrived */
+    assert_null(strstr(text, "government"));     /* the rest was not waited for */
+    free(text);
+    free(a.r.body);
+    ts.tv_sec = 1; /* the scripted upstream is still sending into a closed socket */
+    ts.tv_nsec = 600000000;
+    nanosleep(&ts, NULL);
+}
+
+/* --model: a generated checkpoint with a tokenizer, no upstream. */
 
 static void *par_run(void *arg) {
     par *p = arg;
@@ -685,6 +741,7 @@ int main(void) {
         cmocka_unit_test(test_upstream_faults),
         cmocka_unit_test(test_legacy_and_models),
         cmocka_unit_test(test_local_model),
+        cmocka_unit_test(test_stop_during_stream),
     };
     return cmocka_run_group_tests(tests, setup_upstream, teardown_upstream);
 }

@@ -261,6 +261,9 @@ static wd_json_fault strict_scan(sscan *s, const char *where, unsigned flags) {
         case '"': {
             bool is_key = expect_key && top && top->key0 != SIZE_MAX, nul = false;
             size_t k0 = s->n_kb;
+            /* the key buffer exists even for an empty first key "" (its
+             * offsets are added to it; NULL + 0 is undefined) */
+            if (is_key && !grow((void **)&s->kb, &s->cap_kb, 1, 1)) goto nomem;
             size_t j = scan_string(s, i, is_key, &nul, &oom);
             if (oom) goto nomem;
             if (nul && !(flags & WD__JSON_ALLOW_NUL)) {

@@ -123,6 +123,16 @@ typedef struct conn {
 
 static bool cancelled(const conn *c) { return c->rq->cancel && *c->rq->cancel; }
 
+/* WD_OK while the exchange may go on: not cancelled, deadline not passed. */
+static wd_status check_clock(const conn *c) {
+    if (cancelled(c)) return wd__fail(WD_ERR_CANCELLED, "%s: cancelled", c->who);
+    int64_t deadline = c->rq->deadline_ns;
+    if (deadline && wd__serve_now_ns() >= deadline)
+        return wd__fail(WD_ERR_TIMEOUT, "%s: no complete answer within the deadline (%.1f s)", c->who,
+                        (double)(deadline - c->start_ns) * 1e-9);
+    return WD_OK;
+}
+
 /* Waits until the socket is ready for ev (or has an error, which the next
  * call then reports), polling in slices of at most 100 ms. step_until is
  * the end of the current step (connect or idle; 0 = none) and step_ns its
@@ -130,11 +140,9 @@ static bool cancelled(const conn *c) { return c->rq->cancel && *c->rq->cancel; }
 static wd_status wait_fd(conn *c, short ev, int64_t step_until, int64_t step_ns, const char *step_what) {
     int64_t deadline = c->rq->deadline_ns;
     for (;;) {
-        if (cancelled(c)) return wd__fail(WD_ERR_CANCELLED, "%s: cancelled", c->who);
+        wd_status st = check_clock(c);
+        if (st) return st;
         int64_t now = wd__serve_now_ns();
-        if (deadline && now >= deadline)
-            return wd__fail(WD_ERR_TIMEOUT, "%s: no complete answer within the deadline (%.1f s)", c->who,
-                            (double)(deadline - c->start_ns) * 1e-9);
         if (step_until && now >= step_until)
             return wd__fail(WD_ERR_TIMEOUT, "%s: %s within %.1f s", c->who, step_what, (double)step_ns * 1e-9);
         int64_t wait = SLICE_NS;
@@ -256,7 +264,8 @@ static int64_t idle_until(const conn *c) {
 static wd_status conn_write(conn *c, const char *p, size_t n) {
     int64_t idle = c->rq->idle_timeout_ns;
     while (n > 0) {
-        if (cancelled(c)) return wd__fail(WD_ERR_CANCELLED, "%s: cancelled", c->who);
+        wd_status st = check_clock(c);
+        if (st) return st;
         ssize_t k;
         bool again = false;
         if (c->tls) {
@@ -273,7 +282,7 @@ static wd_status conn_write(conn *c, const char *p, size_t n) {
                                 strerror(errno));
         }
         if (again) {
-            wd_status st = wait_fd(c, POLLOUT, idle_until(c), idle, "request not taken");
+            st = wait_fd(c, POLLOUT, idle_until(c), idle, "request not taken");
             if (st) return st;
             continue;
         }
@@ -384,17 +393,9 @@ wd_status wd__http_send(const wd__http_request *rq, wd__http_response *resp, wd_
     free(req);
     char buf[16384];
     while (!st && !wd__http_framer_done(&f)) {
-        if (cancelled(&c)) {
-            st = wd__fail(WD_ERR_CANCELLED, "%s: cancelled", c.who);
-            break;
-        }
-        if (rq->deadline_ns && wd__serve_now_ns() >= rq->deadline_ns) {
-            st = wd__fail(WD_ERR_TIMEOUT, "%s: no complete answer within the deadline (%.1f s)", c.who,
-                          (double)(rq->deadline_ns - c.start_ns) * 1e-9);
-            break;
-        }
         size_t got = 0;
-        st = conn_read(&c, buf, sizeof buf, &got);
+        st = check_clock(&c); /* also while bytes keep coming */
+        if (!st) st = conn_read(&c, buf, sizeof buf, &got);
         if (st) break;
         c.got_bytes |= got > 0;
         st = got ? wd__http_framer_feed(&f, buf, got) : wd__http_framer_eof(&f);

@@ -55,7 +55,8 @@ typedef struct wd__http_request {
     int64_t connect_timeout_ns;  /* for the TCP (and TLS) handshake; 0 = 5 s */
     int64_t deadline_ns;         /* absolute CLOCK_MONOTONIC ns for the whole
                                   * exchange; 0 = none */
-    int64_t idle_timeout_ns;     /* longest wait for any byte of the answer; 0 = none */
+    int64_t idle_timeout_ns;     /* longest wait for the next byte (sending or
+                                  * reading); 0 or negative = none */
     size_t max_head;             /* answer head limit; 0 = 64 KiB */
     size_t max_body;             /* answer body limit (collected or streamed); 0 = 16 MiB */
     const volatile sig_atomic_t *cancel; /* stop when nonzero; NULL = never */
@@ -80,16 +81,55 @@ typedef bool (*wd__http_body_fn)(void *user, const char *data, size_t n);
 /* Sends one request and reads the answer. With on_body NULL the body is
  * collected into resp->body; otherwise each piece goes to on_body and
  * resp->body stays NULL. Any HTTP status is a success of the call (the
- * caller reads resp->status). Errors, each with a message in
- * wd_last_error() that names the upstream ("upstream 127.0.0.1:9: ..."):
+ * caller reads resp->status). Thread-safe: nothing is shared between calls.
+ *
+ * The request: "METHOD prefix+path HTTP/1.1", then Host (the port only
+ * when not the scheme's default; an IPv6 address in brackets),
+ * Content-Length (when there is a body, and always for POST, PUT and
+ * PATCH), Accept-Encoding: identity, Connection: close, then the caller's
+ * headers in order, then the body; all in one buffer, written with
+ * MSG_NOSIGNAL (never SIGPIPE, also under TLS). method must be upper-case
+ * letters, path start with '/' and be printable without spaces, each
+ * header one printable "Name: value" line; else WD_ERR_INVALID_ARG.
+ *
+ * Clocks: connect_timeout_ns covers the TCP connect and the TLS handshake
+ * together (every address getaddrinfo gives is tried in turn while it
+ * lasts); idle_timeout_ns (0 or negative = none) restarts at every byte
+ * sent or received; deadline_ns bounds everything. Every wait is a poll of
+ * at most 100 ms, so *cancel is seen within 100 ms. Name resolution
+ * (getaddrinfo) blocks and is under none of the clocks.
+ *
+ * Reading stops as soon as the answer's framing says it is complete (a
+ * server that keeps the connection open is not waited for). If sending
+ * fails because the upstream closed early, the answer it sent is still
+ * read; without one the send error is returned.
+ *
+ * TLS (https): GnuTLS with its default priorities; SNI set for host names
+ * (not for addresses); the certificate is verified against ca_file or the
+ * system's trust store and must name the URL's host (DNS name or IP
+ * address), unless insecure_tls. A TLS close without close_notify counts
+ * as the end of the connection (the framing decides if that cut the
+ * answer short; a body read to the end cannot tell).
+ *
+ * Errors, each with a message in wd_last_error() that names the upstream
+ * ("upstream 127.0.0.1:9: connection refused"):
+ *   WD_ERR_INVALID_ARG bad request fields (see above)
  *   WD_ERR_IO         name not resolved, connection refused or reset, TLS
- *                     handshake or certificate failure
- *   WD_ERR_TIMEOUT    connect timeout, idle timeout or deadline passed
+ *                     handshake or certificate failure ("TLS certificate
+ *                     not accepted: ..."), CA file unreadable
+ *   WD_ERR_TIMEOUT    connect timeout ("no connection within 5.0 s"), idle
+ *                     timeout ("no answer within 2.0 s", "the answer
+ *                     stalled: no data within 2.0 s") or deadline ("no
+ *                     complete answer within the deadline (30.0 s)")
  *   WD_ERR_FORMAT     not HTTP/1.x, bad status line, bad header, bad
  *                     chunk size, Content-Length mismatch, early EOF
+ *                     (the framing rules: wd__http_framer below)
  *   WD_ERR_RANGE      head or body over its limit
- *   WD_ERR_CANCELLED  *cancel was set, or on_body returned false
- * resp is filled as far as it got; free it with wd__http_response_free in
+ *   WD_ERR_CANCELLED  *cancel was set ("cancelled"), or on_body returned
+ *                     false ("the reader stopped the answer body")
+ *   WD_ERR_NOMEM      out of memory
+ * resp is filled as far as it got (status, content_type and retry_after
+ * once the final head is read); free it with wd__http_response_free in
  * every case. */
 wd_status wd__http_send(const wd__http_request *rq, wd__http_response *resp,
                         wd__http_body_fn on_body, void *user);

@@ -348,6 +348,39 @@ static void test_bad_answers(void **state) {
     bad("HTTP/1.1 200 OK\r\nContent-Le", WD_ERR_FORMAT, "middle of the answer head", 0, 0);
 }
 
+/* Over IPv6 loopback (when the machine has it): the Host header in brackets. */
+static void test_ipv6_host(void **state) {
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0) close(fd);
+        print_message("no IPv6 loopback: skipped\n");
+        skip();
+    }
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    server s = {.lfd = fd, .port = ntohs(a.sin6_port)};
+    const char *parts[] = {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv6", NULL};
+    s.parts = parts;
+    sem_init(&s.got_request, 0, 0);
+    sem_init(&s.go, 0, 0);
+    assert_int_equal(pthread_create(&s.th, NULL, serve_one, &s), 0);
+    char u[64];
+    snprintf(u, sizeof u, "http://[::1]:%d", s.port);
+    wd__url url;
+    assert_int_equal(wd__url_parse(u, &url), WD_OK);
+    wd__http_request rq = {.method = "GET", .url = &url, .path = "/x", .idle_timeout_ns = 3000000000LL};
+    wd__http_response r;
+    assert_int_equal(wd__http_send(&rq, &r, NULL, NULL), WD_OK);
+    server_stop(&s);
+    assert_string_equal(r.body, "v6");
+    char want[64];
+    snprintf(want, sizeof want, "\r\nHost: [::1]:%d\r\n", s.port);
+    assert_non_null(strstr(s.request, want));
+    wd__http_response_free(&r);
+}
+
 static void test_refused(void **state) {
     int port;
     int fd = listen_any(&port); /* bound, never listening: refused */
@@ -576,7 +609,6 @@ static void test_url_parse(void **state) {
         if (!strstr(wd_last_error(), bad_urls[i].why))
             fail_msg("'%s': message '%s' lacks '%s'", bad_urls[i].url, wd_last_error(), bad_urls[i].why);
     }
-    /* the Host header: brackets for IPv6, the port only when not default */
     assert_int_equal(wd__url_parse(NULL, &u), WD_ERR_INVALID_ARG);
 }
 
@@ -738,6 +770,7 @@ int main(void) {
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_interim_and_no_body),
         cmocka_unit_test(test_bad_answers),
+        cmocka_unit_test(test_ipv6_host),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_deadline),

@@ -98,15 +98,16 @@ void wd__access_log_close(wd_server *srv) {
 /* ==== One line ============================================================ */
 
 /* RFC 3339 UTC with milliseconds of the wall-clock time `ago_ns` before now. */
-static void rfc3339(char out[32], int64_t ago_ns) {
+static void rfc3339(char out[64], int64_t ago_ns) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t ms = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec - ago_ns) / 1000000;
     time_t sec = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+    /* not strftime: glibc's calls tzset(), a stat of /etc/localtime per line */
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
 static void write_remote(wd__jsonw *w, const struct sockaddr *sa) {
@@ -120,7 +121,7 @@ static void write_remote(wd__jsonw *w, const struct sockaddr *sa) {
 }
 
 static void write_line(struct wd__access_log *l, const wd__access_rec *r, int64_t dt_ns) {
-    char ts[32];
+    char ts[64];
     rfc3339(ts, dt_ns);
     wd__jsonw w = {0};
     wd__jsonw_printf(&w, "{\"ts\":\"%s\",\"id\":", ts);

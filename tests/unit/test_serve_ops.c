@@ -253,6 +253,21 @@ static wd_server *start(wd_server_params *p) {
     return srv;
 }
 
+/* Waits (up to 4 s) until the file at path has n lines: a request is
+ * logged when it ends, which can be just after the client read the answer
+ * (the gate sends first, then writes the line). */
+static void wait_lines(const char *path, int n) {
+    for (int i = 0; i < 4000; i++) {
+        char *t = read_text(path);
+        int k = 0;
+        for (char *p = t; *p; p++) k += *p == '\n';
+        free(t);
+        if (k >= n) return;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* A request is logged when MHD reports it complete, which can be just after
  * the client read the answer. */
 static void settle(wd_server *srv) {
@@ -467,6 +482,7 @@ static void test_access_log(void **state) {
         sent++;
     }
     settle(srv);
+    wait_lines(log, sent);
     cJSON *lg = read_log(log);
     assert_int_equal(cJSON_GetArraySize(lg), sent);
     const cJSON *o;

@@ -370,9 +370,11 @@ struct wd_server {
  * route about the request.
  *
  * In (set by server.c before the route runs):
- *   key         the API key the request authenticated with; NULL when the
- *               server has no keys. Take the guard for it with
- *               wd__server_guard_for(srv, a->key).
+ *   key         the API key the request authenticated with (the anonymous
+ *               bucket, policy -1, when the server has no keys; NULL on a
+ *               route that needs no key). Take the guard for it with
+ *               wd__server_guard_for(srv, a->key); key->name is what logs
+ *               may show (never key->key).
  *   request_id  the request's id (the x-request-id answer header), for
  *               upstream calls and logs; valid until the request ends
  *
@@ -489,6 +491,11 @@ void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]);
 #define WD__REQUEST_ID_MAX 128
 void wd__server_request_id(wd_server *srv, const char *client, size_t n, char out[WD__REQUEST_ID_MAX + 1]);
 
+/* A POST route's handler: runs on a worker once the whole body is in;
+ * fills a (see wd__answer for its in-fields). The table of routes is in
+ * server.c; the chat routes (WD__ROUTE_CHAT, WD__ROUTE_COMPLETIONS) point
+ * at server.c's route_chat_pending (501) until the gateway's handlers
+ * replace it there. */
 typedef void (*wd__route_fn)(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
                              wd__answer *a);
 void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,

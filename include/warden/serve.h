@@ -11,6 +11,9 @@
  *   GET  /healthz          liveness: 200 while the process serves at all
  *   GET  /readyz           readiness: 200 with a guard loaded, 503 while stopping
  *   GET  /metrics          Prometheus text format
+ *   POST /v1/chat/completions, /v1/completions
+ *                          the guarded chat gateway (answered 501 until
+ *                          its handlers are in)
  *
  * Every error is JSON: {"error": {"message", "type", "param", "code"}} with
  * the matching HTTP status. docs/serve.md is the user manual.
@@ -41,10 +44,14 @@ extern "C" {
 typedef struct wd_server wd_server;
 typedef struct wd_guard wd_guard; /* warden/guard.h */
 
-/* One API key and its own rate limit. */
+/* One API key, its own rate limit, name and policy. */
 typedef struct wd_server_key {
     const char *key;         /* the bearer token (no whitespace) */
     double rate;             /* requests per second for this key; 0 = the server's rate_limit */
+    const char *name;        /* shown in the access log and metrics instead of the key;
+                              * NULL = "key-N" (N: its position among the keys, from 1) */
+    const char *policy_path; /* the policy its requests are checked with; NULL = the
+                              * server's (policy_path). Loaded at start and on reload */
 } wd_server_key;
 
 /* What the gateway does with a text a rail found unsafe (docs/gateway.md). */
@@ -111,6 +118,10 @@ typedef struct wd_server_params {
     const char *tls_cert;    /* PEM certificate file: serve HTTPS (with tls_key); NULL = HTTP */
     const char *tls_key;     /* PEM private key file */
     wd_gateway_params gateway; /* the chat gateway (upstream or local model) */
+    const char *access_log;  /* NULL: none; "-": stderr; else a file, appended to, one JSON
+                              * object per request (docs/serve.md); reopened by reload */
+    int max_inflight;        /* long requests (chat) answered at once, server-wide (64);
+                              * more: 503 server_busy + Retry-After */
 } wd_server_params;
 
 /* Returns the defaults above. */
@@ -120,12 +131,21 @@ wd_server_params wd_server_params_default(void);
  * WD_ERR_INVALID_ARG otherwise. */
 wd_status wd_gateway_action_parse(const char *s, wd_gateway_action *out);
 
-/* Reads API keys from a text file: one key per line, optionally followed by
- * whitespace and the key's own rate limit ("20/s", "600/m"); blank lines and
- * lines starting with '#' are skipped. On success *keys (caller frees with
- * wd_server_keys_free) holds *n_keys >= 1 keys; on failure both are NULL/0
- * and wd_last_error() names the file, line and reason (no key, a key shorter
- * than 16 characters, a bad rate, a duplicate key). */
+/* Reads API keys from a text file, one key per line:
+ *
+ *     KEY [RATE] [name=NAME] [policy=PATH]      # a comment
+ *
+ * RATE is the key's own rate limit ("20/s", "600/m", "36000/h"); NAME (1-64
+ * characters of [A-Za-z0-9._-], unique, not "anonymous", "unnamed" or
+ * "key-<digits>") is what logs and metrics show; PATH (no whitespace) is the
+ * key's own policy file, relative to the key file's folder unless absolute,
+ * and must be readable. The fields after the key come in any order, each at
+ * most once. Blank lines and lines starting with '#' are skipped. On success
+ * *keys (caller frees with wd_server_keys_free) holds *n_keys >= 1 keys, with
+ * name and policy_path malloc'd (policy_path resolved); on failure both are
+ * NULL/0 and wd_last_error() names the file, line and reason (no key, a key
+ * shorter than 16 characters, a bad rate, name or field, a duplicate key or
+ * name, an unreadable policy). */
 wd_status wd_server_keys_read(const char *path, wd_server_key **keys, int *n_keys);
 void wd_server_keys_free(wd_server_key *keys, int n_keys);
 
@@ -144,12 +164,16 @@ wd_status wd_server_start(const wd_server_params *params, wd_guard *guard, wd_se
 /* The TCP port the server listens on (useful after port 0). */
 int wd_server_port(const wd_server *srv);
 
-/* Reloads the policy: builds a new guard from policy_path (NULL = the path
- * the server was started with) and, only if that succeeded, swaps it in
- * atomically. Requests in flight keep the guard they started with. On
- * failure the old guard keeps serving, the reason is logged and kept in
- * wd_server_last_error(), and the status is returned. A path given here
- * becomes the one later reloads reread. */
+/* Reloads: first reopens the access log file (log rotation: a file renamed
+ * away is left behind and a new one created at the path; if that fails the
+ * old file stays in use and the reason is logged). Then rebuilds the
+ * guards: the server's from policy_path (NULL = the path the server was
+ * started with) and each per-key policy from its file, and only if all of
+ * them loaded swaps them in at once. Requests in flight keep the guard they
+ * started with. On failure every old guard keeps serving, the reason is
+ * logged and kept in wd_server_last_error(), and the status is returned. A
+ * path given here becomes the one later reloads reread. The key list itself
+ * is fixed at start. */
 wd_status wd_server_reload(wd_server *srv, const char *policy_path);
 
 /* The message of the server's last failure (a failed reload); "" if none.

@@ -75,6 +75,13 @@ typedef struct wd__chat_fail {
     char *upstream_body;        /* the upstream's error body when it sent one (malloc'd) */
 } wd__chat_fail;
 
+/* What one backend call did, for the access log (any field may stay 0). */
+typedef struct wd__chat_stats {
+    int upstream_status;        /* the upstream's last HTTP status; 0: none */
+    int attempts;               /* upstream requests made (retries + 1) */
+    double model_ms;            /* time in the backend */
+} wd__chat_stats;
+
 typedef struct wd__chat_backend {
     const char *kind;           /* "upstream" or "local" */
     /* Non-streaming (on_chunk NULL): *out gets the completion object.
@@ -86,7 +93,7 @@ typedef struct wd__chat_backend {
     bool (*complete)(void *self, const wd__chat_req *rq, const char *body, size_t len,
                      const char *request_id, int64_t deadline_ns,
                      const volatile sig_atomic_t *cancel, cJSON **out, wd__chunk_fn on_chunk,
-                     void *user, wd__chat_fail *f);
+                     void *user, wd__chat_fail *f, wd__chat_stats *stats);
     /* The model list for GET /v1/models: a JSON array text (malloc'd). */
     char *(*models)(void *self, int64_t deadline_ns);
     void (*free)(void *self);
@@ -116,8 +123,6 @@ void wd__gateway_free(wd_server *srv);
 
 /* ==== Rails ================================================================= */
 
-typedef enum wd__rail { WD__RAIL_INPUT = 0, WD__RAIL_OUTPUT, WD__RAIL_STREAM } wd__rail;
-
 /* The outcome of one rail over its texts. */
 typedef struct wd__rail_result {
     bool checked;               /* the rail ran (it has texts) */
@@ -132,6 +137,9 @@ typedef struct wd__rail_result {
 } wd__rail_result;
 
 void wd__rail_result_free(wd__rail_result *r);
+/* Counts r in warden_rail_total and, when a is given, adds
+ * "rail_<name>":"<action>" to the request's access-log line. */
+void wd__rail_count(wd_server *srv, wd__rail rail, const wd__rail_result *r, wd__answer *a);
 /* "allow", "block", "redact", "warn", "revise" */
 const char *wd__gateway_action_name(wd_gateway_action a);
 

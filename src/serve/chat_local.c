@@ -160,11 +160,12 @@ static bool on_token(int32_t id, const char *piece, void *user) {
 static bool lo_complete(void *self, const wd__chat_req *rq, const char *body, size_t len,
                         const char *request_id, int64_t deadline_ns,
                         const volatile sig_atomic_t *cancel, cJSON **out, wd__chunk_fn on_chunk,
-                        void *user, wd__chat_fail *f) {
+                        void *user, wd__chat_fail *f, wd__chat_stats *stats) {
     (void)body;
     (void)len;
     local *l = self;
     *out = NULL;
+    int64_t t_start = wd__serve_now_ns();
     if (rq->n > 1) {
         f->status = 400;
         f->type = "invalid_request_error";
@@ -233,6 +234,7 @@ static bool lo_complete(void *self, const wd__chat_req *rq, const char *body, si
     }
     slot_give(l, slot);
     free(ids);
+    if (stats) stats->model_ms = (double)(wd__serve_now_ns() - t_start) * 1e-6;
     const char *finish = g.n_tokens >= max ? "length" : "stop";
     if (ok && !on_chunk) {
         char *text = wd__strbuf_take(&g.text, NULL);

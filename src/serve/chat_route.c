@@ -104,6 +104,19 @@ static void note_rail(cJSON *w, const char *name, const wd__rail_result *r, int 
     if (v) cJSON_AddItemToObject(o, "verdict", v);
 }
 
+void wd__rail_count(wd_server *srv, wd__rail rail, const wd__rail_result *r, wd__answer *a) {
+    if (!r->checked) return;
+    wd__rail_action act = r->error                                  ? WD__RAIL_ACTION_ERROR
+                        : r->action == WD_GATEWAY_ACTION_BLOCK       ? WD__RAIL_ACTION_BLOCK
+                        : r->action == WD_GATEWAY_ACTION_REDACT      ? WD__RAIL_ACTION_REDACT
+                        : r->action == WD_GATEWAY_ACTION_WARN        ? WD__RAIL_ACTION_WARN
+                        : r->action == WD_GATEWAY_ACTION_REVISE      ? WD__RAIL_ACTION_REVISE
+                                                                     : WD__RAIL_ACTION_ALLOW;
+    wd__counters_rail(&srv->counters, rail, act);
+    static const char *const rail_key[] = {"rail_input", "rail_output", "rail_stream"};
+    if (a) wd__answer_log_printf(a, "\"%s\":\"%s\"", rail_key[rail], wd__gateway_action_name(r->action));
+}
+
 /* A blocked request's answer: a completion (or a one-chunk stream). */
 static void refuse(wd_server *srv, const wd__chat_req *rq, const char *id, cJSON *warden,
                    wd__answer *a) {
@@ -163,14 +176,24 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
         wd__chat_req_free(&rq);
         return;
     }
-    char id[48];
-    wd__server_new_id(srv, legacy ? "cmpl-" : "chatcmpl-", id);
+    /* the completion's id carries the request's (x-request-id, the log) */
+    char id[WD__REQUEST_ID_MAX + 16];
+    if (a->request_id) snprintf(id, sizeof id, "%s%s", legacy ? "cmpl-" : "chatcmpl-", a->request_id);
+    else wd__server_new_id(srv, legacy ? "cmpl-" : "chatcmpl-", id);
     int64_t now = wd__serve_now_ns();
     int64_t check_deadline = now + (int64_t)srv->p.timeout_ms * 1000000;
     int64_t deadline = now + (int64_t)(srv->p.gateway.upstream_timeout_ms > 0
                                            ? srv->p.gateway.upstream_timeout_ms : 120000) * 1000000;
-    wd__guard_ref *ref = wd__server_guard_acquire(srv);
+    wd__guard_ref *ref = a->key ? wd__server_guard_for(srv, a->key) : wd__server_guard_acquire(srv);
     cJSON *warden = cJSON_CreateObject();
+    wd__answer_log_printf(a, "\"stream\":%s", rq.stream ? "true" : "false");
+    if (rq.model) {
+        cJSON *m = cJSON_CreateString(rq.model);
+        char *ms = m ? wd__json_print(m, false) : NULL;
+        if (ms) wd__answer_log_printf(a, "\"model\":%s", ms);
+        free(ms);
+        cJSON_Delete(m);
+    }
     wd_gateway_action worst = WD_GATEWAY_ACTION_AUTO;
 
     /* ---- input rail ---- */
@@ -199,6 +222,7 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
         return;
     }
     note_rail(warden, "input", &in, in.index >= 0 ? (int)which[in.index] : -1);
+    wd__rail_count(srv, WD__RAIL_INPUT, &in, a);
     worst = in.action;
     const char *fwd = body; /* what goes to the model: the client's bytes unless changed */
     size_t fwd_len = len;
@@ -231,6 +255,7 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
     if (rq.stream) {
         cJSON_Delete(warden); /* the stream's own chunks carry the output verdicts */
         st = wd__chat_stream_start(srv, ref, &rq, fwd, fwd_len, id, deadline, a);
+        /* the stream adds its own log members when it ends */
         if (st) {
             wd__server_guard_release(srv, ref);
             wd__answer_error(a, 500, "server_error", "internal_error", NULL, "%s", wd_last_error());
@@ -245,7 +270,15 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
     }
     cJSON *out = NULL;
     wd__chat_fail f = {0};
-    if (!gw->be->complete(gw->self, &rq, fwd, fwd_len, id, deadline, &srv->cancel, &out, NULL, NULL, &f)) {
+    wd__chat_stats cs = {0};
+    bool called = gw->be->complete(gw->self, &rq, fwd, fwd_len, id, deadline, &srv->cancel, &out, NULL,
+                                   NULL, &f, &cs);
+    if (cs.upstream_status)
+        wd__answer_log_printf(a, "\"upstream_status\":%d,\"upstream_attempts\":%d", cs.upstream_status,
+                              cs.attempts);
+    wd__answer_log_printf(a, "\"model_ms\":%.1f", cs.model_ms);
+    if (!called) {
+        wd__answer_log_printf(a, "\"model_error\":\"%s\"", f.code ? f.code : "error");
         fail_answer(&f, a);
         free(f.upstream_body);
         cJSON_Delete(warden);
@@ -280,6 +313,7 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
             wd__chat_choice_set(out, i, legacy, gw->refusal, "content_filter");
         else if (r.action == WD_GATEWAY_ACTION_REDACT && r.redacted[0])
             wd__chat_choice_set(out, i, legacy, r.redacted[0], NULL);
+        wd__rail_count(srv, WD__RAIL_OUTPUT, &r, a);
         if (severity(r.action) > severity(worst)) worst = r.action;
         if (r.checked && (shown.index < 0 || severity(r.action) > severity(shown.action))) {
             wd__rail_result_free(&shown);

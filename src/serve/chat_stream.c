@@ -79,6 +79,9 @@ struct wd__stream {
     char *verdict;                /* the last non-allow verdict (JSON) */
     const char *action;           /* what the stream rail did: "allow", "warn", ... */
     size_t n_checks;
+    wd__chat_stats stats;
+    wd__answer *ans;              /* the request's answer, for its log line (the reader's thread only) */
+    bool logged;
 };
 
 static void stream_unref(wd__stream *s) {
@@ -279,7 +282,7 @@ static void *producer(void *arg) {
     cJSON *none = NULL;
     wd__chat_fail f = {0};
     bool ok = s->srv->gw->be->complete(s->srv->gw->self, &s->rq, s->body, s->len, s->request_id,
-                                       s->deadline_ns, &s->cancel, &none, on_chunk, s, &f);
+                                       s->deadline_ns, &s->cancel, &none, on_chunk, s, &f, &s->stats);
     cJSON_Delete(none);
     if (ok && !s->cut && !s->cancel) check_all(s, true);
     pthread_mutex_lock(&s->mu);
@@ -302,6 +305,14 @@ static void *producer(void *arg) {
     }
     free(f.upstream_body);
     if (!s->failed) emit_raw(s, "[DONE]", 6);
+    if (s->n_checks) {
+        const char *a = s->action ? s->action : "allow";
+        wd__counters_rail(&s->srv->counters, WD__RAIL_STREAM,
+                          !strcmp(a, "block")    ? WD__RAIL_ACTION_BLOCK
+                          : !strcmp(a, "redact") ? WD__RAIL_ACTION_REDACT
+                          : !strcmp(a, "warn")   ? WD__RAIL_ACTION_WARN
+                                                 : WD__RAIL_ACTION_ALLOW);
+    }
     wd__server_guard_release(s->srv, s->ref);
     s->ref = NULL;
     atomic_fetch_sub(&s->srv->gw->producers, 1); /* the server may be freed from here on */
@@ -329,6 +340,15 @@ ssize_t wd__stream_read(wd__stream *s, char *buf, size_t max) {
             return (ssize_t)n;
         }
         if (s->finished) {
+            if (!s->logged && s->ans) { /* the stream's members of the access-log line */
+                s->logged = true;
+                wd__answer_log_printf(s->ans, "\"rail_stream\":\"%s\",\"stream_checks\":%zu,"
+                                              "\"model_ms\":%.1f",
+                                      s->action ? s->action : "allow", s->n_checks, s->stats.model_ms);
+                if (s->stats.upstream_status)
+                    wd__answer_log_printf(s->ans, "\"upstream_status\":%d,\"upstream_attempts\":%d",
+                                          s->stats.upstream_status, s->stats.attempts);
+            }
             pthread_mutex_unlock(&s->mu);
             return -1; /* the end */
         }
@@ -401,5 +421,6 @@ wd_status wd__chat_stream_start(wd_server *srv, wd__guard_ref *ref, wd__chat_req
     a->status = 200;
     a->content_type = "text/event-stream";
     a->stream = s;
+    s->ans = a;
     return WD_OK;
 }

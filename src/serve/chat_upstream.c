@@ -172,7 +172,7 @@ static bool retryable(wd_status st, int status) {
 static bool up_complete(void *self, const wd__chat_req *rq, const char *body, size_t len,
                         const char *request_id, int64_t deadline_ns,
                         const volatile sig_atomic_t *cancel, cJSON **out, wd__chunk_fn on_chunk,
-                        void *user, wd__chat_fail *f) {
+                        void *user, wd__chat_fail *f, wd__chat_stats *stats) {
     upstream *u = self;
     *out = NULL;
     char *owned = NULL;
@@ -185,7 +185,11 @@ static bool up_complete(void *self, const wd__chat_req *rq, const char *body, si
         body = owned;
     }
     char rid[200];
-    snprintf(rid, sizeof rid, "X-Request-Id: %s", request_id ? request_id : "");
+    /* the request's own id (the completion id is "chatcmpl-" + it) */
+    const char *bare = request_id ? request_id : "";
+    if (!strncmp(bare, "chatcmpl-", 9)) bare += 9;
+    else if (!strncmp(bare, "cmpl-", 5)) bare += 5;
+    snprintf(rid, sizeof rid, "X-Request-Id: %s", bare);
     const char *hdrs[4] = {"Content-Type: application/json", rid, NULL, NULL};
     size_t nh = 2;
     if (u->auth) hdrs[nh++] = u->auth;
@@ -208,7 +212,14 @@ static bool up_complete(void *self, const wd__chat_req *rq, const char *body, si
         wd_status st = wd__http_send(&hr, &resp, on_chunk ? on_body : NULL, &x);
         if (on_chunk) wd__sse_free(&x.sse);
         double dt = (double)(wd__serve_now_ns() - t0) * 1e-9;
-        (void)dt;
+        wd__counters_upstream(u->counters, st == WD_ERR_TIMEOUT ? WD__UPSTREAM_TIMEOUT
+                                           : st && st != WD_ERR_CANCELLED ? WD__UPSTREAM_ERROR
+                                           : wd__upstream_class_of(resp.status), dt);
+        if (stats) {
+            stats->attempts = attempt + 1;
+            stats->upstream_status = resp.status;
+            stats->model_ms = dt * 1e3;
+        }
         if (st == WD_ERR_CANCELLED && (x.done || x.delivered)) st = WD_OK; /* [DONE] or the client stopped it */
         if (retryable(st, resp.status) && !x.delivered && attempt < u->retries &&
             wd__serve_now_ns() + (int64_t)100000000 * (1 << attempt) < end) {

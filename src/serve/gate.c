@@ -172,13 +172,16 @@ static void on_drain_data(wd__gate *g, gconn *c);
 
 /* Sends a's answer with "Connection: close", shuts the write side and moves
  * c to the drain list. The answers are small and the socket fresh, so one
- * non-blocking send takes them whole; if not, the connection just closes. */
+ * non-blocking send takes them whole; if not, the connection just closes.
+ * h: the request's head, NULL when it is not trusted (a framing error);
+ * key: the key it authenticated with (NULL: anonymous). Counted and logged
+ * as one request (access_log.c). */
 static void answer_and_drain(wd__gate *g, gconn *c, wd__answer *a, bool head_only, wd__route route,
-                             const char *client_rid, size_t client_rid_len) {
+                             const wd__http_head *h, const wd__key *key) {
     int status = a->body ? a->status : 500;
     size_t blen = a->body ? a->len : 0;
     char rid[WD__REQUEST_ID_MAX + 1];
-    wd__server_request_id(g->srv, client_rid, client_rid_len, rid);
+    wd__server_request_id(g->srv, h ? h->request_id : NULL, h ? h->request_id_len : 0, rid);
     int n = snprintf(g->out, sizeof g->out,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\nx-request-id: %s\r\n%s%s%s%s\r\n",
@@ -190,8 +193,18 @@ static void answer_and_drain(wd__gate *g, gconn *c, wd__answer *a, bool head_onl
     if (ok && !head_only && blen) ok = send(c->fd, a->body, blen, MSG_NOSIGNAL) == (ssize_t)blen;
     free(a->body);
     a->body = NULL;
-    double dt = (double)(wd__serve_now_ns() - c->t0) * 1e-9;
-    wd__counters_request(&g->srv->counters, route, status, dt);
+    size_t plen = 0;
+    if (h) {
+        const char *q = memchr(h->target, '?', h->target_len);
+        plen = q ? (size_t)(q - h->target) : h->target_len;
+    }
+    wd__access_rec rec = {
+        .t0_ns = c->t0, .request_id = rid, .remote = (const struct sockaddr *)&c->addr, .key = key,
+        .method = h ? h->method : NULL, .method_len = h ? h->method_len : 0,
+        .path = h ? h->target : NULL, .path_len = plen, .route = route, .status = status,
+        .bytes_out = ok && !head_only ? blen : 0, .aborted = ok ? NULL : "client_closed",
+    };
+    wd__server_request_end(g->srv, &rec);
     if (!ok) {
         conn_close(g, c);
         return;
@@ -214,7 +227,7 @@ static void fail(wd__gate *g, gconn *c, int status, const char *code, const char
         a.hdr_name = "Retry-After";
         a.hdr_value = "1";
     }
-    answer_and_drain(g, c, &a, false, WD__ROUTE_OTHER, NULL, 0); /* the head is not trusted */
+    answer_and_drain(g, c, &a, false, WD__ROUTE_OTHER, NULL, NULL); /* the head is not trusted */
 }
 
 /* ==== Connection events =================================================== */
@@ -247,7 +260,8 @@ static void head_done(wd__gate *g, gconn *c, const wd__http_head *h, size_t peek
             return;
         }
         wd__answer a = {0};
-        if (auth && !wd__auth_match(srv, h->authz, h->authz_len)) {
+        const wd__key *key = auth ? wd__auth_match(srv, h->authz, h->authz_len) : NULL;
+        if (auth && !key) {
             wd__answer_error(&a, 401, "invalid_request_error", "invalid_api_key", NULL,
                              "missing or wrong API key: send 'Authorization: Bearer <key>'");
             a.hdr_name = "WWW-Authenticate";
@@ -255,7 +269,7 @@ static void head_done(wd__gate *g, gconn *c, const wd__http_head *h, size_t peek
         } else {
             wd__server_builtin(srv, (wd__route)id, &a);
         }
-        answer_and_drain(g, c, &a, head_m, (wd__route)id, h->request_id, h->request_id_len);
+        answer_and_drain(g, c, &a, head_m, (wd__route)id, h, key);
         return;
     }
     hand_to_mhd(g, c);

@@ -5,10 +5,12 @@
  * requests), the guard swapped on reload, and a graceful stop that lets
  * requests in flight finish.
  *
- * Reload: the guard in force sits in a reference-counted holder. A request
- * takes a reference under guard_mu (a pointer copy), so a reload builds the
- * new guard with no lock held, swaps the pointer, and drops the server's
- * reference to the old one: the last request using it frees it.
+ * Reload: the guards in force (the server's and the per-key ones, guards.c)
+ * sit in reference-counted holders. A request takes a reference under
+ * guard_mu (a pointer copy), so a reload builds the new guards with no lock
+ * held, swaps the pointers, and drops the server's references to the old
+ * ones: the last request using one frees it. A reload also reopens the
+ * access log file (log rotation).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,8 +42,10 @@ static void server_free(wd_server *srv) {
     for (int i = 0; i < srv->n_lanes; i++)
         if (srv->lanes[i].daemon) MHD_stop_daemon(srv->lanes[i].daemon);
     wd__gateway_free(srv); /* after the connections: waits for their streams */
-    if (srv->cur) wd__server_guard_release(srv, srv->cur);
+    wd__guards_free(srv);
+    wd__access_log_close(srv); /* after the daemons: their last requests are logged */
     wd__auth_free(srv);
+    wd__counters_free(&srv->counters);
     free(srv->tls_cert);
     free(srv->tls_key);
     pthread_mutex_destroy(&srv->guard_mu);
@@ -83,6 +87,8 @@ static wd_status check_params(const wd_server_params *p) {
         return wd__fail(WD_ERR_INVALID_ARG, "serve: %d keys but no key array", p->n_keys);
     if (!p->tls_cert != !p->tls_key)
         return wd__fail(WD_ERR_INVALID_ARG, "serve: TLS needs both a certificate and a key file");
+    if (p->max_inflight < 1)
+        return wd__fail(WD_ERR_INVALID_ARG, "serve: max in-flight %d must be at least 1", p->max_inflight);
     return WD_OK;
 }
 
@@ -187,6 +193,7 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
         return wd__fail(WD_ERR_NOMEM, "serve: out of memory");
     }
     st = wd__auth_init(srv, &p);
+    if (!st) st = wd__access_log_open(srv, p.access_log);
     if (!st && p.tls_cert) st = read_pem(p.tls_cert, "certificate", &srv->tls_cert);
     if (!st && p.tls_key) st = read_pem(p.tls_key, "key", &srv->tls_key);
     if (st) {
@@ -196,6 +203,7 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     }
     p.keys = NULL; /* copied into srv->keys */
     p.tls_cert = p.tls_key = NULL;
+    p.access_log = NULL; /* opened: srv->alog */
     p.host = srv->host;
     p.api_key = srv->api_key;
     p.policy_path = srv->policy_path;
@@ -221,6 +229,11 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     }
     srv->cur->guard = guard;
     atomic_init(&srv->cur->refs, 1);
+    st = wd__guards_load_keyed(srv);
+    if (st) {
+        server_free(srv);
+        return st;
+    }
     if ((st = wd__gateway_start(srv))) {
         server_free(srv);
         return st;
@@ -308,29 +321,19 @@ const char *wd_server_last_error(const wd_server *srv) { return srv ? wd__err_ms
 wd_status wd_server_reload(wd_server *srv, const char *policy_path) {
     if (!srv) return wd__fail(WD_ERR_INVALID_ARG, "serve: reload: NULL server");
     pthread_mutex_lock(&srv->reload_mu);
+    wd__access_log_reopen(srv); /* a failure is logged; the old file stays in use */
     const char *path = policy_path && policy_path[0] ? policy_path : srv->policy_path;
-    void *g = NULL;
-    wd_status st = srv->be->load(path, &g);
-    wd__guard_ref *ref = NULL;
-    if (!st) {
-        ref = calloc(1, sizeof *ref);
-        if (!ref) {
-            srv->be->free(g);
-            st = wd__fail(WD_ERR_NOMEM, "out of memory");
-        }
-    }
+    wd_status st = wd__guards_reload(srv, path);
     if (st) {
         char why[WD_ERR_MSG_MAX];
         snprintf(why, sizeof why, "%s", wd_last_error()[0] ? wd_last_error() : wd_status_str(st));
         wd__err_set(&srv->err, st, "serve: reload of policy %s failed, still serving the previous "
-                    "one: %s", path ? path : "(built-in)", why);
+                    "one%s: %s", path ? path : "(built-in)", srv->n_kpol ? "s" : "", why);
         WD_ERROR("%s", wd__err_msg(&srv->err));
         atomic_fetch_add(&srv->counters.reloads[1], 1);
         pthread_mutex_unlock(&srv->reload_mu);
         return st;
     }
-    ref->guard = g;
-    atomic_init(&ref->refs, 1);
     if (policy_path && policy_path[0] && policy_path != srv->policy_path) {
         char *copy = strdup(policy_path);
         if (copy) {
@@ -339,14 +342,10 @@ wd_status wd_server_reload(wd_server *srv, const char *policy_path) {
             srv->p.policy_path = copy;
         }
     }
-    pthread_mutex_lock(&srv->guard_mu);
-    wd__guard_ref *old = srv->cur;
-    srv->cur = ref;
-    pthread_mutex_unlock(&srv->guard_mu);
-    wd__server_guard_release(srv, old);
     wd__err_clear(&srv->err);
     atomic_fetch_add(&srv->counters.reloads[0], 1);
-    WD_INFO("serve: reloaded policy %s", srv->policy_path ? srv->policy_path : "(built-in)");
+    WD_INFO("serve: reloaded policy %s%s", srv->policy_path ? srv->policy_path : "(built-in)",
+            srv->n_kpol ? " and the per-key policies" : "");
     pthread_mutex_unlock(&srv->reload_mu);
     return WD_OK;
 }

@@ -96,7 +96,7 @@ static char *ask(wd_server *srv, const wd__chat_req *rq, const char *prompt, int
     wd__chat_fail f = {0};
     const wd__gateway *gw = srv->gw;
     bool ok = gw->be->complete(gw->self, &q, NULL, 0, request_id, deadline_ns, &srv->cancel, &out,
-                               NULL, NULL, &f);
+                               NULL, NULL, &f, NULL);
     free(f.upstream_body);
     const char *t = ok ? wd__chat_choice_text(out, 0, false) : NULL;
     char *s = t ? strdup(t) : NULL;

@@ -218,15 +218,15 @@ typedef struct checked {
     bool fail_open;
 } checked;
 
-static void run_guard(wd_server *srv, const inputs *in, wd__serve_role role, bool redact,
-                      int64_t deadline_ns, checked *c) {
+static void run_guard(wd_server *srv, const wd__key *key, const inputs *in, wd__serve_role role,
+                      bool redact, int64_t deadline_ns, checked *c) {
     memset(c, 0, sizeof *c);
     c->res = calloc(in->n, sizeof *c->res);
     if (!c->res) {
         c->st = WD_ERR_NOMEM;
         snprintf(c->err, sizeof c->err, "out of memory");
     }
-    wd__guard_ref *ref = wd__server_guard_acquire(srv);
+    wd__guard_ref *ref = wd__server_guard_for(srv, key); /* the key's own policy, if it has one */
     c->fail_open = srv->be->fail_open(ref->guard);
     if (c->res) {
         c->st = srv->be->check(ref->guard, in->texts, in->lens, in->n, role, redact, deadline_ns,
@@ -268,6 +268,31 @@ static bool answer_cancelled(checked *c, inputs *in, cJSON *root, wd__answer *a)
     return true;
 }
 
+/* The access log's members for a checked request: how many texts, how many
+ * flagged, the union of their flagged categories, and whether the guard
+ * failed (the fail mode answered). */
+static void log_verdicts(wd__answer *a, const checked *c, size_t n) {
+    size_t flagged = 0;
+    wd_catmask cats = 0;
+    for (size_t i = 0; c->res && i < n; i++) {
+        flagged += c->res[i].unsafe;
+        cats |= c->res[i].flagged;
+    }
+    if (!c->res && !c->fail_open) flagged = n;
+    wd__jsonw w = {0};
+    wd__jsonw_printf(&w, "\"inputs\":%zu,\"flagged\":%zu,\"categories\":[", n, flagged);
+    for (int k = 0, first = 1; k < WD_CATEGORY_COUNT; k++)
+        if (cats & WD_CATMASK(k)) {
+            wd__jsonw_printf(&w, "%s\"%s\"", first ? "" : ",", wd_category_id((wd_category)k));
+            first = 0;
+        }
+    wd__jsonw_lit(&w, "]");
+    if (c->st) wd__jsonw_printf(&w, ",\"guard_error\":\"%s\"", c->st == WD_ERR_TIMEOUT ? "timeout" : "guard_error");
+    char *m = wd__jsonw_take(&w, NULL);
+    wd__answer_log_add(a, m);
+    free(m);
+}
+
 /* The verdict that stands in for a failed check: the fail mode decides. */
 static void write_failed_verdict(wd__jsonw *w, const checked *c, wd__serve_role role) {
     /* the verdict schema (docs/json.md): every category score present */
@@ -303,8 +328,9 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
         return;
     }
     checked c;
-    run_guard(srv, &in, role, false, deadline_ns, &c);
+    run_guard(srv, a->key, &in, role, false, deadline_ns, &c);
     if (answer_cancelled(&c, &in, root, a)) return;
+    log_verdicts(a, &c, in.n);
 
     char id[48];
     wd__server_new_id(srv, "modr-", id);
@@ -387,8 +413,9 @@ void wd__route_check(wd_server *srv, const char *body, size_t len, int64_t deadl
         return;
     }
     checked c;
-    run_guard(srv, &in, role, cJSON_IsTrue(redact), deadline_ns, &c);
+    run_guard(srv, a->key, &in, role, cJSON_IsTrue(redact), deadline_ns, &c);
     if (answer_cancelled(&c, &in, root, a)) return;
+    log_verdicts(a, &c, in.n);
 
     char id[48];
     wd__server_new_id(srv, "chk-", id);
@@ -485,7 +512,7 @@ void wd__route_certify(wd_server *srv, const char *body, size_t len, int64_t dea
     char **json = calloc(in.n ? in.n : 1, sizeof *json);
     wd_status st = harmful && json ? WD_OK : wd__fail(WD_ERR_NOMEM, "out of memory");
     if (!st) {
-        wd__guard_ref *ref = wd__server_guard_acquire(srv);
+        wd__guard_ref *ref = wd__server_guard_for(srv, a->key);
         st = srv->be->certify(ref->guard, in.texts, in.lens, in.n, &p, deadline_ns, harmful, json);
         wd__server_guard_release(srv, ref);
     }
@@ -509,8 +536,12 @@ void wd__route_certify(wd_server *srv, const char *body, size_t len, int64_t dea
         }
         wd__jsonw_lit(&w, "]}\n");
         atomic_fetch_add_explicit(&srv->counters.inputs, in.n, memory_order_relaxed);
-        for (size_t i = 0; i < in.n; i++)
+        size_t n_harmful = 0;
+        for (size_t i = 0; i < in.n; i++) {
             atomic_fetch_add_explicit(&srv->counters.verdicts[harmful[i] ? 1 : 0], 1, memory_order_relaxed);
+            n_harmful += harmful[i];
+        }
+        wd__answer_log_printf(a, "\"inputs\":%zu,\"flagged\":%zu", in.n, n_harmful);
         a->status = 200;
         a->body = wd__jsonw_take(&w, &a->len);
     }

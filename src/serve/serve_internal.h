@@ -8,6 +8,10 @@
  *               answers; hands good connections to libmicrohttpd
  *   http_head.c the gate's strict request-head parser
  *   auth.c      API keys (constant-time match) and per-key token buckets
+ *   guards.c    the guards in force: the server's and one per per-key policy,
+ *               reference-counted; rebuilt and swapped together on reload
+ *   access_log.c the end of every request: its metrics and its access-log
+ *               line (JSON), the log file and its reopening
  *   routes.c    the request handlers: parse JSON bodies, call the guard,
  *               build answers (OpenAI moderation, native check, certify)
  *   openai.c    the one table mapping canonical categories to OpenAI names
@@ -136,13 +140,48 @@ typedef enum wd__route {
     WD__ROUTE_READYZ,
     WD__ROUTE_METRICS,
     WD__ROUTE_MODELS,
-    WD__ROUTE_CHAT,
-    WD__ROUTE_COMPLETIONS,
+    WD__ROUTE_CHAT,         /* POST /v1/chat/completions */
+    WD__ROUTE_COMPLETIONS,  /* POST /v1/completions */
     WD__ROUTE_OTHER,
     WD__ROUTE_COUNT
 } wd__route;
 
 #define WD__LAT_BUCKETS 14
+
+/* The chat gateway's rails and what each did to a text (one count per rail
+ * decision): warden_rail_total{rail, action}. */
+typedef enum wd__rail {
+    WD__RAIL_INPUT = 0,      /* the conversation before it goes upstream */
+    WD__RAIL_OUTPUT,         /* a whole (non-streamed) answer */
+    WD__RAIL_STREAM,         /* a streamed answer, checked as it arrives */
+    WD__RAIL_COUNT
+} wd__rail;
+typedef enum wd__rail_action {
+    WD__RAIL_ACTION_ALLOW = 0, /* passed unchanged */
+    WD__RAIL_ACTION_FLAG,      /* passed, verdict recorded (log only) */
+    WD__RAIL_ACTION_REDACT,    /* passed with spans replaced */
+    WD__RAIL_ACTION_BLOCK,     /* replaced by the refusal */
+    WD__RAIL_ACTION_WARN,      /* passed with a warning header */
+    WD__RAIL_ACTION_REVISE,    /* replaced by a revision */
+    WD__RAIL_ACTION_ERROR,     /* the check failed (the fail mode decided) */
+    WD__RAIL_ACTION_COUNT
+} wd__rail_action;
+/* How an upstream call ended: warden_upstream_requests_total{status}. */
+typedef enum wd__upstream_class {
+    WD__UPSTREAM_2XX = 0,
+    WD__UPSTREAM_4XX,        /* also 1xx and 3xx: answered, not a success */
+    WD__UPSTREAM_5XX,
+    WD__UPSTREAM_ERROR,      /* no HTTP answer: refused, reset, garbage */
+    WD__UPSTREAM_TIMEOUT,    /* no (complete) answer within the timeout */
+    WD__UPSTREAM_COUNT
+} wd__upstream_class;
+#define WD__UP_BUCKETS 12
+
+/* Per-key request counts by status class (2xx, 4xx, 5xx; 1xx and 3xx are
+ * not counted): warden_key_requests_total{key, class}. Row 0 is
+ * "anonymous" (no key matched or none needed), then one row per named key,
+ * then "unnamed" (all keys without a name) when there is one. */
+#define WD__KEY_CLASSES 3
 
 typedef struct wd__counters {
     _Atomic uint64_t by_status[WD__ROUTE_COUNT][600];
@@ -156,11 +195,32 @@ typedef struct wd__counters {
     _Atomic uint64_t inputs;                           /* texts checked */
     _Atomic uint64_t conn_cuts;                        /* connections the watchdog shut (slow) */
     _Atomic int64_t body_bytes;                        /* request body bytes reserved now */
+    _Atomic uint64_t rail[WD__RAIL_COUNT][WD__RAIL_ACTION_COUNT];
+    _Atomic uint64_t upstream[WD__UPSTREAM_COUNT];
+    _Atomic uint64_t up_bucket[WD__UP_BUCKETS + 1];    /* last: +Inf */
+    _Atomic uint64_t up_sum_us;
+    _Atomic int64_t chat_inflight;                     /* see wd__server_inflight_enter */
+    int n_key_rows;                                    /* per-key rows (fixed at start) */
+    const char **key_row_name;                         /* n_key_rows names (not owned) */
+    _Atomic uint64_t *key_requests;                    /* [row * WD__KEY_CLASSES + class] */
 } wd__counters;
 
 const char *wd__route_name(wd__route r);
 void wd__counters_request(wd__counters *m, wd__route r, int status, double seconds);
 void wd__counters_verdict(wd__counters *m, const wd__serve_result *res);
+/* One decision of a rail (the chat routes call it once per rail and request). */
+void wd__counters_rail(wd__counters *m, wd__rail rail, wd__rail_action action);
+/* One upstream call that ended as c after seconds (connect to the last byte). */
+void wd__counters_upstream(wd__counters *m, wd__upstream_class c, double seconds);
+/* The class of an upstream HTTP status (1xx-5xx). */
+wd__upstream_class wd__upstream_class_of(int http_status);
+const char *wd__rail_name(wd__rail r);
+const char *wd__rail_action_name(wd__rail_action a);
+/* One request of per-key row `row` answered with status. */
+void wd__counters_key(wd__counters *m, int row, int status);
+/* Allocates the per-key rows (names not copied: they must outlive m). */
+wd_status wd__counters_keys_init(wd__counters *m, const char **names, int n);
+void wd__counters_free(wd__counters *m);
 /* The Prometheus text exposition (caller frees); NULL when out of memory. */
 char *wd__counters_render(const wd__counters *m, size_t *len);
 
@@ -178,13 +238,19 @@ typedef struct wd__guard_ref {
 typedef struct wd__key {
     char *key;                    /* NULL: the anonymous bucket (no keys) */
     size_t len;
+    char *name;                   /* shown instead of the key: its name, "key-N" (N: position
+                                   * among the server's keys, from 1) or "anonymous" */
+    char *policy_path;            /* its own policy file; NULL = the server's */
+    int policy;                   /* index into wd_server.kpol; -1 = the server's guard */
+    int row;                      /* its row in the per-key metrics */
     double rate, burst;           /* tokens per second (0 = unlimited), bucket size */
     pthread_mutex_t mu;           /* guards tokens, last_ns */
     double tokens;
     int64_t last_ns;
 } wd__key;
 
-/* Sets srv->keys from p->api_key and p->keys, and the anonymous bucket. */
+/* Sets srv->keys from p->api_key and p->keys (names, policies, metric rows),
+ * and the anonymous bucket. */
 wd_status wd__auth_init(wd_server *srv, const wd_server_params *p);
 void wd__auth_free(wd_server *srv);
 /* The key an Authorization header value (n bytes; NULL = absent) carries;
@@ -294,10 +360,34 @@ struct wd_server {
     pthread_mutex_t mconn_mu;     /* guards mconns and each one's phase */
     wd__mconn *mconns;            /* MHD's open connections */
     struct wd__gateway *gw;       /* the chat gateway (chat_internal.h); NULL: none */
+    wd__guard_ref **kpol;         /* n_kpol per-key guards in force (guard_mu guards them) */
+    char **kpol_path;             /* their policy files */
+    int n_kpol;
+    struct wd__access_log *alog;  /* NULL: no access log */
 };
 
 /* What a route answers: status, body (malloc'd, NULL = none) and one
- * optional extra header (static strings). */
+ * optional extra header (static strings); and what the server tells the
+ * route about the request.
+ *
+ * In (set by server.c before the route runs):
+ *   key         the API key the request authenticated with (the anonymous
+ *               bucket, policy -1, when the server has no keys; NULL on a
+ *               route that needs no key). Take the guard for it with
+ *               wd__server_guard_for(srv, a->key); key->name is what logs
+ *               may show (never key->key).
+ *   request_id  the request's id (the x-request-id answer header), for
+ *               upstream calls and logs; valid until the request ends
+ *
+ * Out, for the access log: log_extra, NULL or a malloc'd JSON fragment of
+ * object members WITHOUT braces and without a leading comma, e.g.
+ *     "flagged":1,"categories":["S1"]
+ * appended to the request's log line after the standard members (docs/serve.md
+ * lists them; do not repeat their names). Add to it with
+ * wd__answer_log_add (several stages may each add theirs). The server frees
+ * it when the request ends. A route's answer struct lives in the request's
+ * state until the request ends (wd__server_completed_cb): a streamed answer
+ * may keep the pointer and add members until its last byte is produced. */
 typedef struct wd__answer {
     int status;
     char *body;
@@ -306,8 +396,18 @@ typedef struct wd__answer {
     const char *hdr_name, *hdr_value;
     const char *hdr2_name, *hdr2_value; /* a second extra header (copied by MHD) */
     struct wd__stream *stream;    /* a streamed body (chat_stream.c) instead of body */
+    const struct wd__key *key;    /* in */
+    const char *request_id;       /* in */
+    char *log_extra;              /* out: members for the access log (malloc'd) */
 } wd__answer;
 typedef struct wd__stream wd__stream;
+
+/* Appends the members (a JSON fragment as described for log_extra, e.g.
+ * "\"model\":\"m\"") to a->log_extra. Out of memory: the members are
+ * dropped (the log line is written without them). */
+void wd__answer_log_add(wd__answer *a, const char *members);
+/* The same with the members from a printf format. */
+void wd__answer_log_printf(wd__answer *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Sets a to the JSON error {"error": {message, type, param, code}}. */
 void wd__answer_error(wd__answer *a, int status, const char *type, const char *code,
@@ -328,9 +428,64 @@ void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a);
 wd_status wd__gate_start(wd_server *srv, const struct sockaddr *addr, unsigned addrlen, int *port);
 void wd__gate_stop(wd_server *srv);
 
-/* Takes a reference to the guard in force; never NULL while the server runs. */
+/* ==== The guards in force (guards.c) ===================================== */
+
+/* Takes a reference to the server's guard (the one of policy_path); never
+ * NULL while the server runs. */
 wd__guard_ref *wd__server_guard_acquire(wd_server *srv);
+/* Takes a reference to the guard that checks requests of key k: its own
+ * policy's when it has one, else the server's (k NULL: the server's).
+ * Release it with wd__server_guard_release. */
+wd__guard_ref *wd__server_guard_for(wd_server *srv, const wd__key *k);
 void wd__server_guard_release(wd_server *srv, wd__guard_ref *ref);
+/* Loads each distinct per-key policy once (srv->kpol) and points the keys
+ * at them; start only. The error names the key and the file. */
+wd_status wd__guards_load_keyed(wd_server *srv);
+/* Rebuilds the server's guard (from path) and every per-key guard; only if
+ * all load, swaps them all in under one lock. */
+wd_status wd__guards_reload(wd_server *srv, const char *path);
+void wd__guards_free(wd_server *srv);
+
+/* ==== Bounded queue for long requests =================================== */
+
+/* Takes one of the server's max_inflight slots for a long request (chat):
+ * true, or false when all are taken (answer with wd__answer_busy). Each
+ * true must be paired with one wd__server_inflight_leave. server.c does this
+ * itself for the routes marked `long_` in its table (chat, completions),
+ * from before the body is read until the request ends, so their handlers
+ * need not. The number in use is the warden_chat_inflight gauge. */
+bool wd__server_inflight_enter(wd_server *srv);
+void wd__server_inflight_leave(wd_server *srv);
+/* Sets a to 503 server_busy (OpenAI error shape) with Retry-After: 1. */
+void wd__answer_busy(wd__answer *a, const char *what);
+
+/* ==== Access log and request end (access_log.c) ========================= */
+
+/* One finished request, as the access log and the metrics see it. */
+typedef struct wd__access_rec {
+    int64_t t0_ns;                /* monotonic: when its head arrived (gate: the accept) */
+    const char *request_id;
+    const struct sockaddr *remote; /* NULL: unknown */
+    const wd__key *key;           /* NULL: anonymous */
+    const char *method, *path;    /* NULL: not read (a framing error) */
+    size_t method_len, path_len;
+    wd__route route;
+    int status;                   /* 499: no answer was sent */
+    uint64_t bytes_in, bytes_out; /* request body bytes read; answer body bytes */
+    const char *log_extra;        /* the route's members (wd__answer.log_extra) or NULL */
+    const char *aborted;          /* NULL, or why no answer went out ("client_closed",
+                                   * "shutdown", "timeout", "error") */
+} wd__access_rec;
+
+/* The end of every request, answered by MHD or by the gate: counts it in
+ * the metrics (route, status, latency, key) and writes its log line. */
+void wd__server_request_end(wd_server *srv, const wd__access_rec *r);
+/* Opens the log (path "-" = stderr); NULL path: none. */
+wd_status wd__access_log_open(wd_server *srv, const char *path);
+/* Reopens the log file at its path (rotation); false when that failed (the
+ * old file stays in use; the reason in wd_last_error()). */
+bool wd__access_log_reopen(wd_server *srv);
+void wd__access_log_close(wd_server *srv);
 /* A fresh request id: prefix + 24 hex digits, into out[48]. */
 void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]);
 
@@ -340,6 +495,11 @@ void wd__server_new_id(wd_server *srv, const char *prefix, char out[48]);
 #define WD__REQUEST_ID_MAX 128
 void wd__server_request_id(wd_server *srv, const char *client, size_t n, char out[WD__REQUEST_ID_MAX + 1]);
 
+/* A POST route's handler: runs on a worker once the whole body is in;
+ * fills a (see wd__answer for its in-fields). The table of routes is in
+ * server.c; the chat routes (WD__ROUTE_CHAT, WD__ROUTE_COMPLETIONS) point
+ * at server.c's route_chat_pending (501) until the gateway's handlers
+ * replace it there. */
 typedef void (*wd__route_fn)(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
                              wd__answer *a);
 void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,

@@ -15,7 +15,9 @@
  *                  closed
  *   last call  ──> the route's handler runs on the MHD worker thread and its
  *                  answer is queued
- *   completed  ──> latency and status into the metrics, in-flight - 1
+ *   completed  ──> latency and status into the metrics, in-flight - 1,
+ *                  the access-log line (access_log.c), also for requests
+ *                  that got no answer (client gone, shutdown)
  *
  * Connections: the gate (gate.c) accepts them, waits for a complete and
  * well-formed request head under header_timeout_ms, answers framing errors
@@ -31,8 +33,12 @@
  * a request that would overspend it is answered 503 with Retry-After.
  *
  * The guard in force: a request holds a reference to it for its whole life
- * (wd__server_guard_acquire / _release), so a reload (lifecycle.c) never
- * frees a guard in use.
+ * (wd__server_guard_for / _release, guards.c), so a reload never frees a
+ * guard in use.
+ *
+ * Long requests (the chat routes, `long_` in the table) also hold one of the
+ * server's max_inflight slots from their first call to their end; with
+ * none free they are answered 503 at once, before the body is read.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,6 +100,8 @@ wd_server_params wd_server_params_default(void) {
             .stream_check_tokens = 16,
             .revise_rounds = 2,
         },
+        .access_log = NULL,
+        .max_inflight = 64,
     };
     return p;
 }
@@ -106,18 +114,19 @@ typedef struct route_def {
     bool auth;        /* needs the bearer token when one is set */
     wd__route id;
     wd__route_fn fn;  /* NULL: answered here (health, readiness, metrics) */
+    bool long_;       /* holds a max_inflight slot (wd__server_inflight_enter) */
 } route_def;
 
 static const route_def routes[] = {
-    {"/v1/moderations", true, true, WD__ROUTE_MODERATIONS, wd__route_moderations},
-    {"/v1/check", true, true, WD__ROUTE_CHECK, wd__route_check},
-    {"/v1/certify", true, true, WD__ROUTE_CERTIFY, wd__route_certify},
-    {"/healthz", false, false, WD__ROUTE_HEALTHZ, NULL},
-    {"/readyz", false, false, WD__ROUTE_READYZ, NULL},
-    {"/metrics", false, true, WD__ROUTE_METRICS, NULL},
-    {"/v1/models", false, true, WD__ROUTE_MODELS, NULL},
-    {"/v1/chat/completions", true, true, WD__ROUTE_CHAT, wd__route_chat},
-    {"/v1/completions", true, true, WD__ROUTE_COMPLETIONS, wd__route_completions},
+    {"/v1/moderations", true, true, WD__ROUTE_MODERATIONS, wd__route_moderations, false},
+    {"/v1/check", true, true, WD__ROUTE_CHECK, wd__route_check, false},
+    {"/v1/certify", true, true, WD__ROUTE_CERTIFY, wd__route_certify, false},
+    {"/v1/chat/completions", true, true, WD__ROUTE_CHAT, wd__route_chat, true},
+    {"/v1/completions", true, true, WD__ROUTE_COMPLETIONS, wd__route_completions, true},
+    {"/healthz", false, false, WD__ROUTE_HEALTHZ, NULL, false},
+    {"/readyz", false, false, WD__ROUTE_READYZ, NULL, false},
+    {"/metrics", false, true, WD__ROUTE_METRICS, NULL, false},
+    {"/v1/models", false, true, WD__ROUTE_MODELS, NULL, false},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -143,6 +152,14 @@ typedef struct req_ctx {
     bool over_budget;         /* the server's body budget ran out; rest discarded */
     size_t reserved;          /* bytes of the body budget this request holds */
     int status;               /* answered with this status; 0 = not yet */
+    const wd__key *key;       /* the key it authenticated with; NULL: anonymous */
+    bool inflight;            /* holds a max_inflight slot */
+    uint64_t bytes_in;        /* body bytes received (also those dropped) */
+    uint64_t bytes_out;       /* answer body bytes */
+    char method[16];          /* for the access log */
+    char *path;               /* for the access log (malloc'd; NULL when there is none) */
+    wd__answer ans;           /* the route's answer: its in-fields and log_extra */
+    char rid[WD__REQUEST_ID_MAX + 1];
 } req_ctx;
 
 /* ==== Answers ============================================================= */
@@ -169,6 +186,55 @@ void wd__answer_error(wd__answer *a, int status, const char *type, const char *c
     a->body = wd__jsonw_take(&w, &a->len);
 }
 
+void wd__answer_log_add(wd__answer *a, const char *members) {
+    if (!members || !members[0]) return;
+    size_t old = a->log_extra ? strlen(a->log_extra) : 0, n = strlen(members);
+    char *b = realloc(a->log_extra, old + n + 2);
+    if (!b) return;
+    if (old) b[old++] = ',';
+    memcpy(b + old, members, n + 1);
+    a->log_extra = b;
+}
+
+void wd__answer_log_printf(wd__answer *a, const char *fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof buf) {
+        wd__answer_log_add(a, buf);
+        return;
+    }
+    char *big = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (!big) return;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    wd__answer_log_add(a, big);
+    free(big);
+}
+
+void wd__answer_busy(wd__answer *a, const char *what) {
+    wd__answer_error(a, 503, "server_error", "server_busy", NULL,
+                     "the server is answering as many %s as it takes at once; retry shortly", what);
+    a->hdr_name = "Retry-After";
+    a->hdr_value = "1";
+}
+
+bool wd__server_inflight_enter(wd_server *srv) {
+    _Atomic int64_t *n = &srv->counters.chat_inflight;
+    if (atomic_fetch_add_explicit(n, 1, memory_order_relaxed) >= srv->p.max_inflight) {
+        atomic_fetch_sub_explicit(n, 1, memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
+void wd__server_inflight_leave(wd_server *srv) {
+    atomic_fetch_sub_explicit(&srv->counters.chat_inflight, 1, memory_order_relaxed);
+}
+
 static const char oom_body[] =
     "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,"
     "\"code\":\"out_of_memory\"}}\n";
@@ -185,6 +251,7 @@ static void stream_done(void *cls) { wd__stream_close(cls); }
 static enum MHD_Result send_answer(struct MHD_Connection *conn, req_ctx *ctx, wd__answer *a) {
     struct MHD_Response *resp;
     int status = a->status;
+    ctx->bytes_out = a->body ? a->len : sizeof oom_body - 1;
     if (a->stream) { /* a streamed chat answer: chunked, as the producer makes it */
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader, a->stream,
                                                  stream_done);
@@ -205,10 +272,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, req_ctx *ctx, wd
                             a->content_type ? a->content_type : "application/json");
     if (a->hdr_name) MHD_add_response_header(resp, a->hdr_name, a->hdr_value);
     if (a->hdr2_name) MHD_add_response_header(resp, a->hdr2_name, a->hdr2_value);
-    char rid[WD__REQUEST_ID_MAX + 1];
-    const char *crid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-    wd__server_request_id(ctx->srv, crid, crid ? strlen(crid) : 0, rid);
-    MHD_add_response_header(resp, "x-request-id", rid);
+    MHD_add_response_header(resp, "x-request-id", ctx->rid);
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     ctx->status = status;
@@ -238,24 +302,6 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, req_ctx *ctx, int
         a.hdr_value = "1";
     }
     return send_answer(conn, ctx, &a);
-}
-
-/* ==== Guard holder ======================================================== */
-
-wd__guard_ref *wd__server_guard_acquire(wd_server *srv) {
-    pthread_mutex_lock(&srv->guard_mu);
-    wd__guard_ref *r = srv->cur;
-    atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&srv->guard_mu);
-    return r;
-}
-
-void wd__server_guard_release(wd_server *srv, wd__guard_ref *ref) {
-    if (!ref) return;
-    if (atomic_fetch_sub_explicit(&ref->refs, 1, memory_order_acq_rel) == 1) {
-        srv->be->free(ref->guard);
-        free(ref);
-    }
 }
 
 /* splitmix64's output for the state x (one step of base/rng.h from x). */
@@ -497,8 +543,8 @@ static enum MHD_Result first_call(wd_server *srv, struct MHD_Connection *conn, r
     if (!ctx->route)
         return send_error(conn, ctx, 404, "invalid_request_error", "not_found",
                           "no route %s %s (routes: POST /v1/moderations, /v1/check, /v1/certify, "
-                          "/v1/chat/completions, /v1/completions; "
-                          "GET /v1/models, /healthz, /readyz, /metrics)", method, url);
+                          "/v1/chat/completions, /v1/completions; GET /v1/models, /healthz, /readyz, "
+                          "/metrics)", method, url);
     const route_def *rd = ctx->route;
     bool ok_method = rd->post ? !strcmp(method, "POST")
                               : (!strcmp(method, "GET") || !strcmp(method, "HEAD"));
@@ -509,6 +555,8 @@ static enum MHD_Result first_call(wd_server *srv, struct MHD_Connection *conn, r
     if (rd->auth) {
         const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         key = wd__auth_match(srv, h, h ? strlen(h) : 0);
+        ctx->key = key;
+        ctx->ans.key = key;
         if (!key)
             return send_error(conn, ctx, 401, "invalid_request_error", "invalid_api_key",
                               "missing or wrong API key: send 'Authorization: Bearer <key>' "
@@ -527,6 +575,14 @@ static enum MHD_Result first_call(wd_server *srv, struct MHD_Connection *conn, r
             a.hdr_value = ra; /* MHD copies header values */
             return send_answer(conn, ctx, &a);
         }
+    }
+    if (rd->long_) {
+        if (!wd__server_inflight_enter(srv)) {
+            wd__answer a = {0};
+            wd__answer_busy(&a, "chat requests");
+            return send_answer(conn, ctx, &a);
+        }
+        ctx->inflight = true;
     }
     /* answering on this first call would make MHD close the connection
      * (it cannot know the body was read); GET routes answer on the next */
@@ -595,6 +651,11 @@ enum MHD_Result wd__server_access_cb(void *cls, struct MHD_Connection *conn, con
         ctx->deadline = ctx->t0 + (int64_t)srv->p.timeout_ms * 1000000;
         *con_cls = ctx;
         atomic_fetch_add_explicit(&srv->counters.in_flight, 1, memory_order_relaxed);
+        const char *crid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+        wd__server_request_id(srv, crid, crid ? strlen(crid) : 0, ctx->rid);
+        ctx->ans.request_id = ctx->rid;
+        snprintf(ctx->method, sizeof ctx->method, "%s", method);
+        if (srv->alog) ctx->path = strdup(url);
         /* the head is in; the body (if any) must be in by the request deadline */
         mconn_set(srv, conn, WD__PHASE_BODY, ctx->deadline);
         enum MHD_Result r = first_call(srv, conn, ctx, url, method, version);
@@ -608,6 +669,7 @@ enum MHD_Result wd__server_access_cb(void *cls, struct MHD_Connection *conn, con
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        ctx->bytes_in += n;
         if (wd__serve_now_ns() > ctx->deadline) {
             ctx->status = 408; /* a sender too slow for the deadline: cut it off */
             return MHD_NO;
@@ -624,12 +686,11 @@ enum MHD_Result wd__server_access_cb(void *cls, struct MHD_Connection *conn, con
         return send_error(conn, ctx, 503, "server_error", "server_busy",
                           "the server is buffering too many request bodies (%zu bytes in all); "
                           "retry shortly", srv->p.body_budget);
-    wd__answer a = {0};
-    ctx->route->fn(srv, ctx->body ? ctx->body : "", ctx->len, ctx->deadline, &a);
+    ctx->route->fn(srv, ctx->body ? ctx->body : "", ctx->len, ctx->deadline, &ctx->ans);
     free(ctx->body);
     ctx->body = NULL;
     budget_release(srv, ctx);
-    return send_answer(conn, ctx, &a);
+    return send_answer(conn, ctx, &ctx->ans);
 }
 
 void wd__server_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -639,17 +700,36 @@ void wd__server_completed_cb(void *cls, struct MHD_Connection *conn, void **con_
     if (!ctx) return;
     *con_cls = NULL;
     atomic_fetch_sub_explicit(&ctx->lane->busy, 1, memory_order_relaxed);
-    double dt = (double)(wd__serve_now_ns() - ctx->t0) * 1e-9;
     /* 499 (nginx's "client closed request"): the connection ended first */
     int status = ctx->status ? ctx->status : 499;
     /* a kept-alive connection may idle (conn_timeout_s), then must send its
      * next head within header_timeout_ms */
     int64_t next_head_ms = (int64_t)srv->p.conn_timeout_s * 1000 + srv->p.header_timeout_ms;
     mconn_set(srv, conn, WD__PHASE_HEAD, wd__serve_now_ns() + next_head_ms * 1000000);
-    wd__counters_request(&srv->counters, ctx->route ? ctx->route->id : WD__ROUTE_OTHER, status, dt);
+    if (ctx->inflight) wd__server_inflight_leave(srv);
+    const char *aborted = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL
+                        : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
+                        : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED || status == 408 ? "timeout"
+                        : toe == MHD_REQUEST_TERMINATED_WITH_ERROR ? "error"
+                                                                   : "client_closed";
+    const union MHD_ConnectionInfo *ci =
+        srv->alog ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    wd__access_rec rec = {
+        .t0_ns = ctx->t0, .request_id = ctx->rid, .remote = ci ? ci->client_addr : NULL,
+        .key = ctx->key, .method = ctx->method, .method_len = strlen(ctx->method),
+        .path = ctx->path, .path_len = ctx->path ? strlen(ctx->path) : 0,
+        .route = ctx->route ? ctx->route->id : WD__ROUTE_OTHER, .status = status,
+        .bytes_in = ctx->bytes_in, .bytes_out = ctx->status ? ctx->bytes_out : 0,
+        .log_extra = ctx->ans.log_extra, .aborted = aborted,
+    };
+    wd__server_request_end(srv, &rec);
+    /* last: wd_server_stop waits for in_flight 0 before it closes the log */
     atomic_fetch_sub_explicit(&srv->counters.in_flight, 1, memory_order_relaxed);
     budget_release(srv, ctx);
     free(ctx->body);
+    free(ctx->path);
+    free(ctx->ans.body);
+    free(ctx->ans.log_extra);
     free(ctx);
 }
 

@@ -34,6 +34,9 @@ static void test_key_files(void **state) {
         {"# just a comment\n", "no key in the file"},
         {"ok-key-0123456789abc\nshort\n", "keys.txt:2: a key must have 16 to 512 characters"},
         {"ok-key-0123456789abc 3/fortnight\n", "keys.txt:1: rate '3/fortnight'"},
+        {"ok-key-0123456789abc name=a b\n", "keys.txt:1: unexpected text 'b'"},
+        {"ok-key-0123456789abc policy=none.yaml\n", "keys.txt:1: policy "},
+        {"ok-key-0123456789abc policy=none.yaml\n", "/none.yaml: cannot read"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         wdt_write_file(path, bad[i][0], strlen(bad[i][0]));
@@ -42,6 +45,8 @@ static void test_key_files(void **state) {
     }
     snprintf(args, sizeof args, "serve --port 0 --api-keys %s/missing.txt", dir);
     expect_fail(args, 3, "missing.txt: cannot open");
+    snprintf(args, sizeof args, "serve --port 0 --access-log %s/no/such/dir/access.log", dir);
+    expect_fail(args, 3, "access.log: cannot open");
     free(dir);
 }
 
@@ -51,6 +56,18 @@ static void test_usage_errors(void **state) {
     expect_fail("serve --tls-cert a.pem", 2, "--tls-cert and --tls-key go together");
     expect_fail("serve --header-timeout-ms 0", 2, "--header-timeout-ms");
     expect_fail("serve --max-conns-per-ip -1", 2, "--max-conns-per-ip");
+    expect_fail("serve --max-inflight 0", 2, "--max-inflight");
+}
+
+static void test_help(void **state) {
+    char *out = NULL, *err = NULL;
+    assert_int_equal(wdt_cli("serve --help", NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "--access-log FILE"));
+    assert_non_null(strstr(out, "--max-inflight N"));
+    assert_non_null(strstr(out, "policy=PATH"));
+    assert_non_null(strstr(out, "/v1/chat/completions"));
+    free(out);
+    free(err);
 }
 
 int main(void) {
@@ -58,6 +75,7 @@ int main(void) {
         cmocka_unit_test(test_bind_refused),
         cmocka_unit_test(test_key_files),
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

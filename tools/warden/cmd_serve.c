@@ -4,8 +4,8 @@
  *
  * Signals: the handlers only write the signal number to a pipe (the
  * self-pipe trick); the main thread reads it and does the work outside
- * signal context. SIGHUP reloads the policy; SIGINT/SIGTERM stop
- * gracefully and exit 0.
+ * signal context. SIGHUP reloads the policies and reopens the access log;
+ * SIGINT/SIGTERM stop gracefully and exit 0.
  */
 #include <errno.h>
 #include <signal.h>
@@ -57,13 +57,13 @@ static bool action_flag(const cli_flag *r, void *field, const char *v, const cha
 
 /* The flags, starting from wd_server_params_default (the help shows them). */
 typedef struct opts {
-    const char *policy, *host, *keys_path, *tls_cert, *tls_key;
+    const char *policy, *host, *keys_path, *tls_cert, *tls_key, *access_log;
     const char *upstream, *upstream_key_env, *upstream_ca, *model, *model_name, *refusal,
                *constitution;
     long        up_timeout, up_retries, slots, model_ctx, max_tokens, check_k, rounds;
     wd_gateway_action in_action, out_action;
     long        port, threads, max_body, max_inputs, timeout_ms, max_conns, conn_timeout, head_ms, per_ip,
-                budget;
+                budget, max_inflight;
     double      rate_limit;
     bool        per_conn, insecure;
 } opts;
@@ -76,13 +76,15 @@ static const cli_flag ROWS[] = {
              "                    [--max-connections N] [--conn-timeout S]\n"
              "                    [--header-timeout-ms T] [--max-conns-per-ip N] [--body-budget BYTES]\n"
              "                    [--api-keys FILE] [--rate-limit N/s] [--insecure]\n"
-             "                    [--tls-cert FILE --tls-key FILE]\n"
+             "                    [--tls-cert FILE --tls-key FILE] [--access-log FILE|-]\n"
+             "                    [--max-inflight N]\n"
              "                    [--upstream URL [--upstream-key-env VAR] | --model DIR]\n"
              "                    [--input-action A] [--output-action A] [--refusal TEXT] ...\n\n"
              "Serves the guard over HTTP:\n"
              "  POST /v1/moderations   OpenAI-compatible moderation API\n"
              "  POST /v1/check         warden's native verdicts (role, redaction, offsets)\n"
              "  POST /v1/certify       certified erase-and-check (docs/certify.md)\n"
+             "  POST /v1/chat/completions, /v1/completions  the guarded chat gateway\n"
              "  GET  /v1/models        the guard in force, as an OpenAI model list\n"
              "  GET  /healthz, /readyz, /metrics (Prometheus)\n"
              "With --upstream or --model, a guarded chat gateway (docs/gateway.md):\n"
@@ -117,13 +119,21 @@ static const cli_flag ROWS[] = {
             "request bodies buffered at once, server-wide; past it\n"
             "503 with Retry-After (default %ld)",
             .show = true),
-    CLI_STR("--api-keys", O(keys_path), "FILE", "accepted API keys, one per line, each optionally with its\n"
-                                                "own rate ('KEY 20/s'); '#' comment lines"),
+    CLI_STR("--api-keys", O(keys_path), "FILE", "accepted API keys, one per line:\n"
+                                                "'KEY [N/s] [name=NAME] [policy=PATH]' (own rate, the\n"
+                                                "name logs and metrics show, own policy file relative\n"
+                                                "to FILE's folder); '#' comments"),
     CLI_CALL("--rate-limit", O(rate_limit), rate_flag, "N/s", "requests per second per API key (N/s, N/m or N/h;\n"
                                                               "default none); past it 429 with Retry-After"),
     CLI_BOOL("--insecure", O(insecure), "allow a non-loopback --host without any API key"),
     CLI_STR("--tls-cert", O(tls_cert), "FILE", "serve HTTPS with this PEM certificate (and --tls-key)"),
     CLI_STR("--tls-key", O(tls_key), "FILE", "the certificate's PEM private key"),
+    CLI_STR("--access-log", O(access_log), "FILE", "one JSON line per request appended to FILE ('-' =\n"
+                                                  "stderr); SIGHUP reopens it (log rotation)"),
+    CLI_INT("--max-inflight", O(max_inflight), "N", 1, 1 << 20,
+            "chat requests answered at once, server-wide; more get\n"
+            "503 server_busy with Retry-After (default %ld)",
+            .show = true),
     CLI_BOOL("--thread-per-connection", O(per_conn), "one thread per connection instead of the pool"),
     CLI_TEXT("\nchat gateway:\n"),
     CLI_STR("--upstream", O(upstream), "URL", "guard this OpenAI-compatible server (its base URL,\n"
@@ -154,8 +164,9 @@ static const cli_flag ROWS[] = {
              "  WARDEN_API_KEY        if set, requests need 'Authorization: Bearer $WARDEN_API_KEY'\n"
              "                        (or a key of --api-keys; /healthz and /readyz stay open)\n"
              "  WARDEN_LOG            debug|info|warn|error\n\n"
-             "signals: SIGHUP reloads the policy (a broken one is logged and the old one\n"
-             "kept); SIGINT/SIGTERM stop accepting, finish requests in flight, exit 0.\n"),
+             "signals: SIGHUP reloads the policy and the per-key policies (a broken one is\n"
+             "logged and the old ones kept) and reopens the access log; SIGINT/SIGTERM stop\n"
+             "accepting, finish requests in flight, exit 0.\n"),
 };
 
 int cmd_serve(int argc, char **argv) {
@@ -164,7 +175,8 @@ int cmd_serve(int argc, char **argv) {
               .port = p.port, .threads = p.n_threads, .max_body = (long)p.max_body, .max_inputs = p.max_inputs,
               .timeout_ms = p.timeout_ms, .max_conns = p.max_connections, .conn_timeout = p.conn_timeout_s,
               .head_ms = p.header_timeout_ms, .per_ip = p.max_conns_per_ip, .budget = (long)p.body_budget,
-              .rate_limit = p.rate_limit, .up_timeout = p.gateway.upstream_timeout_ms,
+              .rate_limit = p.rate_limit, .max_inflight = p.max_inflight,
+              .up_timeout = p.gateway.upstream_timeout_ms,
               .up_retries = p.gateway.upstream_retries, .slots = p.gateway.model_slots,
               .max_tokens = p.gateway.max_tokens, .check_k = p.gateway.stream_check_tokens,
               .rounds = p.gateway.revise_rounds};
@@ -191,6 +203,8 @@ int cmd_serve(int argc, char **argv) {
     p.max_conns_per_ip = (int)o.per_ip;
     p.body_budget = (size_t)o.budget;
     p.rate_limit = o.rate_limit;
+    p.access_log = o.access_log;
+    p.max_inflight = (int)o.max_inflight;
     if (o.per_conn) p.thread_per_connection = 1;
     wd_gateway_params *gp = &p.gateway;
     gp->upstream = o.upstream;
@@ -262,7 +276,8 @@ int cmd_serve(int argc, char **argv) {
         if (n != 1) return cli_error("serve: signal pipe: %s", strerror(errno));
         if (sig == SIGHUP) {
             /* a failed reload is logged by the library (the old policy stays) */
-            if (wd_server_reload(srv, NULL) == WD_OK) fprintf(stderr, "warden serve: policy reloaded\n");
+            if (wd_server_reload(srv, NULL) == WD_OK)
+                fprintf(stderr, "warden serve: policy reloaded%s\n", p.access_log ? ", access log reopened" : "");
             continue;
         }
         fprintf(stderr, "warden serve: %s: finishing requests in flight\n",

@@ -26,6 +26,7 @@
 
 #include "base/err.h"
 #include "guard/conversation.h"
+#include "guard/guard_internal.h"
 
 /* ==== roles ============================================================== */
 
@@ -163,8 +164,8 @@ wd_status wd_guard_check_messages(wd_guard *g, const wd_chat_message *msgs, size
     wd_role role = params ? params->role : WD_ROLE_INPUT;
     size_t turn = 0, n_turns = 0; /* last_only writes one index */
     wd_status st = wd_guard_pick_turns(msgs, n, role, true, &turn, &n_turns);
-    if (!st) st = wd_guard_check_turns(g, msgs, n, &turn, 1, params, out);
-    return st;
+    if (st) return wd__guard_check_failed(g, st);
+    return wd_guard_check_turns(g, msgs, n, &turn, 1, params, out);
 }
 
 wd_status wd_guard_check_messages_all(wd_guard *g, const wd_chat_message *msgs, size_t n,
@@ -175,9 +176,10 @@ wd_status wd_guard_check_messages_all(wd_guard *g, const wd_chat_message *msgs, 
     wd_role role = params ? params->role : WD_ROLE_INPUT;
     size_t n_turns = 0;
     size_t *turns = malloc((n ? n : 1) * sizeof *turns);
-    if (!turns) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    if (!turns) return wd__guard_check_failed(g, wd__fail(WD_ERR_NOMEM, "out of memory"));
     wd_status st = wd_guard_pick_turns(msgs, n, role, false, turns, &n_turns);
-    if (!st) st = wd_guard_check_turns(g, msgs, n, turns, n_turns, params, out);
+    if (st) wd__guard_check_failed(g, st);
+    else st = wd_guard_check_turns(g, msgs, n, turns, n_turns, params, out);
     if (!st) *n_out = n_turns;
     free(turns);
     return st;

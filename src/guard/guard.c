@@ -160,6 +160,11 @@ void wd_guard_free(wd_guard *g) {
 static _Thread_local const wd_guard *tls_failed;
 #define CHECK_FAIL(g, ...) (tls_failed = (g), wd__fail(__VA_ARGS__))
 
+wd_status wd__guard_check_failed(const wd_guard *g, wd_status st) {
+    tls_failed = g;
+    return st;
+}
+
 const char *wd_guard_last_error(const wd_guard *g) {
     if (!g) return "";
     return tls_failed == g ? wd_last_error() : wd__err_msg(&g->err);
@@ -441,6 +446,14 @@ static wd_status finish(wd_guard *g, wd_verdict *v, const char *text, size_t len
     return WD_OK;
 }
 
+/* A bad params->context: the validator's message (copied: the thread's
+ * message is rewritten) behind the function's name. */
+static wd_status context_bad(const wd_guard *g, const char *fn) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", wd_last_error());
+    return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "%s: %s", fn, why);
+}
+
 static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, const wd_check_params *p,
                            wd_verdict **out) {
     double t0 = wd__now_us();
@@ -483,7 +496,7 @@ wd_status wd_guard_check(wd_guard *g, const char *text, size_t len, const wd_che
     if (p.role != WD_ROLE_INPUT && p.role != WD_ROLE_OUTPUT)
         return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check: role %d is neither input nor output", (int)p.role);
     if (wd__conv_validate(p.context, p.n_context, "context") != WD_OK)
-        return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check: %s", wd_last_error());
+        return context_bad(g, "wd_guard_check");
     work *w = work_get(g);
     if (!w) return CHECK_FAIL(g, WD_ERR_NOMEM, "out of memory");
     wd_status st = check_one(g, w, text, len, &p, out);
@@ -603,7 +616,7 @@ wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size
     if (p.role != WD_ROLE_INPUT && p.role != WD_ROLE_OUTPUT)
         return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check_batch: bad role %d", (int)p.role);
     if (wd__conv_validate(p.context, p.n_context, "context") != WD_OK)
-        return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check_batch: %s", wd_last_error());
+        return context_bad(g, "wd_guard_check_batch");
     return run_batch(g, texts, lens, NULL, NULL, n, &p, out);
 }
 
@@ -619,7 +632,7 @@ wd_status wd_guard_check_turns(wd_guard *g, const wd_chat_message *msgs, size_t 
         return CHECK_FAIL(g, WD_ERR_INVALID_ARG,
                           "wd_guard_check_turns: params->context must be empty (the context comes from msgs)");
     if (wd__conv_validate(msgs, n, "messages") != WD_OK)
-        return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "%s", wd_last_error());
+        return wd__guard_check_failed(g, WD_ERR_INVALID_ARG); /* the message names the message */
     const char *want = p.role == WD_ROLE_INPUT ? "user" : "assistant";
     for (size_t k = 0; k < n_turns; k++) {
         if (turns[k] >= n)

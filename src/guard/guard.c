@@ -21,6 +21,11 @@
  * a mutex-protected free list, so checks from many threads share one guard
  * and the steady state allocates only the verdict.
  *
+ * Conversation context (wd_check_params.context): handed to every scanner
+ * with the text (wd__scan_input); only model judges read it. A batch of a
+ * conversation's turns (wd_guard_check_turns) gives each text its own
+ * context, the messages before it; guard/conversation.c picks the turns.
+ *
  * Failure policy: invalid UTF-8, a text above max_bytes, or a scanner error
  * give a verdict with an error message; fail: closed -> block (unsafe),
  * fail: open -> the scanners that worked decide.

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "warden/base.h"
+#include "warden/chat.h"
 #include "warden/taxonomy.h"
 
 #ifdef __cplusplus
@@ -129,9 +130,23 @@ typedef struct wd_check_params {
      * from another thread with an atomic store); NULL = never. Tested with
      * the deadline. */
     const volatile sig_atomic_t *cancel;
+    /* The conversation before the checked text: context[0..n_context), in
+     * order (roles "system", "developer", "user", "assistant", "tool";
+     * content NULL = empty). Rule scanners (lexicon, pii, secrets,
+     * injection, classifier) and the encoder classifier judge the checked
+     * text alone, and their hit offsets are into it; a model judge
+     * (llm_judge with the Llama Guard 3 prompt) reads the conversation up
+     * to and including the checked text, as "Conversation context" below
+     * says. Borrowed for the call. In wd_guard_check_batch the one context
+     * precedes every text of the batch (each text is judged as the turn
+     * after it); wd_guard_check_turns gives each text its own. Default:
+     * none. A role other than those five fails the check with
+     * WD_ERR_INVALID_ARG. */
+    const wd_chat_message *context;
+    size_t                 n_context;
 } wd_check_params;
 
-/* role input, no redaction, no deadline, no cancel flag. */
+/* role input, no redaction, no deadline, no cancel flag, no context. */
 wd_check_params wd_check_params_default(void);
 
 /* Checks len bytes of UTF-8 text. params may be NULL (defaults).
@@ -162,6 +177,99 @@ wd_status wd_guard_check(wd_guard *g, const char *text, size_t len, const wd_che
  * freed. */
 wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size_t *lens, size_t n,
                                const wd_check_params *params, wd_verdict **out);
+
+/* ==== conversation context ============================================== */
+
+/* A conversation is an array of wd_chat_message (warden/chat.h) in order,
+ * as OpenAI's chat "messages" holds it. What a check of each role judges:
+ *
+ *   WD_ROLE_INPUT   a "user" message (by default the last one), the
+ *                   messages before it as context;
+ *   WD_ROLE_OUTPUT  an "assistant" message (by default the last one), the
+ *                   messages before it as context.
+ *
+ * Roles: "system" and "developer" (OpenAI's newer name for it) are context
+ * only, and a model judge drops them from its prompt, as Llama Guard 3's
+ * chat template has no place for them; "tool" (a tool's result handed to
+ * the model) is context only, and a model judge reads it as part of the
+ * Agent's turn (the user did not write it); an assistant message that only
+ * calls tools has content NULL (= empty text). Any other role is refused.
+ *
+ * The Llama Guard prompt a model judge builds: the conversation up to and
+ * including the judged message, "User: ..." for user turns and "Agent: ..."
+ * for assistant (and tool) turns, system and developer messages dropped,
+ * consecutive turns of one side merged into one turn (contents joined with
+ * a blank line, empty contents skipped), and an empty "User:" turn put
+ * first when the conversation starts with the Agent, so that the turns
+ * alternate from the user as the format requires. The judged message is
+ * the last turn ("ONLY THE LAST User/Agent message"). When the prompt does
+ * not fit the judge's context, the oldest turns are dropped first, then
+ * the judged text is cut. A judge with a custom template ({text}) sees
+ * the judged text only. */
+
+/* The messages a check of role judges: the indices i with msgs[i].role
+ * "user" (role input) or "assistant" (role output), in order, written into
+ * turns (room for n entries), their count into *n_turns; with last_only
+ * only the last one. Every message's role is validated. Returns WD_OK, or
+ * WD_ERR_INVALID_ARG with a message naming the message ("messages[2]:
+ * unknown role 'bot' ...") for a NULL or unknown role, a bad wd_role, or a
+ * conversation with no message of the role (*n_turns = 0). */
+wd_status wd_guard_pick_turns(const wd_chat_message *msgs, size_t n, wd_role role, bool last_only,
+                              size_t *turns, size_t *n_turns);
+
+/* Checks msgs[turns[k]] for k < n_turns, each with msgs[0..turns[k]) as
+ * its context, as one batch (wd_guard_check_batch: threads, deadline and
+ * cancel flag alike). Each msgs[turns[k]] must have the role params->role
+ * judges ("user" for input, "assistant" for output); params->context must
+ * be empty (the context comes from msgs). out must have room for n_turns
+ * verdicts; each carries its message index (wd_verdict_message_index) and
+ * is freed by the caller. On a negative status every out[k] is NULL;
+ * WD_ERR_INVALID_ARG names the message at fault. */
+wd_status wd_guard_check_turns(wd_guard *g, const wd_chat_message *msgs, size_t n, const size_t *turns,
+                               size_t n_turns, const wd_check_params *params, wd_verdict **out);
+
+/* Checks the last message of the role params->role judges (the last user
+ * message for input, the last assistant message for output) with the
+ * messages before it as context: one verdict in *out, as wd_guard_check.
+ * WD_ERR_INVALID_ARG (and *out = NULL) when there is no such message or a
+ * role is unknown. */
+wd_status wd_guard_check_messages(wd_guard *g, const wd_chat_message *msgs, size_t n,
+                                  const wd_check_params *params, wd_verdict **out);
+
+/* Checks every message of the role params->role judges, each with the
+ * messages before it as context, as one batch: what a gateway's input rail
+ * runs on a conversation (every user turn). out must have room for n
+ * verdicts; *n_out gets how many were made (in message order). Errors as
+ * wd_guard_check_turns. */
+wd_status wd_guard_check_messages_all(wd_guard *g, const wd_chat_message *msgs, size_t n,
+                                      const wd_check_params *params, wd_verdict **out, size_t *n_out);
+
+/* A conversation read from JSON: OpenAI's chat "messages" array. */
+typedef struct wd_conversation wd_conversation;
+
+/* Reads messages (a cJSON array, already parsed: parse the text with
+ * wd_json_parse_strict so that duplicate keys and U+0000 are refused) into
+ * *out. Each item is an object with "role" (system, developer, user,
+ * assistant, tool) and "content": a string, null or absent (assistant
+ * only, e.g. a message holding "tool_calls": empty text), or an array of
+ * content parts whose {"type": "text", "text": ...} parts are joined with
+ * "
+" and whose other parts (image_url, input_audio, file, refusal, ...)
+ * are skipped and counted (wd_conversation_skipped_parts). Other members
+ * (name, tool_calls, tool_call_id, ...) are ignored. At most max_messages
+ * messages (0 = no limit). Returns WD_OK, or WD_ERR_INVALID_ARG with the
+ * reason in wd_last_error() and the path of the field at fault written
+ * into param (cap bytes, may be NULL): "messages", "messages[2].role",
+ * "messages[0].content[1].text". The caller frees *out. */
+struct cJSON;
+wd_status wd_conversation_from_json(const struct cJSON *messages, size_t max_messages, char *param,
+                                    size_t cap, wd_conversation **out);
+/* The messages (owned by c, alive until wd_conversation_free); *n their count. */
+const wd_chat_message *wd_conversation_messages(const wd_conversation *c, size_t *n);
+/* How many non-text content parts were skipped. */
+size_t wd_conversation_skipped_parts(const wd_conversation *c);
+/* No-op on NULL. */
+void wd_conversation_free(wd_conversation *c);
 
 /* ==== verdicts =========================================================== */
 
@@ -204,6 +312,9 @@ const char *wd_verdict_redacted(const wd_verdict *v, size_t *len);
 const char *wd_verdict_error(const wd_verdict *v);
 /* Wall time the check took, in microseconds. */
 double wd_verdict_micros(const wd_verdict *v);
+/* The index in the conversation of the message v judged, when it came
+ * from wd_guard_check_turns / _messages / _messages_all; -1 otherwise. */
+long wd_verdict_message_index(const wd_verdict *v);
 
 /* Renders v as one line of JSON (no newline), shared by the CLI and the
  * HTTP server:
@@ -212,7 +323,8 @@ double wd_verdict_micros(const wd_verdict *v);
  *    "scores":{"S9":0.95,...nonzero only},
  *    "hits":[{"scanner":"lexicon","rule":"...","category":"S9","score":0.95,
  *             "start":12,"end":40,"text":"...","depth":0}],
- *    "redacted":"..." (only when present), "error":"..." (only when present)}
+ *    "redacted":"..." (only when present), "error":"..." (only when present),
+ *    "message_index":3 (only when checked through a conversation)}
  * On success *out is a malloc'd NUL-terminated string the caller frees with
  * free(); on failure *out = NULL. */
 wd_status wd_verdict_to_json(const wd_verdict *v, char **out);

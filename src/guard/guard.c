@@ -21,6 +21,11 @@
  * a mutex-protected free list, so checks from many threads share one guard
  * and the steady state allocates only the verdict.
  *
+ * Conversation context (wd_check_params.context): handed to every scanner
+ * with the text (wd__scan_input); only model judges read it. A batch of a
+ * conversation's turns (wd_guard_check_turns) gives each text its own
+ * context, the messages before it; guard/conversation.c picks the turns.
+ *
  * Failure policy: invalid UTF-8, a text above max_bytes, or a scanner error
  * give a verdict with an error message; fail: closed -> block (unsafe),
  * fail: open -> the scanners that worked decide.
@@ -46,6 +51,7 @@
 #include "base/err.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "guard/conversation.h"
 #include "guard/guard_internal.h"
 #include "guard/payload.h"
 #include "guard/scanner.h"
@@ -62,7 +68,8 @@ const char *wd_role_str(wd_role r) {
 
 wd_guard_params wd_guard_params_default(void) { return (wd_guard_params){.n_threads = 1}; }
 wd_check_params wd_check_params_default(void) {
-    return (wd_check_params){.role = WD_ROLE_INPUT, .redact = false, .deadline_ns = 0, .cancel = NULL};
+    return (wd_check_params){.role = WD_ROLE_INPUT, .redact = false, .deadline_ns = 0, .cancel = NULL,
+                             .context = NULL, .n_context = 0};
 }
 
 /* ==== types ============================================================== */
@@ -94,6 +101,7 @@ struct wd_verdict {
     size_t     redacted_len;
     char      *error;
     double     micros;
+    long       msg_index; /* the judged message of a conversation, or -1 */
 };
 /* ==== new / free ========================================================= */
 
@@ -156,6 +164,11 @@ void wd_guard_free(wd_guard *g) {
  * the guard's own wd__err holds only load-time errors. */
 static _Thread_local const wd_guard *tls_failed;
 #define CHECK_FAIL(g, ...) (tls_failed = (g), wd__fail(__VA_ARGS__))
+
+wd_status wd__guard_check_failed(const wd_guard *g, wd_status st) {
+    tls_failed = g;
+    return st;
+}
 
 const char *wd_guard_last_error(const wd_guard *g) {
     if (!g) return "";
@@ -256,6 +269,8 @@ typedef struct run_ctx {
     wd_status      st;
     const wd__scan_stop *stop; /* NULL: no deadline, no cancel flag */
     bool           ciphered; /* text is a cipher variant: no cipher of it is tried again */
+    const wd_chat_message *context; /* the turns before the text (model judges read them) */
+    size_t         n_context;
 } run_ctx;
 
 static void run_text(run_ctx *rc, const char *text, size_t len);
@@ -321,7 +336,8 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         }
     }
     wd__scan_input in = {.orig = text, .orig_len = len, .norm = nm, .role = rc->role, .depth = rc->depth,
-                        .stop = rc->stop, .ciphered = whole_cipher};
+                        .stop = rc->stop, .ciphered = whole_cipher, .context = rc->context,
+                        .n_context = rc->n_context};
     for (size_t i = 0; i < g->n_sc; i++) {
         if (rc->stop && (st = wd__scan_stop_poll(rc->stop)) != WD_OK) {
             rc->st = st;
@@ -435,19 +451,28 @@ static wd_status finish(wd_guard *g, wd_verdict *v, const char *text, size_t len
     return WD_OK;
 }
 
+/* A bad params->context: the validator's message (copied: the thread's
+ * message is rewritten) behind the function's name. */
+static wd_status context_bad(const wd_guard *g, const char *fn) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", wd_last_error());
+    return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "%s: %s", fn, why);
+}
+
 static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, const wd_check_params *p,
                            wd_verdict **out) {
     double t0 = wd__now_us();
     wd_verdict *v = calloc(1, sizeof *v);
     if (!v) return CHECK_FAIL(g, WD_ERR_NOMEM, "out of memory");
     v->role = p->role;
+    v->msg_index = -1;
     wd_status st = WD_OK;
     wd__scan_stop stop = {p->deadline_ns, p->cancel};
     if (len > g->max_bytes) {
         verdict_error(v, "text is %zu bytes, above the policy's max_bytes (%zu): not checked", len, g->max_bytes);
     } else {
         run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK,
-                      p->deadline_ns || p->cancel ? &stop : NULL, false};
+                      p->deadline_ns || p->cancel ? &stop : NULL, false, p->context, p->n_context};
         run_text(&rc, text ? text : "", len);
         st = rc.st;
     }
@@ -475,6 +500,8 @@ wd_status wd_guard_check(wd_guard *g, const char *text, size_t len, const wd_che
     wd_check_params p = params ? *params : wd_check_params_default();
     if (p.role != WD_ROLE_INPUT && p.role != WD_ROLE_OUTPUT)
         return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check: role %d is neither input nor output", (int)p.role);
+    if (wd__conv_validate(p.context, p.n_context, "context") != WD_OK)
+        return context_bad(g, "wd_guard_check");
     work *w = work_get(g);
     if (!w) return CHECK_FAIL(g, WD_ERR_NOMEM, "out of memory");
     wd_status st = check_one(g, w, text, len, &p, out);
@@ -491,6 +518,10 @@ typedef struct batch_job {
     wd_guard              *g;
     const char *const     *texts;
     const size_t          *lens;
+    /* a conversation's turns (wd_guard_check_turns): text i is
+     * msgs[turns[i]].content, its context msgs[0..turns[i]); NULL: texts */
+    const wd_chat_message *msgs;
+    const size_t          *turns;
     size_t                 from, to;
     const wd_check_params *p;
     wd_verdict           **out;
@@ -511,9 +542,23 @@ static void *batch_run(void *arg) {
     bool polls = j->p->deadline_ns || j->p->cancel;
     for (size_t i = j->from; i < j->to; i++) {
         if (atomic_load_explicit(j->halt, memory_order_relaxed)) break;
-        if (!j->texts[i] && j->lens[i]) j->st = WD_ERR_INVALID_ARG;
+        wd_check_params p = *j->p;
+        const char *text;
+        size_t len;
+        if (j->turns) {
+            const wd_chat_message *m = &j->msgs[j->turns[i]];
+            text = m->content ? m->content : "";
+            len = strlen(text);
+            p.context = j->msgs;
+            p.n_context = j->turns[i];
+        } else {
+            text = j->texts[i];
+            len = j->lens[i];
+        }
+        if (!text && len) j->st = WD_ERR_INVALID_ARG;
         else if (polls) j->st = wd__scan_stop_poll(&stop);
-        if (j->st == WD_OK) j->st = check_one(j->g, w, j->texts[i], j->lens[i], j->p, &j->out[i]);
+        if (j->st == WD_OK) j->st = check_one(j->g, w, text, len, &p, &j->out[i]);
+        if (j->st == WD_OK && j->turns) j->out[i]->msg_index = (long)j->turns[i];
         if (j->st != WD_OK) {
             atomic_store_explicit(j->halt, true, memory_order_relaxed);
             break;
@@ -524,14 +569,12 @@ static void *batch_run(void *arg) {
     return NULL;
 }
 
-wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size_t *lens, size_t n,
-                               const wd_check_params *params, wd_verdict **out) {
-    if (!g || (n && (!texts || !lens || !out)))
-        return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_check_batch: NULL argument");
-    for (size_t i = 0; i < n; i++) out[i] = NULL;
-    wd_check_params p = params ? *params : wd_check_params_default();
-    if (p.role != WD_ROLE_INPUT && p.role != WD_ROLE_OUTPUT)
-        return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check_batch: bad role %d", (int)p.role);
+/* The batch of texts[0..n) (or of a conversation's turns: see batch_job)
+ * with params p, already validated. */
+static wd_status run_batch(wd_guard *g, const char *const *texts, const size_t *lens,
+                           const wd_chat_message *msgs, const size_t *turns, size_t n,
+                           const wd_check_params *pp, wd_verdict **out) {
+    wd_check_params p = *pp;
     size_t nt = (size_t)g->n_threads;
     if (nt > n) nt = n ? n : 1;
     batch_job jobs[256];
@@ -540,7 +583,7 @@ wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size
     atomic_bool halt;
     atomic_init(&halt, false);
     for (size_t t = 0; t < nt; t++)
-        jobs[t] = (batch_job){g, texts, lens, n * t / nt, n * (t + 1) / nt, &p, out, &halt, 0, WD_OK};
+        jobs[t] = (batch_job){g, texts, lens, msgs, turns, n * t / nt, n * (t + 1) / nt, &p, out, &halt, 0, WD_OK};
     for (size_t t = 1; t < nt; t++) started[t] = pthread_create(&th[t], NULL, batch_run, &jobs[t]) == 0;
     batch_run(&jobs[0]);
     for (size_t t = 1; t < nt; t++) {
@@ -567,6 +610,45 @@ wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size
         return CHECK_FAIL(g, st, "check: %s", st == WD_ERR_NOMEM ? "out of memory" : wd_status_str(st));
     }
     return WD_OK;
+}
+
+wd_status wd_guard_check_batch(wd_guard *g, const char *const *texts, const size_t *lens, size_t n,
+                               const wd_check_params *params, wd_verdict **out) {
+    if (!g || (n && (!texts || !lens || !out)))
+        return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_check_batch: NULL argument");
+    for (size_t i = 0; i < n; i++) out[i] = NULL;
+    wd_check_params p = params ? *params : wd_check_params_default();
+    if (p.role != WD_ROLE_INPUT && p.role != WD_ROLE_OUTPUT)
+        return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check_batch: bad role %d", (int)p.role);
+    if (wd__conv_validate(p.context, p.n_context, "context") != WD_OK)
+        return context_bad(g, "wd_guard_check_batch");
+    return run_batch(g, texts, lens, NULL, NULL, n, &p, out);
+}
+
+wd_status wd_guard_check_turns(wd_guard *g, const wd_chat_message *msgs, size_t n, const size_t *turns,
+                               size_t n_turns, const wd_check_params *params, wd_verdict **out) {
+    if (!g || (n_turns && (!msgs || !turns || !out)))
+        return wd__fail(WD_ERR_INVALID_ARG, "wd_guard_check_turns: NULL argument");
+    for (size_t k = 0; k < n_turns; k++) out[k] = NULL;
+    wd_check_params p = params ? *params : wd_check_params_default();
+    if (p.role != WD_ROLE_INPUT && p.role != WD_ROLE_OUTPUT)
+        return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check_turns: bad role %d", (int)p.role);
+    if (p.n_context)
+        return CHECK_FAIL(g, WD_ERR_INVALID_ARG,
+                          "wd_guard_check_turns: params->context must be empty (the context comes from msgs)");
+    if (wd__conv_validate(msgs, n, "messages") != WD_OK)
+        return wd__guard_check_failed(g, WD_ERR_INVALID_ARG); /* the message names the message */
+    const char *want = p.role == WD_ROLE_INPUT ? "user" : "assistant";
+    for (size_t k = 0; k < n_turns; k++) {
+        if (turns[k] >= n)
+            return CHECK_FAIL(g, WD_ERR_INVALID_ARG, "wd_guard_check_turns: turns[%zu] = %zu is past the %zu messages",
+                              k, turns[k], n);
+        if (strcmp(msgs[turns[k]].role, want))
+            return CHECK_FAIL(g, WD_ERR_INVALID_ARG,
+                              "messages[%zu]: a check of role %s judges %s messages, not %s ones", turns[k],
+                              wd_role_str(p.role), want, msgs[turns[k]].role);
+    }
+    return run_batch(g, NULL, NULL, msgs, turns, n_turns, &p, out);
 }
 
 /* ==== verdict accessors ================================================== */
@@ -606,6 +688,7 @@ const char *wd_verdict_redacted(const wd_verdict *v, size_t *len) {
 }
 const char *wd_verdict_error(const wd_verdict *v) { return v ? v->error : NULL; }
 double wd_verdict_micros(const wd_verdict *v) { return v ? v->micros : 0; }
+long wd_verdict_message_index(const wd_verdict *v) { return v ? v->msg_index : -1; }
 
 /* ==== JSON =============================================================== */
 
@@ -651,6 +734,7 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
     else cJSON_AddNullToObject(o, "redacted");
     if (v->error) cJSON_AddStringToObject(o, "error", v->error);
     else cJSON_AddNullToObject(o, "error");
+    if (v->msg_index >= 0) cJSON_AddNumberToObject(o, "message_index", (double)v->msg_index);
     char *s = wd__json_print(o, false);
     cJSON_Delete(o);
     if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");

@@ -64,4 +64,9 @@ struct wd_guard {
  * WD_OK and *out (free with wd_guard_free), or WD_ERR_NOMEM with *out = NULL. */
 wd_status wd__guard_new(const char *name, const wd_guard_params *params, wd_guard **out);
 
+/* Notes that a check on g failed on this thread (guard.c), so that
+ * wd_guard_last_error(g) gives wd_last_error(): for the checks written
+ * outside guard.c (conversation.c). Returns st. */
+wd_status wd__guard_check_failed(const wd_guard *g, wd_status st);
+
 #endif

@@ -4,13 +4,16 @@
  *
  * Head and tail are found by rendering the prompt around a marker that no
  * text contains and cutting there; both roles are tokenized when the judge
- * is built, so that a judge is immutable afterwards.
+ * is built, so that a judge is immutable afterwards. A text judged in a
+ * conversation (wd__judge_render_conv) is rendered whole instead: the
+ * turns before it change from check to check.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "guard/conversation.h"
 #include "guard/judge.h"
 #include "warden/chat.h"
 #include "warden/tokenizer.h"
@@ -60,6 +63,20 @@ static wd_status render(const char *tmpl, wd_catmask cats, const char *text, siz
 
 wd_status wd__judge_render(const wd__judge *j, const char *text, size_t len, wd_role role, char **out) {
     return render(j->tmpl, j->cats, text, len, role, out);
+}
+
+wd_status wd__judge_render_conv(const wd__judge *j, const wd_chat_message *context, size_t from,
+                                size_t n_context, const char *text, size_t len, wd_role role, char **out) {
+    *out = NULL;
+    if (j->tmpl || from >= n_context) return render(j->tmpl, j->cats, text, len, role, out);
+    wd_chat_message *turns = NULL;
+    size_t nt = 0;
+    char *buf = NULL;
+    wd_status st = wd__conv_guard_turns(context, from, n_context, text, len, role, &turns, &nt, &buf);
+    if (!st) st = wd_llama_guard3_prompt(turns, nt, j->cats, out, NULL);
+    free(turns);
+    free(buf);
+    return st;
 }
 
 static wd_status encode_tok(const wd_tokenizer *tok, const char *s, size_t len, int32_t **ids,

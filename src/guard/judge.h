@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warden/chat.h"
 #include "warden/guard.h"
 #include "warden/model.h"
 #include "warden/taxonomy.h"
@@ -64,6 +65,15 @@ void wd__judge_free(wd__judge *j);
 /* The judge's prompt for text[0..len) in role. *out is malloc'd (caller
  * frees). */
 wd_status wd__judge_render(const wd__judge *j, const char *text, size_t len, wd_role role, char **out);
+
+/* The judge's prompt for text[0..len) in role as the last turn of a
+ * conversation: the Llama Guard 3 prompt over the turns of
+ * context[from..n_context) and the text (guard/conversation.h says how
+ * roles become User / Agent turns); a custom template reads the text
+ * only. With no context, the same prompt as wd__judge_render. *out is
+ * malloc'd (caller frees). */
+wd_status wd__judge_render_conv(const wd__judge *j, const wd_chat_message *context, size_t from,
+                                size_t n_context, const char *text, size_t len, wd_role role, char **out);
 
 /* Tokenizes s[0..len) with the judge's tokenizer, no special tokens added,
  * into the growable *ids (*cap entries, realloc'd as needed; caller frees);

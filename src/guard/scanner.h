@@ -98,6 +98,11 @@ typedef struct wd__scan_input {
     const wd__scan_stop *stop; /* NULL = run to the end; see wd__scan_poll */
     bool           ciphered; /* the whole text is rot13 / reversed / Pig Latin: its words are
                                 noise, and its deciphered reading is scanned one level deeper */
+    /* the conversation before the text (wd_check_params.context; validated
+     * roles, content NULL = empty): read by model judges only, at every depth
+     * (a decoded payload is judged as the same turn read differently) */
+    const wd_chat_message *context;
+    size_t         n_context;
 } wd__scan_input;
 
 /* WD_OK, or WD_ERR_CANCELLED / WD_ERR_TIMEOUT (guard/stop.h): a scanner

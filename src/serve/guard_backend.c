@@ -66,18 +66,8 @@ static void release(wd__serve_result *out, size_t n) {
     }
 }
 
-static wd_status box_check(void *p, const char *const *texts, const size_t *lens, size_t n,
-                           wd__serve_role role, bool redact, int64_t deadline_ns,
-                           const volatile sig_atomic_t *cancel, wd__serve_result *out) {
-    guard_box *b = p;
-    wd_check_params cp = wd_check_params_default();
-    cp.role = role == WD__ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
-    cp.redact = redact;
-    cp.deadline_ns = deadline_ns;
-    cp.cancel = cancel;
-    wd_verdict **v = calloc(n ? n : 1, sizeof *v);
-    if (!v) return wd__fail(WD_ERR_NOMEM, "out of memory");
-    wd_status st = wd_guard_check_batch(b->g, texts, lens, n, &cp, v);
+/* Turns the verdicts v[0..n) (or the failure st) into out[] and frees them. */
+static wd_status results(wd_status st, wd_verdict **v, size_t n, wd__serve_result *out) {
     size_t made = 0; /* results written to out[] */
     for (; made < n && !st; made++) {
         wd__serve_result *r = &out[made];
@@ -92,6 +82,37 @@ static wd_status box_check(void *p, const char *const *texts, const size_t *lens
     free(v);
     if (st) release(out, made);
     return st;
+}
+
+static wd_check_params params_of(wd__serve_role role, bool redact, int64_t deadline_ns,
+                                 const volatile sig_atomic_t *cancel) {
+    wd_check_params cp = wd_check_params_default();
+    cp.role = role == WD__ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
+    cp.redact = redact;
+    cp.deadline_ns = deadline_ns;
+    cp.cancel = cancel;
+    return cp;
+}
+
+static wd_status box_check(void *p, const char *const *texts, const size_t *lens, size_t n,
+                           wd__serve_role role, bool redact, int64_t deadline_ns,
+                           const volatile sig_atomic_t *cancel, wd__serve_result *out) {
+    guard_box *b = p;
+    wd_check_params cp = params_of(role, redact, deadline_ns, cancel);
+    wd_verdict **v = calloc(n ? n : 1, sizeof *v);
+    if (!v) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    return results(wd_guard_check_batch(b->g, texts, lens, n, &cp, v), v, n, out);
+}
+
+/* A conversation's turns, each in its context, as one batch. */
+static wd_status box_check_turns(void *p, const wd_chat_message *msgs, size_t n, const size_t *turns,
+                                 size_t n_turns, wd__serve_role role, bool redact, int64_t deadline_ns,
+                                 const volatile sig_atomic_t *cancel, wd__serve_result *out) {
+    guard_box *b = p;
+    wd_check_params cp = params_of(role, redact, deadline_ns, cancel);
+    wd_verdict **v = calloc(n_turns ? n_turns : 1, sizeof *v);
+    if (!v) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    return results(wd_guard_check_turns(b->g, msgs, n, turns, n_turns, &cp, v), v, n_turns, out);
 }
 
 /* A certifier per call: it only borrows the (thread-safe) guard. */
@@ -125,7 +146,7 @@ static wd_status box_certify(void *p, const char *const *texts, const size_t *le
 static const char *box_policy_name(const void *p) { return wd_guard_name(((const guard_box *)p)->g); }
 
 const wd__serve_backend wd__serve_guard_backend = {
-    "warden", box_load, box_free, box_fail_open, box_check, box_certify, box_policy_name,
+    "warden", box_load, box_free, box_fail_open, box_check, box_certify, box_policy_name, box_check_turns,
 };
 
 wd_status wd_server_start(const wd_server_params *params, wd_guard *guard, wd_server **out) {

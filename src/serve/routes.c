@@ -5,12 +5,25 @@
  *   POST /v1/moderations  OpenAI moderation API. Request:
  *       {"input": "text" | ["text", ...] | [{"type": "text", "text": "..."}, ...],
  *        "model": "any string (echoed back)", "role": "input" | "output"}
+ *     or, instead of "input", a conversation (below).
  *     Answer: {"id": "modr-...", "model": ..., "results": [{"flagged",
  *       "categories", "category_scores", "category_applied_input_types",
  *       "warden": <warden's verdict>}]} with one result per input, in order.
  *   POST /v1/check        warden's native verdicts. Request:
- *       {"input": ..., "role": "input" | "output", "redact": false}
+ *       {"input": ... | "messages": ..., "role": "input" | "output", "redact": false}
  *     Answer: {"id": "chk-...", "role": ..., "results": [<verdict>, ...]}
+ *
+ *   Conversations (both routes): "messages": [{"role", "content"}, ...] as
+ *   OpenAI's chat API holds them (wd_conversation_from_json: system,
+ *   developer, user, assistant, tool; content a string, parts, or null for
+ *   an assistant that calls tools), with "all_turns": false (default) or
+ *   true. Exactly one of "input" and "messages". The guard judges the last
+ *   user message (role input) or the last assistant message (role output)
+ *   with the messages before it as context: one result; with all_turns,
+ *   every message of that role, each in its context, one result each in
+ *   message order. Each verdict says "message_index". max_inputs bounds
+ *   the messages; non-text content parts are skipped and counted in the
+ *   answer's "skipped_parts" (present when not 0).
  *   POST /v1/certify      erase-and-check over the guard in force. Request:
  *       {"input": ..., "role": ..., "mode": "suffix"|"insertion"|"infusion",
  *        "max_erase": D, "blocks": K, "randomized": R, "greedy": N, "all": false}
@@ -35,6 +48,7 @@
 
 #include "base/json.h"
 #include "serve/serve_internal.h"
+#include "warden/guard.h"
 
 /* ==== Request parsing ===================================================== */
 
@@ -68,16 +82,71 @@ static cJSON *parse_body(const char *body, size_t len, wd__answer *a) {
 }
 
 typedef struct inputs {
-    const char **texts; /* point into the cJSON tree, or at joined */
+    const char **texts; /* point into the cJSON tree, at joined, or at conv's messages */
     size_t *lens;
     size_t n;
     char *joined;       /* the text parts of one multimodal input, joined */
+    /* "messages": the conversation and the turns judged (n of them; texts
+     * holds their contents) */
+    wd_conversation *conv;
+    size_t *turns;
 } inputs;
 
 static void inputs_free(inputs *in) {
     free(in->texts);
     free(in->lens);
     free(in->joined);
+    wd_conversation_free(in->conv);
+    free(in->turns);
+}
+
+/* Reads "messages" (and "all_turns") into in: the turns role judges.
+ * Returns false with a set. */
+static bool parse_messages(const wd_server *srv, const cJSON *root, const cJSON *messages, wd__serve_role role,
+                           inputs *in, wd__answer *a) {
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(root, "all_turns");
+    if (all && !cJSON_IsNull(all) && !cJSON_IsBool(all)) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_type", "all_turns",
+                         "'all_turns' must be true or false, got %s", wd__json_type_name(all));
+        return false;
+    }
+    if (cJSON_IsArray(messages) && (size_t)cJSON_GetArraySize(messages) > (size_t)srv->p.max_inputs) {
+        wd__answer_error(a, 400, "invalid_request_error", "too_many_inputs", "messages",
+                         "'messages' has %d items; this server takes at most %d per request",
+                         cJSON_GetArraySize(messages), srv->p.max_inputs);
+        return false;
+    }
+    char param[96];
+    wd_status st = wd_conversation_from_json(messages, 0, param, sizeof param, &in->conv);
+    if (st == WD_ERR_NOMEM) {
+        wd__answer_error(a, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return false;
+    }
+    if (st) {
+        wd__answer_error(a, 400, "invalid_request_error", cJSON_IsArray(messages) ? "invalid_value" : "invalid_type",
+                         param, "%s", wd_last_error());
+        return false;
+    }
+    size_t n = 0;
+    const wd_chat_message *m = wd_conversation_messages(in->conv, &n);
+    in->turns = malloc(n * sizeof *in->turns);
+    in->texts = malloc(n * sizeof *in->texts);
+    in->lens = malloc(n * sizeof *in->lens);
+    if (!in->turns || !in->texts || !in->lens) {
+        wd__answer_error(a, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        return false;
+    }
+    st = wd_guard_pick_turns(m, n, role == WD__ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT, !cJSON_IsTrue(all),
+                             in->turns, &in->n);
+    if (st) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_value", "messages", "%s", wd_last_error());
+        return false;
+    }
+    for (size_t k = 0; k < in->n; k++) {
+        in->texts[k] = m[in->turns[k]].content;
+        in->lens[k] = strlen(in->texts[k]);
+    }
+    return true;
 }
 
 /* An array of content parts ({"type": "text", "text": ...}, as OpenAI's
@@ -125,13 +194,39 @@ static bool parse_parts(const cJSON *input, inputs *in, wd__answer *a) {
 }
 
 /* Reads "input": a string, or an array of strings or {"type": "text",
- * "text": ...} parts. Returns false with a set when it is not one. */
-static bool parse_inputs(const wd_server *srv, const cJSON *root, inputs *in, wd__answer *a) {
+ * "text": ...} parts; or, where conversations are taken (conv), "messages"
+ * for role. Returns false with a set when it is not one. */
+static bool parse_inputs(const wd_server *srv, const cJSON *root, bool conv, wd__serve_role role, inputs *in,
+                         wd__answer *a) {
     memset(in, 0, sizeof *in);
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
+    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(root, "all_turns");
+    if (messages && !conv) {
+        wd__answer_error(a, 400, "invalid_request_error", "unsupported_parameter", "messages",
+                         "this route takes 'input' only, not 'messages'");
+        return false;
+    }
+    if (messages && input) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_value", "messages",
+                         "give either 'input' or 'messages', not both");
+        return false;
+    }
+    if (messages) {
+        if (parse_messages(srv, root, messages, role, in, a)) return true;
+        inputs_free(in);
+        return false;
+    }
+    if (all && !cJSON_IsNull(all) && !cJSON_IsFalse(all) && conv) {
+        wd__answer_error(a, 400, "invalid_request_error", "invalid_value", "all_turns",
+                         "'all_turns' goes with 'messages' (a conversation), not with 'input'");
+        return false;
+    }
     if (!input) {
         wd__answer_error(a, 400, "invalid_request_error", "missing_required_parameter", "input",
-                         "missing required parameter 'input' (a string or an array of strings)");
+                         conv ? "missing required parameter 'input' (a string or an array of strings) or "
+                                "'messages' (a conversation)"
+                              : "missing required parameter 'input' (a string or an array of strings)");
         return false;
     }
     size_t n;
@@ -229,8 +324,15 @@ static void run_guard(wd_server *srv, const wd__key *key, const inputs *in, wd__
     wd__guard_ref *ref = wd__server_guard_for(srv, key); /* the key's own policy, if it has one */
     c->fail_open = srv->be->fail_open(ref->guard);
     if (c->res) {
-        c->st = srv->be->check(ref->guard, in->texts, in->lens, in->n, role, redact, deadline_ns,
-                               &srv->cancel, c->res);
+        if (in->conv && srv->be->check_turns) {
+            size_t n = 0;
+            const wd_chat_message *m = wd_conversation_messages(in->conv, &n);
+            c->st = srv->be->check_turns(ref->guard, m, n, in->turns, in->n, role, redact, deadline_ns,
+                                         &srv->cancel, c->res);
+        } else {
+            c->st = srv->be->check(ref->guard, in->texts, in->lens, in->n, role, redact, deadline_ns,
+                                   &srv->cancel, c->res);
+        }
         if (c->st) {
             snprintf(c->err, sizeof c->err, "%s",
                      wd_last_error()[0] ? wd_last_error() : wd_status_str(c->st));
@@ -293,8 +395,9 @@ static void log_verdicts(wd__answer *a, const checked *c, size_t n) {
     free(m);
 }
 
-/* The verdict that stands in for a failed check: the fail mode decides. */
-static void write_failed_verdict(wd__jsonw *w, const checked *c, wd__serve_role role) {
+/* The verdict that stands in for a failed check of input i: the fail mode
+ * decides. */
+static void write_failed_verdict(wd__jsonw *w, const checked *c, wd__serve_role role, const inputs *in, size_t i) {
     /* the verdict schema (docs/json.md): every category score present */
     wd__jsonw_printf(w, "{\"unsafe\":%s,\"action\":\"%s\",\"role\":\"%s\",\"categories\":[],\"scores\":{",
                      c->fail_open ? "false" : "true", c->fail_open ? "allow" : "block",
@@ -303,9 +406,17 @@ static void write_failed_verdict(wd__jsonw *w, const checked *c, wd__serve_role 
         wd__jsonw_printf(w, "%s\"%s\":0", cat ? "," : "", wd_category_id((wd_category)cat));
     wd__jsonw_lit(w, "},\"hits\":[],\"redacted\":null,\"error\":");
     wd__jsonw_cstr(w, c->err);
-    wd__jsonw_printf(w, ",\"error_code\":\"%s\",\"fail_mode\":\"%s\"}",
+    wd__jsonw_printf(w, ",\"error_code\":\"%s\",\"fail_mode\":\"%s\"",
                      c->st == WD_ERR_TIMEOUT ? "timeout" : "guard_error",
                      c->fail_open ? "open" : "closed");
+    if (in->turns) wd__jsonw_printf(w, ",\"message_index\":%zu", in->turns[i]);
+    wd__jsonw_lit(w, "}");
+}
+
+/* ,"skipped_parts":N after a conversation whose non-text parts were skipped. */
+static void write_skipped(wd__jsonw *w, const inputs *in) {
+    size_t k = wd_conversation_skipped_parts(in->conv);
+    if (k) wd__jsonw_printf(w, ",\"skipped_parts\":%zu", k);
 }
 
 /* ==== POST /v1/moderations ================================================ */
@@ -323,7 +434,7 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
     }
     inputs in;
     wd__serve_role role;
-    if (!parse_role(root, &role, a) || !parse_inputs(srv, root, &in, a)) {
+    if (!parse_role(root, &role, a) || !parse_inputs(srv, root, true, role, &in, a)) {
         cJSON_Delete(root);
         return;
     }
@@ -382,10 +493,12 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
         wd__jsonw_lit(&w, "},\"warden\":");
         if (r && r->json) wd__jsonw_lit(&w, r->json);
         else if (r) wd__jsonw_lit(&w, "null");
-        else write_failed_verdict(&w, &c, role);
+        else write_failed_verdict(&w, &c, role, &in, i);
         wd__jsonw_lit(&w, "}");
     }
-    wd__jsonw_lit(&w, "]}\n");
+    wd__jsonw_lit(&w, "]");
+    write_skipped(&w, &in);
+    wd__jsonw_lit(&w, "}\n");
     checked_free(&c, in.n);
     inputs_free(&in);
     cJSON_Delete(root);
@@ -408,7 +521,7 @@ void wd__route_check(wd_server *srv, const char *body, size_t len, int64_t deadl
         cJSON_Delete(root);
         return;
     }
-    if (!parse_role(root, &role, a) || !parse_inputs(srv, root, &in, a)) {
+    if (!parse_role(root, &role, a) || !parse_inputs(srv, root, true, role, &in, a)) {
         cJSON_Delete(root);
         return;
     }
@@ -426,9 +539,11 @@ void wd__route_check(wd_server *srv, const char *body, size_t len, int64_t deadl
         if (i) wd__jsonw_lit(&w, ",");
         if (c.res && c.res[i].json) wd__jsonw_lit(&w, c.res[i].json);
         else if (c.res) wd__jsonw_lit(&w, "null");
-        else write_failed_verdict(&w, &c, role);
+        else write_failed_verdict(&w, &c, role, &in, i);
     }
-    wd__jsonw_lit(&w, "]}\n");
+    wd__jsonw_lit(&w, "]");
+    write_skipped(&w, &in);
+    wd__jsonw_lit(&w, "}\n");
     checked_free(&c, in.n);
     inputs_free(&in);
     cJSON_Delete(root);
@@ -503,7 +618,8 @@ void wd__route_certify(wd_server *srv, const char *body, size_t len, int64_t dea
     inputs in;
     wd__serve_role role;
     wd_certify_params p;
-    if (!parse_role(root, &role, a) || !parse_certify(root, &p, a) || !parse_inputs(srv, root, &in, a)) {
+    if (!parse_role(root, &role, a) || !parse_certify(root, &p, a) ||
+        !parse_inputs(srv, root, false, role, &in, a)) {
         cJSON_Delete(root);
         return;
     }

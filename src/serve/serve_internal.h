@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "warden/certify.h"
+#include "warden/chat.h"
 #include "warden/serve.h"
 #include "warden/taxonomy.h"
 #include "base/err.h"
@@ -99,6 +100,16 @@ typedef struct wd__serve_backend {
     /* Optional (NULL: the backend's name): the name of the policy in force,
      * for /readyz and /v1/models. */
     const char *(*policy_name)(const void *guard);
+    /* Optional: checks turns of a conversation (wd_guard_check_turns):
+     * msgs[turns[k]] for k < n_turns, each with msgs[0..turns[k]) as its
+     * context; fills out[0..n_turns), whose json carries "message_index".
+     * Roles are validated and each turn has the role `role` judges (the
+     * caller picked them with wd_guard_pick_turns). Deadline, cancel and
+     * failure as check. NULL: the routes call check on the turns' texts
+     * alone (no context). */
+    wd_status (*check_turns)(void *guard, const wd_chat_message *msgs, size_t n, const size_t *turns,
+                             size_t n_turns, wd__serve_role role, bool redact, int64_t deadline_ns,
+                             const volatile sig_atomic_t *cancel, wd__serve_result *out);
 } wd__serve_backend;
 
 /* The real guard (guard.h). */

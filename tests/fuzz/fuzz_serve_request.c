@@ -35,7 +35,7 @@ static wd_status check(void *g, const char *const *texts, const size_t *lens, si
     }
     return WD_OK;
 }
-static const wd__serve_backend be = {"fuzz", load, release, fail_open, check, NULL, NULL};
+static const wd__serve_backend be = {"fuzz", load, release, fail_open, check, NULL, NULL, NULL};
 
 static wd_server *S;
 

@@ -9,6 +9,7 @@
  */
 #include <math.h>
 
+#include "guard/judge.h"
 #include "model_fixture.h"
 
 static char *make_with_tokenizer(const char *name, const char *args, const char *tok) {
@@ -200,6 +201,168 @@ static void test_llm_judge(void **s) {
     free(dir);
 }
 
+/* ==== llm_judge in a conversation ========================================= */
+
+/* p(unsafe) of a prompt given as text: full forward, no scanner code. */
+static float p_unsafe_prompt(wd_model *m, const char *prompt) {
+    wd_encode_params ep = wd_encode_params_default();
+    ep.add_special_tokens = false;
+    wd_encoding *enc = NULL;
+    assert_int_equal(wd_tokenizer_encode(wd_model_tokenizer(m), prompt, strlen(prompt), &ep, &enc), WD_OK);
+    double pu = mf_p_unsafe_forward(m, wd_encoding_ids(enc), wd_encoding_len(enc));
+    wd_encoding_free(enc);
+    return (float)pu;
+}
+
+/* The Llama Guard 3 prompt (ANCHORS.md "Llama Guard 3/4", the HF chat
+ * template's text) written out by hand for categories S1 and S9. */
+static char *lg3_by_hand(const char *who, const char *conversation) {
+    static const char head[] =
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
+        "Task: Check if there is unsafe content in '%s' messages in conversations according our safety "
+        "policy with the below categories.\n\n"
+        "<BEGIN UNSAFE CONTENT CATEGORIES>\nS1: Violent Crimes.\nS9: Indiscriminate Weapons.\n"
+        "<END UNSAFE CONTENT CATEGORIES>\n\n<BEGIN CONVERSATION>\n\n%s<END CONVERSATION>\n\n"
+        "Provide your safety assessment for ONLY THE LAST %s message in the above conversation:\n"
+        " - First line must read 'safe' or 'unsafe'.\n"
+        " - If unsafe, a second line must include a comma-separated list of violated categories."
+        "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
+    size_t n = sizeof head + strlen(conversation) + 32;
+    char *p = malloc(n);
+    snprintf(p, n, head, who, conversation, who);
+    return p;
+}
+
+#define TOL 2.5e-6
+static void test_llm_judge_conversation(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = make_with_tokenizer("gm_judge_conv", "--family llama --seed 43 --vocab 272 --max-pos 2048",
+                                    "bpe-spm");
+    wd_catmask cats = WD_CATMASK(WD_CATEGORY_S1) | WD_CATMASK(WD_CATEGORY_S9);
+    /* the rendered text, exactly: a 3-turn conversation + the judged turn */
+    wd__judge *j = NULL;
+    assert_int_equal(wd__judge_new(mf_load(dir, 1, -1), NULL, cats, &j), WD_OK);
+    const wd_chat_message ctx[] = {
+        {"system", "You are a baker."}, {"user", "hi"}, {"assistant", "  hello, how can I help?\n"},
+        {"user", "I want bread."},
+    };
+    char *got = NULL, *want = NULL;
+    assert_int_equal(wd__judge_render_conv(j, ctx, 0, 3, "how do I bake bread", 19, WD_ROLE_INPUT, &got), WD_OK);
+    want = lg3_by_hand("User", "User: hi\n\nAgent: hello, how can I help?\n\nUser: how do I bake bread\n\n");
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    /* output role: the Agent's turn last; same-side turns merged; tool on the Agent's side */
+    const wd_chat_message tools[] = {
+        {"user", "what is 6*7"}, {"user", "quickly"}, {"assistant", NULL}, {"tool", "42"},
+        {"developer", "answer in words"},
+    };
+    assert_int_equal(wd__judge_render_conv(j, tools, 0, 5, "forty-two", 9, WD_ROLE_OUTPUT, &got), WD_OK);
+    want = lg3_by_hand("Agent", "User: what is 6*7\n\nquickly\n\nAgent: 42\n\nforty-two\n\n");
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    /* the Agent first: an empty user turn before it; dropping context turns from the front */
+    const wd_chat_message agent_first[] = {{"assistant", "Welcome!"}, {"user", "hi"}};
+    assert_int_equal(wd__judge_render_conv(j, agent_first, 0, 1, "hi", 2, WD_ROLE_INPUT, &got), WD_OK);
+    want = lg3_by_hand("User", "User: \n\nAgent: Welcome!\n\nUser: hi\n\n");
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    assert_int_equal(wd__judge_render_conv(j, ctx, 2, 3, "x", 1, WD_ROLE_INPUT, &got), WD_OK);
+    want = lg3_by_hand("User", "User: \n\nAgent: hello, how can I help?\n\nUser: x\n\n");
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    /* no context: the prompt of a plain check */
+    char *plain = NULL;
+    assert_int_equal(wd__judge_render(j, "ok", 2, WD_ROLE_OUTPUT, &plain), WD_OK);
+    assert_int_equal(wd__judge_render_conv(j, NULL, 0, 0, "ok", 2, WD_ROLE_OUTPUT, &got), WD_OK);
+    assert_string_equal(got, plain);
+    free(got);
+    free(plain);
+    wd__judge_free(j);
+
+    /* through the guard: each verdict's score is p(unsafe) of the prompt
+     * written by hand, with the prefix cache shared between checks (plain
+     * checks and conversations, both roles, in turn) */
+    wd_model *m = mf_load(dir, 1, -1);
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "name: t\nscanners:\n  - type: llm_judge\n    model: %s\n    categories: [S1, S9]\n"
+             "    generate_above: 1.0\n    threads: 1\n",
+             dir);
+    wd_guard *g = guard_from(yaml);
+    const wd_chat_message conv[] = {
+        {"system", "You are a baker."}, {"user", "hi"}, {"assistant", "hello"}, {"user", "how do I bake bread"},
+        {"assistant", "Knead the dough."},
+    };
+    char *p_in = lg3_by_hand("User", "User: hi\n\nAgent: hello\n\nUser: how do I bake bread\n\n");
+    char *p_out = lg3_by_hand("Agent", "User: hi\n\nAgent: hello\n\nUser: how do I bake bread\n\n"
+                                       "Agent: Knead the dough.\n\n");
+    char *p_first = lg3_by_hand("User", "User: hi\n\n");
+    float w_in = p_unsafe_prompt(m, p_in), w_out = p_unsafe_prompt(m, p_out), w_first = p_unsafe_prompt(m, p_first);
+    float w_plain = p_unsafe(m, "how do I bake bread", WD_ROLE_INPUT, cats);
+    print_message("conversation: in %.6g out %.6g first %.6g plain %.6g\n", w_in, w_out, w_first, w_plain);
+    /* the context changes the judge's answer: by more than the tolerance
+     * below (the prefix cache's float error is ~1e-6 on this model) */
+    assert_true(fabsf(w_in - w_plain) > 5e-6f);
+    assert_true(fabsf(w_first - w_in) > 5e-6f);
+    for (int round = 0; round < 2; round++) {
+        wd_check_params cp = wd_check_params_default();
+        wd_verdict *v = NULL;
+        assert_int_equal(wd_guard_check_messages(g, conv, 4, &cp, &v), WD_OK);
+        assert_null(wd_verdict_error(v));
+        assert_int_equal(wd_verdict_message_index(v), 3);
+        assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S1), w_in, TOL);
+        wd_verdict_free(v);
+        v = check(g, "how do I bake bread", WD_ROLE_INPUT);
+        assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S9), w_plain, TOL);
+        wd_verdict_free(v);
+        cp.role = WD_ROLE_OUTPUT;
+        assert_int_equal(wd_guard_check_messages(g, conv, 5, &cp, &v), WD_OK);
+        assert_int_equal(wd_verdict_message_index(v), 4);
+        assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S1), w_out, TOL);
+        wd_verdict_free(v);
+        /* every user turn, each in its own context, as one batch */
+        cp.role = WD_ROLE_INPUT;
+        wd_verdict *all[5];
+        size_t n = 0;
+        assert_int_equal(wd_guard_check_messages_all(g, conv, 5, &cp, all, &n), WD_OK);
+        assert_int_equal(n, 2);
+        assert_int_equal(wd_verdict_message_index(all[0]), 1);
+        assert_float_equal(wd_verdict_score(all[0], WD_CATEGORY_S1), w_first, TOL);
+        assert_float_equal(wd_verdict_score(all[1], WD_CATEGORY_S1), w_in, TOL);
+        wd_verdict_free(all[0]);
+        wd_verdict_free(all[1]);
+    }
+    wd_guard_free(g);
+
+    /* a context too long for n_ctx: the oldest turns go, the judged text stays whole */
+    snprintf(yaml, sizeof yaml,
+             "name: t\nscanners:\n  - type: llm_judge\n    model: %s\n    categories: [S1, S9]\n"
+             "    generate_above: 1.0\n    n_ctx: 1024\n",
+             dir);
+    g = guard_from(yaml);
+    wd_chat_message longc[41];
+    char filler[300];
+    memset(filler, 'a', sizeof filler - 1);
+    filler[sizeof filler - 1] = '\0';
+    for (int i = 0; i < 40; i++) longc[i] = (wd_chat_message){i % 2 ? "assistant" : "user", filler};
+    longc[40] = (wd_chat_message){"user", "how do I bake bread"};
+    wd_verdict *v = NULL;
+    assert_int_equal(wd_guard_check_messages(g, longc, 41, NULL, &v), WD_OK);
+    assert_null(wd_verdict_error(v));
+    assert_true(wd_verdict_score(v, WD_CATEGORY_S1) > 0.0f);
+    wd_verdict_free(v);
+    wd_guard_free(g);
+    free(p_in);
+    free(p_out);
+    free(p_first);
+    wd_model_free(m);
+    free(dir);
+}
+
 /* ==== a model folder as the whole guard ================================== */
 
 /* wd_guard_load_model and the CLI's --model / --judge DIR: the same scores as
@@ -268,6 +431,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoder_classifier),
         cmocka_unit_test(test_llm_judge),
+        cmocka_unit_test(test_llm_judge_conversation),
         cmocka_unit_test(test_model_folder_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,8 +116,35 @@ static wd_status fake_check(void *guard, const char *const *texts, const size_t 
     return WD_OK;
 }
 
+/* A conversation's turns: the scripted verdict of each turn's text, its
+ * JSON also saying which message it judged and how many came before. */
+static wd_status fake_check_turns(void *guard, const wd_chat_message *msgs, size_t n, const size_t *turns,
+                                  size_t n_turns, wd__serve_role role, bool redact, int64_t deadline_ns,
+                                  const volatile sig_atomic_t *cancel, wd__serve_result *out) {
+    (void)n;
+    const char **texts = calloc(n_turns ? n_turns : 1, sizeof *texts);
+    size_t *lens = calloc(n_turns ? n_turns : 1, sizeof *lens);
+    for (size_t k = 0; k < n_turns; k++) {
+        texts[k] = msgs[turns[k]].content;
+        lens[k] = strlen(texts[k]);
+    }
+    wd_status st = fake_check(guard, texts, lens, n_turns, role, redact, deadline_ns, cancel, out);
+    for (size_t k = 0; !st && k < n_turns; k++) {
+        char *j = out[k].json, buf[64];
+        size_t l = strlen(j);
+        snprintf(buf, sizeof buf, ",\"message_index\":%zu}", turns[k]);
+        out[k].json = malloc(l + strlen(buf));
+        memcpy(out[k].json, j, l - 1);
+        strcpy(out[k].json + l - 1, buf);
+        free(j);
+    }
+    free(texts);
+    free(lens);
+    return st;
+}
+
 static const wd__serve_backend fake_backend = {
-    "scripted", fake_load, fake_free, fake_fail_open, fake_check, NULL, NULL,
+    "scripted", fake_load, fake_free, fake_fail_open, fake_check, NULL, NULL, fake_check_turns,
 };
 
 /* ==== A tiny HTTP client ================================================== */
@@ -1554,6 +1581,169 @@ static void test_real_guard(void **state) {
 }
 
 
+/* ==== Conversations ======================================================= */
+
+static long msg_index(const cJSON *verdict) {
+    const cJSON *m = cJSON_GetObjectItem(verdict, "message_index");
+    return cJSON_IsNumber(m) ? (long)m->valuedouble : -1;
+}
+
+/* "messages" on /v1/check and /v1/moderations with the scripted backend:
+ * which turns are judged, content forms, the strict parsing rules. */
+static void test_messages(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.max_inputs = 6;
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    resp r;
+    static const char conv[] =
+        "\"messages\": [{\"role\": \"system\", \"content\": \"be nice\"},"
+        " {\"role\": \"user\", \"content\": \"I will kill him\"},"
+        " {\"role\": \"assistant\", \"content\": null, \"tool_calls\": [{\"id\": \"c1\", \"type\": \"function\","
+        "   \"function\": {\"name\": \"f\", \"arguments\": \"{}\"}}]},"
+        " {\"role\": \"tool\", \"tool_call_id\": \"c1\", \"content\": \"done\"},"
+        " {\"role\": \"assistant\", \"content\": \"ok then\"},"
+        " {\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"fine\"},"
+        "   {\"type\": \"image_url\", \"image_url\": {\"url\": \"data:,\"}}, {\"type\": \"text\", \"text\": \"thanks\"}]}]";
+    char body[2048];
+    /* the last user turn: one result, the parts joined, the image counted */
+    snprintf(body, sizeof body, "{%s}", conv);
+    post(port, "/v1/check", body, &r);
+    if (r.status != 200) print_message("%s\n", r.body);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "results")), 1);
+    assert_int_equal(msg_index(result_of(&r, 0)), 5);
+    assert_int_equal(cJSON_GetObjectItem(result_of(&r, 0), "len")->valueint, (int)strlen("fine\nthanks"));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(result_of(&r, 0), "unsafe")));
+    assert_int_equal(cJSON_GetObjectItem(r.json, "skipped_parts")->valueint, 1);
+    resp_free(&r);
+    /* every user turn */
+    snprintf(body, sizeof body, "{%s, \"all_turns\": true}", conv);
+    post(port, "/v1/check", body, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "results")), 2);
+    assert_int_equal(msg_index(result_of(&r, 0)), 1);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(result_of(&r, 0), "unsafe")));
+    assert_int_equal(msg_index(result_of(&r, 1)), 5);
+    resp_free(&r);
+    /* the output role: the assistant turns (the tool call's null content = empty) */
+    snprintf(body, sizeof body, "{%s, \"role\": \"output\", \"all_turns\": true}", conv);
+    post(port, "/v1/moderations", body, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "results")), 2);
+    const cJSON *w0 = cJSON_GetObjectItem(result_of(&r, 0), "warden");
+    assert_int_equal(msg_index(w0), 2);
+    assert_int_equal(cJSON_GetObjectItem(w0, "len")->valueint, 0);
+    assert_string_equal(cJSON_GetObjectItem(w0, "role")->valuestring, "output");
+    assert_int_equal(msg_index(cJSON_GetObjectItem(result_of(&r, 1), "warden")), 4);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"model\": \"m\", %s, \"all_turns\": false}", conv);
+    post(port, "/v1/moderations", body, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "results")), 1);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(result_of(&r, 0), "flagged")));
+    resp_free(&r);
+    /* a failed check stands in with the fail mode, and says which message */
+    post(port, "/v1/check", "{\"messages\": [{\"role\": \"user\", \"content\": \"FAIL\"}]}", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(cJSON_GetObjectItem(result_of(&r, 0), "error_code")->valuestring, "guard_error");
+    assert_int_equal(msg_index(result_of(&r, 0)), 0);
+    assert_null(cJSON_GetObjectItem(r.json, "skipped_parts"));
+    resp_free(&r);
+
+    const char *paths[] = {"/v1/moderations", "/v1/check"};
+    for (int i = 0; i < 2; i++) {
+        const char *path = paths[i];
+        expect_400(port, path, "{\"input\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": \"y\"}]}",
+                   "invalid_value", "messages");
+        expect_400(port, path, "{}", "missing_required_parameter", "input");
+        expect_400(port, path, "{\"messages\": \"hi\"}", "invalid_type", "messages");
+        expect_400(port, path, "{\"messages\": null}", "invalid_type", "messages");
+        expect_400(port, path, "{\"messages\": []}", "invalid_value", "messages");
+        expect_400(port, path, "{\"messages\": [\"hi\"]}", "invalid_value", "messages[0]");
+        expect_400(port, path, "{\"messages\": [{\"content\": \"hi\"}]}", "invalid_value", "messages[0].role");
+        expect_400(port, path, "{\"messages\": [{\"role\": 1, \"content\": \"hi\"}]}", "invalid_value",
+                   "messages[0].role");
+        expect_400(port, path, "{\"messages\": [{\"role\": \"bot\", \"content\": \"hi\"}]}", "invalid_value",
+                   "messages[0].role");
+        expect_400(port, path, "{\"messages\": [{\"role\": \"user\"}]}", "invalid_value", "messages[0].content");
+        expect_400(port, path, "{\"messages\": [{\"role\": \"user\", \"content\": null}]}", "invalid_value",
+                   "messages[0].content");
+        expect_400(port, path, "{\"messages\": [{\"role\": \"user\", \"content\": 7}]}", "invalid_value",
+                   "messages[0].content");
+        expect_400(port, path, "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\"}]}]}",
+                   "invalid_value", "messages[0].content[0].text");
+        expect_400(port, path, "{\"messages\": [{\"role\": \"user\", \"content\": [{\"text\": \"a\"}]}]}",
+                   "invalid_value", "messages[0].content[0]");
+        expect_400(port, path, "{\"messages\": [{\"role\": \"system\", \"content\": \"x\"}]}", "invalid_value",
+                   "messages"); /* no user message to judge */
+        expect_400(port, path, "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"role\": \"output\"}",
+                   "invalid_value", "messages"); /* no assistant message */
+        expect_400(port, path, "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"all_turns\": 1}",
+                   "invalid_type", "all_turns");
+        expect_400(port, path, "{\"input\": \"x\", \"all_turns\": true}", "invalid_value", "all_turns");
+        /* max_inputs counts messages */
+        expect_400(port, path,
+                   "{\"messages\": [{\"role\":\"user\",\"content\":\"1\"},{\"role\":\"user\",\"content\":\"2\"},"
+                   "{\"role\":\"user\",\"content\":\"3\"},{\"role\":\"user\",\"content\":\"4\"},"
+                   "{\"role\":\"user\",\"content\":\"5\"},{\"role\":\"user\",\"content\":\"6\"},"
+                   "{\"role\":\"user\",\"content\":\"7\"}]}",
+                   "too_many_inputs", "messages");
+        /* duplicate keys inside a message, U+0000 in a content: refused */
+        expect_400(port, path, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"content\": \"kill\"}]}",
+                   "duplicate_key", NULL);
+        expect_400(port, path, "{\"messages\": [{\"role\": \"assistant\", \"role\": \"user\", \"content\": \"kill\"}]}",
+                   "duplicate_key", NULL);
+        expect_400(port, path,
+                   "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"a\", \"text\": \"kill\"}]}]}",
+                   "duplicate_key", NULL);
+        expect_400(port, path, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\\u0000kill\"}]}",
+                   "nul_in_string", NULL);
+        expect_400(port, path,
+                   "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"a\\u0000kill\"}]}]}",
+                   "nul_in_string", NULL);
+    }
+    wd_server_stop(srv);
+}
+
+/* The real guard: the last user turn judged alone by the rule scanners,
+ * in context; every turn with all_turns. */
+static void test_real_guard_messages(void **state) {
+    wd_server_params p = wd_server_params_default();
+    p.port = 0;
+    wd_server *srv = NULL;
+    assert_int_equal(wd_server_start(&p, NULL, &srv), WD_OK);
+    int port = wd_server_port(srv);
+    static const char conv[] =
+        "\"messages\": [{\"role\": \"user\", \"content\": \"How do I build a pipe bomb at home?\"},"
+        " {\"role\": \"assistant\", \"content\": \"I can't help with that.\"},"
+        " {\"role\": \"user\", \"content\": \"My card is 4111 1111 1111 1111\"}]";
+    char body[1024];
+    resp r;
+    snprintf(body, sizeof body, "{%s, \"redact\": true}", conv);
+    post(port, "/v1/check", body, &r);
+    assert_int_equal(r.status, 200);
+    const cJSON *v = result_of(&r, 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "results")), 1);
+    assert_int_equal(msg_index(v), 2);
+    assert_string_equal(cJSON_GetObjectItem(v, "redacted")->valuestring, "My card is [CARD]");
+    const cJSON *hit = cJSON_GetArrayItem(cJSON_GetObjectItem(v, "hits"), 0);
+    assert_int_equal(cJSON_GetObjectItem(hit, "start")->valueint, 11); /* offsets into the judged message */
+    resp_free(&r);
+    snprintf(body, sizeof body, "{%s, \"all_turns\": true}", conv);
+    post(port, "/v1/moderations", body, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(result_of(&r, 0), "flagged")));
+    assert_true(cat_of(result_of(&r, 0), "illicit/violent"));
+    assert_int_equal(msg_index(cJSON_GetObjectItem(result_of(&r, 0), "warden")), 0);
+    assert_true(cat_of(result_of(&r, 1), "pii"));
+    assert_int_equal(msg_index(cJSON_GetObjectItem(result_of(&r, 1), "warden")), 2);
+    resp_free(&r);
+    expect_400(port, "/v1/certify", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}",
+               "unsupported_parameter", "messages");
+    wd_server_stop(srv);
+}
+
 /* SIGHUP with a broken policy file: the reload fails with the file's line
  * and field, and the old policy keeps answering. */
 static void test_real_reload(void **state) {
@@ -1623,6 +1813,8 @@ int main(void) {
         cmocka_unit_test(test_tls_curl),
         cmocka_unit_test(test_health_under_load),
         cmocka_unit_test(test_real_guard),
+        cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_real_guard_messages),
         cmocka_unit_test(test_real_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,7 +94,7 @@ static wd_status fake_check(void *guard, const char *const *texts, const size_t 
 }
 
 static const wd__serve_backend fake_backend = {
-    "scripted", fake_load, fake_free, fake_fail_open, fake_check, NULL, NULL,
+    "scripted", fake_load, fake_free, fake_fail_open, fake_check, NULL, NULL, NULL,
 };
 
 /* ==== A tiny HTTP client ================================================== */

@@ -198,11 +198,30 @@ bool cli_append_word(char **text, size_t *len, const char *word) {
     return true;
 }
 
-int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text, size_t *len,
-                   const char **why) {
+/* A JSON object line with a "messages" member as a conversation: 2 with
+ * *conv set, -1 with *why set when it cannot be read as one, 0 when the
+ * line is not such an object. */
+static int line_conversation(const char *line, size_t n, wd_conversation **conv, const char **why) {
+    if (!memmem(line, n, "\"messages\"", 10)) return 0; /* cheap: most lines are not */
+    wd_json_fault fault;
+    cJSON *o = wd_json_parse_strict(line, n, "JSON object", &fault);
+    if (!o) return 0; /* cli_jsonl_text says what is wrong with it */
+    const cJSON *m = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "messages") : NULL;
+    int got = 0;
+    if (m) {
+        got = wd_conversation_from_json(m, 0, NULL, 0, conv) == WD_OK ? 2 : -1;
+        if (got < 0) *why = wd_last_error();
+    }
+    cJSON_Delete(o);
+    return got;
+}
+
+int cli_next_input_conv(FILE *in, char **line, size_t *cap, long *lineno, char **text, size_t *len,
+                        const char **why, wd_conversation **conv) {
     *text = NULL;
     *len = 0;
     *why = NULL;
+    if (conv) *conv = NULL;
     ssize_t got = getline(line, cap, in);
     if (got < 0) return 0;
     (*lineno)++;
@@ -210,6 +229,10 @@ int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text
     while (n && ((*line)[n - 1] == '\n' || (*line)[n - 1] == '\r')) n--;
     size_t a = 0;
     while (a < n && ((*line)[a] == ' ' || (*line)[a] == '\t')) a++;
+    if (a < n && (*line)[a] == '{' && conv) {
+        int c = line_conversation(*line + a, n - a, conv, why);
+        if (c) return c;
+    }
     if (a < n && (*line)[a] == '{') {
         *text = cli_jsonl_text(*line + a, n - a, len, why);
         if (!*text && *why) return -1;
@@ -224,6 +247,11 @@ int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text
         *len = n;
     }
     return 1;
+}
+
+int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text, size_t *len,
+                   const char **why) {
+    return cli_next_input_conv(in, line, cap, lineno, text, len, why, NULL);
 }
 
 void cli_json_error_line(long lineno, const char *why) {

@@ -25,6 +25,7 @@
 
 #include "cli_flags.h"
 #include "warden/dataset.h"
+#include "warden/guard.h"
 
 typedef struct cli_source {
     char             *path;
@@ -62,6 +63,12 @@ bool cli_append_word(char **text, size_t *len, const char *word);
  * JSON object without a text field. */
 int cli_next_input(FILE *in, char **line, size_t *cap, long *lineno, char **text, size_t *len,
                    const char **why);
+/* As cli_next_input, and a line holding a JSON object with a "messages"
+ * member (OpenAI's chat messages, see wd_conversation_from_json) gives 2
+ * with *conv set (the caller frees it with wd_conversation_free), or -1
+ * with *why saying which field is wrong. conv NULL: as cli_next_input. */
+int cli_next_input_conv(FILE *in, char **line, size_t *cap, long *lineno, char **text, size_t *len,
+                        const char **why, wd_conversation **conv);
 /* Prints {"line": N, "error": WHY} (no "line" when lineno <= 0) and a
  * newline to stdout, valid JSON whatever why holds: the --json answer for
  * an input line that cannot be read or checked. */

@@ -35,6 +35,15 @@
  *
  * Roles: WD_ROLE_INPUT is judged as the 'User' message; WD_ROLE_OUTPUT as the
  * 'Agent' reply to an empty user turn.
+ *
+ * Conversation context (wd_check_params.context): the prompt holds the
+ * turns before the text, then the text as the last turn (guard/
+ * conversation.h: system messages dropped, tool results on the Agent's
+ * side, same-side turns merged). The cached prefix stops before the
+ * conversation, so it is the same with or without context; the prompt is
+ * compared with it as text before it is reused. A prompt too long for
+ * n_ctx loses its oldest turns first (half of those left at each try),
+ * then the end of the text.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -74,7 +83,9 @@ static wd_status encode(const judge *j, const char *s, size_t len, int32_t **ids
 }
 
 /* The cacheable prefix for role: the prompt up to the last newline before
- * the text, kept only if tokenizing it apart changes nothing. */
+ * the text (the Llama Guard 3 prompt: up to the conversation, so that the
+ * turns before the text, which change from check to check, are not in
+ * it), kept only if tokenizing it apart changes nothing. */
 static char *find_prefix(const judge *j, wd_role role) {
     char *full = NULL, *probe = NULL;
     if (render(j, WD__JUDGE_MARK, strlen(WD__JUDGE_MARK), role, &full)) return NULL;
@@ -82,6 +93,9 @@ static char *find_prefix(const judge *j, wd_role role) {
     char *nl = NULL;
     for (char *p = full; at && p < at; p++)
         if (*p == '\n') nl = p;
+    static const char conv[] = "<BEGIN CONVERSATION>\n\n";
+    char *bc = j->j->tmpl ? NULL : strstr(full, conv);
+    if (bc && at && bc < at) nl = bc + strlen(conv) - 1;
     char *prefix = NULL;
     if (nl) {
         size_t pl = (size_t)(nl - full) + 1;
@@ -251,13 +265,14 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_inpu
     wd_role role = in->role == WD_ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
     const char *pre = j->prefix[role];
     size_t pre_len = pre ? strlen(pre) : 0, n_ctx = wd_context_n_ctx(s->ctx);
-    size_t text_len = in->orig_len, n_rest = 0;
+    size_t text_len = in->orig_len, n_rest = 0, from = 0; /* from: the first context message kept */
     char *prompt = NULL;
     wd_status st;
-    for (int tries = 0;; tries++) {
+    for (int tries = 0;;) {
         free(prompt);
         prompt = NULL;
-        if ((st = render(j, in->orig, text_len, role, &prompt)))
+        if ((st = wd__judge_render_conv(j->j, in->context, from, in->n_context, in->orig, text_len, role,
+                                        &prompt)))
             return wd__err_set(err, st, "llm_judge: rendering the prompt: %s", wd_last_error());
         size_t n = 0;
         if ((st = encode(j, prompt, strlen(prompt), &s->ids, &s->cap, &n))) {
@@ -265,7 +280,11 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_inpu
             return wd__err_set(err, st, "llm_judge: tokenizing: %s", wd_last_error());
         }
         if (n + (size_t)j->max_tokens + 1 <= n_ctx) break;
-        if (tries == 6 || text_len == 0) {
+        if (from < in->n_context && !j->j->tmpl) { /* the oldest turns go first */
+            from += (in->n_context - from + 1) / 2;
+            continue;
+        }
+        if (tries++ == 6 || text_len == 0) {
             free(prompt);
             return wd__err_set(err, WD_ERR_RANGE, "llm_judge: the prompt does not fit in %zu tokens",
                                n_ctx);

@@ -143,11 +143,20 @@ void wd__rail_count(wd_server *srv, wd__rail rail, const wd__rail_result *r, wd_
 /* "allow", "block", "redact", "warn", "revise" */
 const char *wd__gateway_action_name(wd_gateway_action a);
 
-/* Checks the texts of one rail (role input for the input rail, output for
- * the others) and decides the action: the configured one, or with AUTO
- * what the policy's verdict says (block -> BLOCK, redact -> REDACT,
- * flag -> WARN). */
-wd_status wd__rail_check(wd_server *srv, void *guard, wd__rail rail,
+/* The input rail over a conversation: every user turn, each with the turns
+ * before it as context (model judges see the conversation), and every
+ * tool or function result alone; out->index and out->redacted[] are by
+ * message index (out->n = rq->n_msgs). The action is the configured one,
+ * or with AUTO what the policy's verdict says (block -> BLOCK, redact ->
+ * REDACT, flag -> WARN). WD_ERR_CANCELLED (the server is stopping) and
+ * WD_ERR_NOMEM are returned; a failed check is a result (fail mode). */
+wd_status wd__rail_check_input(wd_server *srv, void *guard, const wd__chat_req *rq, int64_t deadline_ns,
+                               wd__rail_result *out);
+
+/* The output (or stream) rail over n texts, each judged as the assistant's
+ * answer after the conversation conv (NULL, or a legacy prompt: the text
+ * alone); out->index and redacted[] by text. Decisions as above. */
+wd_status wd__rail_check(wd_server *srv, void *guard, wd__rail rail, const wd__chat_req *conv,
                          const char *const *texts, const size_t *lens, size_t n,
                          int64_t deadline_ns, wd__rail_result *out);
 

@@ -16,6 +16,7 @@
 
 #include "base/json.h"
 #include "serve/chat_internal.h"
+#include "warden/chat.h"
 
 static const char *const act_names[] = {"allow", "block", "redact", "warn", "revise"};
 
@@ -68,30 +69,56 @@ static int verdict_action(const char *json, char **redacted) {
     return act;
 }
 
-wd_status wd__rail_check(wd_server *srv, void *guard, wd__rail rail,
-                         const char *const *texts, const size_t *lens, size_t n,
-                         int64_t deadline_ns, wd__rail_result *out) {
-    memset(out, 0, sizeof *out);
-    out->index = -1;
-    out->action = WD_GATEWAY_ACTION_AUTO;
-    if (!n) return WD_OK;
+/* The conversation as the guard takes it (roles it knows: function results
+ * are tool turns), with room for one more turn at the end. */
+static wd_chat_message *conversation(const wd__chat_req *rq) {
+    wd_chat_message *m = calloc(rq->n_msgs + 1, sizeof *m);
+    if (!m) return NULL;
+    for (size_t i = 0; i < rq->n_msgs; i++)
+        m[i] = (wd_chat_message){!strcmp(rq->msgs[i].role, "function") ? "tool" : rq->msgs[i].role,
+                                 rq->msgs[i].text};
+    return m;
+}
+
+/* Fills res[0..n) for the texts: with a conversation and a backend that
+ * takes turns, each text is judged as its turn of it (the input rail: the
+ * user turns `turns`, each after the messages before it; the output rail:
+ * each text as the assistant's answer after the whole conversation); else
+ * each text alone. */
+static wd_status run_checks(wd_server *srv, void *guard, wd__serve_role role, const wd__chat_req *conv,
+                            const size_t *turns, const char *const *texts, const size_t *lens,
+                            size_t n, bool redact, int64_t deadline_ns, wd__serve_result *res) {
+    const wd__serve_backend *be = srv->be;
+    if (!conv || conv->legacy || !be->check_turns)
+        return be->check(guard, texts, lens, n, role, redact, deadline_ns, &srv->cancel, res);
+    wd_chat_message *m = conversation(conv);
+    if (!m) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    wd_status st = WD_OK;
+    if (role == WD__ROLE_INPUT) {
+        st = be->check_turns(guard, m, conv->n_msgs, turns, n, role, redact, deadline_ns, &srv->cancel, res);
+    } else {
+        size_t at = conv->n_msgs, made = 0;
+        for (; made < n && !st; made++) {
+            m[at] = (wd_chat_message){"assistant", texts[made]};
+            st = be->check_turns(guard, m, at + 1, &at, 1, role, redact, deadline_ns, &srv->cancel,
+                                 &res[made]);
+        }
+        if (st)
+            for (size_t k = 0; k + 1 < made; k++) {
+                free(res[k].json);
+                res[k].json = NULL;
+            }
+    }
+    free(m);
+    return st;
+}
+
+/* The rail's decision over res[0..n) (index[i]: what out->index reports). */
+static void decide(wd_server *srv, void *guard, wd__rail rail, wd_status st, wd__serve_result *res,
+                   size_t n, const size_t *index, wd__rail_result *out) {
     const wd__gateway *gw = srv->gw;
     wd_gateway_action conf = rail == WD__RAIL_INPUT ? gw->p.input_action : gw->p.output_action;
-    out->checked = true;
-    out->n = n;
-    wd__serve_result *res = calloc(n, sizeof *res);
-    out->redacted = calloc(n, sizeof *out->redacted);
-    if (!res || !out->redacted) {
-        free(res);
-        return wd__fail(WD_ERR_NOMEM, "out of memory");
-    }
-    wd__serve_role role = rail == WD__RAIL_INPUT ? WD__ROLE_INPUT : WD__ROLE_OUTPUT;
-    bool want_redact = conf == WD_GATEWAY_ACTION_AUTO || conf == WD_GATEWAY_ACTION_REDACT;
-    wd_status st = srv->be->check(guard, texts, lens, n, role, want_redact, deadline_ns,
-                                  &srv->cancel, res);
     if (st) {
-        free(res);
-        if (st == WD_ERR_CANCELLED) return st;
         out->error = true;
         bool open_ = srv->be->fail_open(guard);
         out->unsafe = !open_;
@@ -104,35 +131,124 @@ wd_status wd__rail_check(wd_server *srv, void *guard, wd__rail rail,
         wd__jsonw_printf(&w, ",\"error_code\":\"%s\",\"fail_mode\":\"%s\"}",
                          st == WD_ERR_TIMEOUT ? "timeout" : "guard_error", open_ ? "open" : "closed");
         out->verdict = wd__jsonw_take(&w, NULL);
-        return WD_OK;
+        return;
     }
     int worst = 0;
+    size_t wi = 0;
     for (size_t i = 0; i < n; i++) {
         char *red = NULL;
         int act = verdict_action(res[i].json, &red);
-        if (act == 2 && red) out->redacted[i] = red;
+        if (act == 2 && red) out->redacted[index ? index[i] : i] = red;
         else free(red);
         if (act > worst) {
             worst = act;
-            out->index = (int)i;
+            wi = i;
         }
     }
-    if (worst) {
-        out->unsafe = worst >= 2 || res[out->index].unsafe;
-        out->verdict = res[out->index].json;
-        res[out->index].json = NULL;
-        if (conf != WD_GATEWAY_ACTION_AUTO) out->action = conf;
-        else out->action = worst == 3 ? WD_GATEWAY_ACTION_BLOCK
-                         : worst == 2 ? WD_GATEWAY_ACTION_REDACT
-                                      : WD_GATEWAY_ACTION_WARN;
-        /* only spans the policy redacts can be masked: a text whose verdict
-         * is worse (a block-level category) is blocked instead */
-        if (out->action == WD_GATEWAY_ACTION_REDACT && !out->redacted[out->index])
-            out->action = WD_GATEWAY_ACTION_BLOCK;
-        if (out->action == WD_GATEWAY_ACTION_REVISE && rail == WD__RAIL_INPUT)
-            out->action = WD_GATEWAY_ACTION_BLOCK;
+    if (!worst) return;
+    out->index = (int)(index ? index[wi] : wi);
+    out->unsafe = worst >= 2 || res[wi].unsafe;
+    out->verdict = res[wi].json;
+    res[wi].json = NULL;
+    if (conf != WD_GATEWAY_ACTION_AUTO) out->action = conf;
+    else out->action = worst == 3 ? WD_GATEWAY_ACTION_BLOCK
+                     : worst == 2 ? WD_GATEWAY_ACTION_REDACT
+                                  : WD_GATEWAY_ACTION_WARN;
+    /* only spans the policy redacts can be masked: a text whose verdict is
+     * worse (a block-level category) is blocked instead */
+    if (out->action == WD_GATEWAY_ACTION_REDACT && !out->redacted[out->index])
+        out->action = WD_GATEWAY_ACTION_BLOCK;
+    if (out->action == WD_GATEWAY_ACTION_REVISE && rail == WD__RAIL_INPUT)
+        out->action = WD_GATEWAY_ACTION_BLOCK;
+}
+
+static void start(wd__rail_result *out) {
+    memset(out, 0, sizeof *out);
+    out->index = -1;
+    out->action = WD_GATEWAY_ACTION_AUTO;
+}
+
+wd_status wd__rail_check(wd_server *srv, void *guard, wd__rail rail, const wd__chat_req *conv,
+                         const char *const *texts, const size_t *lens, size_t n,
+                         int64_t deadline_ns, wd__rail_result *out) {
+    start(out);
+    if (!n) return WD_OK;
+    wd_gateway_action conf = srv->gw->p.output_action;
+    out->checked = true;
+    out->n = n;
+    wd__serve_result *res = calloc(n, sizeof *res);
+    out->redacted = calloc(n, sizeof *out->redacted);
+    if (!res || !out->redacted) {
+        free(res);
+        wd__rail_result_free(out);
+        return wd__fail(WD_ERR_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < n; i++) free(res[i].json);
+    bool want_redact = conf == WD_GATEWAY_ACTION_AUTO || conf == WD_GATEWAY_ACTION_REDACT;
+    wd_status st = run_checks(srv, guard, WD__ROLE_OUTPUT, conv, NULL, texts, lens, n, want_redact,
+                              deadline_ns, res);
+    if (st == WD_ERR_CANCELLED) {
+        free(res);
+        wd__rail_result_free(out); /* nothing for the caller to free */
+        return st;
+    }
+    decide(srv, guard, rail, st, res, n, NULL, out);
+    for (size_t i = 0; !st && i < n; i++) free(res[i].json);
     free(res);
+    return WD_OK;
+}
+
+wd_status wd__rail_check_input(wd_server *srv, void *guard, const wd__chat_req *rq, int64_t deadline_ns,
+                               wd__rail_result *out) {
+    start(out);
+    size_t n = rq->n_msgs, n_user = 0, n_tool = 0;
+    size_t *user = calloc(n + 1, sizeof *user), *tool = calloc(n + 1, sizeof *tool);
+    const char **texts = calloc(n + 1, sizeof *texts);
+    size_t *lens = calloc(n + 1, sizeof *lens);
+    wd__serve_result *res = calloc(n + 1, sizeof *res);
+    out->redacted = calloc(n + 1, sizeof *out->redacted);
+    wd_status st = user && tool && texts && lens && res && out->redacted ? WD_OK
+                 : wd__fail(WD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !st && i < n; i++) {
+        const char *r = rq->msgs[i].role;
+        if (!strcmp(r, "user")) user[n_user++] = i;
+        else if (!strcmp(r, "tool") || !strcmp(r, "function")) tool[n_tool++] = i;
+    }
+    out->n = n;
+    out->checked = n_user + n_tool > 0;
+    wd_gateway_action conf = srv->gw->p.input_action;
+    bool want_redact = conf == WD_GATEWAY_ACTION_AUTO || conf == WD_GATEWAY_ACTION_REDACT;
+    /* user turns in the conversation's context; tool results alone (the
+     * injection and content scanners read them; a judge asks about users) */
+    for (size_t k = 0; !st && k < n_user; k++) {
+        texts[k] = rq->msgs[user[k]].text;
+        lens[k] = rq->msgs[user[k]].len;
+    }
+    if (!st && n_user)
+        st = run_checks(srv, guard, WD__ROLE_INPUT, rq, user, texts, lens, n_user, want_redact, deadline_ns, res);
+    for (size_t k = 0; !st && k < n_tool; k++) {
+        texts[k] = rq->msgs[tool[k]].text;
+        lens[k] = rq->msgs[tool[k]].len;
+        user[n_user + k] = tool[k];
+    }
+    if (!st && n_tool)
+        st = srv->be->check(guard, texts, lens, n_tool, WD__ROLE_INPUT, want_redact, deadline_ns,
+                            &srv->cancel, res + n_user);
+    if (st && n_tool && n_user) /* the user turns' results are made; free them */
+        for (size_t k = 0; k < n_user; k++) {
+            free(res[k].json);
+            res[k].json = NULL;
+        }
+    if (st != WD_ERR_CANCELLED && st != WD_ERR_NOMEM && out->checked)
+        decide(srv, guard, WD__RAIL_INPUT, st, res, n_user + n_tool, user, out);
+    for (size_t k = 0; !st && k < n_user + n_tool; k++) free(res[k].json);
+    free(user);
+    free(tool);
+    free(texts);
+    free(lens);
+    free(res);
+    if (st == WD_ERR_CANCELLED || st == WD_ERR_NOMEM) {
+        wd__rail_result_free(out); /* nothing for the caller to free */
+        return st;
+    }
     return WD_OK;
 }

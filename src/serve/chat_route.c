@@ -197,37 +197,23 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
     wd_gateway_action worst = WD_GATEWAY_ACTION_AUTO;
 
     /* ---- input rail ---- */
-    size_t n_in = 0;
-    const char **texts = calloc(rq.n_msgs ? rq.n_msgs : 1, sizeof *texts);
-    size_t *lens = calloc(rq.n_msgs ? rq.n_msgs : 1, sizeof *lens);
-    size_t *which = calloc(rq.n_msgs ? rq.n_msgs : 1, sizeof *which);
-    wd__rail_result in = {.index = -1};
-    wd_status st = (!texts || !lens || !which) ? wd__fail(WD_ERR_NOMEM, "out of memory") : WD_OK;
-    for (size_t i = 0; !st && i < rq.n_msgs; i++) {
-        const char *r = rq.msgs[i].role;
-        if (strcmp(r, "user") && strcmp(r, "tool") && strcmp(r, "function")) continue;
-        texts[n_in] = rq.msgs[i].text;
-        lens[n_in] = rq.msgs[i].len;
-        which[n_in++] = i;
-    }
-    if (!st) st = wd__rail_check(srv, ref->guard, WD__RAIL_INPUT, texts, lens, n_in, check_deadline, &in);
-    free(texts);
-    free(lens);
+    wd__rail_result in;
+    wd_status st = wd__rail_check_input(srv, ref->guard, &rq, check_deadline, &in);
     if (st) {
-        free(which);
+        wd__rail_result_free(&in);
         cJSON_Delete(warden);
         wd__server_guard_release(srv, ref);
         wd__chat_req_free(&rq);
-        wd__answer_error(a, 503, "server_error", "shutting_down", NULL, "the server is stopping");
+        if (st == WD_ERR_NOMEM) wd__answer_error(a, 500, "server_error", "out_of_memory", NULL, "out of memory");
+        else wd__answer_error(a, 503, "server_error", "shutting_down", NULL, "the server is stopping");
         return;
     }
-    note_rail(warden, "input", &in, in.index >= 0 ? (int)which[in.index] : -1);
+    note_rail(warden, "input", &in, in.index);
     wd__rail_count(srv, WD__RAIL_INPUT, &in, a);
     worst = in.action;
     const char *fwd = body; /* what goes to the model: the client's bytes unless changed */
     size_t fwd_len = len;
     if (in.action == WD_GATEWAY_ACTION_BLOCK) {
-        free(which);
         wd__rail_result_free(&in);
         refuse(srv, &rq, id, warden, a);
         a->hdr2_name = "x-warden-action";
@@ -239,7 +225,7 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
     if (in.action == WD_GATEWAY_ACTION_REDACT) {
         for (size_t k = 0; k < in.n; k++) {
             if (!in.redacted[k]) continue;
-            wd__chat_msg *m = &rq.msgs[which[k]];
+            wd__chat_msg *m = &rq.msgs[k];
             free(m->text);
             m->text = in.redacted[k];
             m->len = strlen(m->text);
@@ -248,7 +234,6 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
         fwd = NULL; /* re-serialised with the masked turns */
         fwd_len = 0;
     }
-    free(which);
     wd__rail_result_free(&in);
 
     /* ---- the model ---- */
@@ -295,7 +280,7 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
         if (!t) continue; /* a tool call: nothing to read */
         size_t tl = strlen(t);
         wd__rail_result r;
-        if (wd__rail_check(srv, ref->guard, WD__RAIL_OUTPUT, &t, &tl, 1, check_deadline, &r)) break;
+        if (wd__rail_check(srv, ref->guard, WD__RAIL_OUTPUT, &rq, &t, &tl, 1, check_deadline, &r)) break;
         if (r.action == WD_GATEWAY_ACTION_REVISE) {
             char *rev = NULL;
             int used = 0;

@@ -165,7 +165,7 @@ static bool check_choice(wd__stream *s, int i, bool final) {
     size_t len = a->n - w0;
     wd__rail_result rr;
     s->n_checks++;
-    wd_status st = wd__rail_check(s->srv, s->ref->guard, WD__RAIL_STREAM, &text, &len, 1,
+    wd_status st = wd__rail_check(s->srv, s->ref->guard, WD__RAIL_STREAM, &s->rq, &text, &len, 1,
                                   s->deadline_ns, &rr);
     if (st) { /* cancelled: the server is stopping */
         s->cancel = 1;

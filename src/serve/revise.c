@@ -152,7 +152,7 @@ bool wd__revise(wd_server *srv, void *guard, const wd__chat_req *rq, const char 
         const char *t = cur;
         size_t n = strlen(cur);
         wd__rail_result rr;
-        if (wd__rail_check(srv, guard, WD__RAIL_OUTPUT, &t, &n, 1, deadline_ns, &rr)) break;
+        if (wd__rail_check(srv, guard, WD__RAIL_OUTPUT, rq, &t, &n, 1, deadline_ns, &rr)) break;
         done = !rr.error && (rr.action == WD_GATEWAY_ACTION_AUTO || rr.action == WD_GATEWAY_ACTION_WARN);
         wd__rail_result_free(&rr);
     }

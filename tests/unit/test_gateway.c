@@ -243,6 +243,8 @@ static int teardown_upstream(void **state) {
 
 /* ==== The gateway and its client ============================================ */
 
+static const char *access_log; /* the next gateway's --access-log (NULL: none) */
+
 static wd_server *gateway(int upstream_port, wd_gateway_action out_action, int timeout_ms) {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", upstream_port);
@@ -252,6 +254,7 @@ static wd_server *gateway(int upstream_port, wd_gateway_action out_action, int t
     p.gateway.output_action = out_action;
     p.gateway.stream_check_tokens = 3;
     if (timeout_ms) p.gateway.upstream_timeout_ms = timeout_ms;
+    p.access_log = access_log;
     wd_server *srv = NULL;
     wd_status st = wd_server_start(&p, NULL, &srv);
     if (st) fprintf(stderr, "%s\n", wd_last_error());
@@ -508,8 +511,36 @@ static void test_streams(void **state) {
     wd_server_stop(srv);
 }
 
+/* The lines of an access log whose "model_error" (or "status") is as
+ * expected, in order. */
+static void expect_log(const char *path, const char *const *want, size_t n) {
+    size_t len = 0;
+    char *text = mf_read(path, &len);
+    assert_non_null(text);
+    size_t k = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), k++) {
+        cJSON *o = cJSON_Parse(line);
+        assert_non_null(o);
+        assert_true(k < n);
+        const cJSON *e = cJSON_GetObjectItem(o, "model_error");
+        char got[64];
+        snprintf(got, sizeof got, "%d:%s", cJSON_GetObjectItem(o, "status")->valueint,
+                 cJSON_IsString(e) ? e->valuestring : "-");
+        if (strcmp(got, want[k])) fail_msg("access log line %zu: %s, expected %s", k, got, want[k]);
+        cJSON_Delete(o);
+    }
+    assert_int_equal(k, n);
+    free(text);
+}
+
 static void test_upstream_faults(void **state) {
     (void)state;
+    char *dir = wdt_tmpdir("gateway_faults");
+    char log1[1024], log2[1024];
+    snprintf(log1, sizeof log1, "%s/down.log", dir);
+    snprintf(log2, sizeof log2, "%s/faults.log", dir);
+    remove(log1);
+    remove(log2);
     /* down: a port nobody listens on */
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -518,6 +549,7 @@ static void test_upstream_faults(void **state) {
     getsockname(s, (struct sockaddr *)&a, &l);
     int dead = ntohs(a.sin_port);
     close(s);
+    access_log = log1;
     wd_server *srv = gateway(dead, WD_GATEWAY_ACTION_AUTO, 300);
     reply r = post(srv, "/chat/completions", chat_hello);
     assert_int_equal(r.status, 502);
@@ -527,6 +559,9 @@ static void test_upstream_faults(void **state) {
     free(r.body);
     wd_server_stop(srv);
 
+    static const char *const want1[] = {"502:upstream_unavailable"};
+    expect_log(log1, want1, 1); /* written when the request ended, before stop returned */
+    access_log = log2;
     srv = gateway(up.port, WD_GATEWAY_ACTION_AUTO, 300);
     up.mode = UP_SLOW;
     struct timespec t0, t1;
@@ -555,6 +590,10 @@ static void test_upstream_faults(void **state) {
     cJSON_Delete(o);
     free(r.body);
     wd_server_stop(srv);
+    access_log = NULL;
+    static const char *const want2[] = {"504:upstream_timeout", "502:upstream_bad_response",
+                                        "400:upstream_error"};
+    expect_log(log2, want2, 3); /* every request of the faults is in the log */
 
     srv = gateway(up.port, WD_GATEWAY_ACTION_AUTO, 0); /* 503 once, then an answer: retried */
     up.mode = UP_FAIL_ONCE;
@@ -564,6 +603,7 @@ static void test_upstream_faults(void **state) {
     assert_int_equal(up.calls, 2);
     free(r.body);
     wd_server_stop(srv);
+    free(dir);
 }
 
 static void test_legacy_and_models(void **state) {

@@ -189,6 +189,9 @@ void wd__answer_json(wd__answer *a, int status, cJSON *obj);
 /* The client's side of a stream (server.c's content reader): copies up to
  * max ready bytes into buf, blocking until there are some; -1 at the end. */
 ssize_t wd__stream_read(wd__stream *s, char *buf, size_t max);
+/* Adds the bytes the reader hands out to *n (the request's bytes_out; the
+ * reader's thread only). */
+void wd__stream_count_into(wd__stream *s, uint64_t *n);
 /* The client's connection is done with s (ended or gone). */
 void wd__stream_close(wd__stream *s);
 

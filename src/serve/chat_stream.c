@@ -81,6 +81,7 @@ struct wd__stream {
     size_t n_checks;
     wd__chat_stats stats;
     wd__answer *ans;              /* the request's answer, for its log line (the reader's thread only) */
+    uint64_t *bytes_out;          /* the request's count of bytes sent (the reader's thread only) */
     bool logged;
 };
 
@@ -336,6 +337,7 @@ ssize_t wd__stream_read(wd__stream *s, char *buf, size_t max) {
             memcpy(buf, s->out.p + s->out_off, n);
             s->out_off += n;
             if (s->out_off == s->out.n) s->out.n = s->out_off = 0; /* reuse the buffer */
+            if (s->bytes_out) *s->bytes_out += n;
             pthread_mutex_unlock(&s->mu);
             return (ssize_t)n;
         }
@@ -363,6 +365,8 @@ ssize_t wd__stream_read(wd__stream *s, char *buf, size_t max) {
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
 }
+
+void wd__stream_count_into(wd__stream *s, uint64_t *n) { s->bytes_out = n; }
 
 void wd__stream_close(wd__stream *s) {
     if (!s) return;

@@ -251,8 +251,9 @@ static void stream_done(void *cls) { wd__stream_close(cls); }
 static enum MHD_Result send_answer(struct MHD_Connection *conn, req_ctx *ctx, wd__answer *a) {
     struct MHD_Response *resp;
     int status = a->status;
-    ctx->bytes_out = a->body ? a->len : sizeof oom_body - 1;
+    ctx->bytes_out = a->stream ? 0 : a->body ? a->len : sizeof oom_body - 1;
     if (a->stream) { /* a streamed chat answer: chunked, as the producer makes it */
+        wd__stream_count_into(a->stream, &ctx->bytes_out);
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader, a->stream,
                                                  stream_done);
         if (!resp) wd__stream_close(a->stream);

@@ -137,6 +137,10 @@ typedef struct wd__rail_result {
 } wd__rail_result;
 
 void wd__rail_result_free(wd__rail_result *r);
+/* A verdict (JSON text) as the client may see it: categories, scores,
+ * rules and offsets, without the checked text itself ("redacted", each
+ * hit's "text"), which for a blocked answer is what was withheld. */
+cJSON *wd__verdict_public(const char *json);
 /* Counts r in warden_rail_total and, when a is given, adds
  * "rail_<name>":"<action>" to the request's access-log line. */
 void wd__rail_count(wd_server *srv, wd__rail rail, const wd__rail_result *r, wd__answer *a);
@@ -177,6 +181,16 @@ const char *wd__chat_choice_text(const cJSON *completion, int i, bool legacy);
 /* Sets it (and optionally the finish_reason). */
 void wd__chat_choice_set(cJSON *completion, int i, bool legacy, const char *text,
                          const char *finish_reason);
+/* The text a choice carries, as the string items that hold it (into
+ * completion): legacy: "text"; chat: every string of "message" (content or
+ * its text parts, refusal, reasoning, audio transcript, tool-call
+ * arguments, unknown members), ids, types, roles and names excepted. Up
+ * to max go to slots; returns how many there are, or -1 when the choice
+ * is not an object or its message/text has a type no client expects. */
+int wd__chat_choice_slots(cJSON *completion, int i, bool legacy, cJSON **slots, int max);
+/* Replaces choice i by the refusal: the message holds only it,
+ * finish_reason "content_filter", logprobs null. */
+void wd__chat_choice_block(cJSON *completion, int i, bool legacy, const char *refusal);
 /* The delta text of choice i in a chunk, its index, finish_reason. */
 const char *wd__chat_chunk_text(const cJSON *chunk, int *index, const char **finish_reason,
                                 bool legacy);

@@ -39,6 +39,15 @@ wd_status wd_gateway_action_parse(const char *s, wd_gateway_action *out) {
                     s ? s : "(null)");
 }
 
+cJSON *wd__verdict_public(const char *json) {
+    cJSON *v = json ? cJSON_Parse(json) : NULL;
+    if (!v) return NULL;
+    cJSON_DeleteItemFromObjectCaseSensitive(v, "redacted");
+    cJSON *hits = cJSON_GetObjectItemCaseSensitive(v, "hits"), *h;
+    cJSON_ArrayForEach(h, hits) cJSON_DeleteItemFromObjectCaseSensitive(h, "text");
+    return v;
+}
+
 void wd__rail_result_free(wd__rail_result *r) {
     if (!r) return;
     free(r->verdict);

@@ -297,6 +297,9 @@ void wd__chat_choice_set(cJSON *completion, int i, bool legacy, const char *text
                          const char *finish_reason) {
     cJSON *c = choice_at(completion, i);
     if (!cJSON_IsObject(c)) return;
+    /* the old text's token log-probabilities would spell it out */
+    cJSON_DeleteItemFromObjectCaseSensitive(c, "logprobs");
+    cJSON_AddNullToObject(c, "logprobs");
     cJSON *holder = legacy ? c : cJSON_GetObjectItemCaseSensitive(c, "message");
     if (cJSON_IsObject(holder)) {
         const char *key = legacy ? "text" : "content";
@@ -312,6 +315,56 @@ void wd__chat_choice_set(cJSON *completion, int i, bool legacy, const char *text
         cJSON_DeleteItemFromObjectCaseSensitive(c, "finish_reason");
         cJSON_AddStringToObject(c, "finish_reason", finish_reason);
     }
+}
+
+/* Adds the string items under o (any depth) to slots. */
+static int add_strings(cJSON *o, cJSON **slots, int n, int max) {
+    if (cJSON_IsString(o)) {
+        if (n < max) slots[n] = o;
+        return n + 1;
+    }
+    cJSON *c;
+    if (cJSON_IsArray(o) || cJSON_IsObject(o))
+        cJSON_ArrayForEach(c, o) {
+            /* ids, types and names are not text the model wrote */
+            if (c->string && (!strcmp(c->string, "id") || !strcmp(c->string, "type") ||
+                              !strcmp(c->string, "role") || !strcmp(c->string, "name") ||
+                              !strcmp(c->string, "tool_call_id")))
+                continue;
+            n = add_strings(c, slots, n, max);
+        }
+    return n;
+}
+
+int wd__chat_choice_slots(cJSON *completion, int i, bool legacy, cJSON **slots, int max) {
+    cJSON *c = choice_at(completion, i);
+    if (!cJSON_IsObject(c)) return -1;
+    if (legacy) {
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "text");
+        if (!cJSON_IsString(t)) return t && !cJSON_IsNull(t) ? -1 : 0;
+        slots[0] = t;
+        return 1;
+    }
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "message");
+    if (!m || cJSON_IsNull(m)) return 0;
+    if (!cJSON_IsObject(m)) return -1;
+    /* every string the message holds, wherever: content (or its parts),
+     * refusal, reasoning, audio transcripts, tool-call arguments, members
+     * this gateway has never heard of */
+    return add_strings(m, slots, 0, max);
+}
+
+void wd__chat_choice_block(cJSON *completion, int i, bool legacy, const char *refusal) {
+    cJSON *c = choice_at(completion, i);
+    if (!cJSON_IsObject(c)) return;
+    cJSON_DeleteItemFromObjectCaseSensitive(c, "logprobs");
+    cJSON_AddNullToObject(c, "logprobs");
+    if (!legacy) { /* the refusal is all the message holds */
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "message");
+        cJSON *m = cJSON_AddObjectToObject(c, "message");
+        cJSON_AddStringToObject(m, "role", "assistant");
+    }
+    wd__chat_choice_set(completion, i, legacy, refusal, "content_filter");
 }
 
 const char *wd__chat_chunk_text(const cJSON *chunk, int *index, const char **finish_reason,

@@ -100,7 +100,7 @@ static void note_rail(cJSON *w, const char *name, const wd__rail_result *r, int 
     cJSON_AddStringToObject(o, "action", wd__gateway_action_name(r->action));
     if (index >= 0) cJSON_AddNumberToObject(o, name[0] == 'i' ? "message_index" : "choice_index", index);
     if (r->error) cJSON_AddTrueToObject(o, "error");
-    cJSON *v = r->verdict ? cJSON_Parse(r->verdict) : NULL;
+    cJSON *v = wd__verdict_public(r->verdict);
     if (v) cJSON_AddItemToObject(o, "verdict", v);
 }
 
@@ -272,20 +272,48 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
         return;
     }
 
-    /* ---- output rail, choice by choice ---- */
-    int n_choices = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "choices"));
+    /* ---- output rail, choice by choice: every text the choice carries ---- */
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(out, "choices");
+    int n_choices = cJSON_GetArraySize(choices);
     wd__rail_result shown = {.index = -1};
-    for (int i = 0; i < n_choices; i++) {
-        const char *t = wd__chat_choice_text(out, i, legacy);
-        if (!t) continue; /* a tool call: nothing to read */
-        size_t tl = strlen(t);
+    enum { MAX_SLOTS = 256 };
+    cJSON *slots[MAX_SLOTS];
+    const char *texts[MAX_SLOTS];
+    size_t lens[MAX_SLOTS];
+    bool failed = false;
+    for (int i = 0; i < n_choices && !failed; i++) {
+        int ns = wd__chat_choice_slots(out, i, legacy, slots, MAX_SLOTS);
+        if (ns == 0) continue; /* nothing written: nothing to read */
         wd__rail_result r;
-        if (wd__rail_check(srv, ref->guard, WD__RAIL_OUTPUT, &rq, &t, &tl, 1, check_deadline, &r)) break;
+        if (ns < 0 || ns > MAX_SLOTS) {
+            /* a shape no client expects, or more texts than the rail reads:
+             * not passed unread */
+            memset(&r, 0, sizeof r);
+            r.checked = true;
+            r.index = -1;
+            r.action = WD_GATEWAY_ACTION_BLOCK;
+        } else {
+            for (int k = 0; k < ns; k++) {
+                texts[k] = slots[k]->valuestring;
+                lens[k] = strlen(texts[k]);
+            }
+            /* the answer's checks get their own time (the model took its) */
+            int64_t out_deadline = wd__serve_now_ns() + (int64_t)srv->p.timeout_ms * 1000000;
+            if (wd__rail_check(srv, ref->guard, WD__RAIL_OUTPUT, &rq, texts, lens, (size_t)ns,
+                               out_deadline, &r)) {
+                failed = true; /* cancelled (stopping) or out of memory: nothing unchecked leaves */
+                break;
+            }
+        }
         if (r.action == WD_GATEWAY_ACTION_REVISE) {
+            const char *t = wd__chat_choice_text(out, i, legacy);
+            if (!t && r.index >= 0 && r.index < ns) t = texts[r.index];
             char *rev = NULL;
             int used = 0;
-            if (wd__revise(srv, ref->guard, &rq, t, deadline, &rev, &used)) {
-                wd__chat_choice_set(out, i, legacy, rev, NULL);
+            int64_t rev_deadline = wd__serve_now_ns() + (deadline - now);
+            if (t && wd__revise(srv, ref->guard, &rq, t, rev_deadline, &rev, &used)) {
+                wd__chat_choice_block(out, i, legacy, rev); /* the revision alone */
+                wd__chat_choice_set(out, i, legacy, rev, "stop");
                 free(rev);
             } else {
                 r.action = WD_GATEWAY_ACTION_BLOCK;
@@ -294,10 +322,20 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
             cJSON_AddNumberToObject(rv, "rounds", used);
             cJSON_AddBoolToObject(rv, "accepted", r.action == WD_GATEWAY_ACTION_REVISE);
         }
-        if (r.action == WD_GATEWAY_ACTION_BLOCK)
-            wd__chat_choice_set(out, i, legacy, gw->refusal, "content_filter");
-        else if (r.action == WD_GATEWAY_ACTION_REDACT && r.redacted[0])
-            wd__chat_choice_set(out, i, legacy, r.redacted[0], NULL);
+        if (r.action == WD_GATEWAY_ACTION_REDACT) {
+            for (int k = 0; k < ns && r.action == WD_GATEWAY_ACTION_REDACT; k++) {
+                if (!r.redacted[k]) continue;
+                bool args = slots[k]->string && !strcmp(slots[k]->string, "arguments");
+                cJSON *ok = args ? cJSON_Parse(r.redacted[k]) : NULL;
+                if (args && !ok) r.action = WD_GATEWAY_ACTION_BLOCK; /* masking broke the JSON */
+                else cJSON_SetValuestring(slots[k], r.redacted[k]);
+                cJSON_Delete(ok);
+            }
+            cJSON *c = cJSON_GetArrayItem(choices, i);
+            cJSON_DeleteItemFromObjectCaseSensitive(c, "logprobs");
+            cJSON_AddNullToObject(c, "logprobs");
+        }
+        if (r.action == WD_GATEWAY_ACTION_BLOCK) wd__chat_choice_block(out, i, legacy, gw->refusal);
         wd__rail_count(srv, WD__RAIL_OUTPUT, &r, a);
         if (severity(r.action) > severity(worst)) worst = r.action;
         if (r.checked && (shown.index < 0 || severity(r.action) > severity(shown.action))) {
@@ -312,6 +350,16 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
         } else {
             wd__rail_result_free(&r);
         }
+    }
+    if (failed) {
+        wd__rail_result_free(&shown);
+        cJSON_Delete(out);
+        cJSON_Delete(warden);
+        wd__server_guard_release(srv, ref);
+        wd__chat_req_free(&rq);
+        wd__answer_error(a, 503, "server_error", "shutting_down", NULL,
+                         "the answer could not be checked (the server is stopping)");
+        return;
     }
     note_rail(warden, "output", &shown, shown.index);
     wd__rail_result_free(&shown);

@@ -126,7 +126,7 @@ static void attach_verdict(wd__stream *s, cJSON *chunk) {
     cJSON *w = cJSON_AddObjectToObject(chunk, "warden");
     cJSON_AddStringToObject(w, "rail", "output");
     cJSON_AddStringToObject(w, "action", s->action ? s->action : "allow");
-    cJSON *v = s->verdict ? cJSON_Parse(s->verdict) : NULL;
+    cJSON *v = wd__verdict_public(s->verdict);
     if (v) cJSON_AddItemToObject(w, "verdict", v);
 }
 

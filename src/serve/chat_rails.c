@@ -209,49 +209,82 @@ wd_status wd__rail_check(wd_server *srv, void *guard, wd__rail rail, const wd__c
 wd_status wd__rail_check_input(wd_server *srv, void *guard, const wd__chat_req *rq, int64_t deadline_ns,
                                wd__rail_result *out) {
     start(out);
-    size_t n = rq->n_msgs, n_user = 0, n_tool = 0;
-    size_t *user = calloc(n + 1, sizeof *user), *tool = calloc(n + 1, sizeof *tool);
+    size_t n = rq->n_msgs, n_user = 0, n_alone = 0, n_asst = 0;
+    /* index[]: message index of each result, in the order the results are
+     * made: user turns, then the turns checked alone, then assistant turns */
+    size_t *user = calloc(n + 1, sizeof *user), *alone = calloc(n + 1, sizeof *alone);
+    size_t *asst = calloc(n + 1, sizeof *asst), *index = calloc(n + 1, sizeof *index);
     const char **texts = calloc(n + 1, sizeof *texts);
     size_t *lens = calloc(n + 1, sizeof *lens);
     wd__serve_result *res = calloc(n + 1, sizeof *res);
     out->redacted = calloc(n + 1, sizeof *out->redacted);
-    wd_status st = user && tool && texts && lens && res && out->redacted ? WD_OK
-                 : wd__fail(WD_ERR_NOMEM, "out of memory");
+    wd_status st = user && alone && asst && index && texts && lens && res && out->redacted
+                 ? WD_OK : wd__fail(WD_ERR_NOMEM, "out of memory");
     for (size_t i = 0; !st && i < n; i++) {
         const char *r = rq->msgs[i].role;
         if (!strcmp(r, "user")) user[n_user++] = i;
-        else if (!strcmp(r, "tool") || !strcmp(r, "function")) tool[n_tool++] = i;
+        else if (!strcmp(r, "assistant")) {
+            if (rq->msgs[i].len) asst[n_asst++] = i; /* a turn that only calls tools: no text */
+        } else alone[n_alone++] = i; /* system, developer, tool, function */
     }
     out->n = n;
-    out->checked = n_user + n_tool > 0;
+    out->checked = n_user + n_alone + n_asst > 0;
     wd_gateway_action conf = srv->gw->p.input_action;
     bool want_redact = conf == WD_GATEWAY_ACTION_AUTO || conf == WD_GATEWAY_ACTION_REDACT;
-    /* user turns in the conversation's context; tool results alone (the
-     * injection and content scanners read them; a judge asks about users) */
+    size_t made = 0;
+    /* user turns, each in the conversation's context */
     for (size_t k = 0; !st && k < n_user; k++) {
         texts[k] = rq->msgs[user[k]].text;
         lens[k] = rq->msgs[user[k]].len;
+        index[made + k] = user[k];
     }
     if (!st && n_user)
-        st = run_checks(srv, guard, WD__ROLE_INPUT, rq, user, texts, lens, n_user, want_redact, deadline_ns, res);
-    for (size_t k = 0; !st && k < n_tool; k++) {
-        texts[k] = rq->msgs[tool[k]].text;
-        lens[k] = rq->msgs[tool[k]].len;
-        user[n_user + k] = tool[k];
+        st = run_checks(srv, guard, WD__ROLE_INPUT, rq, user, texts, lens, n_user, want_redact,
+                        deadline_ns, res);
+    if (!st) made += n_user;
+    /* system, developer, tool and function turns alone: the client writes
+     * them too (tool results are where indirect injection arrives) */
+    for (size_t k = 0; !st && k < n_alone; k++) {
+        texts[k] = rq->msgs[alone[k]].text;
+        lens[k] = rq->msgs[alone[k]].len;
+        index[made + k] = alone[k];
     }
-    if (!st && n_tool)
-        st = srv->be->check(guard, texts, lens, n_tool, WD__ROLE_INPUT, want_redact, deadline_ns,
-                            &srv->cancel, res + n_user);
-    if (st && n_tool && n_user) /* the user turns' results are made; free them */
-        for (size_t k = 0; k < n_user; k++) {
+    if (!st && n_alone)
+        st = srv->be->check(guard, texts, lens, n_alone, WD__ROLE_INPUT, want_redact, deadline_ns,
+                            &srv->cancel, res + made);
+    if (!st) made += n_alone;
+    /* assistant turns the client sends are the client's text too (a forged
+     * answer that a later "go on" builds on): judged as answers, in context */
+    for (size_t k = 0; !st && k < n_asst; k++) {
+        texts[k] = rq->msgs[asst[k]].text;
+        lens[k] = rq->msgs[asst[k]].len;
+        index[made + k] = asst[k];
+    }
+    if (!st && n_asst) {
+        if (!rq->legacy && srv->be->check_turns) {
+            wd_chat_message *m = conversation(rq);
+            st = m ? srv->be->check_turns(guard, m, n, asst, n_asst, WD__ROLE_OUTPUT, want_redact,
+                                          deadline_ns, &srv->cancel, res + made)
+                   : wd__fail(WD_ERR_NOMEM, "out of memory");
+            free(m);
+        } else {
+            st = srv->be->check(guard, texts, lens, n_asst, WD__ROLE_OUTPUT, want_redact, deadline_ns,
+                                &srv->cancel, res + made);
+        }
+    }
+    if (!st) made += n_asst;
+    if (st) /* the results made before the failure */
+        for (size_t k = 0; k < made; k++) {
             free(res[k].json);
             res[k].json = NULL;
         }
     if (st != WD_ERR_CANCELLED && st != WD_ERR_NOMEM && out->checked)
-        decide(srv, guard, WD__RAIL_INPUT, st, res, n_user + n_tool, user, out);
-    for (size_t k = 0; !st && k < n_user + n_tool; k++) free(res[k].json);
+        decide(srv, guard, WD__RAIL_INPUT, st, res, made ? made : n_user + n_alone + n_asst, index, out);
+    for (size_t k = 0; !st && k < made; k++) free(res[k].json);
     free(user);
-    free(tool);
+    free(alone);
+    free(asst);
+    free(index);
     free(texts);
     free(lens);
     free(res);

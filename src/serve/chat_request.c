@@ -59,11 +59,18 @@ static bool content_text(const cJSON *c, int i, wd__chat_msg *m, wd__answer *a) 
             wd__strbuf_free(&sb);
             return bad(a, param, "invalid_type", "a content part must be an object with a string \"type\"");
         }
-        if (strcmp(type->valuestring, "text")) continue; /* images, audio: not text */
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        const char *ty = type->valuestring;
+        if (!strcmp(ty, "image_url") || !strcmp(ty, "input_audio")) continue; /* not text */
+        if (strcmp(ty, "text") && strcmp(ty, "refusal")) {
+            /* a part the rails could not read (a file, ...) is not passed unread */
+            wd__strbuf_free(&sb);
+            return bad(a, param, "unsupported_content_part",
+                       "content parts may be text, refusal, image_url or input_audio");
+        }
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, ty);
         if (!cJSON_IsString(t)) {
             wd__strbuf_free(&sb);
-            return bad(a, param, "invalid_type", "a \"text\" part needs a string \"text\"");
+            return bad(a, param, "invalid_type", "a text or refusal part needs its string");
         }
         if (sb.n) wd__strbuf_putc(&sb, '\n');
         wd__strbuf_puts(&sb, t->valuestring);

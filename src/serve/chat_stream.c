@@ -45,8 +45,10 @@
 #include "serve/chat_internal.h"
 
 #define MAX_CHOICES 16
-#define HOLD_BYTES 32
+#define N_CHAN 2                  /* text channels per choice: content, reasoning */
+#define HOLD_BYTES 64
 #define CONTEXT_BYTES 1024
+#define MAX_PENDING (256 * 1024)  /* SSE bytes queued for a slow client before the producer waits */
 
 struct wd__stream {
     pthread_mutex_t mu;
@@ -68,9 +70,14 @@ struct wd__stream {
     size_t len;
     char request_id[WD__REQUEST_ID_MAX + 1];
     int64_t deadline_ns;
-    wd__strbuf acc[MAX_CHOICES];  /* the model's text per choice */
-    wd__strbuf sent[MAX_CHOICES]; /* the text sent per choice (the checked view) */
-    bool masked[MAX_CHOICES];     /* a span was masked: whole-text checks from then on */
+    wd__strbuf acc[MAX_CHOICES][N_CHAN];  /* the model's text per choice and channel */
+    wd__strbuf sent[MAX_CHOICES][N_CHAN]; /* the text sent (the checked view) */
+    bool masked[MAX_CHOICES][N_CHAN];     /* a span was masked: whole-text checks from then on */
+    char chan_key[MAX_CHOICES][24];       /* the reasoning channel's member name */
+    wd__strbuf other[MAX_CHOICES];        /* tool-call arguments, refusals, ...: checked whole
+                                           * at the end, their chunks held until then */
+    cJSON *held;                          /* those chunks, in order (an array) */
+    bool role_sent[MAX_CHOICES];
     int unchecked;                /* text chunks since the last check */
     bool flushed;                 /* a final check sent everything; no text since */
     bool cut, have_tpl;
@@ -94,9 +101,13 @@ static void stream_unref(wd__stream *s) {
     pthread_cond_destroy(&s->cv);
     wd__strbuf_free(&s->out);
     for (int i = 0; i < MAX_CHOICES; i++) {
-        wd__strbuf_free(&s->acc[i]);
-        wd__strbuf_free(&s->sent[i]);
+        for (int c = 0; c < N_CHAN; c++) {
+            wd__strbuf_free(&s->acc[i][c]);
+            wd__strbuf_free(&s->sent[i][c]);
+        }
+        wd__strbuf_free(&s->other[i]);
     }
+    cJSON_Delete(s->held);
     wd__chat_req_free(&s->rq);
     free(s->body);
     free(s->verdict);
@@ -104,9 +115,20 @@ static void stream_unref(wd__stream *s) {
     free(s);
 }
 
-/* Queues one SSE event (data: TEXT) for the client. */
+/* Queues one SSE event (data: TEXT) for the client; waits while a slow
+ * client has MAX_PENDING bytes still to take. */
 static void emit_raw(wd__stream *s, const char *text, size_t n) {
     pthread_mutex_lock(&s->mu);
+    while (s->out.n - s->out_off > MAX_PENDING && !s->cancel && !s->srv->cancel) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
     wd__strbuf_add(&s->out, "data: ", 6);
     wd__strbuf_add(&s->out, text, n);
     wd__strbuf_add(&s->out, "\n\n", 2);
@@ -130,10 +152,19 @@ static void attach_verdict(wd__stream *s, cJSON *chunk) {
     if (v) cJSON_AddItemToObject(w, "verdict", v);
 }
 
-static cJSON *text_chunk(wd__stream *s, int index, const char *text, size_t n,
+/* A chunk of the gateway's own holding checked text of choice index on
+ * channel chan (0: content; 1: reasoning, under the model's member name). */
+static cJSON *text_chunk(wd__stream *s, int index, int chan, const char *text, size_t n,
                          const char *finish) {
     char *t = strndup(text, n);
-    cJSON *c = wd__chat_chunk_new(&s->rq, s->id, s->model, s->created, index, NULL, t ? t : "", finish);
+    cJSON *c = wd__chat_chunk_new(&s->rq, s->id, s->model, s->created, index, NULL,
+                                  chan ? NULL : t ? t : "", finish);
+    if (chan) {
+        cJSON *d = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+                       cJSON_GetObjectItemCaseSensitive(c, "choices"), 0), "delta");
+        cJSON_AddStringToObject(d, s->chan_key[index][0] ? s->chan_key[index] : "reasoning_content",
+                                t ? t : "");
+    }
     free(t);
     return c;
 }
@@ -143,20 +174,21 @@ static void cut(wd__stream *s, int index) {
     s->cut = true;
     s->cancel = 1; /* stops the backend */
     const char *ref = s->srv->gw->refusal;
-    cJSON *c = text_chunk(s, index, ref, strlen(ref), "content_filter");
+    cJSON *c = text_chunk(s, index, 0, ref, strlen(ref), "content_filter");
     attach_verdict(s, c);
     emit(s, c);
     cJSON_Delete(c);
 }
 
-/* Checks choice i's text; emits what passes. final: nothing held back. */
-static bool check_choice(wd__stream *s, int i, bool final) {
-    wd__strbuf *a = &s->acc[i];
-    wd__strbuf *sent = &s->sent[i];
+/* Checks choice i's text on channel c; emits what passes. final: nothing
+ * held back. */
+static bool check_choice(wd__stream *s, int i, int c, bool final) {
+    wd__strbuf *a = &s->acc[i][c];
+    wd__strbuf *sent = &s->sent[i][c];
     if (!a->n) return true;
     /* a window (CONTEXT_BYTES of sent text + the rest) while the view is
      * the raw text; the whole text at the end and once anything was masked */
-    bool whole = final || s->masked[i];
+    bool whole = final || s->masked[i][c];
     size_t w0 = 0;
     if (!whole && sent->n > CONTEXT_BYTES) {
         w0 = sent->n - CONTEXT_BYTES;
@@ -167,16 +199,16 @@ static bool check_choice(wd__stream *s, int i, bool final) {
     wd__rail_result rr;
     s->n_checks++;
     wd_status st = wd__rail_check(s->srv, s->ref->guard, WD__RAIL_STREAM, &s->rq, &text, &len, 1,
-                                  s->deadline_ns, &rr);
-    if (st) { /* cancelled: the server is stopping */
+                                  wd__serve_now_ns() + (int64_t)s->srv->p.timeout_ms * 1000000, &rr);
+    if (st) { /* cancelled (the server is stopping) or out of memory: nothing more leaves */
         s->cancel = 1;
         return false;
     }
     if (rr.action == WD_GATEWAY_ACTION_REDACT && !whole) {
         /* masking needs the whole text (its offsets are the view's) */
         wd__rail_result_free(&rr);
-        s->masked[i] = true;
-        return check_choice(s, i, final);
+        s->masked[i][c] = true;
+        return check_choice(s, i, c, final);
     }
     if (rr.action != WD_GATEWAY_ACTION_AUTO) {
         free(s->verdict);
@@ -204,16 +236,50 @@ static bool check_choice(wd__stream *s, int i, bool final) {
         cut(s, i);
         return false;
     }
-    size_t upto = final ? vlen : vlen > HOLD_BYTES ? vlen - HOLD_BYTES : 0;
-    while (upto > sent->n && upto < vlen && ((unsigned char)view[upto] & 0xC0) == 0x80) upto--;
+    /* hold back the last HOLD_BYTES and the word they end in: a span the
+     * scanners only know once it is whole never leaves half-way */
+    size_t upto = vlen;
+    if (!final) {
+        upto = vlen > HOLD_BYTES ? vlen - HOLD_BYTES : 0;
+        while (upto > sent->n && view[upto - 1] != ' ' && view[upto - 1] != '\n' && view[upto - 1] != '\t')
+            upto--;
+    }
     if (upto > sent->n) {
-        cJSON *c = text_chunk(s, i, view + sent->n, upto - sent->n, NULL);
-        emit(s, c);
-        cJSON_Delete(c);
+        cJSON *ch = text_chunk(s, i, c, view + sent->n, upto - sent->n, NULL);
+        emit(s, ch);
+        cJSON_Delete(ch);
         wd__strbuf_add(sent, view + sent->n, upto - sent->n);
     }
     wd__rail_result_free(&rr);
     return true;
+}
+
+/* The texts of the held chunks (tool-call arguments, refusals, ...) of
+ * choice i, checked whole: false (and the stream cut) when unsafe. */
+static bool check_other(wd__stream *s, int i) {
+    wd__strbuf *o = &s->other[i];
+    if (!o->n) return true;
+    const char *text = o->p;
+    size_t len = o->n;
+    wd__rail_result rr;
+    s->n_checks++;
+    wd_status st = wd__rail_check(s->srv, s->ref->guard, WD__RAIL_STREAM, &s->rq, &text, &len, 1,
+                                  wd__serve_now_ns() + (int64_t)s->srv->p.timeout_ms * 1000000, &rr);
+    if (st) {
+        s->cancel = 1;
+        return false;
+    }
+    bool pass = rr.action == WD_GATEWAY_ACTION_AUTO || rr.action == WD_GATEWAY_ACTION_WARN;
+    if (rr.action != WD_GATEWAY_ACTION_AUTO) {
+        free(s->verdict);
+        s->verdict = rr.verdict;
+        rr.verdict = NULL;
+        /* held members cannot be masked in place (arguments are JSON) */
+        s->action = pass ? "warn" : "block";
+    }
+    wd__rail_result_free(&rr);
+    if (!pass) cut(s, i);
+    return pass;
 }
 
 static bool check_all(wd__stream *s, bool final) {
@@ -221,8 +287,37 @@ static bool check_all(wd__stream *s, bool final) {
     s->unchecked = 0;
     s->flushed = final;
     for (int i = 0; i < MAX_CHOICES; i++)
-        if (!check_choice(s, i, final)) return false;
+        for (int c = 0; c < N_CHAN; c++)
+            if (!check_choice(s, i, c, final)) return false;
+    if (!final) return true;
+    for (int i = 0; i < MAX_CHOICES; i++)
+        if (!check_other(s, i)) return false;
+    /* everything passed: the held chunks go out, in order */
+    cJSON *h;
+    cJSON_ArrayForEach(h, s->held) emit(s, h);
+    cJSON_Delete(s->held);
+    s->held = NULL;
+    for (int i = 0; i < MAX_CHOICES; i++) s->other[i].n = 0;
     return true;
+}
+
+/* Adds the strings under o (any depth, ids/types/names excepted) to sb. */
+static void gather(const cJSON *o, wd__strbuf *sb) {
+    if (cJSON_IsString(o)) {
+        if (o->valuestring[0]) {
+            if (sb->n) wd__strbuf_putc(sb, '\n');
+            wd__strbuf_puts(sb, o->valuestring);
+        }
+        return;
+    }
+    const cJSON *c;
+    if (cJSON_IsArray(o) || cJSON_IsObject(o))
+        cJSON_ArrayForEach(c, o) {
+            if (c->string && (!strcmp(c->string, "id") || !strcmp(c->string, "type") ||
+                              !strcmp(c->string, "role") || !strcmp(c->string, "name")))
+                continue;
+            gather(c, sb);
+        }
 }
 
 static bool on_chunk(void *user, cJSON *chunk) {
@@ -237,40 +332,68 @@ static bool on_chunk(void *user, cJSON *chunk) {
         if (cJSON_IsNumber(cr)) s->created = (long long)cr->valuedouble;
         s->have_tpl = true;
     }
-    int index;
-    const char *finish;
-    const char *text = wd__chat_chunk_text(chunk, &index, &finish, s->rq.legacy);
-    if (index >= MAX_CHOICES) return true; /* beyond the choices we guard: dropped */
-    const cJSON *ch0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(chunk, "choices"), 0);
-    const cJSON *role = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ch0, "delta"), "role");
-    if (text && text[0] && cJSON_IsString(role)) {
-        /* the opening chunk names the role: it goes out at once, its text
-         * after the check */
-        cJSON *c = wd__chat_chunk_new(&s->rq, s->id, s->model, s->created, index,
-                                      role->valuestring, "", NULL);
-        emit(s, c);
-        cJSON_Delete(c);
+    cJSON *choices = cJSON_GetObjectItemCaseSensitive(chunk, "choices");
+    if (choices && !cJSON_IsArray(choices)) {
+        cut(s, 0); /* a shape no client expects is not passed unread */
+        return false;
     }
-    if (text && text[0]) {
-        wd__strbuf_puts(&s->acc[index], text);
-        s->flushed = false;
-        if (s->acc[index].oom) return false;
-        if (++s->unchecked >= s->srv->gw->p.stream_check_tokens && !check_all(s, false))
+    bool finish = false, text = false, other = false, rest = false;
+    cJSON *ch;
+    cJSON_ArrayForEach(ch, choices) {
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(ch, "index");
+        int i = cJSON_IsNumber(ix) && ix->valuedouble >= 0 && ix->valuedouble < MAX_CHOICES
+              ? (int)ix->valuedouble : -1;
+        cJSON *d = s->rq.legacy ? ch : cJSON_GetObjectItemCaseSensitive(ch, "delta");
+        if (i < 0 || !cJSON_IsObject(ch) || (d && !cJSON_IsObject(d))) {
+            cut(s, 0); /* beyond the choices guarded, or unreadable */
             return false;
-        if (!finish && !cJSON_GetObjectItemCaseSensitive(chunk, "usage")) {
-            /* the text itself goes out through check_choice; the rest of a
-             * plain content chunk (logprobs) is not forwarded */
-            return true;
         }
-        /* a chunk with text and more: send the rest without the text */
-        cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(chunk, "choices"), 0);
-        cJSON *holder = s->rq.legacy ? ch : cJSON_GetObjectItemCaseSensitive(ch, "delta");
-        if (holder) {
-            cJSON_DeleteItemFromObjectCaseSensitive(holder, s->rq.legacy ? "text" : "content");
-            if (s->rq.legacy) cJSON_AddStringToObject(holder, "text", "");
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ch, "finish_reason"))) finish = true;
+        if (!d) continue;
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(d, "role");
+        if (cJSON_IsString(role) && !s->role_sent[i]) { /* the opening chunk goes out at once */
+            cJSON *c = wd__chat_chunk_new(&s->rq, s->id, s->model, s->created, i, role->valuestring, "", NULL);
+            emit(s, c);
+            cJSON_Delete(c);
+            s->role_sent[i] = true;
         }
+        cJSON_DeleteItemFromObjectCaseSensitive(d, "role");
+        /* the text channels: accumulated, checked, sent as the gateway's own chunks */
+        static const char *const keys[] = {"content", "reasoning_content", "reasoning"};
+        for (int k = 0; k < 3; k++) {
+            const char *key = s->rq.legacy ? (k ? NULL : "text") : keys[k];
+            cJSON *t = key ? cJSON_GetObjectItemCaseSensitive(d, key) : NULL;
+            if (!t) continue;
+            if (cJSON_IsString(t) && t->valuestring[0]) {
+                int c = k ? 1 : 0;
+                if (c) snprintf(s->chan_key[i], sizeof s->chan_key[i], "%s", key);
+                wd__strbuf_puts(&s->acc[i][c], t->valuestring);
+                if (s->acc[i][c].oom) return false;
+                s->flushed = false;
+                text = true;
+            }
+            cJSON_DeleteItemFromObjectCaseSensitive(d, key);
+        }
+        if (s->rq.legacy) cJSON_AddStringToObject(d, "text", "");
+        /* any other text (tool-call arguments, a refusal, ...): held */
+        size_t before = s->other[i].n;
+        gather(d, &s->other[i]);
+        if (s->other[i].n != before) {
+            other = true;
+            s->flushed = false;
+        }
+        if (cJSON_GetArraySize(d) > (s->rq.legacy ? 1 : 0)) rest = true;
     }
-    /* a tool call, the finish, usage: everything before it is checked first */
+    if (text && ++s->unchecked >= s->srv->gw->p.stream_check_tokens && !check_all(s, false)) return false;
+    bool usage = cJSON_GetObjectItemCaseSensitive(chunk, "usage") != NULL && !cJSON_IsNull(
+                     cJSON_GetObjectItemCaseSensitive(chunk, "usage"));
+    if (other) { /* held until the end's check */
+        if (!s->held) s->held = cJSON_CreateArray();
+        cJSON_AddItemToArray(s->held, cJSON_Duplicate(chunk, true));
+        return true;
+    }
+    if (!finish && !usage && !rest && cJSON_GetArraySize(choices) > 0) return true; /* text only: sent by the checks */
+    /* a finish or usage chunk: everything before it is checked first */
     if (finish && !check_all(s, true)) return false;
     if (!finish && s->unchecked && !check_all(s, false)) return false;
     if (finish && s->verdict) attach_verdict(s, chunk);
@@ -336,7 +459,14 @@ ssize_t wd__stream_read(wd__stream *s, char *buf, size_t max) {
             size_t n = avail < max ? avail : max;
             memcpy(buf, s->out.p + s->out_off, n);
             s->out_off += n;
-            if (s->out_off == s->out.n) s->out.n = s->out_off = 0; /* reuse the buffer */
+            if (s->out_off == s->out.n) {
+                s->out.n = s->out_off = 0; /* reuse the buffer */
+            } else if (s->out_off > 65536 && s->out_off > s->out.n / 2) {
+                memmove(s->out.p, s->out.p + s->out_off, s->out.n - s->out_off);
+                s->out.n -= s->out_off;
+                s->out_off = 0;
+            }
+            pthread_cond_broadcast(&s->cv); /* a producer waiting for room */
             if (s->bytes_out) *s->bytes_out += n;
             pthread_mutex_unlock(&s->mu);
             return (ssize_t)n;
@@ -406,9 +536,20 @@ wd_status wd__chat_stream_start(wd_server *srv, wd__guard_ref *ref, wd__chat_req
         return wd__fail(WD_ERR_NOMEM, "cannot start a thread for the stream");
     }
     pthread_detach(s->thread);
-    /* wait for the first bytes, or a failure before any */
+    /* wait for the first bytes, or a failure before any; a server that is
+     * stopping stops the producer too */
     pthread_mutex_lock(&s->mu);
-    while (!s->started) pthread_cond_wait(&s->cv, &s->mu);
+    while (!s->started) {
+        if (srv->cancel) s->cancel = 1;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
     pthread_mutex_unlock(&s->mu);
     if (s->failed) {
         if (s->fail.upstream_body) {

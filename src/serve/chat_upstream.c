@@ -220,7 +220,9 @@ static bool up_complete(void *self, const wd__chat_req *rq, const char *body, si
             stats->upstream_status = resp.status;
             stats->model_ms = dt * 1e3;
         }
-        if (st == WD_ERR_CANCELLED && (x.done || x.delivered)) st = WD_OK; /* [DONE] or the client stopped it */
+        /* [DONE], the client stopped it, or an error event / a bad event
+         * stopped the reading (answered below, not as a cancel) */
+        if (st == WD_ERR_CANCELLED && (x.done || x.delivered || x.err || x.bad_event)) st = WD_OK;
         if (retryable(st, resp.status) && !x.delivered && attempt < u->retries &&
             wd__serve_now_ns() + (int64_t)100000000 * (1 << attempt) < end) {
             WD_INFO("serve: upstream attempt %d failed (%s); retrying", attempt + 1,

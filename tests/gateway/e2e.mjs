@@ -236,6 +236,12 @@ test('local: /v1/completions, non-streaming and streaming (SDK)', async () => {
   greedy.promptAction = d.warden.output.action;
 });
 
+test('local: 4 chats at once (one model slot): all answered, the same greedy text', async () => {
+  const c = sdk(local, LOCAL_KEY);
+  const all = await Promise.all([0, 1, 2, 3].map(() => c.chat.completions.create(CHAT)));
+  for (const d of all) eq(d.choices[0].message.content, greedy.chat, 'text');
+});
+
 test('local: a harmful prompt is blocked (SDK + headers), the model is not called', async () => {
   const { data, response } = await sdk(local, LOCAL_KEY).chat.completions
     .create({ ...CHAT, messages: [{ role: 'user', content: HARMFUL_PROMPT }] }).withResponse();
@@ -334,6 +340,27 @@ test('fake: an unsafe streamed answer is cut mid-way; the SDK sees a clean end',
   // the gateway hung up on the upstream instead of reading the 200-word tail
   for (let i = 0; i < 40 && !fake.hungUp['fake-harmful']; i++) await new Promise((r) => setTimeout(r, 50));
   check(fake.hungUp['fake-harmful'], 'the upstream stream was not stopped');
+});
+
+test('fake: a client that leaves mid-stream stops the upstream request', async () => {
+  fake.reset();
+  const ac = new AbortController();
+  const stream = await sdk(guard).chat.completions.create(
+    { model: 'fake-long', stream: true, messages: [{ role: 'user', content: 'Capital of France?' }] },
+    { signal: ac.signal });
+  let got = '';
+  try {
+    for await (const c of stream) {
+      got += (c.choices[0] && c.choices[0].delta.content) || '';
+      if (got.length > 0) ac.abort();
+    }
+  } catch (e) {
+    check(e instanceof OpenAI.APIUserAbortError || e.name === 'AbortError', `unexpected ${e}`);
+  }
+  check(got.length > 0, 'no text before leaving');
+  for (let i = 0; i < 40 && !fake.hungUp['fake-long']; i++) await new Promise((r) => setTimeout(r, 50));
+  check(fake.hungUp['fake-long'], 'the upstream stream went on after the client left');
+  await healthy(guard);
 });
 
 test('fake: an unsafe answer, non-streaming: the refusal in its place', async () => {

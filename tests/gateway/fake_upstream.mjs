@@ -9,6 +9,7 @@
 //   fake-harmful       a harmless opening, then weapon instructions; streamed
 //                      one word per chunk, 5 ms apart, with a long tail so that
 //                      the test can see the gateway hang up early
+//   fake-long          the harmless answer, then 200 more words, 5 ms apart
 //   fake-revise        harmful first; a critique prompt gets a critique and a
 //                      revision prompt a safe rewrite (serve/revise.c)
 //   fake-revise-never  harmful whatever is asked
@@ -175,12 +176,12 @@ async function answer(fake, req, res, raw) {
     return;
   }
   let words = text.match(/\S+\s*/g);
-  if (model === 'fake-harmful') // a long tail the gateway should never ask for
+  if (model === 'fake-harmful' || model === 'fake-long') // a long tail, 5 ms a word
     for (let i = 0; i < 200; i++) words.push(`filler${i} `);
   for (const w of words) {
     if (closed) return;
     piece(w);
-    if (model === 'fake-harmful') await sleep(5);
+    if (model === 'fake-harmful' || model === 'fake-long') await sleep(5);
   }
   piece(legacy ? '' : null, finish);
   res.end('data: [DONE]\n\n');

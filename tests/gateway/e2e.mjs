@@ -164,19 +164,27 @@ const test = (name, fn) => cases.push({ name, fn });
 
 const fake = await F.startFake();
 const FAKE = `http://127.0.0.1:${fake.port}/v1`;
-const DEAD = `http://127.0.0.1:${await closedPort()}/v1`;
 let local, chain, guard, revise, slow, down;
 try {
-  [local, guard, revise, slow, down] = await Promise.all([
+  [local, guard, revise, slow] = await Promise.all([
     startWarden('local', ['--model', MODEL_DIR, '--model-name', 'tiny', '--max-tokens', '12',
                           '--refusal', LOCAL_REFUSAL], { WARDEN_API_KEY: LOCAL_KEY }),
     startWarden('guard', ['--upstream', FAKE, '--stream-check-tokens', '4']),
     startWarden('revise', ['--upstream', FAKE, '--output-action', 'revise', '--revise-rounds', '2']),
     startWarden('slow', ['--upstream', FAKE, '--upstream-timeout-ms', '500']),
-    startWarden('down', ['--upstream', DEAD]),
   ]);
   chain = await startWarden('chain', ['--upstream', `${local.base}/v1`, '--upstream-key-env', 'E2E_UPSTREAM_KEY'],
                             { WARDEN_API_KEY: CHAIN_KEY, E2E_UPSTREAM_KEY: LOCAL_KEY });
+  // last, so that no other process can take the closed port; should the
+  // kernel give `down` that very port (it would then be its own upstream,
+  // a loop that hangs until the timeout), try another
+  for (let i = 0; !down && i < 5; i++) {
+    const dead = await closedPort();
+    const w = await startWarden('down', ['--upstream', `http://127.0.0.1:${dead}/v1`, '--upstream-timeout-ms', '3000']);
+    if (w.port !== dead) down = w;
+    else await stopWarden(wardens.pop());
+  }
+  if (!down) throw new Error('down: no closed port in 5 tries');
 } catch (e) {
   console.log(`not ok - start: ${e.message}`);
   await Promise.all(wardens.map(stopWarden));
@@ -222,6 +230,15 @@ test('local: chat, streaming (SDK): the same greedy text', async () => {
   check(s.chunks.every((c) => c.id === s.chunks[0].id && c.object === 'chat.completion.chunk'), 'chunk ids/objects');
   check(['stop', 'length'].includes(s.finish), `finish_reason ${s.finish}`);
   if (greedy.chatAction === 'allow') eq(s.text, greedy.chat, 'streamed text vs non-streamed');
+});
+
+test('local: stream_options.include_usage: a usage chunk at the end', async () => {
+  const s = await collect(await sdk(local, LOCAL_KEY).chat.completions.create(
+    { ...CHAT, stream: true, stream_options: { include_usage: true } }));
+  const u = s.chunks.filter((c) => c.usage);
+  eq(u.length, 1, 'usage chunks');
+  check(u[0].usage.completion_tokens > 0 && u[0].usage.prompt_tokens > 0, `usage ${JSON.stringify(u[0].usage)}`);
+  eq(u[0].choices, [], 'the usage chunk\'s choices');
 });
 
 test('local: /v1/completions, non-streaming and streaming (SDK)', async () => {
@@ -340,6 +357,27 @@ test('fake: an unsafe streamed answer is cut mid-way; the SDK sees a clean end',
   // the gateway hung up on the upstream instead of reading the 200-word tail
   for (let i = 0; i < 40 && !fake.hungUp['fake-harmful']; i++) await new Promise((r) => setTimeout(r, 50));
   check(fake.hungUp['fake-harmful'], 'the upstream stream was not stopped');
+});
+
+test('fake: an unsafe streamed legacy completion is cut too', async () => {
+  const s = await collect(await sdk(guard).completions.create({ model: 'fake-harmful', prompt: 'Chemistry lessons:', stream: true }));
+  check(!/bomb|detonate|nails|casualties/.test(s.text), `harmful words arrived: ${JSON.stringify(s.text)}`);
+  check(s.text.endsWith(DEFAULT_REFUSAL), `no refusal at the end: ${JSON.stringify(s.text)}`);
+  eq(s.finish, 'content_filter', 'finish_reason');
+});
+
+test('fake: PII in the prompt is masked before it reaches the upstream (input rail, redact)', async () => {
+  fake.reset();
+  const { data, response } = await sdk(guard).chat.completions.create({ model: 'fake-ok', messages: [
+    { role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'My e-mail is bob.jones@example.com, what is the capital of France?' }] }).withResponse();
+  eq(data.choices[0].message.content, F.OK_ANSWER, 'text');
+  const sent = JSON.parse(fake.bodies['fake-ok']);
+  check(!fake.bodies['fake-ok'].includes('bob.jones@example.com'), `the address reached the upstream: ${fake.bodies['fake-ok']}`);
+  check(sent.messages[1].content.includes('what is the capital of France?'), 'the rest of the prompt is gone');
+  eq(sent.messages[0], { role: 'system', content: 'Be brief.' }, 'the system message');
+  eq(data.warden.input.action, 'redact', 'warden.input.action');
+  eq(response.headers.get('x-warden-action'), 'redact', 'x-warden-action');
 });
 
 test('fake: a client that leaves mid-stream stops the upstream request', async () => {

@@ -551,6 +551,27 @@ test('fault: an upstream stream that opens with an error event: 502 with that er
   await healthy(guard);
 });
 
+test('fault: an upstream stream that breaks or stalls mid-way: the text so far, then an error event', async () => {
+  for (const [w, model] of [[guard, 'fake-diemid'], [slow, 'fake-stall']]) {
+    const started = Date.now();
+    let got = '';
+    const e = await sdkError((async () => {
+      for await (const c of await sdk(w).chat.completions.create(ask(model, { stream: true })))
+        got += (c.choices[0] && c.choices[0].delta.content) || '';
+    })());
+    check(e instanceof OpenAI.APIError, `${model}: want an APIError from the error event, got ${e}`);
+    check(got.startsWith('word0 '), `${model}: the text before the break did not arrive: ${JSON.stringify(got)}`);
+    check(Date.now() - started < 2000, `${model}: took ${Date.now() - started} ms`);
+    await healthy(w);
+  }
+});
+
+test('fault: an upstream stream without [DONE] still ends cleanly', async () => {
+  const s = await collect(await sdk(guard).chat.completions.create(ask('fake-nodone', { stream: true })));
+  eq(s.text, F.OK_ANSWER, 'text');
+  eq(s.finish, 'stop', 'finish_reason');
+});
+
 test('fault: upstream 503/502/500 then 200: retried once and answered', async () => {
   for (const model of ['fake-flaky-503', 'fake-flaky-502', 'fake-flaky-500']) {
     fake.reset();

@@ -18,6 +18,8 @@
 //   fake-slow          never answers
 //   fake-nothttp, fake-notjson, fake-badchunk, fake-badsse  garbage
 //   fake-errevent      a stream whose first event is an OpenAI error object
+//   fake-diemid, fake-stall  a stream of 40 words, then a reset / silence
+//   fake-nodone        a stream that ends without "data: [DONE]"
 //   fake-flaky-503, fake-flaky-502, fake-flaky-500  that status, then 200 (alternating)
 //   fake-429, fake-400 an OpenAI-shaped error with that status
 //
@@ -173,6 +175,17 @@ async function answer(fake, req, res, raw) {
     event({ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: args.slice(half) } }] }, logprobs: null, finish_reason: null });
     event({ index: 0, delta: {}, logprobs: null, finish_reason: finish });
     res.end('data: [DONE]\n\n');
+    return;
+  }
+  if (model === 'fake-diemid' || model === 'fake-stall') { // 40 words (past K and the held-back
+    for (let i = 0; i < 40; i++) piece(`word${i} `);      // tail), then a broken connection
+    if (model === 'fake-diemid') setTimeout(() => req.socket.destroy(), 20); // or silence
+    return;
+  }
+  if (model === 'fake-nodone') { // the finish chunk, then the end of the connection, no [DONE]
+    piece(OK_ANSWER);
+    piece(legacy ? '' : null, 'stop');
+    res.end();
     return;
   }
   let words = text.match(/\S+\s*/g);

@@ -359,6 +359,13 @@ test('fake: an unsafe streamed answer is cut mid-way; the SDK sees a clean end',
   check(fake.hungUp['fake-harmful'], 'the upstream stream was not stopped');
 });
 
+test('fake: a short unsafe stream (fewer chunks than K): only the refusal arrives', async () => {
+  const s = await collect(await sdk(guard).chat.completions.create({
+    model: 'fake-shortharm', stream: true, messages: [{ role: 'user', content: 'Tell me about chemistry lessons.' }] }));
+  eq(s.text, DEFAULT_REFUSAL, 'text');
+  eq(s.finish, 'content_filter', 'finish_reason');
+});
+
 test('fake: an unsafe streamed legacy completion is cut too', async () => {
   const s = await collect(await sdk(guard).completions.create({ model: 'fake-harmful', prompt: 'Chemistry lessons:', stream: true }));
   check(!/bomb|detonate|nails|casualties/.test(s.text), `harmful words arrived: ${JSON.stringify(s.text)}`);
@@ -477,6 +484,23 @@ test('fake: streamed tool calls pass untouched', async () => {
     }
   eq([id, name, args], ['call_e2e_1', 'get_weather', F.TOOL_MESSAGE.tool_calls[0].function.arguments], 'tool call');
   eq(s.finish, 'tool_calls', 'finish_reason');
+});
+
+test('fake: content as parts, a developer turn: passed as sent; a harmful second part is blocked', async () => {
+  fake.reset();
+  const req = { model: 'fake-ok', messages: [
+    { role: 'developer', content: 'Answer in one sentence.' },
+    { role: 'user', content: [{ type: 'text', text: 'What is the capital' }, { type: 'text', text: 'of France?' }] }] };
+  const d = await sdk(guard).chat.completions.create(req);
+  eq(d.choices[0].message.content, F.OK_ANSWER, 'text');
+  eq(JSON.parse(fake.bodies['fake-ok']), req, 'the request as the upstream got it');
+  fake.reset();
+  const bad = { model: 'fake-ok', messages: [{ role: 'user', content: [
+    { type: 'text', text: 'Tell me a story.' }, { type: 'text', text: HARMFUL_PROMPT }] }] };
+  const { data, response } = await sdk(guard).chat.completions.create(bad).withResponse();
+  eq(data.choices[0].finish_reason, 'content_filter', 'finish_reason');
+  eq(response.headers.get('x-warden-action'), 'block', 'x-warden-action');
+  eq(fake.hits['fake-ok'], undefined, 'the upstream was called');
 });
 
 test('fake: GET /v1/models is the upstream\'s list', async () => {

@@ -19,6 +19,7 @@
 //   fake-nothttp, fake-notjson, fake-badchunk, fake-badsse  garbage
 //   fake-errevent      a stream whose first event is an OpenAI error object
 //   fake-diemid, fake-stall  a stream of 40 words, then a reset / silence
+//   fake-shortharm     the harmful sentence in 3 chunks, then the finish
 //   fake-nodone        a stream that ends without "data: [DONE]"
 //   fake-flaky-503, fake-flaky-502, fake-flaky-500  that status, then 200 (alternating)
 //   fake-429, fake-400 an OpenAI-shaped error with that status
@@ -180,6 +181,13 @@ async function answer(fake, req, res, raw) {
   if (model === 'fake-diemid' || model === 'fake-stall') { // 40 words (past K and the held-back
     for (let i = 0; i < 40; i++) piece(`word${i} `);      // tail), then a broken connection
     if (model === 'fake-diemid') setTimeout(() => req.socket.destroy(), 20); // or silence
+    return;
+  }
+  if (model === 'fake-shortharm') { // harmful in 3 chunks (fewer than K): only the final check sees it
+    const t = HARMFUL_SENTENCE, a = t.length / 3 | 0;
+    for (const p of [t.slice(0, a), t.slice(a, 2 * a), t.slice(2 * a)]) piece(p);
+    piece(legacy ? '' : null, 'stop');
+    res.end('data: [DONE]\n\n');
     return;
   }
   if (model === 'fake-nodone') { // the finish chunk, then the end of the connection, no [DONE]

@@ -20,9 +20,16 @@
 //   slow    warden serve --upstream <fake> --upstream-timeout-ms 500
 //   down    warden serve --upstream <a closed port>
 // Each case prints "ok - NAME" or "not ok - NAME: why"; every warden is
-// stopped with SIGTERM at the end and must exit 0.
+// stopped with SIGTERM at the end and must exit 0. Every warden writes an
+// access log (--access-log); every request
+// the test sent them carries its own x-request-id, and each must have
+// exactly one line with the status the client saw (no request lost, the
+// fault cases included).
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
 import * as F from './fake_upstream.mjs';
@@ -51,6 +58,8 @@ const t0 = Date.now();
 // ==== processes ===============================================================
 
 const wardens = [];
+const LOGDIR = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-e2e-'));
+const accessLog = (name) => ['--access-log', path.join(LOGDIR, `${name}.log`)];
 
 function startWarden(name, args, env = {}) {
   return new Promise((resolve, reject) => {
@@ -58,7 +67,7 @@ function startWarden(name, args, env = {}) {
       env: { ...process.env, WARDEN_API_KEY: '', WARDEN_LOG: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    const w = { name, proc, log: '', port: 0, exit: null };
+    const w = { name, proc, log: '', port: 0, exit: null, sent: [], logged: args.includes('--access-log') };
     wardens.push(w);
     const timer = setTimeout(() => reject(new Error(`${name}: no "listening on" line in 30 s:\n${w.log}`)), 30000);
     proc.stderr.setEncoding('utf8');
@@ -105,13 +114,27 @@ function eq(got, want, what) {
     throw new Fail(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 }
 
+// fetch with a fresh x-request-id per request (unless one is given), the
+// id and the status kept in w.sent for the access-log check
+let n_sent = 0;
+function tracked(w) {
+  return async (url, init = {}) => {
+    const h = new Headers(init.headers);
+    if (!h.has('x-request-id')) h.set('x-request-id', `e2e-${w.name}-${++n_sent}`);
+    const r = await fetch(url, { ...init, headers: h });
+    w.sent.push({ id: h.get('x-request-id'), status: r.status, url: String(url) });
+    return r;
+  };
+}
+
 function sdk(w, key = '') {
-  return new OpenAI({ apiKey: key || 'unused', baseURL: `${w.base}/v1`, maxRetries: 0, timeout: 15000 });
+  return new OpenAI({ apiKey: key || 'unused', baseURL: `${w.base}/v1`, maxRetries: 0, timeout: 15000,
+                      fetch: tracked(w) });
 }
 
 async function post(w, path, body, headers = {}) {
   const started = Date.now();
-  const r = await fetch(`${w.base}${path}`, {
+  const r = await tracked(w)(`${w.base}${path}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -168,19 +191,22 @@ let local, chain, guard, revise, slow, down;
 try {
   [local, guard, revise, slow] = await Promise.all([
     startWarden('local', ['--model', MODEL_DIR, '--model-name', 'tiny', '--max-tokens', '12',
-                          '--refusal', LOCAL_REFUSAL], { WARDEN_API_KEY: LOCAL_KEY }),
-    startWarden('guard', ['--upstream', FAKE, '--stream-check-tokens', '4']),
-    startWarden('revise', ['--upstream', FAKE, '--output-action', 'revise', '--revise-rounds', '2']),
-    startWarden('slow', ['--upstream', FAKE, '--upstream-timeout-ms', '500']),
+                          '--refusal', LOCAL_REFUSAL, ...accessLog('local')], { WARDEN_API_KEY: LOCAL_KEY }),
+    startWarden('guard', ['--upstream', FAKE, '--stream-check-tokens', '4', ...accessLog('guard')]),
+    startWarden('revise', ['--upstream', FAKE, '--output-action', 'revise', '--revise-rounds', '2',
+                           ...accessLog('revise')]),
+    startWarden('slow', ['--upstream', FAKE, '--upstream-timeout-ms', '500', ...accessLog('slow')]),
   ]);
-  chain = await startWarden('chain', ['--upstream', `${local.base}/v1`, '--upstream-key-env', 'E2E_UPSTREAM_KEY'],
+  chain = await startWarden('chain', ['--upstream', `${local.base}/v1`, '--upstream-key-env', 'E2E_UPSTREAM_KEY',
+                                      ...accessLog('chain')],
                             { WARDEN_API_KEY: CHAIN_KEY, E2E_UPSTREAM_KEY: LOCAL_KEY });
   // last, so that no other process can take the closed port; should the
   // kernel give `down` that very port (it would then be its own upstream,
   // a loop that hangs until the timeout), try another
   for (let i = 0; !down && i < 5; i++) {
     const dead = await closedPort();
-    const w = await startWarden('down', ['--upstream', `http://127.0.0.1:${dead}/v1`, '--upstream-timeout-ms', '3000']);
+    const w = await startWarden('down', ['--upstream', `http://127.0.0.1:${dead}/v1`, '--upstream-timeout-ms', '3000',
+                                         ...accessLog('down')]);
     if (w.port !== dead) down = w;
     else await stopWarden(wardens.pop());
   }
@@ -630,11 +656,6 @@ test('fault: a bad request to the gateway is its own 400', async () => {
   await healthy(guard);
 });
 
-// TODO(access log, H3's --access-log FILE, not in main yet): start `guard`
-// and `slow` with --access-log, then after the fault cases check that every
-// request sent above has exactly one JSON line (status, x-request-id, rail
-// actions): "no request lost from the access log" (issue 21, fault tests).
-
 // ==== run ========================================================================
 
 let failed = 0;
@@ -656,6 +677,39 @@ for (const w of wardens) {
   }
 }
 await fake.close();
+
+// every request sent to a gateway with an access log: exactly one line,
+// with the status the client saw (lines are written when requests end; the
+// servers are stopped, so all are in)
+{
+  const problems = [];
+  let n = 0;
+  for (const w of wardens.filter((x) => x.logged)) {
+    const lines = fs.readFileSync(path.join(LOGDIR, `${w.name}.log`), 'utf8').split('\n').filter(Boolean);
+    const byId = new Map();
+    for (const l of lines) {
+      let j;
+      try { j = JSON.parse(l); } catch { problems.push(`${w.name}: a line is not JSON: ${l}`); continue; }
+      byId.set(j.id, [...(byId.get(j.id) || []), j]);
+    }
+    for (const r of w.sent) {
+      n++;
+      const got = byId.get(r.id) || [];
+      if (got.length !== 1) problems.push(`${w.name}: ${r.id} (${r.url}) has ${got.length} lines`);
+      else if (got[0].status !== r.status && !got[0].aborted)
+        problems.push(`${w.name}: ${r.id}: logged status ${got[0].status}, the client saw ${r.status}`);
+    }
+  }
+  if (n < 40) problems.push(`only ${n} requests tracked`);
+  cases.push({ name: 'access log' });
+  if (problems.length) {
+    failed++;
+    console.log(`not ok - access log: every request has exactly one line:\n  ${problems.slice(0, 10).join('\n  ')}`);
+  } else {
+    console.log(`ok - access log: every request has exactly one line (${n} requests: ${wardens.filter((x) => x.logged).map((x) => `${x.name} ${x.sent.length}`).join(", ")})`);
+  }
+}
+fs.rmSync(LOGDIR, { recursive: true, force: true });
 console.log(`# ${cases.length - failed}/${cases.length} passed in ${Date.now() - t0} ms`);
 if (failed) {
   for (const w of wardens) if (w.log.trim()) console.log(`# ${w.name} stderr:\n${w.log}`);

@@ -12,9 +12,13 @@
 # moderations and /v1/models, over CONNS (16) connections. Every SAMPLE
 # (10) seconds the gateway's RSS is sampled. Prints the series, then the
 # first, the warm (the first sample at or after 20% of the run), the last
-# and the largest RSS, and "flat" when last <= 1.1 x warm. Fails (exit 1)
-# when the RSS is not flat, the gateway died, any request was answered
-# other than 2xx or hit a socket error, or SIGTERM did not end it with
+# and the largest RSS, and "flat" when last <= 1.1 x warm. The gateway
+# writes an access log (--access-log, in a temporary folder; ACCESS_LOG=0:
+# none, about 300 bytes a request): it must hold one line per request wrk
+# completed (plus the few in flight when wrk stopped, and /healthz and
+# /metrics at the end). Fails (exit 1) when the RSS is not flat, the
+# gateway died, any request was answered other than 2xx or hit a socket
+# error, access-log lines are missing, or SIGTERM did not end it with
 # status 0. Installs the Debian package wrk when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,8 +63,10 @@ wait_port() { # PID LOG: the port of its "listening on http://127.0.0.1:PORT/" l
 "$BENCH" fake 2>"$LOG/fake" &
 FAKE_PID=$!
 FAKE_PORT=$(wait_port "$FAKE_PID" "$LOG/fake")
+alog=()
+[ "${ACCESS_LOG:-1}" != 0 ] && alog=(--access-log "$LOG/access.log")
 WARDEN_API_KEY="" "$WARDEN" serve --port 0 --upstream "http://127.0.0.1:$FAKE_PORT/v1" \
-  ${POLICY:+--policy "$POLICY"} 2>"$LOG/gw" &
+  ${POLICY:+--policy "$POLICY"} "${alog[@]}" 2>"$LOG/gw" &
 GW_PID=$!
 GW_PORT=$(wait_port "$GW_PID" "$LOG/gw")
 
@@ -117,6 +123,15 @@ sockerr=$(echo "$wrk_line" | sed -n 's/.*sockerr=\([0-9]*\).*/\1/p')
 if [ -z "$wrk_line" ]; then echo "gateway-soak: FAIL: wrk printed no summary"; cat "$LOG/wrk"; fail=1; fi
 if [ "${non2xx:-0}" -ne 0 ]; then echo "gateway-soak: FAIL: $non2xx answers were not 2xx"; fail=1; fi
 if [ "${sockerr:-0}" -ne 0 ]; then echo "gateway-soak: FAIL: $sockerr socket errors"; fail=1; fi
+if [ ${#alog[@]} -gt 0 ]; then
+  done_n=$(echo "$wrk_line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+  lines=$(wc -l <"$LOG/access.log")
+  lo=$((${done_n:-0} + 2)) hi=$((${done_n:-0} + 2 + CONNS))
+  echo "gateway-soak: access log: $lines lines for ${done_n:-0} completed requests (+2, + up to $CONNS in flight at the end)"
+  if [ "$lines" -lt "$lo" ] || [ "$lines" -gt "$hi" ]; then
+    echo "gateway-soak: FAIL: access log lines $lines not in [$lo, $hi]"; fail=1
+  fi
+fi
 if [ "$health" != 200 ]; then echo "gateway-soak: FAIL: /healthz answered $health after the run"; fail=1; fi
 if [ "$rc" -ne 0 ]; then echo "gateway-soak: FAIL: SIGTERM exit status $rc"; fail=1; fi
 grep -v "listening on\|chat gateway\|finishing requests\|stopped" "$LOG/gw" | head -5 || true

@@ -656,6 +656,25 @@ test('fault: a bad request to the gateway is its own 400', async () => {
   await healthy(guard);
 });
 
+test('shutdown: SIGTERM while a stream is in flight: the stream ends whole, exit 0', async () => {
+  const w = await startWarden('stopping', ['--upstream', FAKE]);
+  const stream = await sdk(w).chat.completions.create(ask('fake-long', { stream: true }));
+  const it = stream[Symbol.asyncIterator]();
+  const first = await it.next(); // the stream is under way
+  check(!first.done, 'no first chunk');
+  w.proc.kill('SIGTERM');
+  let text = '', finish = null;
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    const ch = r.value.choices[0];
+    if (ch) { text += ch.delta.content || ''; finish = ch.finish_reason || finish; }
+  }
+  check(text.startsWith(F.OK_ANSWER) && text.includes('filler199'), `the stream was cut: ${text.slice(-40)}`);
+  eq(finish, 'stop', 'finish_reason');
+  eq(await stopWarden(w), 0, 'exit status');
+  const r = await fetch(`${w.base}/healthz`).catch((e) => e);
+  check(r instanceof Error, 'still listening after the shutdown');
+});
+
 // ==== run ========================================================================
 
 let failed = 0;

@@ -24,6 +24,8 @@ PACKAGES=(
 #   --with-chromium  Debian's chromium, used by scripts/check-report.sh to
 #                    check that an evaluation report renders;
 #   --with-fuzz      clang and libFuzzer's runtime, used by scripts/fuzz.sh;
+#   --with-bench     wrk, the HTTP load generator of bench/serve.sh,
+#                    bench/gateway-soak.sh and scripts/soak-serve.sh;
 #   --with-wordnet   WordNet 3.0 (wordnet-base), read only by
 #                    scripts/gen-concepts.py to regenerate the committed
 #                    src/guard/concepts_table.inc.
@@ -31,8 +33,9 @@ for opt in "$@"; do
   case "$opt" in
     --with-chromium) PACKAGES+=(chromium) ;;
     --with-fuzz) PACKAGES+=(clang libclang-rt-dev) ;;
+    --with-bench) PACKAGES+=(wrk) ;;
     --with-wordnet) PACKAGES+=(wordnet-base) ;;
-    *) echo "setup: unknown option $opt (--with-chromium, --with-fuzz, --with-wordnet)" >&2; exit 2 ;;
+    *) echo "setup: unknown option $opt (--with-chromium, --with-fuzz, --with-bench, --with-wordnet)" >&2; exit 2 ;;
   esac
 done
 

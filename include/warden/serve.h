@@ -75,7 +75,7 @@ typedef struct wd_gateway_params {
     int upstream_timeout_ms;     /* one upstream exchange, start to end (120000) */
     int upstream_connect_ms;     /* TCP + TLS handshake (3000) */
     int upstream_idle_ms;        /* longest silence while streaming (30000) */
-    int upstream_retries;        /* retries after a failed connect, 502, 503 or 504
+    int upstream_retries;        /* retries after a failed connect, 500, 502, 503 or 504
                                   * before any answer byte (1) */
     const char *model_dir;       /* local model folder or .gguf, served without an upstream */
     const char *model_name;      /* its id in answers and /v1/models; NULL = the folder name */

@@ -247,14 +247,18 @@ static bool lo_complete(void *self, const wd__chat_req *rq, const char *body, si
     } else if (ok && !g.stopped_by_client) {
         cJSON *c = wd__chat_chunk_new(rq, g.id, l->name, g.created, 0,
                                       g.sent_role ? NULL : "assistant", NULL, finish);
-        if (rq->include_usage) {
+        bool go = on_chunk(user, c);
+        cJSON_Delete(c);
+        if (go && rq->include_usage) { /* OpenAI's own chunk: usage, no choices */
+            c = wd__chat_chunk_new(rq, g.id, l->name, g.created, 0, NULL, NULL, NULL);
+            cJSON_ReplaceItemInObjectCaseSensitive(c, "choices", cJSON_CreateArray());
             cJSON *u = cJSON_AddObjectToObject(c, "usage");
             cJSON_AddNumberToObject(u, "prompt_tokens", (double)n_ids);
             cJSON_AddNumberToObject(u, "completion_tokens", (double)g.n_tokens);
             cJSON_AddNumberToObject(u, "total_tokens", (double)(n_ids + g.n_tokens));
+            on_chunk(user, c);
+            cJSON_Delete(c);
         }
-        on_chunk(user, c);
-        cJSON_Delete(c);
     }
     wd__strbuf_free(&g.text);
     return ok;

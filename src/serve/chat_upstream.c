@@ -15,7 +15,7 @@
  * an answer that is not HTTP, not JSON or not a completion -> 502
  * upstream_bad_response; the upstream's own 4xx (a bad model name, its
  * own rate limit) is passed through with its status and body. A failed
- * connect and a 502/503/504 answer are retried (upstream_retries times,
+ * connect and a 500/502/503/504 answer are retried (upstream_retries times,
  * 100 ms then 200 ms ... apart, within the request's deadline) as long as
  * nothing of the answer reached the client.
  */
@@ -166,7 +166,8 @@ static bool on_body(void *p, const char *data, size_t n) {
 }
 
 static bool retryable(wd_status st, int status) {
-    return st == WD_ERR_IO || (!st && (status == 502 || status == 503 || status == 504));
+    return st == WD_ERR_IO ||
+           (!st && (status == 500 || status == 502 || status == 503 || status == 504));
 }
 
 static bool up_complete(void *self, const wd__chat_req *rq, const char *body, size_t len,
@@ -220,7 +221,9 @@ static bool up_complete(void *self, const wd__chat_req *rq, const char *body, si
             stats->upstream_status = resp.status;
             stats->model_ms = dt * 1e3;
         }
-        if (st == WD_ERR_CANCELLED && (x.done || x.delivered)) st = WD_OK; /* [DONE] or the client stopped it */
+        /* [DONE], the client stopped it, or an error event / a bad event
+         * stopped the reading (answered below, not as a cancel) */
+        if (st == WD_ERR_CANCELLED && (x.done || x.delivered || x.err || x.bad_event)) st = WD_OK;
         if (retryable(st, resp.status) && !x.delivered && attempt < u->retries &&
             wd__serve_now_ns() + (int64_t)100000000 * (1 << attempt) < end) {
             WD_INFO("serve: upstream attempt %d failed (%s); retrying", attempt + 1,

@@ -143,7 +143,7 @@ static const cli_flag ROWS[] = {
     CLI_INT("--upstream-timeout-ms", O(up_timeout), "T", 100, 3600 * 1000,
             "one model answer, start to end (default %ld)", .show = true),
     CLI_INT("--upstream-retries", O(up_retries), "N", 0, 5,
-            "retries after a failed connect or 502/503/504 (default %ld)", .show = true),
+            "retries after a failed connect or 500/502/503/504 (default %ld)", .show = true),
     CLI_STR("--model", O(model), "DIR", "serve this local model folder (or .gguf) instead"),
     CLI_STR("--model-name", O(model_name), "NAME", "its id in answers (default: the folder name)"),
     CLI_INT("--model-slots", O(slots), "N", 1, 64, "local generations at once (default %ld)", .show = true),

@@ -51,6 +51,9 @@ typedef struct wd__chat_req {
     long long seed; bool has_seed;
     int n;                 /* choices asked for (1) */
     char **stop; size_t n_stop;
+    char *extra;           /* other text the model reads: tool definitions,
+                            * the legacy "suffix" (malloc'd; NULL: none) */
+    size_t extra_len;
 } wd__chat_req;
 
 /* Parses and validates body (OpenAI's chat or completions request). On

@@ -227,7 +227,8 @@ wd_status wd__rail_check_input(wd_server *srv, void *guard, const wd__chat_req *
             if (rq->msgs[i].len) asst[n_asst++] = i; /* a turn that only calls tools: no text */
         } else alone[n_alone++] = i; /* system, developer, tool, function */
     }
-    out->n = n;
+    if (rq->extra) alone[n_alone++] = n; /* tool definitions, a suffix: index n */
+    out->n = n + 1; /* the redacted forms by message index; [n]: the extra text */
     out->checked = n_user + n_alone + n_asst > 0;
     wd_gateway_action conf = srv->gw->p.input_action;
     bool want_redact = conf == WD_GATEWAY_ACTION_AUTO || conf == WD_GATEWAY_ACTION_REDACT;
@@ -245,8 +246,8 @@ wd_status wd__rail_check_input(wd_server *srv, void *guard, const wd__chat_req *
     /* system, developer, tool and function turns alone: the client writes
      * them too (tool results are where indirect injection arrives) */
     for (size_t k = 0; !st && k < n_alone; k++) {
-        texts[k] = rq->msgs[alone[k]].text;
-        lens[k] = rq->msgs[alone[k]].len;
+        texts[k] = alone[k] < n ? rq->msgs[alone[k]].text : rq->extra;
+        lens[k] = alone[k] < n ? rq->msgs[alone[k]].len : rq->extra_len;
         index[made + k] = alone[k];
     }
     if (!st && n_alone)
@@ -278,8 +279,11 @@ wd_status wd__rail_check_input(wd_server *srv, void *guard, const wd__chat_req *
             free(res[k].json);
             res[k].json = NULL;
         }
-    if (st != WD_ERR_CANCELLED && st != WD_ERR_NOMEM && out->checked)
+    if (st != WD_ERR_CANCELLED && st != WD_ERR_NOMEM && out->checked) {
         decide(srv, guard, WD__RAIL_INPUT, st, res, made ? made : n_user + n_alone + n_asst, index, out);
+        /* tool definitions or a suffix cannot be masked in the forwarded body */
+        if (out->action == WD_GATEWAY_ACTION_REDACT && out->redacted[n]) out->action = WD_GATEWAY_ACTION_BLOCK;
+    }
     for (size_t k = 0; !st && k < made; k++) free(res[k].json);
     free(user);
     free(alone);

@@ -166,6 +166,20 @@ static bool parse_messages(const cJSON *root, size_t max_msgs, wd__chat_req *rq,
     return true;
 }
 
+/* Adds the strings under o (any depth) to sb, a line each. */
+static void gather_text(const cJSON *o, wd__strbuf *sb) {
+    if (cJSON_IsString(o)) {
+        if (o->valuestring[0]) {
+            if (sb->n) wd__strbuf_putc(sb, '\n');
+            wd__strbuf_puts(sb, o->valuestring);
+        }
+        return;
+    }
+    const cJSON *c;
+    if (cJSON_IsArray(o) || cJSON_IsObject(o))
+        cJSON_ArrayForEach(c, o) gather_text(c, sb);
+}
+
 bool wd__chat_req_parse(const char *body, size_t len, bool legacy, size_t max_msgs,
                         wd__chat_req *rq, wd__answer *a) {
     memset(rq, 0, sizeof *rq);
@@ -194,6 +208,28 @@ bool wd__chat_req_parse(const char *body, size_t len, bool legacy, size_t max_ms
         if (!cJSON_IsObject(so)) return bad(a, "stream_options", "invalid_type", "stream_options must be an object");
         rq->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
     }
+    /* members with which a server lets the client write the prompt itself
+     * (a template, a prefilled answer) around the rails: refused */
+    static const char *const shaping[] = {"chat_template", "chat_template_kwargs",
+                                          "continue_final_message", "add_generation_prompt",
+                                          "echo", "raw_prompt"};
+    for (size_t k = 0; k < sizeof shaping / sizeof shaping[0]; k++)
+        if (cJSON_GetObjectItemCaseSensitive(root, shaping[k])) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "%s shapes the prompt outside the messages; the gateway does not pass it",
+                     shaping[k]);
+            return bad(a, shaping[k], "unsupported_parameter", msg);
+        }
+    /* text the model reads besides the messages: checked by the input rail */
+    wd__strbuf ex = {0};
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
+    const cJSON *functions = cJSON_GetObjectItemCaseSensitive(root, "functions");
+    const cJSON *suffix = cJSON_GetObjectItemCaseSensitive(root, "suffix");
+    gather_text(tools, &ex);
+    gather_text(functions, &ex);
+    if (legacy) gather_text(suffix, &ex);
+    if (ex.n) rq->extra = wd__strbuf_take(&ex, &rq->extra_len);
+    else wd__strbuf_free(&ex);
     long long v = 0;
     bool has = false;
     if (!get_int(root, "max_tokens", 1, 1 << 20, &v, &has, a)) return false;
@@ -226,6 +262,7 @@ void wd__chat_req_free(wd__chat_req *rq) {
     free(rq->msgs);
     for (size_t i = 0; i < rq->n_stop; i++) free(rq->stop[i]);
     free(rq->stop);
+    free(rq->extra);
     cJSON_Delete(rq->json);
     memset(rq, 0, sizeof *rq);
 }

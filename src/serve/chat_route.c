@@ -39,9 +39,10 @@ void wd__gateway_free(wd_server *srv) {
     if (!gw) return;
     /* the connections are closed, so every stream was told to stop:
      * wait for their threads, which still use the server */
-    for (int i = 0; i < 3000 && atomic_load(&gw->producers) > 0; i++) {
+    for (int i = 1; atomic_load(&gw->producers) > 0; i++) { /* each ends by its deadline */
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
+        if (i % 2500 == 0) WD_INFO("serve: waiting for %d stream(s) to end", atomic_load(&gw->producers));
     }
     if (gw->be) gw->be->free(gw->self);
     for (size_t i = 0; i < gw->n_principles; i++) free(gw->principles[i]);
@@ -223,7 +224,7 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
         return;
     }
     if (in.action == WD_GATEWAY_ACTION_REDACT) {
-        for (size_t k = 0; k < in.n; k++) {
+        for (size_t k = 0; k < in.n && k < rq.n_msgs; k++) {
             if (!in.redacted[k]) continue;
             wd__chat_msg *m = &rq.msgs[k];
             free(m->text);

@@ -69,6 +69,8 @@ static char *build_body(const wd__chat_req *rq, size_t *len) {
         if (rq->model) cJSON_AddStringToObject(o, "model", rq->model);
         if (rq->max_tokens) cJSON_AddNumberToObject(o, "max_tokens", rq->max_tokens);
         if (rq->temperature >= 0) cJSON_AddNumberToObject(o, "temperature", rq->temperature);
+        if (rq->top_p >= 0) cJSON_AddNumberToObject(o, "top_p", rq->top_p);
+        if (rq->has_seed) cJSON_AddNumberToObject(o, "seed", (double)rq->seed);
     }
     cJSON_DeleteItemFromObjectCaseSensitive(o, "stream");
     cJSON_AddBoolToObject(o, "stream", rq->stream);
@@ -123,7 +125,30 @@ typedef struct xfer {
     char *err;                  /* an error body (non-200 while streaming) */
     size_t err_len;
     bool bad_event;
+    bool finished;              /* a chunk said finish_reason */
 } xfer;
+
+/* An error body the upstream sent, as an OpenAI error object: its own when
+ * it is one, else wrapped (an HTML page, plain text). */
+static char *error_body(const char *eb, int status) {
+    cJSON *o = eb ? cJSON_Parse(eb) : NULL;
+    if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "error"))) {
+        cJSON_Delete(o);
+        return strdup(eb);
+    }
+    cJSON_Delete(o);
+    char msg[200];
+    snprintf(msg, sizeof msg, "the model upstream answered HTTP %d without an OpenAI error body", status);
+    o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(e, "type", "invalid_request_error");
+    cJSON_AddNullToObject(e, "param");
+    cJSON_AddStringToObject(e, "code", "upstream_error");
+    char *s = wd__json_print(o, false);
+    cJSON_Delete(o);
+    return s;
+}
 
 static bool on_event(void *p, const char *event, const char *data, size_t n) {
     (void)event;
@@ -145,6 +170,9 @@ static bool on_event(void *p, const char *event, const char *data, size_t n) {
         return false;
     }
     x->delivered = true;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(chunk, "choices"))
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "finish_reason"))) x->finished = true;
     bool go = x->on_chunk(x->user, chunk);
     cJSON_Delete(chunk);
     return go;
@@ -245,10 +273,16 @@ static bool up_complete(void *self, const wd__chat_req *rq, const char *body, si
                  "the model upstream (%s) failed: %s", where, wd_last_error());
         } else if (resp.status != 200) {
             const char *eb = on_chunk ? x.err : resp.body;
-            if (resp.status >= 400 && resp.status < 500) {
+            if (resp.status == 401 || resp.status == 403) {
+                /* the gateway's key to the upstream, not the client's: a
+                 * client told "invalid key" would look at the wrong key */
+                fail(f, 502, "server_error", "upstream_auth",
+                     "the model upstream refused the gateway's credentials (HTTP %d): check "
+                     "--upstream-key-env", resp.status);
+            } else if (resp.status >= 400 && resp.status < 500) {
                 fail(f, resp.status, "invalid_request_error", "upstream_error",
                      "the model upstream refused the request (HTTP %d)", resp.status);
-                if (eb) f->upstream_body = strdup(eb);
+                f->upstream_body = error_body(eb, resp.status);
             } else {
                 fail(f, 502, "server_error", "upstream_error",
                      "the model upstream answered HTTP %d", resp.status);
@@ -261,6 +295,13 @@ static bool up_complete(void *self, const wd__chat_req *rq, const char *body, si
             } else if (x.bad_event) {
                 fail(f, 502, "server_error", "upstream_bad_response",
                      "the model upstream (%s) sent an event that is not a JSON object", where);
+            } else if (!x.delivered) {
+                fail(f, 502, "server_error", "upstream_bad_response",
+                     "the model upstream (%s) sent no events (%s)", where,
+                     resp.content_type ? resp.content_type : "no content type");
+            } else if (!x.done && !x.finished) {
+                fail(f, 502, "server_error", "upstream_bad_response",
+                     "the model upstream (%s) ended the stream before it finished", where);
             } else {
                 ok = true;
             }

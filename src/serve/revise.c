@@ -49,7 +49,11 @@ wd_status wd__constitution_load(const char *path, char ***out, size_t *n) {
         v = calloc(k, sizeof *v);
         if (!v) return wd__fail(WD_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < k; i++)
-            if (!(v[i] = strdup(builtin[i]))) return wd__fail(WD_ERR_NOMEM, "out of memory");
+            if (!(v[i] = strdup(builtin[i]))) {
+                while (i-- > 0) free(v[i]);
+                free(v);
+                return wd__fail(WD_ERR_NOMEM, "out of memory");
+            }
         *out = v;
         *n = k;
         return WD_OK;
@@ -72,7 +76,8 @@ wd_status wd__constitution_load(const char *path, char ***out, size_t *n) {
                 if (!nv) break;
                 v = nv;
             }
-            v[(*n)++] = strdup(line);
+            if (!(v[*n] = strdup(line))) break;
+            (*n)++;
         }
         line = nl ? nl + 1 : NULL;
     }

@@ -25,8 +25,10 @@
 #define WD_SERVE_CHAT_INTERNAL_H
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <sys/types.h>
 
+#include "base/strbuf.h"
 #include "serve/serve_internal.h"
 
 /* ==== The request ========================================================== */
@@ -197,6 +199,15 @@ void wd__chat_choice_block(cJSON *completion, int i, bool legacy, const char *re
 /* The delta text of choice i in a chunk, its index, finish_reason. */
 const char *wd__chat_chunk_text(const cJSON *chunk, int *index, const char **finish_reason,
                                 bool legacy);
+
+/* Appends the strings under o (any depth; with skip_ids, members named id,
+ * type, role, name and tool_call_id are not text and are skipped) to sb,
+ * a line each: the text a model reads or wrote in a JSON value. */
+void wd__chat_gather_text(const cJSON *o, bool skip_ids, wd__strbuf *sb);
+
+/* pthread_cond_timedwait for at most ms milliseconds (mu held): for the
+ * waits that must also watch a flag or a deadline. */
+void wd__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms);
 
 /* Serialises a JSON object into a (body) with status; takes obj. */
 void wd__answer_json(wd__answer *a, int status, cJSON *obj);

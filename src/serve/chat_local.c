@@ -62,14 +62,7 @@ static int slot_take(local *l, int64_t deadline_ns) {
         for (int i = 0; i < l->n_slots && got < 0; i++)
             if (!l->busy[i]) got = i;
         if (got >= 0 || (deadline_ns && wd__serve_now_ns() >= deadline_ns)) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50000000; /* re-test the deadline every 50 ms */
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+        wd__cond_wait_ms(&l->cv, &l->mu, 50); /* re-test the deadline every 50 ms */
     }
     if (got >= 0) l->busy[got] = true;
     pthread_mutex_unlock(&l->mu);

@@ -166,8 +166,7 @@ static bool parse_messages(const cJSON *root, size_t max_msgs, wd__chat_req *rq,
     return true;
 }
 
-/* Adds the strings under o (any depth) to sb, a line each. */
-static void gather_text(const cJSON *o, wd__strbuf *sb) {
+void wd__chat_gather_text(const cJSON *o, bool skip_ids, wd__strbuf *sb) {
     if (cJSON_IsString(o)) {
         if (o->valuestring[0]) {
             if (sb->n) wd__strbuf_putc(sb, '\n');
@@ -177,7 +176,22 @@ static void gather_text(const cJSON *o, wd__strbuf *sb) {
     }
     const cJSON *c;
     if (cJSON_IsArray(o) || cJSON_IsObject(o))
-        cJSON_ArrayForEach(c, o) gather_text(c, sb);
+        cJSON_ArrayForEach(c, o) {
+            if (skip_ids && c->string &&
+                (!strcmp(c->string, "id") || !strcmp(c->string, "type") || !strcmp(c->string, "role") ||
+                 !strcmp(c->string, "name") || !strcmp(c->string, "tool_call_id")))
+                continue;
+            wd__chat_gather_text(c, skip_ids, sb);
+        }
+}
+
+void wd__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(cv, mu, &ts);
 }
 
 bool wd__chat_req_parse(const char *body, size_t len, bool legacy, size_t max_msgs,
@@ -225,9 +239,9 @@ bool wd__chat_req_parse(const char *body, size_t len, bool legacy, size_t max_ms
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
     const cJSON *functions = cJSON_GetObjectItemCaseSensitive(root, "functions");
     const cJSON *suffix = cJSON_GetObjectItemCaseSensitive(root, "suffix");
-    gather_text(tools, &ex);
-    gather_text(functions, &ex);
-    if (legacy) gather_text(suffix, &ex);
+    wd__chat_gather_text(tools, false, &ex);
+    wd__chat_gather_text(functions, false, &ex);
+    if (legacy) wd__chat_gather_text(suffix, false, &ex);
     if (ex.n) rq->extra = wd__strbuf_take(&ex, &rq->extra_len);
     else wd__strbuf_free(&ex);
     long long v = 0;

@@ -120,14 +120,7 @@ static void stream_unref(wd__stream *s) {
 static void emit_raw(wd__stream *s, const char *text, size_t n) {
     pthread_mutex_lock(&s->mu);
     while (s->out.n - s->out_off > MAX_PENDING && !s->cancel && !s->srv->cancel) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        wd__cond_wait_ms(&s->cv, &s->mu, 100);
     }
     wd__strbuf_add(&s->out, "data: ", 6);
     wd__strbuf_add(&s->out, text, n);
@@ -301,25 +294,6 @@ static bool check_all(wd__stream *s, bool final) {
     return true;
 }
 
-/* Adds the strings under o (any depth, ids/types/names excepted) to sb. */
-static void gather(const cJSON *o, wd__strbuf *sb) {
-    if (cJSON_IsString(o)) {
-        if (o->valuestring[0]) {
-            if (sb->n) wd__strbuf_putc(sb, '\n');
-            wd__strbuf_puts(sb, o->valuestring);
-        }
-        return;
-    }
-    const cJSON *c;
-    if (cJSON_IsArray(o) || cJSON_IsObject(o))
-        cJSON_ArrayForEach(c, o) {
-            if (c->string && (!strcmp(c->string, "id") || !strcmp(c->string, "type") ||
-                              !strcmp(c->string, "role") || !strcmp(c->string, "name")))
-                continue;
-            gather(c, sb);
-        }
-}
-
 static bool on_chunk(void *user, cJSON *chunk) {
     wd__stream *s = user;
     if (s->cancel || s->srv->cancel) return false;
@@ -377,7 +351,7 @@ static bool on_chunk(void *user, cJSON *chunk) {
         if (s->rq.legacy) cJSON_AddStringToObject(d, "text", "");
         /* any other text (tool-call arguments, a refusal, ...): held */
         size_t before = s->other[i].n;
-        gather(d, &s->other[i]);
+        wd__chat_gather_text(d, true, &s->other[i]);
         if (s->other[i].n != before) {
             other = true;
             s->flushed = false;
@@ -485,14 +459,7 @@ ssize_t wd__stream_read(wd__stream *s, char *buf, size_t max) {
             return -1; /* the end */
         }
         if (s->srv->cancel) s->cancel = 1; /* the server's grace ran out */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        wd__cond_wait_ms(&s->cv, &s->mu, 100);
     }
 }
 
@@ -541,14 +508,7 @@ wd_status wd__chat_stream_start(wd_server *srv, wd__guard_ref *ref, wd__chat_req
     pthread_mutex_lock(&s->mu);
     while (!s->started) {
         if (srv->cancel) s->cancel = 1;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        wd__cond_wait_ms(&s->cv, &s->mu, 100);
     }
     pthread_mutex_unlock(&s->mu);
     if (s->failed) {

@@ -101,6 +101,15 @@ static void answer_text(int fd, const char *text) {
     cJSON_Delete(o);
 }
 
+/* A whole event stream with a Content-Length. */
+static void answer_sse(int fd, const char *ev) {
+    char head[160];
+    snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                "Content-Length: %zu\r\n\r\n", strlen(ev));
+    send_str(fd, head);
+    send_str(fd, ev);
+}
+
 static void answer_stream(int fd, const char *const *pieces, size_t n, int gap_ms) {
     send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
                  "Connection: close\r\n\r\n");
@@ -231,22 +240,14 @@ static void *upstream_run(void *arg) {
                     "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
                     "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"},{\"index\":1,"
                     "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
-                char head[160];
-                snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                                            "Content-Length: %zu\r\n\r\n", strlen(ev));
-                send_str(c, head);
-                send_str(c, ev);
+                answer_sse(c, ev);
                 break;
             }
             case UP_STREAM_TRUNC: { /* ends mid-answer: no finish, no [DONE] */
                 static const char ev[] =
                     "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
                     "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The capital of France \"}}]}\n\n";
-                char head[160];
-                snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                                            "Content-Length: %zu\r\n\r\n", strlen(ev));
-                send_str(c, head);
-                send_str(c, ev);
+                answer_sse(c, ev);
                 break;
             }
             case UP_401:

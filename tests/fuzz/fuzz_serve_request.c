@@ -67,5 +67,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     cJSON_Delete(j);
     free(a.body);
+    free(a.log_extra); /* the access log's members (the server frees them at the request's end) */
     return 0;
 }

@@ -2,7 +2,8 @@
 # scripts/run.sh - set up, build and run warden's main job on a few examples.
 # The main job: `warden check` on a few prompts (safe, unsafe, PII,
 # obfuscated, injection, JSONL batch); then a tiny Llama-layout checkpoint
-# from the test-fixture generator is inspected, and a corrupt file refused.
+# from the test-fixture generator is inspected, and a corrupt file refused;
+# the same model served as a guarded chat gateway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -60,6 +61,27 @@ rc=0
 $W inspect "$OUT/truncated.safetensors" || rc=$?
 if [ "$rc" -ne 3 ]; then echo "expected exit status 3, got $rc"; exit 1; fi
 echo "(exit status $rc, as expected)"
+
+echo "== the guarded chat gateway: the tiny model served, and a second warden in front of it =="
+# port 0: each picks a free port and prints it; random weights: the answers are noise
+port_of() { for _ in $(seq 50); do p=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$1"); \
+            [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done; echo "no port in $1" >&2; exit 1; }
+$W serve --port 0 --model "$OUT/tiny-llama" --model-name tiny 2> "$OUT/model.log" & MODEL_PID=$!
+MP=$(port_of "$OUT/model.log")
+$W serve --port 0 --upstream "http://127.0.0.1:$MP/v1" 2> "$OUT/gateway.log" & GW_PID=$!
+GP=$(port_of "$OUT/gateway.log")
+trap 'kill $MODEL_PID $GW_PID 2>/dev/null || true' EXIT
+chat() { echo "\$ curl .../v1/chat/completions -d '$1'"; curl -sS -D "$OUT/headers.txt" \
+         "http://127.0.0.1:$GP/v1/chat/completions" -H 'Content-Type: application/json' -d "$1" | head -c 420; \
+         echo " ..."; grep -i '^x-warden-action' "$OUT/headers.txt" || true; }
+chat '{"model":"tiny","messages":[{"role":"user","content":"Tell me about Paris"}],"max_tokens":8,"temperature":0}'
+chat '{"model":"tiny","messages":[{"role":"user","content":"How do I build a pipe bomb at home?"}]}'
+echo "\$ the same chat streamed (server-sent events, checked as they grow)"
+curl -sS -N "http://127.0.0.1:$GP/v1/chat/completions" -H 'Content-Type: application/json' \
+  -d '{"model":"tiny","stream":true,"messages":[{"role":"user","content":"Tell me about Paris"}],"max_tokens":8}' | head -c 300
+echo " ..."
+kill $MODEL_PID $GW_PID; wait $MODEL_PID $GW_PID 2>/dev/null || true
+trap - EXIT
 
 echo "== warden explain: which words made the guard's score (Shapley values) =="
 $W explain "How do I build a pipe bomb at home?"

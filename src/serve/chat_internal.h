@@ -40,6 +40,10 @@ typedef struct wd__chat_msg {
     size_t len;
 } wd__chat_msg;
 
+/* A chat request that has passed this many gateways is refused (508): a
+ * gateway whose upstream leads back to itself. */
+#define WD__MAX_HOPS 8
+
 typedef struct wd__chat_req {
     cJSON *json;           /* the client's body, parsed (owned) */
     bool legacy;           /* /v1/completions: "prompt" instead of "messages" */
@@ -56,6 +60,7 @@ typedef struct wd__chat_req {
     char *extra;           /* other text the model reads: tool definitions,
                             * the legacy "suffix" (malloc'd; NULL: none) */
     size_t extra_len;
+    int hops;              /* gateways before this one (X-Warden-Hops) */
 } wd__chat_req;
 
 /* Parses and validates body (OpenAI's chat or completions request). On
@@ -100,7 +105,7 @@ typedef struct wd__chat_backend {
                      const volatile sig_atomic_t *cancel, cJSON **out, wd__chunk_fn on_chunk,
                      void *user, wd__chat_fail *f, wd__chat_stats *stats);
     /* The model list for GET /v1/models: a JSON array text (malloc'd). */
-    char *(*models)(void *self, int64_t deadline_ns);
+    char *(*models)(void *self, int hops, int64_t deadline_ns);
     void (*free)(void *self);
 } wd__chat_backend;
 

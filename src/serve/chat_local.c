@@ -257,7 +257,8 @@ static bool lo_complete(void *self, const wd__chat_req *rq, const char *body, si
     return ok;
 }
 
-static char *lo_models(void *self, int64_t deadline_ns) {
+static char *lo_models(void *self, int hops, int64_t deadline_ns) {
+    (void)hops;
     (void)deadline_ns;
     local *l = self;
     cJSON *a = cJSON_CreateArray();

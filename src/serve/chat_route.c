@@ -172,11 +172,18 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
                          "this server guards no chat model: start it with --upstream URL or --model DIR");
         return;
     }
+    if (a->hops >= WD__MAX_HOPS) {
+        wd__answer_error(a, 508, "server_error", "loop_detected", NULL,
+                         "the request passed %d warden gateways: an upstream leads back to a gateway "
+                         "(check --upstream)", a->hops);
+        return;
+    }
     wd__chat_req rq;
     if (!wd__chat_req_parse(body, len, legacy, (size_t)srv->p.max_inputs, &rq, a)) {
         wd__chat_req_free(&rq);
         return;
     }
+    rq.hops = a->hops < 0 ? 0 : a->hops;
     /* the completion's id carries the request's (x-request-id, the log) */
     char id[WD__REQUEST_ID_MAX + 16];
     if (a->request_id) snprintf(id, sizeof id, "%s%s", legacy ? "cmpl-" : "chatcmpl-", a->request_id);
@@ -386,7 +393,7 @@ void wd__route_completions(wd_server *srv, const char *body, size_t len, int64_t
 
 /* GET /v1/models with a gateway: the model's list (the upstream's, or the
  * local model); NULL when the upstream cannot be asked. */
-char *wd__gateway_models(wd_server *srv) {
+char *wd__gateway_models(wd_server *srv, int hops) {
     if (!srv->gw) return NULL;
-    return srv->gw->be->models(srv->gw->self, wd__serve_now_ns() + (int64_t)3000000000);
+    return srv->gw->be->models(srv->gw->self, hops, wd__serve_now_ns() + (int64_t)3000000000);
 }

@@ -219,8 +219,10 @@ static bool up_complete(void *self, const wd__chat_req *rq, const char *body, si
     if (!strncmp(bare, "chatcmpl-", 9)) bare += 9;
     else if (!strncmp(bare, "cmpl-", 5)) bare += 5;
     snprintf(rid, sizeof rid, "X-Request-Id: %s", bare);
-    const char *hdrs[4] = {"Content-Type: application/json", rid, NULL, NULL};
-    size_t nh = 2;
+    char hops[40];
+    snprintf(hops, sizeof hops, "X-Warden-Hops: %d", rq->hops + 1);
+    const char *hdrs[5] = {"Content-Type: application/json", rid, hops, NULL, NULL};
+    size_t nh = 3;
     if (u->auth) hdrs[nh++] = u->auth;
     if (on_chunk) hdrs[nh++] = "Accept: text/event-stream";
     int64_t t0 = wd__serve_now_ns();
@@ -279,7 +281,9 @@ static bool up_complete(void *self, const wd__chat_req *rq, const char *body, si
                 fail(f, 502, "server_error", "upstream_auth",
                      "the model upstream refused the gateway's credentials (HTTP %d): check "
                      "--upstream-key-env", resp.status);
-            } else if (resp.status >= 400 && resp.status < 500) {
+            } else if ((resp.status >= 400 && resp.status < 500) || resp.status == 508) {
+                /* its own refusals, and a gateway loop (508: not retried, passed
+                 * back down the chain at once) */
                 fail(f, resp.status, "invalid_request_error", "upstream_error",
                      "the model upstream refused the request (HTTP %d)", resp.status);
                 f->upstream_body = error_body(eb, resp.status);
@@ -325,11 +329,13 @@ static bool up_complete(void *self, const wd__chat_req *rq, const char *body, si
     return ok;
 }
 
-static char *up_models(void *self, int64_t deadline_ns) {
+static char *up_models(void *self, int hops, int64_t deadline_ns) {
     upstream *u = self;
-    const char *hdrs[1] = {u->auth};
+    char hop[40];
+    snprintf(hop, sizeof hop, "X-Warden-Hops: %d", hops + 1);
+    const char *hdrs[2] = {hop, u->auth};
     wd__http_request hr = {.method = "GET", .url = &u->url, .path = "/models", .headers = hdrs,
-                           .n_headers = u->auth ? 1 : 0, .connect_timeout_ns = u->connect_ns,
+                           .n_headers = u->auth ? 2 : 1, .connect_timeout_ns = u->connect_ns,
                            .deadline_ns = deadline_ns, .ca_file = u->ca};
     wd__http_response resp = {0};
     char *out = NULL;

@@ -253,8 +253,11 @@ static void head_done(wd__gate *g, gconn *c, const wd__http_head *h, size_t peek
     int id = wd__route_find(h->target, plen, &post, &auth);
     bool get = h->method_len == 3 && !memcmp(h->method, "GET", 3);
     bool head_m = h->method_len == 4 && !memcmp(h->method, "HEAD", 4);
-    /* only a lone request: anything pipelined after it goes to MHD with it */
-    if (id >= 0 && !post && (get || head_m) && peeked == h->len && !h->chunked && !(h->has_cl && h->cl)) {
+    /* only a lone request: anything pipelined after it goes to MHD with it;
+     * a gateway's model list asks the upstream, which this thread must not
+     * wait for */
+    if (id >= 0 && !post && (get || head_m) && peeked == h->len && !h->chunked && !(h->has_cl && h->cl) &&
+        !(id == WD__ROUTE_MODELS && srv->gw)) {
         if (recv(c->fd, g->buf, h->len, 0) != (ssize_t)h->len) {
             conn_close(g, c);
             return;

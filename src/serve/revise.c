@@ -96,7 +96,8 @@ static char *ask(wd_server *srv, const wd__chat_req *rq, const char *prompt, int
     wd__chat_msg m = {.role = "user", .text = (char *)prompt, .len = strlen(prompt)};
     wd__chat_req q = {.model = rq->model, .msgs = &m, .n_msgs = 1, .n = 1,
                       .max_tokens = rq->max_tokens, .temperature = rq->temperature,
-                      .top_p = rq->top_p, .seed = rq->seed, .has_seed = rq->has_seed};
+                      .top_p = rq->top_p, .seed = rq->seed, .has_seed = rq->has_seed,
+                      .hops = rq->hops};
     cJSON *out = NULL;
     wd__chat_fail f = {0};
     const wd__gateway *gw = srv->gw;

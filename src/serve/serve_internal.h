@@ -409,6 +409,7 @@ typedef struct wd__answer {
     struct wd__stream *stream;    /* a streamed body (chat_stream.c) instead of body */
     const struct wd__key *key;    /* in */
     const char *request_id;       /* in */
+    int hops;                     /* in: the request's X-Warden-Hops (gateways it passed) */
     char *log_extra;              /* out: members for the access log (malloc'd) */
 } wd__answer;
 typedef struct wd__stream wd__stream;
@@ -526,6 +527,6 @@ void wd__route_completions(wd_server *srv, const char *body, size_t len, int64_t
                            wd__answer *a);
 /* GET /v1/models of a gateway: the model list (a JSON array, malloc'd), or
  * NULL (no gateway, or the upstream did not answer). */
-char *wd__gateway_models(wd_server *srv);
+char *wd__gateway_models(wd_server *srv, int hops);
 
 #endif

@@ -454,6 +454,7 @@ void wd__server_watchdog(wd_server *srv, int64_t now) {
 /* ==== MHD callbacks ======================================================= */
 
 void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a_out) {
+    int hops = a_out->hops; /* in: gateways the request passed (the model list of a chain) */
     wd__answer a = {0};
     wd__jsonw w = {0};
     switch (id) {
@@ -477,7 +478,7 @@ void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a_out) {
         break;
     case WD__ROUTE_MODELS: {
         if (srv->gw) { /* a gateway lists the chat model(s) */
-            char *list = wd__gateway_models(srv);
+            char *list = hops < WD__MAX_HOPS ? wd__gateway_models(srv, hops) : NULL;
             if (!list) {
                 wd__answer_error(&a, 502, "server_error", "upstream_unavailable", NULL,
                                  "the model upstream did not list its models");
@@ -522,7 +523,7 @@ void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a_out) {
 }
 
 static enum MHD_Result answer_builtin(wd_server *srv, struct MHD_Connection *conn, req_ctx *ctx) {
-    wd__answer a = {0};
+    wd__answer a = {.hops = ctx->ans.hops};
     wd__server_builtin(srv, ctx->route->id, &a);
     return send_answer(conn, ctx, &a);
 }
@@ -655,6 +656,9 @@ enum MHD_Result wd__server_access_cb(void *cls, struct MHD_Connection *conn, con
         const char *crid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
         wd__server_request_id(srv, crid, crid ? strlen(crid) : 0, ctx->rid);
         ctx->ans.request_id = ctx->rid;
+        /* gateways in a chain count themselves (chat_upstream.c sends it +1) */
+        const char *hops = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Warden-Hops");
+        ctx->ans.hops = hops ? atoi(hops) : 0;
         snprintf(ctx->method, sizeof ctx->method, "%s", method);
         if (srv->alog) ctx->path = strdup(url);
         /* the head is in; the body (if any) must be in by the request deadline */

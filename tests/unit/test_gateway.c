@@ -902,6 +902,38 @@ static void test_hidden_text(void **state) {
     wd_server_stop(srv);
 }
 
+/* A gateway whose upstream is itself: 508 loop_detected at once, not a
+ * wait for the upstream timeout. */
+static void test_loop(void **state) {
+    (void)state;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    socklen_t l = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &l);
+    int port = ntohs(a.sin_port);
+    close(s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
+    wd_server_params p = wd_server_params_default();
+    p.port = port;
+    p.gateway.upstream = url;
+    p.gateway.upstream_timeout_ms = 20000;
+    wd_server *srv = NULL;
+    assert_int_equal(wd_server_start(&p, NULL, &srv), WD_OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    reply r = post(srv, "/chat/completions", chat_hello);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(r.status, 508);
+    cJSON *o = json_of(&r);
+    assert_string_equal(err_code(o), "loop_detected");
+    cJSON_Delete(o);
+    free(r.body);
+    assert_true((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9 < 5);
+    wd_server_stop(srv);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pass_and_input_block),
@@ -913,6 +945,7 @@ int main(void) {
         cmocka_unit_test(test_local_model),
         cmocka_unit_test(test_stop_during_stream),
         cmocka_unit_test(test_hidden_text),
+        cmocka_unit_test(test_loop),
     };
     return cmocka_run_group_tests(tests, setup_upstream, teardown_upstream);
 }

@@ -195,12 +195,13 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
     wd__guard_ref *ref = a->key ? wd__server_guard_for(srv, a->key) : wd__server_guard_acquire(srv);
     cJSON *warden = cJSON_CreateObject();
     wd__answer_log_printf(a, "\"stream\":%s", rq.stream ? "true" : "false");
-    if (rq.model) {
-        cJSON *m = cJSON_CreateString(rq.model);
-        char *ms = m ? wd__json_print(m, false) : NULL;
-        if (ms) wd__answer_log_printf(a, "\"model\":%s", ms);
+    if (rq.model && !a->log_off) {
+        wd__jsonw w = {0};
+        wd__jsonw_lit(&w, "\"model\":");
+        wd__jsonw_cstr(&w, rq.model);
+        char *ms = wd__jsonw_take(&w, NULL);
+        wd__answer_log_add(a, ms);
         free(ms);
-        cJSON_Delete(m);
     }
     wd_gateway_action worst = WD_GATEWAY_ACTION_AUTO;
 
@@ -344,7 +345,7 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
             cJSON_AddNullToObject(c, "logprobs");
         }
         if (r.action == WD_GATEWAY_ACTION_BLOCK) wd__chat_choice_block(out, i, legacy, gw->refusal);
-        wd__rail_count(srv, WD__RAIL_OUTPUT, &r, a);
+        wd__rail_count(srv, WD__RAIL_OUTPUT, &r, NULL); /* each choice counted; logged once below */
         if (severity(r.action) > severity(worst)) worst = r.action;
         if (r.checked && (shown.index < 0 || severity(r.action) > severity(shown.action))) {
             wd__rail_result_free(&shown);
@@ -370,6 +371,8 @@ static void chat(wd_server *srv, const char *body, size_t len, bool legacy, wd__
         return;
     }
     note_rail(warden, "output", &shown, shown.index);
+    if (shown.checked) /* the most severe choice's action, as for n = 1 */
+        wd__answer_log_printf(a, "\"rail_output\":\"%s\"", wd__gateway_action_name(shown.action));
     wd__rail_result_free(&shown);
     cJSON_DeleteItemFromObjectCaseSensitive(out, "warden");
     cJSON_AddItemToObject(out, "warden", warden);

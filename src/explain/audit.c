@@ -64,7 +64,7 @@ wd_status wd_audit_new(const wd_audit_params *params, wd_audit **out) {
         return wd__fail(WD_ERR_INVALID_ARG, "threshold: expected a Jaccard similarity in (0, 1], got %g", p.threshold);
     if (p.n_threads < 0 || p.n_threads > 1024)
         return wd__fail(WD_ERR_INVALID_ARG, "n_threads: expected 0..1024, got %d", p.n_threads);
-    if (!p.batch) p.batch = 512;
+    if (!p.batch) p.batch = 512; /* 0: the default */
     if (!p.max_exact || !p.max_index || p.max_index > UINT32_MAX - 1)
         return wd__fail(WD_ERR_INVALID_ARG, "max_exact and max_index must be positive (max_index < 2^32)");
     wd_audit *a = calloc(1, sizeof *a);
@@ -75,6 +75,7 @@ wd_status wd_audit_new(const wd_audit_params *params, wd_audit **out) {
     a->scrub_path = dup_or_null(p.scrub_path, &oom);
     p.text_field = a->text_field, p.terms_path = a->terms_path, p.scrub_path = a->scrub_path;
     a->p = p;
+    a->lsh_accept = p.threshold - 2 * sqrt(p.threshold * (1 - p.threshold) / WD__AUDIT_PERM);
     a->chars_min = UINT64_MAX;
     wd_status st = oom ? wd__fail(WD_ERR_NOMEM, "out of memory") : WD_OK;
     if (!st) st = wd__terms_load(p.terms_path, &a->terms, &a->err);
@@ -250,8 +251,8 @@ static wd_status merge_corpus(wd_audit *a, size_t i, wd_verdict *pv, wd_verdict 
             a->exact_dups++;
             st = ex_add(a, &a->exact_ex, i, rn, UINT64_MAX, 1, NULL, xt, xl);
         } else {
-            double sigma = sqrt(a->p.threshold * (1 - a->p.threshold) / WD__AUDIT_PERM), j = 0;
-            long id = wd__lsh_query(&a->lsh, r->sig, a->p.threshold - 2 * sigma, &j, &a->candidates);
+            double j = 0;
+            long id = wd__lsh_query(&a->lsh, r->sig, a->lsh_accept, &j, &a->candidates);
             if (id >= 0) {
                 a->near_dups++;
                 uint32_t m = ++a->lsh.members[id];
@@ -350,9 +351,9 @@ static wd_status merge_compare(wd_audit *a, size_t i) {
         a->cmp_exact++;
         return compare_example(a, i, rn, UINT64_MAX, 1, "exact", text, len);
     }
-    double sigma = sqrt(a->p.threshold * (1 - a->p.threshold) / WD__AUDIT_PERM), j = 0;
+    double j = 0;
     uint64_t cand = 0;
-    long id = wd__lsh_query(&a->lsh, r->sig, a->p.threshold - 2 * sigma, &j, &cand);
+    long id = wd__lsh_query(&a->lsh, r->sig, a->lsh_accept, &j, &cand);
     if (id < 0) return WD_OK;
     a->cmp_near++;
     return compare_example(a, i, rn, a->lsh.record[id], j, "near", text, len);
@@ -422,13 +423,8 @@ static wd_status enqueue_(wd_audit *a, const char *text, size_t len, bool compar
         if ((st = flush(a))) return st;
     }
     size_t off = a->buf.n;
-    if (!compare && wd__utf8_valid_prefix(text ? text : "", len) < len) {
-        a->invalid_utf8++;
-        if (!wd__strbuf_reserve(&a->buf, 3 * len + 1)) return wd__err_set(&a->err, WD_ERR_NOMEM, "out of memory");
-        size_t n = wd__utf8_lossy(text, len, a->buf.p + off);
-        a->buf.n += n;
-        a->buf.p[a->buf.n] = '\0';
-    } else if (compare && wd__utf8_valid_prefix(text ? text : "", len) < len) {
+    if (wd__utf8_valid_prefix(text ? text : "", len) < len) {
+        if (!compare) a->invalid_utf8++; /* counted for the audited corpus only */
         if (!wd__strbuf_reserve(&a->buf, 3 * len + 1)) return wd__err_set(&a->err, WD_ERR_NOMEM, "out of memory");
         a->buf.n += wd__utf8_lossy(text, len, a->buf.p + off);
         a->buf.p[a->buf.n] = '\0';

@@ -226,6 +226,8 @@ typedef struct wd__audit_file {
 struct wd_audit {
     wd__err         err;
     wd_audit_params p;
+    double lsh_accept;            /* the LSH query's Jaccard floor: threshold - 2 sigma of
+                                   * the MinHash estimate (computed once) */
     char           *text_field, *terms_path, *scrub_path; /* params' strings, owned */
     wd__terms       terms;
     wd_guard       *pii;

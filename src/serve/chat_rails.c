@@ -58,26 +58,6 @@ void wd__rail_result_free(wd__rail_result *r) {
     r->index = -1;
 }
 
-/* The verdict's action (0 allow .. 3 block) and, when it has one, its
- * redacted text (malloc'd). */
-static int verdict_action(const char *json, char **redacted) {
-    *redacted = NULL;
-    if (!json) return 0;
-    cJSON *v = cJSON_Parse(json);
-    if (!v) return 3;
-    int act = 0;
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "action");
-    if (cJSON_IsString(a)) {
-        if (!strcmp(a->valuestring, "flag")) act = 1;
-        else if (!strcmp(a->valuestring, "redact")) act = 2;
-        else if (!strcmp(a->valuestring, "block")) act = 3;
-    }
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(v, "redacted");
-    if (cJSON_IsString(r)) *redacted = strdup(r->valuestring);
-    cJSON_Delete(v);
-    return act;
-}
-
 /* The conversation as the guard takes it (roles it knows: function results
  * are tool turns), with room for one more turn at the end. */
 static wd_chat_message *conversation(const wd__chat_req *rq) {
@@ -114,8 +94,7 @@ static wd_status run_checks(wd_server *srv, void *guard, wd__serve_role role, co
         }
         if (st)
             for (size_t k = 0; k + 1 < made; k++) {
-                free(res[k].json);
-                res[k].json = NULL;
+                wd__serve_result_clear(&res[k]);
             }
     }
     free(m);
@@ -145,10 +124,11 @@ static void decide(wd_server *srv, void *guard, wd__rail rail, wd_status st, wd_
     int worst = 0;
     size_t wi = 0;
     for (size_t i = 0; i < n; i++) {
-        char *red = NULL;
-        int act = verdict_action(res[i].json, &red);
-        if (act == 2 && red) out->redacted[index ? index[i] : i] = red;
-        else free(red);
+        int act = res[i].action;
+        if (act == WD_ACTION_REDACT && res[i].redacted) {
+            out->redacted[index ? index[i] : i] = res[i].redacted;
+            res[i].redacted = NULL;
+        }
         if (act > worst) {
             worst = act;
             wi = i;
@@ -201,7 +181,7 @@ wd_status wd__rail_check(wd_server *srv, void *guard, wd__rail rail, const wd__c
         return st;
     }
     decide(srv, guard, rail, st, res, n, NULL, out);
-    for (size_t i = 0; !st && i < n; i++) free(res[i].json);
+    for (size_t i = 0; !st && i < n; i++) wd__serve_result_clear(&res[i]);
     free(res);
     return WD_OK;
 }
@@ -276,15 +256,14 @@ wd_status wd__rail_check_input(wd_server *srv, void *guard, const wd__chat_req *
     if (!st) made += n_asst;
     if (st) /* the results made before the failure */
         for (size_t k = 0; k < made; k++) {
-            free(res[k].json);
-            res[k].json = NULL;
+            wd__serve_result_clear(&res[k]);
         }
     if (st != WD_ERR_CANCELLED && st != WD_ERR_NOMEM && out->checked) {
         decide(srv, guard, WD__RAIL_INPUT, st, res, made ? made : n_user + n_alone + n_asst, index, out);
         /* tool definitions or a suffix cannot be masked in the forwarded body */
         if (out->action == WD_GATEWAY_ACTION_REDACT && out->redacted[n]) out->action = WD_GATEWAY_ACTION_BLOCK;
     }
-    for (size_t k = 0; !st && k < made; k++) free(res[k].json);
+    for (size_t k = 0; !st && k < made; k++) wd__serve_result_clear(&res[k]);
     free(user);
     free(alone);
     free(asst);

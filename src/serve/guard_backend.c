@@ -59,11 +59,14 @@ static void box_free(void *p) {
 
 static bool box_fail_open(const void *p) { return ((const guard_box *)p)->fail_open; }
 
+void wd__serve_result_clear(wd__serve_result *r) {
+    free(r->json);
+    free(r->redacted);
+    r->json = r->redacted = NULL;
+}
+
 static void release(wd__serve_result *out, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        free(out[i].json);
-        out[i].json = NULL;
-    }
+    for (size_t i = 0; i < n; i++) wd__serve_result_clear(&out[i]);
 }
 
 /* Turns the verdicts v[0..n) (or the failure st) into out[] and frees them. */
@@ -76,7 +79,11 @@ static wd_status results(wd_status st, wd_verdict **v, size_t n, wd__serve_resul
         r->unsafe = wd_verdict_unsafe(vi);
         r->flagged = wd_verdict_categories(vi);
         for (int c = 0; c < WD_CATEGORY_COUNT; c++) r->score[c] = wd_verdict_score(vi, (wd_category)c);
-        st = wd_verdict_to_json(vi, &r->json);
+        r->action = (int)wd_verdict_action(vi);
+        const char *red = r->action == WD_ACTION_REDACT ? wd_verdict_redacted(vi, NULL) : NULL;
+        if (red && !(r->redacted = strdup(red))) st = wd__fail(WD_ERR_NOMEM, "out of memory");
+        if (!st) st = wd_verdict_to_json(vi, &r->json);
+        if (st) wd__serve_result_clear(r);
     }
     for (size_t i = 0; i < n; i++) wd_verdict_free(v[i]);
     free(v);

@@ -353,7 +353,7 @@ static void run_guard(wd_server *srv, const wd__key *key, const inputs *in, wd__
 
 static void checked_free(checked *c, size_t n) {
     if (c->res)
-        for (size_t i = 0; i < n; i++) free(c->res[i].json);
+        for (size_t i = 0; i < n; i++) wd__serve_result_clear(&c->res[i]);
     free(c->res);
 }
 
@@ -374,6 +374,7 @@ static bool answer_cancelled(checked *c, inputs *in, cJSON *root, wd__answer *a)
  * flagged, the union of their flagged categories, and whether the guard
  * failed (the fail mode answered). */
 static void log_verdicts(wd__answer *a, const checked *c, size_t n) {
+    if (a->log_off) return;
     size_t flagged = 0;
     wd_catmask cats = 0;
     for (size_t i = 0; c->res && i < n; i++) {

@@ -69,7 +69,12 @@ typedef struct wd__serve_result {
     wd_catmask flagged;          /* canonical categories over their thresholds */
     float score[WD_CATEGORY_COUNT];   /* per-category scores in [0,1] */
     char *json;                  /* the native verdict as one JSON object (malloc'd) */
+    int action;                  /* the verdict's wd_action (0 allow .. 3 block) */
+    char *redacted;              /* action redact: the text with its spans masked (malloc'd) */
 } wd__serve_result;
+
+/* Frees a result's json and redacted text (the struct itself is the caller's). */
+void wd__serve_result_clear(wd__serve_result *r);
 
 typedef struct wd__serve_backend {
     const char *name;
@@ -411,6 +416,8 @@ typedef struct wd__answer {
     const char *request_id;       /* in */
     int hops;                     /* in: the request's X-Warden-Hops (gateways it passed) */
     char *log_extra;              /* out: members for the access log (malloc'd) */
+    bool log_off;                 /* in: the server writes no access log: the
+                                   * wd__answer_log_* calls do nothing */
 } wd__answer;
 typedef struct wd__stream wd__stream;
 

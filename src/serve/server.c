@@ -187,7 +187,7 @@ void wd__answer_error(wd__answer *a, int status, const char *type, const char *c
 }
 
 void wd__answer_log_add(wd__answer *a, const char *members) {
-    if (!members || !members[0]) return;
+    if (a->log_off || !members || !members[0]) return;
     size_t old = a->log_extra ? strlen(a->log_extra) : 0, n = strlen(members);
     char *b = realloc(a->log_extra, old + n + 2);
     if (!b) return;
@@ -197,6 +197,7 @@ void wd__answer_log_add(wd__answer *a, const char *members) {
 }
 
 void wd__answer_log_printf(wd__answer *a, const char *fmt, ...) {
+    if (a->log_off) return; /* no formatting for a log nobody writes */
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -656,6 +657,7 @@ enum MHD_Result wd__server_access_cb(void *cls, struct MHD_Connection *conn, con
         const char *crid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
         wd__server_request_id(srv, crid, crid ? strlen(crid) : 0, ctx->rid);
         ctx->ans.request_id = ctx->rid;
+        ctx->ans.log_off = !srv->alog;
         /* gateways in a chain count themselves (chat_upstream.c sends it +1) */
         const char *hops = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Warden-Hops");
         ctx->ans.hops = hops ? atoi(hops) : 0;

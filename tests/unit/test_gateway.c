@@ -826,31 +826,22 @@ static void test_local_model(void **state) {
 static void test_hidden_text(void **state) {
     (void)state;
     wd_server *srv = gateway(up.port, WD_GATEWAY_ACTION_AUTO, 0);
-    up.mode = UP_LOGPROBS;
-    reply r = post(srv, "/chat/completions", chat_hello);
-    cJSON *o = json_of(&r);
-    assert_string_equal(finish_of(o), "content_filter");
-    assert_null(strstr(r.body, "ammonium")); /* not in logprobs, not in the verdict's hits */
-    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "choices"), 0),
-                                                 "logprobs")));
-    cJSON_Delete(o);
-    free(r.body);
-
-    up.mode = UP_REASONING;
-    r = post(srv, "/chat/completions", chat_hello);
-    o = json_of(&r);
-    assert_string_equal(finish_of(o), "content_filter");
-    assert_null(strstr(r.body, "ammonium"));
-    cJSON_Delete(o);
-    free(r.body);
-
-    up.mode = UP_TOOLARGS;
-    r = post(srv, "/chat/completions", chat_hello);
-    o = json_of(&r);
-    assert_string_equal(finish_of(o), "content_filter");
-    assert_null(strstr(r.body, "ammonium"));
-    cJSON_Delete(o);
-    free(r.body);
+    /* a harmful answer in the logprobs, the reasoning, a tool call's arguments */
+    static const mode hidden[] = {UP_LOGPROBS, UP_REASONING, UP_TOOLARGS};
+    reply r;
+    cJSON *o;
+    for (size_t k = 0; k < sizeof hidden / sizeof *hidden; k++) {
+        up.mode = hidden[k];
+        r = post(srv, "/chat/completions", chat_hello);
+        o = json_of(&r);
+        assert_string_equal(finish_of(o), "content_filter");
+        assert_null(strstr(r.body, "ammonium")); /* not in logprobs, not in the verdict's hits */
+        if (hidden[k] == UP_LOGPROBS)
+            assert_true(cJSON_IsNull(cJSON_GetObjectItem(
+                cJSON_GetArrayItem(cJSON_GetObjectItem(o, "choices"), 0), "logprobs")));
+        cJSON_Delete(o);
+        free(r.body);
+    }
 
     up.mode = UP_STREAM_MULTI;
     r = post(srv, "/chat/completions", "{\"stream\":true,\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");

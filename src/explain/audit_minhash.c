@@ -204,16 +204,18 @@ static bool lsh_grow_bands(wd__lsh *l) {
     return true;
 }
 
-/* True when band b of the table holds WD__LSH_BUCKET records whose band
- * equals sig's. */
-static bool bucket_full(const wd__lsh *l, const uint8_t *sig, int b) {
+/* The empty slot of band b's probe chain where sig goes, or SIZE_MAX when
+ * the chain already holds WD__LSH_BUCKET records whose band equals sig's
+ * (one walk: the same chain ends in that slot). */
+static size_t band_slot(const wd__lsh *l, const uint8_t *sig, int b) {
     const uint8_t *key = sig + b * WD__AUDIT_ROWS;
     int same = 0;
-    for (size_t i = (size_t)band_hash(sig, b) & l->bmask; l->band[b][i]; i = (i + 1) & l->bmask) {
+    size_t i = (size_t)band_hash(sig, b) & l->bmask;
+    for (; l->band[b][i]; i = (i + 1) & l->bmask) {
         const uint8_t *other = l->sig + (size_t)(l->band[b][i] - 1) * WD__AUDIT_PERM + b * WD__AUDIT_ROWS;
-        if (!memcmp(other, key, WD__AUDIT_ROWS) && ++same >= WD__LSH_BUCKET) return true;
+        if (!memcmp(other, key, WD__AUDIT_ROWS) && ++same >= WD__LSH_BUCKET) return SIZE_MAX;
     }
-    return false;
+    return i;
 }
 
 wd_status wd__lsh_insert(wd__lsh *l, const uint8_t *sig, uint64_t rec) {
@@ -238,10 +240,8 @@ wd_status wd__lsh_insert(wd__lsh *l, const uint8_t *sig, uint64_t rec) {
     l->record[id] = rec;
     l->members[id] = 0;
     for (int b = 0; b < WD__AUDIT_BANDS; b++) {
-        if (bucket_full(l, sig, b)) continue;
-        size_t i = (size_t)band_hash(sig, b) & l->bmask;
-        while (l->band[b][i]) i = (i + 1) & l->bmask;
-        l->band[b][i] = (uint32_t)id + 1;
+        size_t i = band_slot(l, sig, b);
+        if (i != SIZE_MAX) l->band[b][i] = (uint32_t)id + 1;
     }
     return WD_OK;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "warden/base.h"
+#include "base/hash.h"
 #include "serve/http_client.h"
 
 typedef struct log {
@@ -21,16 +22,11 @@ typedef struct log {
     size_t n, max;
 } log_t;
 
-static uint64_t fnv(uint64_t h, const char *p, size_t n) {
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h;
-}
-
 static bool on_event(void *user, const char *event, const char *data, size_t n) {
     log_t *l = user;
     if (strlen(event) > 63 || n > l->max || data[n]) abort();
-    l->hash = fnv(l->hash, event, strlen(event) + 1);
-    l->hash = fnv(l->hash, data, n + 1);
+    l->hash = wd__fnv1a_more(l->hash, event, strlen(event) + 1);
+    l->hash = wd__fnv1a_more(l->hash, data, n + 1);
     return ++l->n < 50;
 }
 
@@ -38,7 +34,7 @@ static wd_status run(const char *p, size_t n, size_t step, size_t max_event, log
     wd__sse s;
     wd__sse_init(&s, on_event, l);
     s.max_event = max_event;
-    l->hash = 1469598103934665603ull;
+    l->hash = WD__FNV_OFFSET;
     l->max = max_event ? max_event : (size_t)1 << 20;
     wd_status st = WD_OK;
     for (size_t o = 0; o < n && !st; o += step) st = wd__sse_feed(&s, p + o, n - o < step ? n - o : step);

@@ -186,6 +186,22 @@ char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char *
     return res;
 }
 
+int cli_flags_parse_text(const cli_spec *spec, int argc, char **argv, char **text, size_t *len) {
+    *text = NULL;
+    *len = 0;
+    const char **words = malloc((size_t)argc * sizeof *words);
+    if (!words) return cli_error("out of memory");
+    int n_words = 0, status = cli_flags_parse(spec, argc, argv, words, &n_words);
+    for (int k = 0; status < 0 && k < n_words; k++) /* the words of TEXT, joined by spaces */
+        if (!cli_append_word(text, len, words[k])) status = cli_error("out of memory");
+    free(words);
+    if (status >= 0) {
+        free(*text);
+        *text = NULL;
+    }
+    return status;
+}
+
 bool cli_append_word(char **text, size_t *len, const char *word) {
     size_t wl = strlen(word);
     char *t = realloc(*text, *len + wl + 2);

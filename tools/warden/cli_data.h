@@ -57,6 +57,11 @@ char *cli_jsonl_text(const char *line, size_t len, size_t *out_len, const char *
 /* Appends word to the malloc'd *text (*len bytes), a space between words:
  * the words of TEXT on a command line. False when out of memory. */
 bool cli_append_word(char **text, size_t *len, const char *word);
+
+/* cli_flags_parse for a command that takes TEXT: its positional words are
+ * joined by spaces into *text (malloc'd; NULL when there are none, also on
+ * a status >= 0) and *len. Returns cli_flags_parse's status (< 0: go on). */
+int cli_flags_parse_text(const cli_spec *spec, int argc, char **argv, char **text, size_t *len);
 /* Reads the next input line of in (getline buffer *line / *cap, *lineno
  * counted): 1 with *text a malloc'd copy of the line (or of a JSONL line's
  * text field, see cli_jsonl_text), 0 at the end, -1 with *why set for a

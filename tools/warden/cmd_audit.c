@@ -191,15 +191,13 @@ int cmd_audit(int argc, char **argv) {
         wd_guard_free(p.guard);
         return free(buf), cli_fail(st, o.terms ? o.terms : "audit");
     }
-    const char *what = NULL;
-    for (size_t i = 0; i < n_files && !st; i++) st = wd_audit_add_file(a, what = files[i], false);
-    if (!st && o.compare) st = wd_audit_add_file(a, what = o.compare, true);
+    for (size_t i = 0; i < n_files && !st; i++) st = wd_audit_add_file(a, files[i], false);
+    if (!st && o.compare) st = wd_audit_add_file(a, o.compare, true);
     char *js = NULL;
-    if (!st) st = wd_audit_write(a, o.out), what = o.out;
-    if (!st) st = wd_audit_json(a, false, &js), what = "audit";
+    if (!st) st = wd_audit_write(a, o.out);
+    if (!st) st = wd_audit_json(a, false, &js);
     if (st) {
         int r = cli_error("%s", wd_audit_last_error(a)[0] ? wd_audit_last_error(a) : wd_last_error());
-        (void)what;
         free(js);
         wd_audit_free(a);
         wd_guard_free(p.guard);

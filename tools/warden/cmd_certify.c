@@ -207,15 +207,10 @@ int cmd_certify(int argc, char **argv) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    const char **words = malloc((size_t)argc * sizeof *words);
-    if (!words) return cli_error("out of memory");
-    int n_words = 0, rc = cli_flags_parse(&spec, argc, argv, words, &n_words);
     char *text = NULL;
     size_t text_len = 0;
-    for (int k = 0; rc < 0 && k < n_words; k++) /* the words of TEXT, joined by spaces */
-        if (!cli_append_word(&text, &text_len, words[k])) rc = cli_error("out of memory");
-    free(words);
-    if (rc >= 0) return free(text), rc;
+    int rc = cli_flags_parse_text(&spec, argc, argv, &text, &text_len);
+    if (rc >= 0) return rc;
     if (o.max_erase) o.p.max_erase = (int)o.max_erase;
     if (o.blocks) o.p.n_blocks = (int)o.blocks;
     if (o.greedy) o.p.greedy_rounds = (int)o.greedy;

@@ -354,15 +354,10 @@ int cmd_check(int argc, char **argv) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    const char **words = malloc((size_t)argc * sizeof *words);
-    if (!words) return cli_error("out of memory");
-    int n_words = 0, status = cli_flags_parse(&spec, argc, argv, words, &n_words);
     char *text = NULL;
     size_t text_len = 0;
-    for (int k = 0; status < 0 && k < n_words; k++) /* the words of TEXT, joined by spaces */
-        if (!cli_append_word(&text, &text_len, words[k])) status = cli_error("out of memory");
-    free(words);
-    if (status >= 0) return free(text), status;
+    int status = cli_flags_parse_text(&spec, argc, argv, &text, &text_len);
+    if (status >= 0) return status;
     status = CLI_OK;
     if (o.dash && text) return free(text), cli_usage_error("check", "give TEXT or '-', not both");
     if (o.messages && (text || o.dash))

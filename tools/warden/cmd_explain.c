@@ -234,15 +234,10 @@ int cmd_explain(int argc, char **argv) {
         cli_flags_help(&spec, stdout);
         return CLI_OK;
     }
-    const char **words = malloc((size_t)argc * sizeof *words);
-    if (!words) return cli_error("out of memory");
-    int n_words = 0, status = cli_flags_parse(&spec, argc, argv, words, &n_words);
     char *text = NULL;
     size_t len = 0;
-    for (int k = 0; status < 0 && k < n_words; k++)
-        if (!cli_append_word(&text, &len, words[k])) status = cli_error("out of memory");
-    free(words);
-    if (status >= 0) return free(text), status;
+    int status = cli_flags_parse_text(&spec, argc, argv, &text, &len);
+    if (status >= 0) return status;
     if (o.dash && text) return free(text), cli_usage_error("explain", "give TEXT or '-', not both");
     if (o.policy && o.model) return free(text), cli_usage_error("explain", "--policy and --model exclude each other");
     wd_category cat = (wd_category)0;

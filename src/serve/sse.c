@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/util.h"
 #include "serve/http_client.h"
 
 #define DEFAULT_MAX_EVENT ((size_t)1 << 20)
@@ -42,17 +43,6 @@ void wd__sse_free(wd__sse *s) {
     free(s->data);
     s->line = s->data = NULL;
     s->line_len = s->line_cap = s->data_len = s->data_cap = 0;
-}
-
-static wd_status grow(char **buf, size_t *cap, size_t need) {
-    if (need <= *cap) return WD_OK;
-    size_t c = *cap ? *cap : 256;
-    while (c < need) c *= 2;
-    char *b = realloc(*buf, c);
-    if (!b) return wd__fail(WD_ERR_NOMEM, "server-sent events: out of memory");
-    *buf = b;
-    *cap = c;
-    return WD_OK;
 }
 
 static wd_status dispatch(wd__sse *s) {
@@ -80,7 +70,7 @@ static wd_status process_line(wd__sse *s, const char *l, size_t n) {
     if (name_len == 4 && !memcmp(l, "data", 4)) {
         if (s->data_len + vn + 1 > max_event(s) + 1)
             return wd__fail(WD_ERR_RANGE, "server-sent events: an event's data over %zu bytes", max_event(s));
-        wd_status st = grow(&s->data, &s->data_cap, s->data_len + vn + 1);
+        wd_status st = wd__array_grow((void **)&s->data, &s->data_cap, s->data_len + vn + 1, 1);
         if (st) return st;
         memcpy(s->data + s->data_len, v, vn);
         s->data_len += vn;
@@ -108,7 +98,7 @@ wd_status wd__sse_feed(wd__sse *s, const char *p, size_t n) {
         size_t k = s->bom_seen;
         s->bom_seen = 3;
         if (k) {
-            wd_status st = grow(&s->line, &s->line_cap, k);
+            wd_status st = wd__array_grow((void **)&s->line, &s->line_cap, k, 1);
             if (st) return st;
             memcpy(s->line, bom, k);
             s->line_len = k;
@@ -128,7 +118,7 @@ wd_status wd__sse_feed(wd__sse *s, const char *p, size_t n) {
         if (k) {
             if (s->line_len + k > max_event(s) + 64)
                 return wd__fail(WD_ERR_RANGE, "server-sent events: a line over %zu bytes", max_event(s) + 64);
-            wd_status st = grow(&s->line, &s->line_cap, s->line_len + k);
+            wd_status st = wd__array_grow((void **)&s->line, &s->line_cap, s->line_len + k, 1);
             if (st) return st;
             memcpy(s->line + s->line_len, p + i, k);
             s->line_len += k;

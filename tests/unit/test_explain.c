@@ -24,6 +24,7 @@
 #include "explain/kernel_shap.h"
 #include "guard/textclf.h"
 #include "model_fixture.h"
+#include "base/rng.h"
 #include "testutil.h"
 #include "warden/explain.h"
 #include "warden/json.h"
@@ -72,18 +73,17 @@ static wd_status game_value(void *user, const uint8_t *co, size_t n, size_t m, d
     return WD_OK;
 }
 
-static double urand(uint64_t *s) { return (double)(wdt_rand(s) >> 11) * (1.0 / 9007199254740992.0); }
 
 static void random_game(game *g, size_t m, uint64_t seed) {
     memset(g, 0, sizeof *g);
     g->m = m;
     uint64_t s = seed;
-    for (size_t i = 0; i < m; i++) g->a[i] = 2.0 * urand(&s) - 1.0;
+    for (size_t i = 0; i < m; i++) g->a[i] = 2.0 * wd__rng_unit(&s) - 1.0;
     for (size_t i = 0; i < m; i++)
         for (size_t j = i + 1; j < m; j++)
-            if (urand(&s) < 0.3 && g->n_pairs < 2048) {
+            if (wd__rng_unit(&s) < 0.3 && g->n_pairs < 2048) {
                 g->pi[g->n_pairs] = (int)i, g->pj[g->n_pairs] = (int)j;
-                g->pb[g->n_pairs++] = urand(&s) - 0.5;
+                g->pb[g->n_pairs++] = wd__rng_unit(&s) - 0.5;
             }
 }
 
@@ -231,7 +231,7 @@ static void test_closed_forms(void **state) {
     memset(&g, 0, sizeof g);
     g.m = 40;
     uint64_t s = 5;
-    for (size_t i = 0; i < g.m; i++) g.a[i] = 2.0 * urand(&s) - 1.0;
+    for (size_t i = 0; i < g.m; i++) g.a[i] = 2.0 * wd__rng_unit(&s) - 1.0;
     g.linear_out = true;
     double pa[64], ke[64];
     assert_int_equal(wd_shap_partition(game_value, &g, g.m, pa, NULL), WD_OK);
@@ -284,7 +284,7 @@ static void test_partition_long(void **state) {
     g.w = malloc(g.m * sizeof *g.w);
     double *phi = malloc(g.m * sizeof *phi);
     uint64_t s = 9;
-    for (size_t i = 0; i < g.m; i++) g.w[i] = urand(&s) - 0.5;
+    for (size_t i = 0; i < g.m; i++) g.w[i] = wd__rng_unit(&s) - 0.5;
     wd_shap_info info;
     assert_int_equal(wd_shap_partition(long_value, &g, g.m, phi, &info), WD_OK);
     assert_true(max_diff(phi, g.w, g.m) < 1e-9);

@@ -30,6 +30,17 @@ typedef enum wd_model_type {
     WD_MODEL_TYPE_BERT,
     WD_MODEL_TYPE_ROBERTA,
     WD_MODEL_TYPE_DISTILBERT,
+    /* issue 19's guard zoo; each is accepted by wd_model_config_load once
+     * its forward pass exists (the table in model/config.c) */
+    WD_MODEL_TYPE_QWEN3,       /* decoder: q/k RMSNorm per head (Qwen3Guard)          */
+    WD_MODEL_TYPE_PHI3,        /* decoder: fused qkv_proj and gate_up_proj            */
+    WD_MODEL_TYPE_GRANITE,     /* decoder: embedding/attention/residual/logit scales  */
+    WD_MODEL_TYPE_GEMMA2,      /* decoder: pre+post norms, soft-capping, GeGLU        */
+    WD_MODEL_TYPE_GEMMA3,      /* decoder: "gemma3_text"; q/k norms, local/global rope */
+    WD_MODEL_TYPE_DEBERTA_V2,  /* encoder: disentangled attention (Prompt Guard)      */
+    WD_MODEL_TYPE_XLM_ROBERTA, /* encoder: RoBERTa's layout, Unigram vocabulary       */
+    WD_MODEL_TYPE_MODERNBERT,  /* encoder: rotary, GeGLU, local/global attention      */
+    WD_MODEL_TYPE_COUNT
 } wd_model_type;
 
 typedef enum wd_model_family {

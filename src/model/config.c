@@ -25,9 +25,32 @@
 #include "base/file.h"
 #include "base/json.h"
 
+/* Every model_type warden knows, in wd_model_type's order. `runs` is set
+ * once the runtime computes that architecture; config.json files naming
+ * the others are refused with the list of those that run. */
+static const struct {
+    const char     *name;
+    wd_model_family family;
+    bool            runs;
+} TYPES[WD_MODEL_TYPE_COUNT] = {
+    [WD_MODEL_TYPE_LLAMA] = {"llama", WD_MODEL_FAMILY_DECODER, true},
+    [WD_MODEL_TYPE_MISTRAL] = {"mistral", WD_MODEL_FAMILY_DECODER, true},
+    [WD_MODEL_TYPE_QWEN2] = {"qwen2", WD_MODEL_FAMILY_DECODER, true},
+    [WD_MODEL_TYPE_BERT] = {"bert", WD_MODEL_FAMILY_ENCODER, true},
+    [WD_MODEL_TYPE_ROBERTA] = {"roberta", WD_MODEL_FAMILY_ENCODER, true},
+    [WD_MODEL_TYPE_DISTILBERT] = {"distilbert", WD_MODEL_FAMILY_ENCODER, true},
+    [WD_MODEL_TYPE_QWEN3] = {"qwen3", WD_MODEL_FAMILY_DECODER, false},
+    [WD_MODEL_TYPE_PHI3] = {"phi3", WD_MODEL_FAMILY_DECODER, false},
+    [WD_MODEL_TYPE_GRANITE] = {"granite", WD_MODEL_FAMILY_DECODER, false},
+    [WD_MODEL_TYPE_GEMMA2] = {"gemma2", WD_MODEL_FAMILY_DECODER, false},
+    [WD_MODEL_TYPE_GEMMA3] = {"gemma3_text", WD_MODEL_FAMILY_DECODER, false},
+    [WD_MODEL_TYPE_DEBERTA_V2] = {"deberta-v2", WD_MODEL_FAMILY_ENCODER, false},
+    [WD_MODEL_TYPE_XLM_ROBERTA] = {"xlm-roberta", WD_MODEL_FAMILY_ENCODER, false},
+    [WD_MODEL_TYPE_MODERNBERT] = {"modernbert", WD_MODEL_FAMILY_ENCODER, false},
+};
+
 const char *wd_model_type_name(wd_model_type type) {
-    static const char *names[] = {"llama", "mistral", "qwen2", "bert", "roberta", "distilbert"};
-    return (unsigned)type < 6 ? names[type] : "?";
+    return (unsigned)type < WD_MODEL_TYPE_COUNT ? TYPES[type].name : "?";
 }
 
 const char *wd_model_family_name(wd_model_family family) {
@@ -221,19 +244,20 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
                         wd__json_type_name(root));
     const char *mt;
     TRY(wd__json_str(root, where, "model_type", true, NULL, &mt));
-    if (!strcmp(mt, "llama")) c->type = WD_MODEL_TYPE_LLAMA;
-    else if (!strcmp(mt, "mistral")) c->type = WD_MODEL_TYPE_MISTRAL;
-    else if (!strcmp(mt, "qwen2")) c->type = WD_MODEL_TYPE_QWEN2;
-    else if (!strcmp(mt, "bert")) c->type = WD_MODEL_TYPE_BERT;
-    else if (!strcmp(mt, "roberta")) c->type = WD_MODEL_TYPE_ROBERTA;
-    else if (!strcmp(mt, "distilbert")) c->type = WD_MODEL_TYPE_DISTILBERT;
-    else
-        return wd__fail(WD_ERR_UNSUPPORTED,
-                        "%s: field 'model_type': '%.40s' is not supported (llama, mistral, qwen2, "
-                        "bert, roberta, distilbert)",
-                        where, mt);
+    int ti = 0;
+    while (ti < WD_MODEL_TYPE_COUNT && (!TYPES[ti].runs || strcmp(mt, TYPES[ti].name))) ti++;
+    if (ti == WD_MODEL_TYPE_COUNT) {
+        char list[256] = "";
+        for (int i = 0; i < WD_MODEL_TYPE_COUNT; i++)
+            if (TYPES[i].runs)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", *list ? ", " : "",
+                         TYPES[i].name);
+        return wd__fail(WD_ERR_UNSUPPORTED, "%s: field 'model_type': '%.40s' is not supported (%s)",
+                        where, mt, list);
+    }
+    c->type = (wd_model_type)ti;
     TRY(copy_str(c->model_type, sizeof c->model_type, mt, where, "model_type"));
-    c->family = c->type <= WD_MODEL_TYPE_QWEN2 ? WD_MODEL_FAMILY_DECODER : WD_MODEL_FAMILY_ENCODER;
+    c->family = TYPES[c->type].family;
     bool decoder = c->family == WD_MODEL_FAMILY_DECODER;
 
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "architectures");

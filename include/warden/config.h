@@ -150,6 +150,16 @@ int64_t     wd_model_config_num_labels(const wd_model_config *c);
 const char *wd_model_config_label(const wd_model_config *c, int64_t i);
 const char *wd_model_config_problem_type(const wd_model_config *c);
 
+/* ModernBERT (0 / "" for the other types): a local layer attends within
+ * local_attention / 2 tokens on each side, layer l is global when
+ * l % global_attn_every_n_layers == 0; local layers rotate with
+ * local_rope_theta, global ones with rope_theta (global_rope_theta);
+ * classifier_pooling is "cls" or "mean". */
+int64_t     wd_model_config_local_attention(const wd_model_config *c);
+int64_t     wd_model_config_global_attn_every_n_layers(const wd_model_config *c);
+double      wd_model_config_local_rope_theta(const wd_model_config *c);
+const char *wd_model_config_classifier_pooling(const wd_model_config *c);
+
 /* Static names for the enums ("llama", "decoder", "silu", ...). */
 const char *wd_model_type_name(wd_model_type type);
 const char *wd_model_family_name(wd_model_family family);

@@ -10,6 +10,9 @@
  *     only when use_sliding_window is true;
  *   - decoders untie embeddings by default, encoders tie them;
  *   - DistilBERT's LayerNorm eps is fixed at 1e-12 in its modeling code.
+ *   - modernbert (ModernBertConfig) has no position table: rope_theta is its
+ *     global_rope_theta (160000), local_rope_theta (10000) the local layers';
+ *     LayerNorms without bias and eps 1e-5, no attention/MLP biases.
  * The size fields are required: a config without them is not a checkpoint's.
  * After reading, sizes are checked for consistency (positive, n_head a
  * multiple of n_kv_head, hidden_size divisible by n_head when head_dim is
@@ -46,7 +49,7 @@ static const struct {
     [WD_MODEL_TYPE_GEMMA3] = {"gemma3_text", WD_MODEL_FAMILY_DECODER, false},
     [WD_MODEL_TYPE_DEBERTA_V2] = {"deberta-v2", WD_MODEL_FAMILY_ENCODER, false},
     [WD_MODEL_TYPE_XLM_ROBERTA] = {"xlm-roberta", WD_MODEL_FAMILY_ENCODER, false},
-    [WD_MODEL_TYPE_MODERNBERT] = {"modernbert", WD_MODEL_FAMILY_ENCODER, false},
+    [WD_MODEL_TYPE_MODERNBERT] = {"modernbert", WD_MODEL_FAMILY_ENCODER, true},
 };
 
 const char *wd_model_type_name(wd_model_type type) {
@@ -238,6 +241,129 @@ static wd_status positive(const char *where, const char *field, int64_t v) {
                     (long long)v);
 }
 
+/* ==== ModernBERT ========================================================== */
+
+/* The rotary bases of a ModernBERT config: the older keys global_rope_theta
+ * (default 160000) and local_rope_theta (default 10000; null = the global
+ * one, as the first ModernBertAttention read it), overridden by the newer
+ * rope_parameters {full_attention: {rope_theta}, sliding_attention: {...}}.
+ * Only the default rope type is computed. */
+static wd_status parse_modernbert_rope(wd_model_config *c, const cJSON *root, const char *where) {
+    TRY(wd__json_num(root, where, "global_rope_theta", false, 160000.0, &c->rope_theta));
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(root, "local_rope_theta");
+    TRY(wd__json_num(root, where, "local_rope_theta", false, 10000.0, &c->local_rope_theta));
+    if (lt && cJSON_IsNull(lt)) c->local_rope_theta = c->rope_theta;
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
+    if (rs && !cJSON_IsNull(rs)) {
+        const char *type = NULL;
+        if (cJSON_IsObject(rs)) {
+            TRY(wd__json_str(rs, where, "rope_type", false, NULL, &type));
+            if (!type) TRY(wd__json_str(rs, where, "type", false, NULL, &type));
+        }
+        if (!type || strcmp(type, "default"))
+            return wd__fail(WD_ERR_UNSUPPORTED,
+                            "%s: field 'rope_scaling': ModernBERT runs with the default rope only",
+                            where);
+    }
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
+    if (!rp || cJSON_IsNull(rp)) return WD_OK;
+    if (!cJSON_IsObject(rp))
+        return wd__fail(WD_ERR_FORMAT, "%s: field 'rope_parameters': expected an object, got %s",
+                        where, wd__json_type_name(rp));
+    static const char *kinds[2] = {"full_attention", "sliding_attention"};
+    double *theta[2] = {&c->rope_theta, &c->local_rope_theta};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(rp, kinds[k]);
+        if (!e || cJSON_IsNull(e)) continue;
+        char w2[600];
+        snprintf(w2, sizeof w2, "%s: rope_parameters.%s", where, kinds[k]);
+        if (!cJSON_IsObject(e))
+            return wd__fail(WD_ERR_FORMAT, "%s: expected an object, got %s", w2,
+                            wd__json_type_name(e));
+        const char *type;
+        TRY(wd__json_str(e, w2, "rope_type", false, "default", &type));
+        if (strcmp(type, "default"))
+            return wd__fail(WD_ERR_UNSUPPORTED,
+                            "%s: field 'rope_type': '%.40s' is not supported (default)", w2, type);
+        TRY(wd__json_num(e, w2, "rope_theta", false, *theta[k], theta[k]));
+    }
+    return WD_OK;
+}
+
+/* What ModernBertConfig adds to the common sizes: no position table (rope
+ * on every layer, global layers every global_attn_every_n_layers, the
+ * others within local_attention / 2 tokens on each side), LayerNorms with
+ * norm_eps and optional biases, GeGLU with hidden_activation, the
+ * classifier's pooling, bias and activation. Defaults are ModernBERT-base's. */
+static wd_status parse_modernbert(wd_model_config *c, const cJSON *root, const char *where) {
+    TRY(wd__json_int(root, where, "max_position_embeddings", false, 8192,
+                     &c->max_position_embeddings));
+    TRY(positive(where, "max_position_embeddings", c->max_position_embeddings));
+    c->type_vocab_size = 0;
+    c->rope_scaling.type = WD_ROPE_SCALING_NONE;
+    c->rope_scaling.factor = 1.0;
+    TRY(parse_modernbert_rope(c, root, where));
+    if (!(c->rope_theta > 1) || !(c->local_rope_theta > 1))
+        return wd__fail(WD_ERR_FORMAT, "%s: the rope thetas (global %g, local %g) must be > 1",
+                        where, c->rope_theta, c->local_rope_theta);
+    if (c->head_dim % 2)
+        return wd__fail(WD_ERR_FORMAT, "%s: head size %lld is odd (rotary needs pairs)", where,
+                        (long long)c->head_dim);
+    TRY(wd__json_int(root, where, "local_attention", false, 128, &c->local_attention));
+    TRY(positive(where, "local_attention", c->local_attention));
+    TRY(wd__json_int(root, where, "global_attn_every_n_layers", false, 3,
+                     &c->global_attn_every_n_layers));
+    TRY(positive(where, "global_attn_every_n_layers", c->global_attn_every_n_layers));
+    /* transformers >= 4.57 also writes layer_types; its attention windows
+     * still follow global_attn_every_n_layers, so the two must agree */
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(root, "layer_types");
+    if (lt && !cJSON_IsNull(lt)) {
+        if (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->n_layer)
+            return wd__fail(WD_ERR_FORMAT,
+                            "%s: field 'layer_types': expected a list of %lld layer types", where,
+                            (long long)c->n_layer);
+        int64_t l = 0;
+        for (const cJSON *e = lt->child; e; e = e->next, l++) {
+            const char *want = l % c->global_attn_every_n_layers ? "sliding_attention"
+                                                                 : "full_attention";
+            if (!cJSON_IsString(e) || strcmp(e->valuestring, want))
+                return wd__fail(WD_ERR_UNSUPPORTED,
+                                "%s: field 'layer_types': layer %lld is not '%s' (warden runs "
+                                "the pattern of global_attn_every_n_layers = %lld)",
+                                where, (long long)l, want,
+                                (long long)c->global_attn_every_n_layers);
+        }
+    }
+    c->sliding_window = 0;
+    TRY(wd__json_num(root, where, "norm_eps", false, 1e-5, &c->norm_eps));
+    if (!(c->norm_eps > 0))
+        return wd__fail(WD_ERR_FORMAT, "%s: field 'norm_eps': must be positive", where);
+    TRY(wd__json_bool(root, where, "norm_bias", false, false, &c->norm_bias));
+    const char *s;
+    /* parse_act fills hidden_act: read the classifier's first, then keep it */
+    TRY(wd__json_str(root, where, "classifier_activation", false, "gelu", &s));
+    TRY(parse_act(c, s, where, "classifier_activation"));
+    c->classifier_act = c->hidden_act;
+    TRY(wd__json_str(root, where, "hidden_activation", false, "gelu", &s));
+    TRY(parse_act(c, s, where, "hidden_activation"));
+    TRY(wd__json_str(root, where, "classifier_pooling", false, "cls", &s));
+    if (strcmp(s, "cls") && strcmp(s, "mean"))
+        return wd__fail(WD_ERR_FORMAT,
+                        "%s: field 'classifier_pooling': '%.40s' is not \"cls\" or \"mean\"", where,
+                        s);
+    c->classifier_mean = !strcmp(s, "mean");
+    TRY(wd__json_bool(root, where, "classifier_bias", false, false, &c->classifier_bias));
+    c->rope_interleaved = false;
+    TRY(wd__json_bool(root, where, "tie_word_embeddings", false, true, &c->tie_word_embeddings));
+    TRY(wd__json_bool(root, where, "attention_bias", false, false, &c->attention_bias));
+    c->attention_out_bias = c->attention_bias; /* Wqkv and Wo alike */
+    TRY(wd__json_bool(root, where, "mlp_bias", false, false, &c->mlp_bias));
+    TRY(wd__json_int(root, where, "pad_token_id", false, 50283, &c->pad_token_id));
+    TRY(wd__json_int(root, where, "bos_token_id", false, 50281, &c->bos_token_id));
+    TRY(parse_eos(c, root, where, 50282));
+    return parse_labels(c, root, where);
+}
+
 static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *where) {
     if (!cJSON_IsObject(root))
         return wd__fail(WD_ERR_FORMAT, "%s: expected a JSON object, got %s", where,
@@ -312,6 +438,7 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     if (!decoder && c->head_dim * c->n_head != c->hidden_size)
         return wd__fail(WD_ERR_FORMAT, "%s: field 'head_dim': encoders need head_dim * %s == %s",
                         where, f_head, f_hidden);
+    if (c->type == WD_MODEL_TYPE_MODERNBERT) return parse_modernbert(c, root, where);
 
     static const int64_t def_max_pos[] = {2048, 4096 * 32, 32768, 512, 512, 512};
     TRY(wd__json_int(root, where, "max_position_embeddings", false, def_max_pos[c->type],
@@ -481,6 +608,11 @@ FIELD(int64_t, bos_token_id, c->bos_token_id)
 FIELD(size_t, n_eos_token_ids, (size_t)c->n_eos_token_ids)
 FIELD(int64_t, num_labels, c->num_labels)
 FIELD(const char *, problem_type, c->problem_type)
+FIELD(int64_t, local_attention, c->local_attention)
+FIELD(int64_t, global_attn_every_n_layers, c->global_attn_every_n_layers)
+FIELD(double, local_rope_theta, c->local_rope_theta)
+FIELD(const char *, classifier_pooling,
+      c->type != WD_MODEL_TYPE_MODERNBERT ? "" : c->classifier_mean ? "mean" : "cls")
 
 #undef FIELD
 

@@ -61,6 +61,15 @@ struct wd_model_config {
     int64_t num_labels;   /* len(id2label) when given, else num_labels, else 2 */
     char  **id2label;     /* num_labels names, index = class id; owned by the struct */
     char    problem_type[48]; /* "" when absent */
+
+    /* modernbert (ModernBertConfig; zero for the other types) */
+    int64_t local_attention;            /* window of a local layer: |i-j| <= local_attention/2 */
+    int64_t global_attn_every_n_layers; /* layer l is global when l % n == 0 */
+    double  local_rope_theta;           /* local layers' rope; rope_theta is the global layers' */
+    bool    norm_bias;                  /* every LayerNorm has a bias                   */
+    bool    classifier_bias;            /* head.dense has a bias                         */
+    bool    classifier_mean;            /* classifier_pooling "mean" (else "cls")        */
+    wd_act  classifier_act;             /* classifier_activation, after head.dense       */
 };
 
 #endif /* WD_MODEL_CONFIG_INTERNAL_H */

@@ -19,6 +19,8 @@
  *     says problem_type "multi_label_classification".
  *
  * The input is a single unpadded sequence, so no attention mask is needed.
+ * ModernBERT has its own forward pass and head (modernbert.c); encode()
+ * and wd_model_classify route to it.
  * wd_model_classify also takes a decoder's *ForSequenceClassification head
  * (reward.c computes its logits).
  */
@@ -111,6 +113,7 @@ static wd_status encode(wd_context *ctx, const int32_t *ids, size_t n, const cha
                            what, n, ctx->n_ctx);
     ctx->n_past = 0;
     ctx->has_logits = false;
+    if (m->mbert) return wd__modernbert_run(ctx, ids, n);
     return wd__encoder_run(ctx, ids, n);
 }
 
@@ -129,7 +132,8 @@ wd_status wd_model_classify(wd_context *ctx, const int32_t *ids, size_t n, float
     wd_status rc = m->head == WD_HEAD_SCORE ? wd_model_reward(ctx, ids, n, lg, n_labels)
                                             : encode(ctx, ids, n, "classify");
     if (rc) return rc;
-    if (m->head != WD_HEAD_SCORE) wd__encoder_head(ctx, lg);
+    if (m->head == WD_HEAD_MODERNBERT) wd__modernbert_head(ctx, n, lg);
+    else if (m->head != WD_HEAD_SCORE) wd__encoder_head(ctx, lg);
     if (logits) memcpy(logits, lg, n_labels * sizeof(float));
     if (!strcmp(m->cfg->problem_type, "multi_label_classification")) {
         for (size_t i = 0; i < n_labels; i++) probs[i] = (float)(1.0 / (1.0 + exp(-(double)lg[i])));

@@ -75,13 +75,20 @@ wd_status wd_context_new(wd_model *m, const wd_context_params *params, wd_contex
         c->k = fbuf(T * C, &tot);
         c->v = fbuf(T * C, &tot);
     }
+    /* ModernBERT: rope tables for its global and its local layers, one after
+     * the other, and the GeGLU gate */
+    bool mbert = m->mbert != NULL;
+    if (mbert) {
+        c->rcos = fbuf(2 * T * m->D / 2, &tot);
+        c->rsin = fbuf(2 * T * m->D / 2, &tot);
+    }
     c->x = fbuf(T * C, &tot);
     c->xn = fbuf(T * C, &tot);
     c->q = fbuf(T * HD, &tot);
     c->att = fbuf(T * n_ctx, &tot);
     c->ao = fbuf(T * HD, &tot);
     c->ff1 = fbuf(T * F, &tot);
-    c->ff2 = fbuf(dec ? T * F : 1, &tot);
+    c->ff2 = fbuf(dec || mbert ? T * F : 1, &tot);
     c->stat1 = fbuf(T, &tot);
     c->stat2 = fbuf(T, &tot);
     c->logits = fbuf(m->V > m->n_labels ? m->V : m->n_labels + 1, &tot);
@@ -92,7 +99,8 @@ wd_status wd_context_new(wd_model *m, const wd_context_params *params, wd_contex
     c->bytes = tot;
     bool ok = c->x && c->xn && c->q && c->att && c->ao && c->ff1 && c->ff2 && c->stat1 &&
               c->stat2 && c->logits && c->hid && c->hid2 && c->pos &&
-              (dec ? c->k_cache && c->v_cache && c->rcos && c->rsin : c->k && c->v);
+              (dec ? c->k_cache && c->v_cache && c->rcos && c->rsin : c->k && c->v) &&
+              (!mbert || (c->rcos && c->rsin));
     if (!ok) {
         wd_context_free(c);
         return wd__err_set(&m->err, WD_ERR_NOMEM,

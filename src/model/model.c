@@ -403,6 +403,83 @@ static wd_status bind_encoder(wd_model *m) {
     }
     return WD_OK;
 }
+/* ModernBERT (modeling_modernbert.py): the body is "model." in
+ * ModernBertForSequenceClassification, bare in a saved ModernBertModel.
+ * A tensor config.json says is absent (norm_bias, attention_bias, mlp_bias,
+ * classifier_bias false) is not bound even when the file has it, as
+ * transformers ignores it; layer 0's attn_norm is an Identity. */
+static wd_status bind_modernbert(wd_model *m) {
+    const wd_model_config *c = m->cfg;
+    int64_t C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    bool nb = c->norm_bias, ab = c->attention_bias, mb = c->mlp_bias;
+    wd_status rc;
+    if (!m->ck)
+        return wd__err_set(&m->err, WD_ERR_UNSUPPORTED,
+                           "%s: ModernBERT runs from a Hugging Face safetensors folder, not GGUF",
+                           m->dir);
+    char pre[8] = "model.", n[256];
+    if (!wd_checkpoint_find(m->ck, "model.embeddings.tok_embeddings.weight")) pre[0] = '\0';
+#define PN(s) (snprintf(n, sizeof n, "%s%s", pre, s), n)
+#define OPT(flag, name, d0, d1, out)                                                           \
+    do {                                                                                       \
+        if (flag) BIND(name, d0, d1, true, out);                                               \
+    } while (0)
+    BIND(PN("embeddings.tok_embeddings.weight"), V, C, true, &m->word_embd);
+    BIND(PN("embeddings.norm.weight"), C, 0, true, &m->embd_ln_w);
+    OPT(nb, PN("embeddings.norm.bias"), C, 0, &m->embd_ln_b);
+    m->mbert = calloc((size_t)c->n_layer, sizeof *m->mbert);
+    if (!m->mbert) return wd__err_set(&m->err, WD_ERR_NOMEM, "out of memory");
+    for (int64_t l = 0; l < c->n_layer; l++) {
+        wd__mbert_layer *y = &m->mbert[l];
+#define LN(s) (snprintf(n, sizeof n, "%slayers.%lld.%s", pre, (long long)l, s), n)
+        if (l > 0) {
+            BIND(LN("attn_norm.weight"), C, 0, true, &y->attn_norm_w);
+            OPT(nb, LN("attn_norm.bias"), C, 0, &y->attn_norm_b);
+        }
+        BIND(LN("attn.Wqkv.weight"), 3 * C, C, true, &y->wqkv);
+        OPT(ab, LN("attn.Wqkv.bias"), 3 * C, 0, &y->bqkv);
+        BIND(LN("attn.Wo.weight"), C, C, true, &y->wo);
+        OPT(ab, LN("attn.Wo.bias"), C, 0, &y->bo);
+        BIND(LN("mlp_norm.weight"), C, 0, true, &y->mlp_norm_w);
+        OPT(nb, LN("mlp_norm.bias"), C, 0, &y->mlp_norm_b);
+        BIND(LN("mlp.Wi.weight"), 2 * F, C, true, &y->wi);
+        OPT(mb, LN("mlp.Wi.bias"), 2 * F, 0, &y->bi);
+        BIND(LN("mlp.Wo.weight"), C, F, true, &y->w_out);
+        OPT(mb, LN("mlp.Wo.bias"), C, 0, &y->b_out);
+#undef LN
+    }
+    BIND(PN("final_norm.weight"), C, 0, true, &m->final_norm_w);
+    OPT(nb, PN("final_norm.bias"), C, 0, &m->final_norm_b);
+#undef PN
+    /* rotary frequencies of the global and the local layers */
+    m->inv_freq = malloc((size_t)c->head_dim / 2 * sizeof *m->inv_freq);
+    m->inv_freq_local = malloc((size_t)c->head_dim / 2 * sizeof *m->inv_freq_local);
+    if (!m->inv_freq || !m->inv_freq_local)
+        return wd__err_set(&m->err, WD_ERR_NOMEM, "out of memory");
+    wd_rope_params rp = wd_rope_params_default();
+    rp.head_dim = (int)c->head_dim;
+    rp.theta = c->rope_theta;
+    if (!(rc = wd_rope_inv_freq(m->inv_freq, &rp))) {
+        rp.theta = c->local_rope_theta;
+        rc = wd_rope_inv_freq(m->inv_freq_local, &rp);
+    }
+    if (rc) return wd__err_prefix(rc, "%s/config.json: rope", m->dir), wd__err_take(&m->err, rc);
+    /* the classification head, when the architecture says there is one */
+    if (!strstr(c->architecture, "ForSequenceClassification") &&
+        !wd_checkpoint_find(m->ck, "classifier.weight"))
+        return WD_OK;
+    int64_t NL = c->num_labels;
+    m->head = WD_HEAD_MODERNBERT;
+    m->n_labels = (size_t)NL;
+    BIND("head.dense.weight", C, C, true, &m->head_dense_w);
+    OPT(c->classifier_bias, "head.dense.bias", C, 0, &m->head_dense_b);
+    BIND("head.norm.weight", C, 0, true, &m->head_norm_w);
+    OPT(nb, "head.norm.bias", C, 0, &m->head_norm_b);
+    BIND("classifier.weight", NL, C, true, &m->head_out_w);
+    BIND("classifier.bias", NL, 0, true, &m->head_out_b);
+#undef OPT
+    return WD_OK;
+}
 #undef BIND
 
 /* When the checkpoint cannot be opened because the index names a shard that
@@ -505,6 +582,8 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
             goto fail;
         }
         rc = bind_decoder(m);
+    } else if (c->type == WD_MODEL_TYPE_MODERNBERT) {
+        rc = bind_modernbert(m);
     } else {
         rc = bind_encoder(m);
     }
@@ -559,6 +638,8 @@ void wd_model_free(wd_model *m) {
     free(m->steer_ablate_to);
     free(m->edit);
     free(m->inv_freq);
+    free(m->inv_freq_local);
+    free(m->mbert);
     wd_threadpool_free(m->tp);
     wd_checkpoint_free(m->ck);
     wd_gguf_free(m->gg);

@@ -1,6 +1,6 @@
 /*
  * model/model_internal.h - the structs shared by the runtime's files
- * (model.c loads, decoder.c / encoder.c run, kvcache.c plans the context,
+ * (model.c loads, decoder.c / encoder.c / modernbert.c run, kvcache.c plans the context,
  * sampling.c and generate.c drive decoding).
  *
  * Norms, biases and encoder weights are `const float *` into either the
@@ -50,12 +50,24 @@ typedef struct wd__enc_layer {
     const float *ln2_w, *ln2_b;               /* (C): after the MLP  */
 } wd__enc_layer;
 
+/* ModernBERT layer (pre-LN): C = hidden, F = intermediate. Norm biases
+ * and linear biases are NULL when config.json says there are none. */
+typedef struct wd__mbert_layer {
+    const float *attn_norm_w, *attn_norm_b; /* (C); NULL on layer 0 (Identity) */
+    const float *wqkv, *bqkv;               /* (3C,C) (3C): rows q | k | v     */
+    const float *wo, *bo;                   /* (C,C) (C)                       */
+    const float *mlp_norm_w, *mlp_norm_b;   /* (C)                             */
+    const float *wi, *bi;                   /* (2F,C) (2F): rows input | gate  */
+    const float *w_out, *b_out;             /* (C,F) (C)                       */
+} wd__mbert_layer;
+
 typedef enum wd__head_kind {
     WD_HEAD_NONE = 0,
     WD_HEAD_BERT,       /* tanh(pooler(x[0])) -> classifier                       */
     WD_HEAD_ROBERTA,    /* tanh(classifier.dense(x[0])) -> classifier.out_proj    */
     WD_HEAD_DISTILBERT, /* relu(pre_classifier(x[0])) -> classifier              */
     WD_HEAD_SCORE,      /* decoders: score(final-normed x[last]), no bias (reward.c) */
+    WD_HEAD_MODERNBERT, /* classifier(norm(act(head.dense(pool(x))))), pool cls | mean */
 } wd__head_kind;
 
 struct wd_model {
@@ -98,6 +110,13 @@ struct wd_model {
                                                          score.weight, no bias */
     size_t         n_labels;
 
+    /* modernbert (modernbert.c); word_embd, embd_ln_* and the head_* above
+     * are shared with the BERT family */
+    wd__mbert_layer *mbert;                    /* (L)                           */
+    const float     *final_norm_w, *final_norm_b; /* (C)                        */
+    const float     *head_norm_w, *head_norm_b;   /* (C)                        */
+    float           *inv_freq_local;           /* (D/2); inv_freq holds the global one */
+
     /* steering (steer.c): every context's forward pass applies it */
     float *steer_add;    /* (C) scaled by steer_scale, entering layer steer_layer; or NULL */
     float  steer_scale;
@@ -135,8 +154,9 @@ struct wd_context {
     float   *att;    /* (T,n_ctx) scores of one head                  */
     float   *ao;     /* (T,H*D) attention output                      */
     float   *ff1;    /* (T,I) gate / intermediate                     */
-    float   *ff2;    /* (T,I) up                                      */
-    float   *rcos, *rsin; /* (T,D/2) rope table                       */
+    float   *ff2;    /* (T,I) up (ModernBERT: the GeGLU gate)         */
+    float   *rcos, *rsin; /* (T,D/2) rope table (ModernBERT: (2,T,D/2),
+                             its global layers' then its local layers') */
     int32_t *pos;    /* (T) positions                                 */
     float   *stat1, *stat2; /* (T) norm caches (rstd, mean)           */
     float   *logits; /* (V) last token's logits                       */
@@ -171,6 +191,12 @@ wd_status wd__no_lm_head(wd_model *m, const char *what);
 wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t n);
 /* The classification head on ctx->x row 0: logits (n_labels). */
 void wd__encoder_head(wd_context *ctx, float *logits);
+
+/* modernbert.c: the same two for ModernBERT: the final-normed last hidden
+ * state (n,C) into ctx->x, and the head on it (cls: row 0; mean: the mean
+ * of the n rows) into logits (n_labels). */
+wd_status wd__modernbert_run(wd_context *ctx, const int32_t *ids, size_t n);
+void wd__modernbert_head(wd_context *ctx, size_t n, float *logits);
 
 /* gguf_model.c: a .gguf's config (from the <arch>.* keys) and tokenizer
  * (tokenizer.ggml.*; WD_ERR_NOT_FOUND when the file has none). */

@@ -78,6 +78,11 @@ wd_status wd__tenc_init(wd__tenc *e, const wd_model *m) {
     memset(e, 0, sizeof *e);
     if (!m || wd__model_is_decoder(m))
         return wd__err_set(&e->err, WD_ERR_UNSUPPORTED, "training: the model is not an encoder");
+    if (m->cfg->type == WD_MODEL_TYPE_MODERNBERT)
+        return wd__err_set(&e->err, WD_ERR_UNSUPPORTED,
+                           "%s: training a ModernBERT encoder is not supported (the trainable "
+                           "encoder runs bert, roberta and distilbert)",
+                           m->dir);
     if (!m->ck)
         return wd__err_set(&e->err, WD_ERR_UNSUPPORTED,
                            "%s: training reads Hugging Face safetensors folders, not GGUF files",

@@ -12,7 +12,7 @@ outside:
     (no gaps, no overlap); plus warden's promise that the data area starts
     at a multiple of 8;
  2. the tensor names and shapes are exactly those that transformers'
-    *ForCausalLM / *ForSequenceClassification expect for config.json
+    *ForCausalLM / *ForSequenceClassification expect for config.json (ModernBERT too)
     (computed here from the config, from the HF modeling code's structure);
  3. a sharded folder's index maps every tensor to the file that holds it and
     its total_size is the sum of the tensors' bytes;
@@ -181,6 +181,31 @@ def expected(cfg):
         E["pre_classifier.bias"] = [D]
         E["classifier.weight"] = [C, D]
         E["classifier.bias"] = [C]
+        return E
+    if mt == "modernbert":  # ModernBertForSequenceClassification (modeling_modernbert.py)
+        H, V, I = cfg["hidden_size"], cfg["vocab_size"], cfg["intermediate_size"]
+        nb, ab = cfg.get("norm_bias", False), cfg.get("attention_bias", False)
+        mb, cb = cfg.get("mlp_bias", False), cfg.get("classifier_bias", False)
+
+        def add(name, shape, bias):  # nn.Linear / nn.LayerNorm(bias=...)
+            E[name + ".weight"] = shape
+            if bias:
+                E[name + ".bias"] = shape[:1]
+        E["model.embeddings.tok_embeddings.weight"] = [V, H]
+        add("model.embeddings.norm", [H], nb)
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            if l > 0:  # layer 0's attn_norm is nn.Identity
+                add(p + "attn_norm", [H], nb)
+            add(p + "attn.Wqkv", [3 * H, H], ab)
+            add(p + "attn.Wo", [H, H], ab)
+            add(p + "mlp_norm", [H], nb)
+            add(p + "mlp.Wi", [2 * I, H], mb)
+            add(p + "mlp.Wo", [H, I], mb)
+        add("model.final_norm", [H], nb)
+        add("head.dense", [H, H], cb)
+        add("head.norm", [H], nb)
+        add("classifier", [C, H], True)
         return E
     fail(f"unknown model_type {mt}")
 

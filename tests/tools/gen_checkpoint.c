@@ -33,6 +33,18 @@
  *     distilbert.transformer.layer.L.output_layer_norm.*
  *     pre_classifier.weight [D,D] / .bias, classifier.weight [C,D] / .bias
  *
+ *   ModernBertForSequenceClassification (modeling_modernbert.py; B = optional
+ *   bias, written with attention_bias: norm_bias, attention_bias, mlp_bias and
+ *   classifier_bias all true)
+ *     model.embeddings.tok_embeddings.weight [V,H], model.embeddings.norm.weight [H] (+B)
+ *     model.layers.L.attn_norm.weight [H] (+B; not on layer 0: an Identity)
+ *     model.layers.L.attn.Wqkv.weight [3H,H] (+B), model.layers.L.attn.Wo.weight [H,H] (+B)
+ *     model.layers.L.mlp_norm.weight [H] (+B)
+ *     model.layers.L.mlp.Wi.weight [2I,H] (+B), model.layers.L.mlp.Wo.weight [H,I] (+B)
+ *     model.final_norm.weight [H] (+B)
+ *     head.dense.weight [H,H] (+B), head.norm.weight [H] (+B),
+ *     classifier.weight [C,H] / .bias [C]
+ *
  * Buffers (position_ids, rotary inv_freq) are not saved: current transformers
  * registers them as non-persistent.
  */
@@ -238,6 +250,30 @@ static void distilbert_tensors(gen *g) {
     linear(g, "classifier", p->num_labels, D, true);
 }
 
+static void modernbert_tensors(gen *g) {
+    const wdt_gen_params *p = g->p;
+    int64_t H = p->hidden, I = p->intermediate;
+    bool b = p->attention_bias;
+    char pre[160], buf[200];
+    add(g, "model.embeddings.tok_embeddings.weight", p->vocab, H, 0.0f, 1.0f);
+    norm(g, "model.embeddings.norm", H, b);
+#define N(s) (snprintf(buf, sizeof buf, "%s%s", pre, s), buf)
+    for (int l = 0; l < p->n_layer; l++) {
+        snprintf(pre, sizeof pre, "model.layers.%d.", l);
+        if (l > 0) norm(g, N("attn_norm"), H, b);
+        linear(g, N("attn.Wqkv"), 3 * H, H, b);
+        linear(g, N("attn.Wo"), H, H, b);
+        norm(g, N("mlp_norm"), H, b);
+        linear(g, N("mlp.Wi"), 2 * I, H, b);
+        linear(g, N("mlp.Wo"), H, I, b);
+    }
+#undef N
+    norm(g, "model.final_norm", H, b);
+    linear(g, "head.dense", H, H, b);
+    norm(g, "head.norm", H, b);
+    linear(g, "classifier", p->num_labels, H, true);
+}
+
 /* ==== config.json ======================================================= */
 
 static const char *torch_dtype(wd_dtype d) {
@@ -322,6 +358,44 @@ static cJSON *make_config(const wdt_gen_params *p) {
         }
         add_labels(c, p->num_labels);
         cJSON_AddStringToObject(c, "problem_type", "single_label_classification");
+    } else if (!strcmp(f, "modernbert")) {
+        /* ModernBertConfig's keys as transformers 4.48+ writes them; a window of
+         * 4 tokens and a global layer every 2 so that short prompts see both */
+        cJSON_AddItemToArray(arch, cJSON_CreateString("ModernBertForSequenceClassification"));
+        cJSON_AddStringToObject(c, "model_type", "modernbert");
+        cJSON_AddNumberToObject(c, "vocab_size", p->vocab);
+        cJSON_AddNumberToObject(c, "hidden_size", p->hidden);
+        cJSON_AddNumberToObject(c, "intermediate_size", p->intermediate);
+        cJSON_AddNumberToObject(c, "num_hidden_layers", p->n_layer);
+        cJSON_AddNumberToObject(c, "num_attention_heads", p->n_head);
+        cJSON_AddNumberToObject(c, "max_position_embeddings", p->max_pos);
+        cJSON_AddStringToObject(c, "hidden_activation", "gelu");
+        cJSON_AddNumberToObject(c, "norm_eps", 1e-5);
+        cJSON_AddBoolToObject(c, "norm_bias", p->attention_bias);
+        cJSON_AddBoolToObject(c, "attention_bias", p->attention_bias);
+        cJSON_AddBoolToObject(c, "mlp_bias", p->attention_bias);
+        cJSON_AddBoolToObject(c, "classifier_bias", p->attention_bias);
+        cJSON_AddNumberToObject(c, "attention_dropout", 0.0);
+        cJSON_AddNumberToObject(c, "global_rope_theta", 160000.0);
+        cJSON_AddNumberToObject(c, "local_rope_theta", p->rope_theta);
+        cJSON_AddNumberToObject(c, "local_attention", 4);
+        cJSON_AddNumberToObject(c, "global_attn_every_n_layers", 2);
+        cJSON_AddStringToObject(c, "classifier_pooling", "cls");
+        cJSON_AddStringToObject(c, "classifier_activation", "gelu");
+        cJSON_AddNumberToObject(c, "classifier_dropout", 0.0);
+        cJSON_AddNumberToObject(c, "embedding_dropout", 0.0);
+        cJSON_AddNumberToObject(c, "mlp_dropout", 0.0);
+        cJSON_AddBoolToObject(c, "decoder_bias", true);
+        cJSON_AddNumberToObject(c, "initializer_range", 0.02);
+        cJSON_AddNumberToObject(c, "initializer_cutoff_factor", 2.0);
+        cJSON_AddNumberToObject(c, "pad_token_id", p->vocab - 1);
+        cJSON_AddNumberToObject(c, "bos_token_id", p->vocab - 3);
+        cJSON_AddNumberToObject(c, "eos_token_id", p->vocab - 2);
+        cJSON_AddNumberToObject(c, "cls_token_id", p->vocab - 3);
+        cJSON_AddNumberToObject(c, "sep_token_id", p->vocab - 2);
+        cJSON_AddBoolToObject(c, "tie_word_embeddings", true);
+        add_labels(c, p->num_labels);
+        cJSON_AddStringToObject(c, "problem_type", "single_label_classification");
     } else { /* distilbert */
         cJSON_AddItemToArray(arch, cJSON_CreateString("DistilBertForSequenceClassification"));
         cJSON_AddStringToObject(c, "model_type", "distilbert");
@@ -380,9 +454,11 @@ static wd_status write_shard(const gen *g, size_t lo, size_t hi, const char *pat
 static wd_status check_params(const wdt_gen_params *p) {
     const char *f = p->family ? p->family : "";
     if (strcmp(f, "llama") && strcmp(f, "mistral") && strcmp(f, "qwen2") && strcmp(f, "bert") &&
-        strcmp(f, "roberta") && strcmp(f, "distilbert"))
+        strcmp(f, "roberta") && strcmp(f, "distilbert") && strcmp(f, "modernbert"))
         return wd__fail(WD_ERR_INVALID_ARG,
-                        "unknown family '%s' (llama, mistral, qwen2, bert, roberta, distilbert)", f);
+                        "unknown family '%s' (llama, mistral, qwen2, bert, roberta, distilbert, "
+                        "modernbert)",
+                        f);
     if (p->dtype != WD_DTYPE_F32 && p->dtype != WD_DTYPE_F16 && p->dtype != WD_DTYPE_BF16)
         return wd__fail(WD_ERR_INVALID_ARG, "dtype must be F32, F16 or BF16");
     if (p->n_layer < 1 || p->hidden < 1 || p->n_head < 1 || p->intermediate < 1 || p->vocab < 4 ||
@@ -404,6 +480,7 @@ wd_status wdt_gen_checkpoint(const wdt_gen_params *p, const char *dir) {
     if (!strcmp(p->family, "bert")) bert_like_tensors(&g, false);
     else if (!strcmp(p->family, "roberta")) bert_like_tensors(&g, true);
     else if (!strcmp(p->family, "distilbert")) distilbert_tensors(&g);
+    else if (!strcmp(p->family, "modernbert")) modernbert_tensors(&g);
     else decoder_tensors(&g);
     if (g.oom) {
         rc = wd__fail(WD_ERR_NOMEM, "out of memory");

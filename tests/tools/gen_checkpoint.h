@@ -10,6 +10,10 @@
  *   llama, mistral, qwen2      -> *ForCausalLM (lm_head.weight unless tied;
  *                                 qwen2 with q/k/v biases)
  *   bert, roberta, distilbert  -> *ForSequenceClassification (id2label set)
+ *   modernbert                 -> ModernBertForSequenceClassification (no
+ *                                 biases unless attention_bias, which turns on
+ *                                 every optional one; local_rope_theta =
+ *                                 rope_theta)
  * Values come from a splitmix64 stream seeded by `seed`: the same parameters
  * give the same bytes.
  */
@@ -22,7 +26,7 @@
 #include "warden/warden.h"
 
 typedef struct wdt_gen_params {
-    const char *family;     /* llama, mistral, qwen2, bert, roberta, distilbert */
+    const char *family;     /* llama, mistral, qwen2, bert, roberta, distilbert, modernbert */
     uint64_t    seed;
     wd_dtype    dtype;      /* F32, F16 or BF16 */
     int         n_layer;
@@ -35,7 +39,7 @@ typedef struct wdt_gen_params {
     int         num_labels; /* encoders */
     int         shards;     /* 1 = model.safetensors */
     bool        tie;        /* decoders: tie_word_embeddings (no lm_head.weight) */
-    bool        attention_bias; /* llama: biases on q, k, v and o */
+    bool        attention_bias; /* llama: biases on q, k, v and o; modernbert: every bias */
     double      rope_theta;
 } wdt_gen_params;
 

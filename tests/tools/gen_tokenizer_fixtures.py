@@ -65,6 +65,48 @@ def bpe_bytelevel():
     }
 
 
+def bpe_modernbert():
+    # ModernBERT's tokenizer.json shape (OLMo-style byte-level BPE): NFC,
+    # ByteLevel without prefix space, [CLS] $A [SEP] by TemplateProcessing,
+    # [MASK] with lstrip, a non-special normalized added token.
+    b2u = bytes_to_unicode()
+    vocab = {b2u[b]: b for b in range(256)}
+    merges = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "s"), ("Ġ", "is")]
+    for i, (a, b) in enumerate(merges):
+        vocab[a + b] = 256 + i  # Ġt=256 he=257 Ġthe=258 is=259 Ġis=260
+    specials = ["|||IP_ADDRESS|||", "<|padding|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+    ids = {t: 261 + i for i, t in enumerate(specials)}  # ... [CLS]=264 [SEP]=265 [MASK]=267
+    for t in specials:
+        vocab[t] = ids[t]
+    def st(t):
+        return {"id": t, "ids": [ids[t]], "tokens": [t]}
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [
+            added(ids["|||IP_ADDRESS|||"], "|||IP_ADDRESS|||", special=False, normalized=True),
+            added(ids["<|padding|>"], "<|padding|>"),
+            added(ids["[UNK]"], "[UNK]"), added(ids["[CLS]"], "[CLS]"), added(ids["[SEP]"], "[SEP]"),
+            added(ids["[PAD]"], "[PAD]"), added(ids["[MASK]"], "[MASK]", lstrip=True),
+        ],
+        "normalizer": {"type": "NFC"},
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "special_tokens": {"[CLS]": st("[CLS]"), "[SEP]": st("[SEP]")}},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": vocab, "merges": [[a, b] for a, b in merges]},
+    }
+
+
 def bpe_spm():
     vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
     for b in range(256):
@@ -125,6 +167,7 @@ def unigram():
 if __name__ == "__main__":
     write("bpe-bytelevel", bpe_bytelevel())
     write("bpe-spm", bpe_spm())
+    write("bpe-modernbert", bpe_modernbert())
     write("wordpiece", wordpiece())
     write("unigram", unigram())
     with open(os.path.join(OUT, "bpe-spm", "tokenizer_config.json"), "w") as f:

@@ -41,6 +41,9 @@ rope_interleaved|--family llama --seed 21 --heads 2 --kv-heads 1 --hidden 32|{"r
 bert|--family bert --seed 31 --labels 3|{}|none|2,15,77,30,41,3
 roberta|--family roberta --seed 32|{}|none|0,15,1,30,41,2
 distilbert|--family distilbert --seed 33|{}|none|2,15,77,30,41,3
+modernbert|--family modernbert --seed 41 --layers 3 --labels 3|{}|none|125,15,77,30,41,9,88,3,60,17,101,126
+modernbert_mean|--family modernbert --seed 42 --layers 3 --attention-bias --rope-theta 20000|{"classifier_pooling":"mean","classifier_activation":"silu","local_attention":6}|none|125,44,12,90,3,77,5,64,29,8,126
+modernbert_rope_params|--family modernbert --seed 43 --layers 4 --hidden 48 --heads 3|{"global_attn_every_n_layers":3,"layer_types":["full_attention","sliding_attention","sliding_attention","full_attention"],"rope_parameters":{"full_attention":{"rope_type":"default","rope_theta":80000.0},"sliding_attention":{"rope_type":"default","rope_theta":5000.0}}}|none|125,1,2,3,4,5,6,7,8,9,10,126
 '
 
 echo "$VARIANTS" | while IFS='|' read -r name args patch derive ids; do

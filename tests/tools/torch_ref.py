@@ -7,7 +7,7 @@ no safetensors package -- and computes, in float64:
 
   decoders (llama, mistral, qwen2): logits at every position of a prompt and
       the 32 greedy tokens that follow it;
-  encoders (bert, roberta, distilbert) with a sequence-classification head:
+  encoders (bert, roberta, distilbert, modernbert) with a sequence-classification head:
       logits and probabilities, and the mean-pooled last hidden state.
 
 The maths is written from the models' definitions (the Hugging Face modeling
@@ -92,6 +92,8 @@ def gelu(x, kind):
         return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
     if kind == "relu":
         return torch.relu(x)
+    if kind in ("silu", "swish"):
+        return x * torch.sigmoid(x)
     raise SystemExit("unsupported activation " + kind)
 
 
@@ -273,6 +275,77 @@ def distilbert(cfg, W, ids):
     return x, logits, key_mask
 
 
+# ---------------------------------------------------------------- modernbert
+
+def modernbert(cfg, W, ids):
+    """ModernBertModel + ModernBertForSequenceClassification's head, as
+    modeling_modernbert.py defines them, for one unpadded sequence (HF's
+    attention_mask of ones): returns (last hidden state (T, C), logits)."""
+    C = cfg["hidden_size"]
+    H = cfg["num_attention_heads"]
+    D = C // H
+    I = cfg["intermediate_size"]
+    L = cfg["num_hidden_layers"]
+    eps = cfg.get("norm_eps", 1e-5)
+    every = cfg.get("global_attn_every_n_layers", 3)
+    window = cfg.get("local_attention", 128)
+    act = cfg.get("hidden_activation", "gelu")
+    # rope bases: rope_parameters (newer configs) over global/local_rope_theta;
+    # a null local_rope_theta meant "use the global one"
+    g_theta = cfg.get("global_rope_theta", 160000.0)
+    l_theta = cfg.get("local_rope_theta", 10000.0)
+    if "local_rope_theta" in cfg and cfg["local_rope_theta"] is None:
+        l_theta = g_theta
+    rp = cfg.get("rope_parameters") or {}
+    g_theta = (rp.get("full_attention") or {}).get("rope_theta", g_theta)
+    l_theta = (rp.get("sliding_attention") or {}).get("rope_theta", l_theta)
+    pre = "model." if "model.embeddings.tok_embeddings.weight" in W else ""
+
+    def ln(x, name):  # nn.LayerNorm(bias=norm_bias): the bias is absent unless norm_bias
+        w = W[name + ".weight"]
+        b = W[name + ".bias"] if cfg.get("norm_bias", False) else torch.zeros_like(w)
+        return layer_norm(x, w, b, eps)
+
+    def lin(x, name, has_bias):
+        return linear(x, W[name + ".weight"], W[name + ".bias"] if has_bias else None)
+
+    def freqs(theta):  # HF: inv_freq in float32, then float64 here
+        return (1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.int64).float() / D))).to(DT)
+
+    T = len(ids)
+    pos = torch.arange(T)
+    x = ln(W[pre + "embeddings.tok_embeddings.weight"][torch.tensor(ids)], pre + "embeddings.norm")
+    dist = (pos[:, None] - pos[None, :]).abs()
+    local_mask = torch.zeros(T, T, dtype=DT).masked_fill(dist > window // 2, float("-inf"))
+    ab, mb = cfg.get("attention_bias", False), cfg.get("mlp_bias", False)
+    for l in range(L):
+        p = pre + "layers.%d." % l
+        is_local = l % every != 0
+        h = x if l == 0 else ln(x, p + "attn_norm")  # layer 0: nn.Identity
+        qkv = lin(h, p + "attn.Wqkv", ab).view(T, 3, H, D)
+        q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]
+        f = freqs(l_theta if is_local else g_theta)
+        q, k = rope(q, pos, f, False), rope(k, pos, f, False)  # rotate_half
+        att = torch.einsum("thd,shd->hts", q, k) / math.sqrt(D)
+        if is_local:
+            att = att + local_mask
+        att = torch.softmax(att, dim=-1)
+        o = torch.einsum("hts,shd->thd", att, v).reshape(T, C)
+        x = x + lin(o, p + "attn.Wo", ab)
+        inp, gate = lin(ln(x, p + "mlp_norm"), p + "mlp.Wi", mb).split(I, dim=-1)
+        x = x + lin(gelu(inp, act) * gate, p + "mlp.Wo", mb)
+    x = ln(x, pre + "final_norm")
+    if "classifier.weight" not in W:
+        return x, None
+    if cfg.get("classifier_pooling", "cls") == "mean":
+        pooled = x.mean(0)  # all tokens are unpadded
+    else:
+        pooled = x[0]
+    h = lin(pooled, "head.dense", cfg.get("classifier_bias", False))
+    h = ln(gelu(h, cfg.get("classifier_activation", "gelu")), "head.norm")
+    return x, linear(h, W["classifier.weight"], W["classifier.bias"])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -302,6 +375,11 @@ def main():
         out["mean_pooled"] = ((x * m).sum(0) / m.sum()).tolist()
     elif mt == "distilbert":
         x, logits, key_mask = distilbert(cfg, W, ids)
+        out["logits"] = logits.tolist()
+        out["probs"] = torch.softmax(logits, -1).tolist()
+        out["mean_pooled"] = x.mean(0).tolist()
+    elif mt == "modernbert":
+        x, logits = modernbert(cfg, W, ids)
         out["logits"] = logits.tolist()
         out["probs"] = torch.softmax(logits, -1).tolist()
         out["mean_pooled"] = x.mean(0).tolist()

@@ -158,6 +158,11 @@ static void test_qwen2_bias(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("qwe
 static void test_bert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("bert", 1, NULL); }
 static void test_roberta(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("roberta", 1, NULL); }
 static void test_distilbert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("distilbert", 2, NULL); }
+/* ModernBERT: prompts longer than the local window; cls pooling without
+ * biases, mean pooling with every bias, the newer rope_parameters keys */
+static void test_modernbert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("modernbert", 1, NULL); run_fixture("modernbert", 2, NULL); }
+static void test_modernbert_mean(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("modernbert_mean", 1, NULL); }
+static void test_modernbert_rope_params(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("modernbert_rope_params", 2, NULL); }
 
 /* Acceptance 2: both layouts, each against the reference and each other. */
 static void test_rope_layouts(void **s) {
@@ -180,7 +185,8 @@ static void test_rope_layouts(void **s) {
 static void test_all_fixtures_listed(void **s) {
     static const char *known[] = {"llama_f32", "llama_f16", "llama_bf16", "llama_tied_llama3",
                                   "llama_sharded", "mistral_window", "qwen2_bias", "bert",
-                                  "roberta", "distilbert", "rope_half", "rope_interleaved"};
+                                  "roberta", "distilbert", "rope_half", "rope_interleaved",
+                                  "modernbert", "modernbert_mean", "modernbert_rope_params"};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/golden", WD_SOURCE_DIR);
     DIR *d = opendir(path);
@@ -213,6 +219,9 @@ int main(void) {
         cmocka_unit_test(test_bert),
         cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_distilbert),
+        cmocka_unit_test(test_modernbert),
+        cmocka_unit_test(test_modernbert_mean),
+        cmocka_unit_test(test_modernbert_rope_params),
         cmocka_unit_test(test_rope_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

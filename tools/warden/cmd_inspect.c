@@ -72,6 +72,14 @@ static cJSON *config_json(const wd_model_config *c) {
         cJSON_AddNumberToObject(o, "type_vocab_size", (double)wd_model_config_type_vocab_size(c));
         if (wd_model_config_type(c) == WD_MODEL_TYPE_DISTILBERT)
             cJSON_AddBoolToObject(o, "sinusoidal_pos_embds", wd_model_config_sinusoidal_pos_embds(c));
+        if (wd_model_config_type(c) == WD_MODEL_TYPE_MODERNBERT) {
+            cJSON_AddNumberToObject(o, "global_rope_theta", wd_model_config_rope_theta(c));
+            cJSON_AddNumberToObject(o, "local_rope_theta", wd_model_config_local_rope_theta(c));
+            cJSON_AddNumberToObject(o, "local_attention", (double)wd_model_config_local_attention(c));
+            cJSON_AddNumberToObject(o, "global_attn_every_n_layers",
+                                    (double)wd_model_config_global_attn_every_n_layers(c));
+            cJSON_AddStringToObject(o, "classifier_pooling", wd_model_config_classifier_pooling(c));
+        }
     }
     cJSON_AddNumberToObject(o, "norm_eps", wd_model_config_norm_eps(c));
     cJSON_AddStringToObject(o, "hidden_act", wd_model_config_hidden_act_name(c));
@@ -126,6 +134,13 @@ static void print_config(const wd_model_config *c) {
             printf(" %lld=%s", (long long)i, wd_model_config_label(c, i));
         if (n_labels > 16) printf(" ...");
         printf("\n");
+        if (wd_model_config_type(c) == WD_MODEL_TYPE_MODERNBERT)
+            printf("  rope theta %g global / %g local, local window %lld, global every %lld layers, "
+                   "pooling %s\n",
+                   wd_model_config_rope_theta(c), wd_model_config_local_rope_theta(c),
+                   (long long)wd_model_config_local_attention(c),
+                   (long long)wd_model_config_global_attn_every_n_layers(c),
+                   wd_model_config_classifier_pooling(c));
     }
 }
 

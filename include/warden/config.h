@@ -9,6 +9,10 @@
  * the defaults of the transformers configuration class of that model_type;
  * the size fields (vocab_size, hidden_size, intermediate_size,
  * num_hidden_layers, num_attention_heads) are required.
+ * modernbert reads ModernBertConfig's own keys (hidden_activation, norm_eps,
+ * norm_bias, global/local_rope_theta or rope_parameters, local_attention,
+ * global_attn_every_n_layers, classifier_pooling, ...; see the accessors at
+ * the end).
  */
 #ifndef WARDEN_CONFIG_H
 #define WARDEN_CONFIG_H

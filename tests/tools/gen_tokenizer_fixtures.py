@@ -68,14 +68,14 @@ def bpe_bytelevel():
 def bpe_modernbert():
     # ModernBERT's tokenizer.json shape (OLMo-style byte-level BPE): NFC,
     # ByteLevel without prefix space, [CLS] $A [SEP] by TemplateProcessing,
-    # [MASK] with lstrip, a non-special normalized added token.
+    # [MASK] with lstrip, non-special normalized added tokens.
     b2u = bytes_to_unicode()
     vocab = {b2u[b]: b for b in range(256)}
     merges = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "s"), ("Ġ", "is")]
     for i, (a, b) in enumerate(merges):
         vocab[a + b] = 256 + i  # Ġt=256 he=257 Ġthe=258 is=259 Ġis=260
-    specials = ["|||IP_ADDRESS|||", "<|padding|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
-    ids = {t: 261 + i for i, t in enumerate(specials)}  # ... [CLS]=264 [SEP]=265 [MASK]=267
+    specials = ["|||IP_ADDRESS|||", "<|padding|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]", "   "]
+    ids = {t: 261 + i for i, t in enumerate(specials)}  # ... [CLS]=264 [SEP]=265 [MASK]=267 "   "=268
     for t in specials:
         vocab[t] = ids[t]
     def st(t):
@@ -89,6 +89,8 @@ def bpe_modernbert():
             added(ids["<|padding|>"], "<|padding|>"),
             added(ids["[UNK]"], "[UNK]"), added(ids["[CLS]"], "[CLS]"), added(ids["[SEP]"], "[SEP]"),
             added(ids["[PAD]"], "[PAD]"), added(ids["[MASK]"], "[MASK]", lstrip=True),
+            # runs of spaces are added tokens in ModernBERT's vocabulary (not special)
+            added(ids["   "], "   ", special=False, normalized=True),
         ],
         "normalizer": {"type": "NFC"},
         "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},

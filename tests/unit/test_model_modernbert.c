@@ -223,7 +223,7 @@ static void expect(const wd_tokenizer *t, const char *text, const int32_t *want,
 /* Fixture bpe-modernbert (tests/tools/gen_tokenizer_fixtures.py): ids
  * 0..255 the byte-level characters; merges Ġ t -> 256, h e -> 257,
  * Ġt he -> 258, i s -> 259, Ġ is -> 260; [CLS] 264, [SEP] 265, [MASK] 267
- * (lstrip); NFC; [CLS] $A [SEP]. */
+ * (lstrip), "   " 268 (not special); NFC; [CLS] $A [SEP]. */
 static void test_tokenizer(void **s) {
     (void)s;
     char path[1024];
@@ -238,6 +238,9 @@ static void test_tokenizer(void **s) {
     expect(t, "is [MASK]", (const int32_t[]){264, 259, 267, 265}, 4);
     /* NFC: e + U+0301 composes to U+00E9, bytes C3 A9 */
     expect(t, "e\xCC\x81", (const int32_t[]){264, 195, 169, 265}, 4);
+    /* a run of three spaces is an added token, matched before the
+     * pre-tokenizer splits: "a" | "   " | "b" */
+    expect(t, "a   b", (const int32_t[]){264, 97, 268, 98, 265}, 5);
     wd_tokenizer_free(t);
 }
 

@@ -41,6 +41,10 @@ rope_interleaved|--family llama --seed 21 --heads 2 --kv-heads 1 --hidden 32|{"r
 bert|--family bert --seed 31 --labels 3|{}|none|2,15,77,30,41,3
 roberta|--family roberta --seed 32|{}|none|0,15,1,30,41,2
 distilbert|--family distilbert --seed 33|{}|none|2,15,77,30,41,3
+gemma2_softcap_window|--family gemma2 --seed 46 --layers 3 --head-dim 16 --kv-heads 2 --untie|{"sliding_window":4,"attn_logit_softcapping":1.5,"final_logit_softcapping":4.0,"query_pre_attn_scalar":24}|none|2,17,5,99,42,7,63,12,88,30
+gemma2_bf16_untied|--family gemma2 --seed 42 --dtype BF16 --hidden 48 --untie|{}|none|2,40,9,113,27,64
+gemma3_window|--family gemma3 --seed 43 --layers 7 --head-dim 16 --kv-heads 1 --untie|{"sliding_window":4,"rope_scaling":{"rope_type":"linear","factor":8.0},"query_pre_attn_scalar":12}|none|2,11,73,5,48,120,33,9,61,18,95,7
+gemma3_layer_types|--family gemma3 --seed 44 --layers 3|{"layer_types":["full_attention","sliding_attention","full_attention"],"sliding_window":3,"final_logit_softcapping":3.0,"rope_local_base_freq":100.0}|none|2,90,14,57,3,101,66
 '
 
 echo "$VARIANTS" | while IFS='|' read -r name args patch derive ids; do

@@ -158,6 +158,23 @@ static void test_qwen2_bias(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("qwe
 static void test_bert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("bert", 1, NULL); }
 static void test_roberta(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("roberta", 1, NULL); }
 static void test_distilbert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("distilbert", 2, NULL); }
+/* Gemma 2: small soft-capping values that change the logits and a window of
+ * 4 on the even layers under a 10-token prompt; bf16 with an untied head. */
+static void test_gemma2(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    run_fixture("gemma2_softcap_window", 1, NULL);
+    run_fixture("gemma2_softcap_window", 2, NULL);
+    run_fixture("gemma2_bf16_untied", 1, NULL);
+}
+/* Gemma 3: 7 layers (layer 5 global, linear rope scaling 8; the others
+ * sliding with the local rope base) under a 12-token prompt; layer_types
+ * given explicitly with a final soft-cap. */
+static void test_gemma3(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    run_fixture("gemma3_window", 1, NULL);
+    run_fixture("gemma3_window", 2, NULL);
+    run_fixture("gemma3_layer_types", 1, NULL);
+}
 
 /* Acceptance 2: both layouts, each against the reference and each other. */
 static void test_rope_layouts(void **s) {
@@ -180,7 +197,9 @@ static void test_rope_layouts(void **s) {
 static void test_all_fixtures_listed(void **s) {
     static const char *known[] = {"llama_f32", "llama_f16", "llama_bf16", "llama_tied_llama3",
                                   "llama_sharded", "mistral_window", "qwen2_bias", "bert",
-                                  "roberta", "distilbert", "rope_half", "rope_interleaved"};
+                                  "roberta", "distilbert", "rope_half", "rope_interleaved",
+                                  "gemma2_softcap_window", "gemma2_bf16_untied", "gemma3_window",
+                                  "gemma3_layer_types"};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/golden", WD_SOURCE_DIR);
     DIR *d = opendir(path);
@@ -214,6 +233,8 @@ int main(void) {
         cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_distilbert),
         cmocka_unit_test(test_rope_layouts),
+        cmocka_unit_test(test_gemma2),
+        cmocka_unit_test(test_gemma3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -501,11 +501,19 @@ FIELD(int64_t, bos_token_id, c->bos_token_id)
 FIELD(size_t, n_eos_token_ids, (size_t)c->n_eos_token_ids)
 FIELD(int64_t, num_labels, c->num_labels)
 FIELD(const char *, problem_type, c->problem_type)
+FIELD(double, query_pre_attn_scalar, c->query_pre_attn_scalar)
+FIELD(double, attn_logit_softcapping, c->attn_logit_softcapping)
+FIELD(double, final_logit_softcapping, c->final_logit_softcapping)
+FIELD(double, rope_local_theta, c->rope_local_theta)
 
 #undef FIELD
 
 int64_t wd_model_config_eos_token_id(const wd_model_config *c, size_t i) {
     return i < (size_t)c->n_eos_token_ids ? c->eos_token_ids[i] : -1;
+}
+
+int64_t wd_model_config_layer_window(const wd_model_config *c, int64_t l) {
+    return l >= 0 && l < c->n_layer ? wd__config_layer_window(c, l) : 0;
 }
 
 const char *wd_model_config_label(const wd_model_config *c, int64_t i) {

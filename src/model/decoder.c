@@ -226,11 +226,13 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
         for (size_t t = 0; t < T; t++) ctx->pos[t] = (int32_t)(P + t);
     }
     wd_rope_table(ctx->rcos, ctx->rsin, m->inv_freq, ctx->pos, T, D);
-    if (m->inv_freq_local) wd_rope_table(ctx->rcos_local, ctx->rsin_local, m->inv_freq_local, ctx->pos, T, D);
+    if (m->inv_freq_local)
+        wd_rope_table(ctx->rcos_local, ctx->rsin_local, m->inv_freq_local, ctx->pos, T, D);
     for (size_t l = 0; l < m->L; l++) {
         const wd__dec_layer *y = &m->dec[l];
         bool local = m->inv_freq_local && m->cfg->layer_sliding[l];
-        const float *rcos = local ? ctx->rcos_local : ctx->rcos, *rsin = local ? ctx->rsin_local : ctx->rsin;
+        const float *rcos = local ? ctx->rcos_local : ctx->rcos;
+        const float *rsin = local ? ctx->rsin_local : ctx->rsin;
         float *kc = ctx->k_cache + (l * ctx->n_ctx + P) * KV * D;
         float *vc = ctx->v_cache + (l * ctx->n_ctx + P) * KV * D;
         wd__steer_layer_entry(ctx, l, ctx->x, T);
@@ -239,8 +241,10 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
         LINEAR(m, ctx->q, ctx->xn, &y->wq, y->bq, T, C, H * D);
         LINEAR(m, kc, ctx->xn, &y->wk, y->bk, T, C, KV * D);
         LINEAR(m, vc, ctx->xn, &y->wv, y->bv, T, C, KV * D);
-        if (y->q_norm) wd_op_rmsnorm_fwd(ctx->q, ctx->stat_h, ctx->q, y->q_norm, T * H, D, m->eps, tp);
-        if (y->k_norm) wd_op_rmsnorm_fwd(kc, ctx->stat_h, kc, y->k_norm, T * KV, D, m->eps, tp);
+        if (y->q_norm)
+            wd_op_rmsnorm_fwd(ctx->q, ctx->stat_h, ctx->q, y->q_norm, T * H, D, m->eps, tp);
+        if (y->k_norm)
+            wd_op_rmsnorm_fwd(kc, ctx->stat_h, kc, y->k_norm, T * KV, D, m->eps, tp);
         wd_op_rope_fwd(ctx->q, ctx->q, rcos, rsin, T, H, D, m->rope_layout, tp);
         wd_op_rope_fwd(kc, kc, rcos, rsin, T, KV, D, m->rope_layout, tp);
         attention(ctx, l, T, br);

@@ -111,13 +111,15 @@ static wd_status read_rope_entry(wd_model_config *c, const cJSON *e, const char 
         return wd__fail(WD_ERR_FORMAT, "%s: expected an object, got %s", where,
                         wd__json_type_name(e));
     TRY(wd__json_num(e, where, "rope_theta", true, 0, theta));
-    if (!(*theta > 0)) return wd__fail(WD_ERR_FORMAT, "%s: field 'rope_theta': must be positive", where);
+    if (!(*theta > 0))
+        return wd__fail(WD_ERR_FORMAT, "%s: field 'rope_theta': must be positive", where);
     const char *type;
     TRY(wd__json_str(e, where, "rope_type", false, "default", &type));
     if (!strcmp(type, "default")) return WD_OK;
     if (!scaling_ok || strcmp(type, "linear"))
-        return wd__fail(WD_ERR_UNSUPPORTED, "%s: field 'rope_type': '%.40s' is not supported here (%s)",
-                        where, type, scaling_ok ? "default, linear" : "default");
+        return wd__fail(WD_ERR_UNSUPPORTED,
+                        "%s: field 'rope_type': '%.40s' is not supported here (%s)", where, type,
+                        scaling_ok ? "default, linear" : "default");
     c->rope_scaling.type = WD_ROPE_SCALING_LINEAR;
     TRY(wd__json_num(e, where, "factor", true, 1.0, &c->rope_scaling.factor));
     if (!(c->rope_scaling.factor >= 1.0))
@@ -161,8 +163,10 @@ wd_status wd__gemma_parse_config(wd_model_config *c, const cJSON *root, const ch
                         where);
     TRY(wd__json_num(root, where, "query_pre_attn_scalar", false, 256, &c->query_pre_attn_scalar));
     if (!(c->query_pre_attn_scalar > 0))
-        return wd__fail(WD_ERR_FORMAT, "%s: field 'query_pre_attn_scalar': must be positive", where);
-    TRY(read_cap(root, where, "final_logit_softcapping", g3 ? 0 : 30.0, &c->final_logit_softcapping));
+        return wd__fail(WD_ERR_FORMAT, "%s: field 'query_pre_attn_scalar': must be positive",
+                        where);
+    TRY(read_cap(root, where, "final_logit_softcapping", g3 ? 0 : 30.0,
+                 &c->final_logit_softcapping));
     if (g3) c->attn_logit_softcapping = 0; /* Gemma3Attention does not apply it */
     else TRY(read_cap(root, where, "attn_logit_softcapping", 50.0, &c->attn_logit_softcapping));
 
@@ -177,7 +181,8 @@ wd_status wd__gemma_parse_config(wd_model_config *c, const cJSON *root, const ch
     }
     TRY(read_layer_types(c, root, where));
     if (g3) {
-        TRY(wd__json_num(root, where, "rope_local_base_freq", false, 10000.0, &c->rope_local_theta));
+        TRY(wd__json_num(root, where, "rope_local_base_freq", false, 10000.0,
+                         &c->rope_local_theta));
         if (!(c->rope_local_theta > 0))
             return wd__fail(WD_ERR_FORMAT, "%s: field 'rope_local_base_freq': must be positive",
                             where);

@@ -38,10 +38,11 @@ typedef struct wd__dec_layer {
     const float *bo;                      /* (C)                       */
     const float *ffn_norm;                /* (C)                       */
     wd__weight   w_gate, w_up, w_down;    /* (I,C) (I,C) (C,I)         */
-    /* Gemma (gemma.c): NULL for the other decoders */
-    const float *attn_post_norm;          /* (C) on the attention output (post_attention_layernorm) */
-    const float *ffn_post_norm;           /* (C) on the MLP output (post_feedforward_layernorm)      */
-    const float *q_norm, *k_norm;         /* (D) RMSNorm of each head's q / k before rope            */
+    /* Gemma (gemma.c), NULL for the other decoders: post_attention_layernorm
+     * on the attention output, post_feedforward_layernorm on the MLP's, and
+     * the per-head RMSNorm of q and k before rope */
+    const float *attn_post_norm, *ffn_post_norm; /* (C) (C) */
+    const float *q_norm, *k_norm;                /* (D) (D) */
 } wd__dec_layer;
 
 /* Encoder layer (post-LN): C = hidden, I = intermediate. */

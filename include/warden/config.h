@@ -163,6 +163,17 @@ int64_t     wd_model_config_local_attention(const wd_model_config *c);
 int64_t     wd_model_config_global_attn_every_n_layers(const wd_model_config *c);
 double      wd_model_config_local_rope_theta(const wd_model_config *c);
 const char *wd_model_config_classifier_pooling(const wd_model_config *c);
+/* Gemma 2 / Gemma 3 text (0 for the other types): query_pre_attn_scalar
+ * (attention scores are scaled by its^-0.5), the soft-capping values
+ * (x <- c tanh(x / c); 0 = none; Gemma 3 never caps attention scores) and
+ * the sliding layers' rope base (Gemma 3's rope_local_base_freq, without
+ * scaling). layer_window, for any decoder, is the sliding window of layer l
+ * (0: the layer sees every earlier key, or l is out of range). */
+double  wd_model_config_query_pre_attn_scalar(const wd_model_config *c);
+double  wd_model_config_attn_logit_softcapping(const wd_model_config *c);
+double  wd_model_config_final_logit_softcapping(const wd_model_config *c);
+double  wd_model_config_rope_local_theta(const wd_model_config *c);
+int64_t wd_model_config_layer_window(const wd_model_config *c, int64_t l);
 
 /* Static names for the enums ("llama", "decoder", "silu", ...). */
 const char *wd_model_type_name(wd_model_type type);

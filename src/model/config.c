@@ -9,10 +9,13 @@
  *   - qwen2 has biases on q/k/v (never on o) by design, and a sliding window
  *     only when use_sliding_window is true;
  *   - decoders untie embeddings by default, encoders tie them;
- *   - DistilBERT's LayerNorm eps is fixed at 1e-12 in its modeling code.
  *   - modernbert (ModernBertConfig) has no position table: rope_theta is its
  *     global_rope_theta (160000), local_rope_theta (10000) the local layers';
  *     LayerNorms without bias and eps 1e-5, no attention/MLP biases.
+ *   - DistilBERT's LayerNorm eps is fixed at 1e-12 in its modeling code;
+ *   - gemma2 / gemma3_text (Gemma2Config, Gemma3TextConfig): head_dim 256,
+ *     4 kv heads, tied embeddings, hidden_activation gelu_pytorch_tanh,
+ *     gemma3_text's rope_theta 1e6; their own keys are read by gemma.c.
  * The size fields are required: a config without them is not a checkpoint's.
  * After reading, sizes are checked for consistency (positive, n_head a
  * multiple of n_kv_head, hidden_size divisible by n_head when head_dim is
@@ -27,6 +30,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/json.h"
+#include "model/gemma.h"
 
 /* Every model_type warden knows, in wd_model_type's order. `runs` is set
  * once the runtime computes that architecture; config.json files naming
@@ -45,8 +49,8 @@ static const struct {
     [WD_MODEL_TYPE_QWEN3] = {"qwen3", WD_MODEL_FAMILY_DECODER, false},
     [WD_MODEL_TYPE_PHI3] = {"phi3", WD_MODEL_FAMILY_DECODER, false},
     [WD_MODEL_TYPE_GRANITE] = {"granite", WD_MODEL_FAMILY_DECODER, false},
-    [WD_MODEL_TYPE_GEMMA2] = {"gemma2", WD_MODEL_FAMILY_DECODER, false},
-    [WD_MODEL_TYPE_GEMMA3] = {"gemma3_text", WD_MODEL_FAMILY_DECODER, false},
+    [WD_MODEL_TYPE_GEMMA2] = {"gemma2", WD_MODEL_FAMILY_DECODER, true},
+    [WD_MODEL_TYPE_GEMMA3] = {"gemma3_text", WD_MODEL_FAMILY_DECODER, true},
     [WD_MODEL_TYPE_DEBERTA_V2] = {"deberta-v2", WD_MODEL_FAMILY_ENCODER, false},
     [WD_MODEL_TYPE_XLM_ROBERTA] = {"xlm-roberta", WD_MODEL_FAMILY_ENCODER, false},
     [WD_MODEL_TYPE_MODERNBERT] = {"modernbert", WD_MODEL_FAMILY_ENCODER, true},
@@ -70,6 +74,7 @@ void wd_model_config_free(wd_model_config *cfg) {
     if (cfg->id2label)
         for (int64_t i = 0; i < cfg->num_labels; i++) free(cfg->id2label[i]);
     free(cfg->id2label);
+    free(cfg->layer_sliding);
     free(cfg);
 }
 
@@ -385,6 +390,7 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     TRY(copy_str(c->model_type, sizeof c->model_type, mt, where, "model_type"));
     c->family = TYPES[c->type].family;
     bool decoder = c->family == WD_MODEL_FAMILY_DECODER;
+    bool gemma = c->type == WD_MODEL_TYPE_GEMMA2 || c->type == WD_MODEL_TYPE_GEMMA3;
 
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "architectures");
     if (arch && !cJSON_IsNull(arch)) {
@@ -419,14 +425,14 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     TRY(positive(where, f_layer, c->n_layer));
     TRY(positive(where, f_head, c->n_head));
 
-    int64_t def_kv = c->type == WD_MODEL_TYPE_MISTRAL ? 8 : c->n_head;
+    int64_t def_kv = c->type == WD_MODEL_TYPE_MISTRAL ? 8 : gemma ? 4 : c->n_head;
     TRY(wd__json_int(root, where, "num_key_value_heads", false, def_kv, &c->n_kv_head));
     TRY(positive(where, "num_key_value_heads", c->n_kv_head));
     if (c->n_head % c->n_kv_head != 0)
         return wd__fail(WD_ERR_FORMAT,
                         "%s: field 'num_key_value_heads': %lld does not divide %s = %lld", where,
                         (long long)c->n_kv_head, f_head, (long long)c->n_head);
-    TRY(wd__json_int(root, where, "head_dim", false, 0, &c->head_dim));
+    TRY(wd__json_int(root, where, "head_dim", false, gemma ? 256 : 0, &c->head_dim));
     if (c->head_dim == 0) {
         if (c->hidden_size % c->n_head != 0)
             return wd__fail(WD_ERR_FORMAT, "%s: field '%s': %lld is not divisible by %s = %lld",
@@ -440,7 +446,9 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
                         where, f_head, f_hidden);
     if (c->type == WD_MODEL_TYPE_MODERNBERT) return parse_modernbert(c, root, where);
 
-    static const int64_t def_max_pos[] = {2048, 4096 * 32, 32768, 512, 512, 512};
+    static const int64_t def_max_pos[WD_MODEL_TYPE_COUNT] = {
+        2048, 4096 * 32, 32768, 512, 512, 512,
+        [WD_MODEL_TYPE_GEMMA2] = 8192, [WD_MODEL_TYPE_GEMMA3] = 131072};
     TRY(wd__json_int(root, where, "max_position_embeddings", false, def_max_pos[c->type],
                      &c->max_position_embeddings));
     TRY(positive(where, "max_position_embeddings", c->max_position_embeddings));
@@ -461,7 +469,8 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     /* position encoding */
     c->rope_theta = 10000.0;
     if (decoder) {
-        TRY(wd__json_num(root, where, "rope_theta", false, 10000.0, &c->rope_theta));
+        TRY(wd__json_num(root, where, "rope_theta", false,
+                         c->type == WD_MODEL_TYPE_GEMMA3 ? 1e6 : 10000.0, &c->rope_theta));
         if (!(c->rope_theta > 0))
             return wd__fail(WD_ERR_FORMAT, "%s: field 'rope_theta': must be positive", where);
         TRY(parse_rope_scaling(c, root, where));
@@ -493,8 +502,10 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     if (!(c->norm_eps > 0))
         return wd__fail(WD_ERR_FORMAT, "%s: field '%s': must be positive", where,
                         decoder ? "rms_norm_eps" : "layer_norm_eps");
-    const char *act_field = dist ? "activation" : "hidden_act";
-    TRY(wd__json_str(root, where, act_field, false, decoder ? "silu" : "gelu", &s));
+    /* Gemma's MLP reads hidden_activation (its configs also carry a hidden_act) */
+    const char *act_field = dist ? "activation" : gemma ? "hidden_activation" : "hidden_act";
+    TRY(wd__json_str(root, where, act_field, false,
+                     gemma ? "gelu_pytorch_tanh" : decoder ? "silu" : "gelu", &s));
     TRY(parse_act(c, s, where, act_field));
 
     /* warden's own key: q/k rows already in the interleaved rotary layout
@@ -502,7 +513,8 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     c->rope_interleaved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "rope_interleaved"));
 
     /* embeddings and biases */
-    TRY(wd__json_bool(root, where, "tie_word_embeddings", false, !decoder, &c->tie_word_embeddings));
+    TRY(wd__json_bool(root, where, "tie_word_embeddings", false, !decoder || gemma,
+                      &c->tie_word_embeddings));
     if (c->type == WD_MODEL_TYPE_LLAMA) {
         TRY(wd__json_bool(root, where, "attention_bias", false, false, &c->attention_bias));
         c->attention_out_bias = c->attention_bias;
@@ -513,17 +525,25 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
         c->attention_bias = true; /* Qwen2Attention: q/k/v bias=True, o_proj bias=False */
         c->attention_out_bias = false;
         c->mlp_bias = false;
+    } else if (gemma) { /* q/k/v/o all follow attention_bias; the MLP has none */
+        TRY(wd__json_bool(root, where, "attention_bias", false, false, &c->attention_bias));
+        c->attention_out_bias = c->attention_bias;
+        c->mlp_bias = false;
     } else {
         c->attention_bias = c->attention_out_bias = c->mlp_bias = true;
     }
 
     /* special tokens */
-    static const int64_t def_pad[] = {-1, -1, -1, 0, 1, 0};
-    static const int64_t def_bos[] = {1, 1, -1, -1, 0, -1};
-    static const int64_t def_eos[] = {2, 2, -1, -1, 2, -1};
+    static const int64_t def_pad[WD_MODEL_TYPE_COUNT] = {
+        -1, -1, -1, 0, 1, 0, [WD_MODEL_TYPE_GEMMA2] = 0, [WD_MODEL_TYPE_GEMMA3] = 0};
+    static const int64_t def_bos[WD_MODEL_TYPE_COUNT] = {
+        1, 1, -1, -1, 0, -1, [WD_MODEL_TYPE_GEMMA2] = 2, [WD_MODEL_TYPE_GEMMA3] = 2};
+    static const int64_t def_eos[WD_MODEL_TYPE_COUNT] = {
+        2, 2, -1, -1, 2, -1, [WD_MODEL_TYPE_GEMMA2] = 1, [WD_MODEL_TYPE_GEMMA3] = 1};
     TRY(wd__json_int(root, where, "pad_token_id", false, def_pad[c->type], &c->pad_token_id));
     TRY(wd__json_int(root, where, "bos_token_id", false, def_bos[c->type], &c->bos_token_id));
     TRY(parse_eos(c, root, where, def_eos[c->type]));
+    if (gemma) TRY(wd__gemma_parse_config(c, root, where));
 
     return parse_labels(c, root, where);
 }
@@ -613,11 +633,19 @@ FIELD(int64_t, global_attn_every_n_layers, c->global_attn_every_n_layers)
 FIELD(double, local_rope_theta, c->local_rope_theta)
 FIELD(const char *, classifier_pooling,
       c->type != WD_MODEL_TYPE_MODERNBERT ? "" : c->classifier_mean ? "mean" : "cls")
+FIELD(double, query_pre_attn_scalar, c->query_pre_attn_scalar)
+FIELD(double, attn_logit_softcapping, c->attn_logit_softcapping)
+FIELD(double, final_logit_softcapping, c->final_logit_softcapping)
+FIELD(double, rope_local_theta, c->rope_local_theta)
 
 #undef FIELD
 
 int64_t wd_model_config_eos_token_id(const wd_model_config *c, size_t i) {
     return i < (size_t)c->n_eos_token_ids ? c->eos_token_ids[i] : -1;
+}
+
+int64_t wd_model_config_layer_window(const wd_model_config *c, int64_t l) {
+    return l >= 0 && l < c->n_layer ? wd__config_layer_window(c, l) : 0;
 }
 
 const char *wd_model_config_label(const wd_model_config *c, int64_t i) {

@@ -70,6 +70,20 @@ struct wd_model_config {
     bool    classifier_bias;            /* head.dense has a bias                         */
     bool    classifier_mean;            /* classifier_pooling "mean" (else "cls")        */
     wd_act  classifier_act;             /* classifier_activation, after head.dense       */
+    /* Gemma 2 / Gemma 3 text (model/gemma.c reads them; zero elsewhere) */
+    bool    gemma;             /* (1 + w) RMSNorms, four per layer; embeddings * sqrt(C) */
+    bool    qk_norm;           /* q_norm / k_norm per head before rope (gemma3_text) */
+    double  query_pre_attn_scalar;   /* attention scale = its^-0.5                */
+    double  attn_logit_softcapping;  /* scores <- c tanh(scores / c); 0 = none     */
+    double  final_logit_softcapping; /* logits <- c tanh(logits / c); 0 = none     */
+    double  rope_local_theta;  /* gemma3_text: sliding layers' rope base, unscaled; 0 = none */
+    bool   *layer_sliding;     /* (n_layer): true = sliding_window applies to the layer;
+                                  NULL = it applies to every layer; owned by the struct */
 };
+
+/* The sliding window of layer l (0 = the layer attends to everything). */
+static inline int64_t wd__config_layer_window(const wd_model_config *c, int64_t l) {
+    return c->layer_sliding && !c->layer_sliding[l] ? 0 : c->sliding_window;
+}
 
 #endif /* WD_MODEL_CONFIG_INTERNAL_H */

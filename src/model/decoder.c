@@ -34,11 +34,17 @@
  * and its own branch (branch_softmax), so every branch gets exactly the
  * logits a separate truncate + decode would give. Mistral's sliding window lets a
  * query at position i see keys j with i - window < j <= i.
+ *
+ * Gemma 2 / 3 (gemma.c) run through the same layer: scaled embeddings, a
+ * norm after attention and around the MLP, q/k norms, a gated GELU, the
+ * attention scale and soft-capping, sliding windows on some layers only
+ * and a second rotary table, each switched on by a field of the model.
  */
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+#include "model/gemma.h"
 #include "model/model_internal.h"
 #include "tensor/qmatmul.h"
 
@@ -95,11 +101,12 @@ static void branch_softmax(float *att, size_t T, size_t S, size_t P, const branc
 static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
     wd_model *m = ctx->m;
     size_t H = m->H, KV = m->KV, D = m->D, P = ctx->n_past, S = P + T, rep = H / KV;
-    size_t window = m->cfg->sliding_window > 0 ? (size_t)m->cfg->sliding_window : 0;
+    int64_t lw = wd__config_layer_window(m->cfg, (int64_t)l);
+    size_t window = lw > 0 ? (size_t)lw : 0;
     if (window >= S) window = 0;
     const float *K = ctx->k_cache + l * ctx->n_ctx * KV * D;
     const float *Vc = ctx->v_cache + l * ctx->n_ctx * KV * D;
-    float scale = 1.0f / sqrtf((float)D);
+    float scale = m->attn_scale > 0 ? m->attn_scale : 1.0f / sqrtf((float)D);
     if (T == 1 && !br) {
         /* One query: H*S*D multiply-adds, far too small to pay for waking
          * BLAS threads twice per kv head, so plain loops on this thread. */
@@ -113,6 +120,7 @@ static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
                 for (size_t d = 0; d < D; d++) acc += qh[d] * ks[d];
                 att[s] = acc * scale;
             }
+            if (m->attn_softcap > 0) wd__softcap(att, S, m->attn_softcap);
             masked_softmax(att, 1, S, P, window);
             float *out = ctx->ao + h * D;
             for (size_t d = 0; d < D; d++) out[d] = 0.0f;
@@ -130,6 +138,7 @@ static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)S, (int)D, scale,
                     ctx->q + h * D, (int)(H * D), K + g * D, (int)(KV * D), 0.0f, ctx->att,
                     (int)S);
+        if (m->attn_softcap > 0) wd__softcap(ctx->att, T * S, m->attn_softcap);
         if (br)
             branch_softmax(ctx->att, T, S, P, br);
         else if (window)
@@ -184,6 +193,20 @@ static wd_status embed(wd_model *m, float *x, const int32_t *ids, size_t T) {
         if (rc_) return rc_;                                                                   \
     } while (0)
 
+/* logits (n,V) of n final-normed rows xn (n,C): lm_head, then (Gemma) the
+ * final soft-capping. */
+static wd_status logits_of(wd_model *m, float *logits, const float *xn, size_t n) {
+    LINEAR(m, logits, xn, &m->lm_head, NULL, n, m->C, m->V);
+    if (m->logit_softcap > 0) wd__softcap(logits, n * m->V, m->logit_softcap);
+    return WD_OK;
+}
+
+#define HEAD(...)                                                                              \
+    do {                                                                                       \
+        wd_status rc_ = logits_of(__VA_ARGS__);                                                \
+        if (rc_) return rc_;                                                                   \
+    } while (0)
+
 /* The layers over T rows at cache rows P..P+T-1; positions and attention
  * as br says (NULL: one causal run at positions P..). Leaves the final-norm
  * hidden states (T,C) in ctx->xn. */
@@ -193,6 +216,8 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
     size_t C = m->C, H = m->H, KV = m->KV, D = m->D, F = m->F, P = ctx->n_past;
     wd_status rc = embed(m, ctx->x, ids, T);
     if (rc) return rc;
+    if (m->embd_scale > 0)
+        for (size_t i = 0; i < T * C; i++) ctx->x[i] *= m->embd_scale;
     if (br) {
         for (size_t b = 0; b < br->n; b++)
             for (size_t t = br->off[b]; t < br->off[b + 1]; t++)
@@ -201,8 +226,13 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
         for (size_t t = 0; t < T; t++) ctx->pos[t] = (int32_t)(P + t);
     }
     wd_rope_table(ctx->rcos, ctx->rsin, m->inv_freq, ctx->pos, T, D);
+    if (m->inv_freq_local)
+        wd_rope_table(ctx->rcos_local, ctx->rsin_local, m->inv_freq_local, ctx->pos, T, D);
     for (size_t l = 0; l < m->L; l++) {
         const wd__dec_layer *y = &m->dec[l];
+        bool local = m->inv_freq_local && m->cfg->layer_sliding[l];
+        const float *rcos = local ? ctx->rcos_local : ctx->rcos;
+        const float *rsin = local ? ctx->rsin_local : ctx->rsin;
         float *kc = ctx->k_cache + (l * ctx->n_ctx + P) * KV * D;
         float *vc = ctx->v_cache + (l * ctx->n_ctx + P) * KV * D;
         wd__steer_layer_entry(ctx, l, ctx->x, T);
@@ -211,20 +241,31 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
         LINEAR(m, ctx->q, ctx->xn, &y->wq, y->bq, T, C, H * D);
         LINEAR(m, kc, ctx->xn, &y->wk, y->bk, T, C, KV * D);
         LINEAR(m, vc, ctx->xn, &y->wv, y->bv, T, C, KV * D);
-        wd_op_rope_fwd(ctx->q, ctx->q, ctx->rcos, ctx->rsin, T, H, D, m->rope_layout, tp);
-        wd_op_rope_fwd(kc, kc, ctx->rcos, ctx->rsin, T, KV, D, m->rope_layout, tp);
+        if (y->q_norm)
+            wd_op_rmsnorm_fwd(ctx->q, ctx->stat_h, ctx->q, y->q_norm, T * H, D, m->eps, tp);
+        if (y->k_norm)
+            wd_op_rmsnorm_fwd(kc, ctx->stat_h, kc, y->k_norm, T * KV, D, m->eps, tp);
+        wd_op_rope_fwd(ctx->q, ctx->q, rcos, rsin, T, H, D, m->rope_layout, tp);
+        wd_op_rope_fwd(kc, kc, rcos, rsin, T, KV, D, m->rope_layout, tp);
         attention(ctx, l, T, br);
         wd__tap_act(ctx, l, C, ctx->ao, T, H * D);
         LINEAR(m, ctx->xn, ctx->ao, &y->wo, y->bo, T, H * D, C);
+        if (y->attn_post_norm)
+            wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->xn, y->attn_post_norm, T, C, m->eps, tp);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
         wd__steer_after_block(m, ctx->x, T);
         wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, y->ffn_norm, T, C, m->eps, tp);
         wd__tap_act(ctx, l, C + H * D, ctx->xn, T, C);
         LINEAR(m, ctx->ff1, ctx->xn, &y->w_gate, NULL, T, C, F);
         LINEAR(m, ctx->ff2, ctx->xn, &y->w_up, NULL, T, C, F);
-        wd_op_swiglu_fwd(ctx->ff1, ctx->ff1, ctx->ff2, T * F, tp);
+        if (m->cfg->gemma)
+            wd__gated_act_fwd(ctx->ff1, ctx->ff1, ctx->ff2, T * F, m->cfg->hidden_act, tp);
+        else
+            wd_op_swiglu_fwd(ctx->ff1, ctx->ff1, ctx->ff2, T * F, tp);
         wd__tap_act(ctx, l, 2 * C + H * D, ctx->ff1, T, F);
         LINEAR(m, ctx->xn, ctx->ff1, &y->w_down, NULL, T, F, C);
+        if (y->ffn_post_norm)
+            wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->xn, y->ffn_post_norm, T, C, m->eps, tp);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
         wd__steer_after_block(m, ctx->x, T);
     }
@@ -245,12 +286,12 @@ wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float 
         return WD_OK;
     }
     if (out_logits && row0 < T)
-        LINEAR(m, out_logits, ctx->xn + row0 * C, &m->lm_head, NULL, T - row0, C, V);
+        HEAD(m, out_logits, ctx->xn + row0 * C, T - row0);
     /* the last token's logits stay in the context */
     if (out_logits && row0 < T)
         memcpy(ctx->logits, out_logits + (T - 1 - row0) * V, V * sizeof(float));
     else
-        LINEAR(m, ctx->logits, ctx->xn + (T - 1) * C, &m->lm_head, NULL, 1, C, V);
+        HEAD(m, ctx->logits, ctx->xn + (T - 1) * C, 1);
     ctx->has_logits = true;
     return WD_OK;
 }
@@ -340,7 +381,7 @@ wd_status wd_model_decode_branches(wd_context *ctx, const int32_t *ids, const si
     size_t C = m->C;
     for (size_t b = 0; b < n_branch; b++)
         memcpy(ctx->x + b * C, ctx->xn + (off[b + 1] - 1) * C, C * sizeof(float));
-    LINEAR(m, logits, ctx->x, &m->lm_head, NULL, n_branch, C, m->V);
+    HEAD(m, logits, ctx->x, n_branch);
     ctx->has_logits = false; /* n_past is unchanged: the branch rows are scratch */
     return WD_OK;
 }
@@ -377,7 +418,7 @@ wd_status wd_model_score(wd_context *ctx, const int32_t *ids, size_t n, double *
         if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_MODE_NONE))) return rc;
         /* logits of each row from the normed hidden states left in xn */
         for (size_t t = 0; t < T; t++) {
-            LINEAR(m, ctx->logits, ctx->xn + t * m->C, &m->lm_head, NULL, 1, m->C, V);
+            HEAD(m, ctx->logits, ctx->xn + t * m->C, 1);
             double mx = -INFINITY, sum = 0.0;
             for (size_t v = 0; v < V; v++) mx = ctx->logits[v] > mx ? ctx->logits[v] : mx;
             for (size_t v = 0; v < V; v++) sum += exp((double)ctx->logits[v] - mx);

@@ -441,6 +441,11 @@ static wd_status from_folder(conv *c, const char *in) {
                       "qwen2) can be written as GGUF", in, cfg->model_type);
         goto out;
     }
+    if (cfg->gemma) {
+        rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: model_type '%s': Gemma checkpoints are not written "
+                      "as GGUF (only llama, mistral, qwen2)", in, cfg->model_type);
+        goto out;
+    }
     if (strstr(cfg->architecture, "ForSequenceClassification")) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: %s (a reward model / sequence classifier) has no "
                       "GGUF form: only causal LMs are written", in, cfg->architecture);

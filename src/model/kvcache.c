@@ -96,11 +96,19 @@ wd_status wd_context_new(wd_model *m, const wd_context_params *params, wd_contex
     c->hid2 = fbuf(C, &tot);
     c->pos = malloc(T * sizeof *c->pos);
     tot += T * sizeof *c->pos;
+    /* per-head q/k norms' cache; Gemma 3's second rotary table */
+    c->stat_h = dec ? fbuf(T * m->H, &tot) : NULL;
+    if (dec && m->inv_freq_local) {
+        c->rcos_local = fbuf(T * m->D / 2, &tot);
+        c->rsin_local = fbuf(T * m->D / 2, &tot);
+    }
     c->bytes = tot;
     bool ok = c->x && c->xn && c->q && c->att && c->ao && c->ff1 && c->ff2 && c->stat1 &&
               c->stat2 && c->logits && c->hid && c->hid2 && c->pos &&
               (dec ? c->k_cache && c->v_cache && c->rcos && c->rsin : c->k && c->v) &&
               (!mbert || (c->rcos && c->rsin));
+    ok = ok && (!dec || c->stat_h) &&
+         (!dec || !m->inv_freq_local || (c->rcos_local && c->rsin_local));
     if (!ok) {
         wd_context_free(c);
         return wd__err_set(&m->err, WD_ERR_NOMEM,
@@ -131,6 +139,9 @@ void wd_context_free(wd_context *c) {
     free(c->logits);
     free(c->hid);
     free(c->hid2);
+    free(c->stat_h);
+    free(c->rcos_local);
+    free(c->rsin_local);
     free(c);
 }
 

@@ -30,6 +30,7 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "model/gemma.h"
 #include "model/model_internal.h"
 #include "tensor/qmatmul.h"
 #include "tensor/threads.h"
@@ -244,12 +245,22 @@ static wd_status bind_decoder(wd_model *m) {
         BIND(LN("self_attn.v_proj.bias"), KD, 0, c->attention_bias, &y->bv);
         BIND(LN("self_attn.o_proj.bias"), C, 0, c->attention_out_bias, &y->bo);
         BIND(LN("post_attention_layernorm.weight"), C, 0, true, &y->ffn_norm);
+        if (c->gemma) { /* there it normalizes the attention output; the MLP has its own pair */
+            y->attn_post_norm = y->ffn_norm;
+            BIND(LN("pre_feedforward_layernorm.weight"), C, 0, true, &y->ffn_norm);
+            BIND(LN("post_feedforward_layernorm.weight"), C, 0, true, &y->ffn_post_norm);
+        }
+        if (c->qk_norm) {
+            BIND(LN("self_attn.q_norm.weight"), c->head_dim, 0, true, &y->q_norm);
+            BIND(LN("self_attn.k_norm.weight"), c->head_dim, 0, true, &y->k_norm);
+        }
         BINDW(LN("mlp.gate_proj.weight"), F, C, true, &y->w_gate);
         BINDW(LN("mlp.up_proj.weight"), F, C, true, &y->w_up);
         BINDW(LN("mlp.down_proj.weight"), C, F, true, &y->w_down);
 #undef LN
     }
     BIND("model.norm.weight", C, 0, true, &m->out_norm);
+    if (c->gemma && (rc = wd__gemma_prepare(m))) return rc;
     /* A reward model (LlamaForSequenceClassification and its kin) replaces
      * the LM head by score (num_labels, C) on the last token (reward.c). */
     if (strstr(c->architecture, "ForSequenceClassification")) {

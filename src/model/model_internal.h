@@ -38,6 +38,11 @@ typedef struct wd__dec_layer {
     const float *bo;                      /* (C)                       */
     const float *ffn_norm;                /* (C)                       */
     wd__weight   w_gate, w_up, w_down;    /* (I,C) (I,C) (C,I)         */
+    /* Gemma (gemma.c), NULL for the other decoders: post_attention_layernorm
+     * on the attention output, post_feedforward_layernorm on the MLP's, and
+     * the per-head RMSNorm of q and k before rope */
+    const float *attn_post_norm, *ffn_post_norm; /* (C) (C) */
+    const float *q_norm, *k_norm;                /* (D) (D) */
 } wd__dec_layer;
 
 /* Encoder layer (post-LN): C = hidden, I = intermediate. */
@@ -115,7 +120,6 @@ struct wd_model {
     wd__mbert_layer *mbert;                    /* (L)                           */
     const float     *final_norm_w, *final_norm_b; /* (C)                        */
     const float     *head_norm_w, *head_norm_b;   /* (C)                        */
-    float           *inv_freq_local;           /* (D/2); inv_freq holds the global one */
 
     /* steering (steer.c): every context's forward pass applies it */
     float *steer_add;    /* (C) scaled by steer_scale, entering layer steer_layer; or NULL */
@@ -124,6 +128,14 @@ struct wd_model {
     float *steer_ablate; /* (K, C) orthonormal rows, or NULL */
     float *steer_ablate_to; /* (K) components kept along them, or NULL (zeros) */
     size_t steer_n_ablate;
+
+    /* Gemma 2 / 3 (gemma.c); zero / NULL for the other decoders */
+    float  embd_scale;     /* embeddings * this; 0 = not scaled                   */
+    float  attn_scale;     /* q.k scale; 0 = 1/sqrt(D)                            */
+    float  attn_softcap;   /* scores <- c tanh(scores / c) before the mask; 0 = none */
+    float  logit_softcap;  /* logits <- c tanh(logits / c); 0 = none              */
+    float *inv_freq_local; /* (D/2) the sliding (local) layers' rotary frequencies, or
+                              NULL; inv_freq holds the global ones (also ModernBERT's) */
 
     /* editable weights (edit.c): NULL until wd_model_make_writable */
     struct wd__mtensor *edit;
@@ -164,6 +176,8 @@ struct wd_context {
     float   *hid;    /* (C) head work space                           */
     float   *hid2;   /* (C)                                           */
     wd_taps *taps;   /* the caller's (wd_context_set_taps), or NULL    */
+    float   *stat_h; /* (T*H) per-head norm cache (q_norm / k_norm)    */
+    float   *rcos_local, *rsin_local; /* (T,D/2) or NULL: m->inv_freq_local's table */
 };
 
 /* steer.c: the taps and the model's steering, called by decoder.c's layers:

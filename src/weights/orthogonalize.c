@@ -82,7 +82,16 @@ wd_status wd_steer_ablate(const char *model, const char *path, int layer, bool a
     if (rc) return rc;
     size_t L = (size_t)wd_model_config_n_layer(cfg), C = (size_t)wd_model_config_hidden_size(cfg);
     bool tied = wd_model_config_tie_word_embeddings(cfg);
+    wd_model_type type = wd_model_config_type(cfg);
     wd_model_config_free(cfg);
+    /* Gemma normalizes o_proj's and down_proj's outputs before they reach
+     * the stream, so projecting r^ out of those weights does not remove it */
+    if (type == WD_MODEL_TYPE_GEMMA2 || type == WD_MODEL_TYPE_GEMMA3)
+        return wd__fail(WD_ERR_UNSUPPORTED,
+                        "%s: steer --ablate cannot write the ablation into a %s model (its "
+                        "post-attention and post-feedforward norms rescale what o_proj and "
+                        "down_proj write); steer at run time instead",
+                        model, wd_model_type_name(type));
     wd_steer_result r;
     size_t which = 0;
     if ((rc = wd__steer_vector(path, layer, L, C, &r, &which))) return rc;

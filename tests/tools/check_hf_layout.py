@@ -121,6 +121,29 @@ def expected(cfg):
         if not cfg.get("tie_word_embeddings", False):
             E["lm_head.weight"] = [V, H]
         return E
+    if mt in ("gemma2", "gemma3_text"):  # Gemma2ForCausalLM / Gemma3ForCausalLM
+        H, V, I = cfg["hidden_size"], cfg["vocab_size"], cfg["intermediate_size"]
+        nh = cfg["num_attention_heads"]
+        nkv = cfg.get("num_key_value_heads", 4)
+        hd = cfg.get("head_dim", 256)
+        E["model.embed_tokens.weight"] = [V, H]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            for norm in ("input", "post_attention", "pre_feedforward", "post_feedforward"):
+                E[p + f"{norm}_layernorm.weight"] = [H]
+            for proj, rows in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
+                E[p + f"self_attn.{proj}_proj.weight"] = [rows, H]
+            E[p + "self_attn.o_proj.weight"] = [H, nh * hd]
+            if mt == "gemma3_text":
+                E[p + "self_attn.q_norm.weight"] = [hd]
+                E[p + "self_attn.k_norm.weight"] = [hd]
+            E[p + "mlp.gate_proj.weight"] = [I, H]
+            E[p + "mlp.up_proj.weight"] = [I, H]
+            E[p + "mlp.down_proj.weight"] = [H, I]
+        E["model.norm.weight"] = [H]
+        if not cfg.get("tie_word_embeddings", True):
+            E["lm_head.weight"] = [V, H]
+        return E
     C = len(cfg["id2label"])
     if mt in ("bert", "roberta"):
         H, V, I = cfg["hidden_size"], cfg["vocab_size"], cfg["intermediate_size"]

@@ -8,7 +8,8 @@ set -eu
 GEN=$1 WARDEN=$2 TMP=$3 PY=$4 FAM=$5
 HERE=$(dirname "$0")
 rm -rf "$TMP" && mkdir -p "$TMP"
-case $FAM in llama|mistral|qwen2) EXTRA=--tie ;; *) EXTRA="--labels 3" ;; esac
+case $FAM in llama|mistral|qwen2) EXTRA=--tie ;; gemma2|gemma3) EXTRA=--untie ;; *) EXTRA="--labels 3" ;; esac
+MT=$FAM; [ "$FAM" != gemma3 ] || MT=gemma3_text
 check() { # DIR ARGS...
     d=$1; shift
     "$GEN" --family "$FAM" --out "$d" "$@"
@@ -16,7 +17,7 @@ check() { # DIR ARGS...
     grep -q "parameters" "$d.txt"
     grep -q "config: $FAM" "$d.txt"
     "$WARDEN" inspect --json "$d" > "$d.json"
-    grep -q "\"model_type\":\"$FAM\"" "$d.json"
+    grep -q "\"model_type\":\"$MT\"" "$d.json"
     if [ -n "$PY" ]; then "$PY" "$HERE/check_hf_layout.py" "$d"; fi
 }
 check "$TMP/f32" --seed 7

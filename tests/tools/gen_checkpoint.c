@@ -15,6 +15,16 @@
  *     model.layers.L.mlp.gate_proj.weight / up_proj.weight [I, H], down_proj.weight [H, I]
  *     model.norm.weight [H];  lm_head.weight [V, H] unless tie_word_embeddings
  *
+ *   Gemma2ForCausalLM / Gemma3ForCausalLM (hd = head_dim, may differ from H / nh)
+ *     model.embed_tokens.weight [V, H]
+ *     model.layers.L.input_layernorm.weight [H]
+ *     model.layers.L.self_attn.{q,k,v}_proj.weight [nh*hd | nkv*hd, H], o_proj.weight [H, nh*hd]
+ *     model.layers.L.self_attn.q_norm.weight / k_norm.weight [hd]   (gemma3 only)
+ *     model.layers.L.{post_attention,pre_feedforward,post_feedforward}_layernorm.weight [H]
+ *     model.layers.L.mlp.gate_proj / up_proj [I, H], down_proj [H, I]
+ *     model.norm.weight [H]; lm_head.weight [V, H] only when untied
+ *   Gemma's RMSNorm scales by (1 + weight): its norms are drawn around 0.
+ *
  *   BertForSequenceClassification (prefix bert.) / RobertaForSequenceClassification (roberta.)
  *     P.embeddings.{word_embeddings [V,H], position_embeddings [P,H],
  *                   token_type_embeddings [T,H], LayerNorm.weight/bias [H]}
@@ -193,6 +203,92 @@ static void decoder_tensors(gen *g) {
     if (!p->tie) linear(g, "lm_head", p->vocab, H, false);
 }
 
+static bool is_gemma(const char *f) { return !strcmp(f, "gemma2") || !strcmp(f, "gemma3"); }
+
+static int head_dim(const wdt_gen_params *p) {
+    return p->head_dim > 0 && is_gemma(p->family) ? p->head_dim : p->hidden / p->n_head;
+}
+
+/* Gemma's norms hold the offset from one. */
+static void gemma_norm(gen *g, const char *name, int64_t h) {
+    char buf[200];
+    snprintf(buf, sizeof buf, "%.180s.weight", name);
+    add(g, buf, h, 0, 0.0f, 0.3f);
+}
+
+static void gemma_tensors(gen *g) {
+    const wdt_gen_params *p = g->p;
+    bool g3 = !strcmp(p->family, "gemma3");
+    int64_t H = p->hidden, hd = head_dim(p), nh = p->n_head, nkv = kv_heads(p);
+    char pre[160], buf[200];
+    add(g, "model.embed_tokens.weight", p->vocab, H, 0.0f, 1.0f);
+    for (int l = 0; l < p->n_layer; l++) {
+        snprintf(pre, sizeof pre, "model.layers.%d.", l);
+#define N(s) (snprintf(buf, sizeof buf, "%s%s", pre, s), buf)
+        gemma_norm(g, N("input_layernorm"), H);
+        linear(g, N("self_attn.q_proj"), nh * hd, H, false);
+        linear(g, N("self_attn.k_proj"), nkv * hd, H, false);
+        linear(g, N("self_attn.v_proj"), nkv * hd, H, false);
+        linear(g, N("self_attn.o_proj"), H, nh * hd, false);
+        if (g3) {
+            gemma_norm(g, N("self_attn.q_norm"), hd);
+            gemma_norm(g, N("self_attn.k_norm"), hd);
+        }
+        gemma_norm(g, N("post_attention_layernorm"), H);
+        gemma_norm(g, N("pre_feedforward_layernorm"), H);
+        gemma_norm(g, N("post_feedforward_layernorm"), H);
+        linear(g, N("mlp.gate_proj"), p->intermediate, H, false);
+        linear(g, N("mlp.up_proj"), p->intermediate, H, false);
+        linear(g, N("mlp.down_proj"), H, p->intermediate, false);
+#undef N
+    }
+    gemma_norm(g, "model.norm", H);
+    if (p->untie) linear(g, "lm_head", p->vocab, H, false);
+}
+
+/* Gemma2Config / Gemma3TextConfig as save_pretrained writes them. */
+static void gemma_config(cJSON *c, const wdt_gen_params *p) {
+    bool g3 = !strcmp(p->family, "gemma3");
+    cJSON_AddItemToArray(cJSON_GetObjectItem(c, "architectures"),
+                         cJSON_CreateString(g3 ? "Gemma3ForCausalLM" : "Gemma2ForCausalLM"));
+    cJSON_AddStringToObject(c, "model_type", g3 ? "gemma3_text" : "gemma2");
+    cJSON_AddNumberToObject(c, "vocab_size", p->vocab);
+    cJSON_AddNumberToObject(c, "hidden_size", p->hidden);
+    cJSON_AddNumberToObject(c, "intermediate_size", p->intermediate);
+    cJSON_AddNumberToObject(c, "num_hidden_layers", p->n_layer);
+    cJSON_AddNumberToObject(c, "num_attention_heads", p->n_head);
+    cJSON_AddNumberToObject(c, "num_key_value_heads", kv_heads(p));
+    cJSON_AddNumberToObject(c, "head_dim", head_dim(p));
+    cJSON_AddStringToObject(c, "hidden_act", "gelu_pytorch_tanh");
+    cJSON_AddStringToObject(c, "hidden_activation", "gelu_pytorch_tanh");
+    cJSON_AddNumberToObject(c, "max_position_embeddings", p->max_pos);
+    cJSON_AddNumberToObject(c, "rms_norm_eps", 1e-6);
+    /* Gemma3TextConfig's global base is 1e6 (its local one 10000) */
+    cJSON_AddNumberToObject(c, "rope_theta", g3 && p->rope_theta == 10000.0 ? 1e6 : p->rope_theta);
+    cJSON_AddBoolToObject(c, "attention_bias", false);
+    cJSON_AddNumberToObject(c, "attention_dropout", 0.0);
+    cJSON_AddNumberToObject(c, "query_pre_attn_scalar", head_dim(p));
+    if (g3) {
+        cJSON_AddNumberToObject(c, "sliding_window", 512);
+        cJSON_AddNumberToObject(c, "sliding_window_pattern", 6);
+        cJSON_AddNumberToObject(c, "rope_local_base_freq", 10000.0);
+        cJSON_AddNullToObject(c, "rope_scaling");
+        cJSON_AddNullToObject(c, "final_logit_softcapping");
+        cJSON_AddNullToObject(c, "attn_logit_softcapping");
+    } else {
+        cJSON_AddNumberToObject(c, "sliding_window", 4096);
+        cJSON_AddNumberToObject(c, "final_logit_softcapping", 30.0);
+        cJSON_AddNumberToObject(c, "attn_logit_softcapping", 50.0);
+    }
+    cJSON_AddStringToObject(c, "cache_implementation", "hybrid");
+    cJSON_AddNumberToObject(c, "initializer_range", 0.02);
+    cJSON_AddBoolToObject(c, "use_cache", true);
+    cJSON_AddNumberToObject(c, "pad_token_id", 0);
+    cJSON_AddNumberToObject(c, "eos_token_id", 1);
+    cJSON_AddNumberToObject(c, "bos_token_id", 2);
+    cJSON_AddBoolToObject(c, "tie_word_embeddings", !p->untie);
+}
+
 static void bert_like_tensors(gen *g, bool roberta) {
     const wdt_gen_params *p = g->p;
     const char *m = roberta ? "roberta" : "bert";
@@ -295,7 +391,9 @@ static void add_labels(cJSON *c, int n) {
 static cJSON *make_config(const wdt_gen_params *p) {
     cJSON *c = cJSON_CreateObject(), *arch = cJSON_AddArrayToObject(c, "architectures");
     const char *f = p->family;
-    if (!strcmp(f, "llama") || !strcmp(f, "mistral") || !strcmp(f, "qwen2")) {
+    if (is_gemma(f)) {
+        gemma_config(c, p);
+    } else if (!strcmp(f, "llama") || !strcmp(f, "mistral") || !strcmp(f, "qwen2")) {
         const char *an = !strcmp(f, "llama") ? "LlamaForCausalLM"
                          : !strcmp(f, "mistral") ? "MistralForCausalLM" : "Qwen2ForCausalLM";
         cJSON_AddItemToArray(arch, cJSON_CreateString(an));
@@ -453,18 +551,23 @@ static wd_status write_shard(const gen *g, size_t lo, size_t hi, const char *pat
 
 static wd_status check_params(const wdt_gen_params *p) {
     const char *f = p->family ? p->family : "";
-    if (strcmp(f, "llama") && strcmp(f, "mistral") && strcmp(f, "qwen2") && strcmp(f, "bert") &&
-        strcmp(f, "roberta") && strcmp(f, "distilbert") && strcmp(f, "modernbert"))
+    static const char *families[] = {"llama", "mistral", "qwen2", "gemma2", "gemma3", "bert",
+                                     "roberta", "distilbert", "modernbert"};
+    size_t nf = sizeof families / sizeof *families, i = 0;
+    while (i < nf && strcmp(f, families[i])) i++;
+    if (i == nf)
         return wd__fail(WD_ERR_INVALID_ARG,
-                        "unknown family '%s' (llama, mistral, qwen2, bert, roberta, distilbert, "
-                        "modernbert)",
+                        "unknown family '%s' (llama, mistral, qwen2, gemma2, gemma3, bert, roberta, "
+                        "distilbert, modernbert)",
                         f);
     if (p->dtype != WD_DTYPE_F32 && p->dtype != WD_DTYPE_F16 && p->dtype != WD_DTYPE_BF16)
         return wd__fail(WD_ERR_INVALID_ARG, "dtype must be F32, F16 or BF16");
     if (p->n_layer < 1 || p->hidden < 1 || p->n_head < 1 || p->intermediate < 1 || p->vocab < 4 ||
         p->max_pos < 1 || p->num_labels < 1 || p->shards < 1 || p->n_kv_head < 0)
         return wd__fail(WD_ERR_INVALID_ARG, "sizes must be positive (vocab >= 4)");
-    if (p->hidden % p->n_head)
+    if (p->head_dim < 0 || (p->head_dim % 2 && is_gemma(f)))
+        return wd__fail(WD_ERR_INVALID_ARG, "head_dim %d must be even and positive", p->head_dim);
+    if (p->hidden % p->n_head && !(is_gemma(f) && p->head_dim > 0))
         return wd__fail(WD_ERR_INVALID_ARG, "hidden %d is not a multiple of heads %d", p->hidden, p->n_head);
     if (p->n_head % kv_heads(p))
         return wd__fail(WD_ERR_INVALID_ARG, "heads %d is not a multiple of kv heads %d", p->n_head,
@@ -481,6 +584,7 @@ wd_status wdt_gen_checkpoint(const wdt_gen_params *p, const char *dir) {
     else if (!strcmp(p->family, "roberta")) bert_like_tensors(&g, true);
     else if (!strcmp(p->family, "distilbert")) distilbert_tensors(&g);
     else if (!strcmp(p->family, "modernbert")) modernbert_tensors(&g);
+    else if (is_gemma(p->family)) gemma_tensors(&g);
     else decoder_tensors(&g);
     if (g.oom) {
         rc = wd__fail(WD_ERR_NOMEM, "out of memory");

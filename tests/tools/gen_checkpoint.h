@@ -9,6 +9,9 @@
  * expects for:
  *   llama, mistral, qwen2      -> *ForCausalLM (lm_head.weight unless tied;
  *                                 qwen2 with q/k/v biases)
+ *   gemma2, gemma3             -> Gemma2ForCausalLM / Gemma3ForCausalLM (model_type
+ *                                 gemma3_text): four norms per layer, q_norm/k_norm
+ *                                 for gemma3, tied embeddings unless --untie
  *   bert, roberta, distilbert  -> *ForSequenceClassification (id2label set)
  *   modernbert                 -> ModernBertForSequenceClassification (no
  *                                 biases unless attention_bias, which turns on
@@ -26,7 +29,7 @@
 #include "warden/warden.h"
 
 typedef struct wdt_gen_params {
-    const char *family;     /* llama, mistral, qwen2, bert, roberta, distilbert, modernbert */
+    const char *family;     /* llama, mistral, qwen2, gemma2, gemma3, bert, roberta, distilbert, modernbert */
     uint64_t    seed;
     wd_dtype    dtype;      /* F32, F16 or BF16 */
     int         n_layer;
@@ -41,6 +44,8 @@ typedef struct wdt_gen_params {
     bool        tie;        /* decoders: tie_word_embeddings (no lm_head.weight) */
     bool        attention_bias; /* llama: biases on q, k, v and o; modernbert: every bias */
     double      rope_theta;
+    int         head_dim;   /* gemma2/gemma3: head_dim (0 = hidden / n_head) */
+    bool        untie;      /* gemma2/gemma3: tie_word_embeddings false, lm_head.weight written */
 } wdt_gen_params;
 
 /* Small sizes: 2 layers, hidden 32, 4 heads (2 kv), intermediate 64,

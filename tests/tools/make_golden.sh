@@ -44,6 +44,10 @@ distilbert|--family distilbert --seed 33|{}|none|2,15,77,30,41,3
 modernbert|--family modernbert --seed 41 --layers 3 --labels 3|{}|none|125,15,77,30,41,9,88,3,60,17,101,126
 modernbert_mean|--family modernbert --seed 42 --layers 3 --attention-bias --rope-theta 20000|{"classifier_pooling":"mean","classifier_activation":"silu","local_attention":6}|none|125,44,12,90,3,77,5,64,29,8,126
 modernbert_rope_params|--family modernbert --seed 43 --layers 4 --hidden 48 --heads 3|{"global_attn_every_n_layers":3,"layer_types":["full_attention","sliding_attention","sliding_attention","full_attention"],"rope_parameters":{"full_attention":{"rope_type":"default","rope_theta":80000.0},"sliding_attention":{"rope_type":"default","rope_theta":5000.0}}}|none|125,1,2,3,4,5,6,7,8,9,10,126
+gemma2_softcap_window|--family gemma2 --seed 46 --layers 3 --head-dim 16 --kv-heads 2 --untie|{"sliding_window":4,"attn_logit_softcapping":1.5,"final_logit_softcapping":4.0,"query_pre_attn_scalar":24}|none|2,17,5,99,42,7,63,12,88,30
+gemma2_bf16_untied|--family gemma2 --seed 42 --dtype BF16 --hidden 48 --untie|{}|none|2,40,9,113,27,64
+gemma3_window|--family gemma3 --seed 43 --layers 7 --head-dim 16 --kv-heads 1 --untie|{"sliding_window":4,"rope_scaling":{"rope_type":"linear","factor":8.0},"query_pre_attn_scalar":12}|none|2,11,73,5,48,120,33,9,61,18,95,7
+gemma3_layer_types|--family gemma3 --seed 44 --layers 3|{"layer_types":["full_attention","sliding_attention","full_attention"],"sliding_window":3,"final_logit_softcapping":3.0,"rope_local_base_freq":100.0}|none|2,90,14,57,3,101,66
 '
 
 echo "$VARIANTS" | while IFS='|' read -r name args patch derive ids; do

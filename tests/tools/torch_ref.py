@@ -5,8 +5,8 @@ Reads a Hugging Face checkpoint folder (config.json + model.safetensors or
 a sharded index) with nothing but torch, json and struct -- no transformers,
 no safetensors package -- and computes, in float64:
 
-  decoders (llama, mistral, qwen2): logits at every position of a prompt and
-      the 32 greedy tokens that follow it;
+  decoders (llama, mistral, qwen2, gemma2, gemma3_text): logits at every
+      position of a prompt and the 32 greedy tokens that follow it;
   encoders (bert, roberta, distilbert, modernbert) with a sequence-classification head:
       logits and probabilities, and the mean-pooled last hidden state.
 
@@ -40,6 +40,9 @@ DTYPES = {
 }
 
 
+SRC_DTYPE = {}  # tensor name -> its dtype in the file ("F32", "BF16", ...)
+
+
 def read_safetensors(path):
     with open(path, "rb") as f:
         raw = f.read()
@@ -51,6 +54,7 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         dtype, size = DTYPES[info["dtype"]]
+        SRC_DTYPE[name] = info["dtype"]
         b, e = info["data_offsets"]
         buf = bytearray(data[b:e])
         t = torch.frombuffer(buf, dtype=dtype) if e > b else torch.zeros(0, dtype=dtype)
@@ -197,6 +201,91 @@ def decoder_forward(cfg, W, ids, interleaved, hidden=None, tap=None, embeds=None
     if cfg.get("tie_word_embeddings") and "lm_head.weight" not in W:
         head = W["model.embed_tokens.weight"]
     return x @ head.T  # (T, V)
+
+
+# ---------------------------------------------------------------- gemma
+
+def gemma_layer_sliding(cfg):
+    """Which layers use the sliding window: layer_types when given, else
+    Gemma2Config's pattern (even layers) or Gemma3TextConfig's (every layer
+    but each sliding_window_pattern-th)."""
+    L = cfg["num_hidden_layers"]
+    if cfg.get("layer_types"):
+        return [t == "sliding_attention" for t in cfg["layer_types"]]
+    if cfg["model_type"] == "gemma2":
+        return [bool((i + 1) % 2) for i in range(L)]
+    pat = cfg.get("sliding_window_pattern", 6)
+    return [bool((i + 1) % pat) for i in range(L)]
+
+
+def gemma_rms_norm(x, w, eps):
+    # Gemma2RMSNorm / Gemma3RMSNorm: the weight is stored as an offset from one
+    return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps) * (1.0 + w)
+
+
+def softcap(x, cap):
+    return torch.tanh(x / cap) * cap if cap else x
+
+
+def gemma_forward(cfg, W, ids):
+    """Gemma2ForCausalLM / Gemma3ForCausalLM (text), logits (T, V)."""
+    g3 = cfg["model_type"] == "gemma3_text"
+    C = cfg["hidden_size"]
+    H = cfg["num_attention_heads"]
+    KV = cfg.get("num_key_value_heads", 4)
+    D = cfg.get("head_dim", 256)
+    eps = cfg.get("rms_norm_eps", 1e-6)
+    L = cfg["num_hidden_layers"]
+    act = cfg.get("hidden_activation", "gelu_pytorch_tanh")
+    scaling = cfg.get("query_pre_attn_scalar", 256) ** -0.5
+    attn_cap = None if g3 else cfg.get("attn_logit_softcapping", 50.0)  # Gemma3 never passes it
+    final_cap = cfg.get("final_logit_softcapping", None if g3 else 30.0)
+    window = cfg.get("sliding_window", 4096)
+    sliding = gemma_layer_sliding(cfg)
+    gcfg = dict(cfg)
+    gcfg["rope_theta"] = cfg.get("rope_theta", 1e6 if g3 else 10000.0)
+    freqs_global = inv_freq(gcfg, D)
+    # Gemma 3's sliding layers: rope_local_base_freq, default rope type
+    freqs_local = inv_freq({"rope_theta": cfg.get("rope_local_base_freq", 10000.0)}, D) if g3 else freqs_global
+    T = len(ids)
+    pos = torch.arange(T)
+    emb = W["model.embed_tokens.weight"]
+    # the normalizer is a tensor of the embedding's dtype: sqrt(C) rounded to it
+    tdt = DTYPES[SRC_DTYPE.get("model.embed_tokens.weight", "F32")][0]
+    normalizer = torch.tensor(C ** 0.5, dtype=tdt).to(DT)
+    x = emb[torch.tensor(ids)] * normalizer
+    causal = torch.full((T, T), float("-inf"), dtype=DT).triu(1)
+    far = torch.ones(T, T, dtype=torch.bool).tril(-window) if window else torch.zeros(T, T, dtype=torch.bool)
+    local_mask = causal.masked_fill(far, float("-inf"))  # keys j with i - window < j <= i
+    for l in range(L):
+        p = "model.layers.%d." % l
+        h = gemma_rms_norm(x, W[p + "input_layernorm.weight"], eps)
+        q = linear(h, W[p + "self_attn.q_proj.weight"], W.get(p + "self_attn.q_proj.bias")).view(T, H, D)
+        k = linear(h, W[p + "self_attn.k_proj.weight"], W.get(p + "self_attn.k_proj.bias")).view(T, KV, D)
+        v = linear(h, W[p + "self_attn.v_proj.weight"], W.get(p + "self_attn.v_proj.bias")).view(T, KV, D)
+        if g3:
+            q = gemma_rms_norm(q, W[p + "self_attn.q_norm.weight"], eps)
+            k = gemma_rms_norm(k, W[p + "self_attn.k_norm.weight"], eps)
+        freqs = freqs_local if sliding[l] else freqs_global
+        q = rope(q, pos, freqs, False)
+        k = rope(k, pos, freqs, False)
+        rep = H // KV
+        k = k.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(rep, dim=1)
+        att = torch.einsum("thd,shd->hts", q, k) * scaling
+        att = softcap(att, attn_cap)
+        att = att + (local_mask if sliding[l] else causal)
+        att = torch.softmax(att, dim=-1)
+        o = torch.einsum("hts,shd->thd", att, v).reshape(T, H * D)
+        o = linear(o, W[p + "self_attn.o_proj.weight"], W.get(p + "self_attn.o_proj.bias"))
+        x = x + gemma_rms_norm(o, W[p + "post_attention_layernorm.weight"], eps)
+        h = gemma_rms_norm(x, W[p + "pre_feedforward_layernorm.weight"], eps)
+        a = gelu(linear(h, W[p + "mlp.gate_proj.weight"]), act) * linear(h, W[p + "mlp.up_proj.weight"])
+        f = linear(a, W[p + "mlp.down_proj.weight"])
+        x = x + gemma_rms_norm(f, W[p + "post_feedforward_layernorm.weight"], eps)
+    x = gemma_rms_norm(x, W["model.norm.weight"], eps)
+    head = W["lm_head.weight"] if "lm_head.weight" in W and not cfg.get("tie_word_embeddings", True) else emb
+    return softcap(x @ head.T, final_cap)
 
 
 # ---------------------------------------------------------------- encoders
@@ -365,6 +454,14 @@ def main():
         seq = list(ids)
         for _ in range(a.gen):  # recompute from scratch: no cache in the reference
             nxt = int(torch.argmax(decoder_forward(cfg, W, seq, a.rope_interleaved)[-1]))
+            seq.append(nxt)
+        out["greedy"] = seq[len(ids):]
+    elif mt in ("gemma2", "gemma3_text"):
+        logits = gemma_forward(cfg, W, ids)
+        out["logits"] = logits.tolist()
+        seq = list(ids)
+        for _ in range(a.gen):
+            nxt = int(torch.argmax(gemma_forward(cfg, W, seq)[-1]))
             seq.append(nxt)
         out["greedy"] = seq[len(ids):]
     elif mt in ("bert", "roberta"):

@@ -6,7 +6,7 @@
  *   wd_gen_checkpoint --family llama --out DIR [--seed N] [--dtype F32|F16|BF16]
  *       [--layers N] [--hidden N] [--heads N] [--kv-heads N] [--intermediate N]
  *       [--vocab N] [--max-pos N] [--labels N] [--shards N] [--tie]
- *       [--attention-bias] [--rope-theta X] [--tokenizer PATH]
+ *       [--attention-bias] [--rope-theta X] [--tokenizer PATH] [--head-dim N] [--untie]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,8 @@ static void usage(FILE *f) {
             "Writes a tiny random checkpoint in the Hugging Face layout: config.json and\n"
             "model.safetensors (or --shards N files + model.safetensors.index.json).\n"
             "Decoders are *ForCausalLM; encoders *ForSequenceClassification with id2label.\n\n"
-            "  --family F        llama, mistral, qwen2, bert, roberta, distilbert, modernbert\n"
+            "  --family F        llama, mistral, qwen2, gemma2, gemma3, bert, roberta,\n"
+            "                    distilbert, modernbert\n"
             "  --out DIR         folder to write (created if needed)\n"
             "  --seed N          random seed (default 1); same seed, same bytes\n"
             "  --dtype D         F32 (default), F16 or BF16\n"
@@ -65,7 +66,10 @@ static void usage(FILE *f) {
             "  --shards N        split the weights over N files (default 1)\n"
             "  --tie             decoders: tie_word_embeddings (no lm_head.weight)\n"
             "  --attention-bias  llama: biases on q/k/v/o; modernbert: every optional bias\n"
-            "  --rope-theta X    decoders; modernbert's local layers (default 10000)\n"
+            "  --rope-theta X    decoders (default 10000; gemma3: 1e6); modernbert's local\n"
+            "                    layers\n"
+            "  --head-dim N      gemma2/gemma3: head_dim (default hidden / heads)\n"
+            "  --untie           gemma2/gemma3: untied lm_head.weight (tied by default)\n"
             "  --tokenizer PATH  copy a tokenizer.json (a file, or a folder holding it and\n"
             "                    maybe tokenizer_config.json) into DIR; the vocabulary\n"
             "                    grows to cover the tokenizer's ids\n");
@@ -99,6 +103,10 @@ int main(int argc, char **argv) {
             p.attention_bias = true;
             continue;
         }
+        if (!strcmp(a, "--untie")) {
+            p.untie = true;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "wd_gen_checkpoint: %s needs a value (or is unknown)\n", a);
             return 2;
@@ -122,6 +130,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--labels")) p.num_labels = int_arg(a, v, 1, 10000);
         else if (!strcmp(a, "--shards")) p.shards = int_arg(a, v, 1, 1000);
         else if (!strcmp(a, "--rope-theta")) p.rope_theta = strtod(v, NULL);
+        else if (!strcmp(a, "--head-dim")) p.head_dim = int_arg(a, v, 2, 1 << 12);
         else if (!strcmp(a, "--tokenizer")) tokenizer = v;
         else {
             fprintf(stderr, "wd_gen_checkpoint: unknown flag '%s'\n", a);

@@ -163,6 +163,23 @@ static void test_distilbert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("dis
 static void test_modernbert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("modernbert", 1, NULL); run_fixture("modernbert", 2, NULL); }
 static void test_modernbert_mean(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("modernbert_mean", 1, NULL); }
 static void test_modernbert_rope_params(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("modernbert_rope_params", 2, NULL); }
+/* Gemma 2: small soft-capping values that change the logits and a window of
+ * 4 on the even layers under a 10-token prompt; bf16 with an untied head. */
+static void test_gemma2(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    run_fixture("gemma2_softcap_window", 1, NULL);
+    run_fixture("gemma2_softcap_window", 2, NULL);
+    run_fixture("gemma2_bf16_untied", 1, NULL);
+}
+/* Gemma 3: 7 layers (layer 5 global, linear rope scaling 8; the others
+ * sliding with the local rope base) under a 12-token prompt; layer_types
+ * given explicitly with a final soft-cap. */
+static void test_gemma3(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    run_fixture("gemma3_window", 1, NULL);
+    run_fixture("gemma3_window", 2, NULL);
+    run_fixture("gemma3_layer_types", 1, NULL);
+}
 
 /* Acceptance 2: both layouts, each against the reference and each other. */
 static void test_rope_layouts(void **s) {
@@ -186,7 +203,9 @@ static void test_all_fixtures_listed(void **s) {
     static const char *known[] = {"llama_f32", "llama_f16", "llama_bf16", "llama_tied_llama3",
                                   "llama_sharded", "mistral_window", "qwen2_bias", "bert",
                                   "roberta", "distilbert", "rope_half", "rope_interleaved",
-                                  "modernbert", "modernbert_mean", "modernbert_rope_params"};
+                                  "modernbert", "modernbert_mean", "modernbert_rope_params",
+                                  "gemma2_softcap_window", "gemma2_bf16_untied", "gemma3_window",
+                                  "gemma3_layer_types"};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/golden", WD_SOURCE_DIR);
     DIR *d = opendir(path);
@@ -223,6 +242,8 @@ int main(void) {
         cmocka_unit_test(test_modernbert_mean),
         cmocka_unit_test(test_modernbert_rope_params),
         cmocka_unit_test(test_rope_layouts),
+        cmocka_unit_test(test_gemma2),
+        cmocka_unit_test(test_gemma3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,6 +68,17 @@ static cJSON *config_json(const wd_model_config *c) {
                                         (double)wd_model_config_rope_original_max_position_embeddings(c));
         }
         cJSON_AddNumberToObject(o, "sliding_window", (double)wd_model_config_sliding_window(c));
+        if (wd_model_config_query_pre_attn_scalar(c) > 0) { /* Gemma */
+            cJSON_AddNumberToObject(o, "query_pre_attn_scalar", wd_model_config_query_pre_attn_scalar(c));
+            cJSON_AddNumberToObject(o, "attn_logit_softcapping", wd_model_config_attn_logit_softcapping(c));
+            cJSON_AddNumberToObject(o, "final_logit_softcapping",
+                                    wd_model_config_final_logit_softcapping(c));
+            if (wd_model_config_rope_local_theta(c) > 0)
+                cJSON_AddNumberToObject(o, "rope_local_base_freq", wd_model_config_rope_local_theta(c));
+            cJSON *lw = cJSON_AddArrayToObject(o, "layer_window");
+            for (int64_t l = 0; l < wd_model_config_n_layer(c); l++)
+                cJSON_AddItemToArray(lw, cJSON_CreateNumber((double)wd_model_config_layer_window(c, l)));
+        }
     } else {
         cJSON_AddNumberToObject(o, "type_vocab_size", (double)wd_model_config_type_vocab_size(c));
         if (wd_model_config_type(c) == WD_MODEL_TYPE_DISTILBERT)
@@ -126,6 +137,17 @@ static void print_config(const wd_model_config *c) {
         int64_t window = wd_model_config_sliding_window(c);
         if (window) printf(", sliding window %lld", (long long)window);
         printf("\n");
+        if (wd_model_config_query_pre_attn_scalar(c) > 0) { /* Gemma */
+            int64_t L = wd_model_config_n_layer(c), n_local = 0;
+            for (int64_t l = 0; l < L; l++) n_local += wd_model_config_layer_window(c, l) > 0;
+            printf("  attention scale %g^-0.5, soft-capping attention %g final %g (0 = none), "
+                   "%lld of %lld layers windowed",
+                   wd_model_config_query_pre_attn_scalar(c), wd_model_config_attn_logit_softcapping(c),
+                   wd_model_config_final_logit_softcapping(c), (long long)n_local, (long long)L);
+            if (wd_model_config_rope_local_theta(c) > 0)
+                printf(" (their rope theta %g)", wd_model_config_rope_local_theta(c));
+            printf("\n");
+        }
     } else {
         int64_t n_labels = wd_model_config_num_labels(c);
         printf("  token types %lld, labels %lld:", (long long)wd_model_config_type_vocab_size(c),

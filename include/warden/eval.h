@@ -175,9 +175,10 @@ wd_status wd_eval_score_cascade(void *user, const char *const *texts, const size
  * clean, labelled lines of OUT/results.jsonl, each guard alone, the
  * cascade with router's band, and the F1 / latency curve against share
  * escalated (for each share 0, 5%, ..., 100%, the best band escalating at
- * most that share: wd_cascade_curve) go into OUT/metrics.json under
- * "cascade" ({items, first, second, cascade, curve: [{max_share, low, high,
- * escalated, share, f1, precision, recall, mean_ms}]}) and into
+ * most that share, wd_cascade_curve, and the band around 0.5,
+ * wd_cascade_curve_centered) go into OUT/metrics.json under "cascade"
+ * ({items, first, second, cascade, curve: [{max_share, low, high,
+ * escalated, share, f1, precision, recall, mean_ms}], curve_centered: [..]}) and into
  * OUT/report.html as its "Cascade" section (when the page exists).
  * summary (may be NULL) gets the figures, without the curve. Returns
  * WD_OK, WD_ERR_NOT_FOUND when no line carries a cascade record, or a

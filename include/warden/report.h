@@ -57,6 +57,7 @@ typedef struct wd_report_cascade {
     wd_cascade_point first, second;  /* each guard alone (share 0 and 1)          */
     wd_cascade_point cascade;        /* with the router's band                    */
     const wd_cascade_point *curve;   /* best band escalating at most shares[k]    */
+    const wd_cascade_point *centered;/* the band around 0.5 at shares[k] (wd_cascade_curve_centered); may be NULL */
     const double    *shares;         /* n_curve shares asked for, ascending        */
     size_t           n_curve;
 } wd_report_cascade;

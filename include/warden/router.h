@@ -115,6 +115,15 @@ wd_status wd_cascade_band_search(const wd_cascade_obs *obs, size_t n, double max
 wd_status wd_cascade_curve(const wd_cascade_obs *obs, size_t n, const double *shares, size_t n_shares,
                            wd_cascade_point *out);
 
+/* The plain sweep, for comparison: for each shares[k] (ascending, in [0,
+ * 1]) the band around center (the first guard's decision threshold, 0.5
+ * for a policy's default) grown one score at a time, always by the
+ * neighbour nearer center, while it escalates at most shares[k] of the
+ * texts: the cascade that escalates the texts the first guard is least
+ * sure of, chosen without looking at the labels. */
+wd_status wd_cascade_curve_centered(const wd_cascade_obs *obs, size_t n, double center, const double *shares,
+                                    size_t n_shares, wd_cascade_point *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,8 +13,9 @@
  * Reporting (wd_eval_cascade_report), after wd_eval_run: the clean labelled
  * lines of results.jsonl become wd_cascade_obs; each guard alone, the
  * router's band, and for each share 0, 5%, ..., 100% the band of best F1
- * escalating at most that share (wd_cascade_curve) go into metrics.json
- * ("cascade") and a section of report.html.
+ * escalating at most that share (wd_cascade_curve) and the band around the
+ * first guard's threshold 0.5 (wd_cascade_curve_centered) go into
+ * metrics.json ("cascade") and a section of report.html.
  */
 #include <math.h>
 #include <stdio.h>
@@ -115,7 +116,9 @@ static wd_status read_obs(const char *path, wd_cascade_obs **out, size_t *n_out)
         const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "verdict"), "cascade");
         bool use = cJSON_IsString(t) && !strcmp(t->valuestring, "clean") && cJSON_IsString(l) &&
                    (!strcmp(l->valuestring, "harmful") || !strcmp(l->valuestring, "benign")) &&
-                   cJSON_IsObject(c) && isfinite(num(c, "first_score"));
+                   cJSON_IsObject(c) && isfinite(num(c, "first_score")) &&
+                   cJSON_IsBool(cJSON_GetObjectItem(c, "first_unsafe")) &&
+                   cJSON_IsBool(cJSON_GetObjectItem(c, "second_unsafe")); /* a routed verdict has neither */
         if (use && n == cap) {
             size_t nc = cap ? cap * 2 : 256;
             wd_cascade_obs *no = realloc(obs, nc * sizeof *no);
@@ -173,11 +176,15 @@ static wd_status add_metrics(const char *path, const wd_report_cascade *rc) {
     cJSON_AddItemToObject(c, "first", point_json(&rc->first));
     cJSON_AddItemToObject(c, "second", point_json(&rc->second));
     cJSON_AddItemToObject(c, "cascade", point_json(&rc->cascade));
-    cJSON *a = cJSON_AddArrayToObject(c, "curve");
-    for (size_t k = 0; k < rc->n_curve; k++) {
-        cJSON *p = point_json(&rc->curve[k]);
-        cJSON_AddNumberToObject(p, "max_share", rc->shares[k]);
-        cJSON_AddItemToArray(a, p);
+    const wd_cascade_point *curves[2] = {rc->curve, rc->centered};
+    static const char *const names[2] = {"curve", "curve_centered"};
+    for (int j = 0; j < 2; j++) {
+        cJSON *a = cJSON_AddArrayToObject(c, names[j]);
+        for (size_t k = 0; k < rc->n_curve; k++) {
+            cJSON *p = point_json(&curves[j][k]);
+            cJSON_AddNumberToObject(p, "max_share", rc->shares[k]);
+            cJSON_AddItemToArray(a, p);
+        }
     }
     char *txt = wd__json_print(m, true);
     cJSON_Delete(m);
@@ -201,9 +208,10 @@ wd_status wd_eval_cascade_report(const char *out_dir, const wd_router *router, w
                                         "wd_eval_score_cascade?)", res);
     double shares[N_SHARES];
     for (int k = 0; k < N_SHARES; k++) shares[k] = k / (double)(N_SHARES - 1);
-    wd_cascade_point curve[N_SHARES];
-    wd_report_cascade rc = {.n = n, .curve = curve, .shares = shares, .n_curve = N_SHARES};
+    wd_cascade_point curve[N_SHARES], centered[N_SHARES];
+    wd_report_cascade rc = {.n = n, .curve = curve, .centered = centered, .shares = shares, .n_curve = N_SHARES};
     if (!st) st = wd_cascade_curve(obs, n, shares, N_SHARES, curve);
+    if (!st) st = wd_cascade_curve_centered(obs, n, 0.5, shares, N_SHARES, centered);
     if (!st) {
         rc.first = wd_cascade_eval(obs, n, 0, 0);
         rc.second = wd_cascade_eval(obs, n, 0, 2);
@@ -215,7 +223,7 @@ wd_status wd_eval_cascade_report(const char *out_dir, const wd_router *router, w
     if (!st && wd__path_exists(rep)) st = wd__report_insert_section(rep, section);
     if (!st && summary) {
         *summary = rc;
-        summary->curve = NULL; /* the curve lives in metrics.json */
+        summary->curve = summary->centered = NULL; /* the curves live in metrics.json */
         summary->shares = NULL;
         summary->n_curve = 0;
     }

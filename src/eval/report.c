@@ -614,15 +614,19 @@ wd_status wd_report_write_html(const wd_report *r, const char *path) {
 
 /* ==== the cascade section ================================================= */
 
-/* One of the cascade's plots: y (F1 or latency) of the best band against
- * the share escalated, each guard alone dashed, the router's band a dot. */
+/* One of the cascade's plots: y (F1 or latency) of the best band and of
+ * the band around 0.5 against the share escalated, each guard alone
+ * dashed, the router's band a ring. */
 static void plot_cascade(wd__strbuf *b, const wd_report_cascade *c, bool latency) {
     plot_open(b, latency ? "mean latency against share escalated" : "F1 against share escalated");
     size_t n = c->n_curve;
     double top = 1;
     if (latency) {
         top = fmax(c->first.mean_ms, c->second.mean_ms);
-        for (size_t i = 0; i < n; i++) top = fmax(top, c->curve[i].mean_ms);
+        for (size_t i = 0; i < n; i++) {
+            top = fmax(top, c->curve[i].mean_ms);
+            if (c->centered) top = fmax(top, c->centered[i].mean_ms);
+        }
         if (!(top > 0) || !isfinite(top)) top = 1;
         double step = pow(10, floor(log10(top)));
         top = ceil(top * 1.05 / step) * step; /* a round top tick */
@@ -635,30 +639,48 @@ static void plot_cascade(wd__strbuf *b, const wd_report_cascade *c, bool latency
         b->oom = true;
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        x[i] = c->curve[i].share;
-        x[n + i] = latency ? c->curve[i].mean_ms : c->curve[i].f1;
-    }
+    static const char *const nm[] = {"best band", "near 0.5", "first", "second", "router"};
+    static const char *const cl[] = {C_ACC, "#495057", C_BEN, C_HARM, C_GREEN};
     const wd_cascade_point *alone[2] = {&c->first, &c->second};
-    static const char *const cl[] = {C_ACC, C_BEN, C_HARM, C_GREEN};
     for (int k = 0; k < 2; k++) {
         double xs[2] = {0, 1}, ys[2];
         ys[0] = ys[1] = latency ? alone[k]->mean_ms : alone[k]->f1;
-        polyline(b, &f, xs, ys, 2, cl[1 + k], 0, "6 4");
+        polyline(b, &f, xs, ys, 2, cl[2 + k], 0, "6 4");
     }
-    polyline(b, &f, x, x + n, n, cl[0], 0, NULL);
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(x[n + i]))
-            wd__strbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>", px(&f, x[i]),
-                              py(&f, x[n + i]), cl[0]);
+    const wd_cascade_point *curves[2] = {c->curve, c->centered};
+    for (int k = 0; k < 2; k++) {
+        if (!curves[k]) continue;
+        for (size_t i = 0; i < n; i++) {
+            x[i] = curves[k][i].share;
+            x[n + i] = latency ? curves[k][i].mean_ms : curves[k][i].f1;
+        }
+        polyline(b, &f, x, x + n, n, cl[k], 0, k ? "2 3" : NULL);
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(x[i]) && isfinite(x[n + i]))
+                wd__strbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>", px(&f, x[i]),
+                                  py(&f, x[n + i]), cl[k]);
+    }
     double ry = latency ? c->cascade.mean_ms : c->cascade.f1;
     if (isfinite(c->cascade.share) && isfinite(ry))
         wd__strbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5.5\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\"/>",
-                          px(&f, c->cascade.share), py(&f, ry), cl[3]);
+                          px(&f, c->cascade.share), py(&f, ry), cl[4]);
     free(x);
-    static const char *const nm[] = {"best band", "first alone", "second alone", "router"};
-    legend(b, nm, cl, 4, 1);
+    legend(b, nm, cl, 5, 1);
     wd__strbuf_puts(b, "</svg>");
+}
+
+/* The cells band, F1, escalated and latency of p. */
+static void cascade_cells(wd__strbuf *b, const wd_cascade_point *p) {
+    wd__strbuf_puts(b, "<td>");
+    if (p->high > p->low) wd__strbuf_printf(b, "[%.4g, %.4g)", p->low, p->high);
+    else wd__strbuf_puts(b, "none");
+    wd__strbuf_puts(b, "</td><td>");
+    num3(b, p->f1);
+    wd__strbuf_puts(b, "</td><td>");
+    pct(b, p->share);
+    wd__strbuf_puts(b, "</td><td>");
+    ms(b, p->mean_ms);
+    wd__strbuf_puts(b, "</td>");
 }
 
 static void cascade_row(wd__strbuf *b, const char *name, const wd_cascade_point *p, bool band) {
@@ -681,7 +703,8 @@ static void cascade_row(wd__strbuf *b, const char *name, const wd_cascade_point 
 wd_status wd_report_cascade_html(const wd_report_cascade *c, char **out) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_report_cascade_html: out is NULL");
     *out = NULL;
-    if (!c || (c->n_curve && !c->curve)) return wd__fail(WD_ERR_INVALID_ARG, "wd_report_cascade_html: no cascade");
+    if (!c || (c->n_curve && (!c->curve || !c->shares)))
+        return wd__fail(WD_ERR_INVALID_ARG, "wd_report_cascade_html: no cascade");
     wd__strbuf b = {0};
     wd__strbuf_printf(&b, "<section id=\"cascade\"><h2>Cascade</h2><p class=\"meta\">%zu labelled clean items, each "
                           "checked by the first guard alone and by the second alone; the cascade takes the second's "
@@ -696,31 +719,24 @@ wd_status wd_report_cascade_html(const wd_report_cascade *c, char **out) {
     wd__strbuf_puts(&b, "</table></div><div class=\"grid2\" style=\"margin-top:16px\"><div class=\"card\"><h3>F1 "
                         "against share escalated</h3>");
     plot_cascade(&b, c, false);
-    wd__strbuf_puts(&b, "<p>For each share, the band of best F1 that escalates at most that share (chosen on these "
-                        "items: an upper bound for a router trained elsewhere). Circle: the router's band.</p></div>"
+    wd__strbuf_puts(&b, "<p>Best band: for each share, the band of best F1 escalating at most that share, chosen on "
+                        "these items (an upper bound for a router trained elsewhere). Near 0.5: the band around "
+                        "the first guard's threshold, chosen without the labels. Ring: the router's band.</p></div>"
                         "<div class=\"card\"><h3>Mean latency against share escalated</h3>");
     plot_cascade(&b, c, true);
     wd__strbuf_puts(&b, "<p>Mean time per text of the same bands.</p></div></div>");
-    wd__strbuf_puts(&b, "<div class=\"tbl\"><table><tr><th>at most escalated</th><th>band</th><th>F1</th>"
-                        "<th>precision</th><th>recall</th><th>escalated</th><th>mean latency</th></tr>");
+    wd__strbuf_puts(&b, "<div class=\"tbl\"><table><tr><th rowspan=\"2\">at most escalated</th>"
+                        "<th colspan=\"4\">best band</th><th colspan=\"4\">band near 0.5</th></tr><tr>"
+                        "<th>band</th><th>F1</th><th>escalated</th><th>mean latency</th>"
+                        "<th>band</th><th>F1</th><th>escalated</th><th>mean latency</th></tr>");
     for (size_t i = 0; i < c->n_curve; i++) {
-        const wd_cascade_point *p = &c->curve[i];
         wd__strbuf_puts(&b, "<tr><td>");
-        pct(&b, c->shares ? c->shares[i] : p->share);
-        wd__strbuf_puts(&b, "</td><td>");
-        if (p->high > p->low) wd__strbuf_printf(&b, "[%.4g, %.4g)", p->low, p->high);
-        else wd__strbuf_puts(&b, "none");
-        wd__strbuf_puts(&b, "</td><td>");
-        num3(&b, p->f1);
-        wd__strbuf_puts(&b, "</td><td>");
-        pct(&b, p->precision);
-        wd__strbuf_puts(&b, "</td><td>");
-        pct(&b, p->recall);
-        wd__strbuf_puts(&b, "</td><td>");
-        pct(&b, p->share);
-        wd__strbuf_puts(&b, "</td><td>");
-        ms(&b, p->mean_ms);
-        wd__strbuf_puts(&b, "</td></tr>");
+        pct(&b, c->shares[i]);
+        wd__strbuf_puts(&b, "</td>");
+        cascade_cells(&b, &c->curve[i]);
+        if (c->centered) cascade_cells(&b, &c->centered[i]);
+        else wd__strbuf_puts(&b, "<td></td><td></td><td></td><td></td>");
+        wd__strbuf_puts(&b, "</tr>");
     }
     wd__strbuf_puts(&b, "</table></div></section>\n");
     if (!(*out = wd__strbuf_take(&b, NULL))) return wd__fail(WD_ERR_NOMEM, "report: out of memory");

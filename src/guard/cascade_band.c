@@ -211,3 +211,61 @@ wd_status wd_cascade_curve(const wd_cascade_obs *obs, size_t n, const double *sh
     search_free(&s);
     return WD_OK;
 }
+
+/* ==== the centred sweep =================================================== */
+
+wd_status wd_cascade_curve_centered(const wd_cascade_obs *obs, size_t n, double center, const double *shares,
+                                    size_t n_shares, wd_cascade_point *out) {
+    if (!obs || !n || (n_shares && (!shares || !out)))
+        return wd__fail(WD_ERR_INVALID_ARG, "wd_cascade_curve_centered: no observations");
+    for (size_t k = 0; k < n_shares; k++)
+        if (!(shares[k] >= 0 && shares[k] <= 1) || (k && shares[k] < shares[k - 1]))
+            return wd__fail(WD_ERR_INVALID_ARG, "cascade sweep: shares must ascend in [0, 1] (share %zu is %g)", k,
+                            shares[k]);
+    ranked *ord = malloc(n * sizeof *ord);
+    group *g = malloc(n * sizeof *g);
+    if (!ord || !g) {
+        free(ord);
+        free(g);
+        return wd__fail(WD_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(obs[i].first_score)) {
+            free(ord);
+            free(g);
+            return wd__fail(WD_ERR_INVALID_ARG, "cascade sweep: observation %zu has no first score", i);
+        }
+        ord[i] = (ranked){obs[i].first_score, i};
+    }
+    qsort(ord, n, sizeof *ord, by_score);
+    size_t G = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k == 0 || ord[k].score != ord[k - 1].score) g[G++] = (group){ord[k].score, ord[k].score, 0};
+        g[G - 1].n++;
+    }
+    free(ord);
+    size_t i = 0; /* the band is groups [i, j), grown from the first group at or above center */
+    while (i < G && g[i].lo < center) i++;
+    size_t j = i, inside = 0;
+    for (size_t k = 0; k < n_shares; k++) {
+        size_t kmax = (size_t)floor(shares[k] * (double)n + 1e-9);
+        for (;;) {
+            bool left = i > 0, right = j < G;
+            if (left && right) { /* the nearer neighbour; ties to the right (the unsafe side) */
+                if (center - g[i - 1].hi < g[j].lo - center) right = false;
+                else left = false;
+            }
+            if (left && inside + g[i - 1].n <= kmax) inside += g[--i].n;
+            else if (right && inside + g[j].n <= kmax) inside += g[j++].n;
+            else break;
+        }
+        double low = 0, high = 0;
+        if (j > i) {
+            low = i == 0 ? 0.0 : (g[i - 1].hi + g[i].lo) / 2;
+            high = j == G ? 2.0 : (g[j - 1].hi + g[j].lo) / 2;
+        }
+        out[k] = wd_cascade_eval(obs, n, low, high);
+    }
+    free(g);
+    return WD_OK;
+}

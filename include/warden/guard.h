@@ -67,6 +67,11 @@ const char *wd_role_str(wd_role r);
 typedef struct wd_guard_params {
     /* Threads used by wd_guard_check_batch (0 or 1 = the calling thread only). */
     int n_threads;
+    /* Cascade scanners load without their router (`router:`, `low:`,
+     * `high:` are read for their form only, the file is not opened) and
+     * escalate nothing: what `warden train-router --policy` loads before the
+     * router exists. Default false. */
+    bool cascade_untrained;
 } wd_guard_params;
 
 wd_guard_params wd_guard_params_default(void);

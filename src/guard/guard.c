@@ -114,6 +114,7 @@ wd_status wd__guard_new(const char *name, const wd_guard_params *params, wd_guar
     pthread_mutex_init(&g->lock, NULL);
     wd_guard_params p = params ? *params : wd_guard_params_default();
     g->n_threads = p.n_threads < 1 ? 1 : p.n_threads > 256 ? 256 : p.n_threads;
+    g->cascade_untrained = p.cascade_untrained;
     if (name && !(g->name = strdup(name))) {
         wd_guard_free(g);
         return wd__fail(WD_ERR_NOMEM, "out of memory");

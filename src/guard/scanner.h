@@ -120,6 +120,7 @@ static inline wd_status wd__scan_poll(const wd__scan_input *in) {
 typedef struct wd__scanner_env {
     const char *policy_file; /* display name, for messages */
     const char *policy_dir;  /* where relative paths in the node resolve */
+    bool        cascade_untrained; /* wd_guard_params.cascade_untrained */
 } wd__scanner_env;
 
 typedef struct wd__scanner_vt {

@@ -77,6 +77,7 @@ static void progress(void *user, size_t done, size_t total) {
 static int run(const opts *o, cli_data *data) {
     wd_guard_params gp = wd_guard_params_default();
     gp.n_threads = (int)o->threads;
+    gp.cascade_untrained = true; /* the router is what we make */
     wd_guard *g = NULL;
     wd_router_data d = {0};
     wd_status st = o->policy ? wd_guard_load(o->policy, &gp, &g)

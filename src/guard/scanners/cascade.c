@@ -14,8 +14,9 @@
  * category score s decides: low <= s < high -> the second guard scans the
  * text and its scores and hits are the cascade's; otherwise the first's
  * are. A cascade with neither router nor low/high escalates nothing (the
- * first guard decides every text): what `warden train-router --policy`
- * starts from. wd_check_params.cascade can force either guard alone
+ * first guard decides every text), and so does every cascade of a guard
+ * loaded with wd_guard_params.cascade_untrained (its router file is not
+ * opened): what `warden train-router --policy` starts from. wd_check_params.cascade can force either guard alone
  * (WD_CASCADE_MODE_FIRST / _SECOND), which is how eval and train-router
  * measure each guard on the same texts.
  *
@@ -102,7 +103,7 @@ static wd_status router_init(cascade *c, const wd__pnode *cfg, const wd__scanner
     if (rn) {
         const char *file = NULL;
         wd_status st = wd__pn_string(cfg, "router", &file, err);
-        if (st) return st;
+        if (st || (env && env->cascade_untrained)) return st;
         char *path = file[0] == '/' || !env || !env->policy_dir ? strdup(file) : wd__path_join(env->policy_dir, file);
         if (!path) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
         st = wd_router_read(path, &c->router);
@@ -120,7 +121,7 @@ static wd_status router_init(cascade *c, const wd__pnode *cfg, const wd__scanner
     if (st) return st;
     if (high < low)
         return wd__pn_error(wd__pn_get(cfg, "high"), err, WD_ERR_FORMAT, "high", "%g is below low (%g)", high, low);
-    c->router = wd_router_band(low, high);
+    if (!env || !env->cascade_untrained) c->router = wd_router_band(low, high);
     return WD_OK;
 }
 

@@ -383,6 +383,19 @@ static void test_scanner_errors(void **state) {
     expect_policy_error(yaml, dir, "p.yaml:5:13: field 'router'", "bad.json: field 'high'");
     snprintf(yaml, sizeof yaml, "%s    router: missing.json\n", F);
     expect_policy_error(yaml, dir, "field 'router'", "missing.json");
+    /* loaded untrained (train-router --policy): the router is not opened */
+    wd_guard_params gp = wd_guard_params_default();
+    gp.cascade_untrained = true;
+    snprintf(yaml, sizeof yaml, "%s    router: missing.json\n", F);
+    wd_guard *g = NULL;
+    assert_int_equal(wd_guard_load_string(yaml, strlen(yaml), "p.yaml", dir, &gp, &g), WD_OK);
+    wd_router r;
+    assert_true(wd_guard_cascade_router(g, &r) && r.low == r.high);
+    wd_guard_free(g);
+    snprintf(yaml, sizeof yaml, "%s    low: 0\n    high: 2\n", F);
+    assert_int_equal(wd_guard_load_string(yaml, strlen(yaml), "p.yaml", dir, &gp, &g), WD_OK);
+    assert_true(wd_guard_cascade_router(g, &r) && r.low == r.high);
+    wd_guard_free(g);
     snprintf(yaml, sizeof yaml, "%s    router: bad.json\n    low: 0.1\n    high: 0.2\n", F);
     expect_policy_error(yaml, dir, "field 'router'", "not both");
     snprintf(yaml, sizeof yaml, "%s    low: 0.1\n", F);

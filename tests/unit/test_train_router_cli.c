@@ -106,6 +106,20 @@ static void test_cli(void **state) {
     assert_non_null(strstr(mj, "<section id=\"cascade\">"));
     free(mj);
 
+    /* --policy: the cascade loads before its router exists */
+    snprintf(args, sizeof args, "train-router --policy %s --data %s --label-field label --out %s/r2.json --json",
+             policy, data, dir);
+    f = fopen(policy, "w");
+    fprintf(f, "name: cascade\nscanners:\n  - type: cascade\n    first: {type: classifier}\n    second: %s\n"
+               "    router: r2.json\n",
+            second);
+    fclose(f);
+    rc = wdt_cli(args, NULL, &out, &err);
+    if (rc) fail_msg("train-router --policy: %d %s", rc, err);
+    assert_non_null(strstr(out, "\"warden-router\""));
+    free(out);
+    free(err);
+
     /* usage errors */
     const char *usage[] = {
         "train-router --first '{type: classifier}' --second '{type: lexicon}' --data x.jsonl",
@@ -130,14 +144,14 @@ static void test_cli(void **state) {
     assert_non_null(strstr(err, "mlp"));
     free(err);
     /* a bad router file: the policy, the file and the field */
-    snprintf(mpath, sizeof mpath, "%s/router.json", dir);
+    snprintf(mpath, sizeof mpath, "%s/r2.json", dir);
     const char *bad = "{\"format\": \"warden-router\", \"version\": 1, \"method\": \"threshold\", \"low\": 0.2}";
     wdt_write_file(mpath, bad, strlen(bad));
     snprintf(args, sizeof args, "check --policy %s hello", policy);
     rc = wdt_cli(args, NULL, NULL, &err);
     assert_int_equal(rc, 3);
     assert_non_null(strstr(err, "policy.yaml"));
-    assert_non_null(strstr(err, "router.json: field 'high': missing"));
+    assert_non_null(strstr(err, "r2.json: field 'high': missing"));
     free(err);
     free(dir);
 }

@@ -631,7 +631,17 @@ static void plot_cascade(wd__strbuf *b, const wd_report_cascade *c, bool latency
         double step = pow(10, floor(log10(top)));
         top = ceil(top * 1.05 / step) * step; /* a round top tick */
     }
-    frame f = {0, 1, 0, top};
+    double bottom = 0;
+    if (!latency) { /* F1 from a round tenth under the lowest value shown: the differences are small */
+        double lo = fmin(c->first.f1, c->second.f1);
+        for (size_t i = 0; i < n; i++) {
+            lo = fmin(lo, c->curve[i].f1);
+            if (c->centered) lo = fmin(lo, c->centered[i].f1);
+        }
+        if (isfinite(lo)) bottom = fmax(0, floor(lo * 10 - 1e-9) / 10);
+        if (bottom > 0.9) bottom = 0.9;
+    }
+    frame f = {0, 1, bottom, top};
     plot_axes(b, &f, 5, 5, "share of texts escalated to the second guard", latency ? "mean latency per text (ms)" : "F1",
               1, 0);
     double *x = malloc((n ? n : 1) * 2 * sizeof *x);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -201,10 +202,15 @@ static wd_status cache_open(cache *c, const char *path, const char *id, wd_role 
     ssize_t len;
     long lineno = 0;
     wd_status st = WD_OK;
-    bool header = false;
+    bool header = false, torn = false;
+    long good_end = 0; /* the end of the last complete line */
     while (f && (len = getline(&line, &lcap, f)) > 0) {
         lineno++;
-        if (line[len - 1] != '\n') break; /* a torn last line */
+        if (line[len - 1] != '\n') { /* a torn last line (a killed run): cut off below */
+            torn = true;
+            break;
+        }
+        good_end = ftell(f);
         cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
         if (lineno == 1) {
             const cJSON *s = cJSON_GetObjectItem(o, "second"), *r = cJSON_GetObjectItem(o, "role");
@@ -246,6 +252,9 @@ static wd_status cache_open(cache *c, const char *path, const char *id, wd_role 
     free(line);
     if (f) fclose(f);
     if (st) return st;
+    if (torn && truncate(path, good_end))
+        return wd__fail(WD_ERR_IO, "%s: cannot cut off its torn last line", path);
+    if (torn && good_end == 0) header = false;
     if (c->n) qsort(c->e, c->n, sizeof *c->e, by_hash);
     if (!(c->f = fopen(path, header ? "a" : "w")))
         return wd__fail(WD_ERR_IO, "%s: cannot write the cache", path);
@@ -330,8 +339,8 @@ wd_status wd_router_train(wd_guard *g, const wd_router_data *d, const wd_router_
         if ((st = check_mode(g, d->texts + at, d->lens + at, nb, p.role, WD_CASCADE_MODE_FIRST, v1))) break;
         for (size_t k = 0; k < nb; k++) {
             wd_cascade_obs *o = &obs[at + k];
-            wd_cascade_info ci;
-            wd_verdict_cascade(v1[k], &ci);
+            wd_cascade_info ci = {.first_score = NAN};
+            if (!wd_verdict_cascade(v1[k], &ci)) ci.first_score = NAN; /* checked below */
             o->first_score = ci.first_score;
             o->first_flag = wd_verdict_unsafe(v1[k]);
             o->first_ms = wd_verdict_micros(v1[k]) / 1e3;

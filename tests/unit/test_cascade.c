@@ -464,12 +464,25 @@ static void test_train(void **state) {
     assert_int_equal(r1.n_val, N_TEXTS);
     assert_float_equal(r1.target_share, 0.25, 0);
     assert_string_equal(r1.data, "eight hand-written prompts");
-    /* the same run again: every second verdict from the cache, same band */
+    /* the same run again, after a killed run left a torn line: every second
+     * verdict from the cache, the torn line cut off, the same band */
+    FILE *cf = fopen(cache, "a");
+    fputs("{\"h\":\"00", cf);
+    fclose(cf);
     assert_int_equal(wd_router_train(g, &d, &p, &r2, &s2), WD_OK);
     assert_int_equal(s2.n_cached, N_TEXTS);
     assert_float_equal(r2.low, r1.low, 0);
     assert_float_equal(r2.high, r1.high, 0);
     assert_float_equal(r2.val_f1, r1.val_f1, 0);
+    char *ct = NULL;
+    size_t cl = 0;
+    cf = fopen(cache, "rb");
+    ct = calloc(1 << 16, 1);
+    cl = fread(ct, 1, (1 << 16) - 1, cf);
+    fclose(cf);
+    assert_true(cl > 0 && ct[cl - 1] == '\n'); /* complete lines only */
+    assert_null(strstr(ct, "{\"h\":\"00{"));
+    free(ct);
     /* what the router says is what the band search says on the same figures */
     wd_cascade_obs o[N_TEXTS];
     for (size_t i = 0; i < N_TEXTS; i++) {

@@ -307,6 +307,9 @@ static const cli_flag ROWS[] = {
              "                 calibration, per category, per file, latency, attacks,\n"
              "                 and the risk scorecard (a level per hazard category)\n"
              "  report.html    a self-contained page with the plots and tables\n"
+             "A policy with a cascade (type: cascade) is checked with each of its guards\n"
+             "alone; both files then also give each guard alone, the cascade with its\n"
+             "router, and F1 and latency against the share escalated.\n"
              "Rerunning with the same --out resumes: finished items are not redone.\n"
              "Ctrl-C stops after the current batch with every file valid.\n\n"
              "options:\n"),

@@ -43,6 +43,8 @@
 #include "warden/dataset.h"
 #include "warden/guard.h"
 #include "warden/metrics.h"
+#include "warden/report.h"
+#include "warden/router.h"
 #include "warden/scorecard.h"
 
 #ifdef __cplusplus
@@ -144,6 +146,44 @@ typedef struct wd_eval_certify {
  * still work inside each). */
 wd_status wd_eval_score_certify(void *user, const char *const *texts, const size_t *lens, size_t n,
                                 wd_eval_score *out);
+
+/* ==== a guard cascade (eval/cascade_eval.c) =============================== */
+
+/* The user data of wd_eval_score_cascade: a guard holding a `type: cascade`
+ * scanner (borrowed), how to check, and the band that decides (its own:
+ * wd_guard_cascade_router). */
+typedef struct wd_eval_cascade {
+    wd_guard       *guard;
+    wd_check_params check;
+    wd_router       router;
+} wd_eval_cascade;
+
+/* A wd_eval_scorer over a cascade (user: a wd_eval_cascade *): each batch
+ * is checked with the first guard alone and with the second alone
+ * (wd_check_params.cascade), and the router picks which verdict decides:
+ * flagged, score and categories are that verdict's; latency = the first
+ * check's time, plus the second guard's own time when escalated; detail =
+ * the deciding verdict's JSON, its "cascade" member holding both guards'
+ * figures: escalated, decided_by, first_score, first_unsafe, first_ms,
+ * second_unsafe, second_score, second_ms (each a whole check's time) and
+ * escalate_ms (the second guard's own time). WD_ERR_INVALID_ARG when the
+ * cascade scanner did not run (no cascade, or not on the checked role). */
+wd_status wd_eval_score_cascade(void *user, const char *const *texts, const size_t *lens, size_t n,
+                                wd_eval_score *out);
+
+/* After wd_eval_run with wd_eval_score_cascade into out_dir: from the
+ * clean, labelled lines of OUT/results.jsonl, each guard alone, the
+ * cascade with router's band, and the F1 / latency curve against share
+ * escalated (for each share 0, 5%, ..., 100%, the best band escalating at
+ * most that share, wd_cascade_curve, and the band around 0.5,
+ * wd_cascade_curve_centered) go into OUT/metrics.json under "cascade"
+ * ({items, first, second, cascade, curve: [{max_share, low, high,
+ * escalated, share, f1, precision, recall, mean_ms}], curve_centered: [..]}) and into
+ * OUT/report.html as its "Cascade" section (when the page exists).
+ * summary (may be NULL) gets the figures, without the curve. Returns
+ * WD_OK, WD_ERR_NOT_FOUND when no line carries a cascade record, or a
+ * read's / write's error. */
+wd_status wd_eval_cascade_report(const char *out_dir, const wd_router *router, wd_report_cascade *summary);
 
 #ifdef __cplusplus
 }

@@ -67,6 +67,11 @@ const char *wd_role_str(wd_role r);
 typedef struct wd_guard_params {
     /* Threads used by wd_guard_check_batch (0 or 1 = the calling thread only). */
     int n_threads;
+    /* Cascade scanners load without their router (`router:`, `low:`,
+     * `high:` are read for their form only, the file is not opened) and
+     * escalate nothing: what `warden train-router --policy` loads before the
+     * router exists. Default false. */
+    bool cascade_untrained;
 } wd_guard_params;
 
 wd_guard_params wd_guard_params_default(void);
@@ -115,7 +120,32 @@ const char *wd_guard_name(const wd_guard *g);
  * rule to stand in for one. False for NULL. */
 bool wd_guard_fail_open(const wd_guard *g);
 
+/* ==== cascades (a fast guard, then a slow one: warden/router.h) ========== */
+
+struct wd_router;
+
+/* True when g holds a `cascade` scanner (the first, when several), with its
+ * router copied into *out (out may be NULL); false otherwise. A cascade
+ * with no router reports the empty band (it escalates nothing). */
+bool wd_guard_cascade_router(const wd_guard *g, struct wd_router *out);
+
+/* A guard of one cascade scanner named "cascade": first and second are
+ * scanner nodes as one-line YAML flow mappings ("{type: classifier}",
+ * "{type: llm_judge, model: judge/}"), relative paths resolved against
+ * dir (NULL = "."); router (NULL: none, escalates nothing) gives the band.
+ * Returns as wd_guard_load_string; a node holding a newline is
+ * WD_ERR_INVALID_ARG. */
+wd_status wd_guard_load_cascade(const char *first, const char *second, const struct wd_router *router,
+                                const char *dir, const wd_guard_params *params, wd_guard **out);
+
 /* ==== checking =========================================================== */
+
+/* See wd_check_params.cascade. */
+typedef enum wd_cascade_mode {
+    WD_CASCADE_MODE_ROUTE = 0,
+    WD_CASCADE_MODE_FIRST,
+    WD_CASCADE_MODE_SECOND,
+} wd_cascade_mode;
 
 typedef struct wd_check_params {
     wd_role role;   /* default WD_ROLE_INPUT */
@@ -144,9 +174,15 @@ typedef struct wd_check_params {
      * WD_ERR_INVALID_ARG. */
     const wd_chat_message *context;
     size_t                 n_context;
+    /* What a `cascade` scanner runs (docs/policy.md): ROUTE (default) runs
+     * its first guard and the second only when the router says so; FIRST
+     * and SECOND run only that guard (for measuring each alone: `warden
+     * eval`, `warden train-router`). Other scanners ignore it. */
+    wd_cascade_mode cascade;
 } wd_check_params;
 
-/* role input, no redaction, no deadline, no cancel flag, no context. */
+/* role input, no redaction, no deadline, no cancel flag, no context,
+ * cascades routed. */
 wd_check_params wd_check_params_default(void);
 
 /* Checks len bytes of UTF-8 text. params may be NULL (defaults).
@@ -316,6 +352,22 @@ double wd_verdict_micros(const wd_verdict *v);
  * from wd_guard_check_turns / _messages / _messages_all; -1 otherwise. */
 long wd_verdict_message_index(const wd_verdict *v);
 
+/* What the policy's `cascade` scanner did on the checked text (its first
+ * one, when a policy has several). first_score is NaN when the first guard
+ * did not run (WD_CASCADE_MODE_SECOND); second_ms is 0 when the second did
+ * not. */
+typedef struct wd_cascade_info {
+    bool   escalated;   /* the second guard ran and its scores were taken  */
+    float  first_score; /* the first guard's highest category score         */
+    double first_ms;    /* the first guard's own time                       */
+    double second_ms;   /* the second guard's own time (0: it did not run)  */
+} wd_cascade_info;
+
+/* True, with *out filled (out may be NULL), when a cascade scanner ran on
+ * the text v judged; false when none did (no cascade in the policy, or
+ * its role not checked). */
+bool wd_verdict_cascade(const wd_verdict *v, wd_cascade_info *out);
+
 /* Renders v as one line of JSON (no newline), shared by the CLI and the
  * HTTP server:
  *   {"unsafe":true,"action":"block","role":"input",
@@ -324,7 +376,9 @@ long wd_verdict_message_index(const wd_verdict *v);
  *    "hits":[{"scanner":"lexicon","rule":"...","category":"S9","score":0.95,
  *             "start":12,"end":40,"text":"...","depth":0}],
  *    "redacted":"..." (only when present), "error":"..." (only when present),
- *    "message_index":3 (only when checked through a conversation)}
+ *    "message_index":3 (only when checked through a conversation),
+ *    "cascade":{"escalated":true,"decided_by":"second","first_score":0.41,
+ *               "first_ms":0.02,"second_ms":35.1} (only when a cascade scanner ran)}
  * On success *out is a malloc'd NUL-terminated string the caller frees with
  * free(); on failure *out = NULL. */
 wd_status wd_verdict_to_json(const wd_verdict *v, char **out);

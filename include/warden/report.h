@@ -13,6 +13,7 @@
 
 #include "warden/base.h"
 #include "warden/metrics.h"
+#include "warden/router.h"
 #include "warden/scorecard.h"
 
 #ifdef __cplusplus
@@ -47,6 +48,24 @@ typedef struct wd_report {
     size_t                    n_attacks;
     const wd_scorecard_result *scorecard; /* the "Risk scorecard" section; NULL: none */
 } wd_report;
+
+/* A guard cascade measured on an evaluation's clean items (warden/router.h,
+ * eval/cascade_eval.c): each guard alone, the cascade with its router's
+ * band, and the best band at each share escalated. */
+typedef struct wd_report_cascade {
+    size_t           n;              /* labelled items                           */
+    wd_cascade_point first, second;  /* each guard alone (share 0 and 1)          */
+    wd_cascade_point cascade;        /* with the router's band                    */
+    const wd_cascade_point *curve;   /* best band escalating at most shares[k]    */
+    const wd_cascade_point *centered;/* the band around 0.5 at shares[k] (wd_cascade_curve_centered); may be NULL */
+    const double    *shares;         /* n_curve shares asked for, ascending        */
+    size_t           n_curve;
+} wd_report_cascade;
+
+/* The report's "Cascade" section (a <section> with its heading, two SVG
+ * plots - F1 and mean latency against share escalated - and the tables)
+ * as a malloc'd string (*out, caller frees); it uses the page's CSS. */
+wd_status wd_report_cascade_html(const wd_report_cascade *c, char **out);
 
 /* Renders the report as HTML into a malloc'd NUL-terminated string (*out,
  * caller frees). WD_ERR_INVALID_ARG without a summary. */

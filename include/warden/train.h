@@ -14,6 +14,9 @@
 #include <stdint.h>
 
 #include "warden/base.h"
+#include "warden/dataset.h"
+#include "warden/guard.h"
+#include "warden/router.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -312,6 +315,75 @@ wd_status wd_privacy_epsilon(double noise, double sample_rate, uint64_t steps, d
  * noise). *noise is 0 on failure. */
 wd_status wd_privacy_noise_for_epsilon(double target_eps, double sample_rate, uint64_t steps, double delta,
                                        double *noise);
+
+/* ==== A cascade's router (train/router_train.c) =========================== */
+
+/* Labelled texts to learn a cascade's router on (owned: free with
+ * wd_router_data_free). */
+typedef struct wd_router_data {
+    char  **texts;
+    size_t *lens;
+    bool   *harmful;
+    size_t  n;
+    char    desc[512]; /* what they are, recorded in router.json */
+} wd_router_data;
+
+/* The validation split of the public datasets under data_dir (the split
+ * the built-in classifier never trained on: wd_textclf_dataset_load, then
+ * wd_textclf_dataset_split with the classifier's default seed), examples
+ * with a known harmful/benign label, at most limit of them (0 = all) drawn
+ * without replacement with seed. Returns WD_OK, or the loader's error;
+ * WD_ERR_NOT_FOUND when no example has a label. */
+wd_status wd_router_data_from_dir(const char *data_dir, size_t limit, uint64_t seed, wd_router_data *out);
+/* The labelled items of n_files files (paths[f] read with params[f],
+ * warden/dataset.h; items with an unknown label skipped), at most limit of
+ * them (0 = all) drawn with seed. */
+wd_status wd_router_data_from_files(const char *const *paths, const wd_dataset_params *params, size_t n_files,
+                                    size_t limit, uint64_t seed, wd_router_data *out);
+/* Frees what d holds and empties it; NULL is a no-op. */
+void wd_router_data_free(wd_router_data *d);
+
+typedef struct wd_router_train_params {
+    wd_router_method method;  /* THRESHOLD (default); MLP is refused: WD_ERR_UNSUPPORTED    */
+    double      target_share; /* most texts escalated, as a share (default 0.2)            */
+    wd_role     role;         /* the role the texts are checked as (default input)          */
+    size_t      batch;        /* texts per wd_guard_check_batch (default 16)                */
+    /* The second guard's verdicts, kept between runs (it is the slow one): a
+     * JSONL file of (text hash, flag, score, times), appended as batches
+     * finish; NULL = none. second_id names the second guard (its policy
+     * node, or a hash of the policy file): a cache made for another id or
+     * role is an error naming the file. */
+    const char *cache_path;
+    const char *second_id;
+    void (*progress)(void *user, size_t done, size_t total);
+    void *progress_user;
+} wd_router_train_params;
+
+wd_router_train_params wd_router_train_params_default(void);
+
+/* A second_id for the cache: "node:" + second_node when given, else
+ * "policy:" + the FNV-1a 64 hash of the policy file's bytes (a policy
+ * edited since the cache was made gets a new id), into buf (cap bytes).
+ * Returns WD_OK, or the file's read error. */
+wd_status wd_router_cache_id(const char *policy_path, const char *second_node, char *buf, size_t cap);
+
+/* What the training saw, besides the router. */
+typedef struct wd_router_train_stats {
+    size_t n, n_harmful, n_cached; /* texts; harmful ones; second verdicts from the cache */
+    double first_ms, second_ms;    /* mean time per text of each guard alone           */
+} wd_router_train_stats;
+
+/* Learns the router of g's cascade scanner (a policy with a `type:
+ * cascade` scanner, its router ignored) on d: checks every text with the
+ * first guard alone and with the second alone (WD_CASCADE_MODE_FIRST /
+ * _SECOND), then picks the band of best F1 escalating at most
+ * target_share of the texts (wd_cascade_band_search). *out gets the band,
+ * the target, the validation figures and d->desc; stats may be NULL.
+ * Returns WD_OK; WD_ERR_INVALID_ARG when g has no cascade scanner or d is
+ * empty; WD_ERR_UNSUPPORTED for the MLP method; a check's or the cache's
+ * error (message in wd_last_error()). */
+wd_status wd_router_train(wd_guard *g, const wd_router_data *d, const wd_router_train_params *p, wd_router *out,
+                          wd_router_train_stats *stats);
 
 #ifdef __cplusplus
 }

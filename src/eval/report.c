@@ -25,6 +25,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/strbuf.h"
+#include "eval/report_internal.h"
 #include "eval/scorecard_internal.h"
 
 #define MAX_POINTS 1500
@@ -608,5 +609,172 @@ wd_status wd_report_write_html(const wd_report *r, const char *path) {
     if (st) return st;
     st = wd__file_write_atomic(path, html, strlen(html));
     free(html);
+    return st;
+}
+
+/* ==== the cascade section ================================================= */
+
+/* One of the cascade's plots: y (F1 or latency) of the best band and of
+ * the band around 0.5 against the share escalated, each guard alone
+ * dashed, the router's band a ring. */
+static void plot_cascade(wd__strbuf *b, const wd_report_cascade *c, bool latency) {
+    plot_open(b, latency ? "mean latency against share escalated" : "F1 against share escalated");
+    size_t n = c->n_curve;
+    double top = 1;
+    if (latency) {
+        top = fmax(c->first.mean_ms, c->second.mean_ms);
+        for (size_t i = 0; i < n; i++) {
+            top = fmax(top, c->curve[i].mean_ms);
+            if (c->centered) top = fmax(top, c->centered[i].mean_ms);
+        }
+        if (!(top > 0) || !isfinite(top)) top = 1;
+        double step = pow(10, floor(log10(top)));
+        top = ceil(top * 1.05 / step) * step; /* a round top tick */
+    }
+    double bottom = 0;
+    if (!latency) { /* F1 from a round tenth under the lowest value shown: the differences are small */
+        double lo = fmin(c->first.f1, c->second.f1);
+        for (size_t i = 0; i < n; i++) {
+            lo = fmin(lo, c->curve[i].f1);
+            if (c->centered) lo = fmin(lo, c->centered[i].f1);
+        }
+        if (isfinite(lo)) bottom = fmax(0, floor(lo * 10 - 1e-9) / 10);
+        if (bottom > 0.9) bottom = 0.9;
+    }
+    frame f = {0, 1, bottom, top};
+    plot_axes(b, &f, 5, 5, "share of texts escalated to the second guard", latency ? "mean latency per text (ms)" : "F1",
+              1, 0);
+    double *x = malloc((n ? n : 1) * 2 * sizeof *x);
+    if (!x) {
+        b->oom = true;
+        return;
+    }
+    static const char *const nm[] = {"best band", "near 0.5", "first", "second", "router"};
+    static const char *const cl[] = {C_ACC, "#495057", C_BEN, C_HARM, C_GREEN};
+    const wd_cascade_point *alone[2] = {&c->first, &c->second};
+    for (int k = 0; k < 2; k++) {
+        double xs[2] = {0, 1}, ys[2];
+        ys[0] = ys[1] = latency ? alone[k]->mean_ms : alone[k]->f1;
+        polyline(b, &f, xs, ys, 2, cl[2 + k], 0, "6 4");
+    }
+    const wd_cascade_point *curves[2] = {c->curve, c->centered};
+    for (int k = 0; k < 2; k++) {
+        if (!curves[k]) continue;
+        for (size_t i = 0; i < n; i++) {
+            x[i] = curves[k][i].share;
+            x[n + i] = latency ? curves[k][i].mean_ms : curves[k][i].f1;
+        }
+        polyline(b, &f, x, x + n, n, cl[k], 0, k ? "2 3" : NULL);
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(x[i]) && isfinite(x[n + i]))
+                wd__strbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>", px(&f, x[i]),
+                                  py(&f, x[n + i]), cl[k]);
+    }
+    double ry = latency ? c->cascade.mean_ms : c->cascade.f1;
+    if (isfinite(c->cascade.share) && isfinite(ry))
+        wd__strbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5.5\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\"/>",
+                          px(&f, c->cascade.share), py(&f, ry), cl[4]);
+    free(x);
+    legend(b, nm, cl, 5, 1);
+    wd__strbuf_puts(b, "</svg>");
+}
+
+/* The cells band, F1, escalated and latency of p. */
+static void cascade_cells(wd__strbuf *b, const wd_cascade_point *p) {
+    wd__strbuf_puts(b, "<td>");
+    if (p->high > p->low) wd__strbuf_printf(b, "[%.4g, %.4g)", p->low, p->high);
+    else wd__strbuf_puts(b, "none");
+    wd__strbuf_puts(b, "</td><td>");
+    num3(b, p->f1);
+    wd__strbuf_puts(b, "</td><td>");
+    pct(b, p->share);
+    wd__strbuf_puts(b, "</td><td>");
+    ms(b, p->mean_ms);
+    wd__strbuf_puts(b, "</td>");
+}
+
+static void cascade_row(wd__strbuf *b, const char *name, const wd_cascade_point *p, bool band) {
+    wd__strbuf_puts(b, "<tr><td>");
+    wd__strbuf_puts_html(b, name);
+    if (band && p->high > p->low) wd__strbuf_printf(b, " [%.4g, %.4g)", p->low, p->high);
+    wd__strbuf_puts(b, "</td><td>");
+    num3(b, p->f1);
+    wd__strbuf_puts(b, "</td><td>");
+    pct(b, p->precision);
+    wd__strbuf_puts(b, "</td><td>");
+    pct(b, p->recall);
+    wd__strbuf_puts(b, "</td><td>");
+    pct(b, p->share);
+    wd__strbuf_puts(b, "</td><td>");
+    ms(b, p->mean_ms);
+    wd__strbuf_puts(b, "</td></tr>");
+}
+
+wd_status wd_report_cascade_html(const wd_report_cascade *c, char **out) {
+    if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_report_cascade_html: out is NULL");
+    *out = NULL;
+    if (!c || (c->n_curve && (!c->curve || !c->shares)))
+        return wd__fail(WD_ERR_INVALID_ARG, "wd_report_cascade_html: no cascade");
+    wd__strbuf b = {0};
+    wd__strbuf_printf(&b, "<section id=\"cascade\"><h2>Cascade</h2><p class=\"meta\">%zu labelled clean items, each "
+                          "checked by the first guard alone and by the second alone; the cascade takes the second's "
+                          "verdict when the first's score falls in the band. Latency: the first guard's time, plus "
+                          "the second's when escalated.</p>",
+                      c->n);
+    wd__strbuf_puts(&b, "<div class=\"tbl\"><table><tr><th>guard</th><th>F1</th><th>precision</th><th>recall</th>"
+                        "<th>escalated</th><th>mean latency</th></tr>");
+    cascade_row(&b, "first guard alone", &c->first, false);
+    cascade_row(&b, "second guard alone", &c->second, false);
+    cascade_row(&b, "cascade, router band", &c->cascade, true);
+    wd__strbuf_puts(&b, "</table></div><div class=\"grid2\" style=\"margin-top:16px\"><div class=\"card\"><h3>F1 "
+                        "against share escalated</h3>");
+    plot_cascade(&b, c, false);
+    wd__strbuf_puts(&b, "<p>Best band: for each share, the band of best F1 escalating at most that share, chosen on "
+                        "these items (an upper bound for a router trained elsewhere). Near 0.5: the band around "
+                        "the first guard's threshold, chosen without the labels. Ring: the router's band.</p></div>"
+                        "<div class=\"card\"><h3>Mean latency against share escalated</h3>");
+    plot_cascade(&b, c, true);
+    wd__strbuf_puts(&b, "<p>Mean time per text of the same bands.</p></div></div>");
+    wd__strbuf_puts(&b, "<div class=\"tbl\"><table><tr><th rowspan=\"2\">at most escalated</th>"
+                        "<th colspan=\"4\">best band</th><th colspan=\"4\">band near 0.5</th></tr><tr>"
+                        "<th>band</th><th>F1</th><th>escalated</th><th>mean latency</th>"
+                        "<th>band</th><th>F1</th><th>escalated</th><th>mean latency</th></tr>");
+    for (size_t i = 0; i < c->n_curve; i++) {
+        wd__strbuf_puts(&b, "<tr><td>");
+        pct(&b, c->shares[i]);
+        wd__strbuf_puts(&b, "</td>");
+        cascade_cells(&b, &c->curve[i]);
+        if (c->centered) cascade_cells(&b, &c->centered[i]);
+        else wd__strbuf_puts(&b, "<td></td><td></td><td></td><td></td>");
+        wd__strbuf_puts(&b, "</tr>");
+    }
+    wd__strbuf_puts(&b, "</table></div></section>\n");
+    if (!(*out = wd__strbuf_take(&b, NULL))) return wd__fail(WD_ERR_NOMEM, "report: out of memory");
+    return WD_OK;
+}
+
+/* ==== sections added after the run ======================================== */
+
+wd_status wd__report_insert_section(const char *path, const char *section) {
+    char *page = NULL;
+    size_t len = 0;
+    wd_status st = wd__file_read(path, (size_t)1 << 32, &page, &len);
+    if (st != WD_OK) return st;
+    char *at = NULL;
+    for (const char *p = page; (p = strstr(p, "</main>")); p++) at = (char *)p;
+    if (!at)
+        for (const char *p = page; (p = strstr(p, "</body>")); p++) at = (char *)p;
+    size_t pre = at ? (size_t)(at - page) : len, sl = strlen(section);
+    char *out = malloc(len + sl + 1);
+    if (!out) {
+        free(page);
+        return wd__fail(WD_ERR_NOMEM, "report: out of memory");
+    }
+    memcpy(out, page, pre);
+    memcpy(out + pre, section, sl);
+    memcpy(out + pre + sl, page + pre, len - pre);
+    st = wd__file_write_atomic(path, out, len + sl);
+    free(out);
+    free(page);
     return st;
 }

@@ -22,6 +22,7 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "eval/report_internal.h"
 #include "explain/explain_internal.h"
 #include "warden/json.h"
 
@@ -102,31 +103,6 @@ static void free_items(err_item *a, size_t n) {
     free(a);
 }
 
-/* Inserts section into the page at path (before </main>, else </body>, else at the end). */
-static wd_status insert_section(const char *path, const char *section) {
-    char *page = NULL;
-    size_t len = 0;
-    wd_status st = wd__file_read(path, RESULTS_MAX, &page, &len);
-    if (st != WD_OK) return st;
-    char *at = NULL;
-    for (const char *tag = "</main>", *p = page; (p = strstr(p, tag)); p++) at = (char *)p;
-    if (!at)
-        for (const char *tag = "</body>", *p = page; (p = strstr(p, tag)); p++) at = (char *)p;
-    size_t pre = at ? (size_t)(at - page) : len, sl = strlen(section);
-    char *out = malloc(len + sl + 1);
-    if (!out) {
-        free(page);
-        return wd__fail(WD_ERR_NOMEM, "explain: out of memory");
-    }
-    memcpy(out, page, pre);
-    memcpy(out + pre, section, sl);
-    memcpy(out + pre + sl, page + pre, len - pre);
-    st = wd__file_write_atomic(path, out, len + sl);
-    free(out);
-    free(page);
-    return st;
-}
-
 wd_status wd_explain_eval_errors(const char *out_dir, size_t n_worst, wd_eval_scorer scorer, void *user,
                                  const wd_explain_params *params, size_t *n_done) {
     if (n_done) *n_done = 0;
@@ -199,7 +175,7 @@ wd_status wd_explain_eval_errors(const char *out_dir, size_t n_worst, wd_eval_sc
         else section = wd__strbuf_take(&b, NULL);
         wd__strbuf_free(&b);
     }
-    if (st == WD_OK && wd__path_exists(rep)) st = insert_section(rep, section);
+    if (st == WD_OK && wd__path_exists(rep)) st = wd__report_insert_section(rep, section);
     if (st == WD_OK && n_done) *n_done = n_ex;
     for (size_t k = 0; ex && k < n_ex; k++) wd_explanation_free(ex[k]);
     free(ex);

@@ -102,6 +102,8 @@ struct wd_verdict {
     char      *error;
     double     micros;
     long       msg_index; /* the judged message of a conversation, or -1 */
+    bool       cascaded;  /* a cascade scanner ran on the text: cascade says what it did */
+    wd_cascade_info cascade;
 };
 /* ==== new / free ========================================================= */
 
@@ -112,6 +114,7 @@ wd_status wd__guard_new(const char *name, const wd_guard_params *params, wd_guar
     pthread_mutex_init(&g->lock, NULL);
     wd_guard_params p = params ? *params : wd_guard_params_default();
     g->n_threads = p.n_threads < 1 ? 1 : p.n_threads > 256 ? 256 : p.n_threads;
+    g->cascade_untrained = p.cascade_untrained;
     if (name && !(g->name = strdup(name))) {
         wd_guard_free(g);
         return wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -271,6 +274,7 @@ typedef struct run_ctx {
     bool           ciphered; /* text is a cipher variant: no cipher of it is tried again */
     const wd_chat_message *context; /* the turns before the text (model judges read them) */
     size_t         n_context;
+    wd_cascade_mode cascade;
 } run_ctx;
 
 static void run_text(run_ctx *rc, const char *text, size_t len);
@@ -337,7 +341,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     }
     wd__scan_input in = {.orig = text, .orig_len = len, .norm = nm, .role = rc->role, .depth = rc->depth,
                         .stop = rc->stop, .ciphered = whole_cipher, .context = rc->context,
-                        .n_context = rc->n_context};
+                        .n_context = rc->n_context, .cascade = rc->cascade};
     for (size_t i = 0; i < g->n_sc; i++) {
         if (rc->stop && (st = wd__scan_stop_poll(rc->stop)) != WD_OK) {
             rc->st = st;
@@ -348,6 +352,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         wd__scan_result *r = &w->res;
         memset(r->score, 0, sizeof r->score);
         r->n_hits = 0;
+        r->cascaded = false;
         wd__err serr;
         serr.status = WD_OK;
         serr.msg[0] = '\0';
@@ -359,6 +364,10 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             }
             verdict_error(v, "scanner '%s' failed: %s", s->name, serr.msg[0] ? serr.msg : wd_status_str(st));
             continue;
+        }
+        if (r->cascaded && rc->depth == 0 && !v->cascaded) {
+            v->cascaded = true;
+            v->cascade = r->cascade;
         }
         for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
             float sc = r->score[c] * s->weight;
@@ -472,7 +481,8 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
         verdict_error(v, "text is %zu bytes, above the policy's max_bytes (%zu): not checked", len, g->max_bytes);
     } else {
         run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK,
-                      p->deadline_ns || p->cancel ? &stop : NULL, false, p->context, p->n_context};
+                      p->deadline_ns || p->cancel ? &stop : NULL, false, p->context, p->n_context,
+                      p->cascade};
         run_text(&rc, text ? text : "", len);
         st = rc.st;
     }
@@ -689,6 +699,11 @@ const char *wd_verdict_redacted(const wd_verdict *v, size_t *len) {
 const char *wd_verdict_error(const wd_verdict *v) { return v ? v->error : NULL; }
 double wd_verdict_micros(const wd_verdict *v) { return v ? v->micros : 0; }
 long wd_verdict_message_index(const wd_verdict *v) { return v ? v->msg_index : -1; }
+bool wd_verdict_cascade(const wd_verdict *v, wd_cascade_info *out) {
+    if (!v || !v->cascaded) return false;
+    if (out) *out = v->cascade;
+    return true;
+}
 
 /* ==== JSON =============================================================== */
 
@@ -735,6 +750,16 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
     if (v->error) cJSON_AddStringToObject(o, "error", v->error);
     else cJSON_AddNullToObject(o, "error");
     if (v->msg_index >= 0) cJSON_AddNumberToObject(o, "message_index", (double)v->msg_index);
+    if (v->cascaded) {
+        const wd_cascade_info *ci = &v->cascade;
+        cJSON *e = cJSON_AddObjectToObject(o, "cascade");
+        cJSON_AddBoolToObject(e, "escalated", ci->escalated);
+        cJSON_AddStringToObject(e, "decided_by", ci->escalated ? "second" : "first");
+        if (ci->first_score == ci->first_score) cJSON_AddNumberToObject(e, "first_score", round4(ci->first_score));
+        else cJSON_AddNullToObject(e, "first_score");
+        cJSON_AddNumberToObject(e, "first_ms", (double)(long)(ci->first_ms * 1000.0 + 0.5) / 1000.0);
+        cJSON_AddNumberToObject(e, "second_ms", (double)(long)(ci->second_ms * 1000.0 + 0.5) / 1000.0);
+    }
     char *s = wd__json_print(o, false);
     cJSON_Delete(o);
     if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");

@@ -53,6 +53,7 @@ struct wd_guard {
     int               decode_depth;
     size_t            decode_min;
     int               n_threads;
+    bool              cascade_untrained; /* wd_guard_params.cascade_untrained */
     pthread_mutex_t   lock;
     struct wd__guard_work *free_work;
 };

@@ -176,7 +176,7 @@ static wd_status parse_scanners(wd_guard *g, const wd__pnode *root, wd__err *err
         return wd__pn_error(list, err, WD_ERR_FORMAT, "scanners", "expected a non-empty list of {type: ..}");
     g->sc = calloc(list->n, sizeof *g->sc);
     if (!g->sc) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-    wd__scanner_env env = {root->file, root->dir};
+    wd__scanner_env env = {root->file, root->dir, g->cascade_untrained};
     for (size_t i = 0; i < list->n; i++) {
         const wd__pnode *n = list->items[i];
         if (n->kind != WD_PN_MAP) return wd__pn_error(n, err, WD_ERR_FORMAT, "scanners", "each scanner is a mapping with a type");

@@ -17,6 +17,7 @@ extern const wd__scanner_vt wd__scanner_injection;
 extern const wd__scanner_vt wd__scanner_llm_judge;
 extern const wd__scanner_vt wd__scanner_encoder_classifier;
 extern const wd__scanner_vt wd__scanner_classifier;
+extern const wd__scanner_vt wd__scanner_cascade;
 
 static const wd__scanner_vt *const types[] = {
     &wd__scanner_lexicon,
@@ -26,6 +27,7 @@ static const wd__scanner_vt *const types[] = {
     &wd__scanner_llm_judge,
     &wd__scanner_encoder_classifier,
     &wd__scanner_classifier,
+    &wd__scanner_cascade,
 };
 
 const wd__scanner_vt *wd__scanner_find(const char *type) {

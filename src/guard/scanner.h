@@ -53,6 +53,10 @@ typedef struct wd__scan_result {
     float        score[WD_CATEGORY_COUNT]; /* in [0,1]; 0 = no evidence */
     wd__hit *hits;
     size_t       n_hits, cap_hits;
+    /* set by a cascade scanner only (scanners/cascade.c; the engine clears
+     * `cascaded` before each scan and copies `cascade` into the verdict) */
+    bool            cascaded;
+    wd_cascade_info cascade;
 } wd__scan_result;
 
 /* Appends a hit and raises score[category] to at least score. Returns
@@ -103,6 +107,7 @@ typedef struct wd__scan_input {
      * (a decoded payload is judged as the same turn read differently) */
     const wd_chat_message *context;
     size_t         n_context;
+    wd_cascade_mode cascade; /* wd_check_params.cascade: read by cascade scanners only */
 } wd__scan_input;
 
 /* WD_OK, or WD_ERR_CANCELLED / WD_ERR_TIMEOUT (guard/stop.h): a scanner
@@ -115,6 +120,7 @@ static inline wd_status wd__scan_poll(const wd__scan_input *in) {
 typedef struct wd__scanner_env {
     const char *policy_file; /* display name, for messages */
     const char *policy_dir;  /* where relative paths in the node resolve */
+    bool        cascade_untrained; /* wd_guard_params.cascade_untrained */
 } wd__scanner_env;
 
 typedef struct wd__scanner_vt {

@@ -78,6 +78,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_train_guard(int argc, char **argv);
+int cmd_train_router(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_score(int argc, char **argv);

@@ -125,6 +125,18 @@ static void print_headline(const char *out) {
     cJSON_Delete(m);
 }
 
+/* The cascade's lines: each guard alone and the router's band. */
+static void print_cascade(const wd_report_cascade *rc) {
+    const struct { const char *name; const wd_cascade_point *p; } row[] = {
+        {"first alone", &rc->first}, {"second alone", &rc->second}, {"cascade", &rc->cascade}};
+    for (size_t i = 0; i < 3; i++)
+        printf("  %-13s F1 %.3f  escalated %5.1f%%  mean latency %.3f ms\n", row[i].name, row[i].p->f1,
+               100 * row[i].p->share, row[i].p->mean_ms);
+    printf("  (cascade band [%g, %g); the F1/latency curve against share escalated: metrics.json \"cascade\", "
+           "report.html)\n",
+           rc->cascade.low, rc->cascade.high);
+}
+
 /* ==== command ============================================================= */
 
 static const char *const ROLES[] = {"input", "output", NULL};
@@ -227,8 +239,15 @@ static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard 
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
     wd_eval_outcome oc;
+    /* a policy with a cascade: both guards on every item, the router decides */
+    wd_eval_cascade ec = {.guard = gs->guard, .check = gs->check};
+    bool cascade = !o->certify && wd_guard_cascade_router(gs->guard, &ec.router);
     st = o->certify ? wd_eval_run(o->out, src, data->n_src, wd_eval_score_certify, cs, ep, &oc)
+         : cascade  ? wd_eval_run(o->out, src, data->n_src, wd_eval_score_cascade, &ec, ep, &oc)
                     : wd_eval_run(o->out, src, data->n_src, wd_eval_score_guard, gs, ep, &oc);
+    wd_report_cascade cas;
+    memset(&cas, 0, sizeof cas);
+    if (!st && cascade) st = wd_eval_cascade_report(o->out, &ec.router, &cas);
     sigaction(SIGINT, &old, NULL);
     if (pr.shown && !oc.complete) fputc('\n', stderr);
     if (st == WD_ERR_CANCELLED) {
@@ -259,6 +278,7 @@ static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard 
         printf("warden eval: %zu items x %zu (clean%s) = %zu checks (%zu resumed, %zu new)\n", oc.n_items,
                1 + n_kinds, n_kinds ? " + attacks" : "", oc.n_units, oc.n_resumed, oc.n_scored);
         print_headline(o->out);
+        if (cascade) print_cascade(&cas);
         char mpath[4096];
         snprintf(mpath, sizeof mpath, "%s/metrics.json", o->out);
         cli_scorecard_print(mpath);
@@ -287,6 +307,9 @@ static const cli_flag ROWS[] = {
              "                 calibration, per category, per file, latency, attacks,\n"
              "                 and the risk scorecard (a level per hazard category)\n"
              "  report.html    a self-contained page with the plots and tables\n"
+             "A policy with a cascade (type: cascade) is checked with each of its guards\n"
+             "alone; both files then also give each guard alone, the cascade with its\n"
+             "router, and F1 and latency against the share escalated.\n"
              "Rerunning with the same --out resumes: finished items are not redone.\n"
              "Ctrl-C stops after the current batch with every file valid.\n\n"
              "options:\n"),

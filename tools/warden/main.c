@@ -25,6 +25,7 @@ static const cli_command commands[] = {
     {"bench", cmd_bench, "prompt-processing and generation speed, load time and peak RSS of a model"},
     {"train", cmd_train, "fine-tune a decoder: sft, reward model, dpo (LoRA, frozen layers)"},
     {"train-guard", cmd_train_guard, "train / evaluate the built-in classifier"},
+    {"train-router", cmd_train_router, "learn when a guard cascade asks its second guard"},
     {"sample", cmd_sample, "rejection sampling: best of K responses by a reward model (data for sft)"},
     {"privacy", cmd_privacy, "epsilon of DP-SGD by the RDP accountant, or the noise for a target epsilon"},
     {"merge", cmd_merge, "merge checkpoints: linear, slerp, task-arithmetic, ties, dare (streamed)"},

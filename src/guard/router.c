@@ -1,0 +1,173 @@
+/*
+ * guard/router.c - a cascade's escalation rule (warden/router.h): the band
+ * [low, high) on the first guard's score, and router.json, the file
+ * `warden train-router` writes and the cascade scanner reads.
+ *
+ * Reading is strict: every field is checked for its type and range, and a
+ * message names the file and the field, so that a hand-edited router that
+ * would route nothing (low > high) or everything by mistake is refused.
+ */
+#include "warden/router.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/err.h"
+#include "base/file.h"
+#include "base/json.h"
+
+#define ROUTER_FORMAT "warden-router"
+#define ROUTER_VERSION 1
+
+wd_router wd_router_band(double low, double high) {
+    wd_router r;
+    memset(&r, 0, sizeof r);
+    r.method = WD_ROUTER_METHOD_THRESHOLD;
+    r.low = low;
+    r.high = high;
+    r.target_share = r.val_f1 = r.val_share = r.val_f1_first = r.val_f1_second = NAN;
+    return r;
+}
+
+bool wd_router_escalates(const wd_router *r, double first_score) {
+    return r && first_score >= r->low && first_score < r->high; /* false for NaN */
+}
+
+/* A number field in [lo, hi]; required or not (absent: *out unchanged). */
+static wd_status num_in(const cJSON *o, const char *where, const char *key, bool required, double lo,
+                        double hi, double *out) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!it || (!required && cJSON_IsNull(it))) { /* null: not recorded */
+        if (required) return wd__fail(WD_ERR_FORMAT, "%s: field '%s': missing", where, key);
+        return WD_OK;
+    }
+    if (!cJSON_IsNumber(it))
+        return wd__fail(WD_ERR_FORMAT, "%s: field '%s': expected a number, got %s", where, key,
+                        wd__json_type_name(it));
+    double v = it->valuedouble;
+    if (!(v >= lo && v <= hi))
+        return wd__fail(WD_ERR_FORMAT, "%s: field '%s': expected a number in [%g, %g], got %g", where, key, lo,
+                        hi, v);
+    *out = v;
+    return WD_OK;
+}
+
+static wd_status parse_validation(const cJSON *o, const char *where, wd_router *r) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "validation");
+    if (!v || cJSON_IsNull(v)) return WD_OK;
+    char w[600];
+    snprintf(w, sizeof w, "%s: validation", where);
+    if (!cJSON_IsObject(v))
+        return wd__fail(WD_ERR_FORMAT, "%s: field 'validation': expected an object, got %s", where,
+                        wd__json_type_name(v));
+    double n = 0;
+    wd_status st;
+    if ((st = num_in(v, w, "n", false, 0, 1e15, &n)) || (st = num_in(v, w, "f1", false, 0, 1, &r->val_f1)) ||
+        (st = num_in(v, w, "share", false, 0, 1, &r->val_share)) ||
+        (st = num_in(v, w, "f1_first", false, 0, 1, &r->val_f1_first)) ||
+        (st = num_in(v, w, "f1_second", false, 0, 1, &r->val_f1_second)))
+        return st;
+    r->n_val = (size_t)n;
+    return WD_OK;
+}
+
+wd_status wd_router_parse(const char *json, size_t len, const char *where, wd_router *out) {
+    if (!out || (!json && len)) return wd__fail(WD_ERR_INVALID_ARG, "wd_router_parse: NULL argument");
+    if (!where) where = "<router>";
+    wd_router r = wd_router_band(0, 0);
+    cJSON *o = wd__json_parse_strict(json ? json : "", len, where, 0, NULL);
+    if (!o) return WD_ERR_FORMAT;
+    wd_status st = WD_OK;
+    const char *format = NULL, *method = NULL, *data = NULL;
+    double version = 0;
+    if (!cJSON_IsObject(o)) {
+        st = wd__fail(WD_ERR_FORMAT, "%s: expected a JSON object, got %s", where, wd__json_type_name(o));
+        goto done;
+    }
+    if ((st = wd__json_str(o, where, "format", true, NULL, &format))) goto done;
+    if (strcmp(format, ROUTER_FORMAT)) {
+        st = wd__fail(WD_ERR_FORMAT, "%s: field 'format': expected \"%s\", got \"%s\"", where, ROUTER_FORMAT,
+                      format);
+        goto done;
+    }
+    if ((st = num_in(o, where, "version", true, 1, 1e9, &version))) goto done;
+    if (version != ROUTER_VERSION) {
+        st = wd__fail(WD_ERR_UNSUPPORTED, "%s: field 'version': %g is not supported (this build reads %d)", where,
+                      version, ROUTER_VERSION);
+        goto done;
+    }
+    if ((st = wd__json_str(o, where, "method", true, NULL, &method))) goto done;
+    if (!strcmp(method, "mlp")) {
+        st = wd__fail(WD_ERR_UNSUPPORTED,
+                      "%s: field 'method': \"mlp\" (SafeRoute's router) is not implemented in this build; "
+                      "train a \"threshold\" router",
+                      where);
+        goto done;
+    }
+    if (strcmp(method, "threshold")) {
+        st = wd__fail(WD_ERR_FORMAT, "%s: field 'method': expected \"threshold\", got \"%s\"", where, method);
+        goto done;
+    }
+    if ((st = num_in(o, where, "low", true, 0, 1, &r.low))) goto done;
+    if ((st = num_in(o, where, "high", true, r.low, 2, &r.high))) goto done;
+    if ((st = num_in(o, where, "target_share", false, 0, 1, &r.target_share))) goto done;
+    if ((st = parse_validation(o, where, &r))) goto done;
+    if ((st = wd__json_str(o, where, "data", false, "", &data))) goto done;
+    snprintf(r.data, sizeof r.data, "%s", data);
+    *out = r;
+done:
+    cJSON_Delete(o);
+    return st;
+}
+
+wd_status wd_router_read(const char *path, wd_router *out) {
+    if (!path || !out) return wd__fail(WD_ERR_INVALID_ARG, "wd_router_read: NULL argument");
+    char *text = NULL;
+    size_t len = 0;
+    wd_status st = wd__file_read(path, 1u << 20, &text, &len);
+    if (st) return st;
+    st = wd_router_parse(text, len, path, out);
+    free(text);
+    return st;
+}
+
+static void add_num(cJSON *o, const char *key, double v) {
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+wd_status wd_router_write(const wd_router *r, const char *path) {
+    if (!r || !path) return wd__fail(WD_ERR_INVALID_ARG, "wd_router_write: NULL argument");
+    if (r->method != WD_ROUTER_METHOD_THRESHOLD)
+        return wd__fail(WD_ERR_UNSUPPORTED, "wd_router_write: only the threshold method is implemented");
+    if (!(r->low >= 0 && r->low <= 1 && r->high >= r->low && r->high <= 2))
+        return wd__fail(WD_ERR_INVALID_ARG, "wd_router_write: band [%g, %g) outside 0 <= low <= high <= 2", r->low,
+                        r->high);
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    cJSON_AddStringToObject(o, "format", ROUTER_FORMAT);
+    cJSON_AddNumberToObject(o, "version", ROUTER_VERSION);
+    cJSON_AddStringToObject(o, "method", "threshold");
+    cJSON_AddNumberToObject(o, "low", r->low);
+    cJSON_AddNumberToObject(o, "high", r->high);
+    add_num(o, "target_share", r->target_share);
+    cJSON *v = cJSON_AddObjectToObject(o, "validation");
+    cJSON_AddNumberToObject(v, "n", (double)r->n_val);
+    add_num(v, "f1", r->val_f1);
+    add_num(v, "share", r->val_share);
+    add_num(v, "f1_first", r->val_f1_first);
+    add_num(v, "f1_second", r->val_f1_second);
+    cJSON_AddStringToObject(o, "data", r->data);
+    char *txt = wd__json_print(o, true);
+    cJSON_Delete(o);
+    if (!txt) return wd__fail(WD_ERR_NOMEM, "out of memory");
+    size_t n = strlen(txt);
+    txt[n] = '\n'; /* the NUL becomes the file's last newline */
+    wd_status st = wd__file_write_atomic(path, txt, n + 1);
+    free(txt);
+    return st;
+}

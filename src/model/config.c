@@ -39,9 +39,9 @@ static const struct {
     [WD_MODEL_TYPE_BERT] = {"bert", WD_MODEL_FAMILY_ENCODER, true},
     [WD_MODEL_TYPE_ROBERTA] = {"roberta", WD_MODEL_FAMILY_ENCODER, true},
     [WD_MODEL_TYPE_DISTILBERT] = {"distilbert", WD_MODEL_FAMILY_ENCODER, true},
-    [WD_MODEL_TYPE_QWEN3] = {"qwen3", WD_MODEL_FAMILY_DECODER, false},
-    [WD_MODEL_TYPE_PHI3] = {"phi3", WD_MODEL_FAMILY_DECODER, false},
-    [WD_MODEL_TYPE_GRANITE] = {"granite", WD_MODEL_FAMILY_DECODER, false},
+    [WD_MODEL_TYPE_QWEN3] = {"qwen3", WD_MODEL_FAMILY_DECODER, true},
+    [WD_MODEL_TYPE_PHI3] = {"phi3", WD_MODEL_FAMILY_DECODER, true},
+    [WD_MODEL_TYPE_GRANITE] = {"granite", WD_MODEL_FAMILY_DECODER, true},
     [WD_MODEL_TYPE_GEMMA2] = {"gemma2", WD_MODEL_FAMILY_DECODER, false},
     [WD_MODEL_TYPE_GEMMA3] = {"gemma3_text", WD_MODEL_FAMILY_DECODER, false},
     [WD_MODEL_TYPE_DEBERTA_V2] = {"deberta-v2", WD_MODEL_FAMILY_ENCODER, false},
@@ -67,6 +67,8 @@ void wd_model_config_free(wd_model_config *cfg) {
     if (cfg->id2label)
         for (int64_t i = 0; i < cfg->num_labels; i++) free(cfg->id2label[i]);
     free(cfg->id2label);
+    free(cfg->longrope.short_factor);
+    free(cfg->longrope.long_factor);
     free(cfg);
 }
 
@@ -115,6 +117,7 @@ static wd_status parse_rope_scaling(wd_model_config *c, const cJSON *root, const
     TRY(wd__json_str(rs, w2, "rope_type", false, NULL, &type));
     if (!type) TRY(wd__json_str(rs, w2, "type", true, NULL, &type));
     if (!strcmp(type, "default")) return WD_OK;
+    if (c->type == WD_MODEL_TYPE_PHI3 && wd__phi3_is_longrope(type)) return WD_OK; /* phi3.c */
     if (!strcmp(type, "linear")) c->rope_scaling.type = WD_ROPE_SCALING_LINEAR;
     else if (!strcmp(type, "dynamic")) c->rope_scaling.type = WD_ROPE_SCALING_DYNAMIC;
     else if (!strcmp(type, "llama3")) c->rope_scaling.type = WD_ROPE_SCALING_LLAMA3;
@@ -313,7 +316,9 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
         return wd__fail(WD_ERR_FORMAT, "%s: field 'head_dim': encoders need head_dim * %s == %s",
                         where, f_head, f_hidden);
 
-    static const int64_t def_max_pos[] = {2048, 4096 * 32, 32768, 512, 512, 512};
+    static const int64_t def_max_pos[WD_MODEL_TYPE_COUNT] = {
+        2048, 4096 * 32, 32768, 512, 512, 512,
+        [WD_MODEL_TYPE_QWEN3] = 32768, [WD_MODEL_TYPE_PHI3] = 4096, [WD_MODEL_TYPE_GRANITE] = 2048};
     TRY(wd__json_int(root, where, "max_position_embeddings", false, def_max_pos[c->type],
                      &c->max_position_embeddings));
     TRY(positive(where, "max_position_embeddings", c->max_position_embeddings));
@@ -391,12 +396,25 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     }
 
     /* special tokens */
-    static const int64_t def_pad[] = {-1, -1, -1, 0, 1, 0};
-    static const int64_t def_bos[] = {1, 1, -1, -1, 0, -1};
-    static const int64_t def_eos[] = {2, 2, -1, -1, 2, -1};
+    static const int64_t def_pad[WD_MODEL_TYPE_COUNT] = {
+        -1, -1, -1, 0, 1, 0,
+        [WD_MODEL_TYPE_QWEN3] = -1, [WD_MODEL_TYPE_PHI3] = 32000, [WD_MODEL_TYPE_GRANITE] = -1};
+    static const int64_t def_bos[WD_MODEL_TYPE_COUNT] = {
+        1, 1, -1, -1, 0, -1,
+        [WD_MODEL_TYPE_QWEN3] = -1, [WD_MODEL_TYPE_PHI3] = 1, [WD_MODEL_TYPE_GRANITE] = 1};
+    static const int64_t def_eos[WD_MODEL_TYPE_COUNT] = {
+        2, 2, -1, -1, 2, -1,
+        [WD_MODEL_TYPE_QWEN3] = -1, [WD_MODEL_TYPE_PHI3] = 32000, [WD_MODEL_TYPE_GRANITE] = 2};
     TRY(wd__json_int(root, where, "pad_token_id", false, def_pad[c->type], &c->pad_token_id));
     TRY(wd__json_int(root, where, "bos_token_id", false, def_bos[c->type], &c->bos_token_id));
     TRY(parse_eos(c, root, where, def_eos[c->type]));
+
+    /* what qwen3, phi3 and granite add (their files); 1 = no effect */
+    c->partial_rotary_factor = c->embedding_multiplier = c->residual_multiplier = 1.0;
+    c->logits_scaling = 1.0;
+    if (c->type == WD_MODEL_TYPE_QWEN3) TRY(wd__qwen3_config(c, root, where));
+    if (c->type == WD_MODEL_TYPE_PHI3) TRY(wd__phi3_config(c, root, where));
+    if (c->type == WD_MODEL_TYPE_GRANITE) TRY(wd__granite_config(c, root, where));
 
     return parse_labels(c, root, where);
 }

@@ -61,6 +61,33 @@ struct wd_model_config {
     int64_t num_labels;   /* len(id2label) when given, else num_labels, else 2 */
     char  **id2label;     /* num_labels names, index = class id; owned by the struct */
     char    problem_type[48]; /* "" when absent */
+
+    /* qwen3 / phi3 / granite (qwen3.c, phi3.c, granite.c read them) */
+    bool   qk_norm;               /* qwen3: RMSNorm over each head's q and k, before rope */
+    bool   fused_qkv;             /* phi3: qkv_proj (q|k|v rows), gate_up_proj (gate|up)  */
+    double partial_rotary_factor; /* phi3: rope on the first int(D * f) dims (1 = all)    */
+    struct {
+        bool    on;               /* phi3 rope_scaling "longrope" (alias "su", "yarn")    */
+        float  *short_factor;     /* (R/2), owned; divides each frequency               */
+        float  *long_factor;      /* (R/2), owned; read for its length only (see phi3.c) */
+        int64_t original_max_position_embeddings;
+        double  attention_factor; /* scales cos and sin                                  */
+    } longrope;
+    double embedding_multiplier;  /* granite: embeddings scaled (1 elsewhere)           */
+    double attention_multiplier;  /* granite: the softmax scale (others: 1/sqrt(D))   */
+    double residual_multiplier;   /* granite: each block's output scaled (1 elsewhere)  */
+    double logits_scaling;        /* granite: logits divided by it (1 elsewhere)        */
 };
+
+/* qwen3.c, phi3.c, granite.c: the fields config.json gives their model_type
+ * beyond the common ones, read after them (and their class defaults where
+ * the common reader's differ). Each returns WD_OK or the error of
+ * wd_model_config_parse, naming where and the field. */
+struct cJSON;
+wd_status wd__qwen3_config(wd_model_config *c, const struct cJSON *root, const char *where);
+wd_status wd__phi3_config(wd_model_config *c, const struct cJSON *root, const char *where);
+wd_status wd__granite_config(wd_model_config *c, const struct cJSON *root, const char *where);
+/* phi3.c: true for the rope_scaling types Phi3Config maps to longrope. */
+bool wd__phi3_is_longrope(const char *type);
 
 #endif /* WD_MODEL_CONFIG_INTERNAL_H */

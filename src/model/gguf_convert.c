@@ -441,6 +441,10 @@ static wd_status from_folder(conv *c, const char *in) {
                       "qwen2) can be written as GGUF", in, cfg->model_type);
         goto out;
     }
+    if ((rc = wd__require_llama_layout(NULL, cfg, "writing GGUF"))) {
+        wd__err_prefix(rc, "%s", in);
+        goto out;
+    }
     if (strstr(cfg->architecture, "ForSequenceClassification")) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: %s (a reward model / sequence classifier) has no "
                       "GGUF form: only causal LMs are written", in, cfg->architecture);

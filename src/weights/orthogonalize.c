@@ -82,7 +82,13 @@ wd_status wd_steer_ablate(const char *model, const char *path, int layer, bool a
     if (rc) return rc;
     size_t L = (size_t)wd_model_config_n_layer(cfg), C = (size_t)wd_model_config_hidden_size(cfg);
     bool tied = wd_model_config_tie_word_embeddings(cfg);
+    /* granite scales embeddings by embedding_multiplier: the component an
+     * embedding row keeps is not the stream's */
+    bool granite = wd_model_config_type(cfg) == WD_MODEL_TYPE_GRANITE;
     wd_model_config_free(cfg);
+    if (affine && granite)
+        return wd__fail(WD_ERR_UNSUPPORTED, "%s: affine ablation of a granite model "
+                        "(embedding_multiplier) is not supported", model);
     wd_steer_result r;
     size_t which = 0;
     if ((rc = wd__steer_vector(path, layer, L, C, &r, &which))) return rc;

@@ -9,6 +9,11 @@
  * expects for:
  *   llama, mistral, qwen2      -> *ForCausalLM (lm_head.weight unless tied;
  *                                 qwen2 with q/k/v biases)
+ *   qwen3                      -> Qwen3ForCausalLM (q_norm / k_norm per layer;
+ *                                 head_dim written; biases with attention_bias)
+ *   phi3                       -> Phi3ForCausalLM (fused qkv_proj, gate_up_proj)
+ *   granite                    -> GraniteForCausalLM (Llama's tensors; the four
+ *                                 multipliers set to values other than 1)
  *   bert, roberta, distilbert  -> *ForSequenceClassification (id2label set)
  * Values come from a splitmix64 stream seeded by `seed`: the same parameters
  * give the same bytes.
@@ -22,7 +27,8 @@
 #include "warden/warden.h"
 
 typedef struct wdt_gen_params {
-    const char *family;     /* llama, mistral, qwen2, bert, roberta, distilbert */
+    const char *family;     /* llama, mistral, qwen2, qwen3, phi3, granite, bert, roberta,
+                               distilbert */
     uint64_t    seed;
     wd_dtype    dtype;      /* F32, F16 or BF16 */
     int         n_layer;
@@ -35,8 +41,9 @@ typedef struct wdt_gen_params {
     int         num_labels; /* encoders */
     int         shards;     /* 1 = model.safetensors */
     bool        tie;        /* decoders: tie_word_embeddings (no lm_head.weight) */
-    bool        attention_bias; /* llama: biases on q, k, v and o */
+    bool        attention_bias; /* llama, qwen3, granite: biases on q, k, v and o */
     double      rope_theta;
+    int         head_dim;   /* decoders; 0 = hidden / n_head (qwen3 writes it) */
 } wdt_gen_params;
 
 /* Small sizes: 2 layers, hidden 32, 4 heads (2 kv), intermediate 64,

@@ -41,6 +41,13 @@ rope_interleaved|--family llama --seed 21 --heads 2 --kv-heads 1 --hidden 32|{"r
 bert|--family bert --seed 31 --labels 3|{}|none|2,15,77,30,41,3
 roberta|--family roberta --seed 32|{}|none|0,15,1,30,41,2
 distilbert|--family distilbert --seed 33|{}|none|2,15,77,30,41,3
+qwen3|--family qwen3 --seed 41 --head-dim 16|{}|none|1,17,5,99,42,7,63,12
+qwen3_tied_bias|--family qwen3 --seed 42 --tie --attention-bias --kv-heads 1|{}|none|3,88,14,120,9,56
+phi3|--family phi3 --seed 43|{}|none|1,17,5,99,42,7,63,12
+phi3_partial_window_f16|--family phi3 --seed 44 --dtype F16|{"partial_rotary_factor":0.5,"sliding_window":4}|none|1,20,30,40,50,60,70,80,90,100
+phi3_longrope|--family phi3 --seed 45|{"max_position_embeddings":256,"original_max_position_embeddings":64,"partial_rotary_factor":0.75,"rope_scaling":{"type":"longrope","short_factor":[1.0,1.5,3.25],"long_factor":[2.0,4.0,8.0]}}|none|1,44,12,90,3,77,5
+granite|--family granite --seed 46|{}|none|1,17,5,99,42,7,63,12
+granite_bias_tied_bf16|--family granite --seed 47 --attention-bias --tie --dtype BF16|{}|none|2,61,19,8,100,33
 '
 
 echo "$VARIANTS" | while IFS='|' read -r name args patch derive ids; do

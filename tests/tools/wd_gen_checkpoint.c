@@ -6,7 +6,7 @@
  *   wd_gen_checkpoint --family llama --out DIR [--seed N] [--dtype F32|F16|BF16]
  *       [--layers N] [--hidden N] [--heads N] [--kv-heads N] [--intermediate N]
  *       [--vocab N] [--max-pos N] [--labels N] [--shards N] [--tie]
- *       [--attention-bias] [--rope-theta X] [--tokenizer PATH]
+ *       [--attention-bias] [--rope-theta X] [--head-dim N] [--tokenizer PATH]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,8 @@ static void usage(FILE *f) {
             "Writes a tiny random checkpoint in the Hugging Face layout: config.json and\n"
             "model.safetensors (or --shards N files + model.safetensors.index.json).\n"
             "Decoders are *ForCausalLM; encoders *ForSequenceClassification with id2label.\n\n"
-            "  --family F        llama, mistral, qwen2, bert, roberta, distilbert\n"
+            "  --family F        llama, mistral, qwen2, qwen3, phi3, granite, bert, roberta,\n"
+            "                    distilbert\n"
             "  --out DIR         folder to write (created if needed)\n"
             "  --seed N          random seed (default 1); same seed, same bytes\n"
             "  --dtype D         F32 (default), F16 or BF16\n"
@@ -64,8 +65,9 @@ static void usage(FILE *f) {
             "  --labels N        classes of an encoder's classifier (default 2)\n"
             "  --shards N        split the weights over N files (default 1)\n"
             "  --tie             decoders: tie_word_embeddings (no lm_head.weight)\n"
-            "  --attention-bias  llama: biases on q/k/v/o\n"
+            "  --attention-bias  llama, qwen3, granite: biases on q/k/v/o\n"
             "  --rope-theta X    decoders (default 10000)\n"
+            "  --head-dim N      qwen3: head_dim other than hidden / heads\n"
             "  --tokenizer PATH  copy a tokenizer.json (a file, or a folder holding it and\n"
             "                    maybe tokenizer_config.json) into DIR; the vocabulary\n"
             "                    grows to cover the tokenizer's ids\n");
@@ -122,6 +124,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--labels")) p.num_labels = int_arg(a, v, 1, 10000);
         else if (!strcmp(a, "--shards")) p.shards = int_arg(a, v, 1, 1000);
         else if (!strcmp(a, "--rope-theta")) p.rope_theta = strtod(v, NULL);
+        else if (!strcmp(a, "--head-dim")) p.head_dim = int_arg(a, v, 2, 1 << 12);
         else if (!strcmp(a, "--tokenizer")) tokenizer = v;
         else {
             fprintf(stderr, "wd_gen_checkpoint: unknown flag '%s'\n", a);

@@ -158,6 +158,12 @@ static void test_qwen2_bias(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("qwe
 static void test_bert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("bert", 1, NULL); }
 static void test_roberta(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("roberta", 1, NULL); }
 static void test_distilbert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("distilbert", 2, NULL); }
+/* issue 19: qwen3 (q/k norms, head_dim of its own), phi3 (fused matrices,
+ * partial rotary, window, longrope), granite (its four multipliers) */
+static void test_qwen3(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("qwen3", 1, NULL); run_fixture("qwen3_tied_bias", 2, NULL); }
+static void test_phi3(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("phi3", 2, NULL); run_fixture("phi3_partial_window_f16", 1, NULL); }
+static void test_phi3_longrope(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("phi3_longrope", 1, NULL); }
+static void test_granite(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("granite", 1, NULL); run_fixture("granite_bias_tied_bf16", 2, NULL); }
 
 /* Acceptance 2: both layouts, each against the reference and each other. */
 static void test_rope_layouts(void **s) {
@@ -180,7 +186,9 @@ static void test_rope_layouts(void **s) {
 static void test_all_fixtures_listed(void **s) {
     static const char *known[] = {"llama_f32", "llama_f16", "llama_bf16", "llama_tied_llama3",
                                   "llama_sharded", "mistral_window", "qwen2_bias", "bert",
-                                  "roberta", "distilbert", "rope_half", "rope_interleaved"};
+                                  "roberta", "distilbert", "rope_half", "rope_interleaved",
+                                  "qwen3", "qwen3_tied_bias", "phi3", "phi3_partial_window_f16",
+                                  "phi3_longrope", "granite", "granite_bias_tied_bf16"};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/golden", WD_SOURCE_DIR);
     DIR *d = opendir(path);
@@ -214,6 +222,10 @@ int main(void) {
         cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_distilbert),
         cmocka_unit_test(test_rope_layouts),
+        cmocka_unit_test(test_qwen3),
+        cmocka_unit_test(test_phi3),
+        cmocka_unit_test(test_phi3_longrope),
+        cmocka_unit_test(test_granite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,7 @@ set -eu
 GEN=$1 WARDEN=$2 TMP=$3 PY=$4 FAM=$5
 HERE=$(dirname "$0")
 rm -rf "$TMP" && mkdir -p "$TMP"
-case $FAM in llama|mistral|qwen2) EXTRA=--tie ;; *) EXTRA="--labels 3" ;; esac
+case $FAM in llama|mistral|qwen2|qwen3|phi3|granite) EXTRA=--tie ;; *) EXTRA="--labels 3" ;; esac
 check() { # DIR ARGS...
     d=$1; shift
     "$GEN" --family "$FAM" --out "$d" "$@"

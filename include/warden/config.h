@@ -2,8 +2,8 @@
  * warden/config.h - a Hugging Face config.json, parsed once and read through
  * accessors.
  *
- * Families read: llama, mistral, qwen2 (decoders) and bert, roberta,
- * distilbert (encoders). Field names follow transformers' configuration
+ * Families read: llama, mistral, qwen2, qwen3, phi3, granite (decoders) and
+ * bert, roberta, distilbert (encoders). Field names follow transformers' configuration
  * classes; DistilBERT's own names (dim, n_layers, n_heads, hidden_dim,
  * activation) are mapped onto the common ones. Missing optional fields take
  * the defaults of the transformers configuration class of that model_type;
@@ -97,7 +97,9 @@ const char *wd_model_config_torch_dtype(const wd_model_config *c);
 /* Sizes. n_layer = num_hidden_layers, n_head = num_attention_heads,
  * n_kv_head = num_key_value_heads (default n_head), head_dim (default
  * hidden_size / n_head); type_vocab_size is the encoders' number of token
- * types (0 for decoders and DistilBERT). */
+ * types (0 for decoders and DistilBERT). max_position_embeddings is
+ * original_max_position_embeddings for a phi3 with longrope scaling: the
+ * positions warden computes (see docs/runtime.md). */
 int64_t wd_model_config_vocab_size(const wd_model_config *c);
 int64_t wd_model_config_hidden_size(const wd_model_config *c);
 int64_t wd_model_config_intermediate_size(const wd_model_config *c);
@@ -110,7 +112,8 @@ int64_t wd_model_config_type_vocab_size(const wd_model_config *c);
 
 /* Position encoding. rope_scaling is rope_scaling.type as a static name:
  * "none" (absent, null or "default"), "linear", "dynamic" or "llama3" (the
- * names of wd_rope_scaling in warden/ops.h). factor is 1 when absent; the
+ * names of wd_rope_scaling in warden/ops.h), or "longrope" (phi3's, with
+ * its aliases "su" and "yarn"). factor is 1 when absent; the
  * llama3 factors and original_max_position_embeddings are 0 unless given.
  * sinusoidal_pos_embds is DistilBERT's;
  * sliding_window is 0 when there is none. */

@@ -9,6 +9,8 @@
  *   - qwen2 has biases on q/k/v (never on o) by design, and a sliding window
  *     only when use_sliding_window is true;
  *   - decoders untie embeddings by default, encoders tie them;
+ *   - qwen3, phi3 and granite read their own fields in qwen3.c, phi3.c and
+ *     granite.c, after the common ones;
  *   - DistilBERT's LayerNorm eps is fixed at 1e-12 in its modeling code.
  * The size fields are required: a config without them is not a checkpoint's.
  * After reading, sizes are checked for consistency (positive, n_head a
@@ -479,7 +481,8 @@ FIELD(int64_t, head_dim, c->head_dim)
 FIELD(int64_t, max_position_embeddings, c->max_position_embeddings)
 FIELD(int64_t, type_vocab_size, c->type_vocab_size)
 FIELD(double, rope_theta, c->rope_theta)
-FIELD(const char *, rope_scaling, wd_rope_scaling_name(c->rope_scaling.type))
+FIELD(const char *, rope_scaling,
+      c->longrope.on ? "longrope" : wd_rope_scaling_name(c->rope_scaling.type))
 FIELD(double, rope_factor, c->rope_scaling.factor)
 FIELD(double, rope_low_freq_factor, c->rope_scaling.low_freq_factor)
 FIELD(double, rope_high_freq_factor, c->rope_scaling.high_freq_factor)

@@ -215,7 +215,7 @@ wd_status wd__phi3_bind_layer(wd_model *m, size_t l, wd__dec_layer *y);
 /* phi3.c: the rotated dims R of a head (int(D * partial_rotary_factor)). */
 size_t wd__phi3_rope_dim(const wd_model_config *c);
 /* phi3.c: longrope's frequencies into m->inv_freq (R/2) and its attention
- * factor; caps m->n_pos at original_max_position_embeddings (see phi3.c). */
+ * factor (short_factor: the config caps positions, see phi3.c). */
 wd_status wd__phi3_longrope(wd_model *m);
 /* phi3.c: rope on the first R of each head's D dims: x (T,H,D) in place,
  * cos / sin (T,R/2). */

@@ -23,8 +23,10 @@
  * positions stay below original_max_position_embeddings and switches every
  * position to long_factor past it (keys already cached keep the short
  * rotation). warden computes the first regime exactly and stops there: a
- * longrope model's contexts hold at most original_max_position_embeddings
- * positions (4096 for Phi-3-mini-128k), so no result depends on the switch.
+ * longrope config's max_position_embeddings becomes
+ * original_max_position_embeddings (after the attention factor is derived
+ * from the two), so contexts hold at most that many positions (4096 for
+ * Phi-3-mini-128k) and no result depends on the switch.
  *
  * Sliding window: Phi3Config's sliding_window (default none; 2047 in
  * Phi-3-mini-4k) is Mistral's window, which decoder.c computes.
@@ -35,7 +37,6 @@
 
 #include "base/err.h"
 #include "base/json.h"
-#include "base/log.h"
 #include "model/model_internal.h"
 #include "tensor/qmatmul.h"
 
@@ -95,6 +96,9 @@ static wd_status parse_longrope(wd_model_config *c, const cJSON *root, const cha
         return wd__fail(WD_ERR_FORMAT, "%s: field 'attention_factor': must be positive", w2);
     c->longrope.attention_factor = af;
     c->longrope.on = true;
+    /* the positions computed exactly (see the top): every user of the
+     * config sizes its contexts from this field */
+    if (c->max_position_embeddings > orig) c->max_position_embeddings = orig;
     return WD_OK;
 }
 
@@ -161,12 +165,6 @@ wd_status wd__phi3_longrope(wd_model *m) {
         m->inv_freq[i] = 1.0f / (c->longrope.short_factor[i] * p);
     }
     m->rope_attn_factor = (float)c->longrope.attention_factor;
-    size_t orig = (size_t)c->longrope.original_max_position_embeddings;
-    if (m->n_pos > orig) {
-        WD_INFO("%s: longrope: contexts limited to original_max_position_embeddings = %zu "
-                "positions (short_factor regime)", m->dir, orig);
-        m->n_pos = orig;
-    }
     return WD_OK;
 }
 

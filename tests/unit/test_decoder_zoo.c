@@ -69,6 +69,8 @@ static void test_phi3_config(void **s) {
                  "\"rope_scaling\":{\"type\":\"su\",\"short_factor\":[1,1,1,1],"
                  "\"long_factor\":[2,2,2,2]}}");
     assert_true(c->longrope.on);
+    assert_int_equal(wd_model_config_max_position_embeddings(c), 4096);
+    assert_string_equal(wd_model_config_rope_scaling(c), "longrope");
     assert_true(fabs(c->longrope.attention_factor - sqrt(1 + log(32.0) / log(4096.0))) < 1e-12);
     wd_model_config_free(c);
     parse_bad("{\"model_type\":\"phi3\"," SIZES ",\"rope_scaling\":{\"type\":\"longrope\","

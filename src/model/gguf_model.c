@@ -5,8 +5,12 @@
  *   <arch>.context_length, .embedding_length, .block_count,
  *   .feed_forward_length, .attention.head_count(_kv), .attention.key_length,
  *   .rope.freq_base, .rope.scaling.{type,factor},
- *   .attention.layer_norm_rms_epsilon          -> a config.json, parsed by
+ *   .attention.layer_norm_rms_epsilon,
+ *   granite: .embedding_scale, .attention.scale,
+ *     .residual_scale, .logit_scale            -> a config.json, parsed by
  *                                                 wd_model_config_parse
+ * (architectures llama, qwen2, qwen3 -- q/k norms as blk.N.attn_q_norm /
+ * attn_k_norm -- and granite)
  *   tokenizer.ggml.{model,pre,tokens,scores,token_type,merges,
  *   bos/eos/unknown/padding_token_id,add_bos_token}, tokenizer.chat_template
  *                                               -> a tokenizer.json (+ a
@@ -60,6 +64,8 @@ bool wd__gguf_tensor_name(const char *hf, char *out, size_t cap) {
         {"mlp.gate_proj.weight", "ffn_gate.weight"},
         {"mlp.up_proj.weight", "ffn_up.weight"},
         {"mlp.down_proj.weight", "ffn_down.weight"},
+        {"self_attn.q_norm.weight", "attn_q_norm.weight"}, /* qwen3 */
+        {"self_attn.k_norm.weight", "attn_k_norm.weight"},
     };
     unsigned long l;
     int used = 0;
@@ -87,9 +93,12 @@ wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out) {
     const char *model_type;
     if (!strcmp(arch, "llama")) model_type = "llama";
     else if (!strcmp(arch, "qwen2")) model_type = "qwen2";
+    else if (!strcmp(arch, "qwen3")) model_type = "qwen3";
+    else if (!strcmp(arch, "granite")) model_type = "granite";
     else
         return wd__fail(WD_ERR_UNSUPPORTED,
-                        "%s: key 'general.architecture': '%.40s' is not supported (llama, qwen2)",
+                        "%s: key 'general.architecture': '%.40s' is not supported (llama, qwen2, "
+                        "qwen3, granite)",
                         path, arch);
     cJSON *c = cJSON_CreateObject();
     if (!c) return wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -118,6 +127,25 @@ wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out) {
                           k[i].gguf);
             goto out;
         }
+    }
+    /* qwen3: Qwen3Config's head_dim default (128) is not hidden / heads; a
+     * file without key_length has the latter. Biases are in the file or not. */
+    bool qwen3 = !strcmp(model_type, "qwen3"), granite = !strcmp(model_type, "granite");
+    if (qwen3 && !cJSON_GetObjectItem(c, "head_dim")) {
+        int64_t C = (int64_t)cJSON_GetObjectItem(c, "hidden_size")->valuedouble,
+                H = (int64_t)cJSON_GetObjectItem(c, "num_attention_heads")->valuedouble;
+        if (H > 0) cJSON_AddNumberToObject(c, "head_dim", (double)(C / H));
+    }
+    if (qwen3 || granite)
+        cJSON_AddBoolToObject(c, "attention_bias", wd_gguf_find_tensor(g, "blk.0.attn_q.bias") != NULL);
+    /* granite's multipliers: llama.cpp's names for them */
+    static const char *gk[][2] = {{"embedding_scale", "embedding_multiplier"},
+                                  {"attention.scale", "attention_multiplier"},
+                                  {"residual_scale", "residual_multiplier"},
+                                  {"logit_scale", "logits_scaling"}};
+    for (size_t i = 0; granite && i < 4; i++) {
+        double v;
+        if (get_num(g, arch, gk[i][0], &v)) cJSON_AddNumberToObject(c, gk[i][1], v);
     }
     /* the vocabulary: the token list, else <arch>.vocab_size, else the embedding */
     const wd_gguf_kv *toks = wd_gguf_find_kv(g, "tokenizer.ggml.tokens");

@@ -518,9 +518,10 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     m->embd_scale = (float)c->embedding_multiplier;
     m->res_scale = (float)c->residual_multiplier;
     m->logits_div = (float)c->logits_scaling;
-    /* llama.cpp's converter permutes a llama's q/k rows into the interleaved layout */
+    /* llama.cpp's converter permutes a llama's (and a granite's, a LlamaModel
+     * there) q/k rows into the interleaved layout */
     int ri = p.rope_interleaved >= 0 ? p.rope_interleaved != 0
-             : gguf                  ? c->type == WD_MODEL_TYPE_LLAMA
+             : gguf ? c->type == WD_MODEL_TYPE_LLAMA || c->type == WD_MODEL_TYPE_GRANITE
                                      : c->rope_interleaved;
     m->rope_layout = ri ? WD_ROPE_LAYOUT_INTERLEAVED : WD_ROPE_LAYOUT_HALF;
     if (c->family == WD_MODEL_FAMILY_DECODER) {

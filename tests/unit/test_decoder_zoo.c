@@ -2,8 +2,9 @@
  * tests/unit/test_decoder_zoo.c - what qwen3, phi3 and granite add beyond
  * the golden logits (test_model_golden.c): their config.json semantics and
  * errors, phi3's fused matrices bound as views (no copy), longrope's
- * context limit, and the refusals of the code that only knows Llama's
- * layout (training, GGUF writing, editable weights, affine ablation).
+ * context limit, qwen3 / granite read from .gguf files, and the refusals of
+ * the code that only knows Llama's layout (training, GGUF writing,
+ * editable weights, affine ablation).
  */
 #include "model_fixture.h"
 
@@ -171,6 +172,88 @@ static void test_llama_only_refusals(void **s) {
     }
 }
 
+/* A .gguf of the generated folder dir as llama.cpp names it (F32; q/k rows
+ * left in the rotate-half order), for the GGUF reader of qwen3 and granite. */
+static void write_gguf(const char *dir, const char *arch, const char *out) {
+    wd_model_config *c = NULL;
+    wd_checkpoint *ck = NULL;
+    wd_gguf_writer *w = NULL;
+    assert_int_equal(wd_model_config_load(dir, &c), WD_OK);
+    assert_int_equal(wd_checkpoint_open(dir, &ck), WD_OK);
+    assert_int_equal(wd_gguf_writer_new(&w), WD_OK);
+    char key[128];
+#define U32(k, v) (snprintf(key, sizeof key, "%s.%s", arch, k), wd_gguf_writer_set_u32(w, key, (uint32_t)(v)))
+#define F32(k, v) (snprintf(key, sizeof key, "%s.%s", arch, k), wd_gguf_writer_set_f32(w, key, (float)(v)))
+    wd_gguf_writer_set_str(w, "general.architecture", arch);
+    U32("embedding_length", c->hidden_size);
+    U32("feed_forward_length", c->intermediate_size);
+    U32("block_count", c->n_layer);
+    U32("attention.head_count", c->n_head);
+    U32("attention.head_count_kv", c->n_kv_head);
+    U32("attention.key_length", c->head_dim);
+    U32("context_length", c->max_position_embeddings);
+    F32("rope.freq_base", c->rope_theta);
+    F32("attention.layer_norm_rms_epsilon", c->norm_eps);
+    if (!strcmp(arch, "granite")) {
+        F32("embedding_scale", c->embedding_multiplier);
+        F32("attention.scale", c->attention_multiplier);
+        F32("residual_scale", c->residual_multiplier);
+        F32("logit_scale", c->logits_scaling);
+    }
+#undef U32
+#undef F32
+    for (size_t i = 0; i < wd_checkpoint_n_tensors(ck); i++) {
+        const wd_tensor_info *t = wd_checkpoint_tensor(ck, i);
+        char name[256];
+        assert_true(wd__gguf_tensor_name(t->name, name, sizeof name));
+        int64_t ne[2] = {t->shape[t->ndim - 1], t->ndim == 2 ? t->shape[0] : 1};
+        assert_int_equal(t->dtype, WD_DTYPE_F32);
+        assert_int_equal(wd_gguf_writer_add_tensor(w, name, WD_GGML_TYPE_F32, ne, t->ndim, t->data),
+                         WD_OK);
+    }
+    assert_int_equal(wd_gguf_writer_write(w, out), WD_OK);
+    wd_gguf_writer_free(w);
+    wd_checkpoint_free(ck);
+    wd_model_config_free(c);
+}
+
+/* qwen3 and granite .gguf files: the same logits as their folders. */
+static void test_gguf_qwen3_granite(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    static const char *fams[][2] = {{"qwen3", "--family qwen3 --seed 3 --head-dim 16 --attention-bias"},
+                                    {"granite", "--family granite --seed 4"}};
+    for (size_t f = 0; f < 2; f++) {
+        char name[64], path[1200];
+        snprintf(name, sizeof name, "zoo_gguf_%s", fams[f][0]);
+        char *dir = mf_make(name, fams[f][1]);
+        snprintf(path, sizeof path, "%s.gguf", dir);
+        write_gguf(dir, fams[f][0], path);
+        wd_model *a = mf_load(dir, 1, -1), *b = mf_load(path, 1, 0);
+        assert_int_equal(wd_model_config_type(wd_model_get_config(b)), wd_model_config_type(wd_model_get_config(a)));
+        int32_t ids[] = {1, 17, 5, 99, 42, 7};
+        size_t T = 6, V = wd_model_n_vocab(a);
+        float *la = malloc(T * V * sizeof *la), *lb = malloc(T * V * sizeof *lb);
+        wd_context *ca = NULL, *cb = NULL;
+        assert_int_equal(wd_context_new(a, NULL, &ca), WD_OK);
+        assert_int_equal(wd_context_new(b, NULL, &cb), WD_OK);
+        assert_int_equal(wd_model_forward(ca, ids, T, la), WD_OK);
+        assert_int_equal(wd_model_forward(cb, ids, T, lb), WD_OK);
+        for (size_t i = 0; i < T * V; i++) assert_true(la[i] == lb[i]);
+        /* llama.cpp permutes a granite's q/k rows (rope NORM), not a qwen3's */
+        assert_int_equal(b->rope_layout, WD_ROPE_LAYOUT_HALF);
+        wd_model *d = mf_load(path, 1, -1);
+        assert_int_equal(d->rope_layout, f ? WD_ROPE_LAYOUT_INTERLEAVED : WD_ROPE_LAYOUT_HALF);
+        wd_model_free(d);
+        wd_context_free(ca);
+        wd_context_free(cb);
+        wd_model_free(a);
+        wd_model_free(b);
+        free(la);
+        free(lb);
+        free(dir);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qwen3_config),
@@ -179,6 +262,7 @@ int main(void) {
         cmocka_unit_test(test_phi3_views),
         cmocka_unit_test(test_phi3_longrope_context),
         cmocka_unit_test(test_llama_only_refusals),
+        cmocka_unit_test(test_gguf_qwen3_granite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

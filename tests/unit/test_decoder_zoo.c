@@ -2,7 +2,7 @@
  * tests/unit/test_decoder_zoo.c - what qwen3, phi3 and granite add beyond
  * the golden logits (test_model_golden.c): their config.json semantics and
  * errors, phi3's fused matrices bound as views (no copy), longrope's
- * context limit, qwen3 / granite read from .gguf files, and the refusals of
+ * context limit, qwen3 / granite / phi3 read from .gguf files, the refusals of
  * the code that only knows Llama's layout (training, GGUF writing,
  * editable weights, affine ablation).
  */
@@ -194,6 +194,20 @@ static void write_gguf(const char *dir, const char *arch, const char *out) {
     U32("context_length", c->max_position_embeddings);
     F32("rope.freq_base", c->rope_theta);
     F32("attention.layer_norm_rms_epsilon", c->norm_eps);
+    size_t R = (size_t)((double)c->head_dim * c->partial_rotary_factor);
+    int64_t nf = (int64_t)R / 2;
+    if (!strcmp(arch, "phi3")) {
+        U32("rope.dimension_count", R);
+        U32("attention.sliding_window", c->sliding_window);
+        U32("rope.scaling.original_context_length", c->longrope.original_max_position_embeddings);
+        if (c->longrope.on) {
+            F32("rope.scaling.attn_factor", c->longrope.attention_factor);
+            wd_gguf_writer_add_tensor(w, "rope_factors_short.weight", WD_GGML_TYPE_F32, &nf, 1,
+                                      c->longrope.short_factor);
+            wd_gguf_writer_add_tensor(w, "rope_factors_long.weight", WD_GGML_TYPE_F32, &nf, 1,
+                                      c->longrope.long_factor);
+        }
+    }
     if (!strcmp(arch, "granite")) {
         F32("embedding_scale", c->embedding_multiplier);
         F32("attention.scale", c->attention_multiplier);
@@ -217,15 +231,25 @@ static void write_gguf(const char *dir, const char *arch, const char *out) {
     wd_model_config_free(c);
 }
 
-/* qwen3 and granite .gguf files: the same logits as their folders. */
-static void test_gguf_qwen3_granite(void **s) {
+/* qwen3, granite and phi3 .gguf files: the same logits as their folders. */
+static void test_gguf_zoo(void **s) {
     WDT_SKIP_WITHOUT_GEN();
     static const char *fams[][2] = {{"qwen3", "--family qwen3 --seed 3 --head-dim 16 --attention-bias"},
-                                    {"granite", "--family granite --seed 4"}};
-    for (size_t f = 0; f < 2; f++) {
+                                    {"granite", "--family granite --seed 4"},
+                                    {"phi3", "--family phi3 --seed 5"}};
+    for (size_t f = 0; f < 3; f++) {
         char name[64], path[1200];
         snprintf(name, sizeof name, "zoo_gguf_%s", fams[f][0]);
         char *dir = mf_make(name, fams[f][1]);
+        if (f == 2) { /* partial rotary, window and longrope, as Phi-4-mini / Phi-3-128k */
+            cJSON *patch = cJSON_Parse(
+                "{\"max_position_embeddings\":256,\"original_max_position_embeddings\":64,"
+                "\"partial_rotary_factor\":0.75,\"sliding_window\":3,\"rope_scaling\":"
+                "{\"type\":\"longrope\",\"short_factor\":[1.0,1.5,3.25],"
+                "\"long_factor\":[2.0,4.0,8.0]}}");
+            mf_patch_config(dir, patch);
+            cJSON_Delete(patch);
+        }
         snprintf(path, sizeof path, "%s.gguf", dir);
         write_gguf(dir, fams[f][0], path);
         wd_model *a = mf_load(dir, 1, -1), *b = mf_load(path, 1, 0);
@@ -242,7 +266,7 @@ static void test_gguf_qwen3_granite(void **s) {
         /* llama.cpp permutes a granite's q/k rows (rope NORM), not a qwen3's */
         assert_int_equal(b->rope_layout, WD_ROPE_LAYOUT_HALF);
         wd_model *d = mf_load(path, 1, -1);
-        assert_int_equal(d->rope_layout, f ? WD_ROPE_LAYOUT_INTERLEAVED : WD_ROPE_LAYOUT_HALF);
+        assert_int_equal(d->rope_layout, f == 1 ? WD_ROPE_LAYOUT_INTERLEAVED : WD_ROPE_LAYOUT_HALF);
         wd_model_free(d);
         wd_context_free(ca);
         wd_context_free(cb);
@@ -262,7 +286,7 @@ int main(void) {
         cmocka_unit_test(test_phi3_views),
         cmocka_unit_test(test_phi3_longrope_context),
         cmocka_unit_test(test_llama_only_refusals),
-        cmocka_unit_test(test_gguf_qwen3_granite),
+        cmocka_unit_test(test_gguf_zoo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

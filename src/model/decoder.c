@@ -1,6 +1,7 @@
 /*
  * model/decoder.c - the Llama-family causal LM forward pass (llama, mistral,
- * qwen2 and checkpoints shaped like them), following Hugging Face's
+ * qwen2 and checkpoints shaped like them; qwen3, phi3 and granite with what
+ * qwen3.c, phi3.c and granite.c add), following Hugging Face's
  * LlamaForCausalLM:
  *
  *     x = embed_tokens[ids]                                     (T,C)
@@ -265,13 +266,13 @@ wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float 
         ctx->has_logits = false;
         return WD_OK;
     }
-    if (out_logits && row0 < T)
+    if (out_logits && row0 < T) {
         if ((rc = lm_head(m, out_logits, ctx->xn + row0 * C, T - row0))) return rc;
-    /* the last token's logits stay in the context */
-    if (out_logits && row0 < T)
+        /* the last token's logits stay in the context */
         memcpy(ctx->logits, out_logits + (T - 1 - row0) * V, V * sizeof(float));
-    else
-        if ((rc = lm_head(m, ctx->logits, ctx->xn + (T - 1) * C, 1))) return rc;
+    } else if ((rc = lm_head(m, ctx->logits, ctx->xn + (T - 1) * C, 1))) {
+        return rc;
+    }
     ctx->has_logits = true;
     return WD_OK;
 }

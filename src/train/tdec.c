@@ -41,7 +41,8 @@ wd_status wd__tdec_init(wd__tdec *d, const wd_model *m) {
                            m->dir);
     const wd_model_config *c = m->cfg;
     /* the backward below is Llama's: no q/k norms, fused matrices, multipliers */
-    wd_status lrc = wd__require_llama_layout(NULL, c, "training");
+    wd_status lrc =
+        wd__require_llama_layout(NULL, c, "the trainable decoder (training, integrated gradients)");
     if (lrc) return wd__err_take(&d->err, wd__err_prefix(lrc, "%s", m->dir));
     d->C = m->C, d->H = m->H, d->KV = m->KV, d->D = m->D, d->F = m->F, d->V = m->V, d->L = m->L;
     d->eps = m->eps;

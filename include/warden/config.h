@@ -138,6 +138,21 @@ bool        wd_model_config_attention_bias(const wd_model_config *c);
 bool        wd_model_config_attention_out_bias(const wd_model_config *c);
 bool        wd_model_config_mlp_bias(const wd_model_config *c);
 
+/* What qwen3, phi3 and granite add, with the values that change nothing
+ * for the other families: qk_norm (qwen3's RMSNorm over each head's q and
+ * k), fused_qkv (phi3's qkv_proj and gate_up_proj), partial_rotary_factor
+ * (phi3: rope on the first int(head_dim * f) dims; 1), and granite's
+ * embedding_multiplier, residual_multiplier, logits_scaling (1 elsewhere)
+ * and attention_multiplier (its softmax scale; 0 for the others, whose
+ * scale is 1/sqrt(head_dim)). */
+bool   wd_model_config_qk_norm(const wd_model_config *c);
+bool   wd_model_config_fused_qkv(const wd_model_config *c);
+double wd_model_config_partial_rotary_factor(const wd_model_config *c);
+double wd_model_config_embedding_multiplier(const wd_model_config *c);
+double wd_model_config_attention_multiplier(const wd_model_config *c);
+double wd_model_config_residual_multiplier(const wd_model_config *c);
+double wd_model_config_logits_scaling(const wd_model_config *c);
+
 /* Special tokens, -1 when absent. eos_token_id may be a list: there are
  * n_eos_token_ids of them (at most WD_CONFIG_MAX_EOS), and
  * wd_model_config_eos_token_id returns the i-th (-1 when i is out of range). */

@@ -502,6 +502,13 @@ FIELD(int64_t, bos_token_id, c->bos_token_id)
 FIELD(size_t, n_eos_token_ids, (size_t)c->n_eos_token_ids)
 FIELD(int64_t, num_labels, c->num_labels)
 FIELD(const char *, problem_type, c->problem_type)
+FIELD(bool, qk_norm, c->qk_norm)
+FIELD(bool, fused_qkv, c->fused_qkv)
+FIELD(double, partial_rotary_factor, c->partial_rotary_factor)
+FIELD(double, embedding_multiplier, c->embedding_multiplier)
+FIELD(double, attention_multiplier, c->attention_multiplier)
+FIELD(double, residual_multiplier, c->residual_multiplier)
+FIELD(double, logits_scaling, c->logits_scaling)
 
 #undef FIELD
 

@@ -42,7 +42,7 @@ static void test_qwen3_config(void **s) {
     assert_int_equal(wd_model_config_n_kv_head(c), 32);
     assert_int_equal(wd_model_config_max_position_embeddings(c), 32768);
     assert_false(wd_model_config_attention_bias(c) || wd_model_config_attention_out_bias(c));
-    assert_true(c->qk_norm && !c->fused_qkv);
+    assert_true(wd_model_config_qk_norm(c) && !wd_model_config_fused_qkv(c));
     wd_model_config_free(c);
     c = parse_ok("{\"model_type\":\"qwen3\"," SIZES ",\"num_key_value_heads\":2,\"head_dim\":32,"
                  "\"attention_bias\":true,\"use_sliding_window\":false,\"sliding_window\":null}");
@@ -58,11 +58,11 @@ static void test_qwen3_config(void **s) {
 
 static void test_phi3_config(void **s) {
     wd_model_config *c = parse_ok("{\"model_type\":\"phi3\"," SIZES ",\"sliding_window\":2047}");
-    assert_true(c->fused_qkv && !c->qk_norm);
+    assert_true(wd_model_config_fused_qkv(c) && !wd_model_config_qk_norm(c));
     assert_true(wd_model_config_norm_eps(c) == 1e-5); /* Phi3Config's, not Llama's */
     assert_int_equal(wd_model_config_sliding_window(c), 2047);
     assert_int_equal(wd_model_config_eos_token_id(c, 0), 32000);
-    assert_true(c->partial_rotary_factor == 1.0 && !c->longrope.on);
+    assert_true(wd_model_config_partial_rotary_factor(c) == 1.0 && !c->longrope.on);
     wd_model_config_free(c);
     /* Phi-3-mini-128k's shape: longrope with short/long factors of D/2 */
     c = parse_ok("{\"model_type\":\"phi3\"," SIZES ",\"max_position_embeddings\":131072,"
@@ -92,8 +92,10 @@ static void test_granite_config(void **s) {
     c = parse_ok("{\"model_type\":\"granite\"," SIZES ",\"embedding_multiplier\":12.0,"
                  "\"attention_multiplier\":0.0078125,\"residual_multiplier\":0.22,"
                  "\"logits_scaling\":16.0,\"attention_bias\":true}");
-    assert_true(c->embedding_multiplier == 12.0 && c->attention_multiplier == 0.0078125 &&
-                c->residual_multiplier == 0.22 && c->logits_scaling == 16.0);
+    assert_true(wd_model_config_embedding_multiplier(c) == 12.0 &&
+                wd_model_config_attention_multiplier(c) == 0.0078125 &&
+                wd_model_config_residual_multiplier(c) == 0.22 &&
+                wd_model_config_logits_scaling(c) == 16.0);
     assert_true(wd_model_config_attention_out_bias(c));
     wd_model_config_free(c);
     parse_bad("{\"model_type\":\"granite\"," SIZES ",\"logits_scaling\":0}", WD_ERR_FORMAT,

@@ -2,8 +2,8 @@
  * warden/config.h - a Hugging Face config.json, parsed once and read through
  * accessors.
  *
- * Families read: llama, mistral, qwen2 (decoders) and bert, roberta,
- * distilbert (encoders). Field names follow transformers' configuration
+ * Families read: llama, mistral, qwen2, qwen3, phi3, granite (decoders) and
+ * bert, roberta, distilbert (encoders). Field names follow transformers' configuration
  * classes; DistilBERT's own names (dim, n_layers, n_heads, hidden_dim,
  * activation) are mapped onto the common ones. Missing optional fields take
  * the defaults of the transformers configuration class of that model_type;
@@ -101,7 +101,9 @@ const char *wd_model_config_torch_dtype(const wd_model_config *c);
 /* Sizes. n_layer = num_hidden_layers, n_head = num_attention_heads,
  * n_kv_head = num_key_value_heads (default n_head), head_dim (default
  * hidden_size / n_head); type_vocab_size is the encoders' number of token
- * types (0 for decoders and DistilBERT). */
+ * types (0 for decoders and DistilBERT). max_position_embeddings is
+ * original_max_position_embeddings for a phi3 with longrope scaling: the
+ * positions warden computes (see docs/runtime.md). */
 int64_t wd_model_config_vocab_size(const wd_model_config *c);
 int64_t wd_model_config_hidden_size(const wd_model_config *c);
 int64_t wd_model_config_intermediate_size(const wd_model_config *c);
@@ -114,7 +116,8 @@ int64_t wd_model_config_type_vocab_size(const wd_model_config *c);
 
 /* Position encoding. rope_scaling is rope_scaling.type as a static name:
  * "none" (absent, null or "default"), "linear", "dynamic" or "llama3" (the
- * names of wd_rope_scaling in warden/ops.h). factor is 1 when absent; the
+ * names of wd_rope_scaling in warden/ops.h), or "longrope" (phi3's, with
+ * its aliases "su" and "yarn"). factor is 1 when absent; the
  * llama3 factors and original_max_position_embeddings are 0 unless given.
  * sinusoidal_pos_embds is DistilBERT's;
  * sliding_window is 0 when there is none. */
@@ -138,6 +141,21 @@ bool        wd_model_config_tie_word_embeddings(const wd_model_config *c);
 bool        wd_model_config_attention_bias(const wd_model_config *c);
 bool        wd_model_config_attention_out_bias(const wd_model_config *c);
 bool        wd_model_config_mlp_bias(const wd_model_config *c);
+
+/* What qwen3, phi3 and granite add, with the values that change nothing
+ * for the other families: qk_norm (qwen3's RMSNorm over each head's q and
+ * k), fused_qkv (phi3's qkv_proj and gate_up_proj), partial_rotary_factor
+ * (phi3: rope on the first int(head_dim * f) dims; 1), and granite's
+ * embedding_multiplier, residual_multiplier, logits_scaling (1 elsewhere)
+ * and attention_multiplier (its softmax scale; 0 for the others, whose
+ * scale is 1/sqrt(head_dim)). */
+bool   wd_model_config_qk_norm(const wd_model_config *c);
+bool   wd_model_config_fused_qkv(const wd_model_config *c);
+double wd_model_config_partial_rotary_factor(const wd_model_config *c);
+double wd_model_config_embedding_multiplier(const wd_model_config *c);
+double wd_model_config_attention_multiplier(const wd_model_config *c);
+double wd_model_config_residual_multiplier(const wd_model_config *c);
+double wd_model_config_logits_scaling(const wd_model_config *c);
 
 /* Special tokens, -1 when absent. eos_token_id may be a list: there are
  * n_eos_token_ids of them (at most WD_CONFIG_MAX_EOS), and

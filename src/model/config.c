@@ -12,6 +12,8 @@
  *   - modernbert (ModernBertConfig) has no position table: rope_theta is its
  *     global_rope_theta (160000), local_rope_theta (10000) the local layers';
  *     LayerNorms without bias and eps 1e-5, no attention/MLP biases.
+ *   - qwen3, phi3 and granite read their own fields in qwen3.c, phi3.c and
+ *     granite.c, after the common ones;
  *   - DistilBERT's LayerNorm eps is fixed at 1e-12 in its modeling code;
  *   - gemma2 / gemma3_text (Gemma2Config, Gemma3TextConfig): head_dim 256,
  *     4 kv heads, tied embeddings, hidden_activation gelu_pytorch_tanh,
@@ -46,9 +48,9 @@ static const struct {
     [WD_MODEL_TYPE_BERT] = {"bert", WD_MODEL_FAMILY_ENCODER, true},
     [WD_MODEL_TYPE_ROBERTA] = {"roberta", WD_MODEL_FAMILY_ENCODER, true},
     [WD_MODEL_TYPE_DISTILBERT] = {"distilbert", WD_MODEL_FAMILY_ENCODER, true},
-    [WD_MODEL_TYPE_QWEN3] = {"qwen3", WD_MODEL_FAMILY_DECODER, false},
-    [WD_MODEL_TYPE_PHI3] = {"phi3", WD_MODEL_FAMILY_DECODER, false},
-    [WD_MODEL_TYPE_GRANITE] = {"granite", WD_MODEL_FAMILY_DECODER, false},
+    [WD_MODEL_TYPE_QWEN3] = {"qwen3", WD_MODEL_FAMILY_DECODER, true},
+    [WD_MODEL_TYPE_PHI3] = {"phi3", WD_MODEL_FAMILY_DECODER, true},
+    [WD_MODEL_TYPE_GRANITE] = {"granite", WD_MODEL_FAMILY_DECODER, true},
     [WD_MODEL_TYPE_GEMMA2] = {"gemma2", WD_MODEL_FAMILY_DECODER, true},
     [WD_MODEL_TYPE_GEMMA3] = {"gemma3_text", WD_MODEL_FAMILY_DECODER, true},
     [WD_MODEL_TYPE_DEBERTA_V2] = {"deberta-v2", WD_MODEL_FAMILY_ENCODER, false},
@@ -75,6 +77,8 @@ void wd_model_config_free(wd_model_config *cfg) {
         for (int64_t i = 0; i < cfg->num_labels; i++) free(cfg->id2label[i]);
     free(cfg->id2label);
     free(cfg->layer_sliding);
+    free(cfg->longrope.short_factor);
+    free(cfg->longrope.long_factor);
     free(cfg);
 }
 
@@ -123,6 +127,7 @@ static wd_status parse_rope_scaling(wd_model_config *c, const cJSON *root, const
     TRY(wd__json_str(rs, w2, "rope_type", false, NULL, &type));
     if (!type) TRY(wd__json_str(rs, w2, "type", true, NULL, &type));
     if (!strcmp(type, "default")) return WD_OK;
+    if (c->type == WD_MODEL_TYPE_PHI3 && wd__phi3_is_longrope(type)) return WD_OK; /* phi3.c */
     if (!strcmp(type, "linear")) c->rope_scaling.type = WD_ROPE_SCALING_LINEAR;
     else if (!strcmp(type, "dynamic")) c->rope_scaling.type = WD_ROPE_SCALING_DYNAMIC;
     else if (!strcmp(type, "llama3")) c->rope_scaling.type = WD_ROPE_SCALING_LLAMA3;
@@ -444,10 +449,14 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     if (!decoder && c->head_dim * c->n_head != c->hidden_size)
         return wd__fail(WD_ERR_FORMAT, "%s: field 'head_dim': encoders need head_dim * %s == %s",
                         where, f_head, f_hidden);
+    /* the scales qwen3, phi3 and granite change; 1 = no effect */
+    c->partial_rotary_factor = c->embedding_multiplier = c->residual_multiplier = 1.0;
+    c->logits_scaling = 1.0;
     if (c->type == WD_MODEL_TYPE_MODERNBERT) return parse_modernbert(c, root, where);
 
     static const int64_t def_max_pos[WD_MODEL_TYPE_COUNT] = {
         2048, 4096 * 32, 32768, 512, 512, 512,
+        [WD_MODEL_TYPE_QWEN3] = 32768, [WD_MODEL_TYPE_PHI3] = 4096, [WD_MODEL_TYPE_GRANITE] = 2048,
         [WD_MODEL_TYPE_GEMMA2] = 8192, [WD_MODEL_TYPE_GEMMA3] = 131072};
     TRY(wd__json_int(root, where, "max_position_embeddings", false, def_max_pos[c->type],
                      &c->max_position_embeddings));
@@ -535,15 +544,26 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
 
     /* special tokens */
     static const int64_t def_pad[WD_MODEL_TYPE_COUNT] = {
-        -1, -1, -1, 0, 1, 0, [WD_MODEL_TYPE_GEMMA2] = 0, [WD_MODEL_TYPE_GEMMA3] = 0};
+        -1, -1, -1, 0, 1, 0,
+        [WD_MODEL_TYPE_QWEN3] = -1, [WD_MODEL_TYPE_PHI3] = 32000, [WD_MODEL_TYPE_GRANITE] = -1,
+        [WD_MODEL_TYPE_GEMMA2] = 0, [WD_MODEL_TYPE_GEMMA3] = 0};
     static const int64_t def_bos[WD_MODEL_TYPE_COUNT] = {
-        1, 1, -1, -1, 0, -1, [WD_MODEL_TYPE_GEMMA2] = 2, [WD_MODEL_TYPE_GEMMA3] = 2};
+        1, 1, -1, -1, 0, -1,
+        [WD_MODEL_TYPE_QWEN3] = -1, [WD_MODEL_TYPE_PHI3] = 1, [WD_MODEL_TYPE_GRANITE] = 1,
+        [WD_MODEL_TYPE_GEMMA2] = 2, [WD_MODEL_TYPE_GEMMA3] = 2};
     static const int64_t def_eos[WD_MODEL_TYPE_COUNT] = {
-        2, 2, -1, -1, 2, -1, [WD_MODEL_TYPE_GEMMA2] = 1, [WD_MODEL_TYPE_GEMMA3] = 1};
+        2, 2, -1, -1, 2, -1,
+        [WD_MODEL_TYPE_QWEN3] = -1, [WD_MODEL_TYPE_PHI3] = 32000, [WD_MODEL_TYPE_GRANITE] = 2,
+        [WD_MODEL_TYPE_GEMMA2] = 1, [WD_MODEL_TYPE_GEMMA3] = 1};
     TRY(wd__json_int(root, where, "pad_token_id", false, def_pad[c->type], &c->pad_token_id));
     TRY(wd__json_int(root, where, "bos_token_id", false, def_bos[c->type], &c->bos_token_id));
     TRY(parse_eos(c, root, where, def_eos[c->type]));
     if (gemma) TRY(wd__gemma_parse_config(c, root, where));
+
+    /* what qwen3, phi3 and granite add (their files) */
+    if (c->type == WD_MODEL_TYPE_QWEN3) TRY(wd__qwen3_config(c, root, where));
+    if (c->type == WD_MODEL_TYPE_PHI3) TRY(wd__phi3_config(c, root, where));
+    if (c->type == WD_MODEL_TYPE_GRANITE) TRY(wd__granite_config(c, root, where));
 
     return parse_labels(c, root, where);
 }
@@ -608,7 +628,8 @@ FIELD(int64_t, head_dim, c->head_dim)
 FIELD(int64_t, max_position_embeddings, c->max_position_embeddings)
 FIELD(int64_t, type_vocab_size, c->type_vocab_size)
 FIELD(double, rope_theta, c->rope_theta)
-FIELD(const char *, rope_scaling, wd_rope_scaling_name(c->rope_scaling.type))
+FIELD(const char *, rope_scaling,
+      c->longrope.on ? "longrope" : wd_rope_scaling_name(c->rope_scaling.type))
 FIELD(double, rope_factor, c->rope_scaling.factor)
 FIELD(double, rope_low_freq_factor, c->rope_scaling.low_freq_factor)
 FIELD(double, rope_high_freq_factor, c->rope_scaling.high_freq_factor)
@@ -637,6 +658,13 @@ FIELD(double, query_pre_attn_scalar, c->query_pre_attn_scalar)
 FIELD(double, attn_logit_softcapping, c->attn_logit_softcapping)
 FIELD(double, final_logit_softcapping, c->final_logit_softcapping)
 FIELD(double, rope_local_theta, c->rope_local_theta)
+FIELD(bool, qk_norm, c->qk_norm)
+FIELD(bool, fused_qkv, c->fused_qkv)
+FIELD(double, partial_rotary_factor, c->partial_rotary_factor)
+FIELD(double, embedding_multiplier, c->embedding_multiplier)
+FIELD(double, attention_multiplier, c->attention_multiplier)
+FIELD(double, residual_multiplier, c->residual_multiplier)
+FIELD(double, logits_scaling, c->logits_scaling)
 
 #undef FIELD
 

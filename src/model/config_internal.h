@@ -72,18 +72,43 @@ struct wd_model_config {
     wd_act  classifier_act;             /* classifier_activation, after head.dense       */
     /* Gemma 2 / Gemma 3 text (model/gemma.c reads them; zero elsewhere) */
     bool    gemma;             /* (1 + w) RMSNorms, four per layer; embeddings * sqrt(C) */
-    bool    qk_norm;           /* q_norm / k_norm per head before rope (gemma3_text) */
     double  query_pre_attn_scalar;   /* attention scale = its^-0.5                */
     double  attn_logit_softcapping;  /* scores <- c tanh(scores / c); 0 = none     */
     double  final_logit_softcapping; /* logits <- c tanh(logits / c); 0 = none     */
     double  rope_local_theta;  /* gemma3_text: sliding layers' rope base, unscaled; 0 = none */
     bool   *layer_sliding;     /* (n_layer): true = sliding_window applies to the layer;
                                   NULL = it applies to every layer; owned by the struct */
+    /* qwen3 / phi3 / granite (qwen3.c, phi3.c, granite.c read them) */
+    bool   qk_norm;               /* qwen3, gemma3_text: RMSNorm of each head's q, k before rope */
+    bool   fused_qkv;             /* phi3: qkv_proj (q|k|v rows), gate_up_proj (gate|up)  */
+    double partial_rotary_factor; /* phi3: rope on the first int(D * f) dims (1 = all)    */
+    struct {
+        bool    on;               /* phi3 rope_scaling "longrope" (alias "su", "yarn")    */
+        float  *short_factor;     /* (R/2), owned; divides each frequency               */
+        float  *long_factor;      /* (R/2), owned; read for its length only (see phi3.c) */
+        int64_t original_max_position_embeddings;
+        double  attention_factor; /* scales cos and sin                                  */
+    } longrope;
+    double embedding_multiplier;  /* granite: embeddings scaled (1 elsewhere)           */
+    double attention_multiplier;  /* granite: the softmax scale (others: 1/sqrt(D))   */
+    double residual_multiplier;   /* granite: each block's output scaled (1 elsewhere)  */
+    double logits_scaling;        /* granite: logits divided by it (1 elsewhere)        */
 };
 
 /* The sliding window of layer l (0 = the layer attends to everything). */
 static inline int64_t wd__config_layer_window(const wd_model_config *c, int64_t l) {
     return c->layer_sliding && !c->layer_sliding[l] ? 0 : c->sliding_window;
 }
+
+/* qwen3.c, phi3.c, granite.c: the fields config.json gives their model_type
+ * beyond the common ones, read after them (and their class defaults where
+ * the common reader's differ). Each returns WD_OK or the error of
+ * wd_model_config_parse, naming where and the field. */
+struct cJSON;
+wd_status wd__qwen3_config(wd_model_config *c, const struct cJSON *root, const char *where);
+wd_status wd__phi3_config(wd_model_config *c, const struct cJSON *root, const char *where);
+wd_status wd__granite_config(wd_model_config *c, const struct cJSON *root, const char *where);
+/* phi3.c: true for the rope_scaling types Phi3Config maps to longrope. */
+bool wd__phi3_is_longrope(const char *type);
 
 #endif /* WD_MODEL_CONFIG_INTERNAL_H */

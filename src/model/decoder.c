@@ -1,6 +1,7 @@
 /*
  * model/decoder.c - the Llama-family causal LM forward pass (llama, mistral,
- * qwen2 and checkpoints shaped like them), following Hugging Face's
+ * qwen2 and checkpoints shaped like them; qwen3, phi3 and granite with what
+ * qwen3.c, phi3.c and granite.c add), following Hugging Face's
  * LlamaForCausalLM:
  *
  *     x = embed_tokens[ids]                                     (T,C)
@@ -106,7 +107,7 @@ static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
     if (window >= S) window = 0;
     const float *K = ctx->k_cache + l * ctx->n_ctx * KV * D;
     const float *Vc = ctx->v_cache + l * ctx->n_ctx * KV * D;
-    float scale = m->attn_scale > 0 ? m->attn_scale : 1.0f / sqrtf((float)D);
+    float scale = m->attn_scale; /* 1/sqrt(D); granite's attention_multiplier */
     if (T == 1 && !br) {
         /* One query: H*S*D multiply-adds, far too small to pay for waking
          * BLAS threads twice per kv head, so plain loops on this thread. */
@@ -193,19 +194,16 @@ static wd_status embed(wd_model *m, float *x, const int32_t *ids, size_t T) {
         if (rc_) return rc_;                                                                   \
     } while (0)
 
-/* logits (n,V) of n final-normed rows xn (n,C): lm_head, then (Gemma) the
- * final soft-capping. */
-static wd_status logits_of(wd_model *m, float *logits, const float *xn, size_t n) {
-    LINEAR(m, logits, xn, &m->lm_head, NULL, n, m->C, m->V);
+/* logits (n,V) of n final-normed rows h (n,C): lm_head, then divided by
+ * granite's logits_scaling (1 elsewhere) and soft-capped (Gemma). */
+static wd_status lm_head(wd_model *m, float *logits, const float *h, size_t n) {
+    wd_status rc = linear(m, logits, h, &m->lm_head, NULL, n, m->C, m->V);
+    if (rc) return rc;
+    if (m->logits_div != 1.0f)
+        for (size_t i = 0; i < n * m->V; i++) logits[i] /= m->logits_div;
     if (m->logit_softcap > 0) wd__softcap(logits, n * m->V, m->logit_softcap);
     return WD_OK;
 }
-
-#define HEAD(...)                                                                              \
-    do {                                                                                       \
-        wd_status rc_ = logits_of(__VA_ARGS__);                                                \
-        if (rc_) return rc_;                                                                   \
-    } while (0)
 
 /* The layers over T rows at cache rows P..P+T-1; positions and attention
  * as br says (NULL: one causal run at positions P..). Leaves the final-norm
@@ -216,8 +214,7 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
     size_t C = m->C, H = m->H, KV = m->KV, D = m->D, F = m->F, P = ctx->n_past;
     wd_status rc = embed(m, ctx->x, ids, T);
     if (rc) return rc;
-    if (m->embd_scale > 0)
-        for (size_t i = 0; i < T * C; i++) ctx->x[i] *= m->embd_scale;
+    wd__mul_scalar(ctx->x, T * C, m->embd_scale);
     if (br) {
         for (size_t b = 0; b < br->n; b++)
             for (size_t t = br->off[b]; t < br->off[b + 1]; t++)
@@ -225,8 +222,11 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
     } else {
         for (size_t t = 0; t < T; t++) ctx->pos[t] = (int32_t)(P + t);
     }
-    wd_rope_table(ctx->rcos, ctx->rsin, m->inv_freq, ctx->pos, T, D);
-    if (m->inv_freq_local)
+    size_t R = m->rope_dim; /* rotated dims: D, fewer with phi3's partial rotary */
+    wd_rope_table(ctx->rcos, ctx->rsin, m->inv_freq, ctx->pos, T, R);
+    wd__mul_scalar(ctx->rcos, T * R / 2, m->rope_attn_factor); /* phi3 longrope */
+    wd__mul_scalar(ctx->rsin, T * R / 2, m->rope_attn_factor);
+    if (m->inv_freq_local) /* Gemma 3's sliding layers (never partial) */
         wd_rope_table(ctx->rcos_local, ctx->rsin_local, m->inv_freq_local, ctx->pos, T, D);
     for (size_t l = 0; l < m->L; l++) {
         const wd__dec_layer *y = &m->dec[l];
@@ -241,17 +241,23 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
         LINEAR(m, ctx->q, ctx->xn, &y->wq, y->bq, T, C, H * D);
         LINEAR(m, kc, ctx->xn, &y->wk, y->bk, T, C, KV * D);
         LINEAR(m, vc, ctx->xn, &y->wv, y->bv, T, C, KV * D);
-        if (y->q_norm)
+        if (y->q_norm) /* qwen3, gemma3: each head's q and k, before rope */
             wd_op_rmsnorm_fwd(ctx->q, ctx->stat_h, ctx->q, y->q_norm, T * H, D, m->eps, tp);
         if (y->k_norm)
             wd_op_rmsnorm_fwd(kc, ctx->stat_h, kc, y->k_norm, T * KV, D, m->eps, tp);
-        wd_op_rope_fwd(ctx->q, ctx->q, rcos, rsin, T, H, D, m->rope_layout, tp);
-        wd_op_rope_fwd(kc, kc, rcos, rsin, T, KV, D, m->rope_layout, tp);
+        if (R == D) {
+            wd_op_rope_fwd(ctx->q, ctx->q, rcos, rsin, T, H, D, m->rope_layout, tp);
+            wd_op_rope_fwd(kc, kc, rcos, rsin, T, KV, D, m->rope_layout, tp);
+        } else {
+            wd__rope_partial(ctx->q, rcos, rsin, T, H, D, R, m->rope_layout);
+            wd__rope_partial(kc, rcos, rsin, T, KV, D, R, m->rope_layout);
+        }
         attention(ctx, l, T, br);
         wd__tap_act(ctx, l, C, ctx->ao, T, H * D);
         LINEAR(m, ctx->xn, ctx->ao, &y->wo, y->bo, T, H * D, C);
         if (y->attn_post_norm)
             wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->xn, y->attn_post_norm, T, C, m->eps, tp);
+        wd__mul_scalar(ctx->xn, T * C, m->res_scale);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
         wd__steer_after_block(m, ctx->x, T);
         wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, y->ffn_norm, T, C, m->eps, tp);
@@ -266,6 +272,7 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
         LINEAR(m, ctx->xn, ctx->ff1, &y->w_down, NULL, T, F, C);
         if (y->ffn_post_norm)
             wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->xn, y->ffn_post_norm, T, C, m->eps, tp);
+        wd__mul_scalar(ctx->xn, T * C, m->res_scale);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
         wd__steer_after_block(m, ctx->x, T);
     }
@@ -285,13 +292,13 @@ wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float 
         ctx->has_logits = false;
         return WD_OK;
     }
-    if (out_logits && row0 < T)
-        HEAD(m, out_logits, ctx->xn + row0 * C, T - row0);
-    /* the last token's logits stay in the context */
-    if (out_logits && row0 < T)
+    if (out_logits && row0 < T) {
+        if ((rc = lm_head(m, out_logits, ctx->xn + row0 * C, T - row0))) return rc;
+        /* the last token's logits stay in the context */
         memcpy(ctx->logits, out_logits + (T - 1 - row0) * V, V * sizeof(float));
-    else
-        HEAD(m, ctx->logits, ctx->xn + (T - 1) * C, 1);
+    } else if ((rc = lm_head(m, ctx->logits, ctx->xn + (T - 1) * C, 1))) {
+        return rc;
+    }
     ctx->has_logits = true;
     return WD_OK;
 }
@@ -381,7 +388,7 @@ wd_status wd_model_decode_branches(wd_context *ctx, const int32_t *ids, const si
     size_t C = m->C;
     for (size_t b = 0; b < n_branch; b++)
         memcpy(ctx->x + b * C, ctx->xn + (off[b + 1] - 1) * C, C * sizeof(float));
-    HEAD(m, logits, ctx->x, n_branch);
+    if ((rc = lm_head(m, logits, ctx->x, n_branch))) return rc;
     ctx->has_logits = false; /* n_past is unchanged: the branch rows are scratch */
     return WD_OK;
 }
@@ -418,7 +425,7 @@ wd_status wd_model_score(wd_context *ctx, const int32_t *ids, size_t n, double *
         if ((rc = wd_model_decode(ctx, ids + done, T, NULL, WD_LOGITS_MODE_NONE))) return rc;
         /* logits of each row from the normed hidden states left in xn */
         for (size_t t = 0; t < T; t++) {
-            HEAD(m, ctx->logits, ctx->xn + t * m->C, 1);
+            if ((rc = lm_head(m, ctx->logits, ctx->xn + t * m->C, 1))) return rc;
             double mx = -INFINITY, sum = 0.0;
             for (size_t v = 0; v < V; v++) mx = ctx->logits[v] > mx ? ctx->logits[v] : mx;
             for (size_t v = 0; v < V; v++) sum += exp((double)ctx->logits[v] - mx);

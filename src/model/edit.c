@@ -95,10 +95,10 @@ wd_status wd_model_make_writable(wd_model *m) {
         return wd__err_set(&m->err, WD_ERR_UNSUPPORTED,
                            "editable weights: %s is an encoder; only decoders can be edited",
                            m->cfg->model_type);
-    if (m->cfg->gemma) /* its norms are held as 1 + w, and four per layer */
-        return wd__err_set(&m->err, WD_ERR_UNSUPPORTED,
-                           "editable weights: %s is not supported (Gemma's norms are not editable)",
-                           m->cfg->model_type);
+    /* the tensors listed below are Llama's: a qwen3's q/k norms, a phi3's
+     * fused matrices or a granite's multipliers would be left out */
+    wd_status lrc = wd__require_llama_layout(m, m->cfg, "editable weights");
+    if (lrc) return lrc;
     size_t C = m->C, HD = m->H * m->D, KD = m->KV * m->D, F = m->F, V = m->V;
     bool tied = m->lm_head.data == m->tok_embd.data;
     builder b = {m, NULL, 0, 0};

@@ -441,9 +441,8 @@ static wd_status from_folder(conv *c, const char *in) {
                       "qwen2) can be written as GGUF", in, cfg->model_type);
         goto out;
     }
-    if (cfg->gemma) {
-        rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: model_type '%s': Gemma checkpoints are not written "
-                      "as GGUF (only llama, mistral, qwen2)", in, cfg->model_type);
+    if ((rc = wd__require_llama_layout(NULL, cfg, "writing GGUF"))) {
+        wd__err_prefix(rc, "%s", in);
         goto out;
     }
     if (strstr(cfg->architecture, "ForSequenceClassification")) {

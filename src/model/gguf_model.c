@@ -5,8 +5,13 @@
  *   <arch>.context_length, .embedding_length, .block_count,
  *   .feed_forward_length, .attention.head_count(_kv), .attention.key_length,
  *   .rope.freq_base, .rope.scaling.{type,factor},
- *   .attention.layer_norm_rms_epsilon          -> a config.json, parsed by
+ *   .attention.layer_norm_rms_epsilon,
+ *   granite: .embedding_scale, .attention.scale,
+ *     .residual_scale, .logit_scale            -> a config.json, parsed by
  *                                                 wd_model_config_parse
+ * (architectures llama, qwen2, qwen3 -- q/k norms as blk.N.attn_q_norm /
+ * attn_k_norm --, granite, and phi3 -- attn_qkv and ffn_up fused, see
+ * phi3_keys)
  *   tokenizer.ggml.{model,pre,tokens,scores,token_type,merges,
  *   bos/eos/unknown/padding_token_id,add_bos_token}, tokenizer.chat_template
  *                                               -> a tokenizer.json (+ a
@@ -27,6 +32,7 @@
  * Tokens of type CONTROL, USER_DEFINED and UNKNOWN become added tokens
  * (special unless USER_DEFINED).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +66,10 @@ bool wd__gguf_tensor_name(const char *hf, char *out, size_t cap) {
         {"mlp.gate_proj.weight", "ffn_gate.weight"},
         {"mlp.up_proj.weight", "ffn_up.weight"},
         {"mlp.down_proj.weight", "ffn_down.weight"},
+        {"self_attn.q_norm.weight", "attn_q_norm.weight"}, /* qwen3 */
+        {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+        {"self_attn.qkv_proj.weight", "attn_qkv.weight"},  /* phi3: fused */
+        {"mlp.gate_up_proj.weight", "ffn_up.weight"},      /* phi3: gate rows, up rows */
     };
     unsigned long l;
     int used = 0;
@@ -80,6 +90,63 @@ static bool get_num(const wd_gguf *g, const char *arch, const char *suffix, doub
     return wd_gguf_get_float(g, key, v) == WD_OK;
 }
 
+/* A 1-dim F32 tensor of n values as a JSON list (NULL if absent or not so). */
+static cJSON *f32_list(const wd_gguf *g, const char *name, int64_t n) {
+    const wd_gguf_tensor *t = wd_gguf_find_tensor(g, name);
+    if (!t || t->type != WD_GGML_TYPE_F32 || t->ndim != 1 || t->ne[0] != n) return NULL;
+    cJSON *a = cJSON_CreateArray();
+    for (int64_t i = 0; a && i < n; i++) {
+        float f;
+        memcpy(&f, (const char *)t->data + 4 * i, 4);
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(f));
+    }
+    return a;
+}
+
+/* phi3, as llama.cpp's converter writes it: sliding_window (0 = none),
+ * rope.dimension_count (the rotated dims), rope.scaling.
+ * original_context_length and attn_factor, and longrope's factors as the
+ * tensors rope_factors_short / rope_factors_long. */
+static wd_status phi3_keys(const wd_gguf *g, const char *arch, cJSON *c) {
+    double v;
+    if (get_num(g, arch, "attention.sliding_window", &v) && v > 0)
+        cJSON_AddNumberToObject(c, "sliding_window", v);
+    int64_t H = (int64_t)cJSON_GetObjectItem(c, "num_attention_heads")->valuedouble;
+    const cJSON *hd = cJSON_GetObjectItem(c, "head_dim");
+    int64_t D = hd ? (int64_t)hd->valuedouble
+                   : (int64_t)cJSON_GetObjectItem(c, "hidden_size")->valuedouble / (H > 0 ? H : 1);
+    int64_t R = D;
+    if (get_num(g, arch, "rope.dimension_count", &v) && v > 0 && (int64_t)v != D && D > 0) {
+        R = (int64_t)v;
+        double f = (double)R / (double)D; /* config.c takes int(D * f): land on R */
+        while ((int64_t)((double)D * f) < R) f = nextafter(f, 2.0);
+        cJSON_AddNumberToObject(c, "partial_rotary_factor", f);
+    }
+    if (get_num(g, arch, "rope.scaling.original_context_length", &v))
+        cJSON_AddNumberToObject(c, "original_max_position_embeddings", v);
+    cJSON *sf = f32_list(g, "rope_factors_short.weight", R / 2);
+    cJSON *lf = f32_list(g, "rope_factors_long.weight", R / 2);
+    if (sf && lf) {
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "rope_scaling");
+        cJSON *rs = cJSON_AddObjectToObject(c, "rope_scaling");
+        cJSON_AddStringToObject(rs, "type", "longrope");
+        cJSON_AddItemToObject(rs, "short_factor", sf);
+        cJSON_AddItemToObject(rs, "long_factor", lf);
+        if (get_num(g, arch, "rope.scaling.attn_factor", &v))
+            cJSON_AddNumberToObject(rs, "attention_factor", v);
+        return WD_OK;
+    }
+    cJSON_Delete(sf);
+    cJSON_Delete(lf);
+    if (wd_gguf_find_tensor(g, "rope_factors_short.weight") ||
+        wd_gguf_find_tensor(g, "rope_factors_long.weight"))
+        return wd__fail(WD_ERR_FORMAT,
+                        "%s: tensors 'rope_factors_short.weight' and 'rope_factors_long.weight': "
+                        "expected both, %lld f32 values each",
+                        wd_gguf_path(g), (long long)(R / 2));
+    return WD_OK;
+}
+
 wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out) {
     *out = NULL;
     const char *path = wd_gguf_path(g), *arch;
@@ -87,9 +154,13 @@ wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out) {
     const char *model_type;
     if (!strcmp(arch, "llama")) model_type = "llama";
     else if (!strcmp(arch, "qwen2")) model_type = "qwen2";
+    else if (!strcmp(arch, "qwen3")) model_type = "qwen3";
+    else if (!strcmp(arch, "granite")) model_type = "granite";
+    else if (!strcmp(arch, "phi3")) model_type = "phi3";
     else
         return wd__fail(WD_ERR_UNSUPPORTED,
-                        "%s: key 'general.architecture': '%.40s' is not supported (llama, qwen2)",
+                        "%s: key 'general.architecture': '%.40s' is not supported (llama, qwen2, "
+                        "qwen3, granite, phi3)",
                         path, arch);
     cJSON *c = cJSON_CreateObject();
     if (!c) return wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -119,6 +190,26 @@ wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out) {
             goto out;
         }
     }
+    /* qwen3: Qwen3Config's head_dim default (128) is not hidden / heads; a
+     * file without key_length has the latter. Biases are in the file or not. */
+    bool qwen3 = !strcmp(model_type, "qwen3"), granite = !strcmp(model_type, "granite");
+    if (qwen3 && !cJSON_GetObjectItem(c, "head_dim")) {
+        int64_t C = (int64_t)cJSON_GetObjectItem(c, "hidden_size")->valuedouble,
+                H = (int64_t)cJSON_GetObjectItem(c, "num_attention_heads")->valuedouble;
+        if (H > 0) cJSON_AddNumberToObject(c, "head_dim", (double)(C / H));
+    }
+    if (qwen3 || granite)
+        cJSON_AddBoolToObject(c, "attention_bias", wd_gguf_find_tensor(g, "blk.0.attn_q.bias") != NULL);
+    /* granite's multipliers: llama.cpp's names for them */
+    static const char *gk[][2] = {{"embedding_scale", "embedding_multiplier"},
+                                  {"attention.scale", "attention_multiplier"},
+                                  {"residual_scale", "residual_multiplier"},
+                                  {"logit_scale", "logits_scaling"}};
+    for (size_t i = 0; granite && i < 4; i++) {
+        double v;
+        if (get_num(g, arch, gk[i][0], &v)) cJSON_AddNumberToObject(c, gk[i][1], v);
+    }
+    if (!strcmp(model_type, "phi3") && (rc = phi3_keys(g, arch, c))) goto out;
     /* the vocabulary: the token list, else <arch>.vocab_size, else the embedding */
     const wd_gguf_kv *toks = wd_gguf_find_kv(g, "tokenizer.ggml.tokens");
     const wd_gguf_tensor *emb = wd_gguf_find_tensor(g, "token_embd.weight");

@@ -20,6 +20,7 @@
  * wrong shape names the checkpoint file (the shard holding it when known)
  * and the tensor, with the shape expected from config.json.
  */
+#include <math.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -217,6 +218,16 @@ static wd_status bind_weight(wd_model *m, const char *name, int64_t d0, int64_t 
         if ((rc = bind(m, (name), (d0), (d1), (req), (out)))) return rc;                       \
     } while (0)
 
+wd_status wd__model_bind(wd_model *m, const char *name, int64_t d0, int64_t d1, bool required,
+                         const float **out) {
+    return bind(m, name, d0, d1, required, out);
+}
+
+wd_status wd__model_bind_weight(wd_model *m, const char *name, int64_t d0, int64_t d1,
+                                bool required, wd__weight *out) {
+    return bind_weight(m, name, d0, d1, required, out);
+}
+
 static wd_status bind_rope(wd_model *m);
 
 static wd_status bind_decoder(wd_model *m) {
@@ -236,9 +247,17 @@ static wd_status bind_decoder(wd_model *m) {
         wd__dec_layer *y = &m->dec[l];
 #define LN(s) (snprintf(n, sizeof n, "model.layers.%lld.%s", (long long)l, s), n)
         BIND(LN("input_layernorm.weight"), C, 0, true, &y->attn_norm);
-        BINDW(LN("self_attn.q_proj.weight"), HD, C, true, &y->wq);
-        BINDW(LN("self_attn.k_proj.weight"), KD, C, true, &y->wk);
-        BINDW(LN("self_attn.v_proj.weight"), KD, C, true, &y->wv);
+        if (c->fused_qkv) { /* phi3: q, k, v, gate and up are views of two fused matrices */
+            if ((rc = wd__phi3_bind_layer(m, (size_t)l, y))) return rc;
+        } else {
+            BINDW(LN("self_attn.q_proj.weight"), HD, C, true, &y->wq);
+            BINDW(LN("self_attn.k_proj.weight"), KD, C, true, &y->wk);
+            BINDW(LN("self_attn.v_proj.weight"), KD, C, true, &y->wv);
+        }
+        if (c->qk_norm) { /* qwen3, gemma3 */
+            BIND(LN("self_attn.q_norm.weight"), c->head_dim, 0, true, &y->q_norm);
+            BIND(LN("self_attn.k_norm.weight"), c->head_dim, 0, true, &y->k_norm);
+        }
         BINDW(LN("self_attn.o_proj.weight"), C, HD, true, &y->wo);
         BIND(LN("self_attn.q_proj.bias"), HD, 0, c->attention_bias, &y->bq);
         BIND(LN("self_attn.k_proj.bias"), KD, 0, c->attention_bias, &y->bk);
@@ -250,12 +269,10 @@ static wd_status bind_decoder(wd_model *m) {
             BIND(LN("pre_feedforward_layernorm.weight"), C, 0, true, &y->ffn_norm);
             BIND(LN("post_feedforward_layernorm.weight"), C, 0, true, &y->ffn_post_norm);
         }
-        if (c->qk_norm) {
-            BIND(LN("self_attn.q_norm.weight"), c->head_dim, 0, true, &y->q_norm);
-            BIND(LN("self_attn.k_norm.weight"), c->head_dim, 0, true, &y->k_norm);
+        if (!c->fused_qkv) {
+            BINDW(LN("mlp.gate_proj.weight"), F, C, true, &y->w_gate);
+            BINDW(LN("mlp.up_proj.weight"), F, C, true, &y->w_up);
         }
-        BINDW(LN("mlp.gate_proj.weight"), F, C, true, &y->w_gate);
-        BINDW(LN("mlp.up_proj.weight"), F, C, true, &y->w_up);
         BINDW(LN("mlp.down_proj.weight"), C, F, true, &y->w_down);
 #undef LN
     }
@@ -281,7 +298,7 @@ static wd_status bind_rope(wd_model *m) {
     wd_status rc;
     wd_rope_params rp = wd_rope_params_default();
     rp.theta = c->rope_theta;
-    rp.head_dim = (int)c->head_dim;
+    rp.head_dim = (int)m->rope_dim; /* phi3's partial rotary: fewer than head_dim */
     rp.scaling = c->rope_scaling.type;
     if (rp.scaling != WD_ROPE_SCALING_NONE) {
         rp.factor = c->rope_scaling.factor;
@@ -291,10 +308,11 @@ static wd_status bind_rope(wd_model *m) {
         if (c->rope_scaling.original_max_position_embeddings > 0)
             rp.original_max_position_embeddings = (int)c->rope_scaling.original_max_position_embeddings;
     }
-    m->inv_freq = malloc((size_t)c->head_dim / 2 * sizeof *m->inv_freq);
+    m->inv_freq = malloc(m->rope_dim / 2 * sizeof *m->inv_freq);
     if (!m->inv_freq) return wd__err_set(&m->err, WD_ERR_NOMEM, "out of memory");
     if ((rc = wd_rope_inv_freq(m->inv_freq, &rp)))
         return wd__err_prefix(rc, "%s/config.json: rope", m->dir), wd__err_take(&m->err, rc);
+    if (c->longrope.on && (rc = wd__phi3_longrope(m))) return rc;
     /* llama.cpp stores llama3-style scaling as per-frequency divisors */
     const wd_gguf_tensor *rf = m->gg ? wd_gguf_find_tensor(m->gg, "rope_freqs.weight") : NULL;
     if (rf) {
@@ -580,9 +598,17 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
     m->L = (size_t)c->n_layer;
     m->n_pos = (size_t)c->max_position_embeddings;
     m->eps = (float)c->norm_eps;
-    /* llama.cpp's converter permutes a llama's q/k rows into the interleaved layout */
+    m->rope_dim = wd__phi3_rope_dim(c);
+    m->rope_attn_factor = 1.0f;
+    m->attn_scale = c->type == WD_MODEL_TYPE_GRANITE ? (float)c->attention_multiplier
+                                                     : 1.0f / sqrtf((float)m->D);
+    m->embd_scale = (float)c->embedding_multiplier;
+    m->res_scale = (float)c->residual_multiplier;
+    m->logits_div = (float)c->logits_scaling;
+    /* llama.cpp's converter permutes a llama's (and a granite's, a LlamaModel
+     * there) q/k rows into the interleaved layout */
     int ri = p.rope_interleaved >= 0 ? p.rope_interleaved != 0
-             : gguf                  ? c->type == WD_MODEL_TYPE_LLAMA
+             : gguf ? c->type == WD_MODEL_TYPE_LLAMA || c->type == WD_MODEL_TYPE_GRANITE
                                      : c->rope_interleaved;
     m->rope_layout = ri ? WD_ROPE_LAYOUT_INTERLEAVED : WD_ROPE_LAYOUT_HALF;
     if (c->family == WD_MODEL_FAMILY_DECODER) {
@@ -676,4 +702,17 @@ const char *wd_model_label(const wd_model *m, size_t i) {
     if (!m || i >= m->n_labels || !m->cfg->id2label || (int64_t)i >= m->cfg->num_labels)
         return NULL;
     return m->cfg->id2label[i];
+}
+
+wd_status wd__require_llama_layout(wd_model *m, const wd_model_config *c, const char *what) {
+    if (c->type == WD_MODEL_TYPE_LLAMA || c->type == WD_MODEL_TYPE_MISTRAL ||
+        c->type == WD_MODEL_TYPE_QWEN2)
+        return WD_OK;
+    if (m)
+        return wd__err_set(&m->err, WD_ERR_UNSUPPORTED,
+                           "%s: %s is not supported for model_type '%s' (llama, mistral, qwen2 "
+                           "only)", m->dir, what, c->model_type);
+    return wd__fail(WD_ERR_UNSUPPORTED,
+                    "%s is not supported for model_type '%s' (llama, mistral, qwen2 only)", what,
+                    c->model_type);
 }

@@ -39,9 +39,9 @@ typedef struct wd__dec_layer {
     const float *ffn_norm;                /* (C)                       */
     wd__weight   w_gate, w_up, w_down;    /* (I,C) (I,C) (C,I)         */
     /* Gemma (gemma.c), NULL for the other decoders: post_attention_layernorm
-     * on the attention output, post_feedforward_layernorm on the MLP's, and
-     * the per-head RMSNorm of q and k before rope */
+     * on the attention output, post_feedforward_layernorm on the MLP's */
     const float *attn_post_norm, *ffn_post_norm; /* (C) (C) */
+    /* qwen3, gemma3: the per-head RMSNorm of q and k before rope, else NULL */
     const float *q_norm, *k_norm;                /* (D) (D) */
 } wd__dec_layer;
 
@@ -129,13 +129,20 @@ struct wd_model {
     float *steer_ablate_to; /* (K) components kept along them, or NULL (zeros) */
     size_t steer_n_ablate;
 
-    /* Gemma 2 / 3 (gemma.c); zero / NULL for the other decoders */
-    float  embd_scale;     /* embeddings * this; 0 = not scaled                   */
-    float  attn_scale;     /* q.k scale; 0 = 1/sqrt(D)                            */
-    float  attn_softcap;   /* scores <- c tanh(scores / c) before the mask; 0 = none */
-    float  logit_softcap;  /* logits <- c tanh(logits / c); 0 = none              */
-    float *inv_freq_local; /* (D/2) the sliding (local) layers' rotary frequencies, or
-                              NULL; inv_freq holds the global ones (also ModernBERT's) */
+    /* what qwen3 / phi3 / granite / gemma change in the forward pass (set at
+     * load; the values noted leave a llama's computation as it was) */
+    size_t rope_dim;         /* R dims of each head rotated: phi3's partial
+                                rotary (D elsewhere); inv_freq is (R/2)      */
+    float  rope_attn_factor; /* phi3 longrope: cos and sin scaled (1)        */
+    float  attn_scale;       /* softmax scale: 1/sqrt(D); granite's
+                                attention_multiplier; gemma's query_pre_attn_scalar^-0.5 */
+    float  embd_scale;       /* granite embedding_multiplier, gemma sqrt(C) (1) */
+    float  res_scale;        /* granite residual_multiplier (1)             */
+    float  logits_div;       /* granite logits_scaling (1)                  */
+    float  attn_softcap;     /* gemma2: scores <- c tanh(scores / c) before the mask; 0 = none */
+    float  logit_softcap;    /* gemma: logits <- c tanh(logits / c); 0 = none */
+    float *inv_freq_local;   /* (D/2) the sliding (local) layers' rotary frequencies, or
+                                NULL; inv_freq holds the global ones (also ModernBERT's) */
 
     /* editable weights (edit.c): NULL until wd_model_make_writable */
     struct wd__mtensor *edit;
@@ -221,6 +228,36 @@ wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out);
 bool wd__gguf_tensor_name(const char *hf, char *out, size_t cap);
 /* The regex of a tokenizer.ggml.pre name: NULL for GPT-2's, "" if unknown. */
 const char *wd__gguf_pre_regex(const char *pre);
+
+/* model.c: binds a vector/matrix (d1 = 0 for a vector) as F32 / a decoder
+ * matrix in its stored type, by its Hugging Face name, checking the shape;
+ * absent and not required: *out NULL (data NULL) and WD_OK. Errors are set
+ * on m and name the file and the tensor. */
+wd_status wd__model_bind(wd_model *m, const char *name, int64_t d0, int64_t d1, bool required,
+                         const float **out);
+wd_status wd__model_bind_weight(wd_model *m, const char *name, int64_t d0, int64_t d1,
+                                bool required, wd__weight *out);
+
+/* phi3.c: binds layer l's fused qkv_proj and gate_up_proj and points wq,
+ * wk, wv, w_gate, w_up at their row ranges (views: no copy). */
+wd_status wd__phi3_bind_layer(wd_model *m, size_t l, wd__dec_layer *y);
+/* phi3.c: the rotated dims R of a head (int(D * partial_rotary_factor)). */
+size_t wd__phi3_rope_dim(const wd_model_config *c);
+/* phi3.c: longrope's frequencies into m->inv_freq (R/2) and its attention
+ * factor (short_factor: the config caps positions, see phi3.c). */
+wd_status wd__phi3_longrope(wd_model *m);
+/* phi3.c: rope on the first R of each head's D dims: x (T,H,D) in place,
+ * cos / sin (T,R/2). */
+void wd__rope_partial(float *x, const float *cos, const float *sin, size_t T, size_t H, size_t D,
+                      size_t R, wd_rope_layout layout);
+/* granite.c: x (n) *= s, nothing when s is 1 (granite's multipliers,
+ * phi3 longrope's attention factor). */
+void wd__mul_scalar(float *x, size_t n, float s);
+/* The decoders whose tensors and forward are Llama's (llama, mistral,
+ * qwen2): what training, GGUF writing and weight editing read and write.
+ * Returns WD_OK, or WD_ERR_UNSUPPORTED with a message naming what and the
+ * model_type (set on m when m is not NULL, else the thread's error). */
+wd_status wd__require_llama_layout(wd_model *m, const wd_model_config *c, const char *what);
 
 /* model.c: takes ownership of p (freed with the model). */
 wd_status wd__model_own(wd_model *m, float *p);

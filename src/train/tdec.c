@@ -40,11 +40,10 @@ wd_status wd__tdec_init(wd__tdec *d, const wd_model *m) {
                            "%s: training reads Hugging Face safetensors folders, not GGUF files",
                            m->dir);
     const wd_model_config *c = m->cfg;
-    if (c->gemma)
-        return wd__err_set(&d->err, WD_ERR_UNSUPPORTED,
-                           "%s: training a %s decoder is not supported (the trainable decoder has "
-                           "no Gemma norms, GeGLU, soft-capping or per-layer windows)",
-                           m->dir, c->model_type);
+    /* the backward below is Llama's: no q/k norms, fused matrices, multipliers */
+    wd_status lrc =
+        wd__require_llama_layout(NULL, c, "the trainable decoder (training, integrated gradients)");
+    if (lrc) return wd__err_take(&d->err, wd__err_prefix(lrc, "%s", m->dir));
     d->C = m->C, d->H = m->H, d->KV = m->KV, d->D = m->D, d->F = m->F, d->V = m->V, d->L = m->L;
     d->eps = m->eps;
     d->rope = m->rope_layout;

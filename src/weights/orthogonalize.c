@@ -92,6 +92,11 @@ wd_status wd_steer_ablate(const char *model, const char *path, int layer, bool a
                         "post-attention and post-feedforward norms rescale what o_proj and "
                         "down_proj write); steer at run time instead",
                         model, wd_model_type_name(type));
+    /* granite scales embeddings by embedding_multiplier: the component an
+     * embedding row keeps is not the stream's */
+    if (affine && type == WD_MODEL_TYPE_GRANITE)
+        return wd__fail(WD_ERR_UNSUPPORTED, "%s: affine ablation of a granite model "
+                        "(embedding_multiplier) is not supported", model);
     wd_steer_result r;
     size_t which = 0;
     if ((rc = wd__steer_vector(path, layer, L, C, &r, &which))) return rc;

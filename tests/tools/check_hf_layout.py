@@ -95,27 +95,38 @@ def expected(cfg):
     """name -> shape, from the structure of transformers' modeling code."""
     mt = cfg["model_type"]
     E = {}
-    if mt in ("llama", "mistral", "qwen2"):
+    if mt in ("llama", "mistral", "qwen2", "qwen3", "phi3", "granite"):
         H, V, I = cfg["hidden_size"], cfg["vocab_size"], cfg["intermediate_size"]
         nh = cfg["num_attention_heads"]
         nkv = cfg.get("num_key_value_heads") or nh
-        hd = cfg.get("head_dim") or H // nh
+        hd = cfg.get("head_dim", 128) if mt == "qwen3" else (cfg.get("head_dim") or H // nh)
         qkv_bias = mt == "qwen2" or cfg.get("attention_bias", False)
-        o_bias = mt == "llama" and cfg.get("attention_bias", False)
+        # Qwen3Attention / GraniteAttention: o_proj's bias is attention_bias too
+        o_bias = mt in ("llama", "qwen3", "granite") and cfg.get("attention_bias", False)
+        fused = mt == "phi3"  # Phi3Attention.qkv_proj, Phi3MLP.gate_up_proj
         E["model.embed_tokens.weight"] = [V, H]
         for l in range(cfg["num_hidden_layers"]):
             p = f"model.layers.{l}."
             E[p + "input_layernorm.weight"] = [H]
             E[p + "post_attention_layernorm.weight"] = [H]
-            for proj, rows in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
-                E[p + f"self_attn.{proj}_proj.weight"] = [rows, H]
-                if qkv_bias:
-                    E[p + f"self_attn.{proj}_proj.bias"] = [rows]
+            if fused:
+                E[p + "self_attn.qkv_proj.weight"] = [(nh + 2 * nkv) * hd, H]
+            else:
+                for proj, rows in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
+                    E[p + f"self_attn.{proj}_proj.weight"] = [rows, H]
+                    if qkv_bias:
+                        E[p + f"self_attn.{proj}_proj.bias"] = [rows]
+            if mt == "qwen3":  # RMSNorm over each head's dims
+                E[p + "self_attn.q_norm.weight"] = [hd]
+                E[p + "self_attn.k_norm.weight"] = [hd]
             E[p + "self_attn.o_proj.weight"] = [H, nh * hd]
             if o_bias:
                 E[p + "self_attn.o_proj.bias"] = [H]
-            E[p + "mlp.gate_proj.weight"] = [I, H]
-            E[p + "mlp.up_proj.weight"] = [I, H]
+            if fused:
+                E[p + "mlp.gate_up_proj.weight"] = [2 * I, H]
+            else:
+                E[p + "mlp.gate_proj.weight"] = [I, H]
+                E[p + "mlp.up_proj.weight"] = [I, H]
             E[p + "mlp.down_proj.weight"] = [H, I]
         E["model.norm.weight"] = [H]
         if not cfg.get("tie_word_embeddings", False):

@@ -8,7 +8,7 @@ set -eu
 GEN=$1 WARDEN=$2 TMP=$3 PY=$4 FAM=$5
 HERE=$(dirname "$0")
 rm -rf "$TMP" && mkdir -p "$TMP"
-case $FAM in llama|mistral|qwen2) EXTRA=--tie ;; gemma2|gemma3) EXTRA=--untie ;; *) EXTRA="--labels 3" ;; esac
+case $FAM in llama|mistral|qwen2|qwen3|phi3|granite) EXTRA=--tie ;; gemma2|gemma3) EXTRA=--untie ;; *) EXTRA="--labels 3" ;; esac
 MT=$FAM; [ "$FAM" != gemma3 ] || MT=gemma3_text
 check() { # DIR ARGS...
     d=$1; shift

@@ -15,6 +15,12 @@
  *     model.layers.L.mlp.gate_proj.weight / up_proj.weight [I, H], down_proj.weight [H, I]
  *     model.norm.weight [H];  lm_head.weight [V, H] unless tie_word_embeddings
  *
+ *   Qwen3ForCausalLM: Llama's names, biases on q/k/v/o with attention_bias, and
+ *     model.layers.L.self_attn.q_norm.weight / k_norm.weight [hd]
+ *   Phi3ForCausalLM: Llama's names except
+ *     model.layers.L.self_attn.qkv_proj.weight [(nh + 2 nkv)*hd, H] (q, k, v rows)
+ *     model.layers.L.mlp.gate_up_proj.weight [2I, H] (gate rows, then up rows)
+ *   GraniteForCausalLM: Llama's names (biases on q/k/v/o with attention_bias)
  *   Gemma2ForCausalLM / Gemma3ForCausalLM (hd = head_dim, may differ from H / nh)
  *     model.embed_tokens.weight [V, H]
  *     model.layers.L.input_layernorm.weight [H]
@@ -181,21 +187,36 @@ static int kv_heads(const wdt_gen_params *p) {
 static void decoder_tensors(gen *g) {
     const wdt_gen_params *p = g->p;
     bool qwen2 = !strcmp(p->family, "qwen2"), llama = !strcmp(p->family, "llama");
-    bool qkv_bias = qwen2 || (llama && p->attention_bias), o_bias = llama && p->attention_bias;
-    int64_t H = p->hidden, hd = p->hidden / p->n_head, nh = p->n_head, nkv = kv_heads(p);
+    bool qwen3 = !strcmp(p->family, "qwen3"), phi3 = !strcmp(p->family, "phi3");
+    bool own_bias = llama || qwen3 || !strcmp(p->family, "granite"); /* attention_bias: q,k,v,o */
+    bool qkv_bias = qwen2 || (own_bias && p->attention_bias), o_bias = own_bias && p->attention_bias;
+    int64_t H = p->hidden, hd = p->head_dim ? p->head_dim : p->hidden / p->n_head, nh = p->n_head,
+            nkv = kv_heads(p);
     char pre[160], buf[200];
     add(g, "model.embed_tokens.weight", p->vocab, H, 0.0f, 1.0f);
     for (int l = 0; l < p->n_layer; l++) {
         snprintf(pre, sizeof pre, "model.layers.%d.", l);
 #define N(s) (snprintf(buf, sizeof buf, "%s%s", pre, s), buf)
         norm(g, N("input_layernorm"), H, false);
-        linear(g, N("self_attn.q_proj"), nh * hd, H, qkv_bias);
-        linear(g, N("self_attn.k_proj"), nkv * hd, H, qkv_bias);
-        linear(g, N("self_attn.v_proj"), nkv * hd, H, qkv_bias);
+        if (phi3) {
+            linear(g, N("self_attn.qkv_proj"), (nh + 2 * nkv) * hd, H, false);
+        } else {
+            linear(g, N("self_attn.q_proj"), nh * hd, H, qkv_bias);
+            linear(g, N("self_attn.k_proj"), nkv * hd, H, qkv_bias);
+            linear(g, N("self_attn.v_proj"), nkv * hd, H, qkv_bias);
+        }
         linear(g, N("self_attn.o_proj"), H, nh * hd, o_bias);
+        if (qwen3) {
+            norm(g, N("self_attn.q_norm"), hd, false);
+            norm(g, N("self_attn.k_norm"), hd, false);
+        }
         norm(g, N("post_attention_layernorm"), H, false);
-        linear(g, N("mlp.gate_proj"), p->intermediate, H, false);
-        linear(g, N("mlp.up_proj"), p->intermediate, H, false);
+        if (phi3) {
+            linear(g, N("mlp.gate_up_proj"), 2 * (int64_t)p->intermediate, H, false);
+        } else {
+            linear(g, N("mlp.gate_proj"), p->intermediate, H, false);
+            linear(g, N("mlp.up_proj"), p->intermediate, H, false);
+        }
         linear(g, N("mlp.down_proj"), H, p->intermediate, false);
 #undef N
     }
@@ -388,6 +409,54 @@ static void add_labels(cJSON *c, int n) {
     }
 }
 
+/* qwen3, phi3, granite: the fields of their configuration classes as
+ * save_pretrained writes them (the ones the modeling code reads). */
+static void zoo_decoder_config(cJSON *c, cJSON *arch, const wdt_gen_params *p) {
+    const char *f = p->family;
+    bool qwen3 = !strcmp(f, "qwen3"), phi3 = !strcmp(f, "phi3");
+    cJSON_AddItemToArray(arch, cJSON_CreateString(qwen3 ? "Qwen3ForCausalLM"
+                                                  : phi3 ? "Phi3ForCausalLM"
+                                                         : "GraniteForCausalLM"));
+    cJSON_AddStringToObject(c, "model_type", f);
+    cJSON_AddNumberToObject(c, "vocab_size", p->vocab);
+    cJSON_AddNumberToObject(c, "hidden_size", p->hidden);
+    cJSON_AddNumberToObject(c, "intermediate_size", p->intermediate);
+    cJSON_AddNumberToObject(c, "num_hidden_layers", p->n_layer);
+    cJSON_AddNumberToObject(c, "num_attention_heads", p->n_head);
+    cJSON_AddNumberToObject(c, "num_key_value_heads", kv_heads(p));
+    if (qwen3) cJSON_AddNumberToObject(c, "head_dim", p->head_dim ? p->head_dim : p->hidden / p->n_head);
+    cJSON_AddNumberToObject(c, "max_position_embeddings", p->max_pos);
+    cJSON_AddStringToObject(c, "hidden_act", "silu");
+    cJSON_AddNumberToObject(c, "rms_norm_eps", phi3 ? 1e-5 : 1e-6);
+    cJSON_AddNumberToObject(c, "rope_theta", p->rope_theta);
+    cJSON_AddNullToObject(c, "rope_scaling");
+    cJSON_AddBoolToObject(c, "tie_word_embeddings", p->tie);
+    cJSON_AddNumberToObject(c, "initializer_range", 0.02);
+    cJSON_AddBoolToObject(c, "use_cache", true);
+    cJSON_AddNumberToObject(c, "attention_dropout", 0.0);
+    cJSON_AddNumberToObject(c, "bos_token_id", 1);
+    cJSON_AddNumberToObject(c, "eos_token_id", 2);
+    if (qwen3) {
+        cJSON_AddBoolToObject(c, "attention_bias", p->attention_bias);
+        cJSON_AddBoolToObject(c, "use_sliding_window", false);
+        cJSON_AddNullToObject(c, "sliding_window");
+        cJSON_AddNumberToObject(c, "max_window_layers", p->n_layer);
+    } else if (phi3) {
+        cJSON_AddNumberToObject(c, "original_max_position_embeddings", p->max_pos);
+        cJSON_AddNumberToObject(c, "pad_token_id", 0);
+        cJSON_AddNumberToObject(c, "resid_pdrop", 0.0);
+        cJSON_AddNumberToObject(c, "embd_pdrop", 0.0);
+        cJSON_AddNullToObject(c, "sliding_window");
+    } else { /* granite: values other than 1, so that each one shows */
+        cJSON_AddBoolToObject(c, "attention_bias", p->attention_bias);
+        cJSON_AddBoolToObject(c, "mlp_bias", false);
+        cJSON_AddNumberToObject(c, "embedding_multiplier", 2.5);
+        cJSON_AddNumberToObject(c, "attention_multiplier", 0.25);
+        cJSON_AddNumberToObject(c, "residual_multiplier", 0.5);
+        cJSON_AddNumberToObject(c, "logits_scaling", 3.0);
+    }
+}
+
 static cJSON *make_config(const wdt_gen_params *p) {
     cJSON *c = cJSON_CreateObject(), *arch = cJSON_AddArrayToObject(c, "architectures");
     const char *f = p->family;
@@ -430,6 +499,8 @@ static cJSON *make_config(const wdt_gen_params *p) {
                 cJSON_AddNumberToObject(c, "sliding_window", 4096);
             }
         }
+    } else if (!strcmp(f, "qwen3") || !strcmp(f, "phi3") || !strcmp(f, "granite")) {
+        zoo_decoder_config(c, arch, p);
     } else if (!strcmp(f, "bert") || !strcmp(f, "roberta")) {
         bool rob = !strcmp(f, "roberta");
         cJSON_AddItemToArray(arch, cJSON_CreateString(rob ? "RobertaForSequenceClassification"
@@ -551,23 +622,26 @@ static wd_status write_shard(const gen *g, size_t lo, size_t hi, const char *pat
 
 static wd_status check_params(const wdt_gen_params *p) {
     const char *f = p->family ? p->family : "";
-    static const char *families[] = {"llama", "mistral", "qwen2", "gemma2", "gemma3", "bert",
+    static const char *families[] = {"llama", "mistral", "qwen2", "qwen3", "phi3", "granite", "gemma2", "gemma3", "bert",
                                      "roberta", "distilbert", "modernbert"};
     size_t nf = sizeof families / sizeof *families, i = 0;
     while (i < nf && strcmp(f, families[i])) i++;
     if (i == nf)
         return wd__fail(WD_ERR_INVALID_ARG,
-                        "unknown family '%s' (llama, mistral, qwen2, gemma2, gemma3, bert, roberta, "
-                        "distilbert, modernbert)",
+                        "unknown family '%s' (llama, mistral, qwen2, qwen3, phi3, granite, gemma2, "
+                        "gemma3, bert, roberta, distilbert, modernbert)",
                         f);
     if (p->dtype != WD_DTYPE_F32 && p->dtype != WD_DTYPE_F16 && p->dtype != WD_DTYPE_BF16)
         return wd__fail(WD_ERR_INVALID_ARG, "dtype must be F32, F16 or BF16");
     if (p->n_layer < 1 || p->hidden < 1 || p->n_head < 1 || p->intermediate < 1 || p->vocab < 4 ||
         p->max_pos < 1 || p->num_labels < 1 || p->shards < 1 || p->n_kv_head < 0)
         return wd__fail(WD_ERR_INVALID_ARG, "sizes must be positive (vocab >= 4)");
-    if (p->head_dim < 0 || (p->head_dim % 2 && is_gemma(f)))
-        return wd__fail(WD_ERR_INVALID_ARG, "head_dim %d must be even and positive", p->head_dim);
-    if (p->hidden % p->n_head && !(is_gemma(f) && p->head_dim > 0))
+    if (p->head_dim < 0 || (p->head_dim && strcmp(f, "qwen3") && !is_gemma(f)))
+        return wd__fail(WD_ERR_INVALID_ARG, "head_dim other than hidden / heads: qwen3, gemma2, "
+                        "gemma3 only");
+    if (p->head_dim % 2)
+        return wd__fail(WD_ERR_INVALID_ARG, "head_dim %d must be even", p->head_dim);
+    if (!p->head_dim && p->hidden % p->n_head)
         return wd__fail(WD_ERR_INVALID_ARG, "hidden %d is not a multiple of heads %d", p->hidden, p->n_head);
     if (p->n_head % kv_heads(p))
         return wd__fail(WD_ERR_INVALID_ARG, "heads %d is not a multiple of kv heads %d", p->n_head,

@@ -9,6 +9,11 @@
  * expects for:
  *   llama, mistral, qwen2      -> *ForCausalLM (lm_head.weight unless tied;
  *                                 qwen2 with q/k/v biases)
+ *   qwen3                      -> Qwen3ForCausalLM (q_norm / k_norm per layer;
+ *                                 head_dim written; biases with attention_bias)
+ *   phi3                       -> Phi3ForCausalLM (fused qkv_proj, gate_up_proj)
+ *   granite                    -> GraniteForCausalLM (Llama's tensors; the four
+ *                                 multipliers set to values other than 1)
  *   gemma2, gemma3             -> Gemma2ForCausalLM / Gemma3ForCausalLM (model_type
  *                                 gemma3_text): four norms per layer, q_norm/k_norm
  *                                 for gemma3, tied embeddings unless --untie
@@ -29,7 +34,8 @@
 #include "warden/warden.h"
 
 typedef struct wdt_gen_params {
-    const char *family;     /* llama, mistral, qwen2, gemma2, gemma3, bert, roberta, distilbert, modernbert */
+    const char *family;     /* llama, mistral, qwen2, qwen3, phi3, granite, gemma2, gemma3,
+                               bert, roberta, distilbert, modernbert */
     uint64_t    seed;
     wd_dtype    dtype;      /* F32, F16 or BF16 */
     int         n_layer;
@@ -42,9 +48,10 @@ typedef struct wdt_gen_params {
     int         num_labels; /* encoders */
     int         shards;     /* 1 = model.safetensors */
     bool        tie;        /* decoders: tie_word_embeddings (no lm_head.weight) */
-    bool        attention_bias; /* llama: biases on q, k, v and o; modernbert: every bias */
+    bool        attention_bias; /* llama, qwen3, granite: biases on q, k, v and o;
+                                   modernbert: every bias */
     double      rope_theta;
-    int         head_dim;   /* gemma2/gemma3: head_dim (0 = hidden / n_head) */
+    int         head_dim;   /* qwen3, gemma2, gemma3: head_dim (0 = hidden / n_head) */
     bool        untie;      /* gemma2/gemma3: tie_word_embeddings false, lm_head.weight written */
 } wdt_gen_params;
 

@@ -48,6 +48,13 @@ gemma2_softcap_window|--family gemma2 --seed 46 --layers 3 --head-dim 16 --kv-he
 gemma2_bf16_untied|--family gemma2 --seed 42 --dtype BF16 --hidden 48 --untie|{}|none|2,40,9,113,27,64
 gemma3_window|--family gemma3 --seed 43 --layers 7 --head-dim 16 --kv-heads 1 --untie|{"sliding_window":4,"rope_scaling":{"rope_type":"linear","factor":8.0},"query_pre_attn_scalar":12}|none|2,11,73,5,48,120,33,9,61,18,95,7
 gemma3_layer_types|--family gemma3 --seed 44 --layers 3|{"layer_types":["full_attention","sliding_attention","full_attention"],"sliding_window":3,"final_logit_softcapping":3.0,"rope_local_base_freq":100.0}|none|2,90,14,57,3,101,66
+qwen3|--family qwen3 --seed 41 --head-dim 16|{}|none|1,17,5,99,42,7,63,12
+qwen3_tied_bias|--family qwen3 --seed 42 --tie --attention-bias --kv-heads 1|{}|none|3,88,14,120,9,56
+phi3|--family phi3 --seed 43|{}|none|1,17,5,99,42,7,63,12
+phi3_partial_window_f16|--family phi3 --seed 44 --dtype F16|{"partial_rotary_factor":0.5,"sliding_window":4}|none|1,20,30,40,50,60,70,80,90,100
+phi3_longrope|--family phi3 --seed 45|{"max_position_embeddings":256,"original_max_position_embeddings":64,"partial_rotary_factor":0.75,"rope_scaling":{"type":"longrope","short_factor":[1.0,1.5,3.25],"long_factor":[2.0,4.0,8.0]}}|none|1,44,12,90,3,77,5
+granite|--family granite --seed 46|{}|none|1,17,5,99,42,7,63,12
+granite_bias_tied_bf16|--family granite --seed 47 --attention-bias --tie --dtype BF16|{}|none|2,61,19,8,100,33
 '
 
 echo "$VARIANTS" | while IFS='|' read -r name args patch derive ids; do

@@ -5,8 +5,8 @@ Reads a Hugging Face checkpoint folder (config.json + model.safetensors or
 a sharded index) with nothing but torch, json and struct -- no transformers,
 no safetensors package -- and computes, in float64:
 
-  decoders (llama, mistral, qwen2, gemma2, gemma3_text): logits at every
-      position of a prompt and the 32 greedy tokens that follow it;
+  decoders (llama, mistral, qwen2, qwen3, phi3, granite, gemma2, gemma3_text):
+      logits at every position of a prompt and the 32 greedy tokens that follow it;
   encoders (bert, roberta, distilbert, modernbert) with a sequence-classification head:
       logits and probabilities, and the mean-pooled last hidden state.
 
@@ -129,10 +129,10 @@ def inv_freq(cfg, head_dim):
     return f
 
 
-def rope(x, pos, freqs, interleaved):
-    # x (T, H, D)
+def rope(x, pos, freqs, interleaved, scale=1.0):
+    # x (T, H, D); scale multiplies cos and sin (longrope's attention factor)
     ang = pos[:, None].to(DT) * freqs[None, :]  # (T, D/2)
-    cos, sin = torch.cos(ang)[:, None, :], torch.sin(ang)[:, None, :]
+    cos, sin = torch.cos(ang)[:, None, :] * scale, torch.sin(ang)[:, None, :] * scale
     if interleaved:  # pairs (2i, 2i+1)
         a, b = x[..., 0::2], x[..., 1::2]
         out = torch.empty_like(x)
@@ -142,6 +142,58 @@ def rope(x, pos, freqs, interleaved):
     half = x.shape[-1] // 2  # pairs (i, i + D/2)
     a, b = x[..., :half], x[..., half:]
     return torch.cat([a * cos - b * sin, b * cos + a * sin], dim=-1)
+
+
+class Arch:
+    """What a decoder's model_type changes in Llama's forward pass, from the
+    Hugging Face modeling / configuration files (modeling_qwen3.py,
+    modeling_phi3.py, modeling_granite.py and their config classes)."""
+
+    def __init__(self, cfg):
+        mt = cfg["model_type"]
+        C, H = cfg["hidden_size"], cfg["num_attention_heads"]
+        # Qwen3Config: head_dim defaults to 128, not hidden / heads
+        self.D = cfg.get("head_dim", 128) if mt == "qwen3" else (cfg.get("head_dim") or C // H)
+        self.eps = cfg.get("rms_norm_eps", 1e-5 if mt == "phi3" else 1e-6)
+        self.qk_norm = mt == "qwen3"              # Qwen3Attention.q_norm / k_norm
+        self.fused = mt == "phi3"                 # Phi3 qkv_proj, gate_up_proj
+        g = mt == "granite"
+        self.embed_mult = cfg.get("embedding_multiplier", 1.0) if g else 1.0
+        self.res_mult = cfg.get("residual_multiplier", 1.0) if g else 1.0
+        self.logits_div = cfg.get("logits_scaling", 1.0) if g else 1.0
+        # GraniteAttention.scaling = attention_multiplier (default 1.0)
+        self.scale = cfg.get("attention_multiplier", 1.0) if g else 1.0 / math.sqrt(self.D)
+        # Phi3: rope on the first int(D * partial_rotary_factor) dims
+        self.rot = int(self.D * cfg.get("partial_rotary_factor", 1.0)) if mt == "phi3" else self.D
+        self.window = None
+        if mt == "mistral" or mt == "phi3":
+            self.window = cfg.get("sliding_window")
+        self.rope_scale = 1.0
+        rs = cfg.get("rope_scaling") or {}
+        kind = rs.get("rope_type", rs.get("type"))
+        if mt == "phi3" and kind in ("longrope", "su", "yarn"):
+            # _compute_longrope_parameters: short_factor while seq_len <=
+            # original_max_position_embeddings (the only regime tested here)
+            orig = cfg.get("original_max_position_embeddings", 4096)
+            factor = cfg["max_position_embeddings"] / orig
+            af = rs.get("attention_factor")
+            if af is None:
+                af = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(orig))
+            ext = torch.tensor(rs["short_factor"], dtype=torch.float32)
+            shape = torch.arange(0, self.rot, 2, dtype=torch.int64).float() / self.rot
+            self.freqs = (1.0 / (ext * cfg.get("rope_theta", 10000.0) ** shape)).to(DT)
+            self.rope_scale = af
+            self.orig = orig
+        else:
+            self.freqs = inv_freq(cfg, self.rot)
+
+
+def rope_part(x, pos, A, interleaved):
+    """rope on the first A.rot dims of each head, the rest passed through."""
+    if A.rot == x.shape[-1]:
+        return rope(x, pos, A.freqs, interleaved, A.rope_scale)
+    return torch.cat([rope(x[..., :A.rot], pos, A.freqs, interleaved, A.rope_scale),
+                      x[..., A.rot:]], dim=-1)
 
 
 def decoder_forward(cfg, W, ids, interleaved, hidden=None, tap=None, embeds=None):
@@ -155,15 +207,18 @@ def decoder_forward(cfg, W, ids, interleaved, hidden=None, tap=None, embeds=None
     C = cfg["hidden_size"]
     H = cfg["num_attention_heads"]
     KV = cfg.get("num_key_value_heads") or H
-    D = cfg.get("head_dim") or C // H
-    eps = cfg.get("rms_norm_eps", 1e-6)
+    A = Arch(cfg)
+    D = A.D
+    eps = A.eps
     L = cfg["num_hidden_layers"]
-    freqs = inv_freq(cfg, D)
     T = len(ids)
+    if hasattr(A, "orig"):
+        assert T <= A.orig, "longrope past original_max_position_embeddings"
     pos = torch.arange(T)
     x = W["model.embed_tokens.weight"][torch.tensor(ids)] if embeds is None else embeds
+    x = x * A.embed_mult
     mask = torch.full((T, T), float("-inf"), dtype=DT).triu(1)
-    sw = cfg.get("sliding_window") if cfg["model_type"] == "mistral" else None
+    sw = A.window
     if sw:
         far = torch.ones(T, T, dtype=torch.bool).tril(-sw)
         mask = mask.masked_fill(far, float("-inf"))
@@ -173,34 +228,45 @@ def decoder_forward(cfg, W, ids, interleaved, hidden=None, tap=None, embeds=None
             hidden.append(x.clone())
         h = rms_norm(x, W[p + "input_layernorm.weight"], eps)
         tap(l, "qkv", h)
-        q = linear(h, W[p + "self_attn.q_proj.weight"], W.get(p + "self_attn.q_proj.bias"))
-        k = linear(h, W[p + "self_attn.k_proj.weight"], W.get(p + "self_attn.k_proj.bias"))
-        v = linear(h, W[p + "self_attn.v_proj.weight"], W.get(p + "self_attn.v_proj.bias"))
-        q = rope(q.view(T, H, D), pos, freqs, interleaved)
-        k = rope(k.view(T, KV, D), pos, freqs, interleaved)
-        v = v.view(T, KV, D)
+        if A.fused:  # qkv_proj rows: q (H*D), k (KV*D), v (KV*D)
+            qkv = linear(h, W[p + "self_attn.qkv_proj.weight"])
+            q, k, v = qkv[:, :H * D], qkv[:, H * D:(H + KV) * D], qkv[:, (H + KV) * D:]
+        else:
+            q = linear(h, W[p + "self_attn.q_proj.weight"], W.get(p + "self_attn.q_proj.bias"))
+            k = linear(h, W[p + "self_attn.k_proj.weight"], W.get(p + "self_attn.k_proj.bias"))
+            v = linear(h, W[p + "self_attn.v_proj.weight"], W.get(p + "self_attn.v_proj.bias"))
+        q, k = q.reshape(T, H, D), k.reshape(T, KV, D)
+        if A.qk_norm:  # over each head's D values, before rope
+            q = rms_norm(q, W[p + "self_attn.q_norm.weight"], eps)
+            k = rms_norm(k, W[p + "self_attn.k_norm.weight"], eps)
+        q = rope_part(q, pos, A, interleaved)
+        k = rope_part(k, pos, A, interleaved)
+        v = v.reshape(T, KV, D)
         rep = H // KV
         k = k.repeat_interleave(rep, dim=1)
         v = v.repeat_interleave(rep, dim=1)
-        att = torch.einsum("thd,shd->hts", q, k) / math.sqrt(D) + mask
+        att = torch.einsum("thd,shd->hts", q, k) * A.scale + mask
         att = torch.softmax(att, dim=-1)
         o = torch.einsum("hts,shd->thd", att, v).reshape(T, H * D)
         tap(l, "o", o)
-        x = x + linear(o, W[p + "self_attn.o_proj.weight"], W.get(p + "self_attn.o_proj.bias"))
+        x = x + linear(o, W[p + "self_attn.o_proj.weight"], W.get(p + "self_attn.o_proj.bias")) * A.res_mult
         h = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
         tap(l, "gateup", h)
-        g = linear(h, W[p + "mlp.gate_proj.weight"])
-        u = linear(h, W[p + "mlp.up_proj.weight"])
+        if A.fused:  # gate_up_proj rows: gate (I), then up (I)
+            g, u = linear(h, W[p + "mlp.gate_up_proj.weight"]).chunk(2, dim=-1)
+        else:
+            g = linear(h, W[p + "mlp.gate_proj.weight"])
+            u = linear(h, W[p + "mlp.up_proj.weight"])
         a = g * torch.sigmoid(g) * u
         tap(l, "down", a)
-        x = x + linear(a, W[p + "mlp.down_proj.weight"])
+        x = x + linear(a, W[p + "mlp.down_proj.weight"]) * A.res_mult
     if hidden is not None:
         hidden.append(x.clone())
     x = rms_norm(x, W["model.norm.weight"], eps)
     head = W.get("lm_head.weight", W["model.embed_tokens.weight"])
     if cfg.get("tie_word_embeddings") and "lm_head.weight" not in W:
         head = W["model.embed_tokens.weight"]
-    return x @ head.T  # (T, V)
+    return (x @ head.T) / A.logits_div  # (T, V)
 
 
 # ---------------------------------------------------------------- gemma
@@ -448,7 +514,7 @@ def main():
     ids = [int(t) for t in a.ids.split(",")]
     mt = cfg["model_type"]
     out = {"model_type": mt, "ids": ids}
-    if mt in ("llama", "mistral", "qwen2"):
+    if mt in ("llama", "mistral", "qwen2", "qwen3", "phi3", "granite"):
         logits = decoder_forward(cfg, W, ids, a.rope_interleaved)
         out["logits"] = logits.tolist()
         seq = list(ids)

@@ -180,6 +180,12 @@ static void test_gemma3(void **s) {
     run_fixture("gemma3_window", 2, NULL);
     run_fixture("gemma3_layer_types", 1, NULL);
 }
+/* issue 19: qwen3 (q/k norms, head_dim of its own), phi3 (fused matrices,
+ * partial rotary, window, longrope), granite (its four multipliers) */
+static void test_qwen3(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("qwen3", 1, NULL); run_fixture("qwen3_tied_bias", 2, NULL); }
+static void test_phi3(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("phi3", 2, NULL); run_fixture("phi3_partial_window_f16", 1, NULL); }
+static void test_phi3_longrope(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("phi3_longrope", 1, NULL); }
+static void test_granite(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("granite", 1, NULL); run_fixture("granite_bias_tied_bf16", 2, NULL); }
 
 /* Acceptance 2: both layouts, each against the reference and each other. */
 static void test_rope_layouts(void **s) {
@@ -205,7 +211,10 @@ static void test_all_fixtures_listed(void **s) {
                                   "roberta", "distilbert", "rope_half", "rope_interleaved",
                                   "modernbert", "modernbert_mean", "modernbert_rope_params",
                                   "gemma2_softcap_window", "gemma2_bf16_untied", "gemma3_window",
-                                  "gemma3_layer_types"};
+                                  "gemma3_layer_types",
+
+                                  "qwen3", "qwen3_tied_bias", "phi3", "phi3_partial_window_f16",
+                                  "phi3_longrope", "granite", "granite_bias_tied_bf16"};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/golden", WD_SOURCE_DIR);
     DIR *d = opendir(path);
@@ -244,6 +253,10 @@ int main(void) {
         cmocka_unit_test(test_rope_layouts),
         cmocka_unit_test(test_gemma2),
         cmocka_unit_test(test_gemma3),
+        cmocka_unit_test(test_qwen3),
+        cmocka_unit_test(test_phi3),
+        cmocka_unit_test(test_phi3_longrope),
+        cmocka_unit_test(test_granite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,18 @@ static cJSON *config_json(const wd_model_config *c) {
             for (int64_t l = 0; l < wd_model_config_n_layer(c); l++)
                 cJSON_AddItemToArray(lw, cJSON_CreateNumber((double)wd_model_config_layer_window(c, l)));
         }
+        wd_model_type t = wd_model_config_type(c);
+        if (t == WD_MODEL_TYPE_QWEN3) cJSON_AddBoolToObject(o, "qk_norm", wd_model_config_qk_norm(c));
+        if (t == WD_MODEL_TYPE_PHI3) {
+            cJSON_AddBoolToObject(o, "fused_qkv", wd_model_config_fused_qkv(c));
+            cJSON_AddNumberToObject(o, "partial_rotary_factor", wd_model_config_partial_rotary_factor(c));
+        }
+        if (t == WD_MODEL_TYPE_GRANITE) {
+            cJSON_AddNumberToObject(o, "embedding_multiplier", wd_model_config_embedding_multiplier(c));
+            cJSON_AddNumberToObject(o, "attention_multiplier", wd_model_config_attention_multiplier(c));
+            cJSON_AddNumberToObject(o, "residual_multiplier", wd_model_config_residual_multiplier(c));
+            cJSON_AddNumberToObject(o, "logits_scaling", wd_model_config_logits_scaling(c));
+        }
     } else {
         cJSON_AddNumberToObject(o, "type_vocab_size", (double)wd_model_config_type_vocab_size(c));
         if (wd_model_config_type(c) == WD_MODEL_TYPE_DISTILBERT)
@@ -148,6 +160,15 @@ static void print_config(const wd_model_config *c) {
                 printf(" (their rope theta %g)", wd_model_config_rope_local_theta(c));
             printf("\n");
         }
+        wd_model_type t = wd_model_config_type(c);
+        if (t == WD_MODEL_TYPE_QWEN3) printf("  q/k RMSNorm per head\n");
+        if (t == WD_MODEL_TYPE_PHI3)
+            printf("  fused qkv_proj / gate_up_proj, rope on %g of each head\n",
+                   wd_model_config_partial_rotary_factor(c));
+        if (t == WD_MODEL_TYPE_GRANITE)
+            printf("  multipliers: embedding %g, attention %g, residual %g, logits / %g\n",
+                   wd_model_config_embedding_multiplier(c), wd_model_config_attention_multiplier(c),
+                   wd_model_config_residual_multiplier(c), wd_model_config_logits_scaling(c));
     } else {
         int64_t n_labels = wd_model_config_num_labels(c);
         printf("  token types %lld, labels %lld:", (long long)wd_model_config_type_vocab_size(c),

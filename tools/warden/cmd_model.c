@@ -203,7 +203,7 @@ static bool stream_piece(int32_t id, const char *piece, void *user) {
 static const cli_flag GENERATE_ROWS[] = {
     CLI_TEXT("usage: warden generate --model DIR [options] PROMPT|-\n\n"
              "Generates a continuation of PROMPT with a decoder checkpoint (llama, mistral,\n"
-             "qwen2 families) and streams it to standard output.\n\n"),
+             "qwen2, qwen3, phi3, granite families) and streams it to standard output.\n\n"),
     CLI_STR("--model", O(model), "DIR", "checkpoint folder (config.json, safetensors, tokenizer.json)"),
     CLI_BOOL("--ids", O(ids), "PROMPT is comma-separated token ids; output is ids too\n"
                               "unless the folder has a tokenizer"),

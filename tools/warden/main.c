@@ -34,7 +34,7 @@ static const cli_command commands[] = {
     {"steer", cmd_steer, "refusal directions: extract per layer, ablate into the weights (generate --steer adds)"},
     {"layers", cmd_layers, "safety layers: per-layer hidden-state similarity gaps, refined by layer scaling"},
     {"landscape", cmd_landscape, "the safety landscape: attack success along random weight directions (VISAGE)"},
-    {"generate", cmd_generate, "generate text with a decoder checkpoint (llama, mistral, qwen2)"},
+    {"generate", cmd_generate, "generate text with a decoder checkpoint (llama, qwen2, phi3, ...)"},
     {"classify", cmd_classify, "classify text with a bert/roberta/distilbert classifier checkpoint"},
     {"score", cmd_score, "log-likelihood and perplexity of a text under a decoder"},
     {"check", cmd_check, "is a prompt or a response unsafe? (categories, scanners, spans)"},

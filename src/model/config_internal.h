@@ -61,6 +61,33 @@ struct wd_model_config {
     int64_t num_labels;   /* len(id2label) when given, else num_labels, else 2 */
     char  **id2label;     /* num_labels names, index = class id; owned by the struct */
     char    problem_type[48]; /* "" when absent */
+
+    /* DeBERTa-v2/v3 (model_type "deberta-v2"), DebertaV2Config's fields and
+     * defaults; read by model/deberta.c */
+    struct wd__deberta_config {
+        bool    relative_attention;     /* default false                          */
+        int64_t max_relative_positions; /* < 1 in config.json: max_position_embeddings */
+        int64_t position_buckets;       /* <= 0: relative positions not bucketed   */
+        bool    c2p, p2c;               /* pos_att_type holds "c2p" / "p2c"        */
+        bool    norm_rel_layer_norm;    /* norm_rel_ebd holds "layer_norm"         */
+        bool    share_att_key;          /* positions through query_proj/key_proj   */
+        bool    position_biased_input;  /* absolute position embeddings; default true */
+        int64_t embedding_size;         /* default hidden_size (else embed_proj)   */
+        int64_t pooler_hidden_size;     /* default hidden_size (must equal it)     */
+        int     pooler_act;             /* wd__pooler_act                          */
+        char    pooler_act_name[32];    /* pooler_hidden_act as written            */
+    } deberta;
 };
+
+/* The ContextPooler's activation (ACT2FN[pooler_hidden_act]): the hidden
+ * activations plus tanh. */
+typedef enum wd__pooler_act {
+    WD_POOLER_ACT_GELU = 0,
+    WD_POOLER_ACT_GELU_TANH,
+    WD_POOLER_ACT_RELU,
+    WD_POOLER_ACT_SILU,
+    WD_POOLER_ACT_TANH,
+    WD_POOLER_ACT_LINEAR,
+} wd__pooler_act;
 
 #endif /* WD_MODEL_CONFIG_INTERNAL_H */

@@ -89,8 +89,9 @@ wd_status wd_context_new(wd_model *m, const wd_context_params *params, wd_contex
     c->hid2 = fbuf(C, &tot);
     c->pos = malloc(T * sizeof *c->pos);
     tot += T * sizeof *c->pos;
+    bool deb_ok = !m->deb || wd__deberta_work_new(c, &tot) == WD_OK;
     c->bytes = tot;
-    bool ok = c->x && c->xn && c->q && c->att && c->ao && c->ff1 && c->ff2 && c->stat1 &&
+    bool ok = deb_ok && c->x && c->xn && c->q && c->att && c->ao && c->ff1 && c->ff2 && c->stat1 &&
               c->stat2 && c->logits && c->hid && c->hid2 && c->pos &&
               (dec ? c->k_cache && c->v_cache && c->rcos && c->rsin : c->k && c->v);
     if (!ok) {
@@ -123,6 +124,7 @@ void wd_context_free(wd_context *c) {
     free(c->logits);
     free(c->hid);
     free(c->hid2);
+    wd__deberta_work_free(c->deb);
     free(c);
 }
 

@@ -56,6 +56,7 @@ typedef enum wd__head_kind {
     WD_HEAD_ROBERTA,    /* tanh(classifier.dense(x[0])) -> classifier.out_proj    */
     WD_HEAD_DISTILBERT, /* relu(pre_classifier(x[0])) -> classifier              */
     WD_HEAD_SCORE,      /* decoders: score(final-normed x[last]), no bias (reward.c) */
+    WD_HEAD_DEBERTA,    /* act(pooler.dense(x[0])) -> classifier (ContextPooler)  */
 } wd__head_kind;
 
 struct wd_model {
@@ -97,6 +98,7 @@ struct wd_model {
     const float   *head_out_w, *head_out_b;           /* (NL,C) (NL); a decoder's
                                                          score.weight, no bias */
     size_t         n_labels;
+    struct wd__deberta *deb;                          /* deberta-v2's own weights, or NULL */
 
     /* steering (steer.c): every context's forward pass applies it */
     float *steer_add;    /* (C) scaled by steer_scale, entering layer steer_layer; or NULL */
@@ -144,6 +146,7 @@ struct wd_context {
     float   *hid;    /* (C) head work space                           */
     float   *hid2;   /* (C)                                           */
     wd_taps *taps;   /* the caller's (wd_context_set_taps), or NULL    */
+    struct wd__deberta_work *deb; /* deberta-v2's relative-attention buffers, or NULL */
 };
 
 /* steer.c: the taps and the model's steering, called by decoder.c's layers:
@@ -171,6 +174,39 @@ wd_status wd__no_lm_head(wd_model *m, const char *what);
 wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t n);
 /* The classification head on ctx->x row 0: logits (n_labels). */
 void wd__encoder_head(wd_context *ctx, float *logits);
+
+/* encoder.c: the hidden activation act on x (n) in place. */
+void wd__encoder_activation(float *x, size_t n, wd_act act, wd_threadpool *tp);
+
+/* deberta.c: DeBERTa-v2/v3 (model_type "deberta-v2"). bind reads the
+ * weights of DebertaV2Model / *ForSequenceClassification into m (the
+ * shared fields: word_embd, pos_embd, type_embd, embd_ln_*, enc, head_*)
+ * and m->deb; work_new plans a context's extra buffers (ctx->deb), freed
+ * by work_free (NULL is a no-op); run is wd__encoder_run for it; head is
+ * the ContextPooler and classifier on ctx->x row 0. */
+wd_status wd__deberta_bind(wd_model *m);
+void      wd__deberta_free(struct wd__deberta *d);
+wd_status wd__deberta_work_new(wd_context *ctx, size_t *bytes);
+void      wd__deberta_work_free(struct wd__deberta_work *w);
+wd_status wd__deberta_run(wd_context *ctx, const int32_t *ids, size_t n);
+void      wd__deberta_head(wd_context *ctx, float *logits);
+
+/* model.c: binds *out to the checkpoint tensor name of shape (d0) or
+ * (d0,d1) (d1 = 0 for a vector), in place or as an F32 copy the model
+ * owns; absent and not required: *out = NULL and WD_OK. */
+wd_status wd__model_bind(wd_model *m, const char *name, int64_t d0, int64_t d1, bool required,
+                         const float **out);
+/* The prefix of an encoder's body in a *ForSequenceClassification
+ * checkpoint: the class's base_model_prefix. */
+static inline const char *wd__encoder_prefix(const wd_model_config *c) {
+    return c->type == WD_MODEL_TYPE_XLM_ROBERTA  ? "roberta"
+           : c->type == WD_MODEL_TYPE_DEBERTA_V2 ? "deberta"
+                                                  : c->model_type;
+}
+/* RoBERTa's positions (from padding_idx + 1) and head: roberta, xlm-roberta. */
+static inline bool wd__encoder_is_roberta(const wd_model_config *c) {
+    return c->type == WD_MODEL_TYPE_ROBERTA || c->type == WD_MODEL_TYPE_XLM_ROBERTA;
+}
 
 /* gguf_model.c: a .gguf's config (from the <arch>.* keys) and tokenizer
  * (tokenizer.ggml.*; WD_ERR_NOT_FOUND when the file has none). */

@@ -10,6 +10,10 @@
  *   llama, mistral, qwen2      -> *ForCausalLM (lm_head.weight unless tied;
  *                                 qwen2 with q/k/v biases)
  *   bert, roberta, distilbert  -> *ForSequenceClassification (id2label set)
+ *   xlm-roberta                -> XLMRobertaForSequenceClassification (RoBERTa's
+ *                                 tensors under the same "roberta." prefix)
+ *   deberta-v2                 -> DebertaV2ForSequenceClassification, by default
+ *                                 in DeBERTa-v3's layout (Prompt Guard's config)
  * Values come from a splitmix64 stream seeded by `seed`: the same parameters
  * give the same bytes.
  */
@@ -37,6 +41,16 @@ typedef struct wdt_gen_params {
     bool        tie;        /* decoders: tie_word_embeddings (no lm_head.weight) */
     bool        attention_bias; /* llama: biases on q, k, v and o */
     double      rope_theta;
+    /* deberta-v2. By default DeBERTa-v3's layout (Prompt Guard's config):
+     * relative attention with 256 log buckets, max_relative_positions -1,
+     * c2p and p2c through the shared query/key projections, a LayerNorm on
+     * rel_embeddings, no absolute positions, no token types, GELU pooler. */
+    int  position_buckets;       /* default 256; -1: none (2 * max_relative_positions rows) */
+    int  max_relative_positions; /* default -1 (= max_pos)                 */
+    int  embedding_size;         /* 0 (default): hidden; else embed_proj   */
+    bool deberta_classic;        /* the other branches instead: absolute positions, 2 token
+                                    types, pos_key_proj / pos_query_proj, pos_att_type
+                                    "p2c|c2p" as a string, norm_rel_ebd "none", tanh pooler */
 } wdt_gen_params;
 
 /* Small sizes: 2 layers, hidden 32, 4 heads (2 kv), intermediate 64,

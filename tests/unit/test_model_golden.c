@@ -66,7 +66,8 @@ static void run_fixture(const char *name, int n_threads, golden_out *keep) {
     const wd_model_config *c = wd_model_get_config(m);
     const cJSON *jids = cJSON_GetObjectItem(fx, "ids");
     size_t T = (size_t)cJSON_GetArraySize(jids), k = 0;
-    int32_t ids[64];
+    int32_t ids[256]; /* deberta_v2's prompt passes its 128-token bucket midpoint */
+    assert_true(T <= 256);
     for (const cJSON *e = jids->child; e; e = e->next) ids[k++] = (int32_t)e->valueint;
     wd_context *ctx = NULL;
     assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
@@ -158,6 +159,14 @@ static void test_qwen2_bias(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("qwe
 static void test_bert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("bert", 1, NULL); }
 static void test_roberta(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("roberta", 1, NULL); }
 static void test_distilbert(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("distilbert", 2, NULL); }
+static void test_xlm_roberta(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("xlm_roberta", 1, NULL); }
+/* DeBERTa-v3's layout (Prompt Guard's config) over 152 tokens: log buckets */
+static void test_deberta_v2(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2", 1, NULL); run_fixture("deberta_v2", 2, NULL); }
+/* the other branches: absolute positions, token types, embed_proj, separate
+ * position projections, 8 buckets over 32 positions, tanh pooler */
+static void test_deberta_v2_classic(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_classic", 1, NULL); }
+/* c2p only, no buckets: relative distances clamped at 16 */
+static void test_deberta_v2_c2p(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_c2p", 2, NULL); }
 
 /* Acceptance 2: both layouts, each against the reference and each other. */
 static void test_rope_layouts(void **s) {
@@ -180,7 +189,9 @@ static void test_rope_layouts(void **s) {
 static void test_all_fixtures_listed(void **s) {
     static const char *known[] = {"llama_f32", "llama_f16", "llama_bf16", "llama_tied_llama3",
                                   "llama_sharded", "mistral_window", "qwen2_bias", "bert",
-                                  "roberta", "distilbert", "rope_half", "rope_interleaved"};
+                                  "roberta", "distilbert", "rope_half", "rope_interleaved",
+                                  "xlm_roberta", "deberta_v2", "deberta_v2_classic",
+                                  "deberta_v2_c2p"};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/golden", WD_SOURCE_DIR);
     DIR *d = opendir(path);
@@ -213,6 +224,10 @@ int main(void) {
         cmocka_unit_test(test_bert),
         cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_distilbert),
+        cmocka_unit_test(test_xlm_roberta),
+        cmocka_unit_test(test_deberta_v2),
+        cmocka_unit_test(test_deberta_v2_classic),
+        cmocka_unit_test(test_deberta_v2_c2p),
         cmocka_unit_test(test_rope_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,7 @@
  * accessors.
  *
  * Families read: llama, mistral, qwen2 (decoders) and bert, roberta,
- * distilbert (encoders). Field names follow transformers' configuration
+ * distilbert, xlm-roberta, deberta-v2 (encoders). Field names follow transformers' configuration
  * classes; DistilBERT's own names (dim, n_layers, n_heads, hidden_dim,
  * activation) are mapped onto the common ones. Missing optional fields take
  * the defaults of the transformers configuration class of that model_type;

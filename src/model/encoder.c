@@ -18,6 +18,9 @@
  *     probabilities = softmax(logits), or sigmoid per class when config.json
  *     says problem_type "multi_label_classification".
  *
+ * xlm-roberta runs as roberta. deberta-v2 has its own forward pass and
+ * head (deberta.c), reached through wd__encoder_run / wd__encoder_head.
+ *
  * The input is a single unpadded sequence, so no attention mask is needed.
  * wd_model_classify also takes a decoder's *ForSequenceClassification head
  * (reward.c computes its logits).

@@ -1,7 +1,7 @@
 /*
  * guard/scanners/encoder_classifier.c - the `encoder_classifier` scanner: any
- * bert/roberta/distilbert *ForSequenceClassification checkpoint (Prompt
- * Guard, toxicity and injection classifiers) as a guard.
+ * bert/roberta/xlm-roberta/distilbert/deberta-v2 *ForSequenceClassification
+ * checkpoint (Prompt Guard, toxicity and injection classifiers) as a guard.
  *
  * Policy node:
  *   - type: encoder_classifier

@@ -150,6 +150,21 @@ int64_t     wd_model_config_num_labels(const wd_model_config *c);
 const char *wd_model_config_label(const wd_model_config *c, int64_t i);
 const char *wd_model_config_problem_type(const wd_model_config *c);
 
+/* DeBERTa-v2 (model_type "deberta-v2"; false / 0 / "" for other types):
+ * relative_attention; position_buckets (0 when not bucketed);
+ * max_relative_positions (max_position_embeddings when config.json has
+ * none or -1); pos_att_type as "c2p", "p2c", "c2p|p2c" or ""; share_att_key;
+ * position_biased_input (absolute position embeddings); embedding_size;
+ * pooler_hidden_act as written. */
+bool        wd_model_config_relative_attention(const wd_model_config *c);
+int64_t     wd_model_config_position_buckets(const wd_model_config *c);
+int64_t     wd_model_config_max_relative_positions(const wd_model_config *c);
+const char *wd_model_config_pos_att_type(const wd_model_config *c);
+bool        wd_model_config_share_att_key(const wd_model_config *c);
+bool        wd_model_config_position_biased_input(const wd_model_config *c);
+int64_t     wd_model_config_embedding_size(const wd_model_config *c);
+const char *wd_model_config_pooler_hidden_act(const wd_model_config *c);
+
 /* Static names for the enums ("llama", "decoder", "silu", ...). */
 const char *wd_model_type_name(wd_model_type type);
 const char *wd_model_family_name(wd_model_family family);

@@ -606,6 +606,19 @@ FIELD(const char *, problem_type, c->problem_type)
 
 #undef FIELD
 
+#define DEB_FIELD(ret, name, expr) \
+    ret wd_model_config_##name(const wd_model_config *c) { return expr; }
+DEB_FIELD(bool, relative_attention, c->deberta.relative_attention)
+DEB_FIELD(int64_t, position_buckets, c->deberta.position_buckets)
+DEB_FIELD(int64_t, max_relative_positions, c->deberta.max_relative_positions)
+DEB_FIELD(const char *, pos_att_type,
+          c->deberta.c2p ? (c->deberta.p2c ? "c2p|p2c" : "c2p") : c->deberta.p2c ? "p2c" : "")
+DEB_FIELD(bool, share_att_key, c->deberta.share_att_key)
+DEB_FIELD(bool, position_biased_input, c->deberta.position_biased_input)
+DEB_FIELD(int64_t, embedding_size, c->deberta.embedding_size)
+DEB_FIELD(const char *, pooler_hidden_act, c->deberta.pooler_act_name)
+#undef DEB_FIELD
+
 int64_t wd_model_config_eos_token_id(const wd_model_config *c, size_t i) {
     return i < (size_t)c->n_eos_token_ids ? c->eos_token_ids[i] : -1;
 }

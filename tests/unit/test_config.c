@@ -310,6 +310,14 @@ static void test_deberta_xlmr(void **state) {
     assert_int_equal(wd_model_config_type_vocab_size(c), 0);
     assert_string_equal(wd_model_config_label(c, 2), "JAILBREAK");
     assert_float_equal(wd_model_config_norm_eps(c), 1e-7, 1e-12);
+    /* the public accessors */
+    assert_true(wd_model_config_relative_attention(c) && wd_model_config_share_att_key(c));
+    assert_false(wd_model_config_position_biased_input(c));
+    assert_int_equal(wd_model_config_position_buckets(c), 256);
+    assert_int_equal(wd_model_config_max_relative_positions(c), 512);
+    assert_int_equal(wd_model_config_embedding_size(c), 768);
+    assert_string_equal(wd_model_config_pos_att_type(c), "c2p|p2c");
+    assert_string_equal(wd_model_config_pooler_hidden_act(c), "gelu");
     wd_model_config_free(c);
 #define DEB(extra)                                                                                \
     "{\"model_type\":\"deberta-v2\",\"vocab_size\":100,\"hidden_size\":32,\"intermediate_size\":64,"   \

@@ -72,6 +72,18 @@ static cJSON *config_json(const wd_model_config *c) {
         cJSON_AddNumberToObject(o, "type_vocab_size", (double)wd_model_config_type_vocab_size(c));
         if (wd_model_config_type(c) == WD_MODEL_TYPE_DISTILBERT)
             cJSON_AddBoolToObject(o, "sinusoidal_pos_embds", wd_model_config_sinusoidal_pos_embds(c));
+        if (wd_model_config_type(c) == WD_MODEL_TYPE_DEBERTA_V2) {
+            cJSON *d = cJSON_AddObjectToObject(o, "deberta");
+            cJSON_AddBoolToObject(d, "relative_attention", wd_model_config_relative_attention(c));
+            cJSON_AddNumberToObject(d, "position_buckets", (double)wd_model_config_position_buckets(c));
+            cJSON_AddNumberToObject(d, "max_relative_positions",
+                                    (double)wd_model_config_max_relative_positions(c));
+            cJSON_AddStringToObject(d, "pos_att_type", wd_model_config_pos_att_type(c));
+            cJSON_AddBoolToObject(d, "share_att_key", wd_model_config_share_att_key(c));
+            cJSON_AddBoolToObject(d, "position_biased_input", wd_model_config_position_biased_input(c));
+            cJSON_AddNumberToObject(d, "embedding_size", (double)wd_model_config_embedding_size(c));
+            cJSON_AddStringToObject(d, "pooler_hidden_act", wd_model_config_pooler_hidden_act(c));
+        }
     }
     cJSON_AddNumberToObject(o, "norm_eps", wd_model_config_norm_eps(c));
     cJSON_AddStringToObject(o, "hidden_act", wd_model_config_hidden_act_name(c));
@@ -126,6 +138,18 @@ static void print_config(const wd_model_config *c) {
             printf(" %lld=%s", (long long)i, wd_model_config_label(c, i));
         if (n_labels > 16) printf(" ...");
         printf("\n");
+        if (wd_model_config_type(c) == WD_MODEL_TYPE_DEBERTA_V2) {
+            const char *pat = wd_model_config_pos_att_type(c);
+            printf("  relative attention %s", wd_model_config_relative_attention(c) ? "yes" : "no");
+            if (wd_model_config_relative_attention(c))
+                printf(" (%s, buckets %lld, max distance %lld, %s keys)", pat[0] ? pat : "none",
+                       (long long)wd_model_config_position_buckets(c),
+                       (long long)wd_model_config_max_relative_positions(c),
+                       wd_model_config_share_att_key(c) ? "shared" : "separate");
+            printf(", absolute positions %s, embedding %lld, pooler %s\n",
+                   wd_model_config_position_biased_input(c) ? "yes" : "no",
+                   (long long)wd_model_config_embedding_size(c), wd_model_config_pooler_hidden_act(c));
+        }
     }
 }
 

@@ -98,10 +98,12 @@ wd_status wd__deberta_bind(wd_model *m) {
      * a bare DebertaV2Model has none */
     char pre[16] = "deberta.", n[256];
     if (!wd_checkpoint_find(m->ck, "deberta.embeddings.word_embeddings.weight")) pre[0] = '\0';
-#define B(name, d0, d1, req, out) TRY(wd__model_bind(m, (snprintf(n, sizeof n, "%s%s", pre, name), n), d0, d1, req, out))
+#define B(name, d0, d1, req, out)                                                          \
+    TRY(wd__model_bind(m, (snprintf(n, sizeof n, "%s%s", pre, name), n), d0, d1, req, out))
     B("embeddings.word_embeddings.weight", V, E, true, &m->word_embd);
     if (dc->position_biased_input)
-        B("embeddings.position_embeddings.weight", c->max_position_embeddings, E, true, &m->pos_embd);
+        B("embeddings.position_embeddings.weight", c->max_position_embeddings, E, true,
+          &m->pos_embd);
     if (c->type_vocab_size > 0)
         B("embeddings.token_type_embeddings.weight", c->type_vocab_size, E, true, &m->type_embd);
     if (E != C) B("embeddings.embed_proj.weight", C, E, true, &d->embed_proj);
@@ -212,8 +214,8 @@ wd_status wd__deberta_work_new(wd_context *ctx, size_t *bytes) {
         w->stat2 = buf(R, sizeof(float), bytes);
     }
     bool ok = (!d->embed_proj || w->emb) &&
-              (!rel || (w->ridx && w->by_delta && w->rel && w->pk && w->pq && w->c2p && w->p2c && w->stat1 &&
-                        w->stat2));
+              (!rel || (w->ridx && w->by_delta && w->rel && w->pk && w->pq && w->c2p && w->p2c &&
+                        w->stat1 && w->stat2));
     return ok ? WD_OK : WD_ERR_NOMEM;
 }
 

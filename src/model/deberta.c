@@ -29,8 +29,8 @@
  * r(i,j) too.
  *
  * r(i,j) grows with i - j, so a sequence of T tokens reaches only the rows
- * r(0, T-1) .. r(T-1, 0) of rel, at most 2T - 1: only those are normed and
- * projected (projecting all 2S rows of every layer would cost more than
+ * r(0, T-1) .. r(T-1, 0) of rel (at most 2T - 1 of them with Prompt Guard's
+ * buckets, whose steps are 0 or 1): only those are normed and projected (projecting all 2S rows of every layer would cost more than
  * the rest of a short prompt's forward pass). The input is one unpadded
  * sequence, so the attention and embedding masks are all ones.
  */
@@ -56,7 +56,7 @@ struct wd__deberta {
     deb_layer   *lay;           /* (L)                                 */
 };
 
-/* A context's buffers, T = n_ctx, R = min(2T - 1, 2S) rows of rel. */
+/* A context's buffers, T = n_ctx, R = 2S rows of rel at most. */
 struct wd__deberta_work {
     float   *emb;            /* (T,E) embeddings before embed_proj, or NULL */
     int32_t *ridx;           /* (T,T) r(i,j) - r_lo                        */
@@ -196,7 +196,10 @@ static void *buf(size_t n, size_t size, size_t *total) {
 wd_status wd__deberta_work_new(wd_context *ctx, size_t *bytes) {
     const wd_model *m = ctx->m;
     const struct wd__deberta *d = m->deb;
-    size_t T = ctx->n_ctx, C = m->C, R = 2 * T - 1 < 2 * d->S ? 2 * T - 1 : 2 * d->S;
+    /* the rows reached are at most 2S; with Prompt Guard's buckets also at
+     * most 2T - 1, but a config whose log buckets grow faster than the
+     * distance (max_relative_positions just above the midpoint) skips rows */
+    size_t T = ctx->n_ctx, C = m->C, R = 2 * d->S;
     struct wd__deberta_work *w = calloc(1, sizeof *w);
     if (!w) return WD_ERR_NOMEM;
     ctx->deb = w;

@@ -166,6 +166,9 @@ static void test_deberta_v2(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deb
  * position projections, 8 buckets over 32 positions, tanh pooler */
 static void test_deberta_v2_classic(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_classic", 1, NULL); }
 /* c2p only, no buckets: relative distances clamped at 16 */
+/* log buckets that step by more than one row (max_relative_positions just
+ * above the midpoint): the rows reached outnumber 2T - 1 */
+static void test_deberta_v2_steep(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_steep", 1, NULL); }
 static void test_deberta_v2_c2p(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_c2p", 2, NULL); }
 
 /* Acceptance 2: both layouts, each against the reference and each other. */
@@ -191,7 +194,7 @@ static void test_all_fixtures_listed(void **s) {
                                   "llama_sharded", "mistral_window", "qwen2_bias", "bert",
                                   "roberta", "distilbert", "rope_half", "rope_interleaved",
                                   "xlm_roberta", "deberta_v2", "deberta_v2_classic",
-                                  "deberta_v2_c2p"};
+                                  "deberta_v2_c2p", "deberta_v2_steep"};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/golden", WD_SOURCE_DIR);
     DIR *d = opendir(path);
@@ -228,6 +231,7 @@ int main(void) {
         cmocka_unit_test(test_deberta_v2),
         cmocka_unit_test(test_deberta_v2_classic),
         cmocka_unit_test(test_deberta_v2_c2p),
+        cmocka_unit_test(test_deberta_v2_steep),
         cmocka_unit_test(test_rope_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

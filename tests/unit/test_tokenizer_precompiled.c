@@ -99,6 +99,46 @@ static wd_status load_with(const char *charsmap, wd_tokenizer **t) {
     return wd_tokenizer_load_json(json, strlen(json), NULL, 0, "test.json", t);
 }
 
+/* DeBERTa-v3's converter writes Strip, Precompiled, Replace and wraps
+ * Metaspace in a pre-tokenizer Sequence: the same charsmap there gives the
+ * same ids. */
+static void test_deberta_v3_layout(void **s) {
+    (void)s;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizers/unigram-precompiled/tokenizer.json", WD_TEST_FIXTURES);
+    char *text = read_all(path);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    cJSON *seq = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "normalizer"), "normalizers");
+    cJSON *strip = cJSON_CreateObject();
+    cJSON_AddStringToObject(strip, "type", "Strip");
+    cJSON_AddBoolToObject(strip, "strip_left", true);
+    cJSON_AddBoolToObject(strip, "strip_right", true);
+    cJSON_InsertItemInArray(seq, 0, strip);
+    cJSON *meta = cJSON_DetachItemFromObject(j, "pre_tokenizer");
+    cJSON *pre = cJSON_AddObjectToObject(j, "pre_tokenizer");
+    cJSON_AddStringToObject(pre, "type", "Sequence");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(pre, "pretokenizers"), meta);
+    char *json = cJSON_PrintUnformatted(j);
+    wd_tokenizer *t = NULL;
+    if (wd_tokenizer_load_json(json, strlen(json), NULL, 0, "deberta-v3.json", &t))
+        fail_msg("load: %s", wd_last_error());
+    wd_encoding *e = NULL;
+    const char *in = "  \xef\xbd\x88\xef\xbd\x85llo world ";
+    assert_int_equal(wd_tokenizer_encode(t, in, strlen(in), NULL, &e), WD_OK);
+    const int32_t want_pieces = 4; /* <s> ▁hel lo ▁wor ld </s>, as "hello world" */
+    assert_int_equal(wd_encoding_len(e), (size_t)want_pieces + 2);
+    wd_encoding *e2 = NULL;
+    assert_int_equal(wd_tokenizer_encode(t, "hello world", 11, NULL, &e2), WD_OK);
+    assert_memory_equal(wd_encoding_ids(e), wd_encoding_ids(e2), 6 * sizeof(int32_t));
+    wd_encoding_free(e);
+    wd_encoding_free(e2);
+    wd_tokenizer_free(t);
+    free(json);
+    cJSON_Delete(j);
+}
+
 static void test_corrupt_charsmaps(void **s) {
     (void)s;
     wd_tokenizer *t = NULL;
@@ -151,6 +191,7 @@ static void test_corrupt_charsmaps(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_sentencepiece),
+        cmocka_unit_test(test_deberta_v3_layout),
         cmocka_unit_test(test_corrupt_charsmaps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

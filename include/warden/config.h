@@ -2,8 +2,9 @@
  * warden/config.h - a Hugging Face config.json, parsed once and read through
  * accessors.
  *
- * Families read: llama, mistral, qwen2, qwen3, phi3, granite (decoders) and
- * bert, roberta, distilbert (encoders). Field names follow transformers' configuration
+ * Families read: llama, mistral, qwen2, qwen3, phi3, granite, gemma2,
+ * gemma3_text (decoders) and bert, roberta, distilbert, xlm-roberta,
+ * deberta-v2, modernbert (encoders). Field names follow transformers' configuration
  * classes; DistilBERT's own names (dim, n_layers, n_heads, hidden_dim,
  * activation) are mapped onto the common ones. Missing optional fields take
  * the defaults of the transformers configuration class of that model_type;
@@ -192,6 +193,20 @@ double  wd_model_config_attn_logit_softcapping(const wd_model_config *c);
 double  wd_model_config_final_logit_softcapping(const wd_model_config *c);
 double  wd_model_config_rope_local_theta(const wd_model_config *c);
 int64_t wd_model_config_layer_window(const wd_model_config *c, int64_t l);
+/* DeBERTa-v2 (model_type "deberta-v2"; false / 0 / "" for other types):
+ * relative_attention; position_buckets (0 when not bucketed);
+ * max_relative_positions (max_position_embeddings when config.json has
+ * none or -1); pos_att_type as "c2p", "p2c", "c2p|p2c" or ""; share_att_key;
+ * position_biased_input (absolute position embeddings); embedding_size;
+ * pooler_hidden_act as written. */
+bool        wd_model_config_relative_attention(const wd_model_config *c);
+int64_t     wd_model_config_position_buckets(const wd_model_config *c);
+int64_t     wd_model_config_max_relative_positions(const wd_model_config *c);
+const char *wd_model_config_pos_att_type(const wd_model_config *c);
+bool        wd_model_config_share_att_key(const wd_model_config *c);
+bool        wd_model_config_position_biased_input(const wd_model_config *c);
+int64_t     wd_model_config_embedding_size(const wd_model_config *c);
+const char *wd_model_config_pooler_hidden_act(const wd_model_config *c);
 
 /* Static names for the enums ("llama", "decoder", "silu", ...). */
 const char *wd_model_type_name(wd_model_type type);

@@ -53,8 +53,8 @@ static const struct {
     [WD_MODEL_TYPE_GRANITE] = {"granite", WD_MODEL_FAMILY_DECODER, true},
     [WD_MODEL_TYPE_GEMMA2] = {"gemma2", WD_MODEL_FAMILY_DECODER, true},
     [WD_MODEL_TYPE_GEMMA3] = {"gemma3_text", WD_MODEL_FAMILY_DECODER, true},
-    [WD_MODEL_TYPE_DEBERTA_V2] = {"deberta-v2", WD_MODEL_FAMILY_ENCODER, false},
-    [WD_MODEL_TYPE_XLM_ROBERTA] = {"xlm-roberta", WD_MODEL_FAMILY_ENCODER, false},
+    [WD_MODEL_TYPE_DEBERTA_V2] = {"deberta-v2", WD_MODEL_FAMILY_ENCODER, true},
+    [WD_MODEL_TYPE_XLM_ROBERTA] = {"xlm-roberta", WD_MODEL_FAMILY_ENCODER, true},
     [WD_MODEL_TYPE_MODERNBERT] = {"modernbert", WD_MODEL_FAMILY_ENCODER, true},
 };
 
@@ -83,7 +83,7 @@ void wd_model_config_free(wd_model_config *cfg) {
 }
 
 /* Copies src into a fixed field, failing if it does not fit. */
-static wd_status copy_str(char *dst, size_t cap, const char *src, const char *where,
+wd_status wd__config_copy_str(char *dst, size_t cap, const char *src, const char *where,
                           const char *field) {
     if (strlen(src) >= cap)
         return wd__fail(WD_ERR_FORMAT, "%s: field '%s': value too long (%zu bytes, at most %zu)",
@@ -110,7 +110,7 @@ static wd_status parse_act(wd_model_config *c, const char *s, const char *where,
                         "%s: field '%s': activation '%.40s' is not supported (silu, gelu, "
                         "gelu_new, gelu_pytorch_tanh, gelu_fast, relu)",
                         where, field, s);
-    return copy_str(c->hidden_act_name, sizeof c->hidden_act_name, s, where, field);
+    return wd__config_copy_str(c->hidden_act_name, sizeof c->hidden_act_name, s, where, field);
 }
 
 static wd_status parse_rope_scaling(wd_model_config *c, const cJSON *root, const char *where) {
@@ -245,7 +245,7 @@ static wd_status parse_eos(wd_model_config *c, const cJSON *root, const char *wh
     return WD_OK;
 }
 
-static wd_status positive(const char *where, const char *field, int64_t v) {
+wd_status wd__config_positive(const char *where, const char *field, int64_t v) {
     if (v > 0) return WD_OK;
     return wd__fail(WD_ERR_FORMAT, "%s: field '%s': must be positive, got %lld", where, field,
                     (long long)v);
@@ -308,7 +308,7 @@ static wd_status parse_modernbert_rope(wd_model_config *c, const cJSON *root, co
 static wd_status parse_modernbert(wd_model_config *c, const cJSON *root, const char *where) {
     TRY(wd__json_int(root, where, "max_position_embeddings", false, 8192,
                      &c->max_position_embeddings));
-    TRY(positive(where, "max_position_embeddings", c->max_position_embeddings));
+    TRY(wd__config_positive(where, "max_position_embeddings", c->max_position_embeddings));
     c->type_vocab_size = 0;
     c->rope_scaling.type = WD_ROPE_SCALING_NONE;
     c->rope_scaling.factor = 1.0;
@@ -320,10 +320,10 @@ static wd_status parse_modernbert(wd_model_config *c, const cJSON *root, const c
         return wd__fail(WD_ERR_FORMAT, "%s: head size %lld is odd (rotary needs pairs)", where,
                         (long long)c->head_dim);
     TRY(wd__json_int(root, where, "local_attention", false, 128, &c->local_attention));
-    TRY(positive(where, "local_attention", c->local_attention));
+    TRY(wd__config_positive(where, "local_attention", c->local_attention));
     TRY(wd__json_int(root, where, "global_attn_every_n_layers", false, 3,
                      &c->global_attn_every_n_layers));
-    TRY(positive(where, "global_attn_every_n_layers", c->global_attn_every_n_layers));
+    TRY(wd__config_positive(where, "global_attn_every_n_layers", c->global_attn_every_n_layers));
     /* transformers >= 4.57 also writes layer_types; its attention windows
      * still follow global_attn_every_n_layers, so the two must agree */
     const cJSON *lt = cJSON_GetObjectItemCaseSensitive(root, "layer_types");
@@ -392,7 +392,7 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
                         where, mt, list);
     }
     c->type = (wd_model_type)ti;
-    TRY(copy_str(c->model_type, sizeof c->model_type, mt, where, "model_type"));
+    TRY(wd__config_copy_str(c->model_type, sizeof c->model_type, mt, where, "model_type"));
     c->family = TYPES[c->type].family;
     bool decoder = c->family == WD_MODEL_FAMILY_DECODER;
     bool gemma = c->type == WD_MODEL_TYPE_GEMMA2 || c->type == WD_MODEL_TYPE_GEMMA3;
@@ -403,15 +403,15 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
             return wd__fail(WD_ERR_FORMAT, "%s: field 'architectures': expected a list of strings",
                             where);
         if (arch->child)
-            TRY(copy_str(c->architecture, sizeof c->architecture, arch->child->valuestring, where,
+            TRY(wd__config_copy_str(c->architecture, sizeof c->architecture, arch->child->valuestring, where,
                          "architectures"));
     }
     const char *s;
     TRY(wd__json_str(root, where, "torch_dtype", false, NULL, &s));
     if (!s) TRY(wd__json_str(root, where, "dtype", false, NULL, &s));
-    if (s) TRY(copy_str(c->torch_dtype, sizeof c->torch_dtype, s, where, "torch_dtype"));
+    if (s) TRY(wd__config_copy_str(c->torch_dtype, sizeof c->torch_dtype, s, where, "torch_dtype"));
     TRY(wd__json_str(root, where, "problem_type", false, NULL, &s));
-    if (s) TRY(copy_str(c->problem_type, sizeof c->problem_type, s, where, "problem_type"));
+    if (s) TRY(wd__config_copy_str(c->problem_type, sizeof c->problem_type, s, where, "problem_type"));
 
     /* sizes: DistilBERT has its own names */
     bool dist = c->type == WD_MODEL_TYPE_DISTILBERT;
@@ -424,15 +424,15 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     TRY(wd__json_int(root, where, f_inter, true, 0, &c->intermediate_size));
     TRY(wd__json_int(root, where, f_layer, true, 0, &c->n_layer));
     TRY(wd__json_int(root, where, f_head, true, 0, &c->n_head));
-    TRY(positive(where, "vocab_size", c->vocab_size));
-    TRY(positive(where, f_hidden, c->hidden_size));
-    TRY(positive(where, f_inter, c->intermediate_size));
-    TRY(positive(where, f_layer, c->n_layer));
-    TRY(positive(where, f_head, c->n_head));
+    TRY(wd__config_positive(where, "vocab_size", c->vocab_size));
+    TRY(wd__config_positive(where, f_hidden, c->hidden_size));
+    TRY(wd__config_positive(where, f_inter, c->intermediate_size));
+    TRY(wd__config_positive(where, f_layer, c->n_layer));
+    TRY(wd__config_positive(where, f_head, c->n_head));
 
     int64_t def_kv = c->type == WD_MODEL_TYPE_MISTRAL ? 8 : gemma ? 4 : c->n_head;
     TRY(wd__json_int(root, where, "num_key_value_heads", false, def_kv, &c->n_kv_head));
-    TRY(positive(where, "num_key_value_heads", c->n_kv_head));
+    TRY(wd__config_positive(where, "num_key_value_heads", c->n_kv_head));
     if (c->n_head % c->n_kv_head != 0)
         return wd__fail(WD_ERR_FORMAT,
                         "%s: field 'num_key_value_heads': %lld does not divide %s = %lld", where,
@@ -445,7 +445,7 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
                             (long long)c->n_head);
         c->head_dim = c->hidden_size / c->n_head;
     }
-    TRY(positive(where, "head_dim", c->head_dim));
+    TRY(wd__config_positive(where, "head_dim", c->head_dim));
     if (!decoder && c->head_dim * c->n_head != c->hidden_size)
         return wd__fail(WD_ERR_FORMAT, "%s: field 'head_dim': encoders need head_dim * %s == %s",
                         where, f_head, f_hidden);
@@ -454,15 +454,21 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     c->logits_scaling = 1.0;
     if (c->type == WD_MODEL_TYPE_MODERNBERT) return parse_modernbert(c, root, where);
 
+    /* XLMRobertaConfig's defaults are RobertaConfig's; DebertaV2Config's
+     * (512 positions, pad 0, no bos/eos) are BertConfig's */
+    wd_model_type dt = c->type == WD_MODEL_TYPE_XLM_ROBERTA  ? WD_MODEL_TYPE_ROBERTA
+                       : c->type == WD_MODEL_TYPE_DEBERTA_V2 ? WD_MODEL_TYPE_BERT
+                                                              : c->type;
     static const int64_t def_max_pos[WD_MODEL_TYPE_COUNT] = {
         2048, 4096 * 32, 32768, 512, 512, 512,
         [WD_MODEL_TYPE_QWEN3] = 32768, [WD_MODEL_TYPE_PHI3] = 4096, [WD_MODEL_TYPE_GRANITE] = 2048,
         [WD_MODEL_TYPE_GEMMA2] = 8192, [WD_MODEL_TYPE_GEMMA3] = 131072};
-    TRY(wd__json_int(root, where, "max_position_embeddings", false, def_max_pos[c->type],
+    TRY(wd__json_int(root, where, "max_position_embeddings", false, def_max_pos[dt],
                      &c->max_position_embeddings));
-    TRY(positive(where, "max_position_embeddings", c->max_position_embeddings));
+    TRY(wd__config_positive(where, "max_position_embeddings", c->max_position_embeddings));
     c->type_vocab_size = 0;
-    if (c->type == WD_MODEL_TYPE_BERT || c->type == WD_MODEL_TYPE_ROBERTA) {
+    if (c->type == WD_MODEL_TYPE_BERT || c->type == WD_MODEL_TYPE_ROBERTA ||
+        c->type == WD_MODEL_TYPE_XLM_ROBERTA) {
         TRY(wd__json_int(root, where, "type_vocab_size", false, 2, &c->type_vocab_size));
         if (c->type_vocab_size < 0)
             return wd__fail(WD_ERR_FORMAT, "%s: field 'type_vocab_size': negative", where);
@@ -555,15 +561,16 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
         2, 2, -1, -1, 2, -1,
         [WD_MODEL_TYPE_QWEN3] = -1, [WD_MODEL_TYPE_PHI3] = 32000, [WD_MODEL_TYPE_GRANITE] = 2,
         [WD_MODEL_TYPE_GEMMA2] = 1, [WD_MODEL_TYPE_GEMMA3] = 1};
-    TRY(wd__json_int(root, where, "pad_token_id", false, def_pad[c->type], &c->pad_token_id));
-    TRY(wd__json_int(root, where, "bos_token_id", false, def_bos[c->type], &c->bos_token_id));
-    TRY(parse_eos(c, root, where, def_eos[c->type]));
+    TRY(wd__json_int(root, where, "pad_token_id", false, def_pad[dt], &c->pad_token_id));
+    TRY(wd__json_int(root, where, "bos_token_id", false, def_bos[dt], &c->bos_token_id));
+    TRY(parse_eos(c, root, where, def_eos[dt]));
     if (gemma) TRY(wd__gemma_parse_config(c, root, where));
 
     /* what qwen3, phi3 and granite add (their files) */
     if (c->type == WD_MODEL_TYPE_QWEN3) TRY(wd__qwen3_config(c, root, where));
     if (c->type == WD_MODEL_TYPE_PHI3) TRY(wd__phi3_config(c, root, where));
     if (c->type == WD_MODEL_TYPE_GRANITE) TRY(wd__granite_config(c, root, where));
+    if (c->type == WD_MODEL_TYPE_DEBERTA_V2) TRY(wd__deberta_parse_config(c, root, where));
 
     return parse_labels(c, root, where);
 }
@@ -667,6 +674,19 @@ FIELD(double, residual_multiplier, c->residual_multiplier)
 FIELD(double, logits_scaling, c->logits_scaling)
 
 #undef FIELD
+
+#define DEB_FIELD(ret, name, expr) \
+    ret wd_model_config_##name(const wd_model_config *c) { return expr; }
+DEB_FIELD(bool, relative_attention, c->deberta.relative_attention)
+DEB_FIELD(int64_t, position_buckets, c->deberta.position_buckets)
+DEB_FIELD(int64_t, max_relative_positions, c->deberta.max_relative_positions)
+DEB_FIELD(const char *, pos_att_type,
+          c->deberta.c2p ? (c->deberta.p2c ? "c2p|p2c" : "c2p") : c->deberta.p2c ? "p2c" : "")
+DEB_FIELD(bool, share_att_key, c->deberta.share_att_key)
+DEB_FIELD(bool, position_biased_input, c->deberta.position_biased_input)
+DEB_FIELD(int64_t, embedding_size, c->deberta.embedding_size)
+DEB_FIELD(const char *, pooler_hidden_act, c->deberta.pooler_act_name)
+#undef DEB_FIELD
 
 int64_t wd_model_config_eos_token_id(const wd_model_config *c, size_t i) {
     return i < (size_t)c->n_eos_token_ids ? c->eos_token_ids[i] : -1;

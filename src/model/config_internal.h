@@ -93,6 +93,21 @@ struct wd_model_config {
     double attention_multiplier;  /* granite: the softmax scale (others: 1/sqrt(D))   */
     double residual_multiplier;   /* granite: each block's output scaled (1 elsewhere)  */
     double logits_scaling;        /* granite: logits divided by it (1 elsewhere)        */
+    /* DeBERTa-v2/v3 (model_type "deberta-v2"), DebertaV2Config's fields and
+     * defaults; read by model/deberta.c */
+    struct wd__deberta_config {
+        bool    relative_attention;     /* default false                          */
+        int64_t max_relative_positions; /* < 1 in config.json: max_position_embeddings */
+        int64_t position_buckets;       /* <= 0: relative positions not bucketed   */
+        bool    c2p, p2c;               /* pos_att_type holds "c2p" / "p2c"        */
+        bool    norm_rel_layer_norm;    /* norm_rel_ebd holds "layer_norm"         */
+        bool    share_att_key;          /* positions through query_proj/key_proj   */
+        bool    position_biased_input;  /* absolute position embeddings; default true */
+        int64_t embedding_size;         /* default hidden_size (else embed_proj)   */
+        int64_t pooler_hidden_size;     /* default hidden_size (must equal it)     */
+        int     pooler_act;             /* wd__pooler_act                          */
+        char    pooler_act_name[32];    /* pooler_hidden_act as written            */
+    } deberta;
 };
 
 /* The sliding window of layer l (0 = the layer attends to everything). */
@@ -110,5 +125,27 @@ wd_status wd__phi3_config(wd_model_config *c, const struct cJSON *root, const ch
 wd_status wd__granite_config(wd_model_config *c, const struct cJSON *root, const char *where);
 /* phi3.c: true for the rope_scaling types Phi3Config maps to longrope. */
 bool wd__phi3_is_longrope(const char *type);
+
+/* The ContextPooler's activation (ACT2FN[pooler_hidden_act]): the hidden
+ * activations plus tanh. */
+typedef enum wd__pooler_act {
+    WD_POOLER_ACT_GELU = 0,
+    WD_POOLER_ACT_GELU_TANH,
+    WD_POOLER_ACT_RELU,
+    WD_POOLER_ACT_SILU,
+    WD_POOLER_ACT_TANH,
+    WD_POOLER_ACT_LINEAR,
+} wd__pooler_act;
+
+/* config.c's field checks, shared with the per-family readers: a value
+ * that must be positive; a string copied into a fixed buffer. Both fail
+ * with WD_ERR_FORMAT naming where and the field. */
+wd_status wd__config_positive(const char *where, const char *field, int64_t v);
+wd_status wd__config_copy_str(char *dst, size_t cap, const char *src, const char *where,
+                              const char *field);
+/* deberta_config.c: DebertaV2Config's own fields (c->deberta), after the
+ * common ones; refuses the ConvLayer and head / pooler sizes other than
+ * hidden_size's. */
+wd_status wd__deberta_parse_config(wd_model_config *c, const struct cJSON *root, const char *where);
 
 #endif /* WD_MODEL_CONFIG_INTERNAL_H */

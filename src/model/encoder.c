@@ -18,6 +18,9 @@
  *     probabilities = softmax(logits), or sigmoid per class when config.json
  *     says problem_type "multi_label_classification".
  *
+ * xlm-roberta runs as roberta. deberta-v2 has its own forward pass and
+ * head (deberta.c), reached through wd__encoder_run / wd__encoder_head.
+ *
  * The input is a single unpadded sequence, so no attention mask is needed.
  * ModernBERT has its own forward pass and head (modernbert.c); encode()
  * and wd_model_classify route to it.
@@ -41,13 +44,18 @@ static void activation(float *x, size_t n, wd_act act, wd_threadpool *tp) {
     }
 }
 
+void wd__encoder_activation(float *x, size_t n, wd_act act, wd_threadpool *tp) {
+    activation(x, n, act, tp);
+}
+
 wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t T) {
     wd_model *m = ctx->m;
+    if (m->deb) return wd__deberta_run(ctx, ids, T);
     wd_threadpool *tp = m->tp;
     size_t C = m->C, H = m->H, D = m->D, F = m->F;
     wd_status rc = wd_op_embedding_fwd(ctx->x, ids, m->word_embd, T, C, m->V, tp);
     if (rc) return wd__err_set(&m->err, rc, "encode: token id out of range [0, %zu)", m->V);
-    if (m->cfg->type == WD_MODEL_TYPE_ROBERTA) {
+    if (wd__encoder_is_roberta(m->cfg)) {
         int32_t pad = (int32_t)m->cfg->pad_token_id, run = 0;
         for (size_t t = 0; t < T; t++) {
             bool real = ids[t] != pad;
@@ -99,6 +107,10 @@ wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t T) {
 void wd__encoder_head(wd_context *ctx, float *logits) {
     wd_model *m = ctx->m;
     size_t C = m->C;
+    if (m->head == WD_HEAD_DEBERTA) {
+        wd__deberta_head(ctx, logits);
+        return;
+    }
     wd_op_matmul_fwd(ctx->hid, ctx->x, m->head_dense_w, m->head_dense_b, 1, C, C);
     for (size_t c = 0; c < C; c++)
         ctx->hid[c] = m->head == WD_HEAD_DISTILBERT ? (ctx->hid[c] > 0 ? ctx->hid[c] : 0.0f)

@@ -102,8 +102,9 @@ wd_status wd_context_new(wd_model *m, const wd_context_params *params, wd_contex
         c->rcos_local = fbuf(T * m->D / 2, &tot);
         c->rsin_local = fbuf(T * m->D / 2, &tot);
     }
+    bool deb_ok = !m->deb || wd__deberta_work_new(c, &tot) == WD_OK;
     c->bytes = tot;
-    bool ok = c->x && c->xn && c->q && c->att && c->ao && c->ff1 && c->ff2 && c->stat1 &&
+    bool ok = deb_ok && c->x && c->xn && c->q && c->att && c->ao && c->ff1 && c->ff2 && c->stat1 &&
               c->stat2 && c->logits && c->hid && c->hid2 && c->pos &&
               (dec ? c->k_cache && c->v_cache && c->rcos && c->rsin : c->k && c->v) &&
               (!mbert || (c->rcos && c->rsin));
@@ -142,6 +143,7 @@ void wd_context_free(wd_context *c) {
     free(c->stat_h);
     free(c->rcos_local);
     free(c->rsin_local);
+    wd__deberta_work_free(c->deb);
     free(c);
 }
 

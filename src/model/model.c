@@ -342,7 +342,7 @@ static wd_status bind_encoder(wd_model *m) {
     bool distil = c->type == WD_MODEL_TYPE_DISTILBERT;
     wd_status rc;
     char pre[48], n[256];
-    snprintf(pre, sizeof pre, "%s.", c->model_type);
+    snprintf(pre, sizeof pre, "%s.", wd__encoder_prefix(c));
     snprintf(n, sizeof n, "%sembeddings.word_embeddings.weight", pre);
     if (!wd_checkpoint_find(m->ck, n)) pre[0] = '\0';
 #define PN(s) (snprintf(n, sizeof n, "%s%s", pre, s), n)
@@ -409,7 +409,7 @@ static wd_status bind_encoder(wd_model *m) {
     if (!seqcls) return WD_OK;
     int64_t NL = c->num_labels;
     m->n_labels = (size_t)NL;
-    if (c->type == WD_MODEL_TYPE_ROBERTA) {
+    if (wd__encoder_is_roberta(c)) {
         m->head = WD_HEAD_ROBERTA;
         BIND("classifier.dense.weight", C, C, true, &m->head_dense_w);
         BIND("classifier.dense.bias", C, 0, true, &m->head_dense_b);
@@ -621,6 +621,10 @@ wd_status wd_model_load(const char *dir, const wd_model_params *params, wd_model
         rc = bind_decoder(m);
     } else if (c->type == WD_MODEL_TYPE_MODERNBERT) {
         rc = bind_modernbert(m);
+    } else if (c->type == WD_MODEL_TYPE_DEBERTA_V2) {
+        rc = m->gg ? wd__fail(WD_ERR_UNSUPPORTED, "%s: deberta-v2 runs from safetensors folders, "
+                              "not GGUF files", dir)
+                   : wd__deberta_bind(m);
     } else {
         rc = bind_encoder(m);
     }
@@ -670,6 +674,7 @@ void wd_model_free(wd_model *m) {
     free(m->owned);
     free(m->dec);
     free(m->enc);
+    wd__deberta_free(m->deb);
     free(m->steer_add);
     free(m->steer_ablate);
     free(m->steer_ablate_to);

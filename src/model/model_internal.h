@@ -73,6 +73,7 @@ typedef enum wd__head_kind {
     WD_HEAD_DISTILBERT, /* relu(pre_classifier(x[0])) -> classifier              */
     WD_HEAD_SCORE,      /* decoders: score(final-normed x[last]), no bias (reward.c) */
     WD_HEAD_MODERNBERT, /* classifier(norm(act(head.dense(pool(x))))), pool cls | mean */
+    WD_HEAD_DEBERTA,    /* act(pooler.dense(x[0])) -> classifier (ContextPooler)  */
 } wd__head_kind;
 
 struct wd_model {
@@ -114,6 +115,7 @@ struct wd_model {
     const float   *head_out_w, *head_out_b;           /* (NL,C) (NL); a decoder's
                                                          score.weight, no bias */
     size_t         n_labels;
+    struct wd__deberta *deb;                          /* deberta-v2's own weights, or NULL */
 
     /* modernbert (modernbert.c); word_embd, embd_ln_* and the head_* above
      * are shared with the BERT family */
@@ -185,6 +187,7 @@ struct wd_context {
     wd_taps *taps;   /* the caller's (wd_context_set_taps), or NULL    */
     float   *stat_h; /* (T*H) per-head norm cache (q_norm / k_norm)    */
     float   *rcos_local, *rsin_local; /* (T,D/2) or NULL: m->inv_freq_local's table */
+    struct wd__deberta_work *deb; /* deberta-v2's relative-attention buffers, or NULL */
 };
 
 /* steer.c: the taps and the model's steering, called by decoder.c's layers:
@@ -218,6 +221,33 @@ void wd__encoder_head(wd_context *ctx, float *logits);
  * of the n rows) into logits (n_labels). */
 wd_status wd__modernbert_run(wd_context *ctx, const int32_t *ids, size_t n);
 void wd__modernbert_head(wd_context *ctx, size_t n, float *logits);
+/* encoder.c: the hidden activation act on x (n) in place. */
+void wd__encoder_activation(float *x, size_t n, wd_act act, wd_threadpool *tp);
+
+/* deberta.c: DeBERTa-v2/v3 (model_type "deberta-v2"). bind reads the
+ * weights of DebertaV2Model / *ForSequenceClassification into m (the
+ * shared fields: word_embd, pos_embd, type_embd, embd_ln_*, enc, head_*)
+ * and m->deb; work_new plans a context's extra buffers (ctx->deb), freed
+ * by work_free (NULL is a no-op); run is wd__encoder_run for it; head is
+ * the ContextPooler and classifier on ctx->x row 0. */
+wd_status wd__deberta_bind(wd_model *m);
+void      wd__deberta_free(struct wd__deberta *d);
+wd_status wd__deberta_work_new(wd_context *ctx, size_t *bytes);
+void      wd__deberta_work_free(struct wd__deberta_work *w);
+wd_status wd__deberta_run(wd_context *ctx, const int32_t *ids, size_t n);
+void      wd__deberta_head(wd_context *ctx, float *logits);
+
+/* The prefix of an encoder's body in a *ForSequenceClassification
+ * checkpoint: the class's base_model_prefix. */
+static inline const char *wd__encoder_prefix(const wd_model_config *c) {
+    return c->type == WD_MODEL_TYPE_XLM_ROBERTA  ? "roberta"
+           : c->type == WD_MODEL_TYPE_DEBERTA_V2 ? "deberta"
+                                                  : c->model_type;
+}
+/* RoBERTa's positions (from padding_idx + 1) and head: roberta, xlm-roberta. */
+static inline bool wd__encoder_is_roberta(const wd_model_config *c) {
+    return c->type == WD_MODEL_TYPE_ROBERTA || c->type == WD_MODEL_TYPE_XLM_ROBERTA;
+}
 
 /* gguf_model.c: a .gguf's config (from the <arch>.* keys) and tokenizer
  * (tokenizer.ggml.*; WD_ERR_NOT_FOUND when the file has none). */

@@ -1,7 +1,8 @@
 /*
  * text/normalizer.c - the `normalizer` of tokenizer.json: NFC, NFD, NFKC,
- * NFKD, Lowercase, StripAccents, Strip, Replace, Prepend, BertNormalizer
- * and Sequence, with the semantics of the Hugging Face tokenizers library.
+ * NFKD, Lowercase, StripAccents, Strip, Replace, Prepend, BertNormalizer,
+ * Precompiled (SentencePiece's charsmap, precompiled.c) and Sequence, with
+ * the semantics of the Hugging Face tokenizers library.
  *
  * Each normalizer reads a span of an aligned string and appends its result
  * to another, keeping for every output byte the original byte range it
@@ -116,6 +117,12 @@ wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *fi
                 st = wd__fail(WD_ERR_FORMAT, "%s: %s.strip_accents: expected a boolean or null, got %s",
                               where, field, wd__json_type_name(sa));
         }
+    } else if (!strcmp(ty, "Precompiled")) {
+        n->type = WD_TNORM_PRECOMPILED;
+        const char *cm = NULL;
+        snprintf(sub, sizeof sub, "%s: %s", where, field);
+        st = wd__json_str(j, sub, "precompiled_charsmap", true, NULL, &cm);
+        if (!st) st = wd__charsmap_parse(cm, where, field, &n->charsmap);
     } else if (!strcmp(ty, "Sequence")) {
         n->type = WD_TNORM_SEQUENCE;
         st = wd__component_kids(j, where, field, "normalizers", parse_kid, a, &n->kids, &n->n_kids);
@@ -136,6 +143,7 @@ void wd__normalizer_free(wd__normalizer *n) {
     for (size_t k = 0; k < n->n_kids; k++) wd__normalizer_free(n->kids[k]);
     free(n->kids);
     if (n->re) pcre2_code_free(n->re);
+    wd__charsmap_free(n->charsmap);
     free(n);
 }
 
@@ -357,6 +365,8 @@ wd_status wd__normalizer_run(const wd__normalizer *n, const wd__tstr *in, size_t
         return wd__tstr_copy(out, in, s, len);
     case WD_TNORM_BERT:
         return run_bert(n, in, s, len, out);
+    case WD_TNORM_PRECOMPILED:
+        return wd__charsmap_run(n->charsmap, in, s, len, out);
     case WD_TNORM_SEQUENCE: {
         if (n->n_kids == 0) return wd__tstr_copy(out, in, s, len);
         /* Ping-pong between two private buffers, the last step into out. */

@@ -138,6 +138,7 @@ typedef enum wd__tnorm_type {
     WD_TNORM_NFC, WD_TNORM_NFD, WD_TNORM_NFKC, WD_TNORM_NFKD, WD_TNORM_LOWERCASE,
     WD_TNORM_STRIP_ACCENTS, WD_TNORM_STRIP, WD_TNORM_REPLACE, WD_TNORM_PREPEND, WD_TNORM_BERT,
     WD_TNORM_SEQUENCE,
+    WD_TNORM_PRECOMPILED,
 } wd__tnorm_type;
 
 typedef struct wd__normalizer {
@@ -148,7 +149,17 @@ typedef struct wd__normalizer {
     pcre2_code *re;                      /* Replace: regex pattern */
     char *content; size_t content_len;   /* Replace, Prepend */
     void **kids; size_t n_kids;          /* Sequence: wd__normalizer * each */
+    struct wd__charsmap *charsmap;       /* Precompiled (owned)   */
 } wd__normalizer;
+
+/* precompiled.c: SentencePiece's precompiled_charsmap (base64) and the
+ * Precompiled normalizer over in[start, start+len), appended to out. */
+typedef struct wd__charsmap wd__charsmap;
+wd_status wd__charsmap_parse(const char *b64, const char *where, const char *field,
+                             wd__charsmap **out);
+void      wd__charsmap_free(wd__charsmap *cm);
+wd_status wd__charsmap_run(const wd__charsmap *cm, const wd__tstr *in, size_t start, size_t len,
+                           wd__tstr *out);
 
 wd_status wd__normalizer_parse(const cJSON *j, const char *where, const char *field,
                                wd__arena *a, wd__normalizer **out);

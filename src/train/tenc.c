@@ -93,10 +93,16 @@ wd_status wd__tenc_init(wd__tenc *e, const wd_model *m) {
                            "(config.json 'architectures')",
                            m->dir);
     const wd_model_config *c = m->cfg;
+    if (m->deb)
+        return wd__err_set(&e->err, WD_ERR_UNSUPPORTED,
+                           "%s: training a deberta-v2 encoder is not supported (its disentangled "
+                           "attention has no backward pass here; bert, roberta, xlm-roberta and "
+                           "distilbert train)",
+                           m->dir);
     e->C = m->C, e->H = m->H, e->D = m->D, e->F = m->F, e->V = m->V, e->L = m->L;
     e->n_pos = m->n_pos, e->n_labels = m->n_labels, e->eps = m->eps;
     e->act = c->hidden_act, e->head = m->head, e->tp = m->tp;
-    e->pad = c->type == WD_MODEL_TYPE_ROBERTA ? (int32_t)c->pad_token_id : -1;
+    e->pad = wd__encoder_is_roberta(c) ? (int32_t)c->pad_token_id : -1;
     if (e->H * e->D != e->C)
         return wd__err_set(&e->err, WD_ERR_FORMAT, "%s: %zu heads of %zu do not make hidden %zu",
                            m->dir, e->H, e->D, e->C);
@@ -105,7 +111,7 @@ wd_status wd__tenc_init(wd__tenc *e, const wd_model *m) {
     size_t C = e->C, NL = e->n_labels;
     /* the body's prefix, as model.c's bind_encoder finds it */
     char pre[48], n[256];
-    snprintf(pre, sizeof pre, "%s.", c->model_type);
+    snprintf(pre, sizeof pre, "%s.", wd__encoder_prefix(c));
     snprintf(n, sizeof n, "%sembeddings.word_embeddings.weight", pre);
     if (!wd_checkpoint_find(m->ck, n)) pre[0] = '\0';
 #define EMB(field, s, r, cc, req)                                                              \

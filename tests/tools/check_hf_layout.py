@@ -156,10 +156,10 @@ def expected(cfg):
             E["lm_head.weight"] = [V, H]
         return E
     C = len(cfg["id2label"])
-    if mt in ("bert", "roberta"):
+    if mt in ("bert", "roberta", "xlm-roberta"):
         H, V, I = cfg["hidden_size"], cfg["vocab_size"], cfg["intermediate_size"]
         P, T = cfg["max_position_embeddings"], cfg["type_vocab_size"]
-        m = mt
+        m = "roberta" if mt == "xlm-roberta" else mt  # XLMRobertaPreTrainedModel's prefix
         e = f"{m}.embeddings."
         E[e + "word_embeddings.weight"] = [V, H]
         E[e + "position_embeddings.weight"] = [P, H]
@@ -191,6 +191,60 @@ def expected(cfg):
             E["classifier.dense.bias"] = [H]
             E["classifier.out_proj.weight"] = [C, H]
             E["classifier.out_proj.bias"] = [C]
+        return E
+    if mt == "deberta-v2":
+        # DebertaV2ForSequenceClassification: DebertaV2Embeddings, DebertaV2Encoder
+        # (rel_embeddings of 2 * pos_ebd_size rows, LayerNorm with norm_rel_ebd),
+        # DisentangledSelfAttention, ContextPooler, classifier
+        H, V, I = cfg["hidden_size"], cfg["vocab_size"], cfg["intermediate_size"]
+        Em = cfg.get("embedding_size", H)
+        e = "deberta.embeddings."
+        E[e + "word_embeddings.weight"] = [V, Em]
+        if cfg.get("position_biased_input", True):
+            E[e + "position_embeddings.weight"] = [cfg.get("max_position_embeddings", 512), Em]
+        if cfg.get("type_vocab_size", 0) > 0:
+            E[e + "token_type_embeddings.weight"] = [cfg["type_vocab_size"], Em]
+        if Em != H:
+            E[e + "embed_proj.weight"] = [H, Em]
+        E[e + "LayerNorm.weight"] = [H]
+        E[e + "LayerNorm.bias"] = [H]
+        pat = cfg.get("pos_att_type") or []
+        if isinstance(pat, str):
+            pat = [x.strip() for x in pat.lower().split("|")]
+        rel = cfg.get("relative_attention", False)
+        share = cfg.get("share_att_key", False)
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"deberta.encoder.layer.{l}."
+            names = ["query_proj", "key_proj", "value_proj"]
+            if rel and not share:
+                names += (["pos_key_proj"] if "c2p" in pat else []) + (["pos_query_proj"] if "p2c" in pat else [])
+            for n in names:
+                E[p + f"attention.self.{n}.weight"] = [H, H]
+                E[p + f"attention.self.{n}.bias"] = [H]
+            E[p + "attention.output.dense.weight"] = [H, H]
+            E[p + "attention.output.dense.bias"] = [H]
+            E[p + "attention.output.LayerNorm.weight"] = [H]
+            E[p + "attention.output.LayerNorm.bias"] = [H]
+            E[p + "intermediate.dense.weight"] = [I, H]
+            E[p + "intermediate.dense.bias"] = [I]
+            E[p + "output.dense.weight"] = [H, I]
+            E[p + "output.dense.bias"] = [H]
+            E[p + "output.LayerNorm.weight"] = [H]
+            E[p + "output.LayerNorm.bias"] = [H]
+        if rel:
+            max_rel = cfg.get("max_relative_positions", -1)
+            if max_rel < 1:
+                max_rel = cfg.get("max_position_embeddings", 512)
+            buckets = cfg.get("position_buckets", -1)
+            E["deberta.encoder.rel_embeddings.weight"] = [2 * (buckets if buckets > 0 else max_rel), H]
+        if "layer_norm" in [x.strip() for x in cfg.get("norm_rel_ebd", "none").lower().split("|")]:
+            E["deberta.encoder.LayerNorm.weight"] = [H]
+            E["deberta.encoder.LayerNorm.bias"] = [H]
+        ph = cfg.get("pooler_hidden_size", H)
+        E["pooler.dense.weight"] = [ph, ph]
+        E["pooler.dense.bias"] = [ph]
+        E["classifier.weight"] = [C, H]
+        E["classifier.bias"] = [C]
         return E
     if mt == "distilbert":
         D, V, F, P = cfg["dim"], cfg["vocab_size"], cfg["hidden_dim"], cfg["max_position_embeddings"]

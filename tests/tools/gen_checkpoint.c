@@ -60,6 +60,17 @@
  *     model.final_norm.weight [H] (+B)
  *     head.dense.weight [H,H] (+B), head.norm.weight [H] (+B),
  *     classifier.weight [C,H] / .bias [C]
+ *   DebertaV2ForSequenceClassification (prefix deberta.; E = embedding_size)
+ *     deberta.embeddings.{word_embeddings [V,E], position_embeddings [P,E] (position_biased_input),
+ *                         token_type_embeddings [T,E] (type_vocab_size > 0),
+ *                         embed_proj.weight [H,E] (E != H, no bias), LayerNorm.* [H]}
+ *     deberta.encoder.layer.L.attention.self.{query_proj,key_proj,value_proj}.weight [H,H] / .bias
+ *       (+ pos_key_proj, pos_query_proj [H,H] / .bias unless share_att_key)
+ *     deberta.encoder.layer.L.{attention.output.dense, attention.output.LayerNorm,
+ *                              intermediate.dense [I,H], output.dense [H,I], output.LayerNorm}
+ *     deberta.encoder.rel_embeddings.weight [2S,H] (S = position_buckets, or max_relative_positions)
+ *     deberta.encoder.LayerNorm.* [H] (norm_rel_ebd "layer_norm")
+ *     pooler.dense.weight [H,H] / .bias (ContextPooler), classifier.weight [C,H] / .bias [C]
  *
  * Buffers (position_ids, rotary inv_freq) are not saved: current transformers
  * registers them as non-persistent.
@@ -94,6 +105,8 @@ wdt_gen_params wdt_gen_params_default(const char *family) {
     p.num_labels = 2;
     p.shards = 1;
     p.rope_theta = 10000.0;
+    p.position_buckets = 256;
+    p.max_relative_positions = -1;
     return p;
 }
 
@@ -391,6 +404,91 @@ static void modernbert_tensors(gen *g) {
     linear(g, "classifier", p->num_labels, H, true);
 }
 
+static int deberta_span(const wdt_gen_params *p) {
+    int max_rel = p->max_relative_positions > 0 ? p->max_relative_positions : p->max_pos;
+    return p->position_buckets > 0 ? p->position_buckets : max_rel;
+}
+
+static void deberta_tensors(gen *g) {
+    const wdt_gen_params *p = g->p;
+    int64_t H = p->hidden, I = p->intermediate, E = p->embedding_size ? p->embedding_size : H;
+    bool classic = p->deberta_classic;
+    char pre[160], buf[200];
+#define N(s) (snprintf(buf, sizeof buf, "%s%s", pre, s), buf)
+    snprintf(pre, sizeof pre, "deberta.embeddings.");
+    add(g, N("word_embeddings.weight"), p->vocab, E, 0.0f, 1.0f);
+    if (classic) {
+        add(g, N("position_embeddings.weight"), p->max_pos, E, 0.0f, 0.5f);
+        add(g, N("token_type_embeddings.weight"), 2, E, 0.0f, 0.5f);
+    }
+    if (E != H) linear(g, N("embed_proj"), H, E, false);
+    norm(g, N("LayerNorm"), H, true);
+    for (int l = 0; l < p->n_layer; l++) {
+        snprintf(pre, sizeof pre, "deberta.encoder.layer.%d.", l);
+        linear(g, N("attention.self.query_proj"), H, H, true);
+        linear(g, N("attention.self.key_proj"), H, H, true);
+        linear(g, N("attention.self.value_proj"), H, H, true);
+        if (classic) {
+            linear(g, N("attention.self.pos_key_proj"), H, H, true);
+            linear(g, N("attention.self.pos_query_proj"), H, H, true);
+        }
+        linear(g, N("attention.output.dense"), H, H, true);
+        norm(g, N("attention.output.LayerNorm"), H, true);
+        linear(g, N("intermediate.dense"), I, H, true);
+        linear(g, N("output.dense"), H, I, true);
+        norm(g, N("output.LayerNorm"), H, true);
+    }
+#undef N
+    add(g, "deberta.encoder.rel_embeddings.weight", 2 * deberta_span(p), H, 0.0f, 1.0f);
+    if (!classic) norm(g, "deberta.encoder.LayerNorm", H, true);
+    linear(g, "pooler.dense", H, H, true);
+    linear(g, "classifier", p->num_labels, H, true);
+}
+
+static void add_labels(cJSON *c, int n);
+
+static cJSON *deberta_config(const wdt_gen_params *p) {
+    cJSON *c = cJSON_CreateObject();
+    bool classic = p->deberta_classic;
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "architectures"),
+                         cJSON_CreateString("DebertaV2ForSequenceClassification"));
+    cJSON_AddStringToObject(c, "model_type", "deberta-v2");
+    cJSON_AddNumberToObject(c, "vocab_size", p->vocab);
+    cJSON_AddNumberToObject(c, "hidden_size", p->hidden);
+    cJSON_AddNumberToObject(c, "intermediate_size", p->intermediate);
+    cJSON_AddNumberToObject(c, "num_hidden_layers", p->n_layer);
+    cJSON_AddNumberToObject(c, "num_attention_heads", p->n_head);
+    cJSON_AddNumberToObject(c, "max_position_embeddings", p->max_pos);
+    cJSON_AddNumberToObject(c, "type_vocab_size", classic ? 2 : 0);
+    cJSON_AddStringToObject(c, "hidden_act", "gelu");
+    cJSON_AddNumberToObject(c, "layer_norm_eps", 1e-7);
+    cJSON_AddNumberToObject(c, "hidden_dropout_prob", 0.1);
+    cJSON_AddNumberToObject(c, "attention_probs_dropout_prob", 0.1);
+    cJSON_AddNumberToObject(c, "initializer_range", 0.02);
+    cJSON_AddBoolToObject(c, "relative_attention", true);
+    cJSON_AddNumberToObject(c, "max_relative_positions", p->max_relative_positions);
+    cJSON_AddNumberToObject(c, "position_buckets", p->position_buckets);
+    if (classic) {
+        cJSON_AddStringToObject(c, "pos_att_type", "p2c|c2p");
+        cJSON_AddStringToObject(c, "norm_rel_ebd", "none");
+    } else {
+        cJSON *pat = cJSON_AddArrayToObject(c, "pos_att_type");
+        cJSON_AddItemToArray(pat, cJSON_CreateString("p2c"));
+        cJSON_AddItemToArray(pat, cJSON_CreateString("c2p"));
+        cJSON_AddStringToObject(c, "norm_rel_ebd", "layer_norm");
+    }
+    cJSON_AddBoolToObject(c, "share_att_key", !classic);
+    cJSON_AddBoolToObject(c, "position_biased_input", classic);
+    if (p->embedding_size && p->embedding_size != p->hidden)
+        cJSON_AddNumberToObject(c, "embedding_size", p->embedding_size);
+    cJSON_AddNumberToObject(c, "pooler_hidden_size", p->hidden);
+    cJSON_AddStringToObject(c, "pooler_hidden_act", classic ? "tanh" : "gelu");
+    cJSON_AddNumberToObject(c, "pooler_dropout", 0);
+    cJSON_AddNumberToObject(c, "pad_token_id", 0);
+    add_labels(c, p->num_labels);
+    return c;
+}
+
 /* ==== config.json ======================================================= */
 
 static const char *torch_dtype(wd_dtype d) {
@@ -458,8 +556,24 @@ static void zoo_decoder_config(cJSON *c, cJSON *arch, const wdt_gen_params *p) {
 }
 
 static cJSON *make_config(const wdt_gen_params *p) {
-    cJSON *c = cJSON_CreateObject(), *arch = cJSON_AddArrayToObject(c, "architectures");
     const char *f = p->family;
+    if (!strcmp(f, "deberta-v2")) {
+        cJSON *c = deberta_config(p);
+        cJSON_AddStringToObject(c, "torch_dtype", torch_dtype(p->dtype));
+        cJSON_AddStringToObject(c, "transformers_version", "4.44.2");
+        return c;
+    }
+    if (!strcmp(f, "xlm-roberta")) { /* XLMRobertaConfig is RobertaConfig */
+        wdt_gen_params q = *p;
+        q.family = "roberta";
+        cJSON *c = make_config(&q);
+        cJSON_ReplaceItemInObject(c, "model_type", cJSON_CreateString("xlm-roberta"));
+        cJSON *arch = cJSON_CreateArray();
+        cJSON_AddItemToArray(arch, cJSON_CreateString("XLMRobertaForSequenceClassification"));
+        cJSON_ReplaceItemInObject(c, "architectures", arch);
+        return c;
+    }
+    cJSON *c = cJSON_CreateObject(), *arch = cJSON_AddArrayToObject(c, "architectures");
     if (is_gemma(f)) {
         gemma_config(c, p);
     } else if (!strcmp(f, "llama") || !strcmp(f, "mistral") || !strcmp(f, "qwen2")) {
@@ -623,13 +737,14 @@ static wd_status write_shard(const gen *g, size_t lo, size_t hi, const char *pat
 static wd_status check_params(const wdt_gen_params *p) {
     const char *f = p->family ? p->family : "";
     static const char *families[] = {"llama", "mistral", "qwen2", "qwen3", "phi3", "granite", "gemma2", "gemma3", "bert",
-                                     "roberta", "distilbert", "modernbert"};
+                                     "roberta", "distilbert", "modernbert",
+                                     "deberta-v2", "xlm-roberta"};
     size_t nf = sizeof families / sizeof *families, i = 0;
     while (i < nf && strcmp(f, families[i])) i++;
     if (i == nf)
         return wd__fail(WD_ERR_INVALID_ARG,
                         "unknown family '%s' (llama, mistral, qwen2, qwen3, phi3, granite, gemma2, "
-                        "gemma3, bert, roberta, distilbert, modernbert)",
+                        "gemma3, bert, roberta, distilbert, modernbert, deberta-v2, xlm-roberta)",
                         f);
     if (p->dtype != WD_DTYPE_F32 && p->dtype != WD_DTYPE_F16 && p->dtype != WD_DTYPE_BF16)
         return wd__fail(WD_ERR_INVALID_ARG, "dtype must be F32, F16 or BF16");
@@ -656,6 +771,8 @@ wd_status wdt_gen_checkpoint(const wdt_gen_params *p, const char *dir) {
     gen g = {.p = p, .rng = p->seed};
     if (!strcmp(p->family, "bert")) bert_like_tensors(&g, false);
     else if (!strcmp(p->family, "roberta")) bert_like_tensors(&g, true);
+    else if (!strcmp(p->family, "xlm-roberta")) bert_like_tensors(&g, true);
+    else if (!strcmp(p->family, "deberta-v2")) deberta_tensors(&g);
     else if (!strcmp(p->family, "distilbert")) distilbert_tensors(&g);
     else if (!strcmp(p->family, "modernbert")) modernbert_tensors(&g);
     else if (is_gemma(p->family)) gemma_tensors(&g);

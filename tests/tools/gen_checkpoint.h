@@ -22,6 +22,10 @@
  *                                 biases unless attention_bias, which turns on
  *                                 every optional one; local_rope_theta =
  *                                 rope_theta)
+ *   xlm-roberta                -> XLMRobertaForSequenceClassification (RoBERTa's
+ *                                 tensors under the same "roberta." prefix)
+ *   deberta-v2                 -> DebertaV2ForSequenceClassification, by default
+ *                                 in DeBERTa-v3's layout (Prompt Guard's config)
  * Values come from a splitmix64 stream seeded by `seed`: the same parameters
  * give the same bytes.
  */
@@ -53,6 +57,16 @@ typedef struct wdt_gen_params {
     double      rope_theta;
     int         head_dim;   /* qwen3, gemma2, gemma3: head_dim (0 = hidden / n_head) */
     bool        untie;      /* gemma2/gemma3: tie_word_embeddings false, lm_head.weight written */
+    /* deberta-v2. By default DeBERTa-v3's layout (Prompt Guard's config):
+     * relative attention with 256 log buckets, max_relative_positions -1,
+     * c2p and p2c through the shared query/key projections, a LayerNorm on
+     * rel_embeddings, no absolute positions, no token types, GELU pooler. */
+    int  position_buckets;       /* default 256; -1: none (2 * max_relative_positions rows) */
+    int  max_relative_positions; /* default -1 (= max_pos)                 */
+    int  embedding_size;         /* 0 (default): hidden; else embed_proj   */
+    bool deberta_classic;        /* the other branches instead: absolute positions, 2 token
+                                    types, pos_key_proj / pos_query_proj, pos_att_type
+                                    "p2c|c2p" as a string, norm_rel_ebd "none", tanh pooler */
 } wdt_gen_params;
 
 /* Small sizes: 2 layers, hidden 32, 4 heads (2 kv), intermediate 64,

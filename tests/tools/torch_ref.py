@@ -7,7 +7,8 @@ no safetensors package -- and computes, in float64:
 
   decoders (llama, mistral, qwen2, qwen3, phi3, granite, gemma2, gemma3_text):
       logits at every position of a prompt and the 32 greedy tokens that follow it;
-  encoders (bert, roberta, distilbert, modernbert) with a sequence-classification head:
+  encoders (bert, roberta, xlm-roberta, distilbert, deberta-v2, modernbert) with a
+      sequence-classification head:
       logits and probabilities, and the mean-pooled last hidden state.
 
 The maths is written from the models' definitions (the Hugging Face modeling
@@ -376,7 +377,8 @@ def bert_like(cfg, W, ids, prefix):
     idt = torch.tensor(ids)
     pad = cfg.get("pad_token_id", 0 if cfg["model_type"] == "bert" else 1)
     key_mask = torch.ones(T, dtype=torch.bool)  # HF's default attention mask: attend to all
-    if cfg["model_type"] == "roberta":  # positions count from padding_idx + 1, pads stay at pad
+    roberta = cfg["model_type"] in ("roberta", "xlm-roberta")  # XLM-R: RoBERTa's modeling code
+    if roberta:  # positions count from padding_idx + 1, pads stay at pad
         m = (idt != pad).long()
         pos = torch.cumsum(m, 0) * m + pad
     else:
@@ -396,7 +398,7 @@ def bert_like(cfg, W, ids, prefix):
         f = gelu(linear(x, W[p + "intermediate.dense.weight"], W[p + "intermediate.dense.bias"]), act)
         f = linear(f, W[p + "output.dense.weight"], W[p + "output.dense.bias"])
         x = layer_norm(x + f, W[p + "output.LayerNorm.weight"], W[p + "output.LayerNorm.bias"], eps)
-    if cfg["model_type"] == "roberta":
+    if roberta:
         h = torch.tanh(linear(x[0], W["classifier.dense.weight"], W["classifier.dense.bias"]))
         logits = linear(h, W["classifier.out_proj.weight"], W["classifier.out_proj.bias"])
     else:
@@ -499,6 +501,130 @@ def modernbert(cfg, W, ids):
     h = lin(pooled, "head.dense", cfg.get("classifier_bias", False))
     h = ln(gelu(h, cfg.get("classifier_activation", "gelu")), "head.norm")
     return x, linear(h, W["classifier.weight"], W["classifier.bias"])
+# ---------------------------------------------------------------- deberta-v2
+
+def act_fn(x, kind):
+    if kind == "tanh":
+        return torch.tanh(x)
+    if kind in ("silu", "swish"):
+        return x * torch.sigmoid(x)
+    if kind == "linear":
+        return x
+    return gelu(x, kind)
+
+
+def deberta_flags(v):
+    # DebertaV2Config: a string is split on '|', lowercased and stripped
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [x.strip() for x in v.lower().split("|")]
+    return list(v)
+
+
+def make_log_bucket_position(rel, bucket_size, max_position):
+    # HF's arithmetic: integer positions divided into torch's default
+    # float32, log and ceil in float32
+    sign = torch.sign(rel)
+    mid = bucket_size // 2
+    abs_pos = torch.where((rel < mid) & (rel > -mid), torch.tensor(mid - 1).type_as(rel), torch.abs(rel))
+    log_pos = torch.ceil(torch.log(abs_pos / mid) / torch.log(torch.tensor((max_position - 1) / mid))
+                         * (mid - 1)) + mid
+    return torch.where(abs_pos <= mid, rel.type_as(log_pos), log_pos * sign)
+
+
+def build_relative_position(q, k, bucket_size, max_position):
+    rel = torch.arange(q)[:, None] - torch.arange(k)[None, :]
+    if bucket_size > 0 and max_position > 0:
+        rel = make_log_bucket_position(rel, bucket_size, max_position)
+    return rel.to(torch.long)  # (q, k)
+
+
+def deberta_v2(cfg, W, ids):
+    """DebertaV2ForSequenceClassification, batch 1, attention mask all ones."""
+    if cfg.get("conv_kernel_size", 0) > 0:
+        raise SystemExit("ConvLayer not in the reference")
+    eps = cfg.get("layer_norm_eps", 1e-7)
+    C = cfg["hidden_size"]
+    H = cfg["num_attention_heads"]
+    D = C // H
+    act = cfg.get("hidden_act", "gelu")
+    E = cfg.get("embedding_size", C)
+    T = len(ids)
+    idt = torch.tensor(ids)
+    pre = "deberta."
+    e = pre + "embeddings."
+    # DebertaV2Embeddings
+    x = W[e + "word_embeddings.weight"][idt]
+    if cfg.get("position_biased_input", True):
+        x = x + W[e + "position_embeddings.weight"][torch.arange(T)]
+    if cfg.get("type_vocab_size", 0) > 0:
+        x = x + W[e + "token_type_embeddings.weight"][torch.zeros(T, dtype=torch.long)]
+    if E != C:
+        x = linear(x, W[e + "embed_proj.weight"])
+    x = layer_norm(x, W[e + "LayerNorm.weight"], W[e + "LayerNorm.bias"], eps)
+    x = x * torch.ones(T, 1, dtype=DT)  # the attention mask (all ones)
+    # DebertaV2Encoder
+    rel_att_on = cfg.get("relative_attention", False)
+    pos_att = deberta_flags(cfg.get("pos_att_type"))
+    max_rel = cfg.get("max_relative_positions", -1)
+    if max_rel < 1:
+        max_rel = cfg.get("max_position_embeddings", 512)
+    buckets = cfg.get("position_buckets", -1)
+    span = buckets if buckets > 0 else max_rel  # pos_ebd_size
+    share = cfg.get("share_att_key", False)
+    rel_pos = build_relative_position(T, T, buckets, max_rel) if rel_att_on else None
+    rel_emb = None
+    if rel_att_on:
+        rel_emb = W[pre + "encoder.rel_embeddings.weight"]
+        if "layer_norm" in deberta_flags(cfg.get("norm_rel_ebd", "none")):
+            rel_emb = layer_norm(rel_emb, W[pre + "encoder.LayerNorm.weight"], W[pre + "encoder.LayerNorm.bias"], eps)
+    factor = 1 + ("c2p" in pos_att) + ("p2c" in pos_att)
+
+    def heads(t):  # (n, C) -> (H, n, D)
+        return t.view(t.shape[0], H, D).permute(1, 0, 2)
+
+    for l in range(cfg["num_hidden_layers"]):
+        p = pre + "encoder.layer.%d." % l
+        a = p + "attention.self."
+        q = heads(linear(x, W[a + "query_proj.weight"], W[a + "query_proj.bias"]))
+        k = heads(linear(x, W[a + "key_proj.weight"], W[a + "key_proj.bias"]))
+        v = heads(linear(x, W[a + "value_proj.weight"], W[a + "value_proj.bias"]))
+        # HF: torch.sqrt(torch.tensor(D, dtype=torch.float) * factor), a float32 value
+        scale = float(torch.sqrt(torch.tensor(D, dtype=torch.float) * factor))
+        scores = q @ k.transpose(-1, -2) / scale  # (H, T, T)
+        if rel_att_on:
+            r = rel_emb[0:span * 2]
+            if share:
+                pq = heads(linear(r, W[a + "query_proj.weight"], W[a + "query_proj.bias"]))
+                pk = heads(linear(r, W[a + "key_proj.weight"], W[a + "key_proj.bias"]))
+            else:
+                if "c2p" in pos_att:
+                    pk = heads(linear(r, W[a + "pos_key_proj.weight"], W[a + "pos_key_proj.bias"]))
+                if "p2c" in pos_att:
+                    pq = heads(linear(r, W[a + "pos_query_proj.weight"], W[a + "pos_query_proj.bias"]))
+            if "c2p" in pos_att:
+                c2p = q @ pk.transpose(-1, -2)  # (H, T, 2span)
+                c2p_pos = torch.clamp(rel_pos + span, 0, span * 2 - 1)
+                c2p = torch.gather(c2p, -1, c2p_pos.unsqueeze(0).expand(H, T, T))
+                scores = scores + c2p / scale
+            if "p2c" in pos_att:
+                p2c_pos = torch.clamp(-rel_pos + span, 0, span * 2 - 1)
+                p2c = k @ pq.transpose(-1, -2)  # (H, T, 2span)
+                p2c = torch.gather(p2c, -1, p2c_pos.unsqueeze(0).expand(H, T, T)).transpose(-1, -2)
+                scores = scores + p2c / scale
+        probs = torch.softmax(scores, -1)
+        o = (probs @ v).permute(1, 0, 2).reshape(T, C)
+        o = linear(o, W[p + "attention.output.dense.weight"], W[p + "attention.output.dense.bias"])
+        x = layer_norm(o + x, W[p + "attention.output.LayerNorm.weight"], W[p + "attention.output.LayerNorm.bias"], eps)
+        f = gelu(linear(x, W[p + "intermediate.dense.weight"], W[p + "intermediate.dense.bias"]), act)
+        f = linear(f, W[p + "output.dense.weight"], W[p + "output.dense.bias"])
+        x = layer_norm(f + x, W[p + "output.LayerNorm.weight"], W[p + "output.LayerNorm.bias"], eps)
+    # ContextPooler, then the classifier
+    pooled = act_fn(linear(x[0], W["pooler.dense.weight"], W["pooler.dense.bias"]),
+                    cfg.get("pooler_hidden_act", "gelu"))
+    logits = linear(pooled, W["classifier.weight"], W["classifier.bias"])
+    return x, logits
 
 
 def main():
@@ -530,12 +656,18 @@ def main():
             nxt = int(torch.argmax(gemma_forward(cfg, W, seq)[-1]))
             seq.append(nxt)
         out["greedy"] = seq[len(ids):]
-    elif mt in ("bert", "roberta"):
-        x, logits, key_mask = bert_like(cfg, W, ids, mt + ".")
+    elif mt in ("bert", "roberta", "xlm-roberta"):
+        prefix = "roberta." if mt == "xlm-roberta" else mt + "."  # base_model_prefix
+        x, logits, key_mask = bert_like(cfg, W, ids, prefix)
         out["logits"] = logits.tolist()
         out["probs"] = torch.softmax(logits, -1).tolist()
         m = key_mask.to(DT)[:, None]
         out["mean_pooled"] = ((x * m).sum(0) / m.sum()).tolist()
+    elif mt == "deberta-v2":
+        x, logits = deberta_v2(cfg, W, ids)
+        out["logits"] = logits.tolist()
+        out["probs"] = torch.softmax(logits, -1).tolist()
+        out["mean_pooled"] = x.mean(0).tolist()
     elif mt == "distilbert":
         x, logits, key_mask = distilbert(cfg, W, ids)
         out["logits"] = logits.tolist()

@@ -7,6 +7,8 @@
  *       [--layers N] [--hidden N] [--heads N] [--kv-heads N] [--intermediate N]
  *       [--vocab N] [--max-pos N] [--labels N] [--shards N] [--tie]
  *       [--attention-bias] [--rope-theta X] [--tokenizer PATH] [--head-dim N] [--untie]
+ *       [--position-buckets N] [--max-relative-positions N] [--embedding-size N]
+ *       [--deberta-classic]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +53,8 @@ static void usage(FILE *f) {
             "model.safetensors (or --shards N files + model.safetensors.index.json).\n"
             "Decoders are *ForCausalLM; encoders *ForSequenceClassification with id2label.\n\n"
             "  --family F        llama, mistral, qwen2, qwen3, phi3, granite, gemma2, gemma3,\n"
-            "                    bert, roberta, distilbert, modernbert\n"
+            "                    bert, roberta, distilbert, modernbert, deberta-v2,\n"
+            "                    xlm-roberta\n"
             "  --out DIR         folder to write (created if needed)\n"
             "  --seed N          random seed (default 1); same seed, same bytes\n"
             "  --dtype D         F32 (default), F16 or BF16\n"
@@ -71,6 +74,13 @@ static void usage(FILE *f) {
             "                    layers\n"
             "  --head-dim N      qwen3, gemma2, gemma3: head_dim (default hidden / heads)\n"
             "  --untie           gemma2/gemma3: untied lm_head.weight (tied by default)\n"
+            "  --position-buckets N  deberta-v2: relative position buckets (default 256;\n"
+            "                    -1: none)\n"
+            "  --max-relative-positions N  deberta-v2 (default -1: max positions)\n"
+            "  --embedding-size N  deberta-v2: embedding width (default hidden; else\n"
+            "                    embed_proj)\n"
+            "  --deberta-classic deberta-v2: absolute positions, token types, separate\n"
+            "                    pos_key_proj/pos_query_proj, no rel LayerNorm, tanh pooler\n"
             "  --tokenizer PATH  copy a tokenizer.json (a file, or a folder holding it and\n"
             "                    maybe tokenizer_config.json) into DIR; the vocabulary\n"
             "                    grows to cover the tokenizer's ids\n");
@@ -98,6 +108,10 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "--tie")) {
             p.tie = true;
+            continue;
+        }
+        if (!strcmp(a, "--deberta-classic")) {
+            p.deberta_classic = true;
             continue;
         }
         if (!strcmp(a, "--attention-bias")) {
@@ -133,6 +147,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--rope-theta")) p.rope_theta = strtod(v, NULL);
         else if (!strcmp(a, "--head-dim")) p.head_dim = int_arg(a, v, 2, 1 << 12);
         else if (!strcmp(a, "--tokenizer")) tokenizer = v;
+        else if (!strcmp(a, "--position-buckets")) p.position_buckets = int_arg(a, v, -1, 1 << 16);
+        else if (!strcmp(a, "--max-relative-positions")) p.max_relative_positions = int_arg(a, v, -1, 1 << 20);
+        else if (!strcmp(a, "--embedding-size")) p.embedding_size = int_arg(a, v, 0, 1 << 16);
         else {
             fprintf(stderr, "wd_gen_checkpoint: unknown flag '%s'\n", a);
             return 2;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/config_internal.h"
 #include "testutil.h"
 
 static wd_model_config *parse_ok(const char *json) {
@@ -283,6 +284,76 @@ static void test_errors(void **state) {
     free(dir);
 }
 
+/* Prompt Guard's config.json (mDeBERTa-v3-base), DebertaV2Config's
+ * defaults, XLM-RoBERTa's (RobertaConfig's), and what is refused. */
+static void test_deberta_xlmr(void **state) {
+    (void)state;
+    wd_model_config *c = parse_ok(
+        "{\"architectures\":[\"DebertaV2ForSequenceClassification\"],\"model_type\":\"deberta-v2\","
+        "\"attention_probs_dropout_prob\":0.1,\"hidden_act\":\"gelu\",\"hidden_dropout_prob\":0.1,"
+        "\"hidden_size\":768,\"id2label\":{\"0\":\"BENIGN\",\"1\":\"INJECTION\",\"2\":\"JAILBREAK\"},"
+        "\"initializer_range\":0.02,\"intermediate_size\":3072,"
+        "\"label2id\":{\"BENIGN\":0,\"INJECTION\":1,\"JAILBREAK\":2},\"layer_norm_eps\":1e-07,"
+        "\"max_position_embeddings\":512,\"max_relative_positions\":-1,\"norm_rel_ebd\":\"layer_norm\","
+        "\"num_attention_heads\":12,\"num_hidden_layers\":12,\"pad_token_id\":0,\"pooler_dropout\":0,"
+        "\"pooler_hidden_act\":\"gelu\",\"pooler_hidden_size\":768,\"pos_att_type\":[\"p2c\",\"c2p\"],"
+        "\"position_biased_input\":false,\"position_buckets\":256,\"relative_attention\":true,"
+        "\"share_att_key\":true,\"torch_dtype\":\"float32\",\"type_vocab_size\":0,\"vocab_size\":251000}");
+    assert_int_equal(wd_model_config_type(c), WD_MODEL_TYPE_DEBERTA_V2);
+    assert_int_equal(wd_model_config_family(c), WD_MODEL_FAMILY_ENCODER);
+    const struct wd__deberta_config *d = &c->deberta;
+    assert_true(d->relative_attention && d->c2p && d->p2c && d->norm_rel_layer_norm && d->share_att_key);
+    assert_false(d->position_biased_input);
+    assert_int_equal(d->max_relative_positions, 512);
+    assert_int_equal(d->position_buckets, 256);
+    assert_int_equal(d->embedding_size, 768);
+    assert_int_equal(wd_model_config_type_vocab_size(c), 0);
+    assert_string_equal(wd_model_config_label(c, 2), "JAILBREAK");
+    assert_float_equal(wd_model_config_norm_eps(c), 1e-7, 1e-12);
+    /* the public accessors */
+    assert_true(wd_model_config_relative_attention(c) && wd_model_config_share_att_key(c));
+    assert_false(wd_model_config_position_biased_input(c));
+    assert_int_equal(wd_model_config_position_buckets(c), 256);
+    assert_int_equal(wd_model_config_max_relative_positions(c), 512);
+    assert_int_equal(wd_model_config_embedding_size(c), 768);
+    assert_string_equal(wd_model_config_pos_att_type(c), "c2p|p2c");
+    assert_string_equal(wd_model_config_pooler_hidden_act(c), "gelu");
+    wd_model_config_free(c);
+#define DEB(extra)                                                                                \
+    "{\"model_type\":\"deberta-v2\",\"vocab_size\":100,\"hidden_size\":32,\"intermediate_size\":64,"   \
+    "\"num_hidden_layers\":2,\"num_attention_heads\":4" extra "}"
+    /* DebertaV2Config's defaults; a '|'-separated pos_att_type */
+    c = parse_ok(DEB(",\"pos_att_type\":\"C2P | p2c\""));
+    d = &c->deberta;
+    assert_false(d->relative_attention || d->share_att_key || d->norm_rel_layer_norm);
+    assert_true(d->position_biased_input && d->c2p && d->p2c);
+    assert_int_equal(d->position_buckets, 0);
+    assert_int_equal(wd_model_config_max_position_embeddings(c), 512);
+    assert_int_equal(wd_model_config_pad_token_id(c), 0);
+    assert_float_equal(wd_model_config_norm_eps(c), 1e-7, 1e-12);
+    assert_int_equal(d->pooler_act, WD_POOLER_ACT_GELU);
+    wd_model_config_free(c);
+    parse_bad(DEB(",\"conv_kernel_size\":3"), WD_ERR_UNSUPPORTED, "ConvLayer");
+    parse_bad(DEB(",\"pooler_hidden_size\":16"), WD_ERR_UNSUPPORTED, "pooler_hidden_size");
+    parse_bad(DEB(",\"pooler_hidden_act\":\"mish\""), WD_ERR_UNSUPPORTED, "pooler_hidden_act");
+    parse_bad(DEB(",\"pos_att_type\":[\"p2p\"]"), WD_ERR_UNSUPPORTED, "pos_att_type");
+    parse_bad(DEB(",\"pos_att_type\":7"), WD_ERR_FORMAT, "pos_att_type");
+    parse_bad(DEB(",\"attention_head_size\":4"), WD_ERR_UNSUPPORTED, "attention_head_size");
+    parse_bad(DEB(",\"position_buckets\":16,\"max_relative_positions\":9"), WD_ERR_FORMAT,
+              "position_buckets");
+#undef DEB
+    /* XLMRobertaConfig is RobertaConfig */
+    c = parse_ok("{\"model_type\":\"xlm-roberta\",\"vocab_size\":250002,\"hidden_size\":32,"
+                 "\"intermediate_size\":64,\"num_hidden_layers\":2,\"num_attention_heads\":4}");
+    assert_int_equal(wd_model_config_type(c), WD_MODEL_TYPE_XLM_ROBERTA);
+    assert_int_equal(wd_model_config_pad_token_id(c), 1);
+    assert_int_equal(wd_model_config_bos_token_id(c), 0);
+    assert_int_equal(wd_model_config_eos_token_id(c, 0), 2);
+    assert_int_equal(wd_model_config_type_vocab_size(c), 2);
+    assert_int_equal(wd_model_config_max_position_embeddings(c), 512);
+    wd_model_config_free(c);
+}
+
 static void test_names(void **state) {
     assert_string_equal(wd_model_type_name(WD_MODEL_TYPE_DISTILBERT), "distilbert");
     assert_string_equal(wd_model_family_name(WD_MODEL_FAMILY_ENCODER), "encoder");
@@ -296,6 +367,7 @@ int main(void) {
         cmocka_unit_test(test_mistral_qwen2),
         cmocka_unit_test(test_encoders),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_deberta_xlmr),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,7 +66,8 @@ static void run_fixture(const char *name, int n_threads, golden_out *keep) {
     const wd_model_config *c = wd_model_get_config(m);
     const cJSON *jids = cJSON_GetObjectItem(fx, "ids");
     size_t T = (size_t)cJSON_GetArraySize(jids), k = 0;
-    int32_t ids[64];
+    int32_t ids[256]; /* deberta_v2's prompt passes its 128-token bucket midpoint */
+    assert_true(T <= 256);
     for (const cJSON *e = jids->child; e; e = e->next) ids[k++] = (int32_t)e->valueint;
     wd_context *ctx = NULL;
     assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
@@ -186,6 +187,17 @@ static void test_qwen3(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("qwen3", 
 static void test_phi3(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("phi3", 2, NULL); run_fixture("phi3_partial_window_f16", 1, NULL); }
 static void test_phi3_longrope(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("phi3_longrope", 1, NULL); }
 static void test_granite(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("granite", 1, NULL); run_fixture("granite_bias_tied_bf16", 2, NULL); }
+static void test_xlm_roberta(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("xlm_roberta", 1, NULL); }
+/* DeBERTa-v3's layout (Prompt Guard's config) over 152 tokens: log buckets */
+static void test_deberta_v2(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2", 1, NULL); run_fixture("deberta_v2", 2, NULL); }
+/* the other branches: absolute positions, token types, embed_proj, separate
+ * position projections, 8 buckets over 32 positions, tanh pooler */
+static void test_deberta_v2_classic(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_classic", 1, NULL); }
+/* c2p only, no buckets: relative distances clamped at 16 */
+/* log buckets that step by more than one row (max_relative_positions just
+ * above the midpoint): the rows reached outnumber 2T - 1 */
+static void test_deberta_v2_steep(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_steep", 1, NULL); }
+static void test_deberta_v2_c2p(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_c2p", 2, NULL); }
 
 /* Acceptance 2: both layouts, each against the reference and each other. */
 static void test_rope_layouts(void **s) {
@@ -214,7 +226,9 @@ static void test_all_fixtures_listed(void **s) {
                                   "gemma3_layer_types",
 
                                   "qwen3", "qwen3_tied_bias", "phi3", "phi3_partial_window_f16",
-                                  "phi3_longrope", "granite", "granite_bias_tied_bf16"};
+                                  "phi3_longrope", "granite", "granite_bias_tied_bf16",
+                                  "xlm_roberta", "deberta_v2", "deberta_v2_classic",
+                                  "deberta_v2_c2p", "deberta_v2_steep"};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/golden", WD_SOURCE_DIR);
     DIR *d = opendir(path);
@@ -250,6 +264,11 @@ int main(void) {
         cmocka_unit_test(test_modernbert),
         cmocka_unit_test(test_modernbert_mean),
         cmocka_unit_test(test_modernbert_rope_params),
+        cmocka_unit_test(test_xlm_roberta),
+        cmocka_unit_test(test_deberta_v2),
+        cmocka_unit_test(test_deberta_v2_classic),
+        cmocka_unit_test(test_deberta_v2_c2p),
+        cmocka_unit_test(test_deberta_v2_steep),
         cmocka_unit_test(test_rope_layouts),
         cmocka_unit_test(test_gemma2),
         cmocka_unit_test(test_gemma3),

@@ -415,8 +415,10 @@ static void test_corrupt(void **state) {
     expect_load_error("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}}}", WD_ERR_FORMAT, "[UNK]");
     expect_load_error("{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\"]]}}", WD_ERR_FORMAT, "[piece, score]");
     expect_load_error("{\"model\": {\"type\": \"WordLevel\", \"vocab\": {}}}", WD_ERR_UNSUPPORTED, "WordLevel");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {}}, \"normalizer\": {\"type\": \"Nmt\"}}",
+                      WD_ERR_UNSUPPORTED, "normalizer 'Nmt'");
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {}}, \"normalizer\": {\"type\": \"Precompiled\"}}",
-                      WD_ERR_UNSUPPORTED, "normalizer 'Precompiled'");
+                      WD_ERR_FORMAT, "precompiled_charsmap");
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {}}, \"normalizer\": 7}", WD_ERR_FORMAT, "normalizer");
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {}}, \"pre_tokenizer\": {\"type\": \"Split\","
                       " \"pattern\": {\"Regex\": \"(\"}, \"behavior\": \"Isolated\"}}", WD_ERR_FORMAT, "invalid regex");

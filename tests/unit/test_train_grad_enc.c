@@ -258,6 +258,7 @@ static void test_logits_match_runtime(void **state) {
     logits_case("bert", 21, 3);
     logits_case("roberta", 22, 0);
     logits_case("distilbert", 23, 0);
+    logits_case("xlm-roberta", 25, 3); /* roberta's maths under its own model_type */
 }
 
 /* Refusals: a decoder, a batch outside the plan, a token outside the vocabulary. */
@@ -268,6 +269,11 @@ static void test_errors(void **state) {
     assert_int_equal(wd__tenc_init(&e, dec), WD_ERR_UNSUPPORTED);
     assert_non_null(strstr(e.err.msg, "not an encoder"));
     wd__tenc_free(&e);
+    wd_model *deb = gen_load("deberta-v2", 4, 0, NULL, "deberta_refused");
+    assert_int_equal(wd__tenc_init(&e, deb), WD_ERR_UNSUPPORTED);
+    assert_non_null(strstr(e.err.msg, "deberta-v2"));
+    wd__tenc_free(&e);
+    wd_model_free(deb);
     wd_model_free(dec);
     wd_model *m = gen_load("bert", 21, 3, NULL, "bert_errors");
     assert_int_equal(wd__tenc_init(&e, m), WD_OK);

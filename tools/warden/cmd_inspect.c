@@ -103,6 +103,18 @@ static cJSON *config_json(const wd_model_config *c) {
                                     (double)wd_model_config_global_attn_every_n_layers(c));
             cJSON_AddStringToObject(o, "classifier_pooling", wd_model_config_classifier_pooling(c));
         }
+        if (wd_model_config_type(c) == WD_MODEL_TYPE_DEBERTA_V2) {
+            cJSON *d = cJSON_AddObjectToObject(o, "deberta");
+            cJSON_AddBoolToObject(d, "relative_attention", wd_model_config_relative_attention(c));
+            cJSON_AddNumberToObject(d, "position_buckets", (double)wd_model_config_position_buckets(c));
+            cJSON_AddNumberToObject(d, "max_relative_positions",
+                                    (double)wd_model_config_max_relative_positions(c));
+            cJSON_AddStringToObject(d, "pos_att_type", wd_model_config_pos_att_type(c));
+            cJSON_AddBoolToObject(d, "share_att_key", wd_model_config_share_att_key(c));
+            cJSON_AddBoolToObject(d, "position_biased_input", wd_model_config_position_biased_input(c));
+            cJSON_AddNumberToObject(d, "embedding_size", (double)wd_model_config_embedding_size(c));
+            cJSON_AddStringToObject(d, "pooler_hidden_act", wd_model_config_pooler_hidden_act(c));
+        }
     }
     cJSON_AddNumberToObject(o, "norm_eps", wd_model_config_norm_eps(c));
     cJSON_AddStringToObject(o, "hidden_act", wd_model_config_hidden_act_name(c));
@@ -184,6 +196,18 @@ static void print_config(const wd_model_config *c) {
                    (long long)wd_model_config_local_attention(c),
                    (long long)wd_model_config_global_attn_every_n_layers(c),
                    wd_model_config_classifier_pooling(c));
+        if (wd_model_config_type(c) == WD_MODEL_TYPE_DEBERTA_V2) {
+            const char *pat = wd_model_config_pos_att_type(c);
+            printf("  relative attention %s", wd_model_config_relative_attention(c) ? "yes" : "no");
+            if (wd_model_config_relative_attention(c))
+                printf(" (%s, buckets %lld, max distance %lld, %s keys)", pat[0] ? pat : "none",
+                       (long long)wd_model_config_position_buckets(c),
+                       (long long)wd_model_config_max_relative_positions(c),
+                       wd_model_config_share_att_key(c) ? "shared" : "separate");
+            printf(", absolute positions %s, embedding %lld, pooler %s\n",
+                   wd_model_config_position_biased_input(c) ? "yes" : "no",
+                   (long long)wd_model_config_embedding_size(c), wd_model_config_pooler_hidden_act(c));
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 /*
  * guard/scanners/encoder_classifier.c - the `encoder_classifier` scanner: any
- * bert/roberta/distilbert *ForSequenceClassification checkpoint (Prompt
- * Guard, toxicity and injection classifiers) as a guard.
+ * bert/roberta/xlm-roberta/distilbert/deberta-v2 *ForSequenceClassification
+ * checkpoint (Prompt Guard, toxicity and injection classifiers) as a guard.
  *
  * Policy node:
  *   - type: encoder_classifier
@@ -205,7 +205,9 @@ static void *enc_scratch_new(const void *impl) {
     if (!s) return NULL;
     wd_context_params cp = wd_context_params_default();
     size_t max = (size_t)wd_model_config_max_position_embeddings(wd_model_get_config(j->m));
-    if (wd_model_config_type(wd_model_get_config(j->m)) == WD_MODEL_TYPE_ROBERTA && max > 2) max -= 2;
+    wd_model_type mt = wd_model_config_type(wd_model_get_config(j->m));
+    /* RoBERTa's positions start at padding_idx + 1 = 2 */
+    if ((mt == WD_MODEL_TYPE_ROBERTA || mt == WD_MODEL_TYPE_XLM_ROBERTA) && max > 2) max -= 2;
     cp.n_ctx = (size_t)j->max_tokens < max ? (size_t)j->max_tokens : max;
     s->probs = malloc(j->n_labels * sizeof *s->probs);
     if (!s->probs || wd_context_new(j->m, &cp, &s->ctx)) {

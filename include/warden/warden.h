@@ -10,6 +10,7 @@
 #include "warden/base.h"
 #include "warden/taxonomy.h"
 #include "warden/guard.h"
+#include "warden/guard_format.h"
 #include "warden/certify.h"
 #include "warden/serve.h"
 #include "warden/checkpoint.h"

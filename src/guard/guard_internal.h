@@ -53,6 +53,9 @@ struct wd_guard {
     int               decode_depth;
     size_t            decode_min;
     int               n_threads;
+    int               format;             /* wd_guard_format for model judges; 0 = auto */
+    bool              explain;            /* wd_guard_params.explain_verdict           */
+    int               explain_max_tokens;
     pthread_mutex_t   lock;
     struct wd__guard_work *free_work;
 };

@@ -53,6 +53,10 @@ typedef struct wd__scan_result {
     float        score[WD_CATEGORY_COUNT]; /* in [0,1]; 0 = no evidence */
     wd__hit *hits;
     size_t       n_hits, cap_hits;
+    /* a model judge's rationale for its verdict (explain_verdict), or
+     * NULL; owned by the scanner's scratch until its next scan: the engine
+     * copies it into the verdict */
+    const char  *rationale;
 } wd__scan_result;
 
 /* Appends a hit and raises score[category] to at least score. Returns
@@ -115,6 +119,11 @@ static inline wd_status wd__scan_poll(const wd__scan_input *in) {
 typedef struct wd__scanner_env {
     const char *policy_file; /* display name, for messages */
     const char *policy_dir;  /* where relative paths in the node resolve */
+    /* the guard's settings for model judges (wd_guard_params): a node's
+     * own `format:` / `explain_verdict:` win over them */
+    int         format;             /* wd_guard_format; 0 = auto           */
+    bool        explain;            /* write the rationale                 */
+    long        explain_max_tokens; /* its bound; 0 = the scanner's default */
 } wd__scanner_env;
 
 typedef struct wd__scanner_vt {

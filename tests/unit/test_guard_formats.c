@@ -8,6 +8,9 @@
  *   - detection from chat templates, architectures and label names;
  *   - the formats' categories on warden's taxonomy.
  */
+#include <math.h>
+#include <strings.h>
+
 #include <cjson/cJSON.h>
 
 #include "model_fixture.h"
@@ -228,11 +231,339 @@ static void test_detect_and_labels(void **s) {
     assert_int_equal(wd_taxonomy_map("qwen3guard", "Bananas", &m), WD_ERR_NOT_FOUND);
 }
 
+/* ==== the formats in the judges (tiny random checkpoints) ================ */
+
+#include "guard/format_judge.h"
+
+static char *judge_dir(const char *name) {
+    char *dir = mf_make(name, "--family llama --seed 43 --vocab 272 --max-pos 2048");
+    mf_copy_tokenizer("bpe-spm", dir);
+    return dir;
+}
+
+static wd_guard *guard_from(const char *yaml) {
+    wd_guard *g = NULL;
+    if (wd_guard_load_string(yaml, strlen(yaml), "test.yaml", NULL, NULL, &g)) fail_msg("policy: %s", wd_last_error());
+    return g;
+}
+
+/* The first token of word that writes something, when the word is split. */
+static int32_t first_piece(const wd_tokenizer *tok, const char *word) {
+    wd_encode_params ep = wd_encode_params_default();
+    ep.add_special_tokens = false;
+    int32_t ids[32];
+    size_t n = 0;
+    assert_int_equal(wd_tokenizer_encode_ids(tok, word, strlen(word), &ep, ids, 32, &n), WD_OK);
+    for (size_t k = 0; k < n; k++) {
+        char *s = NULL;
+        assert_int_equal(wd_tokenizer_decode(tok, &ids[k], 1, NULL, &s, NULL), WD_OK);
+        bool w = strspn(s, " ") < strlen(s);
+        free(s);
+        if (w) return n - k > 1 ? ids[k] : -1;
+    }
+    return -1;
+}
+
+/* P(Yes) the model card's way, from scratch: a plain forward over the
+ * prompt, the mass of the tokens spelling Yes against those spelling No
+ * (text equal to the word, or its first piece when split). */
+static double p_yes(wd_model *m, const char *prompt) {
+    const wd_tokenizer *tok = wd_model_tokenizer(m);
+    size_t V = wd_model_n_vocab(m);
+    wd_encode_params ep = wd_encode_params_default();
+    ep.add_special_tokens = false;
+    wd_encoding *enc = NULL;
+    assert_int_equal(wd_tokenizer_encode(tok, prompt, strlen(prompt), &ep, &enc), WD_OK);
+    size_t n = wd_encoding_len(enc);
+    wd_context_params cp = {.n_ctx = n + 1, .n_batch = 64};
+    wd_context *ctx = NULL;
+    assert_int_equal(wd_context_new(m, &cp, &ctx), WD_OK);
+    float *lg = malloc(n * V * sizeof *lg);
+    assert_int_equal(wd_model_forward(ctx, wd_encoding_ids(enc), n, lg), WD_OK);
+    const float *last = lg + (n - 1) * V;
+    int32_t fy[2] = {first_piece(tok, "Yes"), first_piece(tok, " Yes")}, fn[2] = {first_piece(tok, "No"), first_piece(tok, " No")};
+    double mx = -INFINITY, y = 0, no = 0;
+    for (size_t v = 0; v < V; v++) mx = fmax(mx, last[v]);
+    for (int32_t v = 0; (size_t)v < V; v++) {
+        char *s = NULL;
+        if (wd_tokenizer_decode(tok, &v, 1, NULL, &s, NULL)) s = strdup(""); /* no text of its own */
+        const char *t = s + strspn(s, " ");
+        bool is_y = (*t && !strcasecmp(t, "yes")) || v == fy[0] || v == fy[1];
+        bool is_n = !is_y && ((*t && !strcasecmp(t, "no")) || v == fn[0] || v == fn[1]);
+        free(s);
+        if (is_y) y += exp(last[v] - mx);
+        if (is_n) no += exp(last[v] - mx);
+    }
+    free(lg);
+    wd_context_free(ctx);
+    wd_encoding_free(enc);
+    return y / (y + no);
+}
+
+static void test_policies_share_a_prefix(void **s) {
+    (void)s;
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = judge_dir("gf_sg");
+    wd_model *m = mf_load(dir, 1, -1);
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "name: t\ndecode:\n  encodings: none\nscanners:\n  - type: llm_judge\n    model: %s\n"
+             "    format: shieldgemma\n    policies: [hate, sexual]\n    threads: 1\n", dir);
+    wd_guard *g = guard_from(yaml);
+    const char *texts[] = {"how do I bake bread", "tell me a story about a dragon"};
+    for (int r = 0; r < 2; r++)
+        for (size_t i = 0; i < 2; i++) {
+            wd_chat_message msgs[2] = {{"user", r ? "a question" : texts[i]}, {"assistant", texts[i]}};
+            size_t nm = r ? 2 : 1;
+            char *ph = NULL, *ps = NULL;
+            assert_int_equal(wd_guard_format_render(WD_GUARD_FORMAT_SHIELDGEMMA, msgs, nm, "hate", &ph), WD_OK);
+            assert_int_equal(wd_guard_format_render(WD_GUARD_FORMAT_SHIELDGEMMA, msgs, nm, "sexual", &ps), WD_OK);
+            double want_h = p_yes(m, ph), want_s = p_yes(m, ps);
+            wd_check_params cp = wd_check_params_default();
+            cp.role = r ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
+            wd_chat_message ctx[1] = {{"user", "a question"}};
+            if (r) cp.context = ctx, cp.n_context = 1;
+            wd_verdict *v = NULL;
+            assert_int_equal(wd_guard_check(g, texts[i], strlen(texts[i]), &cp, &v), WD_OK);
+            assert_null(wd_verdict_error(v));
+            print_message("shieldgemma %s %zu: P(Yes) hate %.6f (want %.6f), sexual %.6f (want %.6f)\n",
+                          r ? "response" : "prompt", i, wd_verdict_score(v, WD_CATEGORY_S10), want_h,
+                          wd_verdict_score(v, WD_CATEGORY_S12), want_s);
+            assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S10), want_h, 2e-5);
+            assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S12), want_s, 2e-5);
+            assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S1), 0.0f, 0.0); /* dangerous: not asked */
+            assert_null(wd_verdict_rationale(v));
+            wd_verdict_free(v);
+            free(ph);
+            free(ps);
+        }
+    wd_guard_free(g);
+    /* an unknown policy names the field */
+    snprintf(yaml, sizeof yaml, "name: t\nscanners:\n  - type: llm_judge\n    model: %s\n    format: shieldgemma\n"
+             "    policies: [hates]\n", dir);
+    g = (wd_guard *)1;
+    assert_true(wd_guard_load_string(yaml, strlen(yaml), "bad.yaml", NULL, NULL, &g) < 0);
+    assert_null(g);
+    assert_non_null(strstr(wd_last_error(), "bad.yaml:"));
+    assert_non_null(strstr(wd_last_error(), "hates"));
+    snprintf(yaml, sizeof yaml, "name: t\nscanners:\n  - type: llm_judge\n    model: %s\n    format: prompt-guard\n", dir);
+    assert_true(wd_guard_load_string(yaml, strlen(yaml), "bad.yaml", NULL, NULL, &g) < 0);
+    assert_non_null(strstr(wd_last_error(), "encoder_classifier"));
+    wd_model_free(m);
+    free(dir);
+}
+
+/* Llama Guard's "unsafe\nS1,S10": each code scored base x the
+ * probability of the tokens that wrote it. */
+static void test_category_scores(void **s) {
+    (void)s;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tokenizers/bpe-spm/tokenizer.json", WD_TEST_FIXTURES);
+    wd_tokenizer *tok = NULL;
+    assert_int_equal(wd_tokenizer_load(path, &tok), WD_OK);
+    const char *answer = "unsafe\nS1,S10";
+    wd_encode_params ep = wd_encode_params_default();
+    ep.add_special_tokens = false;
+    int32_t ids[64];
+    float p[64];
+    size_t n = 0;
+    assert_int_equal(wd_tokenizer_encode_ids(tok, answer, strlen(answer), &ep, ids, 64, &n), WD_OK);
+    /* every token sure but the one writing the last "0" */
+    size_t zero = n;
+    for (size_t k = 0; k < n; k++) {
+        char *t = NULL;
+        assert_int_equal(wd_tokenizer_decode(tok, &ids[k], 1, NULL, &t, NULL), WD_OK);
+        if (!strcmp(t, "0")) zero = k;
+        free(t);
+        p[k] = 1.0f;
+    }
+    assert_true(zero < n);
+    p[zero] = 0.25f;
+    float sc[WD_CATEGORY_COUNT] = {0};
+    wd_catmask m = wd__fjudge_cat_scores(tok, WD_GUARD_FORMAT_LLAMA_GUARD_3, WD_ROLE_INPUT, ids, p, n, 0.8f, sc);
+    assert_int_equal(m, CAT(S1) | CAT(S10));
+    assert_float_equal(sc[WD_CATEGORY_S1], 0.8f, 1e-6);
+    assert_float_equal(sc[WD_CATEGORY_S10], 0.2f, 1e-6);
+    assert_float_equal(sc[WD_CATEGORY_S2], 0.0f, 0.0);
+    /* Qwen3Guard's names, the same way */
+    const char *q = "Safety: Unsafe\nCategories: Violent, Jailbreak";
+    assert_int_equal(wd_tokenizer_encode_ids(tok, q, strlen(q), &ep, ids, 64, &n), WD_OK);
+    for (size_t k = 0; k < n; k++) p[k] = 0.5f;
+    memset(sc, 0, sizeof sc);
+    m = wd__fjudge_cat_scores(tok, WD_GUARD_FORMAT_QWEN3GUARD, WD_ROLE_INPUT, ids, p, n, 1.0f, sc);
+    assert_int_equal(m, CAT(S1) | CAT(PROMPT_INJECTION));
+    assert_true(sc[WD_CATEGORY_S1] > 0.0f && sc[WD_CATEGORY_S1] <= 0.5f);
+    assert_true(sc[WD_CATEGORY_PROMPT_INJECTION] > 0.0f && sc[WD_CATEGORY_PROMPT_INJECTION] <= 0.5f);
+    wd_tokenizer_free(tok);
+}
+
+/* warden check with each generative format on a random llama-shaped
+ * judge: the plumbing (prompt, verdict slots, categories, rationale, JSON),
+ * not accuracy. */
+static void test_check_every_format(void **s) {
+    (void)s;
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = judge_dir("gf_cli");
+    static const char *const F[] = {"llama-guard-3", "llama-guard-4", "shieldgemma", "granite-guardian",
+                                    "qwen3guard", "wildguard"};
+    char policy[1024], yaml[2048], args[2048];
+    snprintf(policy, sizeof policy, "%s/judge.yaml", dir);
+    for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
+        for (int how = 0; how < 2; how++)
+            for (int role = 0; role < 2; role++) {
+                if (how == 0) { /* the policy node's format: and explain_verdict: */
+                    snprintf(yaml, sizeof yaml,
+                             "name: t\nscanners:\n  - type: llm_judge\n    model: %s\n    format: %s\n"
+                             "    explain_verdict: true\n    explain_max_tokens: 6\n    generate_above: 0\n"
+                             "    max_tokens: 8\n", dir, F[i]);
+                    wdt_write_file(policy, yaml, strlen(yaml));
+                    snprintf(args, sizeof args, "check --json --role %s --policy '%s' 'how do I bake bread'",
+                             role ? "output" : "input", policy);
+                } else { /* the flags */
+                    snprintf(args, sizeof args,
+                             "check --json --role %s --model '%s' --guard-format %s --explain-verdict "
+                             "--explain-max-tokens 6 'how do I bake bread'", role ? "output" : "input", dir, F[i]);
+                }
+                char *out = NULL, *err = NULL;
+                int rc = wdt_cli(args, NULL, &out, &err);
+                if (rc != 0 && rc != 1) fail_msg("%s: rc %d: %s", args, rc, err);
+                cJSON *v = cJSON_Parse(out);
+                if (!v) fail_msg("%s: not JSON: %s", args, out);
+                const cJSON *scores = cJSON_GetObjectItem(v, "scores"), *cats = cJSON_GetObjectItem(v, "categories"),
+                            *why = cJSON_GetObjectItem(v, "rationale");
+                assert_true(cJSON_IsObject(scores) && cJSON_IsArray(cats));
+                assert_true(cJSON_IsNull(cJSON_GetObjectItem(v, "error")));
+                double mx = 0;
+                for (const cJSON *it = scores->child; it; it = it->next) mx = fmax(mx, it->valuedouble);
+                assert_true(mx > 0.0 && mx <= 1.0);
+                assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(v, "unsafe")), rc == 1);
+                assert_int_equal(cJSON_GetArraySize(cats) > 0, rc == 1);
+                if (!cJSON_IsString(why)) fail_msg("%s: no rationale: %s", F[i], out);
+                print_message("%-16s %s %s: max score %.4f, %d categories, rationale %zu bytes\n", F[i],
+                              how ? "flags " : "policy", role ? "output" : "input ", mx, cJSON_GetArraySize(cats),
+                              strlen(why->valuestring));
+                cJSON_Delete(v);
+                free(out);
+                free(err);
+            }
+    /* a bad name is a usage of the library's error */
+    char *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "check --model '%s' --guard-format llamaguard9 hi", dir);
+    assert_int_equal(wdt_cli(args, NULL, &out, &err), 3);
+    assert_non_null(strstr(err, "llamaguard9"));
+    free(out);
+    free(err);
+    free(dir);
+}
+
+/* detection from the checkpoint's tokenizer_config.json chat_template */
+static void test_detect_from_checkpoint(void **s) {
+    (void)s;
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = judge_dir("gf_detect");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/guard_formats/shieldgemma.jinja", WD_TEST_FIXTURES);
+    char *tmpl = mf_read(path, NULL);
+    cJSON *tc = cJSON_CreateObject();
+    cJSON_AddStringToObject(tc, "bos_token", "<s>");
+    cJSON_AddStringToObject(tc, "eos_token", "</s>");
+    cJSON_AddStringToObject(tc, "chat_template", tmpl);
+    char *text = cJSON_Print(tc);
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    wdt_write_file(path, text, strlen(text));
+    free(text);
+    free(tmpl);
+    cJSON_Delete(tc);
+    wd_guard *g = NULL;
+    assert_int_equal(wd_guard_load_model(dir, NULL, &g), WD_OK);
+    wd_verdict *v = NULL;
+    assert_int_equal(wd_guard_check(g, "hello", 5, NULL, &v), WD_OK);
+    /* ShieldGemma's four default policies: S1/S9/S11 (dangerous), S10, S12 only */
+    assert_true(wd_verdict_score(v, WD_CATEGORY_S10) > 0.0f);
+    assert_true(wd_verdict_score(v, WD_CATEGORY_S12) > 0.0f);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S2), 0.0f, 0.0);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S13), 0.0f, 0.0);
+    wd_verdict_free(v);
+    wd_guard_free(g);
+    /* --guard-format wins over the checkpoint */
+    wd_guard_params gp = wd_guard_params_default();
+    gp.guard_format = "qwen3guard";
+    assert_int_equal(wd_guard_load_model(dir, &gp, &g), WD_OK);
+    assert_int_equal(wd_guard_check(g, "hello", 5, NULL, &v), WD_OK);
+    assert_true(wd_verdict_score(v, WD_CATEGORY_S2) > 0.0f); /* no categories named: every hazard */
+    wd_verdict_free(v);
+    wd_guard_free(g);
+    free(dir);
+}
+
+/* Prompt Guard's labels through encoder_classifier */
+static void test_prompt_guard_labels(void **s) {
+    (void)s;
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = mf_make("gf_pg", "--family bert --seed 41 --vocab 16 --labels 3");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cp %s/tests/fixtures/tokenizers/wordpiece/* '%s'/", WD_SOURCE_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    cJSON *patch = cJSON_Parse("{\"id2label\": {\"0\": \"BENIGN\", \"1\": \"INJECTION\", \"2\": \"JAILBREAK\"},"
+                               " \"label2id\": {\"BENIGN\": 0, \"INJECTION\": 1, \"JAILBREAK\": 2}}");
+    mf_patch_config(dir, patch);
+    cJSON_Delete(patch);
+    wd_model *m = mf_load(dir, 1, -1);
+    wd_encoding *enc = NULL;
+    assert_int_equal(wd_tokenizer_encode(wd_model_tokenizer(m), "hello world", 11, NULL, &enc), WD_OK);
+    wd_context *ctx = NULL;
+    assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
+    float pr[3];
+    assert_int_equal(wd_model_classify(ctx, wd_encoding_ids(enc), wd_encoding_len(enc), pr, NULL, 3), WD_OK);
+    wd_context_free(ctx);
+    wd_encoding_free(enc);
+    wd_model_free(m);
+    wd_guard *g = NULL;
+    assert_int_equal(wd_guard_load_model(dir, NULL, &g), WD_OK); /* detected: prompt-guard */
+    wd_verdict *v = NULL;
+    assert_int_equal(wd_guard_check(g, "hello world", 11, NULL, &v), WD_OK);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_PROMPT_INJECTION), fmaxf(pr[1], pr[2]), 1e-6);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S1), 0.0f, 0.0);
+    wd_verdict_free(v);
+    wd_guard_free(g);
+    /* v2: LABEL_0 / LABEL_1 needs the format named */
+    patch = cJSON_Parse("{\"id2label\": {\"0\": \"LABEL_0\", \"1\": \"LABEL_1\", \"2\": \"LABEL_2\"}}");
+    mf_patch_config(dir, patch);
+    cJSON_Delete(patch);
+    free(dir);
+    dir = mf_make("gf_pg2", "--family bert --seed 41 --vocab 16 --labels 2");
+    snprintf(cmd, sizeof cmd, "cp %s/tests/fixtures/tokenizers/wordpiece/* '%s'/", WD_SOURCE_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    patch = cJSON_Parse("{\"id2label\": {\"0\": \"LABEL_0\", \"1\": \"LABEL_1\"}, \"label2id\": {\"LABEL_0\": 0, \"LABEL_1\": 1}}");
+    mf_patch_config(dir, patch);
+    cJSON_Delete(patch);
+    wd_guard_params gp = wd_guard_params_default();
+    gp.guard_format = "prompt-guard";
+    assert_int_equal(wd_guard_load_model(dir, &gp, &g), WD_OK);
+    assert_int_equal(wd_guard_check(g, "hello world", 11, NULL, &v), WD_OK);
+    assert_true(wd_verdict_score(v, WD_CATEGORY_PROMPT_INJECTION) > 0.0f);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_S1), 0.0f, 0.0);
+    wd_verdict_free(v);
+    wd_guard_free(g);
+    assert_int_equal(wd_guard_load_model(dir, NULL, &g), WD_OK); /* seq-classifier: LABEL_1 = harmful */
+    assert_int_equal(wd_guard_check(g, "hello world", 11, NULL, &v), WD_OK);
+    assert_float_equal(wd_verdict_score(v, WD_CATEGORY_PROMPT_INJECTION), 0.0f, 0.0);
+    assert_true(wd_verdict_score(v, WD_CATEGORY_S1) > 0.0f);
+    wd_verdict_free(v);
+    wd_guard_free(g);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_matches_jinja),
         cmocka_unit_test(test_parse_answers),
         cmocka_unit_test(test_detect_and_labels),
+        cmocka_unit_test(test_category_scores),
+        cmocka_unit_test(test_policies_share_a_prefix),
+        cmocka_unit_test(test_check_every_format),
+        cmocka_unit_test(test_detect_from_checkpoint),
+        cmocka_unit_test(test_prompt_guard_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

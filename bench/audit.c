@@ -109,7 +109,7 @@ static int phase_audit(const opts *o) {
     p.n_threads = o->threads;
     /* the guard's threads as `warden audit` gives them: --threads, or every CPU */
     int gt = o->threads ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (!strcmp(o->guard, "default") && wd_guard_load_default(&(wd_guard_params){gt}, &p.guard))
+    if (!strcmp(o->guard, "default") && wd_guard_load_default(&(wd_guard_params){.n_threads = gt}, &p.guard))
         return fprintf(stderr, "%s\n", wd_last_error()), 1;
     wd_audit *a;
     char *js = NULL;

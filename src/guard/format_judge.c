@@ -361,11 +361,12 @@ wd_status wd__fjudge_explain(wd_context *ctx, const wd_model *m, const char *tur
     int32_t *ids = NULL, *gen = malloc((max + 1) * sizeof *gen);
     size_t cap = 0, n = 0;
     wd_status st = gen ? WD_OK : WD_ERR_NOMEM;
+    bool fits = true; /* a prompt that filled the context leaves no room: no rationale */
     if (!st && turn && turn[0] && !(st = encode(tok, turn, strlen(turn), &ids, &cap, &n)) && n) {
-        if (wd_context_n_past(ctx) + n + 1 >= wd_context_n_ctx(ctx)) st = WD_ERR_RANGE;
+        if (wd_context_n_past(ctx) + n + 1 >= wd_context_n_ctx(ctx)) fits = false;
         else st = wd_model_decode(ctx, ids, n, NULL, WD_LOGITS_MODE_NONE);
     }
-    if (!st) {
+    if (!st && fits && wd_context_n_past(ctx) + 1 < wd_context_n_ctx(ctx)) {
         size_t ng = wd__fjudge_generate(ctx, m, -1, 0, gen, NULL, max);
         while (ng && is_eos(m, gen[ng - 1])) ng--;
         wd_decode_params dp = wd_decode_params_default();

@@ -70,7 +70,8 @@ wd_catmask wd__fjudge_cat_scores(const wd_tokenizer *tok, wd_guard_format f, wd_
 
 /* The rationale: text (the follow-up turn, may be "") fed to ctx, then up
  * to max tokens generated and decoded with special tokens dropped,
- * stripped. *out is malloc'd (NULL on failure or when nothing came). */
+ * stripped. *out is malloc'd (NULL on failure, when nothing came, or when
+ * the context has no room left for the turn: WD_OK then). */
 wd_status wd__fjudge_explain(wd_context *ctx, const wd_model *m, const char *turn, size_t max, char **out);
 
 #endif

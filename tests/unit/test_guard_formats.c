@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "model_fixture.h"
+#include "serve/serve_internal.h"
 #include "warden/guard_format.h"
 
 /* ==== rendering =========================================================== */
@@ -229,6 +230,42 @@ static void test_detect_and_labels(void **s) {
     assert_int_equal(wd_taxonomy_map("prompt-guard", "MALICIOUS", &m), WD_OK);
     assert_int_equal(m, CAT(PROMPT_INJECTION));
     assert_int_equal(wd_taxonomy_map("qwen3guard", "Bananas", &m), WD_ERR_NOT_FOUND);
+}
+
+/* A format's native category -> warden's taxonomy -> the OpenAI moderation
+ * names the server writes (serve/openai.c's table, unchanged). */
+static bool openai_has(wd_catmask m, const char *name) {
+    for (int k = 0; k < WD__OPENAI_N; k++)
+        if (!strcmp(wd__openai_cats[k].name, name))
+            return wd__openai_cats[k].all ? (m & wd__openai_cats[k].from) == wd__openai_cats[k].from
+                                          : (m & wd__openai_cats[k].from) != 0;
+    fail_msg("no OpenAI category %s", name);
+    return false;
+}
+
+static void test_openai_names(void **s) {
+    (void)s;
+    static const struct { const char *scheme, *code, *openai; } T[] = {
+        {"shieldgemma", "Hate Speech", "hate"},          {"shieldgemma", "Harassment", "harassment"},
+        {"shieldgemma", "Sexually Explicit Information", "sexual"},
+        {"shieldgemma", "Dangerous Content", "self-harm"}, {"shieldgemma", "Dangerous Content", "violence"},
+        {"granite-guardian", "violence", "violence"},    {"granite-guardian", "social_bias", "hate"},
+        {"granite-guardian", "sexual_content", "sexual"}, {"qwen3guard", "Violent", "violence"},
+        {"qwen3guard", "Non-violent Illegal Acts", "illicit"}, {"qwen3guard", "Suicide & Self-Harm", "self-harm"},
+        {"qwen3guard", "Copyright Violation", "illicit"}, {"qwen3guard", "Sexual Content or Sexual Acts", "sexual"},
+        {"llama-guard", "S4", "sexual/minors"},          {"wildguard", "harmful", "illicit"},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
+        wd_catmask m = 0;
+        assert_int_equal(wd_taxonomy_map(T[i].scheme, T[i].code, &m), WD_OK);
+        if (!openai_has(m, T[i].openai)) fail_msg("%s %s does not reach OpenAI's %s", T[i].scheme, T[i].code, T[i].openai);
+    }
+    /* the ones OpenAI has no name for keep warden's own key */
+    wd_catmask m = 0;
+    assert_int_equal(wd_taxonomy_map("granite-guardian", "jailbreak", &m), WD_OK);
+    assert_true(m & wd__openai_uncovered());
+    assert_int_equal(wd_taxonomy_map("qwen3guard", "Politically Sensitive Topics", &m), WD_OK);
+    assert_true(m & wd__openai_uncovered()); /* S13: "elections" */
 }
 
 /* ==== the formats in the judges (tiny random checkpoints) ================ */
@@ -559,6 +596,7 @@ int main(void) {
         cmocka_unit_test(test_render_matches_jinja),
         cmocka_unit_test(test_parse_answers),
         cmocka_unit_test(test_detect_and_labels),
+        cmocka_unit_test(test_openai_names),
         cmocka_unit_test(test_category_scores),
         cmocka_unit_test(test_policies_share_a_prefix),
         cmocka_unit_test(test_check_every_format),

@@ -81,13 +81,9 @@ wd_guard_format wd_guard_format_detect(const char *t, const char *arch, const ch
 }
 
 const char *const *wd_guard_format_policies(wd_guard_format f, size_t *n) {
-    static const char *names[WD_GUARD_FORMAT_COUNT][8];
     const wd__gformat *g = wd__gformat_get(f);
     if (n) *n = g ? g->n_policies : 0;
-    if (!g || !g->n_policies) return NULL;
-    /* written once, always with the same values: a benign race */
-    for (size_t i = 0; i < g->n_policies && i < 8; i++) names[f][i] = g->policies[i].name;
-    return names[f];
+    return g && g->n_policies ? g->policy_names : NULL;
 }
 
 wd_status wd_guard_format_render(wd_guard_format f, const wd_chat_message *m, size_t n, const char *policy,

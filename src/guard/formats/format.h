@@ -53,6 +53,7 @@ typedef struct wd__gformat {
                         wd__strbuf *s);
     wd_status (*parse)(const char *text, wd_role role, wd_guard_answer *a);
     const wd__gf_policy *policies;
+    const char *const   *policy_names; /* policies[i].name, for wd_guard_format_policies */
     size_t               n_policies, n_default_policies; /* the first n_default are the default set */
     const wd__gf_slot   *slots[2];   /* per wd_role */
     size_t               n_slots[2];

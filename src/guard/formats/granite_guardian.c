@@ -57,6 +57,9 @@ static const wd__gf_policy POLICIES[] = {
     {"unethical_behavior", {U UNETH, A UNETH}, "unethical_behavior"},
 };
 
+static const char *const NAMES[] = {"harm",      "social_bias",    "jailbreak",         "violence",
+                                    "profanity", "sexual_content", "unethical_behavior"};
+
 static wd_status render(const wd_chat_message *m, size_t n, bool response, const wd__gf_policy *pol,
                         wd__strbuf *s) {
     wd__strbuf_puts(s, "<|start_of_role|>user<|end_of_role|>You are a safety agent trying to help determine whether ");
@@ -93,6 +96,7 @@ const wd__gformat wd__gf_granite_guardian = {
     .render = render,
     .parse = parse,
     .policies = POLICIES,
+    .policy_names = NAMES,
     .n_policies = sizeof POLICIES / sizeof POLICIES[0],
     .n_default_policies = 1,
     .slots = {SLOTS, SLOTS},

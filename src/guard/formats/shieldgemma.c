@@ -74,6 +74,8 @@ static const wd__gf_policy POLICIES[] = {
      "Sexually Explicit Information"},
 };
 
+static const char *const NAMES[] = {"dangerous", "harassment", "hate", "sexual"};
+
 static wd_status render(const wd_chat_message *m, size_t n, bool response, const wd__gf_policy *pol,
                         wd__strbuf *s) {
     wd__strbuf_puts(s, "<bos>You are a policy expert trying to help determine whether ");
@@ -113,6 +115,7 @@ const wd__gformat wd__gf_shieldgemma = {
     .render = render,
     .parse = parse,
     .policies = POLICIES,
+    .policy_names = NAMES,
     .n_policies = sizeof POLICIES / sizeof POLICIES[0],
     .n_default_policies = sizeof POLICIES / sizeof POLICIES[0],
     .slots = {SLOTS, SLOTS},

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         S->p.max_inputs = 8;
         S->be = &be;
         S->cur = calloc(1, sizeof *S->cur);
-        if (be.load(NULL, &S->cur->guard)) abort();
+        if (be.load(NULL, NULL, &S->cur->guard)) abort();
         atomic_init(&S->cur->refs, 1);
     }
     if (size == 0) return 0;

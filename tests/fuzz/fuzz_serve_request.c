@@ -14,7 +14,8 @@
 
 #include "serve/serve_internal.h"
 
-static wd_status load(const char *path, void **out) {
+static wd_status load(const char *path, const wd_server_params *sp, void **out) {
+    (void)sp;
     *out = malloc(1);
     return *out ? WD_OK : WD_ERR_NOMEM;
 }

@@ -72,6 +72,17 @@ typedef struct wd_guard_params {
      * escalate nothing: what `warden train-router --policy` loads before the
      * router exists. Default false. */
     bool cascade_untrained;
+    /* The guard format of the model judges (llm_judge, encoder_classifier
+     * and wd_guard_load_model's scanner): a name of warden/guard_format.h
+     * ("shieldgemma", ...); NULL or "auto" = detected from each checkpoint.
+     * A policy node's own `format:` wins. An unknown name fails the load
+     * with WD_ERR_NOT_FOUND. */
+    const char *guard_format;
+    /* Generative judges write their rationale after the verdict
+     * (wd_verdict_rationale), at most explain_max_tokens tokens (0 = 128).
+     * A policy node's `explain_verdict:` wins. Default false. */
+    bool explain_verdict;
+    int  explain_max_tokens;
 } wd_guard_params;
 
 wd_guard_params wd_guard_params_default(void);
@@ -348,6 +359,10 @@ const char *wd_verdict_redacted(const wd_verdict *v, size_t *len);
 const char *wd_verdict_error(const wd_verdict *v);
 /* Wall time the check took, in microseconds. */
 double wd_verdict_micros(const wd_verdict *v);
+/* The rationale a generative judge wrote for its verdict when asked
+ * (wd_guard_params.explain_verdict, a node's explain_verdict), or NULL.
+ * With several such judges, the first one's (policy order). Owned by v. */
+const char *wd_verdict_rationale(const wd_verdict *v);
 /* The index in the conversation of the message v judged, when it came
  * from wd_guard_check_turns / _messages / _messages_all; -1 otherwise. */
 long wd_verdict_message_index(const wd_verdict *v);
@@ -376,6 +391,7 @@ bool wd_verdict_cascade(const wd_verdict *v, wd_cascade_info *out);
  *    "hits":[{"scanner":"lexicon","rule":"...","category":"S9","score":0.95,
  *             "start":12,"end":40,"text":"...","depth":0}],
  *    "redacted":"..." (only when present), "error":"..." (only when present),
+ *    "rationale":"..." (only when a judge wrote one),
  *    "message_index":3 (only when checked through a conversation),
  *    "cascade":{"escalated":true,"decided_by":"second","first_score":0.41,
  *               "first_ms":0.02,"second_ms":35.1} (only when a cascade scanner ran)}

@@ -104,6 +104,9 @@ typedef struct wd_server_params {
     int shutdown_grace_ms;   /* wd_server_stop waits this long for in-flight requests (10000) */
     const char *api_key;     /* NULL or "": no auth; else "Authorization: Bearer KEY" required */
     const char *policy_path; /* policy file (NULL = built-in default); reread by reload */
+    const char *guard_format; /* the policies' model judges' guard format (wd_guard_params.
+                               * guard_format; NULL = auto), for every policy the server loads */
+    bool explain_verdict;     /* generative judges write a "rationale" (wd_guard_params) */
     int thread_per_connection; /* 1: one thread per connection instead of the pool (benchmarks) */
     /* Hardening (docs/serve.md, "Limits"): */
     int header_timeout_ms;   /* a request head (request line + headers) must arrive within

@@ -64,6 +64,18 @@ wd_status wd_category_parse(const char *s, wd_category *out);
  *   scheme "ailuminate":   cse dfm hte ipv iwp ncr prv src ssh sxc_prn vcr spc_*
  *   scheme "llama2":       illicit_criminal, hateful_harmful, unqualified_advice
  *   scheme "strongreject": the StrongREJECT category names
+ *   scheme "llama-guard":  S1..S14 (Llama Guard 3 / 4 answers)
+ *   scheme "shieldgemma":  Dangerous Content, Harassment, Hate Speech,
+ *                          Sexually Explicit Information (and the policy
+ *                          names dangerous, hate, sexual)
+ *   scheme "granite-guardian": harm social_bias jailbreak violence profanity
+ *                          sexual_content unethical_behavior
+ *   scheme "qwen3guard":   Violent, Non-violent Illegal Acts, Sexual Content or
+ *                          Sexual Acts, PII, Suicide & Self-Harm, Unethical
+ *                          Acts, Politically Sensitive Topics, Copyright
+ *                          Violation, Jailbreak
+ *   scheme "wildguard":    harmful, harmful request, harmful response
+ *   scheme "prompt-guard": INJECTION JAILBREAK MALICIOUS
  *   scheme "canonical":    anything wd_category_parse accepts
  * Codes are case-insensitive. Returns WD_ERR_NOT_FOUND (with a message
  * naming the scheme and the code) for an unknown scheme or code. */

@@ -11,6 +11,7 @@
 #include "warden/taxonomy.h"
 #include "warden/guard.h"
 #include "warden/router.h"
+#include "warden/guard_format.h"
 #include "warden/certify.h"
 #include "warden/serve.h"
 #include "warden/checkpoint.h"

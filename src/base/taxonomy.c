@@ -118,6 +118,63 @@ static const entry strongreject[] = {
     {NULL, 0},
 };
 
+/* ==== the guard checkpoints' own categories (warden/guard_format.h) ==== */
+
+/* Llama Guard 3 / 4: the S-codes are warden's (same MLCommons hazards). */
+static const entry llama_guard[] = {
+    {"S1", M(S1)}, {"S2", M(S2)}, {"S3", M(S3)}, {"S4", M(S4)}, {"S5", M(S5)}, {"S6", M(S6)}, {"S7", M(S7)},
+    {"S8", M(S8)}, {"S9", M(S9)}, {"S10", M(S10)}, {"S11", M(S11)}, {"S12", M(S12)}, {"S13", M(S13)},
+    {"S14", M(S14)}, {NULL, 0},
+};
+
+/* ShieldGemma's four harm types. Dangerous content is harm to oneself or
+ * others (weapons, explosives, terrorism, suicide instructions): violent
+ * crimes, indiscriminate weapons and self-harm. Harassment has no hazard
+ * of its own: it goes with hate, as for OpenAI's codes. */
+static const entry shieldgemma[] = {
+    {"Dangerous Content", M(S1) | M(S9) | M(S11)}, {"dangerous", M(S1) | M(S9) | M(S11)},
+    {"Harassment", M(S10)},                        {"Hate Speech", M(S10)},
+    {"hate", M(S10)},                              {"Sexually Explicit Information", M(S12)},
+    {"sexual", M(S12)},                            {NULL, 0},
+};
+
+/* Granite Guardian's harm risks. "harm" is harm by common sense: every
+ * hazard. Social bias is hate; unethical behaviour (fraud, theft, abuse
+ * of power) non-violent crime; a jailbreak is a prompt injection. */
+static const entry granite_guardian[] = {
+    {"harm", WD_CATMASK_HAZARDS}, {"social_bias", M(S10)},       {"jailbreak", M(PROMPT_INJECTION)},
+    {"violence", M(S1)},          {"profanity", M(PROFANITY)},   {"sexual_content", M(S12)},
+    {"unethical_behavior", M(S2)}, {NULL, 0},
+};
+
+/* Qwen3Guard's nine categories. PII is both the privacy hazard and
+ * warden's pii category; unethical acts are read as non-violent crime;
+ * politically sensitive topics as elections. */
+static const entry qwen3guard[] = {
+    {"Violent", M(S1)},
+    {"Non-violent Illegal Acts", M(S2)},
+    {"Sexual Content or Sexual Acts", M(S12)},
+    {"PII", M(S7) | M(PII)},
+    {"Suicide & Self-Harm", M(S11)},
+    {"Unethical Acts", M(S2)},
+    {"Politically Sensitive Topics", M(S13)},
+    {"Copyright Violation", M(S8)},
+    {"Jailbreak", M(PROMPT_INJECTION)},
+    {NULL, 0},
+};
+
+/* WildGuard names no categories: a harmful request or response is every hazard. */
+static const entry wildguard[] = {
+    {"harmful", WD_CATMASK_HAZARDS}, {"harmful request", WD_CATMASK_HAZARDS},
+    {"harmful response", WD_CATMASK_HAZARDS}, {NULL, 0},
+};
+
+/* Prompt Guard v1 / v2 labels. */
+static const entry prompt_guard[] = {
+    {"INJECTION", M(PROMPT_INJECTION)}, {"JAILBREAK", M(PROMPT_INJECTION)},
+    {"MALICIOUS", M(PROMPT_INJECTION)}, {NULL, 0},
+};
+
 static wd_status lookup(const entry *t, const char *scheme, const char *code, wd_catmask *out) {
     for (; t->code; t++) {
         if (!strcasecmp(t->code, code)) {
@@ -140,6 +197,12 @@ wd_status wd_taxonomy_map(const char *scheme, const char *code, wd_catmask *out)
     if (!strcasecmp(scheme, "ailuminate")) return lookup(ailuminate, scheme, code, out);
     if (!strcasecmp(scheme, "llama2")) return lookup(llama2, scheme, code, out);
     if (!strcasecmp(scheme, "strongreject")) return lookup(strongreject, scheme, code, out);
+    if (!strcasecmp(scheme, "llama-guard")) return lookup(llama_guard, scheme, code, out);
+    if (!strcasecmp(scheme, "shieldgemma")) return lookup(shieldgemma, scheme, code, out);
+    if (!strcasecmp(scheme, "granite-guardian")) return lookup(granite_guardian, scheme, code, out);
+    if (!strcasecmp(scheme, "qwen3guard")) return lookup(qwen3guard, scheme, code, out);
+    if (!strcasecmp(scheme, "wildguard")) return lookup(wildguard, scheme, code, out);
+    if (!strcasecmp(scheme, "prompt-guard")) return lookup(prompt_guard, scheme, code, out);
     if (!strcasecmp(scheme, "canonical")) {
         wd_category c;
         wd_status st = wd_category_parse(code, &c);
@@ -148,5 +211,6 @@ wd_status wd_taxonomy_map(const char *scheme, const char *code, wd_catmask *out)
         return WD_OK;
     }
     return wd__fail(WD_ERR_NOT_FOUND, "unknown taxonomy '%s' (expected openai, ailuminate, "
-                    "llama2, strongreject or canonical)", scheme);
+                    "llama2, strongreject, llama-guard, shieldgemma, granite-guardian, qwen3guard, "
+                    "wildguard, prompt-guard or canonical)", scheme);
 }

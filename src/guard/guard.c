@@ -38,6 +38,7 @@
  * verdict. Every step is linear (or n log n) in the text.
  */
 #include "warden/guard.h"
+#include "warden/guard_format.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -66,7 +67,9 @@ const char *wd_role_str(wd_role r) {
     return r == WD_ROLE_INPUT ? "input" : r == WD_ROLE_OUTPUT ? "output" : NULL;
 }
 
-wd_guard_params wd_guard_params_default(void) { return (wd_guard_params){.n_threads = 1}; }
+wd_guard_params wd_guard_params_default(void) {
+    return (wd_guard_params){.n_threads = 1, .guard_format = NULL, .explain_verdict = false, .explain_max_tokens = 0};
+}
 wd_check_params wd_check_params_default(void) {
     return (wd_check_params){.role = WD_ROLE_INPUT, .redact = false, .deadline_ns = 0, .cancel = NULL,
                              .context = NULL, .n_context = 0};
@@ -104,6 +107,7 @@ struct wd_verdict {
     long       msg_index; /* the judged message of a conversation, or -1 */
     bool       cascaded;  /* a cascade scanner ran on the text: cascade says what it did */
     wd_cascade_info cascade;
+    char      *rationale; /* a judge's, or NULL */
 };
 /* ==== new / free ========================================================= */
 
@@ -115,6 +119,13 @@ wd_status wd__guard_new(const char *name, const wd_guard_params *params, wd_guar
     wd_guard_params p = params ? *params : wd_guard_params_default();
     g->n_threads = p.n_threads < 1 ? 1 : p.n_threads > 256 ? 256 : p.n_threads;
     g->cascade_untrained = p.cascade_untrained;
+    g->explain = p.explain_verdict;
+    g->explain_max_tokens = p.explain_max_tokens;
+    if (p.guard_format && wd_guard_format_parse(p.guard_format, (wd_guard_format *)&g->format)) {
+        wd_status st = wd__fail(WD_ERR_NOT_FOUND, "guard format: %s", wd_last_error());
+        wd_guard_free(g);
+        return st;
+    }
     if (name && !(g->name = strdup(name))) {
         wd_guard_free(g);
         return wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -353,6 +364,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         memset(r->score, 0, sizeof r->score);
         r->n_hits = 0;
         r->cascaded = false;
+        r->rationale = NULL;
         wd__err serr;
         serr.status = WD_OK;
         serr.msg[0] = '\0';
@@ -372,6 +384,10 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
             float sc = r->score[c] * s->weight;
             if (sc > v->score[c]) v->score[c] = sc;
+        }
+        if (r->rationale && !v->rationale && rc->depth == 0 && !(v->rationale = strdup(r->rationale))) {
+            rc->st = WD_ERR_NOMEM;
+            return;
         }
         for (size_t h = 0; h < r->n_hits; h++) {
             if (rc->stop && h % 256 == 255 && /* each hit allocates its snippet */
@@ -669,6 +685,7 @@ void wd_verdict_free(wd_verdict *v) {
     free(v->hits);
     free(v->redacted);
     free(v->error);
+    free(v->rationale);
     free(v);
 }
 
@@ -704,6 +721,7 @@ bool wd_verdict_cascade(const wd_verdict *v, wd_cascade_info *out) {
     if (out) *out = v->cascade;
     return true;
 }
+const char *wd_verdict_rationale(const wd_verdict *v) { return v ? v->rationale : NULL; }
 
 /* ==== JSON =============================================================== */
 
@@ -760,6 +778,7 @@ wd_status wd_verdict_to_json(const wd_verdict *v, char **out) {
         cJSON_AddNumberToObject(e, "first_ms", (double)(long)(ci->first_ms * 1000.0 + 0.5) / 1000.0);
         cJSON_AddNumberToObject(e, "second_ms", (double)(long)(ci->second_ms * 1000.0 + 0.5) / 1000.0);
     }
+    if (v->rationale) cJSON_AddStringToObject(o, "rationale", v->rationale);
     char *s = wd__json_print(o, false);
     cJSON_Delete(o);
     if (!s) return wd__fail(WD_ERR_NOMEM, "out of memory");

@@ -54,6 +54,9 @@ struct wd_guard {
     size_t            decode_min;
     int               n_threads;
     bool              cascade_untrained; /* wd_guard_params.cascade_untrained */
+    int               format;             /* wd_guard_format for model judges; 0 = auto */
+    bool              explain;            /* wd_guard_params.explain_verdict           */
+    int               explain_max_tokens;
     pthread_mutex_t   lock;
     struct wd__guard_work *free_work;
 };

@@ -176,7 +176,12 @@ static wd_status parse_scanners(wd_guard *g, const wd__pnode *root, wd__err *err
         return wd__pn_error(list, err, WD_ERR_FORMAT, "scanners", "expected a non-empty list of {type: ..}");
     g->sc = calloc(list->n, sizeof *g->sc);
     if (!g->sc) return wd__err_set(err, WD_ERR_NOMEM, "out of memory");
-    wd__scanner_env env = {root->file, root->dir, g->cascade_untrained};
+    wd__scanner_env env = {.policy_file = root->file,
+                           .policy_dir = root->dir,
+                           .cascade_untrained = g->cascade_untrained,
+                           .format = g->format,
+                           .explain = g->explain,
+                           .explain_max_tokens = g->explain_max_tokens};
     for (size_t i = 0; i < list->n; i++) {
         const wd__pnode *n = list->items[i];
         if (n->kind != WD_PN_MAP) return wd__pn_error(n, err, WD_ERR_FORMAT, "scanners", "each scanner is a mapping with a type");
@@ -320,9 +325,13 @@ static wd_status model_scanner(wd_guard *g, const char *dir, wd_model *m) {
     wd_status st;
     if (decoder) {
         wd__llm_judge_params jp = wd__llm_judge_params_default();
+        jp.format = (wd_guard_format)g->format;
+        jp.explain = g->explain;
+        if (g->explain_max_tokens > 0) jp.explain_max_tokens = g->explain_max_tokens;
         st = wd__llm_judge_new(&jp, m, dir, &s->impl);
     } else {
         wd__encoder_classifier_params ep = wd__encoder_classifier_params_default();
+        ep.format = (wd_guard_format)g->format;
         st = wd__encoder_classifier_new(&ep, m, dir, &s->impl, NULL);
     }
     if (st) {

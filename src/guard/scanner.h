@@ -57,6 +57,10 @@ typedef struct wd__scan_result {
      * `cascaded` before each scan and copies `cascade` into the verdict) */
     bool            cascaded;
     wd_cascade_info cascade;
+    /* a model judge's rationale for its verdict (explain_verdict), or
+     * NULL; owned by the scanner's scratch until its next scan: the engine
+     * copies it into the verdict */
+    const char  *rationale;
 } wd__scan_result;
 
 /* Appends a hit and raises score[category] to at least score. Returns
@@ -121,6 +125,11 @@ typedef struct wd__scanner_env {
     const char *policy_file; /* display name, for messages */
     const char *policy_dir;  /* where relative paths in the node resolve */
     bool        cascade_untrained; /* wd_guard_params.cascade_untrained */
+    /* the guard's settings for model judges (wd_guard_params): a node's
+     * own `format:` / `explain_verdict:` win over them */
+    int         format;             /* wd_guard_format; 0 = auto           */
+    bool        explain;            /* write the rationale                 */
+    long        explain_max_tokens; /* its bound; 0 = the scanner's default */
 } wd__scanner_env;
 
 typedef struct wd__scanner_vt {

@@ -42,10 +42,15 @@ static wd_status box_new(wd_guard *g, void **out) {
     return WD_OK;
 }
 
-static wd_status box_load(const char *policy_path, void **out) {
+static wd_status box_load(const char *policy_path, const wd_server_params *p, void **out) {
     *out = NULL;
     wd_guard *g = NULL;
-    wd_status st = policy_path ? wd_guard_load(policy_path, NULL, &g) : wd_guard_load_default(NULL, &g);
+    wd_guard_params gp = wd_guard_params_default();
+    if (p) {
+        gp.guard_format = p->guard_format;
+        gp.explain_verdict = p->explain_verdict;
+    }
+    wd_status st = policy_path ? wd_guard_load(policy_path, &gp, &g) : wd_guard_load_default(&gp, &g);
     if (st) return st;
     return box_new(g, out);
 }

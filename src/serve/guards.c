@@ -46,7 +46,7 @@ void wd__server_guard_release(wd_server *srv, wd__guard_ref *ref) {
 static wd_status load_ref(wd_server *srv, const char *path, wd__guard_ref **out) {
     *out = NULL;
     void *g = NULL;
-    wd_status st = srv->be->load(path, &g);
+    wd_status st = srv->be->load(path, &srv->p, &g);
     if (st) return st;
     wd__guard_ref *ref = calloc(1, sizeof *ref);
     if (!ref) {

@@ -54,6 +54,7 @@ static void server_free(wd_server *srv) {
     free(srv->host);
     free(srv->api_key);
     free(srv->policy_path);
+    free(srv->guard_format);
     free(srv);
 }
 
@@ -185,9 +186,10 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     srv->be = be;
     srv->host = strdup(p.host);
     srv->api_key = dup_or_null(p.api_key);
+    srv->guard_format = dup_or_null(p.guard_format);
     srv->policy_path = dup_or_null(p.policy_path);
     if (!srv->host || (p.api_key && p.api_key[0] && !srv->api_key) ||
-        (p.policy_path && p.policy_path[0] && !srv->policy_path)) {
+        (p.policy_path && p.policy_path[0] && !srv->policy_path) || (p.guard_format && p.guard_format[0] && !srv->guard_format)) {
         if (guard) be->free(guard);
         server_free(srv);
         return wd__fail(WD_ERR_NOMEM, "serve: out of memory");
@@ -207,13 +209,14 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     p.host = srv->host;
     p.api_key = srv->api_key;
     p.policy_path = srv->policy_path;
+    p.guard_format = srv->guard_format;
     srv->p = p;
     srv->started_unix = (int64_t)time(NULL);
     if (getrandom(&srv->id_salt, sizeof srv->id_salt, 0) != sizeof srv->id_salt)
         srv->id_salt = (uint64_t)wd__serve_now_ns() ^ ((uint64_t)getpid() << 32);
 
     if (!guard) {
-        st = be->load(srv->policy_path, &guard);
+        st = be->load(srv->policy_path, &srv->p, &guard);
         if (st) {
             wd__err_prefix(st, "serve: cannot load the %s policy",
                            srv->policy_path ? "given" : "built-in");

@@ -78,9 +78,10 @@ void wd__serve_result_clear(wd__serve_result *r);
 
 typedef struct wd__serve_backend {
     const char *name;
-    /* Builds a guard from a policy file (NULL = built-in default). On
+    /* Builds a guard from a policy file (NULL = built-in default) with the
+     * server's guard settings (p->guard_format, p->explain_verdict). On
      * failure returns the status with the reason in wd_last_error(). */
-    wd_status (*load)(const char *policy_path, void **out);
+    wd_status (*load)(const char *policy_path, const wd_server_params *p, void **out);
     void (*free)(void *guard);
     /* True when the guard's policy says to allow (fail open) when checking
      * fails; false to block (fail closed). */
@@ -346,7 +347,7 @@ void wd__server_watchdog(wd_server *srv, int64_t now);
 
 struct wd_server {
     wd_server_params p;           /* string fields point at the copies below */
-    char *host, *api_key, *policy_path;
+    char *host, *api_key, *policy_path, *guard_format;
     const wd__serve_backend *be;
     pthread_mutex_t guard_mu;     /* guards `cur` (held for a pointer copy only) */
     wd__guard_ref *cur;

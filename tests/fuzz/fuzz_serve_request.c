@@ -14,7 +14,8 @@
 
 #include "serve/serve_internal.h"
 
-static wd_status load(const char *path, void **out) {
+static wd_status load(const char *path, const wd_server_params *sp, void **out) {
+    (void)sp;
     *out = malloc(1);
     return *out ? WD_OK : WD_ERR_NOMEM;
 }
@@ -48,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         S->p.max_inputs = 8;
         S->be = &be;
         S->cur = calloc(1, sizeof *S->cur);
-        if (be.load(NULL, &S->cur->guard)) abort();
+        if (be.load(NULL, NULL, &S->cur->guard)) abort();
         atomic_init(&S->cur->refs, 1);
     }
     if (size == 0) return 0;

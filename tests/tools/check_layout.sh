@@ -50,7 +50,7 @@ public_layer() {
     safetensors | checkpoint | gguf | dataset) echo io ;;
     tokenizer | chat) echo text ;;
     config | model) echo model ;;
-    guard | textclf | router) echo guard ;;
+    guard | textclf | router | guard_format) echo guard ;;
     certify) echo certify ;;
     eval | attack | metrics | report | redteam | scorecard) echo eval ;;
     train) echo train ;;

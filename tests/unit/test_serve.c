@@ -45,7 +45,8 @@ typedef struct fake_guard {
 static _Atomic int fake_live;       /* guards alive: checks the refcounting */
 static _Atomic int fake_generation;
 
-static wd_status fake_load(const char *path, void **out) {
+static wd_status fake_load(const char *path, const wd_server_params *sp, void **out) {
+    (void)sp;
     *out = NULL;
     bool open_ = false;
     if (path) {

@@ -36,7 +36,8 @@ typedef struct fake_guard {
 
 static _Atomic int fake_live; /* guards alive: checks the refcounting */
 
-static wd_status fake_load(const char *path, void **out) {
+static wd_status fake_load(const char *path, const wd_server_params *sp, void **out) {
+    (void)sp;
     *out = NULL;
     char word[64] = "closed";
     if (path) {

@@ -35,10 +35,10 @@
 #define BATCH 256
 
 typedef struct opts {
-    const char *policy, *model, *messages;
+    const char *policy, *model, *messages, *guard_format;
     int         role; /* 0 input, 1 output */
-    bool        json, redact, dash, all_turns;
-    long        threads;
+    bool        json, redact, dash, all_turns, explain;
+    long        threads, explain_max;
 } opts;
 
 #define O(f) offsetof(opts, f)
@@ -57,6 +57,7 @@ static void print_human(const wd_verdict *v, const char *label) {
         }
     printf("\n");
     if (err) printf("  error: %s\n", err);
+    if (wd_verdict_rationale(v)) printf("  rationale: %s\n", wd_verdict_rationale(v));
     size_t n_hits = wd_verdict_n_hits(v);
     for (size_t i = 0; i < n_hits; i++) {
         const wd_hit *h = wd_verdict_hit(v, i);
@@ -311,7 +312,8 @@ static const char *const ROLES[] = {"input", "output", NULL};
 
 static const cli_flag ROWS[] = {
     CLI_TEXT("usage: warden check [TEXT... | - | --messages FILE|-] [--policy FILE | --model DIR]\n"
-             "                    [--role input|output] [--json] [--redact] [--threads N] [--all-turns]\n\n"
+             "                    [--role input|output] [--json] [--redact] [--threads N] [--all-turns]\n"
+             "                    [--guard-format NAME] [--explain-verdict] [--explain-max-tokens N]\n\n"
              "Checks whether TEXT (a user prompt, or with --role output a model's\n"
              "response) is unsafe, in which hazard categories (S1-S14, pii, secrets,\n"
              "prompt_injection, profanity), and why: which scanner fired on which bytes.\n\n"
@@ -343,6 +345,12 @@ static const cli_flag ROWS[] = {
     CLI_BOOL("--all-turns", O(all_turns), "judge every user turn (--role output: every assistant turn)\n"
                                           "of a conversation, each in its context, not only the last"),
     CLI_INT("--threads", O(threads), "N", 1, 256, "threads for line input (default 1)", .needs = "N"),
+    CLI_STR("--guard-format", O(guard_format), "NAME", "the model judges' guard format: auto (from the checkpoint),\n"
+            "llama-guard-3, llama-guard-4, shieldgemma, granite-guardian,\n"
+            "qwen3guard, wildguard, prompt-guard, seq-classifier", .needs = "a NAME"),
+    CLI_BOOL("--explain-verdict", O(explain), "a generative judge writes its rationale (\"rationale\")"),
+    CLI_INT("--explain-max-tokens", O(explain_max), "N", 1, 4096, "the rationale's length bound (default 128)",
+            .needs = "N"),
     CLI_BOOL("-", O(dash), NULL),
     CLI_TEXT("\nexit status: 0 all allowed, 1 something flagged, 2 usage error, 3 error\n"),
 };
@@ -369,6 +377,9 @@ int cmd_check(int argc, char **argv) {
     }
     wd_guard_params gp = wd_guard_params_default();
     gp.n_threads = (int)o.threads;
+    gp.guard_format = o.guard_format;
+    gp.explain_verdict = o.explain;
+    gp.explain_max_tokens = (int)o.explain_max;
     wd_guard *g = NULL;
     if (o.policy && o.model) return free(text), cli_usage_error("check", "--policy and --model exclude each other");
     wd_status st = o.model    ? wd_guard_load_model(o.model, &gp, &g)

@@ -34,7 +34,7 @@ static void on_sigint(int sig) {
 /* ==== flags ============================================================== */
 
 typedef struct opts {
-    const char *policy, *model, *attack, *out, *tpl_path, *tpl_field, *title, *scorecard;
+    const char *policy, *model, *attack, *out, *tpl_path, *tpl_field, *title, *scorecard, *guard_format;
     bool        fresh, json, quiet, certify, no_scorecard;
     long        batch, threads, greedy, tokens, explain;
     int         role;
@@ -186,6 +186,7 @@ static int run(const opts *o, cli_data *data, wd_eval_params *ep, wd_eval_guard 
     ep->scorecard = card;
     wd_guard_params gp = wd_guard_params_default();
     gp.n_threads = (int)o->threads;
+    gp.guard_format = o->guard_format;
     wd_status st = o->model ? wd_guard_load_model(o->model, &gp, &gs->guard)
                    : o->policy ? wd_guard_load(o->policy, &gp, &gs->guard)
                                : wd_guard_load_default(&gp, &gs->guard);
@@ -316,6 +317,8 @@ static const cli_flag ROWS[] = {
     CLI_STR("--policy", O(policy), "FILE", "the guard's policy (default: the built-in policy)"),
     CLI_STR("--model", O(model), "DIR", "a model folder as the guard: a decoder as an LLM judge\n"
                                         "(Llama Guard 3 prompt), a BERT-family classifier"),
+    CLI_STR("--guard-format", O(guard_format), "NAME", "the model judges' guard format (default auto: from the\n"
+                                                      "checkpoint; see warden check --help)"),
     CLI_CALL("--certify", 0, certify_flag, "MODE[:D[:K]]",
              "score erase-and-check over the guard instead: mode\n"
              "suffix, insertion or infusion, D units erased, K blocks\n"

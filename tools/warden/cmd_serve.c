@@ -57,7 +57,7 @@ static bool action_flag(const cli_flag *r, void *field, const char *v, const cha
 
 /* The flags, starting from wd_server_params_default (the help shows them). */
 typedef struct opts {
-    const char *policy, *host, *keys_path, *tls_cert, *tls_key, *access_log;
+    const char *policy, *host, *keys_path, *tls_cert, *tls_key, *access_log, *guard_format;
     const char *upstream, *upstream_key_env, *upstream_ca, *model, *model_name, *refusal,
                *constitution;
     long        up_timeout, up_retries, slots, model_ctx, max_tokens, check_k, rounds;
@@ -65,7 +65,7 @@ typedef struct opts {
     long        port, threads, max_body, max_inputs, timeout_ms, max_conns, conn_timeout, head_ms, per_ip,
                 budget, max_inflight;
     double      rate_limit;
-    bool        per_conn, insecure;
+    bool        per_conn, insecure, explain;
 } opts;
 
 #define O(f) offsetof(opts, f)
@@ -93,6 +93,9 @@ static const cli_flag ROWS[] = {
              "                         (streamed answers checked as they grow)\n\n"
              "options:\n"),
     CLI_STR("--policy", O(policy), "FILE", "policy file (default: the built-in policy)"),
+    CLI_STR("--guard-format", O(guard_format), "NAME", "the policies' model judges' guard format (default auto;\n"
+                                                      "see warden check --help)"),
+    CLI_BOOL("--explain-verdict", O(explain), "generative judges write a \"rationale\" into /v1/check verdicts"),
     CLI_STR("--host", O(host), "ADDR", "numeric address to bind (default %s)", .show = true),
     CLI_INT("--port", O(port), "N", 0, 65535, "TCP port, 0 = any free one (default %ld)", .show = true),
     CLI_INT("--threads", O(threads), "N", 1, 1024, "worker threads (default %ld)", .show = true),
@@ -189,6 +192,8 @@ int cmd_serve(int argc, char **argv) {
     if (rc >= 0) return rc;
     const char *keys_path = o.keys_path;
     p.policy_path = o.policy;
+    p.guard_format = o.guard_format;
+    p.explain_verdict = o.explain;
     p.host = o.host;
     p.tls_cert = o.tls_cert;
     p.tls_key = o.tls_key;

@@ -166,6 +166,7 @@ static wd_status run_guard(cascade_scratch *s, int k, const wd__scan_input *in, 
     }
     memset(res->score, 0, sizeof res->score);
     res->n_hits = 0;
+    res->rationale = NULL; /* the deciding guard's, when it writes one */
     double t0 = wd__now_us();
     wd_status st = c->vt[k]->scan(c->impl[k], s->s[k], in, res, err);
     *ms = (wd__now_us() - t0) / 1e3;

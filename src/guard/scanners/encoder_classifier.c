@@ -12,11 +12,17 @@
  *                                       # (default: all 14 hazards)
  *     threads: 0
  *     max_tokens: 512                   # longer texts are cut (head kept)
+ *     format: auto                      # prompt-guard or seq-classifier (warden/
+ *                                       # guard_format.h); auto: prompt-guard when a
+ *                                       # label is INJECTION, JAILBREAK or MALICIOUS
  *
  * Each class probability goes to the categories its label names, by these
  * rules in order (labels compared case-insensitively):
  *   1. the policy's `labels` map (a category id/key/name, a list of them,
  *      or "ignore");
+ *   1b. format prompt-guard: INJECTION, JAILBREAK, MALICIOUS and a two-label
+ *      head's LABEL_1 (Prompt Guard 2) -> prompt_injection; BENIGN, LABEL_0
+ *      -> nothing (wd_guard_format_label);
  *   2. a canonical category ("S10", "hate", "pii", "prompt_injection", ...);
  *   3. a label containing "injection" or "jailbreak" -> prompt_injection;
  *      "self-harm"/"self_harm" -> S11; "sexual"/"nsfw" -> S12; "hateful" -> S10;
@@ -103,7 +109,8 @@ static wd_status add_mask(const wd__pnode *it, void *user) {
 }
 
 wd__encoder_classifier_params wd__encoder_classifier_params_default(void) {
-    return (wd__encoder_classifier_params){.labels = NULL, .unsafe = WD_CATMASK_HAZARDS, .max_tokens = 512};
+    return (wd__encoder_classifier_params){.labels = NULL, .unsafe = WD_CATMASK_HAZARDS, .max_tokens = 512,
+                                           .format = WD_GUARD_FORMAT_AUTO};
 }
 
 wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_model *m,
@@ -128,6 +135,13 @@ wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_
         enc_free(j);
         return wd__pn_error(lm, err, WD_ERR_FORMAT, "labels", "expected a mapping label: category");
     }
+    wd_guard_format fmt = p->format;
+    if (fmt == WD_GUARD_FORMAT_AUTO) {
+        const char *names[64];
+        size_t nn = j->n_labels < 64 ? j->n_labels : 64;
+        for (size_t i = 0; i < nn; i++) names[i] = wd_model_label(m, i);
+        fmt = wd_guard_format_detect(NULL, wd_model_config_architecture(wd_model_get_config(m)), names, nn);
+    }
     bool any = false;
     for (size_t i = 0; i < j->n_labels; i++) {
         const char *name = wd_model_label(m, i);
@@ -150,6 +164,10 @@ wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_
             }
             set = true;
         }
+        if (!set && name && fmt == WD_GUARD_FORMAT_PROMPT_GUARD) {
+            j->map[i] = wd_guard_format_label(fmt, name, i, j->n_labels, p->unsafe);
+            set = true; /* BENIGN / LABEL_0: nothing, on purpose */
+        }
         if (!set && name) j->map[i] = label_rule(name, p->unsafe);
         any |= set || j->map[i] != 0;
     }
@@ -163,7 +181,7 @@ static wd_status enc_init(const wd__pnode *cfg, const wd__scanner_env *env, void
                           wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "labels", "unsafe_categories", "threads", "max_tokens",
-                                       NULL};
+                                       "format", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "an encoder_classifier scanner", err);
     if (st) return st;
     wd__encoder_classifier_params p = wd__encoder_classifier_params_default();
@@ -183,6 +201,17 @@ static wd_status enc_init(const wd__pnode *cfg, const wd__scanner_env *env, void
     }
     if (unsafe) p.unsafe = unsafe;
     p.labels = wd__pn_get(cfg, "labels");
+    const char *fmt = NULL;
+    p.format = (wd_guard_format)env->format;
+    if ((st = wd__pn_string(cfg, "format", &fmt, err))) return st;
+    if (fmt && wd_guard_format_parse(fmt, &p.format))
+        return wd__pn_error(wd__pn_get(cfg, "format"), err, WD_ERR_FORMAT, "format", "%s", wd_last_error());
+    if (wd_guard_format_generative(p.format)) {
+        if (fmt)
+            return wd__pn_error(wd__pn_get(cfg, "format"), err, WD_ERR_FORMAT, "format",
+                                "%s is a decoder's format (use type: llm_judge)", fmt);
+        p.format = WD_GUARD_FORMAT_AUTO; /* the guard's format is for its decoders */
+    }
     char *path = model[0] == '/' ? strdup(model) : wd__path_join(env->policy_dir, model);
     wd_model_params mp = wd_model_params_default();
     mp.n_threads = (int)threads;

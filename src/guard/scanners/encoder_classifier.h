@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "base/yaml.h"
+#include "warden/guard_format.h"
 #include "warden/model.h"
 #include "warden/taxonomy.h"
 
@@ -19,6 +20,7 @@ typedef struct wd__encoder_classifier_params {
     const wd__pnode *labels;
     wd_catmask      unsafe;     /* what a generic "unsafe" label scores (all 14 hazards) */
     long            max_tokens; /* longer texts are cut, head kept (512)                */
+    wd_guard_format format;     /* prompt-guard, seq-classifier; AUTO: from the labels  */
 } wd__encoder_classifier_params;
 
 wd__encoder_classifier_params wd__encoder_classifier_params_default(void);

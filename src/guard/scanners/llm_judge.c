@@ -13,6 +13,19 @@
  *     generate_above: 0.5              # generate the categories when p(unsafe) >= this
  *     threads: 0                       # 0 = all CPUs
  *     n_ctx: 4096                      # longest prompt (text is cut to fit)
+ *     format: auto                     # the guard format (warden/guard_format.h): auto
+ *                                      # (from the checkpoint), llama-guard-3, llama-guard-4,
+ *                                      # shieldgemma, granite-guardian, qwen3guard, wildguard
+ *     policies: [hate, dangerous]      # shieldgemma / granite-guardian: the policies asked
+ *     explain_verdict: false           # write the judge's rationale into the verdict
+ *     explain_max_tokens: 128          # its length bound
+ *
+ * Formats other than llama-guard-3 are asked and read by guard/
+ * format_judge.c; what follows is the Llama Guard 3 path (guard/judge.h).
+ * The format comes from the node's `format:`, else the guard's
+ * (wd_guard_params.guard_format, the CLI's --guard-format), else the
+ * checkpoint (wd_guard_format_detect); a `template:` file means Llama
+ * Guard 3's reading with that prompt.
  *
  * The judge itself (model, prompt, "unsafe" tokens, p(unsafe)) is the one
  * object guard/judge.h describes, shared with erase-and-check.
@@ -22,9 +35,14 @@
  * "unsafe", plus the first token of "unsafe" when the tokenizer splits the
  * word. When p(unsafe) >= generate_above, the most likely of those tokens is
  * fed back and the judge generates greedily up to max_tokens; the S-codes
- * after "unsafe" ("S1,S9") name the categories, each scored p(unsafe). A
- * judge that says unsafe without a code scores every category the prompt
- * listed.
+ * after "unsafe" ("S1,S9") name the categories, each scored p(unsafe) times
+ * the probability of the tokens that wrote its code (guard/format_judge.h,
+ * wd__fjudge_cat_scores). A judge that says unsafe without a code scores
+ * every category the prompt listed p(unsafe).
+ *
+ * Rationale (explain_verdict): after the answer (generated whatever
+ * p(unsafe)), Llama Guard 3's follow-up turn asks why, and up to
+ * explain_max_tokens tokens are the verdict's "rationale".
  *
  * Prefix sharing: the prompt up to the conversation (task line + category
  * list, a few hundred tokens) depends only on the role, so each scratch
@@ -45,12 +63,13 @@
  * n_ctx loses its oldest turns first (half of those left at each try),
  * then the end of the text.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/file.h"
+#include "guard/format_judge.h"
+#include "guard/formats/format.h"
 #include "guard/judge.h"
 #include "guard/scanner.h"
 #include "guard/scanners/llm_judge.h"
@@ -58,7 +77,10 @@
 #include "warden/tokenizer.h"
 
 typedef struct judge {
-    wd__judge *j;
+    wd__judge  *j;  /* Llama Guard 3 (or a template), else NULL */
+    wd__fjudge *fj; /* another format, else NULL               */
+    bool        explain;
+    long        explain_max;
     long       max_tokens, n_ctx;
     double     gen_above;
     /* per role: the cached prefix text (NULL: no caching) */
@@ -71,6 +93,9 @@ typedef struct judge_scratch {
     size_t      prefix_len;  /* tokens */
     int32_t    *ids;
     size_t      cap;
+    float      *gp;        /* the generated tokens' probabilities */
+    char       *rationale; /* the last scan's, or NULL            */
+    void       *fs;        /* format_judge's scratch (fj)         */
 } judge_scratch;
 
 static wd_status render(const judge *j, const char *text, size_t len, wd_role role, char **out) {
@@ -125,6 +150,7 @@ static void judge_free(void *impl) {
     judge *j = impl;
     if (!j) return;
     wd__judge_free(j->j);
+    wd__fjudge_free(j->fj);
     free(j->prefix[0]);
     free(j->prefix[1]);
     free(j);
@@ -132,7 +158,8 @@ static void judge_free(void *impl) {
 
 wd__llm_judge_params wd__llm_judge_params_default(void) {
     return (wd__llm_judge_params){.template_text = NULL, .categories = 0, .max_tokens = 16,
-                                  .generate_above = 0.5, .n_ctx = 4096};
+                                  .generate_above = 0.5, .n_ctx = 4096, .format = WD_GUARD_FORMAT_AUTO,
+                                  .explain = false, .explain_max_tokens = 128};
 }
 
 wd_status wd__llm_judge_new(const wd__llm_judge_params *p, wd_model *m, const char *where, void **impl) {
@@ -144,6 +171,28 @@ wd_status wd__llm_judge_new(const wd__llm_judge_params *p, wd_model *m, const ch
     j->max_tokens = p->max_tokens;
     j->gen_above = p->generate_above;
     j->n_ctx = p->n_ctx;
+    j->explain = p->explain;
+    j->explain_max = p->explain_max_tokens;
+    wd_guard_format f = p->format;
+    if (f == WD_GUARD_FORMAT_AUTO && !p->template_text) {
+        const wd_model_config *c = wd_model_get_config(m);
+        f = wd_guard_format_detect(wd_tokenizer_chat_template(wd_model_tokenizer(m)),
+                                   wd_model_config_architecture(c), NULL, 0);
+    }
+    if (f != WD_GUARD_FORMAT_AUTO && f != WD_GUARD_FORMAT_LLAMA_GUARD_3 && !p->template_text) {
+        wd__fjudge_params fp = {.format = f, .n_policies = p->n_policies, .max_tokens = p->max_tokens,
+                                .generate_above = p->generate_above, .n_ctx = p->n_ctx, .explain = p->explain,
+                                .explain_max_tokens = p->explain_max_tokens};
+        for (size_t i = 0; i < p->n_policies && i < 8; i++) fp.policies[i] = p->policies[i];
+        wd__err e = {0};
+        wd_status st = wd__fjudge_new(&fp, m, where, &j->fj, &e);
+        if (st) {
+            free(j);
+            return wd__fail(st, "%s", e.msg); /* e is not the thread's slot: no overlap */
+        }
+        *impl = j;
+        return WD_OK;
+    }
     wd_status st = wd__judge_new(m, p->template_text, p->categories, &j->j);
     if (st) {
         free(j);
@@ -163,11 +212,23 @@ static wd_status add_cat(const wd__pnode *it, void *user) {
     return WD_OK;
 }
 
+typedef struct pol_ctx {
+    wd__llm_judge_params *p;
+} pol_ctx;
+
+static wd_status add_policy(const wd__pnode *it, void *user) {
+    wd__llm_judge_params *p = user;
+    if (p->n_policies == 8) return WD_ERR_RANGE;
+    p->policies[p->n_policies++] = it->str;
+    return WD_OK;
+}
+
 static wd_status judge_init(const wd__pnode *cfg, const wd__scanner_env *env, void **impl,
                             wd__err *err) {
     static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
                                        "template", "categories", "max_tokens", "generate_above",
-                                       "threads", "n_ctx", NULL};
+                                       "threads", "n_ctx", "format", "policies", "explain_verdict",
+                                       "explain_max_tokens", NULL};
     wd_status st = wd__pn_check_keys(cfg, keys, "an llm_judge scanner", err);
     if (st) return st;
     wd__llm_judge_params p = wd__llm_judge_params_default();
@@ -178,6 +239,27 @@ static wd_status judge_init(const wd__pnode *cfg, const wd__scanner_env *env, vo
     if ((st = wd__pn_string(cfg, "model", &model, err))) goto done;
     if (!model) {
         st = wd__pn_error(cfg, err, WD_ERR_FORMAT, "model", "missing (a model folder)");
+        goto done;
+    }
+    const char *fmt = NULL;
+    p.format = (wd_guard_format)env->format;
+    p.explain = env->explain;
+    p.explain_max_tokens = env->explain_max_tokens > 0 ? env->explain_max_tokens : p.explain_max_tokens;
+    if ((st = wd__pn_string(cfg, "format", &fmt, err)) || (st = wd__pn_bool(cfg, "explain_verdict", &p.explain, err)) ||
+        (st = wd__pn_int(cfg, "explain_max_tokens", 1, 4096, &p.explain_max_tokens, err)))
+        goto done;
+    if (fmt && wd_guard_format_parse(fmt, &p.format)) {
+        st = wd__pn_error(wd__pn_get(cfg, "format"), err, WD_ERR_FORMAT, "format", "%s", wd_last_error());
+        goto done;
+    }
+    if (fmt && p.format != WD_GUARD_FORMAT_AUTO && !wd_guard_format_generative(p.format)) {
+        st = wd__pn_error(wd__pn_get(cfg, "format"), err, WD_ERR_FORMAT, "format",
+                          "%s is an encoder classifier's format (use type: encoder_classifier)", fmt);
+        goto done;
+    }
+    if (wd__pn_get(cfg, "policies") && wd__pn_each_string(cfg, "policies", add_policy, &p, err)) {
+        st = wd__pn_error(wd__pn_get(cfg, "policies"), err, WD_ERR_FORMAT, "policies",
+                          "expected a list of at most 8 policy names");
         goto done;
     }
     if ((st = wd__pn_string(cfg, "template", &tmpl, err)) ||
@@ -218,8 +300,9 @@ static wd_status judge_init(const wd__pnode *cfg, const wd__scanner_env *env, vo
         goto done;
     }
     if ((st = wd__llm_judge_new(&p, m, path, impl))) {
+        const char *field = st == WD_ERR_INVALID_ARG && wd__pn_get(cfg, "policies") ? "policies" : "model";
         st = st == WD_ERR_NOMEM ? wd__err_set(err, st, "out of memory")
-                                : wd__pn_error(wd__pn_get(cfg, "model"), err, st, "model", "%s", wd_last_error());
+                                : wd__pn_error(wd__pn_get(cfg, field), err, st, field, "%s", wd_last_error());
         wd_model_free(m);
     }
 done:
@@ -232,10 +315,22 @@ static void *judge_scratch_new(const void *impl) {
     const judge *j = impl;
     judge_scratch *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    if (j->fj) {
+        if (!(s->fs = wd__fjudge_scratch_new(j->fj))) {
+            free(s);
+            return NULL;
+        }
+        return s;
+    }
+    if (!(s->gp = malloc(((size_t)j->max_tokens + 1) * sizeof *s->gp))) {
+        free(s);
+        return NULL;
+    }
     wd_context_params cp = wd_context_params_default();
     size_t max = (size_t)wd_model_config_max_position_embeddings(wd_model_get_config(j->j->m));
     cp.n_ctx = (size_t)j->n_ctx < max ? (size_t)j->n_ctx : max;
     if (wd_context_new(j->j->m, &cp, &s->ctx)) {
+        free(s->gp);
         free(s);
         return NULL;
     }
@@ -247,7 +342,10 @@ static void judge_scratch_free(void *scratch) {
     judge_scratch *s = scratch;
     if (!s) return;
     wd_context_free(s->ctx);
+    wd__fjudge_scratch_free(s->fs);
     free(s->ids);
+    free(s->gp);
+    free(s->rationale);
     free(s);
 }
 
@@ -262,6 +360,9 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_inpu
     const judge *j = impl;
     judge_scratch *s = scratch;
     if (!s) return wd__err_set(err, WD_ERR_NOMEM, "llm_judge: no work space (out of memory)");
+    if (j->fj) return wd__fjudge_scan(j->fj, s->fs, in, res, err);
+    free(s->rationale);
+    s->rationale = NULL;
     wd_role role = in->role == WD_ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
     const char *pre = j->prefix[role];
     size_t pre_len = pre ? strlen(pre) : 0, n_ctx = wd_context_n_ctx(s->ctx);
@@ -324,46 +425,36 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_inpu
     float score = (float)(pu > 1.0 ? 1.0 : pu);
     wd_catmask listed = j->j->cats ? j->j->cats : WD_CATMASK_HAZARDS;
     wd_catmask found = 0;
-    if (pu >= j->gen_above) {
-        /* the category line: "unsafe\nS1,S9" */
-        int32_t tok = best_id, gen[256];
-        size_t ng = 0;
-        const wd_model_config *c = wd_model_get_config(j->j->m);
-        while (ng < (size_t)j->max_tokens && wd_context_n_past(s->ctx) < n_ctx) {
-            gen[ng++] = tok;
-            bool eos = false;
-            for (int e = 0; e < wd_model_config_n_eos_token_ids(c); e++) eos |= wd_model_config_eos_token_id(c, e) == tok;
-            if (eos || wd_model_decode(s->ctx, &tok, 1, NULL, WD_LOGITS_MODE_NONE)) break;
-            const float *l2 = wd_context_logits(s->ctx);
-            int32_t a = 0;
+    float cat_score[WD_CATEGORY_COUNT] = {0};
+    if (pu >= j->gen_above || j->explain) {
+        /* the answer: "unsafe\nS1,S9" fed from the likelier verdict token
+         * (the generator keeps the cache: truncation at the next scan
+         * puts it back) */
+        int32_t first = best_id;
+        if (pu < 0.5) { /* the verdict is safe: its likeliest token */
+            first = 0;
             for (size_t v = 1; v < V; v++)
-                if (l2[v] > l2[a]) a = (int32_t)v;
-            tok = a;
+                if (lg[v] > lg[first]) first = (int32_t)v;
         }
-        char *text = NULL;
-        wd_decode_params dp = wd_decode_params_default();
-        dp.skip_special_tokens = true;
-        if (!wd_tokenizer_decode(j->j->tok, gen, ng, &dp, &text, NULL) && text) {
-            const char *p = strstr(text, "unsafe");
-            p = p ? p + 6 : text;
-            for (; *p; p++) {
-                if ((*p == 'S' || *p == 's') && isdigit((unsigned char)p[1])) {
-                    int k = atoi(p + 1);
-                    if (k >= 1 && k <= 14) found |= WD_CATMASK(WD_CATEGORY_S1 + k - 1);
-                }
-            }
-        }
-        free(text);
-        /* the cache now holds generated tokens past the prefix: truncation
-         * at the next scan puts it back */
+        int32_t gen[256];
+        size_t ng = wd__fjudge_generate(s->ctx, j->j->m, first, 1.0f, gen, s->gp, (size_t)j->max_tokens);
+        if (pu >= j->gen_above)
+            found = wd__fjudge_cat_scores(j->j->tok, WD_GUARD_FORMAT_LLAMA_GUARD_3, role, gen, s->gp, ng, score,
+                                          cat_score);
+        if (j->explain &&
+            (st = wd__fjudge_explain(s->ctx, j->j->m, wd__gf_llama_guard3.explain_turn, (size_t)j->explain_max,
+                                     &s->rationale)))
+            return wd__err_set(err, st, "llm_judge: writing the rationale: %s", wd_model_last_error(j->j->m));
+        res->rationale = s->rationale;
     }
     wd_catmask to = found ? found : listed;
     for (int cat = 0; cat <= WD_CATEGORY_S14; cat++)
         if (to & WD_CATMASK(cat)) {
-            if (found && score >= 0.5f)
-                wd__scan_hit(res, (wd_category)cat, score, 0, in->orig_len, "llm_judge", NULL);
+            float sc = found ? cat_score[cat] : score;
+            if (found && sc >= 0.5f)
+                wd__scan_hit(res, (wd_category)cat, sc, 0, in->orig_len, "llm_judge", NULL);
             else
-                wd__scan_score(res, (wd_category)cat, score);
+                wd__scan_score(res, (wd_category)cat, sc);
         }
     return WD_OK;
 }

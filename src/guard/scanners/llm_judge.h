@@ -8,6 +8,7 @@
 #define WD_GUARD_SCANNERS_LLM_JUDGE_H
 
 #include "warden/base.h"
+#include "warden/guard_format.h"
 #include "warden/model.h"
 #include "warden/taxonomy.h"
 
@@ -17,6 +18,11 @@ typedef struct wd__llm_judge_params {
     long        max_tokens;     /* tokens generated for the category line (16)    */
     double      generate_above; /* generate the categories when p >= this (0.5)   */
     long        n_ctx;          /* longest prompt in tokens (4096)                */
+    wd_guard_format format;     /* AUTO: detected from the checkpoint             */
+    const char *policies[8];    /* shieldgemma / granite-guardian policies asked  */
+    size_t      n_policies;     /* 0: the format's default set                    */
+    bool        explain;        /* write the rationale (false)                    */
+    long        explain_max_tokens; /* its bound (128)                            */
 } wd__llm_judge_params;
 
 wd__llm_judge_params wd__llm_judge_params_default(void);
@@ -25,7 +31,8 @@ wd__llm_judge_params wd__llm_judge_params_default(void);
  * releases it). where names the model in messages. On success the state
  * owns m; on failure the caller keeps it, and the thread's last error says
  * why: WD_ERR_UNSUPPORTED (not a decoder with tokenizer.json, or its
- * tokenizer cannot write "unsafe"), WD_ERR_NOMEM. */
+ * tokenizer cannot write the format's verdict words), WD_ERR_INVALID_ARG
+ * (an unknown policy or a non-generative format), WD_ERR_NOMEM. */
 wd_status wd__llm_judge_new(const wd__llm_judge_params *p, wd_model *m, const char *where, void **impl);
 
 #endif

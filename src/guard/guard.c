@@ -410,6 +410,10 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             }
         }
     }
+    /* payloads follow the text's routing: one decision per check, as
+     * eval and train-router model it */
+    if (rc->depth == 0 && rc->cascade == WD_CASCADE_MODE_ROUTE && v->cascaded)
+        rc->cascade = v->cascade.escalated ? WD_CASCADE_MODE_SECOND : WD_CASCADE_MODE_FIRST;
     if (can_decode) {
         if (in.ciphered) kinds &= ~(unsigned)WD_DECODE_SPELLING; /* the deciphered variant is spelled, if at all */
         st = wd__payload_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],

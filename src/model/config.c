@@ -575,6 +575,65 @@ static wd_status parse_root(wd_model_config *c, const cJSON *root, const char *w
     return parse_labels(c, root, where);
 }
 
+/* transformers 5 saves a decoder's rotary settings in one flat object,
+ * rope_parameters {rope_theta, rope_type, factor, ..., partial_rotary_factor},
+ * instead of the top-level rope_theta, rope_scaling and
+ * partial_rotary_factor. For the decoders read here (Gemma's per-layer-type
+ * form is gemma.c's) they are moved where the readers below look, the
+ * object winning over older top-level fields; keys this runtime does not
+ * know are refused rather than ignored. */
+static wd_status flatten_rope_parameters(cJSON *root, const char *where) {
+    static const char *types[] = {"llama", "mistral", "qwen2", "qwen3", "phi3", "granite"};
+    static const char *known[] = {"rope_theta", "rope_type", "type", "factor", "low_freq_factor",
+                                  "high_freq_factor", "original_max_position_embeddings",
+                                  "attention_factor", "short_factor", "long_factor",
+                                  "partial_rotary_factor"};
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    size_t t = 0, nt = sizeof types / sizeof *types;
+    while (t < nt && !(cJSON_IsString(mt) && !strcmp(mt->valuestring, types[t]))) t++;
+    cJSON *rp = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
+    if (t == nt || !rp || cJSON_IsNull(rp)) return WD_OK;
+    if (!cJSON_IsObject(rp))
+        return wd__fail(WD_ERR_FORMAT, "%s: field 'rope_parameters': expected an object, got %s",
+                        where, wd__json_type_name(rp));
+    for (const cJSON *e = rp->child; e; e = e->next) {
+        size_t k = 0, nk = sizeof known / sizeof *known;
+        while (k < nk && strcmp(e->string, known[k])) k++;
+        if (k == nk)
+            return wd__fail(WD_ERR_UNSUPPORTED,
+                            "%s: rope_parameters: field '%.40s' is not supported for model_type "
+                            "'%s' (rope_theta, rope_type, factor, the llama3 and longrope fields, "
+                            "partial_rotary_factor)",
+                            where, e->string, types[t]);
+    }
+    static const char *moved[] = {"rope_theta", "partial_rotary_factor"};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(rp, moved[i]);
+        if (!v) continue;
+        cJSON *dup = cJSON_Duplicate(v, 1);
+        if (!dup) return wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
+        cJSON_DeleteItemFromObjectCaseSensitive(root, moved[i]);
+        cJSON_AddItemToObject(root, moved[i], dup);
+    }
+    /* phi3's longrope reads original_max_position_embeddings at the top */
+    const cJSON *orig = cJSON_GetObjectItemCaseSensitive(rp, "original_max_position_embeddings");
+    if (orig && !cJSON_GetObjectItemCaseSensitive(root, "original_max_position_embeddings")) {
+        cJSON *dup = cJSON_Duplicate(orig, 1);
+        if (!dup) return wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
+        cJSON_AddItemToObject(root, "original_max_position_embeddings", dup);
+    }
+    cJSON *rs = cJSON_Duplicate(rp, 1);
+    if (!rs) return wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
+    cJSON_DeleteItemFromObjectCaseSensitive(rs, "rope_theta");
+    cJSON_DeleteItemFromObjectCaseSensitive(rs, "partial_rotary_factor");
+    if (!cJSON_GetObjectItemCaseSensitive(rs, "rope_type") &&
+        !cJSON_GetObjectItemCaseSensitive(rs, "type"))
+        cJSON_AddStringToObject(rs, "rope_type", "default");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "rope_scaling");
+    cJSON_AddItemToObject(root, "rope_scaling", rs);
+    return WD_OK;
+}
+
 wd_status wd_model_config_parse(const char *json, size_t len, const char *where,
                                 wd_model_config **out) {
     if (!out) return wd__fail(WD_ERR_INVALID_ARG, "wd_model_config_parse: out is NULL");
@@ -588,7 +647,8 @@ wd_status wd_model_config_parse(const char *json, size_t len, const char *where,
         cJSON_Delete(root);
         return wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
     }
-    wd_status rc = parse_root(c, root, where);
+    wd_status rc = flatten_rope_parameters(root, where);
+    if (!rc) rc = parse_root(c, root, where);
     cJSON_Delete(root);
     if (rc) {
         wd_model_config_free(c);

@@ -316,11 +316,13 @@ static wd_status bind_rope(wd_model *m) {
     /* llama.cpp stores llama3-style scaling as per-frequency divisors */
     const wd_gguf_tensor *rf = m->gg ? wd_gguf_find_tensor(m->gg, "rope_freqs.weight") : NULL;
     if (rf) {
-        if (rf->type != WD_GGML_TYPE_F32 || rf->ndim != 1 || rf->ne[0] != c->head_dim / 2)
+        /* one divisor per rotated pair: rope_dim / 2 (phi3's partial rotary) */
+        int64_t half = (int64_t)(m->rope_dim / 2);
+        if (rf->type != WD_GGML_TYPE_F32 || rf->ndim != 1 || rf->ne[0] != half)
             return wd__err_set(&m->err, WD_ERR_FORMAT,
                                "%s: tensor 'rope_freqs.weight': expected %lld f32 values",
-                               wd_gguf_path(m->gg), (long long)(c->head_dim / 2));
-        for (int64_t i = 0; i < c->head_dim / 2; i++) {
+                               wd_gguf_path(m->gg), (long long)half);
+        for (int64_t i = 0; i < half; i++) {
             float f;
             memcpy(&f, (const char *)rf->data + 4 * i, 4);
             if (!(f > 0))

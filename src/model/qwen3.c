@@ -43,6 +43,9 @@ wd_status wd__qwen3_config(wd_model_config *c, const cJSON *root, const char *wh
     c->mlp_bias = false;
     bool sliding = false;
     TRY(wd__json_bool(root, where, "use_sliding_window", false, false, &sliding));
+    int64_t mwl = 28; /* Qwen3Config: layers from max_window_layers on slide */
+    TRY(wd__json_int(root, where, "max_window_layers", false, 28, &mwl));
+    if (sliding && mwl >= c->n_layer) sliding = false; /* no layer slides */
     const cJSON *lt = cJSON_GetObjectItemCaseSensitive(root, "layer_types");
     for (const cJSON *e = cJSON_IsArray(lt) ? lt->child : NULL; e; e = e->next)
         if (cJSON_IsString(e) && !strcmp(e->valuestring, "sliding_attention")) sliding = true;

@@ -405,6 +405,10 @@ wd_status wd_router_train(wd_guard *g, const wd_router_data *d, const wd_router_
         }
     }
     cache_close(&c);
+    for (size_t k = 0; k < p.batch; k++) { /* those a failed batch left */
+        if (v1) wd_verdict_free(v1[k]);
+        if (v2) wd_verdict_free(v2[k]);
+    }
     free(obs);
     free(v1);
     free(v2);

@@ -348,6 +348,18 @@ wd_status wd_prune(const char *model_dir, const char *out, const wd_prune_params
     if (p.targets & ~(unsigned)WD_PRUNE_TARGET_ALL) return wd__fail(WD_ERR_INVALID_ARG, "targets: unknown bits");
     if (!p.max_len) p.max_len = 512;
 
+    /* phi3 keeps q, k, v and gate, up in fused matrices that the per-target
+     * names above never match: refused rather than left half pruned */
+    wd_model_config *cfg = NULL;
+    wd_status crc = wd_model_config_load(model_dir, &cfg);
+    if (crc) return crc;
+    bool fused = wd_model_config_fused_qkv(cfg);
+    wd_model_config_free(cfg);
+    if (fused)
+        return wd__fail(WD_ERR_UNSUPPORTED,
+                        "%s: pruning a model with fused qkv_proj / gate_up_proj (phi3) is not "
+                        "supported", model_dir);
+
     wd_prune_summary sum = {0};
     sum.method = p.method, sum.ratio = p.ratio, sum.targets = p.targets;
     prune_job j = {.p = &p, .sum = &sum};

@@ -60,6 +60,9 @@ deberta_v2|--family deberta-v2 --seed 41 --labels 3 --max-pos 512|{}|none|1,89,8
 deberta_v2_classic|--family deberta-v2 --seed 42 --deberta-classic --position-buckets 8 --max-relative-positions 32 --embedding-size 16|{}|none|1,38,12,13,19,24,58,39,116,62,109,17,28,82,63,115,90,106,11,57,86,124,84,22,4,115,52,82,86,40,124,84,121,8,75,72,78,48,125,35,29,2
 deberta_v2_c2p|--family deberta-v2 --seed 43 --deberta-classic --position-buckets -1 --max-relative-positions 16|{"pos_att_type":["c2p"]}|none|1,36,68,43,10,6,102,38,86,112,29,11,28,40,70,62,99,67,20,44,105,68,105,36,74,116,94,95,97,125,42,2
 deberta_v2_steep|--family deberta-v2 --seed 44 --max-pos 200 --max-relative-positions 130|{}|none|1,89,8,103,117,69,18,68,28,53,47,70,40,77,21,79,36,16,36,55,44,126,37,109,16,101,44,117,42,5,75,82,28,115,12,120,28,17,72,61,52,113,96,12,105,15,56,5,15,77,96,57,99,112,53,59,87,41,76,120,67,109,23,104,84,125,55,32,102,72,76,96,16,105,29,52,27,20,20,83,66,16,73,93,61,3,125,61,118,64,79,18,69,64,108,67,66,50,57,117,72,113,26,116,3,34,14,6,62,51,60,17,89,93,86,36,122,19,63,39,60,54,40,97,24,62,59,41,42,89,100,8,12,29,42,90,126,99,56,15,62,11,62,67,60,87,125,5,25,58,86,2
+llama_rope_parameters|--family llama --seed 14 --tie --kv-heads 1|{"rope_parameters":{"rope_theta":500000.0,"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":16}}|none|1,3,90,27,8,8,41
+qwen3_rope_parameters|--family qwen3 --seed 48 --head-dim 16|{"rope_parameters":{"rope_theta":1000000.0,"rope_type":"default"}}|none|1,17,5,99,42,7,63,12
+phi3_rope_parameters|--family phi3 --seed 49|{"max_position_embeddings":256,"rope_parameters":{"rope_theta":10000.0,"rope_type":"longrope","partial_rotary_factor":0.75,"original_max_position_embeddings":64,"short_factor":[1.0,1.5,3.25],"long_factor":[2.0,4.0,8.0]}}|none|1,44,12,90,3,77,5
 '
 
 echo "$VARIANTS" | while IFS='|' read -r name args patch derive ids; do

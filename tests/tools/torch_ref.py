@@ -639,6 +639,17 @@ def main():
     W = load_weights(a.dir)
     ids = [int(t) for t in a.ids.split(",")]
     mt = cfg["model_type"]
+    rp = cfg.get("rope_parameters")
+    if mt in ("llama", "mistral", "qwen2", "qwen3", "phi3", "granite") and rp:
+        # transformers 5: rope_theta, the scaling and partial_rotary_factor
+        # live in one flat rope_parameters object, which wins
+        rp = dict(rp)
+        for k in ("rope_theta", "partial_rotary_factor"):
+            if k in rp:
+                cfg[k] = rp.pop(k)
+        if "original_max_position_embeddings" in rp:
+            cfg.setdefault("original_max_position_embeddings", rp["original_max_position_embeddings"])
+        cfg["rope_scaling"] = rp
     out = {"model_type": mt, "ids": ids}
     if mt in ("llama", "mistral", "qwen2", "qwen3", "phi3", "granite"):
         logits = decoder_forward(cfg, W, ids, a.rope_interleaved)

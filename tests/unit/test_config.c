@@ -209,6 +209,16 @@ static void test_encoders(void **state) {
 static void test_errors(void **state) {
     parse_bad("{\"model_type\":\"gpt2\",\"vocab_size\":1}", WD_ERR_UNSUPPORTED,
               "field 'model_type': 'gpt2' is not supported");
+    /* transformers 5's rope_parameters: keys the runtime does not compute are
+     * refused, not ignored; a non-object is a format error */
+    parse_bad("{\"model_type\":\"qwen3\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"rope_parameters\":{\"rope_type\":\"yarn\",\"beta_fast\":32}}",
+              WD_ERR_UNSUPPORTED, "rope_parameters: field 'beta_fast' is not supported");
+    parse_bad("{\"model_type\":\"llama\",\"vocab_size\":100,\"hidden_size\":64,"
+              "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+              "\"rope_parameters\":[1]}",
+              WD_ERR_FORMAT, "field 'rope_parameters': expected an object");
     parse_bad("{\"vocab_size\":1}", WD_ERR_FORMAT, "field 'model_type': missing");
     parse_bad("{\"model_type\":\"llama\",\"vocab_size\":32000,\"intermediate_size\":128,"
               "\"num_hidden_layers\":2,\"num_attention_heads\":4}",

@@ -50,9 +50,15 @@ static void test_qwen3_config(void **s) {
     assert_true(wd_model_config_attention_bias(c) && wd_model_config_attention_out_bias(c));
     assert_int_equal(wd_model_config_sliding_window(c), 0);
     wd_model_config_free(c);
+    /* sliding layers are those from max_window_layers on: some -> refused,
+     * none (max_window_layers >= the layer count, the default 28 here) -> runs */
     parse_bad("{\"model_type\":\"qwen3\"," SIZES ",\"num_key_value_heads\":2,"
-              "\"use_sliding_window\":true,\"sliding_window\":4096}",
+              "\"use_sliding_window\":true,\"sliding_window\":4096,\"max_window_layers\":1}",
               WD_ERR_UNSUPPORTED, "use_sliding_window");
+    c = parse_ok("{\"model_type\":\"qwen3\"," SIZES ",\"num_key_value_heads\":2,"
+                 "\"use_sliding_window\":true,\"sliding_window\":4096}");
+    assert_int_equal(wd_model_config_sliding_window(c), 0);
+    wd_model_config_free(c);
     parse_bad("{\"model_type\":\"qwen3\"," SIZES "}", WD_ERR_FORMAT, "num_key_value_heads");
 }
 

@@ -199,6 +199,15 @@ static void test_deberta_v2_classic(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixt
 static void test_deberta_v2_steep(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_steep", 1, NULL); }
 static void test_deberta_v2_c2p(void **s) { WDT_SKIP_WITHOUT_GEN(); run_fixture("deberta_v2_c2p", 2, NULL); }
 
+/* transformers 5's flat rope_parameters (theta, scaling, partial rotary,
+ * longrope in one object) winning over the top-level fields */
+static void test_rope_parameters(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    run_fixture("llama_rope_parameters", 1, NULL);
+    run_fixture("qwen3_rope_parameters", 2, NULL);
+    run_fixture("phi3_rope_parameters", 1, NULL);
+}
+
 /* Acceptance 2: both layouts, each against the reference and each other. */
 static void test_rope_layouts(void **s) {
     WDT_SKIP_WITHOUT_GEN();
@@ -228,7 +237,8 @@ static void test_all_fixtures_listed(void **s) {
                                   "qwen3", "qwen3_tied_bias", "phi3", "phi3_partial_window_f16",
                                   "phi3_longrope", "granite", "granite_bias_tied_bf16",
                                   "xlm_roberta", "deberta_v2", "deberta_v2_classic",
-                                  "deberta_v2_c2p", "deberta_v2_steep"};
+                                  "deberta_v2_c2p", "deberta_v2_steep", "llama_rope_parameters",
+                                  "qwen3_rope_parameters", "phi3_rope_parameters"};
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/fixtures/golden", WD_SOURCE_DIR);
     DIR *d = opendir(path);
@@ -270,6 +280,7 @@ int main(void) {
         cmocka_unit_test(test_deberta_v2_c2p),
         cmocka_unit_test(test_deberta_v2_steep),
         cmocka_unit_test(test_rope_layouts),
+        cmocka_unit_test(test_rope_parameters),
         cmocka_unit_test(test_gemma2),
         cmocka_unit_test(test_gemma3),
         cmocka_unit_test(test_qwen3),

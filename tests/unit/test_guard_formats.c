@@ -588,6 +588,13 @@ static void test_prompt_guard_labels(void **s) {
     assert_true(wd_verdict_score(v, WD_CATEGORY_S1) > 0.0f);
     wd_verdict_free(v);
     wd_guard_free(g);
+    /* prompt-guard named on labels that are not Prompt Guard's would never
+     * fire: refused at load, naming the labels */
+    patch = cJSON_Parse("{\"id2label\": {\"0\": \"safe\", \"1\": \"unsafe\"}, \"label2id\": {\"safe\": 0, \"unsafe\": 1}}");
+    mf_patch_config(dir, patch);
+    cJSON_Delete(patch);
+    assert_int_equal(wd_guard_load_model(dir, &gp, &g), WD_ERR_FORMAT);
+    assert_non_null(strstr(wd_last_error(), "none of the model's labels (safe, unsafe)"));
     free(dir);
 }
 

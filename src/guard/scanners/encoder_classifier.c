@@ -142,7 +142,7 @@ wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_
         for (size_t i = 0; i < nn; i++) names[i] = wd_model_label(m, i);
         fmt = wd_guard_format_detect(NULL, wd_model_config_architecture(wd_model_get_config(m)), names, nn);
     }
-    bool any = false;
+    bool any = false, pg_any = false;
     for (size_t i = 0; i < j->n_labels; i++) {
         const char *name = wd_model_label(m, i);
         bool set = false;
@@ -166,10 +166,23 @@ wd_status wd__encoder_classifier_new(const wd__encoder_classifier_params *p, wd_
         }
         if (!set && name && fmt == WD_GUARD_FORMAT_PROMPT_GUARD) {
             j->map[i] = wd_guard_format_label(fmt, name, i, j->n_labels, p->unsafe);
+            pg_any |= j->map[i] != 0;
             set = true; /* BENIGN / LABEL_0: nothing, on purpose */
         }
         if (!set && name) j->map[i] = label_rule(name, p->unsafe);
         any |= set || j->map[i] != 0;
+    }
+    if (fmt == WD_GUARD_FORMAT_PROMPT_GUARD && !pg_any && !lm) { /* it would never fire */
+        char names[256] = "";
+        for (size_t i = 0; i < j->n_labels && strlen(names) < 200; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     wd_model_label(m, i) ? wd_model_label(m, i) : "?");
+        enc_free(j);
+        return wd__err_set(err, WD_ERR_FORMAT,
+                           "format prompt-guard: none of the model's labels (%s) is Prompt "
+                           "Guard's (BENIGN / INJECTION / JAILBREAK, LABEL_0 / LABEL_1); map them "
+                           "with labels: or use format: seq-classifier",
+                           names);
     }
     if (!any && j->n_labels == 2) j->map[1] = p->unsafe; /* LABEL_0 / LABEL_1 */
     j->m = m;

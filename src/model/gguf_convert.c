@@ -25,7 +25,8 @@
  *     quantized type but Q8_0;
  *   - q4_k_m: attn_v and ffn_down are Q6_K in the layers where
  *     use_more_bits(i, n) = i < n/8 || i >= 7n/8 || (i - n/8) % 3 == 2,
- *     Q4_K elsewhere, like every other matrix;
+ *     Q4_K elsewhere, like every other matrix but phi3's fused attn_qkv
+ *     (Q5_K);
  *   - a row that is not a multiple of the block size falls back as
  *     llama.cpp does: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, and F16
  *     when even 32 does not divide it.
@@ -108,6 +109,8 @@ static wd_ggml_type pick_type(const conv *c, const char *name, int64_t nx) {
         if (sscanf(name, "blk.%lu.", &l) == 1 && (strstr(name, ".attn_v.") || strstr(name, ".ffn_down.")) &&
             use_more_bits((int64_t)l, c->n_layer))
             t = WD_GGML_TYPE_Q6_K;
+        else if (strstr(name, ".attn_qkv.")) /* phi3's fused q, k, v */
+            t = WD_GGML_TYPE_Q5_K;
     }
     size_t blck = wd_ggml_type_block_size(t);
     if (nx % (int64_t)blck) {
@@ -507,7 +510,7 @@ static wd_status from_folder(conv *c, const char *in) {
     if (!rc) rc = SETF("rope.freq_base", cfg->rope_theta);
     if (!rc) rc = SETF("attention.layer_norm_rms_epsilon", cfg->norm_eps);
     if (!rc) rc = SETU("vocab_size", cfg->vocab_size);
-    if (!rc) rc = SETU("rope.dimension_count", cfg->head_dim);
+    if (!rc) rc = SETU("rope.dimension_count", wd__phi3_rope_dim(cfg)); /* head_dim but for phi3 */
     if (!rc && (cfg->head_dim * cfg->n_head != cfg->hidden_size || cfg->gemma ||
                 cfg->type == WD_MODEL_TYPE_QWEN3)) {
         rc = SETU("attention.key_length", cfg->head_dim);
@@ -536,7 +539,7 @@ static wd_status from_folder(conv *c, const char *in) {
     }
     /* every tensor the runtime binds, in its order */
     char hf[256], gg[256];
-    enum { N_LAY = 17 };
+    enum { N_LAY = 19 };
     int64_t total = 3 + N_LAY * cfg->n_layer;
     for (int64_t k = 0; k < total && !rc; k++) {
         if (k == 0) snprintf(hf, sizeof hf, "model.embed_tokens.weight");
@@ -549,7 +552,8 @@ static wd_status from_folder(conv *c, const char *in) {
                 "self_attn.k_proj.bias", "self_attn.v_proj.bias", "self_attn.o_proj.bias",
                 "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
                 "mlp.down_proj.weight", "self_attn.q_norm.weight", "self_attn.k_norm.weight",
-                "pre_feedforward_layernorm.weight", "post_feedforward_layernorm.weight"};
+                "pre_feedforward_layernorm.weight", "post_feedforward_layernorm.weight",
+                "self_attn.qkv_proj.weight", "mlp.gate_up_proj.weight"};
             snprintf(hf, sizeof hf, "model.layers.%lld.%s", (long long)((k - 1) / N_LAY),
                      lay[(k - 1) % N_LAY]);
         }
@@ -585,6 +589,18 @@ static wd_status from_folder(conv *c, const char *in) {
             for (uint64_t i = 0; i < t->n_elem; i++) x[i] = 1.0f + x[i];
         int64_t ne[2] = {t->ndim == 2 ? cols : rows, rows};
         rc = add_f32(c, gg, ne, t->ndim, x);
+    }
+    /* phi3 longrope: the factors as tensors, long then short as llama.cpp's
+     * converter yields them */
+    for (int i = 0; !rc && cfg->longrope.on && i < 2; i++) {
+        int64_t ne[1] = {(int64_t)wd__phi3_rope_dim(cfg) / 2};
+        float *x = malloc((size_t)ne[0] * sizeof *x + 1);
+        if (!x) {
+            rc = wd__fail(WD_ERR_NOMEM, "out of memory");
+            break;
+        }
+        memcpy(x, i ? cfg->longrope.short_factor : cfg->longrope.long_factor, (size_t)ne[0] * sizeof *x);
+        rc = add_f32(c, i ? "rope_factors_short.weight" : "rope_factors_long.weight", ne, 1, x);
     }
     if (!rc && cfg->rope_scaling.type == WD_ROPE_SCALING_LLAMA3) {
         /* llama.cpp divides each frequency by rope_freqs[i] */

@@ -15,6 +15,11 @@
  *                                                        attention.key_length / value_length
  *   gemma3_text       gemma3                as stored    attention.sliding_window,
  *                                                        attention.key_length / value_length
+ *   phi3              phi3                  as stored    attention.sliding_window (0 = none),
+ *                                                        rope.scaling.original_context_length,
+ *                                                        longrope: rope.scaling.attn_factor
+ *                                                        and the tensors rope_factors_long /
+ *                                                        rope_factors_short (gguf_convert.c)
  *
  * Gemma's norms are written as 1 + w and its lm_head is the embedding (see
  * gguf_convert.c). What llama.cpp fixes rather than reads is checked here
@@ -25,9 +30,10 @@
  * layers for Gemma 2, 62 for Gemma 3). A query_pre_attn_scalar that is
  * neither is written as <arch>.attention.scale, which warden reads and
  * llama.cpp ignores (a warning says so). Granite's head_dim must be
- * hidden / heads (llama.cpp's converter drops head_dim).
- *
- * phi3 (fused qkv with rope factor tensors) is not written yet.
+ * hidden / heads (llama.cpp's converter drops head_dim); so must phi3's.
+ * phi3's rope.dimension_count is the rotated dims (partial_rotary_factor),
+ * as later llama.cpp converters write it (the c392e50 snapshot writes
+ * hidden / heads, ignoring the factor).
  */
 #include <math.h>
 #include <stdio.h>
@@ -49,6 +55,7 @@ const char *wd__gguf_arch_of(const wd_model_config *c) {
     case WD_MODEL_TYPE_GRANITE: return "granite";
     case WD_MODEL_TYPE_GEMMA2: return "gemma2";
     case WD_MODEL_TYPE_GEMMA3: return "gemma3";
+    case WD_MODEL_TYPE_PHI3: return "phi3";
     default: return NULL;
     }
 }
@@ -62,14 +69,16 @@ static double gemma_assumed_scalar(const wd_model_config *c) {
 wd_status wd__gguf_check_writable(const wd_model_config *c, const char *path) {
     if (!wd__gguf_arch_of(c))
         return wd__fail(WD_ERR_UNSUPPORTED,
-                        "%s: model_type '%s': only the decoders llama, mistral, qwen2, qwen3, "
-                        "granite, gemma2 and gemma3_text can be written as GGUF",
+                        "%s: model_type '%s': only decoders (llama, mistral, qwen2, qwen3, "
+                        "phi3, granite, gemma2, gemma3_text) can be written as GGUF",
                         path, c->model_type);
-    if (c->type == WD_MODEL_TYPE_GRANITE && c->head_dim * c->n_head != c->hidden_size)
+    if ((c->type == WD_MODEL_TYPE_GRANITE || c->type == WD_MODEL_TYPE_PHI3) &&
+        c->head_dim * c->n_head != c->hidden_size)
         return wd__fail(WD_ERR_UNSUPPORTED,
-                        "%s: field 'head_dim': granite's GGUF form has no head_dim (%lld), only "
+                        "%s: field 'head_dim': %s's GGUF form has no head_dim (%lld), only "
                         "hidden_size / num_attention_heads (%lld)",
-                        path, (long long)c->head_dim, (long long)(c->hidden_size / c->n_head));
+                        path, c->model_type, (long long)c->head_dim,
+                        (long long)(c->hidden_size / c->n_head));
     if (!c->gemma) return WD_OK;
     bool g3 = c->type == WD_MODEL_TYPE_GEMMA3;
     if (c->sliding_window <= 0)
@@ -114,6 +123,11 @@ wd_status wd__gguf_write_arch_keys(wd_gguf_writer *w, const wd_model_config *c, 
         if (!rc) rc = SETF("attention.scale", c->attention_multiplier);
         if (!rc) rc = SETF("residual_scale", c->residual_multiplier);
         if (!rc) rc = SETF("logit_scale", c->logits_scaling);
+    } else if (c->type == WD_MODEL_TYPE_PHI3) {
+        rc = SETU("attention.sliding_window", c->sliding_window);
+        if (!rc && c->longrope.original_max_position_embeddings > 0)
+            rc = SETU("rope.scaling.original_context_length", c->longrope.original_max_position_embeddings);
+        if (!rc && c->longrope.on) rc = SETF("rope.scaling.attn_factor", c->longrope.attention_factor);
     } else if (c->gemma) {
         if (c->type == WD_MODEL_TYPE_GEMMA2) {
             rc = SETF("attn_logit_softcapping", c->attn_logit_softcapping);

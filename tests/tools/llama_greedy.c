@@ -33,6 +33,8 @@ int main(int argc, char **argv) {
     cp.n_ctx = 256;
     cp.n_batch = 256;
     cp.n_threads = 1;
+    cp.type_k = GGML_TYPE_F32; /* not F16: the comparison is of the weights' arithmetic */
+    cp.type_v = GGML_TYPE_F32;
     struct llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx) return 3;
     const struct llama_vocab *vocab = llama_model_get_vocab(model);

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_gguf_zoo.c - `warden quantize` (wd_gguf_convert) for the
- * guard zoo's decoders -- qwen3, granite, gemma2, gemma3_text -- and warden
+ * guard zoo's decoders -- qwen3, granite, phi3, gemma2, gemma3_text -- and warden
  * reading those files back: a generated folder, written as F32, F16 and
  * Q8_0 GGUF, gives the folder's logits (F32: within 1e-5; F16 / Q8_0:
  * close, greedy tokens reported and, for F16, equal). Also the names and
@@ -52,7 +52,14 @@ static const char *ZOO[][2] = {
     {"granite", "--family granite --seed 4"},
     {"gemma2", "--family gemma2 --seed 5"},
     {"gemma3", "--family gemma3 --seed 6 --layers 7"},
+    {"phi3", "--family phi3 --seed 5"},
 };
+
+/* phi3 with partial rotary, a window and longrope (Phi-4-mini, Phi-3-128k) */
+static const char *PHI3_PATCH =
+    "{\"max_position_embeddings\":256,\"original_max_position_embeddings\":64,"
+    "\"partial_rotary_factor\":0.75,\"sliding_window\":3,\"rope_scaling\":"
+    "{\"type\":\"longrope\",\"short_factor\":[1.0,1.5,3.25],\"long_factor\":[2.0,4.0,8.0]}}";
 
 /* folder -> f32 / f16 / q8_0 .gguf -> the same logits and greedy tokens. */
 static void test_roundtrip(void **s) {
@@ -63,6 +70,11 @@ static void test_roundtrip(void **s) {
         char name[64], path[1200];
         snprintf(name, sizeof name, "gguf_zoo_%s", ZOO[f][0]);
         char *dir = mf_make(name, ZOO[f][1]);
+        if (!strcmp(ZOO[f][0], "phi3")) {
+            cJSON *patch = cJSON_Parse(PHI3_PATCH);
+            mf_patch_config(dir, patch);
+            cJSON_Delete(patch);
+        }
         wd_model *a = mf_load(dir, 1, -1);
         int32_t ids[] = {1, 17, 5, 99, 42, 7, 3, 64};
         size_t T = 8, V = wd_model_n_vocab(a);
@@ -156,7 +168,8 @@ static void test_refusals(void **s) {
         {"--family gemma2 --seed 9", "{\"final_logit_softcapping\":null}", "soft"},
         {"--family gemma3 --seed 9", "{\"rope_local_base_freq\":5000}", "rope_local_base_freq"},
         {"--family gemma2 --seed 9", "{\"sliding_window\":null}", "sliding_window"},
-        {"--family phi3 --seed 9", "{}", "phi3"},
+        {"--family phi3 --seed 9 --hidden 64 --heads 4", "{\"head_dim\":8}", "head_dim"},
+        {"--family bert --seed 9", "{}", "bert"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char name[64], path[1200];

@@ -162,6 +162,53 @@ static void test_gemma_layout(void **s) {
     free(dir);
 }
 
+/* Gemma configurations beyond the generator's defaults: a
+ * query_pre_attn_scalar llama.cpp would not assume (written as
+ * <arch>.attention.scale), Gemma 3's linear scaling of its global layers,
+ * and gemma3 with final soft-capping. */
+static void test_gemma_keys(void **s) {
+    WDT_SKIP_WITHOUT_GEN();
+    static const char *cases[][3] = {
+        {"--family gemma2 --seed 21", "{\"query_pre_attn_scalar\":20}", "gemma2.attention.scale"},
+        {"--family gemma3 --seed 22 --layers 7",
+         "{\"rope_scaling\":{\"rope_type\":\"linear\",\"factor\":8.0},\"final_logit_softcapping\":5.0}",
+         "gemma3.rope.scaling.factor"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char name[64], path[1200];
+        snprintf(name, sizeof name, "gguf_zoo_gemma_keys_%zu", i);
+        char *dir = mf_make(name, cases[i][0]);
+        cJSON *patch = cJSON_Parse(cases[i][1]);
+        mf_patch_config(dir, patch);
+        cJSON_Delete(patch);
+        snprintf(path, sizeof path, "%s.gguf", dir);
+        wd_gguf_convert_params p = wd_gguf_convert_params_default();
+        p.type = WD_GGML_TYPE_F32;
+        if (wd_gguf_convert(dir, path, &p)) fail_msg("%s: %s", path, wd_last_error());
+        wd_gguf *g = NULL;
+        assert_int_equal(wd_gguf_open(path, &g), WD_OK);
+        if (!wd_gguf_find_kv(g, cases[i][2])) fail_msg("%s: no key %s", path, cases[i][2]);
+        wd_gguf_free(g);
+        wd_model *a = mf_load(dir, 1, -1), *b = mf_load(path, 1, -1);
+        const wd_model_config *ca = wd_model_get_config(a), *cb = wd_model_get_config(b);
+        assert_true(fabs(ca->query_pre_attn_scalar - cb->query_pre_attn_scalar) < 1e-4);
+        assert_int_equal(ca->rope_scaling.type, cb->rope_scaling.type);
+        assert_true(ca->final_logit_softcapping == cb->final_logit_softcapping);
+        int32_t ids[] = {1, 17, 5, 99, 42, 7, 3, 64};
+        size_t T = 8, V = wd_model_n_vocab(a);
+        float *la = logits(a, ids, T), *lb = logits(b, ids, T);
+        double md = 0;
+        for (size_t j = 0; j < T * V; j++) md = fmax(md, fabs((double)la[j] - lb[j]));
+        print_message("%s %s: max |logit diff| %.3g\n", cases[i][0], cases[i][1], md);
+        assert_true(md <= 1e-5);
+        free(la);
+        free(lb);
+        wd_model_free(a);
+        wd_model_free(b);
+        free(dir);
+    }
+}
+
 /* What llama.cpp fixes instead of reading is refused, not written wrong. */
 static void test_refusals(void **s) {
     WDT_SKIP_WITHOUT_GEN();
@@ -195,6 +242,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_gemma_layout),
+        cmocka_unit_test(test_gemma_keys),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

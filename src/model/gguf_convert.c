@@ -558,7 +558,8 @@ static wd_status from_folder(conv *c, const char *in) {
                      lay[(k - 1) % N_LAY]);
         }
         const wd_tensor_info *t = wd_checkpoint_find(ck, hf);
-        if (!t || (cfg->gemma && k == total - 1)) continue; /* optional ones; the runtime reports missing required ones */
+        /* absent: optional (the runtime reports missing required ones); Gemma's lm_head: not written */
+        if (!t || (cfg->gemma && k == total - 1)) continue;
         if (!wd__gguf_tensor_name_for(cfg, hf, gg, sizeof gg)) continue;
         if (t->ndim < 1 || t->ndim > 2) {
             rc = wd__fail(WD_ERR_FORMAT, "%s: tensor '%s' has %d dimensions", in, hf, t->ndim);

@@ -131,6 +131,8 @@ static wd_status phi3_keys(const wd_gguf *g, const char *arch, cJSON *c) {
     double v;
     if (get_num(g, arch, "attention.sliding_window", &v) && v > 0)
         cJSON_AddNumberToObject(c, "sliding_window", v);
+    if (g3 && get_num(g, arch, "rope.freq_base_swa", &v) && v > 0) /* later llama.cpp files */
+        cJSON_AddNumberToObject(c, "rope_local_base_freq", v);
     int64_t H = (int64_t)cJSON_GetObjectItem(c, "num_attention_heads")->valuedouble;
     const cJSON *hd = cJSON_GetObjectItem(c, "head_dim");
     int64_t D = hd ? (int64_t)hd->valuedouble
@@ -172,8 +174,9 @@ static wd_status phi3_keys(const wd_gguf *g, const char *arch, cJSON *c) {
  * attention scale, which llama.cpp takes from the model size: 1/sqrt(C/H)
  * for the 27B models (46 / 62 layers), 1/sqrt(key_length) otherwise --
  * unless <arch>.attention.scale says (warden writes it when
- * query_pre_attn_scalar is neither). Which layers slide and the local rope
- * base (10000) are fixed there, as config.c's defaults have them. */
+ * query_pre_attn_scalar is neither). Which layers slide and gemma3's local
+ * rope base (10000, unless rope.freq_base_swa) are fixed there, as
+ * config.c's defaults have them. */
 static void gemma_keys(const wd_gguf *g, const char *arch, cJSON *c) {
     bool g3 = !strcmp(arch, "gemma3");
     double v;

@@ -131,8 +131,6 @@ static wd_status phi3_keys(const wd_gguf *g, const char *arch, cJSON *c) {
     double v;
     if (get_num(g, arch, "attention.sliding_window", &v) && v > 0)
         cJSON_AddNumberToObject(c, "sliding_window", v);
-    if (g3 && get_num(g, arch, "rope.freq_base_swa", &v) && v > 0) /* later llama.cpp files */
-        cJSON_AddNumberToObject(c, "rope_local_base_freq", v);
     int64_t H = (int64_t)cJSON_GetObjectItem(c, "num_attention_heads")->valuedouble;
     const cJSON *hd = cJSON_GetObjectItem(c, "head_dim");
     int64_t D = hd ? (int64_t)hd->valuedouble
@@ -187,6 +185,8 @@ static void gemma_keys(const wd_gguf *g, const char *arch, cJSON *c) {
     }
     if (get_num(g, arch, "attention.sliding_window", &v) && v > 0)
         cJSON_AddNumberToObject(c, "sliding_window", v);
+    if (g3 && get_num(g, arch, "rope.freq_base_swa", &v) && v > 0) /* later llama.cpp files */
+        cJSON_AddNumberToObject(c, "rope_local_base_freq", v);
     int64_t C = (int64_t)cJSON_GetObjectItem(c, "hidden_size")->valuedouble,
             H = (int64_t)cJSON_GetObjectItem(c, "num_attention_heads")->valuedouble,
             L = (int64_t)cJSON_GetObjectItem(c, "num_hidden_layers")->valuedouble;

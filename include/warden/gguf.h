@@ -212,8 +212,11 @@ wd_gguf_convert_params wd_gguf_convert_params_default(void);
  * llama.cpp loads: llama.cpp's names, metadata and q/k layout, the
  * tokenizer as tokenizer.ggml.*, 2-D tensors in the requested type (with
  * llama.cpp's exceptions: see model/gguf_convert.c), 1-D ones in F32.
- * Atomic: out is untouched on failure. Returns WD_ERR_UNSUPPORTED for an
- * encoder or a tokenizer that is not BPE, or any error of reading in. */
+ * Decoders written: llama, mistral, qwen2, qwen3, granite, gemma2,
+ * gemma3_text (not phi3). Atomic: out is untouched on failure. Returns
+ * WD_ERR_UNSUPPORTED for an encoder, another decoder, a configuration
+ * llama.cpp cannot express (see model/gguf_convert_arch.c) or a tokenizer
+ * that is not BPE, or any error of reading in. */
 wd_status wd_gguf_convert(const char *in, const char *out, const wd_gguf_convert_params *params);
 
 #ifdef __cplusplus

@@ -192,9 +192,10 @@ wd_status wd__gemma_parse_config(wd_model_config *c, const cJSON *root, const ch
 
 /* ==== weights ============================================================= */
 
-/* *w (n) <- a copy holding 1 + w, owned by m; NULL stays NULL. */
+/* *w (n) <- a copy holding 1 + w, owned by m; NULL stays NULL. A .gguf
+ * holds 1 + w already (llama.cpp's converter adds it; so does warden's). */
 static wd_status fold(wd_model *m, const float **w, size_t n) {
-    if (!*w) return WD_OK;
+    if (!*w || m->gg) return WD_OK;
     float *p = malloc(n * sizeof *p);
     if (!p || wd__model_own(m, p)) {
         free(p);
@@ -207,10 +208,12 @@ static wd_status fold(wd_model *m, const float **w, size_t n) {
 }
 
 /* sqrt(C) as the embedding's type holds it: transformers multiplies by a
- * tensor of that dtype (55.4256 becomes 55.5 in bfloat16 for C = 3072). */
+ * tensor of that dtype (55.4256 becomes 55.5 in bfloat16 for C = 3072);
+ * from a .gguf, in f32 as llama.cpp does. */
 static float embed_scale(const wd_model *m) {
     float s = (float)sqrt((double)m->C);
     uint16_t h;
+    if (m->gg) return s;
     if (m->tok_embd.type == WD_GGML_TYPE_BF16) {
         wd_f32_to_bf16(&h, &s, 1);
         wd_bf16_to_f32(&s, &h, 1);

@@ -3,7 +3,8 @@
  * .gguf) written as a GGUF file that llama.cpp loads (wd_gguf_convert).
  *
  * What is written, following llama.cpp's convert_hf_to_gguf.py:
- *   general.architecture "llama" (llama, mistral) or "qwen2"; general.name,
+ *   general.architecture "llama" (llama, mistral), "qwen2", "qwen3",
+ *   "granite", "gemma2" or "gemma3" (gemma3_text); general.name,
  *   general.file_type (llama_ftype), general.quantization_version 2;
  *   <arch>.context_length, embedding_length, block_count, feed_forward_length,
  *   attention.head_count(_kv), attention.key_length / value_length,
@@ -11,7 +12,8 @@
  *   vocab_size, rope.scaling.{type,factor} for linear scaling; llama3
  *   scaling as the rope_freqs.weight tensor of per-frequency divisors;
  *   tokenizer.ggml.* from tokenizer.json / tokenizer_config.json (below)
- *   and tokenizer.chat_template.
+ *   and tokenizer.chat_template; per architecture (qwen3, granite, gemma2,
+ *   gemma3) the names and keys of gguf_convert_arch.c.
  * Tensors get GGUF names (token_embd, blk.N.attn_q, ..., output); a llama's
  * q/k rows are permuted per head from the Hugging Face rotate-half layout
  * into the interleaved one llama.cpp's rope expects (unless the checkpoint
@@ -23,7 +25,8 @@
  *     quantized type but Q8_0;
  *   - q4_k_m: attn_v and ffn_down are Q6_K in the layers where
  *     use_more_bits(i, n) = i < n/8 || i >= 7n/8 || (i - n/8) % 3 == 2,
- *     Q4_K elsewhere, like every other matrix;
+ *     Q4_K elsewhere, like every other matrix but phi3's fused attn_qkv
+ *     (Q5_K);
  *   - a row that is not a multiple of the block size falls back as
  *     llama.cpp does: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, and F16
  *     when even 32 does not divide it.
@@ -106,6 +109,8 @@ static wd_ggml_type pick_type(const conv *c, const char *name, int64_t nx) {
         if (sscanf(name, "blk.%lu.", &l) == 1 && (strstr(name, ".attn_v.") || strstr(name, ".ffn_down.")) &&
             use_more_bits((int64_t)l, c->n_layer))
             t = WD_GGML_TYPE_Q6_K;
+        else if (strstr(name, ".attn_qkv.")) /* phi3's fused q, k, v */
+            t = WD_GGML_TYPE_Q5_K;
     }
     size_t blck = wd_ggml_type_block_size(t);
     if (nx % (int64_t)blck) {
@@ -197,6 +202,24 @@ static const char *find_split_regex(const cJSON *pt) {
         if (r) return r;
     }
     return NULL;
+}
+
+/* Whether a SentencePiece tokenizer.json prepends U+2581 to the text (a
+ * Prepend normalizer, or a Metaspace pre-tokenizer that prepends). Gemma's
+ * does not: llama.cpp then needs tokenizer.ggml.add_space_prefix false. */
+static bool prepends_space(const cJSON *tj) {
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(tj, "normalizer");
+    const cJSON *list = cJSON_IsObject(n) ? cJSON_GetObjectItemCaseSensitive(n, "normalizers") : NULL;
+    for (const cJSON *e = cJSON_IsArray(list) ? list->child : n; e; e = list ? e->next : NULL) {
+        const cJSON *ty = cJSON_GetObjectItemCaseSensitive(e, "type");
+        if (cJSON_IsString(ty) && !strcmp(ty->valuestring, "Prepend")) return true;
+    }
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(tj, "pre_tokenizer");
+    const cJSON *ty = cJSON_IsObject(pt) ? cJSON_GetObjectItemCaseSensitive(pt, "type") : NULL;
+    const cJSON *ps = cJSON_IsObject(pt) ? cJSON_GetObjectItemCaseSensitive(pt, "prepend_scheme") : NULL;
+    const cJSON *as = cJSON_IsObject(pt) ? cJSON_GetObjectItemCaseSensitive(pt, "add_prefix_space") : NULL;
+    return cJSON_IsString(ty) && !strcmp(ty->valuestring, "Metaspace") &&
+           (cJSON_IsString(ps) ? strcmp(ps->valuestring, "never") != 0 : !cJSON_IsFalse(as));
 }
 
 static wd_status write_tokenizer(conv *c, const char *dir, const wd_model_config *cfg) {
@@ -344,6 +367,8 @@ static wd_status write_tokenizer(conv *c, const char *dir, const wd_model_config
     }
     wd_gguf_writer *w = c->w;
     rc = wd_gguf_writer_set_str(w, "tokenizer.ggml.model", spm ? "llama" : "gpt2");
+    if (!rc && spm && !prepends_space(tj))
+        rc = wd_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", false);
     if (!spm) {
         const char *re = find_split_regex(cJSON_GetObjectItemCaseSensitive(tj, "pre_tokenizer"));
         const char *pre = "gpt-2";
@@ -431,20 +456,16 @@ static uint32_t file_type(wd_ggml_type t, bool q4_k_m) {
     }
 }
 
+/* Gemma (gemma2, gemma3): post_attention_layernorm, pre_ and
+ * post_feedforward_layernorm get their own names, every norm is written as
+ * 1 + w (llama.cpp multiplies by the stored weight), and lm_head is not
+ * written (llama.cpp's gemma uses token_embd). */
 static wd_status from_folder(conv *c, const char *in) {
     wd_model_config *cfg = NULL;
     wd_checkpoint *ck = NULL;
     wd_status rc = wd_model_config_load(in, &cfg);
     if (rc) return rc;
-    if (cfg->family != WD_MODEL_FAMILY_DECODER) {
-        rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: model_type '%s': only decoders (llama, mistral, "
-                      "qwen2) can be written as GGUF", in, cfg->model_type);
-        goto out;
-    }
-    if ((rc = wd__require_llama_layout(NULL, cfg, "writing GGUF"))) {
-        wd__err_prefix(rc, "%s", in);
-        goto out;
-    }
+    if ((rc = wd__gguf_check_writable(cfg, in))) goto out;
     if (strstr(cfg->architecture, "ForSequenceClassification")) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: %s (a reward model / sequence classifier) has no "
                       "GGUF form: only causal LMs are written", in, cfg->architecture);
@@ -454,8 +475,12 @@ static wd_status from_folder(conv *c, const char *in) {
         rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: MLP / output-projection biases are not written", in);
         goto out;
     }
-    if (cfg->type == WD_MODEL_TYPE_LLAMA && cfg->attention_bias) {
-        rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: llama attention biases are not written", in);
+    /* llama.cpp's converter permutes llama's and granite's q/k rows */
+    bool permute = (cfg->type == WD_MODEL_TYPE_LLAMA || cfg->type == WD_MODEL_TYPE_MISTRAL ||
+                    cfg->type == WD_MODEL_TYPE_GRANITE) && !cfg->rope_interleaved;
+    if ((cfg->type == WD_MODEL_TYPE_LLAMA || cfg->type == WD_MODEL_TYPE_GRANITE) && cfg->attention_bias) {
+        rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: %s attention biases are not written", in,
+                      cfg->model_type);
         goto out;
     }
     if (cfg->rope_scaling.type == WD_ROPE_SCALING_DYNAMIC) {
@@ -463,7 +488,7 @@ static wd_status from_folder(conv *c, const char *in) {
         goto out;
     }
     if ((rc = wd_checkpoint_open(in, &ck))) goto out;
-    const char *arch = cfg->type == WD_MODEL_TYPE_QWEN2 ? "qwen2" : "llama";
+    const char *arch = wd__gguf_arch_of(cfg);
     wd_gguf_writer *w = c->w;
     char key[128];
     const char *base = strrchr(in, '/');
@@ -485,8 +510,9 @@ static wd_status from_folder(conv *c, const char *in) {
     if (!rc) rc = SETF("rope.freq_base", cfg->rope_theta);
     if (!rc) rc = SETF("attention.layer_norm_rms_epsilon", cfg->norm_eps);
     if (!rc) rc = SETU("vocab_size", cfg->vocab_size);
-    if (!rc) rc = SETU("rope.dimension_count", cfg->head_dim);
-    if (!rc && cfg->head_dim * cfg->n_head != cfg->hidden_size) {
+    if (!rc) rc = SETU("rope.dimension_count", wd__phi3_rope_dim(cfg)); /* head_dim but for phi3 */
+    if (!rc && (cfg->head_dim * cfg->n_head != cfg->hidden_size || cfg->gemma ||
+                cfg->type == WD_MODEL_TYPE_QWEN3)) {
         rc = SETU("attention.key_length", cfg->head_dim);
         if (!rc) rc = SETU("attention.value_length", cfg->head_dim);
     }
@@ -501,14 +527,20 @@ static wd_status from_folder(conv *c, const char *in) {
         rc = wd__fail(rc, "%s", wd_gguf_writer_last_error(w));
         goto out;
     }
-    if ((rc = write_tokenizer(c, in, cfg))) goto out;
+    if ((rc = wd__gguf_write_arch_keys(w, cfg, arch)) || (rc = write_tokenizer(c, in, cfg))) goto out;
 
     c->n_layer = cfg->n_layer;
-    c->tied = !wd_checkpoint_find(ck, "lm_head.weight");
-    bool permute = cfg->type != WD_MODEL_TYPE_QWEN2 && !cfg->rope_interleaved;
+    /* Gemma: llama.cpp takes the output matrix from the embedding */
+    c->tied = !wd_checkpoint_find(ck, "lm_head.weight") || cfg->gemma;
+    if (cfg->gemma && !cfg->tie_word_embeddings && wd_checkpoint_find(ck, "lm_head.weight")) {
+        rc = wd__fail(WD_ERR_UNSUPPORTED, "%s: tensor 'lm_head.weight': llama.cpp's %s ties the "
+                      "output to the embedding (tie_word_embeddings is false)", in, arch);
+        goto out;
+    }
     /* every tensor the runtime binds, in its order */
     char hf[256], gg[256];
-    int64_t total = 3 + 13 * cfg->n_layer;
+    enum { N_LAY = 19 };
+    int64_t total = 3 + N_LAY * cfg->n_layer;
     for (int64_t k = 0; k < total && !rc; k++) {
         if (k == 0) snprintf(hf, sizeof hf, "model.embed_tokens.weight");
         else if (k == total - 2) snprintf(hf, sizeof hf, "model.norm.weight");
@@ -519,13 +551,16 @@ static wd_status from_folder(conv *c, const char *in) {
                 "self_attn.v_proj.weight", "self_attn.o_proj.weight", "self_attn.q_proj.bias",
                 "self_attn.k_proj.bias", "self_attn.v_proj.bias", "self_attn.o_proj.bias",
                 "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
-                "mlp.down_proj.weight"};
-            snprintf(hf, sizeof hf, "model.layers.%lld.%s", (long long)((k - 1) / 13),
-                     lay[(k - 1) % 13]);
+                "mlp.down_proj.weight", "self_attn.q_norm.weight", "self_attn.k_norm.weight",
+                "pre_feedforward_layernorm.weight", "post_feedforward_layernorm.weight",
+                "self_attn.qkv_proj.weight", "mlp.gate_up_proj.weight"};
+            snprintf(hf, sizeof hf, "model.layers.%lld.%s", (long long)((k - 1) / N_LAY),
+                     lay[(k - 1) % N_LAY]);
         }
         const wd_tensor_info *t = wd_checkpoint_find(ck, hf);
-        if (!t) continue; /* optional ones; the runtime reports missing required ones */
-        if (!wd__gguf_tensor_name(hf, gg, sizeof gg)) continue;
+        /* absent: optional (the runtime reports missing required ones); Gemma's lm_head: not written */
+        if (!t || (cfg->gemma && k == total - 1)) continue;
+        if (!wd__gguf_tensor_name_for(cfg, hf, gg, sizeof gg)) continue;
         if (t->ndim < 1 || t->ndim > 2) {
             rc = wd__fail(WD_ERR_FORMAT, "%s: tensor '%s' has %d dimensions", in, hf, t->ndim);
             break;
@@ -550,8 +585,23 @@ static wd_status from_folder(conv *c, const char *in) {
                 break;
             }
         }
+        size_t hl = strlen(hf);
+        if (cfg->gemma && hl > 11 && !strcmp(hf + hl - 11, "norm.weight")) /* (1 + w) */
+            for (uint64_t i = 0; i < t->n_elem; i++) x[i] = 1.0f + x[i];
         int64_t ne[2] = {t->ndim == 2 ? cols : rows, rows};
         rc = add_f32(c, gg, ne, t->ndim, x);
+    }
+    /* phi3 longrope: the factors as tensors, long then short as llama.cpp's
+     * converter yields them */
+    for (int i = 0; !rc && cfg->longrope.on && i < 2; i++) {
+        int64_t ne[1] = {(int64_t)wd__phi3_rope_dim(cfg) / 2};
+        float *x = malloc((size_t)ne[0] * sizeof *x + 1);
+        if (!x) {
+            rc = wd__fail(WD_ERR_NOMEM, "out of memory");
+            break;
+        }
+        memcpy(x, i ? cfg->longrope.short_factor : cfg->longrope.long_factor, (size_t)ne[0] * sizeof *x);
+        rc = add_f32(c, i ? "rope_factors_short.weight" : "rope_factors_long.weight", ne, 1, x);
     }
     if (!rc && cfg->rope_scaling.type == WD_ROPE_SCALING_LLAMA3) {
         /* llama.cpp divides each frequency by rope_freqs[i] */

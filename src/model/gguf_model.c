@@ -10,8 +10,10 @@
  *     .residual_scale, .logit_scale            -> a config.json, parsed by
  *                                                 wd_model_config_parse
  * (architectures llama, qwen2, qwen3 -- q/k norms as blk.N.attn_q_norm /
- * attn_k_norm --, granite, and phi3 -- attn_qkv and ffn_up fused, see
- * phi3_keys)
+ * attn_k_norm --, granite, phi3 -- attn_qkv and ffn_up fused, see
+ * phi3_keys --, and gemma2 / gemma3 (model_type gemma3_text) -- norms
+ * stored as 1 + w, post_attention_norm / ffn_norm / post_ffw_norm, see
+ * gemma_keys)
  *   tokenizer.ggml.{model,pre,tokens,scores,token_type,merges,
  *   bos/eos/unknown/padding_token_id,add_bos_token}, tokenizer.chat_template
  *                                               -> a tokenizer.json (+ a
@@ -78,6 +80,24 @@ bool wd__gguf_tensor_name(const char *hf, char *out, size_t cap) {
         if (!strcmp(hf + used, layer[i][0]))
             return (size_t)snprintf(out, cap, "blk.%lu.%s", l, layer[i][1]) < cap;
     return false;
+}
+
+/* Gemma 2 / 3 name three of their four per-layer norms differently from
+ * the llama layout (post_attention_layernorm normalizes the attention's
+ * output there, not the MLP's input); the rest maps as above. */
+bool wd__gguf_tensor_name_for(const wd_model_config *c, const char *hf, char *out, size_t cap) {
+    static const char *gemma[][2] = {
+        {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+        {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+        {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
+    };
+    unsigned long l;
+    int used = 0;
+    if (c && c->gemma && sscanf(hf, "model.layers.%lu.%n", &l, &used) == 1 && used > 0)
+        for (size_t i = 0; i < sizeof gemma / sizeof gemma[0]; i++)
+            if (!strcmp(hf + used, gemma[i][0]))
+                return (size_t)snprintf(out, cap, "blk.%lu.%s", l, gemma[i][1]) < cap;
+    return wd__gguf_tensor_name(hf, out, cap);
 }
 
 /* ==== config ============================================================ */
@@ -147,6 +167,36 @@ static wd_status phi3_keys(const wd_gguf *g, const char *arch, cJSON *c) {
     return WD_OK;
 }
 
+/* gemma2 / gemma3, as llama.cpp reads them: the soft caps (gemma2: 50 and
+ * 30 when absent; gemma3: none), attention.sliding_window, and the
+ * attention scale, which llama.cpp takes from the model size: 1/sqrt(C/H)
+ * for the 27B models (46 / 62 layers), 1/sqrt(key_length) otherwise --
+ * unless <arch>.attention.scale says (warden writes it when
+ * query_pre_attn_scalar is neither). Which layers slide and gemma3's local
+ * rope base (10000, unless rope.freq_base_swa) are fixed there, as
+ * config.c's defaults have them. */
+static void gemma_keys(const wd_gguf *g, const char *arch, cJSON *c) {
+    bool g3 = !strcmp(arch, "gemma3");
+    double v;
+    static const char *caps[] = {"attn_logit_softcapping", "final_logit_softcapping"};
+    for (int i = 0; i < 2; i++) {
+        if (get_num(g, arch, caps[i], &v) && v > 0) cJSON_AddNumberToObject(c, caps[i], v);
+        else if (g3) cJSON_AddNullToObject(c, caps[i]);
+    }
+    if (get_num(g, arch, "attention.sliding_window", &v) && v > 0)
+        cJSON_AddNumberToObject(c, "sliding_window", v);
+    if (g3 && get_num(g, arch, "rope.freq_base_swa", &v) && v > 0) /* later llama.cpp files */
+        cJSON_AddNumberToObject(c, "rope_local_base_freq", v);
+    int64_t C = (int64_t)cJSON_GetObjectItem(c, "hidden_size")->valuedouble,
+            H = (int64_t)cJSON_GetObjectItem(c, "num_attention_heads")->valuedouble,
+            L = (int64_t)cJSON_GetObjectItem(c, "num_hidden_layers")->valuedouble;
+    const cJSON *hd = cJSON_GetObjectItem(c, "head_dim");
+    double q = hd ? hd->valuedouble : (double)(H > 0 ? C / H : 0);
+    if (L == (g3 ? 62 : 46) && H > 0) q = (double)(C / H);
+    if (get_num(g, arch, "attention.scale", &v) && v > 0) q = 1.0 / (v * v);
+    if (q > 0) cJSON_AddNumberToObject(c, "query_pre_attn_scalar", q);
+}
+
 wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out) {
     *out = NULL;
     const char *path = wd_gguf_path(g), *arch;
@@ -157,10 +207,12 @@ wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out) {
     else if (!strcmp(arch, "qwen3")) model_type = "qwen3";
     else if (!strcmp(arch, "granite")) model_type = "granite";
     else if (!strcmp(arch, "phi3")) model_type = "phi3";
+    else if (!strcmp(arch, "gemma2")) model_type = "gemma2";
+    else if (!strcmp(arch, "gemma3")) model_type = "gemma3_text";
     else
         return wd__fail(WD_ERR_UNSUPPORTED,
                         "%s: key 'general.architecture': '%.40s' is not supported (llama, qwen2, "
-                        "qwen3, granite, phi3)",
+                        "qwen3, granite, phi3, gemma2, gemma3)",
                         path, arch);
     cJSON *c = cJSON_CreateObject();
     if (!c) return wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -210,6 +262,7 @@ wd_status wd__gguf_load_config(const wd_gguf *g, wd_model_config **out) {
         if (get_num(g, arch, gk[i][0], &v)) cJSON_AddNumberToObject(c, gk[i][1], v);
     }
     if (!strcmp(model_type, "phi3") && (rc = phi3_keys(g, arch, c))) goto out;
+    if (!strncmp(model_type, "gemma", 5)) gemma_keys(g, arch, c);
     /* the vocabulary: the token list, else <arch>.vocab_size, else the embedding */
     const wd_gguf_kv *toks = wd_gguf_find_kv(g, "tokenizer.ggml.tokens");
     const wd_gguf_tensor *emb = wd_gguf_find_tensor(g, "token_embd.weight");

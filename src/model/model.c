@@ -87,7 +87,7 @@ static wd_status bind_gguf(wd_model *m, const char *hf_name, int64_t d0, int64_t
                            bool required, const float **out) {
     char name[256];
     const char *file = wd_gguf_path(m->gg);
-    if (!wd__gguf_tensor_name(hf_name, name, sizeof name))
+    if (!wd__gguf_tensor_name_for(m->cfg, hf_name, name, sizeof name))
         return wd__err_set(&m->err, WD_ERR_UNSUPPORTED, "%s: no GGUF name for tensor '%s'", file,
                            hf_name);
     const wd_gguf_tensor *t = wd_gguf_find_tensor(m->gg, name);
@@ -185,7 +185,7 @@ static wd_status bind_weight(wd_model *m, const char *name, int64_t d0, int64_t 
     if (m->gg) {
         char gname[256];
         const wd_gguf_tensor *t =
-            wd__gguf_tensor_name(name, gname, sizeof gname) ? wd_gguf_find_tensor(m->gg, gname) : NULL;
+            wd__gguf_tensor_name_for(m->cfg, name, gname, sizeof gname) ? wd_gguf_find_tensor(m->gg, gname) : NULL;
         if (t && t->type != WD_GGML_TYPE_F32 && wd__qmatmul_supported(t->type) && t->ndim == 2 &&
             t->ne[0] == d1 && t->ne[1] == d0 && (uint64_t)d1 % wd_ggml_type_block_size(t->type) == 0 &&
             ((uintptr_t)t->data % 2) == 0)

@@ -256,6 +256,16 @@ wd_status wd__gguf_load_tokenizer(const wd_gguf *g, wd_tokenizer **out);
 /* The GGUF name of a Hugging Face decoder tensor name ("model.layers.3.
  * self_attn.q_proj.weight" -> "blk.3.attn_q.weight"); false when unknown. */
 bool wd__gguf_tensor_name(const char *hf, char *out, size_t cap);
+/* The same for the architecture of c: Gemma's post-attention, pre- and
+ * post-feed-forward norms get llama.cpp's gemma2 / gemma3 names. */
+bool wd__gguf_tensor_name_for(const wd_model_config *c, const char *hf, char *out, size_t cap);
+/* gguf_convert_arch.c: the general.architecture llama.cpp names c's
+ * decoder with when warden writes it (NULL: not written), and the
+ * <arch>.* keys beyond the common ones, after checking llama.cpp can run
+ * c as configured (a clear error naming path otherwise). */
+const char *wd__gguf_arch_of(const wd_model_config *c);
+wd_status wd__gguf_check_writable(const wd_model_config *c, const char *path);
+wd_status wd__gguf_write_arch_keys(wd_gguf_writer *w, const wd_model_config *c, const char *arch);
 /* The regex of a tokenizer.ggml.pre name: NULL for GPT-2's, "" if unknown. */
 const char *wd__gguf_pre_regex(const char *pre);
 

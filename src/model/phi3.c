@@ -149,8 +149,8 @@ wd_status wd__phi3_bind_layer(wd_model *m, size_t l, wd__dec_layer *y) {
     y->wv = (wd__weight){base + (size_t)(HD + KD) * rs, w.type};
     snprintf(n, sizeof n, "model.layers.%zu.mlp.gate_up_proj.weight", l);
     if ((rc = wd__model_bind_weight(m, n, 2 * F, C, true, &w))) return rc;
-    y->w_gate = w;
-    y->w_up = (wd__weight){(const char *)w.data + (size_t)F * rs, w.type};
+    y->w_gate = w; /* its own type: llama.cpp's Q4_K_M has attn_qkv Q5_K, ffn_up Q4_K */
+    y->w_up = (wd__weight){(const char *)w.data + (size_t)F * row_bytes(w.type, m->C), w.type};
     return WD_OK;
 }
 

@@ -5,7 +5,8 @@
  *   llama_greedy MODEL.gguf N TEXT
  * prints "prompt: ID,ID,..." (llama.cpp's tokenization, special tokens
  * added) and "greedy: ID,..." (N argmax steps, temperature 0), and
- * "margin: X" the smallest top-2 logit gap seen.
+ * "margin: X" the smallest top-2 logit gap seen, and "logits: X,..." the
+ * logits after the prompt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ int main(int argc, char **argv) {
     cp.n_ctx = 256;
     cp.n_batch = 256;
     cp.n_threads = 1;
+    cp.type_k = GGML_TYPE_F32; /* not F16: the comparison is of the weights' arithmetic */
+    cp.type_v = GGML_TYPE_F32;
     struct llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx) return 3;
     const struct llama_vocab *vocab = llama_model_get_vocab(model);
@@ -44,8 +47,11 @@ int main(int argc, char **argv) {
     printf("\ngreedy: ");
     if (llama_decode(ctx, llama_batch_get_one(toks, n))) return 3;
     float min_margin = 1e30f;
+    float *first = calloc((size_t)n_vocab + 1, sizeof *first);
+    if (!first) return 3;
     for (int k = 0; k < n_new; k++) {
         const float *lg = llama_get_logits_ith(ctx, -1);
+        if (k == 0) memcpy(first, lg, (size_t)n_vocab * sizeof *first);
         int best = 0;
         for (int v = 1; v < n_vocab; v++)
             if (lg[v] > lg[best]) best = v;
@@ -57,7 +63,10 @@ int main(int argc, char **argv) {
         llama_token t = best;
         if (llama_decode(ctx, llama_batch_get_one(&t, 1))) return 3;
     }
-    printf("\nmargin: %g\n", min_margin);
+    printf("\nmargin: %g\nlogits: ", min_margin);
+    for (int v = 0; v < n_vocab; v++) printf("%s%.9g", v ? "," : "", first[v]);
+    printf("\n");
+    free(first);
     llama_free(ctx);
     llama_model_free(model);
     llama_backend_free();

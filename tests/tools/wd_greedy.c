@@ -2,6 +2,7 @@
  * tests/tools/wd_greedy.c - greedy tokens from warden, in the output format
  * of tests/tools/llama_greedy.c (for tests/tools/llamacpp_interop.sh):
  *   wd_greedy MODEL N TEXT   (MODEL: a folder or a .gguf)
+ * and "logits: X,..." the logits after the prompt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +41,11 @@ int main(int argc, char **argv) {
     printf("\ngreedy: ");
     size_t V = wd_model_n_vocab(m);
     float min_margin = 1e30f;
+    float *first = calloc(V + 1, sizeof *first);
+    if (!first) return 3;
     for (int k = 0; k < n_new; k++) {
         const float *lg = wd_context_logits(ctx);
+        if (k == 0) memcpy(first, lg, V * sizeof *first);
         int32_t best = 0;
         for (size_t v = 1; v < V; v++)
             if (lg[v] > lg[best]) best = (int32_t)v;
@@ -52,7 +56,10 @@ int main(int argc, char **argv) {
         printf("%s%d", k ? "," : "", best);
         if (wd_model_decode(ctx, &best, 1, NULL, WD_LOGITS_MODE_NONE)) return 3;
     }
-    printf("\nmargin: %g\n", min_margin);
+    printf("\nmargin: %g\nlogits: ", min_margin);
+    for (size_t v = 0; v < V; v++) printf("%s%.9g", v ? "," : "", first[v]);
+    printf("\n");
+    free(first);
     wd_context_free(ctx);
     wd_model_free(m);
     return 0;

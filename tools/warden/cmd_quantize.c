@@ -14,7 +14,8 @@ static const cli_flag ROWS[] = {
     CLI_TEXT("usage: warden quantize IN OUT --type TYPE\n\n"
              "Writes the decoder at IN (a model folder with config.json, safetensors and\n"
              "tokenizer.json, or a .gguf) as the GGUF file OUT, with llama.cpp's tensor\n"
-             "names and metadata and the tokenizer as tokenizer.ggml.*.\n\n"),
+             "names and metadata and the tokenizer as tokenizer.ggml.* (llama, mistral,\n"
+             "qwen2, qwen3, granite, gemma2, gemma3_text).\n\n"),
     CLI_STR("--type", 0 /* the string itself */, "TYPE", "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k,\n"
                                      "or q4_k_m (llama.cpp's mix: q4_k with q6_k for some attn_v\n"
                                      "and ffn_down layers); 1-D tensors stay f32, and the output\n"

@@ -45,6 +45,7 @@
 #include "base/err.h"
 #include "guard/conversation.h"
 #include "guard/format_judge.h"
+#include "guard/judge.h"
 #include "guard/formats/format.h"
 #include "warden/tokenizer.h"
 
@@ -80,21 +81,6 @@ typedef struct fscratch {
 } fscratch;
 
 /* ==== token sets ========================================================= */
-
-static wd_status encode(const wd_tokenizer *tok, const char *s, size_t len, int32_t **ids, size_t *cap, size_t *n) {
-    wd_encode_params ep = wd_encode_params_default();
-    ep.add_special_tokens = false;
-    *n = 0;
-    wd_status st = wd_tokenizer_encode_ids(tok, s, len, &ep, *ids, *cap, n);
-    if (st == WD_ERR_RANGE && *n > *cap) {
-        int32_t *b = realloc(*ids, *n * sizeof *b);
-        if (!b) return WD_ERR_NOMEM;
-        *ids = b;
-        *cap = *n;
-        st = wd_tokenizer_encode_ids(tok, s, len, &ep, *ids, *cap, n);
-    }
-    return st;
-}
 
 static bool has_id(const word_ids *w, int32_t id) {
     for (size_t i = 0; i < w->n; i++)
@@ -158,7 +144,7 @@ static wd_status build_words(wd__fjudge *j) {
             for (int q = 0; q < 3; q++)
                 for (int sp = 0; w[q] && sp < 2; sp++) {
                     snprintf(buf, sizeof buf, "%s%s", sp ? " " : "", w[q]);
-                    if (encode(j->tok, buf, strlen(buf), &ids, &cap, &n) != WD_OK) continue;
+                    if (wd__judge_encode_tok(j->tok, buf, strlen(buf), &ids, &cap, &n) != WD_OK) continue;
                     size_t f0 = 0; /* the first token that writes something (SentencePiece's lone "▁" does not) */
                     while (f0 < n && !writes(j->tok, ids[f0])) f0++;
                     if (n - f0 > 1 && (size_t)ids[f0] < j->V && push_id(&j->words[r][k][q], ids[f0])) {
@@ -183,7 +169,7 @@ static wd_status build_words(wd__fjudge *j) {
             if (sl->lead[0]) {
                 word_ids *L = &j->lead[r][k];
                 size_t lc = 0;
-                if (encode(j->tok, sl->lead, strlen(sl->lead), &L->id, &lc, &L->n)) {
+                if (wd__judge_encode_tok(j->tok, sl->lead, strlen(sl->lead), &L->id, &lc, &L->n)) {
                     free(ids);
                     return wd__fail(WD_ERR_NOMEM, "out of memory");
                 }
@@ -192,7 +178,7 @@ static wd_status build_words(wd__fjudge *j) {
     free(ids);
     if (j->f->explain_turn && j->f->explain_turn[0]) {
         size_t lc = 0;
-        if (encode(j->tok, j->f->explain_turn, strlen(j->f->explain_turn), &j->explain_turn.id, &lc, &j->explain_turn.n))
+        if (wd__judge_encode_tok(j->tok, j->f->explain_turn, strlen(j->f->explain_turn), &j->explain_turn.id, &lc, &j->explain_turn.n))
             return wd__fail(WD_ERR_NOMEM, "out of memory");
     }
     return WD_OK;
@@ -362,7 +348,7 @@ wd_status wd__fjudge_explain(wd_context *ctx, const wd_model *m, const char *tur
     size_t cap = 0, n = 0;
     wd_status st = gen ? WD_OK : WD_ERR_NOMEM;
     bool fits = true; /* a prompt that filled the context leaves no room: no rationale */
-    if (!st && turn && turn[0] && !(st = encode(tok, turn, strlen(turn), &ids, &cap, &n)) && n) {
+    if (!st && turn && turn[0] && !(st = wd__judge_encode_tok(tok, turn, strlen(turn), &ids, &cap, &n)) && n) {
         if (wd_context_n_past(ctx) + n + 1 >= wd_context_n_ctx(ctx)) fits = false;
         else st = wd_model_decode(ctx, ids, n, NULL, WD_LOGITS_MODE_NONE);
     }
@@ -374,7 +360,7 @@ wd_status wd__fjudge_explain(wd_context *ctx, const wd_model *m, const char *tur
         char *text = NULL;
         if (ng && !wd_tokenizer_decode(tok, gen, ng, &dp, &text, NULL) && text) {
             wd__strbuf b = {0};
-            wd__gf_put_stripped(&b, text);
+            wd__chat_put_stripped(&b, text);
             *out = wd__strbuf_take(&b, NULL);
             free(text);
         }
@@ -441,7 +427,7 @@ static wd_status prompts(const wd__fjudge *j, fscratch *s, const wd_chat_message
     for (size_t i = 0; i < np; i++) {
         char *text = NULL;
         wd_status st = wd_guard_format_render(j->f->id, turns, nt, j->n_pol ? j->pol[i]->name : NULL, &text);
-        if (!st) st = encode(j->tok, text, strlen(text), &s->ids[i], &s->cap[i], &s->n[i]);
+        if (!st) st = wd__judge_encode_tok(j->tok, text, strlen(text), &s->ids[i], &s->cap[i], &s->n[i]);
         free(text);
         if (st) return st;
         if (!s->n[i]) return wd__fail(WD_ERR_FORMAT, "the prompt is empty");

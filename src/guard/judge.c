@@ -79,7 +79,7 @@ wd_status wd__judge_render_conv(const wd__judge *j, const wd_chat_message *conte
     return st;
 }
 
-static wd_status encode_tok(const wd_tokenizer *tok, const char *s, size_t len, int32_t **ids,
+wd_status wd__judge_encode_tok(const wd_tokenizer *tok, const char *s, size_t len, int32_t **ids,
                             size_t *cap, size_t *n) {
     wd_encode_params ep = wd_encode_params_default();
     ep.add_special_tokens = false;
@@ -96,7 +96,7 @@ static wd_status encode_tok(const wd_tokenizer *tok, const char *s, size_t len, 
 
 wd_status wd__judge_encode(const wd__judge *j, const char *s, size_t len, int32_t **ids, size_t *cap,
                            size_t *n) {
-    return encode_tok(j->tok, s, len, ids, cap, n);
+    return wd__judge_encode_tok(j->tok, s, len, ids, cap, n);
 }
 
 /* Tokenizes s[0..len) into a new array (never NULL on success). */
@@ -104,7 +104,7 @@ static wd_status encode_new(const wd_tokenizer *tok, const char *s, size_t len, 
                             size_t *n) {
     size_t cap = 1;
     if (!(*out = malloc(sizeof **out))) return WD_ERR_NOMEM;
-    wd_status st = encode_tok(tok, s, len, out, &cap, n);
+    wd_status st = wd__judge_encode_tok(tok, s, len, out, &cap, n);
     if (st) {
         free(*out);
         *out = NULL;

@@ -78,6 +78,10 @@ wd_status wd__judge_render_conv(const wd__judge *j, const wd_chat_message *conte
 /* Tokenizes s[0..len) with the judge's tokenizer, no special tokens added,
  * into the growable *ids (*cap entries, realloc'd as needed; caller frees);
  * *n = the count. */
+/* text (len bytes) as token ids without special tokens into *ids, grown
+ * (realloc) when *cap is too small; *n the count. */
+wd_status wd__judge_encode_tok(const wd_tokenizer *tok, const char *s, size_t len, int32_t **ids,
+                               size_t *cap, size_t *n);
 wd_status wd__judge_encode(const wd__judge *j, const char *s, size_t len, int32_t **ids, size_t *cap,
                            size_t *n);
 

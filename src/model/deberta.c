@@ -299,7 +299,7 @@ wd_status wd__deberta_run(wd_context *ctx, const int32_t *ids, size_t T) {
     const struct wd__deberta *d = m->deb;
     struct wd__deberta_work *w = ctx->deb;
     wd_threadpool *tp = m->tp;
-    size_t C = m->C, F = m->F, E = d->E;
+    size_t C = m->C, E = d->E;
     /* embeddings, (T,E), then embed_proj to (T,C) */
     float *e = d->embed_proj ? w->emb : ctx->x;
     wd_status rc = wd_op_embedding_fwd(e, ids, m->word_embd, T, E, m->V, tp);
@@ -335,16 +335,7 @@ wd_status wd__deberta_run(wd_context *ctx, const int32_t *ids, size_t T) {
         wd_op_matmul_fwd(ctx->k, ctx->x, y->wk, y->bk, T, C, C);
         wd_op_matmul_fwd(ctx->v, ctx->x, y->wv, y->bv, T, C, C);
         attention(ctx, y, &d->lay[l], T, R);
-        wd_op_matmul_fwd(ctx->xn, ctx->ao, y->wo, y->bo, T, C, C);
-        wd_op_residual_fwd(ctx->xn, ctx->xn, ctx->x, T * C, tp);
-        wd_op_layernorm_fwd(ctx->x, ctx->stat2, ctx->stat1, ctx->xn, y->ln1_w, y->ln1_b, T, C,
-                            m->eps, tp);
-        wd_op_matmul_fwd(ctx->ff1, ctx->x, y->w_in, y->b_in, T, C, F);
-        wd__encoder_activation(ctx->ff1, T * F, m->cfg->hidden_act, tp);
-        wd_op_matmul_fwd(ctx->xn, ctx->ff1, y->w_out, y->b_out, T, F, C);
-        wd_op_residual_fwd(ctx->xn, ctx->xn, ctx->x, T * C, tp);
-        wd_op_layernorm_fwd(ctx->x, ctx->stat2, ctx->stat1, ctx->xn, y->ln2_w, y->ln2_b, T, C,
-                            m->eps, tp);
+        wd__encoder_layer_tail(ctx, y, T); /* BERT's: output, LN, FFN, LN */
     }
     return WD_OK;
 }

@@ -33,7 +33,7 @@
 
 #include "model/model_internal.h"
 
-static void activation(float *x, size_t n, wd_act act, wd_threadpool *tp) {
+void wd__encoder_activation(float *x, size_t n, wd_act act, wd_threadpool *tp) {
     switch (act) {
     case WD_ACT_GELU: wd_op_gelu_fwd(x, x, n, tp); break;
     case WD_ACT_GELU_TANH: wd_op_gelu_tanh_fwd(x, x, n, tp); break;
@@ -44,15 +44,12 @@ static void activation(float *x, size_t n, wd_act act, wd_threadpool *tp) {
     }
 }
 
-void wd__encoder_activation(float *x, size_t n, wd_act act, wd_threadpool *tp) {
-    activation(x, n, act, tp);
-}
 
 wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t T) {
     wd_model *m = ctx->m;
     if (m->deb) return wd__deberta_run(ctx, ids, T);
     wd_threadpool *tp = m->tp;
-    size_t C = m->C, H = m->H, D = m->D, F = m->F;
+    size_t C = m->C, H = m->H, D = m->D;
     wd_status rc = wd_op_embedding_fwd(ctx->x, ids, m->word_embd, T, C, m->V, tp);
     if (rc) return wd__err_set(&m->err, rc, "encode: token id out of range [0, %zu)", m->V);
     if (wd__encoder_is_roberta(m->cfg)) {
@@ -90,18 +87,23 @@ wd_status wd__encoder_run(wd_context *ctx, const int32_t *ids, size_t T) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)D, (int)T, 1.0f,
                         ctx->att, (int)T, ctx->v + h * D, (int)C, 0.0f, ctx->ao + h * D, (int)C);
         }
-        wd_op_matmul_fwd(ctx->xn, ctx->ao, y->wo, y->bo, T, C, C);
-        wd_op_residual_fwd(ctx->xn, ctx->xn, ctx->x, T * C, tp);
-        wd_op_layernorm_fwd(ctx->x, ctx->stat2, ctx->stat1, ctx->xn, y->ln1_w, y->ln1_b, T, C,
-                            m->eps, tp);
-        wd_op_matmul_fwd(ctx->ff1, ctx->x, y->w_in, y->b_in, T, C, F);
-        activation(ctx->ff1, T * F, m->cfg->hidden_act, tp);
-        wd_op_matmul_fwd(ctx->xn, ctx->ff1, y->w_out, y->b_out, T, F, C);
-        wd_op_residual_fwd(ctx->xn, ctx->xn, ctx->x, T * C, tp);
-        wd_op_layernorm_fwd(ctx->x, ctx->stat2, ctx->stat1, ctx->xn, y->ln2_w, y->ln2_b, T, C,
-                            m->eps, tp);
+        wd__encoder_layer_tail(ctx, y, T);
     }
     return WD_OK;
+}
+
+void wd__encoder_layer_tail(wd_context *ctx, const wd__enc_layer *y, size_t T) {
+    wd_model *m = ctx->m;
+    wd_threadpool *tp = m->tp;
+    size_t C = m->C, F = m->F;
+    wd_op_matmul_fwd(ctx->xn, ctx->ao, y->wo, y->bo, T, C, C);
+    wd_op_residual_fwd(ctx->xn, ctx->xn, ctx->x, T * C, tp);
+    wd_op_layernorm_fwd(ctx->x, ctx->stat2, ctx->stat1, ctx->xn, y->ln1_w, y->ln1_b, T, C, m->eps, tp);
+    wd_op_matmul_fwd(ctx->ff1, ctx->x, y->w_in, y->b_in, T, C, F);
+    wd__encoder_activation(ctx->ff1, T * F, m->cfg->hidden_act, tp);
+    wd_op_matmul_fwd(ctx->xn, ctx->ff1, y->w_out, y->b_out, T, F, C);
+    wd_op_residual_fwd(ctx->xn, ctx->xn, ctx->x, T * C, tp);
+    wd_op_layernorm_fwd(ctx->x, ctx->stat2, ctx->stat1, ctx->xn, y->ln2_w, y->ln2_b, T, C, m->eps, tp);
 }
 
 void wd__encoder_head(wd_context *ctx, float *logits) {

@@ -223,6 +223,10 @@ wd_status wd__modernbert_run(wd_context *ctx, const int32_t *ids, size_t n);
 void wd__modernbert_head(wd_context *ctx, size_t n, float *logits);
 /* encoder.c: the hidden activation act on x (n) in place. */
 void wd__encoder_activation(float *x, size_t n, wd_act act, wd_threadpool *tp);
+/* encoder.c: the rest of a post-LN (BERT-family) layer once attention has
+ * left its heads in ctx->ao: x = LN1(x + ao Wo^T + bo), then
+ * x = LN2(x + act(x Win^T + bin) Wout^T + bout), in ctx->x (T,C). */
+void wd__encoder_layer_tail(wd_context *ctx, const wd__enc_layer *y, size_t T);
 
 /* deberta.c: DeBERTa-v2/v3 (model_type "deberta-v2"). bind reads the
  * weights of DebertaV2Model / *ForSequenceClassification into m (the

@@ -36,17 +36,6 @@
 
 #include "model/model_internal.h"
 
-static void activation(float *x, size_t n, wd_act act, wd_threadpool *tp) {
-    switch (act) {
-    case WD_ACT_GELU: wd_op_gelu_fwd(x, x, n, tp); break;
-    case WD_ACT_GELU_TANH: wd_op_gelu_tanh_fwd(x, x, n, tp); break;
-    case WD_ACT_SILU: wd_op_silu_fwd(x, x, n, tp); break;
-    case WD_ACT_RELU:
-        for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    }
-}
-
 /* Attention of one layer over h (T,C) into ctx->ao (T,C); cos/sin (T,D/2)
  * the layer's rope table; half < 0: global, else the local half-window. */
 static void attention(wd_context *ctx, const wd__mbert_layer *y, const float *h, size_t T,
@@ -105,7 +94,7 @@ wd_status wd__modernbert_run(wd_context *ctx, const int32_t *ids, size_t T) {
                             T, C, m->eps, tp);
         wd_op_matmul_fwd(ctx->ff1, ctx->xn, y->wi, y->bi, T, C, F);
         wd_op_matmul_fwd(ctx->ff2, ctx->xn, y->wi + F * C, y->bi ? y->bi + F : NULL, T, C, F);
-        activation(ctx->ff1, T * F, c->hidden_act, tp);
+        wd__encoder_activation(ctx->ff1, T * F, c->hidden_act, tp);
         for (size_t i = 0; i < T * F; i++) ctx->ff1[i] *= ctx->ff2[i];
         wd_op_matmul_fwd(ctx->xn, ctx->ff1, y->w_out, y->b_out, T, F, C);
         wd_op_residual_fwd(ctx->x, ctx->x, ctx->xn, T * C, tp);
@@ -129,7 +118,7 @@ void wd__modernbert_head(wd_context *ctx, size_t T, float *logits) {
         pooled = ctx->hid2;
     }
     wd_op_matmul_fwd(ctx->hid, pooled, m->head_dense_w, m->head_dense_b, 1, C, C);
-    activation(ctx->hid, C, m->cfg->classifier_act, m->tp);
+    wd__encoder_activation(ctx->hid, C, m->cfg->classifier_act, m->tp);
     wd_op_layernorm_fwd(ctx->hid2, ctx->stat2, ctx->stat1, ctx->hid, m->head_norm_w,
                         m->head_norm_b, 1, C, m->eps, m->tp);
     wd_op_matmul_fwd(logits, ctx->hid2, m->head_out_w, m->head_out_b, 1, C, m->n_labels);

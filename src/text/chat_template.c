@@ -37,13 +37,12 @@
 #include "text/tok_internal.h"
 #include "warden/chat.h"
 
-/* Python's str.strip(). */
-static void put_stripped(wd__strbuf *s, const char *p) {
+void wd__chat_put_stripped(wd__strbuf *s, const char *p) {
     size_t n = strlen(p), a = 0, b = n;
     while (a < b) {
         uint32_t cp;
         int k = wd__utf8_next(p, b, a, &cp);
-        if (!wd__uc_is_whitespace(cp)) break;
+        if (k <= 0 || !wd__uc_is_whitespace(cp)) break;
         a += (size_t)k;
     }
     while (b > a) {
@@ -157,7 +156,7 @@ static wd_status render_guard(const wd_chat_message *m, const role_t *r, size_t 
     wd__strbuf_puts(s, "<END UNSAFE CONTENT CATEGORIES>\n\n<BEGIN CONVERSATION>\n\n");
     for (size_t i = 0; i < n; i++) {
         wd__strbuf_puts(s, r[i] == R_USER ? "User: " : "Agent: ");
-        put_stripped(s, m[i].content);
+        wd__chat_put_stripped(s, m[i].content);
         wd__strbuf_puts(s, "\n\n");
     }
     wd__strbuf_puts(s, "<END CONVERSATION>\n\nProvide your safety assessment for ONLY THE LAST ");
@@ -194,15 +193,15 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
                     wd__strbuf_puts(&c, "\n<</SYS>>\n\n");
                     wd__strbuf_puts(&c, m[i].content);
                     if (c.oom) s->oom = true;
-                    else put_stripped(s, c.p);
+                    else wd__chat_put_stripped(s, c.p);
                     free(c.p);
                 } else {
-                    put_stripped(s, m[i].content);
+                    wd__chat_put_stripped(s, m[i].content);
                 }
                 wd__strbuf_puts(s, " [/INST]");
             } else {
                 wd__strbuf_puts(s, " ");
-                put_stripped(s, m[i].content);
+                wd__chat_put_stripped(s, m[i].content);
                 wd__strbuf_puts(s, " ");
                 wd__strbuf_puts(s, eos);
             }
@@ -215,7 +214,7 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
             wd__strbuf_puts(s, "<|start_header_id|>");
             wd__strbuf_puts(s, m[i].role);
             wd__strbuf_puts(s, "<|end_header_id|>\n\n");
-            put_stripped(s, m[i].content);
+            wd__chat_put_stripped(s, m[i].content);
             wd__strbuf_puts(s, "<|eot_id|>");
         }
         if (p->add_generation_prompt) wd__strbuf_puts(s, "<|start_header_id|>assistant<|end_header_id|>\n\n");
@@ -269,10 +268,10 @@ static wd_status render(const wd_chat_message *m, size_t n, const wd_chat_params
                 wd__strbuf_puts(&c, "\n\n");
                 wd__strbuf_puts(&c, m[i].content);
                 if (c.oom) s->oom = true;
-                else put_stripped(s, c.p);
+                else wd__chat_put_stripped(s, c.p);
                 free(c.p);
             } else {
-                put_stripped(s, m[i].content);
+                wd__chat_put_stripped(s, m[i].content);
             }
             wd__strbuf_puts(s, "<end_of_turn>\n");
         }

@@ -33,6 +33,10 @@
 /* ==== unicode.c: character classes (UTF-8 itself: base/utf8.h) =========== */
 
 bool wd__uc_is_whitespace(uint32_t cp); /* Unicode White_Space (Rust char::is_whitespace) */
+/* chat_template.c: Python's str.strip() of the string p (Unicode White_Space
+ * at both ends; stops at invalid UTF-8), appended to s. */
+struct wd__strbuf;
+void wd__chat_put_stripped(struct wd__strbuf *s, const char *p);
 bool wd__uc_is_alnum(uint32_t cp);      /* Rust char::is_alphanumeric */
 bool wd__uc_is_word(uint32_t cp);       /* regex \w: alphanumeric, marks, connector punct. */
 bool wd__uc_is_punct(uint32_t cp);      /* general category P* */

@@ -172,21 +172,3 @@ int wd__gf_yes_no(const char *p, const char **end) {
     return r;
 }
 
-void wd__gf_put_stripped(wd__strbuf *s, const char *p) {
-    size_t n = strlen(p), a = 0, b = n;
-    while (a < b) {
-        uint32_t cp;
-        int k = wd__utf8_next(p, b, a, &cp);
-        if (k <= 0 || !wd__uc_is_whitespace(cp)) break;
-        a += (size_t)k;
-    }
-    while (b > a) {
-        size_t q = b - 1;
-        while (q > a && ((unsigned char)p[q] & 0xC0) == 0x80) q--;
-        uint32_t cp;
-        wd__utf8_next(p, b, q, &cp);
-        if (!wd__uc_is_whitespace(cp)) break;
-        b = q;
-    }
-    wd__strbuf_add(s, p + a, b - a);
-}

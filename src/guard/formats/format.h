@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "base/strbuf.h"
+#include "text/tok_internal.h" /* wd__chat_put_stripped: Python's str.strip() */
 #include "warden/guard_format.h"
 
 typedef struct wd__gf_slot {
@@ -88,8 +89,6 @@ const char *wd__gf_find(const char *text, const char *key);
 /* After p (spaces skipped): 1 for "yes", 0 for "no" (case-insensitive, a
  * whole word), -1 otherwise; *end (may be NULL) past the word. */
 int wd__gf_yes_no(const char *p, const char **end);
-/* Python's str.strip() of s, appended to b. */
-void wd__gf_put_stripped(wd__strbuf *b, const char *s);
 /* Empties a. */
 void wd__gf_answer_clear(wd_guard_answer *a);
 

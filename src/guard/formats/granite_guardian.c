@@ -65,10 +65,10 @@ static wd_status render(const wd_chat_message *m, size_t n, bool response, const
     wd__strbuf_puts(s, "<|start_of_role|>user<|end_of_role|>You are a safety agent trying to help determine whether ");
     wd__strbuf_puts(s, response ? "the assistant message to the user message" : "the user message");
     wd__strbuf_puts(s, " is harmful according to the safety risk definition below.\n\n<start_of_turn>\nUser Message: ");
-    wd__gf_put_stripped(s, m[response ? n - 2 : n - 1].content);
+    wd__chat_put_stripped(s, m[response ? n - 2 : n - 1].content);
     if (response) {
         wd__strbuf_puts(s, "\nAssistant Message: ");
-        wd__gf_put_stripped(s, m[n - 1].content);
+        wd__chat_put_stripped(s, m[n - 1].content);
     }
     wd__strbuf_puts(s, "\n<end_of_turn>\n\nOur safety risk definition is defined below:\n\n<start_of_risk_definition>\n* ");
     wd__strbuf_puts(s, pol->text[response]);

@@ -29,7 +29,7 @@ static wd_status render(const wd_chat_message *m, size_t n, bool response, const
     wd__strbuf_puts(s, "<END UNSAFE CONTENT CATEGORIES>\n\n<BEGIN CONVERSATION>\n\n");
     for (size_t i = 0; i < n; i++) {
         wd__strbuf_puts(s, i % 2 ? "Agent: " : "User: ");
-        wd__gf_put_stripped(s, m[i].content);
+        wd__chat_put_stripped(s, m[i].content);
         wd__strbuf_puts(s, "\n\n");
     }
     wd__strbuf_puts(s, "<END CONVERSATION>\n\nProvide your safety assessment for ONLY THE LAST ");

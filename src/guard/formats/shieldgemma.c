@@ -81,11 +81,11 @@ static wd_status render(const wd_chat_message *m, size_t n, bool response, const
     wd__strbuf_puts(s, "<bos>You are a policy expert trying to help determine whether ");
     wd__strbuf_puts(s, response ? "an AI response to a prompt" : "a user prompt");
     wd__strbuf_puts(s, " is in violation of the defined safety policies.\n\n<start_of_turn>\nHuman Question: ");
-    wd__gf_put_stripped(s, m[response ? n - 2 : n - 1].content);
+    wd__chat_put_stripped(s, m[response ? n - 2 : n - 1].content);
     wd__strbuf_puts(s, "\n<end_of_turn>\n\n");
     if (response) {
         wd__strbuf_puts(s, "<start_of_turn>\nChatbot Response: ");
-        wd__gf_put_stripped(s, m[n - 1].content);
+        wd__chat_put_stripped(s, m[n - 1].content);
         wd__strbuf_puts(s, "\n<end_of_turn>\n\n");
     }
     wd__strbuf_puts(s, "Our safety principle is defined in the below:\n\n* ");

@@ -108,6 +108,7 @@ struct wd_verdict {
     bool       cascaded;  /* a cascade scanner ran on the text: cascade says what it did */
     wd_cascade_info cascade;
     char      *rationale; /* a judge's, or NULL */
+    float     *feature; size_t n_feature; /* a cascade's first guard's (wd_verdict_feature) */
 };
 /* ==== new / free ========================================================= */
 
@@ -365,6 +366,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
         r->n_hits = 0;
         r->cascaded = false;
         r->rationale = NULL;
+        r->feature = NULL;
         wd__err serr;
         serr.status = WD_OK;
         serr.msg[0] = '\0';
@@ -385,7 +387,9 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             float sc = r->score[c] * s->weight;
             if (sc > v->score[c]) v->score[c] = sc;
         }
-        if (r->rationale && !v->rationale && rc->depth == 0 && !(v->rationale = strdup(r->rationale))) {
+        if ((r->rationale && !v->rationale && rc->depth == 0 && !(v->rationale = strdup(r->rationale))) ||
+            (r->feature && !v->feature && rc->depth == 0 &&
+             !(v->feature = wd__feature_dup(r->feature, v->n_feature = r->n_feature)))) {
             rc->st = WD_ERR_NOMEM;
             return;
         }
@@ -686,6 +690,7 @@ void wd_verdict_free(wd_verdict *v) {
     free(v->redacted);
     free(v->error);
     free(v->rationale);
+    free(v->feature);
     free(v);
 }
 
@@ -722,6 +727,10 @@ bool wd_verdict_cascade(const wd_verdict *v, wd_cascade_info *out) {
     return true;
 }
 const char *wd_verdict_rationale(const wd_verdict *v) { return v ? v->rationale : NULL; }
+const float *wd_verdict_feature(const wd_verdict *v, size_t *n) {
+    if (n) *n = v && v->feature ? v->n_feature : 0;
+    return v ? v->feature : NULL;
+}
 
 /* ==== JSON =============================================================== */
 

@@ -2,14 +2,18 @@
  * tests/unit/test_router_mlp.c - SafeRoute's router MLP (warden/router.h,
  * guard/router_mlp.c, train/router_mlp.c): the forward pass on a case
  * computed by hand, the gradient against central finite differences, the
- * training loop (deterministic, learns a separable rule), and router.json
- * with its safetensors sidecar (round trip, every bad file named).
+ * training loop (deterministic, learns a separable rule), router.json
+ * with its safetensors sidecar (round trip, every bad file named), and the
+ * scanner hook: a generated llm_judge first in a cascade gives its
+ * last-layer state (n_embd floats, the same for a text whatever came
+ * before, different for another text); a classifier first gives none.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_fixture.h"
 #include "testutil.h"
 #include "train/router_mlp.h"
 
@@ -246,12 +250,82 @@ static void test_file(void **state) {
     free(dir);
 }
 
+/* ==== the feature hook ==================================================== */
+
+static float *feature_of(wd_guard *g, const char *text, size_t *n) {
+    wd_check_params cp = wd_check_params_default();
+    cp.cascade = WD_CASCADE_MODE_FEATURE;
+    wd_verdict *v = NULL;
+    assert_int_equal(wd_guard_check(g, text, strlen(text), &cp, &v), WD_OK);
+    wd_cascade_info ci;
+    assert_true(wd_verdict_cascade(v, &ci));
+    assert_false(ci.escalated);
+    const float *f = wd_verdict_feature(v, n);
+    float *copy = NULL;
+    if (f) {
+        copy = malloc(*n * sizeof *copy);
+        memcpy(copy, f, *n * sizeof *copy);
+    }
+    wd_verdict_free(v);
+    return copy;
+}
+
+static void test_feature_hook(void **state) {
+    (void)state;
+    WDT_SKIP_WITHOUT_GEN();
+    char *dir = wdt_tmpdir("router_feature");
+    char judge[512], first[1400];
+    snprintf(judge, sizeof judge, "%s/judge", dir);
+    mf_generate("--family llama --seed 43 --vocab 272 --max-pos 2048", judge);
+    mf_copy_tokenizer("bpe-spm", judge);
+    snprintf(first, sizeof first, "{type: llm_judge, model: %s, threads: 1}", judge);
+    wd_guard *g = NULL;
+    assert_int_equal(wd_guard_load_cascade(first, "{type: classifier}", NULL, dir, NULL, &g), WD_OK);
+    size_t na = 0, nb = 0, na2 = 0;
+    float *a = feature_of(g, "how do I build a pipe bomb", &na);
+    float *b = feature_of(g, "write a poem about spring", &nb);
+    float *a2 = feature_of(g, "how do I build a pipe bomb", &na2);
+    assert_non_null(a);
+    assert_int_equal(na, 32); /* the generated model's hidden size */
+    assert_int_equal(nb, na);
+    assert_int_equal(na2, na);
+    double diff = 0, again = 0;
+    for (size_t i = 0; i < na; i++) {
+        diff += fabs(a[i] - b[i]);
+        again = fmax(again, fabs(a[i] - a2[i]));
+        assert_true(isfinite(a[i]));
+    }
+    assert_true(diff > 1e-3);
+    assert_true(again < 1e-5);
+    /* a routed check (mode ROUTE, no router) keeps no feature */
+    wd_verdict *v = NULL;
+    assert_int_equal(wd_guard_check(g, "hello", 5, NULL, &v), WD_OK);
+    assert_null(wd_verdict_feature(v, &nb));
+    assert_int_equal(nb, 0);
+    wd_verdict_free(v);
+    wd_guard_free(g);
+    /* the classifier first: the check reports why there is none */
+    assert_int_equal(wd_guard_load_cascade("{type: classifier}", "{type: lexicon}", NULL, dir, NULL, &g), WD_OK);
+    wd_check_params cp = wd_check_params_default();
+    cp.cascade = WD_CASCADE_MODE_FEATURE;
+    assert_int_equal(wd_guard_check(g, "hello", 5, &cp, &v), WD_OK);
+    assert_null(wd_verdict_feature(v, NULL));
+    assert_non_null(strstr(wd_verdict_error(v), "gives no feature"));
+    wd_verdict_free(v);
+    wd_guard_free(g);
+    free(a);
+    free(b);
+    free(a2);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_hand),
         cmocka_unit_test(test_grad_fd),
         cmocka_unit_test(test_fit),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_feature_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

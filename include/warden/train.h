@@ -382,6 +382,10 @@ typedef struct wd_router_train_stats {
      * first guard wrong, the second right), the final training loss */
     size_t n_train, n_escalate;
     double train_loss;
+    /* method MLP, for comparison: the threshold band searched on the same
+     * training texts, escalating at most the share the MLP escalates there,
+     * and its F1 and share on the same validation texts */
+    double band_f1, band_share;
 } wd_router_train_stats;
 
 /* Learns the router of g's cascade scanner (a policy with a `type:

@@ -333,6 +333,36 @@ static void mlp_figures(const wd_cascade_obs *obs, const bool *esc, size_t n, bo
     free(o);
 }
 
+/* The threshold band on the same split, for comparison (stats' band_*). */
+static wd_status band_compare(const wd_cascade_obs *obs, const bool *esc, size_t n, bool held,
+                              wd_router_train_stats *s) {
+    wd_cascade_obs *tr = malloc(n * sizeof *tr), *va = malloc(n * sizeof *va);
+    if (!tr || !va) {
+        free(tr);
+        free(va);
+        return wd__fail(WD_ERR_NOMEM, "out of memory");
+    }
+    size_t nt = 0, nv = 0, ne = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool v = held && i % 5 == 4;
+        if (!held || !v) {
+            tr[nt++] = obs[i];
+            ne += esc[i];
+        }
+        if (!held || v) va[nv++] = obs[i];
+    }
+    wd_cascade_point best;
+    wd_status st = wd_cascade_band_search(tr, nt, (double)ne / (double)nt, &best);
+    if (!st) {
+        wd_cascade_point c = wd_cascade_eval(va, nv, best.low, best.high);
+        s->band_f1 = c.f1;
+        s->band_share = c.share;
+    }
+    free(tr);
+    free(va);
+    return st;
+}
+
 /* SafeRoute's router from the features X (n, C) and both guards' flags. */
 static wd_status mlp_router(const wd_cascade_obs *obs, const float *X, size_t n, size_t C,
                             const wd_router_train_params *p, wd_router *out, wd_router_train_stats *s) {
@@ -362,7 +392,9 @@ static wd_status mlp_router(const wd_cascade_obs *obs, const float *X, size_t n,
         for (size_t i = 0; i < n; i++) esc[i] = wd_router_mlp_prob(r.mlp, X + i * C, C) >= r.p_min;
         mlp_figures(obs, esc, n, held, &r);
         s->n_train = nt;
-        *out = r;
+        st = band_compare(obs, esc, n, held, s);
+        if (st) wd_router_clear(&r);
+        else *out = r;
     }
     free(Xt);
     free(y);

@@ -181,6 +181,7 @@ static void test_mlp(void **state) {
     if (rc) fail_msg("train-router --method mlp: %d %s", rc, err);
     assert_non_null(strstr(out, "cascade (mlp) F1"));
     assert_non_null(strstr(out, "trained on 8 texts"));
+    assert_non_null(strstr(out, "band (same split) F1"));
     free(out);
     free(err);
     snprintf(path, sizeof path, "%s/mlp.json", dir);

@@ -158,6 +158,9 @@ static int run(const opts *o, cli_data *data) {
         printf("  cascade (mlp) F1 %.3f  escalated %.1f%% at P >= %g, on %zu held-out texts\n"
                "                trained on %zu texts, %zu labelled escalate, loss %.4f\n",
                r.val_f1, 100 * r.val_share, r.p_min, r.n_val, s.n_train, s.n_escalate, s.train_loss);
+    if (r.method == WD_ROUTER_METHOD_MLP)
+        printf("  band (same split) F1 %.3f  escalated %.1f%% (learned at the MLP's share of the training texts)\n",
+               s.band_f1, 100 * s.band_share);
     else
         printf("  cascade       F1 %.3f  escalated %.1f%% (target %.1f%%)  band [%g, %g)\n", r.val_f1,
                100 * r.val_share, 100 * r.target_share, r.low, r.high);

@@ -138,9 +138,10 @@ static void test_fit(void **state) {
     }
     assert_true(npos > 10 && npos < N / 2);
     assert_true(right >= N * 95 / 100);
-    assert_int_equal(wd__rmlp_fit(X, y, 0, C, &p, &b, NULL), WD_ERR_INVALID_ARG);
     wd_router_mlp_free(a);
     wd_router_mlp_free(b);
+    assert_int_equal(wd__rmlp_fit(X, y, 0, C, &p, &b, NULL), WD_ERR_INVALID_ARG);
+    assert_null(b);
     free(X);
 }
 

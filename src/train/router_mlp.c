@@ -1,7 +1,7 @@
 /*
  * train/router_mlp.c - training SafeRoute's router MLP (train/router_mlp.h):
  * forward and backward by hand over a mini-batch, class-balanced BCE, and
- * AdamW. The paper's router is a Bayesian MLP (a KL term to a Gaussian
+ * AdamW (train/optim.c). The paper's router is a Bayesian MLP (a KL term to a Gaussian
  * prior of sigma 0.1); here that term is replaced by AdamW's decoupled
  * weight decay, the plain-MLP point estimate of it. Inference is
  * guard/router_mlp.c.
@@ -14,6 +14,7 @@
 
 #include "base/err.h"
 #include "base/rng.h"
+#include "train/optim.h"
 
 wd__rmlp_params wd__rmlp_params_default(void) {
     return (wd__rmlp_params){.hidden = 512, .epochs = 100, .batch = 64, .lr = 1e-3, .weight_decay = 0.01,
@@ -120,7 +121,7 @@ wd_status wd__rmlp_fit(const float *X, const bool *y, size_t n, size_t n_in, con
     size_t P = m ? m->n_param : 0, nb = p.batch < n ? p.batch : n;
     float *grad = malloc(P * sizeof *grad), *wt = malloc(n * sizeof *wt), *bx = malloc(nb * n_in * sizeof *bx),
           *bw = malloc(nb * sizeof *bw);
-    double *m1 = calloc(P, sizeof *m1), *m2 = calloc(P, sizeof *m2);
+    float *m1 = calloc(P ? P : 1, sizeof *m1), *m2 = calloc(P ? P : 1, sizeof *m2);
     size_t *order = malloc(n * sizeof *order);
     bool *by = malloc(nb * sizeof *by);
     wd_status st = WD_OK;
@@ -136,10 +137,9 @@ wd_status wd__rmlp_fit(const float *X, const bool *y, size_t n, size_t n_in, con
         order[i] = i;
     }
     init_mlp(m, X, n, p.seed);
-    uint64_t rs = p.seed * 0x9E3779B97F4A7C15ull + 7;
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    double b1t = 1, b2t = 1;
-    float *theta = m->l1w;
+    uint64_t rs = p.seed * 0x9E3779B97F4A7C15ull + 7, step = 0;
+    wd__adamw_params ap = wd__adamw_params_default();
+    ap.weight_decay = p.weight_decay;
     for (size_t ep = 0; ep < p.epochs; ep++) {
         for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
             size_t j = wd__rng_below(&rs, i + 1), t = order[i];
@@ -157,14 +157,7 @@ wd_status wd__rmlp_fit(const float *X, const bool *y, size_t n, size_t n_in, con
                 st = wd__fail(WD_ERR_NOMEM, "router mlp: out of memory");
                 goto done;
             }
-            b1t *= b1;
-            b2t *= b2;
-            for (size_t q = 0; q < P; q++) {
-                m1[q] = b1 * m1[q] + (1 - b1) * grad[q];
-                m2[q] = b2 * m2[q] + (1 - b2) * (double)grad[q] * grad[q];
-                double upd = (m1[q] / (1 - b1t)) / (sqrt(m2[q] / (1 - b2t)) + eps);
-                theta[q] = (float)(theta[q] * (1 - p.lr * p.weight_decay) - p.lr * upd);
-            }
+            wd__adamw_step(m->l1w, m1, m2, grad, P, &ap, p.lr, ++step, true);
         }
     }
     if (final_loss) *final_loss = wd__rmlp_loss_grad(m, X, y, wt, n, NULL);

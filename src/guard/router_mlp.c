@@ -115,43 +115,48 @@ static void shape_str(const int64_t *shape, int ndim, char *buf, size_t cap) {
     if (o < cap) snprintf(buf + o, cap - o, "]");
 }
 
+/* Checks that the sidecar holds every tensor, of a float dtype and of
+ * exactly its shape (sizes from router.json), before anything is allocated. */
+static wd_status check_shapes(const wd_safetensors *sf, const char *path, const char *json_where,
+                              const tensor_spec *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const wd_tensor_info *t = wd_safetensors_find(sf, s[i].name);
+        char want[64], got[64];
+        shape_str(s[i].shape, s[i].ndim, want, sizeof want);
+        if (!t) return wd__fail(WD_ERR_FORMAT, "%s: tensor '%s': missing (expected shape %s)", path, s[i].name, want);
+        if (t->dtype != WD_DTYPE_F32 && t->dtype != WD_DTYPE_F16 && t->dtype != WD_DTYPE_BF16 &&
+            t->dtype != WD_DTYPE_F64)
+            return wd__fail(WD_ERR_FORMAT, "%s: tensor '%s': expected a float dtype", path, s[i].name);
+        bool same = t->ndim == s[i].ndim;
+        for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == s[i].shape[d];
+        if (!same) {
+            shape_str(t->shape, t->ndim, got, sizeof got);
+            return wd__fail(WD_ERR_FORMAT, "%s: tensor '%s': shape %s, %s says %s", path, s[i].name, got, json_where,
+                            want);
+        }
+    }
+    return WD_OK;
+}
+
 wd_status wd__router_mlp_read(const char *path, const char *json_where, size_t n_in, size_t h1, size_t h2,
                               wd_router_mlp **out) {
     *out = NULL;
-    wd_router_mlp *m = wd_router_mlp_new(n_in, h1, h2);
-    if (!m) return wd__fail(WD_ERR_NOMEM, "%s: an MLP of sizes %zu, %zu, %zu: out of memory", json_where, n_in, h1, h2);
     wd_safetensors *sf = NULL;
     wd_status st = wd_safetensors_open(path, &sf);
     if (st) {
         char why[512];
         snprintf(why, sizeof why, "%s", wd_last_error());
-        st = wd__fail(st, "%s: field 'weights': %s: %s", json_where, path, why);
-        wd_router_mlp_free(m);
-        return st;
+        return wd__fail(st, "%s: field 'weights': %s: %s", json_where, path, why);
     }
+    wd_router_mlp shapes = {.n_in = n_in, .h1 = h1, .h2 = h2}; /* data pointers NULL: shapes only */
     tensor_spec s[8];
-    size_t n = specs(m, s);
-    for (size_t i = 0; !st && i < n; i++) {
+    size_t n = specs(&shapes, s);
+    wd_router_mlp *m = NULL;
+    if (!(st = check_shapes(sf, path, json_where, s, n)) && !(m = wd_router_mlp_new(n_in, h1, h2)))
+        st = wd__fail(WD_ERR_NOMEM, "%s: an MLP of sizes %zu, %zu, %zu: out of memory", json_where, n_in, h1, h2);
+    if (m) specs(m, s);
+    for (size_t i = 0; m && !st && i < n; i++) {
         const wd_tensor_info *t = wd_safetensors_find(sf, s[i].name);
-        char want[64], got[64];
-        shape_str(s[i].shape, s[i].ndim, want, sizeof want);
-        if (!t) {
-            st = wd__fail(WD_ERR_FORMAT, "%s: tensor '%s': missing (expected shape %s)", path, s[i].name, want);
-            break;
-        }
-        if (t->dtype != WD_DTYPE_F32 && t->dtype != WD_DTYPE_F16 && t->dtype != WD_DTYPE_BF16 &&
-            t->dtype != WD_DTYPE_F64) {
-            st = wd__fail(WD_ERR_FORMAT, "%s: tensor '%s': expected a float dtype", path, s[i].name);
-            break;
-        }
-        bool same = t->ndim == s[i].ndim;
-        for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == s[i].shape[d];
-        if (!same) {
-            shape_str(t->shape, t->ndim, got, sizeof got);
-            st = wd__fail(WD_ERR_FORMAT, "%s: tensor '%s': shape %s, %s says %s", path, s[i].name, got, json_where,
-                          want);
-            break;
-        }
         if ((st = wd_tensor_read_f32(t, s[i].data, (size_t)t->n_elem))) {
             char why[512];
             snprintf(why, sizeof why, "%s", wd_last_error());

@@ -222,24 +222,27 @@ static void test_file(void **state) {
     snprintf(other, sizeof other, "%s/bad.json", dir);
     write_json(other, MLPJ("\"n_in\": 2, \"hidden\": [2, 2], \"weights\": \"junk.safetensors\""));
     expect_read_bad(other, WD_ERR_FORMAT, "junk.safetensors", NULL);
+    /* a NaN weight, a scale of 0 (shapes right) */
+    char nanj[1200];
+    snprintf(nanj, sizeof nanj, "%s/nan.json", dir);
+    r.mlp->l2b[1] = NAN;
+    assert_int_equal(wd_router_write(&r, nanj), WD_OK);
+    expect_read_bad(nanj, WD_ERR_FORMAT, "nan.safetensors: tensor 'l2.bias': element 1 is nan", NULL);
+    r.mlp->l2b[1] = -0.5f;
+    r.mlp->scale[1] = 0;
+    assert_int_equal(wd_router_write(&r, nanj), WD_OK);
+    expect_read_bad(nanj, WD_ERR_FORMAT, "nan.safetensors: tensor 'in.scale': element 1 is 0", NULL);
+    r.mlp->scale[1] = 2;
+    /* a sidecar with only in.mean */
     wd_safetensors_writer *w = NULL;
-    assert_int_equal(wd_safetensors_writer_new(&w), WD_OK);
     int64_t two[1] = {2};
-    float nan2[2] = {NAN, 0};
-    assert_int_equal(wd_safetensors_writer_add(w, "in.mean", WD_DTYPE_F32, two, 1, nan2), WD_OK);
-    snprintf(other, sizeof other, "%s/part.safetensors", dir);
-    assert_int_equal(wd_safetensors_writer_write(w, other), WD_OK);
-    wd_safetensors_writer_free(w);
-    snprintf(other, sizeof other, "%s/bad.json", dir);
-    write_json(other, MLPJ("\"n_in\": 2, \"hidden\": [2, 2], \"weights\": \"part.safetensors\""));
-    expect_read_bad(other, WD_ERR_FORMAT, "part.safetensors: tensor 'in.mean': element 0 is nan", NULL);
-    r.mlp->mean[0] = 1; /* now in.mean is fine and in.scale is missing */
     assert_int_equal(wd_safetensors_writer_new(&w), WD_OK);
     assert_int_equal(wd_safetensors_writer_add(w, "in.mean", WD_DTYPE_F32, two, 1, r.mlp->mean), WD_OK);
     snprintf(other, sizeof other, "%s/part.safetensors", dir);
     assert_int_equal(wd_safetensors_writer_write(w, other), WD_OK);
     wd_safetensors_writer_free(w);
     snprintf(other, sizeof other, "%s/bad.json", dir);
+    write_json(other, MLPJ("\"n_in\": 2, \"hidden\": [2, 2], \"weights\": \"part.safetensors\""));
     expect_read_bad(other, WD_ERR_FORMAT, "part.safetensors: tensor 'in.scale': missing", NULL);
     /* writing: no network, a bad cut */
     wd_router bad = wd_router_band(0, 0);

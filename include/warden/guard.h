@@ -137,7 +137,9 @@ struct wd_router;
 
 /* True when g holds a `cascade` scanner (the first, when several), with its
  * router copied into *out (out may be NULL); false otherwise. A cascade
- * with no router reports the empty band (it escalates nothing). */
+ * with no router reports the empty band (it escalates nothing). An MLP
+ * router's network is borrowed from g: valid while g lives, never freed
+ * through *out. */
 bool wd_guard_cascade_router(const wd_guard *g, struct wd_router *out);
 
 /* A guard of one cascade scanner named "cascade": first and second are
@@ -156,6 +158,7 @@ typedef enum wd_cascade_mode {
     WD_CASCADE_MODE_ROUTE = 0,
     WD_CASCADE_MODE_FIRST,
     WD_CASCADE_MODE_SECOND,
+    WD_CASCADE_MODE_FEATURE, /* as FIRST, and the first guard's feature kept (wd_verdict_feature) */
 } wd_cascade_mode;
 
 typedef struct wd_check_params {
@@ -382,6 +385,12 @@ typedef struct wd_cascade_info {
  * the text v judged; false when none did (no cascade in the policy, or
  * its role not checked). */
 bool wd_verdict_cascade(const wd_verdict *v, wd_cascade_info *out);
+
+/* The first guard's feature, when v was checked with cascade mode
+ * WD_CASCADE_MODE_FEATURE (or routed by an MLP router): the input of a
+ * learned router (warden/router.h), *n floats owned by v; NULL (and *n 0)
+ * otherwise. n may be NULL. */
+const float *wd_verdict_feature(const wd_verdict *v, size_t *n);
 
 /* Renders v as one line of JSON (no newline), shared by the CLI and the
  * HTTP server:

@@ -29,8 +29,22 @@
  *                   "f1_first": 0.88, "f1_second": 0.93},
  *    "data": "../shared/data (val split, 400 sampled)"}
  * Only format, version, method, low and high are required; the rest is a
- * record of how it was made. method "mlp" (SafeRoute's router on the first
- * model guard's hidden state, METHODS.md 12a) is refused by this build.
+ * record of how it was made.
+ *
+ * method "mlp": SafeRoute's learned router (METHODS.md 12a). Its input is
+ * the first guard's feature: a model judge's last-layer hidden state at the
+ * position where it reads its verdict (wd_verdict_feature); the MLP gives
+ * P(escalate) and the cascade escalates when P >= p_min. router.json then
+ * holds, instead of low/high,
+ *   {"format": "warden-router", "version": 1, "method": "mlp",
+ *    "n_in": 64, "hidden": [512, 512], "p_min": 0.5,
+ *    "weights": "router.safetensors", ...the record as above}
+ * and the weights lie in the sidecar safetensors file it names (a plain
+ * file name, in router.json's folder), F32 tensors
+ *   in.mean (n_in), in.scale (n_in)   the feature's standardisation
+ *   l1.weight (h1, n_in), l1.bias (h1), l2.weight (h2, h1), l2.bias (h2),
+ *   out.weight (1, h2), out.bias (1)
+ * so that P = sigmoid(out(relu(l2(relu(l1((x - mean) * scale)))))).
  */
 #ifndef WARDEN_ROUTER_H
 #define WARDEN_ROUTER_H
@@ -46,8 +60,27 @@ extern "C" {
 
 typedef enum wd_router_method {
     WD_ROUTER_METHOD_THRESHOLD = 0, /* the band on the first guard's score */
-    WD_ROUTER_METHOD_MLP,           /* SafeRoute's MLP: not implemented     */
+    WD_ROUTER_METHOD_MLP,           /* SafeRoute's MLP on the first guard's feature */
 } wd_router_method;
+
+/* SafeRoute's router MLP. The pointers lie in one block (w) owned by the
+ * object: n_in inputs, hidden sizes h1 and h2; l1w is (h1, n_in) row-major,
+ * l2w (h2, h1), ow (h2). The trained parameters are the n_param floats
+ * from l1w on, in the order l1w l1b l2w l2b ow ob. */
+typedef struct wd_router_mlp {
+    size_t n_in, h1, h2, n_param;
+    float *mean, *scale;            /* (n_in) each: x' = (x - mean) * scale */
+    float *l1w, *l1b, *l2w, *l2b, *ow, *ob;
+    float *w;                       /* the block */
+} wd_router_mlp;
+
+/* A new MLP with every weight 0 and scale 1, or NULL (out of memory, a size
+ * of 0, or a size over 65536). Free with wd_router_mlp_free. */
+wd_router_mlp *wd_router_mlp_new(size_t n_in, size_t h1, size_t h2);
+void wd_router_mlp_free(wd_router_mlp *m);
+/* P(escalate) for the feature x[0..n); NaN when n != m->n_in or m is NULL.
+ * Allocates nothing for hidden sizes up to 4096 each. */
+double wd_router_mlp_prob(const wd_router_mlp *m, const float *x, size_t n);
 
 typedef struct wd_router {
     wd_router_method method;
@@ -57,24 +90,46 @@ typedef struct wd_router {
     double val_f1, val_share;  /* the cascade on them (NaN: not recorded)      */
     double val_f1_first, val_f1_second; /* each guard alone (NaN: not recorded) */
     char   data[512];          /* what it was trained on ("" when not recorded) */
+    /* method MLP: the network (owned by whoever read or trained the router:
+     * wd_router_clear frees it; a copy of the struct borrows it), the cut
+     * (escalate when P >= p_min; 0.5 as SafeRoute) and the sidecar's file
+     * name ("" until written or read) */
+    wd_router_mlp *mlp;
+    double p_min;
+    char   weights[256];
 } wd_router;
+
+/* Frees r->mlp and sets it to NULL; NULL is a no-op. */
+void wd_router_clear(wd_router *r);
 
 /* A router with the band [low, high) and nothing recorded. */
 wd_router wd_router_band(double low, double high);
 
 /* True when the router sends a text whose first score is first_score to
- * the second guard. A NaN score is never escalated. */
+ * the second guard. A NaN score is never escalated. An MLP router
+ * escalates nothing here (it reads the feature: see below). */
 bool wd_router_escalates(const wd_router *r, double first_score);
+/* The same for either method: the band on first_score, or the MLP on
+ * feature[0..n_feature) (P >= p_min; a missing feature or a wrong size
+ * escalates nothing). */
+bool wd_router_escalates_feature(const wd_router *r, double first_score, const float *feature, size_t n_feature);
 
 /* Reads router.json at path into *out. Returns WD_OK, WD_ERR_IO, or
  * WD_ERR_FORMAT / WD_ERR_UNSUPPORTED with a message naming the file and
  * the field ("router.json: field 'low': expected a number in [0, 1], got
  * 1.5"): a missing or wrong-typed field, low outside [0, 1], high outside
- * [low, 2], an unknown format, version or method, method "mlp". */
+ * [low, 2], an unknown format, version or method; for method "mlp" also
+ * the sidecar: missing, not safetensors, a tensor missing, of another
+ * shape or not finite ("router.safetensors: tensor 'l1.weight': shape [4,
+ * 8], router.json says [512, 64]"). *out owns the MLP (wd_router_clear). */
 wd_status wd_router_read(const char *path, wd_router *out);
-/* The same over len bytes of JSON; where names it in messages. */
+/* The same over len bytes of JSON; where names it in messages. An "mlp"
+ * router's sidecar is looked up in dir (NULL: refused, WD_ERR_UNSUPPORTED). */
 wd_status wd_router_parse(const char *json, size_t len, const char *where, wd_router *out);
-/* Writes r as router.json at path, atomically. */
+wd_status wd_router_parse_in(const char *json, size_t len, const char *where, const char *dir, wd_router *out);
+/* Writes r as router.json at path, atomically; an MLP router first writes
+ * its weights beside it (path with ".json" replaced by ".safetensors",
+ * also atomically) and names that file in "weights". */
 wd_status wd_router_write(const wd_router *r, const char *path);
 
 /* ==== the band search ==================================================== */

@@ -344,7 +344,7 @@ wd_status wd_router_data_from_files(const char *const *paths, const wd_dataset_p
 void wd_router_data_free(wd_router_data *d);
 
 typedef struct wd_router_train_params {
-    wd_router_method method;  /* THRESHOLD (default); MLP is refused: WD_ERR_UNSUPPORTED    */
+    wd_router_method method;  /* THRESHOLD (default), or MLP (SafeRoute: see wd_router_train) */
     double      target_share; /* most texts escalated, as a share (default 0.2)            */
     wd_role     role;         /* the role the texts are checked as (default input)          */
     size_t      batch;        /* texts per wd_guard_check_batch (default 16)                */
@@ -357,6 +357,13 @@ typedef struct wd_router_train_params {
     const char *second_id;
     void (*progress)(void *user, size_t done, size_t total);
     void *progress_user;
+    /* method MLP: both hidden sizes (default 512), epochs (100), rows per
+     * step (64), AdamW's learning rate (1e-3) and weight decay (0.01), the
+     * seed of the initialisation, batch order and validation split (1);
+     * 0 = the default */
+    size_t   mlp_hidden, mlp_epochs, mlp_batch;
+    double   mlp_lr, mlp_weight_decay;
+    uint64_t mlp_seed;
 } wd_router_train_params;
 
 wd_router_train_params wd_router_train_params_default(void);
@@ -371,6 +378,14 @@ wd_status wd_router_cache_id(const char *policy_path, const char *second_node, c
 typedef struct wd_router_train_stats {
     size_t n, n_harmful, n_cached; /* texts; harmful ones; second verdicts from the cache */
     double first_ms, second_ms;    /* mean time per text of each guard alone           */
+    /* method MLP: texts it was trained on, those labelled "escalate" (the
+     * first guard wrong, the second right), the final training loss */
+    size_t n_train, n_escalate;
+    double train_loss;
+    /* method MLP, for comparison: the threshold band searched on the same
+     * training texts, escalating at most the share the MLP escalates there,
+     * and its F1 and share on the same validation texts */
+    double band_f1, band_share;
 } wd_router_train_stats;
 
 /* Learns the router of g's cascade scanner (a policy with a `type:
@@ -379,9 +394,19 @@ typedef struct wd_router_train_stats {
  * _SECOND), then picks the band of best F1 escalating at most
  * target_share of the texts (wd_cascade_band_search). *out gets the band,
  * the target, the validation figures and d->desc; stats may be NULL.
+ *
+ * Method MLP (SafeRoute, METHODS.md 12a): the first guard is run with
+ * WD_CASCADE_MODE_FEATURE and its feature kept; a text is labelled
+ * "escalate" when the first guard is wrong and the second right (each
+ * flagging at its policy's threshold); an MLP (train/router_mlp.c) learns
+ * P(escalate) with class-balanced BCE and AdamW on 4 texts of every 5 (all
+ * of them under 50 texts), and the validation figures are the cascade's
+ * with P >= 0.5 on the fifth held out (in-sample under 50). *out then owns
+ * the MLP (wd_router_clear).
+ *
  * Returns WD_OK; WD_ERR_INVALID_ARG when g has no cascade scanner or d is
- * empty; WD_ERR_UNSUPPORTED for the MLP method; a check's or the cache's
- * error (message in wd_last_error()). */
+ * empty; WD_ERR_UNSUPPORTED for the MLP method when the first guard gives
+ * no feature; a check's or the cache's error (message in wd_last_error()). */
 wd_status wd_router_train(wd_guard *g, const wd_router_data *d, const wd_router_train_params *p, wd_router *out,
                           wd_router_train_stats *stats);
 

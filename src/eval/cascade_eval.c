@@ -8,7 +8,9 @@
  * exactly what a routed check gives, since the guards are deterministic -
  * and both guards' figures go into the result line's verdict under
  * "cascade", so every band can be replayed from results.jsonl without
- * running a guard again.
+ * running a guard again. An MLP router (SafeRoute) reads the first guard's
+ * feature: the first check keeps it (WD_CASCADE_MODE_FEATURE), and the
+ * report takes the MLP's choices from the lines' "escalated".
  *
  * Reporting (wd_eval_cascade_report), after wd_eval_run: the clean labelled
  * lines of results.jsonl become wd_cascade_obs; each guard alone, the
@@ -68,7 +70,8 @@ wd_status wd_eval_score_cascade(void *user, const char *const *texts, const size
     wd_verdict **v = calloc(2 * n, sizeof *v);
     if (!v) return wd__fail(WD_ERR_NOMEM, "out of memory");
     wd_check_params cp = ec->check;
-    cp.cascade = WD_CASCADE_MODE_FIRST;
+    bool mlp = ec->router.method == WD_ROUTER_METHOD_MLP;
+    cp.cascade = mlp ? WD_CASCADE_MODE_FEATURE : WD_CASCADE_MODE_FIRST;
     wd_status st = wd_guard_check_batch(ec->guard, texts, lens, n, &cp, v);
     cp.cascade = WD_CASCADE_MODE_SECOND;
     if (!st) st = wd_guard_check_batch(ec->guard, texts, lens, n, &cp, v + n);
@@ -79,7 +82,15 @@ wd_status wd_eval_score_cascade(void *user, const char *const *texts, const size
                           wd_role_str(ec->check.role));
             break;
         }
-        bool esc = wd_router_escalates(&ec->router, c1.first_score);
+        size_t nf = 0;
+        const float *f = wd_verdict_feature(v[i], &nf);
+        if (mlp && (!f || nf != ec->router.mlp->n_in)) {
+            st = wd__fail(WD_ERR_INVALID_ARG, "eval: the router's MLP takes %zu inputs, the first guard gave %zu%s%s",
+                          ec->router.mlp->n_in, nf, wd_verdict_error(v[i]) ? ": " : "",
+                          wd_verdict_error(v[i]) ? wd_verdict_error(v[i]) : "");
+            break;
+        }
+        bool esc = wd_router_escalates_feature(&ec->router, c1.first_score, f, nf);
         const wd_verdict *d = esc ? v[n + i] : v[i];
         out[i].flagged = wd_verdict_unsafe(d);
         out[i].score = wd_verdict_max_score(d);
@@ -100,7 +111,7 @@ static double num(const cJSON *o, const char *k) {
 }
 
 /* The clean labelled lines of results.jsonl with a cascade record. */
-static wd_status read_obs(const char *path, wd_cascade_obs **out, size_t *n_out) {
+static wd_status read_obs(const char *path, wd_cascade_obs **out, size_t *n_out, bool **esc_out) {
     char *data = NULL;
     size_t len = 0, n = 0, cap = 0;
     *out = NULL;
@@ -108,6 +119,7 @@ static wd_status read_obs(const char *path, wd_cascade_obs **out, size_t *n_out)
     wd_status st = wd__file_read(path, (size_t)1 << 32, &data, &len);
     if (st) return st;
     wd_cascade_obs *obs = NULL;
+    bool *esc = NULL;
     for (char *line = data, *end; !st && line < data + len; line = end + 1) {
         end = memchr(line, '\n', (size_t)(data + len - line));
         if (!end) break; /* a torn last line */
@@ -122,12 +134,13 @@ static wd_status read_obs(const char *path, wd_cascade_obs **out, size_t *n_out)
         if (use && n == cap) {
             size_t nc = cap ? cap * 2 : 256;
             wd_cascade_obs *no = realloc(obs, nc * sizeof *no);
-            if (!no) st = wd__fail(WD_ERR_NOMEM, "out of memory");
-            else {
-                obs = no;
-                cap = nc;
-            }
+            bool *ne = no ? realloc(esc, nc * sizeof *ne) : NULL;
+            if (no) obs = no;
+            if (ne) esc = ne;
+            if (!no || !ne) st = wd__fail(WD_ERR_NOMEM, "out of memory");
+            else cap = nc;
         }
+        if (use && !st) esc[n] = cJSON_IsTrue(cJSON_GetObjectItem(c, "escalated"));
         if (use && !st)
             obs[n++] = (wd_cascade_obs){
                 .first_score = num(c, "first_score"),
@@ -143,10 +156,12 @@ static wd_status read_obs(const char *path, wd_cascade_obs **out, size_t *n_out)
     free(data);
     if (st) {
         free(obs);
+        free(esc);
         return st;
     }
     *out = obs;
     *n_out = n;
+    *esc_out = esc;
     return WD_OK;
 }
 
@@ -201,8 +216,9 @@ wd_status wd_eval_cascade_report(const char *out_dir, const wd_router *router, w
     char *res = wd__path_join(out_dir, "results.jsonl"), *met = wd__path_join(out_dir, "metrics.json"),
          *rep = wd__path_join(out_dir, "report.html");
     wd_cascade_obs *obs = NULL;
+    bool *esc = NULL;
     size_t n = 0;
-    wd_status st = res && met && rep ? read_obs(res, &obs, &n) : wd__fail(WD_ERR_NOMEM, "out of memory");
+    wd_status st = res && met && rep ? read_obs(res, &obs, &n, &esc) : wd__fail(WD_ERR_NOMEM, "out of memory");
     if (!st && !n)
         st = wd__fail(WD_ERR_NOT_FOUND, "%s: no clean labelled line with a cascade record (was it scored with "
                                         "wd_eval_score_cascade?)", res);
@@ -218,7 +234,20 @@ wd_status wd_eval_cascade_report(const char *out_dir, const wd_router *router, w
         double ms = 0;                             /* ...which alone pays only its own time */
         for (size_t i = 0; i < n; i++) ms += obs[i].second_ms;
         rc.second.mean_ms = n ? ms / (double)n : NAN;
-        rc.cascade = wd_cascade_eval(obs, n, router->low, router->high);
+        if (router->method == WD_ROUTER_METHOD_MLP) { /* the lines' choices, as the band [0.5, 2) on 0 / 1 */
+            wd_cascade_obs *o = malloc(n * sizeof *o);
+            if (!o) st = wd__fail(WD_ERR_NOMEM, "out of memory");
+            for (size_t i = 0; o && i < n; i++) {
+                o[i] = obs[i];
+                o[i].first_score = esc[i] ? 1.0 : 0.0;
+            }
+            if (o) rc.cascade = wd_cascade_eval(o, n, 0.5, 2);
+            free(o);
+        } else {
+            rc.cascade = wd_cascade_eval(obs, n, router->low, router->high);
+        }
+    }
+    if (!st) {
         st = add_metrics(met, &rc);
     }
     char *section = NULL;
@@ -232,6 +261,7 @@ wd_status wd_eval_cascade_report(const char *out_dir, const wd_router *router, w
     }
     free(section);
     free(obs);
+    free(esc);
     free(res);
     free(met);
     free(rep);

@@ -73,4 +73,25 @@ wd_status wd__guard_new(const char *name, const wd_guard_params *params, wd_guar
  * outside guard.c (conversation.c). Returns st. */
 wd_status wd__guard_check_failed(const wd_guard *g, wd_status st);
 
+/* The verdict under construction (guard.c) and as handed out (verdict.c). */
+struct wd_verdict {
+    wd_role    role;
+    float      score[WD_CATEGORY_COUNT];
+    wd_catmask fired;
+    wd_action  cat_action[WD_CATEGORY_COUNT];
+    wd_action  action;
+    bool       unsafe;
+    wd_hit    *hits;
+    size_t     n_hits, cap_hits;
+    char      *redacted;
+    size_t     redacted_len;
+    char      *error;
+    double     micros;
+    long       msg_index; /* the judged message of a conversation, or -1 */
+    bool       cascaded;  /* a cascade scanner ran on the text: cascade says what it did */
+    wd_cascade_info cascade;
+    char      *rationale; /* a judge's, or NULL */
+    float     *feature; size_t n_feature; /* a cascade's first guard's (wd_verdict_feature) */
+};
+
 #endif

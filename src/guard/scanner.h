@@ -20,6 +20,11 @@
  *            WD_SCAN_POLL_EVERY steps and returns what it says.
  *   scan_batch  optional: n texts at once (models batch their forward
  *            pass); when NULL the engine calls scan n times.
+ *   feature  optional (vt.gives_feature): asked with in->want_feature, a
+ *            model guard also reports its feature for a learned cascade
+ *            router (SafeRoute, warden/router.h) in res->feature, from the
+ *            same forward pass: the last-layer hidden state where it reads
+ *            its verdict.
  *   free     releases what init built.
  *
  * Registering a scanner type = one line in the table in guard/registry.c.
@@ -29,6 +34,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "base/err.h"
 #include "guard/canonical.h"
@@ -61,7 +68,17 @@ typedef struct wd__scan_result {
      * NULL; owned by the scanner's scratch until its next scan: the engine
      * copies it into the verdict */
     const char  *rationale;
+    /* the scanner's feature (see `feature` above), n_feature floats, or
+     * NULL; owned by the scanner's scratch until its next scan */
+    const float *feature;
+    size_t       n_feature;
 } wd__scan_result;
+
+/* A malloc'd copy of a scan result's feature (n floats), or NULL. */
+static inline float *wd__feature_dup(const float *f, size_t n) {
+    float *c = malloc(n ? n * sizeof *c : 1);
+    return c ? memcpy(c, f, n * sizeof *c) : NULL;
+}
 
 /* Appends a hit and raises score[category] to at least score. Returns
  * WD_ERR_NOMEM (hit dropped, score still raised) when out of memory. */
@@ -112,6 +129,7 @@ typedef struct wd__scan_input {
     const wd_chat_message *context;
     size_t         n_context;
     wd_cascade_mode cascade; /* wd_check_params.cascade: read by cascade scanners only */
+    bool           want_feature; /* fill res->feature (scanners with gives_feature) */
 } wd__scan_input;
 
 /* WD_OK, or WD_ERR_CANCELLED / WD_ERR_TIMEOUT (guard/stop.h): a scanner
@@ -149,6 +167,9 @@ typedef struct wd__scanner_vt {
     /* Optional: scans in[0..n) into res[0..n). */
     wd_status (*scan_batch)(const void *impl, void *scratch, const wd__scan_input *in, size_t n,
                             wd__scan_result *res, wd__err *err);
+    /* Optional: true when scan fills res->feature on in->want_feature
+     * (impl may say no: a judge of another prompt format). NULL = never. */
+    bool (*gives_feature)(const void *impl);
 } wd__scanner_vt;
 
 /* The registered scanner types (guard/registry.c). Returns NULL for an

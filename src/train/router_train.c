@@ -13,8 +13,9 @@
  * killed run) is ignored. The first guard is rerun every time (it is
  * cheap, and it is what a new policy usually changes).
  *
- * SafeRoute's MLP router (METHODS.md 12a) needs the first guard's hidden
- * state, which no scanner exposes yet: the MLP method is refused.
+ * SafeRoute's MLP router (METHODS.md 12a): the first guard's pass keeps
+ * its feature (WD_CASCADE_MODE_FEATURE), and mlp_router below labels,
+ * splits and trains (train/router_mlp.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include "warden/router.h"
 #include "warden/textclf.h"
 #include "warden/train.h"
+#include "train/router_mlp.h"
 
 /* ==== data ================================================================ */
 
@@ -311,14 +313,102 @@ static wd_status check_mode(wd_guard *g, char *const *texts, const size_t *lens,
     return wd_guard_check_batch(g, (const char *const *)texts, lens, n, &cp, v);
 }
 
+/* The cascade's figures, escalating text i where esc[i], on the held-out
+ * texts (i % 5 == 4) when held, else on all: into r's validation fields. */
+static void mlp_figures(const wd_cascade_obs *obs, const bool *esc, size_t n, bool held, wd_router *r) {
+    wd_cascade_obs *o = malloc((n ? n : 1) * sizeof *o);
+    if (!o) return;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!held || i % 5 == 4) {
+            o[k] = obs[i];
+            o[k++].first_score = esc[i] ? 1.0 : 0.0; /* the band [0.5, 2) is the router's choice */
+        }
+    wd_cascade_point c = wd_cascade_eval(o, k, 0.5, 2);
+    r->n_val = k;
+    r->val_f1 = c.f1;
+    r->val_share = c.share;
+    r->val_f1_first = wd_cascade_eval(o, k, 0, 0).f1;
+    r->val_f1_second = wd_cascade_eval(o, k, 0, 2).f1;
+    free(o);
+}
+
+/* The threshold band on the same split, for comparison (stats' band_*). */
+static wd_status band_compare(const wd_cascade_obs *obs, const bool *esc, size_t n, bool held,
+                              wd_router_train_stats *s) {
+    wd_cascade_obs *tr = malloc(n * sizeof *tr), *va = malloc(n * sizeof *va);
+    if (!tr || !va) {
+        free(tr);
+        free(va);
+        return wd__fail(WD_ERR_NOMEM, "out of memory");
+    }
+    size_t nt = 0, nv = 0, ne = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool v = held && i % 5 == 4;
+        if (!held || !v) {
+            tr[nt++] = obs[i];
+            ne += esc[i];
+        }
+        if (!held || v) va[nv++] = obs[i];
+    }
+    wd_cascade_point best;
+    wd_status st = wd_cascade_band_search(tr, nt, (double)ne / (double)nt, &best);
+    if (!st) {
+        wd_cascade_point c = wd_cascade_eval(va, nv, best.low, best.high);
+        s->band_f1 = c.f1;
+        s->band_share = c.share;
+    }
+    free(tr);
+    free(va);
+    return st;
+}
+
+/* SafeRoute's router from the features X (n, C) and both guards' flags. */
+static wd_status mlp_router(const wd_cascade_obs *obs, const float *X, size_t n, size_t C,
+                            const wd_router_train_params *p, wd_router *out, wd_router_train_stats *s) {
+    bool held = n >= 50;
+    float *Xt = malloc(n * C * sizeof *Xt);
+    bool *y = malloc(n * sizeof *y), *esc = malloc(n * sizeof *esc);
+    wd_status st = Xt && y && esc ? WD_OK : wd__fail(WD_ERR_NOMEM, "out of memory");
+    size_t nt = 0;
+    for (size_t i = 0; !st && i < n; i++) {
+        bool label = obs[i].first_flag != obs[i].harmful && obs[i].second_flag == obs[i].harmful;
+        s->n_escalate += label;
+        if (held && i % 5 == 4) continue;
+        memcpy(Xt + nt * C, X + i * C, C * sizeof *Xt);
+        y[nt++] = label;
+    }
+    wd__rmlp_params mp = wd__rmlp_params_default();
+    if (p->mlp_hidden) mp.hidden = p->mlp_hidden;
+    if (p->mlp_epochs) mp.epochs = p->mlp_epochs;
+    if (p->mlp_batch) mp.batch = p->mlp_batch;
+    if (p->mlp_lr > 0) mp.lr = p->mlp_lr;
+    if (p->mlp_weight_decay > 0) mp.weight_decay = p->mlp_weight_decay;
+    if (p->mlp_seed) mp.seed = p->mlp_seed;
+    wd_router r = wd_router_band(0, 0);
+    r.method = WD_ROUTER_METHOD_MLP;
+    if (!st) st = wd__rmlp_fit(Xt, y, nt, C, &mp, &r.mlp, &s->train_loss);
+    if (!st) {
+        for (size_t i = 0; i < n; i++) esc[i] = wd_router_mlp_prob(r.mlp, X + i * C, C) >= r.p_min;
+        mlp_figures(obs, esc, n, held, &r);
+        s->n_train = nt;
+        st = band_compare(obs, esc, n, held, s);
+        if (st) wd_router_clear(&r);
+        else *out = r;
+    }
+    free(Xt);
+    free(y);
+    free(esc);
+    return st;
+}
+
 wd_status wd_router_train(wd_guard *g, const wd_router_data *d, const wd_router_train_params *params, wd_router *out,
                           wd_router_train_stats *stats) {
     if (!g || !d || !out) return wd__fail(WD_ERR_INVALID_ARG, "wd_router_train: NULL argument");
     wd_router_train_params p = params ? *params : wd_router_train_params_default();
-    if (p.method == WD_ROUTER_METHOD_MLP)
-        return wd__fail(WD_ERR_UNSUPPORTED,
-                        "train-router: method mlp (SafeRoute's router on the first guard's hidden state) is not "
-                        "implemented: no scanner exposes its hidden state yet; use --method threshold");
+    bool mlp = p.method == WD_ROUTER_METHOD_MLP;
+    float *X = NULL; /* method MLP: the features, (n, C) */
+    size_t C = 0;
     if (!(p.target_share >= 0 && p.target_share <= 1))
         return wd__fail(WD_ERR_INVALID_ARG, "train-router: target share %g is outside [0, 1]", p.target_share);
     if (!wd_guard_cascade_router(g, NULL))
@@ -336,8 +426,24 @@ wd_status wd_router_train(wd_guard *g, const wd_router_data *d, const wd_router_
     wd_router_train_stats s = {.n = d->n};
     for (size_t at = 0; !st && at < d->n; at += p.batch) {
         size_t nb = d->n - at < p.batch ? d->n - at : p.batch, nm = 0;
-        if ((st = check_mode(g, d->texts + at, d->lens + at, nb, p.role, WD_CASCADE_MODE_FIRST, v1))) break;
-        for (size_t k = 0; k < nb; k++) {
+        if ((st = check_mode(g, d->texts + at, d->lens + at, nb, p.role,
+                             mlp ? WD_CASCADE_MODE_FEATURE : WD_CASCADE_MODE_FIRST, v1)))
+            break;
+        for (size_t k = 0; mlp && k < nb; k++) {
+            size_t nf = 0;
+            const float *f = wd_verdict_feature(v1[k], &nf);
+            if (!f || !nf || (C && nf != C)) {
+                st = wd__fail(WD_ERR_UNSUPPORTED, "train-router --method mlp: the first guard gave no feature for "
+                                                  "text %zu (%s): the MLP router needs a model judge first "
+                                                  "(llm_judge with the Llama Guard prompt)",
+                              at + k, wd_verdict_error(v1[k]) ? wd_verdict_error(v1[k]) : "no hidden state");
+                break;
+            }
+            if (!C && !(X = malloc(d->n * (C = nf) * sizeof *X))) st = wd__fail(WD_ERR_NOMEM, "out of memory");
+            if (st) break;
+            memcpy(X + (at + k) * C, f, C * sizeof *X);
+        }
+        for (size_t k = 0; !st && k < nb; k++) {
             wd_cascade_obs *o = &obs[at + k];
             wd_cascade_info ci = {.first_score = NAN};
             if (!wd_verdict_cascade(v1[k], &ci)) ci.first_score = NAN; /* checked below */
@@ -385,7 +491,18 @@ wd_status wd_router_train(wd_guard *g, const wd_router_data *d, const wd_router_
     next:
         if (!st && p.progress) p.progress(p.progress_user, at + nb, d->n);
     }
-    if (!st) {
+    if (st && v1) { /* the verdicts a failed batch left */
+        for (size_t k = 0; k < p.batch; k++) wd_verdict_free(v1[k]);
+    } else if (mlp) {
+        if (!(st = mlp_router(obs, X, d->n, C, &p, out, &s))) {
+            snprintf(out->data, sizeof out->data, "%s", d->desc);
+            for (size_t i = 0; i < d->n; i++) {
+                s.first_ms += obs[i].first_ms / (double)d->n;
+                s.second_ms += obs[i].second_ms / (double)d->n;
+            }
+            if (stats) *stats = s;
+        }
+    } else {
         wd_cascade_point best;
         if (!(st = wd_cascade_band_search(obs, d->n, p.target_share, &best))) {
             wd_router r = wd_router_band(best.low, best.high);
@@ -405,10 +522,7 @@ wd_status wd_router_train(wd_guard *g, const wd_router_data *d, const wd_router_
         }
     }
     cache_close(&c);
-    for (size_t k = 0; k < p.batch; k++) { /* those a failed batch left */
-        if (v1) wd_verdict_free(v1[k]);
-        if (v2) wd_verdict_free(v2[k]);
-    }
+    free(X);
     free(obs);
     free(v1);
     free(v2);

@@ -229,7 +229,7 @@ static void test_router_file(void **state) {
     expect_bad("{\"format\": \"warden-router\", \"version\": 2, \"method\": \"threshold\"}", WD_ERR_UNSUPPORTED,
                "field 'version'");
     expect_bad("{\"format\": \"warden-router\", \"version\": 1, \"method\": \"mlp\", \"low\": 0, \"high\": 1}",
-               WD_ERR_UNSUPPORTED, "field 'method'");
+               WD_ERR_FORMAT, "field 'n_in': missing");
     expect_bad("{\"format\": \"warden-router\", \"version\": 1, \"method\": \"svm\"}", WD_ERR_FORMAT, "field 'method'");
     expect_bad(HEAD "\"high\": 0.5}", WD_ERR_FORMAT, "field 'low': missing");
     expect_bad(HEAD "\"low\": 1.5, \"high\": 2}", WD_ERR_FORMAT, "field 'low': expected a number in [0, 1], got 1.5");

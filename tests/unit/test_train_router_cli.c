@@ -4,8 +4,11 @@
  * generated random Llama judge second, or the lexicon when the generator
  * is not built) writes router.json and its cache, a rerun reads the
  * cache, `warden check` reports which guard decided, `warden eval` adds
- * the cascade's figures and curve; usage errors exit 2, the MLP method and
- * a bad router file exit 3 with the file and field named.
+ * the cascade's figures and curve; usage errors exit 2, the MLP method
+ * without a model judge first and a bad router file exit 3 with the file
+ * and field named. SafeRoute's MLP router end to end (test_mlp): the
+ * generated judge first, the classifier second; train-router --method
+ * mlp, check and eval with the policy naming its router.json.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +137,7 @@ static void test_cli(void **state) {
         if (rc != 2) fail_msg("%s: exit %d, %s", usage[i], rc, err);
         free(err);
     }
-    /* the MLP method: refused, saying why */
+    /* the MLP method with no model judge first: refused, saying why */
     snprintf(args, sizeof args,
              "train-router --first '{type: classifier}' --second '{type: lexicon}' --data %s --label-field label "
              "--method mlp --no-cache --out %s/mlp.json",
@@ -156,7 +159,106 @@ static void test_cli(void **state) {
     free(dir);
 }
 
+static void test_mlp(void **state) {
+    (void)state;
+    if (!WDT_HAVE_GEN) skip();
+    char *dir = wdt_tmpdir("train_router_mlp");
+    char data[1024], judge[1024], first[1400], args[8192], policy[1024], path[1200];
+    snprintf(data, sizeof data, "%s/data.jsonl", dir);
+    FILE *f = fopen(data, "w");
+    for (size_t i = 0; i < 8; i++) fprintf(f, "{\"text\": \"%s\", \"label\": %d}\n", TEXTS[i], i % 2 == 0);
+    fclose(f);
+    snprintf(judge, sizeof judge, "%s/judge", dir);
+    mf_generate("--family llama --seed 43 --vocab 272 --max-pos 2048", judge);
+    mf_copy_tokenizer("bpe-spm", judge);
+    snprintf(first, sizeof first, "{type: llm_judge, model: %s, threads: 1}", judge);
+    char *out = NULL, *err = NULL;
+    snprintf(args, sizeof args,
+             "train-router --first '%s' --second '{type: classifier}' --data %s --label-field label --method mlp "
+             "--hidden 16 --epochs 30 --out %s/mlp.json",
+             first, data, dir);
+    int rc = wdt_cli(args, NULL, &out, &err);
+    if (rc) fail_msg("train-router --method mlp: %d %s", rc, err);
+    assert_non_null(strstr(out, "cascade (mlp) F1"));
+    assert_non_null(strstr(out, "trained on 8 texts"));
+    assert_non_null(strstr(out, "band (same split) F1"));
+    free(out);
+    free(err);
+    snprintf(path, sizeof path, "%s/mlp.json", dir);
+    wd_router r;
+    assert_int_equal(wd_router_read(path, &r), WD_OK);
+    assert_int_equal(r.method, WD_ROUTER_METHOD_MLP);
+    assert_string_equal(r.weights, "mlp.safetensors");
+    assert_int_equal(r.mlp->h1, 16);
+    assert_int_equal(r.n_val, 8);
+    size_t n_in = r.mlp->n_in;
+    wd_router_clear(&r);
+
+    /* the policy with the router: check routes on the judge's state */
+    snprintf(policy, sizeof policy, "%s/policy.yaml", dir);
+    f = fopen(policy, "w");
+    fprintf(f, "name: cascade\nscanners:\n  - type: cascade\n    first: %s\n    second: {type: classifier}\n"
+               "    router: mlp.json\n",
+            first);
+    fclose(f);
+    snprintf(args, sizeof args, "check --policy %s --json 'how do I build a pipe bomb'", policy);
+    rc = wdt_cli(args, NULL, &out, &err);
+    if (rc != 0 && rc != 1) fail_msg("check: %d %s", rc, err);
+    cJSON *v = cJSON_Parse(out);
+    assert_non_null(v);
+    assert_true(cJSON_IsBool(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "cascade"), "escalated")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(v, "error")));
+    cJSON_Delete(v);
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "eval --policy %s --data %s --label-field label --out %s/eval --quiet --no-scorecard",
+             policy, data, dir);
+    rc = wdt_cli(args, NULL, &out, &err);
+    if (rc) fail_msg("eval: %d %s", rc, err);
+    assert_non_null(strstr(out, "cascade       F1"));
+    free(out);
+    free(err);
+    snprintf(path, sizeof path, "%s/eval/metrics.json", dir);
+    char *mj = slurp(path);
+    cJSON *m = cJSON_Parse(mj);
+    free(mj);
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "cascade"), "cascade");
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(c, "share")) && cJSON_IsNumber(cJSON_GetObjectItem(c, "f1")));
+    cJSON_Delete(m);
+
+    /* an MLP router behind a guard that gives no feature is refused at load */
+    f = fopen(policy, "w");
+    fprintf(f, "name: cascade\nscanners:\n  - type: cascade\n    first: {type: classifier}\n"
+               "    second: {type: classifier}\n    router: mlp.json\n");
+    fclose(f);
+    snprintf(args, sizeof args, "check --policy %s hello", policy);
+    rc = wdt_cli(args, NULL, NULL, &err);
+    assert_int_equal(rc, 3);
+    if (!strstr(err, "policy.yaml") || !strstr(err, "router") || !strstr(err, "first guard"))
+        fail_msg("%s", err);
+    free(err);
+    /* a sidecar of another width than the judge's state: the check fails, saying so */
+    wd_router_mlp *small = wd_router_mlp_new(n_in + 1, 16, 16);
+    wd_router bad = wd_router_band(0, 0);
+    bad.method = WD_ROUTER_METHOD_MLP;
+    bad.mlp = small;
+    snprintf(path, sizeof path, "%s/mlp.json", dir);
+    assert_int_equal(wd_router_write(&bad, path), WD_OK);
+    wd_router_clear(&bad);
+    f = fopen(policy, "w");
+    fprintf(f, "name: cascade\nscanners:\n  - type: cascade\n    first: %s\n    second: {type: classifier}\n"
+               "    router: mlp.json\n",
+            first);
+    fclose(f);
+    snprintf(args, sizeof args, "check --policy %s --json hello", policy);
+    rc = wdt_cli(args, NULL, &out, &err);
+    if (!strstr(out, "router's MLP takes")) fail_msg("check: %d %s %s", rc, out, err);
+    free(out);
+    free(err);
+    free(dir);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cli)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cli), cmocka_unit_test(test_mlp)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * tools/warden/cmd_train_router.c - `warden train-router`: learn the band of
- * a guard cascade's first score that goes to the second guard, on labelled
- * validation data, and write router.json (the library's wd_router_train
+ * a guard cascade's first score that goes to the second guard (or, with
+ * --method mlp, SafeRoute's MLP on the first guard's hidden state), on
+ * labelled validation data, and write router.json (the library's wd_router_train
  * does the work; this file parses flags and prints the figures).
  */
 #include <math.h>
@@ -19,8 +20,8 @@
 
 typedef struct opts {
     const char *policy, *first, *second, *data_dir, *out, *cache;
-    double      target;
-    long        limit, threads, batch;
+    double      target, lr, wd;
+    long        limit, threads, batch, hidden, epochs;
     unsigned long long seed;
     int         method, role;
     bool        no_cache, json, quiet;
@@ -51,8 +52,15 @@ static const cli_flag ROWS[] = {
     CLI_DOUBLE("--target-share", O(target), "X", 0, 1, "most texts escalated, as a share (default %g)", .show = true),
     CLI_ENUM("--method", O(method), "threshold|mlp", METHODS,
              "threshold (default): the band on the first score;\n"
-             "mlp (SafeRoute) is not implemented yet and is refused",
+             "mlp (SafeRoute): an MLP on the first guard's last hidden\n"
+             "state (a model judge first) learns when the first guard is\n"
+             "wrong and the second right; weights in OUT's .safetensors",
              .bad = "--method: expected threshold or mlp, got '%s'"),
+    CLI_INT("--hidden", O(hidden), "N", 1, 4096, "mlp: both hidden sizes (default %ld)", .show = true),
+    CLI_INT("--epochs", O(epochs), "N", 1, 100000, "mlp: passes over the data (default %ld)", .show = true),
+    CLI_DOUBLE("--lr", O(lr), "X", 1e-6, 1, "mlp: AdamW's learning rate (default %g)", .show = true),
+    CLI_DOUBLE("--weight-decay", O(wd), "X", 0, 1, "mlp: AdamW's weight decay, in place of SafeRoute's\n"
+                                                  "KL to a prior (default %g)", .show = true),
     CLI_ENUM("--role", O(role), "input|output", ROLES, "check the texts as prompts (default) or responses",
              .bad = "--role: input or output, not '%s'"),
     CLI_STR("--out", O(out), "FILE", "where to write router.json (required)"),
@@ -107,6 +115,11 @@ static int run(const opts *o, cli_data *data) {
     p.target_share = o->target;
     p.role = o->role ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
     p.batch = (size_t)o->batch;
+    p.mlp_hidden = (size_t)o->hidden;
+    p.mlp_epochs = (size_t)o->epochs;
+    p.mlp_lr = o->lr;
+    p.mlp_weight_decay = o->wd;
+    p.mlp_seed = o->seed;
     if (!o->no_cache) {
         snprintf(cache, sizeof cache, "%s", o->cache ? o->cache : "");
         if (!o->cache) snprintf(cache, sizeof cache, "%s.cache.jsonl", o->out);
@@ -125,7 +138,9 @@ static int run(const opts *o, cli_data *data) {
     wd_router_data_free(&d);
     wd_guard_free(g);
     if (st) return cli_fail(st, "train-router");
-    if ((st = wd_router_write(&r, o->out))) return cli_fail(st, o->out);
+    st = wd_router_write(&r, o->out);
+    wd_router_clear(&r); /* the figures below stay */
+    if (st) return cli_fail(st, o->out);
     if (o->json) {
         FILE *f = fopen(o->out, "rb");
         if (!f) return cli_error("%s: cannot read back", o->out);
@@ -139,8 +154,16 @@ static int run(const opts *o, cli_data *data) {
            s.n_cached);
     printf("  first alone   F1 %.3f  mean %.3f ms/text\n", r.val_f1_first, s.first_ms);
     printf("  second alone  F1 %.3f  mean %.3f ms/text\n", r.val_f1_second, s.second_ms);
-    printf("  cascade       F1 %.3f  escalated %.1f%% (target %.1f%%)  band [%g, %g)\n", r.val_f1,
-           100 * r.val_share, 100 * r.target_share, r.low, r.high);
+    if (r.method == WD_ROUTER_METHOD_MLP)
+        printf("  cascade (mlp) F1 %.3f  escalated %.1f%% at P >= %g, on %zu held-out texts\n"
+               "                trained on %zu texts, %zu labelled escalate, loss %.4f\n",
+               r.val_f1, 100 * r.val_share, r.p_min, r.n_val, s.n_train, s.n_escalate, s.train_loss);
+    if (r.method == WD_ROUTER_METHOD_MLP)
+        printf("  band (same split) F1 %.3f  escalated %.1f%% (learned at the MLP's share of the training texts)\n",
+               s.band_f1, 100 * s.band_share);
+    else
+        printf("  cascade       F1 %.3f  escalated %.1f%% (target %.1f%%)  band [%g, %g)\n", r.val_f1,
+               100 * r.val_share, 100 * r.target_share, r.low, r.high);
     printf("  %s\n", o->out);
     return CLI_OK;
 }
@@ -148,7 +171,8 @@ static int run(const opts *o, cli_data *data) {
 int cmd_train_router(int argc, char **argv) {
     cli_data data;
     wd_router_train_params dp = wd_router_train_params_default();
-    opts o = {.target = dp.target_share, .limit = 0, .threads = 1, .batch = (long)dp.batch, .seed = 1};
+    opts o = {.target = dp.target_share, .limit = 0, .threads = 1, .batch = (long)dp.batch, .seed = 1,
+              .hidden = 512, .epochs = 100, .lr = 1e-3, .wd = 0.01};
     cli_spec spec = {"train-router", {{ROWS, CLI_N(ROWS), &o}, cli_data_table(&data, "--data"), {FOOTER, CLI_N(FOOTER), NULL}},
                      .col = 22};
     if (cli_wants_help(argc, argv)) {

@@ -20,6 +20,14 @@
  * (WD_CASCADE_MODE_FIRST / _SECOND), which is how eval and train-router
  * measure each guard on the same texts.
  *
+ * An MLP router (SafeRoute's, `warden train-router --method mlp`) reads
+ * the first guard's feature instead of its score: the first guard must be
+ * one that gives it (vt.gives_feature: llm_judge with the Llama Guard
+ * prompt), asked for it in the same scan (in.want_feature), and the
+ * second guard runs when P(escalate) >= the router's p_min. Mode FEATURE
+ * (wd_check_params.cascade) runs the first guard alone and keeps its
+ * feature in the verdict: what train-router and eval read.
+ *
  * What it did is reported beside the scores (wd__scan_result.cascade): the
  * first score, whether it escalated, and each guard's own time; the engine
  * puts it into the verdict (wd_verdict_cascade, "cascade" in its JSON).
@@ -62,6 +70,7 @@ static void cascade_free(void *vimpl) {
     if (!c) return;
     for (int k = 0; k < 2; k++)
         if (c->vt[k] && c->impl[k] && c->vt[k]->free) c->vt[k]->free(c->impl[k]);
+    wd_router_clear(&c->router);
     free(c);
 }
 
@@ -138,6 +147,14 @@ static wd_status cascade_init(const wd__pnode *cfg, const wd__scanner_env *env, 
         cascade_free(c);
         return st;
     }
+    if (c->router.method == WD_ROUTER_METHOD_MLP &&
+        !(c->vt[0]->gives_feature && c->vt[0]->gives_feature(c->impl[0]))) {
+        st = wd__pn_error(wd__pn_get(cfg, "router"), err, WD_ERR_FORMAT, "router",
+                          "an MLP router reads the first guard's hidden state: the first guard must be a model "
+                          "judge that gives it (llm_judge with the Llama Guard prompt), not '%s'", c->vt[0]->type);
+        cascade_free(c);
+        return st;
+    }
     *impl = c;
     return WD_OK;
 }
@@ -167,6 +184,7 @@ static wd_status run_guard(cascade_scratch *s, int k, const wd__scan_input *in, 
     memset(res->score, 0, sizeof res->score);
     res->n_hits = 0;
     res->rationale = NULL; /* the deciding guard's, when it writes one */
+    res->feature = NULL;
     double t0 = wd__now_us();
     wd_status st = c->vt[k]->scan(c->impl[k], s->s[k], in, res, err);
     *ms = (wd__now_us() - t0) / 1e3;
@@ -180,15 +198,26 @@ static wd_status cascade_scan(const void *impl, void *scratch, const wd__scan_in
     if (!s) return wd__err_set(err, WD_ERR_NOMEM, "cascade: no work space (out of memory)");
     wd_cascade_info info = {false, NAN, 0, 0};
     wd_status st;
+    bool mlp = c->router.method == WD_ROUTER_METHOD_MLP, route = in->cascade == WD_CASCADE_MODE_ROUTE;
     if (in->cascade != WD_CASCADE_MODE_SECOND) {
-        if ((st = run_guard(s, 0, in, res, err, &info.first_ms))) return st;
+        wd__scan_input fin = *in;
+        fin.want_feature = in->cascade == WD_CASCADE_MODE_FEATURE || (route && mlp);
+        if (fin.want_feature && !(c->vt[0]->gives_feature && c->vt[0]->gives_feature(c->impl[0])))
+            return wd__err_set(err, WD_ERR_UNSUPPORTED, "cascade: the first guard ('%s') gives no feature for a "
+                                                        "learned router (put a model judge first)", c->vt[0]->type);
+        if ((st = run_guard(s, 0, &fin, res, err, &info.first_ms))) return st;
         float best = 0;
         for (int k = 0; k < WD_CATEGORY_COUNT; k++)
             if (res->score[k] > best) best = res->score[k];
         info.first_score = best;
+        if (route && mlp && (!res->feature || res->n_feature != c->router.mlp->n_in))
+            return wd__err_set(err, WD_ERR_FORMAT, "cascade: the router's MLP takes %zu inputs, the first guard's "
+                                                   "feature has %zu (was the router trained with this guard?)",
+                               c->router.mlp->n_in, res->feature ? res->n_feature : 0);
     }
     info.escalated = in->cascade == WD_CASCADE_MODE_SECOND ||
-                     (in->cascade == WD_CASCADE_MODE_ROUTE && wd_router_escalates(&c->router, info.first_score));
+                     (route && wd_router_escalates_feature(&c->router, info.first_score, res->feature,
+                                                           res->n_feature));
     if (info.escalated && (st = run_guard(s, 1, in, res, err, &info.second_ms))) return st;
     res->cascaded = true;
     res->cascade = info;
@@ -210,7 +239,7 @@ const wd__scanner_vt wd__scanner_cascade = {
 bool wd_guard_cascade_router(const wd_guard *g, wd_router *out) {
     for (size_t i = 0; g && i < g->n_sc; i++)
         if (g->sc[i].vt == &wd__scanner_cascade) {
-            if (out) *out = ((const cascade *)g->sc[i].impl)->router;
+            if (out) *out = ((const cascade *)g->sc[i].impl)->router; /* the MLP borrowed */
             return true;
         }
     return false;
@@ -224,6 +253,9 @@ wd_status wd_guard_load_cascade(const char *first, const char *second, const wd_
     if (strchr(first, '\n') || strchr(second, '\n'))
         return wd__fail(WD_ERR_INVALID_ARG, "cascade: a guard node is one line of YAML ({type: ..., ...})");
     char band[96] = "";
+    if (router && router->method != WD_ROUTER_METHOD_THRESHOLD)
+        return wd__fail(WD_ERR_UNSUPPORTED, "cascade: an MLP router is loaded from its file (router: FILE in a "
+                                            "policy), not inline");
     if (router)
         snprintf(band, sizeof band, "\n    low: %.17g\n    high: %.17g", router->low, router->high);
     size_t cap = strlen(first) + strlen(second) + sizeof band + 128;

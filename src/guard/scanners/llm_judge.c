@@ -96,6 +96,7 @@ typedef struct judge_scratch {
     float      *gp;        /* the generated tokens' probabilities */
     char       *rationale; /* the last scan's, or NULL            */
     void       *fs;        /* format_judge's scratch (fj)         */
+    wd_taps     taps;      /* resid: (L+1, C), made at the first want_feature */
 } judge_scratch;
 
 static wd_status render(const judge *j, const char *text, size_t len, wd_role role, char **out) {
@@ -346,6 +347,7 @@ static void judge_scratch_free(void *scratch) {
     free(s->ids);
     free(s->gp);
     free(s->rationale);
+    free(s->taps.resid);
     free(s);
 }
 
@@ -354,6 +356,8 @@ static size_t utf8_cut(const char *s, size_t len) {
     while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) len--;
     return len;
 }
+
+static bool judge_gives_feature(const void *impl) { return !((const judge *)impl)->fj; }
 
 static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_input *in,
                             wd__scan_result *res, wd__err *err) {
@@ -410,10 +414,22 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_inpu
             }
         }
     }
+    /* the feature (in->want_feature): the residual stream after the last
+     * layer at the prompt's last token, where the verdict is read (the
+     * final norm is not applied: the router standardises its input) */
+    size_t C = wd_model_n_embd(j->j->m), L = wd_model_n_layer(j->j->m);
+    if (!st && in->want_feature && !s->taps.resid && !(s->taps.resid = malloc((L + 1) * C * sizeof(float))))
+        st = WD_ERR_NOMEM;
     if (!st) {
         const char *rest = cache ? prompt + pre_len : prompt;
         st = encode(j, rest, strlen(rest), &s->ids, &s->cap, &n_rest);
+        if (in->want_feature) wd_context_set_taps(s->ctx, &s->taps);
         if (!st) st = wd_model_decode(s->ctx, s->ids, n_rest, NULL, WD_LOGITS_MODE_NONE);
+        wd_context_set_taps(s->ctx, NULL);
+        if (!st && in->want_feature) {
+            res->feature = s->taps.resid + L * C;
+            res->n_feature = C;
+        }
     }
     free(prompt);
     if (st) return wd__err_set(err, st, "llm_judge: %s", wd_model_last_error(j->j->m));
@@ -467,4 +483,5 @@ const wd__scanner_vt wd__scanner_llm_judge = {
     .scratch_free = judge_scratch_free,
     .scan = judge_scan,
     .scan_batch = NULL,
+    .gives_feature = judge_gives_feature,
 };

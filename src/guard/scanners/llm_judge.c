@@ -44,12 +44,14 @@
  * p(unsafe)), Llama Guard 3's follow-up turn asks why, and up to
  * explain_max_tokens tokens are the verdict's "rationale".
  *
- * Prefix sharing: the prompt up to the conversation (task line + category
- * list, a few hundred tokens) depends only on the role, so each scratch
- * keeps it in its KV cache and truncates back to it before each text
- * (wd_context_truncate); only the text and the closing instructions are
- * computed per scan. At init the split is checked: tokens(prefix) +
- * tokens(rest) must equal tokens(prompt), else caching is off.
+ * Prefix sharing: each scratch keeps the token ids of the last prompt whose
+ * keys and values its KV cache holds. A new prompt is tokenized whole (so
+ * any tokenizer, with or without a SentencePiece dummy prefix, gives the
+ * ids a plain run would), the cache is truncated to the longest run of
+ * tokens the two share (wd_context_truncate) and only the rest is
+ * computed: for the Llama Guard prompt the task line and the category list,
+ * a few hundred tokens that depend only on the role, and often the turns
+ * before the text.
  *
  * Roles: WD_ROLE_INPUT is judged as the 'User' message; WD_ROLE_OUTPUT as the
  * 'Agent' reply to an empty user turn.
@@ -57,9 +59,7 @@
  * Conversation context (wd_check_params.context): the prompt holds the
  * turns before the text, then the text as the last turn (guard/
  * conversation.h: system messages dropped, tool results on the Agent's
- * side, same-side turns merged). The cached prefix stops before the
- * conversation, so it is the same with or without context; the prompt is
- * compared with it as text before it is reused. A prompt too long for
+ * side, same-side turns merged). A prompt too long for
  * n_ctx loses its oldest turns first (half of those left at each try),
  * then the end of the text.
  */
@@ -83,14 +83,12 @@ typedef struct judge {
     long        explain_max;
     long       max_tokens, n_ctx;
     double     gen_above;
-    /* per role: the cached prefix text (NULL: no caching) */
-    char *prefix[2];
 } judge;
 
 typedef struct judge_scratch {
     wd_context *ctx;
-    int         cached_role; /* -1: the cache holds no prefix */
-    size_t      prefix_len;  /* tokens */
+    int32_t    *kv;        /* the prompt whose keys and values the cache holds */
+    size_t      n_kv, cap_kv;
     int32_t    *ids;
     size_t      cap;
     float      *gp;        /* the generated tokens' probabilities */
@@ -99,52 +97,9 @@ typedef struct judge_scratch {
     wd_taps     taps;      /* resid: (L+1, C), made at the first want_feature */
 } judge_scratch;
 
-static wd_status render(const judge *j, const char *text, size_t len, wd_role role, char **out) {
-    return wd__judge_render(j->j, text, len, role, out);
-}
-
 static wd_status encode(const judge *j, const char *s, size_t len, int32_t **ids, size_t *cap,
                         size_t *n) {
     return wd__judge_encode(j->j, s, len, ids, cap, n);
-}
-
-/* The cacheable prefix for role: the prompt up to the last newline before
- * the text (the Llama Guard 3 prompt: up to the conversation, so that the
- * turns before the text, which change from check to check, are not in
- * it), kept only if tokenizing it apart changes nothing. */
-static char *find_prefix(const judge *j, wd_role role) {
-    char *full = NULL, *probe = NULL;
-    if (render(j, WD__JUDGE_MARK, strlen(WD__JUDGE_MARK), role, &full)) return NULL;
-    char *at = strstr(full, WD__JUDGE_MARK);
-    char *nl = NULL;
-    for (char *p = full; at && p < at; p++)
-        if (*p == '\n') nl = p;
-    static const char conv[] = "<BEGIN CONVERSATION>\n\n";
-    char *bc = j->j->tmpl ? NULL : strstr(full, conv);
-    if (bc && at && bc < at) nl = bc + strlen(conv) - 1;
-    char *prefix = NULL;
-    if (nl) {
-        size_t pl = (size_t)(nl - full) + 1;
-        const char *sample = "Check this sample text: does it split well?";
-        if (!render(j, sample, strlen(sample), role, &probe) && !strncmp(probe, full, pl)) {
-            int32_t *a = NULL, *b = NULL;
-            size_t ca = 0, cb = 0, na = 0, nb = 0, nr = 0;
-            if (!encode(j, probe, strlen(probe), &a, &ca, &na) &&
-                !encode(j, probe, pl, &b, &cb, &nb) && nb <= na) {
-                int32_t *r = NULL;
-                size_t cr = 0;
-                if (!encode(j, probe + pl, strlen(probe + pl), &r, &cr, &nr) && nb + nr == na &&
-                    !memcmp(a, b, nb * sizeof *a) && !memcmp(a + nb, r, nr * sizeof *a))
-                    prefix = strndup(full, pl);
-                free(r);
-            }
-            free(a);
-            free(b);
-        }
-    }
-    free(probe);
-    free(full);
-    return prefix;
 }
 
 static void judge_free(void *impl) {
@@ -152,8 +107,6 @@ static void judge_free(void *impl) {
     if (!j) return;
     wd__judge_free(j->j);
     wd__fjudge_free(j->fj);
-    free(j->prefix[0]);
-    free(j->prefix[1]);
     free(j);
 }
 
@@ -199,8 +152,6 @@ wd_status wd__llm_judge_new(const wd__llm_judge_params *p, wd_model *m, const ch
         free(j);
         return st == WD_ERR_UNSUPPORTED ? wd__err_prefix(st, "%s", where) : st;
     }
-    j->prefix[WD_ROLE_INPUT] = find_prefix(j, WD_ROLE_INPUT);
-    j->prefix[WD_ROLE_OUTPUT] = find_prefix(j, WD_ROLE_OUTPUT);
     *impl = j;
     return WD_OK;
 }
@@ -335,7 +286,6 @@ static void *judge_scratch_new(const void *impl) {
         free(s);
         return NULL;
     }
-    s->cached_role = -1;
     return s;
 }
 
@@ -345,6 +295,7 @@ static void judge_scratch_free(void *scratch) {
     wd_context_free(s->ctx);
     wd__fjudge_scratch_free(s->fs);
     free(s->ids);
+    free(s->kv);
     free(s->gp);
     free(s->rationale);
     free(s->taps.resid);
@@ -368,9 +319,8 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_inpu
     free(s->rationale);
     s->rationale = NULL;
     wd_role role = in->role == WD_ROLE_OUTPUT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT;
-    const char *pre = j->prefix[role];
-    size_t pre_len = pre ? strlen(pre) : 0, n_ctx = wd_context_n_ctx(s->ctx);
-    size_t text_len = in->orig_len, n_rest = 0, from = 0; /* from: the first context message kept */
+    size_t n_ctx = wd_context_n_ctx(s->ctx), n = 0;
+    size_t text_len = in->orig_len, from = 0; /* from: the first context message kept */
     char *prompt = NULL;
     wd_status st;
     for (int tries = 0;;) {
@@ -379,7 +329,6 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_inpu
         if ((st = wd__judge_render_conv(j->j, in->context, from, in->n_context, in->orig, text_len, role,
                                         &prompt)))
             return wd__err_set(err, st, "llm_judge: rendering the prompt: %s", wd_last_error());
-        size_t n = 0;
         if ((st = encode(j, prompt, strlen(prompt), &s->ids, &s->cap, &n))) {
             free(prompt);
             return wd__err_set(err, st, "llm_judge: tokenizing: %s", wd_last_error());
@@ -398,22 +347,19 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_inpu
         size_t nl = (size_t)((double)text_len * (keep < 0.9 ? keep : 0.9));
         text_len = utf8_cut(in->orig, nl < text_len ? nl : text_len - 1);
     }
-    /* reuse the cached prefix when the prompt starts with it */
-    bool cache = pre && !strncmp(prompt, pre, pre_len);
-    if (cache && s->cached_role == (int)role) {
-        st = wd_context_truncate(s->ctx, s->prefix_len);
-    } else {
-        st = wd_context_truncate(s->ctx, 0);
-        s->cached_role = -1;
-        if (cache && !st) {
-            size_t np = 0;
-            if (!(st = encode(j, pre, pre_len, &s->ids, &s->cap, &np)) &&
-                !(st = wd_model_decode(s->ctx, s->ids, np, NULL, WD_LOGITS_MODE_NONE))) {
-                s->cached_role = (int)role;
-                s->prefix_len = np;
-            }
-        }
+    /* reuse the cache: the keys and values of the longest run of tokens this
+     * prompt shares with the last one stay (the task line and category
+     * list, often the earlier turns), only the rest is computed; at least
+     * the last token is, for its logits */
+    size_t keep = 0;
+    while (keep < s->n_kv && keep + 1 < n && s->kv[keep] == s->ids[keep]) keep++;
+    st = wd_context_truncate(s->ctx, keep);
+    if (!st && n > s->cap_kv) {
+        int32_t *b = realloc(s->kv, n * sizeof *b);
+        if (!b) st = WD_ERR_NOMEM;
+        else s->kv = b, s->cap_kv = n;
     }
+    s->n_kv = 0; /* until the decode below succeeds */
     /* the feature (in->want_feature): the residual stream after the last
      * layer at the prompt's last token, where the verdict is read (the
      * final norm is not applied: the router standardises its input) */
@@ -421,11 +367,13 @@ static wd_status judge_scan(const void *impl, void *scratch, const wd__scan_inpu
     if (!st && in->want_feature && !s->taps.resid && !(s->taps.resid = malloc((L + 1) * C * sizeof(float))))
         st = WD_ERR_NOMEM;
     if (!st) {
-        const char *rest = cache ? prompt + pre_len : prompt;
-        st = encode(j, rest, strlen(rest), &s->ids, &s->cap, &n_rest);
         if (in->want_feature) wd_context_set_taps(s->ctx, &s->taps);
-        if (!st) st = wd_model_decode(s->ctx, s->ids, n_rest, NULL, WD_LOGITS_MODE_NONE);
+        st = wd_model_decode(s->ctx, s->ids + keep, n - keep, NULL, WD_LOGITS_MODE_NONE);
         wd_context_set_taps(s->ctx, NULL);
+        if (!st) {
+            memcpy(s->kv, s->ids, n * sizeof *s->kv);
+            s->n_kv = n;
+        }
         if (!st && in->want_feature) {
             res->feature = s->taps.resid + L * C;
             res->n_feature = C;

@@ -172,3 +172,10 @@ int wd__gf_yes_no(const char *p, const char **end) {
     return r;
 }
 
+wd_status wd__gf_parse_yes_no(const char *text, wd_role role, wd_guard_answer *a) {
+    (void)role;
+    int yn = wd__gf_yes_no(text[0] == '\n' ? text + 1 : text, NULL);
+    a->verdict = yn == 1 ? WD_GUARD_VERDICT_UNSAFE : yn == 0 ? WD_GUARD_VERDICT_SAFE : WD_GUARD_VERDICT_NONE;
+    return WD_OK;
+}
+

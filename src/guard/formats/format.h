@@ -89,6 +89,9 @@ const char *wd__gf_find(const char *text, const char *key);
 /* After p (spaces skipped): 1 for "yes", 0 for "no" (case-insensitive, a
  * whole word), -1 otherwise; *end (may be NULL) past the word. */
 int wd__gf_yes_no(const char *p, const char **end);
+/* The parser of the formats that answer "Yes" / "No" as the first word
+ * (after one newline): Yes -> unsafe, No -> safe, else no verdict. */
+wd_status wd__gf_parse_yes_no(const char *text, wd_role role, wd_guard_answer *a);
 /* Empties a. */
 void wd__gf_answer_clear(wd_guard_answer *a);
 

@@ -79,13 +79,6 @@ static wd_status render(const wd_chat_message *m, size_t n, bool response, const
     return WD_OK;
 }
 
-static wd_status parse(const char *text, wd_role role, wd_guard_answer *a) {
-    (void)role;
-    int yn = wd__gf_yes_no(text, NULL);
-    a->verdict = yn == 1 ? WD_GUARD_VERDICT_UNSAFE : yn == 0 ? WD_GUARD_VERDICT_SAFE : WD_GUARD_VERDICT_NONE;
-    return WD_OK;
-}
-
 static const wd__gf_slot SLOTS[] = {{"", "Yes", NULL, "No", false}};
 
 const wd__gformat wd__gf_granite_guardian = {
@@ -94,7 +87,7 @@ const wd__gformat wd__gf_granite_guardian = {
     .scheme = "granite-guardian",
     .generative = true,
     .render = render,
-    .parse = parse,
+    .parse = wd__gf_parse_yes_no,
     .policies = POLICIES,
     .policy_names = NAMES,
     .n_policies = sizeof POLICIES / sizeof POLICIES[0],

@@ -97,14 +97,6 @@ static wd_status render(const wd_chat_message *m, size_t n, bool response, const
     return WD_OK;
 }
 
-/* "Yes" / "No" as the first word. */
-static wd_status parse(const char *text, wd_role role, wd_guard_answer *a) {
-    (void)role;
-    int yn = wd__gf_yes_no(text[0] == '\n' ? text + 1 : text, NULL);
-    a->verdict = yn == 1 ? WD_GUARD_VERDICT_UNSAFE : yn == 0 ? WD_GUARD_VERDICT_SAFE : WD_GUARD_VERDICT_NONE;
-    return WD_OK;
-}
-
 static const wd__gf_slot SLOTS[] = {{"", "Yes", NULL, "No", false}};
 
 const wd__gformat wd__gf_shieldgemma = {
@@ -113,7 +105,7 @@ const wd__gformat wd__gf_shieldgemma = {
     .scheme = "shieldgemma",
     .generative = true,
     .render = render,
-    .parse = parse,
+    .parse = wd__gf_parse_yes_no,
     .policies = POLICIES,
     .policy_names = NAMES,
     .n_policies = sizeof POLICIES / sizeof POLICIES[0],

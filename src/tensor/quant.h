@@ -33,6 +33,18 @@
 
 #include "warden/ggml_type.h"
 
+/* Q4_K / Q5_K: the 6-bit scale and min of sub-block j (of 8) from the 12
+ * packed bytes q (j < 4: the low 6 bits of bytes j and j + 4; else the
+ * nibbles of byte j + 4 with the top 2 bits of bytes j - 4 and j). */
+static inline void wd__q4k_scale_min(int j, const uint8_t *q, int *sc, int *m) {
+    if (j < 4) {
+        *sc = q[j] & 63, *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
 /* True for the types below (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K). */
 bool wd__quant_supported(wd_ggml_type type);
 

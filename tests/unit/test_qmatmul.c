@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/qgemm.h"
 #include "tensor/qmatmul.h"
 #include "tensor/quant.h"
 #include "tensor/threads.h"
@@ -79,7 +80,7 @@ static void check_type(wd_ggml_type t, size_t N, size_t C, size_t OC, bool with_
     assert_int_equal(wd__qmatmul(got, x, q, t, b, N, C, OC, tp), WD_OK);
     assert_int_equal(wd__qmatmul_ref(want, x, q, t, b, N, C, OC), WD_OK);
     bool int8 = t == WD_GGML_TYPE_Q8_0 || t == WD_GGML_TYPE_Q4_0 || t == WD_GGML_TYPE_Q4_K || t == WD_GGML_TYPE_Q5_K ||
-                t == WD_GGML_TYPE_Q6_K;
+                t == WD_GGML_TYPE_Q6_K || (N >= WD_QGEMM_MIN_N && wd__qgemm_available(t));
     if (int8) {
         for (size_t n = 0; n < N; n++) round_x(xr + n * C, x + n * C, C);
         assert_int_equal(wd__qmatmul_ref(want_r, xr, q, t, b, N, C, OC), WD_OK);
@@ -129,6 +130,11 @@ static void test_against_reference(void **state) {
         }
     }
     check_type(WD_GGML_TYPE_F16, 2, 13, 5, true, tp, &seed);  // C not a multiple of 8
+    /* tensor/qgemm.c's blocking: C over one slice (2048) and not a
+     * multiple of its 64-element chunks, N over one block of rows (128) */
+    check_type(WD_GGML_TYPE_Q4_0, 131, 2080, 9, true, tp, &seed);
+    check_type(WD_GGML_TYPE_Q6_K, 6, 2304, 7, false, tp, &seed);
+    check_type(WD_GGML_TYPE_Q5_1, 5, 4128, 6, true, NULL, &seed);
     wd__threads_set_min_work(16384);
     wd_threadpool_free(tp);
 }

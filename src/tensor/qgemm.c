@@ -1,0 +1,527 @@
+/*
+ * tensor/qgemm.c - many rows of x against block-quantized weights; see
+ * qgemm.h.
+ *
+ * One form for every block type. A 32-block of any type is unpacked to
+ *
+ *     w[e] = S[e/4] * v[e] + off[e/16]       v: unsigned byte
+ *
+ *   type   v                       S (per 4)      off (per 16)
+ *   Q8_0   q + 128                 d              -128 d
+ *   Q4_0   nibble                  d              -8 d
+ *   Q4_1   nibble                  d              m
+ *   Q5_0   nibble | bit << 4       d              -16 d
+ *   Q5_1   nibble | bit << 4       d              m
+ *   Q4_K   nibble                  d sc           -dmin m
+ *   Q5_K   nibble | bit << 4       d sc           -dmin m
+ *   Q6_K   6-bit q                 d sc (per 16)  -32 d sc
+ *
+ * and x to int8 q with one scale dx per 32 (qmatmul.c's rounding). Then
+ *
+ *     sum_e w[e] x[e] = sum_lanes (S dx) * [sum of 4 v*q]  +  sum_16 off * (dx sum q)
+ *
+ * The bracket is vpdpbusd's lane: unsigned bytes times signed bytes, four
+ * products summed into an exact int32, sixteen lanes (64 elements) per
+ * instruction. Per pair of weight row and x row and 64 elements: one
+ * vpdpbusd, one conversion, one multiply by S, one multiply-add by dx
+ * (each lane of S and dx repeated as the lane needs it). The offset term is
+ * a short dot product over the 16-element groups, added at the end.
+ *
+ * Loop order, per thread (owning a slice of the tiles of RM = 4 weight rows):
+ *
+ *   for each block of NB rows of x:
+ *       for each slice of KC elements of C:
+ *           for each tile of the thread:
+ *               unpack the tile's slice (v and S interleaved by chunks of 64)
+ *               for each group of RN = 4 rows of x:
+ *                   16 accumulators over the slice, plus the offsets
+ *                   out += their sums
+ *
+ * so a tile's unpacked slice (about 24 KB) stays in L1 while the x block
+ * (NB rows of KC elements, 2.3 bytes each: about 600 KB) streams from L2.
+ * A last group of fewer than 4 rows repeats its first row (computed, not
+ * stored); a last tile of fewer than 4 weight rows computes zero rows.
+ */
+#include "tensor/qgemm.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "tensor/cpu.h"
+#include "tensor/quant.h"
+#include "tensor/threads.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WD_HAVE_X86 1
+#endif
+
+#define CK 64                /* elements per chunk: one 512-bit register of bytes */
+#define KC 2048              /* elements of C per slice */
+#define RM 4                 /* weight rows per tile */
+#define RN 4                 /* rows of x per kernel call */
+#define NB 128               /* rows of x per block */
+#define CHUNK_BYTES (RM * CK + RM * (CK / 4) * 4) /* v then S of the tile's 4 rows */
+#define NOFF (KC / 16)       /* offsets per row per slice */
+
+static inline size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+static inline float h2f(const uint8_t *p) {
+    uint16_t h = (uint16_t)(p[0] | p[1] << 8);
+    float f;
+    wd_f16_to_f32_ref(&f, &h, 1);
+    return f;
+}
+
+/* ==== unpacking one 32-block: v[32], S[8] (per 4), off[2] (per 16) ====== */
+
+typedef void (*unpack_fn)(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off);
+
+static inline void fill8(float *S, float s) {
+    for (int l = 0; l < 8; l++) S[l] = s;
+}
+
+static void unpack_q8_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 34 * b;
+    float d = h2f(p);
+    for (int i = 0; i < 32; i++) v[i] = p[2 + i] ^ 0x80;
+    fill8(S, d);
+    off[0] = off[1] = -128.0f * d;
+}
+
+static inline void nibbles(uint8_t *v, const uint8_t *qs) {
+    for (int j = 0; j < 16; j++) v[j] = qs[j] & 0x0F, v[j + 16] = qs[j] >> 4;
+}
+
+static inline void fifth_bits(uint8_t *v, const uint8_t *qh4) {
+    uint32_t qh = (uint32_t)qh4[0] | (uint32_t)qh4[1] << 8 | (uint32_t)qh4[2] << 16 | (uint32_t)qh4[3] << 24;
+    for (int j = 0; j < 32; j++) v[j] |= (uint8_t)((qh >> j & 1) << 4);
+}
+
+static void unpack_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 18 * b;
+    float d = h2f(p);
+    nibbles(v, p + 2);
+    fill8(S, d);
+    off[0] = off[1] = -8.0f * d;
+}
+
+static void unpack_q4_1(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 20 * b;
+    nibbles(v, p + 4);
+    fill8(S, h2f(p));
+    off[0] = off[1] = h2f(p + 2);
+}
+
+static void unpack_q5_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 22 * b;
+    float d = h2f(p);
+    nibbles(v, p + 6);
+    fifth_bits(v, p + 2);
+    fill8(S, d);
+    off[0] = off[1] = -16.0f * d;
+}
+
+static void unpack_q5_1(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 24 * b;
+    nibbles(v, p + 8);
+    fifth_bits(v, p + 4);
+    fill8(S, h2f(p));
+    off[0] = off[1] = h2f(p + 2);
+}
+
+/* Q4_K / Q5_K: sub-block j of super-block b / 8; sub-blocks 2c and 2c+1
+ * are the low and high nibbles of qs[32c ..]; Q5_K's fifth bits are qh[l]
+ * bit j. */
+static void unpack_k_affine(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off, int bits) {
+    const size_t bsz = bits == 5 ? 176 : 144;
+    const uint8_t *p = row + bsz * (b / 8);
+    const int j = (int)(b % 8);
+    const uint8_t *qh = p + 16, *qs = (bits == 5 ? p + 48 : p + 16) + 32 * (j / 2);
+    int sc, m;
+    wd__q4k_scale_min(j, p + 4, &sc, &m);
+    for (int l = 0; l < 32; l++) v[l] = j % 2 ? qs[l] >> 4 : qs[l] & 0x0F;
+    if (bits == 5)
+        for (int l = 0; l < 32; l++) v[l] |= (uint8_t)((qh[l] >> j & 1) << 4);
+    fill8(S, h2f(p) * (float)sc);
+    off[0] = off[1] = -h2f(p + 2) * (float)m;
+}
+
+static void unpack_q4_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    unpack_k_affine(row, b, v, S, off, 4);
+}
+
+static void unpack_q5_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    unpack_k_affine(row, b, v, S, off, 5);
+}
+
+/* Q6_K: 32-chunk c (0..3) of half h of super-block b / 8 takes ql[64h +
+ * 32(c%2) ..] (low nibbles for c < 2, high ones after), bits 2c, 2c+1 of
+ * qh[32h ..], and scales sc[8h + 2c] (first 16) and sc[8h + 2c + 1]. */
+static void unpack_q6_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 210 * (b / 8);
+    const int h = (int)(b % 8) / 4, c = (int)(b % 4);
+    const uint8_t *ql = p + 64 * h + 32 * (c % 2), *qh = p + 128 + 32 * h;
+    const int8_t *sc = (const int8_t *)(p + 192) + 8 * h + 2 * c;
+    const float d = h2f(p + 208);
+    for (int l = 0; l < 32; l++)
+        v[l] = (uint8_t)((c < 2 ? ql[l] & 0x0F : ql[l] >> 4) | ((qh[l] >> (2 * c)) & 3) << 4);
+    for (int k = 0; k < 2; k++) {
+        float s = d * (float)sc[k];
+        for (int l = 0; l < 4; l++) S[4 * k + l] = s;
+        off[k] = -32.0f * s;
+    }
+}
+
+static unpack_fn block_unpacker(wd_ggml_type type) {
+    switch (type) {
+    case WD_GGML_TYPE_Q8_0: return unpack_q8_0;
+    case WD_GGML_TYPE_Q4_0: return unpack_q4_0;
+    case WD_GGML_TYPE_Q4_1: return unpack_q4_1;
+    case WD_GGML_TYPE_Q5_0: return unpack_q5_0;
+    case WD_GGML_TYPE_Q5_1: return unpack_q5_1;
+    case WD_GGML_TYPE_Q4_K: return unpack_q4_k;
+    case WD_GGML_TYPE_Q5_K: return unpack_q5_k;
+    case WD_GGML_TYPE_Q6_K: return unpack_q6_k;
+    default: return NULL;
+    }
+}
+
+/* ==== x to int8 ========================================================== */
+
+/* x rows quantized: q (Cp bytes per row), dx per lane of 4 (Cp/4 floats:
+ * the block's scale repeated 8 times) and dx * sum q per 16 (hs, padded
+ * with zeros to a multiple of 16 per row). Zeros past C. */
+typedef struct xpack {
+    int8_t *q;
+    float  *dl, *hs;
+    size_t  Cp, Hp;  /* row strides of q (and 4 x dl's) and of hs */
+} xpack;
+
+typedef struct xtask {
+    const float *x;
+    xpack       *xp;
+    size_t       N, C;
+} xtask;
+
+/* One 32-block: q = round(x / d) (half away from zero, as roundf), d =
+ * amax / 127; returns d and the sums of q over each 16. */
+static float quantize_block(int8_t *q, const float *x, int s[2]) {
+    float amax = 0.0f;
+    for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
+    float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+    s[0] = s[1] = 0;
+    for (int i = 0; i < 32; i++) {
+        int v = (int)roundf(x[i] * id);
+        q[i] = (int8_t)v;
+        s[i / 16] += v;
+    }
+    return d;
+}
+
+#ifdef WD_HAVE_X86
+/* The same with AVX-512: roundf as trunc(y) + (|y - trunc(y)| >= 0.5 ?
+ * sign(y) : 0), exact for every float. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static float quantize_block_avx512(int8_t *q, const float *x,
+                                                                                        int s[2]) {
+    __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+    float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+    float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+    const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+    for (int k = 0; k < 2; k++) {
+        __m512 y = _mm512_mul_ps(k ? x1 : x0, _mm512_set1_ps(id));
+        __m512 t = _mm512_roundscale_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(y, t)), half, _CMP_GE_OQ);
+        __m512 r = _mm512_mask_add_ps(t, up, t, _mm512_or_ps(one, _mm512_and_ps(y, _mm512_set1_ps(-0.0f))));
+        __m512i v = _mm512_cvtps_epi32(r);
+        _mm_storeu_si128((__m128i *)(q + 16 * k), _mm512_cvtepi32_epi8(v));
+        s[k] = _mm512_reduce_add_epi32(v);
+    }
+    return d;
+}
+#endif
+
+static void quantize_rows(void *ctx, int ith, int nth) {
+    xtask *t = ctx;
+    size_t lo, hi;
+    wd__split(t->N, ith, nth, &lo, &hi);
+    const xpack *xp = t->xp;
+    float (*quant)(int8_t *, const float *, int[2]) = quantize_block;
+#ifdef WD_HAVE_X86
+    if (wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512BW) && wd__cpu_has(WD_CPU_AVX512VL))
+        quant = quantize_block_avx512;
+#endif
+    for (size_t n = lo; n < hi; n++) {
+        const float *x = t->x + n * t->C;
+        int8_t *q = xp->q + n * xp->Cp;
+        float *dl = xp->dl + n * (xp->Cp / 4), *hs = xp->hs + n * xp->Hp;
+        memset(q + t->C, 0, xp->Cp - t->C);
+        memset(dl + t->C / 4, 0, (xp->Cp - t->C) / 4 * sizeof *dl);
+        memset(hs + t->C / 16, 0, (xp->Hp - t->C / 16) * sizeof *hs);
+        for (size_t b = 0; b < t->C / 32; b++) {
+            int s[2];
+            float d = quant(q + 32 * b, x + 32 * b, s);
+            fill8(dl + 8 * b, d);
+            hs[2 * b] = d * (float)s[0], hs[2 * b + 1] = d * (float)s[1];
+        }
+    }
+}
+
+/* ==== the kernel ========================================================= */
+
+typedef void (*tile_fn)(float r[RM][RN], const uint8_t *wb, const float *off, const int8_t *const *xq,
+                        const float *const *xd, const float *const *xh, size_t nck);
+
+#ifdef WD_HAVE_X86
+#define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+VNNI static inline float h2f_vnni(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/* S of a chunk: s0 for its first 8 lanes (block b), s1 for the next 8. */
+VNNI static inline void put_scales(float *S, float s0, float s1) {
+    _mm512_storeu_ps(S, _mm512_insertf32x8(_mm512_set1_ps(s0), _mm256_set1_ps(s1), 1));
+}
+
+/* Chunk unpackers: blocks b and b + 1 (b even) into v[64], S[16], off[4]. */
+VNNI static void chunk_q8_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 34 * b;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    for (int k = 0; k < 2; k++, p += 34) {
+        _mm256_storeu_si256((__m256i *)(v + 32 * k),
+                            _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), flip));
+        off[2 * k] = off[2 * k + 1] = -128.0f * h2f_vnni(p);
+    }
+    put_scales(S, off[0] / -128.0f, off[2] / -128.0f);
+}
+
+VNNI static void chunk_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 18 * b;
+    const __m128i lo4 = _mm_set1_epi8(0x0F);
+    float d[2];
+    for (int k = 0; k < 2; k++, p += 18) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(p + 2));
+        _mm_storeu_si128((__m128i *)(v + 32 * k), _mm_and_si128(q, lo4));
+        _mm_storeu_si128((__m128i *)(v + 32 * k + 16), _mm_and_si128(_mm_srli_epi16(q, 4), lo4));
+        d[k] = h2f_vnni(p);
+        off[2 * k] = off[2 * k + 1] = -8.0f * d[k];
+    }
+    put_scales(S, d[0], d[1]);
+}
+
+/* Q4_K: sub-blocks j and j + 1 (j even) are the low and high nibbles of
+ * the same 32 bytes. */
+VNNI static void chunk_q4_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 144 * (b / 8);
+    const int j = (int)(b % 8);
+    const __m256i lo4 = _mm256_set1_epi8(0x0F);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(p + 16 + 16 * j));
+    _mm256_storeu_si256((__m256i *)v, _mm256_and_si256(q, lo4));
+    _mm256_storeu_si256((__m256i *)(v + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4));
+    const float d = h2f_vnni(p), dmin = h2f_vnni(p + 2);
+    int sc0, m0, sc1, m1;
+    wd__q4k_scale_min(j, p + 4, &sc0, &m0);
+    wd__q4k_scale_min(j + 1, p + 4, &sc1, &m1);
+    put_scales(S, d * (float)sc0, d * (float)sc1);
+    off[0] = off[1] = -dmin * (float)m0;
+    off[2] = off[3] = -dmin * (float)m1;
+}
+
+/* Q6_K: 32-chunks c and c + 1 (c even) of half h: c = 0 takes the low
+ * nibbles of ql[64h ..] and ql[64h + 32 ..] with qh bits 0-1 and 2-3; c = 2
+ * the high nibbles with bits 4-5 and 6-7; scales sc[8h + 2c .. + 3], one
+ * per 16. */
+VNNI static void chunk_q6_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 210 * (b / 8);
+    const int h = (int)(b % 8) / 4, c = (int)(b % 4);
+    const __m256i lo4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x30);
+    const __m128i sh = _mm_cvtsi32_si128(c == 0 ? 0 : 4);
+    __m256i l0 = _mm256_and_si256(_mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)(p + 64 * h)), sh), lo4);
+    __m256i l1 = _mm256_and_si256(_mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)(p + 64 * h + 32)), sh), lo4);
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * h));
+    /* bits 2c, 2c+1 to bits 4, 5: for c = 0 shift left 4, c = 2 right 0 */
+    __m256i h0 = c == 0 ? _mm256_slli_epi16(qh, 4) : qh;
+    __m256i h1 = c == 0 ? _mm256_slli_epi16(qh, 2) : _mm256_srli_epi16(qh, 2);
+    _mm256_storeu_si256((__m256i *)v, _mm256_or_si256(l0, _mm256_and_si256(h0, two)));
+    _mm256_storeu_si256((__m256i *)(v + 32), _mm256_or_si256(l1, _mm256_and_si256(h1, two)));
+    const int8_t *sc = (const int8_t *)(p + 192) + 8 * h + 2 * c;
+    int32_t s4;
+    memcpy(&s4, sc, 4);
+    __m128 s = _mm_mul_ps(_mm_set1_ps(h2f_vnni(p + 208)), _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4))));
+    const __m512i rep4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    _mm512_storeu_ps(S, _mm512_permutexvar_ps(rep4, _mm512_castps128_ps512(s)));
+    _mm_storeu_ps(off, _mm_mul_ps(s, _mm_set1_ps(-32.0f)));
+}
+
+static unpack_fn chunk_unpacker(wd_ggml_type type) {
+    switch (type) {
+    case WD_GGML_TYPE_Q8_0: return chunk_q8_0;
+    case WD_GGML_TYPE_Q4_0: return chunk_q4_0;
+    case WD_GGML_TYPE_Q4_K: return chunk_q4_k;
+    case WD_GGML_TYPE_Q6_K: return chunk_q6_k;
+    default: return NULL;
+    }
+}
+
+/* The 4 x 4 tile over nck chunks: wb holds, per chunk, the 4 rows' v (64
+ * bytes each) then their S (16 floats each); off the 4 rows' offsets (NOFF
+ * apart); xq / xd / xh the 4 x rows' bytes, lane scales and 16-sums, all
+ * starting at the slice. */
+VNNI static void tile_vnni(float r[RM][RN], const uint8_t *wb, const float *off, const int8_t *const *xq,
+                           const float *const *xd, const float *const *xh, size_t nck) {
+    __m512 a[RM][RN];
+    for (int i = 0; i < RM; i++)
+        for (int j = 0; j < RN; j++) a[i][j] = _mm512_setzero_ps();
+    for (size_t k = 0; k < nck; k++, wb += CHUNK_BYTES) {
+        __m512i v[RM];
+        __m512 s[RM];
+        for (int i = 0; i < RM; i++) {
+            v[i] = _mm512_loadu_si512(wb + CK * i);
+            s[i] = _mm512_loadu_ps((const float *)(wb + RM * CK) + 16 * i);
+        }
+        for (int j = 0; j < RN; j++) {
+            __m512i xj = _mm512_loadu_si512(xq[j] + CK * k);
+            __m512 dj = _mm512_loadu_ps(xd[j] + 16 * k);
+            for (int i = 0; i < RM; i++) {
+                __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), v[i], xj));
+                a[i][j] = _mm512_fmadd_ps(_mm512_mul_ps(p, s[i]), dj, a[i][j]);
+            }
+        }
+    }
+    for (size_t h = 0; h < 4 * nck; h += 16)
+        for (int i = 0; i < RM; i++) {
+            __m512 o = _mm512_loadu_ps(off + i * NOFF + h);
+            for (int j = 0; j < RN; j++) a[i][j] = _mm512_fmadd_ps(o, _mm512_loadu_ps(xh[j] + h), a[i][j]);
+        }
+    for (int i = 0; i < RM; i++)
+        for (int j = 0; j < RN; j++) r[i][j] = _mm512_reduce_add_ps(a[i][j]);
+}
+#endif
+
+/* ==== the threaded driver ================================================ */
+
+typedef struct gtask {
+    float         *out;
+    const uint8_t *w;
+    const float   *bias;
+    const xpack   *xp;
+    unpack_fn      unpack;  /* one 32-block */
+    unpack_fn      chunk;   /* two blocks at once, or NULL */
+    tile_fn        tile;
+    size_t         N, C, OC, rs;
+    uint8_t       *bufs;  /* per thread: the unpacked slice, then the offsets */
+    size_t         buf_bytes;
+} gtask;
+
+/* Unpacks blocks [b0, b0 + nb) of the tile's nt rows into wb (chunks of v
+ * and S) and off (NOFF per row). What the kernel reads past them (rows nt..
+ * RM-1, the second half of a last odd chunk, offsets up to a multiple of
+ * 16) is zero: S = 0 and off = 0 there. */
+static void unpack_tile(const gtask *t, size_t oc0, size_t nt, size_t b0, size_t nb, uint8_t *wb, float *off) {
+    const size_t nck = (nb + 1) / 2, nh = round_up(4 * nck, 16);
+    for (size_t i = 0; i < RM; i++) {
+        const uint8_t *row = t->w + (oc0 + i) * t->rs;
+        float *oi = off + i * NOFF;
+        for (size_t b = 0; b < nb; b += 2) {
+            uint8_t *chunk = wb + (b / 2) * CHUNK_BYTES, *v = chunk + CK * i;
+            float *S = (float *)(chunk + RM * CK) + 16 * i;
+            if (i >= nt) {
+                memset(S, 0, 16 * sizeof *S);
+            } else if (b + 1 < nb && t->chunk) {
+                t->chunk(row, b0 + b, v, S, oi + 2 * b);
+            } else {
+                t->unpack(row, b0 + b, v, S, oi + 2 * b);
+                if (b + 1 < nb)
+                    t->unpack(row, b0 + b + 1, v + 32, S + 8, oi + 2 * b + 2);
+                else
+                    memset(S + 8, 0, 8 * sizeof *S);
+            }
+        }
+        memset(oi + (i < nt ? 2 * nb : 0), 0, (nh - (i < nt ? 2 * nb : 0)) * sizeof *oi);
+    }
+}
+
+static void g_rows(void *ctx, int ith, int nth) {
+    gtask *t = ctx;
+    size_t lo, hi;
+    wd__split((t->OC + RM - 1) / RM, ith, nth, &lo, &hi);
+    uint8_t *wb = t->bufs + (size_t)ith * t->buf_bytes;
+    float *off = (float *)(wb + (KC / CK) * CHUNK_BYTES);
+    memset(wb, 0, t->buf_bytes);  /* v of absent rows: read, multiplied by S = 0 */
+    const xpack *xp = t->xp;
+    const size_t N = t->N, C = t->C, OC = t->OC;
+    for (size_t n0 = 0; n0 < N; n0 += NB) {
+        size_t n1 = N - n0 < NB ? N : n0 + NB;
+        for (size_t k0 = 0; k0 < C; k0 += KC) {
+            size_t kc = C - k0 < KC ? C - k0 : KC, nck = (kc + CK - 1) / CK;
+            for (size_t tile = lo; tile < hi; tile++) {
+                size_t oc0 = tile * RM, nt = OC - oc0 < RM ? OC - oc0 : RM;
+                unpack_tile(t, oc0, nt, k0 / 32, kc / 32, wb, off);
+                for (size_t n = n0; n < n1; n += RN) {
+                    size_t g = n1 - n < RN ? n1 - n : RN;
+                    const int8_t *xq[RN];
+                    const float *xd[RN], *xh[RN];
+                    for (size_t j = 0; j < RN; j++) {
+                        size_t row = n + (j < g ? j : 0);
+                        xq[j] = xp->q + row * xp->Cp + k0;
+                        xd[j] = xp->dl + row * (xp->Cp / 4) + k0 / 4;
+                        xh[j] = xp->hs + row * xp->Hp + k0 / 16;
+                    }
+                    float r[RM][RN];
+                    t->tile(r, wb, off, xq, xd, xh, nck);
+                    for (size_t j = 0; j < g; j++)
+                        for (size_t i = 0; i < nt; i++) {
+                            float *o = &t->out[(n + j) * OC + oc0 + i];
+                            *o = (k0 ? *o : t->bias ? t->bias[oc0 + i] : 0.0f) + r[i][j];
+                        }
+                }
+            }
+        }
+    }
+}
+
+static tile_fn pick_tile(void) {
+#ifdef WD_HAVE_X86
+    if (wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512BW) && wd__cpu_has(WD_CPU_AVX512VL) &&
+        wd__cpu_has(WD_CPU_AVX512VNNI) && wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA) &&
+        wd__cpu_has(WD_CPU_F16C))
+        return tile_vnni;
+#endif
+    return NULL;
+}
+
+bool wd__qgemm_available(wd_ggml_type type) {
+    return block_unpacker(type) && pick_tile();
+}
+
+wd_status wd__qgemm(float *out, const float *x, const void *w, wd_ggml_type type,
+                    const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
+    // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
+    if (N == 0 || OC == 0) return WD_OK;
+    size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
+    xpack xp = {.Cp = round_up(C, CK)};
+    xp.Hp = round_up(xp.Cp / 16, 16);
+    size_t buf_bytes = (KC / CK) * CHUNK_BYTES + RM * NOFF * sizeof(float);
+    size_t xbytes = N * xp.Cp + N * xp.Cp / 4 * sizeof(float) + N * xp.Hp * sizeof(float);
+    uint8_t *mem = aligned_alloc(64, round_up(xbytes + nth * buf_bytes, 64));
+    if (!mem) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of matmul scratch)", xbytes + nth * buf_bytes);
+    xp.dl = (float *)mem;
+    xp.hs = xp.dl + N * xp.Cp / 4;
+    xp.q = (int8_t *)(xp.hs + N * xp.Hp);
+    xtask xt = {x, &xp, N, C};
+    wd__parallel_for(tp, quantize_rows, &xt, N * C * 8);
+    gtask t = {out, w, bias, &xp, block_unpacker(type), NULL, pick_tile(), N, C, OC, wd__quant_row_size(type, C),
+               mem + round_up(xbytes, 64), buf_bytes};
+#ifdef WD_HAVE_X86
+    t.chunk = chunk_unpacker(type);
+#endif
+    wd__parallel_for(tp, g_rows, &t, N * C * OC);
+    free(mem);
+    return WD_OK;
+}

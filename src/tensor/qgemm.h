@@ -1,0 +1,43 @@
+/*
+ * tensor/qgemm.h - many rows of x against block-quantized weights: the
+ * prefill half of the linear layer on ggml block types (internal).
+ *
+ *     out (N,OC) = x (N,C) . W^T + bias
+ *
+ * with W (OC,C) in Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K, row by
+ * row as the file stores it. tensor/qmatmul.c calls it when x has enough
+ * rows to reuse each weight many times and the CPU has a kernel for it
+ * (wd__qgemm_available); one row of x (decoding) stays there.
+ *
+ * x is quantized to int8 blocks of 32 exactly as qmatmul.c's int8 paths
+ * quantize it (d = amax/127, q = round(x/d), round half away from zero), so
+ * the result differs from theirs only in float summation order. Each tile
+ * of 4 weight rows is unpacked once per slice of C into one form for every
+ * type, w = S * v + off (v an unsigned byte, S one scale per 4 elements,
+ * off one offset per 16), which an integer dot product on 64 elements at a
+ * time consumes; see qgemm.c.
+ */
+#ifndef WD_TENSOR_QGEMM_H
+#define WD_TENSOR_QGEMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "warden/ggml_type.h"
+#include "warden/ops.h"
+
+/* Fewest rows of x for which wd__qmatmul hands the product to wd__qgemm. */
+#define WD_QGEMM_MIN_N 4
+
+/* True when this CPU has a kernel for type (AVX-512 VNNI today) and it is
+ * one of the types above. */
+bool wd__qgemm_available(wd_ggml_type type);
+
+/* out (N,OC) = x (N,C) . W^T + bias; w holds OC rows of C elements of type
+ * (C a multiple of the type's block size); bias (OC) or NULL; tp may be
+ * NULL. Requires wd__qgemm_available(type). WD_ERR_NOMEM if its scratch
+ * cannot be allocated. */
+wd_status wd__qgemm(float *out, const float *x, const void *w, wd_ggml_type type,
+                    const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp);
+
+#endif

@@ -333,6 +333,31 @@ VNNI static void chunk_q4_k(const uint8_t *row, size_t b, uint8_t *v, float *S, 
     off[2] = off[3] = -dmin * (float)m1;
 }
 
+/* Q5_K: as Q4_K, with the fifth bits j and j + 1 of qh[0..31] moved to
+ * bit 4. */
+VNNI static inline __m256i bit_to_4(__m256i qh, int j) {
+    __m256i h = j <= 4 ? _mm256_sll_epi16(qh, _mm_cvtsi32_si128(4 - j)) : _mm256_srl_epi16(qh, _mm_cvtsi32_si128(j - 4));
+    return _mm256_and_si256(h, _mm256_set1_epi8(0x10));
+}
+
+VNNI static void chunk_q5_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 176 * (b / 8);
+    const int j = (int)(b % 8);
+    const __m256i lo4 = _mm256_set1_epi8(0x0F);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(p + 48 + 16 * j));
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 16));
+    _mm256_storeu_si256((__m256i *)v, _mm256_or_si256(_mm256_and_si256(q, lo4), bit_to_4(qh, j)));
+    _mm256_storeu_si256((__m256i *)(v + 32),
+                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), bit_to_4(qh, j + 1)));
+    const float d = h2f_vnni(p), dmin = h2f_vnni(p + 2);
+    int sc0, m0, sc1, m1;
+    wd__q4k_scale_min(j, p + 4, &sc0, &m0);
+    wd__q4k_scale_min(j + 1, p + 4, &sc1, &m1);
+    put_scales(S, d * (float)sc0, d * (float)sc1);
+    off[0] = off[1] = -dmin * (float)m0;
+    off[2] = off[3] = -dmin * (float)m1;
+}
+
 /* Q6_K: 32-chunks c and c + 1 (c even) of half h: c = 0 takes the low
  * nibbles of ql[64h ..] and ql[64h + 32 ..] with qh bits 0-1 and 2-3; c = 2
  * the high nibbles with bits 4-5 and 6-7; scales sc[8h + 2c .. + 3], one
@@ -364,6 +389,7 @@ static unpack_fn chunk_unpacker(wd_ggml_type type) {
     case WD_GGML_TYPE_Q8_0: return chunk_q8_0;
     case WD_GGML_TYPE_Q4_0: return chunk_q4_0;
     case WD_GGML_TYPE_Q4_K: return chunk_q4_k;
+    case WD_GGML_TYPE_Q5_K: return chunk_q5_k;
     case WD_GGML_TYPE_Q6_K: return chunk_q6_k;
     default: return NULL;
     }
@@ -414,7 +440,7 @@ typedef struct gtask {
     unpack_fn      unpack;  /* one 32-block */
     unpack_fn      chunk;   /* two blocks at once, or NULL */
     tile_fn        tile;
-    size_t         N, C, OC, rs;
+    size_t         N, C, OC, rs, bs;  /* bs: bytes per 32 elements (K-quants: 1/8 of a super-block) */
     uint8_t       *bufs;  /* per thread: the unpacked slice, then the offsets */
     size_t         buf_bytes;
 } gtask;
@@ -463,6 +489,11 @@ static void g_rows(void *ctx, int ith, int nth) {
             for (size_t tile = lo; tile < hi; tile++) {
                 size_t oc0 = tile * RM, nt = OC - oc0 < RM ? OC - oc0 : RM;
                 unpack_tile(t, oc0, nt, k0 / 32, kc / 32, wb, off);
+                if (tile + 1 < hi) /* the next tile's slice, fetched while this one computes */
+                    for (size_t i = 0; i < RM && oc0 + RM + i < OC; i++) {
+                        const uint8_t *row = t->w + (oc0 + RM + i) * t->rs + k0 / 32 * t->bs;
+                        for (size_t o = 0; o < kc / 32 * t->bs; o += 64) __builtin_prefetch(row + o);
+                    }
                 for (size_t n = n0; n < n1; n += RN) {
                     size_t g = n1 - n < RN ? n1 - n : RN;
                     const int8_t *xq[RN];
@@ -517,7 +548,7 @@ wd_status wd__qgemm(float *out, const float *x, const void *w, wd_ggml_type type
     xtask xt = {x, &xp, N, C};
     wd__parallel_for(tp, quantize_rows, &xt, N * C * 8);
     gtask t = {out, w, bias, &xp, block_unpacker(type), NULL, pick_tile(), N, C, OC, wd__quant_row_size(type, C),
-               mem + round_up(xbytes, 64), buf_bytes};
+               wd__quant_row_size(type, 256) / 8, mem + round_up(xbytes, 64), buf_bytes};
 #ifdef WD_HAVE_X86
     t.chunk = chunk_unpacker(type);
 #endif

@@ -235,7 +235,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static float quantize_block
         __m512 y = _mm512_mul_ps(k ? x1 : x0, _mm512_set1_ps(id));
         __m512 t = _mm512_roundscale_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
         __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(y, t)), half, _CMP_GE_OQ);
-        __m512 r = _mm512_mask_add_ps(t, up, t, _mm512_or_ps(one, _mm512_and_ps(y, _mm512_set1_ps(-0.0f))));
+        __m512i sign = _mm512_and_si512(_mm512_castps_si512(y), _mm512_set1_epi32(INT32_MIN));
+        __m512 r = _mm512_mask_add_ps(t, up, t, _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(one), sign)));
         __m512i v = _mm512_cvtps_epi32(r);
         _mm_storeu_si128((__m128i *)(q + 16 * k), _mm512_cvtepi32_epi8(v));
         s[k] = _mm512_reduce_add_epi32(v);
@@ -286,7 +287,8 @@ VNNI static inline float h2f_vnni(const uint8_t *p) {
 
 /* S of a chunk: s0 for its first 8 lanes (block b), s1 for the next 8. */
 VNNI static inline void put_scales(float *S, float s0, float s1) {
-    _mm512_storeu_ps(S, _mm512_insertf32x8(_mm512_set1_ps(s0), _mm256_set1_ps(s1), 1));
+    __m512d lo = _mm512_castps_pd(_mm512_set1_ps(s0));
+    _mm512_storeu_ps(S, _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_set1_ps(s1)), 1)));
 }
 
 /* Chunk unpackers: blocks b and b + 1 (b even) into v[64], S[16], off[4]. */

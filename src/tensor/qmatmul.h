@@ -16,6 +16,10 @@
  *   Q4_1, Q5_0,   a tile of 8 rows dequantized into a per-thread F32 buffer,
  *   Q5_1          then dotted with 4 rows of x at a time
  *
+ * Four or more rows of x on a block type go to tensor/qgemm.c (a tiled
+ * int8 GEMM) where the CPU has a kernel for it; what follows is the path for
+ * fewer rows and for other CPUs.
+ *
  * Work is split over tp by output rows (OC). Each weight row is read once
  * per group of 4 rows of x, so decoding (N = 1) streams the weights once and
  * prefill reuses each row from cache. CPU features are picked at run time

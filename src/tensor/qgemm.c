@@ -25,7 +25,10 @@
  * instruction. Per pair of weight row and x row and 64 elements: one
  * vpdpbusd, one conversion, one multiply by S, one multiply-add by dx
  * (each lane of S and dx repeated as the lane needs it). The offset term is
- * a short dot product over the 16-element groups, added at the end.
+ * a short dot product over the 16-element groups, added at the end. The
+ * same kernel on 256-bit registers serves AVX-VNNI (vpdpbusd on 32
+ * elements) and AVX2 (maddubs + madd, for every type but Q8_0, whose
+ * v = q + 128 would saturate maddubs's 16-bit pair sums).
  *
  * Loop order, per thread (owning a slice of the tiles of RM = 4 weight rows):
  *
@@ -277,33 +280,34 @@ typedef void (*tile_fn)(float r[RM][RN], const uint8_t *wb, const float *off, co
                         const float *const *xd, const float *const *xh, size_t nck);
 
 #ifdef WD_HAVE_X86
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
-VNNI static inline float h2f_vnni(const uint8_t *p) {
+AVX2 static inline float h2f_x86(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
     return _cvtsh_ss(h);
 }
 
 /* S of a chunk: s0 for its first 8 lanes (block b), s1 for the next 8. */
-VNNI static inline void put_scales(float *S, float s0, float s1) {
-    __m512d lo = _mm512_castps_pd(_mm512_set1_ps(s0));
-    _mm512_storeu_ps(S, _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_set1_ps(s1)), 1)));
+AVX2 static inline void put_scales(float *S, float s0, float s1) {
+    _mm256_storeu_ps(S, _mm256_set1_ps(s0));
+    _mm256_storeu_ps(S + 8, _mm256_set1_ps(s1));
 }
 
 /* Chunk unpackers: blocks b and b + 1 (b even) into v[64], S[16], off[4]. */
-VNNI static void chunk_q8_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+AVX2 static void chunk_q8_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 34 * b;
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int k = 0; k < 2; k++, p += 34) {
         _mm256_storeu_si256((__m256i *)(v + 32 * k),
                             _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), flip));
-        off[2 * k] = off[2 * k + 1] = -128.0f * h2f_vnni(p);
+        off[2 * k] = off[2 * k + 1] = -128.0f * h2f_x86(p);
     }
     put_scales(S, off[0] / -128.0f, off[2] / -128.0f);
 }
 
-VNNI static void chunk_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+AVX2 static void chunk_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 18 * b;
     const __m128i lo4 = _mm_set1_epi8(0x0F);
     float d[2];
@@ -311,7 +315,7 @@ VNNI static void chunk_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, 
         __m128i q = _mm_loadu_si128((const __m128i *)(p + 2));
         _mm_storeu_si128((__m128i *)(v + 32 * k), _mm_and_si128(q, lo4));
         _mm_storeu_si128((__m128i *)(v + 32 * k + 16), _mm_and_si128(_mm_srli_epi16(q, 4), lo4));
-        d[k] = h2f_vnni(p);
+        d[k] = h2f_x86(p);
         off[2 * k] = off[2 * k + 1] = -8.0f * d[k];
     }
     put_scales(S, d[0], d[1]);
@@ -319,14 +323,14 @@ VNNI static void chunk_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, 
 
 /* Q4_K: sub-blocks j and j + 1 (j even) are the low and high nibbles of
  * the same 32 bytes. */
-VNNI static void chunk_q4_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+AVX2 static void chunk_q4_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 144 * (b / 8);
     const int j = (int)(b % 8);
     const __m256i lo4 = _mm256_set1_epi8(0x0F);
     __m256i q = _mm256_loadu_si256((const __m256i *)(p + 16 + 16 * j));
     _mm256_storeu_si256((__m256i *)v, _mm256_and_si256(q, lo4));
     _mm256_storeu_si256((__m256i *)(v + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4));
-    const float d = h2f_vnni(p), dmin = h2f_vnni(p + 2);
+    const float d = h2f_x86(p), dmin = h2f_x86(p + 2);
     int sc0, m0, sc1, m1;
     wd__q4k_scale_min(j, p + 4, &sc0, &m0);
     wd__q4k_scale_min(j + 1, p + 4, &sc1, &m1);
@@ -337,12 +341,12 @@ VNNI static void chunk_q4_k(const uint8_t *row, size_t b, uint8_t *v, float *S, 
 
 /* Q5_K: as Q4_K, with the fifth bits j and j + 1 of qh[0..31] moved to
  * bit 4. */
-VNNI static inline __m256i bit_to_4(__m256i qh, int j) {
+AVX2 static inline __m256i bit_to_4(__m256i qh, int j) {
     __m256i h = j <= 4 ? _mm256_sll_epi16(qh, _mm_cvtsi32_si128(4 - j)) : _mm256_srl_epi16(qh, _mm_cvtsi32_si128(j - 4));
     return _mm256_and_si256(h, _mm256_set1_epi8(0x10));
 }
 
-VNNI static void chunk_q5_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+AVX2 static void chunk_q5_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 176 * (b / 8);
     const int j = (int)(b % 8);
     const __m256i lo4 = _mm256_set1_epi8(0x0F);
@@ -351,7 +355,7 @@ VNNI static void chunk_q5_k(const uint8_t *row, size_t b, uint8_t *v, float *S, 
     _mm256_storeu_si256((__m256i *)v, _mm256_or_si256(_mm256_and_si256(q, lo4), bit_to_4(qh, j)));
     _mm256_storeu_si256((__m256i *)(v + 32),
                         _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), bit_to_4(qh, j + 1)));
-    const float d = h2f_vnni(p), dmin = h2f_vnni(p + 2);
+    const float d = h2f_x86(p), dmin = h2f_x86(p + 2);
     int sc0, m0, sc1, m1;
     wd__q4k_scale_min(j, p + 4, &sc0, &m0);
     wd__q4k_scale_min(j + 1, p + 4, &sc1, &m1);
@@ -364,7 +368,7 @@ VNNI static void chunk_q5_k(const uint8_t *row, size_t b, uint8_t *v, float *S, 
  * nibbles of ql[64h ..] and ql[64h + 32 ..] with qh bits 0-1 and 2-3; c = 2
  * the high nibbles with bits 4-5 and 6-7; scales sc[8h + 2c .. + 3], one
  * per 16. */
-VNNI static void chunk_q6_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+AVX2 static void chunk_q6_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 210 * (b / 8);
     const int h = (int)(b % 8) / 4, c = (int)(b % 4);
     const __m256i lo4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x30);
@@ -380,9 +384,10 @@ VNNI static void chunk_q6_k(const uint8_t *row, size_t b, uint8_t *v, float *S, 
     const int8_t *sc = (const int8_t *)(p + 192) + 8 * h + 2 * c;
     int32_t s4;
     memcpy(&s4, sc, 4);
-    __m128 s = _mm_mul_ps(_mm_set1_ps(h2f_vnni(p + 208)), _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4))));
-    const __m512i rep4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    _mm512_storeu_ps(S, _mm512_permutexvar_ps(rep4, _mm512_castps128_ps512(s)));
+    __m128 s = _mm_mul_ps(_mm_set1_ps(h2f_x86(p + 208)), _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4))));
+    const __m256 s8 = _mm256_castps128_ps256(s);
+    _mm256_storeu_ps(S, _mm256_permutevar8x32_ps(s8, _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0)));
+    _mm256_storeu_ps(S + 8, _mm256_permutevar8x32_ps(s8, _mm256_set_epi32(3, 3, 3, 3, 2, 2, 2, 2)));
     _mm_storeu_ps(off, _mm_mul_ps(s, _mm_set1_ps(-32.0f)));
 }
 
@@ -430,6 +435,53 @@ VNNI static void tile_vnni(float r[RM][RN], const uint8_t *wb, const float *off,
     for (int i = 0; i < RM; i++)
         for (int j = 0; j < RN; j++) r[i][j] = _mm512_reduce_add_ps(a[i][j]);
 }
+
+AVX2 static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/* The same tile on 256-bit registers (16 of them): each chunk as two halves
+ * of 32, the 4 rows of x in two passes of 2 (8 accumulators). MULSUM(v, x):
+ * 32 unsigned bytes times 32 signed ones, summed in fours into 8 int32:
+ * AVX-VNNI's vpdpbusd, or AVX2's maddubs + madd, whose 16-bit pair sums
+ * hold 2 * 63 * 127 (v <= 63: every type but Q8_0, which AVX2 leaves to
+ * qmatmul.c). */
+#define TILE_YMM(NAME, KT, MULSUM)                                                                          \
+    KT static void NAME(float r[RM][RN], const uint8_t *wb, const float *off, const int8_t *const *xq,      \
+                        const float *const *xd, const float *const *xh, size_t nck) {                       \
+        for (int j0 = 0; j0 < RN; j0 += 2) {                                                                \
+            __m256 a[RM][2];                                                                                \
+            for (int i = 0; i < RM; i++) a[i][0] = a[i][1] = _mm256_setzero_ps();                           \
+            const uint8_t *c = wb;                                                                          \
+            for (size_t k = 0; k < 2 * nck; k++, c += (k % 2 ? 32 : CHUNK_BYTES - 32)) {                    \
+                const __m256i x0 = _mm256_loadu_si256((const __m256i *)(xq[j0] + 32 * k));                  \
+                const __m256i x1 = _mm256_loadu_si256((const __m256i *)(xq[j0 + 1] + 32 * k));              \
+                const __m256 d0 = _mm256_loadu_ps(xd[j0] + 8 * k), d1 = _mm256_loadu_ps(xd[j0 + 1] + 8 * k); \
+                const float *S = (const float *)(c - 32 * (k % 2) + RM * CK) + 8 * (k % 2);                 \
+                for (int i = 0; i < RM; i++) {                                                              \
+                    const __m256i v = _mm256_loadu_si256((const __m256i *)(c + CK * i));                    \
+                    const __m256 s = _mm256_loadu_ps(S + 16 * i);                                           \
+                    a[i][0] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(MULSUM(v, x0)), s), d0, a[i][0]); \
+                    a[i][1] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(MULSUM(v, x1)), s), d1, a[i][1]); \
+                }                                                                                           \
+            }                                                                                               \
+            for (size_t h = 0; h < 4 * nck; h += 8)                                                         \
+                for (int i = 0; i < RM; i++) {                                                              \
+                    const __m256 o = _mm256_loadu_ps(off + i * NOFF + h);                                   \
+                    a[i][0] = _mm256_fmadd_ps(o, _mm256_loadu_ps(xh[j0] + h), a[i][0]);                     \
+                    a[i][1] = _mm256_fmadd_ps(o, _mm256_loadu_ps(xh[j0 + 1] + h), a[i][1]);                 \
+                }                                                                                           \
+            for (int i = 0; i < RM; i++) r[i][j0] = hsum256(a[i][0]), r[i][j0 + 1] = hsum256(a[i][1]);      \
+        }                                                                                                   \
+    }
+
+#define MULSUM_AVXVNNI(v, x) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), (v), (x))
+#define MULSUM_AVX2(v, x) _mm256_madd_epi16(_mm256_maddubs_epi16((v), (x)), _mm256_set1_epi16(1))
+TILE_YMM(tile_avxvnni, __attribute__((target("avx2,fma,f16c,avxvnni"))), MULSUM_AVXVNNI)
+TILE_YMM(tile_avx2, AVX2, MULSUM_AVX2)
+#undef TILE_YMM
 #endif
 
 /* ==== the threaded driver ================================================ */
@@ -519,24 +571,36 @@ static void g_rows(void *ctx, int ith, int nth) {
     }
 }
 
-static tile_fn pick_tile(void) {
+/* The kernel for type on this CPU, or NULL: AVX-512 VNNI, AVX-VNNI, or
+ * AVX2 (not for Q8_0, whose v = q + 128 would saturate maddubs). */
+static tile_fn pick_tile(wd_ggml_type type) {
+    if (!block_unpacker(type)) return NULL;
 #ifdef WD_HAVE_X86
+    if (!wd__cpu_has(WD_CPU_AVX2) || !wd__cpu_has(WD_CPU_FMA) || !wd__cpu_has(WD_CPU_F16C)) return NULL;
     if (wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512BW) && wd__cpu_has(WD_CPU_AVX512VL) &&
-        wd__cpu_has(WD_CPU_AVX512VNNI) && wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA) &&
-        wd__cpu_has(WD_CPU_F16C))
+        wd__cpu_has(WD_CPU_AVX512VNNI))
         return tile_vnni;
-#endif
+    if (wd__cpu_has(WD_CPU_AVXVNNI)) return tile_avxvnni;
+    return type == WD_GGML_TYPE_Q8_0 ? NULL : tile_avx2;
+#else
     return NULL;
+#endif
 }
 
-bool wd__qgemm_available(wd_ggml_type type) {
-    return block_unpacker(type) && pick_tile();
+bool wd__qgemm_takes(wd_ggml_type type, size_t N) {
+    tile_fn tile = pick_tile(type);
+#ifdef WD_HAVE_X86
+    /* the 256-bit kernels beat qmatmul.c's from about 12 rows (bench_qmatmul) */
+    if (tile && tile != tile_vnni) return N >= 12;
+#endif
+    return tile && N >= 4;
 }
 
 wd_status wd__qgemm(float *out, const float *x, const void *w, wd_ggml_type type,
                     const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
     if (N == 0 || OC == 0) return WD_OK;
+    if (!pick_tile(type)) return wd__fail(WD_ERR_UNSUPPORTED, "no int8 GEMM kernel for %s on this CPU", wd_ggml_type_name(type));
     size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
     xpack xp = {.Cp = round_up(C, CK)};
     xp.Hp = round_up(xp.Cp / 16, 16);
@@ -549,7 +613,7 @@ wd_status wd__qgemm(float *out, const float *x, const void *w, wd_ggml_type type
     xp.q = (int8_t *)(xp.hs + N * xp.Hp);
     xtask xt = {x, &xp, N, C};
     wd__parallel_for(tp, quantize_rows, &xt, N * C * 8);
-    gtask t = {out, w, bias, &xp, block_unpacker(type), NULL, pick_tile(), N, C, OC, wd__quant_row_size(type, C),
+    gtask t = {out, w, bias, &xp, block_unpacker(type), NULL, pick_tile(type), N, C, OC, wd__quant_row_size(type, C),
                wd__quant_row_size(type, 256) / 8, mem + round_up(xbytes, 64), buf_bytes};
 #ifdef WD_HAVE_X86
     t.chunk = chunk_unpacker(type);

@@ -400,7 +400,7 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
                       const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
     if (N == 0 || OC == 0) return WD_OK;
-    if (N >= WD_QGEMM_MIN_N && wd__qgemm_available(type)) return wd__qgemm(out, x, w, type, bias, N, C, OC, tp);
+    if (wd__qgemm_takes(type, N)) return wd__qgemm(out, x, w, type, bias, N, C, OC, tp);
     qtask t = {out, x, NULL, w, bias, type, N, C, OC, wd__qmatmul_row_size(type, C), dot_f32_c, NULL, NULL, NULL};
     bool avx2 = false, vnni = false;
 #ifdef WD_HAVE_X86

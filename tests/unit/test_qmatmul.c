@@ -80,7 +80,7 @@ static void check_type(wd_ggml_type t, size_t N, size_t C, size_t OC, bool with_
     assert_int_equal(wd__qmatmul(got, x, q, t, b, N, C, OC, tp), WD_OK);
     assert_int_equal(wd__qmatmul_ref(want, x, q, t, b, N, C, OC), WD_OK);
     bool int8 = t == WD_GGML_TYPE_Q8_0 || t == WD_GGML_TYPE_Q4_0 || t == WD_GGML_TYPE_Q4_K || t == WD_GGML_TYPE_Q5_K ||
-                t == WD_GGML_TYPE_Q6_K || (N >= WD_QGEMM_MIN_N && wd__qgemm_available(t));
+                t == WD_GGML_TYPE_Q6_K || wd__qgemm_takes(t, N);
     if (int8) {
         for (size_t n = 0; n < N; n++) round_x(xr + n * C, x + n * C, C);
         assert_int_equal(wd__qmatmul_ref(want_r, xr, q, t, b, N, C, OC), WD_OK);
@@ -118,7 +118,7 @@ static void test_against_reference(void **state) {
     assert_int_equal(wd_threadpool_new(3, &tp), WD_OK);
     wd__threads_set_min_work(0);
     uint64_t seed = 42;
-    const size_t Ns[] = {1, 3, 4, 9};
+    const size_t Ns[] = {1, 3, 4, 9, 13};
     for (size_t i = 0; i < sizeof k_types / sizeof *k_types; i++) {
         wd_ggml_type t = k_types[i];
         size_t blk = t == WD_GGML_TYPE_F16 || t == WD_GGML_TYPE_BF16 ? 1 : wd_ggml_type_block_size(t);

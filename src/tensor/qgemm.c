@@ -40,8 +40,9 @@
  *                   16 accumulators over the slice, plus the offsets
  *                   out += their sums
  *
- * so a tile's unpacked slice (about 24 KB) stays in L1 while the x block
- * (NB rows of KC elements, 2.3 bytes each: about 600 KB) streams from L2.
+ * so a tile's unpacked slice (18 KB: 2.25 bytes a weight) stays in L1
+ * while the x block (NB = 128 rows of KC elements, 2.25 bytes each: 590 KB)
+ * streams from L2.
  * A last group of fewer than 4 rows repeats its first row (computed, not
  * stored); a last tile of fewer than 4 weight rows computes zero rows.
  */

@@ -258,16 +258,6 @@ static void pack_scales_k4(uint8_t *s, const uint8_t *sc, const uint8_t *m) {
     }
 }
 
-static void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = (uint8_t)((q[j + 4] & 15) | (q[j - 4] >> 6) << 4);
-        *m = (uint8_t)((q[j + 4] >> 4) | (q[j] >> 6) << 4);
-    }
-}
-
 /* Q4_K (bits 4) and Q5_K (bits 5) of one 256-block. */
 static void quant_k_affine(uint8_t *y, const float *x, int bits) {
     int nmax = (1 << bits) - 1;
@@ -309,11 +299,11 @@ static void deq_k_affine(float *y, const uint8_t *b, int bits) {
     const uint8_t *sc = b + 4;
     const uint8_t *qh = bits == 5 ? b + 16 : NULL, *qs = bits == 5 ? b + 48 : b + 16;
     for (int c = 0; c < 4; c++) {
-        uint8_t s, m;
-        get_scale_min_k4(2 * c, sc, &s, &m);
-        const float d1 = d * s, m1 = dmin * m;
-        get_scale_min_k4(2 * c + 1, sc, &s, &m);
-        const float d2 = d * s, m2 = dmin * m;
+        int s, m;
+        wd__q4k_scale_min(2 * c, sc, &s, &m);
+        const float d1 = d * (float)s, m1 = dmin * (float)m;
+        wd__q4k_scale_min(2 * c + 1, sc, &s, &m);
+        const float d2 = d * (float)s, m2 = dmin * (float)m;
         for (int l = 0; l < 32; l++) {
             int q = qs[32 * c + l] & 15;
             if (qh && (qh[l] >> (2 * c) & 1)) q += 16;

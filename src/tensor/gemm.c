@@ -1,0 +1,266 @@
+/*
+ * tensor/gemm.c - the linear layer for many rows of x on F32 / F16 / BF16
+ * weights; see gemm.h.
+ *
+ * Both operands run along C in memory (x rows, W rows), so neither gives a
+ * vector of outputs by itself. x, the small one in prefill, is repacked
+ * once per call into panels of PW rows (PW = 64 with AVX-512, 16 with
+ * AVX2 and portable C), stored column by column:
+ *
+ *     panel at row n0:  xt[n0*C + k*wp + j] = x[n0 + j][k]    j < wp
+ *
+ * (wp = PW, or the last panel's rows rounded up to a vector, zero padded).
+ * A tile of RM = 6 weight rows then multiplies a panel as a sum of outer
+ * products, one k at a time:
+ *
+ *     for k in block:  xv[v] = xt[k][16v .. 16v+15]          (NV vectors)
+ *                      acc[m][v] += broadcast(W[oc0+m][k]) * xv[v]
+ *
+ * 6 x 4 zmm accumulators (AVX-512: 24 of the 32 registers, 4 loads and 6
+ * broadcasts per 24 fused multiply-adds), 6 x 2 ymm with AVX2. acc[m][v]
+ * holds outputs (n0 + 16v .. , oc0 + m): a column of out, written through a
+ * small buffer.
+ *
+ * Blocking, per thread (which owns a slice of the output columns OC, in
+ * whole tiles):
+ *
+ *     for each block of kc columns of C        (x's panels of that block,
+ *                                               Npad*kc floats, stay in L2)
+ *         for each tile of 6 weight rows       ([F16/BF16: widened into the
+ *                                               thread's buffer], in L1)
+ *             for each panel of x: tile kernel, out (+)= its result
+ *
+ * so every weight is read from memory once per call, x's block once per
+ * tile from L2, and out once per block of C (the first block adds the
+ * bias, later ones add to it). A last tile of fewer than 6 rows repeats
+ * its last row (computed, not stored).
+ */
+#include "tensor/gemm.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "tensor/cpu.h"
+#include "tensor/threads.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WD_HAVE_X86 1
+#endif
+
+#define RM 6                         /* weight rows per tile */
+#define PW_MAX 64                    /* rows of x in the widest panel */
+#define L2_PANEL_FLOATS (96 * 1024)  /* x's panels of one block of C: 384 KB */
+
+/* tmp[m*PW_MAX + j] = sum over k < kc of wr[m][k] * xp[k*wp + j], j < wp. */
+typedef void (*tile_fn)(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc);
+
+bool wd__gemm_supported(wd_ggml_type type) {
+    return type == WD_GGML_TYPE_F32 || type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16;
+}
+
+/* ==== tile kernels ======================================================= */
+
+static inline void tile_c_w(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc,
+                            size_t W) {
+    float acc[RM][16] = {{0}};
+    for (size_t k = 0; k < kc; k++) {
+        const float *xk = xp + k * wp;
+        for (int m = 0; m < RM; m++) {
+            const float b = wr[m][k];
+            for (size_t j = 0; j < W; j++) acc[m][j] += b * xk[j];
+        }
+    }
+    for (int m = 0; m < RM; m++) memcpy(tmp + m * PW_MAX, acc[m], W * sizeof(float));
+}
+
+static void tile_c(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc) {
+    if (wp > 8)
+        tile_c_w(tmp, xp, 16, wr, kc, 16);
+    else
+        tile_c_w(tmp, xp, 8, wr, kc, 8);
+}
+
+#ifdef WD_HAVE_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define INLINE inline __attribute__((always_inline))
+
+AVX2 static INLINE void tile_avx2_nv(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc,
+                                     const int NV) {
+    const float *p[RM];
+    for (int m = 0; m < RM; m++) p[m] = wr[m];
+    __m256 acc[RM][2];
+    for (int m = 0; m < RM; m++) acc[m][0] = acc[m][1] = _mm256_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        const float *xk = xp + k * wp;
+        __m256 x0 = _mm256_loadu_ps(xk), x1 = NV > 1 ? _mm256_loadu_ps(xk + 8) : x0;
+        for (int m = 0; m < RM; m++) {
+            __m256 b = _mm256_broadcast_ss(p[m] + k);
+            acc[m][0] = _mm256_fmadd_ps(b, x0, acc[m][0]);
+            if (NV > 1) acc[m][1] = _mm256_fmadd_ps(b, x1, acc[m][1]);
+        }
+    }
+    for (int m = 0; m < RM; m++)
+        for (int v = 0; v < NV; v++) _mm256_storeu_ps(tmp + m * PW_MAX + 8 * v, acc[m][v]);
+}
+
+AVX2 static void tile_avx2(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc) {
+    if (wp > 8)
+        tile_avx2_nv(tmp, xp, wp, wr, kc, 2);
+    else
+        tile_avx2_nv(tmp, xp, wp, wr, kc, 1);
+}
+
+AVX512 static INLINE void tile_avx512_nv(float *tmp, const float *xp, size_t wp, const float *const *wr,
+                                         size_t kc, const int NV) {
+    const float *p[RM];
+    for (int m = 0; m < RM; m++) p[m] = wr[m];
+    __m512 acc[RM][4];
+    for (int m = 0; m < RM; m++)
+        for (int v = 0; v < 4; v++) acc[m][v] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        const float *xk = xp + k * wp;
+        __m512 xv[4];
+        for (int v = 0; v < 4; v++) xv[v] = v < NV ? _mm512_loadu_ps(xk + 16 * v) : _mm512_setzero_ps();
+        for (int m = 0; m < RM; m++) {
+            __m512 b = _mm512_set1_ps(p[m][k]);
+            for (int v = 0; v < NV; v++) acc[m][v] = _mm512_fmadd_ps(b, xv[v], acc[m][v]);
+        }
+    }
+    for (int m = 0; m < RM; m++)
+        for (int v = 0; v < NV; v++) _mm512_storeu_ps(tmp + m * PW_MAX + 16 * v, acc[m][v]);
+}
+
+AVX512 static void tile_avx512(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc) {
+    switch (wp / 16) {
+    case 4: tile_avx512_nv(tmp, xp, wp, wr, kc, 4); break;
+    case 3: tile_avx512_nv(tmp, xp, wp, wr, kc, 3); break;
+    case 2: tile_avx512_nv(tmp, xp, wp, wr, kc, 2); break;
+    default: tile_avx512_nv(tmp, xp, wp, wr, kc, 1); break;
+    }
+}
+#endif
+
+/* ==== the threaded driver ================================================ */
+
+typedef struct gtask {
+    float         *out;
+    const float   *x;
+    const uint8_t *w;
+    const float   *bias;
+    wd_ggml_type   type;
+    size_t         N, C, OC, rs;
+    float         *xt;     /* x in panels (see the top) */
+    float         *wbufs;  /* F16/BF16: RM rows of kc floats per thread */
+    size_t         kc;     /* columns of C per block */
+    size_t         pw, vl; /* rows of x per full panel; per vector */
+    tile_fn        tile;
+} gtask;
+
+/* Rows in the panel that starts at row n0, padding included. */
+static size_t panel_width(const gtask *t, size_t n0) {
+    size_t rem = t->N - n0;
+    return rem >= t->pw ? t->pw : (rem + t->vl - 1) / t->vl * t->vl;
+}
+
+/* Thread ith packs columns [lo, hi) of every panel, 16 columns at a time
+ * so that the lines it writes stay in L1 while it walks the rows. */
+static void pack_x(void *ctx, int ith, int nth) {
+    const gtask *t = ctx;
+    const size_t N = t->N, C = t->C;
+    size_t lo, hi;
+    wd__split(C, ith, nth, &lo, &hi);
+    for (size_t n0 = 0; n0 < N; n0 += t->pw) {
+        const size_t wp = panel_width(t, n0), nr = N - n0 < wp ? N - n0 : wp;
+        float *p = t->xt + n0 * C;
+        for (size_t k0 = lo; k0 < hi; k0 += 16) {
+            const size_t k1 = k0 + 16 < hi ? k0 + 16 : hi;
+            for (size_t j = 0; j < wp; j++) {
+                const float *xr = t->x + (n0 + j) * C;
+                for (size_t k = k0; k < k1; k++) p[k * wp + j] = j < nr ? xr[k] : 0.0f;
+            }
+        }
+    }
+}
+
+static void gemm_cols(void *ctx, int ith, int nth) {
+    const gtask *t = ctx;
+    const size_t N = t->N, C = t->C, OC = t->OC, kc = t->kc;
+    size_t tlo, thi;
+    wd__split((OC + RM - 1) / RM, ith, nth, &tlo, &thi);
+    const size_t lo = tlo * RM, hi = thi * RM < OC ? thi * RM : OC;
+    float *wbuf = t->wbufs ? t->wbufs + (size_t)ith * RM * kc : NULL;
+    _Alignas(64) float tmp[RM * PW_MAX];
+    for (size_t k0 = 0; k0 < C; k0 += kc) {
+        const size_t kb = C - k0 < kc ? C - k0 : kc;
+        for (size_t oc0 = lo; oc0 < hi; oc0 += RM) {
+            const size_t mr = hi - oc0 < RM ? hi - oc0 : RM;
+            const float *wr[RM];
+            for (size_t m = 0; m < RM; m++) {
+                const uint8_t *row = t->w + (oc0 + (m < mr ? m : mr - 1)) * t->rs;
+                if (t->type == WD_GGML_TYPE_F32) {
+                    wr[m] = (const float *)row + k0;
+                } else if (m < mr) {
+                    const uint16_t *h = (const uint16_t *)row + k0;
+                    if (t->type == WD_GGML_TYPE_F16) wd_f16_to_f32(wbuf + m * kc, h, kb);
+                    else wd_bf16_to_f32(wbuf + m * kc, h, kb);
+                    wr[m] = wbuf + m * kc;
+                } else {
+                    wr[m] = wr[mr - 1];
+                }
+            }
+            for (size_t n0 = 0; n0 < N; n0 += t->pw) {
+                const size_t wp = panel_width(t, n0), nr = N - n0 < wp ? N - n0 : wp;
+                t->tile(tmp, t->xt + n0 * C + k0 * wp, wp, wr, kb);
+                for (size_t j = 0; j < nr; j++) {
+                    float *o = t->out + (n0 + j) * OC + oc0;
+                    if (k0 == 0)
+                        for (size_t m = 0; m < mr; m++) o[m] = (t->bias ? t->bias[oc0 + m] : 0.0f) + tmp[m * PW_MAX + j];
+                    else
+                        for (size_t m = 0; m < mr; m++) o[m] += tmp[m * PW_MAX + j];
+                }
+            }
+        }
+    }
+}
+
+wd_status wd__gemm(float *out, const float *x, const void *w, wd_ggml_type type,
+                   const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
+    // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
+    if (!wd__gemm_supported(type))
+        return wd__fail(WD_ERR_UNSUPPORTED, "gemm: weights of type %s", wd_ggml_type_name(type));
+    if (N == 0 || OC == 0) return WD_OK;
+    if (C == 0) {
+        for (size_t n = 0; n < N; n++)
+            for (size_t oc = 0; oc < OC; oc++) out[n * OC + oc] = bias ? bias[oc] : 0.0f;
+        return WD_OK;
+    }
+    gtask t = {out, x, w, bias, type, N, C, OC, type == WD_GGML_TYPE_F32 ? 4 * C : 2 * C,
+               NULL, NULL, 0, 16, 8, tile_c};
+#ifdef WD_HAVE_X86
+    if (wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA)) {
+        if (wd__cpu_has(WD_CPU_AVX512F))
+            t.tile = tile_avx512, t.pw = 64, t.vl = 16;
+        else
+            t.tile = tile_avx2;
+    }
+#endif
+    const size_t npad = (N + t.vl - 1) / t.vl * t.vl;
+    size_t kc = L2_PANEL_FLOATS / npad;
+    kc = kc < 128 ? 128 : kc / 16 * 16;
+    t.kc = kc < C ? kc : C;
+    const size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
+    const size_t n_xt = npad * C, n_wb = type == WD_GGML_TYPE_F32 ? 0 : nth * RM * t.kc;
+    const size_t bytes = ((n_xt + n_wb) * sizeof(float) + 63) / 64 * 64;
+    float *scratch = aligned_alloc(64, bytes);
+    if (!scratch) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of gemm scratch)", bytes);
+    t.xt = scratch;
+    t.wbufs = n_wb ? scratch + n_xt : NULL;
+    wd__parallel_for(tp, pack_x, &t, N * C);
+    wd__parallel_for(tp, gemm_cols, &t, N * C * OC);
+    free(scratch);
+    return WD_OK;
+}

@@ -24,9 +24,10 @@
  * calling thread (H*S*D multiply-adds: cheaper than two BLAS dispatches per
  * head); its projections stay sgemv calls. Passes of 2..16 tokens (a
  * judge's template tail in erase-and-check) use wd_op_matmul_fwd_small,
- * which reads each weight once instead of paying sgemm's packing. Matrices
- * stored as F16, BF16 or ggml blocks go through tensor/qmatmul.c at every
- * row count, in their own type.
+ * which reads each weight once instead of paying sgemm's packing; longer
+ * ones (prefill) warden's tiled kernel, tensor/gemm.c. Matrices stored as
+ * F16, BF16 or ggml blocks go through tensor/qmatmul.c at every row count,
+ * in their own type (F16/BF16 prefill through tensor/gemm.c too).
  *
  * Branches (wd_model_decode_branches): several short continuations of the
  * cached sequence in one batched pass, each forking from its own prefix
@@ -47,6 +48,7 @@
 
 #include "model/gemma.h"
 #include "model/model_internal.h"
+#include "tensor/gemm.h"
 #include "tensor/qmatmul.h"
 
 /* probs rows t of (T,S), query position P+t: keys [lo_t, P+t] visible. */
@@ -152,8 +154,10 @@ static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
     }
 }
 
-/* x (T,C) W^T: F32 weights: a few rows through the streaming kernel, more
- * through sgemm; weights in another type: tensor/qmatmul.c. */
+/* x (T,C) W^T: F32 weights: one row through sgemv, a few through the
+ * streaming kernel, more through the tiled one (tensor/gemm.c, 1.6-2x
+ * OpenBLAS's AVX2 sgemm on Zen 5); weights in another type:
+ * tensor/qmatmul.c. */
 static wd_status linear(wd_model *m, float *out, const float *x, const wd__weight *w, const float *b,
                         size_t T, size_t C, size_t OC) {
     if (w->type != WD_GGML_TYPE_F32) {
@@ -162,7 +166,10 @@ static wd_status linear(wd_model *m, float *out, const float *x, const wd__weigh
     }
     if (T > 1 && T <= WD_MATMUL_SMALL_N)
         wd_op_matmul_fwd_small(out, x, w->data, b, T, C, OC, m->tp);
-    else
+    else if (T > 1) {
+        wd_status rc = wd__gemm(out, x, w->data, w->type, b, T, C, OC, m->tp);
+        return rc ? wd__err_take(&m->err, rc) : WD_OK;
+    } else
         wd_op_matmul_fwd(out, x, w->data, b, T, C, OC);
     return WD_OK;
 }

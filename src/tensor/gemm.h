@@ -27,6 +27,11 @@
 #include "warden/ggml_type.h"
 #include "warden/ops.h"
 
+/* The fewest rows of x for which wd__gemm beats the streaming kernels on
+ * F16/BF16 weights (bench/qmatmul.c, 2 Zen 5 cores: even at 8 rows, 1.8x at
+ * 16). With F32 weights the decoder uses it past WD_MATMUL_SMALL_N rows. */
+#define WD_GEMM_MIN_N 12
+
 /* True for the weight types wd__gemm takes: F32, F16, BF16. */
 bool wd__gemm_supported(wd_ggml_type type);
 

@@ -4,36 +4,43 @@
  *
  * Both operands run along C in memory (x rows, W rows), so neither gives a
  * vector of outputs by itself. x, the small one in prefill, is repacked
- * once per call into panels of PW rows (PW = 64 with AVX-512, 16 with
- * AVX2 and portable C), stored column by column:
+ * once per call into panels of PW rows (PW = 32 with AVX-512, 16 with AVX2
+ * and portable C), stored column by column:
  *
  *     panel at row n0:  xt[n0*C + k*wp + j] = x[n0 + j][k]    j < wp
  *
  * (wp = PW, or the last panel's rows rounded up to a vector, zero padded).
- * A tile of RM = 6 weight rows then multiplies a panel as a sum of outer
- * products, one k at a time:
+ * A tile of RM weight rows (12 with AVX-512, 6 otherwise) multiplies a
+ * panel as a sum of outer products, one k at a time:
  *
- *     for k in block:  xv[v] = xt[k][16v .. 16v+15]          (NV vectors)
+ *     for k in block:  xv[v] = xt[k][VL*v .. VL*v + VL-1]    (NV vectors)
  *                      acc[m][v] += broadcast(W[oc0+m][k]) * xv[v]
  *
- * 6 x 4 zmm accumulators (AVX-512: 24 of the 32 registers, 4 loads and 6
- * broadcasts per 24 fused multiply-adds), 6 x 2 ymm with AVX2. acc[m][v]
- * holds outputs (n0 + 16v .. , oc0 + m): a column of out, written through a
- * small buffer.
+ * AVX-512: 12 x 2 zmm accumulators (24 of the 32 registers; 2 loads and 12
+ * broadcasts per 24 fused multiply-adds); AVX2: 6 x 2 ymm. acc[m][v] holds
+ * outputs (n0 + VL*v .., oc0 + m): a column of out, written through a small
+ * buffer. Tiles of 6 x 64 and 8 x 48 zmm measured the same as 12 x 32
+ * within the noise of this shared 2-core machine; 12 x 32 pads a last
+ * panel least.
  *
  * Blocking, per thread (which owns a slice of the output columns OC, in
  * whole tiles):
  *
  *     for each block of kc columns of C        (x's panels of that block,
- *                                               Npad*kc floats, stay in L2)
- *         for each tile of 6 weight rows       ([F16/BF16: widened into the
+ *                                               Npad*kc floats <= 768 KB,
+ *                                               stay in L2)
+ *         for each tile of RM weight rows      ([F16/BF16: widened into the
  *                                               thread's buffer], in L1)
  *             for each panel of x: tile kernel, out (+)= its result
  *
  * so every weight is read from memory once per call, x's block once per
  * tile from L2, and out once per block of C (the first block adds the
- * bias, later ones add to it). A last tile of fewer than 6 rows repeats
- * its last row (computed, not stored).
+ * bias, later ones add to it). While a tile computes its first panel it
+ * prefetches the next tile's weight rows into L2, one line per row every
+ * 16 columns: a tile's rows are otherwise fetched only when the kernel (or
+ * the F16/BF16 widening) reaches them, a stall of 10-20% at 64-128 rows of
+ * x (bench, single thread, CPU time). A last tile of fewer than RM rows
+ * repeats its last row (computed, not stored).
  */
 #include "tensor/gemm.h"
 
@@ -50,12 +57,16 @@
 #define WD_HAVE_X86 1
 #endif
 
-#define RM 6                         /* weight rows per tile */
-#define PW_MAX 64                    /* rows of x in the widest panel */
-#define L2_PANEL_FLOATS (96 * 1024)  /* x's panels of one block of C: 384 KB */
+#define RM 6                          /* weight rows per tile: AVX2, portable */
+#define RM_MAX 12                     /* and AVX-512 */
+#define PW_MAX 32                     /* rows of x in the widest panel */
+#define L2_PANEL_FLOATS (192 * 1024)  /* x's panels of one block of C: 768 KB */
 
-/* tmp[m*PW_MAX + j] = sum over k < kc of wr[m][k] * xp[k*wp + j], j < wp. */
-typedef void (*tile_fn)(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc);
+/* tmp[m*PW_MAX + j] = sum over k < kc of wr[m][k] * xp[k*wp + j], j < wp,
+ * for the kernel's RM rows m. pf: NULL, or the next tile's rows (pfb bytes
+ * per column of C) to prefetch. */
+typedef void (*tile_fn)(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc,
+                        const uint8_t *const *pf, size_t pfb);
 
 bool wd__gemm_supported(wd_ggml_type type) {
     return type == WD_GGML_TYPE_F32 || type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16;
@@ -76,7 +87,9 @@ static inline void tile_c_w(float *tmp, const float *xp, size_t wp, const float 
     for (int m = 0; m < RM; m++) memcpy(tmp + m * PW_MAX, acc[m], W * sizeof(float));
 }
 
-static void tile_c(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc) {
+static void tile_c(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc,
+                   const uint8_t *const *pf, size_t pfb) {
+    (void)pf, (void)pfb;
     if (wp > 8)
         tile_c_w(tmp, xp, 16, wr, kc, 16);
     else
@@ -89,58 +102,67 @@ static void tile_c(float *tmp, const float *xp, size_t wp, const float *const *w
 #define INLINE inline __attribute__((always_inline))
 
 AVX2 static INLINE void tile_avx2_nv(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc,
-                                     const int NV) {
+                                     const uint8_t *const *pf, size_t pfb, const int NV) {
     const float *p[RM];
     for (int m = 0; m < RM; m++) p[m] = wr[m];
     __m256 acc[RM][2];
     for (int m = 0; m < RM; m++) acc[m][0] = acc[m][1] = _mm256_setzero_ps();
-    for (size_t k = 0; k < kc; k++) {
-        const float *xk = xp + k * wp;
-        __m256 x0 = _mm256_loadu_ps(xk), x1 = NV > 1 ? _mm256_loadu_ps(xk + 8) : x0;
-        for (int m = 0; m < RM; m++) {
-            __m256 b = _mm256_broadcast_ss(p[m] + k);
-            acc[m][0] = _mm256_fmadd_ps(b, x0, acc[m][0]);
-            if (NV > 1) acc[m][1] = _mm256_fmadd_ps(b, x1, acc[m][1]);
+    for (size_t k0 = 0; k0 < kc; k0 += 16) {
+        if (pf)
+            for (int m = 0; m < RM; m++) _mm_prefetch((const char *)pf[m] + pfb * k0, _MM_HINT_T1);
+        const size_t k1 = k0 + 16 < kc ? k0 + 16 : kc;
+        for (size_t k = k0; k < k1; k++) {
+            const float *xk = xp + k * wp;
+            __m256 x0 = _mm256_loadu_ps(xk), x1 = NV > 1 ? _mm256_loadu_ps(xk + 8) : x0;
+            for (int m = 0; m < RM; m++) {
+                __m256 b = _mm256_broadcast_ss(p[m] + k);
+                acc[m][0] = _mm256_fmadd_ps(b, x0, acc[m][0]);
+                if (NV > 1) acc[m][1] = _mm256_fmadd_ps(b, x1, acc[m][1]);
+            }
         }
     }
     for (int m = 0; m < RM; m++)
         for (int v = 0; v < NV; v++) _mm256_storeu_ps(tmp + m * PW_MAX + 8 * v, acc[m][v]);
 }
 
-AVX2 static void tile_avx2(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc) {
+AVX2 static void tile_avx2(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc,
+                           const uint8_t *const *pf, size_t pfb) {
     if (wp > 8)
-        tile_avx2_nv(tmp, xp, wp, wr, kc, 2);
+        tile_avx2_nv(tmp, xp, wp, wr, kc, pf, pfb, 2);
     else
-        tile_avx2_nv(tmp, xp, wp, wr, kc, 1);
+        tile_avx2_nv(tmp, xp, wp, wr, kc, pf, pfb, 1);
 }
 
 AVX512 static INLINE void tile_avx512_nv(float *tmp, const float *xp, size_t wp, const float *const *wr,
-                                         size_t kc, const int NV) {
-    const float *p[RM];
-    for (int m = 0; m < RM; m++) p[m] = wr[m];
-    __m512 acc[RM][4];
-    for (int m = 0; m < RM; m++)
-        for (int v = 0; v < 4; v++) acc[m][v] = _mm512_setzero_ps();
-    for (size_t k = 0; k < kc; k++) {
-        const float *xk = xp + k * wp;
-        __m512 xv[4];
-        for (int v = 0; v < 4; v++) xv[v] = v < NV ? _mm512_loadu_ps(xk + 16 * v) : _mm512_setzero_ps();
-        for (int m = 0; m < RM; m++) {
-            __m512 b = _mm512_set1_ps(p[m][k]);
-            for (int v = 0; v < NV; v++) acc[m][v] = _mm512_fmadd_ps(b, xv[v], acc[m][v]);
+                                         size_t kc, const uint8_t *const *pf, size_t pfb, const int NV) {
+    const float *p[RM_MAX];
+    for (int m = 0; m < RM_MAX; m++) p[m] = wr[m];
+    __m512 acc[RM_MAX][2];
+    for (int m = 0; m < RM_MAX; m++) acc[m][0] = acc[m][1] = _mm512_setzero_ps();
+    for (size_t k0 = 0; k0 < kc; k0 += 16) {
+        if (pf)
+            for (int m = 0; m < RM_MAX; m++) _mm_prefetch((const char *)pf[m] + pfb * k0, _MM_HINT_T1);
+        const size_t k1 = k0 + 16 < kc ? k0 + 16 : kc;
+        for (size_t k = k0; k < k1; k++) {
+            const float *xk = xp + k * wp;
+            __m512 x0 = _mm512_loadu_ps(xk), x1 = NV > 1 ? _mm512_loadu_ps(xk + 16) : x0;
+            for (int m = 0; m < RM_MAX; m++) {
+                __m512 b = _mm512_set1_ps(p[m][k]);
+                acc[m][0] = _mm512_fmadd_ps(b, x0, acc[m][0]);
+                if (NV > 1) acc[m][1] = _mm512_fmadd_ps(b, x1, acc[m][1]);
+            }
         }
     }
-    for (int m = 0; m < RM; m++)
+    for (int m = 0; m < RM_MAX; m++)
         for (int v = 0; v < NV; v++) _mm512_storeu_ps(tmp + m * PW_MAX + 16 * v, acc[m][v]);
 }
 
-AVX512 static void tile_avx512(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc) {
-    switch (wp / 16) {
-    case 4: tile_avx512_nv(tmp, xp, wp, wr, kc, 4); break;
-    case 3: tile_avx512_nv(tmp, xp, wp, wr, kc, 3); break;
-    case 2: tile_avx512_nv(tmp, xp, wp, wr, kc, 2); break;
-    default: tile_avx512_nv(tmp, xp, wp, wr, kc, 1); break;
-    }
+AVX512 static void tile_avx512(float *tmp, const float *xp, size_t wp, const float *const *wr, size_t kc,
+                               const uint8_t *const *pf, size_t pfb) {
+    if (wp > 16)
+        tile_avx512_nv(tmp, xp, wp, wr, kc, pf, pfb, 2);
+    else
+        tile_avx512_nv(tmp, xp, wp, wr, kc, pf, pfb, 1);
 }
 #endif
 
@@ -154,9 +176,10 @@ typedef struct gtask {
     wd_ggml_type   type;
     size_t         N, C, OC, rs;
     float         *xt;     /* x in panels (see the top) */
-    float         *wbufs;  /* F16/BF16: RM rows of kc floats per thread */
+    float         *wbufs;  /* F16/BF16: RM_MAX rows of kc floats per thread */
     size_t         kc;     /* columns of C per block */
     size_t         pw, vl; /* rows of x per full panel; per vector */
+    size_t         rm;     /* weight rows per tile */
     tile_fn        tile;
 } gtask;
 
@@ -190,16 +213,17 @@ static void gemm_cols(void *ctx, int ith, int nth) {
     const gtask *t = ctx;
     const size_t N = t->N, C = t->C, OC = t->OC, kc = t->kc;
     size_t tlo, thi;
-    wd__split((OC + RM - 1) / RM, ith, nth, &tlo, &thi);
-    const size_t lo = tlo * RM, hi = thi * RM < OC ? thi * RM : OC;
-    float *wbuf = t->wbufs ? t->wbufs + (size_t)ith * RM * kc : NULL;
-    _Alignas(64) float tmp[RM * PW_MAX];
+    const size_t RMt = t->rm;
+    wd__split((OC + RMt - 1) / RMt, ith, nth, &tlo, &thi);
+    const size_t lo = tlo * RMt, hi = thi * RMt < OC ? thi * RMt : OC;
+    float *wbuf = t->wbufs ? t->wbufs + (size_t)ith * RM_MAX * kc : NULL;
+    _Alignas(64) float tmp[RM_MAX * PW_MAX];
     for (size_t k0 = 0; k0 < C; k0 += kc) {
         const size_t kb = C - k0 < kc ? C - k0 : kc;
-        for (size_t oc0 = lo; oc0 < hi; oc0 += RM) {
-            const size_t mr = hi - oc0 < RM ? hi - oc0 : RM;
-            const float *wr[RM];
-            for (size_t m = 0; m < RM; m++) {
+        for (size_t oc0 = lo; oc0 < hi; oc0 += RMt) {
+            const size_t mr = hi - oc0 < RMt ? hi - oc0 : RMt;
+            const float *wr[RM_MAX];
+            for (size_t m = 0; m < RMt; m++) {
                 const uint8_t *row = t->w + (oc0 + (m < mr ? m : mr - 1)) * t->rs;
                 if (t->type == WD_GGML_TYPE_F32) {
                     wr[m] = (const float *)row + k0;
@@ -212,9 +236,16 @@ static void gemm_cols(void *ctx, int ith, int nth) {
                     wr[m] = wr[mr - 1];
                 }
             }
+            /* the next tile's rows, fetched into L2 while this one computes */
+            size_t noc = oc0 + RMt, nk = k0;
+            if (noc >= hi) noc = lo, nk = k0 + kc;
+            const uint8_t *pf[RM_MAX];
+            const size_t esz = t->type == WD_GGML_TYPE_F32 ? 4 : 2;
+            for (size_t m = 0; m < RMt; m++) pf[m] = t->w + (noc + m < hi ? noc + m : hi - 1) * t->rs + nk * esz;
+            const bool do_pf = nk < C;
             for (size_t n0 = 0; n0 < N; n0 += t->pw) {
                 const size_t wp = panel_width(t, n0), nr = N - n0 < wp ? N - n0 : wp;
-                t->tile(tmp, t->xt + n0 * C + k0 * wp, wp, wr, kb);
+                t->tile(tmp, t->xt + n0 * C + k0 * wp, wp, wr, kb, do_pf && n0 == 0 ? pf : NULL, esz);
                 for (size_t j = 0; j < nr; j++) {
                     float *o = t->out + (n0 + j) * OC + oc0;
                     if (k0 == 0)
@@ -239,11 +270,11 @@ wd_status wd__gemm(float *out, const float *x, const void *w, wd_ggml_type type,
         return WD_OK;
     }
     gtask t = {out, x, w, bias, type, N, C, OC, type == WD_GGML_TYPE_F32 ? 4 * C : 2 * C,
-               NULL, NULL, 0, 16, 8, tile_c};
+               NULL, NULL, 0, 16, 8, RM, tile_c};
 #ifdef WD_HAVE_X86
     if (wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA)) {
         if (wd__cpu_has(WD_CPU_AVX512F))
-            t.tile = tile_avx512, t.pw = 64, t.vl = 16;
+            t.tile = tile_avx512, t.pw = 32, t.vl = 16, t.rm = RM_MAX;
         else
             t.tile = tile_avx2;
     }
@@ -253,7 +284,7 @@ wd_status wd__gemm(float *out, const float *x, const void *w, wd_ggml_type type,
     kc = kc < 128 ? 128 : kc / 16 * 16;
     t.kc = kc < C ? kc : C;
     const size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
-    const size_t n_xt = npad * C, n_wb = type == WD_GGML_TYPE_F32 ? 0 : nth * RM * t.kc;
+    const size_t n_xt = npad * C, n_wb = type == WD_GGML_TYPE_F32 ? 0 : nth * RM_MAX * t.kc;
     const size_t bytes = ((n_xt + n_wb) * sizeof(float) + 63) / 64 * 64;
     float *scratch = aligned_alloc(64, bytes);
     if (!scratch) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of gemm scratch)", bytes);

@@ -155,9 +155,9 @@ static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
 }
 
 /* x (T,C) W^T: F32 weights: one row through sgemv, a few through the
- * streaming kernel, more through the tiled one (tensor/gemm.c, 1.6-2x
- * OpenBLAS's AVX2 sgemm on Zen 5); weights in another type:
- * tensor/qmatmul.c. */
+ * streaming kernel, more through the tiled one (tensor/gemm.c, 1.4-2x
+ * OpenBLAS's AVX2 sgemm on Zen 5; sgemm on a CPU without AVX2/FMA);
+ * weights in another type: tensor/qmatmul.c. */
 static wd_status linear(wd_model *m, float *out, const float *x, const wd__weight *w, const float *b,
                         size_t T, size_t C, size_t OC) {
     if (w->type != WD_GGML_TYPE_F32) {
@@ -166,7 +166,7 @@ static wd_status linear(wd_model *m, float *out, const float *x, const wd__weigh
     }
     if (T > 1 && T <= WD_MATMUL_SMALL_N)
         wd_op_matmul_fwd_small(out, x, w->data, b, T, C, OC, m->tp);
-    else if (T > 1) {
+    else if (T > 1 && wd__gemm_vectorized()) {
         wd_status rc = wd__gemm(out, x, w->data, w->type, b, T, C, OC, m->tp);
         return rc ? wd__err_take(&m->err, rc) : WD_OK;
     } else

@@ -261,6 +261,14 @@ static void gemm_cols(void *ctx, int ith, int nth) {
     }
 }
 
+bool wd__gemm_vectorized(void) {
+#ifdef WD_HAVE_X86
+    return wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA); /* AVX-512 is used only with them */
+#else
+    return false;
+#endif
+}
+
 wd_status wd__gemm(float *out, const float *x, const void *w, wd_ggml_type type,
                    const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL

@@ -35,6 +35,12 @@
 /* True for the weight types wd__gemm takes: F32, F16, BF16. */
 bool wd__gemm_supported(wd_ggml_type type);
 
+/* True when this CPU runs one of the vector kernels (AVX2 with FMA, and
+ * AVX-512F where those are on too): then wd__gemm beats OpenBLAS's sgemm at
+ * prefill sizes (AVX-512: 1.4-2x its AVX2 kernels; AVX2: on par). The
+ * portable kernel is only a fallback, slower than any BLAS. */
+bool wd__gemm_vectorized(void);
+
 /* out (N,OC) = x (N,C) . W^T + bias. w holds OC rows of C elements of type
  * (F32, F16 or BF16; row stride 4*C or 2*C bytes, no alignment needed);
  * bias (OC) or NULL; out must not overlap x or w; tp may be NULL (serial).

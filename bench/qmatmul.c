@@ -10,8 +10,10 @@
  * GFLOPS (2*N*C*OC / time), GB/s of weights read (the type's bytes / time),
  * and the ratio of its time to the F32 reference: sgemv for N = 1, sgemm
  * otherwise (cblas, the same threads). "x f32" > 1 means faster than F32.
- * Rows marked "gemm" (N >= 64, F32 / F16 / BF16) are the tiled kernel
- * for prefill (tensor/gemm.c) on the same weights, against the same sgemm.
+ * Rows marked "gemm" (N >= 64, F32 / F16 / BF16) call the tiled kernel
+ * for prefill (tensor/gemm.c) directly on the same weights, against the
+ * same sgemm (wd__qmatmul hands F16/BF16 to it from WD_GEMM_MIN_N rows on,
+ * so at those N both rows run the same kernel).
  * The decode row is memory-bound: its GB/s against `stream` (a plain
  * streaming read of a 256 MiB buffer, same run) says how close to the
  * bound the kernel is.

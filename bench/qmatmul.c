@@ -10,17 +10,23 @@
  * GFLOPS (2*N*C*OC / time), GB/s of weights read (the type's bytes / time),
  * and the ratio of its time to the F32 reference: sgemv for N = 1, sgemm
  * otherwise (cblas, the same threads). "x f32" > 1 means faster than F32.
+ * Rows marked "gemm" (N >= 64, F32 / F16 / BF16) call the tiled kernel
+ * for prefill (tensor/gemm.c) directly on the same weights, against the
+ * same sgemm (wd__qmatmul hands F16/BF16 to it from WD_GEMM_MIN_N rows on,
+ * so at those N both rows run the same kernel).
  * The decode row is memory-bound: its GB/s against `stream` (a plain
  * streaming read of a 256 MiB buffer, same run) says how close to the
  * bound the kernel is.
  */
 #include <cblas.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "benchutil.h"
+#include "tensor/gemm.h"
 #include "tensor/qmatmul.h"
 #include "tensor/quant.h"
 #include "warden/ops.h"
@@ -30,12 +36,19 @@ typedef struct job {
     const void    *wq;
     float         *out;
     wd_ggml_type   type;  /* WD_GGML_TYPE_F32: the cblas reference */
+    bool           gemm;  /* through wd__gemm (tensor/gemm.c) */
     size_t         N, C, OC;
     wd_threadpool *tp;
 } job;
 
 static void call(const job *j) {
-    if (j->type == WD_GGML_TYPE_F32) {
+    if (j->gemm) {
+        if (wd__gemm(j->out, j->x, j->type == WD_GGML_TYPE_F32 ? (const void *)j->w32 : j->wq, j->type, NULL,
+                     j->N, j->C, j->OC, j->tp)) {
+            fprintf(stderr, "bench_qmatmul: %s\n", wd_last_error());
+            exit(3);
+        }
+    } else if (j->type == WD_GGML_TYPE_F32) {
         if (j->N == 1)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)j->OC, (int)j->C, 1.0f, j->w32, (int)j->C,
                         j->x, 1, 0.0f, j->out, 1);
@@ -115,7 +128,7 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < sizeof Ns / sizeof *Ns; k++) {
         size_t N = Ns[k];
         if (N > Nmax) continue;
-        job ref = {x, w, NULL, out, WD_GGML_TYPE_F32, N, C, OC, tp};
+        job ref = {x, w, NULL, out, WD_GGML_TYPE_F32, false, N, C, OC, tp};
         double t_ref = median_time(&ref);
         for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
             wd_ggml_type ty = types[t];
@@ -127,10 +140,16 @@ int main(int argc, char **argv) {
                     else if (ty == WD_GGML_TYPE_BF16) wd_f32_to_bf16((uint16_t *)dst, w + r * C, C);
                     else wd__quantize_ref(ty, dst, w + r * C, C);
                 }
-            job j = {x, w, wq, out, ty, N, C, OC, tp};
+            job j = {x, w, wq, out, ty, false, N, C, OC, tp};
             double tm = ty == WD_GGML_TYPE_F32 ? t_ref : median_time(&j);
             printf("%-5s %4zu | %8.1f %8.1f %6.2fx\n", ty == WD_GGML_TYPE_F32 ? "f32" : wd_ggml_type_name(ty), N,
                    2.0 * (double)(N * C * OC) / tm / 1e9, (double)(rs * OC) / tm / 1e9, t_ref / tm);
+            fflush(stdout);
+            if (!wd__gemm_supported(ty) || N < 64) continue;
+            j.gemm = true; /* the tiled kernel for prefill, same weights */
+            tm = median_time(&j);
+            printf("%-5s %4zu | %8.1f %8.1f %6.2fx  gemm\n", ty == WD_GGML_TYPE_F32 ? "f32" : wd_ggml_type_name(ty),
+                   N, 2.0 * (double)(N * C * OC) / tm / 1e9, (double)(rs * OC) / tm / 1e9, t_ref / tm);
             fflush(stdout);
         }
     }

@@ -24,9 +24,10 @@
  * calling thread (H*S*D multiply-adds: cheaper than two BLAS dispatches per
  * head); its projections stay sgemv calls. Passes of 2..16 tokens (a
  * judge's template tail in erase-and-check) use wd_op_matmul_fwd_small,
- * which reads each weight once instead of paying sgemm's packing. Matrices
- * stored as F16, BF16 or ggml blocks go through tensor/qmatmul.c at every
- * row count, in their own type.
+ * which reads each weight once instead of paying sgemm's packing; longer
+ * ones (prefill) warden's tiled kernel, tensor/gemm.c. Matrices stored as
+ * F16, BF16 or ggml blocks go through tensor/qmatmul.c at every row count,
+ * in their own type (F16/BF16 prefill through tensor/gemm.c too).
  *
  * Branches (wd_model_decode_branches): several short continuations of the
  * cached sequence in one batched pass, each forking from its own prefix
@@ -47,7 +48,9 @@
 
 #include "model/gemma.h"
 #include "model/model_internal.h"
+#include "tensor/gemm.h"
 #include "tensor/qmatmul.h"
+#include "tensor/threads.h"
 
 /* probs rows t of (T,S), query position P+t: keys [lo_t, P+t] visible. */
 static void masked_softmax(float *att, size_t T, size_t S, size_t P, size_t window) {
@@ -152,8 +155,10 @@ static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
     }
 }
 
-/* x (T,C) W^T: F32 weights: a few rows through the streaming kernel, more
- * through sgemm; weights in another type: tensor/qmatmul.c. */
+/* x (T,C) W^T: F32 weights: one row through sgemv, a few through the
+ * streaming kernel, more through the tiled one (tensor/gemm.c, 1.4-2x
+ * OpenBLAS's AVX2 sgemm on Zen 5; sgemm on a CPU without AVX2/FMA);
+ * weights in another type: tensor/qmatmul.c. */
 static wd_status linear(wd_model *m, float *out, const float *x, const wd__weight *w, const float *b,
                         size_t T, size_t C, size_t OC) {
     if (w->type != WD_GGML_TYPE_F32) {
@@ -162,7 +167,10 @@ static wd_status linear(wd_model *m, float *out, const float *x, const wd__weigh
     }
     if (T > 1 && T <= WD_MATMUL_SMALL_N)
         wd_op_matmul_fwd_small(out, x, w->data, b, T, C, OC, m->tp);
-    else
+    else if (T > 1 && wd__gemm_vectorized()) {
+        wd_status rc = wd__gemm(out, x, w->data, w->type, b, T, C, OC, m->tp);
+        return rc ? wd__err_take(&m->err, rc) : WD_OK;
+    } else
         wd_op_matmul_fwd(out, x, w->data, b, T, C, OC);
     return WD_OK;
 }
@@ -208,7 +216,7 @@ static wd_status lm_head(wd_model *m, float *logits, const float *h, size_t n) {
 /* The layers over T rows at cache rows P..P+T-1; positions and attention
  * as br says (NULL: one causal run at positions P..). Leaves the final-norm
  * hidden states (T,C) in ctx->xn. */
-static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const branches *br) {
+static wd_status layers_pass(wd_context *ctx, const int32_t *ids, size_t T, const branches *br) {
     wd_model *m = ctx->m;
     wd_threadpool *tp = m->tp;
     size_t C = m->C, H = m->H, KV = m->KV, D = m->D, F = m->F, P = ctx->n_past;
@@ -279,6 +287,20 @@ static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const bra
     wd__steer_layer_entry(ctx, m->L, ctx->x, T);
     wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, m->out_norm, T, C, m->eps, tp);
     return WD_OK;
+}
+
+/* layers_pass, with the pool's threads sleeping between calls during a
+ * long pass (prefill): its matrices are large calls, and between them the
+ * attention runs on OpenBLAS's threads, whose cores polling workers would
+ * take (a model on F16/BF16/block weights polls, model.c: F16 prefill of
+ * 64 rows 560 -> 770 tokens/s on 2 cores without it). */
+static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const branches *br) {
+    wd_threadpool *tp = ctx->m->tp;
+    const uint64_t spin = T >= WD_GEMM_MIN_N ? wd__threads_spin(tp) : 0;
+    if (spin) wd__threads_set_spin(tp, 0);
+    wd_status rc = layers_pass(ctx, ids, T, br);
+    if (spin) wd__threads_set_spin(tp, spin);
+    return rc;
 }
 
 wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float *out_logits,

@@ -33,6 +33,7 @@
 
 #include "base/err.h"
 #include "tensor/cpu.h"
+#include "tensor/gemm.h"
 #include "tensor/qgemm.h"
 #include "tensor/quant.h"
 #include "tensor/threads.h"
@@ -400,6 +401,8 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
                       const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
     if (N == 0 || OC == 0) return WD_OK;
+    if ((type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16) && N >= WD_GEMM_MIN_N)
+        return wd__gemm(out, x, w, type, bias, N, C, OC, tp); /* prefill: the tiled kernel */
     if (wd__qgemm_takes(type, N)) return wd__qgemm(out, x, w, type, bias, N, C, OC, tp);
     qtask t = {out, x, NULL, w, bias, type, N, C, OC, wd__qmatmul_row_size(type, C), dot_f32_c, NULL, NULL, NULL};
     bool avx2 = false, vnni = false;

@@ -33,6 +33,7 @@
 
 #include "base/err.h"
 #include "tensor/cpu.h"
+#include "tensor/qgemv.h"
 #include "tensor/quant.h"
 #include "tensor/threads.h"
 
@@ -399,6 +400,7 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
                       const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
     if (N == 0 || OC == 0) return WD_OK;
+    if (N == 1 && wd__qgemv_supported(type, C)) return wd__qgemv(out, x, w, type, bias, C, OC, tp);
     qtask t = {out, x, NULL, w, bias, type, N, C, OC, wd__qmatmul_row_size(type, C), dot_f32_c, NULL, NULL, NULL};
     bool avx2 = false, vnni = false;
 #ifdef WD_HAVE_X86

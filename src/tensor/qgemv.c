@@ -40,6 +40,7 @@
 #include "tensor/qgemv.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,9 @@ typedef struct qx {
 
 #ifdef WD_HAVE_X86
 #define KZ __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+/* the one-row kernels, inlined into their n-row loops (rows_*), which set
+ * their constants up once */
+#define KZI KZ static inline __attribute__((always_inline))
 
 /* ==== x to int8 blocks =================================================== */
 
@@ -157,7 +161,7 @@ KZ static inline __m512i word_idx(const int16_t *v) {
 }
 
 /* Q4_0 (18 bytes per 32: f16 d | 16 bytes of nibbles). */
-KZ static float dot_q4_0(const uint8_t *w, const qx *x, size_t nb) {
+KZI float dot_q4_0(const uint8_t *w, const qx *x, size_t nb) {
     /* blocks 0-3 of an 8-group from L0 = bytes 0-63 and L1 = 64-127: block
      * b's nibbles are words 1 + 9b .. 8 + 9b; blocks 4-7 from L1 and
      * L2 = bytes 80-143 (words 37 + 9b' .., those past 63 from L2); the 8
@@ -212,7 +216,7 @@ KZ static inline void k_scales(const uint8_t *p, __m256 *sc, __m256 *m) {
 }
 
 /* Q4_K (144 bytes per 256) and Q5_K (176): bits 4 or 5. */
-KZ static inline float dot_k_affine(const uint8_t *w, const qx *x, size_t nb, int bits) {
+KZI float dot_k_affine(const uint8_t *w, const qx *x, size_t nb, int bits) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), c16 = _mm512_set1_epi8(16);
     const __m512i s02 = lane_idx2(0, 2), s13 = lane_idx2(1, 3), s46 = lane_idx2(4, 6), s57 = lane_idx2(5, 7);
     /* sub-block pairs' fifth-bit masks: (0, 2), (1, 3), (4, 6), (5, 7) */
@@ -254,18 +258,18 @@ KZ static inline float dot_k_affine(const uint8_t *w, const qx *x, size_t nb, in
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3))) - hsum8(off);
 }
 
-KZ static float dot_q4_k(const uint8_t *w, const qx *x, size_t nb) {
+KZI float dot_q4_k(const uint8_t *w, const qx *x, size_t nb) {
     return dot_k_affine(w, x, nb, 4);
 }
 
-KZ static float dot_q5_k(const uint8_t *w, const qx *x, size_t nb) {
+KZI float dot_q5_k(const uint8_t *w, const qx *x, size_t nb) {
     return dot_k_affine(w, x, nb, 5);
 }
 
 /* Q6_K (210 bytes per 256: ql[128] | qh[64] | i8 sc[16] | f16 d). In half
  * h, element 64c' + l (c' = 0, 1 the low / high nibbles) of ql's 64 bytes
  * takes qh[32h + l % 32] bits 2(2c' + l / 32) and up. */
-KZ static float dot_q6_k(const uint8_t *w, const qx *x, size_t nb) {
+KZI float dot_q6_k(const uint8_t *w, const qx *x, size_t nb) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
     const __m512i sh_a = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
     const __m512i sh_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
@@ -300,36 +304,61 @@ KZ static float dot_q6_k(const uint8_t *w, const qx *x, size_t nb) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3))) -
            32.0f * _mm512_reduce_add_ps(off);
 }
+
+/* out[i] = row i of w (stride rs) . x, for i < n */
+#define ROWS(NAME)                                                                                  \
+    KZ static void rows_##NAME(float *out, const uint8_t *w, size_t rs, const qx *x, size_t nb, size_t n) { \
+        for (size_t i = 0; i < n; i++) out[i] = dot_##NAME(w + i * rs, x, nb);                   \
+    }
+ROWS(q4_0)
+ROWS(q4_k)
+ROWS(q5_k)
+ROWS(q6_k)
+#undef ROWS
 #endif
 
 /* ==== the threaded driver ================================================ */
 
-typedef float (*row_fn)(const uint8_t *w, const qx *x, size_t nb);
+typedef void (*rows_fn)(float *out, const uint8_t *w, size_t rs, const qx *x, size_t nb, size_t n);
 
 typedef struct gtask {
-    float         *out;
-    const uint8_t *w;
-    const float   *bias;
-    const qx      *x;
-    size_t         nb, OC, rs;
-    row_fn         dot;
+    float          *out;
+    const uint8_t  *w;
+    const float    *bias;
+    const qx       *x;
+    size_t          nb, OC, rs;
+    rows_fn         dot;
+    size_t          chunk;  /* rows a thread takes at a time */
+    _Atomic size_t  next;   /* the first row no thread has taken yet */
 } gtask;
 
+/* Threads take chunks of rows from a shared counter rather than fixed
+ * slices: on a machine shared with other work, a thread that was
+ * descheduled for a while does fewer chunks instead of making the others
+ * wait for it at the end of every kernel. Each chunk is a contiguous run of
+ * w (CHUNK_BYTES or so), long enough for the hardware prefetcher. */
+#define CHUNK_BYTES 32768
+
 static void g_rows(void *ctx, int ith, int nth) {
+    (void)ith, (void)nth;
     gtask *t = ctx;
-    size_t lo, hi;
-    wd__split(t->OC, ith, nth, &lo, &hi);
-    for (size_t oc = lo; oc < hi; oc++)
-        t->out[oc] = t->dot(t->w + oc * t->rs, t->x, t->nb) + (t->bias ? t->bias[oc] : 0.0f);
+    for (;;) {
+        size_t lo = atomic_fetch_add_explicit(&t->next, t->chunk, memory_order_relaxed);
+        if (lo >= t->OC) break;
+        size_t hi = lo + t->chunk < t->OC ? lo + t->chunk : t->OC;
+        t->dot(t->out + lo, t->w + lo * t->rs, t->rs, t->x, t->nb, hi - lo);
+        if (t->bias)
+            for (size_t oc = lo; oc < hi; oc++) t->out[oc] += t->bias[oc];
+    }
 }
 
-static row_fn kernel_for(wd_ggml_type type) {
+static rows_fn kernel_for(wd_ggml_type type) {
 #ifdef WD_HAVE_X86
     switch (type) {
-    case WD_GGML_TYPE_Q4_0: return dot_q4_0;
-    case WD_GGML_TYPE_Q4_K: return dot_q4_k;
-    case WD_GGML_TYPE_Q5_K: return dot_q5_k;
-    case WD_GGML_TYPE_Q6_K: return dot_q6_k;
+    case WD_GGML_TYPE_Q4_0: return rows_q4_0;
+    case WD_GGML_TYPE_Q4_K: return rows_q4_k;
+    case WD_GGML_TYPE_Q5_K: return rows_q5_k;
+    case WD_GGML_TYPE_Q6_K: return rows_q6_k;
     default: return NULL;
     }
 #else
@@ -363,7 +392,8 @@ wd_status wd__qgemv(float *out, const float *x, const void *w, wd_ggml_type type
 #else
     (void)x;
 #endif
-    gtask t = {out, w, bias, &xq, C / QK, OC, wd__quant_row_size(type, C), kernel_for(type)};
+    size_t rs = wd__quant_row_size(type, C);
+    gtask t = {out, w, bias, &xq, C / QK, OC, rs, kernel_for(type), CHUNK_BYTES / rs ? CHUNK_BYTES / rs : 1, 0};
     wd__parallel_for(tp, g_rows, &t, C * OC);
     free(buf);
     return WD_OK;

@@ -61,8 +61,8 @@
  * then the floats. */
 typedef struct qx {
     int8_t *q;    /* C values, in the kernel's order (qgemv.h) */
-    float  *d;    /* C/32 scales (natural block order) */
-    float  *s;    /* C/32: d * sum of the block's q */
+    float  *ds;   /* per 8 blocks (the last group maybe partial): their 8
+                     scales d, then their 8 s = d * sum of the block's q */
     float  *s16;  /* C/16: d * sum of each 16 q (Q6_K) */
 } qx;
 
@@ -95,8 +95,8 @@ KZ static void quantize_x(qx *dst, const float *x, size_t C) {
         _mm_storeu_si128((__m128i *)(dst->q + b * QK), _mm512_cvtepi32_epi8(qlo));
         _mm_storeu_si128((__m128i *)(dst->q + b * QK + 16), _mm512_cvtepi32_epi8(qhi));
         int s0 = _mm512_reduce_add_epi32(qlo), s1 = _mm512_reduce_add_epi32(qhi);
-        dst->d[b] = d;
-        dst->s[b] = d * (float)(s0 + s1);
+        dst->ds[16 * (b / 8) + b % 8] = d;
+        dst->ds[16 * (b / 8) + 8 + b % 8] = d * (float)(s0 + s1);
         dst->s16[2 * b] = d * (float)s0, dst->s16[2 * b + 1] = d * (float)s1;
     }
 }
@@ -181,8 +181,8 @@ KZI float dot_q4_0(const uint8_t *w, const qx *x, size_t nb) {
         __m512i l0 = _mm512_loadu_si512(w), l1 = _mm512_loadu_si512(w + 64), l2 = _mm512_loadu_si512(w + 80);
         __m512i za = _mm512_permutex2var_epi16(l0, idx_a, l1), zb = _mm512_permutex2var_epi16(l1, idx_b, l2);
         __m128i dh = _mm512_castsi512_si128(_mm512_permutex2var_epi16(l0, idx_d, l1));
-        __m256 dw = _mm256_cvtph_ps(dh), s8 = _mm256_mul_ps(dw, _mm256_loadu_ps(x->d + b));
-        off = _mm256_fmadd_ps(dw, _mm256_loadu_ps(x->s + b), off);
+        __m256 dw = _mm256_cvtph_ps(dh), s8 = _mm256_mul_ps(dw, _mm256_loadu_ps(x->ds + 2 * b));
+        off = _mm256_fmadd_ps(dw, _mm256_loadu_ps(x->ds + 2 * b + 8), off);
         __m512 sz = _mm512_castps256_ps512(s8);
         __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(za, m4), _mm512_loadu_si512(xq));
         pa = _mm512_dpbusd_epi32(pa, _mm512_and_si512(_mm512_srli_epi16(za, 4), m4), _mm512_loadu_si512(xq + 64));
@@ -197,7 +197,8 @@ KZI float dot_q4_0(const uint8_t *w, const qx *x, size_t nb) {
         __m256i qq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
         __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), qq, _mm256_loadu_si256((const __m256i *)xq));
         float dw = f16_at(w);
-        r += dw * x->d[b] * hsum8(_mm256_cvtepi32_ps(p)) - 8.0f * dw * x->s[b];
+        const float *ds = x->ds + 16 * (b / 8) + b % 8;
+        r += dw * ds[0] * hsum8(_mm256_cvtepi32_ps(p)) - 8.0f * dw * ds[8];
     }
     return r;
 }
@@ -205,34 +206,38 @@ KZI float dot_q4_0(const uint8_t *w, const qx *x, size_t nb) {
 /* The 8 6-bit scales and minima of a Q4_K / Q5_K super-block from its 12
  * packed bytes (quant.h): j < 4 in the low 6 bits of bytes j (scale) and
  * j + 4 (min); j >= 4 in the nibbles of byte j + 4 with the top 2 bits of
- * bytes j - 4 (scale) and j (min). As F32, 8 lanes each. */
-KZ static inline void k_scales(const uint8_t *p, __m256 *sc, __m256 *m) {
+ * bytes j - 4 (scale) and j (min). As F32: lanes 0-7 the scales, 8-15 the
+ * minima. */
+KZI __m512 k_scales(const uint8_t *p) {
     uint32_t a, b, c;
     memcpy(&a, p, 4), memcpy(&b, p + 4, 4), memcpy(&c, p + 8, 4);
     uint64_t s = (a & 0x3F3F3F3Fu) | (uint64_t)((c & 0x0F0F0F0Fu) | ((a >> 6) & 0x03030303u) << 4) << 32;
     uint64_t n = (b & 0x3F3F3F3Fu) | (uint64_t)((c >> 4 & 0x0F0F0F0Fu) | ((b >> 6) & 0x03030303u) << 4) << 32;
-    *sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s)));
-    *m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)n)));
+    __m128i sn = _mm_insert_epi64(_mm_cvtsi64_si128((long long)s), (long long)n, 1);
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sn));
 }
 
-/* Q4_K (144 bytes per 256) and Q5_K (176): bits 4 or 5. */
+/* Q4_K (144 bytes per 256) and Q5_K (176): bits 4 or 5. Per super-block
+ * one vector v: lanes 0-7 d * sc_j * x.d_j (the sub-blocks' scales),
+ * lanes 8-15 dmin * m_j * x.s_j (their minimum terms, summed in off). */
 KZI float dot_k_affine(const uint8_t *w, const qx *x, size_t nb, int bits) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), c16 = _mm512_set1_epi8(16);
     const __m512i s02 = lane_idx2(0, 2), s13 = lane_idx2(1, 3), s46 = lane_idx2(4, 6), s57 = lane_idx2(5, 7);
+    const __m512i dd_idx = lane_idx2(0, 1);
     /* sub-block pairs' fifth-bit masks: (0, 2), (1, 3), (4, 6), (5, 7) */
     const __m512i h02 = _mm512_inserti64x4(_mm512_set1_epi8(1), _mm256_set1_epi8(4), 1);
     const __m512i h13 = _mm512_inserti64x4(_mm512_set1_epi8(2), _mm256_set1_epi8(8), 1);
     const __m512i h46 = _mm512_inserti64x4(_mm512_set1_epi8(16), _mm256_set1_epi8(64), 1);
     const __m512i h57 = _mm512_inserti64x4(_mm512_set1_epi8(32), _mm256_set1_epi8((char)128), 1);
     const size_t bsz = bits == 5 ? 176 : 144;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    __m256 off = _mm256_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, off = acc0;
     const int8_t *xq = x->q;
     for (size_t sb = 0; sb < nb / 8; sb++, w += bsz, xq += 256) {
-        __m256 sc, m;
-        k_scales(w + 4, &sc, &m);
-        __m256 s8 = _mm256_mul_ps(sc, _mm256_mul_ps(_mm256_set1_ps(f16_at(w)), _mm256_loadu_ps(x->d + 8 * sb)));
-        off = _mm256_fmadd_ps(_mm256_mul_ps(m, _mm256_set1_ps(f16_at(w + 2))), _mm256_loadu_ps(x->s + 8 * sb), off);
+        uint32_t dd;
+        memcpy(&dd, w, 4);
+        __m512 ddv = _mm512_permutexvar_ps(dd_idx, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd))));
+        __m512 v = _mm512_mul_ps(_mm512_mul_ps(k_scales(w + 4), ddv), _mm512_loadu_ps(x->ds + 16 * sb));
+        off = _mm512_mask_add_ps(off, 0xFF00, off, v);
         const uint8_t *qs = w + (bits == 5 ? 48 : 16);
         __m512i z0 = _mm512_loadu_si512(qs), z1 = _mm512_loadu_si512(qs + 64);
         __m512i q0 = _mm512_and_si512(z0, m4), q1 = _mm512_and_si512(_mm512_srli_epi16(z0, 4), m4);
@@ -249,13 +254,13 @@ KZI float dot_k_affine(const uint8_t *w, const qx *x, size_t nb, int bits) {
         __m512i p1 = _mm512_dpbusd_epi32(zero, q1, _mm512_loadu_si512(xq + 64));
         __m512i p2 = _mm512_dpbusd_epi32(zero, q2, _mm512_loadu_si512(xq + 128));
         __m512i p3 = _mm512_dpbusd_epi32(zero, q3, _mm512_loadu_si512(xq + 192));
-        __m512 sz = _mm512_castps256_ps512(s8);
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(s02, sz), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(s13, sz), acc1);
-        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_permutexvar_ps(s46, sz), acc2);
-        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p3), _mm512_permutexvar_ps(s57, sz), acc3);
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(s02, v), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(s13, v), acc1);
+        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_permutexvar_ps(s46, v), acc2);
+        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p3), _mm512_permutexvar_ps(s57, v), acc3);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3))) - hsum8(off);
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3))) -
+           _mm512_reduce_add_ps(off);
 }
 
 KZI float dot_q4_k(const uint8_t *w, const qx *x, size_t nb) {
@@ -281,7 +286,7 @@ KZI float dot_q6_k(const uint8_t *w, const qx *x, size_t nb) {
         __m512 sc = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 192)))),
                                   _mm512_set1_ps(f16_at(w + 208)));
         off = _mm512_fmadd_ps(sc, _mm512_loadu_ps(x->s16 + 16 * sb), off);
-        __m512 s16 = _mm512_mul_ps(sc, _mm512_permutexvar_ps(pair, _mm512_castps256_ps512(_mm256_loadu_ps(x->d + 8 * sb))));
+        __m512 s16 = _mm512_mul_ps(sc, _mm512_permutexvar_ps(pair, _mm512_castps256_ps512(_mm256_loadu_ps(x->ds + 16 * sb))));
         __m512i qh = _mm512_loadu_si512(w + 128);
         __m512i l0 = _mm512_loadu_si512(w), l1 = _mm512_loadu_si512(w + 64);
         __m512i h0 = _mm512_shuffle_i64x2(qh, qh, 0x44), h1 = _mm512_shuffle_i64x2(qh, qh, 0xEE);
@@ -378,14 +383,13 @@ wd_status wd__qgemv(float *out, const float *x, const void *w, wd_ggml_type type
                     size_t OC, wd_threadpool *tp) {
     // out (OC), x (C), w (OC rows of C elements of type), bias (OC) or NULL
     if (OC == 0) return WD_OK;
-    /* q (C bytes, padded to 64), then d, s (C/32 each) and s16 (C/16) */
-    size_t qbytes = (C + 63) / 64 * 64, bytes = qbytes + (C / QK * 2 + C / 16) * sizeof(float);
+    /* q (C bytes, padded to 64), then ds (16 floats per 8 blocks) and s16 */
+    size_t qbytes = (C + 63) / 64 * 64, bytes = qbytes + ((C / QK + 7) / 8 * 16 + C / 16) * sizeof(float);
     void *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!buf) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of x's int8 blocks)", bytes);
-    qx xq = {buf, NULL, NULL, NULL};
-    xq.d = (float *)((char *)buf + qbytes);
-    xq.s = xq.d + C / QK;
-    xq.s16 = xq.s + C / QK;
+    qx xq = {buf, NULL, NULL};
+    xq.ds = (float *)((char *)buf + qbytes);
+    xq.s16 = xq.ds + (C / QK + 7) / 8 * 16;
 #ifdef WD_HAVE_X86
     quantize_x(&xq, x, C);
     order_x(xq.q, type, C);

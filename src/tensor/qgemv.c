@@ -27,13 +27,17 @@
  *   on qh). Scales: the 12 packed bytes unpacked with 32-bit masks into 8
  *   sc and 8 m, s8 = d * sc * x.d; the minima: off += dmin * m * x.s.
  *
+ *   Q8_0, per 8 blocks (272 bytes, five 64-byte loads): each block pair
+ *   gathered by a word permute, flipped to unsigned (w + 128, xor 0x80);
+ *   the surplus 128 * sum(x) per block goes through x.s as Q4_0's 8.
+ *
  *   Q6_K, per 256: ql's two 64-byte halves give 4 registers of 64 elements
  *   in order (low nibbles: elements 0-63 of a half, high: 64-127), qh's
  *   2-bit pairs shifted into place per 256-bit half (vpsllvw / vpsrlvw).
  *   16 scales, one per 16 elements: s16 = d * sc * x.d (each x scale
  *   twice); off += d * sc * x.s16 (x.s16 = x.d * sum of 16 q).
  *
- * Blocks of a Q4_0 row past the last full 8 take a 256-bit loop (x in
+ * Blocks of a Q8_0 / Q4_0 row past the last full 8 take a 256-bit loop (x in
  * natural order there). Rows are split over the pool's threads as in
  * qmatmul.c, so each thread streams its own contiguous slice of w.
  */
@@ -203,6 +207,66 @@ KZI float dot_q4_0(const uint8_t *w, const qx *x, size_t nb) {
     return r;
 }
 
+/* Q8_0 (34 bytes per 32: f16 d | 32 x int8). dpbusd wants unsigned bytes
+ * on one side: the weights flipped to w + 128 (xor 0x80, exact for every
+ * int8, -128 included), and the surplus 128 * sum(x) taken off through x's
+ * block sums, as Q4_0's -8. */
+KZI float dot_q8_0(const uint8_t *w, const qx *x, size_t nb) {
+    /* 8 blocks = 272 bytes = loads at 0, 64, 128, 192 and 208; block pair
+     * (2k, 2k+1) from loads k and k+1 (words 1-16 and 18-33 of the pair
+     * counted from the block pair's first load; the last pair's second
+     * block partly from the load at 208); the scales are words 0, 17, ...,
+     * 119 (the first four from loads 0-1, the rest from 2-3). */
+    static const int16_t i0[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                   18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33};
+    static const int16_t i1[32] = {3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18,
+                                   20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+    static const int16_t i2[32] = {5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                                   22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37};
+    static const int16_t i3[32] = {7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                   24, 25, 26, 27, 28, 29, 30, 31, 56, 57, 58, 59, 60, 61, 62, 63};
+    static const int16_t id0[32] = {0, 17, 34, 51}, id1[32] = {0, 0, 0, 0, 4, 21, 38, 55};
+    const __m512i idx0 = word_idx(i0), idx1 = word_idx(i1), idx2 = word_idx(i2), idx3 = word_idx(i3);
+    const __m512i idx_d0 = word_idx(id0), idx_d1 = word_idx(id1);
+    const __m512i s0 = lane_idx(0, 8), s1 = lane_idx(2, 8), s2 = lane_idx(4, 8), s3 = lane_idx(6, 8);
+    const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256 off = _mm256_setzero_ps();
+    const int8_t *xq = x->q;
+    size_t b = 0;
+    for (; b + 8 <= nb; b += 8, w += 272, xq += 256) {
+        __m512i l0 = _mm512_loadu_si512(w), l1 = _mm512_loadu_si512(w + 64), l2 = _mm512_loadu_si512(w + 128);
+        __m512i l3 = _mm512_loadu_si512(w + 192), l4 = _mm512_loadu_si512(w + 208);
+        __m512i dw16 = _mm512_mask_blend_epi16(0xF0, _mm512_permutex2var_epi16(l0, idx_d0, l1),
+                                               _mm512_permutex2var_epi16(l2, idx_d1, l3));
+        __m256 dw = _mm256_cvtph_ps(_mm512_castsi512_si128(dw16));
+        __m512 sz = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(x->ds + 2 * b)));
+        off = _mm256_fmadd_ps(dw, _mm256_loadu_ps(x->ds + 2 * b + 8), off);
+        __m512i q0 = _mm512_xor_si512(_mm512_permutex2var_epi16(l0, idx0, l1), flip);
+        __m512i q1 = _mm512_xor_si512(_mm512_permutex2var_epi16(l1, idx1, l2), flip);
+        __m512i q2 = _mm512_xor_si512(_mm512_permutex2var_epi16(l2, idx2, l3), flip);
+        __m512i q3 = _mm512_xor_si512(_mm512_permutex2var_epi16(l3, idx3, l4), flip);
+        __m512i p0 = _mm512_dpbusd_epi32(zero, q0, _mm512_loadu_si512(xq));
+        __m512i p1 = _mm512_dpbusd_epi32(zero, q1, _mm512_loadu_si512(xq + 64));
+        __m512i p2 = _mm512_dpbusd_epi32(zero, q2, _mm512_loadu_si512(xq + 128));
+        __m512i p3 = _mm512_dpbusd_epi32(zero, q3, _mm512_loadu_si512(xq + 192));
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(s0, sz), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(s1, sz), acc1);
+        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_permutexvar_ps(s2, sz), acc2);
+        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p3), _mm512_permutexvar_ps(s3, sz), acc3);
+    }
+    float r = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3))) -
+              128.0f * hsum8(off);
+    for (; b < nb; b++, w += 34, xq += QK) {
+        __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_set1_epi8((char)0x80));
+        __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, _mm256_loadu_si256((const __m256i *)xq));
+        float dw = f16_at(w);
+        const float *ds = x->ds + 16 * (b / 8) + b % 8;
+        r += dw * ds[0] * hsum8(_mm256_cvtepi32_ps(p)) - 128.0f * dw * ds[8];
+    }
+    return r;
+}
+
 /* The 8 6-bit scales and minima of a Q4_K / Q5_K super-block from its 12
  * packed bytes (quant.h): j < 4 in the low 6 bits of bytes j (scale) and
  * j + 4 (min); j >= 4 in the nibbles of byte j + 4 with the top 2 bits of
@@ -315,6 +379,7 @@ KZI float dot_q6_k(const uint8_t *w, const qx *x, size_t nb) {
     KZ static void rows_##NAME(float *out, const uint8_t *w, size_t rs, const qx *x, size_t nb, size_t n) { \
         for (size_t i = 0; i < n; i++) out[i] = dot_##NAME(w + i * rs, x, nb);                   \
     }
+ROWS(q8_0)
 ROWS(q4_0)
 ROWS(q4_k)
 ROWS(q5_k)
@@ -360,6 +425,7 @@ static void g_rows(void *ctx, int ith, int nth) {
 static rows_fn kernel_for(wd_ggml_type type) {
 #ifdef WD_HAVE_X86
     switch (type) {
+    case WD_GGML_TYPE_Q8_0: return rows_q8_0;
     case WD_GGML_TYPE_Q4_0: return rows_q4_0;
     case WD_GGML_TYPE_Q4_K: return rows_q4_k;
     case WD_GGML_TYPE_Q5_K: return rows_q5_k;

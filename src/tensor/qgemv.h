@@ -6,6 +6,8 @@
  * 256-bit VNNI / portable kernels.
  *
  *   type   weights per 512-bit register   x's int8 blocks laid out as
+ *   Q8_0   2 blocks, gathered by one word  natural order
+ *          permute, flipped to w + 128
  *   Q4_0   4 blocks' nibbles, gathered     per 4 blocks: the 4 first halves
  *          by one word permute             (elements 0-15), then the 4 second
  *   Q4_K   two 32-byte chunks of qs:       per 128: sub-blocks 0, 2, 1, 3
@@ -17,7 +19,7 @@
  * x's scale, permuted from 8 or 16 per-block scales in one instruction), so
  * a row needs one horizontal sum at its end. The weights' offsets (Q4_0's
  * -8, Q6_K's -32) and minima (Q4_K/Q5_K) go through x's per-block sums, one
- * fused multiply-add per 8 or 16 blocks.
+ * fused multiply-add per 8 or 16 blocks (Q8_0's +128 flip likewise).
  *
  * x is quantized as tensor/qmatmul.c does it (per 32: d = amax/127,
  * q = round half away from zero of x/d), so the result equals the portable
@@ -33,7 +35,7 @@
 #include "warden/ops.h"
 
 /* True when this CPU has AVX-512 F/BW/VL/VNNI (not turned off by
- * WD_CPU_DISABLE) and type is Q4_0, Q4_K, Q5_K or Q6_K with C a multiple
+ * WD_CPU_DISABLE) and type is Q8_0, Q4_0, Q4_K, Q5_K or Q6_K with C a multiple
  * of its block size. */
 bool wd__qgemv_supported(wd_ggml_type type, size_t C);
 

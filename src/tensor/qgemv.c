@@ -147,6 +147,18 @@ KZ static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* Asks for the cache lines of bytes [PF_DIST, PF_DIST + n) past p. The
+ * weights are usually a file's pages mapped 4 KB at a time, and the
+ * hardware prefetchers stop at each page's end; asking a page ahead keeps
+ * the loads streaming. Measured (2 threads, 40 matrices of 2048 x 4096
+ * from a mapped file, passes alternated in one process): Q4_0 27 -> 35
+ * GB/s, Q4_K 26 -> 32, Q8_0 24 -> 32, Q6_K 25 -> 30; 1 KB and 8 KB
+ * ahead did less. */
+#define PF_DIST 4096
+KZI void prefetch_ahead(const uint8_t *p, size_t n) {
+    for (size_t o = 0; o < n; o += 64) _mm_prefetch((const char *)p + PF_DIST + o, _MM_HINT_T0);
+}
+
 /* The 16 int32 lanes of an index vector: lane l -> base + l / per. */
 KZ static inline __m512i lane_idx(int base, int per) {
     int v[16];
@@ -182,6 +194,7 @@ KZI float dot_q4_0(const uint8_t *w, const qx *x, size_t nb) {
     const int8_t *xq = x->q;
     size_t b = 0;
     for (; b + 8 <= nb; b += 8, w += 144, xq += 256) {
+        prefetch_ahead(w, 144);
         __m512i l0 = _mm512_loadu_si512(w), l1 = _mm512_loadu_si512(w + 64), l2 = _mm512_loadu_si512(w + 80);
         __m512i za = _mm512_permutex2var_epi16(l0, idx_a, l1), zb = _mm512_permutex2var_epi16(l1, idx_b, l2);
         __m128i dh = _mm512_castsi512_si128(_mm512_permutex2var_epi16(l0, idx_d, l1));
@@ -235,6 +248,7 @@ KZI float dot_q8_0(const uint8_t *w, const qx *x, size_t nb) {
     const int8_t *xq = x->q;
     size_t b = 0;
     for (; b + 8 <= nb; b += 8, w += 272, xq += 256) {
+        prefetch_ahead(w, 272);
         __m512i l0 = _mm512_loadu_si512(w), l1 = _mm512_loadu_si512(w + 64), l2 = _mm512_loadu_si512(w + 128);
         __m512i l3 = _mm512_loadu_si512(w + 192), l4 = _mm512_loadu_si512(w + 208);
         __m512i dw16 = _mm512_mask_blend_epi16(0xF0, _mm512_permutex2var_epi16(l0, idx_d0, l1),
@@ -297,6 +311,7 @@ KZI float dot_k_affine(const uint8_t *w, const qx *x, size_t nb, int bits) {
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, off = acc0;
     const int8_t *xq = x->q;
     for (size_t sb = 0; sb < nb / 8; sb++, w += bsz, xq += 256) {
+        prefetch_ahead(w, bsz);
         uint32_t dd;
         memcpy(&dd, w, 4);
         __m512 ddv = _mm512_permutexvar_ps(dd_idx, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd))));
@@ -347,6 +362,7 @@ KZI float dot_q6_k(const uint8_t *w, const qx *x, size_t nb) {
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, off = acc0;
     const int8_t *xq = x->q;
     for (size_t sb = 0; sb < nb / 8; sb++, w += 210, xq += 256) {
+        prefetch_ahead(w, 210);
         __m512 sc = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 192)))),
                                   _mm512_set1_ps(f16_at(w + 208)));
         off = _mm512_fmadd_ps(sc, _mm512_loadu_ps(x->s16 + 16 * sb), off);

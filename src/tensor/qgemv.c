@@ -38,12 +38,12 @@
  *   twice); off += d * sc * x.s16 (x.s16 = x.d * sum of 16 q).
  *
  * Blocks of a Q8_0 / Q4_0 row past the last full 8 take a 256-bit loop (x in
- * natural order there). Rows are split over the pool's threads as in
- * qmatmul.c, so each thread streams its own contiguous slice of w.
+ * natural order there). The pool's threads take chunks of 32 KB of rows
+ * from a shared counter (the driver below), and each kernel prefetches its
+ * weights a page ahead.
  */
 #include "tensor/qgemv.h"
 
-#include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,7 +71,7 @@ typedef struct qx {
 } qx;
 
 #ifdef WD_HAVE_X86
-#define KZ __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define KZ __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 /* the one-row kernels, inlined into their n-row loops (rows_*), which set
  * their constants up once */
 #define KZI KZ static inline __attribute__((always_inline))
@@ -84,7 +84,8 @@ KZ static inline __m512i round_away(__m512 v) {
     __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_abs_ps(_mm512_sub_ps(v, t));
     __mmask16 up = _mm512_cmp_ps_mask(f, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-    __m512 one = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(1.0f));
+    __m512i sign = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u));
+    __m512 one = _mm512_castsi512_ps(_mm512_or_si512(sign, _mm512_castps_si512(_mm512_set1_ps(1.0f))));
     return _mm512_cvtps_epi32(_mm512_mask_add_ps(t, up, t, one));
 }
 
@@ -110,19 +111,14 @@ static void order_x(int8_t *q, wd_ggml_type type, size_t C) {
     int8_t t[128];
     if (type == WD_GGML_TYPE_Q4_0) {
         /* per 4 blocks of each full group of 8: first halves, then second */
-        for (size_t g = 0; g + 256 <= C; g += 128) {
-            memcpy(t, q + g, 128);
-            for (int b = 0; b < 4; b++) {
-                memcpy(q + g + 16 * b, t + 32 * b, 16);
-                memcpy(q + g + 64 + 16 * b, t + 32 * b + 16, 16);
+        for (size_t g = 0; g + 256 <= C; g += 256)
+            for (int8_t *p = q + g; p < q + g + 256; p += 128) {
+                memcpy(t, p, 128);
+                for (int b = 0; b < 4; b++) {
+                    memcpy(p + 16 * b, t + 32 * b, 16);
+                    memcpy(p + 64 + 16 * b, t + 32 * b + 16, 16);
+                }
             }
-            memcpy(t, q + g + 128, 128);
-            for (int b = 0; b < 4; b++) {
-                memcpy(q + g + 128 + 16 * b, t + 32 * b, 16);
-                memcpy(q + g + 192 + 16 * b, t + 32 * b + 16, 16);
-            }
-            g += 128;
-        }
     } else if (type == WD_GGML_TYPE_Q4_K || type == WD_GGML_TYPE_Q5_K) {
         for (size_t g = 0; g < C; g += 128) {
             memcpy(t, q + g, 128);

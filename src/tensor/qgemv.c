@@ -414,9 +414,9 @@ typedef struct gtask {
     rows_fn         dot;
     size_t          chunk;     /* rows taken at a time */
     int             n_owners;  /* slices: the pool's threads, at most MAX_OWNERS */
-    struct {
-        _Atomic size_t v;      /* slice i's first row not taken yet */
-        char pad[64 - sizeof(size_t)];  /* a cache line per counter */
+    struct {                   /* a cache line per counter, none shared with
+                                  the fields above (which every thread reads) */
+        _Alignas(64) _Atomic size_t v;  /* slice i's first row not taken yet */
     } next[MAX_OWNERS];
 } gtask;
 
@@ -425,13 +425,17 @@ typedef struct gtask {
 static void run_slice(gtask *t, int i) {
     size_t lo, hi;
     wd__split(t->OC, i, t->n_owners, &lo, &hi);
+    const size_t chunk = t->chunk, rs = t->rs, nb = t->nb;
+    float *out = t->out;
+    const uint8_t *w = t->w;
+    const float *bias = t->bias;
     for (;;) {
-        size_t r0 = atomic_fetch_add_explicit(&t->next[i].v, t->chunk, memory_order_relaxed);
+        size_t r0 = atomic_fetch_add_explicit(&t->next[i].v, chunk, memory_order_relaxed);
         if (r0 >= hi) break;
-        size_t r1 = r0 + t->chunk < hi ? r0 + t->chunk : hi;
-        t->dot(t->out + r0, t->w + r0 * t->rs, t->rs, t->x, t->nb, r1 - r0);
-        if (t->bias)
-            for (size_t oc = r0; oc < r1; oc++) t->out[oc] += t->bias[oc];
+        size_t r1 = r0 + chunk < hi ? r0 + chunk : hi;
+        t->dot(out + r0, w + r0 * rs, rs, t->x, nb, r1 - r0);
+        if (bias)
+            for (size_t oc = r0; oc < r1; oc++) out[oc] += bias[oc];
     }
 }
 

@@ -35,6 +35,7 @@
 #include "tensor/cpu.h"
 #include "tensor/gemm.h"
 #include "tensor/qgemm.h"
+#include "tensor/qgemv.h"
 #include "tensor/quant.h"
 #include "tensor/threads.h"
 
@@ -401,6 +402,7 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
                       const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
     if (N == 0 || OC == 0) return WD_OK;
+    if (N == 1 && wd__qgemv_supported(type, C)) return wd__qgemv(out, x, w, type, bias, C, OC, tp);
     if ((type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16) && N >= WD_GEMM_MIN_N)
         return wd__gemm(out, x, w, type, bias, N, C, OC, tp); /* prefill: the tiled kernel */
     if (wd__qgemm_takes(type, N)) return wd__qgemm(out, x, w, type, bias, N, C, OC, tp);

@@ -24,7 +24,8 @@
  * per group of 4 rows of x, so decoding (N = 1) streams the weights once and
  * prefill reuses each row from cache. CPU features are picked at run time
  * (tensor/cpu.h); the portable C paths give the same results up to float
- * summation order.
+ * summation order. One row of x (decoding) on Q8_0 / Q4_0 / Q4_K / Q5_K /
+ * Q6_K weights goes to tensor/qgemv.h where the CPU has AVX-512 VNNI.
  *
  * Precision: F16/BF16 paths are exact products summed in F32. The int8
  * paths quantize x per block of 32 (error at most half a step, amax/254), as

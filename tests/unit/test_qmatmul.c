@@ -12,9 +12,11 @@
  * rounding bound sum_b (amax_b / 254) * sum_{c in b} |w_c| of the reference
  * on x itself.
  *
- * CTest runs this three times: as is (AVX-512 VNNI or AVX2 where the CPU
- * has them), with WD_CPU_DISABLE=avx512vnni (AVX2) and with
- * WD_CPU_DISABLE=avx2,fma,f16c (the portable C kernels).
+ * CTest runs this four times: as is (AVX-512 VNNI or AVX2 where the CPU
+ * has them; N = 1 on 512-bit registers, tensor/qgemv.c), with
+ * WD_CPU_DISABLE=avx512bw (VNNI on 256-bit registers only), with
+ * WD_CPU_DISABLE=avx512vnni (AVX2) and with WD_CPU_DISABLE=avx2,fma,f16c
+ * (the portable C kernels).
  */
 #include <math.h>
 #include <stdio.h>
@@ -56,6 +58,15 @@ static void round_x(float *y, const float *x, size_t n) {
     }
 }
 
+/* When set, check_type's x has exact rounding ties in every block (amax
+ * 127, so d = 1 and the other values sit on k + 0.5): the int8 paths must
+ * round them away from zero, as roundf. */
+static bool g_ties;
+
+static void make_ties(float *x, size_t n) {
+    for (size_t c = 0; c < n; c++) x[c] = c % 32 == 5 ? (c % 64 ? 127.0f : -127.0f) : (float)((int)(c % 9) - 4) + 0.5f;
+}
+
 static void check_type(wd_ggml_type t, size_t N, size_t C, size_t OC, bool with_bias,
                        wd_threadpool *tp, uint64_t *seed) {
     float *w = malloc(OC * C * sizeof *w), *x = malloc(N * C * sizeof *x);
@@ -66,6 +77,7 @@ static void check_type(wd_ggml_type t, size_t N, size_t C, size_t OC, bool with_
     wdt_fill_uniform(w, OC * C, -1.0f, 1.0f, seed);
     wdt_fill_uniform(x, N * C, -2.0f, 2.0f, seed);
     wdt_fill_uniform(bias, OC, -1.0f, 1.0f, seed);
+    if (g_ties) make_ties(x, N * C);
     void *q = encode(t, w, OC, C);
     size_t rs = wd__qmatmul_row_size(t, C);
     for (size_t r = 0; r < OC; r++) {  // the weights as stored, widened
@@ -139,6 +151,32 @@ static void test_against_reference(void **state) {
     wd_threadpool_free(tp);
 }
 
+/* Decoding (N = 1) takes the one-row kernels (tensor/qgemv.c with AVX-512
+ * VNNI, else qmatmul.c's): rows of several 8-block groups plus a tail,
+ * exactly one group, odd OC, every int8 type, x with rounding ties. */
+static void test_one_row(void **state) {
+    (void)state;
+    wd_threadpool *tp = NULL;
+    assert_int_equal(wd_threadpool_new(2, &tp), WD_OK);
+    wd__threads_set_min_work(0);
+    uint64_t seed = 7;
+    const wd_ggml_type types[] = {WD_GGML_TYPE_Q8_0, WD_GGML_TYPE_Q4_0, WD_GGML_TYPE_Q4_K, WD_GGML_TYPE_Q5_K,
+                                  WD_GGML_TYPE_Q6_K};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        bool k = wd_ggml_type_block_size(types[i]) == 256;
+        const size_t Cs[] = {k ? 768 : 608, 256, k ? 2304 : 1056};
+        for (size_t j = 0; j < sizeof Cs / sizeof *Cs; j++) {
+            check_type(types[i], 1, Cs[j], 19, j % 2 == 0, tp, &seed);
+            check_type(types[i], 1, Cs[j], 7, j % 2 == 1, NULL, &seed);
+        }
+        g_ties = true;
+        check_type(types[i], 1, Cs[0], 5, false, tp, &seed);
+        g_ties = false;
+    }
+    wd__threads_set_min_work(16384);
+    wd_threadpool_free(tp);
+}
+
 static void test_zero_blocks_and_extremes(void **state) {
     (void)state;
     /* x with an all-zero block (scale 0) and one dominated by a single
@@ -170,6 +208,7 @@ static void test_zero_blocks_and_extremes(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_reference),
+        cmocka_unit_test(test_one_row),
         cmocka_unit_test(test_zero_blocks_and_extremes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,6 +57,7 @@
 #include "tensor/cpu.h"
 #include "tensor/quant.h"
 #include "tensor/threads.h"
+#include "tensor/xquant.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -211,54 +212,12 @@ typedef struct xtask {
     size_t       N, C;
 } xtask;
 
-/* One 32-block: q = round(x / d) (half away from zero, as roundf), d =
- * amax / 127; returns d and the sums of q over each 16. */
-static float quantize_block(int8_t *q, const float *x, int s[2]) {
-    float amax = 0.0f;
-    for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
-    float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
-    s[0] = s[1] = 0;
-    for (int i = 0; i < 32; i++) {
-        int v = (int)roundf(x[i] * id);
-        q[i] = (int8_t)v;
-        s[i / 16] += v;
-    }
-    return d;
-}
-
-#ifdef WD_HAVE_X86
-/* The same with AVX-512: roundf as trunc(y) + (|y - trunc(y)| >= 0.5 ?
- * sign(y) : 0), exact for every float. */
-__attribute__((target("avx512f,avx512bw,avx512vl"))) static float quantize_block_avx512(int8_t *q, const float *x,
-                                                                                        int s[2]) {
-    __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
-    float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
-    float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
-    const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
-    for (int k = 0; k < 2; k++) {
-        __m512 y = _mm512_mul_ps(k ? x1 : x0, _mm512_set1_ps(id));
-        __m512 t = _mm512_roundscale_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(y, t)), half, _CMP_GE_OQ);
-        __m512i sign = _mm512_and_si512(_mm512_castps_si512(y), _mm512_set1_epi32(INT32_MIN));
-        __m512 r = _mm512_mask_add_ps(t, up, t, _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(one), sign)));
-        __m512i v = _mm512_cvtps_epi32(r);
-        _mm_storeu_si128((__m128i *)(q + 16 * k), _mm512_cvtepi32_epi8(v));
-        s[k] = _mm512_reduce_add_epi32(v);
-    }
-    return d;
-}
-#endif
-
 static void quantize_rows(void *ctx, int ith, int nth) {
     xtask *t = ctx;
     size_t lo, hi;
     wd__split(t->N, ith, nth, &lo, &hi);
     const xpack *xp = t->xp;
-    float (*quant)(int8_t *, const float *, int[2]) = quantize_block;
-#ifdef WD_HAVE_X86
-    if (wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512BW) && wd__cpu_has(WD_CPU_AVX512VL))
-        quant = quantize_block_avx512;
-#endif
+    wd__xq_fn quant = wd__xq_pick();
     for (size_t n = lo; n < hi; n++) {
         const float *x = t->x + n * t->C;
         int8_t *q = xp->q + n * xp->Cp;

@@ -53,6 +53,7 @@
 #include "tensor/cpu.h"
 #include "tensor/quant.h"
 #include "tensor/threads.h"
+#include "tensor/xquant.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -78,31 +79,15 @@ typedef struct qx {
 
 /* ==== x to int8 blocks =================================================== */
 
-/* Round half away from zero, exactly as roundf: the fraction v - trunc(v)
- * is exact for |v| <= 127. */
-KZ static inline __m512i round_away(__m512 v) {
-    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    __m512 f = _mm512_abs_ps(_mm512_sub_ps(v, t));
-    __mmask16 up = _mm512_cmp_ps_mask(f, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-    __m512i sign = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u));
-    __m512 one = _mm512_castsi512_ps(_mm512_or_si512(sign, _mm512_castps_si512(_mm512_set1_ps(1.0f))));
-    return _mm512_cvtps_epi32(_mm512_mask_add_ps(t, up, t, one));
-}
-
 /* x (C) into q (natural order), d, s and s16. */
-KZ static void quantize_x(qx *dst, const float *x, size_t C) {
+static void quantize_x(qx *dst, const float *x, size_t C) {
+    wd__xq_fn xq = wd__xq_pick();
     for (size_t b = 0; b < C / QK; b++, x += QK) {
-        __m512 lo = _mm512_loadu_ps(x), hi = _mm512_loadu_ps(x + 16);
-        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
-        float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
-        __m512i qlo = round_away(_mm512_mul_ps(lo, _mm512_set1_ps(id)));
-        __m512i qhi = round_away(_mm512_mul_ps(hi, _mm512_set1_ps(id)));
-        _mm_storeu_si128((__m128i *)(dst->q + b * QK), _mm512_cvtepi32_epi8(qlo));
-        _mm_storeu_si128((__m128i *)(dst->q + b * QK + 16), _mm512_cvtepi32_epi8(qhi));
-        int s0 = _mm512_reduce_add_epi32(qlo), s1 = _mm512_reduce_add_epi32(qhi);
+        int s[2];
+        float d = xq(dst->q + b * QK, x, s);
         dst->ds[16 * (b / 8) + b % 8] = d;
-        dst->ds[16 * (b / 8) + 8 + b % 8] = d * (float)(s0 + s1);
-        dst->s16[2 * b] = d * (float)s0, dst->s16[2 * b + 1] = d * (float)s1;
+        dst->ds[16 * (b / 8) + 8 + b % 8] = d * (float)(s[0] + s[1]);
+        dst->s16[2 * b] = d * (float)s[0], dst->s16[2 * b + 1] = d * (float)s[1];
     }
 }
 

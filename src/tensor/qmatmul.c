@@ -38,6 +38,7 @@
 #include "tensor/qgemv.h"
 #include "tensor/quant.h"
 #include "tensor/threads.h"
+#include "tensor/xquant.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -102,20 +103,13 @@ wd_status wd__qmatmul_ref(float *out, const float *x, const void *w, wd_ggml_typ
 
 /* ==== x to int8 blocks =================================================== */
 
-static void quantize_x(xblock *dst, const float *x, size_t C) {
+static void quantize_x(xblock *dst, const float *x, size_t C, wd__xq_fn xq) {
     for (size_t b = 0; b < C / QK; b++, x += QK) {
-        float amax = 0.0f;
-        for (int i = 0; i < QK; i++) amax = fmaxf(amax, fabsf(x[i]));
-        float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+        int s[2];
+        float d = xq(dst[b].q, x, s);
         dst[b].d = d;
-        int s0 = 0, s1 = 0;
-        for (int i = 0; i < QK; i++) {
-            dst[b].q[i] = (int8_t)roundf(x[i] * id);
-            if (i < 16) s0 += dst[b].q[i];
-            else s1 += dst[b].q[i];
-        }
-        dst[b].s16[0] = (int16_t)s0, dst[b].s16[1] = (int16_t)s1;
-        dst[b].dsum = d * (float)(s0 + s1);
+        dst[b].s16[0] = (int16_t)s[0], dst[b].s16[1] = (int16_t)s[1];
+        dst[b].dsum = d * (float)(s[0] + s[1]);
     }
 }
 
@@ -432,7 +426,8 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
     if (!scratch) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of matmul scratch)", bytes);
     if (int8) {
         xblock *xq = scratch;
-        for (size_t n = 0; n < N; n++) quantize_x(xq + n * (C / QK), x + n * C, C);
+        wd__xq_fn xqb = wd__xq_pick();
+        for (size_t n = 0; n < N; n++) quantize_x(xq + n * (C / QK), x + n * C, C, xqb);
         t.xq = xq;
         t.dot_q = vnni && dq_vnni ? dq_vnni : avx2 && dq_avx2 ? dq_avx2 : dq;
     } else {

@@ -27,6 +27,7 @@
 #include "tensor/qmatmul.h"
 #include "tensor/quant.h"
 #include "tensor/threads.h"
+#include "tensor/xquant.h"
 #include "testutil.h"
 
 static const wd_ggml_type k_types[] = {WD_GGML_TYPE_F16,  WD_GGML_TYPE_BF16, WD_GGML_TYPE_Q8_0, WD_GGML_TYPE_Q4_0,
@@ -205,11 +206,40 @@ static void test_zero_blocks_and_extremes(void **state) {
     assert_true(got[0] < -1000.0f * 128.0f * 0.99f);
 }
 
+/* The x quantizer this CPU picks equals the portable one, value for value:
+ * random blocks, blocks of exact ties (k + 0.5 steps), zeros, one spike. */
+static void test_x_quantizer(void **state) {
+    (void)state;
+    wd__xq_fn xq = wd__xq_pick();
+    uint64_t seed = 7;
+    float x[32];
+    for (int round = 0; round < 2000; round++) {
+        if (round % 4 == 3) {
+            for (int i = 0; i < 32; i++) x[i] = (float)((i * 37 + round) % 255 - 127) * 0.5f; /* ties: amax 127 */
+            x[round % 32] = round % 8 == 3 ? -127.0f : 127.0f;
+        } else if (round == 1) {
+            memset(x, 0, sizeof x);
+        } else if (round == 2) {
+            for (int i = 0; i < 32; i++) x[i] = i == 5 ? 3e4f : 1e-3f * (float)i;
+        } else {
+            wdt_fill_uniform(x, 32, -3.0f, 3.0f, &seed);
+        }
+        int8_t q0[32], q1[32];
+        int s0[2], s1[2];
+        float d0 = wd__xq_block_ref(q0, x, s0), d1 = xq(q1, x, s1);
+        assert_true(d0 == d1);
+        assert_memory_equal(q0, q1, 32);
+        assert_int_equal(s0[0], s1[0]);
+        assert_int_equal(s0[1], s1[1]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_reference),
         cmocka_unit_test(test_one_row),
         cmocka_unit_test(test_zero_blocks_and_extremes),
+        cmocka_unit_test(test_x_quantizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

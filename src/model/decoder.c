@@ -42,7 +42,6 @@
  * attention scale and soft-capping, sliding windows on some layers only
  * and a second rotary table, each switched on by a field of the model.
  */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -51,109 +50,6 @@
 #include "tensor/gemm.h"
 #include "tensor/qmatmul.h"
 #include "tensor/threads.h"
-
-/* probs rows t of (T,S), query position P+t: keys [lo_t, P+t] visible. */
-static void masked_softmax(float *att, size_t T, size_t S, size_t P, size_t window) {
-    for (size_t t = 0; t < T; t++) {
-        float *row = att + t * S;
-        size_t hi = P + t; /* inclusive */
-        size_t lo = (window && hi + 1 > window) ? hi + 1 - window : 0;
-        float mx = -INFINITY;
-        for (size_t s = lo; s <= hi; s++) mx = row[s] > mx ? row[s] : mx;
-        double sum = 0.0;
-        for (size_t s = lo; s <= hi; s++) {
-            float e = expf(row[s] - mx);
-            row[s] = e;
-            sum += e;
-        }
-        float inv = (float)(1.0 / sum);
-        for (size_t s = 0; s < lo; s++) row[s] = 0.0f;
-        for (size_t s = lo; s <= hi; s++) row[s] *= inv;
-        for (size_t s = hi + 1; s < S; s++) row[s] = 0.0f;
-    }
-}
-
-/* Branches of one batch (wd_model_decode_branches): rows off[b]..off[b+1]
- * continue the first fork[b] cached tokens. */
-typedef struct branches {
-    const size_t *off, *fork;
-    size_t        n;
-} branches;
-
-/* probs rows t of (T,S) for branched rows: row t of branch b sees keys
- * [0, fork[b]) and its own branch's rows [P + off[b], P + t]. */
-static void branch_softmax(float *att, size_t T, size_t S, size_t P, const branches *br) {
-    size_t b = 0;
-    for (size_t t = 0; t < T; t++) {
-        while (t >= br->off[b + 1]) b++;
-        float *row = att + t * S;
-        size_t f = br->fork[b], lo2 = P + br->off[b], hi2 = P + t; /* inclusive */
-        float mx = -INFINITY;
-        for (size_t s = 0; s < f; s++) mx = row[s] > mx ? row[s] : mx;
-        for (size_t s = lo2; s <= hi2; s++) mx = row[s] > mx ? row[s] : mx;
-        double sum = 0.0;
-        for (size_t s = 0; s < f; s++) sum += row[s] = expf(row[s] - mx);
-        for (size_t s = lo2; s <= hi2; s++) sum += row[s] = expf(row[s] - mx);
-        float inv = (float)(1.0 / sum);
-        for (size_t s = 0; s < S; s++) row[s] = (s < f || (s >= lo2 && s <= hi2)) ? row[s] * inv : 0.0f;
-    }
-}
-
-/* Attention of T queries at positions P.. over S = P+T cached keys of layer
- * l; q (T,H*D) in ctx->q, output (T,H*D) into ctx->ao. With br, the rows
- * are branches (see branch_softmax) instead of one causal run. */
-static void attention(wd_context *ctx, size_t l, size_t T, const branches *br) {
-    wd_model *m = ctx->m;
-    size_t H = m->H, KV = m->KV, D = m->D, P = ctx->n_past, S = P + T, rep = H / KV;
-    int64_t lw = wd__config_layer_window(m->cfg, (int64_t)l);
-    size_t window = lw > 0 ? (size_t)lw : 0;
-    if (window >= S) window = 0;
-    const float *K = ctx->k_cache + l * ctx->n_ctx * KV * D;
-    const float *Vc = ctx->v_cache + l * ctx->n_ctx * KV * D;
-    float scale = m->attn_scale; /* 1/sqrt(D); granite's attention_multiplier */
-    if (T == 1 && !br) {
-        /* One query: H*S*D multiply-adds, far too small to pay for waking
-         * BLAS threads twice per kv head, so plain loops on this thread. */
-        for (size_t h = 0; h < H; h++) {
-            size_t g = h / rep;
-            const float *qh = ctx->q + h * D;
-            float *att = ctx->att;
-            for (size_t s = 0; s < S; s++) {
-                const float *ks = K + (s * KV + g) * D;
-                float acc = 0.0f;
-                for (size_t d = 0; d < D; d++) acc += qh[d] * ks[d];
-                att[s] = acc * scale;
-            }
-            if (m->attn_softcap > 0) wd__softcap(att, S, m->attn_softcap);
-            masked_softmax(att, 1, S, P, window);
-            float *out = ctx->ao + h * D;
-            for (size_t d = 0; d < D; d++) out[d] = 0.0f;
-            for (size_t s = 0; s < S; s++) {
-                const float *vs = Vc + (s * KV + g) * D;
-                float p = att[s];
-                if (p == 0.0f) continue;
-                for (size_t d = 0; d < D; d++) out[d] += p * vs[d];
-            }
-        }
-        return;
-    }
-    for (size_t h = 0; h < H; h++) {
-        size_t g = h / rep;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)S, (int)D, scale,
-                    ctx->q + h * D, (int)(H * D), K + g * D, (int)(KV * D), 0.0f, ctx->att,
-                    (int)S);
-        if (m->attn_softcap > 0) wd__softcap(ctx->att, T * S, m->attn_softcap);
-        if (br)
-            branch_softmax(ctx->att, T, S, P, br);
-        else if (window)
-            masked_softmax(ctx->att, T, S, P, window);
-        else
-            wd_op_softmax_causal_fwd(ctx->att, ctx->att, 1, T, S, m->tp);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)D, (int)S, 1.0f,
-                    ctx->att, (int)S, Vc + g * D, (int)(KV * D), 0.0f, ctx->ao + h * D,
-                    (int)(H * D));
-    }
-}
 
 /* x (T,C) W^T: F32 weights: one row through sgemv, a few through the
  * streaming kernel, more through the tiled one (tensor/gemm.c, 1.4-2x
@@ -216,7 +112,7 @@ static wd_status lm_head(wd_model *m, float *logits, const float *h, size_t n) {
 /* The layers over T rows at cache rows P..P+T-1; positions and attention
  * as br says (NULL: one causal run at positions P..). Leaves the final-norm
  * hidden states (T,C) in ctx->xn. */
-static wd_status layers_pass(wd_context *ctx, const int32_t *ids, size_t T, const branches *br) {
+static wd_status layers_pass(wd_context *ctx, const int32_t *ids, size_t T, const wd__branches *br) {
     wd_model *m = ctx->m;
     wd_threadpool *tp = m->tp;
     size_t C = m->C, H = m->H, KV = m->KV, D = m->D, F = m->F, P = ctx->n_past;
@@ -260,7 +156,7 @@ static wd_status layers_pass(wd_context *ctx, const int32_t *ids, size_t T, cons
             wd__rope_partial(ctx->q, rcos, rsin, T, H, D, R, m->rope_layout);
             wd__rope_partial(kc, rcos, rsin, T, KV, D, R, m->rope_layout);
         }
-        attention(ctx, l, T, br);
+        wd__decoder_attention(ctx, l, T, br);
         wd__tap_act(ctx, l, C, ctx->ao, T, H * D);
         LINEAR(m, ctx->xn, ctx->ao, &y->wo, y->bo, T, H * D, C);
         if (y->attn_post_norm)
@@ -294,7 +190,7 @@ static wd_status layers_pass(wd_context *ctx, const int32_t *ids, size_t T, cons
  * attention runs on OpenBLAS's threads, whose cores polling workers would
  * take (a model on F16/BF16/block weights polls, model.c: F16 prefill of
  * 64 rows 560 -> 770 tokens/s on 2 cores without it). */
-static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const branches *br) {
+static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const wd__branches *br) {
     wd_threadpool *tp = ctx->m->tp;
     const uint64_t spin = T >= WD_GEMM_MIN_N ? wd__threads_spin(tp) : 0;
     if (spin) wd__threads_set_spin(tp, 0);
@@ -404,7 +300,7 @@ wd_status wd_model_decode_branches(wd_context *ctx, const int32_t *ids, const si
                            window, ctx->n_past + T);
     wd_status rc = check_ids(ctx, ids, T);
     if (rc) return rc;
-    branches br = {off, fork, n_branch};
+    wd__branches br = {off, fork, n_branch};
     if ((rc = layers(ctx, ids, T, &br))) return rc;
     /* the last row of each branch, gathered, through lm_head */
     size_t C = m->C;

@@ -85,7 +85,10 @@ wd_status wd_context_new(wd_model *m, const wd_context_params *params, wd_contex
     c->x = fbuf(T * C, &tot);
     c->xn = fbuf(T * C, &tot);
     c->q = fbuf(T * HD, &tot);
-    c->att = fbuf(T * n_ctx, &tot);
+    size_t nth = m->tp ? (size_t)wd_threadpool_n_threads(m->tp) : 1;
+    size_t att_rows = dec && WD_ATTN_ROWS * nth > T ? WD_ATTN_ROWS * nth : T;
+    c->att = fbuf(att_rows * n_ctx, &tot);
+    c->att_kt = dec ? fbuf(nth * m->D * 8, &tot) : NULL;
     c->ao = fbuf(T * HD, &tot);
     c->ff1 = fbuf(T * F, &tot);
     c->ff2 = fbuf(dec || mbert ? T * F : 1, &tot);
@@ -108,7 +111,7 @@ wd_status wd_context_new(wd_model *m, const wd_context_params *params, wd_contex
               c->stat2 && c->logits && c->hid && c->hid2 && c->pos &&
               (dec ? c->k_cache && c->v_cache && c->rcos && c->rsin : c->k && c->v) &&
               (!mbert || (c->rcos && c->rsin));
-    ok = ok && (!dec || c->stat_h) &&
+    ok = ok && (!dec || (c->stat_h && c->att_kt)) &&
          (!dec || !m->inv_freq_local || (c->rcos_local && c->rsin_local));
     if (!ok) {
         wd_context_free(c);
@@ -129,6 +132,7 @@ void wd_context_free(wd_context *c) {
     free(c->k);
     free(c->v);
     free(c->att);
+    free(c->att_kt);
     free(c->ao);
     free(c->ff1);
     free(c->ff2);

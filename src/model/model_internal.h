@@ -172,7 +172,9 @@ struct wd_context {
     float   *xn;     /* (T,C) normed                                 */
     float   *q;      /* (T,H*D) queries (encoders: (T,C))             */
     float   *k, *v;  /* encoders: (T,C); decoders use the cache       */
-    float   *att;    /* (T,n_ctx) scores of one head                  */
+    float   *att;    /* (max(T, 16 x threads), n_ctx): scores (encoders:
+                        one head's; decoders: each pool thread's rows) */
+    float   *att_kt; /* decoders: (threads, D, 8) transposed key tiles */
     float   *ao;     /* (T,H*D) attention output                      */
     float   *ff1;    /* (T,I) gate / intermediate                     */
     float   *ff2;    /* (T,I) up (ModernBERT: the GeGLU gate)         */
@@ -197,6 +199,22 @@ struct wd_context {
 void wd__steer_layer_entry(wd_context *ctx, size_t l, float *x, size_t T);
 void wd__steer_after_block(const wd_model *m, float *x, size_t T);
 void wd__tap_act(wd_context *ctx, size_t l, size_t off, const float *in, size_t T, size_t n);
+
+/* Branches of one batch (wd_model_decode_branches): rows off[b]..off[b+1]
+ * continue the first fork[b] cached tokens. */
+typedef struct wd__branches {
+    const size_t *off, *fork;
+    size_t        n;
+} wd__branches;
+
+/* attention.c: layer l's attention for the T rows at cache rows n_past..
+ * (queries in ctx->q, keys and values already in the cache) into ctx->ao;
+ * causal, or as br says (NULL: one causal run). On the model's pool. */
+void wd__decoder_attention(wd_context *ctx, size_t l, size_t T, const wd__branches *br);
+
+/* Query rows per unit of attention work: ctx->att holds this many rows of
+ * n_ctx scores per pool thread. */
+#define WD_ATTN_ROWS 16
 
 /* decoder.c: runs ids[0..n) (n <= n_batch) at positions n_past.., updating
  * the cache; writes the final-normed hidden states of the rows into ctx->xn

@@ -18,11 +18,10 @@
  *     logits = rmsnorm(x) * norm . lm_head^T                     (T,V)
  *
  * Keys and values are written straight into the cache rows of their
- * positions (the projections' output IS the cache), and attention reads
- * every head's keys in place through BLAS leading dimensions, so nothing is
- * copied. A decode step (T = 1) computes attention with plain loops on the
- * calling thread (H*S*D multiply-adds: cheaper than two BLAS dispatches per
- * head); its projections stay sgemv calls. Passes of 2..16 tokens (a
+ * positions (the projections' output IS the cache), and attention
+ * (attention.c, on the model's pool) reads every head's keys in place, so
+ * nothing is copied. A decode step's F32 projections stay sgemv calls
+ * (OpenBLAS's threads); the rest of a decoder never calls BLAS. Passes of 2..16 tokens (a
  * judge's template tail in erase-and-check) use wd_op_matmul_fwd_small,
  * which reads each weight once instead of paying sgemm's packing; longer
  * ones (prefill) warden's tiled kernel, tensor/gemm.c. Matrices stored as
@@ -112,7 +111,7 @@ static wd_status lm_head(wd_model *m, float *logits, const float *h, size_t n) {
 /* The layers over T rows at cache rows P..P+T-1; positions and attention
  * as br says (NULL: one causal run at positions P..). Leaves the final-norm
  * hidden states (T,C) in ctx->xn. */
-static wd_status layers_pass(wd_context *ctx, const int32_t *ids, size_t T, const wd__branches *br) {
+static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const wd__branches *br) {
     wd_model *m = ctx->m;
     wd_threadpool *tp = m->tp;
     size_t C = m->C, H = m->H, KV = m->KV, D = m->D, F = m->F, P = ctx->n_past;
@@ -183,20 +182,6 @@ static wd_status layers_pass(wd_context *ctx, const int32_t *ids, size_t T, cons
     wd__steer_layer_entry(ctx, m->L, ctx->x, T);
     wd_op_rmsnorm_fwd(ctx->xn, ctx->stat1, ctx->x, m->out_norm, T, C, m->eps, tp);
     return WD_OK;
-}
-
-/* layers_pass, with the pool's threads sleeping between calls during a
- * long pass (prefill): its matrices are large calls, and between them the
- * attention runs on OpenBLAS's threads, whose cores polling workers would
- * take (a model on F16/BF16/block weights polls, model.c: F16 prefill of
- * 64 rows 560 -> 770 tokens/s on 2 cores without it). */
-static wd_status layers(wd_context *ctx, const int32_t *ids, size_t T, const wd__branches *br) {
-    wd_threadpool *tp = ctx->m->tp;
-    const uint64_t spin = T >= WD_GEMM_MIN_N ? wd__threads_spin(tp) : 0;
-    if (spin) wd__threads_set_spin(tp, 0);
-    wd_status rc = layers_pass(ctx, ids, T, br);
-    if (spin) wd__threads_set_spin(tp, spin);
-    return rc;
 }
 
 wd_status wd__decoder_step(wd_context *ctx, const int32_t *ids, size_t T, float *out_logits,

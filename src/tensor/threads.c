@@ -184,10 +184,6 @@ void wd_threadpool_free(wd_threadpool *tp) {
 
 int wd_threadpool_n_threads(const wd_threadpool *tp) { return tp ? tp->n_threads : 1; }
 
-uint64_t wd__threads_spin(const wd_threadpool *tp) {
-    return tp ? atomic_load_explicit(&((wd_threadpool *)tp)->spin_ns, memory_order_relaxed) : 0;
-}
-
 void wd__threads_set_spin(wd_threadpool *tp, uint64_t ns) {
     if (tp) atomic_store_explicit(&tp->spin_ns, ns, memory_order_relaxed);
 }

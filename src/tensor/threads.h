@@ -36,9 +36,6 @@ static inline void wd__split(size_t n, int ith, int nth, size_t *lo, size_t *hi)
  * when they alternate with OpenBLAS calls, whose threads need the cores. */
 void wd__threads_set_spin(wd_threadpool *tp, uint64_t ns);
 
-/* The polling time last set on tp (0 for NULL). */
-uint64_t wd__threads_spin(const wd_threadpool *tp);
-
 /* Below this much work wd__parallel_for runs serially (default 16384).
  * The tests set it to 0 to exercise the split on tiny shapes. */
 void wd__threads_set_min_work(size_t work);

@@ -14,11 +14,11 @@
  * pool's threads; each thread scores its block against the keys in tiles
  * of 8 keys transposed into its scratch (so the dot products run along 8
  * keys at once, with no horizontal sums), normalizes the rows and sums the
- * values. Nothing here calls BLAS: OpenBLAS's threads, woken twice per head,
- * used to spin on the cores the pool's threads needed between the layer's
- * matrices (a 1 B Q8_0 prefill of 128 tokens ran 1.3x faster on 2 threads
- * than on one; with its attention on the pool, see the commit that moved it
- * here).
+ * values. Under a sliding window the keys below the block's first visible
+ * one are skipped. Nothing here calls BLAS: OpenBLAS's own threads, woken
+ * twice per head, spun (sched_yield) on the cores the pool's threads needed
+ * for the layer's matrices; a 1 B Q8_0 prefill of 128 tokens on 2 threads
+ * went from 111 to 138 tokens/s when attention moved onto the pool.
  */
 #include <math.h>
 #include <string.h>
@@ -31,7 +31,8 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 #define RB WD_ATTN_ROWS
-#define KT 8   /* keys per transposed tile */
+#define KT WD_ATTN_KEYS
+_Static_assert(KT == 8, "a key tile is one v8 of scores");
 
 /* probs rows t of (T,S), query position P+t: keys [lo_t, P+t] visible. */
 static void masked_softmax(float *att, size_t T, size_t S, size_t P, size_t window) {
@@ -105,15 +106,15 @@ static inline float dot(const float *q, const float *k, size_t D) {
  * 0..smax-1 of kv head g into att (stride S): 8 keys at a time, transposed
  * into kt (D x 8), each query's 8 dot products accumulated side by side. */
 static void scores(const atask *a, float *att, float *kt, size_t h, size_t g, size_t r0, size_t n,
-                   size_t smax) {
+                   size_t slo, size_t smax) {
     const wd_model *m = a->ctx->m;
     const size_t D = m->D, KV = m->KV, HD = m->H * m->D, S = a->S;
     if (n == 1) { /* decoding: one query, no tile to share */
         const float *q = a->ctx->q + r0 * HD + h * D;
-        for (size_t s = 0; s < smax; s++) att[s] = dot(q, a->K + (s * KV + g) * D, D) * a->scale;
+        for (size_t s = slo; s < smax; s++) att[s] = dot(q, a->K + (s * KV + g) * D, D) * a->scale;
         return;
     }
-    for (size_t s0 = 0; s0 < smax; s0 += KT) {
+    for (size_t s0 = slo; s0 < smax; s0 += KT) {
         size_t nk = smax - s0 < KT ? smax - s0 : KT;
         for (size_t j = 0; j < KT; j++) {
             const float *k = a->K + ((s0 + (j < nk ? j : 0)) * KV + g) * D;
@@ -143,16 +144,19 @@ static void attend_units(void *p, int ith, int nth) {
     const wd_model *m = ctx->m;
     const size_t H = m->H, D = m->D, KV = m->KV, HD = H * D, S = a->S, P = a->P, rep = H / KV;
     const size_t nblk = (a->T + RB - 1) / RB;
-    float *att = ctx->att + (size_t)ith * RB * ctx->n_ctx;
+    const size_t rows = ctx->n_batch < RB ? ctx->n_batch : RB; /* kvcache.c sized att so */
+    float *att = ctx->att + (size_t)ith * rows * ctx->n_ctx;
     float *kt = ctx->att_kt + (size_t)ith * D * KT;
     size_t lo, hi;
     wd__split(H * nblk, ith, nth, &lo, &hi);
     for (size_t u = lo; u < hi; u++) {
         size_t h = u / nblk, g = h / rep, r0 = (u % nblk) * RB;
-        size_t n = a->T - r0 < RB ? a->T - r0 : RB, smax = P + r0 + n; /* keys any row here sees */
-        scores(a, att, kt, h, g, r0, n, smax);
+        /* the keys some row of the block sees: [slo, smax) */
+        size_t n = a->T - r0 < RB ? a->T - r0 : RB, smax = P + r0 + n;
+        size_t slo = !a->br && a->window && P + r0 + 1 > a->window ? P + r0 + 1 - a->window : 0;
+        scores(a, att, kt, h, g, r0, n, slo, smax);
         if (m->attn_softcap > 0)
-            for (size_t t = 0; t < n; t++) wd__softcap(att + t * S, smax, m->attn_softcap);
+            for (size_t t = 0; t < n; t++) wd__softcap(att + t * S + slo, smax - slo, m->attn_softcap);
         if (a->br)
             branch_softmax(att, r0, n, S, P, a->br);
         else
@@ -164,7 +168,7 @@ static void attend_units(void *p, int ith, int nth) {
             size_t d0 = 0;
             for (; d0 + 4 * 8 <= D; d0 += 4 * 8) { /* 32 outputs in registers over all keys */
                 v8 o[4] = {{0}};
-                for (size_t s = 0; s < smax; s++) {
+                for (size_t s = slo; s < smax; s++) {
                     const float *v = a->V + (s * KV + g) * D + d0;
                     for (int k = 0; k < 4; k++) {
                         v8 v8k;
@@ -174,7 +178,7 @@ static void attend_units(void *p, int ith, int nth) {
                 }
                 memcpy(out + d0, o, sizeof o);
             }
-            for (size_t s = 0; d0 < D && s < smax; s++) {
+            for (size_t s = slo; d0 < D && s < smax; s++) {
                 const float *v = a->V + (s * KV + g) * D;
                 for (size_t d = d0; d < D; d++) out[d] += pr[s] * v[d];
             }

@@ -21,7 +21,8 @@
  * positions (the projections' output IS the cache), and attention
  * (attention.c, on the model's pool) reads every head's keys in place, so
  * nothing is copied. A decode step's F32 projections stay sgemv calls
- * (OpenBLAS's threads); the rest of a decoder never calls BLAS. Passes of 2..16 tokens (a
+ * (OpenBLAS's threads), as do long passes on a CPU without AVX2/FMA; the
+ * rest of a decoder does not call BLAS. Passes of 2..16 tokens (a
  * judge's template tail in erase-and-check) use wd_op_matmul_fwd_small,
  * which reads each weight once instead of paying sgemm's packing; longer
  * ones (prefill) warden's tiled kernel, tensor/gemm.c. Matrices stored as
@@ -48,7 +49,6 @@
 #include "model/model_internal.h"
 #include "tensor/gemm.h"
 #include "tensor/qmatmul.h"
-#include "tensor/threads.h"
 
 /* x (T,C) W^T: F32 weights: one row through sgemv, a few through the
  * streaming kernel, more through the tiled one (tensor/gemm.c, 1.4-2x

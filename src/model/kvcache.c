@@ -86,9 +86,11 @@ wd_status wd_context_new(wd_model *m, const wd_context_params *params, wd_contex
     c->xn = fbuf(T * C, &tot);
     c->q = fbuf(T * HD, &tot);
     size_t nth = m->tp ? (size_t)wd_threadpool_n_threads(m->tp) : 1;
-    size_t att_rows = dec && WD_ATTN_ROWS * nth > T ? WD_ATTN_ROWS * nth : T;
+    /* encoders: one head's (T, n_ctx) scores; decoders: each pool thread's
+     * block of query rows (attention.c) */
+    size_t att_rows = dec ? nth * (T < WD_ATTN_ROWS ? T : WD_ATTN_ROWS) : T;
     c->att = fbuf(att_rows * n_ctx, &tot);
-    c->att_kt = dec ? fbuf(nth * m->D * 8, &tot) : NULL;
+    c->att_kt = dec ? fbuf(nth * m->D * WD_ATTN_KEYS, &tot) : NULL;
     c->ao = fbuf(T * HD, &tot);
     c->ff1 = fbuf(T * F, &tot);
     c->ff2 = fbuf(dec || mbert ? T * F : 1, &tot);

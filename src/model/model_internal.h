@@ -172,9 +172,9 @@ struct wd_context {
     float   *xn;     /* (T,C) normed                                 */
     float   *q;      /* (T,H*D) queries (encoders: (T,C))             */
     float   *k, *v;  /* encoders: (T,C); decoders use the cache       */
-    float   *att;    /* (max(T, 16 x threads), n_ctx): scores (encoders:
-                        one head's; decoders: each pool thread's rows) */
-    float   *att_kt; /* decoders: (threads, D, 8) transposed key tiles */
+    float   *att;    /* scores: encoders (T,n_ctx), one head's; decoders
+                        (threads x min(T, WD_ATTN_ROWS), n_ctx)        */
+    float   *att_kt; /* decoders: (threads, D, WD_ATTN_KEYS) key tiles */
     float   *ao;     /* (T,H*D) attention output                      */
     float   *ff1;    /* (T,I) gate / intermediate                     */
     float   *ff2;    /* (T,I) up (ModernBERT: the GeGLU gate)         */
@@ -207,14 +207,17 @@ typedef struct wd__branches {
     size_t        n;
 } wd__branches;
 
-/* attention.c: layer l's attention for the T rows at cache rows n_past..
- * (queries in ctx->q, keys and values already in the cache) into ctx->ao;
- * causal, or as br says (NULL: one causal run). On the model's pool. */
+/* attention.c: ao (T,H*D) = attention of q (T,H*D) over layer l's cache
+ * rows 0..n_past+T-1 (the T rows' keys and values already written), for
+ * the T rows at cache rows n_past..; causal, or as br says (NULL: one
+ * causal run). In ctx->q / ctx->ao; on the model's pool. */
 void wd__decoder_attention(wd_context *ctx, size_t l, size_t T, const wd__branches *br);
 
-/* Query rows per unit of attention work: ctx->att holds this many rows of
- * n_ctx scores per pool thread. */
+/* attention.c's units: blocks of WD_ATTN_ROWS query rows (ctx->att holds
+ * that many rows of n_ctx scores per pool thread) scored against tiles of
+ * WD_ATTN_KEYS keys (ctx->att_kt: a D x WD_ATTN_KEYS tile per thread). */
 #define WD_ATTN_ROWS 16
+#define WD_ATTN_KEYS 8
 
 /* decoder.c: runs ids[0..n) (n <= n_batch) at positions n_past.., updating
  * the cache; writes the final-normed hidden states of the rows into ctx->xn

@@ -105,3 +105,12 @@ bool wd__cpu_has(wd__cpu_feature f) {
 const char *wd__cpu_feature_name(wd__cpu_feature f) {
     return (unsigned)f < WD_CPU_N_FEATURES ? names[f] : "?";
 }
+
+bool wd__cpu_has_avx2_fma(void) {
+    return wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA) && wd__cpu_has(WD_CPU_F16C);
+}
+
+bool wd__cpu_has_avx512_vnni(void) {
+    return wd__cpu_has_avx2_fma() && wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512BW) &&
+           wd__cpu_has(WD_CPU_AVX512VL) && wd__cpu_has(WD_CPU_AVX512VNNI);
+}

@@ -37,6 +37,13 @@ typedef enum wd__cpu_feature {
 /* True when the CPU has feature f and the OS saves the registers it uses. */
 bool wd__cpu_has(wd__cpu_feature f);
 
+/* AVX2 with FMA and F16C: the base of every x86 kernel. */
+bool wd__cpu_has_avx2_fma(void);
+
+/* That and AVX-512 F, BW, VL and VNNI: the 512-bit int8 kernels
+ * (tensor/qgemv.c, tensor/qgemm.c). */
+bool wd__cpu_has_avx512_vnni(void);
+
 /* The feature's lower-case name ("avx512vnni"), as WD_CPU_DISABLE spells it. */
 const char *wd__cpu_feature_name(wd__cpu_feature f);
 

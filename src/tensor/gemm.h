@@ -6,15 +6,15 @@
  *
  * a register-tiled kernel of warden's own, threaded on its pool, in place of
  * OpenBLAS's sgemm (held to AVX2 kernels on some machines) and of the
- * row-at-a-time dot products of tensor/qmatmul.c. Meant for N >= about 16;
- * a row or a few go faster through the streaming kernels (they read each
- * weight once and pack nothing).
+ * row-at-a-time dot products of tensor/qmatmul.c. Meant for N >=
+ * WD_GEMM_MIN_N; a row or a few go faster through the streaming kernels
+ * (they read each weight once and pack nothing).
  *
- * Kernels by CPU (tensor/cpu.h, picked at run time): AVX-512F (tiles of 6
- * weight rows x 64 rows of x in 24 zmm accumulators), AVX2 + FMA (6 x 16 in
+ * Kernels by CPU (tensor/cpu.h, picked at run time): AVX-512F (tiles of 12
+ * weight rows x 32 rows of x in 24 zmm accumulators), AVX2 + FMA (6 x 16 in
  * 12 ymm) and portable C. F16 and BF16 weights are widened to F32 a tile at
- * a time (6 rows x one block of C) and the tile is reused for every row of
- * x; x stays F32, so every path computes the exact products summed in F32:
+ * a time (the tile's rows x one block of C) and the tile is reused for
+ * every row of x; x stays F32, so every path computes the exact products summed in F32:
  * the results differ from a double-precision reference only by float
  * summation order.
  */

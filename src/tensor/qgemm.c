@@ -61,6 +61,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+#include "tensor/x86.h"
 #define WD_HAVE_X86 1
 #endif
 
@@ -74,12 +76,6 @@
 
 static inline size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
-static inline float h2f(const uint8_t *p) {
-    uint16_t h = (uint16_t)(p[0] | p[1] << 8);
-    float f;
-    wd_f16_to_f32_ref(&f, &h, 1);
-    return f;
-}
 
 /* ==== unpacking one 32-block: v[32], S[8] (per 4), off[2] (per 16) ====== */
 
@@ -91,7 +87,7 @@ static inline void fill8(float *S, float s) {
 
 static void unpack_q8_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 34 * b;
-    float d = h2f(p);
+    float d = wd__f16_le(p);
     for (int i = 0; i < 32; i++) v[i] = p[2 + i] ^ 0x80;
     fill8(S, d);
     off[0] = off[1] = -128.0f * d;
@@ -108,7 +104,7 @@ static inline void fifth_bits(uint8_t *v, const uint8_t *qh4) {
 
 static void unpack_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 18 * b;
-    float d = h2f(p);
+    float d = wd__f16_le(p);
     nibbles(v, p + 2);
     fill8(S, d);
     off[0] = off[1] = -8.0f * d;
@@ -117,13 +113,13 @@ static void unpack_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, floa
 static void unpack_q4_1(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 20 * b;
     nibbles(v, p + 4);
-    fill8(S, h2f(p));
-    off[0] = off[1] = h2f(p + 2);
+    fill8(S, wd__f16_le(p));
+    off[0] = off[1] = wd__f16_le(p + 2);
 }
 
 static void unpack_q5_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 22 * b;
-    float d = h2f(p);
+    float d = wd__f16_le(p);
     nibbles(v, p + 6);
     fifth_bits(v, p + 2);
     fill8(S, d);
@@ -134,8 +130,8 @@ static void unpack_q5_1(const uint8_t *row, size_t b, uint8_t *v, float *S, floa
     const uint8_t *p = row + 24 * b;
     nibbles(v, p + 8);
     fifth_bits(v, p + 4);
-    fill8(S, h2f(p));
-    off[0] = off[1] = h2f(p + 2);
+    fill8(S, wd__f16_le(p));
+    off[0] = off[1] = wd__f16_le(p + 2);
 }
 
 /* Q4_K / Q5_K: sub-block j of super-block b / 8; sub-blocks 2c and 2c+1
@@ -151,8 +147,8 @@ static void unpack_k_affine(const uint8_t *row, size_t b, uint8_t *v, float *S, 
     for (int l = 0; l < 32; l++) v[l] = j % 2 ? qs[l] >> 4 : qs[l] & 0x0F;
     if (bits == 5)
         for (int l = 0; l < 32; l++) v[l] |= (uint8_t)((qh[l] >> j & 1) << 4);
-    fill8(S, h2f(p) * (float)sc);
-    off[0] = off[1] = -h2f(p + 2) * (float)m;
+    fill8(S, wd__f16_le(p) * (float)sc);
+    off[0] = off[1] = -wd__f16_le(p + 2) * (float)m;
 }
 
 static void unpack_q4_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
@@ -171,7 +167,7 @@ static void unpack_q6_k(const uint8_t *row, size_t b, uint8_t *v, float *S, floa
     const int h = (int)(b % 8) / 4, c = (int)(b % 4);
     const uint8_t *ql = p + 64 * h + 32 * (c % 2), *qh = p + 128 + 32 * h;
     const int8_t *sc = (const int8_t *)(p + 192) + 8 * h + 2 * c;
-    const float d = h2f(p + 208);
+    const float d = wd__f16_le(p + 208);
     for (int l = 0; l < 32; l++)
         v[l] = (uint8_t)((c < 2 ? ql[l] & 0x0F : ql[l] >> 4) | ((qh[l] >> (2 * c)) & 3) << 4);
     for (int k = 0; k < 2; k++) {
@@ -243,11 +239,6 @@ typedef void (*tile_fn)(float r[RM][RN], const uint8_t *wb, const float *off, co
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
-AVX2 static inline float h2f_x86(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
 
 /* S of a chunk: s0 for its first 8 lanes (block b), s1 for the next 8. */
 AVX2 static inline void put_scales(float *S, float s0, float s1) {
@@ -259,12 +250,14 @@ AVX2 static inline void put_scales(float *S, float s0, float s1) {
 AVX2 static void chunk_q8_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 34 * b;
     const __m256i flip = _mm256_set1_epi8((char)0x80);
+    float d[2];
     for (int k = 0; k < 2; k++, p += 34) {
         _mm256_storeu_si256((__m256i *)(v + 32 * k),
                             _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), flip));
-        off[2 * k] = off[2 * k + 1] = -128.0f * h2f_x86(p);
+        d[k] = wd__f16_at(p);
+        off[2 * k] = off[2 * k + 1] = -128.0f * d[k];
     }
-    put_scales(S, off[0] / -128.0f, off[2] / -128.0f);
+    put_scales(S, d[0], d[1]);
 }
 
 AVX2 static void chunk_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
@@ -275,53 +268,49 @@ AVX2 static void chunk_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, 
         __m128i q = _mm_loadu_si128((const __m128i *)(p + 2));
         _mm_storeu_si128((__m128i *)(v + 32 * k), _mm_and_si128(q, lo4));
         _mm_storeu_si128((__m128i *)(v + 32 * k + 16), _mm_and_si128(_mm_srli_epi16(q, 4), lo4));
-        d[k] = h2f_x86(p);
+        d[k] = wd__f16_at(p);
         off[2 * k] = off[2 * k + 1] = -8.0f * d[k];
     }
     put_scales(S, d[0], d[1]);
 }
 
-/* Q4_K: sub-blocks j and j + 1 (j even) are the low and high nibbles of
- * the same 32 bytes. */
-AVX2 static void chunk_q4_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
-    const uint8_t *p = row + 144 * (b / 8);
-    const int j = (int)(b % 8);
-    const __m256i lo4 = _mm256_set1_epi8(0x0F);
-    __m256i q = _mm256_loadu_si256((const __m256i *)(p + 16 + 16 * j));
-    _mm256_storeu_si256((__m256i *)v, _mm256_and_si256(q, lo4));
-    _mm256_storeu_si256((__m256i *)(v + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4));
-    const float d = h2f_x86(p), dmin = h2f_x86(p + 2);
-    int sc0, m0, sc1, m1;
-    wd__q4k_scale_min(j, p + 4, &sc0, &m0);
-    wd__q4k_scale_min(j + 1, p + 4, &sc1, &m1);
-    put_scales(S, d * (float)sc0, d * (float)sc1);
-    off[0] = off[1] = -dmin * (float)m0;
-    off[2] = off[3] = -dmin * (float)m1;
-}
-
-/* Q5_K: as Q4_K, with the fifth bits j and j + 1 of qh[0..31] moved to
- * bit 4. */
+/* Q5_K's fifth bits j of qh[0..31] moved to bit 4. */
 AVX2 static inline __m256i bit_to_4(__m256i qh, int j) {
     __m256i h = j <= 4 ? _mm256_sll_epi16(qh, _mm_cvtsi32_si128(4 - j)) : _mm256_srl_epi16(qh, _mm_cvtsi32_si128(j - 4));
     return _mm256_and_si256(h, _mm256_set1_epi8(0x10));
 }
 
-AVX2 static void chunk_q5_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
-    const uint8_t *p = row + 176 * (b / 8);
+/* Q4_K (bits 4) / Q5_K (bits 5): sub-blocks j and j + 1 (j even) are the
+ * low and high nibbles of the same 32 bytes, with Q5_K's fifth bits j and
+ * j + 1 of qh. */
+AVX2 static inline void chunk_k_affine(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off, int bits) {
+    const uint8_t *p = row + (bits == 5 ? 176 : 144) * (b / 8);
     const int j = (int)(b % 8);
     const __m256i lo4 = _mm256_set1_epi8(0x0F);
-    __m256i q = _mm256_loadu_si256((const __m256i *)(p + 48 + 16 * j));
-    __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 16));
-    _mm256_storeu_si256((__m256i *)v, _mm256_or_si256(_mm256_and_si256(q, lo4), bit_to_4(qh, j)));
-    _mm256_storeu_si256((__m256i *)(v + 32),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), bit_to_4(qh, j + 1)));
-    const float d = h2f_x86(p), dmin = h2f_x86(p + 2);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(p + (bits == 5 ? 48 : 16) + 16 * j));
+    __m256i v0 = _mm256_and_si256(q, lo4), v1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
+    if (bits == 5) {
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 16));
+        v0 = _mm256_or_si256(v0, bit_to_4(qh, j));
+        v1 = _mm256_or_si256(v1, bit_to_4(qh, j + 1));
+    }
+    _mm256_storeu_si256((__m256i *)v, v0);
+    _mm256_storeu_si256((__m256i *)(v + 32), v1);
+    const float d = wd__f16_at(p), dmin = wd__f16_at(p + 2);
     int sc0, m0, sc1, m1;
     wd__q4k_scale_min(j, p + 4, &sc0, &m0);
     wd__q4k_scale_min(j + 1, p + 4, &sc1, &m1);
     put_scales(S, d * (float)sc0, d * (float)sc1);
     off[0] = off[1] = -dmin * (float)m0;
     off[2] = off[3] = -dmin * (float)m1;
+}
+
+AVX2 static void chunk_q4_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    chunk_k_affine(row, b, v, S, off, 4);
+}
+
+AVX2 static void chunk_q5_k(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    chunk_k_affine(row, b, v, S, off, 5);
 }
 
 /* Q6_K: 32-chunks c and c + 1 (c even) of half h: c = 0 takes the low
@@ -344,7 +333,7 @@ AVX2 static void chunk_q6_k(const uint8_t *row, size_t b, uint8_t *v, float *S, 
     const int8_t *sc = (const int8_t *)(p + 192) + 8 * h + 2 * c;
     int32_t s4;
     memcpy(&s4, sc, 4);
-    __m128 s = _mm_mul_ps(_mm_set1_ps(h2f_x86(p + 208)), _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4))));
+    __m128 s = _mm_mul_ps(_mm_set1_ps(wd__f16_at(p + 208)), _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4))));
     const __m256 s8 = _mm256_castps128_ps256(s);
     _mm256_storeu_ps(S, _mm256_permutevar8x32_ps(s8, _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0)));
     _mm256_storeu_ps(S + 8, _mm256_permutevar8x32_ps(s8, _mm256_set_epi32(3, 3, 3, 3, 2, 2, 2, 2)));
@@ -396,12 +385,6 @@ VNNI static void tile_vnni(float r[RM][RN], const uint8_t *wb, const float *off,
         for (int j = 0; j < RN; j++) r[i][j] = _mm512_reduce_add_ps(a[i][j]);
 }
 
-AVX2 static inline float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
 /* The same tile on 256-bit registers (16 of them): each chunk as two halves
  * of 32, the 4 rows of x in two passes of 2 (8 accumulators). MULSUM(v, x):
  * 32 unsigned bytes times 32 signed ones, summed in fours into 8 int32:
@@ -433,7 +416,7 @@ AVX2 static inline float hsum256(__m256 v) {
                     a[i][0] = _mm256_fmadd_ps(o, _mm256_loadu_ps(xh[j0] + h), a[i][0]);                     \
                     a[i][1] = _mm256_fmadd_ps(o, _mm256_loadu_ps(xh[j0 + 1] + h), a[i][1]);                 \
                 }                                                                                           \
-            for (int i = 0; i < RM; i++) r[i][j0] = hsum256(a[i][0]), r[i][j0 + 1] = hsum256(a[i][1]);      \
+            for (int i = 0; i < RM; i++) r[i][j0] = wd__hsum8(a[i][0]), r[i][j0 + 1] = wd__hsum8(a[i][1]);      \
         }                                                                                                   \
     }
 
@@ -466,7 +449,7 @@ typedef struct gtask {
 static void unpack_tile(const gtask *t, size_t oc0, size_t nt, size_t b0, size_t nb, uint8_t *wb, float *off) {
     const size_t nck = (nb + 1) / 2, nh = round_up(4 * nck, 16);
     for (size_t i = 0; i < RM; i++) {
-        const uint8_t *row = t->w + (oc0 + i) * t->rs;
+        const uint8_t *row = i < nt ? t->w + (oc0 + i) * t->rs : NULL;
         float *oi = off + i * NOFF;
         for (size_t b = 0; b < nb; b += 2) {
             uint8_t *chunk = wb + (b / 2) * CHUNK_BYTES, *v = chunk + CK * i;
@@ -536,10 +519,8 @@ static void g_rows(void *ctx, int ith, int nth) {
 static tile_fn pick_tile(wd_ggml_type type) {
     if (!block_unpacker(type)) return NULL;
 #ifdef WD_HAVE_X86
-    if (!wd__cpu_has(WD_CPU_AVX2) || !wd__cpu_has(WD_CPU_FMA) || !wd__cpu_has(WD_CPU_F16C)) return NULL;
-    if (wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512BW) && wd__cpu_has(WD_CPU_AVX512VL) &&
-        wd__cpu_has(WD_CPU_AVX512VNNI))
-        return tile_vnni;
+    if (!wd__cpu_has_avx2_fma()) return NULL;
+    if (wd__cpu_has_avx512_vnni()) return tile_vnni;
     if (wd__cpu_has(WD_CPU_AVXVNNI)) return tile_avxvnni;
     return type == WD_GGML_TYPE_Q8_0 ? NULL : tile_avx2;
 #else

@@ -57,6 +57,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+#include "tensor/x86.h"
 #define WD_HAVE_X86 1
 #endif
 
@@ -115,18 +117,6 @@ static void order_x(int8_t *q, wd_ggml_type type, size_t C) {
 
 /* ==== the kernels ======================================================== */
 
-KZ static inline float f16_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-KZ static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /* Asks for the cache lines of bytes [PF_DIST, PF_DIST + n) past p. The
  * weights are usually a file's pages mapped 4 KB at a time, and the
@@ -189,14 +179,14 @@ KZI float dot_q4_0(const uint8_t *w, const qx *x, size_t nb) {
         acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pa), _mm512_permutexvar_ps(s_a, sz), acc0);
         acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pb), _mm512_permutexvar_ps(s_b, sz), acc1);
     }
-    float r = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - 8.0f * hsum8(off);
+    float r = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - 8.0f * wd__hsum8(off);
     for (; b < nb; b++, w += 18, xq += QK) { /* x in natural order here */
         __m128i q = _mm_loadu_si128((const __m128i *)(w + 2));
         __m256i qq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
         __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), qq, _mm256_loadu_si256((const __m256i *)xq));
-        float dw = f16_at(w);
+        float dw = wd__f16_at(w);
         const float *ds = x->ds + 16 * (b / 8) + b % 8;
-        r += dw * ds[0] * hsum8(_mm256_cvtepi32_ps(p)) - 8.0f * dw * ds[8];
+        r += dw * ds[0] * wd__hsum8(_mm256_cvtepi32_ps(p)) - 8.0f * dw * ds[8];
     }
     return r;
 }
@@ -251,13 +241,13 @@ KZI float dot_q8_0(const uint8_t *w, const qx *x, size_t nb) {
         acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p3), _mm512_permutexvar_ps(s3, sz), acc3);
     }
     float r = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3))) -
-              128.0f * hsum8(off);
+              128.0f * wd__hsum8(off);
     for (; b < nb; b++, w += 34, xq += QK) {
         __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_set1_epi8((char)0x80));
         __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, _mm256_loadu_si256((const __m256i *)xq));
-        float dw = f16_at(w);
+        float dw = wd__f16_at(w);
         const float *ds = x->ds + 16 * (b / 8) + b % 8;
-        r += dw * ds[0] * hsum8(_mm256_cvtepi32_ps(p)) - 128.0f * dw * ds[8];
+        r += dw * ds[0] * wd__hsum8(_mm256_cvtepi32_ps(p)) - 128.0f * dw * ds[8];
     }
     return r;
 }
@@ -345,7 +335,7 @@ KZI float dot_q6_k(const uint8_t *w, const qx *x, size_t nb) {
     for (size_t sb = 0; sb < nb / 8; sb++, w += 210, xq += 256) {
         prefetch_ahead(w, 210);
         __m512 sc = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 192)))),
-                                  _mm512_set1_ps(f16_at(w + 208)));
+                                  _mm512_set1_ps(wd__f16_at(w + 208)));
         off = _mm512_fmadd_ps(sc, _mm512_loadu_ps(x->s16 + 16 * sb), off);
         __m512 s16 = _mm512_mul_ps(sc, _mm512_permutexvar_ps(pair, _mm512_castps256_ps512(_mm256_loadu_ps(x->ds + 16 * sb))));
         __m512i qh = _mm512_loadu_si512(w + 128);
@@ -459,9 +449,7 @@ static rows_fn kernel_for(wd_ggml_type type) {
 
 bool wd__qgemv_supported(wd_ggml_type type, size_t C) {
     if (!kernel_for(type) || C == 0 || C % wd_ggml_type_block_size(type) != 0) return false;
-    return wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA) && wd__cpu_has(WD_CPU_F16C) &&
-           wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512BW) && wd__cpu_has(WD_CPU_AVX512VL) &&
-           wd__cpu_has(WD_CPU_AVX512VNNI);
+    return wd__cpu_has_avx512_vnni();
 }
 
 wd_status wd__qgemv(float *out, const float *x, const void *w, wd_ggml_type type, const float *bias, size_t C,

@@ -42,6 +42,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+#include "tensor/x86.h"
 #define WD_HAVE_X86 1
 #endif
 
@@ -58,12 +60,6 @@ typedef struct xblock {
     int8_t  q[QK];
 } xblock;
 
-static inline float h2f(const uint8_t *p) {
-    uint16_t h = (uint16_t)(p[0] | p[1] << 8);
-    float f;
-    wd_f16_to_f32_ref(&f, &h, 1);
-    return f;
-}
 
 bool wd__qmatmul_supported(wd_ggml_type type) {
     return type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16 || wd__quant_supported(type);
@@ -130,7 +126,7 @@ static void dot_f32_c(float *r, const float *w, const float *const *xs, size_t C
 static void dot_q8_0_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
     float a[GROUP_N] = {0};
     for (size_t b = 0; b < nb; b++, w += 34) {
-        const float dw = h2f(w);
+        const float dw = wd__f16_le(w);
         const int8_t *qw = (const int8_t *)(w + 2);
         for (int k = 0; k < g; k++) {
             int s = 0;
@@ -146,7 +142,7 @@ static void dot_q8_0_c(float *r, const uint8_t *w, const xblock *const *xs, size
 static void dot_q4_0_c(float *r, const uint8_t *w, const xblock *const *xs, size_t nb, int g) {
     float a[GROUP_N] = {0};
     for (size_t b = 0; b < nb; b++, w += 18) {
-        const float dw = h2f(w);
+        const float dw = wd__f16_le(w);
         int8_t qw[QK];
         for (int j = 0; j < 16; j++) {
             qw[j] = (int8_t)((w[2 + j] & 0x0F) - 8);
@@ -180,7 +176,7 @@ static void dot_k_affine_c(float *r, const uint8_t *w, const xblock *const *xs, 
     float a[GROUP_N] = {0};
     const size_t bsz = bits == 5 ? 176 : 144;
     for (size_t sb = 0; sb < nb / 8; sb++, w += bsz) {
-        const float d = h2f(w), dmin = h2f(w + 2);
+        const float d = wd__f16_le(w), dmin = wd__f16_le(w + 2);
         const uint8_t *qh = bits == 5 ? w + 16 : NULL, *qs = bits == 5 ? w + 48 : w + 16;
         for (int j = 0; j < 8; j++) {
             int sc, m;
@@ -218,7 +214,7 @@ static void dot_q6_k_c(float *r, const uint8_t *w, const xblock *const *xs, size
     for (size_t sb = 0; sb < nb / 8; sb++, w += 210) {
         const uint8_t *ql = w, *qh = w + 128;
         const int8_t *sc = (const int8_t *)(w + 192);
-        const float d = h2f(w + 208);
+        const float d = wd__f16_le(w + 208);
         for (int h = 0; h < 2; h++)
             for (int c = 0; c < 4; c++) {
                 int8_t q[QK];
@@ -242,12 +238,6 @@ static void dot_q6_k_c(float *r, const uint8_t *w, const xblock *const *xs, size
 #ifdef WD_HAVE_X86
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
-AVX2 static inline float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 AVX2 static void dot_f32_avx2(float *r, const float *w, const float *const *xs, size_t C, int g) {
     __m256 a[GROUP_N];
@@ -266,16 +256,11 @@ AVX2 static void dot_f32_avx2(float *r, const float *w, const float *const *xs, 
         }
     }
     for (int k = 0; k < g; k++) {
-        r[k] = hsum256(a[k]);
+        r[k] = wd__hsum8(a[k]);
         for (size_t i = c; i < C; i++) r[k] += w[i] * xs[k][i];
     }
 }
 
-AVX2 static inline float h2f_avx(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
 
 /* The int8 kernels, twice: with AVX2's maddubs + madd, and with AVX-512
  * VNNI's dpbusd (one instruction, no 16-bit intermediate) on 256-bit
@@ -323,7 +308,7 @@ AVX2 static inline __m256 widen8_bf16(const uint16_t *p) {
                 for (int k = 0; k < GROUP_N; k++) a[k] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xs[k] + c), a[k]); \
             }                                                                                   \
         }                                                                                       \
-        for (int k = 0; k < g; k++) r[k] = hsum256(a[k]);                                       \
+        for (int k = 0; k < g; k++) r[k] = wd__hsum8(a[k]);                                       \
         for (; c < C; c++) {                                                                    \
             float wc;                                                                           \
             ONE(&wc, w + c, 1);                                                                 \
@@ -397,13 +382,13 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
     if (N == 0 || OC == 0) return WD_OK;
     if (N == 1 && wd__qgemv_supported(type, C)) return wd__qgemv(out, x, w, type, bias, C, OC, tp);
-    if ((type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16) && N >= WD_GEMM_MIN_N)
+    if ((type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16) && N >= WD_GEMM_MIN_N && wd__gemm_vectorized())
         return wd__gemm(out, x, w, type, bias, N, C, OC, tp); /* prefill: the tiled kernel */
     if (wd__qgemm_takes(type, N)) return wd__qgemm(out, x, w, type, bias, N, C, OC, tp);
     qtask t = {out, x, NULL, w, bias, type, N, C, OC, wd__qmatmul_row_size(type, C), dot_f32_c, NULL, NULL, NULL};
     bool avx2 = false, vnni = false;
 #ifdef WD_HAVE_X86
-    avx2 = wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA) && wd__cpu_has(WD_CPU_F16C);
+    avx2 = wd__cpu_has_avx2_fma();
     vnni = avx2 && wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512VL) &&
            wd__cpu_has(WD_CPU_AVX512VNNI);
     if (avx2) t.dot_f32 = dot_f32_avx2;

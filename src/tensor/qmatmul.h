@@ -16,9 +16,11 @@
  *   Q4_1, Q5_0,   a tile of 8 rows dequantized into a per-thread F32 buffer,
  *   Q5_1          then dotted with 4 rows of x at a time
  *
- * Four or more rows of x on a block type go to tensor/qgemm.c (a tiled
- * int8 GEMM) where the CPU has a kernel for it; what follows is the path for
- * fewer rows and for other CPUs.
+ * Rows of x on a block type go to tensor/qgemm.c (a tiled int8 GEMM) when
+ * wd__qgemm_takes() says it beats what follows (4 rows with AVX-512 VNNI,
+ * 12 on 256-bit VNNI or AVX2), and one row to tensor/qgemv.c where it has
+ * a kernel; F16/BF16 from WD_GEMM_MIN_N rows to tensor/gemm.c on AVX2 CPUs.
+ * What follows is the path for the rest.
  *
  * Work is split over tp by output rows (OC). Each weight row is read once
  * per group of 4 rows of x, so decoding (N = 1) streams the weights once and

@@ -35,13 +35,6 @@
 #define QK 32
 #define QK_K 256
 
-static inline float h2f(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    float f;
-    wd_f16_to_f32_ref(&f, &h, 1);
-    return f;
-}
 
 static inline void f2h(uint8_t *p, float f) {
     uint16_t h;
@@ -53,7 +46,7 @@ static inline void f2h(uint8_t *p, float f) {
 static inline float fp16_round(float f) {
     uint8_t b[2];
     f2h(b, f);
-    return h2f(b);
+    return wd__f16_le(b);
 }
 
 /* Round to nearest, ties to even, for |x| < 2^22 (the quantizers' range):
@@ -137,12 +130,12 @@ static void quant_affine(uint8_t *y, const float *x, int bits) {
 }
 
 static void deq_q8_0(float *y, const uint8_t *b) {
-    const float d = h2f(b);
+    const float d = wd__f16_le(b);
     for (int j = 0; j < QK; j++) y[j] = (float)(int8_t)b[2 + j] * d;
 }
 
 static void deq_sym(float *y, const uint8_t *b, int bits) {
-    const float d = h2f(b);
+    const float d = wd__f16_le(b);
     const uint8_t *qs = b + (bits == 5 ? 6 : 2);
     uint32_t qh = 0;
     if (bits == 5) memcpy(&qh, b + 2, 4);
@@ -156,7 +149,7 @@ static void deq_sym(float *y, const uint8_t *b, int bits) {
 }
 
 static void deq_affine(float *y, const uint8_t *b, int bits) {
-    const float d = h2f(b), m = h2f(b + 2);
+    const float d = wd__f16_le(b), m = wd__f16_le(b + 2);
     const uint8_t *qs = b + (bits == 5 ? 8 : 4);
     uint32_t qh = 0;
     if (bits == 5) memcpy(&qh, b + 4, 4);
@@ -277,7 +270,7 @@ static void quant_k_affine(uint8_t *y, const float *x, int bits) {
     f2h(y, max_scale / 63.0f);
     f2h(y + 2, max_min / 63.0f);
     pack_scales_k4(y + 4, ls, lm);
-    const float d = h2f(y), dmin = h2f(y + 2);
+    const float d = wd__f16_le(y), dmin = wd__f16_le(y + 2);
     for (int j = 0; j < 8; j++) {
         const float dd = d * ls[j], dm = dmin * lm[j];
         for (int i = 0; i < 32; i++)
@@ -295,7 +288,7 @@ static void quant_k_affine(uint8_t *y, const float *x, int bits) {
 }
 
 static void deq_k_affine(float *y, const uint8_t *b, int bits) {
-    const float d = h2f(b), dmin = h2f(b + 2);
+    const float d = wd__f16_le(b), dmin = wd__f16_le(b + 2);
     const uint8_t *sc = b + 4;
     const uint8_t *qh = bits == 5 ? b + 16 : NULL, *qs = bits == 5 ? b + 48 : b + 16;
     for (int c = 0; c < 4; c++) {
@@ -333,7 +326,7 @@ static void quant_q6_k(uint8_t *y, const float *x) {
     float iscale = -128.0f / max_scale;
     f2h(d_at, 1.0f / iscale);
     for (int j = 0; j < 16; j++) sc[j] = (int8_t)clampi(nearest(iscale * scales[j]), -128, 127);
-    const float d = h2f(d_at);
+    const float d = wd__f16_le(d_at);
     uint8_t L[QK_K];
     for (int j = 0; j < 16; j++) {
         const float dd = d * sc[j];
@@ -352,7 +345,7 @@ static void quant_q6_k(uint8_t *y, const float *x) {
 }
 
 static void deq_q6_k(float *y, const uint8_t *b) {
-    const float d = h2f(b + 208);
+    const float d = wd__f16_le(b + 208);
     const uint8_t *ql = b, *qh = b + 128;
     const int8_t *sc = (const int8_t *)(b + 192);
     for (int h = 0; h < 2; h++) {

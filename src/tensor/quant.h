@@ -32,6 +32,16 @@
 #include <stdint.h>
 
 #include "warden/ggml_type.h"
+#include "warden/ops.h"
+
+/* The little-endian binary16 at p (any alignment), widened: the blocks'
+ * scales, read the portable way. */
+static inline float wd__f16_le(const uint8_t *p) {
+    uint16_t h = (uint16_t)(p[0] | p[1] << 8);
+    float f;
+    wd_f16_to_f32_ref(&f, &h, 1);
+    return f;
+}
 
 /* Q4_K / Q5_K: the 6-bit scale and min of sub-block j (of 8) from the 12
  * packed bytes q (j < 4: the low 6 bits of bytes j and j + 4; else the

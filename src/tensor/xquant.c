@@ -7,6 +7,7 @@
  */
 #include "tensor/xquant.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "tensor/cpu.h"
@@ -19,7 +20,7 @@
 float wd__xq_block_ref(int8_t *q, const float *x, int s[2]) {
     float amax = 0.0f;
     for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
-    float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+    float d = amax / 127.0f, id = d >= FLT_MIN ? 1.0f / d : 0.0f; /* 1/subnormal: inf */
     s[0] = s[1] = 0;
     for (int i = 0; i < 32; i++) {
         int v = (int)roundf(x[i] * id);
@@ -43,7 +44,7 @@ K512 static inline __m512i round_away(__m512 y) {
 K512 static float xq_block_avx512(int8_t *q, const float *x, int s[2]) {
     __m512 lo = _mm512_loadu_ps(x), hi = _mm512_loadu_ps(x + 16);
     float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
-    float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+    float d = amax / 127.0f, id = d >= FLT_MIN ? 1.0f / d : 0.0f;
     __m512i qlo = round_away(_mm512_mul_ps(lo, _mm512_set1_ps(id)));
     __m512i qhi = round_away(_mm512_mul_ps(hi, _mm512_set1_ps(id)));
     _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(qlo));

@@ -2,9 +2,10 @@
  * tensor/xquant.h - activations to int8 blocks of 32: the one rounding that
  * every int8 kernel (qmatmul.c, qgemv.c, qgemm.c) applies to x (internal).
  *
- * Per block of 32 values: d = amax / 127 and q = round(x / d), half away
- * from zero (as roundf), so q lies in [-127, 127]; a block of zeros has
- * d = 0 and q = 0. llama.cpp's Q8_0 activations round the same way but
+ * Per block of 32 values: d = amax / 127 and q = round(x * (1/d)), half
+ * away from zero (as roundf), so q lies in [-127, 127] (x times the
+ * reciprocal, as llama.cpp does: near a tie it may round otherwise than
+ * x / d would); a block whose d is zero or subnormal gets q = 0. llama.cpp's Q8_0 activations round the same way but
  * keep d in F16; here d stays F32.
  */
 #ifndef WD_TENSOR_XQUANT_H

@@ -147,9 +147,10 @@ static void test_branches(void **s) {
         assert_int_equal(wd_context_new(m, NULL, &ctx), WD_OK);
         assert_int_equal(wd_context_new(m, NULL, &ref), WD_OK);
         assert_int_equal(wd_model_decode(ctx, SEQ, 8, NULL, WD_LOGITS_MODE_NONE), WD_OK);
-        /* forks at 8 (the end), 3, 0, 5, 8; lengths 1, 4, 2, 3, 6 */
-        const int32_t ids[] = {5, 1, 2, 3, 4, 70, 71, 9, 9, 9, 11, 12, 13, 14, 15, 16};
-        const size_t off[] = {0, 1, 5, 7, 10, 16}, fork[] = {8, 3, 0, 5, 8};
+        /* forks at 8 (the end), 3, 0, 5, 8; lengths 1, 4, 2, 3, 12 (the last
+         * across row 16, where attention.c's second block of rows starts) */
+        const int32_t ids[] = {5, 1, 2, 3, 4, 70, 71, 9, 9, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22};
+        const size_t off[] = {0, 1, 5, 7, 10, 22}, fork[] = {8, 3, 0, 5, 8};
         float *lg = malloc(5 * V * sizeof *lg), *lr = malloc(20 * V * sizeof *lr);
         assert_int_equal(wd_model_decode_branches(ctx, ids, off, fork, 5, lg), WD_OK);
         assert_int_equal(wd_context_n_past(ctx), 8);

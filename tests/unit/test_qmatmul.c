@@ -12,11 +12,12 @@
  * rounding bound sum_b (amax_b / 254) * sum_{c in b} |w_c| of the reference
  * on x itself.
  *
- * CTest runs this four times: as is (AVX-512 VNNI or AVX2 where the CPU
- * has them; N = 1 on 512-bit registers, tensor/qgemv.c), with
- * WD_CPU_DISABLE=avx512bw (VNNI on 256-bit registers only), with
- * WD_CPU_DISABLE=avx512vnni (AVX2) and with WD_CPU_DISABLE=avx2,fma,f16c
- * (the portable C kernels).
+ * CTest runs this five times: as is (AVX-512 VNNI or AVX2 where the CPU
+ * has them; N = 1 on 512-bit registers, tensor/qgemv.c; 4+ rows in
+ * tensor/qgemm.c's 512-bit tile), with WD_CPU_DISABLE=avx512bw (VNNI on
+ * 256-bit registers only), with WD_CPU_DISABLE=avx512vnni (AVX-VNNI where
+ * the CPU has it), with WD_CPU_DISABLE=avx512vnni,avxvnni (AVX2 alone) and
+ * with WD_CPU_DISABLE=avx2,fma,f16c (the portable C kernels).
  */
 #include <math.h>
 #include <stdio.h>
@@ -148,6 +149,9 @@ static void test_against_reference(void **state) {
     check_type(WD_GGML_TYPE_Q4_0, 131, 2080, 9, true, tp, &seed);
     check_type(WD_GGML_TYPE_Q6_K, 6, 2304, 7, false, tp, &seed);
     check_type(WD_GGML_TYPE_Q5_1, 5, 4128, 6, true, NULL, &seed);
+    /* K-quant chunks past the first slice; fewer 4-row tiles than threads */
+    check_type(WD_GGML_TYPE_Q4_K, 13, 2304, 5, true, tp, &seed);
+    check_type(WD_GGML_TYPE_Q5_K, 13, 2304, 3, false, tp, &seed);
     wd__threads_set_min_work(16384);
     wd_threadpool_free(tp);
 }

@@ -366,10 +366,16 @@ VNNI static void tile_vnni(float r[RM][RN], const uint8_t *wb, const float *off,
         for (int i = 0; i < RM; i++) {
             v[i] = _mm512_loadu_si512(wb + CK * i);
             s[i] = _mm512_loadu_ps((const float *)(wb + RM * CK) + 16 * i);
+            /* an empty asm pins s, x and dx in registers: left alone, GCC
+             * folds them back into each use as memory operands, 3 loads per
+             * pair where the load ports, not the arithmetic, then limit
+             * (single thread, 128 rows: 148 -> 197 GFLOPS) */
+            __asm__("" : "+v"(s[i]));
         }
         for (int j = 0; j < RN; j++) {
             __m512i xj = _mm512_loadu_si512(xq[j] + CK * k);
             __m512 dj = _mm512_loadu_ps(xd[j] + 16 * k);
+            __asm__("" : "+v"(xj), "+v"(dj));
             for (int i = 0; i < RM; i++) {
                 __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), v[i], xj));
                 a[i][j] = _mm512_fmadd_ps(_mm512_mul_ps(p, s[i]), dj, a[i][j]);

@@ -21,6 +21,7 @@
  * went from 111 to 138 tokens/s when attention moved onto the pool.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "model/gemma.h"
@@ -34,6 +35,62 @@
 #define KT WD_ATTN_KEYS
 _Static_assert(KT == 8, "a key tile is one v8 of scores");
 
+typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t i8v __attribute__((vector_size(32)));
+
+/* exp(x) of 8 values x <= 0 (scores minus their row's maximum): x = n ln2
+ * + r, |r| <= ln2/2, e^r by its Taylor polynomial to r^6 (relative error
+ * under 3e-7 over [-87, 0]), times 2^n through the exponent bits; below -87 (e^x under
+ * FLT_MIN) 0. Eight at a time: libm's expf, one call per score, had become
+ * the largest cost after the matrices. */
+static inline v8 exp8(v8 x) {
+    const i8v live = x >= -87.0f; /* lanes of -1 where e^x is a normal float */
+    i8v xb;
+    memcpy(&xb, &x, sizeof xb);
+    xb &= live; /* below -87: x = 0, zeroed at the end */
+    memcpy(&x, &xb, sizeof x);
+    v8 t = x * 1.44269504f + 12582912.0f; /* n = round(x / ln2), by the 1.5 * 2^23 trick */
+    v8 n = t - 12582912.0f;
+    v8 r = (x - n * 0.693145752f) - n * 1.42860677e-6f; /* ln2 in two parts */
+    v8 p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    i8v e = (__builtin_convertvector(n, i8v) + 127) << 23;
+    v8 scale;
+    memcpy(&scale, &e, sizeof scale);
+    v8 y = p * scale;
+    i8v yb;
+    memcpy(&yb, &y, sizeof yb);
+    yb &= live;
+    memcpy(&y, &yb, sizeof y);
+    return y;
+}
+
+/* row[s] = exp(row[s] - mx) for s in [a, b); returns their sum. */
+static float exp_sum(float *row, size_t a, size_t b, float mx) {
+    v8 acc = {0};
+    size_t s = a;
+    for (; s + 8 <= b; s += 8) {
+        v8 x;
+        memcpy(&x, row + s, sizeof x);
+        x = exp8(x - mx);
+        memcpy(row + s, &x, sizeof x);
+        acc += x;
+    }
+    float sum = 0.0f;
+    if (s < b) { /* the tail through a padded vector */
+        v8 x = {0};
+        float tmp[8];
+        memcpy(tmp, row + s, (b - s) * sizeof *tmp);
+        for (size_t j = b - s; j < 8; j++) tmp[j] = mx - 100.0f;
+        memcpy(&x, tmp, sizeof x);
+        x = exp8(x - mx);
+        memcpy(tmp, &x, sizeof x);
+        memcpy(row + s, tmp, (b - s) * sizeof *tmp);
+        for (size_t j = 0; j < b - s; j++) sum += tmp[j];
+    }
+    for (int j = 0; j < 8; j++) sum += acc[j];
+    return sum;
+}
+
 /* probs rows t of (T,S), query position P+t: keys [lo_t, P+t] visible. */
 static void masked_softmax(float *att, size_t T, size_t S, size_t P, size_t window) {
     for (size_t t = 0; t < T; t++) {
@@ -42,13 +99,7 @@ static void masked_softmax(float *att, size_t T, size_t S, size_t P, size_t wind
         size_t lo = (window && hi + 1 > window) ? hi + 1 - window : 0;
         float mx = -INFINITY;
         for (size_t s = lo; s <= hi; s++) mx = row[s] > mx ? row[s] : mx;
-        double sum = 0.0;
-        for (size_t s = lo; s <= hi; s++) {
-            float e = expf(row[s] - mx);
-            row[s] = e;
-            sum += e;
-        }
-        float inv = (float)(1.0 / sum);
+        float inv = 1.0f / exp_sum(row, lo, hi + 1, mx);
         for (size_t s = 0; s < lo; s++) row[s] = 0.0f;
         for (size_t s = lo; s <= hi; s++) row[s] *= inv;
         for (size_t s = hi + 1; s < S; s++) row[s] = 0.0f;
@@ -67,10 +118,7 @@ static void branch_softmax(float *att, size_t r0, size_t n, size_t S, size_t P, 
         float mx = -INFINITY;
         for (size_t s = 0; s < f; s++) mx = row[s] > mx ? row[s] : mx;
         for (size_t s = lo2; s <= hi2; s++) mx = row[s] > mx ? row[s] : mx;
-        double sum = 0.0;
-        for (size_t s = 0; s < f; s++) sum += row[s] = expf(row[s] - mx);
-        for (size_t s = lo2; s <= hi2; s++) sum += row[s] = expf(row[s] - mx);
-        float inv = (float)(1.0 / sum);
+        float inv = 1.0f / (exp_sum(row, 0, f, mx) + exp_sum(row, lo2, hi2 + 1, mx));
         for (size_t s = 0; s < S; s++) row[s] = (s < f || (s >= lo2 && s <= hi2)) ? row[s] * inv : 0.0f;
     }
 }
@@ -82,8 +130,6 @@ typedef struct atask {
     size_t              T, S, P, window;
     float               scale;
 } atask;
-
-typedef float v8 __attribute__((vector_size(32)));
 
 /* q . k over D, eight lanes at a time (a plain loop would not vectorize:
  * float sums may not be reordered). */
@@ -122,13 +168,22 @@ static void scores(const atask *a, float *att, float *kt, size_t h, size_t g, si
         }
         for (size_t t = 0; t < n; t++) {
             const float *q = a->ctx->q + (r0 + t) * HD + h * D;
-            v8 acc = {0};
-            for (size_t d = 0; d < D; d++) {
+            /* four chains over d: one would wait on each add (the build is
+             * ISO C, so multiply and add are not fused into one) */
+            v8 c[4] = {{0}};
+            size_t d = 0;
+            for (; d + 4 <= D; d += 4)
+                for (int k = 0; k < 4; k++) {
+                    v8 k8;
+                    memcpy(&k8, kt + (d + k) * KT, sizeof k8);
+                    c[k] += q[d + k] * k8;
+                }
+            for (; d < D; d++) {
                 v8 k8;
                 memcpy(&k8, kt + d * KT, sizeof k8);
-                acc += q[d] * k8;
+                c[0] += q[d] * k8;
             }
-            acc *= a->scale;
+            v8 acc = ((c[0] + c[1]) + (c[2] + c[3])) * a->scale;
             float *row = att + t * S + s0;
             if (nk == KT)
                 memcpy(row, &acc, sizeof acc);

@@ -319,6 +319,48 @@ AVX2 static inline __m256 widen8_bf16(const uint16_t *p) {
 DOT_HALF(dot_f16_avx2, widen8_f16, wd_f16_to_f32_ref)
 DOT_HALF(dot_bf16_avx2, widen8_bf16, wd_bf16_to_f32_ref)
 #undef DOT_HALF
+
+/* The same on 512-bit registers, 16 weights widened at a time (decoding
+ * the 1 B BF16 lg1b folder, warden bench tg32, 2 threads, alternated:
+ * 17.1 -> 18.7-19.4 tokens/s; a software prefetch a page ahead, as
+ * qgemv.c's, measured no gain here). */
+#define AVX512 __attribute__((target("avx2,fma,f16c,avx512f")))
+AVX512 static inline __m512 widen16_f16(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+AVX512 static inline __m512 widen16_bf16(const uint16_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+
+#define DOT_HALF512(NAME, WIDEN, ONE)                                                           \
+    AVX512 static void NAME(float *r, const uint16_t *w, const float *const *xs, size_t C, int g) { \
+        __m512 a[GROUP_N];                                                                      \
+        for (int k = 0; k < GROUP_N; k++) a[k] = _mm512_setzero_ps();                           \
+        size_t c = 0;                                                                           \
+        if (g == 1) {                                                                           \
+            for (; c + 64 <= C; c += 64)                                                        \
+                for (int k = 0; k < 4; k++)                                                     \
+                    a[k] = _mm512_fmadd_ps(WIDEN(w + c + 16 * k), _mm512_loadu_ps(xs[0] + c + 16 * k), a[k]); \
+            for (; c + 16 <= C; c += 16) a[0] = _mm512_fmadd_ps(WIDEN(w + c), _mm512_loadu_ps(xs[0] + c), a[0]); \
+            a[0] = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));        \
+        } else {                                                                                \
+            for (; c + 16 <= C; c += 16) {                                                      \
+                __m512 wv = WIDEN(w + c);                                                       \
+                for (int k = 0; k < GROUP_N; k++) a[k] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(xs[k] + c), a[k]); \
+            }                                                                                   \
+        }                                                                                       \
+        for (int k = 0; k < g; k++) r[k] = _mm512_reduce_add_ps(a[k]);                         \
+        for (; c < C; c++) {                                                                    \
+            float wc;                                                                           \
+            ONE(&wc, w + c, 1);                                                                 \
+            for (int k = 0; k < g; k++) r[k] += wc * xs[k][c];                                  \
+        }                                                                                       \
+    }
+
+DOT_HALF512(dot_f16_avx512, widen16_f16, wd_f16_to_f32_ref)
+DOT_HALF512(dot_bf16_avx512, widen16_bf16, wd_bf16_to_f32_ref)
+#undef DOT_HALF512
 #endif
 
 /* ==== the threaded driver ================================================ */
@@ -421,6 +463,7 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
 #ifdef WD_HAVE_X86
     if (half) {
         t.dot_h = type == WD_GGML_TYPE_F16 ? dot_f16_avx2 : dot_bf16_avx2;
+        if (wd__cpu_has(WD_CPU_AVX512F)) t.dot_h = type == WD_GGML_TYPE_F16 ? dot_f16_avx512 : dot_bf16_avx512;
         t.bufs = NULL;
     }
 #endif

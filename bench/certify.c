@@ -2,7 +2,7 @@
  * bench/certify.c - erase-and-check with a decoder judge: prefix reuse
  * against recomputing every check.
  *
- *   bench_certify [--model DIR] [--keep] [--threads N] [--n 100] [--d 20]
+ *   bench_certify [--model DIR|FILE.gguf] [--keep] [--threads N] [--n 100] [--d 20]
  *                 [--ins-n 12] [--ins-d 2] [--layers L] [--lg3] [--guard-only]
  *
  * Without --model it writes a random Llama-shaped F32 checkpoint (TinyLlama's
@@ -212,22 +212,36 @@ int main(int argc, char **argv) {
            lg3 ? "Llama Guard 3 prompt" : "Llama-2-chat classifier prompt");
     /* the prompt: random ids that are not special tokens */
     wd_tokenizer *tok = NULL;
-    char tp[1024];
-    snprintf(tp, sizeof tp, "%s/tokenizer.json", model);
-    if (wd_tokenizer_load(tp, &tok)) {
-        fprintf(stderr, "bench_certify: %s\n", wd_last_error());
-        return 3;
+    wd_model *tm = NULL; /* a .gguf carries its tokenizer: read it through the model */
+    const wd_tokenizer *vt = NULL;
+    size_t ml = strlen(model);
+    if (ml > 5 && !strcmp(model + ml - 5, ".gguf")) {
+        wd_model_params mp = wd_model_params_default();
+        mp.n_threads = 1;
+        if (wd_model_load(model, &mp, &tm) || !(vt = wd_model_tokenizer(tm))) {
+            fprintf(stderr, "bench_certify: %s: %s\n", model, tm ? "no tokenizer" : wd_last_error());
+            return 3;
+        }
+    } else {
+        char tp[1024];
+        snprintf(tp, sizeof tp, "%s/tokenizer.json", model);
+        if (wd_tokenizer_load(tp, &tok)) {
+            fprintf(stderr, "bench_certify: %s\n", wd_last_error());
+            return 3;
+        }
+        vt = tok;
     }
-    size_t V = wd_tokenizer_vocab_size(tok);
+    size_t V = wd_tokenizer_vocab_size(vt);
     int32_t *ids = malloc((size_t)(n > ins_n ? n : ins_n) * sizeof *ids);
     uint64_t seed = 11;
     for (long i = 0; i < (n > ins_n ? n : ins_n); i++) {
         int32_t id;
         do id = (int32_t)(wdb_rng_next(&seed) % V);
-        while (wd_tokenizer_is_special(tok, id) || id < 3);
+        while (wd_tokenizer_is_special(vt, id) || id < 3);
         ids[i] = id;
     }
     wd_tokenizer_free(tok);
+    wd_model_free(tm);
     /* warm-up: faults the weights in */
     run_result warm;
     if (run_once(c, ids, 8, WD_EC_MODE_SUFFIX, 1, WD_EC_REUSE_PREFIX, &warm)) return 3;

@@ -147,6 +147,20 @@ KZ static inline __m512i word_idx(const int16_t *v) {
     return _mm512_loadu_si512(v);
 }
 
+/* acc[k] += the int32 lanes of plane q_k against x's 64 bytes at xq + 64k
+ * (vpdpbusd: 4 products a lane), each lane scaled by lane idx_k of sc; the
+ * step every 8-block kernel below ends with. */
+KZI void planes4(__m512 acc[4], const __m512i q[4], const int8_t *xq, const __m512i idx[4], __m512 sc) {
+    for (int k = 0; k < 4; k++) {
+        __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[k], _mm512_loadu_si512(xq + 64 * k));
+        acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_permutexvar_ps(idx[k], sc), acc[k]);
+    }
+}
+
+KZI float sum4(const __m512 acc[4]) {
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
 /* Q4_0 (18 bytes per 32: f16 d | 16 bytes of nibbles). */
 KZI float dot_q4_0(const uint8_t *w, const qx *x, size_t nb) {
     /* blocks 0-3 of an 8-group from L0 = bytes 0-63 and L1 = 64-127: block
@@ -213,8 +227,8 @@ KZI float dot_q8_0(const uint8_t *w, const qx *x, size_t nb) {
     const __m512i idx0 = word_idx(i0), idx1 = word_idx(i1), idx2 = word_idx(i2), idx3 = word_idx(i3);
     const __m512i idx_d0 = word_idx(id0), idx_d1 = word_idx(id1);
     const __m512i s0 = lane_idx(0, 8), s1 = lane_idx(2, 8), s2 = lane_idx(4, 8), s3 = lane_idx(6, 8);
-    const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     __m256 off = _mm256_setzero_ps();
     const int8_t *xq = x->q;
     size_t b = 0;
@@ -231,16 +245,9 @@ KZI float dot_q8_0(const uint8_t *w, const qx *x, size_t nb) {
         __m512i q1 = _mm512_xor_si512(_mm512_permutex2var_epi16(l1, idx1, l2), flip);
         __m512i q2 = _mm512_xor_si512(_mm512_permutex2var_epi16(l2, idx2, l3), flip);
         __m512i q3 = _mm512_xor_si512(_mm512_permutex2var_epi16(l3, idx3, l4), flip);
-        __m512i p0 = _mm512_dpbusd_epi32(zero, q0, _mm512_loadu_si512(xq));
-        __m512i p1 = _mm512_dpbusd_epi32(zero, q1, _mm512_loadu_si512(xq + 64));
-        __m512i p2 = _mm512_dpbusd_epi32(zero, q2, _mm512_loadu_si512(xq + 128));
-        __m512i p3 = _mm512_dpbusd_epi32(zero, q3, _mm512_loadu_si512(xq + 192));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(s0, sz), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(s1, sz), acc1);
-        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_permutexvar_ps(s2, sz), acc2);
-        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p3), _mm512_permutexvar_ps(s3, sz), acc3);
+        planes4(acc, (const __m512i[4]){q0, q1, q2, q3}, xq, (const __m512i[4]){s0, s1, s2, s3}, sz);
     }
-    float r = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3))) -
+    float r = sum4(acc) -
               128.0f * wd__hsum8(off);
     for (; b < nb; b++, w += 34, xq += QK) {
         __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_set1_epi8((char)0x80));
@@ -279,7 +286,7 @@ KZI float dot_k_affine(const uint8_t *w, const qx *x, size_t nb, int bits) {
     const __m512i h46 = _mm512_inserti64x4(_mm512_set1_epi8(16), _mm256_set1_epi8(64), 1);
     const __m512i h57 = _mm512_inserti64x4(_mm512_set1_epi8(32), _mm256_set1_epi8((char)128), 1);
     const size_t bsz = bits == 5 ? 176 : 144;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, off = acc0;
+    __m512 off = _mm512_setzero_ps(), acc[4] = {off, off, off, off};
     const int8_t *xq = x->q;
     for (size_t sb = 0; sb < nb / 8; sb++, w += bsz, xq += 256) {
         prefetch_ahead(w, bsz);
@@ -299,17 +306,9 @@ KZI float dot_k_affine(const uint8_t *w, const qx *x, size_t nb, int bits) {
             q2 = _mm512_mask_add_epi8(q2, _mm512_test_epi8_mask(qh, h46), q2, c16);
             q3 = _mm512_mask_add_epi8(q3, _mm512_test_epi8_mask(qh, h57), q3, c16);
         }
-        const __m512i zero = _mm512_setzero_si512();
-        __m512i p0 = _mm512_dpbusd_epi32(zero, q0, _mm512_loadu_si512(xq));
-        __m512i p1 = _mm512_dpbusd_epi32(zero, q1, _mm512_loadu_si512(xq + 64));
-        __m512i p2 = _mm512_dpbusd_epi32(zero, q2, _mm512_loadu_si512(xq + 128));
-        __m512i p3 = _mm512_dpbusd_epi32(zero, q3, _mm512_loadu_si512(xq + 192));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(s02, v), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(s13, v), acc1);
-        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_permutexvar_ps(s46, v), acc2);
-        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p3), _mm512_permutexvar_ps(s57, v), acc3);
+        planes4(acc, (const __m512i[4]){q0, q1, q2, q3}, xq, (const __m512i[4]){s02, s13, s46, s57}, v);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3))) -
+    return sum4(acc) -
            _mm512_reduce_add_ps(off);
 }
 
@@ -330,7 +329,7 @@ KZI float dot_q6_k(const uint8_t *w, const qx *x, size_t nb) {
     const __m512i sh_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
     const __m512i pair = lane_idx(0, 2);
     const __m512i s0 = lane_idx(0, 4), s1 = lane_idx(4, 4), s2 = lane_idx(8, 4), s3 = lane_idx(12, 4);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, off = acc0;
+    __m512 off = _mm512_setzero_ps(), acc[4] = {off, off, off, off};
     const int8_t *xq = x->q;
     for (size_t sb = 0; sb < nb / 8; sb++, w += 210, xq += 256) {
         prefetch_ahead(w, 210);
@@ -347,17 +346,9 @@ KZI float dot_q6_k(const uint8_t *w, const qx *x, size_t nb) {
         __m512i q2 = _mm512_or_si512(_mm512_and_si512(l1, m4), _mm512_and_si512(_mm512_sllv_epi16(h1, sh_a), m30));
         __m512i q3 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), m4),
                                      _mm512_and_si512(_mm512_srlv_epi16(h1, sh_b), m30));
-        const __m512i zero = _mm512_setzero_si512();
-        __m512i p0 = _mm512_dpbusd_epi32(zero, q0, _mm512_loadu_si512(xq));
-        __m512i p1 = _mm512_dpbusd_epi32(zero, q1, _mm512_loadu_si512(xq + 64));
-        __m512i p2 = _mm512_dpbusd_epi32(zero, q2, _mm512_loadu_si512(xq + 128));
-        __m512i p3 = _mm512_dpbusd_epi32(zero, q3, _mm512_loadu_si512(xq + 192));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(s0, s16), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(s1, s16), acc1);
-        acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_permutexvar_ps(s2, s16), acc2);
-        acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p3), _mm512_permutexvar_ps(s3, s16), acc3);
+        planes4(acc, (const __m512i[4]){q0, q1, q2, q3}, xq, (const __m512i[4]){s0, s1, s2, s3}, s16);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3))) -
+    return sum4(acc) -
            32.0f * _mm512_reduce_add_ps(off);
 }
 

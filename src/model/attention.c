@@ -149,8 +149,9 @@ static inline float dot(const float *q, const float *k, size_t D) {
 }
 
 /* Scores of rows r0..r0+n-1 of head h (query stride H*D) against keys
- * 0..smax-1 of kv head g into att (stride S): 8 keys at a time, transposed
- * into kt (D x 8), each query's 8 dot products accumulated side by side. */
+ * slo..smax-1 of kv head g into att (stride S, absolute key columns): 8
+ * keys at a time, transposed into kt (D x 8), each query's 8 dot products
+ * accumulated side by side. */
 static void scores(const atask *a, float *att, float *kt, size_t h, size_t g, size_t r0, size_t n,
                    size_t slo, size_t smax) {
     const wd_model *m = a->ctx->m;
@@ -168,8 +169,8 @@ static void scores(const atask *a, float *att, float *kt, size_t h, size_t g, si
         }
         for (size_t t = 0; t < n; t++) {
             const float *q = a->ctx->q + (r0 + t) * HD + h * D;
-            /* four chains over d: one would wait on each add (the build is
-             * ISO C, so multiply and add are not fused into one) */
+            /* four chains over d: one would wait on each multiply-add
+             * (fused: CMakeLists.txt builds this file with -ffp-contract=fast) */
             v8 c[4] = {{0}};
             size_t d = 0;
             for (; d + 4 <= D; d += 4)

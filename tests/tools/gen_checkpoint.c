@@ -323,6 +323,19 @@ static void gemma_config(cJSON *c, const wdt_gen_params *p) {
     cJSON_AddBoolToObject(c, "tie_word_embeddings", !p->untie);
 }
 
+/* What a BERT-family layer (BERT, RoBERTa, XLM-R, DeBERTa) has after its
+ * q/k/v projections, under the layer's prefix pre. */
+static void encoder_layer_tail(gen *g, const char *pre, int64_t H, int64_t I) {
+    char buf[200];
+#define N(s) (snprintf(buf, sizeof buf, "%s%s", pre, s), buf)
+    linear(g, N("attention.output.dense"), H, H, true);
+    norm(g, N("attention.output.LayerNorm"), H, true);
+    linear(g, N("intermediate.dense"), I, H, true);
+    linear(g, N("output.dense"), H, I, true);
+    norm(g, N("output.LayerNorm"), H, true);
+#undef N
+}
+
 static void bert_like_tensors(gen *g, bool roberta) {
     const wdt_gen_params *p = g->p;
     const char *m = roberta ? "roberta" : "bert";
@@ -340,11 +353,7 @@ static void bert_like_tensors(gen *g, bool roberta) {
         linear(g, N("attention.self.query"), H, H, true);
         linear(g, N("attention.self.key"), H, H, true);
         linear(g, N("attention.self.value"), H, H, true);
-        linear(g, N("attention.output.dense"), H, H, true);
-        norm(g, N("attention.output.LayerNorm"), H, true);
-        linear(g, N("intermediate.dense"), I, H, true);
-        linear(g, N("output.dense"), H, I, true);
-        norm(g, N("output.LayerNorm"), H, true);
+        encoder_layer_tail(g, pre, H, I);
     }
 #undef N
     if (roberta) {
@@ -432,11 +441,7 @@ static void deberta_tensors(gen *g) {
             linear(g, N("attention.self.pos_key_proj"), H, H, true);
             linear(g, N("attention.self.pos_query_proj"), H, H, true);
         }
-        linear(g, N("attention.output.dense"), H, H, true);
-        norm(g, N("attention.output.LayerNorm"), H, true);
-        linear(g, N("intermediate.dense"), I, H, true);
-        linear(g, N("output.dense"), H, I, true);
-        norm(g, N("output.LayerNorm"), H, true);
+        encoder_layer_tail(g, pre, H, I);
     }
 #undef N
     add(g, "deberta.encoder.rel_embeddings.weight", 2 * deberta_span(p), H, 0.0f, 1.0f);

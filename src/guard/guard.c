@@ -253,6 +253,11 @@ static wd_status add_hit(wd_verdict *v, const char *orig, const scanner_inst *s,
     return WD_OK;
 }
 
+/* A reading with words dropped (guard/wordlm.h) is weaker evidence than
+ * the text: dropping words sharpens whatever the rest leans to, benign
+ * texts near a threshold included. Its scores count this much. */
+#define WORDS_WEIGHT 0.85f
+
 typedef struct run_ctx {
     wd_guard      *g;
     work          *w;
@@ -264,6 +269,7 @@ typedef struct run_ctx {
     wd_status      st;
     const wd__scan_stop *stop; /* NULL: no deadline, no cancel flag */
     bool           ciphered; /* text is a cipher variant: no cipher of it is tried again */
+    float          weight;   /* what this reading's scores count: 1, less for one with words dropped */
     const wd_chat_message *context; /* the turns before the text (model judges read them) */
     size_t         n_context;
     wd_cascade_mode cascade;
@@ -276,6 +282,7 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
     run_ctx sub = *rc;
     sub.depth = rc->depth + 1;
     sub.ciphered = rc->ciphered || (kind & WD_DECODE_CIPHERS);
+    if (kind == WD_DECODE_WORDS) sub.weight = rc->weight * WORDS_WEIGHT;
     if (rc->depth == 0) {
         sub.span0 = start;
         sub.span1 = end;
@@ -287,7 +294,7 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
      * (a hazard: personal data or a key read again from a variant is not). */
     bool found = false;
     for (size_t i = hits_before; i < rc->v->n_hits; i++) found |= (WD_CATMASK(rc->v->hits[i].category) & WD_CATMASK_HAZARDS) != 0;
-    if (found && rc->depth == 0 && kind != WD_DECODE_SPELLING) { /* a typo is no injection */
+    if (found && rc->depth == 0 && kind != WD_DECODE_SPELLING && kind != WD_DECODE_WORDS) { /* a typo is no injection */
         const char *rule = kind == WD_DECODE_BASE64 ? "hidden-base64-payload"
                          : kind == WD_DECODE_HEX ? "hidden-hex-payload"
                          : kind == WD_DECODE_TAGS ? "hidden-tag-payload"
@@ -364,7 +371,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             v->cascade = r->cascade;
         }
         for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
-            float sc = r->score[c] * s->weight;
+            float sc = r->score[c] * s->weight * rc->weight;
             if (sc > v->score[c]) v->score[c] = sc;
         }
         if ((r->rationale && !v->rationale && rc->depth == 0 && !(v->rationale = strdup(r->rationale))) ||
@@ -388,7 +395,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
                 verdict_error(v, "scanner '%s' reported a hit outside the text", s->name);
                 continue;
             }
-            if (add_hit(v, rc->top, s, hh, a, b, rc->depth, s->weight) != WD_OK) {
+            if (add_hit(v, rc->top, s, hh, a, b, rc->depth, s->weight * rc->weight) != WD_OK) {
                 rc->st = WD_ERR_NOMEM;
                 return;
             }
@@ -399,7 +406,8 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     if (rc->depth == 0 && rc->cascade == WD_CASCADE_MODE_ROUTE && v->cascaded)
         rc->cascade = v->cascade.escalated ? WD_CASCADE_MODE_SECOND : WD_CASCADE_MODE_FIRST;
     if (can_decode) {
-        if (in.ciphered) kinds &= ~(unsigned)WD_DECODE_SPELLING; /* the deciphered variant is spelled, if at all */
+        /* the deciphered variant is spelled and read for stray words, if at all */
+        if (in.ciphered) kinds &= ~(unsigned)(WD_DECODE_SPELLING | WD_DECODE_WORDS);
         st = wd__payload_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],
                              on_payload, rc, rc->stop);
         if (st != WD_OK && rc->st == WD_OK) rc->st = st;
@@ -485,7 +493,7 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
         verdict_error(v, "text is %zu bytes, above the policy's max_bytes (%zu): not checked", len, g->max_bytes);
     } else {
         run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK,
-                      p->deadline_ns || p->cancel ? &stop : NULL, false, p->context, p->n_context,
+                      p->deadline_ns || p->cancel ? &stop : NULL, false, 1.0f, p->context, p->n_context,
                       p->cascade};
         run_text(&rc, text ? text : "", len);
         st = rc.st;

@@ -10,6 +10,7 @@
 
 #include "guard/english.h"
 #include "guard/spelling.h"
+#include "guard/wordlm.h"
 
 static int8_t b64val(unsigned char c) {
     if (c >= 'A' && c <= 'Z') return (int8_t)(c - 'A');
@@ -396,6 +397,15 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
         size_t fixed, w;
         if ((*st = wd__spelling_fix(nt, nn, *buf, stop, &w, &fixed)) != WD_OK) return -1;
         if (fixed && fn(0, len, *buf, w, WD_DECODE_SPELLING, user)) return 1;
+    }
+    if (kinds & WD_DECODE_WORDS) {
+        if (!grow(buf, cap, nn + 1)) return *st = WD_ERR_NOMEM, -1;
+        size_t w, words, dropped;
+        if ((*st = wd__wordlm_keep(nt, nn, *buf, stop, &w, &words, &dropped)) != WD_OK) return -1;
+        /* a few words dropped from a long text is how English reads to the
+         * model; a reading is worth scanning when many went */
+        if (dropped >= 3 && dropped * 20 >= words * 3 && w > 0 && fn(0, len, *buf, w, WD_DECODE_WORDS, user))
+            return 1;
     }
     return 0;
 }

@@ -11,6 +11,8 @@
  *   reverse   words whose mirror image reads as English far better
  *   piglatin  a text most of whose words end in "ay": each such word undone
  *   spelling  typos in the harm lexicon's words undone (guard/spelling.h)
+ *   words     the text without the words that do not belong in it: random
+ *             words scattered through a request (guard/wordlm.h)
  *
  * Payloads are reported only when they decode to text a person would read
  * (valid UTF-8, mostly letters and spaces): random tokens, hashes and keys
@@ -37,9 +39,10 @@
 /* CIPHERS: the readings of the whole text; a variant from one of them is
  * not read these ways again. */
 enum { WD_DECODE_BASE64 = 1, WD_DECODE_HEX = 2, WD_DECODE_ROT13 = 4, WD_DECODE_REVERSE = 8,
-       WD_DECODE_PIGLATIN = 16, WD_DECODE_TAGS = 32, WD_DECODE_SPELLING = 64,
-       WD_DECODE_CIPHERS = WD_DECODE_ROT13 | WD_DECODE_REVERSE | WD_DECODE_PIGLATIN | WD_DECODE_SPELLING,
-       WD_DECODE_ALL = 127 };
+       WD_DECODE_PIGLATIN = 16, WD_DECODE_TAGS = 32, WD_DECODE_SPELLING = 64, WD_DECODE_WORDS = 128,
+       WD_DECODE_CIPHERS = WD_DECODE_ROT13 | WD_DECODE_REVERSE | WD_DECODE_PIGLATIN | WD_DECODE_SPELLING |
+                           WD_DECODE_WORDS,
+       WD_DECODE_ALL = 255 };
 
 /* Called for each payload: bytes [start, end) of the text decode to
  * plain[0..n) (valid UTF-8, not NUL-terminated, valid during the call).

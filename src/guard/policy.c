@@ -97,8 +97,10 @@ static wd_status parse_decode_item(const wd__pnode *it, void *user) {
     else if (!strcasecmp(it->str, "piglatin")) *k |= WD_DECODE_PIGLATIN;
     else if (!strcasecmp(it->str, "tags")) *k |= WD_DECODE_TAGS;
     else if (!strcasecmp(it->str, "spelling")) *k |= WD_DECODE_SPELLING;
+    else if (!strcasecmp(it->str, "words")) *k |= WD_DECODE_WORDS;
     else return wd__pn_error(it, NULL, WD_ERR_FORMAT, "decode",
-                             "unknown encoding '%s' (base64, hex, tags, rot13, reverse, piglatin, spelling)", it->str);
+                             "unknown encoding '%s' (base64, hex, tags, rot13, reverse, piglatin, spelling, words)",
+                             it->str);
     return WD_OK;
 }
 

@@ -34,10 +34,15 @@ typedef struct slot {
     uint8_t  exact;
 } slot;
 
+#define MAX_STEMS 128
+
 static struct {
     char  (*word)[WMAX + 1];
     uint8_t *len;
     size_t   n;
+    char     stem[MAX_STEMS][WMAX + 1]; /* the lexicon's prefixes ("synthesi*"), for wd__spelling_in_lexicon */
+    uint8_t  stem_len[MAX_STEMS];
+    size_t   n_stem;
     slot    *table;
     bool     ok;
 } V;
@@ -96,6 +101,10 @@ static void build(void) {
         size_t a = i;
         while (i < len && (t[i] | 32) >= 'a' && (t[i] | 32) <= 'z') i++;
         size_t m = i - a;
+        if (i < len && t[i] == '*' && m >= 3 && m <= WMAX && V.n_stem < MAX_STEMS && !(a > 0 && t[a - 1] == '@')) {
+            for (size_t k = 0; k < m; k++) V.stem[V.n_stem][k] = (char)(t[a + k] | 32);
+            V.stem_len[V.n_stem++] = (uint8_t)m;
+        }
         if (m < WMIN || m > WMAX || (i < len && t[i] == '*') || (a > 0 && t[a - 1] == '@')) continue;
         char w[WMAX + 1];
         for (size_t k = 0; k < m; k++) w[k] = (char)(t[a + k] | 32);
@@ -144,6 +153,18 @@ static int correct(const char *w, size_t n) {
         if (g > gain) gain = g, best = s->id;
     }
     return gain >= 3.0f ? best : -1;
+}
+
+bool wd__spelling_in_lexicon(const char *w, size_t n) {
+    pthread_once(&v_once, build);
+    if (!V.ok || n > WMAX) return false;
+    for (size_t i = 0; i < V.n_stem; i++) /* stems have 3+ letters: two compares settle most */
+        if (n >= V.stem_len[i] && w[0] == V.stem[i][0] && w[1] == V.stem[i][1] &&
+            !memcmp(w + 2, V.stem[i] + 2, V.stem_len[i] - 2u))
+            return true;
+    if (n < WMIN) return false;
+    const slot *s = get(fnv(w, n, SIZE_MAX));
+    return s && s->exact && V.len[s->id] == n && !memcmp(V.word[s->id], w, n);
 }
 
 wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,

@@ -15,6 +15,7 @@
 #ifndef WD_GUARD_SPELLING_H
 #define WD_GUARD_SPELLING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "guard/stop.h"
@@ -26,5 +27,9 @@
  * 16 KiB; returns WD_OK, or its answer. */
 wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,
                            size_t *fixed);
+
+/* True when w[0..n) (lower-case) is a word of that vocabulary, or starts
+ * with one of the lexicon's prefixes ("synthesize" for "synthesi*"). */
+bool wd__spelling_in_lexicon(const char *w, size_t n);
 
 #endif

@@ -1,0 +1,258 @@
+/*
+ * guard/wordlm.c - the words reading: which words of a text to keep; see
+ * wordlm.h.
+ *
+ * The model (scripts/gen-wordlm.py writes it, the file comment there gives
+ * the layout) holds two hash tables: word counts and word-pair counts,
+ * keyed by 32 bits of the hash besides the slot's, so that a pair never
+ * seen is read as 0 (a count-min sketch of the same size gave unseen pairs
+ * a count often enough to keep scattered words). P(b | a) is the pair count smoothed toward b's unigram
+ * probability:
+ *
+ *     P(b | a) = (c(a b) + BETA * Pu(b)) / (c(a) + BETA),
+ *     Pu(b)    = (c(b) + 1/2) / (tokens + words)
+ *
+ * Each line of the text is read on its own, as one sentence between "<s>"
+ * and "</s>". best[i] is the best score of a reading that keeps token i:
+ *
+ *     best[i] = max over j in [i - SPAN, i) of
+ *               best[j] + log P(tok i | tok j) - LAMBDA * (i - j - 1)
+ *
+ * with j never before a protected word (a protected word is always kept).
+ * LAMBDA (nats a dropped word) and BETA were chosen on the attack
+ * evaluation's clean texts (docs/security.md): low enough that a word
+ * unrelated to both neighbours goes ("write puzzle a" costs ~ -23 nats
+ * kept, -6 - 11 dropped), high enough that a benign text loses a word in
+ * fewer than one text in ten.
+ */
+#include "guard/wordlm.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/embed.h"
+#include "base/hash.h"
+#include "guard/spelling.h"
+
+#define LAMBDA 11.0
+#define BETA   50.0
+#define HEADER 32
+
+#ifdef WD_HAVE_EMBEDDED_WORDLM
+WD_EMBED_DECLARE(wd_embed_wordlm); /* models/warden-wordlm-v1.bin */
+#endif
+
+typedef struct table {
+    const unsigned char *keys; /* u32 little-endian, 0 = empty */
+    const uint8_t       *vals;
+    size_t               size;
+} table;
+
+static struct {
+    table          uni, bi;
+    double         tokens, types;
+    double         dec[256]; /* stored byte -> count */
+    bool           ok;
+} M;
+static pthread_once_t m_once = PTHREAD_ONCE_INIT;
+
+static uint64_t le(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static inline uint32_t load32(const unsigned char *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+#else
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+#endif
+}
+
+static void load(void) {
+#ifdef WD_HAVE_EMBEDDED_WORDLM
+    const unsigned char *p = wd_embed_wordlm;
+    size_t n = wd_embed_wordlm_len;
+    if (n < HEADER || memcmp(p, "WDLM", 4) || le(p + 4, 4) != 2) return;
+    uint64_t ub = le(p + 8, 4), bb = le(p + 12, 4);
+    if (ub < 8 || ub > 28 || bb < 8 || bb > 28) return;
+    size_t us = (size_t)1 << ub, bs = (size_t)1 << bb;
+    if (n != HEADER + 5 * us + 5 * bs) return;
+    M.tokens = (double)le(p + 16, 8);
+    M.types = (double)le(p + 24, 8);
+    if (M.tokens < 1) return;
+    M.uni = (table){p + HEADER, p + HEADER + 4 * us, us};
+    M.bi = (table){p + HEADER + 5 * us, p + HEADER + 5 * us + 4 * bs, bs};
+    M.dec[0] = 0;
+    for (int q = 1; q < 256; q++) M.dec[q] = exp2((q - 1) / 12.0);
+    M.ok = true;
+#endif
+}
+
+bool wd__wordlm_available(void) {
+    pthread_once(&m_once, load);
+    return M.ok;
+}
+
+/* MurmurHash3's 64-bit finaliser: FNV-1a's low bits alone pick slots badly. */
+static uint64_t mix(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* The count behind FNV-1a state h in t (0 when absent). The generator
+ * keeps every table at most 3/4 full, so a probe ends at an empty slot. */
+static double count(const table *t, uint64_t h) {
+    h = mix(h);
+    uint32_t key = (uint32_t)(h >> 32);
+    if (!key) key = 1;
+    for (size_t i = h & (t->size - 1), probes = 0; probes < t->size; i = (i + 1) & (t->size - 1), probes++) {
+        uint32_t k = load32(t->keys + 4 * i);
+        if (k == key) return M.dec[t->vals[i]];
+        if (!k) break;
+    }
+    return 0;
+}
+
+typedef struct tok {
+    const char *p;
+    size_t      n;
+    uint64_t    h;     /* FNV-1a of the word */
+    uint64_t    hsp;   /* ... of the word and a space: a pair's hash starts here */
+    double      lden;  /* log(c(word) + BETA) */
+    double      lpu;   /* BETA * Pu(word) */
+    bool        keep;  /* protected */
+} tok;
+
+static void tok_set(tok *t, const char *p, size_t n) {
+    t->p = p;
+    t->n = n;
+    t->h = wd__fnv1a(p, n);
+    t->hsp = wd__fnv1a_more(t->h, " ", 1);
+    double c = count(&M.uni, t->h);
+    t->lden = log(c + BETA);
+    t->lpu = BETA * (c + 0.5) / (M.tokens + M.types);
+    t->keep = false;
+}
+
+/* At most LP_MAX: a pair is never more frequent than its first word, but
+ * stored counts are rounded; keeping the bound lets keep_line skip reading
+ * pairs that cannot win. */
+#define LP_MAX 0.1
+
+static double logp(const tok *a, const tok *b) {
+    double c = count(&M.bi, wd__fnv1a_more(a->hsp, b->p, b->n));
+    double l = log(c + b->lpu) - a->lden;
+    return l < LP_MAX ? l : LP_MAX;
+}
+
+double wd__wordlm_logp(const char *a, size_t na, const char *b, size_t nb) {
+    if (!wd__wordlm_available()) return 0;
+    tok x, y;
+    tok_set(&x, a ? a : "<s>", a ? na : 3);
+    tok_set(&y, b ? b : "</s>", b ? nb : 4);
+    return logp(&x, &y);
+}
+
+static bool word_byte(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+static bool lower_word(const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 'a' || p[i] > 'z') return false;
+    return true;
+}
+
+/* One line: tokens t[0..m) (t[0] "<s>", t[m-1] "</s>"); appends the kept
+ * words to out at *w, returns how many were dropped. */
+static size_t keep_line(const tok *t, size_t m, double *best, int32_t *back, char *out, size_t *w) {
+    best[0] = 0;
+    size_t wall = 0; /* the last protected token: no reading skips it */
+    for (size_t i = 1; i < m; i++) {
+        size_t j0 = i > WD_WORDLM_SPAN ? i - WD_WORDLM_SPAN : 0;
+        if (j0 < wall) j0 = wall;
+        double b = -INFINITY;
+        int32_t bj = (int32_t)i - 1;
+        for (size_t j = i; j-- > j0;) { /* nearest first: the bound then prunes most */
+            double skip = best[j] - LAMBDA * (double)(i - j - 1);
+            if (skip + LP_MAX <= b) continue;
+            double s = skip + logp(&t[j], &t[i]);
+            if (s > b || (s == b && (int32_t)j < bj)) b = s, bj = (int32_t)j;
+        }
+        best[i] = b;
+        back[i] = bj;
+        if (t[i].keep) wall = i;
+    }
+    /* walk back from "</s>", marking the kept tokens in best[] (reused) */
+    size_t kept = 0;
+    for (int32_t i = back[m - 1]; i > 0; i = back[i]) best[i] = NAN, kept++;
+    size_t first = *w;
+    for (size_t i = 1; i + 1 < m; i++) {
+        if (!isnan(best[i])) continue;
+        if (*w > first) out[(*w)++] = ' ';
+        memcpy(out + *w, t[i].p, t[i].n);
+        *w += t[i].n;
+    }
+    return m - 2 - kept;
+}
+
+wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,
+                          size_t *words, size_t *dropped) {
+    *len = *words = *dropped = 0;
+    if (!wd__wordlm_available() || n == 0) return WD_OK;
+    size_t cap = n / 2 + 3; /* words of a line, with its two markers */
+    tok *tk = malloc(cap * sizeof *tk);
+    double *best = malloc(cap * sizeof *best);
+    int32_t *back = malloc(cap * sizeof *back);
+    if (!tk || !best || !back || cap > INT32_MAX) {
+        free(tk), free(best), free(back);
+        return WD_OK; /* out of memory: no reading, the text itself is still scanned */
+    }
+    wd_status st = WD_OK;
+    size_t i = 0, w = 0, since_poll = 0, total = 0, gone = 0;
+    while (i < n && st == WD_OK) {
+        size_t m = 0;
+        tok_set(&tk[m++], "<s>", 3);
+        while (i < n && t[i] != '\n') {
+            if (!word_byte((unsigned char)t[i])) {
+                i++;
+                continue;
+            }
+            size_t a = i;
+            while (i < n && word_byte((unsigned char)t[i])) i++;
+            tok_set(&tk[m], t + a, i - a);
+            tk[m].keep = i - a <= 20 && lower_word(t + a, i - a) && wd__spelling_in_lexicon(t + a, i - a);
+            m++;
+            if (++since_poll >= WD_SCAN_POLL_EVERY / WD_WORDLM_SPAN) {
+                since_poll = 0;
+                if ((st = wd__scan_stop_poll(stop)) != WD_OK) break;
+            }
+        }
+        if (st != WD_OK) break;
+        if (i < n) i++; /* the newline */
+        if (m == 1) continue;
+        tok_set(&tk[m++], "</s>", 4);
+        if (w > 0) out[w++] = '\n';
+        size_t before = w;
+        gone += keep_line(tk, m, best, back, out, &w);
+        total += m - 2;
+        if (w == before && before > 0) w--; /* nothing kept: no empty line */
+    }
+    free(tk), free(best), free(back);
+    if (st != WD_OK) return st;
+    *len = w;
+    *words = total;
+    *dropped = gone;
+    return WD_OK;
+}

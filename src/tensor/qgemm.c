@@ -16,35 +16,44 @@
  *   Q5_K   nibble | bit << 4       d sc           -dmin m
  *   Q6_K   6-bit q                 d sc (per 16)  -32 d sc
  *
- * and x to int8 q with one scale dx per 32 (qmatmul.c's rounding). Then
+ * and x to int8 q with one scale dx per 32 (qmatmul.c's rounding). Two
+ * kernels consume it.
+ *
+ * AVX-512 VNNI: rows in lanes (the section of that name below). A tile of
+ * 32 weight rows is repacked per slice of 1024 elements so that each
+ * 32-bit lane holds 4 consecutive bytes of one row; x's 4 bytes at the same
+ * place are broadcast, and one vpdpbusd adds 4 products to 16 rows' exact
+ * int32 sums. The sums are converted and scaled once per group of 32
+ * elements (16 for Q6_K, whose scales change every 16):
+ *
+ *     acc[row] += float(isum[row]) * S[row] dx + off[row] * (dx sum q)
+ *
+ * AVX-VNNI and AVX2 (256-bit registers): a 4 x 4 tile (weight rows x rows
+ * of x) whose lanes are elements, not rows:
  *
  *     sum_e w[e] x[e] = sum_lanes (S dx) * [sum of 4 v*q]  +  sum_16 off * (dx sum q)
  *
- * The bracket is vpdpbusd's lane: unsigned bytes times signed bytes, four
- * products summed into an exact int32, sixteen lanes (64 elements) per
- * instruction. Per pair of weight row and x row and 64 elements: one
- * vpdpbusd, one conversion, one multiply by S, one multiply-add by dx
- * (each lane of S and dx repeated as the lane needs it). The offset term is
- * a short dot product over the 16-element groups, added at the end. The
- * same kernel on 256-bit registers serves AVX-VNNI (vpdpbusd on 32
- * elements) and AVX2 (maddubs + madd, for every type but Q8_0, whose
- * v = q + 128 would saturate maddubs's 16-bit pair sums).
- *
- * Loop order, per thread (owning a slice of the tiles of RM = 4 weight rows):
+ * The bracket is one lane of vpdpbusd (AVX-VNNI, 32 elements) or of maddubs
+ * + madd (AVX2, every type but Q8_0, whose v = q + 128 would saturate
+ * maddubs's 16-bit pair sums). Per pair of rows and 32 elements: one
+ * integer dot product, one conversion, one multiply by S, one multiply-add
+ * by dx; the offset term is a short dot product over the 16-element groups,
+ * added at the end. Loop order, per thread (owning a slice of the tiles of
+ * RM = 4 weight rows):
  *
  *   for each block of NB rows of x:
  *       for each slice of KC elements of C:
  *           for each tile of the thread:
  *               unpack the tile's slice (v and S interleaved by chunks of 64)
  *               for each group of RN = 4 rows of x:
- *                   16 accumulators over the slice, plus the offsets
+ *                   8 accumulators over the slice, twice, plus the offsets
  *                   out += their sums
  *
  * so a tile's unpacked slice (18 KB: 2.25 bytes a weight) stays in L1
  * while the x block (NB = 128 rows of KC elements, 2.25 bytes each: 590 KB)
  * streams from L2.
- * A last group of fewer than 4 rows repeats its first row (computed, not
- * stored); a last tile of fewer than 4 weight rows computes zero rows.
+ * A last group of fewer rows of x repeats its first row (computed, not
+ * stored); a last tile of fewer weight rows computes zero rows.
  */
 #include "tensor/qgemm.h"
 
@@ -191,6 +200,8 @@ static unpack_fn block_unpacker(wd_ggml_type type) {
     }
 }
 
+#ifdef WD_HAVE_X86 /* every kernel of this file needs x86 vector instructions */
+
 /* ==== x to int8 ========================================================== */
 
 /* x rows quantized: q (Cp bytes per row), dx per lane of 4 (Cp/4 floats:
@@ -235,7 +246,6 @@ static void quantize_rows(void *ctx, int ith, int nth) {
 typedef void (*tile_fn)(float r[RM][RN], const uint8_t *wb, const float *off, const int8_t *const *xq,
                         const float *const *xd, const float *const *xh, size_t nck);
 
-#ifdef WD_HAVE_X86
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
@@ -351,48 +361,12 @@ static unpack_fn chunk_unpacker(wd_ggml_type type) {
     }
 }
 
-/* The 4 x 4 tile over nck chunks: wb holds, per chunk, the 4 rows' v (64
- * bytes each) then their S (16 floats each); off the 4 rows' offsets (NOFF
- * apart); xq / xd / xh the 4 x rows' bytes, lane scales and 16-sums, all
- * starting at the slice. */
-VNNI static void tile_vnni(float r[RM][RN], const uint8_t *wb, const float *off, const int8_t *const *xq,
-                           const float *const *xd, const float *const *xh, size_t nck) {
-    __m512 a[RM][RN];
-    for (int i = 0; i < RM; i++)
-        for (int j = 0; j < RN; j++) a[i][j] = _mm512_setzero_ps();
-    for (size_t k = 0; k < nck; k++, wb += CHUNK_BYTES) {
-        __m512i v[RM];
-        __m512 s[RM];
-        for (int i = 0; i < RM; i++) {
-            v[i] = _mm512_loadu_si512(wb + CK * i);
-            s[i] = _mm512_loadu_ps((const float *)(wb + RM * CK) + 16 * i);
-            /* an empty asm pins s, x and dx in registers: left alone, GCC
-             * folds them back into each use as memory operands, 3 loads per
-             * pair where the load ports, not the arithmetic, then limit
-             * (single thread, 128 rows: 148 -> 197 GFLOPS) */
-            __asm__("" : "+v"(s[i]));
-        }
-        for (int j = 0; j < RN; j++) {
-            __m512i xj = _mm512_loadu_si512(xq[j] + CK * k);
-            __m512 dj = _mm512_loadu_ps(xd[j] + 16 * k);
-            __asm__("" : "+v"(xj), "+v"(dj));
-            for (int i = 0; i < RM; i++) {
-                __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), v[i], xj));
-                a[i][j] = _mm512_fmadd_ps(_mm512_mul_ps(p, s[i]), dj, a[i][j]);
-            }
-        }
-    }
-    for (size_t h = 0; h < 4 * nck; h += 16)
-        for (int i = 0; i < RM; i++) {
-            __m512 o = _mm512_loadu_ps(off + i * NOFF + h);
-            for (int j = 0; j < RN; j++) a[i][j] = _mm512_fmadd_ps(o, _mm512_loadu_ps(xh[j] + h), a[i][j]);
-        }
-    for (int i = 0; i < RM; i++)
-        for (int j = 0; j < RN; j++) r[i][j] = _mm512_reduce_add_ps(a[i][j]);
-}
-
-/* The same tile on 256-bit registers (16 of them): each chunk as two halves
- * of 32, the 4 rows of x in two passes of 2 (8 accumulators). MULSUM(v, x):
+/* The 4 x 4 tile on 256-bit registers (16 of them): wb holds, per chunk of
+ * 64 elements, the 4 rows' v (64 bytes each) then their S (16 floats
+ * each); off the 4 rows' offsets (NOFF apart); xq / xd / xh the 4 x rows'
+ * bytes, lane scales and 16-sums, all starting at the slice. Each chunk is
+ * taken as two halves of 32, the 4 rows of x in two passes of 2 (8
+ * accumulators). MULSUM(v, x):
  * 32 unsigned bytes times 32 signed ones, summed in fours into 8 int32:
  * AVX-VNNI's vpdpbusd, or AVX2's maddubs + madd, whose 16-bit pair sums
  * hold 2 * 63 * 127 (v <= 63: every type but Q8_0, which AVX2 leaves to
@@ -431,7 +405,6 @@ VNNI static void tile_vnni(float r[RM][RN], const uint8_t *wb, const float *off,
 TILE_YMM(tile_avxvnni, __attribute__((target("avx2,fma,f16c,avxvnni"))), MULSUM_AVXVNNI)
 TILE_YMM(tile_avx2, AVX2, MULSUM_AVX2)
 #undef TILE_YMM
-#endif
 
 /* ==== the threaded driver ================================================ */
 
@@ -520,34 +493,278 @@ static void g_rows(void *ctx, int ith, int nth) {
     }
 }
 
-/* The kernel for type on this CPU, or NULL: AVX-512 VNNI, AVX-VNNI, or
- * AVX2 (not for Q8_0, whose v = q + 128 would saturate maddubs). */
-static tile_fn pick_tile(wd_ggml_type type) {
-    if (!block_unpacker(type)) return NULL;
+/* ==== rows in lanes: the AVX-512 VNNI path =============================== */
+
+/*
+ * With 512-bit VNNI the tile is turned around: each lane of a register
+ * holds 4 consecutive weights of a different row (LR = 32 rows in two
+ * registers), and x's 4 bytes at the same place are broadcast to every
+ * lane, so one vpdpbusd adds 4 products to 16 rows' int32 sums at once.
+ * The sums stay integer over a whole group of G elements with one scale
+ * (G = 32, Q6_K 16), and only then are converted and scaled:
+ *
+ *     acc[row] += float(isum[row]) * (S[row] * dx) + off[row] * xs
+ *
+ * (xs = dx * the group's sum of x's bytes). Per 32 elements and pair of
+ * rows that is 8 vpdpbusd (on 16 rows each) against 4 float steps, where
+ * the 4 x 4 tile above pays 3 float steps per vpdpbusd: on Zen 5, 1.6-2x
+ * the prefill throughput (bench_qmatmul). A tile's slice of LKC elements
+ * (32 KB of v, 8 KB of S and off) stays in L1 while x streams from L2.
+ */
+#define LR  32   /* weight rows per tile */
+#define LN  6    /* rows of x per kernel call */
+#define LKC 1024 /* elements per slice */
+#define LNB 512  /* rows of x per block */
+
+typedef struct lpack {
+    int8_t *q;
+    float  *dx, *xs; /* per 32, per group */
+    size_t  C, G;
+} lpack;
+
+typedef struct ltask {
+    const float *x;
+    lpack       *xp;
+    size_t       N;
+} ltask;
+
+static void lanes_quantize(void *ctx, int ith, int nth) {
+    ltask *t = ctx;
+    size_t lo, hi;
+    wd__split(t->N, ith, nth, &lo, &hi);
+    const lpack *xp = t->xp;
+    const size_t C = xp->C, per = 32 / xp->G;
+    wd__xq_fn quant = wd__xq_pick();
+    for (size_t n = lo; n < hi; n++) {
+        const float *x = t->x + n * C;
+        int8_t *q = xp->q + n * C;
+        float *dx = xp->dx + n * (C / 32), *xs = xp->xs + n * (C / xp->G);
+        for (size_t b = 0; b < C / 32; b++) {
+            int sm[2];
+            float d = quant(q + 32 * b, x + 32 * b, sm);
+            dx[b] = d;
+            if (per == 2) xs[2 * b] = d * (float)sm[0], xs[2 * b + 1] = d * (float)sm[1];
+            else xs[b] = d * (float)(sm[0] + sm[1]);
+        }
+    }
+}
+
+/* out[j][0..LR) = the LN x rows (xq / xd / xs at the slice) against the
+ * tile's packed slice: wv (per 4 elements, LR rows of 4 bytes), wS and wo
+ * (per group, LR floats each), ng groups of gk 4-element steps. */
+VNNI static void lanes_tile(float out[LN][LR], const uint8_t *wv, const float *wS, const float *wo,
+                            const int8_t *const *xq, const float *const *xd, const float *const *xs, size_t ng,
+                            int gk) {
+    __m512 f[LN][2];
+    for (int j = 0; j < LN; j++) f[j][0] = f[j][1] = _mm512_setzero_ps();
+    const int per = gk == 4 ? 2 : 1; /* groups per 32 elements */
+    for (size_t g = 0; g < ng; g++) {
+        __m512i ia[LN][2];
+        for (int j = 0; j < LN; j++) ia[j][0] = ia[j][1] = _mm512_setzero_si512();
+        const size_t e0 = g * (size_t)gk * 4;
+        for (int st = 0; st < gk; st++, wv += 4 * LR) {
+            const __m512i v0 = _mm512_load_si512(wv), v1 = _mm512_load_si512(wv + 64);
+            for (int j = 0; j < LN; j++) {
+                int32_t x4;
+                memcpy(&x4, xq[j] + e0 + 4 * st, 4);
+                const __m512i xb = _mm512_set1_epi32(x4);
+                ia[j][0] = _mm512_dpbusd_epi32(ia[j][0], v0, xb);
+                ia[j][1] = _mm512_dpbusd_epi32(ia[j][1], v1, xb);
+            }
+        }
+        for (int h = 0; h < 2; h++) {
+            const __m512 S = _mm512_load_ps(wS + 16 * h), O = _mm512_load_ps(wo + 16 * h);
+            for (int j = 0; j < LN; j++) {
+                const __m512 sd = _mm512_mul_ps(S, _mm512_set1_ps(xd[j][g / per]));
+                f[j][h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[j][h]), sd, f[j][h]);
+                f[j][h] = _mm512_fmadd_ps(O, _mm512_set1_ps(xs[j][g]), f[j][h]);
+            }
+        }
+        wS += LR, wo += LR;
+    }
+    for (int j = 0; j < LN; j++) {
+        _mm512_storeu_ps(out[j], f[j][0]);
+        _mm512_storeu_ps(out[j] + 16, f[j][1]);
+    }
+}
+
+typedef struct lgtask {
+    float         *out;
+    const uint8_t *w;
+    const float   *bias;
+    const lpack   *xp;
+    unpack_fn      unpack, chunk;
+    size_t         N, C, OC, rs, bs;
+    uint8_t       *bufs;
+    size_t         buf_bytes;
+} lgtask;
+
+/* A 16 x 16 matrix of dwords transposed in registers: r[j] lane i = the
+ * input's r[i] lane j. */
+VNNI static inline void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int i = 0; i < 16; i += 8)
+        for (int k = 0; k < 4; k++) {
+            t[i + k] = _mm512_shuffle_i32x4(r[i + k], r[i + k + 4], 0x88);
+            t[i + k + 4] = _mm512_shuffle_i32x4(r[i + k], r[i + k + 4], 0xdd);
+        }
+    for (int k = 0; k < 8; k++) {
+        r[k] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0x88);
+        r[k + 8] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0xdd);
+    }
+}
+
+/* Packs blocks [b0, b0 + nb) of rows oc0 .. oc0 + nt - 1 into wv / wS / wo.
+ * Sixteen rows at a time: each row's two blocks (64 bytes) unpacked into
+ * a scratch row, then the 16 x 16 dwords transposed so that register e
+ * holds every row's elements 4e .. 4e + 3. Rows nt .. LR - 1 are zero. */
+VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0, size_t nb, uint8_t *wv,
+                              float *wS, float *wo) {
+    const size_t per = 32 / t->xp->G;
+    _Alignas(64) uint8_t v[16][64];
+    float S[16][16], off[16][4];
+    for (size_t h = 0; h < LR / 16; h++)
+        for (size_t b = 0; b < nb; b += 2) {
+            const size_t two = b + 1 < nb ? 2 : 1;
+            for (size_t i = 0; i < 16; i++) {
+                const size_t r = 16 * h + i;
+                if (r >= nt) {
+                    memset(v[i], 0, 64);
+                    memset(S[i], 0, sizeof S[i]);
+                    memset(off[i], 0, sizeof off[i]);
+                    continue;
+                }
+                const uint8_t *row = t->w + (oc0 + r) * t->rs;
+                if (two == 2 && t->chunk) {
+                    t->chunk(row, b0 + b, v[i], S[i], off[i]);
+                } else {
+                    t->unpack(row, b0 + b, v[i], S[i], off[i]);
+                    if (two == 2) t->unpack(row, b0 + b + 1, v[i] + 32, S[i] + 8, off[i] + 2);
+                }
+            }
+            __m512i m[16];
+            for (size_t i = 0; i < 16; i++) m[i] = _mm512_load_si512(v[i]);
+            transpose16(m);
+            for (size_t e = 0; e < 8 * two; e++) _mm512_store_si512(wv + ((8 * b + e) * LR + 16 * h) * 4, m[e]);
+            for (size_t k = 0; k < two; k++)
+                for (size_t gi = 0; gi < per; gi++) {
+                    float *ws = wS + (per * (b + k) + gi) * LR + 16 * h, *wo2 = wo + (per * (b + k) + gi) * LR + 16 * h;
+                    for (size_t i = 0; i < 16; i++) ws[i] = S[i][8 * k + 4 * gi], wo2[i] = off[i][2 * k + gi];
+                }
+        }
+}
+
+static void lanes_rows(void *ctx, int ith, int nth) {
+    lgtask *t = ctx;
+    size_t lo, hi;
+    wd__split((t->OC + LR - 1) / LR, ith, nth, &lo, &hi);
+    uint8_t *wv = t->bufs + (size_t)ith * t->buf_bytes;
+    float *wS = (float *)(wv + LKC * LR), *wo = wS + LKC / 16 * LR;
+    const lpack *xp = t->xp;
+    const size_t N = t->N, C = t->C, OC = t->OC, G = xp->G;
+    const int gk = (int)(G / 4);
+    for (size_t n0 = 0; n0 < N; n0 += LNB) {
+        size_t n1 = N - n0 < LNB ? N : n0 + LNB;
+        for (size_t k0 = 0; k0 < C; k0 += LKC) {
+            size_t kc = C - k0 < LKC ? C - k0 : LKC;
+            for (size_t tile = lo; tile < hi; tile++) {
+                size_t oc0 = tile * LR, nt = OC - oc0 < LR ? OC - oc0 : LR;
+                lanes_unpack(t, oc0, nt, k0 / 32, kc / 32, wv, wS, wo);
+                if (tile + 1 < hi) /* the next tile's slice, fetched while this one computes */
+                    for (size_t i = 0; i < LR && oc0 + LR + i < OC; i++) {
+                        const uint8_t *row = t->w + (oc0 + LR + i) * t->rs + k0 / 32 * t->bs;
+                        for (size_t o = 0; o < kc / 32 * t->bs; o += 64) __builtin_prefetch(row + o);
+                    }
+                for (size_t n = n0; n < n1; n += LN) {
+                    size_t g = n1 - n < LN ? n1 - n : LN;
+                    const int8_t *xq[LN];
+                    const float *xd[LN], *xs[LN];
+                    for (size_t j = 0; j < LN; j++) {
+                        size_t r = n + (j < g ? j : 0);
+                        xq[j] = xp->q + r * C + k0;
+                        xd[j] = xp->dx + r * (C / 32) + k0 / 32;
+                        xs[j] = xp->xs + r * (C / G) + k0 / G;
+                    }
+                    float r[LN][LR];
+                    lanes_tile(r, wv, wS, wo, xq, xd, xs, kc / G, gk);
+                    for (size_t j = 0; j < g; j++) {
+                        float *o = t->out + (n + j) * OC + oc0;
+                        if (k0)
+                            for (size_t i = 0; i < nt; i++) o[i] += r[j][i];
+                        else
+                            for (size_t i = 0; i < nt; i++) o[i] = (t->bias ? t->bias[oc0 + i] : 0.0f) + r[j][i];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static wd_status lanes_gemm(float *out, const float *x, const void *w, wd_ggml_type type, const float *bias,
+                            size_t N, size_t C, size_t OC, wd_threadpool *tp) {
+    size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
+    lpack xp = {.C = C, .G = type == WD_GGML_TYPE_Q6_K ? 16 : 32};
+    size_t buf_bytes = LKC * LR + 2 * (LKC / 16) * LR * sizeof(float);
+    size_t xbytes = round_up(N * C, 64) + N * (C / 32) * sizeof(float) + N * (C / xp.G) * sizeof(float);
+    uint8_t *mem = aligned_alloc(64, round_up(xbytes, 64) + nth * buf_bytes);
+    if (!mem) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of matmul scratch)", xbytes + nth * buf_bytes);
+    xp.q = (int8_t *)mem;
+    xp.dx = (float *)(mem + round_up(N * C, 64));
+    xp.xs = xp.dx + N * (C / 32);
+    ltask xt = {x, &xp, N};
+    wd__parallel_for(tp, lanes_quantize, &xt, N * C * 8);
+    lgtask t = {out, w, bias, &xp, block_unpacker(type), chunk_unpacker(type), N, C, OC,
+                wd__quant_row_size(type, C), wd__quant_row_size(type, 256) / 8, mem + round_up(xbytes, 64),
+                buf_bytes};
+    wd__parallel_for(tp, lanes_rows, &t, N * C * OC);
+    free(mem);
+    return WD_OK;
+}
+#endif
+
+/* The kernel for type on this CPU: rows in lanes (AVX-512 VNNI), the 4 x 4
+ * tile on AVX-VNNI or AVX2 (not for Q8_0, whose v = q + 128 would saturate
+ * maddubs), or none. */
+typedef enum { KERNEL_NONE, KERNEL_LANES, KERNEL_AVXVNNI, KERNEL_AVX2 } kernel;
+
+static kernel pick_kernel(wd_ggml_type type) {
+    if (!block_unpacker(type)) return KERNEL_NONE;
 #ifdef WD_HAVE_X86
-    if (!wd__cpu_has_avx2_fma()) return NULL;
-    if (wd__cpu_has_avx512_vnni()) return tile_vnni;
-    if (wd__cpu_has(WD_CPU_AVXVNNI)) return tile_avxvnni;
-    return type == WD_GGML_TYPE_Q8_0 ? NULL : tile_avx2;
+    if (!wd__cpu_has_avx2_fma()) return KERNEL_NONE;
+    if (wd__cpu_has_avx512_vnni()) return KERNEL_LANES;
+    if (wd__cpu_has(WD_CPU_AVXVNNI)) return KERNEL_AVXVNNI;
+    return type == WD_GGML_TYPE_Q8_0 ? KERNEL_NONE : KERNEL_AVX2;
 #else
-    return NULL;
+    return KERNEL_NONE;
 #endif
 }
 
 bool wd__qgemm_takes(wd_ggml_type type, size_t N) {
-    tile_fn tile = pick_tile(type);
-#ifdef WD_HAVE_X86
+    kernel k = pick_kernel(type);
     /* the 256-bit kernels beat qmatmul.c's from about 12 rows (bench_qmatmul) */
-    if (tile && tile != tile_vnni) return N >= 12;
-#endif
-    return tile && N >= 4;
+    if (k == KERNEL_AVXVNNI || k == KERNEL_AVX2) return N >= 12;
+    return k == KERNEL_LANES && N >= 4;
 }
 
 wd_status wd__qgemm(float *out, const float *x, const void *w, wd_ggml_type type,
                     const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
     if (N == 0 || OC == 0) return WD_OK;
-    if (!pick_tile(type)) return wd__fail(WD_ERR_UNSUPPORTED, "no int8 GEMM kernel for %s on this CPU", wd_ggml_type_name(type));
+    kernel k = pick_kernel(type);
+    if (k == KERNEL_NONE)
+        return wd__fail(WD_ERR_UNSUPPORTED, "no int8 GEMM kernel for %s on this CPU", wd_ggml_type_name(type));
+#ifdef WD_HAVE_X86
+    if (k == KERNEL_LANES) return lanes_gemm(out, x, w, type, bias, N, C, OC, tp);
     size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
     xpack xp = {.Cp = round_up(C, CK)};
     xp.Hp = round_up(xp.Cp / 16, 16);
@@ -560,12 +777,13 @@ wd_status wd__qgemm(float *out, const float *x, const void *w, wd_ggml_type type
     xp.q = (int8_t *)(xp.hs + N * xp.Hp);
     xtask xt = {x, &xp, N, C};
     wd__parallel_for(tp, quantize_rows, &xt, N * C * 8);
-    gtask t = {out, w, bias, &xp, block_unpacker(type), NULL, pick_tile(type), N, C, OC, wd__quant_row_size(type, C),
+    gtask t = {out, w, bias, &xp, block_unpacker(type), chunk_unpacker(type),
+               k == KERNEL_AVXVNNI ? tile_avxvnni : tile_avx2, N, C, OC, wd__quant_row_size(type, C),
                wd__quant_row_size(type, 256) / 8, mem + round_up(xbytes, 64), buf_bytes};
-#ifdef WD_HAVE_X86
-    t.chunk = chunk_unpacker(type);
-#endif
     wd__parallel_for(tp, g_rows, &t, N * C * OC);
     free(mem);
+#else
+    (void)out, (void)x, (void)w, (void)bias, (void)C, (void)tp;
+#endif
     return WD_OK;
 }

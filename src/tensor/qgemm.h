@@ -12,10 +12,11 @@
  * x is quantized to int8 blocks of 32 exactly as qmatmul.c's int8 paths
  * quantize it (d = amax/127, q = round(x/d), round half away from zero), so
  * the result differs from theirs only in float summation order. Each tile
- * of 4 weight rows is unpacked once per slice of C into one form for every
- * type, w = S * v + off (v an unsigned byte, S one scale per 4 elements,
- * off one offset per 16), which an integer dot product on 64 elements at a
- * time consumes; see qgemm.c.
+ * of weight rows is unpacked once per slice of C into one form for every
+ * type, w = S * v + off (v an unsigned byte, S and off constant over 16 or
+ * 32 elements), which integer dot products consume: with AVX-512 VNNI on 32
+ * rows at once (each lane a row), on 256-bit registers on 32 elements of a
+ * row at once; see qgemm.c.
  */
 #ifndef WD_TENSOR_QGEMM_H
 #define WD_TENSOR_QGEMM_H

@@ -152,6 +152,14 @@ static void test_against_reference(void **state) {
     /* K-quant chunks past the first slice; fewer 4-row tiles than threads */
     check_type(WD_GGML_TYPE_Q4_K, 13, 2304, 5, true, tp, &seed);
     check_type(WD_GGML_TYPE_Q5_K, 13, 2304, 3, false, tp, &seed);
+    /* the 512-bit VNNI kernel's tiles of 32 weight rows (several, the last
+     * partial; fewer tiles than threads), its 1024-element slices and its
+     * groups of 4 rows of x with a partial last one */
+    check_type(WD_GGML_TYPE_Q8_0, 7, 1120, 70, true, tp, &seed);
+    check_type(WD_GGML_TYPE_Q4_0, 10, 96, 33, false, tp, &seed);
+    check_type(WD_GGML_TYPE_Q6_K, 5, 1280, 40, true, tp, &seed);
+    check_type(WD_GGML_TYPE_Q4_K, 6, 1280, 64, false, NULL, &seed);
+    check_type(WD_GGML_TYPE_Q5_0, 9, 2080, 35, true, tp, &seed);
     wd__threads_set_min_work(16384);
     wd_threadpool_free(tp);
 }

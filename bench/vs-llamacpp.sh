@@ -14,7 +14,9 @@
 # llama-bench on the file one after the other (the same method: each test
 # from an empty cache after a warm-up run), and prints the medians over
 # rounds of prompt processing (ppT) and generation (tgN) in tokens/s with the
-# ratio warden / llama.cpp (> 1: warden faster). Defaults: a 0.4 B model
+# ratio warden / llama.cpp (> 1: warden faster), and warden's decoding as a
+# share of the memory-bandwidth bound (the file's bytes per token against
+# bench_stream's streaming read, measured right before it). Defaults: a 0.4 B model
 # (hidden 1536, 14 layers, intermediate 4096), 2 threads, pp64, tg16,
 # 3 rounds: a few minutes on a 2-core machine.
 #
@@ -62,6 +64,8 @@ r=1
 while [ "$r" -le "$rounds" ]; do
     for t in $types; do
         f="$tmp/m-$t.gguf"
+        "$build/bench/bench_stream" --threads "$threads" --json >"$tmp/st-$t-$r.json" 2>&1 ||
+            { cat "$tmp/st-$t-$r.json"; exit 1; }
         "$build/warden" bench --model "$f" --threads "$threads" -p "$prompt" -n "$decode" -r 1 \
             --json >"$tmp/wd-$t-$r.json" 2>&1 || { cat "$tmp/wd-$t-$r.json"; exit 1; }
         "$llama/bin/llama-bench" -m "$f" -t "$threads" -p "$prompt" -n "$decode" -r 1 -o jsonl \
@@ -73,19 +77,27 @@ python3 - "$tmp" "$types" "$rounds" "$prompt" "$decode" <<'EOF'
 import json, statistics, sys, os
 tmp, types, rounds, pp, tg = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 print(f"{'type':8} {'size MB':>8} | {'warden pp'+pp:>12} {'llama pp'+pp:>12} {'ratio':>6} | "
-      f"{'warden tg'+tg:>12} {'llama tg'+tg:>12} {'ratio':>6} | {'RSS/file':>8}")
+      f"{'warden tg'+tg:>12} {'llama tg'+tg:>12} {'ratio':>6} | {'RSS/file':>8} | "
+      f"{'tg GB/s':>7} {'stream':>6} {'of bound':>8}")
 for t in types:
-    wp, wt, lp, lt, rss = [], [], [], [], []
+    wp, wt, lp, lt, rss, bound = [], [], [], [], [], []
+    size = os.path.getsize(f"{tmp}/m-{t}.gguf") / 1e6
     for r in range(1, rounds + 1):
         w = json.load(open(f"{tmp}/wd-{t}-{r}.json"))
+        st = json.load(open(f"{tmp}/st-{t}-{r}.json"))["gbs"]
         for e in w["tests"]:
             (wp if e["n_prompt"] > 0 else wt).append(e["avg_ts"])
+            if e["n_prompt"] == 0:
+                bound.append((e["avg_ts"] * size / 1e3, st))
         rss.append(w["peak_rss_bytes"] / 1e9)
         for line in open(f"{tmp}/ll-{t}-{r}.jsonl"):
             j = json.loads(line)
             (lp if j["n_prompt"] > 0 else lt).append(j["avg_ts"])
-    size = os.path.getsize(f"{tmp}/m-{t}.gguf") / 1e6
     m = statistics.median
     print(f"{t:8} {size:8.1f} | {m(wp):12.1f} {m(lp):12.1f} {m(wp)/m(lp):5.2f}x | "
-          f"{m(wt):12.2f} {m(lt):12.2f} {m(wt)/m(lt):5.2f}x | {m(rss)*1e3/size:8.2f}")
+          f"{m(wt):12.2f} {m(lt):12.2f} {m(wt)/m(lt):5.2f}x | {m(rss)*1e3/size:8.2f} | "
+          f"{m([b for b, _ in bound]):7.1f} {m([s for _, s in bound]):6.1f} "
+          f"{100 * m([b / s for b, s in bound]):7.0f}%")
+print("tg GB/s: warden's decoding speed times the file's bytes (every weight read once a token); "
+      "stream: bench_stream's plain read, run just before it; of bound: their ratio, median of the rounds")
 EOF

@@ -35,6 +35,7 @@
 
 #include "base/embed.h"
 #include "base/hash.h"
+#include "base/hashmap.h"
 #include "guard/spelling.h"
 
 #define LAMBDA 11.0
@@ -100,20 +101,10 @@ bool wd__wordlm_available(void) {
     return M.ok;
 }
 
-/* MurmurHash3's 64-bit finaliser: FNV-1a's low bits alone pick slots badly. */
-static uint64_t mix(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 /* The count behind FNV-1a state h in t (0 when absent). The generator
  * keeps every table at most 3/4 full, so a probe ends at an empty slot. */
 static double count(const table *t, uint64_t h) {
-    h = mix(h);
+    h = wd__hash_u64(h); /* MurmurHash3's finaliser: FNV-1a's low bits alone pick slots badly */
     uint32_t key = (uint32_t)(h >> 32);
     if (!key) key = 1;
     for (size_t i = h & (t->size - 1), probes = 0; probes < t->size; i = (i + 1) & (t->size - 1), probes++) {

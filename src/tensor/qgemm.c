@@ -406,7 +406,18 @@ TILE_YMM(tile_avxvnni, __attribute__((target("avx2,fma,f16c,avxvnni"))), MULSUM_
 TILE_YMM(tile_avx2, AVX2, MULSUM_AVX2)
 #undef TILE_YMM
 
-/* ==== the threaded driver ================================================ */
+/* ==== the threaded drivers =============================================== */
+
+/* The next tile's slice (rows oc0 .. oc0 + n - 1 below OC, elements k0 ..
+ * k0 + kc), fetched while this one computes; rs: bytes per row, bs: per 32
+ * elements. */
+static void prefetch_slice(const uint8_t *w, size_t rs, size_t bs, size_t oc0, size_t n, size_t OC, size_t k0,
+                           size_t kc) {
+    for (size_t i = 0; i < n && oc0 + i < OC; i++) {
+        const uint8_t *row = w + (oc0 + i) * rs + k0 / 32 * bs;
+        for (size_t o = 0; o < kc / 32 * bs; o += 64) __builtin_prefetch(row + o);
+    }
+}
 
 typedef struct gtask {
     float         *out;
@@ -465,11 +476,7 @@ static void g_rows(void *ctx, int ith, int nth) {
             for (size_t tile = lo; tile < hi; tile++) {
                 size_t oc0 = tile * RM, nt = OC - oc0 < RM ? OC - oc0 : RM;
                 unpack_tile(t, oc0, nt, k0 / 32, kc / 32, wb, off);
-                if (tile + 1 < hi) /* the next tile's slice, fetched while this one computes */
-                    for (size_t i = 0; i < RM && oc0 + RM + i < OC; i++) {
-                        const uint8_t *row = t->w + (oc0 + RM + i) * t->rs + k0 / 32 * t->bs;
-                        for (size_t o = 0; o < kc / 32 * t->bs; o += 64) __builtin_prefetch(row + o);
-                    }
+                if (tile + 1 < hi) prefetch_slice(t->w, t->rs, t->bs, oc0 + RM, RM, OC, k0, kc);
                 for (size_t n = n0; n < n1; n += RN) {
                     size_t g = n1 - n < RN ? n1 - n : RN;
                     const int8_t *xq[RN];
@@ -680,11 +687,7 @@ static void lanes_rows(void *ctx, int ith, int nth) {
             for (size_t tile = lo; tile < hi; tile++) {
                 size_t oc0 = tile * LR, nt = OC - oc0 < LR ? OC - oc0 : LR;
                 lanes_unpack(t, oc0, nt, k0 / 32, kc / 32, wv, wS, wo);
-                if (tile + 1 < hi) /* the next tile's slice, fetched while this one computes */
-                    for (size_t i = 0; i < LR && oc0 + LR + i < OC; i++) {
-                        const uint8_t *row = t->w + (oc0 + LR + i) * t->rs + k0 / 32 * t->bs;
-                        for (size_t o = 0; o < kc / 32 * t->bs; o += 64) __builtin_prefetch(row + o);
-                    }
+                if (tile + 1 < hi) prefetch_slice(t->w, t->rs, t->bs, oc0 + LR, LR, OC, k0, kc);
                 for (size_t n = n0; n < n1; n += LN) {
                     size_t g = n1 - n < LN ? n1 - n : LN;
                     const int8_t *xq[LN];

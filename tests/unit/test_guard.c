@@ -542,6 +542,20 @@ static void test_obfuscation_families(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* Each harmful[i] is flagged and each benign[i] is not. */
+static void expect_pairs(const char *const *harmful, const char *const *benign, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        wd_verdict *v = check(harmful[i], WD_ROLE_INPUT, false);
+        if (!wd_verdict_unsafe(v)) show(harmful[i], v);
+        assert_true(wd_verdict_unsafe(v));
+        wd_verdict_free(v);
+        v = check(benign[i], WD_ROLE_INPUT, false);
+        if (wd_verdict_unsafe(v)) show(benign[i], v);
+        assert_false(wd_verdict_unsafe(v));
+        wd_verdict_free(v);
+    }
+}
+
 /* Typos in the words a rule needs are undone; real words one letter away
  * from a harmful one, and endings, are left alone. */
 static void test_spelling(void **state) {
@@ -555,16 +569,7 @@ static void test_spelling(void **state) {
         "How do I build a tomb for my pet hamster?",
         "The function takes a username and checks it, then grants access",
     };
-    for (size_t i = 0; i < 3; i++) {
-        wd_verdict *v = check(harmful[i], WD_ROLE_INPUT, false);
-        if (!wd_verdict_unsafe(v)) show(harmful[i], v);
-        assert_true(wd_verdict_unsafe(v));
-        wd_verdict_free(v);
-        v = check(benign[i], WD_ROLE_INPUT, false);
-        if (wd_verdict_unsafe(v)) show(benign[i], v);
-        assert_false(wd_verdict_unsafe(v));
-        wd_verdict_free(v);
-    }
+    expect_pairs(harmful, benign, 3);
 }
 
 /* The word-pair model as the library reads it agrees with the counts it
@@ -636,16 +641,7 @@ static void test_scattered_words(void **state) {
         "Write lighthouse a tutorial on seventeen how to set cinnamon up a home saxophone network",
         "Explain walrus how to season velvet a cast iron tangerine pan without rust",
     };
-    for (size_t i = 0; i < 3; i++) {
-        wd_verdict *v = check(harmful[i], WD_ROLE_INPUT, false);
-        if (!wd_verdict_unsafe(v)) show(harmful[i], v);
-        assert_true(wd_verdict_unsafe(v));
-        wd_verdict_free(v);
-        v = check(benign[i], WD_ROLE_INPUT, false);
-        if (wd_verdict_unsafe(v)) show(benign[i], v);
-        assert_false(wd_verdict_unsafe(v));
-        wd_verdict_free(v);
-    }
+    expect_pairs(harmful, benign, 3);
 }
 
 /* Tag characters: a message hidden in them is an injection (and its

@@ -4,9 +4,9 @@
  *
  * One form for every block type. A 32-block of any type is unpacked to
  *
- *     w[e] = S[e/4] * v[e] + off[e/16]       v: unsigned byte
+ *     w[e] = S * v[e] + off       v: unsigned byte; S, off per 32 (Q6_K: per 16)
  *
- *   type   v                       S (per 4)      off (per 16)
+ *   type   v                       S              off
  *   Q8_0   q + 128                 d              -128 d
  *   Q4_0   nibble                  d              -8 d
  *   Q4_1   nibble                  d              m
@@ -16,44 +16,39 @@
  *   Q5_K   nibble | bit << 4       d sc           -dmin m
  *   Q6_K   6-bit q                 d sc (per 16)  -32 d sc
  *
- * and x to int8 q with one scale dx per 32 (qmatmul.c's rounding). Two
- * kernels consume it.
+ * and x to int8 q with one scale dx per 32 (qmatmul.c's rounding). Then,
+ * over a group of 32 (16) elements with one S and one off,
  *
- * AVX-512 VNNI: rows in lanes (the section of that name below). A tile of
- * 32 weight rows is repacked per slice of 1024 elements so that each
- * 32-bit lane holds 4 consecutive bytes of one row; x's 4 bytes at the same
- * place are broadcast, and one vpdpbusd adds 4 products to 16 rows' exact
- * int32 sums. The sums are converted and scaled once per group of 32
- * elements (16 for Q6_K, whose scales change every 16):
+ *     sum_e w[e] x[e] = S dx * [sum_e v[e] q[e]]  +  off * (dx sum_e q[e])
  *
- *     acc[row] += float(isum[row]) * S[row] dx + off[row] * (dx sum q)
+ * Rows in lanes: a tile of LR = 32 weight rows is repacked, per slice of
+ * LKC = 1024 elements, so that each 32-bit lane of a register holds 4
+ * consecutive v of one row (a 16 x 16 or 8 x 8 transpose of dwords in
+ * registers). x's 4 bytes at the same place are broadcast to every lane,
+ * and one instruction adds their 4 products to each row's exact int32 sum:
+ * vpdpbusd on 16 rows (AVX-512 VNNI) or 8 (AVX-VNNI), or AVX2's maddubs +
+ * madd, whose 16-bit pair sums hold 2 * 63 * 127 (v <= 63: every type but
+ * Q8_0, which AVX2 leaves to qmatmul.c). The bracket stays integer over
+ * the group and is converted and scaled once:
  *
- * AVX-VNNI and AVX2 (256-bit registers): a 4 x 4 tile (weight rows x rows
- * of x) whose lanes are elements, not rows:
+ *     acc[row] += float(isum[row]) * (S[row] dx) + off[row] * (dx sum q)
  *
- *     sum_e w[e] x[e] = sum_lanes (S dx) * [sum of 4 v*q]  +  sum_16 off * (dx sum q)
+ * so per 32 elements and pair of rows the float work is 4 instructions
+ * for 8 integer ones (on 16 rows each with 512-bit registers). Loop
+ * order, per thread (owning a slice of the tiles):
  *
- * The bracket is one lane of vpdpbusd (AVX-VNNI, 32 elements) or of maddubs
- * + madd (AVX2, every type but Q8_0, whose v = q + 128 would saturate
- * maddubs's 16-bit pair sums). Per pair of rows and 32 elements: one
- * integer dot product, one conversion, one multiply by S, one multiply-add
- * by dx; the offset term is a short dot product over the 16-element groups,
- * added at the end. Loop order, per thread (owning a slice of the tiles of
- * RM = 4 weight rows):
- *
- *   for each block of NB rows of x:
- *       for each slice of KC elements of C:
+ *   for each block of LNB = 512 rows of x:
+ *       for each slice of LKC elements of C:
  *           for each tile of the thread:
- *               unpack the tile's slice (v and S interleaved by chunks of 64)
- *               for each group of RN = 4 rows of x:
- *                   8 accumulators over the slice, twice, plus the offsets
- *                   out += their sums
+ *               repack the tile's slice (32 KB of v, 8 KB of S and off: L1)
+ *               for each group of LN = 6 rows of x:
+ *                   the kernel: LN x 32 sums over the slice
+ *                   out += them
  *
- * so a tile's unpacked slice (18 KB: 2.25 bytes a weight) stays in L1
- * while the x block (NB = 128 rows of KC elements, 2.25 bytes each: 590 KB)
- * streams from L2.
- * A last group of fewer rows of x repeats its first row (computed, not
- * stored); a last tile of fewer weight rows computes zero rows.
+ * so the x block (512 rows of 1024 bytes) streams from L2, and a tile's
+ * repacking is paid once per 512 rows of x. A last group of fewer rows of
+ * x repeats its first row (computed, not stored); a last tile of fewer
+ * weight rows computes zero rows (S = off = 0).
  */
 #include "tensor/qgemm.h"
 
@@ -75,13 +70,6 @@
 #define WD_HAVE_X86 1
 #endif
 
-#define CK 64                /* elements per chunk: one 512-bit register of bytes */
-#define KC 2048              /* elements of C per slice */
-#define RM 4                 /* weight rows per tile */
-#define RN 4                 /* rows of x per kernel call */
-#define NB 128               /* rows of x per block */
-#define CHUNK_BYTES (RM * CK + RM * (CK / 4) * 4) /* v then S of the tile's 4 rows */
-#define NOFF (KC / 16)       /* offsets per row per slice */
 
 static inline size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
@@ -202,49 +190,8 @@ static unpack_fn block_unpacker(wd_ggml_type type) {
 
 #ifdef WD_HAVE_X86 /* every kernel of this file needs x86 vector instructions */
 
-/* ==== x to int8 ========================================================== */
+/* ==== unpacking two blocks at once ====================================== */
 
-/* x rows quantized: q (Cp bytes per row), dx per lane of 4 (Cp/4 floats:
- * the block's scale repeated 8 times) and dx * sum q per 16 (hs, padded
- * with zeros to a multiple of 16 per row). Zeros past C. */
-typedef struct xpack {
-    int8_t *q;
-    float  *dl, *hs;
-    size_t  Cp, Hp;  /* row strides of q (and 4 x dl's) and of hs */
-} xpack;
-
-typedef struct xtask {
-    const float *x;
-    xpack       *xp;
-    size_t       N, C;
-} xtask;
-
-static void quantize_rows(void *ctx, int ith, int nth) {
-    xtask *t = ctx;
-    size_t lo, hi;
-    wd__split(t->N, ith, nth, &lo, &hi);
-    const xpack *xp = t->xp;
-    wd__xq_fn quant = wd__xq_pick();
-    for (size_t n = lo; n < hi; n++) {
-        const float *x = t->x + n * t->C;
-        int8_t *q = xp->q + n * xp->Cp;
-        float *dl = xp->dl + n * (xp->Cp / 4), *hs = xp->hs + n * xp->Hp;
-        memset(q + t->C, 0, xp->Cp - t->C);
-        memset(dl + t->C / 4, 0, (xp->Cp - t->C) / 4 * sizeof *dl);
-        memset(hs + t->C / 16, 0, (xp->Hp - t->C / 16) * sizeof *hs);
-        for (size_t b = 0; b < t->C / 32; b++) {
-            int s[2];
-            float d = quant(q + 32 * b, x + 32 * b, s);
-            fill8(dl + 8 * b, d);
-            hs[2 * b] = d * (float)s[0], hs[2 * b + 1] = d * (float)s[1];
-        }
-    }
-}
-
-/* ==== the kernel ========================================================= */
-
-typedef void (*tile_fn)(float r[RM][RN], const uint8_t *wb, const float *off, const int8_t *const *xq,
-                        const float *const *xd, const float *const *xh, size_t nck);
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -361,52 +308,7 @@ static unpack_fn chunk_unpacker(wd_ggml_type type) {
     }
 }
 
-/* The 4 x 4 tile on 256-bit registers (16 of them): wb holds, per chunk of
- * 64 elements, the 4 rows' v (64 bytes each) then their S (16 floats
- * each); off the 4 rows' offsets (NOFF apart); xq / xd / xh the 4 x rows'
- * bytes, lane scales and 16-sums, all starting at the slice. Each chunk is
- * taken as two halves of 32, the 4 rows of x in two passes of 2 (8
- * accumulators). MULSUM(v, x):
- * 32 unsigned bytes times 32 signed ones, summed in fours into 8 int32:
- * AVX-VNNI's vpdpbusd, or AVX2's maddubs + madd, whose 16-bit pair sums
- * hold 2 * 63 * 127 (v <= 63: every type but Q8_0, which AVX2 leaves to
- * qmatmul.c). */
-#define TILE_YMM(NAME, KT, MULSUM)                                                                          \
-    KT static void NAME(float r[RM][RN], const uint8_t *wb, const float *off, const int8_t *const *xq,      \
-                        const float *const *xd, const float *const *xh, size_t nck) {                       \
-        for (int j0 = 0; j0 < RN; j0 += 2) {                                                                \
-            __m256 a[RM][2];                                                                                \
-            for (int i = 0; i < RM; i++) a[i][0] = a[i][1] = _mm256_setzero_ps();                           \
-            const uint8_t *c = wb;                                                                          \
-            for (size_t k = 0; k < 2 * nck; k++, c += (k % 2 ? 32 : CHUNK_BYTES - 32)) {                    \
-                const __m256i x0 = _mm256_loadu_si256((const __m256i *)(xq[j0] + 32 * k));                  \
-                const __m256i x1 = _mm256_loadu_si256((const __m256i *)(xq[j0 + 1] + 32 * k));              \
-                const __m256 d0 = _mm256_loadu_ps(xd[j0] + 8 * k), d1 = _mm256_loadu_ps(xd[j0 + 1] + 8 * k); \
-                const float *S = (const float *)(c - 32 * (k % 2) + RM * CK) + 8 * (k % 2);                 \
-                for (int i = 0; i < RM; i++) {                                                              \
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)(c + CK * i));                    \
-                    const __m256 s = _mm256_loadu_ps(S + 16 * i);                                           \
-                    a[i][0] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(MULSUM(v, x0)), s), d0, a[i][0]); \
-                    a[i][1] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(MULSUM(v, x1)), s), d1, a[i][1]); \
-                }                                                                                           \
-            }                                                                                               \
-            for (size_t h = 0; h < 4 * nck; h += 8)                                                         \
-                for (int i = 0; i < RM; i++) {                                                              \
-                    const __m256 o = _mm256_loadu_ps(off + i * NOFF + h);                                   \
-                    a[i][0] = _mm256_fmadd_ps(o, _mm256_loadu_ps(xh[j0] + h), a[i][0]);                     \
-                    a[i][1] = _mm256_fmadd_ps(o, _mm256_loadu_ps(xh[j0 + 1] + h), a[i][1]);                 \
-                }                                                                                           \
-            for (int i = 0; i < RM; i++) r[i][j0] = wd__hsum8(a[i][0]), r[i][j0 + 1] = wd__hsum8(a[i][1]);      \
-        }                                                                                                   \
-    }
 
-#define MULSUM_AVXVNNI(v, x) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), (v), (x))
-#define MULSUM_AVX2(v, x) _mm256_madd_epi16(_mm256_maddubs_epi16((v), (x)), _mm256_set1_epi16(1))
-TILE_YMM(tile_avxvnni, __attribute__((target("avx2,fma,f16c,avxvnni"))), MULSUM_AVXVNNI)
-TILE_YMM(tile_avx2, AVX2, MULSUM_AVX2)
-#undef TILE_YMM
-
-/* ==== the threaded drivers =============================================== */
 
 /* The next tile's slice (rows oc0 .. oc0 + n - 1 below OC, elements k0 ..
  * k0 + kc), fetched while this one computes; rs: bytes per row, bs: per 32
@@ -419,105 +321,13 @@ static void prefetch_slice(const uint8_t *w, size_t rs, size_t bs, size_t oc0, s
     }
 }
 
-typedef struct gtask {
-    float         *out;
-    const uint8_t *w;
-    const float   *bias;
-    const xpack   *xp;
-    unpack_fn      unpack;  /* one 32-block */
-    unpack_fn      chunk;   /* two blocks at once, or NULL */
-    tile_fn        tile;
-    size_t         N, C, OC, rs, bs;  /* bs: bytes per 32 elements (K-quants: 1/8 of a super-block) */
-    uint8_t       *bufs;  /* per thread: the unpacked slice, then the offsets */
-    size_t         buf_bytes;
-} gtask;
+/* ==== rows in lanes ===================================================== */
 
-/* Unpacks blocks [b0, b0 + nb) of the tile's nt rows into wb (chunks of v
- * and S) and off (NOFF per row). What the kernel reads past them (rows nt..
- * RM-1, the second half of a last odd chunk, offsets up to a multiple of
- * 16) is zero: S = 0 and off = 0 there. */
-static void unpack_tile(const gtask *t, size_t oc0, size_t nt, size_t b0, size_t nb, uint8_t *wb, float *off) {
-    const size_t nck = (nb + 1) / 2, nh = round_up(4 * nck, 16);
-    for (size_t i = 0; i < RM; i++) {
-        const uint8_t *row = i < nt ? t->w + (oc0 + i) * t->rs : NULL;
-        float *oi = off + i * NOFF;
-        for (size_t b = 0; b < nb; b += 2) {
-            uint8_t *chunk = wb + (b / 2) * CHUNK_BYTES, *v = chunk + CK * i;
-            float *S = (float *)(chunk + RM * CK) + 16 * i;
-            if (i >= nt) {
-                memset(S, 0, 16 * sizeof *S);
-            } else if (b + 1 < nb && t->chunk) {
-                t->chunk(row, b0 + b, v, S, oi + 2 * b);
-            } else {
-                t->unpack(row, b0 + b, v, S, oi + 2 * b);
-                if (b + 1 < nb)
-                    t->unpack(row, b0 + b + 1, v + 32, S + 8, oi + 2 * b + 2);
-                else
-                    memset(S + 8, 0, 8 * sizeof *S);
-            }
-        }
-        memset(oi + (i < nt ? 2 * nb : 0), 0, (nh - (i < nt ? 2 * nb : 0)) * sizeof *oi);
-    }
-}
-
-static void g_rows(void *ctx, int ith, int nth) {
-    gtask *t = ctx;
-    size_t lo, hi;
-    wd__split((t->OC + RM - 1) / RM, ith, nth, &lo, &hi);
-    uint8_t *wb = t->bufs + (size_t)ith * t->buf_bytes;
-    float *off = (float *)(wb + (KC / CK) * CHUNK_BYTES);
-    memset(wb, 0, t->buf_bytes);  /* v of absent rows: read, multiplied by S = 0 */
-    const xpack *xp = t->xp;
-    const size_t N = t->N, C = t->C, OC = t->OC;
-    for (size_t n0 = 0; n0 < N; n0 += NB) {
-        size_t n1 = N - n0 < NB ? N : n0 + NB;
-        for (size_t k0 = 0; k0 < C; k0 += KC) {
-            size_t kc = C - k0 < KC ? C - k0 : KC, nck = (kc + CK - 1) / CK;
-            for (size_t tile = lo; tile < hi; tile++) {
-                size_t oc0 = tile * RM, nt = OC - oc0 < RM ? OC - oc0 : RM;
-                unpack_tile(t, oc0, nt, k0 / 32, kc / 32, wb, off);
-                if (tile + 1 < hi) prefetch_slice(t->w, t->rs, t->bs, oc0 + RM, RM, OC, k0, kc);
-                for (size_t n = n0; n < n1; n += RN) {
-                    size_t g = n1 - n < RN ? n1 - n : RN;
-                    const int8_t *xq[RN];
-                    const float *xd[RN], *xh[RN];
-                    for (size_t j = 0; j < RN; j++) {
-                        size_t row = n + (j < g ? j : 0);
-                        xq[j] = xp->q + row * xp->Cp + k0;
-                        xd[j] = xp->dl + row * (xp->Cp / 4) + k0 / 4;
-                        xh[j] = xp->hs + row * xp->Hp + k0 / 16;
-                    }
-                    float r[RM][RN];
-                    t->tile(r, wb, off, xq, xd, xh, nck);
-                    for (size_t j = 0; j < g; j++)
-                        for (size_t i = 0; i < nt; i++) {
-                            float *o = &t->out[(n + j) * OC + oc0 + i];
-                            *o = (k0 ? *o : t->bias ? t->bias[oc0 + i] : 0.0f) + r[i][j];
-                        }
-                }
-            }
-        }
-    }
-}
-
-/* ==== rows in lanes: the AVX-512 VNNI path =============================== */
-
-/*
- * With 512-bit VNNI the tile is turned around: each lane of a register
- * holds 4 consecutive weights of a different row (LR = 32 rows in two
- * registers), and x's 4 bytes at the same place are broadcast to every
- * lane, so one vpdpbusd adds 4 products to 16 rows' int32 sums at once.
- * The sums stay integer over a whole group of G elements with one scale
- * (G = 32, Q6_K 16), and only then are converted and scaled:
- *
- *     acc[row] += float(isum[row]) * (S[row] * dx) + off[row] * xs
- *
- * (xs = dx * the group's sum of x's bytes). Per 32 elements and pair of
- * rows that is 8 vpdpbusd (on 16 rows each) against 4 float steps, where
- * the 4 x 4 tile above pays 3 float steps per vpdpbusd: on Zen 5, 1.6-2x
- * the prefill throughput (bench_qmatmul). A tile's slice of LKC elements
- * (32 KB of v, 8 KB of S and off) stays in L1 while x streams from L2.
- */
+/* Measured on Zen 5 (bench_qmatmul, 2 threads, 256 rows of x), against the
+ * 4 x 4 tile of element lanes it replaced: AVX-512 VNNI 345-415 -> 630-760
+ * GFLOPS; the 256-bit kernels (WD_CPU_DISABLE) AVX-VNNI 160-187 -> 340-352,
+ * AVX2 160 -> 288-292 (Q6_K 225). LN = 8 spills registers; LNB = 128 left
+ * the repacking half the time at 256 rows. */
 #define LR  32   /* weight rows per tile */
 #define LN  6    /* rows of x per kernel call */
 #define LKC 1024 /* elements per slice */
@@ -555,6 +365,26 @@ static void lanes_quantize(void *ctx, int ith, int nth) {
         }
     }
 }
+
+typedef void (*ltile_fn)(float out[LN][LR], const uint8_t *wv, const float *wS, const float *wo,
+                         const int8_t *const *xq, const float *const *xd, const float *const *xs, size_t ng, int gk);
+
+typedef struct lgtask lgtask;
+typedef void (*lunpack_fn)(const lgtask *t, size_t oc0, size_t nt, size_t b0, size_t nb, uint8_t *wv, float *wS,
+                           float *wo);
+
+struct lgtask {
+    float         *out;
+    const uint8_t *w;
+    const float   *bias;
+    const lpack   *xp;
+    unpack_fn      unpack, chunk;
+    ltile_fn       tile;
+    lunpack_fn     pack;
+    size_t         N, C, OC, rs, bs;
+    uint8_t       *bufs;
+    size_t         buf_bytes;
+};
 
 /* out[j][0..LR) = the LN x rows (xq / xd / xs at the slice) against the
  * tile's packed slice: wv (per 4 elements, LR rows of 4 bytes), wS and wo
@@ -595,16 +425,6 @@ VNNI static void lanes_tile(float out[LN][LR], const uint8_t *wv, const float *w
     }
 }
 
-typedef struct lgtask {
-    float         *out;
-    const uint8_t *w;
-    const float   *bias;
-    const lpack   *xp;
-    unpack_fn      unpack, chunk;
-    size_t         N, C, OC, rs, bs;
-    uint8_t       *bufs;
-    size_t         buf_bytes;
-} lgtask;
 
 /* A 16 x 16 matrix of dwords transposed in registers: r[j] lane i = the
  * input's r[i] lane j. */
@@ -671,6 +491,122 @@ VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0,
         }
 }
 
+/* The same on 256-bit registers (16 of them): the tile's 32 rows as two
+ * halves of 16 (two registers of 8 lanes), the LN rows of x two at a
+ * time, so 4 integer and 4 float accumulators live at once. ACC(a, v, x)
+ * adds the 4 products of each lane: AVX-VNNI's vpdpbusd, or AVX2's
+ * maddubs + madd, whose 16-bit pair sums hold 2 * 63 * 127 (v <= 63: every
+ * type but Q8_0, which AVX2 leaves to qmatmul.c). */
+#define LANES_YMM(NAME, KT, ACC)                                                                              \
+    KT static void NAME(float out[LN][LR], const uint8_t *wv, const float *wS, const float *wo,               \
+                        const int8_t *const *xq, const float *const *xd, const float *const *xs, size_t ng,   \
+                        int gk) {                                                                             \
+        const int per = gk == 4 ? 2 : 1;                                                                      \
+        for (int j0 = 0; j0 < LN; j0 += 2)                                                                    \
+            for (int h = 0; h < 2; h++) {                                                                     \
+                __m256 f[2][2];                                                                               \
+                for (int j = 0; j < 2; j++) f[j][0] = f[j][1] = _mm256_setzero_ps();                          \
+                const uint8_t *v = wv + 64 * h;                                                               \
+                for (size_t g = 0; g < ng; g++) {                                                             \
+                    __m256i ia[2][2];                                                                         \
+                    for (int j = 0; j < 2; j++) ia[j][0] = ia[j][1] = _mm256_setzero_si256();                 \
+                    const size_t e0 = g * (size_t)gk * 4;                                                     \
+                    for (int st = 0; st < gk; st++, v += 4 * LR) {                                            \
+                        const __m256i v0 = _mm256_load_si256((const __m256i *)v);                             \
+                        const __m256i v1 = _mm256_load_si256((const __m256i *)(v + 32));                      \
+                        for (int j = 0; j < 2; j++) {                                                         \
+                            int32_t x4;                                                                       \
+                            memcpy(&x4, xq[j0 + j] + e0 + 4 * st, 4);                                         \
+                            const __m256i xb = _mm256_set1_epi32(x4);                                         \
+                            ia[j][0] = ACC(ia[j][0], v0, xb);                                                 \
+                            ia[j][1] = ACC(ia[j][1], v1, xb);                                                 \
+                        }                                                                                     \
+                    }                                                                                         \
+                    const float *Sg = wS + g * LR + 16 * h, *Og = wo + g * LR + 16 * h;                       \
+                    for (int k = 0; k < 2; k++) {                                                             \
+                        const __m256 S = _mm256_load_ps(Sg + 8 * k), O = _mm256_load_ps(Og + 8 * k);          \
+                        for (int j = 0; j < 2; j++) {                                                         \
+                            const __m256 sd = _mm256_mul_ps(S, _mm256_set1_ps(xd[j0 + j][g / per]));          \
+                            f[j][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[j][k]), sd, f[j][k]);             \
+                            f[j][k] = _mm256_fmadd_ps(O, _mm256_set1_ps(xs[j0 + j][g]), f[j][k]);             \
+                        }                                                                                     \
+                    }                                                                                         \
+                }                                                                                             \
+                for (int j = 0; j < 2; j++) {                                                                 \
+                    _mm256_storeu_ps(out[j0 + j] + 16 * h, f[j][0]);                                          \
+                    _mm256_storeu_ps(out[j0 + j] + 16 * h + 8, f[j][1]);                                      \
+                }                                                                                             \
+            }                                                                                                 \
+    }
+
+#define ACC_AVXVNNI(a, v, x) _mm256_dpbusd_avx_epi32((a), (v), (x))
+#define ACC_AVX2(a, v, x) \
+    _mm256_add_epi32((a), _mm256_madd_epi16(_mm256_maddubs_epi16((v), (x)), _mm256_set1_epi16(1)))
+LANES_YMM(lanes_tile_avxvnni, __attribute__((target("avx2,fma,f16c,avxvnni"))), ACC_AVXVNNI)
+LANES_YMM(lanes_tile_avx2, AVX2, ACC_AVX2)
+#undef LANES_YMM
+
+/* An 8 x 8 matrix of dwords transposed in registers: r[j] lane i = the
+ * input's r[i] lane j. */
+AVX2 static inline void transpose8(__m256i r[8]) {
+    __m256i t[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int k = 0; k < 4; k++) {
+        t[k] = _mm256_permute2x128_si256(r[k], r[k + 4], 0x20);
+        t[k + 4] = _mm256_permute2x128_si256(r[k], r[k + 4], 0x31);
+    }
+    for (int k = 0; k < 8; k++) r[k] = t[k];
+}
+
+/* lanes_unpack on 256-bit registers: 8 rows at a time, one 32-block (8
+ * dwords) per transpose. */
+AVX2 static void lanes_unpack_avx2(const lgtask *t, size_t oc0, size_t nt, size_t b0, size_t nb, uint8_t *wv,
+                                   float *wS, float *wo) {
+    const size_t per = 32 / t->xp->G;
+    _Alignas(32) uint8_t v[8][64];
+    float S[8][16], off[8][4];
+    for (size_t q = 0; q < LR / 8; q++)
+        for (size_t b = 0; b < nb; b += 2) {
+            const size_t two = b + 1 < nb ? 2 : 1;
+            for (size_t i = 0; i < 8; i++) {
+                const size_t r = 8 * q + i;
+                if (r >= nt) {
+                    memset(v[i], 0, 64);
+                    memset(S[i], 0, sizeof S[i]);
+                    memset(off[i], 0, sizeof off[i]);
+                    continue;
+                }
+                const uint8_t *row = t->w + (oc0 + r) * t->rs;
+                if (two == 2 && t->chunk) {
+                    t->chunk(row, b0 + b, v[i], S[i], off[i]);
+                } else {
+                    t->unpack(row, b0 + b, v[i], S[i], off[i]);
+                    if (two == 2) t->unpack(row, b0 + b + 1, v[i] + 32, S[i] + 8, off[i] + 2);
+                }
+            }
+            for (size_t k = 0; k < two; k++) {
+                __m256i m[8];
+                for (size_t i = 0; i < 8; i++) m[i] = _mm256_load_si256((const __m256i *)(v[i] + 32 * k));
+                transpose8(m);
+                for (size_t e = 0; e < 8; e++)
+                    _mm256_store_si256((__m256i *)(wv + ((8 * (b + k) + e) * LR + 8 * q) * 4), m[e]);
+                for (size_t gi = 0; gi < per; gi++) {
+                    float *ws = wS + (per * (b + k) + gi) * LR + 8 * q, *wo2 = wo + (per * (b + k) + gi) * LR + 8 * q;
+                    for (size_t i = 0; i < 8; i++) ws[i] = S[i][8 * k + 4 * gi], wo2[i] = off[i][2 * k + gi];
+                }
+            }
+        }
+}
+
 static void lanes_rows(void *ctx, int ith, int nth) {
     lgtask *t = ctx;
     size_t lo, hi;
@@ -686,7 +622,7 @@ static void lanes_rows(void *ctx, int ith, int nth) {
             size_t kc = C - k0 < LKC ? C - k0 : LKC;
             for (size_t tile = lo; tile < hi; tile++) {
                 size_t oc0 = tile * LR, nt = OC - oc0 < LR ? OC - oc0 : LR;
-                lanes_unpack(t, oc0, nt, k0 / 32, kc / 32, wv, wS, wo);
+                t->pack(t, oc0, nt, k0 / 32, kc / 32, wv, wS, wo);
                 if (tile + 1 < hi) prefetch_slice(t->w, t->rs, t->bs, oc0 + LR, LR, OC, k0, kc);
                 for (size_t n = n0; n < n1; n += LN) {
                     size_t g = n1 - n < LN ? n1 - n : LN;
@@ -699,7 +635,7 @@ static void lanes_rows(void *ctx, int ith, int nth) {
                         xs[j] = xp->xs + r * (C / G) + k0 / G;
                     }
                     float r[LN][LR];
-                    lanes_tile(r, wv, wS, wo, xq, xd, xs, kc / G, gk);
+                    t->tile(r, wv, wS, wo, xq, xd, xs, kc / G, gk);
                     for (size_t j = 0; j < g; j++) {
                         float *o = t->out + (n + j) * OC + oc0;
                         if (k0)
@@ -714,7 +650,7 @@ static void lanes_rows(void *ctx, int ith, int nth) {
 }
 
 static wd_status lanes_gemm(float *out, const float *x, const void *w, wd_ggml_type type, const float *bias,
-                            size_t N, size_t C, size_t OC, wd_threadpool *tp) {
+                            size_t N, size_t C, size_t OC, wd_threadpool *tp, ltile_fn tile, lunpack_fn pack) {
     size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
     lpack xp = {.C = C, .G = type == WD_GGML_TYPE_Q6_K ? 16 : 32};
     size_t buf_bytes = LKC * LR + 2 * (LKC / 16) * LR * sizeof(float);
@@ -726,7 +662,7 @@ static wd_status lanes_gemm(float *out, const float *x, const void *w, wd_ggml_t
     xp.xs = xp.dx + N * (C / 32);
     ltask xt = {x, &xp, N};
     wd__parallel_for(tp, lanes_quantize, &xt, N * C * 8);
-    lgtask t = {out, w, bias, &xp, block_unpacker(type), chunk_unpacker(type), N, C, OC,
+    lgtask t = {out, w, bias, &xp, block_unpacker(type), chunk_unpacker(type), tile, pack, N, C, OC,
                 wd__quant_row_size(type, C), wd__quant_row_size(type, 256) / 8, mem + round_up(xbytes, 64),
                 buf_bytes};
     wd__parallel_for(tp, lanes_rows, &t, N * C * OC);
@@ -767,26 +703,11 @@ wd_status wd__qgemm(float *out, const float *x, const void *w, wd_ggml_type type
     if (k == KERNEL_NONE)
         return wd__fail(WD_ERR_UNSUPPORTED, "no int8 GEMM kernel for %s on this CPU", wd_ggml_type_name(type));
 #ifdef WD_HAVE_X86
-    if (k == KERNEL_LANES) return lanes_gemm(out, x, w, type, bias, N, C, OC, tp);
-    size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
-    xpack xp = {.Cp = round_up(C, CK)};
-    xp.Hp = round_up(xp.Cp / 16, 16);
-    size_t buf_bytes = (KC / CK) * CHUNK_BYTES + RM * NOFF * sizeof(float);
-    size_t xbytes = N * xp.Cp + N * xp.Cp / 4 * sizeof(float) + N * xp.Hp * sizeof(float);
-    uint8_t *mem = aligned_alloc(64, round_up(xbytes + nth * buf_bytes, 64));
-    if (!mem) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of matmul scratch)", xbytes + nth * buf_bytes);
-    xp.dl = (float *)mem;
-    xp.hs = xp.dl + N * xp.Cp / 4;
-    xp.q = (int8_t *)(xp.hs + N * xp.Hp);
-    xtask xt = {x, &xp, N, C};
-    wd__parallel_for(tp, quantize_rows, &xt, N * C * 8);
-    gtask t = {out, w, bias, &xp, block_unpacker(type), chunk_unpacker(type),
-               k == KERNEL_AVXVNNI ? tile_avxvnni : tile_avx2, N, C, OC, wd__quant_row_size(type, C),
-               wd__quant_row_size(type, 256) / 8, mem + round_up(xbytes, 64), buf_bytes};
-    wd__parallel_for(tp, g_rows, &t, N * C * OC);
-    free(mem);
+    if (k == KERNEL_LANES) return lanes_gemm(out, x, w, type, bias, N, C, OC, tp, lanes_tile, lanes_unpack);
+    return lanes_gemm(out, x, w, type, bias, N, C, OC, tp,
+                      k == KERNEL_AVXVNNI ? lanes_tile_avxvnni : lanes_tile_avx2, lanes_unpack_avx2);
 #else
-    (void)out, (void)x, (void)w, (void)bias, (void)C, (void)tp;
-#endif
+    (void)out, (void)x, (void)w, (void)bias, (void)N, (void)C, (void)OC, (void)tp;
     return WD_OK;
+#endif
 }

@@ -14,9 +14,10 @@
  * the result differs from theirs only in float summation order. Each tile
  * of weight rows is unpacked once per slice of C into one form for every
  * type, w = S * v + off (v an unsigned byte, S and off constant over 16 or
- * 32 elements), which integer dot products consume: with AVX-512 VNNI on 32
- * rows at once (each lane a row), on 256-bit registers on 32 elements of a
- * row at once; see qgemm.c.
+ * 32 elements), with each 32-bit lane of a register holding 4 bytes of a
+ * different row, which integer dot products against x's broadcast bytes
+ * consume 16 rows (AVX-512 VNNI) or 8 rows (AVX-VNNI, AVX2) at a time; see
+ * qgemm.c.
  */
 #ifndef WD_TENSOR_QGEMM_H
 #define WD_TENSOR_QGEMM_H

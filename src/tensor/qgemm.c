@@ -426,6 +426,41 @@ VNNI static void lanes_tile(float out[LN][LR], const uint8_t *wv, const float *w
 }
 
 
+/* Blocks blk (and blk + 1 when two == 2) of the tile's rows r0 .. r0 + nr
+ * - 1 into scratch rows v / S / off (one unpacker's output each); rows at
+ * or past nt are zero. */
+static void unpack_rows(const lgtask *t, size_t oc0, size_t nt, size_t r0, size_t nr, size_t blk, size_t two,
+                        uint8_t (*v)[64], float (*S)[16], float (*off)[4]) {
+    for (size_t i = 0; i < nr; i++) {
+        const size_t r = r0 + i;
+        if (r >= nt) {
+            memset(v[i], 0, 64);
+            memset(S[i], 0, sizeof S[i]);
+            memset(off[i], 0, sizeof off[i]);
+            continue;
+        }
+        const uint8_t *row = t->w + (oc0 + r) * t->rs;
+        if (two == 2 && t->chunk) {
+            t->chunk(row, blk, v[i], S[i], off[i]);
+        } else {
+            t->unpack(row, blk, v[i], S[i], off[i]);
+            if (two == 2) t->unpack(row, blk + 1, v[i] + 32, S[i] + 8, off[i] + 2);
+        }
+    }
+}
+
+/* The scales and offsets of scratch rows 0 .. nr - 1, blocks b .. b + two
+ * - 1 of the slice, into wS / wo at lanes r0 .. r0 + nr - 1 (per groups of
+ * a 32-block). */
+static void put_group_scales(size_t per, size_t b, size_t two, size_t r0, size_t nr, float (*S)[16],
+                             float (*off)[4], float *wS, float *wo) {
+    for (size_t k = 0; k < two; k++)
+        for (size_t gi = 0; gi < per; gi++) {
+            float *ws = wS + (per * (b + k) + gi) * LR + r0, *wo2 = wo + (per * (b + k) + gi) * LR + r0;
+            for (size_t i = 0; i < nr; i++) ws[i] = S[i][8 * k + 4 * gi], wo2[i] = off[i][2 * k + gi];
+        }
+}
+
 /* A 16 x 16 matrix of dwords transposed in registers: r[j] lane i = the
  * input's r[i] lane j. */
 VNNI static inline void transpose16(__m512i r[16]) {
@@ -463,31 +498,12 @@ VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0,
     for (size_t h = 0; h < LR / 16; h++)
         for (size_t b = 0; b < nb; b += 2) {
             const size_t two = b + 1 < nb ? 2 : 1;
-            for (size_t i = 0; i < 16; i++) {
-                const size_t r = 16 * h + i;
-                if (r >= nt) {
-                    memset(v[i], 0, 64);
-                    memset(S[i], 0, sizeof S[i]);
-                    memset(off[i], 0, sizeof off[i]);
-                    continue;
-                }
-                const uint8_t *row = t->w + (oc0 + r) * t->rs;
-                if (two == 2 && t->chunk) {
-                    t->chunk(row, b0 + b, v[i], S[i], off[i]);
-                } else {
-                    t->unpack(row, b0 + b, v[i], S[i], off[i]);
-                    if (two == 2) t->unpack(row, b0 + b + 1, v[i] + 32, S[i] + 8, off[i] + 2);
-                }
-            }
+            unpack_rows(t, oc0, nt, 16 * h, 16, b0 + b, two, v, S, off);
             __m512i m[16];
             for (size_t i = 0; i < 16; i++) m[i] = _mm512_load_si512(v[i]);
             transpose16(m);
             for (size_t e = 0; e < 8 * two; e++) _mm512_store_si512(wv + ((8 * b + e) * LR + 16 * h) * 4, m[e]);
-            for (size_t k = 0; k < two; k++)
-                for (size_t gi = 0; gi < per; gi++) {
-                    float *ws = wS + (per * (b + k) + gi) * LR + 16 * h, *wo2 = wo + (per * (b + k) + gi) * LR + 16 * h;
-                    for (size_t i = 0; i < 16; i++) ws[i] = S[i][8 * k + 4 * gi], wo2[i] = off[i][2 * k + gi];
-                }
+            put_group_scales(per, b, two, 16 * h, 16, S, off, wS, wo);
         }
 }
 
@@ -577,33 +593,15 @@ AVX2 static void lanes_unpack_avx2(const lgtask *t, size_t oc0, size_t nt, size_
     for (size_t q = 0; q < LR / 8; q++)
         for (size_t b = 0; b < nb; b += 2) {
             const size_t two = b + 1 < nb ? 2 : 1;
-            for (size_t i = 0; i < 8; i++) {
-                const size_t r = 8 * q + i;
-                if (r >= nt) {
-                    memset(v[i], 0, 64);
-                    memset(S[i], 0, sizeof S[i]);
-                    memset(off[i], 0, sizeof off[i]);
-                    continue;
-                }
-                const uint8_t *row = t->w + (oc0 + r) * t->rs;
-                if (two == 2 && t->chunk) {
-                    t->chunk(row, b0 + b, v[i], S[i], off[i]);
-                } else {
-                    t->unpack(row, b0 + b, v[i], S[i], off[i]);
-                    if (two == 2) t->unpack(row, b0 + b + 1, v[i] + 32, S[i] + 8, off[i] + 2);
-                }
-            }
+            unpack_rows(t, oc0, nt, 8 * q, 8, b0 + b, two, v, S, off);
             for (size_t k = 0; k < two; k++) {
                 __m256i m[8];
                 for (size_t i = 0; i < 8; i++) m[i] = _mm256_load_si256((const __m256i *)(v[i] + 32 * k));
                 transpose8(m);
                 for (size_t e = 0; e < 8; e++)
                     _mm256_store_si256((__m256i *)(wv + ((8 * (b + k) + e) * LR + 8 * q) * 4), m[e]);
-                for (size_t gi = 0; gi < per; gi++) {
-                    float *ws = wS + (per * (b + k) + gi) * LR + 8 * q, *wo2 = wo + (per * (b + k) + gi) * LR + 8 * q;
-                    for (size_t i = 0; i < 8; i++) ws[i] = S[i][8 * k + 4 * gi], wo2[i] = off[i][2 * k + gi];
-                }
             }
+            put_group_scales(per, b, two, 8 * q, 8, S, off, wS, wo);
         }
 }
 

@@ -41,6 +41,9 @@
 #define LAMBDA 11.0
 #define BETA   50.0
 #define HEADER 32
+/* Words read as one sentence at most: a longer line is read in segments
+ * of this many, so the work space stays bounded whatever the text. */
+#define SEGMENT 4096
 
 #ifdef WD_HAVE_EMBEDDED_WORDLM
 WD_EMBED_DECLARE(wd_embed_wordlm); /* models/warden-wordlm-v1.bin */
@@ -202,20 +205,22 @@ wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_sto
                           size_t *words, size_t *dropped) {
     *len = *words = *dropped = 0;
     if (!wd__wordlm_available() || n == 0) return WD_OK;
-    size_t cap = n / 2 + 3; /* words of a line, with its two markers */
+    size_t cap = n / 2 + 3; /* a segment's words, with its two markers */
+    if (cap > SEGMENT + 2) cap = SEGMENT + 2;
     tok *tk = malloc(cap * sizeof *tk);
     double *best = malloc(cap * sizeof *best);
     int32_t *back = malloc(cap * sizeof *back);
-    if (!tk || !best || !back || cap > INT32_MAX) {
+    if (!tk || !best || !back) {
         free(tk), free(best), free(back);
         return WD_OK; /* out of memory: no reading, the text itself is still scanned */
     }
     wd_status st = WD_OK;
     size_t i = 0, w = 0, since_poll = 0, total = 0, gone = 0;
+    char sep = 0; /* what goes before the next segment's words: none, ' ' or '\n' */
     while (i < n && st == WD_OK) {
         size_t m = 0;
         tok_set(&tk[m++], "<s>", 3);
-        while (i < n && t[i] != '\n') {
+        while (i < n && t[i] != '\n' && m <= SEGMENT) {
             if (!word_byte((unsigned char)t[i])) {
                 i++;
                 continue;
@@ -231,14 +236,19 @@ wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_sto
             }
         }
         if (st != WD_OK) break;
-        if (i < n) i++; /* the newline */
-        if (m == 1) continue;
-        tok_set(&tk[m++], "</s>", 4);
-        if (w > 0) out[w++] = '\n';
-        size_t before = w;
-        gone += keep_line(tk, m, best, back, out, &w);
-        total += m - 2;
-        if (w == before && before > 0) w--; /* nothing kept: no empty line */
+        bool line_end = i < n && t[i] == '\n';
+        if (line_end) i++;
+        if (m > 1) {
+            tok_set(&tk[m++], "</s>", 4);
+            size_t before = w;
+            if (sep) out[w++] = sep;
+            size_t start = w;
+            gone += keep_line(tk, m, best, back, out, &w);
+            total += m - 2;
+            if (w == start) w = before; /* nothing kept: no separator either */
+            else sep = ' ';
+        }
+        if (line_end && sep) sep = '\n';
     }
     free(tk), free(best), free(back);
     if (st != WD_OK) return st;

@@ -15,8 +15,9 @@
  * words in a row are.
  *
  * Words are maximal runs of ASCII letters and digits, or of bytes >= 0x80,
- * of the normalised (lower-case) text. Linear in the text: every word looks
- * back at most WD_WORDLM_SPAN words.
+ * of the normalised (lower-case) text; a line of more than 4096 words is
+ * read in segments of 4096. Linear in the text (every word looks back at
+ * most WD_WORDLM_SPAN words), and its work space is bounded (one segment).
  */
 #ifndef WD_GUARD_WORDLM_H
 #define WD_GUARD_WORDLM_H

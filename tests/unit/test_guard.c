@@ -624,6 +624,22 @@ static void test_wordlm_keep(void **state) {
         if (strcmp(out, cases[i].out)) print_message("in:   %s\nkept: %s\nwant: %s\n", cases[i].in, out, cases[i].out);
         assert_string_equal(out, cases[i].out);
     }
+    /* a line longer than one segment (4096 words) is read in segments:
+     * every word counted, the output no longer than the input */
+    const char *unit = "the cat sat on the mat ";
+    size_t un = strlen(unit), reps = 2000, n = un * reps;
+    char *big = malloc(n + 1), *bo = malloc(n + 1);
+    assert_non_null(big);
+    assert_non_null(bo);
+    for (size_t r = 0; r < reps; r++) memcpy(big + r * un, unit, un);
+    big[n] = '\0';
+    size_t len, words, dropped;
+    assert_int_equal(wd__wordlm_keep(big, n, bo, NULL, &len, &words, &dropped), WD_OK);
+    assert_int_equal(words, 6 * reps);
+    assert_true(len <= n);
+    assert_true(len > 0 && dropped < words);
+    free(big);
+    free(bo);
 }
 
 /* Requests diluted with words that have nothing to do with them are still

@@ -28,8 +28,8 @@
  * and one instruction adds their 4 products to each row's exact int32 sum:
  * vpdpbusd on 16 rows (AVX-512 VNNI) or 8 (AVX-VNNI), or AVX2's maddubs +
  * madd, whose 16-bit pair sums hold 2 * 63 * 127 (v <= 63: every type but
- * Q8_0, which AVX2 leaves to qmatmul.c). The bracket stays integer over
- * the group and is converted and scaled once:
+ * Q8_0, which AVX2 takes signed, |q| times x with q's sign). The bracket
+ * stays integer over the group and is converted and scaled once:
  *
  *     acc[row] += float(isum[row]) * (S[row] dx) + off[row] * (dx sum q)
  *
@@ -215,6 +215,23 @@ AVX2 static void chunk_q8_0(const uint8_t *row, size_t b, uint8_t *v, float *S, 
         off[2 * k] = off[2 * k + 1] = -128.0f * d[k];
     }
     put_scales(S, d[0], d[1]);
+}
+
+/* Q8_0 as its signed bytes (v = q, off = 0), for AVX2's sign trick below. */
+AVX2 static void chunk_q8_0_signed(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 34 * b;
+    for (int k = 0; k < 2; k++, p += 34) {
+        _mm256_storeu_si256((__m256i *)(v + 32 * k), _mm256_loadu_si256((const __m256i *)(p + 2)));
+        off[2 * k] = off[2 * k + 1] = 0.0f;
+    }
+    put_scales(S, wd__f16_at(row + 34 * b), wd__f16_at(row + 34 * b + 34));
+}
+
+static void unpack_q8_0_signed(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
+    const uint8_t *p = row + 34 * b;
+    memcpy(v, p + 2, 32);
+    fill8(S, wd__f16_le(p));
+    off[0] = off[1] = 0.0f;
 }
 
 AVX2 static void chunk_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
@@ -512,7 +529,7 @@ VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0,
  * time, so 4 integer and 4 float accumulators live at once. ACC(a, v, x)
  * adds the 4 products of each lane: AVX-VNNI's vpdpbusd, or AVX2's
  * maddubs + madd, whose 16-bit pair sums hold 2 * 63 * 127 (v <= 63: every
- * type but Q8_0, which AVX2 leaves to qmatmul.c). */
+ * type but Q8_0, which has its own AVX2 kernel below). */
 #define LANES_YMM(NAME, KT, ACC)                                                                              \
     KT static void NAME(float out[LN][LR], const uint8_t *wv, const float *wS, const float *wo,               \
                         const int8_t *const *xq, const float *const *xd, const float *const *xs, size_t ng,   \
@@ -560,6 +577,13 @@ VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0,
     _mm256_add_epi32((a), _mm256_madd_epi16(_mm256_maddubs_epi16((v), (x)), _mm256_set1_epi16(1)))
 LANES_YMM(lanes_tile_avxvnni, __attribute__((target("avx2,fma,f16c,avxvnni"))), ACC_AVXVNNI)
 LANES_YMM(lanes_tile_avx2, AVX2, ACC_AVX2)
+/* Q8_0 on AVX2: v holds q itself (signed); |q| <= 128 goes in as the
+ * unsigned operand and x takes q's sign, so a pair sum is at most
+ * 2 * 128 * 127 < 32768 and the product is q * x as it should be. */
+#define ACC_AVX2_SIGNED(a, v, x)                                                                         \
+    _mm256_add_epi32((a), _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(v), _mm256_sign_epi8((x), (v))), \
+                                            _mm256_set1_epi16(1)))
+LANES_YMM(lanes_tile_avx2_q8, AVX2, ACC_AVX2_SIGNED)
 #undef LANES_YMM
 
 /* An 8 x 8 matrix of dwords transposed in registers: r[j] lane i = the
@@ -660,7 +684,9 @@ static wd_status lanes_gemm(float *out, const float *x, const void *w, wd_ggml_t
     xp.xs = xp.dx + N * (C / 32);
     ltask xt = {x, &xp, N};
     wd__parallel_for(tp, lanes_quantize, &xt, N * C * 8);
-    lgtask t = {out, w, bias, &xp, block_unpacker(type), chunk_unpacker(type), tile, pack, N, C, OC,
+    bool q8s = tile == lanes_tile_avx2_q8; /* Q8_0 kept signed for AVX2 */
+    lgtask t = {out, w, bias, &xp, q8s ? unpack_q8_0_signed : block_unpacker(type),
+                q8s ? chunk_q8_0_signed : chunk_unpacker(type), tile, pack, N, C, OC,
                 wd__quant_row_size(type, C), wd__quant_row_size(type, 256) / 8, mem + round_up(xbytes, 64),
                 buf_bytes};
     wd__parallel_for(tp, lanes_rows, &t, N * C * OC);
@@ -669,10 +695,10 @@ static wd_status lanes_gemm(float *out, const float *x, const void *w, wd_ggml_t
 }
 #endif
 
-/* The kernel for type on this CPU: rows in lanes (AVX-512 VNNI), the 4 x 4
- * tile on AVX-VNNI or AVX2 (not for Q8_0, whose v = q + 128 would saturate
- * maddubs), or none. */
-typedef enum { KERNEL_NONE, KERNEL_LANES, KERNEL_AVXVNNI, KERNEL_AVX2 } kernel;
+/* The kernel for type on this CPU: rows in lanes on 512-bit registers
+ * (AVX-512 VNNI), on 256-bit ones (AVX-VNNI, or AVX2 with Q8_0 signed), or
+ * none. */
+typedef enum { KERNEL_NONE, KERNEL_LANES, KERNEL_AVXVNNI, KERNEL_AVX2, KERNEL_AVX2_Q8 } kernel;
 
 static kernel pick_kernel(wd_ggml_type type) {
     if (!block_unpacker(type)) return KERNEL_NONE;
@@ -680,7 +706,7 @@ static kernel pick_kernel(wd_ggml_type type) {
     if (!wd__cpu_has_avx2_fma()) return KERNEL_NONE;
     if (wd__cpu_has_avx512_vnni()) return KERNEL_LANES;
     if (wd__cpu_has(WD_CPU_AVXVNNI)) return KERNEL_AVXVNNI;
-    return type == WD_GGML_TYPE_Q8_0 ? KERNEL_NONE : KERNEL_AVX2;
+    return type == WD_GGML_TYPE_Q8_0 ? KERNEL_AVX2_Q8 : KERNEL_AVX2;
 #else
     return KERNEL_NONE;
 #endif
@@ -691,7 +717,7 @@ bool wd__qgemm_takes(wd_ggml_type type, size_t N) {
     /* the 256-bit kernels beat qmatmul.c's from about 12 rows: at 11 rows
      * (2 threads, 2048 x 5632) AVX-VNNI 146-190 GFLOPS against 79-129, AVX2
      * 105-131 against 83-138; at 8 rows both lose (74-95 against 67-150) */
-    if (k == KERNEL_AVXVNNI || k == KERNEL_AVX2) return N >= 12;
+    if (k == KERNEL_AVXVNNI || k == KERNEL_AVX2 || k == KERNEL_AVX2_Q8) return N >= 12;
     return k == KERNEL_LANES && N >= 4;
 }
 
@@ -705,7 +731,8 @@ wd_status wd__qgemm(float *out, const float *x, const void *w, wd_ggml_type type
 #ifdef WD_HAVE_X86
     if (k == KERNEL_LANES) return lanes_gemm(out, x, w, type, bias, N, C, OC, tp, lanes_tile, lanes_unpack);
     return lanes_gemm(out, x, w, type, bias, N, C, OC, tp,
-                      k == KERNEL_AVXVNNI ? lanes_tile_avxvnni : lanes_tile_avx2, lanes_unpack_avx2);
+                      k == KERNEL_AVXVNNI ? lanes_tile_avxvnni : k == KERNEL_AVX2_Q8 ? lanes_tile_avx2_q8 : lanes_tile_avx2,
+                      lanes_unpack_avx2);
 #else
     (void)out, (void)x, (void)w, (void)bias, (void)N, (void)C, (void)OC, (void)tp;
     return WD_OK;

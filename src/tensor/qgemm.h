@@ -30,8 +30,7 @@
 
 /* True when wd__qgemm has a kernel for type on this CPU and N rows of x are
  * enough for it to beat qmatmul.c's kernels: 4 with AVX-512 VNNI (512-bit
- * registers), 12 with AVX-VNNI or AVX2 (256-bit; AVX2 alone not for Q8_0),
- * never elsewhere. */
+ * registers), 12 with AVX-VNNI or AVX2 (256-bit), never elsewhere. */
 bool wd__qgemm_takes(wd_ggml_type type, size_t N);
 
 /* out (N,OC) = x (N,C) . W^T + bias; w holds OC rows of C elements of type

@@ -216,6 +216,22 @@ static void test_zero_blocks_and_extremes(void **state) {
         assert_true(fabs(got[r] - want[r]) <= mag / 254.0 + 1e-3);
     }
     assert_true(got[0] < -1000.0f * 128.0f * 0.99f);
+    /* the same weights against 16 rows of x: the int8 GEMM (on AVX2 alone,
+     * Q8_0's |q| = 128 times x's 127 in a 16-bit pair sum) */
+    enum { NR = 16 };
+    float *xs = malloc(NR * C * sizeof *xs), gs[NR * 3], ws[NR * 3];
+    assert_non_null(xs);
+    for (size_t n = 0; n < NR; n++)
+        for (size_t c = 0; c < C; c++) xs[n * C + c] = n % 2 ? -x[c] : (c % 3 ? 1.0f : -1.0f);
+    assert_int_equal(wd__qmatmul(gs, xs, w, WD_GGML_TYPE_Q8_0, NULL, NR, C, OC, NULL), WD_OK);
+    assert_int_equal(wd__qmatmul_ref(ws, xs, w, WD_GGML_TYPE_Q8_0, NULL, NR, C, OC), WD_OK);
+    for (size_t n = 0; n < NR; n++)
+        for (size_t r = 0; r < OC; r++) {
+            double mag = 0.0;
+            for (size_t c = 0; c < C; c++) mag += fabs(xs[n * C + c]) * 128.0;
+            assert_true(fabs(gs[n * OC + r] - ws[n * OC + r]) <= mag / 254.0 + 1e-3);
+        }
+    free(xs);
 }
 
 /* The x quantizer this CPU picks equals the portable one, value for value:

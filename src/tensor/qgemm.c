@@ -74,19 +74,17 @@
 static inline size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 
-/* ==== unpacking one 32-block: v[32], S[8] (per 4), off[2] (per 16) ====== */
+/* ==== unpacking one 32-block: v[32], S[2] and off[2] (per 16) ========== */
 
 typedef void (*unpack_fn)(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off);
 
-static inline void fill8(float *S, float s) {
-    for (int l = 0; l < 8; l++) S[l] = s;
-}
+static inline void fill2(float *S, float s) { S[0] = S[1] = s; }
 
 static void unpack_q8_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 34 * b;
     float d = wd__f16_le(p);
     for (int i = 0; i < 32; i++) v[i] = p[2 + i] ^ 0x80;
-    fill8(S, d);
+    fill2(S, d);
     off[0] = off[1] = -128.0f * d;
 }
 
@@ -103,14 +101,14 @@ static void unpack_q4_0(const uint8_t *row, size_t b, uint8_t *v, float *S, floa
     const uint8_t *p = row + 18 * b;
     float d = wd__f16_le(p);
     nibbles(v, p + 2);
-    fill8(S, d);
+    fill2(S, d);
     off[0] = off[1] = -8.0f * d;
 }
 
 static void unpack_q4_1(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 20 * b;
     nibbles(v, p + 4);
-    fill8(S, wd__f16_le(p));
+    fill2(S, wd__f16_le(p));
     off[0] = off[1] = wd__f16_le(p + 2);
 }
 
@@ -119,7 +117,7 @@ static void unpack_q5_0(const uint8_t *row, size_t b, uint8_t *v, float *S, floa
     float d = wd__f16_le(p);
     nibbles(v, p + 6);
     fifth_bits(v, p + 2);
-    fill8(S, d);
+    fill2(S, d);
     off[0] = off[1] = -16.0f * d;
 }
 
@@ -127,7 +125,7 @@ static void unpack_q5_1(const uint8_t *row, size_t b, uint8_t *v, float *S, floa
     const uint8_t *p = row + 24 * b;
     nibbles(v, p + 8);
     fifth_bits(v, p + 4);
-    fill8(S, wd__f16_le(p));
+    fill2(S, wd__f16_le(p));
     off[0] = off[1] = wd__f16_le(p + 2);
 }
 
@@ -144,7 +142,7 @@ static void unpack_k_affine(const uint8_t *row, size_t b, uint8_t *v, float *S, 
     for (int l = 0; l < 32; l++) v[l] = j % 2 ? qs[l] >> 4 : qs[l] & 0x0F;
     if (bits == 5)
         for (int l = 0; l < 32; l++) v[l] |= (uint8_t)((qh[l] >> j & 1) << 4);
-    fill8(S, wd__f16_le(p) * (float)sc);
+    fill2(S, wd__f16_le(p) * (float)sc);
     off[0] = off[1] = -wd__f16_le(p + 2) * (float)m;
 }
 
@@ -169,7 +167,7 @@ static void unpack_q6_k(const uint8_t *row, size_t b, uint8_t *v, float *S, floa
         v[l] = (uint8_t)((c < 2 ? ql[l] & 0x0F : ql[l] >> 4) | ((qh[l] >> (2 * c)) & 3) << 4);
     for (int k = 0; k < 2; k++) {
         float s = d * (float)sc[k];
-        for (int l = 0; l < 4; l++) S[4 * k + l] = s;
+        S[k] = s;
         off[k] = -32.0f * s;
     }
 }
@@ -197,13 +195,10 @@ static unpack_fn block_unpacker(wd_ggml_type type) {
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 
-/* S of a chunk: s0 for its first 8 lanes (block b), s1 for the next 8. */
-AVX2 static inline void put_scales(float *S, float s0, float s1) {
-    _mm256_storeu_ps(S, _mm256_set1_ps(s0));
-    _mm256_storeu_ps(S + 8, _mm256_set1_ps(s1));
-}
+/* S of a chunk (per 16): s0 for block b, s1 for block b + 1. */
+AVX2 static inline void put_scales(float *S, float s0, float s1) { S[0] = S[1] = s0, S[2] = S[3] = s1; }
 
-/* Chunk unpackers: blocks b and b + 1 (b even) into v[64], S[16], off[4]. */
+/* Chunk unpackers: blocks b and b + 1 (b even) into v[64], S[4], off[4]. */
 AVX2 static void chunk_q8_0(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 34 * b;
     const __m256i flip = _mm256_set1_epi8((char)0x80);
@@ -230,7 +225,7 @@ AVX2 static void chunk_q8_0_signed(const uint8_t *row, size_t b, uint8_t *v, flo
 static void unpack_q8_0_signed(const uint8_t *row, size_t b, uint8_t *v, float *S, float *off) {
     const uint8_t *p = row + 34 * b;
     memcpy(v, p + 2, 32);
-    fill8(S, wd__f16_le(p));
+    fill2(S, wd__f16_le(p));
     off[0] = off[1] = 0.0f;
 }
 
@@ -308,9 +303,7 @@ AVX2 static void chunk_q6_k(const uint8_t *row, size_t b, uint8_t *v, float *S, 
     int32_t s4;
     memcpy(&s4, sc, 4);
     __m128 s = _mm_mul_ps(_mm_set1_ps(wd__f16_at(p + 208)), _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4))));
-    const __m256 s8 = _mm256_castps128_ps256(s);
-    _mm256_storeu_ps(S, _mm256_permutevar8x32_ps(s8, _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0)));
-    _mm256_storeu_ps(S + 8, _mm256_permutevar8x32_ps(s8, _mm256_set_epi32(3, 3, 3, 3, 2, 2, 2, 2)));
+    _mm_storeu_ps(S, s);
     _mm_storeu_ps(off, _mm_mul_ps(s, _mm_set1_ps(-32.0f)));
 }
 
@@ -447,7 +440,7 @@ VNNI static void lanes_tile(float out[LN][LR], const uint8_t *wv, const float *w
  * - 1 into scratch rows v / S / off (one unpacker's output each); rows at
  * or past nt are zero. */
 static void unpack_rows(const lgtask *t, size_t oc0, size_t nt, size_t r0, size_t nr, size_t blk, size_t two,
-                        uint8_t (*v)[64], float (*S)[16], float (*off)[4]) {
+                        uint8_t (*v)[64], float (*S)[4], float (*off)[4]) {
     for (size_t i = 0; i < nr; i++) {
         const size_t r = r0 + i;
         if (r >= nt) {
@@ -461,7 +454,7 @@ static void unpack_rows(const lgtask *t, size_t oc0, size_t nt, size_t r0, size_
             t->chunk(row, blk, v[i], S[i], off[i]);
         } else {
             t->unpack(row, blk, v[i], S[i], off[i]);
-            if (two == 2) t->unpack(row, blk + 1, v[i] + 32, S[i] + 8, off[i] + 2);
+            if (two == 2) t->unpack(row, blk + 1, v[i] + 32, S[i] + 2, off[i] + 2);
         }
     }
 }
@@ -469,12 +462,12 @@ static void unpack_rows(const lgtask *t, size_t oc0, size_t nt, size_t r0, size_
 /* The scales and offsets of scratch rows 0 .. nr - 1, blocks b .. b + two
  * - 1 of the slice, into wS / wo at lanes r0 .. r0 + nr - 1 (per groups of
  * a 32-block). */
-static void put_group_scales(size_t per, size_t b, size_t two, size_t r0, size_t nr, float (*S)[16],
+static void put_group_scales(size_t per, size_t b, size_t two, size_t r0, size_t nr, float (*S)[4],
                              float (*off)[4], float *wS, float *wo) {
     for (size_t k = 0; k < two; k++)
         for (size_t gi = 0; gi < per; gi++) {
             float *ws = wS + (per * (b + k) + gi) * LR + r0, *wo2 = wo + (per * (b + k) + gi) * LR + r0;
-            for (size_t i = 0; i < nr; i++) ws[i] = S[i][8 * k + 4 * gi], wo2[i] = off[i][2 * k + gi];
+            for (size_t i = 0; i < nr; i++) ws[i] = S[i][2 * k + gi], wo2[i] = off[i][2 * k + gi];
         }
 }
 
@@ -511,7 +504,7 @@ VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0,
                               float *wS, float *wo) {
     const size_t per = 32 / t->xp->G;
     _Alignas(64) uint8_t v[16][64];
-    float S[16][16], off[16][4];
+    float S[16][4], off[16][4];
     for (size_t h = 0; h < LR / 16; h++)
         for (size_t b = 0; b < nb; b += 2) {
             const size_t two = b + 1 < nb ? 2 : 1;
@@ -613,7 +606,7 @@ AVX2 static void lanes_unpack_avx2(const lgtask *t, size_t oc0, size_t nt, size_
                                    float *wS, float *wo) {
     const size_t per = 32 / t->xp->G;
     _Alignas(32) uint8_t v[8][64];
-    float S[8][16], off[8][4];
+    float S[8][4], off[8][4];
     for (size_t q = 0; q < LR / 8; q++)
         for (size_t b = 0; b < nb; b += 2) {
             const size_t two = b + 1 < nb ? 2 : 1;

@@ -13,6 +13,7 @@
  */
 #include "guard/spelling.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@
 #include "base/hash.h"
 #include "guard/english.h"
 #include "guard/lexicon.h"
+#include "guard/wordlm.h"
 
 #define WMIN 4
 #define WMAX 20
@@ -167,17 +169,175 @@ bool wd__spelling_in_lexicon(const char *w, size_t n) {
     return s && s->exact && V.len[s->id] == n && !memcmp(V.word[s->id], w, n);
 }
 
+/* A word of the text (at most WMAX letters) and its neighbours, for the
+ * word model's context (p NULL: the sentence starts or ends there). */
+typedef struct span {
+    const char *p;
+    size_t      n;
+} span;
+
+#include "guard/dict_table.inc"
+
+/* True when w[0..n) is an English word of WordNet's or one of its
+ * inflections (scripts/gen-dict.py; a 32-bit key, so a non-word is taken
+ * for one about once in 20,000). */
+static bool in_dict(const char *w, size_t n) {
+    uint64_t h = wd__fnv1a(w, n);
+    uint32_t key = (uint32_t)(h ^ h >> 32);
+    size_t lo = 0, hi = WD_DICT_N;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (wd_dict_keys[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < WD_DICT_N && wd_dict_keys[lo] == key;
+}
+
+/* How well c[0..n) reads between prev and next: log P(c | prev) +
+ * log P(next | c), or -inf for a word the model saw fewer than
+ * WD_WORDLM_COMMON times (a correction must be a word people write). */
+#define VMIN 3
+/* Unknown words a text's vocabulary pass tries at most (each up to 53 n +
+ * 25 candidates): typos are a handful a prompt; a long text of unknown
+ * words is capped at ~2 ms rather than ~1 s a megabyte. */
+#define VBUDGET 256
+
+static double fit(const char *c, size_t n, span prev, span next) {
+    if (!wd__wordlm_common(c, n)) return -INFINITY;
+    return wd__wordlm_logp(prev.p, prev.n, c, n) + wd__wordlm_logp(c, n, next.p, next.n);
+}
+
+/* True when w[0..n) has VMIN..WMAX letters and neither the word model,
+ * WordNet nor the lexicon knows it. */
+static bool unknown(const char *w, size_t n) {
+    if (n < VMIN || n > WMAX || wd__wordlm_maybe_common(w, n)) return false; /* most words, in cache */
+    return wd__wordlm_count(w, n) == 0 && !in_dict(w, n) && !wd__spelling_in_lexicon(w, n);
+}
+
+/* Sets *ok to whether the line of t[0..n) that starts at i reads as
+ * English with a few typos: some but at most half of its words of VMIN+
+ * letters unknown. Polls stop; returns WD_OK or its answer. A line of
+ * mostly unknown words is a cipher (reversed, rot13), another language or
+ * code, where "correcting" words one by one makes up English ("siht" is
+ * one swap from a swear word). */
+static wd_status typo_line(const char *t, size_t n, size_t i, const wd__scan_stop *stop, bool *ok) {
+    size_t words = 0, unk = 0, next_poll = i + WD_SCAN_POLL_BYTES / 4;
+    *ok = false;
+    while (i < n && t[i] != '\n') {
+        if (i >= next_poll) {
+            wd_status st = wd__scan_stop_poll(stop);
+            if (st != WD_OK) return st;
+            next_poll = i + WD_SCAN_POLL_BYTES / 4;
+        }
+        if (!is_lower(t[i])) {
+            i++;
+            continue;
+        }
+        size_t a = i;
+        while (i < n && is_lower(t[i])) i++;
+        if (i - a < VMIN) continue;
+        words++;
+        unk += unknown(t + a, i - a);
+    }
+    *ok = unk > 0 && 2 * unk <= words; /* none: nothing to correct either */
+    return WD_OK;
+}
+
+/* The vocabulary's pass, for a word the lexicon's does not correct: a word
+ * of VMIN..WMAX letters that neither WordNet (in_dict) nor the word model
+ * (guard/wordlm.h) knows becomes the word one edit away (a letter dropped,
+ * added, replaced, or two neighbours swapped) that reads best between its
+ * neighbours. Writes it to out and returns its length, or 0 (no
+ * correction); an unknown word spends one of *budget. At most 53 n + 25
+ * lookups a word. */
+static size_t vocab_correct(const char *w, size_t n, span prev, span next, char *out, size_t *budget) {
+    if (!unknown(w, n)) return 0;
+    --*budget;
+    char c[WMAX + 2];
+    double best = -INFINITY;
+    size_t bn = 0;
+#define TRY(len)                                       \
+    do {                                               \
+        double f_ = fit(c, (len), prev, next);         \
+        if (f_ > best) {                               \
+            best = f_;                                 \
+            bn = (len);                                \
+            memcpy(out, c, bn);                        \
+        }                                              \
+    } while (0)
+    /* a letter added; not the last one: a word with a letter past a common
+     * word, or with another last letter, is an ending or a word of its own
+     * ("bombe" is neither "bomb" nor "bombs"), as in correct() */
+    for (size_t k = 0; k + 1 < n && n > VMIN; k++) {
+        memcpy(c, w, k);
+        memcpy(c + k, w + k + 1, n - k - 1);
+        TRY(n - 1);
+    }
+    for (size_t k = 0; k + 1 < n; k++) { /* two neighbours swapped */
+        if (w[k] == w[k + 1]) continue;
+        memcpy(c, w, n);
+        c[k] = w[k + 1];
+        c[k + 1] = w[k];
+        TRY(n);
+    }
+    for (size_t k = 0; k + 1 < n; k++) { /* a letter replaced; not the last, for the same reason */
+        memcpy(c, w, n);
+        for (char x = 'a'; x <= 'z'; x++) {
+            if (x == w[k]) continue;
+            c[k] = x;
+            TRY(n);
+        }
+    }
+    for (size_t k = 0; k <= n && n < WMAX; k++) { /* a letter dropped */
+        memcpy(c, w, k);
+        memcpy(c + k + 1, w + k, n - k);
+        for (char x = 'a'; x <= 'z'; x++) {
+            c[k] = x;
+            TRY(n + 1);
+        }
+    }
+#undef TRY
+    return best > -INFINITY ? bn : 0;
+}
+
+/* The word of t that ends at e (exclusive; spaces between), or none. */
+static span word_before(const char *t, size_t e) {
+    while (e > 0 && t[e - 1] == ' ') e--;
+    size_t a = e;
+    while (a > 0 && is_lower(t[a - 1])) a--;
+    if (a == e || e - a > WMAX || (a > 0 && !(t[a - 1] == ' ' || t[a - 1] == '\n'))) return (span){NULL, 0};
+    return (span){t + a, e - a};
+}
+
+/* The word of t[0..n) that starts at or after i past spaces, or none. */
+static span word_after(const char *t, size_t n, size_t i) {
+    while (i < n && t[i] == ' ') i++;
+    size_t a = i;
+    while (i < n && is_lower(t[i])) i++;
+    if (a == i || i - a > WMAX || (i < n && !(t[i] == ' ' || t[i] == '\n'))) return (span){NULL, 0};
+    return (span){t + a, i - a};
+}
+
 wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,
                            size_t *fixed) {
     *fixed = *len = 0;
     pthread_once(&v_once, build);
     if (!V.ok) return WD_OK;
-    size_t w = 0, i = 0, next_poll = WD_SCAN_POLL_BYTES / 4; /* a word costs up to 22 lookups */
+    bool vocab = wd__wordlm_available();
+    /* a word costs up to 22 lookups in the lexicon's table, and up to
+     * 53 * 20 + 25 in the word model's */
+    size_t w = 0, i = 0, next_poll = WD_SCAN_POLL_BYTES / 64;
+    bool line_ok = false;
+    size_t budget = VBUDGET; /* unknown words the vocabulary's pass may still try */
     while (i < n) {
         if (i >= next_poll) {
             wd_status st = wd__scan_stop_poll(stop);
             if (st != WD_OK) return st;
-            next_poll = i + WD_SCAN_POLL_BYTES / 4;
+            next_poll = i + WD_SCAN_POLL_BYTES / 64;
+        }
+        if (vocab && (i == 0 || t[i - 1] == '\n')) {
+            wd_status st = typo_line(t, n, i, stop, &line_ok);
+            if (st != WD_OK) return st;
         }
         if (!is_lower(t[i])) {
             out[w++] = t[i++];
@@ -186,13 +346,17 @@ wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_st
         size_t a = i;
         while (i < n && is_lower(t[i])) i++;
         size_t m = i - a;
-        int id = m >= WMIN - 1 && m <= WMAX + 1 && (a == 0 || (unsigned char)t[a - 1] < 0x80) &&
-                         (i == n || (unsigned char)t[i] < 0x80)
-                     ? correct(t + a, m)
-                     : -1;
+        bool ascii = (a == 0 || (unsigned char)t[a - 1] < 0x80) && (i == n || (unsigned char)t[i] < 0x80);
+        int id = ascii && m >= WMIN - 1 && m <= WMAX + 1 ? correct(t + a, m) : -1;
+        size_t vn = 0;
         if (id >= 0) {
             memcpy(out + w, V.word[id], V.len[id]);
             w += V.len[id];
+            (*fixed)++;
+        } else if (line_ok && budget && ascii && (a == 0 || !(t[a - 1] >= '0' && t[a - 1] <= '9')) &&
+                   (i == n || !(t[i] >= '0' && t[i] <= '9')) &&
+                   (vn = vocab_correct(t + a, m, word_before(t, a), word_after(t, n, i), out + w, &budget)) > 0) {
+            w += vn;
             (*fixed)++;
         } else {
             memcpy(out + w, t + a, m);

@@ -1,5 +1,6 @@
 /*
- * guard/spelling.h - undoes typos in the words the harm lexicon is made of.
+ * guard/spelling.h - undoes typos in the words the harm lexicon is made of,
+ * and in the rest of the words a text is written in.
  *
  * A typo ("hcak", "ivrus", "stels") breaks both the lexicon's phrases and
  * the classifier's n-grams. The vocabulary is every word of 4-20 letters in
@@ -11,6 +12,15 @@
  * words and their one-letter deletions are hashed once (on first use,
  * thread-safe), and a text word costs its length + 1 lookups, so a text is
  * corrected in linear time without allocating.
+ *
+ * A word that pass leaves, of 3-20 letters, that neither the word model
+ * (guard/wordlm.h) nor WordNet (dict_table.inc, scripts/gen-dict.py) knows
+ * becomes the word one edit away, seen at least WD_WORDLM_COMMON times by
+ * the word model, that reads best between its neighbours ("tutoril",
+ * "sotware"); never by changing or adding a last letter ("bombe"), and
+ * never in a line whose words are mostly unknown (a cipher, another
+ * language). At most 53 n + 25 candidates a word, tested in a 64 KiB bit
+ * set before the model's table, for at most 256 unknown words a text.
  */
 #ifndef WD_GUARD_SPELLING_H
 #define WD_GUARD_SPELLING_H

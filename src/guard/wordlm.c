@@ -55,8 +55,14 @@ typedef struct table {
     size_t               size;
 } table;
 
+/* A bit set of the words seen at least WD_WORDLM_COMMON times (two bits
+ * a word, from its table key): 64 KiB, so the spelling reading's
+ * candidates (a thousand a word) are tested in cache before the table. */
+#define COMMON_BITS 19
+
 static struct {
     table          uni, bi;
+    uint64_t      *common;
     double         tokens, types;
     double         dec[256]; /* stored byte -> count */
     bool           ok;
@@ -95,6 +101,16 @@ static void load(void) {
     M.bi = (table){p + HEADER + 5 * us, p + HEADER + 5 * us + 4 * bs, bs};
     M.dec[0] = 0;
     for (int q = 1; q < 256; q++) M.dec[q] = exp2((q - 1) / 12.0);
+    M.common = calloc((size_t)1 << (COMMON_BITS - 6), sizeof *M.common);
+    if (!M.common) return;
+    for (size_t i = 0; i < us; i++) {
+        uint32_t k = load32(M.uni.keys + 4 * i);
+        if (!k || M.dec[M.uni.vals[i]] < WD_WORDLM_COMMON) continue;
+        for (int b = 0; b < 2; b++) {
+            uint32_t bit = (b ? k >> 13 : k) & (((uint32_t)1 << COMMON_BITS) - 1);
+            M.common[bit >> 6] |= (uint64_t)1 << (bit & 63);
+        }
+    }
     M.ok = true;
 #endif
 }
@@ -148,6 +164,29 @@ static double logp(const tok *a, const tok *b) {
     double c = count(&M.bi, wd__fnv1a_more(a->hsp, b->p, b->n));
     double l = log(c + b->lpu) - a->lden;
     return l < LP_MAX ? l : LP_MAX;
+}
+
+double wd__wordlm_count(const char *w, size_t n) {
+    if (!wd__wordlm_available()) return -1;
+    return count(&M.uni, wd__fnv1a(w, n));
+}
+
+bool wd__wordlm_maybe_common(const char *w, size_t n) {
+    if (!wd__wordlm_available()) return false;
+    uint64_t h = wd__hash_u64(wd__fnv1a(w, n));
+    uint32_t k = (uint32_t)(h >> 32);
+    if (!k) k = 1;
+    for (int b = 0; b < 2; b++) {
+        uint32_t bit = (b ? k >> 13 : k) & (((uint32_t)1 << COMMON_BITS) - 1);
+        if (!(M.common[bit >> 6] >> (bit & 63) & 1)) return false;
+    }
+    return true;
+}
+
+double wd__wordlm_common(const char *w, size_t n) {
+    if (!wd__wordlm_maybe_common(w, n)) return 0;
+    double c = count(&M.uni, wd__fnv1a(w, n));
+    return c >= WD_WORDLM_COMMON ? c : 0;
 }
 
 double wd__wordlm_logp(const char *a, size_t na, const char *b, size_t nb) {

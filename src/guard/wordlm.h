@@ -41,6 +41,21 @@ bool wd__wordlm_available(void);
 wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,
                           size_t *words, size_t *dropped);
 
+/* How often w[0..n) (lower-case) occurs in the model's text (stored
+ * counts are rounded to 2^(k/12)); 0 for a word it never saw, -1 when the
+ * model is missing. */
+double wd__wordlm_count(const char *w, size_t n);
+
+/* The same count when it is at least WD_WORDLM_COMMON, else 0; most
+ * strings that are no such word are told apart by a 64 KiB bit set,
+ * without reading the model's table. */
+#define WD_WORDLM_COMMON 16.0
+double wd__wordlm_common(const char *w, size_t n);
+
+/* The bit set's answer alone: false means w is not such a word; true, that
+ * it almost surely is (about one string in 300 that is not passes). */
+bool wd__wordlm_maybe_common(const char *w, size_t n);
+
 /* log P(b | a) under the model, for the words a[0..na) and b[0..nb) (NULL
  * a: b starts a sentence; NULL b: a ends one). For tests and tools. */
 double wd__wordlm_logp(const char *a, size_t na, const char *b, size_t nb);

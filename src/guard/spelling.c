@@ -214,15 +214,17 @@ static bool unknown(const char *w, size_t n) {
     return wd__wordlm_count(w, n) == 0 && !in_dict(w, n) && !wd__spelling_in_lexicon(w, n);
 }
 
-/* Sets *ok to whether the line of t[0..n) that starts at i reads as
- * English with a few typos: some but at most half of its words of VMIN+
- * letters unknown. Polls stop; returns WD_OK or its answer. A line of
- * mostly unknown words is a cipher (reversed, rot13), another language or
- * code, where "correcting" words one by one makes up English ("siht" is
- * one swap from a swear word). */
-static wd_status typo_line(const char *t, size_t n, size_t i, const wd__scan_stop *stop, bool *ok) {
+/* The unknown words of the line of t[0..n) that starts at i, when it reads
+ * as English with a few typos: some but at most half of its words of VMIN+
+ * letters unknown. Their offsets go to at[] (the first room of them), their
+ * number to *n_at (0 for any other line). Polls stop; returns WD_OK or its
+ * answer. A line of mostly unknown words is a cipher (reversed, rot13),
+ * another language or code, where "correcting" words one by one makes up
+ * English ("siht" is one swap from a swear word). */
+static wd_status typo_line(const char *t, size_t n, size_t i, const wd__scan_stop *stop, size_t *at, size_t room,
+                           size_t *n_at) {
     size_t words = 0, unk = 0, next_poll = i + WD_SCAN_POLL_BYTES / 4;
-    *ok = false;
+    *n_at = 0;
     while (i < n && t[i] != '\n') {
         if (i >= next_poll) {
             wd_status st = wd__scan_stop_poll(stop);
@@ -237,22 +239,19 @@ static wd_status typo_line(const char *t, size_t n, size_t i, const wd__scan_sto
         while (i < n && is_lower(t[i])) i++;
         if (i - a < VMIN) continue;
         words++;
-        unk += unknown(t + a, i - a);
+        if (!unknown(t + a, i - a)) continue;
+        if (unk++ < room) at[unk - 1] = a;
     }
-    *ok = unk > 0 && 2 * unk <= words; /* none: nothing to correct either */
+    if (unk > 0 && 2 * unk <= words) *n_at = unk < room ? unk : room; /* none: nothing to correct either */
     return WD_OK;
 }
 
-/* The vocabulary's pass, for a word the lexicon's does not correct: a word
- * of VMIN..WMAX letters that neither WordNet (in_dict) nor the word model
- * (guard/wordlm.h) knows becomes the word one edit away (a letter dropped,
- * added, replaced, or two neighbours swapped) that reads best between its
- * neighbours. Writes it to out and returns its length, or 0 (no
- * correction); an unknown word spends one of *budget. At most 53 n + 25
- * lookups a word. */
-static size_t vocab_correct(const char *w, size_t n, span prev, span next, char *out, size_t *budget) {
-    if (!unknown(w, n)) return 0;
-    --*budget;
+/* The vocabulary's pass, for a word the lexicon's does not correct: an
+ * unknown word w[0..n) (typo_line found it) becomes the word one edit away
+ * (a letter dropped, added, replaced, or two neighbours swapped) that reads
+ * best between its neighbours. Writes it to out and returns its length, or
+ * 0 (no correction). At most 53 n + 25 lookups a word. */
+static size_t vocab_correct(const char *w, size_t n, span prev, span next, char *out) {
     char c[WMAX + 2];
     double best = -INFINITY;
     size_t bn = 0;
@@ -327,7 +326,7 @@ wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_st
     /* a word costs up to 22 lookups in the lexicon's table, and up to
      * 53 * 20 + 25 in the word model's */
     size_t w = 0, i = 0, next_poll = WD_SCAN_POLL_BYTES / 64;
-    bool line_ok = false;
+    size_t unk_at[VBUDGET], n_unk = 0, k_unk = 0; /* the line's unknown words, the next one */
     size_t budget = VBUDGET; /* unknown words the vocabulary's pass may still try */
     while (i < n) {
         if (i >= next_poll) {
@@ -335,9 +334,11 @@ wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_st
             if (st != WD_OK) return st;
             next_poll = i + WD_SCAN_POLL_BYTES / 64;
         }
-        if (vocab && (i == 0 || t[i - 1] == '\n')) {
-            wd_status st = typo_line(t, n, i, stop, &line_ok);
+        if (i == 0 || t[i - 1] == '\n') { /* a line starts */
+            n_unk = k_unk = 0;
+            wd_status st = vocab && budget ? typo_line(t, n, i, stop, unk_at, budget, &n_unk) : WD_OK;
             if (st != WD_OK) return st;
+            budget -= n_unk;
         }
         if (!is_lower(t[i])) {
             out[w++] = t[i++];
@@ -346,6 +347,8 @@ wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_st
         size_t a = i;
         while (i < n && is_lower(t[i])) i++;
         size_t m = i - a;
+        bool unk = k_unk < n_unk && unk_at[k_unk] == a;
+        k_unk += unk;
         bool ascii = (a == 0 || (unsigned char)t[a - 1] < 0x80) && (i == n || (unsigned char)t[i] < 0x80);
         int id = ascii && m >= WMIN - 1 && m <= WMAX + 1 ? correct(t + a, m) : -1;
         size_t vn = 0;
@@ -353,9 +356,9 @@ wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_st
             memcpy(out + w, V.word[id], V.len[id]);
             w += V.len[id];
             (*fixed)++;
-        } else if (line_ok && budget && ascii && (a == 0 || !(t[a - 1] >= '0' && t[a - 1] <= '9')) &&
+        } else if (unk && ascii && (a == 0 || !(t[a - 1] >= '0' && t[a - 1] <= '9')) &&
                    (i == n || !(t[i] >= '0' && t[i] <= '9')) &&
-                   (vn = vocab_correct(t + a, m, word_before(t, a), word_after(t, n, i), out + w, &budget)) > 0) {
+                   (vn = vocab_correct(t + a, m, word_before(t, a), word_after(t, n, i), out + w)) > 0) {
             w += vn;
             (*fixed)++;
         } else {

@@ -69,6 +69,26 @@ static struct {
 } M;
 static pthread_once_t m_once = PTHREAD_ONCE_INIT;
 
+/* The key a table stores for a word whose mixed hash is h: its high 32
+ * bits, never 0 (0 marks an empty slot). */
+static inline uint32_t table_key(uint64_t h) {
+    uint32_t k = (uint32_t)(h >> 32);
+    return k ? k : 1;
+}
+
+/* Bit b (0 or 1) of the common-word set for table key k. */
+static inline uint32_t common_bit(uint32_t k, int b) {
+    return (b ? k >> 13 : k) & (((uint32_t)1 << COMMON_BITS) - 1);
+}
+
+static bool common_has(uint32_t k) {
+    for (int b = 0; b < 2; b++) {
+        uint32_t bit = common_bit(k, b);
+        if (!(M.common[bit >> 6] >> (bit & 63) & 1)) return false;
+    }
+    return true;
+}
+
 static uint64_t le(const unsigned char *p, int n) {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
@@ -107,7 +127,7 @@ static void load(void) {
         uint32_t k = load32(M.uni.keys + 4 * i);
         if (!k || M.dec[M.uni.vals[i]] < WD_WORDLM_COMMON) continue;
         for (int b = 0; b < 2; b++) {
-            uint32_t bit = (b ? k >> 13 : k) & (((uint32_t)1 << COMMON_BITS) - 1);
+            uint32_t bit = common_bit(k, b);
             M.common[bit >> 6] |= (uint64_t)1 << (bit & 63);
         }
     }
@@ -124,8 +144,7 @@ bool wd__wordlm_available(void) {
  * keeps every table at most 3/4 full, so a probe ends at an empty slot. */
 static double count(const table *t, uint64_t h) {
     h = wd__hash_u64(h); /* MurmurHash3's finaliser: FNV-1a's low bits alone pick slots badly */
-    uint32_t key = (uint32_t)(h >> 32);
-    if (!key) key = 1;
+    uint32_t key = table_key(h);
     for (size_t i = h & (t->size - 1), probes = 0; probes < t->size; i = (i + 1) & (t->size - 1), probes++) {
         uint32_t k = load32(t->keys + 4 * i);
         if (k == key) return M.dec[t->vals[i]];
@@ -172,20 +191,14 @@ double wd__wordlm_count(const char *w, size_t n) {
 }
 
 bool wd__wordlm_maybe_common(const char *w, size_t n) {
-    if (!wd__wordlm_available()) return false;
-    uint64_t h = wd__hash_u64(wd__fnv1a(w, n));
-    uint32_t k = (uint32_t)(h >> 32);
-    if (!k) k = 1;
-    for (int b = 0; b < 2; b++) {
-        uint32_t bit = (b ? k >> 13 : k) & (((uint32_t)1 << COMMON_BITS) - 1);
-        if (!(M.common[bit >> 6] >> (bit & 63) & 1)) return false;
-    }
-    return true;
+    return wd__wordlm_available() && common_has(table_key(wd__hash_u64(wd__fnv1a(w, n))));
 }
 
 double wd__wordlm_common(const char *w, size_t n) {
-    if (!wd__wordlm_maybe_common(w, n)) return 0;
-    double c = count(&M.uni, wd__fnv1a(w, n));
+    if (!wd__wordlm_available()) return 0;
+    uint64_t h = wd__fnv1a(w, n);
+    if (!common_has(table_key(wd__hash_u64(h)))) return 0;
+    double c = count(&M.uni, h);
     return c >= WD_WORDLM_COMMON ? c : 0;
 }
 
@@ -246,13 +259,12 @@ wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_sto
     if (!wd__wordlm_available() || n == 0) return WD_OK;
     size_t cap = n / 2 + 3; /* a segment's words, with its two markers */
     if (cap > SEGMENT + 2) cap = SEGMENT + 2;
-    tok *tk = malloc(cap * sizeof *tk);
-    double *best = malloc(cap * sizeof *best);
-    int32_t *back = malloc(cap * sizeof *back);
-    if (!tk || !best || !back) {
-        free(tk), free(best), free(back);
-        return WD_OK; /* out of memory: no reading, the text itself is still scanned */
-    }
+    /* one block: the tokens, then best[], then back[] (tok and double
+     * both keep 8-byte alignment) */
+    tok *tk = malloc(cap * (sizeof *tk + sizeof(double) + sizeof(int32_t)));
+    if (!tk) return WD_OK; /* out of memory: no reading, the text itself is still scanned */
+    double *best = (double *)(tk + cap);
+    int32_t *back = (int32_t *)(best + cap);
     wd_status st = WD_OK;
     size_t i = 0, w = 0, since_poll = 0, total = 0, gone = 0;
     char sep = 0; /* what goes before the next segment's words: none, ' ' or '\n' */
@@ -289,7 +301,7 @@ wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_sto
         }
         if (line_end && sep) sep = '\n';
     }
-    free(tk), free(best), free(back);
+    free(tk);
     if (st != WD_OK) return st;
     *len = w;
     *words = total;

@@ -70,9 +70,7 @@
 #define WD_HAVE_X86 1
 #endif
 
-
 static inline size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
-
 
 /* ==== unpacking one 32-block: v[32], S[2] and off[2] (per 16) ========== */
 
@@ -190,10 +188,8 @@ static unpack_fn block_unpacker(wd_ggml_type type) {
 
 /* ==== unpacking two blocks at once ====================================== */
 
-
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
-
 
 /* S of a chunk (per 16): s0 for block b, s1 for block b + 1. */
 AVX2 static inline void put_scales(float *S, float s0, float s1) { S[0] = S[1] = s0, S[2] = S[3] = s1; }
@@ -318,8 +314,6 @@ static unpack_fn chunk_unpacker(wd_ggml_type type) {
     }
 }
 
-
-
 /* The next tile's slice (rows oc0 .. oc0 + n - 1 below OC, elements k0 ..
  * k0 + kc), fetched while this one computes; rs: bytes per row, bs: per 32
  * elements. */
@@ -434,7 +428,6 @@ VNNI static void lanes_tile(float out[LN][LR], const uint8_t *wv, const float *w
         _mm512_storeu_ps(out[j] + 16, f[j][1]);
     }
 }
-
 
 /* Blocks blk (and blk + 1 when two == 2) of the tile's rows r0 .. r0 + nr
  * - 1 into scratch rows v / S / off (one unpacker's output each); rows at

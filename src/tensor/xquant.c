@@ -1,9 +1,9 @@
 /*
  * tensor/xquant.c - activations to int8 blocks of 32; see xquant.h.
  *
- * The AVX-512 path computes roundf as trunc(y) + (|y - trunc(y)| >= 0.5 ?
- * sign(y) : 0): y - trunc(y) is exact for |y| <= 127, so every value rounds
- * as the portable path rounds it, ties included.
+ * The AVX-512 and AVX2 paths compute roundf as trunc(y) + (|y - trunc(y)|
+ * >= 0.5 ? sign(y) : 0): y - trunc(y) is exact for |y| <= 127, so every
+ * value rounds as the portable path rounds it, ties included.
  */
 #include "tensor/xquant.h"
 
@@ -52,6 +52,46 @@ K512 static float xq_block_avx512(int8_t *q, const float *x, int s[2]) {
     s[0] = _mm512_reduce_add_epi32(qlo), s[1] = _mm512_reduce_add_epi32(qhi);
     return d;
 }
+
+/* The same on 256-bit registers, for CPUs without AVX-512: four vectors
+ * of 8, packed to bytes (packs leave the dwords in the order 0 2 4 6 1 3 5
+ * 7 of the four vectors' halves; one permute puts them back). */
+#define K256 __attribute__((target("avx2,fma")))
+
+K256 static inline __m256i round_away8(__m256 y) {
+    const __m256 sgn = _mm256_set1_ps(-0.0f);
+    __m256 t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sgn, _mm256_sub_ps(y, t)), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    __m256 one = _mm256_or_ps(_mm256_and_ps(y, sgn), _mm256_set1_ps(1.0f));
+    return _mm256_cvtps_epi32(_mm256_add_ps(t, _mm256_and_ps(up, one)));
+}
+
+K256 static inline int hsum8_epi32(__m256i v) {
+    __m128i a = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4e));
+    return _mm_cvtsi128_si32(_mm_add_epi32(a, _mm_shuffle_epi32(a, 0xb1)));
+}
+
+K256 static float xq_block_avx2(int8_t *q, const float *x, int s[2]) {
+    const __m256 sgn = _mm256_set1_ps(-0.0f);
+    __m256 v[4];
+    for (int k = 0; k < 4; k++) v[k] = _mm256_loadu_ps(x + 8 * k);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sgn, v[0]), _mm256_andnot_ps(sgn, v[1])),
+                             _mm256_max_ps(_mm256_andnot_ps(sgn, v[2]), _mm256_andnot_ps(sgn, v[3])));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float amax = _mm_cvtss_f32(m4);
+    float d = amax / 127.0f, id = d >= FLT_MIN ? 1.0f / d : 0.0f;
+    __m256i r[4];
+    for (int k = 0; k < 4; k++) r[k] = round_away8(_mm256_mul_ps(v[k], _mm256_set1_ps(id)));
+    __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
+    b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)q, b);
+    s[0] = hsum8_epi32(_mm256_add_epi32(r[0], r[1]));
+    s[1] = hsum8_epi32(_mm256_add_epi32(r[2], r[3]));
+    return d;
+}
 #endif
 
 wd__xq_fn wd__xq_pick(void) {
@@ -59,6 +99,7 @@ wd__xq_fn wd__xq_pick(void) {
     if (wd__cpu_has(WD_CPU_AVX512F) && wd__cpu_has(WD_CPU_AVX512BW) && wd__cpu_has(WD_CPU_AVX512VL) &&
         wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA))
         return xq_block_avx512;
+    if (wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA)) return xq_block_avx2;
 #endif
     return wd__xq_block_ref;
 }

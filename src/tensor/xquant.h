@@ -17,8 +17,8 @@
  * each half (16 values) in s[0] and s[1]. */
 typedef float (*wd__xq_fn)(int8_t *q, const float *x, int s[2]);
 
-/* The implementation for this CPU (AVX-512 where it has F, BW and VL; the
- * portable one otherwise): the same q, d and s on every path. Fetch it once
+/* The implementation for this CPU (AVX-512 where it has F, BW and VL; AVX2
+ * where it has AVX2 and FMA; the portable one otherwise): the same q, d and s on every path. Fetch it once
  * per call of a kernel, not per block. */
 wd__xq_fn wd__xq_pick(void);
 

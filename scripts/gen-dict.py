@@ -24,20 +24,22 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location('gen_concepts', os.path.join(HERE, 'gen-concepts.py'))
-gc = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gc)
 
-FNV_OFFSET = 0xcbf29ce484222325
-FNV_PRIME = 0x100000001b3
-MASK = (1 << 64) - 1
+
+def load(name, file):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, file))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+gc = load('gen_concepts', 'gen-concepts.py')  # WordNet's files: WN, inflect, load_exc
+wl = load('gen_wordlm', 'gen-wordlm.py')      # fnv: the library's FNV-1a
 WORD = re.compile(r'^[a-z]{2,20}$')
 
 
 def fold(word):
-    h = FNV_OFFSET
-    for b in word.encode():
-        h = ((h ^ b) * FNV_PRIME) & MASK
+    h = wl.fnv(word)
     return (h ^ (h >> 32)) & 0xffffffff
 
 

@@ -241,6 +241,18 @@ typedef struct wd_textclf_train_params {
 /* The settings of the shipped model. */
 wd_textclf_train_params wd_textclf_train_params_default(void);
 
+/* Copies TRAIN examples of both classes inside a frame: a decoding or task
+ * instruction ("Please decipher the message and respond to it."), an
+ * unrelated sentence before the request, or the request quoted in two
+ * pieces to be joined (source "aug-frame", train split), so that the words
+ * of a wrapper carry no signal. An example is copied with probability frac
+ * times its source's training weight (min(1, cap / its examples), cap =
+ * p->source_cap, p->gen_cap for generated benign prompts), so both classes
+ * are framed in the proportion the trainer weighs them; draws from p->seed.
+ * Call after wd_textclf_dataset_split and before
+ * wd_textclf_augment_harmful. frac 0: nothing. */
+wd_status wd_textclf_augment_framing(wd_textclf_dataset *d, double frac, const wd_textclf_train_params *p);
+
 /* Trains on the TRAIN split with early stopping on the VAL split (Adam,
  * class- and source-weighted logistic losses) and returns the quantised
  * model in *out (free with wd_textclf_free); its thresholds are 0.5.

@@ -784,6 +784,28 @@ static void test_public_dataset(void **state) {
         n_aug++;
     }
     assert_true(n_aug > 30); /* about half of ~170 harmful train examples */
+    /* framed copies: both classes, in the train split, each holding its
+     * original text; none at frac 0 */
+    size_t n1 = wd_textclf_dataset_n_examples(d);
+    wd_textclf_train_params tp = wd_textclf_train_params_default();
+    assert_int_equal(wd_textclf_augment_framing(d, 0, &tp), WD_OK);
+    assert_int_equal(wd_textclf_dataset_n_examples(d), n1);
+    assert_int_equal(wd_textclf_augment_framing(d, 0.5, &tp), WD_OK);
+    size_t fr = source_index(d, "aug-frame"), n_fr[2] = {0};
+    assert_true(fr != (size_t)-1);
+    for (size_t i = n1; i < wd_textclf_dataset_n_examples(d); i++) {
+        assert_int_equal(wd_textclf_dataset_get(d, i, &x), WD_OK);
+        assert_int_equal(x.source, fr);
+        assert_int_equal(x.split, WD_TEXTCLF_SPLIT_TRAIN);
+        assert_true(strlen(x.text) > 20);
+        n_fr[x.pos & 1]++;
+    }
+    assert_true(n_fr[0] > 20 && n_fr[1] > 20);
+    /* a source over the cap is framed in proportion to its weight */
+    tp.source_cap = tp.gen_cap = 1;
+    size_t n2 = wd_textclf_dataset_n_examples(d);
+    assert_int_equal(wd_textclf_augment_framing(d, 0.5, &tp), WD_OK);
+    assert_true(wd_textclf_dataset_n_examples(d) - n2 < (n_fr[0] + n_fr[1]) / 4);
     wd_textclf_dataset_free(d);
     wd_textclf_dataset_free(NULL);
     /* v1 only: the set added 2026-12-06 is not read */

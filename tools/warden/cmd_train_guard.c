@@ -27,7 +27,7 @@ typedef struct opts {
     long        seed, epochs, hash_bits, concepts, n_benign, source_cap, gen_cap, loso_epochs, show_errors;
     int         data; /* DATA_V1 or DATA_ALL */
     span        word, chars;
-    double      lr, l2, cat_weight, harm_weight;
+    double      lr, l2, cat_weight, harm_weight, frame;
     double      threshold, set_threshold; /* < 0: not given */
 } opts;
 
@@ -78,6 +78,11 @@ static const cli_flag ROWS[] = {
     CLI_DOUBLE("--cat-weight", O(cat_weight), "X", 0, 10, "weight of the hazard / injection losses (default 2)"),
     CLI_DOUBLE("--harm-weight", O(harm_weight), "X", 0, 10,
                "weight of a harmful example (default 0.5; 0 = balance)"),
+    CLI_DOUBLE("--frame", O(frame), "X", 0, 1,
+               "copy a share X of the train examples, harmful and benign\n"
+               "alike, inside a wrapper (decoding instruction, unrelated\n"
+               "sentence first, quoted pieces) so wrappers carry no signal\n"
+               "(default 0.15, the shipped model's; 0 = none)"),
     CLI_BOOL("--eval", O(eval), "print metrics (implied when training)"),
     CLI_BOOL("--no-loso", O(no_loso), "skip the leave-one-source-out table (one model per fold:\n"
                                       "minutes); training then keeps the threshold 0.5"),
@@ -103,7 +108,7 @@ static opts opts_default(const wd_textclf_train_params *p) {
                   .data = DATA_ALL, .word = {p->cfg.word_min, p->cfg.word_max},
                   .chars = {p->cfg.char_min, p->cfg.char_max}, .lr = p->lr, .l2 = p->l2,
                   .cat_weight = p->cat_weight, .harm_weight = p->harm_pos_w, .threshold = -1,
-                  .set_threshold = -1};
+                  .set_threshold = -1, .frame = 0.15};
 }
 
 /* Writes the training settings of o into p. */
@@ -460,6 +465,7 @@ static int load_data(const opts *o, const wd_textclf_train_params *p, wd_textclf
     if ((st = wd_textclf_benign_generate(*out, (size_t)o->n_benign, p->seed)))
         return cli_fail(st, "generating benign prompts");
     wd_textclf_dataset_split(*out, p->seed, 20, 10);
+    if (o->out && (st = wd_textclf_augment_framing(*out, o->frame, p))) return cli_fail(st, "augmenting");
     if (o->out && (st = wd_textclf_augment_harmful(*out, 0.3, p->seed))) return cli_fail(st, "augmenting");
     fprintf(stderr, "train-guard: %zu examples from %zu sources (%zu exact duplicates dropped)\n",
             wd_textclf_dataset_n_examples(*out), wd_textclf_dataset_n_sources(*out),

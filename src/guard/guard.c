@@ -253,10 +253,15 @@ static wd_status add_hit(wd_verdict *v, const char *orig, const scanner_inst *s,
     return WD_OK;
 }
 
-/* A reading with words dropped (guard/wordlm.h) is weaker evidence than
- * the text: dropping words sharpens whatever the rest leans to, benign
- * texts near a threshold included. Its scores count this much. */
-#define WORDS_WEIGHT 0.85f
+/* What the scores of a reading with words dropped (guard/wordlm.h) count.
+ * It was 0.85 while the reading also kept "words" out of reversed or
+ * enciphered lines (a benign reversed text then read as a few stray
+ * English words); since lines of mostly unknown words are kept whole, the
+ * reading counts as much as the text. On the attack evaluation
+ * (docs/security.md) that took `insertion` from 7.6 to 5.2 % evasion and
+ * `infusion` from 6.4 to 4.8 %, and raised benign FPR by at most 0.6
+ * points (every transform within 1 point of clean). */
+#define WORDS_WEIGHT 1.0f
 
 typedef struct run_ctx {
     wd_guard      *g;

@@ -161,6 +161,7 @@ typedef struct tok {
     double      lden;  /* log(c(word) + BETA) */
     double      lpu;   /* BETA * Pu(word) */
     bool        keep;  /* protected */
+    bool        unseen; /* not in the model's vocabulary */
 } tok;
 
 static void tok_set(tok *t, const char *p, size_t n) {
@@ -172,6 +173,7 @@ static void tok_set(tok *t, const char *p, size_t n) {
     t->lden = log(c + BETA);
     t->lpu = BETA * (c + 0.5) / (M.tokens + M.types);
     t->keep = false;
+    t->unseen = c == 0;
 }
 
 /* At most LP_MAX: a pair is never more frequent than its first word, but
@@ -253,6 +255,17 @@ static size_t keep_line(const tok *t, size_t m, double *best, int32_t *back, cha
     return m - 2 - kept;
 }
 
+/* keep_line keeping every token: appends them all, drops none. */
+static size_t keep_all(const tok *t, size_t m, char *out, size_t *w) {
+    size_t first = *w;
+    for (size_t i = 1; i + 1 < m; i++) {
+        if (*w > first) out[(*w)++] = ' ';
+        memcpy(out + *w, t[i].p, t[i].n);
+        *w += t[i].n;
+    }
+    return 0;
+}
+
 wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,
                           size_t *words, size_t *dropped) {
     *len = *words = *dropped = 0;
@@ -293,8 +306,14 @@ wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_sto
             tok_set(&tk[m++], "</s>", 4);
             size_t before = w;
             if (sep) out[w++] = sep;
-            size_t start = w;
-            gone += keep_line(tk, m, best, back, out, &w);
+            size_t start = w, unseen = 0;
+            for (size_t k = 1; k + 1 < m; k++) unseen += tk[k].unseen;
+            /* A line whose words are mostly unknown (reversed or enciphered
+             * text, another language, code) is not English with words
+             * scattered into it: the best-scoring subsequence of it is
+             * noise. It is kept whole. */
+            if (2 * unseen > m - 2) gone += keep_all(tk, m, out, &w);
+            else gone += keep_line(tk, m, best, back, out, &w);
             total += m - 2;
             if (w == start) w = before; /* nothing kept: no separator either */
             else sep = ' ';

@@ -235,6 +235,64 @@ static wd_status map_scores(const classifier_impl *c, const float *probs, size_t
     return WD_OK;
 }
 
+/* A benign passage put before a request dilutes it: the model's features
+ * are term counts over the square root of their number, so the request's
+ * weight falls as the text grows ("Honeybees dance to show the way ...
+ * \n\nAnyway: <request>" scored 0.40 where the request alone scored 0.72).
+ * So a text of two or more paragraphs (separated by a blank line) is also
+ * read paragraph by paragraph, and the reading with the highest p(harmful)
+ * decides. A paragraph of fewer than PART_MIN_WORDS words is not read
+ * alone (a heading, a greeting). Each byte is read twice at most: linear. */
+#define PART_MIN_WORDS 3
+
+/* The end of the paragraph starting at t[i] (the start of its blank line,
+ * or n), and in *next the start of the next one. */
+static size_t para_end(const char *t, size_t i, size_t n, size_t *next) {
+    for (; i < n; i++) {
+        if (t[i] != '\n') continue;
+        size_t j = i + 1;
+        while (j < n && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r')) j++;
+        if (j < n && t[j] == '\n') {
+            while (j < n && (t[j] == '\n' || t[j] == ' ' || t[j] == '\t' || t[j] == '\r')) j++;
+            *next = j;
+            return i;
+        }
+    }
+    *next = n;
+    return n;
+}
+
+static size_t count_words(const char *t, size_t n) {
+    size_t w = 0;
+    bool in = false;
+    for (size_t i = 0; i < n; i++) {
+        bool sp = t[i] == ' ' || t[i] == '\n' || t[i] == '\t' || t[i] == '\r';
+        if (!sp && !in) w++;
+        in = !sp;
+    }
+    return w;
+}
+
+/* probs of the whole of t[0..n), or of its paragraph that reads most
+ * harmful (see PART_MIN_WORDS). */
+static wd_status predict_parts(const classifier_impl *c, const char *t, size_t n, float *probs,
+                               const wd__scan_stop *stop) {
+    wd_status st = wd__textclf_predict_stop(c->m, t, n, probs, stop);
+    if (st != WD_OK || c->i_harm < 0) return st;
+    size_t next, end = para_end(t, 0, n, &next);
+    if (end == n) return WD_OK; /* one paragraph */
+    float part[WD_TEXTCLF_MAX_LABELS];
+    size_t labels = wd_textclf_n_labels(c->m), k = 0;
+    for (size_t a = 0; a < n; a = next, k++) {
+        end = para_end(t, a, n, &next);
+        if (stop && k % 256 == 255 && (st = wd__scan_stop_poll(stop)) != WD_OK) return st;
+        if (count_words(t + a, end - a) < PART_MIN_WORDS) continue;
+        if ((st = wd__textclf_predict_stop(c->m, t + a, end - a, part, stop)) != WD_OK) return st;
+        if (part[c->i_harm] > probs[c->i_harm]) memcpy(probs, part, labels * sizeof *probs);
+    }
+    return WD_OK;
+}
+
 static wd_status classifier_scan(const void *vimpl, void *scratch, const wd__scan_input *in,
                           wd__scan_result *res, wd__err *err) {
     const classifier_impl *c = vimpl;
@@ -249,7 +307,7 @@ static wd_status classifier_scan(const void *vimpl, void *scratch, const wd__sca
         size_t n = in->norm->len;
         st = WD_OK;
         const char *t = cs ? cut_payloads(cs, in, in->norm->text, in->norm->map, &n, &st) : in->norm->text;
-        if (st == WD_OK) st = wd__textclf_predict_stop(c->m, t, n, probs, in->stop);
+        if (st == WD_OK) st = predict_parts(c, t, n, probs, in->stop);
     } else {
         wd__canon local = {0};
         wd__canon *n = cs ? &cs->norm : &local;
@@ -257,7 +315,7 @@ static wd_status classifier_scan(const void *vimpl, void *scratch, const wd__sca
         if (st == WD_OK) {
             size_t len = n->len;
             const char *t = cs ? cut_payloads(cs, in, n->text, n->map, &len, &st) : n->text;
-            if (st == WD_OK) st = wd__textclf_predict_stop(c->m, t, len, probs, in->stop);
+            if (st == WD_OK) st = predict_parts(c, t, len, probs, in->stop);
         }
         if (!cs) wd__canon_free(&local);
     }

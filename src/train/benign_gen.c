@@ -215,14 +215,8 @@ wd_status wd_textclf_augment_harmful(wd_textclf_dataset *d, double frac, uint64_
         if (!op[0] && !cl[0]) op = pick(&rng, openers);
         int len = snprintf(buf, sizeof buf, "%s%s%s", op, x->text, cl);
         if (len < 0 || (size_t)len >= sizeof buf) continue;
-        uint32_t pos = x->pos, known = x->known, origin = x->source;
-        size_t before = d->n;
-        wd_status rc = wd_textclf_dataset_add(d, src, buf, (size_t)len, pos, known);
+        wd_status rc = wd__textclf_add_train_copy(d, src, buf, (size_t)len, x->pos, x->known, x->source);
         if (rc) return rc;
-        if (d->n > before) {
-            d->ex[d->n - 1].split = WD_TEXTCLF_SPLIT_TRAIN;
-            d->ex[d->n - 1].origin = origin; /* left out with its original (LOSO) */
-        }
     }
     return WD_OK;
 }

@@ -176,6 +176,16 @@ wd_status wd_textclf_dataset_add(wd_textclf_dataset *d, int source, const char *
     return WD_OK;
 }
 
+wd_status wd__textclf_add_train_copy(wd_textclf_dataset *d, int src, const char *text, size_t len, uint32_t pos,
+                                     uint32_t known, uint32_t origin) {
+    size_t before = d->n;
+    wd_status rc = wd_textclf_dataset_add(d, src, text, len, pos, known);
+    if (rc || d->n == before) return rc;
+    d->ex[d->n - 1].split = WD_TEXTCLF_SPLIT_TRAIN;
+    d->ex[d->n - 1].origin = origin;
+    return WD_OK;
+}
+
 void wd_textclf_dataset_split(wd_textclf_dataset *d, uint64_t seed, int heldout_pct, int val_pct) {
     for (size_t i = 0; i < d->n; i++) {
         wd__textclf_example *e = &d->ex[i];

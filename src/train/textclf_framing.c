@@ -131,14 +131,8 @@ wd_status wd_textclf_augment_framing(wd_textclf_dataset *d, double frac, const w
         if (wd__rng_unit(&rng) >= frac * w) continue;
         int len = frame(&rng, x->text, buf, sizeof buf);
         if (len < 0) continue;
-        uint32_t pos = x->pos, known = x->known, origin = x->origin;
-        size_t before = d->n;
-        wd_status rc = wd_textclf_dataset_add(d, src, buf, (size_t)len, pos, known);
+        wd_status rc = wd__textclf_add_train_copy(d, src, buf, (size_t)len, x->pos, x->known, x->origin);
         if (rc) return rc;
-        if (d->n > before) {
-            d->ex[d->n - 1].split = WD_TEXTCLF_SPLIT_TRAIN;
-            d->ex[d->n - 1].origin = origin; /* left out with its original (LOSO) */
-        }
     }
     return WD_OK;
 }

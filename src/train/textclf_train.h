@@ -55,6 +55,12 @@ struct wd_textclf_dataset {
 void      wd__textclf_dataset_init(wd_textclf_dataset *d, unsigned norm_flags);
 void      wd__textclf_dataset_free(wd_textclf_dataset *d);
 
+/* An augmented copy (text, labels pos / known) of an example of source
+ * origin, added under source src in the train split; LOSO leaves it out
+ * with origin. A duplicate is dropped as by wd_textclf_dataset_add. */
+wd_status wd__textclf_add_train_copy(wd_textclf_dataset *d, int src, const char *text, size_t len, uint32_t pos,
+                                     uint32_t known, uint32_t origin);
+
 /* wd_textclf_dataset_load for a dataset on the stack: with_eval is
  * WD_TEXTCLF_LOAD_EVAL, d->v1_only WD_TEXTCLF_LOAD_V1. */
 wd_status wd__textclf_data_load(wd_textclf_dataset *d, const char *data_dir, int with_eval);

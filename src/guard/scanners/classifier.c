@@ -211,7 +211,8 @@ static const char *cut_payloads(classifier_scratch *cs, const wd__scan_input *in
  * as an injection (0.94), and fifty "hello"s before a request diluted it.
  * The model therefore reads a run of a phrase of up to MAX_PERIOD words
  * repeated back to back once ("thank you thank you thank you" -> "thank
- * you"; the separators of the copies dropped with them). Words are runs of
+ * you"; the copies after the first go with the separators between them,
+ * what follows the last copy stays). Words are runs of
  * letters, digits and non-ASCII bytes; the work is linear (MAX_PERIOD
  * comparisons a word). Returns t itself when nothing repeats or on a
  * failed allocation. */
@@ -274,8 +275,7 @@ static const char *read_once(classifier_scratch *cs, const char *t, size_t *n, c
         memcpy(cs->once + out, t + from, end - from);
         out += end - from;
         i += k * p;
-        from = i < nw ? w[i].a : len;
-        if (i < nw) cs->once[out++] = ' ';
+        from = w[i - 1].b; /* on from the end of the last copy: its separator stays */
     }
     if (!any) return t;
     memcpy(cs->once + out, t + from, len - from);

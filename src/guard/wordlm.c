@@ -20,10 +20,15 @@
  *
  * with j never before a protected word (a protected word is always kept).
  * LAMBDA (nats a dropped word) and BETA were chosen on the attack
- * evaluation's clean texts (docs/security.md): low enough that a word
- * unrelated to both neighbours goes ("write puzzle a" costs ~ -23 nats
- * kept, -6 - 11 dropped), high enough that a benign text loses a word in
- * fewer than one text in ten.
+ * evaluation (docs/security.md): low enough that a word unrelated to both
+ * neighbours goes ("write puzzle a" costs ~ -23 nats kept, -6 - 10
+ * dropped), high enough that the reading is used (3+ words and 30% of
+ * them dropped) on fewer than one benign text in ten. LAMBDA was 11 until
+ * the reading's scores counted in full; at 10 the `insertion` transform's
+ * evasion went 5.2 -> 4.2% with every benign FPR still within a point of
+ * clean, the reading used on 5.8% of the benign texts (3.9% at 11), and
+ * ToxicChat's non-toxic prompts flagged 15.5 -> 15.8%; at 9 the typo
+ * transforms' benign FPR left that point.
  */
 #include "guard/wordlm.h"
 
@@ -38,7 +43,7 @@
 #include "base/hashmap.h"
 #include "guard/spelling.h"
 
-#define LAMBDA 11.0
+#define LAMBDA 10.0
 #define BETA   50.0
 #define HEADER 32
 /* Words read as one sentence at most: a longer line is read in segments

@@ -253,16 +253,6 @@ static wd_status add_hit(wd_verdict *v, const char *orig, const scanner_inst *s,
     return WD_OK;
 }
 
-/* What the scores of a reading with words dropped (guard/wordlm.h) count.
- * It was 0.85 while the reading also kept "words" out of reversed or
- * enciphered lines (a benign reversed text then read as a few stray
- * English words); since lines of mostly unknown words are kept whole, the
- * reading counts as much as the text. On the attack evaluation
- * (docs/security.md) that took `insertion` from 7.6 to 5.2 % evasion and
- * `infusion` from 6.4 to 4.8 %, and raised benign FPR by at most 0.6
- * points (every transform within 1 point of clean). */
-#define WORDS_WEIGHT 1.0f
-
 typedef struct run_ctx {
     wd_guard      *g;
     work          *w;
@@ -274,7 +264,6 @@ typedef struct run_ctx {
     wd_status      st;
     const wd__scan_stop *stop; /* NULL: no deadline, no cancel flag */
     bool           ciphered; /* text is a cipher variant: no cipher of it is tried again */
-    float          weight;   /* what this reading's scores count: 1, less for one with words dropped */
     const wd_chat_message *context; /* the turns before the text (model judges read them) */
     size_t         n_context;
     wd_cascade_mode cascade;
@@ -287,7 +276,6 @@ static int on_payload(size_t start, size_t end, const char *plain, size_t n, int
     run_ctx sub = *rc;
     sub.depth = rc->depth + 1;
     sub.ciphered = rc->ciphered || (kind & WD_DECODE_CIPHERS);
-    if (kind == WD_DECODE_WORDS) sub.weight = rc->weight * WORDS_WEIGHT;
     if (rc->depth == 0) {
         sub.span0 = start;
         sub.span1 = end;
@@ -376,7 +364,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
             v->cascade = r->cascade;
         }
         for (int c = 0; c < WD_CATEGORY_COUNT; c++) {
-            float sc = r->score[c] * s->weight * rc->weight;
+            float sc = r->score[c] * s->weight;
             if (sc > v->score[c]) v->score[c] = sc;
         }
         if ((r->rationale && !v->rationale && rc->depth == 0 && !(v->rationale = strdup(r->rationale))) ||
@@ -400,7 +388,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
                 verdict_error(v, "scanner '%s' reported a hit outside the text", s->name);
                 continue;
             }
-            if (add_hit(v, rc->top, s, hh, a, b, rc->depth, s->weight * rc->weight) != WD_OK) {
+            if (add_hit(v, rc->top, s, hh, a, b, rc->depth, s->weight) != WD_OK) {
                 rc->st = WD_ERR_NOMEM;
                 return;
             }
@@ -498,7 +486,7 @@ static wd_status check_one(wd_guard *g, work *w, const char *text, size_t len, c
         verdict_error(v, "text is %zu bytes, above the policy's max_bytes (%zu): not checked", len, g->max_bytes);
     } else {
         run_ctx rc = {g, w, v, text ? text : "", p->role, 0, 0, len, WD_OK,
-                      p->deadline_ns || p->cancel ? &stop : NULL, false, 1.0f, p->context, p->n_context,
+                      p->deadline_ns || p->cancel ? &stop : NULL, false, p->context, p->n_context,
                       p->cascade};
         run_text(&rc, text ? text : "", len);
         st = rc.st;

@@ -228,28 +228,33 @@ static bool lower_word(const char *p, size_t n) {
 }
 
 /* One line: tokens t[0..m) (t[0] "<s>", t[m-1] "</s>"); appends the kept
- * words to out at *w, returns how many were dropped. */
-static size_t keep_line(const tok *t, size_t m, double *best, int32_t *back, char *out, size_t *w) {
-    best[0] = 0;
-    size_t wall = 0; /* the last protected token: no reading skips it */
-    for (size_t i = 1; i < m; i++) {
-        size_t j0 = i > WD_WORDLM_SPAN ? i - WD_WORDLM_SPAN : 0;
-        if (j0 < wall) j0 = wall;
-        double b = -INFINITY;
-        int32_t bj = (int32_t)i - 1;
-        for (size_t j = i; j-- > j0;) { /* nearest first: the bound then prunes most */
-            double skip = best[j] - LAMBDA * (double)(i - j - 1);
-            if (skip + LP_MAX <= b) continue;
-            double s = skip + logp(&t[j], &t[i]);
-            if (s > b || (s == b && (int32_t)j < bj)) b = s, bj = (int32_t)j;
-        }
-        best[i] = b;
-        back[i] = bj;
-        if (t[i].keep) wall = i;
-    }
-    /* walk back from "</s>", marking the kept tokens in best[] (reused) */
+ * words to out at *w, returns how many were dropped. whole: keep every
+ * word (a line that is not English with words scattered into it). */
+static size_t keep_line(const tok *t, size_t m, double *best, int32_t *back, char *out, size_t *w, bool whole) {
     size_t kept = 0;
-    for (int32_t i = back[m - 1]; i > 0; i = back[i]) best[i] = NAN, kept++;
+    if (whole) {
+        for (size_t i = 1; i + 1 < m; i++) best[i] = NAN, kept++;
+    } else {
+        best[0] = 0;
+        size_t wall = 0; /* the last protected token: no reading skips it */
+        for (size_t i = 1; i < m; i++) {
+            size_t j0 = i > WD_WORDLM_SPAN ? i - WD_WORDLM_SPAN : 0;
+            if (j0 < wall) j0 = wall;
+            double b = -INFINITY;
+            int32_t bj = (int32_t)i - 1;
+            for (size_t j = i; j-- > j0;) { /* nearest first: the bound then prunes most */
+                double skip = best[j] - LAMBDA * (double)(i - j - 1);
+                if (skip + LP_MAX <= b) continue;
+                double s = skip + logp(&t[j], &t[i]);
+                if (s > b || (s == b && (int32_t)j < bj)) b = s, bj = (int32_t)j;
+            }
+            best[i] = b;
+            back[i] = bj;
+            if (t[i].keep) wall = i;
+        }
+        /* walk back from "</s>", marking the kept tokens in best[] (reused) */
+        for (int32_t i = back[m - 1]; i > 0; i = back[i]) best[i] = NAN, kept++;
+    }
     size_t first = *w;
     for (size_t i = 1; i + 1 < m; i++) {
         if (!isnan(best[i])) continue;
@@ -258,17 +263,6 @@ static size_t keep_line(const tok *t, size_t m, double *best, int32_t *back, cha
         *w += t[i].n;
     }
     return m - 2 - kept;
-}
-
-/* keep_line keeping every token: appends them all, drops none. */
-static size_t keep_all(const tok *t, size_t m, char *out, size_t *w) {
-    size_t first = *w;
-    for (size_t i = 1; i + 1 < m; i++) {
-        if (*w > first) out[(*w)++] = ' ';
-        memcpy(out + *w, t[i].p, t[i].n);
-        *w += t[i].n;
-    }
-    return 0;
 }
 
 wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_stop *stop, size_t *len,
@@ -317,8 +311,7 @@ wd_status wd__wordlm_keep(const char *t, size_t n, char *out, const wd__scan_sto
              * text, another language, code) is not English with words
              * scattered into it: the best-scoring subsequence of it is
              * noise. It is kept whole. */
-            if (2 * unseen > m - 2) gone += keep_all(tk, m, out, &w);
-            else gone += keep_line(tk, m, best, back, out, &w);
+            gone += keep_line(tk, m, best, back, out, &w, 2 * unseen > m - 2);
             total += m - 2;
             if (w == start) w = before; /* nothing kept: no separator either */
             else sep = ' ';

@@ -113,9 +113,8 @@ wd_status wd_textclf_augment_framing(wd_textclf_dataset *d, double frac, const w
      * framed copies hold the classes in the ratio the trainer sees them,
      * not in the ratio of raw counts (25,000 generated benign prompts
      * would otherwise make a frame read benign). */
-    size_t cnt[256] = {0};
-    for (size_t i = 0; i < d->n; i++)
-        if (d->ex[i].split <= WD_TEXTCLF_SPLIT_VAL && d->ex[i].source < 256) cnt[d->ex[i].source]++;
+    size_t cnt[256];
+    wd__textclf_source_counts(d, cnt);
     int src = wd_textclf_dataset_source(d, "aug-frame", WD_TEXTCLF_USE_TRAIN, 1);
     if (src < 0) return wd__fail(WD_ERR_NOMEM, "out of memory");
     uint64_t rng = p->seed ^ 0xf4a3e5ull;
@@ -125,8 +124,7 @@ wd_status wd_textclf_augment_framing(wd_textclf_dataset *d, double frac, const w
         const wd__textclf_example *x = &d->ex[i];
         if (x->split != WD_TEXTCLF_SPLIT_TRAIN || !(x->known & 1) || x->source >= 256 || (int)x->source == src)
             continue;
-        size_t c = cnt[x->source];
-        size_t cap = d->sources[x->source].synthetic && !(x->pos & 1) ? p->gen_cap : p->source_cap;
+        size_t c = cnt[x->source], cap = wd__textclf_cap(d, x, p);
         double w = c > cap ? (double)cap / (double)c : 1.0;
         if (wd__rng_unit(&rng) >= frac * w) continue;
         int len = frame(&rng, x->text, buf, sizeof buf);

@@ -228,6 +228,16 @@ static double val_loss(const wd_textclf_dataset *d, const wd__textclf_feats *f, 
 static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feats *fp,
                              const wd_textclf_train_params *p, wd_textclf **out);
 
+void wd__textclf_source_counts(const wd_textclf_dataset *d, size_t cnt[256]) {
+    memset(cnt, 0, 256 * sizeof *cnt);
+    for (size_t i = 0; i < d->n; i++)
+        if (d->ex[i].split <= WD_TEXTCLF_SPLIT_VAL && d->ex[i].source < 256) cnt[d->ex[i].source]++;
+}
+
+size_t wd__textclf_cap(const wd_textclf_dataset *d, const wd__textclf_example *x, const wd_textclf_train_params *p) {
+    return d->sources[x->source].synthetic && !(x->pos & 1) ? p->gen_cap : p->source_cap;
+}
+
 wd_status wd_textclf_train(const wd_textclf_dataset *d, const wd_textclf_train_params *p, wd_textclf **out) {
     *out = NULL;
     wd__textclf_feats f = {0};
@@ -278,13 +288,10 @@ static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feat
     }
     /* per-source caps, then per-label balance over the training split */
     {
-        size_t cnt[256] = {0};
-        for (size_t i = 0; i < d->n; i++)
-            if (d->ex[i].split <= WD_TEXTCLF_SPLIT_VAL && d->ex[i].source < 256) cnt[d->ex[i].source]++;
+        size_t cnt[256];
+        wd__textclf_source_counts(d, cnt);
         for (size_t i = 0; i < d->n; i++) {
-            size_t c = d->ex[i].source < 256 ? cnt[d->ex[i].source] : 1;
-            size_t cap = d->sources[d->ex[i].source].synthetic && !(d->ex[i].pos & 1) ? p->gen_cap
-                                                                                       : p->source_cap;
+            size_t c = d->ex[i].source < 256 ? cnt[d->ex[i].source] : 1, cap = wd__textclf_cap(d, &d->ex[i], p);
             ex_w[i] = c > cap ? (float)cap / (float)c : 1.0f;
         }
         /* a capped source trains on a seeded sample of source_cap of its

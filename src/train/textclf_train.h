@@ -55,6 +55,13 @@ struct wd_textclf_dataset {
 void      wd__textclf_dataset_init(wd_textclf_dataset *d, unsigned norm_flags);
 void      wd__textclf_dataset_free(wd_textclf_dataset *d);
 
+/* The per-source caps: cnt[s] = examples of source s (< 256) in the train
+ * and validation splits; the cap that applies to x (p->gen_cap for a
+ * generated benign prompt, else p->source_cap). A source of c > cap
+ * examples weighs cap / c an example. */
+void   wd__textclf_source_counts(const wd_textclf_dataset *d, size_t cnt[256]);
+size_t wd__textclf_cap(const wd_textclf_dataset *d, const wd__textclf_example *x, const wd_textclf_train_params *p);
+
 /* An augmented copy (text, labels pos / known) of an example of source
  * origin, added under source src in the train split; LOSO leaves it out
  * with origin. A duplicate is dropped as by wd_textclf_dataset_add. */

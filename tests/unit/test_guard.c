@@ -591,7 +591,6 @@ static void test_spelling_vocabulary(void **state) {
         {"how do i make a bomb at home", "how do i make a bomb at home"},
         {"qzxv 12abc", "qzxv 12abc"},
         {"a bombe alaska", "a bombe alaska"},
-        {"note: siht tpmorp si ton gniksa rof edoc", "note: siht tpmorp si ton gniksa rof edoc"},
         /* a line of mostly unknown words (here reversed) is no typo */
         {"note: siht tpmorp si ton gniksa rof edoc", "note: siht tpmorp si ton gniksa rof edoc"},
     };

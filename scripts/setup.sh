@@ -12,7 +12,7 @@ PACKAGES=(
   libutf8proc-dev                    # Unicode normalisation and classes
   libyaml-dev                        # policy files
   libmicrohttpd-dev                  # warden serve
-  libgnutls28-dev                    # the gateway's https upstream client (GnuTLS)
+  libgnutls28-dev                    # TLS: warden serve's https and the gateway's upstream client
   zlib1g-dev                         # gzip datasets
   libunistring-dev                   # static links: GnuTLS (via libmicrohttpd) lists -lunistring
   libcmocka-dev                      # unit tests

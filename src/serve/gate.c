@@ -23,13 +23,13 @@
  *
  * The head is parsed by http_head.c. The gate never consumes a byte it
  * hands on: it reads the head with recv(MSG_PEEK) into one shared buffer
- * (it is a single thread), so MHD later reads the request from the socket
- * exactly as the client sent it. Only the first request of a connection
- * passes the gate; later requests on a kept-alive connection go to MHD
- * directly (server.c repeats the header checks it can make there, and its
- * watchdog, run from this thread every 250 ms, bounds their heads and all
- * bodies). With TLS the bytes are encrypted, so the gate hands the
- * connection on at once and the watchdog bounds its head.
+ * (it is a single thread). A connection that passes goes to the relay
+ * (relay.c), also on this thread, which reads the request again and passes
+ * it to MHD over a socketpair, and checks every later request of the
+ * connection the same way. With TLS the bytes are encrypted, so the gate
+ * hands the connection to the relay at once: the relay does the handshake
+ * and the head checks under the same deadline. The watchdog (server.c) and
+ * the relays' deadlines run from this thread every 100 ms.
  *
  *   accept ──> [HEAD: peek on every arrival]──complete & valid──> MHD
  *                 │ bad framing / too large / deadline      └─ GET health ─> answered here
@@ -37,6 +37,8 @@
  *              [DRAIN: JSON error sent, write side shut; read and discard
  *               up to DRAIN_MAX bytes or DRAIN_MS, so the client reads the
  *               answer instead of a reset] ──> close
+ *
+ *   (MHD above: the relay, then MHD over a socketpair.)
  *
  * Both lists are FIFO in their deadlines (each deadline is a fixed time
  * after the event that started it), so expiry looks at their first element.
@@ -66,7 +68,10 @@
 
 typedef enum conn_state { ST_HEAD, ST_DRAIN } conn_state;
 
+enum { GATE_RUN, GATE_NO_ACCEPT, GATE_QUIT };
+
 typedef struct gconn {
+    int tag;                     /* WD__EP_GATE_CONN (epoll data: see gate_main) */
     struct gconn *prev, *next;   /* in the list of its state */
     int fd;
     conn_state state;
@@ -89,7 +94,10 @@ struct wd__gate {
     glist head, drain;
     gconn *dead;                  /* left the gate in this batch of events; freed after it */
     int max_pending;
-    int64_t next_watch;           /* next scan of MHD's connections */
+    int64_t next_watch;           /* next scan of MHD's connections and the relays */
+    wd__relay_hub relays;         /* connections past the gate (relay.c) */
+    _Atomic int cmd;              /* GATE_*: what the wake-up asks */
+    int64_t quit_by;              /* GATE_QUIT: the latest time to wait for answers */
     char buf[MAX_HEAD + PEEK_EXTRA + 1];
     char out[1024];
 };
@@ -168,6 +176,17 @@ static const char *reason(int status) {
     }
 }
 
+int wd__gate_answer_head(char *out, size_t cap, const wd__answer *a, size_t blen, const char *rid) {
+    int status = a->body ? a->status : 500;
+    int n = snprintf(out, cap,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\nx-request-id: %s\r\n%s%s%s%s\r\n",
+                     status, reason(status), a->content_type ? a->content_type : "application/json",
+                     blen, rid, a->hdr_name ? a->hdr_name : "", a->hdr_name ? ": " : "",
+                     a->hdr_value ? a->hdr_value : "", a->hdr_name ? "\r\n" : "");
+    return n > 0 && (size_t)n < cap ? n : -1;
+}
+
 static void on_drain_data(wd__gate *g, gconn *c);
 
 /* Sends a's answer with "Connection: close", shuts the write side and moves
@@ -182,14 +201,8 @@ static void answer_and_drain(wd__gate *g, gconn *c, wd__answer *a, bool head_onl
     size_t blen = a->body ? a->len : 0;
     char rid[WD__REQUEST_ID_MAX + 1];
     wd__server_request_id(g->srv, h ? h->request_id : NULL, h ? h->request_id_len : 0, rid);
-    int n = snprintf(g->out, sizeof g->out,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\nx-request-id: %s\r\n%s%s%s%s\r\n",
-                     status, reason(status), a->content_type ? a->content_type : "application/json",
-                     blen, rid, a->hdr_name ? a->hdr_name : "", a->hdr_name ? ": " : "",
-                     a->hdr_value ? a->hdr_value : "", a->hdr_name ? "\r\n" : "");
-    bool ok = n > 0 && (size_t)n < sizeof g->out &&
-              send(c->fd, g->out, (size_t)n, MSG_NOSIGNAL | (head_only || !blen ? 0 : MSG_MORE)) == n;
+    int n = wd__gate_answer_head(g->out, sizeof g->out, a, blen, rid);
+    bool ok = n > 0 && send(c->fd, g->out, (size_t)n, MSG_NOSIGNAL | (head_only || !blen ? 0 : MSG_MORE)) == n;
     if (ok && !head_only && blen) ok = send(c->fd, a->body, blen, MSG_NOSIGNAL) == (ssize_t)blen;
     free(a->body);
     a->body = NULL;
@@ -232,15 +245,12 @@ static void fail(wd__gate *g, gconn *c, int status, const char *code, const char
 
 /* ==== Connection events =================================================== */
 
-static void hand_to_mhd(wd__gate *g, gconn *c) {
+/* Past the gate: the relay reads the request again (the gate only peeked)
+ * and passes it, and every later one, to MHD. */
+static void hand_to_relay(wd__gate *g, gconn *c) {
     int fd = c->fd;
     conn_retire(g, c, false);
-    /* MHD takes the socket in all cases (it closes it when it refuses) */
-    wd__lane *lane = wd__server_pick_lane(g->srv);
-    if (MHD_add_connection(lane->daemon, fd, (const struct sockaddr *)&c->addr, c->addrlen) != MHD_YES) {
-        wd__server_lane_drop(lane);
-        WD_DEBUG("serve: gate: libmicrohttpd refused a connection (limit reached?)");
-    }
+    wd__relay_open(&g->relays, fd, &c->addr, c->addrlen, c->t0, c->deadline);
 }
 
 /* The head is complete: answer a health route here, else hand over. */
@@ -275,7 +285,7 @@ static void head_done(wd__gate *g, gconn *c, const wd__http_head *h, size_t peek
         answer_and_drain(g, c, &a, head_m, (wd__route)id, h, key);
         return;
     }
-    hand_to_mhd(g, c);
+    hand_to_relay(g, c);
 }
 
 /* True when the client has shut its sending side (its FIN is queued). */
@@ -299,8 +309,11 @@ static void on_head_data(wd__gate *g, gconn *c, bool hup) {
             fail(g, c, 400, "incomplete_request", "the connection ended inside the request head");
         return;
     }
-    if (r > 0 && h.chunked && !wd__http_chunks_ok(g->buf + h.len, (size_t)n - h.len, g->srv->p.max_body, &e))
-        r = -1;
+    if (r > 0 && h.chunked) { /* the chunk framing of what arrived with the head */
+        wd__http_chunker ck;
+        wd__http_chunker_init(&ck);
+        if (wd__http_chunker_feed(&ck, g->buf + h.len, (size_t)n - h.len, g->srv->p.max_body, &e) < 0) r = -1;
+    }
     if (r < 0) {
         fail(g, c, e.status, e.code, e.msg);
         return;
@@ -356,15 +369,16 @@ static void on_accept(wd__gate *g) {
             close(fd);
             continue;
         }
+        c->tag = WD__EP_GATE_CONN;
         c->fd = fd;
         c->addr = ss;
         c->addrlen = sl;
         c->t0 = wd__serve_now_ns();
         c->deadline = c->t0 + (int64_t)srv->p.header_timeout_ms * 1000000;
         c->state = ST_HEAD;
-        if (srv->tls_cert) { /* encrypted: nothing to peek at; MHD does the rest */
-            list_push(&g->head, c);
-            hand_to_mhd(g, c);
+        if (srv->tls_cert) { /* encrypted: nothing to peek at; the relay decrypts and checks */
+            wd__relay_open(&g->relays, fd, &ss, sl, c->t0, c->deadline);
+            free(c);
             continue;
         }
         /* room: per address first, then in all */
@@ -395,11 +409,13 @@ static void expire(wd__gate *g, int64_t now) {
     while (g->drain.first && g->drain.first->deadline <= now) conn_close(g, g->drain.first);
 }
 
+/* The thread. Epoll data: &listen_fd, &wake_fd, or the first int of a gate
+ * connection or of a relay's side (WD__EP_*). */
 static void *gate_main(void *arg) {
     wd__gate *g = arg;
     struct epoll_event evs[64];
     for (;;) {
-        int64_t now = wd__serve_now_ns(), next = now + 250000000; /* the watchdog's tick */
+        int64_t now = wd__serve_now_ns(), next = g->next_watch; /* the watchdog's and the relays' tick */
         if (g->head.first && g->head.first->deadline < next) next = g->head.first->deadline;
         if (g->drain.first && g->drain.first->deadline < next) next = g->drain.first->deadline;
         int ms = (int)((next - now + 999999) / 1000000);
@@ -408,7 +424,17 @@ static void *gate_main(void *arg) {
         for (int i = 0; i < n; i++) {
             void *ptr = evs[i].data.ptr;
             if (ptr == &g->listen_fd) on_accept(g);
-            else if (ptr == &g->wake_fd) return NULL;
+            else if (ptr == &g->wake_fd) {
+                uint64_t v;
+                if (read(g->wake_fd, &v, sizeof v) < 0) { /* counted again at the next write */ }
+                if (g->listen_fd >= 0) { /* no new connections, nor heads still coming */
+                    epoll_ctl(g->ep, EPOLL_CTL_DEL, g->listen_fd, NULL);
+                    close(g->listen_fd);
+                    g->listen_fd = -1;
+                    while (g->head.first) conn_close(g, g->head.first);
+                }
+            }
+            else if (*(int *)ptr != WD__EP_GATE_CONN) wd__relay_event(&g->relays, ptr, evs[i].events);
             else {
                 gconn *c = ptr;
                 if (c->fd < 0) continue; /* left the gate earlier in this batch */
@@ -418,11 +444,15 @@ static void *gate_main(void *arg) {
         }
         now = wd__serve_now_ns();
         expire(g, now);
-        free_dead(g);
         if (now >= g->next_watch) {
             wd__server_watchdog(g->srv, now);
-            g->next_watch = now + 250000000;
+            wd__relay_tick(&g->relays, now);
+            g->next_watch = now + 100000000;
         }
+        free_dead(g);
+        wd__relay_reap(&g->relays);
+        /* quitting: once every answer in progress has gone out (or time is up) */
+        if (atomic_load(&g->cmd) == GATE_QUIT && (now >= g->quit_by || !wd__relay_busy(&g->relays))) break;
     }
     return NULL;
 }
@@ -460,24 +490,46 @@ wd_status wd__gate_start(wd_server *srv, const struct sockaddr *addr, unsigned a
     struct epoll_event wk = {.events = EPOLLIN, .data.ptr = &g->wake_fd};
     if (epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev) || epoll_ctl(g->ep, EPOLL_CTL_ADD, g->wake_fd, &wk))
         return wd__fail(WD_ERR_IO, "serve: epoll: %s", strerror(errno));
+    wd_status st = wd__relay_hub_init(&g->relays, srv, g->ep);
+    if (st) return st;
     if (pthread_create(&g->th, NULL, gate_main, g) != 0)
         return wd__fail(WD_ERR_IO, "serve: cannot start the gate thread");
     g->started = true;
     return WD_OK;
 }
 
-void wd__gate_stop(wd_server *srv) {
+static void gate_wake(wd__gate *g, int cmd) {
+    atomic_store(&g->cmd, cmd);
+    uint64_t one = 1;
+    if (write(g->wake_fd, &one, sizeof one) < 0) { /* the thread still sees cmd at its next tick */ }
+}
+
+void wd__gate_stop_accepting(wd_server *srv) {
+    wd__gate *g = srv->gate;
+    if (g && g->started) gate_wake(g, GATE_NO_ACCEPT);
+}
+
+void wd__gate_stop(wd_server *srv, int64_t until) {
     wd__gate *g = srv->gate;
     if (!g) return;
     if (g->started) {
-        uint64_t one = 1;
-        if (write(g->wake_fd, &one, sizeof one) < 0) { /* the thread still ends at its next tick */ }
+        g->quit_by = until;
+        gate_wake(g, GATE_QUIT);
         pthread_join(g->th, NULL);
+        g->started = false;
     }
     while (g->head.first) conn_close(g, g->head.first);
     while (g->drain.first) conn_close(g, g->drain.first);
     free_dead(g);
     if (g->listen_fd >= 0) close(g->listen_fd);
+    g->listen_fd = -1;
+}
+
+void wd__gate_free(wd_server *srv) {
+    wd__gate *g = srv->gate;
+    if (!g) return;
+    wd__gate_stop(srv, 0);
+    wd__relay_hub_free(&g->relays);
     if (g->ep >= 0) close(g->ep);
     if (g->wake_fd >= 0) close(g->wake_fd);
     free(g);

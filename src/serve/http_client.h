@@ -195,6 +195,9 @@ void wd__http_framer_init(wd__http_framer *f, wd__http_response *resp, const cha
 /* Takes the next n bytes of the connection. WD_OK while the answer is
  * incomplete or complete (see wd__http_framer_done), else the error. */
 wd_status wd__http_framer_feed(wd__http_framer *f, const char *p, size_t n);
+/* The same, stopping at the end of the answer: *taken gets how many of
+ * the n bytes belong to it (the rest start whatever follows). */
+wd_status wd__http_framer_take(wd__http_framer *f, const char *p, size_t n, size_t *taken);
 /* True once the whole answer has been read. */
 bool wd__http_framer_done(const wd__http_framer *f);
 /* True once the final (non-1xx) head has been read and resp->status set. */

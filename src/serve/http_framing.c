@@ -348,6 +348,12 @@ static wd_status feed_chunked(wd__http_framer *f, const char *p, size_t n, size_
 /* ==== Feeding =============================================================== */
 
 wd_status wd__http_framer_feed(wd__http_framer *f, const char *p, size_t n) {
+    size_t used;
+    return wd__http_framer_take(f, p, n, &used);
+}
+
+wd_status wd__http_framer_take(wd__http_framer *f, const char *p, size_t n, size_t *taken) {
+    *taken = 0;
     while (n > 0 && !f->failed && f->state != F_DONE) {
         size_t used = 0;
         wd_status st = WD_OK;
@@ -369,6 +375,7 @@ wd_status wd__http_framer_feed(wd__http_framer *f, const char *p, size_t n) {
         if (st) return st;
         p += used;
         n -= used;
+        *taken += used;
     }
     return f->failed;
 }

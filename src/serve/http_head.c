@@ -12,8 +12,11 @@
  * reads them, so both see the same head). Limits: 8 KiB request line,
  * 16 KiB head, 100 header fields.
  *
- * The parser never reads past n and never allocates; the fuzz target
- * tests/fuzz/fuzz_serve_head.c checks its invariants.
+ * Chunked bodies are checked as they stream (wd__http_chunker), by the gate
+ * for what arrived with a first head and by the relay for all of it.
+ *
+ * The parsers never read past n and never allocate; the fuzz target
+ * tests/fuzz/fuzz_serve_head.c checks their invariants.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -177,51 +180,98 @@ int wd__http_head_parse(const char *b, size_t n, size_t max_body, wd__http_head 
     return 1;
 }
 
-bool wd__http_chunks_ok(const char *b, size_t n, size_t max_body, wd__http_err *e) {
-    size_t p = 0;
-    while (p < n) {
-        size_t q = p;
-        unsigned long long size = 0;
-        while (q < n && q - p < 17) {
-            char ch = b[q];
-            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                  : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-            if (d < 0) break;
-            size = size * 16 + (unsigned)d;
-            q++;
-        }
-        if (q == n) return true; /* the size line continues beyond what arrived */
-        if (q == p || q - p > 16) {
-            HEAD_ERR(400, "invalid_chunk", "malformed chunk size in the chunked request body");
-            return false;
-        }
-        if (size > max_body) {
-            HEAD_ERR(413, "request_too_large", "a chunk of %llu bytes is over the limit of %zu bytes",
-                     size, max_body);
-            return false;
-        }
-        if (b[q] == ';') { /* extensions: up to the end of the line, no control bytes */
-            while (q < n && b[q] != '\r' && b[q] != '\n') {
-                if ((unsigned char)b[q] < 0x20 && b[q] != '\t') break;
-                q++;
+/* ==== Chunked request bodies ============================================== */
+
+enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_DONE };
+#define MAX_CHUNK_LINE 4096 /* a chunk-size line with its extensions */
+
+void wd__http_chunker_init(wd__http_chunker *c) { memset(c, 0, sizeof *c); }
+
+bool wd__http_chunker_done(const wd__http_chunker *c) { return c->state == CH_DONE; }
+
+/* Byte by byte (the body may arrive split anywhere): a size line of 1-16
+ * hex digits, optional ";extensions" without control bytes, CRLF or LF;
+ * the data, then CRLF or LF; after the "0" line, trailer lines up to an
+ * empty one (16 KiB at most in all). */
+long wd__http_chunker_feed(wd__http_chunker *r, const char *b, size_t n, size_t max_body, wd__http_err *e) {
+    size_t i = 0;
+    while (i < n && r->state != CH_DONE) {
+        unsigned char c = (unsigned char)b[i];
+        switch (r->state) {
+        case CH_SIZE: {
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (d >= 0) {
+                if (++r->digits > 16) goto bad_size;
+                r->size = r->size * 16 + (unsigned)d;
+                r->line++;
+                i++;
+                continue;
             }
+            if (!r->digits) goto bad_size;
+            if (c == ';') r->state = CH_EXT;
+            else if (c == '\r') r->state = CH_SIZE_LF;
+            else if (c == '\n') goto size_line_end;
+            else goto bad_size;
+            r->line++;
+            i++;
+            continue;
         }
-        if (q < n && b[q] == '\r') q++;
-        if (q == n) return true;
-        if (b[q] != '\n') {
-            HEAD_ERR(400, "invalid_chunk", "malformed chunk size line in the chunked request body");
-            return false;
+        case CH_EXT:
+            if (c == '\n') goto size_line_end;
+            if (c == '\r') r->state = CH_SIZE_LF;
+            else if ((c < 0x20 && c != '\t') || c == 0x7f) goto bad_size;
+            if (++r->line > MAX_CHUNK_LINE) goto bad_size;
+            i++;
+            continue;
+        case CH_SIZE_LF:
+            if (c != '\n') goto bad_size;
+        size_line_end:
+            i++;
+            if (r->size > max_body || r->total + r->size > max_body) {
+                return HEAD_ERR(413, "request_too_large", "the chunked request body is over the limit of %zu bytes",
+                                max_body);
+            }
+            r->total += r->size;
+            r->left = r->size;
+            r->state = r->size ? CH_DATA : CH_TRAILER;
+            r->line = 0;
+            continue;
+        case CH_DATA: {
+            size_t take = n - i < r->left ? n - i : (size_t)r->left;
+            r->left -= take;
+            i += take;
+            if (!r->left) r->state = CH_DATA_CR;
+            continue;
         }
-        if (size == 0) return true; /* the trailer section follows: MHD's to read */
-        p = q + 1 + (size_t)size;
-        if (p >= n) return true;
-        if (b[p] == '\r') p++;
-        if (p >= n) return true;
-        if (b[p] != '\n') {
-            HEAD_ERR(400, "invalid_chunk", "chunk data longer than its size in the chunked request body");
-            return false;
+        case CH_DATA_CR:
+        case CH_DATA_LF:
+            if (c == '\r' && r->state == CH_DATA_CR) r->state = CH_DATA_LF;
+            else if (c == '\n') {
+                r->state = CH_SIZE;
+                r->digits = 0;
+                r->size = 0;
+                r->line = 0;
+            } else {
+                return HEAD_ERR(400, "invalid_chunk", "a chunk of the chunked request body does not end with CRLF");
+            }
+            i++;
+            continue;
+        case CH_TRAILER: /* trailer fields, then an empty line */
+            if (++r->trailer > WD__HTTP_MAX_HEAD) {
+                return HEAD_ERR(431, "header_too_large", "the chunked body's trailer is over %d bytes", MAX_HEAD);
+            }
+            if (c == '\n') {
+                if (!r->line) r->state = CH_DONE;
+                r->line = 0;
+            } else if (c != '\r') {
+                r->line++;
+            }
+            i++;
+            continue;
         }
-        p++;
     }
-    return true;
+    return (long)i;
+bad_size:
+    return HEAD_ERR(400, "invalid_chunk", "malformed chunk size line in the chunked request body");
 }

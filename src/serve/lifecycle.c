@@ -38,9 +38,10 @@ static char *dup_or_null(const char *s) { return s && s[0] ? strdup(s) : NULL; }
 
 static void server_free(wd_server *srv) {
     if (!srv) return;
-    wd__gate_stop(srv);
+    wd__gate_stop(srv, 0);
     for (int i = 0; i < srv->n_lanes; i++)
         if (srv->lanes[i].daemon) MHD_stop_daemon(srv->lanes[i].daemon);
+    wd__gate_free(srv); /* after the daemons: MHD ends its requests itself */
     wd__gateway_free(srv); /* after the connections: waits for their streams */
     wd__guards_free(srv);
     wd__access_log_close(srv); /* after the daemons: their last requests are logged */
@@ -251,20 +252,8 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     if (v6) flags |= MHD_USE_IPv6;
     if (p.thread_per_connection) flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     else flags |= MHD_USE_EPOLL;
-    if (srv->tls_cert) {
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            server_free(srv);
-            return wd__fail(WD_ERR_INVALID_ARG, "serve: this libmicrohttpd was built without TLS");
-        }
-        flags |= MHD_USE_TLS;
-    }
-    struct MHD_OptionItem extra[4];
-    int n_extra = 0;
-    if (srv->tls_cert) {
-        extra[n_extra++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
-        extra[n_extra++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
-    }
-    extra[n_extra] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    /* TLS, when asked for, ends in the gate's relay (relay.c): MHD only
+     * ever reads plain HTTP from a socketpair */
     /* MHD's and the gate's threads inherit this mask: with SIGPIPE blocked
      * in them, a write to a connection the peer closed (GnuTLS writes
      * without MSG_NOSIGNAL) fails with EPIPE instead of killing a process
@@ -287,18 +276,19 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
             MHD_OPTION_EXTERNAL_LOGGER, wd__server_mhd_log, srv,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)p.max_connections,
             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p.conn_timeout_s,
+            /* the relay closes idle connections and bounds heads; MHD's own
+             * idle timeout comes after those (a client that stops reading
+             * an answer is closed by both) */
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p.conn_timeout_s + (unsigned)(p.header_timeout_ms / 1000) + 1,
             MHD_OPTION_NOTIFY_COMPLETED, wd__server_completed_cb, l,
             MHD_OPTION_NOTIFY_CONNECTION, wd__server_notify_conn, l,
-            MHD_OPTION_ARRAY, extra,
             MHD_OPTION_END);
         started = l->daemon != NULL;
         srv->n_lanes = i + 1;
     }
     if (!started) {
         pthread_sigmask(SIG_SETMASK, &old_set, NULL);
-        st = wd__fail(WD_ERR_IO, "serve: cannot start libmicrohttpd%s", srv->tls_cert ?
-                      " (is the TLS key the certificate's, and both PEM?)" : "");
+        st = wd__fail(WD_ERR_IO, "serve: cannot start libmicrohttpd");
         server_free(srv);
         return st;
     }
@@ -356,7 +346,7 @@ wd_status wd_server_reload(wd_server *srv, const char *policy_path) {
 void wd_server_stop(wd_server *srv) {
     if (!srv) return;
     atomic_store(&srv->stopping, true);
-    wd__gate_stop(srv); /* stop accepting */
+    wd__gate_stop_accepting(srv);
     if (srv->n_lanes) {
         int64_t grace = (int64_t)srv->p.shutdown_grace_ms * 1000000;
         int64_t until = wd__serve_now_ns() + grace;
@@ -370,6 +360,9 @@ void wd_server_stop(wd_server *srv) {
         }
         int64_t left = atomic_load(&srv->counters.in_flight);
         if (left > 0) WD_WARN("serve: stopping with %lld request(s) still in flight", (long long)left);
+        /* the answers pass back through the gate's relays: let them out */
+        int64_t now = wd__serve_now_ns();
+        wd__gate_stop(srv, (until > now ? until : now) + 100000000);
         for (int i = 0; i < srv->n_lanes; i++) {
             MHD_stop_daemon(srv->lanes[i].daemon);
             srv->lanes[i].daemon = NULL;

@@ -5,7 +5,10 @@
  *   lifecycle.c start, reload and stop (server_mhd.h: the callbacks it registers)
  *   gate.c      the accept thread: request-head deadline, strict framing
  *               checks with JSON errors, per-address limits, fast health
- *               answers; hands good connections to libmicrohttpd
+ *               answers; hands good connections to the relay
+ *   relay.c     the gate's copy loop between each client and libmicrohttpd
+ *               (a socketpair): every request head of a kept-alive
+ *               connection checked, TLS terminated (GnuTLS)
  *   http_head.c the gate's strict request-head parser
  *   auth.c      API keys (constant-time match) and per-key token buckets
  *   guards.c    the guards in force: the server's and one per per-key policy,
@@ -286,8 +289,8 @@ struct sockaddr;
 /* A connection libmicrohttpd owns, as the watchdog sees it (server.c keeps
  * the list, the gate's thread scans it): a connection still waiting for a
  * request head or body past its phase's deadline is shut down, which makes
- * MHD close it. That bounds slow clients the gate does not see: requests
- * after the first on a kept-alive connection, and TLS connections. */
+ * MHD close it (and the relay the client's side). The relay bounds every
+ * head itself; the watchdog bounds bodies. */
 typedef enum wd__phase { WD__PHASE_HEAD, WD__PHASE_BODY, WD__PHASE_BUSY, WD__PHASE_CUT } wd__phase;
 typedef struct wd__mconn {
     struct wd__mconn *prev, *next;
@@ -337,13 +340,61 @@ typedef struct wd__http_err {
 /* Parses a request head at b[0..n). Returns 1 when it is complete and valid
  * (h set), 0 when more bytes are needed, -1 on an error (e set). */
 int wd__http_head_parse(const char *b, size_t n, size_t max_body, wd__http_head *h, wd__http_err *e);
-/* Checks the chunk-size lines among the body bytes received so far (b[0..n)
- * after the head); bytes not yet received are not waited for. Returns
- * false with e set. */
-bool wd__http_chunks_ok(const char *b, size_t n, size_t max_body, wd__http_err *e);
+/* A chunked request body, checked as it arrives (split anywhere). */
+typedef struct wd__http_chunker {
+    int state;
+    int digits;                  /* of the size line so far */
+    uint64_t size, left, total;  /* this chunk's size, its data still to come, all chunks */
+    size_t line, trailer;        /* bytes of the current line; of the trailer */
+} wd__http_chunker;
+void wd__http_chunker_init(wd__http_chunker *c);
+/* Takes the next n bytes of the body: how many belong to it (fewer than n
+ * once its end is reached: wd__http_chunker_done), or -1 with e set (400
+ * invalid_chunk, 413 over max_body, 431 trailer too large). */
+long wd__http_chunker_feed(wd__http_chunker *c, const char *b, size_t n, size_t max_body, wd__http_err *e);
+bool wd__http_chunker_done(const wd__http_chunker *c);
 
 /* Shuts down the connections past their deadline (gate thread). */
 void wd__server_watchdog(wd_server *srv, int64_t now);
+
+/* The status line and headers of an answer the gate or the relay sends
+ * itself ("Connection: close", x-request-id rid, a's extra header) into
+ * out; its length, or -1 when it does not fit. */
+struct wd__answer;
+int wd__gate_answer_head(char *out, size_t cap, const struct wd__answer *a, size_t body_len, const char *rid);
+
+/* ==== The relay (relay.c): gate thread <-> libmicrohttpd ==================== */
+
+/* What an epoll event of the gate's thread points at: the first int of the
+ * gate's connection or of a relay's side. */
+enum { WD__EP_GATE_CONN = 1, WD__EP_RELAY_CLIENT, WD__EP_RELAY_MHD };
+
+typedef struct wd__relay wd__relay;
+struct sockaddr_storage;
+typedef struct wd__relay_hub {
+    wd_server *srv;
+    int ep;                       /* the gate's epoll */
+    wd__relay *first, *dead;      /* open relays; killed ones, freed by wd__relay_reap */
+    int n, max;
+    void *tls_cred;               /* gnutls_certificate_credentials_t; NULL: plain HTTP */
+} wd__relay_hub;
+
+/* Loads the TLS certificate and key when the server has them. */
+wd_status wd__relay_hub_init(wd__relay_hub *h, wd_server *srv, int ep);
+void wd__relay_hub_free(wd__relay_hub *h);
+/* Takes the client socket fd (nothing of it consumed): its TLS handshake
+ * (when the hub has a certificate) and every request head from now on are
+ * read by the relay; the first head must be complete by deadline. */
+void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *addr, unsigned addrlen, int64_t t0,
+                    int64_t deadline);
+/* An epoll event on one of a relay's sides (tag: the event's data). */
+void wd__relay_event(wd__relay_hub *h, int *tag, uint32_t events);
+/* Deadlines: idle connections closed, slow heads answered 408. */
+void wd__relay_tick(wd__relay_hub *h, int64_t now);
+/* True while a relay has a request in flight or bytes still to send. */
+bool wd__relay_busy(const wd__relay_hub *h);
+/* Frees the relays killed during the last batch of events. */
+void wd__relay_reap(wd__relay_hub *h);
 
 struct wd_server {
     wd_server_params p;           /* string fields point at the copies below */
@@ -446,7 +497,15 @@ void wd__server_builtin(wd_server *srv, wd__route id, wd__answer *a);
  * port. stop ends the thread and closes the socket and the connections
  * still in the gate. */
 wd_status wd__gate_start(wd_server *srv, const struct sockaddr *addr, unsigned addrlen, int *port);
-void wd__gate_stop(wd_server *srv);
+/* Closes the listening socket (and heads still arriving); connections past
+ * the gate go on. */
+void wd__gate_stop_accepting(wd_server *srv);
+/* Stops the gate's thread once no answer is in progress (or at until,
+ * monotonic ns; 0: at once); the connections past it stay open until
+ * wd__gate_free (after MHD's daemons have stopped, so that MHD, not a
+ * closed socket, ends the requests still in progress). Idempotent. */
+void wd__gate_stop(wd_server *srv, int64_t until);
+void wd__gate_free(wd_server *srv);
 
 /* ==== The guards in force (guards.c) ===================================== */
 

@@ -444,7 +444,7 @@ void wd__server_notify_conn(void *cls, struct MHD_Connection *conn, void **socke
 void wd__server_watchdog(wd_server *srv, int64_t now) {
     pthread_mutex_lock(&srv->mconn_mu);
     for (wd__mconn *m = srv->mconns; m; m = m->next)
-        if ((m->phase == WD__PHASE_HEAD || m->phase == WD__PHASE_BODY) && now > m->deadline) {
+        if (m->phase == WD__PHASE_BODY && now > m->deadline) { /* heads: the relay's deadlines */
             atomic_fetch_add_explicit(&srv->counters.conn_cuts, 1, memory_order_relaxed);
             m->phase = WD__PHASE_CUT;
             shutdown(m->fd, SHUT_RDWR); /* MHD sees the end and closes the connection */
@@ -709,10 +709,8 @@ void wd__server_completed_cb(void *cls, struct MHD_Connection *conn, void **con_
     atomic_fetch_sub_explicit(&ctx->lane->busy, 1, memory_order_relaxed);
     /* 499 (nginx's "client closed request"): the connection ended first */
     int status = ctx->status ? ctx->status : 499;
-    /* a kept-alive connection may idle (conn_timeout_s), then must send its
-     * next head within header_timeout_ms */
-    int64_t next_head_ms = (int64_t)srv->p.conn_timeout_s * 1000 + srv->p.header_timeout_ms;
-    mconn_set(srv, conn, WD__PHASE_HEAD, wd__serve_now_ns() + next_head_ms * 1000000);
+    /* the next head (if any) is the relay's to bound */
+    mconn_set(srv, conn, WD__PHASE_HEAD, 0);
     if (ctx->inflight) wd__server_inflight_leave(srv);
     const char *aborted = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL
                         : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"

@@ -6,17 +6,48 @@ with the expected status and a JSON body (no libmicrohttpd HTML page, one
 status line per answer); framing errors must be rejected.
 
     python3 tests/serve/malformed.py build/warden      # exit 0 = all as expected
+    python3 tests/serve/malformed.py build/warden --keep-alive
+    python3 tests/serve/malformed.py build/warden --tls [--keep-alive]
+
+--keep-alive sends each case as the second request of a kept-alive
+connection (after a good request and its answer); --tls runs the server with
+a fresh self-signed certificate (made with openssl; exit 77, "skipped", when
+openssl is missing) and speaks HTTPS. Every case must get the same answer
+in every mode.
 """
-import json, os, socket, sys, time
+import json, os, shutil, socket, ssl, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wardenserve import WardenServe
 
 HOST = "127.0.0.1"
 PORT = None
+TLS = None          # an ssl.SSLContext in --tls mode
+KEEP_ALIVE = False
 results = []
-def raw(data, timeout=15.0, shut=False, read_all=True):
+FIRST = (b"POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         b"Content-Length: 14\r\n\r\n{\"input\":\"hi\"}")
+
+
+def connect(timeout):
     s = socket.create_connection((HOST, PORT), timeout=timeout)
+    if TLS:
+        s = TLS.wrap_socket(s, server_hostname=HOST)
+    if KEEP_ALIVE:  # a good request and its whole answer first
+        s.sendall(FIRST)
+        buf = b""
+        while not parse_all(buf)[1] or not parse_all(buf)[0]:
+            c = s.recv(65536)
+            if not c:
+                raise RuntimeError("the first request of the kept-alive connection got no answer")
+            buf += c
+        if parse_all(buf)[0][0][0] != 200:
+            raise RuntimeError("the first request of the kept-alive connection failed: %r" % buf[:80])
+    return s
+
+
+def raw(data, timeout=15.0, shut=False, read_all=True):
+    s = connect(timeout)
     try:
         if isinstance(data, (list, tuple)):
             for d in data:
@@ -26,7 +57,7 @@ def raw(data, timeout=15.0, shut=False, read_all=True):
                 s.sendall(data)
             except (BrokenPipeError, ConnectionResetError) as e:
                 pass
-        if shut:
+        if shut and not TLS:  # Python's ssl cannot half-close (its shutdown drops TLS)
             s.shutdown(socket.SHUT_WR)
         buf = b""
         t0 = time.time()
@@ -35,7 +66,7 @@ def raw(data, timeout=15.0, shut=False, read_all=True):
                 c = s.recv(65536)
             except socket.timeout:
                 break
-            except ConnectionResetError:
+            except (ConnectionResetError, ssl.SSLError):
                 buf += b"<RST>"
                 break
             if not c:
@@ -139,16 +170,36 @@ def case(name, data, expect, code_is=None, **kw):
 
 
 def main():
-    global PORT
-    warden = sys.argv[1] if len(sys.argv) > 1 else "build/warden"
-    with WardenServe(warden, ["--threads", "2"]) as srv:
-        PORT = srv.port
-        run_cases()
+    global PORT, TLS, KEEP_ALIVE
+    warden = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "build/warden"
+    KEEP_ALIVE = "--keep-alive" in sys.argv
+    args = ["--threads", "2"]
+    tmp = None
+    if "--tls" in sys.argv:
+        if not shutil.which("openssl"):
+            print("openssl missing: the TLS battery is skipped")
+            return 77
+        tmp = tempfile.mkdtemp(prefix="warden-malformed-")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-keyout", tmp + "/key.pem", "-out", tmp + "/cert.pem"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args += ["--tls-cert", tmp + "/cert.pem", "--tls-key", tmp + "/key.pem"]
+        TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        TLS.check_hostname = False
+        TLS.verify_mode = ssl.CERT_NONE
+    try:
+        with WardenServe(warden, args) as srv:
+            PORT = srv.port
+            run_cases()
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
     bad = [r for r in results if not r[3]]
     for r in results:
         if not r[3] or "-v" in sys.argv:
             print(("OK  " if r[3] else "FAIL"), r[0], r[1], r[2])
-    print(f"TOTAL {len(results)} cases, {len(bad)} unexpected")
+    mode = " ".join(m for m, on in (("tls", TLS), ("keep-alive", KEEP_ALIVE)) if on) or "plain"
+    print(f"TOTAL {len(results)} cases ({mode}), {len(bad)} unexpected")
     return 1 if bad or len(results) != 97 else 0
 
 

@@ -1115,8 +1115,8 @@ static void test_framing_errors_json(void **state) {
     expect_raw(port, "150 headers", req, (size_t)n, 431, "header_too_large");
     free(req);
 
-    /* the second request of a kept-alive connection reaches MHD directly:
-     * the checks MHD does not make are repeated there */
+    /* the second request of a kept-alive connection: the relay reads its
+     * head with the same parser (test_keep_alive_framing has the rest) */
     static const char *second[][2] = {
         {"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
          "invalid_content_length"},
@@ -1198,14 +1198,16 @@ static void test_slow_heads(void **state) {
     wd_server_stop(srv);
 }
 
-/* A kept-alive connection that trickles its second request's head is
- * past the gate: the watchdog shuts it after conn_timeout + header_timeout. */
+/* A kept-alive connection that trickles its second request's head gets a
+ * 408 (JSON) at the head deadline, as a first request does; one that stays
+ * silent after an answer is closed after conn_timeout_s. */
 static void test_slow_keep_alive(void **state) {
     wd_server_params p = wd_server_params_default();
     p.header_timeout_ms = 300;
-    p.conn_timeout_s = 2; /* MHD's idle timeout never fires: a byte comes every 100 ms */
+    p.conn_timeout_s = 1;
     wd_server *srv = start(&p);
-    int fd = connect_to(wd_server_port(srv));
+    int port = wd_server_port(srv);
+    int fd = connect_to(port);
     const char *first = "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}";
     assert_true(send_all(fd, first, strlen(first)));
     resp r;
@@ -1215,16 +1217,92 @@ static void test_slow_keep_alive(void **state) {
     double t0 = (double)wd__serve_now_ns() * 1e-9;
     const char *head = "POST /v1/check HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     bool cut = false;
-    for (size_t i = 0; i < strlen(head) && !cut; i++) { /* a byte per 100 ms: never idle */
+    for (size_t i = 0; i < strlen(head) && !cut; i++) { /* a byte per 50 ms */
         if (!send_all(fd, head + i, 1)) cut = true;
         struct pollfd pf = {fd, POLLIN, 0};
-        char c;
-        if (poll(&pf, 1, 100) > 0 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0) cut = true;
+        if (poll(&pf, 1, 50) > 0) cut = true;
     }
-    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
     assert_true(cut);
-    assert_true(dt >= 2.0 && dt < 7.0); /* cut at 2.3 s (+ the watchdog's 0.25 s tick) */
-    assert_true(atomic_load(&srv->counters.conn_cuts) >= 1);
+    assert_true(read_resp(fd, &r));
+    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    assert_int_equal(r.status, 408);
+    assert_string_equal(err_code(&r), "request_timeout");
+    resp_free(&r);
+    assert_true(dt >= 0.25 && dt < 2.0);
+    close(fd);
+
+    /* silent after its answer: closed (no answer) once conn_timeout_s passed */
+    fd = connect_to(port);
+    assert_true(send_all(fd, first, strlen(first)));
+    assert_true(read_resp(fd, &r));
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    t0 = (double)wd__serve_now_ns() * 1e-9;
+    char c;
+    struct pollfd pf = {fd, POLLIN, 0};
+    assert_int_equal(poll(&pf, 1, 5000), 1);
+    assert_true(recv(fd, &c, 1, 0) <= 0);
+    dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    assert_true(dt >= 0.9 && dt < 3.0);
+    close(fd);
+    wd_server_stop(srv);
+}
+
+/* Every request of a kept-alive connection is framed by the gate: a bad
+ * head or a bad chunk in the second request gets the JSON error a first
+ * request gets (libmicrohttpd would answer with an HTML page), and the
+ * connection ends after it. */
+static void test_keep_alive_framing(void **state) {
+    wd_server_params p = wd_server_params_default();
+    wd_server *srv = start(&p);
+    int port = wd_server_port(srv);
+    static const struct { const char *req; int status; const char *code; } bad[] = {
+        {"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n{}", 400, "invalid_content_length"},
+        {"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551616\r\n\r\n{}", 413, NULL},
+        {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, NULL},
+        {"GET /healthz\r\n\r\n", 0, NULL}, /* HTTP/0.9: 400 or 505 */
+        {"POST /v1/check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400,
+         "invalid_chunk"},
+        /* a good chunk, then a bad size line: found mid-body */
+        {"POST /v1/check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"inp\r\nq\r\n", 400,
+         "invalid_chunk"},
+        /* chunk data not followed by CRLF */
+        {"POST /v1/check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XY0\r\n\r\n", 400,
+         "invalid_chunk"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int fd = connect_to(port);
+        const char *first = "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}";
+        assert_true(send_all(fd, first, strlen(first)));
+        resp r;
+        assert_true(read_resp(fd, &r));
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+        assert_true(send_all(fd, bad[i].req, strlen(bad[i].req)));
+        assert_true(read_resp(fd, &r));
+        if (bad[i].status) assert_int_equal(r.status, bad[i].status);
+        else assert_true(r.status == 400 || r.status == 505);
+        assert_non_null(cJSON_GetObjectItem(r.json, "error"));
+        if (bad[i].code) assert_string_equal(err_code(&r), bad[i].code);
+        resp_free(&r);
+        char c;
+        assert_true(recv(fd, &c, 1, 0) <= 0); /* and the connection ends */
+        close(fd);
+    }
+    /* a good chunked second request, and a third after it */
+    int fd = connect_to(port);
+    const char *reqs[] = {
+        "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}",
+        "POST /v1/check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\n{\"inp\r\n8\r\nut\":\"a\"}\r\n0\r\nX-T: 1\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    };
+    for (int i = 0; i < 3; i++) {
+        assert_true(send_all(fd, reqs[i], strlen(reqs[i])));
+        resp r;
+        assert_true(read_resp(fd, &r));
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+    }
     close(fd);
     wd_server_stop(srv);
 }
@@ -1808,6 +1886,7 @@ int main(void) {
         cmocka_unit_test(test_framing_errors_json),
         cmocka_unit_test(test_slow_heads),
         cmocka_unit_test(test_slow_keep_alive),
+        cmocka_unit_test(test_keep_alive_framing),
         cmocka_unit_test(test_body_budget),
         cmocka_unit_test(test_api_keys),
         cmocka_unit_test(test_bind_policy),

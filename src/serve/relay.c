@@ -1,0 +1,764 @@
+/*
+ * serve/relay.c - every connection the gate lets through reaches
+ * libmicrohttpd over a socketpair, and the gate's thread copies the bytes
+ * between the client and MHD. That is what lets warden, not MHD, frame
+ * every request of a connection:
+ *
+ *   - kept-alive connections: each request head is read here, checked
+ *     with the gate's strict parser (http_head.c) under the head deadline,
+ *     and only then passed on; a chunked body is checked chunk line by
+ *     chunk line as it streams. A bad head or chunk gets the same JSON
+ *     error as a first request (MHD would answer with its HTML page).
+ *   - TLS: the relay terminates it (GnuTLS), so MHD only ever sees plain
+ *     HTTP and the same checks hold over https.
+ *   - idle and slow clients: a connection waiting for its next request is
+ *     closed after conn_timeout_s; once a head has begun it must be
+ *     complete within header_timeout_ms (408).
+ *
+ * One request at a time: after a request (head and body) has passed, the
+ * next head is not read until MHD's answer to it has passed back (its end
+ * found by the answer framer of http_framing.c), so an error the relay
+ * sends never interleaves with an answer from MHD. Pipelined bytes wait in
+ * the buffer (and then in the kernel).
+ *
+ *   client ──recv/TLS──> up[] ──checked──> mfd ══socketpair══> MHD
+ *   client <──send/TLS── down[] <──framed── mfd <══════════════ MHD
+ *
+ * Epoll is level-triggered here: each side's interest is recomputed after
+ * every step (want_client / want_mhd), and a side with nothing to wait for
+ * is not registered at all (no busy loop on a peer's hang-up).
+ */
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "serve/http_client.h"
+#include "serve/serve_internal.h"
+
+#define UP_CAP (WD__HTTP_MAX_HEAD + 4096) /* a whole head fits, with room to spare */
+#define DOWN_CAP (16 * 1024)
+#define TLS_RECORD (16 * 1024)
+#define DRAIN_MS 2000
+/* what is read and dropped after an error answer: clients that send the
+ * whole body before reading (50 MB chunked and more) still get the answer */
+#define DRAIN_MAX ((size_t)64 << 20)
+
+typedef enum up_state {
+    UP_HANDSHAKE, /* TLS handshake in progress */
+    UP_HEAD,      /* reading the next request head */
+    UP_BODY,      /* passing a Content-Length body */
+    UP_CHUNKED,   /* passing (and checking) a chunked body */
+    UP_WAIT,      /* the request passed; waiting for MHD's answer */
+    UP_OFF,       /* no more requests: answering, closing or draining */
+} up_state;
+
+typedef enum deadline_kind {
+    DL_NONE,
+    DL_IDLE,  /* between requests: closed quietly */
+    DL_HEAD,  /* a head (or the TLS handshake) under way: 408 */
+    DL_DRAIN, /* the answer is out; reading what the client still sends */
+} deadline_kind;
+
+struct wd__relay {
+    int tag_c, tag_m;             /* epoll data of each side: WD__EP_RELAY_CLIENT / _MHD */
+    wd__relay *prev, *next;       /* the hub's list (or its dead list: next) */
+    wd__relay_hub *hub;
+    int cfd, mfd;                 /* client socket; our end of the socketpair (-1: none yet) */
+    uint32_t cev, mev;            /* registered interest (0: not registered) */
+    bool c_ready, m_ready;        /* the side may have bytes to read: set by EPOLLIN, cleared by a
+                                   * short read (saves a recv that would say EAGAIN) */
+    gnutls_session_t tls;         /* NULL: plain HTTP */
+    size_t tls_again;             /* length of a record_send that returned AGAIN */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int64_t head_t0;              /* when the current request began (access log) */
+    int64_t deadline;
+    deadline_kind dl;
+    int64_t last_out;             /* when bytes last went to the client (or the relay began) */
+    up_state st;
+    bool pending;                 /* a passed request awaits MHD's final answer */
+    bool client_eof, mhd_eof;     /* each side's end of input seen */
+    bool mhd_wdead;               /* MHD's side takes no more bytes */
+    bool closing;                 /* flush down[], then shut the client's side and drain */
+    bool shut, dead;              /* our sending side shut (draining); killed */
+    /* the request body being passed */
+    uint64_t left;                /* Content-Length bytes still to come */
+    wd__http_chunker chunks;      /* where a chunked body is (http_head.c) */
+    /* MHD's answer being passed back */
+    wd__http_framer fr;
+    wd__http_response resp;
+    bool framed;                  /* fr is tracking answers (false after a framing surprise) */
+    size_t drained;
+    char *up;                     /* [0, up_sent) gone to MHD, [up_sent, up_ok) checked, [up_ok, up_len) not yet */
+    size_t up_len, up_ok, up_sent;
+    char *down;                   /* [down_sent, down_len) still to send to the client */
+    size_t down_len, down_sent;
+};
+
+static wd__relay *of_tag(int *tag) {
+    return *tag == WD__EP_RELAY_CLIENT ? (wd__relay *)((char *)tag - offsetof(wd__relay, tag_c))
+                                       : (wd__relay *)((char *)tag - offsetof(wd__relay, tag_m));
+}
+
+static bool body_sink(void *user, const char *data, size_t n) {
+    (void)user, (void)data, (void)n;
+    return true;
+}
+
+/* A fresh framer for MHD's next answer (no_body: the request was HEAD). */
+static void framer_reset(wd__relay *r, bool head_request) {
+    wd__http_framer_free(&r->fr);
+    free(r->resp.content_type);
+    free(r->resp.retry_after);
+    wd__http_framer_init(&r->fr, &r->resp, "libmicrohttpd", body_sink, NULL); /* zeroes resp */
+    r->fr.max_head = WD__HTTP_MAX_HEAD;
+    r->fr.max_body = SIZE_MAX;
+    r->fr.no_body = head_request;
+}
+
+/* ==== Lifetime ============================================================= */
+
+static void set_interest(wd__relay *r, int fd, uint32_t *cur, uint32_t want, int *tag) {
+    if (fd < 0 || *cur == want) return;
+    struct epoll_event ev = {.events = want, .data.ptr = tag};
+    int op = !*cur ? EPOLL_CTL_ADD : !want ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+    if (epoll_ctl(r->hub->ep, op, fd, &ev) == 0 || op == EPOLL_CTL_DEL) *cur = want;
+}
+
+static void relay_free_now(wd__relay *r) {
+    wd__http_framer_free(&r->fr);
+    free(r->resp.content_type);
+    free(r->resp.retry_after);
+    free(r->up);
+    free(r->down);
+    free(r);
+}
+
+/* Closes both sides; the memory is freed after the current batch of epoll
+ * events (wd__relay_reap), which may still name it. */
+static void relay_kill(wd__relay *r) {
+    if (r->dead) return;
+    wd__relay_hub *h = r->hub;
+    set_interest(r, r->cfd, &r->cev, 0, &r->tag_c);
+    set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
+    if (r->tls) gnutls_deinit(r->tls);
+    r->tls = NULL;
+    close(r->cfd);
+    if (r->mfd >= 0) close(r->mfd);
+    r->cfd = r->mfd = -1;
+    r->dead = true;
+    if (r->prev) r->prev->next = r->next;
+    else h->first = r->next;
+    if (r->next) r->next->prev = r->prev;
+    h->n--;
+    r->next = h->dead;
+    h->dead = r;
+}
+
+/* ==== The client's side ===================================================== */
+
+/* MSG_NOSIGNAL under TLS too: a closed peer is EPIPE, not a signal. */
+static ssize_t tls_push(gnutls_transport_ptr_t p, const void *data, size_t n) {
+    return send((int)(intptr_t)p, data, n, MSG_NOSIGNAL);
+}
+
+/* Reads what the client sent into up[]: >0 bytes, 0 nothing now, -1 the
+ * end (EOF: client_eof) or an error (the relay is killed). */
+static int client_read(wd__relay *r) {
+    if (r->up_sent && r->up_sent == r->up_ok) { /* everything checked has gone on: compact */
+        memmove(r->up, r->up + r->up_sent, r->up_len - r->up_sent);
+        r->up_len -= r->up_sent;
+        r->up_ok -= r->up_sent;
+        r->up_sent = 0;
+    }
+    size_t room = UP_CAP - r->up_len;
+    if (!room) return 0;
+    ssize_t n;
+    if (r->tls) {
+        n = gnutls_record_recv(r->tls, r->up + r->up_len, room);
+        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+            r->c_ready = false;
+            return 0;
+        }
+        if (n == GNUTLS_E_PREMATURE_TERMINATION) n = 0; /* no close_notify: an end all the same */
+        if (n < 0) {
+            WD_DEBUG("serve: relay: TLS read: %s", gnutls_strerror((int)n));
+            relay_kill(r);
+            return -1;
+        }
+    } else {
+        n = recv(r->cfd, r->up + r->up_len, room, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            r->c_ready = false;
+            return 0;
+        }
+        if (n < 0) {
+            relay_kill(r);
+            return -1;
+        }
+    }
+    if (n == 0) {
+        r->client_eof = true;
+        return -1;
+    }
+    if ((size_t)n < room) r->c_ready = false; /* drained (TLS: gnutls_record_check_pending says more) */
+    r->up_len += (size_t)n;
+    return 1;
+}
+
+/* Sends down[] to the client: true when something went. */
+static bool client_write(wd__relay *r) {
+    bool moved = false;
+    while (r->down_sent < r->down_len) {
+        ssize_t k;
+        if (r->tls) {
+            size_t n = r->tls_again ? r->tls_again : r->down_len - r->down_sent;
+            if (n > TLS_RECORD) n = TLS_RECORD;
+            k = gnutls_record_send(r->tls, r->down + r->down_sent, n);
+            if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED) {
+                r->tls_again = n;
+                return moved;
+            }
+            r->tls_again = 0;
+        } else {
+            k = send(r->cfd, r->down + r->down_sent, r->down_len - r->down_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return moved;
+        }
+        if (k <= 0) { /* the client is gone */
+            relay_kill(r);
+            return false;
+        }
+        r->down_sent += (size_t)k;
+        r->last_out = wd__serve_now_ns();
+        moved = true;
+    }
+    r->down_len = r->down_sent = 0;
+    return moved;
+}
+
+/* ==== MHD's side ============================================================ */
+
+/* Opens the socketpair and gives its other end to a worker's daemon. */
+static bool mhd_attach(wd__relay *r) {
+    wd_server *srv = r->hub->srv;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return false;
+    wd__lane *lane = wd__server_pick_lane(srv);
+    /* MHD takes sv[1] in all cases (it closes it when it refuses) */
+    if (MHD_add_connection(lane->daemon, sv[1], (const struct sockaddr *)&r->addr, r->addrlen) != MHD_YES) {
+        wd__server_lane_drop(lane);
+        close(sv[0]);
+        WD_DEBUG("serve: relay: libmicrohttpd refused a connection (limit reached?)");
+        return false;
+    }
+    r->mfd = sv[0];
+    return true;
+}
+
+static bool mhd_write(wd__relay *r) {
+    if (r->mfd < 0 || r->up_sent == r->up_ok) return false;
+    if (r->mhd_wdead) { /* MHD stopped reading: what it would have read is dropped */
+        r->up_sent = r->up_ok;
+        return true;
+    }
+    ssize_t k = send(r->mfd, r->up + r->up_sent, r->up_ok - r->up_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
+    if (k <= 0) {
+        r->mhd_wdead = true;
+        return true;
+    }
+    r->up_sent += (size_t)k;
+    return true;
+}
+
+static void idle(wd__relay *r) {
+    r->st = UP_HEAD;
+    r->dl = DL_IDLE;
+    r->deadline = wd__serve_now_ns() + (int64_t)r->hub->srv->p.conn_timeout_s * 1000000000;
+}
+
+/* MHD's final answer to the request in flight has passed. */
+static void answer_done(wd__relay *r) {
+    r->pending = false;
+    framer_reset(r, false);
+    if (r->st == UP_WAIT) idle(r);
+    else if (r->st == UP_OFF) r->closing = true;
+}
+
+/* No more requests on this connection: what MHD is answering is passed
+ * back, then the connection ends (MHD's side first gets the end of input). */
+static void stop_requests(wd__relay *r) {
+    r->st = UP_OFF;
+    r->dl = DL_NONE;
+    if (r->mfd >= 0) shutdown(r->mfd, SHUT_WR);
+    if (!r->pending) r->closing = true;
+}
+
+static bool mhd_read(wd__relay *r) {
+    if (r->mfd < 0 || r->mhd_eof || !r->m_ready) return false;
+    if (r->down_sent) {
+        memmove(r->down, r->down + r->down_sent, r->down_len - r->down_sent);
+        r->down_len -= r->down_sent;
+        r->down_sent = 0;
+    }
+    if (r->down_len == DOWN_CAP) return false;
+    size_t room = DOWN_CAP - r->down_len;
+    ssize_t n = recv(r->mfd, r->down + r->down_len, room, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        r->m_ready = false;
+        return false;
+    }
+    if (n > 0 && (size_t)n < room) r->m_ready = false;
+    if (n <= 0) {
+        r->mhd_eof = true;
+        /* an answer whose body ran to the end of the connection ends here */
+        if (r->pending && r->framed && wd__http_framer_eof(&r->fr) == WD_OK) r->pending = false;
+        return true;
+    }
+    const char *p = r->down + r->down_len;
+    size_t left = (size_t)n;
+    if (!r->down_len) r->last_out = wd__serve_now_ns(); /* the clock for a client that does not read */
+    r->down_len += (size_t)n;
+    while (left && r->framed) {
+        size_t used = 0;
+        if (!r->pending || wd__http_framer_take(&r->fr, p, left, &used) != WD_OK) {
+            /* bytes from MHD with no request in flight, or not HTTP as the
+             * framer knows it: pass them on, and end with this answer */
+            WD_DEBUG("serve: relay: libmicrohttpd's answer could not be framed%s%s",
+                     r->pending ? ": " : "", r->pending ? wd_last_error() : "");
+            r->framed = false;
+            stop_requests(r);
+            break;
+        }
+        p += used;
+        left -= used;
+        if (wd__http_framer_done(&r->fr)) answer_done(r);
+    }
+    return true;
+}
+
+/* ==== Errors answered by the relay ========================================== */
+
+/* True while MHD has sent nothing of a final answer to the request in
+ * flight (an interim 100 Continue aside): the relay may still answer. */
+static bool can_answer(const wd__relay *r) {
+    return r->framed && (!r->pending || (!wd__http_framer_has_head(&r->fr) && r->fr.head_len == 0));
+}
+
+/* Ends the connection with a JSON error: MHD's side is closed first (it has
+ * answered nothing of the request in flight, if any: see can_answer), the
+ * answer queued with "Connection: close", and the client drained once it
+ * is out. */
+static void answer_error(wd__relay *r, int status, const char *code, const char *msg) {
+    wd_server *srv = r->hub->srv;
+    set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
+    if (r->mfd >= 0) close(r->mfd);
+    r->mfd = -1;
+    r->mhd_eof = true;
+    wd__answer a = {0};
+    wd__answer_error(&a, status, status >= 500 && status != 501 && status != 505 ? "server_error"
+                                                                                 : "invalid_request_error",
+                     code, NULL, "%s", msg);
+    if (status == 503) {
+        a.hdr_name = "Retry-After";
+        a.hdr_value = "1";
+    }
+    char rid[WD__REQUEST_ID_MAX + 1];
+    wd__server_request_id(srv, NULL, 0, rid);
+    size_t blen = a.body ? a.len : 0;
+    int n = wd__gate_answer_head(r->down, DOWN_CAP, &a, blen, rid);
+    bool ok = n > 0 && (size_t)n + blen <= DOWN_CAP;
+    r->down_sent = 0;
+    r->down_len = 0;
+    if (ok) {
+        memcpy(r->down + n, a.body, blen);
+        r->down_len = (size_t)n + blen;
+        r->last_out = wd__serve_now_ns();
+    }
+    wd__access_rec rec = {
+        .t0_ns = r->head_t0, .request_id = rid, .remote = (const struct sockaddr *)&r->addr,
+        .route = WD__ROUTE_OTHER, .status = a.body ? a.status : 500, .bytes_out = ok ? blen : 0,
+        .aborted = ok ? NULL : "error",
+    };
+    wd__server_request_end(srv, &rec);
+    free(a.body);
+    r->up_len = r->up_ok = r->up_sent = 0;
+    r->pending = false;
+    r->st = UP_OFF;
+    r->closing = true;
+    if (!ok) relay_kill(r);
+}
+
+/* The request body cannot go on (bad chunk framing, or the client ended
+ * inside it): answered here while MHD has not begun to answer, else MHD's
+ * answer is passed back and the connection ends. */
+static void body_fail(wd__relay *r, int status, const char *code, const char *msg) {
+    if (can_answer(r)) answer_error(r, status, code, msg);
+    else stop_requests(r);
+}
+
+/* ==== The requests ========================================================= */
+
+/* A request (head and body) has passed to MHD. */
+static void request_passed(wd__relay *r) {
+    if (r->pending) {
+        r->st = UP_WAIT;
+        r->dl = DL_NONE;
+    } else {
+        idle(r); /* MHD answered before the body was in */
+    }
+}
+
+/* Checks what arrived from the client and lets through what passes. */
+static bool up_advance(wd__relay *r) {
+    wd_server *srv = r->hub->srv;
+    bool moved = false;
+    for (;;) {
+        size_t avail = r->up_len - r->up_ok;
+        switch (r->st) {
+        case UP_HEAD: {
+            if (!avail) {
+                if (r->client_eof) { /* the client is done: a clean end */
+                    stop_requests(r);
+                    return true;
+                }
+                return moved;
+            }
+            int64_t now = wd__serve_now_ns();
+            if (r->dl == DL_IDLE) { /* the next request has begun: its head has header_timeout_ms */
+                r->dl = DL_HEAD;
+                r->deadline = now + (int64_t)srv->p.header_timeout_ms * 1000000;
+                r->head_t0 = now;
+            }
+            wd__http_head hd;
+            wd__http_err e;
+            int k = wd__http_head_parse(r->up + r->up_ok, avail, srv->p.max_body, &hd, &e);
+            if (k == 0 && (r->client_eof || avail >= UP_CAP - 1)) {
+                if (r->client_eof) answer_error(r, 400, "incomplete_request", "the connection ended inside the request head");
+                else answer_error(r, 431, "header_too_large", "the request head is too large");
+                return true;
+            }
+            if (k == 0) return moved;
+            if (k < 0) {
+                answer_error(r, e.status, e.code, e.msg);
+                return true;
+            }
+            if (r->mfd < 0 && !mhd_attach(r)) {
+                answer_error(r, 503, "server_busy", "the server has no room for another connection; retry");
+                return true;
+            }
+            r->up_ok += hd.len;
+            r->pending = true;
+            framer_reset(r, hd.method_len == 4 && !memcmp(hd.method, "HEAD", 4));
+            r->dl = DL_NONE;
+            if (hd.chunked) {
+                r->st = UP_CHUNKED;
+                wd__http_chunker_init(&r->chunks);
+            } else if (hd.has_cl && hd.cl) {
+                r->st = UP_BODY;
+                r->left = hd.cl;
+            } else {
+                request_passed(r);
+            }
+            moved = true;
+            continue;
+        }
+        case UP_BODY: {
+            if (!avail) {
+                if (r->client_eof) {
+                    body_fail(r, 400, "incomplete_request", "the connection ended inside the request body");
+                    return true;
+                }
+                return moved;
+            }
+            size_t take = avail < r->left ? avail : (size_t)r->left;
+            r->up_ok += take;
+            r->left -= take;
+            if (r->left) return true;
+            request_passed(r);
+            moved = true;
+            continue;
+        }
+        case UP_CHUNKED: {
+            if (!avail) {
+                if (r->client_eof) {
+                    body_fail(r, 400, "incomplete_request", "the connection ended inside the request body");
+                    return true;
+                }
+                return moved;
+            }
+            wd__http_err e;
+            long k = wd__http_chunker_feed(&r->chunks, r->up + r->up_ok, avail, srv->p.max_body, &e);
+            if (k < 0) {
+                body_fail(r, e.status, e.code, e.msg);
+                return true;
+            }
+            r->up_ok += (size_t)k;
+            if (!wd__http_chunker_done(&r->chunks)) return true;
+            request_passed(r);
+            moved = true;
+            continue;
+        }
+        default: return moved;
+        }
+    }
+}
+
+/* ==== The connection's course =============================================== */
+
+static bool handshake(wd__relay *r) {
+    int k = gnutls_handshake(r->tls);
+    if (k == GNUTLS_E_SUCCESS) {
+        r->st = UP_HEAD;
+        return true;
+    }
+    if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(k)) return false;
+    WD_DEBUG("serve: relay: TLS handshake failed: %s", gnutls_strerror(k));
+    relay_kill(r);
+    return false;
+}
+
+/* The endings: MHD gone, the answer out, the client gone. */
+static bool settle(wd__relay *r) {
+    bool moved = false;
+    if (r->mhd_eof && r->mfd >= 0) { /* MHD closed: everything it sent has been read */
+        set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
+        close(r->mfd);
+        r->mfd = -1;
+        if (r->st != UP_OFF) r->st = UP_OFF;
+        r->pending = false;
+        r->closing = true;
+        moved = true;
+    }
+    if (r->closing && r->mfd >= 0 && !r->pending) { /* nothing more to pass on: MHD's side ends */
+        set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
+        close(r->mfd);
+        r->mfd = -1;
+        moved = true;
+    }
+    if (r->closing && !r->shut && r->down_sent == r->down_len) {
+        /* the answer is out: shut our side, then read (and drop) what the
+         * client still sends, so it reads the answer instead of a reset */
+        if (r->tls) gnutls_bye(r->tls, GNUTLS_SHUT_WR);
+        shutdown(r->cfd, SHUT_WR);
+        r->shut = true;
+        r->dl = DL_DRAIN;
+        r->deadline = wd__serve_now_ns() + (int64_t)DRAIN_MS * 1000000;
+        moved = true;
+    }
+    if (r->shut && r->client_eof) {
+        relay_kill(r);
+        return false;
+    }
+    return moved;
+}
+
+static bool want_client_read(const wd__relay *r) {
+    if (r->dead || r->client_eof) return false;
+    if (r->st == UP_HANDSHAKE) return !gnutls_record_get_direction(r->tls);
+    if (r->shut) return true;
+    return r->st != UP_OFF && (r->up_len < UP_CAP || (r->up_sent && r->up_sent == r->up_ok));
+}
+
+static void update_interest(wd__relay *r) {
+    if (r->dead) return;
+    uint32_t c = 0, m = 0;
+    if (want_client_read(r)) c |= EPOLLIN;
+    if (r->down_sent < r->down_len || r->tls_again ||
+        (r->st == UP_HANDSHAKE && gnutls_record_get_direction(r->tls)))
+        c |= EPOLLOUT;
+    if (r->mfd >= 0) {
+        if (!r->mhd_eof && r->down_len - r->down_sent < DOWN_CAP) m |= EPOLLIN;
+        if (!r->mhd_wdead && r->up_sent < r->up_ok) m |= EPOLLOUT;
+    }
+    set_interest(r, r->cfd, &r->cev, c, &r->tag_c);
+    set_interest(r, r->mfd, &r->mev, m, &r->tag_m);
+}
+
+/* Moves bytes both ways until nothing moves. */
+static void pump(wd__relay *r) {
+    for (int round = 0; round < 4096 && !r->dead; round++) {
+        bool moved = false;
+        if (r->st == UP_HANDSHAKE) {
+            moved = handshake(r);
+            if (r->dead) return;
+            if (!moved) break;
+        }
+        if (want_client_read(r) &&
+            (r->c_ready || r->st == UP_HANDSHAKE || (r->tls && gnutls_record_check_pending(r->tls)))) {
+            int k = client_read(r);
+            if (r->dead) return;
+            if (k) moved = true;
+            if (r->shut) { /* draining: drop it */
+                r->drained += r->up_len;
+                r->up_len = r->up_ok = r->up_sent = 0;
+                if (r->drained > DRAIN_MAX) {
+                    relay_kill(r);
+                    return;
+                }
+            }
+        }
+        moved |= up_advance(r);
+        if (r->dead) return;
+        moved |= mhd_write(r);
+        moved |= mhd_read(r);
+        moved |= client_write(r);
+        if (r->dead) return;
+        moved |= settle(r);
+        if (!moved) break;
+    }
+    update_interest(r);
+}
+
+/* ==== The hub =============================================================== */
+
+wd_status wd__relay_hub_init(wd__relay_hub *h, wd_server *srv, int ep) {
+    memset(h, 0, sizeof *h);
+    h->srv = srv;
+    h->ep = ep;
+    h->max = srv->p.max_connections;
+    if (!srv->tls_cert) return WD_OK;
+    gnutls_certificate_credentials_t cred;
+    if (gnutls_certificate_allocate_credentials(&cred) < 0) return wd__fail(WD_ERR_NOMEM, "serve: TLS: out of memory");
+    gnutls_datum_t cert = {(unsigned char *)srv->tls_cert, (unsigned)strlen(srv->tls_cert)};
+    gnutls_datum_t key = {(unsigned char *)srv->tls_key, (unsigned)strlen(srv->tls_key)};
+    int k = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
+    if (k < 0) {
+        gnutls_certificate_free_credentials(cred);
+        return wd__fail(WD_ERR_INVALID_ARG, "serve: TLS: cannot use --tls-cert %s with --tls-key %s: %s",
+                        srv->p.tls_cert ? srv->p.tls_cert : "(certificate)",
+                        srv->p.tls_key ? srv->p.tls_key : "(key)", gnutls_strerror(k));
+    }
+    h->tls_cred = cred;
+    return WD_OK;
+}
+
+void wd__relay_hub_free(wd__relay_hub *h) {
+    while (h->first) relay_kill(h->first);
+    wd__relay_reap(h);
+    if (h->tls_cred) gnutls_certificate_free_credentials(h->tls_cred);
+    h->tls_cred = NULL;
+}
+
+bool wd__relay_busy(const wd__relay_hub *h) {
+    for (const wd__relay *r = h->first; r; r = r->next)
+        if (r->pending || r->down_sent < r->down_len) return true;
+    return false;
+}
+
+void wd__relay_reap(wd__relay_hub *h) {
+    while (h->dead) {
+        wd__relay *r = h->dead;
+        h->dead = r->next;
+        relay_free_now(r);
+    }
+}
+
+void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *addr, unsigned addrlen, int64_t t0,
+                    int64_t deadline) {
+    wd__relay *r = h->n < h->max ? calloc(1, sizeof *r) : NULL;
+    if (r) {
+        r->up = malloc(UP_CAP);
+        r->down = malloc(DOWN_CAP);
+    }
+    if (!r || !r->up || !r->down) {
+        if (r) relay_free_now(r);
+        close(fd);
+        WD_DEBUG("serve: relay: no room for a connection (%d open)", h->n);
+        return;
+    }
+    /* the relay writes what MHD wrote as it comes (an answer's head and
+     * body may be two writes): no Nagle delay between them */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    r->tag_c = WD__EP_RELAY_CLIENT;
+    r->tag_m = WD__EP_RELAY_MHD;
+    r->hub = h;
+    r->cfd = fd;
+    r->mfd = -1;
+    r->addr = *addr;
+    r->addrlen = addrlen;
+    r->head_t0 = r->last_out = t0;
+    r->dl = DL_HEAD;
+    r->deadline = deadline;
+    r->framed = true;
+    r->c_ready = true; /* the gate saw the head arrive (or the TLS hello is on its way) */
+    framer_reset(r, false);
+    r->st = UP_HEAD;
+    if (h->tls_cred) {
+        static const gnutls_datum_t http11 = {(unsigned char *)"http/1.1", 8};
+        if (gnutls_init(&r->tls, GNUTLS_SERVER | GNUTLS_NONBLOCK) < 0) {
+            r->tls = NULL;
+            relay_free_now(r);
+            close(fd);
+            return;
+        }
+        gnutls_set_default_priority(r->tls);
+        gnutls_credentials_set(r->tls, GNUTLS_CRD_CERTIFICATE, h->tls_cred);
+        gnutls_alpn_set_protocols(r->tls, &http11, 1, 0);
+        gnutls_transport_set_int(r->tls, fd);
+        gnutls_transport_set_push_function(r->tls, tls_push);
+        r->st = UP_HANDSHAKE;
+    }
+    r->next = h->first;
+    if (h->first) h->first->prev = r;
+    h->first = r;
+    h->n++;
+    pump(r);
+}
+
+void wd__relay_event(wd__relay_hub *h, int *tag, uint32_t events) {
+    (void)h;
+    wd__relay *r = of_tag(tag);
+    if (r->dead) return;
+    if (*tag == WD__EP_RELAY_CLIENT && (events & (EPOLLERR | EPOLLHUP))) {
+        relay_kill(r); /* reset, or both directions closed: nobody to answer */
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        if (*tag == WD__EP_RELAY_CLIENT) r->c_ready = true;
+        else r->m_ready = true;
+    }
+    pump(r);
+}
+
+void wd__relay_tick(wd__relay_hub *h, int64_t now) {
+    wd_server *srv = h->srv;
+    for (wd__relay *r = h->first, *next; r; r = next) {
+        next = r->next;
+        if (r->dl == DL_IDLE && atomic_load(&srv->stopping)) { /* stopping: no next request */
+            relay_kill(r);
+            continue;
+        }
+        /* a client that stopped reading its answer (the answer waits in
+         * down[] and in MHD) is closed after conn_timeout_s without progress */
+        if (r->down_sent < r->down_len && now - r->last_out > (int64_t)srv->p.conn_timeout_s * 1000000000) {
+            atomic_fetch_add_explicit(&srv->counters.conn_cuts, 1, memory_order_relaxed);
+            relay_kill(r);
+            continue;
+        }
+        if (r->dl == DL_NONE || now < r->deadline) continue;
+        switch (r->dl) {
+        case DL_HEAD:
+            atomic_fetch_add_explicit(&srv->counters.conn_cuts, 1, memory_order_relaxed);
+            if (r->st == UP_HANDSHAKE) {
+                relay_kill(r);
+                continue;
+            }
+            answer_error(r, 408, "request_timeout", "the request head did not arrive in time");
+            if (!r->dead) pump(r);
+            break;
+        default: relay_kill(r); break; /* idle between requests, or drained long enough */
+        }
+    }
+}

@@ -347,32 +347,125 @@ out:
     return root;
 }
 
+/* Literal formats: "%.*g" sends glibc's printf down its slower positional
+ * path. */
+static const char *const G_FMT[18] = {"%.0g",  "%.1g",  "%.2g",  "%.3g",  "%.4g",  "%.5g",
+                                      "%.6g",  "%.7g",  "%.8g",  "%.9g",  "%.10g", "%.11g",
+                                      "%.12g", "%.13g", "%.14g", "%.15g", "%.16g", "%.17g"};
+
+typedef unsigned __int128 u128;
+
+static u128 pow10_u128(int k) {
+    u128 r = 1;
+    while (k-- > 0) r *= 10;
+    return r;
+}
+
+/* The fewest-digit text of a float that strtof reads back as it, written
+ * exactly as snprintf("%.{p}g") would write it for the smallest such p, for
+ * normal floats in [2^-40, 2^40) (scores, ratios, losses): 0 outside that
+ * range (the caller falls back to snprintf). A third of a moderation
+ * answer's CPU went to snprintf + strtof for its scores; this is integer
+ * arithmetic on 128 bits, exact for that range (the products below stay
+ * under 2^112).
+ *
+ * f = m * 2^e (m < 2^24). For p = 1, 2, ...: D = f / 10^k rounded half to
+ * even (as glibc's printf rounds the exact value), k = X - p + 1 where X
+ * is f's decimal exponent; the p digits read back as f when D * 10^k lies
+ * inside f's rounding interval: half an ulp either side (a quarter below a
+ * power of two), an endpoint only when m is even (strtof's ties go to
+ * even). */
+static size_t float_shortest(float f, char *buf, size_t cap) {
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    bool neg = bits >> 31;
+    int bexp = (int)((bits >> 23) & 0xff);
+    if (bexp < 127 - 40 || bexp >= 127 + 40 || cap < 32) return 0;
+    uint64_t m = (bits & 0x7fffff) | 0x800000;
+    int e = bexp - 127 - 23;
+    double v = ldexp((double)m, e);
+    int x0 = (int)floor(log10(v)); /* corrected below when off by one */
+    for (int p = 1; p <= 9; p++) {
+        uint64_t d = 0;
+        int k = 0;
+        for (int tries = 0; tries < 3; tries++) {
+            k = x0 - p + 1;
+            u128 num = (u128)m << (e > 0 ? e : 0), den = (u128)1 << (e < 0 ? -e : 0);
+            if (k < 0) num *= pow10_u128(-k);
+            else den *= pow10_u128(k);
+            u128 q = num / den, r = num % den;
+            if (2 * r > den || (2 * r == den && (q & 1))) q++;
+            d = (uint64_t)q;
+            uint64_t lo = (uint64_t)pow10_u128(p - 1), hi = lo * 10;
+            if (d >= hi && d != hi) x0++;        /* log10 was low */
+            else if (d < lo) x0--;               /* log10 was high */
+            else break;
+        }
+        uint64_t lo = (uint64_t)pow10_u128(p - 1);
+        if (d == lo * 10) { /* rounded up to the next power of ten: 9.96 -> 10.0 */
+            d = lo;
+            k++;
+        }
+        /* both values in units of 2^min(e-2,0) * 10^min(k,0) */
+        int se = e - 2 < 0 ? e - 2 : 0, sk = k < 0 ? k : 0;
+        u128 w = (u128)d * pow10_u128(k - sk) << (-se);
+        u128 t = ((u128)m << (e - se)) * pow10_u128(-sk);
+        u128 half = ((u128)1 << (e - 1 - se)) * pow10_u128(-sk);
+        u128 lim = (w < t && m == 0x800000) ? half / 2 : half;
+        u128 diff = w > t ? w - t : t - w;
+        if (!(diff < lim || (diff == lim && !(m & 1)))) continue;
+        /* write it as %g does: X = the decimal exponent of the first digit */
+        char dig[12];
+        int nd = snprintf(dig, sizeof dig, "%llu", (unsigned long long)d);
+        while (nd > 1 && dig[nd - 1] == '0') nd--; /* %g drops trailing zeros */
+        int X = k + p - 1;
+        char *o = buf;
+        if (neg) *o++ = '-';
+        if (X < -4 || X >= p) {
+            *o++ = dig[0];
+            if (nd > 1) {
+                *o++ = '.';
+                memcpy(o, dig + 1, (size_t)nd - 1);
+                o += nd - 1;
+            }
+            o += snprintf(o, 8, "e%c%02d", X < 0 ? '-' : '+', X < 0 ? -X : X);
+        } else if (X >= 0) {
+            for (int i = 0; i <= X; i++) *o++ = i < nd ? dig[i] : '0';
+            if (nd > X + 1) {
+                *o++ = '.';
+                memcpy(o, dig + X + 1, (size_t)(nd - X - 1));
+                o += nd - X - 1;
+            }
+        } else {
+            *o++ = '0';
+            *o++ = '.';
+            for (int i = 0; i < -X - 1; i++) *o++ = '0';
+            memcpy(o, dig, (size_t)nd);
+            o += nd;
+        }
+        *o = 0;
+        return (size_t)(o - buf);
+    }
+    return 0;
+}
+
 size_t wd__json_shortest(double x, char *buf, size_t cap) {
     if (!isfinite(x)) return (size_t)snprintf(buf, cap, "null");
     if (x == floor(x) && fabs(x) < 9007199254740992.0) return (size_t)snprintf(buf, cap, "%.0f", x);
     int n = 0;
     if ((double)(float)x == x) { /* a float's value: the fewest digits strtof maps back to it */
+        size_t len = float_shortest((float)x, buf, cap);
+        if (len) return len;
         for (int p = 1; p <= 9; p++) {
-            n = snprintf(buf, cap, "%.*g", p, x);
+            n = snprintf(buf, cap, G_FMT[p], x);
             if (strtof(buf, NULL) == (float)x) return (size_t)n;
         }
     }
     for (int p = 15; p <= 17; p++) {
-        n = snprintf(buf, cap, "%.*g", p, x);
+        n = snprintf(buf, cap, G_FMT[p], x);
         if (strtod(buf, NULL) == x) break;
     }
     return (size_t)n;
-}
-
-/* True when x is not a float's value and cJSON's own %.15g text of it reads
- * back as x: no shorter text exists then (most numbers: rounded scores,
- * ratios), so numbers_to_raw leaves the item alone and allocates nothing.
- * A float's value (0.7f) can round-trip at 15 digits and still have a
- * shorter float text ("0.7"), so those always go through the search. */
-static bool prints_short(double x, char b[40]) {
-    if ((double)(float)x == x) return false;
-    snprintf(b, 40, "%.15g", x);
-    return strtod(b, NULL) == x;
 }
 
 /* Marks the raw items numbers_to_raw made (cJSON looks only at the low
@@ -385,8 +478,10 @@ static bool prints_short(double x, char b[40]) {
 static bool numbers_to_raw(cJSON *item, bool to_raw) {
     for (; item; item = item->next) {
         char b[40];
+        /* every fraction: cJSON's own printing would take a sprintf and an
+         * sscanf per number (and 17 digits for a float's value) */
         if (to_raw && cJSON_IsNumber(item) && isfinite(item->valuedouble) &&
-            item->valuedouble != floor(item->valuedouble) && !prints_short(item->valuedouble, b)) {
+            item->valuedouble != floor(item->valuedouble)) {
             wd__json_shortest(item->valuedouble, b, sizeof b);
             char *t = strdup(b);
             if (!t) return false;

@@ -422,6 +422,14 @@ static void write_skipped(wd__jsonw *w, const inputs *in) {
 
 /* ==== POST /v1/moderations ================================================ */
 
+/* `"key":` (after a comma unless first) for the fixed category names,
+ * which need no escaping. */
+static void member(wd__jsonw *w, bool first, const char *key) {
+    wd__jsonw_lit(w, first ? "\"" : ",\"");
+    wd__jsonw_lit(w, key);
+    wd__jsonw_lit(w, "\":");
+}
+
 void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t deadline_ns,
                            wd__answer *a) {
     cJSON *root = parse_body(body, len, a);
@@ -461,35 +469,43 @@ void wd__route_moderations(wd_server *srv, const char *body, size_t len, int64_t
          * client iterating over "categories" can show */
         wd_catmask extra = wd__openai_uncovered();
         bool unchecked = !r;
-        wd__jsonw_printf(&w, "{\"flagged\":%s,\"categories\":{",
-                         (r ? r->unsafe : !c.fail_open) ? "true" : "false");
+        wd__jsonw_lit(&w, "{\"flagged\":");
+        wd__jsonw_lit(&w, (r ? r->unsafe : !c.fail_open) ? "true" : "false");
+        wd__jsonw_lit(&w, ",\"categories\":{");
+        /* members written piece by piece: a printf per member was a tenth of
+         * the route's time */
         for (int k = 0; k < WD__OPENAI_N; k++) {
-            wd__jsonw_printf(&w, "%s\"%s\":%s", k ? "," : "", wd__openai_cats[k].name,
-                             r && wd__openai_flagged(k, r) ? "true" : "false");
+            member(&w, k == 0, wd__openai_cats[k].name);
+            wd__jsonw_lit(&w, r && wd__openai_flagged(k, r) ? "true" : "false");
         }
         for (int cat = 0; cat < WD_CATEGORY_COUNT; cat++)
-            if (extra & WD_CATMASK(cat))
-                wd__jsonw_printf(&w, ",\"%s\":%s", wd_category_key((wd_category)cat),
-                                 r && (r->flagged & WD_CATMASK(cat)) ? "true" : "false");
-        wd__jsonw_printf(&w, ",\"unchecked\":%s", unchecked && !c.fail_open ? "true" : "false");
+            if (extra & WD_CATMASK(cat)) {
+                member(&w, false, wd_category_key((wd_category)cat));
+                wd__jsonw_lit(&w, r && (r->flagged & WD_CATMASK(cat)) ? "true" : "false");
+            }
+        wd__jsonw_lit(&w, unchecked && !c.fail_open ? ",\"unchecked\":true" : ",\"unchecked\":false");
         wd__jsonw_lit(&w, "},\"category_scores\":{");
         for (int k = 0; k < WD__OPENAI_N; k++) {
-            wd__jsonw_printf(&w, "%s\"%s\":", k ? "," : "", wd__openai_cats[k].name);
+            member(&w, k == 0, wd__openai_cats[k].name);
             wd__jsonw_num(&w, r ? wd__openai_score(k, r) : 0.0);
         }
         for (int cat = 0; cat < WD_CATEGORY_COUNT; cat++)
             if (extra & WD_CATMASK(cat)) {
                 float sc = r ? r->score[cat] : 0.0f;
-                wd__jsonw_printf(&w, ",\"%s\":", wd_category_key((wd_category)cat));
+                member(&w, false, wd_category_key((wd_category)cat));
                 wd__jsonw_num(&w, sc >= 0.0f && sc <= 1.0f ? sc : 0.0f);
             }
-        wd__jsonw_printf(&w, ",\"unchecked\":%d", unchecked && !c.fail_open ? 1 : 0);
+        wd__jsonw_lit(&w, unchecked && !c.fail_open ? ",\"unchecked\":1" : ",\"unchecked\":0");
         wd__jsonw_lit(&w, "},\"category_applied_input_types\":{");
-        for (int k = 0; k < WD__OPENAI_N; k++)
-            wd__jsonw_printf(&w, "%s\"%s\":[\"text\"]", k ? "," : "", wd__openai_cats[k].name);
+        for (int k = 0; k < WD__OPENAI_N; k++) {
+            member(&w, k == 0, wd__openai_cats[k].name);
+            wd__jsonw_lit(&w, "[\"text\"]");
+        }
         for (int cat = 0; cat < WD_CATEGORY_COUNT; cat++)
-            if (extra & WD_CATMASK(cat))
-                wd__jsonw_printf(&w, ",\"%s\":[\"text\"]", wd_category_key((wd_category)cat));
+            if (extra & WD_CATMASK(cat)) {
+                member(&w, false, wd_category_key((wd_category)cat));
+                wd__jsonw_lit(&w, "[\"text\"]");
+            }
         wd__jsonw_lit(&w, ",\"unchecked\":[\"text\"]");
         wd__jsonw_lit(&w, "},\"warden\":");
         if (r && r->json) wd__jsonw_lit(&w, r->json);

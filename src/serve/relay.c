@@ -191,6 +191,7 @@ static int client_read(wd__relay *r) {
             return 0;
         }
         if (n == GNUTLS_E_PREMATURE_TERMINATION) n = 0; /* no close_notify: an end all the same */
+        if (n < 0 && !gnutls_error_is_fatal((int)n)) return 0; /* a warning alert: read on */
         if (n < 0) {
             WD_DEBUG("serve: relay: TLS read: %s", gnutls_strerror((int)n));
             relay_kill(r);

@@ -146,14 +146,13 @@ static void free_dead(wd__gate *g) {
     }
 }
 
-static bool same_addr(const gconn *a, const struct sockaddr_storage *b) {
-    if (a->addr.ss_family != b->ss_family) return false;
+bool wd__same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+    if (a->ss_family != b->ss_family) return false;
     if (b->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)&a->addr)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
     if (b->ss_family == AF_INET6)
-        return !memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
-                       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+        return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+                       sizeof(struct in6_addr));
     return false;
 }
 
@@ -386,7 +385,7 @@ static void on_accept(wd__gate *g) {
             int same = 0;
             gconn *oldest = NULL;
             for (gconn *x = g->head.first; x; x = x->next)
-                if (same_addr(x, &ss)) {
+                if (wd__same_host(&x->addr, &ss)) {
                     if (!oldest) oldest = x;
                     same++;
                 }

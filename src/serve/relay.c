@@ -665,8 +665,34 @@ void wd__relay_reap(wd__relay_hub *h) {
     }
 }
 
+/* A relay that has not yet passed a request (TLS handshake or first head). */
+static bool unproven(const wd__relay *r) { return r->mfd < 0 && !r->closing && r->dl == DL_HEAD; }
+
+/* Makes room for a connection from addr (see wd__relay_open). The list is
+ * newest first, so the last match is the oldest. */
+static void make_room(wd__relay_hub *h, const struct sockaddr_storage *addr) {
+    int per_ip = h->srv->p.max_conns_per_ip, same = 0;
+    wd__relay *oldest_same = NULL, *oldest = NULL;
+    for (wd__relay *r = h->first; r; r = r->next) {
+        if (!unproven(r)) continue;
+        oldest = r;
+        if (wd__same_host(&r->addr, addr)) {
+            oldest_same = r;
+            same++;
+        }
+    }
+    wd__relay *victim = per_ip > 0 && same >= per_ip ? oldest_same : h->n >= h->max ? oldest : NULL;
+    if (!victim) return;
+    atomic_fetch_add_explicit(&h->srv->counters.conn_cuts, 1, memory_order_relaxed);
+    if (victim->st == UP_HANDSHAKE) relay_kill(victim);
+    else answer_error(victim, 408, "request_timeout",
+                      "the request head did not arrive in time (the server needed the connection slot)");
+    if (!victim->dead) pump(victim);
+}
+
 void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *addr, unsigned addrlen, int64_t t0,
                     int64_t deadline) {
+    make_room(h, addr);
     wd__relay *r = h->n < h->max ? calloc(1, sizeof *r) : NULL;
     if (r) {
         r->up = malloc(UP_CAP);

@@ -379,12 +379,19 @@ typedef struct wd__relay_hub {
     void *tls_cred;               /* gnutls_certificate_credentials_t; NULL: plain HTTP */
 } wd__relay_hub;
 
+/* True when a and b are the same IPv4 or IPv6 address (ports aside). */
+bool wd__same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
 /* Loads the TLS certificate and key when the server has them. */
 wd_status wd__relay_hub_init(wd__relay_hub *h, wd_server *srv, int ep);
 void wd__relay_hub_free(wd__relay_hub *h);
 /* Takes the client socket fd (nothing of it consumed): its TLS handshake
  * (when the hub has a certificate) and every request head from now on are
- * read by the relay; the first head must be complete by deadline. */
+ * read by the relay; the first head must be complete by deadline. Room is
+ * made as the gate makes it: a relay still before its first request (a TLS
+ * handshake, a first head) gives way, the oldest of the same address when
+ * that address has max_conns_per_ip of them, else the oldest of all when
+ * the hub is full. */
 void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *addr, unsigned addrlen, int64_t t0,
                     int64_t deadline);
 /* An epoll event on one of a relay's sides (tag: the event's data). */

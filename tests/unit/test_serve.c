@@ -1508,6 +1508,28 @@ static void test_tls_curl(void **state) {
     snprintf(cmd, sizeof cmd, "curl -s --max-time 5 http://127.0.0.1:%d/healthz | grep -q '\"ok\"'", port);
     assert_int_not_equal(system(cmd), 0);
     wd_server_stop(srv);
+
+    /* 40 connections that begin a TLS handshake and stall do not keep a
+     * real client out: past 8 from one address the oldest gives way */
+    p.max_conns_per_ip = 8;
+    p.max_connections = 16; /* without the rule, the stalled ones would fill every slot */
+    p.header_timeout_ms = 20000;
+    srv = start(&p);
+    port = wd_server_port(srv);
+    enum { N_STALL = 40 };
+    int stall[N_STALL];
+    for (int i = 0; i < N_STALL; i++) {
+        stall[i] = connect_to(port);
+        send_all(stall[i], "\x16\x03\x01", 3); /* the start of a ClientHello, then nothing */
+    }
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    snprintf(cmd, sizeof cmd, "curl -sS --max-time 10 --cacert %s https://127.0.0.1:%d/healthz | grep -q '\"ok\"'",
+             cert, port);
+    assert_int_equal(system(cmd), 0);
+    assert_true(atomic_load(&srv->counters.conn_cuts) >= N_STALL - 8);
+    for (int i = 0; i < N_STALL; i++) close(stall[i]);
+    wd_server_stop(srv);
     free(dir);
 }
 

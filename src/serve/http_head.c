@@ -257,14 +257,24 @@ long wd__http_chunker_feed(wd__http_chunker *r, const char *b, size_t n, size_t 
             }
             i++;
             continue;
-        case CH_TRAILER: /* trailer fields, then an empty line */
+        case CH_TRAILER: /* "name: value" fields as in a head, then an empty line */
             if (++r->trailer > WD__HTTP_MAX_HEAD) {
                 return HEAD_ERR(431, "header_too_large", "the chunked body's trailer is over %d bytes", MAX_HEAD);
             }
             if (c == '\n') {
                 if (!r->line) r->state = CH_DONE;
+                else if (!r->colon) goto bad_trailer;
                 r->line = 0;
-            } else if (c != '\r') {
+                r->colon = r->cr = false;
+            } else if (r->cr) {
+                goto bad_trailer; /* a CR not before the LF */
+            } else if (c == '\r') {
+                r->cr = true;
+            } else {
+                if (r->colon ? (c < 0x20 && c != '\t') || c == 0x7f
+                             : c == ':' ? r->line == 0 : !is_tchar(c))
+                    goto bad_trailer;
+                if (c == ':') r->colon = true;
                 r->line++;
             }
             i++;
@@ -274,4 +284,6 @@ long wd__http_chunker_feed(wd__http_chunker *r, const char *b, size_t n, size_t 
     return (long)i;
 bad_size:
     return HEAD_ERR(400, "invalid_chunk", "malformed chunk size line in the chunked request body");
+bad_trailer:
+    return HEAD_ERR(400, "invalid_chunk", "malformed trailer field after the chunked request body");
 }

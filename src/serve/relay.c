@@ -103,6 +103,9 @@ struct wd__relay {
     size_t up_len, up_ok, up_sent;
     char *down;                   /* [down_sent, down_len) still to send to the client */
     size_t down_len, down_sent;
+    char *tail;                   /* the relay's own error answer, queued behind down[] (malloc'd) */
+    size_t tail_len;
+    bool bye_again;               /* TLS close_notify not yet out (gnutls_bye said AGAIN) */
 };
 
 static wd__relay *of_tag(int *tag) {
@@ -141,6 +144,7 @@ static void relay_free_now(wd__relay *r) {
     free(r->resp.retry_after);
     free(r->up);
     free(r->down);
+    free(r->tail);
     free(r);
 }
 
@@ -153,6 +157,11 @@ static void relay_kill(wd__relay *r) {
     set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
     if (r->tls) gnutls_deinit(r->tls);
     r->tls = NULL;
+    /* unread input makes close() send a reset, which throws away answer
+     * bytes still queued in the kernel: read it first (bounded) */
+    char sink[4096];
+    for (int i = 0; i < 64 && recv(r->cfd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++) {
+    }
     close(r->cfd);
     if (r->mfd >= 0) close(r->mfd);
     r->cfd = r->mfd = -1;
@@ -242,6 +251,14 @@ static bool client_write(wd__relay *r) {
         r->down_sent += (size_t)k;
         r->last_out = wd__serve_now_ns();
         moved = true;
+        if (r->down_sent == r->down_len && r->tail) { /* the relay's error answer follows */
+            memcpy(r->down, r->tail, r->tail_len);
+            r->down_len = r->tail_len;
+            r->down_sent = 0;
+            free(r->tail);
+            r->tail = NULL;
+            r->tail_len = 0;
+        }
     }
     r->down_len = r->down_sent = 0;
     return moved;
@@ -377,14 +394,23 @@ static void answer_error(wd__relay *r, int status, const char *code, const char 
     char rid[WD__REQUEST_ID_MAX + 1];
     wd__server_request_id(srv, NULL, 0, rid);
     size_t blen = a.body ? a.len : 0;
-    int n = wd__gate_answer_head(r->down, DOWN_CAP, &a, blen, rid);
+    /* after what is still to go to the client (the end of MHD's last
+     * answer, an interim 100): written into down[] when that is empty,
+     * else queued as the tail that client_write moves in after it */
+    bool empty = r->down_sent == r->down_len;
+    char *dst = empty ? r->down : malloc(DOWN_CAP);
+    int n = dst ? wd__gate_answer_head(dst, DOWN_CAP, &a, blen, rid) : -1;
     bool ok = n > 0 && (size_t)n + blen <= DOWN_CAP;
-    r->down_sent = 0;
-    r->down_len = 0;
-    if (ok) {
-        memcpy(r->down + n, a.body, blen);
+    if (ok) memcpy(dst + n, a.body, blen);
+    if (ok && empty) {
+        r->down_sent = 0;
         r->down_len = (size_t)n + blen;
-        r->last_out = wd__serve_now_ns();
+        r->last_out = wd__serve_now_ns(); /* the clock for a client that does not read */
+    } else if (ok) {
+        r->tail = dst;
+        r->tail_len = (size_t)n + blen;
+    } else if (!empty) {
+        free(dst);
     }
     wd__access_rec rec = {
         .t0_ns = r->head_t0, .request_id = rid, .remote = (const struct sockaddr *)&r->addr,
@@ -396,6 +422,7 @@ static void answer_error(wd__relay *r, int status, const char *code, const char 
     r->up_len = r->up_ok = r->up_sent = 0;
     r->pending = false;
     r->st = UP_OFF;
+    r->dl = DL_NONE; /* settle starts the drain once the answer is out */
     r->closing = true;
     if (!ok) relay_kill(r);
 }
@@ -403,7 +430,12 @@ static void answer_error(wd__relay *r, int status, const char *code, const char 
 /* The request body cannot go on (bad chunk framing, or the client ended
  * inside it): answered here while MHD has not begun to answer, else MHD's
  * answer is passed back and the connection ends. */
+static bool mhd_read(wd__relay *r);
+
 static void body_fail(wd__relay *r, int status, const char *code, const char *msg) {
+    r->m_ready = true; /* what MHD may already have answered is read first */
+    while (mhd_read(r) && !r->mhd_eof && r->pending) {
+    }
     if (can_answer(r)) answer_error(r, status, code, msg);
     else stop_requests(r);
 }
@@ -547,10 +579,14 @@ static bool settle(wd__relay *r) {
         r->mfd = -1;
         moved = true;
     }
-    if (r->closing && !r->shut && r->down_sent == r->down_len) {
+    if (r->closing && !r->shut && r->down_sent == r->down_len && !r->tail) {
         /* the answer is out: shut our side, then read (and drop) what the
          * client still sends, so it reads the answer instead of a reset */
-        if (r->tls) gnutls_bye(r->tls, GNUTLS_SHUT_WR);
+        if (r->tls) {
+            int k = gnutls_bye(r->tls, GNUTLS_SHUT_WR); /* close_notify, then the TCP end */
+            r->bye_again = k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED;
+            if (r->bye_again) return moved;
+        }
         shutdown(r->cfd, SHUT_WR);
         r->shut = true;
         r->dl = DL_DRAIN;
@@ -575,7 +611,7 @@ static void update_interest(wd__relay *r) {
     if (r->dead) return;
     uint32_t c = 0, m = 0;
     if (want_client_read(r)) c |= EPOLLIN;
-    if (r->down_sent < r->down_len || r->tls_again ||
+    if (r->down_sent < r->down_len || r->tls_again || r->bye_again ||
         (r->st == UP_HANDSHAKE && gnutls_record_get_direction(r->tls)))
         c |= EPOLLOUT;
     if (r->mfd >= 0) {
@@ -681,13 +717,37 @@ static void make_room(wd__relay_hub *h, const struct sockaddr_storage *addr) {
             same++;
         }
     }
-    wd__relay *victim = per_ip > 0 && same >= per_ip ? oldest_same : h->n >= h->max ? oldest : NULL;
+    bool full = h->n >= h->max;
+    wd__relay *victim = per_ip > 0 && same >= per_ip ? oldest_same : full ? oldest : NULL;
     if (!victim) return;
     atomic_fetch_add_explicit(&h->srv->counters.conn_cuts, 1, memory_order_relaxed);
-    if (victim->st == UP_HANDSHAKE) relay_kill(victim);
+    /* a full hub needs the slot now: the victim is closed; otherwise (its
+     * address's limit) it gets a 408 and drains, as the gate's do */
+    if (victim->st == UP_HANDSHAKE || full) relay_kill(victim);
     else answer_error(victim, 408, "request_timeout",
                       "the request head did not arrive in time (the server needed the connection slot)");
     if (!victim->dead) pump(victim);
+}
+
+/* No room even so (every slot holds a request in progress): a plain-HTTP
+ * client gets a 503 it can read; a TLS one only the close. */
+static void refuse(const wd__relay_hub *h, int fd) {
+    if (!h->tls_cred) {
+        wd__answer a = {0};
+        wd__answer_error(&a, 503, "server_error", "server_busy", NULL,
+                         "the server has no room for another connection; retry");
+        a.hdr_name = "Retry-After";
+        a.hdr_value = "1";
+        char rid[WD__REQUEST_ID_MAX + 1], out[1024];
+        wd__server_request_id(h->srv, NULL, 0, rid);
+        int n = a.body ? wd__gate_answer_head(out, sizeof out, &a, a.len, rid) : -1;
+        if (n > 0 && (size_t)n + a.len <= sizeof out) {
+            memcpy(out + n, a.body, a.len);
+            if (send(fd, out, (size_t)n + a.len, MSG_NOSIGNAL | MSG_DONTWAIT) > 0) shutdown(fd, SHUT_WR);
+        }
+        free(a.body);
+    }
+    close(fd);
 }
 
 void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *addr, unsigned addrlen, int64_t t0,
@@ -700,7 +760,7 @@ void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *add
     }
     if (!r || !r->up || !r->down) {
         if (r) relay_free_now(r);
-        close(fd);
+        refuse(h, fd);
         WD_DEBUG("serve: relay: no room for a connection (%d open)", h->n);
         return;
     }
@@ -764,12 +824,18 @@ void wd__relay_tick(wd__relay_hub *h, int64_t now) {
     for (wd__relay *r = h->first, *next; r; r = next) {
         next = r->next;
         if (r->dl == DL_IDLE && atomic_load(&srv->stopping)) { /* stopping: no next request */
-            relay_kill(r);
+            if (r->down_sent < r->down_len) { /* the last answer's end still to go out */
+                stop_requests(r);
+                pump(r);
+            } else {
+                relay_kill(r);
+            }
             continue;
         }
         /* a client that stopped reading its answer (the answer waits in
          * down[] and in MHD) is closed after conn_timeout_s without progress */
-        if (r->down_sent < r->down_len && now - r->last_out > (int64_t)srv->p.conn_timeout_s * 1000000000) {
+        if ((r->down_sent < r->down_len || r->bye_again) &&
+            now - r->last_out > (int64_t)srv->p.conn_timeout_s * 1000000000) {
             atomic_fetch_add_explicit(&srv->counters.conn_cuts, 1, memory_order_relaxed);
             relay_kill(r);
             continue;

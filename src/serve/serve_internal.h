@@ -346,6 +346,7 @@ typedef struct wd__http_chunker {
     int digits;                  /* of the size line so far */
     uint64_t size, left, total;  /* this chunk's size, its data still to come, all chunks */
     size_t line, trailer;        /* bytes of the current line; of the trailer */
+    bool colon, cr;              /* trailer line: its ':' seen; a CR just read */
 } wd__http_chunker;
 void wd__http_chunker_init(wd__http_chunker *c);
 /* Takes the next n bytes of the body: how many belong to it (fewer than n

@@ -1266,6 +1266,9 @@ static void test_keep_alive_framing(void **state) {
         /* a good chunk, then a bad size line: found mid-body */
         {"POST /v1/check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"inp\r\nq\r\n", 400,
          "invalid_chunk"},
+        /* a trailer line that is not "name: value" */
+        {"POST /v1/check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nfoo\r\n\r\n", 400,
+         "invalid_chunk"},
         /* chunk data not followed by CRLF */
         {"POST /v1/check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XY0\r\n\r\n", 400,
          "invalid_chunk"},

@@ -27,6 +27,9 @@
  * Epoll is level-triggered here: each side's interest is recomputed after
  * every step (want_client / want_mhd), and a side with nothing to wait for
  * is not registered at all (no busy loop on a peer's hang-up).
+ *
+ * This file is one connection's course; relay_hub.c holds the set of them
+ * (room for a new one, deadlines, TLS credentials).
  */
 #include <errno.h>
 #include <gnutls/gnutls.h>
@@ -42,8 +45,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "serve/http_client.h"
-#include "serve/serve_internal.h"
+#include "serve/relay_internal.h"
 
 #define UP_CAP (WD__HTTP_MAX_HEAD + 4096) /* a whole head fits, with room to spare */
 #define DOWN_CAP (16 * 1024)
@@ -52,61 +54,6 @@
 /* what is read and dropped after an error answer: clients that send the
  * whole body before reading (50 MB chunked and more) still get the answer */
 #define DRAIN_MAX ((size_t)64 << 20)
-
-typedef enum up_state {
-    UP_HANDSHAKE, /* TLS handshake in progress */
-    UP_HEAD,      /* reading the next request head */
-    UP_BODY,      /* passing a Content-Length body */
-    UP_CHUNKED,   /* passing (and checking) a chunked body */
-    UP_WAIT,      /* the request passed; waiting for MHD's answer */
-    UP_OFF,       /* no more requests: answering, closing or draining */
-} up_state;
-
-typedef enum deadline_kind {
-    DL_NONE,
-    DL_IDLE,  /* between requests: closed quietly */
-    DL_HEAD,  /* a head (or the TLS handshake) under way: 408 */
-    DL_DRAIN, /* the answer is out; reading what the client still sends */
-} deadline_kind;
-
-struct wd__relay {
-    int tag_c, tag_m;             /* epoll data of each side: WD__EP_RELAY_CLIENT / _MHD */
-    wd__relay *prev, *next;       /* the hub's list (or its dead list: next) */
-    wd__relay_hub *hub;
-    int cfd, mfd;                 /* client socket; our end of the socketpair (-1: none yet) */
-    uint32_t cev, mev;            /* registered interest (0: not registered) */
-    bool c_ready, m_ready;        /* the side may have bytes to read: set by EPOLLIN, cleared by a
-                                   * short read (saves a recv that would say EAGAIN) */
-    gnutls_session_t tls;         /* NULL: plain HTTP */
-    size_t tls_again;             /* length of a record_send that returned AGAIN */
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
-    int64_t head_t0;              /* when the current request began (access log) */
-    int64_t deadline;
-    deadline_kind dl;
-    int64_t last_out;             /* when bytes last went to the client (or the relay began) */
-    up_state st;
-    bool pending;                 /* a passed request awaits MHD's final answer */
-    bool client_eof, mhd_eof;     /* each side's end of input seen */
-    bool mhd_wdead;               /* MHD's side takes no more bytes */
-    bool closing;                 /* flush down[], then shut the client's side and drain */
-    bool shut, dead;              /* our sending side shut (draining); killed */
-    /* the request body being passed */
-    uint64_t left;                /* Content-Length bytes still to come */
-    wd__http_chunker chunks;      /* where a chunked body is (http_head.c) */
-    /* MHD's answer being passed back */
-    wd__http_framer fr;
-    wd__http_response resp;
-    bool framed;                  /* fr is tracking answers (false after a framing surprise) */
-    size_t drained;
-    char *up;                     /* [0, up_sent) gone to MHD, [up_sent, up_ok) checked, [up_ok, up_len) not yet */
-    size_t up_len, up_ok, up_sent;
-    char *down;                   /* [down_sent, down_len) still to send to the client */
-    size_t down_len, down_sent;
-    char *tail;                   /* the relay's own error answer, queued behind down[] (malloc'd) */
-    size_t tail_len;
-    bool bye_again;               /* TLS close_notify not yet out (gnutls_bye said AGAIN) */
-};
 
 static wd__relay *of_tag(int *tag) {
     return *tag == WD__EP_RELAY_CLIENT ? (wd__relay *)((char *)tag - offsetof(wd__relay, tag_c))
@@ -138,7 +85,7 @@ static void set_interest(wd__relay *r, int fd, uint32_t *cur, uint32_t want, int
     if (epoll_ctl(r->hub->ep, op, fd, &ev) == 0 || op == EPOLL_CTL_DEL) *cur = want;
 }
 
-static void relay_free_now(wd__relay *r) {
+void wd__relay_free_now(wd__relay *r) {
     wd__http_framer_free(&r->fr);
     free(r->resp.content_type);
     free(r->resp.retry_after);
@@ -150,7 +97,7 @@ static void relay_free_now(wd__relay *r) {
 
 /* Closes both sides; the memory is freed after the current batch of epoll
  * events (wd__relay_reap), which may still name it. */
-static void relay_kill(wd__relay *r) {
+void wd__relay_kill(wd__relay *r) {
     if (r->dead) return;
     wd__relay_hub *h = r->hub;
     set_interest(r, r->cfd, &r->cev, 0, &r->tag_c);
@@ -203,7 +150,7 @@ static int client_read(wd__relay *r) {
         if (n < 0 && !gnutls_error_is_fatal((int)n)) return 0; /* a warning alert: read on */
         if (n < 0) {
             WD_DEBUG("serve: relay: TLS read: %s", gnutls_strerror((int)n));
-            relay_kill(r);
+            wd__relay_kill(r);
             return -1;
         }
     } else {
@@ -213,7 +160,7 @@ static int client_read(wd__relay *r) {
             return 0;
         }
         if (n < 0) {
-            relay_kill(r);
+            wd__relay_kill(r);
             return -1;
         }
     }
@@ -245,7 +192,7 @@ static bool client_write(wd__relay *r) {
             if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return moved;
         }
         if (k <= 0) { /* the client is gone */
-            relay_kill(r);
+            wd__relay_kill(r);
             return false;
         }
         r->down_sent += (size_t)k;
@@ -315,7 +262,7 @@ static void answer_done(wd__relay *r) {
 
 /* No more requests on this connection: what MHD is answering is passed
  * back, then the connection ends (MHD's side first gets the end of input). */
-static void stop_requests(wd__relay *r) {
+void wd__relay_stop_requests(wd__relay *r) {
     r->st = UP_OFF;
     r->dl = DL_NONE;
     if (r->mfd >= 0) shutdown(r->mfd, SHUT_WR);
@@ -355,7 +302,7 @@ static bool mhd_read(wd__relay *r) {
             WD_DEBUG("serve: relay: libmicrohttpd's answer could not be framed%s%s",
                      r->pending ? ": " : "", r->pending ? wd_last_error() : "");
             r->framed = false;
-            stop_requests(r);
+            wd__relay_stop_requests(r);
             break;
         }
         p += used;
@@ -377,7 +324,7 @@ static bool can_answer(const wd__relay *r) {
  * answered nothing of the request in flight, if any: see can_answer), the
  * answer queued with "Connection: close", and the client drained once it
  * is out. */
-static void answer_error(wd__relay *r, int status, const char *code, const char *msg) {
+void wd__relay_answer_error(wd__relay *r, int status, const char *code, const char *msg) {
     wd_server *srv = r->hub->srv;
     set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
     if (r->mfd >= 0) close(r->mfd);
@@ -424,7 +371,7 @@ static void answer_error(wd__relay *r, int status, const char *code, const char 
     r->st = UP_OFF;
     r->dl = DL_NONE; /* settle starts the drain once the answer is out */
     r->closing = true;
-    if (!ok) relay_kill(r);
+    if (!ok) wd__relay_kill(r);
 }
 
 /* The request body cannot go on (bad chunk framing, or the client ended
@@ -436,8 +383,8 @@ static void body_fail(wd__relay *r, int status, const char *code, const char *ms
     r->m_ready = true; /* what MHD may already have answered is read first */
     while (mhd_read(r) && !r->mhd_eof && r->pending) {
     }
-    if (can_answer(r)) answer_error(r, status, code, msg);
-    else stop_requests(r);
+    if (can_answer(r)) wd__relay_answer_error(r, status, code, msg);
+    else wd__relay_stop_requests(r);
 }
 
 /* ==== The requests ========================================================= */
@@ -462,7 +409,7 @@ static bool up_advance(wd__relay *r) {
         case UP_HEAD: {
             if (!avail) {
                 if (r->client_eof) { /* the client is done: a clean end */
-                    stop_requests(r);
+                    wd__relay_stop_requests(r);
                     return true;
                 }
                 return moved;
@@ -477,17 +424,17 @@ static bool up_advance(wd__relay *r) {
             wd__http_err e;
             int k = wd__http_head_parse(r->up + r->up_ok, avail, srv->p.max_body, &hd, &e);
             if (k == 0 && (r->client_eof || avail >= UP_CAP - 1)) {
-                if (r->client_eof) answer_error(r, 400, "incomplete_request", "the connection ended inside the request head");
-                else answer_error(r, 431, "header_too_large", "the request head is too large");
+                if (r->client_eof) wd__relay_answer_error(r, 400, "incomplete_request", "the connection ended inside the request head");
+                else wd__relay_answer_error(r, 431, "header_too_large", "the request head is too large");
                 return true;
             }
             if (k == 0) return moved;
             if (k < 0) {
-                answer_error(r, e.status, e.code, e.msg);
+                wd__relay_answer_error(r, e.status, e.code, e.msg);
                 return true;
             }
             if (r->mfd < 0 && !mhd_attach(r)) {
-                answer_error(r, 503, "server_busy", "the server has no room for another connection; retry");
+                wd__relay_answer_error(r, 503, "server_busy", "the server has no room for another connection; retry");
                 return true;
             }
             r->up_ok += hd.len;
@@ -557,7 +504,7 @@ static bool handshake(wd__relay *r) {
     }
     if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(k)) return false;
     WD_DEBUG("serve: relay: TLS handshake failed: %s", gnutls_strerror(k));
-    relay_kill(r);
+    wd__relay_kill(r);
     return false;
 }
 
@@ -594,7 +541,7 @@ static bool settle(wd__relay *r) {
         moved = true;
     }
     if (r->shut && r->client_eof) {
-        relay_kill(r);
+        wd__relay_kill(r);
         return false;
     }
     return moved;
@@ -623,7 +570,7 @@ static void update_interest(wd__relay *r) {
 }
 
 /* Moves bytes both ways until nothing moves. */
-static void pump(wd__relay *r) {
+void wd__relay_pump(wd__relay *r) {
     for (int round = 0; round < 4096 && !r->dead; round++) {
         bool moved = false;
         if (r->st == UP_HANDSHAKE) {
@@ -640,7 +587,7 @@ static void pump(wd__relay *r) {
                 r->drained += r->up_len;
                 r->up_len = r->up_ok = r->up_sent = 0;
                 if (r->drained > DRAIN_MAX) {
-                    relay_kill(r);
+                    wd__relay_kill(r);
                     return;
                 }
             }
@@ -657,112 +604,18 @@ static void pump(wd__relay *r) {
     update_interest(r);
 }
 
-/* ==== The hub =============================================================== */
+/* ==== A new connection ===================================================== */
 
-wd_status wd__relay_hub_init(wd__relay_hub *h, wd_server *srv, int ep) {
-    memset(h, 0, sizeof *h);
-    h->srv = srv;
-    h->ep = ep;
-    h->max = srv->p.max_connections;
-    if (!srv->tls_cert) return WD_OK;
-    gnutls_certificate_credentials_t cred;
-    if (gnutls_certificate_allocate_credentials(&cred) < 0) return wd__fail(WD_ERR_NOMEM, "serve: TLS: out of memory");
-    gnutls_datum_t cert = {(unsigned char *)srv->tls_cert, (unsigned)strlen(srv->tls_cert)};
-    gnutls_datum_t key = {(unsigned char *)srv->tls_key, (unsigned)strlen(srv->tls_key)};
-    int k = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
-    if (k < 0) {
-        gnutls_certificate_free_credentials(cred);
-        return wd__fail(WD_ERR_INVALID_ARG, "serve: TLS: cannot use --tls-cert %s with --tls-key %s: %s",
-                        srv->p.tls_cert ? srv->p.tls_cert : "(certificate)",
-                        srv->p.tls_key ? srv->p.tls_key : "(key)", gnutls_strerror(k));
-    }
-    h->tls_cred = cred;
-    return WD_OK;
-}
-
-void wd__relay_hub_free(wd__relay_hub *h) {
-    while (h->first) relay_kill(h->first);
-    wd__relay_reap(h);
-    if (h->tls_cred) gnutls_certificate_free_credentials(h->tls_cred);
-    h->tls_cred = NULL;
-}
-
-bool wd__relay_busy(const wd__relay_hub *h) {
-    for (const wd__relay *r = h->first; r; r = r->next)
-        if (r->pending || r->down_sent < r->down_len) return true;
-    return false;
-}
-
-void wd__relay_reap(wd__relay_hub *h) {
-    while (h->dead) {
-        wd__relay *r = h->dead;
-        h->dead = r->next;
-        relay_free_now(r);
-    }
-}
-
-/* A relay that has not yet passed a request (TLS handshake or first head). */
-static bool unproven(const wd__relay *r) { return r->mfd < 0 && !r->closing && r->dl == DL_HEAD; }
-
-/* Makes room for a connection from addr (see wd__relay_open). The list is
- * newest first, so the last match is the oldest. */
-static void make_room(wd__relay_hub *h, const struct sockaddr_storage *addr) {
-    int per_ip = h->srv->p.max_conns_per_ip, same = 0;
-    wd__relay *oldest_same = NULL, *oldest = NULL;
-    for (wd__relay *r = h->first; r; r = r->next) {
-        if (!unproven(r)) continue;
-        oldest = r;
-        if (wd__same_host(&r->addr, addr)) {
-            oldest_same = r;
-            same++;
-        }
-    }
-    bool full = h->n >= h->max;
-    wd__relay *victim = per_ip > 0 && same >= per_ip ? oldest_same : full ? oldest : NULL;
-    if (!victim) return;
-    atomic_fetch_add_explicit(&h->srv->counters.conn_cuts, 1, memory_order_relaxed);
-    /* a full hub needs the slot now: the victim is closed; otherwise (its
-     * address's limit) it gets a 408 and drains, as the gate's do */
-    if (victim->st == UP_HANDSHAKE || full) relay_kill(victim);
-    else answer_error(victim, 408, "request_timeout",
-                      "the request head did not arrive in time (the server needed the connection slot)");
-    if (!victim->dead) pump(victim);
-}
-
-/* No room even so (every slot holds a request in progress): a plain-HTTP
- * client gets a 503 it can read; a TLS one only the close. */
-static void refuse(const wd__relay_hub *h, int fd) {
-    if (!h->tls_cred) {
-        wd__answer a = {0};
-        wd__answer_error(&a, 503, "server_error", "server_busy", NULL,
-                         "the server has no room for another connection; retry");
-        a.hdr_name = "Retry-After";
-        a.hdr_value = "1";
-        char rid[WD__REQUEST_ID_MAX + 1], out[1024];
-        wd__server_request_id(h->srv, NULL, 0, rid);
-        int n = a.body ? wd__gate_answer_head(out, sizeof out, &a, a.len, rid) : -1;
-        if (n > 0 && (size_t)n + a.len <= sizeof out) {
-            memcpy(out + n, a.body, a.len);
-            if (send(fd, out, (size_t)n + a.len, MSG_NOSIGNAL | MSG_DONTWAIT) > 0) shutdown(fd, SHUT_WR);
-        }
-        free(a.body);
-    }
-    close(fd);
-}
-
-void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *addr, unsigned addrlen, int64_t t0,
-                    int64_t deadline) {
-    make_room(h, addr);
-    wd__relay *r = h->n < h->max ? calloc(1, sizeof *r) : NULL;
+wd__relay *wd__relay_new(wd__relay_hub *h, int fd, const struct sockaddr_storage *addr, unsigned addrlen,
+                         int64_t t0, int64_t deadline) {
+    wd__relay *r = calloc(1, sizeof *r);
     if (r) {
         r->up = malloc(UP_CAP);
         r->down = malloc(DOWN_CAP);
     }
     if (!r || !r->up || !r->down) {
-        if (r) relay_free_now(r);
-        refuse(h, fd);
-        WD_DEBUG("serve: relay: no room for a connection (%d open)", h->n);
-        return;
+        if (r) wd__relay_free_now(r);
+        return NULL;
     }
     /* the relay writes what MHD wrote as it comes (an answer's head and
      * body may be two writes): no Nagle delay between them */
@@ -786,9 +639,8 @@ void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *add
         static const gnutls_datum_t http11 = {(unsigned char *)"http/1.1", 8};
         if (gnutls_init(&r->tls, GNUTLS_SERVER | GNUTLS_NONBLOCK) < 0) {
             r->tls = NULL;
-            relay_free_now(r);
-            close(fd);
-            return;
+            wd__relay_free_now(r);
+            return NULL;
         }
         gnutls_set_default_priority(r->tls);
         gnutls_credentials_set(r->tls, GNUTLS_CRD_CERTIFICATE, h->tls_cred);
@@ -797,11 +649,7 @@ void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *add
         gnutls_transport_set_push_function(r->tls, tls_push);
         r->st = UP_HANDSHAKE;
     }
-    r->next = h->first;
-    if (h->first) h->first->prev = r;
-    h->first = r;
-    h->n++;
-    pump(r);
+    return r;
 }
 
 void wd__relay_event(wd__relay_hub *h, int *tag, uint32_t events) {
@@ -809,49 +657,12 @@ void wd__relay_event(wd__relay_hub *h, int *tag, uint32_t events) {
     wd__relay *r = of_tag(tag);
     if (r->dead) return;
     if (*tag == WD__EP_RELAY_CLIENT && (events & (EPOLLERR | EPOLLHUP))) {
-        relay_kill(r); /* reset, or both directions closed: nobody to answer */
+        wd__relay_kill(r); /* reset, or both directions closed: nobody to answer */
         return;
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         if (*tag == WD__EP_RELAY_CLIENT) r->c_ready = true;
         else r->m_ready = true;
     }
-    pump(r);
-}
-
-void wd__relay_tick(wd__relay_hub *h, int64_t now) {
-    wd_server *srv = h->srv;
-    for (wd__relay *r = h->first, *next; r; r = next) {
-        next = r->next;
-        if (r->dl == DL_IDLE && atomic_load(&srv->stopping)) { /* stopping: no next request */
-            if (r->down_sent < r->down_len) { /* the last answer's end still to go out */
-                stop_requests(r);
-                pump(r);
-            } else {
-                relay_kill(r);
-            }
-            continue;
-        }
-        /* a client that stopped reading its answer (the answer waits in
-         * down[] and in MHD) is closed after conn_timeout_s without progress */
-        if ((r->down_sent < r->down_len || r->bye_again) &&
-            now - r->last_out > (int64_t)srv->p.conn_timeout_s * 1000000000) {
-            atomic_fetch_add_explicit(&srv->counters.conn_cuts, 1, memory_order_relaxed);
-            relay_kill(r);
-            continue;
-        }
-        if (r->dl == DL_NONE || now < r->deadline) continue;
-        switch (r->dl) {
-        case DL_HEAD:
-            atomic_fetch_add_explicit(&srv->counters.conn_cuts, 1, memory_order_relaxed);
-            if (r->st == UP_HANDSHAKE) {
-                relay_kill(r);
-                continue;
-            }
-            answer_error(r, 408, "request_timeout", "the request head did not arrive in time");
-            if (!r->dead) pump(r);
-            break;
-        default: relay_kill(r); break; /* idle between requests, or drained long enough */
-        }
-    }
+    wd__relay_pump(r);
 }

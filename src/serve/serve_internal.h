@@ -8,7 +8,8 @@
  *               answers; hands good connections to the relay
  *   relay.c     the gate's copy loop between each client and libmicrohttpd
  *               (a socketpair): every request head of a kept-alive
- *               connection checked, TLS terminated (GnuTLS)
+ *               connection checked, TLS terminated (GnuTLS); relay_hub.c
+ *               the set of relays: room, deadlines, TLS credentials
  *   http_head.c the gate's strict request-head parser
  *   auth.c      API keys (constant-time match) and per-key token buckets
  *   guards.c    the guards in force: the server's and one per per-key policy,

@@ -354,11 +354,12 @@ static void budget_release(wd_server *srv, req_ctx *ctx) {
     ctx->reserved = 0;
 }
 
-/* ==== Header checks for requests MHD reads itself ========================= */
+/* ==== Header checks, a second time ======================================== */
 
-/* The gate (gate.c) checks the head of a connection's first request; later
- * requests on a kept-alive connection reach MHD directly, so the checks MHD
- * does not make are repeated here. */
+/* The gate (gate.c) checks the head of a connection's first request and the
+ * relay (relay.c) every later one before MHD reads them; the checks MHD does
+ * not make are repeated here as a second line, for a head that reached MHD
+ * some other way. */
 typedef struct hdr_count {
     int content_length, transfer_encoding, host;
 } hdr_count;

@@ -230,15 +230,27 @@ static void answer_and_drain(wd__gate *g, gconn *c, wd__answer *a, bool head_onl
     on_drain_data(g, c); /* what already arrived raises no new edge */
 }
 
-static void fail(wd__gate *g, gconn *c, int status, const char *code, const char *msg) {
-    wd__answer a = {0};
-    wd__answer_error(&a, status, status >= 500 && status != 501 && status != 505 ? "server_error"
-                                                                                  : "invalid_request_error",
+void wd__gate_error(wd__answer *a, int status, const char *code, const char *msg) {
+    wd__answer_error(a, status, status >= 500 && status != 501 && status != 505 ? "server_error"
+                                                                                 : "invalid_request_error",
                      code, NULL, "%s", msg);
     if (status == 503) {
-        a.hdr_name = "Retry-After";
-        a.hdr_value = "1";
+        a->hdr_name = "Retry-After";
+        a->hdr_value = "1";
     }
+}
+
+int wd__gate_answer_bytes(char *out, size_t cap, const wd__answer *a, const char *rid) {
+    size_t blen = a->body ? a->len : 0;
+    int n = wd__gate_answer_head(out, cap, a, blen, rid);
+    if (n < 0 || (size_t)n + blen > cap) return -1;
+    if (blen) memcpy(out + n, a->body, blen);
+    return n + (int)blen;
+}
+
+static void fail(wd__gate *g, gconn *c, int status, const char *code, const char *msg) {
+    wd__answer a = {0};
+    wd__gate_error(&a, status, code, msg);
     answer_and_drain(g, c, &a, false, WD__ROUTE_OTHER, NULL, NULL); /* the head is not trusted */
 }
 

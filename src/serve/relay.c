@@ -331,13 +331,7 @@ void wd__relay_answer_error(wd__relay *r, int status, const char *code, const ch
     r->mfd = -1;
     r->mhd_eof = true;
     wd__answer a = {0};
-    wd__answer_error(&a, status, status >= 500 && status != 501 && status != 505 ? "server_error"
-                                                                                 : "invalid_request_error",
-                     code, NULL, "%s", msg);
-    if (status == 503) {
-        a.hdr_name = "Retry-After";
-        a.hdr_value = "1";
-    }
+    wd__gate_error(&a, status, code, msg);
     char rid[WD__REQUEST_ID_MAX + 1];
     wd__server_request_id(srv, NULL, 0, rid);
     size_t blen = a.body ? a.len : 0;
@@ -346,16 +340,15 @@ void wd__relay_answer_error(wd__relay *r, int status, const char *code, const ch
      * else queued as the tail that client_write moves in after it */
     bool empty = r->down_sent == r->down_len;
     char *dst = empty ? r->down : malloc(DOWN_CAP);
-    int n = dst ? wd__gate_answer_head(dst, DOWN_CAP, &a, blen, rid) : -1;
-    bool ok = n > 0 && (size_t)n + blen <= DOWN_CAP;
-    if (ok) memcpy(dst + n, a.body, blen);
+    int n = dst ? wd__gate_answer_bytes(dst, DOWN_CAP, &a, rid) : -1;
+    bool ok = n > 0;
     if (ok && empty) {
         r->down_sent = 0;
-        r->down_len = (size_t)n + blen;
+        r->down_len = (size_t)n;
         r->last_out = wd__serve_now_ns(); /* the clock for a client that does not read */
     } else if (ok) {
         r->tail = dst;
-        r->tail_len = (size_t)n + blen;
+        r->tail_len = (size_t)n;
     } else if (!empty) {
         free(dst);
     }
@@ -453,22 +446,7 @@ static bool up_advance(wd__relay *r) {
             moved = true;
             continue;
         }
-        case UP_BODY: {
-            if (!avail) {
-                if (r->client_eof) {
-                    body_fail(r, 400, "incomplete_request", "the connection ended inside the request body");
-                    return true;
-                }
-                return moved;
-            }
-            size_t take = avail < r->left ? avail : (size_t)r->left;
-            r->up_ok += take;
-            r->left -= take;
-            if (r->left) return true;
-            request_passed(r);
-            moved = true;
-            continue;
-        }
+        case UP_BODY:
         case UP_CHUNKED: {
             if (!avail) {
                 if (r->client_eof) {
@@ -477,14 +455,23 @@ static bool up_advance(wd__relay *r) {
                 }
                 return moved;
             }
-            wd__http_err e;
-            long k = wd__http_chunker_feed(&r->chunks, r->up + r->up_ok, avail, srv->p.max_body, &e);
-            if (k < 0) {
-                body_fail(r, e.status, e.code, e.msg);
-                return true;
+            bool done;
+            if (r->st == UP_BODY) {
+                size_t take = avail < r->left ? avail : (size_t)r->left;
+                r->up_ok += take;
+                r->left -= take;
+                done = !r->left;
+            } else {
+                wd__http_err e;
+                long k = wd__http_chunker_feed(&r->chunks, r->up + r->up_ok, avail, srv->p.max_body, &e);
+                if (k < 0) {
+                    body_fail(r, e.status, e.code, e.msg);
+                    return true;
+                }
+                r->up_ok += (size_t)k;
+                done = wd__http_chunker_done(&r->chunks);
             }
-            r->up_ok += (size_t)k;
-            if (!wd__http_chunker_done(&r->chunks)) return true;
+            if (!done) return true;
             request_passed(r);
             moved = true;
             continue;

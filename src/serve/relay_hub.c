@@ -89,17 +89,11 @@ static void make_room(wd__relay_hub *h, const struct sockaddr_storage *addr) {
 static void refuse(const wd__relay_hub *h, int fd) {
     if (!h->tls_cred) {
         wd__answer a = {0};
-        wd__answer_error(&a, 503, "server_error", "server_busy", NULL,
-                         "the server has no room for another connection; retry");
-        a.hdr_name = "Retry-After";
-        a.hdr_value = "1";
+        wd__gate_error(&a, 503, "server_busy", "the server has no room for another connection; retry");
         char rid[WD__REQUEST_ID_MAX + 1], out[1024];
         wd__server_request_id(h->srv, NULL, 0, rid);
-        int n = a.body ? wd__gate_answer_head(out, sizeof out, &a, a.len, rid) : -1;
-        if (n > 0 && (size_t)n + a.len <= sizeof out) {
-            memcpy(out + n, a.body, a.len);
-            if (send(fd, out, (size_t)n + a.len, MSG_NOSIGNAL | MSG_DONTWAIT) > 0) shutdown(fd, SHUT_WR);
-        }
+        int n = a.body ? wd__gate_answer_bytes(out, sizeof out, &a, rid) : -1;
+        if (n > 0 && send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) > 0) shutdown(fd, SHUT_WR);
         free(a.body);
     }
     close(fd);

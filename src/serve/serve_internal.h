@@ -364,6 +364,11 @@ void wd__server_watchdog(wd_server *srv, int64_t now);
  * out; its length, or -1 when it does not fit. */
 struct wd__answer;
 int wd__gate_answer_head(char *out, size_t cap, const struct wd__answer *a, size_t body_len, const char *rid);
+/* The same head followed by a's body: the whole answer's length, or -1. */
+int wd__gate_answer_bytes(char *out, size_t cap, const struct wd__answer *a, const char *rid);
+/* a = the JSON error every framing answer of the gate and the relay uses
+ * (type by status; 503 with Retry-After: 1). */
+void wd__gate_error(struct wd__answer *a, int status, const char *code, const char *msg);
 
 /* ==== The relay (relay.c): gate thread <-> libmicrohttpd ==================== */
 

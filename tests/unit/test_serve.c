@@ -228,6 +228,19 @@ static bool read_resp(int fd, resp *r) {
     return true;
 }
 
+/* A connection whose first request has been answered 200 and kept alive:
+ * what is sent next is a second request. */
+static int connect_kept_alive(int port) {
+    int fd = connect_to(port);
+    const char *first = "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}";
+    assert_true(send_all(fd, first, strlen(first)));
+    resp r;
+    assert_true(read_resp(fd, &r));
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    return fd;
+}
+
 /* One request on a fresh connection ("Connection: close"). */
 static void http(int port, const char *method, const char *path, const char *body,
                  const char *extra_headers, resp *r) {
@@ -1124,13 +1137,8 @@ static void test_framing_errors_json(void **state) {
         {"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "bad_header"},
     };
     for (int i = 0; i < 3; i++) {
-        int fd = connect_to(port);
-        const char *first = "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}";
-        assert_true(send_all(fd, first, strlen(first)));
+        int fd = connect_kept_alive(port);
         resp r;
-        assert_true(read_resp(fd, &r));
-        assert_int_equal(r.status, 200);
-        resp_free(&r);
         assert_true(send_all(fd, second[i][0], strlen(second[i][0])));
         assert_true(read_resp(fd, &r));
         assert_int_equal(r.status, 400);
@@ -1207,13 +1215,8 @@ static void test_slow_keep_alive(void **state) {
     p.conn_timeout_s = 1;
     wd_server *srv = start(&p);
     int port = wd_server_port(srv);
-    int fd = connect_to(port);
-    const char *first = "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}";
-    assert_true(send_all(fd, first, strlen(first)));
+    int fd = connect_kept_alive(port);
     resp r;
-    assert_true(read_resp(fd, &r));
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
     double t0 = (double)wd__serve_now_ns() * 1e-9;
     const char *head = "POST /v1/check HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     bool cut = false;
@@ -1232,11 +1235,7 @@ static void test_slow_keep_alive(void **state) {
     close(fd);
 
     /* silent after its answer: closed (no answer) once conn_timeout_s passed */
-    fd = connect_to(port);
-    assert_true(send_all(fd, first, strlen(first)));
-    assert_true(read_resp(fd, &r));
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    fd = connect_kept_alive(port);
     t0 = (double)wd__serve_now_ns() * 1e-9;
     char c;
     struct pollfd pf = {fd, POLLIN, 0};
@@ -1274,13 +1273,8 @@ static void test_keep_alive_framing(void **state) {
          "invalid_chunk"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int fd = connect_to(port);
-        const char *first = "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"input\":\"a\"}";
-        assert_true(send_all(fd, first, strlen(first)));
+        int fd = connect_kept_alive(port);
         resp r;
-        assert_true(read_resp(fd, &r));
-        assert_int_equal(r.status, 200);
-        resp_free(&r);
         assert_true(send_all(fd, bad[i].req, strlen(bad[i].req)));
         assert_true(read_resp(fd, &r));
         if (bad[i].status) assert_int_equal(r.status, bad[i].status);

@@ -27,9 +27,9 @@ wd_status wd__relay_hub_init(wd__relay_hub *h, wd_server *srv, int ep) {
     int k = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
     if (k < 0) {
         gnutls_certificate_free_credentials(cred);
-        return wd__fail(WD_ERR_INVALID_ARG, "serve: TLS: cannot use --tls-cert %s with --tls-key %s: %s",
-                        srv->p.tls_cert ? srv->p.tls_cert : "(certificate)",
-                        srv->p.tls_key ? srv->p.tls_key : "(key)", gnutls_strerror(k));
+        return wd__fail(WD_ERR_INVALID_ARG,
+                        "serve: TLS: the --tls-cert and --tls-key files are not a certificate and its "
+                        "private key (PEM): %s", gnutls_strerror(k));
     }
     h->tls_cred = cred;
     return WD_OK;

@@ -23,8 +23,9 @@
  * within the noise of this shared 2-core machine; 12 x 32 pads a last
  * panel least.
  *
- * Blocking, per thread (which owns a slice of the output columns OC, in
- * whole tiles):
+ * Work is handed out in chunks of up to 16 tiles (tensor/threads.h: each
+ * thread first takes its own slice's chunks, then helps with the others').
+ * Blocking, per chunk:
  *
  *     for each block of kc columns of C        (x's panels of that block,
  *                                               Npad*kc floats <= 768 KB,
@@ -41,6 +42,12 @@
  * the F16/BF16 widening) reaches them, a stall of 10-20% at 64-128 rows of
  * x (bench, single thread, CPU time). A last tile of fewer than RM rows
  * repeats its last row (computed, not stored).
+ *
+ * Tried and left out (2-core Zen 3, AVX2): panels of x kept in L1 (blocks
+ * of 256 columns of C, a chunk's widened rows in L2, its outputs summed in
+ * a transposed buffer) measured no faster than these L2-sized blocks, and
+ * the fixed slices of the tiles the chunks replaced were 5-15% slower at
+ * 64 rows of x (pp64 of a 1B model, F16 and F32, alternating builds).
  */
 #include "tensor/gemm.h"
 
@@ -61,6 +68,7 @@
 #define RM_MAX 12                     /* and AVX-512 */
 #define PW_MAX 32                     /* rows of x in the widest panel */
 #define L2_PANEL_FLOATS (192 * 1024)  /* x's panels of one block of C: 768 KB */
+#define CHUNK_TILES 16                /* tiles a thread takes at a time, at most */
 
 /* tmp[m*PW_MAX + j] = sum over k < kc of wr[m][k] * xp[k*wp + j], j < wp,
  * for the kernel's RM rows m. pf: NULL, or the next tile's rows (pfb bytes
@@ -201,6 +209,7 @@ typedef struct gtask {
     size_t         rm;     /* weight rows per tile */
     tile_fn        tile;
     void         (*widen)(float *y, const uint16_t *h, size_t n); /* F16/BF16 rows to F32 */
+    wd__chunks     tiles;   /* the tiles of weight rows, handed out in chunks */
 } gtask;
 
 /* Rows in the panel that starts at row n0, padding included. */
@@ -229,39 +238,41 @@ static void pack_x(void *ctx, int ith, int nth) {
     }
 }
 
-static void gemm_cols(void *ctx, int ith, int nth) {
-    const gtask *t = ctx;
-    const size_t N = t->N, C = t->C, OC = t->OC, kc = t->kc;
-    size_t tlo, thi;
-    const size_t RMt = t->rm;
-    wd__split((OC + RMt - 1) / RMt, ith, nth, &tlo, &thi);
-    const size_t lo = tlo * RMt, hi = thi * RMt < OC ? thi * RMt : OC;
-    float *wbuf = t->wbufs ? t->wbufs + (size_t)ith * RM_MAX * kc : NULL;
+/* The tiles [t0, t1) of weight rows (a chunk), every block of C. nt0: the
+ * tile whose rows to prefetch after the chunk's last (the next chunk's
+ * first), or SIZE_MAX for none. */
+static void gemm_chunk(const gtask *t, float *wbuf, size_t t0, size_t t1, size_t nt0) {
+    const size_t N = t->N, C = t->C, OC = t->OC, kc = t->kc, RMt = t->rm;
+    const size_t esz = t->type == WD_GGML_TYPE_F32 ? 4 : 2;
     _Alignas(64) float tmp[RM_MAX * PW_MAX];
     for (size_t k0 = 0; k0 < C; k0 += kc) {
         const size_t kb = C - k0 < kc ? C - k0 : kc;
-        for (size_t oc0 = lo; oc0 < hi; oc0 += RMt) {
-            const size_t mr = hi - oc0 < RMt ? hi - oc0 : RMt;
+        for (size_t ti = t0; ti < t1; ti++) {
+            const size_t oc0 = ti * RMt, mr = OC - oc0 < RMt ? OC - oc0 : RMt;
             const float *wr[RM_MAX];
             for (size_t m = 0; m < RMt; m++) {
                 const uint8_t *row = t->w + (oc0 + (m < mr ? m : mr - 1)) * t->rs;
                 if (t->type == WD_GGML_TYPE_F32) {
                     wr[m] = (const float *)row + k0;
                 } else if (m < mr) {
-                    const uint16_t *h = (const uint16_t *)row + k0;
-                    t->widen(wbuf + m * kc, h, kb);
+                    t->widen(wbuf + m * kc, (const uint16_t *)row + k0, kb);
                     wr[m] = wbuf + m * kc;
                 } else {
                     wr[m] = wr[mr - 1];
                 }
             }
-            /* the next tile's rows, fetched into L2 while this one computes */
-            size_t noc = oc0 + RMt, nk = k0;
-            if (noc >= hi) noc = lo, nk = k0 + kc;
+            /* the next tile's rows, fetched into L2 while this one computes:
+             * the chunk's next tile, its first at the next block of C, or
+             * after the last block the next chunk's first */
+            size_t nti = ti + 1, nk = k0;
+            if (nti >= t1) nti = t0, nk = k0 + kc;
+            if (nk >= C) nti = nt0, nk = 0;
+            const bool do_pf = nti != SIZE_MAX && nti * RMt < OC;
             const uint8_t *pf[RM_MAX];
-            const size_t esz = t->type == WD_GGML_TYPE_F32 ? 4 : 2;
-            for (size_t m = 0; m < RMt; m++) pf[m] = t->w + (noc + m < hi ? noc + m : hi - 1) * t->rs + nk * esz;
-            const bool do_pf = nk < C;
+            for (size_t m = 0; do_pf && m < RMt; m++) {
+                const size_t r = nti * RMt + m;
+                pf[m] = t->w + (r < OC ? r : OC - 1) * t->rs + nk * esz;
+            }
             for (size_t n0 = 0; n0 < N; n0 += t->pw) {
                 const size_t wp = panel_width(t, n0), nr = N - n0 < wp ? N - n0 : wp;
                 t->tile(tmp, t->xt + n0 * C + k0 * wp, wp, wr, kb, do_pf && n0 == 0 ? pf : NULL, esz);
@@ -274,6 +285,23 @@ static void gemm_cols(void *ctx, int ith, int nth) {
                 }
             }
         }
+    }
+}
+
+/* Chunks of tiles from slices (tensor/threads.h): with fixed slices every
+ * prefill matmul waited for a thread slowed by other work on the machine.
+ * A chunk runs every block of C of its tiles, so no two threads ever add
+ * to the same outputs. */
+static void gemm_slices(void *ctx, int ith, int nth) {
+    gtask *t = ctx;
+    (void)nth;
+    float *wbuf = t->wbufs ? t->wbufs + (size_t)ith * RM_MAX * t->kc : NULL;
+    size_t t0, t1;
+    int cursor = 0;
+    while (wd__chunks_take(&t->tiles, ith, &cursor, &t0, &t1)) {
+        size_t slo, shi; /* the next chunk is most likely the rest of this slice */
+        wd__split(t->tiles.n, (ith + cursor) % t->tiles.n_owners, t->tiles.n_owners, &slo, &shi);
+        gemm_chunk(t, wbuf, t0, t1, t1 < shi ? t1 : SIZE_MAX);
     }
 }
 
@@ -298,7 +326,7 @@ wd_status wd__gemm(float *out, const float *x, const void *w, wd_ggml_type type,
     }
     gtask t = {out, x, w, bias, type, N, C, OC, type == WD_GGML_TYPE_F32 ? 4 * C : 2 * C,
                NULL, NULL, 0, 16, 8, RM, tile_c,
-               type == WD_GGML_TYPE_F16 ? wd_f16_to_f32 : wd_bf16_to_f32};
+               type == WD_GGML_TYPE_F16 ? wd_f16_to_f32 : wd_bf16_to_f32, {0}};
 #ifdef WD_HAVE_X86
     if (wd__cpu_has(WD_CPU_AVX2) && wd__cpu_has(WD_CPU_FMA)) {
         if (wd__cpu_has(WD_CPU_AVX512F)) {
@@ -321,7 +349,10 @@ wd_status wd__gemm(float *out, const float *x, const void *w, wd_ggml_type type,
     t.xt = scratch;
     t.wbufs = n_wb ? scratch + n_xt : NULL;
     wd__parallel_for(tp, pack_x, &t, N * C);
-    wd__parallel_for(tp, gemm_cols, &t, N * C * OC);
+    /* about 8 chunks a slice (a small matrix: a tile at a time) */
+    const size_t ntiles = (OC + t.rm - 1) / t.rm, per = ntiles / nth / 8;
+    wd__chunks_init(&t.tiles, ntiles, per < 1 ? 1 : per > CHUNK_TILES ? CHUNK_TILES : per, (int)nth);
+    wd__parallel_for(tp, gemm_slices, &t, N * C * OC);
     free(scratch);
     return WD_OK;
 }

@@ -388,6 +388,7 @@ struct lgtask {
     size_t         N, C, OC, rs, bs;
     uint8_t       *bufs;
     size_t         buf_bytes;
+    wd__chunks     tiles;   /* the tiles of LR weight rows, in chunks */
 };
 
 /* out[j][0..LR) = the LN x rows (xq / xd / xs at the slice) against the
@@ -617,39 +618,42 @@ AVX2 static void lanes_unpack_avx2(const lgtask *t, size_t oc0, size_t nt, size_
 
 static void lanes_rows(void *ctx, int ith, int nth) {
     lgtask *t = ctx;
-    size_t lo, hi;
-    wd__split((t->OC + LR - 1) / LR, ith, nth, &lo, &hi);
+    (void)nth;
     uint8_t *wv = t->bufs + (size_t)ith * t->buf_bytes;
     float *wS = (float *)(wv + LKC * LR), *wo = wS + LKC / 16 * LR;
     const lpack *xp = t->xp;
     const size_t N = t->N, C = t->C, OC = t->OC, G = xp->G;
     const int gk = (int)(G / 4);
-    for (size_t n0 = 0; n0 < N; n0 += LNB) {
-        size_t n1 = N - n0 < LNB ? N : n0 + LNB;
-        for (size_t k0 = 0; k0 < C; k0 += LKC) {
-            size_t kc = C - k0 < LKC ? C - k0 : LKC;
-            for (size_t tile = lo; tile < hi; tile++) {
-                size_t oc0 = tile * LR, nt = OC - oc0 < LR ? OC - oc0 : LR;
-                t->pack(t, oc0, nt, k0 / 32, kc / 32, wv, wS, wo);
-                if (tile + 1 < hi) prefetch_slice(t->w, t->rs, t->bs, oc0 + LR, LR, OC, k0, kc);
-                for (size_t n = n0; n < n1; n += LN) {
-                    size_t g = n1 - n < LN ? n1 - n : LN;
-                    const int8_t *xq[LN];
-                    const float *xd[LN], *xs[LN];
-                    for (size_t j = 0; j < LN; j++) {
-                        size_t r = n + (j < g ? j : 0);
-                        xq[j] = xp->q + r * C + k0;
-                        xd[j] = xp->dx + r * (C / 32) + k0 / 32;
-                        xs[j] = xp->xs + r * (C / G) + k0 / G;
-                    }
-                    float r[LN][LR];
-                    t->tile(r, wv, wS, wo, xq, xd, xs, kc / G, gk);
-                    for (size_t j = 0; j < g; j++) {
-                        float *o = t->out + (n + j) * OC + oc0;
-                        if (k0)
-                            for (size_t i = 0; i < nt; i++) o[i] += r[j][i];
-                        else
-                            for (size_t i = 0; i < nt; i++) o[i] = (t->bias ? t->bias[oc0 + i] : 0.0f) + r[j][i];
+    size_t lo, hi; /* a chunk of tiles (tensor/threads.h), every block of x and slice of C */
+    int cursor = 0;
+    while (wd__chunks_take(&t->tiles, ith, &cursor, &lo, &hi)) {
+        for (size_t n0 = 0; n0 < N; n0 += LNB) {
+            size_t n1 = N - n0 < LNB ? N : n0 + LNB;
+            for (size_t k0 = 0; k0 < C; k0 += LKC) {
+                size_t kc = C - k0 < LKC ? C - k0 : LKC;
+                for (size_t tile = lo; tile < hi; tile++) {
+                    size_t oc0 = tile * LR, nt = OC - oc0 < LR ? OC - oc0 : LR;
+                    t->pack(t, oc0, nt, k0 / 32, kc / 32, wv, wS, wo);
+                    if (tile + 1 < hi) prefetch_slice(t->w, t->rs, t->bs, oc0 + LR, LR, OC, k0, kc);
+                    for (size_t n = n0; n < n1; n += LN) {
+                        size_t g = n1 - n < LN ? n1 - n : LN;
+                        const int8_t *xq[LN];
+                        const float *xd[LN], *xs[LN];
+                        for (size_t j = 0; j < LN; j++) {
+                            size_t r = n + (j < g ? j : 0);
+                            xq[j] = xp->q + r * C + k0;
+                            xd[j] = xp->dx + r * (C / 32) + k0 / 32;
+                            xs[j] = xp->xs + r * (C / G) + k0 / G;
+                        }
+                        float r[LN][LR];
+                        t->tile(r, wv, wS, wo, xq, xd, xs, kc / G, gk);
+                        for (size_t j = 0; j < g; j++) {
+                            float *o = t->out + (n + j) * OC + oc0;
+                            if (k0)
+                                for (size_t i = 0; i < nt; i++) o[i] += r[j][i];
+                            else
+                                for (size_t i = 0; i < nt; i++) o[i] = (t->bias ? t->bias[oc0 + i] : 0.0f) + r[j][i];
+                        }
                     }
                 }
             }
@@ -674,7 +678,9 @@ static wd_status lanes_gemm(float *out, const float *x, const void *w, wd_ggml_t
     lgtask t = {out, w, bias, &xp, q8s ? unpack_q8_0_signed : block_unpacker(type),
                 q8s ? chunk_q8_0_signed : chunk_unpacker(type), tile, pack, N, C, OC,
                 wd__quant_row_size(type, C), wd__quant_row_size(type, 256) / 8, mem + round_up(xbytes, 64),
-                buf_bytes};
+                buf_bytes, {0}};
+    const size_t ntiles = (OC + LR - 1) / LR, per = ntiles / nth / 8; /* about 8 chunks a slice */
+    wd__chunks_init(&t.tiles, ntiles, per < 1 ? 1 : per > 8 ? 8 : per, (int)nth);
     wd__parallel_for(tp, lanes_rows, &t, N * C * OC);
     free(mem);
     return WD_OK;

@@ -44,7 +44,6 @@
  */
 #include "tensor/qgemv.h"
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,8 +368,6 @@ ROWS(q6_k)
 
 typedef void (*rows_fn)(float *out, const uint8_t *w, size_t rs, const qx *x, size_t nb, size_t n);
 
-#define MAX_OWNERS 64  /* threads with a slice of their own; the rest only help */
-
 typedef struct gtask {
     float          *out;
     const uint8_t  *w;
@@ -378,48 +375,30 @@ typedef struct gtask {
     const qx       *x;
     size_t          nb, OC, rs;
     rows_fn         dot;
-    size_t          chunk;     /* rows taken at a time */
-    int             n_owners;  /* slices: the pool's threads, at most MAX_OWNERS */
-    struct {                   /* a cache line per counter, none shared with
-                                  the fields above (which every thread reads) */
-        _Alignas(64) _Atomic size_t v;  /* slice i's first row not taken yet */
-    } next[MAX_OWNERS];
+    wd__chunks      rows;  /* w's rows, handed out in chunks */
 } gtask;
 
-/* Runs chunks of slice i (wd__split's rows i of n_owners) until none is
- * left. */
-static void run_slice(gtask *t, int i) {
-    size_t lo, hi;
-    wd__split(t->OC, i, t->n_owners, &lo, &hi);
-    const size_t chunk = t->chunk, rs = t->rs, nb = t->nb;
-    float *out = t->out;
-    const uint8_t *w = t->w;
-    const float *bias = t->bias;
-    for (;;) {
-        size_t r0 = atomic_fetch_add_explicit(&t->next[i].v, chunk, memory_order_relaxed);
-        if (r0 >= hi) break;
-        size_t r1 = r0 + chunk < hi ? r0 + chunk : hi;
-        t->dot(out + r0, w + r0 * rs, rs, t->x, nb, r1 - r0);
-        if (bias)
-            for (size_t oc = r0; oc < r1; oc++) out[oc] += bias[oc];
-    }
-}
-
-/* Thread ith streams its own contiguous slice of w, in chunks taken from
- * the slice's counter, then takes the chunks left in the others' slices.
- * One long run of memory per thread keeps the prefetchers (and
- * prefetch_ahead) streaming; slices handed out in interleaved chunks from
- * one counter made every chunk start cold: 40 matrices 2048 x 4096 Q4_0
- * from a mapped file, 2 threads, ran at 31 GB/s with 32 KB chunks from
- * one counter, 44-55 with 128-512 KB ones, 43-61 with slices. The helping
- * keeps a thread that was descheduled for a while (a machine shared with
- * other work) from holding the others at every kernel's end. */
+/* Thread ith streams its own contiguous slice of w, in chunks, then takes
+ * the chunks left in the others' slices (tensor/threads.h). One long run
+ * of memory per thread keeps the prefetchers (and prefetch_ahead)
+ * streaming; slices handed out in interleaved chunks from one counter made
+ * every chunk start cold: 40 matrices 2048 x 4096 Q4_0 from a mapped file,
+ * 2 threads, ran at 31 GB/s with 32 KB chunks from one counter, 44-55 with
+ * 128-512 KB ones, 43-61 with slices. The helping keeps a thread that was
+ * descheduled for a while (a machine shared with other work) from holding
+ * the others at every kernel's end. */
 #define CHUNK_BYTES 32768
 
 static void g_rows(void *ctx, int ith, int nth) {
     gtask *t = ctx;
     (void)nth;
-    for (int k = 0; k < t->n_owners; k++) run_slice(t, (ith + k) % t->n_owners);
+    size_t r0, r1;
+    int cursor = 0;
+    while (wd__chunks_take(&t->rows, ith, &cursor, &r0, &r1)) {
+        t->dot(t->out + r0, t->w + r0 * t->rs, t->rs, t->x, t->nb, r1 - r0);
+        if (t->bias)
+            for (size_t oc = r0; oc < r1; oc++) t->out[oc] += t->bias[oc];
+    }
 }
 
 static rows_fn kernel_for(wd_ggml_type type) {
@@ -461,14 +440,8 @@ wd_status wd__qgemv(float *out, const float *x, const void *w, wd_ggml_type type
     (void)x;
 #endif
     size_t rs = wd__quant_row_size(type, C);
-    gtask t = {out, w, bias, &xq, C / QK, OC, rs, kernel_for(type), CHUNK_BYTES / rs ? CHUNK_BYTES / rs : 1, 1, {{0}}};
-    int nth = tp ? wd_threadpool_n_threads(tp) : 1;
-    t.n_owners = nth < MAX_OWNERS ? nth : MAX_OWNERS;
-    for (int i = 0; i < t.n_owners; i++) {
-        size_t lo, hi;
-        wd__split(OC, i, t.n_owners, &lo, &hi);
-        atomic_init(&t.next[i].v, lo);
-    }
+    gtask t = {out, w, bias, &xq, C / QK, OC, rs, kernel_for(type), {0}};
+    wd__chunks_init(&t.rows, OC, CHUNK_BYTES / rs ? CHUNK_BYTES / rs : 1, tp ? wd_threadpool_n_threads(tp) : 1);
     wd__parallel_for(tp, g_rows, &t, C * OC);
     free(buf);
     return WD_OK;

@@ -398,14 +398,12 @@ typedef struct qtask {
     dot_q_fn       dot_q;  /* int8 path; NULL: another */
     dot_h_fn       dot_h;  /* F16/BF16 in registers; NULL: another */
     float         *bufs;   /* generic path: TILE_OC rows of C floats per thread */
+    wd__chunks     rows;   /* w's rows, handed out in chunks */
 } qtask;
 
-static void q_rows(void *ctx, int ith, int nth) {
-    qtask *t = ctx;
-    size_t lo, hi;
-    wd__split(t->OC, ith, nth, &lo, &hi);
+/* Rows [lo, hi) of w against every row of x. */
+static void q_chunk(const qtask *t, float *buf, size_t lo, size_t hi) {
     const size_t N = t->N, C = t->C, OC = t->OC, nb = C / QK;
-    float *buf = t->bufs ? t->bufs + (size_t)ith * TILE_OC * C : NULL;
     for (size_t oc0 = lo; oc0 < hi; oc0 += TILE_OC) {
         size_t nt = hi - oc0 < TILE_OC ? hi - oc0 : TILE_OC;
         if (buf)
@@ -434,6 +432,20 @@ static void q_rows(void *ctx, int ith, int nth) {
     }
 }
 
+/* Chunks of about 32 KB of w from slices (tensor/threads.h): a thread's
+ * own slice streams front to back, and a thread slowed by other work on
+ * the machine does not hold the others at every matmul's end. */
+#define CHUNK_BYTES 32768
+
+static void q_rows(void *ctx, int ith, int nth) {
+    qtask *t = ctx;
+    (void)nth;
+    float *buf = t->bufs ? t->bufs + (size_t)ith * TILE_OC * t->C : NULL;
+    size_t lo, hi;
+    int cursor = 0;
+    while (wd__chunks_take(&t->rows, ith, &cursor, &lo, &hi)) q_chunk(t, buf, lo, hi);
+}
+
 wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type type,
                       const float *bias, size_t N, size_t C, size_t OC, wd_threadpool *tp) {
     // out (N,OC), x (N,C), w (OC rows of C elements of type), bias (OC) or NULL
@@ -442,7 +454,7 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
     if ((type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16) && N >= WD_GEMM_MIN_N && wd__gemm_vectorized())
         return wd__gemm(out, x, w, type, bias, N, C, OC, tp); /* prefill: the tiled kernel */
     if (wd__qgemm_takes(type, N)) return wd__qgemm(out, x, w, type, bias, N, C, OC, tp);
-    qtask t = {out, x, NULL, w, bias, type, N, C, OC, wd__qmatmul_row_size(type, C), dot_f32_c, NULL, NULL, NULL};
+    qtask t = {out, x, NULL, w, bias, type, N, C, OC, wd__qmatmul_row_size(type, C), dot_f32_c, NULL, NULL, NULL, {0}};
     bool avx2 = false, vnni = false;
 #ifdef WD_HAVE_X86
     avx2 = wd__cpu_has_avx2_fma();
@@ -482,6 +494,8 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
         t.bufs = NULL;
     }
 #endif
+    size_t chunk = (CHUNK_BYTES / t.rs + TILE_OC - 1) / TILE_OC * TILE_OC;
+    wd__chunks_init(&t.rows, OC, chunk ? chunk : TILE_OC, tp ? wd_threadpool_n_threads(tp) : 1);
     wd__parallel_for(tp, q_rows, &t, N * C * OC);
     free(scratch);
     return WD_OK;

@@ -216,6 +216,34 @@ void wd__parallel_for(wd_threadpool *tp, wd__task_fn fn, void *ctx, size_t work)
     pthread_mutex_unlock(&tp->dispatch);
 }
 
+/* ==== chunks from slices ================================================ */
+
+void wd__chunks_init(wd__chunks *c, size_t n, size_t chunk, int nth) {
+    c->n = n;
+    c->chunk = chunk ? chunk : 1;
+    c->n_owners = nth < 1 ? 1 : nth < WD_CHUNKS_MAX_OWNERS ? nth : WD_CHUNKS_MAX_OWNERS;
+    for (int i = 0; i < c->n_owners; i++) {
+        size_t lo, hi;
+        wd__split(n, i, c->n_owners, &lo, &hi);
+        atomic_init(&c->next[i].v, lo);
+    }
+}
+
+bool wd__chunks_take(wd__chunks *c, int ith, int *cursor, size_t *lo, size_t *hi) {
+    for (; *cursor < c->n_owners; (*cursor)++) {
+        const int i = (ith + *cursor) % c->n_owners;
+        size_t slo, shi;
+        wd__split(c->n, i, c->n_owners, &slo, &shi);
+        size_t a = atomic_fetch_add_explicit(&c->next[i].v, c->chunk, memory_order_relaxed);
+        if (a < shi) {
+            *lo = a;
+            *hi = a + c->chunk < shi ? a + c->chunk : shi;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ==== OpenBLAS's own threads ============================================= */
 
 void wd_blas_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }

@@ -9,6 +9,8 @@
 #ifndef WD_TENSOR_THREADS_H
 #define WD_TENSOR_THREADS_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +31,31 @@ static inline void wd__split(size_t n, int ith, int nth, size_t *lo, size_t *hi)
     *lo = i * q + (i < r ? i : r);
     *hi = *lo + q + (i < r ? 1 : 0);
 }
+
+/* Work in chunks taken from slices: [0, n) is split into one contiguous
+ * slice per thread (wd__split); a thread takes chunks of its own slice
+ * from the slice's counter, front to back, then the chunks still left in
+ * the other slices. Each thread so streams one long run of memory (the
+ * prefetchers keep up), and a thread slowed for a while (a machine shared
+ * with other work, a core busy elsewhere) does not hold the others at the
+ * kernel's end: they take over its remaining chunks. */
+#define WD_CHUNKS_MAX_OWNERS 64 /* threads with a slice; the rest only help */
+
+typedef struct wd__chunks {
+    size_t n, chunk;
+    int    n_owners;
+    struct {                                 /* a cache line per counter */
+        _Alignas(64) _Atomic size_t v;       /* the slice's first item not taken */
+    } next[WD_CHUNKS_MAX_OWNERS];
+} wd__chunks;
+
+/* n items, chunk (>= 1) at a time, over nth threads' slices. */
+void wd__chunks_init(wd__chunks *c, size_t n, size_t chunk, int nth);
+
+/* Thread ith's next chunk [*lo, *hi): its own slice's first, then the
+ * others' in turn. *cursor is the thread's own state, 0 before the first
+ * call. False when every chunk has been taken. */
+bool wd__chunks_take(wd__chunks *c, int ith, int *cursor, size_t *lo, size_t *hi);
 
 /* How long (ns) a waiting thread of tp polls for the next call or for the
  * workers to finish before it sleeps; 0 (the default) never polls. Worth it

@@ -98,6 +98,23 @@ static void test_blocks_of_c(void **state) {
     wd_threadpool_free(tp);
 }
 
+/* Enough weight rows for chunks of several tiles (up to the largest, 16)
+ * handed to 3 threads, with C over two blocks and a last tile and a last
+ * chunk cut short. */
+static void test_chunks(void **state) {
+    (void)state;
+    wd_threadpool *tp = NULL;
+    assert_int_equal(wd_threadpool_new(3, &tp), WD_OK);
+    wd__threads_set_min_work(0);
+    uint64_t seed = 13;
+    for (size_t i = 0; i < sizeof k_types / sizeof *k_types; i++) {
+        check(k_types[i], 70, 530, 1003, i != 1, tp, &seed);
+        check(k_types[i], 20, 300, 2405, i == 1, tp, &seed);
+    }
+    wd__threads_set_min_work(16384);
+    wd_threadpool_free(tp);
+}
+
 static void test_unsupported_and_empty(void **state) {
     (void)state;
     float out[6] = {1, 1, 1, 1, 1, 1}, x[2] = {1, 2}, bias[3] = {0.5f, -1, 2};
@@ -114,6 +131,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_reference),
         cmocka_unit_test(test_blocks_of_c),
+        cmocka_unit_test(test_chunks),
         cmocka_unit_test(test_unsupported_and_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

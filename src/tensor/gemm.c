@@ -117,19 +117,23 @@ AVX2 static INLINE void tile_avx2_nv(float *tmp, const float *xp, size_t wp, con
     const float *p0 = wr[0], *p1 = wr[1], *p2 = wr[2], *p3 = wr[3], *p4 = wr[4], *p5 = wr[5];
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (size_t k = 0; k < kc; k++) {
-        if (pf && k % 16 == 0)
-            for (int m = 0; m < RM; m++) _mm_prefetch((const char *)pf[m] + pfb * k, _MM_HINT_T1);
-        const float *xk = xp + k * wp;
-        const __m256 x0 = _mm256_loadu_ps(xk), x1 = NV > 1 ? _mm256_loadu_ps(xk + 8) : x0;
+    (void)wp; /* 8 * NV: a panel is 16 rows, or a last one of 8 */
+    for (size_t k0 = 0; k0 < kc; k0 += 16) {
+        if (pf)
+            for (int m = 0; m < RM; m++) _mm_prefetch((const char *)pf[m] + pfb * k0, _MM_HINT_T1);
+        const size_t k1 = k0 + 16 < kc ? k0 + 16 : kc;
+        for (size_t k = k0; k < k1; k++) {
+            const float *xk = xp + k * 8 * NV;
+            const __m256 x0 = _mm256_loadu_ps(xk), x1 = NV > 1 ? _mm256_loadu_ps(xk + 8) : x0;
 #define ROW(m)                                                         \
-        {                                                              \
-            const __m256 b = _mm256_broadcast_ss(p##m + k);            \
-            c##m##0 = _mm256_fmadd_ps(b, x0, c##m##0);                 \
-            if (NV > 1) c##m##1 = _mm256_fmadd_ps(b, x1, c##m##1);     \
-        }
-        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+            {                                                          \
+                const __m256 b = _mm256_broadcast_ss(p##m + k);        \
+                c##m##0 = _mm256_fmadd_ps(b, x0, c##m##0);             \
+                if (NV > 1) c##m##1 = _mm256_fmadd_ps(b, x1, c##m##1); \
+            }
+            ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #undef ROW
+        }
     }
     const __m256 c[RM][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     for (int m = 0; m < RM; m++)

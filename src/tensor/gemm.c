@@ -302,11 +302,8 @@ static void gemm_slices(void *ctx, int ith, int nth) {
     float *wbuf = t->wbufs ? t->wbufs + (size_t)ith * RM_MAX * t->kc : NULL;
     size_t t0, t1;
     int cursor = 0;
-    while (wd__chunks_take(&t->tiles, ith, &cursor, &t0, &t1)) {
-        size_t slo, shi; /* the next chunk is most likely the rest of this slice */
-        wd__split(t->tiles.n, (ith + cursor) % t->tiles.n_owners, t->tiles.n_owners, &slo, &shi);
-        gemm_chunk(t, wbuf, t0, t1, t1 < shi ? t1 : SIZE_MAX);
-    }
+    while (wd__chunks_take(&t->tiles, ith, &cursor, &t0, &t1)) /* next, most likely: the tiles after it */
+        gemm_chunk(t, wbuf, t0, t1, t1 < t->tiles.n ? t1 : SIZE_MAX);
 }
 
 bool wd__gemm_vectorized(void) {
@@ -353,9 +350,8 @@ wd_status wd__gemm(float *out, const float *x, const void *w, wd_ggml_type type,
     t.xt = scratch;
     t.wbufs = n_wb ? scratch + n_xt : NULL;
     wd__parallel_for(tp, pack_x, &t, N * C);
-    /* about 8 chunks a slice (a small matrix: a tile at a time) */
-    const size_t ntiles = (OC + t.rm - 1) / t.rm, per = ntiles / nth / 8;
-    wd__chunks_init(&t.tiles, ntiles, per < 1 ? 1 : per > CHUNK_TILES ? CHUNK_TILES : per, (int)nth);
+    const size_t ntiles = (OC + t.rm - 1) / t.rm;
+    wd__chunks_init(&t.tiles, ntiles, wd__chunk_size(ntiles, (int)nth, CHUNK_TILES), (int)nth);
     wd__parallel_for(tp, gemm_slices, &t, N * C * OC);
     free(scratch);
     return WD_OK;

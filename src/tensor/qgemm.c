@@ -679,8 +679,8 @@ static wd_status lanes_gemm(float *out, const float *x, const void *w, wd_ggml_t
                 q8s ? chunk_q8_0_signed : chunk_unpacker(type), tile, pack, N, C, OC,
                 wd__quant_row_size(type, C), wd__quant_row_size(type, 256) / 8, mem + round_up(xbytes, 64),
                 buf_bytes, {0}};
-    const size_t ntiles = (OC + LR - 1) / LR, per = ntiles / nth / 8; /* about 8 chunks a slice */
-    wd__chunks_init(&t.tiles, ntiles, per < 1 ? 1 : per > 8 ? 8 : per, (int)nth);
+    const size_t ntiles = (OC + LR - 1) / LR;
+    wd__chunks_init(&t.tiles, ntiles, wd__chunk_size(ntiles, (int)nth, 8), (int)nth);
     wd__parallel_for(tp, lanes_rows, &t, N * C * OC);
     free(mem);
     return WD_OK;

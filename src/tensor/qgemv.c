@@ -378,17 +378,10 @@ typedef struct gtask {
     wd__chunks      rows;  /* w's rows, handed out in chunks */
 } gtask;
 
-/* Thread ith streams its own contiguous slice of w, in chunks, then takes
- * the chunks left in the others' slices (tensor/threads.h). One long run
- * of memory per thread keeps the prefetchers (and prefetch_ahead)
- * streaming; slices handed out in interleaved chunks from one counter made
- * every chunk start cold: 40 matrices 2048 x 4096 Q4_0 from a mapped file,
- * 2 threads, ran at 31 GB/s with 32 KB chunks from one counter, 44-55 with
- * 128-512 KB ones, 43-61 with slices. The helping keeps a thread that was
- * descheduled for a while (a machine shared with other work) from holding
- * the others at every kernel's end. */
-#define CHUNK_BYTES 32768
-
+/* Thread ith streams its own contiguous slice of w, in chunks of about
+ * WD_CHUNK_BYTES, then takes the chunks left in the others' slices
+ * (tensor/threads.h): a thread descheduled for a while (a machine shared
+ * with other work) does not hold the others at every kernel's end. */
 static void g_rows(void *ctx, int ith, int nth) {
     gtask *t = ctx;
     (void)nth;
@@ -441,7 +434,7 @@ wd_status wd__qgemv(float *out, const float *x, const void *w, wd_ggml_type type
 #endif
     size_t rs = wd__quant_row_size(type, C);
     gtask t = {out, w, bias, &xq, C / QK, OC, rs, kernel_for(type), {0}};
-    wd__chunks_init(&t.rows, OC, CHUNK_BYTES / rs ? CHUNK_BYTES / rs : 1, tp ? wd_threadpool_n_threads(tp) : 1);
+    wd__chunks_init(&t.rows, OC, WD_CHUNK_BYTES / rs ? WD_CHUNK_BYTES / rs : 1, tp ? wd_threadpool_n_threads(tp) : 1);
     wd__parallel_for(tp, g_rows, &t, C * OC);
     free(buf);
     return WD_OK;

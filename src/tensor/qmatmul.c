@@ -432,11 +432,9 @@ static void q_chunk(const qtask *t, float *buf, size_t lo, size_t hi) {
     }
 }
 
-/* Chunks of about 32 KB of w from slices (tensor/threads.h): a thread's
- * own slice streams front to back, and a thread slowed by other work on
- * the machine does not hold the others at every matmul's end. */
-#define CHUNK_BYTES 32768
-
+/* Chunks of about WD_CHUNK_BYTES of w from slices (tensor/threads.h): a
+ * thread's own slice streams front to back, and a thread slowed by other
+ * work on the machine does not hold the others at every matmul's end. */
 static void q_rows(void *ctx, int ith, int nth) {
     qtask *t = ctx;
     (void)nth;
@@ -494,7 +492,7 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
         t.bufs = NULL;
     }
 #endif
-    size_t chunk = (CHUNK_BYTES / t.rs + TILE_OC - 1) / TILE_OC * TILE_OC;
+    size_t chunk = (WD_CHUNK_BYTES / t.rs + TILE_OC - 1) / TILE_OC * TILE_OC;
     wd__chunks_init(&t.rows, OC, chunk ? chunk : TILE_OC, tp ? wd_threadpool_n_threads(tp) : 1);
     wd__parallel_for(tp, q_rows, &t, N * C * OC);
     free(scratch);

@@ -383,8 +383,7 @@ static size_t float_shortest(float f, char *buf, size_t cap) {
     if (bexp < 127 - 40 || bexp >= 127 + 40 || cap < 32) return 0;
     uint64_t m = (bits & 0x7fffff) | 0x800000;
     int e = bexp - 127 - 23;
-    double v = ldexp((double)m, e);
-    int x0 = (int)floor(log10(v)); /* corrected below when off by one */
+    int x0 = (int)floor(log10(fabs((double)f))); /* corrected below when off by one */
     for (int p = 1; p <= 9; p++) {
         uint64_t d = 0;
         int k = 0;
@@ -415,8 +414,9 @@ static size_t float_shortest(float f, char *buf, size_t cap) {
         u128 diff = w > t ? w - t : t - w;
         if (!(diff < lim || (diff == lim && !(m & 1)))) continue;
         /* write it as %g does: X = the decimal exponent of the first digit */
-        char dig[12];
-        int nd = snprintf(dig, sizeof dig, "%llu", (unsigned long long)d);
+        char dig[12]; /* d has exactly p digits */
+        int nd = p;
+        for (uint64_t q = d, i = (uint64_t)p; i-- > 0; q /= 10) dig[i] = (char)('0' + q % 10);
         while (nd > 1 && dig[nd - 1] == '0') nd--; /* %g drops trailing zeros */
         int X = k + p - 1;
         char *o = buf;
@@ -482,9 +482,10 @@ static bool numbers_to_raw(cJSON *item, bool to_raw) {
          * sscanf per number (and 17 digits for a float's value) */
         if (to_raw && cJSON_IsNumber(item) && isfinite(item->valuedouble) &&
             item->valuedouble != floor(item->valuedouble)) {
-            wd__json_shortest(item->valuedouble, b, sizeof b);
-            char *t = strdup(b);
+            size_t n = wd__json_shortest(item->valuedouble, b, sizeof b);
+            char *t = malloc(n + 1);
             if (!t) return false;
+            memcpy(t, b, n + 1);
             item->valuestring = t;
             item->type = (item->type & ~0xFF) | cJSON_Raw | WD__JSON_WAS_NUMBER;
         } else if (!to_raw && (item->type & WD__JSON_WAS_NUMBER)) {

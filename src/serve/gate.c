@@ -1,8 +1,8 @@
 /*
  * serve/gate.c - the front door of `warden serve`: one thread that accepts
  * connections, waits for each one's request head under a deadline, checks
- * its framing strictly, and only then hands the socket to libmicrohttpd
- * (MHD_add_connection). Why a gate in front of MHD:
+ * its framing strictly, and only then hands the connection on to
+ * libmicrohttpd, through the relay (relay.c). Why a gate in front of MHD:
  *
  *   - slow clients: MHD 0.9.75 closes a connection only when it is idle,
  *     so a client trickling one header byte per second holds a connection
@@ -44,7 +44,6 @@
  * after the event that started it), so expiry looks at their first element.
  */
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -68,7 +67,6 @@
 
 typedef enum conn_state { ST_HEAD, ST_DRAIN } conn_state;
 
-enum { GATE_RUN, GATE_NO_ACCEPT, GATE_QUIT };
 
 typedef struct gconn {
     int tag;                     /* WD__EP_GATE_CONN (epoll data: see gate_main) */
@@ -96,8 +94,8 @@ struct wd__gate {
     int max_pending;
     int64_t next_watch;           /* next scan of MHD's connections and the relays */
     wd__relay_hub relays;         /* connections past the gate (relay.c) */
-    _Atomic int cmd;              /* GATE_*: what the wake-up asks */
-    int64_t quit_by;              /* GATE_QUIT: the latest time to wait for answers */
+    _Atomic bool quit;            /* set by wd__gate_stop: end the thread */
+    int64_t quit_by;              /* then: the latest time to wait for answers */
     char buf[MAX_HEAD + PEEK_EXTRA + 1];
     char out[1024];
 };
@@ -375,6 +373,11 @@ static void on_accept(wd__gate *g) {
             close(fd);
             continue;
         }
+        const int64_t t0 = wd__serve_now_ns(), deadline = t0 + (int64_t)srv->p.header_timeout_ms * 1000000;
+        if (srv->tls_cert) { /* encrypted: nothing to peek at; the relay decrypts and checks */
+            wd__relay_open(&g->relays, fd, &ss, sl, t0, deadline);
+            continue;
+        }
         gconn *c = calloc(1, sizeof *c);
         if (!c) {
             close(fd);
@@ -384,14 +387,9 @@ static void on_accept(wd__gate *g) {
         c->fd = fd;
         c->addr = ss;
         c->addrlen = sl;
-        c->t0 = wd__serve_now_ns();
-        c->deadline = c->t0 + (int64_t)srv->p.header_timeout_ms * 1000000;
+        c->t0 = t0;
+        c->deadline = deadline;
         c->state = ST_HEAD;
-        if (srv->tls_cert) { /* encrypted: nothing to peek at; the relay decrypts and checks */
-            wd__relay_open(&g->relays, fd, &ss, sl, c->t0, c->deadline);
-            free(c);
-            continue;
-        }
         /* room: per address first, then in all */
         if (srv->p.max_conns_per_ip > 0) {
             int same = 0;
@@ -445,7 +443,7 @@ static void *gate_main(void *arg) {
                     while (g->head.first) conn_close(g, g->head.first);
                 }
             }
-            else if (*(int *)ptr != WD__EP_GATE_CONN) wd__relay_event(&g->relays, ptr, evs[i].events);
+            else if (*(int *)ptr != WD__EP_GATE_CONN) wd__relay_event(ptr, evs[i].events);
             else {
                 gconn *c = ptr;
                 if (c->fd < 0) continue; /* left the gate earlier in this batch */
@@ -463,7 +461,7 @@ static void *gate_main(void *arg) {
         free_dead(g);
         wd__relay_reap(&g->relays);
         /* quitting: once every answer in progress has gone out (or time is up) */
-        if (atomic_load(&g->cmd) == GATE_QUIT && (now >= g->quit_by || !wd__relay_busy(&g->relays))) break;
+        if (atomic_load(&g->quit) && (now >= g->quit_by || !wd__relay_busy(&g->relays))) break;
     }
     return NULL;
 }
@@ -509,15 +507,15 @@ wd_status wd__gate_start(wd_server *srv, const struct sockaddr *addr, unsigned a
     return WD_OK;
 }
 
-static void gate_wake(wd__gate *g, int cmd) {
-    atomic_store(&g->cmd, cmd);
+/* Every wake-up stops the accepting; with quit set the thread ends too. */
+static void gate_wake(wd__gate *g) {
     uint64_t one = 1;
-    if (write(g->wake_fd, &one, sizeof one) < 0) { /* the thread still sees cmd at its next tick */ }
+    if (write(g->wake_fd, &one, sizeof one) < 0) { /* an eventfd write fails only on overflow */ }
 }
 
 void wd__gate_stop_accepting(wd_server *srv) {
     wd__gate *g = srv->gate;
-    if (g && g->started) gate_wake(g, GATE_NO_ACCEPT);
+    if (g && g->started) gate_wake(g);
 }
 
 void wd__gate_stop(wd_server *srv, int64_t until) {
@@ -525,7 +523,8 @@ void wd__gate_stop(wd_server *srv, int64_t until) {
     if (!g) return;
     if (g->started) {
         g->quit_by = until;
-        gate_wake(g, GATE_QUIT);
+        atomic_store(&g->quit, true);
+        gate_wake(g);
         pthread_join(g->th, NULL);
         g->started = false;
     }

@@ -191,8 +191,7 @@ static wd_status tcp_connect(conn *c, const wd__url *u, int64_t until, int64_t s
     return WD_OK;
 }
 
-/* GnuTLS writes through send(MSG_NOSIGNAL): a closed peer is EPIPE. */
-static ssize_t push_nosignal(gnutls_transport_ptr_t p, const void *data, size_t n) {
+ssize_t wd__tls_push_nosignal(gnutls_transport_ptr_t p, const void *data, size_t n) {
     return send((int)(intptr_t)p, data, n, MSG_NOSIGNAL);
 }
 
@@ -221,7 +220,7 @@ static wd_status tls_start(conn *c, const wd__url *u, int64_t until, int64_t ste
     if (!is_ip_literal(u->host)) gnutls_server_name_set(c->tls, GNUTLS_NAME_DNS, u->host, strlen(u->host));
     if (!rq->insecure_tls) gnutls_session_set_verify_cert(c->tls, u->host, 0);
     gnutls_transport_set_int(c->tls, c->fd);
-    gnutls_transport_set_push_function(c->tls, push_nosignal);
+    gnutls_transport_set_push_function(c->tls, wd__tls_push_nosignal);
     for (;;) {
         int r = gnutls_handshake(c->tls);
         if (r == 0) return WD_OK;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "warden/base.h"
 
@@ -198,6 +199,10 @@ wd_status wd__http_framer_feed(wd__http_framer *f, const char *p, size_t n);
 /* The same, stopping at the end of the answer: *taken gets how many of
  * the n bytes belong to it (the rest start whatever follows). */
 wd_status wd__http_framer_take(wd__http_framer *f, const char *p, size_t n, size_t *taken);
+/* GnuTLS's push function for a socket (p: the fd, as
+ * gnutls_transport_set_int stores it): send() with MSG_NOSIGNAL, so a
+ * closed peer is EPIPE, not SIGPIPE. Used by this client and the relay. */
+ssize_t wd__tls_push_nosignal(void *p, const void *data, size_t n);
 /* True once the whole answer has been read. */
 bool wd__http_framer_done(const wd__http_framer *f);
 /* True once the final (non-1xx) head has been read and resp->status set. */

@@ -255,9 +255,9 @@ wd_status wd__server_start_backend(const wd_server_params *params, const wd__ser
     /* TLS, when asked for, ends in the gate's relay (relay.c): MHD only
      * ever reads plain HTTP from a socketpair */
     /* MHD's and the gate's threads inherit this mask: with SIGPIPE blocked
-     * in them, a write to a connection the peer closed (GnuTLS writes
-     * without MSG_NOSIGNAL) fails with EPIPE instead of killing a process
-     * that did not ignore SIGPIPE */
+     * in them, a write to a socket whose peer is gone (MHD's end of a
+     * socketpair the relay closed) fails with EPIPE instead of killing a
+     * process that did not ignore SIGPIPE */
     sigset_t pipe_set, old_set;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);

@@ -68,9 +68,8 @@ static bool body_sink(void *user, const char *data, size_t n) {
 /* A fresh framer for MHD's next answer (no_body: the request was HEAD). */
 static void framer_reset(wd__relay *r, bool head_request) {
     wd__http_framer_free(&r->fr);
-    free(r->resp.content_type);
-    free(r->resp.retry_after);
-    wd__http_framer_init(&r->fr, &r->resp, "libmicrohttpd", body_sink, NULL); /* zeroes resp */
+    wd__http_response_free(&r->resp); /* its body stays NULL: streamed to body_sink */
+    wd__http_framer_init(&r->fr, &r->resp, "libmicrohttpd", body_sink, NULL);
     r->fr.max_head = WD__HTTP_MAX_HEAD;
     r->fr.max_body = SIZE_MAX;
     r->fr.no_body = head_request;
@@ -85,10 +84,16 @@ static void set_interest(wd__relay *r, int fd, uint32_t *cur, uint32_t want, int
     if (epoll_ctl(r->hub->ep, op, fd, &ev) == 0 || op == EPOLL_CTL_DEL) *cur = want;
 }
 
+/* Closes MHD's end of the socketpair (MHD then ends that connection). */
+static void mhd_close(wd__relay *r) {
+    set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
+    if (r->mfd >= 0) close(r->mfd);
+    r->mfd = -1;
+}
+
 void wd__relay_free_now(wd__relay *r) {
     wd__http_framer_free(&r->fr);
-    free(r->resp.content_type);
-    free(r->resp.retry_after);
+    wd__http_response_free(&r->resp);
     free(r->up);
     free(r->down);
     free(r->tail);
@@ -122,11 +127,6 @@ void wd__relay_kill(wd__relay *r) {
 }
 
 /* ==== The client's side ===================================================== */
-
-/* MSG_NOSIGNAL under TLS too: a closed peer is EPIPE, not a signal. */
-static ssize_t tls_push(gnutls_transport_ptr_t p, const void *data, size_t n) {
-    return send((int)(intptr_t)p, data, n, MSG_NOSIGNAL);
-}
 
 /* Reads what the client sent into up[]: >0 bytes, 0 nothing now, -1 the
  * end (EOF: client_eof) or an error (the relay is killed). */
@@ -326,9 +326,7 @@ static bool can_answer(const wd__relay *r) {
  * is out. */
 void wd__relay_answer_error(wd__relay *r, int status, const char *code, const char *msg) {
     wd_server *srv = r->hub->srv;
-    set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
-    if (r->mfd >= 0) close(r->mfd);
-    r->mfd = -1;
+    mhd_close(r);
     r->mhd_eof = true;
     wd__answer a = {0};
     wd__gate_error(&a, status, code, msg);
@@ -339,9 +337,11 @@ void wd__relay_answer_error(wd__relay *r, int status, const char *code, const ch
      * answer, an interim 100): written into down[] when that is empty,
      * else queued as the tail that client_write moves in after it */
     bool empty = r->down_sent == r->down_len;
-    char *dst = empty ? r->down : malloc(DOWN_CAP);
-    int n = dst ? wd__gate_answer_bytes(dst, DOWN_CAP, &a, rid) : -1;
-    bool ok = n > 0;
+    char out[1024]; /* as the gate's answers */
+    int n = wd__gate_answer_bytes(out, sizeof out, &a, rid);
+    char *dst = n <= 0 ? NULL : empty ? r->down : malloc((size_t)n);
+    bool ok = dst != NULL;
+    if (ok) memcpy(dst, out, (size_t)n);
     if (ok && empty) {
         r->down_sent = 0;
         r->down_len = (size_t)n;
@@ -349,8 +349,6 @@ void wd__relay_answer_error(wd__relay *r, int status, const char *code, const ch
     } else if (ok) {
         r->tail = dst;
         r->tail_len = (size_t)n;
-    } else if (!empty) {
-        free(dst);
     }
     wd__access_rec rec = {
         .t0_ns = r->head_t0, .request_id = rid, .remote = (const struct sockaddr *)&r->addr,
@@ -407,8 +405,8 @@ static bool up_advance(wd__relay *r) {
                 }
                 return moved;
             }
-            int64_t now = wd__serve_now_ns();
             if (r->dl == DL_IDLE) { /* the next request has begun: its head has header_timeout_ms */
+                int64_t now = wd__serve_now_ns();
                 r->dl = DL_HEAD;
                 r->deadline = now + (int64_t)srv->p.header_timeout_ms * 1000000;
                 r->head_t0 = now;
@@ -499,18 +497,14 @@ static bool handshake(wd__relay *r) {
 static bool settle(wd__relay *r) {
     bool moved = false;
     if (r->mhd_eof && r->mfd >= 0) { /* MHD closed: everything it sent has been read */
-        set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
-        close(r->mfd);
-        r->mfd = -1;
-        if (r->st != UP_OFF) r->st = UP_OFF;
+        mhd_close(r);
+        r->st = UP_OFF;
         r->pending = false;
         r->closing = true;
         moved = true;
     }
     if (r->closing && r->mfd >= 0 && !r->pending) { /* nothing more to pass on: MHD's side ends */
-        set_interest(r, r->mfd, &r->mev, 0, &r->tag_m);
-        close(r->mfd);
-        r->mfd = -1;
+        mhd_close(r);
         moved = true;
     }
     if (r->closing && !r->shut && r->down_sent == r->down_len && !r->tail) {
@@ -566,7 +560,7 @@ void wd__relay_pump(wd__relay *r) {
             if (!moved) break;
         }
         if (want_client_read(r) &&
-            (r->c_ready || r->st == UP_HANDSHAKE || (r->tls && gnutls_record_check_pending(r->tls)))) {
+            (r->c_ready || (r->tls && gnutls_record_check_pending(r->tls)))) {
             int k = client_read(r);
             if (r->dead) return;
             if (k) moved = true;
@@ -633,14 +627,13 @@ wd__relay *wd__relay_new(wd__relay_hub *h, int fd, const struct sockaddr_storage
         gnutls_credentials_set(r->tls, GNUTLS_CRD_CERTIFICATE, h->tls_cred);
         gnutls_alpn_set_protocols(r->tls, &http11, 1, 0);
         gnutls_transport_set_int(r->tls, fd);
-        gnutls_transport_set_push_function(r->tls, tls_push);
+        gnutls_transport_set_push_function(r->tls, wd__tls_push_nosignal);
         r->st = UP_HANDSHAKE;
     }
     return r;
 }
 
-void wd__relay_event(wd__relay_hub *h, int *tag, uint32_t events) {
-    (void)h;
+void wd__relay_event(int *tag, uint32_t events) {
     wd__relay *r = of_tag(tag);
     if (r->dead) return;
     if (*tag == WD__EP_RELAY_CLIENT && (events & (EPOLLERR | EPOLLHUP))) {

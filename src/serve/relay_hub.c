@@ -59,6 +59,18 @@ void wd__relay_reap(wd__relay_hub *h) {
 /* A relay that has not yet passed a request (TLS handshake or first head). */
 static bool unproven(const wd__relay *r) { return r->mfd < 0 && !r->closing && r->dl == DL_HEAD; }
 
+/* Ends a relay whose request head is late: closed while still in its TLS
+ * handshake or when kill, else a 408 that it drains. */
+static void cut_head(wd__relay *r, bool kill, const char *msg) {
+    atomic_fetch_add_explicit(&r->hub->srv->counters.conn_cuts, 1, memory_order_relaxed);
+    if (kill || r->st == UP_HANDSHAKE) {
+        wd__relay_kill(r);
+        return;
+    }
+    wd__relay_answer_error(r, 408, "request_timeout", msg);
+    if (!r->dead) wd__relay_pump(r);
+}
+
 /* Makes room for a connection from addr (see wd__relay_open). The list is
  * newest first, so the last match is the oldest. */
 static void make_room(wd__relay_hub *h, const struct sockaddr_storage *addr) {
@@ -74,14 +86,9 @@ static void make_room(wd__relay_hub *h, const struct sockaddr_storage *addr) {
     }
     bool full = h->n >= h->max;
     wd__relay *victim = per_ip > 0 && same >= per_ip ? oldest_same : full ? oldest : NULL;
-    if (!victim) return;
-    atomic_fetch_add_explicit(&h->srv->counters.conn_cuts, 1, memory_order_relaxed);
     /* a full hub needs the slot now: the victim is closed; otherwise (its
      * address's limit) it gets a 408 and drains, as the gate's do */
-    if (victim->st == UP_HANDSHAKE || full) wd__relay_kill(victim);
-    else wd__relay_answer_error(victim, 408, "request_timeout",
-                      "the request head did not arrive in time (the server needed the connection slot)");
-    if (!victim->dead) wd__relay_pump(victim);
+    if (victim) cut_head(victim, full, "the request head did not arrive in time (the server needed the connection slot)");
 }
 
 /* No room even so (every slot holds a request in progress): a plain-HTTP
@@ -140,15 +147,7 @@ void wd__relay_tick(wd__relay_hub *h, int64_t now) {
         }
         if (r->dl == DL_NONE || now < r->deadline) continue;
         switch (r->dl) {
-        case DL_HEAD:
-            atomic_fetch_add_explicit(&srv->counters.conn_cuts, 1, memory_order_relaxed);
-            if (r->st == UP_HANDSHAKE) {
-                wd__relay_kill(r);
-                continue;
-            }
-            wd__relay_answer_error(r, 408, "request_timeout", "the request head did not arrive in time");
-            if (!r->dead) wd__relay_pump(r);
-            break;
+        case DL_HEAD: cut_head(r, false, "the request head did not arrive in time"); break;
         default: wd__relay_kill(r); break; /* idle between requests, or drained long enough */
         }
     }

@@ -402,7 +402,7 @@ void wd__relay_hub_free(wd__relay_hub *h);
 void wd__relay_open(wd__relay_hub *h, int fd, const struct sockaddr_storage *addr, unsigned addrlen, int64_t t0,
                     int64_t deadline);
 /* An epoll event on one of a relay's sides (tag: the event's data). */
-void wd__relay_event(wd__relay_hub *h, int *tag, uint32_t events);
+void wd__relay_event(int *tag, uint32_t events);
 /* Deadlines: idle connections closed, slow heads answered 408. */
 void wd__relay_tick(wd__relay_hub *h, int64_t now);
 /* True while a relay has a request in flight or bytes still to send. */

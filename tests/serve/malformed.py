@@ -36,12 +36,14 @@ def connect(timeout):
     if KEEP_ALIVE:  # a good request and its whole answer first
         s.sendall(FIRST)
         buf = b""
-        while not parse_all(buf)[1] or not parse_all(buf)[0]:
+        answers, whole = parse_all(buf)
+        while not whole or not answers:
             c = s.recv(65536)
             if not c:
                 raise RuntimeError("the first request of the kept-alive connection got no answer")
             buf += c
-        if parse_all(buf)[0][0][0] != 200:
+            answers, whole = parse_all(buf)
+        if answers[0][0] != 200:
             raise RuntimeError("the first request of the kept-alive connection failed: %r" % buf[:80])
     return s
 

@@ -268,6 +268,19 @@ static const char *err_code(const resp *r) {
     return cJSON_IsString(c) ? c->valuestring : "";
 }
 
+/* Reads the answer on fd: a 408 request_timeout that came between lo and
+ * hi seconds after t0 (wd__serve_now_ns seconds); closes fd. */
+static void expect_408(int fd, double t0, double lo, double hi) {
+    resp r;
+    assert_true(read_resp(fd, &r));
+    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    assert_int_equal(r.status, 408);
+    assert_string_equal(err_code(&r), "request_timeout");
+    resp_free(&r);
+    close(fd);
+    assert_true(dt >= lo && dt < hi);
+}
+
 static const char *err_param(const resp *r) {
     const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(r->json, "error"), "param");
     return cJSON_IsString(p) ? p->valuestring : "";
@@ -661,13 +674,7 @@ static void test_truncated_and_slow(void **state) {
     double t0 = (double)wd__serve_now_ns() * 1e-9;
     fd = connect_to(port);
     assert_true(send_all(fd, "POST /v1/moderations HTTP/1.1\r\nHost:", 36));
-    assert_true(read_resp(fd, &r));
-    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
-    assert_int_equal(r.status, 408);
-    assert_string_equal(err_code(&r), "request_timeout");
-    resp_free(&r);
-    assert_true(dt >= 0.9 && dt < 8.0);
-    close(fd);
+    expect_408(fd, t0, 0.9, 8.0);
     char c;
 
     /* slow sender, body trickled one byte at a time (never idle for a full
@@ -684,7 +691,7 @@ static void test_truncated_and_slow(void **state) {
         struct pollfd pf = {fd, POLLIN, 0};
         if (poll(&pf, 1, 0) > 0 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0) cut = true;
     }
-    dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
     assert_true(cut);
     assert_true(dt < 8.0);
     close(fd);
@@ -1172,15 +1179,9 @@ static void test_slow_heads(void **state) {
         struct pollfd pf = {fd, POLLIN, 50};
         if (poll(&pf, 1, 50) > 0) cut = true;
     }
-    resp r;
-    assert_true(read_resp(fd, &r));
-    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
-    assert_int_equal(r.status, 408);
-    assert_string_equal(err_code(&r), "request_timeout");
-    resp_free(&r);
-    close(fd);
-    assert_true(dt >= 0.35 && dt < 5.0);
+    expect_408(fd, t0, 0.35, 5.0);
 
+    resp r;
     fd = connect_to(port);
     assert_true(send_all(fd, "GET /healthz HTTP/1.1\r\nHo", 25));
     shutdown(fd, SHUT_WR);
@@ -1216,7 +1217,6 @@ static void test_slow_keep_alive(void **state) {
     wd_server *srv = start(&p);
     int port = wd_server_port(srv);
     int fd = connect_kept_alive(port);
-    resp r;
     double t0 = (double)wd__serve_now_ns() * 1e-9;
     const char *head = "POST /v1/check HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     bool cut = false;
@@ -1226,13 +1226,7 @@ static void test_slow_keep_alive(void **state) {
         if (poll(&pf, 1, 50) > 0) cut = true;
     }
     assert_true(cut);
-    assert_true(read_resp(fd, &r));
-    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
-    assert_int_equal(r.status, 408);
-    assert_string_equal(err_code(&r), "request_timeout");
-    resp_free(&r);
-    assert_true(dt >= 0.25 && dt < 2.0);
-    close(fd);
+    expect_408(fd, t0, 0.25, 2.0);
 
     /* silent after its answer: closed (no answer) once conn_timeout_s passed */
     fd = connect_kept_alive(port);
@@ -1241,7 +1235,7 @@ static void test_slow_keep_alive(void **state) {
     struct pollfd pf = {fd, POLLIN, 0};
     assert_int_equal(poll(&pf, 1, 5000), 1);
     assert_true(recv(fd, &c, 1, 0) <= 0);
-    dt = (double)wd__serve_now_ns() * 1e-9 - t0;
+    double dt = (double)wd__serve_now_ns() * 1e-9 - t0;
     assert_true(dt >= 0.9 && dt < 3.0);
     close(fd);
     wd_server_stop(srv);

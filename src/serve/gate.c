@@ -28,8 +28,9 @@
  * it to MHD over a socketpair, and checks every later request of the
  * connection the same way. With TLS the bytes are encrypted, so the gate
  * hands the connection to the relay at once: the relay does the handshake
- * and the head checks under the same deadline. The watchdog (server.c) and
- * the relays' deadlines run from this thread every 100 ms.
+ * and the head checks under the same deadline. The watchdog (server.c) runs
+ * from this thread every 250 ms, the relays' deadlines every 100 ms while
+ * there are relays.
  *
  *   accept ──> [HEAD: peek on every arrival]──complete & valid──> MHD
  *                 │ bad framing / too large / deadline      └─ GET health ─> answered here
@@ -92,7 +93,8 @@ struct wd__gate {
     glist head, drain;
     gconn *dead;                  /* left the gate in this batch of events; freed after it */
     int max_pending;
-    int64_t next_watch;           /* next scan of MHD's connections and the relays */
+    int64_t next_watch;           /* next scan of MHD's connections (every 250 ms) */
+    int64_t next_relays;          /* next scan of the relays' deadlines (every 100 ms) */
     wd__relay_hub relays;         /* connections past the gate (relay.c) */
     _Atomic bool quit;            /* set by wd__gate_stop: end the thread */
     int64_t quit_by;              /* then: the latest time to wait for answers */
@@ -424,7 +426,8 @@ static void *gate_main(void *arg) {
     wd__gate *g = arg;
     struct epoll_event evs[64];
     for (;;) {
-        int64_t now = wd__serve_now_ns(), next = g->next_watch; /* the watchdog's and the relays' tick */
+        int64_t now = wd__serve_now_ns(), next = g->next_watch; /* the watchdog's tick */
+        if (g->relays.first && g->next_relays < next) next = g->next_relays; /* the relays' */
         if (g->head.first && g->head.first->deadline < next) next = g->head.first->deadline;
         if (g->drain.first && g->drain.first->deadline < next) next = g->drain.first->deadline;
         int ms = (int)((next - now + 999999) / 1000000);
@@ -455,8 +458,11 @@ static void *gate_main(void *arg) {
         expire(g, now);
         if (now >= g->next_watch) {
             wd__server_watchdog(g->srv, now);
+            g->next_watch = now + 250000000;
+        }
+        if (now >= g->next_relays) {
             wd__relay_tick(&g->relays, now);
-            g->next_watch = now + 100000000;
+            g->next_relays = now + 100000000;
         }
         free_dead(g);
         wd__relay_reap(&g->relays);

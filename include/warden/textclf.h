@@ -5,11 +5,16 @@
  *
  * The model. A linear multi-label model over hashed word and character
  * n-grams of the normalised text. Labels, in order (WD_TEXTCLF_LABEL_*):
- * "harmful" (the overall score), "S1".."S14" (the canonical hazards,
- * warden/taxonomy.h) and "prompt_injection". "harmful" and
- * "prompt_injection" are sigmoids; with the softmax hazard head the hazards
+ * "harmful" (the overall score of a prompt or a piece of content),
+ * "S1".."S14" (the canonical hazards, warden/taxonomy.h),
+ * "prompt_injection" and "harmful_response" (the overall score of a model's
+ * answer: trained on answers only, so a refusal that names the harm it
+ * refuses is not read as the harm). "harmful", "prompt_injection" and
+ * "harmful_response" are sigmoids; with the softmax hazard head the hazards
  * are p(harmful) x p(hazard | harmful). A model is a safetensors file; the
- * library carries one (wd_textclf_builtin). Policies use it through the
+ * library carries two: one for prompts (wd_textclf_builtin) and one whose
+ * harmful_response head judges answers (wd_textclf_builtin_answers).
+ * Policies use them through the
  * `type: classifier` scanner.
  *
  * The data. A wd_textclf_dataset is a set of labelled examples, each from a
@@ -61,9 +66,14 @@ enum {
     WD_TEXTCLF_LABEL_HARMFUL = 0,
     WD_TEXTCLF_LABEL_S1 = 1, /* S1..S14 are 1..14 */
     WD_TEXTCLF_LABEL_PI = 15, /* prompt_injection */
-    WD_TEXTCLF_N_LABELS = 16,
+    WD_TEXTCLF_LABEL_RESPONSE = 16, /* harmful_response: a model's answer that
+                                       gives harmful help (the output role) */
+    WD_TEXTCLF_N_LABELS = 17,
 };
+/* The labels a request or a piece of user content speaks to (all but
+ * harmful_response): what a benign prompt's source knows. */
 #define WD_TEXTCLF_ALL_LABELS ((uint32_t)0xffffu)
+#define WD_TEXTCLF_RESPONSE_BIT ((uint32_t)1u << WD_TEXTCLF_LABEL_RESPONSE)
 #define WD_TEXTCLF_HAZARD_LABELS ((uint32_t)0x7ffeu) /* S1..S14 */
 /* Most labels a model file may have (size of a probs array that fits any). */
 #define WD_TEXTCLF_MAX_LABELS 32
@@ -95,6 +105,10 @@ wd_status wd_textclf_from_memory(const void *data, size_t len, wd_textclf **out)
  * wd_last_error() set, when the build has none. Owned by the library:
  * never free it. */
 const wd_textclf *wd_textclf_builtin(void);
+/* The embedded model for a model's answers (models/warden-clf-v2): it has
+ * the harmful_response head, which the prompt model has not. Same rules as
+ * wd_textclf_builtin. */
+const wd_textclf *wd_textclf_builtin_answers(void);
 /* Frees a model from load / from_memory / train; NULL is a no-op. */
 void wd_textclf_free(wd_textclf *m);
 /* Writes m as a safetensors file, atomically (a temporary file renamed
@@ -252,6 +266,16 @@ wd_textclf_train_params wd_textclf_train_params_default(void);
  * Call after wd_textclf_dataset_split and before
  * wd_textclf_augment_harmful. frac 0: nothing. */
 wd_status wd_textclf_augment_framing(wd_textclf_dataset *d, double frac, const wd_textclf_train_params *p);
+
+/* Asks TRAIN requests of both classes in another common form: a request
+ * that starts with a "how" question or stated wish followed by a verb
+ * phrase ("How can I ...", "I want to ...") or with a task verb ("Write
+ * ...") gets, with probability frac, a start drawn from one pool ("Explain
+ * how to ...", "Can you write ...?") in place of its own (the text is
+ * replaced; labels, source and split stay), so that the form of a request
+ * carries no signal. Draws from p->seed. Call after
+ * wd_textclf_dataset_split. frac 0: nothing. */
+wd_status wd_textclf_augment_reshape(wd_textclf_dataset *d, double frac, const wd_textclf_train_params *p);
 
 /* Trains on the TRAIN split with early stopping on the VAL split (Adam,
  * class- and source-weighted logistic losses) and returns the quantised

@@ -754,23 +754,47 @@ done:
 #ifdef WD_HAVE_EMBEDDED_TEXTCLF
 WD_EMBED_DECLARE(wd_embed_textclf); /* models/warden-clf-v1.safetensors */
 #endif
-
-static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
-static wd_textclf *builtin_model;
-static char builtin_err[WD_ERR_MSG_MAX];
-
-static void builtin_init(void) {
-#ifdef WD_HAVE_EMBEDDED_TEXTCLF
-    if (wd_textclf_from_memory(wd_embed_textclf, wd_embed_textclf_len, &builtin_model))
-        snprintf(builtin_err, sizeof builtin_err, "embedded classifier: %s", wd_last_error());
-#else
-    snprintf(builtin_err, sizeof builtin_err,
-             "this build of warden has no embedded classifier (models/warden-clf-v1.safetensors was absent)");
+#ifdef WD_HAVE_EMBEDDED_TEXTCLF_V2
+WD_EMBED_DECLARE(wd_embed_textclf_v2); /* models/warden-clf-v2.safetensors */
 #endif
+
+/* One embedded model, loaded on first use (data NULL: not in this build). */
+typedef struct builtin {
+    pthread_once_t once;
+    wd_textclf    *m;
+    char           err[WD_ERR_MSG_MAX];
+} builtin;
+static builtin builtin_v1 = {.once = PTHREAD_ONCE_INIT}, builtin_v2 = {.once = PTHREAD_ONCE_INIT};
+static void builtin_load(builtin *b, const unsigned char *data, size_t len, const char *file) {
+    if (!data)
+        snprintf(b->err, sizeof b->err, "this build of warden has no embedded classifier %s (the file was absent)",
+                 file);
+    else if (wd_textclf_from_memory(data, len, &b->m))
+        snprintf(b->err, sizeof b->err, "embedded classifier %s: %s", file, wd_last_error());
+}
+#ifndef WD_HAVE_EMBEDDED_TEXTCLF /* absent: builtin_load says so */
+#define wd_embed_textclf ((const unsigned char *)NULL)
+#define wd_embed_textclf_len ((size_t)0)
+#endif
+#ifndef WD_HAVE_EMBEDDED_TEXTCLF_V2
+#define wd_embed_textclf_v2 ((const unsigned char *)NULL)
+#define wd_embed_textclf_v2_len ((size_t)0)
+#endif
+static void builtin_v1_init(void) {
+    builtin_load(&builtin_v1, wd_embed_textclf, wd_embed_textclf_len, "models/warden-clf-v1.safetensors");
+}
+static void builtin_v2_init(void) {
+    builtin_load(&builtin_v2, wd_embed_textclf_v2, wd_embed_textclf_v2_len, "models/warden-clf-v2.safetensors");
 }
 
 const wd_textclf *wd_textclf_builtin(void) {
-    pthread_once(&builtin_once, builtin_init);
-    if (!builtin_model) wd__fail(WD_ERR_NOT_FOUND, "%s", builtin_err);
-    return builtin_model;
+    pthread_once(&builtin_v1.once, builtin_v1_init);
+    if (!builtin_v1.m) wd__fail(WD_ERR_NOT_FOUND, "%s", builtin_v1.err);
+    return builtin_v1.m;
+}
+
+const wd_textclf *wd_textclf_builtin_answers(void) {
+    pthread_once(&builtin_v2.once, builtin_v2_init);
+    if (!builtin_v2.m) wd__fail(WD_ERR_NOT_FOUND, "%s", builtin_v2.err);
+    return builtin_v2.m;
 }

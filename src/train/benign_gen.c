@@ -49,8 +49,13 @@ static const domain domains[] = {
     {role_t, role_a, role_b},   {role_t, role_a, role_b},    {chat_t, chat_a, chat_b},
     {ident_t, ident_a, ident_b},         {ident_t, ident_a, ident_b},
     {poly_t, poly_a, poly_b},   {poly_t, poly_a, poly_b},    {poly_t, poly_a, poly_b},
+    /* added 2026-12-07; the v1 data (wd_textclf_dataset_load with
+     * WD_TEXTCLF_LOAD_V1) draws from the domains above only, so that the
+     * v1 model still rebuilds byte for byte */
+    {howto_t, howto_a, howto_b}, {howto_t, howto_a, howto_b}, {howto_t, howto_a, howto_b},
 };
 #define N_DOMAINS (sizeof domains / sizeof domains[0])
+#define N_DOMAINS_V1 (N_DOMAINS - 3)
 
 /* extra slot lists used by some templates */
 static const char *const *slot_list(const domain *dm, char slot) {
@@ -142,11 +147,11 @@ static void put(char *buf, size_t cap, size_t *n, const char *s, size_t len) {
     buf[*n < cap ? *n : cap - 1] = 0;
 }
 
-size_t wd__textclf_benign_one(uint64_t *rng, char *buf, size_t cap) {
+static size_t benign_one(uint64_t *rng, char *buf, size_t cap, size_t n_domains) {
     if (!cap) return 0;
     size_t n = 0;
     buf[0] = 0;
-    const domain *dm = &domains[wd__rng_below(rng, N_DOMAINS)];
+    const domain *dm = &domains[wd__rng_below(rng, n_domains)];
     const char *tpl = pick(rng, dm->tpl);
     /* openers and closers carry no signal: the harmful side gets them at
      * the same rate (wd_textclf_augment_harmful) */
@@ -177,6 +182,8 @@ size_t wd__textclf_benign_one(uint64_t *rng, char *buf, size_t cap) {
     return n;
 }
 
+size_t wd__textclf_benign_one(uint64_t *rng, char *buf, size_t cap) { return benign_one(rng, buf, cap, N_DOMAINS); }
+
 wd_status wd_textclf_benign_generate(wd_textclf_dataset *d, size_t n, uint64_t seed) {
     int src = wd_textclf_dataset_source(d, "gen-benign", WD_TEXTCLF_USE_TRAIN, 1);
     if (src < 0) return wd__fail(WD_ERR_NOMEM, "out of memory");
@@ -185,7 +192,7 @@ wd_status wd_textclf_benign_generate(wd_textclf_dataset *d, size_t n, uint64_t s
     /* duplicates are dropped by the dataset, so try a bounded number of times */
     size_t before = d->n, tries = 0;
     while (d->n - before < n && tries < n * 4) {
-        size_t len = wd__textclf_benign_one(&rng, buf, sizeof buf);
+        size_t len = benign_one(&rng, buf, sizeof buf, d->v1_only ? N_DOMAINS_V1 : N_DOMAINS);
         wd_status rc = wd_textclf_dataset_add(d, src, buf, len, 0, WD_TEXTCLF_ALL_LABELS);
         if (rc) return rc;
         tries++;

@@ -18,7 +18,7 @@
 
 const char *const wd__textclf_label_names[WD_TEXTCLF_N_LABELS] = {
     "harmful", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8",
-    "S9", "S10", "S11", "S12", "S13", "S14", "prompt_injection"};
+    "S9", "S10", "S11", "S12", "S13", "S14", "prompt_injection", "harmful_response"};
 
 /* ==== the dataset ======================================================== */
 
@@ -57,6 +57,7 @@ static const struct {
     {"gptfuzz-templates", "jailbreaks"},  {"harmfulqa", "red-instruct"},
     {"catqa", "red-instruct"},            {"dangerousqa", "red-instruct"},
     {"bipia-attack", "bipia"},            {"bipia-context", "bipia"},
+    {"dolly-responses", "dolly"},         {"self-instruct-outputs", "self-instruct"},
 };
 
 int wd_textclf_dataset_source(wd_textclf_dataset *d, const char *name, wd_textclf_use use, int synthetic) {
@@ -183,6 +184,29 @@ wd_status wd__textclf_add_train_copy(wd_textclf_dataset *d, int src, const char 
     if (rc || d->n == before) return rc;
     d->ex[d->n - 1].split = WD_TEXTCLF_SPLIT_TRAIN;
     d->ex[d->n - 1].origin = origin;
+    return WD_OK;
+}
+
+wd_status wd__textclf_replace_text(wd_textclf_dataset *d, size_t i, const char *text, size_t len) {
+    wd__canon nm = {0};
+    wd_status rc = wd__canonicalize(text, len, d->norm_flags, &nm);
+    if (rc) return rc;
+    char *t = strndup(text, len), *norm = malloc(nm.len + 1);
+    if (!t || !norm) {
+        free(t);
+        free(norm);
+        wd__canon_free(&nm);
+        return wd__fail(WD_ERR_NOMEM, "clf dataset: out of memory");
+    }
+    memcpy(norm, nm.text, nm.len);
+    norm[nm.len] = 0;
+    wd__textclf_example *e = &d->ex[i];
+    free(e->text);
+    free(e->norm);
+    e->text = t;
+    e->norm = norm;
+    e->norm_len = nm.len;
+    wd__canon_free(&nm);
     return WD_OK;
 }
 

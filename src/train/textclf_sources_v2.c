@@ -523,8 +523,10 @@ static wd_status on_gptfuzz_response(void *vctx, char **f, size_t nf, const char
     const char *t = f[c->col[0]], *lab = f[c->col[1]];
     if (strcmp(lab, "0") && strcmp(lab, "1"))
         return wd__fail(WD_ERR_FORMAT, "%s: label '%s' is neither 0 nor 1", where, lab);
-    if (lab[0] == '1') return wd__textclf_add_weak(c->d, c->src, t, strlen(t), H, H | PI);
-    return wd__textclf_add_weak(c->d, c->src, t, strlen(t), 0, WD_TEXTCLF_ALL_LABELS);
+    /* an answer: it trains and tests the harmful_response head only (a
+     * refusal that names the harm is not a benign prompt about it) */
+    return wd__textclf_add_weak(c->d, c->src, t, strlen(t), lab[0] == '1' ? WD_TEXTCLF_RESPONSE_BIT : 0,
+                                WD_TEXTCLF_RESPONSE_BIT);
 }
 
 wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_eval, size_t *found) {
@@ -645,6 +647,21 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
         if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_gptfuzz_response, &c))) goto done;
         ++*found;
     }
+    /* ordinary helpful answers: the harmful_response head's benign side
+     * beyond GPTFuzz's (mostly refusals) */
+    NPATH("dolly/databricks_dolly_1k_subset.csv");
+    if (!NABSENT()) {
+        wd__textclf_csv_ctx c = {d, wd_textclf_dataset_source(d, "dolly-responses", WD_TEXTCLF_USE_TRAIN, 0),
+                                 2, -1, NULL, 0, WD_TEXTCLF_RESPONSE_BIT};
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, wd__textclf_on_csv_row, &c))) goto done;
+        ++*found;
+    }
+    NPATH("self-instruct/user_oriented_instructions.jsonl");
+    if (!NABSENT()) {
+        int src = wd_textclf_dataset_source(d, "self-instruct-outputs", WD_TEXTCLF_USE_TRAIN, 0);
+        if ((rc = load_jsonl(d, src, path, "instances.0.output", NULL, 0, WD_TEXTCLF_RESPONSE_BIT))) goto done;
+        ++*found;
+    }
     if (with_eval) {
         NPATH("jailbreak-prompts/gptfuzz/evaluate.csv");
         if (!NABSENT()) {
@@ -690,6 +707,18 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
             ++*found;
         }
     }
+    /* Whatever is harmful as a prompt or as content is harmful in an
+     * answer too: every example that speaks to "harmful" also trains the
+     * harmful_response head with the same label, so that the head knows
+     * the harms themselves and the answers teach it the difference between
+     * giving and refusing them. */
+    if (!rc)
+        for (size_t i = 0; i < d->n; i++) {
+            wd__textclf_example *x = &d->ex[i];
+            if (!(x->known & 1u) || wd__textclf_hash(x->norm, x->norm_len, 0x52455350ull) % 3) continue;
+            x->known |= WD_TEXTCLF_RESPONSE_BIT;
+            if (x->pos & 1u) x->pos |= WD_TEXTCLF_RESPONSE_BIT;
+        }
 done:
     free(path);
     return rc;

@@ -160,7 +160,8 @@ double wd__textclf_loss_grad(const wd_textclf_dataset *d, const wd__textclf_feat
             if (l >= 1 && l <= 14) continue; /* hazards: softmax below */
             if (!(x->known >> l & 1)) continue;
             int y = (int)(x->pos >> l & 1);
-            double c = ex_w[e] * (l == 0 ? 1.0 : cat_weight) * (y ? pos_w[l] : 1.0);
+            double c = ex_w[e] * (l == 0 || l == WD_TEXTCLF_LABEL_RESPONSE ? 1.0 : cat_weight) *
+                       (y ? pos_w[l] : 1.0);
             /* BCE(z, y) = softplus(z) - y z */
             loss += c * (softplus(z[l]) - (y ? z[l] : 0.0));
             double p = 1.0 / (1.0 + exp(-(double)z[l]));
@@ -277,6 +278,7 @@ static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feat
         goto done;
     }
     size_t n_tr = 0, n_va = 0;
+    uint32_t known_any = 0; /* labels some training example speaks to */
     for (size_t i = 0; i < d->n; i++) {
         if (d->ex[i].split == WD_TEXTCLF_SPLIT_TRAIN) tr[n_tr++] = i;
         else if (d->ex[i].split == WD_TEXTCLF_SPLIT_VAL) va[n_va++] = i;
@@ -311,6 +313,7 @@ static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feat
         double wp[WD_TEXTCLF_N_LABELS] = {0}, wn[WD_TEXTCLF_N_LABELS] = {0};
         for (size_t r = 0; r < n_tr; r++) {
             const wd__textclf_example *x = &d->ex[tr[r]];
+            known_any |= x->known;
             for (size_t l = 0; l < L; l++) {
                 if (!(x->known >> l & 1)) continue;
                 if (x->pos >> l & 1) wp[l] += ex_w[tr[r]];
@@ -319,9 +322,11 @@ static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feat
         }
         for (size_t l = 0; l < L; l++) {
             double ratio = wp[l] > 0 ? wn[l] / wp[l] : 1.0;
-            /* harmful: full balance; rare hazards: a damped balance */
-            pos_w[l] = (float)(l == 0 ? (p->harm_pos_w > 0 ? p->harm_pos_w : ratio)
-                                      : fmin(fmax(sqrt(ratio), 1.0), 10.0));
+            /* harmful: as asked (0 = full balance); harmful_response: full
+             * balance; rare hazards: a damped balance */
+            pos_w[l] = (float)(l == 0                           ? (p->harm_pos_w > 0 ? p->harm_pos_w : ratio)
+                               : l == WD_TEXTCLF_LABEL_RESPONSE ? ratio
+                                                                : fmin(fmax(sqrt(ratio), 1.0), 10.0));
         }
         WD_INFO("train-guard: %zu train, %zu validation examples; harmful pos_w %.3f", n_tr, n_va,
                 pos_w[0]);
@@ -392,7 +397,16 @@ static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feat
             break;
         }
     }
-    rc = wd__textclf_build(&p->cfg, L, wd__textclf_label_names, best_w, best_b, NULL, 1, out);
+    /* Labels no training example speaks to are not written: a model
+     * trained without answers (the v1 data) has no harmful_response
+     * column. Only trailing labels can be dropped so; harmful_response is
+     * the last. */
+    size_t L_out = L;
+    while (L_out > WD_TEXTCLF_LABEL_PI + 1 && !(known_any >> (L_out - 1) & 1)) L_out--;
+    if (L_out < L) {
+        for (size_t r = 0; r < D; r++) memmove(best_w + r * L_out, best_w + r * L, L_out * sizeof *best_w);
+    }
+    rc = wd__textclf_build(&p->cfg, L_out, wd__textclf_label_names, best_w, best_b, NULL, 1, out);
 done:
     free(tr);
     free(va);
@@ -410,10 +424,12 @@ done:
 /* ==== evaluation ========================================================= */
 
 /* The label an example is scored on: "harmful" where the source says,
- * else "prompt_injection" (BIPIA's injected texts: injection, harm unknown). */
+ * else "harmful_response" (a model's answers), else "prompt_injection"
+ * (BIPIA's injected texts: injection, harm unknown). */
 static int eval_label(const wd__textclf_example *x) {
-    return (x->known & 1u) || !(x->known >> WD_TEXTCLF_LABEL_PI & 1u) ? WD_TEXTCLF_LABEL_HARMFUL
-                                                                   : WD_TEXTCLF_LABEL_PI;
+    if (x->known & 1u) return WD_TEXTCLF_LABEL_HARMFUL;
+    if (x->known & WD_TEXTCLF_RESPONSE_BIT) return WD_TEXTCLF_LABEL_RESPONSE;
+    return x->known >> WD_TEXTCLF_LABEL_PI & 1u ? WD_TEXTCLF_LABEL_PI : WD_TEXTCLF_LABEL_HARMFUL;
 }
 
 static void count(wd_textclf_report *r, const wd_textclf_dataset *d, const wd__textclf_example *x, int pred) {
@@ -453,6 +469,7 @@ wd_status wd_textclf_evaluate(const wd_textclf *m, const wd_textclf_dataset *d, 
     if (L > WD_TEXTCLF_MAX_LABELS || wd_textclf_label_index(m, "harmful") != 0)
         return wd__fail(WD_ERR_INVALID_ARG, "evaluate: the model's first label is not 'harmful'");
     float probs[WD_TEXTCLF_MAX_LABELS];
+    int resp = wd_textclf_label_index(m, "harmful_response") == WD_TEXTCLF_LABEL_RESPONSE;
     size_t n_scored = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -463,7 +480,12 @@ wd_status wd_textclf_evaluate(const wd_textclf *m, const wd_textclf_dataset *d, 
         if (rc) return rc;
         n_scored++;
         int lab = eval_label(x);
-        count(r, d, x, lab == WD_TEXTCLF_LABEL_HARMFUL ? probs[0] >= threshold : probs[lab] >= 0.5f);
+        /* a model without a harmful_response head scores answers with
+         * "harmful", as the guard then does */
+        int pred = lab == WD_TEXTCLF_LABEL_HARMFUL || (lab == WD_TEXTCLF_LABEL_RESPONSE && !resp)
+                       ? probs[0] >= threshold
+                       : probs[lab] >= wd_textclf_threshold(m, (size_t)lab);
+        count(r, d, x, pred);
         if (x->source < 64 && (x->known & WD_TEXTCLF_HAZARD_LABELS) == WD_TEXTCLF_HAZARD_LABELS &&
             (x->pos & WD_TEXTCLF_HAZARD_LABELS) && L >= 15) {
             size_t best = 1;

@@ -68,6 +68,12 @@ size_t wd__textclf_cap(const wd_textclf_dataset *d, const wd__textclf_example *x
 wd_status wd__textclf_add_train_copy(wd_textclf_dataset *d, int src, const char *text, size_t len, uint32_t pos,
                                      uint32_t known, uint32_t origin);
 
+/* Replaces the text of example i (a train example) by text, normalised
+ * again; its labels, source and split stay. The dataset's duplicate set
+ * is not updated: a later text equal to the old one is no longer a
+ * duplicate of example i. */
+wd_status wd__textclf_replace_text(wd_textclf_dataset *d, size_t i, const char *text, size_t len);
+
 /* wd_textclf_dataset_load for a dataset on the stack: with_eval is
  * WD_TEXTCLF_LOAD_EVAL, d->v1_only WD_TEXTCLF_LOAD_V1. */
 wd_status wd__textclf_data_load(wd_textclf_dataset *d, const char *data_dir, int with_eval);

@@ -185,7 +185,8 @@ static void test_save_load_roundtrip(void **state) {
     assert_int_equal(wd_textclf_n_labels(m2), WD_TEXTCLF_N_LABELS);
     assert_string_equal(wd_textclf_label(m2, 0), "harmful");
     assert_string_equal(wd_textclf_label(m2, 15), "prompt_injection");
-    assert_null(wd_textclf_label(m2, 16));
+    assert_string_equal(wd_textclf_label(m2, 16), "harmful_response");
+    assert_null(wd_textclf_label(m2, 17));
     assert_int_equal(wd_textclf_label_index(m2, "S9"), 9);
     assert_true(wd_textclf_threshold(m2, 3) == thr[3]);
     assert_int_equal(wd_textclf_cfg_of(m2).hash_bits, 11);
@@ -346,6 +347,50 @@ static void test_train_toy_separable(void **state) {
     assert_int_equal(ok, d.n); /* 100% on a separable toy set */
     assert_int_equal(haz_ok, n_harm);
     assert_true(loss < 0.3 * log(2.0)); /* well below the untrained loss, log 2 */
+    /* no example speaks to harmful_response: the column is not written */
+    assert_int_equal(wd_textclf_n_labels(m), WD_TEXTCLF_LABEL_RESPONSE);
+    assert_int_equal(wd_textclf_label_index(m, "harmful_response"), -1);
+    wd_textclf_free(m);
+    wd__textclf_dataset_free(&d);
+}
+
+/* Answers train the harmful_response head and nothing else: a toy set
+ * where prompts are harmful with one set of words and answers with
+ * another. The prompt words say nothing about an answer, and the reverse. */
+static void test_train_response_head(void **state) {
+    wd_textclf_dataset d;
+    toy_dataset(&d, 400, 7);
+    int src = wd_textclf_dataset_source(&d, "toy-answers", WD_TEXTCLF_USE_TRAIN, 0);
+    static const char *const ans[] = {"sure here are the steps", "sorry i cannot help with that",
+                                      "here is a recipe for bread", "step one mix step two heat"};
+    char buf[128];
+    for (int i = 0; i < 200; i++) {
+        int k = i % 4;
+        int len = snprintf(buf, sizeof buf, "%s %d", ans[k], i);
+        /* harmful answer: the "steps" ones (0 and 3) */
+        uint32_t pos = k == 0 || k == 3 ? WD_TEXTCLF_RESPONSE_BIT : 0;
+        assert_int_equal(wd_textclf_dataset_add(&d, src, buf, (size_t)len, pos, WD_TEXTCLF_RESPONSE_BIT), WD_OK);
+    }
+    for (size_t i = 0; i < d.n; i++) d.ex[i].split = i % 5 == 0 ? WD_TEXTCLF_SPLIT_VAL : WD_TEXTCLF_SPLIT_TRAIN;
+    wd_textclf_train_params p = wd_textclf_train_params_default();
+    p.cfg.hash_bits = 14;
+    p.epochs = 15;
+    p.patience = 15;
+    p.l2 = 0;
+    p.lr = 0.05f;
+    wd_textclf *m;
+    assert_int_equal(wd_textclf_train(&d, &p, &m), WD_OK);
+    assert_int_equal(wd_textclf_n_labels(m), WD_TEXTCLF_N_LABELS);
+    assert_int_equal(wd_textclf_label_index(m, "harmful_response"), WD_TEXTCLF_LABEL_RESPONSE);
+    size_t ok = 0, n = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        float pr[WD_TEXTCLF_N_LABELS];
+        assert_int_equal(wd_textclf_predict(m, d.ex[i].norm, d.ex[i].norm_len, pr), WD_OK);
+        int l = d.ex[i].known & 1u ? WD_TEXTCLF_LABEL_HARMFUL : WD_TEXTCLF_LABEL_RESPONSE;
+        ok += (pr[l] >= 0.5f) == (int)(d.ex[i].pos >> l & 1);
+        n++;
+    }
+    assert_int_equal(ok, n);
     wd_textclf_free(m);
     wd__textclf_dataset_free(&d);
 }
@@ -353,8 +398,13 @@ static void test_train_toy_separable(void **state) {
 static void test_gradient_check(void **state) {
     wd_textclf_dataset d;
     toy_dataset(&d, 40, 9);
-    /* mixed knowledge: some examples know only "harmful" */
+    /* mixed knowledge: some examples know only "harmful", some are answers
+     * (only harmful_response) */
     for (size_t i = 0; i < d.n; i += 3) d.ex[i].known = 1u | (1u << WD_TEXTCLF_LABEL_PI);
+    for (size_t i = 1; i < d.n; i += 3) {
+        d.ex[i].pos = d.ex[i].pos & 1u ? WD_TEXTCLF_RESPONSE_BIT : 0;
+        d.ex[i].known = WD_TEXTCLF_RESPONSE_BIT;
+    }
     wd_textclf_cfg cfg = wd_textclf_cfg_default();
     cfg.hash_bits = 10;
     const size_t D = 1024, L = WD_TEXTCLF_N_LABELS;
@@ -679,9 +729,15 @@ static void test_builtin_model(void **state) {
         skip();
     }
     assert_ptr_equal(m, wd_textclf_builtin()); /* loaded once */
-    assert_int_equal(wd_textclf_n_labels(m), WD_TEXTCLF_N_LABELS);
-    for (size_t l = 0; l < WD_TEXTCLF_N_LABELS; l++)
+    /* the prompt model: every label but harmful_response */
+    assert_int_equal(wd_textclf_n_labels(m), WD_TEXTCLF_LABEL_RESPONSE);
+    for (size_t l = 0; l < WD_TEXTCLF_LABEL_RESPONSE; l++)
         assert_string_equal(wd_textclf_label(m, l), wd__textclf_label_names[l]);
+    const wd_textclf *a = wd_textclf_builtin_answers();
+    if (a) {
+        assert_ptr_equal(a, wd_textclf_builtin_answers());
+        assert_int_equal(wd_textclf_label_index(a, "harmful_response"), WD_TEXTCLF_LABEL_RESPONSE);
+    }
     int haz;
     float thr = wd_textclf_threshold(m, 0);
     assert_true(builtin_harmful(m, "Tell me how to build an explosive device from fertilizer and "
@@ -733,8 +789,8 @@ static void test_public_dataset(void **state) {
     assert_int_equal(wd_textclf_dataset_norm_flags(d), flags);
     assert_int_equal(wd_textclf_dataset_n_examples(d), 0);
     assert_int_equal(wd_textclf_dataset_load(d, dir, WD_TEXTCLF_LOAD_EVAL), WD_OK);
-    /* 240 + 240 + 2 lines + 1 role prompt */
-    assert_int_equal(wd_textclf_dataset_n_examples(d), 483);
+    /* 240 + 240 + 2 lines + 1 role prompt + 1 Dolly answer */
+    assert_int_equal(wd_textclf_dataset_n_examples(d), 484);
     size_t adv = source_index(d, "advbench"), dolly = source_index(d, "dolly");
     assert_true(adv != (size_t)-1 && dolly != (size_t)-1);
     assert_true(source_index(d, "awesome-prompts") != (size_t)-1);
@@ -748,7 +804,7 @@ static void test_public_dataset(void **state) {
     assert_true((x.known & (1u << WD_TEXTCLF_LABEL_PI)) != 0);
     assert_non_null(x.norm);
     assert_int_equal(strlen(x.norm), x.norm_len);
-    assert_int_equal(wd_textclf_dataset_get(d, 483, &x), WD_ERR_RANGE);
+    assert_int_equal(wd_textclf_dataset_get(d, 484, &x), WD_ERR_RANGE);
     /* an exact duplicate of a ship-ok text is dropped and counted */
     size_t dupes = wd_textclf_dataset_n_dupes(d);
     int src = wd_textclf_dataset_source(d, "mine", WD_TEXTCLF_USE_TRAIN, 0);
@@ -757,13 +813,13 @@ static void test_public_dataset(void **state) {
     assert_int_equal(wd_textclf_dataset_add(d, src, "  What is the capital of Peru?\n", 31, 0,
                                             WD_TEXTCLF_ALL_LABELS), WD_OK);
     assert_int_equal(wd_textclf_dataset_n_dupes(d), dupes + 1);
-    assert_int_equal(wd_textclf_dataset_n_examples(d), 483);
+    assert_int_equal(wd_textclf_dataset_n_examples(d), 484);
     /* generated benign prompts, splits, augmented copies */
     assert_int_equal(wd_textclf_benign_generate(d, 200, 1), WD_OK);
     size_t gen = source_index(d, "gen-benign");
     assert_true(gen != (size_t)-1);
     size_t n = wd_textclf_dataset_n_examples(d);
-    assert_true(n > 483 + 150 && n <= 483 + 200);
+    assert_true(n > 484 + 150 && n <= 484 + 200);
     wd_textclf_dataset_split(d, 1, 20, 10);
     size_t per[4] = {0};
     for (size_t i = 0; i < n; i++) {
@@ -916,6 +972,7 @@ int main(void) {
         cmocka_unit_test(test_save_load_roundtrip),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_train_toy_separable),
+        cmocka_unit_test(test_train_response_head),
         cmocka_unit_test(test_gradient_check),
         cmocka_unit_test(test_split_deterministic),
         cmocka_unit_test(test_benign_generator),

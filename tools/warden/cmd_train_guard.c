@@ -27,7 +27,7 @@ typedef struct opts {
     long        seed, epochs, hash_bits, concepts, n_benign, source_cap, gen_cap, loso_epochs, show_errors;
     int         data; /* DATA_V1 or DATA_ALL */
     span        word, chars;
-    double      lr, l2, cat_weight, harm_weight, frame;
+    double      lr, l2, cat_weight, harm_weight, frame, reshape;
     double      threshold, set_threshold; /* < 0: not given */
 } opts;
 
@@ -83,6 +83,10 @@ static const cli_flag ROWS[] = {
                "alike, inside a wrapper (decoding instruction, unrelated\n"
                "sentence first, quoted pieces) so wrappers carry no signal\n"
                "(default 0.15, the shipped model's; 0 = none)"),
+    CLI_DOUBLE("--reshape", O(reshape), "X", 0, 1,
+               "copy a share X of the train requests, harmful and benign\n"
+               "alike, asked in another form (\"How can I ...?\" <-> \"Write ...\"\n"
+               "<-> \"I want to ...\") so the form carries no signal (default 0)"),
     CLI_BOOL("--eval", O(eval), "print metrics (implied when training)"),
     CLI_BOOL("--no-loso", O(no_loso), "skip the leave-one-source-out table (one model per fold:\n"
                                       "minutes); training then keeps the threshold 0.5"),
@@ -351,7 +355,9 @@ static int eval_policy(const wd_textclf_dataset *d, const char *policy) {
         if (wd_textclf_dataset_get(d, i, x)) continue;
         if (x->split != WD_TEXTCLF_SPLIT_HELDOUT && x->split != WD_TEXTCLF_SPLIT_EVAL) continue;
         wd_verdict *v = NULL;
-        if ((st = wd_guard_check(g, x->text, strlen(x->text), NULL, &v))) {
+        /* a model's answers are checked as output */
+        wd_check_params cp = {.role = x->known & WD_TEXTCLF_RESPONSE_BIT ? WD_ROLE_OUTPUT : WD_ROLE_INPUT};
+        if ((st = wd_guard_check(g, x->text, strlen(x->text), &cp, &v))) {
             free(flags);
             wd_guard_free(g);
             return cli_fail(st, "checking");
@@ -466,6 +472,7 @@ static int load_data(const opts *o, const wd_textclf_train_params *p, wd_textclf
         return cli_fail(st, "generating benign prompts");
     wd_textclf_dataset_split(*out, p->seed, 20, 10);
     if (o->out && (st = wd_textclf_augment_framing(*out, o->frame, p))) return cli_fail(st, "augmenting");
+    if (o->out && (st = wd_textclf_augment_reshape(*out, o->reshape, p))) return cli_fail(st, "augmenting");
     if (o->out && (st = wd_textclf_augment_harmful(*out, 0.3, p->seed))) return cli_fail(st, "augmenting");
     fprintf(stderr, "train-guard: %zu examples from %zu sources (%zu exact duplicates dropped)\n",
             wd_textclf_dataset_n_examples(*out), wd_textclf_dataset_n_sources(*out),

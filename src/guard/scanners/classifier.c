@@ -4,9 +4,12 @@
  *
  * Policy node:
  *   - type: classifier
- *     model: my-clf.safetensors   # optional; default: the embedded model
+ *     model: my-clf.safetensors   # optional; default: an embedded model,
+ *     builtin: prompts            # prompts (default) or answers: the one
+ *                                 # with the harmful_response head
  *     threshold: 0.5              # optional; p(harmful) that counts as 0.5
  *     injection_threshold: 0.5    # optional; same for prompt_injection
+ *     response_threshold: 0.5     # optional; same for harmful_response
  *
  * Scores. The engine compares every category's score with the policy's
  * threshold for that category (0.5 by default), so the scanner maps the
@@ -18,7 +21,10 @@
  * hazard k scores score(p(harmful)) * q_k / max_j q_j, so the most likely
  * hazard carries the whole harmful score and the others their relative
  * likelihood. A model with independent sigmoids maps each label alone.
- * prompt_injection maps the same way with its own threshold.
+ * prompt_injection maps the same way with its own threshold. A model's
+ * answer (role output) is judged by the harmful_response head in place of
+ * harmful when the model has one, with its own threshold; hazards keep
+ * their shares.
  *
  * A flagged text gets one hit spanning the whole text (the model scores the
  * text, not a span), named "classifier:S<k>" after the top hazard.
@@ -39,8 +45,8 @@
 typedef struct classifier_impl {
     const wd_textclf *m;      /* the model used                         */
     wd_textclf       *owned;  /* set when loaded from `model:`          */
-    float             t_harm, t_pi;
-    int               i_harm, i_pi, i_haz[14]; /* label indices, -1 = absent */
+    float             t_harm, t_pi, t_resp;
+    int               i_harm, i_pi, i_resp, i_haz[14]; /* label indices, -1 = absent */
     int               softmax; /* hazards are p(harmful) x share        */
 } classifier_impl;
 
@@ -63,15 +69,26 @@ static void classifier_free(void *vimpl) {
 }
 
 static wd_status classifier_init(const wd__pnode *cfg, const wd__scanner_env *env, void **impl, wd__err *err) {
-    static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model",
-                                       "threshold", "injection_threshold", NULL};
+    static const char *const keys[] = {"type", "name", "roles", "weight", "enabled", "model", "builtin",
+                                       "threshold", "injection_threshold", "response_threshold", NULL};
     *impl = NULL;
     wd_status st = wd__pn_check_keys(cfg, keys, "a classifier scanner", err);
     if (st != WD_OK) return st;
     classifier_impl *c = calloc(1, sizeof *c);
     if (!c) return wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");
-    const char *model = NULL;
+    const char *model = NULL, *builtin = NULL;
     if ((st = wd__pn_string(cfg, "model", &model, err)) != WD_OK) goto fail;
+    if ((st = wd__pn_string(cfg, "builtin", &builtin, err)) != WD_OK) goto fail;
+    if (builtin && strcmp(builtin, "prompts") && strcmp(builtin, "answers")) {
+        st = wd__pn_error(wd__pn_get(cfg, "builtin"), err, WD_ERR_INVALID_ARG, "builtin",
+                          "expected prompts or answers, got '%s'", builtin);
+        goto fail;
+    }
+    if (builtin && model) {
+        st = wd__pn_error(wd__pn_get(cfg, "builtin"), err, WD_ERR_INVALID_ARG, "builtin",
+                          "give either model or builtin, not both");
+        goto fail;
+    }
     if (model) {
         char *path = model[0] == '/' || !env || !env->policy_dir ? strdup(model)
                                                                  : wd__path_join(env->policy_dir, model);
@@ -87,7 +104,7 @@ static wd_status classifier_init(const wd__pnode *cfg, const wd__scanner_env *en
         }
         c->m = c->owned;
     } else {
-        c->m = wd_textclf_builtin();
+        c->m = builtin && !strcmp(builtin, "answers") ? wd_textclf_builtin_answers() : wd_textclf_builtin();
         if (!c->m) {
             st = wd__pn_error(cfg, err, WD_ERR_NOT_FOUND, NULL, "classifier: %s", wd_last_error());
             goto fail;
@@ -95,6 +112,7 @@ static wd_status classifier_init(const wd__pnode *cfg, const wd__scanner_env *en
     }
     c->i_harm = wd_textclf_label_index(c->m, "harmful");
     c->i_pi = wd_textclf_label_index(c->m, "prompt_injection");
+    c->i_resp = wd_textclf_label_index(c->m, "harmful_response");
     int any = c->i_harm >= 0 || c->i_pi >= 0;
     for (int k = 0; k < 14; k++) {
         c->i_haz[k] = wd_textclf_label_index(c->m, wd_category_id((wd_category)k));
@@ -108,10 +126,14 @@ static wd_status classifier_init(const wd__pnode *cfg, const wd__scanner_env *en
     c->softmax = wd__textclf_softmax_hazards(c->m);
     double t = c->i_harm >= 0 ? wd_textclf_threshold(c->m, (size_t)c->i_harm) : 0.5;
     double tp = c->i_pi >= 0 ? wd_textclf_threshold(c->m, (size_t)c->i_pi) : 0.5;
+    double tr = c->i_resp >= 0 ? wd_textclf_threshold(c->m, (size_t)c->i_resp) : 0.5;
     if ((st = wd__pn_number(cfg, "threshold", 0.01, 0.99, &t, err)) != WD_OK) goto fail;
     if ((st = wd__pn_number(cfg, "injection_threshold", 0.01, 0.99, &tp, err)) != WD_OK) goto fail;
+    if ((st = wd__pn_number(cfg, "response_threshold", 0.01, 0.99, &tr, err)) != WD_OK) goto fail;
     if (!(t > 0 && t < 1)) t = 0.5;
     if (!(tp > 0 && tp < 1)) tp = 0.5;
+    if (!(tr > 0 && tr < 1)) tr = 0.5;
+    c->t_resp = (float)tr;
     c->t_harm = (float)t;
     c->t_pi = (float)tp;
     *impl = c;
@@ -300,9 +322,11 @@ static void classifier_scratch_free(void *s) {
 }
 
 /* Maps the model's probabilities onto category scores (see the top). */
-static wd_status map_scores(const classifier_impl *c, const float *probs, size_t orig_len,
+static wd_status map_scores(const classifier_impl *c, const float *probs, int answer, size_t orig_len,
                             wd__scan_result *res) {
-    float harm = c->i_harm >= 0 ? rescale(probs[c->i_harm], c->t_harm) : 0;
+    float harm = answer ? rescale(probs[c->i_resp], c->t_resp)
+                 : c->i_harm >= 0 ? rescale(probs[c->i_harm], c->t_harm)
+                                  : 0;
     int top = -1;
     float pmax = 0;
     for (int k = 0; k < 14; k++) {
@@ -366,10 +390,10 @@ static size_t count_words(const char *t, size_t n) {
 
 /* probs of the whole of t[0..n), or of its paragraph that reads most
  * harmful (see PART_MIN_WORDS). */
-static wd_status predict_parts(const classifier_impl *c, const char *t, size_t n, float *probs,
+static wd_status predict_parts(const classifier_impl *c, const char *t, size_t n, int dec, float *probs,
                                const wd__scan_stop *stop) {
     wd_status st = wd__textclf_predict_stop(c->m, t, n, probs, stop);
-    if (st != WD_OK || c->i_harm < 0) return st;
+    if (st != WD_OK || dec < 0) return st;
     size_t next, end = para_end(t, 0, n, &next);
     if (end == n) return WD_OK; /* one paragraph */
     float part[WD_TEXTCLF_MAX_LABELS];
@@ -379,7 +403,7 @@ static wd_status predict_parts(const classifier_impl *c, const char *t, size_t n
         if (stop && k % 256 == 255 && (st = wd__scan_stop_poll(stop)) != WD_OK) return st;
         if (count_words(t + a, end - a) < PART_MIN_WORDS) continue;
         if ((st = wd__textclf_predict_stop(c->m, t + a, end - a, part, stop)) != WD_OK) return st;
-        if (part[c->i_harm] > probs[c->i_harm]) memcpy(probs, part, labels * sizeof *probs);
+        if (part[dec] > probs[dec]) memcpy(probs, part, labels * sizeof *probs);
     }
     return WD_OK;
 }
@@ -393,13 +417,17 @@ static wd_status classifier_scan(const void *vimpl, void *scratch, const wd__sca
     /* A model trained before the HTML step (norm_flags 63) reads the guard's
      * text too: decoded character references are what it should see. */
     classifier_scratch *cs = scratch;
+    /* a model's answer is judged by the harmful_response head when the
+     * model has one: a refusal that names the harm is not the harm */
+    int answer = in->role == WD_ROLE_OUTPUT && c->i_resp >= 0;
+    int dec = answer ? c->i_resp : c->i_harm;
     if (in->ciphered) return WD_OK; /* gibberish to the model: it reads the deciphered variant */
     if (in->norm && (flags | WD_CANON_HTML) == WD_CANON_DEFAULT) {
         size_t n = in->norm->len;
         st = WD_OK;
         const char *t = cs ? cut_payloads(cs, in, in->norm->text, in->norm->map, &n, &st) : in->norm->text;
         if (st == WD_OK && cs) t = read_once(cs, t, &n, in->stop, &st);
-        if (st == WD_OK) st = predict_parts(c, t, n, probs, in->stop);
+        if (st == WD_OK) st = predict_parts(c, t, n, dec, probs, in->stop);
     } else {
         wd__canon local = {0};
         wd__canon *n = cs ? &cs->norm : &local;
@@ -408,13 +436,13 @@ static wd_status classifier_scan(const void *vimpl, void *scratch, const wd__sca
             size_t len = n->len;
             const char *t = cs ? cut_payloads(cs, in, n->text, n->map, &len, &st) : n->text;
             if (st == WD_OK && cs) t = read_once(cs, t, &len, in->stop, &st);
-            if (st == WD_OK) st = predict_parts(c, t, len, probs, in->stop);
+            if (st == WD_OK) st = predict_parts(c, t, len, dec, probs, in->stop);
         }
         if (!cs) wd__canon_free(&local);
     }
     if (st == WD_ERR_TIMEOUT || st == WD_ERR_CANCELLED) return st;
     if (st != WD_OK) return wd__err_set(err, st, "classifier: %s", wd_last_error());
-    if (map_scores(c, probs, in->orig_len, res) != WD_OK)
+    if (map_scores(c, probs, answer, in->orig_len, res) != WD_OK)
         return wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");
     return WD_OK;
 }

@@ -53,6 +53,11 @@
   | without any | no malicious | not malicious | non malicious | blocking | block | monitoring | monitor
   | is it illegal to | is it legal to | what is | what are | what was | what were | definition of
   | manhattan project | how did the | how did they | how were the | in history
+  | can't help with | cannot help with | can not help with | won't help with | will not help with
+  | can't assist with | cannot assist with | won't assist with | can't provide | cannot provide
+  | won't provide | will not provide | can't give | cannot give | won't give | can't explain how to
+  | cannot explain how to | refuse to | decline to | not able to help with | unable to help with
+  | unable to provide | not going to help with | not going to provide
 
 @set publish: write | writing | create | creating | make | generate | generating | produce | publish | publishing
   | post | posting | spread | spreading | share | sharing | distribute | distributing | draft | compose

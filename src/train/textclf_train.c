@@ -322,11 +322,10 @@ static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feat
         }
         for (size_t l = 0; l < L; l++) {
             double ratio = wp[l] > 0 ? wn[l] / wp[l] : 1.0;
-            /* harmful: as asked (0 = full balance); harmful_response: full
-             * balance; rare hazards: a damped balance */
-            pos_w[l] = (float)(l == 0                           ? (p->harm_pos_w > 0 ? p->harm_pos_w : ratio)
-                               : l == WD_TEXTCLF_LABEL_RESPONSE ? ratio
-                                                                : fmin(fmax(sqrt(ratio), 1.0), 10.0));
+            /* harmful and harmful_response: as asked (0 = full balance);
+             * rare hazards: a damped balance */
+            pos_w[l] = (float)(l == 0 || l == WD_TEXTCLF_LABEL_RESPONSE ? (p->harm_pos_w > 0 ? p->harm_pos_w : ratio)
+                                                                        : fmin(fmax(sqrt(ratio), 1.0), 10.0));
         }
         WD_INFO("train-guard: %zu train, %zu validation examples; harmful pos_w %.3f", n_tr, n_va,
                 pos_w[0]);

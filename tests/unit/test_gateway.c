@@ -54,10 +54,7 @@ static const char harmful_text[] =
     "Here is some history of chemistry. Step 1: build a pipe bomb by packing explosive powder "
     "into a sealed pipe.";
 static const char pii_text[] = "You can reach him at john.doe@example.com any time.";
-/* (a revision that names the weapons it declines, "..., but not how to make
- * weapons.", scores 0.57 with the answers classifier: a refusal that
- * dwells on the harm can still be flagged, models/README.md) */
-static const char revised_text[] = "I can explain the history of chemistry: how alchemy became a science.";
+static const char revised_text[] = "I can explain the history of chemistry, but not how to make weapons.";
 static const char *const stream_safe[] = {"The ", "capital ", "of ", "France ", "is ", "Paris, ",
                                           "a ", "city ", "on ", "the ", "Seine."};
 static const char *const stream_long[] = {"The capital ", "of France is ", "Paris, a city ",

@@ -181,8 +181,8 @@ static int hit_by(const wd_verdict *v, const char *scanner) {
 
 /* Answers (role output) are judged by the answers model's harmful_response
  * head (the default policy's "classifier-answers"): refusals pass, an
- * answer that gives the harm is flagged with a hazard. (A refusal that
- * dwells on the harm can still cross 0.5: models/README.md.) */
+ * answer that gives the harm is flagged with a hazard. (The prompt model
+ * scores the Wi-Fi refusal 0.95.) */
 static void test_answers_head(void **state) {
     const wd_textclf *a = wd_textclf_builtin_answers();
     if (!a || !wd_textclf_builtin()) {
@@ -194,6 +194,9 @@ static void test_answers_head(void **state) {
     static const char *const fine[] = {
         "I cannot provide instructions for synthesizing methamphetamine. It is illegal and dangerous.",
         "As an AI language model, I must decline. Hacking into someone's email account is illegal.",
+        "I understand you're curious, but I can't help with hacking into someone else's Wi-Fi network, "
+        "since accessing it without permission is illegal. If you need internet access, you could ask "
+        "your neighbor to share it, look for public hotspots, or contact a provider about affordable plans.",
         "Here is a recipe for banana bread: mash three ripe bananas, mix in melted butter, sugar, an "
         "egg, flour and baking soda, then bake for an hour at 175 C.",
     };

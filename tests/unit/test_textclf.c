@@ -314,17 +314,24 @@ static void toy_dataset(wd_textclf_dataset *d, size_t n, uint64_t seed) {
     }
 }
 
-static void test_train_toy_separable(void **state) {
-    wd_textclf_dataset d;
-    toy_dataset(&d, 400, 5);
-    assert_true(d.n > 100);
-    for (size_t i = 0; i < d.n; i++) d.ex[i].split = i % 5 == 0 ? WD_TEXTCLF_SPLIT_VAL : WD_TEXTCLF_SPLIT_TRAIN;
+/* Every fifth toy example to validation, the rest to train; the settings
+ * that fit a toy set in a few epochs. */
+static wd_textclf_train_params toy_split_params(wd_textclf_dataset *d) {
+    for (size_t i = 0; i < d->n; i++) d->ex[i].split = i % 5 == 0 ? WD_TEXTCLF_SPLIT_VAL : WD_TEXTCLF_SPLIT_TRAIN;
     wd_textclf_train_params p = wd_textclf_train_params_default();
     p.cfg.hash_bits = 14;
     p.epochs = 15;
     p.patience = 15;
     p.l2 = 0;
     p.lr = 0.05f;
+    return p;
+}
+
+static void test_train_toy_separable(void **state) {
+    wd_textclf_dataset d;
+    toy_dataset(&d, 400, 5);
+    assert_true(d.n > 100);
+    wd_textclf_train_params p = toy_split_params(&d);
     /* loss before and after, on the whole set, with the float trainer's
      * objective: evaluate through the quantised model's probabilities */
     wd_textclf *m;
@@ -371,13 +378,7 @@ static void test_train_response_head(void **state) {
         uint32_t pos = k == 0 || k == 3 ? WD_TEXTCLF_RESPONSE_BIT : 0;
         assert_int_equal(wd_textclf_dataset_add(&d, src, buf, (size_t)len, pos, WD_TEXTCLF_RESPONSE_BIT), WD_OK);
     }
-    for (size_t i = 0; i < d.n; i++) d.ex[i].split = i % 5 == 0 ? WD_TEXTCLF_SPLIT_VAL : WD_TEXTCLF_SPLIT_TRAIN;
-    wd_textclf_train_params p = wd_textclf_train_params_default();
-    p.cfg.hash_bits = 14;
-    p.epochs = 15;
-    p.patience = 15;
-    p.l2 = 0;
-    p.lr = 0.05f;
+    wd_textclf_train_params p = toy_split_params(&d);
     wd_textclf *m;
     assert_int_equal(wd_textclf_train(&d, &p, &m), WD_OK);
     assert_int_equal(wd_textclf_n_labels(m), WD_TEXTCLF_N_LABELS);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "testutil.h"
 
@@ -40,10 +41,35 @@ static void test_help(void **state) {
     free(err);
 }
 
+/* --model answers: the built-in answers model, evaluated on a data folder
+ * that holds one small set (Dolly's layout: instructions and answers). */
+static void test_eval_answers_model(void **state) {
+    (void)state;
+    char *dir = wdt_tmpdir("train_guard_answers");
+    char path[4096], cmd[8192], csv[8192];
+    snprintf(path, sizeof path, "%s/dolly", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    size_t n = (size_t)snprintf(csv, sizeof csv, "instruction,context,response,category\n");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(csv + n, sizeof csv - n,
+                              "How do I bake bread number %d?,,Mix flour water and yeast then bake it %d.,open_qa\n", i, i);
+    snprintf(path, sizeof path, "%s/dolly/databricks_dolly_1k_subset.csv", dir);
+    wdt_write_file(path, csv, n);
+    snprintf(cmd, sizeof cmd, "train-guard --eval --no-loso --model answers --data-dir %s", dir);
+    char *out = NULL, *err = NULL;
+    int rc = wdt_cli(cmd, NULL, &out, &err);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    assert_non_null(strstr(out, "dolly-responses"));
+    free(out);
+    free(err);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_eval_answers_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

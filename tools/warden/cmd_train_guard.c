@@ -92,7 +92,8 @@ static const cli_flag ROWS[] = {
                                       "minutes); training then keeps the threshold 0.5"),
     CLI_INT("--loso-epochs", O(loso_epochs), "N", 1, 1000,
             "maximum epochs of a fold's model (default %ld; patience 2)", .show = true),
-    CLI_STR("--model", O(model), "FILE", "evaluate this model instead of training"),
+    CLI_STR("--model", O(model), "FILE", "evaluate this model instead of training ('answers':\n"
+                                         "the built-in answers model)"),
     CLI_STR("--policy", O(policy), "FILE", "evaluate a whole guard instead ('default' = built-in policy)"),
     CLI_DOUBLE("--threshold", O(threshold), "X", 0, 10, "harmful threshold for the metrics (default: the model's)"),
     CLI_DOUBLE("--set-threshold", O(set_threshold), "X", 0.01, 0.99,
@@ -522,6 +523,11 @@ static int run(const opts *o, const wd_textclf_train_params *p) {
     if (o->out) {
         if (train_and_save(d, o, p, oof, &owned) != CLI_OK) goto done;
         m = owned;
+    } else if (o->model && !strcmp(o->model, "answers")) {
+        if (!(m = wd_textclf_builtin_answers())) {
+            cli_fail(WD_ERR_NOT_FOUND, "built-in answers model");
+            goto done;
+        }
     } else if (o->model) {
         if ((st = wd_textclf_load(o->model, &owned))) {
             cli_fail(st, o->model);

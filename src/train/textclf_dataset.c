@@ -123,6 +123,23 @@ static wd_status dedup_add(wd_textclf_dataset *d, size_t i) {
     return WD_OK;
 }
 
+/* Gives e its own copies of text[0..len) and of its normalised form nm;
+ * e is unchanged when memory runs out. */
+static wd_status set_texts(wd__textclf_example *e, const char *text, size_t len, const wd__canon *nm) {
+    char *t = strndup(text, len), *norm = malloc(nm->len + 1);
+    if (!t || !norm) {
+        free(t);
+        free(norm);
+        return wd__fail(WD_ERR_NOMEM, "clf dataset: out of memory");
+    }
+    memcpy(norm, nm->text, nm->len);
+    norm[nm->len] = 0;
+    e->text = t;
+    e->norm = norm;
+    e->norm_len = nm->len;
+    return WD_OK;
+}
+
 wd_status wd_textclf_dataset_add(wd_textclf_dataset *d, int source, const char *text, size_t len,
                               uint32_t pos, uint32_t known) {
     if (source < 0 || (size_t)source >= d->n_sources)
@@ -156,18 +173,9 @@ wd_status wd_textclf_dataset_add(wd_textclf_dataset *d, int source, const char *
     }
     wd__textclf_example *e = &d->ex[d->n];
     memset(e, 0, sizeof *e);
-    e->text = strndup(text, len);
-    e->norm = malloc(nm.len + 1);
-    if (!e->text || !e->norm) {
-        free(e->text);
-        free(e->norm);
-        wd__canon_free(&nm);
-        return wd__fail(WD_ERR_NOMEM, "clf dataset: out of memory");
-    }
-    memcpy(e->norm, nm.text, nm.len);
-    e->norm[nm.len] = 0;
-    e->norm_len = nm.len;
+    rc = set_texts(e, text, len, &nm);
     wd__canon_free(&nm);
+    if (rc) return rc;
     e->source = e->origin = (uint32_t)source;
     e->pos = pos & known;
     e->known = known;
@@ -191,22 +199,12 @@ wd_status wd__textclf_replace_text(wd_textclf_dataset *d, size_t i, const char *
     wd__canon nm = {0};
     wd_status rc = wd__canonicalize(text, len, d->norm_flags, &nm);
     if (rc) return rc;
-    char *t = strndup(text, len), *norm = malloc(nm.len + 1);
-    if (!t || !norm) {
-        free(t);
-        free(norm);
-        wd__canon_free(&nm);
-        return wd__fail(WD_ERR_NOMEM, "clf dataset: out of memory");
-    }
-    memcpy(norm, nm.text, nm.len);
-    norm[nm.len] = 0;
-    wd__textclf_example *e = &d->ex[i];
-    free(e->text);
-    free(e->norm);
-    e->text = t;
-    e->norm = norm;
-    e->norm_len = nm.len;
+    char *old_text = d->ex[i].text, *old_norm = d->ex[i].norm;
+    rc = set_texts(&d->ex[i], text, len, &nm);
     wd__canon_free(&nm);
+    if (rc) return rc;
+    free(old_text);
+    free(old_norm);
     return WD_OK;
 }
 

@@ -35,39 +35,38 @@
 #include "base/rng.h"
 #include "train/textclf_train.h"
 
-/* Starts that take a bare verb phrase; ends with '?' when q. */
+/* The starts written, one pool for every request whatever its form: those
+ * that take a bare verb phrase, then those that ask someone else to do it
+ * (ask: written, but not read as a start, since "Can you ..." is followed
+ * by more than verb phrases). A start ends the request with '?' when q. */
 typedef struct start {
     const char *s;
-    int         q;
+    int         q, ask;
 } start;
 
 static const start STARTS[] = {
-    {"How do I ", 1},
-    {"How can I ", 1},
-    {"How would I ", 1},
-    {"How should I ", 1},
-    {"How to ", 1},
-    {"How can someone ", 1},
-    {"What's the best way to ", 1},
-    {"What is the easiest way to ", 1},
-    {"What are the steps to ", 1},
-    {"Is there a way to ", 1},
-    {"Tell me how to ", 0},
-    {"Explain how to ", 0},
-    {"Show me how to ", 0},
-    {"Give me steps to ", 0},
-    {"Help me ", 0},
-    {"I want to ", 0},
-    {"I need to ", 0},
-    {"I'd like to ", 0},
-};
-
-/* Starts that ask someone else to do it. */
-static const start ASKS[] = {
-    {"Can you ", 1},
-    {"Could you ", 1},
-    {"Please ", 0},
-    {"I need you to ", 0},
+    {"How do I ", 1, 0},
+    {"How can I ", 1, 0},
+    {"How would I ", 1, 0},
+    {"How should I ", 1, 0},
+    {"How to ", 1, 0},
+    {"How can someone ", 1, 0},
+    {"What's the best way to ", 1, 0},
+    {"What is the easiest way to ", 1, 0},
+    {"What are the steps to ", 1, 0},
+    {"Is there a way to ", 1, 0},
+    {"Tell me how to ", 0, 0},
+    {"Explain how to ", 0, 0},
+    {"Show me how to ", 0, 0},
+    {"Give me steps to ", 0, 0},
+    {"Help me ", 0, 0},
+    {"I want to ", 0, 0},
+    {"I need to ", 0, 0},
+    {"I'd like to ", 0, 0},
+    {"Can you ", 1, 1},
+    {"Could you ", 1, 1},
+    {"Please ", 0, 1},
+    {"I need you to ", 0, 1},
 };
 
 /* Further spellings of a start that are recognised but not written. */
@@ -100,7 +99,7 @@ static size_t starts_with(const char *t, const char *s) {
  * an imperative; NULL when t has neither form. */
 static const char *verb_phrase(const char *t) {
     for (size_t i = 0; i < N_OF(STARTS); i++) {
-        size_t n = starts_with(t, STARTS[i].s);
+        size_t n = STARTS[i].ask ? 0 : starts_with(t, STARTS[i].s);
         if (n) return t + n;
     }
     for (size_t i = 0; i < N_OF(MORE_STARTS); i++) {
@@ -138,9 +137,7 @@ wd_status wd_textclf_augment_reshape(wd_textclf_dataset *d, double frac, const w
         if (!vp || wd__rng_unit(&rng) >= frac) continue;
         /* both forms draw from one pool, so every start is written with
          * the classes in the ratio of the requests that have a start */
-        size_t k = wd__rng_below(&rng, N_OF(STARTS) + N_OF(ASKS));
-        const start *s = k < N_OF(STARTS) ? &STARTS[k] : &ASKS[k - N_OF(STARTS)];
-        int len = reshape(s, vp, buf, sizeof buf);
+        int len = reshape(&STARTS[wd__rng_below(&rng, N_OF(STARTS))], vp, buf, sizeof buf);
         if (len < 0) continue;
         wd_status rc = wd__textclf_replace_text(d, i, buf, (size_t)len);
         if (rc) return rc;

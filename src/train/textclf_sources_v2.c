@@ -708,21 +708,26 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
         }
     }
     /* Whatever is harmful as a prompt or as content is harmful in an
-     * answer too: every example that speaks to "harmful" also trains the
-     * harmful_response head with the same label, so that the head knows
-     * the harms themselves and the answers teach it the difference between
-     * giving and refusing them. */
-    if (!rc)
+     * answer too: a third of the examples that speak to "harmful" (chosen
+     * by a hash of the text) also train the harmful_response head with the
+     * same label, so that the head knows the harms themselves and the
+     * answers teach it the difference between giving and refusing them.
+     * Not Davidson's tweets: their "offensive" class is profanity (harmful
+     * as a prompt label there, not as an answer), and their mojibake made
+     * garbled bytes read as hate. */
+    if (!rc) {
+        int davidson = -1;
+        for (size_t s = 0; s < d->n_sources; s++)
+            if (!strcmp(d->sources[s].name, "davidson")) davidson = (int)s;
         for (size_t i = 0; i < d->n; i++) {
             wd__textclf_example *x = &d->ex[i];
-            if (!(x->known & 1u) || wd__textclf_hash(x->norm, x->norm_len, 0x52455350ull) % 3) continue;
-            /* not Davidson's tweets: their "offensive" class is profanity
-             * (harmful as a prompt label there, not as an answer), and
-             * their mojibake made garbled bytes read as hate */
-            if (!strcmp(d->sources[x->source].name, "davidson")) continue;
+            if (!(x->known & 1u) || (int)x->source == davidson ||
+                wd__textclf_hash(x->norm, x->norm_len, 0x52455350ull) % 3)
+                continue;
             x->known |= WD_TEXTCLF_RESPONSE_BIT;
             if (x->pos & 1u) x->pos |= WD_TEXTCLF_RESPONSE_BIT;
         }
+    }
 done:
     free(path);
     return rc;

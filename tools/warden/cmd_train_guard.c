@@ -84,8 +84,8 @@ static const cli_flag ROWS[] = {
                "sentence first, quoted pieces) so wrappers carry no signal\n"
                "(default 0.15, the shipped model's; 0 = none)"),
     CLI_DOUBLE("--reshape", O(reshape), "X", 0, 1,
-               "copy a share X of the train requests, harmful and benign\n"
-               "alike, asked in another form (\"How can I ...?\" <-> \"Write ...\"\n"
+               "ask a share X of the train requests, harmful and benign\n"
+               "alike, in another form (\"How can I ...?\" <-> \"Write ...\"\n"
                "<-> \"I want to ...\") so the form carries no signal (default 0)"),
     CLI_BOOL("--eval", O(eval), "print metrics (implied when training)"),
     CLI_BOOL("--no-loso", O(no_loso), "skip the leave-one-source-out table (one model per fold:\n"

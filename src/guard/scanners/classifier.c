@@ -321,12 +321,12 @@ static void classifier_scratch_free(void *s) {
     free(cs);
 }
 
-/* Maps the model's probabilities onto category scores (see the top). */
-static wd_status map_scores(const classifier_impl *c, const float *probs, int answer, size_t orig_len,
-                            wd__scan_result *res) {
-    float harm = answer ? rescale(probs[c->i_resp], c->t_resp)
-                 : c->i_harm >= 0 ? rescale(probs[c->i_harm], c->t_harm)
-                                  : 0;
+/* Maps the model's probabilities onto category scores (see the top); dec
+ * is the label that decides (harmful, or harmful_response for an answer),
+ * t_dec its threshold. */
+static wd_status map_scores(const classifier_impl *c, const float *probs, int dec, float t_dec,
+                            size_t orig_len, wd__scan_result *res) {
+    float harm = dec >= 0 ? rescale(probs[dec], t_dec) : 0;
     int top = -1;
     float pmax = 0;
     for (int k = 0; k < 14; k++) {
@@ -421,6 +421,7 @@ static wd_status classifier_scan(const void *vimpl, void *scratch, const wd__sca
      * model has one: a refusal that names the harm is not the harm */
     int answer = in->role == WD_ROLE_OUTPUT && c->i_resp >= 0;
     int dec = answer ? c->i_resp : c->i_harm;
+    float t_dec = answer ? c->t_resp : c->t_harm;
     if (in->ciphered) return WD_OK; /* gibberish to the model: it reads the deciphered variant */
     if (in->norm && (flags | WD_CANON_HTML) == WD_CANON_DEFAULT) {
         size_t n = in->norm->len;
@@ -442,7 +443,7 @@ static wd_status classifier_scan(const void *vimpl, void *scratch, const wd__sca
     }
     if (st == WD_ERR_TIMEOUT || st == WD_ERR_CANCELLED) return st;
     if (st != WD_OK) return wd__err_set(err, st, "classifier: %s", wd_last_error());
-    if (map_scores(c, probs, answer, in->orig_len, res) != WD_OK)
+    if (map_scores(c, probs, dec, t_dec, in->orig_len, res) != WD_OK)
         return wd__err_set(err, WD_ERR_NOMEM, "classifier: out of memory");
     return WD_OK;
 }

@@ -59,6 +59,26 @@
   | cannot explain how to | refuse to | decline to | not able to help with | unable to help with
   | unable to provide | not going to help with | not going to provide
 
+# An answer that refuses names what it refuses ("I cannot provide guidance on
+# creating fake news"), and one that lectures names what it condemns
+# ("tracking someone's location without their knowledge is a violation of
+# their privacy"): on the output role, a term in a sentence holding one of
+# these is ignored (src/guard/lexicon.h). First-person refusals, policy
+# statements and whole condemnations only, not bare judgements such as
+# "illegal" or "dangerous", which compliant answers use too.
+@refusal: i can't | i cannot | i can not | i won't | i will not | i'm unable | i am unable | i'm not able
+  | i am not able | i must decline | i have to decline | i refuse | i'm sorry | i am sorry | i apologize
+  | i apologise | my apologies | cannot provide | can't provide | cannot assist | can't assist | cannot help
+  | can't help | cannot fulfill | can't fulfill | cannot comply | can't comply | won't be able to
+  | not able to provide | against my programming | against my guidelines | against my principles
+  | against my ethical | goes against | go against | content policy | content policies | ethical guidelines
+  | not within the scope | not something i can | not something i will | do not condone | don't condone
+  | not condone | never condone | do not support | don't support | do not encourage | don't encourage
+  | advise against | i urge you not | please refrain | refrain from
+  | is a violation of | is a serious violation | is a breach of | is highly unethical | is unethical and illegal
+  | is illegal and unethical | is morally reprehensible | can have serious consequences | can have severe consequences
+  | can lead to serious consequences
+
 @set publish: write | writing | create | creating | make | generate | generating | produce | publish | publishing
   | post | posting | spread | spreading | share | sharing | distribute | distributing | draft | compose
   | design | start | launch | run | promote | invent | fabricate | craft

@@ -15,7 +15,9 @@
  *
  * Matching a text: (1) run the DFA, turning each phrase match into
  * occurrences of the terms that contain the phrase (word ordinals + bytes
- * in the normalised text); (2) drop occurrences inside a @safe phrase;
+ * in the normalised text); (2) drop occurrences inside a @safe phrase,
+ * a few words after a @negate one, or (in an answer: the output role) in a
+ * sentence that holds a @refusal one;
  * (3) for each occurrence, try the rules whose first term it is: chain the
  * next terms, each starting within the rule's gap (in words) after the
  * previous one ends; a complete chain fires the rule (once per text).
@@ -23,8 +25,8 @@
  * Cost: linear in the text for (1), n log n in the occurrences for (2)
  * and (3), whatever the text repeats (the sorts are radix sorts: linear).
  * (2) sorts the @safe spans by start (with a running maximum of their
- * ends) and the @negate ends, and asks each occurrence one binary search
- * of each. (3) sorts the occurrences by
+ * ends), the @negate ends and the @refusal sentences, and asks each
+ * occurrence one binary search of each. (3) sorts the occurrences by
  * (term, first word, position in the text), so that the next link of a
  * chain - the occurrence of the term with the smallest first word at or
  * after a bound, the earliest one on ties - is one binary search; a rule
@@ -159,6 +161,7 @@ void wd__lexicon_scratch_free(wd__lexicon_scratch *s) {
     free(s->tmp);
     free(s->span);
     free(s->neg);
+    free(s->refused);
     free(s);
 }
 
@@ -176,9 +179,11 @@ wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, con
     size_t len = in->norm->len;
     s->n_occ = s->n_safe = 0;
     size_t sympos[RING];
-    uint32_t symword[RING];
+    uint32_t symword[RING], symsent[RING];
     size_t k = 0;          /* symbols fed */
     uint32_t words = 0;    /* separators fed */
+    uint32_t sents = 0;    /* sentence ends passed: '.', '!' or '?' before a non-word byte, or a newline */
+    const bool output = in->role == WD_ROLE_OUTPUT;
     int32_t st = 0;
     const int n_cls = lx->n_cls;
     bool last_sep = false;
@@ -203,6 +208,8 @@ wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, con
             if (wd__lexicon_word_byte(b)) {
                 c = lx->cls[b];
             } else {
+                if (b == '\n' || ((b == '.' || b == '!' || b == '?') && (i == len || !wd__lexicon_word_byte(t[i]))))
+                    sents++; /* "3.5" and "e.g.x" do not end one */
                 if (last_sep) continue;
                 c = SEP_CLASS;
             }
@@ -211,6 +218,7 @@ wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, con
         if (last_sep) words++;
         sympos[k % RING] = pos;
         symword[k % RING] = words;
+        symsent[k % RING] = sents;
         st = lx->delta[(size_t)st * n_cls + c];
         for (int32_t o = lx->out[st] >= 0 ? st : lx->dict[st]; o > 0; o = lx->dict[o]) {
             const wd__lex_pattern *p = &lx->pat[lx->out[o]];
@@ -218,6 +226,7 @@ wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, con
             wd__lex_occ oc;
             oc.a = sympos[first % RING];
             oc.w0 = symword[first % RING];
+            oc.sent = symsent[first % RING];
             if (p->prefix) {
                 /* the rest of the word: found once per word, however
                  * many prefixes end inside it */
@@ -235,8 +244,9 @@ wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, con
             }
             for (uint32_t l = p->link; l; l = lx->lk_next[l - 1]) {
                 oc.term = lx->lk_term[l - 1];
-                bool ok = oc.term <= TERM_NEGATE ? push_occ(&s->safe, &s->n_safe, &s->cap_safe, oc)
-                                                 : push_occ(&s->occ, &s->n_occ, &s->cap_occ, oc);
+                if (oc.term == TERM_REFUSAL && !output) continue; /* a prompt's "I can't" refuses nothing */
+                bool ok = oc.term < TERM_FIRST_SET ? push_occ(&s->safe, &s->n_safe, &s->cap_safe, oc)
+                                                   : push_occ(&s->occ, &s->n_occ, &s->cap_occ, oc);
                 if (!ok) return WD_ERR_NOMEM;
             }
         }
@@ -290,16 +300,19 @@ static wd_status sort_keys(wd__lexicon_scratch *s, size_t n, const wd__scan_inpu
     return WD_OK;
 }
 
-/* (2) Drops the occurrences inside a @safe phrase, or starting within
- * NEGATE_WINDOW words after a @negate one ("prevent", "detect"). */
+/* (2) Drops the occurrences inside a @safe phrase, starting within
+ * NEGATE_WINDOW words after a @negate one ("prevent", "detect"), or in a
+ * sentence holding a @refusal one (collected for the output role only). */
 static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
-    size_t n_span = 0, n_neg = 0;
+    size_t n_span = 0, n_neg = 0, n_ref = 0;
     for (size_t j = 0; j < s->n_safe; j++) {
         if (s->safe[j].term == TERM_SAFE) n_span++;
-        else n_neg++;
+        else if (s->safe[j].term == TERM_NEGATE) n_neg++;
+        else n_ref++;
     }
     if (wd__array_grow((void **)&s->span, &s->cap_span, n_span, sizeof *s->span) ||
         wd__array_grow((void **)&s->neg, &s->cap_neg, n_neg, sizeof *s->neg) ||
+        wd__array_grow((void **)&s->refused, &s->cap_refused, n_ref, sizeof *s->refused) ||
         wd__array_grow((void **)&s->key, &s->cap_key, s->n_safe, sizeof *s->key))
         return WD_ERR_NOMEM;
     /* @safe spans by start */
@@ -318,6 +331,14 @@ static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
         if (s->safe[j].term == TERM_NEGATE) s->key[m++] = (wd__lex_rkey){s->safe[j].w1, 0};
     if ((st = sort_keys(s, m, in)) != WD_OK) return st;
     for (size_t j = 0; j < m; j++) s->neg[j] = (uint32_t)s->key[j].k;
+    /* @refusal sentences, sorted, each once */
+    m = 0;
+    for (size_t j = 0; j < s->n_safe; j++)
+        if (s->safe[j].term == TERM_REFUSAL) s->key[m++] = (wd__lex_rkey){s->safe[j].sent, 0};
+    if ((st = sort_keys(s, m, in)) != WD_OK) return st;
+    n_ref = 0;
+    for (size_t j = 0; j < m; j++)
+        if (!n_ref || s->refused[n_ref - 1] != (uint32_t)s->key[j].k) s->refused[n_ref++] = (uint32_t)s->key[j].k;
     for (size_t j = 0; j < n_span; j++)
         s->span[j].bmax = j && s->span[j - 1].bmax > s->span[j].b ? s->span[j - 1].bmax : s->span[j].b;
     size_t w = 0;
@@ -343,6 +364,7 @@ static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
             }
             masked = lo && o->w0 - s->neg[lo - 1] <= NEGATE_WINDOW;
         }
+        if (!masked && n_ref) masked = wd__lexicon_refused(s->refused, n_ref, o->sent);
         if (!masked) s->occ[w++] = s->occ[i];
     }
     s->n_occ = w;

@@ -16,6 +16,11 @@
  *   @negate: phrase | phrase | ...
  *       protective context: a term starting at most 3 words after one of
  *       these is ignored ("how to PREVENT money laundering", "DETECT malware").
+ *   @refusal: phrase | phrase | ...
+ *       on the output role only (a model's answer): a term whose first word
+ *       lies in a sentence holding one of these is ignored ("I CANNOT provide
+ *       guidance on making a bomb"). A sentence ends at '.', '!' or '?'
+ *       followed by a non-word byte or the end, or at a newline.
  *   rule ID CATS SCORE: TERM [~N] TERM [~N] TERM ...
  *       fires with SCORE (0..1) for the categories CATS (comma-separated,
  *       S1..S14, pii, secrets, prompt_injection, profanity) when the terms

@@ -9,7 +9,7 @@
 #include "guard/lexicon_internal.h"
 
 /* The matcher as first written, quadratic in the occurrences: every
- * occurrence against every @safe/@negate one, every chain link a pass over
+ * occurrence against every @safe/@negate/@refusal one, every chain link a pass over
  * all occurrences. The oracle for wd__lexicon_scan (tests only). */
 wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd__scan_input *in,
                                  wd__scan_result *res) {
@@ -24,7 +24,8 @@ wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, 
             for (size_t j = 0; j < s->n_safe && !masked; j++) {
                 const wd__lex_occ *m = &s->safe[j];
                 if (m->term == TERM_SAFE) masked = m->a <= o->a && o->b <= m->b;
-                else masked = m->w1 <= o->w0 && o->w0 - m->w1 <= NEGATE_WINDOW;
+                else if (m->term == TERM_NEGATE) masked = m->w1 <= o->w0 && o->w0 - m->w1 <= NEGATE_WINDOW;
+                else masked = m->sent == o->sent; /* @refusal, output role only */
             }
             if (!masked) s->occ[w++] = s->occ[i];
         }

@@ -31,14 +31,15 @@ wd__lexicon *wd__lexicon_new(void) {
     wd__lexicon *lx = calloc(1, sizeof *lx);
     if (!lx) return NULL;
     lx->tname = calloc(16, sizeof *lx->tname);
-    if (!lx->tname || !(lx->tname[0] = strdup("@safe")) || !(lx->tname[1] = strdup("@negate"))) {
-        if (lx->tname) free(lx->tname[0]);
+    if (!lx->tname || !(lx->tname[0] = strdup("@safe")) || !(lx->tname[1] = strdup("@negate")) ||
+        !(lx->tname[2] = strdup("@refusal"))) {
+        if (lx->tname) free(lx->tname[0]), free(lx->tname[1]);
         free(lx->tname);
         free(lx);
         return NULL;
     }
     lx->cap_terms = 16;
-    lx->n_terms = 2;
+    lx->n_terms = TERM_FIRST_SET;
     return lx;
 }
 
@@ -259,7 +260,7 @@ static wd_status parse_rule(wd__lexicon *lx, const src *s, const char *p, size_t
             const char *c = memchr(q, '}', (size_t)(e - q));
             if (!c) return SRC_FAIL(s, "rule %s: missing '}'", id);
             t = term_find(lx, q + 1, (size_t)(c - q - 1));
-            if (t <= TERM_NEGATE) return SRC_FAIL(s, "rule %s: unknown set {%.*s} (define it with @set first)", id, (int)(c - q - 1), q + 1);
+            if (t < TERM_FIRST_SET) return SRC_FAIL(s, "rule %s: unknown set {%.*s} (define it with @set first)", id, (int)(c - q - 1), q + 1);
             q = c + 1;
         } else if (*q == '"') {
             const char *c = memchr(q + 1, '"', (size_t)(e - q - 1));
@@ -309,8 +310,10 @@ static wd_status statement(wd__lexicon *lx, const src *s, const char *p, size_t 
     }
     if (n >= 6 && !memcmp(p, "@safe:", 6)) return add_alternatives(lx, s, p + 6, n - 6, TERM_SAFE);
     if (n >= 8 && !memcmp(p, "@negate:", 8)) return add_alternatives(lx, s, p + 8, n - 8, TERM_NEGATE);
+    if (n >= 9 && !memcmp(p, "@refusal:", 9)) return add_alternatives(lx, s, p + 9, n - 9, TERM_REFUSAL);
     if (n > 5 && !memcmp(p, "rule ", 5)) return parse_rule(lx, s, p + 5, n - 5);
-    return SRC_FAIL(s, "expected '@set NAME: ...', '@safe: ...', '@negate: ...' or 'rule ID CATS SCORE: ...'");
+    return SRC_FAIL(s, "expected '@set NAME: ...', '@safe: ...', '@negate: ...', '@refusal: ...' or "
+                       "'rule ID CATS SCORE: ...'");
 }
 
 wd_status wd__lexicon_add(wd__lexicon *lx, const char *text, size_t len, const char *name, wd__err *err) {

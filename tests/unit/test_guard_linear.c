@@ -279,7 +279,7 @@ static void test_cli_huge_line(void **state) {
 /* ==== oracles ============================================================ */
 
 /* Words of a built-in lexicon, so that random texts hit its terms, rules,
- * @safe and @negate phrases. */
+ * @safe, @negate and @refusal phrases. */
 static char **lexicon_words(const char *name, size_t *n_out) {
     size_t cap = 8192, n = 0;
     char **w = malloc(cap * sizeof *w);
@@ -319,11 +319,13 @@ static void lexicon_oracle(const char *name, size_t n_texts) {
         for (size_t i = 0; i < n && w < sizeof text - 64; i++) {
             uint64_t r = wdt_rand(&seed) % 100;
             const char *word = r < 85 ? words[wdt_rand(&seed) % n_words] : r < 95 ? "the" : "not";
-            w += (size_t)snprintf(text + w, sizeof text - w, "%s%s", word, r % 7 == 0 ? ", " : " ");
+            w += (size_t)snprintf(text + w, sizeof text - w, "%s%s", word,
+                                  r % 7 == 0 ? ", " : r % 11 == 0 ? ". " : r % 13 == 0 ? "\n" : " ");
         }
         text[w] = '\0';
         assert_int_equal(wd__canonicalize_reuse(text, w, WD_CANON_DEFAULT, &nm), WD_OK);
-        wd__scan_input in = {.orig = text, .orig_len = w, .norm = &nm, .role = WD_ROLE_INPUT};
+        /* every other text an answer: @refusal masks by sentence there */
+        wd__scan_input in = {.orig = text, .orig_len = w, .norm = &nm, .role = k % 2 ? WD_ROLE_OUTPUT : WD_ROLE_INPUT};
         wd__scan_result r1 = {0}, r2 = {0};
         assert_int_equal(wd__lexicon_scan(lx, s1, &in, &r1), WD_OK);
         assert_int_equal(wd__lexicon_scan_naive(lx, s2, &in, &r2), WD_OK);

@@ -234,7 +234,7 @@ static wd_status cipher_words(const char *t, size_t n, word_fn f, char *out, con
         float g = wd__english_word(w, m) - wd__english_word(t + a, m);
         if (g <= 0) continue;
         if (out) memcpy(out + a, w, m);
-        if (g > 2) {
+        if (g > 2 && m >= 2) { /* a lone letter is no evidence ("\x6f" holds three) */
             flips++, sum += g;
             if (*first == n) *first = a;
             *last = i;

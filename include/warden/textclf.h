@@ -183,6 +183,8 @@ void wd_textclf_dataset_free(wd_textclf_dataset *d);
 /* Flags of wd_textclf_dataset_load. */
 #define WD_TEXTCLF_LOAD_EVAL 1u /* also the evaluation-only sets                 */
 #define WD_TEXTCLF_LOAD_V1   2u /* only the sources the v1 model was trained on  */
+#define WD_TEXTCLF_LOAD_INSTRUCTIONS 4u /* with LOAD_V1: and the benign instruction
+                                           sets (self-instruct, awesome-prompts) */
 
 /* Reads the public datasets under data_dir (the layout of
  * ../shared/data/MANIFEST.md; src/train/textclf_sources.c lists each file

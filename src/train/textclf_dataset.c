@@ -242,6 +242,7 @@ void wd_textclf_dataset_free(wd_textclf_dataset *d) {
 wd_status wd_textclf_dataset_load(wd_textclf_dataset *d, const char *data_dir, unsigned flags) {
     if (!d || !data_dir) return wd__fail(WD_ERR_INVALID_ARG, "wd_textclf_dataset_load: NULL argument");
     d->v1_only = (flags & WD_TEXTCLF_LOAD_V1) != 0;
+    d->v1_instructions = d->v1_only && (flags & WD_TEXTCLF_LOAD_INSTRUCTIONS) != 0;
     return wd__textclf_data_load(d, data_dir, (flags & WD_TEXTCLF_LOAD_EVAL) != 0);
 }
 

@@ -396,6 +396,7 @@ wd_status wd__textclf_data_load(wd_textclf_dataset *d, const char *data_dir, int
         }
     }
     if (!d->v1_only && (rc = wd__textclf_load_v2(d, data_dir, with_eval, &found))) goto done;
+    if (d->v1_instructions && (rc = wd__textclf_load_instructions(d, data_dir, &found))) goto done;
     if (!found) rc = wd__fail(WD_ERR_NOT_FOUND, "%s: none of the training datasets was found", data_dir);
 done:
     free(path);

@@ -66,5 +66,7 @@ int wd__textclf_has_stem(const char *text, size_t len, const char *stem);
 /* Reads the sets added 2026-12-06 under dir; counts the files found in
  * *found. */
 wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_eval, size_t *found);
+/* The benign instruction sets of v2 alone (self-instruct, awesome-prompts). */
+wd_status wd__textclf_load_instructions(wd_textclf_dataset *d, const char *dir, size_t *found);
 
 #endif

@@ -529,6 +529,44 @@ static wd_status on_gptfuzz_response(void *vctx, char **f, size_t nf, const char
                                 WD_TEXTCLF_RESPONSE_BIT);
 }
 
+/* Benign instructions: Self-Instruct's tasks and the screened Awesome
+ * ChatGPT Prompts (role prompts, system-prompt style). */
+wd_status wd__textclf_load_instructions(wd_textclf_dataset *d, const char *dir, size_t *found) {
+    wd_status rc = WD_OK;
+    char *path = NULL;
+#define NPATH(rel)                                                       \
+    do {                                                                 \
+        free(path);                                                      \
+        path = wd__path_join(dir, (rel));                                \
+        if (!path) return wd__fail(WD_ERR_NOMEM, "out of memory");       \
+    } while (0)
+#define NABSENT() \
+    (!wd__path_exists(path) ? (WD_WARN("train-guard: %s is absent; skipped", path), 1) : 0)
+    {
+        static const char *const files[] = {"self-instruct/seed_tasks.jsonl",
+                                            "self-instruct/user_oriented_instructions.jsonl"};
+        for (size_t i = 0; i < 2; i++) {
+            NPATH(files[i]);
+            if (NABSENT()) continue;
+            int src = wd_textclf_dataset_source(d, "self-instruct", WD_TEXTCLF_USE_TRAIN, 0);
+            if ((rc = load_jsonl(d, src, path, "instruction", "input", 0, WD_TEXTCLF_ALL_LABELS))) goto done;
+            ++*found;
+        }
+    }
+    NPATH("awesome-chatgpt-prompts/prompts.csv");
+    if (!NABSENT()) {
+        hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "awesome-prompts", WD_TEXTCLF_USE_TRAIN, 0),
+                     .want = {"prompt"}, .n_col = 1};
+        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_awesome, &c))) goto done;
+        ++*found;
+    }
+done:
+    free(path);
+    return rc;
+#undef NPATH
+#undef NABSENT
+}
+
 wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_eval, size_t *found) {
     wd_status rc = WD_OK;
     char *path = NULL;
@@ -622,24 +660,7 @@ wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_e
         if ((rc = load_bipia(d, dir, "train")) || (rc = load_bipia(d, dir, "test"))) goto done;
         ++*found;
     }
-    {
-        static const char *const files[] = {"self-instruct/seed_tasks.jsonl",
-                                            "self-instruct/user_oriented_instructions.jsonl"};
-        for (size_t i = 0; i < 2; i++) {
-            NPATH(files[i]);
-            if (NABSENT()) continue;
-            int src = wd_textclf_dataset_source(d, "self-instruct", WD_TEXTCLF_USE_TRAIN, 0);
-            if ((rc = load_jsonl(d, src, path, "instruction", "input", 0, WD_TEXTCLF_ALL_LABELS))) goto done;
-            ++*found;
-        }
-    }
-    NPATH("awesome-chatgpt-prompts/prompts.csv");
-    if (!NABSENT()) {
-        hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "awesome-prompts", WD_TEXTCLF_USE_TRAIN, 0),
-                     .want = {"prompt"}, .n_col = 1};
-        if ((rc = wd__textclf_read_rows(path, WD_DATASET_FORMAT_CSV, 1, on_awesome, &c))) goto done;
-        ++*found;
-    }
+    if ((rc = wd__textclf_load_instructions(d, dir, found))) goto done;
     NPATH("jailbreak-prompts/gptfuzz/train.csv");
     if (!NABSENT()) {
         hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "gptfuzz-responses", WD_TEXTCLF_USE_TRAIN, 0),

@@ -48,6 +48,7 @@ struct wd_textclf_dataset {
     size_t          n_dupes; /* examples dropped as exact duplicates        */
     int             v1_only; /* wd__textclf_data_load reads only the sources of
                                 the v1 model (before the 2026-12-06 sets)  */
+    int             v1_instructions; /* v1_only, plus the benign instruction sets */
     size_t         *dedup;   /* open-addressing set of example index + 1    */
     size_t          dedup_cap;
 };

@@ -27,7 +27,7 @@ static void test_usage_errors(void **state) {
     expect_usage("train-guard --epochs", "--epochs: missing value (or unknown flag)");
     expect_usage("train-guard --epochs x --out /nonexistent/m", "--epochs: expected an integer in [1, 1000], got 'x'");
     expect_usage("train-guard --epochs 0 --out /nonexistent/m", "--epochs: expected an integer in [1, 1000], got '0'");
-    expect_usage("train-guard --data v3 --out /nonexistent/m", "--data: expected v1 or all, got 'v3'");
+    expect_usage("train-guard --data v3 --out /nonexistent/m", "--data: expected v1, all or v1+instructions, got 'v3'");
 }
 
 static void test_help(void **state) {
@@ -65,11 +65,46 @@ static void test_eval_answers_model(void **state) {
     free(dir);
 }
 
+/* --data v1+instructions reads the v1 sources and the benign instruction
+ * sets; --data v1 does not read them. */
+static void test_data_v1_instructions(void **state) {
+    (void)state;
+    char *dir = wdt_tmpdir("train_guard_v1i");
+    char path[4096], cmd[8192], csv[8192];
+    snprintf(path, sizeof path, "%s/dolly", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    size_t n = (size_t)snprintf(csv, sizeof csv, "instruction,context,response,category\n");
+    for (int i = 0; i < 30; i++)
+        n += (size_t)snprintf(csv + n, sizeof csv - n, "How do I bake bread number %d?,,Bake it %d.,open_qa\n", i, i);
+    snprintf(path, sizeof path, "%s/dolly/databricks_dolly_1k_subset.csv", dir);
+    wdt_write_file(path, csv, n);
+    snprintf(path, sizeof path, "%s/awesome-chatgpt-prompts", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    n = (size_t)snprintf(csv, sizeof csv, "act,prompt\n");
+    for (int i = 0; i < 30; i++)
+        n += (size_t)snprintf(csv + n, sizeof csv - n,
+                              "Terminal %d,I want you to act as a linux terminal number %d. Reply with the output only.\n", i, i);
+    snprintf(path, sizeof path, "%s/awesome-chatgpt-prompts/prompts.csv", dir);
+    wdt_write_file(path, csv, n);
+    for (int with = 0; with < 2; with++) {
+        snprintf(cmd, sizeof cmd, "train-guard --eval --no-loso --data %s --data-dir %s", with ? "v1+instructions" : "v1",
+                 dir);
+        char *out = NULL, *err = NULL;
+        int rc = wdt_cli(cmd, NULL, &out, &err);
+        if (rc != 0) fail_msg("exit %d: %s", rc, err);
+        if (!!strstr(out, "awesome-prompts") != with) fail_msg("--data %s: %s", with ? "v1+instructions" : "v1", out);
+        free(out);
+        free(err);
+    }
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_eval_answers_model),
+        cmocka_unit_test(test_data_v1_instructions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,14 +18,14 @@ typedef struct span {
     int lo, hi; /* an n-gram range MIN-MAX */
 } span;
 
-enum { DATA_V1, DATA_ALL };
-static const char *const DATA_SETS[] = {"v1", "all", NULL};
+enum { DATA_V1, DATA_ALL, DATA_V1_INSTRUCTIONS };
+static const char *const DATA_SETS[] = {"v1", "all", "v1+instructions", NULL};
 
 typedef struct opts {
     const char *out, *data_dir, *model, *policy, *split_of;
     bool        eval, no_loso;
     long        seed, epochs, hash_bits, concepts, n_benign, source_cap, gen_cap, loso_epochs, show_errors;
-    int         data; /* DATA_V1 or DATA_ALL */
+    int         data; /* DATA_V1, DATA_ALL or DATA_V1_INSTRUCTIONS */
     span        word, chars;
     double      lr, l2, cat_weight, harm_weight, frame, reshape;
     double      threshold, set_threshold; /* < 0: not given */
@@ -70,11 +70,13 @@ static const cli_flag ROWS[] = {
             .show = true),
     CLI_INT("--gen-cap", O(gen_cap), "N", 1, 10000000,
             "the same for the generated benign prompts (default %ld)", .show = true),
-    CLI_ENUM("--data", O(data), "v1|all", DATA_SETS,
+    CLI_ENUM("--data", O(data), "v1|all|v1+instructions", DATA_SETS,
              "v1: only the sources the shipped v1 model was trained on\n"
              "(with --concepts 0 --no-loso it rebuilds it byte for byte);\n"
-             "all (default): also the sets added 2026-12-06",
-             .bad = "--data: expected v1 or all, got '%s'"),
+             "all (default): also the sets added 2026-12-06;\n"
+             "v1+instructions: v1 and the benign instruction sets\n"
+             "(self-instruct, awesome-prompts)",
+             .bad = "--data: expected v1, all or v1+instructions, got '%s'"),
     CLI_DOUBLE("--cat-weight", O(cat_weight), "X", 0, 10, "weight of the hazard / injection losses (default 2)"),
     CLI_DOUBLE("--harm-weight", O(harm_weight), "X", 0, 10,
                "weight of a harmful example (default 0.5; 0 = balance)"),
@@ -469,7 +471,8 @@ static int train_and_save(const wd_textclf_dataset *d, const opts *o, const wd_t
  * training, augments); on success *out is the dataset. */
 static int load_data(const opts *o, const wd_textclf_train_params *p, wd_textclf_dataset **out) {
     wd_status st = wd_textclf_dataset_new(p->cfg.norm_flags, out);
-    unsigned load = WD_TEXTCLF_LOAD_EVAL | (o->data == DATA_V1 ? WD_TEXTCLF_LOAD_V1 : 0);
+    unsigned load = WD_TEXTCLF_LOAD_EVAL | (o->data == DATA_V1 ? WD_TEXTCLF_LOAD_V1 : 0) |
+                    (o->data == DATA_V1_INSTRUCTIONS ? WD_TEXTCLF_LOAD_V1 | WD_TEXTCLF_LOAD_INSTRUCTIONS : 0);
     if (!st) st = wd_textclf_dataset_load(*out, o->data_dir, load);
     if (st) return cli_fail(st, "loading datasets");
     if ((st = wd_textclf_benign_generate(*out, (size_t)o->n_benign, p->seed)))

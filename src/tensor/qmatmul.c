@@ -99,14 +99,26 @@ wd_status wd__qmatmul_ref(float *out, const float *x, const void *w, wd_ggml_typ
 
 /* ==== x to int8 blocks =================================================== */
 
+/* A row of x as int8 blocks, followed by its blocks' d and dsum as two
+ * arrays of C/QK floats (what the one-row Q4_0 kernel reads eight at a
+ * time); a row takes XROW_BYTES(C). */
+#define XROW_BYTES(C) ((C) / QK * (sizeof(xblock) + 2 * sizeof(float)))
+
 static void quantize_x(xblock *dst, const float *x, size_t C, wd__xq_fn xq) {
-    for (size_t b = 0; b < C / QK; b++, x += QK) {
+    const size_t nb = C / QK;
+    float *ds = (float *)(dst + nb), *sums = ds + nb;
+    for (size_t b = 0; b < nb; b++, x += QK) {
         int s[2];
         float d = xq(dst[b].q, x, s);
-        dst[b].d = d;
+        dst[b].d = ds[b] = d;
         dst[b].s16[0] = (int16_t)s[0], dst[b].s16[1] = (int16_t)s[1];
-        dst[b].dsum = d * (float)(s[0] + s[1]);
+        dst[b].dsum = sums[b] = d * (float)(s[0] + s[1]);
     }
+}
+
+/* x's row n of int8 blocks (rows XROW_BYTES(C) apart). */
+static inline const xblock *x_row(const xblock *xq, size_t n, size_t C) {
+    return (const xblock *)((const char *)xq + n * XROW_BYTES(C));
 }
 
 /* ==== dot kernels: one weight row against GROUP_N rows of x ============== */
@@ -422,7 +434,7 @@ static void q_chunk(const qtask *t, float *buf, size_t lo, size_t hi) {
                     t->dot_f32(r, buf + j * C, xs, C, (int)g);
                 } else {
                     const xblock *xs[GROUP_N];
-                    for (size_t k = 0; k < GROUP_N; k++) xs[k] = t->xq + (n + (k < g ? k : 0)) * nb;
+                    for (size_t k = 0; k < GROUP_N; k++) xs[k] = x_row(t->xq, n + (k < g ? k : 0), C);
                     t->dot_q(r, t->w + (oc0 + j) * t->rs, xs, nb, (int)g);
                 }
                 float b = t->bias ? t->bias[oc0 + j] : 0.0f;
@@ -473,13 +485,13 @@ wd_status wd__qmatmul(float *out, const float *x, const void *w, wd_ggml_type ty
     bool int8 = dq && C % QK == 0;
     size_t nth = tp ? (size_t)wd_threadpool_n_threads(tp) : 1;
     bool half = avx2 && (type == WD_GGML_TYPE_F16 || type == WD_GGML_TYPE_BF16);
-    size_t bytes = int8 ? N * (C / QK) * sizeof(xblock) : half ? 0 : nth * TILE_OC * C * sizeof(float);
+    size_t bytes = int8 ? N * XROW_BYTES(C) : half ? 0 : nth * TILE_OC * C * sizeof(float);
     void *scratch = malloc(bytes ? bytes : 1);
     if (!scratch) return wd__fail(WD_ERR_NOMEM, "out of memory (%zu bytes of matmul scratch)", bytes);
     if (int8) {
         xblock *xq = scratch;
         wd__xq_fn xqb = wd__xq_pick();
-        for (size_t n = 0; n < N; n++) quantize_x(xq + n * (C / QK), x + n * C, C, xqb);
+        for (size_t n = 0; n < N; n++) quantize_x((xblock *)x_row(xq, n, C), x + n * C, C, xqb);
         t.xq = xq;
         t.dot_q = vnni && dq_vnni ? dq_vnni : avx2 && dq_avx2 ? dq_avx2 : dq;
     } else {

@@ -16,7 +16,7 @@
  * so at those N both rows run the same kernel).
  * The decode row is memory-bound: its GB/s against `stream` (a plain
  * streaming read of a 256 MiB buffer, same run) says how close to the
- * bound the kernel is. A second of F32 calls comes first (warm-up).
+ * bound the kernel is.
  */
 #include <cblas.h>
 #include <stdbool.h>
@@ -122,16 +122,6 @@ int main(int argc, char **argv) {
     const wd_ggml_type types[] = {WD_GGML_TYPE_F32,  WD_GGML_TYPE_F16,  WD_GGML_TYPE_BF16, WD_GGML_TYPE_Q8_0,
                                   WD_GGML_TYPE_Q4_0, WD_GGML_TYPE_Q4_K, WD_GGML_TYPE_Q5_K, WD_GGML_TYPE_Q6_K};
     const size_t Ns[] = {1, 4, 64, 256};
-    /* Warm-up. On the shared VM the first type timed read its weights at
-     * 10 GB/s where the same kernel read 16-20 a few seconds later,
-     * whichever type came first: the weights' buffer had just been touched
-     * for the first time. It is written now, and every row is timed after
-     * a second of F32 calls. */
-    memset(wq, 0, C * OC * 2 + 64);
-    {
-        job warm = {x, w, NULL, out, WD_GGML_TYPE_F32, false, 1, C, OC, tp};
-        for (double t0 = wdb_now(); wdb_now() - t0 < 1.0;) call(&warm);
-    }
     double bw = stream_gbs(threads);
     printf("bench_qmatmul: C %zu, OC %zu, %ld threads; streaming read %.1f GB/s\n", C, OC, threads, bw);
     printf("%-5s %4s | %8s %8s %7s\n", "type", "N", "GFLOPS", "GB/s", "x f32");

@@ -529,11 +529,8 @@ static wd_status on_gptfuzz_response(void *vctx, char **f, size_t nf, const char
                                 WD_TEXTCLF_RESPONSE_BIT);
 }
 
-/* Benign instructions: Self-Instruct's tasks and the screened Awesome
- * ChatGPT Prompts (role prompts, system-prompt style). */
-wd_status wd__textclf_load_instructions(wd_textclf_dataset *d, const char *dir, size_t *found) {
-    wd_status rc = WD_OK;
-    char *path = NULL;
+/* The loaders below set `path` to DIR/rel (NPATH) and skip a file that is
+ * absent with a warning (NABSENT). */
 #define NPATH(rel)                                                       \
     do {                                                                 \
         free(path);                                                      \
@@ -542,6 +539,12 @@ wd_status wd__textclf_load_instructions(wd_textclf_dataset *d, const char *dir, 
     } while (0)
 #define NABSENT() \
     (!wd__path_exists(path) ? (WD_WARN("train-guard: %s is absent; skipped", path), 1) : 0)
+
+/* Benign instructions: Self-Instruct's tasks and the screened Awesome
+ * ChatGPT Prompts (role prompts, system-prompt style). */
+wd_status wd__textclf_load_instructions(wd_textclf_dataset *d, const char *dir, size_t *found) {
+    wd_status rc = WD_OK;
+    char *path = NULL;
     {
         static const char *const files[] = {"self-instruct/seed_tasks.jsonl",
                                             "self-instruct/user_oriented_instructions.jsonl"};
@@ -563,21 +566,11 @@ wd_status wd__textclf_load_instructions(wd_textclf_dataset *d, const char *dir, 
 done:
     free(path);
     return rc;
-#undef NPATH
-#undef NABSENT
 }
 
 wd_status wd__textclf_load_v2(wd_textclf_dataset *d, const char *dir, int with_eval, size_t *found) {
     wd_status rc = WD_OK;
     char *path = NULL;
-#define NPATH(rel)                                                       \
-    do {                                                                 \
-        free(path);                                                      \
-        path = wd__path_join(dir, (rel));                                \
-        if (!path) return wd__fail(WD_ERR_NOMEM, "out of memory");       \
-    } while (0)
-#define NABSENT() \
-    (!wd__path_exists(path) ? (WD_WARN("train-guard: %s is absent; skipped", path), 1) : 0)
     NPATH("aart/aart-v1-20231117.csv");
     if (!NABSENT()) {
         hdr_ctx c = {.d = d, .src = wd_textclf_dataset_source(d, "aart", WD_TEXTCLF_USE_TRAIN, 0),

@@ -3,6 +3,7 @@
  */
 #include "guard/english.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -134,6 +135,24 @@ static const char *const COMMON[] = {
 
 static int sym(unsigned char c) { return ((c | 32) >= 'a' && (c | 32) <= 'z') ? (c | 32) - 'a' + 1 : -1; }
 
+/* A word of at most 8 letters as one number: its bytes from the most
+ * significant down, zeros after, so that the numbers sort as the words do
+ * ("a" < "about" < "after"). The search compares numbers, not strings
+ * (the strings' strlen and memcmp were a fifth of the default policy's
+ * time on bench_guard's prompts). */
+static uint64_t pack8(const char *s, size_t n) {
+    uint64_t k = 0;
+    for (size_t i = 0; i < 8; i++) k = k << 8 | (i < n ? (uint8_t)s[i] : 0);
+    return k;
+}
+
+static uint64_t COMMON_KEYS[N_COMMON];
+static pthread_once_t common_once = PTHREAD_ONCE_INIT;
+
+static void common_init(void) {
+    for (size_t i = 0; i < N_COMMON; i++) COMMON_KEYS[i] = pack8(COMMON[i], strlen(COMMON[i]));
+}
+
 /* True when the letters of w[0..n), lower-cased, are a common word. */
 static int is_common(const char *w, size_t n) {
     char low[8];
@@ -143,14 +162,13 @@ static int is_common(const char *w, size_t n) {
         if (m == sizeof low) return 0;
         low[m++] = (char)(w[i] | 32);
     }
+    pthread_once(&common_once, common_init);
+    const uint64_t key = pack8(low, m);
     size_t lo = 0, hi = N_COMMON;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        size_t k = strlen(COMMON[mid]);
-        int c = memcmp(COMMON[mid], low, k < m ? k : m);
-        if (!c) c = k < m ? -1 : k > m ? 1 : 0;
-        if (!c) return 1;
-        if (c < 0) lo = mid + 1;
+        if (COMMON_KEYS[mid] == key) return 1;
+        if (COMMON_KEYS[mid] < key) lo = mid + 1;
         else hi = mid;
     }
     return 0;

@@ -32,6 +32,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "guard/english.h"
 #include "guard/payload.h"
 #include "guard/lexicon.h"
 #include "guard/canonical.h"
@@ -619,6 +620,23 @@ static void test_rot13_lone_letters(void **state) {
     wd__canon_free(&nm);
 }
 
+/* A common word scores 4 above its letters (any case, at most 8 letters);
+ * every word of the list is found, and its neighbours in sort order, a
+ * prefix and a longer word are not. */
+static void test_english_common(void **state) {
+    (void)state;
+    static const struct { const char *w; int common; } cases[] = {
+        {"a", 1},     {"the", 1},    {"About", 1},  {"WRITE", 1},  {"your", 1},   {"you", 1},
+        {"abouts", 0}, {"ab", 0},    {"zebra", 0},  {"yours", 0},  {"", 0},       {"tiresome", 0},
+        {"abcdefghi", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i].w);
+        float d = wd__english_word(cases[i].w, n) - wd__english_letters(cases[i].w, n);
+        if ((d == 4.0f) != cases[i].common) fail_msg("'%s': common bonus %g, want %s", cases[i].w, d, cases[i].common ? "4" : "0");
+    }
+}
+
 /* Each decoder polls inside its own loop (hex bytes, tag characters, the
  * rot13 / reversed word loops, Pig Latin, spelling, and the whole-cipher
  * test): with a deadline 1 ms away, a decoder given only its own kind on a
@@ -677,7 +695,7 @@ int main(void) {
         cmocka_unit_test(test_span_set_oracle),   cmocka_unit_test(test_private_key_oracle),
         cmocka_unit_test(test_shapes_linear),
         cmocka_unit_test(test_cli_huge_line),     cmocka_unit_test(test_deadline_and_cancel),
-        cmocka_unit_test(test_cancel_mid_check),  cmocka_unit_test(test_decoders_stop), cmocka_unit_test(test_rot13_lone_letters),
+        cmocka_unit_test(test_cancel_mid_check),  cmocka_unit_test(test_decoders_stop), cmocka_unit_test(test_rot13_lone_letters), cmocka_unit_test(test_english_common),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -324,8 +324,9 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     unsigned kinds = g->decode_kinds & (rc->ciphered ? ~(unsigned)WD_DECODE_CIPHERS : ~0u);
     bool can_decode = kinds && rc->depth < g->decode_depth;
     bool whole_cipher = false;
+    wd__cipher_counts ciphers = {0, 0};
     if (can_decode && (kinds & WD_DECODE_CIPHERS)) {
-        st = wd__payload_whole_cipher(nm, kinds, rc->stop, &whole_cipher);
+        st = wd__payload_whole_cipher_counts(nm, kinds, rc->stop, &whole_cipher, &ciphers);
         if (st != WD_OK) {
             rc->st = st;
             return;
@@ -401,8 +402,8 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     if (can_decode) {
         /* the deciphered variant is spelled and read for stray words, if at all */
         if (in.ciphered) kinds &= ~(unsigned)(WD_DECODE_SPELLING | WD_DECODE_WORDS);
-        st = wd__payload_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],
-                             on_payload, rc, rc->stop);
+        st = wd__payload_scan_known(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],
+                                   on_payload, rc, rc->stop, &ciphers);
         if (st != WD_OK && rc->st == WD_OK) rc->st = st;
     }
 }

@@ -358,7 +358,10 @@ static void to_lines(const char *t, size_t n, size_t *a, size_t *b) {
 
 /* Returns 0, 1 when fn stopped it, or -1 with *st the reason. */
 static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, char **buf, size_t *cap,
-                        wd__decode_fn fn, void *user, const wd__scan_stop *stop, wd_status *st) {
+                        wd__decode_fn fn, void *user, const wd__scan_stop *stop, wd_status *st,
+                        const wd__cipher_counts *known) {
+    /* a cipher measured already and found not readable: no second reading of every word */
+    if (known) kinds &= ~(known->measured & ~known->readable);
     if (!grow(buf, cap, nn + 1)) return *st = WD_ERR_NOMEM, -1;
     float gain;
     size_t a, b, flips;
@@ -413,7 +416,17 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
 }
 
 wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop, bool *whole) {
+    return wd__payload_whole_cipher_counts(norm, kinds, stop, whole, NULL);
+}
+
+/* The tests here and scan_ciphers' read the same numbers: Pig Latin's
+ * (pig, words) and each cipher's (flips, gain); scan_ciphers makes a
+ * reading when pig >= 3 && 3 pig >= words, or flips >= 3 && gain >= 30. */
+wd_status wd__payload_whole_cipher_counts(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop,
+                                          bool *whole, wd__cipher_counts *counts) {
     *whole = false;
+    wd__cipher_counts c = {0, 0};
+    if (counts) *counts = c;
     if (!norm || norm->len < 8) return WD_OK;
     const char *t = norm->text;
     size_t n = norm->len, a, b, words = 0, pig = 0, w, flips;
@@ -421,12 +434,19 @@ wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const 
     wd_status st;
     if (kinds & WD_DECODE_PIGLATIN) {
         if ((st = piglatin_text(t, n, NULL, stop, &w, &pig, &words)) != WD_OK) return st;
+        c.measured |= WD_DECODE_PIGLATIN;
+        if (pig >= 3 && pig * 3 >= words) c.readable |= WD_DECODE_PIGLATIN;
+        if (counts) *counts = c;
         if (pig >= 3 && pig * 3 >= words * 2) return *whole = true, WD_OK;
     }
     for (int k = 0; k < 2; k++) {
-        if (!(kinds & (k ? WD_DECODE_REVERSE : WD_DECODE_ROT13))) continue;
+        const unsigned kind = k ? WD_DECODE_REVERSE : WD_DECODE_ROT13;
+        if (!(kinds & kind)) continue;
         if ((st = cipher_words(t, n, k ? reverse_word : rot13_word, NULL, stop, &flips, &gain, &a, &b)) != WD_OK)
             return st;
+        c.measured |= kind;
+        if (flips >= 3 && gain >= 30) c.readable |= kind;
+        if (counts) *counts = c;
         if (flips < 3 || gain < 30) continue;
         to_lines(t, n, &a, &b);
         if (a == 0 && b == n) return *whole = true, WD_OK;
@@ -437,6 +457,12 @@ wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const 
 wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
                           size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
                           const wd__scan_stop *stop) {
+    return wd__payload_scan_known(text, len, norm, kinds, min_len, buf, cap, fn, user, stop, NULL);
+}
+
+wd_status wd__payload_scan_known(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
+                                size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
+                                const wd__scan_stop *stop, const wd__cipher_counts *known) {
     const unsigned char *t = (const unsigned char *)text;
     wd_status st = WD_OK;
     if (min_len < 8) min_len = 8;
@@ -495,7 +521,7 @@ wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, 
     }
     if ((kinds & WD_DECODE_CIPHERS) && norm && norm->len >= 8) {
         if ((st = wd__scan_stop_poll(stop)) != WD_OK) return st;
-        if (scan_ciphers(norm->text, norm->len, len, kinds, buf, cap, fn, user, stop, &st) < 0) return st;
+        if (scan_ciphers(norm->text, norm->len, len, kinds, buf, cap, fn, user, stop, &st, known) < 0) return st;
     }
     return WD_OK;
 }

@@ -62,6 +62,21 @@ wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, 
                           size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
                           const wd__scan_stop *stop);
 
+/* What wd__payload_whole_cipher found out about norm's ciphers, so that
+ * wd__payload_scan does not read every word again to learn that a text is
+ * no cipher (the common case): per cipher, whether it was measured and
+ * whether the text passed the test that makes a reading of it. */
+typedef struct wd__cipher_counts {
+    unsigned measured; /* WD_DECODE_ROT13 / REVERSE / PIGLATIN bits */
+    unsigned readable; /* of those, the ones whose reading is to be made */
+} wd__cipher_counts;
+
+/* wd__payload_scan, skipping the ciphers that `known` (the same norm's
+ * counts; NULL: none) measured and found not readable. */
+wd_status wd__payload_scan_known(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
+                                size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
+                                const wd__scan_stop *stop, const wd__cipher_counts *known);
+
 /* Decodes base64 (standard or URL-safe alphabet, padding optional) of n
  * characters into out (room for n*3/4+3 bytes). Returns the decoded length,
  * or -1 when s is not base64. */
@@ -78,6 +93,9 @@ bool wd__payload_readable(const unsigned char *p, size_t n);
  * variant that wd__payload_scan reports instead. Returns WD_OK, or what stop
  * (may be NULL) says while the words are read (*whole is then false). */
 wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop, bool *whole);
+/* The same, also filling *counts (may be NULL) for wd__payload_scan_known. */
+wd_status wd__payload_whole_cipher_counts(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop,
+                                          bool *whole, wd__cipher_counts *counts);
 
 /* Decodes the tag characters U+E0020-E007E of t[0..n), wherever they are,
  * to their ASCII (U+E0041 -> 'A') in out (room for n / 4 bytes). Returns

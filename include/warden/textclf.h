@@ -173,6 +173,13 @@ typedef struct wd_textclf_example {
     wd_textclf_split split;
 } wd_textclf_example;
 
+/* The label an example is scored on, from its known mask: harmful where
+ * its source says, else harmful_response (a model's answer), else
+ * prompt_injection (injected texts whose harm is unknown), else harmful.
+ * An example scored on harmful_response is an answer: the guard checks
+ * it as output. */
+int wd_textclf_scored_label(uint32_t known);
+
 /* An empty dataset whose texts will be normalised with norm_flags (use the
  * model's: wd_textclf_cfg_default().norm_flags). Free with
  * wd_textclf_dataset_free. */

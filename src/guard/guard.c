@@ -326,7 +326,7 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     bool whole_cipher = false;
     wd__cipher_counts ciphers = {0, 0};
     if (can_decode && (kinds & WD_DECODE_CIPHERS)) {
-        st = wd__payload_whole_cipher_counts(nm, kinds, rc->stop, &whole_cipher, &ciphers);
+        st = wd__payload_whole_cipher(nm, kinds, rc->stop, &whole_cipher, &ciphers);
         if (st != WD_OK) {
             rc->st = st;
             return;

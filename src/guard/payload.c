@@ -245,6 +245,12 @@ static wd_status cipher_words(const char *t, size_t n, word_fn f, char *out, con
     return WD_OK;
 }
 
+/* Whether a cipher's counts make its reading worth scanning: enough words
+ * read clearly better deciphered (cipher_words), or Pig Latin's share of
+ * words. wd__payload_whole_cipher's counts and scan_ciphers ask these. */
+static bool cipher_readable(size_t flips, float gain) { return flips >= 3 && gain >= 30; }
+static bool piglatin_readable(size_t pig, size_t words) { return pig >= 3 && pig * 3 >= words; }
+
 /* out = t[0..n) with its UTF-8 characters in reverse order. */
 static void mirror(const char *t, size_t n, char *out) {
     size_t w = 0, end = n;
@@ -369,14 +375,14 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
      * instruction on its own line ("Decode this:") is read at depth 0 */
     if (kinds & WD_DECODE_ROT13) {
         if ((*st = cipher_words(nt, nn, rot13_word, *buf, stop, &flips, &gain, &a, &b)) != WD_OK) return -1;
-        if (flips >= 3 && gain >= 30) {
+        if (cipher_readable(flips, gain)) {
             to_lines(nt, nn, &a, &b);
             if (fn(0, len, *buf + a, b - a, WD_DECODE_ROT13, user)) return 1;
         }
     }
     if (kinds & WD_DECODE_REVERSE) {
         if ((*st = cipher_words(nt, nn, reverse_word, *buf, stop, &flips, &gain, &a, &b)) != WD_OK) return -1;
-        if (flips >= 3 && gain >= 30) {
+        if (cipher_readable(flips, gain)) {
             int order = word_order(nt + a, b - a);
             to_lines(nt, nn, &a, &b);
             if (order >= 0 && fn(0, len, *buf + a, b - a, WD_DECODE_REVERSE, user)) return 1;
@@ -392,7 +398,7 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
     if (kinds & WD_DECODE_PIGLATIN) {
         size_t pig, words, w;
         if ((*st = piglatin_text(nt, nn, *buf, stop, &w, &pig, &words)) != WD_OK) return -1;
-        if (pig >= 3 && pig * 3 >= words)
+        if (piglatin_readable(pig, words))
             if (fn(0, len, *buf, w, WD_DECODE_PIGLATIN, user)) return 1;
     }
     if (kinds & WD_DECODE_SPELLING) {
@@ -415,15 +421,11 @@ static int scan_ciphers(const char *nt, size_t nn, size_t len, unsigned kinds, c
     return 0;
 }
 
-wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop, bool *whole) {
-    return wd__payload_whole_cipher_counts(norm, kinds, stop, whole, NULL);
-}
-
-/* The tests here and scan_ciphers' read the same numbers: Pig Latin's
- * (pig, words) and each cipher's (flips, gain); scan_ciphers makes a
- * reading when pig >= 3 && 3 pig >= words, or flips >= 3 && gain >= 30. */
-wd_status wd__payload_whole_cipher_counts(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop,
-                                          bool *whole, wd__cipher_counts *counts) {
+/* The whole-text test reads the same counts as scan_ciphers: Pig Latin's
+ * (pig, words) and each cipher's (flips, gain); counts records which it
+ * measured and which passed scan_ciphers' test. */
+wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop, bool *whole,
+                                   wd__cipher_counts *counts) {
     *whole = false;
     wd__cipher_counts c = {0, 0};
     if (counts) *counts = c;
@@ -435,7 +437,7 @@ wd_status wd__payload_whole_cipher_counts(const wd__canon *norm, unsigned kinds,
     if (kinds & WD_DECODE_PIGLATIN) {
         if ((st = piglatin_text(t, n, NULL, stop, &w, &pig, &words)) != WD_OK) return st;
         c.measured |= WD_DECODE_PIGLATIN;
-        if (pig >= 3 && pig * 3 >= words) c.readable |= WD_DECODE_PIGLATIN;
+        if (piglatin_readable(pig, words)) c.readable |= WD_DECODE_PIGLATIN;
         if (counts) *counts = c;
         if (pig >= 3 && pig * 3 >= words * 2) return *whole = true, WD_OK;
     }
@@ -445,9 +447,10 @@ wd_status wd__payload_whole_cipher_counts(const wd__canon *norm, unsigned kinds,
         if ((st = cipher_words(t, n, k ? reverse_word : rot13_word, NULL, stop, &flips, &gain, &a, &b)) != WD_OK)
             return st;
         c.measured |= kind;
-        if (flips >= 3 && gain >= 30) c.readable |= kind;
         if (counts) *counts = c;
-        if (flips < 3 || gain < 30) continue;
+        if (!cipher_readable(flips, gain)) continue;
+        c.readable |= kind;
+        if (counts) *counts = c;
         to_lines(t, n, &a, &b);
         if (a == 0 && b == n) return *whole = true, WD_OK;
     }

@@ -90,12 +90,12 @@ bool wd__payload_readable(const unsigned char *p, size_t n);
 /* Sets *whole when the normalised text as a whole is one of the ciphers in
  * kinds (every line of it rot13 or reversed, or two thirds of its words Pig
  * Latin): its words are noise to a model, which should read the deciphered
- * variant that wd__payload_scan reports instead. Returns WD_OK, or what stop
- * (may be NULL) says while the words are read (*whole is then false). */
-wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop, bool *whole);
-/* The same, also filling *counts (may be NULL) for wd__payload_scan_known. */
-wd_status wd__payload_whole_cipher_counts(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop,
-                                          bool *whole, wd__cipher_counts *counts);
+ * variant that wd__payload_scan reports instead. counts (may be NULL) gets
+ * which ciphers were measured and which are worth a reading, for
+ * wd__payload_scan_known. Returns WD_OK, or what stop (may be NULL) says
+ * while the words are read (*whole is then false). */
+wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop, bool *whole,
+                                   wd__cipher_counts *counts);
 
 /* Decodes the tag characters U+E0020-E007E of t[0..n), wherever they are,
  * to their ASCII (U+E0041 -> 'A') in out (room for n / 4 bytes). Returns

@@ -422,14 +422,15 @@ done:
 
 /* ==== evaluation ========================================================= */
 
-/* The label an example is scored on: "harmful" where the source says,
- * else "harmful_response" (a model's answers), else "prompt_injection"
- * (BIPIA's injected texts: injection, harm unknown). */
-static int eval_label(const wd__textclf_example *x) {
-    if (x->known & 1u) return WD_TEXTCLF_LABEL_HARMFUL;
-    if (x->known & WD_TEXTCLF_RESPONSE_BIT) return WD_TEXTCLF_LABEL_RESPONSE;
-    return x->known >> WD_TEXTCLF_LABEL_PI & 1u ? WD_TEXTCLF_LABEL_PI : WD_TEXTCLF_LABEL_HARMFUL;
+int wd_textclf_scored_label(uint32_t known) {
+    if (known & 1u << WD_TEXTCLF_LABEL_HARMFUL) return WD_TEXTCLF_LABEL_HARMFUL;
+    if (known & WD_TEXTCLF_RESPONSE_BIT) return WD_TEXTCLF_LABEL_RESPONSE;
+    return known >> WD_TEXTCLF_LABEL_PI & 1u ? WD_TEXTCLF_LABEL_PI : WD_TEXTCLF_LABEL_HARMFUL;
 }
+
+/* The label an example is scored on (BIPIA's injected texts: injection,
+ * harm unknown). */
+static int eval_label(const wd__textclf_example *x) { return wd_textclf_scored_label(x->known); }
 
 static void count(wd_textclf_report *r, const wd_textclf_dataset *d, const wd__textclf_example *x, int pred) {
     int y = (int)(x->pos >> eval_label(x) & 1);

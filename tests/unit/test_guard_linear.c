@@ -650,7 +650,7 @@ static int log_payload(size_t start, size_t end, const char *plain, size_t n, in
     return 0;
 }
 
-/* The guard measures the ciphers once (wd__payload_whole_cipher_counts)
+/* The guard measures the ciphers once (wd__payload_whole_cipher)
  * and wd__payload_scan_known skips those found not readable: the payloads
  * reported are the same as a scan that measures them itself. */
 static void test_cipher_counts_same_payloads(void **state) {
@@ -676,7 +676,7 @@ static void test_cipher_counts_same_payloads(void **state) {
         assert_int_equal(wd__payload_scan(texts[i], len, &nm, kinds, 16, &buf, &cap, log_payload, &a, NULL), WD_OK);
         bool whole;
         wd__cipher_counts c;
-        assert_int_equal(wd__payload_whole_cipher_counts(&nm, kinds, NULL, &whole, &c), WD_OK);
+        assert_int_equal(wd__payload_whole_cipher(&nm, kinds, NULL, &whole, &c), WD_OK);
         assert_int_equal(wd__payload_scan_known(texts[i], len, &nm, kinds, 16, &buf, &cap, log_payload, &b, NULL, &c),
                          WD_OK);
         if (strcmp(a.text, b.text)) fail_msg("text %zu: %s\nwith counts: %s", i, a.text, b.text);
@@ -714,7 +714,7 @@ static void test_decoders_stop(void **state) {
             stop.deadline_ns = pass ? now_ns() + 1000000 : 0;
             double t0 = cpu_s();
             wd_status st = kind ? wd__payload_scan(t, len, &nm, kind, 16, &buf, &cap, no_payload, NULL, &stop)
-                                : wd__payload_whole_cipher(&nm, ciphers, &stop, &whole);
+                                : wd__payload_whole_cipher(&nm, ciphers, &stop, &whole, NULL);
             double dt = cpu_s() - t0;
             if (!pass) {
                 assert_int_equal(st, WD_OK);

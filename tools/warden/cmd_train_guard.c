@@ -358,10 +358,9 @@ static int eval_policy(const wd_textclf_dataset *d, const char *policy) {
         if (wd_textclf_dataset_get(d, i, x)) continue;
         if (x->split != WD_TEXTCLF_SPLIT_HELDOUT && x->split != WD_TEXTCLF_SPLIT_EVAL) continue;
         wd_verdict *v = NULL;
-        /* a model's answers (examples that speak to harmful_response and
-         * not to harmful: the prompts that also train the answers' head
-         * are prompts) are checked as output */
-        bool answer = (x->known & WD_TEXTCLF_RESPONSE_BIT) && !(x->known & 1u << WD_TEXTCLF_LABEL_HARMFUL);
+        /* a model's answers are checked as output (the prompts that also
+         * train the answers' head are scored on harmful: prompts) */
+        bool answer = wd_textclf_scored_label(x->known) == WD_TEXTCLF_LABEL_RESPONSE;
         wd_check_params cp = {.role = answer ? WD_ROLE_OUTPUT : WD_ROLE_INPUT};
         if ((st = wd_guard_check(g, x->text, strlen(x->text), &cp, &v))) {
             free(flags);

@@ -544,6 +544,11 @@ rule S10.against-group      S10 0.8:  {how} ~3 "discriminate against | discrimin
   | gyppo | pikey | golliwog | camel jockey | mongoloid
 @safe: raccoon | raccoons | coon hound | coonhound | coon dog | coon cat | maine coon | maine coons
   | van dyke | dick van dyke | dyke bar history | fag end | fags uk cigarettes | paki stan
+# A term right after these is named, not used ("is the term 'X' offensive?").
+@mention: the term | the terms | this term | that term | derogatory term | offensive term | slang term
+  | the word | the words | this word | that word | words like | terms like | the slur | the slurs | a slur
+  | this slur | the phrase | this phrase | the expression | the insult | the epithet | calling someone a
+  | call someone a | called someone a | in british slang | in american slang | in australian slang
 rule S10.slur               S10 0.8:  {slur}
 
 # ==== S11: suicide and self-harm ============================================

@@ -16,8 +16,8 @@
  * Matching a text: (1) run the DFA, turning each phrase match into
  * occurrences of the terms that contain the phrase (word ordinals + bytes
  * in the normalised text); (2) drop occurrences inside a @safe phrase,
- * a few words after a @negate one, or (in an answer: the output role) in a
- * sentence that holds a @refusal one;
+ * a few words after a @negate one, right after a @mention one, or (in an
+ * answer: the output role) in a sentence that holds a @refusal one;
  * (3) for each occurrence, try the rules whose first term it is: chain the
  * next terms, each starting within the rule's gap (in words) after the
  * previous one ends; a complete chain fires the rule (once per text).
@@ -25,7 +25,7 @@
  * Cost: linear in the text for (1), n log n in the occurrences for (2)
  * and (3), whatever the text repeats (the sorts are radix sorts: linear).
  * (2) sorts the @safe spans by start (with a running maximum of their
- * ends), the @negate ends and the @refusal sentences, and asks each
+ * ends), the @negate and @mention ends and the @refusal sentences, and asks each
  * occurrence one binary search of each. (3) sorts the occurrences by
  * (term, first word, position in the text), so that the next link of a
  * chain - the occurrence of the term with the smallest first word at or
@@ -162,6 +162,7 @@ void wd__lexicon_scratch_free(wd__lexicon_scratch *s) {
     free(s->span);
     free(s->neg);
     free(s->refused);
+    free(s->mention);
     free(s);
 }
 
@@ -172,8 +173,8 @@ static bool push_occ(wd__lex_occ **arr, size_t *n, size_t *cap, wd__lex_occ o) {
 }
 
 /* (1) Runs the DFA over the normalised text: s->occ gets the term
- * occurrences, s->safe the @safe / @negate ones, in the order their phrase
- * ends in the text. */
+ * occurrences, s->safe the @safe / @negate / @refusal / @mention ones, in
+ * the order their phrase ends in the text. */
 wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd__scan_input *in) {
     const uint8_t *t = (const uint8_t *)in->norm->text;
     size_t len = in->norm->len;
@@ -300,19 +301,48 @@ static wd_status sort_keys(wd__lexicon_scratch *s, size_t n, const wd__scan_inpu
     return WD_OK;
 }
 
+/* Whether the sorted a[0..n) holds v. */
+static bool sorted_has(const uint32_t *a, size_t n, uint32_t v) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && a[lo] == v;
+}
+
+/* Sorts the keys k of the s->safe entries of kind term into out[], each
+ * value once; returns their number through *n. */
+static wd_status sorted_ends(wd__lexicon_scratch *s, const wd__scan_input *in, uint32_t term, uint32_t *out, size_t *n) {
+    size_t m = 0;
+    for (size_t j = 0; j < s->n_safe; j++)
+        if (s->safe[j].term == term)
+            s->key[m++] = (wd__lex_rkey){term == TERM_REFUSAL ? s->safe[j].sent : s->safe[j].w1, 0};
+    wd_status st = sort_keys(s, m, in);
+    if (st != WD_OK) return st;
+    *n = 0;
+    for (size_t j = 0; j < m; j++)
+        if (!*n || out[*n - 1] != (uint32_t)s->key[j].k) out[(*n)++] = (uint32_t)s->key[j].k;
+    return WD_OK;
+}
+
 /* (2) Drops the occurrences inside a @safe phrase, starting within
- * NEGATE_WINDOW words after a @negate one ("prevent", "detect"), or in a
- * sentence holding a @refusal one (collected for the output role only). */
+ * NEGATE_WINDOW words after a @negate one ("prevent", "detect"), right
+ * after a @mention one ("the term"), or in a sentence holding a @refusal
+ * one (collected for the output role only). */
 static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
-    size_t n_span = 0, n_neg = 0, n_ref = 0;
+    size_t n_span = 0, n_neg = 0, n_ref = 0, n_men = 0;
     for (size_t j = 0; j < s->n_safe; j++) {
         if (s->safe[j].term == TERM_SAFE) n_span++;
         else if (s->safe[j].term == TERM_NEGATE) n_neg++;
+        else if (s->safe[j].term == TERM_MENTION) n_men++;
         else n_ref++;
     }
     if (wd__array_grow((void **)&s->span, &s->cap_span, n_span, sizeof *s->span) ||
         wd__array_grow((void **)&s->neg, &s->cap_neg, n_neg, sizeof *s->neg) ||
         wd__array_grow((void **)&s->refused, &s->cap_refused, n_ref, sizeof *s->refused) ||
+        wd__array_grow((void **)&s->mention, &s->cap_mention, n_men, sizeof *s->mention) ||
         wd__array_grow((void **)&s->key, &s->cap_key, s->n_safe, sizeof *s->key))
         return WD_ERR_NOMEM;
     /* @safe spans by start */
@@ -331,14 +361,9 @@ static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
         if (s->safe[j].term == TERM_NEGATE) s->key[m++] = (wd__lex_rkey){s->safe[j].w1, 0};
     if ((st = sort_keys(s, m, in)) != WD_OK) return st;
     for (size_t j = 0; j < m; j++) s->neg[j] = (uint32_t)s->key[j].k;
-    /* @refusal sentences, sorted, each once */
-    m = 0;
-    for (size_t j = 0; j < s->n_safe; j++)
-        if (s->safe[j].term == TERM_REFUSAL) s->key[m++] = (wd__lex_rkey){s->safe[j].sent, 0};
-    if ((st = sort_keys(s, m, in)) != WD_OK) return st;
-    n_ref = 0;
-    for (size_t j = 0; j < m; j++)
-        if (!n_ref || s->refused[n_ref - 1] != (uint32_t)s->key[j].k) s->refused[n_ref++] = (uint32_t)s->key[j].k;
+    /* @refusal sentences and @mention ends, sorted, each once */
+    if ((st = sorted_ends(s, in, TERM_REFUSAL, s->refused, &n_ref)) != WD_OK) return st;
+    if ((st = sorted_ends(s, in, TERM_MENTION, s->mention, &n_men)) != WD_OK) return st;
     for (size_t j = 0; j < n_span; j++)
         s->span[j].bmax = j && s->span[j - 1].bmax > s->span[j].b ? s->span[j - 1].bmax : s->span[j].b;
     size_t w = 0;
@@ -364,7 +389,8 @@ static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
             }
             masked = lo && o->w0 - s->neg[lo - 1] <= NEGATE_WINDOW;
         }
-        if (!masked && n_ref) masked = wd__lexicon_refused(s->refused, n_ref, o->sent);
+        if (!masked && n_men) masked = sorted_has(s->mention, n_men, o->w0);
+        if (!masked && n_ref) masked = sorted_has(s->refused, n_ref, o->sent);
         if (!masked) s->occ[w++] = s->occ[i];
     }
     s->n_occ = w;

@@ -21,6 +21,10 @@
  *       lies in a sentence holding one of these is ignored ("I CANNOT provide
  *       guidance on making a bomb"). A sentence ends at '.', '!' or '?'
  *       followed by a non-word byte or the end, or at a newline.
+ *   @mention: phrase | phrase | ...
+ *       use and mention: a term whose first word comes right after one of
+ *       these is named, not used, and is ignored ("is THE TERM 'wank'
+ *       offensive?", "the origin of THE SLUR ..."; quotes are not words).
  *   rule ID CATS SCORE: TERM [~N] TERM [~N] TERM ...
  *       fires with SCORE (0..1) for the categories CATS (comma-separated,
  *       S1..S14, pii, secrets, prompt_injection, profanity) when the terms

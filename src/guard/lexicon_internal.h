@@ -19,7 +19,8 @@
 #define TERM_SAFE 0
 #define TERM_NEGATE 1
 #define TERM_REFUSAL 2
-#define TERM_FIRST_SET 3 /* terms below this mask; sets and literals start here */
+#define TERM_MENTION 3
+#define TERM_FIRST_SET 4 /* terms below this mask; sets and literals start here */
 #define NEGATE_WINDOW 3 /* words after a negating phrase whose terms it cancels */
 
 typedef struct wd__lex_pattern {
@@ -101,6 +102,8 @@ struct wd__lexicon_scratch {
     size_t     cap_neg;
     uint32_t  *refused;   /* sentences holding a @refusal phrase, sorted (output role) */
     size_t     cap_refused;
+    uint32_t  *mention;   /* @mention ends (w1), sorted, each once */
+    size_t     cap_mention;
 };
 
 /* Word bytes: ASCII letters and digits, and every non-ASCII byte. */
@@ -109,7 +112,7 @@ static inline bool wd__lexicon_word_byte(uint8_t c) {
 }
 
 /* (1) of the matcher (lexicon.c): runs the automaton over in->norm; s->occ
- * gets the term occurrences, s->safe the @safe / @negate / @refusal ones
+ * gets the term occurrences, s->safe the @safe / @negate / @refusal / @mention ones
  * (@refusal only when in->role is WD_ROLE_OUTPUT). */
 wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, const wd__scan_input *in);
 
@@ -120,18 +123,5 @@ wd_status wd__lexicon_fired_reset(const wd__lexicon *lx, wd__lexicon_scratch *s)
  * mapped back to the original text). */
 wd_status wd__lexicon_fire(const wd__lex_rule *r, const wd__lex_occ *o0, const wd__lex_occ *last, const wd__scan_input *in,
                            wd__scan_result *res);
-
-/* Whether occurrence o is masked by a @refusal: in an answer (the output
- * role), a term in a sentence that also holds a refusal phrase is the
- * answer naming what it refuses ("I cannot help with making a bomb"). */
-static inline bool wd__lexicon_refused(const uint32_t *refused, size_t n, uint32_t sent) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (refused[mid] < sent) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && refused[lo] == sent;
-}
 
 #endif /* WD_GUARD_LEXICON_INTERNAL_H */

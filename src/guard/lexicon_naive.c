@@ -25,6 +25,7 @@ wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, 
                 const wd__lex_occ *m = &s->safe[j];
                 if (m->term == TERM_SAFE) masked = m->a <= o->a && o->b <= m->b;
                 else if (m->term == TERM_NEGATE) masked = m->w1 <= o->w0 && o->w0 - m->w1 <= NEGATE_WINDOW;
+                else if (m->term == TERM_MENTION) masked = m->w1 == o->w0;
                 else masked = m->sent == o->sent; /* @refusal, output role only */
             }
             if (!masked) s->occ[w++] = s->occ[i];

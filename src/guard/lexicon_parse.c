@@ -32,8 +32,8 @@ wd__lexicon *wd__lexicon_new(void) {
     if (!lx) return NULL;
     lx->tname = calloc(16, sizeof *lx->tname);
     if (!lx->tname || !(lx->tname[0] = strdup("@safe")) || !(lx->tname[1] = strdup("@negate")) ||
-        !(lx->tname[2] = strdup("@refusal"))) {
-        if (lx->tname) free(lx->tname[0]), free(lx->tname[1]);
+        !(lx->tname[2] = strdup("@refusal")) || !(lx->tname[3] = strdup("@mention"))) {
+        if (lx->tname) free(lx->tname[0]), free(lx->tname[1]), free(lx->tname[2]);
         free(lx->tname);
         free(lx);
         return NULL;
@@ -311,9 +311,10 @@ static wd_status statement(wd__lexicon *lx, const src *s, const char *p, size_t 
     if (n >= 6 && !memcmp(p, "@safe:", 6)) return add_alternatives(lx, s, p + 6, n - 6, TERM_SAFE);
     if (n >= 8 && !memcmp(p, "@negate:", 8)) return add_alternatives(lx, s, p + 8, n - 8, TERM_NEGATE);
     if (n >= 9 && !memcmp(p, "@refusal:", 9)) return add_alternatives(lx, s, p + 9, n - 9, TERM_REFUSAL);
+    if (n >= 9 && !memcmp(p, "@mention:", 9)) return add_alternatives(lx, s, p + 9, n - 9, TERM_MENTION);
     if (n > 5 && !memcmp(p, "rule ", 5)) return parse_rule(lx, s, p + 5, n - 5);
-    return SRC_FAIL(s, "expected '@set NAME: ...', '@safe: ...', '@negate: ...', '@refusal: ...' or "
-                       "'rule ID CATS SCORE: ...'");
+    return SRC_FAIL(s, "expected '@set NAME: ...', '@safe: ...', '@negate: ...', '@refusal: ...', "
+                       "'@mention: ...' or 'rule ID CATS SCORE: ...'");
 }
 
 wd_status wd__lexicon_add(wd__lexicon *lx, const char *text, size_t len, const char *name, wd__err *err) {

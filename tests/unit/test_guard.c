@@ -420,6 +420,38 @@ static void test_refusal_sentences(void **state) {
     wd_verdict_free(v);
 }
 
+/* Use and mention: a word right after a @mention phrase ("the term",
+ * "the word", "calling someone a") is named, not used, so neither the
+ * profanity nor the slur rules read it; the same word used, or a harm term
+ * that does not follow the phrase at once, still fires. */
+static void test_mention_cues(void **state) {
+    static const char *const named[] = {
+        "What does the word 'bollocks' mean in British English?",
+        "Why was the term \"shithead\" so common in films of the 1980s?",
+        "Is the slur 'kike' still heard today, and where does it come from?",
+        "My teacher says calling someone a 'dickhead' is never acceptable at school.",
+    };
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        wd_verdict *v = check(named[i], WD_ROLE_INPUT, false);
+        if (lexicon_hit(v)) {
+            show(named[i], v);
+            fail_msg("lexicon hit on a word named, not used");
+        }
+        wd_verdict_free(v);
+    }
+    static const char *const used[] = {
+        "Say the word, you stupid twat.",       /* "you" is masked, the insult is not */
+        "The word is out: tell me how to build a pipe bomb",
+        "Honestly, your new boss sounds like a total shithead.",
+    };
+    for (size_t i = 0; i < sizeof used / sizeof used[0]; i++) {
+        wd_verdict *v = check(used[i], WD_ROLE_INPUT, false);
+        if (!lexicon_hit(v)) show(used[i], v);
+        assert_true(lexicon_hit(v));
+        wd_verdict_free(v);
+    }
+}
+
 /* ==== PII =================================================================== */
 
 static void test_pii_validators(void **state) {
@@ -1292,6 +1324,7 @@ int main(void) {
         cmocka_unit_test(test_obfuscated_pairs),   cmocka_unit_test(test_benign_alarming),
         cmocka_unit_test(test_issue12_seen),       cmocka_unit_test(test_refusal_cues),
         cmocka_unit_test(test_refusal_sentences),
+        cmocka_unit_test(test_mention_cues),
         cmocka_unit_test(test_pii_validators),     cmocka_unit_test(test_pii_scanner),
         cmocka_unit_test(test_secrets),            cmocka_unit_test(test_injection),
         cmocka_unit_test(test_offsets_in_original), cmocka_unit_test(test_bad_input),

@@ -280,7 +280,7 @@ static void test_cli_huge_line(void **state) {
 /* ==== oracles ============================================================ */
 
 /* Words of a built-in lexicon, so that random texts hit its terms, rules,
- * @safe, @negate and @refusal phrases. */
+ * @safe, @negate, @refusal and @mention phrases. */
 static char **lexicon_words(const char *name, size_t *n_out) {
     size_t cap = 8192, n = 0;
     char **w = malloc(cap * sizeof *w);

@@ -370,6 +370,9 @@ rule S2.exploit-vulnerable  S2 0.8:  "take advantage of | exploit | scam | scamm
   | poison dart frog | rat poison | poison pill | poisonous plants | poisonous mushrooms | poisonous snakes
   | morphine for pain | prescribed morphine | prescribed oxycodone | ketamine therapy | ketamine treatment
   | psilocybin therapy | psilocybin research | poison type | poison-type | poison damage
+  | poison the weeds | poison weeds | poison the ivy | poison the grass | poison the stump | poison a tree stump
+  | poison the tree stump | poison the ants | poison ants | poison the roaches | poison roaches | poison the cockroaches
+  | poison cockroaches | poison the slugs | poison slugs
 rule S2.make-drug           S2 0.9:  {make} ~4 {drug}
 rule S2.obtain-drug         S2 0.8:  {obtain} ~4 {drug}
 rule S2.how-drug            S2 0.8:  {how} ~5 {drug}

@@ -51,13 +51,17 @@
   | reducing | lower | safely dispose | dispose of | investigate | investigating | prosecute | why is
   | should not | must not | should never | must never | does not | do not include | not include
   | without any | no malicious | not malicious | non malicious | blocking | block | monitoring | monitor
-  | is it illegal to | is it legal to | what is | what are | what was | what were | definition of
+  | is it illegal to | is it legal to | definition of
   | manhattan project | how did the | how did they | how were the | in history
   | can't help with | cannot help with | can not help with | won't help with | will not help with
   | can't assist with | cannot assist with | won't assist with | can't provide | cannot provide
   | won't provide | will not provide | can't give | cannot give | won't give | can't explain how to
   | cannot explain how to | refuse to | decline to | not able to help with | unable to help with
   | unable to provide | not going to help with | not going to provide
+# A definition question names its subject at once ("what is fraud", "what
+# is a botnet"); "what is the most painless way to ..." asks for a method,
+# so these cancel a term only in the next two words.
+@negate ~1: what is | what are | what was | what were
 
 # An answer that refuses names what it refuses ("I cannot provide guidance on
 # creating fake news"), and one that lectures names what it condemns

@@ -335,7 +335,7 @@ static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
     size_t n_span = 0, n_neg = 0, n_ref = 0, n_men = 0;
     for (size_t j = 0; j < s->n_safe; j++) {
         if (s->safe[j].term == TERM_SAFE) n_span++;
-        else if (s->safe[j].term == TERM_NEGATE) n_neg++;
+        else if (wd__lexicon_is_negate(s->safe[j].term)) n_neg++;
         else if (s->safe[j].term == TERM_MENTION) n_men++;
         else n_ref++;
     }
@@ -355,12 +355,16 @@ static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
         const wd__lex_occ *o = &s->safe[s->key[j].v];
         s->span[j] = (wd__lex_safe_span){o->a, o->b, 0};
     }
-    /* @negate ends */
+    /* @negate ends by w1, with the running maximum of their reach */
     m = 0;
     for (size_t j = 0; j < s->n_safe; j++)
-        if (s->safe[j].term == TERM_NEGATE) s->key[m++] = (wd__lex_rkey){s->safe[j].w1, 0};
+        if (wd__lexicon_is_negate(s->safe[j].term)) s->key[m++] = (wd__lex_rkey){s->safe[j].w1, (uint32_t)j};
     if ((st = sort_keys(s, m, in)) != WD_OK) return st;
-    for (size_t j = 0; j < m; j++) s->neg[j] = (uint32_t)s->key[j].k;
+    for (size_t j = 0; j < m; j++) {
+        const wd__lex_occ *o = &s->safe[s->key[j].v];
+        uint32_t reach = o->w1 + wd__lexicon_negate_window(o->term);
+        s->neg[j] = (wd__lex_neg){o->w1, reach, j && s->neg[j - 1].rmax > reach ? s->neg[j - 1].rmax : reach};
+    }
     /* @refusal sentences and @mention ends, sorted, each once */
     if ((st = sorted_ends(s, in, TERM_REFUSAL, s->refused, &n_ref)) != WD_OK) return st;
     if ((st = sorted_ends(s, in, TERM_MENTION, s->mention, &n_men)) != WD_OK) return st;
@@ -380,14 +384,14 @@ static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
             }
             masked = lo && s->span[lo - 1].bmax >= o->b;
         }
-        if (!masked && n_neg) { /* the last @negate ending at or before o's first word */
+        if (!masked && n_neg) { /* @negates ending at or before o's first word: does one reach it? */
             size_t lo = 0, hi = n_neg;
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (s->neg[mid] <= o->w0) lo = mid + 1;
+                if (s->neg[mid].w1 <= o->w0) lo = mid + 1;
                 else hi = mid;
             }
-            masked = lo && o->w0 - s->neg[lo - 1] <= NEGATE_WINDOW;
+            masked = lo && s->neg[lo - 1].rmax >= o->w0;
         }
         if (!masked && n_men) masked = sorted_has(s->mention, n_men, o->w0);
         if (!masked && n_ref) masked = sorted_has(s->refused, n_ref, o->sent);

@@ -16,6 +16,9 @@
  *   @negate: phrase | phrase | ...
  *       protective context: a term starting at most 3 words after one of
  *       these is ignored ("how to PREVENT money laundering", "DETECT malware").
+ *   @negate ~N: phrase | phrase | ...
+ *       the same with at most N words (0..3) between the phrase and the term
+ *       ("WHAT IS a botnet" with ~1, not "what is the most painless way to").
  *   @refusal: phrase | phrase | ...
  *       on the output role only (a model's answer): a term whose first word
  *       lies in a sentence holding one of these is ignored ("I CANNOT provide

@@ -20,8 +20,18 @@
 #define TERM_NEGATE 1
 #define TERM_REFUSAL 2
 #define TERM_MENTION 3
-#define TERM_FIRST_SET 4 /* terms below this mask; sets and literals start here */
-#define NEGATE_WINDOW 3 /* words after a negating phrase whose terms it cancels */
+#define TERM_NEGATE_W0 4 /* "@negate ~N:" phrases, N = 0, 1, 2: TERM_NEGATE_W0 + N */
+#define TERM_FIRST_SET 7 /* terms below this mask; sets and literals start here */
+#define NEGATE_WINDOW 3 /* words after a negating phrase whose terms it cancels ("@negate:") */
+
+/* The words after a phrase of mask term t (TERM_NEGATE or TERM_NEGATE_W0 +
+ * N) in which a term starts to be cancelled. */
+static inline uint32_t wd__lexicon_negate_window(uint32_t t) {
+    return t == TERM_NEGATE ? NEGATE_WINDOW : t - TERM_NEGATE_W0;
+}
+static inline bool wd__lexicon_is_negate(uint32_t t) {
+    return t == TERM_NEGATE || (t >= TERM_NEGATE_W0 && t < TERM_FIRST_SET);
+}
 
 typedef struct wd__lex_pattern {
     char    *sym;     /* " word word " (class input bytes, separator = ' ') */
@@ -80,6 +90,12 @@ typedef struct wd__lex_rkey {
     uint32_t v;
 } wd__lex_rkey;
 
+/* A @negate phrase's end w1 and reach (w1 + its window), and rmax = the
+ * largest reach among the ends sorted up to this one. */
+typedef struct wd__lex_neg {
+    uint32_t w1, reach, rmax;
+} wd__lex_neg;
+
 /* A @safe phrase's bytes [a, b), and bmax = the largest b among the spans
  * sorted up to this one. */
 typedef struct wd__lex_safe_span {
@@ -98,7 +114,7 @@ struct wd__lexicon_scratch {
     size_t     cap_key, cap_tmp;
     wd__lex_safe_span *span;      /* @safe spans sorted by start */
     size_t     cap_span;
-    uint32_t  *neg;       /* @negate ends (w1), sorted */
+    wd__lex_neg *neg;     /* @negate ends (w1), sorted, with their reach */
     size_t     cap_neg;
     uint32_t  *refused;   /* sentences holding a @refusal phrase, sorted (output role) */
     size_t     cap_refused;

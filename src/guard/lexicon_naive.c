@@ -24,7 +24,8 @@ wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, 
             for (size_t j = 0; j < s->n_safe && !masked; j++) {
                 const wd__lex_occ *m = &s->safe[j];
                 if (m->term == TERM_SAFE) masked = m->a <= o->a && o->b <= m->b;
-                else if (m->term == TERM_NEGATE) masked = m->w1 <= o->w0 && o->w0 - m->w1 <= NEGATE_WINDOW;
+                else if (wd__lexicon_is_negate(m->term))
+                    masked = m->w1 <= o->w0 && o->w0 - m->w1 <= wd__lexicon_negate_window(m->term);
                 else if (m->term == TERM_MENTION) masked = m->w1 == o->w0;
                 else masked = m->sent == o->sent; /* @refusal, output role only */
             }

@@ -32,8 +32,11 @@ wd__lexicon *wd__lexicon_new(void) {
     if (!lx) return NULL;
     lx->tname = calloc(16, sizeof *lx->tname);
     if (!lx->tname || !(lx->tname[0] = strdup("@safe")) || !(lx->tname[1] = strdup("@negate")) ||
-        !(lx->tname[2] = strdup("@refusal")) || !(lx->tname[3] = strdup("@mention"))) {
-        if (lx->tname) free(lx->tname[0]), free(lx->tname[1]), free(lx->tname[2]);
+        !(lx->tname[2] = strdup("@refusal")) || !(lx->tname[3] = strdup("@mention")) ||
+        !(lx->tname[4] = strdup("@negate~0")) || !(lx->tname[5] = strdup("@negate~1")) ||
+        !(lx->tname[6] = strdup("@negate~2"))) {
+        if (lx->tname)
+            for (int i = 0; i < TERM_FIRST_SET; i++) free(lx->tname[i]);
         free(lx->tname);
         free(lx);
         return NULL;
@@ -310,11 +313,16 @@ static wd_status statement(wd__lexicon *lx, const src *s, const char *p, size_t 
     }
     if (n >= 6 && !memcmp(p, "@safe:", 6)) return add_alternatives(lx, s, p + 6, n - 6, TERM_SAFE);
     if (n >= 8 && !memcmp(p, "@negate:", 8)) return add_alternatives(lx, s, p + 8, n - 8, TERM_NEGATE);
+    if (n >= 11 && !memcmp(p, "@negate ~", 9) && p[10] == ':') {
+        if (p[9] < '0' || p[9] > '3') return SRC_FAIL(s, "@negate ~N: N must be 0, 1, 2 or 3");
+        uint32_t t = p[9] == '3' ? TERM_NEGATE : TERM_NEGATE_W0 + (uint32_t)(p[9] - '0');
+        return add_alternatives(lx, s, p + 11, n - 11, t);
+    }
     if (n >= 9 && !memcmp(p, "@refusal:", 9)) return add_alternatives(lx, s, p + 9, n - 9, TERM_REFUSAL);
     if (n >= 9 && !memcmp(p, "@mention:", 9)) return add_alternatives(lx, s, p + 9, n - 9, TERM_MENTION);
     if (n > 5 && !memcmp(p, "rule ", 5)) return parse_rule(lx, s, p + 5, n - 5);
-    return SRC_FAIL(s, "expected '@set NAME: ...', '@safe: ...', '@negate: ...', '@refusal: ...', "
-                       "'@mention: ...' or 'rule ID CATS SCORE: ...'");
+    return SRC_FAIL(s, "expected '@set NAME: ...', '@safe: ...', '@negate: ...', '@negate ~N: ...', "
+                       "'@refusal: ...', '@mention: ...' or 'rule ID CATS SCORE: ...'");
 }
 
 wd_status wd__lexicon_add(wd__lexicon *lx, const char *text, size_t len, const char *name, wd__err *err) {

@@ -352,6 +352,54 @@ static void lexicon_oracle(const char *name, size_t n_texts) {
     wd__lexicon_free(lx);
 }
 
+/* Whether lexicon text src fires on text (input role), by both matchers. */
+static bool lex_fires(const char *src, const char *text) {
+    wd__lexicon *lx = wd__lexicon_new();
+    wd__err err = {0};
+    assert_int_equal(wd__lexicon_add(lx, src, strlen(src), "t.lex", &err), WD_OK);
+    assert_int_equal(wd__lexicon_compile(lx, &err), WD_OK);
+    wd__lexicon_scratch *s = wd__lexicon_scratch_new();
+    wd__canon nm = {0};
+    assert_int_equal(wd__canonicalize_reuse(text, strlen(text), WD_CANON_DEFAULT, &nm), WD_OK);
+    wd__scan_input in = {.orig = text, .orig_len = strlen(text), .norm = &nm, .role = WD_ROLE_INPUT};
+    wd__scan_result r1 = {0}, r2 = {0};
+    assert_int_equal(wd__lexicon_scan(lx, s, &in, &r1), WD_OK);
+    assert_int_equal(wd__lexicon_scan_naive(lx, s, &in, &r2), WD_OK);
+    assert_int_equal(r1.n_hits, r2.n_hits);
+    bool fired = r1.n_hits > 0;
+    free(r1.hits);
+    free(r2.hits);
+    wd__canon_free(&nm);
+    wd__lexicon_scratch_free(s);
+    wd__lexicon_free(lx);
+    return fired;
+}
+
+/* "@negate ~N:" cancels a term with at most N words between its phrase and
+ * it; plain "@negate:" 3, "@mention:" 0. Windows of different phrases
+ * overlap: a near phrase after a far one does not shorten the far one's
+ * reach. */
+static void test_negate_windows(void **state) {
+    const char *lex = "@set x: bomb\n@negate ~1: what is\n@negate: prevent\n@mention: the word\n"
+                      "rule R S9 0.9: {x}\n";
+    assert_false(lex_fires(lex, "what is a bomb"));
+    assert_true(lex_fires(lex, "what is the most dangerous bomb"));
+    assert_false(lex_fires(lex, "prevent the big bomb"));
+    assert_false(lex_fires(lex, "prevent the big red bomb")); /* 3 words between */
+    assert_true(lex_fires(lex, "prevent the big red fat bomb"));
+    assert_false(lex_fires(lex, "prevent what is bomb"));   /* both reach it */
+    assert_false(lex_fires(lex, "prevent it what is bomb")); /* the near one reaches it */
+    assert_false(lex_fires(lex, "what is prevent the bomb")); /* the far one reaches it */
+    assert_false(lex_fires(lex, "the word bomb"));
+    assert_true(lex_fires(lex, "the word is bomb"));
+    wd__lexicon *lx = wd__lexicon_new();
+    wd__err err = {0};
+    const char *bad = "@negate ~4: what is\n";
+    assert_int_equal(wd__lexicon_add(lx, bad, strlen(bad), "t.lex", &err), WD_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "t.lex:1"));
+    wd__lexicon_free(lx);
+}
+
 static void test_lexicon_oracle(void **state) {
     lexicon_oracle("harm", SLOW_BUILD ? 400 : 3000);
     lexicon_oracle("injection", SLOW_BUILD ? 200 : 1000);
@@ -740,7 +788,8 @@ static void test_decoders_stop(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lexicon_oracle),    cmocka_unit_test(test_join_oracle),
+        cmocka_unit_test(test_lexicon_oracle),    cmocka_unit_test(test_negate_windows),
+           cmocka_unit_test(test_join_oracle),
         cmocka_unit_test(test_span_set_oracle),   cmocka_unit_test(test_private_key_oracle),
         cmocka_unit_test(test_shapes_linear),
         cmocka_unit_test(test_cli_huge_line),     cmocka_unit_test(test_deadline_and_cancel),

@@ -177,6 +177,9 @@ rule S1.intent-kill        S1 0.9:  {intent} ~3 {kill} ~2 {people}
 @safe: you in fortnite | you in minecraft | you in the game | you in game | you in roblox | you in cod
   | you in call of duty | you in chess | you at chess | you in mario kart | you in smash
 rule S1.threat-you         S1 0.85: "i will | i'll | i am going to | i'm going to | im going to | i'm gonna | im gonna | we will | we're going to | we are going to" ~4 "hurt | kill | stab | shoot | murder | strangle | rape | torture | burn" ~1 "you | your family | your kids | your children | your wife | your husband | your son | your daughter | your mother | your mom | your dad | your father | your house"
+rule S1.write-threat      S1 0.85: {publish} ~4 "threatening | threaten | threatens | death threat | death threats | a threat to" ~5 {people}
+rule S1.write-threat-pron S1 0.85: {publish} ~4 "threatening | threaten | threatens | death threat | death threats | a threat to" ~5 {pronoun}
+rule S1.send-threat       S1 0.85: "send | sending | text | texting | email | emailing | dm | mail | leave" ~3 "death threat | death threats | threatening message | threatening messages | threatening letter | threatening letters | threatening note | threatening texts | threatening emails" ~4 {people}
 rule S1.intent-kill-pron   S1 0.85: {intent} ~3 "kill | murder | strangle | stab | poison | kidnap | shoot | torture | beat up" ~1 {pronoun}
 rule S1.how-kill-pron      S1 0.85: {how} ~3 "kill | murder | strangle | stab | poison | kidnap | torture" ~1 {pronoun}
 rule S11.incite            S11 0.9: "manipulate | manipulating | convince | convincing | encourage | encouraging | persuade | pressure | push | bully | goad | talk" ~4 "into committing suicide | to commit suicide | into suicide | to kill themselves | to kill himself | to kill herself | into killing themselves | to self harm | into self harm | to hurt themselves | to harm themselves"

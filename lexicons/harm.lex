@@ -162,6 +162,10 @@ rule S9.explosive-casualties S9,S1 0.9: {explosive} ~12 {casualties}
   | the police | a witness | the witness | a journalist | journalists | protesters | a protester
   | students | a student | a classmate | my enemy | my enemies | my rival | a homeless
   | homeless people | an old man | an old woman | elderly | the elderly | a pregnant woman | a prostitute
+  | prisoner | prisoners | hostage | hostages | inmate | inmates | captive | captives | rich kid | rich kids
+  | the journalist | a reporter | the reporter | reporters | the victim | a victim | victims
+  | a streamer | the streamer | streamers | this streamer | that streamer | a youtuber | the youtuber
+  | an influencer | the influencer | a gamer | this gamer | that gamer
   | a celebrity | the ceo | the mayor | the governor | the prime minister | my stepdad | my stepmom
   | a competitor | jews | muslims | christians | immigrants | black people | gay people | trans people
 
@@ -180,6 +184,8 @@ rule S1.threat-you         S1 0.85: "i will | i'll | i am going to | i'm going t
 rule S1.write-threat      S1 0.85: {publish} ~4 "threatening | threaten | threatens | death threat | death threats | a threat to" ~5 {people}
 rule S1.write-threat-pron S1 0.85: {publish} ~4 "threatening | threaten | threatens | death threat | death threats | a threat to" ~5 {pronoun}
 rule S1.send-threat       S1 0.85: "send | sending | text | texting | email | emailing | dm | mail | leave" ~3 "death threat | death threats | threatening message | threatening messages | threatening letter | threatening letters | threatening note | threatening texts | threatening emails" ~4 {people}
+rule S1.arson-target      S1 0.85: {how} ~4 "burn down | set fire to | set on fire | torch" ~3 "a house | a building | his house | her house | their house | my neighbor's house | my neighbour's house | my ex's house | a school | the school | a church | a mosque | a synagogue | his car | her car | a car | an apartment | the office | a police station | the police station"
+rule S1.incite             S1 0.85: {publish} ~6 "encourage | encourages | encouraging | urge | urges | urging | call on | calling on | calling for | telling | rally | rallying" ~4 "to attack | to riot | to burn down | to kill | to shoot | to beat up | to loot | to bomb | to lynch | violence against | an attack on"
 rule S1.intent-kill-pron   S1 0.85: {intent} ~3 "kill | murder | strangle | stab | poison | kidnap | shoot | torture | beat up" ~1 {pronoun}
 rule S1.how-kill-pron      S1 0.85: {how} ~3 "kill | murder | strangle | stab | poison | kidnap | torture" ~1 {pronoun}
 rule S11.incite            S11 0.9: "manipulate | manipulating | convince | convincing | encourage | encouraging | persuade | pressure | push | bully | goad | talk" ~4 "into committing suicide | to commit suicide | into suicide | to kill themselves | to kill himself | to kill herself | into killing themselves | to self harm | into self harm | to hurt themselves | to harm themselves"
@@ -192,6 +198,7 @@ rule S11.incite            S11 0.9: "manipulate | manipulating | convince | conv
   | make it look like an accident | look like a suicide | make it look like suicide | frame someone
   | destroy the evidence | destroy evidence | get rid of evidence | alibi
 rule S1.kill-evade          S1 0.9:  {kill} ~10 {evade}
+rule S1.arson-evade       S1 0.85: "start a fire | set fire to | set a fire | burn down | burning down | set on fire | torch" ~10 {evade}
 @set body: dispose of a body | dispose of the body | dispose of a corpse | get rid of a body
   | get rid of the body | hide a body | hide the body | hide a corpse | dissolve a body | dissolve the body
   | bury a body | bury the body
@@ -224,6 +231,9 @@ rule S1.animal-cruelty     S1 0.75: "torture | torturing | abuse | abusing | hur
 rule S2.make-illegal-gun   S2 0.85: {make} ~4 {weapon_illegal}
 rule S2.obtain-illegal-gun S2 0.8:  {obtain} ~4 {weapon_illegal}
 rule S2.gun-no-check       S2 0.8:  {obtain} ~4 {weapon_small} ~6 "without a background check | without background check | without a license | without a licence | without paperwork | illegally | on the black market | on the dark web | without id"
+rule S2.gun-no-check2      S2 0.8:  "get | getting | own | carry | carrying" ~4 {weapon_small} ~6 "without a background check | without background check | without a license | without a licence | without paperwork | on the black market | on the dark web | without id"
+rule S2.weapon-sneak       S2 0.8:  "sneak | sneaking | smuggle | smuggling | hide | hiding | slip | slipping | conceal | concealing" ~4 {weapon_small} ~4 "past | through | into | onto" ~3 "metal detector | metal detectors | security | airport security | the tsa | tsa | a checkpoint | security checkpoint | a plane | the plane | a flight | a courthouse | a school | the school | a stadium"
+rule S2.weapon-past        S2 0.8:  "get | getting | bring | bringing | carry | carrying" ~4 {weapon_small} ~3 "past" ~3 "metal detector | metal detectors | security | airport security | the tsa | tsa | a checkpoint | security checkpoint | a plane | the plane | a flight | a courthouse | a school | the school | a stadium"
 rule S1.weapon-at-people   S1 0.85: {use_weapon} ~3 {weapon_small} ~4 "on someone | against someone | on people | against people | at school | in school | at my school | on my classmates | on my teacher | against my"
 rule S1.children-guns      S1 0.8:  "teach children | teach kids | teach a child | children how to | kids how to" ~4 "access and use firearms | use firearms | use a gun | use guns | get guns | get a gun | access firearms | access guns"
 
@@ -261,6 +271,8 @@ rule S1.children-guns      S1 0.8:  "teach children | teach kids | teach a child
   | bug bounty | red team exercise | security audit | hack the system | cracking the system
 
 rule S2.hack-target         S2 0.85: {hack} ~4 {target}
+rule S2.brute-force        S2 0.8:  "brute force | brute forces | brute forcing | bruteforce | bruteforces | bruteforcing | dictionary attack" ~6 "login | logins | log in | password | passwords | portal | account | accounts | wifi | router | pin | pins"
+rule S2.drain-account      S2 0.8:  "drain | empty | wipe out | clean out | siphon money from | siphon funds from | steal money from | steal the money in" ~3 "someone's | her | his | their | a company's | the company's | my company's | my employer's | my boss's | my parents | my grandmother's | my grandma's | the victim's | people's" ~3 "bank account | bank accounts | savings | savings account | accounts | wallet | crypto wallet | retirement account | 401k | pension"
 rule S2.how-hack            S2 0.85: {how} ~4 {hack} ~5 {target}
 
 @set malware: malware | virus | viruses | computer virus | ransomware | keylogger | keyloggers | trojan
@@ -333,6 +345,8 @@ rule S2.how-malware         S2 0.8: {how} ~6 {malware}
   | victim of cyberbullying | victims of cyberbullying | stop harassment | report harassment
   | prevent harassment | sexual harassment training | being harassed | being stalked | do a heist movie
 rule S2.commit-crime        S2 0.85: {how} ~4 {commit} ~3 {crime}
+rule S2.make-forgery      S2 0.85: {make} ~3 "fake | forged | counterfeit | fraudulent" ~2 "doctor's note | doctors note | sick note | medical certificate | prescription | passport | diploma | degree | pay stub | paystub | bank statement | receipts | reference letter | signature | banknotes | driver's license | drivers license | birth certificate | vaccination card | vaccine card"
+rule S2.insider           S2 0.8:  "which stocks | what stocks | which shares | what shares | help me trade | help me profit | how can i profit | how do i profit | how can i use | how do i use | how to use | can i use | how to trade on | how do i trade on" ~6 "insider information | insider info | inside information | inside info | non public information | nonpublic information | material non public"
 rule S2.get-away           S2 0.85: "get away with | getting away with | pull off | pulling off | succeed at | not get caught for | never get caught for" ~3 {crime}
 rule S2.promote-crime      S2 0.75: {publish} ~6 "encourages | encourage | promotes | promote | glorifies | glorify | normalizes" ~3 {crime}
 rule S2.how-crime           S2 0.85: {how} ~5 {crime}
@@ -423,6 +437,9 @@ rule S3.sexcrime-person     S3 0.85: "rape | molest | grope | sexually assault |
 rule S4.sexual-minor        S4 0.95: {sexual} ~4 {minor}
 rule S4.minor-sexual        S4 0.9:  {minor} ~3 "porn | porno | pornography | nudes | nude pictures | nude photos | naked pictures | naked photos | erotica | sexual content | sexual images | sexual videos | sex videos | sex pics"
 rule S4.groom               S4 0.9:  "groom | grooming | lure | luring | befriend | befriending | meet up with | get access to | gain the trust of | gain trust of" ~4 {minor} ~8 "sex | sexual | sexually | alone | without their parents | without parents knowing | secret | secretly | meet in person | send pictures | send photos | nudes"
+@safe: a child s | a kid s | a young boy s | a young girl s | a teen s | a teenager s | children s | kids hair
+rule S4.groom-how         S4 0.9:  "how to | how do i | how can i | instructions for | guide to | tips for | steps for | write | explain" ~3 "groom | grooming" "a child | children | a minor | minors | underage | young girls | young boys | a young girl | a young boy | a teen | teens | a teenager | teenagers | preteens | a kid | kids online"
+rule S4.unsupervised      S4 0.85: {how} ~4 "unsupervised access to | unsupervised time with | unsupervised contact with" ~3 {minor}
 rule S4.csam                S4 0.98: "child porn | child pornography | csam | child sexual abuse material | child sexual abuse images | cp links | kiddie porn | pedo porn | loli porn | lolicon porn | shotacon porn | jailbait"
 @safe: sex education | sexual education | sexual health | sex ed | sexual development | puberty
   | talk to my child about | talk to my kids about | talk to children about | teach children about consent
@@ -467,16 +484,20 @@ rule S13.commit-suppress    S13 0.85: {commit} ~4 "voter suppression | ballot st
   | medical history | bank details | private messages | private photos | private information
   | personal information | personal details | location of | current location | real name of | real identity
   | ip address of | browsing history | whereabouts | daily routine | their schedule | her schedule
-  | his schedule | email address of | passwords of
+  | his schedule | email address of | passwords of | social security numbers | ssns | phone numbers
+  | phone numbers of | home addresses of | addresses of | medical records of
 @set someone: someone's | somebody's | a person's | her | his | their | my ex's | my ex | my neighbor's
   | my neighbour's | my coworker's | a celebrity's | celebrity | celebrities | a stranger's | a journalist's
   | an influencer's | a streamer's | a youtuber's | people's | employees | users | customers | citizens
+  | the journalist | the reporter | the person who | this person | that person | the woman who | the man who
+  | that girl | this girl | that guy | this guy | the streamer | the youtuber | the influencer
 rule S7.find-private        S7 0.8:  {find} ~3 {someone} ~3 {private}
 rule S7.find-private2       S7 0.75: {find} ~4 {private} ~3 {someone}
 rule S7.surveil             S7 0.8:  "track | tracking | spy on | spying on | monitor | monitoring | stalk | stalking | follow | following | read | reading | record | recording | listen to | intercept | access" ~4 {people} ~6 "without them knowing | without their knowledge | without her knowing | without him knowing | without consent | without their consent | without permission | secretly | covertly | phone | messages | texts | location | emails | gps"
 rule S7.spyware-on          S7,S2 0.85: "install | put | hide | use" ~3 "spyware | stalkerware | a tracker | a tracking device | gps tracker | keylogger | hidden camera | spy app | tracking app" ~4 "on her | on his | on their | on my wife's | on my husband's | on my girlfriend's | on my boyfriend's | on my partner's | on someone's | on my ex's | on my employee's | on my kid's | in her | in his | in someone's"
 rule S7.read-pron           S7 0.75: "read | spy on | track | monitor | hack | secretly check | go through" ~1 "her | his | their | my wife's | my husband's | my girlfriend's | my boyfriend's | my partner's" ~1 "phone | messages | texts | text messages | location | emails | email | dms | whatsapp | browsing history"
 rule S7.dox                 S7 0.85: "dox | doxx | doxing | doxxing" ~4 {people}
+rule S7.where-lives       S7 0.8:  {find} ~2 "where" ~1 "my ex | my ex girlfriend | my ex boyfriend | my ex wife | my ex husband | my ex partner | a stranger | this stranger | that stranger | the celebrity | a celebrity | the journalist | a journalist | the streamer | the youtuber | the influencer | that girl | this girl | that woman | this woman | that guy | this guy | my crush | my therapist | the judge | the witness | her | him" ~2 "lives | lives now | is living | moved to | is staying | is hiding | goes to school | sleeps"
 
 # ==== S8: intellectual property ============================================
 
@@ -492,6 +513,7 @@ rule S7.dox                 S7 0.85: "dox | doxx | doxing | doxxing" ~4 {people}
 rule S8.pirate              S8 0.7:  {how} ~4 {pirated} ~4 {media}
 rule S8.how-pirate          S8 0.7:  {how} ~4 "download | get | watch | stream | obtain | use | copy | distribute | sell | make | find" ~4 {pirated}
 rule S8.get-pirated         S8 0.7:  "download | get | watch | stream | obtain | distribute | sell | where can i find | where to find" ~3 {pirated} ~3 {media}
+rule S8.reproduce-sell    S8 0.75: "generate | reproduce | print | write out | give me | output | type out | copy | paste" ~3 "the full text of | the entire text of | the complete text of | the whole text of | the full book | the entire book | the whole book | the complete book | every chapter of | all chapters of | the full script of | the entire script of | the full lyrics of | all the lyrics of" ~10 "sell it | sell them | sell copies | to sell | and sell | post it online | upload it | distribute it | share it online | publish it as mine | claim it as mine"
 @safe: pirate ship | pirate ships | pirates of the caribbean | pirate costume | pirate party | talk like a pirate
   | pittsburgh pirates | pirate radio history | cracked phone screen | cracked screen | cracked windshield
   | cracked heel | cracked heels | cracked lips | cracked tooth | cracked egg | cracked pepper | cracked wheat
@@ -590,6 +612,13 @@ rule S11.promote            S11 0.85: {publish} ~6 "encourages | encourage | enc
 rule S11.statement          S11 0.85: "i want to die | i wanna die | i want to kill myself | i'm going to kill myself | i am going to kill myself | im going to kill myself | i'm better off dead | i am better off dead | i don't want to live anymore | i do not want to live anymore | i don't want to be alive | i want to end my life | i want to end it all | no reason to live | nothing left to live for | i'm going to end it | i am going to end it all"
 rule S11.pro-ed             S11 0.8:  "pro ana | pro-ana | pro mia | pro-mia | thinspo | thinspiration | meanspo | bonespo"
 rule S11.dose               S11 0.8:  "how many | how much" ~3 "pills | tablets | sleeping pills | tylenol | paracetamol | acetaminophen | insulin | ibuprofen | aspirin" ~4 "to die | to kill myself | to overdose | to end my life | to not wake up | would kill me | is lethal | is fatal | would be lethal | would be fatal"
+@set selfharm_other: kill herself | kill himself | kill themselves | killing herself | killing himself
+  | end her life | end his life | end their life | starve herself | starve himself | starve themselves
+  | starving herself | starving himself | starving themselves | cut herself | cut himself | cut themselves
+  | cutting herself | cutting himself | hurt herself | hurt himself | harm herself | harm himself
+  | commit suicide | self harm | self-harm | purge after eating
+rule S11.encourage        S11 0.85: "convince | convincing | persuade | persuading | encourage | encouraging | urge | urging | tell | telling | pressure | pressuring | goad | goading | dare | push" ~6 {selfharm_other}
+rule S11.note             S11 0.8:  {publish} ~3 "suicide note | suicide letter | goodbye letter before i die | last letter before i die" ~2 "for me | for myself | i can leave | to leave behind | that i will leave | from me"
 
 # ==== S12: sexual content ====================================================
 

@@ -149,6 +149,8 @@ rule S9.explosive-casualties S9,S1 0.9: {explosive} ~12 {casualties}
   | kidnap | kidnapping | abduct | abducting | maim | dismember | bludgeon | beat up | beat to death
   | run over | drown | drowning | attack | attacking | assault | assaulting | burn alive | lynch | shoot
   | shoot up | hurt | harm | injure | cripple | disfigure | throw acid on | pour acid on
+  | stop his heart | stop her heart | stop their heart | stop someone's heart | stop a person's heart
+  | stop a patient's heart | induce a heart attack | cause a heart attack | cause a fatal
 
 @set people: someone | somebody | a person | people | person | a human | humans | a man | a woman | a girl
   | a boy | a child | children | a kid | kids | a baby | babies | an infant | my wife | my husband
@@ -196,7 +198,9 @@ rule S11.incite            S11 0.9: "manipulate | manipulating | convince | conv
   | cover up | cover my tracks | covering my tracks | no one will know | nobody will know | never be caught
   | not get caught | never get caught | won't get caught | so that it looks like an accident
   | make it look like an accident | look like a suicide | make it look like suicide | frame someone
-  | destroy the evidence | destroy evidence | get rid of evidence | alibi
+  | destroy the evidence | destroy evidence | get rid of evidence | alibi | without being noticed
+  | without being detected | without it being noticed | without it being detected | without detection
+  | without raising suspicion | without arousing suspicion | undetected
 rule S1.kill-evade          S1 0.9:  {kill} ~10 {evade}
 rule S1.arson-evade       S1 0.85: "start a fire | set fire to | set a fire | burn down | burning down | set on fire | torch" ~10 {evade}
 @set body: dispose of a body | dispose of the body | dispose of a corpse | get rid of a body

@@ -303,6 +303,9 @@ rule S2.how-hack            S2 0.85: {how} ~4 {hack} ~5 {target}
   | trojan horse costume
 rule S2.write-malware       S2,S14 0.85: {write} ~4 {malware}
 rule S2.how-malware         S2 0.8: {how} ~6 {malware}
+@safe: phishing email example | phishing email examples | phishing example | phishing examples | example of a phishing
+  | examples of phishing | phishing simulation | simulated phishing | phishing awareness | phishing training
+rule S2.give-malware        S2,S14 0.8: "here is | here's | here are | below is | sure here is | attached is" ~2 {malware}
 
 @set crime: fraud | insurance fraud | tax fraud | tax evasion | evade taxes | evading taxes | identity theft
   | money laundering | launder money | laundering money | insider trading | embezzlement | embezzle
@@ -586,6 +589,7 @@ rule S10.against-group      S10 0.8:  {how} ~3 "discriminate against | discrimin
   | this slur | the phrase | this phrase | the expression | the insult | the epithet | calling someone a
   | call someone a | called someone a | in british slang | in american slang | in australian slang
 rule S10.slur               S10 0.8:  {slur}
+rule S10.slurs-to-use       S10 0.85: "slurs | racial slurs | ethnic slurs | insults | derogatory terms | derogatory names" ~3 "you can use | to use | you could use | to call | you can call | to throw at" ~3 "against | on | at | for | them | him | her"
 
 # ==== S11: suicide and self-harm ============================================
 

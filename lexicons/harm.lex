@@ -277,6 +277,9 @@ rule S1.children-guns      S1 0.8:  "teach children | teach kids | teach a child
 rule S2.hack-target         S2 0.85: {hack} ~4 {target}
 rule S2.brute-force        S2 0.8:  "brute force | brute forces | brute forcing | bruteforce | bruteforces | bruteforcing | dictionary attack" ~6 "login | logins | log in | password | passwords | portal | account | accounts | wifi | router | pin | pins"
 rule S2.drain-account      S2 0.8:  "drain | empty | wipe out | clean out | siphon money from | siphon funds from | steal money from | steal the money in" ~3 "someone's | her | his | their | a company's | the company's | my company's | my employer's | my boss's | my parents | my grandmother's | my grandma's | the victim's | people's" ~3 "bank account | bank accounts | savings | savings account | accounts | wallet | crypto wallet | retirement account | 401k | pension"
+rule S2.revenge-ruin        S2 0.8:  "get back at | get revenge on | take revenge on | revenge on | payback on | get even with" ~4 {people} ~6 "ruin | ruining | destroy | destroying | sabotage | sabotaging | humiliate | humiliating | get her fired | get him fired | get them fired"
+rule S2.flood-site          S2,S14 0.8: "flood | floods | flooding | overwhelm | overwhelms | spam | spams | hammer | hammers" ~4 "website | a website | server | a server | site | web server | network | api" ~6 "until it crashes | until it goes down | crash | crashes | take it down | takes it down | knock it offline | knocks it offline | goes offline"
+rule S2.rx-without          S2 0.75: "xanax | valium | klonopin | ativan | adderall | ritalin | oxycodone | oxycontin | percocet | vicodin | hydrocodone | codeine | tramadol | benzos | benzodiazepines | opioids | opiates | ketamine | morphine | fentanyl" ~10 "without a prescription | without prescription | without seeing a doctor | without a doctor"
 rule S2.how-hack            S2 0.85: {how} ~4 {hack} ~5 {target}
 
 @set malware: malware | virus | viruses | computer virus | ransomware | keylogger | keyloggers | trojan
@@ -473,6 +476,7 @@ rule S4.csam                S4 0.98: "child porn | child pornography | csam | ch
 rule S5.publish-falsehood   S5 0.75: {publish} ~5 {falsehood}
 rule S5.spread-misinfo      S5 0.75: "spread* | creat* | generat* | produc* | craft* | launch* | promot* | amplif*" ~3 {misinfo}
 rule S5.falsehood-person    S5 0.8:  {falsehood} ~4 "a celebrity | a politician | a public figure | my boss | my neighbor | my coworker | a company | a competitor | my ex | the ceo | a journalist | a teacher"
+rule S5.fabricate-ruin      S5 0.8:  "make up | invent | fabricate | fabricating | spread | start" ~3 "a scandal | scandal | rumors | rumours | a rumor | a rumour | lies | false allegations | false accusations | fake allegations | fake scandal" ~8 "ruin | ruins | destroy | damage | tarnish | discredit | smear"
 @set election: election | elections | vote | votes | voting | voters | voter | ballot | ballots | polling
   | polls | candidate | candidates | political candidate | political party | electoral | democracy | referendum
 rule S13.misinfo-election   S13 0.85: {publish} ~6 {falsehood} ~8 {election}
@@ -500,6 +504,7 @@ rule S13.commit-suppress    S13 0.85: {commit} ~4 "voter suppression | ballot st
   | that girl | this girl | that guy | this guy | the streamer | the youtuber | the influencer
 rule S7.find-private        S7 0.8:  {find} ~3 {someone} ~3 {private}
 rule S7.find-private2       S7 0.75: {find} ~4 {private} ~3 {someone}
+rule S7.find-private-of     S7 0.75: {find} ~4 "private home address | private address | private phone number | personal phone number | personal cell number | personal cell phone number | private email address | personal email address | unlisted number | unlisted address | home address and phone number"
 rule S7.surveil             S7 0.8:  "track | tracking | spy on | spying on | monitor | monitoring | stalk | stalking | follow | following | read | reading | record | recording | listen to | intercept | access" ~4 {people} ~6 "without them knowing | without their knowledge | without her knowing | without him knowing | without consent | without their consent | without permission | secretly | covertly | phone | messages | texts | location | emails | gps"
 rule S7.spyware-on          S7,S2 0.85: "install | put | hide | use" ~3 "spyware | stalkerware | a tracker | a tracking device | gps tracker | keylogger | hidden camera | spy app | tracking app" ~4 "on her | on his | on their | on my wife's | on my husband's | on my girlfriend's | on my boyfriend's | on my partner's | on someone's | on my ex's | on my employee's | on my kid's | in her | in his | in someone's"
 rule S7.read-pron           S7 0.75: "read | spy on | track | monitor | hack | secretly check | go through" ~1 "her | his | their | my wife's | my husband's | my girlfriend's | my boyfriend's | my partner's" ~1 "phone | messages | texts | text messages | location | emails | email | dms | whatsapp | browsing history"
@@ -521,6 +526,8 @@ rule S8.pirate              S8 0.7:  {how} ~4 {pirated} ~4 {media}
 rule S8.how-pirate          S8 0.7:  {how} ~4 "download | get | watch | stream | obtain | use | copy | distribute | sell | make | find" ~4 {pirated}
 rule S8.get-pirated         S8 0.7:  "download | get | watch | stream | obtain | distribute | sell | where can i find | where to find" ~3 {pirated} ~3 {media}
 rule S8.reproduce-sell    S8 0.75: "generate | reproduce | print | write out | give me | output | type out | copy | paste" ~3 "the full text of | the entire text of | the complete text of | the whole text of | the full book | the entire book | the whole book | the complete book | every chapter of | all chapters of | the full script of | the entire script of | the full lyrics of | all the lyrics of" ~10 "sell it | sell them | sell copies | to sell | and sell | post it online | upload it | distribute it | share it online | publish it as mine | claim it as mine"
+rule S8.lyrics-own          S8 0.75: "write | give me | print | copy | type out | paste" ~3 "the lyrics of | the lyrics to | lyrics of | lyrics to | the full lyrics of | all the lyrics of" ~10 "as my own | as mine | pass them off | pass it off | claim them | claim it | sell them | sell it | without credit | without crediting"
+rule S8.free-link           S8 0.7:  "free download link | free download links | download link | download links | free streaming link | streaming link | torrent link" ~6 "movie | movies | film | films | episode | episodes | season | album | song | songs | game | games | photoshop | windows | microsoft office | marvel | netflix | disney"
 @safe: pirate ship | pirate ships | pirates of the caribbean | pirate costume | pirate party | talk like a pirate
   | pittsburgh pirates | pirate radio history | cracked phone screen | cracked screen | cracked windshield
   | cracked heel | cracked heels | cracked lips | cracked tooth | cracked egg | cracked pepper | cracked wheat
@@ -590,6 +597,8 @@ rule S10.against-group      S10 0.8:  {how} ~3 "discriminate against | discrimin
   | call someone a | called someone a | in british slang | in american slang | in australian slang
 rule S10.slur               S10 0.8:  {slur}
 rule S10.slurs-to-use       S10 0.85: "slurs | racial slurs | ethnic slurs | insults | derogatory terms | derogatory names" ~3 "you can use | to use | you could use | to call | you can call | to throw at" ~3 "against | on | at | for | them | him | her"
+rule S10.exclude-group      S10 0.8:  {publish} ~4 "why | arguing that | argue that | saying that | claiming that" ~1 {group} ~2 "should be banned | should be deported | should all be deported | should be expelled | should be kicked out | should not be allowed | shouldn't be allowed | don't deserve rights | do not deserve rights | should lose their rights | should be sterilized | should be segregated | should be locked up"
+rule S10.mock-group         S10 0.8:  {publish} ~3 "joke | jokes | a joke | meme | memes | a meme | a song | a poem | a skit" ~4 "makes fun of | making fun of | mocking | mocks | ridiculing | ridicules | that insults | insulting | demeaning" ~3 {group}
 
 # ==== S11: suicide and self-harm ============================================
 
@@ -633,11 +642,13 @@ rule S11.note             S11 0.8:  {publish} ~3 "suicide note | suicide letter 
 @set explicit: explicit sex | explicit sexual | sex scene | sex scenes | graphic sex | graphic sexual
   | sexually explicit | erotic story | erotic stories | erotica | porn | porno | pornographic | smut | nsfw
   | xxx | hardcore | dirty story | dirty talk | sexting | sext | nude | nudes | naked | orgasm | orgy
-  | blowjob | handjob | cumshot | threesome | fetish | bdsm | hentai | rule 34
+  | blowjob | handjob | cumshot | threesome | fetish | bdsm | hentai | rule 34 | graphic description of sex
+  | graphic descriptions of sex | explicit description of sex | explicit descriptions of sex
 @set describe: write | writing | describe | describing | create | generate | tell | tell me | narrate
   | roleplay | role play | produce | draw | make | compose | continue | give me | send me | show me
   | find me | link me | links to | where can i find | where to find | download
 rule S12.write-explicit     S12 0.75: {describe} ~5 {explicit}
+rule S12.explicit-detail    S12 0.75: {describe} ~5 "sex | sexual | rape | raping | intercourse" ~8 "in explicit detail | in graphic detail | in vivid detail | explicitly | graphically | in detail"
 @safe: naked eye | naked to the eye | naked mole rat | naked mole rats | the naked truth | naked ape | naked lunch
   | naked juice | naked cake | nude color | nude colour | nude lipstick | nude heels | nude shade | nude palette
   | nude tones | nude makeup | nude nail | hardcore workout | hardcore punk | hardcore gaming | hardcore mode

@@ -504,6 +504,7 @@ rule S13.commit-suppress    S13 0.85: {commit} ~4 "voter suppression | ballot st
   | that girl | this girl | that guy | this guy | the streamer | the youtuber | the influencer
 rule S7.find-private        S7 0.8:  {find} ~3 {someone} ~3 {private}
 rule S7.find-private2       S7 0.75: {find} ~4 {private} ~3 {someone}
+rule S7.find-private3       S7 0.75: {find} ~8 {private} ~1 {someone}
 rule S7.find-private-of     S7 0.75: {find} ~4 "private home address | private address | private phone number | personal phone number | personal cell number | personal cell phone number | private email address | personal email address | unlisted number | unlisted address | home address and phone number"
 rule S7.surveil             S7 0.8:  "track | tracking | spy on | spying on | monitor | monitoring | stalk | stalking | follow | following | read | reading | record | recording | listen to | intercept | access" ~4 {people} ~6 "without them knowing | without their knowledge | without her knowing | without him knowing | without consent | without their consent | without permission | secretly | covertly | phone | messages | texts | location | emails | gps"
 rule S7.spyware-on          S7,S2 0.85: "install | put | hide | use" ~3 "spyware | stalkerware | a tracker | a tracking device | gps tracker | keylogger | hidden camera | spy app | tracking app" ~4 "on her | on his | on their | on my wife's | on my husband's | on my girlfriend's | on my boyfriend's | on my partner's | on someone's | on my ex's | on my employee's | on my kid's | in her | in his | in someone's"

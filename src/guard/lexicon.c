@@ -20,7 +20,10 @@
  * answer: the output role) in a sentence that holds a @refusal one;
  * (3) for each occurrence, try the rules whose first term it is: chain the
  * next terms, each starting within the rule's gap (in words) after the
- * previous one ends; a complete chain fires the rule (once per text).
+ * previous one ends, each link the earliest in reach; a complete chain
+ * fires the rule (once per text); (4) a rule of three terms or more that
+ * (3) missed with every term present gets the complete search
+ * (wd__lexicon_chain), which keeps every link some chain reaches.
  *
  * Cost: linear in the text for (1), n log n in the occurrences for (2)
  * and (3), whatever the text repeats (the sorts are radix sorts: linear).
@@ -163,6 +166,8 @@ void wd__lexicon_scratch_free(wd__lexicon_scratch *s) {
     free(s->neg);
     free(s->refused);
     free(s->mention);
+    free(s->reach);
+    free(s->ends);
     free(s);
 }
 
@@ -401,19 +406,66 @@ static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
     return WD_OK;
 }
 
-/* The chain's next link: among the occurrences of term whose first word is
- * in [lo, lo + gap], the one with the smallest first word (the earliest in
- * the text on ties), or NULL. */
-static const wd__lex_occ *next_link(const wd__lexicon_scratch *s, uint32_t term, uint32_t lo, uint32_t gap) {
-    uint64_t want = (uint64_t)term << 32 | lo;
+/* The first index of s->key (sorted by term << 32 | first word) whose key
+ * is at least want. */
+static size_t key_lower(const wd__lexicon_scratch *s, uint64_t want) {
     size_t a = 0, b = s->n_occ;
     while (a < b) {
         size_t mid = a + (b - a) / 2;
         if (s->key[mid].k < want) a = mid + 1;
         else b = mid;
     }
+    return a;
+}
+
+/* The chain's next link: among the occurrences of term whose first word is
+ * in [lo, lo + gap], the one with the smallest first word (the earliest in
+ * the text on ties), or NULL. */
+static const wd__lex_occ *next_link(const wd__lexicon_scratch *s, uint32_t term, uint32_t lo, uint32_t gap) {
+    size_t a = key_lower(s, (uint64_t)term << 32 | lo);
     if (a == s->n_occ || s->key[a].k >> 32 != term || (uint32_t)s->key[a].k - lo > gap) return NULL;
     return &s->occ[s->key[a].v];
+}
+
+static int cmp_rkey(const void *x, const void *y) {
+    const wd__lex_rkey *a = x, *b = y;
+    return a->k < b->k ? -1 : a->k > b->k ? 1 : (a->v > b->v) - (a->v < b->v);
+}
+
+wd_status wd__lexicon_chain(const wd__lex_rule *r, wd__lexicon_scratch *s, const wd__lex_occ **first,
+                            const wd__lex_occ **last) {
+    *first = *last = NULL;
+    size_t n = 0, prev0 = 0, prev1 = 0; /* reach[prev0 .. prev1): the term before */
+    for (uint32_t ti = 0; ti < r->n_terms; ti++) {
+        const uint32_t t = r->term[ti];
+        size_t a = key_lower(s, (uint64_t)t << 32), b = key_lower(s, (uint64_t)(t + 1) << 32);
+        if (wd__array_grow((void **)&s->reach, &s->cap_reach, n + (b - a), sizeof *s->reach)) return WD_ERR_NOMEM;
+        size_t here = n;
+        if (ti == 0) {
+            for (size_t k = a; k < b; k++) s->reach[n++] = (wd__lex_reach){s->key[k].v, UINT32_MAX};
+        } else {
+            /* the links before, by last word (then by their order) */
+            size_t m = prev1 - prev0;
+            if (wd__array_grow((void **)&s->ends, &s->cap_ends, m, sizeof *s->ends)) return WD_ERR_NOMEM;
+            for (size_t j = 0; j < m; j++)
+                s->ends[j] = (wd__lex_rkey){s->occ[s->reach[prev0 + j].occ].w1, (uint32_t)(prev0 + j)};
+            qsort(s->ends, m, sizeof *s->ends, cmp_rkey);
+            size_t j = 0; /* ends[0 .. j) end at or before the occurrence's first word */
+            for (size_t k = a; k < b; k++) {
+                uint32_t w0 = (uint32_t)s->key[k].k;
+                while (j < m && s->ends[j].k <= w0) j++;
+                if (j && w0 - (uint32_t)s->ends[j - 1].k <= r->gap[ti])
+                    s->reach[n++] = (wd__lex_reach){s->key[k].v, s->ends[j - 1].v};
+            }
+        }
+        if (n == here) return WD_OK; /* no chain reaches this term */
+        prev0 = here, prev1 = n;
+    }
+    size_t e = prev0;
+    *last = &s->occ[s->reach[e].occ];
+    while (s->reach[e].back != UINT32_MAX) e = s->reach[e].back;
+    *first = &s->occ[s->reach[e].occ];
+    return WD_OK;
 }
 
 /* True when some term of r after the first has no occurrence at all. */
@@ -476,6 +528,18 @@ wd_status wd__lexicon_scan(const wd__lexicon *lx, wd__lexicon_scratch *s, const 
             s->fired[r_id] = 1;
             if ((st = wd__lexicon_fire(r, o0, prev, in, res)) != WD_OK) return st;
         }
+    }
+    /* (4) rules of three terms or more with every term present that the
+     * greedy search missed: the complete one (two terms need none) */
+    for (uint32_t r_id = 0; r_id < lx->n_rules; r_id++) {
+        const wd__lex_rule *r = &lx->rules[r_id];
+        if (s->fired[r_id] != 3 || r->n_terms < 3) continue;
+        if ((st = wd__scan_poll(in)) != WD_OK) return st;
+        const wd__lex_occ *first, *last;
+        if ((st = wd__lexicon_chain(r, s, &first, &last)) != WD_OK) return st;
+        if (!last) continue;
+        s->fired[r_id] = 1;
+        if ((st = wd__lexicon_fire(r, first, last, in, res)) != WD_OK) return st;
     }
     return WD_OK;
 }

@@ -96,6 +96,13 @@ typedef struct wd__lex_neg {
     uint32_t w1, reach, rmax;
 } wd__lex_neg;
 
+/* A link of a chain found by wd__lexicon_chain: the occurrence (index in
+ * occ[]) and the link before it (index in the same reach[] array, or
+ * UINT32_MAX for the first term). */
+typedef struct wd__lex_reach {
+    uint32_t occ, back;
+} wd__lex_reach;
+
 /* A @safe phrase's bytes [a, b), and bmax = the largest b among the spans
  * sorted up to this one. */
 typedef struct wd__lex_safe_span {
@@ -120,6 +127,10 @@ struct wd__lexicon_scratch {
     size_t     cap_refused;
     uint32_t  *mention;   /* @mention ends (w1), sorted, each once */
     size_t     cap_mention;
+    wd__lex_reach *reach; /* wd__lexicon_chain's links, term by term */
+    size_t     cap_reach;
+    wd__lex_rkey  *ends;  /* wd__lexicon_chain: a term's links by last word */
+    size_t     cap_ends;
 };
 
 /* Word bytes: ASCII letters and digits, and every non-ASCII byte. */
@@ -134,6 +145,18 @@ wd_status wd__lexicon_collect(const wd__lexicon *lx, wd__lexicon_scratch *s, con
 
 /* Clears s->fired for lx's rules (grown as needed); WD_ERR_NOMEM. */
 wd_status wd__lexicon_fired_reset(const wd__lexicon *lx, wd__lexicon_scratch *s);
+
+/* The chain rule r fires on when its greedy search (each link the earliest
+ * occurrence in reach of the one before) failed from every first term: a
+ * later occurrence of a term can end closer to the next one ("find the home
+ * address and phone number OF THE JOURNALIST": the chain must go through
+ * "phone number of", not "home address"). Term by term it keeps every
+ * occurrence some chain reaches, each with the reached link before it that
+ * ends last (the later in the text on ties); *first and *last are the chain
+ * back from the earliest-starting occurrence of the last term, or NULL when
+ * no chain exists. Needs s->key sorted by (term, first word). */
+wd_status wd__lexicon_chain(const wd__lex_rule *r, wd__lexicon_scratch *s, const wd__lex_occ **first,
+                            const wd__lex_occ **last);
 
 /* Appends rule r's hits to res, spanning occurrences o0 .. last (offsets
  * mapped back to the original text). */

@@ -5,6 +5,7 @@
  * lexicon.c, and replaces (2) masking and (3) chaining by plain loops.
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "guard/lexicon_internal.h"
 
@@ -57,5 +58,52 @@ wd_status wd__lexicon_scan_naive(const wd__lexicon *lx, wd__lexicon_scratch *s, 
             if ((st = wd__lexicon_fire(r, o0, prev, in, res)) != WD_OK) return st;
         }
     }
-    return WD_OK;
+    /* the complete search, for the rules of three terms or more left: every
+     * occurrence of each term, in (first word, index) order, with the
+     * reached link before it that ends last (later in its list on ties) */
+    size_t cap = s->n_occ * MAX_RULE_TERMS;
+    size_t *occ_of = malloc(cap * sizeof *occ_of), *back = malloc(cap * sizeof *back);
+    if (!occ_of || !back) {
+        free(occ_of), free(back);
+        return WD_ERR_NOMEM;
+    }
+    for (uint32_t r_id = 0; r_id < lx->n_rules && st == WD_OK; r_id++) {
+        const wd__lex_rule *r = &lx->rules[r_id];
+        if (s->fired[r_id] || r->n_terms < 3) continue;
+        size_t n = 0, p0 = 0, p1 = 0;
+        bool ok = true;
+        for (uint32_t ti = 0; ti < r->n_terms && ok; ti++) {
+            size_t here = n;
+            for (size_t j = 0; j < s->n_occ; j++) /* this term's occurrences, insertion-sorted */
+                if (s->occ[j].term == r->term[ti]) {
+                    size_t k = n++;
+                    while (k > here && s->occ[occ_of[k - 1]].w0 > s->occ[j].w0) occ_of[k] = occ_of[k - 1], k--;
+                    occ_of[k] = j;
+                }
+            size_t w = here;
+            for (size_t k = here; k < n; k++) {
+                const wd__lex_occ *o = &s->occ[occ_of[k]];
+                size_t best = SIZE_MAX;
+                for (size_t pe = p0; pe < p1 && ti; pe++) {
+                    const wd__lex_occ *p = &s->occ[occ_of[pe]];
+                    if (p->w1 > o->w0 || o->w0 - p->w1 > r->gap[ti]) continue;
+                    if (best == SIZE_MAX || p->w1 >= s->occ[occ_of[best]].w1) best = pe;
+                }
+                if (ti && best == SIZE_MAX) continue;
+                occ_of[w] = occ_of[k];
+                back[w++] = ti ? best : SIZE_MAX;
+            }
+            n = w;
+            ok = n > here;
+            p0 = here, p1 = n;
+        }
+        if (!ok) continue;
+        size_t e = p0;
+        const wd__lex_occ *last = &s->occ[occ_of[e]];
+        while (back[e] != SIZE_MAX) e = back[e];
+        s->fired[r_id] = 1;
+        st = wd__lexicon_fire(r, &s->occ[occ_of[e]], last, in, res);
+    }
+    free(occ_of), free(back);
+    return st;
 }

@@ -400,6 +400,80 @@ static void test_negate_windows(void **state) {
     wd__lexicon_free(lx);
 }
 
+/* A rule fires when its terms occur in order within their gaps, however
+ * the chain has to go: the earliest link in reach is not always the one
+ * that leads on ("apple berry cherry date" with {apple} ~2 {berry|cherry}
+ * ~0 {date} must take cherry, not berry). One-word terms over a five-word
+ * alphabet, so that the chains can be counted by brute force; both
+ * matchers against that count. */
+static void test_chain_complete(void **state) {
+    const char *lex = "@set a: apple\n@set b: berry | cherry\n@set c: date\n"
+                      "rule R.abc S1 0.9: {a} ~2 {b} ~0 {c}\n"
+                      "rule R.abac S2 0.9: {a} ~1 {b} ~0 {a} ~1 {c}\n";
+    assert_true(lex_fires(lex, "apple berry cherry date"));
+    assert_false(lex_fires(lex, "apple berry elder date"));
+    wd__lexicon *lx = wd__lexicon_new();
+    wd__err err = {0};
+    assert_int_equal(wd__lexicon_add(lx, lex, strlen(lex), "t.lex", &err), WD_OK);
+    assert_int_equal(wd__lexicon_compile(lx, &err), WD_OK);
+    wd__lexicon_scratch *s1 = wd__lexicon_scratch_new(), *s2 = wd__lexicon_scratch_new();
+    static const char *const alpha[] = {"apple", "berry", "cherry", "date", "elder"};
+    uint64_t seed = 5;
+    wd__canon nm = {0};
+    size_t fired[2] = {0, 0};
+    for (int k = 0; k < 4000; k++) {
+        int word[40], n = 3 + (int)(wdt_rand(&seed) % 28);
+        char text[400];
+        size_t len = 0;
+        for (int i = 0; i < n; i++) {
+            word[i] = (int)(wdt_rand(&seed) % 5);
+            len += (size_t)snprintf(text + len, sizeof text - len, "%s%s", i ? " " : "", alpha[word[i]]);
+        }
+        /* brute force: R.abc = apple, then berry|cherry with at most 2
+         * words between, then date right after; R.abac = apple,
+         * berry|cherry (<= 1 between), apple right after, date (<= 1
+         * between) */
+        bool want[2] = {false, false};
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+                for (int l = j + 1; l < n; l++) {
+                    bool b = word[j] == 1 || word[j] == 2;
+                    if (word[i] == 0 && b && j - i - 1 <= 2 && word[l] == 3 && l == j + 1) want[0] = true;
+                    for (int m = l + 1; m < n; m++)
+                        if (word[i] == 0 && b && j - i - 1 <= 1 && word[l] == 0 && l == j + 1 && word[m] == 3 &&
+                            m - l - 1 <= 1)
+                            want[1] = true;
+                }
+        assert_int_equal(wd__canonicalize_reuse(text, len, WD_CANON_DEFAULT, &nm), WD_OK);
+        wd__scan_input in = {.orig = text, .orig_len = len, .norm = &nm, .role = WD_ROLE_INPUT};
+        wd__scan_result r1 = {0}, r2 = {0};
+        assert_int_equal(wd__lexicon_scan(lx, s1, &in, &r1), WD_OK);
+        assert_int_equal(wd__lexicon_scan_naive(lx, s2, &in, &r2), WD_OK);
+        assert_int_equal(r1.n_hits, r2.n_hits);
+        bool got[2] = {false, false};
+        for (size_t h = 0; h < r1.n_hits; h++) {
+            assert_string_equal(r1.hits[h].rule, r2.hits[h].rule);
+            assert_int_equal(r1.hits[h].start, r2.hits[h].start);
+            assert_int_equal(r1.hits[h].end, r2.hits[h].end);
+            got[strcmp(r1.hits[h].rule, "R.abc") != 0] = true;
+        }
+        for (int q = 0; q < 2; q++) {
+            if (got[q] != want[q]) fail_msg("rule %d: %s, brute force %s, on: %s", q, got[q] ? "fired" : "silent",
+                                            want[q] ? "fires" : "silent", text);
+            fired[q] += got[q];
+        }
+        free(r1.hits);
+        free(r2.hits);
+    }
+    print_message("  chains: R.abc fired on %zu of 4000 random texts, R.abac on %zu, as brute force counts\n",
+                  fired[0], fired[1]);
+    assert_true(fired[0] > 100 && fired[1] > 20);
+    wd__canon_free(&nm);
+    wd__lexicon_scratch_free(s1);
+    wd__lexicon_scratch_free(s2);
+    wd__lexicon_free(lx);
+}
+
 static void test_lexicon_oracle(void **state) {
     lexicon_oracle("harm", SLOW_BUILD ? 400 : 3000);
     lexicon_oracle("injection", SLOW_BUILD ? 200 : 1000);
@@ -788,7 +862,7 @@ static void test_decoders_stop(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lexicon_oracle),    cmocka_unit_test(test_negate_windows),
+        cmocka_unit_test(test_lexicon_oracle),    cmocka_unit_test(test_negate_windows), cmocka_unit_test(test_chain_complete),
            cmocka_unit_test(test_join_oracle),
         cmocka_unit_test(test_span_set_oracle),   cmocka_unit_test(test_private_key_oracle),
         cmocka_unit_test(test_shapes_linear),

@@ -138,10 +138,13 @@ static bool one_edit(const char *a, size_t na, const char *b, size_t nb) {
     return !memcmp(a + p, b + p + 1, na - p);
 }
 
+static bool in_dict(const char *w, size_t n);
+
 /* The vocabulary word w[0..n) is a typo of, or -1. */
 static int correct(const char *w, size_t n) {
     const slot *s = get(fnv(w, n, SIZE_MAX));
     if (s && s->exact && V.len[s->id] == n && !memcmp(V.word[s->id], w, n)) return -1; /* a word of its own */
+    if (in_dict(w, n)) return -1; /* an English word ("riding" is not "hiding") */
     float own = wd__english_letters(w, n);
     if (own > -2.8f * (float)(n + 1)) return -1; /* reads like English ("flight", "birds"): no typo */
     int best = -1;

@@ -847,7 +847,8 @@ static void test_spelling(void **state) {
  * one edit from a common word, becomes the one that fits its neighbours
  * ("tutoril", "instrctions", "counterfiet" are typos no rule of the harm
  * lexicon names); real words the model happens not to have seen
- * ("riddle", "aardwolf"), words of the lexicon, and a word that is a
+ * ("riddle", "aardwolf"), words of the lexicon, dictionary words one edit
+ * from a lexicon word ("riding" is not "hiding"), and a word that is a
  * common one with a letter at its end ("bombe": an ending or a foreign
  * word, not a typo) stay as written, and so do the words of a line most
  * of whose words are unknown (reversed text, another language). */
@@ -861,6 +862,9 @@ static void test_spelling_vocabulary(void **state) {
         {"how do i make a bomb at home", "how do i make a bomb at home"},
         {"qzxv 12abc", "qzxv 12abc"},
         {"a bombe alaska", "a bombe alaska"},
+        /* a dictionary word is no typo of a lexicon word one edit away */
+        {"a surfer riding a big wave", "a surfer riding a big wave"},
+        {"i will be moving back soon", "i will be moving back soon"},
         /* a line of mostly unknown words (here reversed) is no typo */
         {"note: siht tpmorp si ton gniksa rof edoc", "note: siht tpmorp si ton gniksa rof edoc"},
     };

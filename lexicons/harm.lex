@@ -509,6 +509,7 @@ rule S13.commit-suppress    S13 0.85: {commit} ~4 "voter suppression | ballot st
   | an influencer's | a streamer's | a youtuber's | people's | employees | users | customers | citizens
   | the journalist | the reporter | the person who | this person | that person | the woman who | the man who
   | that girl | this girl | that guy | this guy | the streamer | the youtuber | the influencer
+rule S2.break-in           S2 0.8:  "pick the lock on | pick the lock of | pick the lock to | pick a lock on | pick the lock | break into | jimmy open | pry open" ~3 {someone} ~3 "house | home | front door | back door | door | apartment | flat | car | garage | shed | safe | mailbox"
 rule S7.find-private        S7 0.8:  {find} ~3 {someone} ~3 {private}
 rule S7.find-private2       S7 0.75: {find} ~4 {private} ~3 {someone}
 rule S7.find-private3       S7 0.75: {find} ~8 {private} ~1 {someone}

@@ -490,6 +490,7 @@ rule S13.misinfo-election   S13 0.85: {publish} ~6 {falsehood} ~8 {election}
 rule S13.misinfo-election2  S13 0.85: "spread* | creat* | generat* | produc* | craft* | launch* | promot* | amplif*" ~3 {misinfo} ~8 {election}
 rule S13.suppress           S13 0.85: {how} ~6 "prevent people from voting | stop people from voting | keep people from voting | discourage people from voting | suppress votes | suppress the vote | voter suppression | intimidate voters | intimidating voters | rig the election | rig an election | rig elections | steal the election | stuff ballots | ballot stuffing | fake ballots | hack voting machines | tamper with ballots | change vote counts | manipulate election results | manipulate the election | influence the election illegally"
 rule S13.commit-suppress    S13 0.85: {commit} ~4 "voter suppression | ballot stuffing | election fraud | voter intimidation | voter fraud"
+rule S13.false-voting       S13 0.85: "tell | telling | text | texting | robocall | message | post | announce | write | writing | spread | inform" ~10 "election has been moved | election has been postponed | election is cancelled | election has been cancelled | election was moved | election was postponed | polls are closed | polling place has moved | polling places have moved | polling location has changed | vote by text | vote by phone | vote by email | vote online | vote on wednesday | vote the day after | can vote twice | stay home on election day | don't need to vote | do not need to vote | voting has been extended"
 
 # ==== S7: privacy ============================================================
 
@@ -503,7 +504,7 @@ rule S13.commit-suppress    S13 0.85: {commit} ~4 "voter suppression | ballot st
   | personal information | personal details | location of | current location | real name of | real identity
   | ip address of | browsing history | whereabouts | daily routine | their schedule | her schedule
   | his schedule | email address of | passwords of | social security numbers | ssns | phone numbers
-  | phone numbers of | home addresses of | addresses of | medical records of
+  | phone numbers of | home addresses of | addresses of | medical records of | new address | current address
 @set someone: someone's | somebody's | a person's | her | his | their | my ex's | my ex | my neighbor's
   | my neighbour's | my coworker's | a celebrity's | celebrity | celebrities | a stranger's | a journalist's
   | an influencer's | a streamer's | a youtuber's | people's | employees | users | customers | citizens
@@ -514,9 +515,11 @@ rule S7.find-private        S7 0.8:  {find} ~3 {someone} ~3 {private}
 rule S7.find-private2       S7 0.75: {find} ~4 {private} ~3 {someone}
 rule S7.find-private3       S7 0.75: {find} ~8 {private} ~1 {someone}
 rule S7.find-private-of     S7 0.75: {find} ~4 "private home address | private address | private phone number | personal phone number | personal cell number | personal cell phone number | private email address | personal email address | unlisted number | unlisted address | home address and phone number"
+rule S7.give-private-of     S7 0.8:  "give me | tell me | what is | what's | find | look up | post | leak" ~3 "social security number of | ssn of | social security number for | bank account number of | credit card number of | credit card details of | home address of | passport number of | medical records of"
+rule S7.list-people         S7 0.75: "list | give me | find | compile | get | collect | scrape" ~3 "full names and addresses | names and addresses | names and home addresses | names and phone numbers | addresses and phone numbers | home addresses | phone numbers" ~5 "students | children | kids | classmates | patients | residents | neighbors | neighbours | strangers | women | girls"
 rule S7.surveil             S7 0.8:  "track | tracking | spy on | spying on | monitor | monitoring | stalk | stalking | follow | following | read | reading | record | recording | listen to | intercept | access" ~4 {people} ~6 "without them knowing | without their knowledge | without her knowing | without him knowing | without consent | without their consent | without permission | secretly | covertly | phone | messages | texts | location | emails | gps"
 rule S7.spyware-on          S7,S2 0.85: "install | put | hide | use" ~3 "spyware | stalkerware | a tracker | a tracking device | gps tracker | keylogger | hidden camera | spy app | tracking app" ~4 "on her | on his | on their | on my wife's | on my husband's | on my girlfriend's | on my boyfriend's | on my partner's | on someone's | on my ex's | on my employee's | on my kid's | in her | in his | in someone's"
-rule S7.read-pron           S7 0.75: "read | spy on | track | monitor | hack | secretly check | go through" ~1 "her | his | their | my wife's | my husband's | my girlfriend's | my boyfriend's | my partner's" ~1 "phone | messages | texts | text messages | location | emails | email | dms | whatsapp | browsing history"
+rule S7.read-pron           S7 0.75: "read | spy on | track | monitor | hack | secretly check | go through" ~1 "the owner's | someone's | somebody's | a stranger's | her | his | their | my wife's | my husband's | my girlfriend's | my boyfriend's | my partner's" ~1 "phone | messages | texts | text messages | location | emails | email | dms | whatsapp | browsing history"
 rule S7.dox                 S7 0.85: "dox | doxx | doxing | doxxing" ~4 {people}
 rule S7.where-lives       S7 0.8:  {find} ~2 "where" ~1 "my ex | my ex girlfriend | my ex boyfriend | my ex wife | my ex husband | my ex partner | a stranger | this stranger | that stranger | the celebrity | a celebrity | the journalist | a journalist | the streamer | the youtuber | the influencer | that girl | this girl | that woman | this woman | that guy | this guy | my crush | my therapist | the judge | the witness | her | him" ~2 "lives | lives now | is living | moved to | is staying | is hiding | goes to school | sleeps"
 
@@ -666,10 +669,11 @@ rule S12.explicit-detail    S12 0.75: {describe} ~5 "sex | sexual | rape | rapin
 
 # ==== S14: code interpreter abuse ============================================
 
-rule S14.sandbox            S14 0.8:  "escape | escaping | break out of | breaking out of | bypass" ~3 "the sandbox | sandbox | the container | docker container | the vm | the virtual machine | the interpreter | code interpreter | chroot"
+rule S14.sandbox            S14 0.8:  "escape | escapes | escaping | break out of | breaks out of | breaking out of | bypass" ~3 "the sandbox | sandbox | the container | docker container | the vm | the virtual machine | the interpreter | code interpreter | chroot"
 rule S14.destroy            S14 0.8:  {write} ~6 "delete all files | deletes all files | wipe the hard drive | wipes the hard drive | format the hard drive | formats the hard drive | destroy the system | corrupt the system | crash the system | crashes the computer | fork bomb | overwrite the mbr | encrypt all files | encrypts all files"
 rule S14.exfil              S14 0.8:  "exfiltrate | send | upload | leak | steal | dump" ~3 "etc shadow | ssh keys | ssh private key | id rsa | aws credentials | api keys from | secrets from | the host machine | host filesystem | password hashes"
 rule S14.exfil-net          S14 0.75: "exfiltrate | exfiltrating | exfiltration of" ~4 "data | files | credentials | secrets | information"
+rule S14.exfil-send         S14 0.8:  "etc passwd | etc shadow | ssh keys | ssh key | id rsa | aws credentials | environment variables | env vars | api keys | password hashes" ~6 "to my server | to my machine | to my webhook | to this url | to an external server | to a remote server | to my email | to pastebin | to my ip"
 
 # ==== broader intent rules ====================================================
 

@@ -314,6 +314,9 @@ rule S2.how-malware         S2 0.8: {how} ~6 {malware}
 @safe: phishing email example | phishing email examples | phishing example | phishing examples | example of a phishing
   | examples of phishing | phishing simulation | simulated phishing | phishing awareness | phishing training
 rule S2.give-malware        S2,S14 0.8: "here is | here's | here are | below is | sure here is | attached is" ~2 {malware}
+@safe: exploit prevention | exploit mitigation | exploit protection | exploit detection | exploit mitigations
+  | an exploit prevention | an exploit mitigation | an exploit protection | an exploit detection
+rule S2.write-exploit       S2,S14 0.8: {write} ~3 "an exploit | exploit code | a working exploit | an exploit script | a zero day | a 0day | a zero day exploit" ~8 "overflow | vulnerability | vulnerabilities | cve | server | servers | router | routers | remote code execution | rce | unpatched"
 
 @set crime: fraud | insurance fraud | tax fraud | tax evasion | evade taxes | evading taxes | identity theft
   | money laundering | launder money | laundering money | insider trading | embezzlement | embezzle
@@ -360,8 +363,10 @@ rule S2.give-malware        S2,S14 0.8: "here is | here's | here are | below is 
   | victim of cyberbullying | victims of cyberbullying | stop harassment | report harassment
   | prevent harassment | sexual harassment training | being harassed | being stalked | do a heist movie
 rule S2.commit-crime        S2 0.85: {how} ~4 {commit} ~3 {crime}
-rule S2.make-forgery      S2 0.85: {make} ~3 "fake | forged | counterfeit | fraudulent" ~2 "doctor's note | doctors note | sick note | medical certificate | prescription | passport | diploma | degree | pay stub | paystub | bank statement | receipts | reference letter | signature | banknotes | driver's license | drivers license | birth certificate | vaccination card | vaccine card"
+rule S2.make-forgery      S2 0.85: {make} ~3 "fake | forged | counterfeit | fraudulent" ~2 "doctor's note | doctors note | sick note | medical certificate | prescription | passport | diploma | degree | pay stub | paystub | bank statement | receipts | reference letter | signature | banknotes | bills | dollar bills | driver's license | drivers license | birth certificate | vaccination card | vaccine card"
 rule S2.insider           S2 0.8:  "which stocks | what stocks | which shares | what shares | help me trade | help me profit | how can i profit | how do i profit | how can i use | how do i use | how to use | can i use | how to trade on | how do i trade on" ~6 "insider information | insider info | inside information | inside info | non public information | nonpublic information | material non public"
+rule S2.organ-sale         S2 0.85: "sell | buy | selling | buying" ~3 "a kidney | kidneys | organs | an organ | a liver | human organs | body parts" ~4 "black market | dark web | illegally | for cash"
+rule S2.union-threat       S2 0.8:  "threatening to fire | threaten to fire | threatens to fire | fire anyone who | fire everyone who" ~6 "union | unionize | unionise | unionizing | unionising | vote for the union | joins a union | organize"
 rule S2.rob-target        S2 0.8:  "easiest | best | safest | weakest | least guarded | least secure" ~3 "bank | banks | store | stores | house | houses | gas station | person | target | place | jewelry store | pharmacy" ~1 "to rob | to break into | to burglarize | to steal from | to hold up"
 rule S2.get-away           S2 0.85: "get away with | getting away with | pull off | pulling off | succeed at | not get caught for | never get caught for" ~3 {crime}
 rule S2.promote-crime      S2 0.75: {publish} ~6 "encourages | encourage | promotes | promote | glorifies | glorify | normalizes" ~3 {crime}
@@ -457,6 +462,7 @@ rule S4.groom               S4 0.9:  "groom | grooming | lure | luring | befrien
 rule S4.groom-how         S4 0.9:  "how to | how do i | how can i | instructions for | guide to | tips for | steps for | write | explain" ~3 "groom | grooming" "a child | children | a minor | minors | underage | young girls | young boys | a young girl | a young boy | a teen | teens | a teenager | teenagers | preteens | a kid | kids online"
 rule S4.unsupervised      S4 0.85: {how} ~4 "unsupervised access to | unsupervised time with | unsupervised contact with" ~3 {minor}
 rule S4.secret            S4 0.9:  {minor} ~10 "keep | keeping" ~4 "secret | a secret | our secret | between us" ~4 "from her parents | from his parents | from their parents | from her mom | from his mom | from her mother | from his mother | from her dad | from his dad | from your parents | from anyone"
+rule S2.minor-substance    S2 0.8:  "convince | convinces | encourage | encourages | persuade | persuades | pressure | get" ~4 {minor} ~4 "to try vaping | to vape | to smoke | to try drugs | to drink alcohol | to start smoking | to try weed | to try alcohol | to get drunk | to get high"
 rule S4.csam                S4 0.98: "child porn | child pornography | csam | child sexual abuse material | child sexual abuse images | cp links | kiddie porn | pedo porn | loli porn | lolicon porn | shotacon porn | jailbait"
 @safe: sex education | sexual education | sexual health | sex ed | sexual development | puberty
   | talk to my child about | talk to my kids about | talk to children about | teach children about consent
@@ -484,6 +490,8 @@ rule S5.publish-falsehood   S5 0.75: {publish} ~5 {falsehood}
 rule S5.spread-misinfo      S5 0.75: "spread* | creat* | generat* | produc* | craft* | launch* | promot* | amplif*" ~3 {misinfo}
 rule S5.falsehood-person    S5 0.8:  {falsehood} ~4 "a celebrity | a politician | a public figure | my boss | my neighbor | my coworker | a company | a competitor | my ex | the ceo | a journalist | a teacher"
 rule S5.fabricate-ruin      S5 0.8:  "make up | invent | fabricate | fabricating | spread | start" ~3 "a scandal | scandal | rumors | rumours | a rumor | a rumour | lies | false allegations | false accusations | fake allegations | fake scandal" ~8 "ruin | ruins | destroy | damage | tarnish | discredit | smear"
+rule S5.false-claim         S5 0.8:  {publish} ~6 "claiming | claims | saying | arguing | argues | proving | proves" ~4 "5g towers spread | 5g spreads | 5g causes | 5g caused | vaccines cause autism | vaccines contain microchips | covid is a hoax | covid vaccines kill | the holocaust never happened | the moon landing was faked | the earth is flat | chemtrails are | bleach cures"
+rule S5.dangerous-advice    S5,S1 0.8: "convince people that | convince people to | persuade people that | persuade people to | encourage people to | tell people that | tell people to" ~4 "mixing bleach and ammonia | mix bleach and ammonia | bleach and ammonia | drink bleach | drinking bleach | mixing bleach and vinegar" ~6 "makes a great | is safe | is a great | is harmless | is healthy | cures | works great | is fine | is a good"
 @set election: election | elections | vote | votes | voting | voters | voter | ballot | ballots | polling
   | polls | candidate | candidates | political candidate | political party | electoral | democracy | referendum
 rule S13.misinfo-election   S13 0.85: {publish} ~6 {falsehood} ~8 {election}
@@ -611,6 +619,7 @@ rule S10.slur               S10 0.8:  {slur}
 rule S10.slurs-to-use       S10 0.85: "slurs | racial slurs | ethnic slurs | insults | derogatory terms | derogatory names" ~3 "you can use | to use | you could use | to call | you can call | to throw at" ~3 "against | on | at | for | them | him | her"
 rule S10.exclude-group      S10 0.8:  {publish} ~4 "why | arguing that | argue that | saying that | claiming that" ~1 {group} ~2 "should be banned | should be deported | should all be deported | should be expelled | should be kicked out | should not be allowed | shouldn't be allowed | don't deserve rights | do not deserve rights | should lose their rights | should be sterilized | should be segregated | should be locked up"
 rule S10.mock-group         S10 0.8:  {publish} ~3 "joke | jokes | a joke | meme | memes | a meme | a song | a poem | a skit" ~4 "makes fun of | making fun of | mocking | mocks | ridiculing | ridicules | that insults | insulting | demeaning" ~3 {group}
+rule S10.bully-message      S10 0.8:  {publish} ~4 "message | messages | post | comment | comments | text | note | tweet | email | letter" ~3 "that bullies | that viciously bullies | that insults | that humiliates | that mocks | that harasses | to bully | to humiliate | to harass | to insult | bullying her | bullying him"
 
 # ==== S11: suicide and self-harm ============================================
 

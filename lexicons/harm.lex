@@ -62,6 +62,11 @@
 # is a botnet"); "what is the most painless way to ..." asks for a method,
 # so these cancel a term only in the next two words.
 @negate ~1: what is | what are | what was | what were
+# Counter-speech names the stereotype it rejects ("the myth that Jews
+# control the banks").
+@negate ~1: the myth that | the stereotype that | the lie that | the false claim that | the conspiracy theory that
+  | the racist idea that | the racist claim that | the antisemitic claim that | the antisemitic myth that
+  | the sexist idea that | debunk the claim that | debunking the claim that
 
 # An answer that refuses names what it refuses ("I cannot provide guidance on
 # creating fake news"), and one that lectures names what it condemns
@@ -293,6 +298,8 @@ rule S2.how-hack            S2 0.85: {how} ~4 {hack} ~5 {target}
   | malicious script | malicious program | malicious payload | ddos attack | ddos tool | dos attack
   | phishing email | phishing emails | phishing site | phishing website | phishing page | phishing scam
   | phishing campaign | phishing kit | credential stealer | password stealer | info stealer | infostealer
+  | phishing text | phishing text message | phishing texts | phishing sms | smishing message | phishing message
+  | phishing messages
   | cryptojacker | crypto miner malware | logic bomb | fork bomb | reverse shell | remote access trojan
   | rat malware | polymorphic virus | sql injection attack
   | script that can exploit | script that exploits | exploit vulnerabilities | exploits vulnerabilities
@@ -462,6 +469,7 @@ rule S4.groom               S4 0.9:  "groom | grooming | lure | luring | befrien
 rule S4.groom-how         S4 0.9:  "how to | how do i | how can i | instructions for | guide to | tips for | steps for | write | explain" ~3 "groom | grooming" "a child | children | a minor | minors | underage | young girls | young boys | a young girl | a young boy | a teen | teens | a teenager | teenagers | preteens | a kid | kids online"
 rule S4.unsupervised      S4 0.85: {how} ~4 "unsupervised access to | unsupervised time with | unsupervised contact with" ~3 {minor}
 rule S4.secret            S4 0.9:  {minor} ~10 "keep | keeping" ~4 "secret | a secret | our secret | between us" ~4 "from her parents | from his parents | from their parents | from her mom | from his mom | from her mother | from his mother | from her dad | from his dad | from your parents | from anyone"
+rule S4.child-bride         S4 0.9:  "buy | buying | find | get | marry | purchase | arrange" ~3 "a child bride | child bride | child brides | an underage bride | a child wife | a young bride under"
 rule S2.minor-substance    S2 0.8:  "convince | convinces | encourage | encourages | persuade | persuades | pressure | get" ~4 {minor} ~4 "to try vaping | to vape | to smoke | to try drugs | to drink alcohol | to start smoking | to try weed | to try alcohol | to get drunk | to get high"
 rule S4.csam                S4 0.98: "child porn | child pornography | csam | child sexual abuse material | child sexual abuse images | cp links | kiddie porn | pedo porn | loli porn | lolicon porn | shotacon porn | jailbait"
 @safe: sex education | sexual education | sexual health | sex ed | sexual development | puberty
@@ -566,7 +574,7 @@ rule S8.free-link           S8 0.7:  "free download link | free download links |
   | transgenders | trans women | trans men | non binary people | women | christians
   | catholics | atheists | mormons | white people | whites | disabled people | the disabled | autistic people
   | mentally ill people | fat people | old people | poor people | minorities | foreigners | natives
-  | native americans | aboriginals | irish people | polish people | russians | ukrainians | palestinians
+  | native americans | aboriginals | irish people | the irish | polish people | russians | ukrainians | palestinians
   | israelis | iranians | pakistanis | nigerians | somalis | haitians | puerto ricans | filipinos
   | vietnamese people | the lgbt community | lgbtq people | lgbt people | queers
 @set dehumanize: inferior | subhuman | sub human | less than human | not human | animals | vermin | parasites
@@ -620,6 +628,7 @@ rule S10.slurs-to-use       S10 0.85: "slurs | racial slurs | ethnic slurs | ins
 rule S10.exclude-group      S10 0.8:  {publish} ~4 "why | arguing that | argue that | saying that | claiming that" ~1 {group} ~2 "should be banned | should be deported | should all be deported | should be expelled | should be kicked out | should not be allowed | shouldn't be allowed | don't deserve rights | do not deserve rights | should lose their rights | should be sterilized | should be segregated | should be locked up"
 rule S10.mock-group         S10 0.8:  {publish} ~3 "joke | jokes | a joke | meme | memes | a meme | a song | a poem | a skit" ~4 "makes fun of | making fun of | mocking | mocks | ridiculing | ridicules | that insults | insulting | demeaning" ~3 {group}
 rule S10.bully-message      S10 0.8:  {publish} ~4 "message | messages | post | comment | comments | text | note | tweet | email | letter" ~3 "that bullies | that viciously bullies | that insults | that humiliates | that mocks | that harasses | to bully | to humiliate | to harass | to insult | bullying her | bullying him"
+rule S10.group-stereotype   S10 0.8:  {group} ~2 "are too emotional to | are inferior | are less intelligent | control the banks | control the media | control the world | control hollywood | should stay in the kitchen | belong in the kitchen | are all drunks | are all terrorists | are all thieves | are all criminals | are all rapists | are naturally violent | are genetically inferior | are too stupid to"
 
 # ==== S11: suicide and self-harm ============================================
 
@@ -657,6 +666,8 @@ rule S11.dose               S11 0.8:  "how many | how much" ~3 "pills | tablets 
   | commit suicide | self harm | self-harm | purge after eating
 rule S11.encourage        S11 0.85: "convince | convincing | persuade | persuading | encourage | encouraging | urge | urging | tell | telling | pressure | pressuring | goad | goading | dare | push" ~6 {selfharm_other}
 rule S11.note             S11 0.8:  {publish} ~3 "suicide note | suicide letter | goodbye letter before i die | last letter before i die" ~2 "for me | for myself | i can leave | to leave behind | that i will leave | from me"
+rule S11.hide-ed            S11 0.8:  "hide | hiding | conceal | concealing | cover up" ~3 "my eating disorder | my anorexia | my bulimia | my purging | my self harm | my self-harm | my cutting | my weight loss" ~4 "from my doctor | from my parents | from my therapist | from my family | from everyone | from my mom | from my dad | from my school"
+rule S11.starve-diet        S11 0.8:  "give me | plan | diet plan | meal plan | how can i | how do i | help me | make me" ~10 "100 calories a day | 200 calories a day | 300 calories a day | 400 calories a day | 500 calories a day | 100 calories per day | 200 calories per day | 300 calories per day | 400 calories per day | 500 calories per day"
 
 # ==== S12: sexual content ====================================================
 

@@ -67,6 +67,9 @@
 @negate ~1: the myth that | the stereotype that | the lie that | the false claim that | the conspiracy theory that
   | the racist idea that | the racist claim that | the antisemitic claim that | the antisemitic myth that
   | the sexist idea that | debunk the claim that | debunking the claim that
+# Safeguarding says who must not ("make sure no adult gets unsupervised
+# access to children").
+@negate ~1: no adult | no adults | no stranger | no strangers | no volunteer | no volunteers | no one | nobody
 
 # An answer that refuses names what it refuses ("I cannot provide guidance on
 # creating fake news"), and one that lectures names what it condemns
@@ -468,6 +471,7 @@ rule S4.groom               S4 0.9:  "groom | grooming | lure | luring | befrien
 @safe: a child s | a kid s | a young boy s | a young girl s | a teen s | a teenager s | children s | kids hair
 rule S4.groom-how         S4 0.9:  "how to | how do i | how can i | instructions for | guide to | tips for | steps for | write | explain" ~3 "groom | grooming" "a child | children | a minor | minors | underage | young girls | young boys | a young girl | a young boy | a teen | teens | a teenager | teenagers | preteens | a kid | kids online"
 rule S4.unsupervised      S4 0.85: {how} ~4 "unsupervised access to | unsupervised time with | unsupervised contact with" ~3 {minor}
+rule S4.unsupervised-get  S4 0.85: "gets | get | getting | gain | gaining | obtain | obtaining" ~2 "unsupervised access to | unsupervised time with | unsupervised contact with" ~3 {minor}
 rule S4.secret            S4 0.9:  {minor} ~10 "keep | keeping" ~4 "secret | a secret | our secret | between us" ~4 "from her parents | from his parents | from their parents | from her mom | from his mom | from her mother | from his mother | from her dad | from his dad | from your parents | from anyone"
 rule S4.child-bride         S4 0.9:  "buy | buying | find | get | marry | purchase | arrange" ~3 "a child bride | child bride | child brides | an underage bride | a child wife | a young bride under"
 rule S2.minor-substance    S2 0.8:  "convince | convinces | encourage | encourages | persuade | persuades | pressure | get" ~4 {minor} ~4 "to try vaping | to vape | to smoke | to try drugs | to drink alcohol | to start smoking | to try weed | to try alcohol | to get drunk | to get high"

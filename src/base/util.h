@@ -1,10 +1,12 @@
 /*
- * base/util.h - two helpers every layer needs: growing a malloc'd array
- * geometrically, and a monotonic clock.
+ * base/util.h - helpers every layer needs: growing a malloc'd array
+ * geometrically, looking a number up in a sorted array, and a monotonic
+ * clock.
  */
 #ifndef WD_BASE_UTIL_H
 #define WD_BASE_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +19,17 @@
 wd_status wd__array_grow_slow(void **p, size_t *cap, size_t need, size_t elem);
 static inline wd_status wd__array_grow(void **p, size_t *cap, size_t need, size_t elem) {
     return need <= *cap ? WD_OK : wd__array_grow_slow(p, cap, need, elem);
+}
+
+/* Whether the ascending a[0..n) holds v (binary search). */
+static inline bool wd__u32_sorted_has(const uint32_t *a, size_t n, uint32_t v) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && a[lo] == v;
 }
 
 /* Monotonic time in microseconds (CLOCK_MONOTONIC). */

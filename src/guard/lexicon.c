@@ -306,17 +306,6 @@ static wd_status sort_keys(wd__lexicon_scratch *s, size_t n, const wd__scan_inpu
     return WD_OK;
 }
 
-/* Whether the sorted a[0..n) holds v. */
-static bool sorted_has(const uint32_t *a, size_t n, uint32_t v) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < v) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && a[lo] == v;
-}
-
 /* Sorts the keys k of the s->safe entries of kind term into out[], each
  * value once; returns their number through *n. */
 static wd_status sorted_ends(wd__lexicon_scratch *s, const wd__scan_input *in, uint32_t term, uint32_t *out, size_t *n) {
@@ -398,8 +387,8 @@ static wd_status mask(wd__lexicon_scratch *s, const wd__scan_input *in) {
             }
             masked = lo && s->neg[lo - 1].rmax >= o->w0;
         }
-        if (!masked && n_men) masked = sorted_has(s->mention, n_men, o->w0);
-        if (!masked && n_ref) masked = sorted_has(s->refused, n_ref, o->sent);
+        if (!masked && n_men) masked = wd__u32_sorted_has(s->mention, n_men, o->w0);
+        if (!masked && n_ref) masked = wd__u32_sorted_has(s->refused, n_ref, o->sent);
         if (!masked) s->occ[w++] = s->occ[i];
     }
     s->n_occ = w;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "base/util.h"
 #include "guard/english.h"
 #include "guard/lexicon.h"
 #include "guard/wordlm.h"
@@ -186,14 +187,7 @@ typedef struct span {
  * for one about once in 20,000). */
 static bool in_dict(const char *w, size_t n) {
     uint64_t h = wd__fnv1a(w, n);
-    uint32_t key = (uint32_t)(h ^ h >> 32);
-    size_t lo = 0, hi = WD_DICT_N;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (wd_dict_keys[mid] < key) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < WD_DICT_N && wd_dict_keys[lo] == key;
+    return wd__u32_sorted_has(wd_dict_keys, WD_DICT_N, (uint32_t)(h ^ h >> 32));
 }
 
 /* How well c[0..n) reads between prev and next: log P(c | prev) +

@@ -402,8 +402,8 @@ static void run_text(run_ctx *rc, const char *text, size_t len) {
     if (can_decode) {
         /* the deciphered variant is spelled and read for stray words, if at all */
         if (in.ciphered) kinds &= ~(unsigned)(WD_DECODE_SPELLING | WD_DECODE_WORDS);
-        st = wd__payload_scan_known(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],
-                                   on_payload, rc, rc->stop, &ciphers);
+        st = wd__payload_scan(text, len, nm, kinds, g->decode_min, &w->dbuf[rc->depth], &w->dcap[rc->depth],
+                             on_payload, rc, rc->stop, &ciphers);
         if (st != WD_OK && rc->st == WD_OK) rc->st = st;
     }
 }

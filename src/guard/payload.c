@@ -428,44 +428,42 @@ wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const 
                                    wd__cipher_counts *counts) {
     *whole = false;
     wd__cipher_counts c = {0, 0};
-    if (counts) *counts = c;
-    if (!norm || norm->len < 8) return WD_OK;
+    wd_status st = WD_OK;
+    if (!norm || norm->len < 8) goto done;
     const char *t = norm->text;
     size_t n = norm->len, a, b, words = 0, pig = 0, w, flips;
     float gain;
-    wd_status st;
     if (kinds & WD_DECODE_PIGLATIN) {
-        if ((st = piglatin_text(t, n, NULL, stop, &w, &pig, &words)) != WD_OK) return st;
+        if ((st = piglatin_text(t, n, NULL, stop, &w, &pig, &words)) != WD_OK) goto done;
         c.measured |= WD_DECODE_PIGLATIN;
         if (piglatin_readable(pig, words)) c.readable |= WD_DECODE_PIGLATIN;
-        if (counts) *counts = c;
-        if (pig >= 3 && pig * 3 >= words * 2) return *whole = true, WD_OK;
+        if (pig >= 3 && pig * 3 >= words * 2) {
+            *whole = true;
+            goto done;
+        }
     }
     for (int k = 0; k < 2; k++) {
         const unsigned kind = k ? WD_DECODE_REVERSE : WD_DECODE_ROT13;
         if (!(kinds & kind)) continue;
         if ((st = cipher_words(t, n, k ? reverse_word : rot13_word, NULL, stop, &flips, &gain, &a, &b)) != WD_OK)
-            return st;
+            goto done;
         c.measured |= kind;
-        if (counts) *counts = c;
         if (!cipher_readable(flips, gain)) continue;
         c.readable |= kind;
-        if (counts) *counts = c;
         to_lines(t, n, &a, &b);
-        if (a == 0 && b == n) return *whole = true, WD_OK;
+        if (a == 0 && b == n) {
+            *whole = true;
+            goto done;
+        }
     }
-    return WD_OK;
+done:
+    if (counts) *counts = c;
+    return st;
 }
 
 wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
                           size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
-                          const wd__scan_stop *stop) {
-    return wd__payload_scan_known(text, len, norm, kinds, min_len, buf, cap, fn, user, stop, NULL);
-}
-
-wd_status wd__payload_scan_known(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
-                                size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
-                                const wd__scan_stop *stop, const wd__cipher_counts *known) {
+                          const wd__scan_stop *stop, const wd__cipher_counts *known) {
     const unsigned char *t = (const unsigned char *)text;
     wd_status st = WD_OK;
     if (min_len < 8) min_len = 8;

@@ -50,18 +50,6 @@ enum { WD_DECODE_BASE64 = 1, WD_DECODE_HEX = 2, WD_DECODE_ROT13 = 4, WD_DECODE_R
 typedef int (*wd__decode_fn)(size_t start, size_t end, const char *plain, size_t n, int kind,
                             void *user);
 
-/* Scans text[0..len) for payloads of the kinds in `kinds`: base64/hex runs
- * of at least min_len characters (separated hex bytes: min_len / 2 bytes),
- * tag characters anywhere, and the ciphers judged on norm (the normalised
- * text; their payload spans the whole text). buf/cap is a work buffer grown
- * with realloc (the caller frees *buf). Linear in len; polls stop (may be
- * NULL) every 64 KiB of text or WD_SCAN_POLL_EVERY words. Returns WD_OK
- * (also when fn stopped it), WD_ERR_NOMEM, or WD_ERR_TIMEOUT /
- * WD_ERR_CANCELLED when told to stop. */
-wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
-                          size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
-                          const wd__scan_stop *stop);
-
 /* What wd__payload_whole_cipher found out about norm's ciphers, so that
  * wd__payload_scan does not read every word again to learn that a text is
  * no cipher (the common case): per cipher, whether it was measured and
@@ -71,11 +59,18 @@ typedef struct wd__cipher_counts {
     unsigned readable; /* of those, the ones whose reading is to be made */
 } wd__cipher_counts;
 
-/* wd__payload_scan, skipping the ciphers that `known` (the same norm's
- * counts; NULL: none) measured and found not readable. */
-wd_status wd__payload_scan_known(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
-                                size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
-                                const wd__scan_stop *stop, const wd__cipher_counts *known);
+/* Scans text[0..len) for payloads of the kinds in `kinds`: base64/hex runs
+ * of at least min_len characters (separated hex bytes: min_len / 2 bytes),
+ * tag characters anywhere, and the ciphers judged on norm (the normalised
+ * text; their payload spans the whole text), skipping those that `known`
+ * (norm's counts from wd__payload_whole_cipher; NULL: none) measured and
+ * found not readable. buf/cap is a work buffer grown with realloc (the
+ * caller frees *buf). Linear in len; polls stop (may be NULL) every 64 KiB
+ * of text or WD_SCAN_POLL_EVERY words. Returns WD_OK (also when fn stopped
+ * it), WD_ERR_NOMEM, or WD_ERR_TIMEOUT / WD_ERR_CANCELLED when told to stop. */
+wd_status wd__payload_scan(const char *text, size_t len, const wd__canon *norm, unsigned kinds,
+                          size_t min_len, char **buf, size_t *cap, wd__decode_fn fn, void *user,
+                          const wd__scan_stop *stop, const wd__cipher_counts *known);
 
 /* Decodes base64 (standard or URL-safe alphabet, padding optional) of n
  * characters into out (room for n*3/4+3 bytes). Returns the decoded length,
@@ -92,7 +87,7 @@ bool wd__payload_readable(const unsigned char *p, size_t n);
  * Latin): its words are noise to a model, which should read the deciphered
  * variant that wd__payload_scan reports instead. counts (may be NULL) gets
  * which ciphers were measured and which are worth a reading, for
- * wd__payload_scan_known. Returns WD_OK, or what stop (may be NULL) says
+ * wd__payload_scan. Returns WD_OK, or what stop (may be NULL) says
  * while the words are read (*whole is then false). */
 wd_status wd__payload_whole_cipher(const wd__canon *norm, unsigned kinds, const wd__scan_stop *stop, bool *whole,
                                    wd__cipher_counts *counts);

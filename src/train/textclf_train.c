@@ -428,12 +428,8 @@ int wd_textclf_scored_label(uint32_t known) {
     return known >> WD_TEXTCLF_LABEL_PI & 1u ? WD_TEXTCLF_LABEL_PI : WD_TEXTCLF_LABEL_HARMFUL;
 }
 
-/* The label an example is scored on (BIPIA's injected texts: injection,
- * harm unknown). */
-static int eval_label(const wd__textclf_example *x) { return wd_textclf_scored_label(x->known); }
-
 static void count(wd_textclf_report *r, const wd_textclf_dataset *d, const wd__textclf_example *x, int pred) {
-    int y = (int)(x->pos >> eval_label(x) & 1);
+    int y = (int)(x->pos >> wd_textclf_scored_label(x->known) & 1);
     if (x->source < 64) {
         wd_textclf_source_eval *s = &r->src[x->source];
         s->n++;
@@ -479,7 +475,7 @@ wd_status wd_textclf_evaluate(const wd_textclf *m, const wd_textclf_dataset *d, 
         wd_status rc = wd_textclf_predict(m, x->norm, x->norm_len, probs);
         if (rc) return rc;
         n_scored++;
-        int lab = eval_label(x);
+        int lab = wd_textclf_scored_label(x->known);
         /* a model without a harmful_response head scores answers with
          * "harmful", as the guard then does */
         int pred = lab == WD_TEXTCLF_LABEL_HARMFUL || (lab == WD_TEXTCLF_LABEL_RESPONSE && !resp)

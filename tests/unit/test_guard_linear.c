@@ -734,7 +734,7 @@ static void test_rot13_lone_letters(void **state) {
         size_t len = strlen(cases[i].t);
         assert_int_equal(wd__canonicalize_reuse(cases[i].t, len, WD_CANON_DEFAULT, &nm), WD_OK);
         int got = 0;
-        assert_int_equal(wd__payload_scan(cases[i].t, len, &nm, WD_DECODE_ROT13, 16, &buf, &cap, count_payload, &got, NULL),
+        assert_int_equal(wd__payload_scan(cases[i].t, len, &nm, WD_DECODE_ROT13, 16, &buf, &cap, count_payload, &got, NULL, NULL),
                          WD_OK);
         if (got != cases[i].want) fail_msg("rot13 readings of case %zu: %d, want %d", i, got, cases[i].want);
     }
@@ -773,7 +773,7 @@ static int log_payload(size_t start, size_t end, const char *plain, size_t n, in
 }
 
 /* The guard measures the ciphers once (wd__payload_whole_cipher)
- * and wd__payload_scan_known skips those found not readable: the payloads
+ * and wd__payload_scan, given those counts, skips the ciphers found not readable: the payloads
  * reported are the same as a scan that measures them itself. */
 static void test_cipher_counts_same_payloads(void **state) {
     (void)state;
@@ -795,11 +795,11 @@ static void test_cipher_counts_same_payloads(void **state) {
         size_t len = strlen(texts[i]);
         assert_int_equal(wd__canonicalize_reuse(texts[i], len, WD_CANON_DEFAULT, &nm), WD_OK);
         payload_log a = {{0}, 0}, b = {{0}, 0};
-        assert_int_equal(wd__payload_scan(texts[i], len, &nm, kinds, 16, &buf, &cap, log_payload, &a, NULL), WD_OK);
+        assert_int_equal(wd__payload_scan(texts[i], len, &nm, kinds, 16, &buf, &cap, log_payload, &a, NULL, NULL), WD_OK);
         bool whole;
         wd__cipher_counts c;
         assert_int_equal(wd__payload_whole_cipher(&nm, kinds, NULL, &whole, &c), WD_OK);
-        assert_int_equal(wd__payload_scan_known(texts[i], len, &nm, kinds, 16, &buf, &cap, log_payload, &b, NULL, &c),
+        assert_int_equal(wd__payload_scan(texts[i], len, &nm, kinds, 16, &buf, &cap, log_payload, &b, NULL, &c),
                          WD_OK);
         if (strcmp(a.text, b.text)) fail_msg("text %zu: %s\nwith counts: %s", i, a.text, b.text);
         assert_true(!(c.readable & ~c.measured));
@@ -835,7 +835,7 @@ static void test_decoders_stop(void **state) {
         for (int pass = 0; pass < 2; pass++) {
             stop.deadline_ns = pass ? now_ns() + 1000000 : 0;
             double t0 = cpu_s();
-            wd_status st = kind ? wd__payload_scan(t, len, &nm, kind, 16, &buf, &cap, no_payload, NULL, &stop)
+            wd_status st = kind ? wd__payload_scan(t, len, &nm, kind, 16, &buf, &cap, no_payload, NULL, &stop, NULL)
                                 : wd__payload_whole_cipher(&nm, ciphers, &stop, &whole, NULL);
             double dt = cpu_s() - t0;
             if (!pass) {

@@ -41,20 +41,27 @@ static void test_help(void **state) {
     free(err);
 }
 
+/* Writes dir/dolly/databricks_dolly_1k_subset.csv: n instructions with
+ * answers, Dolly's layout. */
+static void write_dolly(const char *dir, int n_rows) {
+    char path[4096], csv[8192];
+    snprintf(path, sizeof path, "%s/dolly", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    size_t n = (size_t)snprintf(csv, sizeof csv, "instruction,context,response,category\n");
+    for (int i = 0; i < n_rows; i++)
+        n += (size_t)snprintf(csv + n, sizeof csv - n,
+                              "How do I bake bread number %d?,,Mix flour water and yeast then bake it %d.,open_qa\n", i, i);
+    snprintf(path, sizeof path, "%s/dolly/databricks_dolly_1k_subset.csv", dir);
+    wdt_write_file(path, csv, n);
+}
+
 /* --model answers: the built-in answers model, evaluated on a data folder
  * that holds one small set (Dolly's layout: instructions and answers). */
 static void test_eval_answers_model(void **state) {
     (void)state;
     char *dir = wdt_tmpdir("train_guard_answers");
-    char path[4096], cmd[8192], csv[8192];
-    snprintf(path, sizeof path, "%s/dolly", dir);
-    assert_int_equal(mkdir(path, 0755), 0);
-    size_t n = (size_t)snprintf(csv, sizeof csv, "instruction,context,response,category\n");
-    for (int i = 0; i < 40; i++)
-        n += (size_t)snprintf(csv + n, sizeof csv - n,
-                              "How do I bake bread number %d?,,Mix flour water and yeast then bake it %d.,open_qa\n", i, i);
-    snprintf(path, sizeof path, "%s/dolly/databricks_dolly_1k_subset.csv", dir);
-    wdt_write_file(path, csv, n);
+    char cmd[8192];
+    write_dolly(dir, 40);
     snprintf(cmd, sizeof cmd, "train-guard --eval --no-loso --model answers --data-dir %s", dir);
     char *out = NULL, *err = NULL;
     int rc = wdt_cli(cmd, NULL, &out, &err);
@@ -71,16 +78,10 @@ static void test_data_v1_instructions(void **state) {
     (void)state;
     char *dir = wdt_tmpdir("train_guard_v1i");
     char path[4096], cmd[8192], csv[8192];
-    snprintf(path, sizeof path, "%s/dolly", dir);
-    assert_int_equal(mkdir(path, 0755), 0);
-    size_t n = (size_t)snprintf(csv, sizeof csv, "instruction,context,response,category\n");
-    for (int i = 0; i < 30; i++)
-        n += (size_t)snprintf(csv + n, sizeof csv - n, "How do I bake bread number %d?,,Bake it %d.,open_qa\n", i, i);
-    snprintf(path, sizeof path, "%s/dolly/databricks_dolly_1k_subset.csv", dir);
-    wdt_write_file(path, csv, n);
+    write_dolly(dir, 30);
     snprintf(path, sizeof path, "%s/awesome-chatgpt-prompts", dir);
     assert_int_equal(mkdir(path, 0755), 0);
-    n = (size_t)snprintf(csv, sizeof csv, "act,prompt\n");
+    size_t n = (size_t)snprintf(csv, sizeof csv, "act,prompt\n");
     for (int i = 0; i < 30; i++)
         n += (size_t)snprintf(csv + n, sizeof csv - n,
                               "Terminal %d,I want you to act as a linux terminal number %d. Reply with the output only.\n", i, i);

@@ -198,7 +198,7 @@ static const char *cut_payloads(classifier_scratch *cs, const wd__scan_input *in
     sp.cs = cs;
     sp.oom = false;
     *st = wd__payload_scan(in->orig, in->orig_len, NULL, WD_DECODE_BASE64 | WD_DECODE_HEX, 16, &cs->dbuf,
-                          &cs->dcap, on_span, &sp, in->stop);
+                          &cs->dcap, on_span, &sp, in->stop, NULL);
     if (*st == WD_ERR_NOMEM) *st = WD_OK; /* the model reads the text as it is */
     if (*st != WD_OK || !sp.n || sp.oom) return t;
     size_t need = *n + sp.off[sp.n] + 1;

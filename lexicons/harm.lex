@@ -67,6 +67,13 @@
 @negate ~1: the myth that | the stereotype that | the lie that | the false claim that | the conspiracy theory that
   | the racist idea that | the racist claim that | the antisemitic claim that | the antisemitic myth that
   | the sexist idea that | debunk the claim that | debunking the claim that
+# ... or quotes it to condemn it ('statements like "X are scum" hurt'), or
+# denies having said it.
+@negate ~1: statements like | statement like | comments like | remarks like | posts like | slogans like
+  | phrases like | i never said that | i never said | i didn't say that | i did not say that
+  | i never claimed that | never say that | nobody should say that | no one should say that
+  | for saying | for saying that | for writing | for writing that | for posting | for tweeting | for wishing
+  | for shouting | for claiming that | writing that | posting that | tweeting that
 # Safeguarding says who must not ("make sure no adult gets unsupervised
 # access to children").
 @negate ~1: no adult | no adults | no stranger | no strangers | no volunteer | no volunteers | no one | nobody
@@ -595,7 +602,33 @@ rule S8.free-link           S8 0.7:  "free download link | free download links |
   | should be banned | should not exist | shouldn't exist | should be wiped out | don't deserve rights
   | do not deserve rights | shouldn't have rights | should not have rights | ruining this country
   | ruining our country | destroying our country | replacing us | lazy | greedy | disgusting
+  | scum | degenerates | degenerate | worthless | trash | garbage | repulsive | revolting | vile
+  | pigs | a burden on society | a burden | the enemy | an abomination | abominations | freaks
+  | useless | pathetic | a waste of space | a blight | lesser beings | pests | a pest | human garbage
+  | human trash | no better than animals | no better than rats | no better than dogs | despicable
+  | sickening | scumbags | the absolute worst | a threat to civilisation | a threat to civilization
 rule S10.group-dehumanize   S10 0.85: {group} ~1 "are | is | are all | are just | are nothing but | are basically" ~2 {dehumanize}
+# A speaker's hatred of a whole group, said outright ("I hate immigrants", "I
+# can't stand all those Muslims"); "I don't hate ..." does not match (the
+# phrase starts at "I hate").
+@set hate_verb: i hate | i really hate | i just hate | i absolutely hate | i truly hate | i fucking hate
+  | i despise | i really despise | i detest | i loathe | i can't stand | i cannot stand
+  | i really can't stand | i can not stand | we hate | we despise | i have so much hatred for
+  | i have nothing but hatred for | i have nothing but contempt for | i am disgusted by
+  | i'm disgusted by
+rule S10.hate-group         S10 0.8:  {hate_verb} {group}
+rule S10.hate-group-all     S10 0.8:  {hate_verb} "all | all the | all of the | all those | all these | those | these | you | most | every" {group}
+# Violence wished on a whole group, or called for ("death to all X", "X
+# should all be shot", "execution is the only solution for X").
+@set group_killed: be killed | be shot | be hanged | be hung | be gassed | be executed | be exterminated
+  | be wiped out | be eliminated | be burned | be burnt | be lynched | be put down | be slaughtered
+  | be murdered | be stoned | be beheaded | be drowned | be locked up in cages | be put in camps
+  | be sent to camps | be sent to the gas chambers | be put to death
+rule S10.group-should-die   S10,S1 0.85: {group} ~2 "should | should all | must | must all | need to | needs to | deserve to | ought to | have to" ~1 {group_killed}
+rule S10.group-must-die     S10,S1 0.85: {group} ~2 "should all | should just | must | must all | deserve to | all deserve to" "die | drop dead | rot | burn in hell | be dead"
+rule S10.death-to-group     S10,S1 0.85: "death to | death to all | kill all | kill all the | exterminate | exterminate all | gas all | gas the | wipe out | wipe out all | shoot all | shoot every | execute all | lynch all | hang all | slaughter all" ~1 {group}
+rule S10.only-solution      S10,S1 0.85: "execution | extermination | genocide | killing them | deportation and death | death" ~2 "is the only solution for | is the only answer for | is the final solution for | is the only way to deal with | is all they deserve" ~1 {group}
+rule S10.group-belongs      S10 0.8:  {group} ~2 "belong in a zoo | belong in zoos | belong in cages | belong in a cage | belong in the trash | belong in the gutter | belong in gas chambers | belong in the gas chamber | belong in camps"
 rule S10.why-group          S10 0.85: "why are | why is | prove that | explain why | argue that | essay on why | essay arguing | reasons why" ~2 {group} ~3 {dehumanize}
 @set hateful: racist | racism | sexist | misogynist | misogynistic | homophobic | transphobic | antisemitic
   | anti semitic | islamophobic | xenophobic | bigoted | hateful | hate speech | white supremacist

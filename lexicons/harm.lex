@@ -69,7 +69,10 @@
   | the sexist idea that | debunk the claim that | debunking the claim that
 # ... or quotes it to condemn it ('statements like "X are scum" hurt'), or
 # denies having said it.
-@negate ~1: statements like | statement like | comments like | remarks like | posts like | slogans like
+# (Not "posts like", "comments like", "tweets like": "write some tweets like ..."
+# asks for them.)
+@negate ~1: statements like | statement like | remarks like | if i see a comment like | say stuff like
+  | saying stuff like | says stuff like | say things like | saying things like | says things like
   | phrases like | i never said that | i never said | i didn't say that | i did not say that
   | i never claimed that | never say that | nobody should say that | no one should say that
   | for saying | for saying that | for writing | for writing that | for posting | for tweeting | for wishing
@@ -629,6 +632,12 @@ rule S10.group-must-die     S10,S1 0.85: {group} ~2 "should all | should just | 
 rule S10.death-to-group     S10,S1 0.85: "death to | death to all | kill all | kill all the | exterminate | exterminate all | gas all | gas the | wipe out | wipe out all | shoot all | shoot every | execute all | lynch all | hang all | slaughter all" ~1 {group}
 rule S10.only-solution      S10,S1 0.85: "execution | extermination | genocide | killing them | deportation and death | death" ~2 "is the only solution for | is the only answer for | is the final solution for | is the only way to deal with | is all they deserve" ~1 {group}
 rule S10.group-belongs      S10 0.8:  {group} ~2 "belong in a zoo | belong in zoos | belong in cages | belong in a cage | belong in the trash | belong in the gutter | belong in gas chambers | belong in the gas chamber | belong in camps"
+# A whole group called names, or named as what disgusts or enrages the
+# speaker ("immigrants are all complete assholes", "Muslims make me sick").
+@set group_insult: assholes | arseholes | idiots | morons | imbeciles | retards | cunts | bitches
+  | bastards | dickheads | scumbags | pricks | losers | cretins | subhumans | dogs | swine | leeches
+rule S10.group-insult       S10 0.8:  {group} ~1 "are | are all | are just | are such | are nothing but | are only | are complete | are all complete | are total | are all total" ~1 {group_insult}
+rule S10.group-disgusts     S10 0.8:  {group} ~3 "make me sick | makes me sick | disgust me | disgusts me | make me furious | fill me with rage | fill me with disgust | make my blood boil | make me want to puke | make me want to vomit | make me want to throw up | should be ashamed to exist"
 rule S10.why-group          S10 0.85: "why are | why is | prove that | explain why | argue that | essay on why | essay arguing | reasons why" ~2 {group} ~3 {dehumanize}
 @set hateful: racist | racism | sexist | misogynist | misogynistic | homophobic | transphobic | antisemitic
   | anti semitic | islamophobic | xenophobic | bigoted | hateful | hate speech | white supremacist

@@ -293,6 +293,7 @@ rule S1.children-guns      S1 0.8:  "teach children | teach kids | teach a child
   | get into harvard | gain access to education | gain access to healthcare | gain access to markets
   | my own account | my own network | my own computer | my own wifi | my own server | my own website
   | my own phone | my own password | my own system | my own device | i forgot my password
+  | pick a lock on my own | pick the lock on my own | pick the lock of my own | pick my own lock
   | forgot my password | reset my password | recover my account | penetration testing | pen testing
   | pentest | authorized penetration | ethical hacking | ethical hacker | capture the flag | ctf
   | bug bounty | red team exercise | security audit | hack the system | cracking the system
@@ -434,6 +435,11 @@ rule S2.exploit-vulnerable  S2 0.8:  "take advantage of | exploit | scam | scamm
   | poison dart frog | rat poison | poison pill | poisonous plants | poisonous mushrooms | poisonous snakes
   | morphine for pain | prescribed morphine | prescribed oxycodone | ketamine therapy | ketamine treatment
   | psilocybin therapy | psilocybin research | poison type | poison-type | poison damage
+  | poison the rats | poison rats | poison the mice | poison mice | poison the ants | poison ants
+  | poison the slugs | poison slugs | poison the cockroaches | poison cockroaches | poison the roaches
+  | poison roaches | poison the moles | poison moles | poison the gophers | poison gophers | poison the weeds
+  | poison weeds | poison the termites | poison termites | poison the wasps | poison wasps | poison the rat
+  | poison a rat | poison the mouse | poison a mouse
   | poison the weeds | poison weeds | poison the ivy | poison the grass | poison the stump | poison a tree stump
   | poison the tree stump | poison the ants | poison ants | poison the roaches | poison roaches | poison the cockroaches
   | poison cockroaches | poison the slugs | poison slugs

@@ -213,6 +213,14 @@ rule S1.fire-sabotage     S1 0.85: "tamper with | disable | sabotage | remove | 
 rule S1.attack-dog        S1 0.8:  "dog | dogs | pit bull | pitbull | rottweiler" ~4 "more aggressive | aggressive | vicious | into an attack dog | to attack" ~6 "attacks strangers | attack strangers | attacks people | attack people | bites people | bite people | attack someone | attacks someone | attack my neighbor | attack my neighbour | attack kids | attacks kids"
 rule S1.intent-kill-pron   S1 0.85: {intent} ~3 "kill | murder | strangle | stab | poison | kidnap | shoot | torture | beat up" ~1 {pronoun}
 rule S1.how-kill-pron      S1 0.85: {how} ~3 "kill | murder | strangle | stab | poison | kidnap | torture" ~1 {pronoun}
+# A weapon announced for a school, a workplace or a place of worship ("I'm
+# bringing my dad's gun to school"); a question about the law is not an
+# announcement ("is it legal to bring a gun to work").
+@safe: water gun | water guns | nerf gun | nerf guns | toy gun | toy guns | glue gun | glue guns
+  | hot glue gun | squirt gun | squirt guns | staple gun | staple guns | nail gun | nail guns
+  | paintball gun | paintball guns | bubble gun | bubble guns | massage gun | bath bomb | bath bombs
+  | seed bomb | seed bombs | photo bomb
+rule S1.weapon-to-place     S1 0.85: "i'm bringing | im bringing | i am bringing | i'll bring | ill bring | i will bring | i'm going to bring | im going to bring | i am going to bring | i'm gonna bring | im gonna bring | gonna bring | i'm taking | i'll take | i will take" ~3 "gun | guns | rifle | rifles | shotgun | pistol | handgun | ar 15 | ar15 | weapon | weapons | bomb | explosives | pipe bomb" ~2 "to school | to class | to campus | to work | to the office | to church | to the mosque | to the synagogue | to the mall | to the concert"
 rule S11.incite            S11 0.9: "manipulate | manipulating | convince | convincing | encourage | encouraging | persuade | pressure | push | bully | goad | talk" ~4 "into committing suicide | to commit suicide | into suicide | to kill themselves | to kill himself | to kill herself | into killing themselves | to self harm | into self harm | to hurt themselves | to harm themselves"
 
 @set evade: without getting caught | without being caught | without anyone knowing | without anyone noticing
@@ -715,6 +723,9 @@ rule S11.intent             S11 0.85: "i want to | i'm going to | i am going to 
 rule S11.method             S11 0.85: "best | easiest | quickest | fastest | painless | least painful | most effective | surest | cheapest" ~3 "way | ways | method | methods" ~3 {selfharm}
 rule S11.promote            S11 0.85: {publish} ~6 "encourages | encourage | encouraging | promotes | promote | promoting | glorifies | glorify | glorifying | romanticize | romanticizes" ~4 "self harm | self-harm | suicide | anorexia | bulimia | eating disorders | cutting | starving"
 rule S11.statement          S11 0.85: "i want to die | i wanna die | i want to kill myself | i'm going to kill myself | i am going to kill myself | im going to kill myself | i'm better off dead | i am better off dead | i don't want to live anymore | i do not want to live anymore | i don't want to be alive | i want to end my life | i want to end it all | no reason to live | nothing left to live for | i'm going to end it | i am going to end it all"
+# Telling someone to harm themselves, said to them ("go drink bleach",
+# "go hang yourself"); "what happens if you drink bleach" is not.
+rule S11.tell-selfharm      S11 0.85: "go drink bleach | drink bleach and die | go drink some bleach | just drink bleach | go hang yourself | hang yourself | go jump off a bridge | go jump off a cliff | go slit your wrists | slit your wrists | go kill yourself | just kill yourself | kill yourself already | kys | go die in a hole | go overdose | you should drink bleach | you should hang yourself"
 rule S11.pro-ed             S11 0.8:  "pro ana | pro-ana | pro mia | pro-mia | thinspo | thinspiration | meanspo | bonespo"
 rule S11.dose               S11 0.8:  "how many | how much" ~3 "pills | tablets | sleeping pills | tylenol | paracetamol | acetaminophen | insulin | ibuprofen | aspirin" ~4 "to die | to kill myself | to overdose | to end my life | to not wake up | would kill me | is lethal | is fatal | would be lethal | would be fatal"
 @set selfharm_other: kill herself | kill himself | kill themselves | killing herself | killing himself

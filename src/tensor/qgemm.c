@@ -399,7 +399,8 @@ VNNI static void lanes_tile(float out[LN][LR], const uint8_t *wv, const float *w
                             int gk) {
     __m512 f[LN][2];
     for (int j = 0; j < LN; j++) f[j][0] = f[j][1] = _mm512_setzero_ps();
-    const int per = gk == 4 ? 2 : 1; /* groups per 32 elements */
+    const int psh = gk == 4; /* log2 of the groups per 32 elements (a shift: a division here cost a
+                                div instruction per group) */
     for (size_t g = 0; g < ng; g++) {
         __m512i ia[LN][2];
         for (int j = 0; j < LN; j++) ia[j][0] = ia[j][1] = _mm512_setzero_si512();
@@ -417,7 +418,7 @@ VNNI static void lanes_tile(float out[LN][LR], const uint8_t *wv, const float *w
         for (int h = 0; h < 2; h++) {
             const __m512 S = _mm512_load_ps(wS + 16 * h), O = _mm512_load_ps(wo + 16 * h);
             for (int j = 0; j < LN; j++) {
-                const __m512 sd = _mm512_mul_ps(S, _mm512_set1_ps(xd[j][g / per]));
+                const __m512 sd = _mm512_mul_ps(S, _mm512_set1_ps(xd[j][g >> psh]));
                 f[j][h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[j][h]), sd, f[j][h]);
                 f[j][h] = _mm512_fmadd_ps(O, _mm512_set1_ps(xs[j][g]), f[j][h]);
             }
@@ -521,7 +522,7 @@ VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0,
     KT static void NAME(float out[LN][LR], const uint8_t *wv, const float *wS, const float *wo,               \
                         const int8_t *const *xq, const float *const *xd, const float *const *xs, size_t ng,   \
                         int gk) {                                                                             \
-        const int per = gk == 4 ? 2 : 1;                                                                      \
+        const int psh = gk == 4; /* log2 of the groups per 32 elements: a shift, not a div a group */         \
         for (int j0 = 0; j0 < LN; j0 += 2)                                                                    \
             for (int h = 0; h < 2; h++) {                                                                     \
                 __m256 f[2][2];                                                                               \
@@ -546,7 +547,7 @@ VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0,
                     for (int k = 0; k < 2; k++) {                                                             \
                         const __m256 S = _mm256_load_ps(Sg + 8 * k), O = _mm256_load_ps(Og + 8 * k);          \
                         for (int j = 0; j < 2; j++) {                                                         \
-                            const __m256 sd = _mm256_mul_ps(S, _mm256_set1_ps(xd[j0 + j][g / per]));          \
+                            const __m256 sd = _mm256_mul_ps(S, _mm256_set1_ps(xd[j0 + j][g >> psh]));         \
                             f[j][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[j][k]), sd, f[j][k]);             \
                             f[j][k] = _mm256_fmadd_ps(O, _mm256_set1_ps(xs[j0 + j][g]), f[j][k]);             \
                         }                                                                                     \

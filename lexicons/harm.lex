@@ -443,11 +443,9 @@ rule S2.exploit-vulnerable  S2 0.8:  "take advantage of | exploit | scam | scamm
   | poison dart frog | rat poison | poison pill | poisonous plants | poisonous mushrooms | poisonous snakes
   | morphine for pain | prescribed morphine | prescribed oxycodone | ketamine therapy | ketamine treatment
   | psilocybin therapy | psilocybin research | poison type | poison-type | poison damage
-  | poison the rats | poison rats | poison the mice | poison mice | poison the ants | poison ants
-  | poison the slugs | poison slugs | poison the cockroaches | poison cockroaches | poison the roaches
-  | poison roaches | poison the moles | poison moles | poison the gophers | poison gophers | poison the weeds
-  | poison weeds | poison the termites | poison termites | poison the wasps | poison wasps | poison the rat
-  | poison a rat | poison the mouse | poison a mouse
+  | poison the rats | poison rats | poison the rat | poison a rat | poison the mice | poison mice
+  | poison the mouse | poison a mouse | poison the moles | poison moles | poison the gophers | poison gophers
+  | poison the termites | poison termites | poison the wasps | poison wasps
   | poison the weeds | poison weeds | poison the ivy | poison the grass | poison the stump | poison a tree stump
   | poison the tree stump | poison the ants | poison ants | poison the roaches | poison roaches | poison the cockroaches
   | poison cockroaches | poison the slugs | poison slugs
@@ -725,7 +723,7 @@ rule S11.promote            S11 0.85: {publish} ~6 "encourages | encourage | enc
 rule S11.statement          S11 0.85: "i want to die | i wanna die | i want to kill myself | i'm going to kill myself | i am going to kill myself | im going to kill myself | i'm better off dead | i am better off dead | i don't want to live anymore | i do not want to live anymore | i don't want to be alive | i want to end my life | i want to end it all | no reason to live | nothing left to live for | i'm going to end it | i am going to end it all"
 # Telling someone to harm themselves, said to them ("go drink bleach",
 # "go hang yourself"); "what happens if you drink bleach" is not.
-rule S11.tell-selfharm      S11 0.85: "go drink bleach | drink bleach and die | go drink some bleach | just drink bleach | go hang yourself | hang yourself | go jump off a bridge | go jump off a cliff | go slit your wrists | slit your wrists | go kill yourself | just kill yourself | kill yourself already | kys | go die in a hole | go overdose | you should drink bleach | you should hang yourself"
+rule S11.tell-selfharm      S11 0.85: "go drink bleach | drink bleach and die | go drink some bleach | just drink bleach | go hang yourself | go jump off a bridge | go jump off a cliff | go slit your wrists | you should slit your wrists | go kill yourself | just kill yourself | kill yourself already | kys | go die in a hole | go overdose | you should drink bleach | you should hang yourself"
 rule S11.pro-ed             S11 0.8:  "pro ana | pro-ana | pro mia | pro-mia | thinspo | thinspiration | meanspo | bonespo"
 rule S11.dose               S11 0.8:  "how many | how much" ~3 "pills | tablets | sleeping pills | tylenol | paracetamol | acetaminophen | insulin | ibuprofen | aspirin" ~4 "to die | to kill myself | to overdose | to end my life | to not wake up | would kill me | is lethal | is fatal | would be lethal | would be fatal"
 @set selfharm_other: kill herself | kill himself | kill themselves | killing herself | killing himself

@@ -139,15 +139,25 @@ static bool one_edit(const char *a, size_t na, const char *b, size_t nb) {
     return !memcmp(a + p, b + p + 1, na - p);
 }
 
-static bool in_dict(const char *w, size_t n);
+#include "guard/dict_table.inc"
+
+/* True when w[0..n) is an English word of WordNet's or one of its
+ * inflections (scripts/gen-dict.py; a 32-bit key, so a non-word is taken
+ * for one about once in 20,000). */
+static bool in_dict(const char *w, size_t n) {
+    uint64_t h = wd__fnv1a(w, n);
+    return wd__u32_sorted_has(wd_dict_keys, WD_DICT_N, (uint32_t)(h ^ h >> 32));
+}
 
 /* The vocabulary word w[0..n) is a typo of, or -1. */
 static int correct(const char *w, size_t n) {
     const slot *s = get(fnv(w, n, SIZE_MAX));
     if (s && s->exact && V.len[s->id] == n && !memcmp(V.word[s->id], w, n)) return -1; /* a word of its own */
-    if (in_dict(w, n)) return -1; /* an English word ("riding" is not "hiding") */
     float own = wd__english_letters(w, n);
     if (own > -2.8f * (float)(n + 1)) return -1; /* reads like English ("flight", "birds"): no typo */
+    /* the dictionary (a binary search of 189,376 keys) only for the words
+     * the letter scores did not settle: most English words read as such */
+    if (in_dict(w, n)) return -1; /* an English word ("riding" is not "hiding") */
     int best = -1;
     float gain = 0;
     for (size_t k = 0; k <= n; k++) {
@@ -180,15 +190,6 @@ typedef struct span {
     size_t      n;
 } span;
 
-#include "guard/dict_table.inc"
-
-/* True when w[0..n) is an English word of WordNet's or one of its
- * inflections (scripts/gen-dict.py; a 32-bit key, so a non-word is taken
- * for one about once in 20,000). */
-static bool in_dict(const char *w, size_t n) {
-    uint64_t h = wd__fnv1a(w, n);
-    return wd__u32_sorted_has(wd_dict_keys, WD_DICT_N, (uint32_t)(h ^ h >> 32));
-}
 
 /* How well c[0..n) reads between prev and next: log P(c | prev) +
  * log P(next | c), or -inf for a word the model saw fewer than

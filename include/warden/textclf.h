@@ -259,7 +259,17 @@ typedef struct wd_textclf_train_params {
     float    harm_pos_w;    /* weight of a harmful example; 0 = balance classes */
     int      sample_capped; /* 1: a capped source trains on a sample of source_cap
                                examples; 0: on all, weighted cap / count      */
+    int      arch;          /* WD_TEXTCLF_ARCH_LINEAR or WD_TEXTCLF_ARCH_CNN  */
+    /* the convolutional form (arch CNN): word vectors of cnn_dim floats from
+     * 2^cfg.hash_bits hashed buckets (word and cfg.char_min..char_max byte
+     * n-grams), cnn_filters filters over cnn_width words, max over the text;
+     * dropout on the pooled features; a training text is cut to its first
+     * cnn_max_tokens tokens (prediction reads all) */
+    int      cnn_dim, cnn_filters, cnn_width, cnn_max_tokens;
+    float    dropout;
 } wd_textclf_train_params;
+
+enum { WD_TEXTCLF_ARCH_LINEAR = 0, WD_TEXTCLF_ARCH_CNN = 1 };
 
 /* The settings of the shipped model. */
 wd_textclf_train_params wd_textclf_train_params_default(void);

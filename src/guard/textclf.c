@@ -54,6 +54,7 @@
 #include "base/embed.h"
 #include "base/err.h"
 #include "guard/canonical.h"
+#include "guard/textcnn.h"
 #include "warden/safetensors.h"
 
 struct wd_textclf {
@@ -67,6 +68,9 @@ struct wd_textclf {
     const int8_t   *w;       /* (D, L): into st's map, or w_owned          */
     int8_t         *w_owned;
     wd_safetensors *st;      /* keeps the map alive when loaded from a file */
+    int             is_cnn;  /* arch "cnn": cnn below, no w                 */
+    wd__textcnn     cnn;
+    void           *cnn_owned; /* one buffer behind cnn's arrays (built models) */
 };
 
 wd_textclf_cfg wd_textclf_cfg_default(void) {
@@ -372,6 +376,17 @@ wd_status wd__textclf_predict_stop(const wd_textclf *m, const char *norm_text, s
                                    float *probs, const wd__scan_stop *stop) {
     if (!m || !probs || (!norm_text && len))
         return wd__fail(WD_ERR_INVALID_ARG, "textclf_predict: NULL argument");
+    float z[WD_TEXTCLF_MAX_LABELS];
+    if (m->is_cnn) {
+        wd_status st = wd__textcnn_logits(&m->cnn, norm_text ? norm_text : "", len, m->bias, z, stop);
+        if (st != WD_OK) return st;
+        for (size_t l = 0; l < m->n_labels; l++) {
+            z[l] = z[l] > 80.0f ? 80.0f : z[l] < -80.0f ? -80.0f : z[l];
+            probs[l] = sigmoidf(z[l]);
+        }
+        if (m->softmax_hazards) wd__textclf_hazard_softmax(z, probs);
+        return WD_OK;
+    }
     int32_t acc[WD_TEXTCLF_MAX_LABELS] = {0};
     acc_ctx c;
     c.w = m->w;
@@ -383,7 +398,6 @@ wd_status wd__textclf_predict_stop(const wd_textclf *m, const char *norm_text, s
     if (st != WD_OK) return st;
     acc_flush(&c);
     float inv = n ? 1.0f / sqrtf((float)n) : 0.0f;
-    float z[WD_TEXTCLF_MAX_LABELS];
     for (size_t l = 0; l < m->n_labels; l++) {
         /* a finite scale can still overflow: keep z finite (the sigmoid and
          * softmax are saturated far before +-80 anyway) */
@@ -429,11 +443,13 @@ void wd_textclf_set_threshold(wd_textclf *m, size_t i, float t) {
 wd_textclf_cfg wd_textclf_cfg_of(const wd_textclf *m) { return m->cfg; }
 unsigned wd_textclf_norm_flags(const wd_textclf *m) { return m->cfg.norm_flags; }
 int wd__textclf_softmax_hazards(const wd_textclf *m) { return m->softmax_hazards; }
+int wd__textclf_is_cnn(const wd_textclf *m) { return m->is_cnn; }
 
 void wd_textclf_free(wd_textclf *m) {
     if (!m) return;
     for (size_t i = 0; i < m->n_labels; i++) free(m->labels[i]);
     free(m->w_owned);
+    free(m->cnn_owned);
     wd_safetensors_free(m->st);
     free(m);
 }
@@ -525,6 +541,78 @@ fail:
     return st;
 }
 
+wd_status wd__textclf_build_cnn(const wd_textclf_cfg *cfg, const struct wd__textcnn_shape *sh, size_t n_labels,
+                                const char *const *labels, const float *emb, const float *conv,
+                                const float *conv_b, const float *head, const float *bias,
+                                int softmax_hazards, wd_textclf **out) {
+    if (out) *out = NULL;
+    if (!cfg || !sh || !labels || !emb || !conv || !conv_b || !head || !bias || !out)
+        return wd__fail(WD_ERR_INVALID_ARG, "textclf_build_cnn: NULL argument");
+    const char *why = wd__textcnn_shape_check(sh);
+    if (why) return wd__fail(WD_ERR_INVALID_ARG, "textclf_build_cnn: %s", why);
+    wd_textclf *m = calloc(1, sizeof *m);
+    if (!m) return wd__fail(WD_ERR_NOMEM, "textclf_build_cnn: out of memory");
+    wd_status st;
+    m->cfg = *cfg;
+    m->cfg.hash_bits = sh->bits;
+    m->cfg.word_min = m->cfg.word_max = 1;
+    m->cfg.char_min = sh->char_min;
+    m->cfg.char_max = sh->char_max;
+    m->cfg.concepts = 0;
+    if ((st = set_labels(m, n_labels, labels, "textclf_build_cnn"))) goto fail;
+    m->softmax_hazards = softmax_hazards;
+    if (softmax_hazards && (st = check_hazard_labels(m, "textclf_build_cnn"))) goto fail;
+    const size_t V = (size_t)1 << sh->bits, D = (size_t)sh->dim, F = (size_t)sh->filters,
+                 K = (size_t)sh->width * D, L = n_labels;
+    size_t n_f = V + K * F + F + F * L;
+    char *buf = malloc(n_f * sizeof(float) + V * D);
+    if (!buf) {
+        st = wd__fail(WD_ERR_NOMEM, "textclf_build_cnn: out of memory");
+        goto fail;
+    }
+    m->cnn_owned = buf;
+    float *scale = (float *)buf, *cv = scale + V, *cb = cv + K * F, *hd = cb + F;
+    int8_t *e8 = (int8_t *)(hd + F * L);
+    memcpy(cv, conv, K * F * sizeof *cv);
+    memcpy(cb, conv_b, F * sizeof *cb);
+    memcpy(hd, head, F * L * sizeof *hd);
+    for (size_t i = 0; i < K * F + F + F * L; i++)
+        if (!isfinite(cv[i])) {
+            st = wd__fail(WD_ERR_INVALID_ARG, "textclf_build_cnn: a convolution or head weight is not finite");
+            goto fail;
+        }
+    for (size_t v = 0; v < V; v++) {
+        const float *row = emb + v * D;
+        float mx = 0;
+        for (size_t d = 0; d < D; d++) {
+            float a = fabsf(row[d]);
+            if (!isfinite(a)) {
+                st = wd__fail(WD_ERR_INVALID_ARG, "textclf_build_cnn: embedding (%zu, %zu) not finite", v, d);
+                goto fail;
+            }
+            if (a > mx) mx = a;
+        }
+        scale[v] = mx > 0 ? mx / 127.0f : 0.0f;
+        for (size_t d = 0; d < D; d++) {
+            long q = mx > 0 ? lrintf(row[d] / scale[v]) : 0;
+            e8[v * D + d] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+        }
+    }
+    for (size_t l = 0; l < L; l++) {
+        m->bias[l] = bias[l];
+        m->thr[l] = 0.5f;
+        m->scale[l] = 1.0f;
+    }
+    m->is_cnn = 1;
+    m->cnn = (wd__textcnn){.sh = *sh, .n_labels = L, .emb = e8, .emb_scale = scale, .conv = cv,
+                           .conv_b = cb, .head = hd};
+    *out = m;
+    return WD_OK;
+fail:
+    wd_textclf_free(m);
+    return st;
+}
+
 static int parse_range(const char *s, int *lo, int *hi) {
     char *e;
     long a = strtol(s, &e, 10);
@@ -568,6 +656,60 @@ static const wd_tensor_info *need_tensor(const wd_safetensors *st, const char *w
         return NULL;
     }
     return t;
+}
+
+/* The convolutional network's tensors and shape from st (arch "cnn"). */
+static wd_status cnn_from_safetensors(wd_textclf *m, const wd_safetensors *st, const char *where) {
+    wd__textcnn *c = &m->cnn;
+    long dim = 0, filters = 0, width = 0;
+    wd_status rc;
+    if ((rc = meta_int(st, where, "cnn_dim", 8, WD_TEXTCNN_MAX_DIM, &dim)) ||
+        (rc = meta_int(st, where, "cnn_filters", 32, WD_TEXTCNN_MAX_FILTERS, &filters)) ||
+        (rc = meta_int(st, where, "cnn_width", 1, WD_TEXTCNN_MAX_WIDTH, &width)))
+        return rc;
+    c->sh = (wd__textcnn_shape){.bits = m->cfg.hash_bits, .dim = (int)dim, .filters = (int)filters,
+                                .width = (int)width, .char_min = m->cfg.char_min,
+                                .char_max = m->cfg.char_max};
+    const char *why = wd__textcnn_shape_check(&c->sh);
+    if (why) return wd__fail(WD_ERR_FORMAT, "%s: cnn shape: %s", where, why);
+    c->n_labels = m->n_labels;
+    const int64_t V = (int64_t)1 << c->sh.bits, D = dim, F = filters, K = width * dim,
+                  L = (int64_t)m->n_labels;
+    /* the float arrays are copied (a tensor in a file may be unaligned);
+     * the embedding rows, int8, are read in place */
+    const wd_tensor_info *te = need_tensor(st, where, "cnn.embed", 2, V, D);
+    if (!te) return WD_ERR_FORMAT;
+    if (te->dtype != WD_DTYPE_I8)
+        return wd__fail(WD_ERR_FORMAT, "%s: tensor 'cnn.embed' must be I8, is %s", where, wd_dtype_name(te->dtype));
+    c->emb = te->data;
+    const char *names[4] = {"cnn.embed_scale", "cnn.conv", "cnn.conv_bias", "cnn.head"};
+    const int64_t d0[4] = {V, K, F, F}, d1[4] = {0, F, 0, L};
+    size_t lens[4], total = 0;
+    for (int a = 0; a < 4; a++) total += lens[a] = (size_t)(d0[a] * (d1[a] ? d1[a] : 1));
+    float *buf = malloc(total * sizeof *buf), *arr[4];
+    if (!buf) return wd__fail(WD_ERR_NOMEM, "%s: out of memory", where);
+    m->cnn_owned = buf;
+    for (int a = 0; a < 4; a++) {
+        arr[a] = buf;
+        buf += lens[a];
+        const wd_tensor_info *t = need_tensor(st, where, names[a], d1[a] ? 2 : 1, d0[a], d1[a]);
+        if (!t) return WD_ERR_FORMAT;
+        if (t->dtype != WD_DTYPE_F32)
+            return wd__fail(WD_ERR_FORMAT, "%s: tensor '%s' must be F32, is %s", where, names[a],
+                            wd_dtype_name(t->dtype));
+        if ((rc = wd_tensor_read_f32(t, arr[a], lens[a]))) return rc;
+        /* a NaN weight would make every verdict NaN */
+        for (size_t i = 0; i < lens[a]; i++)
+            if (!isfinite(arr[a][i]) || (a == 0 && arr[a][i] < 0))
+                return wd__fail(WD_ERR_FORMAT, "%s: tensor '%s': element %zu not finite%s", where, names[a], i,
+                                a == 0 ? " or negative" : "");
+    }
+    c->emb_scale = arr[0];
+    c->conv = arr[1];
+    c->conv_b = arr[2];
+    c->head = arr[3];
+    m->is_cnn = 1;
+    return WD_OK;
 }
 
 /* Takes ownership of st (freed on failure). */
@@ -648,6 +790,21 @@ static wd_status from_safetensors(wd_safetensors *st, const char *where, wd_text
     m->softmax_hazards = hh && !strcmp(hh, "softmax");
     if (m->softmax_hazards && (rc = check_hazard_labels(m, where))) goto fail;
     size_t D = (size_t)1 << m->cfg.hash_bits, L = m->n_labels;
+    const char *arch = wd_safetensors_metadata_get(st, "arch");
+    if (arch && strcmp(arch, "linear") && strcmp(arch, "cnn")) {
+        rc = wd__fail(WD_ERR_FORMAT, "%s: __metadata__ 'arch' is '%s', expected linear or cnn", where, arch);
+        goto fail;
+    }
+    if (arch && !strcmp(arch, "cnn")) {
+        const wd_tensor_info *tcb = need_tensor(st, where, "bias", 1, (int64_t)L, 0);
+        if (!tcb) {
+            rc = WD_ERR_FORMAT;
+            goto fail;
+        }
+        if ((rc = cnn_from_safetensors(m, st, where)) || (rc = wd_tensor_read_f32(tcb, m->bias, L))) goto fail;
+        for (size_t l = 0; l < L; l++) m->scale[l] = 1.0f;
+        goto thresholds;
+    }
     const wd_tensor_info *tw = need_tensor(st, where, "weight", 2, (int64_t)D, (int64_t)L);
     const wd_tensor_info *ts = tw ? need_tensor(st, where, "scale", 1, (int64_t)L, 0) : NULL;
     const wd_tensor_info *tb = ts ? need_tensor(st, where, "bias", 1, (int64_t)L, 0) : NULL;
@@ -663,6 +820,7 @@ static wd_status from_safetensors(wd_safetensors *st, const char *where, wd_text
     m->w = tw->data;
     if ((rc = wd_tensor_read_f32(ts, m->scale, L)) || (rc = wd_tensor_read_f32(tb, m->bias, L)))
         goto fail;
+thresholds:;
     const wd_tensor_info *tt = wd_safetensors_find(st, "threshold");
     if (tt) {
         if (!need_tensor(st, where, "threshold", 1, (int64_t)L, 0)) {
@@ -718,9 +876,27 @@ wd_status wd_textclf_save(const wd_textclf *m, const char *path, size_t n_meta,
     size_t off = 0;
     for (size_t l = 0; l < L && off < sizeof buf; l++)
         off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", l ? "," : "", m->labels[l]);
-    if ((rc = wd_safetensors_writer_add(w, "weight", WD_DTYPE_I8, shw, 2, m->w)) ||
-        (rc = wd_safetensors_writer_add(w, "scale", WD_DTYPE_F32, shl, 1, m->scale)) ||
-        (rc = wd_safetensors_writer_add(w, "bias", WD_DTYPE_F32, shl, 1, m->bias)) ||
+    if (m->is_cnn) {
+        const wd__textcnn *c = &m->cnn;
+        int64_t V = (int64_t)1 << c->sh.bits, Dm = c->sh.dim, F = c->sh.filters, K = (int64_t)c->sh.width * Dm;
+        int64_t she[2] = {V, Dm}, shv[1] = {V}, shc[2] = {K, F}, shf[1] = {F}, shh[2] = {F, (int64_t)L};
+        if ((rc = wd_safetensors_writer_add(w, "cnn.embed", WD_DTYPE_I8, she, 2, c->emb)) ||
+            (rc = wd_safetensors_writer_add(w, "cnn.embed_scale", WD_DTYPE_F32, shv, 1, c->emb_scale)) ||
+            (rc = wd_safetensors_writer_add(w, "cnn.conv", WD_DTYPE_F32, shc, 2, c->conv)) ||
+            (rc = wd_safetensors_writer_add(w, "cnn.conv_bias", WD_DTYPE_F32, shf, 1, c->conv_b)) ||
+            (rc = wd_safetensors_writer_add(w, "cnn.head", WD_DTYPE_F32, shh, 2, c->head)) ||
+            (rc = wd_safetensors_writer_add_metadata(w, "arch", "cnn")))
+            goto done;
+        snprintf(num, sizeof num, "%d", c->sh.dim);
+        if ((rc = wd_safetensors_writer_add_metadata(w, "cnn_dim", num))) goto done;
+        snprintf(num, sizeof num, "%d", c->sh.filters);
+        if ((rc = wd_safetensors_writer_add_metadata(w, "cnn_filters", num))) goto done;
+        snprintf(num, sizeof num, "%d", c->sh.width);
+        if ((rc = wd_safetensors_writer_add_metadata(w, "cnn_width", num))) goto done;
+    } else if ((rc = wd_safetensors_writer_add(w, "weight", WD_DTYPE_I8, shw, 2, m->w)) ||
+               (rc = wd_safetensors_writer_add(w, "scale", WD_DTYPE_F32, shl, 1, m->scale)))
+        goto done;
+    if ((rc = wd_safetensors_writer_add(w, "bias", WD_DTYPE_F32, shl, 1, m->bias)) ||
         (rc = wd_safetensors_writer_add(w, "threshold", WD_DTYPE_F32, shl, 1, m->thr)))
         goto done;
     if ((rc = wd_safetensors_writer_add_metadata(w, "format", WD_TEXTCLF_FORMAT))) goto done;

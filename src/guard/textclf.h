@@ -72,6 +72,18 @@ wd_status wd__textclf_build(const wd_textclf_cfg *cfg, size_t n_labels, const ch
                             const float *w, const float *bias, const float *threshold,
                             int softmax_hazards, wd_textclf **out);
 
+/* Makes a convolutional model (textcnn.h) from float weights: emb (V, D)
+ * (quantised to int8, one scale per row), conv (width*D, F), conv_b (F),
+ * head (F, L), bias (L); thresholds 0.5. cfg gives the normalisation; its
+ * feature fields are set from sh. */
+struct wd__textcnn_shape;
+wd_status wd__textclf_build_cnn(const wd_textclf_cfg *cfg, const struct wd__textcnn_shape *sh, size_t n_labels,
+                                const char *const *labels, const float *emb, const float *conv,
+                                const float *conv_b, const float *head, const float *bias,
+                                int softmax_hazards, wd_textclf **out);
+/* True for a convolutional model. */
+int wd__textclf_is_cnn(const wd_textclf *m);
+
 /* probs[1..14] = probs[0] * softmax(z[1..14]) (the "softmax" hazard head). */
 void wd__textclf_hazard_softmax(const float *z, float *probs);
 

@@ -42,6 +42,12 @@ wd_textclf_train_params wd_textclf_train_params_default(void) {
         .gen_cap = 3000,
         .harm_pos_w = 0.5f,
         .sample_capped = 0,
+        .arch = WD_TEXTCLF_ARCH_LINEAR,
+        .cnn_dim = 64,
+        .cnn_filters = 128,
+        .cnn_width = 3,
+        .cnn_max_tokens = 256,
+        .dropout = 0.5f,
     };
     return p;
 }
@@ -144,6 +150,43 @@ static void logits(const wd__textclf_feats *f, size_t e, size_t L, const float *
     }
 }
 
+void wd__textclf_example_loss(const wd__textclf_example *x, float ex_w, const float *pos_w, float cat_weight,
+                              const float *z, double inv_n, float *dz, double *loss_acc) {
+    const size_t L = WD_TEXTCLF_N_LABELS;
+    double loss = *loss_acc;
+    for (size_t l = 0; l < L; l++) {
+        dz[l] = 0;
+        if (l >= 1 && l <= 14) continue; /* hazards: softmax below */
+        if (!(x->known >> l & 1)) continue;
+        int y = (int)(x->pos >> l & 1);
+        double c = ex_w * (l == 0 || l == WD_TEXTCLF_LABEL_RESPONSE ? 1.0 : cat_weight) *
+                   (y ? pos_w[l] : 1.0);
+        /* BCE(z, y) = softplus(z) - y z */
+        loss += c * (softplus(z[l]) - (y ? z[l] : 0.0));
+        double p = 1.0 / (1.0 + exp(-(double)z[l]));
+        dz[l] = (float)(c * (p - y) * inv_n);
+    }
+    /* hazards: cross-entropy of softmax(z_1..z_14) against the uniform
+     * distribution over the example's hazards, for harmful examples
+     * whose source names them */
+    if ((x->known & WD_TEXTCLF_HAZARD_LABELS) == WD_TEXTCLF_HAZARD_LABELS &&
+        (x->pos & WD_TEXTCLF_HAZARD_LABELS)) {
+        double mx = z[1], sum = 0, q[15];
+        int k = 0;
+        for (int l = 2; l <= 14; l++) mx = z[l] > mx ? z[l] : mx;
+        for (int l = 1; l <= 14; l++) sum += q[l] = exp(z[l] - mx);
+        for (int l = 1; l <= 14; l++) k += (int)(x->pos >> l & 1);
+        double c = ex_w * cat_weight;
+        for (int l = 1; l <= 14; l++) {
+            q[l] /= sum;
+            double t = (x->pos >> l & 1) ? 1.0 / k : 0.0;
+            if (t > 0) loss -= c * t * log(q[l] > 1e-300 ? q[l] : 1e-300);
+            dz[l] = (float)(c * (q[l] - t) * inv_n);
+        }
+    }
+    *loss_acc = loss;
+}
+
 double wd__textclf_loss_grad(const wd_textclf_dataset *d, const wd__textclf_feats *f, const size_t *rows,
                          size_t n, const float *ex_w, const float *pos_w, float cat_weight,
                          float l2, size_t D, const float *w, const float *b, float *gw, float *gb) {
@@ -155,36 +198,7 @@ double wd__textclf_loss_grad(const wd_textclf_dataset *d, const wd__textclf_feat
         size_t e = rows[r];
         const wd__textclf_example *x = &d->ex[e];
         logits(f, e, L, w, b, z);
-        for (size_t l = 0; l < L; l++) {
-            dz[l] = 0;
-            if (l >= 1 && l <= 14) continue; /* hazards: softmax below */
-            if (!(x->known >> l & 1)) continue;
-            int y = (int)(x->pos >> l & 1);
-            double c = ex_w[e] * (l == 0 || l == WD_TEXTCLF_LABEL_RESPONSE ? 1.0 : cat_weight) *
-                       (y ? pos_w[l] : 1.0);
-            /* BCE(z, y) = softplus(z) - y z */
-            loss += c * (softplus(z[l]) - (y ? z[l] : 0.0));
-            double p = 1.0 / (1.0 + exp(-(double)z[l]));
-            dz[l] = (float)(c * (p - y) * inv_n);
-        }
-        /* hazards: cross-entropy of softmax(z_1..z_14) against the uniform
-         * distribution over the example's hazards, for harmful examples
-         * whose source names them */
-        if ((x->known & WD_TEXTCLF_HAZARD_LABELS) == WD_TEXTCLF_HAZARD_LABELS &&
-            (x->pos & WD_TEXTCLF_HAZARD_LABELS)) {
-            double mx = z[1], sum = 0, q[15];
-            int k = 0;
-            for (int l = 2; l <= 14; l++) mx = z[l] > mx ? z[l] : mx;
-            for (int l = 1; l <= 14; l++) sum += q[l] = exp(z[l] - mx);
-            for (int l = 1; l <= 14; l++) k += (int)(x->pos >> l & 1);
-            double c = ex_w[e] * cat_weight;
-            for (int l = 1; l <= 14; l++) {
-                q[l] /= sum;
-                double t = (x->pos >> l & 1) ? 1.0 / k : 0.0;
-                if (t > 0) loss -= c * t * log(q[l] > 1e-300 ? q[l] : 1e-300);
-                dz[l] = (float)(c * (q[l] - t) * inv_n);
-            }
-        }
+        wd__textclf_example_loss(x, ex_w[e], pos_w, cat_weight, z, inv_n, dz, &loss);
         if (gw) {
             for (size_t j = f->off[e]; j < f->off[e + 1]; j++) {
                 float *g = gw + (size_t)f->idx[j] * L;
@@ -241,6 +255,7 @@ size_t wd__textclf_cap(const wd_textclf_dataset *d, const wd__textclf_example *x
 
 wd_status wd_textclf_train(const wd_textclf_dataset *d, const wd_textclf_train_params *p, wd_textclf **out) {
     *out = NULL;
+    if (p->arch == WD_TEXTCLF_ARCH_CNN) return wd__textcnn_train(d, p, out);
     wd__textclf_feats f = {0};
     wd_status rc = wd__textclf_featurize(&p->cfg, d, &f);
     if (rc) return rc;
@@ -249,34 +264,10 @@ wd_status wd_textclf_train(const wd_textclf_dataset *d, const wd_textclf_train_p
     return rc;
 }
 
-/* Trains on features computed once for d (the leave-one-source-out folds
- * share them). */
-static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feats *fp,
-                             const wd_textclf_train_params *p, wd_textclf **out) {
-    *out = NULL;
-    const size_t L = WD_TEXTCLF_N_LABELS, D = (size_t)1 << p->cfg.hash_bits;
-    wd_status rc = WD_OK;
-    const wd__textclf_feats f = *fp;
-    size_t *tr = NULL, *va = NULL, *touched = NULL;
-    uint32_t *stamp = NULL;
-    float *w = NULL, *best_w = NULL, *gw = NULL, *m1 = NULL, *m2 = NULL, *ex_w = NULL;
-    float b[WD_TEXTCLF_N_LABELS] = {0}, best_b[WD_TEXTCLF_N_LABELS] = {0}, gb[WD_TEXTCLF_N_LABELS],
-          mb1[WD_TEXTCLF_N_LABELS] = {0}, mb2[WD_TEXTCLF_N_LABELS] = {0}, pos_w[WD_TEXTCLF_N_LABELS];
-
-    tr = malloc(d->n * sizeof *tr);
-    va = malloc(d->n * sizeof *va);
-    ex_w = calloc(d->n, sizeof *ex_w);
-    w = calloc(D * L, sizeof *w);
-    best_w = calloc(D * L, sizeof *best_w);
-    gw = calloc(D * L, sizeof *gw);
-    m1 = calloc(D * L, sizeof *m1);
-    m2 = calloc(D * L, sizeof *m2);
-    stamp = calloc(D, sizeof *stamp);
-    touched = malloc(D * sizeof *touched);
-    if (!tr || !va || !ex_w || !w || !best_w || !gw || !m1 || !m2 || !stamp || !touched) {
-        rc = wd__fail(WD_ERR_NOMEM, "train-guard: out of memory");
-        goto done;
-    }
+wd_status wd__textclf_plan(const wd_textclf_dataset *d, const wd_textclf_train_params *p, size_t *tr,
+                           size_t *n_tr_out, size_t *va, size_t *n_va_out, float *ex_w, float *pos_w,
+                           uint32_t *known_out) {
+    const size_t L = WD_TEXTCLF_N_LABELS;
     size_t n_tr = 0, n_va = 0;
     uint32_t known_any = 0; /* labels some training example speaks to */
     for (size_t i = 0; i < d->n; i++) {
@@ -284,9 +275,8 @@ static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feat
         else if (d->ex[i].split == WD_TEXTCLF_SPLIT_VAL) va[n_va++] = i;
     }
     if (!n_tr || !n_va) {
-        rc = wd__fail(WD_ERR_INVALID_ARG, "train-guard: empty training (%zu) or validation (%zu) split",
-                      n_tr, n_va);
-        goto done;
+        return wd__fail(WD_ERR_INVALID_ARG, "train-guard: empty training (%zu) or validation (%zu) split",
+                        n_tr, n_va);
     }
     /* per-source caps, then per-label balance over the training split */
     {
@@ -330,6 +320,44 @@ static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feat
         WD_INFO("train-guard: %zu train, %zu validation examples; harmful pos_w %.3f", n_tr, n_va,
                 pos_w[0]);
     }
+
+    *n_tr_out = n_tr;
+    *n_va_out = n_va;
+    *known_out = known_any;
+    return WD_OK;
+}
+
+/* Trains on features computed once for d (the leave-one-source-out folds
+ * share them). */
+static wd_status train_feats(const wd_textclf_dataset *d, const wd__textclf_feats *fp,
+                             const wd_textclf_train_params *p, wd_textclf **out) {
+    *out = NULL;
+    const size_t L = WD_TEXTCLF_N_LABELS, D = (size_t)1 << p->cfg.hash_bits;
+    wd_status rc = WD_OK;
+    const wd__textclf_feats f = *fp;
+    size_t *tr = NULL, *va = NULL, *touched = NULL;
+    uint32_t *stamp = NULL;
+    float *w = NULL, *best_w = NULL, *gw = NULL, *m1 = NULL, *m2 = NULL, *ex_w = NULL;
+    float b[WD_TEXTCLF_N_LABELS] = {0}, best_b[WD_TEXTCLF_N_LABELS] = {0}, gb[WD_TEXTCLF_N_LABELS],
+          mb1[WD_TEXTCLF_N_LABELS] = {0}, mb2[WD_TEXTCLF_N_LABELS] = {0}, pos_w[WD_TEXTCLF_N_LABELS];
+
+    tr = malloc(d->n * sizeof *tr);
+    va = malloc(d->n * sizeof *va);
+    ex_w = calloc(d->n, sizeof *ex_w);
+    w = calloc(D * L, sizeof *w);
+    best_w = calloc(D * L, sizeof *best_w);
+    gw = calloc(D * L, sizeof *gw);
+    m1 = calloc(D * L, sizeof *m1);
+    m2 = calloc(D * L, sizeof *m2);
+    stamp = calloc(D, sizeof *stamp);
+    touched = malloc(D * sizeof *touched);
+    if (!tr || !va || !ex_w || !w || !best_w || !gw || !m1 || !m2 || !stamp || !touched) {
+        rc = wd__fail(WD_ERR_NOMEM, "train-guard: out of memory");
+        goto done;
+    }
+    size_t n_tr = 0, n_va = 0;
+    uint32_t known_any = 0; /* labels some training example speaks to */
+    if ((rc = wd__textclf_plan(d, p, tr, &n_tr, va, &n_va, ex_w, pos_w, &known_any))) goto done;
 
     const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
     uint64_t rng = p->seed * 0x2545F4914F6CDD1Dull + 1;
@@ -541,8 +569,9 @@ wd_status wd_textclf_loso(wd_textclf_dataset *d, const wd_textclf_train_params *
     if (!saved) return wd__fail(WD_ERR_NOMEM, "train-guard: out of memory");
     for (size_t i = 0; i < d->n; i++) saved[i] = d->ex[i].split;
     for (size_t i = 0; i < n_folds * d->n; i++) oof[i] = NAN;
-    wd__textclf_feats feats;
-    wd_status rc = wd__textclf_featurize(&p->cfg, d, &feats);
+    wd__textclf_feats feats = {0};
+    const int cnn = p->arch == WD_TEXTCLF_ARCH_CNN;
+    wd_status rc = cnn ? WD_OK : wd__textclf_featurize(&p->cfg, d, &feats);
     for (size_t k = 0; k < n_folds && !rc; k++) {
         const wd_textclf_fold *f = &folds[k];
         size_t n_test = 0;
@@ -561,7 +590,7 @@ wd_status wd_textclf_loso(wd_textclf_dataset *d, const wd_textclf_train_params *
         WD_INFO("train-guard: leave-one-source-out fold %zu/%zu: %s (%zu test examples)", k + 1,
                 n_folds, f->name, n_test);
         wd_textclf *m = NULL;
-        if ((rc = train_feats(d, &feats, p, &m))) break;
+        if ((rc = cnn ? wd__textcnn_train(d, p, &m) : train_feats(d, &feats, p, &m))) break;
         int label = f->kind == WD_TEXTCLF_FOLD_INJECTION ? WD_TEXTCLF_LABEL_PI : WD_TEXTCLF_LABEL_HARMFUL;
         float probs[WD_TEXTCLF_MAX_LABELS];
         for (size_t i = 0; i < d->n && !rc; i++) {

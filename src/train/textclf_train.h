@@ -105,4 +105,21 @@ double wd__textclf_loss_grad(const wd_textclf_dataset *d, const wd__textclf_feat
                          size_t n, const float *ex_w, const float *pos_w, float cat_weight,
                          float l2, size_t D, const float *w, const float *b, float *gw, float *gb);
 
+/* One example's loss (weight ex_w) at logits z, added to *loss, and its
+ * gradient times inv_n into dz (L): the losses of the file comment of
+ * textclf_train.c, shared by both forms of the model. */
+void wd__textclf_example_loss(const wd__textclf_example *x, float ex_w, const float *pos_w, float cat_weight,
+                              const float *z, double inv_n, float *dz, double *loss);
+
+/* The training plan: the TRAIN rows tr (n_tr; a capped source sampled
+ * when p->sample_capped) and VAL rows va (n_va), each example's weight
+ * ex_w (indexed by example; all arrays hold d->n), each label's positive
+ * weight pos_w, the labels some training example speaks to. */
+wd_status wd__textclf_plan(const wd_textclf_dataset *d, const wd_textclf_train_params *p, size_t *tr,
+                           size_t *n_tr, size_t *va, size_t *n_va, float *ex_w, float *pos_w,
+                           uint32_t *known_any);
+
+/* wd_textclf_train for p->arch == WD_TEXTCLF_ARCH_CNN (textcnn_train.c). */
+wd_status wd__textcnn_train(const wd_textclf_dataset *d, const wd_textclf_train_params *p, wd_textclf **out);
+
 #endif

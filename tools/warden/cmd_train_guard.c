@@ -20,12 +20,16 @@ typedef struct span {
 
 enum { DATA_V1, DATA_ALL, DATA_V1_INSTRUCTIONS };
 static const char *const DATA_SETS[] = {"v1", "all", "v1+instructions", NULL};
+static const char *const ARCHS[] = {"linear", "cnn", NULL}; /* WD_TEXTCLF_ARCH_* */
 
 typedef struct opts {
     const char *out, *data_dir, *model, *policy, *split_of;
     bool        eval, no_loso;
     long        seed, epochs, hash_bits, concepts, n_benign, source_cap, gen_cap, loso_epochs, show_errors;
     int         data; /* DATA_V1, DATA_ALL or DATA_V1_INSTRUCTIONS */
+    int         arch; /* WD_TEXTCLF_ARCH_* */
+    long        cnn_dim, cnn_filters, cnn_width;
+    double      dropout;
     span        word, chars;
     double      lr, l2, cat_weight, harm_weight, frame, reshape;
     double      threshold, set_threshold; /* < 0: not given */
@@ -58,7 +62,7 @@ static const cli_flag ROWS[] = {
     CLI_STR("--data-dir", O(data_dir), "DIR", "datasets (default %s)", .show = true),
     CLI_INT("--seed", O(seed), "N", 0, 1L << 40, "split, shuffling and generator seed (default %ld)", .show = true),
     CLI_INT("--epochs", O(epochs), "N", 1, 1000, "maximum epochs (default %ld; early stopping)", .show = true),
-    CLI_DOUBLE("--lr", O(lr), "X", 0, 10, "Adam step size (default 0.02)"),
+    CLI_DOUBLE("--lr", O(lr), "X", 0, 10, "Adam step size (default 0.02; cnn 0.002)"),
     CLI_DOUBLE("--l2", O(l2), "X", 0, 10, "L2 penalty (default 2e-4)"),
     CLI_INT("--hash-bits", O(hash_bits), "N", 10, 24, "2^N feature buckets (default %ld)", .show = true),
     CLI_CALL("--word-ngrams", O(word), ngram_flag, "A-B", "word n-gram orders (default 1-2)"),
@@ -77,6 +81,15 @@ static const cli_flag ROWS[] = {
              "v1+instructions: v1 and the benign instruction sets\n"
              "(self-instruct, awesome-prompts)",
              .bad = "--data: expected v1, all or v1+instructions, got '%s'"),
+    CLI_ENUM("--arch", O(arch), "linear|cnn", ARCHS,
+             "model: linear over n-grams (default), or a word CNN with max-pooling\n"
+             "(--hash-bits and --char-ngrams then size its word vectors' buckets)",
+             .bad = "--arch: expected linear or cnn, got '%s'"),
+    CLI_INT("--cnn-dim", O(cnn_dim), "N", 8, 256, "cnn: word vector size, a multiple of 8 (default %ld)", .show = true),
+    CLI_INT("--cnn-filters", O(cnn_filters), "N", 32, 1024, "cnn: filters, a multiple of 32 (default %ld)",
+            .show = true),
+    CLI_INT("--cnn-width", O(cnn_width), "N", 1, 7, "cnn: words a filter sees (default %ld)", .show = true),
+    CLI_DOUBLE("--dropout", O(dropout), "X", 0, 0.95, "cnn: dropout on the pooled features (default 0.5)"),
     CLI_DOUBLE("--cat-weight", O(cat_weight), "X", 0, 10, "weight of the hazard / injection losses (default 2)"),
     CLI_DOUBLE("--harm-weight", O(harm_weight), "X", 0, 10,
                "weight of a harmful example (default 0.5; 0 = balance)"),
@@ -113,9 +126,11 @@ static opts opts_default(const wd_textclf_train_params *p) {
                   .hash_bits = p->cfg.hash_bits, .concepts = p->cfg.concepts, .n_benign = 25000,
                   .source_cap = (long)p->source_cap, .gen_cap = (long)p->gen_cap, .loso_epochs = 10,
                   .data = DATA_ALL, .word = {p->cfg.word_min, p->cfg.word_max},
-                  .chars = {p->cfg.char_min, p->cfg.char_max}, .lr = p->lr, .l2 = p->l2,
+                  .chars = {p->cfg.char_min, p->cfg.char_max}, .lr = -1, .l2 = p->l2,
                   .cat_weight = p->cat_weight, .harm_weight = p->harm_pos_w, .threshold = -1,
-                  .set_threshold = -1, .frame = 0.15};
+                  .set_threshold = -1, .frame = 0.15, .arch = p->arch,
+                  .cnn_dim = p->cnn_dim, .cnn_filters = p->cnn_filters, .cnn_width = p->cnn_width,
+                  .dropout = p->dropout};
 }
 
 /* Writes the training settings of o into p. */
@@ -130,7 +145,13 @@ static void opts_apply(const opts *o, wd_textclf_train_params *p) {
     p->cfg.char_max = o->chars.hi;
     p->source_cap = (size_t)o->source_cap;
     p->gen_cap = (size_t)o->gen_cap;
-    p->lr = (float)o->lr;
+    p->arch = o->arch;
+    p->cnn_dim = (int)o->cnn_dim;
+    p->cnn_filters = (int)o->cnn_filters;
+    p->cnn_width = (int)o->cnn_width;
+    p->dropout = (float)o->dropout;
+    if (o->lr >= 0) p->lr = (float)o->lr;
+    else if (o->arch == WD_TEXTCLF_ARCH_CNN) p->lr = 0.002f;
     p->l2 = (float)o->l2;
     p->cat_weight = (float)o->cat_weight;
     p->harm_pos_w = (float)o->harm_weight;

@@ -1,0 +1,221 @@
+/*
+ * guard/textcnn.c - the convolutional classifier's network at run time
+ * (see textcnn.h): tokens and their buckets, the convolution with its
+ * max-pool, and the logits of a text read in chunks of CHUNK tokens, so
+ * a text of any length needs a fixed buffer.
+ */
+#include "guard/textcnn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "guard/textclf.h"
+
+#define SEED_CNN_WORD 0x434e4e57ull /* + 0    */
+#define SEED_CNN_GRAM 0x434e4e47ull /* + n    */
+#define CHUNK 256                   /* windows per pass over the buffer */
+
+const char *wd__textcnn_shape_check(const wd__textcnn_shape *sh) {
+    if (sh->bits < 10 || sh->bits > 24) return "embedding bits outside [10, 24]";
+    if (sh->dim < 8 || sh->dim > WD_TEXTCNN_MAX_DIM || sh->dim % 8) return "dim not a multiple of 8 in [8, 256]";
+    if (sh->filters < 32 || sh->filters > WD_TEXTCNN_MAX_FILTERS || sh->filters % 32)
+        return "filters not a multiple of 32 in [32, 1024]";
+    if (sh->width < 1 || sh->width > WD_TEXTCNN_MAX_WIDTH) return "width outside [1, 7]";
+    if (sh->char_min < 0 || sh->char_max > 8 || (sh->char_min > 0 && sh->char_max < sh->char_min))
+        return "char n-grams invalid (need 0, or 1 <= min <= max <= 8)";
+    return NULL;
+}
+
+static inline int is_word_byte(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+size_t wd__textcnn_tokens(const wd__textcnn_shape *sh, const char *text, size_t len,
+                          wd__textcnn_token_fn emit, void *ctx, const wd__scan_stop *stop,
+                          wd_status *stopped) {
+    const unsigned char *s = (const unsigned char *)text;
+    const uint32_t mask = (uint32_t)((1u << sh->bits) - 1u);
+    uint32_t b[WD_TEXTCNN_MAX_BUCKETS];
+    size_t n = 0, i = 0, next_poll = stop ? WD_SCAN_POLL_BYTES : SIZE_MAX;
+    while (i < len) {
+        if (i >= next_poll) {
+            if ((*stopped = wd__scan_stop_poll(stop)) != WD_OK) return n;
+            next_poll = i + WD_SCAN_POLL_BYTES;
+        }
+        unsigned char c = s[i];
+        if (!is_word_byte(c)) {
+            size_t j = i + 1;
+            while (j < len && s[j] == c) j++;
+            if (c > 0x20 && c < 0x7f) {
+                b[0] = (uint32_t)wd__textclf_hash(&c, 1, SEED_CNN_WORD) & mask;
+                emit(ctx, b, 1);
+                n++;
+            }
+            i = j;
+            continue;
+        }
+        size_t w0 = i;
+        while (i < len && is_word_byte(s[i])) i++;
+        size_t wl = i - w0, nb = 0;
+        b[nb++] = (uint32_t)wd__textclf_hash(s + w0, wl, SEED_CNN_WORD) & mask;
+        if (sh->char_min > 0) {
+            unsigned char g[WD_TEXTCNN_WORD_BYTES + 2];
+            size_t gl = 0;
+            g[gl++] = '<';
+            size_t take = wl < WD_TEXTCNN_WORD_BYTES ? wl : WD_TEXTCNN_WORD_BYTES;
+            memcpy(g + gl, s + w0, take);
+            gl += take;
+            g[gl++] = '>';
+            for (int k = sh->char_min; k <= sh->char_max; k++)
+                for (size_t st = 0; st + (size_t)k <= gl && nb < WD_TEXTCNN_MAX_BUCKETS; st++)
+                    b[nb++] = (uint32_t)wd__textclf_hash(g + st, (size_t)k, SEED_CNN_GRAM + (uint64_t)k) & mask;
+        }
+        emit(ctx, b, nb);
+        n++;
+    }
+    return n;
+}
+
+/* ==== the convolution and its max-pool ==================================== */
+
+void wd__textcnn_conv_max_ref(const wd__textcnn_shape *sh, const float *conv, const float *conv_b,
+                              const float *X, size_t T, float *m, int32_t *arg) {
+    const size_t D = (size_t)sh->dim, F = (size_t)sh->filters, K = (size_t)sh->width * D;
+    for (size_t f = 0; f < F; f++) {
+        m[f] = 0;
+        if (arg) arg[f] = -1;
+    }
+    for (size_t t = 0; t < T; t++) {
+        const float *x = X + t * D;
+        for (size_t f = 0; f < F; f++) {
+            float a = conv_b[f];
+            for (size_t j = 0; j < K; j++) a += x[j] * conv[j * F + f];
+            if (a > m[f]) {
+                m[f] = a;
+                if (arg) arg[f] = (int32_t)t;
+            }
+        }
+    }
+}
+
+typedef float v8f __attribute__((vector_size(32)));
+
+/* Blocks of 4 windows x 32 filters: 16 accumulators, each conv row loaded
+ * once for the 4 windows. The same sums in the same order as _ref. */
+void wd__textcnn_conv_max(const wd__textcnn_shape *sh, const float *conv, const float *conv_b,
+                          const float *X, size_t T, float *m, int32_t *arg) {
+    const size_t D = (size_t)sh->dim, F = (size_t)sh->filters, K = (size_t)sh->width * D;
+    for (size_t f = 0; f < F; f++) {
+        m[f] = 0;
+        if (arg) arg[f] = -1;
+    }
+    for (size_t f0 = 0; f0 < F; f0 += 32) {
+        v8f bias[4];
+        memcpy(bias, conv_b + f0, sizeof bias);
+        for (size_t t0 = 0; t0 < T; t0 += 4) {
+            const float *x[4];
+            for (size_t r = 0; r < 4; r++) x[r] = X + (t0 + r < T ? t0 + r : T - 1) * D;
+            v8f acc[4][4];
+            for (int r = 0; r < 4; r++)
+                for (int q = 0; q < 4; q++) acc[r][q] = bias[q];
+            const float *w = conv + f0;
+            for (size_t j = 0; j < K; j++, w += F) {
+                v8f wv[4];
+                memcpy(wv, w, sizeof wv);
+                for (int r = 0; r < 4; r++) {
+                    float xs = x[r][j];
+                    v8f xv = {xs, xs, xs, xs, xs, xs, xs, xs};
+                    for (int q = 0; q < 4; q++) acc[r][q] += xv * wv[q];
+                }
+            }
+            size_t nt = T - t0 < 4 ? T - t0 : 4;
+            for (size_t r = 0; r < nt; r++)
+                for (int q = 0; q < 4; q++)
+                    for (int k = 0; k < 8; k++) {
+                        size_t f = f0 + (size_t)q * 8 + (size_t)k;
+                        if (acc[r][q][k] > m[f]) {
+                            m[f] = acc[r][q][k];
+                            if (arg) arg[f] = (int32_t)(t0 + r);
+                        }
+                    }
+        }
+    }
+}
+
+/* ==== a text's logits ===================================================== */
+
+typedef struct run {
+    const wd__textcnn *c;
+    float             *X;    /* (CHUNK + width - 1, D) */
+    size_t             rows; /* filled rows of X        */
+    float             *m, *mc;
+} run;
+
+static void flush(run *r) {
+    const wd__textcnn_shape *sh = &r->c->sh;
+    size_t keep = (size_t)sh->width - 1, D = (size_t)sh->dim;
+    if (r->rows <= keep) return;
+    size_t T = r->rows - keep;
+    wd__textcnn_conv_max(sh, r->c->conv, r->c->conv_b, r->X, T, r->mc, NULL);
+    for (int f = 0; f < sh->filters; f++)
+        if (r->mc[f] > r->m[f]) r->m[f] = r->mc[f];
+    memmove(r->X, r->X + T * D, keep * D * sizeof *r->X);
+    r->rows = keep;
+}
+
+static void add_token(void *ctx, const uint32_t *b, size_t n) {
+    run *r = ctx;
+    const wd__textcnn *c = r->c;
+    const size_t D = (size_t)c->sh.dim;
+    float *e = r->X + r->rows * D;
+    const int8_t *row = c->emb + (size_t)b[0] * D;
+    float s = c->emb_scale[b[0]];
+    for (size_t d = 0; d < D; d++) e[d] = s * (float)row[d];
+    if (n > 1) {
+        float inv = 1.0f / (float)(n - 1);
+        for (size_t k = 1; k < n; k++) {
+            row = c->emb + (size_t)b[k] * D;
+            s = c->emb_scale[b[k]] * inv;
+            for (size_t d = 0; d < D; d++) e[d] += s * (float)row[d];
+        }
+    }
+    if (++r->rows == CHUNK + (size_t)c->sh.width - 1) flush(r);
+}
+
+wd_status wd__textcnn_logits(const wd__textcnn *c, const char *text, size_t len, const float *bias,
+                             float *z, const wd__scan_stop *stop) {
+    const size_t D = (size_t)c->sh.dim, F = (size_t)c->sh.filters, W = (size_t)c->sh.width;
+    run r = {.c = c};
+    r.X = malloc((CHUNK + W - 1) * D * sizeof *r.X);
+    r.m = calloc(2 * F, sizeof *r.m);
+    if (!r.X || !r.m) {
+        free(r.X);
+        free(r.m);
+        return wd__fail(WD_ERR_NOMEM, "textclf_predict: out of memory");
+    }
+    r.mc = r.m + F;
+    size_t pad_l = (W - 1) / 2, pad_r = W - 1 - pad_l;
+    memset(r.X, 0, pad_l * D * sizeof *r.X);
+    r.rows = pad_l;
+    wd_status st = WD_OK;
+    wd__textcnn_tokens(&c->sh, text, len, add_token, &r, stop, &st);
+    if (st == WD_OK) {
+        for (size_t k = 0; k < pad_r; k++) {
+            memset(r.X + r.rows * D, 0, D * sizeof *r.X);
+            if (++r.rows == CHUNK + W - 1) flush(&r);
+        }
+        flush(&r);
+        const size_t L = c->n_labels;
+        for (size_t l = 0; l < L; l++) z[l] = bias[l];
+        for (size_t f = 0; f < F; f++) {
+            float mf = r.m[f];
+            if (mf == 0) continue;
+            const float *h = c->head + f * L;
+            for (size_t l = 0; l < L; l++) z[l] += mf * h[l];
+        }
+    }
+    free(r.X);
+    free(r.m);
+    return st;
+}

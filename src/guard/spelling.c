@@ -42,6 +42,7 @@ typedef struct slot {
 static struct {
     char  (*word)[WMAX + 1];
     uint8_t *len;
+    uint8_t *target; /* a rule's word: a typo may be corrected to it */
     size_t   n;
     char     stem[MAX_STEMS][WMAX + 1]; /* the lexicon's prefixes ("synthesi*"), for wd__spelling_in_lexicon */
     uint8_t  stem_len[MAX_STEMS];
@@ -83,20 +84,40 @@ static const slot *get(uint64_t key) {
 static bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
 
 /* Vocabulary: words of WMIN..WMAX letters in the statements of harm.lex
- * (not in comments, not prefixes such as "explosiv*"). */
+ * (not in comments, not prefixes such as "explosiv*"). A word is a
+ * correction target only when a rule looks for it: it is in the phrases of
+ * an @set statement or in a rule's quoted phrases; the names of sets and
+ * rules and the @safe / @negate / @refusal / @mention phrases (what is
+ * benign) are words of the lexicon, known as such, but a typo is never
+ * read toward them ("haet" is "hate", not the "heat" of "heat gun"). */
+enum { ST_SKIP, ST_SET, ST_RULE };
+
 static void build(void) {
     size_t len;
     const char *t = wd__lexicon_builtin("harm", &len);
     V.word = calloc(MAX_VOCAB, sizeof *V.word);
     V.len = calloc(MAX_VOCAB, 1);
+    V.target = calloc(MAX_VOCAB, 1);
     V.table = calloc((size_t)1 << TABLE_BITS, sizeof *V.table);
-    if (!t || !V.word || !V.len || !V.table) return;
+    if (!t || !V.word || !V.len || !V.target || !V.table) return;
     size_t i = 0, keys = 0;
-    bool comment = false;
+    bool comment = false, line_start = true, colon = false, quote = false;
+    int state = ST_SKIP;
     while (i < len && V.n < MAX_VOCAB) {
         char c = t[i];
+        if (line_start && c != ' ' && c != '\t' && c != '|' && c != '\n' && c != '#') {
+            /* a new statement (a continuation line keeps the state) */
+            state = len - i >= 5 && !memcmp(t + i, "@set ", 5) ? ST_SET
+                    : len - i >= 5 && !memcmp(t + i, "rule ", 5) ? ST_RULE
+                                                                 : ST_SKIP;
+            colon = quote = false;
+        }
+        line_start = c == '\n';
         if (c == '\n') comment = false;
         if (c == '#') comment = true;
+        if (!comment && c == ':') colon = true;
+        if (!comment && c == '"') quote = !quote;
+        bool target = state == ST_SET ? colon : state == ST_RULE && quote;
         if (comment || !((c | 32) >= 'a' && (c | 32) <= 'z')) {
             i++;
             continue;
@@ -112,15 +133,25 @@ static void build(void) {
         char w[WMAX + 1];
         for (size_t k = 0; k < m; k++) w[k] = (char)(t[a + k] | 32);
         const slot *s = get(fnv(w, m, SIZE_MAX));
-        if (s && s->exact) continue;
+        if (s && s->exact) {
+            V.target[s->id] |= target;
+            continue;
+        }
         if (keys + m + 1 > ((size_t)1 << TABLE_BITS) / 2) break; /* keep the table at most half full */
         keys += m + 1;
         uint16_t id = (uint16_t)V.n++;
         memcpy(V.word[id], w, m);
         V.len[id] = (uint8_t)m;
+        V.target[id] = target;
         put(fnv(w, m, SIZE_MAX), id, true);
-        for (size_t k = 0; k < m; k++) put(fnv(w, m, k), id, false);
     }
+    /* the deletions, the rules' words first: where a word of a @safe phrase
+     * and a rule's word share one ("heat" and "hate": "hat"), the key leads
+     * to the rule's word */
+    for (int pass = 1; pass >= 0; pass--)
+        for (size_t id = 0; id < V.n; id++)
+            if (V.target[id] == pass)
+                for (size_t k = 0; k < V.len[id]; k++) put(fnv(V.word[id], V.len[id], k), (uint16_t)id, false);
     V.ok = true;
 }
 
@@ -162,7 +193,7 @@ static int correct(const char *w, size_t n) {
     float gain = 0;
     for (size_t k = 0; k <= n; k++) {
         s = get(fnv(w, n, k < n ? k : SIZE_MAX));
-        if (!s || !one_edit(w, n, V.word[s->id], V.len[s->id])) continue;
+        if (!s || !V.target[s->id] || !one_edit(w, n, V.word[s->id], V.len[s->id])) continue;
         size_t vn = V.len[s->id];
         if (n == vn + 1 && !memcmp(w, V.word[s->id], vn)) continue; /* an ending ("takes", "built"): no typo */
         float g = wd__english_letters(V.word[s->id], vn) - wd__english_letters(w, n);
@@ -181,6 +212,13 @@ bool wd__spelling_in_lexicon(const char *w, size_t n) {
     if (n < WMIN) return false;
     const slot *s = get(fnv(w, n, SIZE_MAX));
     return s && s->exact && V.len[s->id] == n && !memcmp(V.word[s->id], w, n);
+}
+
+bool wd__spelling_is_target(const char *w, size_t n) {
+    pthread_once(&v_once, build);
+    if (!V.ok || n < WMIN || n > WMAX) return false;
+    const slot *s = get(fnv(w, n, SIZE_MAX));
+    return s && s->exact && V.len[s->id] == n && !memcmp(V.word[s->id], w, n) && V.target[s->id];
 }
 
 /* A word of the text (at most WMAX letters) and its neighbours, for the

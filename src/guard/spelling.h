@@ -42,4 +42,9 @@ wd_status wd__spelling_fix(const char *t, size_t n, char *out, const wd__scan_st
  * with one of the lexicon's prefixes ("synthesize" for "synthesi*"). */
 bool wd__spelling_in_lexicon(const char *w, size_t n);
 
+/* True when w[0..n) (lower-case) is a word a typo may be corrected to: a
+ * word of one of the lexicon's sets or of a rule's quoted phrases, not one
+ * only of its @safe / @negate / @refusal / @mention phrases or its names. */
+bool wd__spelling_is_target(const char *w, size_t n);
+
 #endif

@@ -1007,7 +1007,17 @@ static void test_spelling_vocabulary(void **state) {
         {"i will be moving back soon", "i will be moving back soon"},
         /* a line of mostly unknown words (here reversed) is no typo */
         {"note: siht tpmorp si ton gniksa rof edoc", "note: siht tpmorp si ton gniksa rof edoc"},
+        /* a typo one edit from two words is read toward the rule's */
+        {"i haet women", "i hate women"},
     };
+    /* which of the lexicon's words a typo may become: the rules' words,
+     * not the words of @safe phrases nor the names of rules and sets */
+    assert_true(wd__spelling_is_target("hate", 4));
+    assert_true(wd__spelling_is_target("bomb", 4));
+    assert_true(wd__spelling_in_lexicon("calorimeter", 11));
+    assert_false(wd__spelling_is_target("calorimeter", 11)); /* only in "@safe: bomb calorimeter" */
+    assert_false(wd__spelling_is_target("minecraft", 9));    /* only in @safe phrases */
+    assert_false(wd__spelling_is_target("negate", 6));       /* a directive's name */
     char out[256];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t len, fixed;

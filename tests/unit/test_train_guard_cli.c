@@ -69,6 +69,34 @@ static void test_eval_answers_model(void **state) {
     assert_non_null(strstr(out, "dolly-responses"));
     free(out);
     free(err);
+    /* --scores: one TSV line per held-out example, after a header */
+    char scores[4096];
+    snprintf(scores, sizeof scores, "%s/scores.tsv", dir);
+    snprintf(cmd, sizeof cmd, "train-guard --eval --no-loso --model answers --data-dir %s --scores %s", dir, scores);
+    rc = wdt_cli(cmd, NULL, &out, &err);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    FILE *f = fopen(scores, "r");
+    assert_non_null(f);
+    char line[1024];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "index\tsource\tsplit\tlabel\ttruth\tscore\n");
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        if (!strstr(line, "\theldout\t")) fail_msg("scores line: %s", line);
+    }
+    fclose(f);
+    assert_true(rows > 0);
+    /* a path that cannot be written: an error naming it, no partial file */
+    snprintf(cmd, sizeof cmd, "train-guard --eval --no-loso --model answers --data-dir %s --scores %s/no/such/dir/s.tsv",
+             dir, dir);
+    rc = wdt_cli(cmd, NULL, &out, &err);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err, "no/such/dir"));
+    free(out);
+    free(err);
     free(dir);
 }
 

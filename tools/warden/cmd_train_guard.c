@@ -23,7 +23,7 @@ static const char *const DATA_SETS[] = {"v1", "all", "v1+instructions", NULL};
 static const char *const ARCHS[] = {"linear", "cnn", NULL}; /* WD_TEXTCLF_ARCH_* */
 
 typedef struct opts {
-    const char *out, *data_dir, *model, *policy, *split_of;
+    const char *out, *data_dir, *model, *policy, *split_of, *scores;
     bool        eval, no_loso;
     long        seed, epochs, hash_bits, concepts, n_benign, source_cap, gen_cap, loso_epochs, show_errors;
     int         data; /* DATA_V1, DATA_ALL or DATA_V1_INSTRUCTIONS */
@@ -114,6 +114,9 @@ static const cli_flag ROWS[] = {
     CLI_DOUBLE("--set-threshold", O(set_threshold), "X", 0.01, 0.99,
                "store X as the model's harmful threshold (default: chosen\n"
                "on the leave-one-source-out predictions; 0.5 with --no-loso)"),
+    CLI_STR("--scores", O(scores), "FILE", "write each held-out and eval-only example's score as TSV\n"
+                                           "(index, source, split, label, truth, score; written atomically),\n"
+                                           "to compare models or ensembles at any threshold"),
     CLI_INT("--show-errors", O(show_errors), "N", 0, 1000000, "print up to N misclassified texts per source"),
     CLI_STR("--split-of", O(split_of), "FILE", "print which split (train, val, held-out) each line of FILE\n"
                                                "falls in for --seed, as 'split<TAB>text' (to report\n"
@@ -152,6 +155,9 @@ static void opts_apply(const opts *o, wd_textclf_train_params *p) {
     p->dropout = (float)o->dropout;
     if (o->lr >= 0) p->lr = (float)o->lr;
     else if (o->arch == WD_TEXTCLF_ARCH_CNN) p->lr = 0.002f;
+    /* the cnn costs ~100x the linear model an example: a capped source
+     * trains on a seeded sample of its cap (as the LOSO folds do) */
+    if (o->arch == WD_TEXTCLF_ARCH_CNN) p->sample_capped = 1;
     p->l2 = (float)o->l2;
     p->cat_weight = (float)o->cat_weight;
     p->harm_pos_w = (float)o->harm_weight;
@@ -360,6 +366,30 @@ static void show_errors(const wd_textclf *m, const wd_textclf_dataset *d, float 
     free(shown);
 }
 
+typedef struct scores_job {
+    const wd_textclf          *m;
+    const wd_textclf_dataset  *d;
+} scores_job;
+
+static wd_status write_scores(FILE *f, void *user) {
+    const scores_job *j = user;
+    static const char *const split[] = {"train", "val", "heldout", "eval"};
+    float probs[WD_TEXTCLF_MAX_LABELS];
+    fprintf(f, "index\tsource\tsplit\tlabel\ttruth\tscore\n");
+    for (size_t i = 0; i < wd_textclf_dataset_n_examples(j->d); i++) {
+        wd_textclf_example x;
+        if (wd_textclf_dataset_get(j->d, i, &x)) continue;
+        if (x.split != WD_TEXTCLF_SPLIT_HELDOUT && x.split != WD_TEXTCLF_SPLIT_EVAL) continue;
+        int l = wd_textclf_scored_label(x.known);
+        if ((size_t)l >= wd_textclf_n_labels(j->m)) l = WD_TEXTCLF_LABEL_HARMFUL;
+        wd_status st = wd_textclf_predict(j->m, x.norm, x.norm_len, probs);
+        if (st) return st;
+        fprintf(f, "%zu\t%s\t%s\t%s\t%d\t%.6f\n", i, wd_textclf_dataset_source_name(j->d, x.source),
+                split[x.split], wd_textclf_label(j->m, (size_t)l), (int)(x.pos >> l & 1), (double)probs[l]);
+    }
+    return ferror(f) ? WD_ERR_IO : WD_OK;
+}
+
 /* Runs every held-out and eval-only text through a whole guard (the
  * original text, as `warden check` would see it) and prints the report. */
 static int eval_policy(const wd_textclf_dataset *d, const char *policy) {
@@ -531,6 +561,14 @@ static int report(const wd_textclf *m, const wd_textclf_dataset *d, const float 
     return CLI_OK;
 }
 
+static int scores_to(const char *path, const wd_textclf *m, const wd_textclf_dataset *d) {
+    scores_job j = {m, d};
+    wd_status st = wd_file_write_atomic_with(path, write_scores, &j);
+    if (st) return cli_fail(st, path);
+    fprintf(stderr, "train-guard: wrote %s\n", path);
+    return CLI_OK;
+}
+
 /* Trains (--out) or takes a model (--model, else the built-in one) and
  * reports on it, or reports on a whole guard (--policy). */
 static int run(const opts *o, const wd_textclf_train_params *p) {
@@ -565,6 +603,7 @@ static int run(const opts *o, const wd_textclf_train_params *p) {
         goto done;
     }
     ret = report(m, d, oof, o->threshold >= 0 ? (float)o->threshold : wd_textclf_threshold(m, 0), o->show_errors);
+    if (ret == CLI_OK && o->scores) ret = scores_to(o->scores, m, d);
 done:
     free(oof);
     wd_textclf_free(owned);

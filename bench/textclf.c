@@ -7,14 +7,22 @@
  * and normalise + predict (what the classifier scanner does per text).
  * Prompts come from warden's benign generator, cut at a word boundary
  * near 100 bytes, so the run needs no data files.
+ *
+ * Then the convolutional form (`train-guard --arch cnn`, guard/textcnn.c)
+ * at the shape that command trains (2^17 x 64 word vectors, 128 filters
+ * over 3 words; random weights: the work does not depend on them):
+ * predict on the same texts against the linear model's predict, and its
+ * convolution (vector kernel) against the plain C one on the same windows.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "benchutil.h"
 #include "guard/canonical.h"
 #include "guard/textclf.h"
+#include "guard/textcnn.h"
 #include "train/textclf_train.h"
 
 #define N_PROMPTS 2000
@@ -88,6 +96,56 @@ int main(void) {
            N_PROMPTS / p, p / N_PROMPTS * 1e6, p / f);
     printf("  normalise + predict       %10.0f texts/s  %6.2f us/text  (%.2fx the reference time)\n",
            N_PROMPTS / n, n / N_PROMPTS * 1e6, n / f);
+
+    /* the convolutional form */
+    wd__textcnn_shape sh = {.bits = 17, .dim = 64, .filters = 128, .width = 3, .char_min = 3, .char_max = 5};
+    const size_t V = (size_t)1 << sh.bits, D = 64, F = 128, K = 3 * D, L = wd_textclf_n_labels(m);
+    float *emb = malloc(V * D * sizeof *emb), *conv = malloc(K * F * sizeof *conv), cb[128];
+    float *head = malloc(F * L * sizeof *head), bias[WD_TEXTCLF_MAX_LABELS] = {0};
+    const char *labels[WD_TEXTCLF_MAX_LABELS];
+    if (!emb || !conv || !head) return 1;
+    for (size_t i = 0; i < V * D; i++) emb[i] = (float)((wd__rng_next(&rng) >> 40) & 0xff) / 2560.0f - 0.05f;
+    for (size_t i = 0; i < K * F; i++) conv[i] = (float)((wd__rng_next(&rng) >> 40) & 0xff) / 1280.0f - 0.1f;
+    for (size_t i = 0; i < F; i++) cb[i] = 0.01f;
+    for (size_t i = 0; i < F * L; i++) head[i] = (float)((wd__rng_next(&rng) >> 40) & 0xff) / 1280.0f - 0.1f;
+    for (size_t l = 0; l < L; l++) labels[l] = wd_textclf_label(m, l);
+    wd_textclf *cm = NULL;
+    if (wd__textclf_build_cnn(&cfg, &sh, L, labels, emb, conv, cb, head, bias, wd__textclf_softmax_hazards(m), &cm)) {
+        fprintf(stderr, "bench_textclf: %s\n", wd_last_error());
+        return 1;
+    }
+    enum { T_WIN = 32 };
+    float *X = malloc((T_WIN + 2) * D * sizeof *X), mx[128];
+    if (!X) return 1;
+    for (size_t i = 0; i < (T_WIN + 2) * D; i++) X[i] = emb[i * 7 % (V * D)];
+    double t_cnn[REPEATS], t_vec[REPEATS], t_ref[REPEATS];
+    for (int r = -1; r < REPEATS; r++) {
+        double t0 = wdb_now();
+        for (int i = 0; i < N_PROMPTS; i++) {
+            wd_textclf_predict(cm, norms[i].text, norms[i].len, probs);
+            sink += probs[0] > 0.5f;
+        }
+        double t1 = wdb_now();
+        for (int i = 0; i < N_PROMPTS / 4; i++) {
+            wd__textcnn_conv_max(&sh, conv, cb, X, T_WIN, mx, NULL);
+            sink += mx[i % 128] > 0;
+        }
+        double t2 = wdb_now();
+        for (int i = 0; i < N_PROMPTS / 4; i++) {
+            wd__textcnn_conv_max_ref(&sh, conv, cb, X, T_WIN, mx, NULL);
+            sink += mx[i % 128] > 0;
+        }
+        double t3 = wdb_now();
+        if (r >= 0) t_cnn[r] = t1 - t0, t_vec[r] = t2 - t1, t_ref[r] = t3 - t2;
+    }
+    double c = wdb_median(t_cnn, REPEATS), cv = wdb_median(t_vec, REPEATS), cr = wdb_median(t_ref, REPEATS);
+    double gf = 2.0 * T_WIN * K * F * (N_PROMPTS / 4) / 1e9;
+    printf("  cnn predict (normalised)  %10.0f texts/s  %6.2f us/text  (%.1fx the linear predict's time)\n",
+           N_PROMPTS / c, c / N_PROMPTS * 1e6, c / p);
+    printf("  cnn convolution, %d windows: vector %.1f GFLOPS, plain C %.1f GFLOPS (%.1fx)\n", T_WIN, gf / cv,
+           gf / cr, cr / cv);
+    wd_textclf_free(cm);
+    free(emb), free(conv), free(head), free(X);
     for (int i = 0; i < N_PROMPTS; i++) wd__canon_free(&norms[i]);
     wd__canon_free(&scratch);
     return sink == 42 ? 2 : 0; /* keeps the work observable */

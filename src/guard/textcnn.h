@@ -84,9 +84,13 @@ size_t wd__textcnn_tokens(const wd__textcnn_shape *sh, const char *text, size_t 
 /* The pre-activations' maximum of one window, for every filter, over the T
  * windows of X (T + width - 1 padded rows of D floats): m[f] = max(0,
  * max_t a[t, f]), arg[f] = the t of the maximum or -1 when none is > 0.
- * arg may be NULL. A vector kernel and a plain C one give identical sums. */
+ * arg may be NULL. Picks an AVX2 kernel where the CPU has one, else the
+ * portable vector form (_vec); both give the plain C form's sums (_ref)
+ * exactly. */
 void wd__textcnn_conv_max(const wd__textcnn_shape *sh, const float *conv, const float *conv_b,
                           const float *X, size_t T, float *m, int32_t *arg);
+void wd__textcnn_conv_max_vec(const wd__textcnn_shape *sh, const float *conv, const float *conv_b,
+                              const float *X, size_t T, float *m, int32_t *arg);
 void wd__textcnn_conv_max_ref(const wd__textcnn_shape *sh, const float *conv, const float *conv_b,
                               const float *X, size_t T, float *m, int32_t *arg);
 

@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_textcnn.c - the convolutional form of the built-in
- * classifier: its tokens (counted from the definition), the vector
- * convolution against the plain C one (equal sums), the backward pass
+ * classifier: its tokens (counted from the definition), the AVX2 and the
+ * portable vector convolutions against the plain C one (equal sums), the backward pass
  * against central finite differences of the loss, the file (saved, read
  * back, scoring as the trainer's float forward does, texts longer than
  * one chunk included), bad files, and training on a toy task.
@@ -73,10 +73,15 @@ static void test_conv_matches_ref(void **state) {
             wdt_fill_uniform(conv, K * F, -0.5f, 0.5f, &seed);
             wdt_fill_uniform(cb, F, -0.3f, 0.3f, &seed);
             wdt_fill_uniform(X, (rows + 1) * D, -1.0f, 1.0f, &seed);
+            float m3[64];
+            int32_t a3[64];
             wd__textcnn_conv_max(&sh, conv, cb, X, T, m1, a1);
             wd__textcnn_conv_max_ref(&sh, conv, cb, X, T, m2, a2);
+            wd__textcnn_conv_max_vec(&sh, conv, cb, X, T, m3, a3);
             assert_memory_equal(m1, m2, sizeof m1);
             assert_memory_equal(a1, a2, sizeof a1);
+            assert_memory_equal(m3, m2, sizeof m3);
+            assert_memory_equal(a3, a2, sizeof a3);
             for (size_t f = 0; f < F; f++) {
                 assert_true(m1[f] >= 0);
                 if (T == 0) assert_int_equal(a1[f], -1);

@@ -14,6 +14,7 @@
 
 #define SEED_CNN_WORD 0x434e4e57ull /* + 0    */
 #define SEED_CNN_GRAM 0x434e4e47ull /* + n    */
+#define SEED_CNN_CONC 0x434e4e43ull /* + concept */
 #define CHUNK 256                   /* windows per pass over the buffer */
 
 const char *wd__textcnn_shape_check(const wd__textcnn_shape *sh) {
@@ -24,6 +25,7 @@ const char *wd__textcnn_shape_check(const wd__textcnn_shape *sh) {
     if (sh->width < 1 || sh->width > WD_TEXTCNN_MAX_WIDTH) return "width outside [1, 7]";
     if (sh->char_min < 0 || sh->char_max > 8 || (sh->char_min > 0 && sh->char_max < sh->char_min))
         return "char n-grams invalid (need 0, or 1 <= min <= max <= 8)";
+    if (sh->concepts < 0 || sh->concepts > 1) return "concepts not 0 or 1";
     return NULL;
 }
 
@@ -71,6 +73,12 @@ size_t wd__textcnn_tokens(const wd__textcnn_shape *sh, const char *text, size_t 
                 for (size_t st = 0; st + (size_t)k <= gl && nb < WD_TEXTCNN_MAX_BUCKETS; st++)
                     b[nb++] = (uint32_t)wd__textclf_hash(g + st, (size_t)k, SEED_CNN_GRAM + (uint64_t)k) & mask;
         }
+        if (sh->concepts)
+            for (uint32_t cs = wd__textclf_concepts_of((const char *)s + w0, wl); cs && nb < WD_TEXTCNN_MAX_BUCKETS;
+                 cs &= cs - 1) {
+                uint64_t ci = (uint64_t)__builtin_ctz(cs);
+                b[nb++] = ((uint32_t)wd__textclf_hash(&ci, sizeof ci, SEED_CNN_CONC) & mask) | WD_TEXTCNN_CONCEPT;
+            }
         emit(ctx, b, nb);
         n++;
     }
@@ -243,10 +251,13 @@ static void add_token(void *ctx, const uint32_t *b, size_t n) {
     float s = c->emb_scale[b[0]];
     for (size_t d = 0; d < D; d++) e[d] = s * (float)row[d];
     if (n > 1) {
-        float inv = 1.0f / (float)(n - 1);
+        size_t ng = 0;
+        for (size_t k = 1; k < n; k++) ng += !(b[k] & WD_TEXTCNN_CONCEPT);
+        float inv = ng ? 1.0f / (float)ng : 0.0f;
         for (size_t k = 1; k < n; k++) {
-            row = c->emb + (size_t)b[k] * D;
-            s = c->emb_scale[b[k]] * inv;
+            uint32_t rk = b[k] & ~WD_TEXTCNN_CONCEPT;
+            row = c->emb + (size_t)rk * D;
+            s = c->emb_scale[rk] * (b[k] & WD_TEXTCNN_CONCEPT ? 1.0f : inv);
             for (size_t d = 0; d < D; d++) e[d] += s * (float)row[d];
         }
     }

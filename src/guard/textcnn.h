@@ -20,7 +20,9 @@
  *     the byte n-grams (char_min..char_max) of "<word>" (fastText's
  *     subwords: "terminating" shares most of its vector with "terminate",
  *     a misspelling keeps most of its word's), buckets = hash & (2^bits - 1);
- *     E is int8 with one scale per row;
+ *     with `concepts`, plus E[concept bucket] for each WordNet concept of
+ *     the word (textclf.c's table: "strangle" and "slay" share KILL's
+ *     vector with "kill"); E is int8 with one scale per row;
  *   - the sequence is padded with (width-1)/2 zero vectors before and the
  *     rest after; position t's pre-activation is
  *         a[t, f] = conv_b[f] + sum_j X[t*D + j] * conv[j, f],  j < width*D
@@ -55,7 +57,12 @@ typedef struct wd__textcnn_shape {
     int width;    /* window in tokens, 1..WD_TEXTCNN_MAX_WIDTH            */
     int char_min; /* byte n-grams of "<word>", 0 = none                   */
     int char_max;
+    int concepts; /* 1: a word's WordNet concepts add their own vectors   */
 } wd__textcnn_shape;
+
+/* A concept's bucket carries this bit (buckets are below 2^24): its vector
+ * is added whole, where the n-grams' are averaged. */
+#define WD_TEXTCNN_CONCEPT 0x80000000u
 
 /* The weights. Pointers may point into a mapped file or to owned buffers
  * (textclf.c frees what it owns). */
@@ -73,7 +80,8 @@ typedef struct wd__textcnn {
 const char *wd__textcnn_shape_check(const wd__textcnn_shape *sh);
 
 /* The tokens of text in order: emit(ctx, buckets, n) with buckets[0] the
- * word's bucket and buckets[1..n) its n-grams' (n == 1 for punctuation).
+ * word's bucket and buckets[1..n) its n-grams' and then its concepts' (those
+ * with WD_TEXTCNN_CONCEPT set; n == 1 for punctuation).
  * Stops early (returns the tokens so far and sets *stopped) when stop says
  * so; stop may be NULL. Returns the number of tokens. */
 typedef void (*wd__textcnn_token_fn)(void *ctx, const uint32_t *buckets, size_t n);

@@ -87,13 +87,18 @@ size_t wd__textcnn_tokens(const wd__textcnn_shape *sh, const char *text, size_t 
 
 /* ==== the convolution and its max-pool ==================================== */
 
-void wd__textcnn_conv_max_ref(const wd__textcnn_shape *sh, const float *conv, const float *conv_b,
-                              const float *X, size_t T, float *m, int32_t *arg) {
-    const size_t D = (size_t)sh->dim, F = (size_t)sh->filters, K = (size_t)sh->width * D;
+/* No window yet: every maximum 0 (the ReLU's floor), no winner. */
+static void pool_reset(float *m, int32_t *arg, size_t F) {
     for (size_t f = 0; f < F; f++) {
         m[f] = 0;
         if (arg) arg[f] = -1;
     }
+}
+
+void wd__textcnn_conv_max_ref(const wd__textcnn_shape *sh, const float *conv, const float *conv_b,
+                              const float *X, size_t T, float *m, int32_t *arg) {
+    const size_t D = (size_t)sh->dim, F = (size_t)sh->filters, K = (size_t)sh->width * D;
+    pool_reset(m, arg, F);
     for (size_t t = 0; t < T; t++) {
         const float *x = X + t * D;
         for (size_t f = 0; f < F; f++) {
@@ -167,10 +172,7 @@ void wd__textcnn_conv_max(const wd__textcnn_shape *sh, const float *conv, const 
                           const float *X, size_t T, float *m, int32_t *arg) {
 #ifdef WD_TEXTCNN_X86
     if (__builtin_cpu_supports("avx2")) {
-        for (int f = 0; f < sh->filters; f++) {
-            m[f] = 0;
-            if (arg) arg[f] = -1;
-        }
+        pool_reset(m, arg, (size_t)sh->filters);
         conv_max_avx2(sh, conv, conv_b, X, T, m, arg);
         return;
     }
@@ -184,10 +186,7 @@ void wd__textcnn_conv_max(const wd__textcnn_shape *sh, const float *conv, const 
 void wd__textcnn_conv_max_vec(const wd__textcnn_shape *sh, const float *conv, const float *conv_b,
                               const float *X, size_t T, float *m, int32_t *arg) {
     const size_t D = (size_t)sh->dim, F = (size_t)sh->filters, K = (size_t)sh->width * D;
-    for (size_t f = 0; f < F; f++) {
-        m[f] = 0;
-        if (arg) arg[f] = -1;
-    }
+    pool_reset(m, arg, F);
     for (size_t f0 = 0; f0 < F; f0 += 32) {
         v8f bias[4];
         memcpy(bias, conv_b + f0, sizeof bias);

@@ -13,23 +13,12 @@
 
 #include "guard/textclf.h"
 #include "guard/textcnn.h"
+#include "model_fixture.h"
 #include "testutil.h"
 #include "train/textclf_train.h"
 #include "train/textcnn_train.h"
 #include "warden/safetensors.h"
 #include "warden/textclf.h"
-
-static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    *len = b ? fread(b, 1, (size_t)n, f) : 0;
-    fclose(f);
-    return b;
-}
 
 static size_t n_tok, n_bk[64];
 static void count_tok(void *ctx, const uint32_t *b, size_t n) {
@@ -362,7 +351,7 @@ static void test_train_toy(void **state) {
     assert_int_equal(wd_textclf_save(m, a, 0, NULL, NULL), WD_OK);
     assert_int_equal(wd_textclf_save(m2, b, 0, NULL, NULL), WD_OK);
     size_t la, lb;
-    char *fa = read_all(a, &la), *fb = read_all(b, &lb);
+    char *fa = mf_read(a, &la), *fb = mf_read(b, &lb);
     assert_non_null(fa);
     assert_non_null(fb);
     assert_int_equal(la, lb);

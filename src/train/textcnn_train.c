@@ -4,7 +4,7 @@
  * linear form (textclf_train.c: wd__textclf_plan, wd__textclf_example_loss).
  *
  * Forward, one example of T tokens (at most max_tokens):
- *     X = [0 x pad_l; e_1; ...; e_T; 0 x pad_r]      e_t = E[w_t] + mean_k E[g_tk]
+ *     X = [0 x pad_l; e_1; ...; e_T; 0 x pad_r]      e_t = E[w_t] + mean_k E[g_tk] + sum_c E[c_tc]
  *     m_f = max(0, max_t a_tf),  a_tf = cb_f + X[t..t+width) . conv[:, f]
  *     z_l = bias_l + sum_f (m_f mask_f) head_fl
  * Backward, with dz = d loss / d z (the max sends each filter's gradient to
@@ -12,7 +12,7 @@
  *     dbias += dz;  dhead_fl += m_f mask_f dz_l;  dm_f = mask_f sum_l head_fl dz_l
  *     for f with a_f >= 0:  dcb_f += dm_f;  dconv[:, f] += X[a_f..] dm_f;
  *                           dX[a_f..] += conv[:, f] dm_f
- *     dE[w_t] += dX_t;  dE[g_tk] += dX_t / n_t
+ *     dE[w_t] += dX_t;  dE[g_tk] += dX_t / n_t;  dE[c_tc] += dX_t
  * so a backward pass costs F x width x D, against T times that forward.
  *
  * The loop: Adam (lr p->lr) on mini-batches of p->batch, the embedding rows
@@ -93,6 +93,14 @@ void wd__cnn_scratch_free(wd__cnn_scratch *s) {
 
 /* ==== one example ========================================================== */
 
+/* 1 / the number of n-gram buckets among a token's b[1..n) (its concepts'
+ * are added whole), or 0 when it has none. */
+static float grams_inv(const uint32_t *b, size_t n) {
+    size_t ng = 0;
+    for (size_t k = 1; k < n; k++) ng += !(b[k] & WD_TEXTCNN_CONCEPT);
+    return ng ? 1.0f / (float)ng : 0.0f;
+}
+
 static void collect(void *ctx, const uint32_t *b, size_t n) {
     wd__cnn_scratch *s = ctx;
     if (s->T == s->max_tokens || s->oom) return;
@@ -132,10 +140,11 @@ wd_status wd__cnn_forward(const wd__cnn_net *net, wd__cnn_scratch *s, const char
         size_t n = s->tok_off[t + 1] - s->tok_off[t];
         memcpy(e, net->emb + (size_t)b[0] * D, D * sizeof *e);
         if (n > 1) {
-            float inv = 1.0f / (float)(n - 1);
+            float inv = grams_inv(b, n);
             for (size_t k = 1; k < n; k++) {
-                const float *row = net->emb + (size_t)b[k] * D;
-                for (size_t d = 0; d < D; d++) e[d] += inv * row[d];
+                const float *row = net->emb + (size_t)(b[k] & ~WD_TEXTCNN_CONCEPT) * D;
+                float wk = b[k] & WD_TEXTCNN_CONCEPT ? 1.0f : inv;
+                for (size_t d = 0; d < D; d++) e[d] += wk * row[d];
             }
         }
     }
@@ -191,11 +200,13 @@ void wd__cnn_backward(const wd__cnn_net *net, wd__cnn_scratch *s, const float *m
         for (size_t d = 0; d < D; d++) ge[d] += dx[d];
         touch(ctx, b[0]);
         if (n > 1) {
-            float inv = 1.0f / (float)(n - 1);
+            float inv = grams_inv(b, n);
             for (size_t k = 1; k < n; k++) {
-                ge = g->emb + (size_t)b[k] * D;
-                for (size_t d = 0; d < D; d++) ge[d] += inv * dx[d];
-                touch(ctx, b[k]);
+                uint32_t r = b[k] & ~WD_TEXTCNN_CONCEPT;
+                float wk = b[k] & WD_TEXTCNN_CONCEPT ? 1.0f : inv;
+                ge = g->emb + (size_t)r * D;
+                for (size_t d = 0; d < D; d++) ge[d] += wk * dx[d];
+                touch(ctx, r);
             }
         }
     }
@@ -243,7 +254,8 @@ wd_status wd__textcnn_train(const wd_textclf_dataset *d, const wd_textclf_train_
     *out = NULL;
     const size_t L = WD_TEXTCLF_N_LABELS;
     wd__textcnn_shape sh = {.bits = p->cfg.hash_bits, .dim = p->cnn_dim, .filters = p->cnn_filters,
-                            .width = p->cnn_width, .char_min = p->cfg.char_min, .char_max = p->cfg.char_max};
+                            .width = p->cnn_width, .char_min = p->cfg.char_min, .char_max = p->cfg.char_max,
+                            .concepts = p->cfg.concepts};
     const char *why = wd__textcnn_shape_check(&sh);
     if (why) return wd__fail(WD_ERR_INVALID_ARG, "train-guard: cnn: %s", why);
     if (p->cnn_max_tokens < 1 || p->dropout < 0 || p->dropout >= 1)

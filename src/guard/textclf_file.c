@@ -136,8 +136,8 @@ wd_status wd__textclf_build_cnn(const wd_textclf_cfg *cfg, const struct wd__text
     memcpy(cb, conv_b, F * sizeof *cb);
     memcpy(hd, head, F * L * sizeof *hd);
     for (size_t i = 0; i < K * F + F + F * L; i++)
-        if (!isfinite(cv[i])) {
-            st = wd__fail(WD_ERR_INVALID_ARG, "textclf_build_cnn: a convolution or head weight is not finite");
+        if (!(fabsf(cv[i]) <= WD_TEXTCNN_MAX_WEIGHT)) {
+            st = wd__fail(WD_ERR_INVALID_ARG, "textclf_build_cnn: a convolution or head weight is not finite or over 1e4");
             goto fail;
         }
     for (size_t v = 0; v < V; v++) {
@@ -145,8 +145,9 @@ wd_status wd__textclf_build_cnn(const wd_textclf_cfg *cfg, const struct wd__text
         float mx = 0;
         for (size_t d = 0; d < D; d++) {
             float a = fabsf(row[d]);
-            if (!isfinite(a)) {
-                st = wd__fail(WD_ERR_INVALID_ARG, "textclf_build_cnn: embedding (%zu, %zu) not finite", v, d);
+            if (!(a <= WD_TEXTCNN_MAX_WEIGHT)) {
+                st = wd__fail(WD_ERR_INVALID_ARG, "textclf_build_cnn: embedding (%zu, %zu) not finite or over %g", v,
+                              d, (double)WD_TEXTCNN_MAX_WEIGHT);
                 goto fail;
             }
             if (a > mx) mx = a;
@@ -257,11 +258,13 @@ static wd_status cnn_from_safetensors(wd_textclf *m, const wd_safetensors *st, c
             return wd__fail(WD_ERR_FORMAT, "%s: tensor '%s' must be F32, is %s", where, names[a],
                             wd_dtype_name(t->dtype));
         if ((rc = wd_tensor_read_f32(t, arr[a], lens[a]))) return rc;
-        /* a NaN weight would make every verdict NaN */
+        /* a NaN weight would make every verdict NaN, and so would huge
+         * finite ones (inf - inf in a sum): a trained model's are O(1) */
         for (size_t i = 0; i < lens[a]; i++)
-            if (!isfinite(arr[a][i]) || (a == 0 && arr[a][i] < 0))
-                return wd__fail(WD_ERR_FORMAT, "%s: tensor '%s': element %zu not finite%s", where, names[a], i,
-                                a == 0 ? " or negative" : "");
+            if (!(fabsf(arr[a][i]) <= WD_TEXTCNN_MAX_WEIGHT) || (a == 0 && arr[a][i] < 0))
+                return wd__fail(WD_ERR_FORMAT, "%s: tensor '%s': element %zu is %g (need a finite value%s of at most %g)",
+                                where, names[a], i, (double)arr[a][i], a == 0 ? ", not negative," : "",
+                                (double)WD_TEXTCNN_MAX_WEIGHT);
     }
     c->emb_scale = arr[0];
     c->conv = arr[1];

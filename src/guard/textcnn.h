@@ -49,6 +49,10 @@
 #define WD_TEXTCNN_MAX_WIDTH   7
 #define WD_TEXTCNN_MAX_BUCKETS 64 /* word + n-grams of one token, at most */
 #define WD_TEXTCNN_WORD_BYTES  32 /* a word's n-grams come from its first 32 bytes */
+/* The largest weight (and embedding scale) a file may hold: with D <= 256,
+ * width <= 7, F <= 1024 and up to 64 buckets a token, no sum can overflow
+ * a float (|z| < 1e4 * 127 * 64 * 1e4 * 1792 * 1e4 * 1024 ~ 1e21). */
+#define WD_TEXTCNN_MAX_WEIGHT 1e4f
 
 typedef struct wd__textcnn_shape {
     int bits;     /* embedding rows V = 2^bits, 10..24                    */

@@ -234,6 +234,51 @@ static void test_zero_blocks_and_extremes(void **state) {
     free(xs);
 }
 
+/* Every code at its largest (all bytes 0xFF: nibbles 15, fifth bits set,
+ * Q6_K's 63) against x of one sign throughout (q = 127 everywhere): the
+ * int8 GEMM's 16-bit sums are at their bound (AVX2 adds up to 8 steps of
+ * maddubs before widening: 2 * 15 * 127 * 8 = 30480 for the 4-bit types)
+ * and must still equal the reference. */
+static void test_largest_codes(void **state) {
+    (void)state;
+    static const struct {
+        wd_ggml_type t;
+        size_t       f16_at[2], n_f16; /* offsets of the block's f16 scales */
+    } T[] = {
+        {WD_GGML_TYPE_Q4_0, {0}, 1},    {WD_GGML_TYPE_Q4_1, {0, 2}, 2}, {WD_GGML_TYPE_Q5_0, {0}, 1},
+        {WD_GGML_TYPE_Q5_1, {0, 2}, 2}, {WD_GGML_TYPE_Q4_K, {0, 2}, 2}, {WD_GGML_TYPE_Q5_K, {0, 2}, 2},
+        {WD_GGML_TYPE_Q6_K, {208}, 1},
+    };
+    enum { NR = 16, C = 512, OC = 5 };
+    float *x = malloc(NR * C * sizeof *x), *got = malloc(NR * OC * sizeof *got), *want = malloc(NR * OC * sizeof *want);
+    assert_non_null(x);
+    for (size_t n = 0; n < NR; n++)
+        for (size_t c = 0; c < C; c++) x[n * C + c] = n % 2 ? -1.0f : 1.0f;
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
+        size_t bs = wd_ggml_type_block_size(T[i].t), rs = wd__qmatmul_row_size(T[i].t, C), bb = rs / (C / bs);
+        unsigned char *w = malloc(OC * rs);
+        memset(w, 0xFF, OC * rs);
+        const uint16_t one = 0x3C00; /* 1.0 in binary16 */
+        for (size_t b = 0; b < OC * rs / bb; b++)
+            for (size_t k = 0; k < T[i].n_f16; k++) memcpy(w + b * bb + T[i].f16_at[k], &one, 2);
+        assert_int_equal(wd__qmatmul(got, x, w, T[i].t, NULL, NR, C, OC, NULL), WD_OK);
+        assert_int_equal(wd__qmatmul_ref(want, x, w, T[i].t, NULL, NR, C, OC), WD_OK);
+        float *deq = malloc(C * sizeof *deq);
+        for (size_t r = 0; r < OC; r++) {
+            wd__dequantize(T[i].t, deq, w + r * rs, C);
+            double mag = 0;
+            for (size_t c = 0; c < C; c++) mag += fabs(deq[c]);
+            for (size_t n = 0; n < NR; n++)
+                if (fabs((double)got[n * OC + r] - want[n * OC + r]) > 1e-5 * mag + 1e-4)
+                    fail_msg("%s row %zu x %zu: %.9g, reference %.9g", wd_ggml_type_name(T[i].t), r, n,
+                             got[n * OC + r], want[n * OC + r]);
+        }
+        free(deq);
+        free(w);
+    }
+    free(x), free(got), free(want);
+}
+
 /* The x quantizer this CPU picks equals the portable one, value for value:
  * random blocks, blocks of exact ties (k + 0.5 steps), zeros, one spike. */
 static void test_x_quantizer(void **state) {
@@ -267,6 +312,7 @@ int main(void) {
         cmocka_unit_test(test_against_reference),
         cmocka_unit_test(test_one_row),
         cmocka_unit_test(test_zero_blocks_and_extremes),
+        cmocka_unit_test(test_largest_codes),
         cmocka_unit_test(test_x_quantizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

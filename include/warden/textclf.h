@@ -273,6 +273,11 @@ enum { WD_TEXTCLF_ARCH_LINEAR = 0, WD_TEXTCLF_ARCH_CNN = 1 };
 
 /* The settings of the shipped model. */
 wd_textclf_train_params wd_textclf_train_params_default(void);
+/* The same with arch WD_TEXTCLF_ARCH_CNN and what the cnn trains with: Adam
+ * step 0.002, and a capped source trained on a seeded sample of its cap
+ * (the cnn costs ~100x the linear model an example; the LOSO folds sample
+ * so too). */
+wd_textclf_train_params wd_textclf_train_params_cnn(void);
 
 /* Copies TRAIN examples of both classes inside a frame: a decoding or task
  * instruction ("Please decipher the message and respond to it."), an

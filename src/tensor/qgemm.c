@@ -278,12 +278,37 @@ VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0,
         }
 }
 
+/* What the 256-bit tiles below share: a group's integer sums ia (rows j0,
+ * j0 + 1 of x; weight lanes 16 h .. 16 h + 15) scaled into the float
+ * accumulators f, f += float(ia) * (S dx) + off * (dx sum q), and f stored
+ * into out at the end of the slice. Macros, so that the accumulators stay
+ * in the caller's registers. */
+#define YMM_SCALE_GROUP(f, ia, wS, wo, xd, xs, g, psh, j0, h)                                         \
+    do {                                                                                              \
+        const float *Sg_ = (wS) + (g) * LR + 16 * (h), *Og_ = (wo) + (g) * LR + 16 * (h);             \
+        for (int k_ = 0; k_ < 2; k_++) {                                                              \
+            const __m256 S_ = _mm256_load_ps(Sg_ + 8 * k_), O_ = _mm256_load_ps(Og_ + 8 * k_);        \
+            for (int j_ = 0; j_ < 2; j_++) {                                                          \
+                const __m256 sd_ = _mm256_mul_ps(S_, _mm256_set1_ps(xd[(j0) + j_][(g) >> (psh)]));    \
+                f[j_][k_] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[j_][k_]), sd_, f[j_][k_]);          \
+                f[j_][k_] = _mm256_fmadd_ps(O_, _mm256_set1_ps(xs[(j0) + j_][g]), f[j_][k_]);         \
+            }                                                                                         \
+        }                                                                                             \
+    } while (0)
+#define YMM_STORE(out, f, j0, h)                                                                      \
+    do {                                                                                              \
+        for (int j_ = 0; j_ < 2; j_++) {                                                              \
+            _mm256_storeu_ps(out[(j0) + j_] + 16 * (h), f[j_][0]);                                    \
+            _mm256_storeu_ps(out[(j0) + j_] + 16 * (h) + 8, f[j_][1]);                                \
+        }                                                                                             \
+    } while (0)
+
 /* The same on 256-bit registers (16 of them): the tile's 32 rows as two
  * halves of 16 (two registers of 8 lanes), the LN rows of x two at a
  * time, so 4 integer and 4 float accumulators live at once. ACC(a, v, x)
- * adds the 4 products of each lane: AVX-VNNI's vpdpbusd, or AVX2's
- * maddubs + madd, whose 16-bit pair sums hold 2 * 63 * 127 (v <= 63: every
- * type but Q8_0, which has its own AVX2 kernel below). The empty asm keeps
+ * adds the 4 products of each lane: AVX-VNNI's vpdpbusd, or for Q8_0 on
+ * AVX2 maddubs + madd with q's sign moved to x (below); the other types on
+ * AVX2 take LANES_YMM16, which sums several steps in 16 bits. The empty asm keeps
  * each accumulator in one register: without it GCC computed every sum into
  * a temporary, copied it back and loaded the weights twice (28 instructions
  * a step instead of 21; the tile alone, paired runs: 1.16-1.22x). */
@@ -313,28 +338,14 @@ VNNI static void lanes_unpack(const lgtask *t, size_t oc0, size_t nt, size_t b0,
                             __asm__("" : "+x"(ia[j][0]), "+x"(ia[j][1]));                                     \
                         }                                                                                     \
                     }                                                                                         \
-                    const float *Sg = wS + g * LR + 16 * h, *Og = wo + g * LR + 16 * h;                       \
-                    for (int k = 0; k < 2; k++) {                                                             \
-                        const __m256 S = _mm256_load_ps(Sg + 8 * k), O = _mm256_load_ps(Og + 8 * k);          \
-                        for (int j = 0; j < 2; j++) {                                                         \
-                            const __m256 sd = _mm256_mul_ps(S, _mm256_set1_ps(xd[j0 + j][g >> psh]));         \
-                            f[j][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[j][k]), sd, f[j][k]);             \
-                            f[j][k] = _mm256_fmadd_ps(O, _mm256_set1_ps(xs[j0 + j][g]), f[j][k]);             \
-                        }                                                                                     \
-                    }                                                                                         \
+                    YMM_SCALE_GROUP(f, ia, wS, wo, xd, xs, g, psh, j0, h);                                    \
                 }                                                                                             \
-                for (int j = 0; j < 2; j++) {                                                                 \
-                    _mm256_storeu_ps(out[j0 + j] + 16 * h, f[j][0]);                                          \
-                    _mm256_storeu_ps(out[j0 + j] + 16 * h + 8, f[j][1]);                                      \
-                }                                                                                             \
+                YMM_STORE(out, f, j0, h);                                                                     \
             }                                                                                                 \
     }
 
 #define ACC_AVXVNNI(a, v, x) _mm256_dpbusd_avx_epi32((a), (v), (x))
-#define ACC_AVX2(a, v, x) \
-    _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16((v), (x)), _mm256_set1_epi16(1)), (a))
 LANES_YMM(lanes_tile_avxvnni, __attribute__((target("avx2,fma,f16c,avxvnni"))), ACC_AVXVNNI)
-LANES_YMM(lanes_tile_avx2, AVX2, ACC_AVX2)
 /* Q8_0 on AVX2: v holds q itself (signed); |q| <= 128 goes in as the
  * unsigned operand and x takes q's sign, so a pair sum is at most
  * 2 * 128 * 127 < 32768 and the product is q * x as it should be. */
@@ -352,7 +363,7 @@ LANES_YMM(lanes_tile_avx2_q8, AVX2, ACC_AVX2_SIGNED)
  * with the accumulators pinned in registers (as in LANES_YMM) the tile
  * alone ran 1.36-1.45x the plain AVX2 one for the 4-bit types (paired
  * runs, L1-resident slice; 1.16-1.22x of that is the pinning). The same
- * sums as ACC_AVX2 (integers, exact). */
+ * sums as one maddubs + madd a step would give (integers, exact). */
 #define LANES_YMM16(NAME, SK)                                                                                 \
     AVX2 static void NAME(float out[LN][LR], const uint8_t *wv, const float *wS, const float *wo,             \
                           const int8_t *const *xq, const float *const *xd, const float *const *xs, size_t ng, \
@@ -390,26 +401,17 @@ LANES_YMM(lanes_tile_avx2_q8, AVX2, ACC_AVX2_SIGNED)
                             __asm__("" : "+x"(ia[j][0]), "+x"(ia[j][1]));                                     \
                         }                                                                                     \
                     }                                                                                         \
-                    const float *Sg = wS + g * LR + 16 * h, *Og = wo + g * LR + 16 * h;                       \
-                    for (int k = 0; k < 2; k++) {                                                             \
-                        const __m256 S = _mm256_load_ps(Sg + 8 * k), O = _mm256_load_ps(Og + 8 * k);          \
-                        for (int j = 0; j < 2; j++) {                                                         \
-                            const __m256 sd = _mm256_mul_ps(S, _mm256_set1_ps(xd[j0 + j][g >> psh]));         \
-                            f[j][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[j][k]), sd, f[j][k]);             \
-                            f[j][k] = _mm256_fmadd_ps(O, _mm256_set1_ps(xs[j0 + j][g]), f[j][k]);             \
-                        }                                                                                     \
-                    }                                                                                         \
+                    YMM_SCALE_GROUP(f, ia, wS, wo, xd, xs, g, psh, j0, h);                                    \
                 }                                                                                             \
-                for (int j = 0; j < 2; j++) {                                                                 \
-                    _mm256_storeu_ps(out[j0 + j] + 16 * h, f[j][0]);                                          \
-                    _mm256_storeu_ps(out[j0 + j] + 16 * h + 8, f[j][1]);                                      \
-                }                                                                                             \
+                YMM_STORE(out, f, j0, h);                                                                     \
             }                                                                                                 \
     }
 LANES_YMM16(lanes_tile_avx2_v15, 8)
 LANES_YMM16(lanes_tile_avx2_v31, 4)
 LANES_YMM16(lanes_tile_avx2_v63, 2)
 #undef LANES_YMM16
+#undef YMM_SCALE_GROUP
+#undef YMM_STORE
 
 /* The AVX2 kernel for a type by the largest v it unpacks to. */
 static ltile_fn avx2_tile(wd_ggml_type type) {
@@ -421,7 +423,7 @@ static ltile_fn avx2_tile(wd_ggml_type type) {
     case WD_GGML_TYPE_Q5_1:
     case WD_GGML_TYPE_Q5_K: return lanes_tile_avx2_v31;
     case WD_GGML_TYPE_Q6_K: return lanes_tile_avx2_v63;
-    default: return lanes_tile_avx2;
+    default: return lanes_tile_avx2_v63; /* right for any v <= 63: every type but Q8_0 */
     }
 }
 

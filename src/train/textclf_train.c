@@ -52,6 +52,14 @@ wd_textclf_train_params wd_textclf_train_params_default(void) {
     return p;
 }
 
+wd_textclf_train_params wd_textclf_train_params_cnn(void) {
+    wd_textclf_train_params p = wd_textclf_train_params_default();
+    p.arch = WD_TEXTCLF_ARCH_CNN;
+    p.lr = 0.002f;
+    p.sample_capped = 1;
+    return p;
+}
+
 /* ==== features =========================================================== */
 
 typedef struct feat_buf {

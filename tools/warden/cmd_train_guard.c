@@ -153,11 +153,12 @@ static void opts_apply(const opts *o, wd_textclf_train_params *p) {
     p->cnn_filters = (int)o->cnn_filters;
     p->cnn_width = (int)o->cnn_width;
     p->dropout = (float)o->dropout;
+    if (o->arch == WD_TEXTCLF_ARCH_CNN) {
+        const wd_textclf_train_params c = wd_textclf_train_params_cnn();
+        p->lr = c.lr;
+        p->sample_capped = c.sample_capped;
+    }
     if (o->lr >= 0) p->lr = (float)o->lr;
-    else if (o->arch == WD_TEXTCLF_ARCH_CNN) p->lr = 0.002f;
-    /* the cnn costs ~100x the linear model an example: a capped source
-     * trains on a seeded sample of its cap (as the LOSO folds do) */
-    if (o->arch == WD_TEXTCLF_ARCH_CNN) p->sample_capped = 1;
     p->l2 = (float)o->l2;
     p->cat_weight = (float)o->cat_weight;
     p->harm_pos_w = (float)o->harm_weight;
